@@ -1,0 +1,143 @@
+"""What the sampler hands to its consumer each tick: one immutable Snapshot.
+
+A Snapshot is self-contained: the connections, when they were taken, by which source, what
+changed since the previous one, what closed recently (ghosts), the latest IPsec view and any
+source error. Screens, the recorder and the CLI read Snapshots and nothing else, so live data,
+a replay and the demo look the same to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from core.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
+
+if TYPE_CHECKING:
+    from core.ipsec.model import IpsecView
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A connection whose State differs from the previous snapshot."""
+
+    instance_id: str
+    old: TcpState
+    new: TcpState
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionDiff:
+    """Changes against the previous snapshot the consumer saw (coalesced when it skipped some)."""
+
+    added: frozenset[str] = frozenset()
+    removed: frozenset[str] = frozenset()
+    state_changed: tuple[StateChange, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing changed."""
+        return not (self.added or self.removed or self.state_changed)
+
+    def then(self, later: ConnectionDiff) -> ConnectionDiff:
+        """This diff followed by ``later``, as one diff (used when a consumer skips a tick)."""
+        added = (self.added - later.removed) | (later.added - self.removed)
+        removed = (self.removed - later.added) | (later.removed - self.added)
+        changes: dict[str, StateChange] = {}
+        for ch in (*self.state_changed, *later.state_changed):
+            first = changes.get(ch.instance_id)
+            old = first.old if first else ch.old
+            changes[ch.instance_id] = StateChange(ch.instance_id, old, ch.new)
+        kept = tuple(
+            c
+            for c in changes.values()
+            if c.old != c.new and c.instance_id not in removed and c.instance_id not in added
+        )
+        return ConnectionDiff(frozenset(added), frozenset(removed), kept)
+
+
+@dataclass(frozen=True, slots=True)
+class Ghost:
+    """A connection that closed recently, kept with its last state so a UI can fade it out."""
+
+    connection: TcpConnection
+    closed_at: datetime
+    """First sample time at which the connection was no longer there."""
+
+
+class ErrorKind(StrEnum):
+    """Why a sample failed."""
+
+    EXCEPTION = "exception"
+    PERMISSION = "permission"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceError:
+    """A failed sample: the snapshot then carries the last good connections, marked stale."""
+
+    kind: ErrorKind
+    message: str
+    """One line, fit for a banner."""
+    since: datetime
+    """When the source first failed in this run of failures."""
+
+
+@dataclass(frozen=True, slots=True)
+class Privilege:
+    """Which cells this run cannot fill for lack of privilege, said once at start."""
+
+    hidden: tuple[str, ...] = ()
+    """One line per hidden kind of cell, e.g. owners of other users' sockets."""
+
+    @property
+    def limited(self) -> bool:
+        """True when some cells are hidden by missing privilege."""
+        return bool(self.hidden)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleStats:
+    """What the last sample cost (shown in the header, printed by bench)."""
+
+    sample_ms: float = 0.0
+    sockets: int = 0
+    new_owners_resolved: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One tick of the stream."""
+
+    seq: int
+    """1-based sequence number of the connection sample."""
+    time: datetime
+    """When the connections were sampled (UTC)."""
+    started_at: datetime
+    """When the sampler took its first sample (UTC); CreationTime bounds refer to it."""
+    source: str
+    """Source name: ``netlink``, ``psutil``, ``demo``..."""
+    interval_s: float
+    connections: Mapping[str, TcpConnection]
+    """By InstanceID."""
+    diff: ConnectionDiff
+    ghosts: tuple[Ghost, ...] = ()
+    tcp_info: Mapping[str, TcpInfo] = field(default_factory=dict)
+    """By InstanceID; decoded on access where the source supports it (see core.tcpinfo)."""
+    processes: Mapping[int, ProcessInfo] = field(default_factory=dict)
+    """Owning processes by PID."""
+    error: SourceError | None = None
+    stale: bool = False
+    """True when ``connections`` are the last good ones because this sample failed."""
+    privilege: Privilege = field(default_factory=Privilege)
+    stats: SampleStats = field(default_factory=SampleStats)
+    paused: bool = False
+    ipsec: IpsecView | None = None
+    """Latest IPsec counters view, when an IPsec sampler rides this stream."""
+    skipped: int = 0
+    """Snapshots the consumer did not see because it was slower than the sampler."""
