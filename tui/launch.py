@@ -1,0 +1,33 @@
+"""Starts the Textual app for the parsed command line (the only CLI path that loads Textual)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from core.feeds import FeedOptions, make_feed
+
+
+def options_from(args: argparse.Namespace) -> FeedOptions:
+    """The feed options the top-level flags describe."""
+    return FeedOptions(
+        source=args.source,
+        interval_s=args.interval,
+        ghost_ttl_s=args.ghost_ttl,
+        ipsec=not args.no_ipsec,
+        provider=args.provider,
+        vici=args.vici,
+        replay=args.replay,
+        demo=args.demo,
+        seed=args.seed,
+        redact=args.redact,
+    )
+
+
+def launch(args: argparse.Namespace) -> int:
+    """Build the feed first (so bad input fails before the screen changes), then run the app."""
+    feed = make_feed(options_from(args))
+    from tui.app import run_app
+
+    no_color = bool(os.environ.get("NO_COLOR"))
+    return run_app(feed, ghost_ttl_s=args.ghost_ttl, no_color=no_color)
