@@ -207,6 +207,8 @@ class ProviderReading:
     """The provider knows its totals restarted (e.g. the daemon's start time changed)."""
     version: str | None = None
     """Daemon or kernel version string, when known."""
+    native_reasons: dict[str, str] = field(default_factory=dict)
+    """Why a group of native counters is missing, e.g. ``{"xfrm_stat": "not reported: …"}``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +254,8 @@ class ProviderView:
     sas: tuple[IkeSa, ...]
     version: str | None
     reset: bool
+    native_reasons: dict[str, str] = field(default_factory=dict)
+    """Why a group of native counters is missing (see :class:`ProviderReading`)."""
 
     def row(self, counter: str) -> CounterRow:
         """The row of a counter by WMI name (case-insensitive)."""

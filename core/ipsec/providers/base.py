@@ -1,0 +1,89 @@
+"""The one interface every IPsec provider implements, and the helper that fills a reading.
+
+A provider is synchronous and may block briefly (netlink, a UNIX socket, a subprocess); the
+sampler calls it from one worker thread, never overlapping. ``read`` should not raise: it returns
+a reading whose ``error`` says what went wrong (the sampler still guards against surprises).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from core.ipsec.counters import COUNTERS, source_for
+from core.ipsec.model import (
+    ATTR_BY_WMI,
+    COUNTER_NAMES,
+    CounterReading,
+    Grade,
+    IkeSa,
+    MMIPsecStats,
+    ProviderReading,
+)
+
+
+class Provider(Protocol):
+    """A source of MSiSCSI_MMIPSECStats counters."""
+
+    name: str
+    """``kernel``, ``strongswan`` or ``libreswan``."""
+
+    def read(self) -> ProviderReading:
+        """Take one reading; failures go into ``ProviderReading.error``, not exceptions."""
+        ...
+
+    def close(self) -> None:
+        """Release sockets and stop background threads."""
+        ...
+
+
+def make_reading(
+    provider: str,
+    instance: str,
+    values: Mapping[str, int | None],
+    *,
+    reasons: Mapping[str, str] | None = None,
+    version: str | None = None,
+    native: Mapping[str, int] | None = None,
+    native_totals: frozenset[str] = frozenset(),
+    sas: tuple[IkeSa, ...] = (),
+    error: str | None = None,
+    available: bool = True,
+    reset: bool = False,
+    native_reasons: Mapping[str, str] | None = None,
+) -> ProviderReading:
+    """Build a reading: values by WMI name; counters graded ``none`` are always None.
+
+    Args:
+        reasons: per-counter "not reported: …" text for counters whose value is None.
+        error: one line; the default reason of every counter without a value.
+    """
+    reasons = reasons or {}
+    readings: dict[str, CounterReading] = {}
+    kwargs: dict[str, int | None] = {}
+    for name in COUNTER_NAMES:
+        spec = source_for(name, provider, version)
+        value = values.get(name) if spec.grade is not Grade.NONE else None
+        reason: str | None = None
+        if spec.grade is Grade.NONE:
+            reason = spec.reason
+        elif value is None:
+            reason = reasons.get(name) or _reason_from_error(error)
+        readings[name] = CounterReading(
+            name, value, provider, spec.expression, spec.grade, reason,
+            spec.scope if COUNTERS[name].kind.value == "total" else None,
+        )
+        kwargs[ATTR_BY_WMI[name]] = value
+    active = available and error is None
+    stats = MMIPsecStats(instance_name=instance, active=active, **kwargs)
+    return ProviderReading(
+        provider=provider, stats=stats, readings=readings, native=dict(native or {}),
+        native_totals=native_totals, sas=sas, error=error, available=available, reset=reset,
+        version=version, native_reasons=dict(native_reasons or {}),
+    )
+
+
+def _reason_from_error(error: str | None) -> str:
+    if error is None:
+        return "not reported: source did not provide it"
+    return error if error.startswith("not reported") else f"not reported: {error}"
