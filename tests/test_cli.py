@@ -1,0 +1,143 @@
+"""The command line, run for real in subprocesses: JSON shape, bad input, privilege, imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.core.seed import require_seed
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+PRINT_UI_MODULES = (
+    "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'humanize')))"
+)
+
+
+def tcpscope(
+    *args: str, user: str | None = None, code: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``tcpscope ARGS`` (or python ``code``) in a fresh interpreter, maybe as ``nobody``."""
+    argv = [PY, "-c", code] if code else [PY, "-m", "tui", *args]
+    if user:
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, cwd="/")
+
+
+def test_json_keys_are_exactly_the_seed_properties() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        result = tcpscope("connections", "--json", "--local-port", str(port))
+    assert result.returncode == 0, result.stderr
+    (doc,) = json.loads(result.stdout)
+    expected = set(require_seed().properties)
+    assert len(expected) == 32
+    assert set(doc) == expected | {"tcpscope"}
+    assert doc["State"] == 2  # Listen, as the integer of the seed
+    assert doc["LocalPort"] == port and doc["LocalAddress"] == "127.0.0.1"
+    assert doc["OwningProcess"] is not None
+    assert doc["EnabledDefault"] == 2 and doc["RequestedState"] == 5
+    assert doc["TransitioningToState"] == 12 and doc["Directionality"] == 2
+    assert doc["InstanceID"].startswith("tcpscope:")
+    assert doc["CreationTime"].endswith("Z")
+    assert doc["AppliedSetting"] is None
+    assert "AppliedSetting" in doc["tcpscope"]["not_reported"]
+    assert doc["tcpscope"]["process"]["pid"] == doc["OwningProcess"]
+
+
+def test_csv_has_wmi_header_and_state_filter() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        listening = tcpscope("connections", "--csv", "--local-port", str(port), "--state", "listen")
+        established = tcpscope(
+            "connections", "--csv", "--local-port", str(port), "--state", "Established"
+        )
+    header, row, *rest = listening.stdout.splitlines()
+    assert header.split(",")[:3] == ["Caption", "Description", "ElementName"]
+    assert not rest and f",{port}," in row
+    assert established.returncode == 0 and len(established.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("connections", "--state", "Bogus"), "unknown State 'Bogus'"),
+        (("connections", "--local-port", "70000"), "port out of range"),
+        (("connections", "--remote-address", "not-an-ip"), "not an IP address"),
+        (("--interval", "-1"), "interval must be between"),
+        (("--interval", "abc"), "not a number"),
+        (("explain", "MSFT_NetTCPConnection.Foo"), "Foo"),
+        (("explain", "MSFT_NetTCPConnection.State", "99"), "99"),
+        (("connections", "--source", "wmi"), "invalid choice"),
+        (("--bogus-flag",), "unrecognized arguments"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], needle: str) -> None:
+    result = tcpscope(*args)
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_headless_commands_do_not_import_textual() -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "from tui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['connections', '--json']) == 0\n"
+        "    assert main(['explain', 'MSFT_NetTCPConnection.State']) == 0\n"
+        f"{PRINT_UI_MODULES}\n"
+    )
+    result = tcpscope(code=code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_core_imports_without_textual() -> None:
+    code = (
+        "import sys, importlib, pkgutil, core\n"
+        "for m in pkgutil.walk_packages(core.__path__, 'core.'):\n"
+        "    importlib.import_module(m.name)\n"
+        f"{PRINT_UI_MODULES}\n"
+    )
+    result = tcpscope(code=code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to nobody")
+def test_unprivileged_user_sees_own_sockets_and_is_told_about_others() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as roots:
+        root_port = roots.getsockname()[1]
+        code = (
+            "import json, os, socket, sys, contextlib, io\n"
+            "from tui.cli import main\n"
+            "mine = socket.create_server(('127.0.0.1', 0))\n"
+            "out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n"
+            "    rc = main(['connections', '--json'])\n"
+            "print(json.dumps({'rc': rc, 'pid': os.getpid(), 'port': mine.getsockname()[1],"
+            " 'rows': json.loads(out.getvalue())}))\n"
+        )
+        result = tcpscope(code=code, user="nobody")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["rc"] == 0
+    rows = {(r["LocalPort"], r["State"]): r for r in report["rows"]}
+    own = rows[(report["port"], 2)]
+    assert own["OwningProcess"] == report["pid"]
+    other = rows[(root_port, 2)]
+    assert other["OwningProcess"] is None
+    reason = other["tcpscope"]["not_reported"]["OwningProcess"]
+    assert "CAP_SYS_PTRACE" in reason or "root" in reason
+    assert "note:" in result.stderr  # said once at start which cells need privilege
