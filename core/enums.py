@@ -81,6 +81,11 @@ class EnumTable:
         range's name and meaning; anything else to ``unknown value N`` with no meaning.
         For array properties (OperationalStatus...) decode each element.
         """
+        found = self.find(value)
+        return found if found is not None else EnumValue(value, f"unknown value {value}", None)
+
+    def find(self, value: int | str) -> EnumValue | None:
+        """Like :meth:`decode`, but ``None`` for a value the seed does not define at all."""
         found = self._by_value.get(value)
         if found is not None:
             return found
@@ -88,7 +93,7 @@ class EnumTable:
             for r in self.ranges:
                 if r.min <= value <= r.max:
                     return EnumValue(value, r.name, r.meaning)
-        return EnumValue(value, f"unknown value {value}", None)
+        return None
 
     def decode_all(self, values: Iterable[int | str]) -> tuple[EnumValue, ...]:
         """Decode every element of an array value (``uint16[]`` properties)."""
