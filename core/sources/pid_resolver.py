@@ -65,6 +65,8 @@ class PidResolver:
         self._negative: dict[int, int] = {}
         self._tick = 0
         self._late: set[int] = set()
+        self.dead_pids: list[int] = []
+        """Known processes found dead in the last :meth:`resolve`."""
         self.stats = ResolveStats()
 
     @property
@@ -101,6 +103,7 @@ class PidResolver:
         changed: set[int] = set()
         pids, dead = self._refresh_pids()
         wanted = {i for i in new if i and i not in self._owner}
+        self.dead_pids = dead
         for pid in dead:
             changed |= self._drop_pid(pid)
         wanted |= changed
