@@ -74,6 +74,10 @@ class NetlinkSource:
         """The PID resolver (its ``stats`` describe the last sample's lookups)."""
         return self._resolver
 
+    def probe(self, family: int) -> None:
+        """One dump of ``family`` to prove the kernel answers (raises like :meth:`sample`)."""
+        self._dumper.dump(family)
+
     def close(self) -> None:
         """Close the netlink socket and drop the caches."""
         self._dumper.close()

@@ -1,0 +1,57 @@
+"""Choosing the connection source: the one place that knows which back-end runs where.
+
+``auto`` means netlink on Linux when the kernel answers a probe dump, psutil otherwise.
+Linux-only modules are imported only here, inside :func:`get_source`, so importing
+``core.sources`` works on every platform.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Final
+
+from core.errors import MonitorError, UsageError
+from core.sources.base import ConnectionSource
+
+SOURCE_NAMES: Final = ("auto", "netlink", "psutil")
+
+
+def get_source(name: str = "auto") -> ConnectionSource:
+    """A ready connection source.
+
+    Args:
+        name: one of :data:`SOURCE_NAMES`.
+
+    Raises:
+        UsageError: unknown name.
+        SourceUnavailable, AccessDenied: the named source cannot run here.
+    """
+    if name not in SOURCE_NAMES:
+        raise UsageError(f"unknown source {name!r}; choose one of {', '.join(SOURCE_NAMES)}")
+    if name == "netlink" or (name == "auto" and sys.platform.startswith("linux")):
+        try:
+            return _netlink()
+        except MonitorError:
+            if name == "netlink":
+                raise
+    from core.sources.psutil_source import PsutilSource
+
+    return PsutilSource()
+
+
+def _netlink() -> ConnectionSource:
+    """A NetlinkSource whose kernel answered one IPv4 probe dump."""
+    import socket
+
+    from core.errors import SourceUnavailable
+    from core.sources.netlink import NetlinkSource
+
+    if not sys.platform.startswith("linux"):
+        raise SourceUnavailable("netlink: sock_diag exists only on Linux")
+    source = NetlinkSource()
+    try:
+        source.probe(socket.AF_INET)
+    except MonitorError:
+        source.close()
+        raise
+    return source
