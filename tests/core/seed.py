@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-SEED_PATH = (
-    Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_d4340190810c77ae.txt"
-)
+SEED_PATH = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_d4340190810c77ae.txt"
 """``<repo>/../shared/seeds/...``: CI clones the repo with ``shared/`` beside it."""
 
 _TYPE_MAX = {"uint8": 0xFF, "uint16": 0xFFFF, "uint32": 0xFFFF_FFFF}
