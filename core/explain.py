@@ -376,7 +376,7 @@ def _wrap(text: str, indent: str = "", hang: int = 0) -> list[str]:
         WIDTH,
         initial_indent=indent,
         subsequent_indent=indent + " " * hang,
-        break_long_words=False,
+        break_long_words=True,
         break_on_hyphens=False,
     ) or [indent.rstrip()]
 
