@@ -1,0 +1,112 @@
+"""Real loopback sockets for integration tests: listeners, connected pairs, TIME_WAIT, a child.
+
+Why a module: several tests (and the bench) need the same kernel states; building them by hand
+each time hides what a test is about. Everything binds to loopback with port 0 and is closed by
+the caller (use :class:`SocketBag` as a context manager).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass
+class SocketBag:
+    """Owns sockets and child processes; closes/kills them all on exit."""
+
+    sockets: list[socket.socket] = field(default_factory=list)
+    children: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def __enter__(self) -> SocketBag:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for sock in self.sockets:
+            sock.close()
+        for child in self.children:
+            child.kill()
+            child.wait(timeout=10)
+
+    def keep(self, sock: socket.socket) -> socket.socket:
+        """Register ``sock`` for closing."""
+        self.sockets.append(sock)
+        return sock
+
+    def listener(self, host: str = "127.0.0.1", *, v6only: bool = True) -> socket.socket:
+        """A listening socket on ``host``, ephemeral port."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = self.keep(socket.socket(family, socket.SOCK_STREAM))
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+        sock.bind((host, 0))
+        sock.listen(16)
+        return sock
+
+    def pair(
+        self, listener: socket.socket, connect_host: str | None = None
+    ) -> tuple[socket.socket, socket.socket]:
+        """An established connection to ``listener``: (client, accepted)."""
+        host, port = listener.getsockname()[:2]
+        target = connect_host or host
+        family = socket.AF_INET6 if ":" in target else socket.AF_INET
+        client = self.keep(socket.socket(family, socket.SOCK_STREAM))
+        if family == socket.AF_INET6:
+            client.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        client.connect((target, port))
+        accepted, _ = listener.accept()
+        return client, self.keep(accepted)
+
+    def time_wait(self, listener: socket.socket) -> tuple[int, int]:
+        """Leave one connection in TIME_WAIT; returns its (client port, server port).
+
+        The client closes first (active close), so the client's end enters TIME_WAIT once the
+        server's FIN arrives.
+        """
+        client, accepted = self.pair(listener)
+        ports = (client.getsockname()[1], listener.getsockname()[1])
+        client.close()
+        assert accepted.recv(1) == b""
+        accepted.close()
+        return ports
+
+    def child_listener(self, host: str = "127.0.0.1") -> tuple[subprocess.Popen[str], int]:
+        """A child Python process listening on ``host``; returns (process, port)."""
+        code = (
+            "import socket,sys\n"
+            f"s=socket.socket(); s.bind(({host!r},0)); s.listen()\n"
+            "print(s.getsockname()[1], flush=True)\n"
+            "sys.stdin.read()\n"
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.children.append(child)
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        return child, port
+
+
+def wait_for(probe: Callable[[], T | None], timeout_s: float = 10.0) -> T:
+    """Poll ``probe`` until it returns something; kernel state changes are asynchronous."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = probe()
+        if got is not None:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)

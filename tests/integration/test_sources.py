@@ -1,0 +1,300 @@
+"""Connection sources against the real kernel: real loopback sockets, real child processes.
+
+Each test builds the kernel state it needs (listener, established pair, TIME_WAIT, IPv6,
+v4-mapped, a socket owned by a child) and checks what the netlink and psutil sources report.
+Only the test's own ports are looked at, since other processes share the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.model import OwnerStatus, TcpConnection, TcpState
+from core.sources import SOURCE_NAMES, get_source
+from core.sources.base import SourceSample
+from core.sources.pid_resolver import PidResolver
+from tests.integration.conftest import IS_LINUX, Sampling
+from tests.integration.sockets import SocketBag, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+ME = os.getpid()
+
+
+def find(
+    sample: SourceSample, lport: int, rport: int = 0, laddr: str | None = None
+) -> TcpConnection | None:
+    """The connection with these ports (and local address), if the sample has it."""
+    for conn in sample.connections.values():
+        if (conn.local_port, conn.remote_port) == (lport, rport) and (
+            laddr is None or conn.local_address == laddr
+        ):
+            return conn
+    return None
+
+
+def port(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=["netlink", "psutil"])
+def source(request: pytest.FixtureRequest) -> Sampling:
+    """Each source in turn."""
+    fixture = "netlink" if request.param == "netlink" else "psutil_source"
+    sampling: Sampling = request.getfixturevalue(fixture)
+    return sampling
+
+
+def test_listener_and_established_pair(source: Sampling, bag: SocketBag) -> None:
+    lst = bag.listener()
+    client, accepted = bag.pair(lst)
+    sample = source()
+    listen = find(sample, port(lst))
+    assert listen is not None
+    assert (listen.local_address, listen.remote_address) == ("127.0.0.1", "0.0.0.0")
+    assert listen.state is TcpState.LISTEN
+    assert (listen.owning_process, listen.owner_status) == (ME, OwnerStatus.FOUND)
+    assert listen.created_before_start
+    for sock, peer in ((client, lst), (accepted, client)):
+        conn = find(sample, port(sock), port(peer))
+        assert conn is not None
+        assert conn.state is TcpState.ESTABLISHED
+        assert (conn.local_address, conn.remote_address) == ("127.0.0.1", "127.0.0.1")
+        assert conn.family == 4
+        assert (conn.owning_process, conn.owner_status) == (ME, OwnerStatus.FOUND)
+        assert sample.connections[conn.instance_id] is conn
+    assert sample.processes[ME].pid == ME
+    assert sample.processes[ME].create_time is not None
+
+
+def test_time_wait_has_no_owner(source: Sampling, bag: SocketBag) -> None:
+    lst = bag.listener()
+    cport, sport = bag.time_wait(lst)
+
+    def settled() -> TcpConnection | None:
+        conn = find(source(), cport, sport)
+        return conn if conn is not None and conn.state is TcpState.TIME_WAIT else None
+
+    conn = wait_for(settled)
+    assert conn.owning_process is None
+    assert conn.owner_status is OwnerStatus.NO_OWNER
+
+
+def test_ipv6_pair(source: Sampling, bag: SocketBag) -> None:
+    lst = bag.listener("::1")
+    client, _accepted = bag.pair(lst)
+    sample = source()
+    conn = find(sample, port(client), port(lst))
+    assert conn is not None
+    assert (conn.local_address, conn.remote_address, conn.family) == ("::1", "::1", 6)
+    assert conn.state is TcpState.ESTABLISHED
+    assert conn.owning_process == ME
+    listen = find(sample, port(lst), laddr="::1")
+    assert listen is not None and listen.remote_address == "::"
+
+
+def test_v4_mapped_shows_as_ipv4(source: Sampling, bag: SocketBag) -> None:
+    lst = bag.listener("::", v6only=False)
+    v4_client = bag.keep(socket.create_connection(("127.0.0.1", port(lst))))
+    accepted, _ = lst.accept()
+    bag.keep(accepted)
+    sample = source()
+    served = find(sample, port(lst), port(v4_client))
+    assert served is not None
+    assert served.family == 6  # the kernel's family of the accepted socket
+    assert (served.local_address, served.remote_address) == ("127.0.0.1", "127.0.0.1")
+    assert served.state is TcpState.ESTABLISHED
+
+
+def test_child_process_owns_its_socket(source: Sampling, bag: SocketBag) -> None:
+    child, cport = bag.child_listener()
+    sample = source()
+    conn = find(sample, cport)
+    assert conn is not None
+    assert conn.state is TcpState.LISTEN
+    assert (conn.owning_process, conn.owner_status) == (child.pid, OwnerStatus.FOUND)
+    info = sample.processes[child.pid]
+    assert info.cmdline is not None and "-c" in info.cmdline
+    assert info.name is not None and "python" in info.name
+
+
+def test_closed_connection_is_gone_next_sample(source: Sampling, bag: SocketBag) -> None:
+    lst = bag.listener()
+    extra = bag.listener()
+    source()
+    assert find(source(), port(extra)) is not None
+    gone_port = port(extra)
+    extra.close()
+    sample = source()
+    assert find(sample, gone_port) is None
+    assert find(sample, port(lst)) is not None
+
+
+def test_unchanged_connection_is_the_same_object(source: Sampling, bag: SocketBag) -> None:
+    lst = bag.listener()
+    client, _ = bag.pair(lst)
+    first = source()
+    second = source()
+    for lport, rport in ((port(lst), 0), (port(client), port(lst))):
+        before = find(first, lport, rport)
+        after = find(second, lport, rport)
+        assert before is not None and after is before
+
+
+def test_state_change_keeps_creation_time(source: Sampling, bag: SocketBag) -> None:
+    lst = bag.listener()
+    client, accepted = bag.pair(lst)
+    before = find(source(), port(client), port(lst))
+    assert before is not None and before.time_of_last_state_change is None
+    accepted.close()  # the client's end goes to CLOSE_WAIT, same socket
+
+    def changed() -> TcpConnection | None:
+        conn = find(source(), port(client), port(lst))
+        return conn if conn is not None and conn.state is TcpState.CLOSE_WAIT else None
+
+    after = wait_for(changed)
+    assert after.creation_time == before.creation_time
+    assert after.time_of_last_state_change == source.last_time
+    assert after.instance_id == before.instance_id
+    assert after.owning_process == ME
+
+
+def _our_view(sample: SourceSample, ports: set[int]) -> set[tuple[str, int, str, int, TcpState]]:
+    return {
+        (c.local_address, c.local_port, c.remote_address, c.remote_port, c.state)
+        for c in sample.connections.values()
+        if c.local_port in ports or (c.remote_port in ports and c.remote_port)
+    }
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")
+def test_netlink_and_psutil_agree(
+    netlink: Sampling, psutil_source: Sampling, bag: SocketBag
+) -> None:
+    lst4, lst6 = bag.listener(), bag.listener("::1")
+    for _ in range(3):
+        bag.pair(lst4)
+    bag.pair(lst6)
+    tw = bag.time_wait(lst4)
+    ports = {port(lst4), port(lst6), *tw}
+
+    def agreed() -> set[tuple[str, int, str, int, TcpState]] | None:
+        a = _our_view(netlink(), ports)
+        b = _our_view(psutil_source(), ports)
+        return a if a == b and len(a) == 2 + 2 * 4 + 1 else None
+
+    view = wait_for(agreed)
+    assert sum(1 for row in view if row[4] is TcpState.TIME_WAIT) == 1
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")
+def test_resolver_follows_churn(netlink: Sampling, bag: SocketBag) -> None:
+    lst = bag.listener()
+    pairs = [bag.pair(lst) for _ in range(20)]
+    netlink()
+    for client, accepted in pairs[:10]:
+        client.close()
+        accepted.close()
+    fresh = [bag.pair(lst) for _ in range(10)]
+    sample = netlink()
+    for client, accepted in fresh:
+        for sock, rport in ((client, port(lst)), (accepted, port(client))):
+            conn = find(sample, port(sock), rport)
+            assert conn is not None
+            assert (conn.owning_process, conn.owner_status) == (ME, OwnerStatus.FOUND)
+            assert not conn.created_before_start
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="/proc is Linux-only")
+def test_pid_resolver_directly(bag: SocketBag) -> None:
+    lst = bag.listener()
+    resolver = PidResolver()
+    old = [os.fstat(s.fileno()).st_ino for s in bag.pair(lst)]
+    resolver.resolve(old, [])
+    assert all(resolver.owner(i) == (ME, OwnerStatus.FOUND) for i in old)
+    for sock in bag.sockets[-2:]:
+        sock.close()
+    new = [os.fstat(s.fileno()).st_ino for s in bag.pair(lst)]
+    resolver.resolve(new, old)
+    assert all(resolver.owner(i) == (ME, OwnerStatus.FOUND) for i in new)
+    assert resolver.stats.passes.startswith("B")  # the vanished sockets' fds were reused
+    assert resolver.owner(0) == (None, OwnerStatus.NO_OWNER)
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="tcp_info is Linux-only")
+def test_tcp_info_decodes(netlink: Sampling, bag: SocketBag) -> None:
+    lst = bag.listener()
+    client, accepted = bag.pair(lst)
+    data = b"x" * 10_000
+    client.sendall(data)
+    got = 0
+    while got < len(data):
+        got += len(accepted.recv(65536))
+
+    def acked() -> TcpConnection | None:
+        sample = netlink()
+        conn = find(sample, port(client), port(lst))
+        info = sample.tcp_info.get(conn.instance_id) if conn else None
+        return conn if info and info.bytes_acked and info.bytes_acked >= len(data) else None
+
+    conn = wait_for(acked)
+    sample = netlink()
+    info = sample.tcp_info[conn.instance_id]
+    assert info.rtt_us > 0
+    assert info.snd_mss > 0
+    server_end = find(sample, port(accepted), port(client))
+    assert server_end is not None
+    received = sample.tcp_info[server_end.instance_id].bytes_received
+    assert received is not None and received >= len(data)
+
+
+def test_get_source_names() -> None:
+    assert SOURCE_NAMES == ("auto", "netlink", "psutil")
+    auto = get_source()
+    try:
+        assert auto.name == ("netlink" if IS_LINUX else "psutil")
+    finally:
+        auto.close()
+    from core.errors import UsageError
+
+    with pytest.raises(UsageError):
+        get_source("nope")
+
+
+UNPRIVILEGED = """
+import json, os, socket, sys
+from datetime import datetime, UTC
+from core.sources.netlink import NetlinkSource
+mine = socket.socket(); mine.bind(("127.0.0.1", 0)); mine.listen()
+src = NetlinkSource()
+sample = src.sample(datetime.now(UTC), first=True)
+want = {int(sys.argv[1]), mine.getsockname()[1]}
+rows = [[c.local_port, c.owning_process, str(c.owner_status)]
+        for c in sample.connections.values() if c.local_port in want and not c.remote_port]
+hidden = list(sample.privilege.hidden)
+port = mine.getsockname()[1]
+print(json.dumps({"rows": rows, "hidden": hidden, "me": os.getpid(), "mine": port}))
+"""
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not IS_LINUX, reason="setpriv and netlink are Linux-only")
+def test_unprivileged_netlink_marks_needs_privilege(bag: SocketBag) -> None:
+    lst = bag.listener()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         sys.executable, "-c", UNPRIVILEGED, str(port(lst))],
+        capture_output=True, text=True, env=env, cwd="/", timeout=60, check=True,
+    )
+    result = json.loads(out.stdout)
+    rows = {r[0]: r for r in result["rows"]}
+    assert rows[port(lst)][1:] == [None, str(OwnerStatus.NEEDS_PRIVILEGE)]
+    assert rows[result["mine"]][1:] == [result["me"], str(OwnerStatus.FOUND)]
+    assert any("ptrace" in line and "OwningProcess" in line for line in result["hidden"])
