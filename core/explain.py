@@ -144,8 +144,12 @@ def _ipsec(counter: str | None, value: str | None) -> dict[str, Any]:
     if value is not None:
         raise UsageError(f"{IPSEC_CLASS} counters have no enumerated values")
     try:
-        from core.ipsec import counters
-    except ImportError:
+        import core.ipsec.counters as counters
+    except ModuleNotFoundError as exc:
+        # Only the module's absence means "not in this build"; a broken import inside it is a
+        # bug and must surface as one.
+        if exc.name not in {"core.ipsec", "core.ipsec.counters"}:
+            raise
         raise UsageError(_IPSEC_MISSING) from None
     return counters.explain(counter)
 
