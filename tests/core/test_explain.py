@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -299,3 +300,22 @@ def test_explain_imports_no_ui_library() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_a_build_without_the_ipsec_module_says_so(tmp_path: Path) -> None:
+    """A real build without core/ipsec/counters.py: the class is refused, the listing says why."""
+    shutil.copytree(REPO / "core", tmp_path / "core")
+    (tmp_path / "core" / "ipsec" / "counters.py").unlink()
+    code = (
+        "from core.explain import explain\n"
+        "from core.errors import UsageError\n"
+        "print(explain(None, None)['classes'][1]['reason'])\n"
+        "try:\n"
+        "    explain('MSiSCSI_MMIPSECStats', None)\n"
+        "except UsageError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True
+    ).stdout
+    assert out.splitlines() == ["the IPsec class is not available in this build"] * 2
