@@ -102,13 +102,13 @@ R, D, M, OBS, N = (
     Provenance.NOT_REPORTED,
 )
 
-_NO_CIM = "the {os} socket API has no CIM status for a socket"
+_NO_CIM = "{os} reports no CIM status for a socket"
 _COMMON: Final[dict[str, Rule]] = {
-    "Caption": Rule(N, "no {os} source gives a caption for a socket"),
-    "Description": Rule(N, "no {os} source gives a description for a socket"),
-    "ElementName": Rule(N, "no {os} source gives a user-friendly name for a socket"),
+    "Caption": Rule(N, "{os} gives no caption for a socket"),
+    "Description": Rule(N, "{os} gives no description for a socket"),
+    "ElementName": Rule(N, "{os} gives no user-friendly name for a socket"),
     "InstallDate": Rule(N, "a connection is not installed; {os} reports no such date"),
-    "Name": Rule(N, "no {os} source names a socket"),
+    "Name": Rule(N, "{os} gives no name for a socket"),
     "OperationalStatus": Rule(N, _NO_CIM),
     "StatusDescriptions": Rule(N, "follows OperationalStatus, which is not reported"),
     "Status": Rule(N, _NO_CIM),
@@ -133,17 +133,17 @@ _COMMON: Final[dict[str, Rule]] = {
     "InstanceID": Rule(
         D, "tcpscope:<LocalID> from the connection's addresses and ports (+ inode when unconnected)"
     ),
-    "EnabledState": Rule(N, "{os} has no CIM enabled state for a socket"),
+    "EnabledState": Rule(N, "{os} reports no CIM enabled state for a socket"),
     "RequestedState": Rule(
         M, "MOF default of the class definition: RequestedState = 5 (No Change)"
     ),
     "Directionality": Rule(D, "TCP is full duplex: always 2 (Bi-Directional)"),
-    "AggregationBehavior": Rule(N, "no {os} source describes pipe composition"),
+    "AggregationBehavior": Rule(N, "{os} does not describe pipe composition"),
     "LocalAddress": Rule(R, "{api}"),
     "LocalPort": Rule(R, "{api}"),
     "RemoteAddress": Rule(R, "{api}"),
     "RemotePort": Rule(R, "{api}"),
-    "State": Rule(R, "{api}; Linux states mapped onto the seed's values"),
+    "State": Rule(R, "{api}{state_note}"),
     "AppliedSetting": Rule(N, "Windows TCP templates (MSFT_NetTCPSetting) do not exist on {os}"),
     "OwningProcess": Rule(R, "{owner_api}"),
     "CreationTime": Rule(
@@ -159,11 +159,19 @@ _SOURCES: Final[dict[str, dict[str, str]]] = {
         "os": "Linux",
         "api": "kernel NETLINK_SOCK_DIAG (inet_diag) dump",
         "owner_api": "socket inode found in /proc/<pid>/fd",
+        "state_note": "; Linux states mapped onto the seed's values (see core.build)",
     },
     "psutil": {
-        "os": "this platform",
+        "os": "psutil",
         "api": "psutil.net_connections",
         "owner_api": "psutil.net_connections pid",
+        "state_note": "; psutil's state names mapped onto the seed's values",
+    },
+    "demo": {
+        "os": "the demo host",
+        "api": "synthetic demo host (scripted data)",
+        "owner_api": "synthetic demo host (scripted data)",
+        "state_note": "",
     },
 }
 
@@ -171,6 +179,10 @@ _OVERRIDES: Final[dict[str, dict[str, Rule]]] = {
     # psutil runs on platforms where we cannot know the offload state.
     "psutil": {
         "OffloadState": Rule(N, "psutil does not expose the offload state"),
+        "AppliedSetting": Rule(N, "psutil does not expose the applied TCP setting template"),
+        "CreationTime": Rule(
+            OBS, "psutil does not report it: first time the sampler saw the connection (a bound)"
+        ),
     },
     # The demo plays a synthetic Windows host: every value it shows is part of its script.
     "demo": {
@@ -184,9 +196,10 @@ def rule(source: str, wmi_name: str) -> Rule:
     """The rule for ``wmi_name`` under ``source`` (``netlink``, ``psutil``, ``demo``...)."""
     base = _OVERRIDES.get(source, {}).get(wmi_name) or _COMMON[wmi_name]
     words = _SOURCES.get(source) or {
-        "os": "the demo host" if source == "demo" else source,
+        "os": f"the {source} source",
         "api": f"{source} source",
         "owner_api": f"{source} source",
+        "state_note": "",
     }
     return Rule(base.provenance, base.text.format(**words))
 
