@@ -1,0 +1,58 @@
+"""Picks the IPsec providers in one place (``--provider auto|kernel|strongswan|libreswan``).
+
+``auto`` combines what is present: the kernel on Linux, strongSwan when its VICI socket exists
+(or charon is installed, so a daemon started later is picked up), libreswan when whack exists.
+An explicitly named provider is always returned; if its source is absent its readings say why.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Final
+
+from core.errors import UsageError
+from core.ipsec.providers._vici import DEFAULT_VICI
+from core.ipsec.providers.base import Provider
+
+PROVIDER_NAMES: Final[tuple[str, ...]] = ("auto", "kernel", "strongswan", "libreswan")
+_CHARON_BINARIES: Final = ("/usr/lib/ipsec/charon", "/usr/libexec/ipsec/charon",
+                           "/usr/sbin/charon-systemd")
+
+
+def _make(name: str, vici_path: str) -> Provider:
+    if name == "kernel":
+        from core.ipsec.providers.kernel import KernelProvider
+
+        return KernelProvider()
+    if name == "strongswan":
+        from core.ipsec.providers.strongswan import StrongswanProvider
+
+        return StrongswanProvider(vici_path)
+    from core.ipsec.providers.libreswan import LibreswanProvider
+
+    return LibreswanProvider()
+
+
+def get_providers(name: str = "auto", vici_path: str | None = None) -> list[Provider]:
+    """The providers for ``--provider NAME``.
+
+    Raises:
+        UsageError: unknown provider name.
+    """
+    if name not in PROVIDER_NAMES:
+        raise UsageError(f"unknown IPsec provider {name!r} (choose from "
+                         f"{', '.join(PROVIDER_NAMES)})")
+    path = vici_path or DEFAULT_VICI
+    if name != "auto":
+        return [_make(name, path)]
+    out: list[Provider] = []
+    if sys.platform.startswith("linux"):
+        out.append(_make("kernel", path))
+    if os.path.exists(path) or vici_path or any(os.access(p, os.X_OK) for p in _CHARON_BINARIES):
+        out.append(_make("strongswan", path))
+    from core.ipsec.providers.libreswan import find_whack
+
+    if find_whack() is not None:
+        out.append(_make("libreswan", path))
+    return out

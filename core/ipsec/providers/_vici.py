@@ -1,0 +1,94 @@
+"""VICI plumbing shared by the strongSwan provider and its event listener.
+
+Why: both need a session on a socket *we* create (custom path, timeout) and the same decoding of
+VICI's all-bytes values. Values come from the daemon and, through it, from IKE peers
+(identities, names): they are decoded leniently and stripped of control characters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Mapping
+from typing import Any, Final
+
+DEFAULT_VICI: Final = "/var/run/charon.vici"
+
+
+def open_session(path: str, timeout_s: float) -> tuple[Any, socket.socket]:
+    """Connect to charon's VICI socket; returns ``(vici.Session, socket)``.
+
+    Raises:
+        ImportError: the ``vici`` package is missing.
+        OSError: FileNotFoundError / ConnectionRefusedError / PermissionError / timeouts.
+    """
+    import vici
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout_s)
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    return vici.Session(sock), sock
+
+
+def close_socket(sock: socket.socket | None) -> None:
+    """Close a VICI socket, ignoring a peer that is already gone."""
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
+def text(value: object) -> str:
+    """A VICI value as display-safe text (untrusted: control characters become '?')."""
+    if isinstance(value, bytes):
+        s = value.decode("utf-8", errors="replace")
+    elif isinstance(value, list):
+        return ",".join(text(v) for v in value)
+    else:
+        s = str(value)
+    return "".join(ch if ch.isprintable() else "?" for ch in s)
+
+
+def number(value: object) -> int | None:
+    """A VICI number (sent as a decimal string) or None."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", errors="replace")
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def flatten(prefix: str, data: Mapping[str, object]) -> dict[str, int]:
+    """Numeric leaves of a nested VICI reply as ``prefix.a.b`` → int."""
+    out: dict[str, int] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            out.update(flatten(name, value))
+        else:
+            n = number(value)
+            if n is not None:
+                out[name] = n
+    return out
+
+
+def describe_error(err: BaseException, path: str) -> tuple[bool, str]:
+    """``(daemon_present, one-line reason)`` for a failure to talk to charon."""
+    if isinstance(err, FileNotFoundError):
+        return False, f"charon not running (no VICI socket at {path})"
+    if isinstance(err, ConnectionRefusedError):
+        return False, f"charon not running (VICI socket at {path} refuses connections)"
+    if isinstance(err, PermissionError):
+        return True, "not reported: needs access to the VICI socket"
+    if isinstance(err, ImportError):
+        return False, "python package 'vici' not installed"
+    if isinstance(err, TimeoutError):
+        return True, f"charon did not answer on {path} in time"
+    detail = str(err) or type(err).__name__
+    return True, f"lost connection to charon ({detail})"

@@ -1,0 +1,225 @@
+"""strongSwan provider: charon's VICI ``stats``, ``get-counters``, ``list-sas`` and events.
+
+Why: charon is the common Linux IKE daemon and VICI is its supported control interface. The
+provider keeps one command session (re-opened after any failure, so a restarted charon is picked
+up) and one event listener thread. It never calls ``reset-counters``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from core.ipsec.counters import strongswan_has_alerts
+from core.ipsec.model import ChildSa, IkeSa, ProviderReading
+from core.ipsec.providers._vici import (
+    DEFAULT_VICI,
+    close_socket,
+    describe_error,
+    flatten,
+    number,
+    open_session,
+    text,
+)
+from core.ipsec.providers._vici_events import ViciEventCounter
+from core.ipsec.providers.base import make_reading
+
+NAME: Final = "strongswan"
+NO_COUNTERS: Final = "not reported: strongSwan counters plugin not loaded (no get-counters)"
+NO_EVENTS: Final = "not reported: VICI event listener not connected yet"
+_PENDING_IKE: Final = frozenset({"CONNECTING"})
+_PENDING_CHILD: Final = frozenset({"CREATED", "INSTALLING"})
+_EVENT_TOTALS: Final = {
+    "OakleyMainMode": ("ike-up", "ike-rekey"),
+    "OakleyQuickMode": ("child-up", "child-rekey"),
+    "KeyAdditions": ("child-up", "child-rekey"),
+    "KeyUpdates": ("child-up", "child-rekey"),
+    "TotalGetSPI": ("child-up", "child-rekey"),
+}
+_EVENT_TOTALS_59: Final = {
+    "NegotiationFailures": ("ike-failed",),
+    "AcquireFailures": ("ike-failed-initiator",),
+}
+_EVENT_TOTALS_ALERTS: Final = {
+    "NegotiationFailures": ("alert-failures",),
+    "AcquireFailures": ("alert-failures-initiator",),
+    "AuthenticationFailures": ("alert-auth-failures",),
+    "KeyAdditionFailures": ("alert-install-failures",),
+    "KeyUpdateFailures": ("alert-install-failures",),
+}
+
+
+def _algorithms(d: Mapping[str, Any]) -> str | None:
+    parts = []
+    if "encr-alg" in d:
+        enc = text(d["encr-alg"])
+        if "encr-keysize" in d:
+            enc += f"-{text(d['encr-keysize'])}"
+        parts.append(enc)
+    for key in ("integ-alg", "prf-alg", "dh-group"):
+        if key in d:
+            parts.append(text(d[key]))
+    return "/".join(parts) or None
+
+
+def _child(d: Mapping[str, Any]) -> ChildSa:
+    def ts(key: str) -> tuple[str, ...]:
+        v = d.get(key, [])
+        return tuple(text(x) for x in v) if isinstance(v, list) else ()
+
+    return ChildSa(
+        name=text(d.get("name", b"")), uniqueid=text(d.get("uniqueid", b"")),
+        state=text(d.get("state", b"")), mode=text(d["mode"]) if "mode" in d else None,
+        protocol=text(d["protocol"]) if "protocol" in d else None, algorithms=_algorithms(d),
+        spi_in=text(d["spi-in"]) if "spi-in" in d else None,
+        spi_out=text(d["spi-out"]) if "spi-out" in d else None,
+        local_ts=ts("local-ts"), remote_ts=ts("remote-ts"),
+        bytes_in=number(d.get("bytes-in")), bytes_out=number(d.get("bytes-out")),
+        packets_in=number(d.get("packets-in")), packets_out=number(d.get("packets-out")),
+    )
+
+
+def parse_sa(name: str, d: Mapping[str, Any]) -> IkeSa:
+    """One ``list-sa`` event section → :class:`IkeSa` (peer-controlled text is sanitised)."""
+    children = d.get("child-sas", {})
+    kids = tuple(_child(c) for c in children.values() if isinstance(c, Mapping)) \
+        if isinstance(children, Mapping) else ()
+    initiator = d.get("initiator")
+    return IkeSa(
+        name=text(name), uniqueid=text(d.get("uniqueid", b"")), state=text(d.get("state", b"")),
+        version=text(d["version"]) if "version" in d else None,
+        local_host=text(d["local-host"]) if "local-host" in d else None,
+        remote_host=text(d["remote-host"]) if "remote-host" in d else None,
+        local_id=text(d["local-id"]) if "local-id" in d else None,
+        remote_id=text(d["remote-id"]) if "remote-id" in d else None,
+        initiator=None if initiator is None else initiator == b"yes",
+        algorithms=_algorithms(d), established_s=number(d.get("established")),
+        children=kids,
+    )
+
+
+class StrongswanProvider:
+    """Reads charon over VICI at ``vici_path``."""
+
+    name = NAME
+
+    def __init__(self, vici_path: str = DEFAULT_VICI, timeout_s: float = 2.0,
+                 events: bool = True) -> None:
+        self.vici_path = vici_path
+        self._timeout_s = timeout_s
+        self._session: Any = None
+        self._sock: Any = None
+        self._version: str | None = None
+        self._since: str | None = None
+        self._want_events = events
+        self.events: ViciEventCounter | None = None
+        self._instance = f"strongswan:{vici_path}"
+
+    # ------------------------------------------------------------------ session
+    def _connect(self) -> None:
+        self._session, self._sock = open_session(self.vici_path, self._timeout_s)
+        self._version = text(self._session.version().get("version", b"")) or None
+        if self._want_events and self.events is None:
+            self.events = ViciEventCounter(
+                self.vici_path, strongswan_has_alerts(self._version), self._timeout_s)
+            self.events.start()
+            # Let the listener register before the first sample, so its counts start here.
+            self.events.wait_connected(self._timeout_s)
+
+    def _drop(self) -> None:
+        close_socket(self._sock)
+        self._session = self._sock = None
+
+    def _absent(self, present: bool, reason: str) -> ProviderReading:
+        return make_reading(NAME, self._instance, {}, version=self._version, error=reason,
+                            available=present)
+
+    # ------------------------------------------------------------------ read
+    def read(self) -> ProviderReading:
+        """One reading; a lost daemon yields an error reading and a reconnect next time."""
+        try:
+            if self._session is None:
+                self._connect()
+            stats = self._session.stats()
+            counters, counters_ok = self._counters()
+            sas = tuple(parse_sa(k, v) for ev in self._session.list_sas({"noblock": "yes"})
+                        for k, v in ev.items() if isinstance(v, Mapping))
+        except Exception as err:
+            self._drop()
+            present, reason = describe_error(err, self.vici_path)
+            return self._absent(present, reason)
+        return self._build(stats, counters, counters_ok, sas)
+
+    def _counters(self) -> tuple[Mapping[str, Any], bool]:
+        from vici.exception import CommandException
+
+        try:
+            reply = self._session.get_counters()
+        except CommandException:
+            return {}, False
+        section = reply.get("counters", {}).get("", {})
+        return section, True
+
+    def _build(self, stats: Mapping[str, Any], counters: Mapping[str, Any], counters_ok: bool,
+               sas: tuple[IkeSa, ...]) -> ProviderReading:
+        values: dict[str, int | None] = {}
+        reasons: dict[str, str] = {}
+        native = flatten("stats", {k: v for k, v in stats.items() if k != "mallinfo"})
+        ikesas = stats.get("ikesas", {})
+        values["ActiveAcquire"] = number(ikesas.get("half-open"))
+        queues = stats.get("queues", {})
+        qs = [number(v) for v in queues.values()] if isinstance(queues, Mapping) else []
+        values["ActiveReceive"] = sum(q for q in qs if q is not None) if qs else None
+        children = [c for s in sas for c in s.children]
+        values["AcquireHeapSize"] = (
+            sum(1 for s in sas if s.state in _PENDING_IKE)
+            + sum(1 for c in children if c.state in _PENDING_CHILD)
+        )
+        installed = sum(1 for c in children if c.state == "INSTALLED")
+        values["ConnectionListSize"] = installed
+        native.update({"list-sas.ike_sas": len(sas), "list-sas.child_sas": len(children),
+                       "list-sas.child_sas_installed": installed})
+        totals: set[str] = set()
+        if counters_ok:
+            cn = flatten("counters", counters)
+            native.update(cn)
+            totals.update(cn)
+            values["InvalidCookiesReceived"] = number(counters.get("invalid-spi"))
+            values["InvalidPackets"] = number(counters.get("invalid"))
+        else:
+            reasons["InvalidCookiesReceived"] = reasons["InvalidPackets"] = NO_COUNTERS
+        totals.update(self._event_values(values, reasons, native))
+        since = text(stats.get("uptime", {}).get("since", b""))
+        reset = self._since is not None and since != self._since
+        self._since = since
+        return make_reading(
+            NAME, self._instance, values, reasons=reasons, version=self._version, native=native,
+            native_totals=frozenset(totals), sas=sas, reset=reset,
+        )
+
+    def _event_values(self, values: dict[str, int | None], reasons: dict[str, str],
+                      native: dict[str, int]) -> set[str]:
+        ev = self.events
+        if ev is None or not ev.ever_connected:
+            why = NO_EVENTS if ev is None or ev.error is None else f"not reported: {ev.error}"
+            for name in (*_EVENT_TOTALS, *_EVENT_TOTALS_ALERTS):
+                reasons[name] = why
+            return set()
+        counts = ev.counts()
+        table = {**_EVENT_TOTALS, **(_EVENT_TOTALS_ALERTS if ev.alerts else _EVENT_TOTALS_59)}
+        for name, keys in table.items():
+            values[name] = sum(counts.get(k, 0) for k in keys)
+        ev_native = {f"events.{k}": v for k, v in counts.items()}
+        for base in ("ike-up", "ike-down", "ike-failed", "ike-rekey", "child-up", "child-down",
+                     "child-rekey"):
+            ev_native.setdefault(f"events.{base}", 0)
+        ev_native["events.listener_gaps"] = ev.gaps
+        native.update(ev_native)
+        return set(ev_native)
+
+    def close(self) -> None:
+        """Stop the event listener and close the command session."""
+        if self.events is not None:
+            self.events.stop()
+            self.events = None
+        self._drop()
