@@ -1,0 +1,164 @@
+"""IPsec sampling semantics: one blocking ``sample()`` → :class:`IpsecView`.
+
+Why: rates, reset detection and history must be computed once per tick for every consumer (CLI,
+screen). Totals get a rate Δvalue/Δt per second; gauges are shown as they are. A total that goes
+down (daemon restart, ``swanctl --counters --reset``, uint64 wrap) is a reset: flagged, no rate
+(never a negative one) and a gap in the history. ``sample()`` never raises: a failing provider
+becomes an error in its part of the view. The lead's async sampler calls it from a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from core.ipsec.counters import COUNTERS
+from core.ipsec.history import History
+from core.ipsec.model import (
+    ATTR_BY_WMI,
+    COUNTER_NAMES,
+    ChildSa,
+    CounterRow,
+    IkeSa,
+    IpsecView,
+    Kind,
+    ProviderReading,
+    ProviderView,
+)
+from core.ipsec.providers.base import Provider, make_reading
+
+
+@dataclass(slots=True)
+class _Rate:
+    """Last value/time of one running total, and the peak rate seen."""
+
+    value: int | None = None
+    t: float | None = None
+    peak: float | None = None
+
+
+@dataclass(slots=True)
+class _ProviderState:
+    counters: dict[str, _Rate] = field(default_factory=dict)
+    native: dict[str, _Rate] = field(default_factory=dict)
+    sas: dict[tuple[str, str, str], tuple[float, tuple[int | None, ...]]] = field(
+        default_factory=dict)
+
+
+def _step(state: _Rate, value: int | None, now: float, reset_hint: bool,
+          ) -> tuple[float | None, bool]:
+    """Advance one total; returns ``(rate per second or None, reset)``."""
+    prev, prev_t = state.value, state.t
+    state.value, state.t = value, now
+    if value is None or prev is None or prev_t is None:
+        return None, False
+    if value < prev or reset_hint:
+        return None, True
+    dt = now - prev_t
+    if dt <= 0:
+        return None, False
+    rate = (value - prev) / dt
+    if state.peak is None or rate > state.peak:
+        state.peak = rate
+    return rate, False
+
+
+class IpsecSampler:
+    """Samples providers, computes rates/resets and keeps ≥ ``history_s`` of history."""
+
+    def __init__(self, providers: Sequence[Provider], interval_s: float = 1.0,
+                 history_s: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.providers = list(providers)
+        self.interval_s = interval_s
+        self.history = History(interval_s, history_s)
+        self._clock = clock
+        self._state: dict[str, _ProviderState] = {}
+
+    def sample(self) -> IpsecView:
+        """Read every provider once (blocking) and return the view; never raises."""
+        now_wall = datetime.now(UTC)
+        views: list[ProviderView] = []
+        for provider in self.providers:
+            name = getattr(provider, "name", type(provider).__name__)
+            try:
+                reading = provider.read()
+            except Exception as err:  # a provider bug must not kill the monitor
+                reading = make_reading(name, name, {}, error=f"{type(err).__name__}: {err}")
+            try:
+                views.append(self._view(name, reading, self._clock()))
+            except Exception as err:
+                views.append(self._view(name, make_reading(
+                    name, name, {}, error=f"internal error: {type(err).__name__}: {err}"),
+                    self._clock()))
+        return IpsecView(time=now_wall, interval_s=self.interval_s, providers=tuple(views))
+
+    def close(self) -> None:
+        """Close every provider (stops event listener threads)."""
+        for provider in self.providers:
+            with contextlib.suppress(Exception):  # best effort; nothing useful to report
+                provider.close()
+
+    # ------------------------------------------------------------------ internals
+    def _view(self, name: str, reading: ProviderReading, now: float) -> ProviderView:
+        st = self._state.setdefault(name, _ProviderState())
+        rows = tuple(self._row(name, st, reading, counter, now) for counter in COUNTER_NAMES)
+        native_rates: dict[str, float | None] = {}
+        for key in reading.native_totals:
+            rate, _reset = _step(st.native.setdefault(key, _Rate()), reading.native.get(key),
+                                 now, reading.reset)
+            native_rates[key] = rate
+        return ProviderView(
+            name=name, available=reading.available, error=reading.error, stats=reading.stats,
+            rows=rows, native=reading.native, native_rates=native_rates,
+            sas=self._sa_rates(st, reading.sas, now), version=reading.version,
+            reset=reading.reset or any(r.reset for r in rows),
+            native_reasons=reading.native_reasons,
+        )
+
+    def _row(self, provider: str, st: _ProviderState, reading: ProviderReading, counter: str,
+             now: float) -> CounterRow:
+        spec = COUNTERS[counter]
+        cr = reading.readings[counter]
+        value = cr.value
+        rate: float | None = None
+        reset = False
+        state = st.counters.setdefault(counter, _Rate())
+        if spec.kind is Kind.TOTAL:
+            # A daemon restart resets daemon totals, not the ones we count from events.
+            rate, reset = _step(state, value, now, reading.reset and cr.scope is None)
+            display: float | None = rate
+        else:
+            display = None if value is None else float(value)
+        self.history.append(provider, counter, display)
+        return CounterRow(
+            name=counter, attr=ATTR_BY_WMI[counter], kind=spec.kind,
+            description=spec.description, value=value, rate=rate, display=display, reset=reset,
+            peak_rate=state.peak if spec.kind is Kind.TOTAL else None, provider=provider,
+            grade=cr.grade, source=cr.source, reason=cr.reason, scope=cr.scope,
+            history=self.history.get(provider, counter),
+        )
+
+    def _sa_rates(self, st: _ProviderState, sas: tuple[IkeSa, ...], now: float,
+                  ) -> tuple[IkeSa, ...]:
+        seen: dict[tuple[str, str, str], tuple[float, tuple[int | None, ...]]] = {}
+        out: list[IkeSa] = []
+        for ike in sas:
+            kids: list[ChildSa] = []
+            for child in ike.children:
+                key = (ike.uniqueid, child.name, child.uniqueid)
+                cur = (child.bytes_in, child.bytes_out, child.packets_in, child.packets_out)
+                seen[key] = (now, cur)
+                prev = st.sas.get(key)
+                rates: list[float | None] = [None] * 4
+                if prev is not None and now > prev[0]:
+                    for i, (a, b) in enumerate(zip(prev[1], cur, strict=True)):
+                        if a is not None and b is not None and b >= a:
+                            rates[i] = (b - a) / (now - prev[0])
+                kids.append(replace(child, bytes_in_rate=rates[0], bytes_out_rate=rates[1],
+                                    packets_in_rate=rates[2], packets_out_rate=rates[3]))
+            out.append(replace(ike, children=tuple(kids)))
+        st.sas = seen
+        return tuple(out)
