@@ -1,0 +1,117 @@
+"""``tcpscope ipsec [--json] [--provider …] [--vici PATH]``: one MSiSCSI_MMIPSECStats per provider.
+
+Why here and not in tui/: the command must work without Textual (scripts, SSH, CI). The lead
+mounts :func:`add_arguments` / :func:`run` in ``tui/cli.py``; bad arguments raise
+:class:`core.errors.UsageError` (one line, exit 2 there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import stat
+import sys
+from typing import TextIO
+
+from core.errors import UsageError
+from core.ipsec.counters import CLASS_NAME
+from core.ipsec.model import COUNTER_NAMES, IpsecView, ProviderView
+from core.ipsec.providers import PROVIDER_NAMES, get_providers
+from core.ipsec.providers._vici import DEFAULT_VICI
+from core.ipsec.sampling import IpsecSampler
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``ipsec`` sub-command's options (validated in :func:`run`, not by argparse)."""
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--provider", default="auto", metavar="|".join(PROVIDER_NAMES),
+                        help="which source to read (default: auto = every one present)")
+    parser.add_argument("--vici", default=None, metavar="PATH",
+                        help=f"strongSwan VICI socket (default: {DEFAULT_VICI})")
+
+
+def _validate(args: argparse.Namespace) -> tuple[str, str | None]:
+    provider = str(getattr(args, "provider", "auto") or "auto").lower()
+    if provider not in PROVIDER_NAMES:
+        raise UsageError(f"--provider must be one of {', '.join(PROVIDER_NAMES)}, "
+                         f"not {provider!r}")
+    vici: str | None = getattr(args, "vici", None)
+    if vici is not None:
+        if not vici.strip():
+            raise UsageError("--vici needs a socket path")
+        try:
+            st = os.stat(vici)
+        except FileNotFoundError:
+            return provider, vici  # charon not running yet: the view will say so
+        except OSError:
+            return provider, vici
+        if not stat.S_ISSOCK(st.st_mode):
+            raise UsageError(f"--vici {vici!r} is not a UNIX socket")
+    return provider, vici
+
+
+def instance_json(pv: ProviderView) -> dict[str, object]:
+    """One provider as a WMI-named instance plus ``provenance`` per counter."""
+    out = pv.stats.to_wmi()
+    out["provider"] = pv.name
+    out["error"] = pv.error
+    out["provenance"] = {r.name: {"provider": r.provider, "expression": r.source,
+                                  "grade": r.grade.value, "reason": r.reason, "scope": r.scope}
+                         for r in pv.rows}
+    return out
+
+
+def view_json(view: IpsecView) -> dict[str, object]:
+    """The whole view as the ``--json`` document."""
+    return {"class": CLASS_NAME, "time": view.time.isoformat(),
+            "instances": [instance_json(p) for p in view.providers]}
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def render_text(view: IpsecView, out: TextIO) -> None:
+    """Aligned table per provider: counter, value, kind, grade, source or reason."""
+    width = max(len(n) for n in COUNTER_NAMES)
+    for i, pv in enumerate(view.providers):
+        if i:
+            out.write("\n")
+        state = "active" if pv.stats.active else "inactive"
+        out.write(f"{CLASS_NAME} InstanceName={_safe(pv.stats.instance_name)} "
+                  f"Active={pv.stats.active} ({pv.name}, {state}"
+                  f"{', ' + _safe(pv.version) if pv.version else ''})\n")
+        if pv.error:
+            out.write(f"  error: {_safe(pv.error)}\n")
+        vals = [("-" if r.value is None else str(r.value)) for r in pv.rows]
+        vw = max(5, *(len(v) for v in vals))
+        out.write(f"  {'Counter':<{width}}  {'Value':>{vw}}  {'Kind':<5}  {'Grade':<6}  "
+                  "Source / reason\n")
+        for r, v in zip(pv.rows, vals, strict=True):
+            detail = r.reason if r.value is None and r.reason else r.source
+            if r.value is not None and r.scope:
+                detail += f" ({r.scope})"
+            out.write(f"  {r.name:<{width}}  {v:>{vw}}  {r.kind.value:<5}  "
+                      f"{r.grade.value:<6}  {_safe(detail or '')}\n")
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Take one sample and print it; returns the exit code.
+
+    Raises:
+        UsageError: bad ``--provider`` or ``--vici``.
+    """
+    stream = out or sys.stdout
+    provider, vici = _validate(args)
+    sampler = IpsecSampler(get_providers(provider, vici))
+    try:
+        view = sampler.sample()
+    finally:
+        sampler.close()
+    if getattr(args, "json", False):
+        json.dump(view_json(view), stream, indent=2)
+        stream.write("\n")
+    else:
+        render_text(view, stream)
+    return 0
