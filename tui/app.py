@@ -1,0 +1,323 @@
+"""The tcpscope App: one async worker reads the Feed, screens show its snapshots.
+
+The App takes its :class:`core.feed.Feed` in the constructor (tests inject a scripted one) and
+never knows whether it is live, replayed or scripted. It owns the shell: the screen registry
+(connections, IPsec — swapped for the real IPsec screen when that module exists), pause and
+interval controls, preferences, the "terminal too small" guard and error notifications.
+Time-relative text uses :meth:`TcpscopeApp.now`: wall clock for a live feed, the snapshot's
+own time otherwise, so screenshots of scripted data are reproducible.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.events import Resize
+from textual.filter import Monochrome
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from core.errors import MonitorError
+from core.feed import Feed, Seekable
+from core.snapshot import Snapshot
+from tui import prefs as prefs_mod
+from tui.commands import TcpscopeCommands
+from tui.messages import FeedFailed, SnapshotReceived
+from tui.prefs import Prefs
+from tui.screens.connections import ConnectionsScreen
+from tui.screens.help import HelpScreen
+from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
+
+INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+"""Steps of ``+``/``-``."""
+
+SCREEN_ORDER = ("connections", "ipsec")
+
+
+def ipsec_screen_class() -> Callable[[], Screen[Any]]:
+    """The real IPsec screen if it is installed, else the honest placeholder."""
+    try:
+        from tui.screens.ipsec import IpsecScreen  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        from tui.screens.ipsec_placeholder import IpsecPlaceholderScreen
+
+        return IpsecPlaceholderScreen
+    return IpsecScreen  # type: ignore[no-any-return]
+
+
+def install_replay(app: TcpscopeApp) -> None:
+    """Mount the replay controls for a seekable feed (``tui.replay`` owns them)."""
+    try:
+        from tui import replay  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return
+    hook = getattr(replay, "install", None)
+    if callable(hook):
+        hook(app)
+
+
+class TcpscopeApp(App[int]):
+    """Live monitor of TCP connections (and, on its own screen, IPsec counters)."""
+
+    TITLE = "tcpscope"
+    CSS_PATH = str(Path(__file__).parent / "styles" / "app.tcss")
+    COMMANDS = App.COMMANDS | {TcpscopeCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit tcpscope"),
+        Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause/resume sampling"),
+        Binding(
+            "plus,equals_sign", "interval(-1)", "Faster", id="faster", tooltip="Shorter interval"
+        ),
+        Binding("minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Keys and colours"),
+        Binding("1", "show_screen('connections')", "Conns", id="screen-1", show=False),
+        Binding("2", "show_screen('ipsec')", "IPsec", id="screen-2", show=False),
+        Binding("tab", "next_screen", "Switch", id="switch", tooltip="Connections ↔ IPsec"),
+    ]
+
+    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True, init=False)
+    """The newest snapshot shown (screens watch it)."""
+    paused: reactive[bool] = reactive(False, bindings=True)
+    """True while the feed is paused."""
+
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        ghost_ttl_s: float = 5.0,
+        no_color: bool = False,
+        hostname: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        prefs_path: Path | None = None,
+    ) -> None:
+        """Create the app; nothing is sampled until it runs.
+
+        Args:
+            feed: the snapshot feed (live sampler, replay, scripted).
+            ghost_ttl_s: how long closed connections stay as ghost rows (prefs may override).
+            no_color: draw without colour (markers still say new/changed/closed).
+            hostname: shown in the header; tests pass a fixed one.
+            clock: wall clock for ages; default: now for a live feed, else the snapshot time.
+            prefs_path: where preferences live (default: XDG config dir).
+        """
+        super().__init__()
+        if no_color and not self.no_color:
+            self.no_color = True
+            self._filters.append(Monochrome())
+        self.feed = feed
+        self.hostname = hostname if hostname is not None else socket.gethostname()
+        self._clock = clock
+        self._prefs_path = prefs_path or prefs_mod.prefs_path()
+        self.prefs, self._prefs_problem = prefs_mod.load(self._prefs_path)
+        self.ghost_ttl_s = (
+            self.prefs.ghost_ttl_s if self.prefs.ghost_ttl_s is not None else ghost_ttl_s
+        )
+        self._held: Snapshot | None = None
+        self._last_error: str | None = None
+        self._modes["connections"] = ConnectionsScreen
+        self._modes["ipsec"] = ipsec_screen_class()
+
+    def register_screen(self, name: str, factory: Callable[[], Screen[Any]]) -> None:
+        """Replace or add a screen in the registry (the IPsec screen plugs in here)."""
+        self._modes[name] = factory
+
+    def now(self) -> datetime:
+        """ "Now" for ages: the clock if given, wall clock if live, else the snapshot's time."""
+        if self._clock is not None:
+            return self._clock()
+        if self.feed.live:
+            return datetime.now(UTC)
+        snap = self.snapshot
+        return snap.time if snap is not None else datetime.now(UTC)
+
+    # --- lifecycle --------------------------------------------------------------------
+    def on_mount(self) -> None:
+        """Theme, first screen, replay controls, then start reading the feed."""
+        if self.prefs.theme and self.prefs.theme in self.available_themes:
+            self.theme = self.prefs.theme
+        self.switch_mode("connections")
+        if self._prefs_problem:
+            self.notify(self._prefs_problem, title="Preferences", severity="warning")
+        if isinstance(self.feed, Seekable):
+            install_replay(self)
+        self.paused = self.feed.paused
+        self.run_feed()
+        self.call_after_refresh(self._check_size)
+
+    @work(exclusive=True, group="sampler", exit_on_error=False, name="feed")
+    async def run_feed(self) -> None:
+        """Read the feed for as long as the app runs (latest wins, never blocks the loop)."""
+        async for snap in self.feed.stream():
+            self.post_message(SnapshotReceived(snap))
+
+    @on(SnapshotReceived)
+    def _snapshot_received(self, message: SnapshotReceived) -> None:
+        snap = message.snapshot
+        if self.paused and not isinstance(self.feed, Seekable):
+            # A sample that was in flight when the user paused: keep it for resume.
+            self._held = snap
+            return
+        self.snapshot = snap
+        self._notify_errors(snap)
+
+    def _notify_errors(self, snap: Snapshot) -> None:
+        error = snap.error
+        if error is None:
+            if self._last_error is not None:
+                self.notify("the source answers again", title="Sampler recovered")
+            self._last_error = None
+            return
+        if error.message != self._last_error:
+            self.notify(
+                error.message, title=f"Sampler error ({error.kind.value})", severity="error"
+            )
+        self._last_error = error.message
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A feed that dies is reported, not raised: the app keeps running."""
+        if event.worker.group == "sampler" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.post_message(FeedFailed(error if error is not None else RuntimeError("?")))
+
+    @on(FeedFailed)
+    def _feed_failed(self, message: FeedFailed) -> None:
+        self.notify(
+            f"{type(message.error).__name__}: {message.error}".splitlines()[0],
+            title="Feed stopped",
+            severity="error",
+            timeout=30,
+        )
+
+    async def action_quit(self) -> None:
+        """Save preferences, close the feed, leave."""
+        self.workers.cancel_group(self, "sampler")
+        try:
+            await self.feed.aclose()
+        finally:
+            self.exit(0)
+
+    # --- size guard -------------------------------------------------------------------
+    def on_resize(self, event: Resize) -> None:
+        """Show the too-small screen below 80x24, the normal layout again above it."""
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.size
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        showing = isinstance(self.screen, TooSmallScreen)
+        if small and not showing:
+            self.push_screen(TooSmallScreen())
+        elif not small and showing:
+            self.pop_screen()
+
+    # --- actions ----------------------------------------------------------------------
+    def watch_paused(self, paused: bool) -> None:
+        """Footer label follows the state."""
+        self.refresh_bindings()
+        screen = self._connections()
+        if screen is not None:
+            screen.refresh_header()
+
+    def action_toggle_pause(self) -> None:
+        """Pause or resume the feed."""
+        if self.feed.paused:
+            self.feed.resume()
+            self.paused = False
+            held, self._held = self._held, None
+            if held is not None:
+                self.snapshot = held
+        else:
+            self.feed.pause()
+            self.paused = True
+
+    def action_interval(self, direction: int) -> None:
+        """Step the interval: -1 faster, +1 slower."""
+        current = self.feed.interval_s
+        if direction < 0:
+            options = [s for s in INTERVALS_S if s < current]
+            new = options[-1] if options else INTERVALS_S[0]
+        else:
+            options = [s for s in INTERVALS_S if s > current]
+            new = options[0] if options else INTERVALS_S[-1]
+        try:
+            self.feed.set_interval(new)
+        except MonitorError as exc:
+            self.notify(str(exc), title="Interval", severity="warning")
+            return
+        self.notify(f"sampling every {new:g} s", timeout=1.5)
+        screen = self._connections()
+        if screen is not None:
+            screen.refresh_header()
+
+    def action_help(self) -> None:
+        """Show keys and colours."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_show_screen(self, name: str) -> None:
+        """Switch to a registered screen."""
+        if name in self._modes and self.current_mode != name:
+            self.switch_mode(name)
+
+    def action_next_screen(self) -> None:
+        """Tab: the next screen in the registry."""
+        order = [n for n in SCREEN_ORDER if n in self._modes]
+        index = order.index(self.current_mode) if self.current_mode in order else -1
+        self.switch_mode(order[(index + 1) % len(order)])
+
+    def _connections(self) -> ConnectionsScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, ConnectionsScreen):
+                return screen
+        try:
+            stack = self._screen_stacks.get("connections", [])
+        except AttributeError:
+            return None
+        for screen in stack:
+            if isinstance(screen, ConnectionsScreen):
+                return screen
+        return None
+
+    async def action_conn(self, action: str) -> None:
+        """Run a connections-screen action (the command palette's way in)."""
+        self.action_show_screen("connections")
+        screen = self._connections()
+        if screen is not None:
+            await screen.run_action(action.removeprefix("action_"))
+
+    def action_toggle_column(self, key: str) -> None:
+        """Show or hide a table column."""
+        screen = self._connections()
+        if screen is not None:
+            screen.toggle_column(key)
+
+    # --- preferences ------------------------------------------------------------------
+    def update_prefs(self, **changes: Any) -> None:
+        """Change and save preferences; a failed save is a warning, never a crash."""
+        from dataclasses import replace
+
+        self.prefs = replace(self.prefs, **changes)
+        problem = prefs_mod.save(self.prefs, self._prefs_path)
+        if problem:
+            self.notify(problem, title="Preferences", severity="warning")
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember the theme across runs."""
+        prefs: Prefs | None = getattr(self, "prefs", None)
+        if prefs is not None and prefs.theme != theme and self.is_running:
+            self.update_prefs(theme=theme)
+
+
+def run_app(feed: Feed, *, ghost_ttl_s: float, no_color: bool, hostname: str | None = None) -> int:
+    """Run the app on ``feed`` until the user quits; the exit code."""
+    app = TcpscopeApp(feed, ghost_ttl_s=ghost_ttl_s, no_color=no_color, hostname=hostname)
+    result = app.run()
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,63 @@
+"""Command palette entries for the same actions as the keys (Ctrl+P).
+
+Each entry runs an App action by name, so the palette and the key bindings can never drift
+apart: both end in the same ``action_*`` method.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Final
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tui.widgets.columns import BY_KEY, TOGGLEABLE
+
+_ACTIONS: Final = (
+    ("Filter connections", "Type a filter (state:, port:, proc: …)", "conn('action_filter')"),
+    (
+        "Toggle detail pane",
+        "Open or close the selected connection's detail",
+        "conn('action_toggle_detail')",
+    ),
+    ("Sort by next column", "Cycle the sort column", "conn('action_next_sort')"),
+    ("Reverse sort", "Ascending ↔ descending", "conn('action_reverse_sort')"),
+    ("Group by process", "Toggle one row per owning process", "conn('action_toggle_group')"),
+    ("Clear filter / close pane", "Same as Esc", "conn('action_escape')"),
+    ("Pause / resume", "Stop or restart sampling", "toggle_pause"),
+    ("Sample faster", "Shorter interval", "interval(-1)"),
+    ("Sample slower", "Longer interval", "interval(1)"),
+    ("Connections screen", "Show the connection table", "show_screen('connections')"),
+    ("IPsec screen", "Show the IPsec counters", "show_screen('ipsec')"),
+    ("Help", "Keys, colours and markers", "help"),
+    ("Quit", "Leave tcpscope", "quit"),
+)
+COMMANDS: Final = _ACTIONS + tuple(
+    (f"Toggle column: {BY_KEY[key].title}", "Show or hide this column", f"toggle_column('{key}')")
+    for key in TOGGLEABLE
+)
+
+
+class TcpscopeCommands(Provider):
+    """tcpscope's actions by name."""
+
+    def _hit_all(self) -> list[tuple[str, str, str]]:
+        return list(COMMANDS)
+
+    async def discover(self) -> Hits:
+        """Every command, when the palette opens empty."""
+        for title, help_text, action in self._hit_all():
+            yield DiscoveryHit(title, partial(self.app.run_action, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        """Commands whose title matches ``query``."""
+        matcher = self.matcher(query)
+        for title, help_text, action in self._hit_all():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(self.app.run_action, action),
+                    help=help_text,
+                )

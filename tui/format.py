@@ -1,0 +1,98 @@
+"""Display text for the TUI: ages, addresses, enum names, byte counts, untrusted strings.
+
+The only module that imports humanize. Everything a process or peer controls passes through
+:func:`safe` before it reaches a widget: control characters (C0, DEL, C1, so ESC and OSC
+sequences too) become visible ``\\xNN`` escapes. Callers then wrap the result in
+``rich.text.Text`` (never a markup string), so ``[red]`` stays literal text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Final
+
+import humanize
+
+from core.enums import ENUMS
+from core.model import TcpConnection, TcpState
+from core.textsafe import printable
+
+_UNITS: Final = {"second": "s", "minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}
+_NATURAL: Final = re.compile(r"^(a|an|\d+) (second|minute|hour|day|month|year)s?$")
+
+
+def safe(text: str | None, missing: str = "") -> str:
+    """Untrusted text with control characters made visible; ``missing`` for None."""
+    return missing if text is None else printable(text)
+
+
+def age(delta: timedelta) -> str:
+    """A compact age from humanize's words: ``45s``, ``3m``, ``2h``, ``now``."""
+    if delta.total_seconds() < 1:
+        return "now"
+    words = humanize.naturaldelta(delta)
+    match = _NATURAL.match(words)
+    if match is None:
+        return words
+    count = "1" if match.group(1) in ("a", "an") else match.group(1)
+    return f"{count}{_UNITS[match.group(2)]}"
+
+
+def age_words(delta: timedelta) -> str:
+    """A readable age (``3 minutes``) for the detail pane and the header."""
+    return humanize.naturaldelta(delta)
+
+
+def conn_age(conn: TcpConnection, now: datetime) -> str:
+    """The Age cell: time since CreationTime, ``≥`` when it is only a bound (open before start)."""
+    if conn.creation_time is None:
+        return "?"
+    text = age(now - conn.creation_time)
+    return f"≥{text}" if conn.created_before_start else text
+
+
+def endpoint(address: str, port: int) -> str:
+    """``addr:port``, IPv6 in brackets; the address is made safe (it comes from the kernel)."""
+    address = safe(address)
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def state_name(state: TcpState | int) -> str:
+    """The seed's State name (``Established``)."""
+    return ENUMS["State"].decode(int(state)).name
+
+
+def enum_name(wmi_name: str, value: int | None) -> str:
+    """The seed's name for ``value`` of the enum property ``wmi_name``; ``-`` for None."""
+    if value is None:
+        return "-"
+    return ENUMS[wmi_name].decode(value).name
+
+
+def size(num_bytes: int | None) -> str:
+    """Bytes as ``1.2 MiB``; ``-`` when not reported."""
+    return "-" if num_bytes is None else humanize.naturalsize(num_bytes, binary=True)
+
+
+def clock(when: datetime) -> str:
+    """Time of day of a sample, ``HH:MM:SS`` in UTC."""
+    return when.strftime("%H:%M:%S")
+
+
+def rate(bytes_per_s: float) -> str:
+    """A byte rate, ``12.0 KiB/s``."""
+    return f"{humanize.naturalsize(bytes_per_s, binary=True)}/s"
+
+
+def ellipsize(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells with a middle ellipsis (keeps ports and suffixes)."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width == 1:
+        return "…"
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return f"{text[:head]}…{text[len(text) - tail :]}"

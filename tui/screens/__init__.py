@@ -1,0 +1,1 @@
+"""Screens of the tcpscope TUI, one module per screen."""

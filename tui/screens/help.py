@@ -1,0 +1,77 @@
+"""The help screen: every key, what each colour and marker means, and the filter syntax.
+
+A modal over the current screen; ``Esc``, ``q`` or ``?`` closes it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: Final = (
+    ("/", "filter: free text, state: port: lport: rport: pid: proc: addr: user:, ! negates"),
+    ("Enter", "open/close the detail pane (on a process row: expand/collapse it)"),
+    ("Esc", "close the filter input or the detail pane, else clear the filter"),
+    ("s / S", "sort by the next column / reverse the direction"),
+    ("space", "pause / resume sampling"),
+    ("+ / -", "sample more / less often"),
+    ("g", "group by owning process (Enter expands a process)"),
+    ("↑ ↓ PgUp PgDn Home End", "move the cursor (it stays on its connection)"),
+    ("1 / 2 / Tab", "connections screen / IPsec screen / switch"),
+    ("Ctrl+P", "command palette (the same actions by name)"),
+    ("?", "this help"),
+    ("q", "quit"),
+)
+
+MEANINGS: Final = (
+    ("+", "conn-table--new", "new: appeared in the last few seconds (green)"),
+    ("~", "conn-table--changed", "State changed in the last few seconds (yellow)"),
+    ("x", "conn-table--ghost", "closed: dimmed ghost with its last state, gone after the TTL"),
+    ("≥", "", "Age: open before tcpscope started, so only a lower bound"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys, colours, markers."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close", id="close-help"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        """One scrollable text block."""
+        keys = Table.grid(padding=(0, 2))
+        keys.add_column(style="bold", no_wrap=True)
+        keys.add_column()
+        for key, what in KEYS:
+            keys.add_row(key, what)
+        marks = Table.grid(padding=(0, 2))
+        marks.add_column(style="bold", no_wrap=True)
+        marks.add_column()
+        for marker, _, what in MEANINGS:
+            marks.add_row(marker, what)
+        with VerticalScroll(id="help-body"):
+            yield Static(Text("tcpscope — keys", style="bold u"))
+            yield Static(keys)
+            yield Static(
+                Text("\nRow colours and markers (markers also work with NO_COLOR)", style="bold u")
+            )
+            yield Static(marks)
+            yield Static(
+                Text(
+                    "\nThe header shows host, source, interval, the last sample's time and age,"
+                    " PAUSED, and whether cells are hidden for lack of privilege. A red banner"
+                    " means the sampler failed; the table then shows the last good sample."
+                )
+            )
+
+    def action_close(self) -> None:
+        """Back to the previous screen."""
+        self.dismiss(None)

@@ -1,0 +1,225 @@
+"""The sorted, filtered index behind the connection table, updated in O(changes) per tick.
+
+Why it exists: at 50k connections a full re-sort every tick costs tens of milliseconds. The
+sources hand back the very same record object for an unchanged connection, so an identity
+check finds what changed; only those rows are re-keyed and moved with bisect. The index keeps
+keys ascending; a descending view just reads it backwards. Ghost rows (recently closed
+connections) live in the same index, flagged, until their time-to-live runs out.
+
+UI-free: it imports neither Textual nor Rich, so it is tested and benchmarked on its own.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.model import ProcessInfo, TcpConnection, TcpState
+from core.query import EMPTY_QUERY, Query, SortKey, key_func
+from core.snapshot import Snapshot
+
+REBUILD_FRACTION = 8
+"""Above 1/8 of the rows changing, one sort beats many bisect insertions."""
+
+
+@dataclass(slots=True)
+class Group:
+    """One owning process in the group-by-process view."""
+
+    pid: int | None
+    name: str
+    counts: dict[TcpState, int] = field(default_factory=dict)
+    members: list[str] = field(default_factory=list)
+    """InstanceIDs in the table's current order."""
+
+    @property
+    def row_id(self) -> str:
+        """The cursor identity of this group row."""
+        return f"group:{self.pid}"
+
+
+class RowIndex:
+    """Connections plus ghosts, filtered by a query and sorted by one column."""
+
+    def __init__(self, sort_column: str = "state", reverse: bool = False) -> None:
+        """An empty index sorted by ``sort_column``."""
+        self.sort_column = sort_column
+        self.reverse = reverse
+        self.query: Query = EMPTY_QUERY
+        self._key = key_func(sort_column)
+        self.rows: dict[str, TcpConnection] = {}
+        """Everything shown or filtered out, live and ghost, by InstanceID."""
+        self.ghosts: dict[str, datetime] = {}
+        """InstanceID → when the connection closed, for ghost rows."""
+        self.processes: Mapping[int, ProcessInfo] = {}
+        self._keys: dict[str, SortKey] = {}
+        self._order: list[SortKey] = []
+        self.counts_all: dict[TcpState, int] = {}
+        self.counts_filtered: dict[TcpState, int] = {}
+
+    # --- reading ----------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Rows that pass the filter (ghosts included)."""
+        return len(self._order)
+
+    def row_id(self, position: int) -> str:
+        """InstanceID at ``position`` of the current (possibly descending) order."""
+        if self.reverse:
+            position = len(self._order) - 1 - position
+        return str(self._order[position][-1])
+
+    def position(self, row_id: str) -> int | None:
+        """Where ``row_id`` is in the current order, or None when it is not shown."""
+        key = self._keys.get(row_id)
+        if key is None:
+            return None
+        i = bisect_left(self._order, key)
+        return len(self._order) - 1 - i if self.reverse else i
+
+    def proc(self, conn: TcpConnection) -> ProcessInfo | None:
+        """The owning process record of ``conn``, if known."""
+        pid = conn.owning_process
+        return self.processes.get(pid) if pid is not None else None
+
+    # --- changing the view ------------------------------------------------------------
+    def set_sort(self, column: str, reverse: bool) -> None:
+        """Sort by ``column``; reversing alone costs nothing."""
+        self.reverse = reverse
+        if column != self.sort_column:
+            self.sort_column = column
+            self._key = key_func(column)
+            self._rebuild()
+
+    def set_query(self, query: Query) -> None:
+        """Filter by ``query`` (re-evaluates every row once)."""
+        self.query = query
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        query, key, proc = self.query, self._key, self.proc
+        keys: dict[str, SortKey] = {}
+        filtered: dict[TcpState, int] = {}
+        for iid, conn in self.rows.items():
+            p = proc(conn)
+            if query.empty or query.matches(conn, p):
+                keys[iid] = key(conn, p)
+                if iid not in self.ghosts:
+                    filtered[conn.state] = filtered.get(conn.state, 0) + 1
+        self._keys = keys
+        self._order = sorted(keys.values())
+        self.counts_filtered = filtered
+
+    # --- ticks ------------------------------------------------------------------------
+    def update(self, snap: Snapshot, ghost_ttl_s: float) -> int:
+        """Bring the index to ``snap``; returns how many rows changed."""
+        self.processes = snap.processes
+        conns = snap.connections
+        ghosts = {
+            g.connection.instance_id: g
+            for g in snap.ghosts
+            if (snap.time - g.closed_at).total_seconds() < ghost_ttl_s
+            and g.connection.instance_id not in conns
+        }
+        changed: list[tuple[str, TcpConnection, bool]] = []
+        rows, old_ghosts = self.rows, self.ghosts
+        for iid, conn in conns.items():
+            if rows.get(iid) is not conn or iid in old_ghosts:
+                changed.append((iid, conn, False))
+        for iid, g in ghosts.items():
+            if rows.get(iid) is not g.connection or iid not in old_ghosts:
+                changed.append((iid, g.connection, True))
+        new = sum(1 for iid, _, _ in changed if iid not in rows)
+        gone = self._gone(snap, conns, ghosts, new)
+        if len(changed) + len(gone) > max(64, len(rows) // REBUILD_FRACTION):
+            self._bulk(conns, ghosts)
+        else:
+            for iid in gone:
+                self._remove(iid)
+            for iid, conn, ghost in changed:
+                self._put(iid, conn, ghost, ghosts[iid].closed_at if ghost else None)
+        return len(changed) + len(gone)
+
+    def _gone(
+        self,
+        snap: Snapshot,
+        conns: Mapping[str, TcpConnection],
+        ghosts: Mapping[str, object],
+        new: int,
+    ) -> list[str]:
+        candidates = set(snap.diff.removed) | set(self.ghosts)
+        gone = [k for k in candidates if k in self.rows and k not in conns and k not in ghosts]
+        kept = len(self.rows) - len(gone)
+        if kept + new != len(conns) + len(ghosts):
+            # The diff did not cover everything (a skipped or failed tick): scan once.
+            gone = [k for k in self.rows if k not in conns and k not in ghosts]
+        return gone
+
+    def _bulk(self, conns: Mapping[str, TcpConnection], ghosts: Mapping[str, object]) -> None:
+        rows = dict(conns)
+        self.ghosts = {}
+        for iid, g in ghosts.items():
+            rows[iid] = g.connection  # type: ignore[attr-defined]
+            self.ghosts[iid] = g.closed_at  # type: ignore[attr-defined]
+        self.rows = rows
+        counts: dict[TcpState, int] = {}
+        for conn in conns.values():
+            counts[conn.state] = counts.get(conn.state, 0) + 1
+        self.counts_all = counts
+        self._rebuild()
+
+    def _remove(self, iid: str) -> None:
+        conn = self.rows.pop(iid, None)
+        if conn is None:
+            return
+        ghost = self.ghosts.pop(iid, None) is not None
+        key = self._keys.pop(iid, None)
+        if not ghost:
+            _dec(self.counts_all, conn.state)
+        if key is not None:
+            del self._order[bisect_left(self._order, key)]
+            if not ghost:
+                _dec(self.counts_filtered, conn.state)
+
+    def _put(self, iid: str, conn: TcpConnection, ghost: bool, closed: datetime | None) -> None:
+        self._remove(iid)
+        self.rows[iid] = conn
+        if ghost and closed is not None:
+            self.ghosts[iid] = closed
+        else:
+            self.counts_all[conn.state] = self.counts_all.get(conn.state, 0) + 1
+        p = self.proc(conn)
+        if self.query.empty or self.query.matches(conn, p):
+            key = self._key(conn, p)
+            self._keys[iid] = key
+            insort(self._order, key)
+            if not ghost:
+                self.counts_filtered[conn.state] = self.counts_filtered.get(conn.state, 0) + 1
+
+    # --- group by process -------------------------------------------------------------
+    def groups(self) -> list[Group]:
+        """Filtered live rows grouped by owning process, busiest first, then by name."""
+        by_pid: dict[int | None, Group] = {}
+        for i in range(len(self._order)):
+            iid = self.row_id(i)
+            if iid in self.ghosts:
+                continue
+            conn = self.rows[iid]
+            pid = conn.owning_process
+            group = by_pid.get(pid)
+            if group is None:
+                p = self.proc(conn)
+                name = (p.name or "?") if p is not None else "(no owner)" if pid is None else "?"
+                group = by_pid[pid] = Group(pid, name)
+            group.members.append(iid)
+            group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
+        return sorted(by_pid.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))
+
+
+def _dec(counts: dict[TcpState, int], state: TcpState) -> None:
+    left = counts.get(state, 0) - 1
+    if left > 0:
+        counts[state] = left
+    else:
+        counts.pop(state, None)
