@@ -1,0 +1,90 @@
+"""Text for the IPsec screen's cells: counts, rates, kinds, grades and untrusted peer strings.
+
+Why a module: the counter rows, the detail and the SA list must spell a value, a rate, a reset
+and a "not reported" the same way, and humanize belongs in ``tui`` only (byte sizes and untrusted
+text reuse :mod:`tui.format`; counts need ``intcomma``, which it lacks). Functions return plain
+``str`` or ``rich.text.Text`` built from literal strings (never markup), so a peer identity such
+as ``[bold]`` or an ESC byte is displayed as typed, escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import humanize
+from rich.text import Text
+
+from core.ipsec.model import CounterRow, Grade, Kind
+from tui import format as tfmt
+
+MISSING: Final = "—"
+"""Shown for a value that is not reported."""
+RESET: Final = "⟲ reset"
+"""Shown instead of a rate at the sample where a total went down or the daemon restarted."""
+PENDING: Final = "…"
+"""Shown for a total's rate before a second sample exists."""
+
+GRADE_CLASS: Final[dict[Grade, str]] = {
+    Grade.EXACT: "grade-exact",
+    Grade.CLOSE: "grade-close",
+    Grade.APPROX: "grade-approx",
+    Grade.NONE: "grade-none",
+}
+
+
+def count(value: int | None) -> str:
+    """``1,234,567`` or the missing mark."""
+    return MISSING if value is None else humanize.intcomma(value)
+
+
+def rate(value: float | None) -> str:
+    """A per-second rate with grouping: ``1,234.5/s`` (negative rates never reach here)."""
+    if value is None:
+        return PENDING
+    if value >= 100:
+        return f"{humanize.intcomma(round(value))}/s"
+    return f"{value:.1f}/s"
+
+
+def rate_cell(row: CounterRow) -> str:
+    """The rate column: rate for totals, level for gauges, reset/pending/not-reported marks."""
+    if row.value is None:
+        return MISSING
+    if row.kind is Kind.GAUGE:
+        return f"{humanize.intcomma(row.value)} now"
+    if row.reset or (row.rate is not None and row.rate < 0):
+        return RESET
+    return rate(row.rate)
+
+
+def short_reason(reason: str | None) -> str:
+    """A row-sized reason: ``not reported: no honest source (X)`` → ``not reported: X``.
+
+    The full sentence stays in the detail; the row keeps the part that differs between rows.
+    """
+    if not reason:
+        return ""
+    prefix = "not reported: no honest source ("
+    if reason.startswith(prefix) and reason.endswith(")"):
+        return "not reported: " + reason[len(prefix) : -1]
+    return reason
+
+
+def safe(text: str | None, default: str = MISSING) -> Text:
+    """Untrusted text as a literal Text with control characters escaped (no markup parsing)."""
+    return Text(tfmt.safe(text, default), no_wrap=True)
+
+
+def byte_count(value: int | None) -> str:
+    """``4.0 KiB`` or the missing mark."""
+    return MISSING if value is None else tfmt.size(value)
+
+
+def byte_rate(value: float | None) -> str:
+    """``4.0 KiB/s`` or the missing mark."""
+    return MISSING if value is None else tfmt.rate(value)
+
+
+def per_second(value: float | None) -> str:
+    """A bare per-second figure (``12.0``) or the missing mark."""
+    return MISSING if value is None else f"{value:,.1f}"
