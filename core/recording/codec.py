@@ -1,0 +1,252 @@
+"""Lossless, validating JSON encoding of tcpscope's frozen records (connections, IPsec, ...).
+
+Why generic: the records are plain frozen dataclasses whose field annotations already say every
+type. One table built from those annotations encodes every record the same way and, on the way
+back, checks every value's type, so a damaged or hand-edited file is rejected with the field at
+fault instead of producing records that break a screen later. A field added to a model is
+picked up automatically; a field of a type this module does not know fails at import (and in
+the tests), not silently.
+
+Encoding: a dataclass is a JSON array of its fields in declaration order (no repeated keys, so
+the file stays small); datetimes are integer microseconds since the epoch (exact); enums are
+their values; bytes are hex; tuples are arrays; ``dict[str, X]`` are objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from core.ipsec.model import (
+    ChildSa,
+    CounterRow,
+    Grade,
+    IkeSa,
+    IpsecView,
+    Kind,
+    MMIPsecStats,
+    ProviderView,
+)
+from core.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
+from core.snapshot import ErrorKind, Ghost, Privilege, SampleStats, SourceError
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class DecodeError(ValueError):
+    """A value does not have the recorded type; the message names the field."""
+
+
+Encoder = Callable[[Any], Any]
+Decoder = Callable[[Any], Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Codec:
+    """How one type is written and read back."""
+
+    encode: Encoder
+    decode: Decoder
+
+
+def _fail(expected: str, value: object) -> DecodeError:
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return DecodeError(f"expected {expected}, got {type(value).__name__} {shown}")
+
+
+def _dec_int(v: Any) -> int:
+    if type(v) is not int:
+        raise _fail("an integer", v)
+    return v
+
+
+def _dec_float(v: Any) -> float:
+    if type(v) is float:
+        return v
+    if type(v) is int:
+        return float(v)
+    raise _fail("a number", v)
+
+
+def _dec_str(v: Any) -> str:
+    if type(v) is not str:
+        raise _fail("a string", v)
+    return v
+
+
+def _dec_bool(v: Any) -> bool:
+    if type(v) is not bool:
+        raise _fail("true or false", v)
+    return v
+
+
+def encode_time(when: datetime) -> int:
+    """Microseconds since the epoch (naive datetimes are taken as UTC)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    delta = when - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def decode_time(v: Any) -> datetime:
+    """The datetime (UTC) of :func:`encode_time`'s integer."""
+    micros = _dec_int(v)
+    try:
+        return EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        raise DecodeError(f"time out of range: {micros}") from None
+
+
+def _dec_bytes(v: Any) -> bytes:
+    try:
+        return bytes.fromhex(_dec_str(v))
+    except ValueError:
+        raise _fail("hex bytes", v) from None
+
+
+_PRIMITIVES: Final[dict[str, Codec]] = {
+    "int": Codec(lambda v: v, _dec_int),
+    "float": Codec(lambda v: v, _dec_float),
+    "str": Codec(lambda v: v, _dec_str),
+    "bool": Codec(lambda v: v, _dec_bool),
+    "datetime": Codec(encode_time, decode_time),
+    "bytes": Codec(lambda v: v.hex(), _dec_bytes),
+}
+
+_ENUMS: Final[dict[str, type[enum.Enum]]] = {
+    e.__name__: e for e in (TcpState, OwnerStatus, Grade, Kind, ErrorKind)
+}
+_DATACLASSES: Final[dict[str, type]] = {
+    c.__name__: c
+    for c in (
+        TcpConnection,
+        TcpInfo,
+        ProcessInfo,
+        MMIPsecStats,
+        CounterRow,
+        ChildSa,
+        IkeSa,
+        ProviderView,
+        IpsecView,
+        SourceError,
+        Privilege,
+        SampleStats,
+        Ghost,
+    )
+}
+_CODECS: dict[str, Codec] = dict(_PRIMITIVES)
+
+
+def _enum_codec(cls: type[enum.Enum]) -> Codec:
+    def decode(v: Any) -> Any:
+        if type(v) not in (int, str):
+            raise _fail(f"a {cls.__name__} value", v)
+        try:
+            return cls(v)
+        except ValueError:
+            raise _fail(f"a {cls.__name__} value", v) from None
+
+    return Codec(lambda v: v.value, decode)
+
+
+def _optional(inner: Codec) -> Codec:
+    enc, dec = inner.encode, inner.decode
+    return Codec(lambda v: None if v is None else enc(v), lambda v: None if v is None else dec(v))
+
+
+def _tuple(inner: Codec) -> Codec:
+    enc, dec = inner.encode, inner.decode
+
+    def decode(v: Any) -> tuple[Any, ...]:
+        if type(v) is not list:
+            raise _fail("a list", v)
+        return tuple(dec(x) for x in v)
+
+    return Codec(lambda v: [enc(x) for x in v], decode)
+
+
+def _frozenset(inner: Codec) -> Codec:
+    tup = _tuple(inner)
+    return Codec(lambda v: sorted(tup.encode(tuple(v))), lambda v: frozenset(tup.decode(v)))
+
+
+def _dict(inner: Codec) -> Codec:
+    enc, dec = inner.encode, inner.decode
+
+    def decode(v: Any) -> dict[str, Any]:
+        if type(v) is not dict:
+            raise _fail("an object", v)
+        return {k: dec(x) for k, x in v.items()}
+
+    return Codec(lambda v: {k: enc(x) for k, x in v.items()}, decode)
+
+
+def _dataclass(cls: type) -> Codec:
+    fields = dataclasses.fields(cls)
+    names = tuple(f.name for f in fields)
+    codecs = tuple(codec_for(str(f.type)) for f in fields)
+    encoders = tuple(c.encode for c in codecs)
+    decoders = tuple(c.decode for c in codecs)
+    count = len(fields)
+
+    def encode(obj: Any) -> list[Any]:
+        return [e(getattr(obj, n)) for e, n in zip(encoders, names, strict=True)]
+
+    def decode(v: Any) -> Any:
+        if type(v) is not list or len(v) != count:
+            raise _fail(f"a list of {count} {cls.__name__} fields", v)
+        values = []
+        for name, dec, raw in zip(names, decoders, v, strict=True):
+            try:
+                values.append(dec(raw))
+            except DecodeError as exc:
+                raise DecodeError(f"{cls.__name__}.{name}: {exc}") from None
+        return cls(*values)
+
+    return Codec(encode, decode)
+
+
+_GENERIC = re.compile(r"^(tuple|dict|frozenset)\[(.*)\]$")
+
+
+def codec_for(annotation: str) -> Codec:
+    """The codec of a type written as a field annotation (``int | None``, ``tuple[X, ...]``)."""
+    annotation = annotation.strip()
+    if annotation in _CODECS:
+        return _CODECS[annotation]
+    codec: Codec
+    if annotation.endswith("| None"):
+        codec = _optional(codec_for(annotation[: -len("| None")]))
+    elif annotation in _ENUMS:
+        codec = _enum_codec(_ENUMS[annotation])
+    elif annotation in _DATACLASSES:
+        codec = _dataclass(_DATACLASSES[annotation])
+    elif match := _GENERIC.match(annotation):
+        kind, args = match.groups()
+        if kind == "tuple" and args.endswith(", ..."):
+            codec = _tuple(codec_for(args[: -len(", ...")]))
+        elif kind == "dict" and args.startswith("str,"):
+            codec = _dict(codec_for(args[len("str,") :]))
+        elif kind == "frozenset":
+            codec = _frozenset(codec_for(args))
+        else:
+            raise TypeError(f"recording codec: unsupported type {annotation!r}")
+    else:
+        raise TypeError(f"recording codec: unsupported type {annotation!r}")
+    _CODECS[annotation] = codec
+    return codec
+
+
+CONNECTION: Final = codec_for("TcpConnection")
+TCP_INFO: Final = codec_for("TcpInfo")
+PROCESS: Final = codec_for("ProcessInfo")
+IPSEC_VIEW: Final = codec_for("IpsecView")
+SOURCE_ERROR: Final = codec_for("SourceError")
+PRIVILEGE: Final = codec_for("Privilege")
+STATS: Final = codec_for("SampleStats")

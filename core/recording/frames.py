@@ -1,0 +1,411 @@
+"""Snapshots ↔ sample records: key frames carry everything, deltas carry what changed.
+
+Why this split: at 1 s with 1k stable connections, almost nothing changes between samples, so a
+delta record is a few dozen bytes while a key frame is the whole table. The writer and the
+reader each keep the same running state (previous connections, tcp_info, processes, ghosts,
+IPsec view) so a delta is exact: a replayed snapshot has the same content as the recorded one.
+
+Sample record keys (``K`` = key frame only, ``D`` = delta only, else both):
+
+====  ==================================================================================
+k     ``"K"`` key frame or ``"D"`` delta
+n     Snapshot.seq;  ``t`` time (µs since the epoch)
+st    started_at (K);  ``src`` source (K);  ``iv`` interval_s (K, or D when it changed)
+c     connections by InstanceID: all (K) or added/changed (D);  ``cr`` removed ids (D)
+ti    tcp_info by InstanceID: all (K) or new/changed (D);  ``tr`` ids whose tcp_info went (D)
+p     processes by PID: all (K) or new/changed (D);  ``pr`` PIDs gone (D)
+g     ghosts ``[[connection, closed_at], ...]``: always in K; in D only when they differ from
+      the rule (removed connections become ghosts, expire after the header's ghost_ttl_s)
+e     SourceError (when set);  ``s`` stale (when true);  ``pa`` paused (when true)
+pv    Privilege (K, or D when it changed);  ``ss`` SampleStats;  ``sk`` skipped (when > 0)
+ip    IPsec view: full (K), or a :mod:`core.recording.jsondelta` delta (D, when it changed);
+      a counter row's history is stored as its length N when it is the previous history plus
+      the row's display value, keeping the last N (it nearly always is)
+====  ==================================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from core.ipsec.model import CounterRow, IpsecView, ProviderView
+from core.model import ProcessInfo, TcpConnection, TcpInfo
+from core.recording import jsondelta
+from core.recording.codec import (
+    CONNECTION,
+    IPSEC_VIEW,
+    PRIVILEGE,
+    PROCESS,
+    SOURCE_ERROR,
+    STATS,
+    TCP_INFO,
+    DecodeError,
+    decode_time,
+    encode_time,
+)
+from core.sampler import diff_connections
+from core.snapshot import ConnectionDiff, Ghost, Privilege, SampleStats, Snapshot, SourceError
+
+KEY: Final = "K"
+DELTA: Final = "D"
+
+
+def _index(cls: type, name: str) -> int:
+    return [f.name for f in dataclasses.fields(cls)].index(name)
+
+
+_ROWS: Final = _index(ProviderView, "rows")
+_HISTORY: Final = _index(CounterRow, "history")
+_DISPLAY: Final = _index(CounterRow, "display")
+_ROW_NAME: Final = _index(CounterRow, "name")
+_PROVIDER_NAME: Final = _index(ProviderView, "name")
+_VIEW_PROVIDERS: Final = 2
+
+
+def _ghost_rule(
+    ghosts: Mapping[str, Ghost],
+    removed: Iterable[tuple[str, TcpConnection]],
+    added: Iterable[str],
+    now: datetime,
+    ttl_s: float,
+) -> dict[str, Ghost]:
+    """The sampler's ghost rule (core.sampler.Sampler._update_ghosts), replayed."""
+    out = dict(ghosts)
+    for key, conn in removed:
+        out[key] = Ghost(conn, now)
+    for key in added:
+        out.pop(key, None)
+    horizon = now - timedelta(seconds=ttl_s)
+    return {k: g for k, g in out.items() if g.closed_at > horizon}
+
+
+def _same_ghosts(a: Mapping[str, Ghost], b: Mapping[str, Ghost]) -> bool:
+    return a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+
+
+def _predicted_history(prev_row: list[Any] | None, row: list[Any]) -> list[Any]:
+    hist = row[_HISTORY]
+    if prev_row is None or not isinstance(prev_row[_HISTORY], list):
+        return hist  # type: ignore[no-any-return]
+    expected = (prev_row[_HISTORY] + [row[_DISPLAY]])[-len(hist) :] if hist else []
+    return hist if expected != hist else len(hist)  # type: ignore[return-value]
+
+
+def _row_pairs(prev: list[Any] | None, cur: list[Any]) -> Iterable[tuple[Any, list[Any]]]:
+    """(previous row or None, current row) for every counter row of an encoded view."""
+    prev_rows: dict[tuple[str, str], list[Any]] = {}
+    if prev is not None:
+        for pv in prev[_VIEW_PROVIDERS]:
+            for r in pv[_ROWS]:
+                prev_rows[(pv[_PROVIDER_NAME], r[_ROW_NAME])] = r
+    for pv in cur[_VIEW_PROVIDERS]:
+        for r in pv[_ROWS]:
+            yield prev_rows.get((pv[_PROVIDER_NAME], r[_ROW_NAME])), r
+
+
+def _mark_history(prev_full: list[Any] | None, full: list[Any]) -> list[Any]:
+    """A copy of ``full`` (encoded view) with predictable histories replaced by their length."""
+    marked: list[Any] = [full[0], full[1], [list(pv) for pv in full[_VIEW_PROVIDERS]]]
+    for pv in marked[_VIEW_PROVIDERS]:
+        pv[_ROWS] = [list(r) for r in pv[_ROWS]]
+    for prev_row, row in _row_pairs(prev_full, marked):
+        row[_HISTORY] = _predicted_history(prev_row, row)
+    return marked
+
+
+def _expand_history(prev_full: list[Any] | None, marked: list[Any]) -> list[Any]:
+    """Inverse of :func:`_mark_history` (raises DecodeError on a malformed view)."""
+    try:
+        full: list[Any] = [marked[0], marked[1], [list(pv) for pv in marked[_VIEW_PROVIDERS]]]
+        for pv in full[_VIEW_PROVIDERS]:
+            pv[_ROWS] = [list(r) for r in pv[_ROWS]]
+        for prev_row, row in _row_pairs(prev_full, full):
+            hist = row[_HISTORY]
+            if type(hist) is int:
+                if prev_row is None or hist < 0:
+                    raise DecodeError("IPsec history refers to a missing previous row")
+                grown = [*prev_row[_HISTORY], row[_DISPLAY]]
+                row[_HISTORY] = grown[-hist:] if hist else []
+    except (TypeError, IndexError, KeyError, AttributeError):
+        raise DecodeError("malformed IPsec view") from None
+    return full
+
+
+class FrameEncoder:
+    """Turns consecutive snapshots into key-frame and delta records (the writer's half)."""
+
+    def __init__(self, ghost_ttl_s: float) -> None:
+        """``ghost_ttl_s``: the sampler's ghost lifetime, for the ghost rule."""
+        self._ttl = ghost_ttl_s
+        self._conns: dict[str, TcpConnection] = {}
+        self._tcp: dict[str, TcpInfo] = {}
+        self._procs: dict[int, ProcessInfo] = {}
+        self._ghosts: dict[str, Ghost] = {}
+        self._privilege: Privilege | None = None
+        self._interval: float | None = None
+        self._view: IpsecView | None = None
+        self._view_full: list[Any] | None = None
+        self._view_marked: list[Any] | None = None
+
+    def encode(self, snap: Snapshot, *, key: bool) -> dict[str, Any]:
+        """The record for ``snap``; a key frame when ``key`` (then it needs no earlier state)."""
+        rec: dict[str, Any] = {
+            "k": KEY if key else DELTA,
+            "n": snap.seq,
+            "t": encode_time(snap.time),
+        }
+        if key:
+            rec["st"] = encode_time(snap.started_at)
+            rec["src"] = snap.source
+        if key or snap.interval_s != self._interval:
+            rec["iv"] = snap.interval_s
+        self._connections(rec, snap, key)
+        self._tcp_info(rec, snap.tcp_info, key)
+        self._processes(rec, snap.processes, key)
+        self._ghost_record(rec, snap, key)
+        if snap.error is not None:
+            rec["e"] = SOURCE_ERROR.encode(snap.error)
+        if snap.stale:
+            rec["s"] = True
+        if snap.paused:
+            rec["pa"] = True
+        if snap.skipped:
+            rec["sk"] = snap.skipped
+        if key or snap.privilege != self._privilege:
+            rec["pv"] = PRIVILEGE.encode(snap.privilege)
+        rec["ss"] = STATS.encode(snap.stats)
+        self._ipsec(rec, snap.ipsec, key)
+        self._interval, self._privilege = snap.interval_s, snap.privilege
+        return rec
+
+    def _connections(self, rec: dict[str, Any], snap: Snapshot, key: bool) -> None:
+        prev = self._conns
+        changed: dict[str, Any] = {}
+        for cid, conn in snap.connections.items():
+            old = prev.get(cid)
+            if key or old is None or (old is not conn and old != conn):
+                changed[cid] = CONNECTION.encode(conn)
+        rec["c"] = changed
+        if not key:
+            removed = [cid for cid in prev if cid not in snap.connections]
+            if removed:
+                rec["cr"] = removed
+        self._removed = [(cid, prev[cid]) for cid in prev if cid not in snap.connections]
+        self._added = [cid for cid in snap.connections if cid not in prev]
+        self._conns = dict(snap.connections)
+
+    def _tcp_info(self, rec: dict[str, Any], infos: Mapping[str, TcpInfo], key: bool) -> None:
+        current = dict(infos.items())
+        changed = {
+            cid: TCP_INFO.encode(info)
+            for cid, info in current.items()
+            if key or self._tcp.get(cid) != info
+        }
+        if changed or key:
+            rec["ti"] = changed
+        if not key:
+            gone = [cid for cid in self._tcp if cid not in current and cid in self._conns]
+            if gone:
+                rec["tr"] = gone
+        self._tcp = current
+
+    def _processes(self, rec: dict[str, Any], procs: Mapping[int, ProcessInfo], key: bool) -> None:
+        changed = {
+            str(pid): PROCESS.encode(p)
+            for pid, p in procs.items()
+            if key or self._procs.get(pid) != p
+        }
+        if changed or key:
+            rec["p"] = changed
+        if not key:
+            gone = [pid for pid in self._procs if pid not in procs]
+            if gone:
+                rec["pr"] = gone
+        self._procs = dict(procs)
+
+    def _ghost_record(self, rec: dict[str, Any], snap: Snapshot, key: bool) -> None:
+        actual = {g.connection.instance_id: g for g in snap.ghosts}
+        predicted = _ghost_rule(self._ghosts, self._removed, self._added, snap.time, self._ttl)
+        if key or not _same_ghosts(predicted, actual):
+            rec["g"] = [
+                [CONNECTION.encode(g.connection), encode_time(g.closed_at)] for g in snap.ghosts
+            ]
+        self._ghosts = actual
+
+    def _ipsec(self, rec: dict[str, Any], view: IpsecView | None, key: bool) -> None:
+        if not key and view is self._view:
+            return
+        full = IPSEC_VIEW.encode(view) if view is not None else None
+        marked = None if full is None else _mark_history(None if key else self._view_full, full)
+        if key:
+            rec["ip"] = marked
+        elif (change := jsondelta.delta(self._view_marked, marked)) is not None:
+            rec["ip"] = change
+        self._view, self._view_full, self._view_marked = view, full, marked
+
+
+def _get(rec: Mapping[str, Any], name: str, kind: type, default: Any = ...) -> Any:
+    if name not in rec:
+        if default is ...:
+            raise DecodeError(f"missing key {name!r}")
+        return default
+    value = rec[name]
+    if kind is float and type(value) is int:
+        return float(value)
+    if type(value) is not kind:
+        raise DecodeError(f"key {name!r}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _pid(text: str) -> int:
+    if not text.isdigit():
+        raise DecodeError(f"process key {text!r} is not a PID")
+    return int(text)
+
+
+class FrameDecoder:
+    """Rebuilds snapshots from records (the reader's half); raises DecodeError on bad input."""
+
+    def __init__(self, ghost_ttl_s: float) -> None:
+        """``ghost_ttl_s`` from the recording's header."""
+        self._ttl = ghost_ttl_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (before a key frame)."""
+        self._conns: dict[str, TcpConnection] = {}
+        self._tcp: dict[str, TcpInfo] = {}
+        self._procs: dict[int, ProcessInfo] = {}
+        self._ghosts: dict[str, Ghost] = {}
+        self._privilege = Privilege()
+        self._interval = 1.0
+        self._started: datetime | None = None
+        self._source = ""
+        self._view: IpsecView | None = None
+        self._view_full: list[Any] | None = None
+        self._view_marked: list[Any] | None = None
+        self.current: Snapshot | None = None
+
+    def apply(self, rec: Any) -> Snapshot:
+        """Apply one sample record and return the snapshot it describes."""
+        if type(rec) is not dict:
+            raise DecodeError("a sample record must be a JSON object")
+        kind = _get(rec, "k", str)
+        if kind not in (KEY, DELTA):
+            raise DecodeError(f"unknown record kind {kind!r}")
+        key = kind == KEY
+        if key:
+            self.reset()
+            self._started = decode_time(_get(rec, "st", int))
+            self._source = _get(rec, "src", str)
+        elif self._started is None:
+            raise DecodeError("delta record without a preceding key frame")
+        seq = _get(rec, "n", int)
+        now = decode_time(_get(rec, "t", int))
+        self._interval = _get(rec, "iv", float, self._interval)
+        old = self._conns
+        conns = self._apply_connections(rec, key)
+        self._apply_tcp(rec, key)
+        self._apply_processes(rec, key)
+        self._apply_ghosts(rec, old, conns, now, key)
+        if "pv" in rec:
+            self._privilege = PRIVILEGE.decode(rec["pv"])
+        self._apply_ipsec(rec, key)
+        error: SourceError | None = SOURCE_ERROR.decode(rec["e"]) if "e" in rec else None
+        stats: SampleStats = STATS.decode(_get(rec, "ss", list))
+        assert self._started is not None
+        snap = Snapshot(
+            seq=seq,
+            time=now,
+            started_at=self._started,
+            source=self._source,
+            interval_s=self._interval,
+            connections=conns,
+            diff=ConnectionDiff() if key else diff_connections(old, conns),
+            ghosts=tuple(self._ghosts.values()),
+            tcp_info=dict(self._tcp),
+            processes=dict(self._procs),
+            error=error,
+            stale=_get(rec, "s", bool, False),
+            privilege=self._privilege,
+            stats=stats,
+            paused=_get(rec, "pa", bool, False),
+            ipsec=self._view,
+            skipped=_get(rec, "sk", int, 0),
+        )
+        self.current = snap
+        return snap
+
+    def _apply_connections(self, rec: Mapping[str, Any], key: bool) -> dict[str, TcpConnection]:
+        conns = {} if key else dict(self._conns)
+        for cid in _get(rec, "cr", list, []):
+            if type(cid) is not str or cid not in conns:
+                raise DecodeError(f"removed connection {cid!r} was not there")
+            del conns[cid]
+        for cid, raw in _get(rec, "c", dict).items():
+            conn: TcpConnection = CONNECTION.decode(raw)
+            if conn.instance_id != cid:
+                raise DecodeError(f"connection key {cid!r} differs from its InstanceID")
+            conns[cid] = conn
+        self._conns = conns
+        return conns
+
+    def _apply_tcp(self, rec: Mapping[str, Any], key: bool) -> None:
+        tcp = {} if key else {k: v for k, v in self._tcp.items() if k in self._conns}
+        for cid in _get(rec, "tr", list, []):
+            if type(cid) is not str:
+                raise DecodeError("tcp_info removal is not an InstanceID")
+            tcp.pop(cid, None)
+        for cid, raw in _get(rec, "ti", dict, {}).items():
+            tcp[cid] = TCP_INFO.decode(raw)
+        self._tcp = tcp
+
+    def _apply_processes(self, rec: Mapping[str, Any], key: bool) -> None:
+        procs = {} if key else dict(self._procs)
+        for pid in _get(rec, "pr", list, []):
+            if type(pid) is not int:
+                raise DecodeError("process removal is not a PID")
+            procs.pop(pid, None)
+        for text, raw in _get(rec, "p", dict, {}).items():
+            procs[_pid(text)] = PROCESS.decode(raw)
+        self._procs = procs
+
+    def _apply_ghosts(
+        self,
+        rec: Mapping[str, Any],
+        old: Mapping[str, TcpConnection],
+        conns: Mapping[str, TcpConnection],
+        now: datetime,
+        key: bool,
+    ) -> None:
+        if "g" in rec:
+            ghosts: dict[str, Ghost] = {}
+            for item in _get(rec, "g", list):
+                if type(item) is not list or len(item) != 2:
+                    raise DecodeError("a ghost must be [connection, closed_at]")
+                conn: TcpConnection = CONNECTION.decode(item[0])
+                ghosts[conn.instance_id] = Ghost(conn, decode_time(item[1]))
+            self._ghosts = ghosts
+        elif key:
+            raise DecodeError("missing key 'g'")
+        else:
+            removed = [(cid, c) for cid, c in old.items() if cid not in conns]
+            added = [cid for cid in conns if cid not in old]
+            self._ghosts = _ghost_rule(self._ghosts, removed, added, now, self._ttl)
+
+    def _apply_ipsec(self, rec: Mapping[str, Any], key: bool) -> None:
+        if key:
+            marked = rec.get("ip")
+        elif "ip" in rec:
+            marked = jsondelta.apply(self._view_marked, rec["ip"])
+        else:
+            return
+        if marked is None:
+            self._view = self._view_full = self._view_marked = None
+            return
+        full = _expand_history(None if key else self._view_full, marked)
+        self._view = IPSEC_VIEW.decode(full)
+        self._view_full, self._view_marked = full, marked
