@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Final
 
 from core.demo.ipsec import DemoIpsecProvider
 from core.demo.scenario import frames
+from core.ipsec.sampling import IpsecSampler
 from core.sampler import Sampler, check_interval
 from core.snapshot import Snapshot
 from core.sources.scripted import ScriptedSource
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
-    from core.sampler import IpsecSampling
 
 DEMO_START: Final = datetime(2026, 1, 15, 9, 0, 0, tzinfo=UTC)
 """The demo host's clock starts here on every run."""
-HISTORY_S: Final = 300.0
+HISTORY_S: Final = 600.0
 
 
 class DemoClock:
@@ -46,15 +46,25 @@ class DemoClock:
         return now
 
 
-def _ipsec_sampler(seed: int, interval_s: float) -> IpsecSampling | None:
-    """The real IPsec sampler over the demo provider (None if that module is not there)."""
-    try:
-        from core.ipsec.sampling import IpsecSampler  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the IPsec sampler is built alongside; the demo still runs without it
-        return None
-    provider = DemoIpsecProvider(seed, interval_s=interval_s)
-    sampler: IpsecSampling = IpsecSampler([provider], interval_s=interval_s, history_s=HISTORY_S)
-    return sampler
+class _TickClock:
+    """Monotonic seconds for the IPsec sampler that advance by the interval per reading, so
+    the demo's rates do not depend on thread timing."""
+
+    def __init__(self, interval: Callable[[], float]) -> None:
+        self._interval = interval
+        self._now = 0.0
+
+    def __call__(self) -> float:
+        self._now += self._interval()
+        return self._now
+
+
+def _ipsec_sampler(seed: int, interval: Callable[[], float]) -> IpsecSampler:
+    """The real IPsec sampler over the demo provider, on the demo's clock."""
+    provider = DemoIpsecProvider(seed, interval_s=interval())
+    return IpsecSampler(
+        [provider], interval_s=interval(), history_s=HISTORY_S, clock=_TickClock(interval)
+    )
 
 
 class DemoFeed:
@@ -69,9 +79,13 @@ class DemoFeed:
             interval_s=interval_s,
             clock=DemoClock(lambda: self._sampler.interval_s),
         )
-        self._ipsec = _ipsec_sampler(seed, interval_s) if ipsec else None
+        interval = self._interval_now
+        self._ipsec = _ipsec_sampler(seed, interval) if ipsec else None
         self._ipsec_reads = 0
         self._ipsec_view: IpsecView | None = None
+
+    def _interval_now(self) -> float:
+        return self._sampler.interval_s
 
     # --- Feed ----------------------------------------------------------------------
     @property
@@ -97,6 +111,8 @@ class DemoFeed:
     def set_interval(self, interval_s: float) -> None:
         """Change the interval (the demo clock follows it)."""
         self._sampler.set_interval(interval_s)
+        if self._ipsec is not None:
+            self._ipsec.interval_s = interval_s
 
     def pause(self) -> None:
         """Stop producing frames."""
