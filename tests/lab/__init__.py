@@ -1,0 +1,1 @@
+"""Test labs that need root: real daemons in network namespaces the tests create."""

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -93,8 +94,11 @@ def run(argv: list[str], *, check: bool = True, timeout: float = 20.0,
     """Run a command (argv list, never a shell string) and capture its output."""
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
+        # swanctl prints one "plugin ... failed to load" line per absent optional plugin
+        noise = [ln for ln in (proc.stderr + proc.stdout).splitlines()
+                 if ln.strip() and not ln.startswith("plugin '")]
         raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): "
-                           f"{proc.stderr.strip() or proc.stdout.strip()}")
+                           f"{' | '.join(noise[-5:])}")
     return proc
 
 
@@ -276,6 +280,13 @@ class IpsecLab:
         if ike:
             args += ["--ike", ike]
         return self.swanctl(self.a, *args, check=check)
+
+    def ensure_up(self, child: str = "lab") -> None:
+        """Initiate ``child`` unless an INSTALLED CHILD SA of that name exists already."""
+        out = self.swanctl(self.a, "--list-sas", "--raw").stdout
+        if re.search(rf"name={re.escape(child)} uniqueid=\d+ reqid=\d+ state=INSTALLED", out):
+            return
+        self.initiate(child)
 
     def provoke_auth_failure(self) -> subprocess.CompletedProcess[str]:
         """Initiate the ``bad`` connection: side b rejects a's PSK (AUTHENTICATION_FAILED)."""

@@ -7,6 +7,7 @@ up) and one event listener thread. It never calls ``reset-counters``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -98,6 +99,16 @@ def parse_sa(name: str, d: Mapping[str, Any]) -> IkeSa:
     )
 
 
+def _start_time(stats: Mapping[str, Any]) -> float | None:
+    """charon's start time (``stats.uptime.since``, local time) as a POSIX timestamp."""
+    uptime = stats.get("uptime", {})
+    raw = text(uptime.get("since", b"")) if isinstance(uptime, Mapping) else ""
+    try:
+        return time.mktime(time.strptime(raw, "%b %d %H:%M:%S %Y"))
+    except (ValueError, OverflowError):
+        return None
+
+
 class StrongswanProvider:
     """Reads charon over VICI at ``vici_path``."""
 
@@ -110,7 +121,7 @@ class StrongswanProvider:
         self._session: Any = None
         self._sock: Any = None
         self._version: str | None = None
-        self._since: str | None = None
+        self._since: float | None = None
         self._want_events = events
         self.events: ViciEventCounter | None = None
         self._instance = f"strongswan:{vici_path}"
@@ -136,19 +147,29 @@ class StrongswanProvider:
 
     # ------------------------------------------------------------------ read
     def read(self) -> ProviderReading:
-        """One reading; a lost daemon yields an error reading and a reconnect next time."""
-        try:
-            if self._session is None:
-                self._connect()
-            stats = self._session.stats()
-            counters, counters_ok = self._counters()
-            sas = tuple(parse_sa(k, v) for ev in self._session.list_sas({"noblock": "yes"})
-                        for k, v in ev.items() if isinstance(v, Mapping))
-        except Exception as err:
-            self._drop()
-            present, reason = describe_error(err, self.vici_path)
-            return self._absent(present, reason)
-        return self._build(stats, counters, counters_ok, sas)
+        """One reading; a lost daemon yields an error reading and a reconnect next time.
+
+        A failure on an old session is retried once on a fresh connection, so a restarted
+        charon is read at once and a dead one is reported as such ("charon not running").
+        """
+        for _attempt in range(2):
+            fresh = self._session is None
+            try:
+                if fresh:
+                    self._connect()
+                stats = self._session.stats()
+                counters, counters_ok = self._counters()
+                sas = tuple(parse_sa(k, v)
+                            for ev in self._session.list_sas({"noblock": "yes"})
+                            for k, v in ev.items() if isinstance(v, Mapping))
+            except Exception as err:
+                self._drop()
+                if fresh:
+                    present, reason = describe_error(err, self.vici_path)
+                    return self._absent(present, reason)
+                continue
+            return self._build(stats, counters, counters_ok, sas)
+        return self._absent(True, "lost connection to charon")  # not reached: fresh on retry
 
     def _counters(self) -> tuple[Mapping[str, Any], bool]:
         from vici.exception import CommandException
@@ -189,9 +210,11 @@ class StrongswanProvider:
         else:
             reasons["InvalidCookiesReceived"] = reasons["InvalidPackets"] = NO_COUNTERS
         totals.update(self._event_values(values, reasons, native))
-        since = text(stats.get("uptime", {}).get("since", b""))
-        reset = self._since is not None and since != self._since
-        self._since = since
+        since = _start_time(stats)
+        # charon derives "since" from now - uptime, so it jitters by a second between calls.
+        reset = since is not None and self._since is not None and abs(since - self._since) > 2
+        if since is not None:
+            self._since = since
         return make_reading(
             NAME, self._instance, values, reasons=reasons, version=self._version, native=native,
             native_totals=frozenset(totals), sas=sas, reset=reset,

@@ -1,0 +1,96 @@
+"""Parsers of /proc text and libreswan's ``whack --globalstatus``.
+
+The libreswan sample (data/libreswan-4.10-globalstatus.txt) is written in the 4.10 format from
+the key names that 4.10's show_globalstate_status()/whack_showstats() print; pluto cannot run on
+this machine (libreswan conflicts with the installed strongSwan), so it was not captured live.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from core.ipsec.providers._procnet import parse_proc_udp, parse_snmp, parse_xfrm_stat
+from core.ipsec.providers.libreswan import (
+    LibreswanProvider,
+    counters_from_status,
+    find_whack,
+    parse_globalstatus,
+)
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_xfrm_stat_every_line_parsed() -> None:
+    path = Path("/proc/self/net/xfrm_stat")
+    if not path.exists():
+        pytest.skip("kernel without CONFIG_XFRM_STATISTICS")
+    text = path.read_text()
+    parsed = parse_xfrm_stat(text)
+    names = [ln.split()[0] for ln in text.splitlines() if ln.strip()]
+    assert list(parsed) == names
+    assert "XfrmInNoStates" in parsed
+
+
+def test_proc_udp_sees_a_socket_on_port_500_or_not() -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        try:
+            sock.bind(("127.0.0.1", 500))
+        except OSError as err:
+            pytest.skip(f"cannot bind UDP 500 here ({err.strerror})")
+        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        out.sendto(b"x" * 100, ("127.0.0.1", 500))
+        out.close()
+        found = parse_proc_udp(Path("/proc/self/net/udp").read_text())
+        mine = [s for s in found if s.port == 500]
+        assert mine and mine[0].rx_queue > 0
+    finally:
+        sock.close()
+
+
+def test_snmp_udp_section() -> None:
+    values = parse_snmp(Path("/proc/self/net/snmp").read_text(), "Udp")
+    assert "SndbufErrors" in values and "InDatagrams" in values
+
+
+def test_libreswan_410_globalstatus() -> None:
+    status = parse_globalstatus((DATA / "libreswan-4.10-globalstatus.txt").read_text())
+    assert status["current.states.ipsec"] == 2
+    values, reasons = counters_from_status(status)
+    assert values["OakleyMainMode"] == 4 + 3
+    assert values["OakleyQuickMode"] == 5 + 4
+    assert values["ConnectionListSize"] == 2
+    assert values["ActiveAcquire"] == 1
+    assert values["AcquireFailures"] == 2 + 1
+    # failed + finished.{ts-unacceptable (ikev1.ipsec), crypto-failed (ikev2.child)}
+    assert values["NegotiationFailures"] == 2 + 1 + 1 + 1
+    assert values["AuthenticationFailures"] == 2
+    assert values["InvalidCookiesReceived"] == 2 + 3
+    assert values["KeyAdditions"] == values["KeyUpdates"] == 9
+    assert values["SoftAssociations"] == 1
+    # 4.10 has no total.ike.mangled (5.4+): not invented
+    assert values["InvalidPackets"] is None
+    assert "total.ike.mangled" in reasons["InvalidPackets"]
+
+
+def test_libreswan_status_codes_prefix_tolerated() -> None:
+    assert parse_globalstatus("000 current.states.ipsec=3\n000 \n") == {"current.states.ipsec": 3}
+
+
+def test_libreswan_absent_binary_is_reported() -> None:
+    if find_whack() is not None:
+        pytest.skip("libreswan is installed here")
+    reading = LibreswanProvider().read()
+    assert not reading.available
+    assert reading.error == "libreswan not installed (no whack binary)"
+    assert all(c.value is None for c in reading.readings.values())
+
+
+def test_libreswan_unrunnable_whack_is_reported() -> None:
+    reading = LibreswanProvider(whack="/nonexistent/whack").read()
+    assert not reading.available
+    assert reading.error is not None and reading.error.startswith("cannot run /nonexistent/whack")
+    assert reading.readings["OakleyMainMode"].reason == f"not reported: {reading.error}"
