@@ -52,7 +52,10 @@ KEY_END_CONNECTED: Final = 56
 """sport, dport, src, dst: a connected socket's identity (stable across TIME_WAIT swap)."""
 KEY_END_UNCONNECTED: Final = 68
 """…plus interface and cookie: unconnected sockets may share a tuple (SO_REUSEPORT)."""
-RECV_BUFFER: Final = 1 << 20
+RECV_BUFFER: Final = 65536
+"""Per recv: the kernel fills at most 32 KiB per dump skb; a small buffer avoids a fresh
+1 MiB mmap per call."""
+RCVBUF: Final = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +118,8 @@ def decode(chunk: bytes, off: int) -> DiagSocket:
 class InetDiagDumper:
     """A persistent NETLINK_SOCK_DIAG socket that dumps TCP sockets of one family at a time."""
 
-    def __init__(self) -> None:
-        """Open the netlink socket.
+    def __init__(self, *, tcp_info: bool = True) -> None:
+        """Open the netlink socket; ``tcp_info`` asks the kernel for INET_DIAG_INFO too.
 
         Raises:
             SourceUnavailable: no netlink / sock_diag on this system.
@@ -127,64 +130,101 @@ class InetDiagDumper:
             raise SourceUnavailable("netlink: AF_NETLINK does not exist on this platform")
         try:
             self._sock = socket.socket(af_netlink, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         except OSError as err:
             raise _translate(err, "opening the sock_diag socket") from err
         self._seq = 0
+        self._tcp_info = tcp_info
+        self._done = True
 
     def close(self) -> None:
         """Close the netlink socket."""
         self._sock.close()
 
-    def dump(self, family: int) -> list[tuple[bytes, int]]:
-        """Dump every TCP socket of ``family`` with tcp_info.
+    def chunks(self, family: int) -> Iterator[bytes]:
+        """Send one dump request for ``family`` and yield the raw reply chunks.
 
-        Returns:
-            ``(chunk, end)`` pairs: raw reply chunks and how far socket messages reach in each
-            (the trailing NLMSG_DONE excluded). Walk them with :func:`offsets` or inline.
+        The caller walks each chunk's messages and must call :meth:`finish` at the first
+        message that is not a socket (``nlmsg_type != SOCK_DIAG_BY_FAMILY``) or at a tail too
+        short to be one; the generator stops after the chunk in which :meth:`finish` saw
+        NLMSG_DONE. Walking once, in the caller's loop, keeps the per-socket cost to one unpack.
 
         Raises:
             SourceUnavailable, AccessDenied, MonitorError: one-line reasons.
         """
+        self._seq += 1
+        self._done = False
+        ext = 1 << (INET_DIAG_INFO - 1) if self._tcp_info else 0
+        body = REQ_V2.pack(family, socket.IPPROTO_TCP, ext, TCP_ALL_STATES)
+        hdr = NLMSG_HDR.pack(
+            NLMSG_HDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP,
+            self._seq, 0,
+        )
         try:
-            return self._dump(family)
-        except MonitorError:
-            # Whatever is left of this dump would be misread by the next one: start afresh.
-            self._reopen()
-            raise
+            self._sock.send(hdr + body)
+        except OSError as err:
+            raise self._fail(_translate(err, "sending the dump request")) from err
+        recv = self._sock.recv
+        while not self._done:
+            try:
+                chunk = recv(RECV_BUFFER)
+            except OSError as err:
+                raise self._fail(_translate(err, "reading the dump")) from err
+            yield chunk
+
+    def finish(self, chunk: bytes, off: int) -> None:
+        """Handle the non-socket message at ``off``: NLMSG_DONE ends the dump, else raise."""
+        if off + NLMSG_HDR.size > len(chunk):
+            raise self._fail(MonitorError("netlink: truncated reply"))
+        length, mtype, _flags, mseq, _pid = NLMSG_HDR.unpack_from(chunk, off)
+        if mtype == NLMSG_DONE and mseq == self._seq:
+            self._done = True
+            return
+        if mtype == NLMSG_ERROR:
+            (code,) = struct.unpack_from("=i", chunk, off + NLMSG_HDR.size)
+            if code == 0:  # an ACK, not an error
+                self._done = True
+                return
+            err = OSError(-code, os.strerror(-code))
+            raise self._fail(_translate(err, "the kernel refused the dump"))
+        # Not ours (e.g. the tail of an aborted dump) or malformed.
+        raise self._fail(
+            MonitorError(f"netlink: unexpected reply message (type {mtype}, length {length})")
+        )
+
+    def _fail(self, err: MonitorError) -> MonitorError:
+        # Whatever is left of this dump would be misread by the next one: start afresh.
+        self._done = True
+        self._reopen()
+        return err
 
     def _reopen(self) -> None:
         self._sock.close()
         try:
             self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         except OSError as err:
             raise _translate(err, "reopening the sock_diag socket") from err
 
-    def _dump(self, family: int) -> list[tuple[bytes, int]]:
-        self._seq += 1
-        seq = self._seq
-        body = REQ_V2.pack(family, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), TCP_ALL_STATES)
-        hdr = NLMSG_HDR.pack(
-            NLMSG_HDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0
-        )
-        sock = self._sock
-        try:
-            sock.send(hdr + body)
-        except OSError as err:
-            raise _translate(err, "sending the dump request") from err
-        chunks: list[tuple[bytes, int]] = []
-        recv = sock.recv
-        while True:
-            try:
-                chunk = recv(RECV_BUFFER)
-            except OSError as err:
-                raise _translate(err, "reading the dump") from err
-            end, done = _scan_tail(chunk, seq)
-            if end:
-                chunks.append((chunk, end))
-            if done:
-                return chunks
+    def dump(self, family: int) -> list[tuple[bytes, int]]:
+        """The whole dump of ``family`` as ``(chunk, end)`` pairs (slow path: probes, tests).
+
+        ``end`` is where socket messages stop in ``chunk``; walk them with :func:`offsets`.
+        """
+        out: list[tuple[bytes, int]] = []
+        for chunk in self.chunks(family):
+            off = 0
+            size = len(chunk)
+            while off + MSG_MIN <= size:
+                length, mtype = struct.unpack_from("=IH", chunk, off)
+                if mtype != SOCK_DIAG_BY_FAMILY or length < MSG_MIN:
+                    break
+                off += (length + 3) & ~3
+            if off:
+                out.append((chunk, off))
+            if off < size:
+                self.finish(chunk, off)
+        return out
 
     def sockets(self, family: int) -> Iterator[DiagSocket]:
         """Every socket of ``family``, decoded (slow path)."""
@@ -200,34 +240,6 @@ def offsets(chunk: bytes, end: int) -> Iterator[int]:
     while off < end:
         yield off
         off += (unpack(chunk, off)[0] + 3) & ~3
-
-
-def _scan_tail(chunk: bytes, seq: int) -> tuple[int, bool]:
-    """Find where socket messages end in ``chunk`` and whether the dump is complete.
-
-    Only the last messages of a chunk can be NLMSG_DONE / NLMSG_ERROR, but a foreign or stale
-    message could appear anywhere, so this walks headers (cheap: one unpack per message).
-    """
-    off = 0
-    size = len(chunk)
-    unpack = NLMSG_HDR.unpack_from
-    while off + NLMSG_HDR.size <= size:
-        length, mtype, _flags, mseq, _pid = unpack(chunk, off)
-        if length < NLMSG_HDR.size:
-            raise MonitorError(f"netlink: malformed reply (message length {length})")
-        if mtype == NLMSG_DONE:
-            return off, True
-        if mtype == NLMSG_ERROR:
-            (code,) = struct.unpack_from("=i", chunk, off + NLMSG_HDR.size)
-            if code == 0:  # an ACK, not an error
-                return off, True
-            err = OSError(-code, os.strerror(-code))
-            raise _translate(err, "the kernel refused the dump")
-        if mtype != SOCK_DIAG_BY_FAMILY or mseq != seq or length < MSG_MIN:
-            # Not ours (e.g. the tail of an aborted dump): the caller reopens the socket.
-            raise MonitorError(f"netlink: unexpected message type {mtype} (seq {mseq})")
-        off += (length + 3) & ~3
-    return off, False
 
 
 def _translate(err: OSError, doing: str) -> MonitorError:

@@ -34,7 +34,7 @@ PRIVILEGE_REASON: Final = (
     "plus CAP_DAC_READ_SEARCH)"
 )
 NEGATIVE_RETRY_TICKS: Final = 10
-"""Ticks before a NOT_FOUND inode is looked for again (it may have been passed to a new fd)."""
+"""Ticks between searches for an inode not found (it may have been passed to a new fd)."""
 _UNKNOWN: Final = -1
 """fd map value: this fd must be read again (its socket vanished)."""
 _SOCKET_PREFIX: Final = "socket:["
@@ -65,6 +65,8 @@ class PidResolver:
         self._negative: dict[int, int] = {}
         self._tick = 0
         self._late: set[int] = set()
+        self._tracked: set[int] = set()
+        """Inodes the caller asked about and has not reported gone: its live sockets."""
         self.dead_pids: list[int] = []
         """Known processes found dead in the last :meth:`resolve`."""
         self.stats = ResolveStats()
@@ -100,12 +102,15 @@ class PidResolver:
         self._tick += 1
         stats = self.stats = ResolveStats()
         candidates = self._forget(gone)
+        tracked = self._tracked
+        tracked.update(i for i in new if i)
         changed: set[int] = set()
         pids, dead = self._refresh_pids()
         wanted = {i for i in new if i and i not in self._owner}
         self.dead_pids = dead
         for pid in dead:
-            changed |= self._drop_pid(pid)
+            # Sockets of a dead process that the caller still sees live on in another one.
+            changed |= self._drop_pid(pid) & tracked
         wanted |= changed
         wanted |= self._due_negatives(new)
         stats.wanted = len(wanted)
@@ -125,16 +130,17 @@ class PidResolver:
             self._pass_c(wanted, found)
         missing = wanted - found
         for ino in missing:
-            self._negative[ino] = self._tick
+            self._negative.setdefault(ino, self._tick)
         stats.unresolved = len(missing)
-        # Inodes the caller did not ask about but whose owner we now know (late finds).
-        return changed | self._late | (found - set(new))
+        # Inodes the caller did not ask about now but whose owner we know better (late finds).
+        return changed | (self._late & tracked) | (found - set(new))
 
     # -- bookkeeping -------------------------------------------------------------------
 
     def _forget(self, gone: Iterable[int]) -> list[tuple[int, str]]:
         candidates: list[tuple[int, str]] = []
         for ino in gone:
+            self._tracked.discard(ino)
             self._negative.pop(ino, None)
             self._owner.pop(ino, None)
             where = self._where.pop(ino, None)
@@ -173,11 +179,17 @@ class PidResolver:
         return orphans
 
     def _due_negatives(self, new: Collection[int]) -> set[int]:
-        if not self._negative or self._tick % NEGATIVE_RETRY_TICKS:
+        """Negative entries to look for again: once on the next tick (a socket caught between
+        its creation and its fd install), then every NEGATIVE_RETRY_TICKS ticks."""
+        if not self._negative:
             return set()
-        limit = self._tick - NEGATIVE_RETRY_TICKS
-        due = {ino for ino, t in self._negative.items() if t <= limit}
-        return due - set(new)
+        tick = self._tick
+        periodic = tick % NEGATIVE_RETRY_TICKS == 0
+        due = {
+            ino for ino, t in self._negative.items()
+            if t == tick - 1 or (periodic and t <= tick - NEGATIVE_RETRY_TICKS)
+        }
+        return due - set(new) if due else due
 
     def _record(self, ino: int, pid: int, fd: str, found: set[int], wanted: set[int]) -> None:
         fds = self._fds.setdefault(pid, {})
