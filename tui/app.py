@@ -80,7 +80,9 @@ class TcpscopeApp(App[int]):
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and colours"),
         Binding("1", "show_screen('connections')", "Conns", id="screen-1", show=False),
         Binding("2", "show_screen('ipsec')", "IPsec", id="screen-2", show=False),
-        Binding("tab", "next_screen", "Switch", id="switch", tooltip="Connections ↔ IPsec"),
+        Binding(
+            "tab", "next_screen", "Switch", id="switch", tooltip="Connections ↔ IPsec", priority=True
+        ),
     ]
 
     snapshot: reactive[Snapshot | None] = reactive(None, always_update=True, init=False)
@@ -207,10 +209,12 @@ class TcpscopeApp(App[int]):
     # --- size guard -------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
         """Show the too-small screen below 80x24, the normal layout again above it."""
-        self._check_size()
+        # self.size still holds the old size while this event is handled.
+        self._check_size(event.size.width, event.size.height)
 
-    def _check_size(self) -> None:
-        width, height = self.size
+    def _check_size(self, width: int | None = None, height: int | None = None) -> None:
+        if width is None or height is None:
+            width, height = self.size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         showing = isinstance(self.screen, TooSmallScreen)
         if small and not showing:

@@ -21,11 +21,18 @@ START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 HOST = "testhost"
 
 PROCS: dict[int, ProcessInfo] = {
-    101: ProcessInfo(101, "nginx", "www-data", ("nginx", "-g", "daemon off;"), "/usr/sbin/nginx",
-                     1.0),
+    101: ProcessInfo(
+        101, "nginx", "www-data", ("nginx", "-g", "daemon off;"), "/usr/sbin/nginx", 1.0
+    ),
     202: ProcessInfo(202, "sshd", "root", ("sshd: alice",), "/usr/sbin/sshd", 1.0),
-    303: ProcessInfo(303, "postgres", "postgres", ("postgres", "-D", "/var/lib/pg"),
-                     "/usr/lib/postgresql/bin/postgres", 1.0),
+    303: ProcessInfo(
+        303,
+        "postgres",
+        "postgres",
+        ("postgres", "-D", "/var/lib/pg"),
+        "/usr/lib/postgresql/bin/postgres",
+        1.0,
+    ),
     404: ProcessInfo(404, "python3", "alice", ("python3", "app.py"), "/usr/bin/python3", 1.0),
 }
 
@@ -49,31 +56,133 @@ def info(acked: int, received: int) -> TcpInfo:
 def base_conns(tick: int = 0) -> list[ScriptedConn]:
     """A small server: listeners, established sessions, TIME_WAITs, one IPv6 peer."""
     conns = [
-        ScriptedConn("0.0.0.0", 80, "0.0.0.0", 0, TcpState.LISTEN, pid=101, inode=1001,
-                     offload_state=0, applied_setting=0),
-        ScriptedConn("0.0.0.0", 22, "0.0.0.0", 0, TcpState.LISTEN, pid=202, inode=1002,
-                     offload_state=0, applied_setting=1),
-        ScriptedConn("127.0.0.1", 5432, "0.0.0.0", 0, TcpState.LISTEN, pid=303, inode=1003,
-                     offload_state=0, applied_setting=2),
-        ScriptedConn("10.0.0.5", 80, "192.0.2.10", 51000, TcpState.ESTABLISHED, pid=101,
-                     offload_state=2, applied_setting=0,
-                     tcp_info=info(10_000 + 4096 * tick, 2_000 + 1024 * tick)),
-        ScriptedConn("10.0.0.5", 80, "192.0.2.11", 51001, TcpState.ESTABLISHED, pid=101,
-                     offload_state=1, applied_setting=0, tcp_info=info(500, 100)),
-        ScriptedConn("10.0.0.5", 22, "198.51.100.7", 40022, TcpState.ESTABLISHED, pid=202,
-                     offload_state=0, applied_setting=1, tcp_info=info(9_000, 7_000)),
-        ScriptedConn("10.0.0.5", 80, "192.0.2.12", 51002, TcpState.TIME_WAIT,
-                     owner_status=OwnerStatus.NO_OWNER, offload_state=0),
-        ScriptedConn("10.0.0.5", 43210, "203.0.113.9", 443, TcpState.CLOSE_WAIT, pid=404,
-                     offload_state=3, applied_setting=4),
-        ScriptedConn("10.0.0.5", 43211, "203.0.113.9", 443, TcpState.SYN_SENT, pid=404,
-                     offload_state=0, applied_setting=3),
-        ScriptedConn("2001:db8::5", 443, "2001:db8::99", 60001, TcpState.ESTABLISHED, pid=101,
-                     family=6, offload_state=0, applied_setting=0, tcp_info=info(1, 1)),
-        ScriptedConn("127.0.0.1", 5432, "127.0.0.1", 39000, TcpState.ESTABLISHED, pid=303,
-                     offload_state=0, applied_setting=2),
-        ScriptedConn("127.0.0.1", 39000, "127.0.0.1", 5432, TcpState.ESTABLISHED, pid=404,
-                     offload_state=0, applied_setting=2),
+        ScriptedConn(
+            "0.0.0.0",
+            80,
+            "0.0.0.0",
+            0,
+            TcpState.LISTEN,
+            pid=101,
+            inode=1001,
+            offload_state=0,
+            applied_setting=0,
+        ),
+        ScriptedConn(
+            "0.0.0.0",
+            22,
+            "0.0.0.0",
+            0,
+            TcpState.LISTEN,
+            pid=202,
+            inode=1002,
+            offload_state=0,
+            applied_setting=1,
+        ),
+        ScriptedConn(
+            "127.0.0.1",
+            5432,
+            "0.0.0.0",
+            0,
+            TcpState.LISTEN,
+            pid=303,
+            inode=1003,
+            offload_state=0,
+            applied_setting=2,
+        ),
+        ScriptedConn(
+            "10.0.0.5",
+            80,
+            "192.0.2.10",
+            51000,
+            TcpState.ESTABLISHED,
+            pid=101,
+            offload_state=2,
+            applied_setting=0,
+            tcp_info=info(10_000 + 4096 * tick, 2_000 + 1024 * tick),
+        ),
+        ScriptedConn(
+            "10.0.0.5",
+            80,
+            "192.0.2.11",
+            51001,
+            TcpState.ESTABLISHED,
+            pid=101,
+            offload_state=1,
+            applied_setting=0,
+            tcp_info=info(500, 100),
+        ),
+        ScriptedConn(
+            "10.0.0.5",
+            22,
+            "198.51.100.7",
+            40022,
+            TcpState.ESTABLISHED,
+            pid=202,
+            offload_state=0,
+            applied_setting=1,
+            tcp_info=info(9_000, 7_000),
+        ),
+        ScriptedConn(
+            "10.0.0.5",
+            80,
+            "192.0.2.12",
+            51002,
+            TcpState.TIME_WAIT,
+            owner_status=OwnerStatus.NO_OWNER,
+            offload_state=0,
+        ),
+        ScriptedConn(
+            "10.0.0.5",
+            43210,
+            "203.0.113.9",
+            443,
+            TcpState.CLOSE_WAIT,
+            pid=404,
+            offload_state=3,
+            applied_setting=4,
+        ),
+        ScriptedConn(
+            "10.0.0.5",
+            43211,
+            "203.0.113.9",
+            443,
+            TcpState.SYN_SENT,
+            pid=404,
+            offload_state=0,
+            applied_setting=3,
+        ),
+        ScriptedConn(
+            "2001:db8::5",
+            443,
+            "2001:db8::99",
+            60001,
+            TcpState.ESTABLISHED,
+            pid=101,
+            family=6,
+            offload_state=0,
+            applied_setting=0,
+            tcp_info=info(1, 1),
+        ),
+        ScriptedConn(
+            "127.0.0.1",
+            5432,
+            "127.0.0.1",
+            39000,
+            TcpState.ESTABLISHED,
+            pid=303,
+            offload_state=0,
+            applied_setting=2,
+        ),
+        ScriptedConn(
+            "127.0.0.1",
+            39000,
+            "127.0.0.1",
+            5432,
+            TcpState.ESTABLISHED,
+            pid=404,
+            offload_state=0,
+            applied_setting=2,
+        ),
     ]
     return conns
 
@@ -84,14 +193,34 @@ def demo_frames(index: int) -> Frame:
     if index >= 1:
         conns = [c for c in conns if c.remote_port != 51001]  # closes → ghost
         conns.append(
-            ScriptedConn("10.0.0.5", 21, "192.0.2.50", 50021, TcpState.SYN_RECEIVED, pid=202,
-                         offload_state=0, applied_setting=1)
+            ScriptedConn(
+                "10.0.0.5",
+                21,
+                "192.0.2.50",
+                50021,
+                TcpState.SYN_RECEIVED,
+                pid=202,
+                offload_state=0,
+                applied_setting=1,
+            )
         )
         conns = [
-            ScriptedConn(c.local_address, c.local_port, c.remote_address, c.remote_port,
-                         TcpState.FIN_WAIT1, c.pid, c.owner_status, c.family, c.inode,
-                         c.offload_state, c.applied_setting, c.tcp_info)
-            if c.remote_port == 40022 else c
+            ScriptedConn(
+                c.local_address,
+                c.local_port,
+                c.remote_address,
+                c.remote_port,
+                TcpState.FIN_WAIT1,
+                c.pid,
+                c.owner_status,
+                c.family,
+                c.inode,
+                c.offload_state,
+                c.applied_setting,
+                c.tcp_info,
+            )
+            if c.remote_port == 40022
+            else c
             for c in conns
         ]
     return ScriptedFrame(conns, PROCS, Privilege())

@@ -1,0 +1,481 @@
+"""Pilot tests of the app on scripted data stepped through the real Sampler."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from core.enums import ENUMS
+from core.model import ProcessInfo, TcpConnection, TcpState
+from core.properties import PROPERTIES
+from core.snapshot import Privilege
+from core.sources.scripted import ScriptedConn, ScriptedFrame
+from tests.tui.scripted import HOST, PROCS, SteppedFeed, base_conns, demo_frames
+from tui.app import TcpscopeApp
+from tui.screens.connections import ConnectionsScreen
+from tui.screens.help import HelpScreen
+from tui.screens.too_small import TooSmallScreen
+from tui.widgets.conn_table import ConnTable
+from tui.widgets.detail import DetailPane
+from tui.widgets.filter_bar import FilterBar
+
+
+def make_app(feed: SteppedFeed, **kwargs: object) -> TcpscopeApp:
+    return TcpscopeApp(feed, hostname=HOST, **kwargs)  # type: ignore[arg-type]
+
+
+async def settle(pilot: Pilot[int], app: TcpscopeApp, seq: int) -> None:
+    """Let the app take in snapshot ``seq`` (no sleeping: pump the message loop)."""
+    for _ in range(100):
+        if app.snapshot is not None and app.snapshot.seq >= seq:
+            break
+        await pilot.pause()
+    await pilot.pause()
+    assert app.snapshot is not None and app.snapshot.seq >= seq
+
+
+async def step(pilot: Pilot[int], app: TcpscopeApp, feed: SteppedFeed) -> None:
+    snap = await feed.step()
+    await settle(pilot, app, snap.seq)
+
+
+def table(app: TcpscopeApp) -> ConnTable:
+    return app.screen.query_one(ConnTable)
+
+
+def listed(app: TcpscopeApp) -> list[TcpConnection]:
+    t = table(app)
+    return [t.index.rows[t.row_id_at(i)] for i in range(t.row_count)]
+
+
+def line_text(app: TcpscopeApp, conn_id: str) -> str:
+    t = table(app)
+    position = t.position_of(conn_id)
+    assert position is not None
+    t.move_cursor_to(conn_id)
+    return t.render_line(position - int(t.scroll_offset.y) + 1).text
+
+
+def static_text(widget: Static, width: int = 200) -> str:
+    console = Console(file=io.StringIO(), width=width, record=True, color_system=None)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def by_port(app: TcpscopeApp, local: int, remote: int) -> TcpConnection:
+    assert app.snapshot is not None
+    return next(
+        c
+        for c in app.snapshot.connections.values()
+        if c.local_port == local and c.remote_port == remote
+    )
+
+
+async def sort_by(pilot: Pilot[int], app: TcpscopeApp, column: str) -> None:
+    for _ in range(12):
+        if table(app).index.sort_column == column:
+            return
+        await pilot.press("s")
+    raise AssertionError(f"s never reached {column}")
+
+
+# --- sorting ------------------------------------------------------------------------------
+async def test_sort_by_state_offload_pid_follows_the_data() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        assert app.snapshot is not None
+        conns = list(app.snapshot.connections.values())
+        for column, value in (
+            ("state", lambda c: int(c.state)),
+            ("pid", lambda c: -1 if c.owning_process is None else c.owning_process),
+            ("offload", lambda c: -1 if c.offload_state is None else c.offload_state),
+        ):
+            await sort_by(pilot, app, column)
+
+            def expected_key(c: TcpConnection, value=value) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
+                return (value(c), c.local_port, c.remote_port, c.instance_id)
+
+            expected = sorted(conns, key=expected_key)
+            assert [c.instance_id for c in listed(app)] == [c.instance_id for c in expected]
+            await pilot.press("S")
+            assert [c.instance_id for c in listed(app)] == [
+                c.instance_id for c in reversed(expected)
+            ]
+            await pilot.press("S")
+
+
+async def test_state_sort_is_numeric_not_alphabetical() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        states = [c.state for c in listed(app)]
+        assert states[0] is TcpState.LISTEN  # 2; alphabetically CloseWait would come first
+        assert [int(s) for s in states] == sorted(int(s) for s in states)
+
+
+# --- filter -------------------------------------------------------------------------------
+async def test_filter_tokens_narrow_and_escape_clears() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        total = len(listed(app))
+        await pilot.press("slash")
+        await pilot.press(*"state:est !proc:python")
+        await pilot.press("enter")
+        rows = listed(app)
+        assert rows and all(c.state is TcpState.ESTABLISHED for c in rows)
+        assert all(c.owning_process != 404 for c in rows)
+        assert len(rows) == sum(
+            1
+            for c in app.snapshot.connections.values()  # type: ignore[union-attr]
+            if c.state is TcpState.ESTABLISHED and c.owning_process != 404
+        )
+        status = app.screen.query_one("#filter-status", Static)
+        assert "state:est !proc:python" in static_text(status)
+        await pilot.press("escape")
+        assert len(listed(app)) == total
+        assert "none" in static_text(status)
+
+
+async def test_port_and_pid_tokens() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        screen = app.screen
+        assert isinstance(screen, ConnectionsScreen)
+        screen._apply_filter("port:5432", save=False)
+        assert {(c.local_port, c.remote_port) for c in listed(app)} == {
+            (5432, 0),
+            (5432, 39000),
+            (39000, 5432),
+        }
+        screen._apply_filter("lport:80 pid:101", save=False)
+        assert {c.remote_port for c in listed(app)} == {0, 51000, 51001}
+
+
+async def test_bad_filter_keeps_the_active_one_and_says_why() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("slash", *"port:22", "enter")
+        before = [c.instance_id for c in listed(app)]
+        await pilot.press("slash")
+        app.screen.query_one("#filter-input").value = "state:bogus"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        assert [c.instance_id for c in listed(app)] == before
+        assert app.screen.query_one(FilterBar).editing
+        assert "matches no State" in static_text(app.screen.query_one("#filter-status", Static))
+
+
+# --- cursor -------------------------------------------------------------------------------
+async def test_cursor_stays_on_its_connection_when_rows_are_inserted_above() -> None:
+    above = ScriptedConn("10.0.0.5", 20, "192.0.2.77", 1, TcpState.ESTABLISHED, pid=101)
+    feed = SteppedFeed(
+        [ScriptedFrame(base_conns(), PROCS), ScriptedFrame([*base_conns(), above], PROCS)]
+    )
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        target = by_port(app, 5432, 39000)
+        t = table(app)
+        assert t.move_cursor_to(target.instance_id)
+        row_before = t.cursor_row
+        await step(pilot, app, feed)  # inserts an Established :20 above :5432
+        assert t.cursor_id == target.instance_id
+        assert t.cursor_row == row_before + 1
+        await sort_by(pilot, app, "pid")
+        assert t.cursor_id == target.instance_id
+        await pilot.press("S")
+        assert t.cursor_id == target.instance_id
+        assert t.row_id_at(t.cursor_row) == target.instance_id
+
+
+# --- ghosts and lifecycle -----------------------------------------------------------------
+async def test_ghost_rows_appear_hold_the_cursor_and_expire() -> None:
+    feed = SteppedFeed(ghost_ttl_s=2.0)
+    app = make_app(feed, ghost_ttl_s=2.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        closing = by_port(app, 80, 51001)
+        t = table(app)
+        t.move_cursor_to(closing.instance_id)
+        position = t.cursor_row
+        await step(pilot, app, feed)  # 51001 closes
+        assert closing.instance_id in t.index.ghosts
+        assert t.cursor_id == closing.instance_id
+        text = line_text(app, closing.instance_id)
+        assert text.startswith("x") and "Established" in text
+        await step(pilot, app, feed)
+        assert closing.instance_id in t.index.ghosts  # 1 s after closing: still there
+        await step(pilot, app, feed)
+        assert closing.instance_id not in t.index.rows  # 2 s: expired
+        assert t.cursor_id is not None and t.cursor_id != closing.instance_id
+        assert t.cursor_row == position
+
+
+async def test_new_and_changed_rows_are_marked() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await step(pilot, app, feed)
+        new = by_port(app, 21, 50021)
+        changed = by_port(app, 22, 40022)
+        old = by_port(app, 5432, 39000)
+        assert line_text(app, new.instance_id).startswith("+")
+        assert line_text(app, changed.instance_id).startswith("~")
+        assert line_text(app, old.instance_id).startswith(" ")
+
+
+# --- detail pane --------------------------------------------------------------------------
+async def test_detail_pane_shows_every_property_and_seed_meanings() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        conn = by_port(app, 80, 51000)
+        table(app).move_cursor_to(conn.instance_id)
+        await pilot.press("enter")
+        await step(pilot, app, feed)
+        await step(pilot, app, feed)
+        pane = app.screen.query_one(DetailPane)
+        assert pane.display
+        text = static_text(pane.query_one("#detail-body", Static))
+        for spec in PROPERTIES:
+            assert spec.wmi_name in text
+        assert len(PROPERTIES) == 32
+        established = ENUMS["State"].decode(5)
+        offloaded = ENUMS["OffloadState"].decode(2)
+        assert established.meaning is None or established.meaning[:40] in text
+        assert f"5 {established.name}" in text
+        assert f"2 {offloaded.name}" in text
+        assert "not reported" in text  # e.g. Caption's reason
+        assert "nginx -g daemon off;" in text and "www-data" in text and "/usr/sbin/nginx" in text
+        assert "rtt" in text and "1.250 ms" in text
+        # byte counters grow by 5120 B per 1 s step while the pane is open
+        assert pane.rates()[-1] == 5120.0
+        await pilot.press("escape")
+        assert not pane.display
+        assert table(app).cursor_id == conn.instance_id
+
+
+async def test_detail_takes_over_at_80x24_and_sits_beside_when_wide() -> None:
+    for size, table_visible in (((80, 24), False), ((160, 48), True)):
+        feed = SteppedFeed()
+        app = make_app(feed)
+        async with app.run_test(size=size) as pilot:
+            await step(pilot, app, feed)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen.query_one(DetailPane).display
+            assert (
+                table(app).display is table_visible
+                or (table(app).region.width > 0) is table_visible
+            )
+
+
+# --- pause, interval, header --------------------------------------------------------------
+async def test_pause_stops_updates_and_resume_continues() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("space")
+        assert feed.paused and app.paused
+        seq = app.snapshot.seq  # type: ignore[union-attr]
+        await feed.step()
+        for _ in range(5):
+            await pilot.pause()
+        assert app.snapshot.seq == seq  # type: ignore[union-attr]
+        assert "PAUSED" in static_text(app.screen.query_one("#header", Static))
+        await pilot.press("space")
+        assert not feed.paused
+        await step(pilot, app, feed)
+        assert app.snapshot.seq > seq  # type: ignore[union-attr]
+
+
+async def test_interval_keys_change_the_feed() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("plus")
+        assert feed.interval_s == 0.5
+        await pilot.press("minus", "minus")
+        assert feed.interval_s == 2.0
+
+
+async def test_header_says_host_source_age_and_privilege() -> None:
+    frames = [ScriptedFrame(base_conns(), PROCS, Privilege(("owners of other users' sockets",)))]
+    feed = SteppedFeed(frames)
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        text = static_text(app.screen.query_one("#header", Static))
+        assert HOST in text and "source demo" in text and "every 1s" in text
+        assert "(0s ago)" in text and "privileged cells hidden" in text
+
+
+async def test_source_error_shows_a_banner_and_recovers() -> None:
+    frames = [demo_frames(0), OSError("netlink went away"), demo_frames(0)]
+    feed = SteppedFeed(frames)
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        snap = await feed.step()
+        for _ in range(10):
+            await pilot.pause()
+        assert snap.error is not None
+        banner = app.screen.query_one("#banner", Static)
+        assert banner.display and "netlink went away" in static_text(banner)
+        assert any("netlink went away" in str(n.message) for n in app._notifications)
+        await step(pilot, app, feed)
+        assert not banner.display
+        assert listed(app)
+
+
+# --- group view ---------------------------------------------------------------------------
+async def test_group_by_process_counts_and_expands() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("g")
+        t = table(app)
+        groups = [t.row_id_at(i) for i in range(t.row_count)]
+        assert all(g.startswith("group:") for g in groups)
+        assert groups[0] == "group:101"  # nginx owns the most connections
+        assert "nginx" in t.render_line(1).text and "Listen 1" in t.render_line(1).text
+        await pilot.press("enter")
+        assert t.row_count == len(groups) + 4  # nginx's 4 connections
+        await pilot.press("g")
+        assert not t.row_id_at(0).startswith("group:")
+
+
+# --- screens --------------------------------------------------------------------------------
+async def test_help_ipsec_placeholder_and_tab() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        texts = " ".join(static_text(s) for s in app.screen.query(Static))
+        for word in ("Filter" if False else "filter", "pause", "quit", "new:", "closed:"):
+            assert word in texts
+        await pilot.press("escape")
+        await pilot.press("2")
+        assert app.current_mode == "ipsec" and app.screen.id == "ipsec"
+        await pilot.press("tab")
+        assert isinstance(app.screen, ConnectionsScreen)
+        await pilot.press("tab")
+        assert app.current_mode == "ipsec"
+        await pilot.press("1")
+        assert isinstance(app.screen, ConnectionsScreen)
+
+
+async def test_too_small_terminal_shows_a_message_then_the_layout() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(70, 20)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen)
+        text = static_text(app.screen.query_one("#too-small", Static))
+        assert "terminal too small (need 80x24, have 70x20)" in text
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, ConnectionsScreen)
+
+
+# --- untrusted text -------------------------------------------------------------------------
+async def test_process_controlled_text_renders_literally() -> None:
+    evil = "[red]x[/red][link=http://x]\x1b[2J\x1b]0;pwned\x07"
+    procs = {666: ProcessInfo(666, evil, f"[bold]{evil}", (evil, "--arg", evil), "/tmp/[i]x", 1.0)}
+    frame = ScriptedFrame(
+        [ScriptedConn("127.0.0.1", 9999, "0.0.0.0", 0, TcpState.LISTEN, pid=666, inode=9)], procs
+    )
+    feed = SteppedFeed([frame])
+    app = make_app(feed)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("enter")
+        await pilot.pause()
+        line = table(app).render_line(1).text
+        assert "[red]x[/red][link=http://x]" in line[:200] or "[red]x[/red]" in line
+        assert "\x1b" not in line and "\x07" not in line
+        body = static_text(app.screen.query_one("#detail-body", Static), width=400)
+        assert "[red]x[/red][link=http://x]\\x1b[2J\\x1b]0;pwned\\x07" in body
+        assert "[bold]" in body and "/tmp/[i]x" in body
+        assert "\x1b" not in body
+
+
+# --- preferences ----------------------------------------------------------------------------
+async def test_preferences_persist_across_runs(xdg_config: Path) -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await sort_by(pilot, app, "pid")
+        await pilot.press("S")
+        await pilot.press("slash", *"state:listen", "enter")
+        app.theme = "nord"
+        await pilot.pause()
+    saved = json.loads((xdg_config / "tcpscope" / "prefs.json").read_text())
+    assert saved["sort_column"] == "pid" and saved["sort_reverse"] is True
+    assert saved["filter"] == "state:listen" and saved["theme"] == "nord"
+    feed2 = SteppedFeed()
+    app2 = make_app(feed2)
+    async with app2.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app2, feed2)
+        t = table(app2)
+        assert t.index.sort_column == "pid" and t.index.reverse
+        assert all(c.state is TcpState.LISTEN for c in listed(app2))
+        assert app2.theme == "nord"
+
+
+async def test_corrupt_preferences_give_a_notice_and_defaults(xdg_config: Path) -> None:
+    path = xdg_config / "tcpscope" / "prefs.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        assert table(app).index.sort_column == "state"
+        assert any("corrupt" in str(n.message) for n in app._notifications)
+
+
+async def test_unwritable_preferences_give_a_notice(xdg_config: Path) -> None:
+    xdg_config.mkdir(parents=True)
+    (xdg_config / "tcpscope").write_text("a file where the directory should be")
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("s")
+        await pilot.pause()
+        assert any("cannot save" in str(n.message) for n in app._notifications)
+        assert table(app).index.sort_column == "local"
+
+
+async def test_ipsec_placeholder_says_it_is_not_built() -> None:
+    from tui.screens.ipsec_placeholder import IpsecPlaceholderScreen
+
+    feed = SteppedFeed()
+    app = make_app(feed)
+    app.register_screen("ipsec", IpsecPlaceholderScreen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        assert isinstance(app.screen, IpsecPlaceholderScreen)
+        assert "not built yet" in " ".join(static_text(s) for s in app.screen.query(Static))
