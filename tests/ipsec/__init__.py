@@ -1,0 +1,1 @@
+"""IPsec counter tests (kernel, strongSwan lab, parsers, sampler, CLI)."""

@@ -69,7 +69,8 @@ def test_explain_counter_case_insensitive() -> None:
     assert doc["name"] == "InvalidPackets"
     assert doc["type"] == "uint64"
     assert doc["kind"] == "total"
-    assert set(doc["sources"]) == set(PROVIDERS)  # type: ignore[arg-type]
+    sources = doc["sources"]
+    assert isinstance(sources, dict) and set(sources) == set(PROVIDERS)
     grade = doc["grade"]
     assert isinstance(grade, dict)
     assert grade["strongswan"]["grade"] == "exact"

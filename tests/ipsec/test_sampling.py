@@ -80,7 +80,7 @@ def test_rates_resets_gauges_and_gaps() -> None:
 
 def test_history_is_a_bounded_ring() -> None:
     clock = Clock()
-    script = [(i, 1) for i in range(30)]
+    script: list[tuple[int | None, int | None]] = [(i, 1) for i in range(30)]
     sampler = IpsecSampler([Scripted(script)], interval_s=1.0, history_s=10, clock=clock)
     for _ in range(30):
         view = sampler.sample()

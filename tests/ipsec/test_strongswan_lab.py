@@ -22,7 +22,7 @@ import pytest
 from core.ipsec.model import Grade, IpsecView
 from core.ipsec.providers.strongswan import StrongswanProvider
 from core.ipsec.sampling import IpsecSampler
-from tests.ipsec.conftest import ROOT
+from tests.ipsec.conftest import ROOT, in_netns
 from tests.lab.ipsec_lab import IpsecLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
@@ -235,3 +235,13 @@ def test_daemon_killed_mid_run_then_recovers(lab: IpsecLab, sampler_a: IpsecSamp
     after = wait_for(sampler_a.sample, lambda v: val(v, "OakleyMainMode") == main0 + 1)
     assert val(after, "OakleyMainMode") == main0 + 1
     assert after.provider("strongswan").native["events.listener_gaps"] >= 1
+
+
+def test_kernel_provider_sees_charons_ike_sockets(lab: IpsecLab) -> None:
+    proc = in_netns(lab.a.netns, sys.executable, "-m", "tests.ipsec._kernel_probe")
+    got = json.loads(proc.stdout)
+    assert got["native"]["ike_udp_sockets"] >= 2           # charon binds :500 and :4500
+    assert got["values"]["ReceiveHeapSize"] is not None
+    assert got["values"]["ReceiveFailures"] is not None
+    # kernel-libipsec keeps SAs in userspace: the kernel SAD stays empty (ipsec-mapping §0.5)
+    assert got["values"]["ConnectionListSize"] == 0

@@ -1,0 +1,96 @@
+"""``tcpscope ipsec`` (core.ipsec.cli) without Textual: JSON, table, usage errors."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.errors import UsageError
+from core.ipsec import cli
+from core.ipsec.model import COUNTER_NAMES
+from tests.ipsec.conftest import ROOT
+from tests.lab.ipsec_lab import IpsecLab
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tcpscope ipsec")
+    cli.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def run_json(*argv: str) -> dict[str, Any]:
+    out = io.StringIO()
+    assert cli.run(parse("--json", *argv), out) == 0
+    doc: dict[str, Any] = json.loads(out.getvalue())
+    return doc
+
+
+def test_bad_provider_is_a_usage_error() -> None:
+    with pytest.raises(UsageError) as info:
+        cli.run(parse("--provider", "racoon"))
+    assert "racoon" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_vici_that_is_not_a_socket_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_text("x")
+    with pytest.raises(UsageError):
+        cli.run(parse("--provider", "strongswan", "--vici", str(path)))
+    with pytest.raises(UsageError):
+        cli.run(parse("--vici", " "))
+
+
+def test_missing_socket_is_reported_in_the_instance(tmp_path: Path) -> None:
+    path = tmp_path / "charon.vici"
+    doc = run_json("--provider", "strongswan", "--vici", str(path))
+    (inst,) = doc["instances"]
+    assert inst["Active"] is False
+    assert inst["error"] == f"charon not running (no VICI socket at {path})"
+    assert all(inst[c] is None for c in COUNTER_NAMES)
+    assert inst["provenance"]["InvalidPackets"]["grade"] == "exact"
+    assert inst["provenance"]["InvalidPackets"]["reason"].startswith("not reported: charon")
+
+
+def test_core_ipsec_cli_imports_no_ui_libraries() -> None:
+    code = ("import sys; import core.ipsec.cli, core.ipsec.sampling, core.ipsec.providers; "
+            "bad = [m for m in ('textual', 'rich', 'humanize') if m in sys.modules]; "
+            "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.lab
+@pytest.mark.root
+def test_json_and_table_against_the_lab(lab: IpsecLab) -> None:
+    lab.send_garbage("invalid", 2)
+    doc = run_json("--provider", "auto", "--vici", lab.b.vici)
+    instances = {i["provider"]: i for i in doc["instances"]}
+    assert {"kernel", "strongswan"} <= set(instances)
+    ss = instances["strongswan"]
+    assert ss["Active"] is True and ss["error"] is None
+    assert ss["InvalidPackets"] == lab.counters(lab.b)["invalid"] >= 2
+    assert ss["ConnectionListSize"] == lab.installed_children(lab.b)
+    assert ss["AuthenticationFailures"] is None
+    prov = ss["provenance"]
+    assert set(prov) == set(COUNTER_NAMES)
+    assert prov["AuthenticationFailures"]["grade"] == "none"
+    assert prov["OakleyMainMode"]["scope"] == "since monitor start"
+    assert list(ss)[:23] == ["InstanceName", "Active", *COUNTER_NAMES]
+
+    out = io.StringIO()
+    assert cli.run(parse("--provider", "strongswan", "--vici", lab.b.vici), out) == 0
+    lines = out.getvalue().splitlines()
+    rows = [ln for ln in lines if ln.strip().split(" ")[0] in COUNTER_NAMES]
+    assert len(rows) == 21
+    # aligned: the value column ends at the same position on every row
+    value_ends = {r.index(" " + r.split()[1] + " ") + len(r.split()[1]) for r in rows}
+    assert len(value_ends) == 1
+    assert any("not reported: no honest source" in r for r in rows)
