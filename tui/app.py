@@ -81,7 +81,12 @@ class TcpscopeApp(App[int]):
         Binding("1", "show_screen('connections')", "Conns", id="screen-1", show=False),
         Binding("2", "show_screen('ipsec')", "IPsec", id="screen-2", show=False),
         Binding(
-            "tab", "next_screen", "Switch", id="switch", tooltip="Connections ↔ IPsec", priority=True
+            "tab",
+            "next_screen",
+            "Switch",
+            id="switch",
+            tooltip="Connections ↔ IPsec",
+            priority=True,
         ),
     ]
 

@@ -28,9 +28,9 @@ def safe(text: str | None, missing: str = "") -> str:
 
 
 def age(delta: timedelta) -> str:
-    """A compact age from humanize's words: ``45s``, ``3m``, ``2h``, ``now``."""
+    """A compact age from humanize's words: ``0s``, ``45s``, ``3m``, ``2h``."""
     if delta.total_seconds() < 1:
-        return "now"
+        return "0s"
     words = humanize.naturaldelta(delta)
     match = _NATURAL.match(words)
     if match is None:
