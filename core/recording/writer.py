@@ -22,10 +22,10 @@ _GZIP_WBITS = 31  # zlib wbits for a gzip wrapper (header + CRC-32 trailer)
 class RecordingWriter:
     """Appends snapshots to ``out`` as gzip members of JSON lines; never seeks.
 
-    Snapshots with the seq of the previous one (the sampler republishes a snapshot when only
-    its IPsec view changed) replace it, so each recorded sample is one connection sample with
-    the newest IPsec view. A sample is therefore written when the next one arrives, when a
-    flush is due, or on :meth:`close`.
+    A snapshot with the seq and time of the previous one (the sampler republishes a snapshot
+    when only its IPsec view changed) replaces it, so each recorded sample is one connection
+    sample with the newest IPsec view. A sample is therefore written when the next one
+    arrives, when a flush is due, or on :meth:`close`.
     """
 
     def __init__(
@@ -46,6 +46,7 @@ class RecordingWriter:
         self._compressor: Any = None
         self._in_block = 0
         self._pending: Snapshot | None = None
+        self._pending_since = clock()
         self._last_flush = clock()
         self._closed = False
         self.samples_written = 0
@@ -60,15 +61,25 @@ class RecordingWriter:
 
     def write(self, snap: Snapshot) -> None:
         """Queue ``snap``; writes the previous sample unless ``snap`` replaces it."""
-        if self._pending is not None and self._pending.seq != snap.seq:
-            self._emit(self._pending)
+        pending = self._pending
+        if pending is not None and (pending.seq, pending.time) != (snap.seq, snap.time):
+            self._emit(pending)
+            self._pending_since = self._clock()
+        elif pending is None:
+            self._pending_since = self._clock()
         self._pending = snap
         if self._clock() - self._last_flush >= self._flush_every_s:
             self.flush()
 
     def flush(self) -> None:
-        """Write the pending sample and push everything to the OS (readable if cut after)."""
-        if self._pending is not None:
+        """Push everything to the OS (readable if the file is cut after this).
+
+        The pending sample is written too once it waited half a flush period: long enough for
+        its IPsec update to arrive, short enough to keep the promise of a flush every period.
+        """
+        if self._pending is not None and (
+            self._clock() - self._pending_since >= self._flush_every_s / 2
+        ):
             self._emit(self._pending)
             self._pending = None
         if self._compressor is not None:
