@@ -8,6 +8,7 @@ CAP_NET_ADMIN; without it the affected counters say so instead of failing the pr
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Final
 
@@ -136,6 +137,9 @@ class KernelProvider:
 
     def read(self) -> ProviderReading:
         """One reading of the current network namespace's kernel IPsec facts."""
+        if not sys.platform.startswith("linux"):
+            return make_reading(NAME, self._instance, {}, available=False,
+                                error="the kernel provider needs Linux (XFRM)")
         values: dict[str, int | None] = {}
         reasons: dict[str, str] = {}
         native: dict[str, int] = {}

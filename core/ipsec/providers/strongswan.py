@@ -122,6 +122,7 @@ class StrongswanProvider:
         self._sock: Any = None
         self._version: str | None = None
         self._since: float | None = None
+        self._lost = False
         self._want_events = events
         self.events: ViciEventCounter | None = None
         self._instance = f"strongswan:{vici_path}"
@@ -163,6 +164,8 @@ class StrongswanProvider:
                             for ev in self._session.list_sas({"noblock": "yes"})
                             for k, v in ev.items() if isinstance(v, Mapping))
             except Exception as err:
+                if not fresh:
+                    self._lost = True
                 self._drop()
                 if fresh:
                     present, reason = describe_error(err, self.vici_path)
@@ -212,7 +215,11 @@ class StrongswanProvider:
         totals.update(self._event_values(values, reasons, native))
         since = _start_time(stats)
         # charon derives "since" from now - uptime, so it jitters by a second between calls.
-        reset = since is not None and self._since is not None and abs(since - self._since) > 2
+        # A VICI session only drops when charon stops, so a re-opened session after a lost
+        # one is treated as a restart too (it catches restarts quicker than that jitter).
+        moved = since is not None and self._since is not None and abs(since - self._since) > 2
+        reset = moved or self._lost
+        self._lost = False
         if since is not None:
             self._since = since
         return make_reading(
