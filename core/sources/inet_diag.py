@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import errno
 import os
+import queue
 import socket
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -56,6 +58,9 @@ RECV_BUFFER: Final = 65536
 """Per recv: the kernel fills at most 32 KiB per dump skb; a small buffer avoids a fresh
 1 MiB mmap per call."""
 RCVBUF: Final = 1 << 20
+TIMEOUT_S: Final = 10.0
+"""A dump never pauses this long; a reader blocked longer gives up with an error."""
+_DONE_SIZE: Final = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +136,13 @@ class InetDiagDumper:
         try:
             self._sock = socket.socket(af_netlink, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            self._sock.settimeout(TIMEOUT_S)
         except OSError as err:
             raise _translate(err, "opening the sock_diag socket") from err
         self._seq = 0
         self._tcp_info = tcp_info
         self._done = True
+        self._reader: threading.Thread | None = None
 
     def close(self) -> None:
         """Close the netlink socket."""
@@ -146,31 +153,50 @@ class InetDiagDumper:
 
         The caller walks each chunk's messages and must call :meth:`finish` at the first
         message that is not a socket (``nlmsg_type != SOCK_DIAG_BY_FAMILY``) or at a tail too
-        short to be one; the generator stops after the chunk in which :meth:`finish` saw
-        NLMSG_DONE. Walking once, in the caller's loop, keeps the per-socket cost to one unpack.
+        short to be one. Walking once, in the caller's loop, keeps the per-socket cost to one
+        unpack.
+
+        A reader thread, started at once, does the ``recv`` calls: the kernel fills the next
+        reply (in ``recv``, without the GIL) while the caller's Python walks the previous one,
+        on the other core. Two dumpers can run their dumps at the same time.
 
         Raises:
             SourceUnavailable, AccessDenied, MonitorError: one-line reasons.
         """
+        if self._reader is not None:
+            # The previous dump was abandoned (an error on the caller's side): its reader
+            # drains it to NLMSG_DONE; never let two readers share the socket.
+            self._reader.join(TIMEOUT_S)
+            if self._reader.is_alive():
+                self._reopen()
         self._seq += 1
+        seq = self._seq
         self._done = False
         ext = 1 << (INET_DIAG_INFO - 1) if self._tcp_info else 0
         body = REQ_V2.pack(family, socket.IPPROTO_TCP, ext, TCP_ALL_STATES)
         hdr = NLMSG_HDR.pack(
-            NLMSG_HDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP,
-            self._seq, 0,
+            NLMSG_HDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0
         )
-        try:
-            self._sock.send(hdr + body)
-        except OSError as err:
-            raise self._fail(_translate(err, "sending the dump request")) from err
-        recv = self._sock.recv
-        while not self._done:
-            try:
-                chunk = recv(RECV_BUFFER)
-            except OSError as err:
-                raise self._fail(_translate(err, "reading the dump")) from err
-            yield chunk
+        replies: queue.SimpleQueue[bytes | OSError | None] = queue.SimpleQueue()
+        reader = threading.Thread(
+            target=_read_dump, args=(self._sock, hdr + body, seq, replies),
+            name="tcpscope-sock-diag", daemon=True,
+        )
+        reader.start()
+        self._reader = reader
+        return self._drain(replies)
+
+    def _drain(self, replies: queue.SimpleQueue[bytes | OSError | None]) -> Iterator[bytes]:
+        while True:
+            item = replies.get()
+            if item is None:
+                self._reader = None
+                break
+            if isinstance(item, OSError):
+                raise self._fail(_translate(item, "reading the dump"))
+            yield item
+        if not self._done:
+            raise self._fail(MonitorError("netlink: the dump ended without NLMSG_DONE"))
 
     def finish(self, chunk: bytes, off: int) -> None:
         """Handle the non-socket message at ``off``: NLMSG_DONE ends the dump, else raise."""
@@ -203,6 +229,7 @@ class InetDiagDumper:
         try:
             self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            self._sock.settimeout(TIMEOUT_S)
         except OSError as err:
             raise _translate(err, "reopening the sock_diag socket") from err
 
@@ -231,6 +258,39 @@ class InetDiagDumper:
         for chunk, end in self.dump(family):
             for off in offsets(chunk, end):
                 yield decode(chunk, off)
+
+
+def _read_dump(
+    sock: socket.socket, request: bytes, seq: int, out: queue.SimpleQueue[bytes | OSError | None]
+) -> None:
+    """Reader thread: send ``request``, queue every reply chunk, then ``None``."""
+    try:
+        sock.send(request)
+        while True:
+            chunk = sock.recv(RECV_BUFFER)
+            out.put(chunk)
+            if _ends_dump(chunk, seq):
+                break
+    except OSError as err:
+        out.put(err)
+    out.put(None)
+
+
+def _ends_dump(chunk: bytes, seq: int) -> bool:
+    """Whether ``chunk`` is the dump's last: it ends in our NLMSG_DONE or is an error.
+
+    The kernel appends NLMSG_DONE (20 bytes) to the last reply. The caller's walk checks the
+    claim: it must reach that DONE through :meth:`InetDiagDumper.finish`.
+    """
+    size = len(chunk)
+    if size < NLMSG_HDR.size:
+        return True
+    if NLMSG_HDR.unpack_from(chunk)[1] == NLMSG_ERROR:
+        return True
+    if size < _DONE_SIZE:
+        return False
+    length, mtype, _flags, mseq, _pid = NLMSG_HDR.unpack_from(chunk, size - _DONE_SIZE)
+    return bool(mtype == NLMSG_DONE and length == _DONE_SIZE and mseq == seq)
 
 
 def offsets(chunk: bytes, end: int) -> Iterator[int]:

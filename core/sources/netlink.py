@@ -17,6 +17,7 @@ import os
 import socket
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Final
 
@@ -61,7 +62,10 @@ class NetlinkSource:
                 :attr:`SourceSample.tcp_info` is empty.
             proc: procfs mount point.
         """
-        self._dumper = InetDiagDumper(tcp_info=tcp_info)
+        # One dumper per family, so both kernel dumps run at once (see InetDiagDumper.chunks).
+        self._dumpers: dict[int, InetDiagDumper] = {
+            fam: InetDiagDumper(tcp_info=tcp_info) for fam, _v, _n in _FAMILIES
+        }
         self._resolve = resolve_owners
         self._resolver = PidResolver(proc)
         self._procs = ProcessCache()
@@ -81,19 +85,21 @@ class NetlinkSource:
 
     def probe(self, family: int) -> None:
         """One dump of ``family`` to prove the kernel answers (raises like :meth:`sample`)."""
-        self._dumper.dump(family)
+        self._dumpers[family].dump(family)
 
     def close(self) -> None:
         """Close the netlink socket and drop the caches."""
-        self._dumper.close()
+        for dumper in self._dumpers.values():
+            dumper.close()
         self._by_iid = {}
         self._pid_refs.clear()
 
     def sample(self, now: datetime, *, first: bool) -> SourceSample:
         """One dump of every TCP socket; see :class:`core.sources.base.ConnectionSource`."""
         pending: list[_Pending] = []
+        streams = [(fam, self._dumpers[fam].chunks(fam)) for fam, _v, _n in _FAMILIES]
         chunks: dict[int, list[bytes]] = {
-            int(fam): self._scan(fam, pending) for fam, _v, _n in _FAMILIES
+            int(fam): self._scan(fam, stream, pending) for fam, stream in streams
         }
         vanished: list[TcpConnection] = []
         for tracker in self._trackers.values():
@@ -138,7 +144,9 @@ class NetlinkSource:
 
     # -- the hot loop --------------------------------------------------------------------
 
-    def _scan(self, family: int, pending: list[_Pending]) -> list[bytes]:
+    def _scan(
+        self, family: int, stream: Iterator[bytes], pending: list[_Pending]
+    ) -> list[bytes]:
         """Reuse unchanged records of ``family``; queue the rest in ``pending``.
 
         Returns the reply chunks (kept for lazy tcp_info). Per unchanged socket: one unpack,
@@ -152,9 +160,9 @@ class NetlinkSource:
         cur = tracker.current
         unpack = MSG_HEAD.unpack_from
         states = _STATES
-        dumper = self._dumper
+        dumper = self._dumpers[family]
         chunks: list[bytes] = []
-        for chunk in dumper.chunks(family):
+        for chunk in stream:
             chunks.append(chunk)
             limit = len(chunk) - 88
             off = 0
