@@ -299,3 +299,18 @@ class IpsecView:
     def row(self, provider: str, counter: str) -> CounterRow:
         """Shortcut for ``view.provider(p).row(c)``."""
         return self.provider(provider).row(counter)
+
+    def best_rows(self) -> tuple[CounterRow, ...]:
+        """One row per counter (seed order) for a combined table: the reported row with the
+        best grade across providers (exact > close > approx; ties: provider order), or, when no
+        provider reports it, the first provider's row with its not-reported reason."""
+        rank = {Grade.EXACT: 0, Grade.CLOSE: 1, Grade.APPROX: 2, Grade.NONE: 3}
+        out: list[CounterRow] = []
+        for name in COUNTER_NAMES:
+            rows = [r for p in self.providers for r in p.rows if r.name == name]
+            if not rows:
+                continue
+            reported = [r for r in rows if r.value is not None]
+            pool = reported or [r for r in rows if r.grade is not Grade.NONE] or rows
+            out.append(min(pool, key=lambda r: rank[r.grade]))
+        return tuple(out)

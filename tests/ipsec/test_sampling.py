@@ -98,3 +98,27 @@ def test_a_raising_provider_becomes_an_error_in_the_view() -> None:
     assert all(r.value is None for r in broken.rows)
     assert view.active_providers == ("strongswan",)
     sampler.close()  # a raising close() is swallowed too
+
+
+class Kernelish:
+    """A second provider reporting ConnectionListSize only (to exercise best_rows)."""
+
+    name = "kernel"
+
+    def read(self) -> ProviderReading:
+        return make_reading(self.name, "k", {"ConnectionListSize": 7, "SendFailures": 1})
+
+    def close(self) -> None:
+        pass
+
+
+def test_best_rows_picks_the_best_reported_grade() -> None:
+    view = IpsecSampler([Kernelish(), Scripted([(5, None)])]).sample()
+    best = {r.name: r for r in view.best_rows()}
+    assert len(best) == 21
+    assert best["InvalidPackets"].provider == "strongswan"        # exact, only source
+    assert best["ConnectionListSize"].provider == "kernel"        # strongswan has no value
+    assert best["ConnectionListSize"].value == 7
+    assert best["SendFailures"].provider == "kernel"
+    soft = best["SoftAssociations"]
+    assert soft.value is None and soft.reason is not None

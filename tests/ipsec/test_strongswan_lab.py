@@ -62,13 +62,15 @@ def test_invalid_counters_equal_the_counters_plugin(lab: IpsecLab,
     before = lab.counters(lab.b)
     lab.send_garbage("invalid", 3)
     lab.send_garbage("spi", 2)
+    lab.send_garbage("invalid", 1, port=4500)   # NAT-T port, after the non-ESP marker
+    lab.send_garbage("spi", 1, port=4500)
     view = wait_for(sampler_b.sample, lambda v: (val(v, "InvalidPackets") or 0)
-                    >= before["invalid"] + 3 and (val(v, "InvalidCookiesReceived") or 0)
-                    >= before["invalid-spi"] + 2)
+                    >= before["invalid"] + 4 and (val(v, "InvalidCookiesReceived") or 0)
+                    >= before["invalid-spi"] + 3)
     plugin = lab.counters(lab.b)
-    assert val(view, "InvalidPackets") == plugin["invalid"] == before["invalid"] + 3
+    assert val(view, "InvalidPackets") == plugin["invalid"] == before["invalid"] + 4
     assert val(view, "InvalidCookiesReceived") == plugin["invalid-spi"] == \
-        before["invalid-spi"] + 2
+        before["invalid-spi"] + 3
     row = view.row("strongswan", "InvalidPackets")
     assert row.grade is Grade.EXACT and row.reason is None
     assert view.provider("strongswan").native["counters.invalid"] == plugin["invalid"]
