@@ -123,7 +123,7 @@ _LISTENERS: Final[tuple[_Listener, ...]] = (
     _Listener(ANY_V4, 443, PID_WEB, 40102, 4),
     _Listener(ANY_V6, 443, PID_WEB, 40103, 6),
     _Listener(ANY_V4, 2222, PID_SHELL, 40104, 4),
-    _Listener("127.0.0.1", 8080, PID_LEDGER, 40105, 4),
+    _Listener(SERVER_V4, 8080, PID_LEDGER, 40105, 4),
 )
 
 
