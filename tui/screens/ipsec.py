@@ -75,6 +75,8 @@ class IpsecScreen(Screen[None]):
             tooltip="Show only counters whose name contains the text",
         ),
         Binding("escape", "clear_filter", "Clear filter", id="ipsec.clear", show=False),
+        # Screen's own Tab (focus next) would shadow the App's screen switch; say it here.
+        Binding("tab", "app.next_screen", "Switch", id="ipsec.switch", show=False),
     ]
 
     native: reactive[bool] = reactive(False)
@@ -86,6 +88,7 @@ class IpsecScreen(Screen[None]):
         self.view: IpsecView | None = None
         self._detail: CounterDetailScreen | None = None
         self._providers_text: Text | None = None
+        self._row_focus: CounterRowView | None = None
 
     @property
     def tapp(self) -> TcpscopeApp:
@@ -164,8 +167,17 @@ class IpsecScreen(Screen[None]):
         """Switch the visible sub-view (filling the native one on the way in)."""
         switcher = self.query_one(ContentSwitcher)
         switcher.current = "ipsec-native" if native else "ipsec-counters"
-        if native and self.view is not None:
-            self._show_native(self.view.providers)
+        if native:
+            # Keys must not reach a hidden counter row (Enter would open its detail).
+            focused = self.focused
+            self._row_focus = focused if isinstance(focused, CounterRowView) else None
+            self.query_one(SaList).focus()
+            if self.view is not None:
+                self._show_native(self.view.providers)
+        elif self._row_focus is not None and self._row_focus.is_attached:
+            self._row_focus.focus()
+        else:
+            self.query_one(CounterTable).focus_first()
 
     def action_toggle_native(self) -> None:
         """Counters ↔ native counters and SAs."""

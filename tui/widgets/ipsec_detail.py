@@ -20,7 +20,7 @@ from textual.widgets import Static
 from core.ipsec.counters import COUNTERS, PROVIDERS, source_for
 from core.ipsec.model import CounterRow, Kind
 from tui import ipsec_format as fmt
-from tui.widgets.rate_sparkline import RateSparkline
+from tui.widgets.rate_sparkline import GAP, RateSparkline
 
 
 def summary_text(row: CounterRow) -> Text:
@@ -83,6 +83,18 @@ def sources_table(counter: str, provider: str, versions: Mapping[str, str | None
     return table
 
 
+def trend_caption(row: CounterRow) -> Text:
+    """What the sparkline below plots, over how many samples, and what a gap means."""
+    what = "rate per second" if row.kind is Kind.TOTAL else "value"
+    samples = len(row.history)
+    text = Text(
+        f"History: {what}, last {samples} sample{'s' if samples != 1 else ''}, oldest left; "
+    )
+    text.append(GAP, style="bold")
+    text.append(" = reset or no value")
+    return text
+
+
 class CounterDetail(VerticalScroll):
     """The detail of one counter of one provider; :meth:`show` refreshes it every sample."""
 
@@ -100,6 +112,7 @@ class CounterDetail(VerticalScroll):
         yield Static(Text(spec.description), classes="detail-description")
         yield Static("", classes="detail-grade")
         yield Static("", classes="detail-summary")
+        yield Static("", classes="detail-trend-caption")
         yield RateSparkline(classes="detail-trend")
         yield Static("", classes="detail-sources")
 
@@ -110,6 +123,7 @@ class CounterDetail(VerticalScroll):
         self.row = row
         self.query_one(".detail-grade", Static).update(grade_text(row, versions.get(row.provider)))
         self.query_one(".detail-summary", Static).update(summary_text(row))
+        self.query_one(".detail-trend-caption", Static).update(trend_caption(row))
         self.query_one(RateSparkline).history = row.history
         self.query_one(".detail-sources", Static).update(
             Group(

@@ -6,9 +6,10 @@ the event the user most needs to see. This subclass keeps the widget's ``data`` 
 colour component classes, and draws ``None`` as a gap glyph. It owns no history: the screen sets
 ``data`` from core's ``CounterRow.history`` every sample.
 
-Layout: one sample per column, newest on the right. When there are more samples than columns the
-samples are bucketed like Textual's renderable does (``max`` per bucket) and a bucket holding a
-gap is drawn as a gap, so a reset never disappears by downsampling.
+Unlike Textual's renderable, bars are scaled from zero, so a flat non-zero rate is drawn high
+and a flat zero low. Layout: one sample per column, newest on the right. When there are more
+samples than columns they are bucketed like Textual's renderable does (``max`` per bucket) and a
+bucket holding a gap is drawn as a gap, so a reset never disappears by downsampling.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class GapSparklineRenderable:
 
     def _cell(self, value: Sample, low: float, extent: float, row: int) -> Segment:
         if value is None:
-            return Segment(GAP if row == 0 else " ", self.gap_style)
+            return Segment(GAP, self.gap_style)
         ratio = (value - low) / extent
         index = int(ratio * (len(BARS) * self.height - 1))
         row_low, row_high = row * len(BARS), (row + 1) * len(BARS)
@@ -93,7 +94,9 @@ class GapSparklineRenderable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         """Rows top to bottom; blank padding on the left when the history is short."""
         numbers = [v for v in self.columns if v is not None]
-        low = min(numbers, default=0.0)
+        # Anchored at zero: a steady 3/s must not look like a steady 0/s (rates and levels are
+        # never negative; core never emits a negative rate).
+        low = min(0.0, min(numbers, default=0.0))
         extent = (max(numbers, default=0.0) - low) or 1.0
         pad = max(0, self.width - len(self.columns))
         for row in reversed(range(self.height)):

@@ -20,18 +20,20 @@ from tui.widgets.table_sync import Cell, Row, sync_table
 
 NATIVE_COLUMNS: Final = ("provider", "counter", "value", "rate")
 SA_COLUMNS: Final = (
-    "sa",
-    "state",
-    "local",
-    "remote",
-    "algorithms",
-    "in",
-    "out",
-    "in_rate",
-    "out_rate",
-    "packets",
-    "packet_rate",
+    ("sa", "SA", None),
+    ("state", "State", None),
+    ("remote", "Remote", 30),
+    ("in_rate", "In/s", None),
+    ("out_rate", "Out/s", None),
+    ("in", "Bytes in", None),
+    ("out", "Bytes out", None),
+    ("packets", "Packets in/out", None),
+    ("packet_rate", "Packets/s in/out", None),
+    ("local", "Local", 30),
+    ("algorithms", "Algorithms", None),
 )
+"""Key, title and fixed width (None: fit) of each SA column; traffic first, long text last."""
+SA_KEYS: Final = tuple(key for key, _, _ in SA_COLUMNS)
 
 
 class NativeTable(DataTable[Cell]):
@@ -102,25 +104,12 @@ class SaList(DataTable[Cell]):
     def on_mount(self) -> None:
         """Declare the columns."""
         self.cursor_type = "row"
-        titles = (
-            "SA",
-            "State",
-            "Local",
-            "Remote",
-            "Algorithms",
-            "Bytes in",
-            "Bytes out",
-            "In/s",
-            "Out/s",
-            "Packets in/out",
-            "Packets/s in/out",
-        )
-        for key, title in zip(SA_COLUMNS, titles, strict=True):
-            self.add_column(title, key=key)
+        for key, title, width in SA_COLUMNS:
+            self.add_column(title, key=key, width=width)
 
     def show(self, providers: tuple[ProviderView, ...]) -> None:
         """Show every provider's SAs."""
-        sync_table(self, sa_rows(providers), SA_COLUMNS)
+        sync_table(self, sa_rows(providers), SA_KEYS)
 
 
 def _peer(host: str | None, ident: str | None) -> Text:
@@ -133,52 +122,42 @@ def _peer(host: str | None, ident: str | None) -> Text:
     return text
 
 
+def _ordered(cells: dict[str, Cell]) -> tuple[Cell, ...]:
+    return tuple(cells.get(key, "") for key in SA_KEYS)
+
+
 def _ike_row(provider: str, sa: IkeSa) -> Row:
     label = fmt.safe(f"{sa.name} #{sa.uniqueid}")
     label.stylize("bold")
-    state = f"{sa.state} {sa.version or ''}".strip()
-    return (
-        f"{provider}/ike/{sa.uniqueid}",
-        (
-            label,
-            fmt.safe(state),
-            _peer(sa.local_host, sa.local_id),
-            _peer(sa.remote_host, sa.remote_id),
-            fmt.safe(sa.algorithms),
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ),
-    )
+    cells: dict[str, Cell] = {
+        "sa": label,
+        "state": fmt.safe(f"{sa.state} {sa.version or ''}".strip()),
+        "remote": _peer(sa.remote_host, sa.remote_id),
+        "local": _peer(sa.local_host, sa.local_id),
+        "algorithms": fmt.safe(sa.algorithms),
+    }
+    return f"{provider}/ike/{sa.uniqueid}", _ordered(cells)
 
 
 def _child_row(provider: str, ike: IkeSa, child: ChildSa) -> Row:
     label = Text("  └ ")
     label.append(tfmt.safe(f"{child.name} #{child.uniqueid}"))
-    mode = " ".join(p for p in (child.state, child.mode, child.protocol) if p)
-    packets = f"{fmt.count(child.packets_in)}/{fmt.count(child.packets_out)}"
-    packet_rates = (
-        f"{fmt.per_second(child.packets_in_rate)}/{fmt.per_second(child.packets_out_rate)}"
-    )
-    return (
-        f"{provider}/child/{ike.uniqueid}/{child.uniqueid}",
-        (
-            label,
-            fmt.safe(mode),
-            fmt.safe(" ".join(child.local_ts)),
-            fmt.safe(" ".join(child.remote_ts)),
-            fmt.safe(child.algorithms),
-            fmt.byte_count(child.bytes_in),
-            fmt.byte_count(child.bytes_out),
-            fmt.byte_rate(child.bytes_in_rate),
-            fmt.byte_rate(child.bytes_out_rate),
-            packets,
-            packet_rates,
+    cells: dict[str, Cell] = {
+        "sa": label,
+        "state": fmt.safe(" ".join(p for p in (child.state, child.mode, child.protocol) if p)),
+        "remote": fmt.safe(" ".join(child.remote_ts)),
+        "local": fmt.safe(" ".join(child.local_ts)),
+        "algorithms": fmt.safe(child.algorithms),
+        "in": fmt.byte_count(child.bytes_in),
+        "out": fmt.byte_count(child.bytes_out),
+        "in_rate": fmt.byte_rate(child.bytes_in_rate),
+        "out_rate": fmt.byte_rate(child.bytes_out_rate),
+        "packets": f"{fmt.count(child.packets_in)}/{fmt.count(child.packets_out)}",
+        "packet_rate": (
+            f"{fmt.per_second(child.packets_in_rate)}/{fmt.per_second(child.packets_out_rate)}"
         ),
-    )
+    }
+    return f"{provider}/child/{ike.uniqueid}/{child.uniqueid}", _ordered(cells)
 
 
 def sa_rows(providers: tuple[ProviderView, ...]) -> list[Row]:

@@ -1,0 +1,315 @@
+"""Pilot and snapshot tests of the IPsec screen on scripted providers through the real sampler.
+
+The numbers on screen are computed by ``core.ipsec.sampling.IpsecSampler`` from the scripted
+readings of :mod:`tests.tui.ipsec_fixtures`; expectations are derived from the same script (and
+from ``core.ipsec.counters`` for reasons and grades), never typed in by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Label, Static
+
+from core.ipsec.counters import COUNTERS, source_for
+from core.ipsec.model import COUNTER_NAMES, IpsecView, Kind
+from core.textsafe import printable
+from tests.tui.ipsec_fixtures import (
+    HOSTILE_ID,
+    RESET_AT,
+    VICI_MISSING,
+    SteppedIpsecFeed,
+    kernel_frame,
+    standard_providers,
+)
+from tui.app import TcpscopeApp
+from tui.ipsec_format import RESET, short_reason
+from tui.screens.ipsec import IpsecScreen
+from tui.screens.ipsec_detail import CounterDetailScreen
+from tui.widgets.ipsec_table import CounterRowView, CounterTable, ProviderSection
+from tui.widgets.rate_sparkline import GAP, RateSparkline
+from tui.widgets.sa_list import NativeTable, SaList
+
+PROVIDERS = ("kernel", "strongswan")
+HOST = "ipsec-test-host"
+
+
+def make() -> tuple[TcpscopeApp, SteppedIpsecFeed]:
+    feed = SteppedIpsecFeed(standard_providers())
+    return TcpscopeApp(feed, hostname=HOST), feed
+
+
+async def settle(pilot: Pilot[int], app: TcpscopeApp, seq: int) -> None:
+    """Pump the message loop until the app shows snapshot ``seq`` (no sleeping)."""
+    for _ in range(100):
+        if app.snapshot is not None and app.snapshot.seq >= seq:
+            break
+        await pilot.pause()
+    await pilot.pause()
+    assert app.snapshot is not None and app.snapshot.seq >= seq
+
+
+async def open_ipsec(
+    pilot: Pilot[int], app: TcpscopeApp, feed: SteppedIpsecFeed, samples: int
+) -> IpsecScreen:
+    """Switch to the IPsec screen and feed it ``samples`` samples, one snapshot each."""
+    await pilot.press("2")
+    for _ in range(samples):
+        await advance(pilot, app, feed)
+    screen = app.screen
+    assert isinstance(screen, IpsecScreen)
+    return screen
+
+
+async def advance(pilot: Pilot[int], app: TcpscopeApp, feed: SteppedIpsecFeed) -> None:
+    snap = feed.step()
+    await settle(pilot, app, snap.seq)
+
+
+def view(app: TcpscopeApp) -> IpsecView:
+    assert app.snapshot is not None and app.snapshot.ipsec is not None
+    return app.snapshot.ipsec
+
+
+def row(screen: IpsecScreen, provider: str, counter: str) -> CounterRowView:
+    return screen.query_one(f"#row-{provider}-{counter}", CounterRowView)
+
+
+def kernel_value(read: int, counter: str) -> int:
+    """What the scripted kernel reports for ``counter`` at read ``read``."""
+    value = kernel_frame(read).values[counter]
+    assert value is not None
+    return value
+
+
+def cell(widget: CounterRowView, name: str) -> str:
+    return str(widget.query_one(f".cell-{name}", Label).render())
+
+
+async def test_rows_for_all_21_counters_and_a_header_per_provider() -> None:
+    app, feed = make()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        for provider in PROVIDERS:
+            rows = list(
+                screen.query_one(f"#section-{provider}", ProviderSection).query(CounterRowView)
+            )
+            assert [r.counter for r in rows] == list(COUNTER_NAMES)
+            assert all(r.display for r in rows)
+            header = str(screen.query_one(f"#section-{provider} .provider-header", Static).render())
+            stats = view(app).provider(provider).stats
+            assert f"InstanceName={stats.instance_name}" in header
+            assert f"Active={stats.active}" in header
+        providers = str(screen.query_one("#ipsec-providers", Static).render())
+        assert "● kernel" in providers and "● strongswan" in providers
+
+
+async def test_not_reported_rows_stay_visible_and_say_why() -> None:
+    app, feed = make()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        for provider in PROVIDERS:
+            for name in COUNTER_NAMES:
+                widget = row(screen, provider, name)
+                core_row = view(app).row(provider, name)
+                if core_row.value is not None:
+                    assert not widget.has_class("-not-reported")
+                    continue
+                assert widget.display and widget.has_class("-not-reported")
+                assert cell(widget, "value") == "—"
+                reason = cell(widget, "reason")
+                assert reason.startswith("not reported:")
+                assert reason == short_reason(core_row.reason)
+        # A counter with no honest kernel source carries the reason from core's table.
+        spec = source_for("InvalidPackets", "kernel")
+        assert cell(row(screen, "kernel", "InvalidPackets"), "reason") == short_reason(spec.reason)
+        assert "parse IKE" in spec.reason
+
+
+async def test_rates_for_totals_and_levels_for_gauges() -> None:
+    app, feed = make()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 3)
+        total = row(screen, "kernel", "KeyAdditions")
+        delta = kernel_value(2, "KeyAdditions") - kernel_value(1, "KeyAdditions")
+        assert delta > 0
+        assert COUNTERS["KeyAdditions"].kind is Kind.TOTAL
+        assert cell(total, "rate") == f"{delta:.1f}/s"
+        assert cell(total, "value") == f"{kernel_value(2, 'KeyAdditions'):,}"
+        gauge = row(screen, "kernel", "AcquireHeapSize")
+        level = kernel_value(2, "AcquireHeapSize")
+        assert COUNTERS["AcquireHeapSize"].kind is Kind.GAUGE and level > 0
+        assert cell(gauge, "rate") == f"{level:,} now"
+        # The sparklines show core's history: rates for a total, values for a gauge.
+        core_total = view(app).row("kernel", "KeyAdditions")
+        assert total.query_one(RateSparkline).history == core_total.history
+        assert core_total.history[-1] == float(delta)
+        core_gauge = view(app).row("kernel", "AcquireHeapSize")
+        assert gauge.query_one(RateSparkline).history == core_gauge.history
+        assert core_gauge.history[-1] == float(level)
+
+
+async def test_reset_is_marked_never_a_negative_rate_and_leaves_a_gap() -> None:
+    app, feed = make()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, RESET_AT + 1)
+        assert kernel_value(RESET_AT, "KeyAdditions") < kernel_value(RESET_AT - 1, "KeyAdditions")
+        widget = row(screen, "kernel", "KeyAdditions")
+        assert widget.has_class("-reset")
+        assert cell(widget, "rate") == RESET
+        for other in screen.query(CounterRowView):
+            assert not re.match(r"^-\d", cell(other, "rate"))
+        header = str(screen.query_one("#section-kernel .provider-header", Static).render())
+        assert RESET in header
+        # Next sample: a rate again, the gap stays in the sparkline.
+        await advance(pilot, app, feed)
+        assert not widget.has_class("-reset")
+        assert cell(widget, "rate").endswith("/s")
+        spark = widget.query_one(RateSparkline)
+        assert None in spark.history[1:]
+        drawn = "".join(seg.text for seg in app.screen._compositor.render_strips()[spark.region.y])
+        assert GAP in drawn
+
+
+async def test_filter_by_counter_name_and_escape_clears() -> None:
+    app, feed = make()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        await pilot.press("slash", *"fail", "enter")
+        table = screen.query_one(CounterTable)
+        shown = [(r.provider, r.counter) for r in table.visible_rows()]
+        expected = [(p, n) for p in PROVIDERS for n in COUNTER_NAMES if "fail" in n.lower()]
+        assert shown == expected
+        assert isinstance(app.focused, CounterRowView) and "fail" in app.focused.counter.lower()
+        await pilot.press("escape")
+        assert len(table.visible_rows()) == len(PROVIDERS) * len(COUNTER_NAMES)
+
+
+async def test_enter_opens_the_detail_with_description_and_grade_and_esc_closes() -> None:
+    app, feed = make()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_ipsec(pilot, app, feed, 3)
+        await pilot.press("slash", *"keyadditions", "enter")
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, CounterDetailScreen)
+        assert (detail.provider, detail.counter) == ("kernel", "KeyAdditions")
+        text = " ".join(str(s.render()) for s in detail.query(Static))
+        assert COUNTERS["KeyAdditions"].description in text
+        spec = source_for("KeyAdditions", "kernel")
+        assert f"grade {spec.grade.value} (kernel): {spec.reason}" in text
+        assert spec.expression in text
+        core_row = view(app).row("kernel", "KeyAdditions")
+        assert core_row.peak_rate is not None
+        assert f"Peak rate  {core_row.peak_rate:.1f}/s" in text
+        # It follows new samples while open.
+        await advance(pilot, app, feed)
+        text = " ".join(str(s.render()) for s in detail.query(Static))
+        assert f"{view(app).row('kernel', 'KeyAdditions').value:,}" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, IpsecScreen)
+
+
+async def test_native_view_lists_counters_and_sas_with_peer_text_literal() -> None:
+    app, feed = make()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 3)
+        await pilot.press("n")
+        native = screen.query_one(NativeTable)
+        keys = [k.value for k in native.rows]
+        for name in kernel_frame(2).native:
+            assert f"kernel/{name}" in keys
+        rates = view(app).provider("kernel").native_rates
+        assert (
+            native.get_cell("kernel/XfrmInNoStates", "rate") == f"{rates['XfrmInNoStates']:.1f}/s"
+        )
+        sas = screen.query_one(SaList)
+        sa_keys = [k.value for k in sas.rows]
+        ike = view(app).provider("strongswan").sas
+        assert sa_keys == [
+            "strongswan/ike/3",
+            "strongswan/child/3/7",
+            "strongswan/ike/4",
+        ] and [s.uniqueid for s in ike] == ["3", "4"]
+        remote = sas.get_cell("strongswan/ike/3", "remote")
+        assert isinstance(remote, Text)
+        assert "\x1b" not in remote.plain and "\\x1b[2J" in remote.plain
+        assert "[bold]x[/bold]" in remote.plain and printable(HOSTILE_ID) in remote.plain
+        child = ike[0].children[0]
+        assert child.bytes_in_rate is not None
+        assert str(sas.get_cell("strongswan/child/3/7", "in_rate")).endswith("/s")
+        assert app.focused is sas
+        await pilot.press("n")
+        assert isinstance(app.focused, CounterRowView)
+
+
+async def test_provider_failure_is_shown_with_its_reason_and_recovery_clears_it() -> None:
+    app, feed = make()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 4)  # read 3: charon gone
+        providers = str(screen.query_one("#ipsec-providers", Static).render())
+        assert "✗ strongswan" in providers and VICI_MISSING in providers
+        section = screen.query_one("#section-strongswan", ProviderSection)
+        assert section.has_class("-failed")
+        assert VICI_MISSING in str(section.query_one(".provider-header", Static).render())
+        reason = cell(row(screen, "strongswan", "OakleyMainMode"), "reason")
+        assert reason == f"not reported: {VICI_MISSING}"
+        await advance(pilot, app, feed)
+        await advance(pilot, app, feed)  # read 5: back
+        providers = str(screen.query_one("#ipsec-providers", Static).render())
+        assert "● strongswan" in providers and VICI_MISSING not in providers
+        assert not section.has_class("-failed")
+        assert not row(screen, "strongswan", "OakleyMainMode").has_class("-not-reported")
+
+
+async def test_shared_keys_pause_interval_and_screen_switch() -> None:
+    app, feed = make()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_ipsec(pilot, app, feed, 1)
+        await pilot.press("space")
+        assert feed.paused and app.paused
+        await pilot.press("space")
+        assert not feed.paused
+        await pilot.press("minus")
+        assert feed.interval_s == 2.0
+        await pilot.press("tab")
+        assert app.current_mode == "connections"
+        await pilot.press("2")
+        assert isinstance(app.screen, IpsecScreen)
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+SIZES = [(80, 24), (160, 48)]
+
+
+def _before(samples: int, *keys: str):  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[int]) -> None:
+        app = pilot.app
+        assert isinstance(app, TcpscopeApp)
+        feed = app.feed
+        assert isinstance(feed, SteppedIpsecFeed)
+        await open_ipsec(pilot, app, feed, samples)
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause()
+
+    return run_before
+
+
+class TestIpsecSnapshots:
+    """Counter screen and counter detail after a reset and a provider outage and recovery."""
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_counter_screen(self, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+        app, _ = make()
+        assert snap_compare(app, terminal_size=size, run_before=_before(6))
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_counter_detail(self, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+        app, _ = make()
+        keys = ("slash", *"keyadditions", "enter", "enter")
+        assert snap_compare(app, terminal_size=size, run_before=_before(6, *keys))
