@@ -152,6 +152,10 @@ def parse_header(rec: Any) -> RecordingHeader:
         raise DecodeError(f"header: missing key {exc}") from None
     if header.key_every < 1:
         raise DecodeError("header: key_every must be positive")
+    if not 0 < header.interval_s <= 3600:
+        raise DecodeError(f"header: interval_s out of range ({header.interval_s})")
+    if not 0 <= header.ghost_ttl_s <= 86_400:
+        raise DecodeError(f"header: ghost_ttl_s out of range ({header.ghost_ttl_s})")
     return header
 
 

@@ -11,6 +11,7 @@ Sample record keys (``K`` = key frame only, ``D`` = delta only, else both):
 k     ``"K"`` key frame or ``"D"`` delta
 n     Snapshot.seq;  ``t`` time (µs since the epoch)
 st    started_at (K);  ``src`` source (K);  ``iv`` interval_s (K, or D when it changed)
+df    the diff against the previous sample (K; a delta's diff follows from the two states)
 c     connections by InstanceID: all (K) or added/changed (D);  ``cr`` removed ids (D)
 ti    tcp_info by InstanceID: all (K) or new/changed (D);  ``tr`` ids whose tcp_info went (D)
 p     processes by PID: all (K) or new/changed (D);  ``pr`` PIDs gone (D)
@@ -43,12 +44,22 @@ from core.recording.codec import (
     STATS,
     TCP_INFO,
     DecodeError,
+    codec_for,
     decode_time,
     encode_time,
 )
 from core.sampler import diff_connections
-from core.snapshot import ConnectionDiff, Ghost, Privilege, SampleStats, Snapshot, SourceError
+from core.snapshot import (
+    ConnectionDiff,
+    Ghost,
+    Privilege,
+    SampleStats,
+    Snapshot,
+    SourceError,
+    StateChange,
+)
 
+_STATE: Final = codec_for("TcpState")
 KEY: Final = "K"
 DELTA: Final = "D"
 
@@ -160,6 +171,12 @@ class FrameEncoder:
         if key:
             rec["st"] = encode_time(snap.started_at)
             rec["src"] = snap.source
+            d = snap.diff
+            rec["df"] = [
+                sorted(d.added),
+                sorted(d.removed),
+                [[c.instance_id, int(c.old), int(c.new)] for c in d.state_changed],
+            ]
         if key or snap.interval_s != self._interval:
             rec["iv"] = snap.interval_s
         self._connections(rec, snap, key)
@@ -260,6 +277,22 @@ def _get(rec: Mapping[str, Any], name: str, kind: type, default: Any = ...) -> A
     return value
 
 
+def _key_diff(rec: Mapping[str, Any]) -> ConnectionDiff:
+    """A key frame's diff against the sample before it (stored: that sample is not decoded)."""
+    raw = _get(rec, "df", list, [[], [], []])
+    if len(raw) != 3 or not all(type(part) is list for part in raw):
+        raise DecodeError("key 'df': expected [added, removed, state changes]")
+    added, removed, changes = raw
+    if not all(type(x) is str for x in (*added, *removed)):
+        raise DecodeError("key 'df': InstanceIDs must be strings")
+    out: list[StateChange] = []
+    for item in changes:
+        if type(item) is not list or len(item) != 3 or type(item[0]) is not str:
+            raise DecodeError("key 'df': a state change is [InstanceID, old, new]")
+        out.append(StateChange(item[0], _STATE.decode(item[1]), _STATE.decode(item[2])))
+    return ConnectionDiff(frozenset(added), frozenset(removed), tuple(out))
+
+
 def _pid(text: str) -> int:
     if not text.isdigit():
         raise DecodeError(f"process key {text!r} is not a PID")
@@ -324,7 +357,7 @@ class FrameDecoder:
             source=self._source,
             interval_s=self._interval,
             connections=conns,
-            diff=ConnectionDiff() if key else diff_connections(old, conns),
+            diff=_key_diff(rec) if key else diff_connections(old, conns),
             ghosts=tuple(self._ghosts.values()),
             tcp_info=dict(self._tcp),
             processes=dict(self._procs),
@@ -370,7 +403,8 @@ class FrameDecoder:
                 raise DecodeError("process removal is not a PID")
             procs.pop(pid, None)
         for text, raw in _get(rec, "p", dict, {}).items():
-            procs[_pid(text)] = PROCESS.decode(raw)
+            pid = _pid(text)
+            procs[pid] = PROCESS.decode(raw)
         self._procs = procs
 
     def _apply_ghosts(

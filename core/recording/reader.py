@@ -24,7 +24,15 @@ from core.snapshot import Snapshot
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _GZIP_WBITS: Final = 31
-_BAD_INPUT: Final = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+_BAD_INPUT: Final = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+    OverflowError,
+)
 """What decoding damaged input can raise (DecodeError is a ValueError)."""
 
 
@@ -134,6 +142,8 @@ class Recording:
             raw = inflater.decompress(data)
         except zlib.error as exc:
             raise self.error(f"corrupt compressed data ({exc})", record) from None
+        if record == 1 and raw and not raw.startswith(b"{"):
+            raise self.error("not a tcpscope recording (the first record is not JSON)")
         if inflater.eof:
             length = len(data) - len(inflater.unused_data)
             if raw and not raw.endswith(b"\n"):
