@@ -191,6 +191,9 @@ class ConnectionsScreen(Screen[None]):
         self.set_class(self.detail_open, "-detail-open")
         if self.detail_open:
             self._show_detail()
+            if not self.has_class("-wide"):
+                # The pane has taken over the screen: its keys scroll it.
+                self.call_after_refresh(self.query_one(DetailPane).focus)
         else:
             table.focus()
             table.move_cursor_to(table.cursor_id or "")

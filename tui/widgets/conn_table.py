@@ -142,7 +142,7 @@ class ConnTable(ScrollView, can_focus=True):
             self._entries = None
             self._groups = {}
         self._restore_cursor()
-        self.virtual_size = Size(self.size.width, self.row_count + 1)
+        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
         self._scroll_cursor_into_view()
         self.refresh()
 
@@ -250,7 +250,7 @@ class ConnTable(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         """Re-fit the columns and keep the cursor visible."""
-        self.virtual_size = Size(event.size.width, self.row_count + 1)
+        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
         self._scroll_cursor_into_view()
 
     # --- drawing ----------------------------------------------------------------------
@@ -276,7 +276,7 @@ class ConnTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the widget: the header at 0, else a row under the scroll offset."""
-        width = self.size.width
+        width = self.scrollable_content_region.width
         columns = self._columns(width)
         theme = self.app.theme
         if y == 0:

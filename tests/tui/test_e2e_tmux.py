@@ -1,0 +1,194 @@
+"""End to end: the real ``python -m tui`` in a tmux pane, on the real kernel's sockets.
+
+The test opens real listeners on loopback, drives the app with keys through tmux and reads
+the pane with ``capture-pane``. One listener belongs to a real process whose name and command
+line carry Rich markup and terminal escape sequences: the pane must show them as literal text
+and the terminal must keep its title and contents.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink source: Linux"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+EVIL_ARGS = ("[red]x[/red]", "[link=http://x]", "\x1b[2J", "\x1b]0;pwned\x07")
+EVIL_COMM = "[red]x\x1b[2J"
+"""Process name (comm, at most 15 bytes) with markup and an escape sequence."""
+
+CHILD = r"""
+import ctypes, socket, sys, time
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)  # PR_SET_NAME
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+time.sleep(300)
+"""
+
+
+class Pane:
+    """One tmux session running one command."""
+
+    def __init__(self, command: str, width: int = 120, height: int = 40) -> None:
+        self.name = f"tcpscope-e2e-{uuid.uuid4().hex[:8]}"
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                command,
+            ],
+            check=True,
+        )
+        # A detached session may take the server's default size; insist on ours.
+        subprocess.run(
+            ["tmux", "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)],
+            check=True,
+        )
+        size = subprocess.run(
+            ["tmux", "display-message", "-p", "-t", self.name, "#{window_width}x#{window_height}"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        assert size == f"{width}x{height}", size
+
+    def capture(self) -> str:
+        out = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+        )
+        return out.stdout
+
+    def title(self) -> str:
+        out = subprocess.run(
+            ["tmux", "display-message", "-p", "-t", self.name, "#{pane_title}"],
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout.strip()
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        cmd = ["tmux", "send-keys", "-t", self.name]
+        if literal:
+            cmd.append("-l")
+        subprocess.run([*cmd, *keys], check=True)
+        time.sleep(0.3)  # like a person typing: let the app take the key before the next one
+
+    def wait_for(self, check: Callable[[str], bool], what: str, timeout_s: float = 30) -> str:
+        deadline = time.monotonic() + timeout_s
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.capture()
+            if check(text):
+                return text
+            time.sleep(0.2)
+        raise AssertionError(f"pane never showed {what}; last capture:\n{text}")
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def app_pane(tmp_path: Path) -> Iterator[Pane]:
+    command = (
+        # COLUMNS/LINES from the test runner would override the pane size.
+        f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={tmp_path} TERM=xterm-256color "
+        f"{PYTHON} -m tui --source netlink --no-ipsec --interval 0.5; "
+        "echo EXITED:$?; sleep 60"
+    )
+    pane = Pane(command)
+    try:
+        yield pane
+    finally:
+        pane.kill()
+
+
+def test_listener_appears_filter_detail_and_quit(app_pane: Pane) -> None:
+    listener = socket.socket()
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        app_pane.wait_for(lambda t: "source netlink" in t, "the header")
+        app_pane.keys("/")
+        app_pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
+        app_pane.keys(f"lport:{port}", literal=True)
+        app_pane.keys("Enter")
+        text = app_pane.wait_for(
+            lambda t: f"127.0.0.1:{port}" in t and f"lport:{port}" in t, "the filtered listener"
+        )
+        row = next(line for line in text.splitlines() if f"127.0.0.1:{port}" in line)
+        assert "Listen" in row
+        assert "Listen 1/" in text  # the state bar counts the filtered set
+        app_pane.keys("Enter")
+        text = app_pane.wait_for(lambda t: "MSFT_NetTCPConnection properties" in t, "detail")
+        assert f"127.0.0.1:{port}" in text and "Caption" in text
+        app_pane.keys("Escape")
+        app_pane.wait_for(lambda t: "Local address:port" in t, "the table again")
+        app_pane.keys("q")
+        app_pane.wait_for(lambda t: "EXITED:0" in t, "a clean exit")
+    finally:
+        listener.close()
+
+
+def test_untrusted_process_text_is_shown_literally(app_pane: Pane) -> None:
+    child = subprocess.Popen(
+        ["[red]x[/red][link=http://x]", "-c", CHILD, EVIL_COMM, *EVIL_ARGS],
+        executable=PYTHON,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        app_pane.wait_for(lambda t: "source netlink" in t, "the header")
+        app_pane.keys("/")
+        app_pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
+        app_pane.keys(f"lport:{port}", literal=True)
+        app_pane.keys("Enter")
+        text = app_pane.wait_for(lambda t: f"127.0.0.1:{port}" in t, "the evil listener")
+        row = next(line for line in text.splitlines() if f"127.0.0.1:{port}" in line)
+        assert "[red]x\\" in row  # the name, literally (cut to the column width)
+        assert "\x1b" not in text
+        app_pane.keys("Enter")
+        text = app_pane.wait_for(lambda t: "MSFT_NetTCPConnection properties" in t, "detail")
+        # Scroll the pane to the process section.
+        for _ in range(60):
+            if "cmdline" in text:
+                break
+            app_pane.keys("PageDown")
+            time.sleep(0.1)
+            text = app_pane.capture()
+        assert "[red]x\\x1b[2J" in text  # name
+        assert "[red]x[/red]" in text and "[link=http://x]" in text
+        assert "\\x1b]0;pwned\\x07" in text
+        assert "tcpscope" in text.splitlines()[0]  # \x1b[2J did not clear the screen
+        assert "pwned" not in app_pane.title()  # the OSC did not retitle the terminal
+        app_pane.keys("Escape")
+        app_pane.keys("q")
+        app_pane.wait_for(lambda t: "EXITED:0" in t, "a clean exit")
+    finally:
+        child.kill()
+        child.wait()
