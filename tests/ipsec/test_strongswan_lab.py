@@ -148,10 +148,12 @@ def test_rates_positive_during_traffic_then_zero(lab: IpsecLab, sampler_a: Ipsec
 
 
 def test_counter_rate_positive_then_zero(lab: IpsecLab, sampler_b: IpsecSampler) -> None:
-    sampler_b.sample()
+    base = val(sampler_b.sample(), "InvalidPackets") or 0
     lab.send_garbage("invalid", 4)
-    time.sleep(0.3)
-    moving = sampler_b.sample().row("strongswan", "InvalidPackets")
+    # the first sample that sees the new value has a positive rate
+    moving = wait_for(sampler_b.sample, lambda v: val(v, "InvalidPackets") == base + 4,
+                      ).row("strongswan", "InvalidPackets")
+    assert moving.value == base + 4
     time.sleep(0.3)
     still = sampler_b.sample().row("strongswan", "InvalidPackets")
     assert moving.rate is not None and moving.rate > 0
