@@ -12,9 +12,11 @@ from core.recording.writer import RecordingWriter
 from core.snapshot import Snapshot
 
 
-async def demo_snapshots_async(seed: int, count: int, start: int = 0) -> list[Snapshot]:
+async def demo_snapshots_async(
+    seed: int, count: int, start: int = 0, interval_s: float = 1.0
+) -> list[Snapshot]:
     """``count`` demo snapshots from sample ``start`` (deterministic)."""
-    feed = DemoFeed(seed)
+    feed = DemoFeed(seed, interval_s=interval_s)
     try:
         await feed.advance(start)
         return [await feed.next_snapshot() for _ in range(count)]
@@ -22,9 +24,11 @@ async def demo_snapshots_async(seed: int, count: int, start: int = 0) -> list[Sn
         await feed.aclose()
 
 
-def demo_snapshots(seed: int, count: int, start: int = 0) -> list[Snapshot]:
+def demo_snapshots(
+    seed: int, count: int, start: int = 0, interval_s: float = 1.0
+) -> list[Snapshot]:
     """Synchronous form of :func:`demo_snapshots_async` (for module fixtures)."""
-    return asyncio.run(demo_snapshots_async(seed, count, start))
+    return asyncio.run(demo_snapshots_async(seed, count, start, interval_s))
 
 
 def header_for(snap: Snapshot, key_every: int = 300, **changes: object) -> RecordingHeader:

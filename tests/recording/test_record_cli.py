@@ -1,0 +1,189 @@
+"""``tcpscope record`` as a real process: file and stdout, limits, clean stop on SIGINT/SIGTERM,
+a readable file after ``kill -9`` (flushed every couple of seconds), no Textual on this path."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.errors import RecordingError
+from core.recording.reader import Recording
+from tests.recording.content import content
+from tests.recording.util import demo_snapshots
+
+ROOT = Path(__file__).resolve().parents[2]
+TCPSCOPE = [sys.executable, "-m", "tui"]
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TCPSCOPE, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def same_as_demo(rec: Recording, seed: int) -> None:
+    """Every recorded sample equals the demo's sample with the same seq (and interval).
+
+    The recorder may skip a sample when the machine is busy (latest wins); then the diff is the
+    coalesced one, so diffs are compared only where no sample was skipped.
+    """
+    expected = demo_snapshots(seed, rec.seqs[-1], interval_s=rec.header.interval_s)
+    for i in range(len(rec)):
+        snap = rec.snapshot(i)
+        got, want = content(snap), content(expected[snap.seq - 1])
+        if snap.skipped or (i and rec.seqs[i - 1] != snap.seq - 1):
+            got.pop("diff")
+            want.pop("diff")
+        assert got == want, f"sample {i}"
+
+
+def wait_for_samples(path: Path, count: int, proc: subprocess.Popen[bytes]) -> int:
+    """Poll the growing file until ``count`` samples are readable (generous liveness bound)."""
+    deadline = time.monotonic() + 60
+    seen = 0
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "recorder exited early"
+        try:
+            seen = len(Recording(path))
+        except RecordingError:
+            seen = 0
+        if seen >= count:
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"only {seen} samples became readable")
+
+
+def test_record_samples_to_file(tmp_path: Path) -> None:
+    out = tmp_path / "demo.tsr"
+    done = run("--demo", "--seed", "4", "record", str(out), "--interval", "0.1", "--samples", "25")
+    assert done.returncode == 0, done.stderr
+    assert "recorded 25 samples" in done.stderr
+    rec = Recording(out)
+    assert len(rec) == 25 and not rec.truncated
+    assert rec.header.source == "demo" and rec.header.interval_s == 0.1
+    assert rec.header.host == "demo-web01"
+    same_as_demo(rec, 4)
+
+
+def test_record_to_stdout(tmp_path: Path) -> None:
+    out = tmp_path / "piped.tsr"
+    with out.open("wb") as sink:
+        done = subprocess.run(
+            [*TCPSCOPE, "--demo", "record", "-", "--interval", "0.1", "--samples", "12"],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            text=False,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    rec = Recording(out)
+    assert len(rec) == 12
+    same_as_demo(rec, 1)
+
+
+def test_duration_limit(tmp_path: Path) -> None:
+    out = tmp_path / "short.tsr"
+    done = run("--demo", "record", str(out), "--interval", "0.2", "--duration", "1.5")
+    assert done.returncode == 0, done.stderr
+    assert 2 <= len(Recording(out)) <= 12
+
+
+def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "exists.tsr"
+    out.write_bytes(b"keep me")
+    done = run("--demo", "record", str(out), "--samples", "2", "--interval", "0.1")
+    assert done.returncode == 2
+    assert "already exists" in done.stderr and done.stderr.count("\n") == 1
+    assert out.read_bytes() == b"keep me"
+    done = run("--demo", "record", str(out), "--samples", "2", "--interval", "0.1", "--force")
+    assert done.returncode == 0 and len(Recording(out)) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--samples", "0"], "--samples"),
+        (["--duration", "-3"], "--duration"),
+        (["--interval", "0.01"], "interval"),
+    ],
+)
+def test_bad_arguments(tmp_path: Path, args: list[str], words: str) -> None:
+    done = run("--demo", "record", str(tmp_path / "x.tsr"), *args)
+    assert done.returncode == 2
+    assert words in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.tsr").exists() or args[0] != "--interval"
+
+
+def test_writing_into_a_directory_path(tmp_path: Path) -> None:
+    done = run("--demo", "record", str(tmp_path), "--samples", "2")
+    assert done.returncode == 2 and "is a directory" in done.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_closes_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    out = tmp_path / "signal.tsr"
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--demo", "record", str(out), "--interval", "0.1"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
+    wait_for_samples(out, 5, proc)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert b"recorded" in err
+    rec = Recording(out)
+    assert not rec.truncated  # the last gzip member was finished
+    assert len(rec) >= 5
+    same_as_demo(rec, 1)
+
+
+def test_kill_9_leaves_a_replayable_file(tmp_path: Path) -> None:
+    """No chance to clean up: the periodic flush is what makes the file readable."""
+    out = tmp_path / "killed.tsr"
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--demo", "record", str(out), "--interval", "0.1"],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    seen = wait_for_samples(out, 8, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    rec = Recording(out)
+    assert rec.truncated
+    assert len(rec) >= seen
+    same_as_demo(rec, 1)
+
+
+def test_record_path_never_imports_textual(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from tui.cli import main\n"
+        f"rc = main(['--demo', 'record', {str(tmp_path / 'h.tsr')!r}, '--samples', '3',"
+        " '--interval', '0.1'])\n"
+        "bad = [m for m in ('textual', 'rich', 'humanize') if m in sys.modules]\n"
+        "print(rc, bad)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "0 []", done.stderr
+
+
+def test_core_recording_and_replay_import_no_ui() -> None:
+    script = (
+        "import sys\n"
+        "import core.recording.cli, core.recording.reader, core.replay, core.redact, core.demo\n"
+        "print([m for m in ('textual', 'rich', 'humanize') if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]", done.stderr
