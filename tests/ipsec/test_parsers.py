@@ -7,7 +7,9 @@ this machine (libreswan conflicts with the installed strongSwan), so it was not 
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,14 @@ def test_libreswan_unrunnable_whack_is_reported() -> None:
     assert not reading.available
     assert reading.error is not None and reading.error.startswith("cannot run /nonexistent/whack")
     assert reading.readings["OakleyMainMode"].reason == f"not reported: {reading.error}"
+
+
+def test_strongswans_ipsec_script_is_not_taken_for_libreswan() -> None:
+    ipsec = shutil.which("ipsec")
+    if ipsec is None:
+        pytest.skip("no ipsec script on PATH")
+    version = subprocess.run([ipsec, "--version"], capture_output=True, text=True,
+                             check=False).stdout
+    if "strongswan" not in version.lower():
+        pytest.skip("the ipsec script here is not strongSwan's")
+    assert find_whack() is None

@@ -1,4 +1,4 @@
-"""libreswan provider: ``whack --globalstatus`` key=value totals and gauges.
+"""libreswan provider: ``ipsec whack --globalstatus`` key=value totals and gauges.
 
 Why: libreswan's pluto keeps daemon-lifetime totals (IKEv1 ISAKMP/IPsec SAs established, failed
 negotiations, ...) that match several MSiSCSI counters better than anything strongSwan has. pluto
@@ -87,13 +87,25 @@ def counters_from_status(status: Mapping[str, int]) -> tuple[dict[str, int | Non
     return values, reasons
 
 
-def find_whack() -> str | None:
-    """Path of libreswan's whack, or None when libreswan is not installed."""
+def find_whack() -> list[str] | None:
+    """The argv prefix that runs libreswan's whack, or None when libreswan is not installed.
+
+    whack itself when found in libreswan's libexec directory; otherwise ``ipsec whack`` if the
+    ``ipsec`` on PATH is libreswan's (strongSwan also ships an ``ipsec`` script, which has no
+    whack, so it is asked for its version first).
+    """
     for path in WHACK_CANDIDATES:
         if os.access(path, os.X_OK):
-            return path
-    found = shutil.which("whack")
-    return found
+            return [path]
+    ipsec = shutil.which("ipsec")
+    if ipsec is None:
+        return None
+    try:
+        proc = subprocess.run([ipsec, "--version"], capture_output=True, text=True, timeout=5,
+                              check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return [ipsec, "whack"] if "libreswan" in proc.stdout.lower() else None
 
 
 class LibreswanProvider:
@@ -103,7 +115,7 @@ class LibreswanProvider:
 
     def __init__(self, whack: str | None = None, ctl_socket: str | None = None,
                  timeout_s: float = 5.0) -> None:
-        self._whack = whack or find_whack()
+        self._whack = [whack] if whack else find_whack()
         self._ctl = ctl_socket
         self._timeout_s = timeout_s
         self._instance = f"libreswan:{ctl_socket or 'pluto.ctl'}"
@@ -115,7 +127,7 @@ class LibreswanProvider:
         """One reading; errors (no binary, pluto down, no permission) become the reason."""
         if self._whack is None:
             return self._fail("libreswan not installed (no whack binary)", False)
-        argv = [self._whack, "--globalstatus"]
+        argv = [*self._whack, "--globalstatus"]
         if self._ctl:
             argv += ["--ctlsocket", self._ctl]
         try:
@@ -124,7 +136,8 @@ class LibreswanProvider:
         except subprocess.TimeoutExpired:
             return self._fail("whack --globalstatus timed out", True)
         except OSError as err:
-            return self._fail(f"cannot run {self._whack} ({err.strerror or err})", False)
+            return self._fail(f"cannot run {' '.join(self._whack)} ({err.strerror or err})",
+                              False)
         out = proc.stdout + proc.stderr
         status = parse_globalstatus(proc.stdout)
         if proc.returncode != 0 and not status:
