@@ -107,3 +107,36 @@ def test_strongswans_ipsec_script_is_not_taken_for_libreswan() -> None:
     if "strongswan" not in version.lower():
         pytest.skip("the ipsec script here is not strongSwan's")
     assert find_whack() is None
+
+
+def _fake_whack(tmp_path: Path, body: str) -> str:
+    """A stand-in for whack (pluto cannot run on this machine): a real executable."""
+    path = tmp_path / "whack"
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_libreswan_provider_runs_whack_with_argv(tmp_path: Path) -> None:
+    sample = DATA / "libreswan-4.10-globalstatus.txt"
+    argv_log = tmp_path / "argv"
+    whack = _fake_whack(tmp_path, f'echo "$@" > {argv_log}; cat {sample}')
+    reading = LibreswanProvider(whack=whack).read()
+    assert argv_log.read_text().split() == ["--globalstatus"]
+    assert reading.available and reading.error is None and reading.stats.active
+    assert reading.stats.oakley_main_mode == 7
+    assert reading.readings["InvalidPackets"].reason is not None
+    assert reading.native["total.pluto.stf.STF_OK"] == 42
+    assert "current.states.ipsec" not in reading.native_totals
+
+
+def test_libreswan_pluto_down_and_no_permission(tmp_path: Path) -> None:
+    whack = _fake_whack(tmp_path, 'echo "whack: connect(\\"/run/pluto/pluto.ctl\\") failed '
+                                  '(No such file or directory)" >&2; exit 1')
+    down = LibreswanProvider(whack=whack).read()
+    assert not down.available and down.error == "pluto not running (cannot connect to pluto.ctl)"
+    whack = _fake_whack(tmp_path, 'echo "whack: connect(\\"/run/pluto/pluto.ctl\\") failed '
+                                  '(Permission denied)" >&2; exit 1')
+    denied = LibreswanProvider(whack=whack).read()
+    assert denied.available
+    assert denied.error == "not reported: needs root (pluto.ctl is owner-only)"
