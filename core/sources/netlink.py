@@ -209,18 +209,18 @@ class NetlinkSource:
             pid, status = self._resolver.owner(ino)
         else:
             pid, status = None, OwnerStatus.NOT_SUPPORTED
-        facts = SocketFacts(
-            family=ver,
-            local_address=self._address(chunk[off + 24 : off + 24 + alen]),
-            local_port=int.from_bytes(chunk[off + 20 : off + 22], "big"),
-            remote_address=self._address(chunk[off + 40 : off + 40 + alen]),
-            remote_port=int.from_bytes(chunk[off + 22 : off + 24], "big"),
-            state=state,
-            owning_process=pid,
-            owner_status=status,
-            inode=ino,
-            uid=int.from_bytes(chunk[off + 80 : off + 84], sys.byteorder),
-            source_key=key,
+        facts = SocketFacts(  # positional: this runs for every socket of the first sample
+            ver,
+            self._address(chunk[off + 24 : off + 24 + alen]),
+            int.from_bytes(chunk[off + 20 : off + 22], "big"),
+            self._address(chunk[off + 40 : off + 40 + alen]),
+            int.from_bytes(chunk[off + 22 : off + 24], "big"),
+            state,
+            pid,
+            status,
+            ino,
+            int.from_bytes(chunk[off + 80 : off + 84], sys.byteorder),
+            key,
         )
         return tracker.settle(key, prev, facts, now, first=first)
 

@@ -239,29 +239,49 @@ class PidResolver:
                 continue
             self.stats.listdirs += 1
             try:
-                names = os.listdir(f"{self._proc}/{pid}/fd")
+                # One directory fd per process: each readlink then skips the path walk, and a
+                # PID reused mid-scan cannot mix two processes' tables.
+                dfd = os.open(f"{self._proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
             except PermissionError:
                 self._denied.add(pid)
                 continue
             except OSError:  # exited meanwhile
                 continue
-            fds = self._fds.setdefault(pid, {})
-            listed = set(names)
-            for fd in [fd for fd in fds if fd not in listed]:
-                closed = fds.pop(fd)
-                if closed > 0 and self._where.get(closed) == (pid, fd):
-                    # Closed here; if the socket lives on elsewhere its record needs a refresh.
-                    del self._where[closed]
-                    self._owner.pop(closed, None)
-                    self._late.add(closed)
-            for fd in names:
-                if fds.get(fd, _UNKNOWN) != _UNKNOWN:
-                    continue
-                ino = self._readlink(pid, fd)
-                if ino is not None:
-                    self._record(ino, pid, fd, found, wanted)
+            try:
+                self._scan_pid(pid, dfd, wanted, found)
+            finally:
+                os.close(dfd)
             if not full and len(found) == len(wanted):
                 return
+
+    def _scan_pid(self, pid: int, dfd: int, wanted: set[int], found: set[int]) -> None:
+        """List one process's fds (open as ``dfd``) and read the ones not seen before."""
+        try:
+            names = os.listdir(dfd)
+        except PermissionError:
+            self._denied.add(pid)
+            return
+        except OSError:
+            return
+        fds = self._fds.setdefault(pid, {})
+        listed = set(names)
+        for fd in [fd for fd in fds if fd not in listed]:
+            closed = fds.pop(fd)
+            if closed > 0 and self._where.get(closed) == (pid, fd):
+                # Closed here; if the socket lives on elsewhere its record needs a refresh.
+                del self._where[closed]
+                self._owner.pop(closed, None)
+                self._late.add(closed)
+        unseen = [fd for fd in names if fds.get(fd, _UNKNOWN) == _UNKNOWN]
+        self.stats.readlinks += len(unseen)
+        readlink = os.readlink
+        for fd in unseen:
+            try:
+                target = readlink(fd, dir_fd=dfd)
+            except OSError:
+                continue
+            ino = int(target[8:-1]) if target.startswith(_SOCKET_PREFIX) else 0
+            self._record(ino, pid, fd, found, wanted)
 
     def _pass_c(self, wanted: set[int], found: set[int]) -> None:
         for pid, fds in list(self._fds.items()):

@@ -28,13 +28,14 @@ ME = os.getpid()
 
 
 def find(
-    sample: SourceSample, lport: int, rport: int = 0, laddr: str | None = None
+    sample: SourceSample, lport: int, rport: int = 0, laddr: str = "127.0.0.1"
 ) -> TcpConnection | None:
-    """The connection with these ports (and local address), if the sample has it."""
+    """The connection with this local address and these ports, if the sample has it.
+
+    The local address matters: other processes' loopback sockets may reuse a port number.
+    """
     for conn in sample.connections.values():
-        if (conn.local_port, conn.remote_port) == (lport, rport) and (
-            laddr is None or conn.local_address == laddr
-        ):
+        if (conn.local_address, conn.local_port, conn.remote_port) == (laddr, lport, rport):
             return conn
     return None
 
@@ -90,7 +91,7 @@ def test_ipv6_pair(source: Sampling, bag: SocketBag) -> None:
     lst = bag.listener("::1")
     client, _accepted = bag.pair(lst)
     sample = source()
-    conn = find(sample, port(client), port(lst))
+    conn = find(sample, port(client), port(lst), laddr="::1")
     assert conn is not None
     assert (conn.local_address, conn.remote_address, conn.family) == ("::1", "::1", 6)
     assert conn.state is TcpState.ESTABLISHED
@@ -165,11 +166,13 @@ def test_state_change_keeps_creation_time(source: Sampling, bag: SocketBag) -> N
     assert after.owning_process == ME
 
 
-def _our_view(sample: SourceSample, ports: set[int]) -> set[tuple[str, int, str, int, TcpState]]:
+def _our_view(
+    sample: SourceSample, ends: set[tuple[str, int]]
+) -> set[tuple[str, int, str, int, TcpState]]:
     return {
         (c.local_address, c.local_port, c.remote_address, c.remote_port, c.state)
         for c in sample.connections.values()
-        if c.local_port in ports or (c.remote_port in ports and c.remote_port)
+        if (c.local_address, c.local_port) in ends
     }
 
 
@@ -181,12 +184,13 @@ def test_netlink_and_psutil_agree(
     for _ in range(3):
         bag.pair(lst4)
     bag.pair(lst6)
-    tw = bag.time_wait(lst4)
-    ports = {port(lst4), port(lst6), *tw}
+    ends = {(s.getsockname()[0], port(s)) for s in bag.sockets}
+    tw_port, _server_port = bag.time_wait(lst4)
+    ends.add(("127.0.0.1", tw_port))
 
     def agreed() -> set[tuple[str, int, str, int, TcpState]] | None:
-        a = _our_view(netlink(), ports)
-        b = _our_view(psutil_source(), ports)
+        a = _our_view(netlink(), ends)
+        b = _our_view(psutil_source(), ends)
         return a if a == b and len(a) == 2 + 2 * 4 + 1 else None
 
     view = wait_for(agreed)

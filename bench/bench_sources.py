@@ -1,0 +1,258 @@
+"""Benchmark of the connection sources against ``ss`` on the same loopback load.
+
+Why: the issue's target is a steady-state netlink sample *with* PIDs at 50k sockets no slower
+than ``ss -tan`` *without* PIDs, and at most 0.1× ``ss -tanp``. This script builds the load
+(:mod:`bench.loadgen`), and for each size measures, on the same population:
+
+* netlink source: first sample (cold: full /proc fd scan), then steady-state samples with 1%
+  churn between ticks (1% of connections reset and reopened, so N/100 new sockets), median;
+* the same without tcp_info in the dump, and without PID lookup (what each part costs);
+* psutil source (median of a few samples);
+* ``ss -tan`` wall time, output to /dev/null: a few runs up front plus one run between every
+  two netlink ticks (same population, same machine state), median of all;
+* ``ss -tanp`` wall time, median of several runs;
+* peak RSS of the process that ran each source (each source runs in a fresh child process).
+
+It prints a Markdown table. Sizes run ascending on one growing load. Run as root (so PIDs
+resolve for every socket): ``python bench/bench_sources.py --sizes 1000,10000,50000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.loadgen import LoadGen
+
+TIME_WAIT_REFRESH_S = 45.0
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(fn: Any) -> tuple[Any, float, float]:
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, (time.perf_counter() - w0) * 1000, (time.process_time() - c0) * 1000
+
+
+def _netlink_child(pipe: Connection, ticks: int, resolve: bool, tcp_info: bool) -> None:
+    from core.model import OwnerStatus, TcpState
+    from core.sources.netlink import NetlinkSource
+
+    src = NetlinkSource(resolve_owners=resolve, tcp_info=tcp_info)
+    base_rss = _rss_mib()
+    first, first_ms, first_cpu = _timed(lambda: src.sample(datetime.now(UTC), first=True))
+    first_readlinks = src.resolver.stats.readlinks
+    rows: list[dict[str, float]] = []
+    unresolved = 0
+    sample = first
+    for _ in range(ticks):
+        pipe.send("churn")
+        pipe.recv()
+        sample, ms, cpu = _timed(lambda: src.sample(datetime.now(UTC), first=False))
+        stats = src.resolver.stats
+        rows.append({"ms": ms, "cpu": cpu, "new": src.last_new, "readlinks": stats.readlinks})
+        if resolve:
+            unresolved = max(unresolved, sum(
+                1 for c in sample.connections.values()
+                if c.state is TcpState.ESTABLISHED and c.owner_status is not OwnerStatus.FOUND
+            ))
+    with_pid = sum(1 for c in sample.connections.values() if c.owning_process is not None)
+    pipe.send(("done", {
+        "first_ms": first_ms, "first_cpu": first_cpu, "first_readlinks": first_readlinks,
+        "first_rows": len(first.connections), "rows": len(sample.connections),
+        "with_pid": with_pid, "ticks": rows, "unresolved_established": unresolved,
+        "rss": _rss_mib(), "base_rss": base_rss,
+    }))
+
+
+def _psutil_child(pipe: Connection, runs: int) -> None:
+    from core.sources.psutil_source import PsutilSource
+
+    src = PsutilSource()
+    base_rss = _rss_mib()
+    times = []
+    sample = None
+    for i in range(runs + 1):
+        sample, ms, _cpu = _timed(lambda i=i: src.sample(datetime.now(UTC), first=i == 0))
+        if i:
+            times.append(ms)
+    assert sample is not None
+    pipe.send(("done", {"ms": times, "rows": len(sample.connections), "rss": _rss_mib(),
+                        "base_rss": base_rss}))
+
+
+def _run_child(
+    target: Any, args: tuple[Any, ...], load: LoadGen, churn: int, ss_times: list[float],
+    ss_cpu: list[float],
+) -> dict[str, Any]:
+    """Run one measuring child; between its ticks, time ``ss -tan`` once and churn the load.
+
+    ``ss -tan`` runs right after the child's previous sample, on the same population, so the
+    ratio compares like with like on a machine whose speed drifts.
+    """
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=target, args=(child, *args))
+    proc.start()
+    try:
+        while True:
+            msg = parent.recv()
+            if msg == "churn":
+                ss_times.extend(_ss(["ss", "-tan"], 1, ss_cpu, warm=False))
+                if churn:
+                    load.churn(churn)
+                    time.sleep(0.1)  # let the workers' accept threads take the new sockets
+                parent.send("ok")
+            else:
+                result: dict[str, Any] = msg[1]
+                return result
+    finally:
+        proc.join(timeout=60)
+
+
+def _ss(args: list[str], runs: int, cpu: list[float], *, warm: bool = True) -> list[float]:
+    """Wall times (ms) of ``runs`` runs; their CPU times (user+sys, ms) go to ``cpu``."""
+    if warm:
+        subprocess.run(args, stdout=subprocess.DEVNULL, check=True)
+    times = []
+    for _ in range(runs):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(args, stdout=subprocess.DEVNULL, check=True)
+        times.append((time.perf_counter() - t0) * 1000)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
+    return times
+
+
+class _TimeWait:
+    """Keeps about N/20 TIME_WAIT entries around (they expire after 60 s)."""
+
+    def __init__(self, load: LoadGen) -> None:
+        self.load = load
+        self.at = 0.0
+        self.count = 0
+
+    def ensure(self, count: int) -> None:
+        if count != self.count or time.monotonic() - self.at > TIME_WAIT_REFRESH_S:
+            self.load.time_wait(count)
+            self.at = time.monotonic()
+            self.count = count
+            time.sleep(0.2)
+
+
+def measure(load: LoadGen, tw: _TimeWait, n: int, ticks: int, churn_share: float,
+            runs: int) -> dict[str, Any]:
+    """Everything for one size N (sockets, both ends)."""
+    load.grow_to(n)
+    tw.ensure(n // 20)
+    time.sleep(0.3)
+    churn = max(1, round(n / 2 * churn_share))
+    slow = n > 20_000
+    out: dict[str, Any] = {"n": n, "churn_connections": churn}
+    ss_cpu: list[float] = []
+    ss_tan: list[float] = _ss(["ss", "-tan"], runs, ss_cpu)
+    tw.ensure(n // 20)
+    out["ss_tanp"] = _ss(["ss", "-tanp"], max(3, runs // 2) if slow else runs, [])
+    variants = {"netlink": (True, True), "netlink_noinfo": (True, False),
+                "netlink_nopid": (False, True)}
+    for name, (resolve, info) in variants.items():
+        tw.ensure(n // 20)
+        out[name] = _run_child(
+            _netlink_child, (ticks, resolve, info), load, churn, ss_tan, ss_cpu
+        )
+    tw.ensure(n // 20)
+    out["psutil"] = _run_child(_psutil_child, (3,), load, 0, [], [])
+    out["ss_tan"] = ss_tan
+    out["ss_tan_cpu"] = ss_cpu
+    return out
+
+
+def _med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The Markdown table of all sizes."""
+    head = (
+        "| N sockets | rows seen | netlink first sample ms | **netlink steady ms** (PIDs + "
+        "tcp_info, 1% churn) [min–max] | steady CPU ms | new sockets / readlinks per tick | "
+        "steady, no tcp_info ms | steady, no PIDs ms | psutil ms | `ss -tan` ms | "
+        "`ss -tanp` ms | **steady / ss-tan** | steady no tcp_info / ss-tan | "
+        "steady CPU / ss-tan CPU | **steady / ss-tanp** | peak RSS MiB netlink / psutil |"
+    )
+    lines = [head, "|" + "---|" * 16]
+    for r in results:
+        nl = r["netlink"]
+        steady = [t["ms"] for t in nl["ticks"]]
+        cpu = [t["cpu"] for t in nl["ticks"]]
+        new = _med([t["new"] for t in nl["ticks"]])
+        reads = _med([t["readlinks"] for t in nl["ticks"]])
+        noinfo = _med([t["ms"] for t in r["netlink_noinfo"]["ticks"]])
+        nopid = _med([t["ms"] for t in r["netlink_nopid"]["ticks"]])
+        tan, tanp = _med(r["ss_tan"]), _med(r["ss_tanp"])
+        s = _med(steady)
+        lines.append(
+            f"| {r['n']:,} | {nl['rows']:,} | {nl['first_ms']:.0f} | {s:.1f} "
+            f"[{min(steady):.1f}–{max(steady):.1f}] | {_med(cpu):.1f} | {new:.0f} / {reads:.0f} "
+            f"| {noinfo:.1f} | {nopid:.1f} | {_med(r['psutil']['ms']):.0f} | {tan:.1f} | "
+            f"{tanp:.0f} | {s / tan:.2f} | {noinfo / tan:.2f} | "
+            f"{_med(cpu) / _med(r['ss_tan_cpu']):.2f} | {s / tanp:.3f} | "
+            f"{nl['rss']:.0f} / {r['psutil']['rss']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags, run every size, print the table."""
+    parser = argparse.ArgumentParser(description="tcpscope connection-source benchmark")
+    parser.add_argument("--sizes", default="1000,10000,50000",
+                        help="comma-separated socket counts (default 1000,10000,50000)")
+    parser.add_argument("--ticks", type=int, default=9, help="steady ticks per size (>= 7)")
+    parser.add_argument("--churn", type=float, default=0.01, help="share of connections "
+                        "replaced between ticks (default 0.01)")
+    parser.add_argument("--runs", type=int, default=7, help="ss runs per size")
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--json", type=Path, help="also write raw results here")
+    args = parser.parse_args(argv)
+    try:
+        sizes = sorted(int(s) for s in args.sizes.split(","))
+    except ValueError:
+        print(f"bench: --sizes must be comma-separated integers, got {args.sizes!r}",
+              file=sys.stderr)
+        return 2
+    if not sizes or sizes[0] < 2 or args.ticks < 1 or not 0 <= args.churn < 1:
+        print("bench: sizes must be >= 2, ticks >= 1, 0 <= churn < 1", file=sys.stderr)
+        return 2
+    results = []
+    with LoadGen(args.workers) as load:
+        tw = _TimeWait(load)
+        for n in sizes:
+            t0 = time.perf_counter()
+            results.append(measure(load, tw, n, args.ticks, args.churn, args.runs))
+            print(f"N={n:,} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr,
+                  flush=True)
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(results, indent=1))
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
