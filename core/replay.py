@@ -181,7 +181,9 @@ class ReplayFeed:
         if self._wake is not None:
             self._wake.set()
 
-    def _delay(self) -> float:
+    @property
+    def delay_s(self) -> float:
+        """Wall seconds from the current sample to the next at the current speed."""
         times = self.recording.times
         i = self._index
         gap = self._interval_s
@@ -201,7 +203,7 @@ class ReplayFeed:
             wake.clear()
             return False
         try:
-            await asyncio.wait_for(wake.wait(), self._delay())
+            await asyncio.wait_for(wake.wait(), self.delay_s)
         except TimeoutError:
             return True
         wake.clear()
