@@ -10,6 +10,7 @@ own time otherwise, so screenshots of scripted data are reproducible.
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -128,6 +129,7 @@ class TcpscopeApp(App[int]):
             self.prefs.ghost_ttl_s if self.prefs.ghost_ttl_s is not None else ghost_ttl_s
         )
         self._held: Snapshot | None = None
+        self._frozen_rows = 0
         self._last_error: str | None = None
         self._modes["connections"] = ConnectionsScreen
         self._modes["ipsec"] = ipsec_screen_class()
@@ -174,6 +176,16 @@ class TcpscopeApp(App[int]):
             return
         self.snapshot = snap
         self._notify_errors(snap)
+        self._freeze_gc(len(snap.connections))
+
+    def _freeze_gc(self, rows: int) -> None:
+        # Measured: at 50k rows a full (generation 2) collection takes 60-130 ms and lands in
+        # the middle of a tick. The connection records are acyclic and live long, so move what
+        # exists to the permanent generation whenever the table has grown a lot; the cyclic
+        # collector then only walks what is new since. Refcounting still frees frozen records.
+        if rows >= 1000 and rows > 2 * self._frozen_rows:
+            gc.freeze()
+            self._frozen_rows = rows
 
     def _notify_errors(self, snap: Snapshot) -> None:
         error = snap.error

@@ -47,4 +47,4 @@ class HeaderBar(Static):
             text.append("  PAUSED", style="bold reverse")
         if snap is not None and snap.privilege.limited:
             text.append("  privileged cells hidden", style="italic")
-        self.update(text)
+        self.update(text, layout=False)  # always one line: no relayout

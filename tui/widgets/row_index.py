@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.model import ProcessInfo, TcpConnection, TcpState
-from core.query import EMPTY_QUERY, Query, SortKey, key_func
+from core.query import EMPTY_QUERY, NEEDS_PROCESS, Query, SortKey, key_func
 from core.snapshot import Snapshot
 
 REBUILD_FRACTION = 8
@@ -99,14 +99,23 @@ class RowIndex:
 
     def _rebuild(self) -> None:
         query, key, proc = self.query, self._key, self.proc
-        keys: dict[str, SortKey] = {}
-        filtered: dict[TcpState, int] = {}
-        for iid, conn in self.rows.items():
-            p = proc(conn)
-            if query.empty or query.matches(conn, p):
-                keys[iid] = key(conn, p)
-                if iid not in self.ghosts:
-                    filtered[conn.state] = filtered.get(conn.state, 0) + 1
+        keys: dict[str, SortKey]
+        if query.empty:
+            # The common case, kept to one comprehension: this is the whole re-sort at 50k.
+            if self.sort_column in NEEDS_PROCESS:
+                keys = {iid: key(c, proc(c)) for iid, c in self.rows.items()}
+            else:
+                keys = {iid: key(c, None) for iid, c in self.rows.items()}
+            filtered = dict(self.counts_all)
+        else:
+            keys = {}
+            filtered = {}
+            for iid, conn in self.rows.items():
+                p = proc(conn)
+                if query.matches(conn, p):
+                    keys[iid] = key(conn, p)
+                    if iid not in self.ghosts:
+                        filtered[conn.state] = filtered.get(conn.state, 0) + 1
         self._keys = keys
         self._order = sorted(keys.values())
         self.counts_filtered = filtered
@@ -122,11 +131,11 @@ class RowIndex:
             if (snap.time - g.closed_at).total_seconds() < ghost_ttl_s
             and g.connection.instance_id not in conns
         }
-        changed: list[tuple[str, TcpConnection, bool]] = []
         rows, old_ghosts = self.rows, self.ghosts
-        for iid, conn in conns.items():
-            if rows.get(iid) is not conn or iid in old_ghosts:
-                changed.append((iid, conn, False))
+        get = rows.get
+        # The one O(N) step: an identity check per row (sources reuse unchanged records).
+        changed = [(iid, c, False) for iid, c in conns.items() if get(iid) is not c]
+        changed.extend((iid, conns[iid], False) for iid in old_ghosts if iid in conns)
         for iid, g in ghosts.items():
             if rows.get(iid) is not g.connection or iid not in old_ghosts:
                 changed.append((iid, g.connection, True))

@@ -37,6 +37,8 @@ class StateBar(Static):
     StateBar { height: auto; }
     """
 
+    _length = -1
+
     def show(
         self, all_counts: dict[TcpState, int], filtered: dict[TcpState, int], filtering: bool
     ) -> None:
@@ -52,4 +54,7 @@ class StateBar(Static):
                 text.append("  ")
             text.append(f"{label} ", style="dim")
             text.append(f"{shown}/{total}" if filtering else str(total), style="bold")
-        self.update(text)
+        # A relayout costs a frame; only the line count (wrapping at 80 columns) needs one.
+        relayout = len(text.plain) != self._length
+        self._length = len(text.plain)
+        self.update(text, layout=relayout)
