@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Final
 
 from core.build import LINUX_DEFAULTS, LINUX_TCP_STATES, address_text
+from core.errors import MonitorError
 from core.model import OwnerStatus, TcpConnection, TcpState
 from core.snapshot import Privilege
 from core.sources.base import SourceSample
@@ -97,10 +98,14 @@ class NetlinkSource:
     def sample(self, now: datetime, *, first: bool) -> SourceSample:
         """One dump of every TCP socket; see :class:`core.sources.base.ConnectionSource`."""
         pending: list[_Pending] = []
-        streams = [(fam, self._dumpers[fam].chunks(fam)) for fam, _v, _n in _FAMILIES]
-        chunks: dict[int, list[bytes]] = {
-            int(fam): self._scan(fam, stream, pending) for fam, stream in streams
-        }
+        chunks: dict[int, list[bytes]] = {}
+        try:
+            streams = [(fam, self._dumpers[fam].chunks(fam)) for fam, _v, _n in _FAMILIES]
+            for fam, stream in streams:
+                chunks[fam] = self._scan(fam, stream, pending)
+        except MonitorError:
+            self._rollback(pending)
+            raise
         vanished: list[TcpConnection] = []
         for tracker in self._trackers.values():
             vanished.extend(tracker.end().values())
@@ -141,6 +146,14 @@ class NetlinkSource:
             privilege=self._privilege(),
             new_owners_resolved=len(new_inodes),
         )
+
+    def _rollback(self, pending: list[_Pending]) -> None:
+        """Undo a scan that failed halfway: the next sample must start from the last good one."""
+        for family, tracker in self._trackers.items():
+            popped = {prev.source_key: prev for fam, _c, _o, prev in pending
+                      if fam == family and prev is not None}
+            tracker.current = {**tracker.current, **tracker.previous, **popped}
+            tracker.previous = {}
 
     # -- the hot loop --------------------------------------------------------------------
 
