@@ -257,7 +257,7 @@ async def test_detail_pane_shows_every_property_and_seed_meanings() -> None:
         assert len(PROPERTIES) == 32
         established = ENUMS["State"].decode(5)
         offloaded = ENUMS["OffloadState"].decode(2)
-        assert established.meaning is None or established.meaning[:40] in text
+        assert established.meaning and established.meaning[:40] in text
         assert f"5 {established.name}" in text
         assert f"2 {offloaded.name}" in text
         assert "not reported" in text  # e.g. Caption's reason
@@ -271,18 +271,25 @@ async def test_detail_pane_shows_every_property_and_seed_meanings() -> None:
 
 
 async def test_detail_takes_over_at_80x24_and_sits_beside_when_wide() -> None:
-    for size, table_visible in (((80, 24), False), ((160, 48), True)):
+    for size, beside in (((80, 24), False), ((160, 48), True)):
         feed = SteppedFeed()
         app = make_app(feed)
         async with app.run_test(size=size) as pilot:
             await step(pilot, app, feed)
+            await pilot.press("down", "down")
+            cursor = table(app).cursor_id
             await pilot.press("enter")
             await pilot.pause()
-            assert app.screen.query_one(DetailPane).display
-            assert (
-                table(app).display is table_visible
-                or (table(app).region.width > 0) is table_visible
-            )
+            pane = app.screen.query_one(DetailPane)
+            assert pane.display and pane.region.width > 0
+            assert table(app).display is beside
+            if beside:
+                assert table(app).region.right <= pane.region.x
+            else:
+                assert pane.region.width == size[0]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert table(app).display and table(app).cursor_id == cursor
 
 
 # --- pause, interval, header --------------------------------------------------------------
@@ -479,3 +486,87 @@ async def test_ipsec_placeholder_says_it_is_not_built() -> None:
         await pilot.press("2")
         assert isinstance(app.screen, IpsecPlaceholderScreen)
         assert "not built yet" in " ".join(static_text(s) for s in app.screen.query(Static))
+
+
+async def test_state_counts_for_all_and_filtered() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await step(pilot, app, feed)
+        bar = app.screen.query_one("#state-bar", Static)
+        conns = list(app.snapshot.connections.values())  # type: ignore[union-attr]
+
+        def count(state: TcpState, port: int | None = None) -> int:
+            return sum(
+                1 for c in conns if c.state is state and port in (None, c.local_port, c.remote_port)
+            )
+
+        text = static_text(bar)
+        for state, label in ((TcpState.ESTABLISHED, "Established"), (TcpState.LISTEN, "Listen")):
+            assert f"{label} {count(state)} " in text
+        await pilot.press("slash", *"port:80", "enter")
+        text = static_text(bar)
+        for state, label in (
+            (TcpState.ESTABLISHED, "Established"),
+            (TcpState.LISTEN, "Listen"),
+            (TcpState.TIME_WAIT, "TimeWait"),
+        ):
+            assert f"{label} {count(state, 80)}/{count(state)}" in text
+        assert count(TcpState.ESTABLISHED, 80) not in (0, count(TcpState.ESTABLISHED))
+
+
+async def test_command_palette_runs_the_same_actions() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Group by process")
+        await pilot.pause()
+        await pilot.press("enter")
+        for _ in range(5):
+            await pilot.pause()
+        assert table(app).grouped
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Pause")
+        await pilot.pause()
+        await pilot.press("enter")
+        for _ in range(5):
+            await pilot.pause()
+        assert feed.paused
+
+
+async def test_no_color_keeps_markers() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed, no_color=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await step(pilot, app, feed)
+        assert app.no_color
+        assert line_text(app, by_port(app, 21, 50021).instance_id).startswith("+")
+        assert line_text(app, by_port(app, 22, 40022).instance_id).startswith("~")
+        ghost = next(c for c in table(app).index.rows.values() if c.remote_port == 51001)
+        assert line_text(app, ghost.instance_id).startswith("x")
+
+
+class BrokenFeed(SteppedFeed):
+    """A feed whose stream dies: a fault the real Sampler never produces (it reports errors
+    inside the stream), injected to prove the app survives a broken feed."""
+
+    async def stream(self):  # type: ignore[override]
+        yield await self.step()
+        raise RuntimeError("feed exploded")
+
+
+async def test_a_dying_feed_is_reported_and_the_app_keeps_running() -> None:
+    feed = BrokenFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(20):
+            await pilot.pause()
+            if any("feed exploded" in str(n.message) for n in app._notifications):
+                break
+        assert any("feed exploded" in str(n.message) for n in app._notifications)
+        assert app.is_running and listed(app)
+        await pilot.press("s")
+        assert table(app).index.sort_column == "local"
