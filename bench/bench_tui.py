@@ -184,7 +184,8 @@ async def one_case(n: int, mode: str, seconds: float) -> dict[str, Any]:
             first, last = [], []
             for i, t in enumerate(arrivals[mark:-1], start=mark):
                 nxt = arrivals[i + 1]
-                between = [p for p in painted if t < p < nxt]
+                # Paints of this snapshot: before the next one and before the header's 1 s tick.
+                between = [p for p in painted if t < p < min(nxt, t + 0.5)]
                 if between:
                     first.append((between[0] - t) * 1000)
                     last.append((between[-1] - t) * 1000)

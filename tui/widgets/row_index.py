@@ -102,6 +102,7 @@ class RowIndex:
         keys: dict[str, SortKey]
         if query.empty:
             # The common case, kept to one comprehension: this is the whole re-sort at 50k.
+            # int(state), not the IntEnum, in keys: list.sort compares exact ints much faster.
             if self.sort_column in NEEDS_PROCESS:
                 keys = {iid: key(c, proc(c)) for iid, c in self.rows.items()}
             else:
