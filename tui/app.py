@@ -73,7 +73,8 @@ class TcpscopeApp(App[int]):
     COMMANDS = App.COMMANDS | {TcpscopeCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit tcpscope"),
-        Binding("space", "toggle_pause", "Pause", id="pause", tooltip="Pause/resume sampling"),
+        Binding("space", "pause", "Pause", id="pause", tooltip="Stop sampling"),
+        Binding("space", "resume", "Resume", id="resume", tooltip="Sample again"),
         Binding(
             "plus,equals_sign", "interval(-1)", "Faster", id="faster", tooltip="Shorter interval"
         ),
@@ -246,6 +247,24 @@ class TcpscopeApp(App[int]):
         screen = self._connections()
         if screen is not None:
             screen.refresh_header()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Space shows (and does) Pause while running and Resume while paused."""
+        if action == "pause":
+            return not self.paused
+        if action == "resume":
+            return self.paused
+        return True
+
+    def action_pause(self) -> None:
+        """Pause the feed."""
+        if not self.feed.paused:
+            self.action_toggle_pause()
+
+    def action_resume(self) -> None:
+        """Resume the feed."""
+        if self.feed.paused:
+            self.action_toggle_pause()
 
     def action_toggle_pause(self) -> None:
         """Pause or resume the feed."""

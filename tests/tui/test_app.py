@@ -306,6 +306,7 @@ async def test_pause_stops_updates_and_resume_continues() -> None:
             await pilot.pause()
         assert app.snapshot.seq == seq  # type: ignore[union-attr]
         assert "PAUSED" in static_text(app.screen.query_one("#header", Static))
+        assert app.screen.active_bindings["space"].binding.action == "resume"  # footer says it
         await pilot.press("space")
         assert not feed.paused
         await step(pilot, app, feed)

@@ -28,6 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from core.model import ProcessInfo, TcpConnection
+from core.query import Query
 from core.snapshot import Snapshot
 from tui import format as fmt
 from tui.widgets.columns import DEFAULT_HIDDEN, Column, layout
@@ -109,11 +110,8 @@ class ConnTable(ScrollView, can_focus=True):
         self.index.set_sort(column, reverse)
         self._reindex()
 
-    def set_query(self, query: object) -> None:
-        """Filter by a parsed :class:`core.query.Query`."""
-        from core.query import Query
-
-        assert isinstance(query, Query)
+    def set_query(self, query: Query) -> None:
+        """Filter by a parsed query."""
         self.index.set_query(query)
         self._reindex()
 

@@ -1,0 +1,100 @@
+"""The table's sorted index: patched per tick, it must equal an index built from scratch.
+
+Hypothesis plays random sequences of frames (connections appearing, closing, changing state
+and owner) through the real Sampler; after every tick the incrementally updated index must
+list exactly the rows, in exactly the order, of a fresh index over the same snapshot, for
+every sort column, both directions and a filter. Column layout rules are checked here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.model import ProcessInfo, TcpState
+from core.query import SORT_COLUMNS, parse_query
+from core.sampler import Sampler
+from core.snapshot import Snapshot
+from core.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
+from tui.widgets.columns import COLUMNS, layout
+from tui.widgets.row_index import RowIndex
+
+PROCS = {p: ProcessInfo(p, f"p{p % 3}", "u", None, None, None) for p in range(1, 6)}
+ROW = st.tuples(
+    st.integers(1, 40),  # local port (identity)
+    st.sampled_from(list(TcpState)),
+    st.one_of(st.none(), st.integers(1, 5)),
+)
+FRAMES = st.lists(st.lists(ROW, max_size=30, unique_by=lambda r: r[0]), min_size=1, max_size=8)
+
+
+def frame(rows: list[tuple[int, TcpState, int | None]]) -> ScriptedFrame:
+    return ScriptedFrame(
+        [
+            ScriptedConn("10.0.0.1", port, "10.0.0.2", 80, state, pid=pid, offload_state=port % 4)
+            for port, state, pid in rows
+        ],
+        PROCS,
+    )
+
+
+def snapshots(frames: list[list[tuple[int, TcpState, int | None]]]) -> list[Snapshot]:
+    sampler = Sampler(
+        ScriptedSource([frame(f) for f in frames]),
+        ghost_ttl_s=2.0,
+        clock=StepClock(datetime(2026, 1, 1, tzinfo=UTC)),
+    )
+
+    async def take() -> list[Snapshot]:
+        return [await sampler.sample_once() for _ in frames]
+
+    return asyncio.run(take())
+
+
+def order(index: RowIndex) -> list[str]:
+    return [index.row_id(i) for i in range(len(index))]
+
+
+@settings(max_examples=60, deadline=None)
+@given(FRAMES, st.sampled_from(SORT_COLUMNS), st.booleans(), st.sampled_from(["", "!state:l"]))
+def test_incremental_index_equals_a_fresh_one(
+    frames: list[list[tuple[int, TcpState, int | None]]], column: str, reverse: bool, text: str
+) -> None:
+    live = RowIndex(column, reverse)
+    live.set_query(parse_query(text))
+    for snap in snapshots(frames):
+        live.update(snap, 2.0)
+        fresh = RowIndex(column, reverse)
+        fresh.set_query(parse_query(text))
+        fresh.update(snap, 2.0)
+        assert order(live) == order(fresh)
+        assert live.counts_all == fresh.counts_all
+        assert live.counts_filtered == fresh.counts_filtered
+        assert set(live.ghosts) == set(fresh.ghosts)
+        shown = {
+            k
+            for k in snap.connections
+            if parse_query(text).matches(
+                snap.connections[k], PROCS.get(snap.connections[k].owning_process or 0)
+            )
+        }
+        assert shown <= set(order(live))
+
+
+def test_layout_at_80_drops_the_least_important_columns_and_fits() -> None:
+    cols = layout(79)  # 80 minus the scrollbar
+    keys = [c.key for c, _ in cols]
+    assert keys[:4] == ["marker", "state", "local", "remote"]
+    assert "pid" in keys and "process" in keys and "age" in keys and "offload" in keys
+    assert "applied" not in keys
+    assert sum(w for _, w in cols) + len(cols) - 1 == 79
+
+
+def test_layout_when_wide_shows_every_default_column_and_fits() -> None:
+    cols = layout(199)
+    assert [c.key for c, _ in cols] == [c.key for c in COLUMNS if c.key != "user"]
+    assert sum(w for _, w in cols) + len(cols) - 1 == 199
+    assert all(w >= c.width for c, w in cols)
