@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from rich.console import Console
@@ -13,7 +14,7 @@ from textual.widgets import Static
 from core.enums import ENUMS
 from core.model import ProcessInfo, TcpConnection, TcpState
 from core.properties import PROPERTIES
-from core.snapshot import Privilege
+from core.snapshot import Privilege, Snapshot
 from core.sources.scripted import ScriptedConn, ScriptedFrame
 from tests.tui.scripted import HOST, PROCS, SteppedFeed, base_conns, demo_frames
 from tui.app import TcpscopeApp
@@ -134,11 +135,13 @@ async def test_filter_tokens_narrow_and_escape_clears() -> None:
         rows = listed(app)
         assert rows and all(c.state is TcpState.ESTABLISHED for c in rows)
         assert all(c.owning_process != 404 for c in rows)
-        assert len(rows) == sum(
-            1
-            for c in app.snapshot.connections.values()  # type: ignore[union-attr]
+        assert app.snapshot is not None
+        expected = [
+            c
+            for c in app.snapshot.connections.values()
             if c.state is TcpState.ESTABLISHED and c.owning_process != 404
-        )
+        ]
+        assert len(rows) == len(expected)
         status = app.screen.query_one("#filter-status", Static)
         assert "state:est !proc:python" in static_text(status)
         await pilot.press("escape")
@@ -554,7 +557,7 @@ class BrokenFeed(SteppedFeed):
     """A feed whose stream dies: a fault the real Sampler never produces (it reports errors
     inside the stream), injected to prove the app survives a broken feed."""
 
-    async def stream(self):  # type: ignore[override]
+    async def stream(self) -> AsyncIterator[Snapshot]:
         yield await self.step()
         raise RuntimeError("feed exploded")
 
