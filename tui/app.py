@@ -24,6 +24,7 @@ from textual.events import Resize
 from textual.filter import Monochrome
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from core.errors import MonitorError
@@ -55,14 +56,27 @@ def ipsec_screen_class() -> Callable[[], Screen[Any]]:
 
 
 def install_replay(app: TcpscopeApp) -> None:
-    """Mount the replay controls for a seekable feed (``tui.replay`` owns them)."""
+    """Mount the replay controls for a seekable feed; ``tui.replay`` owns them.
+
+    ``tui.replay.install(app)`` is used when the module offers it. Otherwise its ``ReplayBar``
+    is mounted above the connections screen's footer and its ``BINDINGS`` are bound app-wide.
+    Without ``tui.replay`` the recording still plays, just without the bar.
+    """
     try:
         from tui import replay  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return
-    hook = getattr(replay, "install", None)
-    if callable(hook):
-        hook(app)
+    install = getattr(replay, "install", None)
+    if callable(install):
+        install(app)
+        return
+    for binding in getattr(replay, "BINDINGS", ()):
+        if isinstance(binding, Binding):
+            app.bind(binding.key, binding.action, description=binding.description)
+    bar_class = getattr(replay, "ReplayBar", None)
+    screen = app.connections_screen()
+    if bar_class is not None and screen is not None:
+        screen.mount(bar_class(), before=screen.query_one(Footer))
 
 
 class TcpscopeApp(App[int]):
@@ -157,7 +171,8 @@ class TcpscopeApp(App[int]):
         if self._prefs_problem:
             self.notify(self._prefs_problem, title="Preferences", severity="warning")
         if isinstance(self.feed, Seekable):
-            install_replay(self)
+            # After the first refresh: the connections screen is composed by then.
+            self.call_after_refresh(install_replay, self)
         self.paused = self.feed.paused
         self.run_feed()
         self.call_after_refresh(self._check_size)
@@ -244,7 +259,7 @@ class TcpscopeApp(App[int]):
     def watch_paused(self, paused: bool) -> None:
         """Footer label follows the state."""
         self.refresh_bindings()
-        screen = self._connections()
+        screen = self.connections_screen()
         if screen is not None:
             screen.refresh_header()
 
@@ -293,7 +308,7 @@ class TcpscopeApp(App[int]):
             self.notify(str(exc), title="Interval", severity="warning")
             return
         self.notify(f"sampling every {new:g} s", timeout=1.5)
-        screen = self._connections()
+        screen = self.connections_screen()
         if screen is not None:
             screen.refresh_header()
 
@@ -313,7 +328,8 @@ class TcpscopeApp(App[int]):
         index = order.index(self.current_mode) if self.current_mode in order else -1
         self.switch_mode(order[(index + 1) % len(order)])
 
-    def _connections(self) -> ConnectionsScreen | None:
+    def connections_screen(self) -> ConnectionsScreen | None:
+        """The connections screen, wherever it is in the screen stacks."""
         for screen in self.screen_stack:
             if isinstance(screen, ConnectionsScreen):
                 return screen
@@ -329,13 +345,13 @@ class TcpscopeApp(App[int]):
     async def action_conn(self, action: str) -> None:
         """Run a connections-screen action (the command palette's way in)."""
         self.action_show_screen("connections")
-        screen = self._connections()
+        screen = self.connections_screen()
         if screen is not None:
             await screen.run_action(action.removeprefix("action_"))
 
     def action_toggle_column(self, key: str) -> None:
         """Show or hide a table column."""
-        screen = self._connections()
+        screen = self.connections_screen()
         if screen is not None:
             screen.toggle_column(key)
 
