@@ -302,3 +302,30 @@ def test_unprivileged_netlink_marks_needs_privilege(bag: SocketBag) -> None:
     assert rows[port(lst)][1:] == [None, str(OwnerStatus.NEEDS_PRIVILEGE)]
     assert rows[result["mine"]][1:] == [result["me"], str(OwnerStatus.FOUND)]
     assert any("ptrace" in line and "OwningProcess" in line for line in result["hidden"])
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="sock_diag is Linux-only")
+def test_tcp_info_short_struct_and_lazy_cache(bag: SocketBag) -> None:
+    from core.sources.inet_diag import InetDiagDumper
+    from core.tcpinfo import LazyTcpInfo, decode_tcp_info
+
+    lst = bag.listener()
+    client, _accepted = bag.pair(lst)
+    dumper = InetDiagDumper()
+    try:
+        raw = next(
+            s.tcp_info for s in dumper.sockets(socket.AF_INET)
+            if s.sport == port(client) and s.dport == port(lst)
+        )
+    finally:
+        dumper.close()
+    assert raw is not None and len(raw) >= 136
+    full = decode_tcp_info(raw)
+    old_kernel = decode_tcp_info(raw[:128])  # a kernel from before bytes_received (4.1)
+    assert full is not None and old_kernel is not None
+    assert full.bytes_received is not None and old_kernel.bytes_received is None
+    assert old_kernel.bytes_acked == full.bytes_acked
+    assert decode_tcp_info(raw[:50]) is None
+    lazy = LazyTcpInfo({"a": raw, "tw": b""})
+    assert lazy["a"] is lazy["a"]
+    assert "tw" not in lazy and lazy.get("tw") is None and list(lazy) == ["a"]
