@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderReading
+from core.ipsec.providers._vici import describe_error
 from core.ipsec.providers.base import make_reading
 from core.sampler import check_interval
 from core.snapshot import ConnectionDiff, Snapshot
@@ -98,8 +99,14 @@ class ScriptedIpsecProvider:
 
 # --- the standard script used by the screen tests -------------------------------------------
 
-VICI_MISSING: Final = "VICI socket /run/charon.vici missing (charon not running?)"
-"""The error the strongSwan provider reports while its daemon is away (frames 3 and 4)."""
+VICI_PATH: Final = "/run/charon.vici"
+VICI_MISSING: Final = describe_error(FileNotFoundError(2, "No such file"), VICI_PATH)[1]
+"""The real provider's words for a missing VICI socket (read 3: charon gone)."""
+VICI_RESET: Final = describe_error(
+    ConnectionResetError(104, "reset by [bold]peer[/bold]\x1b[2J"), VICI_PATH
+)[1]
+"""The real provider's words for a dropped session (read 4), with markup and an escape in the
+OS text: both must reach the screen literally (the escape made visible)."""
 HOSTILE_ID: Final = "evil\x1b[2J\x1b]0;pwned\x07@peer [bold]x[/bold]"
 """A peer identity with terminal escapes and Rich markup: must be shown literally, escaped."""
 RESET_AT: Final = 4
@@ -181,9 +188,12 @@ def _sas(i: int) -> tuple[IkeSa, ...]:
 
 
 def strongswan_frame(i: int) -> IpsecFrame:
-    """strongSwan: counters and SAs; the daemon is gone at reads 3 and 4, back at 5."""
-    if i in (3, 4):
+    """strongSwan: counters and SAs; the daemon is gone at read 3, the session drops at read 4,
+    and it is back at read 5."""
+    if i == 3:
         return IpsecFrame(error=VICI_MISSING, available=False)
+    if i == 4:
+        return IpsecFrame(error=VICI_RESET, available=True)
     values: dict[str, int | None] = {
         "ActiveAcquire": 1,
         "ActiveReceive": i % 2,

@@ -21,6 +21,7 @@ from tests.tui.ipsec_fixtures import (
     HOSTILE_ID,
     RESET_AT,
     VICI_MISSING,
+    VICI_RESET,
     SteppedIpsecFeed,
     kernel_frame,
     standard_providers,
@@ -257,7 +258,13 @@ async def test_provider_failure_is_shown_with_its_reason_and_recovery_clears_it(
         assert VICI_MISSING in str(section.query_one(".provider-header", Static).render())
         reason = cell(row(screen, "strongswan", "OakleyMainMode"), "reason")
         assert reason == f"not reported: {VICI_MISSING}"
-        await advance(pilot, app, feed)
+        await advance(pilot, app, feed)  # read 4: session dropped, error text with brackets
+        shown = printable(VICI_RESET)
+        assert "[bold]peer[/bold]" in shown and "\\x1b[2J" in shown
+        providers = str(screen.query_one("#ipsec-providers", Static).render())
+        assert shown in providers
+        assert shown in str(section.query_one(".provider-header", Static).render())
+        assert cell(row(screen, "strongswan", "OakleyMainMode"), "reason").endswith(shown)
         await advance(pilot, app, feed)  # read 5: back
         providers = str(screen.query_one("#ipsec-providers", Static).render())
         assert "● strongswan" in providers and VICI_MISSING not in providers

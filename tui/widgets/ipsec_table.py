@@ -9,6 +9,7 @@ header line (InstanceName, Active, version, error) so a failing provider says wh
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -50,41 +51,53 @@ class CounterRowView(Horizontal, can_focus=True):
         self.counter = counter
         self.row: CounterRow | None = None
         self._cells: dict[str, str] = {}
+        # Cells are kept by name: a DOM query per cell per sample would dominate the cost.
+        # markup=False: reasons carry provider error text such as "[Errno 104] …".
+        self._labels = {
+            cls: Label(text, classes=f"cell-{cls}", markup=False)
+            for cls, text in (
+                ("name", counter),
+                ("value", fmt.MISSING),
+                ("rate", fmt.MISSING),
+                ("reason", ""),
+                ("kind", ""),
+                ("provider", provider),
+                ("grade", ""),
+            )
+        }
+        self.sparkline = RateSparkline(classes="cell-trend")
 
     def compose(self) -> ComposeResult:
         """The cells, left to right."""
-        yield Label(self.counter, classes="cell-name")
-        yield Label(fmt.MISSING, classes="cell-value")
-        yield Label(fmt.MISSING, classes="cell-rate")
-        yield RateSparkline(classes="cell-trend")
-        yield Label("", classes="cell-reason")
-        yield Label("", classes="cell-kind")
-        yield Label(self.provider, classes="cell-provider")
-        yield Label("", classes="cell-grade")
+        labels = self._labels
+        yield from (labels["name"], labels["value"], labels["rate"])
+        yield self.sparkline
+        yield from (labels["reason"], labels["kind"], labels["provider"], labels["grade"])
 
     def _set(self, cls: str, text: str) -> None:
         if self._cells.get(cls) != text:
             self._cells[cls] = text
-            self.query_one(f".{cls}", Label).update(text)
+            # Every cell has a fixed size (ipsec.tcss), so new text never needs a re-layout.
+            self._labels[cls].update(text, layout=False)
 
     def show(self, row: CounterRow) -> None:
         """Show ``row``, updating only what changed since the last call."""
         old, self.row = self.row, row
-        self._set("cell-value", fmt.count(row.value))
-        self._set("cell-rate", fmt.rate_cell(row))
-        self._set("cell-kind", row.kind.value)
-        self._set("cell-grade", row.grade.value)
-        self._set("cell-reason", fmt.short_reason(row.reason))
+        self._set("value", fmt.count(row.value))
+        self._set("rate", fmt.rate_cell(row))
+        self._set("kind", row.kind.value)
+        self._set("grade", row.grade.value)
+        self._set("reason", printable(fmt.short_reason(row.reason)))
         reported = row.value is not None
         self.set_class(not reported, "-not-reported")
         self.set_class(reported and row.reset, "-reset")
         if old is None or old.grade is not row.grade:
-            badge = self.query_one(".cell-grade", Label)
+            badge = self._labels["grade"]
             for cls in fmt.GRADE_CLASS.values():
                 badge.remove_class(cls)
             badge.add_class(fmt.GRADE_CLASS[row.grade])
         if old is None or old.history != row.history:
-            self.query_one(RateSparkline).history = row.history
+            self.sparkline.history = row.history
 
     def action_open(self) -> None:
         """Ask the screen to open this counter's detail."""
@@ -100,6 +113,9 @@ class ProviderSection(Vertical):
         self.provider = view.name
         self._header = ""
         self._first: ProviderView | None = view
+        self.header = Static("", classes="provider-header", markup=False)
+        self.rows = {name: CounterRowView(view.name, name) for name in COUNTER_NAMES}
+        """The 21 rows by WMI counter name."""
 
     def on_mount(self) -> None:
         """Fill the rows with the sample that created the section."""
@@ -109,19 +125,18 @@ class ProviderSection(Vertical):
 
     def compose(self) -> ComposeResult:
         """Header, then one row per counter in seed order."""
-        yield Static("", classes="provider-header", markup=False)
-        for name in COUNTER_NAMES:
-            yield CounterRowView(self.provider, name)
+        yield self.header
+        yield from self.rows.values()
 
     def show(self, view: ProviderView) -> None:
         """Show one provider's sample."""
         header = provider_header(view)
         if header != self._header:
             self._header = header
-            self.query_one(".provider-header", Static).update(header)
+            self.header.update(header)
         self.set_class(view.error is not None or not view.available, "-failed")
         for row in view.rows:
-            self.query_one(f"#row-{self.provider}-{row.name}", CounterRowView).show(row)
+            self.rows[row.name].show(row)
 
 
 def provider_header(view: ProviderView) -> str:
@@ -155,30 +170,38 @@ class CounterTable(VerticalScroll):
         """An empty table; sections appear as providers do."""
         super().__init__(id=id)
         self.filter_text = ""
+        self._sections: dict[str, ProviderSection] = {}
 
     def show(self, providers: tuple[ProviderView, ...]) -> None:
         """Show a sample: add a section for a provider seen the first time, update the rest."""
         for view in providers:
-            sections = self.query(f"#section-{view.name}").results(ProviderSection)
-            section = next(sections, None)
+            section = self._sections.get(view.name)
             if section is None:
-                self.mount(ProviderSection(view))
+                section = self._sections[view.name] = ProviderSection(view)
+                self._filter_rows(section.rows.values())
+                self.mount(section)
                 # Rows exist only after the mount; move focus from the table to the first row.
                 self.call_after_refresh(self._focus_first_if_table_focused)
             else:
                 section.show(view)
-        self.apply_filter(self.filter_text)
+
+    def rows(self) -> list[CounterRowView]:
+        """Every row, top to bottom."""
+        return [r for section in self._sections.values() for r in section.rows.values()]
 
     def apply_filter(self, text: str) -> None:
         """Show only counters whose name contains ``text`` (case-insensitive)."""
         self.filter_text = text
-        needle = text.strip().lower()
-        for row in self.query(CounterRowView):
+        self._filter_rows(self.rows())
+
+    def _filter_rows(self, rows: Iterable[CounterRowView]) -> None:
+        needle = self.filter_text.strip().lower()
+        for row in rows:
             row.display = needle in row.counter.lower()
 
     def visible_rows(self) -> list[CounterRowView]:
         """Rows currently shown, top to bottom."""
-        return [r for r in self.query(CounterRowView) if r.display]
+        return [r for r in self.rows() if r.display]
 
     def action_move(self, delta: int) -> None:
         """Focus the next/previous visible row."""
