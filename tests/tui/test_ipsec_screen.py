@@ -26,12 +26,13 @@ from tests.tui.ipsec_fixtures import (
     kernel_frame,
     standard_providers,
 )
+from tests.tui.scripted import SteppedFeed
 from tui.app import TcpscopeApp
 from tui.ipsec_format import RESET, short_reason
-from tui.screens.ipsec import IpsecScreen
+from tui.screens.ipsec import NO_IPSEC, IpsecScreen
 from tui.screens.ipsec_detail import CounterDetailScreen
 from tui.widgets.ipsec_table import CounterRowView, CounterTable, ProviderSection
-from tui.widgets.rate_sparkline import GAP, RateSparkline
+from tui.widgets.rate_sparkline import GAP, RateSparkline, bucket
 from tui.widgets.sa_list import NativeTable, SaList
 
 PROVIDERS = ("kernel", "strongswan")
@@ -272,6 +273,20 @@ async def test_provider_failure_is_shown_with_its_reason_and_recovery_clears_it(
         assert not row(screen, "strongswan", "OakleyMainMode").has_class("-not-reported")
 
 
+async def test_without_ipsec_sampling_the_screen_says_so() -> None:
+    feed = SteppedFeed()
+    app = TcpscopeApp(feed, hostname=HOST)  # type: ignore[arg-type]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        snap = await feed.step()
+        await settle(pilot, app, snap.seq)
+        assert snap.ipsec is None
+        screen = app.screen
+        assert isinstance(screen, IpsecScreen)
+        assert str(screen.query_one("#ipsec-providers", Static).render()) == NO_IPSEC
+        assert screen.query_one(CounterTable).rows() == []
+
+
 async def test_shared_keys_pause_interval_and_screen_switch() -> None:
     app, feed = make()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -320,3 +335,20 @@ class TestIpsecSnapshots:
         app, _ = make()
         keys = ("slash", *"keyadditions", "enter", "enter")
         assert snap_compare(app, terminal_size=size, run_before=_before(6, *keys))
+
+
+# --- the gap sparkline's column fitting (pure) ----------------------------------------------
+
+
+def test_bucket_keeps_short_history_and_drops_leading_gaps() -> None:
+    assert bucket((None, 1.0, None, 3.0), 10) == [1.0, None, 3.0]
+    assert bucket((), 5) == []
+    assert bucket((1.0, 2.0), 0) == []
+
+
+def test_bucket_downsamples_by_max_and_never_loses_a_gap() -> None:
+    history = tuple(float(i) for i in range(12))
+    assert bucket(history, 4) == [2.0, 5.0, 8.0, 11.0]
+    with_gap = (*history[:7], None, *history[8:])
+    fitted = bucket(with_gap, 4)
+    assert fitted[2] is None and fitted.count(None) == 1
