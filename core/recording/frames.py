@@ -14,6 +14,7 @@ st    started_at (K);  ``src`` source (K);  ``iv`` interval_s (K, or D when it c
 df    the diff against the previous sample (K; a delta's diff follows from the two states)
 c     connections by InstanceID: all (K) or added/changed (D);  ``cr`` removed ids (D)
 ti    tcp_info by InstanceID: all (K) or new/changed (D);  ``tr`` ids whose tcp_info went (D)
+td    tcp_info changes as per-field differences from the previous value (D)
 p     processes by PID: all (K) or new/changed (D);  ``pr`` PIDs gone (D)
 g     ghosts ``[[connection, closed_at], ...]``: always in K; in D only when they differ from
       the rule (removed connections become ghosts, expire after the header's ghost_ttl_s)
@@ -28,6 +29,7 @@ ip    IPsec view: full (K), or a :mod:`core.recording.jsondelta` delta (D, when 
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -48,7 +50,6 @@ from core.recording.codec import (
     decode_time,
     encode_time,
 )
-from core.sampler import diff_connections
 from core.snapshot import (
     ConnectionDiff,
     Ghost,
@@ -91,6 +92,33 @@ def _ghost_rule(
         out.pop(key, None)
     horizon = now - timedelta(seconds=ttl_s)
     return {k: g for k, g in out.items() if g.closed_at > horizon}
+
+
+_TCP_FIELDS: Final = operator.attrgetter(*(f.name for f in dataclasses.fields(TcpInfo)))
+_TCP_COUNT: Final = len(dataclasses.fields(TcpInfo))
+
+
+def _tcp_step(old: TcpInfo, new: TcpInfo) -> list[int] | None:
+    """Per-field differences new − old (small, repetitive numbers compress far better than
+    growing byte counters); None when a field is None on one side only."""
+    step: list[int] = []
+    for a, b in zip(_TCP_FIELDS(old), _TCP_FIELDS(new), strict=True):
+        if a is None or b is None:
+            if a is not b:
+                return None
+            step.append(0)
+        else:
+            step.append(b - a)
+    return step
+
+
+def _tcp_apply(old: TcpInfo, step: Any) -> TcpInfo:
+    if type(step) is not list or len(step) != _TCP_COUNT or not all(type(d) is int for d in step):
+        raise DecodeError("a tcp_info step must list an integer per field")
+    values: list[Any] = [
+        None if a is None else a + d for a, d in zip(_TCP_FIELDS(old), step, strict=True)
+    ]
+    return TcpInfo(*values)
 
 
 def _same_ghosts(a: Mapping[str, Ghost], b: Mapping[str, Ghost]) -> bool:
@@ -216,13 +244,20 @@ class FrameEncoder:
 
     def _tcp_info(self, rec: dict[str, Any], infos: Mapping[str, TcpInfo], key: bool) -> None:
         current = dict(infos.items())
-        changed = {
-            cid: TCP_INFO.encode(info)
-            for cid, info in current.items()
-            if key or self._tcp.get(cid) != info
-        }
-        if changed or key:
-            rec["ti"] = changed
+        full: dict[str, Any] = {}
+        steps: dict[str, Any] = {}
+        for cid, info in current.items():
+            old = self._tcp.get(cid)
+            if not key and old == info:
+                continue
+            if key or old is None or (step := _tcp_step(old, info)) is None:
+                full[cid] = TCP_INFO.encode(info)
+            else:
+                steps[cid] = step
+        if full or key:
+            rec["ti"] = full
+        if steps:
+            rec["td"] = steps
         if not key:
             gone = [cid for cid in self._tcp if cid not in current and cid in self._conns]
             if gone:
@@ -321,9 +356,23 @@ class FrameDecoder:
         self._view_full: list[Any] | None = None
         self._view_marked: list[Any] | None = None
         self.current: Snapshot | None = None
+        self.seq = 0
+        self.time: datetime | None = None
 
-    def apply(self, rec: Any) -> Snapshot:
-        """Apply one sample record and return the snapshot it describes."""
+    def checkpoint(self) -> dict[str, Any]:
+        """The state now, to :meth:`restore` later (cheap: containers are copied on write)."""
+        return dict(self.__dict__)
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Return to a :meth:`checkpoint`."""
+        self.__dict__.update(state)
+
+    def apply(self, rec: Any, *, build: bool = True) -> Snapshot | None:
+        """Apply one sample record (validating every value); the snapshot when ``build``.
+
+        State is copied on write, so a snapshot handed out is never changed afterwards and a
+        sample that changed nothing costs no copying.
+        """
         if type(rec) is not dict:
             raise DecodeError("a sample record must be a JSON object")
         kind = _get(rec, "k", str)
@@ -336,73 +385,111 @@ class FrameDecoder:
             self._source = _get(rec, "src", str)
         elif self._started is None:
             raise DecodeError("delta record without a preceding key frame")
-        seq = _get(rec, "n", int)
-        now = decode_time(_get(rec, "t", int))
+        self.seq = _get(rec, "n", int)
+        self.time = now = decode_time(_get(rec, "t", int))
         self._interval = _get(rec, "iv", float, self._interval)
         old = self._conns
-        conns = self._apply_connections(rec, key)
-        self._apply_tcp(rec, key)
+        diff = self._apply_connections(rec, key)
+        self._apply_tcp(rec, key, diff.removed)
         self._apply_processes(rec, key)
-        self._apply_ghosts(rec, old, conns, now, key)
+        self._apply_ghosts(rec, old, diff, now, key)
         if "pv" in rec:
             self._privilege = PRIVILEGE.decode(rec["pv"])
         self._apply_ipsec(rec, key)
         error: SourceError | None = SOURCE_ERROR.decode(rec["e"]) if "e" in rec else None
         stats: SampleStats = STATS.decode(_get(rec, "ss", list))
+        stale = _get(rec, "s", bool, False)
+        paused = _get(rec, "pa", bool, False)
+        skipped = _get(rec, "sk", int, 0)
+        if not build:
+            self.current = None
+            return None
         assert self._started is not None
         snap = Snapshot(
-            seq=seq,
+            seq=self.seq,
             time=now,
             started_at=self._started,
             source=self._source,
             interval_s=self._interval,
-            connections=conns,
-            diff=_key_diff(rec) if key else diff_connections(old, conns),
+            connections=self._conns,
+            diff=diff,
             ghosts=tuple(self._ghosts.values()),
-            tcp_info=dict(self._tcp),
-            processes=dict(self._procs),
+            tcp_info=self._tcp,
+            processes=self._procs,
             error=error,
-            stale=_get(rec, "s", bool, False),
+            stale=stale,
             privilege=self._privilege,
             stats=stats,
-            paused=_get(rec, "pa", bool, False),
+            paused=paused,
             ipsec=self._view,
-            skipped=_get(rec, "sk", int, 0),
+            skipped=skipped,
         )
         self.current = snap
         return snap
 
-    def _apply_connections(self, rec: Mapping[str, Any], key: bool) -> dict[str, TcpConnection]:
-        conns = {} if key else dict(self._conns)
-        for cid in _get(rec, "cr", list, []):
+    def _apply_connections(self, rec: Mapping[str, Any], key: bool) -> ConnectionDiff:
+        """New connection state; returns the diff against the previous sample."""
+        changed = _get(rec, "c", dict)
+        removed = _get(rec, "cr", list, [])
+        if key:
+            self._conns = {}
+        elif not changed and not removed:
+            return ConnectionDiff()
+        old = self._conns
+        conns = dict(old)
+        for cid in removed:
             if type(cid) is not str or cid not in conns:
                 raise DecodeError(f"removed connection {cid!r} was not there")
             del conns[cid]
-        for cid, raw in _get(rec, "c", dict).items():
+        added: list[str] = []
+        states: list[StateChange] = []
+        for cid, raw in changed.items():
             conn: TcpConnection = CONNECTION.decode(raw)
             if conn.instance_id != cid:
                 raise DecodeError(f"connection key {cid!r} differs from its InstanceID")
+            before = old.get(cid)
+            if before is None:
+                added.append(cid)
+            elif before.state != conn.state:
+                states.append(StateChange(cid, before.state, conn.state))
             conns[cid] = conn
         self._conns = conns
-        return conns
+        if key:
+            return _key_diff(rec)
+        return ConnectionDiff(frozenset(added), frozenset(removed), tuple(states))
 
-    def _apply_tcp(self, rec: Mapping[str, Any], key: bool) -> None:
-        tcp = {} if key else {k: v for k, v in self._tcp.items() if k in self._conns}
-        for cid in _get(rec, "tr", list, []):
+    def _apply_tcp(self, rec: Mapping[str, Any], key: bool, removed: frozenset[str]) -> None:
+        full = _get(rec, "ti", dict, {})
+        steps = _get(rec, "td", dict, {})
+        gone = _get(rec, "tr", list, [])
+        if key:
+            self._tcp = {}
+        elif not (full or steps or gone or removed & self._tcp.keys()):
+            return
+        tcp = dict(self._tcp)
+        for cid in (*removed, *gone):
             if type(cid) is not str:
                 raise DecodeError("tcp_info removal is not an InstanceID")
             tcp.pop(cid, None)
-        for cid, raw in _get(rec, "ti", dict, {}).items():
+        for cid, raw in full.items():
             tcp[cid] = TCP_INFO.decode(raw)
+        for cid, step in steps.items():
+            if cid not in tcp:
+                raise DecodeError(f"tcp_info step for {cid!r} without a previous value")
+            tcp[cid] = _tcp_apply(tcp[cid], step)
         self._tcp = tcp
 
     def _apply_processes(self, rec: Mapping[str, Any], key: bool) -> None:
+        changed = _get(rec, "p", dict, {})
+        gone = _get(rec, "pr", list, [])
+        if not key and not changed and not gone:
+            return
         procs = {} if key else dict(self._procs)
-        for pid in _get(rec, "pr", list, []):
+        for pid in gone:
             if type(pid) is not int:
                 raise DecodeError("process removal is not a PID")
             procs.pop(pid, None)
-        for text, raw in _get(rec, "p", dict, {}).items():
+        for text, raw in changed.items():
             pid = _pid(text)
             procs[pid] = PROCESS.decode(raw)
         self._procs = procs
@@ -411,7 +498,7 @@ class FrameDecoder:
         self,
         rec: Mapping[str, Any],
         old: Mapping[str, TcpConnection],
-        conns: Mapping[str, TcpConnection],
+        diff: ConnectionDiff,
         now: datetime,
         key: bool,
     ) -> None:
@@ -425,10 +512,9 @@ class FrameDecoder:
             self._ghosts = ghosts
         elif key:
             raise DecodeError("missing key 'g'")
-        else:
-            removed = [(cid, c) for cid, c in old.items() if cid not in conns]
-            added = [cid for cid in conns if cid not in old]
-            self._ghosts = _ghost_rule(self._ghosts, removed, added, now, self._ttl)
+        elif diff.removed or diff.added or self._ghosts:
+            removed = [(cid, old[cid]) for cid in diff.removed]
+            self._ghosts = _ghost_rule(self._ghosts, removed, diff.added, now, self._ttl)
 
     def _apply_ipsec(self, rec: Mapping[str, Any], key: bool) -> None:
         if key:

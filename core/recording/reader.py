@@ -24,6 +24,8 @@ from core.snapshot import Snapshot
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _GZIP_WBITS: Final = 31
+CHECKPOINT_EVERY: Final = 16
+"""Decoder states kept per loaded block, so stepping back re-applies at most this many."""
 _BAD_INPUT: Final = (
     ValueError,
     TypeError,
@@ -76,6 +78,8 @@ class Recording:
         self._cache_lines: list[Any] = []
         self._decoder = FrameDecoder(self.header.ghost_ttl_s)
         self._decoder_at = -1
+        self._firsts = [blk.first for blk in self.blocks]
+        self._checkpoints: dict[int, dict[str, Any]] = {}
 
     def __len__(self) -> int:
         """Number of samples."""
@@ -119,11 +123,12 @@ class Recording:
                     raise self.error("a block must start with a key frame", record)
                 first_sample = False
                 try:
-                    snap = decoder.apply(rec)
+                    decoder.apply(rec, build=False)
                 except _BAD_INPUT as exc:
                     raise self.error(_problem(exc), record) from None
-                self.times.append(snap.time)
-                self.seqs.append(snap.seq)
+                assert decoder.time is not None
+                self.times.append(decoder.time)
+                self.seqs.append(decoder.seq)
             if record == 0:
                 raise self.error("no header (the file holds no complete record)")
             count = record - first_record + 1 - skip
@@ -162,22 +167,35 @@ class Recording:
         """Sample ``index`` rebuilt from its block's key frame (raises RecordingError)."""
         if not 0 <= index < len(self.times):
             raise IndexError(index)
-        b = bisect.bisect_right([blk.first for blk in self.blocks], index) - 1
+        if index == self._decoder_at and self._decoder.current is not None:
+            return self._decoder.current
+        b = bisect.bisect_right(self._firsts, index) - 1
         block = self.blocks[b]
         if self._cache_block != b:
             self._load(b)
             self._decoder_at = -1
-        start = self._decoder_at + 1 if block.first <= self._decoder_at < index else block.first
+            self._checkpoints = {}
+        start = block.first
+        if block.first <= self._decoder_at < index:
+            start = self._decoder_at + 1
+        else:
+            saved = [i for i in self._checkpoints if i < index]
+            if saved:
+                start = max(saved)
+                self._decoder.restore(self._checkpoints[start])
+                start += 1
         for i in range(start, index + 1):
             rec = self._cache_lines[i - block.first]
             try:
-                self._decoder.apply(rec)
+                self._decoder.apply(rec, build=i == index)
             except _BAD_INPUT as exc:
                 number = block.first_record + block.skip_lines + i - block.first
                 raise self.error(_problem(exc), number) from None
+            if (i - block.first) % CHECKPOINT_EVERY == 0 and i not in self._checkpoints:
+                self._checkpoints[i] = self._decoder.checkpoint()
         self._decoder_at = index
         snap = self._decoder.current
-        assert snap is not None
+        assert snap is not None  # the last apply above always builds
         return snap
 
     def _load(self, b: int) -> None:

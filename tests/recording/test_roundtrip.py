@@ -108,7 +108,11 @@ def test_tcp_info_is_stored_only_when_it_changed(recorded: Path) -> None:
     for rec in records[1:KEY_EVERY]:
         assert not listener_ids & set(rec.get("c", {}))  # unchanged rows are not repeated
     long_lived = "tcpscope:[192.0.2.10]:51432-[203.0.113.50]:5432"
-    assert sum(1 for r in records[1:KEY_EVERY] if long_lived in r.get("ti", {})) > 50
+    changed = [
+        r for r in records[1:KEY_EVERY] if long_lived in {**r.get("ti", {}), **r.get("td", {})}
+    ]
+    assert len(changed) > 50
+    assert sum(1 for r in changed if long_lived in r.get("td", {})) > 50  # as steps
 
 
 def test_error_stale_privilege_skipped_and_paused_survive(tmp_path: Path) -> None:
