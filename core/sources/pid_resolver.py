@@ -5,6 +5,7 @@ Why: Linux has no API from a socket to its process; the only way is reading ever
 tick is what makes ``ss -p`` and psutil slow. This resolver pays it once (first tick), then per
 new socket only, so steady-state cost follows churn, not the number of sockets:
 
+* pass K: a socket whose owner died is looked up in the other fd tables already read;
 * pass B: readlink the fd numbers that held sockets which vanished since the last tick
   (Linux hands out the lowest free fd, so a new socket usually lands exactly there);
 * pass A: list ``/proc/<pid>/fd`` of processes, new and recently busy ones first, and
@@ -119,7 +120,10 @@ class PidResolver:
         first = self._tick == 1
         found: set[int] = set()
         self._late = set()
-        if candidates and not first:
+        if changed:
+            stats.passes += "K"
+            self._pass_known(changed, wanted, found)
+        if candidates and not first and len(found) < len(wanted):
             stats.passes += "B"
             self._pass_b(candidates, pids, wanted, found)
         if len(found) < len(wanted):
@@ -216,6 +220,13 @@ class PidResolver:
         return 0
 
     # -- passes ------------------------------------------------------------------------
+
+    def _pass_known(self, orphans: set[int], wanted: set[int], found: set[int]) -> None:
+        """Orphans another process was already seen holding (fork, fd passing): no I/O."""
+        for pid, fds in self._fds.items():
+            for fd, ino in fds.items():
+                if ino in orphans and ino not in self._owner:
+                    self._record(ino, pid, fd, found, wanted)
 
     def _pass_b(
         self, candidates: list[tuple[int, str]], live: list[int], wanted: set[int],

@@ -7,6 +7,7 @@ Only the test's own ports are looked at, since other processes share the machine
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -329,3 +330,49 @@ def test_tcp_info_short_struct_and_lazy_cache(bag: SocketBag) -> None:
     lazy = LazyTcpInfo({"a": raw, "tw": b""})
     assert lazy["a"] is lazy["a"]
     assert "tw" not in lazy and lazy.get("tw") is None and list(lazy) == ["a"]
+
+
+SHARED_LISTENER = """
+import signal, socket, subprocess, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # reap the keeper at once: no zombie
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+keeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                          stdin=subprocess.DEVNULL, pass_fds=[s.fileno()])
+print(s.getsockname()[1], keeper.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")
+def test_owner_moves_when_the_owning_process_dies(netlink: Sampling) -> None:
+    """A listener held by two processes: when the one reported dies, the other is found."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", SHARED_LISTENER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    lport, keeper_pid = (int(x) for x in parent.stdout.readline().split())
+    holders = {parent.pid, keeper_pid}
+    try:
+        before = find(netlink(), lport)
+        assert before is not None and before.owning_process in holders
+        victim = before.owning_process
+        os.kill(victim, 9)
+        if victim == parent.pid:
+            parent.wait(timeout=10)
+        else:
+            wait_for(lambda: True if not os.path.exists(f"/proc/{victim}") else None)
+
+        def moved() -> TcpConnection | None:
+            conn = find(netlink(), lport)
+            return conn if conn is not None and conn.owning_process != victim else None
+
+        after = wait_for(moved)
+        assert after.owning_process == (holders - {victim}).pop()
+        assert after.owner_status is OwnerStatus.FOUND
+        assert after.creation_time == before.creation_time
+    finally:
+        for pid in holders:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        parent.wait(timeout=10)
