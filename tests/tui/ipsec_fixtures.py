@@ -18,7 +18,7 @@ from typing import Final
 
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderReading
 from core.ipsec.providers._vici import describe_error
-from core.ipsec.providers.base import make_reading
+from core.ipsec.providers.base import Provider, make_reading
 from core.sampler import check_interval
 from core.snapshot import ConnectionDiff, Snapshot
 
@@ -251,21 +251,30 @@ class SteppedIpsecFeed:
 
     def __init__(
         self,
-        providers: Sequence[ScriptedIpsecProvider],
+        providers: Sequence[Provider],
         *,
         interval_s: float = 1.0,
         history_s: float = 60.0,
     ) -> None:
-        """Wrap a real IpsecSampler over ``providers``."""
+        """Wrap a real IpsecSampler over ``providers``.
+
+        Scripted providers get a scripted clock (one interval per read, so rates are exact);
+        real ones (a lab charon) keep the sampler's monotonic clock.
+        """
         from core.ipsec.sampling import IpsecSampler
 
         self.providers = list(providers)
-        self.sampler = IpsecSampler(
-            self.providers,
-            interval_s=interval_s,
-            history_s=history_s,
-            clock=_PerSample(self.providers, interval_s),
-        )
+        scripted = [p for p in self.providers if isinstance(p, ScriptedIpsecProvider)]
+        if len(scripted) == len(self.providers):
+            self.sampler = IpsecSampler(
+                self.providers,
+                interval_s=interval_s,
+                history_s=history_s,
+                clock=_PerSample(scripted, interval_s),
+            )
+        else:
+            self.sampler = IpsecSampler(self.providers, interval_s=interval_s, history_s=history_s)
+        self._reads = 0
         self._interval_s = interval_s
         self._paused = False
         self._seq = 0
@@ -310,9 +319,10 @@ class SteppedIpsecFeed:
         view: IpsecView | None = None
         for _ in range(samples):
             view = self.sampler.sample()
+            self._reads += 1
         assert view is not None
         self._seq += 1
-        when = START + timedelta(seconds=self._interval_s * self.providers[0].reads)
+        when = START + timedelta(seconds=self._interval_s * self._reads)
         view = dataclasses.replace(view, time=when)
         snap = Snapshot(
             seq=self._seq,

@@ -1,0 +1,84 @@
+"""The IPsec screen on a real charon: counters, the SA list, the daemon dying and coming back.
+
+Why: the scripted tests pin the screen's behaviour exactly; this one shows that the real
+strongSwan provider's output (VICI over a lab charon, strongSwan 5.9.8 with kernel-libipsec in
+its own network namespace) lands on the screen as it should, including a crash of the daemon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from textual.widgets import Static
+
+from core.ipsec.model import Grade
+from core.ipsec.providers.strongswan import StrongswanProvider
+from tests.lab.ipsec_lab import IpsecLab, have_lab_tools
+from tests.tui.ipsec_fixtures import SteppedIpsecFeed
+from tests.tui.test_ipsec_screen import advance, cell, open_ipsec, row, view
+from tui.app import TcpscopeApp
+from tui.widgets.ipsec_table import ProviderSection
+from tui.widgets.sa_list import SaList
+
+pytestmark = [pytest.mark.lab, pytest.mark.root]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[IpsecLab]:
+    """A lab of its own (this module kills a charon) with the IKEv2 ``lab`` CHILD SA up."""
+    why = have_lab_tools()
+    if why:
+        pytest.skip(why)
+    with IpsecLab() as the_lab:
+        the_lab.initiate("lab")
+        yield the_lab
+
+
+async def test_ipsec_screen_on_a_real_charon(lab: IpsecLab) -> None:
+    feed = SteppedIpsecFeed([StrongswanProvider(lab.a.vici)], interval_s=0.5)
+    app = TcpscopeApp(feed, hostname="lab")
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 1)
+            providers = str(screen.query_one("#ipsec-providers", Static).render())
+            assert "● strongswan" in providers
+            invalid = view(app).row("strongswan", "InvalidPackets")
+            assert invalid.grade is Grade.EXACT
+            assert cell(row(screen, "strongswan", "InvalidPackets"), "value") == (
+                f"{lab.counters(lab.a)['invalid']:,}"
+            )
+
+            lab.traffic(count=5, interval_s=0.02)
+            await advance(pilot, app, feed)
+            await pilot.press("n")
+            sas = screen.query_one(SaList)
+            ike = [sa for sa in view(app).provider("strongswan").sas if sa.name == "lab"]
+            assert ike and ike[0].children
+            key = f"strongswan/ike/{ike[0].uniqueid}"
+            remote = str(sas.get_cell(key, "remote"))
+            assert lab.b.outer in remote and "b.lab" in remote
+            child = ike[0].children[0]
+            child_key = f"strongswan/child/{ike[0].uniqueid}/{child.uniqueid}"
+            assert child.bytes_out and str(sas.get_cell(child_key, "out")) != "—"
+            await pilot.press("n")
+
+            lab.kill_daemon(lab.a)
+            await advance(pilot, app, feed)
+            providers = str(screen.query_one("#ipsec-providers", Static).render())
+            assert "✗ strongswan" in providers and "charon not running" in providers
+            section = screen.query_one("#section-strongswan", ProviderSection)
+            assert section.has_class("-failed")
+            assert cell(row(screen, "strongswan", "InvalidPackets"), "reason").startswith(
+                "not reported: charon not running"
+            )
+
+            lab.start_daemon(lab.a)
+            lab.load(lab.a)
+            await advance(pilot, app, feed)
+            providers = str(screen.query_one("#ipsec-providers", Static).render())
+            assert "● strongswan" in providers
+            assert not section.has_class("-failed")
+            assert not row(screen, "strongswan", "InvalidPackets").has_class("-not-reported")
+    finally:
+        feed.sampler.close()
