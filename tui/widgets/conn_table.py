@@ -170,10 +170,20 @@ class ConnTable(ScrollView, can_focus=True):
         """Position of the cursor."""
         return self._cursor_pos
 
+    def _record(self, row_id: str) -> TcpConnection:
+        # The snapshot's record is the current one (the index may hold an older record of an
+        # unchanged-State connection until its next full scan); ghosts live only in the index.
+        snap = self.snapshot
+        conn = snap.connections.get(row_id) if snap is not None else None
+        return conn if conn is not None else self.index.rows[row_id]
+
     @property
     def cursor_connection(self) -> TcpConnection | None:
         """The connection (live or ghost) under the cursor; None on a group row."""
-        return self.index.rows.get(self.cursor_id) if self.cursor_id is not None else None
+        row_id = self.cursor_id
+        if row_id is None or row_id not in self.index.rows:
+            return None
+        return self._record(row_id)
 
     @property
     def cursor_group(self) -> Group | None:
@@ -306,7 +316,7 @@ class ConnTable(ScrollView, can_focus=True):
                 theme,
             )
             return self._cached(key, lambda: self._group_line(group, expanded, cursor, width))
-        conn = self.index.rows[row_id]
+        conn = self._record(row_id)
         proc = self.index.proc(conn)
         now = self.snapshot.time if self.snapshot is not None else datetime.now()
         life = self._lifecycle(row_id, conn, now)
