@@ -64,9 +64,9 @@ def _mount(
 
 def build_parser() -> OneLineParser:
     """The whole command line."""
+    import core.ipsec.cli as ipsec_cli
+    import core.recording.cli as record_cli
     from core import connections_cmd, explain
-    from core.ipsec import cli as ipsec_cli
-    from core.recording import cli as record_cli
 
     parser = OneLineParser(
         prog="tcpscope",
