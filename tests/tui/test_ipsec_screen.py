@@ -243,7 +243,7 @@ async def test_native_view_lists_counters_and_sas_with_peer_text_literal() -> No
         child = ike[0].children[0]
         assert child.bytes_in_rate is not None
         assert str(sas.get_cell("strongswan/child/3/7", "in_rate")).endswith("/s")
-        assert app.focused is sas
+        assert app.focused is screen.query_one("#ipsec-native")
         await pilot.press("n")
         assert isinstance(app.focused, CounterRowView)
 
@@ -352,3 +352,12 @@ def test_bucket_downsamples_by_max_and_never_loses_a_gap() -> None:
     with_gap = (*history[:7], None, *history[8:])
     fitted = bucket(with_gap, 4)
     assert fitted[2] is None and fitted.count(None) == 1
+
+
+class TestIpsecNativeSnapshots:
+    """Native counters and the SA list (hostile peer identity shown escaped)."""
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_native_view(self, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+        app, _ = make()
+        assert snap_compare(app, terminal_size=size, run_before=_before(6, "n"))

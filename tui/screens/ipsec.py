@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
@@ -105,11 +105,12 @@ class IpsecScreen(Screen[None]):
         yield FilterBar(id="ipsec-filter")
         with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
             yield CounterTable(id="ipsec-counters")
-            with VerticalScroll(id="ipsec-native"):
-                yield Static("Native counters", classes="ipsec-section-title")
-                yield NativeTable(id="ipsec-native-table")
+            # One page scrolled as a whole (both ways): the tables take no focus of their own.
+            with ScrollableContainer(id="ipsec-native"):
                 yield Static("Security associations", classes="ipsec-section-title")
                 yield SaList(id="ipsec-sa-list")
+                yield Static("Native counters", classes="ipsec-section-title")
+                yield NativeTable(id="ipsec-native-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -171,7 +172,7 @@ class IpsecScreen(Screen[None]):
             # Keys must not reach a hidden counter row (Enter would open its detail).
             focused = self.focused
             self._row_focus = focused if isinstance(focused, CounterRowView) else None
-            self.query_one(SaList).focus()
+            self.query_one("#ipsec-native", ScrollableContainer).focus()
             if self.view is not None:
                 self._show_native(self.view.providers)
         elif self._row_focus is not None and self._row_focus.is_attached:

@@ -36,12 +36,12 @@ SA_COLUMNS: Final = (
 SA_KEYS: Final = tuple(key for key, _, _ in SA_COLUMNS)
 
 
-class NativeTable(DataTable[Cell]):
+class NativeTable(DataTable[Cell], can_focus=False):
     """Native counters of every provider: name, value, rate of running totals, missing groups."""
 
     def on_mount(self) -> None:
         """Declare the columns."""
-        self.cursor_type = "row"
+        self.cursor_type = "none"
         self.zebra_stripes = True
         for key, title in zip(
             NATIVE_COLUMNS, ("Provider", "Native counter", "Value", "Rate"), strict=True
@@ -98,12 +98,12 @@ def native_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
     return rows
 
 
-class SaList(DataTable[Cell]):
+class SaList(DataTable[Cell], can_focus=False):
     """IKE SAs with their CHILD SAs indented below them: state, peers, algorithms, traffic."""
 
     def on_mount(self) -> None:
         """Declare the columns."""
-        self.cursor_type = "row"
+        self.cursor_type = "none"
         for key, title, width in SA_COLUMNS:
             self.add_column(title, key=key, width=width)
 
