@@ -17,7 +17,6 @@ import shlex
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
 
 from core.enums import ENUMS
@@ -178,15 +177,13 @@ def _match(token: Token, conn: TcpConnection, proc: ProcessInfo | None) -> bool:
 # --- sorting ----------------------------------------------------------------------------
 
 SortKey = tuple[object, ...]
-KeyFunc = Callable[[TcpConnection, ProcessInfo | None], object]
+RowKey = Callable[[TcpConnection], SortKey]
+
+_PACKED: dict[str, bytes] = {}
+"""Packed addresses by text: at 50k rows the same few addresses repeat on every re-sort."""
 
 
-@lru_cache(maxsize=65536)
-def _packed(address: str) -> bytes:
-    """Addresses sort numerically (10.0.0.2 before 10.0.0.10), IPv4 before IPv6.
-
-    Cached: at 50k rows the same few local addresses repeat, and this runs per row on re-sort.
-    """
+def _pack(address: str) -> bytes:
     try:
         if ":" in address:
             return b"\x06" + socket.inet_pton(socket.AF_INET6, address)
@@ -195,76 +192,117 @@ def _packed(address: str) -> bytes:
         return b"\xff" + address.encode("utf-8", "replace")
 
 
+def _packed(address: str) -> bytes:
+    """Addresses sort numerically (10.0.0.2 before 10.0.0.10), IPv4 before IPv6."""
+    packed = _PACKED.get(address)
+    if packed is None:
+        if len(_PACKED) > 65536:
+            _PACKED.clear()
+        packed = _PACKED[address] = _pack(address)
+    return packed
+
+
 def _created(conn: TcpConnection) -> float:
     # Ascending age = youngest first: a later creation time is a smaller age, so negate.
     t = conn.creation_time
     return -t.timestamp() if t is not None else float("inf")
 
 
-def _name(text: str | None) -> str:
-    return (text or "").casefold()
-
-
 _NO_PROC: Final = "\uffff"
 """Rows without a known process sort after every name."""
 
-# One flat function per column (no nested calls): a re-sort computes 50k of these.
-_KEYS: Final[dict[str, KeyFunc]] = {
-    "state": lambda c, p: (int(c.state), c.local_port, c.remote_port, c.instance_id),
-    "local": lambda c, p: (_packed(c.local_address), c.local_port, c.remote_port, c.instance_id),
-    "remote": lambda c, p: (_packed(c.remote_address), c.remote_port, c.local_port, c.instance_id),
-    "pid": lambda c, p: (
-        -1 if c.owning_process is None else c.owning_process,
-        c.local_port,
-        c.remote_port,
-        c.instance_id,
-    ),
-    "process": lambda c, p: (
-        _NO_PROC if p is None else _name(p.name),
-        c.local_port,
-        c.remote_port,
-        c.instance_id,
-    ),
-    "user": lambda c, p: (
-        _NO_PROC if p is None else _name(p.username),
-        c.local_port,
-        c.remote_port,
-        c.instance_id,
-    ),
-    "offload": lambda c, p: (
-        -1 if c.offload_state is None else c.offload_state,
-        c.local_port,
-        c.remote_port,
-        c.instance_id,
-    ),
-    "applied": lambda c, p: (
-        -1 if c.applied_setting is None else c.applied_setting,
-        c.local_port,
-        c.remote_port,
-        c.instance_id,
-    ),
-    "age": lambda c, p: (_created(c), c.local_port, c.remote_port, c.instance_id),
-}
 
-SORT_COLUMNS: Final = tuple(_KEYS)
+def _by_pid(processes: Mapping[int, ProcessInfo], field: str) -> dict[int | None, str]:
+    return {pid: (getattr(p, field) or "").casefold() for pid, p in processes.items()}
+
+
+def _row_key(column: str, processes: Mapping[int, ProcessInfo]) -> RowKey:
+    # One flat function per column, no nested calls: a re-sort computes 50k of these.
+    if column == "state":
+        return lambda c: (int(c.state), c.local_port, c.remote_port, c.instance_id)
+    cached = _PACKED.get  # one C call per row once an address has been seen
+    if column == "local":
+        return lambda c: (
+            cached(c.local_address) or _packed(c.local_address),
+            c.local_port,
+            c.remote_port,
+            c.instance_id,
+        )
+    if column == "remote":
+        return lambda c: (
+            cached(c.remote_address) or _packed(c.remote_address),
+            c.remote_port,
+            c.local_port,
+            c.instance_id,
+        )
+    if column == "pid":
+        return lambda c: (
+            -1 if c.owning_process is None else c.owning_process,
+            c.local_port,
+            c.remote_port,
+            c.instance_id,
+        )
+    if column in ("process", "user"):
+        names = _by_pid(processes, "name" if column == "process" else "username")
+        get = names.get
+        return lambda c: (
+            get(c.owning_process, _NO_PROC),
+            c.local_port,
+            c.remote_port,
+            c.instance_id,
+        )
+    if column == "offload":
+        return lambda c: (
+            -1 if c.offload_state is None else c.offload_state,
+            c.local_port,
+            c.remote_port,
+            c.instance_id,
+        )
+    if column == "applied":
+        return lambda c: (
+            -1 if c.applied_setting is None else c.applied_setting,
+            c.local_port,
+            c.remote_port,
+            c.instance_id,
+        )
+    if column == "age":
+        return lambda c: (_created(c), c.local_port, c.remote_port, c.instance_id)
+    raise KeyError(column)
+
+
+SORT_COLUMNS: Final = (
+    "state",
+    "local",
+    "remote",
+    "pid",
+    "process",
+    "user",
+    "offload",
+    "applied",
+    "age",
+)
 """Columns the table can sort by, in the order ``s`` cycles through them."""
 
 NEEDS_PROCESS: Final = frozenset({"process", "user"})
-"""Sort columns whose key reads the owning process record."""
+"""Sort columns whose key reads the owning process records."""
 
 
-def sort_key(column: str, conn: TcpConnection, proc: ProcessInfo | None) -> SortKey:
-    """Total-order key: the column's value, then the ports, then the InstanceID.
+def key_func(column: str, processes: Mapping[int, ProcessInfo] | None = None) -> RowKey:
+    """The key function of ``column`` for rows owned by ``processes``.
+
+    Keys are total orders: the column's value, then the ports, then the InstanceID. For
+    ``process``/``user`` the names are looked up once per PID here, not once per row.
 
     Raises:
         KeyError: ``column`` is not in :data:`SORT_COLUMNS`.
     """
-    return _KEYS[column](conn, proc)  # type: ignore[return-value]
+    return _row_key(column, processes or {})
 
 
-def key_func(column: str) -> Callable[[TcpConnection, ProcessInfo | None], SortKey]:
-    """The key function of ``column`` (the per-row call of a 50k-row sort)."""
-    return _KEYS[column]  # type: ignore[return-value]
+def sort_key(column: str, conn: TcpConnection, proc: ProcessInfo | None) -> SortKey:
+    """The key of one row (convenience for tests and one-off sorts)."""
+    processes = {proc.pid: proc} if proc is not None else {}
+    return _row_key(column, processes)(conn)
 
 
 def count_states(conns: Mapping[str, TcpConnection]) -> dict[TcpState, int]:

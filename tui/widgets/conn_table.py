@@ -13,7 +13,8 @@ Untrusted text (process and user names, addresses) becomes Segments of plain tex
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -318,7 +319,7 @@ class ConnTable(ScrollView, can_focus=True):
             return self._cached(key, lambda: self._group_line(group, expanded, cursor, width))
         conn = self._record(row_id)
         proc = self.index.proc(conn)
-        now = self.snapshot.time if self.snapshot is not None else datetime.now()
+        now = self.snapshot.time if self.snapshot is not None else datetime.now(UTC)
         life = self._lifecycle(row_id, conn, now)
         age = fmt.conn_age(conn, now)
         key = (
@@ -338,10 +339,9 @@ class ConnTable(ScrollView, can_focus=True):
             key, lambda: self._row_line(conn, proc, life, age, cursor, columns, width)
         )
 
-    def _cached(self, key: tuple[object, ...], make: object) -> Strip:
+    def _cached(self, key: tuple[object, ...], make: Callable[[], Strip]) -> Strip:
         strip = self._cache.get(key)
         if strip is None:
-            assert callable(make)
             strip = make()
             self._cache[key] = strip
         return strip

@@ -94,7 +94,7 @@ class RowIndex:
         self.reverse = reverse
         if column != self.sort_column:
             self.sort_column = column
-            self._key = key_func(column)
+            self._key = key_func(column, self.processes)
             self._rebuild()
 
     def set_query(self, query: Query) -> None:
@@ -112,10 +112,7 @@ class RowIndex:
         if query.empty:
             # The common case, kept to one comprehension: this is the whole re-sort at 50k.
             # int(state), not the IntEnum, in keys: list.sort compares exact ints much faster.
-            if self.sort_column in NEEDS_PROCESS:
-                keys = {iid: key(c, proc(c)) for iid, c in self.rows.items()}
-            else:
-                keys = {iid: key(c, None) for iid, c in self.rows.items()}
+            keys = {iid: key(c) for iid, c in self.rows.items()}
             filtered = dict(self.counts_all)
         else:
             keys = {}
@@ -123,7 +120,7 @@ class RowIndex:
             for iid, conn in self.rows.items():
                 p = proc(conn)
                 if query.matches(conn, p):
-                    keys[iid] = key(conn, p)
+                    keys[iid] = key(conn)
                     if iid not in self.ghosts:
                         filtered[conn.state] = filtered.get(conn.state, 0) + 1
         self._keys = keys
@@ -139,7 +136,11 @@ class RowIndex:
         snapshots (to re-key rows whose owner changed without a State change), each row's
         record is checked by identity: O(N), about 10-15 ms at 50k.
         """
-        self.processes = snap.processes
+        if snap.processes is not self.processes:
+            self.processes = snap.processes
+            if self.sort_column in NEEDS_PROCESS:
+                # New names apply to rows keyed from now on (all of them at the next rebuild).
+                self._key = key_func(self.sort_column, self.processes)
         conns = snap.connections
         ghosts = {
             g.connection.instance_id: g
@@ -244,7 +245,7 @@ class RowIndex:
             self.counts_all[conn.state] = self.counts_all.get(conn.state, 0) + 1
         p = self.proc(conn)
         if self.query.empty or self.query.matches(conn, p):
-            key = self._key(conn, p)
+            key = self._key(conn)
             self._keys[iid] = key
             insort(self._order, key)
             if not ghost:
