@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -314,7 +314,10 @@ class ReplayControls:
 
     def ensure_bar(self) -> None:
         """Mount a ReplayBar under the header of the current screen if it has none."""
-        screen = self.app.screen
+        try:
+            screen = self.app.screen
+        except ScreenStackError:  # the app is shutting down
+            return
         if screen.query(ReplayBar) or isinstance(screen, (ModalScreen, DiffScreen)):
             return
         bar = ReplayBar(self.feed, self.marks, id="replay-bar")

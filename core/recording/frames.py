@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -112,13 +112,41 @@ def _tcp_step(old: TcpInfo, new: TcpInfo) -> list[int] | None:
     return step
 
 
-def _tcp_apply(old: TcpInfo, step: Any) -> TcpInfo:
+TcpValues = tuple[int | None, ...]
+"""A TcpInfo's fields in declaration order (the decoder's compact form)."""
+
+
+def _tcp_apply(old: TcpValues, step: Any) -> TcpValues:
     if type(step) is not list or len(step) != _TCP_COUNT or not all(type(d) is int for d in step):
         raise DecodeError("a tcp_info step must list an integer per field")
-    values: list[Any] = [
-        None if a is None else a + d for a, d in zip(_TCP_FIELDS(old), step, strict=True)
-    ]
-    return TcpInfo(*values)
+    return tuple(None if a is None else a + d for a, d in zip(old, step, strict=True))
+
+
+class _LazyTcp(Mapping[str, TcpInfo]):
+    """tcp_info by InstanceID, built from the decoder's values on first access (a replayed
+    sample with 50k connections does not build 50k records nobody looks at)."""
+
+    __slots__ = ("_cache", "_values")
+
+    def __init__(self, values: Mapping[str, TcpValues]) -> None:
+        self._values = values
+        self._cache: dict[str, TcpInfo] = {}
+
+    def __getitem__(self, key: str) -> TcpInfo:
+        info = self._cache.get(key)
+        if info is None:
+            info = TcpInfo(*self._values[key])  # type: ignore[arg-type]
+            self._cache[key] = info
+        return info
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
 
 
 def _same_ghosts(a: Mapping[str, Ghost], b: Mapping[str, Ghost]) -> bool:
@@ -345,7 +373,8 @@ class FrameDecoder:
     def reset(self) -> None:
         """Forget everything (before a key frame)."""
         self._conns: dict[str, TcpConnection] = {}
-        self._tcp: dict[str, TcpInfo] = {}
+        self._tcp: dict[str, TcpValues] = {}
+        self._view_stale = False
         self._procs: dict[int, ProcessInfo] = {}
         self._ghosts: dict[str, Ghost] = {}
         self._privilege = Privilege()
@@ -395,7 +424,7 @@ class FrameDecoder:
         self._apply_ghosts(rec, old, diff, now, key)
         if "pv" in rec:
             self._privilege = PRIVILEGE.decode(rec["pv"])
-        self._apply_ipsec(rec, key)
+        self._apply_ipsec(rec, key, build)
         error: SourceError | None = SOURCE_ERROR.decode(rec["e"]) if "e" in rec else None
         stats: SampleStats = STATS.decode(_get(rec, "ss", list))
         stale = _get(rec, "s", bool, False)
@@ -414,7 +443,7 @@ class FrameDecoder:
             connections=self._conns,
             diff=diff,
             ghosts=tuple(self._ghosts.values()),
-            tcp_info=self._tcp,
+            tcp_info=_LazyTcp(self._tcp),
             processes=self._procs,
             error=error,
             stale=stale,
@@ -472,7 +501,7 @@ class FrameDecoder:
                 raise DecodeError("tcp_info removal is not an InstanceID")
             tcp.pop(cid, None)
         for cid, raw in full.items():
-            tcp[cid] = TCP_INFO.decode(raw)
+            tcp[cid] = _TCP_FIELDS(TCP_INFO.decode(raw))
         for cid, step in steps.items():
             if cid not in tcp:
                 raise DecodeError(f"tcp_info step for {cid!r} without a previous value")
@@ -516,16 +545,26 @@ class FrameDecoder:
             removed = [(cid, old[cid]) for cid in diff.removed]
             self._ghosts = _ghost_rule(self._ghosts, removed, diff.added, now, self._ttl)
 
-    def _apply_ipsec(self, rec: Mapping[str, Any], key: bool) -> None:
+    def _apply_ipsec(self, rec: Mapping[str, Any], key: bool, build: bool) -> None:
+        """Follow the IPsec view; it is decoded (typed and checked) in key frames and when a
+        snapshot is built, not for every sample skimmed by a scan or a seek."""
         if key:
             marked = rec.get("ip")
         elif "ip" in rec:
             marked = jsondelta.apply(self._view_marked, rec["ip"])
         else:
-            return
+            marked = self._view_marked
+            if not (build and self._view_stale):
+                return
         if marked is None:
             self._view = self._view_full = self._view_marked = None
+            self._view_stale = False
             return
-        full = _expand_history(None if key else self._view_full, marked)
-        self._view = IPSEC_VIEW.decode(full)
-        self._view_full, self._view_marked = full, marked
+        if key or "ip" in rec:
+            self._view_full = _expand_history(None if key else self._view_full, marked)
+            self._view_marked = marked
+        if key or build:
+            self._view = IPSEC_VIEW.decode(self._view_full)
+            self._view_stale = False
+        else:
+            self._view_stale = True
