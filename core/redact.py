@@ -4,7 +4,7 @@ Why: a recording or a screenshot of a real host should be shareable without expo
 A pseudonym is a keyed hash (HMAC-SHA-256) of the original: the same address always gets the
 same pseudonym within a run (so a connection can still be followed across samples), and
 without the key nobody can test guesses (IPv4 is small enough to brute-force an unkeyed hash).
-The key is random per run unless one is given.
+The key is random per run unless one is given (argument or ``$TCPSCOPE_REDACT_KEY``).
 
 Addresses map into the documentation ranges: IPv4 into 192.0.2.0/24, 198.51.100.0/24 and
 203.0.113.0/24 (RFC 5737), probing on collision so two hosts never share a pseudonym; IPv6 into
@@ -30,6 +30,7 @@ from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
 from core.model import ProcessInfo, TcpConnection, TcpInfo
 from core.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 
+KEY_ENV: Final = "TCPSCOPE_REDACT_KEY"
 _V4_NETS: Final = ("192.0.2", "198.51.100", "203.0.113")
 _V4_SLOTS: Final = len(_V4_NETS) * 254
 _IPV4: Final = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
@@ -43,8 +44,12 @@ class Redactor:
     """Pseudonyms for one run (thread-safe enough: tables only grow, values never change)."""
 
     def __init__(self, key: bytes | None = None) -> None:
-        """``key``: HMAC key; random when None (pseudonyms then differ between runs)."""
-        self._key = key if key is not None else os.urandom(32)
+        """``key``: HMAC key; else ``$TCPSCOPE_REDACT_KEY`` (the same pseudonyms across runs,
+        e.g. for several recordings of one incident); else random (they differ per run)."""
+        if key is None:
+            env = os.environ.get(KEY_ENV)
+            key = env.encode() if env else os.urandom(32)
+        self._key = key
         self._v4: dict[str, str] = {}
         self._v4_used: set[int] = set()
         self._names: dict[str, str] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from core.demo import DemoFeed
 from core.feed import Feed, Seekable
 from core.recording.reader import Recording
-from core.redact import RedactingFeed, Redactor, SnapshotRedactor, redact_snapshot
+from core.redact import KEY_ENV, RedactingFeed, Redactor, SnapshotRedactor, redact_snapshot
 from core.replay import open_replay
 from core.sampler import Sampler
 from core.snapshot import Snapshot
@@ -23,6 +24,20 @@ from tests.recording.content import content
 from tests.recording.util import demo_snapshots, demo_snapshots_async, write_recording
 
 ROOT = Path(__file__).resolve().parents[2]
+KEY = "tcpscope-test-key"
+"""A fixed key, so the checks below cannot meet a pseudonym that happens to equal an original
+(pseudonyms and the demo's addresses share the documentation ranges)."""
+CHECKED = ("192.0.2.10", "203.0.113.50")
+
+
+@pytest.fixture(autouse=True)
+def fixed_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, KEY)
+    r = Redactor(KEY.encode())
+    for addr in CHECKED:
+        assert r.address(addr) != addr  # precondition of the "not in" checks
+
+
 DOC = tuple(
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -155,6 +170,7 @@ def test_record_with_redact_writes_no_real_host(tmp_path: Path) -> None:
             "--interval",
             "0.1",
         ],
+        env={**os.environ, KEY_ENV: KEY},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -178,6 +194,7 @@ def test_rerecord_a_replay_redacted(tmp_path: Path, seed: int) -> None:
     write_recording(src, snaps)
     done = subprocess.run(
         [sys.executable, "-m", "tui", "--replay", str(src), "--redact", "record", str(dst)],
+        env={**os.environ, KEY_ENV: KEY},
         cwd=ROOT,
         capture_output=True,
         text=True,
