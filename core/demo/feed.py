@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Final
 
 from core.demo.ipsec import DemoIpsecProvider
 from core.demo.scenario import frames
+from core.demo.source import DemoSource
 from core.ipsec.sampling import IpsecSampler
 from core.sampler import Sampler, check_interval
 from core.snapshot import Snapshot
-from core.sources.scripted import ScriptedSource
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
@@ -75,7 +75,7 @@ class DemoFeed:
         self.seed = seed
         check_interval(interval_s)
         self._sampler = Sampler(
-            ScriptedSource(frames(seed), name="demo"),
+            DemoSource(frames(seed)),
             interval_s=interval_s,
             clock=DemoClock(lambda: self._sampler.interval_s),
         )

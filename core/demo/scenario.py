@@ -29,7 +29,6 @@ from typing import Final
 from core.model import (
     AppliedSetting,
     OffloadState,
-    OwnerStatus,
     ProcessInfo,
     TcpInfo,
     TcpState,
@@ -214,7 +213,9 @@ def _clients(seed: int, index: int) -> list[ScriptedConn]:
             address, family = _client_address(rng)
             server = SERVER_V6 if family == 6 else SERVER_V4
             port = 10_000 + (frame * 16 + j) % 40_000
-            owned = state not in (TcpState.SYN_RECEIVED, TcpState.TIME_WAIT)
+            # Windows: a half-open connection belongs to the listener's process; TIME_WAIT to
+            # nobody (PID 0, reported here as no owner).
+            owned = state is not TcpState.TIME_WAIT
             info = _client_info(rng, index - frame) if state is TcpState.ESTABLISHED else None
             rows.append(
                 ScriptedConn(
@@ -253,7 +254,7 @@ def _syn_spike(seed: int, index: int) -> list[ScriptedConn]:
                     f"203.0.113.{rng.randint(100, 199)}",
                     50_000 + (phase - SYN_SPIKE.start) * 16 + j,
                     TcpState.SYN_RECEIVED,
-                    owner_status=OwnerStatus.NO_OWNER,
+                    pid=PID_WEB,
                     offload_state=int(OffloadState.IN_HOST),
                     applied_setting=int(AppliedSetting.INTERNET),
                 )

@@ -20,7 +20,7 @@ import pytest
 from core.demo import DEMO_START, DemoFeed, demo_feed, scenario
 from core.demo import ipsec as demo_ipsec
 from core.feed import Feed, Seekable
-from core.model import AppliedSetting, OffloadState, TcpState
+from core.model import AppliedSetting, OffloadState, OwnerStatus, TcpState
 from core.snapshot import Snapshot
 from tests.recording.content import content, digest
 
@@ -275,3 +275,21 @@ def test_state_counts_summary(cycle: list[Snapshot]) -> None:
     assert min(sizes) >= 10 and max(sizes) <= 600
     states = collections.Counter(c.state for c in cycle[125].connections.values())
     assert states[TcpState.LISTEN] == 5
+
+
+def test_owners_as_a_windows_host_reports_them(cycle: list[Snapshot]) -> None:
+    """Half-open and established connections on :443 belong to the web server; TIME_WAIT to
+    no process (Windows' PID 0), even after the same connection was owned before."""
+    snap = cycle[125]
+    web = [c for c in snap.connections.values() if c.local_port == 443 and c.remote_port]
+    by_state = collections.defaultdict(set)
+    for c in web:
+        by_state[c.state].add((c.owning_process, c.owner_status))
+    assert by_state[TcpState.SYN_RECEIVED] == {(scenario.PID_WEB, OwnerStatus.FOUND)}
+    assert by_state[TcpState.ESTABLISHED] == {(scenario.PID_WEB, OwnerStatus.FOUND)}
+    assert by_state[TcpState.TIME_WAIT] == {(None, OwnerStatus.NO_OWNER)}
+    # The records of unchanged connections are reused between samples (cheap diffs).
+    same = [
+        k for k in cycle[124].connections if cycle[124].connections[k] is snap.connections.get(k)
+    ]
+    assert len(same) > len(snap.connections) // 2
