@@ -159,30 +159,59 @@ class SeekScreen(ModalScreen[str | None]):
 
 def _conn_line(conn: TcpConnection, snap: Snapshot) -> str:
     proc = snap.processes.get(conn.owning_process) if conn.owning_process is not None else None
-    owner = fmt.safe(proc.name) if proc and proc.name else (str(conn.owning_process or "-"))
-    local = f"{conn.local_address}:{conn.local_port}"
-    remote = f"{conn.remote_address}:{conn.remote_port}"
-    return f"{conn.state.name:<12} {local:>40} → {remote:<40} {owner}"
+    owner = fmt.safe(proc.name) if proc and proc.name else str(conn.owning_process or "-")
+    local = f"{fmt.safe(conn.local_address)}:{conn.local_port}"
+    remote = f"{fmt.safe(conn.remote_address)}:{conn.remote_port}"
+    return f"{conn.state.name:<12} {local:<30} → {remote:<32} {owner}"
+
+
+def _counter_lines(diff: SnapshotDiff) -> tuple[list[tuple[str, str]], int]:
+    """(line, style) for counters that moved or reset, and how many did not move."""
+    lines: list[tuple[str, str]] = []
+    still = 0
+    for d in diff.counters:
+        if not d.delta and not d.reset:
+            still += 1
+            continue
+        before = "–" if d.before is None else str(d.before)
+        after = "–" if d.after is None else str(d.after)
+        change = "reset (went down)" if d.reset else f"{d.delta:+d}"
+        style = "bold red" if d.reset else "bold"
+        lines.append(
+            (f"  {d.provider:<10} {d.counter:<24} {before:>12} → {after:<12} {change}", style)
+        )
+    return lines, still
 
 
 def diff_text(diff: SnapshotDiff) -> Text:
-    """The diff as text: connections added, removed, state-changed; IPsec counter deltas."""
+    """The diff as text: a summary, IPsec counters that moved, then the connections."""
     text = Text()
     a, b = diff.a, diff.b
     text.append(
         f"A {fmt.clock(a.time)} (sample {a.seq}) → B {fmt.clock(b.time)} (sample {b.seq}), "
-        f"{diff.elapsed.total_seconds():g} s\n\n",
+        f"{diff.elapsed.total_seconds():g} s\n",
         style="bold",
     )
+    counter_lines, still = _counter_lines(diff)
+    text.append(
+        f"{len(diff.added)} added, {len(diff.removed)} removed, "
+        f"{len(diff.state_changed)} state-changed; "
+        f"{len(counter_lines)} IPsec counters moved\n\n"
+    )
+    text.append(f"IPsec counters ({len(diff.counters)})\n", style="bold")
+    if not diff.counters:
+        text.append("  no IPsec view at both marks\n")
+    for line, style in counter_lines:
+        text.append(line + "\n", style=style)
+    if still:
+        text.append(f"  {still} counters unchanged\n", style="dim")
+    text.append("\n")
     sections = (
         ("Added", [_conn_line(c, b) for c in diff.added], "green"),
         ("Removed", [_conn_line(c, a) for c in diff.removed], "red"),
         (
             "State changed",
-            [
-                f"{c.before.state.name} → {c.after.state.name}  {_conn_line(c.after, b)}"
-                for c in diff.state_changed
-            ],
+            [f"{c.before.state.name:<12} → {_conn_line(c.after, b)}" for c in diff.state_changed],
             "yellow",
         ),
     )
@@ -191,23 +220,6 @@ def diff_text(diff: SnapshotDiff) -> Text:
         for line in lines:
             text.append(f"  {line}\n")
         text.append("\n")
-    text.append(f"IPsec counters ({len(diff.counters)})\n", style="bold")
-    if not diff.counters:
-        text.append("  no IPsec view at both marks\n")
-    for d in diff.counters:
-        before = "–" if d.before is None else str(d.before)
-        after = "–" if d.after is None else str(d.after)
-        if d.reset:
-            change = "reset (went down)"
-        elif d.delta is None:
-            change = "not reported"
-        else:
-            change = f"{d.delta:+d}"
-        style = "bold" if d.delta or d.reset else "dim"
-        text.append(
-            f"  {d.provider:<10} {d.counter:<24} {before:>12} → {after:<12} {change}\n",
-            style=style,
-        )
     return text
 
 
