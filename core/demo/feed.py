@@ -90,8 +90,9 @@ class DemoFeed:
     # --- Feed ----------------------------------------------------------------------
     @property
     def live(self) -> bool:
-        """The demo is generated now, but it is not this host's data."""
-        return True
+        """False: the demo host lives on its own clock (a fixed start), so ages and "last
+        sample" must be measured against its sample times, as for a recording."""
+        return False
 
     @property
     def source_name(self) -> str:
