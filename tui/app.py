@@ -23,8 +23,8 @@ from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.filter import Monochrome
 from textual.reactive import reactive
-from textual.screen import Screen
-from textual.widgets import Footer
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from core.errors import MonitorError
@@ -269,6 +269,11 @@ class TcpscopeApp(App[int]):
             return not self.paused
         if action == "resume":
             return self.paused
+        if action == "next_screen":
+            # Tab is a priority binding: leave it to dialogs and text inputs.
+            return not isinstance(self.screen, ModalScreen | TooSmallScreen) and not isinstance(
+                self.focused, Input
+            )
         return True
 
     def action_pause(self) -> None:

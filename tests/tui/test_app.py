@@ -443,10 +443,12 @@ async def test_preferences_persist_across_runs(xdg_config: Path) -> None:
         await pilot.press("S")
         await pilot.press("slash", *"state:listen", "enter")
         app.theme = "nord"
+        await app.run_action("toggle_column('user')")
         await pilot.pause()
     saved = json.loads((xdg_config / "tcpscope" / "prefs.json").read_text())
     assert saved["sort_column"] == "pid" and saved["sort_reverse"] is True
     assert saved["filter"] == "state:listen" and saved["theme"] == "nord"
+    assert "user" not in saved["hidden_columns"]
     feed2 = SteppedFeed()
     app2 = make_app(feed2)
     async with app2.run_test(size=(120, 40)) as pilot:
@@ -455,6 +457,7 @@ async def test_preferences_persist_across_runs(xdg_config: Path) -> None:
         assert t.index.sort_column == "pid" and t.index.reverse
         assert all(c.state is TcpState.LISTEN for c in listed(app2))
         assert app2.theme == "nord"
+        assert "User" in t.render_line(0).text
 
 
 async def test_corrupt_preferences_give_a_notice_and_defaults(xdg_config: Path) -> None:
@@ -610,3 +613,16 @@ async def test_seekable_feed_shows_stepped_samples_while_paused() -> None:
         await step(pilot, app, feed)  # a live feed would hold this until resume
         assert app.snapshot is not None and app.snapshot.seq == 2
         assert app.is_running and listed(app)
+
+
+async def test_tab_is_left_to_dialogs_and_the_filter_input() -> None:
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash")
+        await pilot.press("tab")
+        assert app.current_mode == "connections"
+        await pilot.press("escape", "question_mark", "tab")
+        assert isinstance(app.screen, HelpScreen) and app.current_mode == "connections"
+        await pilot.press("escape", "tab")
+        assert app.current_mode == "ipsec"
