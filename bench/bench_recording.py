@@ -67,22 +67,34 @@ def frames(case: Case, connections: int):  # type: ignore[no-untyped-def]
     """Frame function: ``connections`` stable rows (plus churn), tcp_info per the case."""
     busy = int(connections * case.busy_fraction)
 
+    state: dict[int, list[int]] = {}
+
     def frame(i: int) -> ScriptedFrame:
         rows = []
         first = i * case.churn_per_s
+        noise = random.Random(i)  # seeded: the same file every run, but not regular
         for n in range(first, first + connections):
             moving = (n - first) < busy
-            tick = i if moving else 0
+            acked, received, rtt, cwnd = state.setdefault(
+                n, [1_000_000 + n * 1000, 50_000 + n * 10, 900 + n % 400, 10]
+            )
+            if moving:
+                # A busy connection: bytes flow unevenly, rtt jitters, cwnd walks.
+                acked += noise.randint(0, 64_000)
+                received += noise.randint(0, 4_000)
+                rtt = max(100, rtt + noise.randint(-60, 60))
+                cwnd = max(2, min(200, cwnd + noise.choice((-1, 0, 1, 1))))
+                state[n] = [acked, received, rtt, cwnd]
             info = TcpInfo(
-                rtt_us=900 + (n * 37 + tick * 11) % 400,
-                rttvar_us=200,
-                snd_cwnd=10 + tick % 20,
+                rtt_us=rtt,
+                rttvar_us=rtt // 4,
+                snd_cwnd=cwnd,
                 snd_mss=1448,
                 retransmits=0,
                 total_retrans=n % 3,
-                bytes_acked=1_000_000 + n * 1000 + tick * 14_480,
-                bytes_received=50_000 + n * 10 + tick * 700,
-                unacked=tick % 4,
+                bytes_acked=acked,
+                bytes_received=received,
+                unacked=noise.randint(0, 4) if moving else 0,
                 lost=0,
             )
             rows.append(

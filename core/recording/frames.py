@@ -14,7 +14,9 @@ st    started_at (K);  ``src`` source (K);  ``iv`` interval_s (K, or D when it c
 df    the diff against the previous sample (K; a delta's diff follows from the two states)
 c     connections by InstanceID: all (K) or added/changed (D);  ``cr`` removed ids (D)
 ti    tcp_info by InstanceID: all (K) or new/changed (D);  ``tr`` ids whose tcp_info went (D)
-td    tcp_info changes as per-field differences from the previous value (D)
+td    tcp_info changes as per-field differences from the previous value (D), by connection
+      number: connections are numbered in the order they first appear in ``c`` within the
+      block; ``td`` is ``[number gaps, field-1 column, ..., field-10 column]``
 p     processes by PID: all (K) or new/changed (D);  ``pr`` PIDs gone (D)
 g     ghosts ``[[connection, closed_at], ...]``: always in K; in D only when they differ from
       the rule (removed connections become ghosts, expire after the header's ghost_ttl_s)
@@ -149,6 +151,41 @@ class _LazyTcp(Mapping[str, TcpInfo]):
         return key in self._values
 
 
+def _number(handles: dict[str, int], ids: Iterable[str]) -> dict[str, int]:
+    """``handles`` with the next numbers given to ``ids`` not numbered yet (copied on write)."""
+    new = [cid for cid in ids if cid not in handles]
+    if not new:
+        return handles
+    out = dict(handles)
+    for cid in new:
+        out[cid] = len(out)
+    return out
+
+
+def _pack_steps(steps: list[tuple[int, list[int]]]) -> list[list[int]]:
+    """Columns: handle gaps, then one column per tcp_info field (compresses best)."""
+    steps.sort()
+    gaps, last = [], -1
+    for handle, _ in steps:
+        gaps.append(handle - last)
+        last = handle
+    return [gaps, *(list(col) for col in zip(*(step for _, step in steps), strict=True))]
+
+
+def _unpack_steps(raw: Any) -> list[tuple[int, list[int]]]:
+    if type(raw) is not list or len(raw) != 1 + _TCP_COUNT:
+        raise DecodeError("key 'td': expected handle gaps and one column per tcp_info field")
+    if not all(type(col) is list and len(col) == len(raw[0]) for col in raw):
+        raise DecodeError("key 'td': columns of different lengths")
+    out, handle = [], -1
+    for i, gap in enumerate(raw[0]):
+        if type(gap) is not int or gap < 1:
+            raise DecodeError("key 'td': handle gaps must be positive integers")
+        handle += gap
+        out.append((handle, [col[i] for col in raw[1:]]))
+    return out
+
+
 def _same_ghosts(a: Mapping[str, Ghost], b: Mapping[str, Ghost]) -> bool:
     return a.keys() == b.keys() and all(a[k] == b[k] for k in a)
 
@@ -208,6 +245,7 @@ class FrameEncoder:
         """``ghost_ttl_s``: the sampler's ghost lifetime, for the ghost rule."""
         self._ttl = ghost_ttl_s
         self._conns: dict[str, TcpConnection] = {}
+        self._handles: dict[str, int] = {}
         self._tcp: dict[str, TcpInfo] = {}
         self._procs: dict[int, ProcessInfo] = {}
         self._ghosts: dict[str, Ghost] = {}
@@ -256,12 +294,15 @@ class FrameEncoder:
 
     def _connections(self, rec: dict[str, Any], snap: Snapshot, key: bool) -> None:
         prev = self._conns
+        if key:
+            self._handles = {}
         changed: dict[str, Any] = {}
         for cid, conn in snap.connections.items():
             old = prev.get(cid)
             if key or old is None or (old is not conn and old != conn):
                 changed[cid] = CONNECTION.encode(conn)
         rec["c"] = changed
+        self._handles = _number(self._handles, changed)
         if not key:
             removed = [cid for cid in prev if cid not in snap.connections]
             if removed:
@@ -273,7 +314,7 @@ class FrameEncoder:
     def _tcp_info(self, rec: dict[str, Any], infos: Mapping[str, TcpInfo], key: bool) -> None:
         current = dict(infos.items())
         full: dict[str, Any] = {}
-        steps: dict[str, Any] = {}
+        steps: list[tuple[int, list[int]]] = []
         for cid, info in current.items():
             old = self._tcp.get(cid)
             if not key and old == info:
@@ -281,11 +322,11 @@ class FrameEncoder:
             if key or old is None or (step := _tcp_step(old, info)) is None:
                 full[cid] = TCP_INFO.encode(info)
             else:
-                steps[cid] = step
+                steps.append((self._handles[cid], step))
         if full or key:
             rec["ti"] = full
         if steps:
-            rec["td"] = steps
+            rec["td"] = _pack_steps(steps)
         if not key:
             gone = [cid for cid in self._tcp if cid not in current and cid in self._conns]
             if gone:
@@ -373,6 +414,8 @@ class FrameDecoder:
     def reset(self) -> None:
         """Forget everything (before a key frame)."""
         self._conns: dict[str, TcpConnection] = {}
+        self._handles: dict[str, int] = {}
+        self._ids: list[str] = []
         self._tcp: dict[str, TcpValues] = {}
         self._view_stale = False
         self._procs: dict[int, ProcessInfo] = {}
@@ -483,13 +526,17 @@ class FrameDecoder:
                 states.append(StateChange(cid, before.state, conn.state))
             conns[cid] = conn
         self._conns = conns
+        handles = _number(self._handles, changed)
+        if handles is not self._handles:
+            self._handles = handles
+            self._ids = list(handles)
         if key:
             return _key_diff(rec)
         return ConnectionDiff(frozenset(added), frozenset(removed), tuple(states))
 
     def _apply_tcp(self, rec: Mapping[str, Any], key: bool, removed: frozenset[str]) -> None:
         full = _get(rec, "ti", dict, {})
-        steps = _get(rec, "td", dict, {})
+        steps = _unpack_steps(rec["td"]) if "td" in rec else []
         gone = _get(rec, "tr", list, [])
         if key:
             self._tcp = {}
@@ -502,7 +549,10 @@ class FrameDecoder:
             tcp.pop(cid, None)
         for cid, raw in full.items():
             tcp[cid] = _TCP_FIELDS(TCP_INFO.decode(raw))
-        for cid, step in steps.items():
+        for handle, step in steps:
+            if handle >= len(self._ids):
+                raise DecodeError(f"tcp_info step for unknown connection #{handle}")
+            cid = self._ids[handle]
             if cid not in tcp:
                 raise DecodeError(f"tcp_info step for {cid!r} without a previous value")
             tcp[cid] = _tcp_apply(tcp[cid], step)
