@@ -85,6 +85,8 @@ def _check_limits(args: argparse.Namespace) -> None:
 
 def _open_output(path: str, force: bool) -> BinaryIO:
     if path == "-":
+        if sys.stdout.isatty():
+            raise UsageError("refusing to write a recording to a terminal; redirect stdout")
         return sys.stdout.buffer
     if os.path.isdir(path):
         raise RecordingError(f"{path}: is a directory")
