@@ -13,6 +13,7 @@ from core.demo.scenario import frame, frames
 __all__ = ["DEMO_START", "DemoFeed", "DemoIpsecProvider", "demo_feed", "frame", "frames"]
 
 
-def demo_feed(seed: int, *, interval_s: float = 1.0) -> DemoFeed:
-    """The demo :class:`core.feed.Feed` for ``seed`` (raises UsageError for a bad interval)."""
-    return DemoFeed(seed, interval_s=interval_s)
+def demo_feed(seed: int, *, interval_s: float = 1.0, ipsec: bool = True) -> DemoFeed:
+    """The demo :class:`core.feed.Feed` for ``seed`` (raises UsageError for a bad interval);
+    ``ipsec=False`` leaves the IPsec tunnel out (``--no-ipsec``)."""
+    return DemoFeed(seed, interval_s=interval_s, ipsec=ipsec)
