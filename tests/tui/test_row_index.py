@@ -110,3 +110,33 @@ def test_layout_when_wide_shows_every_default_column_and_fits() -> None:
     assert [c.key for c, _ in cols] == [c.key for c in COLUMNS if c.key != "user"]
     assert sum(w for _, w in cols) + len(cols) - 1 == 199
     assert all(w >= c.width for c, w in cols)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    FRAMES,
+    st.sampled_from(SORT_COLUMNS),
+    st.sampled_from(["", "!state:l"]),
+    st.lists(st.integers(1, 12), min_size=8, max_size=8),
+)
+def test_keys_prepared_ahead_equal_a_fresh_sort(
+    frames: list[list[tuple[int, TcpState, int | None]]],
+    column: str,
+    text: str,
+    slices: list[int],
+) -> None:
+    """Keys of the next column, computed in slices between ticks, sort like a fresh index."""
+    following = SORT_COLUMNS[(SORT_COLUMNS.index(column) + 1) % len(SORT_COLUMNS)]
+    live = RowIndex(column)
+    live.set_query(parse_query(text))
+    snaps = snapshots(frames)
+    for snap, rows in zip(snaps, slices, strict=False):
+        live.update(snap, 2.0)
+        live.prepare(following, rows_per_step=rows)
+    while not live.prepare(following, rows_per_step=3):
+        pass
+    live.set_sort(following, False)
+    fresh = RowIndex(following)
+    fresh.set_query(parse_query(text))
+    fresh.update(snaps[-1], 2.0)
+    assert order(live) == order(fresh)

@@ -27,9 +27,10 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from core.model import ProcessInfo, TcpConnection
-from core.query import Query
+from core.query import SORT_COLUMNS, Query
 from core.snapshot import Snapshot
 from tui import format as fmt
 from tui.widgets.columns import DEFAULT_HIDDEN, Column, layout
@@ -37,6 +38,9 @@ from tui.widgets.row_index import Group, RowIndex
 
 HIGHLIGHT_S = 3.0
 """How long a new or state-changed row stays highlighted (at least one tick is ensured)."""
+
+PREPARE_ABOVE_ROWS = 5000
+"""From this many rows the next sort column's keys are computed ahead, while idle."""
 
 MARKERS = {"new": "+", "changed": "~", "ghost": "x", "": " "}
 """Marker column characters: readable without colour (NO_COLOR)."""
@@ -96,6 +100,7 @@ class ConnTable(ScrollView, can_focus=True):
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._layout: tuple[tuple[Column, int], ...] = ()
         self._layout_width = -1
+        self._prepare_timer: Timer | None = None
 
     # --- data -------------------------------------------------------------------------
     def update_snapshot(self, snap: Snapshot) -> None:
@@ -127,6 +132,21 @@ class ConnTable(ScrollView, can_focus=True):
         self._layout_width = -1
         self.refresh()
 
+    def _prepare_next_sort(self) -> None:
+        # `s` goes to the next column: compute its keys a slice per timer tick while idle,
+        # so the keypress only has to sort (large tables only; small ones sort in a few ms).
+        if len(self.index.rows) < PREPARE_ABOVE_ROWS:
+            return
+        if self._prepare_timer is None:
+            self._prepare_timer = self.set_interval(0.05, self._prepare_step)
+
+    def _prepare_step(self) -> None:
+        columns = SORT_COLUMNS
+        column = columns[(columns.index(self.index.sort_column) + 1) % len(columns)]
+        if self.index.prepare(column) and self._prepare_timer is not None:
+            self._prepare_timer.stop()
+            self._prepare_timer = None
+
     def _reindex(self) -> None:
         if self.grouped:
             groups = self.index.groups()
@@ -144,6 +164,7 @@ class ConnTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
         self._scroll_cursor_into_view()
         self.refresh()
+        self._prepare_next_sort()
 
     # --- rows -------------------------------------------------------------------------
     @property
