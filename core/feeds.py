@@ -49,7 +49,7 @@ def make_feed(options: FeedOptions) -> Feed:
     elif options.demo:
         from core.demo import demo_feed
 
-        feed = demo_feed(options.seed, interval_s=options.interval_s)
+        feed = demo_feed(options.seed, interval_s=options.interval_s, ipsec=options.ipsec)
     else:
         from core.sources import get_source
 
