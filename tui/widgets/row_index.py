@@ -100,10 +100,12 @@ class RowIndex:
         ready = self._next
         self._next = None
         if ready is not None and ready.column == column and ready.done:
-            # Prepared while idle: only the sort is left (about 10 ms at 50k rows).
+            # Prepared while idle: keys (and usually their order) are ready.
             with _gc_paused():
                 self._keys = ready.keys
-                self._order = sorted(ready.keys.values())
+                self._order = (
+                    ready.order if ready.order is not None else sorted(ready.keys.values())
+                )
         else:
             self._rebuild()
 
@@ -114,7 +116,7 @@ class RowIndex:
         self._rebuild()
 
     def prepare(self, column: str, rows_per_step: int = 4000) -> bool:
-        """Compute some keys of ``column`` ahead (call while idle); True once all are ready.
+        """Compute some keys of ``column`` ahead (call while idle); True once keyed and sorted.
 
         Why: ``s`` always moves to the next column, and at 50k rows computing its keys is most
         of a re-sort (about 40 ms). Prepared keys are kept up to date by every tick after.
@@ -256,7 +258,7 @@ class RowIndex:
         ghost = self.ghosts.pop(iid, None) is not None
         key = self._keys.pop(iid, None)
         if self._next is not None:
-            self._next.keys.pop(iid, None)
+            self._next.drop(iid)
         if not ghost:
             _dec(self.counts_all, conn.state)
         if key is not None:
@@ -277,7 +279,7 @@ class RowIndex:
             self._keys[iid] = key
             insort(self._order, key)
             if self._next is not None:
-                self._next.keys[iid] = self._next.key(conn)
+                self._next.add(iid, conn)
             if not ghost:
                 self.counts_filtered[conn.state] = self.counts_filtered.get(conn.state, 0) + 1
 
@@ -311,8 +313,26 @@ class _NextKeys:
         self._index = index
         self._todo = list(index._keys)
         self.done = False
+        self.order: list[SortKey] | None = None
+        """The keys sorted, once a step after :attr:`done` has sorted them."""
+
+    def add(self, iid: str, conn: TcpConnection) -> None:
+        """A row (re)appeared this tick: key it now, in order if there is one."""
+        key = self.keys[iid] = self.key(conn)
+        if self.order is not None:
+            insort(self.order, key)
+
+    def drop(self, iid: str) -> None:
+        """A row left (or is about to be re-added)."""
+        key = self.keys.pop(iid, None)
+        if key is not None and self.order is not None:
+            del self.order[bisect_left(self.order, key)]
 
     def advance(self, count: int) -> bool:
+        if self.done:
+            if self.order is None:
+                self.order = sorted(self.keys.values())  # one more idle step
+            return True
         rows, shown, keys, key = self._index.rows, self._index._keys, self.keys, self.key
         batch, self._todo = self._todo[-count:], self._todo[:-count]
         for iid in batch:
@@ -321,7 +341,7 @@ class _NextKeys:
             if conn is not None and iid in shown and iid not in keys:
                 keys[iid] = key(conn)
         self.done = not self._todo
-        return self.done
+        return False
 
 
 @contextmanager
