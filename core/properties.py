@@ -213,7 +213,10 @@ _OWNER_REASONS: Final[dict[OwnerStatus, str]] = {
         "not reported: other users' processes are unreadable; "
         "needs root or CAP_SYS_PTRACE (to read their /proc/<pid>/fd)"
     ),
-    OwnerStatus.NOT_FOUND: "not reported: no process held the socket when /proc was scanned",
+    OwnerStatus.NOT_FOUND: (
+        "not reported: no process visible in /proc holds this socket "
+        "(it closed meanwhile, or its owner lives in another PID namespace)"
+    ),
     OwnerStatus.NOT_SUPPORTED: "not reported: this source cannot attribute sockets to processes",
 }
 
