@@ -66,17 +66,32 @@ def _netlink_child(pipe: Connection, ticks: int, resolve: bool, tcp_info: bool) 
         stats = src.resolver.stats
         rows.append({"ms": ms, "cpu": cpu, "new": src.last_new, "readlinks": stats.readlinks})
         if resolve:
-            unresolved = max(unresolved, sum(
-                1 for c in sample.connections.values()
-                if c.state is TcpState.ESTABLISHED and c.owner_status is not OwnerStatus.FOUND
-            ))
+            unresolved = max(
+                unresolved,
+                sum(
+                    1
+                    for c in sample.connections.values()
+                    if c.state is TcpState.ESTABLISHED and c.owner_status is not OwnerStatus.FOUND
+                ),
+            )
     with_pid = sum(1 for c in sample.connections.values() if c.owning_process is not None)
-    pipe.send(("done", {
-        "first_ms": first_ms, "first_cpu": first_cpu, "first_readlinks": first_readlinks,
-        "first_rows": len(first.connections), "rows": len(sample.connections),
-        "with_pid": with_pid, "ticks": rows, "unresolved_established": unresolved,
-        "rss": _rss_mib(), "base_rss": base_rss,
-    }))
+    pipe.send(
+        (
+            "done",
+            {
+                "first_ms": first_ms,
+                "first_cpu": first_cpu,
+                "first_readlinks": first_readlinks,
+                "first_rows": len(first.connections),
+                "rows": len(sample.connections),
+                "with_pid": with_pid,
+                "ticks": rows,
+                "unresolved_established": unresolved,
+                "rss": _rss_mib(),
+                "base_rss": base_rss,
+            },
+        )
+    )
 
 
 def _psutil_child(pipe: Connection, runs: int) -> None:
@@ -91,12 +106,20 @@ def _psutil_child(pipe: Connection, runs: int) -> None:
         if i:
             times.append(ms)
     assert sample is not None
-    pipe.send(("done", {"ms": times, "rows": len(sample.connections), "rss": _rss_mib(),
-                        "base_rss": base_rss}))
+    pipe.send(
+        (
+            "done",
+            {"ms": times, "rows": len(sample.connections), "rss": _rss_mib(), "base_rss": base_rss},
+        )
+    )
 
 
 def _run_child(
-    target: Any, args: tuple[Any, ...], load: LoadGen, churn: int, ss_times: list[float],
+    target: Any,
+    args: tuple[Any, ...],
+    load: LoadGen,
+    churn: int,
+    ss_times: list[float],
     ss_cpu: list[float],
 ) -> dict[str, Any]:
     """Run one measuring child; between its ticks, time ``ss -tan`` once and churn the load.
@@ -155,8 +178,9 @@ class _TimeWait:
             time.sleep(0.2)
 
 
-def measure(load: LoadGen, tw: _TimeWait, n: int, ticks: int, churn_share: float,
-            runs: int) -> dict[str, Any]:
+def measure(
+    load: LoadGen, tw: _TimeWait, n: int, ticks: int, churn_share: float, runs: int
+) -> dict[str, Any]:
     """Everything for one size N (sockets, both ends)."""
     load.grow_to(n)
     tw.ensure(n // 20)
@@ -168,13 +192,14 @@ def measure(load: LoadGen, tw: _TimeWait, n: int, ticks: int, churn_share: float
     ss_tan: list[float] = _ss(["ss", "-tan"], runs, ss_cpu)
     tw.ensure(n // 20)
     out["ss_tanp"] = _ss(["ss", "-tanp"], max(3, runs // 2) if slow else runs, [])
-    variants = {"netlink": (True, True), "netlink_noinfo": (True, False),
-                "netlink_nopid": (False, True)}
+    variants = {
+        "netlink": (True, True),
+        "netlink_noinfo": (True, False),
+        "netlink_nopid": (False, True),
+    }
     for name, (resolve, info) in variants.items():
         tw.ensure(n // 20)
-        out[name] = _run_child(
-            _netlink_child, (ticks, resolve, info), load, churn, ss_tan, ss_cpu
-        )
+        out[name] = _run_child(_netlink_child, (ticks, resolve, info), load, churn, ss_tan, ss_cpu)
     tw.ensure(n // 20)
     out["psutil"] = _run_child(_psutil_child, (3,), load, 0, [], [])
     out["ss_tan"] = ss_tan
@@ -220,11 +245,18 @@ def table(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse flags, run every size, print the table."""
     parser = argparse.ArgumentParser(description="tcpscope connection-source benchmark")
-    parser.add_argument("--sizes", default="1000,10000,50000",
-                        help="comma-separated socket counts (default 1000,10000,50000)")
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,50000",
+        help="comma-separated socket counts (default 1000,10000,50000)",
+    )
     parser.add_argument("--ticks", type=int, default=9, help="steady ticks per size (>= 7)")
-    parser.add_argument("--churn", type=float, default=0.01, help="share of connections "
-                        "replaced between ticks (default 0.01)")
+    parser.add_argument(
+        "--churn",
+        type=float,
+        default=0.01,
+        help="share of connections replaced between ticks (default 0.01)",
+    )
     parser.add_argument("--runs", type=int, default=7, help="ss runs per size")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--json", type=Path, help="also write raw results here")
@@ -232,8 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sizes = sorted(int(s) for s in args.sizes.split(","))
     except ValueError:
-        print(f"bench: --sizes must be comma-separated integers, got {args.sizes!r}",
-              file=sys.stderr)
+        print(
+            f"bench: --sizes must be comma-separated integers, got {args.sizes!r}", file=sys.stderr
+        )
         return 2
     if not sizes or sizes[0] < 2 or args.ticks < 1 or not 0 <= args.churn < 1:
         print("bench: sizes must be >= 2, ticks >= 1, 0 <= churn < 1", file=sys.stderr)
@@ -244,8 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             t0 = time.perf_counter()
             results.append(measure(load, tw, n, args.ticks, args.churn, args.runs))
-            print(f"N={n:,} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr,
-                  flush=True)
+            print(f"N={n:,} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     if args.json:
         import json
 

@@ -258,8 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         load.grow_to(args.sockets)
         load.time_wait(args.sockets // 20)
-        print(f"{2 * load.connections} sockets in {time.perf_counter() - start:.1f} s; "
-              f"workers {load.pids}", flush=True)
+        print(
+            f"{2 * load.connections} sockets in {time.perf_counter() - start:.1f} s; "
+            f"workers {load.pids}",
+            flush=True,
+        )
         time.sleep(args.seconds)
     return 0
 

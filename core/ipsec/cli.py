@@ -25,17 +25,24 @@ from core.ipsec.sampling import IpsecSampler
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``ipsec`` sub-command's options (validated in :func:`run`, not by argparse)."""
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--provider", default="auto", metavar="|".join(PROVIDER_NAMES),
-                        help="which source to read (default: auto = every one present)")
-    parser.add_argument("--vici", default=None, metavar="PATH",
-                        help=f"strongSwan VICI socket (default: {DEFAULT_VICI})")
+    parser.add_argument(
+        "--provider",
+        default="auto",
+        metavar="|".join(PROVIDER_NAMES),
+        help="which source to read (default: auto = every one present)",
+    )
+    parser.add_argument(
+        "--vici",
+        default=None,
+        metavar="PATH",
+        help=f"strongSwan VICI socket (default: {DEFAULT_VICI})",
+    )
 
 
 def _validate(args: argparse.Namespace) -> tuple[str, str | None]:
     provider = str(getattr(args, "provider", "auto") or "auto").lower()
     if provider not in PROVIDER_NAMES:
-        raise UsageError(f"--provider must be one of {', '.join(PROVIDER_NAMES)}, "
-                         f"not {provider!r}")
+        raise UsageError(f"--provider must be one of {', '.join(PROVIDER_NAMES)}, not {provider!r}")
     vici: str | None = getattr(args, "vici", None)
     if vici is not None:
         if not vici.strip():
@@ -56,16 +63,26 @@ def instance_json(pv: ProviderView) -> dict[str, object]:
     out = pv.stats.to_wmi()
     out["provider"] = pv.name
     out["error"] = pv.error
-    out["provenance"] = {r.name: {"provider": r.provider, "expression": r.source,
-                                  "grade": r.grade.value, "reason": r.reason, "scope": r.scope}
-                         for r in pv.rows}
+    out["provenance"] = {
+        r.name: {
+            "provider": r.provider,
+            "expression": r.source,
+            "grade": r.grade.value,
+            "reason": r.reason,
+            "scope": r.scope,
+        }
+        for r in pv.rows
+    }
     return out
 
 
 def view_json(view: IpsecView) -> dict[str, object]:
     """The whole view as the ``--json`` document."""
-    return {"class": CLASS_NAME, "time": view.time.isoformat(),
-            "instances": [instance_json(p) for p in view.providers]}
+    return {
+        "class": CLASS_NAME,
+        "time": view.time.isoformat(),
+        "instances": [instance_json(p) for p in view.providers],
+    }
 
 
 def _safe(text: str) -> str:
@@ -79,21 +96,26 @@ def render_text(view: IpsecView, out: TextIO) -> None:
         if i:
             out.write("\n")
         state = "active" if pv.stats.active else "inactive"
-        out.write(f"{CLASS_NAME} InstanceName={_safe(pv.stats.instance_name)} "
-                  f"Active={pv.stats.active} ({pv.name}, {state}"
-                  f"{', ' + _safe(pv.version) if pv.version else ''})\n")
+        out.write(
+            f"{CLASS_NAME} InstanceName={_safe(pv.stats.instance_name)} "
+            f"Active={pv.stats.active} ({pv.name}, {state}"
+            f"{', ' + _safe(pv.version) if pv.version else ''})\n"
+        )
         if pv.error:
             out.write(f"  error: {_safe(pv.error)}\n")
         vals = [("-" if r.value is None else str(r.value)) for r in pv.rows]
         vw = max(5, *(len(v) for v in vals))
-        out.write(f"  {'Counter':<{width}}  {'Value':>{vw}}  {'Kind':<5}  {'Grade':<6}  "
-                  "Source / reason\n")
+        out.write(
+            f"  {'Counter':<{width}}  {'Value':>{vw}}  {'Kind':<5}  {'Grade':<6}  Source / reason\n"
+        )
         for r, v in zip(pv.rows, vals, strict=True):
             detail = r.reason if r.value is None and r.reason else r.source
             if r.value is not None and r.scope:
                 detail += f" ({r.scope})"
-            out.write(f"  {r.name:<{width}}  {v:>{vw}}  {r.kind.value:<5}  "
-                      f"{r.grade.value:<6}  {_safe(detail or '')}\n")
+            out.write(
+                f"  {r.name:<{width}}  {v:>{vw}}  {r.kind.value:<5}  "
+                f"{r.grade.value:<6}  {_safe(detail or '')}\n"
+            )
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:

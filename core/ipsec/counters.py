@@ -102,48 +102,76 @@ _GAUGES: Final = frozenset(
 # name: (kernel, strongSwan 5.9, strongSwan >= 6.0.3 (None = same as 5.9), libreswan)
 _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, SourceSpec]]] = {
     "ActiveAcquire": (
-        _s("count of SAD entries with spi==0 and no XFRMA_ALG_* (acquire larvals)", "close",
-           "a larval is a kernel acquire waiting for IKE; needs CAP_NET_ADMIN"),
-        _s("stats ikesas.half-open", "close",
-           "IKE SAs being negotiated, not acquires proper"),
+        _s(
+            "count of SAD entries with spi==0 and no XFRMA_ALG_* (acquire larvals)",
+            "close",
+            "a larval is a kernel acquire waiting for IKE; needs CAP_NET_ADMIN",
+        ),
+        _s("stats ikesas.half-open", "close", "IKE SAs being negotiated, not acquires proper"),
         None,
-        _s("current.states.iketype.halfopen", "close",
-           "IKE SAs being negotiated, not acquires proper"),
+        _s(
+            "current.states.iketype.halfopen",
+            "close",
+            "IKE SAs being negotiated, not acquires proper",
+        ),
     ),
     "ActiveReceive": (
         _s(_UDP_RXQ, "approx", "bytes waiting in the IKE sockets, not messages"),
-        _s("Σ stats queues.{critical,high,medium,low}", "approx",
-           "charon's job queues hold received messages and other jobs"),
+        _s(
+            "Σ stats queues.{critical,high,medium,low}",
+            "approx",
+            "charon's job queues hold received messages and other jobs",
+        ),
         None,
         _none("pluto does not publish its receive queue"),
     ),
     "AcquireFailures": (
         _none("the kernel does not report an acquire that IKE failed to satisfy"),
-        _s(_EV_FAIL_59 + " and initiator=yes", "approx",
-           "failed IKE SAs we initiated; counted from events", SINCE_START),
-        _s(_ALERT_FAIL + " with initiator=yes", "approx",
-           "failure alerts of IKE SAs we initiated; counted from events", SINCE_START),
+        _s(
+            _EV_FAIL_59 + " and initiator=yes",
+            "approx",
+            "failed IKE SAs we initiated; counted from events",
+            SINCE_START,
+        ),
+        _s(
+            _ALERT_FAIL + " with initiator=yes",
+            "approx",
+            "failure alerts of IKE SAs we initiated; counted from events",
+            SINCE_START,
+        ),
         _s(_L_FAIL, "approx", "IKE SAs deleted before establishment (initiator and responder)"),
     ),
     "ReceiveFailures": (
-        _s("Σ drops of UDP :500/:4500 sockets in /proc/self/net/udp{,6}", "close",
-           "per-socket drops of the IKE sockets; a re-created socket starts at 0"),
+        _s(
+            "Σ drops of UDP :500/:4500 sockets in /proc/self/net/udp{,6}",
+            "close",
+            "per-socket drops of the IKE sockets; a re-created socket starts at 0",
+        ),
         _none("charon does not count socket receive errors"),
         None,
         _none("pluto does not count socket receive errors"),
     ),
     "SendFailures": (
-        _s("/proc/self/net/snmp Udp: SndbufErrors", "approx",
-           "all UDP send buffer errors of the network namespace, not IKE only"),
+        _s(
+            "/proc/self/net/snmp Udp: SndbufErrors",
+            "approx",
+            "all UDP send buffer errors of the network namespace, not IKE only",
+        ),
         _none("charon reports send errors only as log text"),
         None,
         _none("pluto does not count socket send errors"),
     ),
     "AcquireHeapSize": (
-        _s("count of all larval SAD entries (no XFRMA_ALG_*: acquire and GETSPI larvals)",
-           "approx", "Linux has no acquire heap; needs CAP_NET_ADMIN"),
-        _s("list-sas: IKE SAs in CONNECTING + CHILD SAs in CREATED/INSTALLING", "approx",
-           "negotiations in progress, not an acquire heap"),
+        _s(
+            "count of all larval SAD entries (no XFRMA_ALG_*: acquire and GETSPI larvals)",
+            "approx",
+            "Linux has no acquire heap; needs CAP_NET_ADMIN",
+        ),
+        _s(
+            "list-sas: IKE SAs in CONNECTING + CHILD SAs in CREATED/INSTALLING",
+            "approx",
+            "negotiations in progress, not an acquire heap",
+        ),
         None,
         _none("pluto has no acquire heap figure"),
     ),
@@ -155,50 +183,80 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
     ),
     "NegotiationFailures": (
         _none("negotiation failures are a daemon concept"),
-        _s(_EV_FAIL_59, "approx",
-           "IKE-level failures only (5.9 has no alert event); counted from events",
-           SINCE_START),
+        _s(
+            _EV_FAIL_59,
+            "approx",
+            "IKE-level failures only (5.9 has no alert event); counted from events",
+            SINCE_START,
+        ),
         _s(_ALERT_FAIL, "approx", "failure alerts; counted from events", SINCE_START),
-        _s(_L_FAIL + " + Σ total.{ikev1.ipsec,ikev2.child}.finished.{auth-failed,"
-           "ts-unacceptable,crypto-failed,exchange-timeout,crypto-timeout,"
-           "too-many-retransmits}", "close", "since pluto start"),
+        _s(
+            _L_FAIL + " + Σ total.{ikev1.ipsec,ikev2.child}.finished.{auth-failed,"
+            "ts-unacceptable,crypto-failed,exchange-timeout,crypto-timeout,"
+            "too-many-retransmits}",
+            "close",
+            "since pluto start",
+        ),
     ),
     "AuthenticationFailures": (
         _none("authentication is a daemon concept"),
         _none("strongSwan 5.9 has no alert event; auth failures appear only as log text"),
-        _s("count alert {local-auth-failed, peer-auth-failed}", "close",
-           "authentication failure alerts; counted from events", SINCE_START),
-        _s("total.ikev1.isakmp.finished.auth-failed + total.ikev2.ike.finished.auth-failed",
-           "close", "since pluto start; IKEv2 included"),
+        _s(
+            "count alert {local-auth-failed, peer-auth-failed}",
+            "close",
+            "authentication failure alerts; counted from events",
+            SINCE_START,
+        ),
+        _s(
+            "total.ikev1.isakmp.finished.auth-failed + total.ikev2.ike.finished.auth-failed",
+            "close",
+            "since pluto start; IKEv2 included",
+        ),
     ),
     "InvalidCookiesReceived": (
         _none("the kernel does not parse IKE"),
-        _s('get-counters counters[""]["invalid-spi"]', "exact",
-           "messages with an unknown IKE SPI (IKEv1 cookies are IKE SPIs)"),
+        _s(
+            'get-counters counters[""]["invalid-spi"]',
+            "exact",
+            "messages with an unknown IKE SPI (IKEv1 cookies are IKE SPIs)",
+        ),
         None,
-        _s("total.ikev1.sent.notifies.error.INVALID_COOKIE + "
-           "total.ikev2.sent.notifies.error.INVALID_IKE_SPI", "approx",
-           "notifies sent, only for some invalid cookies"),
+        _s(
+            "total.ikev1.sent.notifies.error.INVALID_COOKIE + "
+            "total.ikev2.sent.notifies.error.INVALID_IKE_SPI",
+            "approx",
+            "notifies sent, only for some invalid cookies",
+        ),
     ),
     "TotalGetSPI": (
         _none("ALLOCSPI is answered by unicast and cannot be observed"),
-        _s(_EV_KEYS, "approx", "each new CHILD SA used one inbound SPI; counted from events",
-           SINCE_START),
+        _s(
+            _EV_KEYS,
+            "approx",
+            "each new CHILD SA used one inbound SPI; counted from events",
+            SINCE_START,
+        ),
         None,
         _none("pluto does not count SPI requests"),
     ),
     "KeyAdditions": (
-        _s("count XFRM_MSG_NEWSA on XFRMNLGRP_SA", "close",
-           "outbound SAs per strongSwan's NEWSA/UPDSA convention; needs CAP_NET_ADMIN",
-           SINCE_START),
+        _s(
+            "count XFRM_MSG_NEWSA on XFRMNLGRP_SA",
+            "close",
+            "outbound SAs per strongSwan's NEWSA/UPDSA convention; needs CAP_NET_ADMIN",
+            SINCE_START,
+        ),
         _s(_EV_KEYS, "close", "one outbound SA per CHILD SA; counted from events", SINCE_START),
         None,
         _s(_L_KEYS, "close", "IPsec SAs established since pluto start (no direction)"),
     ),
     "KeyUpdates": (
-        _s("count XFRM_MSG_UPDSA on XFRMNLGRP_SA", "close",
-           "inbound SAs per strongSwan's NEWSA/UPDSA convention; needs CAP_NET_ADMIN",
-           SINCE_START),
+        _s(
+            "count XFRM_MSG_UPDSA on XFRMNLGRP_SA",
+            "close",
+            "inbound SAs per strongSwan's NEWSA/UPDSA convention; needs CAP_NET_ADMIN",
+            SINCE_START,
+        ),
         _s(_EV_KEYS, "close", "one inbound SA per CHILD SA; counted from events", SINCE_START),
         None,
         _s(_L_KEYS, "close", "IPsec SAs established since pluto start (no direction)"),
@@ -212,45 +270,76 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
     "KeyAdditionFailures": (
         _none("SA add errors are unicast replies to the daemon"),
         _none("strongSwan 5.9 reports SA install failures only as log text"),
-        _s("count alert {install-child-sa-failed, install-child-policy-failed}", "approx",
-           "no direction split; counted from events", SINCE_START),
+        _s(
+            "count alert {install-child-sa-failed, install-child-policy-failed}",
+            "approx",
+            "no direction split; counted from events",
+            SINCE_START,
+        ),
         _none("pluto does not count SA install failures"),
     ),
     "KeyUpdateFailures": (
         _none("SA update errors are unicast replies to the daemon"),
         _none("strongSwan 5.9 reports SA install failures only as log text"),
-        _s("count alert {install-child-sa-failed, install-child-policy-failed}", "approx",
-           "no direction split; counted from events", SINCE_START),
+        _s(
+            "count alert {install-child-sa-failed, install-child-policy-failed}",
+            "approx",
+            "no direction split; counted from events",
+            SINCE_START,
+        ),
         _none("pluto does not count SA install failures"),
     ),
     "ConnectionListSize": (
-        _s("(SAD entries with algorithms) / 2", "close",
-           "installed SA pairs; needs CAP_NET_ADMIN; empty with kernel-libipsec"),
-        _s("list-sas: CHILD SAs in state INSTALLED", "close",
-           "installed quick-mode SAs, not all state entries"),
+        _s(
+            "(SAD entries with algorithms) / 2",
+            "close",
+            "installed SA pairs; needs CAP_NET_ADMIN; empty with kernel-libipsec",
+        ),
+        _s(
+            "list-sas: CHILD SAs in state INSTALLED",
+            "close",
+            "installed quick-mode SAs, not all state entries",
+        ),
         None,
         _s("current.states.ipsec", "close", "established IPsec SAs"),
     ),
     "OakleyMainMode": (
         _none("main mode is a daemon concept"),
-        _s("count ike-updown(up=yes) + ike-rekey events", "close",
-           "IKE SAs established (IKEv1 and IKEv2); counted from events", SINCE_START),
+        _s(
+            "count ike-updown(up=yes) + ike-rekey events",
+            "close",
+            "IKE SAs established (IKEv1 and IKEv2); counted from events",
+            SINCE_START,
+        ),
         None,
-        _s("total.ikev1.isakmp.established + total.ikev2.ike.established", "exact",
-           "ISAKMP SAs established since pluto start (plus IKEv2)"),
+        _s(
+            "total.ikev1.isakmp.established + total.ikev2.ike.established",
+            "exact",
+            "ISAKMP SAs established since pluto start (plus IKEv2)",
+        ),
     ),
     "OakleyQuickMode": (
         _none("quick mode is a daemon concept"),
-        _s(_EV_KEYS, "close", "CHILD SAs established (IKEv1 and IKEv2); counted from events",
-           SINCE_START),
+        _s(
+            _EV_KEYS,
+            "close",
+            "CHILD SAs established (IKEv1 and IKEv2); counted from events",
+            SINCE_START,
+        ),
         None,
-        _s("total.ikev1.ipsec.established + total.ikev2.child.established", "exact",
-           "IPsec SAs established since pluto start (plus IKEv2)"),
+        _s(
+            "total.ikev1.ipsec.established + total.ikev2.child.established",
+            "exact",
+            "IPsec SAs established since pluto start (plus IKEv2)",
+        ),
     ),
     "InvalidPackets": (
         _none("the kernel does not parse IKE"),
-        _s('get-counters counters[""]["invalid"]', "exact",
-           "messages with invalid types, length or out-of-range values"),
+        _s(
+            'get-counters counters[""]["invalid"]',
+            "exact",
+            "messages with invalid types, length or out-of-range values",
+        ),
         None,
         _s("total.ike.mangled", "close", "mangled IKE messages (libreswan ≥ 5.4)"),
     ),
@@ -258,8 +347,11 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
         _none("the kernel has no plaintext fallback counter"),
         _none("strongSwan has no soft-SA concept"),
         None,
-        _s("current.states.shunts", "approx",
-           "opportunistic-encryption shunts now (a gauge, not a total)"),
+        _s(
+            "current.states.shunts",
+            "approx",
+            "opportunistic-encryption shunts now (a gauge, not a total)",
+        ),
     ),
 }
 
@@ -376,11 +468,18 @@ def explain(counter: str | None, strongswan_version: str | None = None) -> dict[
         "description": CLASS_DESCRIPTION,
         "strongswan_graded_for": ss,
         "properties": [
-            {"name": "InstanceName", "type": "string", "key": True,
-             "description": "Windows: the PnP id of the iSCSI miniport; here "
-                            "<provider>:<scope>."},
-            {"name": "Active", "type": "boolean",
-             "description": "True when the provider could read its source in this sample."},
+            {
+                "name": "InstanceName",
+                "type": "string",
+                "key": True,
+                "description": "Windows: the PnP id of the iSCSI miniport; here "
+                "<provider>:<scope>.",
+            },
+            {
+                "name": "Active",
+                "type": "boolean",
+                "description": "True when the provider could read its source in this sample.",
+            },
             *(_counter_json(COUNTERS[n], strongswan_version) for n in COUNTER_NAMES),
         ],
     }

@@ -269,8 +269,9 @@ class ProviderView:
     def readings(self) -> dict[str, CounterReading]:
         """Per-counter provenance as :class:`CounterReading`."""
         return {
-            r.name: CounterReading(r.name, r.value, r.provider, r.source, r.grade, r.reason,
-                                   r.scope)
+            r.name: CounterReading(
+                r.name, r.value, r.provider, r.source, r.grade, r.reason, r.scope
+            )
             for r in self.rows
         }
 

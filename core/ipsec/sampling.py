@@ -45,11 +45,16 @@ class _ProviderState:
     counters: dict[str, _Rate] = field(default_factory=dict)
     native: dict[str, _Rate] = field(default_factory=dict)
     sas: dict[tuple[str, str, str], tuple[float, tuple[int | None, ...]]] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
 
 
-def _step(state: _Rate, value: int | None, now: float, reset_hint: bool,
-          ) -> tuple[float | None, bool]:
+def _step(
+    state: _Rate,
+    value: int | None,
+    now: float,
+    reset_hint: bool,
+) -> tuple[float | None, bool]:
     """Advance one total; returns ``(rate per second or None, reset)``."""
     prev, prev_t = state.value, state.t
     state.value, state.t = value, now
@@ -69,8 +74,13 @@ def _step(state: _Rate, value: int | None, now: float, reset_hint: bool,
 class IpsecSampler:
     """Samples providers, computes rates/resets and keeps ≥ ``history_s`` of history."""
 
-    def __init__(self, providers: Sequence[Provider], interval_s: float = 1.0,
-                 history_s: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        interval_s: float = 1.0,
+        history_s: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.providers = list(providers)
         self.interval_s = interval_s
         self.history = History(interval_s, history_s)
@@ -90,9 +100,15 @@ class IpsecSampler:
             try:
                 views.append(self._view(name, reading, self._clock()))
             except Exception as err:
-                views.append(self._view(name, make_reading(
-                    name, name, {}, error=f"internal error: {type(err).__name__}: {err}"),
-                    self._clock()))
+                views.append(
+                    self._view(
+                        name,
+                        make_reading(
+                            name, name, {}, error=f"internal error: {type(err).__name__}: {err}"
+                        ),
+                        self._clock(),
+                    )
+                )
         return IpsecView(time=now_wall, interval_s=self.interval_s, providers=tuple(views))
 
     def close(self) -> None:
@@ -107,19 +123,27 @@ class IpsecSampler:
         rows = tuple(self._row(name, st, reading, counter, now) for counter in COUNTER_NAMES)
         native_rates: dict[str, float | None] = {}
         for key in reading.native_totals:
-            rate, _reset = _step(st.native.setdefault(key, _Rate()), reading.native.get(key),
-                                 now, reading.reset)
+            rate, _reset = _step(
+                st.native.setdefault(key, _Rate()), reading.native.get(key), now, reading.reset
+            )
             native_rates[key] = rate
         return ProviderView(
-            name=name, available=reading.available, error=reading.error, stats=reading.stats,
-            rows=rows, native=reading.native, native_rates=native_rates,
-            sas=self._sa_rates(st, reading.sas, now), version=reading.version,
+            name=name,
+            available=reading.available,
+            error=reading.error,
+            stats=reading.stats,
+            rows=rows,
+            native=reading.native,
+            native_rates=native_rates,
+            sas=self._sa_rates(st, reading.sas, now),
+            version=reading.version,
             reset=reading.reset or any(r.reset for r in rows),
             native_reasons=reading.native_reasons,
         )
 
-    def _row(self, provider: str, st: _ProviderState, reading: ProviderReading, counter: str,
-             now: float) -> CounterRow:
+    def _row(
+        self, provider: str, st: _ProviderState, reading: ProviderReading, counter: str, now: float
+    ) -> CounterRow:
         spec = COUNTERS[counter]
         cr = reading.readings[counter]
         value = cr.value
@@ -134,15 +158,29 @@ class IpsecSampler:
             display = None if value is None else float(value)
         self.history.append(provider, counter, display)
         return CounterRow(
-            name=counter, attr=ATTR_BY_WMI[counter], kind=spec.kind,
-            description=spec.description, value=value, rate=rate, display=display, reset=reset,
-            peak_rate=state.peak if spec.kind is Kind.TOTAL else None, provider=provider,
-            grade=cr.grade, source=cr.source, reason=cr.reason, scope=cr.scope,
+            name=counter,
+            attr=ATTR_BY_WMI[counter],
+            kind=spec.kind,
+            description=spec.description,
+            value=value,
+            rate=rate,
+            display=display,
+            reset=reset,
+            peak_rate=state.peak if spec.kind is Kind.TOTAL else None,
+            provider=provider,
+            grade=cr.grade,
+            source=cr.source,
+            reason=cr.reason,
+            scope=cr.scope,
             history=self.history.get(provider, counter),
         )
 
-    def _sa_rates(self, st: _ProviderState, sas: tuple[IkeSa, ...], now: float,
-                  ) -> tuple[IkeSa, ...]:
+    def _sa_rates(
+        self,
+        st: _ProviderState,
+        sas: tuple[IkeSa, ...],
+        now: float,
+    ) -> tuple[IkeSa, ...]:
         seen: dict[tuple[str, str, str], tuple[float, tuple[int | None, ...]]] = {}
         out: list[IkeSa] = []
         for ike in sas:
@@ -157,8 +195,15 @@ class IpsecSampler:
                     for i, (a, b) in enumerate(zip(prev[1], cur, strict=True)):
                         if a is not None and b is not None and b >= a:
                             rates[i] = (b - a) / (now - prev[0])
-                kids.append(replace(child, bytes_in_rate=rates[0], bytes_out_rate=rates[1],
-                                    packets_in_rate=rates[2], packets_out_rate=rates[3]))
+                kids.append(
+                    replace(
+                        child,
+                        bytes_in_rate=rates[0],
+                        bytes_out_rate=rates[1],
+                        packets_in_rate=rates[2],
+                        packets_out_rate=rates[3],
+                    )
+                )
             out.append(replace(ike, children=tuple(kids)))
         st.sas = seen
         return tuple(out)

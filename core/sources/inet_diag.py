@@ -103,8 +103,23 @@ def tcp_info_raw(chunk: bytes, off: int) -> bytes | None:
 
 def decode(chunk: bytes, off: int) -> DiagSocket:
     """Decode the message at ``off`` completely."""
-    (fam, state, _timer, _retrans, sport, dport, src, dst, _if, cookie, _exp, _rq, _wq, uid,
-     inode) = MSG_FULL.unpack_from(chunk, off)
+    (
+        fam,
+        state,
+        _timer,
+        _retrans,
+        sport,
+        dport,
+        src,
+        dst,
+        _if,
+        cookie,
+        _exp,
+        _rq,
+        _wq,
+        uid,
+        inode,
+    ) = MSG_FULL.unpack_from(chunk, off)
     alen = 4 if fam == socket.AF_INET else 16
     return DiagSocket(
         family=fam,
@@ -179,8 +194,10 @@ class InetDiagDumper:
         )
         replies: queue.SimpleQueue[bytes | OSError | None] = queue.SimpleQueue()
         reader = threading.Thread(
-            target=_read_dump, args=(self._sock, hdr + body, seq, replies),
-            name="tcpscope-sock-diag", daemon=True,
+            target=_read_dump,
+            args=(self._sock, hdr + body, seq, replies),
+            name="tcpscope-sock-diag",
+            daemon=True,
         )
         reader.start()
         self._reader = reader

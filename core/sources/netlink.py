@@ -150,16 +150,17 @@ class NetlinkSource:
     def _rollback(self, pending: list[_Pending]) -> None:
         """Undo a scan that failed halfway: the next sample must start from the last good one."""
         for family, tracker in self._trackers.items():
-            popped = {prev.source_key: prev for fam, _c, _o, prev in pending
-                      if fam == family and prev is not None}
+            popped = {
+                prev.source_key: prev
+                for fam, _c, _o, prev in pending
+                if fam == family and prev is not None
+            }
             tracker.current = {**tracker.current, **tracker.previous, **popped}
             tracker.previous = {}
 
     # -- the hot loop --------------------------------------------------------------------
 
-    def _scan(
-        self, family: int, stream: Iterator[bytes], pending: list[_Pending]
-    ) -> list[bytes]:
+    def _scan(self, family: int, stream: Iterator[bytes], pending: list[_Pending]) -> list[bytes]:
         """Reuse unchanged records of ``family``; queue the rest in ``pending``.
 
         Returns the reply chunks (kept for lazy tcp_info). Per unchanged socket: one unpack,
@@ -207,7 +208,12 @@ class NetlinkSource:
     # -- the slow path: new or changed sockets -------------------------------------------
 
     def _settle(
-        self, family: int, chunk: bytes, off: int, prev: TcpConnection | None, now: datetime,
+        self,
+        family: int,
+        chunk: bytes,
+        off: int,
+        prev: TcpConnection | None,
+        now: datetime,
         first: bool,
     ) -> TcpConnection:
         _l, _t, st, dport, ino = MSG_HEAD.unpack_from(chunk, off)

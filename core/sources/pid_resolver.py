@@ -165,7 +165,8 @@ class PidResolver:
         dead = [pid for pid in known if pid not in live]
         tick = self._tick
         order = sorted(
-            live, key=lambda pid: tick + 1 if pid not in known else self._hot.get(pid, 0),
+            live,
+            key=lambda pid: tick + 1 if pid not in known else self._hot.get(pid, 0),
             reverse=True,
         )
         return order, dead
@@ -190,7 +191,8 @@ class PidResolver:
         tick = self._tick
         periodic = tick % NEGATIVE_RETRY_TICKS == 0
         due = {
-            ino for ino, t in self._negative.items()
+            ino
+            for ino, t in self._negative.items()
             if t == tick - 1 or (periodic and t <= tick - NEGATIVE_RETRY_TICKS)
         }
         return due - set(new) if due else due
@@ -229,7 +231,10 @@ class PidResolver:
                     self._record(ino, pid, fd, found, wanted)
 
     def _pass_b(
-        self, candidates: list[tuple[int, str]], live: list[int], wanted: set[int],
+        self,
+        candidates: list[tuple[int, str]],
+        live: list[int],
+        wanted: set[int],
         found: set[int],
     ) -> None:
         alive = set(live)

@@ -1,4 +1,4 @@
-"""The async sampler: no overlap, latest-wins, errors and hangs reported, pause, interval, ghosts."""
+"""The async sampler: no overlap, latest-wins, errors and hangs reported, pause, ghosts."""
 
 from __future__ import annotations
 
@@ -168,9 +168,7 @@ async def test_ghosts_keep_last_state_and_expire() -> None:
         ScriptedFrame([conn(1)]),
         *[ScriptedFrame([conn(1)])] * 6,
     ]
-    sampler = Sampler(
-        ScriptedSource(frames), interval_s=0.1, ghost_ttl_s=3, clock=StepClock(START)
-    )
+    sampler = Sampler(ScriptedSource(frames), interval_s=0.1, ghost_ttl_s=3, clock=StepClock(START))
     snaps = [await sampler.sample_once() for _ in range(8)]
     await sampler.aclose()
     assert snaps[1].diff.state_changed[0].new is TcpState.CLOSE_WAIT
@@ -202,7 +200,9 @@ async def test_creation_time_bounds_and_state_change_time() -> None:
 
 def test_diff_then_folds_two_diffs() -> None:
     a = ConnectionDiff(
-        frozenset({"x", "y"}), frozenset({"z"}), (StateChange("w", TcpState.LISTEN, TcpState.CLOSED),)
+        frozenset({"x", "y"}),
+        frozenset({"z"}),
+        (StateChange("w", TcpState.LISTEN, TcpState.CLOSED),),
     )
     b = ConnectionDiff(
         frozenset({"z"}),

@@ -294,9 +294,22 @@ def test_unprivileged_netlink_marks_needs_privilege(bag: SocketBag) -> None:
     lst = bag.listener()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-         sys.executable, "-c", UNPRIVILEGED, str(port(lst))],
-        capture_output=True, text=True, env=env, cwd="/", timeout=60, check=True,
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-c",
+            UNPRIVILEGED,
+            str(port(lst)),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        timeout=60,
+        check=True,
     )
     result = json.loads(out.stdout)
     rows = {r[0]: r for r in result["rows"]}
@@ -315,7 +328,8 @@ def test_tcp_info_short_struct_and_lazy_cache(bag: SocketBag) -> None:
     dumper = InetDiagDumper()
     try:
         raw = next(
-            s.tcp_info for s in dumper.sockets(socket.AF_INET)
+            s.tcp_info
+            for s in dumper.sockets(socket.AF_INET)
             if s.sport == port(client) and s.dport == port(lst)
         )
     finally:
@@ -347,7 +361,9 @@ sys.stdin.read()
 def test_owner_moves_when_the_owning_process_dies(netlink: Sampling) -> None:
     """A listener held by two processes: when the one reported dies, the other is found."""
     parent = subprocess.Popen(
-        [sys.executable, "-c", SHARED_LISTENER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        [sys.executable, "-c", SHARED_LISTENER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
     )
     assert parent.stdout is not None

@@ -19,14 +19,17 @@ def main() -> int:
         r = provider.read()
     finally:
         provider.close()
-    json.dump({
-        "active": r.stats.active,
-        "values": {k: c.value for k, c in r.readings.items()},
-        "reasons": {k: c.reason for k, c in r.readings.items()},
-        "native": r.native,
-        "native_reasons": r.native_reasons,
-        "error": r.error,
-    }, sys.stdout)
+    json.dump(
+        {
+            "active": r.stats.active,
+            "values": {k: c.value for k, c in r.readings.items()},
+            "reasons": {k: c.reason for k, c in r.readings.items()},
+            "native": r.native,
+            "native_reasons": r.native_reasons,
+            "error": r.error,
+        },
+        sys.stdout,
+    )
     return 0
 
 

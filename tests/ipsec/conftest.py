@@ -44,19 +44,23 @@ def netns() -> Iterator[str]:
     name = f"tsk{secrets.token_hex(4)}"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
-        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"],
-                       check=True)
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
 
 
-def in_netns(ns: str, *argv: str, user: int | None = None, check: bool = True,
-             ) -> subprocess.CompletedProcess[str]:
+def in_netns(
+    ns: str,
+    *argv: str,
+    user: int | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
     """Run argv inside ``ns`` (optionally as another uid via setpriv), cwd = project root."""
     prefix = ["ip", "netns", "exec", ns]
     if user is not None:
         prefix += ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([*prefix, *argv], capture_output=True, text=True, check=check,
-                          cwd=ROOT, env=env, timeout=60)
+    return subprocess.run(
+        [*prefix, *argv], capture_output=True, text=True, check=check, cwd=ROOT, env=env, timeout=60
+    )

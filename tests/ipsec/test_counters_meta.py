@@ -37,8 +37,13 @@ def test_dataclass_fields_follow_the_wmi_table() -> None:
 
 def test_kinds_five_gauges_sixteen_totals() -> None:
     gauges = {n for n, s in COUNTERS.items() if s.kind is Kind.GAUGE}
-    assert gauges == {"ActiveAcquire", "ActiveReceive", "AcquireHeapSize", "ReceiveHeapSize",
-                      "ConnectionListSize"}
+    assert gauges == {
+        "ActiveAcquire",
+        "ActiveReceive",
+        "AcquireHeapSize",
+        "ReceiveHeapSize",
+        "ConnectionListSize",
+    }
     assert sum(1 for s in COUNTERS.values() if s.kind is Kind.TOTAL) == 16
 
 

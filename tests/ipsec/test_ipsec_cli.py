@@ -59,11 +59,14 @@ def test_missing_socket_is_reported_in_the_instance(tmp_path: Path) -> None:
 
 
 def test_core_ipsec_cli_imports_no_ui_libraries() -> None:
-    code = ("import sys; import core.ipsec.cli, core.ipsec.sampling, core.ipsec.providers; "
-            "bad = [m for m in ('textual', 'rich', 'humanize') if m in sys.modules]; "
-            "print(bad)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=True)
+    code = (
+        "import sys; import core.ipsec.cli, core.ipsec.sampling, core.ipsec.providers; "
+        "bad = [m for m in ('textual', 'rich', 'humanize') if m in sys.modules]; "
+        "print(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 

@@ -35,42 +35,120 @@ def test_every_xfrm_stat_key_in_a_fresh_namespace(netns: str) -> None:
 
 def test_policies_are_counted(netns: str) -> None:
     for i in range(3):
-        in_netns(netns, "ip", "xfrm", "policy", "add", "src", f"10.78.{i}.0/24", "dst",
-                 "10.79.0.0/24", "dir", "out", "tmpl", "src", "192.0.2.1", "dst", "192.0.2.2",
-                 "proto", "esp", "mode", "tunnel")
-    in_netns(netns, "ip", "xfrm", "policy", "add", "src", "10.79.0.0/24", "dst", "10.78.0.0/24",
-             "dir", "in", "tmpl", "src", "192.0.2.2", "dst", "192.0.2.1", "proto", "esp",
-             "mode", "tunnel")
+        in_netns(
+            netns,
+            "ip",
+            "xfrm",
+            "policy",
+            "add",
+            "src",
+            f"10.78.{i}.0/24",
+            "dst",
+            "10.79.0.0/24",
+            "dir",
+            "out",
+            "tmpl",
+            "src",
+            "192.0.2.1",
+            "dst",
+            "192.0.2.2",
+            "proto",
+            "esp",
+            "mode",
+            "tunnel",
+        )
+    in_netns(
+        netns,
+        "ip",
+        "xfrm",
+        "policy",
+        "add",
+        "src",
+        "10.79.0.0/24",
+        "dst",
+        "10.78.0.0/24",
+        "dir",
+        "in",
+        "tmpl",
+        "src",
+        "192.0.2.2",
+        "dst",
+        "192.0.2.1",
+        "proto",
+        "esp",
+        "mode",
+        "tunnel",
+    )
     native = probe(netns)["native"]
     assert (native["spd_out"], native["spd_in"], native["spd_fwd"]) == (3, 1, 0)
 
 
 def test_larvals_make_acquire_counters(netns: str) -> None:
-    for argv in (["ip", "link", "add", "k0", "type", "veth", "peer", "name", "k1"],
-                 ["ip", "link", "set", "k0", "up"], ["ip", "link", "set", "k1", "up"],
-                 ["ip", "addr", "add", "10.77.0.1/24", "dev", "k0"],
-                 ["ip", "xfrm", "policy", "add", "src", "10.77.0.1/32", "dst", "10.77.0.2/32",
-                  "dir", "out", "tmpl", "src", "10.77.0.1", "dst", "10.77.0.2", "proto", "esp",
-                  "mode", "transport"],
-                 ["ip", "xfrm", "state", "allocspi", "src", "10.77.0.9", "dst", "10.77.0.1",
-                  "proto", "esp", "mode", "tunnel"]):
+    for argv in (
+        ["ip", "link", "add", "k0", "type", "veth", "peer", "name", "k1"],
+        ["ip", "link", "set", "k0", "up"],
+        ["ip", "link", "set", "k1", "up"],
+        ["ip", "addr", "add", "10.77.0.1/24", "dev", "k0"],
+        [
+            "ip",
+            "xfrm",
+            "policy",
+            "add",
+            "src",
+            "10.77.0.1/32",
+            "dst",
+            "10.77.0.2/32",
+            "dir",
+            "out",
+            "tmpl",
+            "src",
+            "10.77.0.1",
+            "dst",
+            "10.77.0.2",
+            "proto",
+            "esp",
+            "mode",
+            "transport",
+        ],
+        [
+            "ip",
+            "xfrm",
+            "state",
+            "allocspi",
+            "src",
+            "10.77.0.9",
+            "dst",
+            "10.77.0.1",
+            "proto",
+            "esp",
+            "mode",
+            "tunnel",
+        ],
+    ):
         in_netns(netns, *argv)
     # The kernel only creates an acquire larval while a key manager listens on the group.
-    monitor = subprocess.Popen(["ip", "netns", "exec", netns, "ip", "xfrm", "monitor",
-                                "acquire"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    monitor = subprocess.Popen(
+        ["ip", "netns", "exec", netns, "ip", "xfrm", "monitor", "acquire"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         before = probe(netns)
         time.sleep(0.3)
-        in_netns(netns, sys.executable, "-c",
-                 "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-                 "s.sendto(b'x', ('10.77.0.2', 9))")
+        in_netns(
+            netns,
+            sys.executable,
+            "-c",
+            "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            "s.sendto(b'x', ('10.77.0.2', 9))",
+        )
         after = probe(netns)
     finally:
         monitor.terminate()
         monitor.wait(5)
     assert before["values"]["ActiveAcquire"] == 0
-    assert before["values"]["AcquireHeapSize"] == 1          # the GETSPI larval
-    assert after["values"]["ActiveAcquire"] == 1             # spi 0, no algorithms
+    assert before["values"]["AcquireHeapSize"] == 1  # the GETSPI larval
+    assert after["values"]["ActiveAcquire"] == 1  # spi 0, no algorithms
     assert after["values"]["AcquireHeapSize"] == 2
     assert after["native"]["sad_larval_getspi"] == 1
     assert after["native"]["XfrmOutNoStates"] == before["native"]["XfrmOutNoStates"] + 1
@@ -92,21 +170,45 @@ def test_ike_sockets_queue_and_drops(netns: str) -> None:
     )
     values = json.loads(in_netns(netns, sys.executable, "-c", code).stdout)
     assert values["ActiveReceive"] == values["ReceiveHeapSize"]
-    assert values["ReceiveHeapSize"] > 0         # bytes waiting in the :500 socket
-    assert values["ReceiveFailures"] > 0         # the small buffer overflowed: sk_drops
+    assert values["ReceiveHeapSize"] > 0  # bytes waiting in the :500 socket
+    assert values["ReceiveFailures"] > 0  # the small buffer overflowed: sk_drops
 
 
 def test_non_root_reports_what_it_can(netns: str) -> None:
-    in_netns(netns, "ip", "xfrm", "policy", "add", "src", "10.78.0.0/24", "dst", "10.79.0.0/24",
-             "dir", "out", "tmpl", "src", "192.0.2.1", "dst", "192.0.2.2", "proto", "esp",
-             "mode", "tunnel")
+    in_netns(
+        netns,
+        "ip",
+        "xfrm",
+        "policy",
+        "add",
+        "src",
+        "10.78.0.0/24",
+        "dst",
+        "10.79.0.0/24",
+        "dir",
+        "out",
+        "tmpl",
+        "src",
+        "192.0.2.1",
+        "dst",
+        "192.0.2.2",
+        "proto",
+        "esp",
+        "mode",
+        "tunnel",
+    )
     got = probe(netns, user=65534)
     assert got["active"] is True
     assert got["error"] is None
-    assert "XfrmOutNoStates" in got["native"]                    # /proc is world-readable
+    assert "XfrmOutNoStates" in got["native"]  # /proc is world-readable
     assert got["values"]["SendFailures"] == 0
-    for counter in ("ActiveAcquire", "AcquireHeapSize", "ConnectionListSize", "KeyAdditions",
-                    "KeyUpdates"):
+    for counter in (
+        "ActiveAcquire",
+        "AcquireHeapSize",
+        "ConnectionListSize",
+        "KeyAdditions",
+        "KeyUpdates",
+    ):
         assert got["values"][counter] is None
         assert got["reasons"][counter] == "not reported: needs CAP_NET_ADMIN"
     assert got["native_reasons"]["xfrm netlink"] == "not reported: needs CAP_NET_ADMIN"

@@ -102,8 +102,9 @@ def test_strongswans_ipsec_script_is_not_taken_for_libreswan() -> None:
     ipsec = shutil.which("ipsec")
     if ipsec is None:
         pytest.skip("no ipsec script on PATH")
-    version = subprocess.run([ipsec, "--version"], capture_output=True, text=True,
-                             check=False).stdout
+    version = subprocess.run(
+        [ipsec, "--version"], capture_output=True, text=True, check=False
+    ).stdout
     if "strongswan" not in version.lower():
         pytest.skip("the ipsec script here is not strongSwan's")
     assert find_whack() is None
@@ -131,12 +132,17 @@ def test_libreswan_provider_runs_whack_with_argv(tmp_path: Path) -> None:
 
 
 def test_libreswan_pluto_down_and_no_permission(tmp_path: Path) -> None:
-    whack = _fake_whack(tmp_path, 'echo "whack: connect(\\"/run/pluto/pluto.ctl\\") failed '
-                                  '(No such file or directory)" >&2; exit 1')
+    whack = _fake_whack(
+        tmp_path,
+        'echo "whack: connect(\\"/run/pluto/pluto.ctl\\") failed '
+        '(No such file or directory)" >&2; exit 1',
+    )
     down = LibreswanProvider(whack=whack).read()
     assert not down.available and down.error == "pluto not running (cannot connect to pluto.ctl)"
-    whack = _fake_whack(tmp_path, 'echo "whack: connect(\\"/run/pluto/pluto.ctl\\") failed '
-                                  '(Permission denied)" >&2; exit 1')
+    whack = _fake_whack(
+        tmp_path,
+        'echo "whack: connect(\\"/run/pluto/pluto.ctl\\") failed (Permission denied)" >&2; exit 1',
+    )
     denied = LibreswanProvider(whack=whack).read()
     assert denied.available
     assert denied.error == "not reported: needs root (pluto.ctl is owner-only)"

@@ -25,8 +25,9 @@ class Scripted:
 
     def read(self) -> ProviderReading:
         invalid, conns = self.script.pop(0)
-        return make_reading(self.name, "scripted", {"InvalidPackets": invalid,
-                                                    "ConnectionListSize": conns})
+        return make_reading(
+            self.name, "scripted", {"InvalidPackets": invalid, "ConnectionListSize": conns}
+        )
 
     def close(self) -> None:
         self.closed = True
@@ -57,23 +58,24 @@ def test_rates_resets_gauges_and_gaps() -> None:
     rows = []
     for _ in range(len(script)):
         view = sampler.sample()
-        rows.append((view.row("strongswan", "InvalidPackets"),
-                     view.row("strongswan", "ConnectionListSize")))
+        rows.append(
+            (view.row("strongswan", "InvalidPackets"), view.row("strongswan", "ConnectionListSize"))
+        )
         clock.t += 2.0
     inv = [r[0] for r in rows]
-    assert inv[0].rate is None and not inv[0].reset            # first sample: no rate
-    assert inv[1].rate == 3.0                                    # (16-10)/2 s
+    assert inv[0].rate is None and not inv[0].reset  # first sample: no rate
+    assert inv[1].rate == 3.0  # (16-10)/2 s
     assert inv[2].rate == 0.0
     assert inv[3].rate is not None and inv[3].rate > 0
-    assert inv[4].reset and inv[4].rate is None                  # wrap: a reset, not negative
+    assert inv[4].reset and inv[4].rate is None  # wrap: a reset, not negative
     assert inv[5].value is None and inv[5].rate is None and inv[5].reason
-    assert inv[6].rate is None and not inv[6].reset              # after a gap: no rate yet
+    assert inv[6].rate is None and not inv[6].reset  # after a gap: no rate yet
     assert inv[7].rate == 2.0
     assert all(r.rate is None or r.rate >= 0 for r in inv)
     assert inv[7].peak_rate == max(r.rate for r in inv if r.rate is not None)
     assert inv[7].history == (None, 3.0, 0.0, inv[3].rate, None, None, None, 2.0)
     conns = [r[1] for r in rows]
-    assert [c.rate for c in conns] == [None] * len(script)       # gauges have no rate
+    assert [c.rate for c in conns] == [None] * len(script)  # gauges have no rate
     assert [c.display for c in conns] == [1.0, 2.0, 2.0, 2.0, 3.0, None, 1.0, 1.0]
     assert conns[7].history == (1.0, 2.0, 2.0, 2.0, 3.0, None, 1.0, 1.0)
 
@@ -116,8 +118,8 @@ def test_best_rows_picks_the_best_reported_grade() -> None:
     view = IpsecSampler([Kernelish(), Scripted([(5, None)])]).sample()
     best = {r.name: r for r in view.best_rows()}
     assert len(best) == 21
-    assert best["InvalidPackets"].provider == "strongswan"        # exact, only source
-    assert best["ConnectionListSize"].provider == "kernel"        # strongswan has no value
+    assert best["InvalidPackets"].provider == "strongswan"  # exact, only source
+    assert best["ConnectionListSize"].provider == "kernel"  # strongswan has no value
     assert best["ConnectionListSize"].value == 7
     assert best["SendFailures"].provider == "kernel"
     soft = best["SoftAssociations"]

@@ -28,8 +28,9 @@ from tests.lab.ipsec_lab import IpsecLab
 pytestmark = [pytest.mark.lab, pytest.mark.root]
 
 
-def wait_for(sample: Callable[[], IpsecView], cond: Callable[[IpsecView], bool],
-             timeout_s: float = 8.0) -> IpsecView:
+def wait_for(
+    sample: Callable[[], IpsecView], cond: Callable[[IpsecView], bool], timeout_s: float = 8.0
+) -> IpsecView:
     """Sample until cond holds (events arrive asynchronously); the last view either way."""
     deadline = time.monotonic() + timeout_s
     view = sample()
@@ -57,27 +58,30 @@ def sampler_b(lab: IpsecLab) -> Iterator[IpsecSampler]:
     s.close()
 
 
-def test_invalid_counters_equal_the_counters_plugin(lab: IpsecLab,
-                                                    sampler_b: IpsecSampler) -> None:
+def test_invalid_counters_equal_the_counters_plugin(lab: IpsecLab, sampler_b: IpsecSampler) -> None:
     before = lab.counters(lab.b)
     lab.send_garbage("invalid", 3)
     lab.send_garbage("spi", 2)
-    lab.send_garbage("invalid", 1, port=4500)   # NAT-T port, after the non-ESP marker
+    lab.send_garbage("invalid", 1, port=4500)  # NAT-T port, after the non-ESP marker
     lab.send_garbage("spi", 1, port=4500)
-    view = wait_for(sampler_b.sample, lambda v: (val(v, "InvalidPackets") or 0)
-                    >= before["invalid"] + 4 and (val(v, "InvalidCookiesReceived") or 0)
-                    >= before["invalid-spi"] + 3)
+    view = wait_for(
+        sampler_b.sample,
+        lambda v: (
+            (val(v, "InvalidPackets") or 0) >= before["invalid"] + 4
+            and (val(v, "InvalidCookiesReceived") or 0) >= before["invalid-spi"] + 3
+        ),
+    )
     plugin = lab.counters(lab.b)
     assert val(view, "InvalidPackets") == plugin["invalid"] == before["invalid"] + 4
-    assert val(view, "InvalidCookiesReceived") == plugin["invalid-spi"] == \
-        before["invalid-spi"] + 3
+    assert val(view, "InvalidCookiesReceived") == plugin["invalid-spi"] == before["invalid-spi"] + 3
     row = view.row("strongswan", "InvalidPackets")
     assert row.grade is Grade.EXACT and row.reason is None
     assert view.provider("strongswan").native["counters.invalid"] == plugin["invalid"]
 
 
-def test_connection_list_size_equals_installed_child_sas(lab: IpsecLab,
-                                                        sampler_a: IpsecSampler) -> None:
+def test_connection_list_size_equals_installed_child_sas(
+    lab: IpsecLab, sampler_a: IpsecSampler
+) -> None:
     lab.ensure_up("lab1")
     view = sampler_a.sample()
     shown = lab.installed_children(lab.a)
@@ -91,34 +95,54 @@ def test_connection_list_size_equals_installed_child_sas(lab: IpsecLab,
 def test_establishing_moves_main_and_quick_mode(lab: IpsecLab, sampler_a: IpsecSampler) -> None:
     lab.swanctl(lab.a, "--terminate", "--ike", "lab1", "--timeout", "5", check=False)
     v0 = sampler_a.sample()
-    base = {c: val(v0, c) for c in ("OakleyMainMode", "OakleyQuickMode", "KeyAdditions",
-                                    "KeyUpdates", "TotalGetSPI", "NegotiationFailures")}
+    base = {
+        c: val(v0, c)
+        for c in (
+            "OakleyMainMode",
+            "OakleyQuickMode",
+            "KeyAdditions",
+            "KeyUpdates",
+            "TotalGetSPI",
+            "NegotiationFailures",
+        )
+    }
     assert all(isinstance(v, int) for v in base.values())
-    lab.initiate("lab1")        # IKEv1 Main Mode + Quick Mode
-    v1 = wait_for(sampler_a.sample,
-                  lambda v: val(v, "OakleyQuickMode") == base["OakleyQuickMode"] + 1)  # type: ignore[operator]
-    for counter in ("OakleyMainMode", "OakleyQuickMode", "KeyAdditions", "KeyUpdates",
-                    "TotalGetSPI"):
+    lab.initiate("lab1")  # IKEv1 Main Mode + Quick Mode
+    v1 = wait_for(
+        sampler_a.sample, lambda v: val(v, "OakleyQuickMode") == base["OakleyQuickMode"] + 1
+    )  # type: ignore[operator]
+    for counter in (
+        "OakleyMainMode",
+        "OakleyQuickMode",
+        "KeyAdditions",
+        "KeyUpdates",
+        "TotalGetSPI",
+    ):
         assert val(v1, counter) == base[counter] + 1, counter  # type: ignore[operator]
     assert val(v1, "NegotiationFailures") == base["NegotiationFailures"]
     assert v1.row("strongswan", "OakleyMainMode").scope == "since monitor start"
 
 
-def test_failed_authentication(lab: IpsecLab, sampler_a: IpsecSampler,
-                               sampler_b: IpsecSampler) -> None:
+def test_failed_authentication(
+    lab: IpsecLab, sampler_a: IpsecSampler, sampler_b: IpsecSampler
+) -> None:
     a0, b0 = sampler_a.sample(), sampler_b.sample()
     result = lab.provoke_auth_failure()
     assert result.returncode != 0
     assert "AUTHENTICATION_FAILED" in result.stdout + result.stderr
-    a1 = wait_for(sampler_a.sample, lambda v: val(v, "NegotiationFailures")
-                  == (val(a0, "NegotiationFailures") or 0) + 1)
-    b1 = wait_for(sampler_b.sample, lambda v: val(v, "NegotiationFailures")
-                  == (val(b0, "NegotiationFailures") or 0) + 1)
+    a1 = wait_for(
+        sampler_a.sample,
+        lambda v: val(v, "NegotiationFailures") == (val(a0, "NegotiationFailures") or 0) + 1,
+    )
+    b1 = wait_for(
+        sampler_b.sample,
+        lambda v: val(v, "NegotiationFailures") == (val(b0, "NegotiationFailures") or 0) + 1,
+    )
     assert val(a1, "NegotiationFailures") == (val(a0, "NegotiationFailures") or 0) + 1
     assert val(a1, "AcquireFailures") == (val(a0, "AcquireFailures") or 0) + 1  # we initiated
     assert val(a1, "OakleyMainMode") == val(a0, "OakleyMainMode")
     assert val(b1, "NegotiationFailures") == (val(b0, "NegotiationFailures") or 0) + 1
-    assert val(b1, "AcquireFailures") == val(b0, "AcquireFailures")             # responder
+    assert val(b1, "AcquireFailures") == val(b0, "AcquireFailures")  # responder
     # strongSwan 5.9 has no alert event: authentication failures have no structured source.
     auth = a1.row("strongswan", "AuthenticationFailures")
     assert auth.value is None and auth.grade is Grade.NONE
@@ -134,16 +158,24 @@ def test_rates_positive_during_traffic_then_zero(lab: IpsecLab, sampler_a: Ipsec
     while sender.poll() is None:
         time.sleep(0.4)
         view = sampler_a.sample()
-        seen += [c.bytes_out_rate for s in view.provider("strongswan").sas for c in s.children
-                 if c.name == "lab" and c.bytes_out_rate is not None]
+        seen += [
+            c.bytes_out_rate
+            for s in view.provider("strongswan").sas
+            for c in s.children
+            if c.name == "lab" and c.bytes_out_rate is not None
+        ]
     assert sender.returncode == 0
     assert max(seen) > 0
     time.sleep(0.3)
     sampler_a.sample()
     time.sleep(0.3)
     view = sampler_a.sample()
-    rates = [c.bytes_out_rate for s in view.provider("strongswan").sas for c in s.children
-             if c.name == "lab"]
+    rates = [
+        c.bytes_out_rate
+        for s in view.provider("strongswan").sas
+        for c in s.children
+        if c.name == "lab"
+    ]
     assert rates and all(r == 0 for r in rates)
 
 
@@ -151,8 +183,10 @@ def test_counter_rate_positive_then_zero(lab: IpsecLab, sampler_b: IpsecSampler)
     base = val(sampler_b.sample(), "InvalidPackets") or 0
     lab.send_garbage("invalid", 4)
     # the first sample that sees the new value has a positive rate
-    moving = wait_for(sampler_b.sample, lambda v: val(v, "InvalidPackets") == base + 4,
-                      ).row("strongswan", "InvalidPackets")
+    moving = wait_for(
+        sampler_b.sample,
+        lambda v: val(v, "InvalidPackets") == base + 4,
+    ).row("strongswan", "InvalidPackets")
     assert moving.value == base + 4
     time.sleep(0.3)
     still = sampler_b.sample().row("strongswan", "InvalidPackets")
@@ -170,7 +204,7 @@ def test_reset_by_swanctl_is_marked_not_negative(lab: IpsecLab, sampler_b: Ipsec
     row = view.row("strongswan", "InvalidPackets")
     assert row.value == 0
     assert row.reset and row.rate is None
-    assert row.history[-1] is None                     # the sparkline shows the gap
+    assert row.history[-1] is None  # the sparkline shows the gap
     assert view.provider("strongswan").reset
     after = sampler_b.sample().row("strongswan", "InvalidPackets")
     assert not after.reset and after.rate == 0.0
@@ -205,15 +239,32 @@ def test_vici_permission_denied(lab: IpsecLab) -> None:
         "  'value': r.readings['InvalidPackets'].value}))\n"
     )
     try:
-        proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                               sys.executable, "-c", code], capture_output=True, text=True,
-                              check=True, cwd="/", timeout=30)
+        proc = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                sys.executable,
+                "-c",
+                code,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd="/",
+            timeout=30,
+        )
     finally:
         for d in (lab.root, lab.a.workdir):
             os.chmod(d, 0o700)
     got = json.loads(proc.stdout)
-    assert got == {"available": True, "error": "not reported: needs access to the VICI socket",
-                   "reason": "not reported: needs access to the VICI socket", "value": None}
+    assert got == {
+        "available": True,
+        "error": "not reported: needs access to the VICI socket",
+        "reason": "not reported: needs access to the VICI socket",
+        "value": None,
+    }
 
 
 def test_daemon_killed_mid_run_then_recovers(lab: IpsecLab, sampler_a: IpsecSampler) -> None:
@@ -231,8 +282,8 @@ def test_daemon_killed_mid_run_then_recovers(lab: IpsecLab, sampler_a: IpsecSamp
     lab.load(lab.a)
     up = wait_for(sampler_a.sample, lambda v: v.active_providers == ("strongswan",))
     assert up.provider("strongswan").error is None
-    assert up.provider("strongswan").reset               # daemon start time changed
-    assert provider.events.wait_connected(5.0)           # the listener reconnected by itself
+    assert up.provider("strongswan").reset  # daemon start time changed
+    assert provider.events.wait_connected(5.0)  # the listener reconnected by itself
     main0 = val(up, "OakleyMainMode")
     assert main0 is not None
     lab.initiate("lab")
@@ -244,7 +295,7 @@ def test_daemon_killed_mid_run_then_recovers(lab: IpsecLab, sampler_a: IpsecSamp
 def test_kernel_provider_sees_charons_ike_sockets(lab: IpsecLab) -> None:
     proc = in_netns(lab.a.netns, sys.executable, "-m", "tests.ipsec._kernel_probe")
     got = json.loads(proc.stdout)
-    assert got["native"]["ike_udp_sockets"] >= 2           # charon binds :500 and :4500
+    assert got["native"]["ike_udp_sockets"] >= 2  # charon binds :500 and :4500
     assert got["values"]["ReceiveHeapSize"] is not None
     assert got["values"]["ReceiveFailures"] is not None
     # kernel-libipsec keeps SAs in userspace: the kernel SAD stays empty (ipsec-mapping §0.5)

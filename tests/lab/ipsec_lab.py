@@ -89,16 +89,22 @@ def have_lab_tools() -> str | None:
     return None
 
 
-def run(argv: list[str], *, check: bool = True, timeout: float = 20.0,
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: list[str],
+    *,
+    check: bool = True,
+    timeout: float = 20.0,
+) -> subprocess.CompletedProcess[str]:
     """Run a command (argv list, never a shell string) and capture its output."""
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
         # swanctl prints one "plugin ... failed to load" line per absent optional plugin
-        noise = [ln for ln in (proc.stderr + proc.stdout).splitlines()
-                 if ln.strip() and not ln.startswith("plugin '")]
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): "
-                           f"{' | '.join(noise[-5:])}")
+        noise = [
+            ln
+            for ln in (proc.stderr + proc.stdout).splitlines()
+            if ln.strip() and not ln.startswith("plugin '")
+        ]
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {' | '.join(noise[-5:])}")
     return proc
 
 
@@ -144,9 +150,13 @@ class IpsecLab:
             wd = self.root / side
             wd.mkdir()
             self.sides[side] = Side(
-                name=side, netns=f"tsl{side}{self.suffix}", veth=f"tsl{side}{self.suffix}",
-                outer=f"10.99.{n}.{idx}", inner=f"10.98.{n}.{idx}",
-                inner_v1=f"10.98.{n}.{10 + idx}", workdir=wd,
+                name=side,
+                netns=f"tsl{side}{self.suffix}",
+                veth=f"tsl{side}{self.suffix}",
+                outer=f"10.99.{n}.{idx}",
+                inner=f"10.98.{n}.{idx}",
+                inner_v1=f"10.98.{n}.{10 + idx}",
+                workdir=wd,
             )
 
     # ----------------------------------------------------------------- life cycle
@@ -158,8 +168,12 @@ class IpsecLab:
             raise
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.down()
 
     @property
@@ -177,8 +191,23 @@ class IpsecLab:
         a, b = self.a, self.b
         for s in (a, b):
             run(["ip", "netns", "add", s.netns])
-        run(["ip", "link", "add", a.veth, "netns", a.netns, "type", "veth", "peer", "name",
-             b.veth, "netns", b.netns])
+        run(
+            [
+                "ip",
+                "link",
+                "add",
+                a.veth,
+                "netns",
+                a.netns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                b.veth,
+                "netns",
+                b.netns,
+            ]
+        )
         for s in (a, b):
             self.ns(s, "ip", "link", "set", "lo", "up")
             self.ns(s, "ip", "link", "set", s.veth, "up")
@@ -213,12 +242,28 @@ class IpsecLab:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(s.vici)
         log = open(s.workdir / "charon.stdout", "ab")  # noqa: SIM115 (kept by the child)
-        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-               "STRONGSWAN_CONF": str(s.conf)}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "STRONGSWAN_CONF": str(s.conf),
+        }
         s.proc = subprocess.Popen(
-            ["ip", "netns", "exec", s.netns, "unshare", "-m", "--propagation", "private",
-             "sh", "-c", f"mount -t tmpfs tmpfs /run && exec {CHARON}"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            [
+                "ip",
+                "netns",
+                "exec",
+                s.netns,
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                f"mount -t tmpfs tmpfs /run && exec {CHARON}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
             start_new_session=True,
         )
         log.close()
@@ -226,8 +271,10 @@ class IpsecLab:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if s.proc.poll() is not None:
-                raise RuntimeError(f"charon in {s.netns} exited with {s.proc.returncode}; "
-                                   f"see {s.workdir / 'charon.log'}")
+                raise RuntimeError(
+                    f"charon in {s.netns} exited with {s.proc.returncode}; "
+                    f"see {s.workdir / 'charon.log'}"
+                )
             if _connectable(s.vici):
                 return
             time.sleep(0.05)
@@ -258,13 +305,23 @@ class IpsecLab:
         self.stop_daemon(s, signal.SIGKILL)
 
     # ----------------------------------------------------------------- swanctl
-    def ns(self, s: Side, *argv: str, check: bool = True, timeout: float = 20.0,
-           ) -> subprocess.CompletedProcess[str]:
+    def ns(
+        self,
+        s: Side,
+        *argv: str,
+        check: bool = True,
+        timeout: float = 20.0,
+    ) -> subprocess.CompletedProcess[str]:
         """Run a command inside the side's network namespace."""
         return run(["ip", "netns", "exec", s.netns, *argv], check=check, timeout=timeout)
 
-    def swanctl(self, s: Side, *args: str, check: bool = True, timeout: float = 30.0,
-                ) -> subprocess.CompletedProcess[str]:
+    def swanctl(
+        self,
+        s: Side,
+        *args: str,
+        check: bool = True,
+        timeout: float = 30.0,
+    ) -> subprocess.CompletedProcess[str]:
         """Run swanctl against the side's charon (its own strongswan.conf and socket)."""
         env_argv = ["env", f"STRONGSWAN_CONF={s.conf}", SWANCTL, *args]
         return run(env_argv, check=check, timeout=timeout)
@@ -273,8 +330,9 @@ class IpsecLab:
         """Load the side's connections and secrets."""
         self.swanctl(s, "--load-all", "--noprompt", "--file", str(s.workdir / "swanctl.conf"))
 
-    def initiate(self, child: str = "lab", ike: str | None = None, check: bool = True,
-                 timeout_s: int = 10) -> subprocess.CompletedProcess[str]:
+    def initiate(
+        self, child: str = "lab", ike: str | None = None, check: bool = True, timeout_s: int = 10
+    ) -> subprocess.CompletedProcess[str]:
         """Initiate a CHILD_SA (and its IKE_SA) from side a."""
         args = ["--initiate", "--child", child, "--timeout", str(timeout_s)]
         if ike:
@@ -317,16 +375,18 @@ class IpsecLab:
         self.swanctl(s, "--counters", "--reset")
 
     # ----------------------------------------------------------------- traffic
-    def traffic(self, count: int = 10, interval_s: float = 0.1, child: str = "lab",
-                background: bool = False) -> subprocess.Popen[bytes] | None:
+    def traffic(
+        self, count: int = 10, interval_s: float = 0.1, child: str = "lab", background: bool = False
+    ) -> subprocess.Popen[bytes] | None:
         """Send UDP datagrams (200 bytes) from a's inner address to b's through the tunnel.
 
         The image has no ``ping``; UDP to b's discard port is enough to move the ESP byte and
         packet counters (b answers with ICMP port unreachable, which flows back through it).
         With ``background=True`` the sender keeps running and its Popen is returned.
         """
-        src, dst = ((self.a.inner, self.b.inner) if child == "lab"
-                    else (self.a.inner_v1, self.b.inner_v1))
+        src, dst = (
+            (self.a.inner, self.b.inner) if child == "lab" else (self.a.inner_v1, self.b.inner_v1)
+        )
         code = (
             "import socket,sys,time\n"
             "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
@@ -335,11 +395,23 @@ class IpsecLab:
             "    s.sendto(b'x'*200,(sys.argv[2],9))\n"
             "    time.sleep(float(sys.argv[4]))\n"
         )
-        argv = ["ip", "netns", "exec", self.a.netns, sys.executable, "-c", code, src, dst,
-                str(count), str(interval_s)]
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            self.a.netns,
+            sys.executable,
+            "-c",
+            code,
+            src,
+            dst,
+            str(count),
+            str(interval_s),
+        ]
         if background:
-            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+            return subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
         run(argv, timeout=count * interval_s + 15)
         return None
 
@@ -359,8 +431,15 @@ class IpsecLab:
             "    if sys.argv[2]=='4500': p=b'\\0\\0\\0\\0'+p\n"
             "    s.sendto(p,(sys.argv[1],int(sys.argv[2])))\n"
         )
-        self.ns(self.a, sys.executable, "-c", code, self.b.outer, str(port),
-                *[p.hex() for p in payloads])
+        self.ns(
+            self.a,
+            sys.executable,
+            "-c",
+            code,
+            self.b.outer,
+            str(port),
+            *[p.hex() for p in payloads],
+        )
 
     # ----------------------------------------------------------------- config
     def _swanctl_conf(self, s: Side) -> str:
@@ -461,10 +540,20 @@ secrets {{
     def _save_state(self) -> None:
         STATE_DIR.mkdir(mode=0o700, exist_ok=True)
         state = {
-            "suffix": self.suffix, "root": str(self.root), "subnet": self.subnet,
-            "sides": {k: {"netns": s.netns, "pid": s.pid, "vici": s.vici,
-                          "conf": str(s.conf), "outer": s.outer, "inner": s.inner}
-                      for k, s in self.sides.items()},
+            "suffix": self.suffix,
+            "root": str(self.root),
+            "subnet": self.subnet,
+            "sides": {
+                k: {
+                    "netns": s.netns,
+                    "pid": s.pid,
+                    "vici": s.vici,
+                    "conf": str(s.conf),
+                    "outer": s.outer,
+                    "inner": s.inner,
+                }
+                for k, s in self.sides.items()
+            },
         }
         (STATE_DIR / f"{self.suffix}.json").write_text(json.dumps(state, indent=2))
 
@@ -479,9 +568,16 @@ secrets {{
         lab.psk = ""
         lab.sides = {}
         for k, sd in state["sides"].items():
-            lab.sides[k] = Side(name=k, netns=sd["netns"], veth=sd["netns"], outer=sd["outer"],
-                                inner=sd["inner"], inner_v1="", workdir=Path(sd["conf"]).parent,
-                                pid=sd["pid"])
+            lab.sides[k] = Side(
+                name=k,
+                netns=sd["netns"],
+                veth=sd["netns"],
+                outer=sd["outer"],
+                inner=sd["inner"],
+                inner_v1="",
+                workdir=Path(sd["conf"]).parent,
+                pid=sd["pid"],
+            )
         return lab
 
 
@@ -495,8 +591,12 @@ def _garbage(kind: str) -> bytes:
     if kind == "spi":
         # IKEv1 header: random initiator and responder cookies, next payload SA (1),
         # version 1.0, exchange ID_PROT (2), no flags, message id 0, length 28.
-        return secrets.token_bytes(16) + bytes([1, 0x10, 2, 0]) + (0).to_bytes(4, "big") + \
-            (28).to_bytes(4, "big")
+        return (
+            secrets.token_bytes(16)
+            + bytes([1, 0x10, 2, 0])
+            + (0).to_bytes(4, "big")
+            + (28).to_bytes(4, "big")
+        )
     raise ValueError(kind)
 
 
@@ -563,19 +663,27 @@ def main(argv: list[str] | None = None) -> int:
             lab.down()
             print(f"lab up failed: {err}", file=sys.stderr)
             return 1
-        print(json.dumps({"suffix": lab.suffix,
-                          "vici": {k: s.vici for k, s in lab.sides.items()},
-                          "netns": {k: s.netns for k, s in lab.sides.items()},
-                          "swanctl": f"STRONGSWAN_CONF={lab.a.conf} swanctl --list-sas"},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "suffix": lab.suffix,
+                    "vici": {k: s.vici for k, s in lab.sides.items()},
+                    "netns": {k: s.netns for k, s in lab.sides.items()},
+                    "swanctl": f"STRONGSWAN_CONF={lab.a.conf} swanctl --list-sas",
+                },
+                indent=2,
+            )
+        )
         return 0
     paths = sorted(STATE_DIR.glob("*.json")) if STATE_DIR.exists() else []
     if args.action == "status":
         for p in paths:
             lab = IpsecLab.from_state(p)
             alive = {k: _alive(s.pid) for k, s in lab.sides.items()}
-            print(f"{lab.suffix}: netns {[s.netns for s in lab.sides.values()]} "
-                  f"charon alive {alive} vici {lab.a.vici}")
+            print(
+                f"{lab.suffix}: netns {[s.netns for s in lab.sides.values()]} "
+                f"charon alive {alive} vici {lab.a.vici}"
+            )
         if not paths:
             print("no lab running")
         return 0

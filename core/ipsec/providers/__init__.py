@@ -16,8 +16,11 @@ from core.ipsec.providers._vici import DEFAULT_VICI
 from core.ipsec.providers.base import Provider
 
 PROVIDER_NAMES: Final[tuple[str, ...]] = ("auto", "kernel", "strongswan", "libreswan")
-_CHARON_BINARIES: Final = ("/usr/lib/ipsec/charon", "/usr/libexec/ipsec/charon",
-                           "/usr/sbin/charon-systemd")
+_CHARON_BINARIES: Final = (
+    "/usr/lib/ipsec/charon",
+    "/usr/libexec/ipsec/charon",
+    "/usr/sbin/charon-systemd",
+)
 
 
 def _make(name: str, vici_path: str) -> Provider:
@@ -41,8 +44,9 @@ def get_providers(name: str = "auto", vici_path: str | None = None) -> list[Prov
         UsageError: unknown provider name.
     """
     if name not in PROVIDER_NAMES:
-        raise UsageError(f"unknown IPsec provider {name!r} (choose from "
-                         f"{', '.join(PROVIDER_NAMES)})")
+        raise UsageError(
+            f"unknown IPsec provider {name!r} (choose from {', '.join(PROVIDER_NAMES)})"
+        )
     path = vici_path or DEFAULT_VICI
     if name != "auto":
         return [_make(name, path)]

@@ -17,14 +17,29 @@ from typing import Any, Final
 from core.ipsec.providers._vici import close_socket, describe_error, open_session, text
 
 BASE_EVENTS: Final = ("ike-updown", "child-updown", "ike-rekey", "child-rekey")
-FAILURE_ALERTS: Final = frozenset({
-    "peer-init-unreachable", "half-open-timeout", "retransmit-send-timeout",
-    "proposal-mismatch-ike", "proposal-mismatch-child", "ts-mismatch", "local-auth-failed",
-    "peer-auth-failed", "install-child-sa-failed", "install-child-policy-failed",
-    "authorization-failed", "vip-failure", "cert-expired", "cert-revoked",
-    "cert-validation-failed", "cert-no-issuer", "cert-untrusted-root",
-    "cert-exceeded-path-len", "cert-policy-violation",
-})
+FAILURE_ALERTS: Final = frozenset(
+    {
+        "peer-init-unreachable",
+        "half-open-timeout",
+        "retransmit-send-timeout",
+        "proposal-mismatch-ike",
+        "proposal-mismatch-child",
+        "ts-mismatch",
+        "local-auth-failed",
+        "peer-auth-failed",
+        "install-child-sa-failed",
+        "install-child-policy-failed",
+        "authorization-failed",
+        "vip-failure",
+        "cert-expired",
+        "cert-revoked",
+        "cert-validation-failed",
+        "cert-no-issuer",
+        "cert-untrusted-root",
+        "cert-exceeded-path-len",
+        "cert-policy-violation",
+    }
+)
 """``alert`` types (strongSwan ≥ 6.0.3) that end a negotiation."""
 _RETRY_S: Final = 0.5
 _POLL_S: Final = 0.2
@@ -142,8 +157,11 @@ class ViciEventCounter:
             if kind in FAILURE_ALERTS:
                 c["alert-failures"] += 1
                 ike_sa = msg.get("ike-sa", {})
-                if any(s.get("initiator") == b"yes" for s in _sections(ike_sa)
-                       if isinstance(ike_sa, Mapping)):
+                if any(
+                    s.get("initiator") == b"yes"
+                    for s in _sections(ike_sa)
+                    if isinstance(ike_sa, Mapping)
+                ):
                     c["alert-failures-initiator"] += 1
             if kind in ("local-auth-failed", "peer-auth-failed"):
                 c["alert-auth-failures"] += 1

@@ -70,16 +70,29 @@ def make_reading(
         elif value is None:
             reason = reasons.get(name) or _reason_from_error(error)
         readings[name] = CounterReading(
-            name, value, provider, spec.expression, spec.grade, reason,
+            name,
+            value,
+            provider,
+            spec.expression,
+            spec.grade,
+            reason,
             spec.scope if COUNTERS[name].kind.value == "total" else None,
         )
         kwargs[ATTR_BY_WMI[name]] = value
     active = available and error is None
     stats = MMIPsecStats(instance_name=instance, active=active, **kwargs)
     return ProviderReading(
-        provider=provider, stats=stats, readings=readings, native=dict(native or {}),
-        native_totals=native_totals, sas=sas, error=error, available=available, reset=reset,
-        version=version, native_reasons=dict(native_reasons or {}),
+        provider=provider,
+        stats=stats,
+        readings=readings,
+        native=dict(native or {}),
+        native_totals=native_totals,
+        sas=sas,
+        error=error,
+        available=available,
+        reset=reset,
+        version=version,
+        native_reasons=dict(native_reasons or {}),
     )
 
 

@@ -62,8 +62,9 @@ class KernelProvider:
         except (FileNotFoundError, PermissionError):
             return None
 
-    def _udp(self, values: dict[str, int | None], reasons: dict[str, str],
-             native: dict[str, int]) -> None:
+    def _udp(
+        self, values: dict[str, int | None], reasons: dict[str, str], native: dict[str, int]
+    ) -> None:
         sockets = []
         for name in ("udp", "udp6"):
             text = self._read_text(name)
@@ -85,8 +86,9 @@ class KernelProvider:
             if key in snmp:
                 native[f"Udp.{key}"] = snmp[key]
 
-    def _netlink(self, values: dict[str, int | None], reasons: dict[str, str],
-                 native: dict[str, int]) -> str | None:
+    def _netlink(
+        self, values: dict[str, int | None], reasons: dict[str, str], native: dict[str, int]
+    ) -> str | None:
         try:
             entries = xnl.dump_sas()
             spd = xnl.spd_info()
@@ -105,16 +107,22 @@ class KernelProvider:
         values["ActiveAcquire"] = acquire
         values["AcquireHeapSize"] = larval
         values["ConnectionListSize"] = len(installed) // 2
-        native.update({
-            "sad_entries": len(entries), "sad_installed": len(installed),
-            "sad_installed_in": inbound, "sad_installed_out": len(installed) - inbound,
-            "sad_larval_acquire": acquire, "sad_larval_getspi": larval - acquire,
-        })
+        native.update(
+            {
+                "sad_entries": len(entries),
+                "sad_installed": len(installed),
+                "sad_installed_in": inbound,
+                "sad_installed_out": len(installed) - inbound,
+                "sad_larval_acquire": acquire,
+                "sad_larval_getspi": larval - acquire,
+            }
+        )
         native.update({f"spd_{k}": v for k, v in spd.items()})
         return None
 
-    def _sa_events(self, values: dict[str, int | None], reasons: dict[str, str],
-                   native: dict[str, int]) -> None:
+    def _sa_events(
+        self, values: dict[str, int | None], reasons: dict[str, str], native: dict[str, int]
+    ) -> None:
         if not self._events_tried:
             self._events_tried = True
             try:
@@ -138,8 +146,13 @@ class KernelProvider:
     def read(self) -> ProviderReading:
         """One reading of the current network namespace's kernel IPsec facts."""
         if not sys.platform.startswith("linux"):
-            return make_reading(NAME, self._instance, {}, available=False,
-                                error="the kernel provider needs Linux (XFRM)")
+            return make_reading(
+                NAME,
+                self._instance,
+                {},
+                available=False,
+                error="the kernel provider needs Linux (XFRM)",
+            )
         values: dict[str, int | None] = {}
         reasons: dict[str, str] = {}
         native: dict[str, int] = {}
@@ -161,11 +174,24 @@ class KernelProvider:
         if nl_reason is not None:
             native_reasons["xfrm netlink"] = nl_reason
         self._sa_events(values, reasons, native)
-        totals.update({"ike_udp_drops", "Udp.InErrors", "Udp.RcvbufErrors", "Udp.SndbufErrors",
-                       "xfrm_sa_events_lost"})
+        totals.update(
+            {
+                "ike_udp_drops",
+                "Udp.InErrors",
+                "Udp.RcvbufErrors",
+                "Udp.SndbufErrors",
+                "xfrm_sa_events_lost",
+            }
+        )
         return make_reading(
-            NAME, self._instance, values, reasons=reasons, version=os.uname().release,
-            native=native, native_totals=frozenset(totals), native_reasons=native_reasons,
+            NAME,
+            self._instance,
+            values,
+            reasons=reasons,
+            version=os.uname().release,
+            native=native,
+            native_totals=frozenset(totals),
+            native_reasons=native_reasons,
         )
 
     def close(self) -> None:

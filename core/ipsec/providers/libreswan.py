@@ -19,10 +19,18 @@ from core.ipsec.providers.base import make_reading
 
 NAME: Final = "libreswan"
 WHACK_CANDIDATES: Final = (
-    "/usr/libexec/ipsec/whack", "/usr/local/libexec/ipsec/whack", "/usr/lib/ipsec/whack",
+    "/usr/libexec/ipsec/whack",
+    "/usr/local/libexec/ipsec/whack",
+    "/usr/lib/ipsec/whack",
 )
-_FINISH_FAIL: Final = ("auth-failed", "ts-unacceptable", "crypto-failed", "exchange-timeout",
-                       "crypto-timeout", "too-many-retransmits")
+_FINISH_FAIL: Final = (
+    "auth-failed",
+    "ts-unacceptable",
+    "crypto-failed",
+    "exchange-timeout",
+    "crypto-timeout",
+    "too-many-retransmits",
+)
 _NEW_STYLE: Final = "total.ikev1.isakmp.established"
 """Present since libreswan 3.28 (new-style totals); proves the histograms below are printed."""
 # counter: (summed keys that must be present, summed keys pluto prints only when > 0,
@@ -32,25 +40,31 @@ _KEYS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]
     "AcquireFailures": (("total.ike.ikev1.failed", "total.ike.ikev2.failed"), (), ()),
     "NegotiationFailures": (
         ("total.ike.ikev1.failed", "total.ike.ikev2.failed"),
-        tuple(f"total.{kind}.finished.{why}" for kind in ("ikev1.ipsec", "ikev2.child")
-              for why in _FINISH_FAIL),
+        tuple(
+            f"total.{kind}.finished.{why}"
+            for kind in ("ikev1.ipsec", "ikev2.child")
+            for why in _FINISH_FAIL
+        ),
         (_NEW_STYLE,),
     ),
     "AuthenticationFailures": (
-        (), ("total.ikev1.isakmp.finished.auth-failed", "total.ikev2.ike.finished.auth-failed"),
+        (),
+        ("total.ikev1.isakmp.finished.auth-failed", "total.ikev2.ike.finished.auth-failed"),
         (_NEW_STYLE,),
     ),
     "InvalidCookiesReceived": (
-        (), ("total.ikev1.sent.notifies.error.INVALID_COOKIE",
-             "total.ikev2.sent.notifies.error.INVALID_IKE_SPI"),
+        (),
+        (
+            "total.ikev1.sent.notifies.error.INVALID_COOKIE",
+            "total.ikev2.sent.notifies.error.INVALID_IKE_SPI",
+        ),
         (_NEW_STYLE,),
     ),
     "KeyAdditions": (("total.ipsec.type.all",), (), ()),
     "KeyUpdates": (("total.ipsec.type.all",), (), ()),
     "ConnectionListSize": (("current.states.ipsec",), (), ()),
     "OakleyMainMode": (("total.ikev1.isakmp.established", "total.ikev2.ike.established"), (), ()),
-    "OakleyQuickMode": (("total.ikev1.ipsec.established", "total.ikev2.child.established"), (),
-                        ()),
+    "OakleyQuickMode": (("total.ikev1.ipsec.established", "total.ikev2.child.established"), (), ()),
     "InvalidPackets": (("total.ike.mangled",), (), ()),
     "SoftAssociations": (("current.states.shunts",), (), ()),
 }
@@ -70,8 +84,7 @@ def parse_globalstatus(text: str) -> dict[str, int]:
     return out
 
 
-def counters_from_status(status: Mapping[str, int]) -> tuple[dict[str, int | None],
-                                                              dict[str, str]]:
+def counters_from_status(status: Mapping[str, int]) -> tuple[dict[str, int | None], dict[str, str]]:
     """The MSiSCSI values from a parsed globalstatus, with reasons for missing keys."""
     values: dict[str, int | None] = {}
     reasons: dict[str, str] = {}
@@ -82,8 +95,7 @@ def counters_from_status(status: Mapping[str, int]) -> tuple[dict[str, int | Non
             added = " (added in libreswan 5.4)" if missing[0] == "total.ike.mangled" else ""
             reasons[counter] = f"not reported: this libreswan prints no {missing[0]}{added}"
             continue
-        values[counter] = (sum(status[k] for k in required)
-                           + sum(status.get(k, 0) for k in optional))
+        values[counter] = sum(status[k] for k in required) + sum(status.get(k, 0) for k in optional)
     return values, reasons
 
 
@@ -101,8 +113,14 @@ def find_whack() -> list[str] | None:
     if ipsec is None:
         return None
     try:
-        proc = subprocess.run([ipsec, "--version"], capture_output=True, text=True, timeout=5,
-                              check=False, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [ipsec, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return [ipsec, "whack"] if "libreswan" in proc.stdout.lower() else None
@@ -113,8 +131,9 @@ class LibreswanProvider:
 
     name = NAME
 
-    def __init__(self, whack: str | None = None, ctl_socket: str | None = None,
-                 timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, whack: str | None = None, ctl_socket: str | None = None, timeout_s: float = 5.0
+    ) -> None:
         self._whack = [whack] if whack else find_whack()
         self._ctl = ctl_socket
         self._timeout_s = timeout_s
@@ -131,13 +150,18 @@ class LibreswanProvider:
         if self._ctl:
             argv += ["--ctlsocket", self._ctl]
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=self._timeout_s,
-                                  check=False, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=self._timeout_s,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             return self._fail("whack --globalstatus timed out", True)
         except OSError as err:
-            return self._fail(f"cannot run {' '.join(self._whack)} ({err.strerror or err})",
-                              False)
+            return self._fail(f"cannot run {' '.join(self._whack)} ({err.strerror or err})", False)
         out = proc.stdout + proc.stderr
         status = parse_globalstatus(proc.stdout)
         if proc.returncode != 0 and not status:
@@ -150,8 +174,9 @@ class LibreswanProvider:
             return self._fail(f"whack failed: {first}", True)
         values, reasons = counters_from_status(status)
         totals = frozenset(k for k in status if not k.startswith(_GAUGE_PREFIXES))
-        return make_reading(NAME, self._instance, values, reasons=reasons, native=status,
-                            native_totals=totals)
+        return make_reading(
+            NAME, self._instance, values, reasons=reasons, native=status, native_totals=totals
+        )
 
     def close(self) -> None:
         """Nothing to release (one subprocess per read)."""

@@ -69,32 +69,44 @@ def _child(d: Mapping[str, Any]) -> ChildSa:
         return tuple(text(x) for x in v) if isinstance(v, list) else ()
 
     return ChildSa(
-        name=text(d.get("name", b"")), uniqueid=text(d.get("uniqueid", b"")),
-        state=text(d.get("state", b"")), mode=text(d["mode"]) if "mode" in d else None,
-        protocol=text(d["protocol"]) if "protocol" in d else None, algorithms=_algorithms(d),
+        name=text(d.get("name", b"")),
+        uniqueid=text(d.get("uniqueid", b"")),
+        state=text(d.get("state", b"")),
+        mode=text(d["mode"]) if "mode" in d else None,
+        protocol=text(d["protocol"]) if "protocol" in d else None,
+        algorithms=_algorithms(d),
         spi_in=text(d["spi-in"]) if "spi-in" in d else None,
         spi_out=text(d["spi-out"]) if "spi-out" in d else None,
-        local_ts=ts("local-ts"), remote_ts=ts("remote-ts"),
-        bytes_in=number(d.get("bytes-in")), bytes_out=number(d.get("bytes-out")),
-        packets_in=number(d.get("packets-in")), packets_out=number(d.get("packets-out")),
+        local_ts=ts("local-ts"),
+        remote_ts=ts("remote-ts"),
+        bytes_in=number(d.get("bytes-in")),
+        bytes_out=number(d.get("bytes-out")),
+        packets_in=number(d.get("packets-in")),
+        packets_out=number(d.get("packets-out")),
     )
 
 
 def parse_sa(name: str, d: Mapping[str, Any]) -> IkeSa:
     """One ``list-sa`` event section → :class:`IkeSa` (peer-controlled text is sanitised)."""
     children = d.get("child-sas", {})
-    kids = tuple(_child(c) for c in children.values() if isinstance(c, Mapping)) \
-        if isinstance(children, Mapping) else ()
+    kids = (
+        tuple(_child(c) for c in children.values() if isinstance(c, Mapping))
+        if isinstance(children, Mapping)
+        else ()
+    )
     initiator = d.get("initiator")
     return IkeSa(
-        name=text(name), uniqueid=text(d.get("uniqueid", b"")), state=text(d.get("state", b"")),
+        name=text(name),
+        uniqueid=text(d.get("uniqueid", b"")),
+        state=text(d.get("state", b"")),
         version=text(d["version"]) if "version" in d else None,
         local_host=text(d["local-host"]) if "local-host" in d else None,
         remote_host=text(d["remote-host"]) if "remote-host" in d else None,
         local_id=text(d["local-id"]) if "local-id" in d else None,
         remote_id=text(d["remote-id"]) if "remote-id" in d else None,
         initiator=None if initiator is None else initiator == b"yes",
-        algorithms=_algorithms(d), established_s=number(d.get("established")),
+        algorithms=_algorithms(d),
+        established_s=number(d.get("established")),
         children=kids,
     )
 
@@ -129,8 +141,9 @@ class StrongswanProvider:
 
     name = NAME
 
-    def __init__(self, vici_path: str = DEFAULT_VICI, timeout_s: float = 2.0,
-                 events: bool = True) -> None:
+    def __init__(
+        self, vici_path: str = DEFAULT_VICI, timeout_s: float = 2.0, events: bool = True
+    ) -> None:
         self.vici_path = vici_path
         self._timeout_s = timeout_s
         self._session: Any = None
@@ -148,7 +161,8 @@ class StrongswanProvider:
         self._version = text(self._session.version().get("version", b"")) or None
         if self._want_events and self.events is None:
             self.events = ViciEventCounter(
-                self.vici_path, strongswan_has_alerts(self._version), self._timeout_s)
+                self.vici_path, strongswan_has_alerts(self._version), self._timeout_s
+            )
             self.events.start()
             # Let the listener register before the first sample, so its counts start here.
             self.events.wait_connected(self._timeout_s)
@@ -158,8 +172,9 @@ class StrongswanProvider:
         self._session = self._sock = None
 
     def _absent(self, present: bool, reason: str) -> ProviderReading:
-        return make_reading(NAME, self._instance, {}, version=self._version, error=reason,
-                            available=present)
+        return make_reading(
+            NAME, self._instance, {}, version=self._version, error=reason, available=present
+        )
 
     # ------------------------------------------------------------------ read
     def read(self) -> ProviderReading:
@@ -175,9 +190,12 @@ class StrongswanProvider:
                     self._connect()
                 stats = self._session.stats()
                 counters, counters_ok = self._counters()
-                sas = tuple(parse_sa(k, v)
-                            for ev in self._session.list_sas({"noblock": "yes"})
-                            for k, v in ev.items() if isinstance(v, Mapping))
+                sas = tuple(
+                    parse_sa(k, v)
+                    for ev in self._session.list_sas({"noblock": "yes"})
+                    for k, v in ev.items()
+                    if isinstance(v, Mapping)
+                )
             except Exception as err:
                 if not fresh:
                     self._lost = True
@@ -199,8 +217,13 @@ class StrongswanProvider:
         section = reply.get("counters", {}).get("", {})
         return section, True
 
-    def _build(self, stats: Mapping[str, Any], counters: Mapping[str, Any], counters_ok: bool,
-               sas: tuple[IkeSa, ...]) -> ProviderReading:
+    def _build(
+        self,
+        stats: Mapping[str, Any],
+        counters: Mapping[str, Any],
+        counters_ok: bool,
+        sas: tuple[IkeSa, ...],
+    ) -> ProviderReading:
         values: dict[str, int | None] = {}
         reasons: dict[str, str] = {}
         native = flatten("stats", {k: v for k, v in stats.items() if k != "mallinfo"})
@@ -210,14 +233,18 @@ class StrongswanProvider:
         qs = [number(v) for v in queues.values()] if isinstance(queues, Mapping) else []
         values["ActiveReceive"] = sum(q for q in qs if q is not None) if qs else None
         children = [c for s in sas for c in s.children]
-        values["AcquireHeapSize"] = (
-            sum(1 for s in sas if s.state in _PENDING_IKE)
-            + sum(1 for c in children if c.state in _PENDING_CHILD)
+        values["AcquireHeapSize"] = sum(1 for s in sas if s.state in _PENDING_IKE) + sum(
+            1 for c in children if c.state in _PENDING_CHILD
         )
         installed = sum(1 for c in children if c.state == "INSTALLED")
         values["ConnectionListSize"] = installed
-        native.update({"list-sas.ike_sas": len(sas), "list-sas.child_sas": len(children),
-                       "list-sas.child_sas_installed": installed})
+        native.update(
+            {
+                "list-sas.ike_sas": len(sas),
+                "list-sas.child_sas": len(children),
+                "list-sas.child_sas_installed": installed,
+            }
+        )
         totals: set[str] = set()
         if counters_ok:
             cn = flatten("counters", counters)
@@ -238,12 +265,20 @@ class StrongswanProvider:
         if since is not None:
             self._since = since
         return make_reading(
-            NAME, self._instance, values, reasons=reasons, version=self._version, native=native,
-            native_totals=frozenset(totals), sas=sas, reset=reset,
+            NAME,
+            self._instance,
+            values,
+            reasons=reasons,
+            version=self._version,
+            native=native,
+            native_totals=frozenset(totals),
+            sas=sas,
+            reset=reset,
         )
 
-    def _event_values(self, values: dict[str, int | None], reasons: dict[str, str],
-                      native: dict[str, int]) -> set[str]:
+    def _event_values(
+        self, values: dict[str, int | None], reasons: dict[str, str], native: dict[str, int]
+    ) -> set[str]:
         ev = self.events
         if ev is None or not ev.ever_connected:
             why = NO_EVENTS if ev is None or ev.error is None else f"not reported: {ev.error}"
@@ -255,8 +290,15 @@ class StrongswanProvider:
         for name, keys in table.items():
             values[name] = sum(counts.get(k, 0) for k in keys)
         ev_native = {f"events.{k}": v for k, v in counts.items()}
-        for base in ("ike-up", "ike-down", "ike-failed", "ike-rekey", "child-up", "child-down",
-                     "child-rekey"):
+        for base in (
+            "ike-up",
+            "ike-down",
+            "ike-failed",
+            "ike-rekey",
+            "child-up",
+            "child-down",
+            "child-rekey",
+        ):
             ev_native.setdefault(f"events.{base}", 0)
         ev_native["events.listener_gaps"] = ev.gaps
         native.update(ev_native)
