@@ -96,3 +96,8 @@ def ellipsize(text: str, width: int) -> str:
     head = (width - 1) // 2
     tail = width - 1 - head
     return f"{text[:head]}…{text[len(text) - tail :]}"
+
+
+def intcomma(value: int | float) -> str:
+    """``1234567`` → ``1,234,567`` (counters)."""
+    return str(humanize.intcomma(value))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Final
 
-import humanize
 from rich.text import Text
 
 from core.ipsec.model import CounterRow, Grade, Kind
@@ -34,7 +33,7 @@ GRADE_CLASS: Final[dict[Grade, str]] = {
 
 def count(value: int | None) -> str:
     """``1,234,567`` or the missing mark."""
-    return MISSING if value is None else humanize.intcomma(value)
+    return MISSING if value is None else tfmt.intcomma(value)
 
 
 def rate(value: float | None) -> str:
@@ -42,7 +41,7 @@ def rate(value: float | None) -> str:
     if value is None:
         return PENDING
     if value >= 100:
-        return f"{humanize.intcomma(round(value))}/s"
+        return f"{tfmt.intcomma(round(value))}/s"
     return f"{value:.1f}/s"
 
 
@@ -51,7 +50,7 @@ def rate_cell(row: CounterRow) -> str:
     if row.value is None:
         return MISSING
     if row.kind is Kind.GAUGE:
-        return f"{humanize.intcomma(row.value)} now"
+        return f"{tfmt.intcomma(row.value)} now"
     if row.reset or (row.rate is not None and row.rate < 0):
         return RESET
     return rate(row.rate)
