@@ -30,12 +30,33 @@ KEYS: Final = (
     ("q", "quit"),
 )
 
+IPSEC_KEYS: Final = (
+    ("Enter", "IPsec screen: open the counter's detail (description, sources, grade, peak)"),
+    ("n", "IPsec screen: native counters and the SA list / back to the 21 counters"),
+    ("/", "IPsec screen: filter counters by name; Esc clears"),
+)
+
+IPSEC_MEANINGS: Final = (
+    ("N/s", "running total: rate per second since the last sample"),
+    ("N now", "gauge: the current value"),
+    ("—", "not reported: the row says why (privilege, daemon absent, no honest source)"),
+    ("⟲ reset", "the total went down (daemon restart, counter reset, wrap): no rate"),
+    ("╎", "a gap in the sparkline: no value or a reset at that sample"),
+    ("exact close approx none", "how well the source matches the Windows counter"),
+)
+
 MEANINGS: Final = (
     ("+", "conn-table--new", "new: appeared in the last few seconds (green)"),
     ("~", "conn-table--changed", "State changed in the last few seconds (yellow)"),
     ("x", "conn-table--ghost", "closed: dimmed ghost with its last state, gone after the TTL"),
     ("≥", "", "Age: open before tcpscope started, so only a lower bound"),
 )
+
+
+def _replay_keys() -> tuple[tuple[str, str], ...]:
+    from tui.replay import REPLAY_KEYS
+
+    return REPLAY_KEYS
 
 
 class HelpScreen(ModalScreen[None]):
@@ -57,6 +78,16 @@ class HelpScreen(ModalScreen[None]):
         marks.add_column()
         for marker, _, what in MEANINGS:
             marks.add_row(marker, what)
+        ipsec_keys = Table.grid(padding=(0, 2))
+        ipsec_keys.add_column(style="bold", no_wrap=True)
+        ipsec_keys.add_column()
+        for key, what in (*IPSEC_KEYS, *IPSEC_MEANINGS):
+            ipsec_keys.add_row(key, what)
+        replay_keys = Table.grid(padding=(0, 2))
+        replay_keys.add_column(style="bold", no_wrap=True)
+        replay_keys.add_column()
+        for key, what in _replay_keys():
+            replay_keys.add_row(key, what)
         with VerticalScroll(id="help-body"):
             yield Static(Text("tcpscope — keys", style="bold u"))
             yield Static(keys)
@@ -71,6 +102,10 @@ class HelpScreen(ModalScreen[None]):
                     " means the sampler failed; the table then shows the last good sample."
                 )
             )
+            yield Static(Text("\nIPsec screen", style="bold u"))
+            yield Static(ipsec_keys)
+            yield Static(Text("\nReplay (tcpscope --replay FILE)", style="bold u"))
+            yield Static(replay_keys)
 
     def action_close(self) -> None:
         """Back to the previous screen."""
