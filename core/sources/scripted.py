@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core.build import PlatformDefaults, instance_id, new_connection, with_state
+from core.build import PlatformDefaults, instance_id
 from core.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
 from core.snapshot import Privilege
 from core.sources.base import SourceSample
+from core.sources.tracker import SocketFacts, carry
 
 WINDOWS_LIKE = PlatformDefaults(offload_state=None)
 """Defaults for a scripted Windows-like host: offload state comes from each scripted row."""
@@ -92,41 +93,34 @@ class ScriptedSource:
         infos: dict[str, TcpInfo] = {}
         for row in frame.conns:
             key = row.key
-            prev = self._prev.get(key)
-            if prev is None:
-                conn = self._build(row, now, first)
-            elif prev.state != row.state:
-                conn = with_state(prev, row.state, now)
-            else:
-                conn = prev
-            conns[key] = conn
+            conns[key] = carry(
+                self._prev.get(key), _facts(row), now, first=first, defaults=self._defaults
+            )
             if row.tcp_info is not None:
                 infos[key] = row.tcp_info
         self._prev = conns
         return SourceSample(conns, infos, frame.processes, frame.privilege)
 
-    def _build(self, row: ScriptedConn, now: datetime, first: bool) -> TcpConnection:
-        status = row.owner_status or (OwnerStatus.FOUND if row.pid else OwnerStatus.NO_OWNER)
-        return new_connection(
-            family=row.family,
-            local_address=row.local_address,
-            local_port=row.local_port,
-            remote_address=row.remote_address,
-            remote_port=row.remote_port,
-            state=row.state,
-            owning_process=row.pid,
-            owner_status=status,
-            first_seen=now,
-            created_before_start=first,
-            defaults=self._defaults,
-            inode=row.inode,
-            applied_setting=row.applied_setting,
-            offload_state=row.offload_state,
-        )
-
     def close(self) -> None:
         """Nothing to release."""
         self.closed = True
+
+
+def _facts(row: ScriptedConn) -> SocketFacts:
+    status = row.owner_status or (OwnerStatus.FOUND if row.pid else OwnerStatus.NO_OWNER)
+    return SocketFacts(
+        family=row.family,
+        local_address=row.local_address,
+        local_port=row.local_port,
+        remote_address=row.remote_address,
+        remote_port=row.remote_port,
+        state=row.state,
+        owning_process=row.pid,
+        owner_status=status,
+        inode=row.inode,
+        applied_setting=row.applied_setting,
+        offload_state=row.offload_state,
+    )
 
 
 class StepClock:

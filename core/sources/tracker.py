@@ -37,6 +37,10 @@ class SocketFacts(NamedTuple):
     inode: int | None = None
     uid: int | None = None
     source_key: bytes = b""
+    applied_setting: int | None = None
+    """Only scripted Windows-like hosts report it."""
+    offload_state: int | None = None
+    """``None``: the platform default (:class:`core.build.PlatformDefaults`)."""
 
 
 def same_socket(prev: TcpConnection, inode: int | None) -> bool:
@@ -114,6 +118,8 @@ def carry(
             inode=facts.inode,
             uid=facts.uid,
             source_key=facts.source_key,
+            applied_setting=facts.applied_setting,
+            offload_state=facts.offload_state,
         )
     rec = prev
     if prev.state is not facts.state:
