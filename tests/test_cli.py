@@ -141,3 +141,19 @@ def test_unprivileged_user_sees_own_sockets_and_is_told_about_others() -> None:
     reason = other["tcpscope"]["not_reported"]["OwningProcess"]
     assert "CAP_SYS_PTRACE" in reason or "root" in reason
     assert "note:" in result.stderr  # said once at start which cells need privilege
+
+
+def test_core_imports_where_netlink_does_not_exist() -> None:
+    """macOS and Windows have no AF_NETLINK: no core module may need it at import time."""
+    code = (
+        "import socket, sys\n"
+        "del socket.AF_NETLINK\n"
+        "import importlib, pkgutil, core\n"
+        "for m in pkgutil.walk_packages(core.__path__, 'core.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "from core.sources import get_source\n"
+        "print(get_source('auto').name)\n"
+    )
+    result = tcpscope(code=code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "psutil"
