@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.feed import Feed
-from core.sampler import Sampler
+from core.sampler import IpsecSampling, Sampler
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class FeedOptions:
     redact: bool = False
 
 
-def ipsec_sampler(options: FeedOptions) -> object | None:
+def ipsec_sampler(options: FeedOptions) -> IpsecSampling | None:
     """The live IPsec sampler for ``options``, or None when IPsec is off."""
     if not options.ipsec:
         return None
@@ -58,7 +58,7 @@ def make_feed(options: FeedOptions) -> Feed:
             get_source(options.source),
             interval_s=options.interval_s,
             ghost_ttl_s=options.ghost_ttl_s,
-            ipsec=ipsec,  # type: ignore[arg-type]
+            ipsec=ipsec,
         )
     if options.redact:
         from core.redact import RedactingFeed

@@ -224,3 +224,19 @@ def test_diff_connections_uses_identity() -> None:
     assert [c.new for c in diff.state_changed] == [TcpState.CLOSE_WAIT]
     same = [k for k in first if first[k] is second[k]]
     assert len(same) == 1
+
+
+async def test_ipsec_rides_the_same_stream_at_its_own_interval() -> None:
+    """A real IpsecSampler (kernel provider, /proc/net/xfrm_stat) publishes between samples."""
+    from core.ipsec.providers import get_providers
+    from core.ipsec.sampling import IpsecSampler
+
+    ipsec = IpsecSampler(get_providers("kernel"), interval_s=0.2)
+    sampler = Sampler(ScriptedSource([frame(1)]), interval_s=30, ipsec=ipsec)
+    snaps = await take(sampler, 5)
+    await sampler.aclose()
+    assert {s.seq for s in snaps} == {1}  # one connection sample in 30 s...
+    views = [s.ipsec for s in snaps if s.ipsec is not None]
+    assert len(views) >= 3  # ...while the IPsec loop kept publishing
+    assert len({v.time for v in views}) == len(views)
+    assert views[-1].active_providers == ("kernel",)
