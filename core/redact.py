@@ -215,6 +215,7 @@ class SnapshotRedactor:
                 StateChange(self.key(c.instance_id, old), c.old, c.new)
                 for c in snap.diff.state_changed
             ),
+            frozenset(self.key(k, old) for k in snap.diff.changed),
         )
         ghosts = tuple(Ghost(self.connection(g.connection), g.closed_at) for g in snap.ghosts)
         error = snap.error

@@ -72,15 +72,25 @@ def diff_connections(
     """Added, removed and state-changed connections between two samples.
 
     Sources return the very same object for an unchanged connection, so the identity test
-    skips the state comparison for almost every row.
+    skips the comparison for almost every row; a replaced record whose State did not change
+    (its owner became known, say) is listed in ``changed``.
     """
-    changed = tuple(
-        StateChange(key, prev.state, conn.state)
-        for key, conn in new.items()
-        if (prev := old.get(key)) is not None and prev is not conn and prev.state != conn.state
-    )
+    states: list[StateChange] = []
+    changed: set[str] = set()
+    get = old.get
+    for key, conn in new.items():
+        prev = get(key)
+        if prev is None or prev is conn:
+            continue
+        if prev.state != conn.state:
+            states.append(StateChange(key, prev.state, conn.state))
+        else:
+            changed.add(key)
     return ConnectionDiff(
-        frozenset(new.keys() - old.keys()), frozenset(old.keys() - new.keys()), changed
+        frozenset(new.keys() - old.keys()),
+        frozenset(old.keys() - new.keys()),
+        tuple(states),
+        frozenset(changed),
     )
 
 

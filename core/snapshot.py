@@ -36,11 +36,13 @@ class ConnectionDiff:
     added: frozenset[str] = frozenset()
     removed: frozenset[str] = frozenset()
     state_changed: tuple[StateChange, ...] = ()
+    changed: frozenset[str] = frozenset()
+    """Records replaced without a State change (e.g. the owner became known or moved)."""
 
     @property
     def empty(self) -> bool:
         """True when nothing changed."""
-        return not (self.added or self.removed or self.state_changed)
+        return not (self.added or self.removed or self.state_changed or self.changed)
 
     def then(self, later: ConnectionDiff) -> ConnectionDiff:
         """This diff followed by ``later``, as one diff (used when a consumer skips a tick)."""
@@ -56,7 +58,10 @@ class ConnectionDiff:
             for c in changes.values()
             if c.old != c.new and c.instance_id not in removed and c.instance_id not in added
         )
-        return ConnectionDiff(frozenset(added), frozenset(removed), kept)
+        reverted = {c.instance_id for c in changes.values() if c.old == c.new}
+        changed = (self.changed | later.changed | reverted) - removed - added
+        changed -= {c.instance_id for c in kept}
+        return ConnectionDiff(frozenset(added), frozenset(removed), kept, frozenset(changed))
 
 
 @dataclass(frozen=True, slots=True)

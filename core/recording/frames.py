@@ -270,6 +270,7 @@ class FrameEncoder:
                 sorted(d.added),
                 sorted(d.removed),
                 [[c.instance_id, int(c.old), int(c.new)] for c in d.state_changed],
+                sorted(d.changed),
             ]
         if key or snap.interval_s != self._interval:
             rec["iv"] = snap.interval_s
@@ -383,18 +384,18 @@ def _get(rec: Mapping[str, Any], name: str, kind: type, default: Any = ...) -> A
 
 def _key_diff(rec: Mapping[str, Any]) -> ConnectionDiff:
     """A key frame's diff against the sample before it (stored: that sample is not decoded)."""
-    raw = _get(rec, "df", list, [[], [], []])
-    if len(raw) != 3 or not all(type(part) is list for part in raw):
-        raise DecodeError("key 'df': expected [added, removed, state changes]")
-    added, removed, changes = raw
-    if not all(type(x) is str for x in (*added, *removed)):
+    raw = _get(rec, "df", list, [[], [], [], []])
+    if len(raw) not in (3, 4) or not all(type(part) is list for part in raw):
+        raise DecodeError("key 'df': expected [added, removed, state changes, changed]")
+    added, removed, changes, modified = (*raw, []) if len(raw) == 3 else raw
+    if not all(type(x) is str for x in (*added, *removed, *modified)):
         raise DecodeError("key 'df': InstanceIDs must be strings")
     out: list[StateChange] = []
     for item in changes:
         if type(item) is not list or len(item) != 3 or type(item[0]) is not str:
             raise DecodeError("key 'df': a state change is [InstanceID, old, new]")
         out.append(StateChange(item[0], _STATE.decode(item[1]), _STATE.decode(item[2])))
-    return ConnectionDiff(frozenset(added), frozenset(removed), tuple(out))
+    return ConnectionDiff(frozenset(added), frozenset(removed), tuple(out), frozenset(modified))
 
 
 def _pid(text: str) -> int:
@@ -515,6 +516,7 @@ class FrameDecoder:
             del conns[cid]
         added: list[str] = []
         states: list[StateChange] = []
+        modified: list[str] = []
         for cid, raw in changed.items():
             conn: TcpConnection = CONNECTION.decode(raw)
             if conn.instance_id != cid:
@@ -524,6 +526,8 @@ class FrameDecoder:
                 added.append(cid)
             elif before.state != conn.state:
                 states.append(StateChange(cid, before.state, conn.state))
+            else:
+                modified.append(cid)
             conns[cid] = conn
         self._conns = conns
         handles = _number(self._handles, changed)
@@ -532,7 +536,9 @@ class FrameDecoder:
             self._ids = list(handles)
         if key:
             return _key_diff(rec)
-        return ConnectionDiff(frozenset(added), frozenset(removed), tuple(states))
+        return ConnectionDiff(
+            frozenset(added), frozenset(removed), tuple(states), frozenset(modified)
+        )
 
     def _apply_tcp(self, rec: Mapping[str, Any], key: bool, removed: frozenset[str]) -> None:
         full = _get(rec, "ti", dict, {})

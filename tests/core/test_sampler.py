@@ -240,3 +240,18 @@ async def test_ipsec_rides_the_same_stream_at_its_own_interval() -> None:
     assert len(views) >= 3  # ...while the IPsec loop kept publishing
     assert len({v.time for v in views}) == len(views)
     assert views[-1].active_providers == ("kernel",)
+
+
+def test_a_replaced_record_without_state_change_is_listed_as_changed() -> None:
+    owner_found = ScriptedFrame(
+        [ScriptedConn("192.0.2.1", 443, "198.51.100.7", 1, TcpState.ESTABLISHED)]
+    )
+    src = ScriptedSource([owner_found, frame(1)])  # the second frame knows the owner (pid 100)
+    first = src.sample(START, first=True).connections
+    second = src.sample(START, first=False).connections
+    diff = diff_connections(first, second)
+    (key,) = second
+    assert first[key].owning_process is None and second[key].owning_process == 100
+    assert diff.changed == {key} and not diff.state_changed
+    later = ConnectionDiff(removed=frozenset({key}))
+    assert diff.then(later).changed == frozenset()

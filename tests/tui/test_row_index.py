@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.model import ProcessInfo, TcpState
@@ -65,6 +65,14 @@ def order(index: RowIndex) -> list[str]:
     st.booleans(),
     st.sampled_from(["", "!state:l"]),
     st.lists(st.booleans(), min_size=8, max_size=8),
+)
+# Found by CI: an owner that goes away (pid 1 → none) without a State change must re-sort.
+@example(
+    [[(1, TcpState.CLOSED, 1)], [(1, TcpState.CLOSED, None), (2, TcpState.CLOSED, None)]],
+    "pid",
+    False,
+    "",
+    [False] * 8,
 )
 def test_incremental_index_equals_a_fresh_one(
     frames: list[list[tuple[int, TcpState, int | None]]],

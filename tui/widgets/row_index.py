@@ -216,6 +216,7 @@ class RowIndex:
         conns = snap.connections
         ids = set(snap.diff.added)
         ids.update(c.instance_id for c in snap.diff.state_changed)
+        ids.update(snap.diff.changed)
         ids.update(iid for iid in self.ghosts if iid in conns)  # reopened
         changed = [(iid, conns[iid], False) for iid in ids if iid in conns]
         changed.extend(self._ghost_changes(ghosts))
