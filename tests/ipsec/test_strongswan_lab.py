@@ -108,9 +108,9 @@ def test_establishing_moves_main_and_quick_mode(lab: IpsecLab, sampler_a: IpsecS
     }
     assert all(isinstance(v, int) for v in base.values())
     lab.initiate("lab1")  # IKEv1 Main Mode + Quick Mode
-    v1 = wait_for(
-        sampler_a.sample, lambda v: val(v, "OakleyQuickMode") == base["OakleyQuickMode"] + 1
-    )  # type: ignore[operator]
+    quick = base["OakleyQuickMode"]
+    assert quick is not None
+    v1 = wait_for(sampler_a.sample, lambda v: val(v, "OakleyQuickMode") == quick + 1)
     for counter in (
         "OakleyMainMode",
         "OakleyQuickMode",
