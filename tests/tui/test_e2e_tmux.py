@@ -8,6 +8,7 @@ and the terminal must keep its title and contents.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -192,3 +193,49 @@ def test_untrusted_process_text_is_shown_literally(app_pane: Pane) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.root
+def test_unprivileged_user_gets_the_app_with_hidden_cells_explained(tmp_path: Path) -> None:
+    """As ``nobody`` (the usual SSH case): the app runs, says which cells need privilege, and a
+    root-owned listener shows no PID, with the reason in its detail."""
+    if shutil.which("setpriv") is None or not hasattr(__import__("os"), "geteuid"):
+        pytest.skip("needs setpriv")
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch to nobody")
+    config = tmp_path / "config"
+    config.mkdir()
+    config.chmod(0o777)
+    command = (
+        f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={config} TERM=xterm-256color "
+        "setpriv --reuid=65534 --regid=65534 --clear-groups "
+        f"{PYTHON} -m tui --source netlink --no-ipsec --interval 0.5; "
+        "echo EXITED:$?; sleep 60"
+    )
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    pane = Pane(command, width=160, height=40)
+    try:
+        pane.wait_for(lambda t: "privileged cells hidden" in t, "the privilege note in the header")
+        pane.keys("/")
+        pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
+        pane.keys(f"lport:{port}", literal=True)
+        pane.keys("Enter")
+        text = pane.wait_for(lambda t: f"127.0.0.1:{port}" in t, "the root-owned listener")
+        row = next(line for line in text.splitlines() if f"127.0.0.1:{port}" in line)
+        assert "Listen" in row and f" {os.getpid()} " not in row
+        assert re.search(r"0\.0\.0\.0:0\s+-\s+-\s", row), row  # PID and process: "-"
+        pane.keys("Enter")
+        pane.wait_for(lambda t: "MSFT_NetTCPConnection properties" in t, "the detail pane")
+        for _ in range(6):  # OwningProcess is the 30th property: page the pane down to it
+            pane.keys("C-d")
+        text = pane.wait_for(lambda t: "CAP_SYS_PTRACE" in t, "the OwningProcess reason")
+        assert "Traceback" not in text
+        pane.keys("Escape")
+        pane.keys("q")
+        pane.wait_for(lambda t: "EXITED:0" in t, "a clean exit")
+    finally:
+        pane.kill()
+        listener.close()

@@ -43,6 +43,8 @@ class ConnectionsScreen(Screen[None]):
         Binding("S", "reverse_sort", "Reverse", id="reverse", tooltip="Reverse the sort"),
         Binding("g", "toggle_group", "Group", id="group", tooltip="Group by process"),
         Binding("escape", "escape", "Back", id="escape", show=False),
+        Binding("ctrl+d", "scroll_detail(1)", "Detail down", id="detail-down", show=False),
+        Binding("ctrl+u", "scroll_detail(-1)", "Detail up", id="detail-up", show=False),
     ]
 
     def __init__(self) -> None:
@@ -180,6 +182,16 @@ class ConnectionsScreen(Screen[None]):
             self.action_toggle_detail()
         elif not self.table.index.query.empty:
             self._apply_filter("", save=True)
+
+    def action_scroll_detail(self, pages: int) -> None:
+        """Page the open detail pane without leaving the table (side by side, keyboard only)."""
+        if not self.detail_open:
+            return
+        detail = self.query_one(DetailPane)
+        if pages > 0:
+            detail.scroll_page_down(animate=False)
+        else:
+            detail.scroll_page_up(animate=False)
 
     def action_toggle_detail(self) -> None:
         """Open or close the detail pane (Enter on a group row expands it instead)."""

@@ -18,6 +18,7 @@ from textual.widgets import Static
 KEYS: Final = (
     ("/", "filter: free text, state: port: lport: rport: pid: proc: addr: user:, ! negates"),
     ("Enter", "open/close the detail pane (on a process row: expand/collapse it)"),
+    ("Ctrl+D / Ctrl+U", "page the detail pane down / up (the cursor stays in the table)"),
     ("Esc", "close the filter input or the detail pane, else clear the filter"),
     ("s / S", "sort by the next column / reverse the direction"),
     ("space", "pause / resume sampling"),
