@@ -280,12 +280,9 @@ class Sampler:
             self._pending = asyncio.ensure_future(asyncio.to_thread(self._guarded, now, first))
         try:
             return await asyncio.wait_for(asyncio.shield(self._pending), self.timeout_s)
-        except TimeoutError:
-            raise
-        except BaseException:
-            self._pending = None
-            raise
         finally:
+            # Forget the call only once it has finished: after a timeout (or a cancelled
+            # consumer) the thread still runs, and a second call must not overlap it.
             if self._pending is not None and self._pending.done():
                 self._pending = None
 
