@@ -259,9 +259,7 @@ class TcpscopeApp(App[int]):
     def watch_paused(self, paused: bool) -> None:
         """Footer label follows the state."""
         self.refresh_bindings()
-        screen = self.connections_screen()
-        if screen is not None:
-            screen.refresh_header()
+        self._refresh_headers()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Space shows (and does) Pause while running and Resume while paused."""
@@ -313,9 +311,15 @@ class TcpscopeApp(App[int]):
             self.notify(str(exc), title="Interval", severity="warning")
             return
         self.notify(f"sampling every {new:g} s", timeout=1.5)
-        screen = self.connections_screen()
-        if screen is not None:
-            screen.refresh_header()
+        self._refresh_headers()
+
+    def _refresh_headers(self) -> None:
+        """PAUSED and the interval show at once on every installed screen that has a header."""
+        screens = {*self.screen_stack, self.connections_screen()}
+        for screen in screens:
+            refresh = getattr(screen, "refresh_header", None)
+            if callable(refresh):
+                refresh()
 
     def action_help(self) -> None:
         """Show keys and colours."""

@@ -31,6 +31,7 @@ from tui.app import TcpscopeApp
 from tui.ipsec_format import RESET, short_reason
 from tui.screens.ipsec import NO_IPSEC, IpsecScreen
 from tui.screens.ipsec_detail import CounterDetailScreen
+from tui.widgets.header import HeaderBar
 from tui.widgets.ipsec_table import CounterRowView, CounterTable, ProviderSection
 from tui.widgets.rate_sparkline import GAP, RateSparkline, bucket
 from tui.widgets.sa_list import NativeTable, SaList
@@ -291,12 +292,16 @@ async def test_shared_keys_pause_interval_and_screen_switch() -> None:
     app, feed = make()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_ipsec(pilot, app, feed, 1)
+        header = app.screen.query_one(HeaderBar)
         await pilot.press("space")
         assert feed.paused and app.paused
+        assert "PAUSED" in str(header.render())  # at once, not at the screen's next tick
         await pilot.press("space")
         assert not feed.paused
+        assert "PAUSED" not in str(header.render())
         await pilot.press("minus")
         assert feed.interval_s == 2.0
+        assert "every 2s" in str(header.render())
         await pilot.press("tab")
         assert app.current_mode == "connections"
         await pilot.press("2")
