@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -213,3 +214,16 @@ def test_non_root_reports_what_it_can(netns: str) -> None:
         assert got["reasons"][counter] == "not reported: needs CAP_NET_ADMIN"
     assert got["native_reasons"]["xfrm netlink"] == "not reported: needs CAP_NET_ADMIN"
     assert "spd_out" not in got["native"]
+
+
+def test_kernel_without_xfrm_statistics_says_so(tmp_path: Path) -> None:
+    """A kernel built without CONFIG_XFRM_STATISTICS has no xfrm_stat file. We cannot boot such
+    a kernel here, so the provider reads a copy of this netns' /proc/net files without it."""
+    from core.ipsec.providers.kernel import NO_XFRM_STATS, KernelProvider
+
+    for name in ("udp", "udp6", "snmp"):
+        (tmp_path / name).write_text(Path("/proc/self/net", name).read_text())
+    reading = KernelProvider(str(tmp_path)).read()
+    assert reading.native_reasons.get("xfrm_stat") == NO_XFRM_STATS
+    assert not any(k.startswith("Xfrm") for k in reading.native)
+    assert reading.stats.send_failures is not None  # what the other files give is still there
