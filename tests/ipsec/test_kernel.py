@@ -22,6 +22,16 @@ def probe(ns: str, user: int | None = None) -> dict[str, Any]:
     return result
 
 
+def esp_policy(
+    src: str, dst: str, direction: str, tmpl_src: str, tmpl_dst: str, mode: str = "tunnel"
+) -> list[str]:
+    """argv of ``ip xfrm policy add`` for a policy that requires ESP between two hosts."""
+    return [
+        *("ip", "xfrm", "policy", "add", "src", src, "dst", dst, "dir", direction),
+        *("tmpl", "src", tmpl_src, "dst", tmpl_dst, "proto", "esp", "mode", mode),
+    ]
+
+
 def test_every_xfrm_stat_key_in_a_fresh_namespace(netns: str) -> None:
     text = in_netns(netns, "cat", "/proc/self/net/xfrm_stat", check=False)
     if text.returncode != 0:
@@ -38,47 +48,11 @@ def test_policies_are_counted(netns: str) -> None:
     for i in range(3):
         in_netns(
             netns,
-            "ip",
-            "xfrm",
-            "policy",
-            "add",
-            "src",
-            f"10.78.{i}.0/24",
-            "dst",
-            "10.79.0.0/24",
-            "dir",
-            "out",
-            "tmpl",
-            "src",
-            "192.0.2.1",
-            "dst",
-            "192.0.2.2",
-            "proto",
-            "esp",
-            "mode",
-            "tunnel",
+            *esp_policy(f"10.78.{i}.0/24", "10.79.0.0/24", "out", "192.0.2.1", "192.0.2.2"),
         )
     in_netns(
         netns,
-        "ip",
-        "xfrm",
-        "policy",
-        "add",
-        "src",
-        "10.79.0.0/24",
-        "dst",
-        "10.78.0.0/24",
-        "dir",
-        "in",
-        "tmpl",
-        "src",
-        "192.0.2.2",
-        "dst",
-        "192.0.2.1",
-        "proto",
-        "esp",
-        "mode",
-        "tunnel",
+        *esp_policy("10.79.0.0/24", "10.78.0.0/24", "in", "192.0.2.2", "192.0.2.1"),
     )
     native = probe(netns)["native"]
     assert (native["spd_out"], native["spd_in"], native["spd_fwd"]) == (3, 1, 0)
@@ -91,25 +65,9 @@ def test_larvals_make_acquire_counters(netns: str) -> None:
         ["ip", "link", "set", "k1", "up"],
         ["ip", "addr", "add", "10.77.0.1/24", "dev", "k0"],
         [
-            "ip",
-            "xfrm",
-            "policy",
-            "add",
-            "src",
-            "10.77.0.1/32",
-            "dst",
-            "10.77.0.2/32",
-            "dir",
-            "out",
-            "tmpl",
-            "src",
-            "10.77.0.1",
-            "dst",
-            "10.77.0.2",
-            "proto",
-            "esp",
-            "mode",
-            "transport",
+            *esp_policy(
+                "10.77.0.1/32", "10.77.0.2/32", "out", "10.77.0.1", "10.77.0.2", "transport"
+            ),
         ],
         [
             "ip",
@@ -178,25 +136,7 @@ def test_ike_sockets_queue_and_drops(netns: str) -> None:
 def test_non_root_reports_what_it_can(netns: str) -> None:
     in_netns(
         netns,
-        "ip",
-        "xfrm",
-        "policy",
-        "add",
-        "src",
-        "10.78.0.0/24",
-        "dst",
-        "10.79.0.0/24",
-        "dir",
-        "out",
-        "tmpl",
-        "src",
-        "192.0.2.1",
-        "dst",
-        "192.0.2.2",
-        "proto",
-        "esp",
-        "mode",
-        "tunnel",
+        *esp_policy("10.78.0.0/24", "10.79.0.0/24", "out", "192.0.2.1", "192.0.2.2"),
     )
     got = probe(netns, user=65534)
     assert got["active"] is True
