@@ -40,9 +40,7 @@ def get_source(name: str = "auto") -> ConnectionSource:
 
 
 def _netlink() -> ConnectionSource:
-    """A NetlinkSource whose kernel answered one IPv4 probe dump."""
-    import socket
-
+    """A NetlinkSource whose kernel answered one probe dump."""
     from core.errors import SourceUnavailable
     from core.sources.netlink import NetlinkSource
 
@@ -50,7 +48,7 @@ def _netlink() -> ConnectionSource:
         raise SourceUnavailable("netlink: sock_diag exists only on Linux")
     source = NetlinkSource()
     try:
-        source.probe(socket.AF_INET)
+        source.probe()
     except MonitorError:
         source.close()
         raise

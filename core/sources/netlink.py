@@ -1,11 +1,19 @@
 """The Linux connection source: sock_diag dump + incremental PID resolver + process cache.
 
-Why this shape: at 50k sockets a tick must cost less than ``ss -tan`` (no PIDs), so the
-per-socket work for an unchanged socket is one struct unpack, one bytes slice as the key, one
-dict pop and two attribute compares; the previous record object is reused. Only new or changed
-sockets get address text, a record, and a PID lookup (which follows churn, see
-:mod:`core.sources.pid_resolver`). tcp_info stays raw in the reply buffers and is decoded on
-access (:class:`core.tcpinfo.LazyTcpInfo`).
+Why this shape: at 50k sockets a tick must cost less than ``ss -tan`` (no PIDs) and a tenth of
+``ss -tanp``, and the kernel's dump alone is most of that. So:
+
+* one dump walks the kernel's TCP tables once for both families (the compat request, see
+  :data:`core.sources.inet_diag.TCPDIAG_GETSOCK`), read by a thread while Python walks;
+* the Python walk does one unpack and one join per socket: the message's stable bytes
+  become its key (:data:`core.sources.inet_diag.SOCKET_KEY`);
+* which sockets are new, changed or gone comes from set differences against the last
+  sample's keys, done in C; the previous record object is reused for every unchanged key;
+* only changed keys get address text, a record and a PID lookup (which follows churn, see
+  :mod:`core.sources.pid_resolver`);
+* tcp_info is asked for in every dump only when every socket's is wanted (``connections
+  --json``, recordings); a live UI asks for the few connections on screen
+  (:meth:`NetlinkSource.watch`), one exact query each.
 
 Linux only; imported lazily by :func:`core.sources.get_source`.
 """
@@ -16,8 +24,9 @@ import dataclasses
 import os
 import socket
 import sys
+import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import Final
 
@@ -27,23 +36,31 @@ from core.model import OwnerStatus, TcpConnection, TcpState
 from core.snapshot import Privilege
 from core.sources.base import SourceSample
 from core.sources.inet_diag import (
-    KEY_END_CONNECTED,
-    KEY_END_UNCONNECTED,
-    KEY_START,
-    MSG_HEAD,
+    MSG_MIN,
+    MSG_TYPE,
+    SOCKET_KEY,
     InetDiagDumper,
+    reply_type,
     tcp_info_raw,
 )
 from core.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
-from core.sources.tracker import RecordTracker, SocketFacts
+from core.sources.tracker import SocketFacts, carry
 from core.tcpinfo import LazyTcpInfo
 
 _STATES: Final[tuple[TcpState | None, ...]] = tuple(LINUX_TCP_STATES.get(i) for i in range(256))
-_FAMILIES: Final = ((socket.AF_INET, 4, 4), (socket.AF_INET6, 6, 16))
 _ADDRESS_CACHE: Final = 65536
-_Pending = tuple[int, bytes, int, TcpConnection | None]
-"""A new or changed socket: family, reply chunk, offset, previous record."""
+_ZERO_PORT: Final = b"\0\0"
+DUMP_MODES: Final = ("unspec", "per-family")
+"""``unspec``: one compat dump for both families; ``per-family``: one v2 dump each (kernels
+or sandboxes that refuse the compat request)."""
+
+# Layout of a key (SOCKET_KEY joined): family 0, state 1, sockid 2..50 (sport 2, dport 4,
+# src 6, dst 22, interface 38, cookie 42), uid 50, inode 54.
+_SOCKID = slice(2, 50)
+_TUPLE = slice(2, 38)
+"""sport, dport, src, dst: a connected socket's identity, kept across the TIME_WAIT swap."""
+_DPORT = slice(4, 6)
 
 
 class NetlinkSource:
@@ -52,79 +69,218 @@ class NetlinkSource:
     name = "netlink"
 
     def __init__(
-        self, *, resolve_owners: bool = True, tcp_info: bool = True, proc: str = "/proc"
+        self,
+        *,
+        resolve_owners: bool = True,
+        tcp_info: bool = True,
+        proc: str = "/proc",
+        dump: str = "unspec",
     ) -> None:
         """Open the netlink socket (raises SourceUnavailable / AccessDenied).
 
         Args:
             resolve_owners: look up owning PIDs (False: OwnerStatus.NOT_SUPPORTED, for bench).
-            tcp_info: ask the kernel for tcp_info in every dump. It costs about a quarter of
-                the kernel's dump time (0.5 µs per socket here); without it
-                :attr:`SourceSample.tcp_info` is empty.
+            tcp_info: ask the kernel for every socket's tcp_info in every dump (about a fifth
+                of the kernel's dump time, and the replies are kept for lazy decoding).
+                False: :attr:`SourceSample.tcp_info` holds only the watched connections'.
             proc: procfs mount point.
+            dump: one of :data:`DUMP_MODES`.
         """
-        # One dumper per family, so both kernel dumps run at once (see InetDiagDumper.chunks).
-        self._dumpers: dict[int, InetDiagDumper] = {
-            fam: InetDiagDumper(tcp_info=tcp_info) for fam, _v, _n in _FAMILIES
-        }
+        if dump not in DUMP_MODES:
+            raise ValueError(f"dump must be one of {DUMP_MODES}, got {dump!r}")
+        self._tcp_info = tcp_info
+        self._dumpers: dict[int, InetDiagDumper] = {}
+        self.dump_mode = dump
+        self._open_dumpers()
+        self._query: InetDiagDumper | None = None
+        self._query_lock = threading.Lock()
         self._resolve = resolve_owners
         self._resolver = PidResolver(proc)
         self._procs = ProcessCache()
-        self._trackers: dict[int, RecordTracker[bytes]] = {
-            fam: RecordTracker(LINUX_DEFAULTS) for fam, _v, _n in _FAMILIES
-        }
+        self._by_key: dict[bytes, TcpConnection] = {}
+        self._seen: set[bytes] = set()
+        """Every key of the last sample (``_by_key`` less sockets in unknown states)."""
         self._by_iid: dict[str, TcpConnection] = {}
         self._pid_refs: Counter[int] = Counter()
         self._addresses: dict[bytes, str] = {}
+        self.watched: frozenset[str] = frozenset()
+        """InstanceIDs whose tcp_info each sample asks for when tcp_info is not dumped."""
+        self._looked_up = 0
         self.last_new = 0
         """New or changed sockets in the last sample (for bench)."""
+
+    def _open_dumpers(self) -> None:
+        for dumper in self._dumpers.values():
+            dumper.close()
+        families = (
+            (socket.AF_UNSPEC,) if self.dump_mode == "unspec" else (socket.AF_INET, socket.AF_INET6)
+        )
+        # One dumper per family, so per-family dumps run at once (InetDiagDumper.chunks).
+        self._dumpers = {fam: InetDiagDumper(tcp_info=self._tcp_info) for fam in families}
 
     @property
     def resolver(self) -> PidResolver:
         """The PID resolver (its ``stats`` describe the last sample's lookups)."""
         return self._resolver
 
-    def probe(self, family: int) -> None:
-        """One dump of ``family`` to prove the kernel answers (raises like :meth:`sample`)."""
-        self._dumpers[family].dump(family)
+    def probe(self) -> None:
+        """One dump to prove the kernel answers; falls back to per-family dumps once.
+
+        Raises like :meth:`sample` when neither kind of dump works.
+        """
+        try:
+            for fam, dumper in self._dumpers.items():
+                dumper.dump(fam)
+        except MonitorError:
+            if self.dump_mode == "per-family":
+                raise
+            self.dump_mode = "per-family"
+            self._open_dumpers()
+            self.probe()
 
     def close(self) -> None:
-        """Close the netlink socket and drop the caches."""
+        """Close the netlink sockets and drop the caches."""
         for dumper in self._dumpers.values():
             dumper.close()
+        if self._query is not None:
+            self._query.close()
+        self._by_key = {}
+        self._seen = set()
         self._by_iid = {}
         self._pid_refs.clear()
 
+    def watch(self, instance_ids: Collection[str]) -> None:
+        """Ask for these connections' tcp_info in every sample (thread-safe: one store)."""
+        self.watched = frozenset(instance_ids)
+
+    def tcp_info_of(self, conns: Collection[TcpConnection]) -> dict[str, bytes]:
+        """Raw tcp_info of ``conns`` now, one exact query each (callable from any thread)."""
+        out: dict[str, bytes] = {}
+        with self._query_lock:
+            if self._query is None:
+                self._query = InetDiagDumper(tcp_info=True)
+            for conn in conns:
+                if len(conn.source_key) != _SOCKID.stop - _SOCKID.start:
+                    continue
+                fam = socket.AF_INET if conn.family == 4 else socket.AF_INET6
+                raw = self._query.tcp_info_of(fam, conn.source_key)
+                if raw is not None:
+                    out[conn.instance_id] = raw
+        return out
+
+    # -- one sample ----------------------------------------------------------------------
+
     def sample(self, now: datetime, *, first: bool) -> SourceSample:
         """One dump of every TCP socket; see :class:`core.sources.base.ConnectionSource`."""
-        pending: list[_Pending] = []
-        chunks: dict[int, list[bytes]] = {}
-        try:
-            streams = [(fam, self._dumpers[fam].chunks(fam)) for fam, _v, _n in _FAMILIES]
-            for fam, stream in streams:
-                chunks[fam] = self._scan(fam, stream, pending)
-        except MonitorError:
-            self._rollback(pending)
-            raise
-        vanished: list[TcpConnection] = []
-        for tracker in self._trackers.values():
-            vanished.extend(tracker.end().values())
-        gone = [rec.inode for rec in vanished if rec.inode]
+        prev = self._by_key
+        seen: set[bytes] = set()
+        added: set[bytes] = set()
+        chunks: list[tuple[int, bytes]] = []
+        streams = [(fam, d.chunks(fam)) for fam, d in self._dumpers.items()]
+        for fam, stream in streams:
+            self._walk(fam, stream, prev, seen, added, chunks)
+        # Nothing above touched the source's state: a failed dump leaves the last sample whole.
+        gone: Collection[bytes] = ()
+        if len(prev) != len(seen) - len(added):
+            # Set minus set, in C (a dict's keys would first be copied into a new set).
+            gone = [k for k in self._seen.difference(seen) if k in prev]
+        self._seen = seen
+        pending, vanished = _match(added, [prev[k] for k in gone])
+        by_key = prev.copy() if pending or gone else prev
+        by_iid = self._by_iid.copy() if pending or gone else self._by_iid
+        for k in gone:
+            del by_key[k]
+        self._apply(pending, vanished, by_key, by_iid, now, first)
+        by_iid = self._by_iid
+        self.last_new = len(pending)
+        if self._resolver.dead_pids:
+            self._procs.recheck(self._resolver.dead_pids)
+        processes = self._procs.update(self._pid_refs.keys())
+        if self._tcp_info:
+            infos = LazyTcpInfo(by_iid, _TcpInfoIndex(chunks))
+        else:
+            watched = [by_iid[i] for i in self.watched if i in by_iid]
+            infos = LazyTcpInfo(self.tcp_info_of(watched) if watched else {})
+        return SourceSample(
+            connections=by_iid,
+            tcp_info=infos,
+            processes=processes,
+            privilege=self._privilege(),
+            new_owners_resolved=self._looked_up if pending else 0,
+        )
+
+    def _walk(
+        self,
+        family: int,
+        stream: Iterator[bytes],
+        prev: dict[bytes, TcpConnection],
+        seen: set[bytes],
+        added: set[bytes],
+        chunks: list[tuple[int, bytes]],
+    ) -> None:
+        """Collect every socket's key of one dump into ``seen``, those not in ``prev`` also
+        into ``added``; keep the chunks when tcp_info is in them.
+
+        The hot loop: one unpack for the walk, one for the key, one join. The set work runs
+        per chunk, in C, while the reader thread waits for the kernel's next reply.
+        """
+        want = reply_type(family)
+        unpack = MSG_TYPE.unpack_from
+        key_of = SOCKET_KEY.unpack_from
+        join = b"".join
+        dumper = self._dumpers[family]
+        keep = self._tcp_info
+        for chunk in stream:
+            if keep:
+                chunks.append((family, chunk))
+            keys = []
+            append = keys.append
+            limit = len(chunk) - MSG_MIN
+            off = 0
+            while off <= limit:
+                length, typ = unpack(chunk, off)
+                if typ != want or length < MSG_MIN:
+                    break
+                append(join(key_of(chunk, off)))
+                off += (length + 3) & ~3
+            if off < len(chunk):
+                dumper.finish(chunk, off)
+            fresh = set(keys)
+            seen |= fresh
+            added |= fresh.difference(prev)  # iterates fresh, probes the dict
+
+    # -- the slow path: new, changed and gone sockets ------------------------------------
+
+    def _apply(
+        self,
+        pending: list[tuple[bytes, TcpConnection | None]],
+        vanished: list[TcpConnection],
+        by_key: dict[bytes, TcpConnection],
+        by_iid: dict[str, TcpConnection],
+        now: datetime,
+        first: bool,
+    ) -> None:
+        """Resolve owners for the changed sockets, then store their records.
+
+        Runs every sample, changes or not: the resolver also notices owners that died.
+        ``by_key`` and ``by_iid`` are fresh copies whenever there is anything to store.
+        """
+        gone_inodes = [rec.inode for rec in vanished if rec.inode]
         new_inodes: list[int] = []
-        for _fam, chunk, off, prev in pending:
-            ino = _inode(chunk, off)
+        for key, prev in pending:
+            ino = _inode(key)
             if ino:
                 new_inodes.append(ino)
             if prev is not None and prev.inode and prev.inode != ino:
-                gone.append(prev.inode)
-        changed = self._resolver.resolve(new_inodes, gone) if self._resolve else set()
-        by_iid = self._by_iid.copy()
+                gone_inodes.append(prev.inode)
+        changed = self._resolver.resolve(new_inodes, gone_inodes) if self._resolve else set()
+        self._looked_up = len(new_inodes)
         for rec in vanished:
             self._unref(rec)
             if by_iid.get(rec.instance_id) is rec:
                 del by_iid[rec.instance_id]
-        for family, chunk, off, prev in pending:
-            rec = self._settle(family, chunk, off, prev, now, first)
+        for key, prev in pending:
+            rec = self._settle(key, prev, now, first)
             if prev is not None:
                 self._unref(prev)
                 if by_iid.get(prev.instance_id) is prev:
@@ -132,116 +288,37 @@ class NetlinkSource:
             if rec.owning_process is not None:
                 self._pid_refs[rec.owning_process] += 1
             by_iid[rec.instance_id] = rec
+            by_key[key] = rec
         if changed:
-            self._refresh_owners(changed, by_iid)
+            if by_key is self._by_key:
+                by_key, by_iid = by_key.copy(), by_iid.copy()
+            self._refresh_owners(changed, by_key, by_iid)
+        self._by_key = by_key
         self._by_iid = by_iid
-        self.last_new = len(pending)
-        if self._resolver.dead_pids:
-            self._procs.recheck(self._resolver.dead_pids)
-        processes = self._procs.update(self._pid_refs.keys())
-        return SourceSample(
-            connections=by_iid,
-            tcp_info=LazyTcpInfo(by_iid, _TcpInfoIndex(chunks)),
-            processes=processes,
-            privilege=self._privilege(),
-            new_owners_resolved=len(new_inodes),
-        )
-
-    def _rollback(self, pending: list[_Pending]) -> None:
-        """Undo a scan that failed halfway: the next sample must start from the last good one."""
-        for family, tracker in self._trackers.items():
-            popped = {
-                prev.source_key: prev
-                for fam, _c, _o, prev in pending
-                if fam == family and prev is not None
-            }
-            tracker.current = {**tracker.current, **tracker.previous, **popped}
-            tracker.previous = {}
-
-    # -- the hot loop --------------------------------------------------------------------
-
-    def _scan(self, family: int, stream: Iterator[bytes], pending: list[_Pending]) -> list[bytes]:
-        """Reuse unchanged records of ``family``; queue the rest in ``pending``.
-
-        Returns the reply chunks (kept for lazy tcp_info). Per unchanged socket: one unpack,
-        one slice, one pop, two compares, one store. Offsets are literals on purpose (see
-        :data:`core.sources.inet_diag.MSG_HEAD`): 20..56 is the connected key, 20..68 adds
-        interface and cookie for unconnected sockets.
-        """
-        tracker = self._trackers[family]
-        tracker.begin()
-        pop = tracker.previous.pop
-        cur = tracker.current
-        unpack = MSG_HEAD.unpack_from
-        states = _STATES
-        dumper = self._dumpers[family]
-        chunks: list[bytes] = []
-        for chunk in stream:
-            chunks.append(chunk)
-            limit = len(chunk) - 88
-            off = 0
-            while off <= limit:
-                length, typ, st, dport, ino = unpack(chunk, off)
-                if typ != 20:  # SOCK_DIAG_BY_FAMILY; anything else ends the walk
-                    break
-                key = chunk[off + 20 : off + 56] if dport else chunk[off + 20 : off + 68]
-                rec = pop(key, None)
-                if rec is not None and rec.inode == ino and rec.state is states[st]:
-                    cur[key] = rec
-                elif states[st] is None:
-                    pass  # a state newer than this code: skipped, never guessed
-                elif key in cur:
-                    # Same tuple twice (a TIME_WAIT and its reuse): tell them apart by cookie.
-                    ext = chunk[off + 20 : off + 68]
-                    rec = pop(ext, None)
-                    if rec is not None and rec.inode == ino and rec.state is states[st]:
-                        cur[ext] = rec
-                    else:
-                        pending.append((family, chunk, off, rec))
-                else:
-                    pending.append((family, chunk, off, rec))
-                off += (length + 3) & ~3
-            if off < len(chunk):
-                dumper.finish(chunk, off)
-        return chunks
-
-    # -- the slow path: new or changed sockets -------------------------------------------
 
     def _settle(
-        self,
-        family: int,
-        chunk: bytes,
-        off: int,
-        prev: TcpConnection | None,
-        now: datetime,
-        first: bool,
+        self, key: bytes, prev: TcpConnection | None, now: datetime, first: bool
     ) -> TcpConnection:
-        _l, _t, st, dport, ino = MSG_HEAD.unpack_from(chunk, off)
-        end = KEY_END_CONNECTED if dport else KEY_END_UNCONNECTED
-        key = chunk[off + KEY_START : off + end]
-        tracker = self._trackers[family]
-        if key in tracker.current:
-            key = chunk[off + KEY_START : off + KEY_END_UNCONNECTED]
-        ver, alen = (4, 4) if family == socket.AF_INET else (6, 16)
-        state = _STATES[st] or TcpState.CLOSED
+        alen = 4 if key[0] == socket.AF_INET else 16
+        ino = _inode(key)
         if self._resolve:
             pid, status = self._resolver.owner(ino)
         else:
             pid, status = None, OwnerStatus.NOT_SUPPORTED
         facts = SocketFacts(  # positional: this runs for every socket of the first sample
-            ver,
-            self._address(chunk[off + 24 : off + 24 + alen]),
-            int.from_bytes(chunk[off + 20 : off + 22], "big"),
-            self._address(chunk[off + 40 : off + 40 + alen]),
-            int.from_bytes(chunk[off + 22 : off + 24], "big"),
-            state,
+            4 if alen == 4 else 6,
+            self._address(key[6 : 6 + alen]),
+            int.from_bytes(key[2:4], "big"),
+            self._address(key[22 : 22 + alen]),
+            int.from_bytes(key[4:6], "big"),
+            _STATES[key[1]] or TcpState.CLOSED,
             pid,
             status,
             ino,
-            int.from_bytes(chunk[off + 80 : off + 84], sys.byteorder),
-            key,
+            int.from_bytes(key[50:54], sys.byteorder),
+            key[_SOCKID],
         )
-        return tracker.settle(key, prev, facts, now, first=first)
+        return carry(prev, facts, now, first=first, defaults=LINUX_DEFAULTS)
 
     def _address(self, packed: bytes) -> str:
         """address_text, memoised: hosts talk to few distinct addresses, and ipaddress is slow."""
@@ -252,23 +329,23 @@ class NetlinkSource:
             text = self._addresses[packed] = address_text(packed)
         return text
 
-    def _refresh_owners(self, inodes: set[int], by_iid: dict[str, TcpConnection]) -> None:
+    def _refresh_owners(
+        self, inodes: set[int], by_key: dict[bytes, TcpConnection], by_iid: dict[str, TcpConnection]
+    ) -> None:
         """Rare O(N) pass: owners changed for existing sockets (process died, late find)."""
-        for tracker in self._trackers.values():
-            cur = tracker.current
-            for key, rec in cur.items():
-                if rec.inode not in inodes:
-                    continue
-                pid, status = self._resolver.owner(rec.inode)
-                if pid == rec.owning_process and status is rec.owner_status:
-                    continue
-                new = dataclasses.replace(rec, owning_process=pid, owner_status=status)
-                self._unref(rec)
-                if pid is not None:
-                    self._pid_refs[pid] += 1
-                cur[key] = new
-                if by_iid.get(rec.instance_id) is rec:
-                    by_iid[rec.instance_id] = new
+        for key, rec in list(by_key.items()):
+            if rec.inode not in inodes:
+                continue
+            pid, status = self._resolver.owner(rec.inode)
+            if pid == rec.owning_process and status is rec.owner_status:
+                continue
+            new = dataclasses.replace(rec, owning_process=pid, owner_status=status)
+            self._unref(rec)
+            if pid is not None:
+                self._pid_refs[pid] += 1
+            by_key[key] = new
+            if by_iid.get(rec.instance_id) is rec:
+                by_iid[rec.instance_id] = new
 
     def _unref(self, rec: TcpConnection) -> None:
         pid = rec.owning_process
@@ -288,20 +365,56 @@ class NetlinkSource:
         return Privilege(tuple(hidden))
 
 
-def _inode(chunk: bytes, off: int) -> int:
-    return int.from_bytes(chunk[off + 84 : off + 88], sys.byteorder)
+def _match(
+    added: Collection[bytes], gone: list[TcpConnection]
+) -> tuple[list[tuple[bytes, TcpConnection | None]], list[TcpConnection]]:
+    """Pair each new key with the gone record of the same socket, if any.
+
+    The same socket object keeps its sockid (cookie included): its State, inode or uid
+    changed. A connected socket swapped for a TIME_WAIT minisock gets a new cookie but keeps
+    its 4-tuple. Returns (key, previous record or None) pairs and the records left over,
+    which closed.
+    """
+    if not gone:
+        return [(key, None) for key in added if _STATES[key[1]] is not None], []
+    by_sockid = {rec.source_key: rec for rec in gone}
+    by_tuple = {rec.source_key[:36]: rec for rec in gone if rec.remote_port}
+    claimed: set[int] = set()
+    pending: list[tuple[bytes, TcpConnection | None]] = []
+    unmatched: list[bytes] = []
+    for key in added:
+        if _STATES[key[1]] is None:
+            continue  # a state newer than this code: skipped, never guessed
+        rec = by_sockid.get(key[_SOCKID])
+        if rec is not None:
+            claimed.add(id(rec))
+            pending.append((key, rec))
+        else:
+            unmatched.append(key)
+    for key in unmatched:
+        rec = by_tuple.get(key[_TUPLE]) if key[_DPORT] != _ZERO_PORT else None
+        if rec is not None and id(rec) not in claimed:
+            claimed.add(id(rec))
+            pending.append((key, rec))
+        else:
+            pending.append((key, None))
+    return pending, [rec for rec in gone if id(rec) not in claimed]
+
+
+def _inode(key: bytes) -> int:
+    return int.from_bytes(key[54:58], sys.byteorder)
 
 
 class _TcpInfoIndex:
     """Finds a record's raw tcp_info in the sample's reply chunks (for LazyTcpInfo).
 
-    The key → message index is built on the first lookup only, so a tick whose tcp_info
+    The sockid → message index is built on the first lookup only, so a tick whose tcp_info
     nobody reads never pays for it.
     """
 
     __slots__ = ("_chunks", "_index")
 
-    def __init__(self, chunks: dict[int, list[bytes]]) -> None:
+    def __init__(self, chunks: list[tuple[int, bytes]]) -> None:
         self._chunks = chunks
         self._index: dict[tuple[int, bytes], tuple[bytes, int]] | None = None
 
@@ -316,19 +429,16 @@ class _TcpInfoIndex:
 
     def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:
         index: dict[tuple[int, bytes], tuple[bytes, int]] = {}
-        for fam, chunks in self._chunks.items():
-            for chunk in chunks:
-                limit = len(chunk) - 88
-                off = 0
-                while off <= limit:
-                    length, typ, _st, dport, _ino = MSG_HEAD.unpack_from(chunk, off)
-                    if typ != 20:
-                        break
-                    key = chunk[off + 20 : off + 56] if dport else chunk[off + 20 : off + 68]
-                    if (fam, key) in index:
-                        key = chunk[off + 20 : off + 68]
-                    index[(fam, key)] = (chunk, off)
-                    off += (length + 3) & ~3
+        for family, chunk in self._chunks:
+            want = reply_type(family)
+            limit = len(chunk) - MSG_MIN
+            off = 0
+            while off <= limit:
+                length, typ = MSG_TYPE.unpack_from(chunk, off)
+                if typ != want or length < MSG_MIN:
+                    break
+                index[(chunk[off + 16], chunk[off + 20 : off + 68])] = (chunk, off)
+                off += (length + 3) & ~3
         return index
 
 

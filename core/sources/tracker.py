@@ -129,6 +129,7 @@ def carry(
         or rec.owner_status is not facts.owner_status
         or rec.inode != facts.inode
         or rec.uid != facts.uid
+        or rec.source_key != facts.source_key
     ):
         rec = dataclasses.replace(
             rec,
@@ -136,5 +137,6 @@ def carry(
             owner_status=facts.owner_status,
             inode=facts.inode,
             uid=facts.uid,
+            source_key=facts.source_key,
         )
     return rec
