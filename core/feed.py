@@ -7,7 +7,7 @@ implements :class:`Seekable` for its extra controls.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -93,4 +93,18 @@ class Seekable(Protocol):
 
     def seek(self, when: datetime) -> None:
         """Jump to the last sample at or before ``when``."""
+        ...
+
+
+@runtime_checkable
+class WatchesTcpInfo(Protocol):
+    """A feed that gives tcp_info only for the connections someone looks at (live netlink).
+
+    Why: asking the kernel for every socket's tcp_info in every dump costs a fifth more
+    kernel time and keeps the replies in memory; a screen shows one connection's at a time.
+    """
+
+    def watch_tcp_info(self, instance_ids: Collection[str]) -> None:
+        """From now on, snapshots carry tcp_info for these connections (and a snapshot with
+        them follows at once, without waiting for the next sample)."""
         ...

@@ -26,6 +26,9 @@ class FeedOptions:
     demo: bool = False
     seed: int = 1
     redact: bool = False
+    every_tcp_info: bool = True
+    """Every connection's tcp_info in every live sample (recording); False: the app's
+    choice, tcp_info only for the connection it shows (see core.feed.WatchesTcpInfo)."""
 
 
 def ipsec_sampler(options: FeedOptions) -> IpsecSampling | None:
@@ -55,7 +58,7 @@ def make_feed(options: FeedOptions) -> Feed:
 
         ipsec = ipsec_sampler(options)
         feed = Sampler(
-            get_source(options.source),
+            get_source(options.source, tcp_info=options.every_tcp_info),
             interval_s=options.interval_s,
             ghost_ttl_s=options.ghost_ttl_s,
             ipsec=ipsec,

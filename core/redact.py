@@ -22,10 +22,11 @@ import hmac
 import ipaddress
 import os
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, Final
 
 from core.build import instance_id
+from core.feed import WatchesTcpInfo
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
 from core.model import ProcessInfo, TcpConnection, TcpInfo
 from core.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
@@ -149,6 +150,13 @@ class SnapshotRedactor:
         )
         self._conns[conn.instance_id] = (conn, out)
         return out
+
+    def original(self, redacted: str) -> str | None:
+        """The InstanceID behind a redacted one shown before (O(N): for rare lookups)."""
+        for orig, (_conn, out) in self._conns.items():
+            if out.instance_id == redacted:
+                return orig
+        return None
 
     def key(self, instance: str, conns: Mapping[str, TcpConnection]) -> str:
         """The redacted InstanceID of ``instance`` (a connection of ``conns`` or seen before)."""
@@ -290,6 +298,12 @@ class RedactingFeed:
     async def aclose(self) -> None:
         """Forwarded."""
         await self.feed.aclose()
+
+    def watch_tcp_info(self, instance_ids: Collection[str]) -> None:
+        """Forwarded with the InstanceIDs the wrapped feed knows (see WatchesTcpInfo)."""
+        if isinstance(self.feed, WatchesTcpInfo):
+            originals = (self.redactor.original(i) for i in instance_ids)
+            self.feed.watch_tcp_info([i for i in originals if i is not None])
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name in ("feed", "redactor"):

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -29,7 +29,8 @@ from core.snapshot import (
     SourceError,
     StateChange,
 )
-from core.sources.base import ConnectionSource, SourceSample
+from core.sources.base import ConnectionSource, SourceSample, TcpInfoOnDemand
+from core.tcpinfo import LazyTcpInfo
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
@@ -149,6 +150,7 @@ class Sampler:
         self._running = asyncio.Event()
         self._running.set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._fetches: set[asyncio.Task[None]] = set()
         self._closed = False
         self.samples_taken = 0
         """Source calls completed (tests use it to check pause and overlap)."""
@@ -196,6 +198,38 @@ class Sampler:
         self._running.set()
         self._wake.set()
 
+    def watch_tcp_info(self, instance_ids: Collection[str]) -> None:
+        """tcp_info for these connections from now on (see :class:`core.feed.WatchesTcpInfo`).
+
+        With a source that dumps every socket's tcp_info anyway this does nothing. Otherwise
+        the source includes them in every sample, and one fetch runs now, off the event
+        loop, so the screen need not wait for the next sample (up to a minute at -i 60).
+        """
+        source = self._source
+        if not isinstance(source, TcpInfoOnDemand) or not source.tcp_info_on_demand:
+            return
+        source.watch(instance_ids)
+        if instance_ids and not self._closed:
+            task = asyncio.create_task(self._fetch_tcp_info(source, instance_ids))
+            self._fetches.add(task)
+            task.add_done_callback(self._fetches.discard)
+
+    async def _fetch_tcp_info(self, source: TcpInfoOnDemand, instance_ids: Collection[str]) -> None:
+        snap = self._last
+        if snap is None:
+            return
+        conns = [snap.connections[i] for i in instance_ids if i in snap.connections]
+        try:
+            raw = await asyncio.to_thread(source.tcp_info_of, conns)
+        except MonitorError:
+            return  # the next sample reports the source's trouble
+        if self._last is snap and not self._closed:
+            self._publish(
+                dataclasses.replace(
+                    snap, tcp_info=LazyTcpInfo(raw), diff=ConnectionDiff(), skipped=0
+                )
+            )
+
     # --- consumption ------------------------------------------------------------------
     async def stream(self) -> AsyncIterator[Snapshot]:
         """Yield the newest snapshot whenever one is ready (single consumer)."""
@@ -221,9 +255,10 @@ class Sampler:
         """Stop the loops and release the sources."""
         self._closed = True
         self._ready.set()
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._fetches]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()

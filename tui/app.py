@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +28,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from core.errors import MonitorError
-from core.feed import Feed, Seekable
+from core.feed import Feed, Seekable, WatchesTcpInfo
 from core.snapshot import Snapshot
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
@@ -148,6 +148,11 @@ class TcpscopeApp(App[int]):
         self._last_error: str | None = None
         self._modes["connections"] = ConnectionsScreen
         self._modes["ipsec"] = ipsec_screen_class()
+
+    def show_tcp_info_for(self, instance_ids: Collection[str]) -> None:
+        """Tell the feed whose tcp_info a screen shows (a live netlink feed fetches only those)."""
+        if isinstance(self.feed, WatchesTcpInfo):
+            self.feed.watch_tcp_info(instance_ids)
 
     def register_screen(self, name: str, factory: Callable[[], Screen[Any]]) -> None:
         """Replace or add a screen in the registry (the IPsec screen plugs in here)."""

@@ -21,6 +21,7 @@ def options_from(args: argparse.Namespace) -> FeedOptions:
         demo=args.demo,
         seed=args.seed,
         redact=args.redact,
+        every_tcp_info=False,  # the detail pane asks for the one connection it shows
     )
 
 

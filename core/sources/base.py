@@ -8,10 +8,10 @@ and so CreationTime / TimeOfLastStateChange can be observed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.model import ProcessInfo, TcpConnection, TcpInfo
 from core.snapshot import Privilege
@@ -52,4 +52,20 @@ class ConnectionSource(Protocol):
 
     def close(self) -> None:
         """Release sockets and caches."""
+        ...
+
+
+@runtime_checkable
+class TcpInfoOnDemand(Protocol):
+    """A source that can fetch tcp_info for a few connections instead of dumping all of it."""
+
+    tcp_info_on_demand: bool
+    """True when samples carry tcp_info only for the watched connections."""
+
+    def watch(self, instance_ids: Collection[str]) -> None:
+        """Include these connections' tcp_info in every sample from now on."""
+        ...
+
+    def tcp_info_of(self, conns: Collection[TcpConnection]) -> dict[str, bytes]:
+        """Raw tcp_info of ``conns`` now (thread-safe, apart from :meth:`sample`)."""
         ...

@@ -89,6 +89,8 @@ class NetlinkSource:
         if dump not in DUMP_MODES:
             raise ValueError(f"dump must be one of {DUMP_MODES}, got {dump!r}")
         self._tcp_info = tcp_info
+        self.tcp_info_on_demand = not tcp_info
+        """True: samples carry tcp_info only for :attr:`watched` (see TcpInfoOnDemand)."""
         self._dumpers: dict[int, InetDiagDumper] = {}
         self.dump_mode = dump
         self._open_dumpers()
@@ -99,7 +101,7 @@ class NetlinkSource:
         self._procs = ProcessCache()
         self._by_key: dict[bytes, TcpConnection] = {}
         self._seen: set[bytes] = set()
-        """Every key of the last sample (``_by_key`` less sockets in unknown states)."""
+        """Every key of the last dump (``_by_key``'s, plus sockets in unknown states)."""
         self._by_iid: dict[str, TcpConnection] = {}
         self._pid_refs: Counter[int] = Counter()
         self._addresses: dict[bytes, str] = {}
@@ -173,20 +175,29 @@ class NetlinkSource:
     def sample(self, now: datetime, *, first: bool) -> SourceSample:
         """One dump of every TCP socket; see :class:`core.sources.base.ConnectionSource`."""
         prev = self._by_key
-        seen: set[bytes] = set()
-        added: set[bytes] = set()
-        chunks: list[tuple[int, bytes]] = []
         streams = [(fam, d.chunks(fam)) for fam, d in self._dumpers.items()]
+        # While the kernel fills its first reply: every key of the last sample. Each chunk's
+        # keys are toggled in it, so at the end it holds exactly the added and gone keys.
+        toggled = self._seen.copy()
+        seen: set[bytes] = set()
+        chunks: list[tuple[int, bytes]] = []
+        listed = 0
         for fam, stream in streams:
-            self._walk(fam, stream, prev, seen, added, chunks)
+            listed += self._walk(fam, stream, toggled, seen, chunks)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
-        gone: Collection[bytes] = ()
-        if len(prev) != len(seen) - len(added):
-            # Set minus set, in C (a dict's keys would first be copied into a new set).
-            gone = [k for k in self._seen.difference(seen) if k in prev]
+        added: Collection[bytes]
+        gone: Collection[bytes]
+        if listed == len(seen):
+            added = [k for k in toggled if k not in prev]
+            gone = [k for k in toggled if k in prev]
+        else:
+            # The kernel listed a socket twice (its hash chain changed between two replies),
+            # so toggling is off for it: compare whole sets instead.
+            added = seen.difference(prev)
+            gone = prev.keys() - seen
         self._seen = seen
         pending, vanished = _match(added, [prev[k] for k in gone])
-        by_key = prev.copy() if pending or gone else prev
+        by_key = prev  # private: changed in place
         by_iid = self._by_iid.copy() if pending or gone else self._by_iid
         for k in gone:
             del by_key[k]
@@ -213,13 +224,12 @@ class NetlinkSource:
         self,
         family: int,
         stream: Iterator[bytes],
-        prev: dict[bytes, TcpConnection],
+        toggled: set[bytes],
         seen: set[bytes],
-        added: set[bytes],
         chunks: list[tuple[int, bytes]],
-    ) -> None:
-        """Collect every socket's key of one dump into ``seen``, those not in ``prev`` also
-        into ``added``; keep the chunks when tcp_info is in them.
+    ) -> int:
+        """Toggle every socket's key of one dump in ``toggled``, collect them in ``seen``,
+        and keep the chunks when tcp_info is in them; returns how many sockets it listed.
 
         The hot loop: one unpack for the walk, one for the key, one join. The set work runs
         per chunk, in C, while the reader thread waits for the kernel's next reply.
@@ -230,10 +240,11 @@ class NetlinkSource:
         join = b"".join
         dumper = self._dumpers[family]
         keep = self._tcp_info
+        listed = 0
         for chunk in stream:
             if keep:
                 chunks.append((family, chunk))
-            keys = []
+            keys: list[bytes] = []
             append = keys.append
             limit = len(chunk) - MSG_MIN
             off = 0
@@ -246,8 +257,10 @@ class NetlinkSource:
             if off < len(chunk):
                 dumper.finish(chunk, off)
             fresh = set(keys)
+            toggled ^= fresh
             seen |= fresh
-            added |= fresh.difference(prev)  # iterates fresh, probes the dict
+            listed += len(keys)
+        return listed
 
     # -- the slow path: new, changed and gone sockets ------------------------------------
 
@@ -290,8 +303,8 @@ class NetlinkSource:
             by_iid[rec.instance_id] = rec
             by_key[key] = rec
         if changed:
-            if by_key is self._by_key:
-                by_key, by_iid = by_key.copy(), by_iid.copy()
+            if by_iid is self._by_iid:
+                by_iid = by_iid.copy()
             self._refresh_owners(changed, by_key, by_iid)
         self._by_key = by_key
         self._by_iid = by_iid
@@ -370,10 +383,11 @@ def _match(
 ) -> tuple[list[tuple[bytes, TcpConnection | None]], list[TcpConnection]]:
     """Pair each new key with the gone record of the same socket, if any.
 
-    The same socket object keeps its sockid (cookie included): its State, inode or uid
-    changed. A connected socket swapped for a TIME_WAIT minisock gets a new cookie but keeps
-    its 4-tuple. Returns (key, previous record or None) pairs and the records left over,
-    which closed.
+    A socket that keeps its sockid (cookie included) changed State, inode or uid; a TIME_WAIT
+    minisock inherits its socket's cookie here. Failing that, a connected socket is matched
+    by its 4-tuple: a request socket becomes a full one under a new cookie, and a kernel may
+    give a TIME_WAIT minisock a cookie of its own. Returns (key, previous record or None)
+    pairs and the records left over, which closed.
     """
     if not gone:
         return [(key, None) for key in added if _STATES[key[1]] is not None], []

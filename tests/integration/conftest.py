@@ -58,6 +58,19 @@ def netlink() -> Iterator[Sampling]:
 
 
 @pytest.fixture
+def netlink_per_family() -> Iterator[Sampling]:
+    """A netlink source with one v2 dump per family (the fallback of kernels that refuse the
+    compat request), on demand tcp_info (as the live app runs it)."""
+    if not IS_LINUX:
+        pytest.skip("netlink is Linux-only")
+    from core.sources.netlink import NetlinkSource
+
+    source = NetlinkSource(dump="per-family", tcp_info=False)
+    yield Sampling(source)
+    source.close()
+
+
+@pytest.fixture
 def psutil_source() -> Iterator[Sampling]:
     """A fresh psutil source."""
     from core.sources.psutil_source import PsutilSource

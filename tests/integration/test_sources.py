@@ -45,10 +45,10 @@ def port(sock: socket.socket) -> int:
     return int(sock.getsockname()[1])
 
 
-@pytest.fixture(params=["netlink", "psutil"])
+@pytest.fixture(params=["netlink", "netlink_per_family", "psutil"])
 def source(request: pytest.FixtureRequest) -> Sampling:
-    """Each source in turn."""
-    fixture = "netlink" if request.param == "netlink" else "psutil_source"
+    """Each source in turn (netlink with both kinds of dump)."""
+    fixture = "psutil_source" if request.param == "psutil" else request.param
     sampling: Sampling = request.getfixturevalue(fixture)
     return sampling
 

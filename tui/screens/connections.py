@@ -51,6 +51,7 @@ class ConnectionsScreen(Screen[None]):
         """Built by the App's screen registry."""
         super().__init__(id="connections")
         self.detail_open = False
+        self._tcp_info_for: str | None = None
 
     @property
     def tapp(self) -> TcpscopeApp:
@@ -207,6 +208,7 @@ class ConnectionsScreen(Screen[None]):
                 # The pane has taken over the screen: its keys scroll it.
                 self.call_after_refresh(self.query_one(DetailPane).focus)
         else:
+            self._watch_tcp_info(None)
             table.focus()
             table.move_cursor_to(table.cursor_id or "")
 
@@ -218,7 +220,14 @@ class ConnectionsScreen(Screen[None]):
         conn = table.cursor_connection
         proc = table.index.proc(conn) if conn is not None else None
         ghost = conn is not None and conn.instance_id in table.index.ghosts
+        self._watch_tcp_info(conn.instance_id if conn is not None and not ghost else None)
         self.query_one(DetailPane).show(conn, snap, proc, ghost)
+
+    def _watch_tcp_info(self, instance_id: str | None) -> None:
+        """Ask the feed for tcp_info of the connection the pane shows, when that changes."""
+        if instance_id != self._tcp_info_for:
+            self._tcp_info_for = instance_id
+            self.tapp.show_tcp_info_for([instance_id] if instance_id is not None else [])
 
     @on(ConnTable.CursorMoved)
     def _cursor_moved(self) -> None:

@@ -1,0 +1,156 @@
+"""The netlink source's own mechanics against the real kernel: both kinds of dump, the
+TIME_WAIT swap, tcp_info on demand, a socket listed twice, and the sampler's prompt fetch."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import Iterator
+
+import pytest
+
+from core.model import OwnerStatus, TcpConnection, TcpState
+from core.sampler import Sampler
+from core.sources.inet_diag import InetDiagDumper, reply_type
+from tests.integration.conftest import IS_LINUX, Sampling
+from tests.integration.sockets import SocketBag, wait_for
+from tests.integration.test_sources import find, port
+
+pytestmark = pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")
+
+
+@pytest.fixture
+def on_demand() -> Iterator[Sampling]:
+    """The netlink source as the live app runs it: no tcp_info in the dump."""
+    from core.sources.netlink import NetlinkSource
+
+    source = NetlinkSource(tcp_info=False)
+    yield Sampling(source)
+    source.close()
+
+
+def ours(sampling: Sampling, ports: set[int]) -> dict[str, tuple[TcpState, int | None]]:
+    sample = sampling()
+    return {
+        c.instance_id: (c.state, c.owning_process)
+        for c in sample.connections.values()
+        if c.local_port in ports and c.local_address in ("127.0.0.1", "::1")
+    }
+
+
+def test_both_dumps_list_the_same_sockets(
+    netlink: Sampling, netlink_per_family: Sampling, bag: SocketBag
+) -> None:
+    lst, lst6 = bag.listener(), bag.listener("::1")
+    bag.pair(lst)
+    bag.pair(lst6)
+    cport, _sport = bag.time_wait(lst)
+    ports = {port(lst), port(lst6), cport} | {port(s) for s in bag.sockets if s.fileno() >= 0}
+    compat = ours(netlink, ports)
+    v2 = ours(netlink_per_family, ports)
+    assert compat == v2
+    states = {state for state, _pid in compat.values()}
+    assert {TcpState.LISTEN, TcpState.ESTABLISHED, TcpState.TIME_WAIT} <= states
+
+
+def test_time_wait_swap_keeps_the_connection(netlink: Sampling, bag: SocketBag) -> None:
+    """The kernel replaces a closing socket by a TIME_WAIT minisock (no inode, no owner):
+    the same InstanceID and CreationTime go on, State changes, the owner goes."""
+    lst = bag.listener()
+    client, accepted = bag.pair(lst)
+    before = find(netlink(), port(client), port(lst))
+    assert before is not None and before.owner_status is OwnerStatus.FOUND
+    client.close()
+    assert accepted.recv(1) == b""
+    accepted.close()
+
+    def swapped() -> TcpConnection | None:
+        found = find(netlink(), before.local_port, port(lst))
+        return found if found is not None and found.state is TcpState.TIME_WAIT else None
+
+    after = wait_for(swapped)
+    assert after.instance_id == before.instance_id
+    assert after.creation_time == before.creation_time
+    assert after.time_of_last_state_change is not None
+    assert after.owner_status is OwnerStatus.NO_OWNER
+
+
+def test_tcp_info_on_demand(on_demand: Sampling, bag: SocketBag) -> None:
+    from core.sources.netlink import NetlinkSource
+
+    lst = bag.listener()
+    client, accepted = bag.pair(lst)
+    client.sendall(b"x" * 5000)
+    assert len(accepted.recv(8192)) > 0
+    sample = on_demand()
+    conn = find(sample, port(accepted), port(client))
+    assert conn is not None
+    assert sample.tcp_info.get(conn.instance_id) is None  # not dumped, not watched
+    source = on_demand.source
+    assert isinstance(source, NetlinkSource) and source.tcp_info_on_demand
+    source.watch([conn.instance_id])
+    info = on_demand().tcp_info.get(conn.instance_id)
+    assert info is not None and info.bytes_received is not None and info.bytes_received > 0
+    assert info.rtt_us > 0
+    accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    accepted.close()  # a reset: the socket is destroyed at once
+    assert source.tcp_info_of([conn]) == {}
+
+
+def test_a_socket_listed_twice_is_neither_gone_nor_new(
+    netlink: Sampling, bag: SocketBag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel may list a socket twice when its hash chain changes between two replies;
+    the toggle bookkeeping must notice and compare whole sets."""
+    lst = bag.listener()
+    bag.pair(lst)
+    first = netlink()
+    real = InetDiagDumper.chunks
+
+    def twice(self: InetDiagDumper, family: int) -> Iterator[bytes]:
+        want = reply_type(family)
+        for chunk in real(self, family):
+            off = 0
+            while (
+                off + 88 <= len(chunk)
+                and int.from_bytes(chunk[off + 4 : off + 6], "little") == want
+            ):
+                off += (int.from_bytes(chunk[off : off + 4], "little") + 3) & ~3
+            if off:
+                yield chunk[:off]  # every socket message of this reply, once more
+            yield chunk
+
+    monkeypatch.setattr(InetDiagDumper, "chunks", twice)
+    again = netlink()
+    assert find(again, port(lst)) is find(first, port(lst))
+    common = first.connections.keys() & again.connections.keys()
+    mine = [i for i in common if f":{port(lst)}" in i]
+    assert len(mine) == 3  # listener and both ends, the same records
+    assert all(first.connections[i] is again.connections[i] for i in mine)
+
+
+async def test_sampler_fetches_watched_tcp_info_at_once(bag: SocketBag) -> None:
+    from core.sources.netlink import NetlinkSource
+
+    lst = bag.listener()
+    client, accepted = bag.pair(lst)
+    client.sendall(b"y" * 3000)
+    assert accepted.recv(8192)
+    sampler = Sampler(NetlinkSource(tcp_info=False), interval_s=60)
+    stream = sampler.stream()
+    try:
+        snap = await anext(stream)
+        conn = next(
+            c
+            for c in snap.connections.values()
+            if (c.local_port, c.remote_port) == (port(accepted), port(client))
+        )
+        assert snap.tcp_info.get(conn.instance_id) is None
+        sampler.watch_tcp_info([conn.instance_id])
+        fetched = await asyncio.wait_for(anext(stream), 10)  # far less than the 60 s interval
+        info = fetched.tcp_info.get(conn.instance_id)
+        assert info is not None and info.bytes_received is not None and info.bytes_received > 0
+        assert fetched.seq == snap.seq and not fetched.diff.added
+    finally:
+        await sampler.aclose()
