@@ -154,6 +154,36 @@ def test_listener_appears_filter_detail_and_quit(app_pane: Pane) -> None:
         listener.close()
 
 
+def test_detail_shows_tcp_info_fetched_on_demand(app_pane: Pane) -> None:
+    """The live app does not dump tcp_info; opening the detail pane asks for that socket's."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    try:
+        client.sendall(b"z" * 4000)
+        assert accepted.recv(8192)
+        lport, rport = accepted.getsockname()[1], client.getsockname()[1]
+        app_pane.wait_for(lambda t: "source netlink" in t, "the header")
+        app_pane.keys("/")
+        app_pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
+        app_pane.keys(f"lport:{lport} rport:{rport}", literal=True)
+        app_pane.keys("Enter")
+        app_pane.wait_for(lambda t: f"127.0.0.1:{rport}" in t, "the accepted end")
+        app_pane.keys("Enter")
+        app_pane.wait_for(lambda t: "MSFT_NetTCPConnection properties" in t, "detail")
+        app_pane.keys("End")
+        text = app_pane.wait_for(
+            lambda t: "bytes received" in t and "rtt" in t, "tcp_info in the detail pane"
+        )
+        received = next(line for line in text.splitlines() if "bytes received" in line)
+        assert "not reported" not in received and "3.9 KiB" in received, received
+    finally:
+        for sock in (accepted, client, listener):
+            sock.close()
+
+
 def test_untrusted_process_text_is_shown_literally(app_pane: Pane) -> None:
     child = subprocess.Popen(
         ["[red]x[/red][link=http://x]", "-c", CHILD, EVIL_COMM, *EVIL_ARGS],
