@@ -91,7 +91,8 @@ async def one_case(n: int, mode: str, seconds: float) -> dict[str, Any]:
     else:
         from core.sources import get_source
 
-        feed = Sampler(get_source("netlink"), interval_s=1.0)
+        # As the app runs it: tcp_info only for the connection the detail pane shows.
+        feed = Sampler(get_source("netlink", tcp_info=False), interval_s=1.0)
     arrivals: list[float] = []
     stream = feed.stream
 

@@ -48,8 +48,9 @@ REQ_COMPAT: Final = struct.Struct("=xxxB48xII")
 """inet_diag_req: family (AF_UNSPEC: both), src/dst len, ext, zeroed sockid, states, dbs."""
 MSG_TYPE: Final = struct.Struct("=IH")
 """nlmsg_len, nlmsg_type: enough to walk a reply."""
-SOCKET_KEY: Final = struct.Struct("=16x2s2x48s12x8s")
-"""The stable part of one socket message, as three slices to join into one key.
+SOCKET_KEY: Final = struct.Struct("=IH10x2s2x48s12x8s")
+"""One unpack per socket message: nlmsg_len, nlmsg_type, then the message's stable part as
+three slices, concatenated into the socket's key.
 
 Offsets (from the nlmsghdr): family 16, state 17 | timer 18, retrans 19 (skipped) | sockid
 20..68: sport, dport, src, dst, interface, cookie | expires, rqueue, wqueue 68..80 (skipped)
