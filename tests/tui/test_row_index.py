@@ -148,3 +148,32 @@ def test_keys_prepared_ahead_equal_a_fresh_sort(
     fresh.set_query(parse_query(text))
     fresh.update(snaps[-1], 2.0)
     assert order(live) == order(fresh)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    FRAMES,
+    st.sampled_from(SORT_COLUMNS),
+    st.sampled_from(["", "!state:l"]),
+    st.lists(st.integers(0, 3), min_size=8, max_size=8),
+)
+def test_sorting_by_a_partly_prepared_column_equals_a_fresh_sort(
+    frames: list[list[tuple[int, TcpState, int | None]]],
+    column: str,
+    text: str,
+    slices: list[int],
+) -> None:
+    """`s` again before idle time keyed every row: the rest are keyed then, same order."""
+    following = SORT_COLUMNS[(SORT_COLUMNS.index(column) + 1) % len(SORT_COLUMNS)]
+    live = RowIndex(column)
+    live.set_query(parse_query(text))
+    snaps = snapshots(frames)
+    for snap, rows in zip(snaps, slices, strict=False):
+        live.update(snap, 2.0)
+        if rows:
+            live.prepare(following, rows_per_step=rows)
+    live.set_sort(following, False)
+    fresh = RowIndex(following)
+    fresh.set_query(parse_query(text))
+    fresh.update(snaps[-1], 2.0)
+    assert order(live) == order(fresh)

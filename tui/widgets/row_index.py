@@ -99,9 +99,12 @@ class RowIndex:
         self._key = key_func(column, self.processes)
         ready = self._next
         self._next = None
-        if ready is not None and ready.column == column and ready.done:
-            # Prepared while idle: keys (and usually their order) are ready.
+        if ready is not None and ready.column == column:
+            # Prepared while idle: keys (and usually their order) are ready, or some of the
+            # keys are (`s` again soon after `s`): key only the rest.
             with _gc_paused():
+                if not ready.done:
+                    ready.advance(ready.left)
                 self._keys = ready.keys
                 self._order = (
                     ready.order if ready.order is not None else sorted(ready.keys.values())
@@ -115,7 +118,7 @@ class RowIndex:
         self._next = None
         self._rebuild()
 
-    def prepare(self, column: str, rows_per_step: int = 4000) -> bool:
+    def prepare(self, column: str, rows_per_step: int = 10000) -> bool:
         """Compute some keys of ``column`` ahead (call while idle); True once keyed and sorted.
 
         Why: ``s`` always moves to the next column, and at 50k rows computing its keys is most
@@ -329,13 +332,19 @@ class _NextKeys:
         if key is not None and self.order is not None:
             del self.order[bisect_left(self.order, key)]
 
+    @property
+    def left(self) -> int:
+        """Rows not keyed yet."""
+        return len(self._todo)
+
     def advance(self, count: int) -> bool:
         if self.done:
             if self.order is None:
                 self.order = sorted(self.keys.values())  # one more idle step
             return True
         rows, shown, keys, key = self._index.rows, self._index._keys, self.keys, self.key
-        batch, self._todo = self._todo[-count:], self._todo[:-count]
+        cut = max(0, len(self._todo) - count)
+        batch, self._todo = self._todo[cut:], self._todo[:cut]
         for iid in batch:
             # Rows changed since the list was taken were keyed by the tick that changed them.
             conn = rows.get(iid)
