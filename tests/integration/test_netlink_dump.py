@@ -154,3 +154,28 @@ async def test_sampler_fetches_watched_tcp_info_at_once(bag: SocketBag) -> None:
         assert fetched.seq == snap.seq and not fetched.diff.added
     finally:
         await sampler.aclose()
+
+
+async def test_redacting_feed_forwards_the_watch(bag: SocketBag) -> None:
+    from core.redact import RedactingFeed
+    from core.sources.netlink import NetlinkSource
+
+    lst = bag.listener()
+    client, accepted = bag.pair(lst)
+    client.sendall(b"w" * 2000)
+    assert accepted.recv(8192)
+    feed = RedactingFeed(Sampler(NetlinkSource(tcp_info=False), interval_s=60))
+    stream = feed.stream()
+    try:
+        snap = await anext(stream)
+        conn = next(
+            c
+            for c in snap.connections.values()
+            if (c.local_port, c.remote_port) == (port(accepted), port(client))
+        )
+        feed.watch_tcp_info([conn.instance_id])
+        fetched = await asyncio.wait_for(anext(stream), 10)
+        info = fetched.tcp_info.get(conn.instance_id)
+        assert info is not None and info.bytes_received is not None and info.bytes_received > 0
+    finally:
+        await feed.aclose()

@@ -205,3 +205,24 @@ def test_rerecord_a_replay_redacted(tmp_path: Path, seed: int) -> None:
     assert len(rec) == 30 and rec.header.redacted
     assert [rec.snapshot(i).seq for i in range(30)] == [s.seq for s in snaps]
     assert '"192.0.2.10"' not in json.dumps(content(rec.snapshot(29)))
+
+
+def test_watch_through_a_redacting_feed_uses_the_original_instance_ids() -> None:
+    """The app only knows redacted InstanceIDs; the live feed below only knows the real ones."""
+
+    class Watching:
+        def __init__(self) -> None:
+            self.watched: list[str] = []
+
+        def watch_tcp_info(self, instance_ids: list[str]) -> None:
+            self.watched = list(instance_ids)
+
+    snap = demo_snapshots(1, 1)[0]
+    inner = Watching()
+    feed = RedactingFeed(inner, Redactor(b"fixed test key"))
+    shown = feed.redactor.snapshot(snap)
+    real = next(c for c in snap.connections.values() if c.remote_address.startswith("198.51.100."))
+    redacted = feed.redactor.connection(real).instance_id
+    assert redacted != real.instance_id and redacted in shown.connections
+    feed.watch_tcp_info([redacted, "tcpscope:never-shown"])
+    assert inner.watched == [real.instance_id]
