@@ -108,7 +108,6 @@ class NetlinkSource:
         self._addresses: dict[bytes, str] = {}
         self.watched: frozenset[str] = frozenset()
         """InstanceIDs whose tcp_info each sample asks for when tcp_info is not dumped."""
-        self._looked_up = 0
         self.last_new = 0
         """New or changed sockets in the last sample (for bench)."""
 
@@ -198,12 +197,11 @@ class NetlinkSource:
             gone = prev.keys() - seen
         self._seen = seen
         pending, vanished = _match(added, [prev[k] for k in gone])
-        by_key = prev  # private: changed in place
-        by_iid = self._by_iid.copy() if pending or gone else self._by_iid
         for k in gone:
-            del by_key[k]
-        self._apply(pending, vanished, by_key, by_iid, now, first)
-        by_iid = self._by_iid
+            del prev[k]  # private: changed in place, unlike by_iid (snapshots hold it)
+        by_iid = self._by_iid.copy() if pending or gone else self._by_iid
+        by_iid, looked_up = self._apply(pending, vanished, by_iid, now, first)
+        self._by_iid = by_iid
         self.last_new = len(pending)
         if self._resolver.dead_pids:
             self._procs.recheck(self._resolver.dead_pids)
@@ -218,7 +216,7 @@ class NetlinkSource:
             tcp_info=infos,
             processes=processes,
             privilege=self._privilege(),
-            new_owners_resolved=self._looked_up if pending else 0,
+            new_owners_resolved=looked_up,
         )
 
     def _walk(
@@ -267,16 +265,18 @@ class NetlinkSource:
         self,
         pending: list[tuple[bytes, TcpConnection | None]],
         vanished: list[TcpConnection],
-        by_key: dict[bytes, TcpConnection],
         by_iid: dict[str, TcpConnection],
         now: datetime,
         first: bool,
-    ) -> None:
+    ) -> tuple[dict[str, TcpConnection], int]:
         """Resolve owners for the changed sockets, then store their records.
 
         Runs every sample, changes or not: the resolver also notices owners that died.
-        ``by_key`` and ``by_iid`` are fresh copies whenever there is anything to store.
+        ``by_iid`` must be a fresh copy when ``pending`` or ``vanished`` is not empty.
+        Returns the records by InstanceID (copied first if only owners changed) and how many
+        socket owners were looked up.
         """
+        by_key = self._by_key
         gone_inodes = [rec.inode for rec in vanished if rec.inode]
         new_inodes: list[int] = []
         for key, prev in pending:
@@ -286,7 +286,6 @@ class NetlinkSource:
             if prev is not None and prev.inode and prev.inode != ino:
                 gone_inodes.append(prev.inode)
         changed = self._resolver.resolve(new_inodes, gone_inodes) if self._resolve else set()
-        self._looked_up = len(new_inodes)
         for rec in vanished:
             self._unref(rec)
             if by_iid.get(rec.instance_id) is rec:
@@ -305,8 +304,7 @@ class NetlinkSource:
             if by_iid is self._by_iid:
                 by_iid = by_iid.copy()
             self._refresh_owners(changed, by_key, by_iid)
-        self._by_key = by_key
-        self._by_iid = by_iid
+        return by_iid, len(new_inodes)
 
     def _settle(
         self, key: bytes, prev: TcpConnection | None, now: datetime, first: bool

@@ -6,8 +6,9 @@ sockets by an opaque source key and lets this module decide, per socket, whether
 record stands (same object), changed state (:func:`core.build.with_state`, CreationTime kept),
 changed owner, or is a new connection (:func:`core.build.new_connection`).
 
-Hot loops (netlink at 50k sockets) may do the unchanged check inline on :attr:`previous` and
-call :meth:`RecordTracker.settle` only for the rest.
+:class:`RecordTracker` keeps the records by key for a source that walks every socket in Python
+(psutil); the netlink and scripted sources find their changed sockets themselves and
+call :func:`carry` for those only.
 """
 
 from __future__ import annotations
