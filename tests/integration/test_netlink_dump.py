@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 
@@ -28,6 +28,21 @@ def on_demand() -> Iterator[Sampling]:
     source = NetlinkSource(tcp_info=False)
     yield Sampling(source)
     source.close()
+
+
+def pair_with_data(bag: SocketBag, size: int) -> tuple[socket.socket, socket.socket]:
+    """An established pair (client, accepted) after ``size`` bytes went client → server."""
+    client, accepted = bag.pair(bag.listener())
+    client.sendall(b"x" * size)
+    assert accepted.recv(8192)
+    return client, accepted
+
+
+def accepted_end(
+    conns: Iterable[TcpConnection], client: socket.socket, accepted: socket.socket
+) -> TcpConnection:
+    """The server end's record among ``conns``."""
+    return next(c for c in conns if (c.local_port, c.remote_port) == (port(accepted), port(client)))
 
 
 def ours(sampling: Sampling, ports: set[int]) -> dict[str, tuple[TcpState, int | None]]:
@@ -79,13 +94,9 @@ def test_time_wait_swap_keeps_the_connection(netlink: Sampling, bag: SocketBag) 
 def test_tcp_info_on_demand(on_demand: Sampling, bag: SocketBag) -> None:
     from core.sources.netlink import NetlinkSource
 
-    lst = bag.listener()
-    client, accepted = bag.pair(lst)
-    client.sendall(b"x" * 5000)
-    assert len(accepted.recv(8192)) > 0
+    client, accepted = pair_with_data(bag, 5000)
     sample = on_demand()
-    conn = find(sample, port(accepted), port(client))
-    assert conn is not None
+    conn = accepted_end(sample.connections.values(), client, accepted)
     assert sample.tcp_info.get(conn.instance_id) is None  # not dumped, not watched
     source = on_demand.source
     assert isinstance(source, NetlinkSource) and source.tcp_info_on_demand
@@ -133,19 +144,12 @@ def test_a_socket_listed_twice_is_neither_gone_nor_new(
 async def test_sampler_fetches_watched_tcp_info_at_once(bag: SocketBag) -> None:
     from core.sources.netlink import NetlinkSource
 
-    lst = bag.listener()
-    client, accepted = bag.pair(lst)
-    client.sendall(b"y" * 3000)
-    assert accepted.recv(8192)
+    client, accepted = pair_with_data(bag, 3000)
     sampler = Sampler(NetlinkSource(tcp_info=False), interval_s=60)
     stream = sampler.stream()
     try:
         snap = await anext(stream)
-        conn = next(
-            c
-            for c in snap.connections.values()
-            if (c.local_port, c.remote_port) == (port(accepted), port(client))
-        )
+        conn = accepted_end(snap.connections.values(), client, accepted)
         assert snap.tcp_info.get(conn.instance_id) is None
         sampler.watch_tcp_info([conn.instance_id])
         fetched = await asyncio.wait_for(anext(stream), 10)  # far less than the 60 s interval
@@ -160,19 +164,12 @@ async def test_redacting_feed_forwards_the_watch(bag: SocketBag) -> None:
     from core.redact import RedactingFeed
     from core.sources.netlink import NetlinkSource
 
-    lst = bag.listener()
-    client, accepted = bag.pair(lst)
-    client.sendall(b"w" * 2000)
-    assert accepted.recv(8192)
+    client, accepted = pair_with_data(bag, 2000)
     feed = RedactingFeed(Sampler(NetlinkSource(tcp_info=False), interval_s=60))
     stream = feed.stream()
     try:
         snap = await anext(stream)
-        conn = next(
-            c
-            for c in snap.connections.values()
-            if (c.local_port, c.remote_port) == (port(accepted), port(client))
-        )
+        conn = accepted_end(snap.connections.values(), client, accepted)
         feed.watch_tcp_info([conn.instance_id])
         fetched = await asyncio.wait_for(anext(stream), 10)
         info = fetched.tcp_info.get(conn.instance_id)

@@ -120,6 +120,33 @@ def test_layout_when_wide_shows_every_default_column_and_fits() -> None:
     assert all(w >= c.width for c, w in cols)
 
 
+def _sorted_after_preparing(
+    frames: list[list[tuple[int, TcpState, int | None]]],
+    column: str,
+    text: str,
+    slices: list[int],
+    *,
+    finish: bool,
+) -> tuple[list[str], list[str]]:
+    """Prepare the column after ``column`` in ``slices`` between ticks (to the end when
+    ``finish``), sort by it; returns that order and a fresh index's order."""
+    following = SORT_COLUMNS[(SORT_COLUMNS.index(column) + 1) % len(SORT_COLUMNS)]
+    live = RowIndex(column)
+    live.set_query(parse_query(text))
+    snaps = snapshots(frames)
+    for snap, rows in zip(snaps, slices, strict=False):
+        live.update(snap, 2.0)
+        if rows:
+            live.prepare(following, rows_per_step=rows)
+    while finish and not live.prepare(following, rows_per_step=3):
+        pass
+    live.set_sort(following, False)
+    fresh = RowIndex(following)
+    fresh.set_query(parse_query(text))
+    fresh.update(snaps[-1], 2.0)
+    return order(live), order(fresh)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     FRAMES,
@@ -134,20 +161,8 @@ def test_keys_prepared_ahead_equal_a_fresh_sort(
     slices: list[int],
 ) -> None:
     """Keys of the next column, computed in slices between ticks, sort like a fresh index."""
-    following = SORT_COLUMNS[(SORT_COLUMNS.index(column) + 1) % len(SORT_COLUMNS)]
-    live = RowIndex(column)
-    live.set_query(parse_query(text))
-    snaps = snapshots(frames)
-    for snap, rows in zip(snaps, slices, strict=False):
-        live.update(snap, 2.0)
-        live.prepare(following, rows_per_step=rows)
-    while not live.prepare(following, rows_per_step=3):
-        pass
-    live.set_sort(following, False)
-    fresh = RowIndex(following)
-    fresh.set_query(parse_query(text))
-    fresh.update(snaps[-1], 2.0)
-    assert order(live) == order(fresh)
+    live, fresh = _sorted_after_preparing(frames, column, text, slices, finish=True)
+    assert live == fresh
 
 
 @settings(max_examples=60, deadline=None)
@@ -164,16 +179,5 @@ def test_sorting_by_a_partly_prepared_column_equals_a_fresh_sort(
     slices: list[int],
 ) -> None:
     """`s` again before idle time keyed every row: the rest are keyed then, same order."""
-    following = SORT_COLUMNS[(SORT_COLUMNS.index(column) + 1) % len(SORT_COLUMNS)]
-    live = RowIndex(column)
-    live.set_query(parse_query(text))
-    snaps = snapshots(frames)
-    for snap, rows in zip(snaps, slices, strict=False):
-        live.update(snap, 2.0)
-        if rows:
-            live.prepare(following, rows_per_step=rows)
-    live.set_sort(following, False)
-    fresh = RowIndex(following)
-    fresh.set_query(parse_query(text))
-    fresh.update(snaps[-1], 2.0)
-    assert order(live) == order(fresh)
+    live, fresh = _sorted_after_preparing(frames, column, text, slices, finish=False)
+    assert live == fresh
