@@ -270,18 +270,11 @@ class InetDiagDumper:
         ``end`` is where socket messages stop in ``chunk``; walk them with :func:`offsets`.
         """
         out: list[tuple[bytes, int]] = []
-        want = reply_type(family)
         for chunk in self.chunks(family):
-            off = 0
-            size = len(chunk)
-            while off + MSG_MIN <= size:
-                length, mtype = struct.unpack_from("=IH", chunk, off)
-                if mtype != want or length < MSG_MIN:
-                    break
-                off += (length + 3) & ~3
+            off = sockets_end(chunk, family)
             if off:
                 out.append((chunk, off))
-            if off < size:
+            if off < len(chunk):
                 self.finish(chunk, off)
         return out
 
@@ -360,6 +353,18 @@ def _ends_dump(chunk: bytes, seq: int) -> bool:
         return False
     length, mtype, _flags, mseq, _pid = NLMSG_HDR.unpack_from(chunk, size - _DONE_SIZE)
     return bool(mtype == NLMSG_DONE and length == _DONE_SIZE and mseq == seq)
+
+
+def sockets_end(chunk: bytes, family: int) -> int:
+    """Where the socket messages of a ``family`` dump's reply ``chunk`` stop (slow path)."""
+    want = reply_type(family)
+    off = 0
+    while off + MSG_MIN <= len(chunk):
+        length, mtype = MSG_TYPE.unpack_from(chunk, off)
+        if mtype != want or length < MSG_MIN:
+            break
+        off += (length + 3) & ~3
+    return off
 
 
 def offsets(chunk: bytes, end: int) -> Iterator[int]:

@@ -38,10 +38,11 @@ from core.snapshot import Privilege
 from core.sources.base import SourceSample
 from core.sources.inet_diag import (
     MSG_MIN,
-    MSG_TYPE,
     SOCKET_KEY,
     InetDiagDumper,
+    offsets,
     reply_type,
+    sockets_end,
     tcp_info_raw,
 )
 from core.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
@@ -441,15 +442,8 @@ class _TcpInfoIndex:
     def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:
         index: dict[tuple[int, bytes], tuple[bytes, int]] = {}
         for family, chunk in self._chunks:
-            want = reply_type(family)
-            limit = len(chunk) - MSG_MIN
-            off = 0
-            while off <= limit:
-                length, typ = MSG_TYPE.unpack_from(chunk, off)
-                if typ != want or length < MSG_MIN:
-                    break
+            for off in offsets(chunk, sockets_end(chunk, family)):
                 index[(chunk[off + 16], chunk[off + 20 : off + 68])] = (chunk, off)
-                off += (length + 3) & ~3
         return index
 
 
