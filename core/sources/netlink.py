@@ -29,9 +29,10 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Iterator
 from datetime import datetime
+from itertools import chain
 from typing import Final
 
-from core.build import LINUX_DEFAULTS, LINUX_TCP_STATES, address_text
+from core.build import LINUX_DEFAULTS, LINUX_TCP_STATES, address_text, new_connection
 from core.errors import MonitorError
 from core.model import OwnerStatus, TcpConnection, TcpState
 from core.snapshot import Privilege
@@ -180,23 +181,27 @@ class NetlinkSource:
         # While the kernel fills its first reply: every key of the last sample. Each chunk's
         # keys are toggled in it, so at the end it holds exactly the added and gone keys.
         toggled = self._seen.copy()
-        seen: set[bytes] = set()
+        parts: list[list[bytes]] = []
         chunks: list[tuple[int, bytes]] = []
-        listed = 0
         for fam, stream in streams:
-            listed += self._walk(fam, stream, toggled, seen, chunks)
+            self._walk(fam, stream, toggled, parts, chunks)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         added: Collection[bytes]
         gone: Collection[bytes]
-        if listed == len(seen):
-            added = [k for k in toggled if k not in prev]
-            gone = [k for k in toggled if k in prev]
+        seen = self._seen
+        seen ^= toggled  # the last keys, toggled by the changes: this dump's keys
+        if sum(map(len, parts)) == len(seen):
+            # One scan of toggled's table (sized for every key of the last sample).
+            changed = list(toggled)
+            added = [k for k in changed if k not in prev]
+            gone = [k for k in changed if k in prev]
         else:
-            # The kernel listed a socket twice (its hash chain changed between two replies),
-            # so toggling is off for it: compare whole sets instead.
+            # More sockets listed than distinct keys: the kernel listed a socket twice (its
+            # hash chain changed between two replies), which cancels its toggles. Compare
+            # whole sets instead.
+            seen = self._seen = set(chain.from_iterable(parts))
             added = seen.difference(prev)
             gone = prev.keys() - seen
-        self._seen = seen
         pending, vanished = _match(added, [prev[k] for k in gone])
         for k in gone:
             del prev[k]  # private: changed in place, unlike by_iid (snapshots hold it)
@@ -225,11 +230,11 @@ class NetlinkSource:
         family: int,
         stream: Iterator[bytes],
         toggled: set[bytes],
-        seen: set[bytes],
+        parts: list[list[bytes]],
         chunks: list[tuple[int, bytes]],
-    ) -> int:
-        """Toggle every socket's key of one dump in ``toggled``, collect them in ``seen``,
-        and keep the chunks when tcp_info is in them; returns how many sockets it listed.
+    ) -> None:
+        """Toggle every socket's key of one dump in ``toggled``, keep each reply's keys in
+        ``parts``, and keep the chunks when tcp_info is in them.
 
         The hot loop: one unpack and two concatenations per socket. The set work runs
         per chunk, in C, while the reader thread waits for the kernel's next reply.
@@ -238,7 +243,6 @@ class NetlinkSource:
         unpack = SOCKET_KEY.unpack_from
         dumper = self._dumpers[family]
         keep = self._tcp_info
-        listed = 0
         for chunk in stream:
             if keep:
                 chunks.append((family, chunk))
@@ -254,11 +258,8 @@ class NetlinkSource:
                 off += (length + 3) & ~3
             if off < len(chunk):
                 dumper.finish(chunk, off)
-            fresh = set(keys)
-            toggled ^= fresh
-            seen |= fresh
-            listed += len(keys)
-        return listed
+            toggled ^= set(keys)
+            parts.append(keys)
 
     # -- the slow path: new, changed and gone sockets ------------------------------------
 
@@ -316,18 +317,32 @@ class NetlinkSource:
             pid, status = self._resolver.owner(ino)
         else:
             pid, status = None, OwnerStatus.NOT_SUPPORTED
-        facts = SocketFacts(  # positional: this runs for every socket of the first sample
-            4 if alen == 4 else 6,
-            self._address(key[6 : 6 + alen]),
-            int.from_bytes(key[2:4], "big"),
-            self._address(key[22 : 22 + alen]),
-            int.from_bytes(key[4:6], "big"),
-            _STATES[key[1]] or TcpState.CLOSED,
-            pid,
-            status,
-            ino,
-            int.from_bytes(key[50:54], sys.byteorder),
-            key[_SOCKID],
+        family = 4 if alen == 4 else 6
+        local = self._address(key[6 : 6 + alen])
+        lport = int.from_bytes(key[2:4], "big")
+        remote = self._address(key[22 : 22 + alen])
+        rport = int.from_bytes(key[4:6], "big")
+        state = _STATES[key[1]] or TcpState.CLOSED
+        uid = int.from_bytes(key[50:54], sys.byteorder)
+        if prev is None:  # most changed keys: skip carry()'s comparisons
+            return new_connection(
+                family=family,
+                local_address=local,
+                local_port=lport,
+                remote_address=remote,
+                remote_port=rport,
+                state=state,
+                owning_process=pid,
+                owner_status=status,
+                first_seen=now,
+                created_before_start=first,
+                defaults=LINUX_DEFAULTS,
+                inode=ino,
+                uid=uid,
+                source_key=key[_SOCKID],
+            )
+        facts = SocketFacts(
+            family, local, lport, remote, rport, state, pid, status, ino, uid, key[_SOCKID]
         )
         return carry(prev, facts, now, first=first, defaults=LINUX_DEFAULTS)
 
