@@ -11,7 +11,9 @@ new socket only, so steady-state cost follows churn, not the number of sockets:
 * pass A: list ``/proc/<pid>/fd`` of processes, new and recently busy ones first, and
   readlink only fd numbers not seen before, stopping as soon as everything is found;
 * pass C: re-check fds last seen as non-sockets (a closed file's fd reused by a socket);
-* what is still missing goes to a negative cache, retried after a few ticks.
+* what is still missing goes to a negative cache: retried on the next tick, then less and
+  less often (a kernel socket, or one held by a process in another PID namespace, is never
+  found, and each retry lists every fd table).
 
 Privilege (``fs/proc/fd.c``, ``fs/proc/base.c``): listing another user's ``/proc/<pid>/fd``
 needs the directory's owner or CAP_DAC_READ_SEARCH, and reading a link needs
@@ -35,7 +37,10 @@ PRIVILEGE_REASON: Final = (
     "plus CAP_DAC_READ_SEARCH)"
 )
 NEGATIVE_RETRY_TICKS: Final = 10
-"""Ticks between searches for an inode not found (it may have been passed to a new fd)."""
+"""Ticks before the first periodic search for an inode not found (it may have been passed to
+a new fd); the wait doubles after each search that fails, up to NEGATIVE_RETRY_MAX_TICKS.
+Retries fall on multiples of their wait, so one scan serves every inode due."""
+NEGATIVE_RETRY_MAX_TICKS: Final = 80
 _UNKNOWN: Final = -1
 """fd map value: this fd must be read again (its socket vanished)."""
 _SOCKET_PREFIX: Final = "socket:["
@@ -63,7 +68,8 @@ class PidResolver:
         self._fds: dict[int, dict[str, int]] = {}
         self._denied: set[int] = set()
         self._hot: dict[int, int] = {}
-        self._negative: dict[int, int] = {}
+        self._negative: dict[int, tuple[int, int]] = {}
+        """Inodes not found: the tick they were first missed, and the current wait."""
         self._tick = 0
         self._late: set[int] = set()
         self._tracked: set[int] = set()
@@ -113,7 +119,8 @@ class PidResolver:
             # Sockets of a dead process that the caller still sees live on in another one.
             changed |= self._drop_pid(pid) & tracked
         wanted |= changed
-        wanted |= self._due_negatives(new)
+        due = self._due_negatives(new)
+        wanted |= due
         stats.wanted = len(wanted)
         if not wanted:
             return changed
@@ -134,7 +141,11 @@ class PidResolver:
             self._pass_c(wanted, found)
         missing = wanted - found
         for ino in missing:
-            self._negative.setdefault(ino, self._tick)
+            entry = self._negative.get(ino)
+            if entry is None:
+                self._negative[ino] = (self._tick, NEGATIVE_RETRY_TICKS)
+            elif ino in due and entry[0] != self._tick - 1:  # a periodic search failed
+                self._negative[ino] = (entry[0], min(entry[1] * 2, NEGATIVE_RETRY_MAX_TICKS))
         stats.unresolved = len(missing)
         # Inodes the caller did not ask about now but whose owner we know better (late finds).
         return changed | (self._late & tracked) | (found - set(new))
@@ -185,15 +196,14 @@ class PidResolver:
 
     def _due_negatives(self, new: Collection[int]) -> set[int]:
         """Negative entries to look for again: once on the next tick (a socket caught between
-        its creation and its fd install), then every NEGATIVE_RETRY_TICKS ticks."""
+        its creation and its fd install), then on multiples of each entry's wait."""
         if not self._negative:
             return set()
         tick = self._tick
-        periodic = tick % NEGATIVE_RETRY_TICKS == 0
         due = {
             ino
-            for ino, t in self._negative.items()
-            if t == tick - 1 or (periodic and t <= tick - NEGATIVE_RETRY_TICKS)
+            for ino, (since, wait) in self._negative.items()
+            if since == tick - 1 or (tick % wait == 0 and tick - since >= wait)
         }
         return due - set(new) if due else due
 

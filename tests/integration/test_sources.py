@@ -232,6 +232,38 @@ def test_pid_resolver_directly(bag: SocketBag) -> None:
     assert resolver.owner(0) == (None, OwnerStatus.NO_OWNER)
 
 
+@pytest.mark.skipif(not IS_LINUX, reason="/proc is Linux-only")
+def test_an_owner_not_found_is_searched_for_less_and_less_often(bag: SocketBag) -> None:
+    """A socket no fd table holds (here: its only fd in flight over a unix socket, as with
+    SCM_RIGHTS fd passing) is searched for on the next tick, then at waits that double; it
+    is found at the first search after its fd lands again."""
+    client, _accepted = bag.pair(bag.listener())
+    ino = os.fstat(client.fileno()).st_ino
+    carrier, receiver = socket.socketpair(socket.AF_UNIX)
+    try:
+        socket.send_fds(carrier, [b"x"], [client.fileno()])
+        os.close(client.detach())  # the TCP socket now lives only in the message in flight
+        resolver = PidResolver()
+        searched = []
+        for tick in range(1, 91):
+            resolver.resolve([ino] if tick == 1 else [], [])
+            if resolver.stats.wanted:
+                searched.append(tick)
+        assert searched == [1, 2, 20, 40, 80]
+        assert resolver.owner(ino) == (None, OwnerStatus.NOT_FOUND)
+        _msg, fds, _flags, _addr = socket.recv_fds(receiver, 1, 1)
+        bag.keep(socket.socket(fileno=fds[0]))
+        for _tick in range(91, 161):
+            late = resolver.resolve([], [])
+            if ino in late:
+                break
+        assert resolver.owner(ino) == (ME, OwnerStatus.FOUND)
+        assert _tick == 160  # the next search: wait 80, on a multiple of 80
+    finally:
+        carrier.close()
+        receiver.close()
+
+
 @pytest.mark.skipif(not IS_LINUX, reason="tcp_info is Linux-only")
 def test_tcp_info_decodes(netlink: Sampling, bag: SocketBag) -> None:
     lst = bag.listener()
