@@ -27,9 +27,8 @@ import socket
 import sys
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from datetime import datetime
-from itertools import chain
 from typing import Final
 
 from core.build import LINUX_DEFAULTS, LINUX_TCP_STATES, address_text, new_connection
@@ -177,29 +176,28 @@ class NetlinkSource:
     def sample(self, now: datetime, *, first: bool) -> SourceSample:
         """One dump of every TCP socket; see :class:`core.sources.base.ConnectionSource`."""
         prev = self._by_key
-        streams = [(fam, d.chunks(fam)) for fam, d in self._dumpers.items()]
         # While the kernel fills its first reply: every key of the last sample. Each chunk's
         # keys are toggled in it, so at the end it holds exactly the added and gone keys.
         toggled = self._seen.copy()
-        parts: list[list[bytes]] = []
         chunks: list[tuple[int, bytes]] = []
-        for fam, stream in streams:
-            self._walk(fam, stream, toggled, parts, chunks)
+        listed = self._dump(toggled, chunks, whole=False)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         added: Collection[bytes]
         gone: Collection[bytes]
         seen = self._seen
         seen ^= toggled  # the last keys, toggled by the changes: this dump's keys
-        if sum(map(len, parts)) == len(seen):
+        if listed == len(seen):
             # One scan of toggled's table (sized for every key of the last sample).
             changed = list(toggled)
             added = [k for k in changed if k not in prev]
             gone = [k for k in changed if k in prev]
         else:
             # More sockets listed than distinct keys: the kernel listed a socket twice (its
-            # hash chain changed between two replies), which cancels its toggles. Compare
-            # whole sets instead.
-            seen = self._seen = set(chain.from_iterable(parts))
+            # hash chain changed between two replies), which cancels its toggles. Rare: dump
+            # again and compare whole sets.
+            seen = self._seen = set()
+            chunks = []
+            self._dump(seen, chunks, whole=True)
             added = seen.difference(prev)
             gone = prev.keys() - seen
         pending, vanished = _match(added, [prev[k] for k in gone])
@@ -225,41 +223,41 @@ class NetlinkSource:
             new_owners_resolved=looked_up,
         )
 
-    def _walk(
-        self,
-        family: int,
-        stream: Iterator[bytes],
-        toggled: set[bytes],
-        parts: list[list[bytes]],
-        chunks: list[tuple[int, bytes]],
-    ) -> None:
-        """Toggle every socket's key of one dump in ``toggled``, keep each reply's keys in
-        ``parts``, and keep the chunks when tcp_info is in them.
+    def _dump(self, keys: set[bytes], chunks: list[tuple[int, bytes]], *, whole: bool) -> int:
+        """Dump every socket: toggle its key in ``keys`` (``whole``: add it), keep the replies
+        in ``chunks`` when tcp_info is in them; returns how many sockets the kernel listed.
 
-        The hot loop: one unpack and two concatenations per socket. The set work runs
-        per chunk, in C, while the reader thread waits for the kernel's next reply.
+        The hot loop: one unpack and two concatenations per socket. The set work runs per
+        reply, in C, while the reader thread waits for the kernel's next one; each reply's
+        keys are dropped right after it.
         """
-        want = reply_type(family)
-        unpack = SOCKET_KEY.unpack_from
-        dumper = self._dumpers[family]
+        listed = 0
         keep = self._tcp_info
-        for chunk in stream:
-            if keep:
-                chunks.append((family, chunk))
-            keys: list[bytes] = []
-            append = keys.append
-            limit = len(chunk) - MSG_MIN
-            off = 0
-            while off <= limit:
-                length, typ, head, sockid, owner = unpack(chunk, off)
-                if typ != want or length < MSG_MIN:
-                    break
-                append(head + sockid + owner)
-                off += (length + 3) & ~3
-            if off < len(chunk):
-                dumper.finish(chunk, off)
-            toggled ^= set(keys)
-            parts.append(keys)
+        streams = [(fam, dumper, dumper.chunks(fam)) for fam, dumper in self._dumpers.items()]
+        for family, dumper, stream in streams:
+            want = reply_type(family)
+            unpack = SOCKET_KEY.unpack_from
+            for chunk in stream:
+                if keep:
+                    chunks.append((family, chunk))
+                found: list[bytes] = []
+                append = found.append
+                limit = len(chunk) - MSG_MIN
+                off = 0
+                while off <= limit:
+                    length, typ, head, sockid, owner = unpack(chunk, off)
+                    if typ != want or length < MSG_MIN:
+                        break
+                    append(head + sockid + owner)
+                    off += (length + 3) & ~3
+                if off < len(chunk):
+                    dumper.finish(chunk, off)
+                if whole:
+                    keys.update(found)
+                else:
+                    keys ^= set(found)
+                listed += len(found)
+        return listed
 
     # -- the slow path: new, changed and gone sockets ------------------------------------
 
