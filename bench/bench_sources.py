@@ -12,7 +12,8 @@ than ``ss -tan`` *without* PIDs, and at most 0.1× ``ss -tanp``. This script bui
 * psutil source (median of a few samples);
 * ``ss -tan`` wall time, output to /dev/null: a few runs up front plus one run between every
   two netlink ticks (same population, same machine state), median of all;
-* ``ss -tanp`` wall time, median of several runs;
+* ``ss -tanp`` wall time: a few runs up front plus one run between every two ticks of the
+  main netlink variant (so both ratios compare samples taken in the same stretch), median;
 * peak RSS of the process that ran each source (each source runs in a fresh child process).
 
 It prints a Markdown table. Sizes run ascending on one growing load. Run as root (so PIDs
@@ -121,13 +122,13 @@ def _run_child(
     args: tuple[Any, ...],
     load: LoadGen,
     churn: int,
-    ss_times: list[float],
-    ss_cpu: list[float],
+    between: list[tuple[list[str], list[float], list[float]]],
 ) -> dict[str, Any]:
-    """Run one measuring child; between its ticks, time ``ss -tan`` once and churn the load.
+    """Run one measuring child; between its ticks, time each ``between`` command once (argv,
+    wall times, CPU times) and churn the load.
 
-    ``ss -tan`` runs right after the child's previous sample, on the same population, so the
-    ratio compares like with like on a machine whose speed drifts.
+    The ``ss`` runs happen right after the child's previous sample, on the same population,
+    so the ratios compare like with like on a machine whose speed drifts.
     """
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -137,7 +138,8 @@ def _run_child(
         while True:
             msg = parent.recv()
             if msg == "churn":
-                ss_times.extend(_ss(["ss", "-tan"], 1, ss_cpu, warm=False))
+                for argv, times, cpu in between:
+                    times.extend(_ss(argv, 1, cpu, warm=False))
                 if churn:
                     load.churn(churn)
                     time.sleep(0.1)  # let the workers' accept threads take the new sockets
@@ -193,17 +195,19 @@ def measure(
     ss_cpu: list[float] = []
     ss_tan: list[float] = _ss(["ss", "-tan"], runs, ss_cpu)
     tw.ensure(n // 20)
-    out["ss_tanp"] = _ss(["ss", "-tanp"], max(3, runs // 2) if slow else runs, [])
+    ss_tanp = _ss(["ss", "-tanp"], max(3, runs // 2) if slow else runs, [])
+    tan = (["ss", "-tan"], ss_tan, ss_cpu)
     variants = {
-        "netlink": (True, False),
-        "netlink_info": (True, True),
-        "netlink_nopid": (False, False),
+        "netlink": (True, False, [tan, (["ss", "-tanp"], ss_tanp, [])]),
+        "netlink_info": (True, True, [tan]),
+        "netlink_nopid": (False, False, [tan]),
     }
-    for name, (resolve, info) in variants.items():
+    for name, (resolve, info, between) in variants.items():
         tw.ensure(n // 20)
-        out[name] = _run_child(_netlink_child, (ticks, resolve, info), load, churn, ss_tan, ss_cpu)
+        out[name] = _run_child(_netlink_child, (ticks, resolve, info), load, churn, between)
     tw.ensure(n // 20)
-    out["psutil"] = _run_child(_psutil_child, (3,), load, 0, [], [])
+    out["psutil"] = _run_child(_psutil_child, (3,), load, 0, [])
+    out["ss_tanp"] = ss_tanp
     out["ss_tan"] = ss_tan
     out["ss_tan_cpu"] = ss_cpu
     return out
