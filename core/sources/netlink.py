@@ -7,9 +7,9 @@ Why this shape: at 50k sockets a tick must cost less than ``ss -tan`` (no PIDs) 
   :data:`core.sources.inet_diag.TCPDIAG_GETSOCK`), read by a thread while Python walks;
 * the Python walk does one unpack and two concatenations per socket: the message's stable bytes
   become its key (:data:`core.sources.inet_diag.SOCKET_KEY`);
-* which sockets are new, changed or gone comes from toggling each reply's keys in the last
-  sample's key set, in C, while the kernel fills the next reply; the previous record
-  object is reused for every unchanged key;
+* which sockets are new, changed or gone comes from comparing each reply's keys, in order and
+  in C, with the last dump's (:mod:`core.sources.dump_diff`), while the kernel fills the next
+  reply; the previous record object is reused for every unchanged key;
 * only changed keys get address text, a record and a PID lookup (which follows churn, see
   :mod:`core.sources.pid_resolver`);
 * tcp_info is asked for in every dump only when every socket's is wanted (``connections
@@ -27,7 +27,7 @@ import socket
 import sys
 import threading
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Final
 
@@ -36,6 +36,7 @@ from core.errors import MonitorError
 from core.model import OwnerStatus, TcpConnection, TcpState
 from core.snapshot import Privilege
 from core.sources.base import SourceSample
+from core.sources.dump_diff import OrderedDiff
 from core.sources.inet_diag import (
     MSG_MIN,
     SOCKET_KEY,
@@ -102,8 +103,9 @@ class NetlinkSource:
         self._resolver = PidResolver(proc)
         self._procs = ProcessCache()
         self._by_key: dict[bytes, TcpConnection] = {}
-        self._seen: set[bytes] = set()
-        """Every key of the last dump (``_by_key``'s, plus sockets in unknown states)."""
+        self._order: list[bytes] = []
+        """Every key of the last dump in the kernel's order (``_by_key``'s, plus sockets in
+        unknown states)."""
         self._by_iid: dict[str, TcpConnection] = {}
         self._pid_refs: Counter[int] = Counter()
         self._addresses: dict[bytes, str] = {}
@@ -148,7 +150,7 @@ class NetlinkSource:
         if self._query is not None:
             self._query.close()
         self._by_key = {}
-        self._seen = set()
+        self._order = []
         self._by_iid = {}
         self._pid_refs.clear()
 
@@ -176,30 +178,24 @@ class NetlinkSource:
     def sample(self, now: datetime, *, first: bool) -> SourceSample:
         """One dump of every TCP socket; see :class:`core.sources.base.ConnectionSource`."""
         prev = self._by_key
-        # While the kernel fills its first reply: every key of the last sample. Each chunk's
-        # keys are toggled in it, so at the end it holds exactly the added and gone keys.
-        toggled = self._seen.copy()
+        diff = OrderedDiff(self._order, prev)
         chunks: list[tuple[int, bytes]] = []
-        listed = self._dump(toggled, chunks, whole=False)
+        self._dump(diff.feed, chunks)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
-        added: Collection[bytes]
-        gone: Collection[bytes]
-        seen = self._seen
-        seen ^= toggled  # the last keys, toggled by the changes: this dump's keys
-        if listed == len(seen):
-            # One scan of toggled's table (sized for every key of the last sample).
-            changed = list(toggled)
-            added = [k for k in changed if k not in prev]
-            gone = [k for k in changed if k in prev]
+        order, added, gone, clean = diff.finish()
+        if clean:
+            gone = [k for k in gone if k in prev]
         else:
-            # More sockets listed than distinct keys: the kernel listed a socket twice (its
-            # hash chain changed between two replies), which cancels its toggles. Rare: dump
-            # again and compare whole sets.
-            seen = self._seen = set()
+            # The kernel listed a socket twice (its hash chain changed between two replies).
+            # Rare: dump again and compare whole sets.
+            listed: list[bytes] = []
             chunks = []
-            self._dump(seen, chunks, whole=True)
-            added = seen.difference(prev)
-            gone = prev.keys() - seen
+            self._dump(listed.extend, chunks)
+            seen = dict.fromkeys(listed)
+            order = list(seen)
+            added = [k for k in order if k not in prev]
+            gone = [k for k in prev if k not in seen]
+        self._order = order
         pending, vanished = _match(added, [prev[k] for k in gone])
         for k in gone:
             del prev[k]  # private: changed in place, unlike by_iid (snapshots hold it)
@@ -223,15 +219,13 @@ class NetlinkSource:
             new_owners_resolved=looked_up,
         )
 
-    def _dump(self, keys: set[bytes], chunks: list[tuple[int, bytes]], *, whole: bool) -> int:
-        """Dump every socket: toggle its key in ``keys`` (``whole``: add it), keep the replies
-        in ``chunks`` when tcp_info is in them; returns how many sockets the kernel listed.
+    def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]]) -> None:
+        """Dump every socket: hand each reply's keys to ``feed``, in the kernel's order, and
+        keep the replies in ``chunks`` when tcp_info is in them.
 
-        The hot loop: one unpack and two concatenations per socket. The set work runs per
-        reply, in C, while the reader thread waits for the kernel's next one; each reply's
-        keys are dropped right after it.
+        The hot loop: one unpack and two concatenations per socket; ``feed`` runs per reply
+        while the reader thread waits for the kernel's next one.
         """
-        listed = 0
         keep = self._tcp_info
         streams = [(fam, dumper, dumper.chunks(fam)) for fam, dumper in self._dumpers.items()]
         for family, dumper, stream in streams:
@@ -252,12 +246,7 @@ class NetlinkSource:
                     off += (length + 3) & ~3
                 if off < len(chunk):
                     dumper.finish(chunk, off)
-                if whole:
-                    keys.update(found)
-                else:
-                    keys ^= set(found)
-                listed += len(found)
-        return listed
+                feed(found)
 
     # -- the slow path: new, changed and gone sockets ------------------------------------
 
