@@ -69,8 +69,10 @@ async def test_slow_consumer_gets_latest_with_coalesced_diff() -> None:
     stream = sampler.stream()
     first = await anext(stream)
     assert first.seq == 1
-    while sampler.samples_taken < 4:
-        await asyncio.sleep(0.05)  # the consumer is busy; the sampler keeps going
+    # The consumer is busy; the sampler keeps going. (Wait for a published snapshot, not for
+    # samples_taken: a source call is counted when it returns, a moment before publication.)
+    while (latest := sampler.latest) is None or latest.seq < 4:
+        await asyncio.sleep(0.05)
     snap = await anext(stream)
     await sampler.aclose()
     latest = sampler.latest
