@@ -31,7 +31,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Final
 
-from core.build import LINUX_DEFAULTS, LINUX_TCP_STATES, address_text, new_connection
+from core.build import LINUX_DEFAULTS, LINUX_TCP_STATES, address_text
 from core.errors import MonitorError
 from core.model import OwnerStatus, TcpConnection, TcpState
 from core.snapshot import Privilege
@@ -304,32 +304,18 @@ class NetlinkSource:
             pid, status = self._resolver.owner(ino)
         else:
             pid, status = None, OwnerStatus.NOT_SUPPORTED
-        family = 4 if alen == 4 else 6
-        local = self._address(key[6 : 6 + alen])
-        lport = int.from_bytes(key[2:4], "big")
-        remote = self._address(key[22 : 22 + alen])
-        rport = int.from_bytes(key[4:6], "big")
-        state = _STATES[key[1]] or TcpState.CLOSED
-        uid = int.from_bytes(key[50:54], sys.byteorder)
-        if prev is None:  # most changed keys: skip carry()'s comparisons
-            return new_connection(
-                family=family,
-                local_address=local,
-                local_port=lport,
-                remote_address=remote,
-                remote_port=rport,
-                state=state,
-                owning_process=pid,
-                owner_status=status,
-                first_seen=now,
-                created_before_start=first,
-                defaults=LINUX_DEFAULTS,
-                inode=ino,
-                uid=uid,
-                source_key=key[_SOCKID],
-            )
-        facts = SocketFacts(
-            family, local, lport, remote, rport, state, pid, status, ino, uid, key[_SOCKID]
+        facts = SocketFacts(  # positional: this runs for every socket of the first sample
+            4 if alen == 4 else 6,
+            self._address(key[6 : 6 + alen]),
+            int.from_bytes(key[2:4], "big"),
+            self._address(key[22 : 22 + alen]),
+            int.from_bytes(key[4:6], "big"),
+            _STATES[key[1]] or TcpState.CLOSED,
+            pid,
+            status,
+            ino,
+            int.from_bytes(key[50:54], sys.byteorder),
+            key[_SOCKID],
         )
         return carry(prev, facts, now, first=first, defaults=LINUX_DEFAULTS)
 
