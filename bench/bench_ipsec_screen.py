@@ -28,7 +28,7 @@ from tests.tui.ipsec_fixtures import (
     strongswan_frame,
 )
 from tui.app import TcpscopeApp
-from tui.screens.ipsec import IpsecScreen
+from tui.ipsec.screen import IpsecScreen
 
 
 def providers() -> list[ScriptedIpsecProvider]:

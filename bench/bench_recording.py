@@ -32,16 +32,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.connections.model import OwnerStatus, ProcessInfo, TcpInfo, TcpState
+from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 from core.demo.feed import DEMO_START
 from core.demo.ipsec import DemoIpsecProvider
 from core.ipsec.sampling import IpsecSampler
-from core.model import OwnerStatus, ProcessInfo, TcpInfo, TcpState
 from core.recording.format import FORMAT_VERSION, RecordingHeader
 from core.recording.reader import Recording
 from core.recording.writer import RecordingWriter
-from core.sampler import Sampler
+from core.sampling.sampler import Sampler
 from core.snapshot import Snapshot
-from core.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 
 
 @dataclasses.dataclass(frozen=True)

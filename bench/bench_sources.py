@@ -52,8 +52,8 @@ def _timed(fn: Any) -> tuple[Any, float, float]:
 
 
 def _netlink_child(pipe: Connection, ticks: int, resolve: bool, tcp_info: bool) -> None:
-    from core.model import OwnerStatus, TcpState
-    from core.sources.netlink import NetlinkSource
+    from core.connections.model import OwnerStatus, TcpState
+    from core.connections.sources.netlink import NetlinkSource
 
     src = NetlinkSource(resolve_owners=resolve, tcp_info=tcp_info)
     base_rss = _rss_mib()
@@ -98,7 +98,7 @@ def _netlink_child(pipe: Connection, ticks: int, resolve: bool, tcp_info: bool) 
 
 
 def _psutil_child(pipe: Connection, runs: int) -> None:
-    from core.sources.psutil_source import PsutilSource
+    from core.connections.sources.psutil_source import PsutilSource
 
     src = PsutilSource()
     base_rss = _rss_mib()

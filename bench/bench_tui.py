@@ -32,12 +32,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.model import ProcessInfo, TcpState  # noqa: E402
-from core.sampler import Sampler  # noqa: E402
-from core.sources.scripted import (  # noqa: E402
+from core.connections.model import ProcessInfo, TcpState  # noqa: E402
+from core.connections.sources.scripted import (  # noqa: E402
     ScriptedConn,
     ScriptedFrame,
 )
+from core.sampling.sampler import Sampler  # noqa: E402
 
 STATES = (TcpState.ESTABLISHED,) * 6 + (TcpState.TIME_WAIT, TcpState.LISTEN, TcpState.CLOSE_WAIT)
 
@@ -83,13 +83,13 @@ async def one_case(n: int, mode: str, seconds: float) -> dict[str, Any]:
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()
     from tests.tui.scripted import SteppedFeed
     from tui.app import TcpscopeApp
-    from tui.widgets.conn_table import ConnTable
+    from tui.connections.conn_table import ConnTable
 
     result: dict[str, Any] = {"n": n, "mode": mode}
     if mode == "scripted":
         feed: Any = SteppedFeed(frames(n))
     else:
-        from core.sources import get_source
+        from core.connections.sources import get_source
 
         # As the app runs it: tcp_info only for the connection the detail pane shows.
         feed = Sampler(get_source("netlink", tcp_info=False), interval_s=1.0)

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from core.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
+from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
@@ -133,7 +133,8 @@ class Snapshot:
     diff: ConnectionDiff
     ghosts: tuple[Ghost, ...] = ()
     tcp_info: Mapping[str, TcpInfo] = field(default_factory=dict)
-    """By InstanceID; decoded on access where the source supports it (see core.tcpinfo)."""
+    """By InstanceID; decoded on access where the source supports it (see
+    core.connections.tcpinfo)."""
     processes: Mapping[int, ProcessInfo] = field(default_factory=dict)
     """Owning processes by PID."""
     error: SourceError | None = None

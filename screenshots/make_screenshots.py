@@ -29,10 +29,10 @@ from core.demo import DemoFeed  # noqa: E402
 from core.demo.scenario import HOST_NAME  # noqa: E402
 from core.recording.format import FORMAT_VERSION, RecordingHeader  # noqa: E402
 from core.recording.writer import RecordingWriter  # noqa: E402
-from core.replay import open_replay  # noqa: E402
+from core.recording.replay import open_replay  # noqa: E402
 from core.snapshot import Snapshot  # noqa: E402
 from tui.app import TcpscopeApp  # noqa: E402
-from tui.replay import ReplayBar  # noqa: E402
+from tui.replay.controls import ReplayBar  # noqa: E402
 
 SIZE = (160, 44)
 SEED = 1

@@ -151,7 +151,7 @@ def test_core_imports_where_netlink_does_not_exist() -> None:
         "import importlib, pkgutil, core\n"
         "for m in pkgutil.walk_packages(core.__path__, 'core.'):\n"
         "    importlib.import_module(m.name)\n"
-        "from core.sources import get_source\n"
+        "from core.connections.sources import get_source\n"
         "print(get_source('auto').name)\n"
     )
     result = tcpscope(code=code)

@@ -1,6 +1,7 @@
 """The tcpscope App: one async worker reads the Feed, screens show its snapshots.
 
-The App takes its :class:`core.feed.Feed` in the constructor (tests inject a scripted one) and
+The App takes its :class:`core.sampling.feed.Feed` in the constructor (tests inject a scripted one)
+and
 never knows whether it is live, replayed or scripted. It owns the shell: the screen registry
 (connections, IPsec — swapped for the real IPsec screen when that module exists), pause and
 interval controls, preferences, the "terminal too small" guard and error notifications.
@@ -29,13 +30,13 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from core.errors import MonitorError
-from core.feed import Feed, Seekable, WatchesTcpInfo
+from core.sampling.feed import Feed, Seekable, WatchesTcpInfo
 from core.snapshot import Snapshot
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
+from tui.connections.screen import ConnectionsScreen
 from tui.messages import FeedFailed, SnapshotReceived
 from tui.prefs import Prefs
-from tui.screens.connections import ConnectionsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 
@@ -51,7 +52,7 @@ SCREEN_ORDER = ("connections", "ipsec")
 def ipsec_screen_class() -> Callable[[], Screen[Any]]:
     """The real IPsec screen if it is installed, else the honest placeholder."""
     try:
-        from tui.screens.ipsec import IpsecScreen  # type: ignore[import-not-found,unused-ignore]
+        from tui.ipsec.screen import IpsecScreen  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         from tui.screens.ipsec_placeholder import IpsecPlaceholderScreen
 
@@ -60,14 +61,15 @@ def ipsec_screen_class() -> Callable[[], Screen[Any]]:
 
 
 def install_replay(app: TcpscopeApp) -> None:
-    """Mount the replay controls for a seekable feed; ``tui.replay`` owns them.
+    """Mount the replay controls for a seekable feed; ``tui.replay.controls`` owns them.
 
-    ``tui.replay.install(app)`` is used when the module offers it. Otherwise its ``ReplayBar``
+    ``tui.replay.controls.install(app)`` is used when the module offers it. Otherwise its
+    ``ReplayBar``
     is mounted above the connections screen's footer and its ``BINDINGS`` are bound app-wide.
-    Without ``tui.replay`` the recording still plays, just without the bar.
+    Without ``tui.replay.controls`` the recording still plays, just without the bar.
     """
     try:
-        from tui import replay  # type: ignore[attr-defined,unused-ignore]
+        from tui.replay import controls as replay
     except ImportError:
         return
     install = getattr(replay, "install", None)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn, Protocol, cast
 
 from core.errors import MonitorError
-from core.sampler import check_interval
+from core.sampling.sampler import check_interval
 
 EXIT_USAGE = 2
 
@@ -66,7 +66,8 @@ def build_parser() -> OneLineParser:
     """The whole command line."""
     import core.ipsec.cli as ipsec_cli
     import core.recording.cli as record_cli
-    from core import connections_cmd, explain
+    from core.connections import cli as connections_cmd
+    from core.connections import explain
 
     parser = OneLineParser(
         prog="tcpscope",

@@ -11,7 +11,7 @@ from typing import Final
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.widgets.columns import BY_KEY, TOGGLEABLE
+from tui.connections.columns import BY_KEY, TOGGLEABLE
 
 _ACTIONS: Final = (
     ("Filter connections", "Type a filter (state:, port:, proc: …)", "conn('action_filter')"),

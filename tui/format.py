@@ -14,8 +14,8 @@ from typing import Final
 
 import humanize
 
-from core.enums import ENUMS
-from core.model import TcpConnection, TcpState
+from core.connections.model import TcpConnection, TcpState
+from core.connections.seed_tables import ENUMS
 from core.textsafe import printable
 
 _UNITS: Final = {"second": "s", "minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.query import SORT_COLUMNS
-from tui.widgets.columns import DEFAULT_HIDDEN, TOGGLEABLE
+from core.connections.query import SORT_COLUMNS
+from tui.connections.columns import DEFAULT_HIDDEN, TOGGLEABLE
 
 
 @dataclass(frozen=True, slots=True)

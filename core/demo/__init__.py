@@ -14,6 +14,7 @@ __all__ = ["DEMO_START", "DemoFeed", "DemoIpsecProvider", "demo_feed", "frame", 
 
 
 def demo_feed(seed: int, *, interval_s: float = 1.0, ipsec: bool = True) -> DemoFeed:
-    """The demo :class:`core.feed.Feed` for ``seed`` (raises UsageError for a bad interval);
+    """The demo :class:`core.sampling.feed.Feed` for ``seed`` (raises UsageError for a bad
+    interval);
     ``ipsec=False`` leaves the IPsec tunnel out (``--no-ipsec``)."""
     return DemoFeed(seed, interval_s=interval_s, ipsec=ipsec)

@@ -20,7 +20,7 @@ from core.demo.ipsec import DemoIpsecProvider
 from core.demo.scenario import frames
 from core.demo.source import DemoSource
 from core.ipsec.sampling import IpsecSampler
-from core.sampler import Sampler, check_interval
+from core.sampling.sampler import Sampler, check_interval
 from core.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _ipsec_sampler(seed: int, interval: Callable[[], float]) -> IpsecSampler:
 
 
 class DemoFeed:
-    """Implements :class:`core.feed.Feed` for the demo host."""
+    """Implements :class:`core.sampling.feed.Feed` for the demo host."""
 
     def __init__(self, seed: int, *, interval_s: float = 1.0, ipsec: bool = True) -> None:
         """Build the scripted source, the real sampler and the IPsec sampler; nothing runs yet."""

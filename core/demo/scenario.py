@@ -26,14 +26,14 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
-from core.model import (
+from core.connections.model import (
     AppliedSetting,
     OffloadState,
     ProcessInfo,
     TcpInfo,
     TcpState,
 )
-from core.sources.scripted import ScriptedConn, ScriptedFrame
+from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 
 PERIOD: Final = 300
 """Samples per scenario cycle (5 minutes at 1 s)."""
@@ -392,7 +392,7 @@ def frame(seed: int, index: int) -> ScriptedFrame:
 
 
 def frames(seed: int) -> _Frames:
-    """A callable for :class:`core.sources.scripted.ScriptedSource`."""
+    """A callable for :class:`core.connections.sources.scripted.ScriptedSource`."""
     return _Frames(seed)
 
 

@@ -1,6 +1,7 @@
 """The demo host's connection source: the scripted source, with owners that follow the script.
 
-Why a wrapper: :class:`core.sources.scripted.ScriptedSource` keeps a connection's first owner
+Why a wrapper: :class:`core.connections.sources.scripted.ScriptedSource` keeps a connection's first
+owner
 when its State changes (a live source re-reads it). A Windows host reports the listener's
 process for a half-open connection and PID 0 (here: no owner) once it is in TIME_WAIT, so the
 demo re-applies each scripted row's owner. Unchanged records stay the very same objects, as
@@ -13,13 +14,13 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
-from core.model import OwnerStatus, TcpConnection
-from core.sources.base import SourceSample
-from core.sources.scripted import ScriptedFrame, ScriptedSource
+from core.connections.model import OwnerStatus, TcpConnection
+from core.connections.sources.base import SourceSample
+from core.connections.sources.scripted import ScriptedFrame, ScriptedSource
 
 
 class DemoSource:
-    """A :class:`core.sources.base.ConnectionSource` playing the demo scenario."""
+    """A :class:`core.connections.sources.base.ConnectionSource` playing the demo scenario."""
 
     name = "demo"
 

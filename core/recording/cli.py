@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
 from core.errors import RecordingError, UsageError
-from core.feeds import FeedOptions, make_feed
 from core.recording.format import (
     FLUSH_EVERY_S,
     FORMAT_VERSION,
@@ -29,7 +28,8 @@ from core.recording.format import (
     this_host,
 )
 from core.recording.writer import RecordingWriter
-from core.sampler import check_interval
+from core.sampling.choose import FeedOptions, make_feed
+from core.sampling.sampler import check_interval
 from core.snapshot import Snapshot
 
 
@@ -110,7 +110,7 @@ def header_factory(
     if host is not None:
         name = host
     elif options.redact:
-        from core.redact import Redactor
+        from core.recording.redact import Redactor
 
         name = Redactor().host(name)
 
@@ -140,7 +140,7 @@ async def _replayed(options: FeedOptions) -> AsyncIterator[Snapshot]:
     rec = Recording(options.replay)
     redactor = None
     if options.redact:
-        from core.redact import SnapshotRedactor
+        from core.recording.redact import SnapshotRedactor
 
         redactor = SnapshotRedactor()
     for i in range(len(rec)):
@@ -158,7 +158,7 @@ async def _record(options: FeedOptions, writer: RecordingWriter, args: argparse.
 
         feed = DemoFeed(options.seed, interval_s=options.interval_s, ipsec=options.ipsec)
         if options.redact:
-            from core.redact import RedactingFeed
+            from core.recording.redact import RedactingFeed
 
             feed = RedactingFeed(feed)
         stream = feed.stream()

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
 from core.ipsec.model import (
     ChildSa,
     CounterRow,
@@ -31,7 +32,6 @@ from core.ipsec.model import (
     MMIPsecStats,
     ProviderView,
 )
-from core.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
 from core.snapshot import ErrorKind, Ghost, Privilege, SampleStats, SourceError
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)

@@ -36,8 +36,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.ipsec.model import CounterRow, IpsecView, ProviderView
-from core.model import ProcessInfo, TcpConnection, TcpInfo
 from core.recording import jsondelta
 from core.recording.codec import (
     CONNECTION,
@@ -86,7 +86,7 @@ def _ghost_rule(
     now: datetime,
     ttl_s: float,
 ) -> dict[str, Ghost]:
-    """The sampler's ghost rule (core.sampler.Sampler._update_ghosts), replayed."""
+    """The sampler's ghost rule (core.sampling.sampler.Sampler._update_ghosts), replayed."""
     out = dict(ghosts)
     for key, conn in removed:
         out[key] = Ghost(conn, now)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from core.build import PlatformDefaults, instance_id, new_connection
-from core.model import OwnerStatus, TcpConnection, TcpState
+from core.connections.model import OwnerStatus, TcpConnection, TcpState
+from core.connections.records import PlatformDefaults, instance_id, new_connection
 
 SEEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

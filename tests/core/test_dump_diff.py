@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.sources.dump_diff import WINDOW, OrderedDiff
+from core.connections.sources.dump_diff import WINDOW, OrderedDiff
 
 
 @st.composite

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import enums
-from core.enums import ENUMS, EnumRange, EnumTable, EnumValue
-from core.model import AppliedSetting, OffloadState, TcpState
-from core.properties import PROPERTIES
+from core.connections import seed_tables as enums
+from core.connections.model import AppliedSetting, OffloadState, TcpState
+from core.connections.property_rules import PROPERTIES
+from core.connections.seed_tables import ENUMS, EnumRange, EnumTable, EnumValue
 from tests.core.seed import SEED_PATH, SeedProperty, require_seed
 
 TABLES = sorted(ENUMS)

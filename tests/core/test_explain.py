@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from core import descriptions, explain
-from core.enums import ENUMS
+from core.connections import descriptions, explain
+from core.connections.property_rules import PROPERTIES, Provenance, rule
+from core.connections.seed_tables import ENUMS
 from core.errors import UsageError
-from core.properties import PROPERTIES, Provenance, rule
 from tests.core.seed import SeedProperty, require_seed
 
 TCP = "MSFT_NetTCPConnection"
@@ -295,7 +295,8 @@ def test_run_lets_usage_errors_through() -> None:
 
 def test_explain_imports_no_ui_library() -> None:
     code = (
-        "import sys, core.explain, core.enums, core.descriptions\n"
+        "import sys, core.connections.explain, core.connections.seed_tables\n"
+        "import core.connections.descriptions\n"
         "bad = [m for m in ('textual', 'rich', 'humanize') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -307,7 +308,7 @@ def test_a_build_without_the_ipsec_module_says_so(tmp_path: Path) -> None:
     shutil.copytree(REPO / "core", tmp_path / "core")
     (tmp_path / "core" / "ipsec" / "counters.py").unlink()
     code = (
-        "from core.explain import explain\n"
+        "from core.connections.explain import explain\n"
         "from core.errors import UsageError\n"
         "print(explain(None, None)['classes'][1]['reason'])\n"
         "try:\n"

@@ -1,4 +1,5 @@
-"""Filter parsing/matching and sort keys (core.query), on records built like a real source's."""
+"""Filter parsing/matching and sort keys (core.connections.query), on records built like a real
+source's."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
-from core.query import SORT_COLUMNS, QueryError, parse_query, sort_key
-from core.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
+from core.connections.query import SORT_COLUMNS, QueryError, parse_query, sort_key
+from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PROCS = {

@@ -10,12 +10,18 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.connections.model import TcpState
+from core.connections.sources.base import SourceSample
+from core.connections.sources.scripted import (
+    Frame,
+    ScriptedConn,
+    ScriptedFrame,
+    ScriptedSource,
+    StepClock,
+)
 from core.errors import AccessDenied, UsageError
-from core.model import TcpState
-from core.sampler import Sampler, diff_connections
+from core.sampling.sampler import Sampler, diff_connections
 from core.snapshot import ConnectionDiff, ErrorKind, Snapshot, StateChange
-from core.sources.base import SourceSample
-from core.sources.scripted import Frame, ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

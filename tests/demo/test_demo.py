@@ -17,10 +17,10 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import pytest
 
+from core.connections.model import AppliedSetting, OffloadState, OwnerStatus, TcpState
 from core.demo import DEMO_START, DemoFeed, demo_feed, scenario
 from core.demo import ipsec as demo_ipsec
-from core.feed import Feed, Seekable
-from core.model import AppliedSetting, OffloadState, OwnerStatus, TcpState
+from core.sampling.feed import Feed, Seekable
 from core.snapshot import Snapshot
 from tests.recording.content import content, digest
 

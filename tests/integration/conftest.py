@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.sources.base import ConnectionSource, SourceSample
+from core.connections.sources.base import ConnectionSource, SourceSample
 from tests.integration.sockets import SocketBag
 
 IS_LINUX = sys.platform.startswith("linux")
@@ -50,7 +50,7 @@ def netlink() -> Iterator[Sampling]:
     """A fresh netlink source (Linux only)."""
     if not IS_LINUX:
         pytest.skip("netlink is Linux-only")
-    from core.sources.netlink import NetlinkSource
+    from core.connections.sources.netlink import NetlinkSource
 
     source = NetlinkSource()
     yield Sampling(source)
@@ -63,7 +63,7 @@ def netlink_per_family() -> Iterator[Sampling]:
     compat request), on demand tcp_info (as the live app runs it)."""
     if not IS_LINUX:
         pytest.skip("netlink is Linux-only")
-    from core.sources.netlink import NetlinkSource
+    from core.connections.sources.netlink import NetlinkSource
 
     source = NetlinkSource(dump="per-family", tcp_info=False)
     yield Sampling(source)
@@ -73,7 +73,7 @@ def netlink_per_family() -> Iterator[Sampling]:
 @pytest.fixture
 def psutil_source() -> Iterator[Sampling]:
     """A fresh psutil source."""
-    from core.sources.psutil_source import PsutilSource
+    from core.connections.sources.psutil_source import PsutilSource
 
     source = PsutilSource()
     yield Sampling(source)

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator
 
 import pytest
 
-from core.model import OwnerStatus, TcpConnection, TcpState
-from core.sampler import Sampler
-from core.sources.inet_diag import InetDiagDumper, reply_type
+from core.connections.model import OwnerStatus, TcpConnection, TcpState
+from core.connections.sources.inet_diag import InetDiagDumper, reply_type
+from core.sampling.sampler import Sampler
 from tests.integration.conftest import IS_LINUX, Sampling
 from tests.integration.sockets import SocketBag, wait_for
 from tests.integration.test_sources import find, port
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")
 @pytest.fixture
 def on_demand() -> Iterator[Sampling]:
     """The netlink source as the live app runs it: no tcp_info in the dump."""
-    from core.sources.netlink import NetlinkSource
+    from core.connections.sources.netlink import NetlinkSource
 
     source = NetlinkSource(tcp_info=False)
     yield Sampling(source)
@@ -92,7 +92,7 @@ def test_time_wait_swap_keeps_the_connection(netlink: Sampling, bag: SocketBag) 
 
 
 def test_tcp_info_on_demand(on_demand: Sampling, bag: SocketBag) -> None:
-    from core.sources.netlink import NetlinkSource
+    from core.connections.sources.netlink import NetlinkSource
 
     client, accepted = pair_with_data(bag, 5000)
     sample = on_demand()
@@ -142,7 +142,7 @@ def test_a_socket_listed_twice_is_neither_gone_nor_new(
 
 
 async def test_sampler_fetches_watched_tcp_info_at_once(bag: SocketBag) -> None:
-    from core.sources.netlink import NetlinkSource
+    from core.connections.sources.netlink import NetlinkSource
 
     client, accepted = pair_with_data(bag, 3000)
     sampler = Sampler(NetlinkSource(tcp_info=False), interval_s=60)
@@ -161,8 +161,8 @@ async def test_sampler_fetches_watched_tcp_info_at_once(bag: SocketBag) -> None:
 
 
 async def test_redacting_feed_forwards_the_watch(bag: SocketBag) -> None:
-    from core.redact import RedactingFeed
-    from core.sources.netlink import NetlinkSource
+    from core.connections.sources.netlink import NetlinkSource
+    from core.recording.redact import RedactingFeed
 
     client, accepted = pair_with_data(bag, 2000)
     feed = RedactingFeed(Sampler(NetlinkSource(tcp_info=False), interval_s=60))

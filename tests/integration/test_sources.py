@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from core.model import OwnerStatus, TcpConnection, TcpState
-from core.sources import SOURCE_NAMES, get_source
-from core.sources.base import SourceSample
-from core.sources.pid_resolver import PidResolver
+from core.connections.model import OwnerStatus, TcpConnection, TcpState
+from core.connections.sources import SOURCE_NAMES, get_source
+from core.connections.sources.base import SourceSample
+from core.connections.sources.pid_resolver import PidResolver
 from tests.integration.conftest import IS_LINUX, Sampling
 from tests.integration.sockets import SocketBag, wait_for
 
@@ -307,7 +307,7 @@ def test_get_source_names() -> None:
 UNPRIVILEGED = """
 import json, os, socket, sys
 from datetime import datetime, UTC
-from core.sources.netlink import NetlinkSource
+from core.connections.sources.netlink import NetlinkSource
 mine = socket.socket(); mine.bind(("127.0.0.1", 0)); mine.listen()
 src = NetlinkSource()
 sample = src.sample(datetime.now(UTC), first=True)
@@ -352,8 +352,8 @@ def test_unprivileged_netlink_marks_needs_privilege(bag: SocketBag) -> None:
 
 @pytest.mark.skipif(not IS_LINUX, reason="sock_diag is Linux-only")
 def test_tcp_info_short_struct_and_lazy_cache(bag: SocketBag) -> None:
-    from core.sources.inet_diag import InetDiagDumper
-    from core.tcpinfo import LazyTcpInfo, decode_tcp_info
+    from core.connections.sources.inet_diag import InetDiagDumper
+    from core.connections.tcpinfo import LazyTcpInfo, decode_tcp_info
 
     lst = bag.listener()
     client, _accepted = bag.pair(lst)

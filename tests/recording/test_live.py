@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from core.feeds import FeedOptions
-from core.model import TcpState
+from core.connections.model import TcpState
 from core.recording.cli import header_factory
 from core.recording.reader import Recording
+from core.recording.replay import diff_between, open_replay
 from core.recording.writer import RecordingWriter
-from core.replay import diff_between, open_replay
-from core.sampler import Sampler
+from core.sampling.choose import FeedOptions
+from core.sampling.sampler import Sampler
 from core.snapshot import Snapshot
 from tests.recording.content import content
 
@@ -70,7 +70,7 @@ async def record_live(path: Path, sockets: Sockets) -> tuple[list[Snapshot], int
     """Record: 3 samples, open (listener is already there), 4 samples, close, 4 samples.
 
     Returns the snapshots the recorder saw and the indices after which it opened/closed."""
-    from core.sources import get_source
+    from core.connections.sources import get_source
 
     sampler = Sampler(get_source("netlink"), interval_s=0.2)
     options = FeedOptions(source="netlink", interval_s=0.2, ipsec=False)

@@ -14,11 +14,17 @@ from pathlib import Path
 import pytest
 
 from core.demo import DemoFeed
-from core.feed import Feed, Seekable
 from core.recording.reader import Recording
-from core.redact import KEY_ENV, RedactingFeed, Redactor, SnapshotRedactor, redact_snapshot
-from core.replay import open_replay
-from core.sampler import Sampler
+from core.recording.redact import (
+    KEY_ENV,
+    RedactingFeed,
+    Redactor,
+    SnapshotRedactor,
+    redact_snapshot,
+)
+from core.recording.replay import open_replay
+from core.sampling.feed import Feed, Seekable
+from core.sampling.sampler import Sampler
 from core.snapshot import Snapshot
 from tests.recording.content import content
 from tests.recording.util import demo_snapshots, demo_snapshots_async, write_recording
@@ -120,7 +126,7 @@ def test_unchanged_connections_keep_their_redacted_record() -> None:
 
 async def test_live_snapshot_redacted() -> None:
     """The live source: a real loopback connection to this host's own non-loopback address."""
-    from core.sources import get_source
+    from core.connections.sources import get_source
 
     hostname = socket.gethostname()
     sampler = Sampler(get_source("auto"), interval_s=0.5)

@@ -12,13 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from core.connections.model import TcpState
 from core.demo import ipsec as demo_ipsec
 from core.demo import scenario
 from core.errors import UsageError
-from core.feed import Feed, Seekable
 from core.ipsec.model import Kind
-from core.model import TcpState
-from core.replay import SPEEDS, ReplayFeed, diff_between, next_speed, open_replay, parse_seek
+from core.recording.replay import (
+    SPEEDS,
+    ReplayFeed,
+    diff_between,
+    next_speed,
+    open_replay,
+    parse_seek,
+)
+from core.sampling.feed import Feed, Seekable
 from core.snapshot import Snapshot
 from tests.recording.util import demo_snapshots, write_recording
 

@@ -11,11 +11,11 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from core.demo import DemoFeed
-from core.replay import ReplayFeed, diff_between, open_replay
+from core.recording.replay import ReplayFeed, diff_between, open_replay
 from core.snapshot import Snapshot
 from tests.recording.util import demo_snapshots, write_recording
 from tui.app import TcpscopeApp
-from tui.replay import DiffScreen, ReplayBar, SeekScreen, install_replay
+from tui.replay.controls import DiffScreen, ReplayBar, SeekScreen, install_replay
 
 N = 240
 

@@ -19,7 +19,7 @@ from typing import Final
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderReading
 from core.ipsec.providers._vici import describe_error
 from core.ipsec.providers.base import Provider, make_reading
-from core.sampler import check_interval
+from core.sampling.sampler import check_interval
 from core.snapshot import ConnectionDiff, Snapshot
 
 
@@ -242,7 +242,7 @@ START: Final = datetime(2026, 1, 15, 9, 0, 0, tzinfo=UTC)
 
 
 class SteppedIpsecFeed:
-    """A :class:`core.feed.Feed` whose snapshots carry the real IpsecSampler's views.
+    """A :class:`core.sampling.feed.Feed` whose snapshots carry the real IpsecSampler's views.
 
     Each :meth:`step` reads every provider once through ``IpsecSampler.sample()`` (rates over
     a step clock of ``interval_s`` per read) and hands the stream one snapshot. Nothing is timed,

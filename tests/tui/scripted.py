@@ -1,8 +1,10 @@
 """Deterministic data for the TUI tests: scripted frames and a feed the test steps by hand.
 
 Why: pilot and snapshot tests need the exact same connections, times and diffs every run. The
-frames go through the real :class:`core.sampler.Sampler` (diffs, ghosts, lifecycle times) with
-a :class:`core.sources.scripted.StepClock`; :class:`SteppedFeed` only decides *when* a sample is
+frames go through the real :class:`core.sampling.sampler.Sampler` (diffs, ghosts, lifecycle times)
+with
+a :class:`core.connections.sources.scripted.StepClock`; :class:`SteppedFeed` only decides *when* a
+sample is
 taken (when the test calls :meth:`SteppedFeed.step`), instead of a timer.
 """
 
@@ -12,10 +14,16 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
-from core.model import OwnerStatus, ProcessInfo, TcpInfo, TcpState
-from core.sampler import Sampler
+from core.connections.model import OwnerStatus, ProcessInfo, TcpInfo, TcpState
+from core.connections.sources.scripted import (
+    Frame,
+    ScriptedConn,
+    ScriptedFrame,
+    ScriptedSource,
+    StepClock,
+)
+from core.sampling.sampler import Sampler
 from core.snapshot import Privilege, Snapshot
-from core.sources.scripted import Frame, ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 
 START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 HOST = "testhost"

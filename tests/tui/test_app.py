@@ -12,19 +12,19 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from core.enums import ENUMS
-from core.feed import Seekable
-from core.model import ProcessInfo, TcpConnection, TcpState
-from core.properties import PROPERTIES
+from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.property_rules import PROPERTIES
+from core.connections.seed_tables import ENUMS
+from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
+from core.sampling.feed import Seekable
 from core.snapshot import Privilege, Snapshot
-from core.sources.scripted import ScriptedConn, ScriptedFrame
 from tests.tui.scripted import HOST, PROCS, START, SteppedFeed, base_conns, demo_frames
 from tui.app import TcpscopeApp
-from tui.screens.connections import ConnectionsScreen
+from tui.connections.conn_table import ConnTable
+from tui.connections.detail import DetailPane
+from tui.connections.screen import ConnectionsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.too_small import TooSmallScreen
-from tui.widgets.conn_table import ConnTable
-from tui.widgets.detail import DetailPane
 from tui.widgets.filter_bar import FilterBar
 
 
@@ -582,7 +582,7 @@ async def test_a_dying_feed_is_reported_and_the_app_keeps_running() -> None:
 
 
 class SeekableFeed(SteppedFeed):
-    """A stepped feed that also offers the replay controls (core.feed.Seekable): its step
+    """A stepped feed that also offers the replay controls (core.sampling.feed.Seekable): its step
     shows the next sample even while paused, as a replay's step does."""
 
     start_time = end_time = position = START

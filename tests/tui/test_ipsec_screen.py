@@ -28,13 +28,13 @@ from tests.tui.ipsec_fixtures import (
 )
 from tests.tui.scripted import SteppedFeed
 from tui.app import TcpscopeApp
-from tui.ipsec_format import RESET, short_reason
-from tui.screens.ipsec import NO_IPSEC, IpsecScreen
-from tui.screens.ipsec_detail import CounterDetailScreen
+from tui.ipsec.detail_screen import CounterDetailScreen
+from tui.ipsec.format import RESET, short_reason
+from tui.ipsec.ipsec_table import CounterRowView, CounterTable, ProviderSection
+from tui.ipsec.sa_list import NativeTable, SaList
+from tui.ipsec.screen import NO_IPSEC, IpsecScreen
 from tui.widgets.header import HeaderBar
-from tui.widgets.ipsec_table import CounterRowView, CounterTable, ProviderSection
 from tui.widgets.rate_sparkline import GAP, RateSparkline, bucket
-from tui.widgets.sa_list import NativeTable, SaList
 
 PROVIDERS = ("kernel", "strongswan")
 HOST = "ipsec-test-host"

@@ -18,8 +18,8 @@ from tests.lab.ipsec_lab import IpsecLab, have_lab_tools
 from tests.tui.ipsec_fixtures import SteppedIpsecFeed
 from tests.tui.test_ipsec_screen import advance, cell, open_ipsec, row, view
 from tui.app import TcpscopeApp
-from tui.widgets.ipsec_table import ProviderSection
-from tui.widgets.sa_list import SaList
+from tui.ipsec.ipsec_table import ProviderSection
+from tui.ipsec.sa_list import SaList
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
 

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from core.model import ProcessInfo, TcpState
-from core.query import SORT_COLUMNS, parse_query
-from core.sampler import Sampler
+from core.connections.model import ProcessInfo, TcpState
+from core.connections.query import SORT_COLUMNS, parse_query
+from core.connections.row_index import RowIndex
+from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
+from core.sampling.sampler import Sampler
 from core.snapshot import Snapshot
-from core.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
-from tui.widgets.columns import COLUMNS, layout
-from tui.widgets.row_index import RowIndex
+from tui.connections.columns import COLUMNS, layout
 
 PROCS = {p: ProcessInfo(p, f"p{p % 3}", "u", None, None, None) for p in range(1, 6)}
 ROW = st.tuples(

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 
 from tests.tui.scripted import HOST, SteppedFeed
 from tui.app import TcpscopeApp
-from tui.screens.connections import ConnectionsScreen
+from tui.connections.screen import ConnectionsScreen
 
 SIZES = [(80, 24), (160, 48)]
 

@@ -55,7 +55,7 @@ MEANINGS: Final = (
 
 
 def _replay_keys() -> tuple[tuple[str, str], ...]:
-    from tui.replay import REPLAY_KEYS
+    from tui.replay.controls import REPLAY_KEYS
 
     return REPLAY_KEYS
 

@@ -1,4 +1,4 @@
-"""An honest stand-in for the IPsec screen until ``tui/screens/ipsec.py`` exists.
+"""An honest stand-in for the IPsec screen until ``tui/ipsec/screen.py`` exists.
 
 The App's screen registry picks the real screen when it can be imported; until then this one
 says plainly that the screen is not built yet, instead of showing a fake table.

@@ -1,6 +1,7 @@
 """The filter line: always shows the active filter; ``/`` opens an input to change it.
 
-Parsing and matching live in :mod:`core.query`; this widget only edits text and reports what
+Parsing and matching live in :mod:`core.connections.query`; this widget only edits text and reports
+what
 was submitted. A filter that does not parse stays in the input with the error shown, and the
 active filter is left unchanged.
 """

@@ -1,0 +1,1 @@
+"""MSFT_NetTCPConnection: model, seed tables, property rules, sources, query, report, explain."""

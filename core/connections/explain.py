@@ -1,0 +1,417 @@
+"""``tcpscope explain``: what a class, a property or one value means, and where it comes from.
+
+Users trip over unexplained codes (State 8? HealthState 0?). This module answers from the
+same tables everything else uses: the seed's descriptions (:mod:`core.connections.descriptions`),
+its
+enum tables (:mod:`core.connections.seed_tables`) and the per-source rules
+(:mod:`core.connections.property_rules`). It builds
+JSON-able dicts and renders them as plain text; the CLI only mounts it. MSiSCSI_MMIPSECStats
+is delegated to :mod:`core.ipsec.counters`. No Textual, no Rich: this runs headless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import textwrap
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from core.connections import descriptions
+from core.connections.property_rules import PROPERTIES, PropertySpec, rule
+from core.connections.seed_tables import ENUMS, EnumTable, EnumValue
+from core.errors import UsageError
+
+TCP_CLASS: Final = descriptions.CLASS_NAME
+IPSEC_CLASS: Final = "MSiSCSI_MMIPSECStats"
+SOURCES: Final[tuple[str, ...]] = ("netlink", "psutil")
+"""The live sources whose rules ``explain`` reports for each property."""
+WIDTH: Final = 100
+"""Text output wraps to this many columns."""
+
+_TYPE_MAX: Final[dict[str, int]] = {"uint8": 0xFF, "uint16": 0xFFFF, "uint16[]": 0xFFFF}
+_INTEGER: Final = re.compile(r"[+-]?\d+")
+_BY_LOWER: Final[dict[str, PropertySpec]] = {p.wmi_name.lower(): p for p in PROPERTIES}
+_IPSEC_MISSING: Final = "the IPsec class is not available in this build"
+
+
+# --- building the documents -------------------------------------------------------------
+
+
+def explain(target: str | None, value: str | None = None) -> dict[str, Any]:
+    """The explanation of ``target`` (``CLASS`` or ``CLASS.PROPERTY``), optionally one value.
+
+    Args:
+        target: ``None`` lists both classes; class and property names match in any case.
+        value: a number (``"5"``) or a seed name (``"Established"``, ``"syn sent"``) of the
+            property's enum.
+
+    Returns:
+        A JSON-able dict (see :func:`render_text` for its shapes).
+
+    Raises:
+        UsageError: unknown class, property or value, or a value without an enum property.
+    """
+    if target is None:
+        return _listing()
+    class_part, dot, prop_part = target.partition(".")
+    if class_part.lower() == IPSEC_CLASS.lower():
+        return _ipsec(prop_part if dot else None, value)
+    if class_part.lower() != TCP_CLASS.lower():
+        raise UsageError(
+            f"unknown class {class_part!r} (classes: {TCP_CLASS}, {IPSEC_CLASS}; "
+            "try: tcpscope explain)"
+        )
+    if not dot:
+        if value is not None:
+            raise UsageError(
+                f"a value needs a property, e.g. tcpscope explain {TCP_CLASS}.State {value}"
+            )
+        return class_doc()
+    spec = _property(prop_part)
+    if value is None:
+        return property_doc(spec)
+    return value_doc(spec, value)
+
+
+def class_doc() -> dict[str, Any]:
+    """MSFT_NetTCPConnection: description and every property with its rules."""
+    return {
+        "class": TCP_CLASS,
+        "superclass": descriptions.SUPERCLASS,
+        "description": descriptions.CLASS_DESCRIPTION,
+        "properties": [
+            {**_property_head(spec), "enum": spec.enum is not None, "rules": _rules(spec)}
+            for spec in PROPERTIES
+        ],
+    }
+
+
+def property_doc(spec: PropertySpec) -> dict[str, Any]:
+    """One property: description, enum values and reserved ranges (if any), rules."""
+    doc: dict[str, Any] = {"class": TCP_CLASS, **_property_head(spec)}
+    table = _table(spec)
+    if table is not None:
+        doc["values"] = [_value_json(v) for v in table.values]
+        doc["ranges"] = _ranges_json(table)
+    doc["rules"] = _rules(spec)
+    return doc
+
+
+def value_doc(spec: PropertySpec, value: str) -> dict[str, Any]:
+    """One decoded value of an enum property, plus the property's reserved ranges.
+
+    Raises:
+        UsageError: the property has no enum, or the value is neither a number the seed
+            defines (in the table or a reserved range) nor a value name.
+    """
+    table = _table(spec)
+    if table is None:
+        raise UsageError(
+            f"{spec.wmi_name} has no enumerated values "
+            f"(try: tcpscope explain {TCP_CLASS}.{spec.wmi_name})"
+        )
+    found = _find(table, value.strip())
+    return {
+        "class": TCP_CLASS,
+        "property": spec.wmi_name,
+        "type": spec.cim_type,
+        **_value_json(found),
+        "ranges": _ranges_json(table),
+    }
+
+
+def _listing() -> dict[str, Any]:
+    tcp = {
+        "class": TCP_CLASS,
+        "description": descriptions.CLASS_DESCRIPTION,
+        "properties": [p.wmi_name for p in PROPERTIES],
+    }
+    ipsec: dict[str, Any]
+    try:
+        doc = _ipsec(None, None)
+    except UsageError as exc:
+        ipsec = {"class": IPSEC_CLASS, "available": False, "reason": str(exc)}
+    else:
+        ipsec = {
+            "class": IPSEC_CLASS,
+            "description": doc.get("description"),
+            "properties": [p.get("name") for p in doc.get("properties", [])],
+        }
+    return {"classes": [tcp, ipsec]}
+
+
+def _ipsec(counter: str | None, value: str | None) -> dict[str, Any]:
+    if value is not None:
+        raise UsageError(f"{IPSEC_CLASS} counters have no enumerated values")
+    try:
+        import core.ipsec.counters as counters
+    except ModuleNotFoundError as exc:
+        # Only the module's absence means "not in this build"; a broken import inside it is a
+        # bug and must surface as one.
+        if exc.name not in {"core.ipsec", "core.ipsec.counters"}:
+            raise
+        raise UsageError(_IPSEC_MISSING) from None
+    return counters.explain(counter)
+
+
+def _property(name: str) -> PropertySpec:
+    spec = _BY_LOWER.get(name.lower())
+    if spec is None:
+        raise UsageError(
+            f"unknown property {name!r} of {TCP_CLASS} (try: tcpscope explain {TCP_CLASS})"
+        )
+    return spec
+
+
+def _table(spec: PropertySpec) -> EnumTable | None:
+    return ENUMS[spec.enum] if spec.enum is not None else None
+
+
+def _find(table: EnumTable, text: str) -> EnumValue:
+    """The value named or numbered by ``text``, or a UsageError naming what exists."""
+    prop = f"{TCP_CLASS}.{table.property}"
+    if _INTEGER.fullmatch(text) and table.cim_type != "string":
+        number = int(text)
+        top = _TYPE_MAX[table.cim_type]
+        if not 0 <= number <= top:
+            raise UsageError(f"{number} is outside {prop}'s type {table.cim_type} (0..{top})")
+        found = table.find(number)
+        if found is None:
+            raise UsageError(f"{prop} defines no value {number} (try: tcpscope explain {prop})")
+        return found
+    named = table.by_name(text)
+    if named is not None:
+        return named
+    close = table.by_prefix(text) if text else ()
+    hint = f"did you mean: {_names(close)}" if close else f"values: {_names(table.values)}"
+    raise UsageError(f"unknown {prop} value {text!r} ({hint})")
+
+
+def _names(values: Iterable[EnumValue]) -> str:
+    return ", ".join(v.name for v in values)
+
+
+def _property_head(spec: PropertySpec) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        "name": spec.wmi_name,
+        "type": spec.cim_type,
+        "description": descriptions.DESCRIPTIONS[spec.wmi_name],
+        "inherited_from": descriptions.INHERITED_FROM.get(spec.wmi_name),
+    }
+    default = descriptions.MOF_DEFAULTS.get(spec.wmi_name)
+    if default is not None:
+        head["mof_default"] = default
+    return head
+
+
+def _rules(spec: PropertySpec) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for source in SOURCES:
+        r = rule(source, spec.wmi_name)
+        out[source] = {"provenance": r.provenance.value, "text": r.text}
+    return out
+
+
+def _value_json(v: EnumValue) -> dict[str, Any]:
+    raw = v.value if isinstance(v.value, str) else int(v.value)
+    return {"value": raw, "name": v.name, "meaning": v.meaning}
+
+
+def _ranges_json(table: EnumTable) -> list[dict[str, Any]]:
+    return [
+        {"min": r.min, "max": r.max, "name": r.name, "meaning": r.meaning} for r in table.ranges
+    ]
+
+
+# --- plain text -------------------------------------------------------------------------
+
+
+def render_text(doc: dict[str, Any]) -> str:
+    """Readable plain text for any document :func:`explain` returns, wrapped to 100 columns.
+
+    Shapes: ``{"classes": [...]}`` (listing), ``{"class", "properties": [...]}`` (a class),
+    ``{"property", "value", "name", ...}`` (one value), anything else one property (or an
+    IPsec counter, whose extra keys are shown generically).
+    """
+    if "classes" in doc:
+        lines = _render_listing(doc)
+    elif "properties" in doc:
+        lines = _render_class(doc)
+    elif "property" in doc:
+        lines = _render_value(doc)
+    else:
+        lines = _render_property(doc)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _render_listing(doc: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for entry in doc["classes"]:
+        lines.append(str(entry["class"]))
+        lines += _wrap(str(entry.get("description") or entry.get("reason", "")), "  ")
+        if entry.get("properties"):
+            lines += _wrap("properties: " + ", ".join(map(str, entry["properties"])), "  ")
+        lines.append("")
+    lines.append("Try: tcpscope explain CLASS[.PROPERTY] [VALUE] [--json]")
+    return lines
+
+
+def _render_class(doc: dict[str, Any]) -> list[str]:
+    title = str(doc["class"])
+    if doc.get("superclass"):
+        title += f" : {doc['superclass']}"
+    lines = [title, *_wrap(str(doc.get("description", "")))]
+    lines += [*_render_extras(doc, _CLASS_KEYS, ""), ""]
+    for prop in doc["properties"]:
+        head = f"{prop['name']}  {prop.get('type', '')}"
+        if prop.get("enum"):
+            head += "  enum"
+        if prop.get("inherited_from"):
+            head += f"  (inherited from {prop['inherited_from']})"
+        if "mof_default" in prop:
+            head += f"  MOF default {prop['mof_default']}"
+        lines.append(head.rstrip())
+        paragraphs = str(prop.get("description", "")).split("\n\n")
+        more = " (more: tcpscope explain " + f"{doc['class']}.{prop['name']})"
+        lines += _wrap(paragraphs[0] + (more if len(paragraphs) > 1 else ""), "    ")
+        lines += _render_extras(prop, _CLASS_PROPERTY_KEYS, "    ")
+        lines.append("")
+    return lines
+
+
+def _render_property(doc: dict[str, Any]) -> list[str]:
+    cls = doc.get("class")
+    lines = [f"{cls}.{doc['name']}  {doc.get('type', '')}".rstrip() if cls else str(doc["name"])]
+    if doc.get("inherited_from"):
+        lines.append(f"  inherited from {doc['inherited_from']}")
+    if "mof_default" in doc:
+        lines.append(f"  MOF default: {doc['mof_default']}")
+    lines.append("")
+    lines += _paragraphs(str(doc.get("description", "")))
+    if doc.get("values"):
+        lines += ["", "Values:", *_value_rows(doc["values"])]
+    if doc.get("ranges"):
+        lines += ["", "Reserved ranges:", *_range_rows(doc["ranges"])]
+    if "values" in doc and not doc.get("ranges"):
+        lines += ["", "Reserved ranges: none (other values are unknown)"]
+    extras = _render_extras(doc, _PROPERTY_KEYS, "  ")
+    if extras:
+        lines += ["", *extras]
+    return lines
+
+
+def _render_value(doc: dict[str, Any]) -> list[str]:
+    head = f"{doc['class']}.{doc['property']} = {_show(doc['value'])}: {doc['name']}"
+    lines = _wrap(head)
+    lines += _wrap(str(doc.get("meaning") or "(the seed gives no meaning text)"), "  ")
+    if doc.get("ranges"):
+        lines += ["", f"Reserved ranges of {doc['property']}:", *_range_rows(doc["ranges"])]
+    return lines
+
+
+_CLASS_KEYS: Final = frozenset({"class", "superclass", "description", "properties"})
+_CLASS_PROPERTY_KEYS: Final = frozenset(
+    {"name", "type", "description", "enum", "inherited_from", "mof_default"}
+)
+_PROPERTY_KEYS: Final = frozenset(
+    {"class", "name", "type", "description", "inherited_from", "mof_default", "values", "ranges"}
+)
+
+
+_LABELS: Final[dict[str, str]] = {"rules": "how each source fills it"}
+
+
+def _render_extras(doc: dict[str, Any], shown: frozenset[str], indent: str) -> list[str]:
+    """Every key not rendered specially: rules, and the IPsec counters' own keys."""
+    lines: list[str] = []
+    for key, val in doc.items():
+        if key in shown or val is None or val == "":
+            continue
+        if isinstance(val, dict):
+            lines.append(f"{indent}{_LABELS.get(key, key)}:")
+            width = max(len(str(k)) for k in val) if val else 0
+            for sub, item in val.items():
+                text = " — ".join(map(str, item.values())) if isinstance(item, dict) else item
+                lines += _wrap(f"{sub!s:<{width}}  {text}", indent + "  ", width + 2)
+        else:
+            lines += _wrap(f"{key}: {val}", indent)
+    return lines
+
+
+def _value_rows(values: Sequence[dict[str, Any]]) -> list[str]:
+    cells = [(_show(v["value"]), str(v["name"]), v.get("meaning")) for v in values]
+    vw = max(len(c[0]) for c in cells)
+    nw = max(len(c[1]) for c in cells)
+    lines: list[str] = []
+    for raw, name, meaning in cells:
+        row = f"{raw:>{vw}}  {name:<{nw}}  {meaning or ''}".rstrip()
+        lines += _wrap(row, "  ", vw + nw + 4)
+    return lines
+
+
+def _range_rows(ranges: Sequence[dict[str, Any]]) -> list[str]:
+    cells = [(f"{r['min']}..{r['max']}", str(r["name"]), r.get("meaning")) for r in ranges]
+    rw = max(len(c[0]) for c in cells)
+    nw = max(len(c[1]) for c in cells)
+    lines: list[str] = []
+    for span, name, meaning in cells:
+        lines += _wrap(f"{span:>{rw}}  {name:<{nw}}  {meaning or ''}".rstrip(), "  ", rw + nw + 4)
+    return lines
+
+
+def _show(value: object) -> str:
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+def _paragraphs(text: str, indent: str = "") -> list[str]:
+    lines: list[str] = []
+    for n, para in enumerate(text.split("\n\n")):
+        if n:
+            lines.append("")
+        for line in para.split("\n"):
+            lines += _wrap(line, indent)
+    return lines
+
+
+def _wrap(text: str, indent: str = "", hang: int = 0) -> list[str]:
+    """``text`` wrapped to :data:`WIDTH`; continuation lines indented ``hang`` more columns."""
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent + " " * hang,
+        break_long_words=True,
+        break_on_hyphens=False,
+    ) or [indent.rstrip()]
+
+
+# --- command line -----------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``tcpscope explain [CLASS[.PROPERTY] [VALUE]] [--json]``."""
+    parser.add_argument(
+        "explain_target",
+        nargs="?",
+        metavar="CLASS[.PROPERTY]",
+        help=f"{TCP_CLASS}, {TCP_CLASS}.State, {IPSEC_CLASS}[.Counter]; any case",
+    )
+    parser.add_argument(
+        "explain_value",
+        nargs="?",
+        metavar="VALUE",
+        help="one value of an enum property: a number (5) or a name (Established)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the explanation; 0 on success. UsageError propagates (the CLI exits 2)."""
+    doc = explain(args.explain_target, args.explain_value)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(render_text(doc), end="")
+    return 0

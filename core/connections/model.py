@@ -1,0 +1,187 @@
+"""The MSFT_NetTCPConnection data model, UI-free.
+
+One frozen record per TCP connection carrying every property the seed class documents (the
+32 of the MOF block, inherited CIM ones included), plus the facts tcpscope needs around it:
+who owns the socket, how the owner was (or was not) found, and the kernel's tcp_info.
+
+Values are raw: numbers, strings, datetimes in UTC. Nothing here is formatted for display,
+and nothing here is ever invented: a value the platform cannot give is ``None`` and
+:mod:`core.connections.property_rules` says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum, StrEnum
+
+
+class TcpState(IntEnum):
+    """MSFT_NetTCPConnection.State (uint8); names and meanings live in
+    :mod:`core.connections.seed_tables`."""
+
+    CLOSED = 1
+    LISTEN = 2
+    SYN_SENT = 3
+    SYN_RECEIVED = 4
+    ESTABLISHED = 5
+    FIN_WAIT1 = 6
+    FIN_WAIT2 = 7
+    CLOSE_WAIT = 8
+    CLOSING = 9
+    LAST_ACK = 10
+    TIME_WAIT = 11
+    DELETE_TCB = 12
+
+
+class OffloadState(IntEnum):
+    """MSFT_NetTCPConnection.OffloadState (uint8): TCP Chimney offload state."""
+
+    IN_HOST = 0
+    OFFLOADING = 1
+    OFFLOADED = 2
+    UPLOADING = 3
+
+
+class AppliedSetting(IntEnum):
+    """MSFT_NetTCPConnection.AppliedSetting (uint8): the Windows TCP template applied."""
+
+    INTERNET = 0
+    DATACENTER = 1
+    COMPAT = 2
+    INTERNET_CUSTOM = 3
+    DATACENTER_CUSTOM = 4
+
+
+class OwnerStatus(StrEnum):
+    """How OwningProcess was (or was not) established for one connection.
+
+    Windows reports PID 0 for TIME_WAIT; tcpscope reports ``None`` with one of these
+    reasons instead, because 0 is a real PID-shaped number that means nothing here.
+    """
+
+    FOUND = "found"
+    """The socket inode was found in the owner's /proc/<pid>/fd (or the platform API said so)."""
+    NO_OWNER = "no-owner"
+    """The kernel holds the socket with no file (TIME_WAIT, SYN_RECV request, orphaned)."""
+    NEEDS_PRIVILEGE = "needs-privilege"
+    """Some processes' fd tables were unreadable to us; the owner may be among them."""
+    NOT_FOUND = "not-found"
+    """Every fd table was readable and none held the inode (it closed between reads)."""
+    NOT_SUPPORTED = "not-supported"
+    """The source has no way to attribute sockets to processes."""
+
+
+@dataclass(frozen=True, slots=True)
+class TcpInfo:
+    """Kernel TCP internals (Linux ``struct tcp_info``) for one socket at one sample."""
+
+    rtt_us: int
+    """Smoothed round-trip time, microseconds."""
+    rttvar_us: int
+    """Round-trip time variance, microseconds."""
+    snd_cwnd: int
+    """Congestion window, segments."""
+    snd_mss: int
+    """Sender maximum segment size, bytes."""
+    retransmits: int
+    """Retransmissions of the current unacknowledged segment (``tcpi_retransmits``)."""
+    total_retrans: int
+    """Retransmitted segments over the connection's life."""
+    bytes_acked: int | None
+    """Bytes sent and acknowledged by the peer (RFC 4898 tcpEStatsAppHCThruOctetsAcked)."""
+    bytes_received: int | None
+    """Bytes received (RFC 4898 tcpEStatsAppHCThruOctetsReceived)."""
+    unacked: int
+    """Segments sent but not yet acknowledged."""
+    lost: int
+    """Segments the stack currently believes lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """The owning process, fetched once per PID (process details rarely change)."""
+
+    pid: int
+    """Process ID."""
+    name: str | None
+    """Process name; untrusted text, controlled by the process."""
+    username: str | None
+    """User owning the process; ``None`` when it could not be resolved."""
+    cmdline: tuple[str, ...] | None
+    """Argument vector; untrusted text. ``None`` when access was denied."""
+    exe: str | None
+    """Executable path; ``None`` when access was denied."""
+    create_time: float | None
+    """Process start, seconds since the epoch."""
+    denied: tuple[str, ...] = ()
+    """Names of the fields above that the OS refused to give us."""
+
+
+@dataclass(frozen=True, slots=True)
+class TcpConnection:
+    """One MSFT_NetTCPConnection instance.
+
+    Attribute order follows the seed's MOF block;
+    :data:`core.connections.property_rules.PROPERTIES` maps each
+    attribute to its WMI name and states the rule that fills it. The trailing fields are
+    tcpscope's own and never appear under a WMI name.
+    """
+
+    caption: str | None
+    description: str | None
+    element_name: str | None
+    install_date: datetime | None
+    name: str | None
+    operational_status: tuple[int, ...] | None
+    status_descriptions: tuple[str, ...] | None
+    status: str | None
+    health_state: int | None
+    communication_status: int | None
+    detailed_status: int | None
+    operating_status: int | None
+    primary_status: int | None
+    other_enabled_state: str | None
+    enabled_default: int | None
+    time_of_last_state_change: datetime | None
+    """When the sampler saw State change; ``None`` until it has seen a change."""
+    transitioning_to_state: int | None
+    available_requested_states: tuple[int, ...] | None
+    instance_id: str
+    """``tcpscope:<LocalID>``; stable for the connection's life (see core.identity)."""
+    enabled_state: int | None
+    requested_state: int | None
+    directionality: int | None
+    aggregation_behavior: int | None
+    local_address: str
+    """Canonical text; IPv4-mapped IPv6 shown as IPv4."""
+    local_port: int
+    remote_address: str
+    remote_port: int
+    state: TcpState
+    applied_setting: int | None
+    owning_process: int | None
+    """PID, or ``None`` with :attr:`owner_status` saying why."""
+    creation_time: datetime | None
+    """A bound, not a kernel fact on Linux: see :attr:`created_before_start`."""
+    offload_state: int | None
+
+    # --- tcpscope's own facts (not WMI properties) ---
+    family: int
+    """4 or 6: the socket's address family as the kernel reports it."""
+    owner_status: OwnerStatus
+    """Why :attr:`owning_process` is or is not set."""
+    created_before_start: bool
+    """True when the connection existed before the first sample: CreationTime is then an upper
+    bound ("before <start>"), not the first-seen time."""
+    inode: int | None = None
+    """Socket inode (0 for sockets without a file); ``None`` where the source has no inodes."""
+    uid: int | None = None
+    """Socket owner's uid as the kernel reports it."""
+    source_key: bytes = b""
+    """Opaque per-source identity used to reuse unchanged records between samples."""
+
+    @property
+    def is_listener(self) -> bool:
+        """True for sockets waiting for connections."""
+        return self.state is TcpState.LISTEN

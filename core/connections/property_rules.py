@@ -1,0 +1,244 @@
+"""Where every MSFT_NetTCPConnection property comes from, per source.
+
+The seed's MOF block lists 32 properties. This module maps each to its Python attribute and
+states, for each source kind, the rule that fills it: reported by the platform, derived from
+facts, the MOF default, observed by the sampler, or not reported (with the reason). The JSON
+output, ``tcpscope explain`` and the TUI's detail pane all read this one table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from core.connections.model import OwnerStatus, TcpConnection
+
+
+class Provenance(StrEnum):
+    """How a property's value was obtained."""
+
+    REPORTED = "reported"
+    """The platform (kernel, OS API) reports it."""
+    DERIVED = "derived"
+    """It follows from reported facts by a stated rule."""
+    DEFAULT = "default"
+    """The MOF default value from the class definition."""
+    OBSERVED = "observed"
+    """tcpscope's sampler observed it (a bound, not a kernel fact)."""
+    NOT_REPORTED = "not reported"
+    """No source on this platform gives it; the value is null."""
+
+
+@dataclass(frozen=True, slots=True)
+class PropertySpec:
+    """One WMI property: its names, CIM type and the enum table that decodes it."""
+
+    wmi_name: str
+    attr: str
+    cim_type: str
+    """CIM type as the MOF spells it, e.g. ``uint16[]``."""
+    enum: str | None = None
+    """WMI property name of the enum table in :data:`core.connections.seed_tables.ENUMS`, if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How one property is filled: the provenance and a one-line human reason/rule."""
+
+    provenance: Provenance
+    text: str
+
+
+def _p(wmi: str, attr: str, cim: str, enum: bool = False) -> PropertySpec:
+    return PropertySpec(wmi, attr, cim, wmi if enum else None)
+
+
+PROPERTIES: Final[tuple[PropertySpec, ...]] = (
+    _p("Caption", "caption", "string"),
+    _p("Description", "description", "string"),
+    _p("ElementName", "element_name", "string"),
+    _p("InstallDate", "install_date", "datetime"),
+    _p("Name", "name", "string"),
+    _p("OperationalStatus", "operational_status", "uint16[]", enum=True),
+    _p("StatusDescriptions", "status_descriptions", "string[]"),
+    _p("Status", "status", "string", enum=True),
+    _p("HealthState", "health_state", "uint16", enum=True),
+    _p("CommunicationStatus", "communication_status", "uint16", enum=True),
+    _p("DetailedStatus", "detailed_status", "uint16", enum=True),
+    _p("OperatingStatus", "operating_status", "uint16", enum=True),
+    _p("PrimaryStatus", "primary_status", "uint16", enum=True),
+    _p("OtherEnabledState", "other_enabled_state", "string"),
+    _p("EnabledDefault", "enabled_default", "uint16", enum=True),
+    _p("TimeOfLastStateChange", "time_of_last_state_change", "datetime"),
+    _p("TransitioningToState", "transitioning_to_state", "uint16", enum=True),
+    _p("AvailableRequestedStates", "available_requested_states", "uint16[]", enum=True),
+    _p("InstanceID", "instance_id", "string"),
+    _p("EnabledState", "enabled_state", "uint16", enum=True),
+    _p("RequestedState", "requested_state", "uint16", enum=True),
+    _p("Directionality", "directionality", "uint16", enum=True),
+    _p("AggregationBehavior", "aggregation_behavior", "uint16", enum=True),
+    _p("LocalAddress", "local_address", "string"),
+    _p("LocalPort", "local_port", "uint16"),
+    _p("RemoteAddress", "remote_address", "string"),
+    _p("RemotePort", "remote_port", "uint16"),
+    _p("State", "state", "uint8", enum=True),
+    _p("AppliedSetting", "applied_setting", "uint8", enum=True),
+    _p("OwningProcess", "owning_process", "uint32"),
+    _p("CreationTime", "creation_time", "datetime"),
+    _p("OffloadState", "offload_state", "uint8", enum=True),
+)
+"""All properties, in the seed's MOF order."""
+
+BY_WMI: Final[dict[str, PropertySpec]] = {p.wmi_name: p for p in PROPERTIES}
+BY_ATTR: Final[dict[str, PropertySpec]] = {p.attr: p for p in PROPERTIES}
+
+R, D, M, OBS, N = (
+    Provenance.REPORTED,
+    Provenance.DERIVED,
+    Provenance.DEFAULT,
+    Provenance.OBSERVED,
+    Provenance.NOT_REPORTED,
+)
+
+_NO_CIM = "{os} reports no CIM status for a socket"
+_COMMON: Final[dict[str, Rule]] = {
+    "Caption": Rule(N, "{os} gives no caption for a socket"),
+    "Description": Rule(N, "{os} gives no description for a socket"),
+    "ElementName": Rule(N, "{os} gives no user-friendly name for a socket"),
+    "InstallDate": Rule(N, "a connection is not installed; {os} reports no such date"),
+    "Name": Rule(N, "{os} gives no name for a socket"),
+    "OperationalStatus": Rule(N, _NO_CIM),
+    "StatusDescriptions": Rule(N, "follows OperationalStatus, which is not reported"),
+    "Status": Rule(N, _NO_CIM),
+    "HealthState": Rule(N, _NO_CIM),
+    "CommunicationStatus": Rule(N, _NO_CIM),
+    "DetailedStatus": Rule(N, _NO_CIM),
+    "OperatingStatus": Rule(N, _NO_CIM),
+    "PrimaryStatus": Rule(N, _NO_CIM),
+    "OtherEnabledState": Rule(
+        N, "the seed requires null unless EnabledState is 1 (Other); EnabledState is not reported"
+    ),
+    "EnabledDefault": Rule(M, "MOF default of the class definition: EnabledDefault = 2 (Enabled)"),
+    "TimeOfLastStateChange": Rule(
+        OBS, "when tcpscope's sampler saw State change; null until a change was seen"
+    ),
+    "TransitioningToState": Rule(
+        M, "MOF default 12 (Not Applicable): transitions are not represented"
+    ),
+    "AvailableRequestedStates": Rule(
+        N, "the seed says null when the implementation cannot determine the possible states"
+    ),
+    "InstanceID": Rule(
+        D, "tcpscope:<LocalID> from the connection's addresses and ports (+ inode when unconnected)"
+    ),
+    "EnabledState": Rule(N, "{os} reports no CIM enabled state for a socket"),
+    "RequestedState": Rule(
+        M, "MOF default of the class definition: RequestedState = 5 (No Change)"
+    ),
+    "Directionality": Rule(D, "TCP is full duplex: always 2 (Bi-Directional)"),
+    "AggregationBehavior": Rule(N, "{os} does not describe pipe composition"),
+    "LocalAddress": Rule(R, "{api}"),
+    "LocalPort": Rule(R, "{api}"),
+    "RemoteAddress": Rule(R, "{api}"),
+    "RemotePort": Rule(R, "{api}"),
+    "State": Rule(R, "{api}{state_note}"),
+    "AppliedSetting": Rule(N, "Windows TCP templates (MSFT_NetTCPSetting) do not exist on {os}"),
+    "OwningProcess": Rule(R, "{owner_api}"),
+    "CreationTime": Rule(
+        OBS, "{os} does not report it: first time the sampler saw the connection (a bound)"
+    ),
+    "OffloadState": Rule(
+        D, "mainline Linux has no TCP Chimney offload: every connection is 0 (InHost)"
+    ),
+}
+
+_SOURCES: Final[dict[str, dict[str, str]]] = {
+    "netlink": {
+        "os": "Linux",
+        "api": "kernel NETLINK_SOCK_DIAG (inet_diag) dump",
+        "owner_api": "socket inode found in /proc/<pid>/fd",
+        "state_note": "; Linux states mapped onto the seed's values (see core.connections.records)",
+    },
+    "psutil": {
+        "os": "psutil",
+        "api": "psutil.net_connections",
+        "owner_api": "psutil.net_connections pid",
+        "state_note": "; psutil's state names mapped onto the seed's values",
+    },
+    "demo": {
+        "os": "the demo host",
+        "api": "synthetic demo host (scripted data)",
+        "owner_api": "synthetic demo host (scripted data)",
+        "state_note": "",
+    },
+}
+
+_OVERRIDES: Final[dict[str, dict[str, Rule]]] = {
+    # psutil runs on platforms where we cannot know the offload state.
+    "psutil": {
+        "OffloadState": Rule(N, "psutil does not expose the offload state"),
+        "AppliedSetting": Rule(N, "psutil does not expose the applied TCP setting template"),
+        "CreationTime": Rule(
+            OBS, "psutil does not report it: first time the sampler saw the connection (a bound)"
+        ),
+    },
+    # The demo plays a synthetic Windows host: every value it shows is part of its script.
+    "demo": {
+        "AppliedSetting": Rule(R, "synthetic demo host (scripted Windows-like value)"),
+        "OffloadState": Rule(R, "synthetic demo host (scripted Windows-like value)"),
+    },
+}
+
+
+def rule(source: str, wmi_name: str) -> Rule:
+    """The rule for ``wmi_name`` under ``source`` (``netlink``, ``psutil``, ``demo``...)."""
+    base = _OVERRIDES.get(source, {}).get(wmi_name) or _COMMON[wmi_name]
+    words = _SOURCES.get(source) or {
+        "os": f"the {source} source",
+        "api": f"{source} source",
+        "owner_api": f"{source} source",
+        "state_note": "",
+    }
+    return Rule(base.provenance, base.text.format(**words))
+
+
+_OWNER_REASONS: Final[dict[OwnerStatus, str]] = {
+    OwnerStatus.NO_OWNER: (
+        "no owning process: the kernel holds this socket without a file "
+        "(TIME_WAIT, SYN_RECV or orphaned); Windows shows PID 0 here"
+    ),
+    OwnerStatus.NEEDS_PRIVILEGE: (
+        "not reported: other users' processes are unreadable; "
+        "needs root or CAP_SYS_PTRACE (to read their /proc/<pid>/fd)"
+    ),
+    OwnerStatus.NOT_FOUND: (
+        "not reported: no process visible in /proc holds this socket "
+        "(it closed meanwhile, or its owner lives in another PID namespace)"
+    ),
+    OwnerStatus.NOT_SUPPORTED: "not reported: this source cannot attribute sockets to processes",
+}
+
+
+def cell_rule(conn: TcpConnection, wmi_name: str, source: str, started_at: datetime) -> Rule:
+    """The rule for one cell, refined by the connection's own facts.
+
+    OwningProcess and CreationTime carry per-connection reasons: an owner may be absent for a
+    reason, and a creation time is either "first seen" or "before <start>".
+    """
+    base = rule(source, wmi_name)
+    if wmi_name == "OwningProcess" and conn.owning_process is None:
+        reason = _OWNER_REASONS.get(conn.owner_status, "not reported")
+        return Rule(N, reason)
+    if wmi_name == "CreationTime" and base.provenance is OBS:
+        if conn.created_before_start:
+            when = started_at.isoformat(timespec="seconds")
+            return Rule(OBS, f"open before tcpscope started: created before {when} (upper bound)")
+        return Rule(OBS, "first seen by tcpscope's sampler (the kernel does not report it)")
+    return base
+
+
+def value(conn: TcpConnection, spec: PropertySpec) -> object:
+    """The raw value of ``spec`` on ``conn``."""
+    return getattr(conn, spec.attr)

@@ -1,0 +1,71 @@
+"""The one interface every connection source implements.
+
+A source is synchronous and may block (netlink, /proc, psutil); the sampler calls it from a
+worker thread, one call at a time, never overlapping. It keeps its own memory between calls so
+unchanged connections come back as the very same record objects (cheap diffs at 50k sockets)
+and so CreationTime / TimeOfLastStateChange can be observed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.snapshot import Privilege
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSample:
+    """What one call of :meth:`ConnectionSource.sample` returns."""
+
+    connections: dict[str, TcpConnection]
+    """By InstanceID. Unchanged connections must be the same objects as last time."""
+    tcp_info: Mapping[str, TcpInfo] = field(default_factory=dict)
+    processes: Mapping[int, ProcessInfo] = field(default_factory=dict)
+    privilege: Privilege = field(default_factory=Privilege)
+    new_owners_resolved: int = 0
+    """How many socket owners had to be looked up this time (churn, for the header/bench)."""
+
+
+class ConnectionSource(Protocol):
+    """A provider of MSFT_NetTCPConnection records."""
+
+    name: str
+    """Short name shown in the header and recorded: ``netlink``, ``psutil``, ``demo``."""
+
+    def sample(self, now: datetime, *, first: bool) -> SourceSample:
+        """Take one sample.
+
+        Args:
+            now: the sample time (UTC); becomes CreationTime of new connections and
+                TimeOfLastStateChange of connections whose State changed.
+            first: True for the first sample of a run: connections then existed before
+                tcpscope started (``created_before_start``).
+
+        Raises:
+            core.errors.MonitorError: on a failure the sampler should report and retry.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release sockets and caches."""
+        ...
+
+
+@runtime_checkable
+class TcpInfoOnDemand(Protocol):
+    """A source that can fetch tcp_info for a few connections instead of dumping all of it."""
+
+    tcp_info_on_demand: bool
+    """True when samples carry tcp_info only for the watched connections."""
+
+    def watch(self, instance_ids: Collection[str]) -> None:
+        """Include these connections' tcp_info in every sample from now on."""
+        ...
+
+    def tcp_info_of(self, conns: Collection[TcpConnection]) -> dict[str, bytes]:
+        """Raw tcp_info of ``conns`` now (thread-safe, apart from :meth:`sample`)."""
+        ...

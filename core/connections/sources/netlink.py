@@ -1,0 +1,442 @@
+"""The Linux connection source: sock_diag dump + incremental PID resolver + process cache.
+
+Why this shape: at 50k sockets a tick must cost less than ``ss -tan`` (no PIDs) and a tenth of
+``ss -tanp``, and the kernel's dump alone is most of that. So:
+
+* one dump walks the kernel's TCP tables once for both families (the compat request, see
+  :data:`core.connections.sources.inet_diag.TCPDIAG_GETSOCK`), read by a thread while Python walks;
+* the Python walk does one unpack and two concatenations per socket: the message's stable bytes
+  become its key (:data:`core.connections.sources.inet_diag.SOCKET_KEY`);
+* which sockets are new, changed or gone comes from comparing each reply's keys, in order and
+  in C, with the last dump's (:mod:`core.connections.sources.dump_diff`), while the kernel fills
+  the next
+  reply; the previous record object is reused for every unchanged key;
+* only changed keys get address text, a record and a PID lookup (which follows churn, see
+  :mod:`core.connections.sources.pid_resolver`);
+* tcp_info is asked for in every dump only when every socket's is wanted (``connections
+  --json``, recordings); a live UI asks for the few connections on screen
+  (:meth:`NetlinkSource.watch`), one exact query each.
+
+Linux only; imported lazily by :func:`core.connections.sources.get_source`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Collection
+from datetime import datetime
+from typing import Final
+
+from core.connections.model import OwnerStatus, TcpConnection, TcpState
+from core.connections.records import LINUX_DEFAULTS, LINUX_TCP_STATES, address_text
+from core.connections.sources.base import SourceSample
+from core.connections.sources.dump_diff import OrderedDiff
+from core.connections.sources.inet_diag import (
+    MSG_MIN,
+    SOCKET_KEY,
+    InetDiagDumper,
+    offsets,
+    reply_type,
+    sockets_end,
+    tcp_info_raw,
+)
+from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
+from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
+from core.connections.sources.tracker import SocketFacts, carry
+from core.connections.tcpinfo import LazyTcpInfo
+from core.errors import MonitorError
+from core.snapshot import Privilege
+
+_STATES: Final[tuple[TcpState | None, ...]] = tuple(LINUX_TCP_STATES.get(i) for i in range(256))
+_ADDRESS_CACHE: Final = 65536
+_ZERO_PORT: Final = b"\0\0"
+DUMP_MODES: Final = ("unspec", "per-family")
+"""``unspec``: one compat dump for both families; ``per-family``: one v2 dump each (kernels
+or sandboxes that refuse the compat request)."""
+
+# Layout of a key (SOCKET_KEY's three slices): family 0, state 1, sockid 2..50 (sport 2, dport 4,
+# src 6, dst 22, interface 38, cookie 42), uid 50, inode 54.
+_SOCKID = slice(2, 50)
+_TUPLE = slice(2, 38)
+"""sport, dport, src, dst: a connected socket's identity, kept across the TIME_WAIT swap."""
+_DPORT = slice(4, 6)
+
+
+class NetlinkSource:
+    """MSFT_NetTCPConnection records from NETLINK_SOCK_DIAG, with owners from /proc."""
+
+    name = "netlink"
+
+    def __init__(
+        self,
+        *,
+        resolve_owners: bool = True,
+        tcp_info: bool = True,
+        proc: str = "/proc",
+        dump: str = "unspec",
+    ) -> None:
+        """Open the netlink socket (raises SourceUnavailable / AccessDenied).
+
+        Args:
+            resolve_owners: look up owning PIDs (False: OwnerStatus.NOT_SUPPORTED, for bench).
+            tcp_info: ask the kernel for every socket's tcp_info in every dump (about a fifth
+                of the kernel's dump time, and the replies are kept for lazy decoding).
+                False: :attr:`SourceSample.tcp_info` holds only the watched connections'.
+            proc: procfs mount point.
+            dump: one of :data:`DUMP_MODES`.
+        """
+        if dump not in DUMP_MODES:
+            raise ValueError(f"dump must be one of {DUMP_MODES}, got {dump!r}")
+        self._tcp_info = tcp_info
+        self.tcp_info_on_demand = not tcp_info
+        """True: samples carry tcp_info only for :attr:`watched` (see TcpInfoOnDemand)."""
+        self._dumpers: dict[int, InetDiagDumper] = {}
+        self.dump_mode = dump
+        self._open_dumpers()
+        self._query: InetDiagDumper | None = None
+        self._query_lock = threading.Lock()
+        self._resolve = resolve_owners
+        self._resolver = PidResolver(proc)
+        self._procs = ProcessCache()
+        self._by_key: dict[bytes, TcpConnection] = {}
+        self._order: list[bytes] = []
+        """Every key of the last dump in the kernel's order (``_by_key``'s, plus sockets in
+        unknown states)."""
+        self._by_iid: dict[str, TcpConnection] = {}
+        self._pid_refs: Counter[int] = Counter()
+        self._addresses: dict[bytes, str] = {}
+        self.watched: frozenset[str] = frozenset()
+        """InstanceIDs whose tcp_info each sample asks for when tcp_info is not dumped."""
+        self.last_new = 0
+        """New or changed sockets in the last sample (for bench)."""
+
+    def _open_dumpers(self) -> None:
+        for dumper in self._dumpers.values():
+            dumper.close()
+        families = (
+            (socket.AF_UNSPEC,) if self.dump_mode == "unspec" else (socket.AF_INET, socket.AF_INET6)
+        )
+        # One dumper per family, so per-family dumps run at once (InetDiagDumper.chunks).
+        self._dumpers = {fam: InetDiagDumper(tcp_info=self._tcp_info) for fam in families}
+
+    @property
+    def resolver(self) -> PidResolver:
+        """The PID resolver (its ``stats`` describe the last sample's lookups)."""
+        return self._resolver
+
+    def probe(self) -> None:
+        """One dump to prove the kernel answers; falls back to per-family dumps once.
+
+        Raises like :meth:`sample` when neither kind of dump works.
+        """
+        try:
+            for fam, dumper in self._dumpers.items():
+                dumper.dump(fam)
+        except MonitorError:
+            if self.dump_mode == "per-family":
+                raise
+            self.dump_mode = "per-family"
+            self._open_dumpers()
+            self.probe()
+
+    def close(self) -> None:
+        """Close the netlink sockets and drop the caches."""
+        for dumper in self._dumpers.values():
+            dumper.close()
+        if self._query is not None:
+            self._query.close()
+        self._by_key = {}
+        self._order = []
+        self._by_iid = {}
+        self._pid_refs.clear()
+
+    def watch(self, instance_ids: Collection[str]) -> None:
+        """Ask for these connections' tcp_info in every sample (thread-safe: one store)."""
+        self.watched = frozenset(instance_ids)
+
+    def tcp_info_of(self, conns: Collection[TcpConnection]) -> dict[str, bytes]:
+        """Raw tcp_info of ``conns`` now, one exact query each (callable from any thread)."""
+        out: dict[str, bytes] = {}
+        with self._query_lock:
+            if self._query is None:
+                self._query = InetDiagDumper(tcp_info=True)
+            for conn in conns:
+                if len(conn.source_key) != _SOCKID.stop - _SOCKID.start:
+                    continue
+                fam = socket.AF_INET if conn.family == 4 else socket.AF_INET6
+                raw = self._query.tcp_info_of(fam, conn.source_key)
+                if raw is not None:
+                    out[conn.instance_id] = raw
+        return out
+
+    # -- one sample ----------------------------------------------------------------------
+
+    def sample(self, now: datetime, *, first: bool) -> SourceSample:
+        """One dump of every TCP socket; see
+        :class:`core.connections.sources.base.ConnectionSource`."""
+        prev = self._by_key
+        diff = OrderedDiff(self._order, prev)
+        chunks: list[tuple[int, bytes]] = []
+        self._dump(diff.feed, chunks)
+        # Nothing above touched the source's state: a failed dump leaves the last sample whole.
+        order, added, gone, clean = diff.finish()
+        if clean:
+            gone = [k for k in gone if k in prev]
+        else:
+            # The kernel listed a socket twice (its hash chain changed between two replies).
+            # Rare: dump again and compare whole sets.
+            listed: list[bytes] = []
+            chunks = []
+            self._dump(listed.extend, chunks)
+            seen = dict.fromkeys(listed)
+            order = list(seen)
+            added = [k for k in order if k not in prev]
+            gone = [k for k in prev if k not in seen]
+        self._order = order
+        pending, vanished = _match(added, [prev[k] for k in gone])
+        for k in gone:
+            del prev[k]  # private: changed in place, unlike by_iid (snapshots hold it)
+        by_iid = self._by_iid.copy() if pending or gone else self._by_iid
+        by_iid, looked_up = self._apply(pending, vanished, by_iid, now, first)
+        self._by_iid = by_iid
+        self.last_new = len(pending)
+        if self._resolver.dead_pids:
+            self._procs.recheck(self._resolver.dead_pids)
+        processes = self._procs.update(self._pid_refs.keys())
+        if self._tcp_info:
+            infos = LazyTcpInfo(by_iid, _TcpInfoIndex(chunks))
+        else:
+            watched = [by_iid[i] for i in self.watched if i in by_iid]
+            infos = LazyTcpInfo(self.tcp_info_of(watched) if watched else {})
+        return SourceSample(
+            connections=by_iid,
+            tcp_info=infos,
+            processes=processes,
+            privilege=self._privilege(),
+            new_owners_resolved=looked_up,
+        )
+
+    def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]]) -> None:
+        """Dump every socket: hand each reply's keys to ``feed``, in the kernel's order, and
+        keep the replies in ``chunks`` when tcp_info is in them.
+
+        The hot loop: one unpack and two concatenations per socket; ``feed`` runs per reply
+        while the reader thread waits for the kernel's next one.
+        """
+        keep = self._tcp_info
+        streams = [(fam, dumper, dumper.chunks(fam)) for fam, dumper in self._dumpers.items()]
+        for family, dumper, stream in streams:
+            want = reply_type(family)
+            unpack = SOCKET_KEY.unpack_from
+            for chunk in stream:
+                if keep:
+                    chunks.append((family, chunk))
+                found: list[bytes] = []
+                append = found.append
+                limit = len(chunk) - MSG_MIN
+                off = 0
+                while off <= limit:
+                    length, typ, head, sockid, owner = unpack(chunk, off)
+                    if typ != want or length < MSG_MIN:
+                        break
+                    append(head + sockid + owner)
+                    off += (length + 3) & ~3
+                if off < len(chunk):
+                    dumper.finish(chunk, off)
+                feed(found)
+
+    # -- the slow path: new, changed and gone sockets ------------------------------------
+
+    def _apply(
+        self,
+        pending: list[tuple[bytes, TcpConnection | None]],
+        vanished: list[TcpConnection],
+        by_iid: dict[str, TcpConnection],
+        now: datetime,
+        first: bool,
+    ) -> tuple[dict[str, TcpConnection], int]:
+        """Resolve owners for the changed sockets, then store their records.
+
+        Runs every sample, changes or not: the resolver also notices owners that died.
+        ``by_iid`` must be a fresh copy when ``pending`` or ``vanished`` is not empty.
+        Returns the records by InstanceID (copied first if only owners changed) and how many
+        socket owners were looked up.
+        """
+        by_key = self._by_key
+        gone_inodes = [rec.inode for rec in vanished if rec.inode]
+        new_inodes: list[int] = []
+        for key, prev in pending:
+            ino = _inode(key)
+            if ino:
+                new_inodes.append(ino)
+            if prev is not None and prev.inode and prev.inode != ino:
+                gone_inodes.append(prev.inode)
+        changed = self._resolver.resolve(new_inodes, gone_inodes) if self._resolve else set()
+        for rec in vanished:
+            self._unref(rec)
+            if by_iid.get(rec.instance_id) is rec:
+                del by_iid[rec.instance_id]
+        for key, prev in pending:
+            rec = self._settle(key, prev, now, first)
+            if prev is not None:
+                self._unref(prev)
+                if by_iid.get(prev.instance_id) is prev:
+                    del by_iid[prev.instance_id]
+            if rec.owning_process is not None:
+                self._pid_refs[rec.owning_process] += 1
+            by_iid[rec.instance_id] = rec
+            by_key[key] = rec
+        if changed:
+            if by_iid is self._by_iid:
+                by_iid = by_iid.copy()
+            self._refresh_owners(changed, by_key, by_iid)
+        return by_iid, len(new_inodes)
+
+    def _settle(
+        self, key: bytes, prev: TcpConnection | None, now: datetime, first: bool
+    ) -> TcpConnection:
+        alen = 4 if key[0] == socket.AF_INET else 16
+        ino = _inode(key)
+        if self._resolve:
+            pid, status = self._resolver.owner(ino)
+        else:
+            pid, status = None, OwnerStatus.NOT_SUPPORTED
+        facts = SocketFacts(  # positional: this runs for every socket of the first sample
+            4 if alen == 4 else 6,
+            self._address(key[6 : 6 + alen]),
+            int.from_bytes(key[2:4], "big"),
+            self._address(key[22 : 22 + alen]),
+            int.from_bytes(key[4:6], "big"),
+            _STATES[key[1]] or TcpState.CLOSED,
+            pid,
+            status,
+            ino,
+            int.from_bytes(key[50:54], sys.byteorder),
+            key[_SOCKID],
+        )
+        return carry(prev, facts, now, first=first, defaults=LINUX_DEFAULTS)
+
+    def _address(self, packed: bytes) -> str:
+        """address_text, memoised: hosts talk to few distinct addresses, and ipaddress is slow."""
+        text = self._addresses.get(packed)
+        if text is None:
+            if len(self._addresses) >= _ADDRESS_CACHE:
+                self._addresses.clear()
+            text = self._addresses[packed] = address_text(packed)
+        return text
+
+    def _refresh_owners(
+        self, inodes: set[int], by_key: dict[bytes, TcpConnection], by_iid: dict[str, TcpConnection]
+    ) -> None:
+        """Rare O(N) pass: owners changed for existing sockets (process died, late find)."""
+        for key, rec in list(by_key.items()):
+            if rec.inode not in inodes:
+                continue
+            pid, status = self._resolver.owner(rec.inode)
+            if pid == rec.owning_process and status is rec.owner_status:
+                continue
+            new = dataclasses.replace(rec, owning_process=pid, owner_status=status)
+            self._unref(rec)
+            if pid is not None:
+                self._pid_refs[pid] += 1
+            by_key[key] = new
+            if by_iid.get(rec.instance_id) is rec:
+                by_iid[rec.instance_id] = new
+
+    def _unref(self, rec: TcpConnection) -> None:
+        pid = rec.owning_process
+        if pid is not None:
+            left = self._pid_refs[pid] - 1
+            if left > 0:
+                self._pid_refs[pid] = left
+            else:
+                del self._pid_refs[pid]
+
+    def _privilege(self) -> Privilege:
+        hidden: list[str] = []
+        if self._resolver.denied_pids:
+            hidden.append(PRIVILEGE_REASON)
+        if self._procs.any_denied:
+            hidden.append(EXE_PRIVILEGE_REASON)
+        return Privilege(tuple(hidden))
+
+
+def _match(
+    added: Collection[bytes], gone: list[TcpConnection]
+) -> tuple[list[tuple[bytes, TcpConnection | None]], list[TcpConnection]]:
+    """Pair each new key with the gone record of the same socket, if any.
+
+    A socket that keeps its sockid (cookie included) changed State, inode or uid; a TIME_WAIT
+    minisock inherits its socket's cookie here. Failing that, a connected socket is matched
+    by its 4-tuple: a request socket becomes a full one under a new cookie, and a kernel may
+    give a TIME_WAIT minisock a cookie of its own. Returns (key, previous record or None)
+    pairs and the records left over, which closed.
+    """
+    if not gone:
+        return [(key, None) for key in added if _STATES[key[1]] is not None], []
+    by_sockid = {rec.source_key: rec for rec in gone}
+    by_tuple = {rec.source_key[:36]: rec for rec in gone if rec.remote_port}
+    claimed: set[int] = set()
+    pending: list[tuple[bytes, TcpConnection | None]] = []
+    unmatched: list[bytes] = []
+    for key in added:
+        if _STATES[key[1]] is None:
+            continue  # a state newer than this code: skipped, never guessed
+        rec = by_sockid.get(key[_SOCKID])
+        if rec is not None:
+            claimed.add(id(rec))
+            pending.append((key, rec))
+        else:
+            unmatched.append(key)
+    for key in unmatched:
+        rec = by_tuple.get(key[_TUPLE]) if key[_DPORT] != _ZERO_PORT else None
+        if rec is not None and id(rec) not in claimed:
+            claimed.add(id(rec))
+            pending.append((key, rec))
+        else:
+            pending.append((key, None))
+    return pending, [rec for rec in gone if id(rec) not in claimed]
+
+
+def _inode(key: bytes) -> int:
+    return int.from_bytes(key[54:58], sys.byteorder)
+
+
+class _TcpInfoIndex:
+    """Finds a record's raw tcp_info in the sample's reply chunks (for LazyTcpInfo).
+
+    The sockid → message index is built on the first lookup only, so a tick whose tcp_info
+    nobody reads never pays for it.
+    """
+
+    __slots__ = ("_chunks", "_index")
+
+    def __init__(self, chunks: list[tuple[int, bytes]]) -> None:
+        self._chunks = chunks
+        self._index: dict[tuple[int, bytes], tuple[bytes, int]] | None = None
+
+    def __call__(self, conn: object) -> bytes | None:
+        if not isinstance(conn, TcpConnection):
+            return None
+        if self._index is None:
+            self._index = self._build()
+        fam = socket.AF_INET if conn.family == 4 else socket.AF_INET6
+        where = self._index.get((fam, conn.source_key))
+        return tcp_info_raw(*where) if where is not None else None
+
+    def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:
+        index: dict[tuple[int, bytes], tuple[bytes, int]] = {}
+        for family, chunk in self._chunks:
+            for off in offsets(chunk, sockets_end(chunk, family)):
+                index[(chunk[off + 16], chunk[off + 20 : off + 68])] = (chunk, off)
+        return index
+
+
+def is_root() -> bool:
+    """Effective uid 0 (the usual way to hold CAP_SYS_PTRACE / CAP_DAC_READ_SEARCH)."""
+    return os.geteuid() == 0

@@ -1,0 +1,105 @@
+"""Owning-process details (name, user, cmdline, exe, start time), fetched once per process.
+
+Why: process details rarely change and cost several /proc reads each, so they are fetched
+when a PID first owns a socket and kept while it owns any, keyed by (pid, create_time) so a
+reused PID is noticed. Fields the OS refuses become ``None`` and are listed in
+``ProcessInfo.denied``; a process that vanished is dropped. Portable (psutil).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+import psutil  # type: ignore[import-untyped,unused-ignore]
+
+from core.connections.model import ProcessInfo
+
+EXE_PRIVILEGE_REASON: Final = (
+    "details (exe, sometimes name or cmdline) of other users' processes: the OS requires "
+    "ptrace read access (root or CAP_SYS_PTRACE on Linux, admin elsewhere)"
+)
+_FIELDS: Final = ("name", "username", "cmdline", "exe")
+
+
+def fetch_process(pid: int) -> ProcessInfo | None:
+    """Details of ``pid`` now, or ``None`` when it no longer exists."""
+    try:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            create_time: float | None = proc.create_time()
+            values: dict[str, object] = {}
+            denied: list[str] = []
+            for field in _FIELDS:
+                try:
+                    values[field] = getattr(proc, field)()
+                except psutil.AccessDenied:
+                    values[field] = None
+                    denied.append(field)
+    except psutil.NoSuchProcess:  # ZombieProcess included: it owns no sockets any more
+        return None
+    except psutil.AccessDenied:
+        return ProcessInfo(pid, None, None, None, None, None, ("create_time", *_FIELDS))
+    cmdline = values["cmdline"]
+    return ProcessInfo(
+        pid=pid,
+        name=_text(values["name"]),
+        username=_text(values["username"]),
+        cmdline=tuple(str(a) for a in cmdline) if isinstance(cmdline, list) else None,
+        exe=_text(values["exe"]) or None,
+        create_time=create_time,
+        denied=tuple(denied),
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class ProcessCache:
+    """ProcessInfo for the PIDs that currently own sockets."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._by_pid: dict[int, ProcessInfo] = {}
+        self.view: Mapping[int, ProcessInfo] = {}
+        """The current mapping; a new object whenever it changes, never mutated after."""
+
+    def update(self, owners: Iterable[int]) -> Mapping[int, ProcessInfo]:
+        """Keep details for exactly ``owners``: fetch new PIDs, evict the others.
+
+        A PID already known is re-fetched only if its create_time changed (PID reuse), which
+        is checked for PIDs that are new to the caller's owner set; see :meth:`recheck`.
+        """
+        wanted = set(owners)
+        known = self._by_pid.keys()
+        added = wanted - known
+        removed = known - wanted
+        if not added and not removed:
+            return self.view
+        for pid in removed:
+            del self._by_pid[pid]
+        for pid in added:
+            info = fetch_process(pid)
+            if info is not None:
+                self._by_pid[pid] = info
+        self.view = dict(self._by_pid)
+        return self.view
+
+    def recheck(self, pids: Iterable[int]) -> None:
+        """Drop cached details of ``pids`` whose process was replaced (PID reuse)."""
+        for pid in pids:
+            info = self._by_pid.get(pid)
+            if info is None:
+                continue
+            try:
+                same = psutil.Process(pid).create_time() == info.create_time
+            except psutil.Error:
+                same = False
+            if not same:
+                del self._by_pid[pid]  # the next update() fetches the new process
+
+    @property
+    def any_denied(self) -> bool:
+        """True when some process refused us some detail."""
+        return any(info.denied for info in self._by_pid.values())

@@ -1,0 +1,144 @@
+"""Carrying connection records from one sample to the next.
+
+Why: consumers diff snapshots by object identity, and CreationTime / TimeOfLastStateChange
+are observations that only exist if a source remembers what it saw. Every source keys its
+sockets by an opaque source key and lets this module decide, per socket, whether the previous
+record stands (same object), changed state (:func:`core.connections.records.with_state`,
+CreationTime kept),
+changed owner, or is a new connection (:func:`core.connections.records.new_connection`).
+
+:class:`RecordTracker` keeps the records by key for a source that walks every socket in Python
+(psutil); the netlink and scripted sources find their changed sockets themselves and
+call :func:`carry` for those only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable
+from datetime import datetime
+from typing import Generic, NamedTuple, TypeVar
+
+from core.connections.model import OwnerStatus, TcpConnection, TcpState
+from core.connections.records import PlatformDefaults, new_connection, with_state
+
+K = TypeVar("K", bound=Hashable)
+
+
+class SocketFacts(NamedTuple):
+    """What a source knows about one socket in one sample."""
+
+    family: int
+    local_address: str
+    local_port: int
+    remote_address: str
+    remote_port: int
+    state: TcpState
+    owning_process: int | None
+    owner_status: OwnerStatus
+    inode: int | None = None
+    uid: int | None = None
+    source_key: bytes = b""
+    applied_setting: int | None = None
+    """Only scripted Windows-like hosts report it."""
+    offload_state: int | None = None
+    """``None``: the platform default (:class:`core.connections.records.PlatformDefaults`)."""
+
+
+def same_socket(prev: TcpConnection, inode: int | None) -> bool:
+    """Whether a record with ``prev``'s key and this inode is the same connection.
+
+    A connected socket keeps its 4-tuple when the kernel swaps it for a TIME_WAIT minisock
+    (inode → 0) or accepts a request socket (0 → inode); two different non-zero inodes mean
+    the tuple was closed and reused by a new socket between samples.
+    """
+    return not (prev.inode and inode and prev.inode != inode)
+
+
+class RecordTracker(Generic[K]):
+    """Records of one source by source key, for one sample at a time.
+
+    Use: :meth:`begin`; for each socket, pop its key from :attr:`previous` and either put the
+    popped record back into :attr:`current` unchanged or call :meth:`settle`; then
+    :meth:`end` returns what vanished.
+    """
+
+    def __init__(self, defaults: PlatformDefaults) -> None:
+        """Start empty; ``defaults`` are the platform's MOF defaults for new records."""
+        self.defaults = defaults
+        self.current: dict[K, TcpConnection] = {}
+        self.previous: dict[K, TcpConnection] = {}
+
+    def begin(self) -> None:
+        """Start a sample: last sample's records become :attr:`previous`."""
+        self.previous = self.current
+        self.current = {}
+
+    def settle(
+        self,
+        key: K,
+        prev: TcpConnection | None,
+        facts: SocketFacts,
+        now: datetime,
+        *,
+        first: bool,
+    ) -> TcpConnection:
+        """Decide and store the record for ``key`` given last sample's ``prev`` (popped)."""
+        rec = carry(prev, facts, now, first=first, defaults=self.defaults)
+        self.current[key] = rec
+        return rec
+
+    def end(self) -> dict[K, TcpConnection]:
+        """Finish a sample; returns the records whose keys were not seen (closed)."""
+        vanished = self.previous
+        self.previous = {}
+        return vanished
+
+
+def carry(
+    prev: TcpConnection | None,
+    facts: SocketFacts,
+    now: datetime,
+    *,
+    first: bool,
+    defaults: PlatformDefaults,
+) -> TcpConnection:
+    """The record for a socket now, reusing ``prev`` (the same object) when nothing changed."""
+    if prev is None or not same_socket(prev, facts.inode):
+        return new_connection(
+            family=facts.family,
+            local_address=facts.local_address,
+            local_port=facts.local_port,
+            remote_address=facts.remote_address,
+            remote_port=facts.remote_port,
+            state=facts.state,
+            owning_process=facts.owning_process,
+            owner_status=facts.owner_status,
+            first_seen=now,
+            created_before_start=first,
+            defaults=defaults,
+            inode=facts.inode,
+            uid=facts.uid,
+            source_key=facts.source_key,
+            applied_setting=facts.applied_setting,
+            offload_state=facts.offload_state,
+        )
+    rec = prev
+    if prev.state is not facts.state:
+        rec = with_state(prev, facts.state, now)
+    if (
+        rec.owning_process != facts.owning_process
+        or rec.owner_status is not facts.owner_status
+        or rec.inode != facts.inode
+        or rec.uid != facts.uid
+        or rec.source_key != facts.source_key
+    ):
+        rec = dataclasses.replace(
+            rec,
+            owning_process=facts.owning_process,
+            owner_status=facts.owner_status,
+            inode=facts.inode,
+            uid=facts.uid,
+            source_key=facts.source_key,
+        )
+    return rec

@@ -1,0 +1,344 @@
+"""Replaying a recording as a Feed, with seek/step/speed, and the A/B diff between two samples.
+
+Why a Feed: screens consume :class:`core.sampling.feed.Feed` and must not know whether the data is
+live,
+so a replay is just another producer of Snapshots; its extra controls are
+:class:`core.sampling.feed.Seekable`. Each emitted snapshot's ``diff`` is against the snapshot
+emitted
+before it (so a jump shows what differs between the two points, like a coalesced live diff).
+Never writes to the file; never imports textual, rich or humanize.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import re
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Final
+
+from core.connections.model import TcpConnection
+from core.errors import RecordingError, UsageError
+from core.ipsec.model import COUNTER_NAMES, IpsecView, Kind
+from core.recording.reader import Recording
+from core.sampling.sampler import check_interval, diff_connections
+from core.snapshot import ErrorKind, Snapshot, SourceError
+
+SPEEDS: Final[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+"""Playback speeds the controls step through."""
+MAX_GAP_FACTOR: Final = 10.0
+"""A pause in the recording longer than this many intervals is replayed as one interval."""
+
+
+def next_speed(speed: float, direction: int) -> float:
+    """The speed one step faster (``direction`` > 0) or slower than ``speed`` in :data:`SPEEDS`."""
+    if direction > 0:
+        return next((s for s in SPEEDS if s > speed), SPEEDS[-1])
+    return next((s for s in reversed(SPEEDS) if s < speed), SPEEDS[0])
+
+
+def open_replay(path: str | os.PathLike[str]) -> ReplayFeed:
+    """Open ``path`` for replay (raises RecordingError with one line naming the file)."""
+    return ReplayFeed(Recording(path))
+
+
+class ReplayFeed:
+    """A recording played as a :class:`core.sampling.feed.Feed` that is also
+    :class:`core.sampling.feed.Seekable`."""
+
+    def __init__(self, recording: Recording) -> None:
+        """Play ``recording`` from its first sample at ×1."""
+        if len(recording) == 0:
+            raise RecordingError(f"{recording.path}: the recording holds no samples")
+        self.recording = recording
+        self._index = 0
+        self._speed = 1.0
+        self._interval_s = recording.header.interval_s
+        self._paused = False
+        self._closed = False
+        self._wake: asyncio.Event | None = None
+        self._last: Snapshot | None = None
+
+    # --- Feed ----------------------------------------------------------------------
+    @property
+    def live(self) -> bool:
+        """A recording is never live."""
+        return False
+
+    @property
+    def source_name(self) -> str:
+        """``replay:<file name>``."""
+        return f"replay:{os.path.basename(self.recording.path)}"
+
+    @property
+    def paused(self) -> bool:
+        """True while playback is paused (also at the end of the recording)."""
+        return self._paused
+
+    @property
+    def interval_s(self) -> float:
+        """Seconds between replayed samples at ×1 (the recorded interval unless changed)."""
+        return self._interval_s
+
+    def set_interval(self, interval_s: float) -> None:
+        """Change the base pace of playback (0.1–60 s per sample at ×1)."""
+        self._interval_s = check_interval(interval_s)
+        self._poke()
+
+    def pause(self) -> None:
+        """Hold the current sample."""
+        self._paused = True
+        self._poke()
+
+    def resume(self) -> None:
+        """Play on (from the start again when at the end)."""
+        if self._index >= len(self.recording) - 1:
+            self._index = 0
+        self._paused = False
+        self._poke()
+
+    async def stream(self) -> AsyncIterator[Snapshot]:
+        """The current sample now, then one per (recorded gap / speed), and on every control."""
+        self._wake = asyncio.Event()
+        yield self._emit()
+        while not self._closed:
+            ticked = await self._wait()
+            if self._closed:
+                break
+            if ticked:
+                if self._index < len(self.recording) - 1:
+                    self._index += 1
+                if self._index >= len(self.recording) - 1:
+                    self._paused = True
+            yield self._emit()
+
+    async def aclose(self) -> None:
+        """Stop the stream."""
+        self._closed = True
+        self._poke()
+
+    # --- Seekable ------------------------------------------------------------------
+    @property
+    def start_time(self) -> datetime:
+        """Time of the first sample."""
+        return self.recording.times[0]
+
+    @property
+    def end_time(self) -> datetime:
+        """Time of the last sample."""
+        return self.recording.times[-1]
+
+    @property
+    def position(self) -> datetime:
+        """Time of the current sample."""
+        return self.recording.times[self._index]
+
+    @property
+    def index(self) -> int:
+        """0-based number of the current sample."""
+        return self._index
+
+    @property
+    def length(self) -> int:
+        """Number of samples."""
+        return len(self.recording)
+
+    @property
+    def speed(self) -> float:
+        """Playback speed factor."""
+        return self._speed
+
+    def set_speed(self, speed: float) -> None:
+        """Set the speed (0.25–16; UsageError outside)."""
+        if not SPEEDS[0] <= speed <= SPEEDS[-1]:
+            raise UsageError(f"speed must be between ×{SPEEDS[0]:g} and ×{SPEEDS[-1]:g}")
+        self._speed = speed
+        self._poke()
+
+    def step(self, samples: int) -> None:
+        """Move by ``samples`` (clamped to the recording) and pause."""
+        self._paused = True
+        self._goto(self._index + samples)
+
+    def seek(self, when: datetime) -> None:
+        """Jump to the last sample at or before ``when`` (the first if before the start)."""
+        self._goto(self.recording.index_at(when))
+
+    def seek_index(self, index: int) -> None:
+        """Jump to sample ``index`` (clamped)."""
+        self._goto(index)
+
+    def snapshot_at(self, index: int) -> Snapshot:
+        """Sample ``index`` as recorded, without moving (for marks and diffs)."""
+        return self.recording.snapshot(max(0, min(index, len(self.recording) - 1)))
+
+    # --- internals ------------------------------------------------------------------
+    def _goto(self, index: int) -> None:
+        self._index = max(0, min(index, len(self.recording) - 1))
+        self._poke()
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    @property
+    def delay_s(self) -> float:
+        """Wall seconds from the current sample to the next at the current speed."""
+        times = self.recording.times
+        i = self._index
+        gap = self._interval_s
+        if i + 1 < len(times):
+            recorded = (times[i + 1] - times[i]).total_seconds()
+            ratio = self._interval_s / self.recording.header.interval_s
+            if 0 < recorded <= MAX_GAP_FACTOR * self.recording.header.interval_s:
+                gap = recorded * ratio
+        return gap / self._speed
+
+    async def _wait(self) -> bool:
+        """Wait for the next tick (True) or a control (False)."""
+        assert self._wake is not None
+        wake = self._wake
+        if self._paused:
+            await wake.wait()
+            wake.clear()
+            return False
+        try:
+            await asyncio.wait_for(wake.wait(), self.delay_s)
+        except TimeoutError:
+            return True
+        wake.clear()
+        return False
+
+    def _emit(self) -> Snapshot:
+        try:
+            snap = self.recording.snapshot(self._index)
+        except RecordingError as exc:
+            if self._last is None:
+                raise
+            error = SourceError(ErrorKind.UNAVAILABLE, str(exc), self._last.time)
+            return dataclasses.replace(self._last, error=error, stale=True)
+        prev = self._last
+        diff = diff_connections(prev.connections, snap.connections) if prev else snap.diff
+        snap = dataclasses.replace(snap, diff=diff, paused=self._paused, skipped=0)
+        self._last = snap
+        return snap
+
+
+# --- seeking by text ---------------------------------------------------------------------
+_OFFSET: Final = re.compile(r"^([+-])\s*((?:\d+(?:\.\d+)?\s*[hms]?\s*)+)$")
+_PART: Final = re.compile(r"(\d+(?:\.\d+)?)\s*([hms]?)")
+_CLOCK: Final = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?$")
+
+
+def parse_seek(text: str, position: datetime, *, tz: tzinfo = UTC) -> datetime:
+    """The time ``text`` names: ``HH:MM[:SS]`` (in ``tz``, the day nearest ``position``),
+    an offset from ``position`` (``+90s``, ``-2m``, ``+1h30m``, ``-15``), or an ISO datetime.
+
+    Raises:
+        UsageError: the text is none of these.
+    """
+    text = text.strip()
+    if m := _OFFSET.match(text):
+        sign, body = m.groups()
+        seconds = 0.0
+        for number, unit in _PART.findall(body):
+            seconds += float(number) * {"h": 3600, "m": 60}.get(unit, 1)
+        return position + timedelta(seconds=seconds if sign == "+" else -seconds)
+    if m := _CLOCK.match(text):
+        hours, minutes = int(m.group(1)), int(m.group(2))
+        secs = float(m.group(3) or 0)
+        if hours > 23 or minutes > 59 or secs >= 60:
+            raise UsageError(f"not a time of day: {text!r}")
+        local = position.astimezone(tz)
+        base = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+        base += timedelta(seconds=secs)
+        candidates = (base - timedelta(days=1), base, base + timedelta(days=1))
+        return min(candidates, key=lambda c: abs((c - local).total_seconds())).astimezone(UTC)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"cannot seek to {text!r}: use HH:MM:SS or an offset like +90s, -2m, +1h"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=tz)
+
+
+# --- A/B diff ----------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConnectionChange:
+    """A connection present at both marks whose State differs."""
+
+    before: TcpConnection
+    after: TcpConnection
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CounterDelta:
+    """One IPsec counter of one provider between the marks."""
+
+    provider: str
+    counter: str
+    """WMI counter name."""
+    kind: Kind
+    before: int | None
+    after: int | None
+    delta: int | None
+    """after − before; None when either is not reported or when a total went down (reset)."""
+    reset: bool
+    """A running total is lower at B than at A: it restarted in between."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SnapshotDiff:
+    """What differs between mark A and mark B (two points, not what happened in between)."""
+
+    a: Snapshot
+    b: Snapshot
+    added: tuple[TcpConnection, ...]
+    """At B, not at A (sorted by InstanceID)."""
+    removed: tuple[TcpConnection, ...]
+    """At A, not at B (sorted by InstanceID)."""
+    state_changed: tuple[ConnectionChange, ...]
+    counters: tuple[CounterDelta, ...]
+    """Every counter of every provider present at both marks, in seed order."""
+
+    @property
+    def elapsed(self) -> timedelta:
+        """B's time minus A's."""
+        return self.b.time - self.a.time
+
+
+def diff_between(a: Snapshot, b: Snapshot) -> SnapshotDiff:
+    """Connections added, removed and state-changed from ``a`` to ``b``, and counter deltas."""
+    before: Mapping[str, TcpConnection] = a.connections
+    after: Mapping[str, TcpConnection] = b.connections
+    added = tuple(after[k] for k in sorted(after.keys() - before.keys()))
+    removed = tuple(before[k] for k in sorted(before.keys() - after.keys()))
+    changed = tuple(
+        ConnectionChange(before[k], after[k])
+        for k in sorted(before.keys() & after.keys())
+        if before[k].state != after[k].state
+    )
+    return SnapshotDiff(a, b, added, removed, changed, _counter_deltas(a.ipsec, b.ipsec))
+
+
+def _counter_deltas(a: IpsecView | None, b: IpsecView | None) -> tuple[CounterDelta, ...]:
+    if a is None or b is None:
+        return ()
+    out: list[CounterDelta] = []
+    for pb in b.providers:
+        with contextlib.suppress(KeyError):
+            pa = a.provider(pb.name)
+            for name in COUNTER_NAMES:
+                ra, rb = pa.row(name), pb.row(name)
+                delta: int | None = None
+                reset = False
+                if ra.value is not None and rb.value is not None:
+                    delta = rb.value - ra.value
+                    if rb.kind is Kind.TOTAL and delta < 0:
+                        delta, reset = None, True
+                out.append(CounterDelta(pb.name, name, rb.kind, ra.value, rb.value, delta, reset))
+    return tuple(out)

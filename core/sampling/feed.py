@@ -1,0 +1,110 @@
+"""The one thing screens consume: a Feed of Snapshots.
+
+The live :class:`core.sampling.sampler.Sampler`, a replayed recording and the demo all implement
+:class:`Feed`, so no screen knows (or needs to know) where its data comes from. A replay also
+implements :class:`Seekable` for its extra controls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from core.snapshot import Snapshot
+
+
+@runtime_checkable
+class Feed(Protocol):
+    """A single-consumer stream of snapshots with pause and interval controls."""
+
+    @property
+    def live(self) -> bool:
+        """True when the data is sampled now (not a recording)."""
+        ...
+
+    @property
+    def source_name(self) -> str:
+        """Name shown in the header (``netlink``, ``psutil``, ``demo``, ``replay:<file>``)."""
+        ...
+
+    @property
+    def paused(self) -> bool:
+        """True while no new snapshots are produced."""
+        ...
+
+    @property
+    def interval_s(self) -> float:
+        """Seconds between samples (or between replayed samples at ×1)."""
+        ...
+
+    def set_interval(self, interval_s: float) -> None:
+        """Change the interval at run time; raises UsageError outside 0.1–60 s."""
+        ...
+
+    def pause(self) -> None:
+        """Stop producing snapshots until :meth:`resume`."""
+        ...
+
+    def resume(self) -> None:
+        """Produce snapshots again."""
+        ...
+
+    def stream(self) -> AsyncIterator[Snapshot]:
+        """Newest snapshot each time the consumer asks (latest wins, no backlog)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop producing and release the source."""
+        ...
+
+
+@runtime_checkable
+class Seekable(Protocol):
+    """Extra controls of a recorded feed (replay)."""
+
+    @property
+    def start_time(self) -> datetime:
+        """Time of the first recorded sample."""
+        ...
+
+    @property
+    def end_time(self) -> datetime:
+        """Time of the last recorded sample."""
+        ...
+
+    @property
+    def position(self) -> datetime:
+        """Time of the sample currently shown."""
+        ...
+
+    @property
+    def speed(self) -> float:
+        """Playback speed factor (0.25–16)."""
+        ...
+
+    def set_speed(self, speed: float) -> None:
+        """Change playback speed."""
+        ...
+
+    def step(self, samples: int) -> None:
+        """Move by ``samples`` (negative = back) and show that sample; pauses playback."""
+        ...
+
+    def seek(self, when: datetime) -> None:
+        """Jump to the last sample at or before ``when``."""
+        ...
+
+
+@runtime_checkable
+class WatchesTcpInfo(Protocol):
+    """A feed that gives tcp_info only for the connections someone looks at (live netlink).
+
+    Why: asking the kernel for every socket's tcp_info in every dump costs a fifth more
+    kernel time and keeps the replies in memory; a screen shows one connection's at a time.
+    """
+
+    def watch_tcp_info(self, instance_ids: Collection[str]) -> None:
+        """From now on, snapshots carry tcp_info for these connections (and a snapshot with
+        them follows at once, without waiting for the next sample)."""
+        ...

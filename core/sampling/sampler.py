@@ -1,0 +1,420 @@
+"""The async sampler: a latest-wins producer of Snapshots over one connection source.
+
+Blocking source work runs in a worker thread; the next sample is scheduled only after the
+previous one finished, so samples never overlap. A consumer slower than the sampler never
+builds a backlog: it gets the newest snapshot, with the diffs of any it skipped folded in.
+A failing or hanging source is reported inside the stream and retried; the stream goes on.
+IPsec counters ride the same stream from their own loop at their own interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final, Protocol
+
+from core.connections.model import TcpConnection
+from core.connections.sources.base import ConnectionSource, SourceSample, TcpInfoOnDemand
+from core.connections.tcpinfo import LazyTcpInfo
+from core.errors import AccessDenied, MonitorError, SourceUnavailable, UsageError
+from core.snapshot import (
+    ConnectionDiff,
+    ErrorKind,
+    Ghost,
+    Privilege,
+    SampleStats,
+    Snapshot,
+    SourceError,
+    StateChange,
+)
+
+if TYPE_CHECKING:
+    from core.ipsec.model import IpsecView
+
+MIN_INTERVAL_S: Final = 0.1
+MAX_INTERVAL_S: Final = 60.0
+
+
+class IpsecSampling(Protocol):
+    """What the sampler needs from an IPsec sampler (see core.ipsec.sampling)."""
+
+    interval_s: float
+
+    def sample(self) -> IpsecView:
+        """Blocking; never raises (errors are inside the view)."""
+        ...
+
+    def close(self) -> None:
+        """Release sockets and listener threads."""
+        ...
+
+
+def utc_now() -> datetime:
+    """Wall-clock time in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+def check_interval(interval_s: float) -> float:
+    """``interval_s`` if within 0.1–60 s, else UsageError with one line."""
+    if not MIN_INTERVAL_S <= interval_s <= MAX_INTERVAL_S:
+        raise UsageError(
+            f"interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} s, got {interval_s}"
+        )
+    return interval_s
+
+
+def diff_connections(
+    old: Mapping[str, TcpConnection], new: Mapping[str, TcpConnection]
+) -> ConnectionDiff:
+    """Added, removed and state-changed connections between two samples.
+
+    Sources return the very same object for an unchanged connection, so the identity test
+    skips the comparison for almost every row; a replaced record whose State did not change
+    (its owner became known, say) is listed in ``changed``.
+    """
+    states: list[StateChange] = []
+    changed: set[str] = set()
+    get = old.get
+    for key, conn in new.items():
+        prev = get(key)
+        if prev is None or prev is conn:
+            continue
+        if prev.state != conn.state:
+            states.append(StateChange(key, prev.state, conn.state))
+        else:
+            changed.add(key)
+    return ConnectionDiff(
+        frozenset(new.keys() - old.keys()),
+        frozenset(old.keys() - new.keys()),
+        tuple(states),
+        frozenset(changed),
+    )
+
+
+def _error_of(exc: BaseException) -> tuple[ErrorKind, str]:
+    if isinstance(exc, AccessDenied | PermissionError):
+        return ErrorKind.PERMISSION, str(exc) or "permission denied"
+    if isinstance(exc, SourceUnavailable):
+        return ErrorKind.UNAVAILABLE, str(exc)
+    if isinstance(exc, MonitorError):
+        return ErrorKind.EXCEPTION, str(exc)
+    return ErrorKind.EXCEPTION, f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+class Sampler:
+    """Latest-wins async producer of :class:`Snapshot` (implements
+    :class:`core.sampling.feed.Feed`)."""
+
+    def __init__(
+        self,
+        source: ConnectionSource,
+        *,
+        interval_s: float = 1.0,
+        ghost_ttl_s: float = 5.0,
+        timeout_s: float = 10.0,
+        ipsec: IpsecSampling | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        """Create a sampler; nothing runs until :meth:`stream` or :meth:`sample_once`.
+
+        Args:
+            source: the connection source (called from a worker thread, never concurrently).
+            interval_s: seconds between sample starts, 0.1–60.
+            ghost_ttl_s: how long closed connections stay listed as ghosts.
+            timeout_s: a sample taking longer is reported as a hang; the sampler waits for
+                that same call to finish rather than starting another one.
+            ipsec: optional IPsec sampler riding the same stream at its own interval.
+            clock: the time source (tests and the demo pass a deterministic one).
+        """
+        self._source = source
+        self._interval_s = check_interval(interval_s)
+        self.ghost_ttl_s = ghost_ttl_s
+        self.timeout_s = timeout_s
+        self._ipsec = ipsec
+        self._ipsec_view: IpsecView | None = None
+        self._clock = clock
+        self._seq = 0
+        self._started_at: datetime | None = None
+        self._last: Snapshot | None = None
+        self._last_good: SourceSample | None = None
+        self._ghosts: dict[str, Ghost] = {}
+        self._error_since: datetime | None = None
+        self._pending: asyncio.Future[SourceSample] | None = None
+        self._pending_now: datetime | None = None
+        self._unseen: Snapshot | None = None
+        self._ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._running = asyncio.Event()
+        self._running.set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._fetches: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self.samples_taken = 0
+        """Source calls completed (tests use it to check pause and overlap)."""
+        self.max_concurrent_calls = 0
+        """Highest number of source calls ever in flight at once (must stay 1)."""
+        self._in_flight = 0
+
+    # --- Feed properties and controls -------------------------------------------------
+    @property
+    def live(self) -> bool:
+        """Sampled now; a recording is not."""
+        return True
+
+    @property
+    def source_name(self) -> str:
+        """The source's name."""
+        return self._source.name
+
+    @property
+    def paused(self) -> bool:
+        """True while paused."""
+        return not self._running.is_set()
+
+    @property
+    def interval_s(self) -> float:
+        """Seconds between sample starts."""
+        return self._interval_s
+
+    @property
+    def latest(self) -> Snapshot | None:
+        """The newest snapshot produced, seen or not."""
+        return self._last
+
+    def set_interval(self, interval_s: float) -> None:
+        """Change the interval now; the sleeping loop wakes to honour it."""
+        self._interval_s = check_interval(interval_s)
+        self._wake.set()
+
+    def pause(self) -> None:
+        """Stop sampling (the sample in flight, if any, still completes)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Sample again immediately."""
+        self._running.set()
+        self._wake.set()
+
+    def watch_tcp_info(self, instance_ids: Collection[str]) -> None:
+        """tcp_info for these connections from now on (see
+        :class:`core.sampling.feed.WatchesTcpInfo`).
+
+        With a source that dumps every socket's tcp_info anyway this does nothing. Otherwise
+        the source includes them in every sample, and one fetch runs now, off the event
+        loop, so the screen need not wait for the next sample (up to a minute at -i 60).
+        """
+        source = self._source
+        if not isinstance(source, TcpInfoOnDemand) or not source.tcp_info_on_demand:
+            return
+        source.watch(instance_ids)
+        if instance_ids and not self._closed:
+            task = asyncio.create_task(self._fetch_tcp_info(source, instance_ids))
+            self._fetches.add(task)
+            task.add_done_callback(self._fetches.discard)
+
+    async def _fetch_tcp_info(self, source: TcpInfoOnDemand, instance_ids: Collection[str]) -> None:
+        snap = self._last
+        if snap is None:
+            return
+        conns = [snap.connections[i] for i in instance_ids if i in snap.connections]
+        try:
+            raw = await asyncio.to_thread(source.tcp_info_of, conns)
+        except MonitorError:
+            return  # the next sample reports the source's trouble
+        if self._last is snap and not self._closed:
+            self._publish(
+                dataclasses.replace(
+                    snap, tcp_info=LazyTcpInfo(raw), diff=ConnectionDiff(), skipped=0
+                )
+            )
+
+    # --- consumption ------------------------------------------------------------------
+    async def stream(self) -> AsyncIterator[Snapshot]:
+        """Yield the newest snapshot whenever one is ready (single consumer)."""
+        self._start()
+        while not self._closed:
+            await self._ready.wait()
+            self._ready.clear()
+            snap, self._unseen = self._unseen, None
+            if snap is not None:
+                yield snap
+
+    def __aiter__(self) -> AsyncIterator[Snapshot]:
+        """``async for snapshot in sampler``."""
+        return self.stream()
+
+    async def sample_once(self) -> Snapshot:
+        """Take one sample now, without starting the loop (the CLI's path)."""
+        snap = await self._take()
+        self._unseen = None
+        return snap
+
+    async def aclose(self) -> None:
+        """Stop the loops and release the sources."""
+        self._closed = True
+        self._ready.set()
+        tasks = [*self._tasks, *self._fetches]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._pending is not None and not self._pending.done():
+            # A hung source call cannot be interrupted; close what we can without waiting.
+            self._pending.cancel()
+        await asyncio.to_thread(self._source.close)
+        if self._ipsec is not None:
+            await asyncio.to_thread(self._ipsec.close)
+
+    # --- production -------------------------------------------------------------------
+    def _start(self) -> None:
+        if self._tasks:
+            return
+        self._tasks.append(asyncio.create_task(self._loop(), name="tcpscope-sampler"))
+        if self._ipsec is not None:
+            self._tasks.append(asyncio.create_task(self._ipsec_loop(), name="tcpscope-ipsec"))
+
+    async def _loop(self) -> None:
+        while not self._closed:
+            await self._running.wait()
+            started = time.monotonic()
+            await self._take()
+            await self._sleep(self._interval_s - (time.monotonic() - started))
+
+    async def _sleep(self, delay_s: float) -> None:
+        self._wake.clear()
+        if delay_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay_s)
+
+    async def _ipsec_loop(self) -> None:
+        assert self._ipsec is not None
+        ipsec = self._ipsec
+        while not self._closed:
+            await self._running.wait()
+            started = time.monotonic()
+            self._ipsec_view = await asyncio.to_thread(ipsec.sample)
+            if self._last is not None:
+                self._publish(
+                    dataclasses.replace(
+                        self._last, ipsec=self._ipsec_view, diff=ConnectionDiff(), skipped=0
+                    )
+                )
+            delay = max(MIN_INTERVAL_S, ipsec.interval_s) - (time.monotonic() - started)
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    async def _call_source(self, now: datetime) -> SourceSample:
+        """Run one source call in a thread; a call that outlives the timeout stays pending."""
+        if self._pending is None:
+            self._pending_now = now
+            first = self._last_good is None
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self._guarded, now, first))
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._pending), self.timeout_s)
+        finally:
+            # Forget the call only once it has finished: after a timeout (or a cancelled
+            # consumer) the thread still runs, and a second call must not overlap it.
+            if self._pending is not None and self._pending.done():
+                self._pending = None
+
+    def _guarded(self, now: datetime, first: bool) -> SourceSample:
+        self._in_flight += 1
+        self.max_concurrent_calls = max(self.max_concurrent_calls, self._in_flight)
+        try:
+            return self._source.sample(now, first=first)
+        finally:
+            self._in_flight -= 1
+            self.samples_taken += 1
+
+    async def _take(self) -> Snapshot:
+        now = self._clock()
+        if self._started_at is None:
+            self._started_at = now
+        t0 = time.perf_counter()
+        try:
+            result = await self._call_source(now)
+        except TimeoutError:
+            message = f"source did not answer in {self.timeout_s:g} s"
+            snap = self._failed(now, ErrorKind.TIMEOUT, message)
+        except Exception as exc:  # every failure is reported in the stream
+            kind, message = _error_of(exc)
+            snap = self._failed(now, kind, message)
+        else:
+            sampled_at = self._pending_now or now
+            snap = self._succeeded(sampled_at, result, (time.perf_counter() - t0) * 1000)
+        self._publish(snap)
+        return snap
+
+    def _succeeded(self, now: datetime, result: SourceSample, ms: float) -> Snapshot:
+        old = self._last_good.connections if self._last_good is not None else {}
+        diff = diff_connections(old, result.connections) if self._last_good else ConnectionDiff()
+        self._update_ghosts(now, old, diff)
+        self._last_good = result
+        self._error_since = None
+        self._seq += 1
+        assert self._started_at is not None
+        return Snapshot(
+            seq=self._seq,
+            time=now,
+            started_at=self._started_at,
+            source=self._source.name,
+            interval_s=self._interval_s,
+            connections=result.connections,
+            diff=diff,
+            ghosts=tuple(self._ghosts.values()),
+            tcp_info=result.tcp_info,
+            processes=result.processes,
+            privilege=result.privilege,
+            stats=SampleStats(ms, len(result.connections), result.new_owners_resolved),
+            ipsec=self._ipsec_view,
+        )
+
+    def _failed(self, now: datetime, kind: ErrorKind, message: str) -> Snapshot:
+        if self._error_since is None:
+            self._error_since = now
+        good = self._last_good
+        self._update_ghosts(now, {}, ConnectionDiff())
+        assert self._started_at is not None
+        return Snapshot(
+            seq=self._seq,
+            time=now,
+            started_at=self._started_at,
+            source=self._source.name,
+            interval_s=self._interval_s,
+            connections=good.connections if good else {},
+            diff=ConnectionDiff(),
+            ghosts=tuple(self._ghosts.values()),
+            tcp_info=good.tcp_info if good else {},
+            processes=good.processes if good else {},
+            error=SourceError(kind, message, self._error_since),
+            stale=good is not None,
+            privilege=good.privilege if good else Privilege(),
+            ipsec=self._ipsec_view,
+        )
+
+    def _update_ghosts(
+        self, now: datetime, old: Mapping[str, TcpConnection], diff: ConnectionDiff
+    ) -> None:
+        for key in diff.removed:
+            self._ghosts[key] = Ghost(old[key], now)
+        for key in diff.added:
+            self._ghosts.pop(key, None)
+        horizon = now - timedelta(seconds=self.ghost_ttl_s)
+        for key in [k for k, g in self._ghosts.items() if g.closed_at <= horizon]:
+            del self._ghosts[key]
+
+    def _publish(self, snap: Snapshot) -> None:
+        pending = self._unseen
+        if pending is not None:
+            snap = dataclasses.replace(
+                snap, diff=pending.diff.then(snap.diff), skipped=pending.skipped + 1
+            )
+        self._last = snap
+        self._unseen = snap
+        self._ready.set()

@@ -1,0 +1,1 @@
+"""The connections screen and its widgets: table, detail pane, columns, state counts."""

@@ -1,0 +1,83 @@
+"""The connection table's columns and how they fit a given width.
+
+Why a module of its own: the layout rule (which columns narrow, which drop first at 80
+columns) is easy to get wrong and is tested without a terminal. Columns with a lower
+``priority`` number survive longer; flexible columns share the spare width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One table column."""
+
+    key: str
+    """Identity (also the sort key name in :mod:`core.connections.query`, except ``marker``)."""
+    title: str
+    width: int
+    """Preferred width, cells."""
+    min_width: int
+    """Narrowest the column may get before it is dropped instead."""
+    priority: int
+    """Lower survives longer when the terminal is narrow."""
+    flex: bool = False
+    """Takes spare width up to :attr:`width`... and beyond for the last flexible column."""
+    right: bool = False
+    """Right-aligned (numbers)."""
+
+
+COLUMNS: Final[tuple[Column, ...]] = (
+    Column("marker", "", 1, 1, 0),
+    Column("state", "State", 11, 11, 0),
+    Column("local", "Local address:port", 24, 15, 0, flex=True),
+    Column("remote", "Remote address:port", 24, 15, 0, flex=True),
+    Column("pid", "PID", 7, 7, 1, right=True),
+    Column("process", "Process", 16, 8, 1, flex=True),
+    Column("offload", "Offload", 10, 7, 3),
+    Column("applied", "Applied", 16, 8, 4),
+    Column("age", "Age", 6, 5, 2, right=True),
+    Column("user", "User", 10, 6, 5),
+)
+"""Every column, left to right."""
+
+BY_KEY: Final = {c.key: c for c in COLUMNS}
+DEFAULT_HIDDEN: Final = frozenset({"user"})
+"""Columns hidden until the user turns them on (room for later columns)."""
+TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state"))
+
+
+def layout(total: int, hidden: frozenset[str] = DEFAULT_HIDDEN) -> tuple[tuple[Column, int], ...]:
+    """Columns that fit ``total`` cells (one-cell gaps), each with its width, left to right."""
+    wanted = [c for c in COLUMNS if c.key not in hidden]
+    chosen = list(wanted)
+
+    def need(cols: list[Column]) -> int:
+        return sum(c.min_width for c in cols) + max(0, len(cols) - 1)
+
+    while chosen and need(chosen) > total:
+        drop = max(chosen, key=lambda c: (c.priority, COLUMNS.index(c)))
+        if drop.priority == 0 and need(chosen) > total and len(chosen) <= 4:
+            break
+        chosen.remove(drop)
+    widths = {c.key: c.min_width for c in chosen}
+    spare = total - need(chosen)
+    # Grow every column towards its preferred width, in priority order, then flex ones.
+    for col in sorted(chosen, key=lambda c: c.priority):
+        grow = min(spare, col.width - widths[col.key])
+        if grow > 0:
+            widths[col.key] += grow
+            spare -= grow
+    flex = [c for c in chosen if c.flex]
+    if flex and spare > 0:
+        # Addresses first: an IPv6 endpoint is up to 47 cells; the process name takes the rest.
+        for col in flex:
+            extra = spare // len(flex)
+            widths[col.key] += extra
+        widths[flex[-1].key] += (
+            total - need(chosen) - sum(widths[c.key] - c.min_width for c in chosen)
+        )
+    return tuple((c, widths[c.key]) for c in chosen)

@@ -1,0 +1,461 @@
+"""The connection list: a Line-API virtual table that draws only the visible rows.
+
+Why not DataTable: measured here, DataTable needs 27.6 s to remove 1% of 50k rows. This
+ScrollView renders ``render_line(y)`` from a :class:`RowIndex` (sorted, filtered, updated in
+O(changes)) and caches each drawn line in an LRU keyed on everything that changes it: the
+row's record objects, lifecycle class, cursor, age text, width, column set and theme.
+
+The cursor is an InstanceID, not a position: it stays on its connection across refreshes and
+re-sorts; on a ghost row until it expires; then on the neighbour at the same place.
+Untrusted text (process and user names, addresses) becomes Segments of plain text after
+:func:`tui.format.safe`, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.timer import Timer
+
+from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.query import SORT_COLUMNS, Query
+from core.connections.row_index import Group, RowIndex
+from core.snapshot import Snapshot
+from tui import format as fmt
+from tui.connections.columns import DEFAULT_HIDDEN, Column, layout
+
+HIGHLIGHT_S = 3.0
+"""How long a new or state-changed row stays highlighted (at least one tick is ensured)."""
+
+PREPARE_ABOVE_ROWS = 5000
+"""From this many rows the next sort column's keys are computed ahead, while idle."""
+
+MARKERS = {"new": "+", "changed": "~", "ghost": "x", "": " "}
+"""Marker column characters: readable without colour (NO_COLOR)."""
+
+
+class ConnTable(ScrollView, can_focus=True):
+    """Virtual table of connections (and, toggled, one row per owning process)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "conn-table--header",
+        "conn-table--sorted",
+        "conn-table--cursor",
+        "conn-table--new",
+        "conn-table--changed",
+        "conn-table--ghost",
+        "conn-table--group",
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(0)", "First", show=False),
+        Binding("end", "edge(1)", "Last", show=False),
+    ]
+
+    class CursorMoved(Message):
+        """The cursor is on another row (InstanceID, or ``group:<pid>``)."""
+
+        def __init__(self, row_id: str | None) -> None:
+            """Carry the row now under the cursor."""
+            super().__init__()
+            self.row_id = row_id
+
+    def __init__(
+        self,
+        *,
+        ghost_ttl_s: float = 5.0,
+        hidden: frozenset[str] = DEFAULT_HIDDEN,
+        id: str | None = None,
+    ) -> None:
+        """An empty table; :meth:`update_snapshot` fills it."""
+        super().__init__(id=id)
+        self.index = RowIndex()
+        self.ghost_ttl_s = ghost_ttl_s
+        self.hidden = hidden
+        self.snapshot: Snapshot | None = None
+        self.cursor_id: str | None = None
+        self._cursor_pos = 0
+        self.grouped = False
+        self._expanded: set[str] = set()
+        self._entries: list[str] | None = None
+        self._groups: dict[str, Group] = {}
+        self._tick_added: frozenset[str] = frozenset()
+        self._tick_changed: frozenset[str] = frozenset()
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._layout: tuple[tuple[Column, int], ...] = ()
+        self._layout_width = -1
+        self._prepare_timer: Timer | None = None
+
+    # --- data -------------------------------------------------------------------------
+    def update_snapshot(self, snap: Snapshot) -> None:
+        """Show ``snap``: O(changed rows) index update, cursor kept on its row, one refresh."""
+        self.snapshot = snap
+        self._tick_added = snap.diff.added
+        self._tick_changed = frozenset(c.instance_id for c in snap.diff.state_changed)
+        self.index.update(snap, self.ghost_ttl_s)
+        self._reindex()
+
+    def set_sort(self, column: str, reverse: bool) -> None:
+        """Sort by ``column`` (ascending unless ``reverse``), keeping the cursor's row."""
+        self.index.set_sort(column, reverse)
+        self._reindex()
+
+    def set_query(self, query: Query) -> None:
+        """Filter by a parsed query."""
+        self.index.set_query(query)
+        self._reindex()
+
+    def set_grouped(self, grouped: bool) -> None:
+        """Switch between one row per connection and one row per process."""
+        self.grouped = grouped
+        self._reindex()
+
+    def set_hidden(self, hidden: frozenset[str]) -> None:
+        """Hide the columns in ``hidden``."""
+        self.hidden = hidden
+        self._layout_width = -1
+        self.refresh()
+
+    def _prepare_next_sort(self) -> None:
+        # `s` goes to the next column: compute its keys a slice per timer tick while idle,
+        # so the keypress only has to sort (large tables only; small ones sort in a few ms).
+        if len(self.index.rows) < PREPARE_ABOVE_ROWS:
+            return
+        if self._prepare_timer is None:
+            self._prepare_timer = self.set_interval(0.05, self._prepare_step)
+
+    def _prepare_step(self) -> None:
+        columns = SORT_COLUMNS
+        column = columns[(columns.index(self.index.sort_column) + 1) % len(columns)]
+        if self.index.prepare(column) and self._prepare_timer is not None:
+            self._prepare_timer.stop()
+            self._prepare_timer = None
+
+    def _reindex(self) -> None:
+        if self.grouped:
+            groups = self.index.groups()
+            self._groups = {g.row_id: g for g in groups}
+            entries: list[str] = []
+            for g in groups:
+                entries.append(g.row_id)
+                if g.row_id in self._expanded:
+                    entries.extend(g.members)
+            self._entries = entries
+        else:
+            self._entries = None
+            self._groups = {}
+        self._restore_cursor()
+        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self._prepare_next_sort()
+
+    # --- rows -------------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        """Rows currently listed."""
+        return len(self._entries) if self._entries is not None else len(self.index)
+
+    def row_id_at(self, position: int) -> str:
+        """Row identity at ``position``."""
+        if self._entries is not None:
+            return self._entries[position]
+        return self.index.row_id(position)
+
+    def position_of(self, row_id: str) -> int | None:
+        """Where ``row_id`` is listed, or None."""
+        if self._entries is not None:
+            try:
+                return self._entries.index(row_id)
+            except ValueError:
+                return None
+        return self.index.position(row_id)
+
+    @property
+    def cursor_row(self) -> int:
+        """Position of the cursor."""
+        return self._cursor_pos
+
+    def _record(self, row_id: str) -> TcpConnection:
+        # The snapshot's record is the current one (the index may hold an older record of an
+        # unchanged-State connection until its next full scan); ghosts live only in the index.
+        snap = self.snapshot
+        conn = snap.connections.get(row_id) if snap is not None else None
+        return conn if conn is not None else self.index.rows[row_id]
+
+    @property
+    def cursor_connection(self) -> TcpConnection | None:
+        """The connection (live or ghost) under the cursor; None on a group row."""
+        row_id = self.cursor_id
+        if row_id is None or row_id not in self.index.rows:
+            return None
+        return self._record(row_id)
+
+    @property
+    def cursor_group(self) -> Group | None:
+        """The group under the cursor in the group view."""
+        return self._groups.get(self.cursor_id) if self.cursor_id is not None else None
+
+    def toggle_group(self) -> None:
+        """Expand or collapse the process group under the cursor."""
+        group = self.cursor_group
+        if group is None:
+            return
+        self._expanded ^= {group.row_id}
+        self._reindex()
+
+    def _restore_cursor(self) -> None:
+        count = self.row_count
+        position = self.position_of(self.cursor_id) if self.cursor_id is not None else None
+        if position is None:
+            # Its row went (ghost expired, filtered out): take the neighbour at the same place.
+            position = min(self._cursor_pos, count - 1)
+        self._set_cursor(max(0, position), post=False)
+
+    def _set_cursor(self, position: int, post: bool = True) -> None:
+        count = self.row_count
+        old = self.cursor_id
+        if count == 0:
+            self._cursor_pos, self.cursor_id = 0, None
+        else:
+            self._cursor_pos = max(0, min(position, count - 1))
+            self.cursor_id = self.row_id_at(self._cursor_pos)
+        if post or old != self.cursor_id:
+            self.post_message(self.CursorMoved(self.cursor_id))
+
+    def move_cursor_to(self, row_id: str) -> bool:
+        """Put the cursor on ``row_id`` if it is listed."""
+        position = self.position_of(row_id)
+        if position is None:
+            return False
+        self._set_cursor(position)
+        self._scroll_cursor_into_view()
+        self.refresh()
+        return True
+
+    # --- actions ----------------------------------------------------------------------
+    def action_cursor(self, delta: int) -> None:
+        """Move the cursor by ``delta`` rows."""
+        self._set_cursor(self._cursor_pos + delta)
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def action_page(self, direction: int) -> None:
+        """Move the cursor by one page."""
+        self.action_cursor(direction * max(1, self.size.height - 2))
+
+    def action_edge(self, end: int) -> None:
+        """Move the cursor to the first or last row."""
+        self.action_cursor(self.row_count if end else -self.row_count)
+
+    def _scroll_cursor_into_view(self) -> None:
+        visible = max(1, self.size.height - 1)
+        top = int(self.scroll_offset.y)
+        if self._cursor_pos < top:
+            self.scroll_to(y=self._cursor_pos, animate=False, immediate=True)
+        elif self._cursor_pos >= top + visible:
+            self.scroll_to(y=self._cursor_pos - visible + 1, animate=False, immediate=True)
+
+    def on_click(self, event: events.Click) -> None:
+        """Click a row to put the cursor on it."""
+        if event.y >= 1:
+            self._set_cursor(int(self.scroll_offset.y) + event.y - 1)
+            self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Re-fit the columns and keep the cursor visible."""
+        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
+        self._scroll_cursor_into_view()
+
+    # --- drawing ----------------------------------------------------------------------
+    def _columns(self, width: int) -> tuple[tuple[Column, int], ...]:
+        if width != self._layout_width:
+            self._layout = layout(width, self.hidden)
+            self._layout_width = width
+        return self._layout
+
+    def _lifecycle(self, row_id: str, conn: TcpConnection, now: datetime) -> str:
+        if row_id in self.index.ghosts:
+            return "ghost"
+        window = timedelta(seconds=HIGHLIGHT_S)
+        created = conn.creation_time
+        if row_id in self._tick_added or (
+            created is not None and not conn.created_before_start and now - created < window
+        ):
+            return "new"
+        changed = conn.time_of_last_state_change
+        if row_id in self._tick_changed or (changed is not None and now - changed < window):
+            return "changed"
+        return ""
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the widget: the header at 0, else a row under the scroll offset."""
+        width = self.scrollable_content_region.width
+        columns = self._columns(width)
+        theme = self.app.theme
+        if y == 0:
+            key: tuple[object, ...] = (
+                "header",
+                width,
+                columns,
+                theme,
+                self.index.sort_column,
+                self.index.reverse,
+            )
+            return self._cached(key, lambda: self._header(columns, width))
+        position = int(self.scroll_offset.y) + y - 1
+        if position >= self.row_count:
+            return Strip.blank(width, self.rich_style)
+        row_id = self.row_id_at(position)
+        cursor = position == self._cursor_pos
+        group = self._groups.get(row_id)
+        if group is not None:
+            expanded = row_id in self._expanded
+            key = (
+                "group",
+                row_id,
+                tuple(sorted(group.counts.items())),
+                len(group.members),
+                expanded,
+                cursor,
+                width,
+                theme,
+            )
+            return self._cached(key, lambda: self._group_line(group, expanded, cursor, width))
+        conn = self._record(row_id)
+        proc = self.index.proc(conn)
+        now = self.snapshot.time if self.snapshot is not None else datetime.now(UTC)
+        life = self._lifecycle(row_id, conn, now)
+        age = fmt.conn_age(conn, now)
+        key = (
+            "row",
+            row_id,
+            conn,
+            proc,
+            life,
+            cursor,
+            age,
+            width,
+            columns,
+            theme,
+            self._entries is not None,
+        )
+        return self._cached(
+            key, lambda: self._row_line(conn, proc, life, age, cursor, columns, width)
+        )
+
+    def _cached(self, key: tuple[object, ...], make: Callable[[], Strip]) -> Strip:
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = make()
+            self._cache[key] = strip
+        return strip
+
+    def _style(self, *names: str) -> Style:
+        style = self.rich_style
+        for name in names:
+            style += self.get_component_rich_style(name)
+        return style
+
+    def _header(self, columns: tuple[tuple[Column, int], ...], width: int) -> Strip:
+        base = self._style("conn-table--header")
+        sorted_style = self._style("conn-table--header", "conn-table--sorted")
+        arrow = "▼" if self.index.reverse else "▲"
+        cells: list[tuple[str, Style, bool]] = []
+        for col, w in columns:
+            title = col.title
+            if col.key == self.index.sort_column:
+                title = f"{title}{arrow}"
+            active = col.key == self.index.sort_column
+            cells.append((_fit(title, w, col.right), sorted_style if active else base, False))
+        return _strip(cells, width, base)
+
+    def _row_line(
+        self,
+        conn: TcpConnection,
+        proc: ProcessInfo | None,
+        life: str,
+        age: str,
+        cursor: bool,
+        columns: tuple[tuple[Column, int], ...],
+        width: int,
+    ) -> Strip:
+        names = [f"conn-table--{life}"] if life else []
+        if cursor:
+            names.append("conn-table--cursor")
+        style = self._style(*names)
+        indent = "  " if self._entries is not None else ""
+        cells = []
+        for col, w in columns:
+            text = _cell(col.key, conn, proc, age, life)
+            if col.key == "local" and indent:
+                text = indent + text
+            cells.append((_fit(text, w, col.right), style, False))
+        return _strip(cells, width, style)
+
+    def _group_line(self, group: Group, expanded: bool, cursor: bool, width: int) -> Strip:
+        names = ["conn-table--group"] + (["conn-table--cursor"] if cursor else [])
+        style = self._style(*names)
+        counts = ", ".join(
+            f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items())
+        )
+        pid = "-" if group.pid is None else str(group.pid)
+        sign = "▾" if expanded else "▸"
+        text = f"{sign} {fmt.safe(group.name)} (pid {pid}): {len(group.members)} — {counts}"
+        return _strip([(_fit(text, width, False), style, False)], width, style)
+
+
+def _cell(key: str, conn: TcpConnection, proc: ProcessInfo | None, age: str, life: str) -> str:
+    if key == "marker":
+        return MARKERS[life]
+    if key == "state":
+        return fmt.state_name(conn.state)
+    if key == "local":
+        return fmt.endpoint(conn.local_address, conn.local_port)
+    if key == "remote":
+        return fmt.endpoint(conn.remote_address, conn.remote_port)
+    if key == "pid":
+        return "-" if conn.owning_process is None else str(conn.owning_process)
+    if key == "process":
+        return fmt.safe(proc.name, "?") if proc is not None else "-"
+    if key == "user":
+        return fmt.safe(proc.username, "?") if proc is not None else "-"
+    if key == "offload":
+        return fmt.enum_name("OffloadState", conn.offload_state)
+    if key == "applied":
+        return fmt.enum_name("AppliedSetting", conn.applied_setting)
+    return age
+
+
+def _fit(text: str, width: int, right: bool) -> str:
+    """``text`` padded or cut to exactly ``width`` cells (an ellipsis marks a cut)."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
+    pad = " " * (width - length)
+    return pad + text if right else text + pad
+
+
+def _strip(cells: list[tuple[str, Style, bool]], width: int, fill: Style) -> Strip:
+    segments: list[Segment] = []
+    for i, (text, style, _) in enumerate(cells):
+        if i:
+            segments.append(Segment(" ", fill))
+        segments.append(Segment(text, style))
+    return Strip(segments).adjust_cell_length(width, fill)

@@ -1,0 +1,132 @@
+"""What one IPsec counter means and where its value comes from: the counter's detail pane.
+
+Why: a Linux number under a Windows name is only honest with its provenance next to it. The pane
+shows the seed's description, the kind, this provider's grade and reason, the value, current and
+peak rate, the window of a total, a taller sparkline of core's history, and the source expression
+and grade of every provider (from ``core.ipsec.counters``), so the user can compare them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from core.ipsec.counters import COUNTERS, PROVIDERS, source_for
+from core.ipsec.model import CounterRow, Kind
+from tui.ipsec import format as fmt
+from tui.widgets.rate_sparkline import GAP, RateSparkline
+
+
+def summary_text(row: CounterRow) -> Text:
+    """Value, rate and peak lines of ``row`` (literal text)."""
+    text = Text()
+    text.append("Value  ", style="bold")
+    text.append(fmt.count(row.value))
+    if row.kind is Kind.TOTAL:
+        text.append("    Rate  ", style="bold")
+        text.append(fmt.rate_cell(row))
+        text.append("    Peak rate  ", style="bold")
+        text.append(fmt.rate(row.peak_rate) if row.peak_rate is not None else fmt.MISSING)
+    if row.scope:
+        text.append(f"\nCounted {row.scope}")
+    if row.reason:
+        text.append("\n")
+        text.append(row.reason, style="italic")
+    return text
+
+
+def grade_text(row: CounterRow, version: str | None) -> Text:
+    """Kind, ``grade close (kernel): <why>`` and the source expression used, for this provider."""
+    text = Text()
+    text.append(f"{row.kind.value}", style="bold")
+    text.append("  ·  grade ")
+    text.append(row.grade.value, style=f"bold {_GRADE_STYLE[row.grade.value]}")
+    text.append(f" ({row.provider})")
+    # Providers outside core's table (the demo host) carry their provenance in row.source only.
+    if row.provider in PROVIDERS:
+        spec = source_for(row.name, row.provider, version)
+        if spec.grade is row.grade:
+            text.append(f": {spec.reason}")
+    text.append("\nSource  ", style="bold")
+    text.append(row.source)
+    return text
+
+
+_GRADE_STYLE = {"exact": "green", "close": "cyan", "approx": "yellow", "none": "red"}
+
+
+def sources_table(counter: str, provider: str, versions: Mapping[str, str | None]) -> Table:
+    """Every provider's source expression, grade and reason for ``counter``."""
+    table = Table(box=None, show_header=True, expand=True, padding=(0, 1), header_style="bold")
+    table.add_column("Provider", no_wrap=True)
+    table.add_column("Grade", no_wrap=True)
+    table.add_column("Source and reason", ratio=1)
+    for name in PROVIDERS:
+        spec = source_for(counter, name, versions.get(name))
+        body = Text(spec.expression)
+        body.append("\n")
+        body.append(spec.reason, style="italic")
+        if spec.scope:
+            body.append(f" ({spec.scope})", style="italic")
+        mark = "▸ " if name == provider else "  "
+        table.add_row(
+            Text(mark + name, style="bold" if name == provider else ""),
+            Text(spec.grade.value, style=_GRADE_STYLE[spec.grade.value]),
+            body,
+        )
+    return table
+
+
+def trend_caption(row: CounterRow) -> Text:
+    """What the sparkline below plots, over how many samples, and what a gap means."""
+    what = "rate per second" if row.kind is Kind.TOTAL else "value"
+    samples = len(row.history)
+    text = Text(
+        f"History: {what}, last {samples} sample{'s' if samples != 1 else ''}, oldest left; "
+    )
+    text.append(GAP, style="bold")
+    text.append(" = reset or no value")
+    return text
+
+
+class CounterDetail(VerticalScroll):
+    """The detail of one counter of one provider; :meth:`show` refreshes it every sample."""
+
+    def __init__(self, provider: str, counter: str, *, id: str | None = None) -> None:
+        """A pane for ``counter`` (WMI name) as ``provider`` reports it."""
+        super().__init__(id=id, classes="counter-detail")
+        self.provider = provider
+        self.counter = counter
+        self.row: CounterRow | None = None
+
+    def compose(self) -> ComposeResult:
+        """Title, description, grade, numbers, trend, sources."""
+        spec = COUNTERS[self.counter]
+        yield Static(Text(f"{self.counter} — {self.provider}"), classes="detail-title")
+        yield Static(Text(spec.description), classes="detail-description")
+        yield Static("", classes="detail-grade")
+        yield Static("", classes="detail-summary")
+        yield Static("", classes="detail-trend-caption")
+        yield RateSparkline(classes="detail-trend")
+        yield Static("", classes="detail-sources")
+
+    def show(self, row: CounterRow, versions: Mapping[str, str | None]) -> None:
+        """Show the latest ``row``; ``versions`` grades each provider (strongSwan by version)."""
+        if row == self.row:
+            return
+        self.row = row
+        self.query_one(".detail-grade", Static).update(grade_text(row, versions.get(row.provider)))
+        self.query_one(".detail-summary", Static).update(summary_text(row))
+        self.query_one(".detail-trend-caption", Static).update(trend_caption(row))
+        self.query_one(RateSparkline).history = row.history
+        self.query_one(".detail-sources", Static).update(
+            Group(
+                Text("Sources", style="bold"), sources_table(self.counter, self.provider, versions)
+            )
+        )

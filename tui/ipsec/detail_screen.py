@@ -1,0 +1,56 @@
+"""The modal that explains one IPsec counter; ``Esc`` closes it.
+
+Why a modal: the counter list stays where it was (cursor, filter, scroll) underneath, and the
+detail keeps refreshing because the IPsec screen forwards every new view to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer
+
+from core.ipsec.model import CounterRow
+from tui.ipsec.counter_detail import CounterDetail
+
+
+class CounterDetailScreen(ModalScreen[None]):
+    """Detail of one counter of one provider."""
+
+    CSS_PATH = "../styles/ipsec.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="ipsec.detail.close", tooltip="Back to counters"),
+    ]
+
+    def __init__(self, row: CounterRow, versions: Mapping[str, str | None]) -> None:
+        """Open on ``row`` (the counter's latest sample)."""
+        super().__init__(classes="ipsec-detail-screen")
+        self.provider = row.provider
+        self.counter = row.name
+        self._row = row
+        self._versions = dict(versions)
+
+    def compose(self) -> ComposeResult:
+        """The detail pane in a frame, and the footer."""
+        with Vertical(id="ipsec-detail-frame"):
+            yield CounterDetail(self.provider, self.counter, id="ipsec-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the row the modal was opened on."""
+        self.query_one(CounterDetail).show(self._row, self._versions)
+
+    def show(self, row: CounterRow, versions: Mapping[str, str | None]) -> None:
+        """Refresh with the counter's newest sample."""
+        self._row, self._versions = row, dict(versions)
+        if self.is_mounted:
+            self.query_one(CounterDetail).show(row, versions)
+
+    def action_close(self) -> None:
+        """Back to the counter list."""
+        self.dismiss(None)

@@ -1,0 +1,231 @@
+"""The 21 MSiSCSI_MMIPSECStats counters of every provider, one focusable row each.
+
+Why rows of widgets rather than a DataTable: every row carries a live ``Sparkline`` (a widget),
+and there are at most 3 × 21 rows, so a ``VerticalScroll`` of small row widgets stays cheap. Each
+row compares the new ``CounterRow`` with the last one and touches only the cells that changed;
+the sparkline gets core's history (it keeps none of its own). A provider section starts with a
+header line (InstanceName, Active, version, error) so a failing provider says why on screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Label, Static
+
+from core.ipsec.model import COUNTER_NAMES, CounterRow, ProviderView
+from core.textsafe import printable
+from tui.ipsec import format as fmt
+from tui.widgets.rate_sparkline import RateSparkline
+
+
+class CounterRowView(Horizontal, can_focus=True):
+    """One counter of one provider: name, value, rate, trend (or reason), kind, provider, grade.
+
+    Provider and grade form the badge; below 100 columns the screen hides the provider part
+    (the section header above names it) and the kind (the rate cell says ``/s`` or ``now``).
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail", tooltip="Explain this counter"),
+    ]
+
+    @dataclass
+    class Opened(Message):
+        """The user asked for the detail of this counter."""
+
+        provider: str
+        counter: str
+
+    def __init__(self, provider: str, counter: str) -> None:
+        """An empty row for ``counter`` of ``provider`` (filled by :meth:`show`)."""
+        super().__init__(id=f"row-{provider}-{counter}", classes="counter-row")
+        self.provider = provider
+        self.counter = counter
+        self.row: CounterRow | None = None
+        self._cells: dict[str, str] = {}
+        # Cells are kept by name: a DOM query per cell per sample would dominate the cost.
+        # markup=False: reasons carry provider error text such as "[Errno 104] …".
+        self._labels = {
+            cls: Label(text, classes=f"cell-{cls}", markup=False)
+            for cls, text in (
+                ("name", counter),
+                ("value", fmt.MISSING),
+                ("rate", fmt.MISSING),
+                ("reason", ""),
+                ("kind", ""),
+                ("provider", provider),
+                ("grade", ""),
+            )
+        }
+        self.sparkline = RateSparkline(classes="cell-trend")
+
+    def compose(self) -> ComposeResult:
+        """The cells, left to right."""
+        labels = self._labels
+        yield from (labels["name"], labels["value"], labels["rate"])
+        yield self.sparkline
+        yield from (labels["reason"], labels["kind"], labels["provider"], labels["grade"])
+
+    def _set(self, cls: str, text: str) -> None:
+        if self._cells.get(cls) != text:
+            self._cells[cls] = text
+            # Every cell has a fixed size (ipsec.tcss), so new text never needs a re-layout.
+            self._labels[cls].update(text, layout=False)
+
+    def show(self, row: CounterRow) -> None:
+        """Show ``row``, updating only what changed since the last call."""
+        old, self.row = self.row, row
+        self._set("value", fmt.count(row.value))
+        self._set("rate", fmt.rate_cell(row))
+        self._set("kind", row.kind.value)
+        self._set("grade", row.grade.value)
+        self._set("reason", printable(fmt.short_reason(row.reason)))
+        reported = row.value is not None
+        self.set_class(not reported, "-not-reported")
+        self.set_class(reported and row.reset, "-reset")
+        if old is None or old.grade is not row.grade:
+            badge = self._labels["grade"]
+            for cls in fmt.GRADE_CLASS.values():
+                badge.remove_class(cls)
+            badge.add_class(fmt.GRADE_CLASS[row.grade])
+        if old is None or old.history != row.history:
+            self.sparkline.history = row.history
+
+    def action_open(self) -> None:
+        """Ask the screen to open this counter's detail."""
+        self.post_message(self.Opened(self.provider, self.counter))
+
+
+class ProviderSection(Vertical):
+    """A provider's header line and its 21 counter rows."""
+
+    def __init__(self, view: ProviderView) -> None:
+        """A section for ``view``'s provider, showing ``view`` once mounted."""
+        super().__init__(id=f"section-{view.name}", classes="provider-section")
+        self.provider = view.name
+        self._header = ""
+        self._first: ProviderView | None = view
+        self.header = Static("", classes="provider-header", markup=False)
+        self.rows = {name: CounterRowView(view.name, name) for name in COUNTER_NAMES}
+        """The 21 rows by WMI counter name."""
+
+    def on_mount(self) -> None:
+        """Fill the rows with the sample that created the section."""
+        if self._first is not None:
+            self.show(self._first)
+            self._first = None
+
+    def compose(self) -> ComposeResult:
+        """Header, then one row per counter in seed order."""
+        yield self.header
+        yield from self.rows.values()
+
+    def show(self, view: ProviderView) -> None:
+        """Show one provider's sample."""
+        header = provider_header(view)
+        if header != self._header:
+            self._header = header
+            self.header.update(header)
+        self.set_class(view.error is not None or not view.available, "-failed")
+        for row in view.rows:
+            self.rows[row.name].show(row)
+
+
+def provider_header(view: ProviderView) -> str:
+    """``kernel  InstanceName=kernel:…  Active=True  6.1.0`` plus the error, when any."""
+    parts = [
+        view.name,
+        f"InstanceName={printable(view.stats.instance_name)}",
+        f"Active={view.stats.active}",
+    ]
+    if view.version:
+        parts.append(printable(view.version))
+    if view.reset:
+        parts.append(fmt.RESET)
+    line = "  ".join(parts)
+    if view.error is not None:
+        line += f"\n✗ {printable(view.error)}"
+    elif not view.available:
+        line += "\n✗ not available on this host"
+    return line
+
+
+class CounterTable(VerticalScroll):
+    """All providers' counter rows; up/down move between rows, ``/`` filters by name."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("up", "move(-1)", "Up", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        """An empty table; sections appear as providers do."""
+        super().__init__(id=id)
+        self.filter_text = ""
+        self._sections: dict[str, ProviderSection] = {}
+
+    def show(self, providers: tuple[ProviderView, ...]) -> None:
+        """Show a sample: add a section for a provider seen the first time, update the rest."""
+        for view in providers:
+            section = self._sections.get(view.name)
+            if section is None:
+                section = self._sections[view.name] = ProviderSection(view)
+                self._filter_rows(section.rows.values())
+                self.mount(section)
+                # Rows exist only after the mount; move focus from the table to the first row.
+                self.call_after_refresh(self._focus_first_if_table_focused)
+            else:
+                section.show(view)
+
+    def rows(self) -> list[CounterRowView]:
+        """Every row, top to bottom."""
+        return [r for section in self._sections.values() for r in section.rows.values()]
+
+    def apply_filter(self, text: str) -> None:
+        """Show only counters whose name contains ``text`` (case-insensitive)."""
+        self.filter_text = text
+        self._filter_rows(self.rows())
+
+    def _filter_rows(self, rows: Iterable[CounterRowView]) -> None:
+        needle = self.filter_text.strip().lower()
+        for row in rows:
+            row.display = needle in row.counter.lower()
+
+    def visible_rows(self) -> list[CounterRowView]:
+        """Rows currently shown, top to bottom."""
+        return [r for r in self.rows() if r.display]
+
+    def action_move(self, delta: int) -> None:
+        """Focus the next/previous visible row."""
+        rows = self.visible_rows()
+        if not rows:
+            return
+        focused = self.screen.focused
+        index = (
+            rows.index(focused)
+            if isinstance(focused, CounterRowView) and focused in rows
+            else -1
+            if delta > 0
+            else len(rows)
+        )
+        rows[max(0, min(len(rows) - 1, index + delta))].focus()
+
+    def _focus_first_if_table_focused(self) -> None:
+        if self.has_focus:
+            self.focus_first()
+
+    def focus_first(self) -> Widget | None:
+        """Focus the first visible row (used after filtering); None when none match."""
+        rows = self.visible_rows()
+        if rows:
+            rows[0].focus()
+            return rows[0]
+        return None

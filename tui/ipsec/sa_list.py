@@ -1,0 +1,170 @@
+"""The IPsec native view's tables: each provider's own counters, and its IKE/CHILD SAs.
+
+Why: the 21 Windows-shaped counters are an interpretation; the native counters (every
+``xfrm_stat`` key, strongSwan's half-open SAs and per-exchange counts, …) and the SA list are
+what the sources actually say. Peer identities, hosts and algorithm names are peer-controlled
+text: every such cell is a literal ``Text`` with control characters escaped, never markup.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from core.ipsec.model import ChildSa, IkeSa, ProviderView
+from tui import format as tfmt
+from tui.ipsec import format as fmt
+from tui.widgets.table_sync import Cell, Row, sync_table
+
+NATIVE_COLUMNS: Final = ("provider", "counter", "value", "rate")
+SA_COLUMNS: Final = (
+    ("sa", "SA", None),
+    ("state", "State", None),
+    ("remote", "Remote", 30),
+    ("in_rate", "In/s", None),
+    ("out_rate", "Out/s", None),
+    ("in", "Bytes in", None),
+    ("out", "Bytes out", None),
+    ("packets", "Packets in/out", None),
+    ("packet_rate", "Packets/s in/out", None),
+    ("local", "Local", 30),
+    ("algorithms", "Algorithms", None),
+)
+"""Key, title and fixed width (None: fit) of each SA column; traffic first, long text last."""
+SA_KEYS: Final = tuple(key for key, _, _ in SA_COLUMNS)
+
+
+class NativeTable(DataTable[Cell], can_focus=False):
+    """Native counters of every provider: name, value, rate of running totals, missing groups."""
+
+    def on_mount(self) -> None:
+        """Declare the columns."""
+        self.cursor_type = "none"
+        self.zebra_stripes = True
+        for key, title in zip(
+            NATIVE_COLUMNS, ("Provider", "Native counter", "Value", "Rate"), strict=True
+        ):
+            self.add_column(title, key=key)
+
+    def show(self, providers: tuple[ProviderView, ...]) -> None:
+        """Show the native counters of ``providers`` (sorted by name within a provider)."""
+        sync_table(self, native_rows(providers), NATIVE_COLUMNS)
+
+
+def native_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
+    """One row per native counter, then one per group the provider could not read."""
+    rows: list[Row] = []
+    for view in providers:
+        for key in sorted(view.native):
+            rate = view.native_rates.get(key)
+            is_total = key in view.native_rates
+            rows.append(
+                (
+                    f"{view.name}/{key}",
+                    (
+                        view.name,
+                        fmt.safe(key),
+                        fmt.count(view.native[key]),
+                        fmt.rate(rate) if is_total else "",
+                    ),
+                )
+            )
+        for group, reason in sorted(view.native_reasons.items()):
+            rows.append(
+                (
+                    f"{view.name}/!{group}",
+                    (
+                        view.name,
+                        fmt.safe(group),
+                        fmt.MISSING,
+                        Text(tfmt.safe(reason), style="italic"),
+                    ),
+                )
+            )
+        if view.error is not None and not view.native:
+            rows.append(
+                (
+                    f"{view.name}/!error",
+                    (
+                        view.name,
+                        Text("(provider)"),
+                        fmt.MISSING,
+                        Text(tfmt.safe(view.error), style="italic"),
+                    ),
+                )
+            )
+    return rows
+
+
+class SaList(DataTable[Cell], can_focus=False):
+    """IKE SAs with their CHILD SAs indented below them: state, peers, algorithms, traffic."""
+
+    def on_mount(self) -> None:
+        """Declare the columns."""
+        self.cursor_type = "none"
+        for key, title, width in SA_COLUMNS:
+            self.add_column(title, key=key, width=width)
+
+    def show(self, providers: tuple[ProviderView, ...]) -> None:
+        """Show every provider's SAs."""
+        sync_table(self, sa_rows(providers), SA_KEYS)
+
+
+def _peer(host: str | None, ident: str | None) -> Text:
+    """``id @ host`` as literal text (both peer-controlled)."""
+    text = fmt.safe(ident, "")
+    if host:
+        if text.plain:
+            text.append(" @ ")
+        text.append(tfmt.safe(host))
+    return text
+
+
+def _ordered(cells: dict[str, Cell]) -> tuple[Cell, ...]:
+    return tuple(cells.get(key, "") for key in SA_KEYS)
+
+
+def _ike_row(provider: str, sa: IkeSa) -> Row:
+    label = fmt.safe(f"{sa.name} #{sa.uniqueid}")
+    label.stylize("bold")
+    cells: dict[str, Cell] = {
+        "sa": label,
+        "state": fmt.safe(f"{sa.state} {sa.version or ''}".strip()),
+        "remote": _peer(sa.remote_host, sa.remote_id),
+        "local": _peer(sa.local_host, sa.local_id),
+        "algorithms": fmt.safe(sa.algorithms),
+    }
+    return f"{provider}/ike/{sa.uniqueid}", _ordered(cells)
+
+
+def _child_row(provider: str, ike: IkeSa, child: ChildSa) -> Row:
+    label = Text("  └ ")
+    label.append(tfmt.safe(f"{child.name} #{child.uniqueid}"))
+    cells: dict[str, Cell] = {
+        "sa": label,
+        "state": fmt.safe(" ".join(p for p in (child.state, child.mode, child.protocol) if p)),
+        "remote": fmt.safe(" ".join(child.remote_ts)),
+        "local": fmt.safe(" ".join(child.local_ts)),
+        "algorithms": fmt.safe(child.algorithms),
+        "in": fmt.byte_count(child.bytes_in),
+        "out": fmt.byte_count(child.bytes_out),
+        "in_rate": fmt.byte_rate(child.bytes_in_rate),
+        "out_rate": fmt.byte_rate(child.bytes_out_rate),
+        "packets": f"{fmt.count(child.packets_in)}/{fmt.count(child.packets_out)}",
+        "packet_rate": (
+            f"{fmt.per_second(child.packets_in_rate)}/{fmt.per_second(child.packets_out_rate)}"
+        ),
+    }
+    return f"{provider}/child/{ike.uniqueid}/{child.uniqueid}", _ordered(cells)
+
+
+def sa_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
+    """IKE SA rows, each followed by its CHILD SA rows, provider by provider."""
+    rows: list[Row] = []
+    for view in providers:
+        for sa in view.sas:
+            rows.append(_ike_row(view.name, sa))
+            rows.extend(_child_row(view.name, sa, child) for child in sa.children)
+    return rows

@@ -1,0 +1,238 @@
+"""The IPsec screen: MSiSCSI_MMIPSECStats counters per provider, and a native/SA view.
+
+Why: it shows the 21 Windows-shaped counters with rates, sparklines and provenance, and, on
+``n``, what the sources natively say (native counters, IKE and CHILD SAs). It renders core's
+``IpsecView`` from each snapshot and computes nothing: rates, resets, peaks and history come from
+``core.ipsec.sampling``. Provider failures (socket missing, permission denied, daemon gone) are
+shown in the provider's header line and clear themselves when the provider is back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import ScrollableContainer
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Input, Static
+
+from core.ipsec.model import CounterRow, IpsecView, ProviderView
+from core.snapshot import Snapshot
+from tui import format as tfmt
+from tui.ipsec.detail_screen import CounterDetailScreen
+from tui.ipsec.ipsec_table import CounterRowView, CounterTable
+from tui.ipsec.sa_list import NativeTable, SaList
+from tui.widgets.filter_bar import FilterBar
+from tui.widgets.header import HeaderBar
+
+if TYPE_CHECKING:
+    from tui.app import TcpscopeApp
+
+NARROW = 100
+"""Below this many columns the rows drop the kind and provider cells (see ipsec.tcss)."""
+FILTER_HINT = "counter name, e.g. failures — Enter applies, Esc clears"
+NO_IPSEC = "IPsec sampling is off (--no-ipsec) or has not produced a sample yet."
+
+
+def providers_line(view: IpsecView) -> Text:
+    """``IPsec providers: ● kernel  ✗ strongswan (reason)`` — which providers are active."""
+    text = Text("IPsec providers: ", style="bold")
+    for i, p in enumerate(view.providers):
+        if i:
+            text.append("  ")
+        active = p.available and p.stats.active
+        text.append("● " if active else "✗ ", style="green" if active else "red")
+        text.append(p.name)
+        if not active:
+            text.append(f" ({tfmt.safe(p.error) if p.error else 'not available'})", style="italic")
+    if not view.providers:
+        text.append("none configured", style="italic")
+    return text
+
+
+class IpsecScreen(Screen[None]):
+    """Counters (default) or native counters and SAs, of the latest IPsec view."""
+
+    CSS_PATH = "../styles/ipsec.tcss"
+    AUTO_FOCUS = None
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "n",
+            "toggle_native",
+            "Native/SAs",
+            id="ipsec.native",
+            tooltip="Switch between the 21 counters and the native counters with SAs",
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="ipsec.filter",
+            tooltip="Show only counters whose name contains the text",
+        ),
+        Binding("escape", "clear_filter", "Clear filter", id="ipsec.clear", show=False),
+        # Screen's own Tab (focus next) would shadow the App's screen switch; say it here.
+        Binding("tab", "app.next_screen", "Switch", id="ipsec.switch", show=False),
+    ]
+
+    native: reactive[bool] = reactive(False)
+    """True while the native counters and SA list are shown instead of the 21 counters."""
+
+    def __init__(self) -> None:
+        """Built by the App's screen registry; snapshots arrive through the App's reactive."""
+        super().__init__(id="ipsec")
+        self.view: IpsecView | None = None
+        self._detail: CounterDetailScreen | None = None
+        self._providers_text: Text | None = None
+        self._row_focus: CounterRowView | None = None
+
+    @property
+    def tapp(self) -> TcpscopeApp:
+        """The App, typed."""
+        from tui.app import TcpscopeApp
+
+        assert isinstance(self.app, TcpscopeApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        """Header, providers line, filter, the two switchable views, footer."""
+        yield HeaderBar(id="header")
+        yield Static(NO_IPSEC, id="ipsec-providers")
+        yield FilterBar(id="ipsec-filter")
+        with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
+            yield CounterTable(id="ipsec-counters")
+            # One page scrolled as a whole (both ways): the tables take no focus of their own.
+            with ScrollableContainer(id="ipsec-native"):
+                yield Static("Security associations", classes="ipsec-section-title")
+                yield SaList(id="ipsec-sa-list")
+                yield Static("Native counters", classes="ipsec-section-title")
+                yield NativeTable(id="ipsec-native-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Give the filter input this screen's hint, then follow the App's snapshots."""
+        self.query_one("#filter-input", Input).placeholder = FILTER_HINT
+        self.query_one(CounterTable).focus()
+        self.set_class(self.size.width < NARROW, "-narrow")
+        self.watch(self.tapp, "snapshot", self.show_snapshot, init=True)
+        self.set_interval(1.0, self.refresh_header)
+
+    def on_resize(self) -> None:
+        """Drop or restore the optional row cells."""
+        self.set_class(self.size.width < NARROW, "-narrow")
+
+    # --- data ----------------------------------------------------------------------
+    def show_snapshot(self, snap: Snapshot | None) -> None:
+        """Render ``snap.ipsec`` (called for every snapshot the App receives)."""
+        self.refresh_header()
+        if snap is not None and snap.ipsec is not None:
+            self.show_view(snap.ipsec)
+
+    def refresh_header(self) -> None:
+        """Redraw the shared header line (its age ticks every second)."""
+        app = self.tapp
+        self.query_one(HeaderBar).show(
+            host=app.hostname,
+            source=app.feed.source_name,
+            interval_s=app.feed.interval_s,
+            snap=app.snapshot,
+            now=app.now(),
+            paused=app.paused,
+        )
+
+    def show_view(self, view: IpsecView) -> None:
+        """Render one IPsec view on both sub-views and in an open detail."""
+        self.view = view
+        line = providers_line(view)
+        if line != self._providers_text:
+            self._providers_text = line
+            self.query_one("#ipsec-providers", Static).update(line)
+        self.query_one(CounterTable).show(view.providers)
+        if self.native:
+            self._show_native(view.providers)
+        if self._detail is not None:
+            row = _find_row(view, self._detail.provider, self._detail.counter)
+            if row is not None:
+                self._detail.show(row, _versions(view))
+
+    def _show_native(self, providers: tuple[ProviderView, ...]) -> None:
+        self.query_one(NativeTable).show(providers)
+        self.query_one(SaList).show(providers)
+
+    # --- actions -------------------------------------------------------------------
+    def watch_native(self, native: bool) -> None:
+        """Switch the visible sub-view (filling the native one on the way in)."""
+        switcher = self.query_one(ContentSwitcher)
+        switcher.current = "ipsec-native" if native else "ipsec-counters"
+        if native:
+            # Keys must not reach a hidden counter row (Enter would open its detail).
+            focused = self.focused
+            self._row_focus = focused if isinstance(focused, CounterRowView) else None
+            self.query_one("#ipsec-native", ScrollableContainer).focus()
+            if self.view is not None:
+                self._show_native(self.view.providers)
+        elif self._row_focus is not None and self._row_focus.is_attached:
+            self._row_focus.focus()
+        else:
+            self.query_one(CounterTable).focus_first()
+
+    def action_toggle_native(self) -> None:
+        """Counters ↔ native counters and SAs."""
+        self.native = not self.native
+
+    def action_filter(self) -> None:
+        """Open the filter input with the current filter."""
+        if self.native:
+            self.native = False
+        self.query_one(FilterBar).edit(self.query_one(CounterTable).filter_text)
+
+    def action_clear_filter(self) -> None:
+        """Drop the filter and close the input."""
+        bar = self.query_one(FilterBar)
+        bar.close()
+        bar.show_active("")
+        table = self.query_one(CounterTable)
+        table.apply_filter("")
+        table.focus_first()
+
+    @on(FilterBar.Submitted)
+    def _filter_submitted(self, event: FilterBar.Submitted) -> None:
+        bar = self.query_one(FilterBar)
+        bar.close()
+        bar.show_active(event.text)
+        table = self.query_one(CounterTable)
+        table.apply_filter(event.text)
+        table.focus_first()
+
+    @on(Input.Changed, "#filter-input")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        # Filtering 21 names is cheap: narrow the list while the user types.
+        self.query_one(CounterTable).apply_filter(event.value)
+
+    @on(CounterRowView.Opened)
+    def _open_detail(self, event: CounterRowView.Opened) -> None:
+        if self.view is None:
+            return
+        row = _find_row(self.view, event.provider, event.counter)
+        if row is None:
+            return
+        self._detail = CounterDetailScreen(row, _versions(self.view))
+        self.app.push_screen(self._detail, callback=self._detail_closed)
+
+    def _detail_closed(self, _result: None) -> None:
+        self._detail = None
+
+
+def _find_row(view: IpsecView, provider: str, counter: str) -> CounterRow | None:
+    try:
+        return view.row(provider, counter)
+    except KeyError:
+        return None
+
+
+def _versions(view: IpsecView) -> dict[str, str | None]:
+    return {p.name: p.version for p in view.providers}
