@@ -20,7 +20,7 @@ from typing import Final
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
 from core.snapshot import Snapshot
-from core.textsafe import printable
+from core.textsafe import cell_width, csv_cell, pad, printable
 
 EXTRA_KEY: Final = "tcpscope"
 """The one key beside the WMI names; holds the owning process and provenance."""
@@ -36,11 +36,18 @@ def _json_value(value: object) -> object:
     return value
 
 
+def _safe(text: str | None) -> str | None:
+    return None if text is None else printable(text)
+
+
 def _process(info: ProcessInfo | None) -> dict[str, object] | None:
+    """The owning process with its untrusted strings escaped (valid UTF-8, no controls)."""
     if info is None:
         return None
     doc = dataclasses.asdict(info)
-    doc["cmdline"] = list(info.cmdline) if info.cmdline is not None else None
+    for key in ("name", "username", "exe"):
+        doc[key] = _safe(doc[key])
+    doc["cmdline"] = [printable(a) for a in info.cmdline] if info.cmdline is not None else None
     doc["denied"] = list(info.denied)
     return doc
 
@@ -86,7 +93,12 @@ CSV_EXTRA: Final = ("ProcessName", "ProcessUser", "ProcessCommandLine", "OwnerSt
 
 
 def to_csv(conns: Iterable[TcpConnection], snap: Snapshot) -> str:
-    """CSV with the WMI names as header (arrays joined by ``;``) plus process columns."""
+    """CSV with the WMI names as header (arrays joined by ``;``) plus process columns.
+
+    Every text cell goes through :func:`core.textsafe.csv_cell`: escaped, and a formula
+    trigger at its start made inert, because a process name like ``=HYPERLINK(...)`` would
+    otherwise run in the spreadsheet that opens the file.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*(p.wmi_name for p in PROPERTIES), *CSV_EXTRA])
@@ -99,12 +111,12 @@ def to_csv(conns: Iterable[TcpConnection], snap: Snapshot) -> str:
             row.append("" if value is None else value)
         info = snap.processes.get(conn.owning_process) if conn.owning_process else None
         row += [
-            printable(info.name or "") if info else "",
-            printable(info.username or "") if info else "",
-            printable(" ".join(info.cmdline or ())) if info else "",
+            (info.name or "") if info else "",
+            (info.username or "") if info else "",
+            " ".join(info.cmdline or ()) if info else "",
             conn.owner_status.value,
         ]
-        writer.writerow(row)
+        writer.writerow([csv_cell(c) if isinstance(c, str) else c for c in row])
     return out.getvalue()
 
 
@@ -128,7 +140,7 @@ def to_table(conns: Sequence[TcpConnection], snap: Snapshot, state_name: dict[in
                 printable(info.name or "?") if info else "-",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    widths = [max(cell_width(r[i]) for r in rows) for i in range(len(header))]
     return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        "  ".join(pad(cell, w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
     )

@@ -20,6 +20,7 @@ from core.ipsec.model import COUNTER_NAMES, IpsecView, ProviderView
 from core.ipsec.providers import PROVIDER_NAMES, get_providers
 from core.ipsec.providers._vici import DEFAULT_VICI
 from core.ipsec.sampling import IpsecSampler
+from core.textsafe import printable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +63,7 @@ def instance_json(pv: ProviderView) -> dict[str, object]:
     """One provider as a WMI-named instance plus ``provenance`` per counter."""
     out = pv.stats.to_wmi()
     out["provider"] = pv.name
-    out["error"] = pv.error
+    out["error"] = None if pv.error is None else printable(pv.error)
     out["provenance"] = {
         r.name: {
             "provider": r.provider,
@@ -85,10 +86,6 @@ def view_json(view: IpsecView) -> dict[str, object]:
     }
 
 
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
-
-
 def render_text(view: IpsecView, out: TextIO) -> None:
     """Aligned table per provider: counter, value, kind, grade, source or reason."""
     width = max(len(n) for n in COUNTER_NAMES)
@@ -97,12 +94,12 @@ def render_text(view: IpsecView, out: TextIO) -> None:
             out.write("\n")
         state = "active" if pv.stats.active else "inactive"
         out.write(
-            f"{CLASS_NAME} InstanceName={_safe(pv.stats.instance_name)} "
+            f"{CLASS_NAME} InstanceName={printable(pv.stats.instance_name)} "
             f"Active={pv.stats.active} ({pv.name}, {state}"
-            f"{', ' + _safe(pv.version) if pv.version else ''})\n"
+            f"{', ' + printable(pv.version) if pv.version else ''})\n"
         )
         if pv.error:
-            out.write(f"  error: {_safe(pv.error)}\n")
+            out.write(f"  error: {printable(pv.error)}\n")
         vals = [("-" if r.value is None else str(r.value)) for r in pv.rows]
         vw = max(5, *(len(v) for v in vals))
         out.write(
@@ -114,7 +111,7 @@ def render_text(view: IpsecView, out: TextIO) -> None:
                 detail += f" ({r.scope})"
             out.write(
                 f"  {r.name:<{width}}  {v:>{vw}}  {r.kind.value:<5}  "
-                f"{r.grade.value:<6}  {_safe(detail or '')}\n"
+                f"{r.grade.value:<6}  {printable(detail or '')}\n"
             )
 
 
