@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Final
 
+from core.cli_input import non_empty, whole_between
 from core.connections.model import TcpConnection
 from core.connections.report import to_csv, to_json, to_table
 from core.errors import UsageError
@@ -21,26 +22,10 @@ from core.snapshot import Snapshot
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
 
-def port(text: str) -> int:
-    """An argparse type: a TCP port 0–65535."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range 0-65535: {value}")
-    return value
-
-
-def pid(text: str) -> int:
-    """An argparse type: a process ID (uint32)."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a process ID: {text!r}") from None
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError(f"process ID out of range: {value}")
-    return value
+port = whole_between(0, 65535, "port")
+"""An argparse type: a TCP port 0–65535 (ASCII digits only)."""
+pid = whole_between(0, 0xFFFFFFFF, "process ID")
+"""An argparse type: a process ID (uint32)."""
 
 
 def enum_value(prop: str) -> Callable[[str], int]:
@@ -53,7 +38,7 @@ def enum_value(prop: str) -> Callable[[str], int]:
         found = table.by_name(text)
         if found is not None:
             return int(found.value)
-        if text.isdigit() and any(v.value == int(text) for v in table.values):
+        if text.isascii() and text.isdigit() and any(v.value == int(text) for v in table.values):
             return int(text)
         names = ", ".join(v.name for v in table.values)
         raise argparse.ArgumentTypeError(f"unknown {prop} {text!r} (one of: {names})")
@@ -73,14 +58,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="seed State name, e.g. Established, TimeWait (repeatable)",
     )
-    parser.add_argument("--local-address", metavar="ADDR")
+    parser.add_argument("--local-address", type=non_empty("--local-address"), metavar="ADDR")
     parser.add_argument("--local-port", type=port, metavar="PORT")
-    parser.add_argument("--remote-address", metavar="ADDR")
+    parser.add_argument("--remote-address", type=non_empty("--remote-address"), metavar="ADDR")
     parser.add_argument("--remote-port", type=port, metavar="PORT")
     parser.add_argument("--owning-process", type=pid, metavar="PID")
     parser.add_argument("--offload-state", type=enum_value("OffloadState"), metavar="NAME")
     parser.add_argument("--applied-setting", type=enum_value("AppliedSetting"), metavar="NAME")
-    parser.add_argument("--source", choices=SOURCE_CHOICES, default="auto")
+    # SUPPRESS: without it this default would overwrite a top-level --source.
+    parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
 
 
 def _normal_address(text: str | None) -> str | None:
@@ -130,7 +116,7 @@ async def _sample(source_name: str) -> Snapshot:
 
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
-    snap = asyncio.run(_sample(args.source))
+    snap = asyncio.run(_sample(getattr(args, "source", "auto")))
     if snap.error is not None:
         raise UsageError(f"{snap.source} source failed: {snap.error.message}")
     for line in snap.privilege.hidden:

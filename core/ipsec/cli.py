@@ -26,22 +26,23 @@ from core.textsafe import printable
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``ipsec`` sub-command's options (validated in :func:`run`, not by argparse)."""
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    # SUPPRESS: these defaults must not overwrite the top-level --provider / --vici.
     parser.add_argument(
         "--provider",
-        default="auto",
+        default=argparse.SUPPRESS,
         metavar="|".join(PROVIDER_NAMES),
         help="which source to read (default: auto = every one present)",
     )
     parser.add_argument(
         "--vici",
-        default=None,
+        default=argparse.SUPPRESS,
         metavar="PATH",
         help=f"strongSwan VICI socket (default: {DEFAULT_VICI})",
     )
 
 
 def _validate(args: argparse.Namespace) -> tuple[str, str | None]:
-    provider = str(getattr(args, "provider", "auto") or "auto").lower()
+    provider = str(getattr(args, "provider", "auto")).strip().lower()
     if provider not in PROVIDER_NAMES:
         raise UsageError(f"--provider must be one of {', '.join(PROVIDER_NAMES)}, not {provider!r}")
     vici: str | None = getattr(args, "vici", None)

@@ -38,9 +38,10 @@ def tcpscope(
 
 
 def one_line_error(result: subprocess.CompletedProcess[bytes]) -> str:
-    """The single stderr line of a failed run (asserts there is exactly one, no traceback)."""
+    """The single error line of a failed run (asserts there is exactly one, no traceback);
+    ``record``'s banner ("recording to ...") is not an error line."""
     err = result.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err, err
-    lines = err.strip().splitlines()
+    lines = [ln for ln in err.strip().splitlines() if not ln.startswith("tcpscope: recording to")]
     assert len(lines) == 1, err
     return lines[0]
