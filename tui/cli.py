@@ -65,6 +65,7 @@ def _mount(
 def build_parser() -> OneLineParser:
     """The whole command line."""
     import core.ipsec.cli as ipsec_cli
+    import core.metrics.cli as metrics_cli
     import core.recording.cli as record_cli
     from core.connections import cli as connections_cmd
     from core.connections import explain
@@ -90,6 +91,7 @@ def build_parser() -> OneLineParser:
     _mount(sub, "explain", "explain classes, properties and values", explain)
     _mount(sub, "ipsec", "print IPsec main-mode counters once", ipsec_cli)
     _mount(sub, "record", "record the sampler stream to a file", record_cli)
+    _mount(sub, "metrics", "serve connection and IPsec metrics to Prometheus", metrics_cli)
     return parser
 
 
