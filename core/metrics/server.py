@@ -1,8 +1,8 @@
-"""Running the exporter: the HTTP endpoint on its own threads, the feed driving the collector.
+"""Running the exporter: a threaded HTTP server for the WSGI app, the feed driving updates.
 
-Why prometheus_client's own server: it already negotiates the Prometheus text format and
-OpenMetrics from the Accept header, gzips when asked and filters by ``name[]``. It serves on
-daemon threads, so the asyncio loop here only consumes the feed and stops on SIGINT/SIGTERM.
+Why threads for HTTP and asyncio for the feed: the sampler is asyncio (as in the app), while
+scrapes must be answered even when an update is busy in a worker thread; the standard library's
+WSGI server on daemon threads does that with no extra dependency.
 """
 
 from __future__ import annotations
@@ -10,16 +10,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from wsgiref.simple_server import WSGIServer
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import start_http_server
-from prometheus_client.registry import CollectorRegistry
-
-from core.metrics.collector import SnapshotCollector
 from core.metrics.listen import ListenAddress
 from core.sampling.feed import Feed
+from core.snapshot import Snapshot
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    """One thread per request; daemon threads, so a hung client never blocks the exit."""
+
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr (a scrape every few seconds would flood the journal)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Log nothing."""
 
 
 @dataclass
@@ -42,25 +56,32 @@ class Endpoint:
         self.thread.join(timeout=5)
 
 
-def open_endpoint(address: ListenAddress, registry: CollectorRegistry) -> Endpoint:
-    """Bind and start serving ``registry``.
+def open_endpoint(address: ListenAddress, app: Any) -> Endpoint:
+    """Bind ``address`` and serve the WSGI ``app`` on daemon threads.
 
     Raises:
         OSError: the address cannot be bound (in use, not local, unknown host, no permission).
     """
-    server, thread = start_http_server(address.port, address.host, registry)
+    family = socket.getaddrinfo(
+        address.host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0][0]
+
+    class Server(_ThreadingServer):
+        address_family = family
+
+    server = make_server(address.host, address.port, app, Server, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="tcpscope-http", daemon=True)
+    thread.start()
     return Endpoint(server, thread)
 
 
-async def feed_collector(feed: Feed, collector: SnapshotCollector, stop: asyncio.Event) -> None:
-    """Turn every snapshot of ``feed`` into families until ``stop`` is set; close the feed.
-
-    A failure of the collector (a bug) ends the run with its exception, after the feed closed.
-    """
+async def feed_updates(feed: Feed, update: Callable[[Snapshot], None], stop: asyncio.Event) -> None:
+    """Call ``update`` (in a worker thread) with every snapshot of ``feed`` until ``stop``;
+    then close the feed. An exception of ``update`` (a bug) ends the run after the close."""
 
     async def consume() -> None:
         async for snap in feed.stream():
-            await asyncio.to_thread(collector.update, snap)
+            await asyncio.to_thread(update, snap)
 
     consumer = asyncio.create_task(consume(), name="tcpscope-metrics")
     waiter = asyncio.create_task(stop.wait())
@@ -75,11 +96,11 @@ async def feed_collector(feed: Feed, collector: SnapshotCollector, stop: asyncio
         raise consumer.exception()  # type: ignore[misc]
 
 
-async def serve_until_signal(feed: Feed, collector: SnapshotCollector) -> None:
-    """:func:`feed_collector` until SIGINT or SIGTERM (the service's way to stop)."""
+async def serve_until_signal(feed: Feed, update: Callable[[Snapshot], None]) -> None:
+    """:func:`feed_updates` until SIGINT or SIGTERM (the service's way to stop)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    await feed_collector(feed, collector, stop)
+    await feed_updates(feed, update, stop)

@@ -79,10 +79,13 @@ def readline(stream: IO[str], timeout_s: float) -> str:
 
 
 @contextmanager
-def exporter(*args: str, global_args: tuple[str, ...] = ()) -> Iterator[Exporter]:
-    """``tcpscope [global_args] metrics --listen 127.0.0.1:0 [args]``, stopped with SIGTERM."""
+def exporter(
+    *args: str, global_args: tuple[str, ...] = (), prefix: tuple[str, ...] = ()
+) -> Iterator[Exporter]:
+    """``[prefix] tcpscope [global_args] metrics --listen 127.0.0.1:0 [args]``, stopped with
+    SIGTERM (``prefix``: e.g. setpriv, to run it as another user)."""
     proc = subprocess.Popen(
-        [*TCPSCOPE, *global_args, "metrics", "--listen", "127.0.0.1:0", *args],
+        [*prefix, *TCPSCOPE, *global_args, "metrics", "--listen", "127.0.0.1:0", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -3,8 +3,8 @@
 Why named processes: the exporter labels connections by process name, so a test needs
 processes whose names it controls. Each peer is the system Python started through a symlink
 called ``name``; the kernel takes a process's name (comm) from the path it was started by.
-A peer obeys one command a line on stdin (``open N``, ``send I BYTES``) and answers ``ok`` with
-its connections' local ports.
+A peer obeys one command a line on stdin (``open N``, ``listen``, ``send I BYTES``) and answers
+``ok`` with its sockets' local ports.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -28,6 +29,8 @@ for line in sys.stdin:
     cmd, *args = line.split()
     if cmd == "open":
         socks += [socket.create_connection(("127.0.0.1", port)) for _ in range(int(args[0]))]
+    elif cmd == "listen":
+        socks.append(socket.create_server(("127.0.0.1", 0)))
     elif cmd == "send":
         socks[int(args[0])].sendall(b"x" * int(args[1]))
     print("ok", *(s.getsockname()[1] for s in socks), flush=True)
@@ -72,15 +75,18 @@ class Listener:
                     elif not _drain(sock):
                         sel.unregister(sock)
 
-    def accepted(self, peer_port: int) -> socket.socket:
-        """Our end of the connection whose peer uses ``peer_port``."""
-        with self._lock:
-            return self._ends[peer_port]
-
-    def count(self) -> int:
-        """Connections accepted so far."""
-        with self._lock:
-            return len(self._ends)
+    def accepted(self, peer_port: int, timeout_s: float = 10.0) -> socket.socket:
+        """Our end of the connection whose peer uses ``peer_port`` (the accepting thread may
+        not have got to it yet: a connect completes before the accept)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                end = self._ends.get(peer_port)
+            if end is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        assert end is not None, f"no connection from port {peer_port} accepted"
+        return end
 
     def close(self) -> None:
         """Stop the thread and close every socket."""

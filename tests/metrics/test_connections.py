@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from prometheus_client.samples import Sample
 
-from core.metrics.collector import SnapshotCollector, make_registry
 from core.metrics.connections import RESERVED, series_bound
+from core.metrics.exposition import Exposition
 from core.metrics.listen import ListenAddress
-from core.metrics.server import feed_collector, open_endpoint
+from core.metrics.server import feed_updates, open_endpoint
 from core.sampling.sampler import Sampler
-from tests.metrics.exporter import START_TIMEOUT_S, Exporter, exporter, value
+from tests.metrics.exporter import OPENMETRICS, START_TIMEOUT_S, Exporter, exporter, value
 from tests.metrics.peers import Listener, Peer
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink is Linux")
@@ -118,25 +118,31 @@ async def test_scrapes_read_the_latest_sample_and_never_take_one() -> None:
     from core.connections.sources import get_source
 
     sampler = Sampler(get_source("netlink"), interval_s=60.0)
-    collector = SnapshotCollector(top=5)
-    endpoint = open_endpoint(ListenAddress("127.0.0.1", 0), make_registry(collector))
+    exposition = Exposition(top=5)
+    endpoint = open_endpoint(ListenAddress("127.0.0.1", 0), exposition)
     stop = asyncio.Event()
-    task = asyncio.create_task(feed_collector(sampler, collector, stop))
+    task = asyncio.create_task(feed_updates(sampler, exposition.update, stop))
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while collector.updates == 0 and time.monotonic() < deadline:
+        while exposition.collector.updates == 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         url = f"http://{endpoint.address}/metrics"
-        bodies = [await asyncio.to_thread(_get, url) for _ in range(20)]
+        bodies = [await asyncio.to_thread(_get, url, accept) for accept in ACCEPTS * 10]
         assert sampler.samples_taken == 1
-        assert len(set(bodies)) == 1 and "tcpscope_connections{" in bodies[0]
+        assert exposition.collector.updates == 1
+        assert len(set(bodies)) == len(ACCEPTS)  # each format, the same sample every time
+        assert all("tcpscope_connections{" in body for body in bodies)
     finally:
         stop.set()
         await task
         endpoint.close()
 
 
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as reply:
+ACCEPTS = ("text/plain", OPENMETRICS)
+
+
+def _get(url: str, accept: str) -> str:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    with urllib.request.urlopen(request, timeout=10) as reply:
         body: bytes = reply.read()
     return body.decode()
