@@ -17,7 +17,7 @@ from prometheus_client.registry import CollectorRegistry
 from core.connections.model import TcpConnection, TcpInfo
 from core.metrics.connections import ConnectionAggregator, ConnectionFigures
 from core.metrics.families import connection_families, ipsec_families, self_families
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 
 
 class SnapshotCollector:

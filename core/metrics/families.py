@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from core.ipsec.counters import COUNTERS
 from core.ipsec.model import COUNTER_FIELDS, IpsecView, Kind, ProviderView
 from core.metrics.connections import ConnectionFigures
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 
 PREFIX: Final = "tcpscope"
 CONNECTION_LABELS: Final = ("state", "process")

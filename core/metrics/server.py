@@ -20,7 +20,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from core.metrics.listen import ListenAddress
 from core.sampling.feed import Feed
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

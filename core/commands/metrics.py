@@ -3,7 +3,7 @@
 Serves the sampler's connection and IPsec figures to Prometheus. Headless (no Textual), so it
 runs as a service. The global flags choose the data as for the app (``--source``,
 ``--provider``, ``--vici``, ``--demo``); a recording is no live host, so ``--replay`` is
-refused. The lead mounts :func:`add_arguments` / :func:`run` in ``tui/cli.py``.
+refused. Mounted in ``tui/cli.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Final
 from core.errors import UsageError
 from core.metrics.connections import series_bound
 from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, parse_listen
-from core.sampling.choose import FeedOptions, make_feed
+from core.commands.feeds import FeedOptions, make_feed
 from core.sampling.sampler import check_interval
 
 DEFAULT_TOP: Final = 20
