@@ -31,9 +31,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
 from core.sampling.feed import Feed, Seekable, WatchesTcpInfo
-from core.snapshot import Snapshot
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen

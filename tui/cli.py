@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, Protocol, cast
 
-from core.cli_input import (
+from core.commands.arg_types import (
     MAX_GHOST_TTL_S,
     MAX_SEED,
     provider_name,
@@ -20,7 +20,7 @@ from core.cli_input import (
     seconds_between,
     whole_between,
 )
-from core.cli_output import finish_output, report_os_error, tolerate_locale
+from core.commands.output_errors import finish_output, report_os_error, tolerate_locale
 from core.errors import MonitorError
 from core.sampling.sampler import check_interval
 
@@ -64,9 +64,10 @@ def _mount(
 
 def build_parser() -> OneLineParser:
     """The whole command line."""
-    import core.ipsec.cli as ipsec_cli
-    import core.recording.cli as record_cli
-    from core.connections import cli as connections_cmd
+    import core.commands.connections as connections_cmd
+    import core.commands.ipsec as ipsec_cli
+    import core.commands.metrics as metrics_cli
+    import core.commands.record as record_cli
     from core.connections import explain
 
     parser = OneLineParser(
@@ -94,6 +95,7 @@ def build_parser() -> OneLineParser:
     _mount(sub, "explain", "explain classes, properties and values", explain)
     _mount(sub, "ipsec", "print IPsec main-mode counters once", ipsec_cli)
     _mount(sub, "record", "record the sampler stream to a file", record_cli)
+    _mount(sub, "metrics", "serve connection and IPsec metrics to Prometheus", metrics_cli)
     return parser
 
 

@@ -22,13 +22,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO, Final
 
+from core.connections.snapshot import Snapshot
 from core.errors import RecordingError
 from core.recording.codec import DecodeError
 from core.recording.format import RecordingHeader, parse_header
 from core.recording.frames import KEY, FrameDecoder
 from core.recording.members import GZIP_MAGIC, MemberLines, MemberProblem
 from core.safe_io import FileRefused, open_regular
-from core.snapshot import Snapshot
 
 MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
 """Longest record (one JSON line, decompressed). The largest real record is a key frame:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 
 
 @runtime_checkable

@@ -10,9 +10,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
 from core.recording.replay import ReplayFeed, diff_between, open_replay
-from core.snapshot import Snapshot
 from tests.recording.util import demo_snapshots, write_recording
 from tui.app import TcpscopeApp
 from tui.replay.controls import DiffScreen, ReplayBar, SeekScreen

@@ -15,9 +15,9 @@ from textual.widgets import Static
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.property_rules import PROPERTIES
 from core.connections.seed_tables import ENUMS
+from core.connections.snapshot import Privilege, Snapshot
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from core.sampling.feed import Seekable
-from core.snapshot import Privilege, Snapshot
 from tests.tui.scripted import HOST, PROCS, START, SteppedFeed, base_conns, demo_frames
 from tui.app import TcpscopeApp
 from tui.connections.conn_table import ConnTable
@@ -315,7 +315,7 @@ async def test_pause_stops_updates_and_resume_continues() -> None:
         await pilot.press("space")
         assert not feed.paused
         await step(pilot, app, feed)
-        assert app.snapshot.seq > seq  # type: ignore[union-attr]
+        assert app.snapshot.seq > seq
 
 
 async def test_interval_keys_change_the_feed() -> None:

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.connections.query import SORT_COLUMNS, QueryError, parse_query
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane

@@ -20,8 +20,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
+from core.connections.snapshot import Snapshot
 from core.ipsec.model import CounterRow, IpsecView, ProviderView
-from core.snapshot import Snapshot
 from tui import format as tfmt
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable

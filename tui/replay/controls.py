@@ -27,10 +27,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
 from core.connections.model import TcpConnection
+from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
 from core.recording.replay import SnapshotDiff, diff_between, next_speed, parse_seek
 from core.sampling.feed import Seekable
-from core.snapshot import Snapshot
 from tui import format as fmt
 
 JUMP: Final = timedelta(minutes=1)

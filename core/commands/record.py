@@ -20,7 +20,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
-from core.cli_input import MAX_DURATION_S, seconds_between, whole_between
+from core.commands.arg_types import MAX_DURATION_S, seconds_between, whole_between
+from core.commands.feeds import FeedOptions, make_feed
+from core.connections.snapshot import Snapshot
 from core.errors import OutputFailed, RecordingError, UsageError
 from core.recording.format import (
     FLUSH_EVERY_S,
@@ -32,9 +34,7 @@ from core.recording.format import (
 from core.recording.reader import MAX_SAMPLES, Recording
 from core.recording.writer import RecordingWriter
 from core.safe_io import file_kind
-from core.sampling.choose import FeedOptions, make_feed
 from core.sampling.sampler import MAX_INTERVAL_S, MIN_INTERVAL_S, check_interval
-from core.snapshot import Snapshot
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,12 +12,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from core.cli_input import non_empty, whole_between
+from core.commands.arg_types import non_empty, whole_between
 from core.connections.model import TcpConnection
 from core.connections.report import to_csv, to_json, to_table
+from core.connections.snapshot import Snapshot
 from core.errors import UsageError
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
