@@ -9,7 +9,7 @@ changed owner, or is a new connection (:func:`core.connections.records.new_conne
 
 :class:`RecordTracker` keeps the records by key for a source that walks every socket in Python
 (psutil); the netlink and scripted sources find their changed sockets themselves and
-call :func:`carry` for those only.
+call :func:`next_record` for those only.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class RecordTracker(Generic[K]):
         first: bool,
     ) -> TcpConnection:
         """Decide and store the record for ``key`` given last sample's ``prev`` (popped)."""
-        rec = carry(prev, facts, now, first=first, defaults=self.defaults)
+        rec = next_record(prev, facts, now, first=first, defaults=self.defaults)
         self.current[key] = rec
         return rec
 
@@ -95,7 +95,7 @@ class RecordTracker(Generic[K]):
         return vanished
 
 
-def carry(
+def next_record(
     prev: TcpConnection | None,
     facts: SocketFacts,
     now: datetime,
