@@ -12,7 +12,6 @@ from collections.abc import Callable, Collection
 from typing import IO, Final, cast
 
 from core.connections.model import TcpConnection
-from core.connections.report import write_csv, write_json, write_table
 from core.errors import UsageError
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
@@ -139,6 +138,7 @@ def _binary(stream: IO[str]) -> IO[bytes]:
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
     from core.connections.oneshot import take_snapshot
+    from core.connections.report import write_csv, write_json, write_table
 
     snap = take_snapshot(args.source, tcp_info=bool(args.json))
     for line in snap.privilege.hidden:
