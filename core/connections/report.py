@@ -67,20 +67,32 @@ def iso_utc(value: datetime) -> str:
 # --- JSON -------------------------------------------------------------------------------
 
 
+_EXTRA_INDENT: Final = b"\n" + b" " * 6
+"""A value inside the extension object of a row of the array sits three levels deep."""
+
+
+def _fragment(value: object) -> orjson.Fragment:
+    """``value`` encoded once, indented for its place in every row (orjson copies it in)."""
+    return orjson.Fragment(orjson.dumps(value, option=_JSON_OPTIONS).replace(b"\n", _EXTRA_INDENT))
+
+
 class JsonRows:
     """Builds the JSON document of each connection of one snapshot.
 
     Everything that does not depend on the row is worked out once: the provenance of each
-    property per kind of row (owner found or why not, open before start or not), and the
-    process document per PID (orjson encodes the records themselves).
+    property per kind of row (owner found or why not, open before start or not) and the
+    process document per PID. With ``fragments`` those are encoded once too, and orjson
+    copies their bytes into each row (they are half of a row's text).
     """
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, *, fragments: bool = True) -> None:
         """Prepare for the rows of ``snap``."""
         self._snap = snap
-        self._reasons: dict[tuple[OwnerStatus | None, bool], tuple[dict[str, str], ...]] = {}
+        self._fragments = fragments
+        self._reasons: dict[tuple[OwnerStatus | None, bool], tuple[object, object]] = {}
+        self._processes: dict[int, object] = {}
 
-    def _provenance(self, conn: TcpConnection) -> tuple[dict[str, str], ...]:
+    def _provenance(self, conn: TcpConnection) -> tuple[object, object]:
         # cell_rule reads exactly these facts of a connection: owner missing (and why) and
         # whether it was open before the sampler started.
         kind = (conn.owner_status if conn.owning_process is None else None,
@@ -96,23 +108,35 @@ class JsonRows:
                     not_reported[spec.wmi_name] = rule.text
                 elif rule.provenance is not Provenance.REPORTED:
                     derived[spec.wmi_name] = f"{rule.provenance.value}: {rule.text}"
-            found = self._reasons[kind] = (not_reported, derived)
+            if self._fragments:
+                found = (_fragment(not_reported), _fragment(derived))
+            else:
+                found = (not_reported, derived)
+            self._reasons[kind] = found
+        return found
+
+    def _process(self, pid: int | None) -> object:
+        if pid is None:
+            return None
+        found = self._processes.get(pid, self)
+        if found is self:
+            info = self._snap.processes.get(pid)
+            found = _fragment(info) if self._fragments and info is not None else info
+            self._processes[pid] = found
         return found
 
     def doc(self, conn: TcpConnection) -> dict[str, object]:
         """One connection as a dict keyed by WMI names (+ :data:`EXTRA_KEY`), for orjson."""
         doc: dict[str, object] = dict(zip(_WMI_NAMES, _WMI_VALUES(conn), strict=True))
         not_reported, derived = self._provenance(conn)
-        snap = self._snap
-        pid = conn.owning_process
         doc[EXTRA_KEY] = {
             "owner_status": conn.owner_status.value,
-            "process": snap.processes.get(pid) if pid is not None else None,
+            "process": self._process(conn.owning_process),
             "family": conn.family,
             "inode": conn.inode,
             "uid": conn.uid,
             "creation_time_bound": "before start" if conn.created_before_start else "first seen",
-            "tcp_info": snap.tcp_info.get(conn.instance_id),
+            "tcp_info": self._snap.tcp_info.get(conn.instance_id),
             "not_reported": not_reported,
             "derived": derived,
         }
@@ -121,21 +145,23 @@ class JsonRows:
 
 def connection_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
     """One connection as plain JSON values (lists, dicts, strings, numbers, None)."""
-    (doc,) = json.loads(_encode([JsonRows(snap).doc(conn)]))
+    (doc,) = json.loads(_encode([conn], JsonRows(snap), JsonRows(snap, fragments=False)))
     assert isinstance(doc, dict)
     return doc
 
 
-def _encode(docs: list[dict[str, object]]) -> bytes:
-    """``docs`` as an indented JSON array.
+def _encode(batch: list[TcpConnection], rows: JsonRows, plain_rows: JsonRows) -> bytes:
+    """``batch`` as an indented JSON array.
 
     orjson refuses lone surrogates (a process name that is not valid UTF-8); the standard
     library escapes them, so such a chunk goes that way.
     """
+    doc = rows.doc
     try:
-        return orjson.dumps(docs, option=_JSON_OPTIONS)
+        return orjson.dumps([doc(c) for c in batch], option=_JSON_OPTIONS)
     except orjson.JSONEncodeError:
-        return json.dumps(_plain(docs), indent=2).encode()
+        plain = [_plain(plain_rows.doc(c)) for c in batch]
+        return json.dumps(plain, indent=2).encode()
 
 
 def _plain(value: object) -> object:
@@ -158,11 +184,10 @@ def write_json(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -
 
     The bytes equal ``json.dumps(docs, indent=2)`` for ASCII text (non-ASCII is UTF-8).
     """
-    rows = JsonRows(snap)
-    doc = rows.doc
+    rows, plain_rows = JsonRows(snap), JsonRows(snap, fragments=False)
     sep = b"["
     for batch in chunks(conns):
-        body = _encode([doc(c) for c in batch])
+        body = _encode(batch, rows, plain_rows)
         # Each chunk is "[\n  {...},\n  {...}\n]": keep its elements, join the chunks.
         out.write(sep + body[1:-2])
         sep = b","
