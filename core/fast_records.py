@@ -30,11 +30,7 @@ def plain_constructor(cls: type[T]) -> Callable[..., T]:
     args = ", ".join(names)
     body = "\n".join(f"    obj.{name} = {name}" for name in names)
     code = (
-        f"def make({args}):\n"
-        "    obj = new(twin)\n"
-        f"{body}\n"
-        "    obj.__class__ = cls\n"
-        "    return obj\n"
+        f"def make({args}):\n    obj = new(twin)\n{body}\n    obj.__class__ = cls\n    return obj\n"
     )
     scope: dict[str, Any] = {"new": object.__new__, "twin": twin, "cls": cls}
     exec(code, scope)  # the same technique dataclasses uses for __init__
