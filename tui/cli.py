@@ -80,10 +80,10 @@ def _chosen(argv: Sequence[str], names: Collection[str]) -> str | None:
 
 
 COMMANDS: Final = {
-    "connections": ("print TCP connections once", "core.connections.cli"),
+    "connections": ("print TCP connections once", "core.commands.connections"),
     "explain": ("explain classes, properties and values", "core.connections.explain"),
-    "ipsec": ("print IPsec main-mode counters once", "core.ipsec.cli"),
-    "record": ("record the sampler stream to a file", "core.recording.cli"),
+    "ipsec": ("print IPsec main-mode counters once", "core.commands.ipsec"),
+    "record": ("record the sampler stream to a file", "core.commands.record"),
 }
 """Subcommand → (help, module with ``add_arguments`` and ``run``)."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.connections.snapshot import ConnectionDiff, SampleStats, Snapshot
 from core.connections.sources import get_source
 from core.connections.sources.base import ConnectionSource, SourceSample
 from core.errors import MonitorError
-from core.snapshot import ConnectionDiff, SampleStats, Snapshot
 
 
 def take_snapshot(source_name: str, *, tcp_info: bool) -> Snapshot:

@@ -30,7 +30,7 @@ import orjson
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from core.textsafe import printable
 
 EXTRA_KEY: Final = "tcpscope"

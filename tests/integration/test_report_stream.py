@@ -29,7 +29,7 @@ from core.connections.report import (
     write_table,
 )
 from core.connections.seed_tables import ENUMS
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from core.textsafe import printable
 from tests.integration.conftest import IS_LINUX
 from tests.integration.sockets import SocketBag
