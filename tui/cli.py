@@ -84,6 +84,7 @@ COMMANDS: Final = {
     "explain": ("explain classes, properties and values", "core.connections.explain"),
     "ipsec": ("print IPsec main-mode counters once", "core.commands.ipsec"),
     "record": ("record the sampler stream to a file", "core.commands.record"),
+    "metrics": ("serve connection and IPsec metrics to Prometheus", "core.commands.metrics"),
 }
 """Subcommand → (help, module with ``add_arguments`` and ``run``)."""
 
