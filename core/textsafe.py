@@ -17,13 +17,13 @@ a backslash                                                ``\\\\``
 =========================================================  ==============
 
 The result is printable, valid UTF-8 (it encodes without ``surrogateescape``), so the TUI,
-the plain table, CSV and JSON can all use it. Widths are counted in terminal cells by
-:func:`cell_width` (East Asian wide characters take two, combining marks none).
+the plain table, CSV and JSON can all use it. Its width is counted in terminal cells where it
+is laid out (Rich's ``cell_len`` in the TUI; in the plain table the process is the last,
+unpadded column).
 """
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Final
 
 _SURROGATE_ESCAPES: Final = range(0xDC80, 0xDD00)
@@ -55,24 +55,6 @@ def printable(text: str) -> str:
 def printable_bytes(data: bytes) -> str:
     """Bytes of unknown encoding (a file name, a peer's string) as :func:`printable` text."""
     return printable(data.decode("utf-8", "surrogateescape"))
-
-
-def _cells(ch: str) -> int:
-    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def cell_width(text: str) -> int:
-    """Terminal cells ``text`` takes (after :func:`printable`: no controls left)."""
-    if text.isascii():
-        return len(text)
-    return sum(_cells(ch) for ch in text)
-
-
-def pad(text: str, width: int) -> str:
-    """``text`` padded with spaces to ``width`` terminal cells (never cut)."""
-    return text + " " * max(0, width - cell_width(text))
 
 
 def csv_cell(text: str) -> str:

@@ -7,9 +7,10 @@ headless. Every user error ends as one line on stderr and exit code 2, never a t
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn, Protocol, cast
+from collections.abc import Callable, Collection, Sequence
+from typing import Final, NoReturn, Protocol, cast
 
 from core.commands.arg_types import (
     MAX_GHOST_TTL_S,
@@ -22,7 +23,6 @@ from core.commands.arg_types import (
 )
 from core.commands.output_errors import finish_output, report_os_error, tolerate_locale
 from core.errors import MonitorError
-from core.sampling.sampler import check_interval
 
 EXIT_USAGE = 2
 
@@ -38,6 +38,8 @@ class OneLineParser(argparse.ArgumentParser):
 def interval(text: str) -> float:
     """An argparse type: seconds between samples, 0.1–60."""
     value = real(text)
+    from core.sampling.sampler import check_interval
+
     try:
         return check_interval(value)
     except MonitorError as exc:
@@ -54,29 +56,51 @@ class _Command(Protocol):
 
 
 def _mount(
-    sub: argparse._SubParsersAction[OneLineParser], name: str, help_text: str, module: object
+    sub: argparse._SubParsersAction[OneLineParser],
+    name: str,
+    help_text: str,
+    module: str,
+    chosen: str | None,
 ) -> None:
-    command = cast(_Command, module)
+    """Add subcommand ``name``; its module is imported only when it is the one ``chosen``.
+
+    Why: the command modules import a lot (recording: 100 ms), and a run uses one of them.
+    """
     parser = sub.add_parser(name, help=help_text, description=help_text)
+    if name != chosen:
+        return
+    command = cast(_Command, importlib.import_module(module))
     command.add_arguments(parser)
     parser.set_defaults(command=command.run, command_name=name)
 
 
-def build_parser() -> OneLineParser:
-    """The whole command line."""
-    import core.commands.connections as connections_cmd
-    import core.commands.ipsec as ipsec_cli
-    import core.commands.metrics as metrics_cli
-    import core.commands.record as record_cli
-    from core.connections import explain
+def _chosen(argv: Sequence[str], names: Collection[str]) -> str | None:
+    """The subcommand ``argv`` names (the first word that is one), if any."""
+    return next((arg for arg in argv if arg in names), None)
 
+
+COMMANDS: Final = {
+    "connections": ("print TCP connections once", "core.commands.connections"),
+    "explain": ("explain classes, properties and values", "core.connections.explain"),
+    "ipsec": ("print IPsec main-mode counters once", "core.commands.ipsec"),
+    "record": ("record the sampler stream to a file", "core.commands.record"),
+    "metrics": ("serve connection and IPsec metrics to Prometheus", "core.commands.metrics"),
+}
+"""Subcommand → (help, module with ``add_arguments`` and ``run``)."""
+
+
+def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
+    """The whole command line (only the subcommand ``argv`` names is imported)."""
+    from core.connections.sources import SOURCE_NAMES
+
+    chosen = _chosen(sys.argv[1:] if argv is None else argv, COMMANDS)
     parser = OneLineParser(
         prog="tcpscope",
         description="Live monitor of TCP connections (MSFT_NetTCPConnection) "
         "and IPsec main-mode counters (MSiSCSI_MMIPSECStats).",
     )
     parser.add_argument("--interval", type=interval, default=1.0, metavar="S")
-    parser.add_argument("--source", choices=connections_cmd.SOURCE_CHOICES, default="auto")
+    parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")
     parser.add_argument("--ghost-ttl", type=seconds, default=5.0, metavar="S")
     parser.add_argument("--no-ipsec", action="store_true", help="do not sample IPsec counters")
     parser.add_argument(
@@ -91,11 +115,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--redact", action="store_true", help="pseudonymise addresses/hosts")
     parser.set_defaults(command=None, command_name=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _mount(sub, "connections", "print TCP connections once", connections_cmd)
-    _mount(sub, "explain", "explain classes, properties and values", explain)
-    _mount(sub, "ipsec", "print IPsec main-mode counters once", ipsec_cli)
-    _mount(sub, "record", "record the sampler stream to a file", record_cli)
-    _mount(sub, "metrics", "serve connection and IPsec metrics to Prometheus", metrics_cli)
+    for name, (help_text, module) in COMMANDS.items():
+        _mount(sub, name, help_text, module, chosen)
     return parser
 
 
@@ -109,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tcpscope`` script."""
     tolerate_locale()
     try:
-        parser = build_parser()
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
         refuse_ignored_globals(args.command_name, args, parser)
         command: Callable[[argparse.Namespace], int] | None = args.command

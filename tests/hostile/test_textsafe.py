@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.textsafe import cell_width, csv_cell, printable, printable_bytes
+from core.textsafe import csv_cell, printable, printable_bytes
 from tests.hostile.util import PY, tcpscope
 
 BIDI_AND_ZERO_WIDTH = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))] + [
@@ -50,7 +50,6 @@ def test_any_bytes_become_printable_utf8_and_come_back(data: bytes) -> None:
     shown.encode("utf-8")  # strict: no surrogate survives
     assert not any(ch in shown for ch in BIDI_AND_ZERO_WIDTH)
     assert unescape(shown) == raw
-    assert cell_width(shown) >= 0
 
 
 @given(st.text(max_size=100))
@@ -70,13 +69,6 @@ def test_escapes_are_visible_and_distinct() -> None:
     assert printable("a\u200bb") == "a\\u200bb"
     assert printable("C:\\x1b") == "C:\\\\x1b"  # a real backslash never looks like an escape
     assert printable("日本") == "日本"
-
-
-def test_cell_width_counts_terminal_cells() -> None:
-    assert cell_width("abc") == 3
-    assert cell_width("日本語") == 6
-    assert cell_width("e\u0301") == 1  # combining accent takes no cell
-    assert cell_width("ｱ") == 1  # halfwidth katakana
 
 
 def test_csv_cells_that_start_a_formula_are_inert() -> None:

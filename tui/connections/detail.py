@@ -215,7 +215,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         rates = self.rates()
         label = self.query_one("#detail-rate", Static)
         if rates:
-            label.update(f"byte rate (acked + received): {fmt.rate(rates[-1])} now")
+            label.update(f"byte rate (acked + received): {fmt.byte_rate(rates[-1])} now")
         else:
             label.update("byte rate (acked + received): collecting samples…")
         self.query_one("#detail-sparkline", Sparkline).data = rates
