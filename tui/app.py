@@ -12,7 +12,6 @@ own time otherwise, so screenshots of scripted data are reproducible.
 from __future__ import annotations
 
 import gc
-import socket
 import sys
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from textual.worker import Worker, WorkerState
 
 from core.errors import MonitorError
 from core.sampling.feed import Feed, Seekable, WatchesTcpInfo
+from core.sampling.host_label import display_host
 from core.snapshot import Snapshot
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
@@ -126,6 +126,7 @@ class TcpscopeApp(App[int]):
         hostname: str | None = None,
         clock: Callable[[], datetime] | None = None,
         prefs_path: Path | None = None,
+        filter_text: str = "",
     ) -> None:
         """Create the app; nothing is sampled until it runs.
 
@@ -136,13 +137,15 @@ class TcpscopeApp(App[int]):
             hostname: shown in the header; tests pass a fixed one.
             clock: wall clock for ages; default: now for a live feed, else the snapshot time.
             prefs_path: where preferences live (default: XDG config dir).
+            filter_text: the connections filter to start with (``--filter``; never saved).
         """
         super().__init__()
         if no_color and not self.no_color:
             self.no_color = True
             self._filters.append(Monochrome())
         self.feed = feed
-        self.hostname = hostname if hostname is not None else socket.gethostname()
+        self.hostname = hostname if hostname is not None else display_host(feed)
+        self.initial_filter = filter_text
         self._clock = clock
         self._prefs_path = prefs_path or prefs_mod.prefs_path()
         self.prefs, self._prefs_problem = prefs_mod.load(self._prefs_path)
@@ -257,7 +260,7 @@ class TcpscopeApp(App[int]):
 
     # --- size guard -------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
-        """Show the too-small screen below 80x24, the normal layout again above it."""
+        """Show the too-small screen below the minimum size, the normal layout again above it."""
         # self.size still holds the old size while this event is handled.
         self._check_size(event.size.width, event.size.height)
 
@@ -397,8 +400,21 @@ class TcpscopeApp(App[int]):
             self.update_prefs(theme=theme)
 
 
-def run_app(feed: Feed, *, ghost_ttl_s: float, no_color: bool, hostname: str | None = None) -> int:
+def run_app(
+    feed: Feed,
+    *,
+    ghost_ttl_s: float,
+    no_color: bool,
+    hostname: str | None = None,
+    filter_text: str = "",
+) -> int:
     """Run the app on ``feed`` until the user quits; the exit code."""
-    app = TcpscopeApp(feed, ghost_ttl_s=ghost_ttl_s, no_color=no_color, hostname=hostname)
+    app = TcpscopeApp(
+        feed,
+        ghost_ttl_s=ghost_ttl_s,
+        no_color=no_color,
+        hostname=hostname,
+        filter_text=filter_text,
+    )
     result = app.run()
     return result if isinstance(result, int) else 0

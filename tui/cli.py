@@ -84,6 +84,13 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--demo", action="store_true", help="run the deterministic demo host")
     parser.add_argument("--seed", type=int, default=1, metavar="N", help="demo seed")
     parser.add_argument("--redact", action="store_true", help="pseudonymise addresses/hosts")
+    parser.add_argument(
+        "--filter",
+        type=connections_cmd.filter_expression,
+        default="",
+        metavar="EXPR",
+        help="start with this connections filter (not saved), e.g. 'state:est -port:22'",
+    )
     parser.set_defaults(command=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     _mount(sub, "connections", "print TCP connections once", connections_cmd)

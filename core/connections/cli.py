@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
-from core.connections.model import TcpConnection
+from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.query import EMPTY_QUERY, parse_query
 from core.connections.report import to_csv, to_json, to_table
 from core.errors import UsageError
 from core.sampling.sampler import Sampler
@@ -61,6 +62,16 @@ def enum_value(prop: str) -> Callable[[str], int]:
     return parse
 
 
+def filter_expression(text: str) -> str:
+    """An argparse type: a filter in the TUI's language (``state:est port:80,443``)."""
+    from core.connections.query import QueryError, parse_query
+
+    try:
+        return parse_query(text).text
+    except QueryError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``tcpscope connections``."""
     out = parser.add_mutually_exclusive_group()
@@ -80,6 +91,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--owning-process", type=pid, metavar="PID")
     parser.add_argument("--offload-state", type=enum_value("OffloadState"), metavar="NAME")
     parser.add_argument("--applied-setting", type=enum_value("AppliedSetting"), metavar="NAME")
+    parser.add_argument(
+        "--filter",
+        dest="conn_filter",
+        type=filter_expression,
+        metavar="EXPR",
+        help="the TUI's filter language, e.g. 'state:est,listen -port:22 addr:10.0.0.0/8'",
+    )
     parser.add_argument("--source", choices=SOURCE_CHOICES, default="auto")
 
 
@@ -94,11 +112,21 @@ def _normal_address(text: str | None) -> str | None:
         raise UsageError(f"not an IP address: {text!r}") from None
 
 
-def select(conns: Sequence[TcpConnection], args: argparse.Namespace) -> list[TcpConnection]:
-    """The connections matching every given filter, sorted by local then remote endpoint."""
+def select(
+    conns: Sequence[TcpConnection],
+    args: argparse.Namespace,
+    processes: Mapping[int, ProcessInfo] | None = None,
+) -> list[TcpConnection]:
+    """The connections matching every given filter, sorted by local then remote endpoint.
+
+    ``processes`` (by PID) lets ``--filter`` match ``proc:`` and ``user:`` words.
+    """
     local = _normal_address(args.local_address)
     remote = _normal_address(args.remote_address)
     states = set(args.state or ())
+    expression = getattr(args, "conn_filter", None) or getattr(args, "filter", None)
+    query = parse_query(expression) if expression else EMPTY_QUERY
+    owners = processes or {}
 
     def keep(c: TcpConnection) -> bool:
         return (
@@ -110,6 +138,7 @@ def select(conns: Sequence[TcpConnection], args: argparse.Namespace) -> list[Tcp
             and (args.owning_process is None or c.owning_process == args.owning_process)
             and (args.offload_state is None or c.offload_state == args.offload_state)
             and (args.applied_setting is None or c.applied_setting == args.applied_setting)
+            and (query.empty or query.matches(c, owners.get(c.owning_process or -1)))
         )
 
     return sorted(
@@ -135,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{snap.source} source failed: {snap.error.message}")
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
-    conns = select(list(snap.connections.values()), args)
+    conns = select(list(snap.connections.values()), args, snap.processes)
     if args.json:
         print(to_json(conns, snap))
     elif args.csv:

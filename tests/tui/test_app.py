@@ -158,13 +158,13 @@ async def test_port_and_pid_tokens() -> None:
         await step(pilot, app, feed)
         screen = app.screen
         assert isinstance(screen, ConnectionsScreen)
-        screen._apply_filter("port:5432", save=False)
+        screen._apply_filter("port:5432")
         assert {(c.local_port, c.remote_port) for c in listed(app)} == {
             (5432, 0),
             (5432, 39000),
             (39000, 5432),
         }
-        screen._apply_filter("lport:80 pid:101", save=False)
+        screen._apply_filter("lport:80 pid:101")
         assert {c.remote_port for c in listed(app)} == {0, 51000, 51001}
 
 
@@ -399,12 +399,12 @@ async def test_help_ipsec_placeholder_and_tab() -> None:
 async def test_too_small_terminal_shows_a_message_then_the_layout() -> None:
     feed = SteppedFeed()
     app = make_app(feed)
-    async with app.run_test(size=(70, 20)) as pilot:
+    async with app.run_test(size=(50, 12)) as pilot:
         await pilot.pause()
         await pilot.pause()
         assert isinstance(app.screen, TooSmallScreen)
         text = static_text(app.screen.query_one("#too-small", Static))
-        assert "terminal too small (need 80x24, have 70x20)" in text
+        assert text.strip() == "terminal too small: 50×12, need 60×16"
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
         await pilot.pause()
@@ -434,7 +434,7 @@ async def test_process_controlled_text_renders_literally() -> None:
 
 
 # --- preferences ----------------------------------------------------------------------------
-async def test_preferences_persist_across_runs(xdg_config: Path) -> None:
+async def test_sort_columns_theme_persist_but_not_the_filter(xdg_config: Path) -> None:
     feed = SteppedFeed()
     app = make_app(feed)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -447,7 +447,7 @@ async def test_preferences_persist_across_runs(xdg_config: Path) -> None:
         await pilot.pause()
     saved = json.loads((xdg_config / "tcpscope" / "prefs.json").read_text())
     assert saved["sort_column"] == "pid" and saved["sort_reverse"] is True
-    assert saved["filter"] == "state:listen" and saved["theme"] == "nord"
+    assert saved.get("filter", "") == "" and saved["theme"] == "nord"
     assert "user" not in saved["hidden_columns"]
     feed2 = SteppedFeed()
     app2 = make_app(feed2)
@@ -455,7 +455,8 @@ async def test_preferences_persist_across_runs(xdg_config: Path) -> None:
         await step(pilot, app2, feed2)
         t = table(app2)
         assert t.index.sort_column == "pid" and t.index.reverse
-        assert all(c.state is TcpState.LISTEN for c in listed(app2))
+        assert {c.state for c in listed(app2)} != {TcpState.LISTEN}  # filter not carried over
+        assert t.index.query.empty
         assert app2.theme == "nord"
         assert "User" in t.render_line(0).text
 

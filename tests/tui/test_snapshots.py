@@ -61,7 +61,7 @@ class TestConnectionsScreen:
             await before(pilot)
             screen = app.screen
             assert isinstance(screen, ConnectionsScreen)
-            screen._apply_filter("state:est !port:22", save=False)
+            screen._apply_filter("state:est !port:22")
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=size, run_before=filtered)

@@ -82,8 +82,9 @@ class ConnectionsScreen(Screen[None]):
         table = self.table
         prefs = self.tapp.prefs
         table.set_sort(prefs.sort_column, prefs.sort_reverse)
-        if prefs.filter:
-            self._apply_filter(prefs.filter, save=False)
+        if self.tapp.initial_filter:
+            # --filter: this run only. Filters are never saved (a forgotten one hides rows).
+            self._apply_filter(self.tapp.initial_filter)
         self.set_class(self.size.width >= WIDE, "-wide")
         self.watch(self.tapp, "snapshot", self._on_snapshot, init=True)
         self.set_interval(1.0, self.refresh_header)
@@ -153,11 +154,11 @@ class ConnectionsScreen(Screen[None]):
 
     @on(FilterBar.Submitted)
     def _filter_submitted(self, event: FilterBar.Submitted) -> None:
-        if self._apply_filter(event.text, save=True):
+        if self._apply_filter(event.text):
             self.query_one(FilterBar).close()
             self.table.focus()
 
-    def _apply_filter(self, text: str, *, save: bool) -> bool:
+    def _apply_filter(self, text: str) -> bool:
         bar = self.query_one(FilterBar)
         try:
             query = parse_query(text)
@@ -168,8 +169,6 @@ class ConnectionsScreen(Screen[None]):
         self.table.set_query(query)
         bar.show_active(query.text)
         self._show_counts()
-        if save:
-            self.tapp.update_prefs(filter=query.text)
         return True
 
     def action_escape(self) -> None:
@@ -177,12 +176,12 @@ class ConnectionsScreen(Screen[None]):
         bar = self.query_one(FilterBar)
         if bar.editing:
             bar.close()
-            self._apply_filter("", save=True)
+            self._apply_filter("")
             self.table.focus()
         elif self.detail_open:
             self.action_toggle_detail()
         elif not self.table.index.query.empty:
-            self._apply_filter("", save=True)
+            self._apply_filter("")
 
     def action_scroll_detail(self, pages: int) -> None:
         """Page the open detail pane without leaving the table (side by side, keyboard only)."""
