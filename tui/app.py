@@ -96,9 +96,16 @@ class TcpscopeApp(App[int]):
         Binding("space", "pause", "Pause", id="pause", tooltip="Stop sampling"),
         Binding("space", "resume", "Resume", id="resume", tooltip="Sample again"),
         Binding(
-            "plus,equals_sign", "interval(-1)", "Faster", id="faster", tooltip="Shorter interval"
+            "plus,equals_sign",
+            "interval(-1)",
+            "Faster",
+            id="faster",
+            tooltip="Shorter interval",
+            show=False,
         ),
-        Binding("minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval"),
+        Binding(
+            "minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval", show=False
+        ),
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and colours"),
         Binding("1", "show_screen('connections')", "Conns", id="screen-1", show=False),
         Binding("2", "show_screen('ipsec')", "IPsec", id="screen-2", show=False),
@@ -109,6 +116,7 @@ class TcpscopeApp(App[int]):
             id="switch",
             tooltip="Connections ↔ IPsec",
             priority=True,
+            show=False,  # each screen names it in its own footer ("tab IPsec")
         ),
     ]
 

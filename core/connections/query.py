@@ -29,7 +29,7 @@ from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.seed_tables import ENUMS
-from core.connections.services import service_port
+from core.connections.services import connection_service, service_port
 
 FILTER_KEYS: Final = (
     "state",
@@ -401,6 +401,13 @@ def _row_key(column: str, processes: Mapping[int, ProcessInfo]) -> RowKey:
         )
     if column == "age":
         return lambda c: (_created(c), c.local_port, c.remote_port, c.instance_id)
+    if column == "service":
+        return lambda c: (
+            connection_service(c.local_port, c.remote_port) or _NO_PROC,
+            c.local_port,
+            c.remote_port,
+            c.instance_id,
+        )
     raise KeyError(column)
 
 
@@ -410,12 +417,14 @@ SORT_COLUMNS: Final = (
     "remote",
     "pid",
     "process",
-    "user",
+    "service",
     "offload",
     "applied",
+    "user",
     "age",
 )
-"""Columns the table can sort by, in the order ``s`` cycles through them."""
+"""Columns the table can sort by, left to right as the table shows them (``s`` and ``>``
+move to the next, ``<`` to the previous)."""
 
 NEEDS_PROCESS: Final = frozenset({"process", "user"})
 """Sort columns whose key reads the owning process records."""

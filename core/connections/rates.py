@@ -66,8 +66,16 @@ class RateTracker:
         self._seq = -1
 
     def update(self, snap: Snapshot, instance_ids: Iterable[str]) -> None:
-        """Read ``snap``'s tcp_info of ``instance_ids``; forget every other connection."""
+        """Read ``snap``'s tcp_info of ``instance_ids``; forget every other connection.
+
+        Called again for the same snapshot, it only takes first readings of connections it
+        did not follow yet (their rates start one sample later, not two).
+        """
         if snap.seq == self._seq:
+            for iid in instance_ids:
+                info = snap.tcp_info.get(iid) if iid not in self._last else None
+                if info is not None:
+                    self._last[iid] = (snap.time, info)
             return
         self._seq = snap.seq
         infos = snap.tcp_info

@@ -55,3 +55,13 @@ def service_port(name: str) -> int | None:
 def service_names() -> tuple[str, ...]:
     """Every known TCP service name, sorted (for completion)."""
     return tuple(sorted(_tables()[1]))
+
+
+def connection_service(local_port: int, remote_port: int) -> str | None:
+    """The service a connection is about: the named port, the local one when both are named
+    and the local one is the lower (a server's port), else whichever end has a name."""
+    local = service_name(local_port) if local_port else None
+    remote = service_name(remote_port) if remote_port else None
+    if local is not None and (remote is None or remote_port == 0 or local_port <= remote_port):
+        return local
+    return remote if remote is not None else local
