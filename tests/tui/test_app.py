@@ -70,6 +70,12 @@ def static_text(widget: Static, width: int = 200) -> str:
     return console.export_text()
 
 
+def pane_text(pane: DetailPane, width: int = 200) -> str:
+    """Everything the detail pane says, folded group included, top to bottom."""
+    ids = ("#detail-summary", "#detail-body", "#detail-missing-body", "#detail-more")
+    return "\n".join(static_text(pane.query_one(i, Static), width) for i in ids)
+
+
 def by_port(app: TcpscopeApp, local: int, remote: int) -> TcpConnection:
     assert app.snapshot is not None
     return next(
@@ -256,7 +262,7 @@ async def test_detail_pane_shows_every_property_and_seed_meanings() -> None:
         await step(pilot, app, feed)
         pane = app.screen.query_one(DetailPane)
         assert pane.display
-        text = static_text(pane.query_one("#detail-body", Static))
+        text = pane_text(pane)
         for spec in PROPERTIES:
             assert spec.wmi_name in text
         assert len(PROPERTIES) == 32
@@ -369,6 +375,8 @@ async def test_group_by_process_counts_and_expands() -> None:
         assert all(g.startswith("group:") for g in groups)
         assert groups[0] == "group:101"  # nginx owns the most connections
         assert "nginx" in t.render_line(1).text and "Listen 1" in t.render_line(1).text
+        assert t.cursor_id == "group:202"  # the cursor stays with its connection (sshd's)
+        t.move_cursor_to("group:101")
         await pilot.press("enter")
         assert t.row_count == len(groups) + 4  # nginx's 4 connections
         await pilot.press("g")
@@ -427,7 +435,7 @@ async def test_process_controlled_text_renders_literally() -> None:
         line = table(app).render_line(1).text
         assert "[red]x[/red][link=http://x]" in line[:200] or "[red]x[/red]" in line
         assert "\x1b" not in line and "\x07" not in line
-        body = static_text(app.screen.query_one("#detail-body", Static), width=400)
+        body = pane_text(app.screen.query_one(DetailPane), width=400)
         assert "[red]x[/red][link=http://x]\\x1b[2J\\x1b]0;pwned\\x07" in body
         assert "[bold]" in body and "/tmp/[i]x" in body
         assert "\x1b" not in body

@@ -44,12 +44,12 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("remote", "Remote address:port", 24, IPV4_ENDPOINT, 0, flex=True),
     Column("pid", "PID", 7, 7, 1, right=True),
     Column("process", "Process", 16, 12, 1, flex=True),
-    Column("service", "Service", 8, 7, 4),
-    Column("in_rate", "In/s", 9, 9, 3, right=True, sortable=False),
-    Column("out_rate", "Out/s", 9, 9, 3, right=True, sortable=False),
-    Column("offload", "Offload", 10, 7, 5),
-    Column("applied", "Applied", 16, 8, 6),
-    Column("user", "User", 10, 6, 5),
+    Column("service", "Service", 8, 7, 5),
+    Column("in_rate", "In/s", 9, 9, 4, right=True, sortable=False),
+    Column("out_rate", "Out/s", 9, 9, 4, right=True, sortable=False),
+    Column("offload", "Offload", 10, 7, 6),
+    Column("applied", "Applied", 16, 8, 7),
+    Column("user", "User", 10, 6, 3),
     Column("age", "Age", 6, 5, 2, right=True),
 )
 """Every column, left to right."""

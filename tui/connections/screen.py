@@ -17,6 +17,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from core.connections.completion import Completion, complete, field_values
 from core.connections.query import SORT_COLUMNS, QueryError, parse_query
 from core.connections.reverse_dns import ReverseDns
 from core.snapshot import Snapshot
@@ -33,6 +34,14 @@ if TYPE_CHECKING:
 
 WIDE = 140
 """From this many columns the detail pane sits beside the table."""
+
+
+def _filter_problem(text: str) -> str | None:
+    try:
+        parse_query(text)
+    except QueryError as exc:
+        return str(exc)
+    return None
 
 
 def uniform_note(values: dict[str, int | None], shown: tuple[tuple[Column, int], ...]) -> str:
@@ -111,7 +120,7 @@ class ConnectionsScreen(Screen[None]):
         prefs = self.tapp.prefs
         yield HeaderBar(id="header")
         yield Static(id="banner")
-        yield FilterBar(id="filter-bar")
+        yield FilterBar(id="filter-bar", validate=_filter_problem, complete=self._complete)
         yield StateBar(id="state-bar")
         with Horizontal(id="body"):
             yield ConnTable(
@@ -196,6 +205,11 @@ class ConnectionsScreen(Screen[None]):
             text.append("; showing the last good sample", style="italic")
         banner.update(text)
         banner.display = True
+
+    def _complete(self, text: str, cursor: int) -> Completion:
+        """Tab in the filter input: field names, then values from the rows on hand."""
+        index = self.table.index
+        return complete(text, cursor, field_values(index.rows.values(), index.processes))
 
     # --- actions ----------------------------------------------------------------------
     def action_filter(self) -> None:
