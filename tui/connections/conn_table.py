@@ -123,6 +123,7 @@ class ConnTable(ScrollView, can_focus=True):
         """In/s and Out/s of the rows on screen (and the process groups on screen)."""
         self.uniform = UniformColumns()
         """Enum columns with one value on every row: shown as a note, not as a column."""
+        self._grouped_from: str | None = None
         self.pinned: str | None = None
         """A connection whose rates are followed wherever it is (the detail pane's)."""
         self.dns: ReverseDns | None = None
@@ -197,8 +198,10 @@ class ConnTable(ScrollView, can_focus=True):
         self.grouped = grouped
         if grouped and conn is not None:
             self.cursor_id = f"group:{conn.owning_process}"
+            self._grouped_from = conn.instance_id
         elif not grouped and group is not None and group.members:
-            self.cursor_id = group.members[0]
+            came_from = self._grouped_from
+            self.cursor_id = came_from if came_from in group.members else group.members[0]
         self._reindex()
         self._scroll_cursor_into_view()
 
