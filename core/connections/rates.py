@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Final
 
 from core.connections.model import TcpInfo
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 
 HISTORY: Final = 60
 """Rate samples kept per followed connection (for sparklines)."""

@@ -19,7 +19,7 @@ from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from core.textsafe import printable
 
 EXTRA_KEY: Final = "tcpscope"

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.query import EMPTY_QUERY, NEEDS_PROCESS, Query, SortKey, key_func
-from core.snapshot import Ghost, Snapshot
+from core.connections.snapshot import Ghost, Snapshot
 
 FULL_SCAN_EVERY = 10
 """Every this many snapshots, check every row by identity even when the diff is complete."""

@@ -13,6 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Final
 
+from tui.prefs import DEFAULT_HIDDEN
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -55,8 +57,6 @@ COLUMNS: Final[tuple[Column, ...]] = (
 """Every column, left to right."""
 
 BY_KEY: Final = {c.key: c for c in COLUMNS}
-DEFAULT_HIDDEN: Final = frozenset({"user"})
-"""Columns hidden until the user turns them on."""
 TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state"))
 SORTABLE: Final = tuple(c.key for c in COLUMNS if c.sortable)
 """Columns the table can sort by, left to right (``<``/``>`` move along them)."""

@@ -35,10 +35,11 @@ from core.connections.rates import ByteRate, RateTracker
 from core.connections.reverse_dns import ReverseDns
 from core.connections.row_index import Group, RowIndex
 from core.connections.services import connection_service
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
-from tui.connections.columns import DEFAULT_HIDDEN, RATE_KEYS, Column, layout
+from tui.connections.columns import RATE_KEYS, Column, layout
 from tui.connections.uniform import UniformColumns
+from tui.prefs import DEFAULT_HIDDEN
 
 HIGHLIGHT_S = 3.0
 """How long a new or state-changed row stays highlighted (at least one tick is ensured)."""

@@ -25,7 +25,7 @@ from textual.widgets import Collapsible, Sparkline, Static
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.rates import ByteRate
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
 from tui.connections.property_list import (
     missing_text,

@@ -7,7 +7,7 @@ At 80x24 the detail pane takes over the screen; from 140 columns it sits beside 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -20,17 +20,16 @@ from textual.widgets import Footer, Static
 from core.connections.completion import Completion, complete, field_values
 from core.connections.query import SORT_COLUMNS, QueryError, parse_query
 from core.connections.reverse_dns import ReverseDns
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
 from tui.connections.columns import BY_KEY, Column
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.state_bar import StateBar
+from tui.replay.controls import ReplayBar
+from tui.shell import shell_of
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
-
-if TYPE_CHECKING:
-    from tui.app import TcpscopeApp
 
 WIDE = 140
 """From this many columns the detail pane sits beside the table."""
@@ -106,26 +105,22 @@ class ConnectionsScreen(Screen[None]):
         self.detail_open = False
         self._detail_id: str | None = None
         self._followed: frozenset[str] = frozenset()
-
-    @property
-    def tapp(self) -> TcpscopeApp:
-        """The App, typed."""
-        from tui.app import TcpscopeApp
-
-        assert isinstance(self.app, TcpscopeApp)
-        return self.app
+        self._snapshot: Snapshot | None = None
 
     def compose(self) -> ComposeResult:
         """The screen's widgets, top to bottom."""
-        prefs = self.tapp.prefs
+        prefs = shell_of(self).prefs
         yield HeaderBar(id="header")
+        replay = shell_of(self).replay
+        if replay is not None:
+            yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(id="banner")
         yield FilterBar(id="filter-bar", validate=_filter_problem, complete=self._complete)
         yield StateBar(id="state-bar")
         with Horizontal(id="body"):
             yield ConnTable(
                 id="table",
-                ghost_ttl_s=self.tapp.ghost_ttl_s,
+                ghost_ttl_s=shell_of(self).ghost_ttl_s,
                 hidden=frozenset(prefs.hidden_columns),
             )
             yield DetailPane(id="detail")
@@ -134,14 +129,13 @@ class ConnectionsScreen(Screen[None]):
     def on_mount(self) -> None:
         """Apply saved view preferences, then follow the App's snapshots."""
         table = self.table
-        prefs = self.tapp.prefs
+        prefs = shell_of(self).prefs
         table.set_sort(prefs.sort_column, prefs.sort_reverse)
-        if self.tapp.initial_filter:
+        if shell_of(self).initial_filter:
             # --filter: this run only. Filters are never saved (a forgotten one hides rows).
-            self._apply_filter(self.tapp.initial_filter)
+            self._apply_filter(shell_of(self).initial_filter)
         self.set_class(self.size.width >= WIDE, "-wide")
-        self.watch(self.tapp, "snapshot", self._on_snapshot, init=True)
-        self.set_interval(1.0, self.refresh_header)
+        self.watch(self.app, "snapshot", self._on_snapshot, init=True)
         table.focus()
 
     @property
@@ -156,30 +150,14 @@ class ConnectionsScreen(Screen[None]):
     # --- data -------------------------------------------------------------------------
     def _on_snapshot(self, snap: Snapshot | None) -> None:
         if snap is None:
-            self.refresh_header()
             return
+        self._snapshot = snap
         self.table.update_snapshot(snap)
         self._follow()
         self._show_counts()
         self._show_banner(snap)
-        self.refresh_header()
         if self.detail_open:
             self._show_detail()
-
-    def refresh_header(self) -> None:
-        """Redraw the header (its age ticks every second)."""
-        app = self.tapp
-        headers = self.query(HeaderBar)
-        if not headers:
-            return  # not composed yet
-        headers.first().show(
-            host=app.hostname,
-            source=app.feed.source_name,
-            interval_s=app.feed.interval_s,
-            snap=app.snapshot,
-            now=app.now(),
-            paused=app.paused,
-        )
 
     def _show_counts(self) -> None:
         table = self.table
@@ -277,7 +255,7 @@ class ConnectionsScreen(Screen[None]):
 
     def _show_detail(self) -> None:
         table = self.table
-        snap = self.tapp.snapshot
+        snap = self._snapshot
         if snap is None:
             return
         conn = table.cursor_connection
@@ -312,7 +290,7 @@ class ConnectionsScreen(Screen[None]):
         wanted = frozenset(ids)
         if wanted != self._followed:
             self._followed = wanted
-            self.tapp.show_tcp_info_for(sorted(wanted))
+            shell_of(self).show_tcp_info_for(sorted(wanted))
 
     @on(ConnTable.CursorMoved)
     def _cursor_moved(self) -> None:
@@ -375,7 +353,7 @@ class ConnectionsScreen(Screen[None]):
     def _sort(self, column: str, reverse: bool) -> None:
         # The header's ▲/▼ on the sorted column is the feedback (a toast costs a frame at 50k).
         self.table.set_sort(column, reverse)
-        self.tapp.update_prefs(sort_column=column, sort_reverse=reverse)
+        shell_of(self).update_prefs(sort_column=column, sort_reverse=reverse)
 
     def action_toggle_group(self) -> None:
         """Toggle the group-by-process view."""
@@ -386,4 +364,4 @@ class ConnectionsScreen(Screen[None]):
         """Show or hide one column (saved in the preferences)."""
         hidden = set(self.table.hidden) ^ {key}
         self.table.set_hidden(frozenset(hidden))
-        self.tapp.update_prefs(hidden_columns=tuple(sorted(hidden)))
+        shell_of(self).update_prefs(hidden_columns=tuple(sorted(hidden)))

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from core.connections.model import TcpConnection
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 
 FULL_SCAN_EVERY: Final = 10
 ATTRS: Final = {"offload": "offload_state", "applied": "applied_setting"}

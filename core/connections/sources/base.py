@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
-from core.snapshot import Privilege
+from core.connections.snapshot import Privilege
 
 
 @dataclass(frozen=True, slots=True)

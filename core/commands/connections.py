@@ -15,9 +15,9 @@ from typing import Final
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.query import EMPTY_QUERY, parse_query
 from core.connections.report import to_csv, to_json, to_table
+from core.connections.snapshot import Snapshot
 from core.errors import UsageError
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
