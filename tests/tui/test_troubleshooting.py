@@ -12,52 +12,15 @@ from pathlib import Path
 from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 
-from core.connections.model import OwnerStatus, TcpState
+from core.connections.model import TcpState
 from core.connections.reverse_dns import ReverseDns
-from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
-from tests.tui.scripted import PROCS, SteppedFeed, base_conns, info
+from core.connections.sources.scripted import ScriptedFrame
+from tests.tui.scripted import PROCS, SteppedFeed, base_conns, linux_frames
 from tests.tui.test_app import by_port, line_text, listed, make_app, static_text, step, table
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.screen import ConnectionsScreen
 from tui.widgets.filter_bar import FilterBar
-
-
-def linux_frames(index: int) -> ScriptedFrame:
-    """A Linux-like host: every OffloadState InHost, no AppliedSetting, bytes moving."""
-    conns = [
-        ScriptedConn(
-            "255.255.255.250",
-            65535,
-            "203.0.113.254",
-            65534,
-            TcpState.ESTABLISHED,
-            pid=303,
-            offload_state=0,
-            tcp_info=info(10_000 + 8192 * index, 5_000 + 2048 * index),
-        ),
-        ScriptedConn("0.0.0.0", 5432, "0.0.0.0", 0, TcpState.LISTEN, pid=303, offload_state=0),
-        ScriptedConn(
-            "10.0.0.5",
-            22,
-            "198.51.100.7",
-            40022,
-            TcpState.ESTABLISHED,
-            pid=202,
-            offload_state=0,
-            tcp_info=info(9_000 + 100 * index, 7_000),
-        ),
-        ScriptedConn(
-            "10.0.0.5",
-            80,
-            "192.0.2.12",
-            51002,
-            TcpState.TIME_WAIT,
-            owner_status=OwnerStatus.NO_OWNER,
-            offload_state=0,
-        ),
-    ]
-    return ScriptedFrame(conns, PROCS)
 
 
 def linux_feed() -> SteppedFeed:
@@ -85,7 +48,7 @@ async def test_80x24_full_ipv4_endpoints_process_sort_arrow_note_and_footer() ->
         widths = {c.key: w for c, w in t.layout_columns}
         assert widths["process"] >= 12 and "postgres" in row
         note = static_text(app.screen.query_one("#state-bar", Static))
-        assert "every row: Offload InHost, Applied not reported" in note
+        assert "all rows: Offload InHost, Applied —" in note
         keys = footer_keys(app)
         for label in ("Help", "Filter", "Sort"):
             assert keys[label].region.width > 0 and keys[label].region.right <= 80
@@ -290,6 +253,7 @@ async def test_detail_answers_first_at_80x24_and_folds_not_reported() -> None:
             "retrans 0 now, 2 total",
             "in 8.9 KiB (2.0 KiB/s)",
             "out 25.8 KiB (8.0 KiB/s)",
+            "(always, on Linux)",
         ):
             assert expected in text, expected
         assert app.screen.query_one("#detail-sparkline").region.bottom <= 23

@@ -535,10 +535,10 @@ class ConnTable(ScrollView, can_focus=True):
         counts = "  ".join(
             f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items())
         )
-        pid = "-" if group.pid is None else str(group.pid)
+        pid = "" if group.pid is None else f" ({group.pid})"
         sign = "▾" if expanded else "▸"
-        speed = f"  {fmt.rate(rate)}" if rate is not None else ""
-        text = f"{sign} {fmt.safe(group.name)} ({pid}) {len(group.members)}{speed} — {counts}"
+        speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
+        text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
         return _strip([(_fit(text, width, False), style, False)], width, style)
 
 

@@ -173,10 +173,10 @@ class DetailPane(VerticalScroll, can_focus=True):
         spark.display = len(self._history) > 1
         if self._history:
             label.update(
-                Text(f"bytes/s in + out while open: {fmt.rate(self._history[-1])} now", "dim")
+                Text(f"in + out while open: {fmt.short_rate(self._history[-1])}/s now", "dim")
             )
         else:
-            label.update(Text("bytes/s in + out while open: collecting samples…", "dim"))
+            label.update(Text("in + out while open: collecting samples…", "dim"))
         spark.data = self._history
 
     def action_toggle_missing(self) -> None:

@@ -44,16 +44,16 @@ def _filter_problem(text: str) -> str | None:
 
 
 def uniform_note(values: dict[str, int | None], shown: tuple[tuple[Column, int], ...]) -> str:
-    """``every row: Offload InHost, Applied —`` for the uniform columns not drawn."""
+    """``all rows: Offload InHost, Applied —`` for the uniform columns not drawn."""
     drawn = {c.key for c, _ in shown}
     parts = []
     for key, value in values.items():
         if key in drawn:
             continue
         enum = "OffloadState" if key == "offload" else "AppliedSetting"
-        shown_value = "not reported" if value is None else fmt.enum_name(enum, value)
+        shown_value = "—" if value is None else fmt.enum_name(enum, value)
         parts.append(f"{BY_KEY[key].title} {shown_value}")
-    return f"every row: {', '.join(parts)}" if parts else ""
+    return f"all rows: {', '.join(parts)}" if parts else ""
 
 
 class ConnectionsScreen(Screen[None]):

@@ -102,7 +102,7 @@ def offload_text(conn: TcpConnection, source: str, started_at: datetime) -> Text
     if meaning:
         text.append(f" — {meaning}")
     if source == "netlink":
-        text.append(" (Linux has no offload: always InHost)", style="dim")
+        text.append(" (always, on Linux)", style="dim")
     return text
 
 
@@ -114,7 +114,7 @@ def age_text(conn: TcpConnection, started_at: datetime, now: datetime) -> Text:
     text = Text()
     if conn.created_before_start:
         text.append(f"≥ {fmt.age_words(now - started_at)}", style="bold")
-        text.append(f"; CreationTime ≤ {fmt.clock(started_at)} (open before tcpscope started)")
+        text.append(f"; CreationTime ≤ {fmt.clock(started_at)} (tcpscope's start)")
     else:
         text.append(fmt.age_words(now - created), style="bold")
         text.append(f"; CreationTime {fmt.clock(created)} (first seen, ±1 interval)")
@@ -122,7 +122,7 @@ def age_text(conn: TcpConnection, started_at: datetime, now: datetime) -> Text:
 
 
 def _rate(value: float | None) -> str:
-    return "—" if value is None else fmt.rate(value)
+    return "—" if value is None else f"{fmt.short_rate(value)}/s"
 
 
 def tcp_lines(info: TcpInfo | None, rate: ByteRate | None) -> tuple[Text, Text]:
