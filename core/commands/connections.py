@@ -7,17 +7,13 @@ them where they expect. No Textual import on this path.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from collections.abc import Callable, Collection, Mapping
+from typing import IO, Final, cast
 
 from core.connections.model import ProcessInfo, TcpConnection
-from core.connections.query import EMPTY_QUERY, parse_query
-from core.connections.report import to_csv, to_json, to_table
-from core.connections.snapshot import Snapshot
+from core.connections.query import EMPTY_QUERY, filter_argument, parse_query
 from core.errors import UsageError
-from core.sampling.sampler import Sampler
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
@@ -62,16 +58,6 @@ def enum_value(prop: str) -> Callable[[str], int]:
     return parse
 
 
-def filter_expression(text: str) -> str:
-    """An argparse type: a filter in the TUI's language (``state:est port:80,443``)."""
-    from core.connections.query import QueryError, parse_query
-
-    try:
-        return parse_query(text).text
-    except QueryError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``tcpscope connections``."""
     out = parser.add_mutually_exclusive_group()
@@ -94,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--filter",
         dest="conn_filter",
-        type=filter_expression,
+        type=filter_argument,
         metavar="EXPR",
         help="the TUI's filter language, e.g. 'state:est,listen -port:22 addr:10.0.0.0/8'",
     )
@@ -113,7 +99,7 @@ def _normal_address(text: str | None) -> str | None:
 
 
 def select(
-    conns: Sequence[TcpConnection],
+    conns: Collection[TcpConnection],
     args: argparse.Namespace,
     processes: Mapping[int, ProcessInfo] | None = None,
 ) -> list[TcpConnection]:
@@ -141,37 +127,54 @@ def select(
             and (query.empty or query.matches(c, owners.get(c.owning_process or -1)))
         )
 
-    return sorted(
-        (c for c in conns if keep(c)),
-        key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port),
+    filters = (local, remote, args.local_port, args.remote_port, args.owning_process,
+               args.offload_state, args.applied_setting)  # fmt: skip
+    rows = (
+        [c for c in conns if keep(c)]
+        if states or not query.empty or any(f is not None for f in filters)
+        else [*conns]
     )
+    rows.sort(key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port))
+    return rows
 
 
-async def _sample(source_name: str) -> Snapshot:
-    from core.connections.sources import get_source
+class _TextSink:
+    """Bytes into a text stream that has no binary buffer (a redirected ``sys.stdout``)."""
 
-    sampler = Sampler(get_source(source_name))
-    try:
-        return await sampler.sample_once()
-    finally:
-        await sampler.aclose()
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+
+    def write(self, data: bytes) -> int:
+        return self._text.write(data.decode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        self._text.flush()
+
+
+def _binary(stream: IO[str]) -> IO[bytes]:
+    buffer = getattr(stream, "buffer", None)
+    return buffer if buffer is not None else cast(IO[bytes], _TextSink(stream))
 
 
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
-    snap = asyncio.run(_sample(args.source))
-    if snap.error is not None:
-        raise UsageError(f"{snap.source} source failed: {snap.error.message}")
+    from core.connections.oneshot import take_snapshot
+    from core.connections.report import write_csv, write_json, write_table
+
+    snap = take_snapshot(args.source, tcp_info=bool(args.json))
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
-    conns = select(list(snap.connections.values()), args, snap.processes)
+    conns = select(snap.connections.values(), args, snap.processes)
+    sys.stdout.flush()
+    out = _binary(sys.stdout)
     if args.json:
-        print(to_json(conns, snap))
+        write_json(conns, snap, out)
     elif args.csv:
-        sys.stdout.write(to_csv(conns, snap))
+        write_csv(conns, snap, out)
     else:
         from core.connections.seed_tables import ENUMS
 
         names = {int(v.value): v.name for v in ENUMS["State"].values}
-        print(to_table(conns, snap, names))
+        write_table(conns, snap, names, out)
+    out.flush()
     return 0

@@ -20,6 +20,7 @@ stable and deterministic across refreshes. State sorts by the seed's numeric val
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import shlex
 import socket
@@ -27,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.seed_tables import ENUMS
 from core.connections.services import connection_service, service_port
 
@@ -283,6 +284,14 @@ def parse_query(text: str) -> Query:
 EMPTY_QUERY: Final = Query("", ())
 
 
+def filter_argument(text: str) -> str:
+    """An argparse type for ``--filter EXPR``: the expression, or the parse error as usage."""
+    try:
+        return parse_query(text).text
+    except QueryError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
@@ -446,11 +455,3 @@ def sort_key(column: str, conn: TcpConnection, proc: ProcessInfo | None) -> Sort
     """The key of one row (convenience for tests and one-off sorts)."""
     processes = {proc.pid: proc} if proc is not None else {}
     return _row_key(column, processes)(conn)
-
-
-def count_states(conns: Mapping[str, TcpConnection]) -> dict[TcpState, int]:
-    """How many connections are in each State."""
-    counts: dict[TcpState, int] = {}
-    for conn in conns.values():
-        counts[conn.state] = counts.get(conn.state, 0) + 1
-    return counts
