@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Collection, Mapping
 from typing import IO, Final, cast
 
+from core.commands.arg_types import non_empty, whole_between
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.query import EMPTY_QUERY, filter_argument, parse_query
 from core.errors import UsageError
@@ -18,26 +19,10 @@ from core.errors import UsageError
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
 
-def port(text: str) -> int:
-    """An argparse type: a TCP port 0–65535."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range 0-65535: {value}")
-    return value
-
-
-def pid(text: str) -> int:
-    """An argparse type: a process ID (uint32)."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a process ID: {text!r}") from None
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError(f"process ID out of range: {value}")
-    return value
+port = whole_between(0, 65535, "port")
+"""An argparse type: a TCP port 0–65535 (ASCII digits only)."""
+pid = whole_between(0, 0xFFFFFFFF, "process ID")
+"""An argparse type: a process ID (uint32)."""
 
 
 def enum_value(prop: str) -> Callable[[str], int]:
@@ -50,7 +35,7 @@ def enum_value(prop: str) -> Callable[[str], int]:
         found = table.by_name(text)
         if found is not None:
             return int(found.value)
-        if text.isdigit() and any(v.value == int(text) for v in table.values):
+        if text.isascii() and text.isdigit() and any(v.value == int(text) for v in table.values):
             return int(text)
         names = ", ".join(v.name for v in table.values)
         raise argparse.ArgumentTypeError(f"unknown {prop} {text!r} (one of: {names})")
@@ -70,9 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="seed State name, e.g. Established, TimeWait (repeatable)",
     )
-    parser.add_argument("--local-address", metavar="ADDR")
+    parser.add_argument("--local-address", type=non_empty("--local-address"), metavar="ADDR")
     parser.add_argument("--local-port", type=port, metavar="PORT")
-    parser.add_argument("--remote-address", metavar="ADDR")
+    parser.add_argument("--remote-address", type=non_empty("--remote-address"), metavar="ADDR")
     parser.add_argument("--remote-port", type=port, metavar="PORT")
     parser.add_argument("--owning-process", type=pid, metavar="PID")
     parser.add_argument("--offload-state", type=enum_value("OffloadState"), metavar="NAME")
@@ -84,7 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="EXPR",
         help="the TUI's filter language, e.g. 'state:est,listen -port:22 addr:10.0.0.0/8'",
     )
-    parser.add_argument("--source", choices=SOURCE_CHOICES, default="auto")
+    # SUPPRESS: without it this default would overwrite a top-level --source.
+    parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
 
 
 def _normal_address(text: str | None) -> str | None:
@@ -161,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     from core.connections.oneshot import take_snapshot
     from core.connections.report import write_csv, write_json, write_table
 
-    snap = take_snapshot(args.source, tcp_info=bool(args.json))
+    snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=bool(args.json))
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
     conns = select(snap.connections.values(), args, snap.processes)
