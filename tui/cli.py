@@ -89,6 +89,13 @@ COMMANDS: Final = {
 """Subcommand → (help, module with ``add_arguments`` and ``run``)."""
 
 
+def _filter(text: str) -> str:
+    """``--filter EXPR``: checked here so a typo is a usage error before the screen changes."""
+    from core.connections.query import filter_argument
+
+    return filter_argument(text)
+
+
 def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     """The whole command line (only the subcommand ``argv`` names is imported)."""
     from core.connections.sources import SOURCE_NAMES
@@ -113,6 +120,13 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
         "--seed", type=whole_between(0, MAX_SEED, "seed"), default=1, metavar="N", help="demo seed"
     )
     parser.add_argument("--redact", action="store_true", help="pseudonymise addresses/hosts")
+    parser.add_argument(
+        "--filter",
+        type=_filter,
+        default="",
+        metavar="EXPR",
+        help="start with this connections filter (not saved), e.g. 'state:est -port:22'",
+    )
     parser.set_defaults(command=None, command_name=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name, (help_text, module) in COMMANDS.items():

@@ -70,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not record IPsec counters",
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    parser.add_argument(
+        "--redact",
+        dest="record_redact",
+        action="store_true",
+        help="pseudonymise addresses, host and user names (same as the global --redact)",
+    )
 
 
 def _options(args: argparse.Namespace) -> FeedOptions:
@@ -86,7 +92,7 @@ def _options(args: argparse.Namespace) -> FeedOptions:
         replay=getattr(args, "replay", None),
         demo=bool(getattr(args, "demo", False)),
         seed=getattr(args, "seed", 1),
-        redact=bool(getattr(args, "redact", False)),
+        redact=bool(getattr(args, "redact", False) or getattr(args, "record_redact", False)),
     )
 
 
