@@ -29,6 +29,9 @@ def launch(args: argparse.Namespace) -> int:
     """Build the feed first (so bad input fails before the screen changes), then run the app."""
     feed = make_feed(options_from(args))
     from tui.app import run_app
+    from tui.guarded_app import bound_terminal_size
+
+    bound_terminal_size()
 
     no_color = bool(os.environ.get("NO_COLOR"))
     return run_app(
