@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 MIN_INTERVAL_S: Final = 0.1
 MAX_INTERVAL_S: Final = 60.0
+STRETCH: Final = 1.5
+"""When a sample outlasts the interval, the next one starts this many sample durations after
+it: sampling then keeps at most two thirds of a core, and the UI keeps the rest."""
 
 
 class IpsecSampling(Protocol):
@@ -51,6 +54,13 @@ class IpsecSampling(Protocol):
     def close(self) -> None:
         """Release sockets and listener threads."""
         ...
+
+
+def stretched_interval(interval_s: float, sample_s: float) -> float | None:
+    """The interval to keep after a sample that took ``sample_s``; None while it fits."""
+    if sample_s <= interval_s:
+        return None
+    return min(MAX_INTERVAL_S, sample_s * STRETCH)
 
 
 def utc_now() -> datetime:
@@ -148,6 +158,8 @@ class Sampler:
         """
         self._source = source
         self._interval_s = check_interval(interval_s)
+        self._stretched_s: float | None = None
+        """Set while samples take longer than the interval (see :func:`stretched_interval`)."""
         self.ghost_ttl_s = ghost_ttl_s
         self.timeout_s = timeout_s
         self._ipsec = ipsec
@@ -323,7 +335,8 @@ class Sampler:
             await self._running.wait()
             started = time.monotonic()
             await self._take()
-            await self._sleep(self._interval_s - (time.monotonic() - started))
+            interval = self._stretched_s or self._interval_s
+            await self._sleep(interval - (time.monotonic() - started))
 
     async def _sleep(self, delay_s: float) -> None:
         self._wake.clear()
@@ -396,6 +409,7 @@ class Sampler:
         self._last_good = result
         self._error_since = None
         self._seq += 1
+        self._stretched_s = stretched_interval(self._interval_s, ms / 1000)
         assert self._started_at is not None
         return Snapshot(
             seq=self._seq,
@@ -409,7 +423,9 @@ class Sampler:
             tcp_info=result.tcp_info,
             processes=result.processes,
             privilege=result.privilege,
-            stats=SampleStats(ms, len(result.connections), result.new_owners_resolved),
+            stats=SampleStats(
+                ms, len(result.connections), result.new_owners_resolved, self._stretched_s
+            ),
             ipsec=self._ipsec_view,
         )
 
