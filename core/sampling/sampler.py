@@ -166,6 +166,8 @@ class Sampler:
         self.timeout_s = timeout_s
         self._ipsec = ipsec
         self._ipsec_view: IpsecView | None = None
+        self._ipsec_unseen: IpsecView | None = None
+        self._ipsec_ready = asyncio.Event()
         self._clock = clock
         self._seq = 0
         self._started_at: datetime | None = None
@@ -279,6 +281,21 @@ class Sampler:
             if snap is not None:
                 yield snap
 
+    async def ipsec_stream(self) -> AsyncIterator[IpsecView]:
+        """Each IPsec view as soon as it is sampled, at its own interval (latest wins).
+
+        Why a stream of its own: IPsec is sampled on its own clock, so a new view is not a new
+        connection sample; each connection snapshot still carries the view that was current
+        when it was taken (recordings and one-shots read it there).
+        """
+        self._start()
+        while not self._closed:
+            await self._ipsec_ready.wait()
+            self._ipsec_ready.clear()
+            view, self._ipsec_unseen = self._ipsec_unseen, None
+            if view is not None:
+                yield view
+
     def __aiter__(self) -> AsyncIterator[Snapshot]:
         """``async for snapshot in sampler``."""
         return self.stream()
@@ -293,6 +310,7 @@ class Sampler:
         """Stop the loops and release the sources."""
         self._closed = True
         self._ready.set()
+        self._ipsec_ready.set()
         tasks = [*self._tasks, *self._fetches]
         for task in tasks:
             task.cancel()
@@ -335,13 +353,8 @@ class Sampler:
         while not self._closed:
             await self._running.wait()
             started = time.monotonic()
-            self._ipsec_view = await asyncio.to_thread(ipsec.sample)
-            if self._last is not None:
-                self._publish(
-                    dataclasses.replace(
-                        self._last, ipsec=self._ipsec_view, diff=ConnectionDiff(), skipped=0
-                    )
-                )
+            self._ipsec_view = self._ipsec_unseen = await asyncio.to_thread(ipsec.sample)
+            self._ipsec_ready.set()
             delay = max(MIN_INTERVAL_S, ipsec.interval_s) - (time.monotonic() - started)
             if delay > 0:
                 await asyncio.sleep(delay)
