@@ -6,12 +6,15 @@ import argparse
 import os
 
 from core.commands.feeds import make_feed, options_from_args
+from core.sampling.sampler import Sampler
 
 
 def launch(args: argparse.Namespace) -> int:
     """Build the feed first (so bad input fails before the screen changes), then run the app."""
     # The detail pane asks for the one connection it shows: no tcp_info in every dump.
     feed = make_feed(options_from_args(args, every_tcp_info=False))
+    if isinstance(feed, Sampler):
+        feed.start_early()  # the first sample goes on while Textual is imported
     from tui.app import run_app
 
     no_color = bool(os.environ.get("NO_COLOR"))
