@@ -41,3 +41,10 @@ class RecordingError(MonitorError):
     """A recording cannot be read or written; names the file and, where known, the record."""
 
     title = "recording"
+
+
+class RemoteError(MonitorError):
+    """Watching a server over SSH failed (host, login, its python3, its kernel); exits 1."""
+
+    title = "remote"
+    exit_code = 1

@@ -68,6 +68,7 @@ def build_parser() -> OneLineParser:
     import core.recording.cli as record_cli
     from core.connections import cli as connections_cmd
     from core.connections import explain
+    from core.remote import commands as remote_commands
 
     parser = OneLineParser(
         prog="tcpscope",
@@ -84,6 +85,7 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--demo", action="store_true", help="run the deterministic demo host")
     parser.add_argument("--seed", type=int, default=1, metavar="N", help="demo seed")
     parser.add_argument("--redact", action="store_true", help="pseudonymise addresses/hosts")
+    remote_commands.add_arguments(parser)
     parser.set_defaults(command=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     _mount(sub, "connections", "print TCP connections once", connections_cmd)
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args) if command is not None else _run_app(args)
     except MonitorError as exc:
         print(f"tcpscope: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(getattr(exc, "exit_code", EXIT_USAGE))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

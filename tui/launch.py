@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from core.remote.commands import target_from
 from core.sampling.choose import FeedOptions, make_feed
 
 
@@ -22,6 +23,7 @@ def options_from(args: argparse.Namespace) -> FeedOptions:
         seed=args.seed,
         redact=args.redact,
         every_tcp_info=False,  # the detail pane asks for the one connection it shows
+        remote=target_from(args),
     )
 
 
@@ -31,4 +33,5 @@ def launch(args: argparse.Namespace) -> int:
     from tui.app import run_app
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    return run_app(feed, ghost_ttl_s=args.ghost_ttl, no_color=no_color)
+    host = getattr(feed, "endpoint", None)  # a remote feed: user@host (privilege)
+    return run_app(feed, ghost_ttl_s=args.ghost_ttl, no_color=no_color, hostname=host)

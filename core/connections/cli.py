@@ -130,7 +130,10 @@ async def _sample(source_name: str) -> Snapshot:
 
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
-    snap = asyncio.run(_sample(args.source))
+    from core.remote.commands import remote_snapshot, target_from
+
+    remote = target_from(args)
+    snap = remote_snapshot(remote) if remote else asyncio.run(_sample(args.source))
     if snap.error is not None:
         raise UsageError(f"{snap.source} source failed: {snap.error.message}")
     for line in snap.privilege.hidden:

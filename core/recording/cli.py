@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> FeedOptions:
+    from core.remote.commands import target_from
+
     interval = args.record_interval
     if interval is None:
         interval = getattr(args, "interval", 1.0)
@@ -73,6 +75,7 @@ def _options(args: argparse.Namespace) -> FeedOptions:
         demo=bool(getattr(args, "demo", False)),
         seed=getattr(args, "seed", 1),
         redact=bool(getattr(args, "redact", False)),
+        remote=target_from(args),
     )
 
 
@@ -165,6 +168,9 @@ async def _record(options: FeedOptions, writer: RecordingWriter, args: argparse.
     else:
         feed = make_feed(options)
         stream = feed.stream()
+        remote_header = getattr(feed, "recording_header", None)  # the server's host name
+        if remote_header is not None:
+            writer.set_header(remote_header)
     stop = asyncio.Event()
     _on_signals(stop)
     deadline = time.monotonic() + args.duration if args.duration else None

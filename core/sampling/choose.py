@@ -7,9 +7,13 @@ branch on where the data comes from themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.sampling.feed import Feed
 from core.sampling.sampler import IpsecSampling, Sampler
+
+if TYPE_CHECKING:
+    from core.remote.target import RemoteTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,8 @@ class FeedOptions:
     every_tcp_info: bool = True
     """Every connection's tcp_info in every live sample (recording); False: the app's
     choice, tcp_info only for the connection it shows (see core.sampling.feed.WatchesTcpInfo)."""
+    remote: RemoteTarget | None = None
+    """Sample on this server over SSH (``--remote``) instead of here."""
 
 
 def ipsec_sampler(options: FeedOptions) -> IpsecSampling | None:
@@ -49,6 +55,10 @@ def make_feed(options: FeedOptions) -> Feed:
         from core.recording.replay import open_replay
 
         feed = open_replay(options.replay)
+    elif options.remote is not None:
+        from core.remote.commands import open_remote_feed
+
+        feed = open_remote_feed(options)
     elif options.demo:
         from core.demo import demo_feed
 

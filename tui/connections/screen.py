@@ -123,6 +123,7 @@ class ConnectionsScreen(Screen[None]):
             snap=app.snapshot,
             now=app.now(),
             paused=app.paused,
+            link=getattr(app.feed, "link_status", None),
         )
 
     def _show_counts(self) -> None:

@@ -142,6 +142,7 @@ class IpsecScreen(Screen[None]):
             snap=app.snapshot,
             now=app.now(),
             paused=app.paused,
+            link=getattr(app.feed, "link_status", None),
         )
 
     def show_view(self, view: IpsecView) -> None:

@@ -32,11 +32,18 @@ class HeaderBar(Static):
         snap: Snapshot | None,
         now: datetime,
         paused: bool,
+        link: str | None = None,
     ) -> None:
-        """Redraw from the feed's state; host and source are untrusted-safe text."""
+        """Redraw from the feed's state; host and source are untrusted-safe text.
+
+        ``link``: a remote feed's trouble with its connection (``disconnected — reconnecting``).
+        """
         text = Text()
         text.append("tcpscope", style="bold")
         text.append(f"  {fmt.safe(host)}  ")
+        if link:
+            text.append(fmt.safe(link), style="bold reverse")
+            text.append("  ")
         text.append(f"source {fmt.safe(source)}  every {interval_s:g}s  ")
         if snap is None:
             text.append("waiting for the first sample…")
