@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.remote.commands import target_from
-from core.sampling.choose import FeedOptions, make_feed
+from core.commands.feeds import FeedOptions, make_feed
+from core.remote.target import target_from
 
 
 def options_from(args: argparse.Namespace) -> FeedOptions:

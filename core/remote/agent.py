@@ -135,9 +135,9 @@ class Agent:
         return 0
 
     async def _stream(self) -> int:
-        from core.recording.cli import header_factory
+        from core.commands.feeds import FeedOptions, make_feed
+        from core.commands.record import header_factory
         from core.recording.frames import FrameEncoder
-        from core.sampling.choose import FeedOptions, make_feed
 
         cfg = self.config
         options = FeedOptions(

@@ -2,9 +2,9 @@
 
 Why built at run time: the agent is exactly the code of the client that talks to it (no
 version skew, nothing to publish or install), and its SHA-256 identifies it. The zip holds
-every ``core`` module except those that need a third-party package at import time (psutil's
-source), plus the pure-Python ``vici`` package when the client has it (strongSwan counters
-over VICI). It is deterministic: same files, same bytes, same hash.
+every ``core`` module except the few in :data:`EXCLUDED` (they need a third-party package at
+import time, or are never used remotely), plus the pure-Python ``vici`` package when the
+client has it (strongSwan counters over VICI). It is deterministic: same bytes, same hash.
 
 How it starts on the server (nothing is written there): the SSH command is ``python3 -I -c``
 with :data:`STAGE1`, a one-line loader. ``python3 -`` itself cannot serve: it reads its
@@ -35,8 +35,14 @@ from core.remote.agent import PROTOCOL
 
 MIN_PYTHON: Final = (3, 11)
 """The oldest server Python the agent runs on (Debian 12's 3.11 is tested)."""
-EXCLUDED: Final = frozenset({"core/connections/sources/psutil_source.py"})
-"""Modules that import a third-party package at module level and are never used remotely."""
+EXCLUDED: Final = (
+    "core/connections/sources/psutil_source.py",
+    "core/connections/report.py",
+    "core/metrics/",
+    "core/commands/metrics.py",
+    "core/demo/",
+)
+"""Never used by the agent; the first four import a third-party package at module level."""
 STATUS_PREFIX: Final = "tcpscope-agent"
 _ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
 
@@ -116,7 +122,7 @@ def _sources() -> list[tuple[str, Path]]:
     if spec is not None and spec.submodule_search_locations:
         vici_dir = Path(next(iter(spec.submodule_search_locations)))
         files += [(f"vici/{p.name}", p) for p in vici_dir.glob("*.py")]
-    return sorted((name, p) for name, p in files if name not in EXCLUDED)
+    return sorted((name, p) for name, p in files if not name.startswith(EXCLUDED))
 
 
 @functools.cache

@@ -9,56 +9,21 @@ with the local code, so the output is the same.
 
 from __future__ import annotations
 
-import argparse
 from typing import TYPE_CHECKING, Any
 
-from core.errors import RemoteError, UsageError
+from core.connections.snapshot import Snapshot
+from core.errors import RemoteError
 from core.recording.codec import IPSEC_VIEW, DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
 from core.recording.frames import FrameDecoder
 from core.remote.feed import RemoteFeed, stream_config
 from core.remote.session import AgentSession, Disconnected
-from core.remote.target import RemoteTarget, parse_target
+from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL
-from core.snapshot import Snapshot
 
 if TYPE_CHECKING:
+    from core.commands.feeds import FeedOptions
     from core.ipsec.model import IpsecView
-    from core.sampling.choose import FeedOptions
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The top-level ``--remote`` options."""
-    parser.add_argument(
-        "--remote",
-        metavar="[USER@]HOST[:PORT]",
-        help="sample on HOST over ssh (needs only python3 there; TCPSCOPE_SSH replaces ssh)",
-    )
-    parser.add_argument(
-        "--remote-sudo", action="store_true", help="run the remote agent under sudo -n"
-    )
-    parser.add_argument(
-        "--remote-python", default="python3", metavar="PATH", help="the server's python3"
-    )
-
-
-def target_from(args: argparse.Namespace) -> RemoteTarget | None:
-    """The ``--remote`` target of a parsed command line, or None (UsageError if it clashes)."""
-    text = getattr(args, "remote", None)
-    if text is None:
-        if getattr(args, "remote_sudo", False):
-            raise UsageError("--remote-sudo needs --remote HOST")
-        return None
-    for flag, clash in (("--replay", "replay"), ("--demo", "demo")):
-        if getattr(args, clash, None):
-            raise UsageError(f"--remote cannot be combined with {flag}")
-    if getattr(args, "source", "auto") not in ("auto", "netlink"):
-        raise UsageError("--remote samples with netlink on the server; drop --source")
-    return parse_target(
-        text,
-        sudo=bool(getattr(args, "remote_sudo", False)),
-        python=str(getattr(args, "remote_python", "python3")),
-    )
 
 
 def open_remote_feed(options: FeedOptions) -> RemoteFeed:
@@ -96,7 +61,7 @@ def _one_session(target: RemoteTarget, config: dict[str, Any]) -> list[dict[str,
     return out
 
 
-def remote_snapshot(target: RemoteTarget) -> Snapshot:
+def remote_snapshot(target: RemoteTarget, *, tcp_info: bool) -> Snapshot:
     """One sample taken on ``target`` as ``tcpscope connections`` takes it locally."""
     config = stream_config(
         interval_s=1.0,
@@ -104,7 +69,7 @@ def remote_snapshot(target: RemoteTarget) -> Snapshot:
         ipsec=False,
         provider="auto",
         vici=None,
-        every_tcp_info=True,
+        every_tcp_info=tcp_info,
         samples=1,
     )
     header: RecordingHeader | None = None

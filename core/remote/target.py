@@ -10,6 +10,7 @@ destination and the remote command.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
@@ -88,3 +89,37 @@ def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[
     if target.port is not None:
         argv += ["-p", str(target.port)]
     return [*argv, target.destination, remote_command]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The top-level ``--remote`` options."""
+    parser.add_argument(
+        "--remote",
+        metavar="[USER@]HOST[:PORT]",
+        help="sample on HOST over ssh (needs only python3 there; TCPSCOPE_SSH replaces ssh)",
+    )
+    parser.add_argument(
+        "--remote-sudo", action="store_true", help="run the remote agent under sudo -n"
+    )
+    parser.add_argument(
+        "--remote-python", default="python3", metavar="PATH", help="the server's python3"
+    )
+
+
+def target_from(args: argparse.Namespace) -> RemoteTarget | None:
+    """The ``--remote`` target of a parsed command line, or None (UsageError if it clashes)."""
+    text = getattr(args, "remote", None)
+    if text is None:
+        if getattr(args, "remote_sudo", False):
+            raise UsageError("--remote-sudo needs --remote HOST")
+        return None
+    for flag, clash in (("--replay", "replay"), ("--demo", "demo")):
+        if getattr(args, clash, None):
+            raise UsageError(f"--remote cannot be combined with {flag}")
+    if getattr(args, "source", "auto") not in ("auto", "netlink"):
+        raise UsageError("--remote samples with netlink on the server; drop --source")
+    return parse_target(
+        text,
+        sudo=bool(getattr(args, "remote_sudo", False)),
+        python=str(getattr(args, "remote_python", "python3")),
+    )

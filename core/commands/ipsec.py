@@ -126,7 +126,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """
     stream = out or sys.stdout
     provider, vici = _validate(args)
-    from core.remote.commands import remote_ipsec_view, target_from
+    from core.remote.commands import remote_ipsec_view
+    from core.remote.target import target_from
 
     remote = target_from(args)
     if remote is not None:
