@@ -14,7 +14,6 @@ own time otherwise, so screenshots of scripted data are reproducible.
 from __future__ import annotations
 
 import gc
-import socket
 import sys
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from core.commands.host_label import display_host
 from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
 from core.sampling.feed import Feed, Seekable, WatchesTcpInfo
@@ -69,9 +69,16 @@ class TcpscopeApp(ReplayActions, App[int]):
         Binding("space", "pause", "Pause", id="pause", tooltip="Stop sampling"),
         Binding("space", "resume", "Resume", id="resume", tooltip="Sample again"),
         Binding(
-            "plus,equals_sign", "interval(-1)", "Faster", id="faster", tooltip="Shorter interval"
+            "plus,equals_sign",
+            "interval(-1)",
+            "Faster",
+            id="faster",
+            tooltip="Shorter interval",
+            show=False,
         ),
-        Binding("minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval"),
+        Binding(
+            "minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval", show=False
+        ),
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and colours"),
         Binding("1", "show_screen('connections')", "Conns", id="screen-1", show=False),
         Binding("2", "show_screen('ipsec')", "IPsec", id="screen-2", show=False),
@@ -82,6 +89,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             id="switch",
             tooltip="Connections ↔ IPsec",
             priority=True,
+            show=False,  # each screen names it in its own footer ("tab IPsec")
         ),
         *REPLAY_BINDINGS,
     ]
@@ -102,6 +110,7 @@ class TcpscopeApp(ReplayActions, App[int]):
         hostname: str | None = None,
         clock: Callable[[], datetime] | None = None,
         prefs_path: Path | None = None,
+        filter_text: str = "",
     ) -> None:
         """Create the app; nothing is sampled until it runs.
 
@@ -112,13 +121,15 @@ class TcpscopeApp(ReplayActions, App[int]):
             hostname: shown in the header; tests pass a fixed one.
             clock: wall clock for ages; default: now for a live feed, else the snapshot time.
             prefs_path: where preferences live (default: XDG config dir).
+            filter_text: the connections filter to start with (``--filter``; never saved).
         """
         super().__init__()
         if no_color and not self.no_color:
             self.no_color = True
             self._filters.append(Monochrome())
         self.feed = feed
-        self.hostname = hostname if hostname is not None else socket.gethostname()
+        self.hostname = hostname if hostname is not None else display_host(feed)
+        self.initial_filter = filter_text
         self._clock = clock
         self._prefs_path = prefs_path or prefs_mod.prefs_path()
         self.prefs, self._prefs_problem = prefs_mod.load(self._prefs_path)
@@ -227,7 +238,7 @@ class TcpscopeApp(ReplayActions, App[int]):
 
     # --- size guard -------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
-        """Show the too-small screen below 80x24, the normal layout again above it."""
+        """Show the too-small screen below the minimum size, the normal layout again above it."""
         # self.size still holds the old size while this event is handled.
         self._check_size(event.size.width, event.size.height)
 
@@ -369,8 +380,21 @@ class TcpscopeApp(ReplayActions, App[int]):
             self.update_prefs(theme=theme)
 
 
-def run_app(feed: Feed, *, ghost_ttl_s: float, no_color: bool, hostname: str | None = None) -> int:
+def run_app(
+    feed: Feed,
+    *,
+    ghost_ttl_s: float,
+    no_color: bool,
+    hostname: str | None = None,
+    filter_text: str = "",
+) -> int:
     """Run the app on ``feed`` until the user quits; the exit code."""
-    app = TcpscopeApp(feed, ghost_ttl_s=ghost_ttl_s, no_color=no_color, hostname=hostname)
+    app = TcpscopeApp(
+        feed,
+        ghost_ttl_s=ghost_ttl_s,
+        no_color=no_color,
+        hostname=hostname,
+        filter_text=filter_text,
+    )
     result = app.run()
     return result if isinstance(result, int) else 0

@@ -33,5 +33,10 @@ def launch(args: argparse.Namespace) -> int:
     from tui.app import run_app
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    host = getattr(feed, "endpoint", None)  # a remote feed: user@host (privilege)
-    return run_app(feed, ghost_ttl_s=args.ghost_ttl, no_color=no_color, hostname=host)
+    return run_app(
+        feed,
+        ghost_ttl_s=args.ghost_ttl,
+        no_color=no_color,
+        hostname=getattr(feed, "endpoint", None),  # a remote feed: user@host (privilege)
+        filter_text=getattr(args, "filter", "") or "",
+    )

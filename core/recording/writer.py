@@ -54,10 +54,6 @@ class RecordingWriter:
         self.bytes_written = 0
         """Compressed bytes handed to ``out`` so far."""
 
-    def set_header(self, header: Callable[[Snapshot], RecordingHeader]) -> None:
-        """Replace the header factory before the first sample (a remote feed knows the host)."""
-        self._make_header = header
-
     @property
     def header(self) -> RecordingHeader | None:
         """The header, once the first snapshot arrived."""

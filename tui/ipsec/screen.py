@@ -74,6 +74,13 @@ class IpsecScreen(Screen[None]):
             tooltip="Show only counters whose name contains the text",
         ),
         Binding("escape", "clear_filter", "Clear filter", id="ipsec.clear", show=False),
+        Binding(
+            "1",
+            "app.show_screen('connections')",
+            "Conns",
+            id="ipsec.connections",
+            tooltip="Connections screen (Tab also switches)",
+        ),
         # Screen's own Tab (focus next) would shadow the App's screen switch; say it here.
         Binding("tab", "app.next_screen", "Switch", id="ipsec.switch", show=False),
     ]
