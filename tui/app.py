@@ -33,12 +33,13 @@ from textual.worker import Worker, WorkerState
 from core.commands.host_label import display_host
 from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
-from core.sampling.feed import Feed, Seekable, WatchesTcpInfo
+from core.ipsec.model import IpsecView
+from core.sampling.feed import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
 from tui.ipsec.screen import IpsecScreen
-from tui.messages import FeedFailed, SnapshotReceived
+from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
 from tui.replay.controls import REPLAY_BINDINGS, ReplayActions, ReplayControls
 from tui.screens.help import HelpScreen
@@ -98,6 +99,9 @@ class TcpscopeApp(ReplayActions, App[int]):
     """The newest snapshot shown (screens watch it)."""
     paused: reactive[bool] = reactive(False, bindings=True)
     """True while the feed is paused."""
+    ipsec_view: reactive[IpsecView | None] = reactive(None, init=False)
+    """The newest IPsec view (the IPsec screen watches it): from the feed's own IPsec stream,
+    or from the snapshots of a feed that has none."""
     header: reactive[HeaderState | None] = reactive(None, init=False)
     """What every screen's header line shows (screens' headers watch it)."""
 
@@ -171,6 +175,8 @@ class TcpscopeApp(ReplayActions, App[int]):
             self.notify(self._prefs_problem, title="Preferences", severity="warning", markup=False)
         self.paused = self.feed.paused
         self.run_feed()
+        if isinstance(self.feed, StreamsIpsec):
+            self.run_ipsec(self.feed)
         self.call_after_refresh(self._check_size)
 
     @work(exclusive=True, group="sampler", exit_on_error=False, name="feed")
@@ -178,6 +184,22 @@ class TcpscopeApp(ReplayActions, App[int]):
         """Read the feed for as long as the app runs (latest wins, never blocks the loop)."""
         async for snap in self.feed.stream():
             self.post_message(SnapshotReceived(snap))
+
+    @work(exclusive=True, group="ipsec", exit_on_error=False, name="ipsec")
+    async def run_ipsec(self, feed: StreamsIpsec) -> None:
+        """Read the feed's own IPsec stream (latest wins, never blocks the loop)."""
+        async for view in feed.ipsec_stream():
+            self.post_message(IpsecReceived(view))
+
+    @on(IpsecReceived)
+    def _ipsec_received(self, message: IpsecReceived) -> None:
+        if not self.paused:
+            self._show_ipsec(message.view)
+
+    def _show_ipsec(self, view: IpsecView | None) -> None:
+        current = self.ipsec_view
+        if view is not None and (current is None or view.time >= current.time):
+            self.ipsec_view = view
 
     @on(SnapshotReceived)
     def _snapshot_received(self, message: SnapshotReceived) -> None:
@@ -187,6 +209,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             self._held = snap
             return
         self.snapshot = snap
+        self._show_ipsec(snap.ipsec)
         self._publish_header()
         self._notify_errors(snap)
         self._freeze_gc(len(snap.connections))
@@ -303,6 +326,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             held, self._held = self._held, None
             if held is not None:
                 self.snapshot = held
+                self._show_ipsec(held.ipsec)
         else:
             self.feed.pause()
             self.paused = True
