@@ -295,6 +295,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             paused=self.paused,
             snapshot=self.snapshot,
             clock=self.now,
+            link=getattr(self.feed, "link_status", None),
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -22,5 +22,6 @@ def launch(args: argparse.Namespace) -> int:
         feed,
         ghost_ttl_s=args.ghost_ttl,
         no_color=no_color,
+        hostname=getattr(feed, "endpoint", None),  # a remote feed: user@host (privilege)
         filter_text=getattr(args, "filter", "") or "",
     )
