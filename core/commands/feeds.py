@@ -6,10 +6,11 @@ branch on where the data comes from themselves.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 from core.sampling.feed import Feed
-from core.sampling.sampler import IpsecSampling, Sampler
+from core.sampling.sampler import IpsecSampling, Sampler, check_interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,26 @@ class FeedOptions:
     every_tcp_info: bool = True
     """Every connection's tcp_info in every live sample (recording); False: the app's
     choice, tcp_info only for the connection it shows (see core.sampling.feed.WatchesTcpInfo)."""
+
+
+def options_from_args(
+    args: argparse.Namespace, *, interval_s: float | None = None, no_ipsec: bool = False
+) -> FeedOptions:
+    """What the global flags say, for a headless sub-command that may set its own interval
+    (None: the global one) and turn IPsec off. Raises UsageError for a bad interval."""
+    interval = getattr(args, "interval", 1.0) if interval_s is None else interval_s
+    return FeedOptions(
+        source=getattr(args, "source", "auto"),
+        interval_s=check_interval(float(interval)),
+        ghost_ttl_s=getattr(args, "ghost_ttl", 5.0),
+        ipsec=not (no_ipsec or getattr(args, "no_ipsec", False)),
+        provider=getattr(args, "provider", "auto"),
+        vici=getattr(args, "vici", None),
+        replay=getattr(args, "replay", None),
+        demo=bool(getattr(args, "demo", False)),
+        seed=getattr(args, "seed", 1),
+        redact=bool(getattr(args, "redact", False)),
+    )
 
 
 def ipsec_sampler(options: FeedOptions) -> IpsecSampling | None:

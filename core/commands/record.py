@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
-from core.commands.feeds import FeedOptions, make_feed
+from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.connections.snapshot import Snapshot
 from core.errors import RecordingError, UsageError
 from core.recording.format import (
@@ -30,7 +30,6 @@ from core.recording.format import (
     this_host,
 )
 from core.recording.writer import RecordingWriter
-from core.sampling.sampler import check_interval
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,21 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> FeedOptions:
-    interval = args.record_interval
-    if interval is None:
-        interval = getattr(args, "interval", 1.0)
-    return FeedOptions(
-        source=getattr(args, "source", "auto"),
-        interval_s=check_interval(float(interval)),
-        ghost_ttl_s=getattr(args, "ghost_ttl", 5.0),
-        ipsec=not (args.record_no_ipsec or getattr(args, "no_ipsec", False)),
-        provider=getattr(args, "provider", "auto"),
-        vici=getattr(args, "vici", None),
-        replay=getattr(args, "replay", None),
-        demo=bool(getattr(args, "demo", False)),
-        seed=getattr(args, "seed", 1),
-        redact=bool(getattr(args, "redact", False)),
-    )
+    return options_from_args(args, interval_s=args.record_interval, no_ipsec=args.record_no_ipsec)
 
 
 def _check_limits(args: argparse.Namespace) -> None:

@@ -15,9 +15,9 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import CollectorRegistry
 
 from core.connections.model import TcpConnection, TcpInfo
+from core.connections.snapshot import Snapshot
 from core.metrics.connections import ConnectionAggregator, ConnectionFigures
 from core.metrics.families import connection_families, ipsec_families, self_families
-from core.connections.snapshot import Snapshot
 
 
 class SnapshotCollector:

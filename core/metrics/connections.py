@@ -22,8 +22,8 @@ from typing import Final
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
 from core.connections.seed_tables import ENUMS
-from core.connections.tcpinfo import LazyTcpInfo, decode_counters
 from core.connections.snapshot import Snapshot
+from core.connections.tcpinfo import LazyTcpInfo, decode_counters
 from core.textsafe import printable
 
 OTHER: Final = "other"

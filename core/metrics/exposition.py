@@ -18,8 +18,8 @@ from urllib.parse import parse_qs
 
 from prometheus_client.exposition import choose_encoder, gzip_accepted, make_wsgi_app
 
-from core.metrics.collector import SnapshotCollector, make_registry
 from core.connections.snapshot import Snapshot
+from core.metrics.collector import SnapshotCollector, make_registry
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 PREENCODED: Final = ("text/plain; version=0.0.4", "application/openmetrics-text; version=1.0.0")

@@ -11,10 +11,10 @@ from typing import Final
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from core.connections.snapshot import Snapshot
 from core.ipsec.counters import COUNTERS
 from core.ipsec.model import COUNTER_FIELDS, IpsecView, Kind, ProviderView
 from core.metrics.connections import ConnectionFigures
-from core.connections.snapshot import Snapshot
 
 PREFIX: Final = "tcpscope"
 CONNECTION_LABELS: Final = ("state", "process")

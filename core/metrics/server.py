@@ -18,9 +18,9 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from core.connections.snapshot import Snapshot
 from core.metrics.listen import ListenAddress
 from core.sampling.feed import Feed
-from core.connections.snapshot import Snapshot
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
