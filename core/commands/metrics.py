@@ -14,6 +14,7 @@ import sys
 from typing import Final
 
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
+from core.connections.snapshot import Snapshot
 from core.errors import UsageError
 from core.metrics.connections import series_bound
 from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, parse_listen
@@ -71,30 +72,31 @@ def _top(value: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; 0 then, 1 when the address cannot be bound."""
-    from core.metrics.exposition import Exposition
-    from core.metrics.server import open_endpoint, serve_until_signal
+    from core.metrics.collector import SnapshotCollector
+    from core.metrics.server import ServingProcess, bind, serve_until_signal
 
     address = parse_listen(args.listen)
     top = _top(args.top)
-    feed = make_feed(_options(args))
-    exposition = Exposition(top)
+    options = _options(args)
     try:
-        endpoint = open_endpoint(address, exposition)
+        server = bind(address)
     except OSError as exc:
-        asyncio.run(feed.aclose())
         print(f"tcpscope: cannot listen on {address}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_RUNTIME
-    print(
-        f"tcpscope: serving metrics on http://{endpoint.address}/metrics "
-        f"(at most {series_bound(top)} tcpscope_connections series)",
-        flush=True,
-    )
-    # The HTTP threads share the GIL with the sampler and update threads, which run pure
-    # Python for most of a sample at 50k sockets: hand the GIL over every 1 ms (not 5) so a
-    # scrape never queues long behind them.
-    sys.setswitchinterval(0.001)
+    endpoint = ServingProcess(server)  # forks: before the feed starts any thread
     try:
-        asyncio.run(serve_until_signal(feed, exposition.update))
+        feed = make_feed(options)
+        print(
+            f"tcpscope: serving metrics on http://{endpoint.address}/metrics "
+            f"(at most {series_bound(top)} tcpscope_connections series)",
+            flush=True,
+        )
+        collector = SnapshotCollector(top)
+
+        def update(snap: Snapshot) -> None:
+            endpoint.publish(collector.update(snap))
+
+        asyncio.run(serve_until_signal(feed, update))
     finally:
         endpoint.close()
     return 0
