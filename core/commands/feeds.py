@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.sampling.feed import Feed
 from core.sampling.sampler import IpsecSampling, Sampler, check_interval
+
+if TYPE_CHECKING:
+    from core.remote.target import RemoteTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,25 +34,39 @@ class FeedOptions:
     every_tcp_info: bool = True
     """Every connection's tcp_info in every live sample (recording); False: the app's
     choice, tcp_info only for the connection it shows (see core.sampling.feed.WatchesTcpInfo)."""
+    remote: RemoteTarget | None = None
+    """Sample on this server over SSH (``--remote``) instead of here."""
 
 
 def options_from_args(
-    args: argparse.Namespace, *, interval_s: float | None = None, no_ipsec: bool = False
+    args: argparse.Namespace,
+    *,
+    every_tcp_info: bool,
+    interval_s: float | None = None,
+    ipsec: bool = True,
+    redact: bool = False,
 ) -> FeedOptions:
-    """What the global flags say, for a headless sub-command that may set its own interval
-    (None: the global one) and turn IPsec off. Raises UsageError for a bad interval."""
-    interval = getattr(args, "interval", 1.0) if interval_s is None else interval_s
+    """The feed options the top-level flags describe, with a subcommand's own overrides.
+
+    Why one function: the app, ``record`` and ``metrics`` read the same global flags; a
+    subcommand may give its own interval, turn IPsec off or ask for redaction on top.
+    """
+    from core.remote.target import target_from
+
+    interval = interval_s if interval_s is not None else getattr(args, "interval", 1.0)
     return FeedOptions(
         source=getattr(args, "source", "auto"),
         interval_s=check_interval(float(interval)),
         ghost_ttl_s=getattr(args, "ghost_ttl", 5.0),
-        ipsec=not (no_ipsec or getattr(args, "no_ipsec", False)),
+        ipsec=ipsec and not getattr(args, "no_ipsec", False),
         provider=getattr(args, "provider", "auto"),
         vici=getattr(args, "vici", None),
         replay=getattr(args, "replay", None),
         demo=bool(getattr(args, "demo", False)),
         seed=getattr(args, "seed", 1),
-        redact=bool(getattr(args, "redact", False)),
+        redact=redact or bool(getattr(args, "redact", False)),
+        every_tcp_info=every_tcp_info,
+        remote=target_from(args),
     )
 
 
@@ -70,6 +88,10 @@ def make_feed(options: FeedOptions) -> Feed:
         from core.recording.replay import open_replay
 
         feed = open_replay(options.replay)
+    elif options.remote is not None:
+        from core.remote.commands import open_remote_feed
+
+        feed = open_remote_feed(options)
     elif options.demo:
         from core.demo import demo_feed
 

@@ -11,13 +11,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
-from core.connections.snapshot import Snapshot
 from core.errors import UsageError
 from core.metrics.connections import series_bound
 from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, parse_listen
+
+if TYPE_CHECKING:  # prometheus_client is imported only when the command runs
+    from core.connections.snapshot import Snapshot
+    from core.ipsec.model import IpsecView
+    from core.metrics.collector import SnapshotCollector
+    from core.metrics.server import ServingProcess
 
 DEFAULT_TOP: Final = 20
 MAX_TOP: Final = 500
@@ -60,14 +65,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _options(args: argparse.Namespace) -> FeedOptions:
     if getattr(args, "replay", None) is not None:
         raise UsageError("metrics serves a live host; --replay is not supported here")
-    # FeedOptions' default takes every connection's tcp_info: the traffic counters sum it.
-    return options_from_args(args, interval_s=args.metrics_interval, no_ipsec=args.metrics_no_ipsec)
+    return options_from_args(
+        args,
+        every_tcp_info=True,  # the per-process byte counters read every connection's tcp_info
+        interval_s=args.metrics_interval,
+        ipsec=not args.metrics_no_ipsec,
+    )
 
 
 def _top(value: int) -> int:
     if not 0 <= value <= MAX_TOP:
         raise UsageError(f"--top must be between 0 and {MAX_TOP}, got {value}")
     return value
+
+
+class _Publisher:
+    """Builds the families of each sample and hands them to the HTTP process."""
+
+    def __init__(self, collector: SnapshotCollector, endpoint: ServingProcess) -> None:
+        self._collector = collector
+        self._endpoint = endpoint
+
+    def snapshot(self, snap: Snapshot) -> None:
+        self._endpoint.publish(self._collector.update(snap))
+
+    def ipsec(self, view: IpsecView) -> None:
+        families = self._collector.update_ipsec(view)
+        if families is not None:
+            self._endpoint.publish(families)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,12 +116,8 @@ def run(args: argparse.Namespace) -> int:
             f"(at most {series_bound(top)} tcpscope_connections series)",
             flush=True,
         )
-        collector = SnapshotCollector(top)
-
-        def update(snap: Snapshot) -> None:
-            endpoint.publish(collector.update(snap))
-
-        asyncio.run(serve_until_signal(feed, update))
+        updates = _Publisher(SnapshotCollector(top), endpoint)
+        asyncio.run(serve_until_signal(feed, updates))
     finally:
         endpoint.close()
     return 0

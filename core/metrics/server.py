@@ -16,18 +16,30 @@ import multiprocessing as mp
 import signal
 import socket
 import threading
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, Protocol
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client.core import Metric
 
 from core.connections.snapshot import Snapshot
+from core.ipsec.model import IpsecView
 from core.metrics.exposition import Exposition
 from core.metrics.listen import ListenAddress
-from core.sampling.feed import Feed
+from core.sampling.feed import Feed, StreamsIpsec
+
+
+class Updates(Protocol):
+    """What the feed loop hands its samples to (blocking calls, made in worker threads)."""
+
+    def snapshot(self, snap: Snapshot) -> None:
+        """A new connection sample."""
+        ...
+
+    def ipsec(self, view: IpsecView) -> None:
+        """A new IPsec view, sampled on its own clock."""
+        ...
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -115,32 +127,40 @@ class ServingProcess:
             self._process.join(timeout=5)
 
 
-async def feed_updates(feed: Feed, update: Callable[[Snapshot], None], stop: asyncio.Event) -> None:
-    """Call ``update`` (in a worker thread) with every snapshot of ``feed`` until ``stop``;
-    then close the feed. An exception of ``update`` (a bug) ends the run after the close."""
+async def feed_updates(feed: Feed, updates: Updates, stop: asyncio.Event) -> None:
+    """Hand every snapshot of ``feed`` (and every IPsec view, when the feed streams them on
+    their own clock) to ``updates`` in worker threads until ``stop``; then close the feed.
+    An exception of an update (a bug) ends the run after the close."""
 
-    async def consume() -> None:
+    async def snapshots() -> None:
         async for snap in feed.stream():
-            await asyncio.to_thread(update, snap)
+            await asyncio.to_thread(updates.snapshot, snap)
 
-    consumer = asyncio.create_task(consume(), name="tcpscope-metrics")
+    async def ipsec_views(streaming: StreamsIpsec) -> None:
+        async for view in streaming.ipsec_stream():
+            await asyncio.to_thread(updates.ipsec, view)
+
+    consumers = [asyncio.create_task(snapshots(), name="tcpscope-metrics")]
+    if isinstance(feed, StreamsIpsec):
+        consumers.append(asyncio.create_task(ipsec_views(feed), name="tcpscope-metrics-ipsec"))
     waiter = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait([consumer, waiter], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*consumers, waiter], return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (consumer, waiter):
+        for task in (*consumers, waiter):
             task.cancel()
-        await asyncio.gather(consumer, waiter, return_exceptions=True)
+        await asyncio.gather(*consumers, waiter, return_exceptions=True)
         await feed.aclose()
-    if not consumer.cancelled() and consumer.exception() is not None:
-        raise consumer.exception()  # type: ignore[misc]
+    for task in consumers:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
 
 
-async def serve_until_signal(feed: Feed, update: Callable[[Snapshot], None]) -> None:
+async def serve_until_signal(feed: Feed, updates: Updates) -> None:
     """:func:`feed_updates` until SIGINT or SIGTERM (the service's way to stop)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    await feed_updates(feed, update, stop)
+    await feed_updates(feed, updates, stop)
