@@ -38,6 +38,7 @@ from core.sampling.feed import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
+from tui.guarded_app import GuardedApp
 from tui.ipsec.screen import IpsecScreen
 from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
@@ -55,7 +56,7 @@ INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SCREEN_ORDER = ("connections", "ipsec")
 
 
-class TcpscopeApp(ReplayActions, App[int]):
+class TcpscopeApp(ReplayActions, GuardedApp):
     """Live monitor of TCP connections (and, on its own screen, IPsec counters)."""
 
     TITLE = "tcpscope"
