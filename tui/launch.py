@@ -16,6 +16,9 @@ def launch(args: argparse.Namespace) -> int:
     if isinstance(feed, Sampler):
         feed.start_early()  # the first sample goes on while Textual is imported
     from tui.app import run_app
+    from tui.guarded_app import bound_terminal_size
+
+    bound_terminal_size()
 
     no_color = bool(os.environ.get("NO_COLOR"))
     return run_app(

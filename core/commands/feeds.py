@@ -90,8 +90,19 @@ def make_feed(options: FeedOptions) -> Feed:
         feed = open_replay(options.replay)
     elif options.remote is not None:
         from core.remote.commands import open_remote_feed
+        from core.remote.feed import stream_config
 
-        feed = open_remote_feed(options)
+        feed = open_remote_feed(
+            options.remote,
+            stream_config(
+                interval_s=options.interval_s,
+                ghost_ttl_s=options.ghost_ttl_s,
+                ipsec=options.ipsec,
+                provider=options.provider,
+                vici=options.vici,
+                every_tcp_info=options.every_tcp_info,
+            ),
+        )
     elif options.demo:
         from core.demo import demo_feed
 
