@@ -24,6 +24,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client.core import Metric
 
 from core.connections.snapshot import Snapshot
+from core.errors import OutputFailed
 from core.ipsec.model import IpsecView
 from core.metrics.exposition import Exposition
 from core.metrics.listen import ListenAddress
@@ -107,6 +108,7 @@ class ServingProcess:
         host, port = server.server_address[:2]
         self.address = ListenAddress(str(host), int(port))
         reader, self._writer = mp.get_context("fork").Pipe(duplex=False)
+        self._sending = threading.Lock()  # connection samples and IPsec views both publish
         self._process = mp.get_context("fork").Process(
             target=_child, args=(server, reader, self._writer), name="tcpscope-http", daemon=True
         )
@@ -115,8 +117,19 @@ class ServingProcess:
         server.server_close()
 
     def publish(self, families: tuple[Metric, ...]) -> None:
-        """Serve ``families`` from now on (a few kB through the pipe)."""
-        self._writer.send(families)
+        """Serve ``families`` from now on (a few kB through the pipe).
+
+        Raises:
+            OutputFailed: the HTTP process is gone (killed from outside): nothing can be served.
+        """
+        try:
+            with self._sending:
+                self._writer.send(families)
+        except OSError as exc:
+            code = self._process.exitcode
+            raise OutputFailed(
+                f"the metrics HTTP process ended (exit status {code}): {exc.strerror or exc}"
+            ) from None
 
     def close(self) -> None:
         """Close the pipe (the child stops serving and exits) and reap the child."""
