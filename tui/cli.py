@@ -67,7 +67,7 @@ def build_parser() -> OneLineParser:
     import core.ipsec.cli as ipsec_cli
     import core.recording.cli as record_cli
     from core.connections import cli as connections_cmd
-    from core.connections import explain
+    from core.connections import close_cmd, explain
 
     parser = OneLineParser(
         prog="tcpscope",
@@ -87,6 +87,7 @@ def build_parser() -> OneLineParser:
     parser.set_defaults(command=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     _mount(sub, "connections", "print TCP connections once", connections_cmd)
+    _mount(sub, "close", "close TCP connections (as ss -K does)", close_cmd)
     _mount(sub, "explain", "explain classes, properties and values", explain)
     _mount(sub, "ipsec", "print IPsec main-mode counters once", ipsec_cli)
     _mount(sub, "record", "record the sampler stream to a file", record_cli)

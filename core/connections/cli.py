@@ -66,6 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="JSON array, WMI property names")
     out.add_argument("--csv", action="store_true", help="CSV, WMI property names as header")
+    add_filter_arguments(parser)
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    """The filters of ``tcpscope connections``; ``tcpscope close`` takes the same."""
     parser.add_argument(
         "--state",
         action="append",
@@ -81,6 +86,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offload-state", type=enum_value("OffloadState"), metavar="NAME")
     parser.add_argument("--applied-setting", type=enum_value("AppliedSetting"), metavar="NAME")
     parser.add_argument("--source", choices=SOURCE_CHOICES, default="auto")
+
+
+def has_filter(args: argparse.Namespace) -> bool:
+    """Whether any filter of :func:`add_filter_arguments` was given (``--source`` is none)."""
+    scratch = argparse.ArgumentParser(add_help=False)
+    add_filter_arguments(scratch)
+    defaults = vars(scratch.parse_args([]))
+    given = (getattr(args, name, default) for name, default in defaults.items() if name != "source")
+    return any(value not in (None, "", []) for value in given)
 
 
 def _normal_address(text: str | None) -> str | None:
