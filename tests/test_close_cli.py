@@ -130,7 +130,9 @@ def test_not_permitted_says_why_and_exits_1(
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to nobody")
 def test_another_users_process_is_not_signalled() -> None:
     with SocketBag() as bag:
-        child = subprocess.Popen([PY, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+        child = subprocess.Popen(
+            [PY, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, text=True
+        )
         bag.children.append(child)
         code = (
             "from core.connections.actions import ProcessTarget, terminate\n"

@@ -128,6 +128,7 @@ def test_a_shared_socket_names_every_holder(bag: SocketBag, netlink: Sampling) -
         [sys.executable, "-c", "import sys; sys.stdin.read()"],
         stdin=subprocess.PIPE,
         pass_fds=(listener.fileno(),),
+        text=True,
     )
     bag.children.append(child)
     sample = netlink()
