@@ -251,13 +251,13 @@ def process_target(
     return ProcessTarget(pid, processes.get(pid), own, shared)
 
 
-def terminate(target: ProcessTarget, *, grace_s: float = TERM_GRACE_S) -> Outcome:
-    """SIGTERM, then wait up to ``grace_s`` for the process to exit.
+def terminate(target: ProcessTarget, *, grace_s: float | None = None) -> Outcome:
+    """SIGTERM, then wait up to ``grace_s`` (default :data:`TERM_GRACE_S`) for the exit.
 
     ``done`` is True when it exited; False with no refusal when it still runs (offer
     :func:`kill`); False with a refusal when it could not be signalled.
     """
-    return _signal(target, signal.SIGTERM, grace_s)
+    return _signal(target, signal.SIGTERM, TERM_GRACE_S if grace_s is None else grace_s)
 
 
 def kill(target: ProcessTarget, *, grace_s: float = 1.0) -> Outcome:

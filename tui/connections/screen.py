@@ -17,9 +17,11 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from core.connections.actions import unavailable_reason
 from core.connections.query import SORT_COLUMNS, QueryError, parse_query
 from core.snapshot import Snapshot
 from tui import format as fmt
+from tui.connections import actions as acts
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.state_bar import StateBar
@@ -42,6 +44,10 @@ class ConnectionsScreen(Screen[None]):
         Binding("s", "next_sort", "Sort", id="sort", tooltip="Sort by the next column"),
         Binding("S", "reverse_sort", "Reverse", id="reverse", tooltip="Reverse the sort"),
         Binding("g", "toggle_group", "Group", id="group", tooltip="Group by process"),
+        Binding("x", "close_connection", "Close", id="close-conn", tooltip="Close the connection"),
+        Binding("K", "terminate_process", "Kill", id="kill-proc", tooltip="Terminate its process"),
+        Binding("x", "act_unavailable", show=False),  # in replay/demo: say why, not nothing
+        Binding("K", "act_unavailable", show=False),
         Binding("escape", "escape", "Back", id="escape", show=False),
         Binding("ctrl+d", "scroll_detail(1)", "Detail down", id="detail-down", show=False),
         Binding("ctrl+u", "scroll_detail(-1)", "Detail up", id="detail-up", show=False),
@@ -50,6 +56,8 @@ class ConnectionsScreen(Screen[None]):
     def __init__(self) -> None:
         """Built by the App's screen registry."""
         super().__init__(id="connections")
+        self.act_refusal: str | None = None
+        """Why close/terminate are off (replay, demo, --redact); None when live."""
         self.detail_open = False
         self._tcp_info_for: str | None = None
 
@@ -85,6 +93,7 @@ class ConnectionsScreen(Screen[None]):
         if prefs.filter:
             self._apply_filter(prefs.filter, save=False)
         self.set_class(self.size.width >= WIDE, "-wide")
+        self.act_refusal = unavailable_reason(self.tapp.feed)
         self.watch(self.tapp, "snapshot", self._on_snapshot, init=True)
         self.set_interval(1.0, self.refresh_header)
         table.focus()
@@ -254,6 +263,26 @@ class ConnectionsScreen(Screen[None]):
         """Toggle the group-by-process view."""
         table = self.table
         table.set_grouped(not table.grouped)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Close/Kill show dimmed in replay and demo; their keys then explain why."""
+        if action in ("close_connection", "terminate_process"):
+            return True if self.act_refusal is None else None
+        if action == "act_unavailable":
+            return self.act_refusal is not None
+        return True
+
+    def action_close_connection(self) -> None:
+        """Close the selected connection (confirmation first)."""
+        acts.start(self, "close")
+
+    def action_terminate_process(self) -> None:
+        """Terminate the selected connection's process (confirmation first)."""
+        acts.start(self, "terminate")
+
+    def action_act_unavailable(self) -> None:
+        """Say why closing and terminating are off here."""
+        self.notify(self.act_refusal or "", title="Close / Kill", severity="warning")
 
     def toggle_column(self, key: str) -> None:
         """Show or hide one column (saved in the preferences)."""
