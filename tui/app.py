@@ -2,9 +2,11 @@
 
 The App takes its :class:`core.sampling.feed.Feed` in the constructor (tests inject a scripted one)
 and
-never knows whether it is live, replayed or scripted. It owns the shell: the screen registry
-(connections, IPsec — swapped for the real IPsec screen when that module exists), pause and
-interval controls, preferences, the "terminal too small" guard and error notifications.
+never knows whether it is live, replayed or scripted. It is a static shell: the screens
+(``MODES``), the bindings (the replay keys enabled by ``check_action`` only for a replay), pause
+and interval controls, preferences, the "terminal too small" guard and error notifications.
+Data flows down: screens watch the ``snapshot`` and ``header`` reactives; they reach the App
+only through the :class:`tui.shell.Shell` Protocol, so no screen imports this module.
 Time-relative text uses :meth:`TcpscopeApp.now`: wall clock for a live feed, the snapshot's
 own time otherwise, so screenshots of scripted data are reproducible.
 """
@@ -12,7 +14,6 @@ own time otherwise, so screenshots of scripted data are reproducible.
 from __future__ import annotations
 
 import gc
-import socket
 import sys
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
@@ -26,19 +27,24 @@ from textual.events import Resize
 from textual.filter import Monochrome
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from core.commands.feeds import actions_off
+from core.commands.host_label import display_host
+from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
 from core.sampling.feed import Feed, Seekable, WatchesTcpInfo
-from core.snapshot import Snapshot
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
+from tui.ipsec.screen import IpsecScreen
 from tui.messages import FeedFailed, SnapshotReceived
 from tui.prefs import Prefs
+from tui.replay.controls import REPLAY_BINDINGS, ReplayActions, ReplayControls
 from tui.screens.help import HelpScreen
 from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
+from tui.shell import HeaderState
 
 GIL_SWITCH_INTERVAL_S: Final = 0.001
 """How long a thread may hold the GIL while another waits (CPython's default: 5 ms)."""
@@ -49,56 +55,31 @@ INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SCREEN_ORDER = ("connections", "ipsec")
 
 
-def ipsec_screen_class() -> Callable[[], Screen[Any]]:
-    """The real IPsec screen if it is installed, else the honest placeholder."""
-    try:
-        from tui.ipsec.screen import IpsecScreen  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from tui.screens.ipsec_placeholder import IpsecPlaceholderScreen
-
-        return IpsecPlaceholderScreen
-    return IpsecScreen  # type: ignore[no-any-return]
-
-
-def install_replay(app: TcpscopeApp) -> None:
-    """Mount the replay controls for a seekable feed; ``tui.replay.controls`` owns them.
-
-    ``tui.replay.controls.install(app)`` is used when the module offers it. Otherwise its
-    ``ReplayBar``
-    is mounted above the connections screen's footer and its ``BINDINGS`` are bound app-wide.
-    Without ``tui.replay.controls`` the recording still plays, just without the bar.
-    """
-    try:
-        from tui.replay import controls as replay
-    except ImportError:
-        return
-    install = getattr(replay, "install", None)
-    if callable(install):
-        install(app)
-        return
-    for binding in getattr(replay, "BINDINGS", ()):
-        if isinstance(binding, Binding):
-            app.bind(binding.key, binding.action, description=binding.description)
-    bar_class = getattr(replay, "ReplayBar", None)
-    screen = app.connections_screen()
-    if bar_class is not None and screen is not None:
-        screen.mount(bar_class(), before=screen.query_one(Footer))
-
-
-class TcpscopeApp(App[int]):
+class TcpscopeApp(ReplayActions, App[int]):
     """Live monitor of TCP connections (and, on its own screen, IPsec counters)."""
 
     TITLE = "tcpscope"
     CSS_PATH = str(Path(__file__).parent / "styles" / "app.tcss")
     COMMANDS = App.COMMANDS | {TcpscopeCommands}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "connections": ConnectionsScreen,
+        "ipsec": IpsecScreen,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit tcpscope"),
         Binding("space", "pause", "Pause", id="pause", tooltip="Stop sampling"),
         Binding("space", "resume", "Resume", id="resume", tooltip="Sample again"),
         Binding(
-            "plus,equals_sign", "interval(-1)", "Faster", id="faster", tooltip="Shorter interval"
+            "plus,equals_sign",
+            "interval(-1)",
+            "Faster",
+            id="faster",
+            tooltip="Shorter interval",
+            show=False,
         ),
-        Binding("minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval"),
+        Binding(
+            "minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval", show=False
+        ),
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and colours"),
         Binding("1", "show_screen('connections')", "Conns", id="screen-1", show=False),
         Binding("2", "show_screen('ipsec')", "IPsec", id="screen-2", show=False),
@@ -109,13 +90,17 @@ class TcpscopeApp(App[int]):
             id="switch",
             tooltip="Connections ↔ IPsec",
             priority=True,
+            show=False,  # each screen names it in its own footer ("tab IPsec")
         ),
+        *REPLAY_BINDINGS,
     ]
 
     snapshot: reactive[Snapshot | None] = reactive(None, always_update=True, init=False)
     """The newest snapshot shown (screens watch it)."""
     paused: reactive[bool] = reactive(False, bindings=True)
     """True while the feed is paused."""
+    header: reactive[HeaderState | None] = reactive(None, init=False)
+    """What every screen's header line shows (screens' headers watch it)."""
 
     def __init__(
         self,
@@ -126,6 +111,7 @@ class TcpscopeApp(App[int]):
         hostname: str | None = None,
         clock: Callable[[], datetime] | None = None,
         prefs_path: Path | None = None,
+        filter_text: str = "",
     ) -> None:
         """Create the app; nothing is sampled until it runs.
 
@@ -136,13 +122,15 @@ class TcpscopeApp(App[int]):
             hostname: shown in the header; tests pass a fixed one.
             clock: wall clock for ages; default: now for a live feed, else the snapshot time.
             prefs_path: where preferences live (default: XDG config dir).
+            filter_text: the connections filter to start with (``--filter``; never saved).
         """
         super().__init__()
         if no_color and not self.no_color:
             self.no_color = True
             self._filters.append(Monochrome())
         self.feed = feed
-        self.hostname = hostname if hostname is not None else socket.gethostname()
+        self.hostname = hostname if hostname is not None else display_host(feed)
+        self.initial_filter = filter_text
         self._clock = clock
         self._prefs_path = prefs_path or prefs_mod.prefs_path()
         self.prefs, self._prefs_problem = prefs_mod.load(self._prefs_path)
@@ -152,17 +140,14 @@ class TcpscopeApp(App[int]):
         self._held: Snapshot | None = None
         self._frozen_rows = 0
         self._last_error: str | None = None
-        self._modes["connections"] = ConnectionsScreen
-        self._modes["ipsec"] = ipsec_screen_class()
+        self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
+        self.actions_off = actions_off(feed)
+        self._publish_header()
 
     def show_tcp_info_for(self, instance_ids: Collection[str]) -> None:
         """Tell the feed whose tcp_info a screen shows (a live netlink feed fetches only those)."""
         if isinstance(self.feed, WatchesTcpInfo):
             self.feed.watch_tcp_info(instance_ids)
-
-    def register_screen(self, name: str, factory: Callable[[], Screen[Any]]) -> None:
-        """Replace or add a screen in the registry (the IPsec screen plugs in here)."""
-        self._modes[name] = factory
 
     def now(self) -> datetime:
         """ "Now" for ages: the clock if given, wall clock if live, else the snapshot's time."""
@@ -185,10 +170,7 @@ class TcpscopeApp(App[int]):
             self.theme = self.prefs.theme
         self.switch_mode("connections")
         if self._prefs_problem:
-            self.notify(self._prefs_problem, title="Preferences", severity="warning")
-        if isinstance(self.feed, Seekable):
-            # After the first refresh: the connections screen is composed by then.
-            self.call_after_refresh(install_replay, self)
+            self.notify(self._prefs_problem, title="Preferences", severity="warning", markup=False)
         self.paused = self.feed.paused
         self.run_feed()
         self.call_after_refresh(self._check_size)
@@ -207,6 +189,7 @@ class TcpscopeApp(App[int]):
             self._held = snap
             return
         self.snapshot = snap
+        self._publish_header()
         self._notify_errors(snap)
         self._freeze_gc(len(snap.connections))
 
@@ -257,7 +240,7 @@ class TcpscopeApp(App[int]):
 
     # --- size guard -------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
-        """Show the too-small screen below 80x24, the normal layout again above it."""
+        """Show the too-small screen below the minimum size, the normal layout again above it."""
         # self.size still holds the old size while this event is handled.
         self._check_size(event.size.width, event.size.height)
 
@@ -273,12 +256,25 @@ class TcpscopeApp(App[int]):
 
     # --- actions ----------------------------------------------------------------------
     def watch_paused(self, paused: bool) -> None:
-        """Footer label follows the state."""
+        """Footer label and header follow the state."""
         self.refresh_bindings()
-        self._refresh_headers()
+        self._publish_header()
+
+    def _publish_header(self) -> None:
+        self.header = HeaderState(
+            host=self.hostname,
+            source=self.feed.source_name,
+            interval_s=self.feed.interval_s,
+            paused=self.paused,
+            snapshot=self.snapshot,
+            clock=self.now,
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Space shows (and does) Pause while running and Resume while paused."""
+        """Space shows (and does) Pause while running and Resume while paused; the replay
+        keys exist only for a replay."""
+        if action.startswith("replay_"):
+            return self.replay is not None
         if action == "pause":
             return not self.paused
         if action == "resume":
@@ -327,15 +323,7 @@ class TcpscopeApp(App[int]):
             self.notify(str(exc), title="Interval", severity="warning")
             return
         self.notify(f"sampling every {new:g} s", timeout=1.5)
-        self._refresh_headers()
-
-    def _refresh_headers(self) -> None:
-        """PAUSED and the interval show at once on every installed screen that has a header."""
-        screens = {*self.screen_stack, self.connections_screen()}
-        for screen in screens:
-            refresh = getattr(screen, "refresh_header", None)
-            if callable(refresh):
-                refresh()
+        self._publish_header()
 
     def action_help(self) -> None:
         """Show keys and colours."""
@@ -344,23 +332,19 @@ class TcpscopeApp(App[int]):
 
     def action_show_screen(self, name: str) -> None:
         """Switch to a registered screen."""
-        if name in self._modes and self.current_mode != name:
+        if name in self.MODES and self.current_mode != name:
             self.switch_mode(name)
 
     def action_next_screen(self) -> None:
         """Tab: the next screen in the registry."""
-        order = [n for n in SCREEN_ORDER if n in self._modes]
-        index = order.index(self.current_mode) if self.current_mode in order else -1
-        self.switch_mode(order[(index + 1) % len(order)])
+        index = SCREEN_ORDER.index(self.current_mode) if self.current_mode in SCREEN_ORDER else -1
+        self.switch_mode(SCREEN_ORDER[(index + 1) % len(SCREEN_ORDER)])
 
     def connections_screen(self) -> ConnectionsScreen | None:
         """The connections screen, wherever it is in the screen stacks."""
-        for screen in self.screen_stack:
-            if isinstance(screen, ConnectionsScreen):
-                return screen
         try:
-            stack = self._screen_stacks.get("connections", [])
-        except AttributeError:
+            stack = self.get_screen_stack("connections")
+        except KeyError:  # not shown yet
             return None
         for screen in stack:
             if isinstance(screen, ConnectionsScreen):
@@ -388,7 +372,7 @@ class TcpscopeApp(App[int]):
         self.prefs = replace(self.prefs, **changes)
         problem = prefs_mod.save(self.prefs, self._prefs_path)
         if problem:
-            self.notify(problem, title="Preferences", severity="warning")
+            self.notify(problem, title="Preferences", severity="warning", markup=False)
 
     def watch_theme(self, theme: str) -> None:
         """Remember the theme across runs."""
@@ -397,8 +381,21 @@ class TcpscopeApp(App[int]):
             self.update_prefs(theme=theme)
 
 
-def run_app(feed: Feed, *, ghost_ttl_s: float, no_color: bool, hostname: str | None = None) -> int:
+def run_app(
+    feed: Feed,
+    *,
+    ghost_ttl_s: float,
+    no_color: bool,
+    hostname: str | None = None,
+    filter_text: str = "",
+) -> int:
     """Run the app on ``feed`` until the user quits; the exit code."""
-    app = TcpscopeApp(feed, ghost_ttl_s=ghost_ttl_s, no_color=no_color, hostname=hostname)
+    app = TcpscopeApp(
+        feed,
+        ghost_ttl_s=ghost_ttl_s,
+        no_color=no_color,
+        hostname=hostname,
+        filter_text=filter_text,
+    )
     result = app.run()
     return result if isinstance(result, int) else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.sampling.choose import FeedOptions, make_feed
+from core.commands.feeds import FeedOptions, make_feed
 
 
 def options_from(args: argparse.Namespace) -> FeedOptions:
@@ -31,4 +31,9 @@ def launch(args: argparse.Namespace) -> int:
     from tui.app import run_app
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    return run_app(feed, ghost_ttl_s=args.ghost_ttl, no_color=no_color)
+    return run_app(
+        feed,
+        ghost_ttl_s=args.ghost_ttl,
+        no_color=no_color,
+        filter_text=getattr(args, "filter", "") or "",
+    )

@@ -315,24 +315,3 @@ def _exited(pidfd: int, timeout_s: float) -> bool:
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
     return bool(poller.poll(max(0.0, timeout_s) * 1000))
-
-
-# --- where actions make sense ----------------------------------------------------------
-
-
-def unavailable_reason(feed: object) -> str | None:
-    """Why the shown connections cannot be acted on, or None when they can.
-
-    A replay or the demo shows sockets that are not this host's now; under ``--redact`` the
-    table shows pseudonyms, so a confirmation could not say exactly what would be closed.
-    """
-    from core.recording.redact import RedactingFeed
-    from core.sampling.feed import Seekable
-
-    if isinstance(feed, Seekable):
-        return "not available in replay: these connections are a recording, not this host now"
-    if not getattr(feed, "live", False):
-        return "not available in the demo: its connections are invented"
-    if isinstance(feed, RedactingFeed):
-        return "not available under --redact: the table shows pseudonyms, not the real sockets"
-    return None

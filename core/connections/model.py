@@ -148,7 +148,8 @@ class TcpConnection:
     transitioning_to_state: int | None
     available_requested_states: tuple[int, ...] | None
     instance_id: str
-    """``tcpscope:<LocalID>``; stable for the connection's life (see core.identity)."""
+    """``tcpscope:<LocalID>``; stable for the connection's life (built by
+    :func:`core.connections.records.instance_id`)."""
     enabled_state: int | None
     requested_state: int | None
     directionality: int | None
@@ -180,8 +181,3 @@ class TcpConnection:
     """Socket owner's uid as the kernel reports it."""
     source_key: bytes = b""
     """Opaque per-source identity used to reuse unchanged records between samples."""
-
-    @property
-    def is_listener(self) -> bool:
-        """True for sockets waiting for connections."""
-        return self.state is TcpState.LISTEN

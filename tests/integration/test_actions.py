@@ -22,7 +22,7 @@ from core.connections.actions import (
     process_target,
     terminate,
 )
-from core.connections.model import TcpConnection
+from core.connections.model import TcpConnection, TcpState
 from core.connections.sources.inet_diag import InetDiagDumper
 from core.connections.sources.procinfo import fetch_process
 from tests.integration.conftest import IS_LINUX, Sampling
@@ -79,7 +79,7 @@ def test_close_resets_the_peer_and_leaves_the_listener(
     again, _ = bag.pair(listener)
     port = listener.getsockname()[1]
     listed = netlink().connections.values()
-    assert any(c.local_port == port and c.is_listener for c in listed)
+    assert any(c.local_port == port and c.state is TcpState.LISTEN for c in listed)
     assert not any((c.local_port, c.remote_port) == (port, conn.remote_port) for c in listed)
     assert again.send(b"x") == 1
 

@@ -9,14 +9,15 @@ frame). Untrusted text (process names, command lines) is escaped and never read 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import ClassVar, Final
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 from core.connections.actions import (
@@ -32,11 +33,9 @@ from core.connections.actions import (
     terminate,
 )
 from core.connections.model import TcpConnection, TcpState
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
-
-if TYPE_CHECKING:
-    from tui.connections.screen import ConnectionsScreen
+from tui.connections.conn_table import ConnTable
 
 LISTED: Final = 5
 """Connections of a process listed by name in the confirmation; the rest are counted."""
@@ -122,7 +121,10 @@ def terminate_body(target: ProcessTarget) -> Text:
     text = Text()
     info = target.info
     if info is not None and info.cmdline:
-        _row(text, "Command", fmt.ellipsize(fmt.safe(" ".join(info.cmdline)), CMDLINE_CELLS))
+        command = fmt.safe(" ".join(info.cmdline))
+        if cell_len(command) > CMDLINE_CELLS:
+            command = set_cell_size(command, CMDLINE_CELLS - 1) + "…"
+        _row(text, "Command", command)
     conns = target.connections
     states: dict[str, int] = {}
     for conn in conns:
@@ -149,14 +151,14 @@ def terminate_body(target: ProcessTarget) -> Text:
     return text
 
 
-def _toast(screen: ConnectionsScreen, outcome: Outcome, title: str) -> None:
+def _toast(screen: Screen[None], outcome: Outcome, title: str) -> None:
     severity: SeverityLevel = (
         "information" if outcome.done else "error" if outcome.refusal else "warning"
     )
     screen.notify(outcome.message, title=title, severity=severity, markup=False, timeout=8)
 
 
-async def close_flow(screen: ConnectionsScreen, conn: TcpConnection, snap: Snapshot) -> None:
+async def close_flow(screen: Screen[None], conn: TcpConnection, snap: Snapshot) -> None:
     """Confirm, then close ``conn``'s socket and say what happened."""
     (target,) = await asyncio.to_thread(close_targets, [conn])
     question = ConfirmScreen("Close this connection?", close_body(target, snap), "Close")
@@ -166,7 +168,7 @@ async def close_flow(screen: ConnectionsScreen, conn: TcpConnection, snap: Snaps
     _toast(screen, outcome, "Close connection")
 
 
-async def terminate_flow(screen: ConnectionsScreen, pid: int, snap: Snapshot) -> None:
+async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None:
     """Confirm, SIGTERM, and offer SIGKILL if the process survives."""
     target = await asyncio.to_thread(
         process_target, pid, list(snap.connections.values()), snap.processes
@@ -187,10 +189,8 @@ async def terminate_flow(screen: ConnectionsScreen, pid: int, snap: Snapshot) ->
         screen.notify(f"{target.label} left running", markup=False)
 
 
-def start(screen: ConnectionsScreen, kind: str) -> None:
-    """Run the ``close`` or ``terminate`` dialogue for the row under the cursor."""
-    snap = screen.tapp.snapshot
-    table = screen.table
+def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: str) -> None:
+    """Run the ``close`` or ``terminate`` dialogue for the row under ``table``'s cursor."""
     conn = table.cursor_connection
     group = table.cursor_group
     if snap is None or (conn is None and group is None):

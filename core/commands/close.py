@@ -9,12 +9,11 @@ alone unless ``--state Listen`` names them, and prints what it closed. No Textua
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from typing import Final, TextIO
 
-from core.connections import cli as connections_cli
+from core.commands import connections as connections_cli
 from core.connections.actions import (
     Refusal,
     close_connections,
@@ -23,8 +22,8 @@ from core.connections.actions import (
     process_label,
 )
 from core.connections.model import TcpConnection, TcpState
+from core.connections.snapshot import Snapshot
 from core.errors import UsageError
-from core.snapshot import Snapshot
 
 EXIT_REFUSED: Final = 1
 EXIT_USAGE: Final = 2
@@ -38,17 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def _sample(source_name: str) -> Snapshot:
-    from core.connections.sources import get_source
-    from core.sampling.sampler import Sampler
-
-    sampler = Sampler(get_source(source_name, tcp_info=False))
-    try:
-        return await sampler.sample_once()
-    finally:
-        await sampler.aclose()
-
-
 def run(args: argparse.Namespace) -> int:
     """List, confirm, close; 0 when every match was closed, 1 when refused, 2 on usage."""
     if not connections_cli.has_filter(args):
@@ -56,12 +44,12 @@ def run(args: argparse.Namespace) -> int:
             "close: give a filter (e.g. --remote-port 443 or --filter 'state:est'); "
             "closing every connection is refused"
         )
-    snap = asyncio.run(_sample(getattr(args, "source", "auto")))
-    if snap.error is not None:
-        raise UsageError(f"{snap.source} source failed: {snap.error.message}")
-    matched = connections_cli.select(list(snap.connections.values()), args)
+    from core.connections.oneshot import take_snapshot
+
+    snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=False)
+    matched = connections_cli.select(snap.connections.values(), args)
     listeners_named = int(TcpState.LISTEN) in set(args.state or ())
-    chosen = [c for c in matched if listeners_named or not c.is_listener]
+    chosen = [c for c in matched if listeners_named or c.state is not TcpState.LISTEN]
     skipped = len(matched) - len(chosen)
     if skipped:
         print(
@@ -85,9 +73,12 @@ def _state_names() -> dict[int, str]:
 
 
 def _list(conns: Sequence[TcpConnection], snap: Snapshot) -> None:
-    from core.connections.report import to_table
+    from core.connections.report import write_table
 
-    print(to_table(conns, snap, _state_names()))
+    sys.stdout.flush()
+    out = connections_cli.binary(sys.stdout)
+    write_table(conns, snap, _state_names(), out)
+    out.flush()
     for target in close_targets(conns):
         if target.shared:
             pids = ", ".join(str(p) for p in sorted(target.holders))
