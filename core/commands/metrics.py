@@ -13,11 +13,10 @@ import asyncio
 import sys
 from typing import Final
 
-from core.commands.feeds import FeedOptions, make_feed
+from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.errors import UsageError
 from core.metrics.connections import series_bound
 from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, parse_listen
-from core.sampling.sampler import check_interval
 
 DEFAULT_TOP: Final = 20
 MAX_TOP: Final = 500
@@ -60,20 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _options(args: argparse.Namespace) -> FeedOptions:
     if getattr(args, "replay", None) is not None:
         raise UsageError("metrics serves a live host; --replay is not supported here")
-    interval = args.metrics_interval
-    if interval is None:
-        interval = getattr(args, "interval", 1.0)
-    return FeedOptions(
-        source=getattr(args, "source", "auto"),
-        interval_s=check_interval(float(interval)),
-        ghost_ttl_s=getattr(args, "ghost_ttl", 5.0),
-        ipsec=not (args.metrics_no_ipsec or getattr(args, "no_ipsec", False)),
-        provider=getattr(args, "provider", "auto"),
-        vici=getattr(args, "vici", None),
-        demo=bool(getattr(args, "demo", False)),
-        seed=getattr(args, "seed", 1),
-        redact=bool(getattr(args, "redact", False)),
+    return options_from_args(
+        args,
         every_tcp_info=True,  # the per-process byte counters read every connection's tcp_info
+        interval_s=args.metrics_interval,
+        ipsec=not args.metrics_no_ipsec,
     )
 
 
