@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.sampling.feed import Feed
 from core.sampling.sampler import IpsecSampling, Sampler, check_interval
+
+if TYPE_CHECKING:
+    from core.remote.target import RemoteTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,8 @@ class FeedOptions:
     every_tcp_info: bool = True
     """Every connection's tcp_info in every live sample (recording); False: the app's
     choice, tcp_info only for the connection it shows (see core.sampling.feed.WatchesTcpInfo)."""
+    remote: RemoteTarget | None = None
+    """Sample on this server over SSH (``--remote``) instead of here."""
 
 
 def options_from_args(
@@ -45,6 +51,8 @@ def options_from_args(
     Why one function: the app, ``record`` and ``metrics`` read the same global flags; a
     subcommand may give its own interval, turn IPsec off or ask for redaction on top.
     """
+    from core.remote.target import target_from
+
     interval = interval_s if interval_s is not None else getattr(args, "interval", 1.0)
     return FeedOptions(
         source=getattr(args, "source", "auto"),
@@ -58,6 +66,7 @@ def options_from_args(
         seed=getattr(args, "seed", 1),
         redact=redact or bool(getattr(args, "redact", False)),
         every_tcp_info=every_tcp_info,
+        remote=target_from(args),
     )
 
 
@@ -79,6 +88,21 @@ def make_feed(options: FeedOptions) -> Feed:
         from core.recording.replay import open_replay
 
         feed = open_replay(options.replay)
+    elif options.remote is not None:
+        from core.remote.commands import open_remote_feed
+        from core.remote.feed import stream_config
+
+        feed = open_remote_feed(
+            options.remote,
+            stream_config(
+                interval_s=options.interval_s,
+                ghost_ttl_s=options.ghost_ttl_s,
+                ipsec=options.ipsec,
+                provider=options.provider,
+                vici=options.vici,
+                every_tcp_info=options.every_tcp_info,
+            ),
+        )
     elif options.demo:
         from core.demo import demo_feed
 
@@ -98,3 +122,21 @@ def make_feed(options: FeedOptions) -> Feed:
 
         feed = RedactingFeed(feed)
     return feed
+
+
+def actions_off(feed: Feed) -> str | None:
+    """Why the connections ``feed`` shows cannot be closed or their processes ended, or None.
+
+    A replay or the demo shows sockets that are not this host's now; under ``--redact`` the
+    table shows pseudonyms, so a confirmation could not say exactly what would be closed.
+    """
+    from core.recording.redact import RedactingFeed
+    from core.sampling.feed import Seekable
+
+    if isinstance(feed, Seekable):
+        return "not available in replay: these connections are a recording, not this host now"
+    if not feed.live:
+        return "not available in the demo: its connections are invented"
+    if isinstance(feed, RedactingFeed):
+        return "not available under --redact: the table shows pseudonyms, not the real sockets"
+    return None

@@ -245,7 +245,9 @@ def run(args: argparse.Namespace) -> int:
     feed, stream = _input(options)
     out = _open_output(args.file, args.force)
     target = "stdout" if args.file == "-" else args.file
-    writer = RecordingWriter(out, header_factory(options))
+    # A remote feed's header names the server (its host and platform), not this machine.
+    header = getattr(feed, "recording_header", None) or header_factory(options)
+    writer = RecordingWriter(out, header)
     print(
         f"tcpscope: recording to {target} every {options.interval_s:g} s; Ctrl-C stops",
         file=sys.stderr,
