@@ -30,6 +30,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from core.commands.feeds import actions_off
 from core.commands.host_label import display_host
 from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
@@ -146,6 +147,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self._frozen_rows = 0
         self._last_error: str | None = None
         self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
+        self.actions_off = actions_off(feed)
         self._publish_header()
 
     def get_line_filters(self) -> Sequence[LineFilter]:

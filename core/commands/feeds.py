@@ -90,8 +90,19 @@ def make_feed(options: FeedOptions) -> Feed:
         feed = open_replay(options.replay)
     elif options.remote is not None:
         from core.remote.commands import open_remote_feed
+        from core.remote.feed import stream_config
 
-        feed = open_remote_feed(options)
+        feed = open_remote_feed(
+            options.remote,
+            stream_config(
+                interval_s=options.interval_s,
+                ghost_ttl_s=options.ghost_ttl_s,
+                ipsec=options.ipsec,
+                provider=options.provider,
+                vici=options.vici,
+                every_tcp_info=options.every_tcp_info,
+            ),
+        )
     elif options.demo:
         from core.demo import demo_feed
 
@@ -111,3 +122,21 @@ def make_feed(options: FeedOptions) -> Feed:
 
         feed = RedactingFeed(feed)
     return feed
+
+
+def actions_off(feed: Feed) -> str | None:
+    """Why the connections ``feed`` shows cannot be closed or their processes ended, or None.
+
+    A replay or the demo shows sockets that are not this host's now; under ``--redact`` the
+    table shows pseudonyms, so a confirmation could not say exactly what would be closed.
+    """
+    from core.recording.redact import RedactingFeed
+    from core.sampling.feed import Seekable
+
+    if isinstance(feed, Seekable):
+        return "not available in replay: these connections are a recording, not this host now"
+    if not feed.live:
+        return "not available in the demo: its connections are invented"
+    if isinstance(feed, RedactingFeed):
+        return "not available under --redact: the table shows pseudonyms, not the real sockets"
+    return None

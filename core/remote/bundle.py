@@ -13,7 +13,7 @@ agent when the session is gone. The loader's second stage checks the Python vers
 version check is written so that even Python 2 can run it and say "too old"), reads the
 header line ``tcpscope-agent PROTOCOL VERSION SHA256 LENGTH`` and the zip from stdin, checks
 the hash, imports the modules straight from the zip held in memory, answers
-``tcpscope-agent ok X.Y.Z`` and runs :func:`core.remote.agent.main`.
+``tcpscope-agent ok X.Y.Z`` and runs :func:`core.commands.agent.main`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Final
 
 from core.recording.format import tcpscope_version
-from core.remote.agent import PROTOCOL
+from core.remote.wire import PROTOCOL
 
 MIN_PYTHON: Final = (3, 11)
 """The oldest server Python the agent runs on (Debian 12's 3.11 is tested)."""
@@ -81,8 +81,8 @@ class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 sys.meta_path.insert(0, Finder())
 sys.stdout.write("tcpscope-agent ok %d.%d.%d\\n" % tuple(v[:3]))
 sys.stdout.flush()
-import core.remote.agent
-core.remote.agent.main(head[2].decode(), sha)
+import core.commands.agent
+core.commands.agent.main(head[2].decode(), sha)
 """
 _STAGE2_SOURCE: Final = (
     _STAGE2.replace("@MAJOR@", str(MIN_PYTHON[0]))

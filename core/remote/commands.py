@@ -22,24 +22,13 @@ from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL
 
 if TYPE_CHECKING:
-    from core.commands.feeds import FeedOptions
     from core.ipsec.model import IpsecView
 
 
-def open_remote_feed(options: FeedOptions) -> RemoteFeed:
-    """A connected feed for ``options.remote`` (RemoteError with the cause if it fails)."""
-    assert options.remote is not None
-    feed = RemoteFeed(
-        options.remote,
-        stream_config(
-            interval_s=options.interval_s,
-            ghost_ttl_s=options.ghost_ttl_s,
-            ipsec=options.ipsec,
-            provider=options.provider,
-            vici=options.vici,
-            every_tcp_info=options.every_tcp_info,
-        ),
-    )
+def open_remote_feed(target: RemoteTarget, config: dict[str, Any]) -> RemoteFeed:
+    """A connected feed from ``target`` streaming with ``config`` (see :func:`stream_config`);
+    RemoteError with the cause if it fails."""
+    feed = RemoteFeed(target, config)
     feed.connect()
     return feed
 

@@ -23,10 +23,9 @@ from typing import Any, Final
 
 from core.errors import RemoteError
 from core.remote import failures
-from core.remote.agent import PROTOCOL
 from core.remote.bundle import STATUS_PREFIX, Bundle, build_bundle, remote_command
 from core.remote.target import RemoteTarget, ssh_argv
-from core.remote.wire import CONTROL, MessageReader, WireError
+from core.remote.wire import CONTROL, PROTOCOL, MessageReader, WireError
 from core.textsafe import printable
 
 START_TIMEOUT_S: Final = 30.0

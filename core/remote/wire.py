@@ -18,6 +18,9 @@ import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Final
 
+PROTOCOL: Final = 1
+"""Wire protocol version; the client refuses an agent that says another."""
+
 CONTROL: Final = "ctl"
 """Key of a control message (hello, fatal, heartbeat, replies); recording records lack it."""
 MAX_LINE: Final = 64 << 20

@@ -74,7 +74,7 @@ def test_bundle_is_deterministic_and_runs_on_a_bare_python(tmp_path: Path) -> No
     again = build_bundle()
     assert (first.sha256, first.data) == (again.sha256, again.data)
     listed = zipfile.ZipFile(io.BytesIO(first.data)).namelist()
-    assert "core/remote/agent.py" in listed and "core/connections/sources/procfs.py" in listed
+    assert "core/commands/agent.py" in listed and "core/connections/sources/procfs.py" in listed
     assert not any("psutil_source" in n or n.startswith("tui/") for n in listed)
     archive = tmp_path / "agent.zip"
     archive.write_bytes(first.data)

@@ -31,10 +31,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO, Final
 
 from core.errors import MonitorError
-from core.remote.wire import CONTROL, MessageWriter
+from core.remote.wire import CONTROL, PROTOCOL, MessageWriter
 
-PROTOCOL: Final = 1
-"""Wire protocol version; the client refuses an agent that says another."""
 HEARTBEAT_S: Final = 5.0
 """Longest silence: a paused or slow agent still proves it is alive this often."""
 EXIT_FATAL: Final = 1
