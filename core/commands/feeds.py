@@ -139,4 +139,9 @@ def actions_off(feed: Feed) -> str | None:
         return "not available in the demo: its connections are invented"
     if isinstance(feed, RedactingFeed):
         return "not available under --redact: the table shows pseudonyms, not the real sockets"
+    if getattr(feed, "endpoint", None) is not None:  # core.remote.feed.RemoteFeed
+        return (
+            "not available over --remote in the TUI (its sockets and PIDs are the server's): "
+            "use tcpscope --remote HOST close"
+        )
     return None
