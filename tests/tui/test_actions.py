@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -134,19 +133,7 @@ async def test_k_terminates_then_offers_sigkill(
     bag: SocketBag, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
-    code = (
-        "import signal, socket, sys\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "s = socket.create_server(('127.0.0.1', 0))\n"
-        "print(s.getsockname()[1], flush=True)\n"
-        "sys.stdin.read()\n"
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    bag.children.append(child)
-    assert child.stdout is not None
-    port = int(child.stdout.readline())
+    child, port = bag.child_listener(ignore_term=True)
     app = live_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await select(pilot, app, port, 0)
