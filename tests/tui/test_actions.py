@@ -115,13 +115,15 @@ async def test_x_confirms_exactly_what_and_resets_the_peer(bag: SocketBag) -> No
         assert listener.accept()[0].fileno() >= 0  # the listener still accepts
 
 
-async def test_cancel_closes_nothing(bag: SocketBag) -> None:
+async def test_palette_close_then_cancel_closes_nothing(bag: SocketBag) -> None:
     listener = bag.listener()
     client, accepted = bag.pair(listener)
     app = live_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await select(pilot, app, listener.getsockname()[1], client.getsockname()[1])
-        await pilot.press("x")
+        await pilot.press("ctrl+p", *"Close connection")  # the palette's way in
+        await pilot.pause(0.3)
+        await pilot.press("enter")
         await confirm(pilot, app)
         await pilot.press("enter")  # Cancel has the focus
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
