@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, snap: Snapshot, targets_of: TargetsOf, closer: Closer) -> int:
-    matched = connections_cli.select(snap.connections.values(), args)
+    matched = connections_cli.select(snap.connections.values(), args, snap.processes)
     listeners_named = int(TcpState.LISTEN) in set(args.state or ())
     chosen = [c for c in matched if listeners_named or c.state is not TcpState.LISTEN]
     skipped = len(matched) - len(chosen)
