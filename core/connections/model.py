@@ -85,7 +85,7 @@ class TcpInfo:
     snd_mss: int
     """Sender maximum segment size, bytes."""
     retransmits: int
-    """Retransmissions of the current unacknowledged segment (``tcpi_retransmits``)."""
+    """Retransmission timeouts of the current unacknowledged segment (``tcpi_retransmits``)."""
     total_retrans: int
     """Retransmitted segments over the connection's life."""
     bytes_acked: int | None
@@ -95,7 +95,9 @@ class TcpInfo:
     unacked: int
     """Segments sent but not yet acknowledged."""
     lost: int
-    """Segments the stack currently believes lost."""
+    """Segments the stack currently believes lost (``tcpi_lost``)."""
+    retrans: int
+    """Retransmitted segments not yet acknowledged (``tcpi_retrans``; ss: ``retrans:N/total``)."""
 
 
 @dataclass(frozen=True, slots=True)

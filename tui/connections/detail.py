@@ -127,7 +127,7 @@ def tcp_table(info: TcpInfo | None) -> Table | Text:
     rows = (
         ("rtt", f"{info.rtt_us / 1000:.3f} ms (var {info.rttvar_us / 1000:.3f} ms)"),
         ("cwnd", f"{info.snd_cwnd} segments (mss {info.snd_mss} B)"),
-        ("retransmits", f"{info.retransmits} now, {info.total_retrans} total"),
+        ("retransmits", f"{info.retrans} in flight, {info.total_retrans} total"),
         ("bytes acked", fmt.size(info.bytes_acked)),
         ("bytes received", fmt.size(info.bytes_received)),
         ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
