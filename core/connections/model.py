@@ -32,6 +32,9 @@ class TcpState(IntEnum):
     LAST_ACK = 10
     TIME_WAIT = 11
     DELETE_TCB = 12
+    BOUND = 100
+    """Not in the seed's table: Get-NetTCPConnection's documentation added it later (see
+    :data:`core.connections.seed_tables.ENUMS`, State extensions)."""
 
 
 class OffloadState(IntEnum):
@@ -146,7 +149,8 @@ class TcpConnection:
     other_enabled_state: str | None
     enabled_default: int | None
     time_of_last_state_change: datetime | None
-    """When the sampler saw State change; ``None`` until it has seen a change."""
+    """The seed defines it for EnabledState, which no source reports: always ``None``. The
+    TCP State's change time is :attr:`state_changed_at`."""
     transitioning_to_state: int | None
     available_requested_states: tuple[int, ...] | None
     instance_id: str
@@ -182,6 +186,12 @@ class TcpConnection:
     """Socket owner's uid as the kernel reports it."""
     source_key: bytes = b""
     """Opaque per-source identity used to reuse unchanged records between samples."""
+    state_changed_at: datetime | None = None
+    """When the sampler saw State change (after the dump that showed it); ``None`` until it
+    has seen a change. Reported as ``tcpscope.state_changed_at``, not as a WMI property."""
+    holders: tuple[int, ...] = ()
+    """Every PID seen holding the socket (fork, SCM_RIGHTS), ascending; OwningProcess is the
+    first. Empty when no holder is known or the source cannot tell."""
 
     @property
     def is_listener(self) -> bool:

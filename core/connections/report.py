@@ -70,6 +70,8 @@ def connection_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
         "inode": conn.inode,
         "uid": conn.uid,
         "creation_time_bound": "before start" if conn.created_before_start else "first seen",
+        "state_changed_at": _json_value(conn.state_changed_at),
+        "holders": list(conn.holders),
         "tcp_info": _tcp_info(snap.tcp_info.get(conn.instance_id)),
         "not_reported": not_reported,
         "derived": derived,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator, Mapping
-from typing import Final
+from typing import Any, Final
 
 from core.connections.model import TcpInfo
 
@@ -90,13 +90,13 @@ _DECODED: Final[tuple[tuple[str, str], ...]] = (
     ("retrans", "tcpi_retrans"),
 )
 """TcpInfo attribute → kernel field, in TcpInfo's declaration order."""
-_FIELDS: Final = tuple(
-    (struct.Struct("=" + OFFSETS[k][1]), OFFSETS[k][0]) for _attr, k in _DECODED
-)
+_FIELDS: Final = tuple((struct.Struct("=" + OFFSETS[k][1]), OFFSETS[k][0]) for _attr, k in _DECODED)
 _OPTIONAL: Final = frozenset({"bytes_acked", "bytes_received"})
 """Attributes that may be ``None``: every other one is in the oldest struct decoded."""
 MIN_LENGTH: Final = max(
-    off + s.size for (attr, _k), (s, off) in zip(_DECODED, _FIELDS, strict=True) if attr not in _OPTIONAL
+    off + s.size
+    for (attr, _k), (s, off) in zip(_DECODED, _FIELDS, strict=True)
+    if attr not in _OPTIONAL
 )
 """Shortest tcp_info we decode: 104 bytes, up to tcpi_total_retrans (every kernel since 2.6
 sends at least that); later fields are ``None`` when the kernel's struct ends before them."""
@@ -107,7 +107,7 @@ def decode_tcp_info(raw: bytes) -> TcpInfo | None:
     size = len(raw)
     if size < MIN_LENGTH:
         return None
-    values = [
+    values: list[Any] = [
         s.unpack_from(raw, off)[0] if off + s.size <= size else None for s, off in _FIELDS
     ]
     return TcpInfo(*values)

@@ -4,8 +4,8 @@ The sockets live in a network namespace the test creates: a listener with a back
 two connections waiting in its accept queue (the kernel reports the queue in ``tcpi_unacked``
 and the backlog in ``tcpi_sacked``: a decoder off by one field shows ``lost: 5``), a quiet
 pair that exchanged data, and a pair whose client's packets an nftables rule drops, so the
-kernel counts lost and retransmitted segments. tcpscope is run as users run it (``tcpscope connections --json`` in
-that namespace) and must agree with ``ss`` on every field ss prints.
+kernel counts lost and retransmitted segments. tcpscope is run as users run it (``tcpscope
+connections --json`` in that namespace) and must agree with ``ss`` on every field ss prints.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ print("sent", flush=True)
 sys.stdin.read()
 """
 
-_FIELD = re.compile(r"(?<![\w_])(rtt|mss|cwnd|retrans|bytes_acked|bytes_received|unacked|lost):(\S+)")
+_FIELD = re.compile(
+    r"(?<![\w_])(rtt|mss|cwnd|retrans|bytes_acked|bytes_received|unacked|lost):(\S+)"
+)
 
 
 def ss_fields(ns: Netns) -> dict[tuple[int, int], dict[str, int]]:

@@ -91,14 +91,17 @@ class ScriptedSource:
             raise frame
         conns: dict[str, TcpConnection] = {}
         infos: dict[str, TcpInfo] = {}
+        by_key: dict[str, TcpConnection] = {}
         for row in frame.conns:
             key = row.key
-            conns[key] = carry(
+            rec = by_key[key] = carry(
                 self._prev.get(key), _facts(row), now, first=first, defaults=self._defaults
             )
+            # A new socket on a known tuple gets an InstanceID of its own (see carry).
+            conns[rec.instance_id] = rec
             if row.tcp_info is not None:
-                infos[key] = row.tcp_info
-        self._prev = conns
+                infos[rec.instance_id] = row.tcp_info
+        self._prev = by_key
         return SourceSample(conns, infos, frame.processes, frame.privilege)
 
     def close(self) -> None:
@@ -117,6 +120,7 @@ def _facts(row: ScriptedConn) -> SocketFacts:
         state=row.state,
         owning_process=row.pid,
         owner_status=status,
+        holders=(row.pid,) if row.pid else (),
         inode=row.inode,
         applied_setting=row.applied_setting,
         offload_state=row.offload_state,
