@@ -256,8 +256,11 @@ def cell_rule(conn: TcpConnection, wmi_name: str, source: str, started_at: datet
             f"first listed by the dump that ended at {when}: created at or before then, after "
             "the previous dump began (the kernel does not report creation)",
         )
-    if base.provenance is not N and getattr(conn, BY_WMI[wmi_name].attr) is None:
+    present = getattr(conn, BY_WMI[wmi_name].attr) is not None
+    if base.provenance is not N and not present:
         return Rule(N, f"not reported for this connection ({base.text})")
+    if base.provenance is N and present:
+        return Rule(R, f"reported by the {source} source for this connection")
     return base
 
 
