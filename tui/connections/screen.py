@@ -123,6 +123,7 @@ class ConnectionsScreen(Screen[None]):
             snap=app.snapshot,
             now=app.now(),
             paused=app.paused,
+            live=app.feed.live,
         )
 
     def _show_counts(self) -> None:

@@ -142,6 +142,7 @@ class IpsecScreen(Screen[None]):
             snap=app.snapshot,
             now=app.now(),
             paused=app.paused,
+            live=app.feed.live,
         )
 
     def show_view(self, view: IpsecView) -> None:

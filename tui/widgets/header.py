@@ -1,4 +1,5 @@
-"""The one-line header: host, source, interval, last sample time and age, PAUSED, privilege.
+"""The one-line header: host, scope, source, interval, last sample time and age, PAUSED,
+privilege.
 
 Why not Textual's Header: it shows a title and a clock; tcpscope's header must say how fresh
 the data is and whether cells are hidden for lack of privilege. The age is computed from an
@@ -14,6 +15,9 @@ from textual.widgets import Static
 
 from core.snapshot import Snapshot
 from tui import format as fmt
+
+LIVE_SCOPE = "this network namespace"
+"""What a live view covers: the kernel lists the sockets of the caller's network namespace."""
 
 
 class HeaderBar(Static):
@@ -32,11 +36,18 @@ class HeaderBar(Static):
         snap: Snapshot | None,
         now: datetime,
         paused: bool,
+        live: bool = False,
     ) -> None:
-        """Redraw from the feed's state; host and source are untrusted-safe text."""
+        """Redraw from the feed's state; host and source are untrusted-safe text.
+
+        ``live``: the data is this machine's now, so the header says what it covers: the
+        network namespace tcpscope runs in (sockets of other namespaces are not listed).
+        """
         text = Text()
         text.append("tcpscope", style="bold")
         text.append(f"  {fmt.safe(host)}  ")
+        if live:
+            text.append(f"{LIVE_SCOPE}  ")
         text.append(f"source {fmt.safe(source)}  every {interval_s:g}s  ")
         if snap is None:
             text.append("waiting for the first sample…")
