@@ -60,7 +60,8 @@ def value_text(spec: PropertySpec, raw: object, now: datetime) -> Text:
     if spec.enum is not None:
         return _enum_text(spec.enum, raw)
     if isinstance(raw, datetime):
-        return Text(f"{raw.isoformat(timespec='seconds')} ({fmt.age_words(now - raw)} ago)")
+        # isoformat keeps the microseconds a bound was measured with (none: whole seconds).
+        return Text(f"{raw.isoformat()} ({fmt.age_words(now - raw)} ago)")
     if isinstance(raw, tuple):
         return Text(", ".join(fmt.safe(str(v)) for v in raw))
     return Text(fmt.safe(str(raw)))
@@ -88,6 +89,18 @@ def properties_table(
     return table
 
 
+def state_change_text(conn: TcpConnection, now: datetime) -> Text:
+    """When tcpscope saw the TCP State change (tcpscope.state_changed_at): not a WMI value."""
+    text = Text("\nState changed ", style="bold")
+    if conn.state_changed_at is None:
+        text.append("not seen since tcpscope first listed it", style="italic")
+    else:
+        when = conn.state_changed_at
+        text.append(f"{when.isoformat()} ({fmt.age_words(now - when)} ago)")
+    text.append("\n  observed: tcpscope.state_changed_at, the TCP State's change", style="dim")
+    return text
+
+
 def process_table(conn: TcpConnection, proc: ProcessInfo | None) -> Table:
     """The owning process: name, PID, user, command line, executable (all made safe)."""
     table = Table.grid(padding=(0, 1))
@@ -105,6 +118,11 @@ def process_table(conn: TcpConnection, proc: ProcessInfo | None) -> Table:
         return Text(fmt.safe(text))
 
     cmdline = None if proc.cmdline is None else " ".join(proc.cmdline)
+    if len(conn.holders) > 1:
+        pids = ", ".join(str(pid) for pid in conn.holders)
+        table.add_row(
+            Text("holders"), Text(f"PIDs {pids} hold this socket; OwningProcess is the lowest")
+        )
     table.add_row(Text("name"), show("name", proc.name))
     table.add_row(Text("pid"), Text(str(proc.pid)))
     table.add_row(Text("user"), show("username", proc.username))
@@ -187,6 +205,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                 title,
                 Text("\nMSFT_NetTCPConnection properties (32, in the seed's order)", "bold u"),
                 properties_table(conn, snap.source, snap.started_at, snap.time),
+                state_change_text(conn, snap.time),
                 Text("\nOwning process", "bold u"),
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
