@@ -25,12 +25,6 @@ class AccessDenied(MonitorError):
     title = "permission denied"
 
 
-class SourceTimeout(MonitorError):
-    """A source did not answer within its time limit."""
-
-    title = "source timed out"
-
-
 class UsageError(MonitorError):
     """Bad command-line input; the CLI prints it on one line and exits 2."""
 

@@ -7,12 +7,12 @@ headless. Every user error ends as one line on stderr and exit code 2, never a t
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn, Protocol, cast
+from collections.abc import Callable, Collection, Sequence
+from typing import Final, NoReturn, Protocol, cast
 
 from core.errors import MonitorError
-from core.sampling.sampler import check_interval
 
 EXIT_USAGE = 2
 
@@ -31,6 +31,8 @@ def interval(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    from core.sampling.sampler import check_interval
+
     try:
         return check_interval(value)
     except MonitorError as exc:
@@ -54,21 +56,44 @@ class _Command(Protocol):
 
 
 def _mount(
-    sub: argparse._SubParsersAction[OneLineParser], name: str, help_text: str, module: object
+    sub: argparse._SubParsersAction[OneLineParser],
+    name: str,
+    help_text: str,
+    module: str,
+    chosen: str | None,
 ) -> None:
-    command = cast(_Command, module)
+    """Add subcommand ``name``; its module is imported only when it is the one ``chosen``.
+
+    Why: the command modules import a lot (recording: 100 ms), and a run uses one of them.
+    """
     parser = sub.add_parser(name, help=help_text, description=help_text)
+    if name != chosen:
+        return
+    command = cast(_Command, importlib.import_module(module))
     command.add_arguments(parser)
     parser.set_defaults(command=command.run)
 
 
-def build_parser() -> OneLineParser:
-    """The whole command line."""
-    import core.ipsec.cli as ipsec_cli
-    import core.recording.cli as record_cli
-    from core.connections import cli as connections_cmd
-    from core.connections import explain
+def _chosen(argv: Sequence[str], names: Collection[str]) -> str | None:
+    """The subcommand ``argv`` names (the first word that is one), if any."""
+    return next((arg for arg in argv if arg in names), None)
 
+
+COMMANDS: Final = {
+    "connections": ("print TCP connections once", "core.commands.connections"),
+    "explain": ("explain classes, properties and values", "core.connections.explain"),
+    "ipsec": ("print IPsec main-mode counters once", "core.commands.ipsec"),
+    "record": ("record the sampler stream to a file", "core.commands.record"),
+    "metrics": ("serve connection and IPsec metrics to Prometheus", "core.commands.metrics"),
+}
+"""Subcommand → (help, module with ``add_arguments`` and ``run``)."""
+
+
+def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
+    """The whole command line (only the subcommand ``argv`` names is imported)."""
+    from core.connections.sources import SOURCE_NAMES
+
+    chosen = _chosen(sys.argv[1:] if argv is None else argv, COMMANDS)
     parser = OneLineParser(
         prog="tcpscope",
         description="Live monitor of TCP connections (MSFT_NetTCPConnection) "
@@ -76,7 +101,7 @@ def build_parser() -> OneLineParser:
         "(the one tcpscope runs in; sockets of other namespaces are not listed).",
     )
     parser.add_argument("--interval", type=interval, default=1.0, metavar="S")
-    parser.add_argument("--source", choices=connections_cmd.SOURCE_CHOICES, default="auto")
+    parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")
     parser.add_argument("--ghost-ttl", type=seconds, default=5.0, metavar="S")
     parser.add_argument("--no-ipsec", action="store_true", help="do not sample IPsec counters")
     parser.add_argument("--provider", default="auto", metavar="NAME", help="IPsec provider")
@@ -87,10 +112,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--redact", action="store_true", help="pseudonymise addresses/hosts")
     parser.set_defaults(command=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _mount(sub, "connections", "print TCP connections once", connections_cmd)
-    _mount(sub, "explain", "explain classes, properties and values", explain)
-    _mount(sub, "ipsec", "print IPsec main-mode counters once", ipsec_cli)
-    _mount(sub, "record", "record the sampler stream to a file", record_cli)
+    for name, (help_text, module) in COMMANDS.items():
+        _mount(sub, name, help_text, module, chosen)
     return parser
 
 
@@ -103,7 +126,7 @@ def _run_app(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tcpscope`` script."""
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         command: Callable[[argparse.Namespace], int] | None = args.command
         return command(args) if command is not None else _run_app(args)
     except MonitorError as exc:

@@ -80,22 +80,9 @@ def clock(when: datetime) -> str:
     return when.strftime("%H:%M:%S")
 
 
-def rate(bytes_per_s: float) -> str:
+def byte_rate(bytes_per_s: float) -> str:
     """A byte rate, ``12.0 KiB/s``."""
     return f"{humanize.naturalsize(bytes_per_s, binary=True)}/s"
-
-
-def ellipsize(text: str, width: int) -> str:
-    """``text`` cut to ``width`` cells with a middle ellipsis (keeps ports and suffixes)."""
-    if width <= 0:
-        return ""
-    if len(text) <= width:
-        return text
-    if width == 1:
-        return "…"
-    head = (width - 1) // 2
-    tail = width - 1 - head
-    return f"{text[:head]}…{text[len(text) - tail :]}"
 
 
 def intcomma(value: int | float) -> str:

@@ -154,7 +154,8 @@ class TcpConnection:
     transitioning_to_state: int | None
     available_requested_states: tuple[int, ...] | None
     instance_id: str
-    """``tcpscope:<LocalID>``; stable for the connection's life (see core.identity)."""
+    """``tcpscope:<LocalID>``; stable for the connection's life (built by
+    :func:`core.connections.records.instance_id`)."""
     enabled_state: int | None
     requested_state: int | None
     directionality: int | None
@@ -192,8 +193,3 @@ class TcpConnection:
     holders: tuple[int, ...] = ()
     """Every PID seen holding the socket (fork, SCM_RIGHTS), ascending; OwningProcess is the
     first. Empty when no holder is known or the source cannot tell."""
-
-    @property
-    def is_listener(self) -> bool:
-        """True for sockets waiting for connections."""
-        return self.state is TcpState.LISTEN

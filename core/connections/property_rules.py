@@ -240,21 +240,24 @@ def cell_rule(conn: TcpConnection, wmi_name: str, source: str, started_at: datet
         if conn.owning_process is None:
             return Rule(N, _OWNER_REASONS.get(conn.owner_status, "not reported"))
         if len(conn.holders) > 1:
-            held = ", ".join(str(pid) for pid in conn.holders)
-            return Rule(base.provenance, f"{base.text}; held by PIDs {held}: the lowest is shown")
+            return Rule(
+                base.provenance,
+                f"{base.text}; several processes hold this socket (tcpscope.holders): the "
+                "lowest PID is shown",
+            )
         return base
     if wmi_name == "CreationTime" and base.provenance is OBS and conn.creation_time is not None:
-        when = conn.creation_time.isoformat()
+        # The value carries the measured time to the microsecond; the text says what it bounds.
         if conn.created_before_start:
             return Rule(
                 OBS,
-                f"open before tcpscope's first sample: created at or before {when}, when the "
-                "first dump ended (an upper bound; the kernel does not report creation)",
+                "open before tcpscope's first sample: created at or before this time, read "
+                "after the first dump (an upper bound; the kernel does not report creation)",
             )
         return Rule(
             OBS,
-            f"first listed by the dump that ended at {when}: created at or before then, after "
-            "the previous dump began (the kernel does not report creation)",
+            "first listed by the dump that ended at this time: created at or before it, "
+            "after the previous dump began (the kernel does not report creation)",
         )
     present = getattr(conn, BY_WMI[wmi_name].attr) is not None
     if base.provenance is not N and not present:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.seed_tables import ENUMS
 
 FILTER_KEYS: Final = ("state", "port", "lport", "rport", "pid", "proc", "addr", "user")
@@ -303,11 +303,3 @@ def sort_key(column: str, conn: TcpConnection, proc: ProcessInfo | None) -> Sort
     """The key of one row (convenience for tests and one-off sorts)."""
     processes = {proc.pid: proc} if proc is not None else {}
     return _row_key(column, processes)(conn)
-
-
-def count_states(conns: Mapping[str, TcpConnection]) -> dict[TcpState, int]:
-    """How many connections are in each State."""
-    counts: dict[TcpState, int] = {}
-    for conn in conns.values():
-        counts[conn.state] = counts.get(conn.state, 0) + 1
-    return counts

@@ -100,6 +100,10 @@ MIN_LENGTH: Final = max(
 )
 """Shortest tcp_info we decode: 104 bytes, up to tcpi_total_retrans (every kernel since 2.6
 sends at least that); later fields are ``None`` when the kernel's struct ends before them."""
+_ACKED_AT: Final = OFFSETS["tcpi_bytes_acked"][0]
+_RETRANS_AT: Final = OFFSETS["tcpi_total_retrans"][0]
+_COUNTERS: Final = struct.Struct(f"={_RETRANS_AT}xI{_ACKED_AT - _RETRANS_AT - 4}xQQ")
+"""total_retrans, bytes_acked, bytes_received (adjacent): what traffic totals need."""
 
 
 def decode_tcp_info(raw: bytes) -> TcpInfo | None:
@@ -111,6 +115,22 @@ def decode_tcp_info(raw: bytes) -> TcpInfo | None:
         s.unpack_from(raw, off)[0] if off + s.size <= size else None for s, off in _FIELDS
     ]
     return TcpInfo(*values)
+
+
+def decode_counters(raw: bytes) -> tuple[int, int, int] | None:
+    """(bytes_received, bytes_acked, total_retrans) of a raw ``struct tcp_info``.
+
+    Why not :func:`decode_tcp_info`: the exporter sums these three over every socket each
+    sample, and one unpack is ~30 times cheaper than building a record. Fields beyond an old
+    kernel's struct count as 0; ``None`` when the bytes are too short to be a tcp_info.
+    """
+    if len(raw) >= _COUNTERS.size:
+        retrans, acked, received = _COUNTERS.unpack_from(raw)
+        return received, acked, retrans
+    info = decode_tcp_info(raw)
+    if info is None:
+        return None
+    return info.bytes_received or 0, info.bytes_acked or 0, info.total_retrans
 
 
 class LazyTcpInfo(Mapping[str, TcpInfo]):
@@ -147,6 +167,14 @@ class LazyTcpInfo(Mapping[str, TcpInfo]):
                 info = decode_tcp_info(raw)
         self._cache[key] = info
         return info
+
+    def raw(self, key: str) -> bytes | None:
+        """The undecoded bytes of ``key`` (for :func:`decode_counters`), not cached."""
+        loc = self._raw.get(key)
+        if loc is None:
+            return None
+        raw = self._fetch(loc) if self._fetch is not None else loc
+        return raw if isinstance(raw, bytes) else None
 
     def __getitem__(self, key: str) -> TcpInfo:
         info = self._decode(key)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
+from core.connections.snapshot import ErrorKind, Ghost, Privilege, SampleStats, SourceError
 from core.ipsec.model import (
     ChildSa,
     CounterRow,
@@ -32,7 +33,6 @@ from core.ipsec.model import (
     MMIPsecStats,
     ProviderView,
 )
-from core.snapshot import ErrorKind, Ghost, Privilege, SampleStats, SourceError
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -37,6 +37,15 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.connections.snapshot import (
+    ConnectionDiff,
+    Ghost,
+    Privilege,
+    SampleStats,
+    Snapshot,
+    SourceError,
+    StateChange,
+)
 from core.ipsec.model import CounterRow, IpsecView, ProviderView
 from core.recording import jsondelta
 from core.recording.codec import (
@@ -51,15 +60,6 @@ from core.recording.codec import (
     codec_for,
     decode_time,
     encode_time,
-)
-from core.snapshot import (
-    ConnectionDiff,
-    Ghost,
-    Privilege,
-    SampleStats,
-    Snapshot,
-    SourceError,
-    StateChange,
 )
 
 _STATE: Final = codec_for("TcpState")

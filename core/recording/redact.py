@@ -27,9 +27,9 @@ from typing import Any, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.records import readdressed
+from core.connections.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
 from core.sampling.feed import WatchesTcpInfo
-from core.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 
 KEY_ENV: Final = "TCPSCOPE_REDACT_KEY"
 _V4_NETS: Final = ("192.0.2", "198.51.100", "203.0.113")

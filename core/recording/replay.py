@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final
 
 from core.connections.model import TcpConnection
+from core.connections.snapshot import ErrorKind, Snapshot, SourceError
 from core.errors import RecordingError, UsageError
 from core.ipsec.model import COUNTER_NAMES, IpsecView, Kind
 from core.recording.reader import Recording
 from core.sampling.sampler import check_interval, diff_connections
-from core.snapshot import ErrorKind, Snapshot, SourceError
 
 SPEEDS: Final[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 """Playback speeds the controls step through."""
@@ -170,10 +170,6 @@ class ReplayFeed:
     def seek_index(self, index: int) -> None:
         """Jump to sample ``index`` (clamped)."""
         self._goto(index)
-
-    def snapshot_at(self, index: int) -> Snapshot:
-        """Sample ``index`` as recorded, without moving (for marks and diffs)."""
-        return self.recording.snapshot(max(0, min(index, len(self.recording) - 1)))
 
     # --- internals ------------------------------------------------------------------
     def _goto(self, index: int) -> None:

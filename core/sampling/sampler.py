@@ -13,15 +13,12 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
 from core.connections.model import TcpConnection
-from core.connections.sources.base import ConnectionSource, SourceSample, TcpInfoOnDemand
-from core.connections.tcpinfo import LazyTcpInfo
-from core.errors import AccessDenied, MonitorError, SourceUnavailable, UsageError
-from core.snapshot import (
+from core.connections.snapshot import (
     ConnectionDiff,
     ErrorKind,
     Ghost,
@@ -31,6 +28,9 @@ from core.snapshot import (
     SourceError,
     StateChange,
 )
+from core.connections.sources.base import ConnectionSource, SourceSample, TcpInfoOnDemand
+from core.connections.tcpinfo import LazyTcpInfo
+from core.errors import AccessDenied, MonitorError, SourceUnavailable, UsageError
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
@@ -68,31 +68,47 @@ def check_interval(interval_s: float) -> float:
 
 
 def diff_connections(
-    old: Mapping[str, TcpConnection], new: Mapping[str, TcpConnection]
+    old: Mapping[str, TcpConnection],
+    new: Mapping[str, TcpConnection],
+    touched: Collection[str] | None = None,
 ) -> ConnectionDiff:
     """Added, removed and state-changed connections between two samples.
 
-    Sources return the very same object for an unchanged connection, so the identity test
-    skips the comparison for almost every row; a replaced record whose State did not change
-    (its owner became known, say) is listed in ``changed``.
+    ``touched`` is the source's own account of which InstanceIDs it added, replaced or
+    dropped (:attr:`SourceSample.touched`): then only those are compared, so the work follows
+    churn and "what changed" is worked out once, where the source already knows it. Without
+    it every row is checked; sources return the very same object for an unchanged
+    connection, so the identity test skips almost all of them. A replaced record whose State
+    did not change (its owner became known, say) is listed in ``changed``.
     """
     states: list[StateChange] = []
     changed: set[str] = set()
+    added: set[str] = set()
+    removed: set[str] = set()
     get = old.get
-    for key, conn in new.items():
+    if touched is None:
+        pairs: Iterable[tuple[str, TcpConnection | None]] = new.items()
+        added = new.keys() - old.keys()
+        removed = old.keys() - new.keys()
+    else:
+        pairs = [(key, new.get(key)) for key in touched]
+    for key, conn in pairs:
         prev = get(key)
-        if prev is None or prev is conn:
+        if conn is None:
+            if prev is not None:
+                removed.add(key)
+            continue
+        if prev is None:
+            if touched is not None:
+                added.add(key)
+            continue
+        if prev is conn:
             continue
         if prev.state != conn.state:
             states.append(StateChange(key, prev.state, conn.state))
         else:
             changed.add(key)
-    return ConnectionDiff(
-        frozenset(new.keys() - old.keys()),
-        frozenset(old.keys() - new.keys()),
-        tuple(states),
-        frozenset(changed),
-    )
+    return ConnectionDiff(frozenset(added), frozenset(removed), tuple(states), frozenset(changed))
 
 
 def _error_of(exc: BaseException) -> tuple[ErrorKind, str]:
@@ -179,6 +195,11 @@ class Sampler:
     def interval_s(self) -> float:
         """Seconds between sample starts."""
         return self._interval_s
+
+    @property
+    def calls_in_flight(self) -> int:
+        """Source calls running now (0 or 1): a paused sampler is idle once this is 0."""
+        return self._in_flight
 
     @property
     def latest(self) -> Snapshot | None:
@@ -356,7 +377,11 @@ class Sampler:
 
     def _succeeded(self, now: datetime, result: SourceSample, ms: float) -> Snapshot:
         old = self._last_good.connections if self._last_good is not None else {}
-        diff = diff_connections(old, result.connections) if self._last_good else ConnectionDiff()
+        diff = (
+            diff_connections(old, result.connections, result.touched)
+            if self._last_good
+            else ConnectionDiff()
+        )
         self._update_ghosts(now, old, diff)
         self._last_good = result
         self._error_since = None

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 import pytest
 
 from core.connections.model import TcpConnection, TcpState
+from core.connections.snapshot import Snapshot
 from core.connections.sources.base import ConnectionSource
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 from tests.integration.conftest import IS_LINUX
 from tests.integration.netns import Netns, netns_unavailable
 from tests.integration.sockets import SocketBag

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from core.connections.model import OwnerStatus, TcpState
 from core.connections.property_rules import PROPERTIES
 from core.connections.report import EXTRA_KEY, connection_doc
+from core.connections.snapshot import Snapshot
 from core.connections.sources.base import ConnectionSource
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 from core.demo import DemoFeed
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 from tests.integration.conftest import IS_LINUX
 from tests.integration.sockets import SocketBag
 

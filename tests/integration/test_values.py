@@ -15,8 +15,8 @@ import pytest
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.connections.property_rules import cell_rule
+from core.connections.snapshot import Snapshot
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 from tests.integration.conftest import IS_LINUX, Sampling
 from tests.integration.sockets import SocketBag, wait_for
 from tests.integration.test_sources import ROOT, find, port
@@ -95,7 +95,7 @@ def test_every_holder_of_a_shared_socket_is_listed_and_the_lowest_owns_it(
         assert doc["OwningProcess"] == min(parent.pid, keeper)
         assert doc["tcpscope"]["holders"] == sorted((parent.pid, keeper))
         rule = cell_rule(conn, "OwningProcess", "netlink", datetime.now(UTC)).text
-        assert f"held by PIDs {parent.pid}, {keeper}" in rule or "the lowest is shown" in rule
+        assert "the lowest PID is shown" in rule
     finally:
         for pid in (parent.pid, keeper):
             if pid:
@@ -136,5 +136,5 @@ def test_creation_time_is_read_after_the_dump_that_saw_the_socket(bag: SocketBag
         assert conn.creation_time is not None and conn.creation_time >= created
         assert conn.creation_time == snap.time
         text = cell_rule(conn, "CreationTime", snap.source, snap.started_at).text
-        assert conn.creation_time.isoformat() in text  # microseconds, not whole seconds
+        assert "at or before" in text and "after the" in text  # the value is the bound, to the µs
     assert first.started_at == first.time

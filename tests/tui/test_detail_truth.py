@@ -41,7 +41,7 @@ def test_holders_state_change_and_sub_second_creation_are_shown() -> None:
     assert "PIDs 100, 250 hold this socket; OwningProcess is the lowest" in text
     props = _plain(properties_table(conn, "netlink", SEEN, SEEN + timedelta(seconds=3)))
     assert "2026-05-04T03:02:01.123456+00:00" in props  # CreationTime keeps its microseconds
-    assert "held by PIDs 100, 250: the lowest is shown" in props
+    assert "tcpscope.holders): the lowest PID is shown" in props
     assert "TimeOfLastStateChange null" in props and "EnabledState" in props
     assert "not seen since" in _plain(state_change_text(conn, SEEN))
     later = with_state(conn, TcpState.CLOSED, SEEN + timedelta(seconds=2))

@@ -32,9 +32,10 @@ from textual.timer import Timer
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.query import SORT_COLUMNS, Query
 from core.connections.row_index import Group, RowIndex
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
-from tui.connections.columns import DEFAULT_HIDDEN, Column, layout
+from tui.connections.columns import Column, layout
+from tui.prefs import DEFAULT_HIDDEN
 
 HIGHLIGHT_S = 3.0
 """How long a new or state-changed row stays highlighted (at least one tick is ensured)."""

@@ -31,7 +31,7 @@ from textual.widgets import Sparkline, Static
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance, cell_rule, value
 from core.connections.seed_tables import ENUMS
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
 
 HISTORY: Final = 60
@@ -234,7 +234,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         rates = self.rates()
         label = self.query_one("#detail-rate", Static)
         if rates:
-            label.update(f"byte rate (acked + received): {fmt.rate(rates[-1])} now")
+            label.update(f"byte rate (acked + received): {fmt.byte_rate(rates[-1])} now")
         else:
             label.update("byte rate (acked + received): collecting samples…")
         self.query_one("#detail-sparkline", Sparkline).data = rates

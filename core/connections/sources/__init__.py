@@ -16,13 +16,17 @@ from core.errors import MonitorError, UsageError
 SOURCE_NAMES: Final = ("auto", "netlink", "psutil")
 
 
-def get_source(name: str = "auto", *, tcp_info: bool = True) -> ConnectionSource:
+def get_source(
+    name: str = "auto", *, tcp_info: bool = True, probe: bool = True
+) -> ConnectionSource:
     """A ready connection source.
 
     Args:
         name: one of :data:`SOURCE_NAMES`.
         tcp_info: every socket's tcp_info in every sample (netlink); False: only for the
             connections watched (the live app), a fifth less kernel time per sample.
+        probe: prove the kernel answers with one dump first (and fall back if not); False
+            for a one-shot, whose own first dump is the proof (see core.connections.oneshot).
 
     Raises:
         UsageError: unknown name.
@@ -32,7 +36,7 @@ def get_source(name: str = "auto", *, tcp_info: bool = True) -> ConnectionSource
         raise UsageError(f"unknown source {name!r}; choose one of {', '.join(SOURCE_NAMES)}")
     if name == "netlink" or (name == "auto" and sys.platform.startswith("linux")):
         try:
-            return _netlink(tcp_info)
+            return _netlink(tcp_info, probe)
         except MonitorError:
             if name == "netlink":
                 raise
@@ -41,14 +45,16 @@ def get_source(name: str = "auto", *, tcp_info: bool = True) -> ConnectionSource
     return PsutilSource()
 
 
-def _netlink(tcp_info: bool) -> ConnectionSource:
-    """A NetlinkSource whose kernel answered one probe dump."""
+def _netlink(tcp_info: bool, probe: bool) -> ConnectionSource:
+    """A NetlinkSource (whose kernel answered one probe dump, if ``probe``)."""
     from core.connections.sources.netlink import NetlinkSource
     from core.errors import SourceUnavailable
 
     if not sys.platform.startswith("linux"):
         raise SourceUnavailable("netlink: sock_diag exists only on Linux")
     source = NetlinkSource(tcp_info=tcp_info)
+    if not probe:
+        return source
     try:
         source.probe()
     except MonitorError:

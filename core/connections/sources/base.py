@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
-from core.snapshot import Privilege
+from core.connections.snapshot import Privilege
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,9 @@ class SourceSample:
     privilege: Privilege = field(default_factory=Privilege)
     new_owners_resolved: int = 0
     """How many socket owners had to be looked up this time (churn, for the header/bench)."""
+    touched: frozenset[str] | None = None
+    """InstanceIDs whose record was added, replaced or dropped since the last sample, when the
+    source knows them (it found them while dumping); None makes the sampler compare every row."""
     observed_at: datetime | None = None
     """When the source read the clock after its dump: every socket listed existed by then,
     so it is the honest first-seen bound (CreationTime) and the snapshot's time. ``None``:

@@ -23,7 +23,6 @@ Linux only; imported lazily by :func:`core.connections.sources.get_source`.
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import sys
 import threading
@@ -40,6 +39,7 @@ from core.connections.records import (
     linux_state,
     with_zone,
 )
+from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample, observed_after
 from core.connections.sources.dump_diff import OrderedDiff
 from core.connections.sources.inet_diag import (
@@ -53,10 +53,9 @@ from core.connections.sources.inet_diag import (
 )
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
-from core.connections.sources.tracker import SocketFacts, carry
+from core.connections.sources.tracker import SocketFacts, next_record
 from core.connections.tcpinfo import LazyTcpInfo
 from core.errors import MonitorError
-from core.snapshot import Privilege
 
 _STATES: Final[tuple[TcpState | None, ...]] = tuple(LINUX_TCP_STATES.get(i) for i in range(256))
 _ADDRESS_CACHE: Final = 65536
@@ -212,7 +211,8 @@ class NetlinkSource:
         for k in gone:
             del prev[k]  # private: changed in place, unlike by_iid (snapshots hold it)
         by_iid = self._by_iid.copy() if pending or gone else self._by_iid
-        by_iid, looked_up = self._apply(pending, vanished, by_iid, now, first)
+        touched: set[str] = set()
+        by_iid, looked_up = self._apply(pending, vanished, by_iid, now, first, touched)
         self._by_iid = by_iid
         self.last_new = len(pending)
         if self._resolver.dead_pids:
@@ -230,6 +230,7 @@ class NetlinkSource:
             privilege=self._privilege(),
             new_owners_resolved=looked_up,
             observed_at=now,
+            touched=frozenset(touched),
         )
 
     def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]]) -> None:
@@ -270,13 +271,15 @@ class NetlinkSource:
         by_iid: dict[str, TcpConnection],
         now: datetime,
         first: bool,
+        touched: set[str],
     ) -> tuple[dict[str, TcpConnection], int]:
         """Resolve owners for the changed sockets, then store their records.
 
         Runs every sample, changes or not: the resolver also notices owners that died.
         ``by_iid`` must be a fresh copy when ``pending`` or ``vanished`` is not empty.
         Returns the records by InstanceID (copied first if only owners changed) and how many
-        socket owners were looked up.
+        socket owners were looked up; adds every InstanceID it added, replaced or dropped to
+        ``touched`` (the sample's diff is worked out from those alone).
         """
         by_key = self._by_key
         gone_inodes = [rec.inode for rec in vanished if rec.inode]
@@ -292,12 +295,15 @@ class NetlinkSource:
             self._unref(rec)
             if by_iid.get(rec.instance_id) is rec:
                 del by_iid[rec.instance_id]
+                touched.add(rec.instance_id)
         for key, prev in pending:
             rec = self._settle(key, prev, now, first)
+            touched.add(rec.instance_id)
             if prev is not None:
                 self._unref(prev)
                 if by_iid.get(prev.instance_id) is prev:
                     del by_iid[prev.instance_id]
+                    touched.add(prev.instance_id)
             if rec.owning_process is not None:
                 self._pid_refs[rec.owning_process] += 1
             by_iid[rec.instance_id] = rec
@@ -305,7 +311,7 @@ class NetlinkSource:
         if changed:
             if by_iid is self._by_iid:
                 by_iid = by_iid.copy()
-            self._refresh_owners(changed, by_key, by_iid)
+            touched.update(self._refresh_owners(changed, by_key, by_iid))
         return by_iid, len(new_inodes)
 
     def _settle(
@@ -314,8 +320,15 @@ class NetlinkSource:
         alen = 4 if key[0] == socket.AF_INET else 16
         ino = _inode(key)
         rport = int.from_bytes(key[4:6], "big")
+        laddr = self._address(key[6 : 6 + alen])
+        raddr = self._address(key[22 : 22 + alen])
         ifindex = int.from_bytes(key[38:42], sys.byteorder)
-        zone = self._zone(ifindex) if ifindex and alen == 16 else ""
+        if ifindex and alen == 16:  # a link-local address needs its zone (rare: no cost else)
+            zone = self._zone(ifindex)
+            laddr, raddr = with_zone(laddr, zone), with_zone(raddr, zone)
+        state = _STATES[key[1]] or TcpState.CLOSED
+        if state is TcpState.CLOSED and not rport:
+            state = linux_state(key[1], rport) or state
         if self._resolve:
             pid, status = self._resolver.owner(ino)
             holders = self._resolver.holders(ino)
@@ -323,11 +336,11 @@ class NetlinkSource:
             pid, status, holders = None, OwnerStatus.NOT_SUPPORTED, ()
         facts = SocketFacts(  # positional: this runs for every socket of the first sample
             4 if alen == 4 else 6,
-            with_zone(self._address(key[6 : 6 + alen]), zone),
+            laddr,
             int.from_bytes(key[2:4], "big"),
-            with_zone(self._address(key[22 : 22 + alen]), zone),
+            raddr,
             rport,
-            linux_state(key[1], rport) or TcpState.CLOSED,
+            state,
             pid,
             status,
             ino,
@@ -338,8 +351,8 @@ class NetlinkSource:
             ifindex,
             holders,
         )
-        same = None if prev is None else _continues(prev, key, facts.state)
-        return carry(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
+        same = None if prev is None else _continues(prev, key, state)
+        return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
 
     def _zone(self, ifindex: int) -> str:
         """The interface name of a link-local address's zone (its index if it has no name
@@ -360,8 +373,11 @@ class NetlinkSource:
 
     def _refresh_owners(
         self, inodes: set[int], by_key: dict[bytes, TcpConnection], by_iid: dict[str, TcpConnection]
-    ) -> None:
-        """Rare O(N) pass: owners changed for existing sockets (process died, late find)."""
+    ) -> list[str]:
+        """Rare O(N) pass: owners changed for existing sockets (process died, late find).
+
+        Returns the InstanceIDs whose record was replaced."""
+        replaced: list[str] = []
         for key, rec in list(by_key.items()):
             if rec.inode not in inodes:
                 continue
@@ -376,6 +392,8 @@ class NetlinkSource:
             by_key[key] = new
             if by_iid.get(rec.instance_id) is rec:
                 by_iid[rec.instance_id] = new
+                replaced.append(rec.instance_id)
+        return replaced
 
     def _unref(self, rec: TcpConnection) -> None:
         pid = rec.owning_process
@@ -479,8 +497,3 @@ class _TcpInfoIndex:
             for off in offsets(chunk, sockets_end(chunk, family)):
                 index[(chunk[off + 16], chunk[off + 20 : off + 68])] = (chunk, off)
         return index
-
-
-def is_root() -> bool:
-    """Effective uid 0 (the usual way to hold CAP_SYS_PTRACE / CAP_DAC_READ_SEARCH)."""
-    return os.geteuid() == 0

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
 from core.connections.records import PlatformDefaults, instance_id
+from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample
-from core.connections.sources.tracker import SocketFacts, carry
-from core.snapshot import Privilege
+from core.connections.sources.tracker import SocketFacts, next_record
 
 WINDOWS_LIKE = PlatformDefaults(offload_state=None)
 """Defaults for a scripted Windows-like host: offload state comes from each scripted row."""
@@ -94,7 +94,7 @@ class ScriptedSource:
         by_key: dict[str, TcpConnection] = {}
         for row in frame.conns:
             key = row.key
-            rec = by_key[key] = carry(
+            rec = by_key[key] = next_record(
                 self._prev.get(key), _facts(row), now, first=first, defaults=self._defaults
             )
             # A new socket on a known tuple gets an InstanceID of its own (see carry).

@@ -7,16 +7,12 @@ them where they expect. No Textual import on this path.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Callable, Sequence
-from typing import Final
+from collections.abc import Callable, Collection
+from typing import IO, Final, cast
 
 from core.connections.model import TcpConnection
-from core.connections.report import to_csv, to_json, to_table
 from core.errors import UsageError
-from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
@@ -94,7 +90,7 @@ def _normal_address(text: str | None) -> str | None:
         raise UsageError(f"not an IP address: {text!r}") from None
 
 
-def select(conns: Sequence[TcpConnection], args: argparse.Namespace) -> list[TcpConnection]:
+def select(conns: Collection[TcpConnection], args: argparse.Namespace) -> list[TcpConnection]:
     """The connections matching every given filter, sorted by local then remote endpoint."""
     local = _normal_address(args.local_address)
     remote = _normal_address(args.remote_address)
@@ -112,37 +108,52 @@ def select(conns: Sequence[TcpConnection], args: argparse.Namespace) -> list[Tcp
             and (args.applied_setting is None or c.applied_setting == args.applied_setting)
         )
 
-    return sorted(
-        (c for c in conns if keep(c)),
-        key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port),
+    filters = (local, remote, args.local_port, args.remote_port, args.owning_process,
+               args.offload_state, args.applied_setting)  # fmt: skip
+    rows = (
+        [c for c in conns if keep(c)] if states or any(f is not None for f in filters) else [*conns]
     )
+    rows.sort(key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port))
+    return rows
 
 
-async def _sample(source_name: str) -> Snapshot:
-    from core.connections.sources import get_source
+class _TextSink:
+    """Bytes into a text stream that has no binary buffer (a redirected ``sys.stdout``)."""
 
-    sampler = Sampler(get_source(source_name))
-    try:
-        return await sampler.sample_once()
-    finally:
-        await sampler.aclose()
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+
+    def write(self, data: bytes) -> int:
+        return self._text.write(data.decode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        self._text.flush()
+
+
+def _binary(stream: IO[str]) -> IO[bytes]:
+    buffer = getattr(stream, "buffer", None)
+    return buffer if buffer is not None else cast(IO[bytes], _TextSink(stream))
 
 
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
-    snap = asyncio.run(_sample(args.source))
-    if snap.error is not None:
-        raise UsageError(f"{snap.source} source failed: {snap.error.message}")
+    from core.connections.oneshot import take_snapshot
+    from core.connections.report import write_csv, write_json, write_table
+
+    snap = take_snapshot(args.source, tcp_info=bool(args.json))
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
-    conns = select(list(snap.connections.values()), args)
+    conns = select(snap.connections.values(), args)
+    sys.stdout.flush()
+    out = _binary(sys.stdout)
     if args.json:
-        print(to_json(conns, snap))
+        write_json(conns, snap, out)
     elif args.csv:
-        sys.stdout.write(to_csv(conns, snap))
+        write_csv(conns, snap, out)
     else:
         from core.connections.seed_tables import ENUMS
 
         names = {int(v.value): v.name for v in ENUMS["State"].values}
-        print(to_table(conns, snap, names))
+        write_table(conns, snap, names, out)
+    out.flush()
     return 0
