@@ -191,5 +191,6 @@ class TcpConnection:
     """When the sampler saw State change (after the dump that showed it); ``None`` until it
     has seen a change. Reported as ``tcpscope.state_changed_at``, not as a WMI property."""
     holders: tuple[int, ...] = ()
-    """Every PID seen holding the socket (fork, SCM_RIGHTS), ascending; OwningProcess is the
-    first. Empty when no holder is known or the source cannot tell."""
+    """Every PID seen holding the socket when more than one does (fork, SCM_RIGHTS),
+    ascending: OwningProcess is the first. Empty when OwningProcess holds it alone, when no
+    holder is known, or when the source cannot tell (the JSON lists the owner alone then)."""

@@ -140,12 +140,16 @@ class JsonRows:
             "uid": conn.uid,
             "creation_time_bound": "before start" if conn.created_before_start else "first seen",
             "state_changed_at": conn.state_changed_at,
-            "holders": conn.holders,
+            "holders": conn.holders or _alone(conn.owning_process),
             "tcp_info": self._snap.tcp_info.get(conn.instance_id),
             "not_reported": not_reported,
             "derived": derived,
         }
         return doc
+
+
+def _alone(pid: int | None) -> tuple[int, ...]:
+    return () if pid is None else (pid,)
 
 
 def connection_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:

@@ -69,7 +69,8 @@ def test_every_holder_of_a_shared_socket_is_listed_and_the_lowest_owns_it(
     try:
         lport = int(parent.stdout.readline())
         alone = find(netlink(), lport)
-        assert alone is not None and alone.holders == (parent.pid,)
+        assert alone is not None and alone.owning_process == parent.pid
+        assert alone.holders == ()  # held by one process: OwningProcess says who
         parent.stdin.write("share\n")
         parent.stdin.flush()
         keeper = int(parent.stdout.readline())

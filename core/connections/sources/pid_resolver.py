@@ -81,7 +81,8 @@ class PidResolver:
         self._tracked: set[int] = set()
         """Inodes the caller asked about and has not reported gone: its live sockets."""
         self._holders: dict[int, set[int]] = {}
-        """Socket inode → every PID seen holding it."""
+        """Socket inode → every PID seen holding it, for sockets held by more than one (the
+        common single holder is ``_owner`` alone: nothing more to store per socket)."""
         self._regrouped: set[int] = set()
         """Tracked inodes whose set of holders changed in this tick."""
         self.dead_pids: list[int] = []
@@ -109,7 +110,8 @@ class PidResolver:
         return None, OwnerStatus.NOT_FOUND
 
     def holders(self, inode: int) -> tuple[int, ...]:
-        """Every PID seen holding ``inode``, ascending (the first is :meth:`owner`'s)."""
+        """Every PID seen holding ``inode``, ascending, when more than one does; ``()`` when
+        :meth:`owner`'s PID holds it alone (or nobody is known to)."""
         held = self._holders.get(inode) if inode else None
         return tuple(sorted(held)) if held else ()
 
@@ -238,8 +240,17 @@ class PidResolver:
         held = self._holders.get(ino)
         if held is not None and pid in held:
             held.discard(pid)
-            if not held:
-                del self._holders[ino]
+            if len(held) < 2:
+                del self._holders[ino]  # one holder left: _owner says who (pass K finds it)
+            self._regrouped.add(ino)
+
+    def _share(self, ino: int, pid: int) -> None:
+        """``pid`` holds ``ino`` too, besides its recorded owner (fork, SCM_RIGHTS)."""
+        held = self._holders.get(ino)
+        if held is None:
+            held = self._holders[ino] = {self._owner[ino]}
+        if pid not in held:
+            held.add(pid)
             self._regrouped.add(ino)
 
     def _record(self, ino: int, pid: int, fd: str, found: set[int], wanted: set[int]) -> None:
@@ -247,14 +258,11 @@ class PidResolver:
         fds[fd] = ino
         if ino <= 0:
             return
-        held = self._holders.setdefault(ino, set())
-        if pid not in held:
-            if held:
-                self._regrouped.add(ino)  # a second holder: the record lists it
-            held.add(pid)
         if ino not in self._owner:
             self._owner[ino] = pid
             self._where[ino] = (pid, fd)
+        elif self._owner[ino] != pid:
+            self._share(ino, pid)
         if ino in wanted:
             found.add(ino)
         elif self._negative.pop(ino, None) is not None:
@@ -357,6 +365,8 @@ class PidResolver:
             if ino not in owner:
                 owner[ino] = pid
                 where[ino] = (pid, fd)
+            elif owner[ino] != pid:
+                self._share(ino, pid)
             if ino in wanted:
                 found.add(ino)
             elif negative and negative.pop(ino, None) is not None:

@@ -92,7 +92,10 @@ class PsutilSource:
                 sockets[facts.source_key] = facts
             elif facts.owning_process is not None:
                 # The same socket seen through another process (fork, SCM_RIGHTS).
-                holders = tuple(sorted({*known.holders, facts.owning_process}))
+                pids = {*known.holders, facts.owning_process}
+                if known.owning_process is not None:
+                    pids.add(known.owning_process)
+                holders = tuple(sorted(pids))
                 sockets[facts.source_key] = known._replace(
                     owning_process=holders[0], owner_status=OwnerStatus.FOUND, holders=holders
                 )
@@ -145,7 +148,6 @@ class PsutilSource:
             state=state,
             owning_process=pid,
             owner_status=status,
-            holders=(pid,) if pid is not None else (),
             source_key=key,
         )
 

@@ -120,7 +120,6 @@ def _facts(row: ScriptedConn) -> SocketFacts:
         state=row.state,
         owning_process=row.pid,
         owner_status=status,
-        holders=(row.pid,) if row.pid else (),
         inode=row.inode,
         applied_setting=row.applied_setting,
         offload_state=row.offload_state,

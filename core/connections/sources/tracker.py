@@ -51,7 +51,7 @@ class SocketFacts(NamedTuple):
     ifindex: int = 0
     """The interface the kernel ties the socket to (0: none); part of the InstanceID."""
     holders: tuple[int, ...] = ()
-    """Every PID holding the socket, ascending (empty when unknown)."""
+    """Every PID holding the socket when more than one does, ascending."""
 
 
 def same_socket(prev: TcpConnection, state: TcpState, inode: int | None) -> bool:
