@@ -88,3 +88,13 @@ def byte_rate(bytes_per_s: float) -> str:
 def intcomma(value: int | float) -> str:
     """``1234567`` → ``1,234,567`` (counters)."""
     return str(humanize.intcomma(value))
+
+
+def short_rate(bytes_per_s: float) -> str:
+    """A byte rate in at most 9 cells for a table column: ``520 B``, ``12.3 KiB``, ``1.0 GiB``."""
+    value = bytes_per_s
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 999.95 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover - the loop always returns

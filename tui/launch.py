@@ -6,6 +6,7 @@ import argparse
 import os
 
 from core.commands.feeds import FeedOptions, make_feed
+from core.sampling.sampler import Sampler
 
 
 def options_from(args: argparse.Namespace) -> FeedOptions:
@@ -28,7 +29,14 @@ def options_from(args: argparse.Namespace) -> FeedOptions:
 def launch(args: argparse.Namespace) -> int:
     """Build the feed first (so bad input fails before the screen changes), then run the app."""
     feed = make_feed(options_from(args))
+    if isinstance(feed, Sampler):
+        feed.start_early()  # the first sample goes on while Textual is imported
     from tui.app import run_app
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    return run_app(feed, ghost_ttl_s=args.ghost_ttl, no_color=no_color)
+    return run_app(
+        feed,
+        ghost_ttl_s=args.ghost_ttl,
+        no_color=no_color,
+        filter_text=getattr(args, "filter", "") or "",
+    )

@@ -8,35 +8,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import IO, Final, cast
 
-from core.connections.model import TcpConnection
+from core.commands.arg_types import non_empty, whole_between
+from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.query import EMPTY_QUERY, filter_argument, parse_query
 from core.errors import UsageError
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
 
-def port(text: str) -> int:
-    """An argparse type: a TCP port 0–65535."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range 0-65535: {value}")
-    return value
-
-
-def pid(text: str) -> int:
-    """An argparse type: a process ID (uint32)."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a process ID: {text!r}") from None
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError(f"process ID out of range: {value}")
-    return value
+port = whole_between(0, 65535, "port")
+"""An argparse type: a TCP port 0–65535 (ASCII digits only)."""
+pid = whole_between(0, 0xFFFFFFFF, "process ID")
+"""An argparse type: a process ID (uint32)."""
 
 
 def enum_value(prop: str) -> Callable[[str], int]:
@@ -49,7 +35,7 @@ def enum_value(prop: str) -> Callable[[str], int]:
         found = table.by_name(text)
         if found is not None:
             return int(found.value)
-        if text.isdigit() and any(v.value == int(text) for v in table.values):
+        if text.isascii() and text.isdigit() and any(v.value == int(text) for v in table.values):
             return int(text)
         names = ", ".join(v.name for v in table.values)
         raise argparse.ArgumentTypeError(f"unknown {prop} {text!r} (one of: {names})")
@@ -69,14 +55,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="seed State name, e.g. Established, TimeWait (repeatable)",
     )
-    parser.add_argument("--local-address", metavar="ADDR")
+    parser.add_argument("--local-address", type=non_empty("--local-address"), metavar="ADDR")
     parser.add_argument("--local-port", type=port, metavar="PORT")
-    parser.add_argument("--remote-address", metavar="ADDR")
+    parser.add_argument("--remote-address", type=non_empty("--remote-address"), metavar="ADDR")
     parser.add_argument("--remote-port", type=port, metavar="PORT")
     parser.add_argument("--owning-process", type=pid, metavar="PID")
     parser.add_argument("--offload-state", type=enum_value("OffloadState"), metavar="NAME")
     parser.add_argument("--applied-setting", type=enum_value("AppliedSetting"), metavar="NAME")
-    parser.add_argument("--source", choices=SOURCE_CHOICES, default="auto")
+    parser.add_argument(
+        "--filter",
+        dest="conn_filter",
+        type=filter_argument,
+        metavar="EXPR",
+        help="the TUI's filter language, e.g. 'state:est,listen -port:22 addr:10.0.0.0/8'",
+    )
+    # SUPPRESS: without it this default would overwrite a top-level --source.
+    parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
 
 
 def _normal_address(text: str | None) -> str | None:
@@ -90,11 +84,21 @@ def _normal_address(text: str | None) -> str | None:
         raise UsageError(f"not an IP address: {text!r}") from None
 
 
-def select(conns: Collection[TcpConnection], args: argparse.Namespace) -> list[TcpConnection]:
-    """The connections matching every given filter, sorted by local then remote endpoint."""
+def select(
+    conns: Collection[TcpConnection],
+    args: argparse.Namespace,
+    processes: Mapping[int, ProcessInfo] | None = None,
+) -> list[TcpConnection]:
+    """The connections matching every given filter, sorted by local then remote endpoint.
+
+    ``processes`` (by PID) lets ``--filter`` match ``proc:`` and ``user:`` words.
+    """
     local = _normal_address(args.local_address)
     remote = _normal_address(args.remote_address)
     states = set(args.state or ())
+    expression = getattr(args, "conn_filter", None) or getattr(args, "filter", None)
+    query = parse_query(expression) if expression else EMPTY_QUERY
+    owners = processes or {}
 
     def keep(c: TcpConnection) -> bool:
         return (
@@ -106,12 +110,15 @@ def select(conns: Collection[TcpConnection], args: argparse.Namespace) -> list[T
             and (args.owning_process is None or c.owning_process == args.owning_process)
             and (args.offload_state is None or c.offload_state == args.offload_state)
             and (args.applied_setting is None or c.applied_setting == args.applied_setting)
+            and (query.empty or query.matches(c, owners.get(c.owning_process or -1)))
         )
 
     filters = (local, remote, args.local_port, args.remote_port, args.owning_process,
                args.offload_state, args.applied_setting)  # fmt: skip
     rows = (
-        [c for c in conns if keep(c)] if states or any(f is not None for f in filters) else [*conns]
+        [c for c in conns if keep(c)]
+        if states or not query.empty or any(f is not None for f in filters)
+        else [*conns]
     )
     rows.sort(key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port))
     return rows
@@ -140,10 +147,10 @@ def run(args: argparse.Namespace) -> int:
     from core.connections.oneshot import take_snapshot
     from core.connections.report import write_csv, write_json, write_table
 
-    snap = take_snapshot(args.source, tcp_info=bool(args.json))
+    snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=bool(args.json))
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
-    conns = select(snap.connections.values(), args)
+    conns = select(snap.connections.values(), args, snap.processes)
     sys.stdout.flush()
     out = _binary(sys.stdout)
     if args.json:

@@ -31,7 +31,7 @@ import orjson
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
 from core.connections.snapshot import Snapshot
-from core.textsafe import printable
+from core.textsafe import csv_cell, printable
 
 EXTRA_KEY: Final = "tcpscope"
 """The one key beside the WMI names; holds the owning process and provenance."""
@@ -124,7 +124,8 @@ class JsonRows:
         found = self._processes.get(pid, self)
         if found is self:
             info = self._snap.processes.get(pid)
-            found = _fragment(info) if self._fragments and info is not None else info
+            doc = None if info is None else process_doc(info)
+            found = _fragment(doc) if self._fragments and doc is not None else doc
             self._processes[pid] = found
         return found
 
@@ -150,6 +151,18 @@ class JsonRows:
 
 def _alone(pid: int | None) -> tuple[int, ...]:
     return () if pid is None else (pid,)
+
+
+def process_doc(info: ProcessInfo) -> dict[str, object]:
+    """The owning process with its untrusted strings escaped (:func:`core.textsafe.printable`:
+    valid UTF-8, no controls, bidi or zero-width characters)."""
+    doc = dataclasses.asdict(info)
+    for key in ("name", "username", "exe"):
+        if doc[key] is not None:
+            doc[key] = printable(doc[key])
+    doc["cmdline"] = None if info.cmdline is None else [printable(a) for a in info.cmdline]
+    doc["denied"] = list(info.denied)
+    return doc
 
 
 def connection_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
@@ -209,12 +222,14 @@ CSV_EXTRA: Final = ("ProcessName", "ProcessUser", "ProcessCommandLine", "OwnerSt
 
 
 def _process_cells(info: ProcessInfo | None) -> tuple[str, str, str]:
+    """Escaped, and inert in a spreadsheet: a process called ``=HYPERLINK(...)`` would
+    otherwise run as a formula in whatever opens the file (OWASP CSV injection)."""
     if info is None:
         return ("", "", "")
     return (
-        printable(info.name or ""),
-        printable(info.username or ""),
-        printable(" ".join(info.cmdline or ())),
+        csv_cell(info.name or ""),
+        csv_cell(info.username or ""),
+        csv_cell(" ".join(info.cmdline or ())),
     )
 
 

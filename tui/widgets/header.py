@@ -52,6 +52,14 @@ class HeaderBar(Static):
             # The kernel lists the sockets of the namespace tcpscope runs in, no other.
             text.append(f"{LIVE_SCOPE}  ")
         text.append(f"source {fmt.safe(state.source)}  every {state.interval_s:g}s  ")
+        stats = snap.stats if snap is not None else None
+        if stats is not None and stats.stretched_interval_s is not None:
+            # The sampler keeps up by itself; say so, and why, rather than fall behind silently.
+            took = stats.sample_ms / 1000
+            text.append(
+                f"(stretched to {stats.stretched_interval_s:.1f}s: a sample takes {took:.1f}s)  ",
+                style="bold",
+            )
         if snap is None:
             text.append("waiting for the first sample…")
         else:
