@@ -34,6 +34,8 @@ class HeaderState:
     snapshot: Snapshot | None
     clock: Callable[[], datetime]
     """"Now" for the age of the last sample (wall clock live, recorded time in a replay)."""
+    link: str | None = None
+    """A remote feed's trouble with its connection (``disconnected — reconnecting``)."""
     live: bool = False
     """This machine's data now: the header says what it covers (this network namespace)."""
 
@@ -44,6 +46,8 @@ class Shell(Protocol):
     prefs: Prefs
     ghost_ttl_s: float
     replay: ReplayControls | None
+    actions_off: str | None
+    """Why closing a connection or ending a process is off (replay, demo, --redact), or None."""
     initial_filter: str
     """The connections filter this run starts with (``--filter``; never saved)."""
 

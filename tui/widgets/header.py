@@ -48,6 +48,9 @@ class HeaderBar(Static):
         text = Text()
         text.append("tcpscope", style="bold")
         text.append(f"  {fmt.safe(state.host)}  ")
+        if state.link:
+            text.append(fmt.safe(state.link), style="bold reverse")
+            text.append("  ")
         if state.live:
             # The kernel lists the sockets of the namespace tcpscope runs in, no other.
             text.append(f"{LIVE_SCOPE}  ")
