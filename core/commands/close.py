@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from core.connections.oneshot import take_snapshot
 
     snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=False)
-    matched = connections_cli.select(snap.connections.values(), args)
+    matched = connections_cli.select(snap.connections.values(), args, snap.processes)
     listeners_named = int(TcpState.LISTEN) in set(args.state or ())
     chosen = [c for c in matched if listeners_named or c.state is not TcpState.LISTEN]
     skipped = len(matched) - len(chosen)
