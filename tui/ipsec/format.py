@@ -115,9 +115,8 @@ def sa_state(state: str, version: str | None = None, established_s: int | None =
 
 HOW_TO_START: Final[dict[str, str]] = {
     "strongswan": (
-        "start charon (systemctl start strongswan), or the lab: "
-        "sudo python -m tests.lab.ipsec_lab up, then "
-        "tcpscope --provider strongswan --vici <socket it prints>"
+        "start charon (systemctl start strongswan), or the lab as root: "
+        "python -m tests.lab.ipsec_lab up, then tcpscope --provider strongswan --vici <socket>"
     ),
     "libreswan": "start pluto (systemctl start ipsec), then run tcpscope again",
 }
@@ -132,7 +131,7 @@ def daemon_absent(view: ProviderView) -> bool:
 def absent_banner(view: ProviderView) -> str:
     """One banner instead of 21 rows that each say the daemon is not running."""
     why = tfmt.safe(view.error or "not available on this host")
-    lines = [f"✗ {view.name} — tried {tfmt.safe(view.stats.instance_name)}: {why}"]
+    lines = [f"✗ {view.name}: {why}"]
     how = HOW_TO_START.get(view.name)
     if how:
         lines.append(f"  to see its 21 counters: {how}")
