@@ -174,10 +174,12 @@ def test_detail_shows_tcp_info_fetched_on_demand(app_pane: Pane) -> None:
         app_pane.wait_for(lambda t: f"127.0.0.1:{rport}" in t, "the accepted end")
         app_pane.keys("Enter")
         app_pane.wait_for(lambda t: "All 32 properties" in t, "detail")
-        app_pane.keys("End")
-        text = app_pane.wait_for(
-            lambda t: "bytes in (received)" in t and "rtt" in t, "tcp_info in the detail pane"
-        )
+
+        def at_the_end(t: str) -> bool:
+            app_pane.keys("End")  # the pane grows when tcp_info arrives: go to its end again
+            return "bytes in (received)" in t and "rtt" in t
+
+        text = app_pane.wait_for(at_the_end, "tcp_info in the detail pane")
         received = next(line for line in text.splitlines() if "bytes in (received)" in line)
         assert "not reported" not in received and "3.9 KiB" in received, received
     finally:

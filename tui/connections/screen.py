@@ -84,9 +84,10 @@ class ConnectionsScreen(Screen[None]):
             tooltip="Sort by the column to the left",
             show=False,
         ),
-        Binding("t", "sort_by('state')", "Sort by State", id="sort-state", show=False),
-        Binding("o", "sort_by('offload')", "Sort by Offload", id="sort-offload", show=False),
-        Binding("p", "sort_by('pid')", "Sort by PID", id="sort-pid", show=False),
+        # Upper case, as htop's P/M/T: the lower-case letters are replay keys (t: seek).
+        Binding("T", "sort_by('state')", "Sort by State", id="sort-state", show=False),
+        Binding("O", "sort_by('offload')", "Sort by Offload", id="sort-offload", show=False),
+        Binding("P", "sort_by('pid')", "Sort by PID", id="sort-pid", show=False),
         Binding("g", "toggle_group", "Group", id="group", tooltip="Group by process"),
         # Names the other screen in the footer (Tab, the App's priority binding, also switches).
         Binding("2", "app.show_screen('ipsec')", "IPsec", id="conn-ipsec", tooltip="IPsec screen"),
@@ -308,8 +309,15 @@ class ConnectionsScreen(Screen[None]):
         index = self.table.index
         self._sort(index.sort_column, not index.reverse)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In a replay, ``<``/``>`` step the recording by a minute (the replay keys win)."""
+        return not (action == "move_sort" and shell_of(self).replay is not None)
+
     def action_move_sort(self, step: int) -> None:
-        """``<``/``>``: sort by the column left/right of the sorted one (as htop does)."""
+        """``<``/``>``: sort by the column left/right of the sorted one (as htop does).
+
+        In a replay these keys step the recording; the header titles still sort on a click.
+        """
         keys = [c.key for c, _ in self.table.layout_columns if c.sortable]
         if not keys:
             return

@@ -26,7 +26,7 @@ KEYS: Final = (
     ("Esc", "close the filter input or the detail pane, else clear the filter"),
     ("s / S", "sort by the next column / reverse the direction"),
     ("< / >", "sort by the column left / right of the sorted one (or click a title)"),
-    ("t / o / p", "sort by State / OffloadState / PID (again: reverse)"),
+    ("T / O / P", "sort by State / OffloadState / PID (again: reverse)"),
     ("u", "detail pane: show / fold the properties not reported"),
     ("n", "host names for addresses (reverse DNS in the background; off by default)"),
     ("space", "pause / resume sampling"),
