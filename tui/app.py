@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -24,7 +24,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.events import Resize
-from textual.filter import Monochrome
+from textual.filter import LineFilter, Monochrome
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
@@ -33,12 +33,14 @@ from textual.worker import Worker, WorkerState
 from core.commands.host_label import display_host
 from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
-from core.sampling.feed import Feed, Seekable, WatchesTcpInfo
+from core.ipsec.model import IpsecView
+from core.sampling.feed import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
+from tui.guarded_app import GuardedApp
 from tui.ipsec.screen import IpsecScreen
-from tui.messages import FeedFailed, SnapshotReceived
+from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
 from tui.replay.controls import REPLAY_BINDINGS, ReplayActions, ReplayControls
 from tui.screens.help import HelpScreen
@@ -54,7 +56,7 @@ INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SCREEN_ORDER = ("connections", "ipsec")
 
 
-class TcpscopeApp(ReplayActions, App[int]):
+class TcpscopeApp(ReplayActions, GuardedApp):
     """Live monitor of TCP connections (and, on its own screen, IPsec counters)."""
 
     TITLE = "tcpscope"
@@ -98,6 +100,9 @@ class TcpscopeApp(ReplayActions, App[int]):
     """The newest snapshot shown (screens watch it)."""
     paused: reactive[bool] = reactive(False, bindings=True)
     """True while the feed is paused."""
+    ipsec_view: reactive[IpsecView | None] = reactive(None, init=False)
+    """The newest IPsec view (the IPsec screen watches it): from the feed's own IPsec stream,
+    or from the snapshots of a feed that has none."""
     header: reactive[HeaderState | None] = reactive(None, init=False)
     """What every screen's header line shows (screens' headers watch it)."""
 
@@ -124,9 +129,10 @@ class TcpscopeApp(ReplayActions, App[int]):
             filter_text: the connections filter to start with (``--filter``; never saved).
         """
         super().__init__()
+        self._monochrome: Monochrome | None = None
         if no_color and not self.no_color:
             self.no_color = True
-            self._filters.append(Monochrome())
+            self._monochrome = Monochrome()
         self.feed = feed
         self.hostname = hostname if hostname is not None else display_host(feed)
         self.initial_filter = filter_text
@@ -141,6 +147,11 @@ class TcpscopeApp(ReplayActions, App[int]):
         self._last_error: str | None = None
         self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
         self._publish_header()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, plus monochrome when asked for without ``NO_COLOR`` set."""
+        filters = super().get_line_filters()
+        return [*filters, self._monochrome] if self._monochrome is not None else filters
 
     def show_tcp_info_for(self, instance_ids: Collection[str]) -> None:
         """Tell the feed whose tcp_info a screen shows (a live netlink feed fetches only those)."""
@@ -171,6 +182,8 @@ class TcpscopeApp(ReplayActions, App[int]):
             self.notify(self._prefs_problem, title="Preferences", severity="warning", markup=False)
         self.paused = self.feed.paused
         self.run_feed()
+        if isinstance(self.feed, StreamsIpsec):
+            self.run_ipsec(self.feed)
         self.call_after_refresh(self._check_size)
 
     @work(exclusive=True, group="sampler", exit_on_error=False, name="feed")
@@ -178,6 +191,22 @@ class TcpscopeApp(ReplayActions, App[int]):
         """Read the feed for as long as the app runs (latest wins, never blocks the loop)."""
         async for snap in self.feed.stream():
             self.post_message(SnapshotReceived(snap))
+
+    @work(exclusive=True, group="ipsec", exit_on_error=False, name="ipsec")
+    async def run_ipsec(self, feed: StreamsIpsec) -> None:
+        """Read the feed's own IPsec stream (latest wins, never blocks the loop)."""
+        async for view in feed.ipsec_stream():
+            self.post_message(IpsecReceived(view))
+
+    @on(IpsecReceived)
+    def _ipsec_received(self, message: IpsecReceived) -> None:
+        if not self.paused:
+            self._show_ipsec(message.view)
+
+    def _show_ipsec(self, view: IpsecView | None) -> None:
+        current = self.ipsec_view
+        if view is not None and (current is None or view.time >= current.time):
+            self.ipsec_view = view
 
     @on(SnapshotReceived)
     def _snapshot_received(self, message: SnapshotReceived) -> None:
@@ -187,6 +216,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             self._held = snap
             return
         self.snapshot = snap
+        self._show_ipsec(snap.ipsec)
         self._publish_header()
         self._notify_errors(snap)
         self._freeze_gc(len(snap.connections))
@@ -266,6 +296,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             paused=self.paused,
             snapshot=self.snapshot,
             clock=self.now,
+            link=getattr(self.feed, "link_status", None),
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -302,6 +333,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             held, self._held = self._held, None
             if held is not None:
                 self.snapshot = held
+                self._show_ipsec(held.ipsec)
         else:
             self.feed.pause()
             self.paused = True

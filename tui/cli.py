@@ -99,6 +99,7 @@ def _filter(text: str) -> str:
 def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     """The whole command line (only the subcommand ``argv`` names is imported)."""
     from core.connections.sources import SOURCE_NAMES
+    from core.remote.target import add_arguments as add_remote_arguments
 
     chosen = _chosen(sys.argv[1:] if argv is None else argv, COMMANDS)
     parser = OneLineParser(
@@ -127,6 +128,7 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
         metavar="EXPR",
         help="start with this connections filter (not saved), e.g. 'state:est -port:22'",
     )
+    add_remote_arguments(parser)
     parser.set_defaults(command=None, command_name=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name, (help_text, module) in COMMANDS.items():

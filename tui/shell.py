@@ -34,6 +34,8 @@ class HeaderState:
     snapshot: Snapshot | None
     clock: Callable[[], datetime]
     """"Now" for the age of the last sample (wall clock live, recorded time in a replay)."""
+    link: str | None = None
+    """A remote feed's trouble with its connection (``disconnected — reconnecting``)."""
 
 
 class Shell(Protocol):

@@ -146,8 +146,14 @@ def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
     from core.connections.oneshot import take_snapshot
     from core.connections.report import write_csv, write_json, write_table
+    from core.remote.commands import remote_snapshot
+    from core.remote.target import target_from
 
-    snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=bool(args.json))
+    remote = target_from(args)
+    if remote is not None:
+        snap = remote_snapshot(remote, tcp_info=bool(args.json))
+    else:
+        snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=bool(args.json))
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
     conns = select(snap.connections.values(), args, snap.processes)

@@ -10,8 +10,10 @@ IPsec counters ride the same stream from their own loop at their own interval.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 
 MIN_INTERVAL_S: Final = 0.1
 MAX_INTERVAL_S: Final = 60.0
+STRETCH: Final = 1.5
+"""When a sample outlasts the interval, the next one starts this many sample durations after
+it: sampling then keeps at most two thirds of a core, and the UI keeps the rest."""
 
 
 class IpsecSampling(Protocol):
@@ -51,6 +56,13 @@ class IpsecSampling(Protocol):
     def close(self) -> None:
         """Release sockets and listener threads."""
         ...
+
+
+def stretched_interval(interval_s: float, sample_s: float) -> float | None:
+    """The interval to keep after a sample that took ``sample_s``; None while it fits."""
+    if sample_s <= interval_s:
+        return None
+    return min(MAX_INTERVAL_S, sample_s * STRETCH)
 
 
 def utc_now() -> datetime:
@@ -148,10 +160,14 @@ class Sampler:
         """
         self._source = source
         self._interval_s = check_interval(interval_s)
+        self._stretched_s: float | None = None
+        """Set while samples take longer than the interval (see :func:`stretched_interval`)."""
         self.ghost_ttl_s = ghost_ttl_s
         self.timeout_s = timeout_s
         self._ipsec = ipsec
         self._ipsec_view: IpsecView | None = None
+        self._ipsec_unseen: IpsecView | None = None
+        self._ipsec_ready = asyncio.Event()
         self._clock = clock
         self._seq = 0
         self._started_at: datetime | None = None
@@ -161,6 +177,7 @@ class Sampler:
         self._error_since: datetime | None = None
         self._pending: asyncio.Future[SourceSample] | None = None
         self._pending_now: datetime | None = None
+        self._early: tuple[concurrent.futures.Future[SourceSample], datetime] | None = None
         self._unseen: Snapshot | None = None
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
@@ -264,6 +281,21 @@ class Sampler:
             if snap is not None:
                 yield snap
 
+    async def ipsec_stream(self) -> AsyncIterator[IpsecView]:
+        """Each IPsec view as soon as it is sampled, at its own interval (latest wins).
+
+        Why a stream of its own: IPsec is sampled on its own clock, so a new view is not a new
+        connection sample; each connection snapshot still carries the view that was current
+        when it was taken (recordings and one-shots read it there).
+        """
+        self._start()
+        while not self._closed:
+            await self._ipsec_ready.wait()
+            self._ipsec_ready.clear()
+            view, self._ipsec_unseen = self._ipsec_unseen, None
+            if view is not None:
+                yield view
+
     def __aiter__(self) -> AsyncIterator[Snapshot]:
         """``async for snapshot in sampler``."""
         return self.stream()
@@ -278,6 +310,7 @@ class Sampler:
         """Stop the loops and release the sources."""
         self._closed = True
         self._ready.set()
+        self._ipsec_ready.set()
         tasks = [*self._tasks, *self._fetches]
         for task in tasks:
             task.cancel()
@@ -305,7 +338,8 @@ class Sampler:
             await self._running.wait()
             started = time.monotonic()
             await self._take()
-            await self._sleep(self._interval_s - (time.monotonic() - started))
+            interval = self._stretched_s or self._interval_s
+            await self._sleep(interval - (time.monotonic() - started))
 
     async def _sleep(self, delay_s: float) -> None:
         self._wake.clear()
@@ -319,19 +353,40 @@ class Sampler:
         while not self._closed:
             await self._running.wait()
             started = time.monotonic()
-            self._ipsec_view = await asyncio.to_thread(ipsec.sample)
-            if self._last is not None:
-                self._publish(
-                    dataclasses.replace(
-                        self._last, ipsec=self._ipsec_view, diff=ConnectionDiff(), skipped=0
-                    )
-                )
+            self._ipsec_view = self._ipsec_unseen = await asyncio.to_thread(ipsec.sample)
+            self._ipsec_ready.set()
             delay = max(MIN_INTERVAL_S, ipsec.interval_s) - (time.monotonic() - started)
             if delay > 0:
                 await asyncio.sleep(delay)
 
+    def start_early(self) -> None:
+        """Take the first sample now, in a thread, before any event loop runs.
+
+        Why: the app imports its UI (about half a second) before its loop can ask for the
+        first sample; the kernel's dump and the /proc reads of a first sample release the GIL,
+        so both go on at once and the first frame comes sooner. The loop picks the result up.
+        """
+        if self._early is not None or self._last_good is not None:
+            return
+        now = self._clock()
+        self._started_at = now
+        early: concurrent.futures.Future[SourceSample] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                early.set_result(self._guarded(now, True))
+            except BaseException as exc:  # handed to the loop, which reports it
+                early.set_exception(exc)
+
+        threading.Thread(target=run, name="tcpscope-first-sample", daemon=True).start()
+        self._early = (early, now)
+
     async def _call_source(self, now: datetime) -> SourceSample:
         """Run one source call in a thread; a call that outlives the timeout stays pending."""
+        if self._pending is None and self._early is not None:
+            early, self._pending_now = self._early
+            self._early = None
+            self._pending = asyncio.wrap_future(early)
         if self._pending is None:
             self._pending_now = now
             first = self._last_good is None
@@ -383,6 +438,7 @@ class Sampler:
         self._last_good = result
         self._error_since = None
         self._seq += 1
+        self._stretched_s = stretched_interval(self._interval_s, ms / 1000)
         assert self._started_at is not None
         return Snapshot(
             seq=self._seq,
@@ -396,7 +452,9 @@ class Sampler:
             tcp_info=result.tcp_info,
             processes=result.processes,
             privilege=result.privilege,
-            stats=SampleStats(ms, len(result.connections), result.new_owners_resolved),
+            stats=SampleStats(
+                ms, len(result.connections), result.new_owners_resolved, self._stretched_s
+            ),
             ipsec=self._ipsec_view,
         )
 

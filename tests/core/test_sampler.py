@@ -238,19 +238,25 @@ def test_diff_connections_uses_identity() -> None:
     assert len(same) == 1
 
 
-async def test_ipsec_rides_the_same_stream_at_its_own_interval() -> None:
-    """A real IpsecSampler (kernel provider, /proc/net/xfrm_stat) publishes between samples."""
+async def test_ipsec_arrives_on_its_own_stream_at_its_own_interval() -> None:
+    """A real IpsecSampler (kernel provider, /proc/net/xfrm_stat) delivers views between
+    connection samples on its own stream; the connection stream does not repeat a sample."""
     from core.ipsec.providers import get_providers
     from core.ipsec.sampling import IpsecSampler
 
     ipsec = IpsecSampler(get_providers("kernel"), interval_s=0.2)
     sampler = Sampler(ScriptedSource([frame(1)]), interval_s=30, ipsec=ipsec)
-    snaps = await take(sampler, 5)
+    snaps = sampler.stream()
+    first = await anext(snaps)
+    views = []
+    async for view in sampler.ipsec_stream():
+        views.append(view)
+        if len(views) == 3:
+            break
+    # One connection sample in 30 s, and no re-published copy of it in between.
+    assert sampler.latest is first and first.seq == 1
     await sampler.aclose()
-    assert {s.seq for s in snaps} == {1}  # one connection sample in 30 s...
-    views = [s.ipsec for s in snaps if s.ipsec is not None]
-    assert len(views) >= 3  # ...while the IPsec loop kept publishing
-    assert len({v.time for v in views}) == len(views)
+    assert len({v.time for v in views}) == len(views) == 3
     assert views[-1].active_providers == ("kernel",)
 
 

@@ -227,4 +227,4 @@ def test_undecodable_process_name_still_gives_valid_json(
     odd = dataclasses.replace(info, name="bad\udcff\x1bname")
     odd_snap = dataclasses.replace(snap, processes={owned.owning_process: odd})
     doc = json.loads(_bytes(write_json, [owned], odd_snap))[0]
-    assert doc[EXTRA_KEY]["process"]["name"] == "bad\udcff\x1bname"
+    assert doc[EXTRA_KEY]["process"]["name"] == printable("bad\udcff\x1bname")
