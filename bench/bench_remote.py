@@ -16,8 +16,10 @@ Measured per mode, over ``--seconds`` after the first frame:
   namespace, i.e. what watching it with ``ssh host 'while :; do ss -tanp; sleep 1; done'``
   would transfer before compression.
 
-Modes: ``app`` (what the TUI asks: tcp_info only for the shown connection, IPsec on) and
-``record`` (every connection's tcp_info in every sample, as ``record`` and ``connections``).
+Modes: ``app`` (what the TUI asks: tcp_info only for the shown connection, IPsec on),
+``record`` (every connection's tcp_info in every sample, as ``record`` and ``connections``)
+and ``no-ipsec`` (the app with ``--no-ipsec``: the IPsec view's per-sample changes — rates,
+history — are most of a delta on a host this quiet).
 Run: ``sudo python bench/bench_remote.py [--sockets 1000] [--churn 0.01] [--seconds 30]``.
 """
 
@@ -69,7 +71,7 @@ def measure(lab: SshLab, mode: str, seconds: float) -> dict[str, float]:
     config = stream_config(
         interval_s=1.0,
         ghost_ttl_s=5.0,
-        ipsec=True,
+        ipsec=mode != "no-ipsec",
         provider="auto",
         vici=None,
         every_tcp_info=mode == "record",
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         env_before = os.environ.get("TCPSCOPE_SSH")
         os.environ["TCPSCOPE_SSH"] = lab.ssh_command
         try:
-            for mode in ("app", "record"):
+            for mode in ("app", "record", "no-ipsec"):
                 results[mode] = measure(lab, mode, args.seconds)
         finally:
             if env_before is None:
@@ -163,13 +165,13 @@ def main(argv: list[str] | None = None) -> int:
             load.stdin.close()
             load.wait(30)
     head = (
-        f"{'mode':<7} {'rows':>5} {'first frame wire/json B':>24} {'wire B/s':>9} "
+        f"{'mode':<8} {'rows':>5} {'first frame wire/json B':>24} {'wire B/s':>9} "
         f"{'json B/s':>9} {'ssh+tcp B/s':>11} {'ss -tanp B/s':>12} {'wire/ss':>8} {'ssh/ss':>7}"
     )
     print(head)
     for mode, r in results.items():
         print(
-            f"{mode:<7} {r['rows']:>5.0f} {r['first_frame_wire']:>11.0f} / "
+            f"{mode:<8} {r['rows']:>5.0f} {r['first_frame_wire']:>11.0f} / "
             f"{r['first_frame_json']:<10.0f} {r['wire_Bps']:>9.0f} {r['json_Bps']:>9.0f} "
             f"{r['ssh_tcp_Bps']:>11.0f} {r['ss_tanp_Bps']:>12.0f} {r['wire_per_ss']:>8.3f} "
             f"{r['ssh_tcp_per_ss']:>7.3f}"

@@ -81,6 +81,7 @@ def _chosen(argv: Sequence[str], names: Collection[str]) -> str | None:
 
 COMMANDS: Final = {
     "connections": ("print TCP connections once", "core.commands.connections"),
+    "close": ("close TCP connections (as ss -K does)", "core.commands.close"),
     "explain": ("explain classes, properties and values", "core.connections.explain"),
     "ipsec": ("print IPsec main-mode counters once", "core.commands.ipsec"),
     "record": ("record the sampler stream to a file", "core.commands.record"),

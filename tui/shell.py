@@ -44,6 +44,8 @@ class Shell(Protocol):
     prefs: Prefs
     ghost_ttl_s: float
     replay: ReplayControls | None
+    actions_off: str | None
+    """Why closing a connection or ending a process is off (replay, demo, --redact), or None."""
     initial_filter: str
     """The connections filter this run starts with (``--filter``; never saved)."""
 

@@ -48,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="JSON array, WMI property names")
     out.add_argument("--csv", action="store_true", help="CSV, WMI property names as header")
+    add_filter_arguments(parser)
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    """The filters of ``tcpscope connections``; ``tcpscope close`` takes the same."""
     parser.add_argument(
         "--state",
         action="append",
@@ -71,6 +76,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     # SUPPRESS: without it this default would overwrite a top-level --source.
     parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
+
+
+def has_filter(args: argparse.Namespace) -> bool:
+    """Whether any filter of :func:`add_filter_arguments` was given (``--source`` is none)."""
+    scratch = argparse.ArgumentParser(add_help=False)
+    add_filter_arguments(scratch)
+    defaults = vars(scratch.parse_args([]))
+    given = (getattr(args, name, default) for name, default in defaults.items() if name != "source")
+    return any(value not in (None, "", []) for value in given)
 
 
 def _normal_address(text: str | None) -> str | None:
@@ -137,7 +151,8 @@ class _TextSink:
         self._text.flush()
 
 
-def _binary(stream: IO[str]) -> IO[bytes]:
+def binary(stream: IO[str]) -> IO[bytes]:
+    """The byte stream under ``stream`` (the report writers write bytes)."""
     buffer = getattr(stream, "buffer", None)
     return buffer if buffer is not None else cast(IO[bytes], _TextSink(stream))
 
@@ -158,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tcpscope: note: {line}", file=sys.stderr)
     conns = select(snap.connections.values(), args, snap.processes)
     sys.stdout.flush()
-    out = _binary(sys.stdout)
+    out = binary(sys.stdout)
     if args.json:
         write_json(conns, snap, out)
     elif args.csv:

@@ -122,3 +122,25 @@ def make_feed(options: FeedOptions) -> Feed:
 
         feed = RedactingFeed(feed)
     return feed
+
+
+def actions_off(feed: Feed) -> str | None:
+    """Why the connections ``feed`` shows cannot be closed or their processes ended, or None.
+
+    A replay, the demo or ``--remote`` shows sockets that are not this host's now; under
+    ``--redact`` the table shows pseudonyms, so a confirmation could not say exactly what
+    would be closed.
+    """
+    from core.recording.redact import RedactingFeed
+    from core.remote.feed import RemoteFeed
+    from core.sampling.feed import Seekable
+
+    if isinstance(feed, Seekable):
+        return "not available in replay: these connections are a recording, not this host now"
+    if not feed.live:
+        return "not available in the demo: its connections are invented"
+    if isinstance(feed, RedactingFeed):
+        return "not available under --redact: the table shows pseudonyms, not the real sockets"
+    if isinstance(feed, RemoteFeed):
+        return "not available with --remote: these sockets are on another host"
+    return None

@@ -267,10 +267,6 @@ def write_csv(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) ->
 TABLE_HEADER: Final = ("State", "Local", "Remote", "PID", "Process")
 
 
-def _endpoint(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
 def write_table(
     conns: Sequence[TcpConnection], snap: Snapshot, state_name: dict[int, str], out: IO[bytes]
 ) -> None:
@@ -295,15 +291,20 @@ def write_table(
     ]
     w0, w1, w2, w3 = widths
     out.write(_table_line(TABLE_HEADER, widths).encode())
+    # What repeats is formatted once: state cells by state, PID and process cells by PID.
+    state_cell = {s: f"{name:<{w0}}  " for s, name in state_names.items()}
+    owner_cell = {
+        pid: f"{'-' if pid is None else pid:<{w3}}  {name}" for pid, name in names.items()
+    }
     for batch in chunks(conns):
         lines = []
         for c in batch:
-            pid = c.owning_process
+            la, ra = c.local_address, c.remote_address
+            local = f"[{la}]:{c.local_port}" if ":" in la else f"{la}:{c.local_port}"
+            remote = f"[{ra}]:{c.remote_port}" if ":" in ra else f"{ra}:{c.remote_port}"
             lines.append(
-                f"{state_names[int(c.state)]:<{w0}}  "
-                f"{_endpoint(c.local_address, c.local_port):<{w1}}  "
-                f"{_endpoint(c.remote_address, c.remote_port):<{w2}}  "
-                f"{'-' if pid is None else pid:<{w3}}  {names[pid]}".rstrip()
+                f"{state_cell[c.state]}{local:<{w1}}  {remote:<{w2}}  "
+                f"{owner_cell[c.owning_process]}".rstrip()
             )
         out.write(("\n" + "\n".join(lines)).encode("utf-8", "backslashreplace"))
     out.write(b"\n")

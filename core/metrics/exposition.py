@@ -1,8 +1,8 @@
 """The /metrics answer: the newest families, encoded once, served from memory as a WSGI app.
 
 Why not prometheus_client's own app, which encodes on every scrape: encoding is the bulk of
-a scrape's work. Here :meth:`Exposition.replace` encodes the Prometheus text format and
-OpenMetrics when new families arrive, and a scrape only negotiates the format
+a scrape's work. Here :func:`encode` writes the Prometheus text format and OpenMetrics once
+per sample, and a scrape only negotiates the format
 (prometheus_client's ``choose_encoder``, so both behave exactly as the library's) and writes
 bytes. Other formats and gzip are encoded on first request and kept until the next families;
 ``name[]`` filters and methods other than GET go to the library's app over the same registry.
@@ -20,6 +20,8 @@ from prometheus_client.exposition import choose_encoder, gzip_accepted, make_wsg
 from prometheus_client.registry import CollectorRegistry
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+Bodies = dict[tuple[str, bool], bytes]
+"""Encoded bodies by (content type, gzipped)."""
 PREENCODED: Final = ("text/plain; version=0.0.4", "application/openmetrics-text; version=1.0.0")
 """What Prometheus and curl ask for: encoded as soon as new families arrive."""
 
@@ -30,7 +32,7 @@ class Exposition:
     def __init__(self) -> None:
         """Empty until the first :meth:`replace` (a scrape then gets no series, not an error)."""
         self._families: tuple[Metric, ...] = ()
-        self._bodies: dict[tuple[str, bool], bytes] = {}
+        self._bodies: Bodies = {}
         # Only tcpscope's series: no process or platform collectors (node_exporter has those).
         self.registry = CollectorRegistry(
             auto_describe=False, support_collectors_without_names=True
@@ -42,17 +44,12 @@ class Exposition:
         """The newest families (the registry calls this when it encodes)."""
         return iter(self._families)
 
-    def replace(self, families: Sequence[Metric]) -> None:
-        """Serve ``families`` from now on, encoded in the usual formats before the swap."""
-        bodies: dict[tuple[str, bool], bytes] = {}
-        staged = _Staged(tuple(families))
-        for accept in PREENCODED:
-            encoder, content_type = choose_encoder(accept)
-            bodies[(content_type, False)] = encoder(staged)
+    def replace(self, families: Sequence[Metric], bodies: Bodies) -> None:
+        """Serve ``families`` from now on, with ``bodies`` (:func:`encode`) already encoded."""
         # Two reference swaps; a scrape in between gets the new families' bodies at worst
         # one sample late, never a mix within one body.
-        self._families = staged.families
-        self._bodies = bodies
+        self._families = tuple(families)
+        self._bodies = dict(bodies)
 
     def body(self, accept: str, gzipped: bool) -> tuple[bytes, str]:
         """(body, content type) for an Accept header; cached until the next families."""
@@ -81,8 +78,19 @@ class Exposition:
         return [body]
 
 
+def encode(families: Sequence[Metric]) -> Bodies:
+    """``families`` in the formats of :data:`PREENCODED`, keyed as :meth:`Exposition.body`
+    looks them up (done by the sampling process, so the HTTP process only swaps bytes)."""
+    staged = _Staged(tuple(families))
+    bodies: Bodies = {}
+    for accept in PREENCODED:
+        encoder, content_type = choose_encoder(accept)
+        bodies[(content_type, False)] = encoder(staged)
+    return bodies
+
+
 class _Staged:
-    """A collector-shaped holder, so new families are encoded before anyone is served them."""
+    """A collector-shaped holder of families, for prometheus_client's encoders."""
 
     def __init__(self, families: tuple[Metric, ...]) -> None:
         self.families = families

@@ -3,9 +3,9 @@
 Why a child process for HTTP: at 50k sockets the sampler and the update threads run Python for
 most of every second, and threads of one process take turns on one interpreter lock; a scrape
 served by a thread of this process would wait its turn many times over. The child forked at
-start holds only the listening socket, the newest families (sent over a pipe after each
-update, a few kB) and their encodings, so a scrape waits for nobody. The child ends when the
-pipe closes: when this process stops, however it stops.
+start holds only the listening socket and the newest families with their encodings (made
+here, sent over a pipe after each update, a few kB), so a scrape waits for nobody. The child
+ends when the pipe closes: when this process stops, however it stops.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client.core import Metric
 
 from core.connections.snapshot import Snapshot
+from core.errors import OutputFailed
 from core.ipsec.model import IpsecView
-from core.metrics.exposition import Exposition
+from core.metrics.exposition import Exposition, encode
 from core.metrics.listen import ListenAddress
 from core.sampling.feed import Feed, StreamsIpsec
 
@@ -92,7 +93,7 @@ def _child(server: WSGIServer, families: Connection, parents_end: Connection) ->
     thread = serve(server, exposition)
     with contextlib.suppress(EOFError, OSError):
         while True:
-            exposition.replace(families.recv())
+            exposition.replace(*families.recv())
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
@@ -107,6 +108,7 @@ class ServingProcess:
         host, port = server.server_address[:2]
         self.address = ListenAddress(str(host), int(port))
         reader, self._writer = mp.get_context("fork").Pipe(duplex=False)
+        self._sending = threading.Lock()  # connection samples and IPsec views both publish
         self._process = mp.get_context("fork").Process(
             target=_child, args=(server, reader, self._writer), name="tcpscope-http", daemon=True
         )
@@ -115,8 +117,20 @@ class ServingProcess:
         server.server_close()
 
     def publish(self, families: tuple[Metric, ...]) -> None:
-        """Serve ``families`` from now on (a few kB through the pipe)."""
-        self._writer.send(families)
+        """Serve ``families`` from now on: encoded here, then sent (a few kB) through the pipe.
+
+        Raises:
+            OutputFailed: the HTTP process is gone (killed from outside): nothing can be served.
+        """
+        message = (families, encode(families))
+        try:
+            with self._sending:
+                self._writer.send(message)
+        except OSError as exc:
+            code = self._process.exitcode
+            raise OutputFailed(
+                f"the metrics HTTP process ended (exit status {code}): {exc.strerror or exc}"
+            ) from None
 
     def close(self) -> None:
         """Close the pipe (the child stops serving and exits) and reap the child."""

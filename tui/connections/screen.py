@@ -22,6 +22,7 @@ from core.connections.query import SORT_COLUMNS, QueryError, parse_query
 from core.connections.reverse_dns import ReverseDns
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
+from tui.connections import actions as acts
 from tui.connections.columns import BY_KEY, Column
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
@@ -89,6 +90,10 @@ class ConnectionsScreen(Screen[None]):
         Binding("O", "sort_by('offload')", "Sort by Offload", id="sort-offload", show=False),
         Binding("P", "sort_by('pid')", "Sort by PID", id="sort-pid", show=False),
         Binding("g", "toggle_group", "Group", id="group", tooltip="Group by process"),
+        Binding("x", "close_connection", "Close", id="close-conn", tooltip="Close the connection"),
+        Binding("K", "terminate_process", "Kill", id="kill-proc", tooltip="Terminate its process"),
+        Binding("x", "act_unavailable", show=False),  # in replay/demo: say why, not nothing
+        Binding("K", "act_unavailable", show=False),
         # Names the other screen in the footer (Tab, the App's priority binding, also switches).
         Binding("2", "app.show_screen('ipsec')", "IPsec", id="conn-ipsec", tooltip="IPsec screen"),
         Binding(
@@ -309,10 +314,6 @@ class ConnectionsScreen(Screen[None]):
         index = self.table.index
         self._sort(index.sort_column, not index.reverse)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """In a replay, ``<``/``>`` step the recording by a minute (the replay keys win)."""
-        return not (action == "move_sort" and shell_of(self).replay is not None)
-
     def action_move_sort(self, step: int) -> None:
         """``<``/``>``: sort by the column left/right of the sorted one (as htop does).
 
@@ -367,6 +368,32 @@ class ConnectionsScreen(Screen[None]):
         """Toggle the group-by-process view."""
         table = self.table
         table.set_grouped(not table.grouped)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Close/Kill show dimmed in replay and demo; their keys then explain why.
+
+        In a replay, ``<``/``>`` step the recording by a minute (the replay keys win).
+        """
+        if action == "move_sort":
+            return shell_of(self).replay is None
+        if action in ("close_connection", "terminate_process"):
+            return True if shell_of(self).actions_off is None else None
+        if action == "act_unavailable":
+            return shell_of(self).actions_off is not None
+        return True
+
+    def action_close_connection(self) -> None:
+        """Close the selected connection (confirmation first)."""
+        acts.start(self, self.table, self._snapshot, "close")
+
+    def action_terminate_process(self) -> None:
+        """Terminate the selected connection's process (confirmation first)."""
+        acts.start(self, self.table, self._snapshot, "terminate")
+
+    def action_act_unavailable(self) -> None:
+        """Say why closing and terminating are off here."""
+        reason = shell_of(self).actions_off or ""
+        self.notify(reason, title="Close / Kill", severity="warning", markup=False)
 
     def toggle_column(self, key: str) -> None:
         """Show or hide one column (saved in the preferences)."""
