@@ -110,7 +110,6 @@ _make_connection: Final = plain_constructor(TcpConnection)
 
 
 def new_connection(
-    *,
     family: int,
     local_address: str,
     local_port: int,
@@ -128,50 +127,12 @@ def new_connection(
     applied_setting: int | None = None,
     offload_state: int | None = None,
 ) -> TcpConnection:
-    """A new record with every property set by its rule (core.connections.property_rules)."""
-    return build_connection(
-        family,
-        local_address,
-        local_port,
-        remote_address,
-        remote_port,
-        state,
-        owning_process,
-        owner_status,
-        first_seen,
-        created_before_start,
-        defaults,
-        inode,
-        uid,
-        source_key,
-        applied_setting,
-        offload_state,
-    )
+    """A new record with every property set by its rule (core.connections.property_rules).
 
-
-def build_connection(
-    family: int,
-    local_address: str,
-    local_port: int,
-    remote_address: str,
-    remote_port: int,
-    state: TcpState,
-    owning_process: int | None,
-    owner_status: OwnerStatus,
-    first_seen: datetime,
-    created_before_start: bool,
-    defaults: PlatformDefaults,
-    inode: int | None,
-    uid: int | None,
-    source_key: bytes,
-    applied_setting: int | None,
-    offload_state: int | None,
-) -> TcpConnection:
-    """:func:`new_connection` with positional arguments, for the per-socket paths.
-
-    Positional, in the dataclass's field order: the first sample builds one per socket, and
-    keyword arguments cost 40% more (tests/core/test_build.py checks the order). Built by
-    plain stores (:mod:`core.fast_records`): five times cheaper than the frozen ``__init__``.
+    A first sample builds one per socket, so per-socket paths call it positionally (keyword
+    arguments cost 40% more), the record is filled positionally in the dataclass's field order
+    (tests/core/test_build.py checks it), by plain stores (:mod:`core.fast_records`): five
+    times cheaper than the frozen ``__init__``.
     """
     return _make_connection(
         None,  # caption

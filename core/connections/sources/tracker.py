@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Generic, NamedTuple, TypeVar
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
-from core.connections.records import PlatformDefaults, build_connection, with_state
+from core.connections.records import PlatformDefaults, new_connection, with_state
 
 K = TypeVar("K", bound=Hashable)
 
@@ -107,7 +107,7 @@ def next_record(
     if prev is None or not same_socket(prev, facts.inode):
         # Unpacked positionally: a first sample takes this path for every socket.
         fam, laddr, lport, raddr, rport, state, pid, status, ino, uid, key, applied, offload = facts
-        return build_connection(
+        return new_connection(
             fam, laddr, lport, raddr, rport, state, pid, status, now, first, defaults,
             ino, uid, key, applied, offload,
         )  # fmt: skip
