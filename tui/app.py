@@ -302,6 +302,8 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             snapshot=self.snapshot,
             clock=self.now,
             link=getattr(self.feed, "link_status", None),
+            # A remote feed is another machine's namespace: only a local live view is "this".
+            live=self.feed.live and not hasattr(self.feed, "link_status"),
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

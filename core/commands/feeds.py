@@ -142,5 +142,8 @@ def actions_off(feed: Feed) -> str | None:
     if isinstance(feed, RedactingFeed):
         return "not available under --redact: the table shows pseudonyms, not the real sockets"
     if isinstance(feed, RemoteFeed):
-        return "not available with --remote: these sockets are on another host"
+        return (
+            "not available with --remote in the TUI: these sockets and PIDs are on another "
+            "host (use tcpscope --remote HOST close)"
+        )
     return None
