@@ -36,6 +36,10 @@ from core.remote.wire import CONTROL, PROTOCOL, MessageWriter
 HEARTBEAT_S: Final = 5.0
 """Longest silence: a paused or slow agent still proves it is alive this often."""
 EXIT_FATAL: Final = 1
+REKEY_FACTOR: Final = 4
+REKEY_SLACK: Final = 65536
+"""A key frame is sent when more connections were numbered than FACTOR × live + SLACK (at
+1k connections and 10 new a second: every ~2 hours, ~40 kB)."""
 
 
 def hello(version: str, sha256: str) -> dict[str, Any]:
@@ -196,7 +200,10 @@ class Agent:
                 if not sent:
                     header = dataclasses.replace(header_of(snap), tcpscope=self.version)
                     self.send(header.to_json())
-                self.send(encoder.encode(snap, key=not sent))
+                # Deltas only after the first frame, but both ends number every connection
+                # ever seen: under churn, a key frame every few hours bounds that memory.
+                rekey = encoder.numbered > REKEY_FACTOR * len(snap.connections) + REKEY_SLACK
+                self.send(encoder.encode(snap, key=not sent or rekey))
                 sent += 1
                 if limit is not None and sent >= limit:
                     break
