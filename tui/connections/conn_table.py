@@ -29,7 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.query import SORT_COLUMNS, Query
 from core.connections.rates import ByteRate, RateTracker
 from core.connections.reverse_dns import ReverseDns
@@ -398,7 +398,7 @@ class ConnTable(ScrollView, can_focus=True):
             created is not None and not conn.created_before_start and now - created < window
         ):
             return "new"
-        changed = conn.time_of_last_state_change
+        changed = conn.state_changed_at
         if row_id in self._tick_changed or (changed is not None and now - changed < window):
             return "changed"
         return ""
@@ -444,7 +444,8 @@ class ConnTable(ScrollView, can_focus=True):
         now = self.snapshot.time if self.snapshot is not None else datetime.now(UTC)
         life = self._lifecycle(row_id, conn, now)
         age = fmt.conn_age(conn, now)
-        extra = _Extra(self.rates.rate(row_id), *self._names(conn))
+        listening = conn.state is TcpState.LISTEN  # a listener moves no bytes of its own
+        extra = _Extra(None if listening else self.rates.rate(row_id), *self._names(conn))
         key = (
             "row",
             row_id,

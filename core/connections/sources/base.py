@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
@@ -31,6 +31,19 @@ class SourceSample:
     touched: frozenset[str] | None = None
     """InstanceIDs whose record was added, replaced or dropped since the last sample, when the
     source knows them (it found them while dumping); None makes the sampler compare every row."""
+    observed_at: datetime | None = None
+    """When the source read the clock after its dump: every socket listed existed by then,
+    so it is the honest first-seen bound (CreationTime) and the snapshot's time. ``None``:
+    the source took ``now`` as given (scripted sources with their own clock)."""
+
+
+def observed_after(now: datetime) -> datetime:
+    """The wall clock read now, after a dump that began at ``now`` (never earlier than it).
+
+    Why after: a socket created during the dump is listed by it; stamping it with the time the
+    dump began would make it look older than its ``socket()`` call.
+    """
+    return max(now, datetime.now(UTC))
 
 
 class ConnectionSource(Protocol):
