@@ -18,6 +18,7 @@ from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
+    from core.netns.model import NamespaceView
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +148,5 @@ class Snapshot:
     """Latest IPsec counters view, when an IPsec sampler rides this stream."""
     skipped: int = 0
     """Snapshots the consumer did not see because it was slower than the sampler."""
+    namespaces: NamespaceView | None = None
+    """The network namespaces read (None: only tcpscope's own; see core.netns)."""

@@ -180,6 +180,9 @@ class TcpConnection:
     """Socket owner's uid as the kernel reports it."""
     source_key: bytes = b""
     """Opaque per-source identity used to reuse unchanged records between samples."""
+    netns: int | None = None
+    """Network namespace inode when the socket is not in tcpscope's own namespace (see
+    core.netns); ``None`` for tcpscope's own namespace and for sources without namespaces."""
 
     @property
     def is_listener(self) -> bool:

@@ -75,17 +75,27 @@ def canonical_address(text: str) -> str:
 
 
 def instance_id(
-    local_address: str, local_port: int, remote_address: str, remote_port: int, inode: int | None
+    local_address: str,
+    local_port: int,
+    remote_address: str,
+    remote_port: int,
+    inode: int | None,
+    netns: int | None = None,
 ) -> str:
     """InstanceID in the seed's ``OrgID:LocalID`` pattern, stable for a connection's life.
 
     A connected socket is unique by its 4-tuple, which survives the kernel swapping the socket
     for a TIME_WAIT minisock (its inode and cookie do not). Unconnected sockets (listeners,
     bound-only) can share a tuple through SO_REUSEPORT, so their inode is appended.
+    Sockets outside tcpscope's network namespace get ``ns<inode>/`` in front.
     """
     local_id = f"[{local_address}]:{local_port}-[{remote_address}]:{remote_port}"
     if remote_port == 0 and inode:
         local_id += f"#{inode}"
+    if netns is not None:
+        # The same 4-tuple can live in two network namespaces (two containers listening on
+        # :80): a socket outside tcpscope's own namespace is named by its namespace too.
+        local_id = f"ns{netns}/{local_id}"
     return f"{ORG_ID}:{local_id}"
 
 
@@ -123,6 +133,7 @@ def new_connection(
     source_key: bytes = b"",
     applied_setting: int | None = None,
     offload_state: int | None = None,
+    netns: int | None = None,
 ) -> TcpConnection:
     """A new record with every property set by its rule in :mod:`core.connections.property_rules`.
 
@@ -148,7 +159,7 @@ def new_connection(
         None,  # time_of_last_state_change
         defaults.transitioning_to_state,
         None,  # available_requested_states
-        instance_id(local_address, local_port, remote_address, remote_port, inode),
+        instance_id(local_address, local_port, remote_address, remote_port, inode, netns),
         None,  # enabled_state
         defaults.requested_state,
         defaults.directionality,
@@ -168,6 +179,7 @@ def new_connection(
         inode,
         uid,
         source_key,
+        netns,
     )
 
 

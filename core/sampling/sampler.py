@@ -373,6 +373,7 @@ class Sampler:
             privilege=result.privilege,
             stats=SampleStats(ms, len(result.connections), result.new_owners_resolved),
             ipsec=self._ipsec_view,
+            namespaces=result.namespaces,
         )
 
     def _failed(self, now: datetime, kind: ErrorKind, message: str) -> Snapshot:
@@ -396,6 +397,7 @@ class Sampler:
             stale=good is not None,
             privilege=good.privilege if good else Privilege(),
             ipsec=self._ipsec_view,
+            namespaces=good.namespaces if good else None,
         )
 
     def _update_ghosts(

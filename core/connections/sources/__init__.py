@@ -16,13 +16,16 @@ from core.errors import MonitorError, UsageError
 SOURCE_NAMES: Final = ("auto", "netlink", "psutil")
 
 
-def get_source(name: str = "auto", *, tcp_info: bool = True) -> ConnectionSource:
+def get_source(
+    name: str = "auto", *, tcp_info: bool = True, netns: str | None = None
+) -> ConnectionSource:
     """A ready connection source.
 
     Args:
         name: one of :data:`SOURCE_NAMES`.
         tcp_info: every socket's tcp_info in every sample (netlink); False: only for the
             connections watched (the live app), a fifth less kernel time per sample.
+        netns: ``--netns`` (see core.netns.select); None: tcpscope's own namespace only.
 
     Raises:
         UsageError: unknown name.
@@ -32,23 +35,32 @@ def get_source(name: str = "auto", *, tcp_info: bool = True) -> ConnectionSource
         raise UsageError(f"unknown source {name!r}; choose one of {', '.join(SOURCE_NAMES)}")
     if name == "netlink" or (name == "auto" and sys.platform.startswith("linux")):
         try:
-            return _netlink(tcp_info)
+            return _netlink(tcp_info, netns)
         except MonitorError:
             if name == "netlink":
                 raise
+    if netns not in (None, "all", "current"):
+        raise UsageError("--netns needs the netlink source (Linux, sock_diag)")
     from core.connections.sources.psutil_source import PsutilSource
 
     return PsutilSource()
 
 
-def _netlink(tcp_info: bool) -> ConnectionSource:
+def _netlink(tcp_info: bool, netns: str | None = None) -> ConnectionSource:
     """A NetlinkSource whose kernel answered one probe dump."""
     from core.connections.sources.netlink import NetlinkSource
     from core.errors import SourceUnavailable
 
     if not sys.platform.startswith("linux"):
         raise SourceUnavailable("netlink: sock_diag exists only on Linux")
-    source = NetlinkSource(tcp_info=tcp_info)
+    namespaces = None
+    if netns is not None and netns != "current":
+        from core.netns.reader import NamespaceSet
+        from core.netns.select import resolve
+
+        wanted, discoverer = resolve(netns)
+        namespaces = NamespaceSet(wanted, selection=netns, tcp_info=tcp_info, discoverer=discoverer)
+    source = NetlinkSource(tcp_info=tcp_info, namespaces=namespaces)
     try:
         source.probe()
     except MonitorError:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.netns.model import NamespaceView
 from core.snapshot import Privilege
 
 
@@ -28,6 +29,8 @@ class SourceSample:
     privilege: Privilege = field(default_factory=Privilege)
     new_owners_resolved: int = 0
     """How many socket owners had to be looked up this time (churn, for the header/bench)."""
+    namespaces: NamespaceView | None = None
+    """The network namespaces looked at (None: only tcpscope's own, as always before)."""
 
 
 class ConnectionSource(Protocol):

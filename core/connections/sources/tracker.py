@@ -43,6 +43,8 @@ class SocketFacts(NamedTuple):
     """Only scripted Windows-like hosts report it."""
     offload_state: int | None = None
     """``None``: the platform default (:class:`core.connections.records.PlatformDefaults`)."""
+    netns: int | None = None
+    """Network namespace inode, for sockets outside tcpscope's own (see core.netns)."""
 
 
 def same_socket(prev: TcpConnection, inode: int | None) -> bool:
@@ -122,6 +124,7 @@ def carry(
             source_key=facts.source_key,
             applied_setting=facts.applied_setting,
             offload_state=facts.offload_state,
+            netns=facts.netns,
         )
     rec = prev
     if prev.state is not facts.state:

@@ -1,0 +1,94 @@
+"""``--netns all|current|NAME|PID|PATH``: which network namespaces a run reads.
+
+``all`` (the default of the app, ``connections`` and ``record``) reads every namespace on
+the host, which is what someone on a container host expects to see; ``current`` reads only
+tcpscope's own, as ``ss`` does. A NAME is an ``ip netns`` name or a container's name or id
+(prefix); a PID means that process's namespace; a PATH is an nsfs file
+(``/run/netns/NAME``, ``/proc/PID/ns/net``, a runtime's netns file). Several may be given,
+comma-separated. A named, PID or PATH namespace is fixed when the run starts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Final
+
+from core.errors import UsageError
+from core.netns.cgroups import container_of_cgroup
+from core.netns.discover import NETNS_DIRS, Discoverer, Discovery
+from core.netns.names import ContainerNamer
+
+ALL: Final = "all"
+CURRENT: Final = "current"
+DEFAULT: Final = ALL
+
+Wanted = Callable[[Discovery], set[int]]
+
+
+def check(text: str) -> str:
+    """``text`` if it is a well-formed ``--netns`` value, else UsageError (one line)."""
+    parts = [p.strip() for p in text.split(",")]
+    if not text.strip() or not all(parts):
+        raise UsageError(f"--netns: empty namespace in {text!r}")
+    if len(parts) > 1 and (ALL in parts or CURRENT in parts):
+        raise UsageError("--netns: 'all' and 'current' stand alone")
+    return text.strip()
+
+
+def _inode_of_path(path: str) -> int:
+    try:
+        return os.stat(path).st_ino
+    except OSError as err:
+        raise UsageError(f"--netns: cannot open {path}: {err.strerror}") from None
+
+
+def _by_name(name: str, found: Discovery, proc: str) -> set[int]:
+    for directory in NETNS_DIRS:
+        path = f"{directory}/{name}"
+        if os.path.exists(path):
+            return {_inode_of_path(path)}
+    namer = ContainerNamer(proc)
+    hits: set[int] = set()
+    for ns in found.namespaces.values():
+        for pid in ns.pids[:8]:
+            try:
+                with open(f"{proc}/{pid}/cgroup", encoding="utf-8", errors="replace") as f:
+                    ref = container_of_cgroup(f.read())
+            except OSError:
+                continue
+            if ref is None:
+                continue
+            info = namer.name(ref)
+            if info.id.startswith(name) or name in (info.name, info.pod):
+                hits.add(ns.inode)
+            break
+    if not hits:
+        raise UsageError(f"--netns: no network namespace or container named {name!r}")
+    return hits
+
+
+def resolve(text: str, proc: str = "/proc") -> tuple[Wanted, Discoverer]:
+    """The chooser of inodes for ``text`` (checked) and the discoverer it was resolved with.
+
+    Raises:
+        UsageError: a name, PID or path that matches no namespace.
+    """
+    discoverer = Discoverer(proc)
+    if text == ALL:
+        return (lambda found: set(found.namespaces)), discoverer
+    if text == CURRENT:
+        own = discoverer.own
+        return (lambda _found: {own}), discoverer
+    found = discoverer.discover()
+    fixed: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        if part.isdigit():
+            if not os.path.exists(f"{proc}/{part}"):
+                raise UsageError(f"--netns: no process {part}")
+            fixed.add(_inode_of_path(f"{proc}/{part}/ns/net"))
+        elif "/" in part:
+            fixed.add(_inode_of_path(part))
+        else:
+            fixed |= _by_name(part, found, proc)
+    return (lambda _found: set(fixed)), discoverer
