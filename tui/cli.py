@@ -76,6 +76,7 @@ def build_parser() -> OneLineParser:
     )
     parser.add_argument("--interval", type=interval, default=1.0, metavar="S")
     parser.add_argument("--source", choices=connections_cmd.SOURCE_CHOICES, default="auto")
+    connections_cmd.add_netns_argument(parser)
     parser.add_argument("--ghost-ttl", type=seconds, default=5.0, metavar="S")
     parser.add_argument("--no-ipsec", action="store_true", help="do not sample IPsec counters")
     parser.add_argument("--provider", default="auto", metavar="NAME", help="IPsec provider")

@@ -12,6 +12,7 @@ def options_from(args: argparse.Namespace) -> FeedOptions:
     """The feed options the top-level flags describe."""
     return FeedOptions(
         source=args.source,
+        netns=args.netns,
         interval_s=args.interval,
         ghost_ttl_s=args.ghost_ttl,
         ipsec=not args.no_ipsec,

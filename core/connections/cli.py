@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from typing import Final
@@ -81,6 +82,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offload-state", type=enum_value("OffloadState"), metavar="NAME")
     parser.add_argument("--applied-setting", type=enum_value("AppliedSetting"), metavar="NAME")
     parser.add_argument("--source", choices=SOURCE_CHOICES, default="auto")
+    add_netns_argument(parser, default=argparse.SUPPRESS)
+
+
+def add_netns_argument(parser: argparse.ArgumentParser, *, default: object = "all") -> None:
+    """``--netns all|current|NAME|PID|PATH`` (see core.netns.select)."""
+    from core.netns.select import check
+
+    parser.add_argument(
+        "--netns",
+        type=check,
+        default=default,
+        metavar="WHICH",
+        help="network namespaces to read: all (default), current, or an ip netns or "
+        "container name, a PID or an nsfs path (comma-separated)",
+    )
 
 
 def _normal_address(text: str | None) -> str | None:
@@ -118,19 +134,29 @@ def select(conns: Sequence[TcpConnection], args: argparse.Namespace) -> list[Tcp
     )
 
 
-async def _sample(source_name: str) -> Snapshot:
+NAMES_WAIT_S: Final = 5.0
+"""How long a one-shot listing waits for container names (they are looked up off-thread)."""
+
+
+async def _sample(source_name: str, netns: str | None) -> Snapshot:
     from core.connections.sources import get_source
 
-    sampler = Sampler(get_source(source_name))
+    source = get_source(source_name, netns=netns)
+    sampler = Sampler(source)
     try:
-        return await sampler.sample_once()
+        snap = await sampler.sample_once()
+        namespaces = getattr(source, "namespaces", None)
+        if namespaces is not None and snap.error is None:
+            await asyncio.to_thread(namespaces.settle, NAMES_WAIT_S)
+            snap = dataclasses.replace(snap, namespaces=namespaces.view())
+        return snap
     finally:
         await sampler.aclose()
 
 
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
-    snap = asyncio.run(_sample(args.source))
+    snap = asyncio.run(_sample(args.source, getattr(args, "netns", "all")))
     if snap.error is not None:
         raise UsageError(f"{snap.source} source failed: {snap.error.message}")
     for line in snap.privilege.hidden:

@@ -63,7 +63,7 @@ def connection_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
         elif rule.provenance is not Provenance.REPORTED:
             derived[spec.wmi_name] = f"{rule.provenance.value}: {rule.text}"
     pid = conn.owning_process
-    doc[EXTRA_KEY] = {
+    extra: dict[str, object] = {
         "owner_status": conn.owner_status.value,
         "process": _process(snap.processes.get(pid) if pid is not None else None),
         "family": conn.family,
@@ -74,6 +74,11 @@ def connection_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
         "not_reported": not_reported,
         "derived": derived,
     }
+    if snap.namespaces is not None:
+        from core.netns.report import namespace_doc
+
+        extra["namespace"] = namespace_doc(conn, snap.namespaces)
+    doc[EXTRA_KEY] = extra
     return doc
 
 
@@ -89,7 +94,12 @@ def to_csv(conns: Iterable[TcpConnection], snap: Snapshot) -> str:
     """CSV with the WMI names as header (arrays joined by ``;``) plus process columns."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*(p.wmi_name for p in PROPERTIES), *CSV_EXTRA])
+    from core.netns.report import namespace_text
+
+    view = snap.namespaces
+    writer.writerow(
+        [*(p.wmi_name for p in PROPERTIES), *CSV_EXTRA, *(("Namespace",) if view else ())]
+    )
     for conn in conns:
         row: list[object] = []
         for spec in PROPERTIES:
@@ -104,6 +114,8 @@ def to_csv(conns: Iterable[TcpConnection], snap: Snapshot) -> str:
             printable(" ".join(info.cmdline or ())) if info else "",
             conn.owner_status.value,
         ]
+        if view is not None:
+            row.append(namespace_text(conn, view))
         writer.writerow(row)
     return out.getvalue()
 
@@ -114,7 +126,13 @@ def _endpoint(address: str, port: int) -> str:
 
 def to_table(conns: Sequence[TcpConnection], snap: Snapshot, state_name: dict[int, str]) -> str:
     """A plain aligned table for terminals; untrusted text is made printable."""
-    header = ("State", "Local", "Remote", "PID", "Process")
+    from core.netns.report import namespace_text
+
+    view = snap.namespaces
+    by_ns = view is not None and view.with_sockets > 1
+    header: tuple[str, ...] = ("State", "Local", "Remote", "PID", "Process")
+    if by_ns:
+        header += ("Namespace",)
     rows = [header]
     for conn in conns:
         pid = conn.owning_process
@@ -126,6 +144,7 @@ def to_table(conns: Sequence[TcpConnection], snap: Snapshot, state_name: dict[in
                 _endpoint(conn.remote_address, conn.remote_port),
                 str(pid) if pid is not None else "-",
                 printable(info.name or "?") if info else "-",
+                *((namespace_text(conn, view),) if by_ns else ()),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

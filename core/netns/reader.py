@@ -323,6 +323,10 @@ class NamespaceSet:
             self._view_key = key
         return self._view
 
+    def settle(self, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s``) for the container names asked for so far."""
+        self._names.wait_idle(timeout_s)
+
     def close(self) -> None:
         """Close every reader and stop the name worker."""
         for reader in self._readers.values():

@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not record IPsec counters",
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    from core.connections.cli import add_netns_argument
+
+    add_netns_argument(parser, default=argparse.SUPPRESS)
 
 
 def _options(args: argparse.Namespace) -> FeedOptions:
@@ -64,6 +67,7 @@ def _options(args: argparse.Namespace) -> FeedOptions:
         interval = getattr(args, "interval", 1.0)
     return FeedOptions(
         source=getattr(args, "source", "auto"),
+        netns=getattr(args, "netns", "all"),
         interval_s=check_interval(float(interval)),
         ghost_ttl_s=getattr(args, "ghost_ttl", 5.0),
         ipsec=not (args.record_no_ipsec or getattr(args, "no_ipsec", False)),

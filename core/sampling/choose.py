@@ -17,6 +17,8 @@ class FeedOptions:
     """What the command line says about the data to show."""
 
     source: str = "auto"
+    netns: str | None = None
+    """``--netns`` (see core.netns.select); None: tcpscope's own namespace only."""
     interval_s: float = 1.0
     ghost_ttl_s: float = 5.0
     ipsec: bool = True
@@ -58,7 +60,7 @@ def make_feed(options: FeedOptions) -> Feed:
 
         ipsec = ipsec_sampler(options)
         feed = Sampler(
-            get_source(options.source, tcp_info=options.every_tcp_info),
+            get_source(options.source, tcp_info=options.every_tcp_info, netns=options.netns),
             interval_s=options.interval_s,
             ghost_ttl_s=options.ghost_ttl_s,
             ipsec=ipsec,

@@ -36,6 +36,8 @@ def get_source(
     if name == "netlink" or (name == "auto" and sys.platform.startswith("linux")):
         try:
             return _netlink(tcp_info, netns)
+        except UsageError:
+            raise
         except MonitorError:
             if name == "netlink":
                 raise

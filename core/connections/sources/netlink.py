@@ -93,6 +93,10 @@ class NamespaceDumps(Protocol):
         """The namespaces the last :meth:`dump` looked at."""
         ...
 
+    def settle(self, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s``) for the names being looked up (one-shot commands)."""
+        ...
+
     def close(self) -> None:
         """Close every socket opened in other namespaces."""
         ...
@@ -159,6 +163,11 @@ class NetlinkSource:
         self._dumpers = {fam: InetDiagDumper(tcp_info=self._tcp_info) for fam in families}
         if self._namespaces is not None:
             self._namespaces.families = families
+
+    @property
+    def namespaces(self) -> NamespaceDumps | None:
+        """The namespaces read besides (or instead of) tcpscope's own, if any."""
+        return self._namespaces
 
     @property
     def resolver(self) -> PidResolver:
