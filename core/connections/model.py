@@ -116,6 +116,9 @@ class ProcessInfo:
     """Process start, seconds since the epoch."""
     denied: tuple[str, ...] = ()
     """Names of the fields above that the OS refused to give us."""
+    ns_pid: int | None = None
+    """Its PID inside its own PID namespace (a container's), when that differs from
+    :attr:`pid` (``NSpid`` in /proc/PID/status); OwningProcess stays the host PID."""
 
 
 @dataclass(frozen=True, slots=True)

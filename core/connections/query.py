@@ -4,7 +4,8 @@ The TUI's ``/`` filter and its sort columns are defined here so they can be test
 Textual and reused by any other consumer. A query is a list of tokens that AND together:
 free text matches any column; ``key:value`` narrows one field (``state:`` by the seed's State
 names, prefix allowed; ``port:`` either end; ``lport:``/``rport:``; ``pid:``; ``proc:``;
-``addr:``; ``user:``); a leading ``!`` negates a token. Parsing never raises anything but
+``addr:``; ``user:``; ``ns:`` namespace name or inode; ``container:`` container name, id,
+pod or runtime); a leading ``!`` negates a token. Parsing never raises anything but
 :class:`QueryError`, whose message is one line fit for the UI.
 
 Sort keys are total orders: a primary value, then the connection's ports and InstanceID, so
@@ -21,8 +22,20 @@ from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.seed_tables import ENUMS
+from core.netns.model import NamespaceInfo, namespace_words
 
-FILTER_KEYS: Final = ("state", "port", "lport", "rport", "pid", "proc", "addr", "user")
+FILTER_KEYS: Final = (
+    "state",
+    "port",
+    "lport",
+    "rport",
+    "pid",
+    "proc",
+    "addr",
+    "user",
+    "ns",
+    "container",
+)
 """The ``key:`` prefixes a filter token may use."""
 
 
@@ -113,9 +126,11 @@ class Query:
         """True when the query keeps every connection."""
         return not self.tokens
 
-    def matches(self, conn: TcpConnection, proc: ProcessInfo | None) -> bool:
-        """True when ``conn`` (owned by ``proc``, if known) passes every token."""
-        return all(_match(t, conn, proc) != t.negated for t in self.tokens)
+    def matches(
+        self, conn: TcpConnection, proc: ProcessInfo | None, ns: NamespaceInfo | None = None
+    ) -> bool:
+        """True when ``conn`` (owned by ``proc``, in namespace ``ns``) passes every token."""
+        return all(_match(t, conn, proc, ns) != t.negated for t in self.tokens)
 
 
 def parse_query(text: str) -> Query:
@@ -150,7 +165,9 @@ def _free_text(conn: TcpConnection, proc: ProcessInfo | None) -> str:
     return "\n".join(parts).casefold()
 
 
-def _match(token: Token, conn: TcpConnection, proc: ProcessInfo | None) -> bool:
+def _match(
+    token: Token, conn: TcpConnection, proc: ProcessInfo | None, ns: NamespaceInfo | None
+) -> bool:
     key = token.key
     if key is None:
         return token.value in _free_text(conn, proc)
@@ -170,6 +187,8 @@ def _match(token: Token, conn: TcpConnection, proc: ProcessInfo | None) -> bool:
         )
     if key == "proc":
         return proc is not None and token.value in (proc.name or "").casefold()
+    if key in ("ns", "container"):
+        return ns is not None and token.value in namespace_words(ns, key == "container")
     # user:
     return proc is not None and token.value in (proc.username or "").casefold()
 

@@ -133,3 +133,14 @@ def label(info: NamespaceInfo | None) -> str:
     if info.current:
         return "(this)"
     return f"ns:{info.inode}"
+
+
+def namespace_words(info: NamespaceInfo, container_only: bool = False) -> str:
+    """Lower-case text the ``ns:`` and ``container:`` filters search in."""
+    c = info.container
+    words = [c.runtime, c.id, c.name or "", c.pod or ""] if c is not None else []
+    if not container_only:
+        words += [label(info), info.name or "", str(info.inode)]
+        if info.current:
+            words.append("current")
+    return "\n".join(words).casefold()

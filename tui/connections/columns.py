@@ -41,13 +41,16 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("applied", "Applied", 16, 8, 4),
     Column("age", "Age", 6, 5, 2, right=True),
     Column("user", "User", 10, 6, 5),
+    Column("netns", "Namespace", 16, 8, 2, flex=True),
 )
 """Every column, left to right."""
 
 BY_KEY: Final = {c.key: c for c in COLUMNS}
 DEFAULT_HIDDEN: Final = frozenset({"user"})
 """Columns hidden until the user turns them on (room for later columns)."""
-TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state"))
+TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state", "netns"))
+ONLY_WITH_NAMESPACES: Final = frozenset({"netns"})
+"""Columns shown only while more than one network namespace has sockets (core.netns)."""
 
 
 def layout(total: int, hidden: frozenset[str] = DEFAULT_HIDDEN) -> tuple[tuple[Column, int], ...]:

@@ -32,9 +32,10 @@ from textual.timer import Timer
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.query import SORT_COLUMNS, Query
 from core.connections.row_index import Group, RowIndex
+from core.netns.model import label
 from core.snapshot import Snapshot
 from tui import format as fmt
-from tui.connections.columns import DEFAULT_HIDDEN, Column, layout
+from tui.connections.columns import DEFAULT_HIDDEN, ONLY_WITH_NAMESPACES, Column, layout
 
 HIGHLIGHT_S = 3.0
 """How long a new or state-changed row stays highlighted (at least one tick is ensured)."""
@@ -101,11 +102,20 @@ class ConnTable(ScrollView, can_focus=True):
         self._layout: tuple[tuple[Column, int], ...] = ()
         self._layout_width = -1
         self._prepare_timer: Timer | None = None
+        self.many_namespaces = False
+        """More than one network namespace has sockets: the Namespace column is shown."""
+        self.group_by = "process"
+        """What the grouped view groups by: ``process`` or ``container``."""
 
     # --- data -------------------------------------------------------------------------
     def update_snapshot(self, snap: Snapshot) -> None:
         """Show ``snap``: O(changed rows) index update, cursor kept on its row, one refresh."""
         self.snapshot = snap
+        view = snap.namespaces
+        many = view is not None and view.with_sockets > 1
+        if many != self.many_namespaces:
+            self.many_namespaces = many
+            self._layout_width = -1
         self._tick_added = snap.diff.added
         self._tick_changed = frozenset(c.instance_id for c in snap.diff.state_changed)
         self.index.update(snap, self.ghost_ttl_s)
@@ -121,9 +131,11 @@ class ConnTable(ScrollView, can_focus=True):
         self.index.set_query(query)
         self._reindex()
 
-    def set_grouped(self, grouped: bool) -> None:
-        """Switch between one row per connection and one row per process."""
+    def set_grouped(self, grouped: bool, by: str = "process") -> None:
+        """Switch between one row per connection and one row per process (or container)."""
         self.grouped = grouped
+        self.group_by = by
+        self._expanded.clear()
         self._reindex()
 
     def set_hidden(self, hidden: frozenset[str]) -> None:
@@ -149,7 +161,7 @@ class ConnTable(ScrollView, can_focus=True):
 
     def _reindex(self) -> None:
         if self.grouped:
-            groups = self.index.groups()
+            groups = self.index.groups(self.group_by)
             self._groups = {g.row_id: g for g in groups}
             entries: list[str] = []
             for g in groups:
@@ -286,7 +298,8 @@ class ConnTable(ScrollView, can_focus=True):
     # --- drawing ----------------------------------------------------------------------
     def _columns(self, width: int) -> tuple[tuple[Column, int], ...]:
         if width != self._layout_width:
-            self._layout = layout(width, self.hidden)
+            hidden = self.hidden if self.many_namespaces else self.hidden | ONLY_WITH_NAMESPACES
+            self._layout = layout(width, hidden)
             self._layout_width = width
         return self._layout
 
@@ -340,6 +353,7 @@ class ConnTable(ScrollView, can_focus=True):
             return self._cached(key, lambda: self._group_line(group, expanded, cursor, width))
         conn = self._record(row_id)
         proc = self.index.proc(conn)
+        ns = label(self.index.namespace_of(conn)) if self.many_namespaces else ""
         now = self.snapshot.time if self.snapshot is not None else datetime.now(UTC)
         life = self._lifecycle(row_id, conn, now)
         age = fmt.conn_age(conn, now)
@@ -355,9 +369,10 @@ class ConnTable(ScrollView, can_focus=True):
             columns,
             theme,
             self._entries is not None,
+            ns,
         )
         return self._cached(
-            key, lambda: self._row_line(conn, proc, life, age, cursor, columns, width)
+            key, lambda: self._row_line(conn, proc, life, age, cursor, columns, width, ns)
         )
 
     def _cached(self, key: tuple[object, ...], make: Callable[[], Strip]) -> Strip:
@@ -395,6 +410,7 @@ class ConnTable(ScrollView, can_focus=True):
         cursor: bool,
         columns: tuple[tuple[Column, int], ...],
         width: int,
+        ns: str = "",
     ) -> Strip:
         names = [f"conn-table--{life}"] if life else []
         if cursor:
@@ -403,7 +419,7 @@ class ConnTable(ScrollView, can_focus=True):
         indent = "  " if self._entries is not None else ""
         cells = []
         for col, w in columns:
-            text = _cell(col.key, conn, proc, age, life)
+            text = fmt.safe(ns) if col.key == "netns" else _cell(col.key, conn, proc, age, life)
             if col.key == "local" and indent:
                 text = indent + text
             cells.append((_fit(text, w, col.right), style, False))
@@ -417,7 +433,8 @@ class ConnTable(ScrollView, can_focus=True):
         )
         pid = "-" if group.pid is None else str(group.pid)
         sign = "▾" if expanded else "▸"
-        text = f"{sign} {fmt.safe(group.name)} (pid {pid}): {len(group.members)} — {counts}"
+        where = f"ns {group.netns}" if group.netns is not None else f"pid {pid}"
+        text = f"{sign} {fmt.safe(group.name)} ({where}): {len(group.members)} — {counts}"
         return _strip([(_fit(text, width, False), style, False)], width, style)
 
 

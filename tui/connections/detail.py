@@ -22,6 +22,7 @@ from itertools import pairwise
 from typing import Final
 
 from rich.console import Group as RichGroup
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -33,6 +34,7 @@ from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance
 from core.connections.seed_tables import ENUMS
 from core.snapshot import Snapshot
 from tui import format as fmt
+from tui.connections.namespace_detail import namespace_table
 
 HISTORY: Final = 60
 """Byte-rate samples kept while the pane is open."""
@@ -191,9 +193,18 @@ class DetailPane(VerticalScroll, can_focus=True):
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
                 tcp_table(info),
+                *self._namespace(conn, snap, proc),
             )
         )
         self._draw_rate()
+
+    @staticmethod
+    def _namespace(
+        conn: TcpConnection, snap: Snapshot, proc: ProcessInfo | None
+    ) -> tuple[RenderableType, ...]:
+        if snap.namespaces is None:
+            return ()
+        return (Text("\nNetwork namespace", "bold u"), namespace_table(conn, snap.namespaces, proc))
 
     def _record(self, snap: Snapshot, info: TcpInfo | None) -> None:
         total = _total_bytes(info)

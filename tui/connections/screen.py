@@ -41,7 +41,9 @@ class ConnectionsScreen(Screen[None]):
         Binding("enter", "toggle_detail", "Detail", id="detail", tooltip="Open/close detail"),
         Binding("s", "next_sort", "Sort", id="sort", tooltip="Sort by the next column"),
         Binding("S", "reverse_sort", "Reverse", id="reverse", tooltip="Reverse the sort"),
-        Binding("g", "toggle_group", "Group", id="group", tooltip="Group by process"),
+        Binding(
+            "g", "toggle_group", "Group", id="group", tooltip="Group by process, then by container"
+        ),
         Binding("escape", "escape", "Back", id="escape", show=False),
         Binding("ctrl+d", "scroll_detail(1)", "Detail down", id="detail-down", show=False),
         Binding("ctrl+u", "scroll_detail(-1)", "Detail up", id="detail-up", show=False),
@@ -251,9 +253,14 @@ class ConnectionsScreen(Screen[None]):
         self.tapp.update_prefs(sort_column=column, sort_reverse=reverse)
 
     def action_toggle_group(self) -> None:
-        """Toggle the group-by-process view."""
+        """Cycle: no groups → by process → by container (when namespaces are shown) → none."""
         table = self.table
-        table.set_grouped(not table.grouped)
+        if not table.grouped:
+            table.set_grouped(True, "process")
+        elif table.group_by == "process" and table.many_namespaces:
+            table.set_grouped(True, "container")
+        else:
+            table.set_grouped(False)
 
     def toggle_column(self, key: str) -> None:
         """Show or hide one column (saved in the preferences)."""
