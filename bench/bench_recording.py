@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpInfo, TcpState
+from core.connections.snapshot import Snapshot
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 from core.demo.feed import DEMO_START
 from core.demo.ipsec import DemoIpsecProvider
@@ -41,7 +42,6 @@ from core.recording.format import FORMAT_VERSION, RecordingHeader
 from core.recording.reader import Recording
 from core.recording.writer import RecordingWriter
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 
 
 @dataclasses.dataclass(frozen=True)

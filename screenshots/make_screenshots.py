@@ -30,7 +30,7 @@ from core.demo.scenario import HOST_NAME  # noqa: E402
 from core.recording.format import FORMAT_VERSION, RecordingHeader  # noqa: E402
 from core.recording.writer import RecordingWriter  # noqa: E402
 from core.recording.replay import open_replay  # noqa: E402
-from core.snapshot import Snapshot  # noqa: E402
+from core.connections.snapshot import Snapshot  # noqa: E402
 from tui.app import TcpscopeApp  # noqa: E402
 from tui.replay.controls import ReplayBar  # noqa: E402
 

@@ -2,9 +2,11 @@
 
 The App takes its :class:`core.sampling.feed.Feed` in the constructor (tests inject a scripted one)
 and
-never knows whether it is live, replayed or scripted. It owns the shell: the screen registry
-(connections, IPsec — swapped for the real IPsec screen when that module exists), pause and
-interval controls, preferences, the "terminal too small" guard and error notifications.
+never knows whether it is live, replayed or scripted. It is a static shell: the screens
+(``MODES``), the bindings (the replay keys enabled by ``check_action`` only for a replay), pause
+and interval controls, preferences, the "terminal too small" guard and error notifications.
+Data flows down: screens watch the ``snapshot`` and ``header`` reactives; they reach the App
+only through the :class:`tui.shell.Shell` Protocol, so no screen imports this module.
 Time-relative text uses :meth:`TcpscopeApp.now`: wall clock for a live feed, the snapshot's
 own time otherwise, so screenshots of scripted data are reproducible.
 """
@@ -26,19 +28,22 @@ from textual.events import Resize
 from textual.filter import Monochrome
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
 from core.sampling.feed import Feed, Seekable, WatchesTcpInfo
-from core.snapshot import Snapshot
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
+from tui.ipsec.screen import IpsecScreen
 from tui.messages import FeedFailed, SnapshotReceived
 from tui.prefs import Prefs
+from tui.replay.controls import REPLAY_BINDINGS, ReplayActions, ReplayControls
 from tui.screens.help import HelpScreen
 from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
+from tui.shell import HeaderState
 
 GIL_SWITCH_INTERVAL_S: Final = 0.001
 """How long a thread may hold the GIL while another waits (CPython's default: 5 ms)."""
@@ -49,48 +54,16 @@ INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SCREEN_ORDER = ("connections", "ipsec")
 
 
-def ipsec_screen_class() -> Callable[[], Screen[Any]]:
-    """The real IPsec screen if it is installed, else the honest placeholder."""
-    try:
-        from tui.ipsec.screen import IpsecScreen  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from tui.screens.ipsec_placeholder import IpsecPlaceholderScreen
-
-        return IpsecPlaceholderScreen
-    return IpsecScreen  # type: ignore[no-any-return]
-
-
-def install_replay(app: TcpscopeApp) -> None:
-    """Mount the replay controls for a seekable feed; ``tui.replay.controls`` owns them.
-
-    ``tui.replay.controls.install(app)`` is used when the module offers it. Otherwise its
-    ``ReplayBar``
-    is mounted above the connections screen's footer and its ``BINDINGS`` are bound app-wide.
-    Without ``tui.replay.controls`` the recording still plays, just without the bar.
-    """
-    try:
-        from tui.replay import controls as replay
-    except ImportError:
-        return
-    install = getattr(replay, "install", None)
-    if callable(install):
-        install(app)
-        return
-    for binding in getattr(replay, "BINDINGS", ()):
-        if isinstance(binding, Binding):
-            app.bind(binding.key, binding.action, description=binding.description)
-    bar_class = getattr(replay, "ReplayBar", None)
-    screen = app.connections_screen()
-    if bar_class is not None and screen is not None:
-        screen.mount(bar_class(), before=screen.query_one(Footer))
-
-
-class TcpscopeApp(App[int]):
+class TcpscopeApp(ReplayActions, App[int]):
     """Live monitor of TCP connections (and, on its own screen, IPsec counters)."""
 
     TITLE = "tcpscope"
     CSS_PATH = str(Path(__file__).parent / "styles" / "app.tcss")
     COMMANDS = App.COMMANDS | {TcpscopeCommands}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "connections": ConnectionsScreen,
+        "ipsec": IpsecScreen,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit tcpscope"),
         Binding("space", "pause", "Pause", id="pause", tooltip="Stop sampling"),
@@ -110,12 +83,15 @@ class TcpscopeApp(App[int]):
             tooltip="Connections ↔ IPsec",
             priority=True,
         ),
+        *REPLAY_BINDINGS,
     ]
 
     snapshot: reactive[Snapshot | None] = reactive(None, always_update=True, init=False)
     """The newest snapshot shown (screens watch it)."""
     paused: reactive[bool] = reactive(False, bindings=True)
     """True while the feed is paused."""
+    header: reactive[HeaderState | None] = reactive(None, init=False)
+    """What every screen's header line shows (screens' headers watch it)."""
 
     def __init__(
         self,
@@ -152,17 +128,13 @@ class TcpscopeApp(App[int]):
         self._held: Snapshot | None = None
         self._frozen_rows = 0
         self._last_error: str | None = None
-        self._modes["connections"] = ConnectionsScreen
-        self._modes["ipsec"] = ipsec_screen_class()
+        self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
+        self._publish_header()
 
     def show_tcp_info_for(self, instance_ids: Collection[str]) -> None:
         """Tell the feed whose tcp_info a screen shows (a live netlink feed fetches only those)."""
         if isinstance(self.feed, WatchesTcpInfo):
             self.feed.watch_tcp_info(instance_ids)
-
-    def register_screen(self, name: str, factory: Callable[[], Screen[Any]]) -> None:
-        """Replace or add a screen in the registry (the IPsec screen plugs in here)."""
-        self._modes[name] = factory
 
     def now(self) -> datetime:
         """ "Now" for ages: the clock if given, wall clock if live, else the snapshot's time."""
@@ -185,10 +157,7 @@ class TcpscopeApp(App[int]):
             self.theme = self.prefs.theme
         self.switch_mode("connections")
         if self._prefs_problem:
-            self.notify(self._prefs_problem, title="Preferences", severity="warning")
-        if isinstance(self.feed, Seekable):
-            # After the first refresh: the connections screen is composed by then.
-            self.call_after_refresh(install_replay, self)
+            self.notify(self._prefs_problem, title="Preferences", severity="warning", markup=False)
         self.paused = self.feed.paused
         self.run_feed()
         self.call_after_refresh(self._check_size)
@@ -207,6 +176,7 @@ class TcpscopeApp(App[int]):
             self._held = snap
             return
         self.snapshot = snap
+        self._publish_header()
         self._notify_errors(snap)
         self._freeze_gc(len(snap.connections))
 
@@ -273,12 +243,25 @@ class TcpscopeApp(App[int]):
 
     # --- actions ----------------------------------------------------------------------
     def watch_paused(self, paused: bool) -> None:
-        """Footer label follows the state."""
+        """Footer label and header follow the state."""
         self.refresh_bindings()
-        self._refresh_headers()
+        self._publish_header()
+
+    def _publish_header(self) -> None:
+        self.header = HeaderState(
+            host=self.hostname,
+            source=self.feed.source_name,
+            interval_s=self.feed.interval_s,
+            paused=self.paused,
+            snapshot=self.snapshot,
+            clock=self.now,
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Space shows (and does) Pause while running and Resume while paused."""
+        """Space shows (and does) Pause while running and Resume while paused; the replay
+        keys exist only for a replay."""
+        if action.startswith("replay_"):
+            return self.replay is not None
         if action == "pause":
             return not self.paused
         if action == "resume":
@@ -327,15 +310,7 @@ class TcpscopeApp(App[int]):
             self.notify(str(exc), title="Interval", severity="warning")
             return
         self.notify(f"sampling every {new:g} s", timeout=1.5)
-        self._refresh_headers()
-
-    def _refresh_headers(self) -> None:
-        """PAUSED and the interval show at once on every installed screen that has a header."""
-        screens = {*self.screen_stack, self.connections_screen()}
-        for screen in screens:
-            refresh = getattr(screen, "refresh_header", None)
-            if callable(refresh):
-                refresh()
+        self._publish_header()
 
     def action_help(self) -> None:
         """Show keys and colours."""
@@ -344,23 +319,19 @@ class TcpscopeApp(App[int]):
 
     def action_show_screen(self, name: str) -> None:
         """Switch to a registered screen."""
-        if name in self._modes and self.current_mode != name:
+        if name in self.MODES and self.current_mode != name:
             self.switch_mode(name)
 
     def action_next_screen(self) -> None:
         """Tab: the next screen in the registry."""
-        order = [n for n in SCREEN_ORDER if n in self._modes]
-        index = order.index(self.current_mode) if self.current_mode in order else -1
-        self.switch_mode(order[(index + 1) % len(order)])
+        index = SCREEN_ORDER.index(self.current_mode) if self.current_mode in SCREEN_ORDER else -1
+        self.switch_mode(SCREEN_ORDER[(index + 1) % len(SCREEN_ORDER)])
 
     def connections_screen(self) -> ConnectionsScreen | None:
         """The connections screen, wherever it is in the screen stacks."""
-        for screen in self.screen_stack:
-            if isinstance(screen, ConnectionsScreen):
-                return screen
         try:
-            stack = self._screen_stacks.get("connections", [])
-        except AttributeError:
+            stack = self.get_screen_stack("connections")
+        except KeyError:  # not shown yet
             return None
         for screen in stack:
             if isinstance(screen, ConnectionsScreen):
@@ -388,7 +359,7 @@ class TcpscopeApp(App[int]):
         self.prefs = replace(self.prefs, **changes)
         problem = prefs_mod.save(self.prefs, self._prefs_path)
         if problem:
-            self.notify(problem, title="Preferences", severity="warning")
+            self.notify(problem, title="Preferences", severity="warning", markup=False)
 
     def watch_theme(self, theme: str) -> None:
         """Remember the theme across runs."""

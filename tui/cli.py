@@ -64,9 +64,9 @@ def _mount(
 
 def build_parser() -> OneLineParser:
     """The whole command line."""
-    import core.ipsec.cli as ipsec_cli
-    import core.recording.cli as record_cli
-    from core.connections import cli as connections_cmd
+    import core.commands.connections as connections_cmd
+    import core.commands.ipsec as ipsec_cli
+    import core.commands.record as record_cli
     from core.connections import explain
 
     parser = OneLineParser(

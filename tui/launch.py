@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.sampling.choose import FeedOptions, make_feed
+from core.commands.feeds import FeedOptions, make_feed
 
 
 def options_from(args: argparse.Namespace) -> FeedOptions:

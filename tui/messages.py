@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 
 
 class SnapshotReceived(Message):

@@ -11,10 +11,15 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from core.connections.query import SORT_COLUMNS
-from tui.connections.columns import DEFAULT_HIDDEN, TOGGLEABLE
+
+DEFAULT_HIDDEN: Final = frozenset({"user"})
+"""Table columns hidden until the user shows them (the table ignores keys it does not know,
+so a preference file from another version never breaks it)."""
+MAX_COLUMN_KEY = 32
+"""Longest column key kept from a preference file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +54,10 @@ def _validated(data: object) -> Prefs:
     if sort_column not in SORT_COLUMNS:
         raise ValueError(f"unknown sort column {sort_column!r}")
     hidden = data.get("hidden_columns", list(prefs.hidden_columns))
-    if not isinstance(hidden, list) or not all(h in TOGGLEABLE for h in hidden):
-        raise ValueError("hidden_columns must list known columns")
+    if not isinstance(hidden, list) or not all(
+        isinstance(h, str) and 0 < len(h) <= MAX_COLUMN_KEY for h in hidden
+    ):
+        raise ValueError("hidden_columns must list column names")
     theme = data.get("theme")
     ttl = data.get("ghost_ttl_s")
     if theme is not None and not isinstance(theme, str):

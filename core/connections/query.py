@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.namespaces import NamespaceInfo, namespace_words
 from core.connections.seed_tables import ENUMS
-from core.netns.model import NamespaceInfo, namespace_words
 
 FILTER_KEYS: Final = (
     "state",

@@ -19,7 +19,7 @@ from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from core.textsafe import printable
 
 EXTRA_KEY: Final = "tcpscope"
@@ -75,7 +75,7 @@ def connection_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
         "derived": derived,
     }
     if snap.namespaces is not None:
-        from core.netns.report import namespace_doc
+        from core.connections.namespaces import namespace_doc
 
         extra["namespace"] = namespace_doc(conn, snap.namespaces)
     doc[EXTRA_KEY] = extra
@@ -94,7 +94,7 @@ def to_csv(conns: Iterable[TcpConnection], snap: Snapshot) -> str:
     """CSV with the WMI names as header (arrays joined by ``;``) plus process columns."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    from core.netns.report import namespace_text
+    from core.connections.namespaces import namespace_text
 
     view = snap.namespaces
     writer.writerow(
@@ -126,7 +126,7 @@ def _endpoint(address: str, port: int) -> str:
 
 def to_table(conns: Sequence[TcpConnection], snap: Snapshot, state_name: dict[int, str]) -> str:
     """A plain aligned table for terminals; untrusted text is made printable."""
-    from core.netns.report import namespace_text
+    from core.connections.namespaces import namespace_text
 
     view = snap.namespaces
     by_ns = view is not None and view.with_sockets > 1

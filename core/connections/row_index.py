@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.namespaces import NamespaceInfo, NamespaceView, label
 from core.connections.query import EMPTY_QUERY, NEEDS_PROCESS, Query, SortKey, key_func
-from core.netns.model import NamespaceInfo, NamespaceView, label
-from core.snapshot import Ghost, Snapshot
+from core.connections.snapshot import Ghost, Snapshot
 
 FULL_SCAN_EVERY = 10
 """Every this many snapshots, check every row by identity even when the diff is complete."""

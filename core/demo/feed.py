@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+from core.connections.snapshot import Snapshot
 from core.demo.ipsec import DemoIpsecProvider
 from core.demo.scenario import frames
 from core.demo.source import DemoSource
 from core.ipsec.sampling import IpsecSampler
 from core.sampling.sampler import Sampler, check_interval
-from core.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView

@@ -22,8 +22,8 @@ import threading
 from collections.abc import Iterable
 from typing import Final
 
+from core.connections.namespaces import ContainerInfo
 from core.netns.cgroups import ContainerRef, container_of_cgroup
-from core.netns.model import ContainerInfo
 
 API_TIMEOUT_S: Final = 1.0
 """Longest wait for a runtime's API or CLI; past it the container stays unnamed."""

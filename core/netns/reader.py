@@ -27,12 +27,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Final
 
+from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
 from core.connections.sources.inet_diag import InetDiagDumper, open_sock_diag
 from core.connections.sources.netlink import reply_keys
 from core.errors import AccessDenied, MonitorError
 from core.netns import procnet
 from core.netns.discover import Discoverer, Discovery, FoundNamespace
-from core.netns.model import NamespaceInfo, NamespaceView, ReadBy
 from core.netns.names import NameResolver
 from core.netns.setns import run_in
 

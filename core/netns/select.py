@@ -18,6 +18,7 @@ from core.errors import UsageError
 from core.netns.cgroups import container_of_cgroup
 from core.netns.discover import NETNS_DIRS, Discoverer, Discovery
 from core.netns.names import ContainerNamer
+from core.netns.reader import NamespaceSet
 
 ALL: Final = "all"
 CURRENT: Final = "current"
@@ -92,3 +93,15 @@ def resolve(text: str, proc: str = "/proc") -> tuple[Wanted, Discoverer]:
         else:
             fixed |= _by_name(part, found, proc)
     return (lambda _found: set(fixed)), discoverer
+
+
+def namespace_dumps(netns: str | None, *, tcp_info: bool) -> NamespaceSet | None:
+    """What the netlink source should read for ``--netns`` (None: its own namespace only).
+
+    Raises:
+        UsageError: a name, PID or path that matches no namespace.
+    """
+    if netns is None or netns == CURRENT:
+        return None
+    wanted, discoverer = resolve(netns)
+    return NamespaceSet(wanted, selection=netns, tcp_info=tcp_info, discoverer=discoverer)

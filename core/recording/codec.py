@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
+from core.connections.namespaces import ContainerInfo, NamespaceInfo, NamespaceView, ReadBy
+from core.connections.snapshot import ErrorKind, Ghost, Privilege, SampleStats, SourceError
 from core.ipsec.model import (
     ChildSa,
     CounterRow,
@@ -32,8 +34,6 @@ from core.ipsec.model import (
     MMIPsecStats,
     ProviderView,
 )
-from core.netns.model import ContainerInfo, NamespaceInfo, NamespaceView, ReadBy
-from core.snapshot import ErrorKind, Ghost, Privilege, SampleStats, SourceError
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -38,8 +38,17 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.connections.namespaces import NamespaceView
+from core.connections.snapshot import (
+    ConnectionDiff,
+    Ghost,
+    Privilege,
+    SampleStats,
+    Snapshot,
+    SourceError,
+    StateChange,
+)
 from core.ipsec.model import CounterRow, IpsecView, ProviderView
-from core.netns.model import NamespaceView
 from core.recording import jsondelta
 from core.recording.codec import (
     CONNECTION,
@@ -54,15 +63,6 @@ from core.recording.codec import (
     codec_for,
     decode_time,
     encode_time,
-)
-from core.snapshot import (
-    ConnectionDiff,
-    Ghost,
-    Privilege,
-    SampleStats,
-    Snapshot,
-    SourceError,
-    StateChange,
 )
 
 _STATE: Final = codec_for("TcpState")

@@ -16,11 +16,11 @@ import zlib
 from datetime import datetime
 from typing import Any, Final
 
+from core.connections.snapshot import Snapshot
 from core.errors import RecordingError
 from core.recording.codec import DecodeError
 from core.recording.format import RecordingHeader, parse_header
 from core.recording.frames import KEY, FrameDecoder
-from core.snapshot import Snapshot
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _GZIP_WBITS: Final = 31

@@ -26,11 +26,11 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.connections.namespaces import ContainerInfo, NamespaceView
 from core.connections.records import instance_id
+from core.connections.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
-from core.netns.model import ContainerInfo, NamespaceView
 from core.sampling.feed import WatchesTcpInfo
-from core.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 
 KEY_ENV: Final = "TCPSCOPE_REDACT_KEY"
 _V4_NETS: Final = ("192.0.2", "198.51.100", "203.0.113")

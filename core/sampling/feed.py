@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 
 
 @runtime_checkable
@@ -60,8 +60,18 @@ class Feed(Protocol):
 
 
 @runtime_checkable
-class Seekable(Protocol):
-    """Extra controls of a recorded feed (replay)."""
+class Seekable(Feed, Protocol):
+    """A recorded feed (replay): a Feed with a position in time and controls to move it."""
+
+    @property
+    def index(self) -> int:
+        """Number of the sample shown (0-based)."""
+        ...
+
+    @property
+    def length(self) -> int:
+        """How many samples the recording holds."""
+        ...
 
     @property
     def start_time(self) -> datetime:

@@ -18,10 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
 from core.connections.model import TcpConnection
-from core.connections.sources.base import ConnectionSource, SourceSample, TcpInfoOnDemand
-from core.connections.tcpinfo import LazyTcpInfo
-from core.errors import AccessDenied, MonitorError, SourceUnavailable, UsageError
-from core.snapshot import (
+from core.connections.snapshot import (
     ConnectionDiff,
     ErrorKind,
     Ghost,
@@ -31,6 +28,9 @@ from core.snapshot import (
     SourceError,
     StateChange,
 )
+from core.connections.sources.base import ConnectionSource, SourceSample, TcpInfoOnDemand
+from core.connections.tcpinfo import LazyTcpInfo
+from core.errors import AccessDenied, MonitorError, SourceUnavailable, UsageError
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView

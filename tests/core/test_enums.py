@@ -20,7 +20,8 @@ from core.connections import seed_tables as enums
 from core.connections.model import AppliedSetting, OffloadState, TcpState
 from core.connections.property_rules import PROPERTIES
 from core.connections.seed_tables import ENUMS, EnumRange, EnumTable, EnumValue
-from tests.core.seed import SEED_PATH, SeedProperty, require_seed
+from tests.core.seed import SeedProperty, require_seed, seed_text
+from tests.core.tables import table_property
 
 TABLES = sorted(ENUMS)
 INT_TABLES = [name for name in TABLES if ENUMS[name].cim_type != "string"]
@@ -32,7 +33,8 @@ INT_ENUMS: list[tuple[str, type[IntEnum]]] = [
 
 
 def _seed(name: str) -> SeedProperty:
-    return require_seed().properties[name]
+    """What the repository's tables say of ``name`` (themselves checked against the seed)."""
+    return table_property(name)
 
 
 def _raw(value: int | str) -> int | str:
@@ -62,23 +64,26 @@ def test_every_enum_property_of_the_seed_has_a_table() -> None:
     assert {p.enum for p in PROPERTIES if p.enum is not None} == with_enum
 
 
-@pytest.mark.parametrize("name", TABLES)
-def test_table_equals_the_parsed_seed(name: str) -> None:
-    prop = _seed(name)
-    table = ENUMS[name]
-    assert table.property == name
-    assert table.cim_type == prop.mof_type
-    assert [(_raw(v.value), v.name, v.meaning) for v in table.values] == prop.values
-    assert [(r.min, r.max, r.name, r.meaning) for r in table.ranges] == prop.ranges
+def test_every_table_equals_the_parsed_seed() -> None:
+    seed = require_seed()
+    for name in TABLES:
+        prop = seed.properties[name]
+        table = ENUMS[name]
+        assert table.property == name
+        assert table.cim_type == prop.mof_type, name
+        assert [(_raw(v.value), v.name, v.meaning) for v in table.values] == prop.values, name
+        assert [(r.min, r.max, r.name, r.meaning) for r in table.ranges] == prop.ranges, name
 
 
-@pytest.mark.parametrize("name", TABLES)
-def test_every_value_appears_literally_in_the_seed_text(name: str) -> None:
+def test_every_value_appears_literally_in_the_seed_text() -> None:
     """Independent of the parser: the seed spells each value either as a "Value Meaning"
     table (name, number, meaning on consecutive lines) or as ``Name (N)`` / ``("Name")``."""
-    if not SEED_PATH.is_file():
-        pytest.skip(f"seed file not found at {SEED_PATH}")
-    text = SEED_PATH.read_text(encoding="utf-8")
+    text = seed_text()
+    for name in TABLES:
+        _check_literally(text, name)
+
+
+def _check_literally(text: str, name: str) -> None:
     section = text[text.index(f"\n\n{name}\n\nData type: ") :]
     end = section.find("\n\nData type: ", section.index("Data type: "))
     section = section[: end if end > 0 else section.index("\n\nRequirements")]
@@ -98,7 +103,7 @@ def test_every_value_appears_literally_in_the_seed_text(name: str) -> None:
 
 def test_state_table_literally() -> None:
     """The State table, the one users see most, spelled out against the seed's text."""
-    prop = _seed("State")
+    prop = require_seed().properties["State"]
     table = ENUMS["State"]
     assert [v.name for v in table.values] == [
         "Closed", "Listen", "SynSent", "SynReceived", "Established", "FinWait1",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.connections.model import TcpState
+from core.connections.snapshot import ConnectionDiff, ErrorKind, Snapshot, StateChange
 from core.connections.sources.base import SourceSample
 from core.connections.sources.scripted import (
     Frame,
@@ -21,7 +22,6 @@ from core.connections.sources.scripted import (
 )
 from core.errors import AccessDenied, UsageError
 from core.sampling.sampler import Sampler, diff_connections
-from core.snapshot import ConnectionDiff, ErrorKind, Snapshot, StateChange
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

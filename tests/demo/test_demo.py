@@ -18,10 +18,10 @@ import psutil  # type: ignore[import-untyped,unused-ignore]
 import pytest
 
 from core.connections.model import AppliedSetting, OffloadState, OwnerStatus, TcpState
+from core.connections.snapshot import Snapshot
 from core.demo import DEMO_START, DemoFeed, demo_feed, scenario
 from core.demo import ipsec as demo_ipsec
 from core.sampling.feed import Feed, Seekable
-from core.snapshot import Snapshot
 from tests.recording.content import content, digest
 
 ROOT = Path(__file__).resolve().parents[2]

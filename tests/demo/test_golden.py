@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
-from core.snapshot import Snapshot
 from tests.recording.content import digest
 
 GOLDEN = Path(__file__).parent / "golden"

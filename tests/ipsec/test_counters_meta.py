@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from core.errors import UsageError
 from core.ipsec.counters import COUNTERS, PROVIDERS, explain, source_for, strongswan_has_alerts
 from core.ipsec.model import COUNTER_FIELDS, COUNTER_NAMES, Grade, Kind, MMIPsecStats
-
-SEED = Path("/work/shared/seeds/004_f3a075989f990e0f.txt")
+from tests.core.seed import IPSEC_SEED_PATH, seed_text
 
 
 def _seed_counters() -> list[tuple[str, str]]:
-    text = SEED.read_text()
+    text = seed_text(IPSEC_SEED_PATH)
     found = re.findall(r'Description\("(.*?)"\)\s*:\s*amended.*?uint64\s+(\w+);', text, re.S)
     return [(name, " ".join(desc.split())) for desc, name in found]
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="seed file not present")
 def test_names_order_and_descriptions_match_the_seed() -> None:
     seed = _seed_counters()
     assert [n for n, _ in seed] == list(COUNTER_NAMES)

@@ -1,4 +1,4 @@
-"""``tcpscope ipsec`` (core.ipsec.cli) without Textual: JSON, table, usage errors."""
+"""``tcpscope ipsec`` (core.commands.ipsec) without Textual: JSON, table, usage errors."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from core.commands import ipsec as cli
 from core.errors import UsageError
-from core.ipsec import cli
 from core.ipsec.model import COUNTER_NAMES
 from tests.ipsec.conftest import ROOT
 from tests.lab.ipsec_lab import IpsecLab
@@ -60,7 +60,7 @@ def test_missing_socket_is_reported_in_the_instance(tmp_path: Path) -> None:
 
 def test_core_ipsec_cli_imports_no_ui_libraries() -> None:
     code = (
-        "import sys; import core.ipsec.cli, core.ipsec.sampling, core.ipsec.providers; "
+        "import sys; import core.commands.ipsec, core.ipsec.sampling, core.ipsec.providers; "
         "bad = [m for m in ('textual', 'rich', 'humanize') if m in sys.modules]; "
         "print(bad)"
     )

@@ -16,16 +16,26 @@ from pathlib import Path
 
 import pytest
 
+from core.connections.namespaces import ReadBy
 from core.connections.sources import get_source
 from core.connections.sources.base import SourceSample
 from core.connections.sources.netlink import NetlinkSource
-from core.netns.model import ReadBy
 from core.netns.reader import FORCE_EVERY, SockDiagReader
+from core.netns.select import namespace_dumps
 from core.netns.setns import run_in
 from tests.netns.lab import free_port, listener, needs_netns, netns, unique
 
 pytestmark = needs_netns
 TCPSCOPE = [sys.executable, "-m", "tui"]
+
+
+def open_source(netns: str, *, tcp_info: bool) -> NetlinkSource:
+    """The netlink source reading ``--netns netns``, as the CLI builds it."""
+    source = get_source(
+        "netlink", tcp_info=tcp_info, namespaces=namespace_dumps(netns, tcp_info=tcp_info)
+    )
+    assert isinstance(source, NetlinkSource)
+    return source
 
 
 def inode(name: str) -> int:
@@ -51,8 +61,7 @@ def two() -> Iterator[tuple[str, str, int]]:
 
 def test_same_port_in_two_namespaces_is_two_rows(two: tuple[str, str, int]) -> None:
     a, b, port = two
-    source = get_source("netlink", netns="all", tcp_info=True)
-    assert isinstance(source, NetlinkSource)
+    source = open_source("all", tcp_info=True)
     try:
         result = sample(source, first=True)
         rows = [c for c in result.connections.values() if c.local_port == port]
@@ -79,8 +88,7 @@ def test_same_port_in_two_namespaces_is_two_rows(two: tuple[str, str, int]) -> N
 
 def test_a_name_selects_that_namespace_only(two: tuple[str, str, int]) -> None:
     a, _b, port = two
-    source = get_source("netlink", netns=a, tcp_info=False)
-    assert isinstance(source, NetlinkSource)
+    source = open_source(a, tcp_info=False)
     try:
         result = sample(source, first=True)
         assert {c.netns for c in result.connections.values()} == {inode(a)}
@@ -97,8 +105,7 @@ def test_a_named_namespace_with_no_process_is_read_through_its_mount() -> None:
             sock.bind(("127.0.0.1", 0))
             sock.listen()
             port = sock.getsockname()[1]
-            source = get_source("netlink", netns="all", tcp_info=False)
-            assert isinstance(source, NetlinkSource)
+            source = open_source("all", tcp_info=False)
             try:
                 result = sample(source, first=True)
                 found = [
@@ -119,8 +126,7 @@ def test_a_named_namespace_with_no_process_is_read_through_its_mount() -> None:
 
 def test_idle_namespaces_are_replayed_and_changes_still_seen() -> None:
     with netns(unique("t16d")) as d:
-        source = get_source("netlink", netns=d, tcp_info=False)
-        assert isinstance(source, NetlinkSource)
+        source = open_source(d, tcp_info=False)
         plan = source.namespaces
         try:
             sample(source, first=True)
@@ -169,7 +175,7 @@ def test_in_container_pid_is_an_extension_field() -> None:
         )
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-            source = get_source("netlink", netns=p, tcp_info=False)
+            source = open_source(p, tcp_info=False)
             try:
                 result = source.sample(datetime.now(UTC), first=True)
                 (conn,) = result.connections.values()

@@ -11,6 +11,7 @@ import hashlib
 import json
 from typing import Any
 
+from core.connections.snapshot import Snapshot
 from core.recording.codec import (
     CONNECTION,
     IPSEC_VIEW,
@@ -21,7 +22,6 @@ from core.recording.codec import (
     TCP_INFO,
     encode_time,
 )
-from core.snapshot import Snapshot
 
 
 def content(snap: Snapshot, *, stats: bool = True) -> dict[str, Any]:

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.connections.snapshot import Snapshot
 from core.errors import RecordingError
 from core.recording.format import FORMAT_VERSION
 from core.recording.reader import Recording
-from core.snapshot import Snapshot
 from tests.recording.content import content
 from tests.recording.util import demo_snapshots, write_recording
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from core.commands.feeds import FeedOptions
+from core.commands.record import header_factory
 from core.connections.model import TcpState
-from core.recording.cli import header_factory
+from core.connections.snapshot import Snapshot
 from core.recording.reader import Recording
 from core.recording.replay import diff_between, open_replay
 from core.recording.writer import RecordingWriter
-from core.sampling.choose import FeedOptions
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 from tests.recording.content import content
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink source")

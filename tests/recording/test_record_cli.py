@@ -180,7 +180,7 @@ def test_record_path_never_imports_textual(tmp_path: Path) -> None:
 def test_core_recording_and_replay_import_no_ui() -> None:
     script = (
         "import sys\n"
-        "import core.recording.cli, core.recording.reader, core.recording.replay\n"
+        "import core.commands.record, core.recording.reader, core.recording.replay\n"
         "import core.recording.redact, core.demo\n"
         "print([m for m in ('textual', 'rich', 'humanize') if m in sys.modules])\n"
     )

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from core.connections.snapshot import ErrorKind, Privilege, Snapshot, SourceError
 from core.recording.format import FORMAT_NAME, FORMAT_VERSION
 from core.recording.reader import Recording
-from core.snapshot import ErrorKind, Privilege, Snapshot, SourceError
 from tests.recording.content import content
 from tests.recording.util import demo_snapshots, write_recording
 

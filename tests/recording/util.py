@@ -6,10 +6,10 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
+from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
 from core.recording.format import FORMAT_VERSION, RecordingHeader
 from core.recording.writer import RecordingWriter
-from core.snapshot import Snapshot
 
 
 async def demo_snapshots_async(

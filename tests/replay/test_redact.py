@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
 from core.recording.reader import Recording
 from core.recording.redact import (
@@ -25,7 +26,6 @@ from core.recording.redact import (
 from core.recording.replay import open_replay
 from core.sampling.feed import Feed, Seekable
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 from tests.recording.content import content
 from tests.recording.util import demo_snapshots, demo_snapshots_async, write_recording
 

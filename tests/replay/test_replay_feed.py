@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.connections.model import TcpState
+from core.connections.snapshot import Snapshot
 from core.demo import ipsec as demo_ipsec
 from core.demo import scenario
 from core.errors import UsageError
@@ -26,7 +27,6 @@ from core.recording.replay import (
     parse_seek,
 )
 from core.sampling.feed import Feed, Seekable
-from core.snapshot import Snapshot
 from tests.recording.util import demo_snapshots, write_recording
 
 N = 300

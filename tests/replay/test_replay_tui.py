@@ -10,12 +10,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
 from core.recording.replay import ReplayFeed, diff_between, open_replay
-from core.snapshot import Snapshot
 from tests.recording.util import demo_snapshots, write_recording
 from tui.app import TcpscopeApp
-from tui.replay.controls import DiffScreen, ReplayBar, SeekScreen, install_replay
+from tui.replay.controls import DiffScreen, ReplayBar, SeekScreen
 
 N = 240
 
@@ -169,6 +169,9 @@ async def test_not_installed_for_a_live_feed() -> None:
     app = TcpscopeApp(DemoFeed(1), hostname="demo-web01")
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        assert install_replay(app) is None
+        assert app.replay is None
         assert not app.screen.query(ReplayBar)
+        await pilot.press("t", "a", "d")  # replay keys do nothing for a live feed
+        assert not isinstance(app.screen, SeekScreen | DiffScreen)
+        assert app.is_running
         await app.feed.aclose()

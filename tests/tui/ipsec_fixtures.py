@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from core.connections.snapshot import ConnectionDiff, Snapshot
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderReading
 from core.ipsec.providers._vici import describe_error
 from core.ipsec.providers.base import Provider, make_reading
 from core.sampling.sampler import check_interval
-from core.snapshot import ConnectionDiff, Snapshot
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpInfo, TcpState
+from core.connections.snapshot import Privilege, Snapshot
 from core.connections.sources.scripted import (
     Frame,
     ScriptedConn,
@@ -23,7 +24,6 @@ from core.connections.sources.scripted import (
     StepClock,
 )
 from core.sampling.sampler import Sampler
-from core.snapshot import Privilege, Snapshot
 
 START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 HOST = "testhost"

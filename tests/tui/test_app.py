@@ -15,9 +15,9 @@ from textual.widgets import Static
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.property_rules import PROPERTIES
 from core.connections.seed_tables import ENUMS
+from core.connections.snapshot import Privilege, Snapshot
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from core.sampling.feed import Seekable
-from core.snapshot import Privilege, Snapshot
 from tests.tui.scripted import HOST, PROCS, START, SteppedFeed, base_conns, demo_frames
 from tui.app import TcpscopeApp
 from tui.connections.conn_table import ConnTable
@@ -315,7 +315,7 @@ async def test_pause_stops_updates_and_resume_continues() -> None:
         await pilot.press("space")
         assert not feed.paused
         await step(pilot, app, feed)
-        assert app.snapshot.seq > seq  # type: ignore[union-attr]
+        assert app.snapshot.seq > seq
 
 
 async def test_interval_keys_change_the_feed() -> None:
@@ -376,7 +376,7 @@ async def test_group_by_process_counts_and_expands() -> None:
 
 
 # --- screens --------------------------------------------------------------------------------
-async def test_help_ipsec_placeholder_and_tab() -> None:
+async def test_help_ipsec_screen_and_tab() -> None:
     feed = SteppedFeed()
     app = make_app(feed)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -485,18 +485,6 @@ async def test_unwritable_preferences_give_a_notice(xdg_config: Path) -> None:
         assert table(app).index.sort_column == "local"
 
 
-async def test_ipsec_placeholder_says_it_is_not_built() -> None:
-    from tui.screens.ipsec_placeholder import IpsecPlaceholderScreen
-
-    feed = SteppedFeed()
-    app = make_app(feed)
-    app.register_screen("ipsec", IpsecPlaceholderScreen)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("2")
-        assert isinstance(app.screen, IpsecPlaceholderScreen)
-        assert "not built yet" in " ".join(static_text(s) for s in app.screen.query(Static))
-
-
 async def test_state_counts_for_all_and_filtered() -> None:
     feed = SteppedFeed()
     app = make_app(feed)
@@ -587,6 +575,8 @@ class SeekableFeed(SteppedFeed):
 
     start_time = end_time = position = START
     speed = 1.0
+    index = 0
+    length = 1
 
     def set_speed(self, speed: float) -> None:
         self.speed = speed

@@ -276,7 +276,7 @@ async def test_provider_failure_is_shown_with_its_reason_and_recovery_clears_it(
 
 async def test_without_ipsec_sampling_the_screen_says_so() -> None:
     feed = SteppedFeed()
-    app = TcpscopeApp(feed, hostname=HOST)  # type: ignore[arg-type]
+    app = TcpscopeApp(feed, hostname=HOST)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
         snap = await feed.step()

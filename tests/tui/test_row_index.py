@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from core.connections.model import ProcessInfo, TcpState
 from core.connections.query import SORT_COLUMNS, parse_query
 from core.connections.row_index import RowIndex
+from core.connections.snapshot import Snapshot
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 from tui.connections.columns import COLUMNS, layout
 
 PROCS = {p: ProcessInfo(p, f"p{p % 3}", "u", None, None, None) for p in range(1, 6)}

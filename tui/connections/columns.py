@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from tui.prefs import DEFAULT_HIDDEN
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -46,8 +48,6 @@ COLUMNS: Final[tuple[Column, ...]] = (
 """Every column, left to right."""
 
 BY_KEY: Final = {c.key: c for c in COLUMNS}
-DEFAULT_HIDDEN: Final = frozenset({"user"})
-"""Columns hidden until the user turns them on (room for later columns)."""
 TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state", "netns"))
 ONLY_WITH_NAMESPACES: Final = frozenset({"netns"})
 """Columns shown only while more than one network namespace has sockets (core.netns)."""

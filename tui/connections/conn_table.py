@@ -30,12 +30,13 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.namespaces import label
 from core.connections.query import SORT_COLUMNS, Query
 from core.connections.row_index import Group, RowIndex
-from core.netns.model import label
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
-from tui.connections.columns import DEFAULT_HIDDEN, ONLY_WITH_NAMESPACES, Column, layout
+from tui.connections.columns import ONLY_WITH_NAMESPACES, Column, layout
+from tui.prefs import DEFAULT_HIDDEN
 
 HIGHLIGHT_S = 3.0
 """How long a new or state-changed row stays highlighted (at least one tick is ensured)."""

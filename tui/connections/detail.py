@@ -32,7 +32,7 @@ from textual.widgets import Sparkline, Static
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance, cell_rule, value
 from core.connections.seed_tables import ENUMS
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
 from tui.connections.namespace_detail import namespace_table
 

@@ -11,9 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from core.connections.model import ProcessInfo, TcpConnection
-from core.netns.model import NamespaceView, ReadBy
+from core.connections.namespaces import NamespaceView, ReadBy, namespace_of
 from core.netns.procnet import MISSING
-from core.netns.report import namespace_of
 from tui import format as fmt
 
 

@@ -7,7 +7,7 @@ At 80x24 the detail pane takes over the screen; from 140 columns it sits beside 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -18,16 +18,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.connections.query import SORT_COLUMNS, QueryError, parse_query
-from core.snapshot import Snapshot
+from core.connections.snapshot import Snapshot
 from tui import format as fmt
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.state_bar import StateBar
+from tui.replay.controls import ReplayBar
+from tui.shell import shell_of
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
-
-if TYPE_CHECKING:
-    from tui.app import TcpscopeApp
 
 WIDE = 140
 """From this many columns the detail pane sits beside the table."""
@@ -54,26 +53,22 @@ class ConnectionsScreen(Screen[None]):
         super().__init__(id="connections")
         self.detail_open = False
         self._tcp_info_for: str | None = None
-
-    @property
-    def tapp(self) -> TcpscopeApp:
-        """The App, typed."""
-        from tui.app import TcpscopeApp
-
-        assert isinstance(self.app, TcpscopeApp)
-        return self.app
+        self._snapshot: Snapshot | None = None
 
     def compose(self) -> ComposeResult:
         """The screen's widgets, top to bottom."""
-        prefs = self.tapp.prefs
+        prefs = shell_of(self).prefs
         yield HeaderBar(id="header")
+        replay = shell_of(self).replay
+        if replay is not None:
+            yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(id="banner")
         yield FilterBar(id="filter-bar")
         yield StateBar(id="state-bar")
         with Horizontal(id="body"):
             yield ConnTable(
                 id="table",
-                ghost_ttl_s=self.tapp.ghost_ttl_s,
+                ghost_ttl_s=shell_of(self).ghost_ttl_s,
                 hidden=frozenset(prefs.hidden_columns),
             )
             yield DetailPane(id="detail")
@@ -82,13 +77,12 @@ class ConnectionsScreen(Screen[None]):
     def on_mount(self) -> None:
         """Apply saved view preferences, then follow the App's snapshots."""
         table = self.table
-        prefs = self.tapp.prefs
+        prefs = shell_of(self).prefs
         table.set_sort(prefs.sort_column, prefs.sort_reverse)
         if prefs.filter:
             self._apply_filter(prefs.filter, save=False)
         self.set_class(self.size.width >= WIDE, "-wide")
-        self.watch(self.tapp, "snapshot", self._on_snapshot, init=True)
-        self.set_interval(1.0, self.refresh_header)
+        self.watch(self.app, "snapshot", self._on_snapshot, init=True)
         table.focus()
 
     @property
@@ -103,29 +97,13 @@ class ConnectionsScreen(Screen[None]):
     # --- data -------------------------------------------------------------------------
     def _on_snapshot(self, snap: Snapshot | None) -> None:
         if snap is None:
-            self.refresh_header()
             return
+        self._snapshot = snap
         self.table.update_snapshot(snap)
         self._show_counts()
         self._show_banner(snap)
-        self.refresh_header()
         if self.detail_open:
             self._show_detail()
-
-    def refresh_header(self) -> None:
-        """Redraw the header (its age ticks every second)."""
-        app = self.tapp
-        headers = self.query(HeaderBar)
-        if not headers:
-            return  # not composed yet
-        headers.first().show(
-            host=app.hostname,
-            source=app.feed.source_name,
-            interval_s=app.feed.interval_s,
-            snap=app.snapshot,
-            now=app.now(),
-            paused=app.paused,
-        )
 
     def _show_counts(self) -> None:
         index = self.table.index
@@ -171,7 +149,7 @@ class ConnectionsScreen(Screen[None]):
         bar.show_active(query.text)
         self._show_counts()
         if save:
-            self.tapp.update_prefs(filter=query.text)
+            shell_of(self).update_prefs(filter=query.text)
         return True
 
     def action_escape(self) -> None:
@@ -216,7 +194,7 @@ class ConnectionsScreen(Screen[None]):
 
     def _show_detail(self) -> None:
         table = self.table
-        snap = self.tapp.snapshot
+        snap = self._snapshot
         if snap is None:
             return
         conn = table.cursor_connection
@@ -229,7 +207,7 @@ class ConnectionsScreen(Screen[None]):
         """Ask the feed for tcp_info of the connection the pane shows, when that changes."""
         if instance_id != self._tcp_info_for:
             self._tcp_info_for = instance_id
-            self.tapp.show_tcp_info_for([instance_id] if instance_id is not None else [])
+            shell_of(self).show_tcp_info_for([instance_id] if instance_id is not None else [])
 
     @on(ConnTable.CursorMoved)
     def _cursor_moved(self) -> None:
@@ -250,7 +228,7 @@ class ConnectionsScreen(Screen[None]):
     def _sort(self, column: str, reverse: bool) -> None:
         # The header's ▲/▼ on the sorted column is the feedback (a toast costs a frame at 50k).
         self.table.set_sort(column, reverse)
-        self.tapp.update_prefs(sort_column=column, sort_reverse=reverse)
+        shell_of(self).update_prefs(sort_column=column, sort_reverse=reverse)
 
     def action_toggle_group(self) -> None:
         """Cycle: no groups → by process → by container (when namespaces are shown) → none."""
@@ -266,4 +244,4 @@ class ConnectionsScreen(Screen[None]):
         """Show or hide one column (saved in the preferences)."""
         hidden = set(self.table.hidden) ^ {key}
         self.table.set_hidden(frozenset(hidden))
-        self.tapp.update_prefs(hidden_columns=tuple(sorted(hidden)))
+        shell_of(self).update_prefs(hidden_columns=tuple(sorted(hidden)))

@@ -9,7 +9,7 @@ shown in the provider's header line and clear themselves when the provider is ba
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -20,17 +20,16 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
+from core.connections.snapshot import Snapshot
 from core.ipsec.model import CounterRow, IpsecView, ProviderView
-from core.snapshot import Snapshot
 from tui import format as tfmt
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable
 from tui.ipsec.sa_list import NativeTable, SaList
+from tui.replay.controls import ReplayBar
+from tui.shell import shell_of
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
-
-if TYPE_CHECKING:
-    from tui.app import TcpscopeApp
 
 NARROW = 100
 """Below this many columns the rows drop the kind and provider cells (see ipsec.tcss)."""
@@ -90,17 +89,12 @@ class IpsecScreen(Screen[None]):
         self._providers_text: Text | None = None
         self._row_focus: CounterRowView | None = None
 
-    @property
-    def tapp(self) -> TcpscopeApp:
-        """The App, typed."""
-        from tui.app import TcpscopeApp
-
-        assert isinstance(self.app, TcpscopeApp)
-        return self.app
-
     def compose(self) -> ComposeResult:
         """Header, providers line, filter, the two switchable views, footer."""
         yield HeaderBar(id="header")
+        replay = shell_of(self).replay
+        if replay is not None:
+            yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(NO_IPSEC, id="ipsec-providers")
         yield FilterBar(id="ipsec-filter")
         with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
@@ -118,8 +112,7 @@ class IpsecScreen(Screen[None]):
         self.query_one("#filter-input", Input).placeholder = FILTER_HINT
         self.query_one(CounterTable).focus()
         self.set_class(self.size.width < NARROW, "-narrow")
-        self.watch(self.tapp, "snapshot", self.show_snapshot, init=True)
-        self.set_interval(1.0, self.refresh_header)
+        self.watch(self.app, "snapshot", self.show_snapshot, init=True)
 
     def on_resize(self) -> None:
         """Drop or restore the optional row cells."""
@@ -128,21 +121,8 @@ class IpsecScreen(Screen[None]):
     # --- data ----------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot | None) -> None:
         """Render ``snap.ipsec`` (called for every snapshot the App receives)."""
-        self.refresh_header()
         if snap is not None and snap.ipsec is not None:
             self.show_view(snap.ipsec)
-
-    def refresh_header(self) -> None:
-        """Redraw the shared header line (its age ticks every second)."""
-        app = self.tapp
-        self.query_one(HeaderBar).show(
-            host=app.hostname,
-            source=app.feed.source_name,
-            interval_s=app.feed.interval_s,
-            snap=app.snapshot,
-            now=app.now(),
-            paused=app.paused,
-        )
 
     def show_view(self, view: IpsecView) -> None:
         """Render one IPsec view on both sub-views and in an open detail."""

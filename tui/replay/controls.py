@@ -1,11 +1,11 @@
 """Replay controls: a timeline bar under the header, keys to move in time, marks and a diff.
 
 Why a separate module that plugs into the app: screens must not know whether data is live or
-replayed. When the feed is :class:`core.sampling.feed.Seekable`, the app calls
-:func:`install_replay`,
-which mounts a :class:`ReplayBar` under every screen's header, binds the replay keys app-wide and
-adds the seek prompt and the A/B diff screen. Everything time-related (positions, seeking,
-the diff itself) is done by :mod:`core.recording.replay`; this module only presents it.
+replayed. When the feed is :class:`core.sampling.feed.Seekable`, the App owns a
+:class:`ReplayControls`, enables the replay keys (:data:`REPLAY_BINDINGS`, actions in
+:class:`ReplayActions`) and every screen composes a :class:`ReplayBar` under its header.
+Everything time-related (positions, seeking, the diff itself) is done by
+:mod:`core.recording.replay`; this module only presents it.
 
 Keys: space pause/play (the app's own), ``,``/``.`` one sample back/forward (←/→ stay the
 table's horizontal scroll),
@@ -17,23 +17,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from rich.text import Text
-from textual.app import App, ComposeResult, ScreenStackError
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
+from core.connections.model import TcpConnection
+from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
 from core.recording.replay import SnapshotDiff, diff_between, next_speed, parse_seek
 from core.sampling.feed import Seekable
-from core.snapshot import Snapshot
 from tui import format as fmt
-
-if TYPE_CHECKING:
-    from core.connections.model import TcpConnection
 
 JUMP: Final = timedelta(minutes=1)
 REPLAY_KEYS: Final[tuple[tuple[str, str], ...]] = (
@@ -47,19 +45,6 @@ REPLAY_KEYS: Final[tuple[tuple[str, str], ...]] = (
     ("d", "diff between the marks"),
 )
 """The replay keys, for the help screen."""
-
-_BINDINGS: Final[tuple[tuple[str, str, str, bool], ...]] = (
-    ("comma", "replay_step(-1)", "Back", False),
-    ("full_stop", "replay_step(1)", "Fwd", False),
-    ("less_than_sign", "replay_jump(-60)", "-1m", False),
-    ("greater_than_sign", "replay_jump(60)", "+1m", False),
-    ("left_square_bracket", "replay_speed(-1)", "Slower", False),
-    ("right_square_bracket", "replay_speed(1)", "Faster", False),
-    ("t", "replay_seek_prompt", "Seek", True),
-    ("a", "replay_mark('A')", "Mark A", True),
-    ("b", "replay_mark('B')", "Mark B", True),
-    ("d", "replay_diff", "Diff", True),
-)
 
 
 def _timeline(position: float, width: int) -> Text:
@@ -109,9 +94,7 @@ class ReplayBar(Static):
     def redraw(self) -> None:
         """Draw from the feed's current state."""
         feed = self.feed
-        paused = bool(getattr(feed, "paused", False))
-        index = getattr(feed, "index", None)
-        length = getattr(feed, "length", None)
+        paused, index, length = feed.paused, feed.index, feed.length
         head = Text()
         head.append("⏸ " if paused else "▶ ", style="bold")
         head.append(f"×{feed.speed:g}  ", style="bold")
@@ -119,8 +102,7 @@ class ReplayBar(Static):
         tail = Text()
         tail.append(" " + fmt.clock(feed.end_time))
         tail.append(f"  at {fmt.clock(feed.position)}", style="bold")
-        if index is not None and length is not None:
-            tail.append(f" ({index + 1}/{length})")
+        tail.append(f" ({index + 1}/{length})")
         for name, snap in (("A", self.marks.a), ("B", self.marks.b)):
             if snap is not None:
                 tail.append(f"  {name} {fmt.clock(snap.time)}", style="italic")
@@ -253,7 +235,10 @@ class DiffScreen(Screen[None]):
 
 
 class ReplayControls:
-    """The replay actions; installed on the app by :func:`install_replay`."""
+    """The replay state and its operations: the feed's position, speed and the two marks.
+
+    Owned by the App when its feed is seekable; :class:`ReplayActions` turns keys into calls.
+    """
 
     def __init__(self, app: App[Any], feed: Seekable) -> None:
         """Control ``feed`` from ``app``."""
@@ -265,23 +250,23 @@ class ReplayControls:
         for bar in self.app.screen.query(ReplayBar):
             bar.redraw()
 
-    def action_replay_step(self, samples: int) -> None:
+    def step(self, samples: int) -> None:
         """One sample back or forward (pauses)."""
         self.feed.step(samples)
-        self._sync_paused()
+        self._redraw()
 
-    def action_replay_jump(self, seconds: int) -> None:
+    def jump(self, seconds: int) -> None:
         """A minute back or forward in recorded time."""
         self.feed.seek(self.feed.position + timedelta(seconds=seconds))
         self._redraw()
 
-    def action_replay_speed(self, direction: int) -> None:
+    def change_speed(self, direction: int) -> None:
         """Slower or faster playback."""
         self.feed.set_speed(next_speed(self.feed.speed, direction))
         self.app.notify(f"replay speed ×{self.feed.speed:g}", timeout=1.5)
         self._redraw()
 
-    def action_replay_seek_prompt(self) -> None:
+    def seek_prompt(self) -> None:
         """Ask for a time or an offset, then seek."""
         self.app.push_screen(SeekScreen(), self.seek_to)
 
@@ -292,14 +277,13 @@ class ReplayControls:
         try:
             when = parse_seek(text, self.feed.position)
         except MonitorError as exc:
-            self.app.notify(str(exc), title="Seek", severity="warning")
+            self.app.notify(str(exc), title="Seek", severity="warning", markup=False)
             return
         self.feed.seek(when)
         self._redraw()
 
-    def action_replay_mark(self, name: str) -> None:
-        """Remember the sample shown now as mark A or B."""
-        snap: Snapshot | None = getattr(self.app, "snapshot", None)
+    def mark(self, name: str, snap: Snapshot | None) -> None:
+        """Remember ``snap`` (the sample shown now) as mark A or B."""
         if snap is None:
             return
         if name == "A":
@@ -309,7 +293,7 @@ class ReplayControls:
         self.app.notify(f"mark {name} at {fmt.clock(snap.time)} (sample {snap.seq})", timeout=2)
         self._redraw()
 
-    def action_replay_diff(self) -> None:
+    def show_diff(self) -> None:
         """Show the diff between the marks (both must be set)."""
         a, b = self.marks.a, self.marks.b
         if a is None or b is None:
@@ -319,46 +303,62 @@ class ReplayControls:
             a, b = b, a
         self.app.push_screen(DiffScreen(diff_between(a, b)))
 
-    def _sync_paused(self) -> None:
-        # step() pauses the feed; tell the app so its footer and header say so.
-        if hasattr(self.app, "paused"):
-            self.app.paused = bool(getattr(self.feed, "paused", True))
-        self._redraw()
 
-    def ensure_bar(self) -> None:
-        """Mount a ReplayBar under the header of the current screen if it has none."""
-        try:
-            screen = self.app.screen
-        except ScreenStackError:  # the app is shutting down
-            return
-        if screen.query(ReplayBar) or isinstance(screen, (ModalScreen, DiffScreen)):
-            return
-        bar = ReplayBar(self.feed, self.marks, id="replay-bar")
-        headers = screen.query("#header")
-        if headers:
-            screen.mount(bar, after=headers.first())
-        elif screen.children:
-            screen.mount(bar, before=screen.children[0])
+REPLAY_BINDINGS: Final[list[BindingType]] = [
+    Binding(keys, f"replay_{action}", description, show=show, id=f"replay.{name}")
+    for name, keys, action, description, show in (
+        ("back", "comma", "step(-1)", "Back", False),
+        ("forward", "full_stop", "step(1)", "Fwd", False),
+        ("minus1m", "less_than_sign", "jump(-60)", "-1m", False),
+        ("plus1m", "greater_than_sign", "jump(60)", "+1m", False),
+        ("slower", "left_square_bracket", "speed(-1)", "Slower", False),
+        ("faster", "right_square_bracket", "speed(1)", "Faster", False),
+        ("seek", "t", "seek_prompt", "Seek", True),
+        ("mark-a", "a", "mark('A')", "Mark A", True),
+        ("mark-b", "b", "mark('B')", "Mark B", True),
+        ("diff", "d", "diff", "Diff", True),
+    )
+]
+"""The replay keys; the App enables them (``check_action``) only when it has a replay."""
 
 
-def install_replay(app: App[Any]) -> ReplayControls | None:
-    """Add the replay controls to ``app`` when its feed is seekable (else do nothing)."""
-    feed = getattr(app, "feed", None)
-    if not isinstance(feed, Seekable):
-        return None
-    controls = ReplayControls(app, feed)
-    for name in dir(controls):
-        if name.startswith("action_replay_"):
-            # Textual looks actions up by name on the app; the controls own them.
-            setattr(app, name, getattr(controls, name))
-    for keys, action, description, show in _BINDINGS:
-        app.bind(keys, action, description=description, show=show)
-    controls.ensure_bar()
-    # Screens (the IPsec one, modes switched to later) get their bar when they show.
-    app.set_interval(0.2, controls.ensure_bar)
-    app.replay_controls = controls  # type: ignore[attr-defined]
-    return controls
+class ReplayActions:
+    """The App's replay actions, mixed into the App class (static, so the footer shows them).
 
+    Each action delegates to :attr:`replay`; the App's ``check_action`` disables them all
+    when the feed is live, so they never run without controls.
+    """
 
-install = install_replay
-"""The name the app looks for (``tui.replay.controls.install(app)``)."""
+    replay: ReplayControls | None
+    snapshot: Snapshot | None
+    paused: bool
+
+    def _controls(self) -> ReplayControls:
+        assert self.replay is not None, "replay actions are disabled without a replay"
+        return self.replay
+
+    def action_replay_step(self, samples: int) -> None:
+        """One sample back or forward (pauses)."""
+        controls = self._controls()
+        controls.step(samples)
+        self.paused = controls.feed.paused
+
+    def action_replay_jump(self, seconds: int) -> None:
+        """A minute back or forward in recorded time."""
+        self._controls().jump(seconds)
+
+    def action_replay_speed(self, direction: int) -> None:
+        """Slower or faster playback."""
+        self._controls().change_speed(direction)
+
+    def action_replay_seek_prompt(self) -> None:
+        """Ask for a time or an offset, then seek."""
+        self._controls().seek_prompt()
+
+    def action_replay_mark(self, name: str) -> None:
+        """Remember the sample shown now as mark A or B."""
+        self._controls().mark(name, self.snapshot)
+
+    def action_replay_diff(self) -> None:
+        """Show the diff between the marks."""
+        self._controls().show_diff()

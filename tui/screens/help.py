@@ -15,6 +15,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.replay.controls import REPLAY_KEYS
+
 KEYS: Final = (
     ("/", "filter: free text, state: port: lport: rport: pid: proc: addr: user:, ! negates"),
     ("Enter", "open/close the detail pane (on a process row: expand/collapse it)"),
@@ -54,12 +56,6 @@ MEANINGS: Final = (
 )
 
 
-def _replay_keys() -> tuple[tuple[str, str], ...]:
-    from tui.replay.controls import REPLAY_KEYS
-
-    return REPLAY_KEYS
-
-
 class HelpScreen(ModalScreen[None]):
     """Keys, colours, markers."""
 
@@ -87,7 +83,7 @@ class HelpScreen(ModalScreen[None]):
         replay_keys = Table.grid(padding=(0, 2))
         replay_keys.add_column(style="bold", no_wrap=True)
         replay_keys.add_column()
-        for key, what in _replay_keys():
+        for key, what in REPLAY_KEYS:
             replay_keys.add_row(key, what)
         with VerticalScroll(id="help-body"):
             yield Static(Text("tcpscope — keys", style="bold u"))

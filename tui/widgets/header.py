@@ -1,49 +1,56 @@
 """The one-line header: host, source, interval, last sample time and age, PAUSED, privilege.
 
 Why not Textual's Header: it shows a title and a clock; tcpscope's header must say how fresh
-the data is and whether cells are hidden for lack of privilege. The age is computed from an
-injected clock, so screenshots of a replay or a scripted feed do not depend on the wall clock.
+the data is and whether cells are hidden for lack of privilege. What it shows comes down from
+the App's ``header`` reactive (:class:`tui.shell.HeaderState`); the age is computed from the
+state's clock, so screenshots of a replay or a scripted feed do not depend on the wall clock.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.text import Text
 from textual.widgets import Static
 
-from core.snapshot import Snapshot
 from tui import format as fmt
+from tui.shell import HeaderState
+
+AGE_TICK_S = 1.0
+"""How often the age of the last sample is redrawn."""
 
 
 class HeaderBar(Static):
-    """Shows the feed's state; :meth:`show` redraws it."""
+    """Shows the App's :class:`HeaderState`; redraws when it changes and every second."""
 
     DEFAULT_CSS = """
     HeaderBar { height: 1; }
     """
 
-    def show(
-        self,
-        *,
-        host: str,
-        source: str,
-        interval_s: float,
-        snap: Snapshot | None,
-        now: datetime,
-        paused: bool,
-    ) -> None:
-        """Redraw from the feed's state; host and source are untrusted-safe text."""
+    def on_mount(self) -> None:
+        """Follow the App's header state."""
+        self._state: HeaderState | None = None
+        self.watch(self.app, "header", self.show, init=True)
+        self.set_interval(AGE_TICK_S, self._tick)
+
+    def _tick(self) -> None:
+        if self._state is not None:
+            self.show(self._state)
+
+    def show(self, state: HeaderState | None) -> None:
+        """Redraw from ``state``; host and source are untrusted-safe text."""
+        self._state = state
+        if state is None:
+            return
+        snap = state.snapshot
         text = Text()
         text.append("tcpscope", style="bold")
-        text.append(f"  {fmt.safe(host)}  ")
-        text.append(f"source {fmt.safe(source)}  every {interval_s:g}s  ")
+        text.append(f"  {fmt.safe(state.host)}  ")
+        text.append(f"source {fmt.safe(state.source)}  every {state.interval_s:g}s  ")
         if snap is None:
             text.append("waiting for the first sample…")
         else:
-            seconds = max(0.0, (now - snap.time).total_seconds())
+            seconds = max(0.0, (state.clock() - snap.time).total_seconds())
             text.append(f"last {fmt.clock(snap.time)} ({seconds:.0f}s ago)")
-        if paused:
+        if state.paused:
             text.append("  PAUSED", style="bold reverse")
         if snap is not None and snap.namespaces is not None:
             view = snap.namespaces

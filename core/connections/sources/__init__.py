@@ -8,16 +8,19 @@ Linux-only modules are imported only here, inside :func:`get_source`, so importi
 from __future__ import annotations
 
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from core.connections.sources.base import ConnectionSource
+
+if TYPE_CHECKING:
+    from core.connections.sources.netlink import NamespaceDumps
 from core.errors import MonitorError, UsageError
 
 SOURCE_NAMES: Final = ("auto", "netlink", "psutil")
 
 
 def get_source(
-    name: str = "auto", *, tcp_info: bool = True, netns: str | None = None
+    name: str = "auto", *, tcp_info: bool = True, namespaces: NamespaceDumps | None = None
 ) -> ConnectionSource:
     """A ready connection source.
 
@@ -25,7 +28,8 @@ def get_source(
         name: one of :data:`SOURCE_NAMES`.
         tcp_info: every socket's tcp_info in every sample (netlink); False: only for the
             connections watched (the live app), a fifth less kernel time per sample.
-        netns: ``--netns`` (see core.netns.select); None: tcpscope's own namespace only.
+        namespaces: read these network namespaces (core.netns.select.namespace_dumps)
+            instead of only tcpscope's own; netlink only.
 
     Raises:
         UsageError: unknown name.
@@ -35,33 +39,25 @@ def get_source(
         raise UsageError(f"unknown source {name!r}; choose one of {', '.join(SOURCE_NAMES)}")
     if name == "netlink" or (name == "auto" and sys.platform.startswith("linux")):
         try:
-            return _netlink(tcp_info, netns)
-        except UsageError:
-            raise
+            return _netlink(tcp_info, namespaces)
         except MonitorError:
             if name == "netlink":
                 raise
-    if netns not in (None, "all", "current"):
-        raise UsageError("--netns needs the netlink source (Linux, sock_diag)")
+    if namespaces is not None:
+        namespaces.close()
+        raise UsageError("reading other network namespaces needs the netlink source (Linux)")
     from core.connections.sources.psutil_source import PsutilSource
 
     return PsutilSource()
 
 
-def _netlink(tcp_info: bool, netns: str | None = None) -> ConnectionSource:
+def _netlink(tcp_info: bool, namespaces: NamespaceDumps | None = None) -> ConnectionSource:
     """A NetlinkSource whose kernel answered one probe dump."""
     from core.connections.sources.netlink import NetlinkSource
     from core.errors import SourceUnavailable
 
     if not sys.platform.startswith("linux"):
         raise SourceUnavailable("netlink: sock_diag exists only on Linux")
-    namespaces = None
-    if netns is not None and netns != "current":
-        from core.netns.reader import NamespaceSet
-        from core.netns.select import resolve
-
-        wanted, discoverer = resolve(netns)
-        namespaces = NamespaceSet(wanted, selection=netns, tcp_info=tcp_info, discoverer=discoverer)
     source = NetlinkSource(tcp_info=tcp_info, namespaces=namespaces)
     try:
         source.probe()

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
-from core.netns.model import NamespaceView
-from core.snapshot import Privilege
+from core.connections.namespaces import NamespaceView
+from core.connections.snapshot import Privilege
 
 
 @dataclass(frozen=True, slots=True)

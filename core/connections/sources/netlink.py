@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.connections.records import LINUX_DEFAULTS, LINUX_TCP_STATES, address_text
+from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample
 from core.connections.sources.dump_diff import OrderedDiff
 from core.connections.sources.inet_diag import (
@@ -50,10 +51,9 @@ from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
 from core.connections.sources.tracker import SocketFacts, carry
 from core.connections.tcpinfo import LazyTcpInfo
 from core.errors import MonitorError
-from core.snapshot import Privilege
 
 if TYPE_CHECKING:
-    from core.netns.model import NamespaceView
+    from core.connections.namespaces import NamespaceView
 
 _STATES: Final[tuple[TcpState | None, ...]] = tuple(LINUX_TCP_STATES.get(i) for i in range(256))
 _ADDRESS_CACHE: Final = 65536

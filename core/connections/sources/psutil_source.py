@@ -28,11 +28,11 @@ from core.connections.records import (
     PSUTIL_TCP_STATES,
     canonical_address,
 )
+from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
 from core.connections.sources.tracker import RecordTracker, SocketFacts
 from core.errors import AccessDenied, MonitorError
-from core.snapshot import Privilege
 
 PSUTIL_PRIVILEGE_REASON: Final = (
     "owners (OwningProcess) of sockets held by other users' processes: the OS hides them "

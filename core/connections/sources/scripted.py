@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
 from core.connections.records import PlatformDefaults, instance_id
+from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample
 from core.connections.sources.tracker import SocketFacts, carry
-from core.snapshot import Privilege
 
 WINDOWS_LIKE = PlatformDefaults(offload_state=None)
 """Defaults for a scripted Windows-like host: offload state comes from each scripted row."""

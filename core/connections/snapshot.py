@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
 
 if TYPE_CHECKING:
+    from core.connections.namespaces import NamespaceView
     from core.ipsec.model import IpsecView
-    from core.netns.model import NamespaceView
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,10 +57,15 @@ def make_feed(options: FeedOptions) -> Feed:
         feed = demo_feed(options.seed, interval_s=options.interval_s, ipsec=options.ipsec)
     else:
         from core.connections.sources import get_source
+        from core.netns.select import namespace_dumps
 
         ipsec = ipsec_sampler(options)
         feed = Sampler(
-            get_source(options.source, tcp_info=options.every_tcp_info, netns=options.netns),
+            get_source(
+                options.source,
+                tcp_info=options.every_tcp_info,
+                namespaces=namespace_dumps(options.netns, tcp_info=options.every_tcp_info),
+            ),
             interval_s=options.interval_s,
             ghost_ttl_s=options.ghost_ttl_s,
             ipsec=ipsec,

@@ -15,9 +15,9 @@ from typing import Final
 
 from core.connections.model import TcpConnection
 from core.connections.report import to_csv, to_json, to_table
+from core.connections.snapshot import Snapshot
 from core.errors import UsageError
 from core.sampling.sampler import Sampler
-from core.snapshot import Snapshot
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
@@ -140,8 +140,9 @@ NAMES_WAIT_S: Final = 5.0
 
 async def _sample(source_name: str, netns: str | None) -> Snapshot:
     from core.connections.sources import get_source
+    from core.netns.select import namespace_dumps
 
-    source = get_source(source_name, netns=netns)
+    source = get_source(source_name, namespaces=namespace_dumps(netns, tcp_info=True))
     sampler = Sampler(source)
     try:
         snap = await sampler.sample_once()

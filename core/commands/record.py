@@ -19,6 +19,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
+from core.commands.feeds import FeedOptions, make_feed
+from core.connections.snapshot import Snapshot
 from core.errors import RecordingError, UsageError
 from core.recording.format import (
     FLUSH_EVERY_S,
@@ -28,9 +30,7 @@ from core.recording.format import (
     this_host,
 )
 from core.recording.writer import RecordingWriter
-from core.sampling.choose import FeedOptions, make_feed
 from core.sampling.sampler import check_interval
-from core.snapshot import Snapshot
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not record IPsec counters",
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing FILE")
-    from core.connections.cli import add_netns_argument
+    from core.commands.connections import add_netns_argument
 
     add_netns_argument(parser, default=argparse.SUPPRESS)
 

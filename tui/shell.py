@@ -1,0 +1,57 @@
+"""What a screen may ask of the app shell, typed without importing :mod:`tui.app`.
+
+Why a Protocol: screens need a few shared facts (preferences, the ghost TTL, the replay
+controls) and two ways to act (save preferences, say whose tcp_info is on screen). Typing
+``self.app`` as the concrete App would make every screen import ``tui.app``, which imports the
+screens: a cycle. The App implements this Protocol; screens only know the Protocol. Data that
+changes over time does not come through here: it flows down through the App's reactives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from textual.dom import DOMNode
+
+from core.connections.snapshot import Snapshot
+from tui.prefs import Prefs
+
+if TYPE_CHECKING:
+    from tui.replay.controls import ReplayControls
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderState:
+    """Everything the one-line header shows, published by the App as one reactive value."""
+
+    host: str
+    source: str
+    interval_s: float
+    paused: bool
+    snapshot: Snapshot | None
+    clock: Callable[[], datetime]
+    """"Now" for the age of the last sample (wall clock live, recorded time in a replay)."""
+
+
+class Shell(Protocol):
+    """The App as screens see it."""
+
+    prefs: Prefs
+    ghost_ttl_s: float
+    replay: ReplayControls | None
+
+    def update_prefs(self, **changes: Any) -> None:
+        """Change and save preferences."""
+        ...
+
+    def show_tcp_info_for(self, instance_ids: Collection[str]) -> None:
+        """Tell the feed whose tcp_info is on screen."""
+        ...
+
+
+def shell_of(node: DOMNode) -> Shell:
+    """The App that runs ``node``, as the shell Protocol."""
+    return cast(Shell, node.app)
