@@ -88,3 +88,34 @@ def container_of_cgroup(text: str, containerd_tasks: str = CONTAINERD_TASKS) -> 
         if found is not None:
             return found
     return None
+
+
+def _shim_of(pid: int, proc: str) -> ContainerRef | None:
+    """containerd's shim is the parent of a container's first process and names it:
+    ``containerd-shim-runc-v2 -namespace NS -id ID`` (any containerd state directory)."""
+    try:
+        with open(f"{proc}/{pid}/stat", encoding="utf-8", errors="replace") as f:
+            ppid = int(f.read().rpartition(")")[2].split()[1])
+        with open(f"{proc}/{ppid}/cmdline", "rb") as f:
+            argv = [a.decode("utf-8", "replace") for a in f.read().split(b"\0")]
+    except (OSError, ValueError, IndexError):
+        return None
+    if not argv or not os.path.basename(argv[0]).startswith("containerd-shim"):
+        return None
+    opts = dict(zip(argv[1::2], argv[2::2], strict=False))
+    ns, cid = opts.get("-namespace"), opts.get("-id")
+    if not ns or not cid:
+        return None
+    return ContainerRef("containerd", cid, namespace=ns)
+
+
+def container_of_pid(pid: int, proc: str = "/proc") -> ContainerRef | None:
+    """The container process ``pid`` runs in: its cgroup path, else its containerd shim."""
+    try:
+        with open(f"{proc}/{pid}/cgroup", encoding="utf-8", errors="replace") as f:
+            found = container_of_cgroup(f.read())
+    except OSError:
+        return None
+    if found is not None and found.runtime == "containerd" and found.namespace == "moby":
+        return ContainerRef("docker", found.id)
+    return found if found is not None else _shim_of(pid, proc)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from core.connections.namespaces import ContainerInfo
-from core.netns.cgroups import ContainerRef, container_of_cgroup
+from core.netns.cgroups import ContainerRef, container_of_pid
 
 API_TIMEOUT_S: Final = 1.0
 """Longest wait for a runtime's API or CLI; past it the container stays unnamed."""
@@ -264,11 +264,7 @@ class NameResolver:
 
     def _lookup(self, pids: tuple[int, ...]) -> ContainerInfo | None:
         for pid in pids[:8]:
-            try:
-                with open(f"{self._proc}/{pid}/cgroup", encoding="utf-8", errors="replace") as f:
-                    ref = container_of_cgroup(f.read())
-            except OSError:
-                continue
+            ref = container_of_pid(pid, self._proc)
             if ref is not None:
                 return self._namer.name(ref)
         return None

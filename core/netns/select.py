@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Final
 
 from core.errors import UsageError
-from core.netns.cgroups import container_of_cgroup
+from core.netns.cgroups import container_of_pid
 from core.netns.discover import NETNS_DIRS, Discoverer, Discovery
 from core.netns.names import ContainerNamer
 from core.netns.reader import NamespaceSet
@@ -53,11 +53,7 @@ def _by_name(name: str, found: Discovery, proc: str) -> set[int]:
     hits: set[int] = set()
     for ns in found.namespaces.values():
         for pid in ns.pids[:8]:
-            try:
-                with open(f"{proc}/{pid}/cgroup", encoding="utf-8", errors="replace") as f:
-                    ref = container_of_cgroup(f.read())
-            except OSError:
-                continue
+            ref = container_of_pid(pid, proc)
             if ref is None:
                 continue
             info = namer.name(ref)

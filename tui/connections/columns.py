@@ -43,7 +43,7 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("applied", "Applied", 16, 8, 4),
     Column("age", "Age", 6, 5, 2, right=True),
     Column("user", "User", 10, 6, 5),
-    Column("netns", "Namespace", 16, 8, 2, flex=True),
+    Column("netns", "Namespace", 16, 9, 1, flex=True),
 )
 """Every column, left to right."""
 
