@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from core.errors import UsageError
 from core.netns.cgroups import container_of_pid
 from core.netns.discover import NETNS_DIRS, Discoverer, Discovery
 from core.netns.names import ContainerNamer
-from core.netns.reader import NamespaceSet
+
+if TYPE_CHECKING:
+    from core.netns.reader import NamespaceSet
 
 ALL: Final = "all"
 CURRENT: Final = "current"
@@ -99,5 +101,7 @@ def namespace_dumps(netns: str | None, *, tcp_info: bool) -> NamespaceSet | None
     """
     if netns is None or netns == CURRENT:
         return None
+    from core.netns.reader import NamespaceSet  # the netlink stack: only when sampling
+
     wanted, discoverer = resolve(netns)
     return NamespaceSet(wanted, selection=netns, tcp_info=tcp_info, discoverer=discoverer)
