@@ -11,6 +11,8 @@ class MonitorError(Exception):
     """Base of every error tcpscope reports to a user."""
 
     title = "tcpscope error"
+    exit_code = 2
+    """Exit status when this ends a command: 2 for bad input, 1 for a runtime failure."""
 
 
 class SourceUnavailable(MonitorError):
@@ -25,12 +27,6 @@ class AccessDenied(MonitorError):
     title = "permission denied"
 
 
-class SourceTimeout(MonitorError):
-    """A source did not answer within its time limit."""
-
-    title = "source timed out"
-
-
 class UsageError(MonitorError):
     """Bad command-line input; the CLI prints it on one line and exits 2."""
 
@@ -41,3 +37,10 @@ class RecordingError(MonitorError):
     """A recording cannot be read or written; names the file and, where known, the record."""
 
     title = "recording"
+
+
+class OutputFailed(MonitorError):
+    """Output could not be written (disk full, broken pipe, I/O error); exits 1."""
+
+    title = "output failed"
+    exit_code = 1

@@ -1,22 +1,65 @@
-"""Make untrusted text safe to print: no terminal control sequences survive.
+"""Make untrusted text safe to show: :func:`printable` is the one function that escapes it.
 
-Process names, command lines, user names and peer-supplied strings are controlled by someone
-else. Printed raw, an ESC or an OSC sequence would clear the screen or retitle the terminal.
-Every control character (C0, DEL, C1) is replaced by a visible escape such as ``\\x1b``.
+Process names, command lines, user names, paths, recordings and daemon strings are controlled by
+someone else. Shown raw, they could drive the terminal (ESC, CSI, OSC), reorder a line (bidi
+controls U+202A–U+202E, U+2066–U+2069), hide text (zero-width characters) or pass for other
+text. Every character :meth:`str.isprintable` rejects — C0/DEL/C1 controls, format characters
+(bidi controls, zero-width space/joiners, U+2060, U+FEFF, the soft hyphen), line and paragraph
+separators, spaces other than U+0020, surrogates, private-use and unassigned code points — becomes
+a visible escape, and the backslash itself is doubled, so every backslash shown starts an escape
+and an escaped name never looks like a real one:
+
+=========================================================  ==============
+a byte that was not valid UTF-8 (surrogate escape U+DCxx)  ``\\xff``
+an ASCII control (U+0000–U+001F, U+007F)                   ``\\x1b``
+any other rejected code point                              ``\\u202e``, ``\\U000e0001``
+a backslash                                                ``\\\\``
+=========================================================  ==============
+
+The result is printable, valid UTF-8 (it encodes without ``surrogateescape``), so the TUI,
+the plain table, CSV and JSON can all use it. Its width is counted in terminal cells where it
+is laid out (Rich's ``cell_len`` in the TUI; in the plain table the process is the last,
+unpadded column).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE_ESCAPES: Final = range(0xDC80, 0xDD00)
+"""Where Python's ``surrogateescape`` puts the bytes 0x80–0xFF that were not UTF-8."""
+_CSV_TRIGGERS: Final = ("=", "+", "-", "@")
+"""Leading characters that make a spreadsheet evaluate a cell (OWASP CSV injection)."""
 
 
-def _escape(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if ch == "\\":
+        return "\\\\"
+    if code in _SURROGATE_ESCAPES:
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:
-    """``text`` with every control character shown as a ``\\xNN`` escape."""
-    return _CONTROL.sub(_escape, text)
+    """``text`` with every non-printable character and every backslash visibly escaped."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(ch if ch.isprintable() and ch != "\\" else _escape(ch) for ch in text)
+
+
+def printable_bytes(data: bytes) -> str:
+    """Bytes of unknown encoding (a file name, a peer's string) as :func:`printable` text."""
+    return printable(data.decode("utf-8", "surrogateescape"))
+
+
+def csv_cell(text: str) -> str:
+    """:func:`printable` text made inert for spreadsheets (OWASP CSV injection): a leading
+    ``= + - @`` gets a ``'`` in front, so the cell is shown as text, not run as a formula (a
+    leading TAB or CR cannot remain: :func:`printable` escapes them)."""
+    safe = printable(text)
+    return "'" + safe if safe.startswith(_CSV_TRIGGERS) else safe

@@ -14,7 +14,6 @@ own time otherwise, so screenshots of scripted data are reproducible.
 from __future__ import annotations
 
 import gc
-import socket
 import sys
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
@@ -31,14 +30,16 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from core.commands.host_label import display_host
 from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
-from core.sampling.feed import Feed, Seekable, WatchesTcpInfo
+from core.ipsec.model import IpsecView
+from core.sampling.feed import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
 from tui.ipsec.screen import IpsecScreen
-from tui.messages import FeedFailed, SnapshotReceived
+from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
 from tui.replay.controls import REPLAY_BINDINGS, ReplayActions, ReplayControls
 from tui.screens.help import HelpScreen
@@ -69,9 +70,16 @@ class TcpscopeApp(ReplayActions, App[int]):
         Binding("space", "pause", "Pause", id="pause", tooltip="Stop sampling"),
         Binding("space", "resume", "Resume", id="resume", tooltip="Sample again"),
         Binding(
-            "plus,equals_sign", "interval(-1)", "Faster", id="faster", tooltip="Shorter interval"
+            "plus,equals_sign",
+            "interval(-1)",
+            "Faster",
+            id="faster",
+            tooltip="Shorter interval",
+            show=False,
         ),
-        Binding("minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval"),
+        Binding(
+            "minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval", show=False
+        ),
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and colours"),
         Binding("1", "show_screen('connections')", "Conns", id="screen-1", show=False),
         Binding("2", "show_screen('ipsec')", "IPsec", id="screen-2", show=False),
@@ -82,6 +90,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             id="switch",
             tooltip="Connections ↔ IPsec",
             priority=True,
+            show=False,  # each screen names it in its own footer ("tab IPsec")
         ),
         *REPLAY_BINDINGS,
     ]
@@ -90,6 +99,9 @@ class TcpscopeApp(ReplayActions, App[int]):
     """The newest snapshot shown (screens watch it)."""
     paused: reactive[bool] = reactive(False, bindings=True)
     """True while the feed is paused."""
+    ipsec_view: reactive[IpsecView | None] = reactive(None, init=False)
+    """The newest IPsec view (the IPsec screen watches it): from the feed's own IPsec stream,
+    or from the snapshots of a feed that has none."""
     header: reactive[HeaderState | None] = reactive(None, init=False)
     """What every screen's header line shows (screens' headers watch it)."""
 
@@ -102,6 +114,7 @@ class TcpscopeApp(ReplayActions, App[int]):
         hostname: str | None = None,
         clock: Callable[[], datetime] | None = None,
         prefs_path: Path | None = None,
+        filter_text: str = "",
     ) -> None:
         """Create the app; nothing is sampled until it runs.
 
@@ -112,13 +125,15 @@ class TcpscopeApp(ReplayActions, App[int]):
             hostname: shown in the header; tests pass a fixed one.
             clock: wall clock for ages; default: now for a live feed, else the snapshot time.
             prefs_path: where preferences live (default: XDG config dir).
+            filter_text: the connections filter to start with (``--filter``; never saved).
         """
         super().__init__()
         if no_color and not self.no_color:
             self.no_color = True
             self._filters.append(Monochrome())
         self.feed = feed
-        self.hostname = hostname if hostname is not None else socket.gethostname()
+        self.hostname = hostname if hostname is not None else display_host(feed)
+        self.initial_filter = filter_text
         self._clock = clock
         self._prefs_path = prefs_path or prefs_mod.prefs_path()
         self.prefs, self._prefs_problem = prefs_mod.load(self._prefs_path)
@@ -160,6 +175,8 @@ class TcpscopeApp(ReplayActions, App[int]):
             self.notify(self._prefs_problem, title="Preferences", severity="warning", markup=False)
         self.paused = self.feed.paused
         self.run_feed()
+        if isinstance(self.feed, StreamsIpsec):
+            self.run_ipsec(self.feed)
         self.call_after_refresh(self._check_size)
 
     @work(exclusive=True, group="sampler", exit_on_error=False, name="feed")
@@ -167,6 +184,22 @@ class TcpscopeApp(ReplayActions, App[int]):
         """Read the feed for as long as the app runs (latest wins, never blocks the loop)."""
         async for snap in self.feed.stream():
             self.post_message(SnapshotReceived(snap))
+
+    @work(exclusive=True, group="ipsec", exit_on_error=False, name="ipsec")
+    async def run_ipsec(self, feed: StreamsIpsec) -> None:
+        """Read the feed's own IPsec stream (latest wins, never blocks the loop)."""
+        async for view in feed.ipsec_stream():
+            self.post_message(IpsecReceived(view))
+
+    @on(IpsecReceived)
+    def _ipsec_received(self, message: IpsecReceived) -> None:
+        if not self.paused:
+            self._show_ipsec(message.view)
+
+    def _show_ipsec(self, view: IpsecView | None) -> None:
+        current = self.ipsec_view
+        if view is not None and (current is None or view.time >= current.time):
+            self.ipsec_view = view
 
     @on(SnapshotReceived)
     def _snapshot_received(self, message: SnapshotReceived) -> None:
@@ -176,6 +209,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             self._held = snap
             return
         self.snapshot = snap
+        self._show_ipsec(snap.ipsec)
         self._publish_header()
         self._notify_errors(snap)
         self._freeze_gc(len(snap.connections))
@@ -227,7 +261,7 @@ class TcpscopeApp(ReplayActions, App[int]):
 
     # --- size guard -------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
-        """Show the too-small screen below 80x24, the normal layout again above it."""
+        """Show the too-small screen below the minimum size, the normal layout again above it."""
         # self.size still holds the old size while this event is handled.
         self._check_size(event.size.width, event.size.height)
 
@@ -291,6 +325,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             held, self._held = self._held, None
             if held is not None:
                 self.snapshot = held
+                self._show_ipsec(held.ipsec)
         else:
             self.feed.pause()
             self.paused = True
@@ -368,8 +403,21 @@ class TcpscopeApp(ReplayActions, App[int]):
             self.update_prefs(theme=theme)
 
 
-def run_app(feed: Feed, *, ghost_ttl_s: float, no_color: bool, hostname: str | None = None) -> int:
+def run_app(
+    feed: Feed,
+    *,
+    ghost_ttl_s: float,
+    no_color: bool,
+    hostname: str | None = None,
+    filter_text: str = "",
+) -> int:
     """Run the app on ``feed`` until the user quits; the exit code."""
-    app = TcpscopeApp(feed, ghost_ttl_s=ghost_ttl_s, no_color=no_color, hostname=hostname)
+    app = TcpscopeApp(
+        feed,
+        ghost_ttl_s=ghost_ttl_s,
+        no_color=no_color,
+        hostname=hostname,
+        filter_text=filter_text,
+    )
     result = app.run()
     return result if isinstance(result, int) else 0

@@ -7,12 +7,22 @@ headless. Every user error ends as one line on stderr and exit code 2, never a t
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn, Protocol, cast
+from collections.abc import Callable, Collection, Sequence
+from typing import Final, NoReturn, Protocol, cast
 
+from core.commands.arg_types import (
+    MAX_GHOST_TTL_S,
+    MAX_SEED,
+    provider_name,
+    real,
+    refuse_ignored_globals,
+    seconds_between,
+    whole_between,
+)
+from core.commands.output_errors import finish_output, report_os_error, tolerate_locale
 from core.errors import MonitorError
-from core.sampling.sampler import check_interval
 
 EXIT_USAGE = 2
 
@@ -27,25 +37,17 @@ class OneLineParser(argparse.ArgumentParser):
 
 def interval(text: str) -> float:
     """An argparse type: seconds between samples, 0.1–60."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    value = real(text)
+    from core.sampling.sampler import check_interval
+
     try:
         return check_interval(value)
     except MonitorError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def seconds(text: str) -> float:
-    """An argparse type: a non-negative number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
-    return value
+seconds = seconds_between(0.0, MAX_GHOST_TTL_S)
+"""An argparse type: the ghost TTL, 0 s to a day."""
 
 
 class _Command(Protocol):
@@ -54,43 +56,83 @@ class _Command(Protocol):
 
 
 def _mount(
-    sub: argparse._SubParsersAction[OneLineParser], name: str, help_text: str, module: object
+    sub: argparse._SubParsersAction[OneLineParser],
+    name: str,
+    help_text: str,
+    module: str,
+    chosen: str | None,
 ) -> None:
-    command = cast(_Command, module)
+    """Add subcommand ``name``; its module is imported only when it is the one ``chosen``.
+
+    Why: the command modules import a lot (recording: 100 ms), and a run uses one of them.
+    """
     parser = sub.add_parser(name, help=help_text, description=help_text)
+    if name != chosen:
+        return
+    command = cast(_Command, importlib.import_module(module))
     command.add_arguments(parser)
-    parser.set_defaults(command=command.run)
+    parser.set_defaults(command=command.run, command_name=name)
 
 
-def build_parser() -> OneLineParser:
-    """The whole command line."""
-    import core.commands.connections as connections_cmd
-    import core.commands.ipsec as ipsec_cli
-    import core.commands.record as record_cli
-    from core.connections import explain
+def _chosen(argv: Sequence[str], names: Collection[str]) -> str | None:
+    """The subcommand ``argv`` names (the first word that is one), if any."""
+    return next((arg for arg in argv if arg in names), None)
 
+
+COMMANDS: Final = {
+    "connections": ("print TCP connections once", "core.commands.connections"),
+    "explain": ("explain classes, properties and values", "core.connections.explain"),
+    "ipsec": ("print IPsec main-mode counters once", "core.commands.ipsec"),
+    "record": ("record the sampler stream to a file", "core.commands.record"),
+    "metrics": ("serve connection and IPsec metrics to Prometheus", "core.commands.metrics"),
+}
+"""Subcommand → (help, module with ``add_arguments`` and ``run``)."""
+
+
+def _filter(text: str) -> str:
+    """``--filter EXPR``: checked here so a typo is a usage error before the screen changes."""
+    from core.connections.query import filter_argument
+
+    return filter_argument(text)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
+    """The whole command line (only the subcommand ``argv`` names is imported)."""
+    from core.connections.sources import SOURCE_NAMES
+    from core.netns.options import add_netns_argument
+
+    chosen = _chosen(sys.argv[1:] if argv is None else argv, COMMANDS)
     parser = OneLineParser(
         prog="tcpscope",
         description="Live monitor of TCP connections (MSFT_NetTCPConnection) "
         "and IPsec main-mode counters (MSiSCSI_MMIPSECStats).",
     )
     parser.add_argument("--interval", type=interval, default=1.0, metavar="S")
-    parser.add_argument("--source", choices=connections_cmd.SOURCE_CHOICES, default="auto")
-    connections_cmd.add_netns_argument(parser)
+    parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")
+    add_netns_argument(parser)
     parser.add_argument("--ghost-ttl", type=seconds, default=5.0, metavar="S")
     parser.add_argument("--no-ipsec", action="store_true", help="do not sample IPsec counters")
-    parser.add_argument("--provider", default="auto", metavar="NAME", help="IPsec provider")
+    parser.add_argument(
+        "--provider", type=provider_name, default="auto", metavar="NAME", help="IPsec provider"
+    )
     parser.add_argument("--vici", default=None, metavar="PATH", help="strongSwan VICI socket")
     parser.add_argument("--replay", metavar="FILE", help="replay a recording")
     parser.add_argument("--demo", action="store_true", help="run the deterministic demo host")
-    parser.add_argument("--seed", type=int, default=1, metavar="N", help="demo seed")
+    parser.add_argument(
+        "--seed", type=whole_between(0, MAX_SEED, "seed"), default=1, metavar="N", help="demo seed"
+    )
     parser.add_argument("--redact", action="store_true", help="pseudonymise addresses/hosts")
-    parser.set_defaults(command=None)
+    parser.add_argument(
+        "--filter",
+        type=_filter,
+        default="",
+        metavar="EXPR",
+        help="start with this connections filter (not saved), e.g. 'state:est -port:22'",
+    )
+    parser.set_defaults(command=None, command_name=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _mount(sub, "connections", "print TCP connections once", connections_cmd)
-    _mount(sub, "explain", "explain classes, properties and values", explain)
-    _mount(sub, "ipsec", "print IPsec main-mode counters once", ipsec_cli)
-    _mount(sub, "record", "record the sampler stream to a file", record_cli)
+    for name, (help_text, module) in COMMANDS.items():
+        _mount(sub, name, help_text, module, chosen)
     return parser
 
 
@@ -102,16 +144,19 @@ def _run_app(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tcpscope`` script."""
+    tolerate_locale()
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        refuse_ignored_globals(args.command_name, args, parser)
         command: Callable[[argparse.Namespace], int] | None = args.command
-        return command(args) if command is not None else _run_app(args)
+        code = command(args) if command is not None else _run_app(args)
+        finish_output()
+        return code
     except MonitorError as exc:
         print(f"tcpscope: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # `tcpscope connections | head`: the reader left; that is not an error.
-        sys.stderr.close()
-        return 0
+    except OSError as exc:  # stdout full, closed (`| head -1`) or failing
+        return report_os_error(exc)

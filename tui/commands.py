@@ -11,7 +11,7 @@ from typing import Final
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.connections.columns import BY_KEY, TOGGLEABLE
+from tui.connections.columns import BY_KEY, SORTABLE, TOGGLEABLE
 
 _ACTIONS: Final = (
     ("Filter connections", "Type a filter (state:, port:, proc: …)", "conn('action_filter')"),
@@ -32,9 +32,27 @@ _ACTIONS: Final = (
     ("Help", "Keys, colours and markers", "help"),
     ("Quit", "Leave tcpscope", "quit"),
 )
-COMMANDS: Final = _ACTIONS + tuple(
-    (f"Toggle column: {BY_KEY[key].title}", "Show or hide this column", f"toggle_column('{key}')")
-    for key in TOGGLEABLE
+SORTS: Final = tuple(
+    (
+        f"Sort by {BY_KEY[key].title}",
+        "Order the table by this column",
+        f"conn(\"sort_by('{key}')\")",
+    )
+    for key in SORTABLE
+    if key != "marker"
+)
+"""One "Sort by …" entry per sortable column."""
+COMMANDS: Final = (
+    _ACTIONS
+    + SORTS
+    + tuple(
+        (
+            f"Toggle column: {BY_KEY[key].title}",
+            "Show or hide this column",
+            f"toggle_column('{key}')",
+        )
+        for key in TOGGLEABLE
+    )
 )
 
 

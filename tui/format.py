@@ -80,24 +80,21 @@ def clock(when: datetime) -> str:
     return when.strftime("%H:%M:%S")
 
 
-def rate(bytes_per_s: float) -> str:
+def byte_rate(bytes_per_s: float) -> str:
     """A byte rate, ``12.0 KiB/s``."""
     return f"{humanize.naturalsize(bytes_per_s, binary=True)}/s"
-
-
-def ellipsize(text: str, width: int) -> str:
-    """``text`` cut to ``width`` cells with a middle ellipsis (keeps ports and suffixes)."""
-    if width <= 0:
-        return ""
-    if len(text) <= width:
-        return text
-    if width == 1:
-        return "…"
-    head = (width - 1) // 2
-    tail = width - 1 - head
-    return f"{text[:head]}…{text[len(text) - tail :]}"
 
 
 def intcomma(value: int | float) -> str:
     """``1234567`` → ``1,234,567`` (counters)."""
     return str(humanize.intcomma(value))
+
+
+def short_rate(bytes_per_s: float) -> str:
+    """A byte rate in at most 9 cells for a table column: ``520 B``, ``12.3 KiB``, ``1.0 GiB``."""
+    value = bytes_per_s
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 999.95 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover - the loop always returns

@@ -32,4 +32,9 @@ def launch(args: argparse.Namespace) -> int:
     from tui.app import run_app
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    return run_app(feed, ghost_ttl_s=args.ghost_ttl, no_color=no_color)
+    return run_app(
+        feed,
+        ghost_ttl_s=args.ghost_ttl,
+        no_color=no_color,
+        filter_text=getattr(args, "filter", "") or "",
+    )

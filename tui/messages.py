@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from core.connections.snapshot import Snapshot
+from core.ipsec.model import IpsecView
 
 
 class SnapshotReceived(Message):
@@ -22,6 +23,19 @@ class SnapshotReceived(Message):
     def can_replace(self, message: Message) -> bool:
         """Latest wins: never queue two snapshots."""
         return isinstance(message, SnapshotReceived)
+
+
+class IpsecReceived(Message):
+    """The feed sampled IPsec on its own clock (a newer view replaces an unhandled older one)."""
+
+    def __init__(self, view: IpsecView) -> None:
+        """Carry ``view``."""
+        super().__init__()
+        self.view = view
+
+    def can_replace(self, message: Message) -> bool:
+        """Latest wins."""
+        return isinstance(message, IpsecReceived)
 
 
 class FeedFailed(Message):

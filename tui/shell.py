@@ -42,6 +42,8 @@ class Shell(Protocol):
     prefs: Prefs
     ghost_ttl_s: float
     replay: ReplayControls | None
+    initial_filter: str
+    """The connections filter this run starts with (``--filter``; never saved)."""
 
     def update_prefs(self, **changes: Any) -> None:
         """Change and save preferences."""

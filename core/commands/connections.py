@@ -7,41 +7,25 @@ them where they expect. No Textual import on this path.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import dataclasses
 import sys
-from collections.abc import Callable, Sequence
-from typing import Final
+from collections.abc import Callable, Collection, Mapping
+from typing import IO, Final, cast
 
-from core.connections.model import TcpConnection
-from core.connections.report import to_csv, to_json, to_table
-from core.connections.snapshot import Snapshot
+from core.commands.arg_types import non_empty, whole_between
+from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.namespaces import NamespaceView, namespace_in
+from core.connections.query import EMPTY_QUERY, filter_argument, parse_query
 from core.errors import UsageError
-from core.sampling.sampler import Sampler
+from core.netns.options import DEFAULT as DEFAULT_NETNS
+from core.netns.options import add_netns_argument
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
 
-def port(text: str) -> int:
-    """An argparse type: a TCP port 0–65535."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range 0-65535: {value}")
-    return value
-
-
-def pid(text: str) -> int:
-    """An argparse type: a process ID (uint32)."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a process ID: {text!r}") from None
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError(f"process ID out of range: {value}")
-    return value
+port = whole_between(0, 65535, "port")
+"""An argparse type: a TCP port 0–65535 (ASCII digits only)."""
+pid = whole_between(0, 0xFFFFFFFF, "process ID")
+"""An argparse type: a process ID (uint32)."""
 
 
 def enum_value(prop: str) -> Callable[[str], int]:
@@ -54,7 +38,7 @@ def enum_value(prop: str) -> Callable[[str], int]:
         found = table.by_name(text)
         if found is not None:
             return int(found.value)
-        if text.isdigit() and any(v.value == int(text) for v in table.values):
+        if text.isascii() and text.isdigit() and any(v.value == int(text) for v in table.values):
             return int(text)
         names = ", ".join(v.name for v in table.values)
         raise argparse.ArgumentTypeError(f"unknown {prop} {text!r} (one of: {names})")
@@ -74,29 +58,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="seed State name, e.g. Established, TimeWait (repeatable)",
     )
-    parser.add_argument("--local-address", metavar="ADDR")
+    parser.add_argument("--local-address", type=non_empty("--local-address"), metavar="ADDR")
     parser.add_argument("--local-port", type=port, metavar="PORT")
-    parser.add_argument("--remote-address", metavar="ADDR")
+    parser.add_argument("--remote-address", type=non_empty("--remote-address"), metavar="ADDR")
     parser.add_argument("--remote-port", type=port, metavar="PORT")
     parser.add_argument("--owning-process", type=pid, metavar="PID")
     parser.add_argument("--offload-state", type=enum_value("OffloadState"), metavar="NAME")
     parser.add_argument("--applied-setting", type=enum_value("AppliedSetting"), metavar="NAME")
-    parser.add_argument("--source", choices=SOURCE_CHOICES, default="auto")
-    add_netns_argument(parser, default=argparse.SUPPRESS)
-
-
-def add_netns_argument(parser: argparse.ArgumentParser, *, default: object = "all") -> None:
-    """``--netns all|current|NAME|PID|PATH`` (see core.netns.select)."""
-    from core.netns.select import check
-
     parser.add_argument(
-        "--netns",
-        type=check,
-        default=default,
-        metavar="WHICH",
-        help="network namespaces to read: all (default), current, or an ip netns or "
-        "container name, a PID or an nsfs path (comma-separated)",
+        "--filter",
+        dest="conn_filter",
+        type=filter_argument,
+        metavar="EXPR",
+        help="the TUI's filter language, e.g. 'state:est,listen -port:22 addr:10.0.0.0/8'",
     )
+    # SUPPRESS: without it this default would overwrite a top-level --source.
+    parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
+    add_netns_argument(parser, default=argparse.SUPPRESS)
 
 
 def _normal_address(text: str | None) -> str | None:
@@ -110,11 +88,23 @@ def _normal_address(text: str | None) -> str | None:
         raise UsageError(f"not an IP address: {text!r}") from None
 
 
-def select(conns: Sequence[TcpConnection], args: argparse.Namespace) -> list[TcpConnection]:
-    """The connections matching every given filter, sorted by local then remote endpoint."""
+def select(
+    conns: Collection[TcpConnection],
+    args: argparse.Namespace,
+    processes: Mapping[int, ProcessInfo] | None = None,
+    namespaces: NamespaceView | None = None,
+) -> list[TcpConnection]:
+    """The connections matching every given filter, sorted by local then remote endpoint.
+
+    ``processes`` (by PID) lets ``--filter`` match ``proc:`` and ``user:`` words,
+    ``namespaces`` its ``ns:`` and ``container:`` words.
+    """
     local = _normal_address(args.local_address)
     remote = _normal_address(args.remote_address)
     states = set(args.state or ())
+    expression = getattr(args, "conn_filter", None) or getattr(args, "filter", None)
+    query = parse_query(expression) if expression else EMPTY_QUERY
+    owners = processes or {}
 
     def keep(c: TcpConnection) -> bool:
         return (
@@ -126,50 +116,71 @@ def select(conns: Sequence[TcpConnection], args: argparse.Namespace) -> list[Tcp
             and (args.owning_process is None or c.owning_process == args.owning_process)
             and (args.offload_state is None or c.offload_state == args.offload_state)
             and (args.applied_setting is None or c.applied_setting == args.applied_setting)
+            and (
+                query.empty
+                or query.matches(
+                    c,
+                    owners.get(c.owning_process or -1),
+                    namespace_in(c.netns, namespaces) if namespaces is not None else None,
+                )
+            )
         )
 
-    return sorted(
-        (c for c in conns if keep(c)),
-        key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port),
+    filters = (local, remote, args.local_port, args.remote_port, args.owning_process,
+               args.offload_state, args.applied_setting)  # fmt: skip
+    rows = (
+        [c for c in conns if keep(c)]
+        if states or not query.empty or any(f is not None for f in filters)
+        else [*conns]
     )
+    rows.sort(key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port))
+    return rows
 
 
-NAMES_WAIT_S: Final = 5.0
-"""How long a one-shot listing waits for container names (they are looked up off-thread)."""
+class _TextSink:
+    """Bytes into a text stream that has no binary buffer (a redirected ``sys.stdout``)."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+
+    def write(self, data: bytes) -> int:
+        return self._text.write(data.decode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        self._text.flush()
 
 
-async def _sample(source_name: str, netns: str | None) -> Snapshot:
-    from core.connections.sources import get_source
-    from core.netns.select import namespace_dumps
-
-    source = get_source(source_name, namespaces=namespace_dumps(netns, tcp_info=True))
-    sampler = Sampler(source)
-    try:
-        snap = await sampler.sample_once()
-        namespaces = getattr(source, "namespaces", None)
-        if namespaces is not None and snap.error is None:
-            await asyncio.to_thread(namespaces.settle, NAMES_WAIT_S)
-            snap = dataclasses.replace(snap, namespaces=namespaces.view())
-        return snap
-    finally:
-        await sampler.aclose()
+def _binary(stream: IO[str]) -> IO[bytes]:
+    buffer = getattr(stream, "buffer", None)
+    return buffer if buffer is not None else cast(IO[bytes], _TextSink(stream))
 
 
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
-    snap = asyncio.run(_sample(args.source, getattr(args, "netns", "all")))
-    if snap.error is not None:
-        raise UsageError(f"{snap.source} source failed: {snap.error.message}")
+    from core.connections.oneshot import take_snapshot
+    from core.connections.report import write_csv, write_json, write_table
+    from core.netns.select import namespace_dumps
+
+    netns = getattr(args, "netns", DEFAULT_NETNS)
+    tcp_info = bool(args.json)
+    snap = take_snapshot(
+        getattr(args, "source", "auto"),
+        tcp_info=tcp_info,
+        namespaces=lambda: namespace_dumps(netns, tcp_info=tcp_info),
+    )
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
-    conns = select(list(snap.connections.values()), args)
+    conns = select(snap.connections.values(), args, snap.processes, snap.namespaces)
+    sys.stdout.flush()
+    out = _binary(sys.stdout)
     if args.json:
-        print(to_json(conns, snap))
+        write_json(conns, snap, out)
     elif args.csv:
-        sys.stdout.write(to_csv(conns, snap))
+        write_csv(conns, snap, out)
     else:
         from core.connections.seed_tables import ENUMS
 
         names = {int(v.value): v.name for v in ENUMS["State"].values}
-        print(to_table(conns, snap, names))
+        write_table(conns, snap, names, out)
+    out.flush()
     return 0

@@ -20,27 +20,29 @@ from core.ipsec.model import COUNTER_NAMES, IpsecView, ProviderView
 from core.ipsec.providers import PROVIDER_NAMES, get_providers
 from core.ipsec.providers._vici import DEFAULT_VICI
 from core.ipsec.sampling import IpsecSampler
+from core.textsafe import printable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``ipsec`` sub-command's options (validated in :func:`run`, not by argparse)."""
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    # SUPPRESS: these defaults must not overwrite the top-level --provider / --vici.
     parser.add_argument(
         "--provider",
-        default="auto",
+        default=argparse.SUPPRESS,
         metavar="|".join(PROVIDER_NAMES),
         help="which source to read (default: auto = every one present)",
     )
     parser.add_argument(
         "--vici",
-        default=None,
+        default=argparse.SUPPRESS,
         metavar="PATH",
         help=f"strongSwan VICI socket (default: {DEFAULT_VICI})",
     )
 
 
 def _validate(args: argparse.Namespace) -> tuple[str, str | None]:
-    provider = str(getattr(args, "provider", "auto") or "auto").lower()
+    provider = str(getattr(args, "provider", "auto")).strip().lower()
     if provider not in PROVIDER_NAMES:
         raise UsageError(f"--provider must be one of {', '.join(PROVIDER_NAMES)}, not {provider!r}")
     vici: str | None = getattr(args, "vici", None)
@@ -62,7 +64,7 @@ def instance_json(pv: ProviderView) -> dict[str, object]:
     """One provider as a WMI-named instance plus ``provenance`` per counter."""
     out = pv.stats.to_wmi()
     out["provider"] = pv.name
-    out["error"] = pv.error
+    out["error"] = None if pv.error is None else printable(pv.error)
     out["provenance"] = {
         r.name: {
             "provider": r.provider,
@@ -85,10 +87,6 @@ def view_json(view: IpsecView) -> dict[str, object]:
     }
 
 
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
-
-
 def render_text(view: IpsecView, out: TextIO) -> None:
     """Aligned table per provider: counter, value, kind, grade, source or reason."""
     width = max(len(n) for n in COUNTER_NAMES)
@@ -97,12 +95,12 @@ def render_text(view: IpsecView, out: TextIO) -> None:
             out.write("\n")
         state = "active" if pv.stats.active else "inactive"
         out.write(
-            f"{CLASS_NAME} InstanceName={_safe(pv.stats.instance_name)} "
+            f"{CLASS_NAME} InstanceName={printable(pv.stats.instance_name)} "
             f"Active={pv.stats.active} ({pv.name}, {state}"
-            f"{', ' + _safe(pv.version) if pv.version else ''})\n"
+            f"{', ' + printable(pv.version) if pv.version else ''})\n"
         )
         if pv.error:
-            out.write(f"  error: {_safe(pv.error)}\n")
+            out.write(f"  error: {printable(pv.error)}\n")
         vals = [("-" if r.value is None else str(r.value)) for r in pv.rows]
         vw = max(5, *(len(v) for v in vals))
         out.write(
@@ -114,7 +112,7 @@ def render_text(view: IpsecView, out: TextIO) -> None:
                 detail += f" ({r.scope})"
             out.write(
                 f"  {r.name:<{width}}  {v:>{vw}}  {r.kind.value:<5}  "
-                f"{r.grade.value:<6}  {_safe(detail or '')}\n"
+                f"{r.grade.value:<6}  {printable(detail or '')}\n"
             )
 
 

@@ -14,14 +14,16 @@ import asyncio
 import contextlib
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
+from core.commands.arg_types import MAX_DURATION_S, seconds_between, whole_between
 from core.commands.feeds import FeedOptions, make_feed
 from core.connections.snapshot import Snapshot
-from core.errors import RecordingError, UsageError
+from core.errors import OutputFailed, RecordingError, UsageError
 from core.recording.format import (
     FLUSH_EVERY_S,
     FORMAT_VERSION,
@@ -29,8 +31,10 @@ from core.recording.format import (
     tcpscope_version,
     this_host,
 )
+from core.recording.reader import MAX_SAMPLES, Recording
 from core.recording.writer import RecordingWriter
-from core.sampling.sampler import check_interval
+from core.safe_io import file_kind
+from core.sampling.sampler import MAX_INTERVAL_S, MIN_INTERVAL_S, check_interval
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,16 +43,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval",
         dest="record_interval",
-        type=float,
+        type=seconds_between(MIN_INTERVAL_S, MAX_INTERVAL_S),
         default=None,
         metavar="S",
         help="seconds between samples (default: the global one)",
     )
     stop = parser.add_mutually_exclusive_group()
     stop.add_argument(
-        "--duration", type=float, default=None, metavar="S", help="stop after S seconds"
+        "--duration",
+        type=seconds_between(0.0, MAX_DURATION_S, low_open=True),
+        default=None,
+        metavar="S",
+        help="stop after S seconds",
     )
-    stop.add_argument("--samples", type=int, default=None, metavar="N", help="stop after N samples")
+    stop.add_argument(
+        "--samples",
+        type=whole_between(1, MAX_SAMPLES, "--samples"),
+        default=None,
+        metavar="N",
+        help="stop after N samples",
+    )
     parser.add_argument(
         "--no-ipsec",
         dest="record_no_ipsec",
@@ -56,7 +70,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not record IPsec counters",
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing FILE")
-    from core.commands.connections import add_netns_argument
+    parser.add_argument(
+        "--redact",
+        dest="record_redact",
+        action="store_true",
+        help="pseudonymise addresses, host and user names (same as the global --redact)",
+    )
+
+    from core.netns.options import add_netns_argument
 
     add_netns_argument(parser, default=argparse.SUPPRESS)
 
@@ -76,26 +97,39 @@ def _options(args: argparse.Namespace) -> FeedOptions:
         replay=getattr(args, "replay", None),
         demo=bool(getattr(args, "demo", False)),
         seed=getattr(args, "seed", 1),
-        redact=bool(getattr(args, "redact", False)),
+        redact=bool(getattr(args, "redact", False) or getattr(args, "record_redact", False)),
     )
 
 
-def _check_limits(args: argparse.Namespace) -> None:
-    if args.duration is not None and not args.duration > 0:
-        raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
-    if args.samples is not None and args.samples < 1:
-        raise UsageError(f"--samples must be at least 1, got {args.samples}")
-
-
 def _open_output(path: str, force: bool) -> BinaryIO:
+    """The output stream; called only once the input has been checked.
+
+    ``-`` is stdout. A new file is created exclusively; an existing regular file is replaced
+    only with ``--force``; an existing FIFO or character device is written as a stream (it
+    holds nothing to lose). A symlink is never followed (as root it could point anywhere), and
+    directories, sockets and block devices are refused.
+    """
     if path == "-":
         if sys.stdout.isatty():
             raise UsageError("refusing to write a recording to a terminal; redirect stdout")
         return sys.stdout.buffer
-    if os.path.isdir(path):
-        raise RecordingError(f"{path}: is a directory")
     try:
-        return open(path, "wb" if force else "xb")  # closed by run()
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    flags = os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+    if mode is None:
+        flags |= os.O_CREAT | os.O_EXCL
+    elif stat.S_ISREG(mode):
+        if not force:
+            raise RecordingError(f"{path}: already exists (use --force to overwrite)")
+        flags |= os.O_TRUNC
+    elif not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        raise RecordingError(f"{path}: is {file_kind(mode)}; not writing a recording there")
+    try:
+        return os.fdopen(os.open(path, flags, 0o644), "wb")  # closed by run()
     except FileExistsError:
         raise RecordingError(f"{path}: already exists (use --force to overwrite)") from None
     except OSError as exc:
@@ -136,14 +170,10 @@ def header_factory(
     return make
 
 
-async def _replayed(options: FeedOptions) -> AsyncIterator[Snapshot]:
+async def _replayed(rec: Recording, redact: bool) -> AsyncIterator[Snapshot]:
     """Every sample of a recording as fast as it can be read (re-recording)."""
-    from core.recording.reader import Recording
-
-    assert options.replay is not None
-    rec = Recording(options.replay)
     redactor = None
-    if options.redact:
+    if redact:
         from core.recording.redact import SnapshotRedactor
 
         redactor = SnapshotRedactor()
@@ -153,34 +183,40 @@ async def _replayed(options: FeedOptions) -> AsyncIterator[Snapshot]:
         await asyncio.sleep(0)
 
 
-async def _record(options: FeedOptions, writer: RecordingWriter, args: argparse.Namespace) -> int:
-    feed: Any = None
+Stream = Callable[[], AsyncIterator[Snapshot]]
+
+
+def _input(options: FeedOptions) -> tuple[Any, Stream]:
+    """The feed to close afterwards (or None) and its stream, built before any output is
+    opened: a bad recording or source fails before a file is created or truncated."""
     if options.replay is not None:
-        stream = _replayed(options)
-    elif options.demo:
+        rec = Recording(options.replay)  # checks the whole file now
+        return None, lambda: _replayed(rec, options.redact)
+    if options.demo:
         from core.demo import DemoFeed
 
-        feed = DemoFeed(options.seed, interval_s=options.interval_s, ipsec=options.ipsec)
+        feed: Any = DemoFeed(options.seed, interval_s=options.interval_s, ipsec=options.ipsec)
         if options.redact:
             from core.recording.redact import RedactingFeed
 
             feed = RedactingFeed(feed)
-        stream = feed.stream()
-    else:
-        feed = make_feed(options)
-        stream = feed.stream()
+        return feed, feed.stream
+    feed = make_feed(options)
+    return feed, feed.stream
+
+
+async def _record(
+    feed: Any, stream: Stream, writer: RecordingWriter, args: argparse.Namespace
+) -> int:
     stop = asyncio.Event()
     _on_signals(stop)
     deadline = time.monotonic() + args.duration if args.duration else None
     seen: set[tuple[int, object]] = set()
-    last: tuple[int, object] | None = None
 
     async def consume() -> None:
-        nonlocal last
-        async for snap in stream:
+        async for snap in stream():
             writer.write(snap)
-            last = (snap.seq, snap.time)
-            seen.add(last)
+            seen.add((snap.seq, snap.time))
             if args.samples is not None and len(seen) >= args.samples:
                 break
             if deadline is not None and time.monotonic() >= deadline:
@@ -196,7 +232,7 @@ async def _record(options: FeedOptions, writer: RecordingWriter, args: argparse.
     waiter = asyncio.create_task(stop.wait())
     timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5
     try:
-        await asyncio.wait([waiter, tasks[0]], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([waiter, *tasks], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in (*tasks, waiter):
             task.cancel()
@@ -205,22 +241,21 @@ async def _record(options: FeedOptions, writer: RecordingWriter, args: argparse.
                 await task
         if feed is not None:
             await feed.aclose()
-    if tasks[0].done() and not tasks[0].cancelled() and tasks[0].exception() is not None:
-        raise tasks[0].exception()  # type: ignore[misc]
     return len(seen)
 
 
 def _on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Record until the limit or a signal; 0 on success (errors raise MonitorError)."""
-    _check_limits(args)
+    """Record until the limit or a signal (SIGINT, SIGTERM, SIGHUP close the file cleanly);
+    0 on success. Bad input raises a MonitorError (exit 2), a failed write OutputFailed (1)."""
     options = _options(args)
+    feed, stream = _input(options)
     out = _open_output(args.file, args.force)
     target = "stdout" if args.file == "-" else args.file
     writer = RecordingWriter(out, header_factory(options))
@@ -229,22 +264,24 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     samples = 0
+    failure: OSError | None = None
     try:
-        samples = asyncio.run(_record(options, writer, args))
+        samples = asyncio.run(_record(feed, stream, writer, args))
     except KeyboardInterrupt:
         pass
-    except BrokenPipeError:
-        raise
     except OSError as exc:
-        raise RecordingError(f"{target}: write failed: {exc.strerror or exc}") from None
-    finally:
+        failure = exc
+    for finish in (writer.close, out.flush):
         try:
-            writer.close()
+            finish()
         except OSError as exc:
-            raise RecordingError(f"{target}: write failed: {exc.strerror or exc}") from None
-        finally:
-            if out is not sys.stdout.buffer:
-                out.close()
+            failure = failure or exc
+    if out is not sys.stdout.buffer:
+        with contextlib.suppress(OSError):
+            out.close()
+    if failure is not None:
+        # What reached the file before the failure stays readable up to its last record.
+        raise OutputFailed(f"{target}: write failed: {failure.strerror or failure}")
     print(
         f"tcpscope: recorded {writer.samples_written} samples ({samples} seen), "
         f"{writer.bytes_written} bytes to {target}",

@@ -151,7 +151,8 @@ class TcpConnection:
     transitioning_to_state: int | None
     available_requested_states: tuple[int, ...] | None
     instance_id: str
-    """``tcpscope:<LocalID>``; stable for the connection's life (see core.identity)."""
+    """``tcpscope:<LocalID>``; stable for the connection's life (built by
+    :func:`core.connections.records.instance_id`)."""
     enabled_state: int | None
     requested_state: int | None
     directionality: int | None
@@ -186,8 +187,3 @@ class TcpConnection:
     netns: int | None = None
     """Network namespace inode when the socket is not in tcpscope's own namespace (see
     core.netns); ``None`` for tcpscope's own namespace and for sources without namespaces."""
-
-    @property
-    def is_listener(self) -> bool:
-        """True for sockets waiting for connections."""
-        return self.state is TcpState.LISTEN

@@ -155,15 +155,20 @@ def namespace_words(info: NamespaceInfo, container_only: bool = False) -> str:
 _index_for: tuple[NamespaceView, dict[int, NamespaceInfo]] | None = None
 
 
-def namespace_of(conn: TcpConnection, view: NamespaceView) -> NamespaceInfo | None:
-    """The namespace ``conn`` lives in, as ``view`` describes it."""
+def namespace_in(netns: int | None, view: NamespaceView) -> NamespaceInfo | None:
+    """The namespace of a connection's ``netns`` (None: tcpscope's own) as ``view`` has it."""
     global _index_for
     cached = _index_for
     if cached is None or cached[0] is not view:
         cached = _index_for = (view, view.index())
-    if conn.netns is None:
+    if netns is None:
         return view.current
-    return cached[1].get(conn.netns)
+    return cached[1].get(netns)
+
+
+def namespace_of(conn: TcpConnection, view: NamespaceView) -> NamespaceInfo | None:
+    """The namespace ``conn`` lives in, as ``view`` describes it."""
+    return namespace_in(conn.netns, view)
 
 
 def container_doc(container: ContainerInfo | None) -> dict[str, object] | None:
@@ -171,29 +176,29 @@ def container_doc(container: ContainerInfo | None) -> dict[str, object] | None:
     if container is None:
         return None
     return {
-        "runtime": container.runtime,
-        "id": container.id,
-        "name": container.name,
-        "pod": container.pod,
+        "runtime": printable(container.runtime),
+        "id": printable(container.id),
+        "name": None if container.name is None else printable(container.name),
+        "pod": None if container.pod is None else printable(container.pod),
     }
 
 
-def namespace_doc(conn: TcpConnection, view: NamespaceView) -> dict[str, object]:
+def namespace_doc(netns: int | None, view: NamespaceView) -> dict[str, object]:
     """``tcpscope.namespace``: inode, name, how it was read, container."""
-    info = namespace_of(conn, view)
+    info = namespace_in(netns, view)
     if info is None:
-        return {"inode": conn.netns, "name": None, "container": None}
+        return {"inode": netns, "name": None, "container": None}
     return {
         "inode": info.inode,
-        "name": info.name,
+        "name": None if info.name is None else printable(info.name),
         "current": info.current,
         "read_by": info.read_by.value,
         "container": container_doc(info.container),
     }
 
 
-def namespace_text(conn: TcpConnection, view: NamespaceView | None) -> str:
+def namespace_text(netns: int | None, view: NamespaceView | None) -> str:
     """The Namespace column: container or ``ip netns`` name, printable."""
     if view is None:
         return ""
-    return printable(label(namespace_of(conn, view)))
+    return printable(label(namespace_in(netns, view)))

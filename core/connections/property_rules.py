@@ -159,7 +159,7 @@ _SOURCES: Final[dict[str, dict[str, str]]] = {
         "os": "Linux",
         "api": "kernel NETLINK_SOCK_DIAG (inet_diag) dump",
         "owner_api": "socket inode found in /proc/<pid>/fd",
-        "state_note": "; Linux states mapped onto the seed's values (see core.connections.records)",
+        "state_note": "; Linux TCP states mapped onto the class's State values",
     },
     "psutil": {
         "os": "psutil",

@@ -1,42 +1,77 @@
 """Filter expressions and sort keys over connections, UI-free.
 
-The TUI's ``/`` filter and its sort columns are defined here so they can be tested without
-Textual and reused by any other consumer. A query is a list of tokens that AND together:
-free text matches any column; ``key:value`` narrows one field (``state:`` by the seed's State
-names, prefix allowed; ``port:`` either end; ``lport:``/``rport:``; ``pid:``; ``proc:``;
-``addr:``; ``user:``; ``ns:`` namespace name or inode; ``container:`` container name, id,
-pod or runtime); a leading ``!`` negates a token. Parsing never raises anything but
-:class:`QueryError`, whose message is one line fit for the UI.
+The TUI's ``/`` filter, ``--filter EXPR`` and the sort columns are defined here so they are
+tested without Textual and shared by every consumer. A query is words that AND together;
+each word is ``[-]field:value[,value…]`` or free text:
 
-Sort keys are total orders: a primary value, then the connection's ports and InstanceID, so
-sorting is stable and deterministic across refreshes. State sorts by the seed's numeric value.
+- values separated by commas OR together: ``port:80,443``, ``state:est,listen``;
+- a leading ``-`` (or ``!``) negates the word: ``-state:listen``;
+- ``state:`` takes the seed's State names, any unambiguous-or-not prefix (``est``, ``syn``);
+- ``port:``/``lport:``/``rport:``/``pid:`` take numbers, ranges (``1024-65535``) and, for
+  ports, /etc/services names (``https``);
+- ``addr:``/``laddr:``/``raddr:`` take an address, a CIDR block (``10.0.0.0/8``) or, when
+  neither parses, a piece of the address text; ``proc:`` and ``user:`` a piece of the name;
+- ``ns:`` takes a piece of a network namespace's name (``ip netns`` or container), its inode
+  or ``current``; ``container:`` a piece of a container's name, id, pod or runtime;
+- free text matches any column.
+
+Parsing raises nothing but :class:`QueryError`, whose message is one line fit for the UI.
+Sort keys are total orders: a primary value, then the ports and InstanceID, so sorting is
+stable and deterministic across refreshes. State sorts by the seed's numeric value.
 """
 
 from __future__ import annotations
 
+import argparse
+import ipaddress
 import shlex
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
-from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import NamespaceInfo, namespace_words
 from core.connections.seed_tables import ENUMS
+from core.connections.services import connection_service, service_port
 
 FILTER_KEYS: Final = (
     "state",
     "port",
     "lport",
     "rport",
+    "addr",
+    "laddr",
+    "raddr",
     "pid",
     "proc",
-    "addr",
     "user",
     "ns",
     "container",
 )
-"""The ``key:`` prefixes a filter token may use."""
+"""The ``field:`` prefixes a filter word may use."""
+
+FIELD_HELP: Final[dict[str, str]] = {
+    "state": "State name or prefix: est, listen, timewait",
+    "port": "either end's port: 443, https, 1024-65535",
+    "lport": "local port",
+    "rport": "remote port",
+    "addr": "either end's address: 10.0.0.5, 10.0.0.0/8, 2001:db8::/32",
+    "laddr": "local address or CIDR",
+    "raddr": "remote address or CIDR",
+    "pid": "owning process ID (ranges allowed)",
+    "proc": "process name contains",
+    "user": "process user contains",
+    "ns": "network namespace: ip netns or container name, inode, current",
+    "container": "container name, id, pod or runtime (docker, podman, containerd…)",
+}
+"""One line per field, for completion and help."""
+
+NEGATIONS: Final = ("-", "!")
+MAX_PORT: Final = 65535
+MAX_PID: Final = 0xFFFFFFFF
+
+Match = Callable[[TcpConnection, ProcessInfo | None], bool]
 
 
 class QueryError(ValueError):
@@ -45,15 +80,22 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """One filter token: a field (``None`` = free text), its value, and whether it is negated."""
+    """One filter word: a field (``None`` = free text), its values, whether it is negated."""
 
     key: str | None
-    value: str
-    negated: bool = False
-    states: frozenset[int] = frozenset()
-    """For ``state:`` tokens: the seed State values the prefix matched."""
-    number: int | None = None
-    """For numeric keys (ports, pid): the parsed number."""
+    values: tuple[str, ...]
+    negated: bool
+    test: Match = field(compare=False, repr=False)
+    """True when a connection matches any of the values (before negation)."""
+    ns_test: Callable[[NamespaceInfo | None], bool] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """For ``ns:``/``container:``: the test of the connection's namespace instead."""
+
+    @property
+    def value(self) -> str:
+        """The values as typed, comma-joined."""
+        return ",".join(self.values)
 
 
 def state_name(state: int) -> str:
@@ -61,62 +103,181 @@ def state_name(state: int) -> str:
     return ENUMS["State"].decode(state).name
 
 
-def _state_token(value: str, negated: bool) -> Token:
-    found = ENUMS["State"].by_prefix(value)
+# --- value parsers: each turns one comma item into a predicate ---------------------------
+
+
+def _states(key: str, item: str) -> frozenset[int]:
+    found = ENUMS["State"].by_prefix(item)
     if not found:
         names = ", ".join(v.name for v in ENUMS["State"].values)
-        raise QueryError(f"state:{value} matches no State (one of {names})")
-    states = frozenset(int(v.value) for v in found)
-    return Token("state", value, negated, states=states)
+        raise QueryError(f"{key}:{item} matches no State (one of {names})")
+    return frozenset(int(v.value) for v in found)
 
 
-def _number_token(key: str, value: str, negated: bool) -> Token:
+def _number(key: str, text: str, top: int) -> int:
+    if not text.isdigit():
+        raise QueryError(f"{key}: needs a number or a range like 1024-65535, got {text!r}")
+    number = int(text, 10)
+    if number > top:
+        raise QueryError(f"{key}: {number} is out of range 0-{top}")
+    return number
+
+
+def _range(key: str, item: str, top: int, names: bool) -> tuple[int, int]:
+    """``80``, ``https`` (ports) or ``1024-65535`` as an inclusive (low, high)."""
+    if names:
+        named = service_port(item)
+        if named is not None:
+            return named, named
+    low, sep, high = item.partition("-")
+    if not sep:
+        if names and not item.isdigit():
+            raise QueryError(f"{key}: {item!r} is neither a port number nor a service name")
+        number = _number(key, item, top)
+        return number, number
+    lo, hi = _number(key, low, top), _number(key, high, top)
+    if lo > hi:
+        raise QueryError(f"{key}: range {item} runs backwards (write {hi}-{lo})")
+    return lo, hi
+
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_PARSED: dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None] = {}
+"""Parsed addresses by text: a re-filter at 50k rows meets the same few addresses again."""
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        number = int(value, 10)
+        return _PARSED[text]
+    except KeyError:
+        pass
+    if len(_PARSED) > 65536:
+        _PARSED.clear()
+    try:
+        parsed: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(text)
     except ValueError:
-        raise QueryError(f"{key}: needs a number, got {value!r}") from None
-    if number < 0:
-        raise QueryError(f"{key}: needs a non-negative number, got {number}")
-    return Token(key, value, negated, number=number)
+        parsed = None
+    _PARSED[text] = parsed
+    return parsed
+
+
+def _address_test(key: str, item: str) -> Callable[[str], bool]:
+    """A test on one address text: CIDR membership, equality, or a piece of the text."""
+    if "/" in item:
+        try:
+            net: _Network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise QueryError(f"{key}: {item!r} is not a CIDR block like 10.0.0.0/8") from None
+
+        def in_net(address: str) -> bool:
+            ip = _ip(address)
+            return ip is not None and ip.version == net.version and ip in net
+
+        return in_net
+    try:
+        exact = str(ipaddress.ip_address(item))
+    except ValueError:
+        piece = item.casefold()
+        return lambda address: piece in address.casefold()
+    return lambda address: address == exact
+
+
+def _any(tests: list[Callable[[str], bool]]) -> Callable[[str], bool]:
+    if len(tests) == 1:
+        return tests[0]
+    return lambda text: any(t(text) for t in tests)
+
+
+def _in_ranges(ranges: list[tuple[int, int]]) -> Callable[[int | None], bool]:
+    if all(lo == hi for lo, hi in ranges):
+        exact = frozenset(lo for lo, _ in ranges)
+        return lambda n: n in exact
+    return lambda n: n is not None and any(lo <= n <= hi for lo, hi in ranges)
+
+
+def _field_test(key: str, items: tuple[str, ...]) -> Match:
+    if key == "state":
+        states: frozenset[int] = frozenset().union(*(_states(key, i) for i in items))
+        return lambda c, p: int(c.state) in states
+    if key in ("port", "lport", "rport"):
+        ports = _in_ranges([_range(key, i, MAX_PORT, names=True) for i in items])
+        if key == "lport":
+            return lambda c, p: ports(c.local_port)
+        if key == "rport":
+            return lambda c, p: ports(c.remote_port)
+        return lambda c, p: ports(c.local_port) or ports(c.remote_port)
+    if key == "pid":
+        pids = _in_ranges([_range(key, i, MAX_PID, names=False) for i in items])
+        return lambda c, p: pids(c.owning_process)
+    if key in ("addr", "laddr", "raddr"):
+        address = _any([_address_test(key, i) for i in items])
+        if key == "laddr":
+            return lambda c, p: address(c.local_address)
+        if key == "raddr":
+            return lambda c, p: address(c.remote_address)
+        return lambda c, p: address(c.local_address) or address(c.remote_address)
+    pieces = tuple(i.casefold() for i in items)
+    attr = "name" if key == "proc" else "username"
+
+    def named(c: TcpConnection, p: ProcessInfo | None) -> bool:
+        text = (getattr(p, attr) or "").casefold() if p is not None else ""
+        return p is not None and any(piece in text for piece in pieces)
+
+    return named
+
+
+def _items(key: str | None, text: str) -> tuple[str, ...]:
+    items = tuple(text.split(","))
+    if any(not i for i in items):
+        where = f"{key}:" if key else ""
+        raise QueryError(f"{where}{text}: empty value between commas")
+    return items
 
 
 def parse_token(text: str) -> Token:
-    """One token: ``[!]key:value`` or ``[!]text``.
+    """One word: ``[-]field:value[,value…]`` or ``[-]text``.
 
     Raises:
-        QueryError: unknown key, empty value, bad number or a state prefix matching nothing.
+        QueryError: unknown field, empty value, bad number, range, CIDR or state name.
     """
-    negated = text.startswith("!")
+    negated = text[:1] in NEGATIONS
     body = text[1:] if negated else text
     if not body:
-        raise QueryError("'!' needs something to negate")
+        raise QueryError(f"'{text}' needs something to negate")
     key, sep, value = body.partition(":")
     key = key.lower()
     if not sep or key not in FILTER_KEYS:
-        if sep and key.isalpha() and key not in FILTER_KEYS and "." not in body:
-            # "foo:bar" with an unknown key is more likely a typo than an address.
-            raise QueryError(f"unknown filter key {key!r}; keys: {', '.join(FILTER_KEYS)}")
-        return Token(None, body.casefold(), negated)
+        if sep and key.isalpha() and "." not in body:
+            # "foo:bar" with an unknown field is more likely a typo than an address.
+            raise QueryError(f"unknown field {key!r}; fields: {', '.join(FILTER_KEYS)}")
+        items = tuple(i.casefold() for i in _items(None, body))
+        return Token(None, items, negated, lambda c, p: _free(items, c, p))
     if not value:
-        raise QueryError(f"{key}: needs a value")
-    if key == "state":
-        return _state_token(value, negated)
-    if key in ("port", "lport", "rport", "pid"):
-        return _number_token(key, value, negated)
-    return Token(key, value.casefold(), negated)
+        raise QueryError(f"{key}: needs a value ({FIELD_HELP[key]})")
+    items = _items(key, value)
+    if key in ("ns", "container"):
+        pieces = tuple(i.casefold() for i in items)
+        only_container = key == "container"
+
+        def in_namespace(ns: NamespaceInfo | None) -> bool:
+            text = namespace_words(ns, only_container) if ns is not None else ""
+            return any(piece in text for piece in pieces)
+
+        return Token(key, items, negated, lambda c, p: False, in_namespace)
+    return Token(key, items, negated, _field_test(key, items))
 
 
-def _split(text: str) -> list[str]:
+def split_words(text: str) -> list[str]:
+    """The words of a filter line (quotes group words; an unbalanced quote is ignored)."""
     try:
         return shlex.split(text)
     except ValueError:
-        # An unbalanced quote: fall back to plain words rather than refusing the filter.
         return text.split()
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A parsed filter: tokens that all have to match (an empty query matches everything)."""
+    """A parsed filter: words that all have to match (an empty query matches everything)."""
 
     text: str
     tokens: tuple[Token, ...]
@@ -129,31 +290,42 @@ class Query:
     def matches(
         self, conn: TcpConnection, proc: ProcessInfo | None, ns: NamespaceInfo | None = None
     ) -> bool:
-        """True when ``conn`` (owned by ``proc``, in namespace ``ns``) passes every token."""
-        return all(_match(t, conn, proc, ns) != t.negated for t in self.tokens)
+        """True when ``conn`` (owned by ``proc``, in namespace ``ns``) passes every word."""
+        return all(
+            (t.test(conn, proc) if t.ns_test is None else t.ns_test(ns)) != t.negated
+            for t in self.tokens
+        )
 
 
 def parse_query(text: str) -> Query:
     """Parse a whole filter line.
 
     Raises:
-        QueryError: one of its tokens is invalid.
+        QueryError: one of its words is invalid.
     """
-    return Query(text.strip(), tuple(parse_token(word) for word in _split(text)))
+    return Query(text.strip(), tuple(parse_token(word) for word in split_words(text)))
 
 
 EMPTY_QUERY: Final = Query("", ())
 
 
-def _address(address: str, port: int) -> str:
+def filter_argument(text: str) -> str:
+    """An argparse type for ``--filter EXPR``: the expression, or the parse error as usage."""
+    try:
+        return parse_query(text).text
+    except QueryError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def _free_text(conn: TcpConnection, proc: ProcessInfo | None) -> str:
     parts = [
         state_name(conn.state),
-        _address(conn.local_address, conn.local_port),
-        _address(conn.remote_address, conn.remote_port),
+        _endpoint(conn.local_address, conn.local_port),
+        _endpoint(conn.remote_address, conn.remote_port),
         "" if conn.owning_process is None else str(conn.owning_process),
     ]
     if proc is not None:
@@ -165,32 +337,9 @@ def _free_text(conn: TcpConnection, proc: ProcessInfo | None) -> str:
     return "\n".join(parts).casefold()
 
 
-def _match(
-    token: Token, conn: TcpConnection, proc: ProcessInfo | None, ns: NamespaceInfo | None
-) -> bool:
-    key = token.key
-    if key is None:
-        return token.value in _free_text(conn, proc)
-    if key == "state":
-        return int(conn.state) in token.states
-    if key == "port":
-        return token.number in (conn.local_port, conn.remote_port)
-    if key == "lport":
-        return conn.local_port == token.number
-    if key == "rport":
-        return conn.remote_port == token.number
-    if key == "pid":
-        return conn.owning_process == token.number
-    if key == "addr":
-        return token.value in conn.local_address.casefold() or (
-            token.value in conn.remote_address.casefold()
-        )
-    if key == "proc":
-        return proc is not None and token.value in (proc.name or "").casefold()
-    if key in ("ns", "container"):
-        return ns is not None and token.value in namespace_words(ns, key == "container")
-    # user:
-    return proc is not None and token.value in (proc.username or "").casefold()
+def _free(items: tuple[str, ...], conn: TcpConnection, proc: ProcessInfo | None) -> bool:
+    text = _free_text(conn, proc)
+    return any(item in text for item in items)
 
 
 # --- sorting ----------------------------------------------------------------------------
@@ -286,6 +435,13 @@ def _row_key(column: str, processes: Mapping[int, ProcessInfo]) -> RowKey:
         )
     if column == "age":
         return lambda c: (_created(c), c.local_port, c.remote_port, c.instance_id)
+    if column == "service":
+        return lambda c: (
+            connection_service(c.local_port, c.remote_port) or _NO_PROC,
+            c.local_port,
+            c.remote_port,
+            c.instance_id,
+        )
     raise KeyError(column)
 
 
@@ -295,12 +451,14 @@ SORT_COLUMNS: Final = (
     "remote",
     "pid",
     "process",
-    "user",
+    "service",
     "offload",
     "applied",
+    "user",
     "age",
 )
-"""Columns the table can sort by, in the order ``s`` cycles through them."""
+"""Columns the table can sort by, left to right as the table shows them (``s`` and ``>``
+move to the next, ``<`` to the previous)."""
 
 NEEDS_PROCESS: Final = frozenset({"process", "user"})
 """Sort columns whose key reads the owning process records."""
@@ -322,11 +480,3 @@ def sort_key(column: str, conn: TcpConnection, proc: ProcessInfo | None) -> Sort
     """The key of one row (convenience for tests and one-off sorts)."""
     processes = {proc.pid: proc} if proc is not None else {}
     return _row_key(column, processes)(conn)
-
-
-def count_states(conns: Mapping[str, TcpConnection]) -> dict[TcpState, int]:
-    """How many connections are in each State."""
-    counts: dict[TcpState, int] = {}
-    for conn in conns.values():
-        counts[conn.state] = counts.get(conn.state, 0) + 1
-    return counts

@@ -1,9 +1,16 @@
-"""Connections as JSON, CSV and a plain table, under their WMI property names.
+"""Connections as JSON, CSV and a plain table, under their WMI property names, streamed.
 
 This is the machine-readable face of ``tcpscope connections``: every property of the seed
 class under its WMI name (``null`` where not reported), enums as integers, datetimes as
 ISO 8601 UTC, and tcpscope's own facts (owning process, why a value is missing, tcp_info)
 under one separate key so the WMI shape stays exact.
+
+Why it is shaped like this: at 50k connections the output is the one-shot's biggest cost.
+So the rules and "not reported" reasons, which depend on the source and on two facts of a
+connection only, are worked out once per kind of connection (:class:`JsonRows`); a row's
+WMI values come out of the record in one C call; process and tcp_info records go to orjson
+as they are; and rows are encoded and written in chunks, so the first line is out before
+the last connection is encoded.
 """
 
 from __future__ import annotations
@@ -12,142 +19,338 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Final
+from itertools import islice
+from operator import attrgetter
+from typing import IO, Final
 
-from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+import orjson
+
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection
+from core.connections.namespaces import namespace_doc, namespace_text
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
 from core.connections.snapshot import Snapshot
-from core.textsafe import printable
+from core.textsafe import csv_cell, printable
 
 EXTRA_KEY: Final = "tcpscope"
 """The one key beside the WMI names; holds the owning process and provenance."""
+FIRST_CHUNK: Final = 64
+"""Rows in the first chunk written: a reader sees output at once."""
+CHUNK: Final = 2048
+"""Rows per later chunk: large enough that per-chunk costs vanish."""
+_JSON_OPTIONS: Final = orjson.OPT_INDENT_2 | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+_WMI_NAMES: Final = tuple(spec.wmi_name for spec in PROPERTIES)
+_WMI_VALUES: Final = attrgetter(*(spec.attr for spec in PROPERTIES))
+_DATETIME_COLUMNS: Final = tuple(
+    i for i, spec in enumerate(PROPERTIES) if spec.cim_type == "datetime"
+)
+_ARRAY_COLUMNS: Final = tuple(
+    i for i, spec in enumerate(PROPERTIES) if spec.cim_type.endswith("[]")
+)
 
 
-def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple):
-        return [_json_value(v) for v in value]
-    return value
+def chunks(conns: Iterable[TcpConnection]) -> Iterator[list[TcpConnection]]:
+    """``conns`` in lists of :data:`FIRST_CHUNK`, then :data:`CHUNK` rows."""
+    it = iter(conns)
+    size = FIRST_CHUNK
+    while batch := list(islice(it, size)):
+        yield batch
+        size = CHUNK
 
 
-def _process(info: ProcessInfo | None) -> dict[str, object] | None:
-    if info is None:
-        return None
+def iso_utc(value: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``, as the JSON and CSV show datetimes."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+
+_EXTRA_INDENT: Final = b"\n" + b" " * 6
+"""A value inside the extension object of a row of the array sits three levels deep."""
+
+
+def _fragment(value: object) -> orjson.Fragment:
+    """``value`` encoded once, indented for its place in every row (orjson copies it in)."""
+    return orjson.Fragment(orjson.dumps(value, option=_JSON_OPTIONS).replace(b"\n", _EXTRA_INDENT))
+
+
+class JsonRows:
+    """Builds the JSON document of each connection of one snapshot.
+
+    Everything that does not depend on the row is worked out once: the provenance of each
+    property per kind of row (owner found or why not, open before start or not) and the
+    process document per PID. With ``fragments`` those are encoded once too, and orjson
+    copies their bytes into each row (they are half of a row's text).
+    """
+
+    def __init__(self, snap: Snapshot, *, fragments: bool = True) -> None:
+        """Prepare for the rows of ``snap``."""
+        self._snap = snap
+        self._fragments = fragments
+        self._reasons: dict[tuple[OwnerStatus | None, bool], tuple[object, object]] = {}
+        self._processes: dict[int, object] = {}
+        self._namespaces: dict[int | None, object] = {}
+
+    def _namespace(self, netns: int | None) -> object:
+        """``tcpscope.namespace``, once per namespace (see core.connections.namespaces)."""
+        found = self._namespaces.get(netns, self)
+        if found is self:
+            view = self._snap.namespaces
+            assert view is not None
+            doc = namespace_doc(netns, view)
+            found = self._namespaces[netns] = _fragment(doc) if self._fragments else doc
+        return found
+
+    def _provenance(self, conn: TcpConnection) -> tuple[object, object]:
+        # cell_rule reads exactly these facts of a connection: owner missing (and why) and
+        # whether it was open before the sampler started.
+        kind = (conn.owner_status if conn.owning_process is None else None,
+                conn.created_before_start)  # fmt: skip
+        found = self._reasons.get(kind)
+        if found is None:
+            not_reported: dict[str, str] = {}
+            derived: dict[str, str] = {}
+            snap = self._snap
+            for spec in PROPERTIES:
+                rule = cell_rule(conn, spec.wmi_name, snap.source, snap.started_at)
+                if rule.provenance is Provenance.NOT_REPORTED:
+                    not_reported[spec.wmi_name] = rule.text
+                elif rule.provenance is not Provenance.REPORTED:
+                    derived[spec.wmi_name] = f"{rule.provenance.value}: {rule.text}"
+            if self._fragments:
+                found = (_fragment(not_reported), _fragment(derived))
+            else:
+                found = (not_reported, derived)
+            self._reasons[kind] = found
+        return found
+
+    def _process(self, pid: int | None) -> object:
+        if pid is None:
+            return None
+        found = self._processes.get(pid, self)
+        if found is self:
+            info = self._snap.processes.get(pid)
+            doc = None if info is None else process_doc(info)
+            found = _fragment(doc) if self._fragments and doc is not None else doc
+            self._processes[pid] = found
+        return found
+
+    def doc(self, conn: TcpConnection) -> dict[str, object]:
+        """One connection as a dict keyed by WMI names (+ :data:`EXTRA_KEY`), for orjson."""
+        doc: dict[str, object] = dict(zip(_WMI_NAMES, _WMI_VALUES(conn), strict=True))
+        not_reported, derived = self._provenance(conn)
+        extra: dict[str, object] = {
+            "owner_status": conn.owner_status.value,
+            "process": self._process(conn.owning_process),
+            "family": conn.family,
+            "inode": conn.inode,
+            "uid": conn.uid,
+            "creation_time_bound": "before start" if conn.created_before_start else "first seen",
+            "tcp_info": self._snap.tcp_info.get(conn.instance_id),
+            "not_reported": not_reported,
+            "derived": derived,
+        }
+        if self._snap.namespaces is not None:
+            extra["namespace"] = self._namespace(conn.netns)
+        doc[EXTRA_KEY] = extra
+        return doc
+
+
+def process_doc(info: ProcessInfo) -> dict[str, object]:
+    """The owning process with its untrusted strings escaped (:func:`core.textsafe.printable`:
+    valid UTF-8, no controls, bidi or zero-width characters)."""
     doc = dataclasses.asdict(info)
-    doc["cmdline"] = list(info.cmdline) if info.cmdline is not None else None
+    for key in ("name", "username", "exe"):
+        if doc[key] is not None:
+            doc[key] = printable(doc[key])
+    doc["cmdline"] = None if info.cmdline is None else [printable(a) for a in info.cmdline]
     doc["denied"] = list(info.denied)
     return doc
 
 
-def _tcp_info(info: TcpInfo | None) -> dict[str, object] | None:
-    return dataclasses.asdict(info) if info is not None else None
-
-
 def connection_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
-    """One connection as a JSON-able dict keyed by WMI property names (+ :data:`EXTRA_KEY`)."""
-    doc: dict[str, object] = {
-        spec.wmi_name: _json_value(getattr(conn, spec.attr)) for spec in PROPERTIES
-    }
-    not_reported: dict[str, str] = {}
-    derived: dict[str, str] = {}
-    for spec in PROPERTIES:
-        rule = cell_rule(conn, spec.wmi_name, snap.source, snap.started_at)
-        if rule.provenance is Provenance.NOT_REPORTED:
-            not_reported[spec.wmi_name] = rule.text
-        elif rule.provenance is not Provenance.REPORTED:
-            derived[spec.wmi_name] = f"{rule.provenance.value}: {rule.text}"
-    pid = conn.owning_process
-    extra: dict[str, object] = {
-        "owner_status": conn.owner_status.value,
-        "process": _process(snap.processes.get(pid) if pid is not None else None),
-        "family": conn.family,
-        "inode": conn.inode,
-        "uid": conn.uid,
-        "creation_time_bound": "before start" if conn.created_before_start else "first seen",
-        "tcp_info": _tcp_info(snap.tcp_info.get(conn.instance_id)),
-        "not_reported": not_reported,
-        "derived": derived,
-    }
-    if snap.namespaces is not None:
-        from core.connections.namespaces import namespace_doc
-
-        extra["namespace"] = namespace_doc(conn, snap.namespaces)
-    doc[EXTRA_KEY] = extra
+    """One connection as plain JSON values (lists, dicts, strings, numbers, None)."""
+    (doc,) = json.loads(_encode([conn], JsonRows(snap), JsonRows(snap, fragments=False)))
+    assert isinstance(doc, dict)
     return doc
 
 
-def to_json(conns: Iterable[TcpConnection], snap: Snapshot) -> str:
-    """A JSON array of :func:`connection_doc` objects."""
-    return json.dumps([connection_doc(c, snap) for c in conns], indent=2)
+def _encode(batch: list[TcpConnection], rows: JsonRows, plain_rows: JsonRows) -> bytes:
+    """``batch`` as an indented JSON array.
 
+    orjson refuses lone surrogates (a process name that is not valid UTF-8); the standard
+    library escapes them, so such a chunk goes that way.
+    """
+    doc = rows.doc
+    try:
+        return orjson.dumps([doc(c) for c in batch], option=_JSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        plain = [_plain(plain_rows.doc(c)) for c in batch]
+        return json.dumps(plain, indent=2).encode()
+
+
+def _plain(value: object) -> object:
+    """``value`` as lists, dicts and scalars, the way orjson would encode it."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def write_json(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -> None:
+    """Write a JSON array of connection documents, chunk by chunk, ending in a newline.
+
+    The bytes equal ``json.dumps(docs, indent=2)`` for ASCII text (non-ASCII is UTF-8).
+    """
+    rows, plain_rows = JsonRows(snap), JsonRows(snap, fragments=False)
+    sep = b"["
+    for batch in chunks(conns):
+        body = _encode(batch, rows, plain_rows)
+        # Each chunk is "[\n  {...},\n  {...}\n]": keep its elements, join the chunks.
+        out.write(sep + body[1:-2])
+        sep = b","
+    out.write(b"[]\n" if sep == b"[" else b"\n]\n")
+
+
+# --- CSV --------------------------------------------------------------------------------
 
 CSV_EXTRA: Final = ("ProcessName", "ProcessUser", "ProcessCommandLine", "OwnerStatus")
 
 
-def to_csv(conns: Iterable[TcpConnection], snap: Snapshot) -> str:
-    """CSV with the WMI names as header (arrays joined by ``;``) plus process columns."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    from core.connections.namespaces import namespace_text
-
-    view = snap.namespaces
-    writer.writerow(
-        [*(p.wmi_name for p in PROPERTIES), *CSV_EXTRA, *(("Namespace",) if view else ())]
+def _process_cells(info: ProcessInfo | None) -> tuple[str, str, str]:
+    """Escaped, and inert in a spreadsheet: a process called ``=HYPERLINK(...)`` would
+    otherwise run as a formula in whatever opens the file (OWASP CSV injection)."""
+    if info is None:
+        return ("", "", "")
+    return (
+        csv_cell(info.name or ""),
+        csv_cell(info.username or ""),
+        csv_cell(" ".join(info.cmdline or ())),
     )
-    for conn in conns:
-        row: list[object] = []
-        for spec in PROPERTIES:
-            value = _json_value(getattr(conn, spec.attr))
-            if isinstance(value, list):
-                value = ";".join(str(v) for v in value)
-            row.append("" if value is None else value)
-        info = snap.processes.get(conn.owning_process) if conn.owning_process else None
-        row += [
-            printable(info.name or "") if info else "",
-            printable(info.username or "") if info else "",
-            printable(" ".join(info.cmdline or ())) if info else "",
-            conn.owner_status.value,
-        ]
-        if view is not None:
-            row.append(namespace_text(conn, view))
-        writer.writerow(row)
-    return out.getvalue()
+
+
+def write_csv(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -> None:
+    """CSV with the WMI names as header (arrays joined by ``;``) plus process columns."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    view = snap.namespaces
+    writer.writerow([*_WMI_NAMES, *CSV_EXTRA, *(("Namespace",) if view is not None else ())])
+    by_pid: dict[int | None, tuple[str, str, str]] = {None: ("", "", "")}
+    times: dict[datetime, str] = {}
+    processes = snap.processes
+    for batch in chunks(conns):
+        rows = []
+        for conn in batch:
+            row: list[object] = list(_WMI_VALUES(conn))
+            for i in _DATETIME_COLUMNS:
+                when = row[i]
+                if isinstance(when, datetime):
+                    text = times.get(when)
+                    if text is None:
+                        text = times[when] = iso_utc(when)
+                    row[i] = text
+            for i in _ARRAY_COLUMNS:
+                values = row[i]
+                if isinstance(values, tuple):
+                    row[i] = ";".join(map(str, values))
+            pid = conn.owning_process
+            cells = by_pid.get(pid)
+            if cells is None:
+                cells = by_pid[pid] = _process_cells(processes.get(pid) if pid else None)
+            row += cells
+            row.append(conn.owner_status.value)
+            if view is not None:
+                row.append(namespace_text(conn.netns, view))
+            rows.append(row)
+        writer.writerows(rows)
+        out.write(buf.getvalue().encode("utf-8", "backslashreplace"))
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():
+        out.write(buf.getvalue().encode("utf-8", "backslashreplace"))
+
+
+# --- table ------------------------------------------------------------------------------
+
+TABLE_HEADER: Final = ("State", "Local", "Remote", "PID", "Process")
 
 
 def _endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def to_table(conns: Sequence[TcpConnection], snap: Snapshot, state_name: dict[int, str]) -> str:
-    """A plain aligned table for terminals; untrusted text is made printable."""
-    from core.connections.namespaces import namespace_text
+def write_table(
+    conns: Sequence[TcpConnection], snap: Snapshot, state_name: dict[int, str], out: IO[bytes]
+) -> None:
+    """A plain aligned table for terminals; untrusted text is made printable.
 
+    Column widths come from a first pass over lengths only, so rows are formatted and
+    written chunk by chunk.
+    """
+    processes = snap.processes
+    names: dict[int | None, str] = {None: "-"}
+    for pid in {c.owning_process for c in conns}:
+        if pid is not None:
+            info = processes.get(pid)
+            names[pid] = printable(info.name or "?") if info else "-"
+    states = {int(c.state) for c in conns}
+    state_names = {s: state_name.get(s, str(s)) for s in states}
+    widths = [
+        max([len(TABLE_HEADER[0]), *(len(state_names[s]) for s in states)]),
+        _endpoint_width(conns, "local_address", "local_port", len(TABLE_HEADER[1])),
+        _endpoint_width(conns, "remote_address", "remote_port", len(TABLE_HEADER[2])),
+        max([len(TABLE_HEADER[3]), *(len(str(p)) for p in names if p is not None)]),
+    ]
+    w0, w1, w2, w3 = widths
+    # A Namespace column (before Process) when the rows come from more than one namespace.
     view = snap.namespaces
-    by_ns = view is not None and view.with_sockets > 1
-    header: tuple[str, ...] = ("State", "Local", "Remote", "PID", "Process")
-    if by_ns:
-        header += ("Namespace",)
-    rows = [header]
-    for conn in conns:
-        pid = conn.owning_process
-        info = snap.processes.get(pid) if pid is not None else None
-        rows.append(
-            (
-                state_name.get(int(conn.state), str(int(conn.state))),
-                _endpoint(conn.local_address, conn.local_port),
-                _endpoint(conn.remote_address, conn.remote_port),
-                str(pid) if pid is not None else "-",
-                printable(info.name or "?") if info else "-",
-                *((namespace_text(conn, view),) if by_ns else ()),
+    spaces: dict[int | None, str] = {}
+    if view is not None and len({c.netns for c in conns}) > 1:
+        spaces = {n: namespace_text(n, view) for n in {c.netns for c in conns}}
+    header: tuple[str, ...] = TABLE_HEADER
+    if spaces:
+        widths.append(max(len("Namespace"), *map(len, spaces.values())))
+        header = (*TABLE_HEADER[:4], "Namespace", TABLE_HEADER[4])
+    w4 = widths[-1] if spaces else 0
+    out.write(_table_line(header, widths).encode())
+    for batch in chunks(conns):
+        lines = []
+        for c in batch:
+            pid = c.owning_process
+            where = f"{spaces[c.netns]:<{w4}}  " if spaces else ""
+            lines.append(
+                f"{state_names[int(c.state)]:<{w0}}  "
+                f"{_endpoint(c.local_address, c.local_port):<{w1}}  "
+                f"{_endpoint(c.remote_address, c.remote_port):<{w2}}  "
+                f"{'-' if pid is None else pid:<{w3}}  {where}{names[pid]}".rstrip()
             )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    )
+        out.write(("\n" + "\n".join(lines)).encode("utf-8", "backslashreplace"))
+    out.write(b"\n")
+
+
+def _table_line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    padded = [cell.ljust(w) for cell, w in zip(cells, widths, strict=False)]
+    return "  ".join([*padded, *cells[len(widths) :]]).rstrip()
+
+
+def _endpoint_width(conns: Sequence[TcpConnection], addr: str, port: str, least: int) -> int:
+    """The widest ``address:port`` (IPv6 in brackets), from lengths alone."""
+    get_addr, get_port = attrgetter(addr), attrgetter(port)
+    by_address: dict[str, int] = {}
+    for c in conns:
+        a = get_addr(c)
+        p = get_port(c)
+        if by_address.get(a, -1) < p:
+            by_address[a] = p
+    widths = [len(a) + len(str(p)) + (3 if ":" in a else 1) for a, p in by_address.items()]
+    return max([least, *widths])

@@ -23,8 +23,6 @@ from core.connections.namespaces import NamespaceInfo, NamespaceView, label
 from core.connections.query import EMPTY_QUERY, NEEDS_PROCESS, Query, SortKey, key_func
 from core.connections.snapshot import Ghost, Snapshot
 
-FULL_SCAN_EVERY = 10
-"""Every this many snapshots, check every row by identity even when the diff is complete."""
 REBUILD_FRACTION = 8
 """Above 1/8 of the rows changing, one sort beats many bisect insertions."""
 
@@ -190,10 +188,10 @@ class RowIndex:
     def update(self, snap: Snapshot, ghost_ttl_s: float) -> int:
         """Bring the index to ``snap``; returns how many rows changed.
 
-        When ``snap`` follows the last snapshot applied here (its diff then covers everything
-        in between), the work is O(changes). Otherwise, and every :data:`FULL_SCAN_EVERY`
-        snapshots (to re-key rows whose owner changed without a State change), each row's
-        record is checked by identity: O(N), about 10-15 ms at 50k.
+        When ``snap`` follows the last snapshot applied here, its diff (worked out once, by the
+        source and the sampler) covers everything in between and the work is O(changes).
+        Otherwise (a first snapshot, a jump in a replay), or when the diff does not add up,
+        each row's record is checked by identity: O(N), about 10-15 ms at 50k.
         """
         if snap.namespaces is not self.namespaces:
             self._set_namespaces(snap.namespaces)
@@ -212,7 +210,7 @@ class RowIndex:
         last, self._last_seq = self._last_seq, snap.seq
         follows = last is not None and 0 <= snap.seq - last <= 1 + snap.skipped
         changed = None
-        if follows and snap.seq % FULL_SCAN_EVERY:
+        if follows:
             changed = self._changed_by_diff(snap, ghosts)
             gone = self._gone(snap, conns, ghosts)
             if len(self.rows) - len(gone) + self._new(changed) != len(conns) + len(ghosts):

@@ -114,6 +114,9 @@ class SampleStats:
     sample_ms: float = 0.0
     sockets: int = 0
     new_owners_resolved: int = 0
+    stretched_interval_s: float | None = None
+    """The interval the sampler keeps instead of the configured one because samples take
+    longer than it (None: the configured interval holds)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ _TOTAL_RETRANS: Final = struct.Struct("=100xI")
 _BYTES_ACKED: Final = struct.Struct("=120xQ")
 _BYTES_RECEIVED: Final = struct.Struct("=128xQ")
 MIN_LENGTH: Final = _TOTAL_RETRANS.size
+_COUNTERS: Final = struct.Struct("=100xI16xQQ")
+"""total_retrans @100, bytes_acked @120, bytes_received @128: what traffic totals need."""
 """Shortest tcp_info we decode (every kernel since 2.6 sends more)."""
 
 
@@ -49,6 +51,22 @@ def decode_tcp_info(raw: bytes) -> TcpInfo | None:
         unacked=unacked,
         lost=lost,
     )
+
+
+def decode_counters(raw: bytes) -> tuple[int, int, int] | None:
+    """(bytes_received, bytes_acked, total_retrans) of a raw ``struct tcp_info``.
+
+    Why not :func:`decode_tcp_info`: the exporter sums these three over every socket each
+    sample, and one unpack is ~30 times cheaper than building a record. Fields beyond an old
+    kernel's struct count as 0; ``None`` when the bytes are too short to be a tcp_info.
+    """
+    if len(raw) >= _COUNTERS.size:
+        retrans, acked, received = _COUNTERS.unpack_from(raw)
+        return received, acked, retrans
+    info = decode_tcp_info(raw)
+    if info is None:
+        return None
+    return info.bytes_received or 0, info.bytes_acked or 0, info.total_retrans
 
 
 class LazyTcpInfo(Mapping[str, TcpInfo]):
@@ -85,6 +103,14 @@ class LazyTcpInfo(Mapping[str, TcpInfo]):
                 info = decode_tcp_info(raw)
         self._cache[key] = info
         return info
+
+    def raw(self, key: str) -> bytes | None:
+        """The undecoded bytes of ``key`` (for :func:`decode_counters`), not cached."""
+        loc = self._raw.get(key)
+        if loc is None:
+            return None
+        raw = self._fetch(loc) if self._fetch is not None else loc
+        return raw if isinstance(raw, bytes) else None
 
     def __getitem__(self, key: str) -> TcpInfo:
         info = self._decode(key)

@@ -61,7 +61,6 @@ COUNTER_FIELDS: Final[tuple[tuple[str, str], ...]] = (
 COUNTER_NAMES: Final[tuple[str, ...]] = tuple(w for w, _ in COUNTER_FIELDS)
 """The 21 WMI counter names in seed order."""
 ATTR_BY_WMI: Final[dict[str, str]] = dict(COUNTER_FIELDS)
-WMI_BY_ATTR: Final[dict[str, str]] = {a: w for w, a in COUNTER_FIELDS}
 KEY_FIELDS: Final[tuple[tuple[str, str], ...]] = (
     ("InstanceName", "instance_name"),
     ("Active", "active"),

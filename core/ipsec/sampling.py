@@ -4,7 +4,8 @@ Why: rates, reset detection and history must be computed once per tick for every
 screen). Totals get a rate Δvalue/Δt per second; gauges are shown as they are. A total that goes
 down (daemon restart, ``swanctl --counters --reset``, uint64 wrap) is a reset: flagged, no rate
 (never a negative one) and a gap in the history. ``sample()`` never raises: a failing provider
-becomes an error in its part of the view. The lead's async sampler calls it from a worker thread.
+becomes an error in its part of the view. The async sampler (:mod:`core.sampling.sampler`)
+calls it from a worker thread.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class IpsecSampler:
         reset = False
         state = st.counters.setdefault(counter, _Rate())
         if spec.kind is Kind.TOTAL:
-            # A daemon restart resets daemon totals, not the ones we count from events.
+            # A daemon restart resets daemon totals, not the ones counted from events.
             rate, reset = _step(state, value, now, reading.reset and cr.scope is None)
             display: float | None = rate
         else:

@@ -12,31 +12,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from core.errors import UsageError
 from core.netns.cgroups import container_of_pid
 from core.netns.discover import NETNS_DIRS, Discoverer, Discovery
 from core.netns.names import ContainerNamer
+from core.netns.options import ALL, CURRENT
 
 if TYPE_CHECKING:
     from core.netns.reader import NamespaceSet
 
-ALL: Final = "all"
-CURRENT: Final = "current"
-DEFAULT: Final = ALL
-
 Wanted = Callable[[Discovery], set[int]]
-
-
-def check(text: str) -> str:
-    """``text`` if it is a well-formed ``--netns`` value, else UsageError (one line)."""
-    parts = [p.strip() for p in text.split(",")]
-    if not text.strip() or not all(parts):
-        raise UsageError(f"--netns: empty namespace in {text!r}")
-    if len(parts) > 1 and (ALL in parts or CURRENT in parts):
-        raise UsageError("--netns: 'all' and 'current' stand alone")
-    return text.strip()
 
 
 def _inode_of_path(path: str) -> int:

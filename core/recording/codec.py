@@ -256,7 +256,25 @@ def codec_for(annotation: str) -> Codec:
     return codec
 
 
-CONNECTION: Final = codec_for("TcpConnection")
+def _checked_connection(codec: Codec) -> Codec:
+    """A connection whose numbers are in range: a port outside 0–65535 or a negative PID can
+    only come from a damaged or forged file, and would show as a real-looking row."""
+
+    def decode(v: Any) -> Any:
+        conn = codec.decode(v)
+        for name in ("local_port", "remote_port"):
+            port = getattr(conn, name)
+            if not 0 <= port <= 65535:
+                raise DecodeError(f"TcpConnection.{name}: port out of range 0-65535: {port}")
+        pid = conn.owning_process
+        if pid is not None and not 0 <= pid <= 0xFFFFFFFF:
+            raise DecodeError(f"TcpConnection.owning_process: out of range: {pid}")
+        return conn
+
+    return Codec(codec.encode, decode)
+
+
+CONNECTION: Final = _checked_connection(codec_for("TcpConnection"))
 TCP_INFO: Final = codec_for("TcpInfo")
 PROCESS: Final = codec_for("ProcessInfo")
 IPSEC_VIEW: Final = codec_for("IpsecView")

@@ -4,6 +4,12 @@ Why check everything at open: a damaged file should fail with one clear line bef
 opens, not in the middle of a replay. The first pass decodes every record (types included),
 keeps only a small index (block offsets, sample times), and drops the data; later, a sample is
 rebuilt by decompressing just its block (see :mod:`core.recording.format`). Never writes.
+
+Bounded: the file is streamed (never read whole), only regular files are opened (a FIFO or
+``/dev/zero`` is refused before the first read), and every size a hostile file could inflate
+has a limit, below. With them, replaying any file costs at most about
+``MAX_RECORD_BYTES`` × 8 (one record parsed) + ``BLOCK_CACHE_BYTES`` + ~100 bytes per sample
+of index, plus the decoded state of one sample.
 """
 
 from __future__ import annotations
@@ -12,18 +18,33 @@ import bisect
 import dataclasses
 import json
 import os
-import zlib
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 from core.connections.snapshot import Snapshot
 from core.errors import RecordingError
 from core.recording.codec import DecodeError
 from core.recording.format import RecordingHeader, parse_header
 from core.recording.frames import KEY, FrameDecoder
+from core.recording.members import GZIP_MAGIC, MemberLines, MemberProblem
+from core.safe_io import FileRefused, open_regular
 
-_GZIP_MAGIC: Final = b"\x1f\x8b"
-_GZIP_WBITS: Final = 31
+MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
+"""Longest record (one JSON line, decompressed). The largest real record is a key frame:
+about 400 bytes per connection with tcp_info and its process (measured: 3.96 MB for 10k
+connections, ``bench/bench_recording.py``'s worst case), so 64 MiB holds a key frame of
+~160k connections, three times the 50k tcpscope is built for."""
+BLOCK_CACHE_BYTES: Final = 64 * 1024 * 1024
+"""A block (key frame + deltas) up to this size is kept decompressed while it is replayed;
+a bigger one (50k busy connections make ~500 MB blocks) is re-streamed from its start instead."""
+MAX_SAMPLES: Final = 1_000_000
+"""Most samples in one recording: 11½ days at 1 s. The index costs ~100 bytes a sample, so
+this caps it near 100 MB (and stops a gzip bomb of tiny records)."""
+MAX_TOTAL_BYTES: Final = 64 * 1024**3
+"""Most decompressed bytes in one recording (64 GiB: two weeks of the measured worst case,
+1k connections all busy at 1 s, at ~180 MB an hour); bounds the time the opening check takes."""
+_ZERO_CHUNK: Final = 1024 * 1024
 CHECKPOINT_EVERY: Final = 16
 """Decoder states kept per loaded block, so stepping back re-applies at most this many."""
 _BAD_INPUT: Final = (
@@ -66,16 +87,18 @@ class Recording:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         """Open and validate ``path``; raises RecordingError naming the file and the problem."""
         self.path = os.fspath(path)
-        data = _read(self.path)
+        if self.path == "-":
+            raise RecordingError("-: replay needs a file it can seek in; save the stream first")
         self.header: RecordingHeader
         self.blocks: list[Block] = []
         self.times: list[datetime] = []
         self.seqs: list[int] = []
         self.truncated = False
         """True when the file ends in a torn record (it replays up to the last complete one)."""
-        self._scan(data)
+        with _open(self.path) as f:
+            self._scan(f)
         self._cache_block: int | None = None
-        self._cache_lines: list[Any] = []
+        self._cache_lines: _BlockLines | None = None
         self._decoder = FrameDecoder(self.header.ghost_ttl_s)
         self._decoder_at = -1
         self._firsts = [blk.first for blk in self.blocks]
@@ -91,72 +114,66 @@ class Recording:
         return RecordingError(f"{self.path}:{where} {problem}")
 
     # --- first pass -----------------------------------------------------------------
-    def _scan(self, data: bytes) -> None:
-        if not data:
+    def _scan(self, f: BinaryIO) -> None:
+        head = f.read(2)
+        if not head:
             raise self.error("empty file")
-        if not data.startswith(_GZIP_MAGIC):
+        if head != GZIP_MAGIC:
             raise self.error("not a tcpscope recording (not gzip data)")
-        view = memoryview(data)
-        offset, record = 0, 0
+        offset, record, total = 0, 0, 0
         decoder: FrameDecoder | None = None
-        while offset < len(data):
-            if not data.startswith(_GZIP_MAGIC, offset):
-                if not data[offset:].strip(b"\0"):
+        while True:
+            f.seek(offset)
+            magic = f.read(2)
+            if not magic:
+                break
+            if magic != GZIP_MAGIC:
+                if _zeros_to_end(f, offset):
                     self.truncated = True  # zero-filled tail left by a power loss
                     break
                 raise self.error(f"unexpected data after block {len(self.blocks)}", record + 1)
-            lines, length, complete = self._member(view[offset:], record + 1)
+            member = _member(f, offset, first=record == 0)
             first_record, skip, first_sample = record + 1, 0, True
-            for line in lines:
-                record += 1
-                rec = _json(line, record, self)
-                if record == 1:
+            try:
+                for line in member:
+                    record += 1
+                    rec = _json(line, record, self)
+                    if record == 1:
+                        try:
+                            self.header = parse_header(rec)
+                        except _BAD_INPUT as exc:
+                            raise self.error(str(exc), 1) from None
+                        decoder = FrameDecoder(self.header.ghost_ttl_s)
+                        skip = 1
+                        continue
+                    assert decoder is not None
+                    if first_sample and (type(rec) is not dict or rec.get("k") != KEY):
+                        raise self.error("a block must start with a key frame", record)
+                    first_sample = False
                     try:
-                        self.header = parse_header(rec)
+                        decoder.apply(rec, build=False)
                     except _BAD_INPUT as exc:
-                        raise self.error(str(exc), 1) from None
-                    decoder = FrameDecoder(self.header.ghost_ttl_s)
-                    skip = 1
-                    continue
-                assert decoder is not None
-                if first_sample and (type(rec) is not dict or rec.get("k") != KEY):
-                    raise self.error("a block must start with a key frame", record)
-                first_sample = False
-                try:
-                    decoder.apply(rec, build=False)
-                except _BAD_INPUT as exc:
-                    raise self.error(_problem(exc), record) from None
-                assert decoder.time is not None
-                self.times.append(decoder.time)
-                self.seqs.append(decoder.seq)
+                        raise self.error(_problem(exc), record) from None
+                    assert decoder.time is not None
+                    if len(self.times) >= MAX_SAMPLES:
+                        raise self.error(f"more than {MAX_SAMPLES} samples (the limit)", record)
+                    self.times.append(decoder.time)
+                    self.seqs.append(decoder.seq)
+            except MemberProblem as exc:
+                raise self.error(str(exc), first_record + exc.lines_before) from None
+            total += member.decompressed
+            if total > MAX_TOTAL_BYTES:
+                raise self.error(f"decompresses to more than {MAX_TOTAL_BYTES} bytes (the limit)")
             if record == 0:
                 raise self.error("no header (the file holds no complete record)")
             count = record - first_record + 1 - skip
             first = len(self.times) - count
             if count:
-                self.blocks.append(Block(offset, length, first, count, skip, first_record))
-            offset += length
-            if not complete:
+                self.blocks.append(Block(offset, member.length, first, count, skip, first_record))
+            offset += member.length
+            if not member.complete:
                 self.truncated = True
                 break
-
-    def _member(self, data: memoryview, record: int) -> tuple[list[bytes], int, bool]:
-        """Decompress one gzip member: (complete lines, compressed length, member complete)."""
-        inflater = zlib.decompressobj(_GZIP_WBITS)
-        try:
-            raw = inflater.decompress(data)
-        except zlib.error as exc:
-            raise self.error(f"corrupt compressed data ({exc})", record) from None
-        if record == 1 and raw and not raw.startswith(b"{"):
-            raise self.error("not a tcpscope recording (the first record is not JSON)")
-        if inflater.eof:
-            length = len(data) - len(inflater.unused_data)
-            if raw and not raw.endswith(b"\n"):
-                raise self.error("block does not end with a complete record", record)
-            return raw.splitlines(), length, True
-        # A torn member (the file was cut mid-write): keep every complete line.
-        complete = raw[: raw.rfind(b"\n") + 1]
-        return complete.splitlines(), len(data), False
 
     # --- random access --------------------------------------------------------------
     def index_at(self, when: datetime) -> int:
@@ -184,12 +201,14 @@ class Recording:
                 start = max(saved)
                 self._decoder.restore(self._checkpoints[start])
                 start += 1
+        lines = self._cache_lines
+        assert lines is not None
         for i in range(start, index + 1):
-            rec = self._cache_lines[i - block.first]
+            number = block.first_record + block.skip_lines + i - block.first
+            rec = _json(lines.line(i - block.first, self), number, self)
             try:
                 self._decoder.apply(rec, build=i == index)
             except _BAD_INPUT as exc:
-                number = block.first_record + block.skip_lines + i - block.first
                 raise self.error(_problem(exc), number) from None
             if (i - block.first) % CHECKPOINT_EVERY == 0 and i not in self._checkpoints:
                 self._checkpoints[i] = self._decoder.checkpoint()
@@ -199,21 +218,86 @@ class Recording:
         return snap
 
     def _load(self, b: int) -> None:
-        block = self.blocks[b]
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(block.offset)
-                data = f.read(block.length)
-        except OSError as exc:
-            raise self.error(f"cannot read: {exc.strerror or exc}") from None
-        lines, _, _ = self._member(memoryview(data), block.first_record)
-        if len(lines) < block.skip_lines + block.count:
-            raise self.error("the file changed since it was opened", block.first_record)
-        self._cache_lines = [
-            _json(line, block.first_record + n, self)
-            for n, line in enumerate(lines[block.skip_lines : block.skip_lines + block.count])
-        ]
+        self._cache_lines = _BlockLines(self, self.blocks[b])
         self._cache_block = b
+
+
+class _BlockLines:
+    """The sample lines of one block: kept when the block is small, else re-streamed.
+
+    Why both: holding a block is what makes stepping back cheap, but a block of 50k busy
+    connections decompresses to ~500 MB; above :data:`BLOCK_CACHE_BYTES` the lines are read
+    again from the block's start whenever the replay moves backwards.
+    """
+
+    def __init__(self, rec: Recording, block: Block) -> None:
+        self._rec = rec
+        self._block = block
+        self._cached: list[bytes] | None = []
+        self._stream: Iterator[bytes] | None = None
+        self._file: BinaryIO | None = None
+        self._at = -1
+        size = 0
+        for line in self._lines():
+            size += len(line)
+            if size > BLOCK_CACHE_BYTES:
+                self._cached = None
+                break
+            self._cached.append(line)
+        self._close()
+        if self._cached is not None and len(self._cached) < block.count:
+            raise rec.error("the file changed since it was opened", block.first_record)
+
+    def line(self, i: int, rec: Recording) -> bytes:
+        """The raw line of the block's ``i``-th sample."""
+        if self._cached is not None:
+            return self._cached[i]
+        if self._stream is None or i <= self._at:
+            self._close()
+            self._stream, self._at = self._lines(), -1
+        for line in self._stream:
+            self._at += 1
+            if self._at == i:
+                return line
+        raise rec.error("the file changed since it was opened", self._block.first_record)
+
+    def _lines(self) -> Iterator[bytes]:
+        block = self._block
+        self._file = _open(self._rec.path)
+        member = _member(self._file, block.offset, first=False)
+        try:
+            for n, line in enumerate(member):
+                if n >= block.skip_lines + block.count:
+                    return
+                if n >= block.skip_lines:
+                    yield line
+        except MemberProblem as exc:
+            raise self._rec.error(str(exc), block.first_record + exc.lines_before) from None
+
+    def _close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._stream = None
+
+
+def _member(f: BinaryIO, offset: int, *, first: bool) -> MemberLines:
+    return MemberLines(
+        f,
+        offset,
+        max_line=MAX_RECORD_BYTES,
+        expect=b"{" if first else None,
+        expect_problem="not a tcpscope recording (the first record is not JSON)",
+    )
+
+
+def _zeros_to_end(f: BinaryIO, offset: int) -> bool:
+    """True when the file holds only zero bytes from ``offset`` on (a power-loss tail)."""
+    f.seek(offset)
+    while chunk := f.read(_ZERO_CHUNK):
+        if chunk.strip(b"\0"):
+            return False
+    return True
 
 
 def _json(line: bytes, record: int, rec: Recording) -> Any:
@@ -225,14 +309,14 @@ def _json(line: bytes, record: int, rec: Recording) -> Any:
         raise rec.error("not a JSON record", record) from None
 
 
-def _read(path: str) -> bytes:
+def _open(path: str) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (a FIFO would block forever)."""
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return open_regular(path)
+    except FileRefused as exc:
+        raise RecordingError(f"{path}: {exc}") from None
     except FileNotFoundError:
         raise RecordingError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise RecordingError(f"{path}: is a directory, not a recording") from None
     except PermissionError:
         raise RecordingError(f"{path}: permission denied") from None
     except OSError as exc:

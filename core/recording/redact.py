@@ -30,7 +30,7 @@ from core.connections.namespaces import ContainerInfo, NamespaceView
 from core.connections.records import instance_id
 from core.connections.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
-from core.sampling.feed import WatchesTcpInfo
+from core.sampling.feed import StreamsIpsec, WatchesTcpInfo
 
 KEY_ENV: Final = "TCPSCOPE_REDACT_KEY"
 _V4_NETS: Final = ("192.0.2", "198.51.100", "203.0.113")
@@ -328,6 +328,12 @@ class RedactingFeed:
         """The wrapped stream, redacted."""
         async for snap in self.feed.stream():
             yield self.redactor.snapshot(snap)
+
+    async def ipsec_stream(self) -> AsyncIterator[IpsecView]:
+        """The wrapped feed's IPsec views, redacted (nothing when it has no such stream)."""
+        if isinstance(self.feed, StreamsIpsec):
+            async for view in self.feed.ipsec_stream():
+                yield self.redactor.ipsec(view)
 
     async def aclose(self) -> None:
         """Forwarded."""

@@ -171,10 +171,6 @@ class ReplayFeed:
         """Jump to sample ``index`` (clamped)."""
         self._goto(index)
 
-    def snapshot_at(self, index: int) -> Snapshot:
-        """Sample ``index`` as recorded, without moving (for marks and diffs)."""
-        return self.recording.snapshot(max(0, min(index, len(self.recording) - 1)))
-
     # --- internals ------------------------------------------------------------------
     def _goto(self, index: int) -> None:
         self._index = max(0, min(index, len(self.recording) - 1))

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from core.connections.snapshot import Snapshot
+from core.ipsec.model import IpsecView
 
 
 @runtime_checkable
@@ -117,4 +118,18 @@ class WatchesTcpInfo(Protocol):
     def watch_tcp_info(self, instance_ids: Collection[str]) -> None:
         """From now on, snapshots carry tcp_info for these connections (and a snapshot with
         them follows at once, without waiting for the next sample)."""
+        ...
+
+
+@runtime_checkable
+class StreamsIpsec(Protocol):
+    """A feed that samples IPsec on its own clock (the live sampler).
+
+    Its views arrive through :meth:`ipsec_stream` as they are taken; snapshots carry the
+    view that was current at their sample time. A feed without it (replay, demo) delivers
+    IPsec only inside its snapshots.
+    """
+
+    def ipsec_stream(self) -> AsyncIterator[IpsecView]:
+        """Newest IPsec view each time the consumer asks (latest wins)."""
         ...

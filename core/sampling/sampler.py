@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 MIN_INTERVAL_S: Final = 0.1
 MAX_INTERVAL_S: Final = 60.0
+STRETCH: Final = 1.5
+"""When a sample outlasts the interval, the next one starts this many sample durations after
+it: sampling then keeps at most two thirds of a core, and the UI keeps the rest."""
 
 
 class IpsecSampling(Protocol):
@@ -51,6 +54,13 @@ class IpsecSampling(Protocol):
     def close(self) -> None:
         """Release sockets and listener threads."""
         ...
+
+
+def stretched_interval(interval_s: float, sample_s: float) -> float | None:
+    """The interval to keep after a sample that took ``sample_s``; None while it fits."""
+    if sample_s <= interval_s:
+        return None
+    return min(MAX_INTERVAL_S, sample_s * STRETCH)
 
 
 def utc_now() -> datetime:
@@ -68,31 +78,47 @@ def check_interval(interval_s: float) -> float:
 
 
 def diff_connections(
-    old: Mapping[str, TcpConnection], new: Mapping[str, TcpConnection]
+    old: Mapping[str, TcpConnection],
+    new: Mapping[str, TcpConnection],
+    touched: Collection[str] | None = None,
 ) -> ConnectionDiff:
     """Added, removed and state-changed connections between two samples.
 
-    Sources return the very same object for an unchanged connection, so the identity test
-    skips the comparison for almost every row; a replaced record whose State did not change
-    (its owner became known, say) is listed in ``changed``.
+    ``touched`` is the source's own account of which InstanceIDs it added, replaced or
+    dropped (:attr:`SourceSample.touched`): then only those are compared, so the work follows
+    churn and "what changed" is worked out once, where the source already knows it. Without
+    it every row is checked; sources return the very same object for an unchanged
+    connection, so the identity test skips almost all of them. A replaced record whose State
+    did not change (its owner became known, say) is listed in ``changed``.
     """
     states: list[StateChange] = []
     changed: set[str] = set()
+    added: set[str] = set()
+    removed: set[str] = set()
     get = old.get
-    for key, conn in new.items():
+    if touched is None:
+        pairs: Iterable[tuple[str, TcpConnection | None]] = new.items()
+        added = new.keys() - old.keys()
+        removed = old.keys() - new.keys()
+    else:
+        pairs = [(key, new.get(key)) for key in touched]
+    for key, conn in pairs:
         prev = get(key)
-        if prev is None or prev is conn:
+        if conn is None:
+            if prev is not None:
+                removed.add(key)
+            continue
+        if prev is None:
+            if touched is not None:
+                added.add(key)
+            continue
+        if prev is conn:
             continue
         if prev.state != conn.state:
             states.append(StateChange(key, prev.state, conn.state))
         else:
             changed.add(key)
-    return ConnectionDiff(
-        frozenset(new.keys() - old.keys()),
-        frozenset(old.keys() - new.keys()),
-        tuple(states),
-        frozenset(changed),
-    )
+    return ConnectionDiff(frozenset(added), frozenset(removed), tuple(states), frozenset(changed))
 
 
 def _error_of(exc: BaseException) -> tuple[ErrorKind, str]:
@@ -132,10 +158,14 @@ class Sampler:
         """
         self._source = source
         self._interval_s = check_interval(interval_s)
+        self._stretched_s: float | None = None
+        """Set while samples take longer than the interval (see :func:`stretched_interval`)."""
         self.ghost_ttl_s = ghost_ttl_s
         self.timeout_s = timeout_s
         self._ipsec = ipsec
         self._ipsec_view: IpsecView | None = None
+        self._ipsec_unseen: IpsecView | None = None
+        self._ipsec_ready = asyncio.Event()
         self._clock = clock
         self._seq = 0
         self._started_at: datetime | None = None
@@ -179,6 +209,11 @@ class Sampler:
     def interval_s(self) -> float:
         """Seconds between sample starts."""
         return self._interval_s
+
+    @property
+    def calls_in_flight(self) -> int:
+        """Source calls running now (0 or 1): a paused sampler is idle once this is 0."""
+        return self._in_flight
 
     @property
     def latest(self) -> Snapshot | None:
@@ -243,6 +278,21 @@ class Sampler:
             if snap is not None:
                 yield snap
 
+    async def ipsec_stream(self) -> AsyncIterator[IpsecView]:
+        """Each IPsec view as soon as it is sampled, at its own interval (latest wins).
+
+        Why a stream of its own: IPsec is sampled on its own clock, so a new view is not a new
+        connection sample; each connection snapshot still carries the view that was current
+        when it was taken (recordings and one-shots read it there).
+        """
+        self._start()
+        while not self._closed:
+            await self._ipsec_ready.wait()
+            self._ipsec_ready.clear()
+            view, self._ipsec_unseen = self._ipsec_unseen, None
+            if view is not None:
+                yield view
+
     def __aiter__(self) -> AsyncIterator[Snapshot]:
         """``async for snapshot in sampler``."""
         return self.stream()
@@ -257,6 +307,7 @@ class Sampler:
         """Stop the loops and release the sources."""
         self._closed = True
         self._ready.set()
+        self._ipsec_ready.set()
         tasks = [*self._tasks, *self._fetches]
         for task in tasks:
             task.cancel()
@@ -284,7 +335,8 @@ class Sampler:
             await self._running.wait()
             started = time.monotonic()
             await self._take()
-            await self._sleep(self._interval_s - (time.monotonic() - started))
+            interval = self._stretched_s or self._interval_s
+            await self._sleep(interval - (time.monotonic() - started))
 
     async def _sleep(self, delay_s: float) -> None:
         self._wake.clear()
@@ -298,13 +350,8 @@ class Sampler:
         while not self._closed:
             await self._running.wait()
             started = time.monotonic()
-            self._ipsec_view = await asyncio.to_thread(ipsec.sample)
-            if self._last is not None:
-                self._publish(
-                    dataclasses.replace(
-                        self._last, ipsec=self._ipsec_view, diff=ConnectionDiff(), skipped=0
-                    )
-                )
+            self._ipsec_view = self._ipsec_unseen = await asyncio.to_thread(ipsec.sample)
+            self._ipsec_ready.set()
             delay = max(MIN_INTERVAL_S, ipsec.interval_s) - (time.monotonic() - started)
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -353,11 +400,16 @@ class Sampler:
 
     def _succeeded(self, now: datetime, result: SourceSample, ms: float) -> Snapshot:
         old = self._last_good.connections if self._last_good is not None else {}
-        diff = diff_connections(old, result.connections) if self._last_good else ConnectionDiff()
+        diff = (
+            diff_connections(old, result.connections, result.touched)
+            if self._last_good
+            else ConnectionDiff()
+        )
         self._update_ghosts(now, old, diff)
         self._last_good = result
         self._error_since = None
         self._seq += 1
+        self._stretched_s = stretched_interval(self._interval_s, ms / 1000)
         assert self._started_at is not None
         return Snapshot(
             seq=self._seq,
@@ -371,7 +423,9 @@ class Sampler:
             tcp_info=result.tcp_info,
             processes=result.processes,
             privilege=result.privilege,
-            stats=SampleStats(ms, len(result.connections), result.new_owners_resolved),
+            stats=SampleStats(
+                ms, len(result.connections), result.new_owners_resolved, self._stretched_s
+            ),
             ipsec=self._ipsec_view,
             namespaces=result.namespaces,
         )

@@ -70,7 +70,9 @@ def test_filter_tokens(text: str, expected: set[tuple[int, int]]) -> None:
     assert matching(text) == expected
 
 
-@pytest.mark.parametrize("text", ["state:nosuch", "port:http", "pid:-1", "colour:red", "!", "pid:"])
+@pytest.mark.parametrize(
+    "text", ["state:nosuch", "port:nosuchservice", "pid:-1", "colour:red", "!", "pid:"]
+)
 def test_bad_filters_raise_one_line(text: str) -> None:
     with pytest.raises(QueryError) as info:
         parse_query(text)

@@ -313,3 +313,40 @@ class SteppedFeed:
         self.closed = True
         self._ready.set()
         await self.sampler.aclose()
+
+
+def linux_frames(index: int) -> ScriptedFrame:
+    """A Linux-like host: every OffloadState InHost, no AppliedSetting, bytes moving."""
+    conns = [
+        ScriptedConn(
+            "255.255.255.250",
+            65535,
+            "203.0.113.254",
+            65534,
+            TcpState.ESTABLISHED,
+            pid=303,
+            offload_state=0,
+            tcp_info=info(10_000 + 8192 * index, 5_000 + 2048 * index),
+        ),
+        ScriptedConn("0.0.0.0", 5432, "0.0.0.0", 0, TcpState.LISTEN, pid=303, offload_state=0),
+        ScriptedConn(
+            "10.0.0.5",
+            22,
+            "198.51.100.7",
+            40022,
+            TcpState.ESTABLISHED,
+            pid=202,
+            offload_state=0,
+            tcp_info=info(9_000 + 100 * index, 7_000),
+        ),
+        ScriptedConn(
+            "10.0.0.5",
+            80,
+            "192.0.2.12",
+            51002,
+            TcpState.TIME_WAIT,
+            owner_status=OwnerStatus.NO_OWNER,
+            offload_state=0,
+        ),
+    ]
+    return ScriptedFrame(conns, PROCS)

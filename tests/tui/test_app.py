@@ -70,6 +70,12 @@ def static_text(widget: Static, width: int = 200) -> str:
     return console.export_text()
 
 
+def pane_text(pane: DetailPane, width: int = 200) -> str:
+    """Everything the detail pane says, folded group included, top to bottom."""
+    ids = ("#detail-summary", "#detail-body", "#detail-missing-body", "#detail-more")
+    return "\n".join(static_text(pane.query_one(i, Static), width) for i in ids)
+
+
 def by_port(app: TcpscopeApp, local: int, remote: int) -> TcpConnection:
     assert app.snapshot is not None
     return next(
@@ -158,13 +164,13 @@ async def test_port_and_pid_tokens() -> None:
         await step(pilot, app, feed)
         screen = app.screen
         assert isinstance(screen, ConnectionsScreen)
-        screen._apply_filter("port:5432", save=False)
+        screen._apply_filter("port:5432")
         assert {(c.local_port, c.remote_port) for c in listed(app)} == {
             (5432, 0),
             (5432, 39000),
             (39000, 5432),
         }
-        screen._apply_filter("lport:80 pid:101", save=False)
+        screen._apply_filter("lport:80 pid:101")
         assert {c.remote_port for c in listed(app)} == {0, 51000, 51001}
 
 
@@ -256,7 +262,7 @@ async def test_detail_pane_shows_every_property_and_seed_meanings() -> None:
         await step(pilot, app, feed)
         pane = app.screen.query_one(DetailPane)
         assert pane.display
-        text = static_text(pane.query_one("#detail-body", Static))
+        text = pane_text(pane)
         for spec in PROPERTIES:
             assert spec.wmi_name in text
         assert len(PROPERTIES) == 32
@@ -369,6 +375,8 @@ async def test_group_by_process_counts_and_expands() -> None:
         assert all(g.startswith("group:") for g in groups)
         assert groups[0] == "group:101"  # nginx owns the most connections
         assert "nginx" in t.render_line(1).text and "Listen 1" in t.render_line(1).text
+        assert t.cursor_id == "group:202"  # the cursor stays with its connection (sshd's)
+        t.move_cursor_to("group:101")
         await pilot.press("enter")
         assert t.row_count == len(groups) + 4  # nginx's 4 connections
         await pilot.press("g")
@@ -399,12 +407,12 @@ async def test_help_ipsec_screen_and_tab() -> None:
 async def test_too_small_terminal_shows_a_message_then_the_layout() -> None:
     feed = SteppedFeed()
     app = make_app(feed)
-    async with app.run_test(size=(70, 20)) as pilot:
+    async with app.run_test(size=(50, 12)) as pilot:
         await pilot.pause()
         await pilot.pause()
         assert isinstance(app.screen, TooSmallScreen)
         text = static_text(app.screen.query_one("#too-small", Static))
-        assert "terminal too small (need 80x24, have 70x20)" in text
+        assert text.strip() == "terminal too small: 50×12, need 60×16"
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
         await pilot.pause()
@@ -427,14 +435,14 @@ async def test_process_controlled_text_renders_literally() -> None:
         line = table(app).render_line(1).text
         assert "[red]x[/red][link=http://x]" in line[:200] or "[red]x[/red]" in line
         assert "\x1b" not in line and "\x07" not in line
-        body = static_text(app.screen.query_one("#detail-body", Static), width=400)
+        body = pane_text(app.screen.query_one(DetailPane), width=400)
         assert "[red]x[/red][link=http://x]\\x1b[2J\\x1b]0;pwned\\x07" in body
         assert "[bold]" in body and "/tmp/[i]x" in body
         assert "\x1b" not in body
 
 
 # --- preferences ----------------------------------------------------------------------------
-async def test_preferences_persist_across_runs(xdg_config: Path) -> None:
+async def test_sort_columns_theme_persist_but_not_the_filter(xdg_config: Path) -> None:
     feed = SteppedFeed()
     app = make_app(feed)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -447,7 +455,7 @@ async def test_preferences_persist_across_runs(xdg_config: Path) -> None:
         await pilot.pause()
     saved = json.loads((xdg_config / "tcpscope" / "prefs.json").read_text())
     assert saved["sort_column"] == "pid" and saved["sort_reverse"] is True
-    assert saved["filter"] == "state:listen" and saved["theme"] == "nord"
+    assert saved.get("filter", "") == "" and saved["theme"] == "nord"
     assert "user" not in saved["hidden_columns"]
     feed2 = SteppedFeed()
     app2 = make_app(feed2)
@@ -455,7 +463,8 @@ async def test_preferences_persist_across_runs(xdg_config: Path) -> None:
         await step(pilot, app2, feed2)
         t = table(app2)
         assert t.index.sort_column == "pid" and t.index.reverse
-        assert all(c.state is TcpState.LISTEN for c in listed(app2))
+        assert {c.state for c in listed(app2)} != {TcpState.LISTEN}  # filter not carried over
+        assert t.index.query.empty
         assert app2.theme == "nord"
         assert "User" in t.render_line(0).text
 

@@ -366,3 +366,32 @@ class TestIpsecNativeSnapshots:
     def test_native_view(self, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
         app, _ = make()
         assert snap_compare(app, terminal_size=size, run_before=_before(6, "n"))
+
+
+async def test_live_ipsec_views_reach_the_screen_between_connection_samples() -> None:
+    """The live sampler's IPsec stream (a real kernel provider every 0.2 s) updates the IPsec
+    screen while the connection table waits 30 s for its next sample."""
+    from core.connections.model import TcpState
+    from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource
+    from core.ipsec.providers import get_providers
+    from core.ipsec.sampling import IpsecSampler
+    from core.sampling.sampler import Sampler
+
+    conn = ScriptedConn("192.0.2.1", 443, "198.51.100.7", 50000, TcpState.ESTABLISHED)
+    ipsec = IpsecSampler(get_providers("kernel"), interval_s=0.2)
+    sampler = Sampler(ScriptedSource([ScriptedFrame([conn])]), interval_s=30, ipsec=ipsec)
+    app = TcpscopeApp(sampler, hostname=HOST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        times: set[object] = set()
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if app.ipsec_view is not None:
+                times.add(app.ipsec_view.time)
+            if len(times) >= 3:
+                break
+        assert len(times) >= 3
+        screen = app.screen
+        assert isinstance(screen, IpsecScreen) and screen.view is app.ipsec_view
+        assert app.snapshot is not None and app.snapshot.seq == 1
+        await sampler.aclose()

@@ -104,18 +104,27 @@ def test_incremental_index_equals_a_fresh_one(
         assert shown <= set(order(live))
 
 
-def test_layout_at_80_drops_the_least_important_columns_and_fits() -> None:
+def test_layout_at_80_keeps_full_ipv4_endpoints_and_a_readable_process() -> None:
     cols = layout(79)  # 80 minus the scrollbar
-    keys = [c.key for c, _ in cols]
-    assert keys[:4] == ["marker", "state", "local", "remote"]
-    assert "pid" in keys and "process" in keys and "age" in keys and "offload" in keys
-    assert "applied" not in keys
+    widths = {c.key: w for c, w in cols}
+    assert list(widths) == ["marker", "state", "local", "remote", "pid", "process"]
+    assert widths["local"] >= len("255.255.255.255:65535") <= widths["remote"]
+    assert widths["process"] >= 12
     assert sum(w for _, w in cols) + len(cols) - 1 == 79
+
+
+def test_layout_keeps_the_sort_column_and_drops_folded_ones() -> None:
+    keys = [c.key for c, _ in layout(79, hidden={"offload"}, keep="offload")]
+    assert "offload" in keys  # sorted by it: its arrow must show
+    assert "age" in [c.key for c, _ in layout(79, keep="age")]
+    wide = [c.key for c, _ in layout(199, hidden={"user", "offload", "applied"})]
+    assert "offload" not in wide and "applied" not in wide
 
 
 def test_layout_when_wide_shows_every_default_column_and_fits() -> None:
     cols = layout(199)
     assert [c.key for c, _ in cols] == [c.key for c in COLUMNS if c.key != "user"]
+    assert {"in_rate", "out_rate", "service"} <= {c.key for c, _ in cols}
     assert sum(w for _, w in cols) + len(cols) - 1 == 199
     assert all(w >= c.width for c, w in cols)
 

@@ -1,4 +1,4 @@
-"""Screenshot tests on frozen scripted data at 80x24 and 160x48 (pytest-textual-snapshot).
+"""Screenshot tests on frozen scripted data at 80x24 and 120x40 (pytest-textual-snapshot).
 
 The feed is stepped by hand through the real Sampler with a StepClock, the host name is fixed
 and every age is measured from the snapshot's own time, so the pictures do not move.
@@ -13,36 +13,45 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.scripted import HOST, SteppedFeed
+from tests.tui.scripted import HOST, SteppedFeed, linux_frames
 from tui.app import TcpscopeApp
 from tui.connections.screen import ConnectionsScreen
 
-SIZES = [(80, 24), (160, 48)]
+SIZES = [(80, 24), (120, 40)]
 
 
-def make(steps: int = 2) -> tuple[TcpscopeApp, Callable[[Pilot[int]], Any]]:
-    feed = SteppedFeed()
+def make(
+    steps: int = 2, *, linux: bool = False, steps_after_open: int = 0
+) -> tuple[TcpscopeApp, Callable[[Pilot[int]], Any]]:
+    feed = SteppedFeed(linux_frames, name="netlink") if linux else SteppedFeed()
     app = TcpscopeApp(feed, hostname=HOST)
+
+    async def one_step(pilot: Pilot[int]) -> None:
+        snap = await feed.step()
+        for _ in range(100):
+            if app.snapshot is not None and app.snapshot.seq >= snap.seq:
+                break
+            await pilot.pause()
 
     async def run_before(pilot: Pilot[int]) -> None:
         for _ in range(steps):
-            snap = await feed.step()
-            for _ in range(100):
-                if app.snapshot is not None and app.snapshot.seq >= snap.seq:
-                    break
-                await pilot.pause()
+            await one_step(pilot)
+        if steps_after_open:
+            await pilot.press("down", "enter")  # the first Established row
+            for _ in range(steps_after_open):
+                await one_step(pilot)
         await pilot.pause()
 
     return app, run_before
 
 
 class TestConnectionsScreen:
-    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
     def test_table(self, snap_compare: Any, size: tuple[int, int]) -> None:
         app, before = make()
         assert snap_compare(app, terminal_size=size, run_before=before)
 
-    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
     def test_detail_pane(self, snap_compare: Any, size: tuple[int, int]) -> None:
         app, before = make()
 
@@ -53,7 +62,7 @@ class TestConnectionsScreen:
 
         assert snap_compare(app, terminal_size=size, run_before=open_detail)
 
-    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
     def test_filter_active(self, snap_compare: Any, size: tuple[int, int]) -> None:
         app, before = make()
 
@@ -61,14 +70,14 @@ class TestConnectionsScreen:
             await before(pilot)
             screen = app.screen
             assert isinstance(screen, ConnectionsScreen)
-            screen._apply_filter("state:est !port:22", save=False)
+            screen._apply_filter("state:est !port:22")
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=size, run_before=filtered)
 
 
 class TestHelpScreen:
-    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
     def test_help(self, snap_compare: Any, size: tuple[int, int]) -> None:
         app, before = make(1)
 
@@ -78,3 +87,39 @@ class TestHelpScreen:
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=size, run_before=helped)
+
+
+class TestTroubleshooting:
+    """The journey's screens: folded columns, groups with rates, the detail summary."""
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_linux_like_table(self, snap_compare: Any, size: tuple[int, int]) -> None:
+        app, before = make(3, linux=True)
+        assert snap_compare(app, terminal_size=size, run_before=before)
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_group_view(self, snap_compare: Any, size: tuple[int, int]) -> None:
+        app, before = make(3)
+
+        async def grouped(pilot: Pilot[int]) -> None:
+            await before(pilot)
+            await pilot.press("g")
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=size, run_before=grouped)
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_detail_summary(self, snap_compare: Any, size: tuple[int, int]) -> None:
+        app, before = make(3, linux=True, steps_after_open=2)
+        assert snap_compare(app, terminal_size=size, run_before=before)
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_filter_completion(self, snap_compare: Any, size: tuple[int, int]) -> None:
+        app, before = make(1)
+
+        async def typing(pilot: Pilot[int]) -> None:
+            await before(pilot)
+            await pilot.press("slash", "p", "tab")
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=size, run_before=typing)

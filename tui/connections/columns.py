@@ -2,12 +2,15 @@
 
 Why a module of its own: the layout rule (which columns narrow, which drop first at 80
 columns) is easy to get wrong and is tested without a terminal. Columns with a lower
-``priority`` number survive longer; flexible columns share the spare width.
+``priority`` number survive longer; flexible columns share the spare width. At 80 columns a
+full IPv4 ``address:port`` (21 cells) fits in both endpoint columns and the process name gets
+12 cells; wider terminals gain the age, the service, byte rates and the enum columns.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from typing import Final
 
 from tui.prefs import DEFAULT_HIDDEN
@@ -30,20 +33,27 @@ class Column:
     """Takes spare width up to :attr:`width`... and beyond for the last flexible column."""
     right: bool = False
     """Right-aligned (numbers)."""
+    sortable: bool = True
+    """False for values measured only for the rows on screen (byte rates)."""
 
+
+IPV4_ENDPOINT: Final = len("255.255.255.255:65535")
 
 COLUMNS: Final[tuple[Column, ...]] = (
-    Column("marker", "", 1, 1, 0),
+    Column("marker", "", 1, 1, 0, sortable=False),
     Column("state", "State", 11, 11, 0),
-    Column("local", "Local address:port", 24, 15, 0, flex=True),
-    Column("remote", "Remote address:port", 24, 15, 0, flex=True),
+    Column("local", "Local address:port", 24, IPV4_ENDPOINT, 0, flex=True),
+    Column("remote", "Remote address:port", 24, IPV4_ENDPOINT, 0, flex=True),
     Column("pid", "PID", 7, 7, 1, right=True),
-    Column("process", "Process", 16, 8, 1, flex=True),
-    Column("offload", "Offload", 10, 7, 3),
-    Column("applied", "Applied", 16, 8, 4),
+    Column("process", "Process", 16, 12, 1, flex=True),
+    Column("service", "Service", 8, 7, 5),
+    Column("in_rate", "In/s", 9, 9, 4, right=True, sortable=False),
+    Column("out_rate", "Out/s", 9, 9, 4, right=True, sortable=False),
+    Column("offload", "Offload", 10, 7, 6),
+    Column("applied", "Applied", 16, 8, 7),
+    Column("user", "User", 10, 6, 3),
     Column("age", "Age", 6, 5, 2, right=True),
-    Column("user", "User", 10, 6, 5),
-    Column("netns", "Namespace", 16, 9, 1, flex=True),
+    Column("netns", "Namespace", 16, 9, 1, flex=True, sortable=False),
 )
 """Every column, left to right."""
 
@@ -51,19 +61,35 @@ BY_KEY: Final = {c.key: c for c in COLUMNS}
 TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state", "netns"))
 ONLY_WITH_NAMESPACES: Final = frozenset({"netns"})
 """Columns shown only while more than one network namespace has sockets (core.netns)."""
+SORTABLE: Final = tuple(c.key for c in COLUMNS if c.sortable)
+"""Columns the table can sort by, left to right (``<``/``>`` move along them)."""
+RATE_KEYS: Final = frozenset({"in_rate", "out_rate"})
+CONSTANT_CANDIDATES: Final = ("offload", "applied")
+"""Columns that shrink to a note when every row has the same value."""
 
 
-def layout(total: int, hidden: frozenset[str] = DEFAULT_HIDDEN) -> tuple[tuple[Column, int], ...]:
-    """Columns that fit ``total`` cells (one-cell gaps), each with its width, left to right."""
-    wanted = [c for c in COLUMNS if c.key not in hidden]
+def layout(
+    total: int,
+    hidden: Collection[str] = DEFAULT_HIDDEN,
+    keep: str | None = None,
+) -> tuple[tuple[Column, int], ...]:
+    """Columns that fit ``total`` cells (one-cell gaps), each with its width, left to right.
+
+    ``keep`` (the sort column) is never dropped or hidden, so its ▲/▼ stays visible.
+    """
+    wanted = [
+        replace(c, priority=0) if c.key == keep else c
+        for c in COLUMNS
+        if c.key not in hidden or c.key == keep
+    ]
     chosen = list(wanted)
 
     def need(cols: list[Column]) -> int:
         return sum(c.min_width for c in cols) + max(0, len(cols) - 1)
 
     while chosen and need(chosen) > total:
-        drop = max(chosen, key=lambda c: (c.priority, COLUMNS.index(c)))
-        if drop.priority == 0 and need(chosen) > total and len(chosen) <= 4:
+        drop = max(chosen, key=lambda c: (c.priority, COLUMNS.index(BY_KEY[c.key])))
+        if drop.priority == 0:
             break
         chosen.remove(drop)
     widths = {c.key: c.min_width for c in chosen}
@@ -78,9 +104,6 @@ def layout(total: int, hidden: frozenset[str] = DEFAULT_HIDDEN) -> tuple[tuple[C
     if flex and spare > 0:
         # Addresses first: an IPv6 endpoint is up to 47 cells; the process name takes the rest.
         for col in flex:
-            extra = spare // len(flex)
-            widths[col.key] += extra
-        widths[flex[-1].key] += (
-            total - need(chosen) - sum(widths[c.key] - c.min_width for c in chosen)
-        )
+            widths[col.key] += spare // len(flex)
+        widths[flex[-1].key] += spare - (spare // len(flex)) * len(flex)
     return tuple((c, widths[c.key]) for c in chosen)

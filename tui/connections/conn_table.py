@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -32,10 +32,14 @@ from textual.timer import Timer
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import label
 from core.connections.query import SORT_COLUMNS, Query
+from core.connections.rates import ByteRate, RateTracker
+from core.connections.reverse_dns import ReverseDns
 from core.connections.row_index import Group, RowIndex
+from core.connections.services import connection_service
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
-from tui.connections.columns import ONLY_WITH_NAMESPACES, Column, layout
+from tui.connections.columns import ONLY_WITH_NAMESPACES, RATE_KEYS, Column, layout
+from tui.connections.uniform import UniformColumns
 from tui.prefs import DEFAULT_HIDDEN
 
 HIGHLIGHT_S = 3.0
@@ -46,6 +50,9 @@ PREPARE_ABOVE_ROWS = 5000
 
 MARKERS = {"new": "+", "changed": "~", "ghost": "x", "": " "}
 """Marker column characters: readable without colour (NO_COLOR)."""
+
+FOLLOW_AT_MOST = 400
+"""Connections whose tcp_info the table asks for (rows and groups on screen), at most."""
 
 
 class ConnTable(ScrollView, can_focus=True):
@@ -78,6 +85,17 @@ class ConnTable(ScrollView, can_focus=True):
             super().__init__()
             self.row_id = row_id
 
+    class HeaderClicked(Message):
+        """The user clicked a column title (the screen sorts by it)."""
+
+        def __init__(self, column: str) -> None:
+            """Carry the column key."""
+            super().__init__()
+            self.column = column
+
+    class NamesResolved(Message):
+        """A reverse DNS lookup finished (posted from its thread): redraw the rows."""
+
     def __init__(
         self,
         *,
@@ -101,26 +119,68 @@ class ConnTable(ScrollView, can_focus=True):
         self._tick_changed: frozenset[str] = frozenset()
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._layout: tuple[tuple[Column, int], ...] = ()
-        self._layout_width = -1
+        self._layout_key: tuple[object, ...] = ()
         self._prepare_timer: Timer | None = None
+        self.rates = RateTracker()
+        """In/s and Out/s of the rows on screen (and the process groups on screen)."""
+        self.uniform = UniformColumns()
+        """Enum columns with one value on every row: shown as a note, not as a column."""
+        self._grouped_from: str | None = None
+        self.pinned: str | None = None
+        """A connection whose rates are followed wherever it is (the detail pane's)."""
+        self.dns: ReverseDns | None = None
+        """Set while reverse DNS is on: endpoints show host names once resolved."""
         self.many_namespaces = False
         """More than one network namespace has sockets: the Namespace column is shown."""
         self.group_by = "process"
-        """What the grouped view groups by: ``process`` or ``container``."""
+        """What the grouped view groups by: ``process`` or ``container`` (its namespace)."""
 
     # --- data -------------------------------------------------------------------------
     def update_snapshot(self, snap: Snapshot) -> None:
         """Show ``snap``: O(changed rows) index update, cursor kept on its row, one refresh."""
         self.snapshot = snap
         view = snap.namespaces
-        many = view is not None and view.with_sockets > 1
-        if many != self.many_namespaces:
-            self.many_namespaces = many
-            self._layout_width = -1
+        self.many_namespaces = view is not None and view.with_sockets > 1
         self._tick_added = snap.diff.added
         self._tick_changed = frozenset(c.instance_id for c in snap.diff.state_changed)
         self.index.update(snap, self.ghost_ttl_s)
+        self.uniform.update(snap)
+        followed = self.followed_ids()
+        if self.pinned is not None:
+            followed.append(self.pinned)
+        self.rates.update(snap, followed)
         self._reindex()
+
+    def followed_ids(self) -> list[str]:
+        """Connections whose byte rates the table shows now: rows on screen when the rate
+        columns are laid out, and the members of the process groups on screen."""
+        if self.snapshot is None:
+            return []
+        top = int(self.scroll_offset.y)
+        ids: list[str] = []
+        rates_shown = any(c.key in RATE_KEYS for c, _ in self._layout)
+        for position in range(top, min(self.row_count, top + max(1, self.size.height))):
+            row_id = self.row_id_at(position)
+            group = self._groups.get(row_id)
+            if group is not None:
+                ids.extend(group.members[:FOLLOW_AT_MOST])
+            elif rates_shown and row_id not in self.index.ghosts:
+                ids.append(row_id)
+            if len(ids) >= FOLLOW_AT_MOST:
+                break
+        return ids[:FOLLOW_AT_MOST]
+
+    def set_dns(self, dns: ReverseDns | None) -> None:
+        """Turn host names on (with this resolver) or off."""
+        if self.dns is not None and self.dns is not dns:
+            self.dns.close()
+        self.dns = dns
+        self.refresh()
+
+    def on_conn_table_names_resolved(self, event: NamesResolved) -> None:
+        """Redraw with the names found so far."""
+        event.stop()
+        self.refresh()
 
     def set_sort(self, column: str, reverse: bool) -> None:
         """Sort by ``column`` (ascending unless ``reverse``), keeping the cursor's row."""
@@ -133,16 +193,35 @@ class ConnTable(ScrollView, can_focus=True):
         self._reindex()
 
     def set_grouped(self, grouped: bool, by: str = "process") -> None:
-        """Switch between one row per connection and one row per process (or container)."""
-        self.grouped = grouped
+        """Switch between one row per connection and one row per process (or container).
+
+        The cursor follows: onto the group of the connection it was on, and back onto that
+        connection (or the group's first one) when the groups go.
+        """
+        if grouped and self.grouped and by != self.group_by:
+            self.group_by = by  # from one grouping to the other: cursor on the first group
+            self._expanded.clear()
+            self._reindex()
+            return
         self.group_by = by
-        self._expanded.clear()
+        if grouped == self.grouped:
+            return
+        before = self.cursor_id
+        conn = self.index.rows.get(before) if before is not None else None
+        group = self._groups.get(before) if before is not None else None
+        self.grouped = grouped
+        if grouped and conn is not None:
+            self.cursor_id = f"group:{conn.owning_process}"
+            self._grouped_from = conn.instance_id
+        elif not grouped and group is not None and group.members:
+            came_from = self._grouped_from
+            self.cursor_id = came_from if came_from in group.members else group.members[0]
         self._reindex()
+        self._scroll_cursor_into_view()
 
     def set_hidden(self, hidden: frozenset[str]) -> None:
         """Hide the columns in ``hidden``."""
         self.hidden = hidden
-        self._layout_width = -1
         self.refresh()
 
     def _prepare_next_sort(self) -> None:
@@ -286,10 +365,23 @@ class ConnTable(ScrollView, can_focus=True):
             self.scroll_to(y=self._cursor_pos - visible + 1, animate=False, immediate=True)
 
     def on_click(self, event: events.Click) -> None:
-        """Click a row to put the cursor on it."""
-        if event.y >= 1:
-            self._set_cursor(int(self.scroll_offset.y) + event.y - 1)
-            self.refresh()
+        """Click a row to put the cursor on it; click a column title to sort by it."""
+        if event.y == 0:
+            column = self.column_at(event.x)
+            if column is not None:
+                self.post_message(self.HeaderClicked(column.key))
+            return
+        self._set_cursor(int(self.scroll_offset.y) + event.y - 1)
+        self.refresh()
+
+    def column_at(self, x: int) -> Column | None:
+        """The column drawn at cell ``x`` (gaps belong to the column on their left)."""
+        left = 0
+        for col, width in self._layout:
+            if left <= x <= left + width:
+                return col
+            left += width + 1
+        return None
 
     def on_resize(self, event: events.Resize) -> None:
         """Re-fit the columns and keep the cursor visible."""
@@ -297,11 +389,19 @@ class ConnTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
 
     # --- drawing ----------------------------------------------------------------------
+    @property
+    def layout_columns(self) -> tuple[tuple[Column, int], ...]:
+        """The columns drawn now, with their widths."""
+        return self._columns(self.scrollable_content_region.width)
+
     def _columns(self, width: int) -> tuple[tuple[Column, int], ...]:
-        if width != self._layout_width:
-            hidden = self.hidden if self.many_namespaces else self.hidden | ONLY_WITH_NAMESPACES
-            self._layout = layout(width, hidden)
-            self._layout_width = width
+        hidden = self.hidden | self.uniform.values.keys()
+        if not self.many_namespaces:
+            hidden |= ONLY_WITH_NAMESPACES
+        key = (width, hidden, self.index.sort_column)
+        if key != self._layout_key:
+            self._layout = layout(width, hidden, keep=self.index.sort_column)
+            self._layout_key = key
         return self._layout
 
     def _lifecycle(self, row_id: str, conn: TcpConnection, now: datetime) -> str:
@@ -341,6 +441,7 @@ class ConnTable(ScrollView, can_focus=True):
         group = self._groups.get(row_id)
         if group is not None:
             expanded = row_id in self._expanded
+            rate = self._group_rate(group)
             key = (
                 "group",
                 row_id,
@@ -350,14 +451,16 @@ class ConnTable(ScrollView, can_focus=True):
                 cursor,
                 width,
                 theme,
+                rate,
             )
-            return self._cached(key, lambda: self._group_line(group, expanded, cursor, width))
+            return self._cached(key, lambda: self._group_line(group, expanded, cursor, width, rate))
         conn = self._record(row_id)
         proc = self.index.proc(conn)
-        ns = label(self.index.namespace_of(conn)) if self.many_namespaces else ""
         now = self.snapshot.time if self.snapshot is not None else datetime.now(UTC)
         life = self._lifecycle(row_id, conn, now)
         age = fmt.conn_age(conn, now)
+        ns = label(self.index.namespace_of(conn)) if self.many_namespaces else ""
+        extra = _Extra(self.rates.rate(row_id), *self._names(conn), ns)
         key = (
             "row",
             row_id,
@@ -370,11 +473,22 @@ class ConnTable(ScrollView, can_focus=True):
             columns,
             theme,
             self._entries is not None,
-            ns,
+            extra,
         )
         return self._cached(
-            key, lambda: self._row_line(conn, proc, life, age, cursor, columns, width, ns)
+            key, lambda: self._row_line(conn, proc, life, age, cursor, columns, width, extra)
         )
+
+    def _names(self, conn: TcpConnection) -> tuple[str | None, str | None]:
+        dns = self.dns
+        if dns is None:
+            return None, None
+        return dns.name(conn.local_address), dns.name(conn.remote_address)
+
+    def _group_rate(self, group: Group) -> float | None:
+        rates = [self.rates.rate(iid) for iid in group.members]
+        known = [r.total for r in rates if r is not None]
+        return sum(known) if known else None
 
     def _cached(self, key: tuple[object, ...], make: Callable[[], Strip]) -> Strip:
         strip = self._cache.get(key)
@@ -395,11 +509,14 @@ class ConnTable(ScrollView, can_focus=True):
         arrow = "▼" if self.index.reverse else "▲"
         cells: list[tuple[str, Style, bool]] = []
         for col, w in columns:
-            title = col.title
-            if col.key == self.index.sort_column:
-                title = f"{title}{arrow}"
             active = col.key == self.index.sort_column
-            cells.append((_fit(title, w, col.right), sorted_style if active else base, False))
+            if active:
+                # The arrow is never cut: the title gives way to it.
+                title = _fit(col.title, max(0, w - 1), False).rstrip() if w > 1 else ""
+                text = _fit(title + arrow, w, col.right)
+            else:
+                text = _fit(col.title, w, col.right)
+            cells.append((text, sorted_style if active else base, False))
         return _strip(cells, width, base)
 
     def _row_line(
@@ -411,7 +528,7 @@ class ConnTable(ScrollView, can_focus=True):
         cursor: bool,
         columns: tuple[tuple[Column, int], ...],
         width: int,
-        ns: str = "",
+        extra: _Extra,
     ) -> Strip:
         names = [f"conn-table--{life}"] if life else []
         if cursor:
@@ -420,44 +537,83 @@ class ConnTable(ScrollView, can_focus=True):
         indent = "  " if self._entries is not None else ""
         cells = []
         for col, w in columns:
-            text = fmt.safe(ns) if col.key == "netns" else _cell(col.key, conn, proc, age, life)
+            text = _cell(col.key, conn, proc, age, life, extra)
             if col.key == "local" and indent:
                 text = indent + text
             cells.append((_fit(text, w, col.right), style, False))
         return _strip(cells, width, style)
 
-    def _group_line(self, group: Group, expanded: bool, cursor: bool, width: int) -> Strip:
+    def _group_line(
+        self, group: Group, expanded: bool, cursor: bool, width: int, rate: float | None
+    ) -> Strip:
         names = ["conn-table--group"] + (["conn-table--cursor"] if cursor else [])
         style = self._style(*names)
-        counts = ", ".join(
+        counts = "  ".join(
             f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items())
         )
-        pid = "-" if group.pid is None else str(group.pid)
+        pid = "" if group.pid is None else f" ({group.pid})"
+        if group.netns is not None:
+            pid = f" (netns {group.netns})"
         sign = "▾" if expanded else "▸"
-        where = f"ns {group.netns}" if group.netns is not None else f"pid {pid}"
-        text = f"{sign} {fmt.safe(group.name)} ({where}): {len(group.members)} — {counts}"
+        speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
+        text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
         return _strip([(_fit(text, width, False), style, False)], width, style)
 
 
-def _cell(key: str, conn: TcpConnection, proc: ProcessInfo | None, age: str, life: str) -> str:
+class _Extra(NamedTuple):
+    """What a row shows beyond its records: byte rate, local and remote host names."""
+
+    rate: ByteRate | None
+    local_name: str | None
+    remote_name: str | None
+    namespace: str = ""
+    """The Namespace column's text (container or ``ip netns`` name)."""
+
+
+def _endpoint(address: str, port: int, name: str | None) -> str:
+    if name is None:
+        return fmt.endpoint(address, port)
+    return f"{fmt.safe(name)}:{port}"
+
+
+def _rate_cell(value: float | None) -> str:
+    return "" if value is None else fmt.short_rate(value)
+
+
+def _cell(
+    key: str,
+    conn: TcpConnection,
+    proc: ProcessInfo | None,
+    age: str,
+    life: str,
+    extra: _Extra,
+) -> str:
     if key == "marker":
         return MARKERS[life]
     if key == "state":
         return fmt.state_name(conn.state)
     if key == "local":
-        return fmt.endpoint(conn.local_address, conn.local_port)
+        return _endpoint(conn.local_address, conn.local_port, extra.local_name)
     if key == "remote":
-        return fmt.endpoint(conn.remote_address, conn.remote_port)
+        return _endpoint(conn.remote_address, conn.remote_port, extra.remote_name)
     if key == "pid":
         return "-" if conn.owning_process is None else str(conn.owning_process)
     if key == "process":
         return fmt.safe(proc.name, "?") if proc is not None else "-"
     if key == "user":
         return fmt.safe(proc.username, "?") if proc is not None else "-"
+    if key == "service":
+        return connection_service(conn.local_port, conn.remote_port) or ""
+    if key == "in_rate":
+        return _rate_cell(extra.rate.in_per_s if extra.rate is not None else None)
+    if key == "out_rate":
+        return _rate_cell(extra.rate.out_per_s if extra.rate is not None else None)
     if key == "offload":
         return fmt.enum_name("OffloadState", conn.offload_state)
     if key == "applied":
         return fmt.enum_name("AppliedSetting", conn.applied_setting)
+    if key == "netns":
+        return fmt.safe(extra.namespace)
     return age
 
 

@@ -17,9 +17,12 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from core.connections.completion import Completion, complete, field_values
 from core.connections.query import SORT_COLUMNS, QueryError, parse_query
+from core.connections.reverse_dns import ReverseDns
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
+from tui.connections.columns import BY_KEY, Column
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.state_bar import StateBar
@@ -32,19 +35,69 @@ WIDE = 140
 """From this many columns the detail pane sits beside the table."""
 
 
+def _filter_problem(text: str) -> str | None:
+    try:
+        parse_query(text)
+    except QueryError as exc:
+        return str(exc)
+    return None
+
+
+def uniform_note(values: dict[str, int | None], shown: tuple[tuple[Column, int], ...]) -> str:
+    """``all rows: Offload InHost, Applied —`` for the uniform columns not drawn."""
+    drawn = {c.key for c, _ in shown}
+    parts = []
+    for key, value in values.items():
+        if key in drawn:
+            continue
+        enum = "OffloadState" if key == "offload" else "AppliedSetting"
+        shown_value = "—" if value is None else fmt.enum_name(enum, value)
+        parts.append(f"{BY_KEY[key].title} {shown_value}")
+    return f"all rows: {', '.join(parts)}" if parts else ""
+
+
 class ConnectionsScreen(Screen[None]):
     """The live connection table."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # First in the footer, so 80 columns always show it (the App's ? is the same action).
+        Binding("question_mark", "app.help", "Help", id="conn-help", tooltip="Keys and colours"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter (state:, port:, …)"),
         Binding("enter", "toggle_detail", "Detail", id="detail", tooltip="Open/close detail"),
         Binding("s", "next_sort", "Sort", id="sort", tooltip="Sort by the next column"),
-        Binding("S", "reverse_sort", "Reverse", id="reverse", tooltip="Reverse the sort"),
         Binding(
-            "g", "toggle_group", "Group", id="group", tooltip="Group by process, then by container"
+            "S", "reverse_sort", "Reverse", id="reverse", tooltip="Reverse the sort", show=False
+        ),
+        Binding(
+            "greater_than_sign",
+            "move_sort(1)",
+            "Sort →",
+            id="sort-right",
+            tooltip="Sort by the column to the right",
+            show=False,
+        ),
+        Binding(
+            "less_than_sign",
+            "move_sort(-1)",
+            "Sort ←",
+            id="sort-left",
+            tooltip="Sort by the column to the left",
+            show=False,
+        ),
+        Binding("t", "sort_by('state')", "Sort by State", id="sort-state", show=False),
+        Binding("o", "sort_by('offload')", "Sort by Offload", id="sort-offload", show=False),
+        Binding("p", "sort_by('pid')", "Sort by PID", id="sort-pid", show=False),
+        Binding(
+            "g", "toggle_group", "Group", id="group", tooltip="Group by process, then container"
+        ),
+        # Names the other screen in the footer (Tab, the App's priority binding, also switches).
+        Binding("2", "app.show_screen('ipsec')", "IPsec", id="conn-ipsec", tooltip="IPsec screen"),
+        Binding(
+            "n", "toggle_dns", "Names", id="dns", tooltip="Host names (reverse DNS)", show=False
         ),
         Binding("escape", "escape", "Back", id="escape", show=False),
         Binding("ctrl+d", "scroll_detail(1)", "Detail down", id="detail-down", show=False),
+        Binding("u", "toggle_missing", "Not reported", id="detail-missing", show=False),
         Binding("ctrl+u", "scroll_detail(-1)", "Detail up", id="detail-up", show=False),
     ]
 
@@ -52,7 +105,8 @@ class ConnectionsScreen(Screen[None]):
         """Built by the App's screen registry."""
         super().__init__(id="connections")
         self.detail_open = False
-        self._tcp_info_for: str | None = None
+        self._detail_id: str | None = None
+        self._followed: frozenset[str] = frozenset()
         self._snapshot: Snapshot | None = None
 
     def compose(self) -> ComposeResult:
@@ -63,7 +117,7 @@ class ConnectionsScreen(Screen[None]):
         if replay is not None:
             yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(id="banner")
-        yield FilterBar(id="filter-bar")
+        yield FilterBar(id="filter-bar", validate=_filter_problem, complete=self._complete)
         yield StateBar(id="state-bar")
         with Horizontal(id="body"):
             yield ConnTable(
@@ -72,15 +126,16 @@ class ConnectionsScreen(Screen[None]):
                 hidden=frozenset(prefs.hidden_columns),
             )
             yield DetailPane(id="detail")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Apply saved view preferences, then follow the App's snapshots."""
         table = self.table
         prefs = shell_of(self).prefs
         table.set_sort(prefs.sort_column, prefs.sort_reverse)
-        if prefs.filter:
-            self._apply_filter(prefs.filter, save=False)
+        if shell_of(self).initial_filter:
+            # --filter: this run only. Filters are never saved (a forgotten one hides rows).
+            self._apply_filter(shell_of(self).initial_filter)
         self.set_class(self.size.width >= WIDE, "-wide")
         self.watch(self.app, "snapshot", self._on_snapshot, init=True)
         table.focus()
@@ -100,15 +155,20 @@ class ConnectionsScreen(Screen[None]):
             return
         self._snapshot = snap
         self.table.update_snapshot(snap)
+        self._follow()
         self._show_counts()
         self._show_banner(snap)
         if self.detail_open:
             self._show_detail()
 
     def _show_counts(self) -> None:
-        index = self.table.index
+        table = self.table
+        index = table.index
         self.query_one(StateBar).show(
-            index.counts_all, index.counts_filtered, not index.query.empty
+            index.counts_all,
+            index.counts_filtered,
+            not index.query.empty,
+            uniform_note(table.uniform.values, table.layout_columns),
         )
 
     def _show_banner(self, snap: Snapshot) -> None:
@@ -126,6 +186,11 @@ class ConnectionsScreen(Screen[None]):
         banner.update(text)
         banner.display = True
 
+    def _complete(self, text: str, cursor: int) -> Completion:
+        """Tab in the filter input: field names, then values from the rows on hand."""
+        index = self.table.index
+        return complete(text, cursor, field_values(index.rows.values(), index.processes))
+
     # --- actions ----------------------------------------------------------------------
     def action_filter(self) -> None:
         """Open the filter input."""
@@ -133,11 +198,11 @@ class ConnectionsScreen(Screen[None]):
 
     @on(FilterBar.Submitted)
     def _filter_submitted(self, event: FilterBar.Submitted) -> None:
-        if self._apply_filter(event.text, save=True):
+        if self._apply_filter(event.text):
             self.query_one(FilterBar).close()
             self.table.focus()
 
-    def _apply_filter(self, text: str, *, save: bool) -> bool:
+    def _apply_filter(self, text: str) -> bool:
         bar = self.query_one(FilterBar)
         try:
             query = parse_query(text)
@@ -148,8 +213,6 @@ class ConnectionsScreen(Screen[None]):
         self.table.set_query(query)
         bar.show_active(query.text)
         self._show_counts()
-        if save:
-            shell_of(self).update_prefs(filter=query.text)
         return True
 
     def action_escape(self) -> None:
@@ -157,12 +220,12 @@ class ConnectionsScreen(Screen[None]):
         bar = self.query_one(FilterBar)
         if bar.editing:
             bar.close()
-            self._apply_filter("", save=True)
+            self._apply_filter("")
             self.table.focus()
         elif self.detail_open:
             self.action_toggle_detail()
         elif not self.table.index.query.empty:
-            self._apply_filter("", save=True)
+            self._apply_filter("")
 
     def action_scroll_detail(self, pages: int) -> None:
         """Page the open detail pane without leaving the table (side by side, keyboard only)."""
@@ -201,13 +264,35 @@ class ConnectionsScreen(Screen[None]):
         proc = table.index.proc(conn) if conn is not None else None
         ghost = conn is not None and conn.instance_id in table.index.ghosts
         self._watch_tcp_info(conn.instance_id if conn is not None and not ghost else None)
-        self.query_one(DetailPane).show(conn, snap, proc, ghost)
+        rates = table.rates
+        if conn is not None:
+            rates.keep_history(conn.instance_id)
+            rates.update(snap, [conn.instance_id])
+        iid = conn.instance_id if conn is not None else ""
+        self.query_one(DetailPane).show(
+            conn, snap, proc, ghost, rates.rate(iid), rates.history(iid)
+        )
+
+    def action_toggle_missing(self) -> None:
+        """``u``: open or fold the detail pane's not-reported properties."""
+        if self.detail_open:
+            self.query_one(DetailPane).action_toggle_missing()
 
     def _watch_tcp_info(self, instance_id: str | None) -> None:
-        """Ask the feed for tcp_info of the connection the pane shows, when that changes."""
-        if instance_id != self._tcp_info_for:
-            self._tcp_info_for = instance_id
-            shell_of(self).show_tcp_info_for([instance_id] if instance_id is not None else [])
+        """Follow the tcp_info of the connection the pane shows (and the rows' rates)."""
+        self._detail_id = instance_id
+        self.table.pinned = instance_id
+        self._follow()
+
+    def _follow(self) -> None:
+        """Ask the feed for the tcp_info shown: the detail's connection, the rates on screen."""
+        ids = set(self.table.followed_ids())
+        if self._detail_id is not None:
+            ids.add(self._detail_id)
+        wanted = frozenset(ids)
+        if wanted != self._followed:
+            self._followed = wanted
+            shell_of(self).show_tcp_info_for(sorted(wanted))
 
     @on(ConnTable.CursorMoved)
     def _cursor_moved(self) -> None:
@@ -224,6 +309,48 @@ class ConnectionsScreen(Screen[None]):
         """Reverse the sort direction."""
         index = self.table.index
         self._sort(index.sort_column, not index.reverse)
+
+    def action_move_sort(self, step: int) -> None:
+        """``<``/``>``: sort by the column left/right of the sorted one (as htop does)."""
+        keys = [c.key for c, _ in self.table.layout_columns if c.sortable]
+        if not keys:
+            return
+        current = self.table.index.sort_column
+        at = keys.index(current) if current in keys else (-1 if step > 0 else 0)
+        self._sort(keys[(at + step) % len(keys)], self.table.index.reverse)
+
+    def action_sort_by(self, column: str) -> None:
+        """Sort by ``column``; asked again for the sorted column, reverse it."""
+        index = self.table.index
+        if column not in SORT_COLUMNS:
+            title = BY_KEY[column].title if column in BY_KEY else column
+            self.notify(
+                f"{title} is measured only for the rows on screen, so it cannot order the table",
+                title="Sort",
+                severity="warning",
+            )
+            return
+        reverse = not index.reverse if column == index.sort_column else False
+        self._sort(column, reverse)
+
+    @on(ConnTable.HeaderClicked)
+    def _header_clicked(self, event: ConnTable.HeaderClicked) -> None:
+        if event.column != "marker":
+            self.action_sort_by(event.column)
+
+    def action_toggle_dns(self) -> None:
+        """Host names instead of addresses (reverse DNS, looked up in the background)."""
+        table = self.table
+        if table.dns is not None:
+            table.set_dns(None)
+            self.notify("addresses shown as numbers", timeout=1.5)
+            return
+
+        def resolved() -> None:
+            table.post_message(ConnTable.NamesResolved())  # thread-safe
+
+        table.set_dns(ReverseDns(on_resolved=resolved))
+        self.notify("host names: looked up in the background (n turns them off)", timeout=2)
 
     def _sort(self, column: str, reverse: bool) -> None:
         # The header's ▲/▼ on the sorted column is the feedback (a toast costs a frame at 50k).

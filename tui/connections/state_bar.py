@@ -23,6 +23,8 @@ SHOWN: Final = (
     TcpState.SYN_RECEIVED,
 )
 """States with their own count; all others add up under "others"."""
+ALWAYS: Final = 2
+"""The first states of :data:`SHOWN` counted even at zero (Established, Listen)."""
 
 
 def _split(counts: dict[TcpState, int]) -> tuple[list[int], int]:
@@ -40,9 +42,17 @@ class StateBar(Static):
     _length = -1
 
     def show(
-        self, all_counts: dict[TcpState, int], filtered: dict[TcpState, int], filtering: bool
+        self,
+        all_counts: dict[TcpState, int],
+        filtered: dict[TcpState, int],
+        filtering: bool,
+        note: str = "",
     ) -> None:
-        """Redraw with the given counts."""
+        """Redraw with the given counts, and ``note`` (columns folded into it) at the end.
+
+        States other than Established and Listen appear only when some connection is in them,
+        so the line fits 80 columns.
+        """
         total_main, total_other = _split(all_counts)
         shown_main, shown_other = _split(filtered)
         text = Text()
@@ -50,10 +60,15 @@ class StateBar(Static):
         for i, (label, total, shown) in enumerate(
             zip(labels, [*total_main, total_other], [*shown_main, shown_other], strict=True)
         ):
-            if i:
+            if i >= ALWAYS and not total:
+                continue
+            if text:
                 text.append("  ")
             text.append(f"{label} ", style="dim")
             text.append(f"{shown}/{total}" if filtering else str(total), style="bold")
+        if note:
+            text.append("  │ ", style="dim")
+            text.append(note, style="italic")
         # A relayout costs a frame; only the line count (wrapping at 80 columns) needs one.
         relayout = len(text.plain) != self._length
         self._length = len(text.plain)

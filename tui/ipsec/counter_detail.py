@@ -32,7 +32,7 @@ def summary_text(row: CounterRow) -> Text:
         text.append("    Rate  ", style="bold")
         text.append(fmt.rate_cell(row))
         text.append("    Peak rate  ", style="bold")
-        text.append(fmt.rate(row.peak_rate) if row.peak_rate is not None else fmt.MISSING)
+        text.append(fmt.counter_rate(row.peak_rate) if row.peak_rate is not None else fmt.MISSING)
     if row.scope:
         text.append(f"\nCounted {row.scope}")
     if row.reason:

@@ -36,7 +36,7 @@ def count(value: int | None) -> str:
     return MISSING if value is None else tfmt.intcomma(value)
 
 
-def rate(value: float | None) -> str:
+def counter_rate(value: float | None) -> str:
     """A per-second rate with grouping: ``1,234.5/s`` (negative rates never reach here)."""
     if value is None:
         return PENDING
@@ -53,7 +53,7 @@ def rate_cell(row: CounterRow) -> str:
         return f"{tfmt.intcomma(row.value)} now"
     if row.reset or (row.rate is not None and row.rate < 0):
         return RESET
-    return rate(row.rate)
+    return counter_rate(row.rate)
 
 
 def short_reason(reason: str | None) -> str:
@@ -69,7 +69,7 @@ def short_reason(reason: str | None) -> str:
     return reason
 
 
-def safe(text: str | None, default: str = MISSING) -> Text:
+def literal(text: str | None, default: str = MISSING) -> Text:
     """Untrusted text as a literal Text with control characters escaped (no markup parsing)."""
     return Text(tfmt.safe(text, default), no_wrap=True)
 
@@ -79,9 +79,9 @@ def byte_count(value: int | None) -> str:
     return MISSING if value is None else tfmt.size(value)
 
 
-def byte_rate(value: float | None) -> str:
+def byte_rate_or_missing(value: float | None) -> str:
     """``4.0 KiB/s`` or the missing mark."""
-    return MISSING if value is None else tfmt.rate(value)
+    return MISSING if value is None else tfmt.byte_rate(value)
 
 
 def per_second(value: float | None) -> str:

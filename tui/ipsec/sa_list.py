@@ -65,9 +65,9 @@ def native_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
                     f"{view.name}/{key}",
                     (
                         view.name,
-                        fmt.safe(key),
+                        fmt.literal(key),
                         fmt.count(view.native[key]),
-                        fmt.rate(rate) if is_total else "",
+                        fmt.counter_rate(rate) if is_total else "",
                     ),
                 )
             )
@@ -77,7 +77,7 @@ def native_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
                     f"{view.name}/!{group}",
                     (
                         view.name,
-                        fmt.safe(group),
+                        fmt.literal(group),
                         fmt.MISSING,
                         Text(tfmt.safe(reason), style="italic"),
                     ),
@@ -114,7 +114,7 @@ class SaList(DataTable[Cell], can_focus=False):
 
 def _peer(host: str | None, ident: str | None) -> Text:
     """``id @ host`` as literal text (both peer-controlled)."""
-    text = fmt.safe(ident, "")
+    text = fmt.literal(ident, "")
     if host:
         if text.plain:
             text.append(" @ ")
@@ -127,14 +127,14 @@ def _ordered(cells: dict[str, Cell]) -> tuple[Cell, ...]:
 
 
 def _ike_row(provider: str, sa: IkeSa) -> Row:
-    label = fmt.safe(f"{sa.name} #{sa.uniqueid}")
+    label = fmt.literal(f"{sa.name} #{sa.uniqueid}")
     label.stylize("bold")
     cells: dict[str, Cell] = {
         "sa": label,
-        "state": fmt.safe(f"{sa.state} {sa.version or ''}".strip()),
+        "state": fmt.literal(f"{sa.state} {sa.version or ''}".strip()),
         "remote": _peer(sa.remote_host, sa.remote_id),
         "local": _peer(sa.local_host, sa.local_id),
-        "algorithms": fmt.safe(sa.algorithms),
+        "algorithms": fmt.literal(sa.algorithms),
     }
     return f"{provider}/ike/{sa.uniqueid}", _ordered(cells)
 
@@ -144,14 +144,14 @@ def _child_row(provider: str, ike: IkeSa, child: ChildSa) -> Row:
     label.append(tfmt.safe(f"{child.name} #{child.uniqueid}"))
     cells: dict[str, Cell] = {
         "sa": label,
-        "state": fmt.safe(" ".join(p for p in (child.state, child.mode, child.protocol) if p)),
-        "remote": fmt.safe(" ".join(child.remote_ts)),
-        "local": fmt.safe(" ".join(child.local_ts)),
-        "algorithms": fmt.safe(child.algorithms),
+        "state": fmt.literal(" ".join(p for p in (child.state, child.mode, child.protocol) if p)),
+        "remote": fmt.literal(" ".join(child.remote_ts)),
+        "local": fmt.literal(" ".join(child.local_ts)),
+        "algorithms": fmt.literal(child.algorithms),
         "in": fmt.byte_count(child.bytes_in),
         "out": fmt.byte_count(child.bytes_out),
-        "in_rate": fmt.byte_rate(child.bytes_in_rate),
-        "out_rate": fmt.byte_rate(child.bytes_out_rate),
+        "in_rate": fmt.byte_rate_or_missing(child.bytes_in_rate),
+        "out_rate": fmt.byte_rate_or_missing(child.bytes_out_rate),
         "packets": f"{fmt.count(child.packets_in)}/{fmt.count(child.packets_out)}",
         "packet_rate": (
             f"{fmt.per_second(child.packets_in_rate)}/{fmt.per_second(child.packets_out_rate)}"

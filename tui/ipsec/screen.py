@@ -20,7 +20,6 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
-from core.connections.snapshot import Snapshot
 from core.ipsec.model import CounterRow, IpsecView, ProviderView
 from tui import format as tfmt
 from tui.ipsec.detail_screen import CounterDetailScreen
@@ -74,6 +73,13 @@ class IpsecScreen(Screen[None]):
             tooltip="Show only counters whose name contains the text",
         ),
         Binding("escape", "clear_filter", "Clear filter", id="ipsec.clear", show=False),
+        Binding(
+            "1",
+            "app.show_screen('connections')",
+            "Conns",
+            id="ipsec.connections",
+            tooltip="Connections screen (Tab also switches)",
+        ),
         # Screen's own Tab (focus next) would shadow the App's screen switch; say it here.
         Binding("tab", "app.next_screen", "Switch", id="ipsec.switch", show=False),
     ]
@@ -112,17 +118,16 @@ class IpsecScreen(Screen[None]):
         self.query_one("#filter-input", Input).placeholder = FILTER_HINT
         self.query_one(CounterTable).focus()
         self.set_class(self.size.width < NARROW, "-narrow")
-        self.watch(self.app, "snapshot", self.show_snapshot, init=True)
+        self.watch(self.app, "ipsec_view", self._view_changed, init=True)
 
     def on_resize(self) -> None:
         """Drop or restore the optional row cells."""
         self.set_class(self.size.width < NARROW, "-narrow")
 
     # --- data ----------------------------------------------------------------------
-    def show_snapshot(self, snap: Snapshot | None) -> None:
-        """Render ``snap.ipsec`` (called for every snapshot the App receives)."""
-        if snap is not None and snap.ipsec is not None:
-            self.show_view(snap.ipsec)
+    def _view_changed(self, view: IpsecView | None) -> None:
+        if view is not None:
+            self.show_view(view)
 
     def show_view(self, view: IpsecView) -> None:
         """Render one IPsec view on both sub-views and in an open detail."""

@@ -1,4 +1,9 @@
-"""Shown instead of a broken layout when the terminal is smaller than 80x24."""
+"""Shown instead of a broken layout when the terminal is smaller than 60x16.
+
+Why 60x16: every screen still answers at that size (the table keeps State, both endpoints and
+the PID; the detail summary keeps its first lines), and users on small SSH windows get a
+working tool instead of a refusal.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,13 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
 
-MIN_WIDTH = 80
-MIN_HEIGHT = 24
+MIN_WIDTH = 60
+MIN_HEIGHT = 16
 
 
 def too_small_message(width: int, height: int) -> str:
     """The one line users see."""
-    return f"terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {width}x{height})"
+    return f"terminal too small: {width}×{height}, need {MIN_WIDTH}×{MIN_HEIGHT}"
 
 
 class TooSmallScreen(Screen[None]):

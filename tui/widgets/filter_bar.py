@@ -1,27 +1,39 @@
 """The filter line: always shows the active filter; ``/`` opens an input to change it.
 
-Parsing and matching live in :mod:`core.connections.query`; this widget only edits text and reports
-what
-was submitted. A filter that does not parse stays in the input with the error shown, and the
-active filter is left unchanged.
+Parsing and matching live in :mod:`core.connections.query`; this widget edits text, says what
+is wrong with it while it is typed (``validate``), completes the word under the cursor on Tab
+(``complete``) and reports what was submitted. Tab never leaves the input: without a completer
+it does nothing, so the letters typed next stay in the filter instead of acting as commands.
+A filter that does not parse stays in the input with the error shown, and the active filter
+is left unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from core.connections.completion import Completion
 from tui import format as fmt
 
-HINT = "state:est port:443 proc:nginx !user:root — Enter applies, Esc clears"
+HINT = "state:est,listen port:80,443 -port:22 addr:10.0.0.0/8 — Tab completes, Enter applies"
+
+Validate = Callable[[str], str | None]
+"""Returns a one-line error for the text, or None when it is fine."""
+Complete = Callable[[str, int], Completion]
+"""Completes the text at the cursor."""
 
 
 class FilterBar(Horizontal):
-    """Label + input while editing; the active filter text otherwise."""
+    """Label + input (+ inline error or choices) while editing; the active filter otherwise."""
 
     DEFAULT_CSS = """
     FilterBar { height: 1; }
@@ -30,7 +42,14 @@ class FilterBar(Horizontal):
     FilterBar.-editing #filter-status { display: none; }
     FilterBar #filter-label { width: auto; }
     FilterBar #filter-status { width: 1fr; }
+    FilterBar #filter-hint { display: none; width: auto; max-width: 60%; height: 1; }
+    FilterBar.-editing #filter-hint { display: block; }
+    FilterBar #filter-hint.-error { color: $error; text-style: bold; }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "complete", "Complete", show=False),
+    ]
 
     class Submitted(Message):
         """The user entered a filter line."""
@@ -40,11 +59,24 @@ class FilterBar(Horizontal):
             super().__init__()
             self.text = text
 
+    def __init__(
+        self,
+        *,
+        validate: Validate | None = None,
+        complete: Complete | None = None,
+        id: str | None = None,
+    ) -> None:
+        """A bar whose input checks itself with ``validate`` and completes with ``complete``."""
+        super().__init__(id=id)
+        self._validate = validate
+        self._complete = complete
+
     def compose(self) -> ComposeResult:
-        """Label, status text and the (hidden) input."""
+        """Label, status text, the (hidden) input and its hint."""
         yield Static("filter: ", id="filter-label")
         yield Static("", id="filter-status")
         yield Input(placeholder=HINT, id="filter-input", select_on_focus=False)
+        yield Static("", id="filter-hint")
 
     def on_mount(self) -> None:
         """Start showing "none"."""
@@ -60,6 +92,12 @@ class FilterBar(Horizontal):
         if error:
             status.append(f"  ✗ {fmt.safe(error)}", style="bold")
         self.query_one("#filter-status", Static).update(status)
+        self._hint(error, error=True)
+
+    def _hint(self, text: str | None, *, error: bool) -> None:
+        hint = self.query_one("#filter-hint", Static)
+        hint.set_class(error and bool(text), "-error")
+        hint.update(Text(f" ✗ {fmt.safe(text)}" if error and text else fmt.safe(text or "")))
 
     def edit(self, current: str) -> None:
         """Open the input with ``current`` in it, focused."""
@@ -77,6 +115,32 @@ class FilterBar(Horizontal):
     def editing(self) -> bool:
         """True while the input is open."""
         return self.has_class("-editing")
+
+    @property
+    def error(self) -> str:
+        """The error shown next to the input ("" when the text parses)."""
+        hint = self.query_one("#filter-hint", Static)
+        return str(hint.render()).removeprefix(" ✗ ") if hint.has_class("-error") else ""
+
+    def action_complete(self) -> None:
+        """Tab: complete the word under the cursor; the focus stays in the input."""
+        if not self.editing or self._complete is None:
+            return
+        field = self.query_one("#filter-input", Input)
+        done = self._complete(field.value, field.cursor_position)
+        if done.text != field.value:
+            field.value = done.text
+            field.cursor_position = done.cursor
+        if len(done.choices) > 1:
+            self._hint("  ".join(done.choices), error=False)
+        elif not done.choices:
+            self._hint("no completion here", error=False)
+
+    @on(Input.Changed, "#filter-input")
+    def _changed(self, event: Input.Changed) -> None:
+        # Say what is wrong while it is typed, not only on Enter.
+        problem = self._validate(event.value) if self._validate is not None else None
+        self._hint(problem, error=True)
 
     @on(Input.Submitted, "#filter-input")
     def _submitted(self, event: Input.Submitted) -> None:

@@ -45,6 +45,14 @@ class HeaderBar(Static):
         text.append("tcpscope", style="bold")
         text.append(f"  {fmt.safe(state.host)}  ")
         text.append(f"source {fmt.safe(state.source)}  every {state.interval_s:g}s  ")
+        stats = snap.stats if snap is not None else None
+        if stats is not None and stats.stretched_interval_s is not None:
+            # The sampler keeps up by itself; say so, and why, rather than fall behind silently.
+            took = stats.sample_ms / 1000
+            text.append(
+                f"(stretched to {stats.stretched_interval_s:.1f}s: a sample takes {took:.1f}s)  ",
+                style="bold",
+            )
         if snap is None:
             text.append("waiting for the first sample…")
         else:

@@ -20,7 +20,11 @@ SOURCE_NAMES: Final = ("auto", "netlink", "psutil")
 
 
 def get_source(
-    name: str = "auto", *, tcp_info: bool = True, namespaces: NamespaceDumps | None = None
+    name: str = "auto",
+    *,
+    tcp_info: bool = True,
+    probe: bool = True,
+    namespaces: NamespaceDumps | None = None,
 ) -> ConnectionSource:
     """A ready connection source.
 
@@ -28,6 +32,8 @@ def get_source(
         name: one of :data:`SOURCE_NAMES`.
         tcp_info: every socket's tcp_info in every sample (netlink); False: only for the
             connections watched (the live app), a fifth less kernel time per sample.
+        probe: prove the kernel answers with one dump first (and fall back if not); False
+            for a one-shot, whose own first dump is the proof (see core.connections.oneshot).
         namespaces: read these network namespaces (core.netns.select.namespace_dumps)
             instead of only tcpscope's own; netlink only.
 
@@ -39,7 +45,7 @@ def get_source(
         raise UsageError(f"unknown source {name!r}; choose one of {', '.join(SOURCE_NAMES)}")
     if name == "netlink" or (name == "auto" and sys.platform.startswith("linux")):
         try:
-            return _netlink(tcp_info, namespaces)
+            return _netlink(tcp_info, probe, namespaces)
         except MonitorError:
             if name == "netlink":
                 raise
@@ -51,14 +57,18 @@ def get_source(
     return PsutilSource()
 
 
-def _netlink(tcp_info: bool, namespaces: NamespaceDumps | None = None) -> ConnectionSource:
-    """A NetlinkSource whose kernel answered one probe dump."""
+def _netlink(
+    tcp_info: bool, probe: bool, namespaces: NamespaceDumps | None = None
+) -> ConnectionSource:
+    """A NetlinkSource (whose kernel answered one probe dump, if ``probe``)."""
     from core.connections.sources.netlink import NetlinkSource
     from core.errors import SourceUnavailable
 
     if not sys.platform.startswith("linux"):
         raise SourceUnavailable("netlink: sock_diag exists only on Linux")
     source = NetlinkSource(tcp_info=tcp_info, namespaces=namespaces)
+    if not probe:
+        return source
     try:
         source.probe()
     except MonitorError:

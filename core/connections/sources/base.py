@@ -29,6 +29,9 @@ class SourceSample:
     privilege: Privilege = field(default_factory=Privilege)
     new_owners_resolved: int = 0
     """How many socket owners had to be looked up this time (churn, for the header/bench)."""
+    touched: frozenset[str] | None = None
+    """InstanceIDs whose record was added, replaced or dropped since the last sample, when the
+    source knows them (it found them while dumping); None makes the sampler compare every row."""
     namespaces: NamespaceView | None = None
     """The network namespaces looked at (None: only tcpscope's own, as always before)."""
 

@@ -23,7 +23,6 @@ Linux only; imported lazily by :func:`core.connections.sources.get_source`.
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import sys
 import threading
@@ -48,7 +47,7 @@ from core.connections.sources.inet_diag import (
 )
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
-from core.connections.sources.tracker import SocketFacts, carry
+from core.connections.sources.tracker import SocketFacts, next_record
 from core.connections.tcpinfo import LazyTcpInfo
 from core.errors import MonitorError
 
@@ -257,7 +256,8 @@ class NetlinkSource:
         for k in gone:
             del prev[k]  # private: changed in place, unlike by_iid (snapshots hold it)
         by_iid = self._by_iid.copy() if pending or gone else self._by_iid
-        by_iid, looked_up = self._apply(pending, vanished, by_iid, now, first)
+        touched: set[str] = set()
+        by_iid, looked_up = self._apply(pending, vanished, by_iid, now, first, touched)
         self._by_iid = by_iid
         self.last_new = len(pending)
         if self._resolver.dead_pids:
@@ -274,6 +274,7 @@ class NetlinkSource:
             processes=processes,
             privilege=self._privilege(),
             new_owners_resolved=looked_up,
+            touched=frozenset(touched),
             namespaces=self._namespaces.view() if self._namespaces is not None else None,
         )
 
@@ -302,13 +303,15 @@ class NetlinkSource:
         by_iid: dict[str, TcpConnection],
         now: datetime,
         first: bool,
+        touched: set[str],
     ) -> tuple[dict[str, TcpConnection], int]:
         """Resolve owners for the changed sockets, then store their records.
 
         Runs every sample, changes or not: the resolver also notices owners that died.
         ``by_iid`` must be a fresh copy when ``pending`` or ``vanished`` is not empty.
         Returns the records by InstanceID (copied first if only owners changed) and how many
-        socket owners were looked up.
+        socket owners were looked up; adds every InstanceID it added, replaced or dropped to
+        ``touched`` (the sample's diff is worked out from those alone).
         """
         by_key = self._by_key
         gone_inodes = [rec.inode for rec in vanished if rec.inode]
@@ -324,12 +327,15 @@ class NetlinkSource:
             self._unref(rec)
             if by_iid.get(rec.instance_id) is rec:
                 del by_iid[rec.instance_id]
+                touched.add(rec.instance_id)
         for key, prev in pending:
             rec = self._settle(key, prev, now, first)
+            touched.add(rec.instance_id)
             if prev is not None:
                 self._unref(prev)
                 if by_iid.get(prev.instance_id) is prev:
                     del by_iid[prev.instance_id]
+                    touched.add(prev.instance_id)
             if rec.owning_process is not None:
                 self._pid_refs[rec.owning_process] += 1
             by_iid[rec.instance_id] = rec
@@ -337,7 +343,7 @@ class NetlinkSource:
         if changed:
             if by_iid is self._by_iid:
                 by_iid = by_iid.copy()
-            self._refresh_owners(changed, by_key, by_iid)
+            touched.update(self._refresh_owners(changed, by_key, by_iid))
         return by_iid, len(new_inodes)
 
     def _settle(
@@ -365,7 +371,7 @@ class NetlinkSource:
             None,  # offload_state
             _netns(key),
         )
-        return carry(prev, facts, now, first=first, defaults=LINUX_DEFAULTS)
+        return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS)
 
     def _address(self, packed: bytes) -> str:
         """address_text, memoised: hosts talk to few distinct addresses, and ipaddress is slow."""
@@ -378,8 +384,11 @@ class NetlinkSource:
 
     def _refresh_owners(
         self, inodes: set[int], by_key: dict[bytes, TcpConnection], by_iid: dict[str, TcpConnection]
-    ) -> None:
-        """Rare O(N) pass: owners changed for existing sockets (process died, late find)."""
+    ) -> list[str]:
+        """Rare O(N) pass: owners changed for existing sockets (process died, late find).
+
+        Returns the InstanceIDs whose record was replaced."""
+        replaced: list[str] = []
         for key, rec in list(by_key.items()):
             if rec.inode not in inodes:
                 continue
@@ -393,6 +402,8 @@ class NetlinkSource:
             by_key[key] = new
             if by_iid.get(rec.instance_id) is rec:
                 by_iid[rec.instance_id] = new
+                replaced.append(rec.instance_id)
+        return replaced
 
     def _unref(self, rec: TcpConnection) -> None:
         pid = rec.owning_process
@@ -519,8 +530,3 @@ class _TcpInfoIndex:
             for off in offsets(chunk, sockets_end(chunk, family)):
                 index[(chunk[off + 16], chunk[off + 20 : off + 68])] = (chunk, off)
         return index
-
-
-def is_root() -> bool:
-    """Effective uid 0 (the usual way to hold CAP_SYS_PTRACE / CAP_DAC_READ_SEARCH)."""
-    return os.geteuid() == 0

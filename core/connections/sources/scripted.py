@@ -16,7 +16,7 @@ from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpI
 from core.connections.records import PlatformDefaults, instance_id
 from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample
-from core.connections.sources.tracker import SocketFacts, carry
+from core.connections.sources.tracker import SocketFacts, next_record
 
 WINDOWS_LIKE = PlatformDefaults(offload_state=None)
 """Defaults for a scripted Windows-like host: offload state comes from each scripted row."""
@@ -93,7 +93,7 @@ class ScriptedSource:
         infos: dict[str, TcpInfo] = {}
         for row in frame.conns:
             key = row.key
-            conns[key] = carry(
+            conns[key] = next_record(
                 self._prev.get(key), _facts(row), now, first=first, defaults=self._defaults
             )
             if row.tcp_info is not None:

@@ -9,7 +9,7 @@ changed owner, or is a new connection (:func:`core.connections.records.new_conne
 
 :class:`RecordTracker` keeps the records by key for a source that walks every socket in Python
 (psutil); the netlink and scripted sources find their changed sockets themselves and
-call :func:`carry` for those only.
+call :func:`next_record` for those only.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Generic, NamedTuple, TypeVar
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
-from core.connections.records import PlatformDefaults, new_connection, with_state
+from core.connections.records import PlatformDefaults, build_connection, with_state
 
 K = TypeVar("K", bound=Hashable)
 
@@ -86,7 +86,7 @@ class RecordTracker(Generic[K]):
         first: bool,
     ) -> TcpConnection:
         """Decide and store the record for ``key`` given last sample's ``prev`` (popped)."""
-        rec = carry(prev, facts, now, first=first, defaults=self.defaults)
+        rec = next_record(prev, facts, now, first=first, defaults=self.defaults)
         self.current[key] = rec
         return rec
 
@@ -97,7 +97,7 @@ class RecordTracker(Generic[K]):
         return vanished
 
 
-def carry(
+def next_record(
     prev: TcpConnection | None,
     facts: SocketFacts,
     now: datetime,
@@ -107,25 +107,14 @@ def carry(
 ) -> TcpConnection:
     """The record for a socket now, reusing ``prev`` (the same object) when nothing changed."""
     if prev is None or not same_socket(prev, facts.inode):
-        return new_connection(
-            family=facts.family,
-            local_address=facts.local_address,
-            local_port=facts.local_port,
-            remote_address=facts.remote_address,
-            remote_port=facts.remote_port,
-            state=facts.state,
-            owning_process=facts.owning_process,
-            owner_status=facts.owner_status,
-            first_seen=now,
-            created_before_start=first,
-            defaults=defaults,
-            inode=facts.inode,
-            uid=facts.uid,
-            source_key=facts.source_key,
-            applied_setting=facts.applied_setting,
-            offload_state=facts.offload_state,
-            netns=facts.netns,
+        # Unpacked positionally: a first sample takes this path for every socket.
+        fam, laddr, lport, raddr, rport, state, pid, status, ino, uid, key, applied, offload, ns = (
+            facts
         )
+        return build_connection(
+            fam, laddr, lport, raddr, rport, state, pid, status, now, first, defaults,
+            ino, uid, key, applied, offload, ns,
+        )  # fmt: skip
     rec = prev
     if prev.state is not facts.state:
         rec = with_state(prev, facts.state, now)

@@ -45,14 +45,16 @@ def close_socket(sock: socket.socket | None) -> None:
 
 
 def text(value: object) -> str:
-    """A VICI value as display-safe text (untrusted: control characters become '?')."""
+    """A VICI value as text, undecodable bytes kept as surrogate escapes.
+
+    Untrusted (peer identities, names): nothing is replaced here, so no information is lost;
+    every screen and output escapes it with :func:`core.textsafe.printable`.
+    """
     if isinstance(value, bytes):
-        s = value.decode("utf-8", errors="replace")
-    elif isinstance(value, list):
+        return value.decode("utf-8", errors="surrogateescape")
+    if isinstance(value, list):
         return ",".join(text(v) for v in value)
-    else:
-        s = str(value)
-    return "".join(ch if ch.isprintable() else "?" for ch in s)
+    return str(value)
 
 
 def number(value: object) -> int | None:

@@ -198,15 +198,3 @@ def spd_info() -> dict[str, int]:
             if attr == _XFRMA_SPD_INFO and len(value) >= 24:
                 return dict(zip(names, struct.unpack_from("=6I", value), strict=True))
     return {}
-
-
-def sad_count() -> int | None:
-    """Number of SAD entries including larvals (XFRM_MSG_GETSADINFO)."""
-    for kind, payload in _request(XFRM_MSG_GETSADINFO, 0, struct.pack("=I", 0)):
-        if kind != XFRM_MSG_NEWSADINFO:
-            continue
-        for attr, value in _attrs(payload, 4):
-            if attr == _XFRMA_SAD_CNT and len(value) >= 4:
-                (count,) = struct.unpack_from("=I", value)
-                return int(count)
-    return None

@@ -121,21 +121,6 @@ def _start_time(stats: Mapping[str, Any]) -> float | None:
         return None
 
 
-def daemon_version(vici_path: str = DEFAULT_VICI, timeout_s: float = 1.0) -> str | None:
-    """charon's version over VICI (e.g. ``"5.9.8"``), or None when it cannot be asked.
-
-    For ``tcpscope explain``: grade strongSwan sources for the daemon actually running.
-    """
-    sock = None
-    try:
-        session, sock = open_session(vici_path, timeout_s)
-        return text(session.version().get("version", b"")) or None
-    except Exception:
-        return None
-    finally:
-        close_socket(sock)
-
-
 class StrongswanProvider:
     """Reads charon over VICI at ``vici_path``."""
 

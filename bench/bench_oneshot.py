@@ -1,0 +1,131 @@
+"""Benchmark of the one-shot commands against ``ss -tanp``, whole processes, same load.
+
+Why: a user meets ``tcpscope connections`` as a whole process (interpreter start, imports,
+one sample, encoding, writing), so that is what is timed, alternated with ``ss -tanp`` (which
+also lists owning PIDs) on the same loopback load, so the ratio holds on a shared, drifting
+machine. Per size N, per output format: median wall time, median ratio of each run to the
+``ss -tanp`` run just before it, peak RSS of the tcpscope process (``wait4``), and the time
+to its first output byte (the output streams: it must come before the process ends).
+
+Run as root: ``python bench/bench_oneshot.py --sizes 50000,100000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.loadgen import LoadGen
+
+FORMATS: Final = {"table": (), "json": ("--json",), "csv": ("--csv",)}
+FD_LIMIT_PER_WORKER: Final = 12_500
+
+
+def _tcpscope() -> list[str]:
+    exe = Path(sys.executable).with_name("tcpscope")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "tui"]
+
+
+def run_timed(argv: list[str]) -> tuple[float, float, float, int]:
+    """Run ``argv`` with stdout drained to nowhere: (wall s, first byte s, peak RSS MiB, rc)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    first = float("nan")
+    while True:
+        select.select([fd], [], [])
+        data = os.read(fd, 1 << 20)
+        if not data:
+            break
+        if first != first:
+            first = time.perf_counter() - start
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, first, usage.ru_maxrss / 1024, proc.returncode
+
+
+def measure(size: int, runs: int, formats: list[str]) -> list[dict[str, object]]:
+    """Alternate ``ss -tanp`` and each format ``runs`` times on the current load."""
+    ss = shutil.which("ss") or "ss"
+    rows: dict[str, dict[str, list[float]]] = {
+        f: {"wall": [], "first": [], "rss": [], "ratio": [], "ss": []} for f in formats
+    }
+    cmd = _tcpscope()
+    for _ in range(runs):
+        for fmt in formats:
+            ss_wall, *_ = run_timed([ss, "-tanp"])
+            wall, first, rss, rc = run_timed([*cmd, "connections", *FORMATS[fmt]])
+            if rc != 0:
+                raise RuntimeError(f"tcpscope connections {fmt} exited {rc}")
+            r = rows[fmt]
+            r["wall"].append(wall)
+            r["first"].append(first)
+            r["rss"].append(rss)
+            r["ss"].append(ss_wall)
+            r["ratio"].append(wall / ss_wall)
+    out = []
+    for fmt, r in rows.items():
+        out.append(
+            {
+                "size": size,
+                "format": fmt,
+                "wall_s": statistics.median(r["wall"]),
+                "first_byte_s": statistics.median(r["first"]),
+                "ss_s": statistics.median(r["ss"]),
+                "ratio": statistics.median(r["ratio"]),
+                "ratio_max": max(r["ratio"]),
+                "rss_mib": max(r["rss"]),
+            }
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the load per size, measure, print a Markdown table of ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="50000,100000")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--formats", default="table,json,csv")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    formats = args.formats.split(",")
+    if any(f not in FORMATS for f in formats):
+        print(f"bench_oneshot: formats are {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    workers = max(8, -(-max(sizes) // FD_LIMIT_PER_WORKER))
+    print(f"# bench_oneshot {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.uname().nodename}")
+    print(f"# load average {os.getloadavg()[0]:.2f}, {workers} load processes")
+    print()
+    print(
+        "| N | format | tcpscope s | first byte s | `ss -tanp` s | **ratio** [max] | peak RSS MiB |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    with LoadGen(workers) as load:
+        for size in sizes:
+            load.grow_to(size)
+            load.time_wait(size // 20)
+            for row in measure(size, args.runs, formats):
+                print(
+                    f"| {row['size']:,} | {row['format']} | {row['wall_s']:.2f} | "
+                    f"{row['first_byte_s']:.2f} | {row['ss_s']:.2f} | "
+                    f"**{row['ratio']:.2f}** [{row['ratio_max']:.2f}] | {row['rss_mib']:.0f} |",
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

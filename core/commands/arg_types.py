@@ -1,0 +1,122 @@
+"""argparse types for every number and name on the command line: finite, in range, ASCII.
+
+Why one place: ``float()`` accepts ``nan``, ``inf`` and ``1e308``, and ``int()`` accepts
+``٤٤٣`` (Arabic-Indic digits), ``1_000`` and surrounding blanks; each of those once got past a
+check and wedged the sampler (a NaN ghost TTL never expires, an infinite one overflows
+``timedelta``). Every numeric option is parsed here and rejected (exit 2 with one line) when it
+is not a plain finite number inside its documented range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable
+from typing import Final
+
+_DECIMAL: Final = re.compile(r"[0-9]+")
+_REAL: Final = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+MAX_GHOST_TTL_S: Final = 86_400.0
+"""A day; also the largest ghost TTL a recording header may carry (core.recording.format)."""
+MAX_DURATION_S: Final = 366 * 86_400.0
+MAX_SEED: Final = 2**32 - 1
+
+
+def real(text: str) -> float:
+    """``text`` as a finite decimal number (ASCII only), else an ArgumentTypeError."""
+    if not _REAL.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def integer(text: str, low: int, high: int, what: str = "value") -> int:
+    """``text`` as an ASCII decimal integer within ``low``–``high``."""
+    if not _DECIMAL.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"not a whole number (digits 0-9): {text!r}")
+    if len(text) > 20 or not low <= int(text) <= high:
+        raise argparse.ArgumentTypeError(f"{what} out of range {low}-{high}: {text}")
+    return int(text)
+
+
+def seconds_between(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: seconds within ``low``–``high`` (``low`` excluded when ``low_open``)."""
+
+    def parse(text: str) -> float:
+        value = real(text)
+        if (value <= low if low_open else value < low) or value > high:
+            bound = f"more than {low:g}" if low_open else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"must be {bound} and at most {high:g} s, got {text}")
+        return value
+
+    return parse
+
+
+def whole_between(low: int, high: int, what: str = "value") -> Callable[[str], int]:
+    """An argparse type: an integer within ``low``–``high``."""
+
+    def parse(text: str) -> int:
+        return integer(text, low, high, what)
+
+    return parse
+
+
+def non_empty(what: str) -> Callable[[str], str]:
+    """An argparse type: a string that is not empty or blank."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{what} must not be empty")
+        return text
+
+    return parse
+
+
+def provider_name(text: str) -> str:
+    """An argparse type: an IPsec provider name (``auto`` or one of the providers)."""
+    from core.ipsec.providers import PROVIDER_NAMES
+
+    name = text.strip().lower()
+    if name not in PROVIDER_NAMES:
+        raise argparse.ArgumentTypeError(f"one of {', '.join(PROVIDER_NAMES)}, not {text!r}")
+    return name
+
+
+GLOBALS_USED_BY: Final[dict[str, frozenset[str]]] = {
+    "connections": frozenset({"source"}),
+    "ipsec": frozenset({"provider", "vici"}),
+    "explain": frozenset(),
+}
+"""Which top-level options each one-shot command honours; the app and ``record`` honour all."""
+GLOBAL_OPTIONS: Final = (
+    "interval",
+    "source",
+    "ghost_ttl",
+    "no_ipsec",
+    "provider",
+    "vici",
+    "replay",
+    "demo",
+    "seed",
+    "redact",
+)
+
+
+def refuse_ignored_globals(
+    command: str | None, args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> None:
+    """UsageError when a top-level option was given that ``command`` would silently ignore
+    (``tcpscope --replay f connections`` must not print the live host)."""
+    from core.errors import UsageError
+
+    used = GLOBALS_USED_BY.get(command or "")
+    if used is None:
+        return
+    for dest in GLOBAL_OPTIONS:
+        if dest not in used and getattr(args, dest, None) != parser.get_default(dest):
+            option = "--" + dest.replace("_", "-")
+            raise UsageError(f"{option} does not apply to `tcpscope {command}`")

@@ -1,0 +1,112 @@
+"""Per-connection byte rates (in/s, out/s) from successive tcp_info readings, UI-free.
+
+Why: the kernel gives running totals (``bytes_received``, ``bytes_acked``), not rates. The
+table's In/s and Out/s columns, the process groups' bytes/s and the detail pane's figures and
+sparkline all need the same deltas, taken the same way: between two samples that both carry
+the connection's tcp_info, divided by the samples' time difference. A total that went down
+(a reused socket) gives no rate rather than a negative one.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from core.connections.model import TcpInfo
+from core.connections.snapshot import Snapshot
+
+HISTORY: Final = 60
+"""Rate samples kept per followed connection (for sparklines)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRate:
+    """Bytes per second over the last sample interval (None: the kernel does not count it)."""
+
+    in_per_s: float | None
+    out_per_s: float | None
+
+    @property
+    def total(self) -> float:
+        """In plus out, unknowns as zero."""
+        return (self.in_per_s or 0.0) + (self.out_per_s or 0.0)
+
+
+def _rate(old: int | None, new: int | None, seconds: float) -> float | None:
+    if old is None or new is None or new < old or seconds <= 0:
+        return None
+    return (new - old) / seconds
+
+
+def rate_between(
+    old: TcpInfo, old_time: datetime, new: TcpInfo, new_time: datetime
+) -> ByteRate | None:
+    """The rate between two readings of one connection, or None when time did not advance."""
+    seconds = (new_time - old_time).total_seconds()
+    if seconds <= 0:
+        return None
+    return ByteRate(
+        _rate(old.bytes_received, new.bytes_received, seconds),
+        _rate(old.bytes_acked, new.bytes_acked, seconds),
+    )
+
+
+class RateTracker:
+    """Rates of the connections it is told to follow, updated once per snapshot."""
+
+    def __init__(self, history: int = HISTORY) -> None:
+        """Nothing followed yet."""
+        self._last: dict[str, tuple[datetime, TcpInfo]] = {}
+        self._rates: dict[str, ByteRate] = {}
+        self._history: dict[str, deque[float]] = {}
+        self._history_len = history
+        self._seq = -1
+
+    def update(self, snap: Snapshot, instance_ids: Iterable[str]) -> None:
+        """Read ``snap``'s tcp_info of ``instance_ids``; forget every other connection.
+
+        Called again for the same snapshot, it only takes first readings of connections it
+        did not follow yet (their rates start one sample later, not two).
+        """
+        if snap.seq == self._seq:
+            for iid in instance_ids:
+                info = snap.tcp_info.get(iid) if iid not in self._last else None
+                if info is not None:
+                    self._last[iid] = (snap.time, info)
+            return
+        self._seq = snap.seq
+        infos = snap.tcp_info
+        last = self._last
+        new_last: dict[str, tuple[datetime, TcpInfo]] = {}
+        new_rates: dict[str, ByteRate] = {}
+        for iid in instance_ids:
+            info = infos.get(iid)
+            if info is None:
+                continue
+            new_last[iid] = (snap.time, info)
+            before = last.get(iid)
+            rate = rate_between(before[1], before[0], info, snap.time) if before else None
+            if rate is None:
+                continue
+            new_rates[iid] = rate
+            history = self._history.get(iid)
+            if history is not None:
+                history.append(rate.total)
+        self._last, self._rates = new_last, new_rates
+        for iid in [i for i in self._history if i not in new_last]:
+            del self._history[iid]
+
+    def rate(self, instance_id: str) -> ByteRate | None:
+        """The connection's latest rate, if two readings exist."""
+        return self._rates.get(instance_id)
+
+    def keep_history(self, instance_id: str) -> None:
+        """Start keeping ``instance_id``'s total-rate history (see :meth:`history`)."""
+        self._history.setdefault(instance_id, deque(maxlen=self._history_len))
+
+    def history(self, instance_id: str) -> list[float]:
+        """Total bytes/s per sample since :meth:`keep_history`, oldest first."""
+        return list(self._history.get(instance_id, ()))

@@ -1,0 +1,182 @@
+"""Connection figures for the exporter: counts by State and process, per-process traffic totals.
+
+Why aggregated here, once per sample: a scrape must answer from ready numbers, and one series
+per connection would make Prometheus keep every ephemeral port it ever saw. Processes are
+ranked by connection count; the top N keep their name as the ``process`` label, the rest share
+``process="other"``, and sockets without a known owner get one of two reserved labels. So:
+
+* ``tcpscope_connections`` has at most S × (N + 3) series (S = 12 seed State values),
+* each per-process counter has at most N + 3 series,
+
+whatever the number of connections. Traffic totals count what tcp_info shows moving after
+tcpscope started (connections already open then are taken as a baseline), so a restart of the
+exporter is an ordinary counter reset, not a jump by every byte a long-lived connection ever
+carried. A connection's bytes after its last sample before it closed are not seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
+from core.connections.seed_tables import ENUMS
+from core.connections.snapshot import Snapshot
+from core.connections.tcpinfo import LazyTcpInfo, decode_counters
+from core.textsafe import printable
+
+OTHER: Final = "other"
+"""Processes beyond the top N by connection count."""
+NO_OWNER: Final = "no-owner"
+"""Sockets the kernel holds with no process (TIME_WAIT, SYN_RECV requests, orphans)."""
+UNKNOWN: Final = "unknown"
+"""Sockets whose owner was not established (privilege, vanished, unsupported, name unreadable)."""
+RESERVED: Final = (OTHER, NO_OWNER, UNKNOWN)
+STATE_NAMES: Final[dict[TcpState, str]] = {
+    state: ENUMS["State"].decode(int(state)).name for state in TcpState
+}
+"""Seed State names (Listen, Established, TimeWait, …) for the ``state`` label."""
+
+_Counters = tuple[int, int, int]
+"""bytes received, bytes sent (acknowledged), segments retransmitted."""
+_ZERO: Final[_Counters] = (0, 0, 0)
+
+
+def series_bound(top: int) -> int:
+    """Most ``tcpscope_connections`` series one sample can produce with ``--top top``."""
+    return len(TcpState) * (top + len(RESERVED))
+
+
+def process_label(info: ProcessInfo | None) -> str | None:
+    """The label of a process's name (made printable), or None when the name is unknown."""
+    name = info.name if info is not None else None
+    if not name:
+        return None
+    name = printable(name)
+    return f"{name} (process)" if name in RESERVED else name
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """Running totals of one process label since tcpscope started."""
+
+    bytes_received: int = 0
+    bytes_sent: int = 0
+    """Bytes sent and acknowledged by the peer (tcp_info bytes_acked)."""
+    retransmits: int = 0
+    """Segments retransmitted (tcp_info total_retrans)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionFigures:
+    """What one sample contributes to the connection series."""
+
+    by_state: Mapping[tuple[str, str], int]
+    """(State name, process label) → connections; only non-zero entries."""
+    traffic: Mapping[str, Traffic]
+    """Process label → totals, for the labels of this sample."""
+
+
+class ConnectionAggregator:
+    """Turns each Snapshot into :class:`ConnectionFigures`; keeps the traffic totals between.
+
+    Not thread-safe: one caller (the exporter's update step) feeds it every sample in order.
+    """
+
+    def __init__(self, top: int) -> None:
+        """``top``: how many process names keep their own label (the rest are ``other``)."""
+        self.top = top
+        self._last: dict[str, _Counters] = {}
+        self._totals: dict[str, list[int]] = {}
+
+    def update(self, snap: Snapshot) -> ConnectionFigures:
+        """Figures of ``snap``; advances the traffic totals by what moved since the last one."""
+        label_of = self._labeller(snap)
+        by_state: dict[tuple[str, str], int] = {}
+        for conn in snap.connections.values():
+            key = (STATE_NAMES[conn.state], label_of(conn))
+            by_state[key] = by_state.get(key, 0) + 1
+        self._advance(snap, label_of)
+        labels = {label for _, label in by_state}
+        traffic = {label: Traffic(*self._totals.get(label, _ZERO)) for label in sorted(labels)}
+        return ConnectionFigures(by_state, traffic)
+
+    def _labeller(self, snap: Snapshot) -> _Labeller:
+        per_pid: dict[int, int] = {}
+        for conn in snap.connections.values():
+            pid = conn.owning_process
+            if pid is not None:
+                per_pid[pid] = per_pid.get(pid, 0) + 1
+        names = {pid: process_label(snap.processes.get(pid)) for pid in per_pid}
+        per_name: dict[str, int] = {}
+        for pid, count in per_pid.items():
+            name = names[pid]
+            if name is not None:
+                per_name[name] = per_name.get(name, 0) + count
+        ranked = sorted(per_name, key=lambda n: (-per_name[n], n))[: self.top]
+        kept = set(ranked)
+        by_pid = {
+            pid: UNKNOWN if name is None else name if name in kept else OTHER
+            for pid, name in names.items()
+        }
+        return _Labeller(by_pid)
+
+    def _advance(self, snap: Snapshot, label_of: _Labeller) -> None:
+        last = self._last
+        now: dict[str, _Counters] = {}
+        totals = self._totals
+        for iid, conn, counters in _counters(snap):
+            prev = last.get(iid)
+            if prev is None:
+                prev = counters if conn.created_before_start else _ZERO
+            now[iid] = counters
+            delta = [c - p if c >= p else c for c, p in zip(counters, prev, strict=True)]
+            if not any(delta):
+                continue
+            label = label_of(conn)
+            total = totals.get(label)
+            if total is None:
+                totals[label] = delta
+            else:
+                total[0] += delta[0]
+                total[1] += delta[1]
+                total[2] += delta[2]
+        self._last = now
+
+
+class _Labeller:
+    """A connection's ``process`` label in one sample."""
+
+    __slots__ = ("_by_pid",)
+
+    def __init__(self, by_pid: dict[int, str]) -> None:
+        self._by_pid = by_pid
+
+    def __call__(self, conn: TcpConnection) -> str:
+        pid = conn.owning_process
+        if pid is None:
+            return NO_OWNER if conn.owner_status is OwnerStatus.NO_OWNER else UNKNOWN
+        return self._by_pid.get(pid, UNKNOWN)
+
+
+def _counters(snap: Snapshot) -> list[tuple[str, TcpConnection, _Counters]]:
+    """(InstanceID, connection, counters) of every connection with tcp_info in ``snap``."""
+    infos = snap.tcp_info
+    out: list[tuple[str, TcpConnection, _Counters]] = []
+    if isinstance(infos, LazyTcpInfo):
+        raw_of = infos.raw
+        for iid, conn in snap.connections.items():
+            raw = raw_of(iid)
+            found = decode_counters(raw) if raw is not None else None
+            if found is not None:
+                out.append((iid, conn, found))
+        return out
+    plain: Mapping[str, TcpInfo] = infos
+    for iid, conn in snap.connections.items():
+        info = plain.get(iid)
+        if info is not None:
+            out.append(
+                (iid, conn, (info.bytes_received or 0, info.bytes_acked or 0, info.total_retrans))
+            )
+    return out

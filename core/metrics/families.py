@@ -1,0 +1,117 @@
+"""The exporter's metric families, built from one sample's figures.
+
+Why a module of its own: names, types, HELP texts and label sets are the exporter's public
+contract (dashboards and alerts depend on them), so they are spelled in one place. Built once
+per sample; a scrape only serialises them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from core.connections.snapshot import Snapshot
+from core.ipsec.counters import COUNTERS
+from core.ipsec.model import COUNTER_FIELDS, IpsecView, Kind, ProviderView
+from core.metrics.connections import ConnectionFigures
+
+PREFIX: Final = "tcpscope"
+CONNECTION_LABELS: Final = ("state", "process")
+"""Labels of ``tcpscope_connections`` (``netns``/``container`` join once namespaces exist)."""
+
+
+def connection_families(figures: ConnectionFigures) -> list[Metric]:
+    """``tcpscope_connections`` and the per-process traffic counters."""
+    conns = GaugeMetricFamily(
+        f"{PREFIX}_connections",
+        "TCP connections by seed State (MSFT_NetTCPConnection.State) and owning process name; "
+        'processes beyond the top N by connection count are process="other"',
+        labels=CONNECTION_LABELS,
+    )
+    for (state, process), count in sorted(figures.by_state.items()):
+        conns.add_metric([state, process], count)
+    received = CounterMetricFamily(
+        f"{PREFIX}_process_bytes_received",
+        "Bytes received on the process's TCP connections since tcpscope started "
+        "(tcp_info bytes_received)",
+        labels=["process"],
+    )
+    sent = CounterMetricFamily(
+        f"{PREFIX}_process_bytes_sent",
+        "Bytes sent and acknowledged by the peer on the process's TCP connections since "
+        "tcpscope started (tcp_info bytes_acked)",
+        labels=["process"],
+    )
+    retransmits = CounterMetricFamily(
+        f"{PREFIX}_process_retransmits",
+        "TCP segments the process's connections retransmitted since tcpscope started "
+        "(tcp_info total_retrans)",
+        labels=["process"],
+    )
+    for process, traffic in figures.traffic.items():
+        received.add_metric([process], traffic.bytes_received)
+        sent.add_metric([process], traffic.bytes_sent)
+        retransmits.add_metric([process], traffic.retransmits)
+    return [conns, received, sent, retransmits]
+
+
+def _up(provider: ProviderView) -> int:
+    return int(provider.available and provider.error is None and provider.stats.active)
+
+
+def ipsec_families(view: IpsecView | None) -> list[Metric]:
+    """``tcpscope_ipsec_up`` and one family per reported MSiSCSI_MMIPSECStats counter.
+
+    A counter no provider reports has no sample at all (Prometheus' convention for "unknown"),
+    never a 0 that would read as "nothing happened".
+    """
+    if view is None:
+        return []
+    up = GaugeMetricFamily(
+        f"{PREFIX}_ipsec_up",
+        "1 when the IPsec provider's source could be read in the last IPsec sample, else 0",
+        labels=["provider"],
+    )
+    for provider in view.providers:
+        up.add_metric([provider.name], _up(provider))
+    out: list[Metric] = [up]
+    for wmi, attr in COUNTER_FIELDS:
+        spec = COUNTERS[wmi]
+        name = f"{PREFIX}_ipsec_{attr}"
+        help_text = f"MSiSCSI_MMIPSECStats.{wmi}: {spec.description}"
+        kind = CounterMetricFamily if spec.kind is Kind.TOTAL else GaugeMetricFamily
+        family = kind(name, help_text, labels=["provider"])
+        for provider in view.providers:
+            value: int | None = getattr(provider.stats, attr)
+            if value is not None:
+                family.add_metric([provider.name], value)
+        if family.samples:
+            out.append(family)
+    return out
+
+
+def namespace_counts(snap: Snapshot) -> tuple[int, int]:
+    """(read, failed) network namespaces of the sample: the current one only, for now."""
+    return (0, 1) if snap.error is not None else (1, 0)
+
+
+def self_families(snap: Snapshot) -> list[Metric]:
+    """What the exporter's own sampling costs and when it last ran."""
+    read, failed = namespace_counts(snap)
+    figures = (
+        (
+            "sample_duration_seconds",
+            "Wall time of the last connection sample",
+            snap.stats.sample_ms / 1000,
+        ),
+        ("sample_sockets", "Sockets the last connection sample saw", snap.stats.sockets),
+        ("namespaces_read", "Network namespaces the last sample read", read),
+        ("namespaces_failed", "Network namespaces the last sample failed to read", failed),
+        (
+            "last_sample_timestamp_seconds",
+            "Unix time of the last connection sample",
+            snap.time.timestamp(),
+        ),
+    )
+    return [GaugeMetricFamily(f"{PREFIX}_{name}", doc, value=value) for name, doc, value in figures]

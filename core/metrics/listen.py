@@ -1,0 +1,71 @@
+"""Where ``tcpscope metrics`` listens: ``--listen [ADDR][:PORT]``, loopback unless told otherwise.
+
+Why loopback by default: connection counts by process name tell an outsider what runs on the
+host, so exposing them is the operator's explicit choice (``--listen 0.0.0.0:29100``).
+
+Why port 29100: Prometheus' default port allocations (the project wiki) fill 9100-9999, and
+that range has been fully allocated since 2023, so every port in it already belongs to some
+exporter; the wiki advises ports outside the range for exporters that do not register one.
+29100 keeps the familiar "…9100" shape, lies below Linux's default ephemeral range
+(32768-60999, so outgoing connections never hold it), and no exporter we found uses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from core.errors import UsageError
+
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 29100
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    """A host and TCP port to serve on (port 0: the kernel picks a free one)."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        """``127.0.0.1:29100`` or ``[::1]:29100``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def _port(text: str, whole: str) -> int:
+    if not text.isdigit():
+        raise UsageError(f"--listen: not a port number in {whole!r}")
+    value = int(text)
+    if value > 65535:
+        raise UsageError(f"--listen: port out of range 0-65535 in {whole!r}")
+    return value
+
+
+def parse_listen(text: str) -> ListenAddress:
+    """``PORT``, ``:PORT``, ``HOST``, ``HOST:PORT``, ``[V6]`` or ``[V6]:PORT``.
+
+    A missing host means loopback (not every address, as ``:PORT`` means to some Go
+    exporters), a missing port means :data:`DEFAULT_PORT`.
+
+    Raises:
+        UsageError: the text is none of these forms.
+    """
+    whole = text
+    text = text.strip()
+    if not text:
+        raise UsageError("--listen: empty address")
+    if text.isdigit():
+        return ListenAddress(DEFAULT_HOST, _port(text, whole))
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or not host:
+            raise UsageError(f"--listen: unclosed or empty [IPv6] address in {whole!r}")
+        if rest and not rest.startswith(":"):
+            raise UsageError(f"--listen: expected ]:PORT in {whole!r}")
+        return ListenAddress(host, _port(rest[1:], whole) if rest else DEFAULT_PORT)
+    if text.count(":") > 1:
+        return ListenAddress(text, DEFAULT_PORT)  # a bare IPv6 address
+    host, sep, port = text.partition(":")
+    return ListenAddress(host or DEFAULT_HOST, _port(port, whole) if sep else DEFAULT_PORT)

@@ -1,0 +1,42 @@
+"""A sampler whose samples outlast the interval stretches the interval by itself, and says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.sampling.sampler import MAX_INTERVAL_S, STRETCH, Sampler, stretched_interval
+from tests.core.test_sampler import SlowSource, frame, take
+
+
+def test_the_interval_holds_while_samples_fit_in_it() -> None:
+    assert stretched_interval(1.0, 0.4) is None
+    assert stretched_interval(1.0, 1.0) is None
+    assert stretched_interval(1.0, 2.0) == pytest.approx(2.0 * STRETCH)
+    assert stretched_interval(1.0, 100.0) == MAX_INTERVAL_S
+
+
+async def test_slow_samples_stretch_the_interval_and_the_snapshot_tells() -> None:
+    source = SlowSource([frame(1, 2, 3)], delay_s=0.3)
+    sampler = Sampler(source, interval_s=0.1)
+    try:
+        first, second = await take(sampler, 2)
+    finally:
+        await sampler.aclose()
+    for snap in (first, second):
+        took_s = snap.stats.sample_ms / 1000
+        assert took_s > snap.interval_s  # the source really is slower than the interval
+        assert snap.stats.stretched_interval_s == stretched_interval(0.1, took_s)
+    # The second call waited for the stretched interval, not the configured 0.1 s.
+    (start1, _), (start2, _) = source.calls[:2]
+    assert first.stats.stretched_interval_s is not None
+    assert start2 - start1 >= first.stats.stretched_interval_s * 0.99
+
+
+async def test_fast_samples_keep_the_configured_interval() -> None:
+    source = SlowSource([frame(1, 2, 3)], delay_s=0.0)
+    sampler = Sampler(source, interval_s=1.0)
+    try:
+        (snap,) = await take(sampler, 1)
+    finally:
+        await sampler.aclose()
+    assert snap.stats.stretched_interval_s is None

@@ -1,0 +1,230 @@
+"""The streamed one-shot output: same bytes as the plain encoders it replaced, and streamed.
+
+The reference encoders below are the previous implementation (stdlib json and csv, one doc
+per row, every rule per cell): the shape the WMI names promise. The streamed writers must
+produce the very same bytes on a real sample of this host.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import Enum
+
+import pytest
+
+from core.connections.model import TcpConnection
+from core.connections.oneshot import take_snapshot
+from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
+from core.connections.report import (
+    CSV_EXTRA,
+    EXTRA_KEY,
+    FIRST_CHUNK,
+    write_csv,
+    write_json,
+    write_table,
+)
+from core.connections.seed_tables import ENUMS
+from core.connections.snapshot import Snapshot
+from core.textsafe import printable
+from tests.integration.conftest import IS_LINUX
+from tests.integration.sockets import SocketBag
+
+pytestmark = pytest.mark.skipif(not IS_LINUX, reason="a real netlink sample is Linux-only")
+
+
+def _value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_value(v) for v in value]
+    return value
+
+
+def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
+    doc: dict[str, object] = {p.wmi_name: _value(getattr(conn, p.attr)) for p in PROPERTIES}
+    not_reported: dict[str, str] = {}
+    derived: dict[str, str] = {}
+    for spec in PROPERTIES:
+        rule = cell_rule(conn, spec.wmi_name, snap.source, snap.started_at)
+        if rule.provenance is Provenance.NOT_REPORTED:
+            not_reported[spec.wmi_name] = rule.text
+        elif rule.provenance is not Provenance.REPORTED:
+            derived[spec.wmi_name] = f"{rule.provenance.value}: {rule.text}"
+    pid = conn.owning_process
+    info = snap.processes.get(pid) if pid is not None else None
+    process = None
+    if info is not None:
+        process = dataclasses.asdict(info)
+        process["cmdline"] = list(info.cmdline) if info.cmdline is not None else None
+        process["denied"] = list(info.denied)
+    tcp_info = snap.tcp_info.get(conn.instance_id)
+    doc[EXTRA_KEY] = {
+        "owner_status": conn.owner_status.value,
+        "process": process,
+        "family": conn.family,
+        "inode": conn.inode,
+        "uid": conn.uid,
+        "creation_time_bound": "before start" if conn.created_before_start else "first seen",
+        "tcp_info": dataclasses.asdict(tcp_info) if tcp_info is not None else None,
+        "not_reported": not_reported,
+        "derived": derived,
+    }
+    return doc
+
+
+def reference_csv(conns: list[TcpConnection], snap: Snapshot) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*(p.wmi_name for p in PROPERTIES), *CSV_EXTRA])
+    for conn in conns:
+        row: list[object] = []
+        for spec in PROPERTIES:
+            value = _value(getattr(conn, spec.attr))
+            if isinstance(value, list):
+                value = ";".join(str(v) for v in value)
+            row.append("" if value is None else value)
+        info = snap.processes.get(conn.owning_process) if conn.owning_process else None
+        row += [
+            printable(info.name or "") if info else "",
+            printable(info.username or "") if info else "",
+            printable(" ".join(info.cmdline or ())) if info else "",
+            conn.owner_status.value,
+        ]
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def reference_table(conns: list[TcpConnection], snap: Snapshot) -> str:
+    names = {int(v.value): v.name for v in ENUMS["State"].values}
+    rows: list[tuple[str, ...]] = [("State", "Local", "Remote", "PID", "Process")]
+    for conn in conns:
+        pid = conn.owning_process
+        info = snap.processes.get(pid) if pid is not None else None
+        ends = [
+            f"[{a}]:{p}" if ":" in a else f"{a}:{p}"
+            for a, p in ((conn.local_address, conn.local_port),
+                         (conn.remote_address, conn.remote_port))
+        ]  # fmt: skip
+        rows.append(
+            (
+                names.get(int(conn.state), str(int(conn.state))),
+                *ends,
+                str(pid) if pid is not None else "-",
+                printable(info.name or "?") if info else "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def sample() -> Iterator[tuple[Snapshot, list[TcpConnection]]]:
+    """A real sample with tcp_info, including our own listeners, connections and TIME_WAIT."""
+    with SocketBag() as bag:
+        v4 = bag.listener()
+        v6 = bag.listener("::1")
+        bag.pair(v4)
+        bag.pair(v6)
+        bag.time_wait(v4)
+        ports = {v4.getsockname()[1], v6.getsockname()[1]}
+        snap = take_snapshot("netlink", tcp_info=True)
+        # Ours only: the host may hold thousands of others (a bench's TIME_WAIT).
+        conns = sorted(
+            (c for c in snap.connections.values() if {c.local_port, c.remote_port} & ports),
+            key=lambda c: c.instance_id,
+        )
+        assert len(conns) >= 7
+        yield snap, conns
+
+
+def _bytes(write: object, *args: object) -> bytes:
+    out = io.BytesIO()
+    write(*args, out)  # type: ignore[operator]
+    return out.getvalue()
+
+
+def test_json_bytes_equal_the_reference_encoder(
+    sample: tuple[Snapshot, list[TcpConnection]],
+) -> None:
+    snap, conns = sample
+    assert any(snap.tcp_info.get(c.instance_id) for c in conns)
+    expected = json.dumps([reference_doc(c, snap) for c in conns], indent=2) + "\n"
+    assert _bytes(write_json, conns, snap) == expected.encode()
+    assert _bytes(write_json, [], snap) == b"[]\n"
+
+
+def test_csv_and_table_equal_the_reference_encoders(
+    sample: tuple[Snapshot, list[TcpConnection]],
+) -> None:
+    snap, conns = sample
+    assert _bytes(write_csv, conns, snap) == reference_csv(conns, snap).encode()
+    names = {int(v.value): v.name for v in ENUMS["State"].values}
+    assert _bytes(write_table, conns, snap, names) == reference_table(conns, snap).encode()
+
+
+class _Recorder(io.BytesIO):
+    """Notes how many connections had been handed out at each write."""
+
+    def __init__(self, handed: list[int]) -> None:
+        super().__init__()
+        self.handed = handed
+        self.at: list[int] = []
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.at.append(self.handed[0])
+        self.writes.append(bytes(data))
+        return super().write(data)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_output_starts_before_the_last_connection_is_encoded(
+    sample: tuple[Snapshot, list[TcpConnection]], fmt: str
+) -> None:
+    snap, conns = sample
+    many = (conns * (3 * FIRST_CHUNK // len(conns) + 1))[: 3 * FIRST_CHUNK]
+    handed = [0]
+
+    def lazily() -> Iterator[TcpConnection]:
+        for conn in many:
+            handed[0] += 1
+            yield conn
+
+    out = _Recorder(handed)
+    if fmt == "json":
+        write_json(lazily(), snap, out)
+    else:
+        write_csv(lazily(), snap, out)
+    assert out.at[0] < len(many), f"first write after all {len(many)} rows were encoded"
+
+
+def test_table_writes_its_header_before_any_row(
+    sample: tuple[Snapshot, list[TcpConnection]],
+) -> None:
+    snap, conns = sample
+    many = (conns * (3 * FIRST_CHUNK // len(conns) + 1))[: 3 * FIRST_CHUNK]
+    out = _Recorder([0])
+    write_table(many, snap, {}, out)
+    assert len(out.writes) > 2
+    assert out.writes[0].startswith(b"State ") and b"\n" not in out.writes[0]
+
+
+def test_undecodable_process_name_still_gives_valid_json(
+    sample: tuple[Snapshot, list[TcpConnection]],
+) -> None:
+    snap, conns = sample
+    owned = next(c for c in conns if c.owning_process in snap.processes)
+    assert owned.owning_process is not None
+    info = snap.processes[owned.owning_process]
+    odd = dataclasses.replace(info, name="bad\udcff\x1bname")
+    odd_snap = dataclasses.replace(snap, processes={owned.owning_process: odd})
+    doc = json.loads(_bytes(write_json, [owned], odd_snap))[0]
+    assert doc[EXTRA_KEY]["process"]["name"] == printable("bad\udcff\x1bname")

@@ -1,0 +1,50 @@
+"""Bad input to ``tcpscope metrics``: one line on stderr, exit 2 for usage, 1 for a busy port."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tui.cli import main
+
+
+def exit_code(argv: list[str]) -> int | str | None:
+    """main()'s return code, or the code argparse exits with."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["metrics", "--listen", "host:http"], "not a port number"),
+        (["metrics", "--listen", "[::1"], "unclosed"),
+        (["metrics", "--top", "-1"], "--top must be between 0 and"),
+        (["metrics", "--top", "many"], "invalid int value"),
+        (["metrics", "--interval", "0"], "interval must be between"),
+        (["--replay", "x.tcpscope", "metrics"], "--replay is not supported"),
+        (["metrics", "--provider", "nope"], "unrecognized arguments"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = exit_code(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert says in err and err.count("\n") == 1, err
+
+
+def test_a_busy_port_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = exit_code(["--demo", "metrics", "--listen", f"127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"tcpscope: cannot listen on 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1

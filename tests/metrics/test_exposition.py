@@ -1,0 +1,93 @@
+"""The exporter's output as Prometheus reads it: both formats, promtool, the IPsec families.
+
+The demo host reports all 21 MSiSCSI_MMIPSECStats counters, so one exporter over it shows every
+IPsec family; its connection data go through the same aggregation as a live host's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+from core.ipsec.counters import COUNTERS
+from core.ipsec.model import COUNTER_FIELDS, Kind
+from tests.metrics.exporter import OPENMETRICS, Exporter, exporter
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Exporter]:
+    """One exporter over the demo host, sampled at least once."""
+    with exporter("--interval", "0.5", global_args=("--demo",)) as running:
+        running.wait_sampled()
+        yield running
+
+
+def test_text_format_passes_promtool(demo: Exporter) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (Debian package prometheus)")
+    content_type, body = demo.scrape()
+    assert content_type.startswith("text/plain; version=0.0.4")
+    done = subprocess.run(
+        [promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tcpscope_connections{" in body
+
+
+def test_openmetrics_by_content_negotiation(demo: Exporter) -> None:
+    content_type, body = demo.scrape(OPENMETRICS)
+    assert content_type.startswith("application/openmetrics-text")
+    assert body.endswith("# EOF\n")
+    # The OpenMetrics parser is strict: it rejects what the format does not allow.
+    families = {f.name: f for f in openmetrics_families(body)}  # type: ignore[no-untyped-call]
+    assert families["tcpscope_connections"].type == "gauge"
+    assert families["tcpscope_process_bytes_sent"].type == "counter"
+    assert families["tcpscope_ipsec_up"].type == "gauge"
+
+
+def test_all_21_ipsec_counters_with_their_kinds(demo: Exporter) -> None:
+    _, body = demo.scrape()
+    families = {f.name: f for f in text_string_to_metric_families(body)}
+    kinds = {Kind.TOTAL: 0, Kind.GAUGE: 0}
+    for wmi, attr in COUNTER_FIELDS:
+        kind = COUNTERS[wmi].kind
+        kinds[kind] += 1
+        family = families[f"tcpscope_ipsec_{attr}"]
+        assert family.type == ("counter" if kind is Kind.TOTAL else "gauge"), wmi
+        suffix = "_total" if kind is Kind.TOTAL else ""
+        assert [(s.name, s.labels) for s in family.samples] == [
+            (f"tcpscope_ipsec_{attr}{suffix}", {"provider": "demo"})
+        ]
+        assert wmi in family.documentation
+    assert kinds == {Kind.TOTAL: 16, Kind.GAUGE: 5}
+    assert [s.value for s in families["tcpscope_ipsec_up"].samples] == [1.0]
+
+
+def test_self_metrics_describe_the_last_sample(demo: Exporter) -> None:
+    _, body = demo.scrape()
+    families = {f.name: f for f in text_string_to_metric_families(body)}
+    (sockets,) = families["tcpscope_sample_sockets"].samples
+    connections = sum(s.value for s in families["tcpscope_connections"].samples)
+    assert sockets.value == connections > 0
+    assert families["tcpscope_namespaces_read"].samples[0].value == 1
+    assert families["tcpscope_namespaces_failed"].samples[0].value == 0
+    assert families["tcpscope_sample_duration_seconds"].samples[0].value >= 0
+    assert families["tcpscope_last_sample_timestamp_seconds"].samples[0].value > 0
+
+
+def test_sigterm_stops_it_cleanly() -> None:
+    with exporter(global_args=("--demo", "--no-ipsec")) as running:
+        running.wait_sampled()
+        running.proc.send_signal(signal.SIGTERM)
+        assert running.proc.wait(timeout=30) == 0
+        _, err = running.proc.communicate(timeout=10)
+        assert err == ""

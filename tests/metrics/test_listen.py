@@ -1,0 +1,46 @@
+"""``--listen`` forms: loopback unless an address is given, the default port unless one is."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import UsageError
+from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, ListenAddress, parse_listen
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port"),
+    [
+        ("9200", DEFAULT_HOST, 9200),
+        (":9200", DEFAULT_HOST, 9200),
+        ("0", DEFAULT_HOST, 0),
+        ("0.0.0.0:9200", "0.0.0.0", 9200),
+        ("10.1.2.3", "10.1.2.3", DEFAULT_PORT),
+        ("localhost:1", "localhost", 1),
+        ("[::1]:9200", "::1", 9200),
+        ("[::]", "::", DEFAULT_PORT),
+        ("::1", "::1", DEFAULT_PORT),
+    ],
+)
+def test_forms(text: str, host: str, port: int) -> None:
+    assert parse_listen(text) == ListenAddress(host, port)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "host:", "host:http", ":-1", "1.2.3.4:65536", "[::1", "[]:80", "[::1]80"]
+)
+def test_bad_forms_are_usage_errors(text: str) -> None:
+    with pytest.raises(UsageError, match="--listen"):
+        parse_listen(text)
+
+
+def test_text_form_brackets_ipv6() -> None:
+    assert str(ListenAddress("::1", 80)) == "[::1]:80"
+    assert str(ListenAddress("127.0.0.1", 80)) == "127.0.0.1:80"
+
+
+def test_default_port_is_outside_the_prometheus_exporter_range() -> None:
+    # 9100-9999 is fully allocated on Prometheus' default port allocations page; 32768 and up
+    # is Linux's ephemeral range, where outgoing connections could hold the port.
+    assert not 9090 <= DEFAULT_PORT <= 9999
+    assert 1024 <= DEFAULT_PORT < 32768

@@ -1,0 +1,185 @@
+"""The detail pane's first screen: the answers a person needs, before any property list.
+
+Why a module: "what is this connection, who owns it, is it healthy" must fit the top of an
+80x24 terminal. Each line answers one question — State and what it means, the endpoints, the
+owning process, OffloadState and what it means, age and how sure it is, the key tcp_info
+figures with current rates — built from one snapshot so it is tested without a screen.
+Untrusted text (names, command lines, addresses) goes through :func:`tui.format.safe` into
+``Text``, never markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from rich.cells import cell_len, set_cell_size
+from rich.table import Table
+from rich.text import Text
+
+from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.connections.property_rules import cell_rule
+from core.connections.rates import ByteRate
+from core.connections.seed_tables import ENUMS
+from core.connections.services import service_name
+from tui import format as fmt
+
+OFFLOAD_MEANINGS: Final[dict[int, str]] = {
+    0: "handled by the host's own TCP stack",
+    1: "being handed to the network adapter (TCP Chimney offload)",
+    2: "handled by the network adapter (TCP Chimney offload)",
+    3: "being handed back from the adapter to the host",
+}
+"""What each OffloadState value means (the seed names them without explaining)."""
+
+LABEL_WIDTH: Final = 8
+
+
+def _endpoint(address: str, port: int) -> str:
+    text = fmt.endpoint(address, port)
+    name = service_name(port) if port else None
+    return f"{text} ({name})" if name else text
+
+
+def _clip(text: str, width: int) -> str:
+    """One line of at most ``width`` cells, an ellipsis marking the cut."""
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1) + "…"
+
+
+def state_line(conn: TcpConnection, ghost: bool) -> Text:
+    """``Established — <the seed's meaning>`` (and that it closed, for a ghost row)."""
+    decoded = ENUMS["State"].decode(int(conn.state))
+    text = Text()
+    text.append(decoded.name, style="bold")
+    if ghost:
+        text.append(" (closed: its last state)", style="bold italic")
+    if decoded.meaning:
+        text.append(f" — {decoded.meaning}")
+    return text
+
+
+def process_text(
+    conn: TcpConnection, proc: ProcessInfo | None, source: str, started_at: datetime, width: int
+) -> Text:
+    """``PID name user command line…`` on one line, or why the owner is unknown."""
+    if proc is None:
+        if conn.owning_process is not None:
+            why = f"{conn.owning_process}: process details are gone (it exited)"
+        else:
+            rule = cell_rule(conn, "OwningProcess", source, started_at)
+            why = rule.text.removeprefix("not reported: ")
+        return Text(why, style="italic")
+    text = Text()
+    text.append(str(proc.pid), style="bold")
+    text.append(" ")
+    text.append(fmt.safe(proc.name, "?"), style="bold")
+    user = fmt.safe(proc.username, "(user unknown)")
+    text.append(f"  {user}")
+    if proc.cmdline:
+        line = fmt.safe(" ".join(proc.cmdline))
+        room = width - cell_len(text.plain) - 2
+        if room > 8:
+            text.append("  ")
+            text.append(_clip(line, room), style="dim")
+    elif "cmdline" in proc.denied:
+        text.append("  (command line: access denied)", style="dim italic")
+    return text
+
+
+def offload_text(conn: TcpConnection, source: str, started_at: datetime) -> Text:
+    """``InHost — handled by the host's own TCP stack`` plus where the value comes from."""
+    if conn.offload_state is None:
+        rule = cell_rule(conn, "OffloadState", source, started_at)
+        return Text(f"not reported: {rule.text.removeprefix('not reported: ')}", style="italic")
+    name = ENUMS["OffloadState"].decode(conn.offload_state).name
+    text = Text()
+    text.append(name, style="bold")
+    meaning = OFFLOAD_MEANINGS.get(conn.offload_state)
+    if meaning:
+        text.append(f" — {meaning}")
+    if source == "netlink":
+        text.append(" (always, on Linux)", style="dim")
+    return text
+
+
+def age_text(conn: TcpConnection, started_at: datetime, now: datetime) -> Text:
+    """The age, and whether CreationTime is a first sighting or only an upper bound."""
+    created = conn.creation_time
+    if created is None:
+        return Text("not reported: the source gives no creation time", style="italic")
+    text = Text()
+    if conn.created_before_start:
+        text.append(f"≥ {fmt.age_words(now - started_at)}", style="bold")
+        text.append(f"; CreationTime ≤ {fmt.clock(started_at)} (tcpscope's start)")
+    else:
+        text.append(fmt.age_words(now - created), style="bold")
+        text.append(f"; CreationTime {fmt.clock(created)} (first seen, ±1 interval)")
+    return text
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{fmt.short_rate(value)}/s"
+
+
+def tcp_lines(info: TcpInfo | None, rate: ByteRate | None) -> tuple[Text, Text]:
+    """``rtt … cwnd … retrans …`` and ``in … out …`` (bytes and current rates)."""
+    if info is None:
+        none = Text("no tcp_info for this socket (listening, TIME_WAIT or request sockets)")
+        none.stylize("italic")
+        return none, Text("")
+    health = Text()
+    health.append("rtt ")
+    health.append(f"{info.rtt_us / 1000:.1f} ms", style="bold")
+    health.append(f" ±{info.rttvar_us / 1000:.1f}")
+    health.append("   cwnd ")
+    health.append(str(info.snd_cwnd), style="bold")
+    health.append("   retrans ")
+    retrans = f"{info.retransmits} now, {info.total_retrans} total"
+    health.append(retrans, style="bold" if info.retransmits else "")
+    if info.lost:
+        health.append(f"   lost {info.lost}", style="bold")
+    traffic = Text()
+    traffic.append("in ")
+    traffic.append(fmt.size(info.bytes_received), style="bold")
+    traffic.append(f" ({_rate(rate.in_per_s if rate else None)})")
+    traffic.append("   out ")
+    traffic.append(fmt.size(info.bytes_acked), style="bold")
+    traffic.append(f" ({_rate(rate.out_per_s if rate else None)})")
+    return health, traffic
+
+
+def summary(
+    conn: TcpConnection,
+    proc: ProcessInfo | None,
+    info: TcpInfo | None,
+    rate: ByteRate | None,
+    *,
+    source: str,
+    started_at: datetime,
+    now: datetime,
+    ghost: bool,
+    width: int,
+) -> Table:
+    """The answer-first block: one labelled line per question (State's meaning may wrap)."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column("label", style="bold", no_wrap=True, width=LABEL_WIDTH)
+    table.add_column("value", ratio=1)
+    value_width = max(10, width - LABEL_WIDTH - 1)
+    endpoints = Text(
+        f"{_endpoint(conn.local_address, conn.local_port)} → "
+        f"{_endpoint(conn.remote_address, conn.remote_port)}"
+    )
+    health, traffic = tcp_lines(info, rate)
+    table.add_row(Text("State"), state_line(conn, ghost))
+    table.add_row(Text("Endpoint"), endpoints)
+    table.add_row(Text("Process"), process_text(conn, proc, source, started_at, value_width))
+    table.add_row(Text("Offload"), offload_text(conn, source, started_at))
+    table.add_row(Text("Age"), age_text(conn, started_at, now))
+    table.add_row(Text("Health"), health)
+    if traffic.plain:
+        table.add_row(Text("Bytes"), traffic)
+    return table
