@@ -21,6 +21,7 @@ from core.netns.names import ContainerNamer
 from core.netns.options import ALL, CURRENT
 
 if TYPE_CHECKING:
+    from core.connections.sources.inet_diag import InetDiagDumper
     from core.netns.reader import NamespaceSet
 
 Wanted = Callable[[Discovery], set[int]]
@@ -92,3 +93,25 @@ def namespace_dumps(netns: str | None, *, tcp_info: bool) -> NamespaceSet | None
 
     wanted, discoverer = resolve(netns)
     return NamespaceSet(wanted, selection=netns, tcp_info=tcp_info, discoverer=discoverer)
+
+
+def sock_diag_in(netns: int | None, *, tcp_info: bool = False) -> InetDiagDumper:
+    """A sock_diag dumper inside the namespace of a connection's ``netns`` (None: tcpscope's
+    own), for acting on one socket there (exact queries, SOCK_DESTROY).
+
+    Raises:
+        UsageError: the namespace is gone.
+        AccessDenied: entering it needs CAP_SYS_ADMIN.
+    """
+    from functools import partial
+
+    from core.connections.sources.inet_diag import InetDiagDumper, open_sock_diag
+    from core.netns.setns import run_in
+
+    if netns is None:
+        return InetDiagDumper(tcp_info=tcp_info)
+    found = Discoverer().discover().namespaces.get(netns)
+    path = found.path if found is not None else None
+    if path is None:
+        raise UsageError(f"network namespace {netns} is gone")
+    return InetDiagDumper(tcp_info=tcp_info, socket_factory=partial(run_in, path, open_sock_diag))

@@ -21,7 +21,7 @@ from core.connections.sources import get_source
 from core.connections.sources.base import SourceSample
 from core.connections.sources.netlink import NetlinkSource
 from core.netns.reader import FORCE_EVERY, SockDiagReader
-from core.netns.select import namespace_dumps
+from core.netns.select import namespace_dumps, sock_diag_in
 from core.netns.setns import run_in
 from tests.netns.lab import free_port, listener, needs_netns, netns, unique
 
@@ -95,6 +95,12 @@ def test_a_name_selects_that_namespace_only(two: tuple[str, str, int]) -> None:
         assert [c.local_port for c in result.connections.values()] == [port]
     finally:
         source.close()
+    # What an action on one socket there (close) uses: a sock_diag socket inside a.
+    dumper = sock_diag_in(inode(a))
+    try:
+        assert [s.sport for s in dumper.sockets(socket.AF_UNSPEC)] == [port]
+    finally:
+        dumper.close()
 
 
 def test_a_named_namespace_with_no_process_is_read_through_its_mount() -> None:
