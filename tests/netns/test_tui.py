@@ -71,6 +71,7 @@ async def test_namespace_column_filters_and_grouping(two: tuple[str, str, int]) 
         await pilot.press("g", "g")  # by process, then by container
         table = await rows_when(pilot, app, 2)
         assert table.grouped and table.group_by == "container"
+        await pilot.press("home")
         names = {table.cursor_group.name if table.cursor_group else None}
         await pilot.press("down")
         names.add(table.cursor_group.name if table.cursor_group else None)
