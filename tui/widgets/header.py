@@ -60,13 +60,12 @@ class HeaderBar(Static):
             text.append(f"last {fmt.clock(snap.time)} ({seconds:.0f}s ago)")
         if state.paused:
             text.append("  PAUSED", style="bold reverse")
-        if snap is not None and snap.namespaces is not None:
-            view = snap.namespaces
-            text.append(f"  netns {view.shown}")
-            if view.unreadable or view.hidden_processes:
-                text.append(f" ({view.unreadable} unreadable)", style="italic")
-            if any(i.read_by.value == "procfs" for i in view.namespaces):
-                text.append(" (some via /proc)", style="italic")
         if snap is not None and snap.privilege.limited:
             text.append("  privileged cells hidden", style="italic")
+        if snap is not None and snap.namespaces is not None:
+            # After the privilege note: on a narrow terminal this part is cut first.
+            view = snap.namespaces
+            text.append(f"  netns {view.shown}")
+            if view.unreadable:
+                text.append(f" ({view.unreadable} unreadable)", style="italic")
         self.update(text, layout=False)  # always one line: no relayout
