@@ -44,3 +44,10 @@ class OutputFailed(MonitorError):
 
     title = "output failed"
     exit_code = 1
+
+
+class RemoteError(MonitorError):
+    """Watching a server over SSH failed (host, login, its python3, its kernel); exits 1."""
+
+    title = "remote"
+    exit_code = 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -24,12 +24,13 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.events import Resize
-from textual.filter import Monochrome
+from textual.filter import LineFilter, Monochrome
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from core.commands.feeds import actions_off
 from core.commands.host_label import display_host
 from core.connections.snapshot import Snapshot
 from core.errors import MonitorError
@@ -38,6 +39,7 @@ from core.sampling.feed import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
+from tui.guarded_app import GuardedApp
 from tui.ipsec.screen import IpsecScreen
 from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
@@ -55,7 +57,7 @@ INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SCREEN_ORDER = ("connections", "ipsec")
 
 
-class TcpscopeApp(ReplayActions, App[int]):
+class TcpscopeApp(ReplayActions, GuardedApp):
     """Live monitor of TCP connections (and, on its own screen, IPsec counters)."""
 
     TITLE = "tcpscope"
@@ -128,9 +130,10 @@ class TcpscopeApp(ReplayActions, App[int]):
             filter_text: the connections filter to start with (``--filter``; never saved).
         """
         super().__init__()
+        self._monochrome: Monochrome | None = None
         if no_color and not self.no_color:
             self.no_color = True
-            self._filters.append(Monochrome())
+            self._monochrome = Monochrome()
         self.feed = feed
         self.hostname = hostname if hostname is not None else display_host(feed)
         self.initial_filter = filter_text
@@ -144,7 +147,13 @@ class TcpscopeApp(ReplayActions, App[int]):
         self._frozen_rows = 0
         self._last_error: str | None = None
         self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
+        self.actions_off = actions_off(feed)
         self._publish_header()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, plus monochrome when asked for without ``NO_COLOR`` set."""
+        filters = super().get_line_filters()
+        return [*filters, self._monochrome] if self._monochrome is not None else filters
 
     def show_tcp_info_for(self, instance_ids: Collection[str]) -> None:
         """Tell the feed whose tcp_info a screen shows (a live netlink feed fetches only those)."""
@@ -289,6 +298,7 @@ class TcpscopeApp(ReplayActions, App[int]):
             paused=self.paused,
             snapshot=self.snapshot,
             clock=self.now,
+            link=getattr(self.feed, "link_status", None),
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

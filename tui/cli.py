@@ -81,6 +81,7 @@ def _chosen(argv: Sequence[str], names: Collection[str]) -> str | None:
 
 COMMANDS: Final = {
     "connections": ("print TCP connections once", "core.commands.connections"),
+    "close": ("close TCP connections (as ss -K does)", "core.commands.close"),
     "explain": ("explain classes, properties and values", "core.connections.explain"),
     "ipsec": ("print IPsec main-mode counters once", "core.commands.ipsec"),
     "record": ("record the sampler stream to a file", "core.commands.record"),
@@ -100,6 +101,7 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     """The whole command line (only the subcommand ``argv`` names is imported)."""
     from core.connections.sources import SOURCE_NAMES
     from core.netns.options import add_netns_argument
+    from core.remote.target import add_arguments as add_remote_arguments
 
     chosen = _chosen(sys.argv[1:] if argv is None else argv, COMMANDS)
     parser = OneLineParser(
@@ -129,6 +131,7 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
         metavar="EXPR",
         help="start with this connections filter (not saved), e.g. 'state:est -port:22'",
     )
+    add_remote_arguments(parser)
     parser.set_defaults(command=None, command_name=None)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name, (help_text, module) in COMMANDS.items():

@@ -3,23 +3,36 @@
 Stored as JSON in ``$XDG_CONFIG_HOME/tcpscope/prefs.json`` (``~/.config/tcpscope`` when the
 variable is unset). A missing file means defaults. A corrupt, unreadable or unwritable file
 never stops the app: load and save return a one-line problem for a notification instead.
+
+The file is someone else's input when tcpscope runs as root with a user's environment, so:
+it is read only if it is a regular file, not through a symlink, and only up to
+:data:`MAX_PREFS_BYTES`; a malformed file gives defaults with one warning, and a single bad
+value (NaN, a 200 MB filter, an unknown column) is dropped with one warning naming it. Saving
+writes a temporary file in the same directory and renames it over the target, so a crash
+leaves the old or the new file, and a symlink at the target is refused, never written through.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from core.connections.query import SORT_COLUMNS
+from core.commands.arg_types import MAX_GHOST_TTL_S
+from core.connections.query import MAX_QUERY_CHARS, SORT_COLUMNS
+from core.safe_io import FileRefused, read_capped, write_atomic
 
 DEFAULT_HIDDEN: Final = frozenset({"user"})
 """Table columns hidden until the user shows them (the table ignores keys it does not know,
 so a preference file from another version never breaks it)."""
 MAX_COLUMN_KEY = 32
 """Longest column key kept from a preference file."""
+MAX_PREFS_BYTES: Final = 64 * 1024
+"""Largest preferences file read (a real one is under 1 KiB)."""
+MAX_THEME_CHARS: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,54 +57,92 @@ def prefs_path() -> Path:
     return Path(base) / "tcpscope" / "prefs.json"
 
 
-def _validated(data: object) -> Prefs:
+def _finite(value: object) -> bool:
+    """True when ``value`` holds no NaN or infinity anywhere (it can be saved as JSON)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The valid known fields of ``data`` and the names of those dropped as bad."""
+    good: dict[str, Any] = {}
+    bad: list[str] = []
+
+    def keep(name: str, ok: bool, value: Any) -> None:
+        if name not in data:
+            return
+        if ok:
+            good[name] = value
+        else:
+            bad.append(name)
+
+    sort_column = data.get("sort_column")
+    keep("sort_column", sort_column in SORT_COLUMNS, sort_column)
+    reverse = data.get("sort_reverse")
+    keep("sort_reverse", isinstance(reverse, bool), reverse)
+    text = data.get("filter")
+    keep("filter", isinstance(text, str) and len(text) <= MAX_QUERY_CHARS, text)
+    hidden = data.get("hidden_columns")
+    keep(
+        "hidden_columns",
+        isinstance(hidden, list)
+        and all(isinstance(h, str) and 0 < len(h) <= MAX_COLUMN_KEY for h in hidden),
+        tuple(hidden) if isinstance(hidden, list) else (),
+    )
+    theme = data.get("theme")
+    keep(
+        "theme", theme is None or (isinstance(theme, str) and len(theme) <= MAX_THEME_CHARS), theme
+    )
+    ttl = data.get("ghost_ttl_s")
+    ttl_ok = ttl is None or (
+        isinstance(ttl, int | float)
+        and not isinstance(ttl, bool)
+        and math.isfinite(ttl)
+        and 0 <= ttl <= MAX_GHOST_TTL_S
+    )
+    keep("ghost_ttl_s", ttl_ok, None if ttl is None or not ttl_ok else float(ttl))
+    return good, bad
+
+
+def _validated(data: object) -> tuple[Prefs, list[str]]:
+    """Preferences from parsed JSON, and the names of values dropped as bad."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
-    prefs = Prefs()
     known = {f for f in Prefs.__dataclass_fields__ if f != "extra"}
-    extra = {k: v for k, v in data.items() if k not in known}
-    sort_column = data.get("sort_column", prefs.sort_column)
-    if sort_column not in SORT_COLUMNS:
-        raise ValueError(f"unknown sort column {sort_column!r}")
-    hidden = data.get("hidden_columns", list(prefs.hidden_columns))
-    if not isinstance(hidden, list) or not all(
-        isinstance(h, str) and 0 < len(h) <= MAX_COLUMN_KEY for h in hidden
-    ):
-        raise ValueError("hidden_columns must list column names")
-    theme = data.get("theme")
-    ttl = data.get("ghost_ttl_s")
-    if theme is not None and not isinstance(theme, str):
-        raise ValueError("theme must be a string")
-    if ttl is not None and (not isinstance(ttl, int | float) or ttl < 0):
-        raise ValueError("ghost_ttl_s must be a non-negative number")
-    text = data.get("filter", "")
-    if not isinstance(text, str):
-        raise ValueError("filter must be a string")
-    return replace(
-        prefs,
-        sort_column=sort_column,
-        sort_reverse=bool(data.get("sort_reverse", False)),
-        filter=text,
-        hidden_columns=tuple(hidden),
-        theme=theme,
-        ghost_ttl_s=None if ttl is None else float(ttl),
-        extra=extra,
-    )
+    good, bad = _fields(data)
+    extra: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in known:
+            continue
+        if _finite(value):
+            extra[key] = value
+        else:
+            bad.append(key)
+    return Prefs(**good, extra=extra), bad
 
 
 def load(path: Path | None = None) -> tuple[Prefs, str | None]:
     """The saved preferences, or defaults plus a one-line problem when the file is bad."""
     path = path or prefs_path()
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = read_capped(path, MAX_PREFS_BYTES, follow_symlinks=False).decode("utf-8")
     except FileNotFoundError:
         return Prefs(), None
+    except FileRefused as exc:
+        return Prefs(), f"not reading {path}: it {exc}; using defaults"
     except (OSError, UnicodeDecodeError) as exc:
         return Prefs(), f"cannot read {path}: {exc}; using defaults"
     try:
-        return _validated(json.loads(raw)), None
-    except (ValueError, TypeError) as exc:
-        return Prefs(), f"ignoring corrupt {path} ({exc}); using defaults"
+        prefs, bad = _validated(json.loads(raw))
+    except (ValueError, TypeError, RecursionError) as exc:
+        detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return Prefs(), f"ignoring corrupt {path} ({detail}); using defaults"
+    if bad:
+        return prefs, f"ignoring bad value{'s' * (len(bad) > 1)} in {path}: {', '.join(bad)}"
+    return prefs, None
 
 
 def save(prefs: Prefs, path: Path | None = None) -> str | None:
@@ -101,10 +152,13 @@ def save(prefs: Prefs, path: Path | None = None) -> str | None:
     extra = data.pop("extra")
     data = {**extra, **data}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomic(path, text.encode("utf-8"))
+    except FileRefused as exc:
+        return f"not saving preferences to {path}: it {exc}"
+    except ValueError as exc:  # NaN or infinity: never written
+        return f"not saving preferences: {exc}"
     except OSError as exc:
         return f"cannot save preferences to {path}: {exc.strerror or exc}"
     return None

@@ -34,6 +34,8 @@ class HeaderState:
     snapshot: Snapshot | None
     clock: Callable[[], datetime]
     """"Now" for the age of the last sample (wall clock live, recorded time in a replay)."""
+    link: str | None = None
+    """A remote feed's trouble with its connection (``disconnected — reconnecting``)."""
 
 
 class Shell(Protocol):
@@ -42,6 +44,8 @@ class Shell(Protocol):
     prefs: Prefs
     ghost_ttl_s: float
     replay: ReplayControls | None
+    actions_off: str | None
+    """Why closing a connection or ending a process is off (replay, demo, --redact), or None."""
     initial_filter: str
     """The connections filter this run starts with (``--filter``; never saved)."""
 

@@ -87,8 +87,9 @@ def provider_name(text: str) -> str:
 
 
 GLOBALS_USED_BY: Final[dict[str, frozenset[str]]] = {
-    "connections": frozenset({"source"}),
-    "ipsec": frozenset({"provider", "vici"}),
+    "connections": frozenset({"source", "remote", "remote_sudo", "remote_python"}),
+    "close": frozenset({"source"}),
+    "ipsec": frozenset({"provider", "vici", "remote", "remote_sudo", "remote_python"}),
     "explain": frozenset(),
 }
 """Which top-level options each one-shot command honours; the app and ``record`` honour all."""
@@ -103,6 +104,9 @@ GLOBAL_OPTIONS: Final = (
     "demo",
     "seed",
     "redact",
+    "remote",
+    "remote_sudo",
+    "remote_python",
 )
 
 

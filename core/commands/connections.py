@@ -51,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="JSON array, WMI property names")
     out.add_argument("--csv", action="store_true", help="CSV, WMI property names as header")
+    add_filter_arguments(parser)
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    """The filters of ``tcpscope connections``; ``tcpscope close`` takes the same."""
     parser.add_argument(
         "--state",
         action="append",
@@ -75,6 +80,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: without it this default would overwrite a top-level --source.
     parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
     add_netns_argument(parser, default=argparse.SUPPRESS)
+
+
+def has_filter(args: argparse.Namespace) -> bool:
+    """Whether any filter of :func:`add_filter_arguments` was given (``--source`` is none)."""
+    scratch = argparse.ArgumentParser(add_help=False)
+    add_filter_arguments(scratch)
+    defaults = vars(scratch.parse_args([]))
+    given = (getattr(args, name, default) for name, default in defaults.items() if name != "source")
+    return any(value not in (None, "", []) for value in given)
 
 
 def _normal_address(text: str | None) -> str | None:
@@ -150,7 +164,8 @@ class _TextSink:
         self._text.flush()
 
 
-def _binary(stream: IO[str]) -> IO[bytes]:
+def binary(stream: IO[str]) -> IO[bytes]:
+    """The byte stream under ``stream`` (the report writers write bytes)."""
     buffer = getattr(stream, "buffer", None)
     return buffer if buffer is not None else cast(IO[bytes], _TextSink(stream))
 
@@ -160,19 +175,25 @@ def run(args: argparse.Namespace) -> int:
     from core.connections.oneshot import take_snapshot
     from core.connections.report import write_csv, write_json, write_table
     from core.netns.select import namespace_dumps
+    from core.remote.commands import remote_snapshot
+    from core.remote.target import target_from
 
+    remote = target_from(args)
     netns = getattr(args, "netns", DEFAULT_NETNS)
     tcp_info = bool(args.json)
-    snap = take_snapshot(
-        getattr(args, "source", "auto"),
-        tcp_info=tcp_info,
-        namespaces=lambda: namespace_dumps(netns, tcp_info=tcp_info),
-    )
+    if remote is not None:
+        snap = remote_snapshot(remote, tcp_info=tcp_info)
+    else:
+        snap = take_snapshot(
+            getattr(args, "source", "auto"),
+            tcp_info=tcp_info,
+            namespaces=lambda: namespace_dumps(netns, tcp_info=tcp_info),
+        )
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
     conns = select(snap.connections.values(), args, snap.processes, snap.namespaces)
     sys.stdout.flush()
-    out = _binary(sys.stdout)
+    out = binary(sys.stdout)
     if args.json:
         write_json(conns, snap, out)
     elif args.csv:

@@ -6,10 +6,15 @@ branch on where the data comes from themselves.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.sampling.feed import Feed
-from core.sampling.sampler import IpsecSampling, Sampler
+from core.sampling.sampler import IpsecSampling, Sampler, check_interval
+
+if TYPE_CHECKING:
+    from core.remote.target import RemoteTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,41 @@ class FeedOptions:
     every_tcp_info: bool = True
     """Every connection's tcp_info in every live sample (recording); False: the app's
     choice, tcp_info only for the connection it shows (see core.sampling.feed.WatchesTcpInfo)."""
+    remote: RemoteTarget | None = None
+    """Sample on this server over SSH (``--remote``) instead of here."""
+
+
+def options_from_args(
+    args: argparse.Namespace,
+    *,
+    every_tcp_info: bool,
+    interval_s: float | None = None,
+    ipsec: bool = True,
+    redact: bool = False,
+) -> FeedOptions:
+    """The feed options the top-level flags describe, with a subcommand's own overrides.
+
+    Why one function: the app, ``record`` and ``metrics`` read the same global flags; a
+    subcommand may give its own interval, turn IPsec off or ask for redaction on top.
+    """
+    from core.remote.target import target_from
+
+    interval = interval_s if interval_s is not None else getattr(args, "interval", 1.0)
+    return FeedOptions(
+        source=getattr(args, "source", "auto"),
+        netns=getattr(args, "netns", None),
+        interval_s=check_interval(float(interval)),
+        ghost_ttl_s=getattr(args, "ghost_ttl", 5.0),
+        ipsec=ipsec and not getattr(args, "no_ipsec", False),
+        provider=getattr(args, "provider", "auto"),
+        vici=getattr(args, "vici", None),
+        replay=getattr(args, "replay", None),
+        demo=bool(getattr(args, "demo", False)),
+        seed=getattr(args, "seed", 1),
+        redact=redact or bool(getattr(args, "redact", False)),
+        every_tcp_info=every_tcp_info,
+        remote=target_from(args),
+    )
 
 
 def ipsec_sampler(options: FeedOptions) -> IpsecSampling | None:
@@ -51,6 +91,21 @@ def make_feed(options: FeedOptions) -> Feed:
         from core.recording.replay import open_replay
 
         feed = open_replay(options.replay)
+    elif options.remote is not None:
+        from core.remote.commands import open_remote_feed
+        from core.remote.feed import stream_config
+
+        feed = open_remote_feed(
+            options.remote,
+            stream_config(
+                interval_s=options.interval_s,
+                ghost_ttl_s=options.ghost_ttl_s,
+                ipsec=options.ipsec,
+                provider=options.provider,
+                vici=options.vici,
+                every_tcp_info=options.every_tcp_info,
+            ),
+        )
     elif options.demo:
         from core.demo import demo_feed
 
@@ -75,3 +130,21 @@ def make_feed(options: FeedOptions) -> Feed:
 
         feed = RedactingFeed(feed)
     return feed
+
+
+def actions_off(feed: Feed) -> str | None:
+    """Why the connections ``feed`` shows cannot be closed or their processes ended, or None.
+
+    A replay or the demo shows sockets that are not this host's now; under ``--redact`` the
+    table shows pseudonyms, so a confirmation could not say exactly what would be closed.
+    """
+    from core.recording.redact import RedactingFeed
+    from core.sampling.feed import Seekable
+
+    if isinstance(feed, Seekable):
+        return "not available in replay: these connections are a recording, not this host now"
+    if not feed.live:
+        return "not available in the demo: its connections are invented"
+    if isinstance(feed, RedactingFeed):
+        return "not available under --redact: the table shows pseudonyms, not the real sockets"
+    return None

@@ -124,11 +124,18 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """
     stream = out or sys.stdout
     provider, vici = _validate(args)
-    sampler = IpsecSampler(get_providers(provider, vici))
-    try:
-        view = sampler.sample()
-    finally:
-        sampler.close()
+    from core.remote.commands import remote_ipsec_view
+    from core.remote.target import target_from
+
+    remote = target_from(args)
+    if remote is not None:
+        view = remote_ipsec_view(remote, provider, vici)
+    else:
+        sampler = IpsecSampler(get_providers(provider, vici))
+        try:
+            view = sampler.sample()
+        finally:
+            sampler.close()
     if getattr(args, "json", False):
         json.dump(view_json(view), stream, indent=2)
         stream.write("\n")

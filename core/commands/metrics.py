@@ -11,13 +11,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from core.commands.feeds import FeedOptions, make_feed
+from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.errors import UsageError
 from core.metrics.connections import series_bound
 from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, parse_listen
-from core.sampling.sampler import check_interval
+
+if TYPE_CHECKING:  # prometheus_client is imported only when the command runs
+    from core.connections.snapshot import Snapshot
+    from core.ipsec.model import IpsecView
+    from core.metrics.collector import SnapshotCollector
+    from core.metrics.server import ServingProcess
 
 DEFAULT_TOP: Final = 20
 MAX_TOP: Final = 500
@@ -60,20 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _options(args: argparse.Namespace) -> FeedOptions:
     if getattr(args, "replay", None) is not None:
         raise UsageError("metrics serves a live host; --replay is not supported here")
-    interval = args.metrics_interval
-    if interval is None:
-        interval = getattr(args, "interval", 1.0)
-    return FeedOptions(
-        source=getattr(args, "source", "auto"),
-        interval_s=check_interval(float(interval)),
-        ghost_ttl_s=getattr(args, "ghost_ttl", 5.0),
-        ipsec=not (args.metrics_no_ipsec or getattr(args, "no_ipsec", False)),
-        provider=getattr(args, "provider", "auto"),
-        vici=getattr(args, "vici", None),
-        demo=bool(getattr(args, "demo", False)),
-        seed=getattr(args, "seed", 1),
-        redact=bool(getattr(args, "redact", False)),
+    return options_from_args(
+        args,
         every_tcp_info=True,  # the per-process byte counters read every connection's tcp_info
+        interval_s=args.metrics_interval,
+        ipsec=not args.metrics_no_ipsec,
     )
 
 
@@ -83,32 +79,45 @@ def _top(value: int) -> int:
     return value
 
 
+class _Publisher:
+    """Builds the families of each sample and hands them to the HTTP process."""
+
+    def __init__(self, collector: SnapshotCollector, endpoint: ServingProcess) -> None:
+        self._collector = collector
+        self._endpoint = endpoint
+
+    def snapshot(self, snap: Snapshot) -> None:
+        self._endpoint.publish(self._collector.update(snap))
+
+    def ipsec(self, view: IpsecView) -> None:
+        families = self._collector.update_ipsec(view)
+        if families is not None:
+            self._endpoint.publish(families)
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; 0 then, 1 when the address cannot be bound."""
-    from core.metrics.exposition import Exposition
-    from core.metrics.server import open_endpoint, serve_until_signal
+    from core.metrics.collector import SnapshotCollector
+    from core.metrics.server import ServingProcess, bind, serve_until_signal
 
     address = parse_listen(args.listen)
     top = _top(args.top)
-    feed = make_feed(_options(args))
-    exposition = Exposition(top)
+    options = _options(args)
     try:
-        endpoint = open_endpoint(address, exposition)
+        server = bind(address)
     except OSError as exc:
-        asyncio.run(feed.aclose())
         print(f"tcpscope: cannot listen on {address}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_RUNTIME
-    print(
-        f"tcpscope: serving metrics on http://{endpoint.address}/metrics "
-        f"(at most {series_bound(top)} tcpscope_connections series)",
-        flush=True,
-    )
-    # The HTTP threads share the GIL with the sampler and update threads, which run pure
-    # Python for most of a sample at 50k sockets: hand the GIL over every 1 ms (not 5) so a
-    # scrape never queues long behind them.
-    sys.setswitchinterval(0.001)
+    endpoint = ServingProcess(server)  # forks: before the feed starts any thread
     try:
-        asyncio.run(serve_until_signal(feed, exposition.update))
+        feed = make_feed(options)
+        print(
+            f"tcpscope: serving metrics on http://{endpoint.address}/metrics "
+            f"(at most {series_bound(top)} tcpscope_connections series)",
+            flush=True,
+        )
+        updates = _Publisher(SnapshotCollector(top), endpoint)
+        asyncio.run(serve_until_signal(feed, updates))
     finally:
         endpoint.close()
     return 0

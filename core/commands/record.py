@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
 from core.commands.arg_types import MAX_DURATION_S, seconds_between, whole_between
-from core.commands.feeds import FeedOptions, make_feed
+from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.connections.snapshot import Snapshot
 from core.errors import OutputFailed, RecordingError, UsageError
 from core.recording.format import (
@@ -34,7 +34,7 @@ from core.recording.format import (
 from core.recording.reader import MAX_SAMPLES, Recording
 from core.recording.writer import RecordingWriter
 from core.safe_io import file_kind
-from core.sampling.sampler import MAX_INTERVAL_S, MIN_INTERVAL_S, check_interval
+from core.sampling.sampler import MAX_INTERVAL_S, MIN_INTERVAL_S
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,21 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> FeedOptions:
-    interval = args.record_interval
-    if interval is None:
-        interval = getattr(args, "interval", 1.0)
-    return FeedOptions(
-        source=getattr(args, "source", "auto"),
-        netns=getattr(args, "netns", "all"),
-        interval_s=check_interval(float(interval)),
-        ghost_ttl_s=getattr(args, "ghost_ttl", 5.0),
-        ipsec=not (args.record_no_ipsec or getattr(args, "no_ipsec", False)),
-        provider=getattr(args, "provider", "auto"),
-        vici=getattr(args, "vici", None),
-        replay=getattr(args, "replay", None),
-        demo=bool(getattr(args, "demo", False)),
-        seed=getattr(args, "seed", 1),
-        redact=bool(getattr(args, "redact", False) or getattr(args, "record_redact", False)),
+    return options_from_args(
+        args,
+        every_tcp_info=True,
+        interval_s=args.record_interval,
+        ipsec=not args.record_no_ipsec,
+        redact=args.record_redact,
     )
 
 
@@ -258,7 +249,9 @@ def run(args: argparse.Namespace) -> int:
     feed, stream = _input(options)
     out = _open_output(args.file, args.force)
     target = "stdout" if args.file == "-" else args.file
-    writer = RecordingWriter(out, header_factory(options))
+    # A remote feed's header names the server (its host and platform), not this machine.
+    header = getattr(feed, "recording_header", None) or header_factory(options)
+    writer = RecordingWriter(out, header)
     print(
         f"tcpscope: recording to {target} every {options.interval_s:g} s; Ctrl-C stops",
         file=sys.stderr,

@@ -70,6 +70,9 @@ FIELD_HELP: Final[dict[str, str]] = {
 NEGATIONS: Final = ("-", "!")
 MAX_PORT: Final = 65535
 MAX_PID: Final = 0xFFFFFFFF
+MAX_QUERY_CHARS: Final = 4096
+"""Longest filter accepted (typed, saved in preferences or given on the command line): far
+above any real filter, and it keeps a 200 MB "filter" from a preferences file out of memory."""
 
 Match = Callable[[TcpConnection, ProcessInfo | None], bool]
 
@@ -301,8 +304,10 @@ def parse_query(text: str) -> Query:
     """Parse a whole filter line.
 
     Raises:
-        QueryError: one of its words is invalid.
+        QueryError: one of its words is invalid, or the line is longer than MAX_QUERY_CHARS.
     """
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"filter longer than {MAX_QUERY_CHARS} characters")
     return Query(text.strip(), tuple(parse_token(word) for word in split_words(text)))
 
 

@@ -285,10 +285,6 @@ def write_csv(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) ->
 TABLE_HEADER: Final = ("State", "Local", "Remote", "PID", "Process")
 
 
-def _endpoint(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
 def write_table(
     conns: Sequence[TcpConnection], snap: Snapshot, state_name: dict[int, str], out: IO[bytes]
 ) -> None:
@@ -323,16 +319,20 @@ def write_table(
         header = (*TABLE_HEADER[:4], "Namespace", TABLE_HEADER[4])
     w4 = widths[-1] if spaces else 0
     out.write(_table_line(header, widths).encode())
+    # What repeats is formatted once: state cells by state, PID and process cells by PID.
+    state_cell = {s: f"{name:<{w0}}  " for s, name in state_names.items()}
+    pid_cell = {pid: f"{'-' if pid is None else pid:<{w3}}  " for pid in names}
     for batch in chunks(conns):
         lines = []
         for c in batch:
+            la, ra = c.local_address, c.remote_address
+            local = f"[{la}]:{c.local_port}" if ":" in la else f"{la}:{c.local_port}"
+            remote = f"[{ra}]:{c.remote_port}" if ":" in ra else f"{ra}:{c.remote_port}"
             pid = c.owning_process
             where = f"{spaces[c.netns]:<{w4}}  " if spaces else ""
             lines.append(
-                f"{state_names[int(c.state)]:<{w0}}  "
-                f"{_endpoint(c.local_address, c.local_port):<{w1}}  "
-                f"{_endpoint(c.remote_address, c.remote_port):<{w2}}  "
-                f"{'-' if pid is None else pid:<{w3}}  {where}{names[pid]}".rstrip()
+                f"{state_cell[c.state]}{local:<{w1}}  {remote:<{w2}}  "
+                f"{pid_cell[pid]}{where}{names[pid]}".rstrip()
             )
         out.write(("\n" + "\n".join(lines)).encode("utf-8", "backslashreplace"))
     out.write(b"\n")

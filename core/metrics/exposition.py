@@ -1,52 +1,58 @@
-"""The /metrics answer: encoded once per sample, served from memory as a WSGI app.
+"""The /metrics answer: the newest families, encoded once, served from memory as a WSGI app.
 
-Why not prometheus_client's own app, which encodes on every scrape: at 50k sockets the sampler
-and aggregation threads hold the GIL most of each second, and a scrape that has to run the
-encoder's few thousand bytecodes waits behind them again and again. Here the update thread
-encodes the Prometheus text format and OpenMetrics right after building the families, and a
-scrape only negotiates the format (prometheus_client's ``choose_encoder``, so both formats
-behave exactly as the library's) and writes bytes. Other formats, gzip and ``name[]`` filters
-are encoded on first request, or served by the library's app.
+Why not prometheus_client's own app, which encodes on every scrape: encoding is the bulk of
+a scrape's work. Here :func:`encode` writes the Prometheus text format and OpenMetrics once
+per sample, and a scrape only negotiates the format
+(prometheus_client's ``choose_encoder``, so both behave exactly as the library's) and writes
+bytes. Other formats and gzip are encoded on first request and kept until the next families;
+``name[]`` filters and methods other than GET go to the library's app over the same registry.
 """
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qs
 
+from prometheus_client.core import Metric
 from prometheus_client.exposition import choose_encoder, gzip_accepted, make_wsgi_app
-
-from core.connections.snapshot import Snapshot
-from core.metrics.collector import SnapshotCollector, make_registry
+from prometheus_client.registry import CollectorRegistry
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+Bodies = dict[tuple[str, bool], bytes]
+"""Encoded bodies by (content type, gzipped)."""
 PREENCODED: Final = ("text/plain; version=0.0.4", "application/openmetrics-text; version=1.0.0")
-"""What Prometheus and curl ask for: encoded with every sample, before anyone asks."""
+"""What Prometheus and curl ask for: encoded as soon as new families arrive."""
 
 
 class Exposition:
-    """The collector, its registry and the encoded bodies of the newest sample."""
+    """Holds the newest metric families and their encodings; is the WSGI app serving them."""
 
-    def __init__(self, top: int) -> None:
-        """``top``: how many process names keep their own ``process`` label."""
-        self.collector = SnapshotCollector(top)
-        self.registry = make_registry(self.collector)
-        self._bodies: dict[tuple[str, bool], bytes] = {}
+    def __init__(self) -> None:
+        """Empty until the first :meth:`replace` (a scrape then gets no series, not an error)."""
+        self._families: tuple[Metric, ...] = ()
+        self._bodies: Bodies = {}
+        # Only tcpscope's series: no process or platform collectors (node_exporter has those).
+        self.registry = CollectorRegistry(
+            auto_describe=False, support_collectors_without_names=True
+        )
+        self.registry.register(self)
         self._library_app = make_wsgi_app(self.registry)
 
-    def update(self, snap: Snapshot) -> None:
-        """Build and encode the families of ``snap`` (blocking; run it off the event loop)."""
-        self.collector.update(snap)
-        bodies: dict[tuple[str, bool], bytes] = {}
-        for accept in PREENCODED:
-            encoder, content_type = choose_encoder(accept)
-            bodies[(content_type, False)] = encoder(self.registry)
-        self._bodies = bodies  # one reference swap: scrapes see the old or the new set
+    def collect(self) -> Iterator[Metric]:
+        """The newest families (the registry calls this when it encodes)."""
+        return iter(self._families)
+
+    def replace(self, families: Sequence[Metric], bodies: Bodies) -> None:
+        """Serve ``families`` from now on, with ``bodies`` (:func:`encode`) already encoded."""
+        # Two reference swaps; a scrape in between gets the new families' bodies at worst
+        # one sample late, never a mix within one body.
+        self._families = tuple(families)
+        self._bodies = dict(bodies)
 
     def body(self, accept: str, gzipped: bool) -> tuple[bytes, str]:
-        """(body, content type) for an Accept header; cached until the next sample."""
+        """(body, content type) for an Accept header; cached until the next families."""
         encoder, content_type = choose_encoder(accept)
         bodies = self._bodies
         found = bodies.get((content_type, gzipped))
@@ -70,3 +76,24 @@ class Exposition:
             headers.append(("Content-Encoding", "gzip"))
         start_response("200 OK", headers)
         return [body]
+
+
+def encode(families: Sequence[Metric]) -> Bodies:
+    """``families`` in the formats of :data:`PREENCODED`, keyed as :meth:`Exposition.body`
+    looks them up (done by the sampling process, so the HTTP process only swaps bytes)."""
+    staged = _Staged(tuple(families))
+    bodies: Bodies = {}
+    for accept in PREENCODED:
+        encoder, content_type = choose_encoder(accept)
+        bodies[(content_type, False)] = encoder(staged)
+    return bodies
+
+
+class _Staged:
+    """A collector-shaped holder of families, for prometheus_client's encoders."""
+
+    def __init__(self, families: tuple[Metric, ...]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)

@@ -1,26 +1,46 @@
-"""Running the exporter: a threaded HTTP server for the WSGI app, the feed driving updates.
+"""Running the exporter: HTTP in a child process, the feed driving updates in this one.
 
-Why threads for HTTP and asyncio for the feed: the sampler is asyncio (as in the app), while
-scrapes must be answered even when an update is busy in a worker thread; the standard library's
-WSGI server on daemon threads does that with no extra dependency.
+Why a child process for HTTP: at 50k sockets the sampler and the update threads run Python for
+most of every second, and threads of one process take turns on one interpreter lock; a scrape
+served by a thread of this process would wait its turn many times over. The child forked at
+start holds only the listening socket and the newest families with their encodings (made
+here, sent over a pipe after each update, a few kB), so a scrape waits for nobody. The child
+ends when the pipe closes: when this process stops, however it stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing as mp
 import signal
 import socket
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, Protocol
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from prometheus_client.core import Metric
+
 from core.connections.snapshot import Snapshot
+from core.errors import OutputFailed
+from core.ipsec.model import IpsecView
+from core.metrics.exposition import Exposition, encode
 from core.metrics.listen import ListenAddress
-from core.sampling.feed import Feed
+from core.sampling.feed import Feed, StreamsIpsec
+
+
+class Updates(Protocol):
+    """What the feed loop hands its samples to (blocking calls, made in worker threads)."""
+
+    def snapshot(self, snap: Snapshot) -> None:
+        """A new connection sample."""
+        ...
+
+    def ipsec(self, view: IpsecView) -> None:
+        """A new IPsec view, sampled on its own clock."""
+        ...
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -36,28 +56,8 @@ class _QuietHandler(WSGIRequestHandler):
         """Log nothing."""
 
 
-@dataclass
-class Endpoint:
-    """A running HTTP endpoint."""
-
-    server: WSGIServer
-    thread: threading.Thread
-
-    @property
-    def address(self) -> ListenAddress:
-        """Where it actually listens (the real port when 0 was asked for)."""
-        host, port = self.server.server_address[:2]
-        return ListenAddress(str(host), int(port))
-
-    def close(self) -> None:
-        """Stop serving and release the port."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
-def open_endpoint(address: ListenAddress, app: Any) -> Endpoint:
-    """Bind ``address`` and serve the WSGI ``app`` on daemon threads.
+def bind(address: ListenAddress) -> WSGIServer:
+    """A threaded WSGI server bound to ``address`` (its app is set by whoever serves).
 
     Raises:
         OSError: the address cannot be bound (in use, not local, unknown host, no permission).
@@ -69,38 +69,112 @@ def open_endpoint(address: ListenAddress, app: Any) -> Endpoint:
     class Server(_ThreadingServer):
         address_family = family
 
-    server = make_server(address.host, address.port, app, Server, handler_class=_QuietHandler)
+    return make_server(address.host, address.port, _unset, Server, handler_class=_QuietHandler)
+
+
+def _unset(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting\n"]
+
+
+def serve(server: WSGIServer, exposition: Exposition) -> threading.Thread:
+    """Serve ``exposition`` on ``server`` from a daemon thread of this process."""
+    server.set_app(exposition)
     thread = threading.Thread(target=server.serve_forever, name="tcpscope-http", daemon=True)
     thread.start()
-    return Endpoint(server, thread)
+    return thread
 
 
-async def feed_updates(feed: Feed, update: Callable[[Snapshot], None], stop: asyncio.Event) -> None:
-    """Call ``update`` (in a worker thread) with every snapshot of ``feed`` until ``stop``;
-    then close the feed. An exception of ``update`` (a bug) ends the run after the close."""
+def _child(server: WSGIServer, families: Connection, parents_end: Connection) -> None:
+    """The HTTP process: serve, and take each new set of families from the pipe until EOF."""
+    parents_end.close()  # else the pipe never reports EOF: this process would hold it open
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops, the pipe closes
+    exposition = Exposition()
+    thread = serve(server, exposition)
+    with contextlib.suppress(EOFError, OSError):
+        while True:
+            exposition.replace(*families.recv())
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
-    async def consume() -> None:
+
+class ServingProcess:
+    """The HTTP endpoint in a forked child; :meth:`publish` hands it new families."""
+
+    def __init__(self, server: WSGIServer) -> None:
+        """Fork the child serving ``server`` (bound already); this process keeps no copy of
+        the listening socket. Fork before any thread starts (the child runs none of them)."""
+        host, port = server.server_address[:2]
+        self.address = ListenAddress(str(host), int(port))
+        reader, self._writer = mp.get_context("fork").Pipe(duplex=False)
+        self._sending = threading.Lock()  # connection samples and IPsec views both publish
+        self._process = mp.get_context("fork").Process(
+            target=_child, args=(server, reader, self._writer), name="tcpscope-http", daemon=True
+        )
+        self._process.start()
+        reader.close()
+        server.server_close()
+
+    def publish(self, families: tuple[Metric, ...]) -> None:
+        """Serve ``families`` from now on: encoded here, then sent (a few kB) through the pipe.
+
+        Raises:
+            OutputFailed: the HTTP process is gone (killed from outside): nothing can be served.
+        """
+        message = (families, encode(families))
+        try:
+            with self._sending:
+                self._writer.send(message)
+        except OSError as exc:
+            code = self._process.exitcode
+            raise OutputFailed(
+                f"the metrics HTTP process ended (exit status {code}): {exc.strerror or exc}"
+            ) from None
+
+    def close(self) -> None:
+        """Close the pipe (the child stops serving and exits) and reap the child."""
+        self._writer.close()
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=5)
+
+
+async def feed_updates(feed: Feed, updates: Updates, stop: asyncio.Event) -> None:
+    """Hand every snapshot of ``feed`` (and every IPsec view, when the feed streams them on
+    their own clock) to ``updates`` in worker threads until ``stop``; then close the feed.
+    An exception of an update (a bug) ends the run after the close."""
+
+    async def snapshots() -> None:
         async for snap in feed.stream():
-            await asyncio.to_thread(update, snap)
+            await asyncio.to_thread(updates.snapshot, snap)
 
-    consumer = asyncio.create_task(consume(), name="tcpscope-metrics")
+    async def ipsec_views(streaming: StreamsIpsec) -> None:
+        async for view in streaming.ipsec_stream():
+            await asyncio.to_thread(updates.ipsec, view)
+
+    consumers = [asyncio.create_task(snapshots(), name="tcpscope-metrics")]
+    if isinstance(feed, StreamsIpsec):
+        consumers.append(asyncio.create_task(ipsec_views(feed), name="tcpscope-metrics-ipsec"))
     waiter = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait([consumer, waiter], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*consumers, waiter], return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (consumer, waiter):
+        for task in (*consumers, waiter):
             task.cancel()
-        await asyncio.gather(consumer, waiter, return_exceptions=True)
+        await asyncio.gather(*consumers, waiter, return_exceptions=True)
         await feed.aclose()
-    if not consumer.cancelled() and consumer.exception() is not None:
-        raise consumer.exception()  # type: ignore[misc]
+    for task in consumers:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
 
 
-async def serve_until_signal(feed: Feed, update: Callable[[Snapshot], None]) -> None:
+async def serve_until_signal(feed: Feed, updates: Updates) -> None:
     """:func:`feed_updates` until SIGINT or SIGTERM (the service's way to stop)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    await feed_updates(feed, update, stop)
+    await feed_updates(feed, updates, stop)

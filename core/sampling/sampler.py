@@ -10,8 +10,10 @@ IPsec counters ride the same stream from their own loop at their own interval.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -175,6 +177,7 @@ class Sampler:
         self._error_since: datetime | None = None
         self._pending: asyncio.Future[SourceSample] | None = None
         self._pending_now: datetime | None = None
+        self._early: tuple[concurrent.futures.Future[SourceSample], datetime] | None = None
         self._unseen: Snapshot | None = None
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
@@ -356,8 +359,34 @@ class Sampler:
             if delay > 0:
                 await asyncio.sleep(delay)
 
+    def start_early(self) -> None:
+        """Take the first sample now, in a thread, before any event loop runs.
+
+        Why: the app imports its UI (about half a second) before its loop can ask for the
+        first sample; the kernel's dump and the /proc reads of a first sample release the GIL,
+        so both go on at once and the first frame comes sooner. The loop picks the result up.
+        """
+        if self._early is not None or self._last_good is not None:
+            return
+        now = self._clock()
+        self._started_at = now
+        early: concurrent.futures.Future[SourceSample] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                early.set_result(self._guarded(now, True))
+            except BaseException as exc:  # handed to the loop, which reports it
+                early.set_exception(exc)
+
+        threading.Thread(target=run, name="tcpscope-first-sample", daemon=True).start()
+        self._early = (early, now)
+
     async def _call_source(self, now: datetime) -> SourceSample:
         """Run one source call in a thread; a call that outlives the timeout stays pending."""
+        if self._pending is None and self._early is not None:
+            early, self._pending_now = self._early
+            self._early = None
+            self._pending = asyncio.wrap_future(early)
         if self._pending is None:
             self._pending_now = now
             first = self._last_good is None

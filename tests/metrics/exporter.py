@@ -51,16 +51,17 @@ class Exporter:
         return [s for family in text_string_to_metric_families(body) for s in family.samples]
 
     def wait_sampled(self, after: float = 0.0) -> list[Sample]:
-        """Samples of the first scrape showing a connection sample taken after ``after``
-        (Unix time), within :data:`START_TIMEOUT_S`."""
+        """Samples of the first scrape showing a good connection sample (the namespace read)
+        taken after ``after`` (Unix time), within :data:`START_TIMEOUT_S`."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             samples = self.samples()
             stamp = value(samples, "tcpscope_last_sample_timestamp_seconds")
-            if stamp is not None and stamp > after:
+            good = value(samples, "tcpscope_namespaces_read") == 1
+            if good and stamp is not None and stamp > after:
                 return samples
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise AssertionError(f"no sample after {after} within {START_TIMEOUT_S} s")
+                raise AssertionError(f"no good sample after {after} within {START_TIMEOUT_S} s")
             time.sleep(0.1)
 
 

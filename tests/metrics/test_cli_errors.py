@@ -1,11 +1,13 @@
-"""Bad input to ``tcpscope metrics``: one line on stderr, exit 2 for usage, 1 for a busy port."""
+"""Bad input and failures of ``tcpscope metrics``: one line on stderr, exit 2 or 1."""
 
 from __future__ import annotations
 
 import socket
 
+import psutil
 import pytest
 
+from tests.metrics.exporter import exporter
 from tui.cli import main
 
 
@@ -47,4 +49,15 @@ def test_a_busy_port_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) -
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith(f"tcpscope: cannot listen on 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1
+
+
+def test_a_killed_http_process_ends_the_exporter_with_one_line() -> None:
+    with exporter("--interval", "0.2", global_args=("--demo", "--no-ipsec")) as running:
+        running.wait_sampled()
+        (child,) = psutil.Process(running.proc.pid).children()
+        child.kill()  # the HTTP process dies; the next sample cannot be published
+        assert running.proc.wait(timeout=30) == 1
+        _, err = running.proc.communicate(timeout=10)
+    assert err.startswith("tcpscope: the metrics HTTP process ended (exit status -9)")
     assert err.count("\n") == 1

@@ -6,22 +6,17 @@ about the processes these tests start, or hold whatever else is there.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from core.metrics.connections import RESERVED, series_bound
-from core.metrics.exposition import Exposition
-from core.metrics.listen import ListenAddress
-from core.metrics.server import feed_updates, open_endpoint
-from core.sampling.sampler import Sampler
 from tests.metrics.exporter import OPENMETRICS, START_TIMEOUT_S, Exporter, exporter, value
 from tests.metrics.peers import Listener, Peer
 
@@ -114,35 +109,13 @@ def test_traffic_counts_what_moved_after_start(listener: Listener, tmp_path: Pat
     assert (sent, received, established) == (107001, 20500, 2)
 
 
-async def test_scrapes_read_the_latest_sample_and_never_take_one() -> None:
-    from core.connections.sources import get_source
-
-    sampler = Sampler(get_source("netlink"), interval_s=60.0)
-    exposition = Exposition(top=5)
-    endpoint = open_endpoint(ListenAddress("127.0.0.1", 0), exposition)
-    stop = asyncio.Event()
-    task = asyncio.create_task(feed_updates(sampler, exposition.update, stop))
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while exposition.collector.updates == 0 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        url = f"http://{endpoint.address}/metrics"
-        bodies = [await asyncio.to_thread(_get, url, accept) for accept in ACCEPTS * 10]
-        assert sampler.samples_taken == 1
-        assert exposition.collector.updates == 1
-        assert len(set(bodies)) == len(ACCEPTS)  # each format, the same sample every time
-        assert all("tcpscope_connections{" in body for body in bodies)
-    finally:
-        stop.set()
-        await task
-        endpoint.close()
-
-
-ACCEPTS = ("text/plain", OPENMETRICS)
-
-
-def _get(url: str, accept: str) -> str:
-    request = urllib.request.Request(url, headers={"Accept": accept})
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        body: bytes = reply.read()
-    return body.decode()
+def test_scrapes_read_the_latest_sample_and_never_take_one() -> None:
+    # At --interval 60 the sampler takes its first sample and then waits a minute: any sample
+    # a scrape triggered would show as a new timestamp (and new figures) in the bodies.
+    with exporter("--interval", "60", "--no-ipsec") as running:
+        first = running.wait_sampled()
+        stamp = value(first, "tcpscope_last_sample_timestamp_seconds")
+        bodies = [running.scrape(accept)[1] for accept in ("text/plain", OPENMETRICS) * 10]
+    assert len(set(bodies)) == 2  # each format, the same sample every time
+    again = [s for f in text_string_to_metric_families(bodies[0]) for s in f.samples]
+    assert value(again, "tcpscope_last_sample_timestamp_seconds") == stamp

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
+from textual.filter import Monochrome
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -549,6 +550,7 @@ async def test_no_color_keeps_markers() -> None:
         await step(pilot, app, feed)
         await step(pilot, app, feed)
         assert app.no_color
+        assert any(isinstance(f, Monochrome) for f in app.get_line_filters())
         assert line_text(app, by_port(app, 21, 50021).instance_id).startswith("+")
         assert line_text(app, by_port(app, 22, 40022).instance_id).startswith("~")
         ghost = next(c for c in table(app).index.rows.values() if c.remote_port == 51001)

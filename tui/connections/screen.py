@@ -22,6 +22,7 @@ from core.connections.query import SORT_COLUMNS, QueryError, parse_query
 from core.connections.reverse_dns import ReverseDns
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
+from tui.connections import actions as acts
 from tui.connections.columns import BY_KEY, Column
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
@@ -90,6 +91,10 @@ class ConnectionsScreen(Screen[None]):
         Binding(
             "g", "toggle_group", "Group", id="group", tooltip="Group by process, then container"
         ),
+        Binding("x", "close_connection", "Close", id="close-conn", tooltip="Close the connection"),
+        Binding("K", "terminate_process", "Kill", id="kill-proc", tooltip="Terminate its process"),
+        Binding("x", "act_unavailable", show=False),  # in replay/demo: say why, not nothing
+        Binding("K", "act_unavailable", show=False),
         # Names the other screen in the footer (Tab, the App's priority binding, also switches).
         Binding("2", "app.show_screen('ipsec')", "IPsec", id="conn-ipsec", tooltip="IPsec screen"),
         Binding(
@@ -366,6 +371,27 @@ class ConnectionsScreen(Screen[None]):
             table.set_grouped(True, "container")
         else:
             table.set_grouped(False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Close/Kill show dimmed in replay and demo; their keys then explain why."""
+        if action in ("close_connection", "terminate_process"):
+            return True if shell_of(self).actions_off is None else None
+        if action == "act_unavailable":
+            return shell_of(self).actions_off is not None
+        return True
+
+    def action_close_connection(self) -> None:
+        """Close the selected connection (confirmation first)."""
+        acts.start(self, self.table, self._snapshot, "close")
+
+    def action_terminate_process(self) -> None:
+        """Terminate the selected connection's process (confirmation first)."""
+        acts.start(self, self.table, self._snapshot, "terminate")
+
+    def action_act_unavailable(self) -> None:
+        """Say why closing and terminating are off here."""
+        reason = shell_of(self).actions_off or ""
+        self.notify(reason, title="Close / Kill", severity="warning", markup=False)
 
     def toggle_column(self, key: str) -> None:
         """Show or hide one column (saved in the preferences)."""

@@ -26,6 +26,8 @@ KEYS: Final = (
     ("space", "pause / resume sampling"),
     ("+ / -", "sample more / less often"),
     ("g", "group by owning process (Enter expands a process)"),
+    ("x", "close the selected connection, as ss -K does (asks first; live only)"),
+    ("K", "terminate the selected process: SIGTERM, then SIGKILL offered (asks first)"),
     ("↑ ↓ PgUp PgDn Home End", "move the cursor (it stays on its connection)"),
     ("1 / 2 / Tab", "connections screen / IPsec screen / switch"),
     ("Ctrl+P", "command palette (the same actions by name)"),

@@ -44,6 +44,9 @@ class HeaderBar(Static):
         text = Text()
         text.append("tcpscope", style="bold")
         text.append(f"  {fmt.safe(state.host)}  ")
+        if state.link:
+            text.append(fmt.safe(state.link), style="bold reverse")
+            text.append("  ")
         text.append(f"source {fmt.safe(state.source)}  every {state.interval_s:g}s  ")
         stats = snap.stats if snap is not None else None
         if stats is not None and stats.stretched_interval_s is not None:

@@ -19,12 +19,12 @@ from fractions import Fraction
 from typing import ClassVar
 
 from rich.color import Color as RichColor
+from rich.color import blend_rgb
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import RenderResult as WidgetRenderResult
 from textual.reactive import reactive
-from textual.renderables._blend_colors import blend_colors
 from textual.widgets import Sparkline
 
 GAP = "╎"
@@ -88,7 +88,7 @@ class GapSparklineRenderable:
         if index < row_low:
             return Segment(" ")
         glyph = "█" if index >= row_high else BARS[index % len(BARS)]
-        color = blend_colors(self.min_color, self.max_color, ratio)
+        color = _blend(self.min_color, self.max_color, ratio)
         return Segment(glyph, Style.from_color(color))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -140,3 +140,10 @@ class RateSparkline(Sparkline):
             max_color=max_color.rich_color,
             gap_style=Style.from_color(gap_color.rich_color),
         )
+
+
+def _blend(low: RichColor, high: RichColor, ratio: float) -> RichColor:
+    """The colour ``ratio`` of the way from ``low`` to ``high`` (``high`` without RGB)."""
+    if low.triplet is None or high.triplet is None:
+        return high
+    return RichColor.from_triplet(blend_rgb(low.triplet, high.triplet, ratio))

@@ -31,9 +31,12 @@ TCPDIAG_GETSOCK: Final = 18
 families (``sdiag_family`` AF_UNSPEC in ``inet_diag_dump_compat``), where the v2 request
 needs one walk per family. The walk itself costs about 20 ms at 50k sockets here."""
 SOCK_DIAG_BY_FAMILY: Final = 20
+SOCK_DESTROY: Final = 21
+"""Close the socket an exact request names (the kernel's ``tcp_abort``; ``ss -K``)."""
 NLMSG_ERROR: Final = 2
 NLMSG_DONE: Final = 3
 NLM_F_REQUEST: Final = 0x1
+NLM_F_ACK: Final = 0x4
 NLM_F_DUMP: Final = 0x300
 INET_DIAG_INFO: Final = 2
 TCP_ALL_STATES: Final = 0xFFFFFFFF
@@ -311,27 +314,63 @@ class InetDiagDumper:
 
         Not for use while a dump of this dumper is being read.
         """
-        self._seq += 1
-        ext = 1 << (INET_DIAG_INFO - 1)
-        body = REQ_V2_EXACT.pack(family, socket.IPPROTO_TCP, ext, TCP_ALL_STATES, sockid)
-        hdr = NLMSG_HDR.pack(
-            NLMSG_HDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, self._seq, 0
+        reply = self._ask_one(
+            SOCK_DIAG_BY_FAMILY, family, sockid, "asking for one socket's tcp_info"
         )
+        if reply is None or len(reply) < MSG_MIN:
+            return None
+        if NLMSG_HDR.unpack_from(reply)[1] != SOCK_DIAG_BY_FAMILY:
+            return None  # NLMSG_ERROR: ENOENT (closed) or the cookie no longer matches
+        return tcp_info_raw(reply, 0)
+
+    def destroy(self, family: int, sockid: bytes) -> int:
+        """Close one socket as ``ss -K`` does (SOCK_DESTROY); 0 or the kernel's errno.
+
+        The kernel finds the socket by its ``inet_diag_sockid`` and checks the cookie, so only
+        that socket is closed, never a newer one on the same tuple (ENOENT instead). Refusals
+        are returned, not raised: EPERM (no CAP_NET_ADMIN), EOPNOTSUPP (a kernel built without
+        CONFIG_INET_DIAG_DESTROY), ENOENT (no such TCP socket any more). See
+        :mod:`core.connections.actions` for what they mean to a user.
+
+        Not for use while a dump of this dumper is being read.
+        """
+        reply = self._ask_one(SOCK_DESTROY, family, sockid, "closing a socket", ack=True)
+        if reply is None or len(reply) < NLMSG_HDR.size + 4:
+            return errno.EPROTO
+        if NLMSG_HDR.unpack_from(reply)[1] != NLMSG_ERROR:
+            return errno.EPROTO
+        code: int = struct.unpack_from("=i", reply, NLMSG_HDR.size)[0]
+        return -code
+
+    def _ask_one(
+        self, mtype: int, family: int, sockid: bytes, doing: str, *, ack: bool = False
+    ) -> bytes | None:
+        """Send one exact request naming ``sockid``; the reply with our sequence number.
+
+        ``None`` when the kernel's answer is too short to read. OS errors reopen the socket
+        and raise as MonitorError.
+        """
+        self._seq += 1
+        ext = 1 << (INET_DIAG_INFO - 1) if mtype == SOCK_DIAG_BY_FAMILY else 0
+        body = REQ_V2_EXACT.pack(family, socket.IPPROTO_TCP, ext, TCP_ALL_STATES, sockid)
+        flags = NLM_F_REQUEST | (NLM_F_ACK if ack else 0)
+        hdr = NLMSG_HDR.pack(NLMSG_HDR.size + len(body), mtype, flags, self._seq, 0)
         try:
             self._sock.send(hdr + body)
             while True:
                 reply = self._sock.recv(RECV_BUFFER)
                 if len(reply) < NLMSG_HDR.size:
                     return None
-                _length, mtype, _flags, mseq, _pid = NLMSG_HDR.unpack_from(reply)
-                if mseq == self._seq:
-                    break
+                if NLMSG_HDR.unpack_from(reply)[3] == self._seq:
+                    return reply
         except OSError as err:
             self._reopen()
-            raise _translate(err, "asking for one socket's tcp_info") from err
-        if mtype != SOCK_DIAG_BY_FAMILY or len(reply) < MSG_MIN:
-            return None  # NLMSG_ERROR: ENOENT (closed) or the cookie no longer matches
-        return tcp_info_raw(reply, 0)
+            raise _translate(err, doing) from err
+
+
+def sockid_at(chunk: bytes, off: int) -> bytes:
+    """The ``inet_diag_sockid`` (48 bytes, cookie included) of the message at ``off``."""
+    return chunk[off + 20 : off + 68]
 
 
 def reply_type(family: int) -> int:

@@ -3,15 +3,17 @@
 Why: process details rarely change and cost several /proc reads each, so they are fetched
 when a PID first owns a socket and kept while it owns any, keyed by (pid, create_time) so a
 reused PID is noticed. Fields the OS refuses become ``None`` and are listed in
-``ProcessInfo.denied``; a process that vanished is dropped. Portable (psutil).
+``ProcessInfo.denied``; a process that vanished is dropped. Portable (psutil); where psutil is
+not installed (the remote agent on a bare server) Linux's /proc gives the same fields
+(:mod:`core.connections.sources.procfs`), so psutil is imported on first use, not at import.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
+from types import ModuleType
 from typing import Final
-
-import psutil  # type: ignore[import-untyped,unused-ignore]
 
 from core.connections.model import ProcessInfo
 
@@ -22,8 +24,22 @@ EXE_PRIVILEGE_REASON: Final = (
 _FIELDS: Final = ("name", "username", "cmdline", "exe")
 
 
+@functools.cache
+def _psutil() -> ModuleType | None:
+    try:
+        import psutil  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:
+        return None
+    return psutil
+
+
 def fetch_process(pid: int) -> ProcessInfo | None:
     """Details of ``pid`` now, or ``None`` when it no longer exists."""
+    psutil = _psutil()
+    if psutil is None:
+        from core.connections.sources import procfs
+
+        return procfs.fetch_process(pid)
     try:
         proc = psutil.Process(pid)
         with proc.oneshot():
@@ -111,10 +127,7 @@ class ProcessCache:
             info = self._by_pid.get(pid)
             if info is None:
                 continue
-            try:
-                same = psutil.Process(pid).create_time() == info.create_time
-            except psutil.Error:
-                same = False
+            same = _create_time(pid) == info.create_time
             if not same:
                 del self._by_pid[pid]  # the next update() fetches the new process
 
@@ -122,3 +135,15 @@ class ProcessCache:
     def any_denied(self) -> bool:
         """True when some process refused us some detail."""
         return any(info.denied for info in self._by_pid.values())
+
+
+def _create_time(pid: int) -> float | None:
+    psutil = _psutil()
+    if psutil is None:
+        from core.connections.sources import procfs
+
+        return procfs.create_time(pid)
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None

@@ -6,6 +6,7 @@ opens files. Files of the *current* network namespace are read via /proc/self/ne
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Final
 
@@ -64,4 +65,25 @@ def parse_snmp(text: str, section: str) -> dict[str, int]:
             out[name] = int(value)
         except ValueError:
             continue
+    return out
+
+
+def parse_local_addresses(fib_trie: str, if_inet6: str) -> set[str]:
+    """This namespace's own addresses from ``fib_trie`` (``/32 host LOCAL`` leaves) and
+    ``if_inet6`` (hex), as psutil's ``net_if_addrs`` spells them (where psutil is absent)."""
+    import ipaddress
+
+    out: set[str] = set()
+    last: str | None = None
+    for line in fib_trie.splitlines():
+        text = line.strip()
+        if text.startswith("|--"):
+            last = text[3:].strip()
+        elif text == "/32 host LOCAL" and last is not None:
+            out.add(last)
+    for line in if_inet6.splitlines():
+        fields = line.split()
+        if fields and len(fields[0]) == 32:
+            with contextlib.suppress(ValueError):
+                out.add(str(ipaddress.IPv6Address(bytes.fromhex(fields[0]))))
     return out

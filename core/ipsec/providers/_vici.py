@@ -2,15 +2,20 @@
 
 Why: both need a session on a socket *we* create (custom path, timeout) and the same decoding of
 VICI's all-bytes values. Values come from the daemon and, through it, from IKE peers
-(identities, names): they are decoded leniently and stripped of control characters.
+(identities, names): they are decoded leniently (undecodable bytes kept as surrogate escapes)
+and escaped where they are shown. Every read has a deadline and a size cap
+(:mod:`core.ipsec.providers._vici_transport`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 from collections.abc import Mapping
 from typing import Any, Final
+
+from core.ipsec.providers._vici_transport import BoundedTransport, ViciProtocolError
 
 DEFAULT_VICI: Final = "/var/run/charon.vici"
 
@@ -31,7 +36,10 @@ def open_session(path: str, timeout_s: float) -> tuple[Any, socket.socket]:
     except BaseException:
         sock.close()
         raise
-    return vici.Session(sock), sock
+    session = vici.Session(sock)
+    # vici's own transport waits forever after a message's first byte and believes any length.
+    session.transport = BoundedTransport(sock, timeout_s)
+    return session, sock
 
 
 def close_socket(sock: socket.socket | None) -> None:
@@ -91,6 +99,19 @@ def describe_error(err: BaseException, path: str) -> tuple[bool, str]:
     if isinstance(err, ImportError):
         return False, "python package 'vici' not installed"
     if isinstance(err, TimeoutError):
-        return True, f"charon did not answer on {path} in time"
+        return True, f"not responding: no answer on {path} in time"
+    if _is_protocol_error(err):
+        return True, f"protocol error on {path}: {str(err) or type(err).__name__}"
     detail = str(err) or type(err).__name__
     return True, f"lost connection to charon ({detail})"
+
+
+def _is_protocol_error(err: BaseException) -> bool:
+    """The peer sent something that is not VICI (or not what was asked)."""
+    if isinstance(err, ViciProtocolError | struct.error | UnicodeDecodeError):
+        return True
+    try:
+        from vici.exception import DeserializationException, SessionException
+    except ImportError:
+        return False
+    return isinstance(err, DeserializationException | SessionException)

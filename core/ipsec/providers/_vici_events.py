@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Final
 
+from core.ipsec.providers._backoff import Backoff
 from core.ipsec.providers._vici import close_socket, describe_error, open_session, text
 
 BASE_EVENTS: Final = ("ike-updown", "child-updown", "ike-rekey", "child-rekey")
@@ -93,15 +94,20 @@ class ViciEventCounter:
             return dict(self._counts)
 
     def _run(self) -> None:
+        backoff = Backoff()
         while not self._stop.is_set():
+            wait = _RETRY_S
             try:
                 self._listen_once()
             except Exception as err:
-                _present, self.error = describe_error(err, self.path)
+                present, self.error = describe_error(err, self.path)
+                if present:  # there but misbehaving: doubling waits, not every half second
+                    wait = backoff.failed()
             if self._connected.is_set():
                 self._connected.clear()
                 self.gaps += 1
-            self._stop.wait(_RETRY_S)
+                backoff.succeeded()
+            self._stop.wait(wait)
 
     def _listen_once(self) -> None:
         from vici.exception import EventUnknownException

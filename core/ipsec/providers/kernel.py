@@ -31,9 +31,17 @@ def _netlink_reason(err: OSError) -> str:
     return f"not reported: XFRM netlink failed ({err.strerror or err})"
 
 
-def _local_addresses() -> set[str]:
-    import psutil  # type: ignore[import-untyped,unused-ignore]
-
+def _local_addresses(proc_net: Path) -> set[str]:
+    try:
+        import psutil  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:  # the remote agent on a server without psutil
+        texts = []
+        for name in ("fib_trie", "if_inet6"):
+            try:
+                texts.append((proc_net / name).read_text())
+            except OSError:
+                texts.append("")
+        return _procnet.parse_local_addresses(*texts)
     out: set[str] = set()
     for addrs in psutil.net_if_addrs().values():
         for a in addrs:
@@ -97,7 +105,7 @@ class KernelProvider:
             for counter in _NETLINK_COUNTERS:
                 reasons[counter] = reason
             return reason
-        local = _local_addresses()
+        local = _local_addresses(self._proc)
         acquire = sum(1 for e in entries if e.larval and e.spi == 0)
         larval = sum(1 for e in entries if e.larval)
         installed = [e for e in entries if not e.larval]

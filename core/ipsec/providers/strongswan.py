@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from core.ipsec.counters import strongswan_has_alerts
 from core.ipsec.model import ChildSa, IkeSa, ProviderReading
+from core.ipsec.providers._backoff import Backoff
 from core.ipsec.providers._vici import (
     DEFAULT_VICI,
     close_socket,
@@ -139,6 +140,8 @@ class StrongswanProvider:
         self._want_events = events
         self.events: ViciEventCounter | None = None
         self._instance = f"strongswan:{vici_path}"
+        self._backoff = Backoff()
+        self._failure = ""
 
     # ------------------------------------------------------------------ session
     def _connect(self) -> None:
@@ -167,7 +170,12 @@ class StrongswanProvider:
 
         A failure on an old session is retried once on a fresh connection, so a restarted
         charon is read at once and a dead one is reported as such ("charon not running").
+        A daemon that is there but does not answer or speaks garbage ("not responding",
+        "protocol error") is tried again only at doubling waits (:class:`Backoff`).
         """
+        if self._session is None and not self._backoff.ready():
+            left = self._backoff.left_s()
+            return self._absent(True, f"{self._failure}; retrying in {left:.0f} s")
         for _attempt in range(2):
             fresh = self._session is None
             try:
@@ -187,8 +195,12 @@ class StrongswanProvider:
                 self._drop()
                 if fresh:
                     present, reason = describe_error(err, self.vici_path)
+                    if present:
+                        self._backoff.failed()
+                        self._failure = reason
                     return self._absent(present, reason)
                 continue
+            self._backoff.succeeded()
             return self._build(stats, counters, counters_ok, sas)
         return self._absent(True, "lost connection to charon")  # not reached: fresh on retry
 

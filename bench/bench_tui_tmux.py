@@ -1,0 +1,167 @@
+"""The live app measured from outside, as a user meets it: tmux, a real terminal, real sockets.
+
+Why from outside: the first full table is what a user waits for after pressing Enter, and it
+includes the interpreter, the imports, the first (cold) sample and the first frame; CPU and
+memory are what ``top`` shows. Per size N (``bench/loadgen.py`` holds N loopback sockets):
+
+* first full table: seconds from starting ``tcpscope --no-ipsec`` in a 120x40 tmux pane until
+  the pane shows a full page of connection rows (polled with ``capture-pane``);
+* CPU % of one core at the default 1 s interval, over ``--seconds`` after the table is up;
+* RSS (and peak RSS) from /proc, and RSS above the same app on an idle host (the baseline,
+  measured first with the load not yet opened), per connection;
+* Down and ``s`` (re-sort): seconds from ``send-keys`` until the pane changes (the poll adds
+  a few ms; the in-process timings of ``bench_tui.py`` are the finer ones).
+* ``ss -tan`` in the same run, for scale.
+
+Run as root (owners of every socket): ``python bench/bench_tui_tmux.py --sizes 50000,250000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.loadgen import LoadGen
+
+ROW: Final = re.compile(r"\d+\.\d+\.\d+\.\d+:\d+|\]:\d+")
+FD_LIMIT_PER_WORKER: Final = 12_500
+PAGE_ROWS: Final = 30
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+class Pane:
+    """One tmux session running the app."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.name = f"tcpscope-bench-{os.getpid()}"
+        self.started = time.perf_counter()
+        _tmux("new-session", "-d", "-s", self.name, "-x", "120", "-y", "40", *argv)
+        self.pid = int(_tmux("list-panes", "-t", self.name, "-F", "#{pane_pid}").strip())
+
+    def text(self) -> str:
+        return _tmux("capture-pane", "-p", "-t", self.name)
+
+    def wait_rows(self, rows: int, timeout_s: float) -> float:
+        """Seconds from start until the pane shows ``rows`` connection rows."""
+        while time.perf_counter() - self.started < timeout_s:
+            if len(ROW.findall(self.text())) >= rows:
+                return time.perf_counter() - self.started
+            time.sleep(0.005)
+        raise TimeoutError(f"no full table within {timeout_s} s")
+
+    def key_latency(self, key: str, timeout_s: float = 10.0) -> float:
+        """Seconds from sending ``key`` until the pane's text changes."""
+        before = self.text()
+        sent = time.perf_counter()
+        _tmux("send-keys", "-t", self.name, key)
+        while time.perf_counter() - sent < timeout_s:
+            if self.text() != before:
+                return time.perf_counter() - sent
+            time.sleep(0.001)
+        return float("nan")
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def memory_mib(self) -> tuple[float, float]:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        values = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M))
+        return int(values["VmRSS"]) / 1024, int(values["VmHWM"]) / 1024
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def _app() -> list[str]:
+    exe = Path(sys.executable).with_name("tcpscope")
+    return [str(exe), "--no-ipsec"] if exe.exists() else [sys.executable, "-m", "tui", "--no-ipsec"]
+
+
+def _ss_tan() -> float:
+    start = time.perf_counter()
+    subprocess.run([shutil.which("ss") or "ss", "-tan"], stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def measure(seconds: float, keys: int, rows: int = PAGE_ROWS) -> dict[str, float]:
+    """Start the app, wait for ``rows`` rows, then CPU, memory and key latencies."""
+    pane = Pane(_app())
+    try:
+        first = pane.wait_rows(rows, timeout_s=120)
+        time.sleep(2.0)
+        cpu0, wall0 = pane.cpu_s(), time.perf_counter()
+        time.sleep(seconds)
+        cpu = 100 * (pane.cpu_s() - cpu0) / (time.perf_counter() - wall0)
+        rss, peak = pane.memory_mib()
+        downs = [pane.key_latency("Down") for _ in range(keys)]
+        sorts = []
+        for _ in range(keys):
+            sorts.append(pane.key_latency("s"))
+            time.sleep(0.3)
+        return {
+            "first_s": first,
+            "cpu_pct": cpu,
+            "rss_mib": rss,
+            "peak_mib": peak,
+            "down_ms": 1000 * statistics.median(downs),
+            "sort_ms": 1000 * statistics.median(sorts),
+        }
+    finally:
+        pane.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Baseline on the idle host, then each size; prints a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="50000")
+    parser.add_argument("--seconds", type=float, default=10.0, help="CPU measuring window")
+    parser.add_argument("--keys", type=int, default=5, help="presses of Down and of s")
+    args = parser.parse_args(argv)
+    if shutil.which("tmux") is None:
+        print("bench_tui_tmux: needs tmux", file=sys.stderr)
+        return 2
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    workers = max(8, -(-max(sizes) // FD_LIMIT_PER_WORKER))
+    print(f"# bench_tui_tmux {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.uname().nodename}, "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    base = measure(args.seconds, keys=1, rows=1)
+    print(
+        f"# baseline (idle host): RSS {base['rss_mib']:.0f} MiB, "
+        f"first table {base['first_s']:.2f} s"
+    )
+    print()
+    print("| N sockets | first full table s | `ss -tan` s | CPU % at 1 Hz | RSS MiB [peak] "
+          "| bytes per connection above baseline | Down ms | s (re-sort) ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    with LoadGen(workers) as load:
+        for size in sizes:
+            load.grow_to(size)
+            ss = statistics.median(_ss_tan() for _ in range(3))
+            row = measure(args.seconds, args.keys)
+            per_conn = (row["rss_mib"] - base["rss_mib"]) * 1024 * 1024 / size
+            print(
+                f"| {size:,} | {row['first_s']:.2f} | {ss:.2f} | {row['cpu_pct']:.1f} | "
+                f"{row['rss_mib']:.0f} [{row['peak_mib']:.0f}] | {per_conn:.0f} | "
+                f"{row['down_ms']:.0f} | {row['sort_ms']:.0f} |",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The agent: samples on the server and streams a recording's records to the client.
+
+It runs from the in-memory zipapp (:mod:`core.remote.bundle`) under the server's own
+``python3`` with the standard library only: connections from netlink sock_diag, owners and
+process details from /proc, IPsec from the kernel and strongSwan's VICI (the pure-Python
+``vici`` package rides in the zipapp). Its stdout is :mod:`core.remote.wire`: a hello, then the
+same header, key frame and deltas a ``tcpscope record`` file holds, so the client can show,
+print or record them unchanged. Its stdin carries the client's commands (interval, pause,
+which connections' tcp_info to watch).
+
+Why it cannot outlive the session: the end of stdin (the SSH channel closed, however the
+client died) ends the process at once with ``os._exit``, SIGHUP does the same, and a write to a
+closed stdout kills it (SIGPIPE restored to its default). Nothing is written to the server's
+disk and nothing listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, BinaryIO, Final
+
+from core.errors import MonitorError
+from core.remote.wire import CONTROL, PROTOCOL, MessageWriter
+
+HEARTBEAT_S: Final = 5.0
+"""Longest silence: a paused or slow agent still proves it is alive this often."""
+EXIT_FATAL: Final = 1
+
+
+def hello(version: str, sha256: str) -> dict[str, Any]:
+    """Who and what runs the agent (the client checks version and hash, shows user/privilege)."""
+    import pwd
+
+    euid = os.geteuid()
+    try:
+        user = pwd.getpwuid(euid).pw_name
+    except KeyError:
+        user = str(euid)
+    return {
+        CONTROL: "hello",
+        "protocol": PROTOCOL,
+        "version": version,
+        "sha256": sha256,
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "user": user,
+        "euid": euid,
+        "sudo_user": os.environ.get("SUDO_USER"),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+    }
+
+
+def fatal(cause: str, message: str) -> dict[str, Any]:
+    """The one message before the agent gives up (the client turns it into its error line)."""
+    return {CONTROL: "fatal", "cause": cause, "message": message}
+
+
+class Agent:
+    """One session's work; ``config`` is the client's first line (see :func:`run_mode`)."""
+
+    def __init__(self, config: dict[str, Any], writer: MessageWriter, version: str) -> None:
+        """Nothing runs until :meth:`run`."""
+        self.config = config
+        self.writer = writer
+        self.version = version
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.feed: Any = None
+        self._last_send = time.monotonic()
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Write one message (from the event loop thread only)."""
+        self.writer.send(message)
+        self._last_send = time.monotonic()
+
+    async def run(self) -> int:
+        """The session's mode until it ends; the exit code."""
+        self.loop = asyncio.get_running_loop()
+        mode = self.config.get("mode")
+        if mode == "ipsec":
+            return await self._ipsec()
+        if mode == "stream":
+            return await self._stream()
+        self.send(fatal("protocol", f"unknown mode {mode!r}"))
+        return EXIT_FATAL
+
+    def command(self, line: bytes) -> None:
+        """A command line from stdin (called on the event loop)."""
+        try:
+            cmd = json.loads(line)
+            name = cmd["cmd"]
+        except (ValueError, KeyError, TypeError):
+            return
+        feed = self.feed
+        if feed is None:
+            return
+        with contextlib.suppress(MonitorError, KeyError, TypeError, ValueError):
+            if name == "interval":
+                feed.set_interval(float(cmd["s"]))
+            elif name == "pause":
+                feed.pause()
+            elif name == "resume":
+                feed.resume()
+            elif name == "watch":
+                feed.watch_tcp_info([str(i) for i in cmd["ids"]])
+
+    async def _ipsec(self) -> int:
+        from core.ipsec.providers import get_providers
+        from core.ipsec.sampling import IpsecSampler
+        from core.recording.codec import IPSEC_VIEW
+
+        try:
+            sampler = IpsecSampler(get_providers(self.config["provider"], self.config["vici"]))
+        except MonitorError as exc:
+            self.send(fatal("ipsec", str(exc)))
+            return EXIT_FATAL
+        try:
+            view = await asyncio.to_thread(sampler.sample)
+        finally:
+            sampler.close()
+        self.send({CONTROL: "ipsec", "view": IPSEC_VIEW.encode(view)})
+        return 0
+
+    async def _stream(self) -> int:
+        from core.commands.feeds import FeedOptions, make_feed
+        from core.commands.record import header_factory
+        from core.recording.frames import FrameEncoder
+
+        cfg = self.config
+        options = FeedOptions(
+            source="netlink",
+            interval_s=float(cfg["interval_s"]),
+            ghost_ttl_s=float(cfg["ghost_ttl_s"]),
+            ipsec=bool(cfg["ipsec"]),
+            provider=str(cfg["provider"]),
+            vici=cfg["vici"],
+            every_tcp_info=bool(cfg["every_tcp_info"]),
+        )
+        try:
+            self.feed = feed = make_feed(options)
+        except MonitorError as exc:
+            self.send(fatal("source", str(exc)))
+            return EXIT_FATAL
+        if cfg.get("paused"):
+            feed.pause()
+        header_of = header_factory(options)
+        encoder = FrameEncoder(options.ghost_ttl_s)
+        limit = cfg.get("samples")
+        beat = asyncio.create_task(self._heartbeat())
+        sent = 0
+        try:
+            async for snap in feed.stream():
+                if not sent:
+                    header = dataclasses.replace(header_of(snap), tcpscope=self.version)
+                    self.send(header.to_json())
+                self.send(encoder.encode(snap, key=not sent))
+                sent += 1
+                if limit is not None and sent >= limit:
+                    break
+        finally:
+            beat.cancel()
+            await feed.aclose()
+        return 0
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S / 2)
+            if time.monotonic() - self._last_send >= HEARTBEAT_S:
+                self.send({CONTROL: "beat"})
+
+
+def _read_commands(inp: BinaryIO, deliver: Callable[[bytes], None]) -> None:
+    """Stdin reader thread: every line to ``deliver``; the end of stdin ends the process."""
+    try:
+        for line in inp:
+            deliver(line)
+    finally:
+        os._exit(0)
+
+
+def main(version: str, sha256: str) -> None:
+    """Entry point (called by the bootstrap with the version and hash it checked)."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, lambda *_: os._exit(0))
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    writer = MessageWriter(out)
+    line = inp.readline()
+    if not line:
+        os._exit(0)
+    config = json.loads(line)
+    writer.send(hello(version, sha256))
+    agent = Agent(config, writer, version)
+
+    def deliver(cmd: bytes) -> None:
+        if agent.loop is not None:
+            agent.loop.call_soon_threadsafe(agent.command, cmd)
+
+    threading.Thread(target=_read_commands, args=(inp, deliver), daemon=True).start()
+    try:
+        code = asyncio.run(agent.run())
+    except Exception as exc:  # the client shows one line; the traceback stays here
+        writer.send(fatal("agent", f"{type(exc).__name__}: {exc}".splitlines()[0]))
+        code = EXIT_FATAL
+    out.flush()
+    os._exit(code)

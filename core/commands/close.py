@@ -1,0 +1,127 @@
+"""``tcpscope close``: close the TCP connections a filter selects, as ``ss -K`` does.
+
+Why so careful: closing is not undoable, and a script that pipes into it cannot answer a
+question. So it needs a filter (never "everything"), lists what matches, asks on a terminal
+(``--yes`` skips the question, and is the only way without one), leaves listening sockets
+alone unless ``--state Listen`` names them, and prints what it closed. No Textual import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Final, TextIO
+
+from core.commands import connections as connections_cli
+from core.connections.actions import (
+    Refusal,
+    close_connections,
+    close_targets,
+    endpoints,
+    process_label,
+)
+from core.connections.model import TcpConnection, TcpState
+from core.connections.snapshot import Snapshot
+from core.errors import UsageError
+
+EXIT_REFUSED: Final = 1
+EXIT_USAGE: Final = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The filters of ``tcpscope connections``, plus ``--yes``."""
+    connections_cli.add_filter_arguments(parser)
+    parser.add_argument(
+        "--yes", "-y", action="store_true", help="close without asking (needed without a terminal)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """List, confirm, close; 0 when every match was closed, 1 when refused, 2 on usage."""
+    if not connections_cli.has_filter(args):
+        raise UsageError(
+            "close: give a filter (e.g. --remote-port 443 or --filter 'state:est'); "
+            "closing every connection is refused"
+        )
+    from core.connections.oneshot import take_snapshot
+
+    snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=False)
+    matched = connections_cli.select(snap.connections.values(), args)
+    listeners_named = int(TcpState.LISTEN) in set(args.state or ())
+    chosen = [c for c in matched if listeners_named or c.state is not TcpState.LISTEN]
+    skipped = len(matched) - len(chosen)
+    if skipped:
+        print(
+            f"tcpscope: leaving {skipped} listening socket(s) open "
+            "(add --state Listen to close listeners)",
+            file=sys.stderr,
+        )
+    if not chosen:
+        print("tcpscope: no connection matches; nothing closed", file=sys.stderr)
+        return EXIT_REFUSED
+    _list(chosen, snap)
+    if not args.yes and not _confirmed(len(chosen), sys.stdin):
+        return EXIT_USAGE if not sys.stdin.isatty() else EXIT_REFUSED
+    return _close(chosen, snap)
+
+
+def _state_names() -> dict[int, str]:
+    from core.connections.seed_tables import ENUMS
+
+    return {int(v.value): v.name for v in ENUMS["State"].values}
+
+
+def _list(conns: Sequence[TcpConnection], snap: Snapshot) -> None:
+    from core.connections.report import write_table
+
+    sys.stdout.flush()
+    out = connections_cli.binary(sys.stdout)
+    write_table(conns, snap, _state_names(), out)
+    out.flush()
+    for target in close_targets(conns):
+        if target.shared:
+            pids = ", ".join(str(p) for p in sorted(target.holders))
+            print(
+                f"note: {endpoints(target.conn)} is one socket shared by PIDs {pids}: "
+                "closing it closes it for all of them",
+                file=sys.stderr,
+            )
+
+
+def _confirmed(count: int, stdin: TextIO) -> bool:
+    """Ask on the terminal; without one, refuse (a script must say ``--yes``)."""
+    if not stdin.isatty():
+        print(
+            f"tcpscope: refusing to close {count} connection(s) without confirmation: "
+            "stdin is not a terminal (use --yes); nothing closed",
+            file=sys.stderr,
+        )
+        return False
+    print(f"Close {count} connection(s)? [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = stdin.readline().strip().lower()
+    if answer in ("y", "yes"):
+        return True
+    print("nothing closed", file=sys.stderr)
+    return False
+
+
+def _close(conns: Sequence[TcpConnection], snap: Snapshot) -> int:
+    results = close_connections(conns)
+    names = _state_names()
+    refused = False
+    for conn, outcome in results:
+        if outcome.done:
+            pid = conn.owning_process
+            owner = process_label(pid, snap.processes.get(pid) if pid is not None else None)
+            state = names.get(int(conn.state), "?")
+            print(f"closed  {endpoints(conn)}  {state}  {owner}")
+        elif outcome.refusal is Refusal.GONE:
+            print(f"tcpscope: {endpoints(conn)}: {outcome.message}", file=sys.stderr)
+        else:
+            refused = True
+            print(f"tcpscope: {endpoints(conn)}: {outcome.message}", file=sys.stderr)
+    untried = len(conns) - len(results)
+    if untried:
+        print(f"tcpscope: {untried} more not tried (the same refusal)", file=sys.stderr)
+    return EXIT_REFUSED if refused else 0

@@ -1,0 +1,317 @@
+"""Acting on a connection: close it (SOCK_DESTROY, as ``ss -K`` does) or end its process.
+
+Why here: the TUI's keys and ``tcpscope close`` must refuse, warn and explain in the same
+words, and neither may touch a socket or a signal itself. Closing goes through the netlink
+code the source already has (:meth:`InetDiagDumper.destroy`): an exact request naming the
+socket's id *and cookie*, so only that socket is closed, never a newer one on the same ports.
+Ending a process pins it with a pidfd and checks its start time first, so a PID reused since
+the sample is refused rather than signalled.
+
+Linux only; nothing here runs until an action is asked for. Never imports textual or rich.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import socket
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.records import address_text
+from core.connections.sources.inet_diag import InetDiagDumper, decode, offsets, sockid_at
+from core.errors import MonitorError
+from core.textsafe import printable
+
+SOCKID_SIZE: Final = 48
+"""An ``inet_diag_sockid``: ports, addresses, interface, cookie."""
+TERM_GRACE_S: Final = 3.0
+"""How long a process gets to exit after SIGTERM before SIGKILL is offered."""
+_START_SLACK_S: Final = 0.05
+"""Start times are computed from boot time and clock ticks: equal within this."""
+
+
+class Refusal(StrEnum):
+    """Why an action did not happen, one kind per thing the user can do about it."""
+
+    NOT_PERMITTED = "not permitted"
+    UNSUPPORTED = "not supported by this kernel"
+    GONE = "gone"
+    REPLACED = "PID reused"
+    FAILED = "failed"
+
+
+CLOSE_REASONS: Final[Mapping[Refusal, str]] = {
+    Refusal.NOT_PERMITTED: "not permitted: closing a socket needs CAP_NET_ADMIN (run as root)",
+    Refusal.UNSUPPORTED: "this kernel cannot close sockets: it was built without "
+    "CONFIG_INET_DIAG_DESTROY",
+    Refusal.GONE: "no such TCP socket any more: it closed (or changed) since the last sample",
+}
+"""What each refusal of SOCK_DESTROY means, in the words the UI and the CLI print."""
+
+_CLOSE_ERRNOS: Final[Mapping[int, Refusal]] = {
+    errno.EPERM: Refusal.NOT_PERMITTED,
+    errno.EACCES: Refusal.NOT_PERMITTED,
+    errno.EOPNOTSUPP: Refusal.UNSUPPORTED,
+    errno.ENOENT: Refusal.GONE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one action did: done, or refused with a one-line reason (safe to print)."""
+
+    done: bool
+    message: str
+    refusal: Refusal | None = None
+
+
+def endpoints(conn: TcpConnection) -> str:
+    """``local → remote`` as the table shows them (IPv6 in brackets)."""
+
+    def one(address: str, port: int) -> str:
+        return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+    return (
+        f"{one(conn.local_address, conn.local_port)} → {one(conn.remote_address, conn.remote_port)}"
+    )
+
+
+def process_label(pid: int | None, proc: ProcessInfo | None) -> str:
+    """``PID 1234 (nginx, user www)``; untrusted names made printable."""
+    if pid is None:
+        return "no owning process"
+    details = [printable(v) for v in (proc.name if proc else None,) if v]
+    if proc is not None and proc.username:
+        details.append(f"user {printable(proc.username)}")
+    return f"PID {pid} ({', '.join(details)})" if details else f"PID {pid}"
+
+
+# --- who holds a socket ----------------------------------------------------------------
+
+
+def socket_holders(inodes: Collection[int], proc: str = "/proc") -> dict[int, set[int]]:
+    """The PIDs holding each socket inode (a forked or passed socket has several).
+
+    Why: the source names one owner per socket, but closing a shared socket affects every
+    holder, and ending one holder does not close it. One walk over ``/proc/*/fd``; entries
+    we may not read (other users' processes without privilege) are skipped.
+    """
+    wanted = {f"socket:[{ino}]": ino for ino in inodes if ino}
+    found: dict[int, set[int]] = {ino: set() for ino in wanted.values()}
+    if not wanted:
+        return found
+    try:
+        pids = [int(name) for name in os.listdir(proc) if name.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        fd_dir = f"{proc}/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                ino = wanted.get(os.readlink(f"{fd_dir}/{fd}"))
+            except OSError:
+                continue
+            if ino is not None:
+                found[ino].add(pid)
+    return found
+
+
+# --- closing connections ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CloseTarget:
+    """One connection to close and who shares its socket (for the confirmation)."""
+
+    conn: TcpConnection
+    holders: frozenset[int] = frozenset()
+    """Every PID holding the socket (empty when unknown or it has no file)."""
+
+    @property
+    def shared(self) -> bool:
+        """Several processes hold the socket: closing it affects all of them."""
+        return len(self.holders) > 1
+
+
+def close_targets(conns: Iterable[TcpConnection], proc: str = "/proc") -> list[CloseTarget]:
+    """The connections to close, each with the PIDs holding its socket."""
+    conns = list(conns)
+    holders = socket_holders([c.inode for c in conns if c.inode], proc)
+    return [CloseTarget(c, frozenset(holders.get(c.inode or 0, ()))) for c in conns]
+
+
+class Closer:
+    """Closes TCP sockets with SOCK_DESTROY over one NETLINK_SOCK_DIAG socket.
+
+    Records from the netlink source carry their socket id; others (psutil) are found by
+    their endpoints in a fresh dump.
+    """
+
+    def __init__(self) -> None:
+        """Open nothing yet: the netlink socket is opened by the first close."""
+        self._dumper: InetDiagDumper | None = None
+
+    def close(self, conn: TcpConnection) -> Outcome:
+        """Close ``conn``'s socket now; the outcome says why when the kernel refused."""
+        try:
+            if self._dumper is None:
+                self._dumper = InetDiagDumper(tcp_info=False)
+            family = socket.AF_INET if conn.family == 4 else socket.AF_INET6
+            sockid = conn.source_key if len(conn.source_key) == SOCKID_SIZE else None
+            if sockid is None:
+                sockid = _find_sockid(self._dumper, family, conn)
+            code = errno.ENOENT if sockid is None else self._dumper.destroy(family, sockid)
+        except MonitorError as exc:
+            return Outcome(False, f"could not ask the kernel: {exc}", Refusal.FAILED)
+        if code == 0:
+            return Outcome(True, f"closed {endpoints(conn)}")
+        refusal = _CLOSE_ERRNOS.get(code, Refusal.FAILED)
+        reason = CLOSE_REASONS.get(refusal) or f"the kernel refused: {os.strerror(code)}"
+        return Outcome(False, reason, refusal)
+
+    def aclose(self) -> None:
+        """Close the netlink socket."""
+        if self._dumper is not None:
+            self._dumper.close()
+        self._dumper = None
+
+
+def close_connections(conns: Iterable[TcpConnection]) -> list[tuple[TcpConnection, Outcome]]:
+    """Close each of ``conns``; stops at a refusal that would repeat for all (privilege,
+    kernel), so the caller reports it once. Returns the outcomes of those tried."""
+    closer = Closer()
+    out: list[tuple[TcpConnection, Outcome]] = []
+    try:
+        for conn in conns:
+            outcome = closer.close(conn)
+            out.append((conn, outcome))
+            if outcome.refusal in (Refusal.NOT_PERMITTED, Refusal.UNSUPPORTED):
+                break
+    finally:
+        closer.aclose()
+    return out
+
+
+def _find_sockid(dumper: InetDiagDumper, family: int, conn: TcpConnection) -> bytes | None:
+    """The socket id of ``conn`` from a dump, matched by endpoints (and inode if known)."""
+    for chunk, end in dumper.dump(family):
+        for off in offsets(chunk, end):
+            found = decode(chunk, off)
+            if (
+                found.sport == conn.local_port
+                and found.dport == conn.remote_port
+                and address_text(found.src) == conn.local_address
+                and address_text(found.dst) == conn.remote_address
+                and (not conn.inode or found.inode == conn.inode)
+            ):
+                return sockid_at(chunk, off)
+    return None
+
+
+# --- ending processes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessTarget:
+    """A process to end, and what else goes with it (for the confirmation)."""
+
+    pid: int
+    info: ProcessInfo | None
+    connections: tuple[TcpConnection, ...]
+    """The connections the last sample gives this process."""
+    shared: Mapping[int, frozenset[int]] = field(default_factory=dict)
+    """Socket inode → the other PIDs holding it: those sockets stay open after this exits."""
+
+    @property
+    def label(self) -> str:
+        """``PID 1234 (nginx, user www)``."""
+        return process_label(self.pid, self.info)
+
+
+def process_target(
+    pid: int,
+    conns: Iterable[TcpConnection],
+    processes: Mapping[int, ProcessInfo],
+    proc: str = "/proc",
+) -> ProcessTarget:
+    """What ending ``pid`` involves: its connections and the sockets it shares."""
+    own = tuple(c for c in conns if c.owning_process == pid)
+    holders = socket_holders([c.inode for c in own if c.inode], proc)
+    shared = {ino: frozenset(p - {pid}) for ino, p in holders.items() if p - {pid}}
+    return ProcessTarget(pid, processes.get(pid), own, shared)
+
+
+def terminate(target: ProcessTarget, *, grace_s: float | None = None) -> Outcome:
+    """SIGTERM, then wait up to ``grace_s`` (default :data:`TERM_GRACE_S`) for the exit.
+
+    ``done`` is True when it exited; False with no refusal when it still runs (offer
+    :func:`kill`); False with a refusal when it could not be signalled.
+    """
+    return _signal(target, signal.SIGTERM, TERM_GRACE_S if grace_s is None else grace_s)
+
+
+def kill(target: ProcessTarget, *, grace_s: float = 1.0) -> Outcome:
+    """SIGKILL (cannot be caught), then wait up to ``grace_s`` for the exit."""
+    return _signal(target, signal.SIGKILL, grace_s)
+
+
+def _signal(target: ProcessTarget, sig: signal.Signals, grace_s: float) -> Outcome:
+    pid = target.pid
+    label = target.label
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return Outcome(False, f"{label} has exited already", Refusal.GONE)
+    except OSError as exc:
+        return Outcome(False, f"cannot reach {label}: {exc.strerror}", Refusal.FAILED)
+    try:
+        expected = target.info.create_time if target.info is not None else None
+        if expected is not None and not _same_start(pid, expected):
+            return Outcome(
+                False,
+                f"PID {pid} now belongs to another process: {label} exited; nothing was sent",
+                Refusal.REPLACED,
+            )
+        try:
+            signal.pidfd_send_signal(pidfd, sig)
+        except ProcessLookupError:
+            return Outcome(False, f"{label} has exited already", Refusal.GONE)
+        except PermissionError:
+            return Outcome(
+                False,
+                f"not permitted to signal {label}: it belongs to another user "
+                "(needs root or CAP_KILL)",
+                Refusal.NOT_PERMITTED,
+            )
+        if _exited(pidfd, grace_s):
+            return Outcome(True, f"{label} exited after {sig.name}")
+        return Outcome(False, f"{label} is still running {grace_s:g} s after {sig.name}")
+    finally:
+        os.close(pidfd)
+
+
+def _same_start(pid: int, expected: float) -> bool:
+    import psutil  # type: ignore[import-untyped,unused-ignore]
+
+    try:
+        started = float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return False
+    return abs(started - expected) <= _START_SLACK_S
+
+
+def _exited(pidfd: int, timeout_s: float) -> bool:
+    """A pidfd polls readable once its process has exited (zombies included)."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(max(0.0, timeout_s) * 1000))

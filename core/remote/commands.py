@@ -1,0 +1,87 @@
+"""The command line's remote paths: the feed for the app and ``record``, and one-shot samples.
+
+Why here: ``connections``, ``ipsec``, ``record`` and the app each need the remote version of
+what they do locally, and each gets it through one call, so their own modules change by a
+line. The one-shot commands ask the agent for exactly what the local command samples
+(every tcp_info, no IPsec for ``connections``; one IPsec view for ``ipsec``), then print it
+with the local code, so the output is the same.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from core.connections.snapshot import Snapshot
+from core.errors import RemoteError
+from core.recording.codec import IPSEC_VIEW, DecodeError
+from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
+from core.recording.frames import FrameDecoder
+from core.remote.feed import RemoteFeed, stream_config
+from core.remote.session import AgentSession, Disconnected
+from core.remote.target import RemoteTarget
+from core.remote.wire import CONTROL
+
+if TYPE_CHECKING:
+    from core.ipsec.model import IpsecView
+
+
+def open_remote_feed(target: RemoteTarget, config: dict[str, Any]) -> RemoteFeed:
+    """A connected feed from ``target`` streaming with ``config`` (see :func:`stream_config`);
+    RemoteError with the cause if it fails."""
+    feed = RemoteFeed(target, config)
+    feed.connect()
+    return feed
+
+
+def _one_session(target: RemoteTarget, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Messages of a session that ends by itself (a one-shot mode)."""
+    session = AgentSession(target, config, batch=False)
+    session.start()
+    out: list[dict[str, Any]] = []
+    try:
+        for message in session.messages():
+            out.append(message)
+            if message.get("k") is not None or message.get(CONTROL) == "ipsec":
+                break
+    except Disconnected as exc:
+        raise RemoteError(f"{target.label}: the agent stopped early ({exc})") from None
+    finally:
+        session.close()
+    return out
+
+
+def remote_snapshot(target: RemoteTarget, *, tcp_info: bool) -> Snapshot:
+    """One sample taken on ``target`` as ``tcpscope connections`` takes it locally."""
+    config = stream_config(
+        interval_s=1.0,
+        ghost_ttl_s=5.0,
+        ipsec=False,
+        provider="auto",
+        vici=None,
+        every_tcp_info=tcp_info,
+        samples=1,
+    )
+    header: RecordingHeader | None = None
+    try:
+        for message in _one_session(target, config):
+            if message.get("format") == FORMAT_NAME:
+                header = parse_header(message)
+            elif message.get("k") is not None and header is not None:
+                snap = FrameDecoder(header.ghost_ttl_s).apply(message)
+                if snap is not None:
+                    return snap
+    except DecodeError as exc:
+        raise RemoteError(f"{target.label}: bad sample from the agent ({exc})") from None
+    raise RemoteError(f"{target.label}: the agent sent no sample")
+
+
+def remote_ipsec_view(target: RemoteTarget, provider: str, vici: str | None) -> IpsecView:
+    """One IPsec view read on ``target`` as ``tcpscope ipsec`` reads it locally."""
+    for message in _one_session(target, {"mode": "ipsec", "provider": provider, "vici": vici}):
+        if message.get(CONTROL) == "ipsec":
+            try:
+                view: IpsecView = IPSEC_VIEW.decode(message.get("view"))
+            except DecodeError as exc:
+                raise RemoteError(f"{target.label}: bad IPsec view ({exc})") from None
+            return view
+    raise RemoteError(f"{target.label}: the agent sent no IPsec view")

@@ -1,0 +1,98 @@
+"""Why a remote session failed, in one line that names the cause.
+
+Why a module of its own: the evidence is scattered (ssh's exit status 255 and its stderr, the
+shell's 127, sudo's complaint, the loader's status line, the agent's ``fatal`` message) and
+the user needs one sentence: unknown host, login refused, no python3, too old a python3,
+no sudo right, a kernel without sock_diag. Lines from the server are untrusted text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Final
+
+from core.remote.bundle import MIN_PYTHON
+from core.remote.target import RemoteTarget
+from core.textsafe import printable
+
+SSH_FAILED: Final = 255
+COMMAND_NOT_FOUND: Final = 127
+_MIN: Final = ".".join(map(str, MIN_PYTHON))
+
+_SSH_CAUSES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile(r"Could not resolve hostname|Name or service not known", re.I), "unknown host"),
+    (re.compile(r"Permission denied|Too many authentication failures", re.I), "login refused"),
+    (re.compile(r"Host key verification failed|REMOTE HOST IDENTIFICATION", re.I), "host key"),
+    (re.compile(r"Connection refused", re.I), "connection refused"),
+    (re.compile(r"timed out|No route to host|Network is unreachable", re.I), "unreachable"),
+)
+_SUDO_REFUSED: Final = re.compile(
+    r"sudo: .*(password is required|terminal is required|not in the sudoers|"
+    r"not allowed to execute|may not run sudo)",
+    re.I,
+)
+_NOT_FOUND: Final = re.compile(r"(command not found|not found|No such file)", re.I)
+
+
+def _clean(line: str) -> str:
+    return printable(line.strip())[:200]
+
+
+def _ssh_line(lines: Sequence[str]) -> str:
+    """The line ssh or the server's shell said last (not the server's login noise)."""
+    for line in reversed(lines):
+        if line.strip():
+            return _clean(line)
+    return "no message"
+
+
+def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
+    """The cause of an ssh that ended before the agent answered."""
+    where = target.label
+    if code == SSH_FAILED:
+        for line in reversed(stderr):
+            for pattern, cause in _SSH_CAUSES:
+                if pattern.search(line):
+                    return f"{where}: {cause} ({_clean(line)})"
+        return f"{where}: ssh failed ({_ssh_line(stderr)})"
+    for line in stderr:
+        if _SUDO_REFUSED.search(line):
+            return (
+                f"{where}: sudo refused to run the agent without a password ({_clean(line)}); "
+                f"--remote-sudo needs a NOPASSWD sudo rule for {target.python}"
+            )
+    if code == COMMAND_NOT_FOUND:
+        no_sudo = any(re.search(r"\bsudo\b.*not found", ln) for ln in stderr)
+        if target.sudo and no_sudo and not any(target.python in ln for ln in stderr):
+            return f"{where}: no sudo on the server (needed by --remote-sudo)"
+        return (
+            f"{where}: no {target.python} on the server (the agent needs Python ≥ {_MIN}; "
+            "name another interpreter with --remote-python)"
+        )
+    if any("Unknown option: -I" in ln for ln in stderr):
+        return f"{where}: {target.python} is too old (Python 2 or < 3.4; the agent needs ≥ {_MIN})"
+    return f"{where}: the agent did not start (exit {code}: {_ssh_line(stderr)})"
+
+
+def from_status(target: RemoteTarget, status: str) -> str:
+    """The cause behind a loader status line other than ``ok``."""
+    words = status.split()
+    if len(words) >= 3 and words[1] == "too-old":
+        return (
+            f"{target.label}: {target.python} is Python {_clean(words[2])}, too old "
+            f"(the agent needs ≥ {_MIN}; name another interpreter with --remote-python)"
+        )
+    if len(words) >= 2 and words[1] in ("bad-hash", "bad-header"):
+        return f"{target.label}: the agent arrived damaged ({words[1]}); try again"
+    return f"{target.label}: unexpected answer from the server: {_clean(status)}"
+
+
+def from_fatal(target: RemoteTarget, cause: str, message: str) -> str:
+    """The cause the agent reported before giving up."""
+    text = _clean(message)
+    if cause == "source":
+        if "sock_diag" in text or "netlink" in text:
+            return f"{target.label}: the kernel offers no usable sock_diag ({text})"
+        return f"{target.label}: cannot read connections there ({text})"
+    return f"{target.label}: the agent failed ({_clean(cause)}: {text})"

@@ -1,0 +1,317 @@
+"""A live :class:`core.sampling.feed.Feed` whose samples are taken on a server over SSH.
+
+The agent's records are decoded with the recording's own :class:`FrameDecoder` into the
+snapshots the server's sampler produced; the app cannot tell them from local ones. What is
+added here is the link: when it drops, the last table stays with every row turned into a
+ghost, the header says "disconnected — reconnecting", and new sessions are tried with backoff
+(1, 2, 4, 8, then every 15 s) without a password prompt. The first snapshot of a new session
+is diffed against the last one before the drop, so rows come back instead of all being new.
+
+A reader thread owns the session (see :mod:`core.remote.session` for why threads); the
+consumer gets the newest snapshot with the diffs of any it skipped folded in, like the
+local sampler's latest-wins stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import threading
+from collections.abc import AsyncIterator, Collection
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from core.connections.snapshot import ConnectionDiff, ErrorKind, Ghost, Snapshot, SourceError
+from core.errors import RemoteError
+from core.recording.codec import DecodeError
+from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
+from core.recording.frames import FrameDecoder
+from core.remote.session import AgentSession, Disconnected, Hello
+from core.remote.target import RemoteTarget
+from core.remote.wire import CONTROL, command
+from core.sampling.sampler import check_interval, diff_connections
+
+BACKOFF_S: Final = (1.0, 2.0, 4.0, 8.0, 15.0)
+"""Waits before reconnection attempts; the last one repeats."""
+DISCONNECTED: Final = "disconnected — reconnecting"
+
+
+def stream_config(
+    *,
+    interval_s: float,
+    ghost_ttl_s: float,
+    ipsec: bool,
+    provider: str,
+    vici: str | None,
+    every_tcp_info: bool,
+    samples: int | None = None,
+) -> dict[str, Any]:
+    """The agent's first line for a stream of samples."""
+    return {
+        "mode": "stream",
+        "interval_s": interval_s,
+        "ghost_ttl_s": ghost_ttl_s,
+        "ipsec": ipsec,
+        "provider": provider,
+        "vici": vici,
+        "every_tcp_info": every_tcp_info,
+        "samples": samples,
+    }
+
+
+class RemoteFeed:
+    """Snapshots sampled on ``target`` (implements Feed and WatchesTcpInfo)."""
+
+    def __init__(self, target: RemoteTarget, config: dict[str, Any]) -> None:
+        """Nothing runs until :meth:`connect`."""
+        self.target = target
+        self._config = dict(config)
+        self._interval_s = float(config["interval_s"])
+        self._paused = False
+        self._watched: tuple[str, ...] = ()
+        self._session: AgentSession | None = None
+        self.hello: Hello | None = None
+        self.header: RecordingHeader | None = None
+        """The recording header of the current session (host, platform, source)."""
+        self.link_status: str | None = None
+        """None while connected, else what the header shows (disconnected — reconnecting)."""
+        self._decoder: FrameDecoder | None = None
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready: asyncio.Event | None = None
+        self._unseen: Snapshot | None = None
+        self._last: Snapshot | None = None
+        self._resync = False
+        self._before_drop: dict[str, Any] = {}
+        self._seq_base = 0
+        self._starting: AgentSession | None = None
+        self.reconnects = 0
+        """Sessions started after a drop (tests and the header)."""
+
+    # --- connecting -------------------------------------------------------------------
+    def connect(self) -> Hello:
+        """Open the first session (ssh may prompt on the terminal); RemoteError if it fails."""
+        self._session = AgentSession(self.target, self._config, batch=False)
+        self.hello = self._session.start()
+        self._thread = threading.Thread(target=self._run, name="tcpscope-remote", daemon=True)
+        self._thread.start()
+        return self.hello
+
+    @property
+    def endpoint(self) -> str:
+        """``user@host (privilege)`` for the header."""
+        hello = self.hello
+        if hello is None:
+            return self.target.label
+        login = hello.sudo_user or self.target.user or hello.user
+        return f"{login}@{self.target.host} ({hello.privilege})"
+
+    def _run(self) -> None:
+        session = self._session
+        while session is not None:
+            try:
+                for message in session.messages():
+                    self._on_message(message)
+                reason = "session ended"
+            except (Disconnected, RemoteError, DecodeError) as exc:
+                reason = str(exc)
+            session.close()
+            if self._closing.is_set():
+                return
+            self._dropped(reason)
+            session = self._reconnect()
+
+    def _reconnect(self) -> AgentSession | None:
+        attempt = 0
+        while not self._closing.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]):
+            attempt += 1
+            config = {**self._config, "interval_s": self._interval_s, "paused": self._paused}
+            session = AgentSession(self.target, config, batch=True)
+            with self._lock:
+                self._starting = session
+            try:
+                self.hello = session.start()
+            except RemoteError as exc:
+                self._still_down(f"attempt {attempt} failed: {exc}")
+                continue
+            with self._lock:
+                self._starting = None
+                if self._closing.is_set():
+                    session.close()
+                    return None
+                self._session = session
+            if self._watched:
+                session.send(command("watch", ids=list(self._watched)))
+            self._resync = True
+            self.reconnects += 1
+            return session
+        return None
+
+    # --- messages → snapshots ---------------------------------------------------------
+    def _on_message(self, message: dict[str, Any]) -> None:
+        if message.get(CONTROL) is not None:
+            return
+        if message.get("format") == FORMAT_NAME:
+            self.header = parse_header(message)
+            self._decoder = FrameDecoder(self.header.ghost_ttl_s)
+            return
+        if self._decoder is None:
+            raise DecodeError("a sample arrived before the recording header")
+        snap = self._decoder.apply(message)
+        if snap is not None:
+            self._deliver(snap)
+
+    def _deliver(self, snap: Snapshot) -> None:
+        last = self._last
+        if self._resync and last is not None:
+            self._resync = False
+            self._seq_base = last.seq
+            snap = dataclasses.replace(
+                snap, diff=diff_connections(self._before_drop, snap.connections)
+            )
+        if self._seq_base:
+            snap = dataclasses.replace(snap, seq=snap.seq + self._seq_base)
+        self.link_status = None
+        self._publish(snap)
+
+    def _dropped(self, reason: str) -> None:
+        """Every row becomes a ghost of the last sample; the header says we reconnect."""
+        self.link_status = DISCONNECTED
+        last = self._last
+        if last is None:
+            return
+        self._before_drop = dict(last.connections)
+        kept = [g for g in last.ghosts if g.connection.instance_id not in last.connections]
+        ghosts = (*kept, *(Ghost(c, last.time) for c in last.connections.values()))
+        self._publish(
+            dataclasses.replace(
+                last,
+                seq=last.seq + 1,
+                connections={},
+                diff=ConnectionDiff(removed=frozenset(last.connections)),
+                ghosts=ghosts,
+                tcp_info={},
+                error=SourceError(
+                    ErrorKind.UNAVAILABLE,
+                    f"{DISCONNECTED}: {self.target.label}: {reason}",
+                    datetime.now(UTC),
+                ),
+                stale=False,
+                skipped=0,
+            )
+        )
+
+    def _still_down(self, why: str) -> None:
+        """Say why the last reconnection failed (in the error banner, rows unchanged)."""
+        last = self._last
+        if last is None or last.error is None:
+            return
+        error = dataclasses.replace(last.error, message=f"{DISCONNECTED}: {why}")
+        self._publish(dataclasses.replace(last, diff=ConnectionDiff(), error=error, skipped=0))
+
+    def _publish(self, snap: Snapshot) -> None:
+        with self._lock:
+            pending = self._unseen
+            if pending is not None:
+                snap = dataclasses.replace(
+                    snap, diff=pending.diff.then(snap.diff), skipped=pending.skipped + 1
+                )
+            self._unseen = self._last = snap
+            loop, ready = self._loop, self._ready
+        if loop is not None and ready is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(ready.set)
+
+    def recording_header(self, snap: Snapshot) -> RecordingHeader:
+        """The header of a recording of this feed: the server's host and platform."""
+        header = self.header
+        if header is None:
+            raise RemoteError(f"{self.target.label}: no recording header from the agent")
+        providers = tuple(p.name for p in snap.ipsec.providers) if snap.ipsec else ()
+        return dataclasses.replace(
+            header, providers=providers, start=snap.started_at, interval_s=snap.interval_s
+        )
+
+    # --- Feed -------------------------------------------------------------------------
+    @property
+    def live(self) -> bool:
+        """Sampled now (on the server)."""
+        return True
+
+    @property
+    def source_name(self) -> str:
+        """The server's source, and how it reaches us."""
+        source = self.header.source if self.header is not None else "netlink"
+        return f"{source} via ssh"
+
+    @property
+    def paused(self) -> bool:
+        """True while the agent does not sample."""
+        return self._paused
+
+    @property
+    def interval_s(self) -> float:
+        """Seconds between the agent's samples."""
+        return self._interval_s
+
+    @property
+    def latest(self) -> Snapshot | None:
+        """The newest snapshot, seen or not."""
+        return self._last
+
+    def _send(self, data: bytes) -> None:
+        session = self._session
+        if session is not None:
+            session.send(data)
+
+    def set_interval(self, interval_s: float) -> None:
+        """Change the agent's interval (UsageError outside 0.1–60 s)."""
+        self._interval_s = check_interval(interval_s)
+        self._send(command("interval", s=self._interval_s))
+
+    def pause(self) -> None:
+        """Stop the agent's sampling."""
+        self._paused = True
+        self._send(command("pause"))
+
+    def resume(self) -> None:
+        """Sample again."""
+        self._paused = False
+        self._send(command("resume"))
+
+    def watch_tcp_info(self, instance_ids: Collection[str]) -> None:
+        """tcp_info for these connections from now on (the agent fetches them at once)."""
+        self._watched = tuple(instance_ids)
+        self._send(command("watch", ids=list(self._watched)))
+
+    async def stream(self) -> AsyncIterator[Snapshot]:
+        """Newest snapshot each time the consumer asks (single consumer)."""
+        ready = asyncio.Event()
+        with self._lock:
+            self._loop, self._ready = asyncio.get_running_loop(), ready
+            if self._unseen is not None:
+                ready.set()
+        while not self._closing.is_set():
+            await ready.wait()
+            ready.clear()
+            with self._lock:
+                snap, self._unseen = self._unseen, None
+            if snap is not None:
+                yield snap
+
+    async def aclose(self) -> None:
+        """End the session (the agent exits with it) and stop reconnecting."""
+        self._closing.set()
+        with self._lock:
+            sessions, ready = (self._session, self._starting), self._ready
+        if ready is not None:
+            ready.set()
+        for session in sessions:
+            if session is not None:
+                await asyncio.to_thread(session.close)
+        thread = self._thread
+        if thread is not None:
+            await asyncio.to_thread(thread.join, 5.0)

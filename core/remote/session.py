@@ -1,0 +1,282 @@
+"""One SSH session running the agent: start it, check it, read its messages, end it.
+
+Why threads and a plain ``subprocess.Popen`` rather than asyncio subprocesses: the session is
+opened before the TUI's event loop exists (so a bad host fails before the screen changes, and
+ssh may still ask for a password on the terminal), then read from the app's loop; a blocking
+reader thread works with either. stderr is drained by its own thread (the server's login
+noise must never block ssh) and its last lines explain failures.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import select
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from core.errors import RemoteError
+from core.remote import failures
+from core.remote.bundle import STATUS_PREFIX, Bundle, build_bundle, remote_command
+from core.remote.target import RemoteTarget, ssh_argv
+from core.remote.wire import CONTROL, PROTOCOL, MessageReader, WireError
+from core.textsafe import printable
+
+START_TIMEOUT_S: Final = 30.0
+"""Unattended (batch) starts give up after this; an interactive one waits for the user."""
+IDLE_TIMEOUT_S: Final = 20.0
+"""No byte for this long (the agent beats every 5 s) means the link is dead."""
+_STDERR_LINES: Final = 40
+
+
+class Disconnected(Exception):
+    """The session ended; the message says how (one line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """What the agent said about itself."""
+
+    python: str
+    executable: str
+    user: str
+    euid: int
+    sudo_user: str | None
+    host: str
+    platform: str
+
+    @property
+    def privilege(self) -> str:
+        """``root``, ``root via sudo`` or ``user`` (what the header shows)."""
+        if self.euid != 0:
+            return "user"
+        return "root via sudo" if self.sudo_user else "root"
+
+
+class AgentSession:
+    """The ssh process, its agent and the message stream."""
+
+    def __init__(self, target: RemoteTarget, config: dict[str, Any], *, batch: bool) -> None:
+        """Nothing runs until :meth:`start`."""
+        self.target = target
+        self.config = config
+        self.batch = batch
+        self.hello: Hello | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
+        self._stderr_done = threading.Event()
+        self._buffer = b""
+        self._reader = MessageReader()
+        self._early: list[dict[str, Any]] = []
+        self._send_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def wire_bytes(self) -> int:
+        """Compressed bytes received from the agent so far."""
+        return self._reader.wire_bytes
+
+    # --- start ------------------------------------------------------------------------
+    def start(self, bundle: Bundle | None = None) -> Hello:
+        """Start ssh and the agent; the agent's hello (RemoteError with the cause if not)."""
+        bundle = bundle or build_bundle()
+        command = remote_command(self.target.python, sudo=self.target.sudo)
+        argv = ssh_argv(self.target, command, batch=self.batch)
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                bufsize=0,
+            )
+        except OSError as exc:
+            raise RemoteError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT_S if self.batch else None
+        config = json.dumps({**self.config, "version": bundle.version}).encode() + b"\n"
+        try:
+            self._write(bundle.preamble() + config)
+            status = self._status_line(deadline)
+            if status is None:
+                raise RemoteError(self._exit_cause())
+            if status.split()[:2] != [STATUS_PREFIX, "ok"]:
+                raise RemoteError(failures.from_status(self.target, status))
+            message = self._first_message(deadline)
+            if message is None:
+                raise RemoteError(self._exit_cause())
+            self.hello = self._check_hello(message, bundle)
+        except BaseException:
+            self.close()
+            raise
+        return self.hello
+
+    def _check_hello(self, message: dict[str, Any], bundle: Bundle) -> Hello:
+        if message.get(CONTROL) == "fatal":
+            raise RemoteError(self._fatal(message))
+        if message.get(CONTROL) != "hello":
+            raise RemoteError(f"{self.target.label}: the agent did not say hello")
+        if (message.get("protocol"), message.get("version"), message.get("sha256")) != (
+            PROTOCOL,
+            bundle.version,
+            bundle.sha256,
+        ):
+            raise RemoteError(f"{self.target.label}: the agent is not the one sent (version/hash)")
+        try:
+            return Hello(
+                python=str(message["python"]),
+                executable=str(message["executable"]),
+                user=str(message["user"]),
+                euid=int(message["euid"]),
+                sudo_user=message.get("sudo_user") and str(message["sudo_user"]),
+                host=str(message["host"]),
+                platform=str(message["platform"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise RemoteError(f"{self.target.label}: malformed hello from the agent") from None
+
+    def _fatal(self, message: dict[str, Any]) -> str:
+        return failures.from_fatal(
+            self.target, str(message.get("cause", "?")), str(message.get("message", ""))
+        )
+
+    # --- reading ----------------------------------------------------------------------
+    def _read_chunk(self, deadline: float | None) -> bytes:
+        """Bytes from the agent; b"" at the end; TimeoutError past ``deadline``."""
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready, _, _ = select.select([fd], [], [], wait)
+        if not ready:
+            raise TimeoutError
+        return os.read(fd, 1 << 16)
+
+    def _status_line(self, deadline: float | None) -> str | None:
+        """The loader's plain first line, or None if the session ended first."""
+        while b"\n" not in self._buffer:
+            try:
+                chunk = self._read_chunk(deadline)
+            except TimeoutError:
+                raise RemoteError(
+                    f"{self.target.label}: no answer in {START_TIMEOUT_S:g} s"
+                ) from None
+            if not chunk:
+                return None
+            self._buffer += chunk
+            if len(self._buffer) > 4096:
+                return self._buffer[:80].decode("ascii", "replace")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("ascii", "replace")
+
+    def _decode(self, chunk: bytes) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._reader.feed(chunk)
+        except WireError as exc:
+            raise RemoteError(f"{self.target.label}: {exc}") from None
+
+    def _first_message(self, deadline: float | None) -> dict[str, Any] | None:
+        """The first message (the hello), or None if the session ended first."""
+        pending, self._buffer = self._buffer, b""
+        while True:
+            for message in self._decode(pending):
+                self._early.append(message)
+            if self._early:
+                return self._early.pop(0)
+            try:
+                pending = self._read_chunk(deadline)
+            except TimeoutError:
+                raise RemoteError(f"{self.target.label}: the agent did not answer") from None
+            if not pending:
+                return None
+
+    def messages(self) -> Iterator[dict[str, Any]]:
+        """Messages until the session ends, then Disconnected with the reason.
+
+        A ``fatal`` message raises RemoteError; heartbeats only keep the link alive.
+        """
+        pending = b""
+        while True:
+            backlog = [*self._early, *self._decode(pending)]
+            self._early.clear()
+            for message in backlog:
+                kind = message.get(CONTROL)
+                if kind == "fatal":
+                    raise RemoteError(self._fatal(message))
+                if kind != "beat":
+                    yield message
+            try:
+                pending = self._read_chunk(time.monotonic() + IDLE_TIMEOUT_S)
+            except TimeoutError:
+                raise Disconnected(f"no data for {IDLE_TIMEOUT_S:g} s") from None
+            if not pending:
+                raise Disconnected(self._end_reason())
+
+    def _end_reason(self) -> str:
+        code = self._wait_exit(2.0)
+        lines = [ln for ln in self._stderr if ln.strip()]
+        detail = f": {printable(lines[-1].strip())[:160]}" if lines else ""
+        return f"session ended (exit {code}){detail}"
+
+    # --- writing and ending -----------------------------------------------------------
+    def _write(self, data: bytes) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # ssh ended: its exit status and stderr tell why
+
+    def send(self, data: bytes) -> None:
+        """Send a command line to the agent (thread-safe; ignored once the session is over)."""
+        with self._send_lock:
+            if self._proc is not None and not self._closed:
+                self._write(data)
+
+    def _wait_exit(self, timeout_s: float) -> int | None:
+        assert self._proc is not None
+        try:
+            return self._proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def _exit_cause(self) -> str:
+        code = self._wait_exit(10.0)
+        self._stderr_done.wait(2.0)
+        if code is None:
+            return f"{self.target.label}: the agent did not start"
+        return failures.from_exit(self.target, code, list(self._stderr))
+
+    def _drain_stderr(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        try:
+            for raw in self._proc.stderr:
+                self._stderr.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        finally:
+            self._stderr_done.set()
+
+    def close(self) -> None:
+        """End the session now: stdin closed (the agent exits on EOF), ssh terminated."""
+        with self._send_lock:
+            self._closed = True
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            if self._wait_exit(2.0) is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                self._wait_exit(2.0)
+        if proc.stdout is not None:
+            with contextlib.suppress(OSError):
+                proc.stdout.close()

@@ -1,0 +1,125 @@
+"""Where to connect: ``[user@]host[:port]`` and the ssh command line that reaches it.
+
+Why the system ``ssh`` client and not a library: the user's ``~/.ssh/config``, agent, ProxyJump,
+ControlMaster and known_hosts then apply exactly as for their own ``ssh``. ``TCPSCOPE_SSH``
+replaces the ``ssh`` command itself (the ``GIT_SSH_COMMAND`` convention), split like a shell
+would; tcpscope appends ``-T``, ``-p PORT`` when a port was given, ``-o BatchMode=yes`` for
+unattended reconnections (a password prompt would land in the middle of the TUI), then the
+destination and the remote command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Final
+
+from core.errors import UsageError
+
+SSH_ENV: Final = "TCPSCOPE_SSH"
+_NAME: Final = re.compile(r"^[A-Za-z0-9._%+~-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTarget:
+    """A server to watch and how to start the agent there."""
+
+    host: str
+    user: str | None = None
+    port: int | None = None
+    sudo: bool = False
+    """Run the agent under ``sudo -n`` (``--remote-sudo``)."""
+    python: str = "python3"
+    """The server's interpreter (``--remote-python``)."""
+
+    @property
+    def destination(self) -> str:
+        """The ssh destination argument."""
+        return f"{self.user}@{self.host}" if self.user else self.host
+
+    @property
+    def label(self) -> str:
+        """``[user@]host[:port]`` as the user wrote it (for messages)."""
+        host = f"[{self.host}]" if ":" in self.host and self.port else self.host
+        text = f"{self.user}@{host}" if self.user else host
+        return f"{text}:{self.port}" if self.port else text
+
+
+def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> RemoteTarget:
+    """``[user@]host[:port]`` (IPv6 as ``[addr]:port``); UsageError with one line if malformed."""
+    user, sep, rest = text.rpartition("@")
+    if not sep:
+        user, rest = "", text
+    port: int | None = None
+    if rest.startswith("["):
+        host, close, tail = rest[1:].partition("]")
+        if not close or (tail and not tail.startswith(":")):
+            raise UsageError(f"--remote {text!r}: expected [user@]host[:port]")
+        port_text = tail[1:] if tail else None
+    elif rest.count(":") == 1:
+        host, _, port_text = rest.partition(":")
+    else:
+        host, port_text = rest, None  # a bare IPv6 address, or no port
+    if port_text is not None:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise UsageError(f"--remote {text!r}: port must be 1-65535")
+        port = int(port_text)
+    if not host or host.startswith("-") or not _NAME.match(host.replace(":", "")):
+        raise UsageError(f"--remote {text!r}: not a host name or address")
+    if user and (user.startswith("-") or not _NAME.match(user)):
+        raise UsageError(f"--remote {text!r}: not a user name")
+    if not python or python.startswith("-") or any(c.isspace() for c in python):
+        raise UsageError(f"--remote-python {python!r}: not an interpreter path or name")
+    return RemoteTarget(host, user or None, port, sudo, python)
+
+
+def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[str]:
+    """The ssh command line (``$TCPSCOPE_SSH`` or ``ssh``, then our options)."""
+    custom = os.environ.get(SSH_ENV, "").strip()
+    try:
+        base = shlex.split(custom) if custom else ["ssh"]
+    except ValueError as exc:
+        raise UsageError(f"{SSH_ENV}: cannot split {custom!r} ({exc})") from None
+    argv = [*base, "-T"]
+    if batch:
+        argv += ["-o", "BatchMode=yes"]
+    if target.port is not None:
+        argv += ["-p", str(target.port)]
+    return [*argv, target.destination, remote_command]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The top-level ``--remote`` options."""
+    parser.add_argument(
+        "--remote",
+        metavar="[USER@]HOST[:PORT]",
+        help="sample on HOST over ssh (needs only python3 there; TCPSCOPE_SSH replaces ssh)",
+    )
+    parser.add_argument(
+        "--remote-sudo", action="store_true", help="run the remote agent under sudo -n"
+    )
+    parser.add_argument(
+        "--remote-python", default="python3", metavar="PATH", help="the server's python3"
+    )
+
+
+def target_from(args: argparse.Namespace) -> RemoteTarget | None:
+    """The ``--remote`` target of a parsed command line, or None (UsageError if it clashes)."""
+    text = getattr(args, "remote", None)
+    if text is None:
+        if getattr(args, "remote_sudo", False):
+            raise UsageError("--remote-sudo needs --remote HOST")
+        return None
+    for flag, clash in (("--replay", "replay"), ("--demo", "demo")):
+        if getattr(args, clash, None):
+            raise UsageError(f"--remote cannot be combined with {flag}")
+    if getattr(args, "source", "auto") not in ("auto", "netlink"):
+        raise UsageError("--remote samples with netlink on the server; drop --source")
+    return parse_target(
+        text,
+        sudo=bool(getattr(args, "remote_sudo", False)),
+        python=str(getattr(args, "remote_python", "python3")),
+    )

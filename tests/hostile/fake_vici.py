@@ -1,0 +1,76 @@
+"""A fake VICI peer on a real UNIX socket, for faults real charon never shows: garbage, a
+stall after the first byte, a 4 GiB length field. (Against real charon: tests/ipsec's lab.)"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import struct
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+BEHAVIOURS = ("garbage", "stall", "stall-mid-message", "huge-length")
+
+
+class FakeVici:
+    """Accepts connections on ``path`` and answers every request per ``behaviour``."""
+
+    def __init__(self, behaviour: str) -> None:
+        assert behaviour in BEHAVIOURS
+        self.behaviour = behaviour
+        self.dir = tempfile.mkdtemp(prefix="fake-vici-")
+        self.path = str(Path(self.dir) / "charon.vici")
+        self.accepted = 0
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(self.path)
+        self._server.listen(16)
+        self._stop = threading.Event()
+        self._conns: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._conns.append(conn)
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while not self._stop.is_set():
+                if not conn.recv(65536):
+                    return
+                if self.behaviour == "garbage":
+                    conn.sendall(struct.pack("!I", 9) + b"\x01\xff\xfe garbage")
+                elif self.behaviour == "stall-mid-message":
+                    conn.sendall(struct.pack("!I", 100) + b"\x01\x03")
+                elif self.behaviour == "huge-length":
+                    conn.sendall(b"\xff\xff\xff\xff\x01")
+                # "stall": read requests, never answer
+
+    def close(self) -> None:
+        self._stop.set()
+        for conn in [self._server, *self._conns]:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.rmdir(self.dir)
+
+
+@contextlib.contextmanager
+def fake_vici(behaviour: str) -> Iterator[FakeVici]:
+    """A running :class:`FakeVici`, closed afterwards."""
+    peer = FakeVici(behaviour)
+    try:
+        yield peer
+    finally:
+        peer.close()

@@ -1,0 +1,84 @@
+"""The real app in tmux: Ctrl+Z suspends it to the shell and ``fg`` brings it back; a huge
+COLUMNS/LINES is bounded (the app runs under a 1 GiB address-space limit); a toast (a warning
+naming the preferences path) and the filter bar show untrusted text literally, markup and all."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.util import PY, ROOT
+from tests.tui.test_e2e_tmux import Pane
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="job control: POSIX"),
+]
+LIMIT = "import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)); "
+
+
+def app_command(tmp_path: Path, env: str = "unset COLUMNS LINES;", limited: bool = False) -> str:
+    run = (
+        f'{PY} -c \'{LIMIT}sys.argv[0] = "tcpscope"; runpy.run_module("tui", run_name="__main__")\''
+        if limited
+        else f"{PY} -m tui"
+    )
+    return f"cd {ROOT} && {env} XDG_CONFIG_HOME={tmp_path} TERM=xterm-256color {run} --demo"
+
+
+@pytest.fixture
+def shell(tmp_path: Path) -> Iterator[Pane]:
+    pane = Pane("env PS1='$ ' bash --norc --noprofile", width=100, height=30)
+    try:
+        yield pane
+    finally:
+        pane.kill()
+
+
+def test_ctrl_z_suspends_and_fg_resumes(shell: Pane, tmp_path: Path) -> None:
+    shell.keys(app_command(tmp_path), literal=True)
+    shell.keys("Enter")
+    shell.wait_for(lambda t: "demo-web01" in t, "the app")
+    shell.keys("C-z")
+    shell.wait_for(lambda t: "Stopped" in t and "demo-web01" not in t, "the shell after Ctrl+Z")
+    shell.keys("fg", literal=True)
+    shell.keys("Enter")
+    shell.wait_for(lambda t: "demo-web01" in t and "Stopped" not in t, "the app again")
+    shell.keys("q")
+    shell.wait_for(lambda t: "demo-web01" not in t, "the shell after q")
+
+
+def test_a_huge_terminal_size_is_bounded(shell: Pane, tmp_path: Path) -> None:
+    env = "export COLUMNS=100000 LINES=100000;"
+    shell.keys(app_command(tmp_path, env=env, limited=True) + '; echo "EX""ITED:$?"', literal=True)
+    shell.keys("Enter")
+    shell.wait_for(lambda t: "demo-web01" in t, "the app under a 1 GiB limit")
+    shell.keys("q")
+    text = shell.wait_for(lambda t: "EXITED:" in t, "the app's exit")
+    assert "EXITED:0" in text and "MemoryError" not in text
+
+
+def test_untrusted_text_in_a_toast_and_the_filter_bar_stays_literal(
+    shell: Pane, tmp_path: Path
+) -> None:
+    config = tmp_path / "[b]x[/b]" / "tcpscope"
+    config.mkdir(parents=True)
+    (config / "prefs.json").write_text("{not json")
+    shell.keys(
+        f"cd {tmp_path} && unset COLUMNS LINES; PYTHONPATH={ROOT} XDG_CONFIG_HOME='[b]x[/b]' "
+        f"TERM=xterm-256color {PY} -m tui --demo",
+        literal=True,
+    )
+    shell.keys("Enter")
+    text = shell.wait_for(lambda t: "Preferences" in t, "the preferences warning toast")
+    assert "[b]x[/b]/tcpscope/prefs.json" in text  # markup shown as typed, not made bold
+    shell.keys("/")
+    shell.keys("state:[red]x", literal=True)
+    shell.wait_for(lambda t: "✗ state:[red]x" in t, "the literal filter error")
+    shell.keys("Escape")
+    shell.keys("q")

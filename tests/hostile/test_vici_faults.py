@@ -1,0 +1,73 @@
+"""A VICI peer that stalls or speaks garbage never wedges IPsec sampling: every read has a
+deadline, a length field above charon's own limit is refused, the screen says "not responding"
+or "protocol error", the daemon is retried at doubling waits, and connections keep updating."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from core.commands.feeds import FeedOptions, make_feed
+from core.ipsec.model import ProviderReading
+from core.ipsec.providers._vici_transport import MAX_MESSAGE_BYTES
+from core.ipsec.providers.strongswan import StrongswanProvider
+from tests.hostile.fake_vici import BEHAVIOURS, fake_vici
+
+EXPECTED = {
+    "garbage": "protocol error",
+    "stall": "not responding",
+    "stall-mid-message": "protocol error",
+    "huge-length": f"exceeds the VICI limit of {MAX_MESSAGE_BYTES}",
+}
+
+
+def read_bounded(provider: StrongswanProvider) -> ProviderReading:
+    """provider.read() in a thread: a regression hangs the thread, not the test run."""
+    got: list[ProviderReading] = []
+    worker = threading.Thread(target=lambda: got.append(provider.read()), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert got, "provider.read() did not return"
+    return got[0]
+
+
+@pytest.mark.parametrize("behaviour", BEHAVIOURS)
+def test_a_bad_peer_is_reported_and_backed_off(behaviour: str) -> None:
+    with fake_vici(behaviour) as peer:
+        provider = StrongswanProvider(peer.path, timeout_s=0.3, events=False)
+        try:
+            first = read_bounded(provider)
+            assert first.error is not None and EXPECTED[behaviour] in first.error
+            tried = peer.accepted
+            second = read_bounded(provider)  # within the backoff: no new connection
+            assert second.error is not None and "retrying in" in second.error
+            assert peer.accepted == tried
+        finally:
+            provider.close()
+
+
+def test_connections_keep_updating_while_the_ipsec_peer_stalls() -> None:
+    async def run() -> tuple[int, str | None]:
+        with fake_vici("stall") as peer:
+            options = FeedOptions(
+                interval_s=0.1, provider="strongswan", vici=peer.path, source="auto"
+            )
+            feed = make_feed(options)
+            seqs: set[int] = set()
+            error = None
+            try:
+                async for snap in feed.stream():
+                    seqs.add(snap.seq)
+                    if snap.ipsec is not None and snap.ipsec.providers:
+                        error = snap.ipsec.providers[0].error or error
+                    if len(seqs) >= 15 and error:
+                        break
+            finally:
+                await feed.aclose()
+            return len(seqs), error
+
+    count, error = asyncio.run(asyncio.wait_for(run(), 120))
+    assert count >= 15
+    assert error is not None and "not responding" in error

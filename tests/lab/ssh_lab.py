@@ -1,0 +1,262 @@
+"""A throwaway SSH server in a network namespace, for ``tcpscope --remote`` tests and the bench.
+
+Why this shape: the remote feature must be tested against a real ``sshd`` (Debian's
+openssh-server) reached over a real network path, on a server where tcpscope is not
+installed. So: a netns with a veth pair to the test's namespace, a throwaway host key and
+user key, an ``sshd`` on its own port, run in a private mount namespace where the tcpscope
+checkout, the test's venv and any pyenv tree are hidden under empty tmpfs mounts — the server
+side sees the system ``/usr/bin/python3`` and nothing of tcpscope or psutil. The client side
+uses ``TCPSCOPE_SSH`` with its own known_hosts (strict host key checking stays on).
+
+Usage: ``with SshLab() as lab:`` then ``lab.env`` (for the client) and ``lab.target``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+SSHD: Final = "/usr/sbin/sshd"
+SERVER_PYTHON: Final = "/usr/bin/python3"
+REPO: Final = Path(__file__).resolve().parents[2]
+
+_SSHD_CONFIG: Final = """\
+Port {port}
+ListenAddress {address}
+HostKey {dir}/host_key
+AuthorizedKeysFile {dir}/authorized_keys
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+PidFile none
+LogLevel VERBOSE
+"""
+
+
+def have_ssh_lab() -> str | None:
+    """None when the lab can run here, else why not (for ``pytest.skip``)."""
+    if sys.platform != "linux":
+        return "the SSH lab needs Linux"
+    if os.geteuid() != 0:
+        return "the SSH lab needs root (network and mount namespaces)"
+    if not os.access(SSHD, os.X_OK):
+        return f"openssh-server not installed ({SSHD})"
+    if not os.access(SERVER_PYTHON, os.X_OK):
+        return f"no system python at {SERVER_PYTHON}"
+    for tool in ("ip", "unshare", "ssh", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            return f"{tool} not found"
+    return None
+
+
+def _run(argv: list[str]) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {proc.stderr.strip()}")
+
+
+def _hidden_dirs() -> list[Path]:
+    """What the server must not see: this checkout, the test's venv, pyenv's interpreters."""
+    out = [REPO, Path(sys.prefix)]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    out.append(pyenv)
+    return [p for p in out if p.is_dir() and p != Path("/")]
+
+
+class SshLab:
+    """sshd in its own netns (``start``/``kill`` it at will); the client side's ssh settings."""
+
+    def __init__(self) -> None:
+        self.suffix = secrets.token_hex(3)
+        self.netns = f"tsr{self.suffix}"
+        self.veth_out, self.veth_in = f"tsro{self.suffix}", f"tsri{self.suffix}"
+        net = secrets.randbelow(250) + 1
+        self.client_address, self.address = f"10.217.{net}.1", f"10.217.{net}.2"
+        self.port = 20000 + secrets.randbelow(20000)
+        self.dir = Path(tempfile.mkdtemp(prefix=f"tcpscope-ssh-{self.suffix}-"))
+        self._sshd: subprocess.Popen[bytes] | None = None
+
+    # --- what the client uses -----------------------------------------------------------
+    @property
+    def target(self) -> str:
+        """The ``--remote`` argument."""
+        return f"root@{self.address}:{self.port}"
+
+    @property
+    def ssh_command(self) -> str:
+        """``TCPSCOPE_SSH``: this lab's keys and known_hosts, nothing from ~/.ssh."""
+        opts = [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            str(self.dir / "user_key"),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "IdentityAgent=none",
+            "-o",
+            f"UserKnownHostsFile={self.dir / 'known_hosts'}",
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "ConnectTimeout=5",
+        ]
+        return shlex.join(opts)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The client's environment."""
+        return {**os.environ, "TCPSCOPE_SSH": self.ssh_command}
+
+    # --- life cycle -----------------------------------------------------------------------
+    def __enter__(self) -> SshLab:
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.down()
+
+    def up(self) -> None:
+        """Keys, namespace, veth pair, sshd."""
+        for name in ("host_key", "user_key"):
+            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.dir / name)])
+        shutil.copy(self.dir / "user_key.pub", self.dir / "authorized_keys")
+        host_pub = (self.dir / "host_key.pub").read_text().split()[:2]
+        (self.dir / "known_hosts").write_text(
+            f"[{self.address}]:{self.port} {' '.join(host_pub)}\n"
+        )
+        (self.dir / "sshd_config").write_text(
+            _SSHD_CONFIG.format(port=self.port, address=self.address, dir=self.dir)
+        )
+        _run(["ip", "netns", "add", self.netns])
+        _run(
+            [
+                *("ip", "link", "add", self.veth_out, "type", "veth"),
+                "peer",
+                "name",
+                self.veth_in,
+                "netns",
+                self.netns,
+            ]
+        )
+        _run(["ip", "addr", "add", f"{self.client_address}/30", "dev", self.veth_out])
+        _run(["ip", "link", "set", self.veth_out, "up"])
+        self.ns("ip", "link", "set", "lo", "up")
+        self.ns("ip", "addr", "add", f"{self.address}/30", "dev", self.veth_in)
+        self.ns("ip", "link", "set", self.veth_in, "up")
+        self.start_sshd()
+
+    def ns(self, *argv: str) -> None:
+        """Run a command in the server's namespace."""
+        _run(["ip", "netns", "exec", self.netns, *argv])
+
+    def start_sshd(self, timeout_s: float = 10.0) -> None:
+        """Start sshd (hiding tcpscope, the venv and pyenv); wait until it accepts."""
+        mounts = " && ".join(
+            f"mount -t tmpfs tmpfs {shlex.quote(str(d))}" for d in [*_hidden_dirs(), "/run"]
+        )
+        script = f"{mounts} && mkdir -p /run/sshd && exec {SSHD} -D -e -f {self.dir}/sshd_config"
+        log = open(self.dir / "sshd.log", "ab")  # noqa: SIM115 (kept by the child)
+        self._sshd = subprocess.Popen(
+            [
+                *("ip", "netns", "exec", self.netns, "unshare", "-m", "--propagation", "private"),
+                *("sh", "-c", script),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._sshd.poll() is not None:
+                raise RuntimeError(f"sshd exited: {self.log_text()[-500:]}")
+            if "Server listening" in self.log_text():
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"sshd did not listen in {timeout_s} s")
+
+    def log_text(self) -> str:
+        """sshd's log so far."""
+        return (self.dir / "sshd.log").read_text(errors="replace")
+
+    def ns_pids(self) -> list[int]:
+        """Every process in the server's network namespace."""
+        proc = subprocess.run(
+            ["ip", "netns", "pids", self.netns], capture_output=True, text=True, check=False
+        )
+        return [int(p) for p in proc.stdout.split()]
+
+    def agent_pids(self) -> list[int]:
+        """Agents (python processes) still running in the server's namespace."""
+        out = []
+        for pid in self.ns_pids():
+            with contextlib.suppress(OSError):
+                if b"base64.b64decode" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    out.append(pid)
+        return out
+
+    def kill_sshd(self) -> None:
+        """SIGKILL every sshd of the lab (listener and sessions): the link drops."""
+        for pid in self.ns_pids():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/comm").read_text().strip() in ("sshd", "sshd-session"):
+                    os.kill(pid, signal.SIGKILL)
+        if self._sshd is not None:
+            self._sshd.wait(10)
+            self._sshd = None
+
+    def down(self) -> None:
+        """Kill everything in the namespace (all started by this lab), delete it; never raises."""
+        with contextlib.suppress(Exception):
+            self.kill_sshd()
+        with contextlib.suppress(Exception):
+            for pid in self.ns_pids():
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        subprocess.run(["ip", "netns", "del", self.netns], capture_output=True, check=False)
+        subprocess.run(["ip", "link", "del", self.veth_out], capture_output=True, check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def listen_in_namespace(netns: str) -> tuple[subprocess.Popen[str], int]:
+    """A listener on 127.0.0.1 that exists only in ``netns``: (process, port)."""
+    code = (
+        "import socket,sys;s=socket.socket();s.bind(('127.0.0.1',0));s.listen();"
+        "print(s.getsockname()[1],flush=True);sys.stdin.read()"
+    )
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", netns, SERVER_PYTHON, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())

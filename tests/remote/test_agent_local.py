@@ -1,0 +1,176 @@
+"""The agent under the system python3 (no tcpscope, no psutil), started without sshd.
+
+``TCPSCOPE_SSH`` points at ``local_ssh.py``, which runs the remote command here; the SSH lab
+tests (test_ssh_lab.py) do the same through a real sshd in a namespace. Here: what the zipapp
+holds, that it runs on a bare interpreter, the output equals a local run's, each way of
+failing gives one line naming the cause, and the agent ends with its stdin.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.remote.bundle import STAGE1, build_bundle
+from core.remote.wire import MessageReader
+from tests.lab.ssh_lab import listen_in_namespace
+
+HERE = Path(__file__).resolve().parent
+BARE_PYTHON = "/usr/bin/python3"
+LOCAL_SSH = f"{sys.executable} {HERE / 'local_ssh.py'}"
+TCPSCOPE = [sys.executable, "-m", "tui"]
+
+
+def _bare_python_problem() -> str | None:
+    if not os.access(BARE_PYTHON, os.X_OK):
+        return f"no {BARE_PYTHON}"
+    probe = subprocess.run(
+        [BARE_PYTHON, "-I", "-c", "import sys, importlib.util as u; "
+         "print(sys.version_info >= (3, 11), u.find_spec('psutil') is None)"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if probe.stdout.split() != ["True", "True"]:
+        return f"{BARE_PYTHON} is older than 3.11 or has psutil (not a bare server python)"
+    return None
+
+
+pytestmark = pytest.mark.skipif(
+    _bare_python_problem() is not None, reason=str(_bare_python_problem())
+)
+
+
+def run_tcpscope(*args: str, ssh: str = LOCAL_SSH) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TCPSCOPE_SSH": ssh}
+    return subprocess.run(
+        [*TCPSCOPE, *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    """A fresh network namespace: the agent samples a few sockets, not a busy host's."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 (a network namespace for the agent)")
+    name = f"tsa{secrets.token_hex(3)}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+    yield name
+    subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def test_bundle_is_deterministic_and_runs_on_a_bare_python(tmp_path: Path) -> None:
+    first = build_bundle()
+    build_bundle.cache_clear()
+    again = build_bundle()
+    assert (first.sha256, first.data) == (again.sha256, again.data)
+    listed = zipfile.ZipFile(io.BytesIO(first.data)).namelist()
+    assert "core/commands/agent.py" in listed and "core/connections/sources/procfs.py" in listed
+    assert not any("psutil_source" in n or n.startswith("tui/") for n in listed)
+    archive = tmp_path / "agent.zip"
+    archive.write_bytes(first.data)
+    modules = [
+        n.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        for n in listed
+        if n != "__main__.py"
+    ]
+    code = (
+        f"import sys, importlib; sys.path.insert(0, {str(archive)!r})\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print([m for m in ('psutil', 'textual', 'rich', 'humanize') if m in sys.modules])"
+    )
+    done = subprocess.run([BARE_PYTHON, "-I", "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_agent_ends_with_its_stdin(netns: str) -> None:
+    """No agent outlives its session: the end of stdin ends it, even mid-stream."""
+    bundle = build_bundle()
+    agent = subprocess.Popen(
+        ["ip", "netns", "exec", netns, BARE_PYTHON, "-I", "-c", STAGE1],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert agent.stdin is not None and agent.stdout is not None
+    config = {
+        "mode": "stream", "interval_s": 0.2, "ghost_ttl_s": 5.0, "ipsec": False,
+        "provider": "auto", "vici": None, "every_tcp_info": False, "version": bundle.version,
+    }  # fmt: skip
+    agent.stdin.write(bundle.preamble() + json.dumps(config).encode() + b"\n")
+    agent.stdin.flush()
+    assert agent.stdout.readline().split()[:2] == [b"tcpscope-agent", b"ok"]
+    reader, seen = MessageReader(), list[dict[str, object]]()
+    while not any(m.get("k") == "D" for m in seen):  # streaming deltas by now
+        seen += reader.feed(os.read(agent.stdout.fileno(), 65536))
+    assert seen[0]["ctl"] == "hello" and seen[0]["sha256"] == bundle.sha256
+    agent.stdin.close()
+    assert agent.wait(10) == 0
+
+
+def test_connections_match_a_local_run(netns: str) -> None:
+    """Same sockets, owners and process details as tcpscope run on the server itself (there
+    with psutil, remotely from /proc); only the run's own start time differs."""
+    proc, port = listen_in_namespace(netns)
+    try:
+        ssh = f"{LOCAL_SSH} --netns {netns}"
+        remote = run_tcpscope("--remote", "localhost", "--remote-python", BARE_PYTHON,
+                              "connections", "--json", ssh=ssh)  # fmt: skip
+        local = subprocess.run(["ip", "netns", "exec", netns, *TCPSCOPE, "connections", "--json"],
+                               capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    finally:
+        proc.kill()
+    assert remote.returncode == 0, remote.stderr
+    docs = [json.loads(run.stdout) for run in (remote, local)]
+    for doc in docs:
+        assert [(c["LocalPort"], c["OwningProcess"]) for c in doc] == [(port, proc.pid)]
+        del doc[0]["CreationTime"]  # each run's first-seen time
+        del doc[0]["tcpscope"]["derived"]["CreationTime"]
+    assert docs[0] == docs[1]
+
+
+def _failure(*args: str, ssh: str = LOCAL_SSH) -> str:
+    done = run_tcpscope("--remote", "localhost", *args, "connections", ssh=ssh)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def test_no_python3_is_one_line() -> None:
+    line = _failure("--remote-python", "/nonexistent/python3")
+    assert "no /nonexistent/python3 on the server" in line
+
+
+@pytest.mark.parametrize("version", ["3.10", "2.7"])
+def test_too_old_python_is_one_line(version: str) -> None:
+    found = sorted(Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")).glob(
+        f"versions/{version}.*/bin/python{version[0]}"
+    ))  # fmt: skip
+    if not found:
+        pytest.skip(f"no Python {version} (pyenv) to play an old server")
+    line = _failure("--remote-python", str(found[0]))
+    assert "too old" in line and "3.11" in line
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="seccomp filter arch")
+def test_kernel_without_sock_diag_is_one_line() -> None:
+    line = _failure("--remote-python", BARE_PYTHON, ssh=f"{LOCAL_SSH} --no-sock-diag")
+    assert "no usable sock_diag" in line
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("sudo") is None, reason="needs root and sudo")
+def test_missing_sudo_right_is_one_line() -> None:
+    line = _failure("--remote-sudo", "--remote-python", BARE_PYTHON, ssh=f"{LOCAL_SSH} --as nobody")
+    assert "sudo refused" in line and "NOPASSWD" in line

@@ -1,0 +1,195 @@
+"""``tcpscope --remote`` through a real sshd in a network namespace (see tests/lab/ssh_lab.py).
+
+The server side sees only the system python3: the checkout, the test venv and pyenv are hidden
+from sshd's mount namespace, and the first test proves it over the same SSH path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from core.recording.reader import Recording
+from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
+from core.remote.target import parse_target
+from tests.lab.ssh_lab import SERVER_PYTHON, SshLab, have_ssh_lab, listen_in_namespace
+from tui.app import TcpscopeApp
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(have_ssh_lab() is not None, reason=str(have_ssh_lab())),
+]
+TCPSCOPE = [sys.executable, "-m", "tui"]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[SshLab]:
+    with SshLab() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server_listener(lab: SshLab) -> Iterator[int]:
+    proc, port = listen_in_namespace(lab.netns)
+    yield port
+    proc.kill()
+    proc.wait()
+
+
+def tcpscope(lab: SshLab, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TCPSCOPE, "--remote", lab.target, *args],
+        capture_output=True,
+        text=True,
+        env=lab.env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_server_side_has_only_the_system_python(lab: SshLab) -> None:
+    probe = (
+        "import sys, importlib.util as u; "
+        "print(sys.executable, *(u.find_spec(m) is None for m in ('psutil', 'core', 'tui')))"
+    )
+    argv = [*shlex.split(lab.ssh_command), "-p", str(lab.port), f"root@{lab.address}"]
+    done = subprocess.run(
+        [*argv, shlex.join(["python3", "-I", "-c", probe])],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stdout.split() == [SERVER_PYTHON, "True", "True", "True"]
+
+
+def test_namespace_listener_appears_client_listener_does_not(
+    lab: SshLab, server_listener: int
+) -> None:
+    with socket.socket() as client_side:
+        client_side.bind(("127.0.0.1", 0))
+        client_side.listen()
+        client_port = client_side.getsockname()[1]
+        done = tcpscope(lab, "connections", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    listening = {(r["LocalAddress"], r["LocalPort"]): r for r in rows if r["State"] == 2}
+    assert ("127.0.0.1", server_listener) in listening
+    assert ("127.0.0.1", client_port) not in listening
+    owner = listening[("127.0.0.1", server_listener)]["tcpscope"]["process"]
+    assert owner["name"] == "python3" and owner["exe"].startswith("/usr/bin/python3")
+
+
+def test_record_replays_with_plain_replay(
+    lab: SshLab, server_listener: int, tmp_path: Path
+) -> None:
+    path = tmp_path / "remote.tsr"
+    done = tcpscope(lab, "--interval", "0.2", "record", str(path), "--samples", "3")
+    assert done.returncode == 0, done.stderr
+    rec = Recording(str(path))
+    assert len(rec) >= 3 and rec.header.source == "netlink"
+    ports = {c.local_port for c in rec.snapshot(len(rec) - 1).connections.values()}
+    assert server_listener in ports and lab.port in ports
+
+
+def test_sudo_shows_in_the_header_privilege(lab: SshLab) -> None:
+    feed = RemoteFeed(
+        parse_target(lab.target, sudo=True),
+        stream_config(interval_s=1.0, ghost_ttl_s=5.0, ipsec=False, provider="auto",
+                      vici=None, every_tcp_info=False),
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TCPSCOPE_SSH", lab.ssh_command)
+        hello = feed.connect()
+    asyncio.run(feed.aclose())
+    assert hello.executable == SERVER_PYTHON
+    assert feed.endpoint == f"root@{lab.address} (root via sudo)"
+
+
+@pytest.mark.parametrize(
+    ("target", "cause"),
+    [
+        ("nosuchhost.invalid", "unknown host"),
+        ("nobody@{address}:{port}", "login refused"),
+        ("root@{address}:1", "connection refused"),
+    ],
+)
+def test_failures_are_one_line(lab: SshLab, target: str, cause: str) -> None:
+    done = subprocess.run(
+        [*TCPSCOPE, "--remote", target.format(address=lab.address, port=lab.port), "connections"],
+        capture_output=True,
+        text=True,
+        env=lab.env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    assert cause in done.stderr
+
+
+def header_text(app: TcpscopeApp) -> str:
+    console = Console(file=io.StringIO(), width=300, record=True, color_system=None)
+    console.print(app.screen.query_one("#header", Static).content)
+    return console.export_text()
+
+
+async def until(pilot: Pilot[int], ok: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.1)
+
+
+async def test_dropped_link_keeps_ghosts_and_reconnects(
+    lab: SshLab, server_listener: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TCPSCOPE_SSH", lab.ssh_command)
+    feed = RemoteFeed(
+        parse_target(lab.target),
+        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=False, provider="auto",
+                      vici=None, every_tcp_info=False),
+    )  # fmt: skip
+    feed.connect()
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+
+    def listener_row() -> str | None:
+        snap = app.snapshot
+        if snap is None:
+            return None
+        conns = [*snap.connections.values(), *(g.connection for g in snap.ghosts)]
+        ids = [c.instance_id for c in conns if c.local_port == server_listener]
+        return ids[0] if ids else None
+
+    def table_ghosts() -> set[str]:
+        screen = app.connections_screen()
+        assert screen is not None
+        return set(screen.table.index.ghosts)
+
+    async with app.run_test(size=(100, 24)) as pilot:
+        await until(pilot, lambda: listener_row() is not None)
+        row = listener_row()
+        assert f"root@{lab.address} (root)" in header_text(app)
+        lab.kill_sshd()
+        await until(pilot, lambda: DISCONNECTED in header_text(app))
+        await until(pilot, lambda: row in table_ghosts())  # the table stays, as ghosts
+        await until(pilot, lambda: not lab.agent_pids(), timeout_s=10)  # the agent went too
+        lab.start_sshd()
+        await until(pilot, lambda: DISCONNECTED not in header_text(app))
+        await until(pilot, lambda: listener_row() is not None and row not in table_ghosts())
+        assert feed.reconnects == 1
+        await pilot.press("q")
+    assert not lab.agent_pids()

@@ -1,0 +1,45 @@
+"""``[user@]host[:port]`` parsing and the ssh command line (``TCPSCOPE_SSH``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import UsageError
+from core.remote.target import RemoteTarget, parse_target, ssh_argv
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("web1", RemoteTarget("web1")),
+        ("alice@web1", RemoteTarget("web1", "alice")),
+        ("alice@web1:2222", RemoteTarget("web1", "alice", 2222)),
+        ("10.0.0.5:22", RemoteTarget("10.0.0.5", None, 22)),
+        ("fe80::1", RemoteTarget("fe80::1")),
+        ("root@[2001:db8::7]:2200", RemoteTarget("2001:db8::7", "root", 2200)),
+    ],
+)
+def test_targets(text: str, expected: RemoteTarget) -> None:
+    assert parse_target(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "-oProxyCommand=x", "a@", "host:0", "host:70000", "host:x", "[::1", "a b"]
+)
+def test_bad_targets_are_usage_errors(text: str) -> None:
+    with pytest.raises(UsageError, match="--remote"):
+        parse_target(text)
+
+
+def test_ssh_command_is_replaced_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    target = parse_target("alice@web1:2222")
+    monkeypatch.delenv("TCPSCOPE_SSH", raising=False)
+    assert ssh_argv(target, "CMD", batch=False) == ["ssh", "-T", "-p", "2222", "alice@web1", "CMD"]
+    monkeypatch.setenv("TCPSCOPE_SSH", "ssh -F '/home/a b/lab config'")
+    assert ssh_argv(target, "CMD", batch=True) == [
+        *("ssh", "-F", "/home/a b/lab config", "-T", "-o", "BatchMode=yes"),
+        *("-p", "2222", "alice@web1", "CMD"),
+    ]
+    monkeypatch.setenv("TCPSCOPE_SSH", "ssh 'unclosed")
+    with pytest.raises(UsageError, match="TCPSCOPE_SSH"):
+        ssh_argv(target, "CMD", batch=False)

@@ -1,0 +1,195 @@
+"""Close and Kill in the real app: a live netlink feed on real sockets; the demo/replay refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+import core.connections.actions as core_actions
+from core.connections.model import TcpConnection
+from core.demo import demo_feed
+from core.recording.replay import open_replay
+from core.sampling.feed import Feed
+from core.sampling.sampler import Sampler
+from tests.integration.sockets import SocketBag
+from tests.recording.util import demo_snapshots_async, write_recording
+from tests.tui.test_app import static_text
+from tui.app import TcpscopeApp
+from tui.connections.actions import ConfirmScreen
+from tui.connections.conn_table import ConnTable
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
+WAIT_S = 60.0
+"""Give up waiting for the app after this long (a busy host's dump can take seconds)."""
+
+
+async def until(pilot: Pilot[int], ok: Callable[[], object]) -> None:
+    """Pump the app until ``ok()`` is truthy (real sockets and threads need real time)."""
+    deadline = time.monotonic() + WAIT_S
+    while not ok():
+        assert time.monotonic() < deadline, "the app never got there"
+        await pilot.pause(0.02)
+
+
+def toasts(app: TcpscopeApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def live_app() -> TcpscopeApp:
+    from core.connections.sources.netlink import NetlinkSource
+
+    feed = Sampler(NetlinkSource(tcp_info=False), interval_s=0.5)
+    return TcpscopeApp(feed, hostname="test-host")
+
+
+def row(app: TcpscopeApp, local_port: int, remote_port: int) -> TcpConnection | None:
+    snap = app.snapshot
+    if snap is None:
+        return None
+    found = [
+        c
+        for c in snap.connections.values()
+        if (c.local_port, c.remote_port) == (local_port, remote_port)
+    ]
+    return found[0] if found else None
+
+
+async def select(pilot: Pilot[int], app: TcpscopeApp, local: int, remote: int) -> TcpConnection:
+    """Wait for the connection to be sampled and put the cursor on it."""
+    await until(pilot, lambda: row(app, local, remote) and app.screen.query(ConnTable))
+    conn = row(app, local, remote)
+    assert conn is not None
+    table = app.screen.query_one(ConnTable)
+    await until(pilot, lambda: table.move_cursor_to(conn.instance_id) or table.cursor_id)
+    assert table.cursor_id == conn.instance_id
+    return conn
+
+
+async def confirm(pilot: Pilot[int], app: TcpscopeApp) -> str:
+    """The dialog's text once it is up."""
+    await until(
+        pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#confirm-body")
+    )
+    return "".join(
+        static_text(app.screen.query_one(f"#confirm-{p}", Static)) for p in ("title", "body")
+    )
+
+
+@pytest.fixture
+def bag() -> Iterator[SocketBag]:
+    with SocketBag() as sockets:
+        yield sockets
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
+async def test_x_confirms_exactly_what_and_resets_the_peer(bag: SocketBag) -> None:
+    listener = bag.listener()
+    client, _ = bag.pair(listener)
+    port, cport = listener.getsockname()[1], client.getsockname()[1]
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await select(pilot, app, port, cport)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        assert "Close this connection?" in text
+        assert f"127.0.0.1:{port} → 127.0.0.1:{cport}" in text
+        assert "Established" in text and f"PID {os.getpid()} (python" in text
+        assert "1 connection; the socket is held by 1 process" in text
+        await pilot.press("y")
+        await until(pilot, lambda: any(t.startswith("closed ") for t in toasts(app)))
+        assert f"closed 127.0.0.1:{port} → 127.0.0.1:{cport}" in toasts(app)
+    client.settimeout(5)
+    with pytest.raises(ConnectionResetError):
+        client.recv(1)
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        assert listener.accept()[0].fileno() >= 0  # the listener still accepts
+
+
+async def test_cancel_closes_nothing(bag: SocketBag) -> None:
+    listener = bag.listener()
+    client, accepted = bag.pair(listener)
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await select(pilot, app, listener.getsockname()[1], client.getsockname()[1])
+        await pilot.press("x")
+        await confirm(pilot, app)
+        await pilot.press("enter")  # Cancel has the focus
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+    client.sendall(b"ping")
+    assert accepted.recv(4) == b"ping"
+
+
+async def test_k_terminates_then_offers_sigkill(
+    bag: SocketBag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
+    code = (
+        "import signal, socket, sys\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "s = socket.create_server(('127.0.0.1', 0))\n"
+        "print(s.getsockname()[1], flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    bag.children.append(child)
+    assert child.stdout is not None
+    port = int(child.stdout.readline())
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await select(pilot, app, port, 0)
+        await pilot.press("K")
+        text = await confirm(pilot, app)
+        first = app.screen
+        assert f"Terminate PID {child.pid} (python" in text
+        assert "Holds     1 connection: 1 Listen" in text
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is not first)
+        text = await confirm(pilot, app)
+        assert f"Kill PID {child.pid} (python" in text
+        assert "still running 0.3 s after SIGTERM" in text
+        assert child.poll() is None
+        await pilot.press("y")
+        await until(pilot, lambda: any("exited after SIGKILL" in t for t in toasts(app)))
+    assert child.wait(timeout=5) == -signal.SIGKILL
+
+
+async def _replay_feed(tmp_path: Path) -> Feed:
+    path = tmp_path / "r.tsr"
+    write_recording(path, await demo_snapshots_async(1, 3))
+    return open_replay(path)
+
+
+async def _demo_feed(tmp_path: Path) -> Feed:
+    return demo_feed(1)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [(_demo_feed, "not available in the demo"), (_replay_feed, "not available in replay")],
+)
+async def test_replay_and_demo_dim_the_keys_and_say_why(
+    tmp_path: Path, make: Callable[[Path], asyncio.Future[Feed]], reason: str
+) -> None:
+    app = TcpscopeApp(await make(tmp_path), hostname="demo")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.screen.query(ConnTable))
+        bindings = app.screen.active_bindings
+        assert bindings["x"].binding.description == "Close" and not bindings["x"].enabled
+        assert bindings["K"].binding.description == "Kill" and not bindings["K"].enabled
+        for key in "xK":
+            await pilot.press(key)
+            await until(pilot, lambda: any(reason in t for t in toasts(app)))
+            assert not isinstance(app.screen, ConfirmScreen)

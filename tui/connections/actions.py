@@ -1,0 +1,213 @@
+"""Close the selected connection or end its process: confirm exactly what, ask core, toast.
+
+Why a module of its own: the screen only binds keys; the wording of the confirmation, the
+SIGTERM → SIGKILL dialogue and the result toasts live here, and every socket or signal goes
+through :mod:`core.connections.actions` (in a thread: /proc walks and waits never block a
+frame). Untrusted text (process names, command lines) is escaped and never read as markup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar, Final
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Static
+
+from core.connections.actions import (
+    CloseTarget,
+    Outcome,
+    ProcessTarget,
+    close_connections,
+    close_targets,
+    endpoints,
+    kill,
+    process_label,
+    process_target,
+    terminate,
+)
+from core.connections.model import TcpConnection, TcpState
+from core.connections.snapshot import Snapshot
+from tui import format as fmt
+from tui.connections.conn_table import ConnTable
+
+LISTED: Final = 5
+"""Connections of a process listed by name in the confirmation; the rest are counted."""
+CMDLINE_CELLS: Final = 60
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question that states exactly what will happen; Cancel has the focus."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical {
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        padding: 0 1; background: $panel; border: round $error;
+    }
+    ConfirmScreen #confirm-title { text-style: bold; margin-bottom: 1; }
+    ConfirmScreen Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+    ConfirmScreen Button { margin-left: 2; }
+    """
+    AUTO_FOCUS = "#no"
+    """Enter on an untouched dialog cancels."""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, title: str, body: Text, yes: str) -> None:
+        """``title`` and ``body`` are shown as plain text (never markup)."""
+        super().__init__()
+        self._title = title
+        self._body = body
+        self._yes = yes
+
+    def compose(self) -> ComposeResult:
+        """Title, what will happen, the two buttons."""
+        with Vertical():
+            yield Static(Text(self._title), id="confirm-title")
+            yield Static(self._body, id="confirm-body")
+            with Horizontal():
+                yield Button(f"{self._yes} (y)", variant="error", id="yes")
+                yield Button("Cancel (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Yes closes with True, Cancel with False."""
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        """``y`` / ``n`` / ``Esc``."""
+        self.dismiss(yes)
+
+
+def _row(text: Text, label: str, value: str, style: str = "") -> None:
+    text.append(f"{label:<10}", style="bold")
+    text.append(f"{value}\n", style=style)
+
+
+def _warn(text: Text, line: str) -> None:
+    text.append(f"⚠ {line}\n", style="bold yellow")
+
+
+def close_body(target: CloseTarget, snap: Snapshot) -> Text:
+    """What closing ``target`` does: endpoints, state, owner, who else holds the socket."""
+    conn = target.conn
+    pid = conn.owning_process
+    text = Text()
+    _row(text, "Endpoints", endpoints(conn))
+    _row(text, "State", fmt.state_name(conn.state))
+    _row(text, "Process", process_label(pid, snap.processes.get(pid) if pid else None))
+    holders = len(target.holders)
+    held = f"held by {holders} process{'es' if holders != 1 else ''}" if holders else "no file"
+    _row(text, "Affects", f"1 connection; the socket is {held}")
+    if target.shared:
+        pids = ", ".join(str(p) for p in sorted(target.holders))
+        _warn(text, f"a shared socket (PIDs {pids}): closing it closes it for all of them")
+    if conn.state is TcpState.LISTEN:
+        _warn(text, "a listening socket: new connections to this port will be refused")
+    text.append("\nThe kernel aborts it (the peer gets a reset), as ss -K does.", style="italic")
+    return text
+
+
+def terminate_body(target: ProcessTarget) -> Text:
+    """What ending the process involves: its command, connections and shared sockets."""
+    text = Text()
+    info = target.info
+    if info is not None and info.cmdline:
+        command = fmt.safe(" ".join(info.cmdline))
+        if cell_len(command) > CMDLINE_CELLS:
+            command = set_cell_size(command, CMDLINE_CELLS - 1) + "…"
+        _row(text, "Command", command)
+    conns = target.connections
+    states: dict[str, int] = {}
+    for conn in conns:
+        states[fmt.state_name(conn.state)] = states.get(fmt.state_name(conn.state), 0) + 1
+    summary = ", ".join(f"{n} {name}" for name, n in sorted(states.items()))
+    _row(text, "Holds", f"{len(conns)} connection{'s' if len(conns) != 1 else ''}: {summary}")
+    for conn in conns[:LISTED]:
+        text.append(f"{'':<10}{endpoints(conn)}  {fmt.state_name(conn.state)}\n")
+    if len(conns) > LISTED:
+        text.append(f"{'':<10}… and {len(conns) - LISTED} more\n")
+    if len(conns) > 1:
+        _warn(text, f"all {len(conns)} connections close when it exits")
+    if target.shared:
+        others = sorted({p for pids in target.shared.values() for p in pids})
+        _warn(
+            text,
+            f"{len(target.shared)} of its sockets are shared with PIDs "
+            f"{', '.join(map(str, others))}: they stay open while those run",
+        )
+    text.append(
+        "\nSIGTERM first; if it is still running after a few seconds, SIGKILL is offered.",
+        style="italic",
+    )
+    return text
+
+
+def _toast(screen: Screen[None], outcome: Outcome, title: str) -> None:
+    severity: SeverityLevel = (
+        "information" if outcome.done else "error" if outcome.refusal else "warning"
+    )
+    screen.notify(outcome.message, title=title, severity=severity, markup=False, timeout=8)
+
+
+async def close_flow(screen: Screen[None], conn: TcpConnection, snap: Snapshot) -> None:
+    """Confirm, then close ``conn``'s socket and say what happened."""
+    (target,) = await asyncio.to_thread(close_targets, [conn])
+    question = ConfirmScreen("Close this connection?", close_body(target, snap), "Close")
+    if not await screen.app.push_screen_wait(question):
+        return
+    ((_, outcome),) = await asyncio.to_thread(close_connections, [conn])
+    _toast(screen, outcome, "Close connection")
+
+
+async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None:
+    """Confirm, SIGTERM, and offer SIGKILL if the process survives."""
+    target = await asyncio.to_thread(
+        process_target, pid, list(snap.connections.values()), snap.processes
+    )
+    question = ConfirmScreen(f"Terminate {target.label}?", terminate_body(target), "Terminate")
+    if not await screen.app.push_screen_wait(question):
+        return
+    outcome = await asyncio.to_thread(terminate, target)
+    if outcome.done or outcome.refusal is not None:
+        _toast(screen, outcome, "Terminate process")
+        return
+    body = Text(f"{outcome.message}.\n\n")
+    body.append("SIGKILL cannot be caught: the process gets no chance to clean up.")
+    question = ConfirmScreen(f"Kill {target.label}?", body, "Kill")
+    if await screen.app.push_screen_wait(question):
+        _toast(screen, await asyncio.to_thread(kill, target), "Kill process")
+    else:
+        screen.notify(f"{target.label} left running", markup=False)
+
+
+def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: str) -> None:
+    """Run the ``close`` or ``terminate`` dialogue for the row under ``table``'s cursor."""
+    conn = table.cursor_connection
+    group = table.cursor_group
+    if snap is None or (conn is None and group is None):
+        screen.notify("no connection selected", severity="warning")
+        return
+    if conn is not None and conn.instance_id in table.index.ghosts:
+        screen.notify("this connection has closed already", severity="warning")
+        return
+    if kind == "close":
+        if conn is None:
+            screen.notify("select a connection (Enter expands the process)", severity="warning")
+            return
+        work = close_flow(screen, conn, snap)
+    else:
+        pid = conn.owning_process if conn is not None else group.pid if group else None
+        if pid is None:
+            screen.notify("no owning process to terminate", severity="warning")
+            return
+        work = terminate_flow(screen, pid, snap)
+    screen.run_worker(work, group="conn-action", exclusive=True, exit_on_error=False)
