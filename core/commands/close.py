@@ -24,6 +24,8 @@ from core.connections.actions import (
 from core.connections.model import TcpConnection, TcpState
 from core.connections.snapshot import Snapshot
 from core.errors import UsageError
+from core.netns.options import CURRENT
+from core.netns.options import check as check_netns
 
 EXIT_REFUSED: Final = 1
 EXIT_USAGE: Final = 2
@@ -35,6 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes", "-y", action="store_true", help="close without asking (needed without a terminal)"
     )
+    parser.add_argument(
+        "--netns",
+        dest="close_netns",
+        type=check_netns,
+        default=CURRENT,
+        metavar="WHICH",
+        help="network namespaces to act in: current (default), all, or names, PIDs, paths",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,8 +55,14 @@ def run(args: argparse.Namespace) -> int:
             "closing every connection is refused"
         )
     from core.connections.oneshot import take_snapshot
+    from core.netns.select import namespace_dumps
 
-    snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=False)
+    netns = getattr(args, "close_netns", CURRENT)
+    snap = take_snapshot(
+        getattr(args, "source", "auto"),
+        tcp_info=False,
+        namespaces=lambda: namespace_dumps(netns, tcp_info=False),
+    )
     matched = connections_cli.select(snap.connections.values(), args)
     listeners_named = int(TcpState.LISTEN) in set(args.state or ())
     chosen = [c for c in matched if listeners_named or c.state is not TcpState.LISTEN]
@@ -107,7 +123,9 @@ def _confirmed(count: int, stdin: TextIO) -> bool:
 
 
 def _close(conns: Sequence[TcpConnection], snap: Snapshot) -> int:
-    results = close_connections(conns)
+    from core.netns.select import sock_diag_in
+
+    results = close_connections(conns, sock_diag_in)
     names = _state_names()
     refused = False
     for conn, outcome in results:

@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true", help="JSON array, WMI property names")
     out.add_argument("--csv", action="store_true", help="CSV, WMI property names as header")
     add_filter_arguments(parser)
+    add_netns_argument(parser, default=argparse.SUPPRESS)
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +80,6 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     )
     # SUPPRESS: without it this default would overwrite a top-level --source.
     parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
-    add_netns_argument(parser, default=argparse.SUPPRESS)
 
 
 def has_filter(args: argparse.Namespace) -> bool:

@@ -308,11 +308,12 @@ def write_table(
         max([len(TABLE_HEADER[3]), *(len(str(p)) for p in names if p is not None)]),
     ]
     w0, w1, w2, w3 = widths
-    # A Namespace column (before Process) when the rows come from more than one namespace.
+    # A Namespace column (before Process) when a row is outside tcpscope's own namespace.
     view = snap.namespaces
     spaces: dict[int | None, str] = {}
-    if view is not None and len({c.netns for c in conns}) > 1:
-        spaces = {n: namespace_text(n, view) for n in {c.netns for c in conns}}
+    inodes = {c.netns for c in conns}
+    if view is not None and (len(inodes) > 1 or inodes != {None}):
+        spaces = {n: namespace_text(n, view) for n in inodes}
     header: tuple[str, ...] = TABLE_HEADER
     if spaces:
         widths.append(max(len("Namespace"), *map(len, spaces.values())))

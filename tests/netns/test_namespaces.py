@@ -242,3 +242,17 @@ def test_without_cap_sys_admin_namespaces_are_read_from_proc(two: tuple[str, str
     assert doc["tcpscope"]["owner_status"] == "found"
     assert "read from /proc/PID/net/tcp" in done.stderr
     assert "1 network namespace(s) not readable" in done.stderr
+
+
+def test_close_acts_in_the_named_namespace_only(two: tuple[str, str, int]) -> None:
+    a, b, port = two
+    # The same connection shape in a and b; close --netns a closes a's listener only.
+    with_state = ("--local-port", str(port), "--state", "Listen", "--yes")
+    done = run_cli("close", *with_state)  # default: only tcpscope's own namespace
+    assert done.returncode == 1 and "no connection matches" in done.stderr
+    done = run_cli("close", *with_state, "--netns", a)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("closed ") == 1 and a in done.stdout  # the listing names it
+    left = run_cli("connections", "--json", "--local-port", str(port), "--netns", f"{a},{b}")
+    listening = [d for d in json.loads(left.stdout) if d["State"] == 2]  # Listen
+    assert [d["tcpscope"]["namespace"]["name"] for d in listening] == [b]
