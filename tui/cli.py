@@ -107,7 +107,8 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     parser = OneLineParser(
         prog="tcpscope",
         description="Live monitor of TCP connections (MSFT_NetTCPConnection) "
-        "and IPsec main-mode counters (MSiSCSI_MMIPSECStats).",
+        "and IPsec main-mode counters (MSiSCSI_MMIPSECStats) of this network namespace "
+        "(the one tcpscope runs in; sockets of other namespaces are not listed).",
     )
     parser.add_argument("--interval", type=interval, default=1.0, metavar="S")
     parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")

@@ -135,10 +135,12 @@ def make_feed(options: FeedOptions) -> Feed:
 def actions_off(feed: Feed) -> str | None:
     """Why the connections ``feed`` shows cannot be closed or their processes ended, or None.
 
-    A replay or the demo shows sockets that are not this host's now; under ``--redact`` the
-    table shows pseudonyms, so a confirmation could not say exactly what would be closed.
+    A replay, the demo or ``--remote`` shows sockets that are not this host's now; under
+    ``--redact`` the table shows pseudonyms, so a confirmation could not say exactly what
+    would be closed.
     """
     from core.recording.redact import RedactingFeed
+    from core.remote.feed import RemoteFeed
     from core.sampling.feed import Seekable
 
     if isinstance(feed, Seekable):
@@ -147,4 +149,9 @@ def actions_off(feed: Feed) -> str | None:
         return "not available in the demo: its connections are invented"
     if isinstance(feed, RedactingFeed):
         return "not available under --redact: the table shows pseudonyms, not the real sockets"
+    if isinstance(feed, RemoteFeed):
+        return (
+            "not available with --remote in the TUI: these sockets and PIDs are on another "
+            "host (use tcpscope --remote HOST close)"
+        )
     return None

@@ -86,7 +86,9 @@ def process_label(pid: int | None, proc: ProcessInfo | None) -> str:
     """``PID 1234 (nginx, user www)``; untrusted names made printable."""
     if pid is None:
         return "no owning process"
-    details = [printable(v) for v in (proc.name if proc else None,) if v]
+    details = []
+    if proc is not None and proc.name:
+        details.append(printable(proc.name))
     if proc is not None and proc.username:
         details.append(f"user {printable(proc.username)}")
     return f"PID {pid} ({', '.join(details)})" if details else f"PID {pid}"
@@ -294,6 +296,8 @@ def kill(target: ProcessTarget, *, grace_s: float = 1.0) -> Outcome:
 def _signal(target: ProcessTarget, sig: signal.Signals, grace_s: float) -> Outcome:
     pid = target.pid
     label = target.label
+    if not hasattr(os, "pidfd_open"):
+        return Outcome(False, "ending a process needs Linux 5.3 or later (pidfd)", Refusal.FAILED)
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:

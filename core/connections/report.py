@@ -28,7 +28,7 @@ from typing import IO, Final
 
 import orjson
 
-from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection
+from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import namespace_doc, namespace_text
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
 from core.connections.snapshot import Snapshot
@@ -90,7 +90,7 @@ class JsonRows:
         """Prepare for the rows of ``snap``."""
         self._snap = snap
         self._fragments = fragments
-        self._reasons: dict[tuple[OwnerStatus | None, bool], tuple[object, object]] = {}
+        self._reasons: dict[tuple[object, ...], tuple[object, object]] = {}
         self._processes: dict[int, object] = {}
         self._namespaces: dict[int | None, object] = {}
 
@@ -105,10 +105,13 @@ class JsonRows:
         return found
 
     def _provenance(self, conn: TcpConnection) -> tuple[object, object]:
-        # cell_rule reads exactly these facts of a connection: owner missing (and why) and
-        # whether it was open before the sampler started.
+        # cell_rule reads exactly these facts of a connection: owner missing (and why), more
+        # than one holder, whether it was open before the sampler started, and which of the
+        # values a source may leave out per row are missing.
         kind = (conn.owner_status if conn.owning_process is None else None,
-                conn.created_before_start)  # fmt: skip
+                conn.created_before_start, len(conn.holders) > 1,
+                conn.applied_setting is None, conn.offload_state is None,
+                conn.creation_time is None)  # fmt: skip
         found = self._reasons.get(kind)
         if found is None:
             not_reported: dict[str, str] = {}
@@ -149,6 +152,8 @@ class JsonRows:
             "inode": conn.inode,
             "uid": conn.uid,
             "creation_time_bound": "before start" if conn.created_before_start else "first seen",
+            "state_changed_at": conn.state_changed_at,
+            "holders": conn.holders or _alone(conn.owning_process),
             "tcp_info": self._snap.tcp_info.get(conn.instance_id),
             "not_reported": not_reported,
             "derived": derived,
@@ -157,6 +162,10 @@ class JsonRows:
             extra["namespace"] = self._namespace(conn.netns)
         doc[EXTRA_KEY] = extra
         return doc
+
+
+def _alone(pid: int | None) -> tuple[int, ...]:
+    return () if pid is None else (pid,)
 
 
 def process_doc(info: ProcessInfo) -> dict[str, object]:

@@ -259,6 +259,12 @@ class FrameEncoder:
         self._view_full: list[Any] | None = None
         self._view_marked: list[Any] | None = None
 
+    @property
+    def numbered(self) -> int:
+        """Connections numbered since the last key frame (both sides keep them until the next
+        one; a stream without blocks uses this to decide when a key frame is due)."""
+        return len(self._handles)
+
     def encode(self, snap: Snapshot, *, key: bool) -> dict[str, Any]:
         """The record for ``snap``; a key frame when ``key`` (then it needs no earlier state)."""
         rec: dict[str, Any] = {

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.namespaces import ContainerInfo, NamespaceView
-from core.connections.records import instance_id
+from core.connections.records import readdressed
 from core.connections.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
 from core.sampling.feed import StreamsIpsec, WatchesTcpInfo
@@ -150,9 +150,7 @@ class SnapshotRedactor:
             conn,
             local_address=local,
             remote_address=remote,
-            instance_id=instance_id(
-                local, conn.local_port, remote, conn.remote_port, conn.inode, conn.netns
-            ),
+            instance_id=readdressed(conn, local, remote),
             source_key=b"",
         )
         self._conns[conn.instance_id] = (conn, out)

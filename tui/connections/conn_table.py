@@ -413,7 +413,7 @@ class ConnTable(ScrollView, can_focus=True):
             created is not None and not conn.created_before_start and now - created < window
         ):
             return "new"
-        changed = conn.time_of_last_state_change
+        changed = conn.state_changed_at
         if row_id in self._tick_changed or (changed is not None and now - changed < window):
             return "changed"
         return ""

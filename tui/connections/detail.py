@@ -15,6 +15,7 @@ Untrusted text (process name, user, command line, exe, addresses) goes through
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
@@ -57,12 +58,29 @@ def process_table(conn: TcpConnection, proc: ProcessInfo | None) -> Table:
         return Text(fmt.safe(text))
 
     cmdline = None if proc.cmdline is None else " ".join(proc.cmdline)
+    if len(conn.holders) > 1:
+        pids = ", ".join(str(pid) for pid in conn.holders)
+        table.add_row(
+            Text("holders"), Text(f"PIDs {pids} hold this socket; OwningProcess is the lowest")
+        )
     table.add_row(Text("name"), show("name", proc.name))
     table.add_row(Text("pid"), Text(str(proc.pid)))
     table.add_row(Text("user"), show("username", proc.username))
     table.add_row(Text("cmdline"), show("cmdline", cmdline))
     table.add_row(Text("exe"), show("exe", proc.exe))
     return table
+
+
+def state_change_text(conn: TcpConnection, now: datetime) -> Text:
+    """When tcpscope saw the TCP State change (tcpscope.state_changed_at): not a WMI value."""
+    text = Text("\nState changed ", style="bold")
+    if conn.state_changed_at is None:
+        text.append("not seen since tcpscope first listed it", style="italic")
+    else:
+        when = conn.state_changed_at
+        text.append(f"{when.isoformat()} ({fmt.age_words(now - when)} ago)")
+    text.append("\n  observed: tcpscope.state_changed_at, the TCP State's change", style="dim")
+    return text
 
 
 def tcp_table(info: TcpInfo | None) -> Table | Text:
@@ -79,7 +97,7 @@ def tcp_table(info: TcpInfo | None) -> Table | Text:
     rows = (
         ("rtt", f"{info.rtt_us / 1000:.3f} ms (var {info.rttvar_us / 1000:.3f} ms)"),
         ("cwnd", f"{info.snd_cwnd} segments (mss {info.snd_mss} B)"),
-        ("retransmits", f"{info.retransmits} now, {info.total_retrans} total"),
+        ("retransmits", f"{info.retrans} in flight, {info.total_retrans} total"),
         ("bytes out (acked)", fmt.size(info.bytes_acked)),
         ("bytes in (received)", fmt.size(info.bytes_received)),
         ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
@@ -148,6 +166,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                     "bold u",
                 ),
                 shown_table(split),
+                state_change_text(conn, snap.time),
             )
         )
         missing = self.query_one("#detail-missing", Collapsible)

@@ -18,6 +18,10 @@ AGE_TICK_S = 1.0
 """How often the age of the last sample is redrawn."""
 
 
+LIVE_SCOPE = "this network namespace"
+"""What a live view covers: the kernel lists the sockets of the caller's network namespace."""
+
+
 class HeaderBar(Static):
     """Shows the App's :class:`HeaderState`; redraws when it changes and every second."""
 
@@ -47,6 +51,9 @@ class HeaderBar(Static):
         if state.link:
             text.append(fmt.safe(state.link), style="bold reverse")
             text.append("  ")
+        if state.live:
+            # The kernel lists the sockets of the namespace tcpscope runs in, no other.
+            text.append(f"{LIVE_SCOPE}  ")
         text.append(f"source {fmt.safe(state.source)}  every {state.interval_s:g}s  ")
         stats = snap.stats if snap is not None else None
         if stats is not None and stats.stretched_interval_s is not None:

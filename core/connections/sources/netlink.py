@@ -32,9 +32,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
-from core.connections.records import LINUX_DEFAULTS, LINUX_TCP_STATES, address_text
+from core.connections.records import (
+    LINUX_DEFAULTS,
+    LINUX_TCP_STATES,
+    address_text,
+    linux_state,
+    with_zone,
+)
 from core.connections.snapshot import Privilege
-from core.connections.sources.base import SourceSample
+from core.connections.sources.base import SourceSample, observed_after
 from core.connections.sources.dump_diff import OrderedDiff
 from core.connections.sources.inet_diag import (
     MSG_MIN,
@@ -64,8 +70,11 @@ or sandboxes that refuse the compat request)."""
 # Layout of a key (SOCKET_KEY's three slices): family 0, state 1, sockid 2..50 (sport 2, dport 4,
 # src 6, dst 22, interface 38, cookie 42), uid 50, inode 54.
 _SOCKID = slice(2, 50)
-_TUPLE = slice(2, 38)
-"""sport, dport, src, dst: a connected socket's identity, kept across the TIME_WAIT swap."""
+_TUPLE = slice(2, 42)
+"""sport, dport, src, dst, interface: a connected socket's identity, kept across the
+TIME_WAIT swap."""
+_COOKIE = slice(40, 48)
+"""The socket cookie inside a record's source_key (the sockid)."""
 _DPORT = slice(4, 6)
 _KEY_SIZE: Final = 58
 """A key's length without a namespace; core.netns appends the inode of any other one."""
@@ -251,6 +260,7 @@ class NetlinkSource:
             order = list(seen)
             added = [k for k in order if k not in prev]
             gone = [k for k in prev if k not in seen]
+        now = observed_after(now)
         self._order = order
         pending, vanished = _match(added, [prev[k] for k in gone])
         for k in gone:
@@ -274,6 +284,7 @@ class NetlinkSource:
             processes=processes,
             privilege=self._privilege(),
             new_owners_resolved=looked_up,
+            observed_at=now,
             touched=frozenset(touched),
             namespaces=self._namespaces.view() if self._namespaces is not None else None,
         )
@@ -351,27 +362,49 @@ class NetlinkSource:
     ) -> TcpConnection:
         alen = 4 if key[0] == socket.AF_INET else 16
         ino = _inode(key)
+        rport = int.from_bytes(key[4:6], "big")
+        laddr = self._address(key[6 : 6 + alen])
+        raddr = self._address(key[22 : 22 + alen])
+        ifindex = int.from_bytes(key[38:42], sys.byteorder)
+        if ifindex and alen == 16:  # a link-local address needs its zone (rare: no cost else)
+            zone = self._zone(ifindex)
+            laddr, raddr = with_zone(laddr, zone), with_zone(raddr, zone)
+        state = _STATES[key[1]] or TcpState.CLOSED
+        if state is TcpState.CLOSED and not rport:
+            state = linux_state(key[1], rport) or state
         if self._resolve:
             pid, status = self._resolver.owner(ino)
+            holders = self._resolver.holders(ino)
         else:
-            pid, status = None, OwnerStatus.NOT_SUPPORTED
+            pid, status, holders = None, OwnerStatus.NOT_SUPPORTED, ()
         facts = SocketFacts(  # positional: this runs for every socket of the first sample
             4 if alen == 4 else 6,
-            self._address(key[6 : 6 + alen]),
+            laddr,
             int.from_bytes(key[2:4], "big"),
-            self._address(key[22 : 22 + alen]),
-            int.from_bytes(key[4:6], "big"),
-            _STATES[key[1]] or TcpState.CLOSED,
+            raddr,
+            rport,
+            state,
             pid,
             status,
             ino,
             int.from_bytes(key[50:54], sys.byteorder),
             key[_SOCKID],
-            None,  # applied_setting
-            None,  # offload_state
+            None,
+            None,
+            ifindex,
+            holders,
             _netns(key),
         )
-        return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS)
+        same = None if prev is None else _continues(prev, key, state)
+        return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
+
+    def _zone(self, ifindex: int) -> str:
+        """The interface name of a link-local address's zone (its index if it has no name
+        any more), as ``ss`` shows it."""
+        try:
+            return socket.if_indextoname(ifindex)
+        except OSError:
+            return str(ifindex)
 
     def _address(self, packed: bytes) -> str:
         """address_text, memoised: hosts talk to few distinct addresses, and ipaddress is slow."""
@@ -393,9 +426,10 @@ class NetlinkSource:
             if rec.inode not in inodes:
                 continue
             pid, status = self._resolver.owner(rec.inode)
-            if pid == rec.owning_process and status is rec.owner_status:
+            holders = self._resolver.holders(rec.inode)
+            if pid == rec.owning_process and status is rec.owner_status and holders == rec.holders:
                 continue
-            new = dataclasses.replace(rec, owning_process=pid, owner_status=status)
+            new = dataclasses.replace(rec, owning_process=pid, owner_status=status, holders=holders)
             self._unref(rec)
             if pid is not None:
                 self._pid_refs[pid] += 1
@@ -475,7 +509,7 @@ def _match(
     if not gone:
         return [(key, None) for key in added if _STATES[key[1]] is not None], []
     by_sockid = {(rec.source_key, rec.netns): rec for rec in gone}
-    by_tuple = {(rec.source_key[:36], rec.netns): rec for rec in gone if rec.remote_port}
+    by_tuple = {(rec.source_key[:40], rec.netns): rec for rec in gone if rec.remote_port}
     claimed: set[int] = set()
     pending: list[tuple[bytes, TcpConnection | None]] = []
     unmatched: list[bytes] = []
@@ -496,6 +530,21 @@ def _match(
         else:
             pending.append((key, None))
     return pending, [rec for rec in gone if id(rec) not in claimed]
+
+
+def _continues(prev: TcpConnection, key: bytes, state: TcpState) -> bool:
+    """Whether the socket of ``key`` is ``prev``'s connection (see :func:`_match`).
+
+    The same cookie is the same kernel socket. Under a new cookie only two hand-overs keep a
+    connection: a request socket becoming the accepted socket, and a socket becoming a
+    TIME_WAIT minisock on a kernel that gives the minisock its own cookie. Anything else on
+    the same 4-tuple (TIME_WAIT reuse, a reconnect) is a new socket: a new connection.
+    """
+    if prev.source_key[_COOKIE] == key[_SOCKID][_COOKIE]:
+        return True
+    if prev.state is TcpState.SYN_RECEIVED and not prev.inode:
+        return True
+    return state is TcpState.TIME_WAIT and prev.state is not TcpState.TIME_WAIT
 
 
 def _inode(key: bytes) -> int:
