@@ -29,7 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.namespaces import label
 from core.connections.query import SORT_COLUMNS, Query
 from core.connections.rates import ByteRate, RateTracker
@@ -459,8 +459,9 @@ class ConnTable(ScrollView, can_focus=True):
         now = self.snapshot.time if self.snapshot is not None else datetime.now(UTC)
         life = self._lifecycle(row_id, conn, now)
         age = fmt.conn_age(conn, now)
+        listening = conn.state is TcpState.LISTEN  # a listener moves no bytes of its own
         ns = label(self.index.namespace_of(conn)) if self.many_namespaces else ""
-        extra = _Extra(self.rates.rate(row_id), *self._names(conn), ns)
+        extra = _Extra(None if listening else self.rates.rate(row_id), *self._names(conn), ns)
         key = (
             "row",
             row_id,

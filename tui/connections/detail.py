@@ -98,8 +98,8 @@ def tcp_table(info: TcpInfo | None) -> Table | Text:
         ("rtt", f"{info.rtt_us / 1000:.3f} ms (var {info.rttvar_us / 1000:.3f} ms)"),
         ("cwnd", f"{info.snd_cwnd} segments (mss {info.snd_mss} B)"),
         ("retransmits", f"{info.retrans} in flight, {info.total_retrans} total"),
-        ("bytes out (acked)", fmt.size(info.bytes_acked)),
         ("bytes in (received)", fmt.size(info.bytes_received)),
+        ("bytes out (acked)", fmt.size(info.bytes_acked)),
         ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
     )
     for name, text in rows:
@@ -115,6 +115,8 @@ class DetailPane(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.row_id: str | None = None
         self._history: list[float] = []
+        self._last: tuple[object, ...] | None = None
+        self._width = 0
 
     def compose(self) -> ComposeResult:
         """Summary and sparkline first; the property list, process and tcp_info below."""
@@ -141,10 +143,13 @@ class DetailPane(VerticalScroll, can_focus=True):
         if conn is None:
             body.update(Text("no connection selected"))
             return
+        self._last = (conn, snap, proc, ghost, rate, history)
         self.row_id = conn.instance_id
         self._history = list(history)
         info = snap.tcp_info.get(conn.instance_id)
-        width = max(20, self.scrollable_content_region.width)
+        width = self._width = self.scrollable_content_region.width
+        if width < 20:
+            width = max(20, self.app.size.width - 4)  # not laid out yet: the take-over width
         top = summary(
             conn,
             proc,
@@ -183,6 +188,12 @@ class DetailPane(VerticalScroll, can_focus=True):
             )
         )
         self._draw_rate(info is not None)
+
+    def on_resize(self) -> None:
+        """Fit the summary's one-line answers to the new width (the command line is cut)."""
+        if self._last is not None and self.scrollable_content_region.width != self._width:
+            conn, snap, proc, ghost, rate, history = self._last
+            self.show(conn, snap, proc, ghost, rate, history)  # type: ignore[arg-type]
 
     @staticmethod
     def _namespace(
