@@ -96,6 +96,7 @@ def frames(case: Case, connections: int):  # type: ignore[no-untyped-def]
                 bytes_received=received,
                 unacked=noise.randint(0, 4) if moving else 0,
                 lost=0,
+                retrans=0,
             )
             rows.append(
                 ScriptedConn(

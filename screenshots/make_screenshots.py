@@ -25,24 +25,28 @@ sys.path.insert(0, str(ROOT))
 
 from textual.pilot import Pilot  # noqa: E402
 
+from core.connections.snapshot import Snapshot  # noqa: E402
 from core.demo import DemoFeed  # noqa: E402
 from core.demo.scenario import HOST_NAME  # noqa: E402
 from core.recording.format import FORMAT_VERSION, RecordingHeader  # noqa: E402
-from core.recording.writer import RecordingWriter  # noqa: E402
 from core.recording.replay import open_replay  # noqa: E402
-from core.connections.snapshot import Snapshot  # noqa: E402
+from core.recording.writer import RecordingWriter  # noqa: E402
 from tui.app import TcpscopeApp  # noqa: E402
 from tui.replay.controls import ReplayBar  # noqa: E402
 
-SIZE = (160, 44)
+SIZES = ((120, 40), (80, 24))
+"""Every shot at 120x40 (``NAME.svg``) and at 80x24 (``NAME-80x24.svg``)."""
 SEED = 1
 
 
 class StillFeed:
-    """A Feed that shows one prepared snapshot and then holds it (nothing moves)."""
+    """A Feed that shows prepared snapshots (the last one held: nothing moves after it)."""
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, before: Snapshot | None = None) -> None:
         self.snap = snap
+        self.before = before
+        self.go = asyncio.Event()
+        """Set to let the last snapshot through (a shot may act between the two)."""
         self.paused = False
         self.interval_s = snap.interval_s
         self.source_name = "demo"
@@ -58,6 +62,9 @@ class StillFeed:
         self.paused = False
 
     async def stream(self) -> AsyncIterator[Snapshot]:
+        if self.before is not None:
+            yield self.before  # a sample earlier, so byte rates exist
+            await self.go.wait()
         yield self.snap
         await asyncio.Event().wait()
 
@@ -92,6 +99,8 @@ class Shot:
     title: str
     sample: int
     steps: Steps | None = None
+    between: bool = False
+    """Run the steps between the two samples (the detail pane then sees both: rates)."""
 
 
 async def keys(pilot: Pilot[int], *pressed: str) -> None:
@@ -108,11 +117,11 @@ async def sorted_filtered(pilot: Pilot[int], app: TcpscopeApp) -> None:
     screen = app.connections_screen()
     assert screen is not None
     screen.table.set_sort("state", False)
-    await keys(pilot, "slash", *"port:443 !state:time_wait", "enter")
+    await keys(pilot, "slash", *"port:443 -state:timewait,closewait", "enter")
 
 
 async def detail(pilot: Pilot[int], app: TcpscopeApp) -> None:
-    await keys(pilot, *["down"] * 6, "enter")
+    await keys(pilot, "slash", *"proc:pgmirror", "enter", "enter")
 
 
 async def group(pilot: Pilot[int], app: TcpscopeApp) -> None:
@@ -140,7 +149,7 @@ async def help_screen(pilot: Pilot[int], app: TcpscopeApp) -> None:
 SHOTS = (
     Shot("connections", "connections (SYN_RECEIVED spike)", 126, connections),
     Shot("connections-sorted-filtered", "sorted by State, filter", 150, sorted_filtered),
-    Shot("detail", "detail pane", 95, detail),
+    Shot("detail", "detail pane", 95, detail, between=True),
     Shot("group-by-process", "grouped by process", 240, group),
     Shot("ipsec", "IPsec counters (after the auth-failure and invalid-packet bursts)", 236, ipsec),
     Shot("ipsec-detail", "IPsec counter detail", 236, ipsec_detail),
@@ -149,24 +158,40 @@ SHOTS = (
 )
 
 
-async def still_shot(shot: Shot, out: Path) -> Path:
+def shot_name(name: str, size: tuple[int, int]) -> str:
+    """``connections.svg`` at the first size, ``connections-80x24.svg`` at the others."""
+    return f"{name}.svg" if size == SIZES[0] else f"{name}-{size[0]}x{size[1]}.svg"
+
+
+async def still_shot(shot: Shot, out: Path, size: tuple[int, int]) -> Path:
+    before = await demo_at(shot.sample - 1)
     snap = await demo_at(shot.sample)
     app = TcpscopeApp(
-        StillFeed(snap),
+        StillFeed(snap, before),
         hostname=HOST_NAME,
         clock=lambda: snap.time + timedelta(milliseconds=400),
         prefs_path=Path(tempfile.mkdtemp()) / "prefs.json",
     )
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: app.snapshot is not None)
-        if shot.steps is not None:
-            await shot.steps(pilot, app)
-        path = out / f"{shot.name}.svg"
+    feed = app.feed
+    assert isinstance(feed, StillFeed)
+    async with app.run_test(size=size) as pilot:
+        if shot.between:
+            await settle(pilot, lambda: app.snapshot is not None)
+            if shot.steps is not None:
+                await shot.steps(pilot, app)
+            feed.go.set()
+            await settle(pilot, lambda: app.snapshot is not None and app.snapshot.seq == snap.seq)
+        else:
+            feed.go.set()
+            await settle(pilot, lambda: app.snapshot is not None and app.snapshot.seq == snap.seq)
+            if shot.steps is not None:
+                await shot.steps(pilot, app)
+        path = out / shot_name(shot.name, size)
         app.save_screenshot(str(path.name), path=str(out))
     return path
 
 
-async def replay_shots(out: Path) -> list[Path]:
+async def replay_shots(out: Path, size: tuple[int, int]) -> list[Path]:
     """A recorded demo replayed: the timeline bar, then the diff between two marks."""
     feed = DemoFeed(SEED)
     tmp = Path(tempfile.mkdtemp()) / "demo.tsr"
@@ -197,7 +222,7 @@ async def replay_shots(out: Path) -> list[Path]:
         prefs_path=Path(tempfile.mkdtemp()) / "prefs.json",
     )
     paths = []
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot, lambda: bool(app.screen.query(ReplayBar)))
         replay.seek_index(100)
         await settle(pilot, lambda: app.snapshot is not None and app.snapshot.seq == 101)
@@ -207,22 +232,23 @@ async def replay_shots(out: Path) -> list[Path]:
         await keys(pilot, "b")
         app.clear_notifications()
         await settle(pilot)
-        app.save_screenshot("replay.svg", path=str(out))
-        paths.append(out / "replay.svg")
+        app.save_screenshot(shot_name("replay", size), path=str(out))
+        paths.append(out / shot_name("replay", size))
         await keys(pilot, "d")
-        app.save_screenshot("replay-diff.svg", path=str(out))
-        paths.append(out / "replay-diff.svg")
+        app.save_screenshot(shot_name("replay-diff", size), path=str(out))
+        paths.append(out / shot_name("replay-diff", size))
     return paths
 
 
 async def main_async(out: Path, only: set[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for shot in SHOTS:
-        if not only or shot.name in only:
-            print(await still_shot(shot, out))
-    if not only or only & {"replay", "replay-diff"}:
-        for path in await replay_shots(out):
-            print(path)
+    for size in SIZES:
+        for shot in SHOTS:
+            if not only or shot.name in only:
+                print(await still_shot(shot, out, size))
+        if not only or only & {"replay", "replay-diff"}:
+            for path in await replay_shots(out, size):
+                print(path)
 
 
 def main(argv: Any = None) -> None:

@@ -157,3 +157,14 @@ def test_core_imports_where_netlink_does_not_exist() -> None:
     result = tcpscope(code=code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "psutil"
+
+
+def test_help_says_the_view_is_this_network_namespace() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert "this network namespace" in " ".join(out.stdout.split())

@@ -60,11 +60,16 @@ def test_no_filter_is_refused() -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
+@pytest.mark.parametrize("language", [False, True], ids=["options", "filter-language"])
 def test_without_yes_and_no_terminal_nothing_is_closed(
-    pair: tuple[socket.socket, socket.socket, socket.socket],
+    pair: tuple[socket.socket, socket.socket, socket.socket], language: bool
 ) -> None:
     _listener, client, accepted = pair
-    result = close(*exactly(client))
+    if language:  # the same selection in --filter's language
+        _, sport, _, cport = exactly(client)
+        result = close("--filter", f"lport:{sport} rport:{cport}")
+    else:
+        result = close(*exactly(client))
     assert result.returncode == 2, result.stderr
     assert "stdin is not a terminal (use --yes); nothing closed" in result.stderr
     assert f":{client.getsockname()[1]}" in result.stdout  # what would have been closed

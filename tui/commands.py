@@ -12,6 +12,7 @@ from typing import Final
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui.connections.columns import BY_KEY, SORTABLE, TOGGLEABLE
+from tui.shell import shell_of
 
 _ACTIONS: Final = (
     ("Filter connections", "Type a filter (state:, port:, proc: …)", "conn('action_filter')"),
@@ -42,6 +43,15 @@ SORTS: Final = tuple(
     if key != "marker"
 )
 """One "Sort by …" entry per sortable column."""
+ACTS: Final = (
+    ("Close connection", "Close the selected connection (asks first)", "conn('close_connection')"),
+    (
+        "Terminate process",
+        "SIGTERM, then SIGKILL offered (asks first)",
+        "conn('terminate_process')",
+    ),
+)
+"""Acting on the selected row: listed only where it is possible (live, not --redact)."""
 COMMANDS: Final = (
     _ACTIONS
     + SORTS
@@ -60,7 +70,8 @@ class TcpscopeCommands(Provider):
     """tcpscope's actions by name."""
 
     def _hit_all(self) -> list[tuple[str, str, str]]:
-        return list(COMMANDS)
+        acts = ACTS if shell_of(self.app).actions_off is None else ()
+        return [*COMMANDS, *acts]
 
     async def discover(self) -> Hits:
         """Every command, when the palette opens empty."""

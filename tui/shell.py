@@ -36,6 +36,8 @@ class HeaderState:
     """"Now" for the age of the last sample (wall clock live, recorded time in a replay)."""
     link: str | None = None
     """A remote feed's trouble with its connection (``disconnected — reconnecting``)."""
+    live: bool = False
+    """This machine's data now: the header says what it covers (this network namespace)."""
 
 
 class Shell(Protocol):

@@ -36,6 +36,10 @@ from core.remote.wire import CONTROL, PROTOCOL, MessageWriter
 HEARTBEAT_S: Final = 5.0
 """Longest silence: a paused or slow agent still proves it is alive this often."""
 EXIT_FATAL: Final = 1
+REKEY_FACTOR: Final = 4
+REKEY_SLACK: Final = 65536
+"""A key frame is sent when more connections were numbered than FACTOR × live + SLACK (at
+1k connections and 10 new a second: every ~2 hours, ~40 kB)."""
 
 
 def hello(version: str, sha256: str) -> dict[str, Any]:
@@ -78,16 +82,36 @@ class Agent:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.feed: Any = None
         self._last_send = time.monotonic()
+        self._lock = threading.Lock()
+        self._early: list[bytes] = []
+        self._requests: asyncio.Queue[dict[str, Any]] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         """Write one message (from the event loop thread only)."""
         self.writer.send(message)
         self._last_send = time.monotonic()
 
+    def deliver(self, line: bytes) -> None:
+        """A command line from the stdin thread; kept until the event loop runs."""
+        with self._lock:
+            loop = self.loop
+            if loop is None:
+                self._early.append(line)
+                return
+        loop.call_soon_threadsafe(self.command, line)
+
     async def run(self) -> int:
         """The session's mode until it ends; the exit code."""
-        self.loop = asyncio.get_running_loop()
         mode = self.config.get("mode")
+        if mode == "actions":
+            self._requests = asyncio.Queue()
+        with self._lock:
+            self.loop = asyncio.get_running_loop()
+            early, self._early = self._early, []
+        for line in early:
+            self.command(line)
+        if mode == "actions":
+            return await self._actions()
         if mode == "ipsec":
             return await self._ipsec()
         if mode == "stream":
@@ -102,6 +126,9 @@ class Agent:
             name = cmd["cmd"]
         except (ValueError, KeyError, TypeError):
             return
+        if self._requests is not None:
+            self._requests.put_nowait(cmd)
+            return
         feed = self.feed
         if feed is None:
             return
@@ -114,6 +141,15 @@ class Agent:
                 feed.resume()
             elif name == "watch":
                 feed.watch_tcp_info([str(i) for i in cmd["ids"]])
+
+    async def _actions(self) -> int:
+        """Serve ``close`` requests (core.remote.actions) until stdin ends the process."""
+        from core.remote.actions import serve
+
+        assert self._requests is not None
+        while True:
+            request = await self._requests.get()
+            self.send(await asyncio.to_thread(serve, request))
 
     async def _ipsec(self) -> int:
         from core.ipsec.providers import get_providers
@@ -164,7 +200,10 @@ class Agent:
                 if not sent:
                     header = dataclasses.replace(header_of(snap), tcpscope=self.version)
                     self.send(header.to_json())
-                self.send(encoder.encode(snap, key=not sent))
+                # Deltas only after the first frame, but both ends number every connection
+                # ever seen: under churn, a key frame every few hours bounds that memory.
+                rekey = encoder.numbered > REKEY_FACTOR * len(snap.connections) + REKEY_SLACK
+                self.send(encoder.encode(snap, key=not sent or rekey))
                 sent += 1
                 if limit is not None and sent >= limit:
                     break
@@ -202,11 +241,7 @@ def main(version: str, sha256: str) -> None:
     writer.send(hello(version, sha256))
     agent = Agent(config, writer, version)
 
-    def deliver(cmd: bytes) -> None:
-        if agent.loop is not None:
-            agent.loop.call_soon_threadsafe(agent.command, cmd)
-
-    threading.Thread(target=_read_commands, args=(inp, deliver), daemon=True).start()
+    threading.Thread(target=_read_commands, args=(inp, agent.deliver), daemon=True).start()
     try:
         code = asyncio.run(agent.run())
     except Exception as exc:  # the client shows one line; the traceback stays here

@@ -88,7 +88,7 @@ def provider_name(text: str) -> str:
 
 GLOBALS_USED_BY: Final[dict[str, frozenset[str]]] = {
     "connections": frozenset({"source", "remote", "remote_sudo", "remote_python"}),
-    "close": frozenset({"source"}),
+    "close": frozenset({"source", "remote", "remote_sudo", "remote_python"}),
     "ipsec": frozenset({"provider", "vici", "remote", "remote_sudo", "remote_python"}),
     "explain": frozenset(),
 }

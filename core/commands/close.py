@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Final, TextIO
 
 from core.commands import connections as connections_cli
 from core.connections.actions import (
+    CloseTarget,
+    Outcome,
     Refusal,
     close_connections,
     close_targets,
@@ -24,7 +27,13 @@ from core.connections.actions import (
 from core.connections.model import TcpConnection, TcpState
 from core.connections.snapshot import Snapshot
 from core.errors import UsageError
+from core.netns.options import CURRENT
+from core.netns.options import check as check_netns
 
+TargetsOf = Callable[[Sequence[TcpConnection]], list[CloseTarget]]
+"""Who holds each socket (here, or on the ``--remote`` server)."""
+Closer = Callable[[Sequence[TcpConnection]], list[tuple[TcpConnection, Outcome]]]
+"""Closes them (here, or on the ``--remote`` server)."""
 EXIT_REFUSED: Final = 1
 EXIT_USAGE: Final = 2
 
@@ -35,6 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes", "-y", action="store_true", help="close without asking (needed without a terminal)"
     )
+    parser.add_argument(
+        "--netns",
+        dest="close_netns",
+        type=check_netns,
+        default=CURRENT,
+        metavar="WHICH",
+        help="network namespaces to act in: current (default), all, or names, PIDs, paths",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,10 +61,33 @@ def run(args: argparse.Namespace) -> int:
             "close: give a filter (e.g. --remote-port 443 or --filter 'state:est'); "
             "closing every connection is refused"
         )
-    from core.connections.oneshot import take_snapshot
+    from core.remote.target import target_from
 
-    snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=False)
-    matched = connections_cli.select(snap.connections.values(), args)
+    remote = target_from(args)
+    if remote is not None:  # everything happens on the server, in one agent session
+        from core.remote.actions import RemoteActions
+
+        actions = RemoteActions(remote)
+        try:
+            return _run(args, actions.snapshot(), actions.close_targets, actions.close_connections)
+        finally:
+            actions.end()
+    from core.connections.oneshot import take_snapshot
+    from core.netns.select import namespace_dumps, sock_diag_in
+
+    netns = getattr(args, "close_netns", CURRENT)
+    snap = take_snapshot(
+        getattr(args, "source", "auto"),
+        tcp_info=False,
+        namespaces=lambda: namespace_dumps(netns, tcp_info=False),
+    )
+    return _run(args, snap, close_targets, partial(close_connections, dumper_in=sock_diag_in))
+
+
+def _run(args: argparse.Namespace, snap: Snapshot, targets_of: TargetsOf, closer: Closer) -> int:
+    matched = connections_cli.select(
+        snap.connections.values(), args, snap.processes, snap.namespaces
+    )
     listeners_named = int(TcpState.LISTEN) in set(args.state or ())
     chosen = [c for c in matched if listeners_named or c.state is not TcpState.LISTEN]
     skipped = len(matched) - len(chosen)
@@ -60,10 +100,10 @@ def run(args: argparse.Namespace) -> int:
     if not chosen:
         print("tcpscope: no connection matches; nothing closed", file=sys.stderr)
         return EXIT_REFUSED
-    _list(chosen, snap)
+    _list(chosen, snap, targets_of)
     if not args.yes and not _confirmed(len(chosen), sys.stdin):
         return EXIT_USAGE if not sys.stdin.isatty() else EXIT_REFUSED
-    return _close(chosen, snap)
+    return _close(chosen, snap, closer)
 
 
 def _state_names() -> dict[int, str]:
@@ -72,14 +112,14 @@ def _state_names() -> dict[int, str]:
     return {int(v.value): v.name for v in ENUMS["State"].values}
 
 
-def _list(conns: Sequence[TcpConnection], snap: Snapshot) -> None:
+def _list(conns: Sequence[TcpConnection], snap: Snapshot, targets_of: TargetsOf) -> None:
     from core.connections.report import write_table
 
     sys.stdout.flush()
     out = connections_cli.binary(sys.stdout)
     write_table(conns, snap, _state_names(), out)
     out.flush()
-    for target in close_targets(conns):
+    for target in targets_of(conns):
         if target.shared:
             pids = ", ".join(str(p) for p in sorted(target.holders))
             print(
@@ -106,8 +146,8 @@ def _confirmed(count: int, stdin: TextIO) -> bool:
     return False
 
 
-def _close(conns: Sequence[TcpConnection], snap: Snapshot) -> int:
-    results = close_connections(conns)
+def _close(conns: Sequence[TcpConnection], snap: Snapshot, closer: Closer) -> int:
+    results = closer(conns)
     names = _state_names()
     refused = False
     for conn, outcome in results:

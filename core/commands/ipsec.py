@@ -15,8 +15,9 @@ import sys
 from typing import TextIO
 
 from core.errors import UsageError
-from core.ipsec.counters import CLASS_NAME
+from core.ipsec.counters import CLASS_NAME, PROVIDERS, source_for
 from core.ipsec.model import COUNTER_NAMES, IpsecView, ProviderView
+from core.ipsec.one_shot import one_shot
 from core.ipsec.providers import PROVIDER_NAMES, get_providers
 from core.ipsec.providers._vici import DEFAULT_VICI
 from core.ipsec.sampling import IpsecSampler
@@ -71,11 +72,19 @@ def instance_json(pv: ProviderView) -> dict[str, object]:
             "expression": r.source,
             "grade": r.grade.value,
             "reason": r.reason,
+            "grade_reason": _grade_reason(r.name, r.provider, pv.version),
             "scope": r.scope,
         }
         for r in pv.rows
     }
     return out
+
+
+def _grade_reason(counter: str, provider: str, version: str | None) -> str | None:
+    """Why the counter has its grade: for an approximation, what it counts instead."""
+    if provider not in PROVIDERS:
+        return None  # the demo host: its provenance is in the expression
+    return source_for(counter, provider, version).reason
 
 
 def view_json(view: IpsecView) -> dict[str, object]:
@@ -133,7 +142,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     else:
         sampler = IpsecSampler(get_providers(provider, vici))
         try:
-            view = sampler.sample()
+            view = one_shot(sampler.sample())
         finally:
             sampler.close()
     if getattr(args, "json", False):

@@ -94,6 +94,8 @@ def property_doc(spec: PropertySpec) -> dict[str, Any]:
     table = _table(spec)
     if table is not None:
         doc["values"] = [_value_json(v) for v in table.values]
+        if table.extensions:
+            doc["values_beyond_the_seed"] = [_value_json(v) for v in table.extensions]
         doc["ranges"] = _ranges_json(table)
     doc["rules"] = _rules(spec)
     return doc
@@ -292,6 +294,8 @@ def _render_property(doc: dict[str, Any]) -> list[str]:
     lines += _paragraphs(str(doc.get("description", "")))
     if doc.get("values"):
         lines += ["", "Values:", *_value_rows(doc["values"])]
+    if doc.get("values_beyond_the_seed"):
+        lines += ["", "Values beyond the seed:", *_value_rows(doc["values_beyond_the_seed"])]
     if doc.get("ranges"):
         lines += ["", "Reserved ranges:", *_range_rows(doc["ranges"])]
     if "values" in doc and not doc.get("ranges"):
@@ -316,7 +320,17 @@ _CLASS_PROPERTY_KEYS: Final = frozenset(
     {"name", "type", "description", "enum", "inherited_from", "mof_default"}
 )
 _PROPERTY_KEYS: Final = frozenset(
-    {"class", "name", "type", "description", "inherited_from", "mof_default", "values", "ranges"}
+    {
+        "class",
+        "name",
+        "type",
+        "description",
+        "inherited_from",
+        "mof_default",
+        "values",
+        "values_beyond_the_seed",
+        "ranges",
+    }
 )
 
 

@@ -32,6 +32,9 @@ class TcpState(IntEnum):
     LAST_ACK = 10
     TIME_WAIT = 11
     DELETE_TCB = 12
+    BOUND = 100
+    """Not in the seed's table: Get-NetTCPConnection's documentation added it later (see
+    :data:`core.connections.seed_tables.ENUMS`, State extensions)."""
 
 
 class OffloadState(IntEnum):
@@ -85,7 +88,7 @@ class TcpInfo:
     snd_mss: int
     """Sender maximum segment size, bytes."""
     retransmits: int
-    """Retransmissions of the current unacknowledged segment (``tcpi_retransmits``)."""
+    """Retransmission timeouts of the current unacknowledged segment (``tcpi_retransmits``)."""
     total_retrans: int
     """Retransmitted segments over the connection's life."""
     bytes_acked: int | None
@@ -95,7 +98,9 @@ class TcpInfo:
     unacked: int
     """Segments sent but not yet acknowledged."""
     lost: int
-    """Segments the stack currently believes lost."""
+    """Segments the stack currently believes lost (``tcpi_lost``)."""
+    retrans: int
+    """Retransmitted segments not yet acknowledged (``tcpi_retrans``; ss: ``retrans:N/total``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,9 @@ class ProcessInfo:
     """Process start, seconds since the epoch."""
     denied: tuple[str, ...] = ()
     """Names of the fields above that the OS refused to give us."""
+    ns_pid: int | None = None
+    """Its PID inside its own PID namespace (a container's), when that differs from
+    :attr:`pid` (``NSpid`` in /proc/PID/status); OwningProcess stays the host PID."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +152,8 @@ class TcpConnection:
     other_enabled_state: str | None
     enabled_default: int | None
     time_of_last_state_change: datetime | None
-    """When the sampler saw State change; ``None`` until it has seen a change."""
+    """The seed defines it for EnabledState, which no source reports: always ``None``. The
+    TCP State's change time is :attr:`state_changed_at`."""
     transitioning_to_state: int | None
     available_requested_states: tuple[int, ...] | None
     instance_id: str
@@ -181,3 +190,13 @@ class TcpConnection:
     """Socket owner's uid as the kernel reports it."""
     source_key: bytes = b""
     """Opaque per-source identity used to reuse unchanged records between samples."""
+    state_changed_at: datetime | None = None
+    """When the sampler saw State change (after the dump that showed it); ``None`` until it
+    has seen a change. Reported as ``tcpscope.state_changed_at``, not as a WMI property."""
+    holders: tuple[int, ...] = ()
+    """Every PID seen holding the socket when more than one does (fork, SCM_RIGHTS),
+    ascending: OwningProcess is the first. Empty when OwningProcess holds it alone, when no
+    holder is known, or when the source cannot tell (the JSON lists the owner alone then)."""
+    netns: int | None = None
+    """Network namespace inode when the socket is not in tcpscope's own namespace (see
+    core.netns); ``None`` for tcpscope's own namespace and for sources without namespaces."""

@@ -122,7 +122,9 @@ _COMMON: Final[dict[str, Rule]] = {
     ),
     "EnabledDefault": Rule(M, "MOF default of the class definition: EnabledDefault = 2 (Enabled)"),
     "TimeOfLastStateChange": Rule(
-        OBS, "when tcpscope's sampler saw State change; null until a change was seen"
+        N,
+        "the seed defines it as when EnabledState changed, and EnabledState is not reported; "
+        "when the TCP State changed is tcpscope.state_changed_at",
     ),
     "TransitioningToState": Rule(
         M, "MOF default 12 (Not Applicable): transitions are not represented"
@@ -147,7 +149,9 @@ _COMMON: Final[dict[str, Rule]] = {
     "AppliedSetting": Rule(N, "Windows TCP templates (MSFT_NetTCPSetting) do not exist on {os}"),
     "OwningProcess": Rule(R, "{owner_api}"),
     "CreationTime": Rule(
-        OBS, "{os} does not report it: first time the sampler saw the connection (a bound)"
+        OBS,
+        "{os} does not report it: the clock read after the dump that first listed the "
+        "connection (an upper bound)",
     ),
     "OffloadState": Rule(
         D, "mainline Linux has no TCP Chimney offload: every connection is 0 (InHost)"
@@ -181,7 +185,9 @@ _OVERRIDES: Final[dict[str, dict[str, Rule]]] = {
         "OffloadState": Rule(N, "psutil does not expose the offload state"),
         "AppliedSetting": Rule(N, "psutil does not expose the applied TCP setting template"),
         "CreationTime": Rule(
-            OBS, "psutil does not report it: first time the sampler saw the connection (a bound)"
+            OBS,
+            "psutil does not report it: the clock read after the listing that first showed "
+            "the connection (an upper bound)",
         ),
     },
     # The demo plays a synthetic Windows host: every value it shows is part of its script.
@@ -225,17 +231,39 @@ def cell_rule(conn: TcpConnection, wmi_name: str, source: str, started_at: datet
     """The rule for one cell, refined by the connection's own facts.
 
     OwningProcess and CreationTime carry per-connection reasons: an owner may be absent for a
-    reason, and a creation time is either "first seen" or "before <start>".
+    reason, and a creation time is either "first seen" or "before <start>". Whatever the
+    source's rule, a cell without a value is not reported, with the rule as its reason: a
+    value is reported or explained as missing, never both.
     """
     base = rule(source, wmi_name)
-    if wmi_name == "OwningProcess" and conn.owning_process is None:
-        reason = _OWNER_REASONS.get(conn.owner_status, "not reported")
-        return Rule(N, reason)
-    if wmi_name == "CreationTime" and base.provenance is OBS:
+    if wmi_name == "OwningProcess":
+        if conn.owning_process is None:
+            return Rule(N, _OWNER_REASONS.get(conn.owner_status, "not reported"))
+        if len(conn.holders) > 1:
+            return Rule(
+                base.provenance,
+                f"{base.text}; several processes hold this socket (tcpscope.holders): the "
+                "lowest PID is shown",
+            )
+        return base
+    if wmi_name == "CreationTime" and base.provenance is OBS and conn.creation_time is not None:
+        # The value carries the measured time to the microsecond; the text says what it bounds.
         if conn.created_before_start:
-            when = started_at.isoformat(timespec="seconds")
-            return Rule(OBS, f"open before tcpscope started: created before {when} (upper bound)")
-        return Rule(OBS, "first seen by tcpscope's sampler (the kernel does not report it)")
+            return Rule(
+                OBS,
+                "open before tcpscope's first sample: created at or before this time, read "
+                "after the first dump (an upper bound; the kernel does not report creation)",
+            )
+        return Rule(
+            OBS,
+            "first listed by the dump that ended at this time: created at or before it, "
+            "after the previous dump began (the kernel does not report creation)",
+        )
+    present = getattr(conn, BY_WMI[wmi_name].attr) is not None
+    if base.provenance is not N and not present:
+        return Rule(N, f"not reported for this connection ({base.text})")
+    if base.provenance is N and present:
+        return Rule(R, f"reported by the {source} source for this connection")
     return base
 
 

@@ -22,18 +22,32 @@ LINUX_TCP_STATES: Final[dict[int, TcpState]] = {
     4: TcpState.FIN_WAIT1,  # TCP_FIN_WAIT1
     5: TcpState.FIN_WAIT2,  # TCP_FIN_WAIT2
     6: TcpState.TIME_WAIT,  # TCP_TIME_WAIT
-    7: TcpState.CLOSED,  # TCP_CLOSE: a socket bound or connecting-closed, no connection state
+    7: TcpState.CLOSED,  # TCP_CLOSE; Bound when no peer (see linux_state)
     8: TcpState.CLOSE_WAIT,  # TCP_CLOSE_WAIT
     9: TcpState.LAST_ACK,  # TCP_LAST_ACK
     10: TcpState.LISTEN,  # TCP_LISTEN
     11: TcpState.CLOSING,  # TCP_CLOSING
     12: TcpState.SYN_RECEIVED,  # TCP_NEW_SYN_RECV: request socket before accept
-    13: TcpState.CLOSED,  # TCP_BOUND_INACTIVE (6.8+): bound, inactive
+    13: TcpState.BOUND,  # TCP_BOUND_INACTIVE (6.8+): bound, inactive
 }
 """Linux ``include/net/tcp_states.h`` numbers → the seed's State values.
 
 DeleteTCB (12) has no Linux counterpart: the kernel frees a TCB without a visible state.
 """
+
+
+def linux_state(code: int, remote_port: int) -> TcpState | None:
+    """The State of a Linux socket; ``None`` for a state number newer than this code.
+
+    The kernel lists a bound-only socket (``bind()``, no ``listen()`` or ``connect()``) as
+    TCP_CLOSE with no peer: that is the class's Bound (100), not Closed. A connect that fails
+    leaves no listed socket at all (the kernel unhashes it), so its SynSent row just closes.
+    """
+    state = LINUX_TCP_STATES.get(code)
+    if state is TcpState.CLOSED and remote_port == 0:
+        return TcpState.BOUND
+    return state
+
 
 PSUTIL_TCP_STATES: Final[dict[str, TcpState]] = {
     "ESTABLISHED": TcpState.ESTABLISHED,
@@ -42,16 +56,25 @@ PSUTIL_TCP_STATES: Final[dict[str, TcpState]] = {
     "FIN_WAIT1": TcpState.FIN_WAIT1,
     "FIN_WAIT2": TcpState.FIN_WAIT2,
     "TIME_WAIT": TcpState.TIME_WAIT,
-    "CLOSE": TcpState.CLOSED,
+    "CLOSE": TcpState.CLOSED,  # Bound without a peer: see psutil_state
     "CLOSE_WAIT": TcpState.CLOSE_WAIT,
     "LAST_ACK": TcpState.LAST_ACK,
     "LISTEN": TcpState.LISTEN,
     "CLOSING": TcpState.CLOSING,
     "NONE": TcpState.CLOSED,
     "DELETE_TCB": TcpState.DELETE_TCB,  # Windows
-    "BOUND": TcpState.CLOSED,  # Solaris/AIX
+    "BOUND": TcpState.BOUND,  # Solaris/AIX
 }
 """psutil's state strings (``psutil.CONN_*``) → the seed's State values."""
+
+
+def psutil_state(name: str, remote_port: int) -> TcpState | None:
+    """The State of a psutil row, Bound for a closed socket without a peer (as on Linux)."""
+    state = PSUTIL_TCP_STATES.get(name)
+    if state is TcpState.CLOSED and remote_port == 0:
+        return TcpState.BOUND
+    return state
+
 
 ORG_ID: Final = "tcpscope"
 
@@ -65,29 +88,103 @@ def address_text(packed: bytes) -> str:
     return str(mapped) if mapped is not None else str(addr)
 
 
+def with_zone(text: str, zone: str) -> str:
+    """``text`` with its IPv6 scope zone (``fe80::2%eth0``) when it is link-local.
+
+    Why only link-local: a link-local address means nothing without its interface (the same
+    ``fe80::2`` exists on every link), so the zone is part of the address, as ``ss`` and RFC
+    4007 write it. A global address bound to a device keeps plain text; its device is still
+    in the InstanceID.
+    """
+    if zone and text[:4].lower() in _LINK_LOCAL and "%" not in text:
+        return f"{text}%{zone}"
+    return text
+
+
+_LINK_LOCAL: Final = frozenset({"fe80", "fe90", "fea0", "feb0"})
+"""The first hextet's text of fe80::/10 addresses as ipaddress writes them."""
+
+
 def canonical_address(text: str) -> str:
-    """Canonical form of an address string from any source (``::FFFF:1.2.3.4`` → ``1.2.3.4``)."""
+    """Canonical form of an address string from any source (``::FFFF:1.2.3.4`` → ``1.2.3.4``);
+    an IPv6 scope zone (``%eth0``) is kept."""
     if not text:
         return text
-    addr = ipaddress.ip_address(text.split("%", 1)[0])
+    addr = ipaddress.ip_address(text)
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         return str(addr.ipv4_mapped)
     return str(addr)
 
 
+def _unzoned(address: str) -> str:
+    cut = address.find("%")
+    return address if cut < 0 else address[:cut]
+
+
 def instance_id(
-    local_address: str, local_port: int, remote_address: str, remote_port: int, inode: int | None
+    local_address: str,
+    local_port: int,
+    remote_address: str,
+    remote_port: int,
+    inode: int | None,
+    *,
+    ifindex: int = 0,
+    generation: str = "",
+    netns: int | None = None,
 ) -> str:
     """InstanceID in the seed's ``OrgID:LocalID`` pattern, stable for a connection's life.
 
-    A connected socket is unique by its 4-tuple, which survives the kernel swapping the socket
-    for a TIME_WAIT minisock (its inode and cookie do not). Unconnected sockets (listeners,
-    bound-only) can share a tuple through SO_REUSEPORT, so their inode is appended.
+    The one place a connection's identity is built: ``[local]:port-[remote]:port``, then
+
+    * ``%<ifindex>`` when the kernel ties the socket to an interface (a link-local address's
+      zone, SO_BINDTODEVICE): ``fe80::1`` on two links is two connections, and an index, unlike
+      a name, is never reused while the interface lives;
+    * ``#<inode>`` for unconnected sockets (listeners, bound-only), which SO_REUSEPORT lets
+      share a tuple, and ``#<generation>`` for a connection that took over the 4-tuple of one
+      tcpscope still knows (a new socket: see :func:`successor_generation`).
+
+    A connected socket is otherwise unique by its 4-tuple, which survives the kernel swapping
+    the socket for a TIME_WAIT minisock (its inode does not). Addresses enter without their
+    zone name: the index already says which link. A socket outside tcpscope's network
+    namespace gets ``ns<inode>/`` in front: the same 4-tuple can live in two namespaces.
     """
-    local_id = f"[{local_address}]:{local_port}-[{remote_address}]:{remote_port}"
-    if remote_port == 0 and inode:
+    local_id = (
+        f"[{_unzoned(local_address)}]:{local_port}-[{_unzoned(remote_address)}]:{remote_port}"
+    )
+    if ifindex:
+        local_id += f"%{ifindex}"
+    if generation:
+        local_id += f"#{generation}"
+    elif remote_port == 0 and inode:
         local_id += f"#{inode}"
+    if netns is not None:
+        # The same 4-tuple can live in two network namespaces (two containers listening on
+        # :80): a socket outside tcpscope's own namespace is named by its namespace too.
+        local_id = f"ns{netns}/{local_id}"
     return f"{ORG_ID}:{local_id}"
+
+
+def successor_generation(inode: int | None, first_seen: datetime) -> str:
+    """What tells a new socket on a reused 4-tuple from the one before: its inode, or (for
+    sources without inodes) the microsecond it was first seen."""
+    if inode:
+        return str(inode)
+    return f"t{round(first_seen.timestamp() * 1_000_000)}"
+
+
+def readdressed(conn: TcpConnection, local_address: str, remote_address: str) -> str:
+    """``conn``'s InstanceID with its addresses replaced (``--redact``), the rest kept."""
+    head = instance_id(
+        conn.local_address, conn.local_port, conn.remote_address, conn.remote_port, 0,
+        netns=conn.netns,
+    )  # fmt: skip
+    tail = conn.instance_id[len(head) :] if conn.instance_id.startswith(head) else ""
+    return (
+        instance_id(
+            local_address, conn.local_port, remote_address, conn.remote_port, 0, netns=conn.netns
+        )
+        + tail
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,8 +224,16 @@ def new_connection(
     source_key: bytes = b"",
     applied_setting: int | None = None,
     offload_state: int | None = None,
+    ifindex: int = 0,
+    successor: bool = False,
+    holders: tuple[int, ...] = (),
+    netns: int | None = None,
 ) -> TcpConnection:
-    """A new record with every property set by its rule (core.connections.property_rules)."""
+    """A new record with every property set by its rule (core.connections.property_rules).
+
+    ``successor``: the socket took over the 4-tuple of a connection still known (see
+    :func:`instance_id`).
+    """
     return build_connection(
         family,
         local_address,
@@ -146,6 +251,10 @@ def new_connection(
         source_key,
         applied_setting,
         offload_state,
+        ifindex,
+        successor_generation(inode, first_seen) if successor else "",
+        holders,
+        netns,
     )
 
 
@@ -166,6 +275,10 @@ def build_connection(
     source_key: bytes,
     applied_setting: int | None,
     offload_state: int | None,
+    ifindex: int,
+    generation: str,
+    holders: tuple[int, ...],
+    netns: int | None = None,
 ) -> TcpConnection:
     """:func:`new_connection` with positional arguments, for the per-socket paths.
 
@@ -192,7 +305,16 @@ def build_connection(
         None,  # time_of_last_state_change
         defaults.transitioning_to_state,
         None,  # available_requested_states
-        instance_id(local_address, local_port, remote_address, remote_port, inode),
+        instance_id(
+            local_address,
+            local_port,
+            remote_address,
+            remote_port,
+            inode,
+            ifindex=ifindex,
+            generation=generation,
+            netns=netns,
+        ),
         None,  # enabled_state
         defaults.requested_state,
         defaults.directionality,
@@ -212,9 +334,12 @@ def build_connection(
         inode,
         uid,
         source_key,
+        None,  # state_changed_at
+        holders,
+        netns,
     )
 
 
 def with_state(conn: TcpConnection, state: TcpState, now: datetime) -> TcpConnection:
     """The same connection after the sampler saw its State change at ``now``."""
-    return dataclasses.replace(conn, state=state, time_of_last_state_change=now)
+    return dataclasses.replace(conn, state=state, state_changed_at=now)

@@ -66,13 +66,17 @@ class EnumTable:
     """CIM type as the MOF spells it: ``uint8``, ``uint16``, ``uint16[]`` or ``string``."""
     values: tuple[EnumValue, ...]
     ranges: tuple[EnumRange, ...]
+    extensions: tuple[EnumValue, ...] = ()
+    """Values the seed's table lacks but a later edition of the class documents (State's
+    Bound): decoded like the others, listed apart so :attr:`values` stays the seed's."""
     _by_value: dict[int | str, EnumValue] = field(init=False, repr=False, compare=False)
     _by_key: dict[str, EnumValue] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_value", {v.value: v for v in self.values})
-        object.__setattr__(self, "_by_key", {_key(v.name): v for v in self.values})
-        if len(self._by_value) != len(self.values) or len(self._by_key) != len(self.values):
+        every = (*self.values, *self.extensions)
+        object.__setattr__(self, "_by_value", {v.value: v for v in every})
+        object.__setattr__(self, "_by_key", {_key(v.name): v for v in every})
+        if len(self._by_value) != len(every) or len(self._by_key) != len(every):
             raise ValueError(f"{self.property}: duplicate enum value or name")
 
     def decode(self, value: int | str) -> EnumValue:
@@ -107,7 +111,7 @@ class EnumTable:
     def by_prefix(self, prefix: str) -> tuple[EnumValue, ...]:
         """Values whose name starts with ``prefix`` (as :meth:`by_name` compares), in order."""
         key = _key(prefix)
-        return tuple(v for v in self.values if _key(v.name).startswith(key))
+        return tuple(v for v in (*self.values, *self.extensions) if _key(v.name).startswith(key))
 
 
 def _v(value: int | str, name: str, meaning: str | None = None) -> EnumValue:
@@ -797,6 +801,17 @@ _TABLES: Final[tuple[EnumTable, ...]] = (
             ),
         ),
         (),
+        (
+            _v(
+                TcpState.BOUND,
+                "Bound",
+                (
+                    "Not in the seed's table: Get-NetTCPConnection's documentation lists it "
+                    "(MicrosoftDocs windows-powershell-docs PR #500). A socket bound to a local "
+                    "address and port that neither listens nor is connected."
+                ),
+            ),
+        ),
     ),
     _T(
         "AppliedSetting",

@@ -4,53 +4,117 @@ Why lazily: a tick at 50k sockets must not decode 50k structs that nobody looks 
 hand over the raw bytes (or where to find them) and :class:`LazyTcpInfo` decodes one entry
 the first time it is read, then caches it.
 
-Offsets follow ``include/uapi/linux/tcp.h``; the struct only ever grows at the end, so a field
-beyond the kernel's length is ``None`` (not reported), never a guess. Platform-neutral.
+Why a layout table: the offsets are computed from the struct's declaration as
+``include/uapi/linux/tcp.h`` spells it (field order and C types, natural alignment), so no
+offset is typed by hand; a test checks the result against ctypes' own C layout. The struct
+only ever grows at the end, so a field beyond the length the kernel sent is ``None`` (not
+reported), never a guess. Platform-neutral.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator, Mapping
-from typing import Final
+from typing import Any, Final
 
 from core.connections.model import TcpInfo
 
-_U8_RETRANSMITS: Final = 2
-_HEAD: Final = struct.Struct("=16xI4xII")
-"""snd_mss @16, unacked @24, lost @32 (sacked @28 skipped)."""
-_METRICS: Final = struct.Struct("=68xII4xI")
-"""rtt @68, rttvar @72, snd_cwnd @80."""
-_TOTAL_RETRANS: Final = struct.Struct("=100xI")
-_BYTES_ACKED: Final = struct.Struct("=120xQ")
-_BYTES_RECEIVED: Final = struct.Struct("=128xQ")
-MIN_LENGTH: Final = _TOTAL_RETRANS.size
-_COUNTERS: Final = struct.Struct("=100xI16xQQ")
-"""total_retrans @100, bytes_acked @120, bytes_received @128: what traffic totals need."""
-"""Shortest tcp_info we decode (every kernel since 2.6 sends more)."""
+TCP_INFO_LAYOUT: Final[tuple[tuple[str, str], ...]] = (
+    ("tcpi_state", "B"),
+    ("tcpi_ca_state", "B"),
+    ("tcpi_retransmits", "B"),
+    ("tcpi_probes", "B"),
+    ("tcpi_backoff", "B"),
+    ("tcpi_options", "B"),
+    ("tcpi_snd_wscale_rcv_wscale", "B"),  # two 4-bit fields
+    ("tcpi_delivery_rate_app_limited_fastopen_client_fail", "B"),  # 1 + 2 bits
+    ("tcpi_rto", "I"),
+    ("tcpi_ato", "I"),
+    ("tcpi_snd_mss", "I"),
+    ("tcpi_rcv_mss", "I"),
+    ("tcpi_unacked", "I"),
+    ("tcpi_sacked", "I"),
+    ("tcpi_lost", "I"),
+    ("tcpi_retrans", "I"),
+    ("tcpi_fackets", "I"),
+    ("tcpi_last_data_sent", "I"),
+    ("tcpi_last_ack_sent", "I"),
+    ("tcpi_last_data_recv", "I"),
+    ("tcpi_last_ack_recv", "I"),
+    ("tcpi_pmtu", "I"),
+    ("tcpi_rcv_ssthresh", "I"),
+    ("tcpi_rtt", "I"),
+    ("tcpi_rttvar", "I"),
+    ("tcpi_snd_ssthresh", "I"),
+    ("tcpi_snd_cwnd", "I"),
+    ("tcpi_advmss", "I"),
+    ("tcpi_reordering", "I"),
+    ("tcpi_rcv_rtt", "I"),
+    ("tcpi_rcv_space", "I"),
+    ("tcpi_total_retrans", "I"),
+    ("tcpi_pacing_rate", "Q"),
+    ("tcpi_max_pacing_rate", "Q"),
+    ("tcpi_bytes_acked", "Q"),
+    ("tcpi_bytes_received", "Q"),
+)
+"""``struct tcp_info`` up to the last field tcpscope reads: (name, struct format) in the
+header's order (``__u8`` B, ``__u32`` I, ``__u64`` Q)."""
+
+
+def _offsets(layout: tuple[tuple[str, str], ...]) -> dict[str, tuple[int, str]]:
+    """Each field's (offset, format) under C's natural alignment, as the kernel compiles it."""
+    out: dict[str, tuple[int, str]] = {}
+    off = 0
+    for name, fmt in layout:
+        size = struct.calcsize(fmt)
+        off = (off + size - 1) // size * size
+        out[name] = (off, fmt)
+        off += size
+    return out
+
+
+OFFSETS: Final = _offsets(TCP_INFO_LAYOUT)
+"""Field name → (byte offset, struct format)."""
+
+_DECODED: Final[tuple[tuple[str, str], ...]] = (
+    ("rtt_us", "tcpi_rtt"),
+    ("rttvar_us", "tcpi_rttvar"),
+    ("snd_cwnd", "tcpi_snd_cwnd"),
+    ("snd_mss", "tcpi_snd_mss"),
+    ("retransmits", "tcpi_retransmits"),
+    ("total_retrans", "tcpi_total_retrans"),
+    ("bytes_acked", "tcpi_bytes_acked"),
+    ("bytes_received", "tcpi_bytes_received"),
+    ("unacked", "tcpi_unacked"),
+    ("lost", "tcpi_lost"),
+    ("retrans", "tcpi_retrans"),
+)
+"""TcpInfo attribute → kernel field, in TcpInfo's declaration order."""
+_FIELDS: Final = tuple((struct.Struct("=" + OFFSETS[k][1]), OFFSETS[k][0]) for _attr, k in _DECODED)
+_OPTIONAL: Final = frozenset({"bytes_acked", "bytes_received"})
+"""Attributes that may be ``None``: every other one is in the oldest struct decoded."""
+MIN_LENGTH: Final = max(
+    off + s.size
+    for (attr, _k), (s, off) in zip(_DECODED, _FIELDS, strict=True)
+    if attr not in _OPTIONAL
+)
+"""Shortest tcp_info we decode: 104 bytes, up to tcpi_total_retrans (every kernel since 2.6
+sends at least that); later fields are ``None`` when the kernel's struct ends before them."""
+_ACKED_AT: Final = OFFSETS["tcpi_bytes_acked"][0]
+_RETRANS_AT: Final = OFFSETS["tcpi_total_retrans"][0]
+_COUNTERS: Final = struct.Struct(f"={_RETRANS_AT}xI{_ACKED_AT - _RETRANS_AT - 4}xQQ")
+"""total_retrans, bytes_acked, bytes_received (adjacent): what traffic totals need."""
 
 
 def decode_tcp_info(raw: bytes) -> TcpInfo | None:
     """Decode a raw ``struct tcp_info``; ``None`` when it is too short to be one."""
-    if len(raw) < MIN_LENGTH:
+    size = len(raw)
+    if size < MIN_LENGTH:
         return None
-    snd_mss, unacked, lost = _HEAD.unpack_from(raw)
-    rtt, rttvar, cwnd = _METRICS.unpack_from(raw)
-    (total_retrans,) = _TOTAL_RETRANS.unpack_from(raw)
-    acked = _BYTES_ACKED.unpack_from(raw)[0] if len(raw) >= _BYTES_ACKED.size else None
-    received = _BYTES_RECEIVED.unpack_from(raw)[0] if len(raw) >= _BYTES_RECEIVED.size else None
-    return TcpInfo(
-        rtt_us=rtt,
-        rttvar_us=rttvar,
-        snd_cwnd=cwnd,
-        snd_mss=snd_mss,
-        retransmits=raw[_U8_RETRANSMITS],
-        total_retrans=total_retrans,
-        bytes_acked=acked,
-        bytes_received=received,
-        unacked=unacked,
-        lost=lost,
-    )
+    values: list[Any] = [
+        s.unpack_from(raw, off)[0] if off + s.size <= size else None for s, off in _FIELDS
+    ]
+    return TcpInfo(*values)
 
 
 def decode_counters(raw: bytes) -> tuple[int, int, int] | None:

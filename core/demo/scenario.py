@@ -197,6 +197,7 @@ def _client_info(rng: random.Random, age: int) -> TcpInfo:
         bytes_received=520 * age + 740,
         unacked=rng.randint(0, 3),
         lost=0,
+        retrans=0,
     )
 
 
@@ -361,6 +362,7 @@ def _long_lived(seed: int, index: int) -> list[ScriptedConn]:
             bytes_received=spec.rate_bps // 8 * (index + 600),
             unacked=int(jitter * 20),
             lost=3 if lossy else 0,
+            retrans=2 if lossy else 0,
         )
         rows.append(
             ScriptedConn(

@@ -116,11 +116,18 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
         ),
     ),
     "ActiveReceive": (
-        _s(_UDP_RXQ, "approx", "bytes waiting in the IKE sockets, not messages"),
+        _s(
+            _UDP_RXQ,
+            "approx",
+            "counts bytes, not messages: the bytes of datagrams waiting to be read in the "
+            "UDP sockets on ports 500 and 4500 of this network namespace, where the seed "
+            "counts IKE messages queued for processing",
+        ),
         _s(
             "Σ stats queues.{critical,high,medium,low}",
             "approx",
-            "charon's job queues hold received messages and other jobs",
+            "counts charon's queued jobs of every priority: received IKE messages waiting to "
+            "be processed and other work (rekeys, timeouts), not messages only",
         ),
         None,
         _none("pluto does not publish its receive queue"),
@@ -155,7 +162,9 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
         _s(
             "/proc/self/net/snmp Udp: SndbufErrors",
             "approx",
-            "all UDP send buffer errors of the network namespace, not IKE only",
+            "counts every UDP send that failed for lack of send buffer in this network "
+            "namespace, from any UDP socket, where the seed counts failed sends of IKE "
+            "messages only; other send errors (no route, ...) are not in it",
         ),
         _none("charon reports send errors only as log text"),
         None,
@@ -176,7 +185,13 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
         _none("pluto has no acquire heap figure"),
     ),
     "ReceiveHeapSize": (
-        _s(_UDP_RXQ, "approx", "bytes in the socket buffers, not entries"),
+        _s(
+            _UDP_RXQ,
+            "approx",
+            "counts bytes, not entries: the bytes of datagrams held in the receive buffers "
+            "of the UDP sockets on ports 500 and 4500 of this network namespace, where the "
+            "seed counts IKE messages (entries) in the receive buffers",
+        ),
         _none("charon does not expose its receive buffers"),
         None,
         _none("pluto does not expose its receive buffers"),

@@ -422,7 +422,10 @@ class Sampler:
             kind, message = _error_of(exc)
             snap = self._failed(now, kind, message)
         else:
-            sampled_at = self._pending_now or now
+            # The source's own post-dump clock when it has one (see SourceSample.observed_at).
+            sampled_at = result.observed_at or self._pending_now or now
+            if self._last_good is None:
+                self._started_at = sampled_at  # "before <start>" bounds refer to this dump
             snap = self._succeeded(sampled_at, result, (time.perf_counter() - t0) * 1000)
         self._publish(snap)
         return snap
@@ -456,6 +459,7 @@ class Sampler:
                 ms, len(result.connections), result.new_owners_resolved, self._stretched_s
             ),
             ipsec=self._ipsec_view,
+            namespaces=result.namespaces,
         )
 
     def _failed(self, now: datetime, kind: ErrorKind, message: str) -> Snapshot:
@@ -479,6 +483,7 @@ class Sampler:
             stale=good is not None,
             privilege=good.privilege if good else Privilege(),
             ipsec=self._ipsec_view,
+            namespaces=good.namespaces if good else None,
         )
 
     def _update_ghosts(

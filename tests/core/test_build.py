@@ -57,6 +57,7 @@ def test_new_connection_puts_every_value_in_its_named_field() -> None:
         "inode": 44,
         "uid": 45,
         "source_key": b"key",
+        "holders": (),
     }
     got = {f.name: getattr(rec, f.name) for f in dataclasses.fields(TcpConnection)}
     assert got == {name: set_by_rule.get(name) for name in got}

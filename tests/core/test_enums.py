@@ -117,7 +117,7 @@ def test_state_table_literally() -> None:
 
 @pytest.mark.parametrize(("name", "int_enum"), INT_ENUMS)
 def test_int_enum_members_and_table_values_are_the_same(name: str, int_enum: type[IntEnum]) -> None:
-    values = [v.value for v in ENUMS[name].values]
+    values = [v.value for v in (*ENUMS[name].values, *ENUMS[name].extensions)]
     assert set(values) == set(int_enum)
     assert len(values) == len(int_enum)
     for value in values:
@@ -181,6 +181,9 @@ def test_every_range_decodes_to_its_name(name: str) -> None:
 def test_any_number_decodes_as_the_seed_says_and_never_raises(name: str, n: int) -> None:
     prop = _seed(name)
     expected_name, expected_meaning = _seed_expected(prop, n)
+    beyond = {v.value: v for v in ENUMS[name].extensions}
+    if n in beyond:  # documented apart (test_bound_is_decoded_but_kept_apart_...)
+        expected_name, expected_meaning = beyond[n].name, beyond[n].meaning
     got = ENUMS[name].decode(n)
     assert (got.value, got.name, got.meaning) == (n, expected_name, expected_meaning)
     assert (ENUMS[name].find(n) is None) == expected_name.startswith("unknown value")
@@ -275,7 +278,7 @@ def test_by_prefix_serves_the_tui_filter() -> None:
     assert [v.name for v in state.by_prefix("FIN")] == ["FinWait1", "FinWait2"]
     assert [v.name for v in state.by_prefix("close")] == ["Closed", "CloseWait"]
     assert [v.name for v in state.by_prefix("syn")] == ["SynSent", "SynReceived"]
-    assert state.by_prefix("") == state.values
+    assert state.by_prefix("") == (*state.values, *state.extensions)
     assert state.by_prefix("zzz") == ()
 
 
@@ -284,3 +287,12 @@ def test_a_table_rejects_duplicate_names_and_values() -> None:
         EnumTable("X", "uint8", (EnumValue(1, "A", None), EnumValue(1, "B", None)), ())
     with pytest.raises(ValueError, match="duplicate"):
         EnumTable("X", "uint8", (EnumValue(1, "Bi-Dir", None), EnumValue(2, "bidir", None)), ())
+
+
+def test_bound_is_decoded_but_kept_apart_from_the_seeds_values() -> None:
+    """Bound (100) is in Get-NetTCPConnection's later documentation, not in the seed: it
+    decodes and filters by name, and the seed's own table stays exactly the seed's."""
+    table = ENUMS["State"]
+    assert TcpState.BOUND not in [v.value for v in table.values]
+    assert table.decode(100).name == "Bound" and table.by_name("bound") is not None
+    assert "PR #500" in (table.decode(100).meaning or "")

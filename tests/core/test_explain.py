@@ -325,3 +325,25 @@ def test_a_build_without_the_ipsec_module_says_so(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True
     ).stdout
     assert out.splitlines() == ["the IPsec class is not available in this build"] * 2
+
+
+@pytest.mark.parametrize(
+    ("counter", "words"),
+    [
+        ("ActiveReceive", "counts bytes, not messages"),
+        ("ReceiveHeapSize", "counts bytes, not entries"),
+        ("SendFailures", "from any UDP socket"),
+    ],
+)
+def test_approximations_say_what_they_count_instead(counter: str, words: str) -> None:
+    """The seed counts IKE messages; the kernel's figures count something else, and explain
+    (text and JSON) says exactly what."""
+    doc = explain.explain(f"{IPSEC}.{counter}", None)
+    assert words in json.dumps(doc)
+    assert words in " ".join(explain.render_text(doc).split())
+
+
+def test_the_tcp_state_change_time_is_not_sold_as_time_of_last_state_change() -> None:
+    doc = explain.explain(f"{TCP}.TimeOfLastStateChange", None)
+    text = json.dumps(doc)
+    assert "not reported" in text and "state_changed_at" in text

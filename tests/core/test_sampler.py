@@ -202,10 +202,10 @@ async def test_creation_time_bounds_and_state_change_time() -> None:
     await sampler.aclose()
     old = next(iter(before.connections.values()))
     assert old.created_before_start and old.creation_time == START
-    assert old.time_of_last_state_change is None
+    assert old.state_changed_at is None and old.time_of_last_state_change is None
     changed = after.connections[old.instance_id]
     assert changed.creation_time == START
-    assert changed.time_of_last_state_change == after.time
+    assert changed.state_changed_at == after.time and changed.time_of_last_state_change is None
     new = next(c for c in after.connections.values() if c.remote_port == 2)
     assert not new.created_before_start and new.creation_time == after.time
 

@@ -83,10 +83,16 @@ class SocketBag:
         accepted.close()
         return ports
 
-    def child_listener(self, host: str = "127.0.0.1") -> tuple[subprocess.Popen[str], int]:
-        """A child Python process listening on ``host``; returns (process, port)."""
+    def child_listener(
+        self, host: str = "127.0.0.1", *, ignore_term: bool = False
+    ) -> tuple[subprocess.Popen[str], int]:
+        """A child Python process listening on ``host``; returns (process, port).
+
+        ``ignore_term``: the child ignores SIGTERM (only SIGKILL ends it).
+        """
+        ignore = "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if ignore_term else ""
         code = (
-            "import socket,sys\n"
+            f"import signal,socket,sys\n{ignore}"
             f"s=socket.socket(); s.bind(({host!r},0)); s.listen()\n"
             "print(s.getsockname()[1], flush=True)\n"
             "sys.stdin.read()\n"

@@ -146,19 +146,6 @@ def listener_inode(sock: socket.socket) -> int:
     return os.fstat(sock.fileno()).st_ino
 
 
-def sleeper(bag: SocketBag, *, ignore_term: bool) -> subprocess.Popen[str]:
-    code = "import signal, sys\n"
-    if ignore_term:
-        code += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-    code += "print('ready', flush=True)\nsys.stdin.read()\n"
-    child = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    bag.children.append(child)
-    assert child.stdout is not None and child.stdout.readline() == "ready\n"
-    return child
-
-
 def test_terminate_ends_the_process_and_lists_its_connections(
     bag: SocketBag, netlink: Sampling
 ) -> None:
@@ -173,7 +160,7 @@ def test_terminate_ends_the_process_and_lists_its_connections(
 
 
 def test_sigterm_ignored_then_sigkill(bag: SocketBag) -> None:
-    child = sleeper(bag, ignore_term=True)
+    child, _ = bag.child_listener(ignore_term=True)
     target = ProcessTarget(child.pid, fetch_process(child.pid), ())
     outcome = terminate(target, grace_s=0.3)
     assert not outcome.done and outcome.refusal is None
@@ -186,7 +173,7 @@ def test_sigterm_ignored_then_sigkill(bag: SocketBag) -> None:
 
 
 def test_a_reused_pid_is_not_signalled(bag: SocketBag) -> None:
-    child = sleeper(bag, ignore_term=False)
+    child, _ = bag.child_listener()
     info = fetch_process(child.pid)
     assert info is not None and info.create_time is not None
     earlier = dataclasses.replace(info, create_time=info.create_time - 3600)

@@ -87,7 +87,7 @@ def test_time_wait_swap_keeps_the_connection(netlink: Sampling, bag: SocketBag) 
     after = wait_for(swapped)
     assert after.instance_id == before.instance_id
     assert after.creation_time == before.creation_time
-    assert after.time_of_last_state_change is not None
+    assert after.state_changed_at is not None
     assert after.owner_status is OwnerStatus.NO_OWNER
 
 

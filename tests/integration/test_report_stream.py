@@ -72,6 +72,8 @@ def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
         "inode": conn.inode,
         "uid": conn.uid,
         "creation_time_bound": "before start" if conn.created_before_start else "first seen",
+        "state_changed_at": _value(conn.state_changed_at),
+        "holders": list(conn.holders or (() if pid is None else (pid,))),
         "tcp_info": dataclasses.asdict(tcp_info) if tcp_info is not None else None,
         "not_reported": not_reported,
         "derived": derived,

@@ -153,7 +153,7 @@ def test_state_change_keeps_creation_time(source: Sampling, bag: SocketBag) -> N
     lst = bag.listener()
     client, accepted = bag.pair(lst)
     before = find(source(), port(client), port(lst))
-    assert before is not None and before.time_of_last_state_change is None
+    assert before is not None and before.state_changed_at is None
     accepted.close()  # the client's end goes to CLOSE_WAIT, same socket
 
     def changed() -> TcpConnection | None:
@@ -162,7 +162,7 @@ def test_state_change_keeps_creation_time(source: Sampling, bag: SocketBag) -> N
 
     after = wait_for(changed)
     assert after.creation_time == before.creation_time
-    assert after.time_of_last_state_change == source.last_time
+    assert after.state_changed_at is not None and after.state_changed_at >= source.last_time
     assert after.instance_id == before.instance_id
     assert after.owning_process == ME
 

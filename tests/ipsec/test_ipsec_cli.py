@@ -15,7 +15,7 @@ import pytest
 from core.commands import ipsec as cli
 from core.errors import UsageError
 from core.ipsec.model import COUNTER_NAMES
-from tests.ipsec.conftest import ROOT
+from tests.ipsec.conftest import ROOT, in_netns
 from tests.lab.ipsec_lab import IpsecLab
 
 
@@ -86,6 +86,10 @@ def test_json_and_table_against_the_lab(lab: IpsecLab) -> None:
     assert set(prov) == set(COUNTER_NAMES)
     assert prov["AuthenticationFailures"]["grade"] == "none"
     assert prov["OakleyMainMode"]["scope"] == "since monitor start"
+    # Counted from events since tcpscope started: a one-shot has seen none, so null and why
+    # (not 0); get-counters' true totals stay numbers.
+    assert ss["OakleyMainMode"] is None and ss["KeyAdditions"] is None
+    assert "one-shot" in prov["OakleyMainMode"]["reason"]
     assert list(ss)[:23] == ["InstanceName", "Active", *COUNTER_NAMES]
 
     out = io.StringIO()
@@ -97,3 +101,17 @@ def test_json_and_table_against_the_lab(lab: IpsecLab) -> None:
     value_ends = {r.index(" " + r.split()[1] + " ") + len(r.split()[1]) for r in rows}
     assert len(value_ends) == 1
     assert any("not reported: no honest source" in r for r in rows)
+
+
+def test_one_shot_kernel_totals_counted_from_events_are_null_with_the_reason(netns: str) -> None:
+    """The kernel's KeyAdditions/KeyUpdates are counted from XFRM events while tcpscope runs:
+    a one-shot prints null and why. SendFailures is a true (approximate) total: a number,
+    with a reason saying exactly what it counts."""
+    out = in_netns(netns, sys.executable, "-m", "tui", "ipsec", "--provider", "kernel", "--json")
+    (kernel,) = json.loads(out.stdout)["instances"]
+    prov = kernel["provenance"]
+    for name in ("KeyAdditions", "KeyUpdates"):
+        assert kernel[name] is None
+        assert prov[name]["reason"].startswith("not reported in a one-shot sample")
+    assert isinstance(kernel["SendFailures"], int)
+    assert "every UDP send" in prov["SendFailures"]["grade_reason"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -193,3 +195,57 @@ async def test_dropped_link_keeps_ghosts_and_reconnects(
         assert feed.reconnects == 1
         await pilot.press("q")
     assert not lab.agent_pids()
+
+
+def test_close_acts_on_the_server_with_the_same_confirmations(lab: SshLab) -> None:
+    proc, port = listen_in_namespace(lab.netns)
+    with socket.socket() as here:  # the same port on the client side, if it is free here
+        try:
+            here.bind(("127.0.0.1", port))
+            here.listen()
+        except OSError:
+            here.close()
+        try:
+            args = ("close", "--local-port", str(port), "--state", "Listen")
+            asked = tcpscope(lab, *args)  # no terminal, no --yes: refused, nothing closed
+            assert asked.returncode == 2 and "refusing to close 1 connection" in asked.stderr
+            done = tcpscope(lab, *args, "--yes")
+            assert done.returncode == 0, done.stderr
+            assert f"closed  127.0.0.1:{port}" in done.stdout
+            left = json.loads(tcpscope(lab, "connections", "--json").stdout)
+            assert port not in {r["LocalPort"] for r in left}
+            if here.fileno() != -1:  # this host's socket on that port was not touched
+                assert here.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def test_interrupted_record_ends_cleanly_and_leaves_no_agent(lab: SshLab, tmp_path: Path) -> None:
+    path = tmp_path / "cut.tsr"
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--remote", lab.target, "--interval", "0.2", "record", str(path)],
+        env=lab.env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not lab.agent_pids() or not path.exists() or path.stat().st_size == 0:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)  # Ctrl+C
+    assert proc.wait(15) == 0
+    assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
+    deadline = time.monotonic() + 10
+    while lab.agent_pids():
+        assert time.monotonic() < deadline, "an agent outlived its session"
+        time.sleep(0.1)
+    assert len(Recording(str(path))) >= 1
+
+
+def test_ipsec_reads_the_servers_kernel(lab: SshLab) -> None:
+    done = tcpscope(lab, "ipsec", "--json")
+    assert done.returncode == 0, done.stderr
+    names = [i["InstanceName"] for i in json.loads(done.stdout)["instances"]]
+    here = f"kernel:{os.readlink('/proc/self/ns/net')}"
+    assert any(n.startswith("kernel:net:[") for n in names) and here not in names

@@ -43,3 +43,15 @@ def test_ssh_command_is_replaced_by_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("TCPSCOPE_SSH", "ssh 'unclosed")
     with pytest.raises(UsageError, match="TCPSCOPE_SSH"):
         ssh_argv(target, "CMD", batch=False)
+
+
+def test_tui_actions_never_touch_this_host_for_a_remote_feed() -> None:
+    from core.commands.feeds import actions_off
+    from core.remote.feed import RemoteFeed, stream_config
+
+    config = stream_config(
+        interval_s=1.0, ghost_ttl_s=5.0, ipsec=False, provider="auto", vici=None,
+        every_tcp_info=False,
+    )  # fmt: skip
+    reason = actions_off(RemoteFeed(parse_target("web1"), config))
+    assert reason is not None and "another host" in reason and "--remote HOST close" in reason

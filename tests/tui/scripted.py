@@ -58,6 +58,7 @@ def info(acked: int, received: int) -> TcpInfo:
         bytes_received=received,
         unacked=0,
         lost=0,
+        retrans=0,
     )
 
 

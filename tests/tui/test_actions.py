@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -116,13 +115,15 @@ async def test_x_confirms_exactly_what_and_resets_the_peer(bag: SocketBag) -> No
         assert listener.accept()[0].fileno() >= 0  # the listener still accepts
 
 
-async def test_cancel_closes_nothing(bag: SocketBag) -> None:
+async def test_palette_close_then_cancel_closes_nothing(bag: SocketBag) -> None:
     listener = bag.listener()
     client, accepted = bag.pair(listener)
     app = live_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await select(pilot, app, listener.getsockname()[1], client.getsockname()[1])
-        await pilot.press("x")
+        await pilot.press("ctrl+p", *"Close connection")  # the palette's way in
+        await pilot.pause(0.3)
+        await pilot.press("enter")
         await confirm(pilot, app)
         await pilot.press("enter")  # Cancel has the focus
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
@@ -134,19 +135,7 @@ async def test_k_terminates_then_offers_sigkill(
     bag: SocketBag, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
-    code = (
-        "import signal, socket, sys\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "s = socket.create_server(('127.0.0.1', 0))\n"
-        "print(s.getsockname()[1], flush=True)\n"
-        "sys.stdin.read()\n"
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    bag.children.append(child)
-    assert child.stdout is not None
-    port = int(child.stdout.readline())
+    child, port = bag.child_listener(ignore_term=True)
     app = live_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await select(pilot, app, port, 0)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tests.tui.scripted import HOST, SteppedFeed, linux_frames
 from tui.app import TcpscopeApp
@@ -120,6 +121,7 @@ class TestTroubleshooting:
         async def typing(pilot: Pilot[int]) -> None:
             await before(pilot)
             await pilot.press("slash", "p", "tab")
+            app.screen.query_one("#filter-input", Input).cursor_blink = False  # a still picture
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=size, run_before=typing)

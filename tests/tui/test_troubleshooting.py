@@ -55,7 +55,7 @@ async def test_80x24_full_ipv4_endpoints_process_sort_arrow_note_and_footer() ->
         palette = [k for k in keys.values() if k.key == "ctrl+p"]
         assert palette and palette[0].region.right <= 80
         # Sorting by a folded column brings it back with its arrow.
-        await pilot.press("o")
+        await pilot.press("O")
         assert "Offload▲" in t.render_line(0).text
 
 
@@ -95,9 +95,9 @@ async def test_sort_by_header_click_angle_keys_shortcuts_and_palette() -> None:
         assert t.index.sort_column == "process"
         await pilot.press("less_than_sign", "less_than_sign")
         assert t.index.sort_column == "remote"
-        await pilot.press("t")
+        await pilot.press("T")
         assert t.index.sort_column == "state"
-        await pilot.press("p")
+        await pilot.press("P")
         assert t.index.sort_column == "pid"
         await pilot.press("ctrl+p")
         await pilot.press(*"Sort by Offload")
@@ -106,7 +106,7 @@ async def test_sort_by_header_click_angle_keys_shortcuts_and_palette() -> None:
         for _ in range(5):
             await pilot.pause()
         assert t.index.sort_column == "offload"
-        await pilot.press("p")
+        await pilot.press("P")
         pids = [c.owning_process for c in listed(app)]
         assert pids == sorted(pids, key=lambda p: -1 if p is None else p)
 

@@ -53,14 +53,18 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("applied", "Applied", 16, 8, 7),
     Column("user", "User", 10, 6, 3),
     Column("age", "Age", 6, 5, 2, right=True),
+    Column("netns", "Namespace", 16, 9, 1, flex=True, sortable=False),
 )
 """Every column, left to right."""
 
 BY_KEY: Final = {c.key: c for c in COLUMNS}
-TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state"))
+RATE_KEYS: Final = frozenset({"in_rate", "out_rate"})
+"""Shown together or not at all."""
+TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state", "netns"))
+ONLY_WITH_NAMESPACES: Final = frozenset({"netns"})
+"""Columns shown only while more than one network namespace has sockets (core.netns)."""
 SORTABLE: Final = tuple(c.key for c in COLUMNS if c.sortable)
 """Columns the table can sort by, left to right (``<``/``>`` move along them)."""
-RATE_KEYS: Final = frozenset({"in_rate", "out_rate"})
 CONSTANT_CANDIDATES: Final = ("offload", "applied")
 """Columns that shrink to a note when every row has the same value."""
 
@@ -89,6 +93,9 @@ def layout(
         if drop.priority == 0:
             break
         chosen.remove(drop)
+    rates = [c for c in chosen if c.key in RATE_KEYS]
+    if len(rates) == 1:
+        chosen.remove(rates[0])  # In/s without Out/s reads as a fact about the whole link
     widths = {c.key: c.min_width for c in chosen}
     spare = total - need(chosen)
     # Grow every column towards its preferred width, in priority order, then flex ones.

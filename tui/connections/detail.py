@@ -15,8 +15,10 @@ Untrusted text (process name, user, command line, exe, addresses) goes through
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from rich.console import Group as RichGroup
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -27,6 +29,7 @@ from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.rates import ByteRate
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
+from tui.connections.namespace_detail import namespace_table
 from tui.connections.property_list import (
     missing_text,
     shown_table,
@@ -55,12 +58,29 @@ def process_table(conn: TcpConnection, proc: ProcessInfo | None) -> Table:
         return Text(fmt.safe(text))
 
     cmdline = None if proc.cmdline is None else " ".join(proc.cmdline)
+    if len(conn.holders) > 1:
+        pids = ", ".join(str(pid) for pid in conn.holders)
+        table.add_row(
+            Text("holders"), Text(f"PIDs {pids} hold this socket; OwningProcess is the lowest")
+        )
     table.add_row(Text("name"), show("name", proc.name))
     table.add_row(Text("pid"), Text(str(proc.pid)))
     table.add_row(Text("user"), show("username", proc.username))
     table.add_row(Text("cmdline"), show("cmdline", cmdline))
     table.add_row(Text("exe"), show("exe", proc.exe))
     return table
+
+
+def state_change_text(conn: TcpConnection, now: datetime) -> Text:
+    """When tcpscope saw the TCP State change (tcpscope.state_changed_at): not a WMI value."""
+    text = Text("\nState changed ", style="bold")
+    if conn.state_changed_at is None:
+        text.append("not seen since tcpscope first listed it", style="italic")
+    else:
+        when = conn.state_changed_at
+        text.append(f"{when.isoformat()} ({fmt.age_words(now - when)} ago)")
+    text.append("\n  observed: tcpscope.state_changed_at, the TCP State's change", style="dim")
+    return text
 
 
 def tcp_table(info: TcpInfo | None) -> Table | Text:
@@ -77,9 +97,9 @@ def tcp_table(info: TcpInfo | None) -> Table | Text:
     rows = (
         ("rtt", f"{info.rtt_us / 1000:.3f} ms (var {info.rttvar_us / 1000:.3f} ms)"),
         ("cwnd", f"{info.snd_cwnd} segments (mss {info.snd_mss} B)"),
-        ("retransmits", f"{info.retransmits} now, {info.total_retrans} total"),
-        ("bytes out (acked)", fmt.size(info.bytes_acked)),
+        ("retransmits", f"{info.retrans} in flight, {info.total_retrans} total"),
         ("bytes in (received)", fmt.size(info.bytes_received)),
+        ("bytes out (acked)", fmt.size(info.bytes_acked)),
         ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
     )
     for name, text in rows:
@@ -95,6 +115,8 @@ class DetailPane(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.row_id: str | None = None
         self._history: list[float] = []
+        self._last: tuple[object, ...] | None = None
+        self._width = 0
 
     def compose(self) -> ComposeResult:
         """Summary and sparkline first; the property list, process and tcp_info below."""
@@ -121,10 +143,13 @@ class DetailPane(VerticalScroll, can_focus=True):
         if conn is None:
             body.update(Text("no connection selected"))
             return
+        self._last = (conn, snap, proc, ghost, rate, history)
         self.row_id = conn.instance_id
         self._history = list(history)
         info = snap.tcp_info.get(conn.instance_id)
-        width = max(20, self.scrollable_content_region.width)
+        width = self._width = self.scrollable_content_region.width
+        if width < 20:
+            width = max(20, self.app.size.width - 4)  # not laid out yet: the take-over width
         top = summary(
             conn,
             proc,
@@ -146,6 +171,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                     "bold u",
                 ),
                 shown_table(split),
+                state_change_text(conn, snap.time),
             )
         )
         missing = self.query_one("#detail-missing", Collapsible)
@@ -158,9 +184,24 @@ class DetailPane(VerticalScroll, can_focus=True):
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
                 tcp_table(info),
+                *self._namespace(conn, snap, proc),
             )
         )
         self._draw_rate(info is not None)
+
+    def on_resize(self) -> None:
+        """Fit the summary's one-line answers to the new width (the command line is cut)."""
+        if self._last is not None and self.scrollable_content_region.width != self._width:
+            conn, snap, proc, ghost, rate, history = self._last
+            self.show(conn, snap, proc, ghost, rate, history)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _namespace(
+        conn: TcpConnection, snap: Snapshot, proc: ProcessInfo | None
+    ) -> tuple[RenderableType, ...]:
+        if snap.namespaces is None:
+            return ()
+        return (Text("\nNetwork namespace", "bold u"), namespace_table(conn, snap.namespaces, proc))
 
     def rates(self) -> list[float]:
         """Bytes per second (in + out) per sample seen while open, oldest first."""

@@ -50,7 +50,8 @@ def value_text(spec: PropertySpec, raw: object, now: datetime) -> Text:
     if spec.enum is not None:
         return _enum_text(spec.enum, raw)
     if isinstance(raw, datetime):
-        return Text(f"{raw.isoformat(timespec='seconds')} ({fmt.age_words(now - raw)} ago)")
+        # isoformat keeps the microseconds a bound was measured with (none: whole seconds).
+        return Text(f"{raw.isoformat()} ({fmt.age_words(now - raw)} ago)")
     if isinstance(raw, tuple):
         return Text(", ".join(fmt.safe(str(v)) for v in raw))
     return Text(fmt.safe(str(raw)))

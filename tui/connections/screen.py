@@ -85,10 +85,13 @@ class ConnectionsScreen(Screen[None]):
             tooltip="Sort by the column to the left",
             show=False,
         ),
-        Binding("t", "sort_by('state')", "Sort by State", id="sort-state", show=False),
-        Binding("o", "sort_by('offload')", "Sort by Offload", id="sort-offload", show=False),
-        Binding("p", "sort_by('pid')", "Sort by PID", id="sort-pid", show=False),
-        Binding("g", "toggle_group", "Group", id="group", tooltip="Group by process"),
+        # Upper case, as htop's P/M/T: the lower-case letters are replay keys (t: seek).
+        Binding("T", "sort_by('state')", "Sort by State", id="sort-state", show=False),
+        Binding("O", "sort_by('offload')", "Sort by Offload", id="sort-offload", show=False),
+        Binding("P", "sort_by('pid')", "Sort by PID", id="sort-pid", show=False),
+        Binding(
+            "g", "toggle_group", "Group", id="group", tooltip="Group by process, then container"
+        ),
         Binding("x", "close_connection", "Close", id="close-conn", tooltip="Close the connection"),
         Binding("K", "terminate_process", "Kill", id="kill-proc", tooltip="Terminate its process"),
         Binding("x", "act_unavailable", show=False),  # in replay/demo: say why, not nothing
@@ -314,7 +317,10 @@ class ConnectionsScreen(Screen[None]):
         self._sort(index.sort_column, not index.reverse)
 
     def action_move_sort(self, step: int) -> None:
-        """``<``/``>``: sort by the column left/right of the sorted one (as htop does)."""
+        """``<``/``>``: sort by the column left/right of the sorted one (as htop does).
+
+        In a replay these keys step the recording; the header titles still sort on a click.
+        """
         keys = [c.key for c, _ in self.table.layout_columns if c.sortable]
         if not keys:
             return
@@ -361,12 +367,22 @@ class ConnectionsScreen(Screen[None]):
         shell_of(self).update_prefs(sort_column=column, sort_reverse=reverse)
 
     def action_toggle_group(self) -> None:
-        """Toggle the group-by-process view."""
+        """Cycle: no groups → by process → by container (when namespaces are shown) → none."""
         table = self.table
-        table.set_grouped(not table.grouped)
+        if not table.grouped:
+            table.set_grouped(True, "process")
+        elif table.group_by == "process" and table.many_namespaces:
+            table.set_grouped(True, "container")
+        else:
+            table.set_grouped(False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Close/Kill show dimmed in replay and demo; their keys then explain why."""
+        """Close/Kill show dimmed in replay and demo; their keys then explain why.
+
+        In a replay, ``<``/``>`` step the recording by a minute (the replay keys win).
+        """
+        if action == "move_sort":
+            return shell_of(self).replay is None
         if action in ("close_connection", "terminate_process"):
             return True if shell_of(self).actions_off is None else None
         if action == "act_unavailable":

@@ -10,7 +10,7 @@ Untrusted text (names, command lines, addresses) goes through :func:`tui.format.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from rich.cells import cell_len, set_cell_size
@@ -112,13 +112,20 @@ def age_text(conn: TcpConnection, started_at: datetime, now: datetime) -> Text:
     if created is None:
         return Text("not reported: the source gives no creation time", style="italic")
     text = Text()
+    # A bound shown to the second is rounded up: rounding down would claim an earlier time.
     if conn.created_before_start:
         text.append(f"≥ {fmt.age_words(now - started_at)}", style="bold")
-        text.append(f"; CreationTime ≤ {fmt.clock(started_at)} (tcpscope's start)")
+        text.append(f"; CreationTime ≤ {fmt.clock(_ceil_second(started_at))} (tcpscope's start)")
     else:
         text.append(fmt.age_words(now - created), style="bold")
-        text.append(f"; CreationTime {fmt.clock(created)} (first seen, ±1 interval)")
+        text.append(f"; CreationTime ≤ {fmt.clock(_ceil_second(created))} (first seen)")
     return text
+
+
+def _ceil_second(when: datetime) -> datetime:
+    if not when.microsecond:
+        return when
+    return when.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _rate(value: float | None) -> str:
@@ -138,8 +145,8 @@ def tcp_lines(info: TcpInfo | None, rate: ByteRate | None) -> tuple[Text, Text]:
     health.append("   cwnd ")
     health.append(str(info.snd_cwnd), style="bold")
     health.append("   retrans ")
-    retrans = f"{info.retransmits} now, {info.total_retrans} total"
-    health.append(retrans, style="bold" if info.retransmits else "")
+    retrans = f"{info.retrans} now, {info.total_retrans} total"  # ss: retrans:now/total
+    health.append(retrans, style="bold" if info.retrans else "")
     if info.lost:
         health.append(f"   lost {info.lost}", style="bold")
     traffic = Text()

@@ -13,7 +13,7 @@ from typing import Final
 
 from rich.text import Text
 
-from core.ipsec.model import CounterRow, Grade, Kind
+from core.ipsec.model import CounterRow, Grade, Kind, ProviderView
 from tui import format as tfmt
 
 MISSING: Final = "—"
@@ -87,3 +87,52 @@ def byte_rate_or_missing(value: float | None) -> str:
 def per_second(value: float | None) -> str:
     """A bare per-second figure (``12.0``) or the missing mark."""
     return MISSING if value is None else f"{value:,.1f}"
+
+
+def ike_version(version: str | None) -> str:
+    """``IKEv2`` whether the source says ``2`` (charon's VICI) or ``IKEv2`` (the demo)."""
+    if not version:
+        return ""
+    text = version.strip()
+    if text.isdigit():
+        return f"IKEv{text}"
+    if text.lower().startswith("ikev"):
+        return "IKEv" + text[4:]
+    return text
+
+
+def sa_state(state: str, version: str | None = None, established_s: int | None = None) -> str:
+    """``ESTABLISHED IKEv2 · up 3 min``: the same words for a live daemon and the demo."""
+    parts = [state.strip().upper()]
+    shown = ike_version(version)
+    if shown:
+        parts.append(shown)
+    text = " ".join(p for p in parts if p)
+    if established_s is not None:
+        text += f" · up {tfmt.duration(established_s)}"
+    return text
+
+
+HOW_TO_START: Final[dict[str, str]] = {
+    "strongswan": (
+        "start charon (systemctl start strongswan), or the lab as root: "
+        "python -m tests.lab.ipsec_lab up, then tcpscope --provider strongswan --vici <socket>"
+    ),
+    "libreswan": "start pluto (systemctl start ipsec), then run tcpscope again",
+}
+"""What to do when a provider's daemon is not running."""
+
+
+def daemon_absent(view: ProviderView) -> bool:
+    """True when the provider's daemon is not there at all (nothing to show per counter)."""
+    return not view.available and all(r.value is None for r in view.rows)
+
+
+def absent_banner(view: ProviderView) -> str:
+    """One banner instead of 21 rows that each say the daemon is not running."""
+    why = tfmt.safe(view.error or "not available on this host")
+    lines = [f"✗ {view.name}: {why}"]
+    how = HOW_TO_START.get(view.name)
+    if how:
+        lines.append(f"  to see its 21 counters: {how}")
+    return "\n".join(lines)

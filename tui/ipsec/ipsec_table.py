@@ -9,7 +9,6 @@ header line (InstanceName, Active, version, error) so a failing provider says wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -116,6 +115,13 @@ class ProviderSection(Vertical):
         self.header = Static("", classes="provider-header", markup=False)
         self.rows = {name: CounterRowView(view.name, name) for name in COUNTER_NAMES}
         """The 21 rows by WMI counter name."""
+        self.absent = False
+        """True while the provider's daemon is not running (the rows are hidden)."""
+        self.filter_text = ""
+
+    def shown_by_filter(self, row: CounterRowView) -> bool:
+        """True when ``row``'s counter name contains the table's filter text."""
+        return self.filter_text.strip().lower() in row.counter.lower()
 
     def on_mount(self) -> None:
         """Fill the rows with the sample that created the section."""
@@ -135,12 +141,21 @@ class ProviderSection(Vertical):
             self._header = header
             self.header.update(header)
         self.set_class(view.error is not None or not view.available, "-failed")
+        absent = fmt.daemon_absent(view)
+        if absent != self.absent:
+            # One banner instead of 21 rows that each say the daemon is not running.
+            self.absent = absent
+            self.set_class(absent, "-absent")
+            for row_view in self.rows.values():
+                row_view.display = not absent and self.shown_by_filter(row_view)
         for row in view.rows:
             self.rows[row.name].show(row)
 
 
 def provider_header(view: ProviderView) -> str:
     """``kernel  InstanceName=kernel:…  Active=True  6.1.0`` plus the error, when any."""
+    if fmt.daemon_absent(view):
+        return fmt.absent_banner(view)
     parts = [
         view.name,
         f"InstanceName={printable(view.stats.instance_name)}",
@@ -178,7 +193,7 @@ class CounterTable(VerticalScroll):
             section = self._sections.get(view.name)
             if section is None:
                 section = self._sections[view.name] = ProviderSection(view)
-                self._filter_rows(section.rows.values())
+                section.filter_text = self.filter_text
                 self.mount(section)
                 # Rows exist only after the mount; move focus from the table to the first row.
                 self.call_after_refresh(self._focus_first_if_table_focused)
@@ -192,12 +207,10 @@ class CounterTable(VerticalScroll):
     def apply_filter(self, text: str) -> None:
         """Show only counters whose name contains ``text`` (case-insensitive)."""
         self.filter_text = text
-        self._filter_rows(self.rows())
-
-    def _filter_rows(self, rows: Iterable[CounterRowView]) -> None:
-        needle = self.filter_text.strip().lower()
-        for row in rows:
-            row.display = needle in row.counter.lower()
+        for section in self._sections.values():
+            section.filter_text = text
+            for row in section.rows.values():
+                row.display = not section.absent and section.shown_by_filter(row)
 
     def visible_rows(self) -> list[CounterRowView]:
         """Rows currently shown, top to bottom."""

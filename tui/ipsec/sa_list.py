@@ -131,7 +131,7 @@ def _ike_row(provider: str, sa: IkeSa) -> Row:
     label.stylize("bold")
     cells: dict[str, Cell] = {
         "sa": label,
-        "state": fmt.literal(f"{sa.state} {sa.version or ''}".strip()),
+        "state": fmt.literal(fmt.sa_state(sa.state, sa.version, sa.established_s)),
         "remote": _peer(sa.remote_host, sa.remote_id),
         "local": _peer(sa.local_host, sa.local_id),
         "algorithms": fmt.literal(sa.algorithms),
@@ -144,7 +144,9 @@ def _child_row(provider: str, ike: IkeSa, child: ChildSa) -> Row:
     label.append(tfmt.safe(f"{child.name} #{child.uniqueid}"))
     cells: dict[str, Cell] = {
         "sa": label,
-        "state": fmt.literal(" ".join(p for p in (child.state, child.mode, child.protocol) if p)),
+        "state": fmt.literal(
+            " ".join(p for p in (fmt.sa_state(child.state), child.mode, child.protocol) if p)
+        ),
         "remote": fmt.literal(" ".join(child.remote_ts)),
         "local": fmt.literal(" ".join(child.local_ts)),
         "algorithms": fmt.literal(child.algorithms),

@@ -111,7 +111,7 @@ class IpsecScreen(Screen[None]):
                 yield SaList(id="ipsec-sa-list")
                 yield Static("Native counters", classes="ipsec-section-title")
                 yield NativeTable(id="ipsec-native-table")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Give the filter input this screen's hint, then follow the App's snapshots."""

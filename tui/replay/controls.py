@@ -172,7 +172,7 @@ def diff_text(diff: SnapshotDiff) -> Text:
     a, b = diff.a, diff.b
     text.append(
         f"A {fmt.clock(a.time)} (sample {a.seq}) → B {fmt.clock(b.time)} (sample {b.seq}), "
-        f"{diff.elapsed.total_seconds():g} s\n",
+        f"{fmt.duration(diff.elapsed.total_seconds())}\n",
         style="bold",
     )
     counter_lines, still = _counter_lines(diff)

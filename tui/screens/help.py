@@ -18,13 +18,19 @@ from textual.widgets import Static
 from tui.replay.controls import REPLAY_KEYS
 
 KEYS: Final = (
-    ("/", "filter: free text, state: port: lport: rport: pid: proc: addr: user:, ! negates"),
+    ("/", "filter (not saved): state: port: lport: rport: addr: laddr: raddr: pid: proc: user:"),
+    ("", "  port:80,443 (or)  -state:listen (not)  addr:10.0.0.0/8  port:1024-65535  port:https"),
+    ("Tab", "in the filter: complete the field or value under the cursor"),
     ("Enter", "open/close the detail pane (on a process row: expand/collapse it)"),
     ("Ctrl+D / Ctrl+U", "page the detail pane down / up (the cursor stays in the table)"),
     ("Esc", "close the filter input or the detail pane, else clear the filter"),
     ("s / S", "sort by the next column / reverse the direction"),
+    ("< / >", "sort by the column left / right of the sorted one (or click a title)"),
+    ("T / O / P", "sort by State / OffloadState / PID (again: reverse)"),
+    ("u", "detail pane: show / fold the properties not reported"),
+    ("n", "host names for addresses (reverse DNS in the background; off by default)"),
     ("space", "pause / resume sampling"),
-    ("+ / -", "sample more / less often"),
+    ("+ / -", "sample more / less often (0.25 s to 60 s)"),
     ("g", "group by owning process (Enter expands a process)"),
     ("x", "close the selected connection, as ss -K does (asks first; live only)"),
     ("K", "terminate the selected process: SIGTERM, then SIGKILL offered (asks first)"),

@@ -18,6 +18,10 @@ AGE_TICK_S = 1.0
 """How often the age of the last sample is redrawn."""
 
 
+LIVE_SCOPE = "this network namespace"
+"""What a live view covers: the kernel lists the sockets of the caller's network namespace."""
+
+
 class HeaderBar(Static):
     """Shows the App's :class:`HeaderState`; redraws when it changes and every second."""
 
@@ -47,6 +51,9 @@ class HeaderBar(Static):
         if state.link:
             text.append(fmt.safe(state.link), style="bold reverse")
             text.append("  ")
+        if state.live:
+            # The kernel lists the sockets of the namespace tcpscope runs in, no other.
+            text.append(f"{LIVE_SCOPE}  ")
         text.append(f"source {fmt.safe(state.source)}  every {state.interval_s:g}s  ")
         stats = snap.stats if snap is not None else None
         if stats is not None and stats.stretched_interval_s is not None:
@@ -65,4 +72,10 @@ class HeaderBar(Static):
             text.append("  PAUSED", style="bold reverse")
         if snap is not None and snap.privilege.limited:
             text.append("  privileged cells hidden", style="italic")
+        if snap is not None and snap.namespaces is not None:
+            # After the privilege note: on a narrow terminal this part is cut first.
+            view = snap.namespaces
+            text.append(f"  netns {view.shown}")
+            if view.unreadable:
+                text.append(f" ({view.unreadable} unreadable)", style="italic")
         self.update(text, layout=False)  # always one line: no relayout

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.connections.namespaces import NamespaceView
 from core.connections.snapshot import Privilege
 
 
@@ -31,6 +32,21 @@ class SourceSample:
     touched: frozenset[str] | None = None
     """InstanceIDs whose record was added, replaced or dropped since the last sample, when the
     source knows them (it found them while dumping); None makes the sampler compare every row."""
+    namespaces: NamespaceView | None = None
+    """The network namespaces looked at (None: only tcpscope's own, as always before)."""
+    observed_at: datetime | None = None
+    """When the source read the clock after its dump: every socket listed existed by then,
+    so it is the honest first-seen bound (CreationTime) and the snapshot's time. ``None``:
+    the source took ``now`` as given (scripted sources with their own clock)."""
+
+
+def observed_after(now: datetime) -> datetime:
+    """The wall clock read now, after a dump that began at ``now`` (never earlier than it).
+
+    Why after: a socket created during the dump is listed by it; stamping it with the time the
+    dump began would make it look older than its ``socket()`` call.
+    """
+    return max(now, datetime.now(UTC))
 
 
 class ConnectionSource(Protocol):

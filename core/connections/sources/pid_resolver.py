@@ -15,6 +15,12 @@ new socket only, so steady-state cost follows churn, not the number of sockets:
   less often (a kernel socket, or one held by a process in another PID namespace, is never
   found, and each retry lists every fd table).
 
+Shared sockets (fork, SCM_RIGHTS): every process seen holding a socket is kept, and the owner
+is the lowest of those PIDs, so the choice does not depend on scan order. The first tick reads
+every fd table, and every process that appears later is read whole when it first shows up
+(a forked child holds its parent's sockets), so those holders are complete; an fd passed to
+a process that was already running is found when that process's table is next read.
+
 Privilege (``fs/proc/fd.c``, ``fs/proc/base.c``): listing another user's ``/proc/<pid>/fd``
 needs the directory's owner or CAP_DAC_READ_SEARCH, and reading a link needs
 ``proc_fd_access_allowed`` → ``ptrace_may_access(PTRACE_MODE_READ_FSCREDS)``: same uid and
@@ -74,6 +80,11 @@ class PidResolver:
         self._late: set[int] = set()
         self._tracked: set[int] = set()
         """Inodes the caller asked about and has not reported gone: its live sockets."""
+        self._holders: dict[int, set[int]] = {}
+        """Socket inode → every PID seen holding it, for sockets held by more than one (the
+        common single holder is ``_owner`` alone: nothing more to store per socket)."""
+        self._regrouped: set[int] = set()
+        """Tracked inodes whose set of holders changed in this tick."""
         self.dead_pids: list[int] = []
         """Known processes found dead in the last :meth:`resolve`."""
         self.stats = ResolveStats()
@@ -84,15 +95,25 @@ class PidResolver:
         return frozenset(self._denied)
 
     def owner(self, inode: int) -> tuple[int | None, OwnerStatus]:
-        """The owner of a socket inode as of the last :meth:`resolve`."""
+        """The owner of a socket inode as of the last :meth:`resolve`: the lowest PID of
+        those holding it."""
         if not inode:
             return None, OwnerStatus.NO_OWNER
+        held = self._holders.get(inode)
+        if held:
+            return min(held), OwnerStatus.FOUND
         pid = self._owner.get(inode)
         if pid is not None:
             return pid, OwnerStatus.FOUND
         if self._denied:
             return None, OwnerStatus.NEEDS_PRIVILEGE
         return None, OwnerStatus.NOT_FOUND
+
+    def holders(self, inode: int) -> tuple[int, ...]:
+        """Every PID seen holding ``inode``, ascending, when more than one does; ``()`` when
+        :meth:`owner`'s PID holds it alone (or nobody is known to)."""
+        held = self._holders.get(inode) if inode else None
+        return tuple(sorted(held)) if held else ()
 
     def resolve(self, new: Collection[int], gone: Iterable[int]) -> set[int]:
         """Update the caches for one tick.
@@ -108,6 +129,7 @@ class PidResolver:
         """
         self._tick += 1
         stats = self.stats = ResolveStats()
+        self._regrouped = set()
         candidates = self._forget(gone)
         tracked = self._tracked
         tracked.update(i for i in new if i)
@@ -118,12 +140,14 @@ class PidResolver:
         for pid in dead:
             # Sockets of a dead process that the caller still sees live on in another one.
             changed |= self._drop_pid(pid) & tracked
+        if self._tick > 1:
+            self._pass_newborn(pids, wanted)
         wanted |= changed
         due = self._due_negatives(new)
         wanted |= due
         stats.wanted = len(wanted)
         if not wanted:
-            return changed
+            return changed | ((self._regrouped & tracked) - set(new))
         first = self._tick == 1
         found: set[int] = set()
         self._late = set()
@@ -148,7 +172,8 @@ class PidResolver:
                 self._negative[ino] = (entry[0], min(entry[1] * 2, NEGATIVE_RETRY_MAX_TICKS))
         stats.unresolved = len(missing)
         # Inodes the caller did not ask about now but whose owner we know better (late finds).
-        return changed | (self._late & tracked) | (found - set(new))
+        regrouped = (self._regrouped & tracked) - set(new)
+        return changed | regrouped | (self._late & tracked) | (found - set(new))
 
     # -- bookkeeping -------------------------------------------------------------------
 
@@ -156,6 +181,7 @@ class PidResolver:
         candidates: list[tuple[int, str]] = []
         for ino in gone:
             self._tracked.discard(ino)
+            self._holders.pop(ino, None)
             self._negative.pop(ino, None)
             self._owner.pop(ino, None)
             where = self._where.pop(ino, None)
@@ -188,6 +214,8 @@ class PidResolver:
         self._hot.pop(pid, None)
         orphans: set[int] = set()
         for fd, ino in (self._fds.pop(pid, None) or {}).items():
+            if ino > 0:
+                self._let_go(ino, pid)
             if ino > 0 and self._where.get(ino) == (pid, fd):
                 del self._where[ino]
                 del self._owner[ino]
@@ -207,6 +235,24 @@ class PidResolver:
         }
         return due - set(new) if due else due
 
+    def _let_go(self, ino: int, pid: int) -> None:
+        """``pid`` no longer holds ``ino`` (it died, or closed its last fd of it)."""
+        held = self._holders.get(ino)
+        if held is not None and pid in held:
+            held.discard(pid)
+            if len(held) < 2:
+                del self._holders[ino]  # one holder left: _owner says who (pass K finds it)
+            self._regrouped.add(ino)
+
+    def _share(self, ino: int, pid: int) -> None:
+        """``pid`` holds ``ino`` too, besides its recorded owner (fork, SCM_RIGHTS)."""
+        held = self._holders.get(ino)
+        if held is None:
+            held = self._holders[ino] = {self._owner[ino]}
+        if pid not in held:
+            held.add(pid)
+            self._regrouped.add(ino)
+
     def _record(self, ino: int, pid: int, fd: str, found: set[int], wanted: set[int]) -> None:
         fds = self._fds.setdefault(pid, {})
         fds[fd] = ino
@@ -215,6 +261,8 @@ class PidResolver:
         if ino not in self._owner:
             self._owner[ino] = pid
             self._where[ino] = (pid, fd)
+        elif self._owner[ino] != pid:
+            self._share(ino, pid)
         if ino in wanted:
             found.add(ino)
         elif self._negative.pop(ino, None) is not None:
@@ -293,6 +341,8 @@ class PidResolver:
         listed = set(names)
         for fd in [fd for fd in fds if fd not in listed]:
             closed = fds.pop(fd)
+            if closed > 0 and closed not in fds.values():
+                self._let_go(closed, pid)
             if closed > 0 and self._where.get(closed) == (pid, fd):
                 # Closed here; if the socket lives on elsewhere its record needs a refresh.
                 del self._where[closed]
@@ -315,10 +365,36 @@ class PidResolver:
             if ino not in owner:
                 owner[ino] = pid
                 where[ino] = (pid, fd)
+            elif owner[ino] != pid:
+                self._share(ino, pid)
             if ino in wanted:
                 found.add(ino)
             elif negative and negative.pop(ino, None) is not None:
                 late.add(ino)
+
+    def _pass_newborn(self, pids: list[int], wanted: set[int]) -> None:
+        """Read the whole fd table of every process that appeared since the last tick.
+
+        Why: a forked child holds its parent's sockets, and the owner rule (the lowest PID)
+        needs every holder. Cost follows process churn: a few fds per new process.
+        """
+        known = self._fds.keys() | self._denied
+        found: set[int] = set()
+        for pid in pids:
+            if pid in known:
+                break  # new PIDs come first (see _refresh_pids)
+            try:
+                dfd = os.open(f"{self._proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
+            except PermissionError:
+                self._denied.add(pid)
+                continue
+            except OSError:
+                continue
+            try:
+                self._scan_pid(pid, dfd, wanted, found)
+            finally:
+                os.close(dfd)
+        wanted -= found
 
     def _pass_c(self, wanted: set[int], found: set[int]) -> None:
         for pid, fds in list(self._fds.items()):

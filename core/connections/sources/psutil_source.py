@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from collections import Counter
 from datetime import datetime
 from typing import Any, Final
@@ -22,14 +21,9 @@ from typing import Any, Final
 import psutil  # type: ignore[import-untyped,unused-ignore]
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
-from core.connections.records import (
-    LINUX_DEFAULTS,
-    OTHER_DEFAULTS,
-    PSUTIL_TCP_STATES,
-    canonical_address,
-)
+from core.connections.records import OTHER_DEFAULTS, canonical_address, psutil_state
 from core.connections.snapshot import Privilege
-from core.connections.sources.base import SourceSample
+from core.connections.sources.base import SourceSample, observed_after
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
 from core.connections.sources.tracker import RecordTracker, SocketFacts
 from core.errors import AccessDenied, MonitorError
@@ -61,7 +55,9 @@ class PsutilSource:
 
     def __init__(self) -> None:
         """Prepare caches; nothing is read until :meth:`sample`."""
-        defaults = LINUX_DEFAULTS if sys.platform.startswith("linux") else OTHER_DEFAULTS
+        # OTHER_DEFAULTS even on Linux: psutil exposes no offload state, so OffloadState is
+        # not reported (null with that reason), never a value and a reason at once.
+        defaults = OTHER_DEFAULTS
         self._tracker: RecordTracker[bytes] = RecordTracker(defaults)
         self._procs = ProcessCache()
         self._privileged = _privileged()
@@ -81,18 +77,31 @@ class PsutilSource:
             ) from err
         except (psutil.Error, OSError) as err:
             raise MonitorError(f"psutil: listing connections failed: {err}") from err
+        now = observed_after(now)
         tracker = self._tracker
         tracker.begin()
         hidden_owner = False
+        sockets: dict[bytes, SocketFacts] = {}
         for row in rows:
             facts = self._facts(row)
             if facts is None:
                 continue
             hidden_owner |= facts.owner_status is OwnerStatus.NEEDS_PRIVILEGE
-            if facts.source_key in tracker.current:
-                continue  # the same socket seen through another process
-            prev = tracker.previous.pop(facts.source_key, None)
-            tracker.settle(facts.source_key, prev, facts, now, first=first)
+            known = sockets.get(facts.source_key)
+            if known is None:
+                sockets[facts.source_key] = facts
+            elif facts.owning_process is not None:
+                # The same socket seen through another process (fork, SCM_RIGHTS).
+                pids = {*known.holders, facts.owning_process}
+                if known.owning_process is not None:
+                    pids.add(known.owning_process)
+                holders = tuple(sorted(pids))
+                sockets[facts.source_key] = known._replace(
+                    owning_process=holders[0], owner_status=OwnerStatus.FOUND, holders=holders
+                )
+        for key, facts in sockets.items():
+            prev = tracker.previous.pop(key, None)
+            tracker.settle(key, prev, facts, now, first=first)
         tracker.end()
         connections: dict[str, TcpConnection] = {}
         owners: Counter[int] = Counter()
@@ -111,14 +120,15 @@ class PsutilSource:
             processes=processes,
             privilege=Privilege(tuple(hidden)),
             new_owners_resolved=0,
+            observed_at=now,
         )
 
     def _facts(self, row: Any) -> SocketFacts | None:
-        state = PSUTIL_TCP_STATES.get(row.status)
-        if state is None:
-            return None  # a state string newer than this code: skipped, never guessed
         laddr, lport = _split(row.laddr)
         raddr, rport = _split(row.raddr)
+        state = psutil_state(row.status, rport)
+        if state is None:
+            return None  # a state string newer than this code: skipped, never guessed
         pid: int | None = row.pid or None
         if pid is not None:
             status = OwnerStatus.FOUND

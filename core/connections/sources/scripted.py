@@ -91,14 +91,17 @@ class ScriptedSource:
             raise frame
         conns: dict[str, TcpConnection] = {}
         infos: dict[str, TcpInfo] = {}
+        by_key: dict[str, TcpConnection] = {}
         for row in frame.conns:
             key = row.key
-            conns[key] = next_record(
+            rec = by_key[key] = next_record(
                 self._prev.get(key), _facts(row), now, first=first, defaults=self._defaults
             )
+            # A new socket on a known tuple gets an InstanceID of its own (see carry).
+            conns[rec.instance_id] = rec
             if row.tcp_info is not None:
-                infos[key] = row.tcp_info
-        self._prev = conns
+                infos[rec.instance_id] = row.tcp_info
+        self._prev = by_key
         return SourceSample(conns, infos, frame.processes, frame.privilege)
 
     def close(self) -> None:

@@ -20,7 +20,12 @@ from datetime import datetime
 from typing import Generic, NamedTuple, TypeVar
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
-from core.connections.records import PlatformDefaults, build_connection, with_state
+from core.connections.records import (
+    PlatformDefaults,
+    build_connection,
+    successor_generation,
+    with_state,
+)
 
 K = TypeVar("K", bound=Hashable)
 
@@ -43,15 +48,25 @@ class SocketFacts(NamedTuple):
     """Only scripted Windows-like hosts report it."""
     offload_state: int | None = None
     """``None``: the platform default (:class:`core.connections.records.PlatformDefaults`)."""
+    ifindex: int = 0
+    """The interface the kernel ties the socket to (0: none); part of the InstanceID."""
+    holders: tuple[int, ...] = ()
+    """Every PID holding the socket when more than one does, ascending."""
+    netns: int | None = None
+    """Network namespace inode, for sockets outside tcpscope's own (see core.netns)."""
 
 
-def same_socket(prev: TcpConnection, inode: int | None) -> bool:
-    """Whether a record with ``prev``'s key and this inode is the same connection.
+def same_socket(prev: TcpConnection, state: TcpState, inode: int | None) -> bool:
+    """Whether a socket seen under ``prev``'s key, in ``state`` with ``inode``, is ``prev``.
 
     A connected socket keeps its 4-tuple when the kernel swaps it for a TIME_WAIT minisock
-    (inode → 0) or accepts a request socket (0 → inode); two different non-zero inodes mean
-    the tuple was closed and reused by a new socket between samples.
+    (inode → 0) or accepts a request socket (0 → inode). Two different non-zero inodes mean
+    the tuple was closed and reused by a new socket between samples; and TIME_WAIT is a
+    socket's last state, so anything after it on the same tuple (``tcp_tw_reuse``, a
+    reconnect with SO_REUSEADDR) is a new socket too.
     """
+    if prev.state is TcpState.TIME_WAIT and state is not TcpState.TIME_WAIT:
+        return False
     return not (prev.inode and inode and prev.inode != inode)
 
 
@@ -102,14 +117,26 @@ def next_record(
     *,
     first: bool,
     defaults: PlatformDefaults,
+    same: bool | None = None,
 ) -> TcpConnection:
-    """The record for a socket now, reusing ``prev`` (the same object) when nothing changed."""
-    if prev is None or not same_socket(prev, facts.inode):
+    """The record for a socket now, reusing ``prev`` (the same object) when nothing changed.
+
+    ``same``: whether the socket is ``prev``'s, when the source knows better than
+    :func:`same_socket` (netlink compares socket cookies). A different socket under a known
+    key is a new connection: the old record closes (a ghost) and the new one gets an
+    InstanceID of its own (a successor: :func:`core.connections.records.instance_id`) and
+    starts its own history.
+    """
+    if prev is not None and same is None:
+        same = same_socket(prev, facts.state, facts.inode)
+    if prev is None or not same:
         # Unpacked positionally: a first sample takes this path for every socket.
-        fam, laddr, lport, raddr, rport, state, pid, status, ino, uid, key, applied, offload = facts
+        (fam, laddr, lport, raddr, rport, state, pid, status, ino, uid, key, applied, offload,
+         ifindex, holders, ns) = facts  # fmt: skip
+        generation = "" if prev is None else successor_generation(ino, now)
         return build_connection(
             fam, laddr, lport, raddr, rport, state, pid, status, now, first, defaults,
-            ino, uid, key, applied, offload,
+            ino, uid, key, applied, offload, ifindex, generation, holders, ns,
         )  # fmt: skip
     rec = prev
     if prev.state is not facts.state:
@@ -120,6 +147,7 @@ def next_record(
         or rec.inode != facts.inode
         or rec.uid != facts.uid
         or rec.source_key != facts.source_key
+        or rec.holders != facts.holders
     ):
         rec = dataclasses.replace(
             rec,
@@ -128,5 +156,6 @@ def next_record(
             inode=facts.inode,
             uid=facts.uid,
             source_key=facts.source_key,
+            holders=facts.holders,
         )
     return rec

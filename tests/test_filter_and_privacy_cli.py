@@ -1,0 +1,77 @@
+"""``--filter EXPR`` on the command line, ``record FILE --redact``, and whose host the header
+names: all run for real (subprocesses, real loopback sockets, a real recording file)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from core.commands.host_label import display_host
+from core.demo import DemoFeed
+from core.demo.scenario import HOST_NAME
+from core.recording.redact import RedactingFeed
+from core.recording.replay import open_replay
+from tests.test_cli import tcpscope
+
+
+def test_connections_filter_composes_on_real_sockets() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            with accepted:
+                cport = client.getsockname()[1]
+                mine = f"pid:{os.getpid()}"  # other processes may use the same port numbers
+                both = tcpscope("connections", "--csv", "--filter", f"{mine} port:{port},{cport}")
+                only = tcpscope("connections", "--csv", "--filter", f"lport:{port} -state:listen")
+                cidr = tcpscope(
+                    "connections",
+                    "--csv",
+                    "--filter",
+                    f"{mine} raddr:127.0.0.0/8 rport:{port}-{port}",
+                )
+    rows = both.stdout.splitlines()[1:]
+    assert both.returncode == 0 and len(rows) == 3  # listener, accepted end, client end
+    (accepted_row,) = only.stdout.splitlines()[1:]
+    assert f",{port},127.0.0.1,{cport}," in accepted_row
+    (client_row,) = cidr.stdout.splitlines()[1:]
+    assert f",{cport},127.0.0.1,{port}," in client_row
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("connections", "--filter", "port:9-1"), "runs backwards"),
+        (("connections", "--filter", "addr:10.0.0.0/33"), "CIDR"),
+        (("--filter", "colour:red"), "unknown field 'colour'"),
+    ],
+)
+def test_bad_filter_is_one_line_and_exit_2(args: tuple[str, ...], needle: str) -> None:
+    result = tcpscope(*args)
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+
+
+def test_record_takes_redact_after_the_file_and_replay_shows_the_recorded_host(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.tsr"
+    result = tcpscope("--demo", "record", str(path), "--samples", "2", "--redact")
+    assert result.returncode == 0, result.stderr
+    replay = open_replay(path)
+    header = replay.recording.header
+    assert header.redacted and header.host != HOST_NAME and header.host.startswith("host-")
+    assert display_host(replay) == header.host  # the recorded host (here already a pseudonym)
+    assert display_host(replay) != socket.gethostname()
+
+
+def test_header_host_is_local_only_when_live() -> None:
+    demo = DemoFeed(1)
+    assert display_host(demo) == HOST_NAME != socket.gethostname()
+    redacted = display_host(RedactingFeed(DemoFeed(1)))
+    assert redacted.startswith("host-") and redacted.endswith(".example")
+    assert HOST_NAME not in redacted and socket.gethostname() not in redacted
