@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import shlex
 import signal
 import socket
@@ -240,3 +241,11 @@ def test_interrupted_record_ends_cleanly_and_leaves_no_agent(lab: SshLab, tmp_pa
         assert time.monotonic() < deadline, "an agent outlived its session"
         time.sleep(0.1)
     assert len(Recording(str(path))) >= 1
+
+
+def test_ipsec_reads_the_servers_kernel(lab: SshLab) -> None:
+    done = tcpscope(lab, "ipsec", "--json")
+    assert done.returncode == 0, done.stderr
+    names = [i["InstanceName"] for i in json.loads(done.stdout)["instances"]]
+    here = f"kernel:{os.readlink('/proc/self/ns/net')}"
+    assert any(n.startswith("kernel:net:[") for n in names) and here not in names
