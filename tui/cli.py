@@ -100,6 +100,7 @@ def _filter(text: str) -> str:
 def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     """The whole command line (only the subcommand ``argv`` names is imported)."""
     from core.connections.sources import SOURCE_NAMES
+    from core.netns.options import add_netns_argument
     from core.remote.target import add_arguments as add_remote_arguments
 
     chosen = _chosen(sys.argv[1:] if argv is None else argv, COMMANDS)
@@ -111,6 +112,7 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     )
     parser.add_argument("--interval", type=interval, default=1.0, metavar="S")
     parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")
+    add_netns_argument(parser)
     parser.add_argument("--ghost-ttl", type=seconds, default=5.0, metavar="S")
     parser.add_argument("--no-ipsec", action="store_true", help="do not sample IPsec counters")
     parser.add_argument(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Final, TextIO
 
 from core.commands import connections as connections_cli
@@ -26,6 +27,8 @@ from core.connections.actions import (
 from core.connections.model import TcpConnection, TcpState
 from core.connections.snapshot import Snapshot
 from core.errors import UsageError
+from core.netns.options import CURRENT
+from core.netns.options import check as check_netns
 
 TargetsOf = Callable[[Sequence[TcpConnection]], list[CloseTarget]]
 """Who holds each socket (here, or on the ``--remote`` server)."""
@@ -40,6 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     connections_cli.add_filter_arguments(parser)
     parser.add_argument(
         "--yes", "-y", action="store_true", help="close without asking (needed without a terminal)"
+    )
+    parser.add_argument(
+        "--netns",
+        dest="close_netns",
+        type=check_netns,
+        default=CURRENT,
+        metavar="WHICH",
+        help="network namespaces to act in: current (default), all, or names, PIDs, paths",
     )
 
 
@@ -62,13 +73,21 @@ def run(args: argparse.Namespace) -> int:
         finally:
             actions.end()
     from core.connections.oneshot import take_snapshot
+    from core.netns.select import namespace_dumps, sock_diag_in
 
-    snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=False)
-    return _run(args, snap, close_targets, close_connections)
+    netns = getattr(args, "close_netns", CURRENT)
+    snap = take_snapshot(
+        getattr(args, "source", "auto"),
+        tcp_info=False,
+        namespaces=lambda: namespace_dumps(netns, tcp_info=False),
+    )
+    return _run(args, snap, close_targets, partial(close_connections, dumper_in=sock_diag_in))
 
 
 def _run(args: argparse.Namespace, snap: Snapshot, targets_of: TargetsOf, closer: Closer) -> int:
-    matched = connections_cli.select(snap.connections.values(), args, snap.processes)
+    matched = connections_cli.select(
+        snap.connections.values(), args, snap.processes, snap.namespaces
+    )
     listeners_named = int(TcpState.LISTEN) in set(args.state or ())
     chosen = [c for c in matched if listeners_named or c.state is not TcpState.LISTEN]
     skipped = len(matched) - len(chosen)

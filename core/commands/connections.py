@@ -13,8 +13,11 @@ from typing import IO, Final, cast
 
 from core.commands.arg_types import non_empty, whole_between
 from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.namespaces import NamespaceView, namespace_in
 from core.connections.query import EMPTY_QUERY, filter_argument, parse_query
 from core.errors import UsageError
+from core.netns.options import DEFAULT as DEFAULT_NETNS
+from core.netns.options import add_netns_argument
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 
@@ -49,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true", help="JSON array, WMI property names")
     out.add_argument("--csv", action="store_true", help="CSV, WMI property names as header")
     add_filter_arguments(parser)
+    add_netns_argument(parser, default=argparse.SUPPRESS)
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,10 +106,12 @@ def select(
     conns: Collection[TcpConnection],
     args: argparse.Namespace,
     processes: Mapping[int, ProcessInfo] | None = None,
+    namespaces: NamespaceView | None = None,
 ) -> list[TcpConnection]:
     """The connections matching every given filter, sorted by local then remote endpoint.
 
-    ``processes`` (by PID) lets ``--filter`` match ``proc:`` and ``user:`` words.
+    ``processes`` (by PID) lets ``--filter`` match ``proc:`` and ``user:`` words,
+    ``namespaces`` its ``ns:`` and ``container:`` words.
     """
     local = _normal_address(args.local_address)
     remote = _normal_address(args.remote_address)
@@ -124,7 +130,14 @@ def select(
             and (args.owning_process is None or c.owning_process == args.owning_process)
             and (args.offload_state is None or c.offload_state == args.offload_state)
             and (args.applied_setting is None or c.applied_setting == args.applied_setting)
-            and (query.empty or query.matches(c, owners.get(c.owning_process or -1)))
+            and (
+                query.empty
+                or query.matches(
+                    c,
+                    owners.get(c.owning_process or -1),
+                    namespace_in(c.netns, namespaces) if namespaces is not None else None,
+                )
+            )
         )
 
     filters = (local, remote, args.local_port, args.remote_port, args.owning_process,
@@ -161,17 +174,24 @@ def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
     from core.connections.oneshot import take_snapshot
     from core.connections.report import write_csv, write_json, write_table
+    from core.netns.select import namespace_dumps
     from core.remote.commands import remote_snapshot
     from core.remote.target import target_from
 
     remote = target_from(args)
+    netns = getattr(args, "netns", DEFAULT_NETNS)
+    tcp_info = bool(args.json)
     if remote is not None:
-        snap = remote_snapshot(remote, tcp_info=bool(args.json))
+        snap = remote_snapshot(remote, tcp_info=tcp_info)
     else:
-        snap = take_snapshot(getattr(args, "source", "auto"), tcp_info=bool(args.json))
+        snap = take_snapshot(
+            getattr(args, "source", "auto"),
+            tcp_info=tcp_info,
+            namespaces=lambda: namespace_dumps(netns, tcp_info=tcp_info),
+        )
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
-    conns = select(snap.connections.values(), args, snap.processes)
+    conns = select(snap.connections.values(), args, snap.processes, snap.namespaces)
     sys.stdout.flush()
     out = binary(sys.stdout)
     if args.json:

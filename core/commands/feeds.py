@@ -22,6 +22,8 @@ class FeedOptions:
     """What the command line says about the data to show."""
 
     source: str = "auto"
+    netns: str | None = None
+    """``--netns`` (see core.netns.select); None: tcpscope's own namespace only."""
     interval_s: float = 1.0
     ghost_ttl_s: float = 5.0
     ipsec: bool = True
@@ -56,6 +58,7 @@ def options_from_args(
     interval = interval_s if interval_s is not None else getattr(args, "interval", 1.0)
     return FeedOptions(
         source=getattr(args, "source", "auto"),
+        netns=getattr(args, "netns", None),
         interval_s=check_interval(float(interval)),
         ghost_ttl_s=getattr(args, "ghost_ttl", 5.0),
         ipsec=ipsec and not getattr(args, "no_ipsec", False),
@@ -109,10 +112,15 @@ def make_feed(options: FeedOptions) -> Feed:
         feed = demo_feed(options.seed, interval_s=options.interval_s, ipsec=options.ipsec)
     else:
         from core.connections.sources import get_source
+        from core.netns.select import namespace_dumps
 
         ipsec = ipsec_sampler(options)
         feed = Sampler(
-            get_source(options.source, tcp_info=options.every_tcp_info),
+            get_source(
+                options.source,
+                tcp_info=options.every_tcp_info,
+                namespaces=namespace_dumps(options.netns, tcp_info=options.every_tcp_info),
+            ),
             interval_s=options.interval_s,
             ghost_ttl_s=options.ghost_ttl_s,
             ipsec=ipsec,

@@ -77,6 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pseudonymise addresses, host and user names (same as the global --redact)",
     )
 
+    from core.netns.options import add_netns_argument
+
+    add_netns_argument(parser, default=argparse.SUPPRESS)
+
 
 def _options(args: argparse.Namespace) -> FeedOptions:
     return options_from_args(

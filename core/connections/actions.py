@@ -17,7 +17,7 @@ import os
 import select
 import signal
 import socket
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
@@ -152,6 +152,10 @@ def close_targets(conns: Iterable[TcpConnection], proc: str = "/proc") -> list[C
     return [CloseTarget(c, frozenset(holders.get(c.inode or 0, ()))) for c in conns]
 
 
+DumperIn = Callable[[int], InetDiagDumper]
+"""Opens a sock_diag dumper inside the network namespace of that inode."""
+
+
 class Closer:
     """Closes TCP sockets with SOCK_DESTROY over one NETLINK_SOCK_DIAG socket.
 
@@ -159,20 +163,39 @@ class Closer:
     their endpoints in a fresh dump.
     """
 
-    def __init__(self) -> None:
-        """Open nothing yet: the netlink socket is opened by the first close."""
-        self._dumper: InetDiagDumper | None = None
+    def __init__(self, dumper_in: DumperIn | None = None) -> None:
+        """Open nothing yet: the netlink socket is opened by the first close.
+
+        ``dumper_in`` opens a sock_diag socket inside another network namespace (by inode,
+        see core.netns.select.sock_diag_in); without it a connection outside tcpscope's
+        own namespace is refused, never closed through the wrong namespace.
+        """
+        self._dumper_in = dumper_in
+        self._dumpers: dict[int | None, InetDiagDumper] = {}
+
+    def _dumper(self, netns: int | None) -> InetDiagDumper | None:
+        dumper = self._dumpers.get(netns)
+        if dumper is None:
+            if netns is None:
+                dumper = InetDiagDumper(tcp_info=False)
+            elif self._dumper_in is None:
+                return None
+            else:
+                dumper = self._dumper_in(netns)
+            self._dumpers[netns] = dumper
+        return dumper
 
     def close(self, conn: TcpConnection) -> Outcome:
         """Close ``conn``'s socket now; the outcome says why when the kernel refused."""
         try:
-            if self._dumper is None:
-                self._dumper = InetDiagDumper(tcp_info=False)
+            dumper = self._dumper(conn.netns)
+            if dumper is None:
+                return Outcome(False, "in another network namespace (use --netns)", Refusal.FAILED)
             family = socket.AF_INET if conn.family == 4 else socket.AF_INET6
             sockid = conn.source_key if len(conn.source_key) == SOCKID_SIZE else None
             if sockid is None:
-                sockid = _find_sockid(self._dumper, family, conn)
-            code = errno.ENOENT if sockid is None else self._dumper.destroy(family, sockid)
+                sockid = _find_sockid(dumper, family, conn)
+            code = errno.ENOENT if sockid is None else dumper.destroy(family, sockid)
         except MonitorError as exc:
             return Outcome(False, f"could not ask the kernel: {exc}", Refusal.FAILED)
         if code == 0:
@@ -182,16 +205,19 @@ class Closer:
         return Outcome(False, reason, refusal)
 
     def aclose(self) -> None:
-        """Close the netlink socket."""
-        if self._dumper is not None:
-            self._dumper.close()
-        self._dumper = None
+        """Close the netlink sockets."""
+        for dumper in self._dumpers.values():
+            dumper.close()
+        self._dumpers = {}
 
 
-def close_connections(conns: Iterable[TcpConnection]) -> list[tuple[TcpConnection, Outcome]]:
+def close_connections(
+    conns: Iterable[TcpConnection], dumper_in: DumperIn | None = None
+) -> list[tuple[TcpConnection, Outcome]]:
     """Close each of ``conns``; stops at a refusal that would repeat for all (privilege,
-    kernel), so the caller reports it once. Returns the outcomes of those tried."""
-    closer = Closer()
+    kernel), so the caller reports it once. Returns the outcomes of those tried.
+    ``dumper_in``: see :class:`Closer`."""
+    closer = Closer(dumper_in)
     out: list[tuple[TcpConnection, Outcome]] = []
     try:
         for conn in conns:

@@ -121,6 +121,9 @@ class ProcessInfo:
     """Process start, seconds since the epoch."""
     denied: tuple[str, ...] = ()
     """Names of the fields above that the OS refused to give us."""
+    ns_pid: int | None = None
+    """Its PID inside its own PID namespace (a container's), when that differs from
+    :attr:`pid` (``NSpid`` in /proc/PID/status); OwningProcess stays the host PID."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +197,6 @@ class TcpConnection:
     """Every PID seen holding the socket when more than one does (fork, SCM_RIGHTS),
     ascending: OwningProcess is the first. Empty when OwningProcess holds it alone, when no
     holder is known, or when the source cannot tell (the JSON lists the owner alone then)."""
+    netns: int | None = None
+    """Network namespace inode when the socket is not in tcpscope's own namespace (see
+    core.netns); ``None`` for tcpscope's own namespace and for sources without namespaces."""

@@ -9,29 +9,57 @@ chosen again the careful way (probe dump, per-family dumps, psutil).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
 
 from core.connections.snapshot import ConnectionDiff, SampleStats, Snapshot
 from core.connections.sources import get_source
 from core.connections.sources.base import ConnectionSource, SourceSample
 from core.errors import MonitorError
 
+if TYPE_CHECKING:
+    from core.connections.sources.netlink import NamespaceDumps
 
-def take_snapshot(source_name: str, *, tcp_info: bool) -> Snapshot:
+
+NAMES_WAIT_S: Final = 5.0
+"""How long a one-shot waits for container names (they are looked up off the sampler's
+thread, see core.netns.names); past it the names not found yet are left out."""
+
+
+def take_snapshot(
+    source_name: str,
+    *,
+    tcp_info: bool,
+    namespaces: Callable[[], NamespaceDumps | None] | None = None,
+) -> Snapshot:
     """One sample of ``source_name`` (``auto``, ``netlink``, ``psutil``) as a Snapshot.
+
+    ``namespaces`` makes what the netlink source reads besides its own namespace
+    (core.netns.select.namespace_dumps); called again if the source is opened again.
 
     Raises:
         MonitorError: the source cannot be opened or its sample failed (one line).
     """
     now = datetime.now(UTC)
-    source = get_source(source_name, tcp_info=tcp_info, probe=False)
+
+    def open_source(probe: bool) -> ConnectionSource:
+        plan = namespaces() if namespaces is not None else None
+        return get_source(source_name, tcp_info=tcp_info, probe=probe, namespaces=plan)
+
+    source = open_source(False)
     try:
         try:
             result = source.sample(now, first=True)
         except MonitorError:
             source.close()
-            source = get_source(source_name, tcp_info=tcp_info)
+            source = open_source(True)
             result = source.sample(now, first=True)
+        plan = getattr(source, "namespaces", None)
+        if plan is not None:
+            plan.settle(NAMES_WAIT_S)
+            result = dataclasses.replace(result, namespaces=plan.view())
         return _snapshot(source, result, now)
     finally:
         source.close()
@@ -50,4 +78,5 @@ def _snapshot(source: ConnectionSource, result: SourceSample, now: datetime) -> 
         processes=result.processes,
         privilege=result.privilege,
         stats=SampleStats(0.0, len(result.connections), result.new_owners_resolved),
+        namespaces=result.namespaces,
     )

@@ -11,6 +11,8 @@ each word is ``[-]field:value[,value…]`` or free text:
   ports, /etc/services names (``https``);
 - ``addr:``/``laddr:``/``raddr:`` take an address, a CIDR block (``10.0.0.0/8``) or, when
   neither parses, a piece of the address text; ``proc:`` and ``user:`` a piece of the name;
+- ``ns:`` takes a piece of a network namespace's name (``ip netns`` or container), its inode
+  or ``current``; ``container:`` a piece of a container's name, id, pod or runtime;
 - free text matches any column.
 
 Parsing raises nothing but :class:`QueryError`, whose message is one line fit for the UI.
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.namespaces import NamespaceInfo, namespace_words
 from core.connections.seed_tables import ENUMS
 from core.connections.services import connection_service, service_port
 
@@ -43,6 +46,8 @@ FILTER_KEYS: Final = (
     "pid",
     "proc",
     "user",
+    "ns",
+    "container",
 )
 """The ``field:`` prefixes a filter word may use."""
 
@@ -57,6 +62,8 @@ FIELD_HELP: Final[dict[str, str]] = {
     "pid": "owning process ID (ranges allowed)",
     "proc": "process name contains",
     "user": "process user contains",
+    "ns": "network namespace: ip netns or container name, inode, current",
+    "container": "container name, id, pod or runtime (docker, podman, containerd…)",
 }
 """One line per field, for completion and help."""
 
@@ -83,6 +90,10 @@ class Token:
     negated: bool
     test: Match = field(compare=False, repr=False)
     """True when a connection matches any of the values (before negation)."""
+    ns_test: Callable[[NamespaceInfo | None], bool] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """For ``ns:``/``container:``: the test of the connection's namespace instead."""
 
     @property
     def value(self) -> str:
@@ -247,6 +258,15 @@ def parse_token(text: str) -> Token:
     if not value:
         raise QueryError(f"{key}: needs a value ({FIELD_HELP[key]})")
     items = _items(key, value)
+    if key in ("ns", "container"):
+        pieces = tuple(i.casefold() for i in items)
+        only_container = key == "container"
+
+        def in_namespace(ns: NamespaceInfo | None) -> bool:
+            text = namespace_words(ns, only_container) if ns is not None else ""
+            return any(piece in text for piece in pieces)
+
+        return Token(key, items, negated, lambda c, p: False, in_namespace)
     return Token(key, items, negated, _field_test(key, items))
 
 
@@ -270,9 +290,14 @@ class Query:
         """True when the query keeps every connection."""
         return not self.tokens
 
-    def matches(self, conn: TcpConnection, proc: ProcessInfo | None) -> bool:
-        """True when ``conn`` (owned by ``proc``, if known) passes every word."""
-        return all(t.test(conn, proc) != t.negated for t in self.tokens)
+    def matches(
+        self, conn: TcpConnection, proc: ProcessInfo | None, ns: NamespaceInfo | None = None
+    ) -> bool:
+        """True when ``conn`` (owned by ``proc``, in namespace ``ns``) passes every word."""
+        return all(
+            (t.test(conn, proc) if t.ns_test is None else t.ns_test(ns)) != t.negated
+            for t in self.tokens
+        )
 
 
 def parse_query(text: str) -> Query:

@@ -130,6 +130,7 @@ def instance_id(
     *,
     ifindex: int = 0,
     generation: str = "",
+    netns: int | None = None,
 ) -> str:
     """InstanceID in the seed's ``OrgID:LocalID`` pattern, stable for a connection's life.
 
@@ -144,7 +145,8 @@ def instance_id(
 
     A connected socket is otherwise unique by its 4-tuple, which survives the kernel swapping
     the socket for a TIME_WAIT minisock (its inode does not). Addresses enter without their
-    zone name: the index already says which link.
+    zone name: the index already says which link. A socket outside tcpscope's network
+    namespace gets ``ns<inode>/`` in front: the same 4-tuple can live in two namespaces.
     """
     local_id = (
         f"[{_unzoned(local_address)}]:{local_port}-[{_unzoned(remote_address)}]:{remote_port}"
@@ -155,6 +157,10 @@ def instance_id(
         local_id += f"#{generation}"
     elif remote_port == 0 and inode:
         local_id += f"#{inode}"
+    if netns is not None:
+        # The same 4-tuple can live in two network namespaces (two containers listening on
+        # :80): a socket outside tcpscope's own namespace is named by its namespace too.
+        local_id = f"ns{netns}/{local_id}"
     return f"{ORG_ID}:{local_id}"
 
 
@@ -169,10 +175,16 @@ def successor_generation(inode: int | None, first_seen: datetime) -> str:
 def readdressed(conn: TcpConnection, local_address: str, remote_address: str) -> str:
     """``conn``'s InstanceID with its addresses replaced (``--redact``), the rest kept."""
     head = instance_id(
-        conn.local_address, conn.local_port, conn.remote_address, conn.remote_port, 0
-    )
+        conn.local_address, conn.local_port, conn.remote_address, conn.remote_port, 0,
+        netns=conn.netns,
+    )  # fmt: skip
     tail = conn.instance_id[len(head) :] if conn.instance_id.startswith(head) else ""
-    return instance_id(local_address, conn.local_port, remote_address, conn.remote_port, 0) + tail
+    return (
+        instance_id(
+            local_address, conn.local_port, remote_address, conn.remote_port, 0, netns=conn.netns
+        )
+        + tail
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -215,6 +227,7 @@ def new_connection(
     ifindex: int = 0,
     successor: bool = False,
     holders: tuple[int, ...] = (),
+    netns: int | None = None,
 ) -> TcpConnection:
     """A new record with every property set by its rule (core.connections.property_rules).
 
@@ -241,6 +254,7 @@ def new_connection(
         ifindex,
         successor_generation(inode, first_seen) if successor else "",
         holders,
+        netns,
     )
 
 
@@ -264,6 +278,7 @@ def build_connection(
     ifindex: int,
     generation: str,
     holders: tuple[int, ...],
+    netns: int | None = None,
 ) -> TcpConnection:
     """:func:`new_connection` with positional arguments, for the per-socket paths.
 
@@ -298,6 +313,7 @@ def build_connection(
             inode,
             ifindex=ifindex,
             generation=generation,
+            netns=netns,
         ),
         None,  # enabled_state
         defaults.requested_state,
@@ -320,6 +336,7 @@ def build_connection(
         source_key,
         None,  # state_changed_at
         holders,
+        netns,
     )
 
 

@@ -29,6 +29,7 @@ from typing import IO, Final
 import orjson
 
 from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.namespaces import namespace_doc, namespace_text
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
 from core.connections.snapshot import Snapshot
 from core.textsafe import csv_cell, printable
@@ -91,6 +92,17 @@ class JsonRows:
         self._fragments = fragments
         self._reasons: dict[tuple[object, ...], tuple[object, object]] = {}
         self._processes: dict[int, object] = {}
+        self._namespaces: dict[int | None, object] = {}
+
+    def _namespace(self, netns: int | None) -> object:
+        """``tcpscope.namespace``, once per namespace (see core.connections.namespaces)."""
+        found = self._namespaces.get(netns, self)
+        if found is self:
+            view = self._snap.namespaces
+            assert view is not None
+            doc = namespace_doc(netns, view)
+            found = self._namespaces[netns] = _fragment(doc) if self._fragments else doc
+        return found
 
     def _provenance(self, conn: TcpConnection) -> tuple[object, object]:
         # cell_rule reads exactly these facts of a connection: owner missing (and why), more
@@ -133,7 +145,7 @@ class JsonRows:
         """One connection as a dict keyed by WMI names (+ :data:`EXTRA_KEY`), for orjson."""
         doc: dict[str, object] = dict(zip(_WMI_NAMES, _WMI_VALUES(conn), strict=True))
         not_reported, derived = self._provenance(conn)
-        doc[EXTRA_KEY] = {
+        extra: dict[str, object] = {
             "owner_status": conn.owner_status.value,
             "process": self._process(conn.owning_process),
             "family": conn.family,
@@ -146,6 +158,9 @@ class JsonRows:
             "not_reported": not_reported,
             "derived": derived,
         }
+        if self._snap.namespaces is not None:
+            extra["namespace"] = self._namespace(conn.netns)
+        doc[EXTRA_KEY] = extra
         return doc
 
 
@@ -237,7 +252,8 @@ def write_csv(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) ->
     """CSV with the WMI names as header (arrays joined by ``;``) plus process columns."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*_WMI_NAMES, *CSV_EXTRA])
+    view = snap.namespaces
+    writer.writerow([*_WMI_NAMES, *CSV_EXTRA, *(("Namespace",) if view is not None else ())])
     by_pid: dict[int | None, tuple[str, str, str]] = {None: ("", "", "")}
     times: dict[datetime, str] = {}
     processes = snap.processes
@@ -262,6 +278,8 @@ def write_csv(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) ->
                 cells = by_pid[pid] = _process_cells(processes.get(pid) if pid else None)
             row += cells
             row.append(conn.owner_status.value)
+            if view is not None:
+                row.append(namespace_text(conn.netns, view))
             rows.append(row)
         writer.writerows(rows)
         out.write(buf.getvalue().encode("utf-8", "backslashreplace"))
@@ -299,21 +317,32 @@ def write_table(
         max([len(TABLE_HEADER[3]), *(len(str(p)) for p in names if p is not None)]),
     ]
     w0, w1, w2, w3 = widths
-    out.write(_table_line(TABLE_HEADER, widths).encode())
+    # A Namespace column (before Process) when a row is outside tcpscope's own namespace.
+    view = snap.namespaces
+    spaces: dict[int | None, str] = {}
+    inodes = {c.netns for c in conns}
+    if view is not None and (len(inodes) > 1 or inodes != {None}):
+        spaces = {n: namespace_text(n, view) for n in inodes}
+    header: tuple[str, ...] = TABLE_HEADER
+    if spaces:
+        widths.append(max(len("Namespace"), *map(len, spaces.values())))
+        header = (*TABLE_HEADER[:4], "Namespace", TABLE_HEADER[4])
+    w4 = widths[-1] if spaces else 0
+    out.write(_table_line(header, widths).encode())
     # What repeats is formatted once: state cells by state, PID and process cells by PID.
     state_cell = {s: f"{name:<{w0}}  " for s, name in state_names.items()}
-    owner_cell = {
-        pid: f"{'-' if pid is None else pid:<{w3}}  {name}" for pid, name in names.items()
-    }
+    pid_cell = {pid: f"{'-' if pid is None else pid:<{w3}}  " for pid in names}
     for batch in chunks(conns):
         lines = []
         for c in batch:
             la, ra = c.local_address, c.remote_address
             local = f"[{la}]:{c.local_port}" if ":" in la else f"{la}:{c.local_port}"
             remote = f"[{ra}]:{c.remote_port}" if ":" in ra else f"{ra}:{c.remote_port}"
+            pid = c.owning_process
+            where = f"{spaces[c.netns]:<{w4}}  " if spaces else ""
             lines.append(
                 f"{state_cell[c.state]}{local:<{w1}}  {remote:<{w2}}  "
-                f"{owner_cell[c.owning_process]}".rstrip()
+                f"{pid_cell[pid]}{where}{names[pid]}".rstrip()
             )
         out.write(("\n" + "\n".join(lines)).encode("utf-8", "backslashreplace"))
     out.write(b"\n")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.namespaces import NamespaceInfo, NamespaceView, label
 from core.connections.query import EMPTY_QUERY, NEEDS_PROCESS, Query, SortKey, key_func
 from core.connections.snapshot import Ghost, Snapshot
 
@@ -28,18 +29,27 @@ REBUILD_FRACTION = 8
 
 @dataclass(slots=True)
 class Group:
-    """One owning process in the group-by-process view."""
+    """One owning process (or container / namespace) in the grouped view."""
 
     pid: int | None
     name: str
     counts: dict[TcpState, int] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)
     """InstanceIDs in the table's current order."""
+    netns: int | None = None
+    """Set when grouping by container: the namespace's inode."""
 
     @property
     def row_id(self) -> str:
         """The cursor identity of this group row."""
-        return f"group:{self.pid}"
+        return f"group:ns{self.netns}" if self.netns is not None else f"group:{self.pid}"
+
+
+NamespaceOf = Callable[[TcpConnection], NamespaceInfo | None]
+
+
+def _no_namespace(_conn: TcpConnection) -> NamespaceInfo | None:
+    return None
 
 
 class RowIndex:
@@ -56,6 +66,9 @@ class RowIndex:
         self.ghosts: dict[str, datetime] = {}
         """InstanceID → when the connection closed, for ghost rows."""
         self.processes: Mapping[int, ProcessInfo] = {}
+        self.namespaces: NamespaceView | None = None
+        self.namespace_of: NamespaceOf = _no_namespace
+        """The namespace of a row (for the ``ns:``/``container:`` filters and grouping)."""
         self._keys: dict[str, SortKey] = {}
         self._order: list[SortKey] = []
         self.counts_all: dict[TcpState, int] = {}
@@ -81,6 +94,21 @@ class RowIndex:
             return None
         i = bisect_left(self._order, key)
         return len(self._order) - 1 - i if self.reverse else i
+
+    def _set_namespaces(self, view: NamespaceView | None) -> None:
+        """New namespace names: a filter on them sees them from now on (rows re-checked)."""
+        self.namespaces = view
+        if view is None:
+            self.namespace_of = _no_namespace
+        else:
+            index, current = view.index(), view.current
+
+            def namespace_of(conn: TcpConnection) -> NamespaceInfo | None:
+                return current if conn.netns is None else index.get(conn.netns)
+
+            self.namespace_of = namespace_of
+        if any(t.key in ("ns", "container") for t in self.query.tokens):
+            self._rebuild()
 
     def proc(self, conn: TcpConnection) -> ProcessInfo | None:
         """The owning process record of ``conn``, if known."""
@@ -147,7 +175,7 @@ class RowIndex:
             filtered = {}
             for iid, conn in self.rows.items():
                 p = proc(conn)
-                if query.matches(conn, p):
+                if query.matches(conn, p, self.namespace_of(conn)):
                     keys[iid] = key(conn)
                     if iid not in self.ghosts:
                         filtered[conn.state] = filtered.get(conn.state, 0) + 1
@@ -165,6 +193,8 @@ class RowIndex:
         Otherwise (a first snapshot, a jump in a replay), or when the diff does not add up,
         each row's record is checked by identity: O(N), about 10-15 ms at 50k.
         """
+        if snap.namespaces is not self.namespaces:
+            self._set_namespaces(snap.namespaces)
         if snap.processes is not self.processes:
             self.processes = snap.processes
             if self.sort_column in NEEDS_PROCESS:
@@ -276,7 +306,7 @@ class RowIndex:
         else:
             self.counts_all[conn.state] = self.counts_all.get(conn.state, 0) + 1
         p = self.proc(conn)
-        if self.query.empty or self.query.matches(conn, p):
+        if self.query.empty or self.query.matches(conn, p, self.namespace_of(conn)):
             key = self._key(conn)
             self._keys[iid] = key
             insort(self._order, key)
@@ -286,14 +316,24 @@ class RowIndex:
                 self.counts_filtered[conn.state] = self.counts_filtered.get(conn.state, 0) + 1
 
     # --- group by process -------------------------------------------------------------
-    def groups(self) -> list[Group]:
-        """Filtered live rows grouped by owning process, busiest first, then by name."""
+    def groups(self, by: str = "process") -> list[Group]:
+        """Filtered live rows grouped by owning process (or by ``"container"``: namespace),
+        busiest first, then by name."""
         by_pid: dict[int | None, Group] = {}
         for i in range(len(self._order)):
             iid = self.row_id(i)
             if iid in self.ghosts:
                 continue
             conn = self.rows[iid]
+            if by == "container":
+                ns = self.namespace_of(conn)
+                pid = ns.inode if ns is not None else conn.netns
+                group = by_pid.get(pid)
+                if group is None:
+                    group = by_pid[pid] = Group(None, label(ns), netns=pid or 0)
+                group.members.append(iid)
+                group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
+                continue
             pid = conn.owning_process
             group = by_pid.get(pid)
             if group is None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
 
 if TYPE_CHECKING:
+    from core.connections.namespaces import NamespaceView
     from core.ipsec.model import IpsecView
 
 
@@ -150,3 +151,5 @@ class Snapshot:
     """Latest IPsec counters view, when an IPsec sampler rides this stream."""
     skipped: int = 0
     """Snapshots the consumer did not see because it was slower than the sampler."""
+    namespaces: NamespaceView | None = None
+    """The network namespaces read (None: only tcpscope's own; see core.netns)."""

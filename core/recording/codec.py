@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
+from core.connections.namespaces import ContainerInfo, NamespaceInfo, NamespaceView, ReadBy
 from core.connections.snapshot import ErrorKind, Ghost, Privilege, SampleStats, SourceError
 from core.ipsec.model import (
     ChildSa,
@@ -120,7 +121,7 @@ _PRIMITIVES: Final[dict[str, Codec]] = {
 }
 
 _ENUMS: Final[dict[str, type[enum.Enum]]] = {
-    e.__name__: e for e in (TcpState, OwnerStatus, Grade, Kind, ErrorKind)
+    e.__name__: e for e in (TcpState, OwnerStatus, Grade, Kind, ErrorKind, ReadBy)
 }
 _DATACLASSES: Final[dict[str, type]] = {
     c.__name__: c
@@ -138,6 +139,9 @@ _DATACLASSES: Final[dict[str, type]] = {
         Privilege,
         SampleStats,
         Ghost,
+        ContainerInfo,
+        NamespaceInfo,
+        NamespaceView,
     )
 }
 _CODECS: dict[str, Codec] = dict(_PRIMITIVES)
@@ -194,15 +198,21 @@ def _dataclass(cls: type) -> Codec:
     encoders = tuple(c.encode for c in codecs)
     decoders = tuple(c.decode for c in codecs)
     count = len(fields)
+    required = sum(
+        f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        for f in fields
+    )
+    # Fields added later have defaults: files written before them still decode.
+    least = max(required, min((i for i, f in enumerate(fields) if f.name in _ADDED), default=count))
 
     def encode(obj: Any) -> list[Any]:
         return [e(getattr(obj, n)) for e, n in zip(encoders, names, strict=True)]
 
     def decode(v: Any) -> Any:
-        if type(v) is not list or len(v) != count:
+        if type(v) is not list or not least <= len(v) <= count:
             raise _fail(f"a list of {count} {cls.__name__} fields", v)
         values = []
-        for name, dec, raw in zip(names, decoders, v, strict=True):
+        for name, dec, raw in zip(names, decoders, v, strict=False):
             try:
                 values.append(dec(raw))
             except DecodeError as exc:
@@ -211,6 +221,9 @@ def _dataclass(cls: type) -> Codec:
 
     return Codec(encode, decode)
 
+
+_ADDED: Final = frozenset({"netns", "ns_pid"})
+"""Fields added to recorded classes after format version 1 shipped (see _dataclass)."""
 
 _GENERIC = re.compile(r"^(tuple|dict|frozenset)\[(.*)\]$")
 
@@ -268,3 +281,4 @@ IPSEC_VIEW: Final = codec_for("IpsecView")
 SOURCE_ERROR: Final = codec_for("SourceError")
 PRIVILEGE: Final = codec_for("Privilege")
 STATS: Final = codec_for("SampleStats")
+NAMESPACES: Final = codec_for("NamespaceView")

@@ -21,6 +21,7 @@ p     processes by PID: all (K) or new/changed (D);  ``pr`` PIDs gone (D)
 g     ghosts ``[[connection, closed_at], ...]``: always in K; in D only when they differ from
       the rule (removed connections become ghosts, expire after the header's ghost_ttl_s)
 e     SourceError (when set);  ``s`` stale (when true);  ``pa`` paused (when true)
+ns    NamespaceView (K, or D when it changed; absent when one namespace was read)
 pv    Privilege (K, or D when it changed);  ``ss`` SampleStats;  ``sk`` skipped (when > 0)
 ip    IPsec view: full (K), or a :mod:`core.recording.jsondelta` delta (D, when it changed);
       a counter row's history is stored as its length N when it is the previous history plus
@@ -37,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.connections.namespaces import NamespaceView
 from core.connections.snapshot import (
     ConnectionDiff,
     Ghost,
@@ -51,6 +53,7 @@ from core.recording import jsondelta
 from core.recording.codec import (
     CONNECTION,
     IPSEC_VIEW,
+    NAMESPACES,
     PRIVILEGE,
     PROCESS,
     SOURCE_ERROR,
@@ -250,6 +253,7 @@ class FrameEncoder:
         self._procs: dict[int, ProcessInfo] = {}
         self._ghosts: dict[str, Ghost] = {}
         self._privilege: Privilege | None = None
+        self._namespaces: NamespaceView | None = None
         self._interval: float | None = None
         self._view: IpsecView | None = None
         self._view_full: list[Any] | None = None
@@ -295,6 +299,9 @@ class FrameEncoder:
         if key or snap.privilege != self._privilege:
             rec["pv"] = PRIVILEGE.encode(snap.privilege)
         rec["ss"] = STATS.encode(snap.stats)
+        if snap.namespaces is not None and (key or snap.namespaces != self._namespaces):
+            rec["ns"] = NAMESPACES.encode(snap.namespaces)
+        self._namespaces = snap.namespaces
         self._ipsec(rec, snap.ipsec, key)
         self._interval, self._privilege = snap.interval_s, snap.privilege
         return rec
@@ -428,6 +435,7 @@ class FrameDecoder:
         self._procs: dict[int, ProcessInfo] = {}
         self._ghosts: dict[str, Ghost] = {}
         self._privilege = Privilege()
+        self._namespaces: NamespaceView | None = None
         self._interval = 1.0
         self._started: datetime | None = None
         self._source = ""
@@ -474,6 +482,8 @@ class FrameDecoder:
         self._apply_ghosts(rec, old, diff, now, key)
         if "pv" in rec:
             self._privilege = PRIVILEGE.decode(rec["pv"])
+        if "ns" in rec:
+            self._namespaces = NAMESPACES.decode(rec["ns"])
         self._apply_ipsec(rec, key, build)
         error: SourceError | None = SOURCE_ERROR.decode(rec["e"]) if "e" in rec else None
         stats: SampleStats = STATS.decode(_get(rec, "ss", list))
@@ -502,6 +512,7 @@ class FrameDecoder:
             paused=paused,
             ipsec=self._view,
             skipped=skipped,
+            namespaces=self._namespaces,
         )
         self.current = snap
         return snap

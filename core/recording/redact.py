@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.connections.namespaces import ContainerInfo, NamespaceView
 from core.connections.records import readdressed
 from core.connections.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
@@ -103,6 +104,10 @@ class Redactor:
         """A user name: ``user-xxxxxx`` (``root`` is kept: it identifies no one)."""
         return name if name == "root" else self._name("user", name, "user-{}")
 
+    def pseudonym(self, kind: str, name: str) -> str:
+        """``<kind>-xxxxxx`` for any other name (namespaces, containers, pods)."""
+        return self._name(kind, name, kind + "-{}")
+
     def _name(self, kind: str, name: str, pattern: str) -> str:
         key = f"{kind}:{name}"
         if key not in self._names:
@@ -175,6 +180,32 @@ class SnapshotRedactor:
             cmdline=tuple(r.text(a) for a in proc.cmdline) if proc.cmdline else proc.cmdline,
         )
 
+    def namespaces(self, view: NamespaceView) -> NamespaceView:
+        """Namespace, container and pod names pseudonymised (inodes reveal nothing)."""
+        r = self.redactor
+
+        def name(kind: str, text: str | None) -> str | None:
+            return r.pseudonym(kind, text) if text else text
+
+        def container(c: ContainerInfo | None) -> ContainerInfo | None:
+            if c is None:
+                return None
+            return dataclasses.replace(
+                c,
+                id=r.pseudonym("container-id", c.id),
+                name=name("container", c.name),
+                pod=name("pod", c.pod),
+            )
+
+        return dataclasses.replace(
+            view,
+            namespaces=tuple(
+                dataclasses.replace(i, name=name("netns", i.name), container=container(i.container))
+                for i in view.namespaces
+            ),
+            selection=view.selection if view.selection in ("all", "current") else "(redacted)",
+        )
+
     def ipsec(self, view: IpsecView) -> IpsecView:
         """Addresses and identities out of the SA lists (counters are not identifying)."""
         return dataclasses.replace(view, providers=tuple(self._provider(p) for p in view.providers))
@@ -238,6 +269,7 @@ class SnapshotRedactor:
             ghosts=ghosts,
             error=error,
             ipsec=self.ipsec(snap.ipsec) if snap.ipsec is not None else None,
+            namespaces=self.namespaces(snap.namespaces) if snap.namespaces is not None else None,
         )
 
 

@@ -459,6 +459,7 @@ class Sampler:
                 ms, len(result.connections), result.new_owners_resolved, self._stretched_s
             ),
             ipsec=self._ipsec_view,
+            namespaces=result.namespaces,
         )
 
     def _failed(self, now: datetime, kind: ErrorKind, message: str) -> Snapshot:
@@ -482,6 +483,7 @@ class Sampler:
             stale=good is not None,
             privilege=good.privilege if good else Privilege(),
             ipsec=self._ipsec_view,
+            namespaces=good.namespaces if good else None,
         )
 
     def _update_ghosts(

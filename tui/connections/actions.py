@@ -164,7 +164,9 @@ async def close_flow(screen: Screen[None], conn: TcpConnection, snap: Snapshot) 
     question = ConfirmScreen("Close this connection?", close_body(target, snap), "Close")
     if not await screen.app.push_screen_wait(question):
         return
-    ((_, outcome),) = await asyncio.to_thread(close_connections, [conn])
+    from core.netns.select import sock_diag_in
+
+    ((_, outcome),) = await asyncio.to_thread(close_connections, [conn], sock_diag_in)
     _toast(screen, outcome, "Close connection")
 
 

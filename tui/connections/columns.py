@@ -53,13 +53,16 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("applied", "Applied", 16, 8, 7),
     Column("user", "User", 10, 6, 3),
     Column("age", "Age", 6, 5, 2, right=True),
+    Column("netns", "Namespace", 16, 9, 1, flex=True, sortable=False),
 )
 """Every column, left to right."""
 
 BY_KEY: Final = {c.key: c for c in COLUMNS}
 RATE_KEYS: Final = frozenset({"in_rate", "out_rate"})
 """Shown together or not at all."""
-TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state"))
+TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state", "netns"))
+ONLY_WITH_NAMESPACES: Final = frozenset({"netns"})
+"""Columns shown only while more than one network namespace has sockets (core.netns)."""
 SORTABLE: Final = tuple(c.key for c in COLUMNS if c.sortable)
 """Columns the table can sort by, left to right (``<``/``>`` move along them)."""
 CONSTANT_CANDIDATES: Final = ("offload", "applied")

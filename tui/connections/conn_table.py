@@ -30,6 +30,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.namespaces import label
 from core.connections.query import SORT_COLUMNS, Query
 from core.connections.rates import ByteRate, RateTracker
 from core.connections.reverse_dns import ReverseDns
@@ -37,7 +38,7 @@ from core.connections.row_index import Group, RowIndex
 from core.connections.services import connection_service
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
-from tui.connections.columns import RATE_KEYS, Column, layout
+from tui.connections.columns import ONLY_WITH_NAMESPACES, RATE_KEYS, Column, layout
 from tui.connections.uniform import UniformColumns
 from tui.prefs import DEFAULT_HIDDEN
 
@@ -129,11 +130,17 @@ class ConnTable(ScrollView, can_focus=True):
         """A connection whose rates are followed wherever it is (the detail pane's)."""
         self.dns: ReverseDns | None = None
         """Set while reverse DNS is on: endpoints show host names once resolved."""
+        self.many_namespaces = False
+        """More than one network namespace has sockets: the Namespace column is shown."""
+        self.group_by = "process"
+        """What the grouped view groups by: ``process`` or ``container`` (its namespace)."""
 
     # --- data -------------------------------------------------------------------------
     def update_snapshot(self, snap: Snapshot) -> None:
         """Show ``snap``: O(changed rows) index update, cursor kept on its row, one refresh."""
         self.snapshot = snap
+        view = snap.namespaces
+        self.many_namespaces = view is not None and view.with_sockets > 1
         self._tick_added = snap.diff.added
         self._tick_changed = frozenset(c.instance_id for c in snap.diff.state_changed)
         self.index.update(snap, self.ghost_ttl_s)
@@ -185,12 +192,18 @@ class ConnTable(ScrollView, can_focus=True):
         self.index.set_query(query)
         self._reindex()
 
-    def set_grouped(self, grouped: bool) -> None:
-        """Switch between one row per connection and one row per process.
+    def set_grouped(self, grouped: bool, by: str = "process") -> None:
+        """Switch between one row per connection and one row per process (or container).
 
         The cursor follows: onto the group of the connection it was on, and back onto that
         connection (or the group's first one) when the groups go.
         """
+        if grouped and self.grouped and by != self.group_by:
+            self.group_by = by  # from one grouping to the other: cursor on the first group
+            self._expanded.clear()
+            self._reindex()
+            return
+        self.group_by = by
         if grouped == self.grouped:
             return
         before = self.cursor_id
@@ -228,7 +241,7 @@ class ConnTable(ScrollView, can_focus=True):
 
     def _reindex(self) -> None:
         if self.grouped:
-            groups = self.index.groups()
+            groups = self.index.groups(self.group_by)
             self._groups = {g.row_id: g for g in groups}
             entries: list[str] = []
             for g in groups:
@@ -383,6 +396,8 @@ class ConnTable(ScrollView, can_focus=True):
 
     def _columns(self, width: int) -> tuple[tuple[Column, int], ...]:
         hidden = self.hidden | self.uniform.values.keys()
+        if not self.many_namespaces:
+            hidden |= ONLY_WITH_NAMESPACES
         key = (width, hidden, self.index.sort_column)
         if key != self._layout_key:
             self._layout = layout(width, hidden, keep=self.index.sort_column)
@@ -445,7 +460,8 @@ class ConnTable(ScrollView, can_focus=True):
         life = self._lifecycle(row_id, conn, now)
         age = fmt.conn_age(conn, now)
         listening = conn.state is TcpState.LISTEN  # a listener moves no bytes of its own
-        extra = _Extra(None if listening else self.rates.rate(row_id), *self._names(conn))
+        ns = label(self.index.namespace_of(conn)) if self.many_namespaces else ""
+        extra = _Extra(None if listening else self.rates.rate(row_id), *self._names(conn), ns)
         key = (
             "row",
             row_id,
@@ -537,6 +553,8 @@ class ConnTable(ScrollView, can_focus=True):
             f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items())
         )
         pid = "" if group.pid is None else f" ({group.pid})"
+        if group.netns is not None:
+            pid = f" (netns {group.netns})"
         sign = "▾" if expanded else "▸"
         speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
         text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
@@ -549,6 +567,8 @@ class _Extra(NamedTuple):
     rate: ByteRate | None
     local_name: str | None
     remote_name: str | None
+    namespace: str = ""
+    """The Namespace column's text (container or ``ip netns`` name)."""
 
 
 def _endpoint(address: str, port: int, name: str | None) -> str:
@@ -593,6 +613,8 @@ def _cell(
         return fmt.enum_name("OffloadState", conn.offload_state)
     if key == "applied":
         return fmt.enum_name("AppliedSetting", conn.applied_setting)
+    if key == "netns":
+        return fmt.safe(extra.namespace)
     return age
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rich.console import Group as RichGroup
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,6 +29,7 @@ from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.rates import ByteRate
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
+from tui.connections.namespace_detail import namespace_table
 from tui.connections.property_list import (
     missing_text,
     shown_table,
@@ -182,6 +184,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
                 tcp_table(info),
+                *self._namespace(conn, snap, proc),
             )
         )
         self._draw_rate(info is not None)
@@ -191,6 +194,14 @@ class DetailPane(VerticalScroll, can_focus=True):
         if self._last is not None and self.scrollable_content_region.width != self._width:
             conn, snap, proc, ghost, rate, history = self._last
             self.show(conn, snap, proc, ghost, rate, history)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _namespace(
+        conn: TcpConnection, snap: Snapshot, proc: ProcessInfo | None
+    ) -> tuple[RenderableType, ...]:
+        if snap.namespaces is None:
+            return ()
+        return (Text("\nNetwork namespace", "bold u"), namespace_table(conn, snap.namespaces, proc))
 
     def rates(self) -> list[float]:
         """Bytes per second (in + out) per sample seen while open, oldest first."""

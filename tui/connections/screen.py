@@ -89,7 +89,9 @@ class ConnectionsScreen(Screen[None]):
         Binding("T", "sort_by('state')", "Sort by State", id="sort-state", show=False),
         Binding("O", "sort_by('offload')", "Sort by Offload", id="sort-offload", show=False),
         Binding("P", "sort_by('pid')", "Sort by PID", id="sort-pid", show=False),
-        Binding("g", "toggle_group", "Group", id="group", tooltip="Group by process"),
+        Binding(
+            "g", "toggle_group", "Group", id="group", tooltip="Group by process, then container"
+        ),
         Binding("x", "close_connection", "Close", id="close-conn", tooltip="Close the connection"),
         Binding("K", "terminate_process", "Kill", id="kill-proc", tooltip="Terminate its process"),
         Binding("x", "act_unavailable", show=False),  # in replay/demo: say why, not nothing
@@ -365,9 +367,14 @@ class ConnectionsScreen(Screen[None]):
         shell_of(self).update_prefs(sort_column=column, sort_reverse=reverse)
 
     def action_toggle_group(self) -> None:
-        """Toggle the group-by-process view."""
+        """Cycle: no groups → by process → by container (when namespaces are shown) → none."""
         table = self.table
-        table.set_grouped(not table.grouped)
+        if not table.grouped:
+            table.set_grouped(True, "process")
+        elif table.group_by == "process" and table.many_namespaces:
+            table.set_grouped(True, "container")
+        else:
+            table.set_grouped(False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Close/Kill show dimmed in replay and demo; their keys then explain why.

@@ -72,4 +72,10 @@ class HeaderBar(Static):
             text.append("  PAUSED", style="bold reverse")
         if snap is not None and snap.privilege.limited:
             text.append("  privileged cells hidden", style="italic")
+        if snap is not None and snap.namespaces is not None:
+            # After the privilege note: on a narrow terminal this part is cut first.
+            view = snap.namespaces
+            text.append(f"  netns {view.shown}")
+            if view.unreadable:
+                text.append(f" ({view.unreadable} unreadable)", style="italic")
         self.update(text, layout=False)  # always one line: no relayout

@@ -8,16 +8,23 @@ Linux-only modules are imported only here, inside :func:`get_source`, so importi
 from __future__ import annotations
 
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from core.connections.sources.base import ConnectionSource
+
+if TYPE_CHECKING:
+    from core.connections.sources.netlink import NamespaceDumps
 from core.errors import MonitorError, UsageError
 
 SOURCE_NAMES: Final = ("auto", "netlink", "psutil")
 
 
 def get_source(
-    name: str = "auto", *, tcp_info: bool = True, probe: bool = True
+    name: str = "auto",
+    *,
+    tcp_info: bool = True,
+    probe: bool = True,
+    namespaces: NamespaceDumps | None = None,
 ) -> ConnectionSource:
     """A ready connection source.
 
@@ -27,6 +34,8 @@ def get_source(
             connections watched (the live app), a fifth less kernel time per sample.
         probe: prove the kernel answers with one dump first (and fall back if not); False
             for a one-shot, whose own first dump is the proof (see core.connections.oneshot).
+        namespaces: read these network namespaces (core.netns.select.namespace_dumps)
+            instead of only tcpscope's own; netlink only.
 
     Raises:
         UsageError: unknown name.
@@ -36,23 +45,28 @@ def get_source(
         raise UsageError(f"unknown source {name!r}; choose one of {', '.join(SOURCE_NAMES)}")
     if name == "netlink" or (name == "auto" and sys.platform.startswith("linux")):
         try:
-            return _netlink(tcp_info, probe)
+            return _netlink(tcp_info, probe, namespaces)
         except MonitorError:
             if name == "netlink":
                 raise
+    if namespaces is not None:
+        namespaces.close()
+        raise UsageError("reading other network namespaces needs the netlink source (Linux)")
     from core.connections.sources.psutil_source import PsutilSource
 
     return PsutilSource()
 
 
-def _netlink(tcp_info: bool, probe: bool) -> ConnectionSource:
+def _netlink(
+    tcp_info: bool, probe: bool, namespaces: NamespaceDumps | None = None
+) -> ConnectionSource:
     """A NetlinkSource (whose kernel answered one probe dump, if ``probe``)."""
     from core.connections.sources.netlink import NetlinkSource
     from core.errors import SourceUnavailable
 
     if not sys.platform.startswith("linux"):
         raise SourceUnavailable("netlink: sock_diag exists only on Linux")
-    source = NetlinkSource(tcp_info=tcp_info)
+    source = NetlinkSource(tcp_info=tcp_info, namespaces=namespaces)
     if not probe:
         return source
     try:

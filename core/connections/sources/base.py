@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.connections.namespaces import NamespaceView
 from core.connections.snapshot import Privilege
 
 
@@ -31,6 +32,8 @@ class SourceSample:
     touched: frozenset[str] | None = None
     """InstanceIDs whose record was added, replaced or dropped since the last sample, when the
     source knows them (it found them while dumping); None makes the sampler compare every row."""
+    namespaces: NamespaceView | None = None
+    """The network namespaces looked at (None: only tcpscope's own, as always before)."""
     observed_at: datetime | None = None
     """When the source read the clock after its dump: every socket listed existed by then,
     so it is the honest first-seen bound (CreationTime) and the snapshot's time. ``None``:

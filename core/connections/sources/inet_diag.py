@@ -19,7 +19,7 @@ import queue
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -73,6 +73,29 @@ RCVBUF: Final = 1 << 20
 TIMEOUT_S: Final = 10.0
 """A dump never pauses this long; a reader blocked longer gives up with an error."""
 _DONE_SIZE: Final = 20
+
+
+SocketFactory = Callable[[], socket.socket]
+"""Opens a ready NETLINK_SOCK_DIAG socket (raising MonitorError); see InetDiagDumper."""
+
+
+def open_sock_diag() -> socket.socket:
+    """A NETLINK_SOCK_DIAG socket in the calling thread's network namespace, ready to dump.
+
+    Raises:
+        SourceUnavailable: no netlink / sock_diag on this system.
+        AccessDenied: the OS refused the socket (seccomp, LSM).
+    """
+    af_netlink = getattr(socket, "AF_NETLINK", None)
+    if af_netlink is None:
+        raise SourceUnavailable("netlink: AF_NETLINK does not exist on this platform")
+    try:
+        sock = socket.socket(af_netlink, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        sock.settimeout(TIMEOUT_S)
+    except OSError as err:
+        raise _translate(err, "opening the sock_diag socket") from err
+    return sock
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,25 +173,23 @@ def decode(chunk: bytes, off: int) -> DiagSocket:
 class InetDiagDumper:
     """A persistent NETLINK_SOCK_DIAG socket that dumps TCP sockets of one family at a time."""
 
-    def __init__(self, *, tcp_info: bool = True) -> None:
+    def __init__(
+        self, *, tcp_info: bool = True, socket_factory: SocketFactory | None = None
+    ) -> None:
         """Open the netlink socket; ``tcp_info`` asks the kernel for INET_DIAG_INFO too.
 
         Dumps of ``socket.AF_UNSPEC`` use the compat request (both families in one walk);
         their messages have type :data:`TCPDIAG_GETSOCK` instead of SOCK_DIAG_BY_FAMILY.
+        ``socket_factory`` opens the socket (default :func:`open_sock_diag`): a socket lists
+        the sockets of the network namespace it was created in, so core.netns passes one
+        that creates it inside another namespace (also when the socket is reopened).
 
         Raises:
             SourceUnavailable: no netlink / sock_diag on this system.
             AccessDenied: the OS refused the socket (seccomp, LSM).
         """
-        af_netlink = getattr(socket, "AF_NETLINK", None)
-        if af_netlink is None:
-            raise SourceUnavailable("netlink: AF_NETLINK does not exist on this platform")
-        try:
-            self._sock = socket.socket(af_netlink, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-            self._sock.settimeout(TIMEOUT_S)
-        except OSError as err:
-            raise _translate(err, "opening the sock_diag socket") from err
+        self._factory = socket_factory or open_sock_diag
+        self._sock = self._factory()
         self._seq = 0
         self._tcp_info = tcp_info
         self._done = True
@@ -261,12 +282,7 @@ class InetDiagDumper:
 
     def _reopen(self) -> None:
         self._sock.close()
-        try:
-            self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-            self._sock.settimeout(TIMEOUT_S)
-        except OSError as err:
-            raise _translate(err, "reopening the sock_diag socket") from err
+        self._sock = self._factory()
 
     def dump(self, family: int) -> list[tuple[bytes, int]]:
         """The whole dump of ``family`` as ``(chunk, end)`` pairs (slow path: probes, tests).

@@ -27,9 +27,9 @@ import socket
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.connections.records import (
@@ -57,6 +57,9 @@ from core.connections.sources.tracker import SocketFacts, next_record
 from core.connections.tcpinfo import LazyTcpInfo
 from core.errors import MonitorError
 
+if TYPE_CHECKING:
+    from core.connections.namespaces import NamespaceView
+
 _STATES: Final[tuple[TcpState | None, ...]] = tuple(LINUX_TCP_STATES.get(i) for i in range(256))
 _ADDRESS_CACHE: Final = 65536
 _ZERO_PORT: Final = b"\0\0"
@@ -73,6 +76,38 @@ TIME_WAIT swap."""
 _COOKIE = slice(40, 48)
 """The socket cookie inside a record's source_key (the sockid)."""
 _DPORT = slice(4, 6)
+_KEY_SIZE: Final = 58
+"""A key's length without a namespace; core.netns appends the inode of any other one."""
+
+
+class NamespaceDumps(Protocol):
+    """Dumps of several network namespaces in one sample (see core.netns.reader)."""
+
+    families: tuple[int, ...]
+    """Address families of each dump (AF_UNSPEC: one compat dump), set by the source."""
+
+    def dump(
+        self, feed: Callable[[list[bytes]], None], keep: list[tuple[int, bytes]] | None
+    ) -> None:
+        """Like one sample's dumps: each reply's keys to ``feed``, the replies to ``keep``.
+        Keys of sockets outside tcpscope's namespace end with that namespace's inode."""
+        ...
+
+    def query_dumper(self, netns: int | None) -> InetDiagDumper | None:
+        """A dumper for exact queries in ``netns`` (None: tcpscope's own), if it has one."""
+        ...
+
+    def view(self) -> NamespaceView:
+        """The namespaces the last :meth:`dump` looked at."""
+        ...
+
+    def settle(self, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s``) for the names being looked up (one-shot commands)."""
+        ...
+
+    def close(self) -> None:
+        """Close every socket opened in other namespaces."""
+        ...
 
 
 class NetlinkSource:
@@ -87,6 +122,7 @@ class NetlinkSource:
         tcp_info: bool = True,
         proc: str = "/proc",
         dump: str = "unspec",
+        namespaces: NamespaceDumps | None = None,
     ) -> None:
         """Open the netlink socket (raises SourceUnavailable / AccessDenied).
 
@@ -97,6 +133,7 @@ class NetlinkSource:
                 False: :attr:`SourceSample.tcp_info` holds only the watched connections'.
             proc: procfs mount point.
             dump: one of :data:`DUMP_MODES`.
+            namespaces: dump these network namespaces instead of tcpscope's own.
         """
         if dump not in DUMP_MODES:
             raise ValueError(f"dump must be one of {DUMP_MODES}, got {dump!r}")
@@ -104,6 +141,7 @@ class NetlinkSource:
         self.tcp_info_on_demand = not tcp_info
         """True: samples carry tcp_info only for :attr:`watched` (see TcpInfoOnDemand)."""
         self._dumpers: dict[int, InetDiagDumper] = {}
+        self._namespaces = namespaces
         self.dump_mode = dump
         self._open_dumpers()
         self._query: InetDiagDumper | None = None
@@ -131,6 +169,13 @@ class NetlinkSource:
         )
         # One dumper per family, so per-family dumps run at once (InetDiagDumper.chunks).
         self._dumpers = {fam: InetDiagDumper(tcp_info=self._tcp_info) for fam in families}
+        if self._namespaces is not None:
+            self._namespaces.families = families
+
+    @property
+    def namespaces(self) -> NamespaceDumps | None:
+        """The namespaces read besides (or instead of) tcpscope's own, if any."""
+        return self._namespaces
 
     @property
     def resolver(self) -> PidResolver:
@@ -158,6 +203,8 @@ class NetlinkSource:
             dumper.close()
         if self._query is not None:
             self._query.close()
+        if self._namespaces is not None:
+            self._namespaces.close()
         self._by_key = {}
         self._order = []
         self._by_iid = {}
@@ -171,16 +218,24 @@ class NetlinkSource:
         """Raw tcp_info of ``conns`` now, one exact query each (callable from any thread)."""
         out: dict[str, bytes] = {}
         with self._query_lock:
-            if self._query is None:
-                self._query = InetDiagDumper(tcp_info=True)
             for conn in conns:
                 if len(conn.source_key) != _SOCKID.stop - _SOCKID.start:
                     continue
+                query = self._query_dumper(conn.netns)
+                if query is None:
+                    continue
                 fam = socket.AF_INET if conn.family == 4 else socket.AF_INET6
-                raw = self._query.tcp_info_of(fam, conn.source_key)
+                raw = query.tcp_info_of(fam, conn.source_key)
                 if raw is not None:
                     out[conn.instance_id] = raw
         return out
+
+    def _query_dumper(self, netns: int | None) -> InetDiagDumper | None:
+        if netns is not None and self._namespaces is not None:
+            return self._namespaces.query_dumper(netns)
+        if self._query is None:
+            self._query = InetDiagDumper(tcp_info=True)
+        return self._query
 
     # -- one sample ----------------------------------------------------------------------
 
@@ -231,6 +286,7 @@ class NetlinkSource:
             new_owners_resolved=looked_up,
             observed_at=now,
             touched=frozenset(touched),
+            namespaces=self._namespaces.view() if self._namespaces is not None else None,
         )
 
     def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]]) -> None:
@@ -240,26 +296,13 @@ class NetlinkSource:
         The hot loop: one unpack and two concatenations per socket; ``feed`` runs per reply
         while the reader thread waits for the kernel's next one.
         """
-        keep = self._tcp_info
+        keep = chunks if self._tcp_info else None
+        if self._namespaces is not None:
+            self._namespaces.dump(feed, keep)
+            return
         streams = [(fam, dumper, dumper.chunks(fam)) for fam, dumper in self._dumpers.items()]
         for family, dumper, stream in streams:
-            want = reply_type(family)
-            unpack = SOCKET_KEY.unpack_from
-            for chunk in stream:
-                if keep:
-                    chunks.append((family, chunk))
-                found: list[bytes] = []
-                append = found.append
-                limit = len(chunk) - MSG_MIN
-                off = 0
-                while off <= limit:
-                    length, typ, head, sockid, owner = unpack(chunk, off)
-                    if typ != want or length < MSG_MIN:
-                        break
-                    append(head + sockid + owner)
-                    off += (length + 3) & ~3
-                if off < len(chunk):
-                    dumper.finish(chunk, off)
+            for found in reply_keys(family, dumper, stream, keep):
                 feed(found)
 
     # -- the slow path: new, changed and gone sockets ------------------------------------
@@ -350,6 +393,7 @@ class NetlinkSource:
             None,
             ifindex,
             holders,
+            _netns(key),
         )
         same = None if prev is None else _continues(prev, key, state)
         return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
@@ -410,7 +454,45 @@ class NetlinkSource:
             hidden.append(PRIVILEGE_REASON)
         if self._procs.any_denied:
             hidden.append(EXE_PRIVILEGE_REASON)
+        if self._namespaces is not None:
+            hidden.extend(self._namespaces.view().notes())
         return Privilege(tuple(hidden))
+
+
+def reply_keys(
+    family: int,
+    dumper: InetDiagDumper,
+    stream: Iterable[bytes],
+    keep: list[tuple[int, bytes]] | None,
+) -> Iterator[list[bytes]]:
+    """Each reply's socket keys, in the kernel's order; the replies go to ``keep`` if given.
+
+    The hot loop: one unpack and two concatenations per socket. ``stream`` is
+    ``dumper.chunks(family)``, started by the caller (so several dumps can run at once).
+    """
+    want = reply_type(family)
+    unpack = SOCKET_KEY.unpack_from
+    for chunk in stream:
+        if keep is not None:
+            keep.append((family, chunk))
+        found: list[bytes] = []
+        append = found.append
+        limit = len(chunk) - MSG_MIN
+        off = 0
+        while off <= limit:
+            length, typ, head, sockid, owner = unpack(chunk, off)
+            if typ != want or length < MSG_MIN:
+                break
+            append(head + sockid + owner)
+            off += (length + 3) & ~3
+        if off < len(chunk):
+            dumper.finish(chunk, off)
+        yield found
+
+
+def _netns(key: bytes) -> int | None:
+    """The namespace inode a key ends with (core.netns appends it), or None."""
+    return int.from_bytes(key[_KEY_SIZE:], sys.byteorder) if len(key) > _KEY_SIZE else None
 
 
 def _match(
@@ -426,22 +508,22 @@ def _match(
     """
     if not gone:
         return [(key, None) for key in added if _STATES[key[1]] is not None], []
-    by_sockid = {rec.source_key: rec for rec in gone}
-    by_tuple = {rec.source_key[:40]: rec for rec in gone if rec.remote_port}
+    by_sockid = {(rec.source_key, rec.netns): rec for rec in gone}
+    by_tuple = {(rec.source_key[:40], rec.netns): rec for rec in gone if rec.remote_port}
     claimed: set[int] = set()
     pending: list[tuple[bytes, TcpConnection | None]] = []
     unmatched: list[bytes] = []
     for key in added:
         if _STATES[key[1]] is None:
             continue  # a state newer than this code: skipped, never guessed
-        rec = by_sockid.get(key[_SOCKID])
+        rec = by_sockid.get((key[_SOCKID], _netns(key)))
         if rec is not None:
             claimed.add(id(rec))
             pending.append((key, rec))
         else:
             unmatched.append(key)
     for key in unmatched:
-        rec = by_tuple.get(key[_TUPLE]) if key[_DPORT] != _ZERO_PORT else None
+        rec = by_tuple.get((key[_TUPLE], _netns(key))) if key[_DPORT] != _ZERO_PORT else None
         if rec is not None and id(rec) not in claimed:
             claimed.add(id(rec))
             pending.append((key, rec))

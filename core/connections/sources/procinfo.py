@@ -65,7 +65,26 @@ def fetch_process(pid: int) -> ProcessInfo | None:
         exe=_text(values["exe"]) or None,
         create_time=create_time,
         denied=tuple(denied),
+        ns_pid=namespace_pid(pid),
     )
+
+
+def namespace_pid(pid: int, proc: str = "/proc") -> int | None:
+    """``pid`` as the innermost PID namespace numbers it (a container's PID), if different.
+
+    Linux only (``NSpid:`` in /proc/PID/status lists the PID in each nested namespace,
+    outermost first); None elsewhere, when unreadable, or when the process is in ours.
+    """
+    try:
+        with open(f"{proc}/{pid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    numbers = line.split()[1:]
+                    inner = int(numbers[-1]) if len(numbers) > 1 else None
+                    return inner if inner != pid else None
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _text(value: object) -> str | None:

@@ -52,6 +52,8 @@ class SocketFacts(NamedTuple):
     """The interface the kernel ties the socket to (0: none); part of the InstanceID."""
     holders: tuple[int, ...] = ()
     """Every PID holding the socket when more than one does, ascending."""
+    netns: int | None = None
+    """Network namespace inode, for sockets outside tcpscope's own (see core.netns)."""
 
 
 def same_socket(prev: TcpConnection, state: TcpState, inode: int | None) -> bool:
@@ -130,11 +132,11 @@ def next_record(
     if prev is None or not same:
         # Unpacked positionally: a first sample takes this path for every socket.
         (fam, laddr, lport, raddr, rport, state, pid, status, ino, uid, key, applied, offload,
-         ifindex, holders) = facts  # fmt: skip
+         ifindex, holders, ns) = facts  # fmt: skip
         generation = "" if prev is None else successor_generation(ino, now)
         return build_connection(
             fam, laddr, lport, raddr, rport, state, pid, status, now, first, defaults,
-            ino, uid, key, applied, offload, ifindex, generation, holders,
+            ino, uid, key, applied, offload, ifindex, generation, holders, ns,
         )  # fmt: skip
     rec = prev
     if prev.state is not facts.state:

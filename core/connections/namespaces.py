@@ -1,0 +1,204 @@
+"""What tcpscope knows about the network namespaces it shows: UI-free, recordable records.
+
+A connection carries only its namespace's inode (:attr:`TcpConnection.netns`, ``None`` for
+the namespace tcpscope runs in); names, containers and readability live here, once per
+namespace, in the :class:`NamespaceView` each snapshot carries. Names arrive later than
+sockets (they are resolved off the sampler's thread), so a view changes when they do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from core.textsafe import printable
+
+if TYPE_CHECKING:
+    from core.connections.model import TcpConnection
+
+
+class ReadBy(StrEnum):
+    """How a namespace's sockets were read."""
+
+    SOCK_DIAG = "sock_diag"
+    """A netlink socket created inside it: every field."""
+    PROCFS = "procfs"
+    """``/proc/PID/net/tcp{,6}`` (no CAP_SYS_ADMIN): no tcp_info, cookie or interface."""
+    UNREADABLE = "unreadable"
+    """Not at all: :attr:`NamespaceInfo.reason` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerInfo:
+    """The container (or machine, or pod) whose processes live in a namespace."""
+
+    runtime: str
+    """``docker``, ``podman``, ``containerd``, ``cri-o``, ``kubernetes`` or ``nspawn``."""
+    id: str
+    """The runtime's container id (64 hex digits), or the machine name for nspawn."""
+    name: str | None = None
+    """Its name, when the runtime's files or API told it; untrusted text."""
+    pod: str | None = None
+    """``namespace/pod`` for Kubernetes; untrusted text."""
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceInfo:
+    """One network namespace as of one sample."""
+
+    inode: int
+    """nsfs inode (``lsns``, ``ip netns identify``); see core.netns.discover for surrogates."""
+    current: bool
+    """The namespace tcpscope runs in (its connections have ``netns`` None)."""
+    read_by: ReadBy
+    name: str | None = None
+    """``ip netns`` name, when it has one; untrusted text."""
+    container: ContainerInfo | None = None
+    reason: str | None = None
+    """Why it was read by procfs or not at all (one line)."""
+    processes: int = 0
+    """Host processes living in it."""
+    has_sockets: bool = False
+    """It held at least one TCP socket in the last sample."""
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceView:
+    """Every namespace a sample looked at, for the header, the column and the JSON."""
+
+    namespaces: tuple[NamespaceInfo, ...]
+    """In a stable order: the current namespace first, then by inode."""
+    selection: str = "all"
+    """What ``--netns`` asked for."""
+    hidden_processes: int = 0
+    """Processes whose namespace could not be told at all."""
+
+    def index(self) -> dict[int, NamespaceInfo]:
+        """The namespaces by inode (build once per view; a view never changes)."""
+        return {info.inode: info for info in self.namespaces}
+
+    @property
+    def current(self) -> NamespaceInfo | None:
+        """The namespace tcpscope runs in, when it was looked at."""
+        return next((info for info in self.namespaces if info.current), None)
+
+    def of(self, netns: int | None) -> NamespaceInfo | None:
+        """The namespace of a connection's ``netns`` (None: the current one); O(n)."""
+        if netns is None:
+            return self.current
+        return next((info for info in self.namespaces if info.inode == netns), None)
+
+    @property
+    def shown(self) -> int:
+        """Namespaces whose sockets were read."""
+        return sum(info.read_by is not ReadBy.UNREADABLE for info in self.namespaces)
+
+    @property
+    def unreadable(self) -> int:
+        """Namespaces found but not read."""
+        return sum(info.read_by is ReadBy.UNREADABLE for info in self.namespaces)
+
+    @property
+    def with_sockets(self) -> int:
+        """Namespaces that had at least one socket in the last sample."""
+        return sum(info.has_sockets for info in self.namespaces)
+
+    def notes(self) -> tuple[str, ...]:
+        """One line per kind of namespace not fully read (for the header and stderr)."""
+        lines: list[str] = []
+        procfs = [i for i in self.namespaces if i.read_by is ReadBy.PROCFS]
+        if procfs:
+            lines.append(
+                f"{len(procfs)} network namespace(s) read from /proc/PID/net/tcp without "
+                "tcp_info: entering them for sock_diag needs CAP_SYS_ADMIN"
+            )
+        unread = [i for i in self.namespaces if i.read_by is ReadBy.UNREADABLE]
+        if unread:
+            why = unread[0].reason or "no way in"
+            lines.append(f"{len(unread)} network namespace(s) not readable: {why}")
+        if self.hidden_processes:
+            lines.append(
+                f"{self.hidden_processes} process(es) whose network namespace could not be "
+                "told (their /proc entries are hidden)"
+            )
+        return tuple(lines)
+
+
+def label(info: NamespaceInfo | None) -> str:
+    """Short display text: the container's name, the ``ip netns`` name, or the inode."""
+    if info is None:
+        return "?"
+    container = info.container
+    if container is not None:
+        if container.pod:
+            return f"{container.pod}" + (f"/{container.name}" if container.name else "")
+        return container.name or f"{container.runtime}:{container.id[:12]}"
+    if info.name:
+        return info.name
+    if info.current:
+        return "(this)"
+    return f"ns:{info.inode}"
+
+
+def namespace_words(info: NamespaceInfo, container_only: bool = False) -> str:
+    """Lower-case text the ``ns:`` and ``container:`` filters search in."""
+    c = info.container
+    words = [c.runtime, c.id, c.name or "", c.pod or ""] if c is not None else []
+    if not container_only:
+        words += [label(info), info.name or "", str(info.inode)]
+        if info.current:
+            words.append("current")
+    return "\n".join(words).casefold()
+
+
+_index_for: tuple[NamespaceView, dict[int, NamespaceInfo]] | None = None
+
+
+def namespace_in(netns: int | None, view: NamespaceView) -> NamespaceInfo | None:
+    """The namespace of a connection's ``netns`` (None: tcpscope's own) as ``view`` has it."""
+    global _index_for
+    cached = _index_for
+    if cached is None or cached[0] is not view:
+        cached = _index_for = (view, view.index())
+    if netns is None:
+        return view.current
+    return cached[1].get(netns)
+
+
+def namespace_of(conn: TcpConnection, view: NamespaceView) -> NamespaceInfo | None:
+    """The namespace ``conn`` lives in, as ``view`` describes it."""
+    return namespace_in(conn.netns, view)
+
+
+def container_doc(container: ContainerInfo | None) -> dict[str, object] | None:
+    """The container object of the JSON (None when the namespace is no container's)."""
+    if container is None:
+        return None
+    return {
+        "runtime": printable(container.runtime),
+        "id": printable(container.id),
+        "name": None if container.name is None else printable(container.name),
+        "pod": None if container.pod is None else printable(container.pod),
+    }
+
+
+def namespace_doc(netns: int | None, view: NamespaceView) -> dict[str, object]:
+    """``tcpscope.namespace``: inode, name, how it was read, container."""
+    info = namespace_in(netns, view)
+    if info is None:
+        return {"inode": netns, "name": None, "container": None}
+    return {
+        "inode": info.inode,
+        "name": None if info.name is None else printable(info.name),
+        "current": info.current,
+        "read_by": info.read_by.value,
+        "container": container_doc(info.container),
+    }
+
+
+def namespace_text(netns: int | None, view: NamespaceView | None) -> str:
+    """The Namespace column: container or ``ip netns`` name, printable."""
+    if view is None:
+        return ""
+    return printable(label(namespace_in(netns, view)))

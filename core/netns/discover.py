@@ -1,0 +1,185 @@
+"""Finding every network namespace on the host: processes' ``ns/net`` links and nsfs mounts.
+
+Why both: a namespace lives while a process is in it *or* a file keeps it (``ip netns add``
+bind-mounts it under ``/run/netns``; Docker and Podman keep theirs under their own run
+directories), so a named namespace may hold listeners with no process of its own. A
+namespace is known by its nsfs inode, the number ``ip netns identify`` and ``lsns`` show.
+
+Cost: one ``stat`` per process the first time it is seen (≈3 µs), then only
+``listdir(/proc)`` and ``/proc/self/mountinfo`` per call; every :data:`RECHECK_EVERY` calls
+every process is looked at again (``ip netns exec`` forks first, then enters).
+
+Without privilege another user's ``/proc/PID/ns/net`` cannot be read, but its
+``/proc/PID/net/tcp`` can, and procfs numbers that file's inode per namespace from the same
+pool as nsfs numbers namespaces: that inode then stands in for the namespace's.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Final
+
+RECHECK_EVERY: Final = 30
+"""Calls between two looks at every process (a process may enter another namespace)."""
+NETNS_DIRS: Final = ("/run/netns", "/var/run/netns")
+"""Where ``ip netns`` keeps its names."""
+
+
+@dataclass(frozen=True, slots=True)
+class FoundNamespace:
+    """One network namespace and how it can be reached."""
+
+    inode: int
+    """nsfs inode; or, when :attr:`surrogate`, the inode of its ``/proc/PID/net/tcp``."""
+    pids: tuple[int, ...] = ()
+    """Host PIDs in it, ascending (empty: kept alive by a mount only)."""
+    mounts: tuple[str, ...] = ()
+    """nsfs mounts of it (``/run/netns/NAME``, a runtime's netns file)."""
+    netns_names: tuple[str, ...] = ()
+    """Its ``ip netns`` names."""
+    surrogate: bool = False
+    """True: the namespace's own inode could not be read (another user's process)."""
+
+    @property
+    def path(self) -> str | None:
+        """A path ``setns`` can open: a mount, else the first process's link."""
+        if self.mounts:
+            return self.mounts[0]
+        return f"/proc/{self.pids[0]}/ns/net" if self.pids else None
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """Every namespace found in one call."""
+
+    own: int
+    """The namespace tcpscope runs in."""
+    namespaces: dict[int, FoundNamespace]
+    """By inode, :attr:`own` included."""
+    hidden_pids: int = 0
+    """Processes whose namespace could not be told at all (hidepid, races)."""
+
+
+def _unescape(field: str) -> str:
+    """mountinfo escapes space, tab, newline and backslash as octal."""
+    if "\\" not in field:
+        return field
+    out = []
+    i = 0
+    while i < len(field):
+        if field[i] == "\\" and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def nsfs_mounts(mountinfo: str) -> dict[int, list[str]]:
+    """Mount points of network namespaces in a ``/proc/self/mountinfo`` text, by inode."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for line in mountinfo.splitlines():
+        if " - nsfs " not in line:
+            continue
+        fields = line.split(" ", 5)
+        if len(fields) < 5:
+            continue
+        root = fields[3]
+        if root.startswith("net:[") and root.endswith("]") and root[5:-1].isdigit():
+            found[int(root[5:-1])].append(_unescape(fields[4]))
+    return found
+
+
+def netns_name(mount: str) -> str | None:
+    """The ``ip netns`` name of a mount point under /run/netns, else None."""
+    head, _, name = mount.rpartition("/")
+    return name if head in NETNS_DIRS and name else None
+
+
+class Discoverer:
+    """Finds namespaces again and again, remembering each process's between calls."""
+
+    def __init__(self, proc: str = "/proc") -> None:
+        """Start with nothing known; ``proc`` is the procfs mount."""
+        self._proc = proc
+        self._by_pid: dict[int, int | None] = {}
+        """pid → namespace inode (None: could not be told)."""
+        self._surrogate: dict[int, bool] = {}
+        self._calls = 0
+        self._own = os.stat(f"{proc}/self/ns/net").st_ino
+        self._own_tcp: int | None = None
+
+    @property
+    def own(self) -> int:
+        """The inode of the namespace this process runs in."""
+        return self._own
+
+    def _identify(self, pid: int) -> tuple[int | None, bool] | None:
+        """(inode, surrogate) of ``pid``'s namespace; None when the process is gone."""
+        try:
+            return os.stat(f"{self._proc}/{pid}/ns/net").st_ino, False
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            if err.errno not in (errno.EACCES, errno.EPERM):
+                return None
+        try:
+            tcp = os.stat(f"{self._proc}/{pid}/net/tcp").st_ino
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return None, False
+        if tcp == self._own_tcp_inode():
+            return self._own, False
+        return tcp, True
+
+    def _own_tcp_inode(self) -> int:
+        if self._own_tcp is None:
+            self._own_tcp = os.stat(f"{self._proc}/self/net/tcp").st_ino
+        return self._own_tcp
+
+    def discover(self) -> Discovery:
+        """Every namespace with a process or a mount in it, now."""
+        self._calls += 1
+        recheck = self._calls % RECHECK_EVERY == 0
+        live = [int(n) for n in os.listdir(self._proc) if n.isdigit()]
+        by_pid = self._by_pid
+        fresh: dict[int, int | None] = {}
+        for pid in live:
+            if not recheck and pid in by_pid:
+                fresh[pid] = by_pid[pid]
+                continue
+            found = self._identify(pid)
+            if found is None:
+                continue
+            fresh[pid], self._surrogate[pid] = found
+        self._by_pid = fresh
+        for pid in [p for p in self._surrogate if p not in fresh]:
+            del self._surrogate[pid]
+        pids: dict[int, list[int]] = defaultdict(list)
+        surrogate: set[int] = set()
+        hidden = 0
+        for pid, ino in fresh.items():
+            if ino is None:
+                hidden += 1
+                continue
+            pids[ino].append(pid)
+            if self._surrogate.get(pid):
+                surrogate.add(ino)
+        try:
+            with open(f"{self._proc}/self/mountinfo", encoding="utf-8", errors="replace") as f:
+                mounts = nsfs_mounts(f.read())
+        except OSError:
+            mounts = {}
+        namespaces: dict[int, FoundNamespace] = {}
+        for ino in pids.keys() | mounts.keys() | {self._own}:
+            where = tuple(sorted(mounts.get(ino, ())))
+            names = tuple(n for n in map(netns_name, where) if n is not None)
+            namespaces[ino] = FoundNamespace(
+                ino, tuple(sorted(pids.get(ino, ()))), where, names, ino in surrogate
+            )
+        return Discovery(self._own, namespaces, hidden)

@@ -1,0 +1,335 @@
+"""Reading every selected network namespace's sockets in one sample, for NetlinkSource.
+
+Why this shape: a sock_diag socket lists the sockets of the namespace it was created in, so
+each namespace gets its own dumper, created once by a thread that entered it
+(:func:`core.netns.setns.run_in`) and reused every sample. Without CAP_SYS_ADMIN a namespace
+is read from ``/proc/PID/net/tcp{,6}`` instead (:mod:`core.netns.procnet`). Keys of sockets
+outside tcpscope's namespace end with the namespace's inode, so the same 4-tuple in two
+namespaces is two sockets, and NetlinkSource's diff, owner lookup and records do the rest.
+
+Idle namespaces cost almost nothing: the kernel's TCP hash tables are shared by every
+namespace (unless ``net.ipv4.tcp_child_ehash_entries`` was set before it was created), so a
+dump of an empty namespace still walks every socket of the host. Before dumping another
+namespace, its TCP counters (``snmp`` Tcp line, ``sockstat`` and ``sockstat6``, read through
+files opened inside it) are compared with those read before its last dump; unchanged, no
+segment moved, no socket was hashed or unhashed and no TIME_WAIT ended, so its last dump is
+replayed. Two changes leave the counters alone: ``bind()`` without ``listen()`` and
+``accept()`` of a connection already established; so every :data:`FORCE_EVERY`-th sample
+dumps each namespace anyway (staggered). tcpscope's own namespace is always dumped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Callable
+from functools import partial
+from typing import Final
+
+from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
+from core.connections.sources.inet_diag import InetDiagDumper, open_sock_diag
+from core.connections.sources.netlink import reply_keys
+from core.errors import AccessDenied, MonitorError
+from core.netns import procnet
+from core.netns.discover import Discoverer, Discovery, FoundNamespace
+from core.netns.names import NameResolver
+from core.netns.setns import run_in
+
+FORCE_EVERY: Final = 20
+"""Samples after which an idle namespace is dumped even though its counters did not move."""
+COUNTER_FILES: Final = ("snmp", "sockstat", "sockstat6")
+_COUNTER_READ: Final = 8192
+
+Feed = Callable[[list[bytes]], None]
+Keep = list[tuple[int, bytes]] | None
+
+
+def _suffix(inode: int) -> bytes:
+    return inode.to_bytes(8, sys.byteorder)
+
+
+def _open_counters() -> list[int]:
+    """File descriptors of this thread's namespace's TCP counters (run inside it)."""
+    fds: list[int] = []
+    for name in COUNTER_FILES:
+        try:
+            fds.append(os.open(f"/proc/thread-self/net/{name}", os.O_RDONLY | os.O_CLOEXEC))
+        except OSError:
+            continue
+    return fds
+
+
+class SockDiagReader:
+    """One namespace read by sock_diag sockets created inside it."""
+
+    read_by = ReadBy.SOCK_DIAG
+
+    def __init__(
+        self, found: FoundNamespace, *, own: bool, tcp_info: bool, families: tuple[int, ...]
+    ) -> None:
+        """Open the namespace's dumpers (raises AccessDenied without CAP_SYS_ADMIN)."""
+        self.inode = found.inode
+        self.own = own
+        path = found.path
+        factory: Callable[[], socket.socket] = open_sock_diag
+        if not own and path is not None:
+            factory = partial(run_in, path, open_sock_diag)
+        self._factory = factory
+        self._dumpers = {
+            fam: InetDiagDumper(tcp_info=tcp_info, socket_factory=factory) for fam in families
+        }
+        self._query: InetDiagDumper | None = None
+        self._counters: list[int] = [] if own or path is None else run_in(path, _open_counters)
+        self._suffix = b"" if own else _suffix(found.inode)
+        self._seen: bytes | None = None
+        self._replies: list[list[bytes]] = []
+        self._chunks: list[tuple[int, bytes]] = []
+        self._since = found.inode % FORCE_EVERY
+        """Samples since the last real dump; starts staggered so forced dumps spread out."""
+        self.dumped = False
+        """Whether the last :meth:`dump` asked the kernel (False: replayed)."""
+        self.sockets = 0
+
+    def _fingerprint(self) -> bytes | None:
+        if not self._counters:
+            return None
+        try:
+            return b"".join(os.pread(fd, _COUNTER_READ, 0) for fd in self._counters)
+        except OSError:
+            return None
+
+    def dump(self, feed: Feed, keep: Keep) -> None:
+        """Feed this namespace's keys (a fresh dump, or the last one when nothing moved)."""
+        seen = self._fingerprint()
+        self._since += 1
+        if seen is not None and seen == self._seen and self._since < FORCE_EVERY:
+            self.dumped = False
+            for keys in self._replies:
+                feed(keys)
+            if keep is not None:
+                keep.extend(self._chunks)
+            return
+        replies: list[list[bytes]] = []
+        chunks: list[tuple[int, bytes]] = []
+        streams = [(fam, d, d.chunks(fam)) for fam, d in self._dumpers.items()]
+        suffix = self._suffix
+        for family, dumper, stream in streams:
+            for keys in reply_keys(family, dumper, stream, chunks if keep is not None else None):
+                if suffix:
+                    keys = [k + suffix for k in keys]
+                else:
+                    feed(keys)  # tcpscope's own namespace: fed while the kernel fills the next
+                replies.append(keys)
+        if suffix:
+            for keys in replies:  # fed only once whole: a failed dump feeds nothing
+                feed(keys)
+        if keep is not None:
+            keep.extend(chunks)
+        self._seen, self._replies, self._chunks = seen, replies, chunks
+        self._since = 0
+        self.dumped = True
+        self.sockets = sum(map(len, replies))
+
+    def replay(self, feed: Feed, keep: Keep) -> None:
+        """Feed the last dump again (this namespace failed this time)."""
+        for keys in self._replies:
+            feed(keys)
+        if keep is not None:
+            keep.extend(self._chunks)
+
+    def query_dumper(self) -> InetDiagDumper:
+        """A dumper for exact tcp_info queries inside this namespace."""
+        if self._query is None:
+            self._query = InetDiagDumper(tcp_info=True, socket_factory=self._factory)
+        return self._query
+
+    def close(self) -> None:
+        """Close the sockets and counter files."""
+        for dumper in self._dumpers.values():
+            dumper.close()
+        if self._query is not None:
+            self._query.close()
+        for fd in self._counters:
+            os.close(fd)
+        self._counters = []
+
+
+class ProcfsReader:
+    """One namespace read from ``/proc/PID/net/tcp{,6}`` of a process in it."""
+
+    read_by = ReadBy.PROCFS
+    own = False
+
+    def __init__(self, found: FoundNamespace, proc: str) -> None:
+        """Read through the lowest PID in the namespace (refreshed by :meth:`update`)."""
+        self.inode = found.inode
+        self._pids = found.pids
+        self._proc = proc
+        self._suffix = _suffix(found.inode)
+        self._replies: list[list[bytes]] = []
+        self.sockets = 0
+        self.dumped = True
+
+    def update(self, found: FoundNamespace) -> None:
+        """The namespace's processes now."""
+        self._pids = found.pids
+
+    def dump(self, feed: Feed, keep: Keep) -> None:
+        """Feed the keys of every socket the procfs tables list."""
+        for pid in self._pids:
+            try:
+                keys = procnet.read_keys(pid, self._proc)
+            except OSError:
+                continue
+            suffix = self._suffix
+            keys = [k + suffix for k in keys]
+            self._replies = [keys]
+            self.sockets = len(keys)
+            feed(keys)
+            return
+        raise MonitorError(f"network namespace {self.inode}: no process left to read it through")
+
+    def replay(self, feed: Feed, keep: Keep) -> None:
+        """Feed the last read again."""
+        for keys in self._replies:
+            feed(keys)
+
+    def query_dumper(self) -> None:
+        """No sock_diag socket: no tcp_info."""
+        return None
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+Reader = SockDiagReader | ProcfsReader
+
+
+class NamespaceSet:
+    """The namespaces a run shows, each with its reader; implements ``NamespaceDumps``."""
+
+    def __init__(
+        self,
+        wanted: Callable[[Discovery], set[int]],
+        *,
+        selection: str = "all",
+        tcp_info: bool = True,
+        proc: str = "/proc",
+        names: NameResolver | None = None,
+        discoverer: Discoverer | None = None,
+    ) -> None:
+        """``wanted`` picks the inodes to read from each discovery (see core.netns.select)."""
+        self._wanted = wanted
+        self._selection = selection
+        self._tcp_info = tcp_info
+        self._proc = proc
+        self._names = names if names is not None else NameResolver(proc)
+        self._discoverer = discoverer or Discoverer(proc)
+        self.families: tuple[int, ...] = (socket.AF_UNSPEC,)
+        self._readers: dict[int, Reader] = {}
+        self._unreadable: dict[int, str] = {}
+        self._last: Discovery | None = None
+        self._view: NamespaceView | None = None
+        self._view_key: tuple[object, ...] = ()
+
+    @property
+    def own(self) -> int:
+        """The inode of tcpscope's own namespace."""
+        return self._discoverer.own
+
+    def _refresh(self) -> list[Reader]:
+        found = self._discoverer.discover()
+        self._last = found
+        wanted = self._wanted(found)
+        for inode in [i for i in self._readers if i not in wanted or i not in found.namespaces]:
+            self._readers.pop(inode).close()
+            self._names.forget(inode)
+        for inode in [i for i in self._unreadable if i not in found.namespaces]:
+            del self._unreadable[inode]
+        for inode in sorted(wanted & found.namespaces.keys()):
+            ns = found.namespaces[inode]
+            reader = self._readers.get(inode)
+            if reader is None and inode not in self._unreadable:
+                self._open(ns, own=inode == found.own)
+            elif isinstance(reader, ProcfsReader):
+                reader.update(ns)
+        ordered = sorted(self._readers.values(), key=lambda r: (not r.own, r.inode))
+        return ordered
+
+    def _open(self, ns: FoundNamespace, *, own: bool) -> None:
+        try:
+            if ns.surrogate:
+                raise AccessDenied("its /proc/PID/ns/net link is another user's")
+            self._readers[ns.inode] = SockDiagReader(
+                ns, own=own, tcp_info=self._tcp_info, families=self.families
+            )
+        except MonitorError as err:
+            if own:
+                raise
+            if ns.pids:
+                self._readers[ns.inode] = ProcfsReader(ns, self._proc)
+            else:
+                self._unreadable[ns.inode] = (
+                    "entering a namespace no process is in needs CAP_SYS_ADMIN"
+                    if isinstance(err, AccessDenied)
+                    else str(err)
+                )
+
+    def dump(self, feed: Feed, keep: Keep) -> None:
+        """Every wanted namespace's keys, tcpscope's own first (see NamespaceDumps)."""
+        for reader in self._refresh():
+            if reader.own:
+                reader.dump(feed, keep)  # its failure is the sample's
+                continue
+            try:
+                reader.dump(feed, keep)
+            except MonitorError:
+                reader.replay(feed, keep)
+
+    def query_dumper(self, netns: int | None) -> InetDiagDumper | None:
+        """The exact-query dumper of ``netns`` (None: tcpscope's own), if it has one."""
+        reader = self._readers.get(self.own if netns is None else netns)
+        return reader.query_dumper() if reader is not None else None
+
+    def view(self) -> NamespaceView:
+        """The namespaces of the last dump, with whatever names are known by now."""
+        found = self._last
+        if found is None:
+            return NamespaceView((), self._selection)
+        infos: list[NamespaceInfo] = []
+        for inode in [*sorted(self._readers), *sorted(self._unreadable)]:
+            ns = found.namespaces.get(inode)
+            if ns is None:
+                continue
+            reader = self._readers.get(inode)
+            name = ns.netns_names[0] if ns.netns_names else None
+            infos.append(
+                NamespaceInfo(
+                    inode=inode,
+                    current=inode == found.own,
+                    read_by=reader.read_by if reader is not None else ReadBy.UNREADABLE,
+                    name=name,
+                    container=self._names.container(inode, ns.pids),
+                    reason=self._unreadable.get(inode),
+                    processes=len(ns.pids),
+                    has_sockets=bool(reader.sockets) if reader is not None else False,
+                )
+            )
+        infos.sort(key=lambda i: (not i.current, i.inode))
+        key = (tuple(infos), found.hidden_pids)
+        if self._view is None or key != self._view_key:
+            self._view = NamespaceView(tuple(infos), self._selection, found.hidden_pids)
+            self._view_key = key
+        return self._view
+
+    def settle(self, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s``) for the container names asked for so far."""
+        self._names.wait_idle(timeout_s)
+
+    def close(self) -> None:
+        """Close every reader and stop the name worker."""
+        for reader in self._readers.values():
+            reader.close()
+        self._readers = {}
+        self._names.close()

@@ -1,0 +1,117 @@
+"""``--netns all|current|NAME|PID|PATH``: which network namespaces a run reads.
+
+``all`` (the default of the app, ``connections`` and ``record``) reads every namespace on
+the host, which is what someone on a container host expects to see; ``current`` reads only
+tcpscope's own, as ``ss`` does. A NAME is an ``ip netns`` name or a container's name or id
+(prefix); a PID means that process's namespace; a PATH is an nsfs file
+(``/run/netns/NAME``, ``/proc/PID/ns/net``, a runtime's netns file). Several may be given,
+comma-separated. A named, PID or PATH namespace is fixed when the run starts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from core.errors import UsageError
+from core.netns.cgroups import container_of_pid
+from core.netns.discover import NETNS_DIRS, Discoverer, Discovery
+from core.netns.names import ContainerNamer
+from core.netns.options import ALL, CURRENT
+
+if TYPE_CHECKING:
+    from core.connections.sources.inet_diag import InetDiagDumper
+    from core.netns.reader import NamespaceSet
+
+Wanted = Callable[[Discovery], set[int]]
+
+
+def _inode_of_path(path: str) -> int:
+    try:
+        return os.stat(path).st_ino
+    except OSError as err:
+        raise UsageError(f"--netns: cannot open {path}: {err.strerror}") from None
+
+
+def _by_name(name: str, found: Discovery, proc: str) -> set[int]:
+    for directory in NETNS_DIRS:
+        path = f"{directory}/{name}"
+        if os.path.exists(path):
+            return {_inode_of_path(path)}
+    namer = ContainerNamer(proc)
+    hits: set[int] = set()
+    for ns in found.namespaces.values():
+        for pid in ns.pids[:8]:
+            ref = container_of_pid(pid, proc)
+            if ref is None:
+                continue
+            info = namer.name(ref)
+            if info.id.startswith(name) or name in (info.name, info.pod):
+                hits.add(ns.inode)
+            break
+    if not hits:
+        raise UsageError(f"--netns: no network namespace or container named {name!r}")
+    return hits
+
+
+def resolve(text: str, proc: str = "/proc") -> tuple[Wanted, Discoverer]:
+    """The chooser of inodes for ``text`` (checked) and the discoverer it was resolved with.
+
+    Raises:
+        UsageError: a name, PID or path that matches no namespace.
+    """
+    discoverer = Discoverer(proc)
+    if text == ALL:
+        return (lambda found: set(found.namespaces)), discoverer
+    if text == CURRENT:
+        own = discoverer.own
+        return (lambda _found: {own}), discoverer
+    found = discoverer.discover()
+    fixed: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        if part.isdigit():
+            if not os.path.exists(f"{proc}/{part}"):
+                raise UsageError(f"--netns: no process {part}")
+            fixed.add(_inode_of_path(f"{proc}/{part}/ns/net"))
+        elif "/" in part:
+            fixed.add(_inode_of_path(part))
+        else:
+            fixed |= _by_name(part, found, proc)
+    return (lambda _found: set(fixed)), discoverer
+
+
+def namespace_dumps(netns: str | None, *, tcp_info: bool) -> NamespaceSet | None:
+    """What the netlink source should read for ``--netns`` (None: its own namespace only).
+
+    Raises:
+        UsageError: a name, PID or path that matches no namespace.
+    """
+    if netns is None or netns == CURRENT:
+        return None
+    from core.netns.reader import NamespaceSet  # the netlink stack: only when sampling
+
+    wanted, discoverer = resolve(netns)
+    return NamespaceSet(wanted, selection=netns, tcp_info=tcp_info, discoverer=discoverer)
+
+
+def sock_diag_in(netns: int | None, *, tcp_info: bool = False) -> InetDiagDumper:
+    """A sock_diag dumper inside the namespace of a connection's ``netns`` (None: tcpscope's
+    own), for acting on one socket there (exact queries, SOCK_DESTROY).
+
+    Raises:
+        UsageError: the namespace is gone.
+        AccessDenied: entering it needs CAP_SYS_ADMIN.
+    """
+    from functools import partial
+
+    from core.connections.sources.inet_diag import InetDiagDumper, open_sock_diag
+    from core.netns.setns import run_in
+
+    if netns is None:
+        return InetDiagDumper(tcp_info=tcp_info)
+    found = Discoverer().discover().namespaces.get(netns)
+    path = found.path if found is not None else None
+    if path is None:
+        raise UsageError(f"network namespace {netns} is gone")
+    return InetDiagDumper(tcp_info=tcp_info, socket_factory=partial(run_in, path, open_sock_diag))

@@ -1,0 +1,90 @@
+"""Running one call inside another network namespace, from a dedicated thread.
+
+Why a thread: ``setns(CLONE_NEWNET)`` moves only the calling thread, and a socket keeps the
+namespace it was created in for its whole life. So a short-lived thread enters the namespace,
+creates what the sampler needs there (a sock_diag socket, an open ``/proc/thread-self/net``
+file) and ends; the sampler's own threads never leave their namespace, and the objects made
+there are reused every sample. ``os.setns`` exists from Python 3.12; older Pythons call
+libc's ``setns`` through ctypes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import threading
+from collections.abc import Callable
+from typing import Final, TypeVar
+
+from core.errors import AccessDenied, MonitorError, SourceUnavailable
+
+CLONE_NEWNET: Final = 0x40000000
+T = TypeVar("T")
+_libc: ctypes.CDLL | None = None
+
+
+def _setns_libc(fd: int, nstype: int) -> None:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    if _libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
+    """Move the calling thread into the namespace ``fd`` refers to (raises OSError)."""
+    native = getattr(os, "setns", None)
+    if native is not None:
+        native(fd, nstype)
+    else:
+        _setns_libc(fd, nstype)
+
+
+def run_in(path: str, call: Callable[[], T]) -> T:
+    """``call()`` run by a fresh thread that first entered the network namespace at ``path``.
+
+    ``path`` is anything nsfs accepts: ``/proc/PID/ns/net`` or a ``/run/netns/NAME`` bind
+    mount.
+
+    Raises:
+        AccessDenied: no CAP_SYS_ADMIN over that namespace (or the path is unreadable).
+        SourceUnavailable: the namespace is gone.
+        MonitorError: anything else ``call`` or ``setns`` raised, as one line.
+    """
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def enter_and_call() -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                setns(fd)
+            finally:
+                os.close(fd)
+            result.append(call())
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=enter_and_call, name="tcpscope-setns", daemon=True)
+    worker.start()
+    worker.join()
+    if failure:
+        raise _translate(failure[0], path)
+    return result[0]
+
+
+def _translate(exc: BaseException, path: str) -> MonitorError:
+    if isinstance(exc, MonitorError):
+        return exc
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.EPERM, errno.EACCES):
+            return AccessDenied(
+                f"entering the network namespace {path} needs CAP_SYS_ADMIN ({exc.strerror})"
+            )
+        if exc.errno in (errno.ENOENT, errno.ESRCH, errno.EINVAL):
+            return SourceUnavailable(f"network namespace {path} is gone ({exc.strerror})")
+        return MonitorError(f"network namespace {path}: {exc.strerror or exc}")
+    return MonitorError(f"network namespace {path}: {type(exc).__name__}: {exc}")

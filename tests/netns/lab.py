@@ -1,0 +1,82 @@
+"""Real network namespaces for the tests: ``ip netns add`` with unique names, listeners inside.
+
+Why a helper: every namespace test needs the same thing (two namespaces, the same port
+listening in each) and must clean up even when the test fails. Names carry the pid and a
+random suffix so parallel test runs and other engineers' namespaces never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+HAVE_IP = shutil.which("ip") is not None
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+needs_netns = pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and IS_ROOT and HAVE_IP),
+    reason="needs root and iproute2 (ip netns) on Linux",
+)
+LISTENER = (
+    "import socket,sys,time\n"
+    "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()\n"
+    "print('ready', flush=True); time.sleep(120)\n"
+)
+
+
+def unique(prefix: str) -> str:
+    """A namespace name no one else uses (pid + random)."""
+    return f"{prefix}{os.getpid()}{secrets.token_hex(2)}"
+
+
+@contextmanager
+def netns(name: str) -> Iterator[str]:
+    """``ip netns add NAME`` with lo up; deleted afterwards."""
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@contextmanager
+def listener(name: str, port: int) -> Iterator[subprocess.Popen[str]]:
+    """A process inside namespace ``name`` listening on 127.0.0.1:``port``."""
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", name, sys.executable, "-c", LISTENER, str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def free_port() -> int:
+    """A port free on the host's loopback (the namespaces have their own, all free)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: object, timeout_s: float = 10.0) -> None:
+    """Poll ``check()`` until it is true (bounded)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)

@@ -1,0 +1,258 @@
+"""Reading other network namespaces for real: ``ip netns`` namespaces the tests create, the
+same port listening in two of them, a namespace with no process, and the /proc fallback
+without CAP_SYS_ADMIN (root with that one capability dropped by ``setpriv``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from core.connections.namespaces import ReadBy
+from core.connections.sources import get_source
+from core.connections.sources.base import SourceSample
+from core.connections.sources.netlink import NetlinkSource
+from core.netns.reader import FORCE_EVERY, SockDiagReader
+from core.netns.select import namespace_dumps, sock_diag_in
+from core.netns.setns import run_in
+from tests.netns.lab import free_port, listener, needs_netns, netns, unique
+
+pytestmark = needs_netns
+TCPSCOPE = [sys.executable, "-m", "tui"]
+
+
+def open_source(netns: str, *, tcp_info: bool) -> NetlinkSource:
+    """The netlink source reading ``--netns netns``, as the CLI builds it."""
+    source = get_source(
+        "netlink", tcp_info=tcp_info, namespaces=namespace_dumps(netns, tcp_info=tcp_info)
+    )
+    assert isinstance(source, NetlinkSource)
+    return source
+
+
+def inode(name: str) -> int:
+    return os.stat(f"/run/netns/{name}").st_ino
+
+
+def sample(source: NetlinkSource, first: bool = False) -> SourceSample:
+    return source.sample(datetime.now(UTC), first=first)
+
+
+@pytest.fixture
+def two() -> Iterator[tuple[str, str, int]]:
+    """Two namespaces, each with a process listening on the same port."""
+    port = free_port()
+    with (
+        netns(unique("t16a")) as a,
+        netns(unique("t16b")) as b,
+        listener(a, port),
+        listener(b, port),
+    ):
+        yield a, b, port
+
+
+def test_same_port_in_two_namespaces_is_two_rows(two: tuple[str, str, int]) -> None:
+    a, b, port = two
+    source = open_source("all", tcp_info=True)
+    try:
+        result = sample(source, first=True)
+        rows = [c for c in result.connections.values() if c.local_port == port]
+        by_ns = {c.netns: c for c in rows if c.netns in (inode(a), inode(b))}
+        assert len(by_ns) == 2, rows
+        assert len({c.instance_id for c in by_ns.values()}) == 2
+        for conn in by_ns.values():
+            assert conn.instance_id.startswith(f"tcpscope:ns{conn.netns}/")
+            assert conn.owning_process is not None  # the host PID of the listener
+            assert conn.instance_id in result.tcp_info
+        view = result.namespaces
+        assert view is not None
+        index = view.index()
+        assert index[inode(a)].name == a and index[inode(b)].name == b
+        assert index[inode(a)].read_by is ReadBy.SOCK_DIAG
+        assert view.current is not None and view.current.current
+        # Exact tcp_info queries go to the right namespace's socket.
+        assert set(source.tcp_info_of(list(by_ns.values()))) == {
+            c.instance_id for c in by_ns.values()
+        }
+    finally:
+        source.close()
+
+
+def test_a_name_selects_that_namespace_only(two: tuple[str, str, int]) -> None:
+    a, _b, port = two
+    source = open_source(a, tcp_info=False)
+    try:
+        result = sample(source, first=True)
+        assert {c.netns for c in result.connections.values()} == {inode(a)}
+        assert [c.local_port for c in result.connections.values()] == [port]
+    finally:
+        source.close()
+    # What an action on one socket there (close) uses: a sock_diag socket inside a.
+    dumper = sock_diag_in(inode(a))
+    try:
+        assert [s.sport for s in dumper.sockets(socket.AF_UNSPEC)] == [port]
+    finally:
+        dumper.close()
+
+
+def test_a_named_namespace_with_no_process_is_read_through_its_mount() -> None:
+    with netns(unique("t16c")) as c:
+        # This process stays in its own namespace; only the socket lives in c.
+        sock = run_in(f"/run/netns/{c}", socket.socket)
+        try:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+            port = sock.getsockname()[1]
+            source = open_source("all", tcp_info=False)
+            try:
+                result = sample(source, first=True)
+                found = [
+                    x
+                    for x in result.connections.values()
+                    if x.local_port == port and x.netns == inode(c)
+                ]
+                assert len(found) == 1
+                assert found[0].owning_process == os.getpid()
+                assert result.namespaces is not None
+                info = result.namespaces.index()[inode(c)]
+                assert info.processes == 0 and info.name == c
+            finally:
+                source.close()
+        finally:
+            sock.close()
+
+
+def test_idle_namespaces_are_replayed_and_changes_still_seen() -> None:
+    with netns(unique("t16d")) as d:
+        source = open_source(d, tcp_info=False)
+        plan = source.namespaces
+        try:
+            sample(source, first=True)
+            sample(source)
+            readers = [r for r in plan._readers.values()]  # type: ignore[union-attr]
+            assert len(readers) == 1 and isinstance(readers[0], SockDiagReader)
+            reader = readers[0]
+            # Nothing moved in d since its last dump: replayed, not dumped.
+            if reader._since:  # the forced dump may fall on this very sample
+                assert not reader.dumped
+            sock = run_in(f"/run/netns/{d}", socket.socket)
+            with sock:
+                sock.bind(("127.0.0.1", 0))
+                sock.listen()  # hashes the socket: sockstat's inuse moves
+                port = sock.getsockname()[1]
+                got = sample(source)
+                assert reader.dumped
+                assert [c.local_port for c in got.connections.values()] == [port]
+            # A bound-only socket moves no counter: the forced dump finds it.
+            bound = run_in(f"/run/netns/{d}", socket.socket)
+            with bound:
+                bound.bind(("127.0.0.1", 0))
+                bport = bound.getsockname()[1]
+                seen = False
+                for _ in range(FORCE_EVERY + 1):
+                    got = sample(source)
+                    if any(c.local_port == bport for c in got.connections.values()):
+                        seen = True
+                        break
+                assert seen
+        finally:
+            source.close()
+
+
+def test_in_container_pid_is_an_extension_field() -> None:
+    port = free_port()
+    script = (
+        f"import socket,time; s=socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(); "
+        "print('ready', flush=True); time.sleep(60)"
+    )
+    with netns(unique("t16p")) as p:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", p, "unshare", "--pid", "--fork", sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            source = open_source(p, tcp_info=False)
+            try:
+                result = source.sample(datetime.now(UTC), first=True)
+                (conn,) = result.connections.values()
+                assert conn.owning_process is not None
+                owner = result.processes[conn.owning_process]
+                assert owner.pid != 1 and owner.ns_pid == 1  # host PID stays OwningProcess
+            finally:
+                source.close()
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def run_cli(*args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*prefix, *TCPSCOPE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+
+
+def test_connections_json_names_each_namespace(two: tuple[str, str, int]) -> None:
+    a, b, port = two
+    done = run_cli("connections", "--json", "--local-port", str(port), "--netns", f"{a},{b}")
+    assert done.returncode == 0, done.stderr
+    docs = json.loads(done.stdout)
+    spaces = {d["tcpscope"]["namespace"]["name"]: d["tcpscope"]["namespace"] for d in docs}
+    assert set(spaces) == {a, b}
+    assert spaces[a]["inode"] == inode(a) and spaces[a]["read_by"] == "sock_diag"
+    assert spaces[a]["container"] is None
+    table = run_cli("connections", "--local-port", str(port), "--netns", f"{a},{b}")
+    assert "Namespace" in table.stdout.splitlines()[0]
+    assert a in table.stdout and b in table.stdout
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+def test_without_cap_sys_admin_namespaces_are_read_from_proc(two: tuple[str, str, int]) -> None:
+    a, _b, port = two
+    with netns(unique("t16e")) as empty:
+        drop = ("setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", "--")
+        done = run_cli(
+            "connections",
+            "--json",
+            "--local-port",
+            str(port),
+            "--netns",
+            f"{a},{empty}",
+            prefix=drop,
+        )
+    assert done.returncode == 0, done.stderr
+    (doc,) = json.loads(done.stdout)
+    assert doc["tcpscope"]["namespace"]["read_by"] == "procfs"
+    assert doc["tcpscope"]["namespace"]["name"] == a
+    assert doc["tcpscope"]["tcp_info"] is None
+    assert doc["tcpscope"]["owner_status"] == "found"
+    assert "read from /proc/PID/net/tcp" in done.stderr
+    assert "1 network namespace(s) not readable" in done.stderr
+
+
+def test_close_acts_in_the_named_namespace_only(two: tuple[str, str, int]) -> None:
+    a, b, port = two
+    # The same connection shape in a and b; close --netns a closes a's listener only.
+    with_state = ("--local-port", str(port), "--state", "Listen", "--yes")
+    done = run_cli("close", *with_state)  # default: only tcpscope's own namespace
+    assert done.returncode == 1 and "no connection matches" in done.stderr
+    done = run_cli("close", *with_state, "--netns", a)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("closed ") == 1 and a in done.stdout  # the listing names it
+    left = run_cli("connections", "--json", "--local-port", str(port), "--netns", f"{a},{b}")
+    listening = [d for d in json.loads(left.stdout) if d["State"] == 2]  # Listen
+    assert [d["tcpscope"]["namespace"]["name"] for d in listening] == [b]

@@ -1,0 +1,87 @@
+"""The app over real namespaces: the Namespace column appears only when more than one
+namespace has sockets, ``ns:``/``container:`` filter, ``g`` groups by container, and the
+header counts the namespaces read."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+
+from core.commands.feeds import FeedOptions, make_feed
+from tests.netns.lab import free_port, listener, needs_netns, netns, unique
+from tui.app import TcpscopeApp
+from tui.connections.conn_table import ConnTable
+from tui.widgets.header import HeaderBar
+
+pytestmark = needs_netns
+
+
+@pytest.fixture
+def two() -> Iterator[tuple[str, str, int]]:
+    port = free_port()
+    with (
+        netns(unique("t16ta")) as a,
+        netns(unique("t16tb")) as b,
+        listener(a, port),
+        listener(b, port),
+    ):
+        yield a, b, port
+
+
+def app_for(netns: str) -> TcpscopeApp:
+    options = FeedOptions(netns=netns, ipsec=False, interval_s=0.2, every_tcp_info=False)
+    return TcpscopeApp(make_feed(options), hostname="testhost")
+
+
+async def rows_when(pilot: Pilot[int], app: TcpscopeApp, count: int) -> ConnTable:
+    table = app.screen.query_one(ConnTable)
+    for _ in range(300):
+        if app.snapshot is not None and table.row_count == count:
+            return table
+        await pilot.pause(0.02)
+    raise AssertionError(f"never {count} rows (have {table.row_count})")
+
+
+def line(table: ConnTable, y: int) -> str:
+    return table.render_line(y).text
+
+
+async def test_namespace_column_filters_and_grouping(two: tuple[str, str, int]) -> None:
+    a, b, _port = two
+    app = app_for(f"{a},{b}")
+    async with app.run_test(size=(160, 30)) as pilot:
+        table = await rows_when(pilot, app, 2)
+        assert table.many_namespaces
+        assert "Namespace" in line(table, 0)
+        assert {line(table, 1).split()[-1], line(table, 2).split()[-1]} == {a, b}
+        header = app.screen.query_one(HeaderBar)
+        console = Console(file=io.StringIO(), width=200, color_system=None)
+        console.print(header.content)
+        assert "netns 2" in console.file.getvalue()  # type: ignore[attr-defined]
+        await pilot.press("slash", *f"ns:{a}", "enter")
+        table = await rows_when(pilot, app, 1)
+        assert line(table, 1).split()[-1] == a
+        await pilot.press("slash", *["ctrl+u"], *"container:docker", "enter")
+        await pilot.press("escape")
+        table = await rows_when(pilot, app, 2)
+        await pilot.press("g", "g")  # by process, then by container
+        table = await rows_when(pilot, app, 2)
+        assert table.grouped and table.group_by == "container"
+        await pilot.press("home")
+        names = {table.cursor_group.name if table.cursor_group else None}
+        await pilot.press("down")
+        names.add(table.cursor_group.name if table.cursor_group else None)
+        assert names == {a, b}
+
+
+async def test_one_namespace_has_no_namespace_column(two: tuple[str, str, int]) -> None:
+    a, _b, _port = two
+    app = app_for(a)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = await rows_when(pilot, app, 1)
+        assert not table.many_namespaces
+        assert "Namespace" not in line(table, 0)

@@ -1,0 +1,54 @@
+"""The detail pane's "Network namespace" section: where the socket lives and how it was read.
+
+Why a section: the same 4-tuple can be in two containers, and a namespace read from
+``/proc/PID/net/tcp`` (no CAP_SYS_ADMIN) lacks tcp_info; the pane says which fields are
+missing and why instead of leaving them blank.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.namespaces import NamespaceView, ReadBy, namespace_of
+from core.netns.procnet import MISSING
+from tui import format as fmt
+
+
+def namespace_table(
+    conn: TcpConnection, view: NamespaceView, proc: ProcessInfo | None = None
+) -> Table:
+    """Namespace inode and name, container, how it was read, the PID inside it."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", ratio=1)
+    info = namespace_of(conn, view)
+    if info is None:
+        table.add_row(Text("namespace"), Text(f"{conn.netns} (gone)", style="italic"))
+        return table
+    where = "tcpscope's own" if info.current else "another"
+    table.add_row(Text("inode"), Text(f"{info.inode} ({where})"))
+    if info.name:
+        table.add_row(Text("ip netns"), Text(fmt.safe(info.name)))
+    container = info.container
+    if container is not None:
+        table.add_row(Text("runtime"), Text(fmt.safe(container.runtime)))
+        table.add_row(Text("container"), Text(fmt.safe(container.name or "(name unknown)")))
+        table.add_row(Text("id"), Text(fmt.safe(container.id[:12])))
+        if container.pod:
+            table.add_row(Text("pod"), Text(fmt.safe(container.pod)))
+    if proc is not None and proc.ns_pid is not None:
+        table.add_row(Text("pid inside"), Text(str(proc.ns_pid)))
+    if info.read_by is ReadBy.PROCFS:
+        table.add_row(
+            Text("read from"),
+            Text(
+                f"/proc/PID/net/tcp: no {', no '.join(MISSING)} "
+                "(sock_diag inside it needs CAP_SYS_ADMIN)",
+                style="italic",
+            ),
+        )
+    else:
+        table.add_row(Text("read from"), Text("sock_diag inside the namespace"))
+    return table
