@@ -16,15 +16,16 @@ def launch(args: argparse.Namespace) -> int:
     if isinstance(feed, Sampler):
         feed.start_early()  # the first sample goes on while Textual is imported
     from tui.app import run_app
-    from tui.guarded_app import bound_terminal_size
+    from tui.guarded_app import bound_terminal_size, end_process
 
     bound_terminal_size()
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    return run_app(
+    code = run_app(
         feed,
         ghost_ttl_s=args.ghost_ttl,
         no_color=no_color,
         hostname=getattr(feed, "endpoint", None),  # a remote feed: user@host (privilege)
         filter_text=getattr(args, "filter", "") or "",
     )
+    end_process(code)

@@ -6,9 +6,11 @@ IPsec family; its connection data go through the same aggregation as a live host
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import signal
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -91,3 +93,16 @@ def test_sigterm_stops_it_cleanly() -> None:
         assert running.proc.wait(timeout=30) == 0
         _, err = running.proc.communicate(timeout=10)
         assert err == ""
+
+
+def test_gzip_and_name_filters_as_prometheus_client_serves_them(demo: Exporter) -> None:
+    request = urllib.request.Request(demo.url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        assert reply.headers["Content-Encoding"] == "gzip"
+        body = gzip.decompress(reply.read()).decode()
+    assert "tcpscope_ipsec_up{" in body
+    url = f"{demo.url}?name[]=tcpscope_ipsec_up"
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        filtered = reply.read().decode()
+    names = {f.name for f in text_string_to_metric_families(filtered)}
+    assert names == {"tcpscope_ipsec_up"}

@@ -1,0 +1,103 @@
+"""SIGINT, SIGTERM (and SIGHUP) end tcpscope promptly in every state, as real processes: the
+app (terminal restored, like ``q``), the app while its IPsec daemon stalls, and the one-shot
+``ipsec`` command blocked on a stalled daemon. (``record``: test_recording_faults.py.)"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.fake_vici import fake_vici
+from tests.hostile.util import PY, ROOT, env
+from tests.tui.test_e2e_tmux import Pane
+
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+
+def app_pid(pane: Pane) -> int:
+    """The app: the one child of the pane's shell (never a process this test did not start)."""
+    shell_pid = subprocess.run(
+        ["tmux", "display-message", "-p", "-t", pane.name, "#{pane_pid}"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    found = subprocess.run(["pgrep", "-P", shell_pid], capture_output=True, text=True).stdout
+    (pid,) = found.split()
+    return int(pid)
+
+
+def wait_gone(pid: int) -> float:
+    """Seconds until ``pid`` (a child of the tmux shell) is gone; printed, not asserted."""
+    start = time.monotonic()
+    while Path(f"/proc/{pid}").exists():
+        assert time.monotonic() - start < 60, "the process did not end"
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def shell() -> Iterator[Pane]:
+    pane = Pane("env PS1='$ ' bash --norc --noprofile", width=100, height=30)
+    try:
+        yield pane
+    finally:
+        pane.kill()
+
+
+@needs_tmux
+@pytest.mark.e2e
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+@pytest.mark.parametrize("ipsec", ["demo", "stalled daemon"])
+def test_the_app_ends_on_a_signal_and_restores_the_terminal(
+    shell: Pane, tmp_path: Path, sig: signal.Signals, ipsec: str
+) -> None:
+    with fake_vici("stall") as peer:
+        source = (
+            "--demo"
+            if ipsec == "demo"
+            else f"--source netlink --provider strongswan --vici {peer.path} --interval 0.5"
+        )
+        shell.keys(
+            f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={tmp_path} "
+            f'{PY} -m tui {source} --ghost-ttl 5 --redact; echo EX""IT:$?',
+            literal=True,
+        )
+        shell.keys("Enter")
+        shell.wait_for(lambda t: "tcpscope" in t and "filter" in t, "the app")
+        if ipsec != "demo":
+            shell.keys("2")
+            shell.wait_for(lambda t: "not responding" in t, "the stalled daemon reported")
+        pid = app_pid(shell)
+        os.kill(pid, sig)
+        took = wait_gone(pid)
+        print(f"{sig.name} ({ipsec}): ended after {took:.2f} s")
+        text = shell.wait_for(lambda t: "EXIT:" in t.replace('EX""IT', ""), "the shell again")
+        assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_the_ipsec_command_ends_while_the_daemon_stalls(sig: signal.Signals) -> None:
+    with fake_vici("stall") as peer:
+        proc = subprocess.Popen(
+            [PY, "-m", "tui", "ipsec", "--provider", "strongswan", "--vici", peer.path],
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        while not peer.accepted:  # blocked on the daemon now
+            assert proc.poll() is None
+            time.sleep(0.02)
+        start = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - start
+        print(f"ipsec {sig.name}: ended after {took:.2f} s")
+        assert proc.returncode in (130, -signal.SIGTERM), err
+        assert b"Traceback" not in err
