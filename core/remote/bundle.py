@@ -127,16 +127,18 @@ def _sources() -> list[tuple[str, Path]]:
 @functools.cache
 def build_bundle() -> Bundle:
     """The zipapp of this tcpscope (cached: built once per process, ~0.1 s)."""
+    files = {name: path.read_bytes() for name, path in _sources()}
+    for name in list(files):  # a namespace package (no __init__.py) gets an empty one:
+        package = name.rpartition("/")[0]  # neither zipimport nor the loader knows them
+        files.setdefault(f"{package}/__init__.py", b"")
+    files["__main__.py"] = b"print('tcpscope agent: started by tcpscope --remote, not by hand')\n"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name, path in _sources():
+        for name in sorted(files):
             info = zipfile.ZipInfo(name, _ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            zf.writestr(info, path.read_bytes())
-        main = zipfile.ZipInfo("__main__.py", _ZIP_TIME)
-        main.compress_type = zipfile.ZIP_DEFLATED
-        zf.writestr(main, "print('tcpscope agent: started by tcpscope --remote, not by hand')\n")
+            zf.writestr(info, files[name])
     data = buf.getvalue()
     return Bundle(data, hashlib.sha256(data).hexdigest(), tcpscope_version())
 

@@ -116,8 +116,9 @@ class RemoteFeed:
                 for message in session.messages():
                     self._on_message(message)
                 reason = "session ended"
-            except (Disconnected, RemoteError, DecodeError) as exc:
-                reason = str(exc)
+            except (Disconnected, RemoteError, DecodeError, OSError, ValueError) as exc:
+                # OSError/ValueError: aclose() closed the pipe under the reader (or it broke)
+                reason = str(exc) or type(exc).__name__
             session.close()
             if self._closing.is_set():
                 return

@@ -126,7 +126,8 @@ def test_connections_match_a_local_run(netns: str) -> None:
         ssh = f"{LOCAL_SSH} --netns {netns}"
         remote = run_tcpscope("--remote", "localhost", "--remote-python", BARE_PYTHON,
                               "connections", "--json", ssh=ssh)  # fmt: skip
-        local = subprocess.run(["ip", "netns", "exec", netns, *TCPSCOPE, "connections", "--json"],
+        here = ["connections", "--json", "--netns", "current"]  # the server's own namespace
+        local = subprocess.run(["ip", "netns", "exec", netns, *TCPSCOPE, *here],
                                capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     finally:
         proc.kill()

@@ -45,6 +45,16 @@ def test_ssh_command_is_replaced_by_the_environment(monkeypatch: pytest.MonkeyPa
         ssh_argv(target, "CMD", batch=False)
 
 
+def test_netns_choice_is_refused_with_remote() -> None:
+    import argparse
+
+    from core.remote.target import target_from
+
+    with pytest.raises(UsageError, match="--netns does not apply"):
+        target_from(argparse.Namespace(remote="web1", netns="current"))
+    assert target_from(argparse.Namespace(remote="web1", netns="all")) == RemoteTarget("web1")
+
+
 def test_tui_actions_never_touch_this_host_for_a_remote_feed() -> None:
     from core.commands.feeds import actions_off
     from core.remote.feed import RemoteFeed, stream_config
