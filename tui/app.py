@@ -69,6 +69,8 @@ class TcpscopeApp(ReplayActions, GuardedApp):
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit tcpscope"),
+        # Ctrl+C quits at once, as in top and htop (Textual's default only says "press q").
+        Binding("ctrl+c", "quit", "Quit", id="quit-ctrl-c", show=False, priority=True),
         Binding("space", "pause", "Pause", id="pause", tooltip="Stop sampling"),
         Binding("space", "resume", "Resume", id="resume", tooltip="Sample again"),
         Binding(

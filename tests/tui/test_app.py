@@ -627,3 +627,15 @@ async def test_tab_is_left_to_dialogs_and_the_filter_input() -> None:
         assert isinstance(app.screen, HelpScreen) and app.current_mode == "connections"
         await pilot.press("escape", "tab")
         assert app.current_mode == "ipsec"
+
+
+async def test_ctrl_c_quits_from_the_table_and_from_the_filter_input() -> None:
+    for keys in (("ctrl+c",), ("slash", "a", "ctrl+c")):
+        feed = SteppedFeed()
+        app = make_app(feed)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await step(pilot, app, feed)
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert not app.is_running, keys
+        assert app.return_code == 0

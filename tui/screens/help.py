@@ -38,7 +38,7 @@ KEYS: Final = (
     ("1 / 2 / Tab", "connections screen / IPsec screen / switch"),
     ("Ctrl+P", "command palette (the same actions by name)"),
     ("?", "this help"),
-    ("q", "quit"),
+    ("q / Ctrl+C", "quit"),
 )
 
 IPSEC_KEYS: Final = (
