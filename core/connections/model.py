@@ -101,6 +101,20 @@ class TcpInfo:
     """Segments the stack currently believes lost (``tcpi_lost``)."""
     retrans: int
     """Retransmitted segments not yet acknowledged (``tcpi_retrans``; ss: ``retrans:N/total``)."""
+    recv_q: int | None = None
+    """``ss``'s Recv-Q (``idiag_rqueue``): bytes received and not yet read, or for a LISTEN
+    socket the connections waiting in its accept queue. ``None``: the source has no inet_diag
+    message (psutil, /proc/net/tcp, recordings made before tcpscope read it)."""
+    send_q: int | None = None
+    """``ss``'s Send-Q (``idiag_wqueue``): bytes sent and not yet acknowledged, or for a LISTEN
+    socket its configured backlog.
+
+    Why here and not on :class:`TcpConnection`: queue sizes change with every burst of
+    traffic, so a record field would either go stale (records are reused while the socket's
+    identity is unchanged, which keeps a 50k tick cheap) or make a new record per busy socket
+    per sample. Like the rest of tcp_info they are read from the same inet_diag message, for
+    every socket when tcp_info is dumped (``--json``, recordings) and for the rows on screen
+    otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

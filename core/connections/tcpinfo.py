@@ -106,14 +106,37 @@ _COUNTERS: Final = struct.Struct(f"={_RETRANS_AT}xI{_ACKED_AT - _RETRANS_AT - 4}
 """total_retrans, bytes_acked, bytes_received (adjacent): what traffic totals need."""
 
 
+class QueuedTcpInfo(bytes):
+    """A raw ``struct tcp_info`` plus the queue sizes of the message that carried it.
+
+    Why a bytes subclass: every consumer of raw tcp_info (the exporter's counters, the lazy
+    decoder, the sampler's on-demand queries) keeps working on plain bytes, while
+    :func:`decode_tcp_info` picks up Recv-Q/Send-Q from the same reply at no extra cost.
+    """
+
+    recv_q: int
+    send_q: int
+
+
+def with_queues(raw: bytes, recv_q: int, send_q: int) -> QueuedTcpInfo:
+    """``raw`` carrying the socket's ``idiag_rqueue`` and ``idiag_wqueue``."""
+    out = QueuedTcpInfo(raw)
+    out.recv_q = recv_q
+    out.send_q = send_q
+    return out
+
+
 def decode_tcp_info(raw: bytes) -> TcpInfo | None:
-    """Decode a raw ``struct tcp_info``; ``None`` when it is too short to be one."""
+    """Decode a raw ``struct tcp_info``; ``None`` when it is too short to be one. Queue sizes
+    come along when ``raw`` is a :class:`QueuedTcpInfo`."""
     size = len(raw)
     if size < MIN_LENGTH:
         return None
     values: list[Any] = [
         s.unpack_from(raw, off)[0] if off + s.size <= size else None for s, off in _FIELDS
     ]
+    if isinstance(raw, QueuedTcpInfo):
+        values += (raw.recv_q, raw.send_q)
     return TcpInfo(*values)
 
 

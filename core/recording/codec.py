@@ -222,7 +222,7 @@ def _dataclass(cls: type) -> Codec:
     return Codec(encode, decode)
 
 
-_ADDED: Final = frozenset({"netns", "ns_pid"})
+_ADDED: Final = frozenset({"netns", "ns_pid", "recv_q", "send_q"})
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""
 
 _GENERIC = re.compile(r"^(tuple|dict|frozenset)\[(.*)\]$")

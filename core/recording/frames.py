@@ -101,6 +101,9 @@ def _ghost_rule(
 
 _TCP_FIELDS: Final = operator.attrgetter(*(f.name for f in dataclasses.fields(TcpInfo)))
 _TCP_COUNT: Final = len(dataclasses.fields(TcpInfo))
+_TCP_OLDEST: Final = sum(f.name not in ("recv_q", "send_q") for f in dataclasses.fields(TcpInfo))
+"""Fields of a TcpInfo step in files written before Recv-Q/Send-Q were recorded: their
+steps are shorter, and the missing fields stay ``None`` (not reported)."""
 
 
 def _tcp_step(old: TcpInfo, new: TcpInfo) -> list[int] | None:
@@ -122,8 +125,13 @@ TcpValues = tuple[int | None, ...]
 
 
 def _tcp_apply(old: TcpValues, step: Any) -> TcpValues:
-    if type(step) is not list or len(step) != _TCP_COUNT or not all(type(d) is int for d in step):
+    if (
+        type(step) is not list
+        or not _TCP_OLDEST <= len(step) <= _TCP_COUNT
+        or not all(type(d) is int for d in step)
+    ):
         raise DecodeError("a tcp_info step must list an integer per field")
+    step = step + [0] * (_TCP_COUNT - len(step))
     return tuple(None if a is None else a + d for a, d in zip(old, step, strict=True))
 
 
@@ -176,7 +184,7 @@ def _pack_steps(steps: list[tuple[int, list[int]]]) -> list[list[int]]:
 
 
 def _unpack_steps(raw: Any) -> list[tuple[int, list[int]]]:
-    if type(raw) is not list or len(raw) != 1 + _TCP_COUNT:
+    if type(raw) is not list or not 1 + _TCP_OLDEST <= len(raw) <= 1 + _TCP_COUNT:
         raise DecodeError("key 'td': expected handle gaps and one column per tcp_info field")
     if not all(type(col) is list and len(col) == len(raw[0]) for col in raw):
         raise DecodeError("key 'td': columns of different lengths")

@@ -5,7 +5,8 @@ two connections waiting in its accept queue (the kernel reports the queue in ``t
 and the backlog in ``tcpi_sacked``: a decoder off by one field shows ``lost: 5``), a quiet
 pair that exchanged data, and a pair whose client's packets an nftables rule drops, so the
 kernel counts lost and retransmitted segments. tcpscope is run as users run it (``tcpscope
-connections --json`` in that namespace) and must agree with ``ss`` on every field ss prints.
+connections --json`` in that namespace) and must agree with ``ss`` on every field ss prints
+(Recv-Q and Send-Q included).
 """
 
 from __future__ import annotations
@@ -61,12 +62,14 @@ def ss_fields(ns: Netns) -> dict[tuple[int, int], dict[str, int]]:
     out = ns.run("ss", "-tainH")
     rows: dict[tuple[int, int], dict[str, int]] = {}
     key: tuple[int, int] | None = None
+    queues: dict[str, int] = {}
     for line in out.splitlines():
         if not line[:1].isspace():
             cols = line.split()
             local, peer = cols[3], cols[4]
             rport = 0 if peer.endswith(":*") else int(peer.rsplit(":", 1)[1])
             key = (int(local.rsplit(":", 1)[1]), rport)
+            queues = {"recv_q": int(cols[1]), "send_q": int(cols[2])}  # Recv-Q, Send-Q
             continue
         if key is None:
             continue
@@ -75,6 +78,7 @@ def ss_fields(ns: Netns) -> dict[tuple[int, int], dict[str, int]]:
              "bytes_acked", "bytes_received", "unacked", "lost"),
             0,
         )  # fmt: skip
+        got.update(queues)
         for name, value in _FIELD.findall(line):
             if name == "rtt":
                 rtt, var = value.split("/")
@@ -145,6 +149,7 @@ def test_every_decoded_field_agrees_with_ss(
         assert fields == theirs[key], key
     queue = compared[(ports[0], 0)]
     assert (queue["unacked"], queue["lost"]) == (2, 0)  # two waiting, backlog 5 is not "lost"
+    assert (queue["recv_q"], queue["send_q"]) == (2, 5)  # ss's Recv-Q/Send-Q of a listener
     lost = compared[lossy]
     assert lost["lost"] > 0 and lost["retrans"] > 0 and lost["total_retrans"] > 0
     assert lost["unacked"] >= lost["lost"]

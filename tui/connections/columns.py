@@ -4,7 +4,8 @@ Why a module of its own: the layout rule (which columns narrow, which drop first
 columns) is easy to get wrong and is tested without a terminal. Columns with a lower
 ``priority`` number survive longer; flexible columns share the spare width. At 80 columns a
 full IPv4 ``address:port`` (21 cells) fits in both endpoint columns and the process name gets
-12 cells; wider terminals gain the age, the service, byte rates and the enum columns.
+12 cells; wider terminals gain the age, the service, byte rates, the enum columns and, last,
+``ss``'s Recv-Q and Send-Q.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("service", "Service", 8, 7, 5),
     Column("in_rate", "In/s", 9, 9, 4, right=True, sortable=False),
     Column("out_rate", "Out/s", 9, 9, 4, right=True, sortable=False),
+    Column("recv_q", "Recv-Q", 7, 6, 8, right=True, sortable=False),
+    Column("send_q", "Send-Q", 7, 6, 8, right=True, sortable=False),
     Column("offload", "Offload", 10, 7, 6),
     Column("applied", "Applied", 16, 8, 7),
     Column("user", "User", 10, 6, 3),
@@ -60,6 +63,11 @@ COLUMNS: Final[tuple[Column, ...]] = (
 BY_KEY: Final = {c.key: c for c in COLUMNS}
 RATE_KEYS: Final = frozenset({"in_rate", "out_rate"})
 """Shown together or not at all."""
+QUEUE_KEYS: Final = frozenset({"recv_q", "send_q"})
+"""``ss``'s Recv-Q and Send-Q: read with tcp_info for the rows on screen only (so not
+sortable), shown together, and the first to go when the terminal narrows."""
+ON_SCREEN_KEYS: Final = RATE_KEYS | QUEUE_KEYS
+"""Columns whose values are measured only for the rows on screen."""
 TOGGLEABLE: Final = tuple(c.key for c in COLUMNS if c.key not in ("marker", "state", "netns"))
 ONLY_WITH_NAMESPACES: Final = frozenset({"netns"})
 """Columns shown only while more than one network namespace has sockets (core.netns)."""
@@ -93,9 +101,10 @@ def layout(
         if drop.priority == 0:
             break
         chosen.remove(drop)
-    rates = [c for c in chosen if c.key in RATE_KEYS]
-    if len(rates) == 1:
-        chosen.remove(rates[0])  # In/s without Out/s reads as a fact about the whole link
+    for pair in (RATE_KEYS, QUEUE_KEYS):
+        shown = [c for c in chosen if c.key in pair]
+        if len(shown) == 1:
+            chosen.remove(shown[0])  # In/s without Out/s reads as a fact about the whole link
     widths = {c.key: c.min_width for c in chosen}
     spare = total - need(chosen)
     # Grow every column towards its preferred width, in priority order, then flex ones.

@@ -38,7 +38,7 @@ from core.connections.row_index import Group, RowIndex
 from core.connections.services import connection_service
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
-from tui.connections.columns import ONLY_WITH_NAMESPACES, RATE_KEYS, Column, layout
+from tui.connections.columns import ON_SCREEN_KEYS, ONLY_WITH_NAMESPACES, Column, layout
 from tui.connections.uniform import UniformColumns
 from tui.prefs import DEFAULT_HIDDEN
 
@@ -158,7 +158,7 @@ class ConnTable(ScrollView, can_focus=True):
             return []
         top = int(self.scroll_offset.y)
         ids: list[str] = []
-        rates_shown = any(c.key in RATE_KEYS for c, _ in self._layout)
+        rates_shown = any(c.key in ON_SCREEN_KEYS for c, _ in self._layout)
         for position in range(top, min(self.row_count, top + max(1, self.size.height))):
             row_id = self.row_id_at(position)
             group = self._groups.get(row_id)
@@ -461,7 +461,11 @@ class ConnTable(ScrollView, can_focus=True):
         age = fmt.conn_age(conn, now)
         listening = conn.state is TcpState.LISTEN  # a listener moves no bytes of its own
         ns = label(self.index.namespace_of(conn)) if self.many_namespaces else ""
-        extra = _Extra(None if listening else self.rates.rate(row_id), *self._names(conn), ns)
+        info = self.snapshot.tcp_info.get(row_id) if self.snapshot is not None else None
+        queues = (info.recv_q, info.send_q) if info is not None else (None, None)
+        extra = _Extra(
+            None if listening else self.rates.rate(row_id), *self._names(conn), ns, *queues
+        )
         key = (
             "row",
             row_id,
@@ -569,6 +573,10 @@ class _Extra(NamedTuple):
     remote_name: str | None
     namespace: str = ""
     """The Namespace column's text (container or ``ip netns`` name)."""
+    recv_q: int | None = None
+    """Recv-Q from the row's tcp_info (read for rows on screen); ``None``: not known."""
+    send_q: int | None = None
+    """Send-Q, likewise."""
 
 
 def _endpoint(address: str, port: int, name: str | None) -> str:
@@ -609,6 +617,10 @@ def _cell(
         return _rate_cell(extra.rate.in_per_s if extra.rate is not None else None)
     if key == "out_rate":
         return _rate_cell(extra.rate.out_per_s if extra.rate is not None else None)
+    if key == "recv_q":
+        return "" if extra.recv_q is None else str(extra.recv_q)
+    if key == "send_q":
+        return "" if extra.send_q is None else str(extra.send_q)
     if key == "offload":
         return fmt.enum_name("OffloadState", conn.offload_state)
     if key == "applied":

@@ -101,10 +101,18 @@ def tcp_table(info: TcpInfo | None) -> Table | Text:
         ("bytes in (received)", fmt.size(info.bytes_received)),
         ("bytes out (acked)", fmt.size(info.bytes_acked)),
         ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
+        ("Recv-Q / Send-Q", _queues(info)),
     )
     for name, text in rows:
         table.add_row(Text(name), Text(text))
     return table
+
+
+def _queues(info: TcpInfo) -> str:
+    """As ``ss`` shows them; for a listener: waiting connections / backlog."""
+    if info.recv_q is None or info.send_q is None:
+        return "not reported (recorded before tcpscope read the queues)"
+    return f"{info.recv_q} / {info.send_q} (bytes; a listener: queued connections / backlog)"
 
 
 class DetailPane(VerticalScroll, can_focus=True):

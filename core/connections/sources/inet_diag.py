@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from core.connections.tcpinfo import with_queues
 from core.errors import AccessDenied, MonitorError, SourceUnavailable
 
 NETLINK_SOCK_DIAG: Final = 4
@@ -65,6 +66,10 @@ MSG_FULL: Final = struct.Struct("=16xBBBB2s2s16s16sIQIIIII")
 """The whole inet_diag_msg, for the slow path (tests, probes)."""
 RTA_HDR: Final = struct.Struct("=HH")
 MSG_MIN: Final = 88
+QUEUES: Final = struct.Struct("=II")
+"""``idiag_rqueue``, ``idiag_wqueue`` (ss's Recv-Q, Send-Q)."""
+_QUEUES_AT: Final = 16 + 4 + 48 + 4
+"""Their offset in a message: nlmsghdr, family/state/timer/retrans, sockid, expires."""
 """nlmsghdr (16) + inet_diag_msg (72): every socket message is at least this long."""
 RECV_BUFFER: Final = 65536
 """Per recv: the kernel fills at most 32 KiB per dump skb; a small buffer avoids a fresh
@@ -119,7 +124,8 @@ class DiagSocket:
 
 
 def tcp_info_raw(chunk: bytes, off: int) -> bytes | None:
-    """The INET_DIAG_INFO payload of the message at ``off`` in ``chunk``, if any.
+    """The INET_DIAG_INFO payload of the message at ``off`` in ``chunk``, if any, carrying the
+    message's queue sizes (:class:`core.connections.tcpinfo.QueuedTcpInfo`).
 
     Walks the message's attributes; done lazily, only for sockets someone looks at.
     """
@@ -131,7 +137,8 @@ def tcp_info_raw(chunk: bytes, off: int) -> bytes | None:
         if rta_len < 4:
             return None
         if rta_type == INET_DIAG_INFO:
-            return chunk[pos + 4 : pos + rta_len]
+            recv_q, send_q = QUEUES.unpack_from(chunk, off + _QUEUES_AT)
+            return with_queues(chunk[pos + 4 : pos + rta_len], recv_q, send_q)
         pos += (rta_len + 3) & ~3
     return None
 
