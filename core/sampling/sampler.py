@@ -33,6 +33,7 @@ from core.connections.snapshot import (
 from core.connections.sources.base import ConnectionSource, SourceSample, TcpInfoOnDemand
 from core.connections.tcpinfo import LazyTcpInfo
 from core.errors import AccessDenied, MonitorError, SourceUnavailable, UsageError
+from core.sampling.mailbox import Mailbox
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
@@ -166,8 +167,7 @@ class Sampler:
         self.timeout_s = timeout_s
         self._ipsec = ipsec
         self._ipsec_view: IpsecView | None = None
-        self._ipsec_unseen: IpsecView | None = None
-        self._ipsec_ready = asyncio.Event()
+        self._ipsec_box: Mailbox[IpsecView] = Mailbox()
         self._clock = clock
         self._seq = 0
         self._started_at: datetime | None = None
@@ -178,8 +178,7 @@ class Sampler:
         self._pending: asyncio.Future[SourceSample] | None = None
         self._pending_now: datetime | None = None
         self._early: tuple[concurrent.futures.Future[SourceSample], datetime] | None = None
-        self._unseen: Snapshot | None = None
-        self._ready = asyncio.Event()
+        self._box: Mailbox[Snapshot] = Mailbox()
         self._wake = asyncio.Event()
         self._running = asyncio.Event()
         self._running.set()
@@ -274,12 +273,8 @@ class Sampler:
     async def stream(self) -> AsyncIterator[Snapshot]:
         """Yield the newest snapshot whenever one is ready (single consumer)."""
         self._start()
-        while not self._closed:
-            await self._ready.wait()
-            self._ready.clear()
-            snap, self._unseen = self._unseen, None
-            if snap is not None:
-                yield snap
+        async for snap in self._box.values():
+            yield snap
 
     async def ipsec_stream(self) -> AsyncIterator[IpsecView]:
         """Each IPsec view as soon as it is sampled, at its own interval (latest wins).
@@ -289,12 +284,8 @@ class Sampler:
         when it was taken (recordings and one-shots read it there).
         """
         self._start()
-        while not self._closed:
-            await self._ipsec_ready.wait()
-            self._ipsec_ready.clear()
-            view, self._ipsec_unseen = self._ipsec_unseen, None
-            if view is not None:
-                yield view
+        async for view in self._ipsec_box.values():
+            yield view
 
     def __aiter__(self) -> AsyncIterator[Snapshot]:
         """``async for snapshot in sampler``."""
@@ -303,14 +294,14 @@ class Sampler:
     async def sample_once(self) -> Snapshot:
         """Take one sample now, without starting the loop (the CLI's path)."""
         snap = await self._take()
-        self._unseen = None
+        self._box.drop()
         return snap
 
     async def aclose(self) -> None:
         """Stop the loops and release the sources."""
         self._closed = True
-        self._ready.set()
-        self._ipsec_ready.set()
+        self._box.close()
+        self._ipsec_box.close()
         tasks = [*self._tasks, *self._fetches]
         for task in tasks:
             task.cancel()
@@ -353,8 +344,8 @@ class Sampler:
         while not self._closed:
             await self._running.wait()
             started = time.monotonic()
-            self._ipsec_view = self._ipsec_unseen = await asyncio.to_thread(ipsec.sample)
-            self._ipsec_ready.set()
+            self._ipsec_view = await asyncio.to_thread(ipsec.sample)
+            self._ipsec_box.put(self._ipsec_view)
             delay = max(MIN_INTERVAL_S, ipsec.interval_s) - (time.monotonic() - started)
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -498,11 +489,10 @@ class Sampler:
             del self._ghosts[key]
 
     def _publish(self, snap: Snapshot) -> None:
-        pending = self._unseen
+        pending = self._box.unseen
         if pending is not None:
             snap = dataclasses.replace(
                 snap, diff=pending.diff.then(snap.diff), skipped=pending.skipped + 1
             )
         self._last = snap
-        self._unseen = snap
-        self._ready.set()
+        self._box.put(snap)

@@ -33,9 +33,11 @@ from core.connections.actions import (
     terminate,
 )
 from core.connections.model import TcpConnection, TcpState
+from core.connections.namespaces import NamespaceView
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
 from tui.connections.conn_table import ConnTable
+from tui.connections.namespace_detail import namespace_line
 
 LISTED: Final = 5
 """Connections of a process listed by name in the confirmation; the rest are counted."""
@@ -104,6 +106,7 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     _row(text, "Endpoints", endpoints(conn))
     _row(text, "State", fmt.state_name(conn.state))
     _row(text, "Process", process_label(pid, snap.processes.get(pid) if pid else None))
+    _row(text, "Namespace", namespace_line(conn.netns, snap.namespaces))
     holders = len(target.holders)
     held = f"held by {holders} process{'es' if holders != 1 else ''}" if holders else "no file"
     _row(text, "Affects", f"1 connection; the socket is {held}")
@@ -116,8 +119,8 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     return text
 
 
-def terminate_body(target: ProcessTarget) -> Text:
-    """What ending the process involves: its command, connections and shared sockets."""
+def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> Text:
+    """What ending the process involves: its command, namespace, connections, shared sockets."""
     text = Text()
     info = target.info
     if info is not None and info.cmdline:
@@ -126,6 +129,8 @@ def terminate_body(target: ProcessTarget) -> Text:
             command = set_cell_size(command, CMDLINE_CELLS - 1) + "…"
         _row(text, "Command", command)
     conns = target.connections
+    for i, netns in enumerate(dict.fromkeys(conn.netns for conn in conns)):
+        _row(text, "Namespace" if i == 0 else "", namespace_line(netns, view))
     states: dict[str, int] = {}
     for conn in conns:
         states[fmt.state_name(conn.state)] = states.get(fmt.state_name(conn.state), 0) + 1
@@ -175,7 +180,9 @@ async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None
     target = await asyncio.to_thread(
         process_target, pid, list(snap.connections.values()), snap.processes
     )
-    question = ConfirmScreen(f"Terminate {target.label}?", terminate_body(target), "Terminate")
+    question = ConfirmScreen(
+        f"Terminate {target.label}?", terminate_body(target, snap.namespaces), "Terminate"
+    )
     if not await screen.app.push_screen_wait(question):
         return
     outcome = await asyncio.to_thread(terminate, target)

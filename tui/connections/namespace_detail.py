@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from core.connections.model import ProcessInfo, TcpConnection
-from core.connections.namespaces import NamespaceView, ReadBy, namespace_of
+from core.connections.namespaces import NamespaceView, ReadBy, namespace_in, namespace_of
 from core.netns.procnet import MISSING
 from tui import format as fmt
 
@@ -52,3 +52,29 @@ def namespace_table(
     else:
         table.add_row(Text("read from"), Text("sock_diag inside the namespace"))
     return table
+
+
+def namespace_line(netns: int | None, view: NamespaceView | None) -> str:
+    """One line naming a socket's namespace and container, for the close/terminate dialogs.
+
+    Why: the same 4-tuple can live in two containers, so "close this?" must say which one
+    (``tcpscope close`` lists the same). Untrusted names are made printable.
+    """
+    info = None if view is None else namespace_in(netns, view)
+    if info is None:
+        return "tcpscope's own" if netns is None else f"inode {netns} (no longer seen)"
+    parts: list[str] = []
+    container = info.container
+    if container is not None:
+        name = fmt.safe(container.name, "(name unknown)")
+        parts.append(f"{fmt.safe(container.runtime)} container {name}")
+        parts.append(f"id {fmt.safe(container.id[:12])}")
+        if container.pod:
+            parts.append(f"pod {fmt.safe(container.pod)}")
+    if info.name:
+        parts.append(f"ip netns {fmt.safe(info.name)}")
+    if info.current:
+        parts.insert(0, "tcpscope's own")
+    elif not parts:
+        parts.append("another, unnamed")
+    return f"{', '.join(parts)} (inode {info.inode})"
