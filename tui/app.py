@@ -13,6 +13,8 @@ own time otherwise, so screenshots of scripted data are reproducible.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import sys
 from collections.abc import Callable, Collection, Sequence
@@ -39,7 +41,7 @@ from core.sampling.feed import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
-from tui.guarded_app import GuardedApp
+from tui.guarded_app import FEED_CLOSE_GRACE_S, GuardedApp
 from tui.ipsec.screen import IpsecScreen
 from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
@@ -266,10 +268,12 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         )
 
     async def action_quit(self) -> None:
-        """Save preferences, close the feed, leave."""
+        """Save preferences, close the feed, leave (a close held up by a stalled source or
+        daemon is left behind after :data:`FEED_CLOSE_GRACE_S`: the process is ending)."""
         self.workers.cancel_group(self, "sampler")
         try:
-            await self.feed.aclose()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.feed.aclose(), FEED_CLOSE_GRACE_S)
         finally:
             self.exit(0)
 

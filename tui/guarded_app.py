@@ -17,9 +17,11 @@ import contextlib
 import os
 import signal
 import sys
+import termios
 import threading
+import time
 from collections.abc import MutableMapping
-from typing import ClassVar, Final, NoReturn
+from typing import Any, ClassVar, Final, NoReturn
 
 from textual import on
 from textual.app import App
@@ -66,24 +68,40 @@ class GuardedApp(App[int]):
         Binding("ctrl+z", "suspend_process", "Suspend", show=False, priority=True),
     ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _DEADLINE.terminal_before = _terminal_modes()  # before the driver makes it raw
+
     @on(Mount)
     def _exit_on_termination_signals(self) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._quit_soon, sig)
 
-    def _quit_soon(self, sig: int) -> None:
-        """Quit as ``q`` does (the feed is closed, so no worker thread holds the exit up);
-        if that has not ended the process within :data:`QUIT_GRACE_S`, or on a second
-        signal, end it at once with the terminal put back in its normal screen."""
-        if getattr(self, "_quitting", False):
-            _abandon(128 + sig)
-        self._quitting = True
+        def handle(sig: int, _frame: object) -> None:
+            # Runs in the main thread between two bytecodes, even while the loop is busy, so
+            # the deadline starts at the signal. It only hands over: no lock, no new thread.
+            _DEADLINE.arm(sig)
+            with contextlib.suppress(RuntimeError):  # the loop has ended: the deadline ends it
+                loop.call_soon_threadsafe(self._quit_now)
+
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(ValueError, OSError):  # not the main thread
+                signal.signal(sig, handle)
+        _DEADLINE.start()
+
+    def _quit_now(self) -> None:
+        """Quit as ``q`` does: preferences saved, feed closed, terminal restored."""
         self.call_later(self.run_action, "quit")
-        timer = threading.Timer(QUIT_GRACE_S, _abandon, (128 + sig,))
-        timer.daemon = True
-        timer.start()
+
+    async def run_async(self, **kwargs: Any) -> int | None:
+        """Run the app; once signalled, end the process as soon as it has quit.
+
+        Why: after the app, asyncio joins its worker threads, and one blocked on a stalled
+        daemon would hold that up to its read timeout (the terminal is already restored).
+        """
+        result = await super().run_async(**kwargs)
+        if _DEADLINE.signalled:
+            end_process(result if isinstance(result, int) else 0)
+        return result
 
     def notify(
         self,
@@ -98,15 +116,73 @@ class GuardedApp(App[int]):
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
 
-QUIT_GRACE_S: Final = 0.8
-"""How long a signalled app may take to quit cleanly before it is ended anyway (a quit
-normally takes 0.2-0.5 s; a worker thread blocked on a stalled daemon can hold it up)."""
+QUIT_GRACE_S: Final = 0.6
+"""How long after the signal the app may take to quit cleanly before it is ended anyway (a
+quit normally takes 0.2-0.5 s; a worker thread blocked on a stalled daemon can hold it up).
+Below a second with room for a loaded machine: the promise is "ended within a second"."""
+
+FEED_CLOSE_GRACE_S: Final = 0.25
+"""How long a quit waits for the feed to close (sources, daemon sessions): a close normally
+takes milliseconds, one behind a thread blocked on a stalled daemon would wait out its read
+timeout, and the quit must restore the terminal well within :data:`QUIT_GRACE_S`."""
+
+_LEAVE_APP_MODE: Final = (
+    b"\x1b[?2004l\x1b[?7h\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l"  # paste, wrap, mouse
+    b"\x1b[<u\x1b[?1049l\x1b[?25h\x1b[?1004l\x1b[0m\r\n"  # kitty keys, alt screen, cursor, focus
+)
+"""What Textual's driver writes when it stops, for an exit that cannot wait for it."""
 
 
-def _abandon(code: int) -> None:
-    """End the process now: leave the alternate screen, show the cursor, exit."""
+class _QuitDeadline:
+    """Ends the process :data:`QUIT_GRACE_S` after a termination signal, or at a second one.
+
+    Why a thread of its own, started before any signal: a worker thread blocked on a stalled
+    daemon holds the interpreter's exit (asyncio joins its threads), a busy loop would delay
+    a timer, and starting a thread inside a signal handler can deadlock.
+    """
+
+    def __init__(self) -> None:
+        self.terminal_before: list[Any] | None = None
+        self._signalled = threading.Event()
+        self._code = 0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tcpscope-quit", daemon=True)
+            self._thread.start()
+
+    @property
+    def signalled(self) -> bool:
+        return self._signalled.is_set()
+
+    def arm(self, sig: int) -> None:
+        if self._signalled.is_set():
+            _abandon(128 + sig, self.terminal_before)  # a second signal: now
+        self._code = 128 + sig
+        self._signalled.set()
+
+    def _run(self) -> None:
+        self._signalled.wait()
+        time.sleep(QUIT_GRACE_S)
+        _abandon(self._code, self.terminal_before)
+
+
+def _terminal_modes() -> list[Any] | None:
+    """The terminal's line settings now (None when stdin is no terminal)."""
+    try:
+        return termios.tcgetattr(sys.__stdin__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError, termios.error):
+        return None
+
+
+def _abandon(code: int, terminal_before: list[Any] | None) -> NoReturn:
+    """End the process now, with the terminal as the app found it (line settings, screen,
+    cursor, mouse and key modes), as Textual's driver would have left it."""
     with contextlib.suppress(Exception):
-        os.write(sys.__stderr__.fileno(), b"\x1b[?1049l\x1b[?25h\x1b[0m\r\n")  # type: ignore[union-attr]
+        if terminal_before is not None:
+            termios.tcsetattr(sys.__stdin__.fileno(), termios.TCSANOW, terminal_before)  # type: ignore[union-attr]
+        os.write(sys.__stderr__.fileno(), _LEAVE_APP_MODE)  # type: ignore[union-attr]
     os._exit(code)
 
 
@@ -121,3 +197,6 @@ def end_process(code: int) -> NoReturn:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code)
+
+
+_DEADLINE: Final = _QuitDeadline()

@@ -5,6 +5,7 @@ app (terminal restored, like ``q``), the app while its IPsec daemon stalls, and 
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -33,13 +34,23 @@ def app_pid(pane: Pane) -> int:
     return int(pid)
 
 
-def wait_gone(pid: int) -> float:
-    """Seconds until ``pid`` (a child of the tmux shell) is gone; printed, not asserted."""
-    start = time.monotonic()
-    while Path(f"/proc/{pid}").exists():
-        assert time.monotonic() - start < 60, "the process did not end"
-        time.sleep(0.02)
-    return time.monotonic() - start
+def signal_and_time_exit(pid: int, sig: signal.Signals) -> float:
+    """Send ``sig`` to ``pid`` and return the seconds until the kernel reports it ended.
+
+    Measured from outside, from just before the signal to the exit itself: a pidfd (the
+    app is the tmux shell's child, not ours, so no waitpid) becomes readable when the
+    process has exited, before its parent reaps it.
+    """
+    pidfd = os.pidfd_open(pid)
+    try:
+        start = time.monotonic()
+        os.kill(pid, sig)
+        ready, _, _ = select.select([pidfd], [], [], 60)
+        took = time.monotonic() - start
+    finally:
+        os.close(pidfd)
+    assert ready, "the process did not end"
+    return took
 
 
 @pytest.fixture
@@ -74,12 +85,14 @@ def test_the_app_ends_on_a_signal_and_restores_the_terminal(
         if ipsec != "demo":
             shell.keys("2")
             shell.wait_for(lambda t: "not responding" in t, "the stalled daemon reported")
-        pid = app_pid(shell)
-        os.kill(pid, sig)
-        took = wait_gone(pid)
+        took = signal_and_time_exit(app_pid(shell), sig)
         print(f"{sig.name} ({ipsec}): ended after {took:.2f} s")
         text = shell.wait_for(lambda t: "EXIT:" in t.replace('EX""IT', ""), "the shell again")
         assert "Traceback" not in text
+        if ipsec != "demo":
+            # Issue 13's promise, for the state that broke it: a worker thread blocked on
+            # the stalled daemon once held the exit to 1.0-1.7 s (tui/guarded_app.py).
+            assert took < 1.0, f"{sig.name} ended the app after {took:.2f} s"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
