@@ -186,18 +186,22 @@ _MAX_CLIENT_LIFE: Final = 1 + 20 + 2 + TIME_WAIT_S
 def _client_info(rng: random.Random, age: int) -> TcpInfo:
     rtt = rng.randint(8_000, 90_000)
     sent = 1_400 * age * rng.randint(3, 40)
+    total_retrans = rng.randint(0, 2)
+    unacked = rng.randint(0, 3)
     return TcpInfo(
         rtt_us=rtt,
         rttvar_us=rtt // 4,
         snd_cwnd=10 + 2 * age,
         snd_mss=1448,
         retransmits=0,
-        total_retrans=rng.randint(0, 2),
+        total_retrans=total_retrans,
         bytes_acked=sent,
         bytes_received=520 * age + 740,
-        unacked=rng.randint(0, 3),
+        unacked=unacked,
         lost=0,
         retrans=0,
+        recv_q=0,
+        send_q=unacked * 1448,  # the unacknowledged segments' bytes, as Send-Q counts them
     )
 
 
@@ -363,6 +367,8 @@ def _long_lived(seed: int, index: int) -> list[ScriptedConn]:
             unacked=int(jitter * 20),
             lost=3 if lossy else 0,
             retrans=2 if lossy else 0,
+            recv_q=int(jitter * 4096) if n % 2 else 0,  # a reader that lags now and then
+            send_q=int(jitter * 20) * (1448 if spec.family == 4 else 1428),
         )
         rows.append(
             ScriptedConn(
