@@ -25,7 +25,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, Sparkline, Static
 
-from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo
 from core.connections.rates import ByteRate
 from core.connections.snapshot import Snapshot
 from tui import format as fmt
@@ -48,6 +48,8 @@ def process_table(conn: TcpConnection, proc: ProcessInfo | None) -> Table:
     table.add_column("value", ratio=1)
     if proc is None:
         why = "no owning process known" if conn.owning_process is None else "process record gone"
+        if conn.owner_status is OwnerStatus.RESOLVING:
+            why = "owner being looked up"
         table.add_row(Text("process"), Text(f"{why} ({conn.owner_status.value})"))
         return table
     denied = set(proc.denied)

@@ -31,6 +31,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
+from core.connections.first_page import FirstPage, PageRequest, SortPrefix, first_rows
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.connections.records import (
     LINUX_DEFAULTS,
@@ -239,7 +240,20 @@ class NetlinkSource:
 
     # -- one sample ----------------------------------------------------------------------
 
-    def sample(self, now: datetime, *, first: bool) -> SourceSample:
+    def sample_paged(
+        self, now: datetime, request: PageRequest, publish: Callable[[FirstPage], None]
+    ) -> SourceSample:
+        """A first sample that publishes its first page once the dump is parsed (see
+        :class:`core.connections.sources.base.PagesFirst`)."""
+        return self.sample(now, first=True, page=(request, publish))
+
+    def sample(
+        self,
+        now: datetime,
+        *,
+        first: bool,
+        page: tuple[PageRequest, Callable[[FirstPage], None]] | None = None,
+    ) -> SourceSample:
         """One dump of every TCP socket; see
         :class:`core.connections.sources.base.ConnectionSource`."""
         prev = self._by_key
@@ -261,6 +275,8 @@ class NetlinkSource:
             added = [k for k in order if k not in prev]
             gone = [k for k in prev if k not in seen]
         now = observed_after(now)
+        if page is not None:
+            page[1](self._first_page(order, now, page[0]))
         self._order = order
         pending, vanished = _match(added, [prev[k] for k in gone])
         for k in gone:
@@ -304,6 +320,15 @@ class NetlinkSource:
         for family, dumper, stream in streams:
             for found in reply_keys(family, dumper, stream, keep):
                 feed(found)
+
+    def _first_page(self, order: list[bytes], now: datetime, request: PageRequest) -> FirstPage:
+        """The rows that sort first, built from the dump's keys alone (owners not looked up)."""
+        keys = [k for k in order if _STATES[k[1]] is not None]
+        counts = Counter(_state(k) for k in keys)
+        rows = first_rows(
+            keys, _page_prefix, lambda k: self._settle(k, None, now, True, True), request
+        )
+        return FirstPage(rows, len(keys), dict(counts), request.reverse)
 
     # -- the slow path: new, changed and gone sockets ------------------------------------
 
@@ -358,7 +383,12 @@ class NetlinkSource:
         return by_iid, len(new_inodes)
 
     def _settle(
-        self, key: bytes, prev: TcpConnection | None, now: datetime, first: bool
+        self,
+        key: bytes,
+        prev: TcpConnection | None,
+        now: datetime,
+        first: bool,
+        resolving: bool = False,
     ) -> TcpConnection:
         alen = 4 if key[0] == socket.AF_INET else 16
         ino = _inode(key)
@@ -372,11 +402,12 @@ class NetlinkSource:
         state = _STATES[key[1]] or TcpState.CLOSED
         if state is TcpState.CLOSED and not rport:
             state = linux_state(key[1], rport) or state
-        if self._resolve:
+        if self._resolve and not resolving:
             pid, status = self._resolver.owner(ino)
             holders = self._resolver.holders(ino)
-        else:
-            pid, status, holders = None, OwnerStatus.NOT_SUPPORTED, ()
+        else:  # not looked up yet (a first page), or never
+            status = OwnerStatus.RESOLVING if self._resolve else OwnerStatus.NOT_SUPPORTED
+            pid, holders = None, ()
         facts = SocketFacts(  # positional: this runs for every socket of the first sample
             4 if alen == 4 else 6,
             laddr,
@@ -488,6 +519,19 @@ def reply_keys(
         if off < len(chunk):
             dumper.finish(chunk, off)
         yield found
+
+
+def _state(key: bytes) -> TcpState:
+    """A key's State (a bound-only socket is Bound, see linux_state)."""
+    state = _STATES[key[1]] or TcpState.CLOSED
+    if state is TcpState.CLOSED and key[_DPORT] == _ZERO_PORT:
+        state = linux_state(key[1], 0) or state
+    return state
+
+
+def _page_prefix(key: bytes) -> SortPrefix:
+    """The State sort key's first parts, from the raw key (ports are big-endian)."""
+    return int(_state(key)), key[2:4], key[4:6]
 
 
 def _netns(key: bytes) -> int | None:
