@@ -78,7 +78,7 @@ def non_empty(what: str) -> Callable[[str], str]:
 
 def provider_name(text: str) -> str:
     """An argparse type: an IPsec provider name (``auto`` or one of the providers)."""
-    from core.ipsec.providers import PROVIDER_NAMES
+    from core.ipsec import PROVIDER_NAMES
 
     name = text.strip().lower()
     if name not in PROVIDER_NAMES:
