@@ -160,6 +160,15 @@ class NetlinkSource:
         """InstanceIDs whose tcp_info each sample asks for when tcp_info is not dumped."""
         self.last_new = 0
         """New or changed sockets in the last sample (for bench)."""
+        self._replies = 0
+        self._built = 0
+
+    @property
+    def progress(self) -> tuple[int, ...]:
+        """Grows while a sample works (replies read, records made, /proc reads): the sampler
+        tells a slow sample (a first one at 250k sockets) from a hung one by it."""
+        stats = self._resolver.stats
+        return (self._replies, self._built, stats.listdirs, stats.readlinks)
 
     def _open_dumpers(self) -> None:
         for dumper in self._dumpers.values():
@@ -298,11 +307,17 @@ class NetlinkSource:
         """
         keep = chunks if self._tcp_info else None
         if self._namespaces is not None:
-            self._namespaces.dump(feed, keep)
+
+            def counted(found: list[bytes]) -> None:
+                self._replies += 1
+                feed(found)
+
+            self._namespaces.dump(counted, keep)
             return
         streams = [(fam, dumper, dumper.chunks(fam)) for fam, dumper in self._dumpers.items()]
         for family, dumper, stream in streams:
             for found in reply_keys(family, dumper, stream, keep):
+                self._replies += 1
                 feed(found)
 
     # -- the slow path: new, changed and gone sockets ------------------------------------
@@ -341,6 +356,7 @@ class NetlinkSource:
                 touched.add(rec.instance_id)
         for key, prev in pending:
             rec = self._settle(key, prev, now, first)
+            self._built += 1
             touched.add(rec.instance_id)
             if prev is not None:
                 self._unref(prev)
