@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.commands.feeds import make_feed, options_from_args
-from core.sampling.sampler import Sampler
+from core.commands import make_feed, options_from_args
+from core.sampling import Sampler
 
 
 def launch(args: argparse.Namespace) -> int:

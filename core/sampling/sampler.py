@@ -32,14 +32,13 @@ from core.connections.snapshot import (
 )
 from core.connections.sources.base import ConnectionSource, SourceSample, TcpInfoOnDemand
 from core.connections.tcpinfo import LazyTcpInfo
-from core.errors import AccessDenied, MonitorError, SourceUnavailable, UsageError
+from core.errors import AccessDenied, MonitorError, SourceUnavailable
+from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedControls, check_interval
 from core.sampling.mailbox import Mailbox
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
 
-MIN_INTERVAL_S: Final = 0.1
-MAX_INTERVAL_S: Final = 60.0
 STRETCH: Final = 1.5
 """When a sample outlasts the interval, the next one starts this many sample durations after
 it: sampling then keeps at most two thirds of a core, and the UI keeps the rest."""
@@ -69,15 +68,6 @@ def stretched_interval(interval_s: float, sample_s: float) -> float | None:
 def utc_now() -> datetime:
     """Wall-clock time in UTC (the default clock)."""
     return datetime.now(UTC)
-
-
-def check_interval(interval_s: float) -> float:
-    """``interval_s`` if within 0.1–60 s, else UsageError with one line."""
-    if not MIN_INTERVAL_S <= interval_s <= MAX_INTERVAL_S:
-        raise UsageError(
-            f"interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} s, got {interval_s}"
-        )
-    return interval_s
 
 
 def diff_connections(
@@ -134,7 +124,7 @@ def _error_of(exc: BaseException) -> tuple[ErrorKind, str]:
     return ErrorKind.EXCEPTION, f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-class Sampler:
+class Sampler(FeedControls):
     """Latest-wins async producer of :class:`Snapshot` (implements
     :class:`core.sampling.feed.Feed`)."""
 
@@ -159,8 +149,8 @@ class Sampler:
             ipsec: optional IPsec sampler riding the same stream at its own interval.
             clock: the time source (tests and the demo pass a deterministic one).
         """
+        super().__init__(check_interval(interval_s))
         self._source = source
-        self._interval_s = check_interval(interval_s)
         self._stretched_s: float | None = None
         """Set while samples take longer than the interval (see :func:`stretched_interval`)."""
         self.ghost_ttl_s = ghost_ttl_s
@@ -181,6 +171,7 @@ class Sampler:
         self._box: Mailbox[Snapshot] = Mailbox()
         self._wake = asyncio.Event()
         self._running = asyncio.Event()
+        """Set while not paused: what the sampling loop waits on."""
         self._running.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._fetches: set[asyncio.Task[None]] = set()
@@ -203,16 +194,6 @@ class Sampler:
         return self._source.name
 
     @property
-    def paused(self) -> bool:
-        """True while paused."""
-        return not self._running.is_set()
-
-    @property
-    def interval_s(self) -> float:
-        """Seconds between sample starts."""
-        return self._interval_s
-
-    @property
     def calls_in_flight(self) -> int:
         """Source calls running now (0 or 1): a paused sampler is idle once this is 0."""
         return self._in_flight
@@ -224,15 +205,17 @@ class Sampler:
 
     def set_interval(self, interval_s: float) -> None:
         """Change the interval now; the sleeping loop wakes to honour it."""
-        self._interval_s = check_interval(interval_s)
+        super().set_interval(interval_s)
         self._wake.set()
 
     def pause(self) -> None:
         """Stop sampling (the sample in flight, if any, still completes)."""
+        super().pause()
         self._running.clear()
 
     def resume(self) -> None:
         """Sample again immediately."""
+        super().resume()
         self._running.set()
         self._wake.set()
 

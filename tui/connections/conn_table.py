@@ -29,14 +29,21 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from core.connections.model import ProcessInfo, TcpConnection, TcpState
-from core.connections.namespaces import label
-from core.connections.query import SORT_COLUMNS, Query
-from core.connections.rates import ByteRate, RateTracker
-from core.connections.reverse_dns import ReverseDns
-from core.connections.row_index import Group, RowIndex
-from core.connections.services import connection_service
-from core.connections.snapshot import Snapshot
+from core.connections import (
+    SORT_COLUMNS,
+    ByteRate,
+    Group,
+    ProcessInfo,
+    Query,
+    RateTracker,
+    ReverseDns,
+    RowIndex,
+    Snapshot,
+    TcpConnection,
+    TcpState,
+    connection_service,
+    namespace_label,
+)
 from tui import format as fmt
 from tui.connections.columns import ON_SCREEN_KEYS, ONLY_WITH_NAMESPACES, Column, layout
 from tui.connections.uniform import UniformColumns
@@ -460,7 +467,7 @@ class ConnTable(ScrollView, can_focus=True):
         life = self._lifecycle(row_id, conn, now)
         age = fmt.conn_age(conn, now)
         listening = conn.state is TcpState.LISTEN  # a listener moves no bytes of its own
-        ns = label(self.index.namespace_of(conn)) if self.many_namespaces else ""
+        ns = namespace_label(self.index.namespace_of(conn)) if self.many_namespaces else ""
         info = self.snapshot.tcp_info.get(row_id) if self.snapshot is not None else None
         queues = (info.recv_q, info.send_q) if info is not None else (None, None)
         extra = _Extra(

@@ -17,10 +17,16 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from core.connections.completion import Completion, complete, field_values
-from core.connections.query import SORT_COLUMNS, QueryError, parse_query
-from core.connections.reverse_dns import ReverseDns
-from core.connections.snapshot import Snapshot
+from core.connections import (
+    SORT_COLUMNS,
+    Completion,
+    QueryError,
+    ReverseDns,
+    Snapshot,
+    complete,
+    field_values,
+    parse_query,
+)
 from tui import format as fmt
 from tui.connections import actions as acts
 from tui.connections.columns import BY_KEY, Column

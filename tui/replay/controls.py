@@ -26,11 +26,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
-from core.connections.model import TcpConnection
-from core.connections.snapshot import Snapshot
+from core.connections import Snapshot, TcpConnection
 from core.errors import MonitorError
-from core.recording.replay import SnapshotDiff, diff_between, next_speed, parse_seek
-from core.sampling.feed import Seekable
+from core.recording import SnapshotDiff, diff_between, next_speed, parse_seek
+from core.sampling import Seekable
 from tui import format as fmt
 
 JUMP: Final = timedelta(minutes=1)
