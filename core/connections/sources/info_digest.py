@@ -24,10 +24,10 @@ from core.connections.sources.inet_diag import (
     MSG_TYPE,
     QUEUES,
     QUEUES_AT,
-    RTA_HDR,
     reply_type,
 )
 from core.connections.tcpinfo import DIGEST_FORMAT, DIGEST_LENGTH, MIN_LENGTH
+from core.netlink import NLA_HDR
 
 Digest = tuple[object, ...]
 """Equal for two samples of a socket exactly when its decoded TcpInfo is equal."""
@@ -44,7 +44,7 @@ def _find_info(chunk: bytes, off: int, length: int) -> tuple[int, int] | None:
     """(payload offset from ``off``, payload length) of the message's INET_DIAG_INFO."""
     pos, end = off + MSG_MIN, off + length
     while pos + 4 <= end:
-        rta_len, rta_type = RTA_HDR.unpack_from(chunk, pos)
+        rta_len, rta_type = NLA_HDR.unpack_from(chunk, pos)
         if rta_len < 4:
             return None
         if rta_type == INET_DIAG_INFO:
