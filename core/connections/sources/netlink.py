@@ -27,7 +27,7 @@ import socket
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -51,6 +51,7 @@ from core.connections.sources.inet_diag import (
     sockets_end,
     tcp_info_raw,
 )
+from core.connections.sources.info_digest import Digest, info_digests
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
 from core.connections.sources.tracker import SocketFacts, next_record
@@ -588,6 +589,16 @@ class _TcpInfoIndex:
         fam = socket.AF_INET if conn.family == 4 else socket.AF_INET6
         where = self._index.get((fam, conn.source_key))
         return tcp_info_raw(*where) if where is not None else None
+
+    def digests(self, raw: Mapping[str, object]) -> dict[str, Digest]:
+        """InstanceID → what its decoded tcp_info would be, for every record in ``raw`` that
+        has one (see core.connections.sources.info_digest): one unpack per socket."""
+        get = info_digests(self._chunks).get
+        return {
+            iid: found
+            for iid, conn in raw.items()
+            if isinstance(conn, TcpConnection) and (found := get(conn.source_key)) is not None
+        }
 
     def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:
         index: dict[tuple[int, bytes], tuple[bytes, int]] = {}
