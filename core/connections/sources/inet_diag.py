@@ -71,6 +71,7 @@ QUEUES: Final = struct.Struct("=II")
 """``idiag_rqueue``, ``idiag_wqueue`` (ss's Recv-Q, Send-Q)."""
 _QUEUES_AT: Final = 16 + 4 + 48 + 4
 """Their offset in a message: nlmsghdr, family/state/timer/retrans, sockid, expires."""
+QUEUES_AT: Final = _QUEUES_AT
 """nlmsghdr (16) + inet_diag_msg (72): every socket message is at least this long."""
 RECV_BUFFER: Final = 65536
 """Per recv: the kernel fills at most 32 KiB per dump skb; a small buffer avoids a fresh
