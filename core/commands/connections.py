@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Collection, Mapping
+from operator import attrgetter
 from typing import IO, Final, cast
 
 from core.commands.arg_types import non_empty, whole_between
@@ -20,6 +21,8 @@ from core.netns.options import DEFAULT as DEFAULT_NETNS
 from core.netns.options import add_netns_argument
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
+_ENDPOINTS: Final = attrgetter("local_address", "local_port", "remote_address", "remote_port")
+"""The sort key of the output: local then remote endpoint (one C call per row)."""
 
 
 port = whole_between(0, 65535, "port")
@@ -147,7 +150,7 @@ def select(
         if states or not query.empty or any(f is not None for f in filters)
         else [*conns]
     )
-    rows.sort(key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port))
+    rows.sort(key=_ENDPOINTS)
     return rows
 
 
@@ -175,13 +178,14 @@ def run(args: argparse.Namespace) -> int:
     from core.connections.oneshot import take_snapshot
     from core.connections.report import write_csv, write_json, write_table
     from core.netns.select import namespace_dumps
-    from core.remote.commands import remote_snapshot
     from core.remote.target import target_from
 
     remote = target_from(args)
     netns = getattr(args, "netns", DEFAULT_NETNS)
     tcp_info = bool(args.json)
     if remote is not None:
+        from core.remote.commands import remote_snapshot  # asyncio and more: only when remote
+
         snap = remote_snapshot(remote, tcp_info=tcp_info)
     else:
         snap = take_snapshot(
