@@ -10,8 +10,9 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.sampling.controls import check_interval
 from core.sampling.feed import Feed
-from core.sampling.sampler import IpsecSampling, Sampler, check_interval
+from core.sampling.sampler import IpsecSampling, Sampler
 
 if TYPE_CHECKING:
     from core.remote.target import RemoteTarget

@@ -34,7 +34,7 @@ from core.recording.format import (
 from core.recording.reader import MAX_SAMPLES, Recording
 from core.recording.writer import RecordingWriter
 from core.safe_io import file_kind
-from core.sampling.sampler import MAX_INTERVAL_S, MIN_INTERVAL_S
+from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

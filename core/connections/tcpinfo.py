@@ -108,6 +108,22 @@ _COUNTERS: Final = struct.Struct(f"={_RETRANS_AT}xI{_ACKED_AT - _RETRANS_AT - 4}
 """total_retrans, bytes_acked, bytes_received (adjacent): what traffic totals need."""
 
 
+def _digest_format() -> tuple[str, int]:
+    """One struct format reading every decoded field, in offset order, with pad bytes between;
+    and the length of tcp_info it needs."""
+    fields = sorted(OFFSETS[kernel] for _attr, kernel in _DECODED)
+    fmt, at = "=", 0
+    for off, code in fields:
+        fmt += f"{off - at}x{code}" if off > at else code
+        at = off + struct.calcsize(code)
+    return fmt, at
+
+
+DIGEST_FORMAT, DIGEST_LENGTH = _digest_format()
+"""What core.connections.sources.info_digest unpacks per socket: every field :class:`TcpInfo`
+decodes, so two equal unpacks mean two equal TcpInfo (with equal queues)."""
+
+
 class QueuedTcpInfo(bytes):
     """A raw ``struct tcp_info`` plus the queue sizes of the message that carried it.
 
@@ -247,6 +263,14 @@ class LazyTcpInfo(Mapping[str, TcpInfo]):
             return None
         raw = self._fetch(loc) if self._fetch is not None else loc
         return raw if isinstance(raw, bytes) else None
+
+    def digests(self) -> dict[str, Any] | None:
+        """Per InstanceID a value that is equal in two samples exactly when the decoded
+        tcp_info is, computed for every entry in bulk without decoding any; ``None`` when the
+        source cannot give them (then compare decoded values). Why: a recording writes only
+        what changed, and decoding every entry to find that out cost more than the sample."""
+        make = getattr(self._fetch, "digests", None)
+        return make(self._raw) if make is not None else None
 
     def __getitem__(self, key: str) -> TcpInfo:
         info = self._decode(key)

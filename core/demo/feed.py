@@ -21,7 +21,8 @@ from core.demo.ipsec import DemoIpsecProvider
 from core.demo.scenario import frames
 from core.demo.source import DemoSource
 from core.ipsec.sampling import IpsecSampler
-from core.sampling.sampler import Sampler, check_interval
+from core.sampling.controls import check_interval
+from core.sampling.sampler import Sampler
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView

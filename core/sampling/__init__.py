@@ -12,13 +12,15 @@ from core.lazy_facade import lazy_exports
 __all__ = ["Feed", "Sampler", "Seekable", "StreamsIpsec", "WatchesTcpInfo", "check_interval"]
 
 if TYPE_CHECKING:
+    from core.sampling.controls import check_interval
     from core.sampling.feed import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
-    from core.sampling.sampler import Sampler, check_interval
+    from core.sampling.sampler import Sampler
 else:
     __getattr__ = lazy_exports(
         __name__,
         {
             "feed": ("Feed", "Seekable", "StreamsIpsec", "WatchesTcpInfo"),
-            "sampler": ("Sampler", "check_interval"),
+            "controls": ("check_interval",),
+            "sampler": ("Sampler",),
         },
     )

@@ -28,7 +28,7 @@ import struct
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -54,6 +54,7 @@ from core.connections.sources.inet_diag import (
     tcp_info_raw,
     tcp_info_span,
 )
+from core.connections.sources.info_digest import Digest, info_digests
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
 from core.connections.sources.tracker import SocketFacts, next_record
@@ -167,6 +168,15 @@ class NetlinkSource:
         """InstanceIDs whose tcp_info each sample asks for when tcp_info is not dumped."""
         self.last_new = 0
         """New or changed sockets in the last sample (for bench)."""
+        self._replies = 0
+        self._built = 0
+
+    @property
+    def progress(self) -> tuple[int, ...]:
+        """Grows while a sample works (replies read, records made, /proc reads): the sampler
+        tells a slow sample (a first one at 250k sockets) from a hung one by it."""
+        stats = self._resolver.stats
+        return (self._replies, self._built, stats.listdirs, stats.readlinks)
 
     def _open_dumpers(self) -> None:
         for dumper in self._dumpers.values():
@@ -308,11 +318,17 @@ class NetlinkSource:
         """
         keep = chunks if self._tcp_info else None
         if self._namespaces is not None:
-            self._namespaces.dump(feed, keep)
+
+            def counted(found: list[bytes]) -> None:
+                self._replies += 1
+                feed(found)
+
+            self._namespaces.dump(counted, keep)
             return
         streams = [(fam, dumper, dumper.chunks(fam)) for fam, dumper in self._dumpers.items()]
         for family, dumper, stream in streams:
             for found in reply_keys(family, dumper, stream, keep):
+                self._replies += 1
                 feed(found)
 
     # -- the slow path: new, changed and gone sockets ------------------------------------
@@ -359,9 +375,11 @@ class NetlinkSource:
             self._pid_refs.update(r.owning_process for r in recs if r.owning_process is not None)
             by_iid.update(zip(iids, recs, strict=True))
             by_key.update(zip(keys, recs, strict=True))
+            self._built += len(recs)
             pending = []
         for key, prev in pending:
             rec = self._settle(key, prev, now, first)
+            self._built += 1
             touched.add(rec.instance_id)
             if prev is not None:
                 self._unref(prev)
@@ -600,6 +618,16 @@ class _TcpInfoIndex:
         if span is None:
             return None
         return tcp_info_values(chunk, *span, queues_at(chunk, off))
+
+    def digests(self, raw: Mapping[str, object]) -> dict[str, Digest]:
+        """InstanceID → what its decoded tcp_info would be, for every record in ``raw`` that
+        has one (see core.connections.sources.info_digest): one unpack per socket."""
+        get = info_digests(self._chunks).get
+        return {
+            iid: found
+            for iid, conn in raw.items()
+            if isinstance(conn, TcpConnection) and (found := get(conn.source_key)) is not None
+        }
 
     def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:
         index: dict[tuple[int, bytes], tuple[bytes, int]] = {}
