@@ -81,7 +81,7 @@ def provider_name(text: str) -> str:
     name = text.strip().lower()
     if name == "auto":  # the default, converted on every run: no need for the providers
         return name
-    from core.ipsec.providers import PROVIDER_NAMES
+    from core.ipsec import PROVIDER_NAMES
 
     if name not in PROVIDER_NAMES:
         raise argparse.ArgumentTypeError(f"one of {', '.join(PROVIDER_NAMES)}, not {text!r}")
