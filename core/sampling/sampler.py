@@ -144,8 +144,9 @@ class Sampler(FeedControls):
             source: the connection source (called from a worker thread, never concurrently).
             interval_s: seconds between sample starts, 0.1–60.
             ghost_ttl_s: how long closed connections stay listed as ghosts.
-            timeout_s: a sample taking longer is reported as a hang; the sampler waits for
-                that same call to finish rather than starting another one.
+            timeout_s: a sample that shows no progress for this long (or, from a source that
+                does not report progress, takes this long) is reported as a hang; the sampler
+                waits for that same call to finish rather than starting another one.
             ipsec: optional IPsec sampler riding the same stream at its own interval.
             clock: the time source (tests and the demo pass a deterministic one).
         """
@@ -366,12 +367,24 @@ class Sampler(FeedControls):
             first = self._last_good is None
             self._pending = asyncio.ensure_future(asyncio.to_thread(self._guarded, now, first))
         try:
-            return await asyncio.wait_for(asyncio.shield(self._pending), self.timeout_s)
+            while True:
+                mark = self._progress()
+                try:
+                    return await asyncio.wait_for(asyncio.shield(self._pending), self.timeout_s)
+                except TimeoutError:
+                    if mark is None or self._progress() == mark:
+                        raise
+                    # Slow, not hung: the source moved on since the last look (a first sample
+                    # of 250k sockets takes longer than the timeout). Keep waiting.
         finally:
             # Forget the call only once it has finished: after a timeout (or a cancelled
             # consumer) the thread still runs, and a second call must not overlap it.
             if self._pending is not None and self._pending.done():
                 self._pending = None
+
+    def _progress(self) -> object:
+        """The source's progress marker (see NetlinkSource.progress), None if it has none."""
+        return getattr(self._source, "progress", None)
 
     def _guarded(self, now: datetime, first: bool) -> SourceSample:
         self._in_flight += 1

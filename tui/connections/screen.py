@@ -312,6 +312,10 @@ class ConnectionsScreen(Screen[None]):
             self._followed = wanted
             shell_of(self).show_tcp_info_for(sorted(wanted))
 
+    @on(ConnTable.OrderShown)
+    def _order_shown(self) -> None:
+        self._show_counts()
+
     @on(ConnTable.CursorMoved)
     def _cursor_moved(self) -> None:
         if self.detail_open:
