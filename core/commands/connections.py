@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Collection, Mapping
+from operator import attrgetter
 from typing import IO, Final, cast
 
 from core.commands.arg_types import non_empty, whole_between
@@ -25,6 +26,8 @@ from core.errors import UsageError
 from core.netns import DEFAULT_NETNS, add_netns_argument
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
+_ENDPOINTS: Final = attrgetter("local_address", "local_port", "remote_address", "remote_port")
+"""The sort key of the output: local then remote endpoint (one C call per row)."""
 
 
 port = whole_between(0, 65535, "port")
@@ -152,7 +155,7 @@ def select(
         if states or not query.empty or any(f is not None for f in filters)
         else [*conns]
     )
-    rows.sort(key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port))
+    rows.sort(key=_ENDPOINTS)
     return rows
 
 
@@ -179,12 +182,14 @@ def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
     from core.connections import take_snapshot, write_csv, write_json, write_table
     from core.netns import namespace_dumps
-    from core.remote import remote_snapshot, target_from
+    from core.remote import target_from
 
     remote = target_from(args)
     netns = getattr(args, "netns", DEFAULT_NETNS)
     tcp_info = bool(args.json)
     if remote is not None:
+        from core.remote import remote_snapshot  # asyncio and more: only when remote
+
         snap = remote_snapshot(remote, tcp_info=tcp_info)
     else:
         snap = take_snapshot(
