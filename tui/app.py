@@ -32,12 +32,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from core.commands.feeds import actions_off
-from core.commands.host_label import display_host
-from core.connections.snapshot import Snapshot
+from core.commands import actions_off, display_host
+from core.connections import Snapshot
 from core.errors import MonitorError
-from core.ipsec.model import IpsecView
-from core.sampling.feed import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo
+from core.ipsec import IpsecView
+from core.sampling import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen

@@ -12,16 +12,18 @@ import sys
 from collections.abc import Callable, Collection, Sequence
 from typing import Final, NoReturn, Protocol, cast
 
-from core.commands.arg_types import (
+from core.commands import (
     MAX_GHOST_TTL_S,
     MAX_SEED,
+    finish_output,
     provider_name,
     real,
     refuse_ignored_globals,
+    report_os_error,
     seconds_between,
+    tolerate_locale,
     whole_between,
 )
-from core.commands.output_errors import finish_output, report_os_error, tolerate_locale
 from core.errors import MonitorError
 
 EXIT_USAGE = 2
@@ -38,7 +40,7 @@ class OneLineParser(argparse.ArgumentParser):
 def interval(text: str) -> float:
     """An argparse type: seconds between samples, 0.1–60."""
     value = real(text)
-    from core.sampling.sampler import check_interval
+    from core.sampling import check_interval
 
     try:
         return check_interval(value)
@@ -92,16 +94,16 @@ COMMANDS: Final = {
 
 def _filter(text: str) -> str:
     """``--filter EXPR``: checked here so a typo is a usage error before the screen changes."""
-    from core.connections.query import filter_argument
+    from core.connections import filter_argument
 
     return filter_argument(text)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     """The whole command line (only the subcommand ``argv`` names is imported)."""
-    from core.connections.sources import SOURCE_NAMES
-    from core.netns.options import add_netns_argument
-    from core.remote.target import add_arguments as add_remote_arguments
+    from core.connections import SOURCE_NAMES
+    from core.netns import add_netns_argument
+    from core.remote import add_remote_arguments
 
     chosen = _chosen(sys.argv[1:] if argv is None else argv, COMMANDS)
     parser = OneLineParser(

@@ -14,8 +14,7 @@ from typing import Final
 
 import humanize
 
-from core.connections.model import TcpConnection, TcpState
-from core.connections.seed_tables import ENUMS
+from core.connections import ENUMS, TcpConnection, TcpState
 from core.textsafe import printable
 
 _UNITS: Final = {"second": "s", "minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.commands.feeds import make_feed, options_from_args
-from core.connections.first_page import PageRequest
-from core.sampling.sampler import Sampler
+from core.commands import make_feed, options_from_args
+from core.connections import PageRequest
+from core.sampling import Sampler
 
 
 def first_page_request(filter_text: str) -> PageRequest | None:
     """The first page the table will show: the saved order if a first page can be worked
     out for it (State) and no filter is given, as many rows as the terminal has lines."""
-    from core.connections.first_page import PAGE_COLUMN
+    from core.connections import PAGE_COLUMN
     from tui import prefs
 
     saved, _problem = prefs.load(prefs.prefs_path())

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from core.connections.snapshot import Snapshot
-from core.ipsec.model import IpsecView
+from core.connections import Snapshot
+from core.ipsec import IpsecView
 
 
 class SnapshotReceived(Message):

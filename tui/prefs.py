@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from core.commands.arg_types import MAX_GHOST_TTL_S
-from core.connections.query import MAX_QUERY_CHARS, SORT_COLUMNS
+from core.commands import MAX_GHOST_TTL_S
+from core.connections import MAX_QUERY_CHARS, SORT_COLUMNS
 from core.safe_io import FileRefused, read_capped, write_atomic
 
 DEFAULT_HIDDEN: Final = frozenset({"user"})

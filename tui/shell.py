@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.dom import DOMNode
 
-from core.connections.snapshot import Snapshot
+from core.connections import Snapshot
 from tui.prefs import Prefs
 
 if TYPE_CHECKING:

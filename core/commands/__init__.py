@@ -2,4 +2,63 @@
 
 Why a package above the others: choosing a feed needs the live sampler, a recording and the
 demo, and the demo and replay are built on the sampler, so the choice sits above all three.
+
+Facade (lazy, :mod:`core.lazy_facade`): the shared argument types, the feed choice and the
+output guards of ``tui/cli.py`` and the app; the subcommand modules are loaded by name, one a
+run.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.lazy_facade import lazy_exports
+
+__all__ = [
+    "MAX_GHOST_TTL_S",
+    "MAX_SEED",
+    "actions_off",
+    "display_host",
+    "finish_output",
+    "make_feed",
+    "options_from_args",
+    "provider_name",
+    "real",
+    "refuse_ignored_globals",
+    "report_os_error",
+    "seconds_between",
+    "tolerate_locale",
+    "whole_between",
+]
+
+if TYPE_CHECKING:
+    from core.commands.arg_types import (
+        MAX_GHOST_TTL_S,
+        MAX_SEED,
+        provider_name,
+        real,
+        refuse_ignored_globals,
+        seconds_between,
+        whole_between,
+    )
+    from core.commands.feeds import actions_off, make_feed, options_from_args
+    from core.commands.host_label import display_host
+    from core.commands.output_errors import finish_output, report_os_error, tolerate_locale
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "arg_types": (
+                "MAX_GHOST_TTL_S",
+                "MAX_SEED",
+                "provider_name",
+                "real",
+                "refuse_ignored_globals",
+                "seconds_between",
+                "whole_between",
+            ),
+            "feeds": ("actions_off", "make_feed", "options_from_args"),
+            "host_label": ("display_host",),
+            "output_errors": ("finish_output", "report_os_error", "tolerate_locale"),
+        },
+    )

@@ -27,7 +27,7 @@ def display_host(feed: Any) -> str:
         if getattr(header, "redacted", False):
             return name
     elif getattr(inner, "source_name", None) == "demo":
-        from core.demo.scenario import HOST_NAME
+        from core.demo import HOST_NAME
 
         name = HOST_NAME
     else:

@@ -1,1 +1,166 @@
-"""MSFT_NetTCPConnection: model, seed tables, property rules, sources, query, report, explain."""
+"""MSFT_NetTCPConnection: model, seed tables, property rules, sources, query, report, explain.
+
+Facade: the model, snapshot, query, property rules, row index, close actions and report that
+the TUI and the commands use. Lazy (:mod:`core.lazy_facade`): importing one module of the
+package, as the one-shot path does, imports no other.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.lazy_facade import lazy_exports
+
+__all__ = [
+    "EMPTY_QUERY",
+    "ENUMS",
+    "MAX_QUERY_CHARS",
+    "PAGE_COLUMN",
+    "PROPERTIES",
+    "SORT_COLUMNS",
+    "SOURCE_NAMES",
+    "ByteRate",
+    "CloseTarget",
+    "Completion",
+    "FirstPage",
+    "Group",
+    "NamespaceView",
+    "Outcome",
+    "OwnerStatus",
+    "PageRequest",
+    "ProcessInfo",
+    "ProcessTarget",
+    "PropertySpec",
+    "Provenance",
+    "Query",
+    "QueryError",
+    "RateTracker",
+    "ReadBy",
+    "Refusal",
+    "ReverseDns",
+    "RowIndex",
+    "Snapshot",
+    "TcpConnection",
+    "TcpInfo",
+    "TcpState",
+    "canonical_address",
+    "cell_rule",
+    "close_connections",
+    "close_targets",
+    "complete",
+    "connection_service",
+    "endpoints",
+    "field_values",
+    "filter_argument",
+    "get_source",
+    "kill",
+    "namespace_in",
+    "namespace_label",
+    "namespace_of",
+    "parse_query",
+    "process_label",
+    "process_target",
+    "property_value",
+    "service_name",
+    "take_snapshot",
+    "terminate",
+    "write_csv",
+    "write_json",
+    "write_table",
+]
+
+if TYPE_CHECKING:
+    from core.connections.actions import (
+        CloseTarget,
+        Outcome,
+        ProcessTarget,
+        Refusal,
+        close_connections,
+        close_targets,
+        endpoints,
+        kill,
+        process_label,
+        process_target,
+        terminate,
+    )
+    from core.connections.completion import Completion, complete, field_values
+    from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
+    from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
+    from core.connections.namespaces import NamespaceView, ReadBy, namespace_in, namespace_of
+    from core.connections.namespaces import label as namespace_label
+    from core.connections.oneshot import take_snapshot
+    from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance, cell_rule
+    from core.connections.property_rules import value as property_value
+    from core.connections.query import (
+        EMPTY_QUERY,
+        MAX_QUERY_CHARS,
+        SORT_COLUMNS,
+        Query,
+        QueryError,
+        filter_argument,
+        parse_query,
+    )
+    from core.connections.rates import ByteRate, RateTracker
+    from core.connections.records import canonical_address
+    from core.connections.report import write_csv, write_json, write_table
+    from core.connections.reverse_dns import ReverseDns
+    from core.connections.row_index import Group, RowIndex
+    from core.connections.seed_tables import ENUMS
+    from core.connections.services import connection_service, service_name
+    from core.connections.snapshot import Snapshot
+    from core.connections.sources import SOURCE_NAMES, get_source
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "actions": (
+                "CloseTarget",
+                "Outcome",
+                "ProcessTarget",
+                "Refusal",
+                "close_connections",
+                "close_targets",
+                "endpoints",
+                "kill",
+                "process_label",
+                "process_target",
+                "terminate",
+            ),
+            "completion": ("Completion", "complete", "field_values"),
+            "first_page": ("PAGE_COLUMN", "FirstPage", "PageRequest"),
+            "model": ("OwnerStatus", "ProcessInfo", "TcpConnection", "TcpInfo", "TcpState"),
+            "namespaces": (
+                "NamespaceView",
+                "ReadBy",
+                "namespace_in",
+                "namespace_of",
+                "namespace_label=label",
+            ),
+            "oneshot": ("take_snapshot",),
+            "property_rules": (
+                "PROPERTIES",
+                "PropertySpec",
+                "Provenance",
+                "cell_rule",
+                "property_value=value",
+            ),
+            "query": (
+                "EMPTY_QUERY",
+                "MAX_QUERY_CHARS",
+                "SORT_COLUMNS",
+                "Query",
+                "QueryError",
+                "filter_argument",
+                "parse_query",
+            ),
+            "rates": ("ByteRate", "RateTracker"),
+            "records": ("canonical_address",),
+            "report": ("write_csv", "write_json", "write_table"),
+            "reverse_dns": ("ReverseDns",),
+            "row_index": ("Group", "RowIndex"),
+            "seed_tables": ("ENUMS",),
+            "services": ("connection_service", "service_name"),
+            "snapshot": ("Snapshot",),
+            "sources": ("SOURCE_NAMES", "get_source"),
+        },
+    )

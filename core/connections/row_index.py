@@ -12,19 +12,26 @@ UI-free: it imports neither Textual nor Rich, so it is tested and benchmarked on
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left, insort
+import heapq
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.namespaces import NamespaceInfo, NamespaceView, label
-from core.connections.query import EMPTY_QUERY, NEEDS_PROCESS, Query, SortKey, key_func
+from core.connections.query import EMPTY_QUERY, NEEDS_PROCESS, Query, RowKey, SortKey, key_func
 from core.connections.snapshot import Ghost, Snapshot
+from core.connections.sorted_keys import BLOCK, SortedKeys
 
 REBUILD_FRACTION = 8
-"""Above 1/8 of the rows changing, one sort beats many bisect insertions."""
+"""Above 1/8 of the rows changing, one new order beats many bisect insertions."""
+SYNC_ROWS = 5000
+"""Up to this many rows a new order is made at once (a few ms); above, in bounded slices."""
+CHUNK = 4096
+"""Rows keyed and sorted per slice of a build (about 3 ms of tuples here)."""
 
 
 @dataclass(slots=True)
@@ -52,15 +59,137 @@ def _no_namespace(_conn: TcpConnection) -> NamespaceInfo | None:
     return None
 
 
+class _Order:
+    """One column's sorted keys over the rows that pass one query, and their State counts."""
+
+    __slots__ = ("column", "counts", "key", "keys", "live", "query", "rows", "stored")
+
+    def __init__(
+        self,
+        column: str,
+        query: Query,
+        key: RowKey,
+        keys: SortedKeys,
+        counts: dict[TcpState, int],
+        rows: Mapping[str, TcpConnection],
+    ) -> None:
+        self.column, self.query, self.key, self.keys, self.counts = column, query, key, keys, counts
+        self.rows = rows
+        """The records these keys were made from (the index's own rows while :attr:`live`)."""
+        self.live = True
+        """Kept current by every tick; False: a stale order shown while its successor builds."""
+        self.stored: dict[str, SortKey] | None = {} if column in NEEDS_PROCESS else None
+        """Keys by InstanceID, only where a row's key cannot be made again from its record
+        (process and user names change under a PID); other keys are recomputed to find them."""
+
+    def add(self, index: RowIndex, iid: str, conn: TcpConnection, ghost: bool) -> None:
+        query = self.query
+        if query.empty or query.matches(conn, index.proc(conn), index.namespace_of(conn)):
+            key = self.key(conn)
+            self.keys.add(key)
+            if self.stored is not None:
+                self.stored[iid] = key
+            if not ghost:
+                self.counts[conn.state] = self.counts.get(conn.state, 0) + 1
+
+    def discard(self, iid: str, conn: TcpConnection, ghost: bool) -> None:
+        key = self.key(conn) if self.stored is None else self.stored.pop(iid, None)
+        if key is not None and self.keys.remove(key) and not ghost:
+            _dec(self.counts, conn.state)
+
+    def retarget(self, processes: Mapping[int, ProcessInfo]) -> None:
+        """New process records: rows keyed from now on see their names."""
+        if self.stored is not None:
+            self.key = key_func(self.column, processes)
+
+
+class _Build:
+    """A new order (another column or query, or a first snapshot) made in bounded steps.
+
+    Why: sorting 250k keys in one go holds the UI (and the GIL) for half a second. Here rows
+    are keyed and sorted a chunk at a time, and the sorted chunks merged a block at a time;
+    rows that change meanwhile are noted and redone when the order is finished.
+    """
+
+    def __init__(self, index: RowIndex, column: str, query: Query) -> None:
+        self.column, self.query = column, query
+        self.order = _Order(
+            column, query, key_func(column, index.processes), SortedKeys(), {}, index.rows
+        )
+        self.dirty: dict[str, tuple[TcpConnection | None, bool]] = {}
+        """Rows changed since the build started: the record and ghost flag it saw."""
+        self.done = False
+        # The rows as they are now: later changes are noted (see note) and redone at the end.
+        self._steps = self._run(index, list(index.rows.items()), set(index.ghosts))
+
+    def note(self, iid: str, old: TcpConnection | None, ghost: bool) -> None:
+        """Row ``iid`` is about to change (``old``: its record now, None if it has none)."""
+        if iid not in self.dirty:
+            self.dirty[iid] = (old, ghost)
+
+    def advance(self, deadline: float) -> bool:
+        """Work until ``deadline`` (perf_counter); True once every row is in order."""
+        if not self.done:
+            for _ in self._steps:
+                if time.perf_counter() >= deadline:
+                    return False
+            self.done = True
+        return True
+
+    def finish(self, index: RowIndex) -> _Order:
+        """The order, brought up to date with the rows that changed while it was built."""
+        order = self.order
+        order.rows = index.rows
+        for iid, (old, ghost) in self.dirty.items():
+            if old is not None:
+                order.discard(iid, old, ghost)
+            conn = index.rows.get(iid)
+            if conn is not None:
+                order.add(index, iid, conn, iid in index.ghosts)
+        self.dirty = {}
+        return order
+
+    def _run(
+        self, index: RowIndex, items: list[tuple[str, TcpConnection]], ghosts: set[str]
+    ) -> Iterator[None]:
+        order, query = self.order, self.query
+        key, counts, stored = order.key, order.counts, order.stored
+        proc, namespace_of = index.proc, index.namespace_of
+        runs: list[list[SortKey]] = []
+        size = index.chunk_rows
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            if not query.empty:
+                chunk = [(i, c) for i, c in chunk if query.matches(c, proc(c), namespace_of(c))]
+            run = [key(c) for _, c in chunk]
+            if stored is not None:
+                stored.update((i, k) for (i, _), k in zip(chunk, run, strict=True))
+            for i, c in chunk:
+                if i not in ghosts:
+                    counts[c.state] = counts.get(c.state, 0) + 1
+            run.sort()
+            runs.append(run)
+            yield
+        if len(runs) <= 1:
+            order.keys = SortedKeys.from_sorted(runs[0] if runs else [])
+            return
+        merged = heapq.merge(*runs)
+        blocks: list[list[SortKey]] = []
+        while block := list(islice(merged, min(BLOCK, size))):
+            blocks.append(block)
+            yield
+        order.keys = SortedKeys(blocks)
+
+
 class RowIndex:
     """Connections plus ghosts, filtered by a query and sorted by one column."""
 
     def __init__(self, sort_column: str = "state", reverse: bool = False) -> None:
         """An empty index sorted by ``sort_column``."""
         self.sort_column = sort_column
+        """The column asked for (the rows are in its order once :attr:`building` is False)."""
         self.reverse = reverse
         self.query: Query = EMPTY_QUERY
-        self._key = key_func(sort_column)
         self.rows: dict[str, TcpConnection] = {}
         """Everything shown or filtered out, live and ghost, by InstanceID."""
         self.ghosts: dict[str, datetime] = {}
@@ -69,31 +198,68 @@ class RowIndex:
         self.namespaces: NamespaceView | None = None
         self.namespace_of: NamespaceOf = _no_namespace
         """The namespace of a row (for the ``ns:``/``container:`` filters and grouping)."""
-        self._keys: dict[str, SortKey] = {}
-        self._order: list[SortKey] = []
         self.counts_all: dict[TcpState, int] = {}
-        self.counts_filtered: dict[TcpState, int] = {}
+        self.sync_rows = SYNC_ROWS
+        """Up to this many rows a new order is made at once; above, in :meth:`step` slices."""
+        self.chunk_rows = CHUNK
+        """Rows keyed and sorted per unit of a build's work."""
+        self._shown = _Order(
+            sort_column, EMPTY_QUERY, key_func(sort_column), SortedKeys(), {}, self.rows
+        )
+        self._pending: _Build | None = None
+        """The order asked for, being built (the shown one stays until it is done)."""
+        self._next: _Build | _Order | None = None
+        """The next sort column's order, prepared while idle (see :meth:`prepare`)."""
         self._last_seq: int | None = None
-        self._next: _NextKeys | None = None
 
     # --- reading ----------------------------------------------------------------------
     def __len__(self) -> int:
         """Rows that pass the filter (ghosts included)."""
-        return len(self._order)
+        return len(self._shown.keys)
+
+    @property
+    def building(self) -> bool:
+        """True while the asked-for order (sort column, filter) is still being made."""
+        return self._pending is not None
+
+    @property
+    def shown_column(self) -> str:
+        """The column the rows are in order of now (:attr:`sort_column` once built)."""
+        return self._shown.column
+
+    @property
+    def counts_filtered(self) -> dict[TcpState, int]:
+        """Live rows that pass the filter, by State."""
+        return self._shown.counts
 
     def row_id(self, position: int) -> str:
         """InstanceID at ``position`` of the current (possibly descending) order."""
+        keys = self._shown.keys
         if self.reverse:
-            position = len(self._order) - 1 - position
-        return str(self._order[position][-1])
+            position = len(keys) - 1 - position
+        return str(keys[position][-1])
+
+    def record(self, row_id: str) -> TcpConnection:
+        """The record a shown row was sorted by (KeyError when it is not listed)."""
+        return self._shown.rows[row_id]
 
     def position(self, row_id: str) -> int | None:
         """Where ``row_id`` is in the current order, or None when it is not shown."""
-        key = self._keys.get(row_id)
-        if key is None:
+        order = self._shown
+        conn = order.rows.get(row_id)
+        if conn is None:
             return None
-        i = bisect_left(self._order, key)
-        return len(self._order) - 1 - i if self.reverse else i
+        key = order.key(conn) if order.stored is None else order.stored.get(row_id)
+        i = order.keys.index(key) if key is not None else None
+        if i is None:
+            return None
+        return len(order.keys) - 1 - i if self.reverse else i
+
+    def ids(self) -> Iterator[str]:
+        """Shown InstanceIDs in the current order."""
+        keys = self._shown.keys
+        for key in reversed(keys) if self.reverse else keys:
+            yield str(key[-1])
 
     def _set_namespaces(self, view: NamespaceView | None) -> None:
         """New namespace names: a filter on them sees them from now on (rows re-checked)."""
@@ -108,7 +274,7 @@ class RowIndex:
 
             self.namespace_of = namespace_of
         if any(t.key in ("ns", "container") for t in self.query.tokens):
-            self._rebuild()
+            self._order_by(self.sort_column, self.query)
 
     def proc(self, conn: TcpConnection) -> ProcessInfo | None:
         """The owning process record of ``conn``, if known."""
@@ -117,72 +283,80 @@ class RowIndex:
 
     # --- changing the view ------------------------------------------------------------
     def set_sort(self, column: str, reverse: bool) -> None:
-        """Sort by ``column``; reversing alone costs nothing."""
+        """Sort by ``column``; reversing alone costs nothing, nor does a prepared column."""
+        key_func(column)  # KeyError for a column that does not exist, before anything changes
         self.reverse = reverse
         if column == self.sort_column:
             return
         self.sort_column = column
-        self._key = key_func(column, self.processes)
         ready = self._next
         self._next = None
-        if ready is not None and ready.column == column:
-            # Prepared while idle: keys (and usually their order) are ready, or some of the
-            # keys are (`s` again soon after `s`): key only the rest.
-            with _gc_paused():
-                if not ready.done:
-                    ready.advance(ready.left)
-                self._keys = ready.keys
-                self._order = (
-                    ready.order if ready.order is not None else sorted(ready.keys.values())
-                )
-        else:
-            self._rebuild()
+        if ready is not None and ready.column == column and ready.query is self.query:
+            if isinstance(ready, _Order):
+                self._pending = None
+                self._shown = ready
+                return
+            self._pending = ready  # prepared in part: finish it first
+            self._settle_if_small()
+            return
+        self._order_by(column, self.query)
 
     def set_query(self, query: Query) -> None:
-        """Filter by ``query`` (re-evaluates every row once)."""
+        """Filter by ``query`` (every row is checked once, in slices above :attr:`sync_rows`)."""
         self.query = query
         self._next = None
-        self._rebuild()
+        self._order_by(self.sort_column, query)
 
-    def prepare(self, column: str, rows_per_step: int = 10000) -> bool:
-        """Compute some keys of ``column`` ahead (call while idle); True once keyed and sorted.
+    def prepare(self, column: str) -> None:
+        """Make ``column``'s order ahead, in :meth:`step` slices while idle.
 
-        Why: ``s`` always moves to the next column, and at 50k rows computing its keys is most
-        of a re-sort (about 40 ms). Prepared keys are kept up to date by every tick after.
+        Why: ``s`` always moves to the next column; with its order made and kept current by
+        every tick, the keypress only swaps two orders, whatever the number of rows.
         """
-        if column == self.sort_column:
-            return True
-        step = self._next
-        if step is None or step.column != column:
-            step = self._next = _NextKeys(column, key_func(column, self.processes), self)
-        with _gc_paused():
-            return step.advance(rows_per_step)
+        nxt = self._next
+        if column == self.sort_column or (
+            nxt is not None and nxt.column == column and nxt.query is self.query
+        ):
+            return
+        self._next = _Build(self, column, self.query)
 
-    def _rebuild(self) -> None:
-        with _gc_paused():
-            self._rebuild_keys()
+    @property
+    def has_work(self) -> bool:
+        """True while :meth:`step` has something to do."""
+        return self._pending is not None or isinstance(self._next, _Build)
 
-    def _rebuild_keys(self) -> None:
-        query, key, proc = self.query, self._key, self.proc
-        keys: dict[str, SortKey]
-        if query.empty:
-            # The common case, kept to one comprehension: this is the whole re-sort at 50k.
-            # int(state), not the IntEnum, in keys: list.sort compares exact ints much faster.
-            keys = {iid: key(c) for iid, c in self.rows.items()}
-            filtered = dict(self.counts_all)
-        else:
-            keys = {}
-            filtered = {}
-            for iid, conn in self.rows.items():
-                p = proc(conn)
-                if query.matches(conn, p, self.namespace_of(conn)):
-                    keys[iid] = key(conn)
-                    if iid not in self.ghosts:
-                        filtered[conn.state] = filtered.get(conn.state, 0) + 1
-        self._keys = keys
-        self._order = sorted(keys.values())
-        self.counts_filtered = filtered
-        self._next = None
+    def step(self, budget_s: float = 0.01) -> bool:
+        """Build for about ``budget_s``: the order asked for first, then the prepared one.
+
+        Returns True when the shown order changed (the asked-for order is now shown).
+        """
+        deadline = time.perf_counter() + budget_s
+        with _gc_paused():
+            pending = self._pending
+            if pending is not None:
+                if not pending.advance(deadline):
+                    return False
+                self._pending = None
+                self._shown = pending.finish(self)
+                return True
+            nxt = self._next
+            if isinstance(nxt, _Build) and nxt.advance(deadline):
+                self._next = nxt.finish(self)
+        return False
+
+    def settle(self) -> None:
+        """Finish every build now (tests, small tables, one-off consumers)."""
+        while self.has_work:
+            self.step(3600.0)
+
+    def _order_by(self, column: str, query: Query) -> None:
+        self._pending = _Build(self, column, query)
+        self._settle_if_small()
+
+    def _settle_if_small(self) -> None:
+        if len(self.rows) <= self.sync_rows and self._pending is not None:
+            while not self.step(3600.0):
+                pass
 
     # --- ticks ------------------------------------------------------------------------
     def update(self, snap: Snapshot, ghost_ttl_s: float) -> int:
@@ -197,9 +371,8 @@ class RowIndex:
             self._set_namespaces(snap.namespaces)
         if snap.processes is not self.processes:
             self.processes = snap.processes
-            if self.sort_column in NEEDS_PROCESS:
-                # New names apply to rows keyed from now on (all of them at the next rebuild).
-                self._key = key_func(self.sort_column, self.processes)
+            for order in self._orders():
+                order.retarget(self.processes)
         conns = snap.connections
         ghosts = {
             g.connection.instance_id: g
@@ -223,11 +396,25 @@ class RowIndex:
         if len(changed) + len(gone) > max(64, len(self.rows) // REBUILD_FRACTION):
             self._bulk(conns, ghosts)
         else:
-            for iid in gone:
-                self._remove(iid)
-            for iid, conn, ghost in changed:
-                self._put(iid, conn, ghost, ghosts[iid].closed_at if ghost else None)
+            with _gc_paused():
+                for iid in gone:
+                    self._remove(iid)
+                for iid, conn, ghost in changed:
+                    self._put(iid, conn, ghost, ghosts[iid].closed_at if ghost else None)
         return len(changed) + len(gone)
+
+    def _orders(self) -> list[_Order]:
+        """Orders kept current by every tick."""
+        orders = [self._shown] if self._shown.live else []
+        if isinstance(self._next, _Order):
+            orders.append(self._next)
+        return orders
+
+    def _builds(self) -> list[_Build]:
+        builds = [self._pending] if self._pending is not None else []
+        if isinstance(self._next, _Build):
+            builds.append(self._next)
+        return builds
 
     def _new(self, changed: list[tuple[str, TcpConnection, bool]]) -> int:
         rows = self.rows
@@ -271,6 +458,8 @@ class RowIndex:
         return [k for k in candidates if k in rows and k not in conns and k not in ghosts]
 
     def _bulk(self, conns: Mapping[str, TcpConnection], ghosts: Mapping[str, Ghost]) -> None:
+        # New dicts, not the old ones changed: the shown order keeps reading the old rows
+        # (consistent with its keys) until the new order is built.
         rows = dict(conns)
         self.ghosts = {}
         for iid, g in ghosts.items():
@@ -281,50 +470,44 @@ class RowIndex:
         for conn in conns.values():
             counts[conn.state] = counts.get(conn.state, 0) + 1
         self.counts_all = counts
-        self._rebuild()
+        self._shown.live = False
+        self._next = None
+        self._order_by(self.sort_column, self.query)
 
     def _remove(self, iid: str) -> None:
         conn = self.rows.pop(iid, None)
         if conn is None:
             return
         ghost = self.ghosts.pop(iid, None) is not None
-        key = self._keys.pop(iid, None)
-        if self._next is not None:
-            self._next.drop(iid)
         if not ghost:
             _dec(self.counts_all, conn.state)
-        if key is not None:
-            del self._order[bisect_left(self._order, key)]
-            if not ghost:
-                _dec(self.counts_filtered, conn.state)
+        for order in self._orders():
+            order.discard(iid, conn, ghost)
+        for build in self._builds():
+            build.note(iid, conn, ghost)
 
     def _put(self, iid: str, conn: TcpConnection, ghost: bool, closed: datetime | None) -> None:
         self._remove(iid)
+        for build in self._builds():
+            build.note(iid, None, False)  # kept only when the row is new since it started
         self.rows[iid] = conn
         if ghost and closed is not None:
             self.ghosts[iid] = closed
         else:
             self.counts_all[conn.state] = self.counts_all.get(conn.state, 0) + 1
-        p = self.proc(conn)
-        if self.query.empty or self.query.matches(conn, p, self.namespace_of(conn)):
-            key = self._key(conn)
-            self._keys[iid] = key
-            insort(self._order, key)
-            if self._next is not None:
-                self._next.add(iid, conn)
-            if not ghost:
-                self.counts_filtered[conn.state] = self.counts_filtered.get(conn.state, 0) + 1
+        for order in self._orders():
+            order.add(self, iid, conn, ghost)
 
     # --- group by process -------------------------------------------------------------
     def groups(self, by: str = "process") -> list[Group]:
         """Filtered live rows grouped by owning process (or by ``"container"``: namespace),
         busiest first, then by name."""
         by_pid: dict[int | None, Group] = {}
-        for i in range(len(self._order)):
-            iid = self.row_id(i)
+        rows = self._shown.rows
+        for iid in self.ids():
             if iid in self.ghosts:
                 continue
-            conn = self.rows[iid]
+            conn = rows[iid]
             if by == "container":
                 ns = self.namespace_of(conn)
                 pid = ns.inode if ns is not None else conn.netns
@@ -343,53 +526,6 @@ class RowIndex:
             group.members.append(iid)
             group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
         return sorted(by_pid.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))
-
-
-class _NextKeys:
-    """Keys of the next sort column, computed a slice at a time over the filtered rows."""
-
-    def __init__(self, column: str, key: Callable[[TcpConnection], SortKey], index: RowIndex):
-        self.column = column
-        self.key = key
-        self.keys: dict[str, SortKey] = {}
-        self._index = index
-        self._todo = list(index._keys)
-        self.done = False
-        self.order: list[SortKey] | None = None
-        """The keys sorted, once a step after :attr:`done` has sorted them."""
-
-    def add(self, iid: str, conn: TcpConnection) -> None:
-        """A row (re)appeared this tick: key it now, in order if there is one."""
-        key = self.keys[iid] = self.key(conn)
-        if self.order is not None:
-            insort(self.order, key)
-
-    def drop(self, iid: str) -> None:
-        """A row left (or is about to be re-added)."""
-        key = self.keys.pop(iid, None)
-        if key is not None and self.order is not None:
-            del self.order[bisect_left(self.order, key)]
-
-    @property
-    def left(self) -> int:
-        """Rows not keyed yet."""
-        return len(self._todo)
-
-    def advance(self, count: int) -> bool:
-        if self.done:
-            if self.order is None:
-                self.order = sorted(self.keys.values())  # one more idle step
-            return True
-        rows, shown, keys, key = self._index.rows, self._index._keys, self.keys, self.key
-        cut = max(0, len(self._todo) - count)
-        batch, self._todo = self._todo[cut:], self._todo[:cut]
-        for iid in batch:
-            # Rows changed since the list was taken were keyed by the tick that changed them.
-            conn = rows.get(iid)
-            if conn is not None and iid in shown and iid not in keys:
-                keys[iid] = key(conn)
-        self.done = not self._todo
-        return False
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator, Mapping
+from operator import itemgetter
 from typing import Any, Final
 
 from core.connections.model import TcpInfo
@@ -91,6 +92,7 @@ _DECODED: Final[tuple[tuple[str, str], ...]] = (
 )
 """TcpInfo attribute → kernel field, in TcpInfo's declaration order."""
 _FIELDS: Final = tuple((struct.Struct("=" + OFFSETS[k][1]), OFFSETS[k][0]) for _attr, k in _DECODED)
+_FIELD_NAMES: Final = (*(attr for attr, _k in _DECODED), "recv_q", "send_q")
 _OPTIONAL: Final = frozenset({"bytes_acked", "bytes_received"})
 """Attributes that may be ``None``: every other one is in the oldest struct decoded."""
 MIN_LENGTH: Final = max(
@@ -104,6 +106,22 @@ _ACKED_AT: Final = OFFSETS["tcpi_bytes_acked"][0]
 _RETRANS_AT: Final = OFFSETS["tcpi_total_retrans"][0]
 _COUNTERS: Final = struct.Struct(f"={_RETRANS_AT}xI{_ACKED_AT - _RETRANS_AT - 4}xQQ")
 """total_retrans, bytes_acked, bytes_received (adjacent): what traffic totals need."""
+
+
+def _digest_format() -> tuple[str, int]:
+    """One struct format reading every decoded field, in offset order, with pad bytes between;
+    and the length of tcp_info it needs."""
+    fields = sorted(OFFSETS[kernel] for _attr, kernel in _DECODED)
+    fmt, at = "=", 0
+    for off, code in fields:
+        fmt += f"{off - at}x{code}" if off > at else code
+        at = off + struct.calcsize(code)
+    return fmt, at
+
+
+DIGEST_FORMAT, DIGEST_LENGTH = _digest_format()
+"""What core.connections.sources.info_digest unpacks per socket: every field :class:`TcpInfo`
+decodes, so two equal unpacks mean two equal TcpInfo (with equal queues)."""
 
 
 class QueuedTcpInfo(bytes):
@@ -156,6 +174,40 @@ def decode_counters(raw: bytes) -> tuple[int, int, int] | None:
     return info.bytes_received or 0, info.bytes_acked or 0, info.total_retrans
 
 
+def _whole_struct() -> tuple[struct.Struct, tuple[int, ...]]:
+    """One Struct reading every decoded field in offset order, and the index of each of
+    TcpInfo's fields in what it returns."""
+    by_offset = sorted((OFFSETS[kernel][0], attr, kernel) for attr, kernel in _DECODED)
+    fmt, pos = "=", 0
+    for off, _attr, kernel in by_offset:
+        fmt += f"{off - pos}x" if off > pos else ""
+        fmt += OFFSETS[kernel][1]
+        pos = off + struct.calcsize("=" + OFFSETS[kernel][1])
+    order = [attr for _off, attr, _kernel in by_offset]
+    return struct.Struct(fmt), tuple(order.index(attr) for attr, _kernel in _DECODED)
+
+
+_WHOLE, _WHOLE_ORDER = _whole_struct()
+_PICK: Final = itemgetter(*_WHOLE_ORDER)
+
+TcpInfoValues = tuple[int | None, ...]
+"""TcpInfo's field values in its declaration order (what ``TcpInfo(*values)`` takes)."""
+
+
+def tcp_info_values(
+    buf: bytes, pos: int, size: int, queues: tuple[int, int] | None
+) -> TcpInfoValues | None:
+    """:func:`decode_tcp_info` of ``buf[pos:pos + size]`` as a tuple, read in place: one
+    unpack when the struct holds every field (any kernel since 4.1)."""
+    if size >= _WHOLE.size:
+        values: tuple[int | None, ...] = _PICK(_WHOLE.unpack_from(buf, pos))
+        return (*values, *queues) if queues is not None else (*values, None, None)
+    info = decode_tcp_info(buf[pos : pos + size])
+    if info is None:
+        return None
+    return (*(getattr(info, name) for name, _k in _DECODED), *(queues or (None, None)))
+
+
 class LazyTcpInfo(Mapping[str, TcpInfo]):
     """tcp_info by InstanceID, decoded on first access and cached.
 
@@ -191,6 +243,19 @@ class LazyTcpInfo(Mapping[str, TcpInfo]):
         self._cache[key] = info
         return info
 
+    def fields(self, key: str) -> TcpInfoValues | None:
+        """The decoded fields of ``key`` as a tuple (no TcpInfo built, nothing cached), read
+        in place when the locator function can (``fetch.fields``)."""
+        loc = self._raw.get(key)
+        if loc is None:
+            return None
+        in_place = getattr(self._fetch, "fields", None)
+        if in_place is not None:
+            found: TcpInfoValues | None = in_place(loc)
+            return found
+        info = self._decode(key)
+        return None if info is None else tuple(getattr(info, f) for f in _FIELD_NAMES)
+
     def raw(self, key: str) -> bytes | None:
         """The undecoded bytes of ``key`` (for :func:`decode_counters`), not cached."""
         loc = self._raw.get(key)
@@ -198,6 +263,14 @@ class LazyTcpInfo(Mapping[str, TcpInfo]):
             return None
         raw = self._fetch(loc) if self._fetch is not None else loc
         return raw if isinstance(raw, bytes) else None
+
+    def digests(self) -> dict[str, Any] | None:
+        """Per InstanceID a value that is equal in two samples exactly when the decoded
+        tcp_info is, computed for every entry in bulk without decoding any; ``None`` when the
+        source cannot give them (then compare decoded values). Why: a recording writes only
+        what changed, and decoding every entry to find that out cost more than the sample."""
+        make = getattr(self._fetch, "digests", None)
+        return make(self._raw) if make is not None else None
 
     def __getitem__(self, key: str) -> TcpInfo:
         info = self._decode(key)

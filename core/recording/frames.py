@@ -48,6 +48,7 @@ from core.connections.snapshot import (
     SourceError,
     StateChange,
 )
+from core.connections.tcpinfo import LazyTcpInfo
 from core.ipsec.model import CounterRow, IpsecView, ProviderView
 from core.recording import jsondelta
 from core.recording.codec import (
@@ -258,6 +259,7 @@ class FrameEncoder:
         self._conns: dict[str, TcpConnection] = {}
         self._handles: dict[str, int] = {}
         self._tcp: dict[str, TcpInfo] = {}
+        self._digests: dict[str, Any] = {}
         self._procs: dict[int, ProcessInfo] = {}
         self._ghosts: dict[str, Ghost] = {}
         self._privilege: Privilege | None = None
@@ -334,10 +336,11 @@ class FrameEncoder:
         self._conns = dict(snap.connections)
 
     def _tcp_info(self, rec: dict[str, Any], infos: Mapping[str, TcpInfo], key: bool) -> None:
-        current = dict(infos.items())
+        current, changed = self._changed_tcp_info(infos, key)
         full: dict[str, Any] = {}
         steps: list[tuple[int, list[int]]] = []
-        for cid, info in current.items():
+        for cid in changed:
+            info = current[cid]
             old = self._tcp.get(cid)
             if not key and old == info:
                 continue
@@ -354,6 +357,38 @@ class FrameEncoder:
             if gone:
                 rec["tr"] = gone
         self._tcp = current
+
+    def _changed_tcp_info(
+        self, infos: Mapping[str, TcpInfo], key: bool
+    ) -> tuple[dict[str, TcpInfo], Iterable[str]]:
+        """This sample's tcp_info by InstanceID, and which entries may differ from the last
+        sample's. With the source's digests (see LazyTcpInfo.digests) only the entries whose
+        digest moved are decoded; the others keep the TcpInfo already written."""
+        digests = infos.digests() if isinstance(infos, LazyTcpInfo) else None
+        if digests is None:
+            self._digests = {}
+            everything = dict(infos.items())
+            return everything, everything
+        last, kept = self._digests, self._tcp
+        self._digests = digests
+        if key:
+            check: list[str] = list(digests)
+            current: dict[str, TcpInfo] = {}
+        else:
+            last_get = last.get
+            check = [cid for cid, d in digests.items() if last_get(cid) != d or cid not in kept]
+            current = kept.copy()
+            for cid in kept.keys() - digests.keys():
+                del current[cid]
+        changed: list[str] = []
+        for cid in check:
+            info = infos.get(cid)
+            if info is None:
+                current.pop(cid, None)
+            else:
+                current[cid] = info
+                changed.append(cid)
+        return current, changed
 
     def _processes(self, rec: dict[str, Any], procs: Mapping[int, ProcessInfo], key: bool) -> None:
         changed = {

@@ -25,7 +25,8 @@ from core.connections.snapshot import ErrorKind, Snapshot, SourceError
 from core.errors import RecordingError, UsageError
 from core.ipsec.model import COUNTER_NAMES, IpsecView, Kind
 from core.recording.reader import Recording
-from core.sampling.sampler import check_interval, diff_connections
+from core.sampling.controls import FeedControls
+from core.sampling.sampler import diff_connections
 
 SPEEDS: Final[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 """Playback speeds the controls step through."""
@@ -45,7 +46,7 @@ def open_replay(path: str | os.PathLike[str]) -> ReplayFeed:
     return ReplayFeed(Recording(path))
 
 
-class ReplayFeed:
+class ReplayFeed(FeedControls):
     """A recording played as a :class:`core.sampling.feed.Feed` that is also
     :class:`core.sampling.feed.Seekable`."""
 
@@ -53,11 +54,10 @@ class ReplayFeed:
         """Play ``recording`` from its first sample at ×1."""
         if len(recording) == 0:
             raise RecordingError(f"{recording.path}: the recording holds no samples")
+        super().__init__(recording.header.interval_s)
         self.recording = recording
         self._index = 0
         self._speed = 1.0
-        self._interval_s = recording.header.interval_s
-        self._paused = False
         self._closed = False
         self._wake: asyncio.Event | None = None
         self._last: Snapshot | None = None
@@ -73,31 +73,21 @@ class ReplayFeed:
         """``replay:<file name>``."""
         return f"replay:{os.path.basename(self.recording.path)}"
 
-    @property
-    def paused(self) -> bool:
-        """True while playback is paused (also at the end of the recording)."""
-        return self._paused
-
-    @property
-    def interval_s(self) -> float:
-        """Seconds between replayed samples at ×1 (the recorded interval unless changed)."""
-        return self._interval_s
-
     def set_interval(self, interval_s: float) -> None:
         """Change the base pace of playback (0.1–60 s per sample at ×1)."""
-        self._interval_s = check_interval(interval_s)
+        super().set_interval(interval_s)
         self._poke()
 
     def pause(self) -> None:
         """Hold the current sample."""
-        self._paused = True
+        super().pause()
         self._poke()
 
     def resume(self) -> None:
         """Play on (from the start again when at the end)."""
         if self._index >= len(self.recording) - 1:
             self._index = 0
-        self._paused = False
+        super().resume()
         self._poke()
 
     async def stream(self) -> AsyncIterator[Snapshot]:

@@ -30,7 +30,8 @@ from core.recording.frames import FrameDecoder
 from core.remote.session import AgentSession, Disconnected, Hello
 from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL, command
-from core.sampling.sampler import check_interval, diff_connections
+from core.sampling.controls import FeedControls
+from core.sampling.sampler import diff_connections
 
 BACKOFF_S: Final = (1.0, 2.0, 4.0, 8.0, 15.0)
 """Waits before reconnection attempts; the last one repeats."""
@@ -60,15 +61,14 @@ def stream_config(
     }
 
 
-class RemoteFeed:
+class RemoteFeed(FeedControls):
     """Snapshots sampled on ``target`` (implements Feed and WatchesTcpInfo)."""
 
     def __init__(self, target: RemoteTarget, config: dict[str, Any]) -> None:
         """Nothing runs until :meth:`connect`."""
+        super().__init__(float(config["interval_s"]))
         self.target = target
         self._config = dict(config)
-        self._interval_s = float(config["interval_s"])
-        self._paused = False
         self._watched: tuple[str, ...] = ()
         self._session: AgentSession | None = None
         self.hello: Hello | None = None
@@ -249,16 +249,6 @@ class RemoteFeed:
         return f"{source} via ssh"
 
     @property
-    def paused(self) -> bool:
-        """True while the agent does not sample."""
-        return self._paused
-
-    @property
-    def interval_s(self) -> float:
-        """Seconds between the agent's samples."""
-        return self._interval_s
-
-    @property
     def latest(self) -> Snapshot | None:
         """The newest snapshot, seen or not."""
         return self._last
@@ -270,17 +260,17 @@ class RemoteFeed:
 
     def set_interval(self, interval_s: float) -> None:
         """Change the agent's interval (UsageError outside 0.1–60 s)."""
-        self._interval_s = check_interval(interval_s)
+        super().set_interval(interval_s)
         self._send(command("interval", s=self._interval_s))
 
     def pause(self) -> None:
         """Stop the agent's sampling."""
-        self._paused = True
+        super().pause()
         self._send(command("pause"))
 
     def resume(self) -> None:
         """Sample again."""
-        self._paused = False
+        super().resume()
         self._send(command("resume"))
 
     def watch_tcp_info(self, instance_ids: Collection[str]) -> None:

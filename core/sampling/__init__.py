@@ -1,1 +1,38 @@
-"""The sampler and the one place a feed is chosen: live, replay or demo."""
+"""The async Sampler, the Feed protocols every screen consumes, and the pause and interval
+controls the feeds share (the choice of feed is :mod:`core.commands.feeds`).
+
+Facade (lazy): the Sampler, the Feed protocols and the interval bounds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.lazy_facade import lazy_exports
+
+__all__ = [
+    "MAX_INTERVAL_S",
+    "MIN_INTERVAL_S",
+    "Feed",
+    "IpsecSampling",
+    "Sampler",
+    "Seekable",
+    "ShowsPages",
+    "StreamsIpsec",
+    "WatchesTcpInfo",
+    "check_interval",
+]
+
+if TYPE_CHECKING:
+    from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S, check_interval
+    from core.sampling.feed import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo
+    from core.sampling.sampler import IpsecSampling, Sampler
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "controls": ("MAX_INTERVAL_S", "MIN_INTERVAL_S", "check_interval"),
+            "feed": ("Feed", "Seekable", "ShowsPages", "StreamsIpsec", "WatchesTcpInfo"),
+            "sampler": ("IpsecSampling", "Sampler"),
+        },
+    )

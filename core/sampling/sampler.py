@@ -38,14 +38,13 @@ from core.connections.sources.base import (
     TcpInfoOnDemand,
 )
 from core.connections.tcpinfo import LazyTcpInfo
-from core.errors import AccessDenied, MonitorError, SourceUnavailable, UsageError
+from core.errors import AccessDenied, MonitorError, SourceUnavailable
+from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedControls, check_interval
 from core.sampling.mailbox import Mailbox
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
 
-MIN_INTERVAL_S: Final = 0.1
-MAX_INTERVAL_S: Final = 60.0
 STRETCH: Final = 1.5
 """When a sample outlasts the interval, the next one starts this many sample durations after
 it: sampling then keeps at most two thirds of a core, and the UI keeps the rest."""
@@ -78,15 +77,6 @@ def stretched_interval(interval_s: float, sample_s: float) -> float | None:
 def utc_now() -> datetime:
     """Wall-clock time in UTC (the default clock)."""
     return datetime.now(UTC)
-
-
-def check_interval(interval_s: float) -> float:
-    """``interval_s`` if within 0.1–60 s, else UsageError with one line."""
-    if not MIN_INTERVAL_S <= interval_s <= MAX_INTERVAL_S:
-        raise UsageError(
-            f"interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} s, got {interval_s}"
-        )
-    return interval_s
 
 
 def diff_connections(
@@ -143,7 +133,7 @@ def _error_of(exc: BaseException) -> tuple[ErrorKind, str]:
     return ErrorKind.EXCEPTION, f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-class Sampler:
+class Sampler(FeedControls):
     """Latest-wins async producer of :class:`Snapshot` (implements
     :class:`core.sampling.feed.Feed`)."""
 
@@ -163,13 +153,14 @@ class Sampler:
             source: the connection source (called from a worker thread, never concurrently).
             interval_s: seconds between sample starts, 0.1–60.
             ghost_ttl_s: how long closed connections stay listed as ghosts.
-            timeout_s: a sample taking longer is reported as a hang; the sampler waits for
-                that same call to finish rather than starting another one.
+            timeout_s: a sample that shows no progress for this long (or, from a source that
+                does not report progress, takes this long) is reported as a hang; the sampler
+                waits for that same call to finish rather than starting another one.
             ipsec: optional IPsec sampler riding the same stream at its own interval.
             clock: the time source (tests and the demo pass a deterministic one).
         """
+        super().__init__(check_interval(interval_s))
         self._source = source
-        self._interval_s = check_interval(interval_s)
         self._stretched_s: float | None = None
         """Set while samples take longer than the interval (see :func:`stretched_interval`)."""
         self.ghost_ttl_s = ghost_ttl_s
@@ -192,6 +183,7 @@ class Sampler:
         self._box: Mailbox[Snapshot] = Mailbox()
         self._wake = asyncio.Event()
         self._running = asyncio.Event()
+        """Set while not paused: what the sampling loop waits on."""
         self._running.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._fetches: set[asyncio.Task[None]] = set()
@@ -214,16 +206,6 @@ class Sampler:
         return self._source.name
 
     @property
-    def paused(self) -> bool:
-        """True while paused."""
-        return not self._running.is_set()
-
-    @property
-    def interval_s(self) -> float:
-        """Seconds between sample starts."""
-        return self._interval_s
-
-    @property
     def calls_in_flight(self) -> int:
         """Source calls running now (0 or 1): a paused sampler is idle once this is 0."""
         return self._in_flight
@@ -235,15 +217,17 @@ class Sampler:
 
     def set_interval(self, interval_s: float) -> None:
         """Change the interval now; the sleeping loop wakes to honour it."""
-        self._interval_s = check_interval(interval_s)
+        super().set_interval(interval_s)
         self._wake.set()
 
     def pause(self) -> None:
         """Stop sampling (the sample in flight, if any, still completes)."""
+        super().pause()
         self._running.clear()
 
     def resume(self) -> None:
         """Sample again immediately."""
+        super().resume()
         self._running.set()
         self._wake.set()
 
@@ -449,12 +433,24 @@ class Sampler:
             first = self._last_good is None
             self._pending = asyncio.ensure_future(asyncio.to_thread(self._guarded, now, first))
         try:
-            return await asyncio.wait_for(asyncio.shield(self._pending), self.timeout_s)
+            while True:
+                mark = self._progress()
+                try:
+                    return await asyncio.wait_for(asyncio.shield(self._pending), self.timeout_s)
+                except TimeoutError:
+                    if mark is None or self._progress() == mark:
+                        raise
+                    # Slow, not hung: the source moved on since the last look (a first sample
+                    # of 250k sockets takes longer than the timeout). Keep waiting.
         finally:
             # Forget the call only once it has finished: after a timeout (or a cancelled
             # consumer) the thread still runs, and a second call must not overlap it.
             if self._pending is not None and self._pending.done():
                 self._pending = None
+
+    def _progress(self) -> object:
+        """The source's progress marker (see NetlinkSource.progress), None if it has none."""
+        return getattr(self._source, "progress", None)
 
     def _guarded(
         self, now: datetime, first: bool, call: Callable[[], SourceSample] | None = None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.sampling.sampler import MAX_INTERVAL_S, STRETCH, Sampler, stretched_interval
+from core.sampling.controls import MAX_INTERVAL_S
+from core.sampling.sampler import STRETCH, Sampler, stretched_interval
 from tests.core.test_sampler import SlowSource, frame, take
 
 

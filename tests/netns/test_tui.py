@@ -24,8 +24,8 @@ pytestmark = needs_netns
 def two() -> Iterator[tuple[str, str, int]]:
     port = free_port()
     with (
-        netns(unique("t16ta")) as a,
-        netns(unique("t16tb")) as b,
+        netns(unique("ta")) as a,
+        netns(unique("tb")) as b,
         listener(a, port),
         listener(b, port),
     ):

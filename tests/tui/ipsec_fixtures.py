@@ -20,7 +20,7 @@ from core.connections.snapshot import ConnectionDiff, Snapshot
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderReading
 from core.ipsec.providers._vici import describe_error
 from core.ipsec.providers.base import Provider, make_reading
-from core.sampling.sampler import check_interval
+from core.sampling.controls import check_interval
 
 
 @dataclass(frozen=True, slots=True)

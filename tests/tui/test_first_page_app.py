@@ -100,3 +100,29 @@ async def test_first_page_then_owners(
         assert column(t, "pid", line) == str(os.getpid())
         assert "owners: looking up" not in str(app.screen.query_one("#state-bar").render())
         await app.action_quit()
+
+
+async def test_a_page_is_not_shown_over_a_filter(
+    bag: SocketBag, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filter set before the page arrives (typed, or --filter) is never shown unfiltered."""
+    from core.connections.sources.netlink import NetlinkSource
+
+    monkeypatch.setattr("core.sampling.sampler.PAGE_HOLD_S", 60.0)
+    listener = bag.listener()
+    port = listener.getsockname()[1]
+    sampler = WatchedSampler(NetlinkSource(tcp_info=False))
+    app = TcpscopeApp(
+        sampler, hostname="test", prefs_path=tmp_path / "prefs.json", filter_text=f"lport:{port}"
+    )
+    sampler.app = app
+    sampler.start_early(PageRequest(rows=ROWS))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, 1)
+        ((page_ids, total, owners, bar),) = sampler.seen
+        assert page_ids and total == 0 and owners == []  # nothing drawn from the page
+        assert "owners: looking up" not in bar
+        t = table(app)
+        assert t.row_count == 1
+        assert column(t, "pid", t.render_line(1).text) == str(os.getpid())
+        await app.action_quit()

@@ -129,64 +129,81 @@ def test_layout_when_wide_shows_every_default_column_and_fits() -> None:
     assert all(w >= c.width for c, w in cols)
 
 
-def _sorted_after_preparing(
+ACTIONS = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.sampled_from(SORT_COLUMNS)),  # `s` to this column first
+        st.one_of(st.none(), st.sampled_from(SORT_COLUMNS)),  # then prepare this one
+        st.integers(0, 6),  # slices of work before the snapshot
+    ),
+    min_size=8,
+    max_size=8,
+)
+
+
+def fresh_order(snap: Snapshot, column: str, reverse: bool, text: str) -> list[str]:
+    fresh = RowIndex(column, reverse)
+    fresh.set_query(parse_query(text))
+    fresh.update(snap, 2.0)
+    return order(fresh)
+
+
+@settings(max_examples=80, deadline=None)
+@given(FRAMES, st.sampled_from(SORT_COLUMNS), st.sampled_from(["", "!state:l"]), ACTIONS)
+def test_orders_built_in_slices_equal_a_fresh_sort(
     frames: list[list[tuple[int, TcpState, int | None]]],
     column: str,
     text: str,
-    slices: list[int],
-    *,
-    finish: bool,
-) -> tuple[list[str], list[str]]:
-    """Prepare the column after ``column`` in ``slices`` between ticks (to the end when
-    ``finish``), sort by it; returns that order and a fresh index's order."""
+    actions: list[tuple[str | None, str | None, int]],
+) -> None:
+    """Every new order is made a few rows at a time (as on a 250k table) while ticks, re-sorts
+    and prepared columns interleave: whenever the shown order is current it equals a fresh
+    sort, and once the work is done it is the order asked for."""
+    live = RowIndex(column)
+    live.sync_rows, live.chunk_rows = 0, 3
+    live.set_query(parse_query(text))
+    snap = None
+    for snap, (sort, prepare, steps) in zip(snapshots(frames), actions, strict=False):
+        if sort is not None:
+            live.set_sort(sort, False)
+        if prepare is not None:
+            live.prepare(prepare)
+        for _ in range(steps):
+            live.step(0.0)
+        live.update(snap, 2.0)
+        if not live.building:
+            assert order(live) == fresh_order(snap, live.sort_column, False, text)
+            assert live.counts_filtered == fresh_counts(snap, text)
+    assert snap is not None
+    live.settle()
+    assert not live.building and live.shown_column == live.sort_column
+    assert order(live) == fresh_order(snap, live.sort_column, False, text)
+    assert [live.position(i) for i in order(live)] == list(range(len(live)))
+    assert live.counts_filtered == fresh_counts(snap, text)
+
+
+def fresh_counts(snap: Snapshot, text: str) -> dict[TcpState, int]:
+    fresh = RowIndex()
+    fresh.set_query(parse_query(text))
+    fresh.update(snap, 2.0)
+    return fresh.counts_filtered
+
+
+@settings(max_examples=40, deadline=None)
+@given(FRAMES, st.sampled_from(SORT_COLUMNS), st.sampled_from(["", "!state:l"]))
+def test_a_prepared_column_is_swapped_in_without_work(
+    frames: list[list[tuple[int, TcpState, int | None]]], column: str, text: str
+) -> None:
+    """The next column's order, made while idle and kept current by later ticks, is shown
+    by `s` at once: nothing is left to build, and it equals a fresh sort."""
     following = SORT_COLUMNS[(SORT_COLUMNS.index(column) + 1) % len(SORT_COLUMNS)]
     live = RowIndex(column)
+    live.sync_rows, live.chunk_rows = 0, 4
     live.set_query(parse_query(text))
     snaps = snapshots(frames)
-    for snap, rows in zip(snaps, slices, strict=False):
+    for snap in snaps:
         live.update(snap, 2.0)
-        if rows:
-            live.prepare(following, rows_per_step=rows)
-    while finish and not live.prepare(following, rows_per_step=3):
-        pass
-    live.set_sort(following, False)
-    fresh = RowIndex(following)
-    fresh.set_query(parse_query(text))
-    fresh.update(snaps[-1], 2.0)
-    return order(live), order(fresh)
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    FRAMES,
-    st.sampled_from(SORT_COLUMNS),
-    st.sampled_from(["", "!state:l"]),
-    st.lists(st.integers(1, 12), min_size=8, max_size=8),
-)
-def test_keys_prepared_ahead_equal_a_fresh_sort(
-    frames: list[list[tuple[int, TcpState, int | None]]],
-    column: str,
-    text: str,
-    slices: list[int],
-) -> None:
-    """Keys of the next column, computed in slices between ticks, sort like a fresh index."""
-    live, fresh = _sorted_after_preparing(frames, column, text, slices, finish=True)
-    assert live == fresh
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    FRAMES,
-    st.sampled_from(SORT_COLUMNS),
-    st.sampled_from(["", "!state:l"]),
-    st.lists(st.integers(0, 3), min_size=8, max_size=8),
-)
-def test_sorting_by_a_partly_prepared_column_equals_a_fresh_sort(
-    frames: list[list[tuple[int, TcpState, int | None]]],
-    column: str,
-    text: str,
-    slices: list[int],
-) -> None:
-    """`s` again before idle time keyed every row: the rest are keyed then, same order."""
-    live, fresh = _sorted_after_preparing(frames, column, text, slices, finish=False)
-    assert live == fresh
+        live.prepare(following)
+        live.settle()
+    live.set_sort(following, True)
+    assert not live.has_work
+    assert order(live) == fresh_order(snaps[-1], following, True, text)

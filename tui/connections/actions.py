@@ -20,10 +20,14 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
-from core.connections.actions import (
+from core.connections import (
     CloseTarget,
+    NamespaceView,
     Outcome,
     ProcessTarget,
+    Snapshot,
+    TcpConnection,
+    TcpState,
     close_connections,
     close_targets,
     endpoints,
@@ -32,9 +36,6 @@ from core.connections.actions import (
     process_target,
     terminate,
 )
-from core.connections.model import TcpConnection, TcpState
-from core.connections.namespaces import NamespaceView
-from core.connections.snapshot import Snapshot
 from tui import format as fmt
 from tui.connections.conn_table import ConnTable
 from tui.connections.namespace_detail import namespace_line
@@ -169,7 +170,7 @@ async def close_flow(screen: Screen[None], conn: TcpConnection, snap: Snapshot) 
     question = ConfirmScreen("Close this connection?", close_body(target, snap), "Close")
     if not await screen.app.push_screen_wait(question):
         return
-    from core.netns.select import sock_diag_in
+    from core.netns import sock_diag_in
 
     ((_, outcome),) = await asyncio.to_thread(close_connections, [conn], sock_diag_in)
     _toast(screen, outcome, "Close connection")

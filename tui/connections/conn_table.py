@@ -29,15 +29,24 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from core.connections.first_page import FirstPage
-from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
-from core.connections.namespaces import label
-from core.connections.query import SORT_COLUMNS, Query
-from core.connections.rates import ByteRate, RateTracker
-from core.connections.reverse_dns import ReverseDns
-from core.connections.row_index import Group, RowIndex
-from core.connections.services import connection_service
-from core.connections.snapshot import Snapshot
+from core.connections import (
+    PAGE_COLUMN,
+    SORT_COLUMNS,
+    ByteRate,
+    FirstPage,
+    Group,
+    OwnerStatus,
+    ProcessInfo,
+    Query,
+    RateTracker,
+    ReverseDns,
+    RowIndex,
+    Snapshot,
+    TcpConnection,
+    TcpState,
+    connection_service,
+    namespace_label,
+)
 from tui import format as fmt
 from tui.connections.columns import ON_SCREEN_KEYS, ONLY_WITH_NAMESPACES, Column, layout
 from tui.connections.uniform import UniformColumns
@@ -47,7 +56,13 @@ HIGHLIGHT_S = 3.0
 """How long a new or state-changed row stays highlighted (at least one tick is ensured)."""
 
 PREPARE_ABOVE_ROWS = 5000
-"""From this many rows the next sort column's keys are computed ahead, while idle."""
+"""From this many rows the next sort column's order is made ahead, while idle."""
+BUILD_STEP_S = 0.02
+BUILD_EVERY_S = 0.005
+"""A new order the user waits for: 20 ms slices, 5 ms apart (keys are handled in between)."""
+PREPARE_STEP_S = 0.01
+PREPARE_EVERY_S = 0.05
+"""The next column's order, made while idle: 10 ms slices, 50 ms apart."""
 
 MARKERS = {"new": "+", "changed": "~", "ghost": "x", "": " "}
 """Marker column characters: readable without colour (NO_COLOR)."""
@@ -94,6 +109,9 @@ class ConnTable(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
+    class OrderShown(Message):
+        """A sort or filter made in slices is shown now (its counts too)."""
+
     class NamesResolved(Message):
         """A reverse DNS lookup finished (posted from its thread): redraw the rows."""
 
@@ -121,7 +139,7 @@ class ConnTable(ScrollView, can_focus=True):
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._layout: tuple[tuple[Column, int], ...] = ()
         self._layout_key: tuple[object, ...] = ()
-        self._prepare_timer: Timer | None = None
+        self._work_timer: Timer | None = None
         self.rates = RateTracker()
         """In/s and Out/s of the rows on screen (and the process groups on screen)."""
         self.uniform = UniformColumns()
@@ -161,7 +179,12 @@ class ConnTable(ScrollView, can_focus=True):
         self._reindex()
 
     def _show_page(self, page: FirstPage) -> None:
-        """A first page: its rows at the top of a table as long as the whole sample."""
+        """A first page: its rows at the top of a table as long as the whole sample (unless
+        the view has changed since it was asked for: then the whole sample is waited for)."""
+        index = self.index
+        same_view = (index.sort_column, index.reverse) == (PAGE_COLUMN, page.reverse)
+        if not same_view or not index.query.empty or self.grouped:
+            return
         self.page = page
         self._page_ids = [c.instance_id for c in page.rows]
         self._restore_cursor()
@@ -254,20 +277,26 @@ class ConnTable(ScrollView, can_focus=True):
         self.hidden = hidden
         self.refresh()
 
-    def _prepare_next_sort(self) -> None:
-        # `s` goes to the next column: compute its keys a slice per timer tick while idle,
-        # so the keypress only has to sort (large tables only; small ones sort in a few ms).
-        if len(self.index.rows) < PREPARE_ABOVE_ROWS:
-            return
-        if self._prepare_timer is None:
-            self._prepare_timer = self.set_interval(0.05, self._prepare_step)
+    def _schedule_work(self) -> None:
+        # Orders are made in bounded slices on timers, never in one go: the one asked for
+        # (a re-sort, a filter, a large snapshot) right away, then, on large tables, the next
+        # sort column's, so that `s` only swaps two orders.
+        index = self.index
+        if len(index.rows) >= PREPARE_ABOVE_ROWS:
+            columns = SORT_COLUMNS
+            index.prepare(columns[(columns.index(index.sort_column) + 1) % len(columns)])
+        if index.has_work and self._work_timer is None:
+            delay = BUILD_EVERY_S if index.building else PREPARE_EVERY_S
+            self._work_timer = self.set_timer(delay, self._work)
 
-    def _prepare_step(self) -> None:
-        columns = SORT_COLUMNS
-        column = columns[(columns.index(self.index.sort_column) + 1) % len(columns)]
-        if self.index.prepare(column) and self._prepare_timer is not None:
-            self._prepare_timer.stop()
-            self._prepare_timer = None
+    def _work(self) -> None:
+        self._work_timer = None
+        index = self.index
+        if index.step(BUILD_STEP_S if index.building else PREPARE_STEP_S):
+            self._reindex()  # the order asked for is shown now
+            self.post_message(self.OrderShown())
+        else:
+            self._schedule_work()
 
     def _reindex(self) -> None:
         if self.grouped:
@@ -286,7 +315,7 @@ class ConnTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
         self._scroll_cursor_into_view()
         self.refresh()
-        self._prepare_next_sort()
+        self._schedule_work()
 
     # --- rows -------------------------------------------------------------------------
     @property
@@ -325,7 +354,9 @@ class ConnTable(ScrollView, can_focus=True):
         # unchanged-State connection until its next full scan); ghosts live only in the index.
         snap = self.snapshot
         conn = snap.connections.get(row_id) if snap is not None else None
-        return conn if conn is not None else self.index.rows[row_id]
+        if conn is None:
+            conn = self.index.rows.get(row_id)
+        return conn if conn is not None else self.index.record(row_id)
 
     @property
     def cursor_connection(self) -> TcpConnection | None:
@@ -469,6 +500,7 @@ class ConnTable(ScrollView, can_focus=True):
                 theme,
                 self.index.sort_column,
                 self.index.reverse,
+                self.index.building,
             )
             return self._cached(key, lambda: self._header(columns, width))
         position = int(self.scroll_offset.y) + y - 1
@@ -500,7 +532,7 @@ class ConnTable(ScrollView, can_focus=True):
         life = self._lifecycle(row_id, conn, now)
         age = fmt.conn_age(conn, now)
         listening = conn.state is TcpState.LISTEN  # a listener moves no bytes of its own
-        ns = label(self.index.namespace_of(conn)) if self.many_namespaces else ""
+        ns = namespace_label(self.index.namespace_of(conn)) if self.many_namespaces else ""
         info = self.snapshot.tcp_info.get(row_id) if self.snapshot is not None else None
         queues = (info.recv_q, info.send_q) if info is not None else (None, None)
         extra = _Extra(
@@ -551,7 +583,8 @@ class ConnTable(ScrollView, can_focus=True):
     def _header(self, columns: tuple[tuple[Column, int], ...], width: int) -> Strip:
         base = self._style("conn-table--header")
         sorted_style = self._style("conn-table--header", "conn-table--sorted")
-        arrow = "▼" if self.index.reverse else "▲"
+        # While the asked-for order is being made (large tables), its column says so.
+        arrow = "…" if self.index.building else "▼" if self.index.reverse else "▲"
         cells: list[tuple[str, Style, bool]] = []
         for col, w in columns:
             active = col.key == self.index.sort_column

@@ -25,9 +25,14 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, Sparkline, Static
 
-from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo
-from core.connections.rates import ByteRate
-from core.connections.snapshot import Snapshot
+from core.connections import (
+    ByteRate,
+    OwnerStatus,
+    ProcessInfo,
+    Snapshot,
+    TcpConnection,
+    TcpInfo,
+)
 from tui import format as fmt
 from tui.connections.namespace_detail import namespace_table
 from tui.connections.property_list import (

@@ -10,9 +10,15 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from core.connections.model import ProcessInfo, TcpConnection
-from core.connections.namespaces import NamespaceView, ReadBy, namespace_in, namespace_of
-from core.netns.procnet import MISSING
+from core.connections import (
+    NamespaceView,
+    ProcessInfo,
+    ReadBy,
+    TcpConnection,
+    namespace_in,
+    namespace_of,
+)
+from core.netns import PROCNET_MISSING
 from tui import format as fmt
 
 
@@ -44,7 +50,7 @@ def namespace_table(
         table.add_row(
             Text("read from"),
             Text(
-                f"/proc/PID/net/tcp: no {', no '.join(MISSING)} "
+                f"/proc/PID/net/tcp: no {', no '.join(PROCNET_MISSING)} "
                 "(sock_diag inside it needs CAP_SYS_ADMIN)",
                 style="italic",
             ),

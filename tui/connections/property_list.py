@@ -16,15 +16,15 @@ from datetime import datetime
 from rich.table import Table
 from rich.text import Text
 
-from core.connections.model import TcpConnection
-from core.connections.property_rules import (
+from core.connections import (
+    ENUMS,
     PROPERTIES,
     PropertySpec,
     Provenance,
+    TcpConnection,
     cell_rule,
-    value,
+    property_value,
 )
-from core.connections.seed_tables import ENUMS
 from tui import format as fmt
 
 
@@ -89,7 +89,7 @@ def split_properties(
     missing: dict[str, list[str]] = {}
     for spec in PROPERTIES:
         rule = cell_rule(conn, spec.wmi_name, source, started_at)
-        raw = value(conn, spec)
+        raw = property_value(conn, spec)
         if rule.provenance is Provenance.NOT_REPORTED and raw is None:
             reason = rule.text.removeprefix("not reported: ")
             missing.setdefault(reason, []).append(spec.wmi_name)

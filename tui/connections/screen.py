@@ -17,10 +17,16 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from core.connections.completion import Completion, complete, field_values
-from core.connections.query import SORT_COLUMNS, QueryError, parse_query
-from core.connections.reverse_dns import ReverseDns
-from core.connections.snapshot import Snapshot
+from core.connections import (
+    SORT_COLUMNS,
+    Completion,
+    QueryError,
+    ReverseDns,
+    Snapshot,
+    complete,
+    field_values,
+    parse_query,
+)
 from tui import format as fmt
 from tui.connections import actions as acts
 from tui.connections.columns import BY_KEY, Column
@@ -89,8 +95,14 @@ class ConnectionsScreen(Screen[None]):
         Binding("T", "sort_by('state')", "Sort by State", id="sort-state", show=False),
         Binding("O", "sort_by('offload')", "Sort by Offload", id="sort-offload", show=False),
         Binding("P", "sort_by('pid')", "Sort by PID", id="sort-pid", show=False),
+        # Off the footer: at 80 columns it pushed "q Quit" out (help and the palette list it).
         Binding(
-            "g", "toggle_group", "Group", id="group", tooltip="Group by process, then container"
+            "g",
+            "toggle_group",
+            "Group",
+            id="group",
+            tooltip="Group by process, then container",
+            show=False,
         ),
         Binding("x", "close_connection", "Close", id="close-conn", tooltip="Close the connection"),
         Binding("K", "terminate_process", "Kill", id="kill-proc", tooltip="Terminate its process"),
@@ -303,6 +315,10 @@ class ConnectionsScreen(Screen[None]):
         if wanted != self._followed:
             self._followed = wanted
             shell_of(self).show_tcp_info_for(sorted(wanted))
+
+    @on(ConnTable.OrderShown)
+    def _order_shown(self) -> None:
+        self._show_counts()
 
     @on(ConnTable.CursorMoved)
     def _cursor_moved(self) -> None:

@@ -11,7 +11,7 @@ from typing import Final
 from rich.text import Text
 from textual.widgets import Static
 
-from core.connections.model import TcpState
+from core.connections import TcpState
 from tui import format as fmt
 
 SHOWN: Final = (

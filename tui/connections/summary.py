@@ -17,11 +17,15 @@ from rich.cells import cell_len, set_cell_size
 from rich.table import Table
 from rich.text import Text
 
-from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
-from core.connections.property_rules import cell_rule
-from core.connections.rates import ByteRate
-from core.connections.seed_tables import ENUMS
-from core.connections.services import service_name
+from core.connections import (
+    ENUMS,
+    ByteRate,
+    ProcessInfo,
+    TcpConnection,
+    TcpInfo,
+    cell_rule,
+    service_name,
+)
 from tui import format as fmt
 
 OFFLOAD_MEANINGS: Final[dict[int, str]] = {

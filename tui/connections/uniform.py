@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from core.connections.model import TcpConnection
-from core.connections.snapshot import Snapshot
+from core.connections import Snapshot, TcpConnection
 
 FULL_SCAN_EVERY: Final = 10
 ATTRS: Final = {"offload": "offload_state", "applied": "applied_setting"}

@@ -17,8 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.ipsec.counters import COUNTERS, PROVIDERS, source_for
-from core.ipsec.model import CounterRow, Kind
+from core.ipsec import COUNTERS, PROVIDERS, CounterRow, Kind, source_for
 from tui.ipsec import format as fmt
 from tui.widgets.rate_sparkline import GAP, RateSparkline
 

@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer
 
-from core.ipsec.model import CounterRow
+from core.ipsec import CounterRow
 from tui.ipsec.counter_detail import CounterDetail
 
 

@@ -13,7 +13,7 @@ from typing import Final
 
 from rich.text import Text
 
-from core.ipsec.model import CounterRow, Grade, Kind, ProviderView
+from core.ipsec import CounterRow, Grade, Kind, ProviderView
 from tui import format as tfmt
 
 MISSING: Final = "—"

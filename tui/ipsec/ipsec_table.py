@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from core.ipsec.model import COUNTER_NAMES, CounterRow, ProviderView
+from core.ipsec import COUNTER_NAMES, CounterRow, ProviderView
 from core.textsafe import printable
 from tui.ipsec import format as fmt
 from tui.widgets.rate_sparkline import RateSparkline

@@ -13,7 +13,7 @@ from typing import Final
 from rich.text import Text
 from textual.widgets import DataTable
 
-from core.ipsec.model import ChildSa, IkeSa, ProviderView
+from core.ipsec import ChildSa, IkeSa, ProviderView
 from tui import format as tfmt
 from tui.ipsec import format as fmt
 from tui.widgets.table_sync import Cell, Row, sync_table

@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
-from core.ipsec.model import CounterRow, IpsecView, ProviderView
+from core.ipsec import CounterRow, IpsecView, ProviderView
 from tui import format as tfmt
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable

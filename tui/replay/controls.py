@@ -26,15 +26,14 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
-from core.connections.model import TcpConnection
-from core.connections.snapshot import Snapshot
+from core.connections import Snapshot, TcpConnection
 from core.errors import MonitorError
-from core.sampling.feed import Seekable
+from core.sampling import Seekable
 from tui import format as fmt
 
 if TYPE_CHECKING:
     # Imported where used: a live run never replays, and the module costs 75 ms at start-up.
-    from core.recording.replay import SnapshotDiff
+    from core.recording import SnapshotDiff
 
 JUMP: Final = timedelta(minutes=1)
 REPLAY_KEYS: Final[tuple[tuple[str, str], ...]] = (
@@ -265,7 +264,7 @@ class ReplayControls:
 
     def change_speed(self, direction: int) -> None:
         """Slower or faster playback."""
-        from core.recording.replay import next_speed
+        from core.recording import next_speed
 
         self.feed.set_speed(next_speed(self.feed.speed, direction))
         self.app.notify(f"replay speed ×{self.feed.speed:g}", timeout=1.5)
@@ -280,7 +279,7 @@ class ReplayControls:
         if not text:
             return
         try:
-            from core.recording.replay import parse_seek
+            from core.recording import parse_seek
 
             when = parse_seek(text, self.feed.position)
         except MonitorError as exc:
@@ -308,7 +307,7 @@ class ReplayControls:
             return
         if b.time < a.time:
             a, b = b, a
-        from core.recording.replay import diff_between
+        from core.recording import diff_between
 
         self.app.push_screen(DiffScreen(diff_between(a, b)))
 

@@ -21,7 +21,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from core.connections.completion import Completion
+from core.connections import Completion
 from tui import format as fmt
 
 HINT = "state:est,listen port:80,443 -port:22 addr:10.0.0.0/8 — Tab completes, Enter applies"

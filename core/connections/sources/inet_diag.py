@@ -25,6 +25,15 @@ from typing import Final
 
 from core.connections.tcpinfo import with_queues
 from core.errors import AccessDenied, MonitorError, SourceUnavailable
+from core.netlink import (
+    NLA_HDR,
+    NLM_F_ACK,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSG_HDR,
+)
 
 NETLINK_SOCK_DIAG: Final = 4
 TCPDIAG_GETSOCK: Final = 18
@@ -34,17 +43,10 @@ needs one walk per family. The walk itself costs about 20 ms at 50k sockets here
 SOCK_DIAG_BY_FAMILY: Final = 20
 SOCK_DESTROY: Final = 21
 """Close the socket an exact request names (the kernel's ``tcp_abort``; ``ss -K``)."""
-NLMSG_ERROR: Final = 2
-NLMSG_DONE: Final = 3
-NLM_F_REQUEST: Final = 0x1
-NLM_F_ACK: Final = 0x4
-NLM_F_DUMP: Final = 0x300
 INET_DIAG_INFO: Final = 2
 TCP_ALL_STATES: Final = 0xFFFFFFFF
 """Every TCP state bit, TIME_WAIT and NEW_SYN_RECV included."""
 
-NLMSG_HDR: Final = struct.Struct("=IHHII")
-"""nlmsghdr: len, type, flags, seq, pid."""
 REQ_V2: Final = struct.Struct("=BBBxI48x")
 """inet_diag_req_v2: family, protocol, ext, pad, states, then a zeroed inet_diag_sockid."""
 REQ_V2_EXACT: Final = struct.Struct("=BBBxI48s")
@@ -64,12 +66,13 @@ tcpscope shows changes, so they stay out of the key.
 """
 MSG_FULL: Final = struct.Struct("=16xBBBB2s2s16s16sIQIIIII")
 """The whole inet_diag_msg, for the slow path (tests, probes)."""
-RTA_HDR: Final = struct.Struct("=HH")
+_LENGTH: Final = struct.Struct("=I")
 MSG_MIN: Final = 88
 QUEUES: Final = struct.Struct("=II")
 """``idiag_rqueue``, ``idiag_wqueue`` (ss's Recv-Q, Send-Q)."""
 _QUEUES_AT: Final = 16 + 4 + 48 + 4
 """Their offset in a message: nlmsghdr, family/state/timer/retrans, sockid, expires."""
+QUEUES_AT: Final = _QUEUES_AT
 """nlmsghdr (16) + inet_diag_msg (72): every socket message is at least this long."""
 RECV_BUFFER: Final = 65536
 """Per recv: the kernel fills at most 32 KiB per dump skb; a small buffer avoids a fresh
@@ -129,18 +132,32 @@ def tcp_info_raw(chunk: bytes, off: int) -> bytes | None:
 
     Walks the message's attributes; done lazily, only for sockets someone looks at.
     """
-    (length,) = struct.unpack_from("=I", chunk, off)
-    end = off + length
+    span = tcp_info_span(chunk, off)
+    if span is None:
+        return None
+    pos, size = span
+    return with_queues(chunk[pos : pos + size], *QUEUES.unpack_from(chunk, off + _QUEUES_AT))
+
+
+def tcp_info_span(chunk: bytes, off: int) -> tuple[int, int] | None:
+    """Where the INET_DIAG_INFO payload of the message at ``off`` is: (position, size)."""
+    end = off + _LENGTH.unpack_from(chunk, off)[0]
     pos = off + MSG_MIN
+    unpack = NLA_HDR.unpack_from
     while pos + 4 <= end:
-        rta_len, rta_type = RTA_HDR.unpack_from(chunk, pos)
+        rta_len, rta_type = unpack(chunk, pos)
         if rta_len < 4:
             return None
         if rta_type == INET_DIAG_INFO:
-            recv_q, send_q = QUEUES.unpack_from(chunk, off + _QUEUES_AT)
-            return with_queues(chunk[pos + 4 : pos + rta_len], recv_q, send_q)
+            return pos + 4, rta_len - 4
         pos += (rta_len + 3) & ~3
     return None
+
+
+def queues_at(chunk: bytes, off: int) -> tuple[int, int]:
+    """``idiag_rqueue``, ``idiag_wqueue`` of the message at ``off``."""
+    found: tuple[int, int] = QUEUES.unpack_from(chunk, off + _QUEUES_AT)
+    return found
 
 
 def decode(chunk: bytes, off: int) -> DiagSocket:

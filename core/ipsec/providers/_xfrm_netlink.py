@@ -17,11 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
+from core.netlink import NLA_HDR, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDR
+
 NETLINK_XFRM: Final = 6
-NLMSG_ERROR: Final = 2
-NLMSG_DONE: Final = 3
-NLM_F_REQUEST: Final = 0x1
-NLM_F_DUMP: Final = 0x300
 XFRM_MSG_NEWSA: Final = 0x10
 XFRM_MSG_GETSA: Final = 0x12
 XFRM_MSG_UPDSA: Final = 0x1A
@@ -32,8 +30,6 @@ XFRM_MSG_GETSPDINFO: Final = 0x25
 XFRMGRP_SA: Final = 0x4
 """Legacy bitmask of multicast group XFRMNLGRP_SA (3)."""
 
-_HDR: Final = struct.Struct("=IHHII")
-_NLA: Final = struct.Struct("=HH")
 _USERSA_INFO_LEN: Final = 224
 """sizeof(struct xfrm_usersa_info) on Linux (64-bit alignment of the lifetime u64s)."""
 _ALG_ATTRS: Final = frozenset({1, 2, 3, 18, 20})
@@ -116,21 +112,21 @@ class SaEventCounter:
 
 def _messages(data: bytes) -> Iterator[tuple[int, bytes]]:
     offset = 0
-    while offset + _HDR.size <= len(data):
-        length, msg_type, _flags, _seq, _pid = _HDR.unpack_from(data, offset)
-        if length < _HDR.size:
+    while offset + NLMSG_HDR.size <= len(data):
+        length, msg_type, _flags, _seq, _pid = NLMSG_HDR.unpack_from(data, offset)
+        if length < NLMSG_HDR.size:
             return
-        yield msg_type, data[offset + _HDR.size : offset + length]
+        yield msg_type, data[offset + NLMSG_HDR.size : offset + length]
         offset += (length + 3) & ~3
 
 
 def _attrs(payload: bytes, start: int) -> Iterator[tuple[int, bytes]]:
     offset = start
-    while offset + _NLA.size <= len(payload):
-        length, kind = _NLA.unpack_from(payload, offset)
-        if length < _NLA.size:
+    while offset + NLA_HDR.size <= len(payload):
+        length, kind = NLA_HDR.unpack_from(payload, offset)
+        if length < NLA_HDR.size:
             return
-        yield kind & 0x3FFF, payload[offset + _NLA.size : offset + length]
+        yield kind & 0x3FFF, payload[offset + NLA_HDR.size : offset + length]
         offset += (length + 3) & ~3
 
 
@@ -141,7 +137,10 @@ def _request(msg_type: int, flags: int, body: bytes) -> list[tuple[int, bytes]]:
         sock.settimeout(2.0)
         sock.bind((0, 0))
         seq = int.from_bytes(os.urandom(4), "little") or 1
-        sock.send(_HDR.pack(_HDR.size + len(body), msg_type, NLM_F_REQUEST | flags, seq, 0) + body)
+        sock.send(
+            NLMSG_HDR.pack(NLMSG_HDR.size + len(body), msg_type, NLM_F_REQUEST | flags, seq, 0)
+            + body
+        )
         out: list[tuple[int, bytes]] = []
         while True:
             data = sock.recv(1 << 20)
