@@ -38,6 +38,7 @@ __all__ = [
     "TcpConnection",
     "TcpInfo",
     "TcpState",
+    "cancel_owner_scan",
     "canonical_address",
     "cell_rule",
     "close_connections",
@@ -57,6 +58,7 @@ __all__ = [
     "process_target",
     "property_value",
     "service_name",
+    "start_owner_scan",
     "take_snapshot",
     "terminate",
     "write_csv",
@@ -103,6 +105,8 @@ if TYPE_CHECKING:
     from core.connections.services import connection_service, service_name
     from core.connections.snapshot import Snapshot
     from core.connections.sources import SOURCE_NAMES, get_source
+    from core.connections.sources.fd_scan import cancel_early as cancel_owner_scan
+    from core.connections.sources.fd_scan import start_early as start_owner_scan
 else:
     __getattr__ = lazy_exports(
         __name__,
@@ -155,5 +159,9 @@ else:
             "services": ("connection_service", "service_name"),
             "snapshot": ("Snapshot",),
             "sources": ("SOURCE_NAMES", "get_source"),
+            "sources.fd_scan": (
+                "cancel_owner_scan=cancel_early",
+                "start_owner_scan=start_early",
+            ),
         },
     )
