@@ -1,7 +1,8 @@
 """MSFT_NetTCPConnection: model, seed tables, property rules, sources, query, report, explain.
 
-The facade below is what tui/ and the commands need; it is lazy (:mod:`core.lazy_facade`), so
-importing one module of the package (the one-shot path) does not import the rest.
+Facade: the model, snapshot, query, property rules, row index, close actions and report that
+the TUI and the commands use. Lazy (:mod:`core.lazy_facade`): importing one module of the
+package, as the one-shot path does, imports no other.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The package turns Linux sources (kernel XFRM, strongSwan VICI, libreswan whack) into the 21
 counters of the seed class, each with its provenance. It must stay importable on every platform
-and must never import textual, rich or humanize. The facade is what tui/ and the commands
-need; it is lazy (:mod:`core.lazy_facade`).
+and must never import textual, rich or humanize. Facade (lazy): the counter
+model and mapping, the providers and the IPsec sampler.
 """
 
 from __future__ import annotations

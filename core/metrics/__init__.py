@@ -2,8 +2,8 @@
 
 UI-free (prometheus_client only): connection counts by State and process, per-process traffic
 counters, the 21 MSiSCSI_MMIPSECStats counters per IPsec provider, and the sampler's own cost.
-The facade is what ``tcpscope metrics`` needs; it is lazy (:mod:`core.lazy_facade`), and
-nothing imports prometheus_client before a name is used.
+Facade (lazy, so prometheus_client is loaded only once a name is used): the collector, the
+listen address and the server of ``tcpscope metrics``.
 """
 
 from __future__ import annotations

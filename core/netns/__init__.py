@@ -1,6 +1,7 @@
 """Network namespaces: finding them, naming them and reading sockets inside them.
 
-The facade is what tui/ and the commands need; it is lazy (:mod:`core.lazy_facade`).
+Facade (lazy): the ``--netns`` option and its values, the dumps of the chosen namespaces, a
+sock_diag socket inside one, and what a /proc/net/tcp read lacks.
 """
 
 from __future__ import annotations

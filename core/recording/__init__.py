@@ -1,8 +1,9 @@
 """Headless recordings of the sampler stream (``tcpscope record``) and their reader.
 
 Nothing in this package imports textual, rich or humanize: recording runs on servers over SSH
-without the TUI. The format and the reasons for it are in :mod:`core.recording.format`. The
-facade is what tui/ and the commands need; it is lazy (:mod:`core.lazy_facade`).
+without the TUI. The format and the reasons for it are in :mod:`core.recording.format`. Facade
+(lazy): the header, reader, writer, redaction and replay that ``record``, the agent and the
+replay bar use.
 """
 
 from __future__ import annotations

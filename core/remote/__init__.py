@@ -4,8 +4,8 @@ The client starts :mod:`core.commands.agent` on the server through the system ``
 (:mod:`core.remote.target`), shipped as an in-memory zipapp (:mod:`core.remote.bundle`); the
 agent streams a recording's records (:mod:`core.remote.wire`), which
 :class:`core.remote.feed.RemoteFeed` turns back into snapshots for the app, and which the
-one-shot commands (:mod:`core.remote.commands`) print like a local run. The facade is what
-tui/ and the commands need; it is lazy (:mod:`core.lazy_facade`).
+one-shot commands (:mod:`core.remote.commands`) print like a local run. Facade (lazy): the
+target options, the feed, the one-shot readers and the agent's wire and actions.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The sampler and the one place a feed is chosen: live, replay or demo.
+"""The async Sampler, the Feed protocols every screen consumes, and the pause and interval
+controls the feeds share (the choice of feed is :mod:`core.commands.feeds`).
 
-The facade is what tui/ and the commands need; it is lazy (:mod:`core.lazy_facade`).
+Facade (lazy): the Sampler, the Feed protocols and the interval bounds.
 """
 
 from __future__ import annotations
