@@ -1,7 +1,7 @@
 """MSFT_NetTCPConnection: model, seed tables, property rules, sources, query, report, explain.
 
 Facade: the model, snapshot, query, property rules, row index, close actions and report that
-the TUI and the commands use. Lazy (:mod:`core.lazy_facade`): importing one module of the
+the TUI and the commands use. Lazy (:func:`core.lazy_exports`): importing one module of the
 package, as the one-shot path does, imports no other.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.lazy_facade import lazy_exports
+from core import lazy_exports
 
 __all__ = [
     "EMPTY_QUERY",
