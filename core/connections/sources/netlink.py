@@ -627,6 +627,9 @@ def _inode(key: bytes) -> int:
     return int.from_bytes(key[54:58], sys.byteorder)
 
 
+_AF_OF: Final = {4: socket.AF_INET, 6: socket.AF_INET6}
+
+
 class _TcpInfoIndex:
     """Finds a record's raw tcp_info in the sample's reply chunks (for LazyTcpInfo).
 
@@ -654,7 +657,12 @@ class _TcpInfoIndex:
 
     def fields(self, conn: object) -> TcpInfoValues | None:
         """The decoded fields, read in place (see LazyTcpInfo.fields)."""
-        where = self._message(conn)
+        if not isinstance(conn, TcpConnection):
+            return None
+        index = self._index
+        if index is None:
+            index = self._index = self._build()
+        where = index.get((_AF_OF[conn.family], conn.source_key))
         if where is None:
             return None
         chunk, off = where
