@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
@@ -91,10 +91,10 @@ class Rows(Mapping[str, TcpConnection]):
         yield from self.live
         yield from self.ghosts
 
-    def pairs(self) -> list[tuple[str, TcpConnection]]:
-        """(InstanceID, record) of every row, made in C (``items()`` would go through Python
-        per row)."""
-        return [*self.live.items(), *self.ghosts.items()]
+    def pairs(self) -> Iterator[tuple[str, TcpConnection]]:
+        """(InstanceID, record) of every row. Safe to hold across ticks: neither dict is ever
+        changed (a tick makes a new Rows)."""
+        return chain(self.live.items(), self.ghosts.items())
 
 
 class _Order:
@@ -157,7 +157,8 @@ class _Build:
         self.dirty: dict[str, tuple[TcpConnection | None, bool]] = {}
         """Rows changed since the build started: the record and ghost flag it saw."""
         self.done = False
-        # The rows as they are now: later changes are noted (see note) and redone at the end.
+        # The rows as they are now (read lazily: they never change, see Rows); later changes
+        # are noted (see note) and redone at the end.
         self._steps = self._run(index, index.rows.pairs(), set(index.ghosts))
 
     def note(self, iid: str, old: TcpConnection | None, ghost: bool) -> None:
@@ -188,15 +189,14 @@ class _Build:
         return order
 
     def _run(
-        self, index: RowIndex, items: list[tuple[str, TcpConnection]], ghosts: set[str]
+        self, index: RowIndex, items: Iterator[tuple[str, TcpConnection]], ghosts: set[str]
     ) -> Iterator[None]:
         order, query = self.order, self.query
         key, counts, stored = order.key, order.counts, order.stored
         proc, namespace_of = index.proc, index.namespace_of
         runs: list[list[SortKey]] = []
         size = index.chunk_rows
-        for start in range(0, len(items), size):
-            chunk = items[start : start + size]
+        while chunk := list(islice(items, size)):
             if not query.empty:
                 chunk = [(i, c) for i, c in chunk if query.matches(c, proc(c), namespace_of(c))]
             run = [key(c) for _, c in chunk]
