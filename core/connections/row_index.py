@@ -67,9 +67,7 @@ class Rows(Mapping[str, TcpConnection]):
 
     __slots__ = ("ghosts", "live")
 
-    def __init__(
-        self, live: Mapping[str, TcpConnection], ghosts: dict[str, TcpConnection]
-    ) -> None:
+    def __init__(self, live: Mapping[str, TcpConnection], ghosts: dict[str, TcpConnection]) -> None:
         self.live, self.ghosts = live, ghosts
 
     def __getitem__(self, iid: str) -> TcpConnection:
@@ -431,8 +429,10 @@ class RowIndex:
             gone = self._gone(snap, conns, ghosts)
             if len(self.rows) - len(gone) + self._new(changed) != len(conns) + len(ghosts):
                 gone = [k for k in self.rows if k not in conns and k not in ghosts]
-        if conns is self.rows.live and (changed or gone) and any(
-            not ghost for _, _, ghost in changed
+        if (
+            conns is self.rows.live
+            and (changed or gone)
+            and any(not ghost for _, _, ghost in changed)
         ):
             # The source changed its published dict in place: the old records are lost.
             self._bulk(conns, ghosts)

@@ -343,8 +343,8 @@ class NetlinkSource:
         by_key = self._by_key
         gone_inodes = [rec.inode for rec in vanished if rec.inode]
         new_inodes: list[int] = []
-        for key, prev in pending:
-            ino = _inode(key)
+        inodes = [_inode(key) for key, _ in pending]  # one int each, shared with the resolver
+        for (_, prev), ino in zip(pending, inodes, strict=True):
             if ino:
                 new_inodes.append(ino)
             if prev is not None and prev.inode and prev.inode != ino:
@@ -355,8 +355,8 @@ class NetlinkSource:
             if by_iid.get(rec.instance_id) is rec:
                 del by_iid[rec.instance_id]
                 touched.add(rec.instance_id)
-        for key, prev in pending:
-            rec = self._settle(key, prev, now, first)
+        for (key, prev), ino in zip(pending, inodes, strict=True):
+            rec = self._settle(key, prev, now, first, ino)
             self._built += 1
             touched.add(rec.instance_id)
             if prev is not None:
@@ -375,11 +375,10 @@ class NetlinkSource:
         return by_iid, len(new_inodes)
 
     def _settle(
-        self, key: bytes, prev: TcpConnection | None, now: datetime, first: bool
+        self, key: bytes, prev: TcpConnection | None, now: datetime, first: bool, ino: int
     ) -> TcpConnection:
         alen = 4 if key[0] == socket.AF_INET else 16
-        ino = _inode(key)
-        rport = int.from_bytes(key[4:6], "big")
+        rport = _shared(int.from_bytes(key[4:6], "big"))
         laddr = self._address(key[6 : 6 + alen])
         raddr = self._address(key[22 : 22 + alen])
         ifindex = int.from_bytes(key[38:42], sys.byteorder)
@@ -397,14 +396,14 @@ class NetlinkSource:
         facts = SocketFacts(  # positional: this runs for every socket of the first sample
             4 if alen == 4 else 6,
             laddr,
-            int.from_bytes(key[2:4], "big"),
+            _shared(int.from_bytes(key[2:4], "big")),
             raddr,
             rport,
             state,
             pid,
             status,
             ino,
-            int.from_bytes(key[50:54], sys.byteorder),
+            _shared(int.from_bytes(key[50:54], sys.byteorder)),
             key[_SOCKID],
             None,
             None,
@@ -562,6 +561,21 @@ def _continues(prev: TcpConnection, key: bytes, state: TcpState) -> bool:
     if prev.state is TcpState.SYN_RECEIVED and not prev.inode:
         return True
     return state is TcpState.TIME_WAIT and prev.state is not TcpState.TIME_WAIT
+
+
+_SHARED: Final[list[int | None]] = [None] * 65536
+"""One int object per port (and small uid) value, shared by every record: an int above 256
+is 32 bytes of its own per record otherwise (measured: 56 bytes per connection)."""
+
+
+def _shared(value: int) -> int:
+    """``value``, as the one object kept for it when it is below 65536."""
+    if value >= 65536:
+        return value
+    kept = _SHARED[value]
+    if kept is None:
+        _SHARED[value] = kept = value
+    return kept
 
 
 def _inode(key: bytes) -> int:
