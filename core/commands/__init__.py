@@ -3,8 +3,9 @@
 Why a package above the others: choosing a feed needs the live sampler, a recording and the
 demo, and the demo and replay are built on the sampler, so the choice sits above all three.
 
-The facade is what ``tui`` needs (the arguments, the feed choice, the output guards); it is
-lazy (:mod:`core.lazy_facade`): the subcommand modules themselves are loaded by name, one a run.
+Facade (lazy, :mod:`core.lazy_facade`): the shared argument types, the feed choice and the
+output guards of ``tui/cli.py`` and the app; the subcommand modules are loaded by name, one a
+run.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO, Final
 
 from core.errors import MonitorError
-from core.remote.wire import CONTROL, PROTOCOL, MessageWriter
+from core.remote import CONTROL, PROTOCOL, MessageWriter
 
 HEARTBEAT_S: Final = 5.0
 """Longest silence: a paused or slow agent still proves it is alive this often."""
@@ -144,17 +144,16 @@ class Agent:
 
     async def _actions(self) -> int:
         """Serve ``close`` requests (core.remote.actions) until stdin ends the process."""
-        from core.remote.actions import serve
+        from core.remote import serve_actions
 
         assert self._requests is not None
         while True:
             request = await self._requests.get()
-            self.send(await asyncio.to_thread(serve, request))
+            self.send(await asyncio.to_thread(serve_actions, request))
 
     async def _ipsec(self) -> int:
-        from core.ipsec.providers import get_providers
-        from core.ipsec.sampling import IpsecSampler
-        from core.recording.codec import IPSEC_VIEW
+        from core.ipsec import IpsecSampler, get_providers
+        from core.recording import IPSEC_VIEW
 
         try:
             sampler = IpsecSampler(get_providers(self.config["provider"], self.config["vici"]))
@@ -171,7 +170,7 @@ class Agent:
     async def _stream(self) -> int:
         from core.commands.feeds import FeedOptions, make_feed
         from core.commands.record import header_factory
-        from core.recording.frames import FrameEncoder
+        from core.recording import FrameEncoder
 
         cfg = self.config
         options = FeedOptions(

@@ -78,9 +78,11 @@ def non_empty(what: str) -> Callable[[str], str]:
 
 def provider_name(text: str) -> str:
     """An argparse type: an IPsec provider name (``auto`` or one of the providers)."""
-    from core.ipsec.providers import PROVIDER_NAMES
-
     name = text.strip().lower()
+    if name == "auto":  # the default, converted on every run: no need for the providers
+        return name
+    from core.ipsec import PROVIDER_NAMES
+
     if name not in PROVIDER_NAMES:
         raise argparse.ArgumentTypeError(f"one of {', '.join(PROVIDER_NAMES)}, not {text!r}")
     return name

@@ -15,20 +15,20 @@ from functools import partial
 from typing import Final, TextIO
 
 from core.commands import connections as connections_cli
-from core.connections.actions import (
+from core.connections import (
     CloseTarget,
     Outcome,
     Refusal,
+    Snapshot,
+    TcpConnection,
+    TcpState,
     close_connections,
     close_targets,
     endpoints,
     process_label,
 )
-from core.connections.model import TcpConnection, TcpState
-from core.connections.snapshot import Snapshot
 from core.errors import UsageError
-from core.netns.options import CURRENT
-from core.netns.options import check as check_netns
+from core.netns import CURRENT_NETNS, check_netns
 
 TargetsOf = Callable[[Sequence[TcpConnection]], list[CloseTarget]]
 """Who holds each socket (here, or on the ``--remote`` server)."""
@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--netns",
         dest="close_netns",
         type=check_netns,
-        default=CURRENT,
+        default=CURRENT_NETNS,
         metavar="WHICH",
         help="network namespaces to act in: current (default), all, or names, PIDs, paths",
     )
@@ -61,21 +61,21 @@ def run(args: argparse.Namespace) -> int:
             "close: give a filter (e.g. --remote-port 443 or --filter 'state:est'); "
             "closing every connection is refused"
         )
-    from core.remote.target import target_from
+    from core.remote import target_from
 
     remote = target_from(args)
     if remote is not None:  # everything happens on the server, in one agent session
-        from core.remote.actions import RemoteActions
+        from core.remote import RemoteActions
 
         actions = RemoteActions(remote)
         try:
             return _run(args, actions.snapshot(), actions.close_targets, actions.close_connections)
         finally:
             actions.end()
-    from core.connections.oneshot import take_snapshot
-    from core.netns.select import namespace_dumps, sock_diag_in
+    from core.connections import take_snapshot
+    from core.netns import namespace_dumps, sock_diag_in
 
-    netns = getattr(args, "close_netns", CURRENT)
+    netns = getattr(args, "close_netns", CURRENT_NETNS)
     snap = take_snapshot(
         getattr(args, "source", "auto"),
         tcp_info=False,
@@ -107,13 +107,13 @@ def _run(args: argparse.Namespace, snap: Snapshot, targets_of: TargetsOf, closer
 
 
 def _state_names() -> dict[int, str]:
-    from core.connections.seed_tables import ENUMS
+    from core.connections import ENUMS
 
     return {int(v.value): v.name for v in ENUMS["State"].values}
 
 
 def _list(conns: Sequence[TcpConnection], snap: Snapshot, targets_of: TargetsOf) -> None:
-    from core.connections.report import write_table
+    from core.connections import write_table
 
     sys.stdout.flush()
     out = connections_cli.binary(sys.stdout)

@@ -9,17 +9,25 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Collection, Mapping
+from operator import attrgetter
 from typing import IO, Final, cast
 
 from core.commands.arg_types import non_empty, whole_between
-from core.connections.model import ProcessInfo, TcpConnection
-from core.connections.namespaces import NamespaceView, namespace_in
-from core.connections.query import EMPTY_QUERY, filter_argument, parse_query
+from core.connections import (
+    EMPTY_QUERY,
+    NamespaceView,
+    ProcessInfo,
+    TcpConnection,
+    filter_argument,
+    namespace_in,
+    parse_query,
+)
 from core.errors import UsageError
-from core.netns.options import DEFAULT as DEFAULT_NETNS
-from core.netns.options import add_netns_argument
+from core.netns import DEFAULT_NETNS, add_netns_argument
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
+_ENDPOINTS: Final = attrgetter("local_address", "local_port", "remote_address", "remote_port")
+"""The sort key of the output: local then remote endpoint (one C call per row)."""
 
 
 port = whole_between(0, 65535, "port")
@@ -32,7 +40,7 @@ def enum_value(prop: str) -> Callable[[str], int]:
     """An argparse type: a seed enum name (case-insensitive) or number for ``prop``."""
 
     def parse(text: str) -> int:
-        from core.connections.seed_tables import ENUMS
+        from core.connections import ENUMS
 
         table = ENUMS[prop]
         found = table.by_name(text)
@@ -94,7 +102,7 @@ def has_filter(args: argparse.Namespace) -> bool:
 def _normal_address(text: str | None) -> str | None:
     if text is None:
         return None
-    from core.connections.records import canonical_address
+    from core.connections import canonical_address
 
     try:
         return canonical_address(text)
@@ -147,7 +155,7 @@ def select(
         if states or not query.empty or any(f is not None for f in filters)
         else [*conns]
     )
-    rows.sort(key=lambda c: (c.local_address, c.local_port, c.remote_address, c.remote_port))
+    rows.sort(key=_ENDPOINTS)
     return rows
 
 
@@ -172,16 +180,16 @@ def binary(stream: IO[str]) -> IO[bytes]:
 
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
-    from core.connections.oneshot import take_snapshot
-    from core.connections.report import write_csv, write_json, write_table
-    from core.netns.select import namespace_dumps
-    from core.remote.commands import remote_snapshot
-    from core.remote.target import target_from
+    from core.connections import take_snapshot, write_csv, write_json, write_table
+    from core.netns import namespace_dumps
+    from core.remote import target_from
 
     remote = target_from(args)
     netns = getattr(args, "netns", DEFAULT_NETNS)
     tcp_info = bool(args.json)
     if remote is not None:
+        from core.remote import remote_snapshot  # asyncio and more: only when remote
+
         snap = remote_snapshot(remote, tcp_info=tcp_info)
     else:
         snap = take_snapshot(
@@ -199,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.csv:
         write_csv(conns, snap, out)
     else:
-        from core.connections.seed_tables import ENUMS
+        from core.connections import ENUMS
 
         names = {int(v.value): v.name for v in ENUMS["State"].values}
         write_table(conns, snap, names, out)

@@ -10,12 +10,10 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.sampling.controls import check_interval
-from core.sampling.feed import Feed
-from core.sampling.sampler import IpsecSampling, Sampler
+from core.sampling import Feed, IpsecSampling, Sampler, check_interval
 
 if TYPE_CHECKING:
-    from core.remote.target import RemoteTarget
+    from core.remote import RemoteTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +52,7 @@ def options_from_args(
     Why one function: the app, ``record`` and ``metrics`` read the same global flags; a
     subcommand may give its own interval, turn IPsec off or ask for redaction on top.
     """
-    from core.remote.target import target_from
+    from core.remote import target_from
 
     interval = interval_s if interval_s is not None else getattr(args, "interval", 1.0)
     return FeedOptions(
@@ -78,8 +76,7 @@ def ipsec_sampler(options: FeedOptions) -> IpsecSampling | None:
     """The live IPsec sampler for ``options``, or None when IPsec is off."""
     if not options.ipsec:
         return None
-    from core.ipsec.providers import get_providers
-    from core.ipsec.sampling import IpsecSampler
+    from core.ipsec import IpsecSampler, get_providers
 
     providers = get_providers(options.provider, options.vici)
     return IpsecSampler(providers, interval_s=options.interval_s)
@@ -89,12 +86,11 @@ def make_feed(options: FeedOptions) -> Feed:
     """The feed for ``options`` (raises MonitorError on bad input, e.g. a corrupt recording)."""
     feed: Feed
     if options.replay is not None:
-        from core.recording.replay import open_replay
+        from core.recording import open_replay
 
         feed = open_replay(options.replay)
     elif options.remote is not None:
-        from core.remote.commands import open_remote_feed
-        from core.remote.feed import stream_config
+        from core.remote import open_remote_feed, stream_config
 
         feed = open_remote_feed(
             options.remote,
@@ -112,8 +108,8 @@ def make_feed(options: FeedOptions) -> Feed:
 
         feed = demo_feed(options.seed, interval_s=options.interval_s, ipsec=options.ipsec)
     else:
-        from core.connections.sources import get_source
-        from core.netns.select import namespace_dumps
+        from core.connections import get_source
+        from core.netns import namespace_dumps
 
         ipsec = ipsec_sampler(options)
         feed = Sampler(
@@ -127,7 +123,7 @@ def make_feed(options: FeedOptions) -> Feed:
             ipsec=ipsec,
         )
     if options.redact:
-        from core.recording.redact import RedactingFeed
+        from core.recording import RedactingFeed
 
         feed = RedactingFeed(feed)
     return feed
@@ -140,9 +136,9 @@ def actions_off(feed: Feed) -> str | None:
     ``--redact`` the table shows pseudonyms, so a confirmation could not say exactly what
     would be closed.
     """
-    from core.recording.redact import RedactingFeed
-    from core.remote.feed import RemoteFeed
-    from core.sampling.feed import Seekable
+    from core.recording import RedactingFeed
+    from core.remote import RemoteFeed
+    from core.sampling import Seekable
 
     if isinstance(feed, Seekable):
         return "not available in replay: these connections are a recording, not this host now"

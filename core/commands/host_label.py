@@ -11,8 +11,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from core.demo.scenario import HOST_NAME
-from core.recording.redact import RedactingFeed
+from core.demo import HOST_NAME
+from core.recording import RedactingFeed
 
 
 def display_host(feed: Any) -> str:

@@ -15,12 +15,19 @@ import sys
 from typing import TextIO
 
 from core.errors import UsageError
-from core.ipsec.counters import CLASS_NAME, PROVIDERS, source_for
-from core.ipsec.model import COUNTER_NAMES, IpsecView, ProviderView
-from core.ipsec.one_shot import one_shot
-from core.ipsec.providers import PROVIDER_NAMES, get_providers
-from core.ipsec.providers._vici import DEFAULT_VICI
-from core.ipsec.sampling import IpsecSampler
+from core.ipsec import (
+    CLASS_NAME,
+    COUNTER_NAMES,
+    DEFAULT_VICI,
+    PROVIDER_NAMES,
+    PROVIDERS,
+    IpsecSampler,
+    IpsecView,
+    ProviderView,
+    get_providers,
+    one_shot_view,
+    source_for,
+)
 from core.textsafe import printable
 
 
@@ -133,8 +140,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """
     stream = out or sys.stdout
     provider, vici = _validate(args)
-    from core.remote.commands import remote_ipsec_view
-    from core.remote.target import target_from
+    from core.remote import remote_ipsec_view, target_from
 
     remote = target_from(args)
     if remote is not None:
@@ -142,7 +148,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     else:
         sampler = IpsecSampler(get_providers(provider, vici))
         try:
-            view = one_shot(sampler.sample())
+            view = one_shot_view(sampler.sample())
         finally:
             sampler.close()
     if getattr(args, "json", False):

@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING, Final
 
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.errors import UsageError
-from core.metrics.connections import series_bound
-from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, parse_listen
+from core.metrics import DEFAULT_HOST, DEFAULT_PORT, parse_listen, series_bound
 
 if TYPE_CHECKING:  # prometheus_client is imported only when the command runs
-    from core.connections.snapshot import Snapshot
-    from core.ipsec.model import IpsecView
-    from core.metrics.collector import SnapshotCollector
-    from core.metrics.server import ServingProcess
+    from core.connections import Snapshot
+    from core.ipsec import IpsecView
+    from core.metrics import ServingProcess, SnapshotCollector
 
 DEFAULT_TOP: Final = 20
 MAX_TOP: Final = 500
@@ -97,14 +95,13 @@ class _Publisher:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; 0 then, 1 when the address cannot be bound."""
-    from core.metrics.collector import SnapshotCollector
-    from core.metrics.server import ServingProcess, bind, serve_until_signal
+    from core.metrics import ServingProcess, SnapshotCollector, bind_listener, serve_until_signal
 
     address = parse_listen(args.listen)
     top = _top(args.top)
     options = _options(args)
     try:
-        server = bind(address)
+        server = bind_listener(address)
     except OSError as exc:
         print(f"tcpscope: cannot listen on {address}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_RUNTIME

@@ -22,19 +22,20 @@ from typing import Any, BinaryIO
 
 from core.commands.arg_types import MAX_DURATION_S, seconds_between, whole_between
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
-from core.connections.snapshot import Snapshot
+from core.connections import Snapshot
 from core.errors import OutputFailed, RecordingError, UsageError
-from core.recording.format import (
+from core.recording import (
     FLUSH_EVERY_S,
     FORMAT_VERSION,
+    MAX_SAMPLES,
+    Recording,
     RecordingHeader,
+    RecordingWriter,
     tcpscope_version,
     this_host,
 )
-from core.recording.reader import MAX_SAMPLES, Recording
-from core.recording.writer import RecordingWriter
 from core.safe_io import file_kind
-from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S
+from core.sampling import MAX_INTERVAL_S, MIN_INTERVAL_S
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pseudonymise addresses, host and user names (same as the global --redact)",
     )
 
-    from core.netns.options import add_netns_argument
+    from core.netns import add_netns_argument
 
     add_netns_argument(parser, default=argparse.SUPPRESS)
 
@@ -133,13 +134,13 @@ def header_factory(
     """Builds the header from the first snapshot (source, start, providers it shows)."""
     name, plat = this_host()
     if options.demo:
-        from core.demo.scenario import HOST_NAME
+        from core.demo import HOST_NAME
 
         name, plat = HOST_NAME, "synthetic demo host (Windows-like)"
     if host is not None:
         name = host
     elif options.redact:
-        from core.recording.redact import Redactor
+        from core.recording import Redactor
 
         name = Redactor().host(name)
 
@@ -165,7 +166,7 @@ async def _replayed(rec: Recording, redact: bool) -> AsyncIterator[Snapshot]:
     """Every sample of a recording as fast as it can be read (re-recording)."""
     redactor = None
     if redact:
-        from core.recording.redact import SnapshotRedactor
+        from core.recording import SnapshotRedactor
 
         redactor = SnapshotRedactor()
     for i in range(len(rec)):
@@ -188,7 +189,7 @@ def _input(options: FeedOptions) -> tuple[Any, Stream]:
 
         feed: Any = DemoFeed(options.seed, interval_s=options.interval_s, ipsec=options.ipsec)
         if options.redact:
-            from core.recording.redact import RedactingFeed
+            from core.recording import RedactingFeed
 
             feed = RedactingFeed(feed)
         return feed, feed.stream

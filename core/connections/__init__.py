@@ -1,7 +1,8 @@
 """MSFT_NetTCPConnection: model, seed tables, property rules, sources, query, report, explain.
 
-The facade below is what the TUI needs; it is lazy (:mod:`core.lazy_facade`), so importing one
-module of the package (the one-shot path) does not import the rest.
+Facade: the model, snapshot, query, property rules, row index, close actions and report that
+the TUI and the commands use. Lazy (:mod:`core.lazy_facade`): importing one module of the
+package, as the one-shot path does, imports no other.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from core.lazy_facade import lazy_exports
 
 __all__ = [
+    "EMPTY_QUERY",
     "ENUMS",
     "MAX_QUERY_CHARS",
     "PROPERTIES",
@@ -30,12 +32,14 @@ __all__ = [
     "QueryError",
     "RateTracker",
     "ReadBy",
+    "Refusal",
     "ReverseDns",
     "RowIndex",
     "Snapshot",
     "TcpConnection",
     "TcpInfo",
     "TcpState",
+    "canonical_address",
     "cell_rule",
     "close_connections",
     "close_targets",
@@ -44,6 +48,7 @@ __all__ = [
     "endpoints",
     "field_values",
     "filter_argument",
+    "get_source",
     "kill",
     "namespace_in",
     "namespace_label",
@@ -53,7 +58,11 @@ __all__ = [
     "process_target",
     "property_value",
     "service_name",
+    "take_snapshot",
     "terminate",
+    "write_csv",
+    "write_json",
+    "write_table",
 ]
 
 if TYPE_CHECKING:
@@ -61,6 +70,7 @@ if TYPE_CHECKING:
         CloseTarget,
         Outcome,
         ProcessTarget,
+        Refusal,
         close_connections,
         close_targets,
         endpoints,
@@ -73,9 +83,11 @@ if TYPE_CHECKING:
     from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
     from core.connections.namespaces import NamespaceView, ReadBy, namespace_in, namespace_of
     from core.connections.namespaces import label as namespace_label
+    from core.connections.oneshot import take_snapshot
     from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance, cell_rule
     from core.connections.property_rules import value as property_value
     from core.connections.query import (
+        EMPTY_QUERY,
         MAX_QUERY_CHARS,
         SORT_COLUMNS,
         Query,
@@ -84,12 +96,14 @@ if TYPE_CHECKING:
         parse_query,
     )
     from core.connections.rates import ByteRate, RateTracker
+    from core.connections.records import canonical_address
+    from core.connections.report import write_csv, write_json, write_table
     from core.connections.reverse_dns import ReverseDns
     from core.connections.row_index import Group, RowIndex
     from core.connections.seed_tables import ENUMS
     from core.connections.services import connection_service, service_name
     from core.connections.snapshot import Snapshot
-    from core.connections.sources import SOURCE_NAMES
+    from core.connections.sources import SOURCE_NAMES, get_source
 else:
     __getattr__ = lazy_exports(
         __name__,
@@ -98,6 +112,7 @@ else:
                 "CloseTarget",
                 "Outcome",
                 "ProcessTarget",
+                "Refusal",
                 "close_connections",
                 "close_targets",
                 "endpoints",
@@ -115,6 +130,7 @@ else:
                 "namespace_of",
                 "namespace_label=label",
             ),
+            "oneshot": ("take_snapshot",),
             "property_rules": (
                 "PROPERTIES",
                 "PropertySpec",
@@ -123,6 +139,7 @@ else:
                 "property_value=value",
             ),
             "query": (
+                "EMPTY_QUERY",
                 "MAX_QUERY_CHARS",
                 "SORT_COLUMNS",
                 "Query",
@@ -131,11 +148,13 @@ else:
                 "parse_query",
             ),
             "rates": ("ByteRate", "RateTracker"),
+            "records": ("canonical_address",),
+            "report": ("write_csv", "write_json", "write_table"),
             "reverse_dns": ("ReverseDns",),
             "row_index": ("Group", "RowIndex"),
             "seed_tables": ("ENUMS",),
             "services": ("connection_service", "service_name"),
             "snapshot": ("Snapshot",),
-            "sources": ("SOURCE_NAMES",),
+            "sources": ("SOURCE_NAMES", "get_source"),
         },
     )

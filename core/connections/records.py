@@ -148,9 +148,11 @@ def instance_id(
     zone name: the index already says which link. A socket outside tcpscope's network
     namespace gets ``ns<inode>/`` in front: the same 4-tuple can live in two namespaces.
     """
-    local_id = (
-        f"[{_unzoned(local_address)}]:{local_port}-[{_unzoned(remote_address)}]:{remote_port}"
-    )
+    if "%" in local_address:
+        local_address = _unzoned(local_address)
+    if "%" in remote_address:
+        remote_address = _unzoned(remote_address)
+    local_id = f"[{local_address}]:{local_port}-[{remote_address}]:{remote_port}"
     if ifindex:
         local_id += f"%{ifindex}"
     if generation:

@@ -28,6 +28,13 @@ from typing import IO, Final
 
 import orjson
 
+from core.connections.json_templates import (
+    MAX_TEMPLATES,
+    TcpInfoText,
+    Template,
+    row_kind,
+    scalars,
+)
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import namespace_doc, namespace_text
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
@@ -72,9 +79,14 @@ _EXTRA_INDENT: Final = b"\n" + b" " * 6
 """A value inside the extension object of a row of the array sits three levels deep."""
 
 
+def _indented(value: object) -> bytes:
+    """``value`` encoded, indented for its place inside the extension object of a row."""
+    return orjson.dumps(value, option=_JSON_OPTIONS).replace(b"\n", _EXTRA_INDENT)
+
+
 def _fragment(value: object) -> orjson.Fragment:
     """``value`` encoded once, indented for its place in every row (orjson copies it in)."""
-    return orjson.Fragment(orjson.dumps(value, option=_JSON_OPTIONS).replace(b"\n", _EXTRA_INDENT))
+    return orjson.Fragment(_indented(value))
 
 
 class JsonRows:
@@ -130,13 +142,17 @@ class JsonRows:
             self._reasons[kind] = found
         return found
 
+    def process(self, pid: int | None) -> dict[str, object] | None:
+        """The document of process ``pid`` (None: no such process known)."""
+        info = self._snap.processes.get(pid) if pid is not None else None
+        return None if info is None else process_doc(info)
+
     def _process(self, pid: int | None) -> object:
         if pid is None:
             return None
         found = self._processes.get(pid, self)
         if found is self:
-            info = self._snap.processes.get(pid)
-            doc = None if info is None else process_doc(info)
+            doc = self.process(pid)
             found = _fragment(doc) if self._fragments and doc is not None else doc
             self._processes[pid] = found
         return found
@@ -216,17 +232,70 @@ def _plain(value: object) -> object:
     return value
 
 
+class _TemplateRows:
+    """Rows of one snapshot as filled templates (see core.connections.json_templates)."""
+
+    def __init__(self, rows: JsonRows, snap: Snapshot) -> None:
+        self._rows = rows
+        self._snap = snap
+        self._templates: dict[tuple[object, ...], Template] = {}
+        self._processes: dict[int | None, bytes] = {None: b"null"}
+        self._holders: dict[object, bytes] = {}
+        self._namespaces: dict[int | None, bytes] = {}
+        self._tcp_info = TcpInfoText(_indented).lookup(snap.tcp_info)
+
+    def encode(self, batch: list[TcpConnection]) -> bytes:
+        """``batch`` as array elements, ``\n  {...}`` joined by commas."""
+        templates, tcp_info = self._templates, self._tcp_info
+        texts: list[bytes] = []
+        for conn in batch:
+            kind = row_kind(conn)
+            template = templates.get(kind)
+            if template is None:
+                if len(templates) >= MAX_TEMPLATES:
+                    texts.append(_encode_one(self._rows.doc(conn)))
+                    continue
+                template = templates[kind] = Template(self._rows.doc(conn), _encode_one)
+            pid = conn.owning_process
+            process = self._processes.get(pid)
+            if process is None:
+                process = self._processes[pid] = _indented(self._rows.process(pid))
+            held = conn.holders or pid
+            holders = self._holders.get(held)
+            if holders is None:
+                holders = self._holders[held] = _indented(list(conn.holders or _alone(pid)))
+            netns = conn.netns
+            namespace = self._namespaces.get(netns)
+            if namespace is None:
+                view = self._snap.namespaces
+                doc = namespace_doc(netns, view) if view is not None else None
+                namespace = self._namespaces[netns] = _indented(doc)
+            values = (*scalars(conn), process, holders, tcp_info(conn.instance_id), namespace)
+            texts.append(template.text % template.order(values))
+        return b",".join(texts)
+
+
+def _encode_one(doc: dict[str, object]) -> bytes:
+    """One row as an element of the indented array: ``\n  {...}``."""
+    return orjson.dumps([doc], option=_JSON_OPTIONS)[1:-2]
+
+
 def write_json(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -> None:
     """Write a JSON array of connection documents, chunk by chunk, ending in a newline.
 
     The bytes equal ``json.dumps(docs, indent=2)`` for ASCII text (non-ASCII is UTF-8).
     """
     rows, plain_rows = JsonRows(snap), JsonRows(snap, fragments=False)
+    filled = _TemplateRows(rows, snap)
     sep = b"["
     for batch in chunks(conns):
-        body = _encode(batch, rows, plain_rows)
-        # Each chunk is "[\n  {...},\n  {...}\n]": keep its elements, join the chunks.
-        out.write(sep + body[1:-2])
+        try:
+            body = filled.encode(batch)
+        except orjson.JSONEncodeError:
+            # Each chunk is "[\n  {...},\n  {...}\n]": keep its elements, join the chunks.
+            body = _encode(batch, rows, plain_rows)[1:-2]
+        out.write(sep)
+        out.write(body)
         sep = b","
     out.write(b"[]\n" if sep == b"[" else b"\n]\n")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator, Mapping
+from operator import itemgetter
 from typing import Any, Final
 
 from core.connections.model import TcpInfo
@@ -91,6 +92,7 @@ _DECODED: Final[tuple[tuple[str, str], ...]] = (
 )
 """TcpInfo attribute → kernel field, in TcpInfo's declaration order."""
 _FIELDS: Final = tuple((struct.Struct("=" + OFFSETS[k][1]), OFFSETS[k][0]) for _attr, k in _DECODED)
+_FIELD_NAMES: Final = (*(attr for attr, _k in _DECODED), "recv_q", "send_q")
 _OPTIONAL: Final = frozenset({"bytes_acked", "bytes_received"})
 """Attributes that may be ``None``: every other one is in the oldest struct decoded."""
 MIN_LENGTH: Final = max(
@@ -172,6 +174,40 @@ def decode_counters(raw: bytes) -> tuple[int, int, int] | None:
     return info.bytes_received or 0, info.bytes_acked or 0, info.total_retrans
 
 
+def _whole_struct() -> tuple[struct.Struct, tuple[int, ...]]:
+    """One Struct reading every decoded field in offset order, and the index of each of
+    TcpInfo's fields in what it returns."""
+    by_offset = sorted((OFFSETS[kernel][0], attr, kernel) for attr, kernel in _DECODED)
+    fmt, pos = "=", 0
+    for off, _attr, kernel in by_offset:
+        fmt += f"{off - pos}x" if off > pos else ""
+        fmt += OFFSETS[kernel][1]
+        pos = off + struct.calcsize("=" + OFFSETS[kernel][1])
+    order = [attr for _off, attr, _kernel in by_offset]
+    return struct.Struct(fmt), tuple(order.index(attr) for attr, _kernel in _DECODED)
+
+
+_WHOLE, _WHOLE_ORDER = _whole_struct()
+_PICK: Final = itemgetter(*_WHOLE_ORDER)
+
+TcpInfoValues = tuple[int | None, ...]
+"""TcpInfo's field values in its declaration order (what ``TcpInfo(*values)`` takes)."""
+
+
+def tcp_info_values(
+    buf: bytes, pos: int, size: int, queues: tuple[int, int] | None
+) -> TcpInfoValues | None:
+    """:func:`decode_tcp_info` of ``buf[pos:pos + size]`` as a tuple, read in place: one
+    unpack when the struct holds every field (any kernel since 4.1)."""
+    if size >= _WHOLE.size:
+        values: tuple[int | None, ...] = _PICK(_WHOLE.unpack_from(buf, pos))
+        return (*values, *queues) if queues is not None else (*values, None, None)
+    info = decode_tcp_info(buf[pos : pos + size])
+    if info is None:
+        return None
+    return (*(getattr(info, name) for name, _k in _DECODED), *(queues or (None, None)))
+
+
 class LazyTcpInfo(Mapping[str, TcpInfo]):
     """tcp_info by InstanceID, decoded on first access and cached.
 
@@ -206,6 +242,19 @@ class LazyTcpInfo(Mapping[str, TcpInfo]):
                 info = decode_tcp_info(raw)
         self._cache[key] = info
         return info
+
+    def fields(self, key: str) -> TcpInfoValues | None:
+        """The decoded fields of ``key`` as a tuple (no TcpInfo built, nothing cached), read
+        in place when the locator function can (``fetch.fields``)."""
+        loc = self._raw.get(key)
+        if loc is None:
+            return None
+        in_place = getattr(self._fetch, "fields", None)
+        if in_place is not None:
+            found: TcpInfoValues | None = in_place(loc)
+            return found
+        info = self._decode(key)
+        return None if info is None else tuple(getattr(info, f) for f in _FIELD_NAMES)
 
     def raw(self, key: str) -> bytes | None:
         """The undecoded bytes of ``key`` (for :func:`decode_counters`), not cached."""

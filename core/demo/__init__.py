@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from core.demo.feed import DEMO_START, DemoFeed
 from core.demo.ipsec import DemoIpsecProvider
-from core.demo.scenario import frame, frames
+from core.demo.scenario import HOST_NAME, frame, frames
 
-__all__ = ["DEMO_START", "DemoFeed", "DemoIpsecProvider", "demo_feed", "frame", "frames"]
+__all__ = [
+    "DEMO_START",
+    "HOST_NAME",
+    "DemoFeed",
+    "DemoIpsecProvider",
+    "demo_feed",
+    "frame",
+    "frames",
+]
 
 
 def demo_feed(seed: int, *, interval_s: float = 1.0, ipsec: bool = True) -> DemoFeed:

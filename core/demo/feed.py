@@ -21,7 +21,7 @@ from core.demo.ipsec import DemoIpsecProvider
 from core.demo.scenario import frames
 from core.demo.source import DemoSource
 from core.ipsec.sampling import IpsecSampler
-from core.sampling.controls import check_interval
+from core.sampling.controls import PassedControls, check_interval
 from core.sampling.sampler import Sampler
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _ipsec_sampler(seed: int, interval: Callable[[], float]) -> IpsecSampler:
     )
 
 
-class DemoFeed:
+class DemoFeed(PassedControls):
     """Implements :class:`core.sampling.feed.Feed` for the demo host."""
 
     def __init__(self, seed: int, *, interval_s: float = 1.0, ipsec: bool = True) -> None:
@@ -80,6 +80,7 @@ class DemoFeed:
             interval_s=interval_s,
             clock=DemoClock(lambda: self._sampler.interval_s),
         )
+        super().__init__(self._sampler)
         interval = self._interval_now
         self._ipsec = _ipsec_sampler(seed, interval) if ipsec else None
         self._ipsec_reads = 0
@@ -100,29 +101,11 @@ class DemoFeed:
         """``demo``."""
         return "demo"
 
-    @property
-    def paused(self) -> bool:
-        """True while paused."""
-        return self._sampler.paused
-
-    @property
-    def interval_s(self) -> float:
-        """Seconds between samples."""
-        return self._sampler.interval_s
-
     def set_interval(self, interval_s: float) -> None:
         """Change the interval (the demo clock follows it)."""
-        self._sampler.set_interval(interval_s)
+        super().set_interval(interval_s)
         if self._ipsec is not None:
             self._ipsec.interval_s = interval_s
-
-    def pause(self) -> None:
-        """Stop producing frames."""
-        self._sampler.pause()
-
-    def resume(self) -> None:
-        """Produce frames again."""
-        self._sampler.resume()
 
     async def stream(self) -> AsyncIterator[Snapshot]:
         """The sampler's snapshots, each with the IPsec reading of the same sample number."""

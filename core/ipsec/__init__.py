@@ -2,8 +2,8 @@
 
 The package turns Linux sources (kernel XFRM, strongSwan VICI, libreswan whack) into the 21
 counters of the seed class, each with its provenance. It must stay importable on every platform
-and must never import textual, rich or humanize. The facade is what the TUI needs; it is lazy
-(:mod:`core.lazy_facade`).
+and must never import textual, rich or humanize. Facade (lazy): the counter
+model and mapping, the providers and the IPsec sampler.
 """
 
 from __future__ import annotations
@@ -13,21 +13,27 @@ from typing import TYPE_CHECKING
 from core.lazy_facade import lazy_exports
 
 __all__ = [
+    "CLASS_NAME",
     "COUNTERS",
     "COUNTER_NAMES",
+    "DEFAULT_VICI",
     "PROVIDERS",
+    "PROVIDER_NAMES",
     "ChildSa",
     "CounterRow",
     "Grade",
     "IkeSa",
+    "IpsecSampler",
     "IpsecView",
     "Kind",
     "ProviderView",
+    "get_providers",
+    "one_shot_view",
     "source_for",
 ]
 
 if TYPE_CHECKING:
-    from core.ipsec.counters import COUNTERS, PROVIDERS, source_for
+    from core.ipsec.counters import CLASS_NAME, COUNTERS, PROVIDERS, source_for
     from core.ipsec.model import (
         COUNTER_NAMES,
         ChildSa,
@@ -38,11 +44,15 @@ if TYPE_CHECKING:
         Kind,
         ProviderView,
     )
+    from core.ipsec.one_shot import one_shot as one_shot_view
+    from core.ipsec.providers import PROVIDER_NAMES, get_providers
+    from core.ipsec.providers._vici import DEFAULT_VICI
+    from core.ipsec.sampling import IpsecSampler
 else:
     __getattr__ = lazy_exports(
         __name__,
         {
-            "counters": ("COUNTERS", "PROVIDERS", "source_for"),
+            "counters": ("CLASS_NAME", "COUNTERS", "PROVIDERS", "source_for"),
             "model": (
                 "COUNTER_NAMES",
                 "ChildSa",
@@ -53,5 +63,9 @@ else:
                 "Kind",
                 "ProviderView",
             ),
+            "one_shot": ("one_shot_view=one_shot",),
+            "providers": ("PROVIDER_NAMES", "get_providers"),
+            "providers._vici": ("DEFAULT_VICI",),
+            "sampling": ("IpsecSampler",),
         },
     )

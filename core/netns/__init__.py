@@ -1,6 +1,7 @@
 """Network namespaces: finding them, naming them and reading sockets inside them.
 
-The facade is what the TUI needs; it is lazy (:mod:`core.lazy_facade`).
+Facade (lazy): the ``--netns`` option and its values, the dumps of the chosen namespaces, a
+sock_diag socket inside one, and what a /proc/net/tcp read lacks.
 """
 
 from __future__ import annotations
@@ -9,18 +10,34 @@ from typing import TYPE_CHECKING
 
 from core.lazy_facade import lazy_exports
 
-__all__ = ["PROCNET_MISSING", "add_netns_argument", "sock_diag_in"]
+__all__ = [
+    "CURRENT_NETNS",
+    "DEFAULT_NETNS",
+    "PROCNET_MISSING",
+    "add_netns_argument",
+    "check_netns",
+    "namespace_dumps",
+    "sock_diag_in",
+]
 
 if TYPE_CHECKING:
+    from core.netns.options import CURRENT as CURRENT_NETNS
+    from core.netns.options import DEFAULT as DEFAULT_NETNS
     from core.netns.options import add_netns_argument
+    from core.netns.options import check as check_netns
     from core.netns.procnet import MISSING as PROCNET_MISSING
-    from core.netns.select import sock_diag_in
+    from core.netns.select import namespace_dumps, sock_diag_in
 else:
     __getattr__ = lazy_exports(
         __name__,
         {
-            "options": ("add_netns_argument",),
+            "options": (
+                "add_netns_argument",
+                "CURRENT_NETNS=CURRENT",
+                "DEFAULT_NETNS=DEFAULT",
+                "check_netns=check",
+            ),
             "procnet": ("PROCNET_MISSING=MISSING",),
-            "select": ("sock_diag_in",),
+            "select": ("namespace_dumps", "sock_diag_in"),
         },
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import http.client
 import json
 import os
 import queue
@@ -20,10 +19,13 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from core.connections.namespaces import ContainerInfo
 from core.netns.cgroups import ContainerRef, container_of_pid
+
+if TYPE_CHECKING:
+    import http.client
 
 API_TIMEOUT_S: Final = 1.0
 """Longest wait for a runtime's API or CLI; past it the container stays unnamed."""
@@ -68,16 +70,19 @@ def _read_json(path: str) -> object:
         return json.load(f)
 
 
-class _UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=API_TIMEOUT_S)
-        self._path = path
+def _unix_http(path: str) -> http.client.HTTPConnection:
+    """An HTTP connection over the unix socket ``path`` (http.client is imported only here:
+    it costs a one-shot 15 ms, and few hosts run Docker)."""
+    import http.client
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(API_TIMEOUT_S)
-        sock.connect(self._path)
-        self.sock = sock
+    class UnixHTTP(http.client.HTTPConnection):
+        def connect(self) -> None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(API_TIMEOUT_S)
+            sock.connect(path)
+            self.sock = sock
+
+    return UnixHTTP("localhost", timeout=API_TIMEOUT_S)
 
 
 class ContainerNamer:
@@ -152,7 +157,9 @@ class ContainerNamer:
     def _docker_api(path: str, cid: str) -> str | None:
         if not os.path.exists(path):
             return None
-        conn = _UnixHTTP(path)
+        import http.client
+
+        conn = _unix_http(path)
         try:
             conn.request("GET", f"/containers/{cid}/json")
             reply = conn.getresponse()

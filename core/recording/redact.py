@@ -30,6 +30,7 @@ from core.connections.namespaces import ContainerInfo, NamespaceView
 from core.connections.records import readdressed
 from core.connections.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
+from core.sampling.controls import PassedControls
 from core.sampling.feed import StreamsIpsec, WatchesTcpInfo
 
 KEY_ENV: Final = "TCPSCOPE_REDACT_KEY"
@@ -278,7 +279,7 @@ def redact_snapshot(snap: Snapshot, redactor: Redactor) -> Snapshot:
     return SnapshotRedactor(redactor).snapshot(snap)
 
 
-class RedactingFeed:
+class RedactingFeed(PassedControls):
     """Wraps any Feed so every snapshot comes out redacted; other members pass through.
 
     Seekable members (``seek``, ``position``...) are forwarded by attribute lookup, so the
@@ -287,6 +288,7 @@ class RedactingFeed:
 
     def __init__(self, feed: Any, redactor: Redactor | None = None) -> None:
         """Wrap ``feed`` (a :class:`core.sampling.feed.Feed`)."""
+        super().__init__(feed)
         self.feed = feed
         self.redactor = SnapshotRedactor(redactor)
 
@@ -299,28 +301,6 @@ class RedactingFeed:
     def source_name(self) -> str:
         """The wrapped feed's name, marked as redacted."""
         return f"{self.feed.source_name} (redacted)"
-
-    @property
-    def paused(self) -> bool:
-        """As the wrapped feed."""
-        return bool(self.feed.paused)
-
-    @property
-    def interval_s(self) -> float:
-        """As the wrapped feed."""
-        return float(self.feed.interval_s)
-
-    def set_interval(self, interval_s: float) -> None:
-        """Forwarded."""
-        self.feed.set_interval(interval_s)
-
-    def pause(self) -> None:
-        """Forwarded."""
-        self.feed.pause()
-
-    def resume(self) -> None:
-        """Forwarded."""
-        self.feed.resume()
 
     async def stream(self) -> AsyncIterator[Snapshot]:
         """The wrapped stream, redacted."""

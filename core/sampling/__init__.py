@@ -1,6 +1,7 @@
-"""The sampler and the one place a feed is chosen: live, replay or demo.
+"""The async Sampler, the Feed protocols every screen consumes, and the pause and interval
+controls the feeds share (the choice of feed is :mod:`core.commands.feeds`).
 
-The facade is what the TUI needs; it is lazy (:mod:`core.lazy_facade`).
+Facade (lazy): the Sampler, the Feed protocols and the interval bounds.
 """
 
 from __future__ import annotations
@@ -9,18 +10,28 @@ from typing import TYPE_CHECKING
 
 from core.lazy_facade import lazy_exports
 
-__all__ = ["Feed", "Sampler", "Seekable", "StreamsIpsec", "WatchesTcpInfo", "check_interval"]
+__all__ = [
+    "MAX_INTERVAL_S",
+    "MIN_INTERVAL_S",
+    "Feed",
+    "IpsecSampling",
+    "Sampler",
+    "Seekable",
+    "StreamsIpsec",
+    "WatchesTcpInfo",
+    "check_interval",
+]
 
 if TYPE_CHECKING:
-    from core.sampling.controls import check_interval
+    from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S, check_interval
     from core.sampling.feed import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
-    from core.sampling.sampler import Sampler
+    from core.sampling.sampler import IpsecSampling, Sampler
 else:
     __getattr__ = lazy_exports(
         __name__,
         {
+            "controls": ("MAX_INTERVAL_S", "MIN_INTERVAL_S", "check_interval"),
             "feed": ("Feed", "Seekable", "StreamsIpsec", "WatchesTcpInfo"),
-            "controls": ("check_interval",),
-            "sampler": ("Sampler",),
+            "sampler": ("IpsecSampling", "Sampler"),
         },
     )

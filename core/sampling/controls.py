@@ -3,14 +3,18 @@
 Why one class: the three hold the same two facts and check a new interval the same way; only
 what a change sets in motion differs (wake the sampling loop, re-pace playback, tell the agent),
 so each feed extends :meth:`FeedControls.set_interval`, :meth:`~FeedControls.pause` and
-:meth:`~FeedControls.resume` with that and nothing else.
+:meth:`~FeedControls.resume` with that and nothing else. A feed that wraps another (the demo
+its Sampler, redaction any feed) has no such state of its own: :class:`PassedControls`.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from core.errors import UsageError
+
+if TYPE_CHECKING:
+    from core.sampling.feed import Feed
 
 MIN_INTERVAL_S: Final = 0.1
 MAX_INTERVAL_S: Final = 60.0
@@ -53,3 +57,32 @@ class FeedControls:
     def resume(self) -> None:
         """Samples come again."""
         self._paused = False
+
+
+class PassedControls:
+    """The ``paused`` / ``interval_s`` half of a Feed that wraps another: the inner feed's."""
+
+    def __init__(self, inner: Feed) -> None:
+        self._inner = inner
+
+    @property
+    def paused(self) -> bool:
+        """As the wrapped feed."""
+        return self._inner.paused
+
+    @property
+    def interval_s(self) -> float:
+        """As the wrapped feed."""
+        return self._inner.interval_s
+
+    def set_interval(self, interval_s: float) -> None:
+        """Passed to the wrapped feed."""
+        self._inner.set_interval(interval_s)
+
+    def pause(self) -> None:
+        """Passed to the wrapped feed."""
+        self._inner.pause()
+
+    def resume(self) -> None:
+        """Passed to the wrapped feed."""
+        self._inner.resume()

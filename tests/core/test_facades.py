@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,8 @@ def test_the_three_lists_agree(package: str) -> None:
     assert len(exported) == len(set(exported))
     assert set(exported) == set(typed) == set(lazy)
     assert typed == lazy
+    submodules = {m.name for m in pkgutil.iter_modules([str(ROOT / package.replace(".", "/"))])}
+    assert not submodules & set(exported), "a name that is also a submodule's is ambiguous"
 
 
 @pytest.mark.parametrize("package", FACADES)

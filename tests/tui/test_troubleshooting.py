@@ -50,10 +50,12 @@ async def test_80x24_full_ipv4_endpoints_process_sort_arrow_note_and_footer() ->
         note = static_text(app.screen.query_one("#state-bar", Static))
         assert "all rows: Offload InHost, Applied —" in note
         keys = footer_keys(app)
-        for label in ("Help", "Filter", "Sort"):
-            assert keys[label].region.width > 0 and keys[label].region.right <= 80
         palette = [k for k in keys.values() if k.key == "ctrl+p"]
         assert palette and palette[0].region.right <= 80
+        # Every key the footer shows fits whole, left of the palette key: quitting included.
+        for label in ("Help", "Filter", "Detail", "Sort", "Close", "Kill", "IPsec", "Quit"):
+            key = keys[label]
+            assert key.region.width > 0 and key.region.right <= palette[0].region.x, label
         # Sorting by a folded column brings it back with its arrow.
         await pilot.press("O")
         assert "Offload▲" in t.render_line(0).text

@@ -95,8 +95,14 @@ class ConnectionsScreen(Screen[None]):
         Binding("T", "sort_by('state')", "Sort by State", id="sort-state", show=False),
         Binding("O", "sort_by('offload')", "Sort by Offload", id="sort-offload", show=False),
         Binding("P", "sort_by('pid')", "Sort by PID", id="sort-pid", show=False),
+        # Off the footer: at 80 columns it pushed "q Quit" out (help and the palette list it).
         Binding(
-            "g", "toggle_group", "Group", id="group", tooltip="Group by process, then container"
+            "g",
+            "toggle_group",
+            "Group",
+            id="group",
+            tooltip="Group by process, then container",
+            show=False,
         ),
         Binding("x", "close_connection", "Close", id="close-conn", tooltip="Close the connection"),
         Binding("K", "terminate_process", "Kill", id="kill-proc", tooltip="Terminate its process"),

@@ -66,6 +66,7 @@ tcpscope shows changes, so they stay out of the key.
 """
 MSG_FULL: Final = struct.Struct("=16xBBBB2s2s16s16sIQIIIII")
 """The whole inet_diag_msg, for the slow path (tests, probes)."""
+_LENGTH: Final = struct.Struct("=I")
 MSG_MIN: Final = 88
 QUEUES: Final = struct.Struct("=II")
 """``idiag_rqueue``, ``idiag_wqueue`` (ss's Recv-Q, Send-Q)."""
@@ -131,18 +132,32 @@ def tcp_info_raw(chunk: bytes, off: int) -> bytes | None:
 
     Walks the message's attributes; done lazily, only for sockets someone looks at.
     """
-    (length,) = struct.unpack_from("=I", chunk, off)
-    end = off + length
+    span = tcp_info_span(chunk, off)
+    if span is None:
+        return None
+    pos, size = span
+    return with_queues(chunk[pos : pos + size], *QUEUES.unpack_from(chunk, off + _QUEUES_AT))
+
+
+def tcp_info_span(chunk: bytes, off: int) -> tuple[int, int] | None:
+    """Where the INET_DIAG_INFO payload of the message at ``off`` is: (position, size)."""
+    end = off + _LENGTH.unpack_from(chunk, off)[0]
     pos = off + MSG_MIN
+    unpack = NLA_HDR.unpack_from
     while pos + 4 <= end:
-        rta_len, rta_type = NLA_HDR.unpack_from(chunk, pos)
+        rta_len, rta_type = unpack(chunk, pos)
         if rta_len < 4:
             return None
         if rta_type == INET_DIAG_INFO:
-            recv_q, send_q = QUEUES.unpack_from(chunk, off + _QUEUES_AT)
-            return with_queues(chunk[pos + 4 : pos + rta_len], recv_q, send_q)
+            return pos + 4, rta_len - 4
         pos += (rta_len + 3) & ~3
     return None
+
+
+def queues_at(chunk: bytes, off: int) -> tuple[int, int]:
+    """``idiag_rqueue``, ``idiag_wqueue`` of the message at ``off``."""
+    found: tuple[int, int] = QUEUES.unpack_from(chunk, off + _QUEUES_AT)
+    return found
 
 
 def decode(chunk: bytes, off: int) -> DiagSocket:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import struct
 import sys
 import threading
 from collections import Counter
@@ -36,6 +37,7 @@ from core.connections.records import (
     LINUX_DEFAULTS,
     LINUX_TCP_STATES,
     address_text,
+    build_connection,
     linux_state,
     with_zone,
 )
@@ -44,18 +46,19 @@ from core.connections.sources.base import SourceSample, observed_after
 from core.connections.sources.dump_diff import OrderedDiff
 from core.connections.sources.inet_diag import (
     MSG_MIN,
+    MSG_TYPE,
     SOCKET_KEY,
     InetDiagDumper,
-    offsets,
+    queues_at,
     reply_type,
-    sockets_end,
     tcp_info_raw,
+    tcp_info_span,
 )
 from core.connections.sources.info_digest import Digest, info_digests
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
 from core.connections.sources.tracker import SocketFacts, next_record
-from core.connections.tcpinfo import LazyTcpInfo
+from core.connections.tcpinfo import LazyTcpInfo, TcpInfoValues, tcp_info_values
 from core.errors import MonitorError
 
 if TYPE_CHECKING:
@@ -79,6 +82,10 @@ _COOKIE = slice(40, 48)
 _DPORT = slice(4, 6)
 _KEY_SIZE: Final = 58
 """A key's length without a namespace; core.netns appends the inode of any other one."""
+_KEY_FIELDS: Final = struct.Struct("=BB4x16s16sI8xII")
+"""family, state, src, dst, interface, uid, inode of a key, in one unpack."""
+_KEY_PORTS: Final = struct.Struct(">2xHH")
+"""sport, dport of a key (network order)."""
 
 
 class NamespaceDumps(Protocol):
@@ -215,6 +222,7 @@ class NetlinkSource:
             self._query.close()
         if self._namespaces is not None:
             self._namespaces.close()
+        self._resolver.close()
         self._by_key = {}
         self._order = []
         self._by_iid = {}
@@ -255,6 +263,8 @@ class NetlinkSource:
         prev = self._by_key
         diff = OrderedDiff(self._order, prev)
         chunks: list[tuple[int, bytes]] = []
+        if self._resolve:
+            self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
         self._dump(diff.feed, chunks)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         order, added, gone, clean = diff.finish()
@@ -343,8 +353,8 @@ class NetlinkSource:
         by_key = self._by_key
         gone_inodes = [rec.inode for rec in vanished if rec.inode]
         new_inodes: list[int] = []
-        inodes = [_inode(key) for key, _ in pending]  # one int each, shared with the resolver
-        for (_, prev), ino in zip(pending, inodes, strict=True):
+        for key, prev in pending:
+            ino = _inode(key)
             if ino:
                 new_inodes.append(ino)
             if prev is not None and prev.inode and prev.inode != ino:
@@ -355,8 +365,20 @@ class NetlinkSource:
             if by_iid.get(rec.instance_id) is rec:
                 del by_iid[rec.instance_id]
                 touched.add(rec.instance_id)
-        for (key, prev), ino in zip(pending, inodes, strict=True):
-            rec = self._settle(key, prev, now, first, ino)
+        if not by_key and not vanished:
+            # A first sample: every socket is new. Stored in bulk, in the same order.
+            keys = [key for key, _prev in pending]
+            settle = self._settle
+            recs = [settle(key, None, now, first) for key in keys]
+            iids = [rec.instance_id for rec in recs]
+            touched.update(iids)
+            self._pid_refs.update(r.owning_process for r in recs if r.owning_process is not None)
+            by_iid.update(zip(iids, recs, strict=True))
+            by_key.update(zip(keys, recs, strict=True))
+            self._built += len(recs)
+            pending = []
+        for key, prev in pending:
+            rec = self._settle(key, prev, now, first)
             self._built += 1
             touched.add(rec.instance_id)
             if prev is not None:
@@ -375,43 +397,39 @@ class NetlinkSource:
         return by_iid, len(new_inodes)
 
     def _settle(
-        self, key: bytes, prev: TcpConnection | None, now: datetime, first: bool, ino: int
+        self, key: bytes, prev: TcpConnection | None, now: datetime, first: bool
     ) -> TcpConnection:
-        alen = 4 if key[0] == socket.AF_INET else 16
-        rport = _shared(int.from_bytes(key[4:6], "big"))
-        laddr = self._address(key[6 : 6 + alen])
-        raddr = self._address(key[22 : 22 + alen])
-        ifindex = int.from_bytes(key[38:42], sys.byteorder)
-        if ifindex and alen == 16:  # a link-local address needs its zone (rare: no cost else)
+        fam, code, src, dst, ifindex, uid, ino = _KEY_FIELDS.unpack_from(key)
+        lport, rport = _KEY_PORTS.unpack_from(key)
+        lport, rport = _SHARED[lport] or _shared(lport), _SHARED[rport] or _shared(rport)
+        uid = _shared(uid)
+        v4 = fam == socket.AF_INET
+        if v4:
+            src, dst = src[:4], dst[:4]
+        known = self._addresses
+        laddr = known.get(src) or self._address(src)
+        raddr = known.get(dst) or self._address(dst)
+        if ifindex and not v4:  # a link-local address needs its zone (rare: no cost else)
             zone = self._zone(ifindex)
             laddr, raddr = with_zone(laddr, zone), with_zone(raddr, zone)
-        state = _STATES[key[1]] or TcpState.CLOSED
+        state = _STATES[code] or TcpState.CLOSED
         if state is TcpState.CLOSED and not rport:
-            state = linux_state(key[1], rport) or state
+            state = linux_state(code, rport) or state
         if self._resolve:
-            pid, status = self._resolver.owner(ino)
-            holders = self._resolver.holders(ino)
+            pid, status, holders = self._resolver.ownership(ino)
         else:
             pid, status, holders = None, OwnerStatus.NOT_SUPPORTED, ()
-        facts = SocketFacts(  # positional: this runs for every socket of the first sample
-            4 if alen == 4 else 6,
-            laddr,
-            _shared(int.from_bytes(key[2:4], "big")),
-            raddr,
-            rport,
-            state,
-            pid,
-            status,
-            ino,
-            _shared(int.from_bytes(key[50:54], sys.byteorder)),
-            key[_SOCKID],
-            None,
-            None,
-            ifindex,
-            holders,
-            _netns(key),
-        )
-        same = None if prev is None else _continues(prev, key, state)
+        netns = int.from_bytes(key[_KEY_SIZE:], sys.byteorder) if len(key) > _KEY_SIZE else None
+        if prev is None:  # a new socket (every socket of a first sample): its record at once
+            return build_connection(
+                4 if v4 else 6, laddr, lport, raddr, rport, state, pid, status, now, first,
+                LINUX_DEFAULTS, ino, uid, key[_SOCKID], None, None, ifindex, "", holders, netns,
+            )  # fmt: skip
+        facts = SocketFacts(  # positional, in the NamedTuple's order
+            4 if v4 else 6, laddr, lport, raddr, rport, state, pid, status, ino, uid,
+            key[_SOCKID], None, None, ifindex, holders, netns,
+        )  # fmt: skip
+        same = _continues(prev, key, state)
         return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
 
     def _zone(self, ifindex: int) -> str:
@@ -595,14 +613,28 @@ class _TcpInfoIndex:
         self._chunks = chunks
         self._index: dict[tuple[int, bytes], tuple[bytes, int]] | None = None
 
-    def __call__(self, conn: object) -> bytes | None:
+    def _message(self, conn: object) -> tuple[bytes, int] | None:
         if not isinstance(conn, TcpConnection):
             return None
         if self._index is None:
             self._index = self._build()
         fam = socket.AF_INET if conn.family == 4 else socket.AF_INET6
-        where = self._index.get((fam, conn.source_key))
+        return self._index.get((fam, conn.source_key))
+
+    def __call__(self, conn: object) -> bytes | None:
+        where = self._message(conn)
         return tcp_info_raw(*where) if where is not None else None
+
+    def fields(self, conn: object) -> TcpInfoValues | None:
+        """The decoded fields, read in place (see LazyTcpInfo.fields)."""
+        where = self._message(conn)
+        if where is None:
+            return None
+        chunk, off = where
+        span = tcp_info_span(chunk, off)
+        if span is None:
+            return None
+        return tcp_info_values(chunk, *span, queues_at(chunk, off))
 
     def digests(self, raw: Mapping[str, object]) -> dict[str, Digest]:
         """InstanceID → what its decoded tcp_info would be, for every record in ``raw`` that
@@ -616,7 +648,14 @@ class _TcpInfoIndex:
 
     def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:
         index: dict[tuple[int, bytes], tuple[bytes, int]] = {}
+        unpack = MSG_TYPE.unpack_from
         for family, chunk in self._chunks:
-            for off in offsets(chunk, sockets_end(chunk, family)):
+            want = reply_type(family)
+            off, limit = 0, len(chunk) - MSG_MIN
+            while off <= limit:
+                length, typ = unpack(chunk, off)
+                if typ != want or length < MSG_MIN:
+                    break
                 index[(chunk[off + 16], chunk[off + 20 : off + 68])] = (chunk, off)
+                off += (length + 3) & ~3
         return index

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from core.connections.model import OwnerStatus
+from core.connections.sources.fd_scan import FdTable, ForkedScan
 
 PRIVILEGE_REASON: Final = (
     "owners (OwningProcess) of sockets held by other users' processes: reading "
@@ -88,6 +89,14 @@ class PidResolver:
         self.dead_pids: list[int] = []
         """Known processes found dead in the last :meth:`resolve`."""
         self.stats = ResolveStats()
+        self._first_scan: ForkedScan | None = None
+
+    def prefetch(self) -> None:
+        """Start the first tick's whole scan now, in a forked child when it can be (see
+        :mod:`core.connections.sources.fd_scan`), so it runs while the caller dumps."""
+        if self._tick == 0 and self._first_scan is None:
+            pids = [int(name) for name in os.listdir(self._proc) if name.isdigit()]
+            self._first_scan = ForkedScan(self._proc, pids)
 
     @property
     def denied_pids(self) -> frozenset[int]:
@@ -108,6 +117,17 @@ class PidResolver:
         if self._denied:
             return None, OwnerStatus.NEEDS_PRIVILEGE
         return None, OwnerStatus.NOT_FOUND
+
+    def ownership(self, inode: int) -> tuple[int | None, OwnerStatus, tuple[int, ...]]:
+        """:meth:`owner` and :meth:`holders` in one call (a first sample asks for every
+        socket)."""
+        held = self._holders.get(inode) if inode else None
+        if held:
+            return min(held), OwnerStatus.FOUND, tuple(sorted(held))
+        pid = self._owner.get(inode) if inode else None
+        if pid is not None:
+            return pid, OwnerStatus.FOUND, ()
+        return (*self.owner(inode), ())
 
     def holders(self, inode: int) -> tuple[int, ...]:
         """Every PID seen holding ``inode``, ascending, when more than one does; ``()`` when
@@ -146,20 +166,23 @@ class PidResolver:
         due = self._due_negatives(new)
         wanted |= due
         stats.wanted = len(wanted)
-        if not wanted:
-            return changed | ((self._regrouped & tracked) - set(new))
         first = self._tick == 1
         found: set[int] = set()
         self._late = set()
+        if first and (wanted or self._first_scan is not None):
+            stats.passes += "A"
+            self._pass_first(pids, wanted, found)
+        if not wanted:
+            return changed | ((self._regrouped & tracked) - set(new))
         if changed:
             stats.passes += "K"
             self._pass_known(changed, wanted, found)
         if candidates and not first and len(found) < len(wanted):
             stats.passes += "B"
             self._pass_b(candidates, pids, wanted, found)
-        if len(found) < len(wanted):
+        if len(found) < len(wanted) and not first:
             stats.passes += "A"
-            self._pass_a(pids, wanted, found, full=first)
+            self._pass_a(pids, wanted, found)
         if len(found) < len(wanted) and not first:
             stats.passes += "C"
             self._pass_c(wanted, found)
@@ -307,7 +330,42 @@ class PidResolver:
             if len(found) == len(wanted):
                 return
 
-    def _pass_a(self, pids: list[int], wanted: set[int], found: set[int], *, full: bool) -> None:
+    def close(self) -> None:
+        """Stop a first scan still running (see :meth:`prefetch`)."""
+        if self._first_scan is not None:
+            self._first_scan.cancel()
+            self._first_scan = None
+
+    def _pass_first(self, pids: list[int], wanted: set[int], found: set[int]) -> None:
+        """The first tick: every process's whole fd table (read by a forked child if
+        :meth:`prefetch` started one)."""
+        scan = self._first_scan or ForkedScan(self._proc, pids, fork=False)
+        self._first_scan = None
+        for table in scan.result():
+            self._absorb(table, wanted, found)
+
+    def _absorb(self, table: FdTable, wanted: set[int], found: set[int]) -> None:
+        """Record one fd table of the first scan (no table is known yet)."""
+        pid = table.pid
+        self.stats.listdirs += 1
+        if table.fds is None:
+            self._denied.add(pid)
+            return
+        self.stats.readlinks += len(table.fds)
+        fds = self._fds[pid] = dict(zip(table.fds, table.inodes, strict=True))
+        owner, where = self._owner, self._where
+        for fd, ino in fds.items():
+            if not ino:
+                continue
+            if ino not in owner:
+                owner[ino] = pid
+                where[ino] = (pid, fd)
+            elif owner[ino] != pid:
+                self._share(ino, pid)
+            if ino in wanted:
+                found.add(ino)
+
+    def _pass_a(self, pids: list[int], wanted: set[int], found: set[int]) -> None:
         for pid in pids:
             if pid in self._denied:
                 continue
@@ -325,7 +383,7 @@ class PidResolver:
                 self._scan_pid(pid, dfd, wanted, found)
             finally:
                 os.close(dfd)
-            if not full and len(found) == len(wanted):
+            if len(found) == len(wanted):
                 return
 
     def _scan_pid(self, pid: int, dfd: int, wanted: set[int], found: set[int]) -> None:

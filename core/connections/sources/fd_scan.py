@@ -1,0 +1,172 @@
+"""A first, whole scan of every ``/proc/<pid>/fd``, run in a forked child while the parent dumps.
+
+Why: a cold sample (``tcpscope connections``) needs every socket's owner, and the only way to
+it is one ``readlink`` per fd of every process: at 50k sockets that is about a fifth of a
+second, as long as the kernel's dump and its parsing together. The machine has more than one
+core and ``ss -p`` uses one; so the scan runs in a child process forked before the dump,
+on the other core, and hands its findings back through a pipe as one flat array of machine
+integers (no pickling, a few hundred KiB at 50k sockets). A thread would not do: the Python
+around each ``readlink`` needs the GIL the parent's parsing holds.
+
+The child is forked only while the process has a single thread (a fork copies just the
+calling thread, and a lock another thread held would stay held in the child); otherwise,
+or when the fork fails, the same scan runs in-process. Linux only; imports nothing
+Linux-specific.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from array import array
+from collections.abc import Iterable
+from typing import Final, NamedTuple
+
+_SOCKET_PREFIX: Final = "socket:["
+DENIED: Final = -1
+"""The fd count of a process whose table could not be listed (permission)."""
+_TYPECODE: Final = "q"
+
+
+class FdTable(NamedTuple):
+    """One process's fd table: fd numbers and, per fd, its socket inode (0: not a socket).
+
+    ``fds`` is None when the table could not be read for lack of permission."""
+
+    pid: int
+    fds: list[str] | None
+    inodes: list[int]
+
+
+def scan(proc: str, pids: Iterable[int]) -> array[int]:
+    """Every fd of ``pids`` as a flat array: per process ``pid, n`` then ``n`` pairs of
+    ``fd, inode`` (inode 0: not a socket); ``n`` is :data:`DENIED` for an unreadable table.
+
+    Processes that exit meanwhile are left out, as are fds closed between list and read.
+    """
+    out: array[int] = array(_TYPECODE)
+    readlink = os.readlink
+    flags = os.O_RDONLY | os.O_DIRECTORY
+    for pid in pids:
+        try:
+            # One directory fd per process: each readlink then skips the path walk, and a
+            # PID reused mid-scan cannot mix two processes' tables.
+            dfd = os.open(f"{proc}/{pid}/fd", flags)
+        except PermissionError:
+            out.extend((pid, DENIED))
+            continue
+        except OSError:  # exited meanwhile
+            continue
+        try:
+            names = os.listdir(dfd)
+        except PermissionError:
+            os.close(dfd)
+            out.extend((pid, DENIED))
+            continue
+        except OSError:
+            os.close(dfd)
+            continue
+        pairs: list[int] = []
+        add = pairs.append
+        for fd in names:
+            try:
+                target = readlink(fd, dir_fd=dfd)
+            except OSError:
+                continue
+            add(int(fd))
+            add(int(target[8:-1]) if target.startswith(_SOCKET_PREFIX) else 0)
+        os.close(dfd)
+        out.extend((pid, len(pairs) // 2))
+        out.extend(pairs)
+    return out
+
+
+def tables(flat: array[int]) -> list[FdTable]:
+    """The fd tables of a :func:`scan` array."""
+    found: list[FdTable] = []
+    i, end = 0, len(flat)
+    while i + 1 < end:
+        pid, n = flat[i], flat[i + 1]
+        i += 2
+        if n == DENIED:
+            found.append(FdTable(pid, None, []))
+            continue
+        stop = i + 2 * n
+        found.append(FdTable(pid, list(map(str, flat[i:stop:2])), flat[i + 1 : stop : 2].tolist()))
+        i = stop
+    return found
+
+
+class ForkedScan:
+    """A :func:`scan` running in a child process; :meth:`result` collects it.
+
+    Falls back to scanning in-process (in :meth:`result`) when the process has other threads
+    or the fork fails, so the outcome never depends on how it was obtained.
+    """
+
+    def __init__(self, proc: str, pids: list[int], *, fork: bool = True) -> None:
+        """Fork the scanning child now (``fork`` and a single-threaded process only)."""
+        self._proc = proc
+        self._pids = pids
+        self._child = 0
+        self._read = -1
+        if not fork or threading.active_count() != 1 or not hasattr(os, "fork"):
+            return
+        try:
+            read, write = os.pipe()
+        except OSError:
+            return
+        try:
+            child = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return
+        if child == 0:  # the child: scan, send, exit without running any parent cleanup
+            code = 1
+            try:
+                os.close(read)
+                data = scan(proc, pids).tobytes()
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(write, view) :]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self._child, self._read = child, read
+
+    @property
+    def forked(self) -> bool:
+        """Whether a child is scanning."""
+        return self._child != 0
+
+    def cancel(self) -> None:
+        """Stop and reap the child, if any (its result is not wanted any more)."""
+        if self._child:
+            with contextlib.suppress(OSError):
+                os.kill(self._child, signal.SIGKILL)
+            os.close(self._read)
+            os.waitpid(self._child, 0)
+            self._child = 0
+
+    def result(self) -> list[FdTable]:
+        """The fd tables (waits for the child; scans here if there is none or it failed)."""
+        if not self._child:
+            return tables(scan(self._proc, self._pids))
+        parts: list[bytes] = []
+        try:
+            while chunk := os.read(self._read, 1 << 20):
+                parts.append(chunk)
+        finally:
+            os.close(self._read)
+            _pid, status = os.waitpid(self._child, 0)
+            self._child = 0
+        data = b"".join(parts)
+        flat: array[int] = array(_TYPECODE)
+        if os.waitstatus_to_exitcode(status) != 0 or len(data) % flat.itemsize:
+            return tables(scan(self._proc, self._pids))
+        flat.frombytes(data)
+        return tables(flat)

@@ -1,0 +1,64 @@
+"""The first /proc fd scan, forked beside the dump, finds what the in-process scan finds.
+
+Run in a fresh interpreter: the scan forks only from a single-threaded process, and a test
+runner may have threads of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import IS_LINUX
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = """
+import json, os, socket
+from core.connections.sources.fd_scan import ForkedScan
+from core.connections.sources.pid_resolver import PidResolver
+
+lst = socket.create_server(("127.0.0.1", 0))
+cli = socket.create_connection(lst.getsockname())
+srv, _ = lst.accept()
+mine = [os.fstat(s.fileno()).st_ino for s in (lst, cli, srv)]
+pids = [os.getpid(), 1, 2**22 + 7]  # ours, one we may not read, one that does not exist
+forked = ForkedScan("/proc", pids)
+was_forked = forked.forked
+inline = ForkedScan("/proc", pids, fork=False)
+assert not inline.forked
+a, b = forked.result(), inline.result()
+# Sockets only: the parent's pipe to the child is in its table during one scan, not the other.
+def sockets(tables):
+    return {t.pid: (t.fds is None, sorted(i for i in t.inodes if i)) for t in tables}
+
+resolver = PidResolver()
+resolver.prefetch()
+resolver.resolve(mine, [])
+print(json.dumps({
+    "forked": was_forked,
+    "same": sockets(a) == sockets(b),
+    "mine": sorted(i for t in a if t.pid == os.getpid() for i in t.inodes if i),
+    "wanted": sorted(mine),
+    "owners": [resolver.owner(i)[0] == os.getpid() for i in mine],
+    "passes": resolver.stats.passes,
+}))
+"""
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="/proc is Linux-only")
+def test_forked_scan_equals_the_in_process_scan() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["forked"]
+    assert report["same"]
+    assert set(report["wanted"]) <= set(report["mine"])
+    assert all(report["owners"])
+    assert report["passes"] == "A"
