@@ -6,7 +6,24 @@ import argparse
 import os
 
 from core.commands import make_feed, options_from_args
+from core.connections import PageRequest
 from core.sampling import Sampler
+
+
+def first_page_request(filter_text: str) -> PageRequest | None:
+    """The first page the table will show: the saved order if a first page can be worked
+    out for it (State) and no filter is given, as many rows as the terminal has lines."""
+    from core.connections import PAGE_COLUMN
+    from tui import prefs
+
+    saved, _problem = prefs.load(prefs.prefs_path())
+    if filter_text or saved.sort_column != PAGE_COLUMN:
+        return None
+    try:
+        lines = os.get_terminal_size().lines
+    except OSError:
+        return None
+    return PageRequest(rows=max(1, lines), reverse=saved.sort_reverse)
 
 
 def launch(args: argparse.Namespace) -> int:
@@ -14,7 +31,8 @@ def launch(args: argparse.Namespace) -> int:
     # The detail pane asks for the one connection it shows: no tcp_info in every dump.
     feed = make_feed(options_from_args(args, every_tcp_info=False))
     if isinstance(feed, Sampler):
-        feed.start_early()  # the first sample goes on while Textual is imported
+        # The first sample goes on while Textual is imported; its first page comes first.
+        feed.start_early(first_page_request(getattr(args, "filter", "") or ""))
     from tui.app import run_app
     from tui.guarded_app import bound_terminal_size, end_process
 

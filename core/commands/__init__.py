@@ -3,7 +3,7 @@
 Why a package above the others: choosing a feed needs the live sampler, a recording and the
 demo, and the demo and replay are built on the sampler, so the choice sits above all three.
 
-Facade (lazy, :mod:`core.lazy_facade`): the shared argument types, the feed choice and the
+Facade (lazy, :func:`core.lazy_exports`): the shared argument types, the feed choice and the
 output guards of ``tui/cli.py`` and the app; the subcommand modules are loaded by name, one a
 run.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.lazy_facade import lazy_exports
+from core import lazy_exports
 
 __all__ = [
     "MAX_GHOST_TTL_S",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.lazy_facade import lazy_exports
+from core import lazy_exports
 
 __all__ = [
     "FLUSH_EVERY_S",

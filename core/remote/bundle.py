@@ -38,6 +38,7 @@ MIN_PYTHON: Final = (3, 11)
 EXCLUDED: Final = (
     "core/connections/sources/psutil_source.py",
     "core/connections/report.py",
+    "core/connections/json_templates.py",
     "core/metrics/",
     "core/commands/metrics.py",
 )

@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
+from core.connections.first_page import FirstPage, PageRequest, SortPrefix, first_rows
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.connections.records import (
     LINUX_DEFAULTS,
@@ -257,7 +258,20 @@ class NetlinkSource:
 
     # -- one sample ----------------------------------------------------------------------
 
-    def sample(self, now: datetime, *, first: bool) -> SourceSample:
+    def sample_paged(
+        self, now: datetime, request: PageRequest, publish: Callable[[FirstPage], None]
+    ) -> SourceSample:
+        """A first sample that publishes its first page once the dump is parsed (see
+        :class:`core.connections.sources.base.PagesFirst`)."""
+        return self.sample(now, first=True, page=(request, publish))
+
+    def sample(
+        self,
+        now: datetime,
+        *,
+        first: bool,
+        page: tuple[PageRequest, Callable[[FirstPage], None]] | None = None,
+    ) -> SourceSample:
         """One dump of every TCP socket; see
         :class:`core.connections.sources.base.ConnectionSource`."""
         prev = self._by_key
@@ -281,6 +295,8 @@ class NetlinkSource:
             added = [k for k in order if k not in prev]
             gone = [k for k in prev if k not in seen]
         now = observed_after(now)
+        if page is not None:
+            page[1](self._first_page(order, now, page[0]))
         self._order = order
         pending, vanished = _match(added, [prev[k] for k in gone])
         for k in gone:
@@ -330,6 +346,15 @@ class NetlinkSource:
             for found in reply_keys(family, dumper, stream, keep):
                 self._replies += 1
                 feed(found)
+
+    def _first_page(self, order: list[bytes], now: datetime, request: PageRequest) -> FirstPage:
+        """The rows that sort first, built from the dump's keys alone (owners not looked up)."""
+        keys = [k for k in order if _STATES[k[1]] is not None]
+        counts = Counter(_state(k) for k in keys)
+        rows = first_rows(
+            keys, _page_prefix, lambda k: self._settle(k, None, now, True, True), request
+        )
+        return FirstPage(rows, len(keys), dict(counts), request.reverse)
 
     # -- the slow path: new, changed and gone sockets ------------------------------------
 
@@ -397,7 +422,12 @@ class NetlinkSource:
         return by_iid, len(new_inodes)
 
     def _settle(
-        self, key: bytes, prev: TcpConnection | None, now: datetime, first: bool
+        self,
+        key: bytes,
+        prev: TcpConnection | None,
+        now: datetime,
+        first: bool,
+        resolving: bool = False,
     ) -> TcpConnection:
         fam, code, src, dst, ifindex, uid, ino = _KEY_FIELDS.unpack_from(key)
         lport, rport = _KEY_PORTS.unpack_from(key)
@@ -415,10 +445,11 @@ class NetlinkSource:
         state = _STATES[code] or TcpState.CLOSED
         if state is TcpState.CLOSED and not rport:
             state = linux_state(code, rport) or state
-        if self._resolve:
+        if self._resolve and not resolving:
             pid, status, holders = self._resolver.ownership(ino)
-        else:
-            pid, status, holders = None, OwnerStatus.NOT_SUPPORTED, ()
+        else:  # not looked up yet (a first page), or never
+            status = OwnerStatus.RESOLVING if self._resolve else OwnerStatus.NOT_SUPPORTED
+            pid, holders = None, ()
         netns = int.from_bytes(key[_KEY_SIZE:], sys.byteorder) if len(key) > _KEY_SIZE else None
         if prev is None:  # a new socket (every socket of a first sample): its record at once
             return build_connection(
@@ -524,6 +555,19 @@ def reply_keys(
         yield found
 
 
+def _state(key: bytes) -> TcpState:
+    """A key's State (a bound-only socket is Bound, see linux_state)."""
+    state = _STATES[key[1]] or TcpState.CLOSED
+    if state is TcpState.CLOSED and key[_DPORT] == _ZERO_PORT:
+        state = linux_state(key[1], 0) or state
+    return state
+
+
+def _page_prefix(key: bytes) -> SortPrefix:
+    """The State sort key's first parts, from the raw key (ports are big-endian)."""
+    return int(_state(key)), key[2:4], key[4:6]
+
+
 def _netns(key: bytes) -> int | None:
     """The namespace inode a key ends with (core.netns appends it), or None."""
     return int.from_bytes(key[_KEY_SIZE:], sys.byteorder) if len(key) > _KEY_SIZE else None
@@ -600,6 +644,9 @@ def _inode(key: bytes) -> int:
     return int.from_bytes(key[54:58], sys.byteorder)
 
 
+_AF_OF: Final = {4: socket.AF_INET, 6: socket.AF_INET6}
+
+
 class _TcpInfoIndex:
     """Finds a record's raw tcp_info in the sample's reply chunks (for LazyTcpInfo).
 
@@ -627,7 +674,12 @@ class _TcpInfoIndex:
 
     def fields(self, conn: object) -> TcpInfoValues | None:
         """The decoded fields, read in place (see LazyTcpInfo.fields)."""
-        where = self._message(conn)
+        if not isinstance(conn, TcpConnection):
+            return None
+        index = self._index
+        if index is None:
+            index = self._index = self._build()
+        where = index.get((_AF_OF[conn.family], conn.source_key))
         if where is None:
             return None
         chunk, off = where
