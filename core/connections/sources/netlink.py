@@ -460,6 +460,8 @@ class NetlinkSource:
     ) -> TcpConnection:
         fam, code, src, dst, ifindex, uid, ino = _KEY_FIELDS.unpack_from(key)
         lport, rport = _KEY_PORTS.unpack_from(key)
+        lport, rport = _SHARED[lport] or _shared(lport), _SHARED[rport] or _shared(rport)
+        uid = _shared(uid)
         v4 = fam == socket.AF_INET
         if v4:
             src, dst = src[:4], dst[:4]
@@ -637,6 +639,21 @@ def _continues(prev: TcpConnection, key: bytes, state: TcpState) -> bool:
     if prev.state is TcpState.SYN_RECEIVED and not prev.inode:
         return True
     return state is TcpState.TIME_WAIT and prev.state is not TcpState.TIME_WAIT
+
+
+_SHARED: Final[list[int | None]] = [None] * 65536
+"""One int object per port (and small uid) value, shared by every record: an int above 256
+is 32 bytes of its own per record otherwise (measured: 56 bytes per connection)."""
+
+
+def _shared(value: int) -> int:
+    """``value``, as the one object kept for it when it is below 65536."""
+    if value >= 65536:
+        return value
+    kept = _SHARED[value]
+    if kept is None:
+        _SHARED[value] = kept = value
+    return kept
 
 
 def _inode(key: bytes) -> int:
