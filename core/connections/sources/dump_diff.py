@@ -49,6 +49,9 @@ class OrderedDiff:
         """The keys of the next reply, in the order the kernel listed them."""
         self._replies.append(keys)
         last, at, n = self._last, self._at, len(keys)
+        if not last and not self._known:  # a first dump: everything is new
+            self._added.extend(keys)
+            return
         i = 0
         while i < n:
             # The first difference from here on, compared in C.

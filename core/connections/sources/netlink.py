@@ -85,6 +85,7 @@ _KEY_SIZE: Final = 58
 _KEY_FIELDS: Final = struct.Struct("=BB4x16s16sI8xII")
 """family, state, src, dst, interface, uid, inode of a key, in one unpack."""
 _KEY_PORTS: Final = struct.Struct(">2xHH")
+_INODE: Final = struct.Struct("=54xI")
 """sport, dport of a key (network order)."""
 
 
@@ -352,11 +353,9 @@ class NetlinkSource:
         """
         by_key = self._by_key
         gone_inodes = [rec.inode for rec in vanished if rec.inode]
-        new_inodes: list[int] = []
-        for key, prev in pending:
-            ino = _inode(key)
-            if ino:
-                new_inodes.append(ino)
+        inodes = [ino for (ino,) in map(_INODE.unpack_from, [key for key, _prev in pending])]
+        new_inodes = [ino for ino in inodes if ino]
+        for (_key, prev), ino in zip(pending, inodes, strict=True):
             if prev is not None and prev.inode and prev.inode != ino:
                 gone_inodes.append(prev.inode)
         changed = self._resolver.resolve(new_inodes, gone_inodes) if self._resolve else set()
@@ -577,10 +576,6 @@ def _continues(prev: TcpConnection, key: bytes, state: TcpState) -> bool:
     if prev.state is TcpState.SYN_RECEIVED and not prev.inode:
         return True
     return state is TcpState.TIME_WAIT and prev.state is not TcpState.TIME_WAIT
-
-
-def _inode(key: bytes) -> int:
-    return int.from_bytes(key[54:58], sys.byteorder)
 
 
 _AF_OF: Final = {4: socket.AF_INET, 6: socket.AF_INET6}
