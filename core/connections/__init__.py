@@ -15,15 +15,19 @@ __all__ = [
     "EMPTY_QUERY",
     "ENUMS",
     "MAX_QUERY_CHARS",
+    "PAGE_COLUMN",
     "PROPERTIES",
     "SORT_COLUMNS",
     "SOURCE_NAMES",
     "ByteRate",
     "CloseTarget",
     "Completion",
+    "FirstPage",
     "Group",
     "NamespaceView",
     "Outcome",
+    "OwnerStatus",
+    "PageRequest",
     "ProcessInfo",
     "ProcessTarget",
     "PropertySpec",
@@ -82,7 +86,8 @@ if TYPE_CHECKING:
         terminate,
     )
     from core.connections.completion import Completion, complete, field_values
-    from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
+    from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
+    from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
     from core.connections.namespaces import NamespaceView, ReadBy, namespace_in, namespace_of
     from core.connections.namespaces import label as namespace_label
     from core.connections.oneshot import take_snapshot
@@ -126,7 +131,8 @@ else:
                 "terminate",
             ),
             "completion": ("Completion", "complete", "field_values"),
-            "model": ("ProcessInfo", "TcpConnection", "TcpInfo", "TcpState"),
+            "first_page": ("PAGE_COLUMN", "FirstPage", "PageRequest"),
+            "model": ("OwnerStatus", "ProcessInfo", "TcpConnection", "TcpInfo", "TcpState"),
             "namespaces": (
                 "NamespaceView",
                 "ReadBy",
