@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from core.demo import HOST_NAME
 from core.recording import RedactingFeed
 
 
@@ -25,6 +24,8 @@ def display_host(feed: Any) -> str:
         if getattr(header, "redacted", False):
             return name
     elif getattr(inner, "source_name", None) == "demo":
+        from core.demo import HOST_NAME  # here: a run that is not the demo never loads it
+
         name = HOST_NAME
     else:
         name = socket.gethostname()
