@@ -25,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,12 +45,15 @@ def _tmux(*args: str) -> str:
 
 
 class Pane:
-    """One tmux session running the app."""
+    """One tmux session running the app (with preferences of its own: the bench's ``s``
+    presses are saved, and must not change the next run's order, nor the user's)."""
 
     def __init__(self, argv: list[str]) -> None:
         self.name = f"tcpscope-bench-{os.getpid()}"
+        self._config = tempfile.TemporaryDirectory(prefix="tcpscope-bench-")
+        env = ["env", f"XDG_CONFIG_HOME={self._config.name}"]
         self.started = time.perf_counter()
-        _tmux("new-session", "-d", "-s", self.name, "-x", "120", "-y", "40", *argv)
+        _tmux("new-session", "-d", "-s", self.name, "-x", "120", "-y", "40", *env, *argv)
         self.pid = int(_tmux("list-panes", "-t", self.name, "-F", "#{pane_pid}").strip())
 
     def text(self) -> str:
@@ -85,6 +89,7 @@ class Pane:
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        self._config.cleanup()
 
 
 def _app() -> list[str]:

@@ -36,12 +36,11 @@ from core.commands import actions_off, display_host
 from core.connections import Snapshot
 from core.errors import MonitorError
 from core.ipsec import IpsecView
-from core.sampling import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
+from core.sampling import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
 from tui.guarded_app import FEED_CLOSE_GRACE_S, GuardedApp
-from tui.ipsec.screen import IpsecScreen
 from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
 from tui.replay.controls import REPLAY_BINDINGS, ReplayActions, ReplayControls
@@ -58,6 +57,13 @@ INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SCREEN_ORDER = ("connections", "ipsec")
 
 
+def ipsec_screen() -> Screen[Any]:
+    """The IPsec screen, imported when first shown (30 ms less before the first frame)."""
+    from tui.ipsec.screen import IpsecScreen
+
+    return IpsecScreen()
+
+
 class TcpscopeApp(ReplayActions, GuardedApp):
     """Live monitor of TCP connections (and, on its own screen, IPsec counters)."""
 
@@ -66,7 +72,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
     COMMANDS = App.COMMANDS | {TcpscopeCommands}
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "connections": ConnectionsScreen,
-        "ipsec": IpsecScreen,
+        "ipsec": ipsec_screen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit tcpscope"),
@@ -225,6 +231,9 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         # a 9.2 s first update, 1.1 s with the records frozen first).
         self._freeze_gc(len(snap.connections))
         self.snapshot = snap
+        if snap.page is not None and isinstance(self.feed, ShowsPages):
+            # The rest of the first sample waits for this page to be drawn (one GIL).
+            self.call_after_refresh(self.feed.page_shown)
         self._show_ipsec(snap.ipsec)
         self._publish_header()
         self._notify_errors(snap)

@@ -7,10 +7,11 @@ them where they expect. No Textual import on this path.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Collection, Mapping
 from operator import attrgetter
-from typing import IO, Final, cast
+from typing import IO, TYPE_CHECKING, Final, cast
 
 from core.commands.arg_types import non_empty, whole_between
 from core.connections import (
@@ -24,6 +25,10 @@ from core.connections import (
 )
 from core.errors import UsageError
 from core.netns import DEFAULT_NETNS, add_netns_argument
+
+if TYPE_CHECKING:
+    from core.connections import Snapshot
+    from core.remote import RemoteTarget
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
 _ENDPOINTS: Final = attrgetter("local_address", "local_port", "remote_address", "remote_port")
@@ -180,23 +185,48 @@ def binary(stream: IO[str]) -> IO[bytes]:
 
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
-    from core.connections import take_snapshot, write_csv, write_json, write_table
-    from core.netns import namespace_dumps
     from core.remote import target_from
 
     remote = target_from(args)
-    netns = getattr(args, "netns", DEFAULT_NETNS)
-    tcp_info = bool(args.json)
+    # A one-shot frees nothing worth a collection: the collector would only walk the 50k
+    # records being built, again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        snap = _snapshot(args, remote)
+        return _write(args, snap)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _snapshot(args: argparse.Namespace, remote: RemoteTarget | None) -> Snapshot:
     if remote is not None:
         from core.remote import remote_snapshot  # asyncio and more: only when remote
 
-        snap = remote_snapshot(remote, tcp_info=tcp_info)
-    else:
-        snap = take_snapshot(
+        return remote_snapshot(remote, tcp_info=bool(args.json))
+    from core.connections import cancel_owner_scan, start_owner_scan
+
+    if getattr(args, "source", "auto") != "psutil" and sys.platform == "linux":
+        start_owner_scan()  # the /proc fd scan, on the other core while the rest is imported
+    try:
+        from core.connections import take_snapshot
+        from core.netns import namespace_dumps
+
+        netns = getattr(args, "netns", DEFAULT_NETNS)
+        tcp_info = bool(args.json)
+        return take_snapshot(
             getattr(args, "source", "auto"),
             tcp_info=tcp_info,
             namespaces=lambda: namespace_dumps(netns, tcp_info=tcp_info),
         )
+    finally:
+        cancel_owner_scan()
+
+
+def _write(args: argparse.Namespace, snap: Snapshot) -> int:
+    from core.connections import write_csv, write_json, write_table
+
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
     conns = select(snap.connections.values(), args, snap.processes, snap.namespaces)

@@ -15,15 +15,19 @@ __all__ = [
     "EMPTY_QUERY",
     "ENUMS",
     "MAX_QUERY_CHARS",
+    "PAGE_COLUMN",
     "PROPERTIES",
     "SORT_COLUMNS",
     "SOURCE_NAMES",
     "ByteRate",
     "CloseTarget",
     "Completion",
+    "FirstPage",
     "Group",
     "NamespaceView",
     "Outcome",
+    "OwnerStatus",
+    "PageRequest",
     "ProcessInfo",
     "ProcessTarget",
     "PropertySpec",
@@ -39,6 +43,7 @@ __all__ = [
     "TcpConnection",
     "TcpInfo",
     "TcpState",
+    "cancel_owner_scan",
     "canonical_address",
     "cell_rule",
     "close_connections",
@@ -58,6 +63,7 @@ __all__ = [
     "process_target",
     "property_value",
     "service_name",
+    "start_owner_scan",
     "take_snapshot",
     "terminate",
     "write_csv",
@@ -80,7 +86,8 @@ if TYPE_CHECKING:
         terminate,
     )
     from core.connections.completion import Completion, complete, field_values
-    from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
+    from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
+    from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
     from core.connections.namespaces import NamespaceView, ReadBy, namespace_in, namespace_of
     from core.connections.namespaces import label as namespace_label
     from core.connections.oneshot import take_snapshot
@@ -104,6 +111,8 @@ if TYPE_CHECKING:
     from core.connections.services import connection_service, service_name
     from core.connections.snapshot import Snapshot
     from core.connections.sources import SOURCE_NAMES, get_source
+    from core.connections.sources.fd_scan import cancel_early as cancel_owner_scan
+    from core.connections.sources.fd_scan import start_early as start_owner_scan
 else:
     __getattr__ = lazy_exports(
         __name__,
@@ -122,7 +131,8 @@ else:
                 "terminate",
             ),
             "completion": ("Completion", "complete", "field_values"),
-            "model": ("ProcessInfo", "TcpConnection", "TcpInfo", "TcpState"),
+            "first_page": ("PAGE_COLUMN", "FirstPage", "PageRequest"),
+            "model": ("OwnerStatus", "ProcessInfo", "TcpConnection", "TcpInfo", "TcpState"),
             "namespaces": (
                 "NamespaceView",
                 "ReadBy",
@@ -156,5 +166,9 @@ else:
             "services": ("connection_service", "service_name"),
             "snapshot": ("Snapshot",),
             "sources": ("SOURCE_NAMES", "get_source"),
+            "sources.fd_scan": (
+                "cancel_owner_scan=cancel_early",
+                "start_owner_scan=start_early",
+            ),
         },
     )

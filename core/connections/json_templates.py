@@ -126,7 +126,7 @@ class TcpInfoText:
     def lookup(self, infos: Mapping[str, TcpInfo]) -> Callable[[str], bytes]:
         """``iid -> text`` over a snapshot's tcp_info mapping."""
         if isinstance(infos, LazyTcpInfo):
-            fields, of = infos.fields, self.of
+            fields, of = infos.fields_reader(), self.of
             return lambda iid: of(fields(iid))
         indent = self._indent
 

@@ -73,6 +73,9 @@ class OwnerStatus(StrEnum):
     """Every fd table was readable and none held the inode (it closed between reads)."""
     NOT_SUPPORTED = "not-supported"
     """The source has no way to attribute sockets to processes."""
+    RESOLVING = "resolving"
+    """Not looked up yet: a live view's first page is shown before its /proc scan ends (see
+    :class:`core.connections.first_page.FirstPage`); never in a finished sample."""
 
 
 @dataclass(frozen=True, slots=True)

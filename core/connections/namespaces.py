@@ -107,11 +107,14 @@ class NamespaceView:
     def notes(self) -> tuple[str, ...]:
         """One line per kind of namespace not fully read (for the header and stderr)."""
         lines: list[str] = []
-        procfs = [i for i in self.namespaces if i.read_by is ReadBy.PROCFS]
-        if procfs:
+        procfs: dict[str, int] = {}
+        for info in self.namespaces:
+            if info.read_by is ReadBy.PROCFS:
+                why = info.reason or "entering them for sock_diag needs CAP_SYS_ADMIN"
+                procfs[why] = procfs.get(why, 0) + 1
+        for why, count in procfs.items():
             lines.append(
-                f"{len(procfs)} network namespace(s) read from /proc/PID/net/tcp without "
-                "tcp_info: entering them for sock_diag needs CAP_SYS_ADMIN"
+                f"{count} network namespace(s) read from /proc/PID/net/tcp without tcp_info: {why}"
             )
         unread = [i for i in self.namespaces if i.read_by is ReadBy.UNREADABLE]
         if unread:

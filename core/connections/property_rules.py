@@ -224,6 +224,9 @@ _OWNER_REASONS: Final[dict[OwnerStatus, str]] = {
         "(it closed meanwhile, or its owner lives in another PID namespace)"
     ),
     OwnerStatus.NOT_SUPPORTED: "not reported: this source cannot attribute sockets to processes",
+    OwnerStatus.RESOLVING: (
+        "not reported yet: the first rows are shown while the owners are looked up in /proc"
+    ),
 }
 
 

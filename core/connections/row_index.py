@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
+from typing import Any
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.namespaces import NamespaceInfo, NamespaceView, label
@@ -59,6 +60,41 @@ def _no_namespace(_conn: TcpConnection) -> NamespaceInfo | None:
     return None
 
 
+class Rows(Mapping[str, TcpConnection]):
+    """Every row by InstanceID: the snapshot's own connections (shared, never copied) and the
+    ghosts' records. Why: a copy of 250k records' dict is 10 MB kept for nothing; the
+    sources never change a connections dict once published (they copy on change)."""
+
+    __slots__ = ("ghosts", "live")
+
+    def __init__(self, live: Mapping[str, TcpConnection], ghosts: dict[str, TcpConnection]) -> None:
+        self.live, self.ghosts = live, ghosts
+
+    def __getitem__(self, iid: str) -> TcpConnection:
+        conn = self.live.get(iid)
+        return conn if conn is not None else self.ghosts[iid]
+
+    def get(self, iid: str, default: Any = None) -> Any:
+        """The record of ``iid``, or ``default``."""
+        conn = self.live.get(iid)
+        return conn if conn is not None else self.ghosts.get(iid, default)
+
+    def __contains__(self, iid: object) -> bool:
+        return iid in self.live or iid in self.ghosts
+
+    def __len__(self) -> int:
+        return len(self.live) + len(self.ghosts)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.live
+        yield from self.ghosts
+
+    def pairs(self) -> Iterator[tuple[str, TcpConnection]]:
+        """(InstanceID, record) of every row. Safe to hold across ticks: neither dict is ever
+        changed (a tick makes a new Rows)."""
+        return chain(self.live.items(), self.ghosts.items())
+
+
 class _Order:
     """One column's sorted keys over the rows that pass one query, and their State counts."""
 
@@ -71,7 +107,7 @@ class _Order:
         key: RowKey,
         keys: SortedKeys,
         counts: dict[TcpState, int],
-        rows: Mapping[str, TcpConnection],
+        rows: Rows,
     ) -> None:
         self.column, self.query, self.key, self.keys, self.counts = column, query, key, keys, counts
         self.rows = rows
@@ -119,8 +155,9 @@ class _Build:
         self.dirty: dict[str, tuple[TcpConnection | None, bool]] = {}
         """Rows changed since the build started: the record and ghost flag it saw."""
         self.done = False
-        # The rows as they are now: later changes are noted (see note) and redone at the end.
-        self._steps = self._run(index, list(index.rows.items()), set(index.ghosts))
+        # The rows as they are now (read lazily: they never change, see Rows); later changes
+        # are noted (see note) and redone at the end.
+        self._steps = self._run(index, index.rows.pairs(), set(index.ghosts))
 
     def note(self, iid: str, old: TcpConnection | None, ghost: bool) -> None:
         """Row ``iid`` is about to change (``old``: its record now, None if it has none)."""
@@ -150,15 +187,14 @@ class _Build:
         return order
 
     def _run(
-        self, index: RowIndex, items: list[tuple[str, TcpConnection]], ghosts: set[str]
+        self, index: RowIndex, items: Iterator[tuple[str, TcpConnection]], ghosts: set[str]
     ) -> Iterator[None]:
         order, query = self.order, self.query
         key, counts, stored = order.key, order.counts, order.stored
         proc, namespace_of = index.proc, index.namespace_of
         runs: list[list[SortKey]] = []
         size = index.chunk_rows
-        for start in range(0, len(items), size):
-            chunk = items[start : start + size]
+        while chunk := list(islice(items, size)):
             if not query.empty:
                 chunk = [(i, c) for i, c in chunk if query.matches(c, proc(c), namespace_of(c))]
             run = [key(c) for _, c in chunk]
@@ -190,7 +226,7 @@ class RowIndex:
         """The column asked for (the rows are in its order once :attr:`building` is False)."""
         self.reverse = reverse
         self.query: Query = EMPTY_QUERY
-        self.rows: dict[str, TcpConnection] = {}
+        self.rows = Rows({}, {})
         """Everything shown or filtered out, live and ghost, by InstanceID."""
         self.ghosts: dict[str, datetime] = {}
         """InstanceID → when the connection closed, for ghost rows."""
@@ -393,15 +429,54 @@ class RowIndex:
             gone = self._gone(snap, conns, ghosts)
             if len(self.rows) - len(gone) + self._new(changed) != len(conns) + len(ghosts):
                 gone = [k for k in self.rows if k not in conns and k not in ghosts]
-        if len(changed) + len(gone) > max(64, len(self.rows) // REBUILD_FRACTION):
+        if (
+            conns is self.rows.live
+            and (changed or gone)
+            and any(not ghost for _, _, ghost in changed)
+        ):
+            # The source changed its published dict in place: the old records are lost.
+            self._bulk(conns, ghosts)
+        elif len(changed) + len(gone) > max(64, len(self.rows) // REBUILD_FRACTION):
             self._bulk(conns, ghosts)
         else:
             with _gc_paused():
-                for iid in gone:
-                    self._remove(iid)
-                for iid, conn, ghost in changed:
-                    self._put(iid, conn, ghost, ghosts[iid].closed_at if ghost else None)
+                self._apply(conns, ghosts, changed, gone)
         return len(changed) + len(gone)
+
+    def _apply(
+        self,
+        conns: Mapping[str, TcpConnection],
+        ghosts: Mapping[str, Ghost],
+        changed: list[tuple[str, TcpConnection, bool]],
+        gone: list[str],
+    ) -> None:
+        """Move each changed row out of the orders (by its old record) and back in."""
+        changed = list({iid: (iid, c, g) for iid, c, g in changed}.values())  # once each
+        old_rows, old_ghosts = self.rows, self.ghosts
+        orders, builds = self._orders(), self._builds()
+        counts = self.counts_all
+        for iid in [*gone, *(iid for iid, _, _ in changed)]:
+            old = old_rows.get(iid)
+            if old is None:
+                for build in builds:
+                    build.note(iid, None, False)
+                continue
+            was_ghost = iid in old_ghosts
+            if not was_ghost:
+                _dec(counts, old.state)
+            for order in orders:
+                order.discard(iid, old, was_ghost)
+            for build in builds:
+                build.note(iid, old, was_ghost)
+        self.rows = rows = Rows(conns, {iid: g.connection for iid, g in ghosts.items()})
+        self.ghosts = {iid: g.closed_at for iid, g in ghosts.items()}
+        for order in orders:
+            order.rows = rows
+        for iid, conn, ghost in changed:
+            if not ghost:
+                counts[conn.state] = counts.get(conn.state, 0) + 1
+            for order in orders:
+                order.add(self, iid, conn, ghost)
 
     def _orders(self) -> list[_Order]:
         """Orders kept current by every tick."""
@@ -458,14 +533,10 @@ class RowIndex:
         return [k for k in candidates if k in rows and k not in conns and k not in ghosts]
 
     def _bulk(self, conns: Mapping[str, TcpConnection], ghosts: Mapping[str, Ghost]) -> None:
-        # New dicts, not the old ones changed: the shown order keeps reading the old rows
+        # New row maps, not the old ones changed: the shown order keeps reading the old rows
         # (consistent with its keys) until the new order is built.
-        rows = dict(conns)
-        self.ghosts = {}
-        for iid, g in ghosts.items():
-            rows[iid] = g.connection
-            self.ghosts[iid] = g.closed_at
-        self.rows = rows
+        self.rows = Rows(conns, {iid: g.connection for iid, g in ghosts.items()})
+        self.ghosts = {iid: g.closed_at for iid, g in ghosts.items()}
         counts: dict[TcpState, int] = {}
         for conn in conns.values():
             counts[conn.state] = counts.get(conn.state, 0) + 1
@@ -473,30 +544,6 @@ class RowIndex:
         self._shown.live = False
         self._next = None
         self._order_by(self.sort_column, self.query)
-
-    def _remove(self, iid: str) -> None:
-        conn = self.rows.pop(iid, None)
-        if conn is None:
-            return
-        ghost = self.ghosts.pop(iid, None) is not None
-        if not ghost:
-            _dec(self.counts_all, conn.state)
-        for order in self._orders():
-            order.discard(iid, conn, ghost)
-        for build in self._builds():
-            build.note(iid, conn, ghost)
-
-    def _put(self, iid: str, conn: TcpConnection, ghost: bool, closed: datetime | None) -> None:
-        self._remove(iid)
-        for build in self._builds():
-            build.note(iid, None, False)  # kept only when the row is new since it started
-        self.rows[iid] = conn
-        if ghost and closed is not None:
-            self.ghosts[iid] = closed
-        else:
-            self.counts_all[conn.state] = self.counts_all.get(conn.state, 0) + 1
-        for order in self._orders():
-            order.add(self, iid, conn, ghost)
 
     # --- group by process -------------------------------------------------------------
     def groups(self, by: str = "process") -> list[Group]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
 
 if TYPE_CHECKING:
+    from core.connections.first_page import FirstPage
     from core.connections.namespaces import NamespaceView
     from core.ipsec.model import IpsecView
 
@@ -153,3 +154,6 @@ class Snapshot:
     """Snapshots the consumer did not see because it was slower than the sampler."""
     namespaces: NamespaceView | None = None
     """The network namespaces read (None: only tcpscope's own; see core.netns)."""
+    page: FirstPage | None = None
+    """Set on a first page shown before its sample is whole (seq 0): ``connections`` then
+    holds only the page's rows, owners not looked up yet; the whole first sample follows."""

@@ -243,6 +243,19 @@ class LazyTcpInfo(Mapping[str, TcpInfo]):
         self._cache[key] = info
         return info
 
+    def fields_reader(self) -> Callable[[str], TcpInfoValues | None]:
+        """:meth:`fields` as one function, for a caller that reads every key (JSON)."""
+        in_place = getattr(self._fetch, "fields", None)
+        if in_place is None:
+            return self.fields
+        get = self._raw.get
+
+        def read(key: str) -> TcpInfoValues | None:
+            loc = get(key)
+            return None if loc is None else in_place(loc)
+
+        return read
+
     def fields(self, key: str) -> TcpInfoValues | None:
         """The decoded fields of ``key`` as a tuple (no TcpInfo built, nothing cached), read
         in place when the locator function can (``fetch.fields``)."""

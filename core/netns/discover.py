@@ -42,13 +42,19 @@ class FoundNamespace:
     """Its ``ip netns`` names."""
     surrogate: bool = False
     """True: the namespace's own inode could not be read (another user's process)."""
+    masked: tuple[int, ...] = ()
+    """Those of :attr:`pids` whose ``ns/net`` link cannot be opened (see Discoverer._unmask)."""
 
     @property
     def path(self) -> str | None:
-        """A path ``setns`` can open: a mount, else the first process's link."""
+        """A path ``setns`` can open: a mount, else the link of its first process whose link
+        can be opened."""
         if self.mounts:
             return self.mounts[0]
-        return f"/proc/{self.pids[0]}/ns/net" if self.pids else None
+        pid = next((p for p in self.pids if p not in self.masked), None)
+        if pid is None and self.pids:
+            pid = self.pids[0]
+        return f"/proc/{pid}/ns/net" if pid is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,8 @@ class Discoverer:
         self._by_pid: dict[int, int | None] = {}
         """pid → namespace inode (None: could not be told)."""
         self._surrogate: dict[int, bool] = {}
+        self._masked: set[int] = set()
+        """PIDs unmasked by _unmask: in a known namespace, their link unreadable."""
         self._calls = 0
         self._own = os.stat(f"{proc}/self/ns/net").st_ino
         self._own_tcp: int | None = None
@@ -142,6 +150,33 @@ class Discoverer:
             self._own_tcp = os.stat(f"{self._proc}/self/net/tcp").st_ino
         return self._own_tcp
 
+    def _unmask(self, by_pid: dict[int, int | None]) -> None:
+        """Give surrogates whose namespace is also reached through a readable process that
+        namespace's own inode.
+
+        Why: a process whose ``ns/net`` link cannot be read (ptrace access denied: another
+        user's, or one holding capabilities tcpscope lacks) may live in a namespace other
+        processes show plainly, e.g. the host's when tcpscope runs under ``ip netns exec``.
+        Its ``net/tcp`` inode then equals theirs, and it must not count as a namespace of
+        its own (read twice, and said to need a privilege tcpscope has).
+        """
+        plain: dict[int, int] = {}
+        done: set[int] = set()
+        for pid, ino in by_pid.items():
+            if ino is None or self._surrogate.get(pid) or ino in done:
+                continue
+            try:
+                plain[os.stat(f"{self._proc}/{pid}/net/tcp").st_ino] = ino
+            except OSError:
+                continue
+            done.add(ino)
+        for pid, surrogate in list(self._surrogate.items()):
+            real = plain.get(by_pid.get(pid) or 0) if surrogate else None
+            if real is not None:
+                by_pid[pid] = real
+                self._surrogate[pid] = False
+                self._masked.add(pid)
+
     def discover(self) -> Discovery:
         """Every namespace with a process or a mount in it, now."""
         self._calls += 1
@@ -160,7 +195,11 @@ class Discoverer:
         self._by_pid = fresh
         for pid in [p for p in self._surrogate if p not in fresh]:
             del self._surrogate[pid]
+        self._masked &= fresh.keys()
+        if any(self._surrogate.values()):
+            self._unmask(fresh)
         pids: dict[int, list[int]] = defaultdict(list)
+        masked: dict[int, list[int]] = defaultdict(list)
         surrogate: set[int] = set()
         hidden = 0
         for pid, ino in fresh.items():
@@ -170,6 +209,8 @@ class Discoverer:
             pids[ino].append(pid)
             if self._surrogate.get(pid):
                 surrogate.add(ino)
+            elif pid in self._masked:
+                masked[ino].append(pid)
         try:
             with open(f"{self._proc}/self/mountinfo", encoding="utf-8", errors="replace") as f:
                 mounts = nsfs_mounts(f.read())
@@ -180,6 +221,7 @@ class Discoverer:
             where = tuple(sorted(mounts.get(ino, ())))
             names = tuple(n for n in map(netns_name, where) if n is not None)
             namespaces[ino] = FoundNamespace(
-                ino, tuple(sorted(pids.get(ino, ()))), where, names, ino in surrogate
-            )
+                ino, tuple(sorted(pids.get(ino, ()))), where, names, ino in surrogate,
+                tuple(masked.get(ino, ())),
+            )  # fmt: skip
         return Discovery(self._own, namespaces, hidden)

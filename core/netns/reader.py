@@ -36,6 +36,11 @@ from core.netns.discover import Discoverer, Discovery, FoundNamespace
 from core.netns.names import NameResolver
 from core.netns.setns import run_in
 
+CAP_REASON: Final = "entering them for sock_diag needs CAP_SYS_ADMIN"
+SURROGATE_REASON: Final = (
+    "their processes' /proc/PID/ns/net cannot be read (ptrace access to them is denied), "
+    "so sock_diag cannot enter them"
+)
 FORCE_EVERY: Final = 20
 """Samples after which an idle namespace is dumped even though its counters did not move."""
 COUNTER_FILES: Final = ("snmp", "sockstat", "sockstat6")
@@ -161,9 +166,11 @@ class ProcfsReader:
     read_by = ReadBy.PROCFS
     own = False
 
-    def __init__(self, found: FoundNamespace, proc: str) -> None:
-        """Read through the lowest PID in the namespace (refreshed by :meth:`update`)."""
+    def __init__(self, found: FoundNamespace, proc: str, reason: str) -> None:
+        """Read through the lowest PID in the namespace (refreshed by :meth:`update`);
+        ``reason``: why not by sock_diag (one line)."""
         self.inode = found.inode
+        self.reason = reason
         self._pids = found.pids
         self._proc = proc
         self._suffix = _suffix(found.inode)
@@ -260,7 +267,7 @@ class NamespaceSet:
     def _open(self, ns: FoundNamespace, *, own: bool) -> None:
         try:
             if ns.surrogate:
-                raise AccessDenied("its /proc/PID/ns/net link is another user's")
+                raise AccessDenied(SURROGATE_REASON)
             self._readers[ns.inode] = SockDiagReader(
                 ns, own=own, tcp_info=self._tcp_info, families=self.families
             )
@@ -268,7 +275,10 @@ class NamespaceSet:
             if own:
                 raise
             if ns.pids:
-                self._readers[ns.inode] = ProcfsReader(ns, self._proc)
+                reason = SURROGATE_REASON if ns.surrogate else str(err)
+                if isinstance(err, AccessDenied) and "CAP_SYS_ADMIN" in reason:
+                    reason = CAP_REASON  # one line for every namespace it concerns
+                self._readers[ns.inode] = ProcfsReader(ns, self._proc, reason)
             else:
                 self._unreadable[ns.inode] = (
                     "entering a namespace no process is in needs CAP_SYS_ADMIN"
@@ -311,7 +321,11 @@ class NamespaceSet:
                     read_by=reader.read_by if reader is not None else ReadBy.UNREADABLE,
                     name=name,
                     container=self._names.container(inode, ns.pids),
-                    reason=self._unreadable.get(inode),
+                    reason=(
+                        reader.reason
+                        if isinstance(reader, ProcfsReader)
+                        else self._unreadable.get(inode)
+                    ),
                     processes=len(ns.pids),
                     has_sockets=bool(reader.sockets) if reader is not None else False,
                 )

@@ -59,7 +59,13 @@ def run_in(path: str, call: Callable[[], T]) -> T:
 
     def enter_and_call() -> None:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except PermissionError as err:
+                raise AccessDenied(
+                    f"{path} cannot be opened ({err.strerror}): ptrace access to its "
+                    "process is denied"
+                ) from err
             try:
                 setns(fd)
             finally:

@@ -17,6 +17,7 @@ __all__ = [
     "IpsecSampling",
     "Sampler",
     "Seekable",
+    "ShowsPages",
     "StreamsIpsec",
     "WatchesTcpInfo",
     "check_interval",
@@ -24,14 +25,14 @@ __all__ = [
 
 if TYPE_CHECKING:
     from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S, check_interval
-    from core.sampling.feed import Feed, Seekable, StreamsIpsec, WatchesTcpInfo
+    from core.sampling.feed import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo
     from core.sampling.sampler import IpsecSampling, Sampler
 else:
     __getattr__ = lazy_exports(
         __name__,
         {
             "controls": ("MAX_INTERVAL_S", "MIN_INTERVAL_S", "check_interval"),
-            "feed": ("Feed", "Seekable", "StreamsIpsec", "WatchesTcpInfo"),
+            "feed": ("Feed", "Seekable", "ShowsPages", "StreamsIpsec", "WatchesTcpInfo"),
             "sampler": ("IpsecSampling", "Sampler"),
         },
     )

@@ -108,6 +108,16 @@ class Seekable(Feed, Protocol):
 
 
 @runtime_checkable
+class ShowsPages(Protocol):
+    """A feed whose stream may begin with a first page (:attr:`Snapshot.page`) and holds the
+    rest of its first sample until the UI has drawn that page (live netlink)."""
+
+    def page_shown(self) -> None:
+        """The first page is on screen: the rest of the first sample may go on."""
+        ...
+
+
+@runtime_checkable
 class WatchesTcpInfo(Protocol):
     """A feed that gives tcp_info only for the connections someone looks at (live netlink).
 

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mappi
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
+from core.connections.first_page import FirstPage, PageRequest
 from core.connections.model import TcpConnection
 from core.connections.snapshot import (
     ConnectionDiff,
@@ -30,7 +31,12 @@ from core.connections.snapshot import (
     SourceError,
     StateChange,
 )
-from core.connections.sources.base import ConnectionSource, SourceSample, TcpInfoOnDemand
+from core.connections.sources.base import (
+    ConnectionSource,
+    PagesFirst,
+    SourceSample,
+    TcpInfoOnDemand,
+)
 from core.connections.tcpinfo import LazyTcpInfo
 from core.errors import AccessDenied, MonitorError, SourceUnavailable
 from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedControls, check_interval
@@ -42,6 +48,9 @@ if TYPE_CHECKING:
 STRETCH: Final = 1.5
 """When a sample outlasts the interval, the next one starts this many sample durations after
 it: sampling then keeps at most two thirds of a core, and the UI keeps the rest."""
+PAGE_HOLD_S: Final = 5.0
+"""How long the first sample waits, after its first page, for the UI to show that page: the
+rest of the sample and the UI's start-up share one interpreter lock, so the UI goes first."""
 
 
 class IpsecSampling(Protocol):
@@ -169,6 +178,8 @@ class Sampler(FeedControls):
         self._pending: asyncio.Future[SourceSample] | None = None
         self._pending_now: datetime | None = None
         self._early: tuple[concurrent.futures.Future[SourceSample], datetime] | None = None
+        self._early_page: concurrent.futures.Future[FirstPage | None] | None = None
+        self._page_shown = threading.Event()
         self._box: Mailbox[Snapshot] = Mailbox()
         self._wake = asyncio.Event()
         self._running = asyncio.Event()
@@ -334,27 +345,81 @@ class Sampler(FeedControls):
             if delay > 0:
                 await asyncio.sleep(delay)
 
-    def start_early(self) -> None:
+    def start_early(self, page: PageRequest | None = None) -> None:
         """Take the first sample now, in a thread, before any event loop runs.
 
         Why: the app imports its UI (about half a second) before its loop can ask for the
         first sample; the kernel's dump and the /proc reads of a first sample release the GIL,
         so both go on at once and the first frame comes sooner. The loop picks the result up.
+
+        With ``page`` (and a source that :class:`PagesFirst`), the stream starts with that
+        first page (a :class:`Snapshot` with ``page`` set, ``seq`` 0) as soon as the sockets
+        are listed; the rest of the sample waits until :meth:`page_shown` (or
+        :data:`PAGE_HOLD_S`), then follows as the first whole snapshot.
         """
         if self._early is not None or self._last_good is not None:
             return
         now = self._clock()
         self._started_at = now
         early: concurrent.futures.Future[SourceSample] = concurrent.futures.Future()
+        source = self._source
+        paged = source if page is not None and isinstance(source, PagesFirst) else None
+        shown: concurrent.futures.Future[FirstPage | None] = concurrent.futures.Future()
+
+        def publish(first_page: FirstPage) -> None:
+            shown.set_result(first_page)
+            self._page_shown.wait(PAGE_HOLD_S)
 
         def run() -> None:
             try:
-                early.set_result(self._guarded(now, True))
+                if paged is not None and page is not None:
+                    request = page
+
+                    def call() -> SourceSample:
+                        return paged.sample_paged(now, request, publish)
+
+                    early.set_result(self._guarded(now, True, call))
+                else:
+                    early.set_result(self._guarded(now, True))
             except BaseException as exc:  # handed to the loop, which reports it
                 early.set_exception(exc)
+            finally:
+                if not shown.done():
+                    shown.set_result(None)
 
         threading.Thread(target=run, name="tcpscope-first-sample", daemon=True).start()
         self._early = (early, now)
+        self._early_page = shown if paged is not None else None
+
+    def page_shown(self) -> None:
+        """The UI shows the first page: the rest of the first sample may go on (thread-safe)."""
+        self._page_shown.set()
+
+    async def _publish_page(self) -> None:
+        """The first page, once the early sample has one (a hung dump: the sample reports)."""
+        page_future, self._early_page = self._early_page, None
+        if page_future is None:
+            return
+        try:
+            page = await asyncio.wait_for(asyncio.wrap_future(page_future), self.timeout_s)
+        except TimeoutError:
+            return
+        if page is None or self._closed:
+            return
+        assert self._started_at is not None and self._pending_now is not None
+        self._box.put(
+            Snapshot(
+                seq=0,
+                time=self._pending_now,
+                started_at=self._started_at,
+                source=self._source.name,
+                interval_s=self._interval_s,
+                connections={c.instance_id: c for c in page.rows},
+                diff=ConnectionDiff(),
+                ipsec=self._ipsec_view,
+                page=page,
+            )
+        )
 
     async def _call_source(self, now: datetime) -> SourceSample:
         """Run one source call in a thread; a call that outlives the timeout stays pending."""
@@ -362,6 +427,7 @@ class Sampler(FeedControls):
             early, self._pending_now = self._early
             self._early = None
             self._pending = asyncio.wrap_future(early)
+            await self._publish_page()
         if self._pending is None:
             self._pending_now = now
             first = self._last_good is None
@@ -386,11 +452,13 @@ class Sampler(FeedControls):
         """The source's progress marker (see NetlinkSource.progress), None if it has none."""
         return getattr(self._source, "progress", None)
 
-    def _guarded(self, now: datetime, first: bool) -> SourceSample:
+    def _guarded(
+        self, now: datetime, first: bool, call: Callable[[], SourceSample] | None = None
+    ) -> SourceSample:
         self._in_flight += 1
         self.max_concurrent_calls = max(self.max_concurrent_calls, self._in_flight)
         try:
-            return self._source.sample(now, first=first)
+            return call() if call is not None else self._source.sample(now, first=first)
         finally:
             self._in_flight -= 1
             self.samples_taken += 1
@@ -486,7 +554,7 @@ class Sampler(FeedControls):
 
     def _publish(self, snap: Snapshot) -> None:
         pending = self._box.unseen
-        if pending is not None:
+        if pending is not None and pending.page is None:  # a first page is not a sample
             snap = dataclasses.replace(
                 snap, diff=pending.diff.then(snap.diff), skipped=pending.skipped + 1
             )

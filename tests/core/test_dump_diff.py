@@ -66,3 +66,20 @@ def test_far_moves_and_the_first_dump() -> None:
     first = OrderedDiff([], {})
     first.feed([b"a", b"b"])
     assert first.finish() == ([b"a", b"b"], [b"a", b"b"], [], True)
+
+
+def test_unchanged_keys_are_the_last_dumps_objects() -> None:
+    """Keys equal to the last dump's come back as its objects (the records' dict keys), so a
+    dump's own copies are not kept: one bytes object per socket, not two."""
+    last = [b"key-%d" % i for i in range(200)]
+    now = (
+        [bytes(bytearray(k)) for k in last[:100]]
+        + [b"new"]
+        + [bytes(bytearray(k)) for k in last[100:]]
+    )
+    diff = OrderedDiff(last, set(last))
+    for i in range(0, len(now), 64):
+        diff.feed(now[i : i + 64])
+    order, added, _, clean = diff.finish()
+    assert clean and order == now and added == [b"new"]
+    assert all(a is b for a, b in zip(order[:100] + order[101:], last, strict=True))

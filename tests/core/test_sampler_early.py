@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.connections.first_page import PageRequest
 from core.sampling.sampler import Sampler
 from tests.core.test_sampler import SlowSource, frame, take
 
@@ -33,3 +34,15 @@ async def test_an_early_failure_is_reported_in_the_stream() -> None:
         await sampler.aclose()
     assert failed.error is not None and "netlink went away" in failed.error.message
     assert recovered.error is None and len(recovered.connections) == 1
+
+
+async def test_a_page_request_to_a_source_without_pages_changes_nothing() -> None:
+    source = SlowSource([frame(1, 2), frame(1, 2, 3)], delay_s=0.01)
+    sampler = Sampler(source, interval_s=0.1)
+    sampler.start_early(PageRequest(rows=10))
+    try:
+        first, second = await take(sampler, 2)
+    finally:
+        await sampler.aclose()
+    assert first.page is None and first.seq == 1 and len(first.connections) == 2
+    assert second.seq == 2

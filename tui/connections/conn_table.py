@@ -30,9 +30,12 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from core.connections import (
+    PAGE_COLUMN,
     SORT_COLUMNS,
     ByteRate,
+    FirstPage,
     Group,
+    OwnerStatus,
     ProcessInfo,
     Query,
     RateTracker,
@@ -150,11 +153,19 @@ class ConnTable(ScrollView, can_focus=True):
         """More than one network namespace has sockets: the Namespace column is shown."""
         self.group_by = "process"
         """What the grouped view groups by: ``process`` or ``container`` (its namespace)."""
+        self.page: FirstPage | None = None
+        """Set while the table shows a first page (its rows only) before the whole first
+        sample; the index stays empty until that sample comes."""
+        self._page_ids: list[str] = []
 
     # --- data -------------------------------------------------------------------------
     def update_snapshot(self, snap: Snapshot) -> None:
         """Show ``snap``: O(changed rows) index update, cursor kept on its row, one refresh."""
         self.snapshot = snap
+        if snap.page is not None:
+            self._show_page(snap.page)
+            return
+        self.page = None
         view = snap.namespaces
         self.many_namespaces = view is not None and view.with_sockets > 1
         self._tick_added = snap.diff.added
@@ -167,6 +178,25 @@ class ConnTable(ScrollView, can_focus=True):
         self.rates.update(snap, followed)
         self._reindex()
 
+    def _show_page(self, page: FirstPage) -> None:
+        """A first page: its rows at the top of a table as long as the whole sample (unless
+        the view has changed since it was asked for: then the whole sample is waited for)."""
+        index = self.index
+        same_view = (index.sort_column, index.reverse) == (PAGE_COLUMN, page.reverse)
+        if not same_view or not index.query.empty or self.grouped:
+            return
+        self.page = page
+        self._page_ids = [c.instance_id for c in page.rows]
+        self._restore_cursor()
+        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
+        self.refresh()
+
+    def _drop_page(self) -> None:
+        """Another order, filter or grouping than the page's: wait for the whole sample."""
+        if self.page is not None:
+            self.page = None
+            self._page_ids = []
+
     def followed_ids(self) -> list[str]:
         """Connections whose byte rates the table shows now: rows on screen when the rate
         columns are laid out, and the members of the process groups on screen."""
@@ -178,6 +208,8 @@ class ConnTable(ScrollView, can_focus=True):
         for position in range(top, min(self.row_count, top + max(1, self.size.height))):
             row_id = self.row_id_at(position)
             group = self._groups.get(row_id)
+            if not row_id:
+                break  # below a first page's rows
             if group is not None:
                 ids.extend(group.members[:FOLLOW_AT_MOST])
             elif rates_shown and row_id not in self.index.ghosts:
@@ -200,11 +232,15 @@ class ConnTable(ScrollView, can_focus=True):
 
     def set_sort(self, column: str, reverse: bool) -> None:
         """Sort by ``column`` (ascending unless ``reverse``), keeping the cursor's row."""
+        if (column, reverse) != (self.index.sort_column, self.index.reverse):
+            self._drop_page()
         self.index.set_sort(column, reverse)
         self._reindex()
 
     def set_query(self, query: Query) -> None:
         """Filter by a parsed query."""
+        if not query.empty:
+            self._drop_page()
         self.index.set_query(query)
         self._reindex()
 
@@ -222,6 +258,7 @@ class ConnTable(ScrollView, can_focus=True):
         self.group_by = by
         if grouped == self.grouped:
             return
+        self._drop_page()
         before = self.cursor_id
         conn = self.index.rows.get(before) if before is not None else None
         group = self._groups.get(before) if before is not None else None
@@ -284,16 +321,22 @@ class ConnTable(ScrollView, can_focus=True):
     @property
     def row_count(self) -> int:
         """Rows currently listed."""
+        if self.page is not None:
+            return self.page.total
         return len(self._entries) if self._entries is not None else len(self.index)
 
     def row_id_at(self, position: int) -> str:
-        """Row identity at ``position``."""
+        """Row identity at ``position`` (``""`` below a first page's rows)."""
+        if self.page is not None:
+            return self._page_ids[position] if position < len(self._page_ids) else ""
         if self._entries is not None:
             return self._entries[position]
         return self.index.row_id(position)
 
     def position_of(self, row_id: str) -> int | None:
         """Where ``row_id`` is listed, or None."""
+        if self.page is not None:
+            return self._page_ids.index(row_id) if row_id in self._page_ids else None
         if self._entries is not None:
             try:
                 return self._entries.index(row_id)
@@ -319,6 +362,8 @@ class ConnTable(ScrollView, can_focus=True):
     def cursor_connection(self) -> TcpConnection | None:
         """The connection (live or ghost) under the cursor; None on a group row."""
         row_id = self.cursor_id
+        if self.page is not None and self.snapshot is not None and row_id:
+            return self.snapshot.connections.get(row_id)
         if row_id is None or row_id not in self.index.rows:
             return None
         return self._record(row_id)
@@ -462,6 +507,8 @@ class ConnTable(ScrollView, can_focus=True):
         if position >= self.row_count:
             return Strip.blank(width, self.rich_style)
         row_id = self.row_id_at(position)
+        if not row_id:
+            return Strip.blank(width, self.rich_style)  # below a first page: still reading
         cursor = position == self._cursor_pos
         group = self._groups.get(row_id)
         if group is not None:
@@ -631,6 +678,8 @@ def _cell(
         return _endpoint(conn.local_address, conn.local_port, extra.local_name)
     if key == "remote":
         return _endpoint(conn.remote_address, conn.remote_port, extra.remote_name)
+    if conn.owner_status is OwnerStatus.RESOLVING and key in ("pid", "process", "user"):
+        return "…"  # being looked up: not "no owner"
     if key == "pid":
         return "-" if conn.owning_process is None else str(conn.owning_process)
     if key == "process":

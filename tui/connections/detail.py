@@ -25,7 +25,14 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, Sparkline, Static
 
-from core.connections import ByteRate, ProcessInfo, Snapshot, TcpConnection, TcpInfo
+from core.connections import (
+    ByteRate,
+    OwnerStatus,
+    ProcessInfo,
+    Snapshot,
+    TcpConnection,
+    TcpInfo,
+)
 from tui import format as fmt
 from tui.connections.namespace_detail import namespace_table
 from tui.connections.property_list import (
@@ -46,6 +53,8 @@ def process_table(conn: TcpConnection, proc: ProcessInfo | None) -> Table:
     table.add_column("value", ratio=1)
     if proc is None:
         why = "no owning process known" if conn.owning_process is None else "process record gone"
+        if conn.owner_status is OwnerStatus.RESOLVING:
+            why = "owner being looked up"
         table.add_row(Text("process"), Text(f"{why} ({conn.owner_status.value})"))
         return table
     denied = set(proc.denied)

@@ -182,6 +182,10 @@ class ConnectionsScreen(Screen[None]):
     def _show_counts(self) -> None:
         table = self.table
         index = table.index
+        if table.page is not None:  # a first page: the whole sample's counts, owners pending
+            counts = dict(table.page.counts)
+            self.query_one(StateBar).show(counts, counts, False, "owners: looking up…")
+            return
         self.query_one(StateBar).show(
             index.counts_all,
             index.counts_filtered,

@@ -8,11 +8,12 @@ and so CreationTime / TimeOfLastStateChange can be observed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
+from core.connections.first_page import FirstPage, PageRequest
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.namespaces import NamespaceView
 from core.connections.snapshot import Privilege
@@ -87,4 +88,16 @@ class TcpInfoOnDemand(Protocol):
 
     def tcp_info_of(self, conns: Collection[TcpConnection]) -> dict[str, bytes]:
         """Raw tcp_info of ``conns`` now (thread-safe, apart from :meth:`sample`)."""
+        ...
+
+
+@runtime_checkable
+class PagesFirst(Protocol):
+    """A source whose first sample can hand out its first page before the rest is built."""
+
+    def sample_paged(
+        self, now: datetime, request: PageRequest, publish: Callable[[FirstPage], None]
+    ) -> SourceSample:
+        """A first sample (``first=True``) that calls ``publish`` with the page as soon as
+        the sockets are listed, then builds the rest; ``publish`` may hold it up a while."""
         ...

@@ -108,6 +108,7 @@ class ForkedScan:
 
     def __init__(self, proc: str, pids: list[int], *, fork: bool = True) -> None:
         """Fork the scanning child now (``fork`` and a single-threaded process only)."""
+        self.proc = proc
         self._proc = proc
         self._pids = pids
         self._child = 0
@@ -170,3 +171,34 @@ class ForkedScan:
             return tables(scan(self._proc, self._pids))
         flat.frombytes(data)
         return tables(flat)
+
+
+_early: ForkedScan | None = None
+
+
+def start_early(proc: str = "/proc") -> None:
+    """Fork the first sample's scan now, before the sampling code is even imported (the
+    one-shot commands call this first); the next :meth:`PidResolver.prefetch` of ``proc``
+    adopts it."""
+    global _early
+    if _early is None:
+        pids = [int(name) for name in os.listdir(proc) if name.isdigit()]
+        _early = ForkedScan(proc, pids)
+
+
+def adopt_early(proc: str) -> ForkedScan | None:
+    """The scan :func:`start_early` started for ``proc``, once."""
+    global _early
+    found, _early = _early, None
+    if found is not None and found.proc != proc and proc:
+        found.cancel()
+        return None
+    return found
+
+
+def cancel_early() -> None:
+    """Stop a scan :func:`start_early` started that nothing adopted (its sample failed, or
+    another source answered): a later resolver must not adopt a stale scan."""
+    found = adopt_early("")
+    if found is not None:
+        found.cancel()

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from core.connections.model import OwnerStatus
-from core.connections.sources.fd_scan import FdTable, ForkedScan
+from core.connections.sources.fd_scan import FdTable, ForkedScan, adopt_early
 
 PRIVILEGE_REASON: Final = (
     "owners (OwningProcess) of sockets held by other users' processes: reading "
@@ -95,8 +95,11 @@ class PidResolver:
         """Start the first tick's whole scan now, in a forked child when it can be (see
         :mod:`core.connections.sources.fd_scan`), so it runs while the caller dumps."""
         if self._tick == 0 and self._first_scan is None:
-            pids = [int(name) for name in os.listdir(self._proc) if name.isdigit()]
-            self._first_scan = ForkedScan(self._proc, pids)
+            early = adopt_early(self._proc)
+            if early is None:
+                pids = [int(name) for name in os.listdir(self._proc) if name.isdigit()]
+                early = ForkedScan(self._proc, pids)
+            self._first_scan = early
 
     @property
     def denied_pids(self) -> frozenset[int]:

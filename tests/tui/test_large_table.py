@@ -1,0 +1,92 @@
+"""A large table stays usable while a new order is made: keys are handled between its slices.
+
+30,000 scripted rows (above the 5,000 that are sorted at once), through the real Sampler and
+the real app: a re-sort by an unprepared column is made in slices on timers, and the keys
+pressed meanwhile are handled before it is done; the finished order is a full sort's, and the
+cursor stays on its connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import events
+
+from core.connections.model import ProcessInfo, TcpState
+from core.connections.query import key_func
+from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
+from tests.tui.scripted import SteppedFeed
+from tests.tui.test_app import make_app, step, table
+
+N = 30_000
+STATES = (TcpState.ESTABLISHED, TcpState.ESTABLISHED, TcpState.TIME_WAIT, TcpState.LISTEN)
+PROCS = {pid: ProcessInfo(pid, f"p{pid}", "u", None, None, None) for pid in range(1000, 1008)}
+ROWS = [
+    ScriptedConn(
+        f"10.0.{(j >> 8) & 255}.{j & 255}",
+        1024 + j % 50_000,
+        f"192.0.2.{j % 200}",
+        443 + j % 7,
+        STATES[j % len(STATES)],
+        pid=1000 + j % 8,
+        offload_state=0,
+    )
+    for j in range(N)
+]
+
+
+def big(_index: int) -> ScriptedFrame:
+    return ScriptedFrame(ROWS, PROCS)
+
+
+async def until(condition: object, what: str) -> None:
+    for _ in range(2000):
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_keys_are_handled_while_a_large_order_is_made() -> None:
+    feed = SteppedFeed(big)
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        t = table(app)
+        await step(pilot, app, feed)
+        await until(lambda: not t.index.building and t.row_count == N, "the first order")
+        await pilot.press("down", "down")
+        on = t.cursor_id
+        handled: list[bool] = []
+        cursor = t.action_cursor
+
+        def noted(delta: int) -> None:
+            handled.append(t.index.building)
+            cursor(delta)
+
+        t.action_cursor = noted  # type: ignore[method-assign]
+
+        def send(key: str) -> None:
+            event = events.Key(key, None)
+            event.set_sender(app)
+            assert app._driver is not None
+            app._driver.send_message(event)
+
+        # Keys as a terminal sends them, without waiting for the app to be idle in between.
+        send("less_than_sign")  # the previous column: never prepared, made in slices
+        await until(lambda: t.index.sort_column != "state", "the re-sort")
+        assert t.index.building
+        assert "…" in t.render_line(0).text  # the header says the order is on its way
+        send("down")
+        await until(lambda: handled, "the Down key")
+        assert handled == [True]  # handled between slices, not after the whole sort
+        moved = t.cursor_id
+        assert moved != on
+        await until(lambda: not t.index.building, "the new order")
+        column = t.index.sort_column
+        assert t.index.shown_column == column != "state"
+        assert app.snapshot is not None
+        key = key_func(column, app.snapshot.processes)
+        expected = [c.instance_id for c in sorted(app.snapshot.connections.values(), key=key)]
+        assert [t.row_id_at(i) for i in range(t.row_count)] == expected
+        assert t.cursor_id == moved  # the cursor stayed on its connection
+        assert "…" not in t.render_line(0).text
