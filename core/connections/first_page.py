@@ -13,16 +13,13 @@ orders need every record (addresses as text, owners) and take the whole first sa
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core.connections.model import TcpConnection, TcpState
 
 PAGE_COLUMN = "state"
 """The one sort column a first page can be worked out for before the records exist."""
-
-SortPrefix = tuple[int, bytes, bytes]
-"""``(int(State), local port, remote port)``, ports big-endian: a prefix of the State key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,27 +43,35 @@ class FirstPage:
 
 
 def first_rows(
-    keys: Iterable[bytes],
-    prefix: Callable[[bytes], SortPrefix],
+    groups: Iterable[tuple[int, Callable[[], Sequence[bytes]]]],
+    ports: Callable[[bytes], bytes],
     record: Callable[[bytes], TcpConnection],
     request: PageRequest,
 ) -> tuple[TcpConnection, ...]:
     """The ``request.rows`` records that sort first (last when reversed) by State.
 
-    ``prefix`` must agree with the State key's first three parts for every key; only the
-    keys that tie at the page's edge are built as records to break the tie exactly, so the
-    page is the one the full table shows.
+    ``groups`` are the States in display order, each as its number of sockets and a way to
+    list their keys (called only for the States the page reaches); ``ports`` gives a key's
+    local and remote port, big-endian (so bytes order is number order). Within the last State
+    reached, only the keys that tie at the page's edge are built beyond the page, to break
+    the tie as the table does (InstanceID): the page is the one the whole table shows.
     """
-    decorated = [(prefix(k), k) for k in keys]
     pick = heapq.nlargest if request.reverse else heapq.nsmallest
-    chosen = pick(request.rows, decorated)
-    if not chosen:
-        return ()
-    edge = chosen[-1][0]
-    candidates = {k for p, k in chosen if p != edge}
-    candidates.update(k for p, k in decorated if p == edge)
+    picked: list[bytes] = []
+    for count, keys_of in groups:
+        need = request.rows - len(picked)
+        if need <= 0:
+            break
+        keys = keys_of()
+        if count <= need:
+            picked.extend(keys)
+            continue
+        chosen = pick(need, keys, key=ports)
+        edge = ports(chosen[-1])
+        picked.extend(k for k in chosen if ports(k) != edge)
+        picked.extend(k for k in keys if ports(k) == edge)
     from core.connections.query import key_func  # the sampler's module stays light
 
     key = key_func(PAGE_COLUMN)
-    records = sorted((record(k) for k in candidates), key=key, reverse=request.reverse)
+    records = sorted((record(k) for k in picked), key=key, reverse=request.reverse)
     return tuple(records[: request.rows])

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 STRETCH: Final = 1.5
 """When a sample outlasts the interval, the next one starts this many sample durations after
 it: sampling then keeps at most two thirds of a core, and the UI keeps the rest."""
-PAGE_HOLD_S: Final = 1.5
+PAGE_HOLD_S: Final = 5.0
 """How long the first sample waits, after its first page, for the UI to show that page: the
 rest of the sample and the UI's start-up share one interpreter lock, so the UI goes first."""
 

@@ -7,6 +7,7 @@ first by State, with the whole sample's counts, and owners marked as being looke
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.connections.first_page import FirstPage, PageRequest
-from core.connections.model import OwnerStatus
+from core.connections.model import OwnerStatus, TcpState
 from core.connections.query import key_func
 from tests.integration.sockets import SocketBag
 
@@ -30,6 +31,9 @@ def test_the_page_is_the_top_of_the_whole_sample(bag: SocketBag, reverse: bool) 
         for _ in range(20):
             bag.pair(listener)
     bag.listener("::1")
+    bag.time_wait(listener)
+    for _ in range(3):  # bound, neither listening nor connected: Linux lists them as TCP_CLOSE
+        bag.keep(socket.socket()).bind(("127.0.0.1", 0))
     source = NetlinkSource(tcp_info=False)
     pages: list[FirstPage] = []
     try:
@@ -43,6 +47,7 @@ def test_the_page_is_the_top_of_the_whole_sample(bag: SocketBag, reverse: bool) 
     assert [c.instance_id for c in page.rows] == [c.instance_id for c in ordered[:25]]
     assert page.total == len(whole.connections)
     assert page.counts == Counter(c.state for c in whole.connections.values())
+    assert page.counts[TcpState.BOUND] >= 3
     assert all(c.owner_status is OwnerStatus.RESOLVING for c in page.rows)
     assert all(c.owning_process is None for c in page.rows)
     assert not any(c.owner_status is OwnerStatus.RESOLVING for c in whole.connections.values())
