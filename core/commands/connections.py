@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
+import stat
 import sys
 from collections.abc import Callable, Collection, Mapping
 from operator import attrgetter
@@ -177,6 +179,24 @@ class _TextSink:
         self._text.flush()
 
 
+PIPE_SIZE: Final = 1 << 20
+"""The pipe buffer asked for under a large output (Linux's default cap for any user)."""
+_F_SETPIPE_SZ: Final = 1031
+
+
+def widen_pipe(out: IO[bytes]) -> None:
+    """Give a pipe under ``out`` a 1 MiB buffer: ``--json`` writes 4 KB per connection, and
+    a 64 KiB pipe would wake the reader and block the writer every sixteen rows."""
+    try:
+        fd = out.fileno()
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            import fcntl
+
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), PIPE_SIZE)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a file, not a pipe, or the system refused: the default buffer it is
+
+
 def binary(stream: IO[str]) -> IO[bytes]:
     """The byte stream under ``stream`` (the report writers write bytes)."""
     buffer = getattr(stream, "buffer", None)
@@ -232,6 +252,8 @@ def _write(args: argparse.Namespace, snap: Snapshot) -> int:
     conns = select(snap.connections.values(), args, snap.processes, snap.namespaces)
     sys.stdout.flush()
     out = binary(sys.stdout)
+    if args.json or args.csv:
+        widen_pipe(out)
     if args.json:
         write_json(conns, snap, out)
     elif args.csv:

@@ -39,7 +39,7 @@ _WMI_SLOTS: Final = {spec.wmi_name: spec.attr for spec in PROPERTIES if spec.att
 _EXTRA_SCALARS: Final = ("family", "inode", "uid", "state_changed_at")
 _SHAPE: Final = attrgetter(
     *(spec.attr for spec in PROPERTIES if spec.attr not in _SCALAR_ATTRS),
-    "owner_status",
+    "owner_status._value_",  # its value: an Enum member hashes in Python
     "created_before_start",
 )
 """The values that decide a row's template besides its provenance facts (see row_kind)."""

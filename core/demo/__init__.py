@@ -2,13 +2,15 @@
 
 It exists so tcpscope can be shown (and its screens tested and screenshotted) without exposing
 a real host: documentation addresses only, invented process names, same seed → same frames.
+
+Facade (lazy, like every package's: a run that is not the demo never loads the scenario).
 """
 
 from __future__ import annotations
 
-from core.demo.feed import DEMO_START, DemoFeed
-from core.demo.ipsec import DemoIpsecProvider
-from core.demo.scenario import HOST_NAME, frame, frames
+from typing import TYPE_CHECKING
+
+from core import lazy_exports
 
 __all__ = [
     "DEMO_START",
@@ -20,9 +22,16 @@ __all__ = [
     "frames",
 ]
 
-
-def demo_feed(seed: int, *, interval_s: float = 1.0, ipsec: bool = True) -> DemoFeed:
-    """The demo :class:`core.sampling.feed.Feed` for ``seed`` (raises UsageError for a bad
-    interval);
-    ``ipsec=False`` leaves the IPsec tunnel out (``--no-ipsec``)."""
-    return DemoFeed(seed, interval_s=interval_s, ipsec=ipsec)
+if TYPE_CHECKING:
+    from core.demo.feed import DEMO_START, DemoFeed, demo_feed
+    from core.demo.ipsec import DemoIpsecProvider
+    from core.demo.scenario import HOST_NAME, frame, frames
+else:
+    __getattr__ = lazy_exports(
+        __name__,
+        {
+            "feed": ("DEMO_START", "DemoFeed", "demo_feed"),
+            "ipsec": ("DemoIpsecProvider",),
+            "scenario": ("HOST_NAME", "frame", "frames"),
+        },
+    )

@@ -154,3 +154,9 @@ class DemoFeed(PassedControls):
             view = self._ipsec.sample()
             self._ipsec_reads += 1
         return view
+
+
+def demo_feed(seed: int, *, interval_s: float = 1.0, ipsec: bool = True) -> DemoFeed:
+    """The demo :class:`core.sampling.feed.Feed` for ``seed`` (raises UsageError for a bad
+    interval); ``ipsec=False`` leaves the IPsec tunnel out (``--no-ipsec``)."""
+    return DemoFeed(seed, interval_s=interval_s, ipsec=ipsec)

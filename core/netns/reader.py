@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Final
 
@@ -47,6 +47,7 @@ COUNTER_FILES: Final = ("snmp", "sockstat", "sockstat6")
 _COUNTER_READ: Final = 8192
 
 Feed = Callable[[list[bytes]], None]
+Started = tuple[bytes | None, list[tuple[int, InetDiagDumper, Iterator[bytes]]]]
 Keep = list[tuple[int, bytes]] | None
 
 
@@ -92,6 +93,8 @@ class SockDiagReader:
         self._chunks: list[tuple[int, bytes]] = []
         self._since = found.inode % FORCE_EVERY
         """Samples since the last real dump; starts staggered so forced dumps spread out."""
+        self._started: Started | None = None
+        """What :meth:`start` did: the counters seen and the dumps asked for."""
         self.dumped = False
         """Whether the last :meth:`dump` asked the kernel (False: replayed)."""
         self.sockets = 0
@@ -104,11 +107,30 @@ class SockDiagReader:
         except OSError:
             return None
 
-    def dump(self, feed: Feed, keep: Keep) -> None:
-        """Feed this namespace's keys (a fresh dump, or the last one when nothing moved)."""
+    def start(self) -> None:
+        """Ask the kernel for this namespace's dump now, if it is to be dumped, so that
+        several namespaces' dumps run at once (their replies wait in the dumpers' queues)."""
+        if self._started is not None:
+            return
         seen = self._fingerprint()
         self._since += 1
-        if seen is not None and seen == self._seen and self._since < FORCE_EVERY:
+        streams: list[tuple[int, InetDiagDumper, Iterator[bytes]]] = []
+        if seen is None or seen != self._seen or self._since >= FORCE_EVERY:
+            streams = [(fam, d, d.chunks(fam)) for fam, d in self._dumpers.items()]
+        self._started = (seen, streams)
+
+    def abandon(self) -> None:
+        """Forget a :meth:`start` whose dump will not be read (the sample failed); the
+        dumpers drain it before their next dump."""
+        self._started = None
+
+    def dump(self, feed: Feed, keep: Keep) -> None:
+        """Feed this namespace's keys (a fresh dump, or the last one when nothing moved)."""
+        self.start()
+        assert self._started is not None
+        seen, streams = self._started
+        self._started = None
+        if not streams:
             self.dumped = False
             for keys in self._replies:
                 feed(keys)
@@ -117,7 +139,6 @@ class SockDiagReader:
             return
         replies: list[list[bytes]] = []
         chunks: list[tuple[int, bytes]] = []
-        streams = [(fam, d, d.chunks(fam)) for fam, d in self._dumpers.items()]
         suffix = self._suffix
         for family, dumper, stream in streams:
             for keys in reply_keys(family, dumper, stream, chunks if keep is not None else None):
@@ -287,15 +308,32 @@ class NamespaceSet:
                 )
 
     def dump(self, feed: Feed, keep: Keep) -> None:
-        """Every wanted namespace's keys, tcpscope's own first (see NamespaceDumps)."""
-        for reader in self._refresh():
-            if reader.own:
-                reader.dump(feed, keep)  # its failure is the sample's
-                continue
-            try:
-                reader.dump(feed, keep)
-            except MonitorError:
-                reader.replay(feed, keep)
+        """Every wanted namespace's keys, tcpscope's own first (see NamespaceDumps).
+
+        Every namespace's dump is asked for first: the kernel walks the (shared) socket
+        tables once per namespace, and those walks then overlap each other and the Python
+        that reads the replies.
+        """
+        readers = self._refresh()
+        for reader in readers:
+            if isinstance(reader, SockDiagReader):
+                try:
+                    reader.start()
+                except MonitorError:
+                    continue  # dump() meets it again and handles it
+        try:
+            for reader in readers:
+                if reader.own:
+                    reader.dump(feed, keep)  # its failure is the sample's
+                    continue
+                try:
+                    reader.dump(feed, keep)
+                except MonitorError:
+                    reader.replay(feed, keep)
+        finally:
+            for reader in readers:
+                if isinstance(reader, SockDiagReader):
+                    reader.abandon()
 
     def query_dumper(self, netns: int | None) -> InetDiagDumper | None:
         """The exact-query dumper of ``netns`` (None: tcpscope's own), if it has one."""

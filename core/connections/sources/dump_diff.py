@@ -51,6 +51,10 @@ class OrderedDiff:
     def feed(self, keys: list[bytes]) -> None:
         """The keys of the next reply, in the order the kernel listed them."""
         last, at, n, order = self._last, self._at, len(keys), self._order
+        if not last and not self._known:  # a first dump: everything is new
+            self._added.extend(keys)
+            order.extend(keys)
+            return
         i = 0
         while i < n:
             # The first difference from here on, compared in C.
