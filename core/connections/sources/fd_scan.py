@@ -40,6 +40,16 @@ class FdTable(NamedTuple):
     inodes: list[int]
 
 
+def fd_inode(fd: str, dfd: int) -> int | None:
+    """The socket inode behind fd ``fd`` of the fd directory open as ``dfd``; 0 when it is
+    not a socket, None when it closed meanwhile."""
+    try:
+        target = os.readlink(fd, dir_fd=dfd)
+    except OSError:
+        return None
+    return int(target[8:-1]) if target.startswith(_SOCKET_PREFIX) else 0
+
+
 def scan(proc: str, pids: Iterable[int]) -> array[int]:
     """Every fd of ``pids`` as a flat array: per process ``pid, n`` then ``n`` pairs of
     ``fd, inode`` (inode 0: not a socket); ``n`` is :data:`DENIED` for an unreadable table.
@@ -47,7 +57,6 @@ def scan(proc: str, pids: Iterable[int]) -> array[int]:
     Processes that exit meanwhile are left out, as are fds closed between list and read.
     """
     out: array[int] = array(_TYPECODE)
-    readlink = os.readlink
     flags = os.O_RDONLY | os.O_DIRECTORY
     for pid in pids:
         try:
@@ -71,12 +80,10 @@ def scan(proc: str, pids: Iterable[int]) -> array[int]:
         pairs: list[int] = []
         add = pairs.append
         for fd in names:
-            try:
-                target = readlink(fd, dir_fd=dfd)
-            except OSError:
-                continue
-            add(int(fd))
-            add(int(target[8:-1]) if target.startswith(_SOCKET_PREFIX) else 0)
+            ino = fd_inode(fd, dfd)
+            if ino is not None:
+                add(int(fd))
+                add(ino)
         os.close(dfd)
         out.extend((pid, len(pairs) // 2))
         out.extend(pairs)
