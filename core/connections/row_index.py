@@ -96,42 +96,48 @@ class Rows(Mapping[str, TcpConnection]):
 
 
 class _Order:
-    """One column's sorted keys over the rows that pass one query, and their State counts."""
+    """One column's order over the rows that pass one query, and their State counts."""
 
     __slots__ = ("column", "counts", "key", "keys", "live", "query", "rows", "stored")
 
-    def __init__(
-        self,
-        column: str,
-        query: Query,
-        key: RowKey,
-        keys: SortedKeys,
-        counts: dict[TcpState, int],
-        rows: Rows,
-    ) -> None:
-        self.column, self.query, self.key, self.keys, self.counts = column, query, key, keys, counts
+    def __init__(self, column: str, query: Query, key: RowKey, rows: Rows) -> None:
+        self.column, self.query, self.key = column, query, key
+        self.counts: dict[TcpState, int] = {}
         self.rows = rows
-        """The records these keys were made from (the index's own rows while :attr:`live`)."""
+        """The records the rows were ordered by (the index's own rows while :attr:`live`)."""
         self.live = True
         """Kept current by every tick; False: a stale order shown while its successor builds."""
         self.stored: dict[str, SortKey] | None = {} if column in NEEDS_PROCESS else None
         """Keys by InstanceID, only where a row's key cannot be made again from its record
-        (process and user names change under a PID); other keys are recomputed to find them."""
+        (process and user names change under a PID); other keys are made again when needed."""
+        self.keys = SortedKeys(self.key_of if self.stored is None else self.stored.__getitem__)
+
+    def key_of(self, iid: str) -> SortKey:
+        """The key row ``iid`` is ordered by (from :attr:`rows`)."""
+        rows = self.rows
+        conn = rows.live.get(iid)
+        return self.key(conn if conn is not None else rows.ghosts[iid])
 
     def add(self, index: RowIndex, iid: str, conn: TcpConnection, ghost: bool) -> None:
+        """Put ``conn`` in order if it passes the query (:attr:`rows` must hold it)."""
         query = self.query
         if query.empty or query.matches(conn, index.proc(conn), index.namespace_of(conn)):
             key = self.key(conn)
-            self.keys.add(key)
             if self.stored is not None:
                 self.stored[iid] = key
+            self.keys.add(iid, key)
             if not ghost:
                 self.counts[conn.state] = self.counts.get(conn.state, 0) + 1
 
     def discard(self, iid: str, conn: TcpConnection, ghost: bool) -> None:
-        key = self.key(conn) if self.stored is None else self.stored.pop(iid, None)
-        if key is not None and self.keys.remove(key) and not ghost:
-            _dec(self.counts, conn.state)
+        """Take ``conn`` (the record it was added with) out, if it is in."""
+        stored = self.stored
+        key = self.key(conn) if stored is None else stored.get(iid)
+        if key is not None and self.keys.remove(iid, key):
+            if stored is not None:
+                del stored[iid]
+            if not ghost:
+                _dec(self.counts, conn.state)
 
     def retarget(self, processes: Mapping[int, ProcessInfo]) -> None:
         """New process records: rows keyed from now on see their names."""
@@ -149,9 +155,7 @@ class _Build:
 
     def __init__(self, index: RowIndex, column: str, query: Query) -> None:
         self.column, self.query = column, query
-        self.order = _Order(
-            column, query, key_func(column, index.processes), SortedKeys(), {}, index.rows
-        )
+        self.order = _Order(column, query, key_func(column, index.processes), index.rows)
         self.dirty: dict[str, tuple[TcpConnection | None, bool]] = {}
         """Rows changed since the build started: the record and ghost flag it saw."""
         self.done = False
@@ -176,10 +180,12 @@ class _Build:
     def finish(self, index: RowIndex) -> _Order:
         """The order, brought up to date with the rows that changed while it was built."""
         order = self.order
-        order.rows = index.rows
+        # Out by the records it was built from (while its rows are those), then back in.
         for iid, (old, ghost) in self.dirty.items():
             if old is not None:
                 order.discard(iid, old, ghost)
+        order.rows = index.rows
+        for iid in self.dirty:
             conn = index.rows.get(iid)
             if conn is not None:
                 order.add(index, iid, conn, iid in index.ghosts)
@@ -192,29 +198,30 @@ class _Build:
         order, query = self.order, self.query
         key, counts, stored = order.key, order.counts, order.stored
         proc, namespace_of = index.proc, index.namespace_of
-        runs: list[list[SortKey]] = []
+        runs: list[list[str]] = []
         size = index.chunk_rows
         while chunk := list(islice(items, size)):
             if not query.empty:
                 chunk = [(i, c) for i, c in chunk if query.matches(c, proc(c), namespace_of(c))]
-            run = [key(c) for _, c in chunk]
+            keys = [key(c) for _, c in chunk]
             if stored is not None:
-                stored.update((i, k) for (i, _), k in zip(chunk, run, strict=True))
+                stored.update(zip([i for i, _ in chunk], keys, strict=True))
             for i, c in chunk:
                 if i not in ghosts:
                     counts[c.state] = counts.get(c.state, 0) + 1
-            run.sort()
-            runs.append(run)
+            keys.sort()
+            runs.append([str(k[-1]) for k in keys])  # a key ends with its row's InstanceID
             yield
+        of = order.keys.key
         if len(runs) <= 1:
-            order.keys = SortedKeys.from_sorted(runs[0] if runs else [])
+            order.keys = SortedKeys.from_sorted(of, runs[0] if runs else [])
             return
-        merged = heapq.merge(*runs)
-        blocks: list[list[SortKey]] = []
+        merged = heapq.merge(*runs, key=of)
+        blocks: list[list[str]] = []
         while block := list(islice(merged, min(BLOCK, size))):
             blocks.append(block)
             yield
-        order.keys = SortedKeys(blocks)
+        order.keys = SortedKeys(of, blocks)
 
 
 class RowIndex:
@@ -239,9 +246,7 @@ class RowIndex:
         """Up to this many rows a new order is made at once; above, in :meth:`step` slices."""
         self.chunk_rows = CHUNK
         """Rows keyed and sorted per unit of a build's work."""
-        self._shown = _Order(
-            sort_column, EMPTY_QUERY, key_func(sort_column), SortedKeys(), {}, self.rows
-        )
+        self._shown = _Order(sort_column, EMPTY_QUERY, key_func(sort_column), self.rows)
         self._pending: _Build | None = None
         """The order asked for, being built (the shown one stays until it is done)."""
         self._next: _Build | _Order | None = None
@@ -273,7 +278,7 @@ class RowIndex:
         keys = self._shown.keys
         if self.reverse:
             position = len(keys) - 1 - position
-        return str(keys[position][-1])
+        return keys[position]
 
     def record(self, row_id: str) -> TcpConnection:
         """The record a shown row was sorted by (KeyError when it is not listed)."""
@@ -286,7 +291,7 @@ class RowIndex:
         if conn is None:
             return None
         key = order.key(conn) if order.stored is None else order.stored.get(row_id)
-        i = order.keys.index(key) if key is not None else None
+        i = order.keys.index(row_id, key) if key is not None else None
         if i is None:
             return None
         return len(order.keys) - 1 - i if self.reverse else i
@@ -294,8 +299,7 @@ class RowIndex:
     def ids(self) -> Iterator[str]:
         """Shown InstanceIDs in the current order."""
         keys = self._shown.keys
-        for key in reversed(keys) if self.reverse else keys:
-            yield str(key[-1])
+        yield from reversed(keys) if self.reverse else keys
 
     def _set_namespaces(self, view: NamespaceView | None) -> None:
         """New namespace names: a filter on them sees them from now on (rows re-checked)."""

@@ -1,63 +1,73 @@
-"""A sorted sequence kept in blocks: insert, remove and read by position without moving N items.
+"""Row ids kept sorted by a key, in blocks: insert, remove and read by position cheaply.
 
-Why: the connection table's order is a sorted list of 50k–1M sort keys. In one flat list each
-insertion or removal moves half the list (measured: about 40 µs at 250k, so a tick with 2,500
-changes spent 150 ms on memmove alone). Here the keys sit in blocks of at most
-:data:`BLOCK_MAX`; a change moves one block's worth, and a position is found through the
-blocks' start offsets, recomputed lazily (one pass over N/1000 blocks after a change).
+Why blocks: the connection table's order holds 50k–1M rows. In one flat list each insertion
+or removal moves half the list (measured: about 40 µs at 250k, so a tick with 2,500 changes
+spent 150 ms on memmove alone). Here the rows sit in blocks of at most :data:`BLOCK_MAX`; a
+change moves one block's worth, and a position is found through the blocks' start offsets,
+recomputed lazily (one pass over N/1000 blocks after a change).
+
+Why row ids, not keys: a stored key tuple costs 72 bytes per row and per order (two orders
+are kept: the shown one and the next column's); an id is a reference to the record's own
+InstanceID string. Keys are computed when a bisection looks at a row (about 20 per edit), and
+the caller keeps the key function's answers stable while a row is in (see :meth:`remove`).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate
 from typing import Final
 
 BLOCK: Final = 1000
-"""Keys per block when blocks are built from a sorted run."""
+"""Rows per block when blocks are built from a sorted run."""
 BLOCK_MAX: Final = 2 * BLOCK
 """A block that grows past this is split in two."""
 
-K = tuple[object, ...]
-"""A sort key: a tuple whose last item identifies the row (so every key is unique)."""
+Key = tuple[object, ...]
+"""A sort key: unique per row (its last item is the row id)."""
+KeyOf = Callable[[str], Key]
 
 
 class SortedKeys:
-    """Ascending keys (each present once), in blocks; see the module docstring."""
+    """Row ids ascending by ``key`` (each present once), in blocks; see the module docstring."""
 
-    __slots__ = ("_block_max", "_blocks", "_len", "_maxes", "_starts")
+    __slots__ = ("_block_max", "_blocks", "_len", "_maxes", "_starts", "key")
 
-    def __init__(self, blocks: list[list[K]] | None = None, block_max: int = BLOCK_MAX) -> None:
-        """Keys from ``blocks``: non-empty sorted lists, each one's keys below the next's."""
+    def __init__(
+        self, key: KeyOf, blocks: list[list[str]] | None = None, block_max: int = BLOCK_MAX
+    ) -> None:
+        """Rows of ``blocks`` (non-empty, ascending, each block's rows below the next's)."""
+        self.key = key
+        """The key of a row id; must answer the same for a row while it is in."""
         self._block_max = block_max
-        self._blocks: list[list[K]] = blocks or []
-        self._maxes: list[K] = [b[-1] for b in self._blocks]
+        self._blocks: list[list[str]] = blocks or []
+        self._maxes: list[Key] = [key(b[-1]) for b in self._blocks]
         self._len = sum(len(b) for b in self._blocks)
         self._starts: list[int] | None = None
 
     @classmethod
-    def from_sorted(cls, keys: Iterable[K]) -> SortedKeys:
-        """Keys from an ascending iterable."""
-        run = list(keys)
-        return cls([run[i : i + BLOCK] for i in range(0, len(run), BLOCK)])
+    def from_sorted(cls, key: KeyOf, ids: Iterable[str]) -> SortedKeys:
+        """Rows from ids already ascending by ``key``."""
+        run = list(ids)
+        return cls(key, [run[i : i + BLOCK] for i in range(0, len(run), BLOCK)])
 
     def __len__(self) -> int:
-        """How many keys."""
+        """How many rows."""
         return self._len
 
-    def __iter__(self) -> Iterator[K]:
-        """Keys ascending."""
+    def __iter__(self) -> Iterator[str]:
+        """Row ids ascending."""
         for block in self._blocks:
             yield from block
 
-    def __reversed__(self) -> Iterator[K]:
-        """Keys descending."""
+    def __reversed__(self) -> Iterator[str]:
+        """Row ids descending."""
         for block in reversed(self._blocks):
             yield from reversed(block)
 
-    def __getitem__(self, position: int) -> K:
-        """The key at ``position`` (0 ≤ position < len)."""
+    def __getitem__(self, position: int) -> str:
+        """The row id at ``position`` (0 ≤ position < len)."""
         if not 0 <= position < self._len:
             raise IndexError(position)
         starts = self._offsets()
@@ -70,57 +80,64 @@ class SortedKeys:
             starts = self._starts = [0, *accumulate(len(b) for b in self._blocks)][:-1]
         return starts
 
-    def index(self, key: K) -> int | None:
-        """Position of ``key``, or None when it is not here."""
+    def _find(self, row: str, key: Key) -> tuple[int, int] | None:
         i = bisect_left(self._maxes, key)
         if i == len(self._maxes):
             return None
         block = self._blocks[i]
-        j = bisect_left(block, key)
-        if block[j] != key:
+        j = bisect_left(block, key, key=self.key)
+        if j == len(block) or block[j] != row:
             return None
-        return self._offsets()[i] + j
+        return i, j
 
-    def add(self, key: K) -> None:
-        """Insert ``key`` (not already present) in order."""
+    def index(self, row: str, key: Key) -> int | None:
+        """Position of ``row`` (whose key is ``key``), or None when it is not here."""
+        found = self._find(row, key)
+        return None if found is None else self._offsets()[found[0]] + found[1]
+
+    def add(self, row: str, key: Key) -> None:
+        """Insert ``row`` (not already present; its key is ``key``) in order."""
         maxes, blocks = self._maxes, self._blocks
         self._len += 1
         self._starts = None
         if not blocks:
-            blocks.append([key])
+            blocks.append([row])
             maxes.append(key)
             return
         i = bisect_left(maxes, key)
         if i == len(maxes):
             i -= 1
-            blocks[i].append(key)
+            blocks[i].append(row)
             maxes[i] = key
         else:
-            insort(blocks[i], key)
+            block = blocks[i]
+            block.insert(bisect_left(block, key, key=self.key), row)
         block = blocks[i]
         if len(block) > self._block_max:
             half = len(block) // 2
             blocks.insert(i + 1, block[half:])
             del block[half:]
-            maxes[i] = block[-1]
-            maxes.insert(i + 1, blocks[i + 1][-1])
+            maxes[i] = self.key(block[-1])
+            maxes.insert(i + 1, self.key(blocks[i + 1][-1]))
 
-    def remove(self, key: K) -> bool:
-        """Remove ``key``; False (and nothing changed) when it is not here."""
-        maxes = self._maxes
-        i = bisect_left(maxes, key)
-        if i == len(maxes):
+    def remove(self, row: str, key: Key) -> bool:
+        """Remove ``row``, found by ``key`` (the key it was added with); False (nothing
+        changed) when it is not here.
+
+        The other rows' keys are computed while looking, so they must still answer as when
+        they were added: callers remove every changed row before adding the new versions.
+        """
+        found = self._find(row, key)
+        if found is None:
             return False
+        i, j = found
         block = self._blocks[i]
-        j = bisect_left(block, key)
-        if block[j] != key:
-            return False
         del block[j]
         self._len -= 1
         self._starts = None
         if not block:
             del self._blocks[i]
-            del maxes[i]
+            del self._maxes[i]
         elif j == len(block):
-            maxes[i] = block[-1]
+            self._maxes[i] = self.key(block[-1])
         return True

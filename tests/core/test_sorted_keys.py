@@ -10,6 +10,11 @@ from core.connections.sorted_keys import SortedKeys
 EDITS = st.lists(st.tuples(st.booleans(), st.integers(0, 60)), max_size=300)
 
 
+def key(row: str) -> tuple[object, ...]:
+    """Rows "r<n>" sort by n (numerically: r9 before r10), then by id."""
+    return (int(row[1:]) % 17, row)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.sets(st.integers(0, 60)), EDITS, st.integers(2, 6))
 def test_edits_keep_the_same_order_as_a_sorted_list(
@@ -17,29 +22,31 @@ def test_edits_keep_the_same_order_as_a_sorted_list(
 ) -> None:
     """Adds and removes (blocks splitting at ``block_max`` and emptying) leave exactly a
     sorted list's content, positions and lookups."""
-    keys = SortedKeys([[(k,)] for k in sorted(start)] if start else None, block_max=block_max)
-    model = sorted((k,) for k in start)
+    first = sorted((f"r{n}" for n in start), key=key)
+    rows = SortedKeys(key, [[r] for r in first] if first else None, block_max=block_max)
+    model = list(first)
     for add, n in edits:
-        key = (n,)
-        present = key in model
+        row = f"r{n}"
+        present = row in model
         if add and not present:
-            keys.add(key)
-            model.append(key)
-            model.sort()
+            rows.add(row, key(row))
+            model.append(row)
+            model.sort(key=key)
         elif not add:
-            assert keys.remove(key) is present
+            assert rows.remove(row, key(row)) is present
             if present:
-                model.remove(key)
-        assert len(keys) == len(model)
-    assert list(keys) == model
-    assert list(reversed(keys)) == model[::-1]
-    assert [keys[i] for i in range(len(model))] == model
-    assert [keys.index(k) for k in model] == list(range(len(model)))
-    assert all(keys.index((n,)) is None for n in range(61) if (n,) not in model)
+                model.remove(row)
+        assert len(rows) == len(model)
+    assert list(rows) == model
+    assert list(reversed(rows)) == model[::-1]
+    assert [rows[i] for i in range(len(model))] == model
+    assert [rows.index(r, key(r)) for r in model] == list(range(len(model)))
+    assert all(rows.index(f"r{n}", key(f"r{n}")) is None for n in range(61) if f"r{n}" not in model)
 
 
 def test_from_sorted_reads_back_by_position() -> None:
-    run = [(i, f"id{i}") for i in range(2500)]
-    keys = SortedKeys.from_sorted(run)
-    assert len(keys) == 2500 and keys[0] == run[0] and keys[2499] == run[-1]
-    assert keys.index(run[1234]) == 1234 and keys.index((1234, "other")) is None
+    run = sorted((f"r{i}" for i in range(2500)), key=key)
+    rows = SortedKeys.from_sorted(key, run)
+    assert len(rows) == 2500 and rows[0] == run[0] and rows[2499] == run[-1]
+    assert rows.index(run[1234], key(run[1234])) == 1234
+    assert rows.index("r99999", key("r99999")) is None

@@ -69,3 +69,30 @@ async def test_a_source_that_stops_moving_is_reported_as_hung() -> None:
         await sampler.aclose()
     assert hung.error is not None and hung.error.kind is ErrorKind.TIMEOUT
     assert not hung.connections
+
+
+async def test_the_app_says_the_first_sample_is_being_read(bag: SocketBag) -> None:
+    """In the app: while a slow first sample moves on, the header says it is being read and
+    no hang is reported; then the table shows it."""
+    from tui.app import TcpscopeApp
+    from tui.connections.conn_table import ConnTable
+    from tui.widgets.header import HeaderBar
+
+    listener = bag.listener()
+    for _ in range(1000):
+        bag.pair(listener)
+    source = SlowDump()
+    sampler = Sampler(source, interval_s=1.0, timeout_s=TIMEOUT_S)
+    app = TcpscopeApp(sampler, hostname="test")
+    async with app.run_test(size=(120, 40)) as pilot:
+        header = app.screen.query_one(HeaderBar)
+        await pilot.pause()
+        assert "reading the first sample…" in str(header.render())
+        while app.snapshot is None:
+            await pilot.pause(0.05)
+        assert app.snapshot.error is None  # the first thing shown is the sample, not a hang
+        table = app.screen.query_one(ConnTable)
+        while table.index.building:  # a large host's first order is made in slices
+            await pilot.pause(0.05)
+        assert table.row_count >= 2000
+    assert source.progress[0] >= 3  # the setup is what it claims: many slow replies

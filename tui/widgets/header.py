@@ -64,7 +64,7 @@ class HeaderBar(Static):
                 style="bold",
             )
         if snap is None:
-            text.append("waiting for the first sample…")
+            text.append("reading the first sample…")
         else:
             seconds = max(0.0, (state.clock() - snap.time).total_seconds())
             text.append(f"last {fmt.clock(snap.time)} ({seconds:.0f}s ago)")

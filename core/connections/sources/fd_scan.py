@@ -40,6 +40,16 @@ class FdTable(NamedTuple):
     inodes: list[int]
 
 
+_SCANNED: Final = [0]
+"""fds read so far by :func:`scan` in this process, ever (see :func:`scanned`)."""
+
+
+def scanned() -> int:
+    """How many fds this process has read so far: a sampler tells a slow first scan (250k
+    sockets on a loaded host) from a hung one by it moving."""
+    return _SCANNED[0]
+
+
 def scan(proc: str, pids: Iterable[int]) -> array[int]:
     """Every fd of ``pids`` as a flat array: per process ``pid, n`` then ``n`` pairs of
     ``fd, inode`` (inode 0: not a socket); ``n`` is :data:`DENIED` for an unreadable table.
@@ -49,6 +59,7 @@ def scan(proc: str, pids: Iterable[int]) -> array[int]:
     out: array[int] = array(_TYPECODE)
     readlink = os.readlink
     flags = os.O_RDONLY | os.O_DIRECTORY
+    count = _SCANNED
     for pid in pids:
         try:
             # One directory fd per process: each readlink then skips the path walk, and a
@@ -71,6 +82,7 @@ def scan(proc: str, pids: Iterable[int]) -> array[int]:
         pairs: list[int] = []
         add = pairs.append
         for fd in names:
+            count[0] += 1
             try:
                 target = readlink(fd, dir_fd=dfd)
             except OSError:

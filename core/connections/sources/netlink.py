@@ -46,6 +46,7 @@ from core.connections.records import (
 from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample, observed_after
 from core.connections.sources.dump_diff import OrderedDiff
+from core.connections.sources.fd_scan import scanned
 from core.connections.sources.inet_diag import (
     MSG_MIN,
     MSG_TYPE,
@@ -183,7 +184,7 @@ class NetlinkSource:
         """Grows while a sample works (replies read, records made, /proc reads): the sampler
         tells a slow sample (a first one at 250k sockets) from a hung one by it."""
         stats = self._resolver.stats
-        return (self._replies, self._built, stats.listdirs, stats.readlinks)
+        return (self._replies, self._built, stats.listdirs, stats.readlinks, scanned())
 
     def _open_dumpers(self) -> None:
         for dumper in self._dumpers.values():
@@ -422,13 +423,15 @@ class NetlinkSource:
             # A first sample: every socket is new. Stored in bulk, in the same order.
             keys = [key for key, _prev in pending]
             settle = self._settle
-            recs = [settle(key, None, now, first) for key in keys]
+            recs: list[TcpConnection] = []
+            for start in range(0, len(keys), 8192):  # a step of progress per slice
+                recs += [settle(key, None, now, first) for key in keys[start : start + 8192]]
+                self._built += 1
             iids = [rec.instance_id for rec in recs]
             touched.update(iids)
             self._pid_refs.update(r.owning_process for r in recs if r.owning_process is not None)
             by_iid.update(zip(iids, recs, strict=True))
             by_key.update(zip(keys, recs, strict=True))
-            self._built += len(recs)
             pending = []
         for key, prev in pending:
             rec = self._settle(key, prev, now, first)
