@@ -24,16 +24,7 @@ from typing import Any, Final
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
 from core.connections.namespaces import ContainerInfo, NamespaceInfo, NamespaceView, ReadBy
 from core.connections.snapshot import ErrorKind, Ghost, Privilege, SampleStats, SourceError
-from core.ipsec.model import (
-    ChildSa,
-    CounterRow,
-    Grade,
-    IkeSa,
-    IpsecView,
-    Kind,
-    MMIPsecStats,
-    ProviderView,
-)
+from core.ipsec import model as ipsec_model
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -121,7 +112,8 @@ _PRIMITIVES: Final[dict[str, Codec]] = {
 }
 
 _ENUMS: Final[dict[str, type[enum.Enum]]] = {
-    e.__name__: e for e in (TcpState, OwnerStatus, Grade, Kind, ErrorKind, ReadBy)
+    e.__name__: e
+    for e in (TcpState, OwnerStatus, ipsec_model.Grade, ipsec_model.Kind, ErrorKind, ReadBy)
 }
 _DATACLASSES: Final[dict[str, type]] = {
     c.__name__: c
@@ -129,12 +121,12 @@ _DATACLASSES: Final[dict[str, type]] = {
         TcpConnection,
         TcpInfo,
         ProcessInfo,
-        MMIPsecStats,
-        CounterRow,
-        ChildSa,
-        IkeSa,
-        ProviderView,
-        IpsecView,
+        ipsec_model.MMIPsecStats,
+        ipsec_model.CounterRow,
+        ipsec_model.ChildSa,
+        ipsec_model.IkeSa,
+        ipsec_model.ProviderView,
+        ipsec_model.IpsecView,
         SourceError,
         Privilege,
         SampleStats,
