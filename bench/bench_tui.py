@@ -229,7 +229,7 @@ def live_cases(sizes: list[int], seconds: float) -> list[dict[str, Any]]:
     from loadgen import LoadGen
 
     results = []
-    with LoadGen() as load:
+    with LoadGen(max(8, -(-max(sizes) // 12_500))) as load:  # 12.5k fds per worker (RLIMIT)
         for n in sizes:
             load.grow_to(n)
             results.append(run_child(n, "live", seconds))
@@ -260,6 +260,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--live", action="store_true", help="also run on netlink + loadgen")
+    parser.add_argument("--live-only", action="store_true", help="only netlink + loadgen")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="scripted", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -267,8 +268,8 @@ def main() -> None:
         child(args.child, args.mode, args.seconds)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = [run_child(n, "scripted", args.seconds) for n in sizes]
-    if args.live:
+    results = [] if args.live_only else [run_child(n, "scripted", args.seconds) for n in sizes]
+    if args.live or args.live_only:
         results += live_cases(sizes, args.seconds)
     print(
         f"# bench_tui — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "

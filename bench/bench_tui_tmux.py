@@ -56,8 +56,10 @@ class Pane:
         _tmux("new-session", "-d", "-s", self.name, "-x", "120", "-y", "40", *env, *argv)
         self.pid = int(_tmux("list-panes", "-t", self.name, "-F", "#{pane_pid}").strip())
 
-    def text(self) -> str:
-        return _tmux("capture-pane", "-p", "-t", self.name)
+    def text(self, styles: bool = False) -> str:
+        """The pane's text; with ``styles``, its colours too (a cursor move changes only
+        those: without them Down was timed until the header's age next ticked)."""
+        return _tmux("capture-pane", "-p", *(["-e"] if styles else []), "-t", self.name)
 
     def wait_rows(self, rows: int, timeout_s: float) -> float:
         """Seconds from start until the pane shows ``rows`` connection rows."""
@@ -68,12 +70,12 @@ class Pane:
         raise TimeoutError(f"no full table within {timeout_s} s")
 
     def key_latency(self, key: str, timeout_s: float = 10.0) -> float:
-        """Seconds from sending ``key`` until the pane's text changes."""
-        before = self.text()
+        """Seconds from sending ``key`` until the pane changes (text or colours)."""
+        before = self.text(styles=True)
         sent = time.perf_counter()
         _tmux("send-keys", "-t", self.name, key)
         while time.perf_counter() - sent < timeout_s:
-            if self.text() != before:
+            if self.text(styles=True) != before:
                 return time.perf_counter() - sent
             time.sleep(0.001)
         return float("nan")

@@ -24,11 +24,16 @@ from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.records import address_text
-from core.connections.sources.inet_diag import InetDiagDumper, decode, offsets, sockid_at
+from core.connections.sources.inet_diag import (
+    InetDiagDumper,
+    decode,
+    offsets,
+    sockid_at,
+    sockid_of,
+)
 from core.errors import MonitorError
 from core.textsafe import printable
 
-SOCKID_SIZE: Final = 48
 """An ``inet_diag_sockid``: ports, addresses, interface, cookie."""
 TERM_GRACE_S: Final = 3.0
 """How long a process gets to exit after SIGTERM before SIGKILL is offered."""
@@ -192,7 +197,7 @@ class Closer:
             if dumper is None:
                 return Outcome(False, "in another network namespace (use --netns)", Refusal.FAILED)
             family = socket.AF_INET if conn.family == 4 else socket.AF_INET6
-            sockid = conn.source_key if len(conn.source_key) == SOCKID_SIZE else None
+            sockid = sockid_of(conn.source_key)
             if sockid is None:
                 sockid = _find_sockid(dumper, family, conn)
             code = errno.ENOENT if sockid is None else dumper.destroy(family, sockid)

@@ -127,7 +127,6 @@ def instance_id(
     remote_address: str,
     remote_port: int,
     inode: int | None,
-    *,
     ifindex: int = 0,
     generation: str = "",
     netns: int | None = None,
@@ -162,7 +161,7 @@ def instance_id(
     if netns is not None:
         # The same 4-tuple can live in two network namespaces (two containers listening on
         # :80): a socket outside tcpscope's own namespace is named by its namespace too.
-        local_id = f"ns{netns}/{local_id}"
+        return f"{ORG_ID}:ns{netns}/{local_id}"
     return f"{ORG_ID}:{local_id}"
 
 
@@ -307,15 +306,15 @@ def build_connection(
         None,  # time_of_last_state_change
         defaults.transitioning_to_state,
         None,  # available_requested_states
-        instance_id(
+        instance_id(  # positional: this runs once per socket of a first sample
             local_address,
             local_port,
             remote_address,
             remote_port,
             inode,
-            ifindex=ifindex,
-            generation=generation,
-            netns=netns,
+            ifindex,
+            generation,
+            netns,
         ),
         None,  # enabled_state
         defaults.requested_state,

@@ -40,6 +40,16 @@ class FdTable(NamedTuple):
     inodes: list[int]
 
 
+def fd_inode(fd: str, dfd: int) -> int | None:
+    """The socket inode behind fd ``fd`` of the fd directory open as ``dfd``; 0 when it is
+    not a socket, None when it closed meanwhile."""
+    try:
+        target = os.readlink(fd, dir_fd=dfd)
+    except OSError:
+        return None
+    return int(target[8:-1]) if target.startswith(_SOCKET_PREFIX) else 0
+
+
 _SCANNED: Final = [0]
 """fds read so far by :func:`scan` in this process, ever (see :func:`scanned`)."""
 
@@ -57,7 +67,6 @@ def scan(proc: str, pids: Iterable[int]) -> array[int]:
     Processes that exit meanwhile are left out, as are fds closed between list and read.
     """
     out: array[int] = array(_TYPECODE)
-    readlink = os.readlink
     flags = os.O_RDONLY | os.O_DIRECTORY
     count = _SCANNED
     for pid in pids:
@@ -83,12 +92,10 @@ def scan(proc: str, pids: Iterable[int]) -> array[int]:
         add = pairs.append
         for fd in names:
             count[0] += 1
-            try:
-                target = readlink(fd, dir_fd=dfd)
-            except OSError:
-                continue
-            add(int(fd))
-            add(int(target[8:-1]) if target.startswith(_SOCKET_PREFIX) else 0)
+            ino = fd_inode(fd, dfd)
+            if ino is not None:
+                add(int(fd))
+                add(ino)
         os.close(dfd)
         out.extend((pid, len(pairs) // 2))
         out.extend(pairs)

@@ -64,6 +64,19 @@ Offsets (from the nlmsghdr): family 16, state 17 | timer 18, retrans 19 (skipped
 | uid 80, inode 84. The skipped fields move on idle sockets (timers, queues) while nothing
 tcpscope shows changes, so they stay out of the key.
 """
+KEY_SIZE: Final = 58
+"""A socket key's length (family, state, sockid, uid, inode); a key may go on (core.netns
+appends a namespace's inode)."""
+_KEY_SOCKID: Final = slice(2, 50)
+
+
+def sockid_of(source_key: bytes) -> bytes | None:
+    """The inet_diag sockid in a netlink record's ``source_key`` (its socket's key, which the
+    record keeps instead of a copy of the sockid: one bytes object per socket, not two), or
+    None for another source's record."""
+    return source_key[_KEY_SOCKID] if len(source_key) >= KEY_SIZE else None
+
+
 MSG_FULL: Final = struct.Struct("=16xBBBB2s2s16s16sIQIIIII")
 """The whole inet_diag_msg, for the slow path (tests, probes)."""
 _LENGTH: Final = struct.Struct("=I")

@@ -54,6 +54,7 @@ from core.connections.sources.inet_diag import (
     InetDiagDumper,
     queues_at,
     reply_type,
+    sockid_of,
     tcp_info_raw,
     tcp_info_span,
 )
@@ -80,8 +81,8 @@ _SOCKID = slice(2, 50)
 _TUPLE = slice(2, 42)
 """sport, dport, src, dst, interface: a connected socket's identity, kept across the
 TIME_WAIT swap."""
-_COOKIE = slice(40, 48)
-"""The socket cookie inside a record's source_key (the sockid)."""
+_COOKIE = slice(42, 50)
+"""The socket cookie inside a key (a record's source_key is its socket's key)."""
 _DPORT = slice(4, 6)
 _PORTS: Final = itemgetter(slice(2, 6))
 """A key's local and remote port, big-endian: ordered as the State sort orders them."""
@@ -245,13 +246,14 @@ class NetlinkSource:
         out: dict[str, bytes] = {}
         with self._query_lock:
             for conn in conns:
-                if len(conn.source_key) != _SOCKID.stop - _SOCKID.start:
+                sockid = sockid_of(conn.source_key)
+                if sockid is None:
                     continue
                 query = self._query_dumper(conn.netns)
                 if query is None:
                     continue
                 fam = socket.AF_INET if conn.family == 4 else socket.AF_INET6
-                raw = query.tcp_info_of(fam, conn.source_key)
+                raw = query.tcp_info_of(fam, sockid)
                 if raw is not None:
                     out[conn.instance_id] = raw
         return out
@@ -485,11 +487,11 @@ class NetlinkSource:
         if prev is None:  # a new socket (every socket of a first sample): its record at once
             return build_connection(
                 4 if v4 else 6, laddr, lport, raddr, rport, state, pid, status, now, first,
-                LINUX_DEFAULTS, ino, uid, key[_SOCKID], None, None, ifindex, "", holders, netns,
+                LINUX_DEFAULTS, ino, uid, key, None, None, ifindex, "", holders, netns,
             )  # fmt: skip
         facts = SocketFacts(  # positional, in the NamedTuple's order
             4 if v4 else 6, laddr, lport, raddr, rport, state, pid, status, ino, uid,
-            key[_SOCKID], None, None, ifindex, holders, netns,
+            key, None, None, ifindex, holders, netns,
         )  # fmt: skip
         same = _continues(prev, key, state)
         return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
@@ -604,8 +606,8 @@ def _match(
     """
     if not gone:
         return [(key, None) for key in added if _STATES[key[1]] is not None], []
-    by_sockid = {(rec.source_key, rec.netns): rec for rec in gone}
-    by_tuple = {(rec.source_key[:40], rec.netns): rec for rec in gone if rec.remote_port}
+    by_sockid = {(rec.source_key[_SOCKID], rec.netns): rec for rec in gone}
+    by_tuple = {(rec.source_key[_TUPLE], rec.netns): rec for rec in gone if rec.remote_port}
     claimed: set[int] = set()
     pending: list[tuple[bytes, TcpConnection | None]] = []
     unmatched: list[bytes] = []
@@ -636,7 +638,7 @@ def _continues(prev: TcpConnection, key: bytes, state: TcpState) -> bool:
     TIME_WAIT minisock on a kernel that gives the minisock its own cookie. Anything else on
     the same 4-tuple (TIME_WAIT reuse, a reconnect) is a new socket: a new connection.
     """
-    if prev.source_key[_COOKIE] == key[_SOCKID][_COOKIE]:
+    if prev.source_key[_COOKIE] == key[_COOKIE]:
         return True
     if prev.state is TcpState.SYN_RECEIVED and not prev.inode:
         return True
@@ -680,7 +682,7 @@ class _TcpInfoIndex:
         if self._index is None:
             self._index = self._build()
         fam = socket.AF_INET if conn.family == 4 else socket.AF_INET6
-        return self._index.get((fam, conn.source_key))
+        return self._index.get((fam, conn.source_key[_SOCKID]))
 
     def __call__(self, conn: object) -> bytes | None:
         where = self._message(conn)
@@ -693,7 +695,7 @@ class _TcpInfoIndex:
         index = self._index
         if index is None:
             index = self._index = self._build()
-        where = index.get((_AF_OF[conn.family], conn.source_key))
+        where = index.get((_AF_OF[conn.family], conn.source_key[_SOCKID]))
         if where is None:
             return None
         chunk, off = where
@@ -709,7 +711,8 @@ class _TcpInfoIndex:
         return {
             iid: found
             for iid, conn in raw.items()
-            if isinstance(conn, TcpConnection) and (found := get(conn.source_key)) is not None
+            if isinstance(conn, TcpConnection)
+            and (found := get(conn.source_key[_SOCKID])) is not None
         }
 
     def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:

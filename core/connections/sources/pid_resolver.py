@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from core.connections.model import OwnerStatus
-from core.connections.sources.fd_scan import FdTable, ForkedScan, adopt_early
+from core.connections.sources.fd_scan import FdTable, ForkedScan, adopt_early, fd_inode
 
 PRIVILEGE_REASON: Final = (
     "owners (OwningProcess) of sockets held by other users' processes: reading "
@@ -411,27 +411,10 @@ class PidResolver:
                 self._late.add(closed)
         unseen = [fd for fd in names if fds.get(fd, _UNKNOWN) == _UNKNOWN]
         self.stats.readlinks += len(unseen)
-        readlink = os.readlink
-        owner, where, negative, late = self._owner, self._where, self._negative, self._late
         for fd in unseen:
-            try:
-                target = readlink(fd, dir_fd=dfd)
-            except OSError:
-                continue
-            if not target.startswith(_SOCKET_PREFIX):
-                fds[fd] = 0
-                continue
-            # _record, inlined: a first scan runs this once per socket (50k times).
-            ino = fds[fd] = int(target[8:-1])
-            if ino not in owner:
-                owner[ino] = pid
-                where[ino] = (pid, fd)
-            elif owner[ino] != pid:
-                self._share(ino, pid)
-            if ino in wanted:
-                found.add(ino)
-            elif negative and negative.pop(ino, None) is not None:
-                late.add(ino)
+            ino = fd_inode(fd, dfd)
+            if ino is not None:
+                self._record(ino, pid, fd, found, wanted)
 
     def _pass_newborn(self, pids: list[int], wanted: set[int]) -> None:
         """Read the whole fd table of every process that appeared since the last tick.
