@@ -8,7 +8,7 @@ a replay and the demo look the same to them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -64,6 +64,52 @@ class ConnectionDiff:
         changed = (self.changed | later.changed | reverted) - removed - added
         changed -= {c.instance_id for c in kept}
         return ConnectionDiff(frozenset(added), frozenset(removed), kept, frozenset(changed))
+
+
+def diff_connections(
+    old: Mapping[str, TcpConnection],
+    new: Mapping[str, TcpConnection],
+    touched: Collection[str] | None = None,
+) -> ConnectionDiff:
+    """Added, removed and state-changed connections between two samples: the one rule the
+    sampler, a recording's reader and a remote feed's reconnection all apply.
+
+    ``touched`` is the source's own account of which InstanceIDs it added, replaced or
+    dropped (:attr:`core.connections.sources.base.SourceSample.touched`; a recorded frame's
+    changed and removed keys): then only those are compared, so the work follows
+    churn and "what changed" is worked out once, where the source already knows it. Without
+    it every row is checked; sources return the very same object for an unchanged
+    connection, so the identity test skips almost all of them. A replaced record whose State
+    did not change (its owner became known, say) is listed in ``changed``.
+    """
+    states: list[StateChange] = []
+    changed: set[str] = set()
+    added: set[str] = set()
+    removed: set[str] = set()
+    get = old.get
+    if touched is None:
+        pairs: Iterable[tuple[str, TcpConnection | None]] = new.items()
+        added = new.keys() - old.keys()
+        removed = old.keys() - new.keys()
+    else:
+        pairs = [(key, new.get(key)) for key in touched]
+    for key, conn in pairs:
+        prev = get(key)
+        if conn is None:
+            if prev is not None:
+                removed.add(key)
+            continue
+        if prev is None:
+            if touched is not None:
+                added.add(key)
+            continue
+        if prev is conn:
+            continue
+        if prev.state != conn.state:
+            states.append(StateChange(key, prev.state, conn.state))
+        else:
+            changed.add(key)
+    return ConnectionDiff(frozenset(added), frozenset(removed), tuple(states), frozenset(changed))
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ from core.connections.snapshot import (
     Snapshot,
     SourceError,
     StateChange,
+    diff_connections,
 )
 from core.connections.tcpinfo import LazyTcpInfo
 from core.ipsec.model import CounterRow, IpsecView, ProviderView
@@ -574,20 +575,10 @@ class FrameDecoder:
             if type(cid) is not str or cid not in conns:
                 raise DecodeError(f"removed connection {cid!r} was not there")
             del conns[cid]
-        added: list[str] = []
-        states: list[StateChange] = []
-        modified: list[str] = []
         for cid, raw in changed.items():
             conn: TcpConnection = CONNECTION.decode(raw)
             if conn.instance_id != cid:
                 raise DecodeError(f"connection key {cid!r} differs from its InstanceID")
-            before = old.get(cid)
-            if before is None:
-                added.append(cid)
-            elif before.state != conn.state:
-                states.append(StateChange(cid, before.state, conn.state))
-            else:
-                modified.append(cid)
             conns[cid] = conn
         self._conns = conns
         handles = _number(self._handles, changed)
@@ -596,9 +587,8 @@ class FrameDecoder:
             self._ids = list(handles)
         if key:
             return _key_diff(rec)
-        return ConnectionDiff(
-            frozenset(added), frozenset(removed), tuple(states), frozenset(modified)
-        )
+        # The sampler's own rule over the keys this frame touched (each once, in file order).
+        return diff_connections(old, conns, dict.fromkeys((*removed, *changed)))
 
     def _apply_tcp(self, rec: Mapping[str, Any], key: bool, removed: frozenset[str]) -> None:
         full = _get(rec, "ti", dict, {})

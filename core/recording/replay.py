@@ -21,12 +21,11 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final
 
 from core.connections.model import TcpConnection
-from core.connections.snapshot import ErrorKind, Snapshot, SourceError
+from core.connections.snapshot import ErrorKind, Snapshot, SourceError, diff_connections
 from core.errors import RecordingError, UsageError
 from core.ipsec.model import COUNTER_NAMES, IpsecView, Kind
 from core.recording.reader import Recording
 from core.sampling.controls import FeedControls
-from core.sampling.sampler import diff_connections
 
 SPEEDS: Final[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 """Playback speeds the controls step through."""

@@ -22,7 +22,14 @@ from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from core.connections.snapshot import ConnectionDiff, ErrorKind, Ghost, Snapshot, SourceError
+from core.connections.snapshot import (
+    ConnectionDiff,
+    ErrorKind,
+    Ghost,
+    Snapshot,
+    SourceError,
+    diff_connections,
+)
 from core.errors import RemoteError
 from core.recording.codec import DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
@@ -31,7 +38,6 @@ from core.remote.session import AgentSession, Disconnected, Hello
 from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL, command
 from core.sampling.controls import FeedControls
-from core.sampling.sampler import diff_connections
 
 BACKOFF_S: Final = (1.0, 2.0, 4.0, 8.0, 15.0)
 """Waits before reconnection attempts; the last one repeats."""

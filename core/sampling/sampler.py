@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -29,7 +29,7 @@ from core.connections.snapshot import (
     SampleStats,
     Snapshot,
     SourceError,
-    StateChange,
+    diff_connections,
 )
 from core.connections.sources.base import (
     ConnectionSource,
@@ -77,50 +77,6 @@ def stretched_interval(interval_s: float, sample_s: float) -> float | None:
 def utc_now() -> datetime:
     """Wall-clock time in UTC (the default clock)."""
     return datetime.now(UTC)
-
-
-def diff_connections(
-    old: Mapping[str, TcpConnection],
-    new: Mapping[str, TcpConnection],
-    touched: Collection[str] | None = None,
-) -> ConnectionDiff:
-    """Added, removed and state-changed connections between two samples.
-
-    ``touched`` is the source's own account of which InstanceIDs it added, replaced or
-    dropped (:attr:`SourceSample.touched`): then only those are compared, so the work follows
-    churn and "what changed" is worked out once, where the source already knows it. Without
-    it every row is checked; sources return the very same object for an unchanged
-    connection, so the identity test skips almost all of them. A replaced record whose State
-    did not change (its owner became known, say) is listed in ``changed``.
-    """
-    states: list[StateChange] = []
-    changed: set[str] = set()
-    added: set[str] = set()
-    removed: set[str] = set()
-    get = old.get
-    if touched is None:
-        pairs: Iterable[tuple[str, TcpConnection | None]] = new.items()
-        added = new.keys() - old.keys()
-        removed = old.keys() - new.keys()
-    else:
-        pairs = [(key, new.get(key)) for key in touched]
-    for key, conn in pairs:
-        prev = get(key)
-        if conn is None:
-            if prev is not None:
-                removed.add(key)
-            continue
-        if prev is None:
-            if touched is not None:
-                added.add(key)
-            continue
-        if prev is conn:
-            continue
-        if prev.state != conn.state:
-            states.append(StateChange(key, prev.state, conn.state))
-        else:
-            changed.add(key)
-    return ConnectionDiff(frozenset(added), frozenset(removed), tuple(states), frozenset(changed))
 
 
 def _error_of(exc: BaseException) -> tuple[ErrorKind, str]:

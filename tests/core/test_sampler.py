@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 import pytest
 
 from core.connections.model import TcpState
-from core.connections.snapshot import ConnectionDiff, ErrorKind, Snapshot, StateChange
+from core.connections.snapshot import (
+    ConnectionDiff,
+    ErrorKind,
+    Snapshot,
+    StateChange,
+    diff_connections,
+)
 from core.connections.sources.base import SourceSample
 from core.connections.sources.scripted import (
     Frame,
@@ -21,7 +27,7 @@ from core.connections.sources.scripted import (
     StepClock,
 )
 from core.errors import AccessDenied, UsageError
-from core.sampling.sampler import Sampler, diff_connections
+from core.sampling.sampler import Sampler
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -20,6 +20,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
+from core import connections
 from core.connections import (
     CloseTarget,
     NamespaceView,
@@ -28,13 +29,6 @@ from core.connections import (
     Snapshot,
     TcpConnection,
     TcpState,
-    close_connections,
-    close_targets,
-    endpoints,
-    kill,
-    process_label,
-    process_target,
-    terminate,
 )
 from tui import format as fmt
 from tui.connections.conn_table import ConnTable
@@ -104,9 +98,9 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     conn = target.conn
     pid = conn.owning_process
     text = Text()
-    _row(text, "Endpoints", endpoints(conn))
+    _row(text, "Endpoints", connections.endpoints(conn))
     _row(text, "State", fmt.state_name(conn.state))
-    _row(text, "Process", process_label(pid, snap.processes.get(pid) if pid else None))
+    _row(text, "Process", connections.process_label(pid, snap.processes.get(pid) if pid else None))
     _row(text, "Namespace", namespace_line(conn.netns, snap.namespaces))
     holders = len(target.holders)
     held = f"held by {holders} process{'es' if holders != 1 else ''}" if holders else "no file"
@@ -138,7 +132,7 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
     summary = ", ".join(f"{n} {name}" for name, n in sorted(states.items()))
     _row(text, "Holds", f"{len(conns)} connection{'s' if len(conns) != 1 else ''}: {summary}")
     for conn in conns[:LISTED]:
-        text.append(f"{'':<10}{endpoints(conn)}  {fmt.state_name(conn.state)}\n")
+        text.append(f"{'':<10}{connections.endpoints(conn)}  {fmt.state_name(conn.state)}\n")
     if len(conns) > LISTED:
         text.append(f"{'':<10}… and {len(conns) - LISTED} more\n")
     if len(conns) > 1:
@@ -166,27 +160,27 @@ def _toast(screen: Screen[None], outcome: Outcome, title: str) -> None:
 
 async def close_flow(screen: Screen[None], conn: TcpConnection, snap: Snapshot) -> None:
     """Confirm, then close ``conn``'s socket and say what happened."""
-    (target,) = await asyncio.to_thread(close_targets, [conn])
+    (target,) = await asyncio.to_thread(connections.close_targets, [conn])
     question = ConfirmScreen("Close this connection?", close_body(target, snap), "Close")
     if not await screen.app.push_screen_wait(question):
         return
     from core.netns import sock_diag_in
 
-    ((_, outcome),) = await asyncio.to_thread(close_connections, [conn], sock_diag_in)
+    ((_, outcome),) = await asyncio.to_thread(connections.close_connections, [conn], sock_diag_in)
     _toast(screen, outcome, "Close connection")
 
 
 async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None:
     """Confirm, SIGTERM, and offer SIGKILL if the process survives."""
     target = await asyncio.to_thread(
-        process_target, pid, list(snap.connections.values()), snap.processes
+        connections.process_target, pid, list(snap.connections.values()), snap.processes
     )
     question = ConfirmScreen(
         f"Terminate {target.label}?", terminate_body(target, snap.namespaces), "Terminate"
     )
     if not await screen.app.push_screen_wait(question):
         return
-    outcome = await asyncio.to_thread(terminate, target)
+    outcome = await asyncio.to_thread(connections.terminate, target)
     if outcome.done or outcome.refusal is not None:
         _toast(screen, outcome, "Terminate process")
         return
@@ -194,7 +188,7 @@ async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None
     body.append("SIGKILL cannot be caught: the process gets no chance to clean up.")
     question = ConfirmScreen(f"Kill {target.label}?", body, "Kill")
     if await screen.app.push_screen_wait(question):
-        _toast(screen, await asyncio.to_thread(kill, target), "Kill process")
+        _toast(screen, await asyncio.to_thread(connections.kill, target), "Kill process")
     else:
         screen.notify(f"{target.label} left running", markup=False)
 
