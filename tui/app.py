@@ -100,14 +100,18 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         *REPLAY_BINDINGS,
     ]
 
-    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True, init=False)
+    # repaint=False on the data reactives: a change would repaint the whole screen (measured:
+    # a full-screen render per tick at 50k rows); the widgets that show them refresh themselves.
+    snapshot: reactive[Snapshot | None] = reactive(
+        None, always_update=True, init=False, repaint=False
+    )
     """The newest snapshot shown (screens watch it)."""
     paused: reactive[bool] = reactive(False, bindings=True)
     """True while the feed is paused."""
-    ipsec_view: reactive[IpsecView | None] = reactive(None, init=False)
+    ipsec_view: reactive[IpsecView | None] = reactive(None, init=False, repaint=False)
     """The newest IPsec view (the IPsec screen watches it): from the feed's own IPsec stream,
     or from the snapshots of a feed that has none."""
-    header: reactive[HeaderState | None] = reactive(None, init=False)
+    header: reactive[HeaderState | None] = reactive(None, init=False, repaint=False)
     """What every screen's header line shows (screens' headers watch it)."""
 
     def __init__(
