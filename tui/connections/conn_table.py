@@ -188,7 +188,7 @@ class ConnTable(ScrollView, can_focus=True):
         self.page = page
         self._page_ids = [c.instance_id for c in page.rows]
         self._restore_cursor()
-        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
+        self._fit_virtual_size()
         self.refresh()
 
     def _drop_page(self) -> None:
@@ -312,10 +312,32 @@ class ConnTable(ScrollView, can_focus=True):
             self._entries = None
             self._groups = {}
         self._restore_cursor()
-        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
+        self._fit_virtual_size()
         self._scroll_cursor_into_view()
         self.refresh()
         self._schedule_work()
+
+    def _fit_virtual_size(self) -> None:
+        """The scrollable height follows the row count, without a relayout of the screen
+        while the scrollbar stays as it is.
+
+        Why: ``virtual_size`` is a layout reactive; at 50k rows with churn the count changes
+        every tick, and each change laid out and repainted the whole screen (measured: a
+        third of the UI's CPU at 1 Hz). Only the scrollbar's own geometry depends on it then.
+        """
+        size = Size(self.scrollable_content_region.width, self.row_count + 1)
+        old = self.virtual_size
+        if size == old:
+            return
+        # Taller than the view before and after (a margin for the scrollbar's own row): the
+        # scrollbar stays shown, nothing else on screen moves.
+        height = self.container_size.height + 1
+        scrolls = old.height > height and size.height > height and old.width == size.width
+        if not scrolls or not self.is_mounted:
+            self.virtual_size = size
+            return
+        self.set_reactive(ConnTable.virtual_size, size)
+        self._scroll_update(size)  # the scrollbar's window, and the scroll offset's bounds
 
     # --- rows -------------------------------------------------------------------------
     @property
