@@ -37,6 +37,7 @@ from core.connections import Snapshot
 from core.errors import MonitorError
 from core.ipsec import IpsecView
 from core.sampling import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo
+from tui import bindings
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
@@ -91,18 +92,11 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         Binding(
             "minus", "interval(1)", "Slower", id="slower", tooltip="Longer interval", show=False
         ),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Keys and colours"),
-        Binding("1", "show_screen('connections')", "Conns", id="screen-1", show=False),
-        Binding("2", "show_screen('ipsec')", "IPsec", id="screen-2", show=False),
-        Binding(
-            "tab",
-            "next_screen",
-            "Switch",
-            id="switch",
-            tooltip="Connections ↔ IPsec",
-            priority=True,
-            show=False,  # each screen names it in its own footer ("tab IPsec")
-        ),
+        bindings.HELP,
+        # Off the footer: each screen names the other one's key in its own ("2 IPsec").
+        bindings.show_screen("connections", footer=False),
+        bindings.show_screen("ipsec", footer=False),
+        bindings.next_screen(priority=True),
         *REPLAY_BINDINGS,
     ]
 

@@ -27,6 +27,7 @@ from core.connections import (
     field_values,
     parse_query,
 )
+from tui import bindings
 from tui import format as fmt
 from tui.connections import actions as acts
 from tui.connections.columns import BY_KEY, Column
@@ -68,7 +69,7 @@ class ConnectionsScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # First in the footer, so 80 columns always show it (the App's ? is the same action).
-        Binding("question_mark", "app.help", "Help", id="conn-help", tooltip="Keys and colours"),
+        bindings.HELP,
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter (state:, port:, …)"),
         Binding("enter", "toggle_detail", "Detail", id="detail", tooltip="Open/close detail"),
         Binding("s", "next_sort", "Sort", id="sort", tooltip="Sort by the next column"),
@@ -109,7 +110,7 @@ class ConnectionsScreen(Screen[None]):
         Binding("x", "act_unavailable", show=False),  # in replay/demo: say why, not nothing
         Binding("K", "act_unavailable", show=False),
         # Names the other screen in the footer (Tab, the App's priority binding, also switches).
-        Binding("2", "app.show_screen('ipsec')", "IPsec", id="conn-ipsec", tooltip="IPsec screen"),
+        bindings.show_screen("ipsec", footer=True),
         Binding(
             "n", "toggle_dns", "Names", id="dns", tooltip="Host names (reverse DNS)", show=False
         ),

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from core.ipsec import CounterRow, IpsecView, ProviderView
+from tui import bindings
 from tui import format as tfmt
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable
@@ -73,15 +74,9 @@ class IpsecScreen(Screen[None]):
             tooltip="Show only counters whose name contains the text",
         ),
         Binding("escape", "clear_filter", "Clear filter", id="ipsec.clear", show=False),
-        Binding(
-            "1",
-            "app.show_screen('connections')",
-            "Conns",
-            id="ipsec.connections",
-            tooltip="Connections screen (Tab also switches)",
-        ),
+        bindings.show_screen("connections", footer=True),
         # Screen's own Tab (focus next) would shadow the App's screen switch; say it here.
-        Binding("tab", "app.next_screen", "Switch", id="ipsec.switch", show=False),
+        bindings.next_screen(priority=False),
     ]
 
     native: reactive[bool] = reactive(False)
