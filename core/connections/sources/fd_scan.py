@@ -5,8 +5,10 @@ it is one ``readlink`` per fd of every process: at 50k sockets that is about a f
 second, as long as the kernel's dump and its parsing together. The machine has more than one
 core and ``ss -p`` uses one; so the scan runs in a child process forked before the dump,
 on the other core, and hands its findings back through a pipe as one flat array of machine
-integers (no pickling, a few hundred KiB at 50k sockets). A thread would not do: the Python
-around each ``readlink`` needs the GIL the parent's parsing holds.
+integers (no pickling, a few hundred KiB at 50k sockets). When the parent is done with the dump
+before the child is done with the scan, it reads tables too, from the other end of the list
+of processes, until the two meet (claims in a few bytes of shared memory). A thread would not
+do: the Python around each ``readlink`` needs the GIL the parent's parsing holds.
 
 The child is forked only while the process has a single thread (a fork copies just the
 calling thread, and a lock another thread held would stay held in the child); otherwise,
@@ -17,11 +19,13 @@ Linux-specific.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import signal
+import struct
 import threading
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Final, NamedTuple
 
 _SOCKET_PREFIX: Final = "socket:["
@@ -132,12 +136,15 @@ class ForkedScan:
         self._pids = pids
         self._child = 0
         self._read = -1
+        self._shared: mmap.mmap | None = None
         if not fork or threading.active_count() != 1 or not hasattr(os, "fork"):
             return
         try:
+            shared = mmap.mmap(-1, _CLAIMS.size)  # anonymous: shared with the child
             read, write = os.pipe()
         except OSError:
             return
+        _CLAIMS.pack_into(shared, 0, 0, len(pids))
         try:
             child = os.fork()
         except OSError:
@@ -148,7 +155,7 @@ class ForkedScan:
             code = 1
             try:
                 os.close(read)
-                data = scan(proc, pids).tobytes()
+                data = scan(proc, _from_front(pids, shared)).tobytes()
                 view = memoryview(data)
                 while view:
                     view = view[os.write(write, view) :]
@@ -156,7 +163,7 @@ class ForkedScan:
             finally:
                 os._exit(code)
         os.close(write)
-        self._child, self._read = child, read
+        self._child, self._read, self._shared = child, read, shared
 
     @property
     def forked(self) -> bool:
@@ -176,6 +183,9 @@ class ForkedScan:
         """The fd tables (waits for the child; scans here if there is none or it failed)."""
         if not self._child:
             return tables(scan(self._proc, self._pids))
+        assert self._shared is not None
+        # Help from the other end of the list while the child works (it stops where we are).
+        mine = tables(scan(self._proc, _from_back(self._pids, self._shared)))
         parts: list[bytes] = []
         try:
             while chunk := os.read(self._read, 1 << 20):
@@ -184,13 +194,44 @@ class ForkedScan:
             os.close(self._read)
             _pid, status = os.waitpid(self._child, 0)
             self._child = 0
+            self._shared.close()
         data = b"".join(parts)
         flat: array[int] = array(_TYPECODE)
         if os.waitstatus_to_exitcode(status) != 0 or len(data) % flat.itemsize:
             return tables(scan(self._proc, self._pids))
         flat.frombytes(data)
-        return tables(flat)
+        done = {table.pid for table in mine}
+        return [*(t for t in tables(flat) if t.pid not in done), *mine]
 
+
+_CLAIMS: Final = struct.Struct("=qq")
+"""Shared by the scanning child and its parent: how many PIDs of the list the child took from
+the front, and the lowest index the parent took from the back."""
+
+
+def _from_front(pids: list[int], shared: mmap.mmap) -> Iterator[int]:
+    """``pids`` from the first, each claimed before it is read, until the parent's claims.
+
+    Claims are published before the table is read, so the two ends may both read the PID
+    where they meet (harmless: one result is kept) but never both skip one."""
+    for i, pid in enumerate(pids):
+        if i >= _CLAIMS.unpack_from(shared)[1]:
+            return
+        _FRONT.pack_into(shared, 0, i + 1)
+        yield pid
+
+
+def _from_back(pids: list[int], shared: mmap.mmap) -> Iterator[int]:
+    """``pids`` from the last, each claimed before it is read, until the child's claims."""
+    for j in range(len(pids) - 1, -1, -1):
+        if j < _CLAIMS.unpack_from(shared)[0]:
+            return
+        _BACK.pack_into(shared, 8, j)
+        yield pids[j]
+
+
+_FRONT: Final = struct.Struct("=q")
+_BACK: Final = _FRONT
 
 _early: ForkedScan | None = None
 
