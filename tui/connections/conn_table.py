@@ -67,6 +67,9 @@ PREPARE_EVERY_S = 0.05
 MARKERS = {"new": "+", "changed": "~", "ghost": "x", "": " "}
 """Marker column characters: readable without colour (NO_COLOR)."""
 
+STYLE_CACHE = 64
+"""Row styles kept (a handful of lifecycle/cursor combinations per theme)."""
+
 FOLLOW_AT_MOST = 400
 """Connections whose tcp_info the table asks for (rows and groups on screen), at most."""
 
@@ -137,6 +140,7 @@ class ConnTable(ScrollView, can_focus=True):
         self._tick_added: frozenset[str] = frozenset()
         self._tick_changed: frozenset[str] = frozenset()
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._styles: dict[tuple[object, ...], Style] = {}
         self._layout: tuple[tuple[Column, int], ...] = ()
         self._layout_key: tuple[object, ...] = ()
         self._work_timer: Timer | None = None
@@ -597,9 +601,17 @@ class ConnTable(ScrollView, can_focus=True):
         return strip
 
     def _style(self, *names: str) -> Style:
-        style = self.rich_style
-        for name in names:
-            style += self.get_component_rich_style(name)
+        # Kept until a style of the table or of an ancestor changes (theme, classes): a row
+        # drawn anew every second (its age) re-blended every ancestor's colours per line.
+        key = (names, self.app.theme, *(n.styles._cache_key for n in self.ancestors_with_self))
+        style = self._styles.get(key)
+        if style is None:
+            if len(self._styles) > STYLE_CACHE:
+                self._styles.clear()
+            style = self.rich_style
+            for name in names:
+                style += self.get_component_rich_style(name)
+            self._styles[key] = style
         return style
 
     def _header(self, columns: tuple[tuple[Column, int], ...], width: int) -> Strip:
