@@ -428,23 +428,3 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         prefs: Prefs | None = getattr(self, "prefs", None)
         if prefs is not None and prefs.theme != theme and self.is_running:
             self.update_prefs(theme=theme)
-
-
-def run_app(
-    feed: Feed,
-    *,
-    ghost_ttl_s: float,
-    no_color: bool,
-    hostname: str | None = None,
-    filter_text: str = "",
-) -> int:
-    """Run the app on ``feed`` until the user quits; the exit code."""
-    app = TcpscopeApp(
-        feed,
-        ghost_ttl_s=ghost_ttl_s,
-        no_color=no_color,
-        hostname=hostname,
-        filter_text=filter_text,
-    )
-    result = app.run()
-    return result if isinstance(result, int) else 0

@@ -43,17 +43,17 @@ def launch(args: argparse.Namespace) -> int:
     if isinstance(feed, Sampler):
         # The first sample goes on while Textual is imported; its first page comes first.
         feed.start_early(first_page_request(getattr(args, "filter", "") or ""))
-    from tui.app import run_app
+    from tui.app import TcpscopeApp
     from tui.guarded_app import bound_terminal_size, end_process
 
     bound_terminal_size()
 
-    no_color = bool(os.environ.get("NO_COLOR"))
-    code = run_app(
+    app = TcpscopeApp(
         feed,
         ghost_ttl_s=args.ghost_ttl,
-        no_color=no_color,
+        no_color=bool(os.environ.get("NO_COLOR")),
         hostname=getattr(feed, "endpoint", None),  # a remote feed: user@host (privilege)
         filter_text=getattr(args, "filter", "") or "",
     )
-    end_process(code)
+    result = app.run()
+    end_process(result if isinstance(result, int) else 0)
