@@ -71,3 +71,26 @@ def test_a_page_longer_than_the_sample_lists_everything(bag: SocketBag) -> None:
     finally:
         source.close()
     assert {c.instance_id for c in pages[0].rows} == set(whole.connections)
+
+
+def test_the_probe_proves_the_dump_without_walking_sockets(bag: SocketBag) -> None:
+    """The app's probe asks for no State: the kernel answers the same request kind (so a
+    refusal still shows) but lists no socket, so it costs nothing at 50k sockets."""
+    from core.connections.sources.inet_diag import InetDiagDumper, offsets
+    from core.connections.sources.netlink import NetlinkSource
+
+    bag.pair(bag.listener())
+    dumper = InetDiagDumper(tcp_info=False)
+    try:
+        for family in (socket.AF_UNSPEC, socket.AF_INET):
+            empty = sum(len(list(offsets(c, end))) for c, end in dumper.dump(family, states=0))
+            full = sum(len(list(offsets(c, end))) for c, end in dumper.dump(family))
+            assert empty == 0 and full >= 3
+    finally:
+        dumper.close()
+    source = NetlinkSource(tcp_info=False)
+    try:
+        source.probe()
+        assert source.dump_mode == "unspec"
+    finally:
+        source.close()

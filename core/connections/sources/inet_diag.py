@@ -236,7 +236,7 @@ class InetDiagDumper:
         """Close the netlink socket."""
         self._sock.close()
 
-    def chunks(self, family: int) -> Iterator[bytes]:
+    def chunks(self, family: int, states: int = TCP_ALL_STATES) -> Iterator[bytes]:
         """Send one dump request for ``family`` and yield the raw reply chunks.
 
         The caller walks each chunk's messages and must call :meth:`finish` at the first
@@ -262,9 +262,9 @@ class InetDiagDumper:
         self._done = False
         ext = 1 << (INET_DIAG_INFO - 1) if self._tcp_info else 0
         if family == socket.AF_UNSPEC:
-            body = REQ_COMPAT.pack(ext, TCP_ALL_STATES, 0)
+            body = REQ_COMPAT.pack(ext, states, 0)
         else:
-            body = REQ_V2.pack(family, socket.IPPROTO_TCP, ext, TCP_ALL_STATES)
+            body = REQ_V2.pack(family, socket.IPPROTO_TCP, ext, states)
         hdr = NLMSG_HDR.pack(
             NLMSG_HDR.size + len(body), reply_type(family), NLM_F_REQUEST | NLM_F_DUMP, seq, 0
         )
@@ -321,13 +321,13 @@ class InetDiagDumper:
         self._sock.close()
         self._sock = self._factory()
 
-    def dump(self, family: int) -> list[tuple[bytes, int]]:
+    def dump(self, family: int, states: int = TCP_ALL_STATES) -> list[tuple[bytes, int]]:
         """The whole dump of ``family`` as ``(chunk, end)`` pairs (slow path: probes, tests).
 
         ``end`` is where socket messages stop in ``chunk``; walk them with :func:`offsets`.
         """
         out: list[tuple[bytes, int]] = []
-        for chunk in self.chunks(family):
+        for chunk in self.chunks(family, states):
             off = sockets_end(chunk, family)
             if off:
                 out.append((chunk, off))
