@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -119,6 +119,24 @@ class Ghost:
     connection: TcpConnection
     closed_at: datetime
     """First sample time at which the connection was no longer there."""
+
+
+def next_ghosts(
+    ghosts: Mapping[str, Ghost],
+    removed: Iterable[tuple[str, TcpConnection]],
+    added: Iterable[str],
+    now: datetime,
+    ttl_s: float,
+) -> dict[str, Ghost]:
+    """The ghosts after a sample: what closed joins them, what came back and what is older
+    than ``ttl_s`` leaves. The sampler applies it, and a recording's reader replays it."""
+    out = dict(ghosts)
+    for key, conn in removed:
+        out[key] = Ghost(conn, now)
+    for key in added:
+        out.pop(key, None)
+    horizon = now - timedelta(seconds=ttl_s)
+    return {k: g for k, g in out.items() if g.closed_at > horizon}
 
 
 class ErrorKind(StrEnum):

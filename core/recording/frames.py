@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
@@ -48,6 +48,7 @@ from core.connections.snapshot import (
     SourceError,
     StateChange,
     diff_connections,
+    next_ghosts,
 )
 from core.connections.tcpinfo import LazyTcpInfo
 from core.ipsec.model import CounterRow, IpsecView, ProviderView
@@ -82,23 +83,6 @@ _DISPLAY: Final = _index(CounterRow, "display")
 _ROW_NAME: Final = _index(CounterRow, "name")
 _PROVIDER_NAME: Final = _index(ProviderView, "name")
 _VIEW_PROVIDERS: Final = 2
-
-
-def _ghost_rule(
-    ghosts: Mapping[str, Ghost],
-    removed: Iterable[tuple[str, TcpConnection]],
-    added: Iterable[str],
-    now: datetime,
-    ttl_s: float,
-) -> dict[str, Ghost]:
-    """The sampler's ghost rule (core.sampling.sampler.Sampler._update_ghosts), replayed."""
-    out = dict(ghosts)
-    for key, conn in removed:
-        out[key] = Ghost(conn, now)
-    for key in added:
-        out.pop(key, None)
-    horizon = now - timedelta(seconds=ttl_s)
-    return {k: g for k, g in out.items() if g.closed_at > horizon}
 
 
 _TCP_FIELDS: Final = operator.attrgetter(*(f.name for f in dataclasses.fields(TcpInfo)))
@@ -407,7 +391,7 @@ class FrameEncoder:
 
     def _ghost_record(self, rec: dict[str, Any], snap: Snapshot, key: bool) -> None:
         actual = {g.connection.instance_id: g for g in snap.ghosts}
-        predicted = _ghost_rule(self._ghosts, self._removed, self._added, snap.time, self._ttl)
+        predicted = next_ghosts(self._ghosts, self._removed, self._added, snap.time, self._ttl)
         if key or not _same_ghosts(predicted, actual):
             rec["g"] = [
                 [CONNECTION.encode(g.connection), encode_time(g.closed_at)] for g in snap.ghosts
@@ -649,7 +633,7 @@ class FrameDecoder:
             raise DecodeError("missing key 'g'")
         elif diff.removed or diff.added or self._ghosts:
             removed = [(cid, old[cid]) for cid in diff.removed]
-            self._ghosts = _ghost_rule(self._ghosts, removed, diff.added, now, self._ttl)
+            self._ghosts = next_ghosts(self._ghosts, removed, diff.added, now, self._ttl)
 
     def _apply_ipsec(self, rec: Mapping[str, Any], key: bool, build: bool) -> None:
         """Follow the IPsec view; it is decoded (typed and checked) in key frames and when a

@@ -16,7 +16,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
 from core.connections.first_page import FirstPage, PageRequest
@@ -30,6 +30,7 @@ from core.connections.snapshot import (
     Snapshot,
     SourceError,
     diff_connections,
+    next_ghosts,
 )
 from core.connections.sources.base import (
     ConnectionSource,
@@ -500,13 +501,8 @@ class Sampler(FeedControls):
     def _update_ghosts(
         self, now: datetime, old: Mapping[str, TcpConnection], diff: ConnectionDiff
     ) -> None:
-        for key in diff.removed:
-            self._ghosts[key] = Ghost(old[key], now)
-        for key in diff.added:
-            self._ghosts.pop(key, None)
-        horizon = now - timedelta(seconds=self.ghost_ttl_s)
-        for key in [k for k, g in self._ghosts.items() if g.closed_at <= horizon]:
-            del self._ghosts[key]
+        removed = [(key, old[key]) for key in diff.removed]
+        self._ghosts = next_ghosts(self._ghosts, removed, diff.added, now, self.ghost_ttl_s)
 
     def _publish(self, snap: Snapshot) -> None:
         pending = self._box.unseen
