@@ -25,7 +25,7 @@ needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux
 def app_pid(pane: Pane) -> int:
     """The app: the one child of the pane's shell (never a process this test did not start)."""
     shell_pid = subprocess.run(
-        ["tmux", "display-message", "-p", "-t", pane.name, "#{pane_pid}"],
+        [*pane.tmux, "display-message", "-p", "-t", pane.name, "#{pane_pid}"],
         capture_output=True,
         text=True,
     ).stdout.strip()

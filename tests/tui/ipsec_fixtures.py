@@ -20,7 +20,7 @@ from core.connections.snapshot import ConnectionDiff, Snapshot
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderReading
 from core.ipsec.providers._vici import describe_error
 from core.ipsec.providers.base import Provider, make_reading
-from core.sampling.controls import check_interval
+from core.sampling.controls import FeedControls
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +241,7 @@ def standard_providers() -> list[ScriptedIpsecProvider]:
 START: Final = datetime(2026, 1, 15, 9, 0, 0, tzinfo=UTC)
 
 
-class SteppedIpsecFeed:
+class SteppedIpsecFeed(FeedControls):
     """A :class:`core.sampling.feed.Feed` whose snapshots carry the real IpsecSampler's views.
 
     Each :meth:`step` reads every provider once through ``IpsecSampler.sample()`` (rates over
@@ -274,9 +274,8 @@ class SteppedIpsecFeed:
             )
         else:
             self.sampler = IpsecSampler(self.providers, interval_s=interval_s, history_s=history_s)
+        FeedControls.__init__(self, interval_s)  # pause and interval as every feed keeps them
         self._reads = 0
-        self._interval_s = interval_s
-        self._paused = False
         self._seq = 0
         self._latest: Snapshot | None = None
         self._ready = asyncio.Event()
@@ -291,28 +290,6 @@ class SteppedIpsecFeed:
     def source_name(self) -> str:
         """Header text."""
         return "ipsec-test"
-
-    @property
-    def paused(self) -> bool:
-        """True after :meth:`pause`."""
-        return self._paused
-
-    @property
-    def interval_s(self) -> float:
-        """Nominal interval."""
-        return self._interval_s
-
-    def set_interval(self, interval_s: float) -> None:
-        """Record the interval (steps stay manual)."""
-        self._interval_s = check_interval(interval_s)
-
-    def pause(self) -> None:
-        """Mark paused."""
-        self._paused = True
-
-    def resume(self) -> None:
-        """Mark running."""
-        self._paused = False
 
     def step(self, samples: int = 1) -> Snapshot:
         """Take ``samples`` IPsec samples; the stream yields the last one."""

@@ -46,13 +46,18 @@ time.sleep(300)
 
 
 class Pane:
-    """One tmux session running one command."""
+    """One tmux session running one command, on a tmux server of its own.
+
+    Why its own server (``tmux -L``): on the shared default server, a test whose last session
+    ends stops that server while a parallel test's ``new-session`` is connecting to it ("server
+    exited unexpectedly")."""
 
     def __init__(self, command: str, width: int = 120, height: int = 40) -> None:
         self.name = f"tcpscope-e2e-{uuid.uuid4().hex[:8]}"
+        self.tmux = ["tmux", "-L", self.name]
         subprocess.run(
             [
-                "tmux",
+                *self.tmux,
                 "new-session",
                 "-d",
                 "-s",
@@ -67,11 +72,18 @@ class Pane:
         )
         # A detached session may take the server's default size; insist on ours.
         subprocess.run(
-            ["tmux", "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)],
+            [*self.tmux, "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)],
             check=True,
         )
         size = subprocess.run(
-            ["tmux", "display-message", "-p", "-t", self.name, "#{window_width}x#{window_height}"],
+            [
+                *self.tmux,
+                "display-message",
+                "-p",
+                "-t",
+                self.name,
+                "#{window_width}x#{window_height}",
+            ],
             capture_output=True,
             text=True,
         ).stdout.strip()
@@ -79,20 +91,20 @@ class Pane:
 
     def capture(self) -> str:
         out = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+            [*self.tmux, "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
         )
         return out.stdout
 
     def title(self) -> str:
         out = subprocess.run(
-            ["tmux", "display-message", "-p", "-t", self.name, "#{pane_title}"],
+            [*self.tmux, "display-message", "-p", "-t", self.name, "#{pane_title}"],
             capture_output=True,
             text=True,
         )
         return out.stdout.strip()
 
     def keys(self, *keys: str, literal: bool = False) -> None:
-        cmd = ["tmux", "send-keys", "-t", self.name]
+        cmd = [*self.tmux, "send-keys", "-t", self.name]
         if literal:
             cmd.append("-l")
         subprocess.run([*cmd, *keys], check=True)
@@ -109,7 +121,7 @@ class Pane:
         raise AssertionError(f"pane never showed {what}; last capture:\n{text}")
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
 @pytest.fixture
