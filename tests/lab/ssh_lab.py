@@ -74,7 +74,10 @@ def _hidden_dirs() -> list[Path]:
     out = [REPO, Path(sys.prefix)]
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     out.append(pyenv)
-    return [p for p in out if p.is_dir() and p != Path("/")]
+    dirs = [p.resolve() for p in out if p.is_dir() and p != Path("/")]
+    # A directory inside another one is hidden with it (the README's `.venv` in the checkout):
+    # once the outer tmpfs is mounted, the inner path no longer exists to mount on.
+    return [p for p in dirs if not any(o != p and p.is_relative_to(o) for o in dirs)]
 
 
 class SshLab:
