@@ -168,12 +168,15 @@ def test_state_change_keeps_creation_time(source: Sampling, bag: SocketBag) -> N
 
 
 def _our_view(
-    sample: SourceSample, ends: set[tuple[str, int]]
+    sample: SourceSample, listeners: set[tuple[str, int]], pairs: set[tuple[str, int, str, int]]
 ) -> set[tuple[str, int, str, int, TcpState]]:
+    """Our sockets only: listeners by their local end, the rest by the whole 4-tuple (another
+    test running in parallel may reuse one of our local ports towards another peer)."""
     return {
         (c.local_address, c.local_port, c.remote_address, c.remote_port, c.state)
         for c in sample.connections.values()
-        if (c.local_address, c.local_port) in ends
+        if (c.local_address, c.local_port, c.remote_address, c.remote_port) in pairs
+        or (c.state is TcpState.LISTEN and (c.local_address, c.local_port) in listeners)
     }
 
 
@@ -185,13 +188,18 @@ def test_netlink_and_psutil_agree(
     for _ in range(3):
         bag.pair(lst4)
     bag.pair(lst6)
-    ends = {(s.getsockname()[0], port(s)) for s in bag.sockets}
-    tw_port, _server_port = bag.time_wait(lst4)
-    ends.add(("127.0.0.1", tw_port))
+    listeners = {(s.getsockname()[0], port(s)) for s in (lst4, lst6)}
+    pairs = {
+        (s.getsockname()[0], port(s), s.getpeername()[0], s.getpeername()[1])
+        for s in bag.sockets
+        if s not in (lst4, lst6)
+    }
+    tw_port, server_port = bag.time_wait(lst4)
+    pairs.add(("127.0.0.1", tw_port, "127.0.0.1", server_port))
 
     def agreed() -> set[tuple[str, int, str, int, TcpState]] | None:
-        a = _our_view(netlink(), ends)
-        b = _our_view(psutil_source(), ends)
+        a = _our_view(netlink(), listeners, pairs)
+        b = _our_view(psutil_source(), listeners, pairs)
         return a if a == b and len(a) == 2 + 2 * 4 + 1 else None
 
     view = wait_for(agreed)
