@@ -8,9 +8,9 @@ message's queue sizes, nothing else) gives a value that is equal exactly when th
 are decoded. Volatile fields tcpscope does not show (``tcpi_last_data_recv`` and the like) are
 left out on purpose: they change every sample on an idle socket.
 
-The attribute walk that finds INET_DIAG_INFO in a message runs once per message layout: the
-kernel lists attributes in a fixed order, so messages of the same length put INFO at the same
-place, which is checked (its attribute header) before it is trusted.
+The attribute walk that finds INET_DIAG_INFO in a message (inet_diag.tcp_info_span) runs once
+per message layout: the kernel lists attributes in a fixed order, so messages of the same length
+put INFO at the same place, which is checked (its attribute header) before it is trusted.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ import struct
 from collections.abc import Iterable
 
 from core.connections.sources.inet_diag import (
-    INET_DIAG_INFO,
     MSG_MIN,
     MSG_TYPE,
     QUEUES,
     QUEUES_AT,
     reply_type,
+    tcp_info_span,
 )
 from core.connections.tcpinfo import DIGEST_FORMAT, DIGEST_LENGTH, MIN_LENGTH
-from core.netlink import NLA_HDR
 
 Digest = tuple[object, ...]
 """Equal for two samples of a socket exactly when its decoded TcpInfo is equal."""
@@ -40,19 +39,6 @@ def _whole(info_at: int) -> struct.Struct:
     return struct.Struct(f"={QUEUES_AT}x{QUEUES.format[1:]}{gap}x{DIGEST_FORMAT[1:]}")
 
 
-def _find_info(chunk: bytes, off: int, length: int) -> tuple[int, int] | None:
-    """(payload offset from ``off``, payload length) of the message's INET_DIAG_INFO."""
-    pos, end = off + MSG_MIN, off + length
-    while pos + 4 <= end:
-        rta_len, rta_type = NLA_HDR.unpack_from(chunk, pos)
-        if rta_len < 4:
-            return None
-        if rta_type == INET_DIAG_INFO:
-            return pos + 4 - off, rta_len - 4
-        pos += (rta_len + 3) & ~3
-    return None
-
-
 def _slow(
     chunk: bytes,
     off: int,
@@ -61,10 +47,10 @@ def _slow(
     layouts: dict[int, tuple[int, bytes, struct.Struct]],
 ) -> None:
     """Find the message's INFO by walking its attributes; learn the layout for its length."""
-    found = _find_info(chunk, off, length)
-    if found is None or found[1] < MIN_LENGTH:
+    span = tcp_info_span(chunk, off)
+    if span is None or span[1] < MIN_LENGTH:
         return
-    info_at, info_len = found
+    info_at, info_len = span[0] - off, span[1]
     sockid = chunk[off + 20 : off + 68]
     if info_len < DIGEST_LENGTH:  # an old kernel's short struct: its bytes are the digest
         recv_q, send_q = QUEUES.unpack_from(chunk, off + QUEUES_AT)
