@@ -13,13 +13,14 @@ whose rows all differ elsewhere) go the ordinary way.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from operator import attrgetter, itemgetter
 from typing import Final
 
 import orjson
 
-from core.connections.model import TcpConnection, TcpInfo
+from core.connections.model import CimProperties, TcpConnection, TcpInfo
 from core.connections.property_rules import PROPERTIES
 from core.connections.tcpinfo import LazyTcpInfo, TcpInfoValues
 
@@ -33,12 +34,16 @@ _SCALAR_ATTRS: Final = (
 )  # fmt: skip
 """Per-row values written as they are: one compact orjson call encodes them all."""
 _SCALARS: Final = attrgetter(*_SCALAR_ATTRS)
+_CIM: Final = frozenset(f.name for f in dataclasses.fields(CimProperties))
 _EXTRA_SLOTS: Final = ("process", "holders", "tcp_info", "namespace")
 """Per-row values the writer encodes itself (fragments, cached per PID or namespace)."""
 _WMI_SLOTS: Final = {spec.wmi_name: spec.attr for spec in PROPERTIES if spec.attr in _SCALAR_ATTRS}
 _EXTRA_SCALARS: Final = ("family", "inode", "uid", "state_changed_at")
 _SHAPE: Final = attrgetter(
-    *(spec.attr for spec in PROPERTIES if spec.attr not in _SCALAR_ATTRS),
+    # The shared CimProperties object holds every WMI value outside the scalars, and equal
+    # values are the same object (model.shared_cim): compared and hashed by identity.
+    "cim",
+    *(spec.attr for spec in PROPERTIES if spec.attr not in _SCALAR_ATTRS and spec.attr not in _CIM),
     "owner_status._value_",  # its value: an Enum member hashes in Python
     "created_before_start",
 )

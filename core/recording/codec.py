@@ -19,9 +19,19 @@ import enum
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Final
 
-from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
+from core.connections.model import (
+    CONNECTION_FIELDS,
+    CimProperties,
+    OwnerStatus,
+    ProcessInfo,
+    TcpConnection,
+    TcpInfo,
+    TcpState,
+    connection_of,
+)
 from core.connections.namespaces import ContainerInfo, NamespaceInfo, NamespaceView, ReadBy
 from core.connections.snapshot import ErrorKind, Ghost, Privilege, SampleStats, SourceError
 from core.ipsec import model as ipsec_model
@@ -184,7 +194,14 @@ def _dict(inner: Codec) -> Codec:
 
 
 def _dataclass(cls: type) -> Codec:
-    fields = dataclasses.fields(cls)
+    if cls is TcpConnection:
+        return _connection()
+    return _fields_codec(cls.__name__, dataclasses.fields(cls), cls)
+
+
+def _fields_codec(
+    name: str, fields: tuple[dataclasses.Field[Any], ...], build: Callable[..., Any]
+) -> Codec:
     names = tuple(f.name for f in fields)
     codecs = tuple(codec_for(str(f.type)) for f in fields)
     encoders = tuple(c.encode for c in codecs)
@@ -202,16 +219,40 @@ def _dataclass(cls: type) -> Codec:
 
     def decode(v: Any) -> Any:
         if type(v) is not list or not least <= len(v) <= count:
-            raise _fail(f"a list of {count} {cls.__name__} fields", v)
+            raise _fail(f"a list of {count} {name} fields", v)
         values = []
-        for name, dec, raw in zip(names, decoders, v, strict=False):
+        for field, dec, raw in zip(names, decoders, v, strict=False):
             try:
                 values.append(dec(raw))
             except DecodeError as exc:
-                raise DecodeError(f"{cls.__name__}.{name}: {exc}") from None
-        return cls(*values)
+                raise DecodeError(f"{name}.{field}: {exc}") from None
+        return build(*values)
 
     return Codec(encode, decode)
+
+
+def _connection() -> Codec:
+    """A connection as all its values in :data:`CONNECTION_FIELDS` order (the format of
+    version 1: its shared :class:`CimProperties` values are written in every record)."""
+    generic = _fields_codec("TcpConnection", CONNECTION_FIELDS, connection_of)
+    own = tuple(
+        (CONNECTION_FIELDS.index(f), attrgetter(f.name), codec_for(str(f.type)).encode)
+        for f in dataclasses.fields(TcpConnection)
+        if f.name != "cim"
+    )
+    by_cim: dict[CimProperties, list[Any]] = {}
+
+    def encode(conn: TcpConnection) -> list[Any]:
+        # The shared values are encoded once per CimProperties (there are one or two).
+        row = by_cim.get(conn.cim)
+        if row is None:
+            row = by_cim[conn.cim] = generic.encode(conn)
+        row = row.copy()
+        for at, get, enc in own:
+            row[at] = enc(get(conn))
+        return row
+
+    return Codec(encode, generic.decode)
 
 
 _ADDED: Final = frozenset({"netns", "ns_pid", "recv_q", "send_q"})

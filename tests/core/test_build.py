@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
-from core.connections.model import OwnerStatus, TcpConnection, TcpState
+from core.connections.model import CONNECTION_FIELDS, OwnerStatus, TcpState
 from core.connections.records import PlatformDefaults, instance_id, new_connection
 
 SEEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -59,5 +58,5 @@ def test_new_connection_puts_every_value_in_its_named_field() -> None:
         "source_key": b"key",
         "holders": (),
     }
-    got = {f.name: getattr(rec, f.name) for f in dataclasses.fields(TcpConnection)}
+    got = {f.name: getattr(rec, f.name) for f in CONNECTION_FIELDS}
     assert got == {name: set_by_rule.get(name) for name in got}
