@@ -1,18 +1,26 @@
-"""Memory per connection in the TUI process, by where it was allocated (tracemalloc).
+"""Memory per connection in the TUI process: where RSS goes, and where it was allocated.
 
 Why: RSS per connection (``bench_tui_tmux.py``) says how much, not what. This runs the real
 app headless (``App.run_test``) on the live netlink source while ``bench/loadgen.py`` holds N
-loopback sockets, waits for the table to hold them and for two more samples, then prints the
-bytes per connection held by each allocation site (top sites) and in total, traced from
-before the first sample. Run as root in a private network namespace:
-``python bench/bench_memory.py --sizes 50000``.
+loopback sockets, waits for the table to hold them and for two more samples, then prints, per
+size, from two runs of the app:
+
+* untraced: RSS split into file-backed pages (code, libraries), pymalloc (Python's small
+  objects: its arenas, the bytes in live blocks, the free rest) and glibc malloc (bytes in use,
+  free but kept), the idle app's RSS measured the same way, and RSS per connection above it;
+* traced (tracemalloc, from before the first sample): bytes per connection held by each
+  allocation site (top sites) and in total.
+
+Run as root in a private network namespace: ``python bench/bench_memory.py --sizes 50000``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
+import json
 import os
 import resource
 import sys
@@ -20,6 +28,7 @@ import tempfile
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -27,6 +36,130 @@ sys.path.insert(0, str(ROOT))
 from bench.loadgen import LoadGen  # noqa: E402
 
 FD_LIMIT_PER_WORKER = 12_500
+MIB = 1024 * 1024
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost",
+        )
+    ]  # fmt: skip
+
+
+def _proc_status() -> dict[str, int]:
+    """VmRSS, RssAnon, RssFile, VmHWM of this process, bytes."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
+            out[key] = int(value.split()[0]) * 1024
+    return out
+
+
+def _pymalloc() -> dict[str, int]:
+    """Python's small-object allocator: arenas mapped, bytes in live blocks."""
+    with tempfile.TemporaryFile("w+") as out:
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)  # sys._debugmallocstats writes to the C stderr
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        dump = out.read()
+    values = {}
+    for line in dump.splitlines():
+        head, _, tail = line.partition("=")
+        if "arenas allocated current" in head or "bytes in allocated blocks" in head:
+            values[head.strip("# ").strip()] = int(tail.strip().replace(",", ""))
+    return {
+        "arenas": values["arenas allocated current"] * MIB,
+        "live": values["bytes in allocated blocks"],
+    }
+
+
+def _glibc() -> dict[str, int]:
+    """glibc malloc: bytes in use and bytes kept free (main arena + thread arenas + mmaps)."""
+    info = ctypes.CDLL(None).mallinfo2
+    info.restype = _MallInfo2
+    m = info()
+    return {"in_use": m.uordblks + m.hblkhd, "free": m.fordblks, "mapped": m.arena + m.hblkhd}
+
+
+def breakdown() -> dict[str, int]:
+    """Where this process's RSS is, bytes (see the module docstring)."""
+    status, py, libc = _proc_status(), _pymalloc(), _glibc()
+    return {
+        "rss": status["VmRSS"],
+        "peak": status["VmHWM"],
+        "file": status["RssFile"],
+        "anon": status["RssAnon"],
+        "py_arenas": py["arenas"],
+        "py_live": py["live"],
+        "malloc_in_use": libc["in_use"],
+        "malloc_free": libc["free"],
+    }
+
+
+def _mib(value: float) -> str:
+    return f"{value / MIB:,.1f}"
+
+
+def print_breakdown(idle: dict[str, int], full: dict[str, int], rows: int) -> None:
+    """The untraced runs' RSS, split, with the idle app's beside it."""
+    print("| MiB | idle app | loaded app | above idle, bytes per connection |")
+    print("|---|---|---|---|")
+    for key, label in (
+        ("rss", "RSS"),
+        ("peak", "peak RSS"),
+        ("file", "file-backed (code, libraries)"),
+        ("anon", "anonymous"),
+        ("py_arenas", "pymalloc arenas"),
+        ("py_live", "pymalloc live blocks"),
+        ("malloc_in_use", "glibc malloc in use"),
+        ("malloc_free", "glibc malloc free, kept"),
+        ("trimmed", "RSS after malloc_trim"),
+    ):
+        above = (full[key] - idle[key]) / rows
+        print(f"| {label} | {_mib(idle[key])} | {_mib(full[key])} | {above:,.0f} |")
+
+
+async def _wait_loaded(app: Any, table: Any, n: int) -> None:
+    """Until the table holds ``n`` rows and two more samples have come in."""
+    while app.snapshot is None or len(table.index) < n or table.index.has_work:
+        await asyncio.sleep(0.2)
+    seq = app.snapshot.seq
+    while app.snapshot.seq < seq + 2 or table.index.has_work:
+        await asyncio.sleep(0.2)
+
+
+async def untraced(n: int, tune: bool) -> dict[str, int]:
+    """The app's RSS breakdown once it holds ``n`` rows (0: the idle app's after 3 samples)."""
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()
+    from core import allocator
+    from core.connections.sources import get_source
+    from core.sampling.sampler import Sampler
+    from tui.app import TcpscopeApp
+    from tui.connections.conn_table import ConnTable
+
+    if tune:
+        allocator.tune()
+    feed = Sampler(get_source("netlink", tcp_info=False), interval_s=1.0, timeout_s=120.0)
+    app = TcpscopeApp(feed, hostname="bench")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await _wait_loaded(app, app.screen.query_one(ConnTable), n)
+        await pilot.pause()
+        gc.collect()
+        assert app.snapshot is not None
+        found = breakdown() | {"rows": len(app.snapshot.connections)}
+        ctypes.CDLL(None).malloc_trim(0)  # what glibc still keeps that it could give back
+        found["trimmed"] = _proc_status()["VmRSS"]
+        await feed.aclose()
+    return found
 
 
 async def measure(n: int, top: int) -> None:
@@ -41,12 +174,7 @@ async def measure(n: int, top: int) -> None:
     feed = Sampler(get_source("netlink", tcp_info=False), interval_s=1.0, timeout_s=120.0)
     app = TcpscopeApp(feed, hostname="bench")
     async with app.run_test(size=(200, 50)) as pilot:
-        table = app.screen.query_one(ConnTable)
-        while app.snapshot is None or len(table.index) < n or table.index.has_work:
-            await asyncio.sleep(0.2)
-        seq = app.snapshot.seq
-        while app.snapshot.seq < seq + 2 or table.index.has_work:
-            await asyncio.sleep(0.2)
+        await _wait_loaded(app, app.screen.query_one(ConnTable), n)
         await pilot.pause()
         gc.collect()
         rows = len(app.snapshot.connections)
@@ -70,19 +198,38 @@ def main() -> None:
     parser.add_argument("--sizes", default="50000")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--untraced", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-tune", action="store_true", help="glibc malloc's defaults")
     args = parser.parse_args()
     if args.child is not None:
         asyncio.run(measure(args.child, args.top))
+        return
+    if args.untraced is not None:
+        print(json.dumps(asyncio.run(untraced(args.untraced, not args.no_tune))))
         return
     sizes = sorted(int(s) for s in args.sizes.split(","))
     print(f"# bench_memory {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "
           f"{os.getloadavg()[0]:.2f}")  # fmt: skip
     import subprocess
 
+    def untraced_run(n: int) -> dict[str, int]:
+        out = subprocess.run(
+            [sys.executable, __file__, "--untraced", str(n), *(["--no-tune"] * args.no_tune)],
+            cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True,
+        ).stdout  # fmt: skip
+        return json.loads(out.splitlines()[-1])
+
+    idle = untraced_run(0)
     workers = max(8, -(-max(sizes) // FD_LIMIT_PER_WORKER))
     with LoadGen(workers) as load:
         for n in sizes:
             load.grow_to(n)
+            full = untraced_run(n)
+            rows = full["rows"] - idle["rows"]
+            print(f"\n## N = {n:,} sockets, untraced: RSS {_mib(full['rss'])} MiB, "
+                  f"{(full['rss'] - idle['rss']) / rows:,.0f} bytes per connection above "
+                  f"the idle app ({_mib(idle['rss'])} MiB)\n")  # fmt: skip
+            print_breakdown(idle, full, rows)
             subprocess.run(
                 [sys.executable, __file__, "--child", str(n), "--top", str(args.top)],
                 cwd=ROOT,

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Final
 
+from core import allocator
 from core.commands import make_feed, options_from_args
 from core.connections import PageRequest
 from core.sampling import Sampler
@@ -33,6 +34,7 @@ def first_page_request(filter_text: str) -> PageRequest | None:
 
 def launch(args: argparse.Namespace) -> int:
     """Build the feed first (so bad input fails before the screen changes), then run the app."""
+    allocator.tune()  # before the first sample fills the heap
     # The detail pane asks for the one connection it shows: no tcp_info in every dump.
     feed = make_feed(options_from_args(args, every_tcp_info=False))
     # Before the first sample starts: its reader thread hands the parsing thread a reply per

@@ -183,6 +183,12 @@ def _whole_struct() -> tuple[struct.Struct, tuple[int, ...]]:
 
 _WHOLE, _WHOLE_ORDER = _whole_struct()
 _PICK: Final = itemgetter(*_WHOLE_ORDER)
+FROM_DIGEST: Final = itemgetter(*(2 + i for i in _WHOLE_ORDER), 0, 1)
+"""A digest of a whole struct (core.connections.sources.info_digest: the queues, then the
+fields of :data:`DIGEST_FORMAT` in offset order) → :data:`TcpInfoValues`, in one C call: the
+JSON writer reads every socket's tcp_info from the digests, in bulk."""
+DIGEST_SIZE: Final = 2 + len(_DECODED)
+"""Items in a digest of a whole struct (a shorter kernel's digest holds its raw bytes)."""
 
 TcpInfoValues = tuple[int | None, ...]
 """TcpInfo's field values in its declaration order (what ``TcpInfo(*values)`` takes)."""

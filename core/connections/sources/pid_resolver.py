@@ -71,7 +71,9 @@ class PidResolver:
         """Start with empty caches; the first :meth:`resolve` does a full scan."""
         self._proc = proc
         self._owner: dict[int, int] = {}
-        self._where: dict[int, tuple[int, str]] = {}
+        self._where: dict[int, str] = {}
+        """Socket inode → the fd its owner (``_owner``) holds it by; the same str object as the
+        key in ``_fds[owner]`` (a (pid, fd) tuple here was 56 bytes a socket)."""
         self._fds: dict[int, dict[str, int]] = {}
         self._denied: set[int] = set()
         self._hot: dict[int, int] = {}
@@ -155,7 +157,9 @@ class PidResolver:
         self._regrouped = set()
         candidates = self._forget(gone)
         tracked = self._tracked
-        tracked.update(i for i in new if i)
+        first = self._tick == 1
+        if not first:  # (the first tick's are added after its scan, below)
+            tracked.update(i for i in new if i)
         changed: set[int] = set()
         pids, dead = self._refresh_pids()
         wanted = {i for i in new if i and i not in self._owner}
@@ -169,12 +173,16 @@ class PidResolver:
         due = self._due_negatives(new)
         wanted |= due
         stats.wanted = len(wanted)
-        first = self._tick == 1
         found: set[int] = set()
         self._late = set()
         if first and (wanted or self._first_scan is not None):
             stats.passes += "A"
             self._pass_first(pids, wanted, found)
+        if first:
+            # The found inodes first: the int objects the fd tables hold, not a third copy
+            # of each (32 bytes a socket).
+            tracked.update(found)
+            tracked.update(i for i in new if i)
         if not wanted:
             return changed | ((self._regrouped & tracked) - set(new))
         if changed:
@@ -209,15 +217,14 @@ class PidResolver:
             self._tracked.discard(ino)
             self._holders.pop(ino, None)
             self._negative.pop(ino, None)
-            self._owner.pop(ino, None)
-            where = self._where.pop(ino, None)
-            if where is None:
+            pid = self._owner.pop(ino, None)
+            fd = self._where.pop(ino, None)
+            if pid is None or fd is None:
                 continue
-            pid, fd = where
             fds = self._fds.get(pid)
             if fds is not None and fds.get(fd) == ino:
                 fds[fd] = _UNKNOWN
-                candidates.append(where)
+                candidates.append((pid, fd))
                 self._hot[pid] = self._tick
         return candidates
 
@@ -242,7 +249,7 @@ class PidResolver:
         for fd, ino in (self._fds.pop(pid, None) or {}).items():
             if ino > 0:
                 self._let_go(ino, pid)
-            if ino > 0 and self._where.get(ino) == (pid, fd):
+            if ino > 0 and self._holds(ino, pid, fd):
                 del self._where[ino]
                 del self._owner[ino]
                 orphans.add(ino)
@@ -260,6 +267,10 @@ class PidResolver:
             if since == tick - 1 or (tick % wait == 0 and tick - since >= wait)
         }
         return due - set(new) if due else due
+
+    def _holds(self, ino: int, pid: int, fd: str) -> bool:
+        """``pid``'s ``fd`` is where ``ino``'s owner was found."""
+        return self._owner.get(ino) == pid and self._where.get(ino) == fd
 
     def _let_go(self, ino: int, pid: int) -> None:
         """``pid`` no longer holds ``ino`` (it died, or closed its last fd of it)."""
@@ -286,7 +297,7 @@ class PidResolver:
             return
         if ino not in self._owner:
             self._owner[ino] = pid
-            self._where[ino] = (pid, fd)
+            self._where[ino] = fd
         elif self._owner[ino] != pid:
             self._share(ino, pid)
         if ino in wanted:
@@ -362,7 +373,7 @@ class PidResolver:
                 continue
             if ino not in owner:
                 owner[ino] = pid
-                where[ino] = (pid, fd)
+                where[ino] = fd
             elif owner[ino] != pid:
                 self._share(ino, pid)
             if ino in wanted:
@@ -404,7 +415,7 @@ class PidResolver:
             closed = fds.pop(fd)
             if closed > 0 and closed not in fds.values():
                 self._let_go(closed, pid)
-            if closed > 0 and self._where.get(closed) == (pid, fd):
+            if closed > 0 and self._holds(closed, pid, fd):
                 # Closed here; if the socket lives on elsewhere its record needs a refresh.
                 del self._where[closed]
                 self._owner.pop(closed, None)
