@@ -108,9 +108,21 @@ _COUNTERS: Final = struct.Struct(f"={_RETRANS_AT}xI{_ACKED_AT - _RETRANS_AT - 4}
 """total_retrans, bytes_acked, bytes_received (adjacent): what traffic totals need."""
 
 
-DIGEST_LENGTH: Final = max(OFFSETS[k][0] + struct.calcsize(OFFSETS[k][1]) for _a, k in _DECODED)
-"""The tcp_info length that holds every decoded field (core.connections.sources.info_digest
-compares such structs as bytes; a shorter one is compared whole)."""
+def _digest_format() -> tuple[str, int]:
+    """One struct format reading every decoded field, in offset order, with pad bytes between;
+    and the length of tcp_info it needs."""
+    fields = sorted(OFFSETS[kernel] for _attr, kernel in _DECODED)
+    fmt, at = "=", 0
+    for off, code in fields:
+        fmt += f"{off - at}x{code}" if off > at else code
+        at = off + struct.calcsize(code)
+    return fmt, at
+
+
+DIGEST_FORMAT, DIGEST_LENGTH = _digest_format()
+"""What core.connections.sources.info_digest unpacks per socket for the JSON writer (every
+field :class:`TcpInfo` decodes), and the tcp_info length that holds them all (shorter structs
+are compared whole when the recorder looks for what moved)."""
 VOLATILE: Final = (OFFSETS["tcpi_last_data_sent"][0], OFFSETS["tcpi_pmtu"][0])
 """The byte range of tcp_info that moves on an idle socket (``tcpi_last_data_sent`` to
 ``tcpi_last_ack_recv``: times since the last packet). tcpscope shows none of it; everything
@@ -276,6 +288,13 @@ class LazyTcpInfo(Mapping[str, TcpInfo]):
             return None
         raw = self._fetch(loc) if self._fetch is not None else loc
         return raw if isinstance(raw, bytes) else None
+
+    def digests(self) -> dict[str, Any] | None:
+        """Per InstanceID every decoded field in one unpack (see
+        core.connections.sources.info_digest.info_digests), for every entry in bulk; ``None``
+        when the source cannot give them (then decode each). The JSON writer reads these."""
+        make = getattr(self._fetch, "digests", None)
+        return make(self._raw) if make is not None else None
 
     def changes(self, trail: object) -> Any:
         """What moved since the sample that gave ``trail`` (``None``: everything is new), as a

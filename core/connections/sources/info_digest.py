@@ -20,6 +20,9 @@ The attribute walk that finds INET_DIAG_INFO in a message (inet_diag.tcp_info_sp
 per message layout: the kernel lists attributes in a fixed order, so messages of the same length
 put INFO at the same place; the fast path checks each message's length, type and INFO attribute
 header in place before it trusts the layout.
+
+:func:`info_digests` is the other use of one unpack per message: every socket's decoded fields
+as numbers, which the JSON writer formats in bulk.
 """
 
 from __future__ import annotations
@@ -39,7 +42,13 @@ from core.connections.sources.inet_diag import (
     tcp_info_raw,
     tcp_info_span,
 )
-from core.connections.tcpinfo import DIGEST_LENGTH, MIN_LENGTH, VOLATILE, decode_tcp_info
+from core.connections.tcpinfo import (
+    DIGEST_FORMAT,
+    DIGEST_LENGTH,
+    MIN_LENGTH,
+    VOLATILE,
+    decode_tcp_info,
+)
 
 Digest = tuple[Any, ...]
 """Its sockid first; equal in two samples of a socket only if its decoded TcpInfo is equal."""
@@ -233,3 +242,61 @@ def info_changes(
             assert iid is not None
             moved[iid] = info
     return InfoChanges(DigestTrail(digests, owners, records), moved, gone, complete)
+
+
+# --- every socket's decoded fields in bulk (the JSON writer) ---------------------------
+
+
+def _whole_digest(info_at: int) -> struct.Struct:
+    """One unpack for a message whose INFO payload starts ``info_at`` bytes in: its queues,
+    then the digest fields."""
+    gap = info_at - QUEUES_AT - QUEUES.size
+    return struct.Struct(f"={QUEUES_AT}x{QUEUES.format[1:]}{gap}x{DIGEST_FORMAT[1:]}")
+
+
+def _values_slow(
+    chunk: bytes,
+    off: int,
+    length: int,
+    out: dict[bytes, Digest],
+    layouts: dict[int, tuple[int, bytes, struct.Struct]],
+) -> None:
+    """Find the message's INFO by walking its attributes; learn the layout for its length."""
+    span = tcp_info_span(chunk, off)
+    if span is None or span[1] < MIN_LENGTH:
+        return
+    info_at, info_len = span[0] - off, span[1]
+    sockid = chunk[off + 20 : off + 68]
+    if info_len < DIGEST_LENGTH:  # an old kernel's short struct: its bytes are the digest
+        recv_q, send_q = QUEUES.unpack_from(chunk, off + QUEUES_AT)
+        out[sockid] = (recv_q, send_q, chunk[off + info_at : off + info_at + info_len])
+        return
+    layout = (info_at - 4, chunk[off + info_at - 4 : off + info_at], _whole_digest(info_at))
+    layouts[length] = layout
+    out[sockid] = layout[2].unpack_from(chunk, off)
+
+
+def info_digests(chunks: Iterable[tuple[int, bytes]]) -> dict[bytes, Digest]:
+    """inet_diag_sockid → :data:`Digest` for every socket message carrying a tcp_info long
+    enough to decode (others — TIME_WAIT, request sockets — are absent, as in LazyTcpInfo).
+    ``chunks`` are (dump family, reply) pairs as the netlink source keeps them. The sockid
+    alone is a key: it holds the socket cookie, unique across families and namespaces."""
+    out: dict[bytes, Digest] = {}
+    head = MSG_TYPE.unpack_from
+    layouts: dict[int, tuple[int, bytes, struct.Struct]] = {}
+    """Message length → (INFO header offset, that header's bytes, the unpack)."""
+    for family, chunk in chunks:
+        want = reply_type(family)
+        size = len(chunk)
+        off = 0
+        while off + MSG_MIN <= size:
+            length, mtype = head(chunk, off)
+            if mtype != want or length < MSG_MIN:
+                break
+            layout = layouts.get(length)
+            if layout is not None and chunk[off + layout[0] : off + layout[0] + 4] == layout[1]:
+                out[chunk[off + 20 : off + 68]] = layout[2].unpack_from(chunk, off)
+            else:
+                _values_slow(chunk, off, length, out, layouts)
+            off += (length + 3) & ~3
+    return out

@@ -58,7 +58,13 @@ from core.connections.sources.inet_diag import (
     tcp_info_raw,
     tcp_info_span,
 )
-from core.connections.sources.info_digest import DigestTrail, InfoChanges, info_changes
+from core.connections.sources.info_digest import (
+    Digest,
+    DigestTrail,
+    InfoChanges,
+    info_changes,
+    info_digests,
+)
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
 from core.connections.sources.tracker import SocketFacts, next_record
@@ -717,6 +723,17 @@ class _TcpInfoIndex:
         if span is None:
             return None
         return tcp_info_values(chunk, *span, queues_at(chunk, off))
+
+    def digests(self, raw: Mapping[str, object]) -> dict[str, Digest]:
+        """InstanceID → what its decoded tcp_info would be, for every record in ``raw`` that
+        has one (see core.connections.sources.info_digest): one unpack per socket."""
+        get = info_digests(self._chunks).get
+        return {
+            iid: found
+            for iid, conn in raw.items()
+            if isinstance(conn, TcpConnection)
+            and (found := get(conn.source_key[_SOCKID])) is not None
+        }
 
     def changes(self, raw: Mapping[str, object], trail: object) -> InfoChanges:
         """The tcp_info that moved since ``trail`` (see LazyTcpInfo.changes and
