@@ -37,8 +37,7 @@ MIN_PYTHON: Final = (3, 11)
 """The oldest server Python the agent runs on (Debian 12's 3.11 is tested)."""
 EXCLUDED: Final = (
     "core/connections/sources/psutil_source.py",
-    "core/connections/report.py",
-    "core/connections/json_templates.py",
+    "core/connections/report/",
     "core/metrics/",
     "core/commands/metrics.py",
 )

@@ -230,3 +230,19 @@ def test_undecodable_process_name_still_gives_valid_json(
     odd_snap = dataclasses.replace(snap, processes={owned.owning_process: odd})
     doc = json.loads(_bytes(write_json, [owned], odd_snap))[0]
     assert doc[EXTRA_KEY]["process"]["name"] == printable("bad\udcff\x1bname")
+
+
+def _reference_json(conns: list[TcpConnection], snap: Snapshot) -> bytes:
+    return (json.dumps([reference_doc(c, snap) for c in conns], indent=2) + "\n").encode()
+
+
+def test_json_bytes_equal_the_reference_with_decoded_tcp_info(
+    sample: tuple[Snapshot, list[TcpConnection]],
+) -> None:
+    """A source whose tcp_info is a plain mapping (a remote feed, a replay) takes the per-row
+    path instead of the dump's digests: same bytes."""
+    snap, conns = sample
+    decoded = {c.instance_id: info for c in conns if (info := snap.tcp_info.get(c.instance_id))}
+    assert decoded
+    plain = dataclasses.replace(snap, tcp_info=decoded)
+    assert _bytes(write_json, conns, plain) == _reference_json(conns, plain)

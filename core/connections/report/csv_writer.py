@@ -1,0 +1,173 @@
+"""Connections as CSV under their WMI property names, streamed chunk by chunk."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from operator import attrgetter, itemgetter
+from typing import IO, Final
+
+from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.namespaces import namespace_text
+from core.connections.property_rules import PROPERTIES
+from core.connections.report.rows import (
+    MAX_TEMPLATES,
+    WMI_NAMES,
+    WMI_VALUES,
+    chunks,
+    iso_utc,
+    row_kind,
+)
+from core.connections.snapshot import Snapshot
+from core.textsafe import csv_cell
+
+_DATETIME_COLUMNS: Final = tuple(
+    i for i, spec in enumerate(PROPERTIES) if spec.cim_type == "datetime"
+)
+_ARRAY_COLUMNS: Final = tuple(
+    i for i, spec in enumerate(PROPERTIES) if spec.cim_type.endswith("[]")
+)
+
+CSV_EXTRA: Final = ("ProcessName", "ProcessUser", "ProcessCommandLine", "OwnerStatus")
+
+
+def _process_cells(info: ProcessInfo | None) -> tuple[str, str, str]:
+    """Escaped, and inert in a spreadsheet: a process called ``=HYPERLINK(...)`` would
+    otherwise run as a formula in whatever opens the file (OWASP CSV injection)."""
+    if info is None:
+        return ("", "", "")
+    return (
+        csv_cell(info.name or ""),
+        csv_cell(info.username or ""),
+        csv_cell(" ".join(info.cmdline or ())),
+    )
+
+
+class _CsvRows:
+    """CSV lines of one snapshot: the ordinary cells, and per kind of row a template.
+
+    Why templates: most of a row's 37 cells are the same for every row of a kind (see
+    core.connections.report.rows.row_kind), so the first row of a kind is written by the
+    csv module with markers in the per-row cells, and the rest fill that line. A row whose
+    text would need quoting goes the ordinary way.
+    """
+
+    def __init__(self, snap: Snapshot) -> None:
+        self._view = snap.namespaces
+        self._processes = snap.processes
+        self._by_pid: dict[int | None, tuple[str, str, str]] = {None: ("", "", "")}
+        self._process_text: dict[int | None, str] = {}
+        self._namespace_text: dict[int | None, str] = {}
+        self._times: dict[datetime, str] = {}
+        self._templates: dict[
+            tuple[object, ...], tuple[str, Callable[..., tuple[object, ...]]]
+        ] = {}
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf, lineterminator="\n")
+
+    def header(self) -> str:
+        """The header line."""
+        extra = ("Namespace",) if self._view is not None else ()
+        return self._line([*WMI_NAMES, *CSV_EXTRA, *extra])
+
+    def _line(self, cells: Sequence[object]) -> str:
+        buf = self._buf
+        buf.seek(0)
+        buf.truncate()
+        self._writer.writerow(cells)
+        return buf.getvalue()
+
+    def _time(self, when: datetime) -> str:
+        text = self._times.get(when)
+        if text is None:
+            text = self._times[when] = iso_utc(when)
+        return text
+
+    def _process(self, pid: int | None) -> tuple[str, str, str]:
+        cells = self._by_pid.get(pid)
+        if cells is None:
+            cells = self._by_pid[pid] = _process_cells(self._processes.get(pid) if pid else None)
+        return cells
+
+    def cells(self, conn: TcpConnection) -> list[object]:
+        """The ordinary cells of one row."""
+        row: list[object] = list(WMI_VALUES(conn))
+        for i in _DATETIME_COLUMNS:
+            when = row[i]
+            if isinstance(when, datetime):
+                row[i] = self._time(when)
+        for i in _ARRAY_COLUMNS:
+            values = row[i]
+            if isinstance(values, tuple):
+                row[i] = ";".join(map(str, values))
+        row += self._process(conn.owning_process)
+        row.append(conn.owner_status.value)
+        if self._view is not None:
+            row.append(namespace_text(conn.netns, self._view))
+        return row
+
+    def _template(self, conn: TcpConnection) -> tuple[str, Callable[..., tuple[object, ...]]]:
+        cells = self.cells(conn)
+        marks = {i: f"\ue000{n}\ue000" for n, i in enumerate(_CSV_SLOTS)}
+        for i, mark in marks.items():
+            cells[i] = mark
+        process_at = len(WMI_NAMES)
+        cells[process_at : process_at + 3] = ["\ue000p\ue000"]
+        if self._view is not None:
+            cells[-1] = "\ue000n\ue000"
+        text = self._line(cells).replace("%", "%%")
+        found = [(text.find(m), n) for n, m in enumerate([*marks.values(), "\ue000p\ue000",
+                                                          "\ue000n\ue000"])]  # fmt: skip
+        for mark in [*marks.values(), "\ue000p\ue000", "\ue000n\ue000"]:
+            text = text.replace(mark, "%s")
+        order = [n for at, n in sorted(found) if at >= 0]
+        return text, itemgetter(*order)
+
+    def line(self, conn: TcpConnection) -> str:
+        """One row's line."""
+        kind = row_kind(conn)
+        found = self._templates.get(kind)
+        if found is None:
+            if len(self._templates) >= MAX_TEMPLATES:
+                return self._line(self.cells(conn))
+            found = self._templates[kind] = self._template(conn)
+        iid, laddr, lport, raddr, rport, state, pid, created = _CSV_SLOT_VALUES(conn)
+        if _CSV_SPECIAL.search(iid) or _CSV_SPECIAL.search(laddr) or _CSV_SPECIAL.search(raddr):
+            return self._line(self.cells(conn))
+        process = self._process_text.get(pid)
+        if process is None:
+            process = self._process_text[pid] = self._line(self._process(pid))[:-1]
+        netns = conn.netns
+        namespace = self._namespace_text.get(netns)
+        if namespace is None:
+            text = namespace_text(netns, self._view)
+            namespace = self._namespace_text[netns] = self._line([text])[:-1]
+        text, order = found
+        values = (iid, laddr, lport, raddr, rport, state, "" if pid is None else pid,
+                  "" if created is None else self._time(created), process, namespace)  # fmt: skip
+        return text % order(values)
+
+
+_CSV_SLOT_ATTRS: Final = (
+    "instance_id", "local_address", "local_port", "remote_address", "remote_port", "state",
+    "owning_process", "creation_time",
+)  # fmt: skip
+_CSV_SLOT_VALUES: Final = attrgetter(*_CSV_SLOT_ATTRS)
+_CSV_SLOTS: Final = tuple(
+    next(i for i, spec in enumerate(PROPERTIES) if spec.attr == attr) for attr in _CSV_SLOT_ATTRS
+)
+"""The columns of the per-row values, in :data:`_CSV_SLOT_ATTRS` order."""
+_CSV_SPECIAL: Final = re.compile(r'[",\r\n]')
+"""What makes the csv module quote a cell."""
+
+
+def write_csv(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -> None:
+    """CSV with the WMI names as header (arrays joined by ``;``) plus process columns."""
+    rows = _CsvRows(snap)
+    out.write(rows.header().encode("utf-8", "backslashreplace"))
+    line = rows.line
+    for batch in chunks(conns):
+        out.write("".join([line(conn) for conn in batch]).encode("utf-8", "backslashreplace"))

@@ -1,0 +1,270 @@
+"""``tcpscope connections --json``, streamed: rows filled into templates, a chunk at a time.
+
+Why it is shaped like this: at 50k connections the output is 240 MB (4.7 KB a row, indented),
+and the one-shot must finish within half the time of ``ss -tanp``. Rows of one kind (same
+provenance, owner status and constant properties, see :func:`_kinds`) differ in 16 values
+only: the identity, endpoints, State, owner, times, holders, tcp_info and namespace. So:
+
+- the first row of each kind is encoded the reference way
+  (:class:`core.connections.report.json_docs.JsonRows`) with markers in place of those values,
+  and cut at the markers into a ``bytes %`` template; every kind gets the same slots in the
+  same order;
+- per chunk, each slot's values are made as one column by C-level calls (attrgetter, ``map``
+  over caches keyed by PID, time or namespace, one orjson call escaping every string of the
+  chunk), and each row is one ``%`` of its template;
+- tcp_info is read for every socket at once from the dump's digests (one ``struct`` unpack per
+  socket, core.connections.sources.info_digest) and formatted into text in bulk.
+
+A chunk the fast path cannot take (more than :data:`MAX_TEMPLATES` kinds, a kind whose
+template has other slots, a value orjson refuses such as a lone surrogate, a source without
+inodes) is encoded the reference way, so the bytes never depend on the path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Sized
+from datetime import datetime
+from itertools import repeat
+from operator import attrgetter, is_
+from typing import IO, Final, TypeVar
+
+import orjson
+
+from core.connections.model import TcpConnection, TcpInfo
+from core.connections.namespaces import namespace_doc
+from core.connections.property_rules import PROPERTIES
+from core.connections.report.json_docs import (
+    EXTRA_KEY,
+    JsonRows,
+    alone,
+    encode_docs,
+    encode_one,
+    indented,
+)
+from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, SHAPE, chunks
+from core.connections.report.two_writers import write_alternating
+from core.connections.snapshot import Snapshot
+from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
+
+K = TypeVar("K", bound=Hashable)
+
+_ROW: Final = attrgetter(
+    "instance_id", "local_address", "remote_address", "local_port", "remote_port", "state",
+    "owning_process", "creation_time", "family", "inode", "uid", "state_changed_at", "holders",
+    "netns",
+)  # fmt: skip
+"""Everything a row's slots are made of, in one C call per row."""
+_STRINGS: Final = ("instance_id", "local_address", "remote_address")
+"""Slots inside quotes: their text is escaped by orjson, for the whole chunk at once."""
+_INTS: Final = ("local_port", "remote_port", "state", "family", "inode", "uid")
+"""Slots filled with ``%d``."""
+_TEXTS: Final = (
+    "owning_process", "creation_time", "process", "state_changed_at", "holders", "tcp_info",
+    "namespace",
+)  # fmt: skip
+"""Slots filled with a whole JSON value (``null`` included), cached per distinct value."""
+_EXTRA_SLOTS: Final = ("family", "inode", "uid", "state_changed_at", "process", "holders",
+                       "tcp_info", "namespace")  # fmt: skip
+_WMI_SLOTS: Final = {spec.wmi_name: spec.attr for spec in PROPERTIES if spec.attr in ROW_SLOTS}
+_MARK: Final = "\ue000{}\ue000"
+"""A marker string (private-use characters: never in a real value) for one slot."""
+_NULL: Final = b"null"
+CHUNK_ROWS: Final = 256
+"""Rows per chunk after the first: about 1.2 MB of text, which stays in the CPU's caches
+between its encoding and its write, and fits a widened pipe (core.commands.connections)."""
+SPLIT_ROWS: Final = 8192
+"""From this many rows on, a second process encodes every other chunk (it pays its fork)."""
+_NONE: Final = repeat(None)
+
+
+def _template(doc: dict[str, object]) -> tuple[bytes, tuple[str, ...]]:
+    """One row's document encoded with its slots cut out: (``%`` template, slot names in the
+    order they fill it)."""
+    marked = dict(doc)
+    for wmi, attr in _WMI_SLOTS.items():
+        marked[wmi] = _MARK.format(attr)
+    extra = dict(marked[EXTRA_KEY])  # type: ignore[call-overload]
+    for name in _EXTRA_SLOTS:
+        if name in extra:
+            extra[name] = _MARK.format(name)
+    marked[EXTRA_KEY] = extra
+    text = encode_one(marked).replace(b"%", b"%%")
+    found: list[tuple[int, str]] = []
+    for name in (*_STRINGS, *_INTS, *_TEXTS):
+        quoted = orjson.dumps(_MARK.format(name))
+        if name in _STRINGS:
+            quoted = quoted[1:-1]  # the quotes stay in the template
+        at = text.find(quoted)
+        if at >= 0:
+            found.append((at, name))
+            text = text.replace(quoted, b"%d" if name in _INTS else b"%b")
+    found.sort()
+    return text, tuple(name for _at, name in found)
+
+
+def _column(cache: dict[K, bytes], keys: Sequence[K], make: Callable[[K], bytes]) -> list[bytes]:
+    """``cache[key]`` for each of ``keys``, made once per distinct key."""
+    for key in set(keys).difference(cache):
+        cache[key] = make(key)
+    return list(map(cache.__getitem__, keys))
+
+
+class _TcpInfoTexts:
+    """The ``tcp_info`` value of each row, from the dump's digests (see the module docstring)."""
+
+    def __init__(self, infos: Mapping[str, TcpInfo]) -> None:
+        self._infos = infos
+        marks = [_MARK.format(i) for i in range(len(TcpInfo.__dataclass_fields__))]
+        text = indented(TcpInfo(*marks)).replace(b"%", b"%%")  # type: ignore[arg-type]
+        for mark in marks:
+            text = text.replace(orjson.dumps(mark), b"%d")
+        self._text = text
+        digests = infos.digests() if isinstance(infos, LazyTcpInfo) else None
+        whole = digests is not None and {len(d) for d in digests.values()} <= {DIGEST_SIZE}
+        self._digests = digests if whole else None
+
+    def column(self, iids: Sequence[str]) -> list[bytes]:
+        """The text of each of ``iids`` (``null`` without tcp_info)."""
+        if self._digests is not None:
+            get, text, values = self._digests.get, self._text, FROM_DIGEST
+            return [_NULL if (d := get(iid)) is None else text % values(d) for iid in iids]
+        info_of = self._infos.get
+        return [_NULL if (info := info_of(iid)) is None else indented(info) for iid in iids]
+
+
+class _Filler:
+    """Encodes chunks of one snapshot's rows (see the module docstring)."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self._snap = snap
+        self._docs = JsonRows(snap)
+        self._plain_docs = JsonRows(snap, fragments=False)
+        self._templates: dict[tuple[object, ...], bytes] = {}
+        self._irregular: set[tuple[object, ...]] = set()
+        self._slots: tuple[str, ...] | None = None
+        self._pids: dict[int | None, bytes] = {None: _NULL}
+        self._processes: dict[int | None, bytes] = {None: _NULL}
+        self._times: dict[datetime | None, bytes] = {None: _NULL}
+        self._holders: dict[tuple[tuple[int, ...], int | None], bytes] = {}
+        self._namespaces: dict[int | None, bytes] = {}
+        self._tcp_info = _TcpInfoTexts(snap.tcp_info)
+
+    def encode(self, batch: list[TcpConnection], *, lead: bytes = b",") -> bytes:
+        """``batch`` as array elements, ``\n  {...}`` joined by commas, after ``lead``."""
+        try:
+            text = self._fill(batch, lead)
+        except orjson.JSONEncodeError:
+            text = None
+        if text is None:
+            # The reference way: "[\n  {...},\n  {...}\n]" without its brackets.
+            text = lead + encode_docs(batch, self._docs, self._plain_docs)[1:-2]
+        return text
+
+    def _kind_templates(
+        self, batch: list[TcpConnection], kinds: list[tuple[object, ...]]
+    ) -> list[bytes] | None:
+        templates = self._templates
+        found = list(map(templates.get, kinds))
+        if None not in found:
+            return found  # type: ignore[return-value]
+        for i, template in enumerate(found):
+            if template is not None:
+                continue
+            kind = kinds[i]
+            if kind in self._irregular or len(templates) >= MAX_TEMPLATES:
+                return None
+            text, slots = _template(self._docs.doc(batch[i]))
+            if self._slots is None:
+                self._slots = slots
+            if slots != self._slots:
+                self._irregular.add(kind)
+                return None
+            found[i] = templates[kind] = text
+        return found  # type: ignore[return-value]
+
+    def _fill(self, batch: list[TcpConnection], lead: bytes) -> bytes | None:
+        iid, la, ra, lport, rport, state, pid, created, family, inode, uid, changed, held, netns = (
+            zip(*map(_ROW, batch), strict=True)
+        )
+        if None in inode or None in uid:
+            return None
+        kinds: list[tuple[object, ...]] = list(
+            zip(map(SHAPE, batch), map(is_, pid, _NONE), map(len, held), map(is_, created, _NONE),
+                strict=False)  # _NONE never ends
+        )  # fmt: skip
+        templates = self._kind_templates(batch, kinds)
+        if templates is None:
+            return None
+        n = len(batch)
+        strings = orjson.dumps([*iid, *la, *ra])[2:-2].split(b'","')
+        if len(strings) != 3 * n:
+            return None
+        docs, snap = self._docs, self._snap
+        columns: dict[str, Sequence[object]] = {
+            "instance_id": strings[:n],
+            "local_address": strings[n : 2 * n],
+            "remote_address": strings[2 * n :],
+            "local_port": lport,
+            "remote_port": rport,
+            "state": state,
+            "family": family,
+            "inode": inode,
+            "uid": uid,
+            "owning_process": _column(self._pids, pid, lambda p: b"%d" % p),
+            "creation_time": _column(self._times, created, _time_text),
+            "state_changed_at": _column(self._times, changed, _time_text),
+            "process": _column(self._processes, pid, lambda p: indented(docs.process(p))),
+            "holders": _column(self._holders, list(zip(held, pid, strict=True)), _holders_text),
+            "tcp_info": self._tcp_info.column(iid),
+        }
+        if snap.namespaces is not None:
+            view = snap.namespaces
+            columns["namespace"] = _column(
+                self._namespaces, netns, lambda n: indented(namespace_doc(n, view))
+            )
+        slots = self._slots
+        assert slots is not None
+        values = zip(*(columns[name] for name in slots), strict=True)
+        # The lead and the rows in one join: no copy of the chunk to put a comma before it.
+        return lead.join((b"", b",".join(map(bytes.__mod__, templates, values))))
+
+
+def _time_text(when: datetime | None) -> bytes:
+    return orjson.dumps(when, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)
+
+
+def _holders_text(key: tuple[tuple[int, ...], int | None]) -> bytes:
+    held, pid = key
+    return indented(list(held or alone(pid)))
+
+
+def write_json(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -> None:
+    """Write a JSON array of connection documents, chunk by chunk, ending in a newline.
+
+    The bytes equal ``json.dumps(docs, indent=2)`` for ASCII text (non-ASCII is UTF-8). With
+    :data:`SPLIT_ROWS` rows or more and a file descriptor under ``out``, two processes encode
+    (core.connections.report.two_writers).
+    """
+    filler = _Filler(snap)
+    batches = chunks(conns, CHUNK_ROWS)
+    first = next(batches, None)
+    if first is None:
+        out.write(b"[]\n")
+        return
+    out.write(filler.encode(first, lead=b"["))
+    fd = _descriptor(out) if isinstance(conns, Sized) and len(conns) >= SPLIT_ROWS else None
+    if fd is None:
+        for batch in batches:
+            out.write(filler.encode(batch))
+    else:
+        out.flush()
+        write_alternating(fd, batches, filler.encode)
+    out.write(b"\n]\n")
+
+
+def _descriptor(out: IO[bytes]) -> int | None:
+    """The file descriptor under ``out``, if it has one."""
+    try:
+        return out.fileno()
+    except (OSError, ValueError, AttributeError):  # io.BytesIO, a closed or odd stream
+        return None

@@ -1,0 +1,105 @@
+"""Connections as a plain aligned table for terminals, streamed chunk by chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import attrgetter
+from typing import IO, Final
+
+from core.connections.model import TcpConnection
+from core.connections.namespaces import namespace_text
+from core.connections.report.rows import chunks
+from core.connections.snapshot import Snapshot
+from core.textsafe import printable
+
+TABLE_HEADER: Final = ("State", "Local", "Remote", "PID", "Process")
+
+
+def write_table(
+    conns: Sequence[TcpConnection], snap: Snapshot, state_name: dict[int, str], out: IO[bytes]
+) -> None:
+    """A plain aligned table for terminals; untrusted text is made printable.
+
+    Column widths come from a first pass that writes the endpoints only, so rows are
+    formatted and written chunk by chunk.
+    """
+    processes = snap.processes
+    names: dict[int | None, str] = {None: "-"}
+    for pid in set(map(_OWNER, conns)):
+        if pid is not None:
+            info = processes.get(pid)
+            names[pid] = printable(info.name or "?") if info else "-"
+    states = {int(s) for s in set(map(_STATE, conns))}
+    state_names = {s: state_name.get(s, str(s)) for s in states}
+    local, remote = _endpoints(conns)
+    widths = [
+        max([len(TABLE_HEADER[0]), *(len(state_names[s]) for s in states)]),
+        max(len(TABLE_HEADER[1]), *map(len, local)) if local else len(TABLE_HEADER[1]),
+        max(len(TABLE_HEADER[2]), *map(len, remote)) if remote else len(TABLE_HEADER[2]),
+        max([len(TABLE_HEADER[3]), *(len(str(p)) for p in names if p is not None)]),
+    ]
+    w0, w1, w2, w3 = widths
+    # A Namespace column (before Process) when a row is outside tcpscope's own namespace.
+    view = snap.namespaces
+    spaces: dict[int | None, str] = {}
+    inodes = set(map(_NETNS, conns))
+    if view is not None and (len(inodes) > 1 or inodes != {None}):
+        spaces = {n: namespace_text(n, view) for n in inodes}
+    header: tuple[str, ...] = TABLE_HEADER
+    if spaces:
+        widths.append(max(len("Namespace"), *map(len, spaces.values())))
+        header = (*TABLE_HEADER[:4], "Namespace", TABLE_HEADER[4])
+    w4 = widths[-1] if spaces else 0
+    out.write(_table_line(header, widths).encode())
+    # What repeats is formatted once: state cells by state, the rest of a line by PID and
+    # namespace (it starts with the PID or "-", so stripping it strips the line).
+    # A list by State number: an IntEnum indexes a list in C, but hashes in Python.
+    state_cell = [""] * (max(states, default=0) + 1)
+    for s, name in state_names.items():
+        state_cell[s] = f"{name:<{w0}}  "
+    tails: dict[tuple[int | None, int | None], str] = {}
+    for pid, netns in set(map(_OWNER_NETNS, conns)):
+        where = f"{spaces[netns]:<{w4}}  " if spaces else ""
+        tails[pid, netns] = f"{'-' if pid is None else pid:<{w3}}  {where}{names[pid]}".rstrip()
+    line = f"\n%s%-{w1}s  %-{w2}s  %s"
+    done = 0
+    for batch in chunks(conns):
+        end = done + len(batch)
+        text = "".join(
+            [
+                line % (state_cell[c.state], la, ra, tails[c.owning_process, c.netns])
+                for c, la, ra in zip(batch, local[done:end], remote[done:end], strict=True)
+            ]
+        )
+        out.write(text.encode("utf-8", "backslashreplace"))
+        done = end
+    out.write(b"\n")
+
+
+_OWNER: Final = attrgetter("owning_process")
+_STATE: Final = attrgetter("state")
+_NETNS: Final = attrgetter("netns")
+_OWNER_NETNS: Final = attrgetter("owning_process", "netns")
+_ENDS: Final = attrgetter("local_address", "local_port", "remote_address", "remote_port")
+
+
+def _endpoints(conns: Sequence[TcpConnection]) -> tuple[list[str], list[str]]:
+    """Every row's local and remote ``address:port`` (IPv6 in brackets)."""
+    heads: dict[str, str] = {}
+    local: list[str] = []
+    remote: list[str] = []
+    for la, lp, ra, rp in map(_ENDS, conns):
+        head = heads.get(la)
+        if head is None:
+            head = heads[la] = f"[{la}]:" if ":" in la else f"{la}:"
+        local.append(f"{head}{lp}")
+        head = heads.get(ra)
+        if head is None:
+            head = heads[ra] = f"[{ra}]:" if ":" in ra else f"{ra}:"
+        remote.append(f"{head}{rp}")
+    return local, remote
+
+
+def _table_line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    padded = [cell.ljust(w) for cell, w in zip(cells, widths, strict=False)]
+    return "  ".join([*padded, *cells[len(widths) :]]).rstrip()

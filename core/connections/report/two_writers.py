@@ -1,0 +1,121 @@
+"""Two processes encode alternate chunks of one output and write them to it in turn.
+
+Why: ``connections --json`` at 50k connections is 240 MB of text, and encoding it is most of
+the one-shot's time after the sample. The machine has a second core, and ``ss -tanp`` uses one.
+A thread would not help (the encoding holds the GIL), so the writer forks: the parent encodes
+chunks 0, 2, 4… and the child chunks 1, 3, 5…, each while the other writes. A one-byte token
+passed through two pipes orders the writes, so the output is the same bytes in the same order,
+and each process holds one chunk at a time (no second copy of the output in memory).
+
+The child shares the parent's memory copy-on-write and leaves with ``os._exit`` (no cleanup of
+the parent's state runs twice). It exits with the ``errno`` of a failed write (a closed pipe:
+``| head``), which the parent raises as the same ``OSError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Final, TypeVar
+
+T = TypeVar("T")
+
+_TOKEN: Final = b"."
+_FAILED: Final = 125
+"""The child's exit code for an error that is not an OSError with an errno."""
+
+
+def can_fork() -> bool:
+    """Whether a fork is safe here: only while the process has a single thread (a lock held by
+    another thread would stay held in the child)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write the whole of ``data`` to ``fd`` (a pipe may take a part at a time)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def write_alternating(fd: int, batches: Iterable[T], encode: Callable[[T], bytes]) -> None:
+    """``encode(batch)`` of every batch written to ``fd`` in order, two processes encoding.
+
+    Falls back to one process when a fork is not safe or fails.
+
+    Raises:
+        OSError: a write failed (in either process).
+    """
+    items = iter(batches)
+    if not can_fork():
+        _alone(fd, items, encode)
+        return
+    try:
+        to_child_r, to_child_w = os.pipe()
+        to_parent_r, to_parent_w = os.pipe()
+    except OSError:
+        _alone(fd, items, encode)
+        return
+    try:
+        child = os.fork()
+    except OSError:
+        for end in (to_child_r, to_child_w, to_parent_r, to_parent_w):
+            os.close(end)
+        _alone(fd, items, encode)
+        return
+    if child == 0:
+        code = _FAILED
+        try:
+            os.close(to_child_w)
+            os.close(to_parent_r)
+            _turns(fd, islice(items, 1, None, 2), encode, to_child_r, to_parent_w, first=False)
+            code = 0
+        except OSError as err:
+            code = err.errno if err.errno and 0 < err.errno < _FAILED else _FAILED
+        finally:
+            os._exit(code)
+    os.close(to_child_r)
+    os.close(to_parent_w)
+    try:
+        _turns(fd, islice(items, 0, None, 2), encode, to_parent_r, to_child_w, first=True)
+    finally:
+        os.close(to_child_w)  # the child, waiting for its turn, sees EOF and stops
+        os.close(to_parent_r)
+        _pid, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise OSError(code if code != _FAILED else 0, os.strerror(code) if code != _FAILED
+                      else "the second encoding process failed")  # fmt: skip
+
+
+def _alone(fd: int, items: Iterator[T], encode: Callable[[T], bytes]) -> None:
+    for item in items:
+        write_all(fd, encode(item))
+
+
+def _turns(
+    fd: int,
+    mine: Iterator[T],
+    encode: Callable[[T], bytes],
+    wait_fd: int,
+    pass_fd: int,
+    *,
+    first: bool,
+) -> None:
+    """Encode each of ``mine``, wait for this process's turn, write it, pass the turn on.
+
+    A turn that never comes (the other process ended: EOF) ends this one's work quietly; the
+    parent then reports the child's outcome.
+    """
+    turn = first
+    for item in mine:
+        data = encode(item)
+        if not turn and not os.read(wait_fd, 1):
+            return
+        write_all(fd, data)
+        with contextlib.suppress(BrokenPipeError):
+            os.write(pass_fd, _TOKEN)
+        turn = False

@@ -1,0 +1,104 @@
+"""``--json`` encoded by two processes in turn: the reference bytes, in order, on a real pipe.
+
+Run in a fresh interpreter: the writer forks only from a single-threaded process, and a test
+runner may have threads of its own. Small chunks, so a few hundred rows of a real sample make
+dozens of turns between the two processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import IS_LINUX
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = """
+import hashlib, json, os, subprocess, sys
+from core.connections.oneshot import take_snapshot
+from core.connections.report import json_writer, write_json
+from tests.integration.sockets import SocketBag
+from tests.integration.test_report_stream import reference_doc
+
+with SocketBag() as bag:
+    v4, v6 = bag.listener(), bag.listener("::1")
+    bag.pair(v4)
+    bag.pair(v6)
+    bag.time_wait(v4)
+    ports = {v4.getsockname()[1], v6.getsockname()[1]}
+    snap = take_snapshot("netlink", tcp_info=True)
+# Ours only: other processes' text is made printable, which the reference encoder skips.
+conns = sorted((c for c in snap.connections.values() if {c.local_port, c.remote_port} & ports),
+               key=lambda c: c.instance_id)
+many = (conns * (400 // len(conns) + 1))[:400]
+json_writer.SPLIT_ROWS = len(many)
+json_writer.CHUNK_ROWS = 5
+forks = []
+real_fork = os.fork
+def counted_fork():
+    pid = real_fork()
+    if pid:
+        forks.append(pid)
+    return pid
+os.fork = counted_fork
+expected = (json.dumps([reference_doc(c, snap) for c in many], indent=2) + "\\n").encode()
+
+# 1. The whole output through a pipe to a reader process.
+reader = subprocess.Popen(["sha256sum"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+write_json(many, snap, reader.stdin)
+reader.stdin.close()
+got = reader.stdout.read().split()[0].decode()
+reader.wait()
+
+# 2. A reader that leaves early (| head): a clear OSError, no hang, no stray writer.
+head = subprocess.Popen(["head", "-c", "600000"], stdin=subprocess.PIPE,
+                        stdout=subprocess.DEVNULL)
+try:
+    write_json(many * 4, snap, head.stdin)
+    early = None
+except OSError as err:
+    early = err.errno
+head.wait()
+try:
+    head.stdin.close()
+except OSError:
+    pass
+def children_left():
+    try:
+        return os.waitpid(-1, os.WNOHANG) != (0, 0) or 1
+    except ChildProcessError:
+        return 0
+print(json.dumps({
+    "forks": len(forks),
+    "got": got,
+    "expected": hashlib.sha256(expected).hexdigest(),
+    "size": len(expected),
+    "early": early,
+    "children_left": children_left(),
+}))
+"""
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="a real netlink sample is Linux-only")
+def test_two_writers_give_the_reference_bytes_and_stop_on_a_closed_pipe(tmp_path: Path) -> None:
+    # A script file, not ``-c``: the owner's command line is in the output, and the reference
+    # encoder does not escape the newlines a ``-c`` program would put there.
+    script = tmp_path / "two_writers.py"
+    script.write_text(SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["forks"] >= 2, "the second encoder was not forked"
+    assert report["got"] == report["expected"], "the two writers' bytes differ from the reference"
+    assert report["size"] > 400 * 1000  # dozens of chunks
+    assert report["early"] == 32  # EPIPE, raised in the parent whichever process met it
+    assert report["children_left"] == 0
