@@ -24,8 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
-from itertools import repeat
-from operator import attrgetter, is_
+from operator import attrgetter
 from typing import IO, Final, TypeVar
 
 import orjson
@@ -41,7 +40,7 @@ from core.connections.report.json_docs import (
     encode_one,
     indented,
 )
-from core.connections.report.rows import FIRST_CHUNK, MAX_TEMPLATES, ROW_SLOTS, SHAPE, chunks
+from core.connections.report.rows import FIRST_CHUNK, MAX_TEMPLATES, ROW_SLOTS, chunks, row_kinds
 from core.connections.report.two_writers import write_alternating
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
@@ -74,7 +73,6 @@ CHUNK_ROWS: Final = 256
 between its encoding and its write, and fits a widened pipe (core.commands.connections)."""
 SPLIT_ROWS: Final = 8192
 """From this many rows on, a second process encodes every other chunk (it pays its fork)."""
-_NONE: Final = repeat(None)
 
 
 def _template(doc: dict[str, object]) -> tuple[bytes, tuple[str, ...]]:
@@ -188,10 +186,7 @@ class _Filler:
         )
         if None in inode or None in uid:
             return None
-        kinds: list[tuple[object, ...]] = list(
-            zip(map(SHAPE, batch), map(is_, pid, _NONE), map(len, held), map(is_, created, _NONE),
-                strict=False)  # _NONE never ends
-        )  # fmt: skip
+        kinds = row_kinds(batch, pid, held, created)
         templates = self._kind_templates(batch, kinds)
         if templates is None:
             return None
