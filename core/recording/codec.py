@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -102,11 +103,16 @@ def _dec_bytes(v: Any) -> bytes:
         raise _fail("hex bytes", v) from None
 
 
+def _as_is(v: Any) -> Any:
+    """The encoder of a value JSON holds as it is (known by identity: see _dataclass)."""
+    return v
+
+
 _PRIMITIVES: Final[dict[str, Codec]] = {
-    "int": Codec(lambda v: v, _dec_int),
-    "float": Codec(lambda v: v, _dec_float),
-    "str": Codec(lambda v: v, _dec_str),
-    "bool": Codec(lambda v: v, _dec_bool),
+    "int": Codec(_as_is, _dec_int),
+    "float": Codec(_as_is, _dec_float),
+    "str": Codec(_as_is, _dec_str),
+    "bool": Codec(_as_is, _dec_bool),
     "datetime": Codec(encode_time, decode_time),
     "bytes": Codec(lambda v: v.hex(), _dec_bytes),
 }
@@ -153,7 +159,8 @@ def _enum_codec(cls: type[enum.Enum]) -> Codec:
 
 def _optional(inner: Codec) -> Codec:
     enc, dec = inner.encode, inner.decode
-    return Codec(lambda v: None if v is None else enc(v), lambda v: None if v is None else dec(v))
+    decode: Callable[[Any], Any] = lambda v: None if v is None else dec(v)  # noqa: E731
+    return Codec(_as_is if enc is _as_is else lambda v: None if v is None else enc(v), decode)
 
 
 def _tuple(inner: Codec) -> Codec:
@@ -197,8 +204,16 @@ def _dataclass(cls: type) -> Codec:
     # Fields added later have defaults: files written before them still decode.
     least = max(required, min((i for i, f in enumerate(fields) if f.name in _ADDED), default=count))
 
+    values = operator.attrgetter(*names) if count > 1 else lambda obj: (getattr(obj, names[0]),)
+    converted = tuple((i, e) for i, e in enumerate(encoders) if e is not _as_is)
+    """Only these fields need converting (enums, times, nested classes): the rest are read
+    in one C call. A recording encodes ~1k changed connections per second at 50k."""
+
     def encode(obj: Any) -> list[Any]:
-        return [e(getattr(obj, n)) for e, n in zip(encoders, names, strict=True)]
+        out = list(values(obj))
+        for i, e in converted:
+            out[i] = e(out[i])
+        return out
 
     def decode(v: Any) -> Any:
         if type(v) is not list or not least <= len(v) <= count:
