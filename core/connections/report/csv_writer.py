@@ -20,7 +20,6 @@ from core.connections.report.rows import (
     chunks,
     iso_utc,
     row_kind,
-    row_kinds,
 )
 from core.connections.snapshot import Snapshot
 from core.textsafe import csv_cell
@@ -63,9 +62,9 @@ class _CsvRows:
         self._process_text: dict[int | None, str] = {}
         self._namespace_text: dict[int | None, str] = {}
         self._times: dict[datetime, str] = {}
-        self._templates: dict[tuple[object, ...], _Template] = {}
-        self._pid_cells: dict[int | None, object] = {None: ""}
-        self._time_cells: dict[datetime | None, str] = {None: ""}
+        self._templates: dict[
+            tuple[object, ...], tuple[str, Callable[..., tuple[object, ...]]]
+        ] = {}
         self._buf = io.StringIO()
         self._writer = csv.writer(self._buf, lineterminator="\n")
 
@@ -110,7 +109,7 @@ class _CsvRows:
             row.append(namespace_text(conn.netns, self._view))
         return row
 
-    def _template(self, conn: TcpConnection) -> _Template:
+    def _template(self, conn: TcpConnection) -> tuple[str, Callable[..., tuple[object, ...]]]:
         cells = self.cells(conn)
         marks = {i: f"\ue000{n}\ue000" for n, i in enumerate(_CSV_SLOTS)}
         for i, mark in marks.items():
@@ -124,50 +123,8 @@ class _CsvRows:
                                                           "\ue000n\ue000"])]  # fmt: skip
         for mark in [*marks.values(), "\ue000p\ue000", "\ue000n\ue000"]:
             text = text.replace(mark, "%s")
-        order = tuple(n for at, n in sorted(found) if at >= 0)
-        return text, itemgetter(*order), order
-
-    def lines(self, batch: list[TcpConnection]) -> str:
-        """The lines of ``batch``: by columns (C-level maps over the chunk, one ``%`` per row)
-        when every row has a template with the same slots and no cell needs quoting, else
-        line by line."""
-        text = self._by_columns(batch)
-        return text if text is not None else "".join([self.line(conn) for conn in batch])
-
-    def _by_columns(self, batch: list[TcpConnection]) -> str | None:
-        iid, laddr, lport, raddr, rport, state, pid, created, held, netns = zip(
-            *map(_CSV_ROW, batch), strict=True
-        )
-        if _CSV_SPECIAL.search("".join((*iid, *laddr, *raddr))):
-            return None
-        kinds = row_kinds(batch, pid, held, created)
-        templates = self._templates
-        found = list(map(templates.get, kinds))
-        for i in [i for i, template in enumerate(found) if template is None]:
-            if len(templates) >= MAX_TEMPLATES:
-                return None
-            found[i] = templates[kinds[i]] = self._template(batch[i])
-        slots = {template[2] for template in found}  # type: ignore[index]
-        if len(slots) != 1:
-            return None
-        for key in set(pid).difference(self._process_text):
-            self._process_text[key] = self._line(self._process(key))[:-1]
-        for key in set(pid).difference(self._pid_cells):
-            self._pid_cells[key] = key
-        for key in set(created).difference(self._time_cells):
-            self._time_cells[key] = iso_utc(key)
-        view = self._view
-        for key in set(netns).difference(self._namespace_text):
-            self._namespace_text[key] = self._line([namespace_text(key, view)])[:-1]
-        columns: tuple[Iterable[object], ...] = (
-            iid, laddr, lport, raddr, rport, state,
-            map(self._pid_cells.__getitem__, pid),
-            map(self._time_cells.__getitem__, created),
-            map(self._process_text.__getitem__, pid),
-            map(self._namespace_text.__getitem__, netns),
-        )  # fmt: skip
-        values = zip(*(columns[n] for n in slots.pop()), strict=True)
-        return "".join(map(str.__mod__, [template[0] for template in found], values))  # type: ignore[index]
+        order = [n for at, n in sorted(found) if at >= 0]
+        return text, itemgetter(*order)
 
     def line(self, conn: TcpConnection) -> str:
         """One row's line."""
@@ -188,7 +145,7 @@ class _CsvRows:
         if namespace is None:
             text = namespace_text(netns, self._view)
             namespace = self._namespace_text[netns] = self._line([text])[:-1]
-        text, order, _slots = found
+        text, order = found
         values = (iid, laddr, lport, raddr, rport, state, "" if pid is None else pid,
                   "" if created is None else self._time(created), process, namespace)  # fmt: skip
         return text % order(values)
@@ -199,9 +156,6 @@ _CSV_SLOT_ATTRS: Final = (
     "owning_process", "creation_time",
 )  # fmt: skip
 _CSV_SLOT_VALUES: Final = attrgetter(*_CSV_SLOT_ATTRS)
-_CSV_ROW: Final = attrgetter(*_CSV_SLOT_ATTRS, "holders", "netns")
-_Template = tuple[str, Callable[..., tuple[object, ...]], tuple[int, ...]]
-"""A kind's line with ``%s`` slots, the picker of its values, and which values it takes."""
 _CSV_SLOTS: Final = tuple(
     next(i for i, spec in enumerate(PROPERTIES) if spec.attr == attr) for attr in _CSV_SLOT_ATTRS
 )
@@ -214,5 +168,6 @@ def write_csv(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) ->
     """CSV with the WMI names as header (arrays joined by ``;``) plus process columns."""
     rows = _CsvRows(snap)
     out.write(rows.header().encode("utf-8", "backslashreplace"))
+    line = rows.line
     for batch in chunks(conns):
-        out.write(rows.lines(batch).encode("utf-8", "backslashreplace"))
+        out.write("".join([line(conn) for conn in batch]).encode("utf-8", "backslashreplace"))

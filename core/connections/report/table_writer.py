@@ -65,14 +65,12 @@ def write_table(
     done = 0
     for batch in chunks(conns):
         end = done + len(batch)
-        cells = zip(
-            map(state_cell.__getitem__, map(_STATE, batch)),
-            local[done:end],
-            remote[done:end],
-            map(tails.__getitem__, map(_OWNER_NETNS, batch)),
-            strict=True,
+        text = "".join(
+            [
+                line % (state_cell[c.state], la, ra, tails[c.owning_process, c.netns])
+                for c, la, ra in zip(batch, local[done:end], remote[done:end], strict=True)
+            ]
         )
-        text = "".join(map(line.__mod__, cells))
         out.write(text.encode("utf-8", "backslashreplace"))
         done = end
     out.write(b"\n")
@@ -86,19 +84,19 @@ _ENDS: Final = attrgetter("local_address", "local_port", "remote_address", "remo
 
 
 def _endpoints(conns: Sequence[TcpConnection]) -> tuple[list[str], list[str]]:
-    """Every row's local and remote ``address:port`` (IPv6 in brackets), by C-level maps:
-    one ``%`` template per distinct address."""
-    if not conns:
-        return [], []
-    local_addresses, local_ports, remote_addresses, remote_ports = zip(
-        *map(_ENDS, conns), strict=True
-    )
-    heads = {
-        a: (f"[{a}]:" if ":" in a else f"{a}:").replace("%", "%%") + "%d"  # a zone may hold %
-        for a in {*local_addresses, *remote_addresses}
-    }
-    local = list(map(str.__mod__, map(heads.__getitem__, local_addresses), local_ports))
-    remote = list(map(str.__mod__, map(heads.__getitem__, remote_addresses), remote_ports))
+    """Every row's local and remote ``address:port`` (IPv6 in brackets)."""
+    heads: dict[str, str] = {}
+    local: list[str] = []
+    remote: list[str] = []
+    for la, lp, ra, rp in map(_ENDS, conns):
+        head = heads.get(la)
+        if head is None:
+            head = heads[la] = f"[{la}]:" if ":" in la else f"{la}:"
+        local.append(f"{head}{lp}")
+        head = heads.get(ra)
+        if head is None:
+            head = heads[ra] = f"[{ra}]:" if ":" in ra else f"{ra}:"
+        remote.append(f"{head}{rp}")
     return local, remote
 
 
