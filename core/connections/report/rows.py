@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from itertools import islice
-from operator import attrgetter
+from itertools import islice, repeat
+from operator import attrgetter, is_
 from typing import Final
 
 from core.connections.model import CimProperties, TcpConnection
@@ -57,5 +57,22 @@ SHAPE: Final = attrgetter(
 
 def row_kind(conn: TcpConnection) -> tuple[object, ...]:
     """Everything of ``conn`` its row's text depends on outside the template's slots."""
-    return (SHAPE(conn), conn.owning_process is None, len(conn.holders) > 1,
+    return (SHAPE(conn), conn.owning_process is None, len(conn.holders),
             conn.creation_time is None)  # fmt: skip
+
+
+_NONE: Final = repeat(None)
+
+
+def row_kinds(
+    batch: Sequence[TcpConnection],
+    pids: Iterable[int | None],
+    holders: Iterable[tuple[int, ...]],
+    created: Iterable[datetime | None],
+) -> list[tuple[object, ...]]:
+    """:func:`row_kind` of each of ``batch`` by C-level maps, from its columns of owning
+    process, holders and creation time."""
+    return list(
+        zip(map(SHAPE, batch), map(is_, pids, _NONE), map(len, holders), map(is_, created, _NONE),
+            strict=False)  # _NONE never ends
+    )  # fmt: skip
