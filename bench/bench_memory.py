@@ -5,9 +5,11 @@ app headless (``App.run_test``) on the live netlink source while ``bench/loadgen
 loopback sockets, waits for the table to hold them and for two more samples, then prints, per
 size, from two runs of the app:
 
-* untraced: RSS split into file-backed pages (code, libraries), pymalloc (Python's small
-  objects: its arenas, the bytes in live blocks, the free rest) and glibc malloc (bytes in use,
-  free but kept), the idle app's RSS measured the same way, and RSS per connection above it;
+* untraced (started as ``tui.launch`` starts it: the first sample in a thread while Textual
+  is imported): RSS before and after a full ``gc.collect()``, split into file-backed pages
+  (code, libraries), pymalloc (Python's small objects: its arenas, the bytes in live blocks)
+  and glibc malloc (bytes in use, free but kept), the idle app's RSS measured the same way,
+  and RSS per connection above it;
 * traced (tracemalloc, from before the first sample): bytes per connection held by each
   allocation site (top sites) and in total.
 
@@ -114,6 +116,7 @@ def print_breakdown(idle: dict[str, int], full: dict[str, int], rows: int) -> No
     print("| MiB | idle app | loaded app | above idle, bytes per connection |")
     print("|---|---|---|---|")
     for key, label in (
+        ("before_gc", "RSS before a full gc.collect()"),
         ("rss", "RSS"),
         ("peak", "peak RSS"),
         ("file", "file-backed (code, libraries)"),
@@ -141,21 +144,28 @@ async def untraced(n: int, tune: bool) -> dict[str, int]:
     """The app's RSS breakdown once it holds ``n`` rows (0: the idle app's after 3 samples)."""
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()
     from core import allocator
+    from core.connections import PageRequest
     from core.connections.sources import get_source
     from core.sampling.sampler import Sampler
-    from tui.app import TcpscopeApp
-    from tui.connections.conn_table import ConnTable
 
     if tune:
         allocator.tune()
     feed = Sampler(get_source("netlink", tcp_info=False), interval_s=1.0, timeout_s=120.0)
+    # As tui.launch starts the app: the first sample (its first page first) runs in a thread
+    # while Textual is imported.
+    sys.setswitchinterval(0.001)
+    feed.start_early(PageRequest(rows=50))
+    from tui.app import TcpscopeApp
+    from tui.connections.conn_table import ConnTable
+
     app = TcpscopeApp(feed, hostname="bench")
     async with app.run_test(size=(200, 50)) as pilot:
         await _wait_loaded(app, app.screen.query_one(ConnTable), n)
         await pilot.pause()
+        before_gc = _proc_status()["VmRSS"]
         gc.collect()
         assert app.snapshot is not None
-        found = breakdown() | {"rows": len(app.snapshot.connections)}
+        found = breakdown() | {"rows": len(app.snapshot.connections), "before_gc": before_gc}
         ctypes.CDLL(None).malloc_trim(0)  # what glibc still keeps that it could give back
         found["trimmed"] = _proc_status()["VmRSS"]
         await feed.aclose()
