@@ -79,7 +79,44 @@ def ms(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} [{min(values):.1f}–{max(values):.1f}]"
 
 
-async def one_case(n: int, mode: str, seconds: float) -> dict[str, Any]:
+SPREAD_GAP_S = (0.23, 0.41, 0.17, 0.53, 0.31)
+"""Pauses before the spread presses: about 3 a second, at every phase of the sampler's."""
+
+
+def record_paints(app: Any) -> list[float]:
+    """The times (perf_counter) of every screen update the app composes from now on."""
+    painted: list[float] = []
+    display = app._display
+
+    def timed_display(screen: Any, renderable: Any) -> None:
+        display(screen, renderable)
+        if renderable is not None:
+            painted.append(time.perf_counter())
+
+    app._display = timed_display
+    return painted
+
+
+async def tick_every_second(feed: Any) -> None:
+    """A scripted feed sampled as the live one is: once a second (1% churn each time)."""
+    while True:
+        await feed.step()
+        await asyncio.sleep(1.0)
+
+
+def tail(values: list[float]) -> str:
+    """``p50 / p90 / p99 / max (n)`` of key latencies, in ms."""
+    if not values:
+        return "–"
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return f"{at(0.5):.0f} / {at(0.9):.0f} / {at(0.99):.0f} / {ordered[-1]:.0f} ({len(values)})"
+
+
+async def one_case(n: int, mode: str, seconds: float, presses: int) -> dict[str, Any]:
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()
     from tests.tui.scripted import SteppedFeed
     from tui.app import TcpscopeApp
@@ -103,15 +140,7 @@ async def one_case(n: int, mode: str, seconds: float) -> dict[str, Any]:
 
     feed.stream = timed_stream
     app = TcpscopeApp(feed, hostname="bench")
-    painted: list[float] = []
-    display = app._display
-
-    def timed_display(screen: Any, renderable: Any) -> None:
-        display(screen, renderable)
-        if renderable is not None:
-            painted.append(time.perf_counter())
-
-    app._display = timed_display  # type: ignore[method-assign]
+    painted = record_paints(app)
     async with app.run_test(size=(200, 50)) as pilot:
         table = app.screen.query_one(ConnTable)
 
@@ -177,6 +206,23 @@ async def one_case(n: int, mode: str, seconds: float) -> dict[str, Any]:
             idle_ms.append(repaint_ms(mark, t0))
         result["resort_idle_ms"] = ms(idle_ms)
         result["reverse_ms"] = ms(key_ms["S"])
+        # The tail: presses spread over several samples, so that some meet a snapshot being
+        # taken in, the moves and builds it leaves, and the sampler's thread at work.
+        spread: dict[str, list[float]] = {"down": [], "s": []}
+        ticker = asyncio.create_task(tick_every_second(feed)) if mode == "scripted" else None
+        for i in range(presses):
+            await asyncio.sleep(SPREAD_GAP_S[i % len(SPREAD_GAP_S)])
+            key = "s" if i % 4 == 3 else "down"
+            mark, t0 = len(painted), time.perf_counter()
+            await pilot.press(key)
+            while len(painted) <= mark and time.perf_counter() - t0 < 10:
+                await asyncio.sleep(0.001)  # the repaint may come after the press returns
+            spread[key].append(repaint_ms(mark, t0))
+        if ticker is not None:
+            ticker.cancel()
+        result["tail_down"] = tail(spread["down"])
+        result["tail_s"] = tail(spread["s"])
+        result["tail_all"] = tail(spread["down"] + spread["s"])
         # Whole-app CPU at 1 Hz: the sampler (thread) + the UI, over `seconds`.
         cpu0, wall0 = time.process_time(), time.monotonic()
         if mode == "scripted":
@@ -207,13 +253,24 @@ async def one_case(n: int, mode: str, seconds: float) -> dict[str, Any]:
     return result
 
 
-def child(n: int, mode: str, seconds: float) -> None:
-    print(json.dumps(asyncio.run(one_case(n, mode, seconds))))
+def child(n: int, mode: str, seconds: float, presses: int) -> None:
+    print(json.dumps(asyncio.run(one_case(n, mode, seconds, presses))))
 
 
-def run_child(n: int, mode: str, seconds: float) -> dict[str, Any]:
+def run_child(n: int, mode: str, seconds: float, presses: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(n), "--mode", mode, "--seconds", str(seconds)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            str(n),
+            "--mode",
+            mode,
+            "--seconds",
+            str(seconds),
+            "--presses",
+            str(presses),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -224,7 +281,7 @@ def run_child(n: int, mode: str, seconds: float) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def live_cases(sizes: list[int], seconds: float) -> list[dict[str, Any]]:
+def live_cases(sizes: list[int], seconds: float, presses: int) -> list[dict[str, Any]]:
     sys.path.insert(0, str(ROOT / "bench"))
     from loadgen import LoadGen
 
@@ -232,7 +289,7 @@ def live_cases(sizes: list[int], seconds: float) -> list[dict[str, Any]]:
     with LoadGen(max(8, -(-max(sizes) // 12_500))) as load:  # 12.5k fds per worker (RLIMIT)
         for n in sizes:
             load.grow_to(n)
-            results.append(run_child(n, "live", seconds))
+            results.append(run_child(n, "live", seconds, presses))
     return results
 
 
@@ -250,6 +307,9 @@ COLUMNS = (
     ("resort_idle_ms", "s (re-sort) ms"),
     ("resort_ms", "s at once after s ms"),
     ("reverse_ms", "S (reverse) ms"),
+    ("tail_down", "↓ spread ms p50 / p90 / p99 / max (n)"),
+    ("tail_s", "s spread ms p50 / p90 / p99 / max (n)"),
+    ("tail_all", "all spread keys ms p50 / p90 / p99 / max (n)"),
     ("cpu_pct", "CPU % at 1 Hz"),
     ("rss_mib", "peak RSS MiB"),
 )
@@ -261,16 +321,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--live", action="store_true", help="also run on netlink + loadgen")
     parser.add_argument("--live-only", action="store_true", help="only netlink + loadgen")
+    parser.add_argument(
+        "--presses", type=int, default=40, help="keys pressed spread over samples (the tail)"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="scripted", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.mode, args.seconds)
+        child(args.child, args.mode, args.seconds, args.presses)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = [] if args.live_only else [run_child(n, "scripted", args.seconds) for n in sizes]
+    results = (
+        []
+        if args.live_only
+        else [run_child(n, "scripted", args.seconds, args.presses) for n in sizes]
+    )
     if args.live or args.live_only:
-        results += live_cases(sizes, args.seconds)
+        results += live_cases(sizes, args.seconds, args.presses)
     print(
         f"# bench_tui — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
         "headless 200x50, median [min–max]; load average at the end "

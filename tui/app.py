@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import sys
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from tui import bindings
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
+from tui.gc_pacing import GcPacer
 from tui.guarded_app import FEED_CLOSE_GRACE_S, GuardedApp
 from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
@@ -151,7 +151,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             self.prefs.ghost_ttl_s if self.prefs.ghost_ttl_s is not None else ghost_ttl_s
         )
         self._held: Snapshot | None = None
-        self._frozen_rows = 0
+        self._gc = GcPacer()
         self._last_error: str | None = None
         self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
         self.actions_off = actions_off(feed)
@@ -224,10 +224,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             # A sample that was in flight when the user paused: keep it for resume.
             self._held = snap
             return
-        # Before the table takes it in: building the table's index allocates a tuple per row,
-        # and the collections that triggers walked every record (measured at 250k: 2.9 s of
-        # a 9.2 s first update, 1.1 s with the records frozen first).
-        self._freeze_gc(len(snap.connections))
+        self._gc.before(len(snap.connections))  # before the table takes it in
         self.snapshot = snap
         if snap.page is not None and isinstance(self.feed, ShowsPages):
             # The rest of the first sample waits for this page to be drawn (one GIL).
@@ -235,15 +232,6 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self._show_ipsec(snap.ipsec)
         self._publish_header()
         self._notify_errors(snap)
-
-    def _freeze_gc(self, rows: int) -> None:
-        # Measured: at 50k rows a full (generation 2) collection takes 60-130 ms and lands in
-        # the middle of a tick. The connection records are acyclic and live long, so move what
-        # exists to the permanent generation whenever the table has grown a lot; the cyclic
-        # collector then only walks what is new since. Refcounting still frees frozen records.
-        if rows >= 1000 and rows > 2 * self._frozen_rows:
-            gc.freeze()
-            self._frozen_rows = rows
 
     def _notify_errors(self, snap: Snapshot) -> None:
         error = snap.error

@@ -12,7 +12,15 @@ import ipaddress
 from datetime import datetime
 from typing import Final
 
-from core.connections.model import OffloadState, OwnerStatus, TcpConnection, TcpState
+from core.connections.model import (
+    NO_CIM,
+    CimProperties,
+    OffloadState,
+    OwnerStatus,
+    TcpConnection,
+    TcpState,
+    shared_cim,
+)
 from core.fast_records import plain_constructor
 
 LINUX_TCP_STATES: Final[dict[int, TcpState]] = {
@@ -288,24 +296,6 @@ def build_connection(
     plain stores (:mod:`core.fast_records`): five times cheaper than the frozen ``__init__``.
     """
     return _make_connection(
-        None,  # caption
-        None,  # description
-        None,  # element_name
-        None,  # install_date
-        None,  # name
-        None,  # operational_status
-        None,  # status_descriptions
-        None,  # status
-        None,  # health_state
-        None,  # communication_status
-        None,  # detailed_status
-        None,  # operating_status
-        None,  # primary_status
-        None,  # other_enabled_state
-        defaults.enabled_default,
-        None,  # time_of_last_state_change
-        defaults.transitioning_to_state,
-        None,  # available_requested_states
         instance_id(  # positional: this runs once per socket of a first sample
             local_address,
             local_port,
@@ -316,19 +306,13 @@ def build_connection(
             generation,
             netns,
         ),
-        None,  # enabled_state
-        defaults.requested_state,
-        defaults.directionality,
-        None,  # aggregation_behavior
         local_address,
         local_port,
         remote_address,
         remote_port,
         state,
-        applied_setting,
         owning_process,
         first_seen,  # creation_time
-        offload_state if offload_state is not None else defaults.offload_state,
         family,
         owner_status,
         created_before_start,
@@ -338,7 +322,30 @@ def build_connection(
         None,  # state_changed_at
         holders,
         netns,
+        _PLATFORM_CIM.get((defaults, applied_setting, offload_state))
+        or _platform_cim(defaults, applied_setting, offload_state),
     )
+
+
+_PLATFORM_CIM: Final[dict[tuple[PlatformDefaults, int | None, int | None], CimProperties]] = {}
+
+
+def _platform_cim(
+    defaults: PlatformDefaults, applied_setting: int | None, offload_state: int | None
+) -> CimProperties:
+    """The shared CIM values of a source's connections (see :class:`CimProperties`)."""
+    values = dataclasses.replace(
+        NO_CIM,
+        enabled_default=defaults.enabled_default,
+        transitioning_to_state=defaults.transitioning_to_state,
+        requested_state=defaults.requested_state,
+        directionality=defaults.directionality,
+        applied_setting=applied_setting,
+        offload_state=offload_state if offload_state is not None else defaults.offload_state,
+    )
+    cim = shared_cim(*(getattr(values, f.name) for f in dataclasses.fields(CimProperties)))
+    _PLATFORM_CIM[(defaults, applied_setting, offload_state)] = cim
+    return cim
 
 
 def with_state(conn: TcpConnection, state: TcpState, now: datetime) -> TcpConnection:

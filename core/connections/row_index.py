@@ -6,33 +6,46 @@ check finds what changed; only those rows are re-keyed and moved with bisect. Th
 keys ascending; a descending view just reads it backwards. Ghost rows (recently closed
 connections) live in the same index, flagged, until their time-to-live runs out.
 
+This module decides which order is worked on when: the one shown, the one asked for (being
+built, :mod:`core.connections.order_build`) and the next sort column's (prepared while idle);
+a tick only notes what changed in each (:mod:`core.connections.row_order`), and the moves are
+made at once when they are few, else in :meth:`RowIndex.step` slices like the builds.
+
 UI-free: it imports neither Textual nor Rich, so it is tested and benchmarked on its own.
 """
 
 from __future__ import annotations
 
-import gc
-import heapq
+import math
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain, islice
-from typing import Any
+from operator import attrgetter
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.namespaces import NamespaceInfo, NamespaceView, label
-from core.connections.query import EMPTY_QUERY, NEEDS_PROCESS, Query, RowKey, SortKey, key_func
+from core.connections.order_build import OrderBuild, gc_paused
+from core.connections.query import EMPTY_QUERY, Query, key_func
+from core.connections.row_order import MOVES_PER_CHECK, NamespaceOf, RowOrder, Rows, dec
 from core.connections.snapshot import Ghost, Snapshot
-from core.connections.sorted_keys import BLOCK, SortedKeys
+from core.connections.tick_changes import TickChanges, closed_at, shown_ghosts, tick_changes
 
 REBUILD_FRACTION = 8
 """Above 1/8 of the rows changing, one new order beats many bisect insertions."""
 SYNC_ROWS = 5000
-"""Up to this many rows a new order is made at once (a few ms); above, in bounded slices."""
+"""Up to this many rows a new order is made, and a tick's rows moved, at once (a few ms);
+above, in bounded slices."""
 CHUNK = 4096
 """Rows keyed and sorted per slice of a build (about 3 ms of tuples here)."""
+MOVES_AT_ONCE = 256
+"""Above :data:`SYNC_ROWS` rows, a tick moves up to this many rows at once (all orders
+together, a few ms at 250k rows); more wait for :meth:`RowIndex.step` slices."""
+TICK_BUDGET_S = 0.008
+"""Beyond those, a tick moves rows for this long (a step's slice): at 50k rows with 1% churn
+that is usually all of them, at 250k a fraction."""
+_STATE = attrgetter("state")
 
 
 @dataclass(slots=True)
@@ -51,177 +64,6 @@ class Group:
     def row_id(self) -> str:
         """The cursor identity of this group row."""
         return f"group:ns{self.netns}" if self.netns is not None else f"group:{self.pid}"
-
-
-NamespaceOf = Callable[[TcpConnection], NamespaceInfo | None]
-
-
-def _no_namespace(_conn: TcpConnection) -> NamespaceInfo | None:
-    return None
-
-
-class Rows(Mapping[str, TcpConnection]):
-    """Every row by InstanceID: the snapshot's own connections (shared, never copied) and the
-    ghosts' records. Why: a copy of 250k records' dict is 10 MB kept for nothing; the
-    sources never change a connections dict once published (they copy on change)."""
-
-    __slots__ = ("ghosts", "live")
-
-    def __init__(self, live: Mapping[str, TcpConnection], ghosts: dict[str, TcpConnection]) -> None:
-        self.live, self.ghosts = live, ghosts
-
-    def __getitem__(self, iid: str) -> TcpConnection:
-        conn = self.live.get(iid)
-        return conn if conn is not None else self.ghosts[iid]
-
-    def get(self, iid: str, default: Any = None) -> Any:
-        """The record of ``iid``, or ``default``."""
-        conn = self.live.get(iid)
-        return conn if conn is not None else self.ghosts.get(iid, default)
-
-    def __contains__(self, iid: object) -> bool:
-        return iid in self.live or iid in self.ghosts
-
-    def __len__(self) -> int:
-        return len(self.live) + len(self.ghosts)
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self.live
-        yield from self.ghosts
-
-    def pairs(self) -> Iterator[tuple[str, TcpConnection]]:
-        """(InstanceID, record) of every row. Safe to hold across ticks: neither dict is ever
-        changed (a tick makes a new Rows)."""
-        return chain(self.live.items(), self.ghosts.items())
-
-
-class _Order:
-    """One column's order over the rows that pass one query, and their State counts."""
-
-    __slots__ = ("column", "counts", "key", "keys", "live", "query", "rows", "stored")
-
-    def __init__(self, column: str, query: Query, key: RowKey, rows: Rows) -> None:
-        self.column, self.query, self.key = column, query, key
-        self.counts: dict[TcpState, int] = {}
-        self.rows = rows
-        """The records the rows were ordered by (the index's own rows while :attr:`live`)."""
-        self.live = True
-        """Kept current by every tick; False: a stale order shown while its successor builds."""
-        self.stored: dict[str, SortKey] | None = {} if column in NEEDS_PROCESS else None
-        """Keys by InstanceID, only where a row's key cannot be made again from its record
-        (process and user names change under a PID); other keys are made again when needed."""
-        self.keys = SortedKeys(self.key_of if self.stored is None else self.stored.__getitem__)
-
-    def key_of(self, iid: str) -> SortKey:
-        """The key row ``iid`` is ordered by (from :attr:`rows`)."""
-        rows = self.rows
-        conn = rows.live.get(iid)
-        return self.key(conn if conn is not None else rows.ghosts[iid])
-
-    def add(self, index: RowIndex, iid: str, conn: TcpConnection, ghost: bool) -> None:
-        """Put ``conn`` in order if it passes the query (:attr:`rows` must hold it)."""
-        query = self.query
-        if query.empty or query.matches(conn, index.proc(conn), index.namespace_of(conn)):
-            key = self.key(conn)
-            if self.stored is not None:
-                self.stored[iid] = key
-            self.keys.add(iid, key)
-            if not ghost:
-                self.counts[conn.state] = self.counts.get(conn.state, 0) + 1
-
-    def discard(self, iid: str, conn: TcpConnection, ghost: bool) -> None:
-        """Take ``conn`` (the record it was added with) out, if it is in."""
-        stored = self.stored
-        key = self.key(conn) if stored is None else stored.get(iid)
-        if key is not None and self.keys.remove(iid, key):
-            if stored is not None:
-                del stored[iid]
-            if not ghost:
-                _dec(self.counts, conn.state)
-
-    def retarget(self, processes: Mapping[int, ProcessInfo]) -> None:
-        """New process records: rows keyed from now on see their names."""
-        if self.stored is not None:
-            self.key = key_func(self.column, processes)
-
-
-class _Build:
-    """A new order (another column or query, or a first snapshot) made in bounded steps.
-
-    Why: sorting 250k keys in one go holds the UI (and the GIL) for half a second. Here rows
-    are keyed and sorted a chunk at a time, and the sorted chunks merged a block at a time;
-    rows that change meanwhile are noted and redone when the order is finished.
-    """
-
-    def __init__(self, index: RowIndex, column: str, query: Query) -> None:
-        self.column, self.query = column, query
-        self.order = _Order(column, query, key_func(column, index.processes), index.rows)
-        self.dirty: dict[str, tuple[TcpConnection | None, bool]] = {}
-        """Rows changed since the build started: the record and ghost flag it saw."""
-        self.done = False
-        # The rows as they are now (read lazily: they never change, see Rows); later changes
-        # are noted (see note) and redone at the end.
-        self._steps = self._run(index, index.rows.pairs(), set(index.ghosts))
-
-    def note(self, iid: str, old: TcpConnection | None, ghost: bool) -> None:
-        """Row ``iid`` is about to change (``old``: its record now, None if it has none)."""
-        if iid not in self.dirty:
-            self.dirty[iid] = (old, ghost)
-
-    def advance(self, deadline: float) -> bool:
-        """Work until ``deadline`` (perf_counter); True once every row is in order."""
-        if not self.done:
-            for _ in self._steps:
-                if time.perf_counter() >= deadline:
-                    return False
-            self.done = True
-        return True
-
-    def finish(self, index: RowIndex) -> _Order:
-        """The order, brought up to date with the rows that changed while it was built."""
-        order = self.order
-        # Out by the records it was built from (while its rows are those), then back in.
-        for iid, (old, ghost) in self.dirty.items():
-            if old is not None:
-                order.discard(iid, old, ghost)
-        order.rows = index.rows
-        for iid in self.dirty:
-            conn = index.rows.get(iid)
-            if conn is not None:
-                order.add(index, iid, conn, iid in index.ghosts)
-        self.dirty = {}
-        return order
-
-    def _run(
-        self, index: RowIndex, items: Iterator[tuple[str, TcpConnection]], ghosts: set[str]
-    ) -> Iterator[None]:
-        order, query = self.order, self.query
-        key, counts, stored = order.key, order.counts, order.stored
-        proc, namespace_of = index.proc, index.namespace_of
-        runs: list[list[str]] = []
-        size = index.chunk_rows
-        while chunk := list(islice(items, size)):
-            if not query.empty:
-                chunk = [(i, c) for i, c in chunk if query.matches(c, proc(c), namespace_of(c))]
-            keys = [key(c) for _, c in chunk]
-            if stored is not None:
-                stored.update(zip([i for i, _ in chunk], keys, strict=True))
-            for i, c in chunk:
-                if i not in ghosts:
-                    counts[c.state] = counts.get(c.state, 0) + 1
-            keys.sort()
-            runs.append([str(k[-1]) for k in keys])  # a key ends with its row's InstanceID
-            yield
-        of = order.keys.key
-        if len(runs) <= 1:
-            order.keys = SortedKeys.from_sorted(of, runs[0] if runs else [])
-            return
-        merged = heapq.merge(*runs, key=of)
-        blocks: list[list[str]] = []
-        while block := list(islice(merged, min(BLOCK, size))):
-            blocks.append(block)
-            yield
-        order.keys = SortedKeys(of, blocks)
 
 
 class RowIndex:
@@ -246,12 +88,20 @@ class RowIndex:
         """Up to this many rows a new order is made at once; above, in :meth:`step` slices."""
         self.chunk_rows = CHUNK
         """Rows keyed and sorted per unit of a build's work."""
-        self._shown = _Order(sort_column, EMPTY_QUERY, key_func(sort_column), self.rows)
-        self._pending: _Build | None = None
+        self.moves_at_once = MOVES_AT_ONCE
+        """Above :attr:`sync_rows`, a tick moves this many rows at most before it returns."""
+        self.move_batch = MOVES_PER_CHECK
+        """Rows moved between two looks at the clock in a :meth:`step`."""
+        self.tick_budget_s = TICK_BUDGET_S
+        """How long a tick may go on moving rows beyond :attr:`moves_at_once` (0: none)."""
+        self._shown = RowOrder(sort_column, EMPTY_QUERY, key_func(sort_column), self.rows)
+        self._pending: OrderBuild | None = None
         """The order asked for, being built (the shown one stays until it is done)."""
-        self._next: _Build | _Order | None = None
+        self._next: OrderBuild | RowOrder | None = None
         """The next sort column's order, prepared while idle (see :meth:`prepare`)."""
         self._last_seq: int | None = None
+        self._ghosts: dict[str, Ghost] = {}
+        """The ghost rows' Ghosts (a tick finds new ones by identity)."""
 
     # --- reading ----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -262,6 +112,11 @@ class RowIndex:
     def building(self) -> bool:
         """True while the asked-for order (sort column, filter) is still being made."""
         return self._pending is not None
+
+    @property
+    def catching_up(self) -> bool:
+        """True while rows of the shown order wait to be moved to their new records."""
+        return self._shown.live and bool(self._shown.dirty)
 
     @property
     def shown_column(self) -> str:
@@ -282,12 +137,15 @@ class RowIndex:
 
     def record(self, row_id: str) -> TcpConnection:
         """The record a shown row was sorted by (KeyError when it is not listed)."""
-        return self._shown.rows[row_id]
+        conn = self._shown.keyed(row_id)
+        if conn is None:
+            raise KeyError(row_id)
+        return conn
 
     def position(self, row_id: str) -> int | None:
         """Where ``row_id`` is in the current order, or None when it is not shown."""
         order = self._shown
-        conn = order.rows.get(row_id)
+        conn = order.keyed(row_id)
         if conn is None:
             return None
         key = order.key(conn) if order.stored is None else order.stored.get(row_id)
@@ -332,9 +190,10 @@ class RowIndex:
         ready = self._next
         self._next = None
         if ready is not None and ready.column == column and ready.query is self.query:
-            if isinstance(ready, _Order):
+            if isinstance(ready, RowOrder):
                 self._pending = None
                 self._shown = ready
+                self._settle_if_small()
                 return
             self._pending = ready  # prepared in part: finish it first
             self._settle_if_small()
@@ -358,45 +217,66 @@ class RowIndex:
             nxt is not None and nxt.column == column and nxt.query is self.query
         ):
             return
-        self._next = _Build(self, column, self.query)
+        self._next = self._build(column, self.query)
 
     @property
     def has_work(self) -> bool:
         """True while :meth:`step` has something to do."""
-        return self._pending is not None or isinstance(self._next, _Build)
+        nxt = self._next
+        return (
+            self._pending is not None
+            or self.catching_up
+            or isinstance(nxt, OrderBuild)
+            or (nxt is not None and bool(nxt.dirty))
+        )
 
     def step(self, budget_s: float = 0.01) -> bool:
-        """Build for about ``budget_s``: the order asked for first, then the prepared one.
+        """Work for about ``budget_s``: the shown order's moves first, then the order asked
+        for, then the prepared one.
 
-        Returns True when the shown order changed (the asked-for order is now shown).
+        Returns True when the shown rows changed (moved, or the asked-for order is shown).
         """
         deadline = time.perf_counter() + budget_s
-        with _gc_paused():
+        with gc_paused():
+            shown = self._shown
+            changed = False
+            if shown.live and shown.dirty:
+                changed = True
+                if not shown.catch_up(self, deadline, self.move_batch):
+                    return True
             pending = self._pending
             if pending is not None:
                 if not pending.advance(deadline):
-                    return False
+                    return changed
                 self._pending = None
-                self._shown = pending.finish(self)
+                self._shown = pending.order  # its rows changed meanwhile are moved next
+                if len(pending.order.dirty) <= self.moves_at_once:
+                    pending.order.catch_up(self, math.inf)
                 return True
             nxt = self._next
-            if isinstance(nxt, _Build) and nxt.advance(deadline):
-                self._next = nxt.finish(self)
-        return False
+            if isinstance(nxt, OrderBuild):
+                if nxt.advance(deadline):
+                    self._next = nxt.order
+            elif nxt is not None and nxt.dirty:
+                nxt.catch_up(self, deadline, self.move_batch)
+        return changed
 
     def settle(self) -> None:
-        """Finish every build now (tests, small tables, one-off consumers)."""
+        """Finish every build and move now (tests, small tables, one-off consumers)."""
         while self.has_work:
             self.step(3600.0)
 
+    def _build(self, column: str, query: Query) -> OrderBuild:
+        return OrderBuild(self, column, query, self.processes, self.rows, self.chunk_rows)
+
     def _order_by(self, column: str, query: Query) -> None:
-        self._pending = _Build(self, column, query)
+        self._pending = self._build(column, query)
         self._settle_if_small()
 
     def _settle_if_small(self) -> None:
-        if len(self.rows) <= self.sync_rows and self._pending is not None:
-            while not self.step(3600.0):
-                pass
+        if len(self.rows) <= self.sync_rows:
+            while self._pending is not None or self.catching_up:
+                self.step(3600.0)
 
     # --- ticks ------------------------------------------------------------------------
     def update(self, snap: Snapshot, ghost_ttl_s: float) -> int:
@@ -405,146 +285,103 @@ class RowIndex:
         When ``snap`` follows the last snapshot applied here, its diff (worked out once, by the
         source and the sampler) covers everything in between and the work is O(changes).
         Otherwise (a first snapshot, a jump in a replay), or when the diff does not add up,
-        each row's record is checked by identity: O(N), about 10-15 ms at 50k.
+        each row's record is checked by identity: O(N), about 10-15 ms at 50k. Rows are moved
+        at once when few (:attr:`moves_at_once`), else in :meth:`step` slices.
         """
         if snap.namespaces is not self.namespaces:
             self._set_namespaces(snap.namespaces)
         if snap.processes is not self.processes:
             self.processes = snap.processes
-            for order in self._orders():
+            for order in self._tracked():
                 order.retarget(self.processes)
-        conns = snap.connections
-        ghosts = {
-            g.connection.instance_id: g
-            for g in snap.ghosts
-            if (snap.time - g.closed_at).total_seconds() < ghost_ttl_s
-            and g.connection.instance_id not in conns
-        }
         last, self._last_seq = self._last_seq, snap.seq
         follows = last is not None and 0 <= snap.seq - last <= 1 + snap.skipped
-        changed = None
-        if follows:
-            changed = self._changed_by_diff(snap, ghosts)
-            gone = self._gone(snap, conns, ghosts)
-            if len(self.rows) - len(gone) + self._new(changed) != len(conns) + len(ghosts):
-                changed = None  # the diff does not add up: check every row
-        if changed is None:
-            changed = self._changed_by_identity(conns, ghosts)
-            gone = self._gone(snap, conns, ghosts)
-            if len(self.rows) - len(gone) + self._new(changed) != len(conns) + len(ghosts):
-                gone = [k for k in self.rows if k not in conns and k not in ghosts]
-        if (
-            conns is self.rows.live
-            and (changed or gone)
-            and any(not ghost for _, _, ghost in changed)
-        ):
+        conns = snap.connections
+        if not self.rows and len(conns) > self.sync_rows:
+            # A first large snapshot: every row is new, nothing to compare (at 250k, a look
+            # at each row's record and a list of them all cost 50 ms for nothing).
+            self._bulk(conns, shown_ghosts(snap, ghost_ttl_s))
+            return len(conns)
+        tick = tick_changes(snap, self.rows, self._ghosts, ghost_ttl_s, follows)
+        if conns is self.rows.live and tick.live:
             # The source changed its published dict in place: the old records are lost.
-            self._bulk(conns, ghosts)
-        elif len(changed) + len(gone) > max(64, len(self.rows) // REBUILD_FRACTION):
-            self._bulk(conns, ghosts)
+            self._bulk(conns, tick.ghosts)
+        elif tick.count > max(64, len(self.rows) // REBUILD_FRACTION):
+            self._bulk(conns, tick.ghosts)
         else:
-            with _gc_paused():
-                self._apply(conns, ghosts, changed, gone)
-        return len(changed) + len(gone)
+            self._note(conns, tick)
+            with gc_paused():
+                self._move_few()
+        return tick.count
 
-    def _apply(
-        self,
-        conns: Mapping[str, TcpConnection],
-        ghosts: Mapping[str, Ghost],
-        changed: list[tuple[str, TcpConnection, bool]],
-        gone: list[str],
-    ) -> None:
-        """Move each changed row out of the orders (by its old record) and back in."""
-        changed = list({iid: (iid, c, g) for iid, c, g in changed}.values())  # once each
-        old_rows, old_ghosts = self.rows, self.ghosts
-        orders, builds = self._orders(), self._builds()
+    def _note(self, conns: Mapping[str, TcpConnection], tick: TickChanges) -> None:
+        """Note each changed row in every order (by the record it is in order by now), and
+        take the new rows; the counts of all rows are current at once."""
+        old_live, old_dead = self.rows.live, self.rows.ghosts
+        orders = self._tracked()
+        dirties = [order.dirty for order in orders]
         counts = self.counts_all
-        for iid in [*gone, *(iid for iid, _, _ in changed)]:
-            old = old_rows.get(iid)
-            if old is None:
-                for build in builds:
-                    build.note(iid, None, False)
-                continue
-            was_ghost = iid in old_ghosts
-            if not was_ghost:
-                _dec(counts, old.state)
-            for order in orders:
-                order.discard(iid, old, was_ghost)
-            for build in builds:
-                build.note(iid, old, was_ghost)
-        self.rows = rows = Rows(conns, {iid: g.connection for iid, g in ghosts.items()})
-        self.ghosts = {iid: g.closed_at for iid, g in ghosts.items()}
+        entry: tuple[TcpConnection | None, bool]
+        for ids in (tick.live, tick.ghosted, tick.gone):
+            for iid in ids:
+                old = old_live.get(iid)
+                if old is not None:
+                    dec(counts, old.state)
+                    entry = (old, False)
+                else:
+                    old = old_dead.get(iid)
+                    entry = (old, old is not None)
+                for dirty in dirties:
+                    dirty.setdefault(iid, entry)  # a row noted twice keeps its first record
+        for iid in tick.live:
+            state = conns[iid].state
+            counts[state] = counts.get(state, 0) + 1
+        self._take_rows(conns, tick.ghosts)
         for order in orders:
-            order.rows = rows
-        for iid, conn, ghost in changed:
-            if not ghost:
-                counts[conn.state] = counts.get(conn.state, 0) + 1
-            for order in orders:
-                order.add(self, iid, conn, ghost)
+            order.take_rows(self.rows)
 
-    def _orders(self) -> list[_Order]:
-        """Orders kept current by every tick."""
+    def _take_rows(self, conns: Mapping[str, TcpConnection], ghosts: dict[str, Ghost]) -> None:
+        self.rows = Rows(conns, {iid: g.connection for iid, g in ghosts.items()})
+        self.ghosts = closed_at(ghosts)
+        self._ghosts = ghosts
+
+    def _move_few(self) -> None:
+        """Move the noted rows now if they are few (or the table small); else as many as
+        :attr:`tick_budget_s` allows (often all: no second frame for them), the rest in
+        :meth:`step` slices, which the table runs between keypresses."""
+        orders = [o for o in self._tracked() if o.dirty and self._may_move(o)]
+        moves = sum(len(o.dirty) for o in orders)
+        if not moves:
+            return
+        if moves <= self.moves_at_once or len(self.rows) <= self.sync_rows:
+            for order in orders:
+                order.catch_up(self, math.inf)
+        elif self.tick_budget_s > 0:
+            self.step(self.tick_budget_s)
+
+    def _may_move(self, order: RowOrder) -> bool:
+        """Orders being built take their moves once whole."""
+        return not any(build.order is order for build in self._builds())
+
+    def _tracked(self) -> list[RowOrder]:
+        """Orders kept current by every tick (those being built included)."""
         orders = [self._shown] if self._shown.live else []
-        if isinstance(self._next, _Order):
+        orders.extend(build.order for build in self._builds())
+        if isinstance(self._next, RowOrder):
             orders.append(self._next)
         return orders
 
-    def _builds(self) -> list[_Build]:
+    def _builds(self) -> list[OrderBuild]:
         builds = [self._pending] if self._pending is not None else []
-        if isinstance(self._next, _Build):
+        if isinstance(self._next, OrderBuild):
             builds.append(self._next)
         return builds
 
-    def _new(self, changed: list[tuple[str, TcpConnection, bool]]) -> int:
-        rows = self.rows
-        return sum(1 for iid, _, _ in changed if iid not in rows)
-
-    def _ghost_changes(self, ghosts: Mapping[str, Ghost]) -> list[tuple[str, TcpConnection, bool]]:
-        rows, old = self.rows, self.ghosts
-        return [
-            (iid, g.connection, True)
-            for iid, g in ghosts.items()
-            if rows.get(iid) is not g.connection or iid not in old
-        ]
-
-    def _changed_by_diff(
-        self, snap: Snapshot, ghosts: Mapping[str, Ghost]
-    ) -> list[tuple[str, TcpConnection, bool]]:
-        conns = snap.connections
-        ids = set(snap.diff.added)
-        ids.update(c.instance_id for c in snap.diff.state_changed)
-        ids.update(snap.diff.changed)
-        ids.update(iid for iid in self.ghosts if iid in conns)  # reopened
-        changed = [(iid, conns[iid], False) for iid in ids if iid in conns]
-        changed.extend(self._ghost_changes(ghosts))
-        return changed
-
-    def _changed_by_identity(
-        self, conns: Mapping[str, TcpConnection], ghosts: Mapping[str, Ghost]
-    ) -> list[tuple[str, TcpConnection, bool]]:
-        get, old_ghosts = self.rows.get, self.ghosts
-        # Sources hand back the same record for an unchanged connection.
-        changed = [(iid, c, False) for iid, c in conns.items() if get(iid) is not c]
-        changed.extend((iid, conns[iid], False) for iid in old_ghosts if iid in conns)
-        changed.extend(self._ghost_changes(ghosts))
-        return changed
-
-    def _gone(
-        self, snap: Snapshot, conns: Mapping[str, TcpConnection], ghosts: Mapping[str, Ghost]
-    ) -> list[str]:
-        candidates = set(snap.diff.removed) | set(self.ghosts)
-        rows = self.rows
-        return [k for k in candidates if k in rows and k not in conns and k not in ghosts]
-
-    def _bulk(self, conns: Mapping[str, TcpConnection], ghosts: Mapping[str, Ghost]) -> None:
+    def _bulk(self, conns: Mapping[str, TcpConnection], ghosts: dict[str, Ghost]) -> None:
         # New row maps, not the old ones changed: the shown order keeps reading the old rows
         # (consistent with its keys) until the new order is built.
-        self.rows = Rows(conns, {iid: g.connection for iid, g in ghosts.items()})
-        self.ghosts = {iid: g.closed_at for iid, g in ghosts.items()}
-        counts: dict[TcpState, int] = {}
-        for conn in conns.values():
-            counts[conn.state] = counts.get(conn.state, 0) + 1
-        self.counts_all = counts
+        self._take_rows(conns, ghosts)
+        self.counts_all = dict(Counter(map(_STATE, conns.values())))  # in C: 250k rows, 10 ms
         self._shown.live = False
         self._next = None
         self._order_by(self.sort_column, self.query)
@@ -554,11 +391,13 @@ class RowIndex:
         """Filtered live rows grouped by owning process (or by ``"container"``: namespace),
         busiest first, then by name."""
         by_pid: dict[int | None, Group] = {}
-        rows = self._shown.rows
+        keyed = self._shown.keyed
         for iid in self.ids():
             if iid in self.ghosts:
                 continue
-            conn = rows[iid]
+            conn = keyed(iid)
+            if conn is None:
+                continue
             if by == "container":
                 ns = self.namespace_of(conn)
                 pid = ns.inode if ns is not None else conn.netns
@@ -579,22 +418,5 @@ class RowIndex:
         return sorted(by_pid.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic GC while a rebuild allocates 50k key tuples (measured: it triggers dozens of
-    collections, a full one among them, tripling a re-sort's time). Nothing here is cyclic."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _dec(counts: dict[TcpState, int], state: TcpState) -> None:
-    left = counts.get(state, 0) - 1
-    if left > 0:
-        counts[state] = left
-    else:
-        counts.pop(state, None)
+def _no_namespace(_conn: TcpConnection) -> NamespaceInfo | None:
+    return None

@@ -244,7 +244,9 @@ class FrameEncoder:
         self._conns: dict[str, TcpConnection] = {}
         self._handles: dict[str, int] = {}
         self._tcp: dict[str, TcpInfo] = {}
-        self._digests: dict[str, Any] = {}
+        self._trail: object = None
+        self._removed: list[tuple[str, TcpConnection]] = []
+        self._added: list[str] = []
         self._procs: dict[int, ProcessInfo] = {}
         self._ghosts: dict[str, Ghost] = {}
         self._privilege: Privilege | None = None
@@ -302,34 +304,37 @@ class FrameEncoder:
         return rec
 
     def _connections(self, rec: dict[str, Any], snap: Snapshot, key: bool) -> None:
-        prev = self._conns
+        prev, conns = self._conns, snap.connections
         if key:
             self._handles = {}
-        changed: dict[str, Any] = {}
-        for cid, conn in snap.connections.items():
-            old = prev.get(cid)
-            if key or old is None or (old is not conn and old != conn):
-                changed[cid] = CONNECTION.encode(conn)
+            changed = {cid: CONNECTION.encode(conn) for cid, conn in conns.items()}
+        else:
+            # Records are reused while a socket is unchanged: identity finds the candidates.
+            get = prev.get
+            changed = {
+                cid: CONNECTION.encode(conn)
+                for cid, conn in conns.items()
+                if (old := get(cid)) is not conn and old != conn
+            }
         rec["c"] = changed
         self._handles = _number(self._handles, changed)
-        if not key:
-            removed = [cid for cid in prev if cid not in snap.connections]
-            if removed:
-                rec["cr"] = removed
-        self._removed = [(cid, prev[cid]) for cid in prev if cid not in snap.connections]
-        self._added = [cid for cid in snap.connections if cid not in prev]
-        self._conns = dict(snap.connections)
+        removed = sorted(prev.keys() - conns.keys())
+        if removed and not key:
+            rec["cr"] = removed
+        self._removed = [(cid, prev[cid]) for cid in removed]
+        self._added = [cid for cid in changed if cid not in prev]
+        self._conns = dict(conns)
 
     def _tcp_info(self, rec: dict[str, Any], infos: Mapping[str, TcpInfo], key: bool) -> None:
-        current, changed = self._changed_tcp_info(infos, key)
+        tcp = self._tcp
+        moved, gone, complete = self._moved_tcp_info(infos, key)
         full: dict[str, Any] = {}
         steps: list[tuple[int, list[int]]] = []
-        for cid in changed:
-            info = current[cid]
-            old = self._tcp.get(cid)
-            if not key and old == info:
+        for cid, info in moved.items():
+            old = None if key else tcp.get(cid)
+            if old == info:
                 continue
-            if key or old is None or (step := _tcp_step(old, info)) is None:
+            if old is None or (step := _tcp_step(old, info)) is None:
                 full[cid] = TCP_INFO.encode(info)
             else:
                 steps.append((self._handles[cid], step))
@@ -337,43 +342,37 @@ class FrameEncoder:
             rec["ti"] = full
         if steps:
             rec["td"] = _pack_steps(steps)
-        if not key:
-            gone = [cid for cid in self._tcp if cid not in current and cid in self._conns]
-            if gone:
-                rec["tr"] = gone
-        self._tcp = current
+        conns = self._conns
+        if complete:
+            if not key:
+                went = sorted(cid for cid in tcp if cid not in moved and cid in conns)
+                if went:
+                    rec["tr"] = went
+            self._tcp = dict(moved)
+            return
+        went = sorted(cid for cid in gone if cid in tcp and cid not in moved and cid in conns)
+        if went:
+            rec["tr"] = went
+        for cid in gone:
+            tcp.pop(cid, None)
+        tcp.update(moved)
 
-    def _changed_tcp_info(
+    def _moved_tcp_info(
         self, infos: Mapping[str, TcpInfo], key: bool
-    ) -> tuple[dict[str, TcpInfo], Iterable[str]]:
-        """This sample's tcp_info by InstanceID, and which entries may differ from the last
-        sample's. With the source's digests (see LazyTcpInfo.digests) only the entries whose
-        digest moved are decoded; the others keep the TcpInfo already written."""
-        digests = infos.digests() if isinstance(infos, LazyTcpInfo) else None
-        if digests is None:
-            self._digests = {}
-            everything = dict(infos.items())
-            return everything, everything
-        last, kept = self._digests, self._tcp
-        self._digests = digests
-        if key:
-            check: list[str] = list(digests)
-            current: dict[str, TcpInfo] = {}
-        else:
-            last_get = last.get
-            check = [cid for cid, d in digests.items() if last_get(cid) != d or cid not in kept]
-            current = kept.copy()
-            for cid in kept.keys() - digests.keys():
-                del current[cid]
-        changed: list[str] = []
-        for cid in check:
-            info = infos.get(cid)
-            if info is None:
-                current.pop(cid, None)
-            else:
-                current[cid] = info
-                changed.append(cid)
-        return current, changed
+    ) -> tuple[Mapping[str, TcpInfo], list[str], bool]:
+        """The tcp_info that may differ from the last sample's (by InstanceID), the entries
+        that went, and whether the first holds every entry (the second is then empty).
+
+        With the source's help (LazyTcpInfo.changes: one digest per socket, compared with the
+        last sample's) only the entries that moved are decoded; otherwise all are."""
+        found = (
+            infos.changes(None if key else self._trail) if isinstance(infos, LazyTcpInfo) else None
+        )
+        if found is None:
+            self._trail = None
+            return dict(infos.items()), [], True
+        self._trail = found.trail
+        return found.moved, found.gone, found.complete
 
     def _processes(self, rec: dict[str, Any], procs: Mapping[int, ProcessInfo], key: bool) -> None:
         changed = {

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
-from core.connections.model import OwnerStatus, TcpConnection, TcpState
-from core.connections.records import PlatformDefaults, instance_id, new_connection
+from core.connections.model import (
+    CONNECTION_FIELDS,
+    OwnerStatus,
+    TcpConnection,
+    TcpState,
+    connection_of,
+)
+from core.connections.records import LINUX_DEFAULTS, PlatformDefaults, instance_id, new_connection
 
 SEEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -59,5 +64,22 @@ def test_new_connection_puts_every_value_in_its_named_field() -> None:
         "source_key": b"key",
         "holders": (),
     }
-    got = {f.name: getattr(rec, f.name) for f in dataclasses.fields(TcpConnection)}
+    got = {f.name: getattr(rec, f.name) for f in CONNECTION_FIELDS}
     assert got == {name: set_by_rule.get(name) for name in got}
+
+
+def test_a_sources_records_share_one_cim_object_and_rebuild_equal_from_their_fields() -> None:
+    def built(port: int) -> TcpConnection:
+        return new_connection(
+            family=4, local_address="10.0.0.1", local_port=port, remote_address="10.0.0.2",
+            remote_port=80, state=TcpState.ESTABLISHED, owning_process=None,
+            owner_status=OwnerStatus.NO_OWNER, first_seen=SEEN, created_before_start=False,
+            defaults=LINUX_DEFAULTS,
+        )  # fmt: skip
+
+    first, second = built(1000), built(1001)
+    assert first.cim is second.cim and first.offload_state == 0 and first.caption is None
+    again = connection_of(*(getattr(first, f.name) for f in CONNECTION_FIELDS))
+    assert again == first and again.cim is first.cim
+    # The record holds what differs per connection: 17 values and the shared object.
+    assert len(TcpConnection.__slots__) == 18

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
 
+from core.connections.sources.fd_scan import tables
 from tests.integration.conftest import IS_LINUX
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,3 +64,11 @@ def test_forked_scan_equals_the_in_process_scan() -> None:
     assert set(report["wanted"]) <= set(report["mine"])
     assert all(report["owners"])
     assert report["passes"] == "A"
+
+
+def test_tables_share_one_name_per_fd_number() -> None:
+    # Two processes' tables: pid 10 holds fds 3 and 4, pid 11 holds fd 3 (inodes 100, 0, 200).
+    first, second = tables(array("q", [10, 2, 3, 100, 4, 0, 11, 1, 3, 200]))
+    assert first.fds == ["3", "4"] and second.fds == ["3"]
+    assert first.fds[0] is second.fds[0]
+    assert first.inodes == [100, 0] and second.inodes == [200]

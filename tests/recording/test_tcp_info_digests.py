@@ -1,6 +1,7 @@
 """The recorder finds changed tcp_info from the dump's digests instead of decoding every socket:
-on real loopback sockets, a digest moves exactly when the decoded tcp_info does, and the frames
-written that way are the frames written by decoding everything."""
+on real loopback sockets, a socket is reported moved exactly when its decoded tcp_info changed,
+one whose tcp_info left the dump is reported gone, and the frames written that way are the
+frames written by decoding everything, also when the recorder misses a sample."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def _snapshot(seq: int, sample: SourceSample) -> Snapshot:
     )
 
 
-def test_a_digest_moves_exactly_when_the_decoded_tcp_info_does(
+def test_a_socket_moves_exactly_when_its_decoded_tcp_info_does(
     pairs: list[tuple[socket.socket, socket.socket]],
 ) -> None:
     from core.connections.sources.netlink import NetlinkSource
@@ -84,19 +85,32 @@ def test_a_digest_moves_exactly_when_the_decoded_tcp_info_does(
         for pair in pairs[: PAIRS // 2]:
             _talk(pair, 5000)
         second = source.sample(datetime.now(UTC), first=False)
+        ours = _ours(first, pairs) & _ours(second, pairs)
+        client, server = pairs[-1]
+        client.close()
+        server.close()  # the client's side becomes a TIME_WAIT: a connection without tcp_info
+        third = source.sample(datetime.now(UTC), first=False)
     finally:
         source.close()
-    a, b = first.tcp_info, second.tcp_info
-    assert isinstance(a, LazyTcpInfo) and isinstance(b, LazyTcpInfo)
-    da, db = a.digests(), b.digests()
-    assert da is not None and db is not None
-    ours = _ours(first, pairs) & _ours(second, pairs)
+    a, b, c = first.tcp_info, second.tcp_info, third.tcp_info
+    assert isinstance(a, LazyTcpInfo) and isinstance(b, LazyTcpInfo) and isinstance(c, LazyTcpInfo)
+    ca = a.changes(None)
+    assert ca.complete and ca.moved == dict(a.items())
+    cb = b.changes(ca.trail)
+    assert not cb.complete
     assert len(ours) == 2 * PAIRS
-    moved = {iid for iid in ours if da[iid] != db[iid]}
+    moved = set(cb.moved) & ours
     assert {iid for iid in ours if a[iid] != b[iid]} == moved
+    assert all(cb.moved[iid] == b[iid] for iid in cb.moved)
     # The sockets that carried data moved (bytes_acked / bytes_received), the idle ones did not.
     assert len(moved) == PAIRS
-    assert set(da) == set(a) and set(db) == set(b)
+    cc = c.changes(cb.trail)
+    closed = {iid for iid in ours if third.connections.get(iid) is None or iid not in c}
+    assert len(closed) == 2  # both ends of the closed pair
+    assert closed <= set(cc.gone)
+    assert set(cc.gone) <= set(b) and not set(cc.gone) & set(c)
+    assert any(iid in third.connections for iid in closed)  # the TIME_WAIT side stays
+    assert cc.trail.order is not None and cb.trail.order is None  # a trail is used once
 
 
 def test_frames_from_digests_are_the_frames_from_decoding_everything(
@@ -107,15 +121,19 @@ def test_frames_from_digests_are_the_frames_from_decoding_everything(
     source = NetlinkSource(tcp_info=True)
     samples = []
     try:
-        for i in range(4):
+        for i in range(6):
             if i:
                 for pair in pairs[i::3]:
                     _talk(pair, 1000 * i)
+            if i == 3:  # a pair closes: one side goes, the other stays as a TIME_WAIT
+                for s in pairs.pop():
+                    s.close()
             samples.append(source.sample(datetime.now(UTC), first=i == 0))
     finally:
         source.close()
     with_digests, decoding_all = FrameEncoder(5.0), FrameEncoder(5.0)
-    written = 0
+    written = gone = 0
+    del samples[4]  # a sample the recorder never saw: the trail is rebuilt, not trusted
     for seq, sample in enumerate(samples, 1):
         snap = _snapshot(seq, sample)
         plain = dataclasses.replace(snap, tcp_info=dict(snap.tcp_info.items()))
@@ -123,4 +141,6 @@ def test_frames_from_digests_are_the_frames_from_decoding_everything(
         want = decoding_all.encode(plain, key=seq == 1)
         assert got == want
         written += len(got.get("ti", {})) + len(got.get("td", b"") or ())
+        gone += len(got.get("tr", ()))
     assert written > 2 * PAIRS  # the key frame and the deltas did carry tcp_info
+    assert gone >= 1  # the TIME_WAIT side's tcp_info went while its connection stayed

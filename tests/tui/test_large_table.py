@@ -1,14 +1,16 @@
-"""A large table stays usable while a new order is made: keys are handled between its slices.
+"""A large table stays usable while a new order is made, or a tick's many rows are moved:
+keys are handled between the slices of that work.
 
 30,000 scripted rows (above the 5,000 that are sorted at once), through the real Sampler and
-the real app: a re-sort by an unprepared column is made in slices on timers, and the keys
-pressed meanwhile are handled before it is done; the finished order is a full sort's, and the
-cursor stays on its connection.
+the real app: a re-sort by an unprepared column is made in slices on timers, and so are the
+moves of a tick that changes 3,600 rows; the keys pressed meanwhile are handled before the
+work is done; the finished order is a full sort's, and the cursor stays on its connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from textual import events
 
@@ -17,6 +19,9 @@ from core.connections.query import key_func
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from tests.tui.scripted import SteppedFeed
 from tests.tui.test_app import make_app, step, table
+from tui.app import TcpscopeApp
+from tui.connections.conn_table import ConnTable
+from tui.connections.state_bar import StateBar
 
 N = 30_000
 STATES = (TcpState.ESTABLISHED, TcpState.ESTABLISHED, TcpState.TIME_WAIT, TcpState.LISTEN)
@@ -47,6 +52,27 @@ async def until(condition: object, what: str) -> None:
     raise AssertionError(f"never: {what}")
 
 
+def note_cursor_moves(t: ConnTable, flag: Callable[[], bool]) -> list[bool]:
+    """``flag()`` as it is each time the table moves its cursor (the list fills in)."""
+    handled: list[bool] = []
+    cursor = t.action_cursor
+
+    def noted(delta: int) -> None:
+        handled.append(flag())
+        cursor(delta)
+
+    t.action_cursor = noted  # type: ignore[method-assign]
+    return handled
+
+
+def send(app: TcpscopeApp, key: str) -> None:
+    """``key`` as a terminal sends it: queued, the app not waited for."""
+    event = events.Key(key, None)
+    event.set_sender(app)
+    assert app._driver is not None
+    app._driver.send_message(event)
+
+
 async def test_keys_are_handled_while_a_large_order_is_made() -> None:
     feed = SteppedFeed(big)
     app = make_app(feed)
@@ -56,27 +82,13 @@ async def test_keys_are_handled_while_a_large_order_is_made() -> None:
         await until(lambda: not t.index.building and t.row_count == N, "the first order")
         await pilot.press("down", "down")
         on = t.cursor_id
-        handled: list[bool] = []
-        cursor = t.action_cursor
-
-        def noted(delta: int) -> None:
-            handled.append(t.index.building)
-            cursor(delta)
-
-        t.action_cursor = noted  # type: ignore[method-assign]
-
-        def send(key: str) -> None:
-            event = events.Key(key, None)
-            event.set_sender(app)
-            assert app._driver is not None
-            app._driver.send_message(event)
-
+        handled = note_cursor_moves(t, lambda: t.index.building)
         # Keys as a terminal sends them, without waiting for the app to be idle in between.
-        send("less_than_sign")  # the previous column: never prepared, made in slices
+        send(app, "less_than_sign")  # the previous column: never prepared, made in slices
         await until(lambda: t.index.sort_column != "state", "the re-sort")
         assert t.index.building
         assert "…" in t.render_line(0).text  # the header says the order is on its way
-        send("down")
+        send(app, "down")
         await until(lambda: handled, "the Down key")
         assert handled == [True]  # handled between slices, not after the whole sort
         moved = t.cursor_id
@@ -90,3 +102,78 @@ async def test_keys_are_handled_while_a_large_order_is_made() -> None:
         assert [t.row_id_at(i) for i in range(t.row_count)] == expected
         assert t.cursor_id == moved  # the cursor stayed on its connection
         assert "…" not in t.render_line(0).text
+
+
+CHURN = 1800
+"""Connections replaced by the second frame: 3,600 rows change (1,800 new, 1,800 closing into
+ghosts), more than a tick moves at once and fewer than a new order is made for."""
+
+
+def churned(index: int) -> ScriptedFrame:
+    if not index:
+        return big(index)
+    fresh = [
+        ScriptedConn(
+            f"10.9.{(j >> 8) & 255}.{j & 255}",
+            2000 + j,
+            "192.0.2.7",
+            443,
+            TcpState.ESTABLISHED,
+            pid=1000 + j % 8,
+            offload_state=0,
+        )
+        for j in range(CHURN)
+    ]
+    return ScriptedFrame(ROWS[CHURN:] + fresh, PROCS)
+
+
+async def test_keys_are_handled_while_a_tick_moves_many_rows() -> None:
+    feed = SteppedFeed(churned)
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        t = table(app)
+        await step(pilot, app, feed)
+        await until(lambda: not t.index.has_work and t.row_count == N, "the first orders")
+        await pilot.press("down", "down")
+        handled = note_cursor_moves(t, lambda: t.index.catching_up)
+        t.index.tick_budget_s = 0.0  # every move in slices (a fast host does many at once)
+        snap = await feed.step()
+        while app.snapshot is None or app.snapshot.seq < snap.seq:
+            await asyncio.sleep(0)
+        assert t.index.catching_up  # the tick noted its rows; slices move them
+        send(app, "down")
+        await until(lambda: handled, "the Down key")
+        assert handled == [True]  # handled between slices, not after every row moved
+        moved = t.cursor_id
+        await until(lambda: not t.index.has_work, "the moves")
+        key = key_func("state", snap.processes)
+        shown = [*snap.connections.values(), *(g.connection for g in snap.ghosts)]
+        expected = [c.instance_id for c in sorted(shown, key=key)]
+        assert [t.row_id_at(i) for i in range(t.row_count)] == expected
+        assert t.cursor_id == moved  # the cursor stayed on its connection
+
+
+async def test_a_filter_made_in_slices_shows_its_counts_with_its_rows() -> None:
+    """When the filtered order of a large table is shown (its last slice), the state counts
+    are the filter's in the same call, so both reach the screen in the same frame."""
+    feed = SteppedFeed(big)
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        t = table(app)
+        await step(pilot, app, feed)
+        await until(lambda: not t.index.has_work and t.row_count == N, "the first orders")
+        bar = app.screen.query_one(StateBar)
+        seen: list[str] = []
+        work = t._work
+
+        def noted() -> None:
+            work()
+            if not t.index.building:
+                seen.append(str(bar.visual))
+
+        t._work = noted  # type: ignore[method-assign]
+        await pilot.press("slash", *"state:listen", "enter")
+        await until(lambda: seen, "the filtered order")
+        listening = sum(1 for c in ROWS if c.state is TcpState.LISTEN)
+        assert f"Listen {listening}/{listening}" in seen[0]
+        assert f"Established 0/{N - N // 4 * 2}" in seen[0]

@@ -22,10 +22,9 @@ inodes) is encoded the reference way, so the bytes never depend on the path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Sized
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
-from itertools import repeat
-from operator import attrgetter, is_
+from operator import attrgetter
 from typing import IO, Final, TypeVar
 
 import orjson
@@ -41,7 +40,7 @@ from core.connections.report.json_docs import (
     encode_one,
     indented,
 )
-from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, SHAPE, chunks
+from core.connections.report.rows import FIRST_CHUNK, MAX_TEMPLATES, ROW_SLOTS, chunks, row_kinds
 from core.connections.report.two_writers import write_alternating
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
@@ -74,7 +73,6 @@ CHUNK_ROWS: Final = 256
 between its encoding and its write, and fits a widened pipe (core.commands.connections)."""
 SPLIT_ROWS: Final = 8192
 """From this many rows on, a second process encodes every other chunk (it pays its fork)."""
-_NONE: Final = repeat(None)
 
 
 def _template(doc: dict[str, object]) -> tuple[bytes, tuple[str, ...]]:
@@ -188,10 +186,7 @@ class _Filler:
         )
         if None in inode or None in uid:
             return None
-        kinds: list[tuple[object, ...]] = list(
-            zip(map(SHAPE, batch), map(is_, pid, _NONE), map(len, held), map(is_, created, _NONE),
-                strict=False)  # _NONE never ends
-        )  # fmt: skip
+        kinds = row_kinds(batch, pid, held, created)
         templates = self._kind_templates(batch, kinds)
         if templates is None:
             return None
@@ -246,19 +241,25 @@ def write_json(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -
     (core.connections.report.two_writers).
     """
     filler = _Filler(snap)
+    if isinstance(conns, Sequence) and len(conns) >= SPLIT_ROWS:
+        fd = _descriptor(out)
+        if fd is not None:
+            out.write(filler.encode(list(conns[:FIRST_CHUNK]), lead=b"["))
+            out.flush()
+            # Chunks by position: each process slices out only its own rows, and so touches
+            # (and copies, after the fork) only the memory of those.
+            spans = ((i, i + CHUNK_ROWS) for i in range(FIRST_CHUNK, len(conns), CHUNK_ROWS))
+            write_alternating(fd, spans, lambda span: filler.encode(list(conns[span[0] : span[1]])))
+            out.write(b"\n]\n")
+            return
     batches = chunks(conns, CHUNK_ROWS)
     first = next(batches, None)
     if first is None:
         out.write(b"[]\n")
         return
     out.write(filler.encode(first, lead=b"["))
-    fd = _descriptor(out) if isinstance(conns, Sized) and len(conns) >= SPLIT_ROWS else None
-    if fd is None:
-        for batch in batches:
-            out.write(filler.encode(batch))
-    else:
-        out.flush()
-        write_alternating(fd, batches, filler.encode)
+    for batch in batches:
+        out.write(filler.encode(batch))
     out.write(b"\n]\n")
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from itertools import islice
-from operator import attrgetter
+from itertools import islice, repeat
+from operator import attrgetter, is_
 from typing import Final
 
-from core.connections.model import TcpConnection
+from core.connections.model import CimProperties, TcpConnection
 from core.connections.property_rules import PROPERTIES
 
 FIRST_CHUNK: Final = 64
@@ -42,8 +43,12 @@ ROW_SLOTS: Final = (
 )  # fmt: skip
 """The values that differ from row to row: a template (JSON, CSV) has a slot for each it
 shows, and the rest of its text comes from the row's kind (:data:`SHAPE`)."""
+_CIM: Final = frozenset(f.name for f in dataclasses.fields(CimProperties))
 SHAPE: Final = attrgetter(
-    *(spec.attr for spec in PROPERTIES if spec.attr not in ROW_SLOTS),
+    # The shared CimProperties object holds every WMI value outside the slots, and equal
+    # values are the same object (model.shared_cim): compared and hashed by identity.
+    "cim",
+    *(spec.attr for spec in PROPERTIES if spec.attr not in ROW_SLOTS and spec.attr not in _CIM),
     "owner_status._value_",  # its value: an Enum member hashes in Python
     "created_before_start",
 )
@@ -52,5 +57,22 @@ SHAPE: Final = attrgetter(
 
 def row_kind(conn: TcpConnection) -> tuple[object, ...]:
     """Everything of ``conn`` its row's text depends on outside the template's slots."""
-    return (SHAPE(conn), conn.owning_process is None, len(conn.holders) > 1,
+    return (SHAPE(conn), conn.owning_process is None, len(conn.holders),
             conn.creation_time is None)  # fmt: skip
+
+
+_NONE: Final = repeat(None)
+
+
+def row_kinds(
+    batch: Sequence[TcpConnection],
+    pids: Iterable[int | None],
+    holders: Iterable[tuple[int, ...]],
+    created: Iterable[datetime | None],
+) -> list[tuple[object, ...]]:
+    """:func:`row_kind` of each of ``batch`` by C-level maps, from its columns of owning
+    process, holders and creation time."""
+    return list(
+        zip(map(SHAPE, batch), map(is_, pids, _NONE), map(len, holders), map(is_, created, _NONE),
+            strict=False)  # _NONE never ends
+    )  # fmt: skip

@@ -106,6 +106,27 @@ def scan(proc: str, pids: Iterable[int]) -> array[int]:
     return out
 
 
+_FD_NAMES: Final[list[str]] = []
+"""``str(n)`` for fd numbers 0, 1, 2, …: one object per number, shared by every process's fd
+table (processes with thousands of sockets number their fds alike; about 50 bytes a socket)."""
+_SHARED_FDS: Final = 1 << 20
+"""Fd numbers below this share their name (Linux's default ``fs.nr_open`` limit)."""
+
+
+def fd_names(fds: Iterable[int]) -> list[str]:
+    """The directory entry names of fd numbers, as ``os.listdir`` gives them."""
+    names = _FD_NAMES
+    out: list[str] = []
+    for fd in fds:
+        if fd >= len(names):
+            if fd >= _SHARED_FDS:
+                out.append(str(fd))
+                continue
+            names.extend(map(str, range(len(names), fd + 1)))
+        out.append(names[fd])
+    return out
+
+
 def tables(flat: array[int]) -> list[FdTable]:
     """The fd tables of a :func:`scan` array."""
     found: list[FdTable] = []
@@ -117,7 +138,7 @@ def tables(flat: array[int]) -> list[FdTable]:
             found.append(FdTable(pid, None, []))
             continue
         stop = i + 2 * n
-        found.append(FdTable(pid, list(map(str, flat[i:stop:2])), flat[i + 1 : stop : 2].tolist()))
+        found.append(FdTable(pid, fd_names(flat[i:stop:2]), flat[i + 1 : stop : 2].tolist()))
         i = stop
     return found
 

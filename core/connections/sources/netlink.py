@@ -58,7 +58,13 @@ from core.connections.sources.inet_diag import (
     tcp_info_raw,
     tcp_info_span,
 )
-from core.connections.sources.info_digest import Digest, info_digests
+from core.connections.sources.info_digest import (
+    Digest,
+    DigestTrail,
+    InfoChanges,
+    info_changes,
+    info_digests,
+)
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
 from core.connections.sources.tracker import SocketFacts, next_record
@@ -314,7 +320,8 @@ class NetlinkSource:
         pending, vanished = _match(added, [prev[k] for k in gone])
         for k in gone:
             del prev[k]  # private: changed in place, unlike by_iid (snapshots hold it)
-        by_iid = self._by_iid.copy() if pending or gone else self._by_iid
+        before = self._by_iid
+        by_iid = before.copy() if pending or gone else before
         touched: set[str] = set()
         by_iid, looked_up = self._apply(pending, vanished, by_iid, now, first, touched)
         self._by_iid = by_iid
@@ -323,7 +330,7 @@ class NetlinkSource:
             self._procs.recheck(self._resolver.dead_pids)
         processes = self._procs.update(self._pid_refs.keys())
         if self._tcp_info:
-            infos = LazyTcpInfo(by_iid, _TcpInfoIndex(chunks))
+            infos = LazyTcpInfo(by_iid, _TcpInfoIndex(chunks, touched, before))
         else:
             watched = [by_iid[i] for i in self.watched if i in by_iid]
             infos = LazyTcpInfo(self.tcp_info_of(watched) if watched else {})
@@ -667,6 +674,10 @@ def _shared(value: int) -> int:
 _AF_OF: Final = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
+def _sockid(rec: object) -> bytes | None:
+    return rec.source_key[_SOCKID] if isinstance(rec, TcpConnection) else None
+
+
 class _TcpInfoIndex:
     """Finds a record's raw tcp_info in the sample's reply chunks (for LazyTcpInfo).
 
@@ -674,10 +685,15 @@ class _TcpInfoIndex:
     nobody reads never pays for it.
     """
 
-    __slots__ = ("_chunks", "_index")
+    __slots__ = ("_before", "_chunks", "_index", "_touched")
 
-    def __init__(self, chunks: list[tuple[int, bytes]]) -> None:
+    def __init__(
+        self, chunks: list[tuple[int, bytes]], touched: Collection[str], before: object
+    ) -> None:
+        """``touched``: the InstanceIDs the sample changed since the records ``before``."""
         self._chunks = chunks
+        self._touched = touched
+        self._before = before
         self._index: dict[tuple[int, bytes], tuple[bytes, int]] | None = None
 
     def _message(self, conn: object) -> tuple[bytes, int] | None:
@@ -718,6 +734,18 @@ class _TcpInfoIndex:
             if isinstance(conn, TcpConnection)
             and (found := get(conn.source_key[_SOCKID])) is not None
         }
+
+    def changes(self, raw: Mapping[str, object], trail: object) -> InfoChanges:
+        """The tcp_info that moved since ``trail`` (see LazyTcpInfo.changes and
+        core.connections.sources.info_digest): one unpack per socket, no index built."""
+        return info_changes(
+            self._chunks,
+            raw,
+            self._touched,
+            self._before,
+            trail if isinstance(trail, DigestTrail) else None,
+            _sockid,
+        )
 
     def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:
         index: dict[tuple[int, bytes], tuple[bytes, int]] = {}
