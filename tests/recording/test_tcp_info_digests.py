@@ -110,7 +110,7 @@ def test_a_socket_moves_exactly_when_its_decoded_tcp_info_does(
     assert closed <= set(cc.gone)
     assert set(cc.gone) <= set(b) and not set(cc.gone) & set(c)
     assert any(iid in third.connections for iid in closed)  # the TIME_WAIT side stays
-    assert cc.trail.digests is not None and cb.trail.digests is None  # a trail is used once
+    assert cc.trail.order is not None and cb.trail.order is None  # a trail is used once
 
 
 def test_frames_from_digests_are_the_frames_from_decoding_everything(

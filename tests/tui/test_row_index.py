@@ -171,7 +171,7 @@ def test_orders_built_in_slices_equal_a_fresh_sort(
     current it equals a fresh sort, and once the work is done it is the order asked for."""
     live = RowIndex(column)
     live.sync_rows, live.chunk_rows, live.moves_at_once = 0, 3, moves_at_once
-    live.move_batch = 2
+    live.move_batch, live.tick_budget_s = 2, 0.0 if moves_at_once == 0 else 0.008
     live.set_query(parse_query(text))
     snap = None
     for snap, (sort, prepare, steps) in zip(snapshots(frames), actions, strict=False):

@@ -114,9 +114,6 @@ class ConnTable(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
-    class OrderShown(Message):
-        """Rows moved, or a sort or filter made in slices is shown now (its counts too)."""
-
     class NamesResolved(Message):
         """A reverse DNS lookup finished (posted from its thread): redraw the rows."""
 
@@ -146,6 +143,10 @@ class ConnTable(ScrollView, can_focus=True):
         self._layout: tuple[tuple[Column, int], ...] = ()
         self._layout_key: tuple[object, ...] = ()
         self._work_timer: Timer | None = None
+        self.on_rows_shown: Callable[[], None] | None = None
+        """Called when rows moved by slices, or an order made in slices, are shown: in the
+        same call, so that what depends on them (the state counts) is drawn in the same frame
+        (a message came a frame late at times: rows filtered, counts not yet)."""
         self.rates = RateTracker()
         """In/s and Out/s of the rows on screen (and the process groups on screen)."""
         self.uniform = UniformColumns()
@@ -309,7 +310,8 @@ class ConnTable(ScrollView, can_focus=True):
             self._schedule_work()  # the groups (a pass over every row) once all rows moved
         else:
             self._reindex()  # rows moved, or the order asked for is shown now
-            self.post_message(self.OrderShown())
+            if self.on_rows_shown is not None:
+                self.on_rows_shown()
 
     def _reindex(self) -> None:
         if self.grouped:

@@ -156,6 +156,7 @@ class ConnectionsScreen(Screen[None]):
             # --filter: this run only. Filters are never saved (a forgotten one hides rows).
             self._apply_filter(shell_of(self).initial_filter)
         self.set_class(self.size.width >= WIDE, "-wide")
+        table.on_rows_shown = self._show_counts
         self.watch(self.app, "snapshot", self._on_snapshot, init=True)
         table.focus()
 
@@ -316,10 +317,6 @@ class ConnectionsScreen(Screen[None]):
         if wanted != self._followed:
             self._followed = wanted
             shell_of(self).show_tcp_info_for(sorted(wanted))
-
-    @on(ConnTable.OrderShown)
-    def _order_shown(self) -> None:
-        self._show_counts()
 
     @on(ConnTable.CursorMoved)
     def _cursor_moved(self) -> None:

@@ -28,11 +28,12 @@ as numbers, which the JSON writer formats in bulk.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from core.connections.model import TcpInfo
+from core.connections.sources.dump_diff import OrderedDiff
 from core.connections.sources.inet_diag import (
     MSG_MIN,
     MSG_TYPE,
@@ -92,11 +93,12 @@ def _layout(chunk: bytes, off: int, length: int, info_at: int) -> _Layout:
 
 @dataclass(slots=True)
 class DigestTrail:
-    """What a recorder keeps from one sample to the next (opaque to it): each socket's digest
-    by sockid, the InstanceID of each sockid that has one, and the records they were taken
-    with. Used once: the next sample takes the digests over."""
+    """What a recorder keeps from one sample to the next (opaque to it): the digests in dump
+    order and as a set, the InstanceID of each sockid that has one, and the records they were
+    taken with. Used once: the next sample takes the digests over."""
 
-    digests: dict[bytes, Digest] | None
+    order: list[bytes] | None
+    known: set[bytes]
     owners: dict[bytes, str]
     records: object
     """The source's records mapping of that sample (compared by identity only)."""
@@ -116,28 +118,29 @@ class InfoChanges:
     """``moved`` holds every socket's tcp_info (no trail was given); ``gone`` is then empty."""
 
 
-def follow(
-    chunks: Iterable[tuple[int, bytes]], last: dict[bytes, Digest]
-) -> tuple[dict[bytes, Digest], dict[bytes, Where], dict[bytes, Digest]]:
-    """Digest every socket message carrying a tcp_info long enough to decode (others —
-    TIME_WAIT, request sockets — have none) and compare with ``last``.
+_Chunk = tuple[bytes, list[bytes], list[int]]
+"""A reply, its messages' digests and their offsets."""
 
-    ``chunks`` are (dump family, reply) pairs as the netlink source keeps them. Returns this
-    sample's digests, where each socket whose digest moved (or is new) is, and ``last``
-    emptied of every socket still there: what is left in it went. ``last`` is consumed.
-    """
-    out: dict[bytes, Digest] = {}
-    moved: dict[bytes, Where] = {}
-    take = last.pop
+
+def digest_chunks(chunks: Iterable[tuple[int, bytes]]) -> Iterator[_Chunk]:
+    """Each reply with the digest of every socket message in it that carries a tcp_info long
+    enough to decode (others — TIME_WAIT, request sockets — have none), in dump order.
+    ``chunks`` are (dump family, reply) pairs as the netlink source keeps them."""
     head = MSG_TYPE.unpack_from
+    join = b"".join
     layouts: dict[int, _Layout] = {}
     """Message length → its layout (when its messages carry a tcp_info to digest)."""
+    plain: set[int] = set()
+    """Lengths of messages met without one (TIME_WAIT, request sockets)."""
     for family, chunk in chunks:
         want = reply_type(family)
         starts = chunk.startswith
         size = len(chunk)
         off = 0
         fast: _Layout | None = None
+        items: list[bytes] = []
+        offsets: list[int] = []
+        item, at = items.append, offsets.append
         while off + MSG_MIN <= size:
             if (
                 fast is not None
@@ -145,60 +148,103 @@ def follow(
                 and starts(fast.info_header, off + fast.info_header_at)
                 and off + fast.step <= size
             ):
-                d = fast.unpack(chunk, off)
-                sockid = d[0]
-                out[sockid] = d
-                if take(sockid, None) != d:
-                    moved[sockid] = (chunk, off)
+                item(join(fast.unpack(chunk, off)))
+                at(off)
                 off += fast.step
                 continue
             length, mtype = head(chunk, off)
             if mtype != want or length < MSG_MIN or off + length > size:
                 break
             layout = layouts.get(length)
-            if layout is None:
-                layout = _learn(chunk, off, length, out, moved, take)
-                if layout is not None:
-                    layouts[length] = fast = layout
-            elif starts(layout.info_header, off + layout.info_header_at):
+            if layout is not None and starts(layout.info_header, off + layout.info_header_at):
                 if fast is not layout:
                     fast = layout
                     continue  # read by the fast path above
-                _learn(chunk, off, length, out, moved, take)  # a chunk's last, unpadded
-            else:
-                _learn(chunk, off, length, out, moved, take)
+            elif layout is None and length not in plain:
+                layout = _layout_of(chunk, off, length)
+                if layout is not None:
+                    layouts[length] = fast = layout
+                    continue
+                plain.add(length)
+            found = _slow_digest(chunk, off)  # another layout, or a chunk's last, unpadded
+            if found is not None:
+                item(found)
+                at(off)
             off += (length + 3) & ~3
-    return out, moved, last
+        yield chunk, items, offsets
 
 
-def _learn(
-    chunk: bytes,
-    off: int,
-    length: int,
-    out: dict[bytes, Digest],
-    moved: dict[bytes, Where],
-    take: Callable[[bytes, None], Digest | None],
-) -> _Layout | None:
-    """Digest one message by walking its attributes; its layout, when it can be reused."""
+def _layout_of(chunk: bytes, off: int, length: int) -> _Layout | None:
+    """The layout of the message at ``off``, if its tcp_info holds every decoded field."""
+    span = tcp_info_span(chunk, off)
+    if span is None or span[1] < DIGEST_LENGTH:
+        return None
+    return _layout(chunk, off, length, span[0] - off)
+
+
+def _slow_digest(chunk: bytes, off: int) -> bytes | None:
+    """The digest of one message, found by walking its attributes."""
     span = tcp_info_span(chunk, off)
     if span is None or span[1] < MIN_LENGTH:
         return None
     info_at, info_len = span[0] - off, span[1]
-    layout = None
     if info_len < DIGEST_LENGTH:  # an old kernel's short struct: compared whole
-        d: Digest = (
-            chunk[off + _SOCKID_AT : off + _EXPIRES_AT],
-            chunk[off + QUEUES_AT : off + QUEUES_AT + QUEUES.size],
-            chunk[off + info_at : off + info_at + info_len],
+        return b"".join(
+            (
+                chunk[off + _SOCKID_AT : off + _EXPIRES_AT],
+                chunk[off + QUEUES_AT : off + QUEUES_AT + QUEUES.size],
+                chunk[off + info_at : off + info_at + info_len],
+            )
         )
-    else:
-        layout = _layout(chunk, off, length, info_at)
-        d = layout.unpack(chunk, off)
-    sockid = d[0]
-    out[sockid] = d
-    if take(sockid, None) != d:
-        moved[sockid] = (chunk, off)
-    return layout
+    return b"".join(_layout(chunk, off, 0, info_at).unpack(chunk, off))
+
+
+def follow(
+    chunks: Iterable[tuple[int, bytes]], last: list[bytes], known: set[bytes]
+) -> tuple[list[bytes], dict[bytes, Where], set[bytes]]:
+    """This sample's digests in dump order, where each socket whose digest moved (or is new)
+    is, by sockid, and the sockids whose digest went (closed, or no tcp_info any more).
+
+    ``last`` is the last sample's digests in dump order and ``known`` the same as a set; the
+    set is brought up to date in place. Compared in order, in C (dump_diff.OrderedDiff): the
+    kernel's order barely moves, so Python runs only where sockets came, went or changed.
+    """
+    diff = OrderedDiff(last, known)
+    replies: list[_Chunk] = []
+    for reply in digest_chunks(chunks):
+        replies.append(reply)
+        diff.feed(reply[1])
+    order, added, gone, clean = diff.finish()
+    if not clean:  # a socket listed twice: whole sets
+        listed = dict.fromkeys(d for _c, items, _o in replies for d in items)
+        order = list(listed)
+        added = [d for d in order if d not in known]
+        gone = [d for d in known if d not in listed]
+    known.difference_update(gone)
+    known.update(added)
+    moved: dict[bytes, Where] = {}
+    r = pos = 0
+    for d in added:  # in dump order: one forward scan finds them all
+        while r < len(replies):
+            chunk, items, offsets = replies[r]
+            try:
+                i = items.index(d, pos)
+            except ValueError:
+                r, pos = r + 1, 0
+                continue
+            moved[d[:48]] = (chunk, offsets[i])
+            pos = i + 1
+            break
+    if len(moved) < len(added):  # not in dump order after all (a whole-set compare): look up
+        where = {
+            d: (c, at)
+            for c, items, offsets in replies
+            for d, at in zip(items, offsets, strict=True)
+        }
+        moved.update((d[:48], where[d]) for d in added)
+    went = {d[:48] for d in gone}
+    went.difference_update(moved)
+    return order, moved, went
 
 
 def info_changes(
@@ -216,23 +262,27 @@ def info_changes(
     reads a record's sockid. The sockid → InstanceID map follows ``touched`` when the trail
     was taken with ``before``; otherwise it is built again from every record.
     """
-    last = trail.digests if trail is not None else None
+    last = trail.order if trail is not None else None
     complete = last is None
-    if trail is not None:
-        trail.digests = None  # used once: follow() empties it
-    digests, moved_at, went = follow(chunks, last if last is not None else {})
+    if trail is not None and last is not None:
+        trail.order = None  # used once: its set is brought up to date in place
+        known = trail.known
+    else:
+        last, known = [], set()
+    order, moved_at, went = follow(chunks, last, known)
     if trail is not None and not complete and trail.records is before:
         owners = trail.owners
         gone = [iid for sid in went if (iid := owners.pop(sid, None)) is not None]
         for iid in touched:
             rec = records.get(iid)
             sid = sockid(rec) if rec is not None else None
-            if sid is not None and sid in digests:
+            if sid is not None and (sid in moved_at or sid in owners):
                 owners[sid] = iid
     else:
         owners = {sid: iid for iid, rec in records.items() if (sid := sockid(rec)) is not None}
         gone = [iid for sid in went if (iid := owners.get(sid)) is not None]
-        owners = {sid: iid for sid, iid in owners.items() if sid in digests}
+        present = {d[:48] for d in order}
+        owners = {sid: iid for sid, iid in owners.items() if sid in present}
     moved: dict[str, TcpInfo] = {}
     for sid, (chunk, off) in moved_at.items():
         iid = owners.get(sid)
@@ -241,7 +291,7 @@ def info_changes(
         if info is not None:
             assert iid is not None
             moved[iid] = info
-    return InfoChanges(DigestTrail(digests, owners, records), moved, gone, complete)
+    return InfoChanges(DigestTrail(order, known, owners, records), moved, gone, complete)
 
 
 # --- every socket's decoded fields in bulk (the JSON writer) ---------------------------
