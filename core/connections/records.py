@@ -334,15 +334,11 @@ def _platform_cim(
     defaults: PlatformDefaults, applied_setting: int | None, offload_state: int | None
 ) -> CimProperties:
     """The shared CIM values of a source's connections (see :class:`CimProperties`)."""
-    values = dataclasses.replace(
-        NO_CIM,
-        enabled_default=defaults.enabled_default,
-        transitioning_to_state=defaults.transitioning_to_state,
-        requested_state=defaults.requested_state,
-        directionality=defaults.directionality,
-        applied_setting=applied_setting,
-        offload_state=offload_state if offload_state is not None else defaults.offload_state,
-    )
+    # A platform's defaults are CIM values of the same names.
+    chosen = {f.name: getattr(defaults, f.name) for f in dataclasses.fields(defaults)}
+    if offload_state is not None:
+        chosen["offload_state"] = offload_state
+    values = dataclasses.replace(NO_CIM, applied_setting=applied_setting, **chosen)
     cim = shared_cim(*(getattr(values, f.name) for f in dataclasses.fields(CimProperties)))
     _PLATFORM_CIM[(defaults, applied_setting, offload_state)] = cim
     return cim
