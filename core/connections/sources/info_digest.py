@@ -316,7 +316,7 @@ def _values_slow(
     if span is None or span[1] < MIN_LENGTH:
         return
     info_at, info_len = span[0] - off, span[1]
-    sockid = chunk[off + 20 : off + 68]
+    sockid = chunk[off + _SOCKID_AT : off + _EXPIRES_AT]
     if info_len < DIGEST_LENGTH:  # an old kernel's short struct: its bytes are the digest
         recv_q, send_q = QUEUES.unpack_from(chunk, off + QUEUES_AT)
         out[sockid] = (recv_q, send_q, chunk[off + info_at : off + info_at + info_len])
@@ -345,7 +345,7 @@ def info_digests(chunks: Iterable[tuple[int, bytes]]) -> dict[bytes, Digest]:
                 break
             layout = layouts.get(length)
             if layout is not None and chunk[off + layout[0] : off + layout[0] + 4] == layout[1]:
-                out[chunk[off + 20 : off + 68]] = layout[2].unpack_from(chunk, off)
+                out[chunk[off + _SOCKID_AT : off + _EXPIRES_AT]] = layout[2].unpack_from(chunk, off)
             else:
                 _values_slow(chunk, off, length, out, layouts)
             off += (length + 3) & ~3

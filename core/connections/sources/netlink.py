@@ -675,7 +675,7 @@ _AF_OF: Final = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
 def _sockid(rec: object) -> bytes | None:
-    return rec.source_key[_SOCKID] if isinstance(rec, TcpConnection) else None
+    return sockid_of(rec.source_key) if isinstance(rec, TcpConnection) else None
 
 
 class _TcpInfoIndex:
