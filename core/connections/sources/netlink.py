@@ -490,7 +490,7 @@ class NetlinkSource:
         if state is TcpState.CLOSED and not rport:
             state = linux_state(code, rport) or state
         if self._resolve and not resolving:
-            pid, status, holders = self._resolver.ownership(ino)
+            pid, status, holders, ino = self._resolver.ownership(ino)  # (its int object)
         else:  # not looked up yet (a first page), or never
             status = OwnerStatus.RESOLVING if self._resolve else OwnerStatus.NOT_SUPPORTED
             pid, holders = None, ()

@@ -123,16 +123,22 @@ class PidResolver:
             return None, OwnerStatus.NEEDS_PRIVILEGE
         return None, OwnerStatus.NOT_FOUND
 
-    def ownership(self, inode: int) -> tuple[int | None, OwnerStatus, tuple[int, ...]]:
+    def ownership(self, inode: int) -> tuple[int | None, OwnerStatus, tuple[int, ...], int]:
         """:meth:`owner` and :meth:`holders` in one call (a first sample asks for every
-        socket)."""
+        socket), and ``inode`` as the int object the fd tables hold: a record that keeps that
+        one adds no int of its own (32 bytes a socket)."""
+        pid = self._owner.get(inode) if inode else None
+        kept = inode
+        if pid is not None:
+            kept = self._fds[pid].get(self._where[inode], inode)
+            if kept != inode:  # (the owner's fd holds another socket now: never, but no guess)
+                kept = inode
         held = self._holders.get(inode) if inode else None
         if held:
-            return min(held), OwnerStatus.FOUND, tuple(sorted(held))
-        pid = self._owner.get(inode) if inode else None
+            return min(held), OwnerStatus.FOUND, tuple(sorted(held)), kept
         if pid is not None:
-            return pid, OwnerStatus.FOUND, ()
-        return (*self.owner(inode), ())
+            return pid, OwnerStatus.FOUND, (), kept
+        return (*self.owner(inode), (), inode)
 
     def holders(self, inode: int) -> tuple[int, ...]:
         """Every PID seen holding ``inode``, ascending, when more than one does; ``()`` when
@@ -197,6 +203,10 @@ class PidResolver:
         if len(found) < len(wanted) and not first:
             stats.passes += "C"
             self._pass_c(wanted, found)
+        if found and not first:
+            # The found inodes as the fd tables hold them, not the caller's copies.
+            tracked -= found
+            tracked |= found
         missing = wanted - found
         for ino in missing:
             entry = self._negative.get(ino)
