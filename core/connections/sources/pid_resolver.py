@@ -31,7 +31,7 @@ a dumpable process, or CAP_SYS_PTRACE. Unreadable tables are remembered so calle
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -133,6 +133,25 @@ class PidResolver:
         if pid is not None:
             return pid, OwnerStatus.FOUND, ()
         return (*self.owner(inode), ())
+
+    def ownerships(
+        self, inodes: Sequence[int]
+    ) -> tuple[list[int | None], list[OwnerStatus], list[tuple[int, ...]]]:
+        """:meth:`ownership` of each of ``inodes``, as three columns, by C-level lookups where
+        the answer is the common one (one holder, found): a first sample asks for 50k."""
+        pids = list(map(self._owner.get, inodes))
+        found = OwnerStatus.FOUND
+        statuses = [found] * len(pids)
+        held: list[tuple[int, ...]] = [()] * len(pids)
+        # The uncommon answers by ownership() itself: no owner found, inode 0, several holders.
+        pairs = enumerate(zip(pids, inodes, strict=True))
+        odd = [i for i, (pid, ino) in pairs if pid is None or not ino]
+        if self._holders:
+            shared = self._holders.keys() & set(inodes)
+            odd += [i for i, ino in enumerate(inodes) if ino in shared] if shared else []
+        for i in odd:
+            pids[i], statuses[i], held[i] = self.ownership(inodes[i])
+        return pids, statuses, held
 
     def holders(self, inode: int) -> tuple[int, ...]:
         """Every PID seen holding ``inode``, ascending, when more than one does; ``()`` when
