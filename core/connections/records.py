@@ -328,7 +328,9 @@ def build_connection(
     )
 
 
-_OWNER_FIELDS: Final = ("owning_process", "owner_status", "holders")
+_OWNER_FIELDS: Final = ("owning_process", "owner_status", "holders", "inode")
+"""Set by :func:`finish_connection`, in :meth:`PidResolver.ownership`'s order (the inode as
+the int object the owner's fd table holds)."""
 _TWO_STEP: Final = TwoStep(TcpConnection, _OWNER_FIELDS)
 
 
@@ -366,7 +368,6 @@ def start_connection(
         first_seen,  # creation_time
         family,
         created_before_start,
-        inode,
         uid,
         source_key,
         None,  # state_changed_at
@@ -376,9 +377,9 @@ def start_connection(
 
 
 finish_connection: Final[
-    Callable[[object, int | None, OwnerStatus, tuple[int, ...]], TcpConnection]
+    Callable[[object, int | None, OwnerStatus, tuple[int, ...], int | None], TcpConnection]
 ] = _TWO_STEP.finish
-"""``finish_connection(started, owning_process, owner_status, holders)``: the record."""
+"""``finish_connection(started, owning_process, owner_status, holders, inode)``: the record."""
 
 
 _PLATFORM_CIM: Final[dict[tuple[PlatformDefaults, int | None, int | None], CimProperties]] = {}

@@ -102,7 +102,7 @@ def test_a_record_started_before_its_owner_is_known_equals_one_built_at_once() -
             LINUX_DEFAULTS, 44, 45, b"key", ifindex, netns,
         )  # fmt: skip
 
-    rec = finish_connection(started(7, 4026531840), 43, OwnerStatus.FOUND, (43, 50))
+    rec = finish_connection(started(7, 4026531840), 43, OwnerStatus.FOUND, (43, 50), 44)
     at_once = build_connection(
         4, "10.0.0.1", 1000, "10.0.0.2", 80, TcpState.ESTABLISHED, 43, OwnerStatus.FOUND, SEEN,
         True, LINUX_DEFAULTS, 44, 45, b"key", None, None, 7, "", (43, 50), 4026531840,

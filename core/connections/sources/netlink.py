@@ -498,7 +498,7 @@ class NetlinkSource:
     ) -> TcpConnection:
         family, laddr, lport, raddr, rport, state, ino, uid, ifindex, netns = self._facts(key)
         if self._resolve and not resolving:
-            pid, status, holders = self._resolver.ownership(ino)
+            pid, status, holders, ino = self._resolver.ownership(ino)  # (its int object)
         else:  # not looked up yet (a first page), or never
             status = OwnerStatus.RESOLVING if self._resolve else OwnerStatus.NOT_SUPPORTED
             pid, holders = None, ()
