@@ -140,8 +140,39 @@ async def _wait_loaded(app: Any, table: Any, n: int) -> None:
         await asyncio.sleep(0.2)
 
 
-async def untraced(n: int, tune: bool) -> dict[str, int]:
-    """The app's RSS breakdown once it holds ``n`` rows (0: the idle app's after 3 samples)."""
+async def _creep(app: Any, table: Any, samples: int, rss: bool = True) -> list[dict[str, int]]:
+    """The RSS breakdown after each of the next ``samples`` samples (no forced collection:
+    what the app holds as it runs, as ``bench_tui_tmux.py`` sees it from outside); with
+    ``rss`` False, only waits for them (under tracemalloc pymalloc prints no statistics)."""
+    rows: list[dict[str, int]] = []
+    for _ in range(samples):
+        seq = app.snapshot.seq
+        while app.snapshot.seq < seq + 1 or table.index.has_work:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
+        if rss:
+            rows.append(
+                breakdown() | {"seq": app.snapshot.seq, "gc2": gc.get_stats()[2]["collections"]}
+            )
+    return rows
+
+
+def print_creep(idle: list[dict[str, int]], rows: list[dict[str, int]], conns: int) -> None:
+    """Bytes per connection above the idle app (its own sample of the same rank) after each
+    sample, split as in the table."""
+    keys = ("rss", "anon", "py_arenas", "py_live", "malloc_in_use", "malloc_free")
+    print(f"\nBytes per connection above the idle app after each sample: {', '.join(keys)}\n")
+    print("| sample | gen-2 collections | " + " | ".join(keys) + " |")
+    print("|---" * (len(keys) + 2) + "|")
+    for i, row in enumerate(rows):
+        base = idle[min(i, len(idle) - 1)]
+        cells = " | ".join(f"{(row[k] - base[k]) / conns:,.0f}" for k in keys)
+        print(f"| {row['seq']} | {row['gc2']} | {cells} |")
+
+
+async def untraced(n: int, tune: bool, creep: int = 0) -> dict[str, Any]:
+    """The app's RSS breakdown once it holds ``n`` rows (0: the idle app's after 3 samples);
+    with ``creep``, also after each of that many more samples (under ``"creep"``)."""
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()
     from core import allocator
     from core.connections import PageRequest
@@ -160,47 +191,62 @@ async def untraced(n: int, tune: bool) -> dict[str, int]:
 
     app = TcpscopeApp(feed, hostname="bench")
     async with app.run_test(size=(200, 50)) as pilot:
-        await _wait_loaded(app, app.screen.query_one(ConnTable), n)
+        table = app.screen.query_one(ConnTable)
+        await _wait_loaded(app, table, n)
         await pilot.pause()
+        creep = await _creep(app, table, creep) if creep else []
         before_gc = _proc_status()["VmRSS"]
         gc.collect()
         assert app.snapshot is not None
-        found = breakdown() | {"rows": len(app.snapshot.connections), "before_gc": before_gc}
+        found: dict[str, Any] = breakdown()
+        found |= {"rows": len(app.snapshot.connections), "before_gc": before_gc, "creep": creep}
         ctypes.CDLL(None).malloc_trim(0)  # what glibc still keeps that it could give back
         found["trimmed"] = _proc_status()["VmRSS"]
         await feed.aclose()
     return found
 
 
-async def measure(n: int, top: int) -> None:
+async def measure(n: int, top: int, creep: int = 0) -> None:
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()
     from core.connections.sources import get_source
     from core.sampling.sampler import Sampler
     from tui.app import TcpscopeApp
     from tui.connections.conn_table import ConnTable
 
-    tracemalloc.start(1)
+    tracemalloc.start(4 if creep else 1)  # the growth's callers too
     base = tracemalloc.take_snapshot()
     feed = Sampler(get_source("netlink", tcp_info=False), interval_s=1.0, timeout_s=120.0)
     app = TcpscopeApp(feed, hostname="bench")
     async with app.run_test(size=(200, 50)) as pilot:
-        await _wait_loaded(app, app.screen.query_one(ConnTable), n)
+        table = app.screen.query_one(ConnTable)
+        await _wait_loaded(app, table, n)
         await pilot.pause()
         gc.collect()
         rows = len(app.snapshot.connections)
         snap = tracemalloc.take_snapshot()
-        stats = snap.compare_to(base, "lineno")
+        stats = snap.compare_to(base, "lineno")  # (its sites by their line alone)
         total = sum(s.size_diff for s in stats)
         print(f"\n## N = {n:,} sockets, {rows:,} rows in the snapshot")
         print(f"traced: {total / rows:,.0f} bytes per connection; ru_maxrss "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB\n")  # fmt: skip
-        print("| bytes/conn | objects/conn | where |")
-        print("|---|---|---|")
-        for s in stats[:top]:
-            frame = s.traceback[0]
-            where = f"{Path(frame.filename).name}:{frame.lineno}"
-            print(f"| {s.size_diff / rows:,.1f} | {s.count_diff / rows:.2f} | {where} |")
+        _print_sites(stats[:top], rows)
+        if creep:
+            await _creep(app, table, creep, rss=False)
+            gc.collect()
+            later = tracemalloc.take_snapshot().compare_to(snap, "traceback")
+            grown = sum(s.size_diff for s in later)
+            print(f"\nGrowth over the next {creep} samples: {grown / rows:,.1f} bytes per "
+                  f"connection traced (after a full collection)\n")  # fmt: skip
+            _print_sites(later[:top], rows)
         await feed.aclose()
+
+
+def _print_sites(stats: list[tracemalloc.StatisticDiff], rows: int) -> None:
+    print("| bytes/conn | objects/conn | where (and its callers) |")
+    print("|---|---|---|")
+    for s in stats:
+        where = " < ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(s.traceback))
+        print(f"| {s.size_diff / rows:,.1f} | {s.count_diff / rows:.2f} | {where} |")
 
 
 def main() -> None:
@@ -210,21 +256,25 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--untraced", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--no-tune", action="store_true", help="glibc malloc's defaults")
+    parser.add_argument(
+        "--creep", type=int, default=0, help="also measure after each of this many more samples"
+    )
     args = parser.parse_args()
     if args.child is not None:
-        asyncio.run(measure(args.child, args.top))
+        asyncio.run(measure(args.child, args.top, args.creep))
         return
     if args.untraced is not None:
-        print(json.dumps(asyncio.run(untraced(args.untraced, not args.no_tune))))
+        print(json.dumps(asyncio.run(untraced(args.untraced, not args.no_tune, args.creep))))
         return
     sizes = sorted(int(s) for s in args.sizes.split(","))
     print(f"# bench_memory {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "
           f"{os.getloadavg()[0]:.2f}")  # fmt: skip
     import subprocess
 
-    def untraced_run(n: int) -> dict[str, int]:
+    def untraced_run(n: int) -> dict[str, Any]:
         out = subprocess.run(
-            [sys.executable, __file__, "--untraced", str(n), *(["--no-tune"] * args.no_tune)],
+            [sys.executable, __file__, "--untraced", str(n), "--creep", str(args.creep),
+             *(["--no-tune"] * args.no_tune)],
             cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True,
         ).stdout  # fmt: skip
         return json.loads(out.splitlines()[-1])
@@ -240,8 +290,19 @@ def main() -> None:
                   f"{(full['rss'] - idle['rss']) / rows:,.0f} bytes per connection above "
                   f"the idle app ({_mib(idle['rss'])} MiB)\n")  # fmt: skip
             print_breakdown(idle, full, rows)
+            if args.creep:
+                print_creep(idle["creep"], full["creep"], rows)
             subprocess.run(
-                [sys.executable, __file__, "--child", str(n), "--top", str(args.top)],
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    str(n),
+                    "--top",
+                    str(args.top),
+                    "--creep",
+                    str(args.creep),
+                ],
                 cwd=ROOT,
                 check=False,
             )

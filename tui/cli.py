@@ -94,6 +94,8 @@ COMMANDS: Final = {
 
 def _filter(text: str) -> str:
     """``--filter EXPR``: checked here so a typo is a usage error before the screen changes."""
+    if not text:
+        return text  # the default: argparse passes it through here on every run
     from core.connections import filter_argument
 
     return filter_argument(text)
@@ -148,9 +150,24 @@ def _run_app(args: argparse.Namespace) -> int:
     return launch(args)
 
 
+def _prestart(argv: Sequence[str] | None) -> Callable[[], None] | None:
+    """Let the chosen command start work before the parser is built (its ``prestart``, if it
+    has one: the one-shot's owner scan); returns what stops that work if the run fails."""
+    words = sys.argv[1:] if argv is None else argv
+    chosen = _chosen(words, COMMANDS)
+    if chosen is None:
+        return None
+    command = importlib.import_module(COMMANDS[chosen][1])
+    prestart: Callable[[Sequence[str]], Callable[[], None] | None] | None = getattr(
+        command, "prestart", None
+    )
+    return prestart(words) if prestart is not None else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tcpscope`` script."""
     tolerate_locale()
+    stop_early = _prestart(argv)
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
@@ -166,3 +183,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except OSError as exc:  # stdout full, closed (`| head -1`) or failing
         return report_os_error(exc)
+    finally:
+        if stop_early is not None:
+            stop_early()  # a run that failed before using it (a usage error: SystemExit)

@@ -11,25 +11,16 @@ import gc
 import os
 import stat
 import sys
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from operator import attrgetter
 from typing import IO, TYPE_CHECKING, Final, cast
 
 from core.commands.arg_types import non_empty, whole_between
-from core.connections import (
-    EMPTY_QUERY,
-    NamespaceView,
-    ProcessInfo,
-    TcpConnection,
-    filter_argument,
-    namespace_in,
-    parse_query,
-)
 from core.errors import UsageError
 from core.netns import DEFAULT_NETNS, add_netns_argument
 
 if TYPE_CHECKING:
-    from core.connections import Snapshot
+    from core.connections import NamespaceView, ProcessInfo, Snapshot, TcpConnection
     from core.remote import RemoteTarget
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
@@ -61,6 +52,24 @@ def enum_value(prop: str) -> Callable[[str], int]:
     return parse
 
 
+def prestart(words: Sequence[str]) -> Callable[[], None] | None:
+    """Start the owner scan (the /proc fd scan, core.connections.sources.fd_scan) before the
+    command line is parsed and the sampling code imported: ~50 ms more of it runs on the
+    other core while this one imports. Returns what stops it (for a command line that fails).
+
+    A guess from the raw words: a run it guessed wrong (``--source psutil``, ``--remote``)
+    stops the scan unused, one that uses it adopts it (:func:`run`).
+    """
+    if sys.platform != "linux" or any(
+        word.startswith("--remote") or word in ("psutil", "--source=psutil") for word in words
+    ):
+        return None
+    from core.connections import cancel_owner_scan, start_owner_scan
+
+    start_owner_scan()
+    return cancel_owner_scan
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``tcpscope connections``."""
     out = parser.add_mutually_exclusive_group()
@@ -89,12 +98,19 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--filter",
         dest="conn_filter",
-        type=filter_argument,
+        type=_filter,
         metavar="EXPR",
         help="the TUI's filter language, e.g. 'state:est,listen -port:22 addr:10.0.0.0/8'",
     )
     # SUPPRESS: without it this default would overwrite a top-level --source.
     parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
+
+
+def _filter(text: str) -> str:
+    """``--filter EXPR`` (core.connections.query, imported only when a filter is given)."""
+    from core.connections import filter_argument
+
+    return filter_argument(text)
 
 
 def has_filter(args: argparse.Namespace) -> bool:
@@ -128,11 +144,18 @@ def select(
     ``processes`` (by PID) lets ``--filter`` match ``proc:`` and ``user:`` words,
     ``namespaces`` its ``ns:`` and ``container:`` words.
     """
+    from core.connections import namespace_in
+
     local = _normal_address(args.local_address)
     remote = _normal_address(args.remote_address)
     states = set(args.state or ())
     expression = getattr(args, "conn_filter", None) or getattr(args, "filter", None)
-    query = parse_query(expression) if expression else EMPTY_QUERY
+    matches = None
+    if expression:  # the query language is imported only for a filter
+        from core.connections import parse_query
+
+        query = parse_query(expression)
+        matches = None if query.empty else query.matches
     owners = processes or {}
 
     def keep(c: TcpConnection) -> bool:
@@ -146,8 +169,8 @@ def select(
             and (args.offload_state is None or c.offload_state == args.offload_state)
             and (args.applied_setting is None or c.applied_setting == args.applied_setting)
             and (
-                query.empty
-                or query.matches(
+                matches is None
+                or matches(
                     c,
                     owners.get(c.owning_process or -1),
                     namespace_in(c.netns, namespaces) if namespaces is not None else None,
@@ -159,7 +182,7 @@ def select(
                args.offload_state, args.applied_setting)  # fmt: skip
     rows = (
         [c for c in conns if keep(c)]
-        if states or not query.empty or any(f is not None for f in filters)
+        if states or matches is not None or any(f is not None for f in filters)
         else [*conns]
     )
     rows.sort(key=_ENDPOINTS)
@@ -221,15 +244,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _snapshot(args: argparse.Namespace, remote: RemoteTarget | None) -> Snapshot:
-    if remote is not None:
-        from core.remote import remote_snapshot  # asyncio and more: only when remote
-
-        return remote_snapshot(remote, tcp_info=bool(args.json))
     from core.connections import cancel_owner_scan, start_owner_scan
 
-    if getattr(args, "source", "auto") != "psutil" and sys.platform == "linux":
-        start_owner_scan()  # the /proc fd scan, on the other core while the rest is imported
     try:
+        if remote is not None:
+            from core.remote import remote_snapshot  # asyncio and more: only when remote
+
+            return remote_snapshot(remote, tcp_info=bool(args.json))
+        if getattr(args, "source", "auto") != "psutil" and sys.platform == "linux":
+            start_owner_scan()  # on the other core while the rest is imported (or already)
         from core.connections import take_snapshot
         from core.netns import namespace_dumps
 
@@ -241,12 +264,10 @@ def _snapshot(args: argparse.Namespace, remote: RemoteTarget | None) -> Snapshot
             namespaces=lambda: namespace_dumps(netns, tcp_info=tcp_info),
         )
     finally:
-        cancel_owner_scan()
+        cancel_owner_scan()  # a scan nothing adopted (another source, remote, a failure)
 
 
 def _write(args: argparse.Namespace, snap: Snapshot) -> int:
-    from core.connections import write_csv, write_json, write_table
-
     for line in snap.privilege.hidden:
         print(f"tcpscope: note: {line}", file=sys.stderr)
     conns = select(snap.connections.values(), args, snap.processes, snap.namespaces)
@@ -254,12 +275,17 @@ def _write(args: argparse.Namespace, snap: Snapshot) -> int:
     out = binary(sys.stdout)
     if args.json or args.csv:
         widen_pipe(out)
+    # Each format imports its own writer only (the JSON one loads orjson, the CSV one csv).
     if args.json:
+        from core.connections import write_json
+
         write_json(conns, snap, out)
     elif args.csv:
+        from core.connections import write_csv
+
         write_csv(conns, snap, out)
     else:
-        from core.connections import ENUMS
+        from core.connections import ENUMS, write_table
 
         names = {int(v.value): v.name for v in ENUMS["State"].values}
         write_table(conns, snap, names, out)

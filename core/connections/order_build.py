@@ -65,7 +65,7 @@ def _steps(
     """Key and sort ``size`` rows a step, then merge the sorted runs a block a step."""
     query, key, counts, stored = order.query, order.key, order.counts, order.stored
     proc, namespace_of = context.proc, context.namespace_of
-    runs: list[list[str]] = []
+    runs: list[tuple[str, ...]] = []  # tuples of strings: the cyclic GC soon stops tracking them
     while chunk := list(islice(items, size)):
         if not query.empty:
             chunk = [(i, c) for i, c in chunk if query.matches(c, proc(c), namespace_of(c))]
@@ -76,15 +76,15 @@ def _steps(
             if i not in ghosts:
                 counts[c.state] = counts.get(c.state, 0) + 1
         keys.sort()
-        runs.append([str(k[-1]) for k in keys])  # a key ends with its row's InstanceID
+        runs.append(tuple([str(k[-1]) for k in keys]))  # a key ends with its row's InstanceID
         yield
     of = order.keys.key
     if len(runs) <= 1:
-        order.keys = SortedKeys.from_sorted(of, runs[0] if runs else [])
+        order.keys = SortedKeys.from_sorted(of, runs[0] if runs else ())
         return
     merged = heapq.merge(*runs, key=of)
-    blocks: list[list[str]] = []
-    while block := list(islice(merged, min(BLOCK, size))):
+    blocks: list[tuple[str, ...]] = []
+    while block := tuple(islice(merged, min(BLOCK, size))):
         blocks.append(block)
         yield
     order.keys = SortedKeys(of, blocks)

@@ -11,12 +11,19 @@ are kept: the shown one and the next column's); an id is a reference to the reco
 InstanceID string. Keys are computed when a bisection looks at a row (about ten per insertion;
 a removal finds its row by identity), and the caller keeps the key function's answers stable
 while a row is in (see :meth:`remove`).
+
+Why tuples, not lists, for blocks: a block holds only strings, and CPython stops tracking such
+a tuple once its cyclic collector has looked at it; a list of ids stays tracked, and every
+full collection walked each of them (at 250k rows the two orders' blocks were half of the
+~1M references a full collection followed: 30-60 ms a pass, on whichever thread allocated,
+the UI's included). A change makes a new block (a copy of at most :data:`BLOCK_MAX`
+references: about a microsecond, next to the tens a move costs).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import accumulate
 from typing import Final
 
@@ -28,6 +35,8 @@ BLOCK_MAX: Final = 2 * BLOCK
 Key = tuple[object, ...]
 """A sort key: unique per row (its last item is the row id)."""
 KeyOf = Callable[[str], Key]
+Block = tuple[str, ...]
+"""Ascending row ids (never changed: a change makes a new block)."""
 
 
 class SortedKeys:
@@ -36,13 +45,13 @@ class SortedKeys:
     __slots__ = ("_block_max", "_blocks", "_len", "_maxes", "_starts", "key")
 
     def __init__(
-        self, key: KeyOf, blocks: list[list[str]] | None = None, block_max: int = BLOCK_MAX
+        self, key: KeyOf, blocks: Iterable[Sequence[str]] = (), block_max: int = BLOCK_MAX
     ) -> None:
         """Rows of ``blocks`` (non-empty, ascending, each block's rows below the next's)."""
         self.key = key
         """The key of a row id; must answer the same for a row while it is in."""
         self._block_max = block_max
-        self._blocks: list[list[str]] = blocks or []
+        self._blocks: list[Block] = [tuple(b) for b in blocks]
         self._maxes: list[Key] = [key(b[-1]) for b in self._blocks]
         self._len = sum(len(b) for b in self._blocks)
         self._starts: list[int] | None = None
@@ -50,7 +59,7 @@ class SortedKeys:
     @classmethod
     def from_sorted(cls, key: KeyOf, ids: Iterable[str]) -> SortedKeys:
         """Rows from ids already ascending by ``key``."""
-        run = list(ids)
+        run = tuple(ids)
         return cls(key, [run[i : i + BLOCK] for i in range(0, len(run), BLOCK)])
 
     def __len__(self) -> int:
@@ -104,24 +113,25 @@ class SortedKeys:
         self._len += 1
         self._starts = None
         if not blocks:
-            blocks.append([row])
+            blocks.append((row,))
             maxes.append(key)
             return
         i = bisect_left(maxes, key)
         if i == len(maxes):
             i -= 1
-            blocks[i].append(row)
+            block = blocks[i] + (row,)
             maxes[i] = key
         else:
             block = blocks[i]
-            block.insert(bisect_left(block, key, key=self.key), row)
-        block = blocks[i]
+            j = bisect_left(block, key, key=self.key)
+            block = (*block[:j], row, *block[j:])
         if len(block) > self._block_max:
             half = len(block) // 2
-            blocks.insert(i + 1, block[half:])
-            del block[half:]
-            maxes[i] = self.key(block[-1])
-            maxes.insert(i + 1, self.key(blocks[i + 1][-1]))
+            blocks[i : i + 1] = block[:half], block[half:]
+            maxes[i] = self.key(block[half - 1])
+            maxes.insert(i + 1, self.key(block[-1]))
+        else:
+            blocks[i] = block
 
     def remove(self, row: str, key: Key) -> bool:
         """Remove ``row``, found by ``key`` (the key it was added with); False (nothing
@@ -135,12 +145,14 @@ class SortedKeys:
             return False
         i, j = found
         block = self._blocks[i]
-        del block[j]
+        block = block[:j] + block[j + 1 :]
         self._len -= 1
         self._starts = None
         if not block:
             del self._blocks[i]
             del self._maxes[i]
-        elif j == len(block):
+            return True
+        self._blocks[i] = block
+        if j == len(block):
             self._maxes[i] = self.key(block[-1])
         return True

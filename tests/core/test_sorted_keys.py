@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +25,7 @@ def test_edits_keep_the_same_order_as_a_sorted_list(
     """Adds and removes (blocks splitting at ``block_max`` and emptying) leave exactly a
     sorted list's content, positions and lookups."""
     first = sorted((f"r{n}" for n in start), key=key)
-    rows = SortedKeys(key, [[r] for r in first] if first else None, block_max=block_max)
+    rows = SortedKeys(key, [[r] for r in first], block_max=block_max)
     model = list(first)
     for add, n in edits:
         row = f"r{n}"
@@ -50,3 +52,17 @@ def test_from_sorted_reads_back_by_position() -> None:
     assert len(rows) == 2500 and rows[0] == run[0] and rows[2499] == run[-1]
     assert rows.index(run[1234], key(run[1234])) == 1234
     assert rows.index("r99999", key("r99999")) is None
+
+
+def test_the_collector_stops_tracking_the_blocks() -> None:
+    """Blocks of ids are left alone by the cyclic GC once it has seen them (a full collection
+    at 250k rows walked every id of every list block), also after adds, removes and splits."""
+    run = sorted((f"r{i}" for i in range(5000)), key=key)
+    rows = SortedKeys.from_sorted(key, run[::2])
+    for row in run[1::2][:1500]:
+        rows.add(row, key(row))
+    for row in run[:400]:
+        rows.remove(row, key(row))
+    gc.collect()
+    blocks = rows._blocks
+    assert len(blocks) >= 3 and not any(gc.is_tracked(block) for block in blocks)

@@ -1,4 +1,5 @@
-"""``--json`` encoded by two processes in turn: the reference bytes, in order, on a real pipe.
+"""Output encoded by two processes in turn: for ``--json`` the reference bytes, for the table
+and ``--csv`` the bytes of one process, in order, on a real pipe.
 
 Run in a fresh interpreter: the writer forks only from a single-threaded process, and a test
 runner may have threads of its own. Small chunks, so a few hundred rows of a real sample make
@@ -12,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,12 +21,10 @@ from tests.integration.conftest import IS_LINUX
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SCRIPT = """
-import hashlib, json, os, subprocess, sys
+PRELUDE = """
+import hashlib, io, json, os, subprocess, sys
 from core.connections.oneshot import take_snapshot
-from core.connections.report import json_writer, write_json
 from tests.integration.sockets import SocketBag
-from tests.integration.test_report_stream import reference_doc
 
 with SocketBag() as bag:
     v4, v6 = bag.listener(), bag.listener("::1")
@@ -33,12 +33,6 @@ with SocketBag() as bag:
     bag.time_wait(v4)
     ports = {v4.getsockname()[1], v6.getsockname()[1]}
     snap = take_snapshot("netlink", tcp_info=True)
-# Ours only: other processes' text is made printable, which the reference encoder skips.
-conns = sorted((c for c in snap.connections.values() if {c.local_port, c.remote_port} & ports),
-               key=lambda c: c.instance_id)
-many = (conns * (400 // len(conns) + 1))[:400]
-json_writer.SPLIT_ROWS = len(many)
-json_writer.CHUNK_ROWS = 5
 forks = []
 real_fork = os.fork
 def counted_fork():
@@ -47,6 +41,24 @@ def counted_fork():
         forks.append(pid)
     return pid
 os.fork = counted_fork
+def children_left():
+    try:
+        return os.waitpid(-1, os.WNOHANG) != (0, 0) or 1
+    except ChildProcessError:
+        return 0
+"""
+
+SCRIPT = (
+    PRELUDE
+    + """
+from core.connections.report import json_writer, write_json
+from tests.integration.test_report_stream import reference_doc
+# Ours only: other processes' text is made printable, which the reference encoder skips.
+conns = sorted((c for c in snap.connections.values() if {c.local_port, c.remote_port} & ports),
+               key=lambda c: c.instance_id)
+many = (conns * (400 // len(conns) + 1))[:400]
+json_writer.SPLIT_ROWS = len(many)
+json_writer.CHUNK_ROWS = 5
 expected = (json.dumps([reference_doc(c, snap) for c in many], indent=2) + "\\n").encode()
 
 # 1. The whole output through a pipe to a reader process.
@@ -69,11 +81,6 @@ try:
     head.stdin.close()
 except OSError:
     pass
-def children_left():
-    try:
-        return os.waitpid(-1, os.WNOHANG) != (0, 0) or 1
-    except ChildProcessError:
-        return 0
 print(json.dumps({
     "forks": len(forks),
     "got": got,
@@ -83,22 +90,77 @@ print(json.dumps({
     "children_left": children_left(),
 }))
 """
+)
 
 
-@pytest.mark.skipif(not IS_LINUX, reason="a real netlink sample is Linux-only")
-def test_two_writers_give_the_reference_bytes_and_stop_on_a_closed_pipe(tmp_path: Path) -> None:
+TABLE_CSV = (
+    PRELUDE
+    + """
+from core.connections import ENUMS
+from core.connections.report import csv_writer, table_writer
+
+conns = list(snap.connections.values())
+many = (conns * (400 // len(conns) + 1))[:400]
+names = {int(v.value): v.name for v in ENUMS["State"].values}
+writers = {
+    "table": lambda out: table_writer.write_table(many, snap, names, out),
+    "csv": lambda out: csv_writer.write_csv(many, snap, out),
+}
+report = {}
+for name, write in writers.items():
+    alone = io.BytesIO()  # one process: no file descriptor under a BytesIO
+    write(alone)
+    for module in (table_writer, csv_writer):  # two processes, tiny chunks
+        module.SPLIT_ROWS, module.CHUNK = len(many), 5
+    before = len(forks)
+    reader = subprocess.Popen(["sha256sum"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    write(reader.stdin)
+    reader.stdin.close()
+    got = reader.stdout.read().split()[0].decode()
+    reader.wait()
+    for module in (table_writer, csv_writer):
+        module.SPLIT_ROWS, module.CHUNK = 8192, 2048
+    report[name] = {
+        "forked": len(forks) - before,
+        "same": got == hashlib.sha256(alone.getvalue()).hexdigest(),
+        "lines": alone.getvalue().count(b"\\n"),
+    }
+report["children_left"] = children_left()
+print(json.dumps(report))
+"""
+)
+
+
+def _run(script_text: str, tmp_path: Path) -> dict[str, Any]:
     # A script file, not ``-c``: the owner's command line is in the output, and the reference
     # encoder does not escape the newlines a ``-c`` program would put there.
     script = tmp_path / "two_writers.py"
-    script.write_text(SCRIPT)
+    script.write_text(script_text)
     done = subprocess.run(
         [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="a real netlink sample is Linux-only")
+def test_two_writers_give_the_reference_bytes_and_stop_on_a_closed_pipe(tmp_path: Path) -> None:
+    report = _run(SCRIPT, tmp_path)
     assert report["forks"] >= 2, "the second encoder was not forked"
     assert report["got"] == report["expected"], "the two writers' bytes differ from the reference"
     assert report["size"] > 400 * 1000  # dozens of chunks
     assert report["early"] == 32  # EPIPE, raised in the parent whichever process met it
+    assert report["children_left"] == 0
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="a real netlink sample is Linux-only")
+def test_table_and_csv_two_writers_give_the_bytes_of_one(tmp_path: Path) -> None:
+    report = _run(TABLE_CSV, tmp_path)
+    for name in ("table", "csv"):
+        found = report[name]
+        assert found["forked"] >= 1, f"{name}: the second encoder was not forked"
+        assert found["same"], f"{name}: two writers' bytes differ from one writer's"
+        assert found["lines"] == 401  # the header and every row
     assert report["children_left"] == 0

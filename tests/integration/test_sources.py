@@ -224,6 +224,30 @@ def test_resolver_follows_churn(netlink: Sampling, bag: SocketBag) -> None:
             assert not conn.created_before_start
 
 
+@pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")
+def test_a_sockets_inode_is_one_int_object_in_its_record_and_the_resolver(
+    netlink: Sampling, bag: SocketBag
+) -> None:
+    """Memory: a record keeps the inode int the resolver's fd table holds, and so does the
+    resolver's set of live sockets, for sockets of the first sample and sockets found later
+    by a steady tick (an int of its own per map is 32 bytes a socket)."""
+    lst = bag.listener()
+    pairs = [bag.pair(lst) for _ in range(3)]
+    netlink()
+    pairs += [bag.pair(lst) for _ in range(3)]  # found by the next tick's passes
+    sample = netlink()
+    resolver = netlink.source.resolver  # type: ignore[attr-defined]
+    tracked = resolver._tracked
+    for client, accepted in pairs:
+        for sock, rport in ((client, port(lst)), (accepted, port(client))):
+            conn = find(sample, port(sock), rport)
+            assert conn is not None and conn.owner_status is OwnerStatus.FOUND
+            assert conn.inode == os.fstat(sock.fileno()).st_ino
+            held = resolver.ownership(conn.inode)[3]
+            assert conn.inode is held
+            assert any(ino is held for ino in tracked)
+
+
 @pytest.mark.skipif(not IS_LINUX, reason="/proc is Linux-only")
 def test_pid_resolver_directly(bag: SocketBag) -> None:
     lst = bag.listener()

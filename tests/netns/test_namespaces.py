@@ -136,12 +136,13 @@ def test_idle_namespaces_are_replayed_and_changes_still_seen() -> None:
         plan = source.namespaces
         try:
             sample(source, first=True)
-            sample(source)
             readers = [r for r in plan._readers.values()]  # type: ignore[union-attr]
             assert len(readers) == 1 and isinstance(readers[0], SockDiagReader)
             reader = readers[0]
+            forced = reader._since + 1 >= FORCE_EVERY
+            sample(source)
             # Nothing moved in d since its last dump: replayed, not dumped.
-            if reader._since:  # the forced dump may fall on this very sample
+            if not forced:  # the forced dump may fall on this very sample
                 assert not reader.dumped
             sock = run_in(f"/run/netns/{d}", socket.socket)
             with sock:
@@ -164,6 +165,40 @@ def test_idle_namespaces_are_replayed_and_changes_still_seen() -> None:
                         break
                 assert seen
         finally:
+            source.close()
+
+
+def test_tcp_elsewhere_does_not_dump_an_idle_namespace() -> None:
+    """Connections opened in another namespace move the host-wide TCP counters (sockstat's
+    alloc), not the idle namespace's own: it is replayed, not walked again."""
+    with netns(unique("t16i")) as idle, netns(unique("t16j")) as busy:
+        source = open_source(idle, tcp_info=False)
+        plan = source.namespaces
+        held: list[socket.socket] = []
+        try:
+            sample(source, first=True)
+            sample(source)
+            (reader,) = plan._readers.values()  # type: ignore[union-attr]
+            assert isinstance(reader, SockDiagReader)
+            server = run_in(f"/run/netns/{busy}", socket.socket)
+            held.append(server)
+            server.bind(("127.0.0.1", 0))
+            server.listen()
+            checked = 0
+            for _ in range(4):
+                client = run_in(f"/run/netns/{busy}", socket.socket)
+                held.append(client)
+                client.connect(server.getsockname())
+                held.append(server.accept()[0])
+                forced = reader._since + 1 >= FORCE_EVERY
+                sample(source)
+                if not forced:
+                    assert not reader.dumped
+                    checked += 1
+            assert checked
+        finally:
+            for sock in held:
+                sock.close()
             source.close()
 
 

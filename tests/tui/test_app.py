@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from textual.filter import Monochrome
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -191,6 +192,33 @@ async def test_bad_filter_keeps_the_active_one_and_says_why() -> None:
 
 
 # --- cursor -------------------------------------------------------------------------------
+def drawn_lines(t: ConnTable) -> list[str]:
+    """The table's lines as the compositor gets them (a line not marked for repaint comes
+    from the widget's cache), each with its styles."""
+    size = t.size
+    return [
+        "".join(repr(s) for s in t.render_lines(Region(0, y, size.width, 1))[0])
+        for y in range(size.height)
+    ]
+
+
+async def test_cursor_steps_repaint_the_rows_they_change() -> None:
+    # A cursor step repaints only the rows it left and reached (a whole repaint costs tens of
+    # ms at 250k rows): what is drawn after each key must be what a whole repaint draws.
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 20)) as pilot:
+        await step(pilot, app, feed)
+        t = table(app)
+        for key in ("down", "down", "up", "pagedown", "down", "home", "end", "up"):
+            await pilot.press(key)
+            await pilot.pause()
+            drawn = drawn_lines(t)
+            t.refresh()
+            assert drawn == drawn_lines(t), key
+            assert t.row_id_at(t.cursor_row) == t.cursor_id
+
+
 async def test_cursor_stays_on_its_connection_when_rows_are_inserted_above() -> None:
     above = ScriptedConn("10.0.0.5", 20, "192.0.2.77", 1, TcpState.ESTABLISHED, pid=101)
     feed = SteppedFeed(

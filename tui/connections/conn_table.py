@@ -23,7 +23,7 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -54,6 +54,13 @@ from tui.prefs import DEFAULT_HIDDEN
 
 HIGHLIGHT_S = 3.0
 """How long a new or state-changed row stays highlighted (at least one tick is ensured)."""
+
+DRAWN_SCREENS = 4
+"""Drawn lines kept for reuse, in screens of the table's height (at least DRAWN_LINES_MIN).
+A row's line changes every second (its age), so older lines are rarely drawn again, and each
+kept line costs about 3 KB (a Strip keeps caches of its own): 1024 of them were 2-3 MiB of
+the app's memory at 50k rows (``bench/bench_memory.py --creep``)."""
+DRAWN_LINES_MIN = 64
 
 PREPARE_ABOVE_ROWS = 5000
 """From this many rows the next sort column's order is made ahead, while idle."""
@@ -138,7 +145,7 @@ class ConnTable(ScrollView, can_focus=True):
         self._groups: dict[str, Group] = {}
         self._tick_added: frozenset[str] = frozenset()
         self._tick_changed: frozenset[str] = frozenset()
-        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(DRAWN_LINES_MIN)
         self._styles: dict[tuple[object, ...], Style] = {}
         self._layout: tuple[tuple[Column, int], ...] = ()
         self._layout_key: tuple[object, ...] = ()
@@ -450,9 +457,27 @@ class ConnTable(ScrollView, can_focus=True):
     # --- actions ----------------------------------------------------------------------
     def action_cursor(self, delta: int) -> None:
         """Move the cursor by ``delta`` rows."""
+        before, top = self._cursor_pos, self.scroll_offset.y
         self._set_cursor(self._cursor_pos + delta)
         self._scroll_cursor_into_view()
-        self.refresh()
+        self._refresh_cursor_rows(before, top)
+
+    def _refresh_cursor_rows(self, before: int, top: float) -> None:
+        """Draw anew the row the cursor left and the one it reached; all rows if the view
+        scrolled.
+
+        Why: a whole repaint sends every line through Textual's styles and the compositor
+        again (measured at 250k rows while the sampler shares the interpreter: 20-60 ms a
+        repaint), where a cursor step changes two lines.
+        """
+        if self.scroll_offset.y != top:
+            self.refresh()
+            return
+        width = max(self.virtual_size.width, self.size.width)
+        for position in {before, self._cursor_pos}:
+            y = position - int(top) + 1  # line 0 is the header
+            if 0 < y < self.size.height:
+                self.refresh(Region(0, y, width, 1))
 
     def action_page(self, direction: int) -> None:
         """Move the cursor by one page."""
@@ -490,9 +515,12 @@ class ConnTable(ScrollView, can_focus=True):
         return None
 
     def on_resize(self, event: events.Resize) -> None:
-        """Re-fit the columns and keep the cursor visible."""
+        """Re-fit the columns, keep the cursor visible, keep a few screens of drawn lines."""
         self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
         self._scroll_cursor_into_view()
+        lines = max(DRAWN_LINES_MIN, DRAWN_SCREENS * event.size.height)
+        if lines != self._cache.maxsize:
+            self._cache = LRUCache(lines)  # (an LRUCache does not shrink in place)
 
     # --- drawing ----------------------------------------------------------------------
     @property

@@ -14,13 +14,14 @@ from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import namespace_text
 from core.connections.property_rules import PROPERTIES
 from core.connections.report.rows import (
+    CHUNK,
     MAX_TEMPLATES,
     WMI_NAMES,
     WMI_VALUES,
-    chunks,
     iso_utc,
     row_kind,
 )
+from core.connections.report.two_writers import SPLIT_ROWS, write_chunks
 from core.connections.snapshot import Snapshot
 from core.textsafe import csv_cell
 
@@ -165,9 +166,14 @@ _CSV_SPECIAL: Final = re.compile(r'[",\r\n]')
 
 
 def write_csv(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -> None:
-    """CSV with the WMI names as header (arrays joined by ``;``) plus process columns."""
+    """CSV with the WMI names as header (arrays joined by ``;``) plus process columns,
+    chunk by chunk (by two processes from
+    :data:`core.connections.report.two_writers.SPLIT_ROWS` rows on)."""
     rows = _CsvRows(snap)
     out.write(rows.header().encode("utf-8", "backslashreplace"))
     line = rows.line
-    for batch in chunks(conns):
-        out.write("".join([line(conn) for conn in batch]).encode("utf-8", "backslashreplace"))
+
+    def encode(batch: Sequence[TcpConnection], _first: bool) -> bytes:
+        return "".join([line(conn) for conn in batch]).encode("utf-8", "backslashreplace")
+
+    write_chunks(conns, out, encode, chunk=CHUNK, split_at=SPLIT_ROWS)

@@ -40,8 +40,8 @@ from core.connections.report.json_docs import (
     encode_one,
     indented,
 )
-from core.connections.report.rows import FIRST_CHUNK, MAX_TEMPLATES, ROW_SLOTS, chunks, row_kinds
-from core.connections.report.two_writers import write_alternating
+from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, row_kinds
+from core.connections.report.two_writers import SPLIT_ROWS, write_chunks
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
 
@@ -71,8 +71,6 @@ _NULL: Final = b"null"
 CHUNK_ROWS: Final = 256
 """Rows per chunk after the first: about 1.2 MB of text, which stays in the CPU's caches
 between its encoding and its write, and fits a widened pipe (core.commands.connections)."""
-SPLIT_ROWS: Final = 8192
-"""From this many rows on, a second process encodes every other chunk (it pays its fork)."""
 
 
 def _template(doc: dict[str, object]) -> tuple[bytes, tuple[str, ...]]:
@@ -241,31 +239,14 @@ def write_json(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -
     (core.connections.report.two_writers).
     """
     filler = _Filler(snap)
-    if isinstance(conns, Sequence) and len(conns) >= SPLIT_ROWS:
-        fd = _descriptor(out)
-        if fd is not None:
-            out.write(filler.encode(list(conns[:FIRST_CHUNK]), lead=b"["))
-            out.flush()
-            # Chunks by position: each process slices out only its own rows, and so touches
-            # (and copies, after the fork) only the memory of those.
-            spans = ((i, i + CHUNK_ROWS) for i in range(FIRST_CHUNK, len(conns), CHUNK_ROWS))
-            write_alternating(fd, spans, lambda span: filler.encode(list(conns[span[0] : span[1]])))
-            out.write(b"\n]\n")
-            return
-    batches = chunks(conns, CHUNK_ROWS)
-    first = next(batches, None)
-    if first is None:
-        out.write(b"[]\n")
-        return
-    out.write(filler.encode(first, lead=b"["))
-    for batch in batches:
-        out.write(filler.encode(batch))
-    out.write(b"\n]\n")
+    empty = True
 
+    def encode(rows: Sequence[TcpConnection], first: bool) -> bytes:
+        nonlocal empty
+        if first:
+            empty = not rows
+            return filler.encode(list(rows), lead=b"[") if rows else b""
+        return filler.encode(list(rows))
 
-def _descriptor(out: IO[bytes]) -> int | None:
-    """The file descriptor under ``out``, if it has one."""
-    try:
-        return out.fileno()
-    except (OSError, ValueError, AttributeError):  # io.BytesIO, a closed or odd stream
-        return None
+    write_chunks(conns, out, encode, chunk=CHUNK_ROWS, split_at=SPLIT_ROWS)
+    out.write(b"[]\n" if empty else b"\n]\n")

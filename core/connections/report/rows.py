@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from itertools import islice, repeat
+from itertools import repeat
 from operator import attrgetter, is_
 from typing import Final
 
@@ -19,15 +19,6 @@ CHUNK: Final = 2048
 WMI_NAMES: Final = tuple(spec.wmi_name for spec in PROPERTIES)
 WMI_VALUES: Final = attrgetter(*(spec.attr for spec in PROPERTIES))
 """A row's WMI values in :data:`WMI_NAMES` order, in one C call."""
-
-
-def chunks(conns: Iterable[TcpConnection], size: int = CHUNK) -> Iterator[list[TcpConnection]]:
-    """``conns`` in lists of :data:`FIRST_CHUNK`, then ``size`` rows."""
-    it = iter(conns)
-    step = FIRST_CHUNK
-    while batch := list(islice(it, step)):
-        yield batch
-        step = size
 
 
 def iso_utc(value: datetime) -> str:

@@ -8,7 +8,8 @@ from typing import IO, Final
 
 from core.connections.model import TcpConnection
 from core.connections.namespaces import namespace_text
-from core.connections.report.rows import chunks
+from core.connections.report.rows import CHUNK
+from core.connections.report.two_writers import SPLIT_ROWS, write_chunks
 from core.connections.snapshot import Snapshot
 from core.textsafe import printable
 
@@ -21,7 +22,8 @@ def write_table(
     """A plain aligned table for terminals; untrusted text is made printable.
 
     Column widths come from a first pass that writes the endpoints only, so rows are
-    formatted and written chunk by chunk.
+    formatted and written chunk by chunk (by two processes from
+    :data:`core.connections.report.two_writers.SPLIT_ROWS` rows on).
     """
     processes = snap.processes
     names: dict[int | None, str] = {None: "-"}
@@ -62,17 +64,20 @@ def write_table(
         where = f"{spaces[netns]:<{w4}}  " if spaces else ""
         tails[pid, netns] = f"{'-' if pid is None else pid:<{w3}}  {where}{names[pid]}".rstrip()
     line = f"\n%s%-{w1}s  %-{w2}s  %s"
-    done = 0
-    for batch in chunks(conns):
-        end = done + len(batch)
+
+    def encode(span: Sequence[int], _first: bool) -> bytes:
+        start, stop = (span[0], span[-1] + 1) if span else (0, 0)
         text = "".join(
             [
                 line % (state_cell[c.state], la, ra, tails[c.owning_process, c.netns])
-                for c, la, ra in zip(batch, local[done:end], remote[done:end], strict=True)
+                for c, la, ra in zip(
+                    conns[start:stop], local[start:stop], remote[start:stop], strict=True
+                )
             ]
         )
-        out.write(text.encode("utf-8", "backslashreplace"))
-        done = end
+        return text.encode("utf-8", "backslashreplace")
+
+    write_chunks(range(len(conns)), out, encode, chunk=CHUNK, split_at=SPLIT_ROWS)
     out.write(b"\n")
 
 

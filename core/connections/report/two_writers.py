@@ -17,11 +17,16 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Final, TypeVar
+from typing import IO, Final, TypeVar
+
+from core.connections.report.rows import FIRST_CHUNK
 
 T = TypeVar("T")
+
+SPLIT_ROWS: Final = 8192
+"""From this many rows on, a second process encodes every other chunk (it pays its fork)."""
 
 _TOKEN: Final = b"."
 _FAILED: Final = 125
@@ -39,6 +44,49 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def write_chunks(
+    rows: Iterable[T],
+    out: IO[bytes],
+    encode: Callable[[Sequence[T], bool], bytes],
+    *,
+    chunk: int,
+    split_at: int = SPLIT_ROWS,
+) -> None:
+    """``encode(some_rows, first)`` of all ``rows`` into ``out``, a chunk at a time, in order.
+
+    The first :data:`FIRST_CHUNK` rows are encoded, written and flushed before any other row
+    is taken (the output streams, even from an iterator), the rest in chunks of ``chunk``
+    rows. From ``split_at`` rows on, with a file descriptor under ``out``, two processes
+    encode alternate chunks (:func:`write_alternating`); they slice a sequence by position,
+    so each touches (and copies, after the fork) only the memory of its own rows.
+    """
+    if isinstance(rows, Sequence):
+        listed: Sequence[T] = rows
+        out.write(encode(listed[:FIRST_CHUNK], True))
+    else:
+        taken = iter(rows)
+        head = list(islice(taken, FIRST_CHUNK))
+        out.write(encode(head, True))
+        listed = [*head, *taken]
+    out.flush()
+    count = len(listed)
+    spans = ((i, i + chunk) for i in range(FIRST_CHUNK, count, chunk))
+    fd = _descriptor(out) if count >= split_at else None
+    if fd is None:
+        for start, stop in spans:
+            out.write(encode(listed[start:stop], False))
+        return
+    write_alternating(fd, spans, lambda span: encode(listed[span[0] : span[1]], False))
+
+
+def _descriptor(out: IO[bytes]) -> int | None:
+    """The file descriptor under ``out``, if it has one."""
+    try:
+        return out.fileno()
+    except (OSError, ValueError, AttributeError):  # io.BytesIO, a closed or odd stream
+        return None
 
 
 def write_alternating(fd: int, batches: Iterable[T], encode: Callable[[T], bytes]) -> None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Final
 
-from core.connections.sources.base import ConnectionSource
+from core.errors import MonitorError, UsageError
 
 if TYPE_CHECKING:
+    # Types only: the package stays light to import, so a one-shot can start its owner scan
+    # (sources.fd_scan) before the sampling code is loaded.
+    from core.connections.sources.base import ConnectionSource
     from core.connections.sources.netlink import NamespaceDumps
-from core.errors import MonitorError, UsageError
 
 SOURCE_NAMES: Final = ("auto", "netlink", "psutil")
 
