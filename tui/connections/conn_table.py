@@ -56,6 +56,13 @@ from tui.prefs import DEFAULT_HIDDEN
 HIGHLIGHT_S = 3.0
 """How long a new or state-changed row stays highlighted (at least one tick is ensured)."""
 
+DRAWN_SCREENS = 4
+"""Drawn lines kept for reuse, in screens of the table's height (at least DRAWN_LINES_MIN).
+A row's line changes every second (its age), so older lines are rarely drawn again, and each
+kept line costs about 3 KB (a Strip keeps caches of its own): 1024 of them were 2-3 MiB of
+the app's memory at 50k rows (``bench/bench_memory.py --creep``)."""
+DRAWN_LINES_MIN = 64
+
 PREPARE_ABOVE_ROWS = 5000
 """From this many rows the next sort column's order is made ahead, while idle."""
 BUILD_STEP_S = 0.012
@@ -144,7 +151,7 @@ class ConnTable(ScrollView, can_focus=True):
         self._groups: dict[str, Group] = {}
         self._tick_added: frozenset[str] = frozenset()
         self._tick_changed: frozenset[str] = frozenset()
-        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(DRAWN_LINES_MIN)
         self._styles: dict[tuple[object, ...], Style] = {}
         self._layout: tuple[tuple[Column, int], ...] = ()
         self._layout_key: tuple[object, ...] = ()
@@ -560,9 +567,12 @@ class ConnTable(ScrollView, can_focus=True):
         return None
 
     def on_resize(self, event: events.Resize) -> None:
-        """Re-fit the columns and keep the cursor visible."""
+        """Re-fit the columns, keep the cursor visible, keep a few screens of drawn lines."""
         self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
         self._scroll_cursor_into_view()
+        lines = max(DRAWN_LINES_MIN, DRAWN_SCREENS * event.size.height)
+        if lines != self._cache.maxsize:
+            self._cache = LRUCache(lines)  # (an LRUCache does not shrink in place)
 
     # --- drawing ----------------------------------------------------------------------
     @property
