@@ -7,6 +7,10 @@ threshold for giving large blocks their own mapping rises after each such block 
 later tables land on the heap and stay there), and free memory is returned to the kernel only
 from the top of the heap. Measured at 50k sockets, these settings take 7–10 MiB off the app's
 RSS (``bench/bench_memory.py``, ``bench/bench_tui_tmux.py``). Other C libraries: no change.
+
+What the heap frees below its top (each sample's reply buffers and rebuilt maps, among
+blocks that live on) glibc keeps: :func:`give_back` returns those pages after each sample
+(about 3 MiB of the app's RSS at 50k, measured from outside; 0.3 ms a call).
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ def _libc() -> ctypes.CDLL | None:
 
 
 _LIBC: Final = _libc()
+
+
+def give_back() -> None:
+    """Return the pages of the C heap's free blocks to the kernel (``malloc_trim``): they are
+    mapped in again only when used. Runs without the interpreter lock (a ctypes call)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def tune() -> bool:

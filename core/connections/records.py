@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
@@ -21,7 +22,7 @@ from core.connections.model import (
     TcpState,
     shared_cim,
 )
-from core.fast_records import plain_constructor
+from core.fast_records import TwoStep, plain_constructor
 
 LINUX_TCP_STATES: Final[dict[int, TcpState]] = {
     1: TcpState.ESTABLISHED,  # TCP_ESTABLISHED
@@ -325,6 +326,60 @@ def build_connection(
         _PLATFORM_CIM.get((defaults, applied_setting, offload_state))
         or _platform_cim(defaults, applied_setting, offload_state),
     )
+
+
+_OWNER_FIELDS: Final = ("owning_process", "owner_status", "holders", "inode")
+"""Set by :func:`finish_connection`, in :meth:`PidResolver.ownership`'s order (the inode as
+the int object the owner's fd table holds)."""
+_TWO_STEP: Final = TwoStep(TcpConnection, _OWNER_FIELDS)
+
+
+def start_connection(
+    family: int,
+    local_address: str,
+    local_port: int,
+    remote_address: str,
+    remote_port: int,
+    state: TcpState,
+    first_seen: datetime,
+    created_before_start: bool,
+    defaults: PlatformDefaults,
+    inode: int | None,
+    uid: int | None,
+    source_key: bytes,
+    ifindex: int,
+    netns: int | None,
+) -> object:
+    """:func:`build_connection` of a first-seen socket without its owner: an opaque object
+    that :func:`finish_connection` turns into the record once the owner is known.
+
+    Why: a first sample builds its records while the owner scan runs on the other core
+    (core.connections.sources.fd_scan), instead of after it.
+    """
+    return _TWO_STEP.start(
+        instance_id(
+            local_address, local_port, remote_address, remote_port, inode, ifindex, "", netns
+        ),
+        local_address,
+        local_port,
+        remote_address,
+        remote_port,
+        state,
+        first_seen,  # creation_time
+        family,
+        created_before_start,
+        uid,
+        source_key,
+        None,  # state_changed_at
+        netns,
+        _PLATFORM_CIM.get((defaults, None, None)) or _platform_cim(defaults, None, None),
+    )
+
+
+finish_connection: Final[
+    Callable[[object, int | None, OwnerStatus, tuple[int, ...], int | None], TcpConnection]
+] = _TWO_STEP.finish
+"""``finish_connection(started, owning_process, owner_status, holders, inode)``: the record."""
 
 
 _PLATFORM_CIM: Final[dict[tuple[PlatformDefaults, int | None, int | None], CimProperties]] = {}

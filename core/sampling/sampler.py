@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
+from core import allocator
 from core.connections.first_page import FirstPage, PageRequest
 from core.connections.model import TcpConnection
 from core.connections.snapshot import (
@@ -419,6 +420,7 @@ class Sampler(FeedControls):
         finally:
             self._in_flight -= 1
             self.samples_taken += 1
+            allocator.give_back()  # what the sample (and the last snapshot's consumers) freed
 
     async def _take(self) -> Snapshot:
         now = self._clock()

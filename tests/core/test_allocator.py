@@ -46,3 +46,44 @@ def _mapped_blocks(mode: str) -> str:
 def test_a_table_sized_block_gets_a_mapping_of_its_own_and_goes_back_when_freed() -> None:
     assert _mapped_blocks("defaults") == "0 0"
     assert _mapped_blocks("tune") == "1 0"
+
+
+GIVE_BACK = """
+import ctypes, os, sys
+from core import allocator
+
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+page = os.sysconf("SC_PAGE_SIZE")
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page
+
+# 32 MiB of 16 KiB blocks (below any mmap threshold: on the heap), touched, then a block
+# that stays above them: freeing them leaves free memory below the heap's top.
+blocks = [libc.malloc(16384) for _ in range(2048)]
+for b in blocks:
+    ctypes.memset(b, 1, 16384)
+pin = libc.malloc(64)
+for b in blocks:
+    libc.free(b)
+before = rss()
+if sys.argv[1] == "give_back":
+    allocator.give_back()
+print((before - rss()) // (1024 * 1024))
+"""
+
+
+def _returned_mib(mode: str) -> int:
+    run = subprocess.run(
+        [sys.executable, "-c", GIVE_BACK, mode], capture_output=True, text=True, check=True
+    )
+    return int(run.stdout)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc_trim")
+def test_free_memory_below_the_heaps_top_goes_back_to_the_kernel() -> None:
+    assert _returned_mib("keep") == 0
+    assert _returned_mib("give_back") >= 24

@@ -11,7 +11,15 @@ from core.connections.model import (
     TcpState,
     connection_of,
 )
-from core.connections.records import LINUX_DEFAULTS, PlatformDefaults, instance_id, new_connection
+from core.connections.records import (
+    LINUX_DEFAULTS,
+    PlatformDefaults,
+    build_connection,
+    finish_connection,
+    instance_id,
+    new_connection,
+    start_connection,
+)
 
 SEEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -83,3 +91,25 @@ def test_a_sources_records_share_one_cim_object_and_rebuild_equal_from_their_fie
     assert again == first and again.cim is first.cim
     # The record holds what differs per connection: 17 values and the shared object.
     assert len(TcpConnection.__slots__) == 18
+
+
+def test_a_record_started_before_its_owner_is_known_equals_one_built_at_once() -> None:
+    # The first sample's path (netlink._apply): every field but the owner's while the owner
+    # scan runs, the owner's after it.
+    def started(ifindex: int, netns: int | None) -> object:
+        return start_connection(
+            4, "10.0.0.1", 1000, "10.0.0.2", 80, TcpState.ESTABLISHED, SEEN, True,
+            LINUX_DEFAULTS, 44, 45, b"key", ifindex, netns,
+        )  # fmt: skip
+
+    rec = finish_connection(started(7, 4026531840), 43, OwnerStatus.FOUND, (43, 50), 44)
+    at_once = build_connection(
+        4, "10.0.0.1", 1000, "10.0.0.2", 80, TcpState.ESTABLISHED, 43, OwnerStatus.FOUND, SEEN,
+        True, LINUX_DEFAULTS, 44, 45, b"key", None, None, 7, "", (43, 50), 4026531840,
+    )  # fmt: skip
+    assert type(rec) is TcpConnection
+    assert {f.name: getattr(rec, f.name) for f in CONNECTION_FIELDS} == {
+        f.name: getattr(at_once, f.name) for f in CONNECTION_FIELDS
+    }
+    assert rec == at_once and rec.cim is at_once.cim and "%7" in rec.instance_id
+    assert type(started(0, None)) is not TcpConnection  # not a record until finished

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from core.connections.model import TcpConnection, TcpInfo
-from core.fast_records import plain_constructor
+from core.fast_records import TwoStep, plain_constructor
 
 
 def test_built_record_equals_init_and_stays_frozen() -> None:
@@ -45,3 +45,18 @@ def test_refuses_classes_it_cannot_fill() -> None:
     for cls in (NoSlots, Checked):
         with pytest.raises(TypeError):
             plain_constructor(cls)
+
+
+def test_two_steps_build_the_record_of_one_and_refuse_unknown_fields() -> None:
+    names = [f.name for f in dataclasses.fields(TcpConnection)]
+    later = ("owning_process", "holders", "owner_status")  # any order
+    values = {name: i for i, name in enumerate(names)}
+    steps = TwoStep(TcpConnection, later)
+    started = steps.start(*(values[n] for n in names if n not in later))
+    assert type(started) is not TcpConnection  # not a record until finished
+    rec = steps.finish(started, *(values[n] for n in later))
+    assert type(rec) is TcpConnection and rec == TcpConnection(*values.values())  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rec.local_port = 1  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        TwoStep(TcpConnection, ("no_such_field",))

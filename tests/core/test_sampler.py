@@ -279,3 +279,25 @@ def test_a_replaced_record_without_state_change_is_listed_as_changed() -> None:
     assert diff.changed == {key} and not diff.state_changed
     later = ConnectionDiff(removed=frozenset({key}))
     assert diff.then(later).changed == frozenset()
+
+
+async def test_each_sample_gives_the_c_heaps_free_pages_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After every sample, in the sampling thread, the memory the sample freed goes back to
+    the kernel (core.allocator.give_back; its effect on RSS: tests/core/test_allocator.py)."""
+    from core import allocator
+
+    threads: list[str] = []
+    give_back = allocator.give_back
+
+    def noted() -> None:
+        threads.append(threading.current_thread().name)
+        give_back()
+
+    monkeypatch.setattr(allocator, "give_back", noted)
+    sampler = Sampler(ScriptedSource([frame(1), frame(1, 2), frame(2)]), interval_s=0.1)
+    await take(sampler, 3)
+    await sampler.aclose()
+    assert len(threads) >= 3
+    assert threading.main_thread().name not in threads

@@ -72,3 +72,37 @@ def test_tables_share_one_name_per_fd_number() -> None:
     assert first.fds == ["3", "4"] and second.fds == ["3"]
     assert first.fds[0] is second.fds[0]
     assert first.inodes == [100, 0] and second.inodes == [200]
+
+
+def test_bulk_ownerships_answer_as_ownership_does(tmp_path: Path) -> None:
+    # A socket held by two processes (inherited across a fork), one held by us alone, one
+    # nobody holds (inode 0: TIME_WAIT), one no process has: each kind of answer.
+    script = tmp_path / "ownerships.py"
+    script.write_text(
+        "import json, os, socket, time\n"
+        "from core.connections.sources.pid_resolver import PidResolver\n"
+        "lst = socket.create_server(('127.0.0.1', 0))\n"
+        "shared = socket.create_connection(lst.getsockname())\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    time.sleep(30)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.2)\n"
+        "inodes = [os.fstat(s.fileno()).st_ino for s in (lst, shared)] + [0, 2**31 + 5]\n"
+        "resolver = PidResolver()\n"
+        "resolver.resolve([i for i in inodes if i], [])\n"
+        "bulk = resolver.ownerships(inodes)\n"
+        "one = [resolver.ownership(i) for i in inodes]\n"
+        "os.kill(child, 9)\n"
+        "os.waitpid(child, 0)\n"
+        "print(json.dumps({'same': [list(t) for t in zip(*bulk)] == [list(t) for t in one],\n"
+        "                  'held': list(one[1][2]), 'pids': [os.getpid(), child]}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["same"]
+    assert sorted(report["held"]) == sorted(report["pids"])  # the shared socket's two holders

@@ -40,7 +40,9 @@ from core.connections.records import (
     LINUX_TCP_STATES,
     address_text,
     build_connection,
+    finish_connection,
     linux_state,
+    start_connection,
     with_zone,
 )
 from core.connections.snapshot import Privilege
@@ -76,6 +78,8 @@ if TYPE_CHECKING:
 
 _STATES: Final[tuple[TcpState | None, ...]] = tuple(LINUX_TCP_STATES.get(i) for i in range(256))
 _ADDRESS_CACHE: Final = 65536
+_PROGRESS_STEP: Final = 8192
+"""Records a first sample builds between two steps of its progress (see ``progress``)."""
 _ZERO_PORT: Final = b"\0\0"
 DUMP_MODES: Final = ("unspec", "per-family")
 """``unspec``: one compat dump for both families; ``per-family``: one v2 dump each (kernels
@@ -420,8 +424,14 @@ class NetlinkSource:
         ``touched`` (the sample's diff is worked out from those alone).
         """
         by_key = self._by_key
+        keys = [key for key, _prev in pending]
+        inodes = [ino for (ino,) in map(_INODE.unpack_from, keys)]
+        # A first sample: every socket is new, stored in bulk, in the same order. Its records
+        # are built before the owner lookup, which waits for the owner scan running on the
+        # other core (fd_scan.ForkedScan), and given their owners after it.
+        bulk = not by_key and not vanished
+        started = self._start_all(keys, now, first) if bulk and self._resolve else None
         gone_inodes = [rec.inode for rec in vanished if rec.inode]
-        inodes = [ino for (ino,) in map(_INODE.unpack_from, [key for key, _prev in pending])]
         new_inodes = [ino for ino in inodes if ino]
         for (_key, prev), ino in zip(pending, inodes, strict=True):
             if prev is not None and prev.inode and prev.inode != ino:
@@ -432,14 +442,18 @@ class NetlinkSource:
             if by_iid.get(rec.instance_id) is rec:
                 del by_iid[rec.instance_id]
                 touched.add(rec.instance_id)
-        if not by_key and not vanished:
-            # A first sample: every socket is new. Stored in bulk, in the same order.
-            keys = [key for key, _prev in pending]
-            settle = self._settle
-            recs: list[TcpConnection] = []
-            for start in range(0, len(keys), 8192):  # a step of progress per slice
-                recs += [settle(key, None, now, first) for key in keys[start : start + 8192]]
-                self._built += 1
+        if bulk:
+            if started is not None:
+                recs = list(map(finish_connection, started, *self._resolver.ownerships(inodes)))
+            else:
+                settle = self._settle
+                recs = []
+                for start in range(0, len(keys), _PROGRESS_STEP):
+                    recs += [
+                        settle(key, None, now, first)
+                        for key in keys[start : start + _PROGRESS_STEP]
+                    ]
+                    self._built += 1
             iids = [rec.instance_id for rec in recs]
             touched.update(iids)
             self._pid_refs.update(r.owning_process for r in recs if r.owning_process is not None)
@@ -465,6 +479,15 @@ class NetlinkSource:
             touched.update(self._refresh_owners(changed, by_key, by_iid))
         return by_iid, len(new_inodes)
 
+    def _start_all(self, keys: list[bytes], now: datetime, first: bool) -> list[object]:
+        """Every key's record without its owner (records.start_connection), in order."""
+        start = self._start
+        started: list[object] = []
+        for at in range(0, len(keys), _PROGRESS_STEP):
+            started += [start(key, now, first) for key in keys[at : at + _PROGRESS_STEP]]
+            self._built += 1
+        return started
+
     def _settle(
         self,
         key: bytes,
@@ -473,10 +496,39 @@ class NetlinkSource:
         first: bool,
         resolving: bool = False,
     ) -> TcpConnection:
+        family, laddr, lport, raddr, rport, state, ino, uid, ifindex, netns = self._facts(key)
+        if self._resolve and not resolving:
+            pid, status, holders, ino = self._resolver.ownership(ino)  # (its int object)
+        else:  # not looked up yet (a first page), or never
+            status = OwnerStatus.RESOLVING if self._resolve else OwnerStatus.NOT_SUPPORTED
+            pid, holders = None, ()
+        if prev is None:  # a new socket: its record at once
+            return build_connection(
+                family, laddr, lport, raddr, rport, state, pid, status, now, first,
+                LINUX_DEFAULTS, ino, uid, key, None, None, ifindex, "", holders, netns,
+            )  # fmt: skip
+        facts = SocketFacts(  # positional, in the NamedTuple's order
+            family, laddr, lport, raddr, rport, state, pid, status, ino, uid,
+            key, None, None, ifindex, holders, netns,
+        )  # fmt: skip
+        same = _continues(prev, key, state)
+        return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
+
+    def _start(self, key: bytes, now: datetime, first: bool) -> object:
+        """A new socket's record of ``key`` without its owner (records.start_connection)."""
+        family, laddr, lport, raddr, rport, state, ino, uid, ifindex, netns = self._facts(key)
+        return start_connection(
+            family, laddr, lport, raddr, rport, state, now, first, LINUX_DEFAULTS, ino, uid, key,
+            ifindex, netns,
+        )  # fmt: skip
+
+    def _facts(
+        self, key: bytes
+    ) -> tuple[int, str, int, str, int, TcpState, int, int, int, int | None]:
+        """A dump key's family, endpoints, State, inode, uid, ifindex and namespace."""
         fam, code, src, dst, ifindex, uid, ino = _KEY_FIELDS.unpack_from(key)
         lport, rport = _KEY_PORTS.unpack_from(key)
         lport, rport = _SHARED[lport] or _shared(lport), _SHARED[rport] or _shared(rport)
-        uid = _shared(uid)
         v4 = fam == socket.AF_INET
         if v4:
             src, dst = src[:4], dst[:4]
@@ -489,23 +541,8 @@ class NetlinkSource:
         state = _STATES[code] or TcpState.CLOSED
         if state is TcpState.CLOSED and not rport:
             state = linux_state(code, rport) or state
-        if self._resolve and not resolving:
-            pid, status, holders, ino = self._resolver.ownership(ino)  # (its int object)
-        else:  # not looked up yet (a first page), or never
-            status = OwnerStatus.RESOLVING if self._resolve else OwnerStatus.NOT_SUPPORTED
-            pid, holders = None, ()
         netns = int.from_bytes(key[_KEY_SIZE:], sys.byteorder) if len(key) > _KEY_SIZE else None
-        if prev is None:  # a new socket (every socket of a first sample): its record at once
-            return build_connection(
-                4 if v4 else 6, laddr, lport, raddr, rport, state, pid, status, now, first,
-                LINUX_DEFAULTS, ino, uid, key, None, None, ifindex, "", holders, netns,
-            )  # fmt: skip
-        facts = SocketFacts(  # positional, in the NamedTuple's order
-            4 if v4 else 6, laddr, lport, raddr, rport, state, pid, status, ino, uid,
-            key, None, None, ifindex, holders, netns,
-        )  # fmt: skip
-        same = _continues(prev, key, state)
-        return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
+        return 4 if v4 else 6, laddr, lport, raddr, rport, state, ino, _shared(uid), ifindex, netns
 
     def _zone(self, ifindex: int) -> str:
         """The interface name of a link-local address's zone (its index if it has no name

@@ -35,7 +35,7 @@ a dumpable process, or CAP_SYS_PTRACE. Unreadable tables are remembered so calle
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -151,6 +151,29 @@ class PidResolver:
         if pid is not None:
             return pid, OwnerStatus.FOUND, (), kept
         return (*self.owner(inode), (), inode)
+
+    def ownerships(
+        self, inodes: Sequence[int]
+    ) -> tuple[list[int | None], list[OwnerStatus], list[tuple[int, ...]], list[int]]:
+        """:meth:`ownership` of each of ``inodes``, as four columns, by C-level lookups where
+        the answer is the common one (one holder, found): a first sample asks for 50k."""
+        pids = list(map(self._owner.get, inodes))
+        statuses = [OwnerStatus.FOUND] * len(pids)
+        held: list[tuple[int, ...]] = [()] * len(pids)
+        fds, where = self._fds, self._where
+        kept = [
+            inode if pid is None or (its := fds[pid].get(where[inode], inode)) != inode else its
+            for pid, inode in zip(pids, inodes, strict=True)
+        ]
+        # The uncommon answers by ownership() itself: no owner found, inode 0, several holders.
+        pairs = enumerate(zip(pids, inodes, strict=True))
+        odd = [i for i, (pid, ino) in pairs if pid is None or not ino]
+        if self._holders:
+            shared = self._holders.keys() & set(inodes)
+            odd += [i for i, ino in enumerate(inodes) if ino in shared] if shared else []
+        for i in odd:
+            pids[i], statuses[i], held[i], kept[i] = self.ownership(inodes[i])
+        return pids, statuses, held, kept
 
     def holders(self, inode: int) -> tuple[int, ...]:
         """Every PID seen holding ``inode``, ascending, when more than one does; ``()`` when
