@@ -4,8 +4,9 @@ Why: a user meets ``tcpscope connections`` as a whole process (interpreter start
 one sample, encoding, writing), so that is what is timed, alternated with ``ss -tanp`` (which
 also lists owning PIDs) on the same loopback load, so the ratio holds on a shared, drifting
 machine. Per size N, per output format: median wall time, median ratio of each run to the
-``ss -tanp`` run just before it, peak RSS of the tcpscope process (``wait4``), and the time
-to its first output byte (the output streams: it must come before the process ends).
+``ss -tanp`` run just before it (each with its range over the runs: a shared host drifts),
+peak RSS of the tcpscope process (``wait4``), and the time to its first output byte (the
+output streams: it must come before the process ends).
 
 Run as root: ``python bench/bench_oneshot.py --sizes 50000,100000``.
 """
@@ -57,6 +58,10 @@ def run_timed(argv: list[str]) -> tuple[float, float, float, int]:
     return wall, first, usage.ru_maxrss / 1024, proc.returncode
 
 
+def _span(values: list[float]) -> str:
+    return f"{min(values):.2f}–{max(values):.2f}"
+
+
 def measure(size: int, runs: int, formats: list[str]) -> list[dict[str, object]]:
     """Alternate ``ss -tanp`` and each format ``runs`` times on the current load."""
     ss = shutil.which("ss") or "ss"
@@ -83,6 +88,9 @@ def measure(size: int, runs: int, formats: list[str]) -> list[dict[str, object]]
                 "size": size,
                 "format": fmt,
                 "wall_s": statistics.median(r["wall"]),
+                "wall_range": _span(r["wall"]),
+                "ss_range": _span(r["ss"]),
+                "ratio_min": min(r["ratio"]),
                 "first_byte_s": statistics.median(r["first"]),
                 "ss_s": statistics.median(r["ss"]),
                 "ratio": statistics.median(r["ratio"]),
@@ -118,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# load average {os.getloadavg()[0]:.2f}, {workers} load processes")
     print()
     print(
-        "| N | format | tcpscope s | first byte s | `ss -tanp` s | **ratio** [max] | peak RSS MiB |"
+        "| N | format | tcpscope s [range] | first byte s | `ss -tanp` s [range] "
+        "| **ratio** [range] | peak RSS MiB |"
     )
     print("|---|---|---|---|---|---|---|")
     with LoadGen(workers) as load:
@@ -127,11 +136,14 @@ def main(argv: list[str] | None = None) -> int:
             load.time_wait(size // 20)
             for row in measure(size, args.runs, formats):
                 print(
-                    f"| {row['size']:,} | {row['format']} | {row['wall_s']:.2f} | "
-                    f"{row['first_byte_s']:.2f} | {row['ss_s']:.2f} | "
-                    f"**{row['ratio']:.2f}** [{row['ratio_max']:.2f}] | {row['rss_mib']:.0f} |",
+                    f"| {row['size']:,} | {row['format']} | {row['wall_s']:.2f} "
+                    f"[{row['wall_range']}] | {row['first_byte_s']:.2f} | "
+                    f"{row['ss_s']:.2f} [{row['ss_range']}] | **{row['ratio']:.2f}** "
+                    f"[{row['ratio_min']:.2f}–{row['ratio_max']:.2f}] | {row['rss_mib']:.0f} |",
                     flush=True,
                 )
+    print()
+    print(f"# load average at the end {os.getloadavg()[0]:.2f}")
     return 0
 
 
