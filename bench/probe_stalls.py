@@ -74,21 +74,28 @@ def probe_gc(above_ms: float) -> None:
     gc.callbacks.append(callback)
 
 
+UI_CPU_MS: list[float] = []
+"""The UI thread's CPU time of every asyncio callback: what it did in one go, whatever the
+other threads and processes took meanwhile (wall time on a busy host is mostly waiting)."""
+
+
 def probe_loop(above_ms: float) -> None:
-    """Every asyncio callback (a task's step included) longer than ``above_ms``."""
+    """Every asyncio callback (a task's step included) longer than ``above_ms``, with its CPU
+    time; every callback's CPU time in :data:`UI_CPU_MS`."""
     import asyncio.events
 
     run = asyncio.events.Handle._run
 
     def timed(self: Any) -> None:
-        begun = time.perf_counter()
+        begun, cpu = time.perf_counter(), time.thread_time()
         run(self)
+        UI_CPU_MS.append(used := (time.thread_time() - cpu) * 1000)
         if (ms := (time.perf_counter() - begun) * 1000) > above_ms:
             owner = getattr(self._callback, "__self__", None)
             what = getattr(self._callback, "__qualname__", repr(self._callback))
             if isinstance(owner, asyncio.Task):
                 what = f"task {getattr(owner.get_coro(), '__qualname__', '?')}"
-            note("loop", ms, what)
+            note("loop", ms, f"{what} (cpu {used:.1f} ms)")
 
     asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
@@ -192,6 +199,11 @@ async def probe(seconds: float, presses: int, above_ms: float) -> None:
         watchdog.stopped = True
         await feed.aclose()
     print(f"# keys ms p50 / p90 / p99 / max (n): {tail(latencies)}; load {os.getloadavg()[0]:.1f}")
+    busy = [ms for ms in UI_CPU_MS if ms >= 1]
+    print(
+        f"# UI callbacks of 1 ms of CPU or more, ms p50 / p90 / p99 / max (n): {tail(busy)}; "
+        f"over 12 ms: {sum(ms > 12 for ms in busy)}, over 20 ms: {sum(ms > 20 for ms in busy)}"
+    )
     print("# timeline: seconds, kind, ms, what")
     for at, kind, ms, what in sorted(EVENTS):
         print(f"{at:8.3f} {kind:5} {ms:7.1f} {what}")

@@ -206,6 +206,11 @@ TcpInfoValues = tuple[int | None, ...]
 """TcpInfo's field values in its declaration order (what ``TcpInfo(*values)`` takes)."""
 
 
+def from_values(values: TcpInfoValues) -> TcpInfo:
+    """The TcpInfo of :data:`TcpInfoValues` (the fields the kernel's struct holds are ints)."""
+    return TcpInfo(*values)  # type: ignore[arg-type]
+
+
 def tcp_info_values(
     buf: bytes, pos: int, size: int, queues: tuple[int, int] | None
 ) -> TcpInfoValues | None:

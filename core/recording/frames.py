@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
 from core.connections.namespaces import NamespaceView
@@ -235,13 +235,29 @@ def _expand_history(prev_full: list[Any] | None, marked: list[Any]) -> list[Any]
     return full
 
 
+class _Moved(NamedTuple):
+    """A sample's tcp_info that may have moved (see FrameEncoder._moved_tcp_info)."""
+
+    moved: Mapping[str, TcpInfo]
+    """By InstanceID: every entry that may differ from the last sample's."""
+    gone: list[str]
+    """Entries that left (empty when ``complete``)."""
+    complete: bool
+    """``moved`` holds every entry."""
+    since: tuple[Mapping[str, object], Collection[str]] | None
+    """The last sample's records and the InstanceIDs whose record differs from them, when
+    the source knows (see InfoChanges.since)."""
+    records: object
+    """The source's records this sample's tcp_info belongs to (compared by identity)."""
+
+
 class FrameEncoder:
     """Turns consecutive snapshots into key-frame and delta records (the writer's half)."""
 
     def __init__(self, ghost_ttl_s: float) -> None:
         """``ghost_ttl_s``: the sampler's ghost lifetime, for the ghost rule."""
         self._ttl = ghost_ttl_s
-        self._conns: dict[str, TcpConnection] = {}
+        self._conns: Mapping[str, TcpConnection] = {}
         self._handles: dict[str, int] = {}
         self._tcp: dict[str, TcpInfo] = {}
         self._trail: object = None
@@ -281,8 +297,9 @@ class FrameEncoder:
             ]
         if key or snap.interval_s != self._interval:
             rec["iv"] = snap.interval_s
-        self._connections(rec, snap, key)
-        self._tcp_info(rec, snap.tcp_info, key)
+        found = self._moved_tcp_info(snap.tcp_info, key)
+        self._connections(rec, snap, key, found)
+        self._tcp_info(rec, found, key)
         self._processes(rec, snap.processes, key)
         self._ghost_record(rec, snap, key)
         if snap.error is not None:
@@ -303,31 +320,50 @@ class FrameEncoder:
         self._interval, self._privilege = snap.interval_s, snap.privilege
         return rec
 
-    def _connections(self, rec: dict[str, Any], snap: Snapshot, key: bool) -> None:
-        prev, conns = self._conns, snap.connections
+    def _connections(
+        self,
+        rec: dict[str, Any],
+        snap: Snapshot,
+        key: bool,
+        found: _Moved,
+    ) -> None:
+        prev, conns, since = self._conns, snap.connections, found.since
         if key:
             self._handles = {}
             changed = {cid: CONNECTION.encode(conn) for cid, conn in conns.items()}
+            removed = sorted(prev.keys() - conns.keys())
+        elif since is not None and since[0] is prev:
+            # The source says which records it touched since the ones held: only those.
+            get, touched = prev.get, since[1]
+            changed = {
+                cid: CONNECTION.encode(conn)
+                for cid in sorted(touched)
+                if (conn := conns.get(cid)) is not None
+                and (old := get(cid)) is not conn
+                and old != conn
+            }
+            removed = sorted(cid for cid in touched if cid in prev and cid not in conns)
         else:
             # Records are reused while a socket is unchanged: identity finds the candidates.
             get = prev.get
-            changed = {
-                cid: CONNECTION.encode(conn)
-                for cid, conn in conns.items()
-                if (old := get(cid)) is not conn and old != conn
-            }
+            differ = [
+                cid for cid, conn in conns.items() if (old := get(cid)) is not conn and old != conn
+            ]
+            changed = {cid: CONNECTION.encode(conns[cid]) for cid in sorted(differ)}
+            removed = sorted(prev.keys() - conns.keys())
         rec["c"] = changed
         self._handles = _number(self._handles, changed)
-        removed = sorted(prev.keys() - conns.keys())
         if removed and not key:
             rec["cr"] = removed
         self._removed = [(cid, prev[cid]) for cid in removed]
         self._added = [cid for cid in changed if cid not in prev]
-        self._conns = dict(conns)
+        # Held as they are when they are the source's records (which it never changes once
+        # given out): the next sample's ``since`` can then be them. Otherwise copied.
+        self._conns = conns if found.records is conns else dict(conns)
 
-    def _tcp_info(self, rec: dict[str, Any], infos: Mapping[str, TcpInfo], key: bool) -> None:
+    def _tcp_info(self, rec: dict[str, Any], found: _Moved, key: bool) -> None:
         tcp = self._tcp
-        moved, gone, complete = self._moved_tcp_info(infos, key)
+        moved, gone, complete = found.moved, found.gone, found.complete
         full: dict[str, Any] = {}
         steps: list[tuple[int, list[int]]] = []
         for cid, info in moved.items():
@@ -357,22 +393,19 @@ class FrameEncoder:
             tcp.pop(cid, None)
         tcp.update(moved)
 
-    def _moved_tcp_info(
-        self, infos: Mapping[str, TcpInfo], key: bool
-    ) -> tuple[Mapping[str, TcpInfo], list[str], bool]:
-        """The tcp_info that may differ from the last sample's (by InstanceID), the entries
-        that went, and whether the first holds every entry (the second is then empty).
-
-        With the source's help (LazyTcpInfo.changes: one digest per socket, compared with the
-        last sample's) only the entries that moved are decoded; otherwise all are."""
+    def _moved_tcp_info(self, infos: Mapping[str, TcpInfo], key: bool) -> _Moved:
+        """The tcp_info that may differ from the last sample's, found with the source's help
+        when it can (LazyTcpInfo.changes: one digest per socket, compared with the last
+        sample's; only the entries that moved are decoded); otherwise every entry, decoded."""
         found = (
             infos.changes(None if key else self._trail) if isinstance(infos, LazyTcpInfo) else None
         )
         if found is None:
             self._trail = None
-            return dict(infos.items()), [], True
+            return _Moved(dict(infos.items()), [], True, None, None)
         self._trail = found.trail
-        return found.moved, found.gone, found.complete
+        since = (found.since, found.touched) if found.since is not None else None
+        return _Moved(found.moved, found.gone, found.complete, since, found.trail.records)
 
     def _processes(self, rec: dict[str, Any], procs: Mapping[int, ProcessInfo], key: bool) -> None:
         changed = {
@@ -454,7 +487,7 @@ class FrameDecoder:
 
     def reset(self) -> None:
         """Forget everything (before a key frame)."""
-        self._conns: dict[str, TcpConnection] = {}
+        self._conns: Mapping[str, TcpConnection] = {}
         self._handles: dict[str, int] = {}
         self._ids: list[str] = []
         self._tcp: dict[str, TcpValues] = {}

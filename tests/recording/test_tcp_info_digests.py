@@ -144,3 +144,70 @@ def test_frames_from_digests_are_the_frames_from_decoding_everything(
         gone += len(got.get("tr", ()))
     assert written > 2 * PAIRS  # the key frame and the deltas did carry tcp_info
     assert gone >= 1  # the TIME_WAIT side's tcp_info went while its connection stayed
+
+
+def _real_messages(ports: set[int]) -> list[bytes]:
+    """The kernel's own messages for the sockets on ``ports`` (local side), each padded as
+    in a reply, from one real dump of IPv4."""
+    from core.connections.sources.inet_diag import InetDiagDumper, offsets, sockets_end
+
+    dumper = InetDiagDumper(tcp_info=True)
+    try:
+        found = []
+        for chunk in dumper.chunks(socket.AF_INET):
+            end = sockets_end(chunk, socket.AF_INET)
+            for off in offsets(chunk, end):
+                length = int.from_bytes(chunk[off : off + 4], sys.byteorder)
+                sport = int.from_bytes(chunk[off + 20 : off + 22], "big")
+                if sport in ports:
+                    found.append(chunk[off : off + ((length + 3) & ~3)])
+            if end < len(chunk):
+                dumper.finish(chunk, end)
+    finally:
+        dumper.close()
+    return found
+
+
+def test_runs_of_like_messages_give_the_digests_read_one_by_one(
+    pairs: list[tuple[socket.socket, socket.socket]],
+) -> None:
+    """A reply is read a run of same-shaped messages at a time; a message of another shape
+    (a listener, a TIME_WAIT without tcp_info) anywhere in a run ends it there, and every
+    digest and offset is the one the message-by-message walk gives."""
+    from core.connections.sources import info_digest
+
+    # A TIME_WAIT on the same ports: the client closes first.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname())
+    server = listener.accept()[0]
+    ports = {s.getsockname()[1] for pair in pairs for s in pair}
+    ports |= {listener.getsockname()[1], client.getsockname()[1]}
+    client.close()
+    server.close()
+    try:
+        messages = _real_messages(ports)
+    finally:
+        listener.close()
+    lengths = {len(m) for m in messages}
+    assert len(messages) >= 2 * PAIRS + 1 and len(lengths) >= 2, lengths
+    shapes = sorted(messages, key=len)
+    odd = [m for m in messages if len(m) != len(max(shapes, key=shapes.count))]
+    like = [m for m in messages if m not in odd]
+    # Odd ones at the start, in the middle of a run, and last: every way a run can end.
+    arranged = [odd[0], *like[:5], *odd, *like[5:], odd[-1]]
+    chunk = b"".join(arranged)
+    want_digests, want_offsets = [], []
+    off = 0
+    for m in arranged:
+        d = info_digest._slow_digest(chunk, off)
+        if d is not None:
+            want_digests.append(d)
+            want_offsets.append(off)
+        off += len(m)
+    ((got_chunk, digests, offs),) = info_digest.digest_chunks([(socket.AF_INET, chunk)])
+    assert got_chunk is chunk
+    assert digests == want_digests
+    assert list(offs) == want_offsets
+    assert len(digests) >= 2 * PAIRS

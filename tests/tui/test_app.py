@@ -219,6 +219,49 @@ async def test_cursor_steps_repaint_the_rows_they_change() -> None:
             assert t.row_id_at(t.cursor_row) == t.cursor_id
 
 
+ESTABLISHED_ROWS = [
+    ScriptedConn("10.0.0.1", 40000 + j, "192.0.2.9", 443, TcpState.ESTABLISHED, pid=101)
+    for j in range(60)
+]
+NEWCOMER = ScriptedConn("10.0.0.1", 40004, "192.0.2.9", 444, TcpState.ESTABLISHED, pid=101)
+
+
+def same_rows_then_a_newcomer(index: int) -> ScriptedFrame:
+    """Frames 0-2: the same 60 connections (only their ages change); 3: one more, which sorts
+    sixth: the rows below it on screen move down (the cursor, on the first row, stays)."""
+    return ScriptedFrame(ESTABLISHED_ROWS + ([NEWCOMER] if index >= 3 else []), PROCS)
+
+
+async def test_a_tick_repaints_rows_that_only_aged_in_slices_and_moved_rows_at_once() -> None:
+    feed = SteppedFeed(same_rows_then_a_newcomer)
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await step(pilot, app, feed)
+        await step(pilot, app, feed)
+        t = table(app)
+        after_tick: list[list[str]] = []  # what the next frame shows, as a tick leaves it
+        update = t.update_snapshot
+
+        def noted(snap: Snapshot) -> None:
+            update(snap)
+            after_tick.append(drawn_lines(t))
+
+        t.update_snapshot = noted  # type: ignore[method-assign]
+        await step(pilot, app, feed)  # every row one second older, the same rows on screen
+        aged = drawn_lines(t)  # the pauses let the slices run
+        t.refresh()
+        assert aged == drawn_lines(t)  # every line repainted once the slices are done
+        first = after_tick[0]
+        assert first[:11] == aged[:11]  # the header and the first slice at once
+        assert first != aged  # the lines below a frame or more later
+        cursor = t.cursor_row
+        await step(pilot, app, feed)  # the newcomer: the rows below it move down at once
+        moved = after_tick[1]
+        t.refresh()
+        assert moved == drawn_lines(t)
+        assert t.cursor_row == cursor and any(":40004" in line for line in moved[2:11])
+
+
 async def test_cursor_stays_on_its_connection_when_rows_are_inserted_above() -> None:
     above = ScriptedConn("10.0.0.5", 20, "192.0.2.77", 1, TcpState.ESTABLISHED, pid=101)
     feed = SteppedFeed(

@@ -1,11 +1,12 @@
 """Which sockets' tcp_info moved since the last sample, found in one pass over the dump.
 
 Why: a recording stores every connection's tcp_info each sample, but only what changed; finding
-that by decoding 50k ``struct tcp_info`` per sample cost five times the sample itself. One
-``struct`` unpack per message of the dump's replies gives a *digest*: the message's sockid, and
-its bytes from the queue sizes to the end of the decoded tcp_info fields, less the expiry timer
-and the few tcp_info fields that move on an idle socket (``tcpi_last_data_recv`` and the like,
-:data:`core.connections.tcpinfo.VOLATILE`; tcpscope shows none of them). Two equal digests
+that by decoding 50k ``struct tcp_info`` per sample cost five times the sample itself. Each
+message of the dump's replies gives a *digest*: its bytes from the sockid to the end of the
+decoded tcp_info fields, with the expiry timer and the few tcp_info fields that move on an
+idle socket (``tcpi_last_data_recv`` and the like, :data:`core.connections.tcpinfo.VOLATILE`;
+tcpscope shows none of them) zeroed. A run of like-shaped messages is digested in a few C
+calls for the whole run (:meth:`_Layout.run`), not one Python step per message. Two equal digests
 mean two equal decoded :class:`core.connections.model.TcpInfo`; a digest may also move with
 fields tcpscope does not show, which costs a decode and nothing else. Bytes, not numbers: a
 slice is one object, a number one per field.
@@ -18,8 +19,8 @@ source touched, so a quiet sample makes no pass over its connections.
 
 The attribute walk that finds INET_DIAG_INFO in a message (inet_diag.tcp_info_span) runs once
 per message layout: the kernel lists attributes in a fixed order, so messages of the same length
-put INFO at the same place; the fast path checks each message's length, type and INFO attribute
-header in place before it trusts the layout.
+put INFO at the same place; a run checks each message's length, type and INFO attribute header
+in place before it trusts the layout.
 
 :func:`info_digests` is the other use of one unpack per message: every socket's decoded fields
 as numbers, which the JSON writer formats in bulk.
@@ -30,7 +31,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from core.connections.model import TcpInfo
 from core.connections.sources.dump_diff import OrderedDiff
@@ -39,8 +40,8 @@ from core.connections.sources.inet_diag import (
     MSG_TYPE,
     QUEUES,
     QUEUES_AT,
+    queues_at,
     reply_type,
-    tcp_info_raw,
     tcp_info_span,
 )
 from core.connections.tcpinfo import (
@@ -48,7 +49,8 @@ from core.connections.tcpinfo import (
     DIGEST_LENGTH,
     MIN_LENGTH,
     VOLATILE,
-    decode_tcp_info,
+    from_values,
+    tcp_info_values,
 )
 
 Digest = tuple[Any, ...]
@@ -62,33 +64,81 @@ _EXPIRES_AT: Final = _SOCKID_AT + 48
 """idiag_expires: a running timer's countdown (keepalive), left out of the digest."""
 
 
+_WORD: Final = 4
+"""The masked fields are 32-bit words, at 4-aligned places in a message (netlink aligns
+messages and attributes to 4 bytes)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Layout:
     """How to read the messages of one length that carry a tcp_info at one place."""
 
-    head: bytes
-    """nlmsg_len and nlmsg_type, as such a message starts."""
-    info_header_at: int
-    info_header: bytes
-    """INFO's attribute header (length, type), and where it is."""
     step: int
-    """From one message to the next."""
-    unpack: Callable[[bytes, int], tuple[Any, ...]]
-    """(sockid, bytes up to the volatile fields, bytes after them)."""
+    """From one message to the next (the length, padded)."""
+    info_at: int
+    """Where the tcp_info starts in a message."""
+    checks: tuple[tuple[int, int], ...]
+    """(place, byte value) that every message of the layout has: its length and type, and
+    INFO's attribute header."""
+    runs: dict[int, Callable[[bytearray], tuple[bytes, ...]]]
+    """Run length → the unpack of that many digests at once (made when first needed)."""
+
+    def run(self, chunk: bytes, off: int) -> tuple[list[bytes], int]:
+        """The digests of the messages of this layout that follow each other from ``off``
+        (which starts one), and where the run ends.
+
+        Why: a reply is mostly a run of same-shaped messages (established sockets), and a
+        few C calls for the run cost a fraction of one Python step per message. The checks
+        read one byte of every message at once (a slice with the message length as its
+        step); the run stops at the first message that fails one. Then the run is copied
+        once, its masked words zeroed in every message at once, and one unpack cuts out
+        every digest.
+        """
+        step = self.step
+        count = (len(chunk) - off) // step
+        for at, value in self.checks:
+            column = chunk[off + at : off + count * step : step]
+            if column.count(value) != count:
+                count = next(i for i, b in enumerate(column) if b != value)
+        buf = bytearray(memoryview(chunk)[off : off + count * step])
+        words = memoryview(buf).cast("I")
+        zeros = memoryview(bytes(_WORD * count)).cast("I")
+        stride = step // _WORD
+        for word in _masked_words(self.info_at):
+            words[word::stride] = zeros
+        words.release()
+        unpack = self.runs.get(count)
+        if unpack is None:
+            keep = self.info_at + DIGEST_LENGTH - _SOCKID_AT
+            one = f"{_SOCKID_AT}x{keep}s{step - _SOCKID_AT - keep}x"
+            unpack = self.runs[count] = struct.Struct("=" + one * count).unpack_from
+        return list(unpack(buf)), off + count * step
 
 
-def _layout(chunk: bytes, off: int, length: int, info_at: int) -> _Layout:
-    """The layout of the message at ``off``, whose tcp_info (at least DIGEST_LENGTH long)
-    starts ``info_at`` bytes in."""
-    before = info_at + VOLATILE[0] - _EXPIRES_AT - 4
-    fmt = f"={_SOCKID_AT}x48s4x{before}s{VOLATILE[1] - VOLATILE[0]}x{DIGEST_LENGTH - VOLATILE[1]}s"
-    return _Layout(
-        chunk[off : off + MSG_TYPE.size],
-        info_at - 4,
-        chunk[off + info_at - 4 : off + info_at],
-        (length + 3) & ~3,
-        struct.Struct(fmt).unpack_from,
-    )
+def _masked_words(info_at: int) -> tuple[int, ...]:
+    """The 32-bit words of a message left out of its digest: the expiry timer and the
+    tcp_info fields that move on an idle socket."""
+    first, last = (info_at + VOLATILE[0]) // _WORD, (info_at + VOLATILE[1]) // _WORD
+    return (_EXPIRES_AT // _WORD, *range(first, last))
+
+
+def _layout(chunk: bytes, off: int, length: int, info_at: int) -> _Layout | None:
+    """The layout of the message at ``off`` (``length`` long), whose tcp_info (at least
+    DIGEST_LENGTH long) starts ``info_at`` bytes in; ``None`` if not word-aligned."""
+    step = (length + 3) & ~3
+    if (info_at + VOLATILE[0]) % _WORD or (VOLATILE[1] - VOLATILE[0]) % _WORD:
+        return None
+    places = (*range(MSG_TYPE.size), *range(info_at - 4, info_at))
+    return _Layout(step, info_at, tuple((at, chunk[off + at]) for at in places), {})
+
+
+def _digest(chunk: bytes, off: int, info_at: int) -> bytes:
+    """The digest of one message: its bytes from the sockid to the end of the decoded
+    tcp_info fields, with the masked words zeroed (what :meth:`_Layout.run` gives)."""
+    buf = bytearray(chunk[off : off + info_at + DIGEST_LENGTH])
+    for word in _masked_words(info_at):
+        buf[word * _WORD : (word + 1) * _WORD] = bytes(_WORD)
+    return bytes(buf[_SOCKID_AT:])
 
 
 @dataclass(slots=True)
@@ -116,6 +166,11 @@ class InfoChanges:
     """Connections whose tcp_info left the dump (closed, or now without one: TIME_WAIT)."""
     complete: bool
     """``moved`` holds every socket's tcp_info (no trail was given); ``gone`` is then empty."""
+    since: Mapping[str, object] | None = None
+    """The records the trail was taken with, when ``touched`` holds every InstanceID whose
+    record differs from them (``None``: not known). A writer holding those very records
+    compares only these instead of every connection."""
+    touched: Collection[str] = ()
 
 
 _Chunk = tuple[bytes, list[bytes], list[int]]
@@ -127,44 +182,36 @@ def digest_chunks(chunks: Iterable[tuple[int, bytes]]) -> Iterator[_Chunk]:
     enough to decode (others — TIME_WAIT, request sockets — have none), in dump order.
     ``chunks`` are (dump family, reply) pairs as the netlink source keeps them."""
     head = MSG_TYPE.unpack_from
-    join = b"".join
     layouts: dict[int, _Layout] = {}
     """Message length → its layout (when its messages carry a tcp_info to digest)."""
     plain: set[int] = set()
     """Lengths of messages met without one (TIME_WAIT, request sockets)."""
     for family, chunk in chunks:
         want = reply_type(family)
-        starts = chunk.startswith
         size = len(chunk)
         off = 0
-        fast: _Layout | None = None
         items: list[bytes] = []
         offsets: list[int] = []
         item, at = items.append, offsets.append
         while off + MSG_MIN <= size:
-            if (
-                fast is not None
-                and starts(fast.head, off)
-                and starts(fast.info_header, off + fast.info_header_at)
-                and off + fast.step <= size
-            ):
-                item(join(fast.unpack(chunk, off)))
-                at(off)
-                off += fast.step
-                continue
             length, mtype = head(chunk, off)
             if mtype != want or length < MSG_MIN or off + length > size:
                 break
             layout = layouts.get(length)
-            if layout is not None and starts(layout.info_header, off + layout.info_header_at):
-                if fast is not layout:
-                    fast = layout
-                    continue  # read by the fast path above
-            elif layout is None and length not in plain:
+            if layout is not None:
+                if off + layout.step <= size and all(
+                    chunk[off + place] == value for place, value in layout.checks
+                ):
+                    run, end = layout.run(chunk, off)
+                    items.extend(run)
+                    offsets.extend(range(off, end, layout.step))
+                    off = end
+                    continue
+            elif length not in plain:
                 layout = _layout_of(chunk, off, length)
                 if layout is not None:
-                    layouts[length] = fast = layout
-                    continue
+                    layouts[length] = layout
+                    continue  # read as a run above
                 plain.add(length)
             found = _slow_digest(chunk, off)  # another layout, or a chunk's last, unpadded
             if found is not None:
@@ -196,7 +243,7 @@ def _slow_digest(chunk: bytes, off: int) -> bytes | None:
                 chunk[off + info_at : off + info_at + info_len],
             )
         )
-    return b"".join(_layout(chunk, off, 0, info_at).unpack(chunk, off))
+    return _digest(chunk, off, info_at)
 
 
 def follow(
@@ -270,7 +317,8 @@ def info_changes(
     else:
         last, known = [], set()
     order, moved_at, went = follow(chunks, last, known)
-    if trail is not None and not complete and trail.records is before:
+    trusted = trail is not None and not complete and trail.records is before
+    if trail is not None and trusted:
         owners = trail.owners
         gone = [iid for sid in went if (iid := owners.pop(sid, None)) is not None]
         for iid in touched:
@@ -286,12 +334,19 @@ def info_changes(
     moved: dict[str, TcpInfo] = {}
     for sid, (chunk, off) in moved_at.items():
         iid = owners.get(sid)
-        raw = tcp_info_raw(chunk, off) if iid is not None else None
-        info = decode_tcp_info(raw) if raw is not None else None
-        if info is not None:
+        span = tcp_info_span(chunk, off) if iid is not None else None
+        values = tcp_info_values(chunk, *span, queues_at(chunk, off)) if span else None
+        if values is not None:
             assert iid is not None
-            moved[iid] = info
-    return InfoChanges(DigestTrail(order, known, owners, records), moved, gone, complete)
+            moved[iid] = from_values(values)  # one unpack, read in place
+    return InfoChanges(
+        DigestTrail(order, known, owners, records),
+        moved,
+        gone,
+        complete,
+        cast(Mapping[str, object], before) if trusted else None,
+        touched if trusted else (),
+    )
 
 
 # --- every socket's decoded fields in bulk (the JSON writer) ---------------------------
