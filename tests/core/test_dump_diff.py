@@ -83,3 +83,21 @@ def test_unchanged_keys_are_the_last_dumps_objects() -> None:
     order, added, _, clean = diff.finish()
     assert clean and order == now and added == [b"new"]
     assert all(a is b for a, b in zip(order[:100] + order[101:], last, strict=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(two_dumps())
+def test_a_known_key_is_the_callers_object_wherever_it_moved(
+    case: tuple[list[bytes], list[bytes], list[int]],
+) -> None:
+    """A key that moved (near, far, or after the last dump ran out) is placed as the object
+    the caller keeps for it, not the dump's copy: one bytes object per socket for good."""
+    last, now, sizes = case
+    kept = {k: k for k in last}
+    copies = [bytes(bytearray(k)) for k in now]  # a dump's own objects, equal bytes
+    diff = OrderedDiff(last, kept, kept.__getitem__)
+    for reply in replies(copies, sizes):
+        diff.feed(reply)
+    order, _added, _gone, _clean = diff.finish()
+    assert order == now
+    assert all(key is kept[key] for key in order if key in kept)

@@ -172,6 +172,21 @@ def test_csv_and_table_equal_the_reference_encoders(
     assert _bytes(write_table, conns, snap, names) == reference_table(conns, snap).encode()
 
 
+def test_table_widths_follow_the_widest_endpoint_whatever_its_port(
+    sample: tuple[Snapshot, list[TcpConnection]],
+) -> None:
+    # Ports of every digit count: the widest endpoint now on a short address with a long
+    # port, now the other way round.
+    snap, conns = sample
+    names = {int(v.value): v.name for v in ENUMS["State"].values}
+    for ports in ((1, 65535, 22, 8080), (7, 9, 80, 443), (65535, 1, 0, 5)):
+        varied = [
+            dataclasses.replace(c, local_port=ports[i % 4], remote_port=ports[(i + 1) % 4])
+            for i, c in enumerate(conns)
+        ]
+        assert _bytes(write_table, varied, snap, names) == reference_table(varied, snap).encode()
+
+
 class _Recorder(io.BytesIO):
     """Notes how many connections had been handed out at each write."""
 

@@ -14,7 +14,7 @@ replies) is reported as not clean, so the caller compares whole sets instead.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 from itertools import compress, count
 from operator import ne
 from typing import Final
@@ -27,14 +27,24 @@ class OrderedDiff:
     """Feed one dump's keys reply by reply, in order; then :meth:`finish`.
 
     ``last`` is the previous dump's keys in dump order, each once; ``known`` answers whether
-    a key was in it (the caller's records by key: no set is built here).
+    a key was in it (the caller's records by key: no set is built here); ``kept``, if given,
+    returns the object the caller keeps for a known key, which the order then holds for a
+    key that moved (else the dump's copy: a second bytes object for that socket, for good).
     """
 
-    __slots__ = ("_added", "_ahead", "_at", "_known", "_last", "_order", "_skipped", "_twice")
+    __slots__ = (
+        "_added", "_ahead", "_at", "_kept", "_known", "_last", "_order", "_skipped", "_twice",
+    )  # fmt: skip
 
-    def __init__(self, last: list[bytes], known: Container[bytes]) -> None:
+    def __init__(
+        self,
+        last: list[bytes],
+        known: Container[bytes],
+        kept: Callable[[bytes], bytes] | None = None,
+    ) -> None:
         self._last = last
         self._known = known
+        self._kept = kept
         self._at = 0
         """Position in ``last`` of the next key expected."""
         self._added: list[bytes] = []
@@ -69,15 +79,20 @@ class OrderedDiff:
                 if i < n:  # the last dump is used up: the rest of this reply is not in order
                     for key in keys[i:]:
                         self._unexpected(key, at)
-                    order.extend(keys[i:])
+                        order.append(self._as_kept(key))
                 break
             order.extend(last[at : at + d])
             i += d
             at += d
-            order.append(keys[i])
+            order.append(self._as_kept(keys[i]))
             at = self._unexpected(keys[i], at)
             i += 1
         self._at = at
+
+    def _as_kept(self, key: bytes) -> bytes:
+        """``key`` as the caller keeps it, if it knows it (a key that moved)."""
+        kept = self._kept
+        return kept(key) if kept is not None and key in self._known else key
 
     def _unexpected(self, key: bytes, at: int) -> int:
         """Place ``key``, which is not the one expected at ``at``; returns the new position."""

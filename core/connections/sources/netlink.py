@@ -298,7 +298,7 @@ class NetlinkSource:
         """One dump of every TCP socket; see
         :class:`core.connections.sources.base.ConnectionSource`."""
         prev = self._by_key
-        diff = OrderedDiff(self._order, prev)
+        diff = OrderedDiff(self._order, prev, lambda key: prev[key].source_key)
         chunks: list[tuple[int, bytes]] = []
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
@@ -314,7 +314,8 @@ class NetlinkSource:
             chunks = []
             self._dump(listed.extend, chunks)
             seen = dict.fromkeys(listed)
-            order = list(seen)
+            # The records' key objects, not this dump's copies (one bytes object a socket).
+            order = [prev[k].source_key if k in prev else k for k in seen]
             added = [k for k in order if k not in prev]
             gone = [k for k in prev if k not in seen]
         now = observed_after(now)

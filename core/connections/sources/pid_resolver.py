@@ -8,6 +8,10 @@ new socket only, so steady-state cost follows churn, not the number of sockets:
 * pass K: a socket whose owner died is looked up in the other fd tables already read;
 * pass B: readlink the fd numbers that held sockets which vanished since the last tick
   (Linux hands out the lowest free fd, so a new socket usually lands exactly there);
+* pass H: readlink the older free fd numbers of busy processes (holes: a vanished socket's
+  fd that was still free when last read), lowest first, then the numbers just above each
+  one's highest fd: where a socket lands when its process closed the old one only after
+  opening the new one (an accept before the close of the connection it replaces);
 * pass A: list ``/proc/<pid>/fd`` of processes, new and recently busy ones first, and
   readlink only fd numbers not seen before, stopping as soon as everything is found;
 * pass C: re-check fds last seen as non-sockets (a closed file's fd reused by a socket);
@@ -48,6 +52,9 @@ NEGATIVE_RETRY_TICKS: Final = 10
 a new fd); the wait doubles after each search that fails, up to NEGATIVE_RETRY_MAX_TICKS.
 Retries fall on multiples of their wait, so one scan serves every inode due."""
 NEGATIVE_RETRY_MAX_TICKS: Final = 80
+HOLE_MISSES: Final = 2
+"""Pass H stops reading above a process's highest fd after this many numbers in a row that
+hold nothing: fds are handed out lowest first, so no higher one is likely to hold a socket."""
 _UNKNOWN: Final = -1
 """fd map value: this fd must be read again (its socket vanished)."""
 _SOCKET_PREFIX: Final = "socket:["
@@ -77,6 +84,11 @@ class PidResolver:
         self._fds: dict[int, dict[str, int]] = {}
         self._denied: set[int] = set()
         self._hot: dict[int, int] = {}
+        self._holes: dict[int, set[str]] = {}
+        """PID → fd numbers last seen free (or holding a socket that vanished, not read since):
+        where its next sockets go."""
+        self._top: dict[int, int] = {}
+        """PID → its highest fd number known, once pass H needed it."""
         self._negative: dict[int, tuple[int, int]] = {}
         """Inodes not found: the tick they were first missed, and the current wait."""
         self._tick = 0
@@ -220,6 +232,12 @@ class PidResolver:
         if candidates and not first and len(found) < len(wanted):
             stats.passes += "B"
             self._pass_b(candidates, pids, wanted, found)
+        if self._holes and not first and len(found) < len(wanted):
+            stats.passes += "H"
+            just_read: dict[int, set[str]] = {}
+            for pid, fd in candidates:
+                just_read.setdefault(pid, set()).add(fd)
+            self._pass_h(pids, just_read, wanted, found)
         if len(found) < len(wanted) and not first:
             stats.passes += "A"
             self._pass_a(pids, wanted, found)
@@ -258,6 +276,7 @@ class PidResolver:
             if fds is not None and fds.get(fd) == ino:
                 fds[fd] = _UNKNOWN
                 candidates.append((pid, fd))
+                self._holes.setdefault(pid, set()).add(fd)
                 self._hot[pid] = self._tick
         return candidates
 
@@ -278,6 +297,8 @@ class PidResolver:
         """Forget a dead process; return the socket inodes it was recorded as owning."""
         self._denied.discard(pid)
         self._hot.pop(pid, None)
+        self._holes.pop(pid, None)
+        self._top.pop(pid, None)
         orphans: set[int] = set()
         for fd, ino in (self._fds.pop(pid, None) or {}).items():
             if ino > 0:
@@ -326,6 +347,12 @@ class PidResolver:
     def _record(self, ino: int, pid: int, fd: str, found: set[int], wanted: set[int]) -> None:
         fds = self._fds.setdefault(pid, {})
         fds[fd] = ino
+        holes = self._holes.get(pid)
+        if holes:
+            holes.discard(fd)
+        top = self._top.get(pid)
+        if top is not None and int(fd) > top:
+            self._top[pid] = int(fd)
         if ino <= 0:
             return
         if ino not in self._owner:
@@ -366,16 +393,22 @@ class PidResolver:
         found: set[int],
     ) -> None:
         alive = set(live)
+        by_pid: dict[int, list[str]] = {}
         for pid, fd in candidates:
-            if pid not in alive:
+            if pid in alive:
+                by_pid.setdefault(pid, []).append(fd)
+        for pid, fds in by_pid.items():
+            try:
+                dfd = os.open(f"{self._proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:  # exited meanwhile (or denied: pass A says so)
                 continue
-            ino = self._readlink(pid, fd)
-            if ino is None:
-                self._fds.get(pid, {}).pop(fd, None)
-                continue
-            self._record(ino, pid, fd, found, wanted)
-            if len(found) == len(wanted):
-                return
+            try:
+                for fd in fds:
+                    self._read_into(pid, fd, dfd, wanted, found)
+                    if len(found) == len(wanted):
+                        return
+            finally:
+                os.close(dfd)
 
     def close(self) -> None:
         """Stop a first scan still running (see :meth:`prefetch`)."""
@@ -444,8 +477,10 @@ class PidResolver:
             return
         fds = self._fds.setdefault(pid, {})
         listed = set(names)
+        self._top.pop(pid, None)
         for fd in [fd for fd in fds if fd not in listed]:
             closed = fds.pop(fd)
+            self._holes.setdefault(pid, set()).add(fd)
             if closed > 0 and closed not in fds.values():
                 self._let_go(closed, pid)
             if closed > 0 and self._holds(closed, pid, fd):
@@ -459,6 +494,80 @@ class PidResolver:
             ino = fd_inode(fd, dfd)
             if ino is not None:
                 self._record(ino, pid, fd, found, wanted)
+
+    def _pass_h(
+        self,
+        pids: list[int],
+        just_read: dict[int, set[str]],
+        wanted: set[int],
+        found: set[int],
+    ) -> None:
+        """Older holes and the fds above the highest of each process with holes, new and
+        busy processes first (``just_read``: the fds pass B read in this tick, by PID)."""
+        for pid in pids:
+            holes = self._holes.get(pid)
+            if not holes or pid in self._denied:
+                continue
+            try:
+                dfd = os.open(f"{self._proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:  # exited meanwhile (or denied: pass A says so)
+                continue
+            try:
+                self._fill_holes(pid, dfd, just_read.get(pid, set()), wanted, found)
+            finally:
+                os.close(dfd)
+            if len(found) == len(wanted):
+                return
+
+    def _fill_holes(
+        self, pid: int, dfd: int, just_read: set[str], wanted: set[int], found: set[int]
+    ) -> None:
+        """Read ``pid``'s holes lowest first, then the fd numbers above its highest.
+
+        A hole may read empty though a higher one holds a new socket (its old socket's fd was
+        closed only after the new one was opened): so the holes are read until as many
+        came up empty as sockets are still missing (at least :data:`HOLE_MISSES`), the fds
+        above the highest until :data:`HOLE_MISSES` in a row hold nothing.
+        """
+        fds = self._fds.setdefault(pid, {})
+        allowed = max(HOLE_MISSES, len(wanted) - len(found))
+        misses = 0
+        for fd in sorted(self._holes[pid] - just_read, key=int):
+            if not self._read_into(pid, fd, dfd, wanted, found):
+                misses += 1
+                if misses >= allowed:
+                    break
+            if len(found) == len(wanted):
+                return
+        top = self._top.get(pid)
+        if top is None:
+            top = self._top[pid] = max(map(int, fds), default=-1)
+        fd_no, misses = top + 1, 0
+        while misses < HOLE_MISSES and len(found) < len(wanted):
+            misses = 0 if self._read_into(pid, str(fd_no), dfd, wanted, found) else misses + 1
+            fd_no += 1
+
+    def _read_into(self, pid: int, fd: str, dfd: int, wanted: set[int], found: set[int]) -> bool:
+        """Read one free or freed fd of ``pid`` (its fd directory open as ``dfd``) into the
+        tables; False when it holds nothing.
+
+        A socket there that is neither asked for nor live (the dump no longer lists it: its
+        process has not closed it yet; or not a TCP socket) leaves the fd a hole, to be read
+        again: recorded, the fd would be taken for known when a new socket replaces it.
+        """
+        self.stats.readlinks += 1
+        ino = fd_inode(fd, dfd)
+        fds = self._fds.setdefault(pid, {})
+        if ino is None:
+            fds.pop(fd, None)
+            self._holes.setdefault(pid, set()).add(fd)
+            return False
+        if ino and ino not in wanted and ino not in self._tracked:
+            fds[fd] = _UNKNOWN
+            self._holes.setdefault(pid, set()).add(fd)
+            return True
+        self._record(ino, pid, fd, found, wanted)
+        return True
 
     def _pass_newborn(self, pids: list[int], wanted: set[int]) -> None:
         """Read the whole fd table of every process that appeared since the last tick.
