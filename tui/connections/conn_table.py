@@ -158,8 +158,6 @@ class ConnTable(ScrollView, can_focus=True):
         self._work_timer: Timer | None = None
         self._slices: Timer | None = None
         """The next slice of a tick's repaint (see :meth:`_repaint`)."""
-        self._drawn: tuple[object, ...] = ()
-        """What a repaint last drew: the scroll offset, size, columns, order and rows on screen."""
         self.on_rows_shown: Callable[[], None] | None = None
         """Called when rows moved by slices, or an order made in slices, are shown: in the
         same call, so that what depends on them (the state counts) is drawn in the same frame
@@ -189,6 +187,7 @@ class ConnTable(ScrollView, can_focus=True):
         if snap.page is not None:
             self._show_page(snap.page)
             return
+        before = self._on_screen()
         self.page = None
         view = snap.namespaces
         self.many_namespaces = view is not None and view.with_sockets > 1
@@ -200,7 +199,7 @@ class ConnTable(ScrollView, can_focus=True):
         if self.pinned is not None:
             followed.append(self.pinned)
         self.rates.update(snap, followed)
-        self._reindex(tick=True)
+        self._reindex(tick_from=before)
 
     def _show_page(self, page: FirstPage) -> None:
         """A first page: its rows at the top of a table as long as the whole sample (unless
@@ -330,7 +329,8 @@ class ConnTable(ScrollView, can_focus=True):
             if self.on_rows_shown is not None:
                 self.on_rows_shown()
 
-    def _reindex(self, tick: bool = False) -> None:
+    def _reindex(self, tick_from: tuple[object, ...] | None = None) -> None:
+        """The rows listed anew (after a tick: ``tick_from`` is :meth:`_on_screen` before it)."""
         cursor = self._cursor_pos
         if self.grouped:
             groups = self.index.groups(self.group_by)
@@ -347,13 +347,28 @@ class ConnTable(ScrollView, can_focus=True):
         self._restore_cursor()
         self._fit_virtual_size()
         self._scroll_cursor_into_view()
-        self._repaint(tick and cursor == self._cursor_pos)
+        same = tick_from is not None and cursor == self._cursor_pos
+        self._repaint(same and tick_from == self._on_screen())
         self._schedule_work()
 
+    def _on_screen(self) -> tuple[object, ...]:
+        """What decides which row each line shows: scroll offset, size, columns, order, and
+        the rows on screen."""
+        top = int(self.scroll_offset.y)
+        end = min(self.row_count, top + self.size.height)
+        return (
+            top,
+            self.size,
+            self._columns(self.scrollable_content_region.width),
+            self.index.sort_column,
+            self.index.reverse,
+            self.index.building,
+            [self.row_id_at(position) for position in range(top, end)],
+        )
+
     def _repaint(self, in_slices: bool) -> None:
-        """Draw the rows anew: at once when other rows (or columns, or a scroll) are on
-        screen than were drawn last; else (``in_slices``: a tick changed only what the same
-        rows say, their ages first of all) :data:`REPAINT_LINES` lines a frame.
+        """Draw the rows anew: at once, or (``in_slices``: a tick changed only what the same
+        rows on screen say, their ages first of all) :data:`REPAINT_LINES` lines a frame.
 
         Why: a tick changes every row's age, and drawing 40 lines at once took 17-31 ms of
         the UI thread's CPU at 250k rows (120x40, measured), doubled while the sampler's
@@ -362,24 +377,15 @@ class ConnTable(ScrollView, can_focus=True):
         if self._slices is not None:
             self._slices.stop()
             self._slices = None
-        top = int(self.scroll_offset.y)
-        end = min(self.row_count, top + self.size.height)
-        width = self.scrollable_content_region.width
-        drawn = (
-            top,
-            self.size,
-            self._columns(width),
-            self.index.sort_column,
-            self.index.reverse,
-            self.index.building,
-            [self.row_id_at(position) for position in range(top, end)],
-        )
-        same = drawn == self._drawn
-        self._drawn = drawn
-        if in_slices and same:
+        if in_slices:
             self._repaint_lines(1)
         else:
             self.refresh()
+
+    @property
+    def repainting(self) -> bool:
+        """True while a tick's repaint has slices to come."""
+        return self._slices is not None
 
     def _repaint_lines(self, first: int) -> None:
         """Lines ``first`` onwards, :data:`REPAINT_LINES` now and the rest a frame later."""
