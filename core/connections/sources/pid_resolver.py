@@ -41,6 +41,7 @@ from typing import Final
 
 from core.connections.model import OwnerStatus
 from core.connections.sources.fd_scan import FdTable, ForkedScan, adopt_early, fd_inode
+from core.connections.sources.inode_set import InodeSet
 
 PRIVILEGE_REASON: Final = (
     "owners (OwningProcess) of sockets held by other users' processes: reading "
@@ -93,8 +94,9 @@ class PidResolver:
         """Inodes not found: the tick they were first missed, and the current wait."""
         self._tick = 0
         self._late: set[int] = set()
-        self._tracked: set[int] = set()
-        """Inodes the caller asked about and has not reported gone: its live sockets."""
+        self._tracked = InodeSet()
+        """Inodes the caller asked about and has not reported gone: its live sockets (8 bytes
+        each: a set of them was 42 bytes a socket)."""
         self._holders: dict[int, set[int]] = {}
         """Socket inode → every PID seen holding it, for sockets held by more than one (the
         common single holder is ``_owner`` alone: nothing more to store per socket)."""
@@ -207,7 +209,7 @@ class PidResolver:
         self.dead_pids = dead
         for pid in dead:
             # Sockets of a dead process that the caller still sees live on in another one.
-            changed |= self._drop_pid(pid) & tracked
+            changed |= tracked.among(self._drop_pid(pid))
         if self._tick > 1:
             self._pass_newborn(pids, wanted)
         wanted |= changed
@@ -220,12 +222,9 @@ class PidResolver:
             stats.passes += "A"
             self._pass_first(pids, wanted, found)
         if first:
-            # The found inodes first: the int objects the fd tables hold, not a third copy
-            # of each (32 bytes a socket).
-            tracked.update(found)
             tracked.update(i for i in new if i)
         if not wanted:
-            return changed | ((self._regrouped & tracked) - set(new))
+            return changed | (tracked.among(self._regrouped) - set(new))
         if changed:
             stats.passes += "K"
             self._pass_known(changed, wanted, found)
@@ -244,10 +243,6 @@ class PidResolver:
         if len(found) < len(wanted) and not first:
             stats.passes += "C"
             self._pass_c(wanted, found)
-        if found and not first:
-            # The found inodes as the fd tables hold them, not the caller's copies.
-            tracked -= found
-            tracked |= found
         missing = wanted - found
         for ino in missing:
             entry = self._negative.get(ino)
@@ -257,8 +252,8 @@ class PidResolver:
                 self._negative[ino] = (entry[0], min(entry[1] * 2, NEGATIVE_RETRY_MAX_TICKS))
         stats.unresolved = len(missing)
         # Inodes the caller did not ask about now but whose owner we know better (late finds).
-        regrouped = (self._regrouped & tracked) - set(new)
-        return changed | regrouped | (self._late & tracked) | (found - set(new))
+        regrouped = tracked.among(self._regrouped) - set(new)
+        return changed | regrouped | tracked.among(self._late) | (found - set(new))
 
     # -- bookkeeping -------------------------------------------------------------------
 
