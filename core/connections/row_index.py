@@ -45,6 +45,8 @@ together, a few ms at 250k rows); more wait for :meth:`RowIndex.step` slices."""
 TICK_BUDGET_S = 0.008
 """Beyond those, a tick moves rows for this long (a step's slice): at 50k rows with 1% churn
 that is usually all of them, at 250k a fraction."""
+RETIRE_ROWS = 16_384
+"""Rows of a dropped order let go of per :meth:`RowIndex.step` (a couple of ms at most)."""
 _STATE = attrgetter("state")
 
 
@@ -99,6 +101,10 @@ class RowIndex:
         """The order asked for, being built (the shown one stays until it is done)."""
         self._next: OrderBuild | RowOrder | None = None
         """The next sort column's order, prepared while idle (see :meth:`prepare`)."""
+        self._retired: list[RowOrder] = []
+        """Orders no longer used, let go of a slice per :meth:`step` (see :meth:`RowOrder.shed`)."""
+        self.retire_rows = RETIRE_ROWS
+        """Rows of a dropped order let go of per step."""
         self._last_seq: int | None = None
         self._ghosts: dict[str, Ghost] = {}
         """The ghost rows' Ghosts (a tick finds new ones by identity)."""
@@ -190,19 +196,23 @@ class RowIndex:
         ready = self._next
         self._next = None
         if ready is not None and ready.column == column and ready.query is self.query:
+            self._retire(self._pending)
             if isinstance(ready, RowOrder):
                 self._pending = None
-                self._shown = ready
+                self._shown, old = ready, self._shown
+                self._retire(old)
                 self._settle_if_small()
                 return
             self._pending = ready  # prepared in part: finish it first
             self._settle_if_small()
             return
+        self._retire(ready)
         self._order_by(column, self.query)
 
     def set_query(self, query: Query) -> None:
         """Filter by ``query`` (every row is checked once, in slices above :attr:`sync_rows`)."""
         self.query = query
+        self._retire(self._next)
         self._next = None
         self._order_by(self.sort_column, query)
 
@@ -217,7 +227,19 @@ class RowIndex:
             nxt is not None and nxt.column == column and nxt.query is self.query
         ):
             return
+        self._retire(nxt)
         self._next = self._build(column, self.query)
+
+    @property
+    def retiring(self) -> bool:
+        """True while dropped orders still hold rows (let go of in :meth:`step` slices)."""
+        return bool(self._retired)
+
+    def _retire(self, old: OrderBuild | RowOrder | None) -> None:
+        """Let go of ``old`` (an order, or a build's) a slice at a time, not at once."""
+        order = old.order if isinstance(old, OrderBuild) else old
+        if order is not None and order is not self._shown and len(order.keys) > self.sync_rows:
+            self._retired.append(order)
 
     @property
     def has_work(self) -> bool:
@@ -250,9 +272,13 @@ class RowIndex:
                     return changed
                 self._pending = None
                 self._shown = pending.order  # its rows changed meanwhile are moved next
+                self._retire(shown)
                 if len(pending.order.dirty) <= self.moves_at_once:
                     pending.order.catch_up(self, math.inf)
                 return True
+            retired = self._retired
+            if retired and retired[-1].shed(self.retire_rows):
+                retired.pop()
             nxt = self._next
             if isinstance(nxt, OrderBuild):
                 if nxt.advance(deadline):
@@ -263,13 +289,14 @@ class RowIndex:
 
     def settle(self) -> None:
         """Finish every build and move now (tests, small tables, one-off consumers)."""
-        while self.has_work:
+        while self.has_work or self._retired:
             self.step(3600.0)
 
     def _build(self, column: str, query: Query) -> OrderBuild:
         return OrderBuild(self, column, query, self.processes, self.rows, self.chunk_rows)
 
     def _order_by(self, column: str, query: Query) -> None:
+        self._retire(self._pending)
         self._pending = self._build(column, query)
         self._settle_if_small()
 
@@ -383,6 +410,7 @@ class RowIndex:
         self._take_rows(conns, ghosts)
         self.counts_all = dict(Counter(map(_STATE, conns.values())))  # in C: 250k rows, 10 ms
         self._shown.live = False
+        self._retire(self._next)
         self._next = None
         self._order_by(self.sort_column, self.query)
 

@@ -188,6 +188,21 @@ class RowOrder:
                 return not dirty
         return True
 
+    def shed(self, rows: int) -> bool:
+        """Let go of up to ``rows`` of this dropped order's rows, its stored keys first; True
+        once none is left.
+
+        Why: an order dropped at once freed its 250k stored key tuples in the call that
+        dropped it: 25 ms of the UI thread's CPU (125 ms of wall time) for the `s` from User
+        to Age at 250k rows (measured on the netlink source).
+        """
+        stored = self.stored
+        if stored:
+            for _ in range(min(rows, len(stored))):
+                stored.popitem()
+            return False
+        return self.keys.shed(rows)
+
     def retarget(self, processes: Mapping[int, ProcessInfo]) -> None:
         """New process records: rows keyed from now on see their names."""
         if self.stored is not None:

@@ -156,3 +156,12 @@ class SortedKeys:
         if j == len(block):
             self._maxes[i] = self.key(block[-1])
         return True
+
+    def shed(self, rows: int) -> bool:
+        """Drop the last blocks, about ``rows`` rows (one block at least); True once none is
+        left. For an order no longer used (see :meth:`RowOrder.shed`)."""
+        blocks, count = self._blocks, max(1, rows // BLOCK)
+        self._len -= sum(len(block) for block in blocks[-count:])
+        del blocks[-count:], self._maxes[-count:]
+        self._starts = None
+        return not blocks

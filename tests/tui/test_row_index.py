@@ -222,6 +222,24 @@ def test_a_prepared_column_is_swapped_in_without_work(
     assert order(live) == fresh_order(snaps[-1], following, True, text)
 
 
+def test_a_dropped_order_lets_go_of_its_rows_a_slice_per_step() -> None:
+    """`s` from Process swaps in the prepared order at once; the old order's stored keys (a
+    tuple per row) are let go of a slice per step, not all in the key's call."""
+    snap = snapshots([[(p, TcpState.ESTABLISHED, 1 + p % 3) for p in range(1, 120)]])[0]
+    live = RowIndex("process")
+    live.sync_rows, live.chunk_rows, live.retire_rows = 0, 4, 16
+    live.update(snap, 2.0)
+    live.prepare("user")
+    live.settle()
+    live.set_sort("user", False)
+    assert not live.has_work and live.retiring  # shown at once, the old order still held
+    live.step(3600.0)
+    assert live.retiring  # 16 of its 119 rows a step
+    live.settle()
+    assert not live.retiring
+    assert order(live) == fresh_order(snap, "user", False, "")
+
+
 def alive() -> int:
     """How many orders and builds exist now (this test's and other tests' left-overs)."""
     return sum(1 for o in gc.get_objects() if isinstance(o, RowOrder | OrderBuild))

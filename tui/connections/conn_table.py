@@ -309,7 +309,7 @@ class ConnTable(ScrollView, can_focus=True):
         if len(index.rows) >= PREPARE_ABOVE_ROWS:
             columns = SORT_COLUMNS
             index.prepare(columns[(columns.index(index.sort_column) + 1) % len(columns)])
-        if index.has_work and self._work_timer is None:
+        if (index.has_work or index.retiring) and self._work_timer is None:
             delay = BUILD_EVERY_S if self._urgent else PREPARE_EVERY_S
             self._work_timer = self.set_timer(delay, self._work)
 
