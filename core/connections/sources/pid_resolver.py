@@ -90,6 +90,8 @@ class PidResolver:
         where its next sockets go."""
         self._top: dict[int, int] = {}
         """PID → its highest fd number known, once pass H needed it."""
+        self._counts: dict[int, int] = {}
+        """PID → its open fd count when pass A last listed its table."""
         self._negative: dict[int, tuple[int, int]] = {}
         """Inodes not found: the tick they were first missed, and the current wait."""
         self._tick = 0
@@ -214,6 +216,9 @@ class PidResolver:
             self._pass_newborn(pids, wanted)
         wanted |= changed
         due = self._due_negatives(new)
+        # Only a periodic search for sockets not found before: tables whose fd count did not
+        # move since they were listed are not listed again (see _pass_a).
+        light = bool(due) and wanted <= due and not self._thorough(due)
         wanted |= due
         stats.wanted = len(wanted)
         found: set[int] = set()
@@ -238,9 +243,9 @@ class PidResolver:
                 just_read.setdefault(pid, set()).add(fd)
             self._pass_h(pids, just_read, wanted, found)
         if len(found) < len(wanted) and not first:
-            stats.passes += "A"
-            self._pass_a(pids, wanted, found)
-        if len(found) < len(wanted) and not first:
+            stats.passes += "a" if light else "A"
+            self._pass_a(pids, wanted, found, light=light)
+        if len(found) < len(wanted) and not first and not light:
             stats.passes += "C"
             self._pass_c(wanted, found)
         missing = wanted - found
@@ -294,6 +299,7 @@ class PidResolver:
         self._hot.pop(pid, None)
         self._holes.pop(pid, None)
         self._top.pop(pid, None)
+        self._counts.pop(pid, None)
         orphans: set[int] = set()
         for fd, ino in (self._fds.pop(pid, None) or {}).items():
             if ino > 0:
@@ -316,6 +322,16 @@ class PidResolver:
             if since == tick - 1 or (tick % wait == 0 and tick - since >= wait)
         }
         return due - set(new) if due else due
+
+    def _thorough(self, due: set[int]) -> bool:
+        """Whether a search for ``due`` must list every table: one of them was missed on the
+        last tick (caught before its fd was installed), or waits the longest already."""
+        tick = self._tick
+        negative = self._negative
+        return any(
+            negative[ino][0] == tick - 1 or negative[ino][1] >= NEGATIVE_RETRY_MAX_TICKS
+            for ino in due
+        )
 
     def _holds(self, ino: int, pid: int, fd: str) -> bool:
         """``pid``'s ``fd`` is where ``ino``'s owner was found."""
@@ -440,11 +456,16 @@ class PidResolver:
             if ino in wanted:
                 found.add(ino)
 
-    def _pass_a(self, pids: list[int], wanted: set[int], found: set[int]) -> None:
+    def _pass_a(
+        self, pids: list[int], wanted: set[int], found: set[int], *, light: bool = False
+    ) -> None:
+        """List fd tables and read the fds not seen before; ``light``: skip the tables whose
+        fd count (``st_size`` of ``/proc/PID/fd``, Linux 6.2+; 0 before) is the one they had
+        when last listed. A periodic search for a socket not found then costs a stat per
+        process, not a listing of every fd of the host (~85 ms at 50k sockets)."""
         for pid in pids:
             if pid in self._denied:
                 continue
-            self.stats.listdirs += 1
             try:
                 # One directory fd per process: each readlink then skips the path walk, and a
                 # PID reused mid-scan cannot mix two processes' tables.
@@ -455,6 +476,11 @@ class PidResolver:
             except OSError:  # exited meanwhile
                 continue
             try:
+                count = os.fstat(dfd).st_size
+                if light and count and self._counts.get(pid) == count:
+                    continue
+                self.stats.listdirs += 1
+                self._counts[pid] = count
                 self._scan_pid(pid, dfd, wanted, found)
             finally:
                 os.close(dfd)
