@@ -9,8 +9,9 @@ memory are what ``top`` shows. Per size N (``bench/loadgen.py`` holds N loopback
 * owners in: seconds until that page's owners are filled in (the first page is drawn while
   they are looked up, and says so), i.e. the whole first sample is in the table;
 * CPU % of one core at the default 1 s interval, over ``--seconds`` from 2 s after that;
-* RSS (and peak RSS) from /proc, and RSS above the same app on an idle host (the baseline,
-  measured first with the load not yet opened), per connection;
+* RSS (the median of one reading a second over the CPU window; and peak RSS) from /proc,
+  and RSS above the same app on an idle host (the baseline, measured first with the load
+  not yet opened, the same way), per connection;
 * Down and ``s`` (re-sort): seconds from ``send-keys`` until the pane changes (the poll adds
   a few ms; the in-process timings of ``bench_tui.py`` are the finer ones), ``--keys``
   presses spread over several samples: medians, and p90 / p99 / max of all presses.
@@ -128,9 +129,14 @@ def measure(seconds: float, keys: int, rows: int = PAGE_ROWS) -> dict[str, float
         whole = pane.wait_whole(timeout_s=120)
         time.sleep(2.0)  # CPU at 1 Hz is the steady state's: from 2 s after the whole table
         cpu0, wall0 = pane.cpu_s(), time.perf_counter()
-        time.sleep(seconds)
+        # RSS once a second over the same window: its median (one reading can land in a
+        # sample's few transient MiB, in flight for ~0.1 s of each second).
+        readings = []
+        while (left := seconds - (time.perf_counter() - wall0)) > 0:
+            time.sleep(min(1.0, left))
+            readings.append(pane.memory_mib()[0])
         cpu = 100 * (pane.cpu_s() - cpu0) / (time.perf_counter() - wall0)
-        rss, peak = pane.memory_mib()
+        rss, peak = statistics.median(readings or [pane.memory_mib()[0]]), pane.memory_mib()[1]
         # Spread over several samples: some presses meet a snapshot being taken in, the
         # work it leaves, or the sampler's thread at work (the tail, not only the median).
         downs: list[float] = []

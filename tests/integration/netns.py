@@ -78,12 +78,14 @@ class Netns:
         )
 
     def tcpscope_json(self) -> list[dict[str, object]]:
-        """``tcpscope connections --json`` run inside the namespace, parsed."""
+        """``tcpscope connections --json --netns current`` run inside the namespace, parsed:
+        its own sockets only, as ``ss`` run there lists them (as root tcpscope reads every
+        namespace by default, and another namespace's sockets can use the same ports)."""
         import json
 
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         out = subprocess.run(
-            self.argv(sys.executable, "-m", "tui", "connections", "--json"),
+            self.argv(sys.executable, "-m", "tui", "connections", "--json", "--netns", "current"),
             capture_output=True,
             text=True,
             env=env,

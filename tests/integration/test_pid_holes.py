@@ -7,6 +7,8 @@ own table moves with pytest's files).
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -163,3 +165,38 @@ def test_a_socket_the_dump_dropped_but_its_process_still_holds_leaves_a_hole(
     assert owned_by(resolver, [refill[1]], child.pid)
     assert resolver.stats.passes == "H"
     assert resolver.stats.listdirs == 0
+
+
+def test_a_periodic_search_lists_only_tables_whose_fd_count_moved(child: Child) -> None:
+    """A socket no table holds (its only fd in flight, as with SCM_RIGHTS) is searched for
+    periodically; those searches skip every table whose fd count is what it was when last
+    listed (the child's here), and still find the socket once its fd lands in a table."""
+    child.open(3)
+    lost_fd = socket.socket().detach()
+    lost_ino = os.fstat(lost_fd).st_ino
+    carrier, receiver = socket.socketpair(socket.AF_UNIX)
+    try:
+        socket.send_fds(carrier, [b"x"], [lost_fd])
+        os.close(lost_fd)  # the socket now lives only in the message in flight
+        resolver = PidResolver()
+        passes: dict[int, str] = {}
+        listed: dict[int, int] = {}
+        for tick in range(1, 21):
+            resolver.resolve([lost_ino] if tick == 1 else [], [])
+            passes[tick] = resolver.stats.passes
+            listed[tick] = resolver.stats.listdirs
+        assert passes[2].endswith("AC")  # missed on the last tick: every table listed
+        assert passes[20].endswith("a")  # a periodic search: only tables that moved
+        assert 0 < listed[20] < listed[2]
+        assert resolver.owner(lost_ino) == (None, OwnerStatus.NOT_FOUND)
+        _msg, fds, _flags, _addr = socket.recv_fds(receiver, 16, 1)  # lands in this process
+        try:
+            for _tick in range(21, 41):
+                resolver.resolve([], [])
+            assert resolver.owner(lost_ino) == (os.getpid(), OwnerStatus.FOUND)
+        finally:
+            for fd in fds:
+                os.close(fd)
+    finally:
+        carrier.close()
+        receiver.close()

@@ -20,6 +20,7 @@ import pytest
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.connections.sources import SOURCE_NAMES, get_source
 from core.connections.sources.base import SourceSample
+from core.connections.sources.inode_set import InodeSet
 from core.connections.sources.pid_resolver import PidResolver
 from tests.integration.conftest import IS_LINUX, Sampling
 from tests.integration.sockets import SocketBag, wait_for
@@ -228,9 +229,9 @@ def test_resolver_follows_churn(netlink: Sampling, bag: SocketBag) -> None:
 def test_a_sockets_inode_is_one_int_object_in_its_record_and_the_resolver(
     netlink: Sampling, bag: SocketBag
 ) -> None:
-    """Memory: a record keeps the inode int the resolver's fd table holds, and so does the
-    resolver's set of live sockets, for sockets of the first sample and sockets found later
-    by a steady tick (an int of its own per map is 32 bytes a socket)."""
+    """Memory: a record keeps the inode int the resolver's fd table holds, for sockets of the
+    first sample and sockets found later by a steady tick (an int of its own is 32 bytes a
+    socket); the resolver's set of live sockets holds numbers, not int objects."""
     lst = bag.listener()
     pairs = [bag.pair(lst) for _ in range(3)]
     netlink()
@@ -238,6 +239,7 @@ def test_a_sockets_inode_is_one_int_object_in_its_record_and_the_resolver(
     sample = netlink()
     resolver = netlink.source.resolver  # type: ignore[attr-defined]
     tracked = resolver._tracked
+    assert isinstance(tracked, InodeSet)
     for client, accepted in pairs:
         for sock, rport in ((client, port(lst)), (accepted, port(client))):
             conn = find(sample, port(sock), rport)
@@ -245,7 +247,7 @@ def test_a_sockets_inode_is_one_int_object_in_its_record_and_the_resolver(
             assert conn.inode == os.fstat(sock.fileno()).st_ino
             held = resolver.ownership(conn.inode)[3]
             assert conn.inode is held
-            assert any(ino is held for ino in tracked)
+            assert held in tracked
 
 
 @pytest.mark.skipif(not IS_LINUX, reason="/proc is Linux-only")
