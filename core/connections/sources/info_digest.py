@@ -67,6 +67,7 @@ _EXPIRES_AT: Final = _SOCKID_AT + 48
 _WORD: Final = 4
 """The masked fields are 32-bit words, at 4-aligned places in a message (netlink aligns
 messages and attributes to 4 bytes)."""
+assert _EXPIRES_AT % _WORD == 0 and VOLATILE[0] % _WORD == 0 and VOLATILE[1] % _WORD == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +123,10 @@ def _masked_words(info_at: int) -> tuple[int, ...]:
     return (_EXPIRES_AT // _WORD, *range(first, last))
 
 
-def _layout(chunk: bytes, off: int, length: int, info_at: int) -> _Layout | None:
+def _layout(chunk: bytes, off: int, length: int, info_at: int) -> _Layout:
     """The layout of the message at ``off`` (``length`` long), whose tcp_info (at least
-    DIGEST_LENGTH long) starts ``info_at`` bytes in; ``None`` if not word-aligned."""
+    DIGEST_LENGTH long) starts ``info_at`` bytes in."""
     step = (length + 3) & ~3
-    if (info_at + VOLATILE[0]) % _WORD or (VOLATILE[1] - VOLATILE[0]) % _WORD:
-        return None
     places = (*range(MSG_TYPE.size), *range(info_at - 4, info_at))
     return _Layout(step, info_at, tuple((at, chunk[off + at]) for at in places), {})
 
