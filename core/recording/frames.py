@@ -332,25 +332,22 @@ class FrameEncoder:
             self._handles = {}
             changed = {cid: CONNECTION.encode(conn) for cid, conn in conns.items()}
             removed = sorted(prev.keys() - conns.keys())
-        elif since is not None and since[0] is prev:
-            # The source says which records it touched since the ones held: only those.
-            get, touched = prev.get, since[1]
-            changed = {
-                cid: CONNECTION.encode(conn)
-                for cid in sorted(touched)
-                if (conn := conns.get(cid)) is not None
-                and (old := get(cid)) is not conn
-                and old != conn
-            }
-            removed = sorted(cid for cid in touched if cid in prev and cid not in conns)
         else:
-            # Records are reused while a socket is unchanged: identity finds the candidates.
-            get = prev.get
-            differ = [
-                cid for cid, conn in conns.items() if (old := get(cid)) is not conn and old != conn
-            ]
-            changed = {cid: CONNECTION.encode(conns[cid]) for cid in sorted(differ)}
-            removed = sorted(prev.keys() - conns.keys())
+            if since is not None and since[0] is prev:
+                # The source says which records it touched since the ones held: only those.
+                candidates: Collection[str] = since[1]
+                removed = sorted(cid for cid in candidates if cid in prev and cid not in conns)
+            else:
+                # Records are reused while a socket is unchanged: identity finds the changes.
+                candidates = conns.keys()
+                removed = sorted(prev.keys() - conns.keys())
+            get, now = prev.get, conns.get
+            differ = sorted(
+                cid
+                for cid in candidates
+                if (conn := now(cid)) is not None and (old := get(cid)) is not conn and old != conn
+            )
+            changed = {cid: CONNECTION.encode(conns[cid]) for cid in differ}
         rec["c"] = changed
         self._handles = _number(self._handles, changed)
         if removed and not key:
