@@ -53,8 +53,27 @@ _HOST_WIDE: Final = frozenset((b"orphan", b"alloc", b"mem"))
 """sockstat's TCP fields summed over every namespace of the host (``net/ipv4/proc.c``)."""
 
 Feed = Callable[[list[bytes]], None]
+Packed = tuple[int, bytes]
+"""A reply's keys kept for a replay: their length and their bytes joined (every key of one
+listing has one length: three fixed slices of a message, plus the namespace's suffix).
+
+Why not the list of keys: kept from one sample to the next, those lists were containers the
+cyclic collector walked, 262k references at 250k sockets, 10-40 ms a pass on whichever thread
+allocated (the UI's included: a key pressed then waited); and they held a second bytes object
+per socket (its record keeps its own), 91 bytes where the joined bytes take 58."""
 Started = tuple[bytes | None, list[tuple[int, InetDiagDumper, Iterator[bytes]]]]
 Keep = list[tuple[int, bytes]] | None
+
+
+def _packed(keys: list[bytes]) -> Packed:
+    """``keys`` (one length each) as kept for a replay (see :data:`Packed`)."""
+    return (len(keys[0]) if keys else 0, b"".join(keys))
+
+
+def _unpacked(packed: Packed) -> list[bytes]:
+    """The keys of a :data:`Packed` reply again."""
+    size, joined = packed
+    return [joined[at : at + size] for at in range(0, len(joined), size)] if size else []
 
 
 def _suffix(inode: int) -> bytes:
@@ -115,7 +134,7 @@ class SockDiagReader:
         self._counters: list[int] = [] if own or path is None else run_in(path, _open_counters)
         self._suffix = b"" if own else _suffix(found.inode)
         self._seen: bytes | None = None
-        self._replies: list[list[bytes]] = []
+        self._replies: list[Packed] = []
         self._chunks: list[tuple[int, bytes]] = []
         self._since = found.inode % FORCE_EVERY
         """Samples since the last real dump; starts staggered so forced dumps spread out."""
@@ -158,35 +177,33 @@ class SockDiagReader:
         self._started = None
         if not streams:
             self.dumped = False
-            for keys in self._replies:
-                feed(keys)
-            if keep is not None:
-                keep.extend(self._chunks)
+            self.replay(feed, keep)
             return
-        replies: list[list[bytes]] = []
+        replies: list[Packed] = []
+        held: list[list[bytes]] = []
         chunks: list[tuple[int, bytes]] = []
         suffix = self._suffix
         for family, dumper, stream in streams:
             for keys in reply_keys(family, dumper, stream, chunks if keep is not None else None):
                 if suffix:
                     keys = [k + suffix for k in keys]
+                    held.append(keys)
                 else:
                     feed(keys)  # tcpscope's own namespace: fed while the kernel fills the next
-                replies.append(keys)
-        if suffix:
-            for keys in replies:  # fed only once whole: a failed dump feeds nothing
-                feed(keys)
+                replies.append(_packed(keys))
+        for keys in held:  # fed only once whole: a failed dump feeds nothing
+            feed(keys)
         if keep is not None:
             keep.extend(chunks)
         self._seen, self._replies, self._chunks = seen, replies, chunks
         self._since = 0
         self.dumped = True
-        self.sockets = sum(map(len, replies))
+        self.sockets = sum(len(joined) // size for size, joined in replies if size)
 
     def replay(self, feed: Feed, keep: Keep) -> None:
-        """Feed the last dump again (this namespace failed this time)."""
-        for keys in self._replies:
-            feed(keys)
+        """Feed the last dump again (this namespace failed this time, or nothing moved)."""
+        for packed in self._replies:
+            feed(_unpacked(packed))
         if keep is not None:
             keep.extend(self._chunks)
 

@@ -30,7 +30,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
-from operator import itemgetter
+from itertools import compress, islice
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Final, Protocol
 
 from core.connections.first_page import FirstPage, PageRequest, first_rows
@@ -47,7 +48,7 @@ from core.connections.records import (
 )
 from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample, observed_after
-from core.connections.sources.dump_diff import OrderedDiff
+from core.connections.sources.dump_diff import KeyRuns, OrderedDiff
 from core.connections.sources.fd_scan import scanned
 from core.connections.sources.inet_diag import (
     MSG_MIN,
@@ -81,6 +82,9 @@ _ADDRESS_CACHE: Final = 65536
 _PROGRESS_STEP: Final = 8192
 """Records a first sample builds between two steps of its progress (see ``progress``)."""
 _ZERO_PORT: Final = b"\0\0"
+_SCAN_SLICE: Final = 16384
+"""Records looked at per C call when owners change (about a millisecond each)."""
+_INODE_OF: Final = attrgetter("inode")
 DUMP_MODES: Final = ("unspec", "per-family")
 """``unspec``: one compat dump for both families; ``per-family``: one v2 dump each (kernels
 or sandboxes that refuse the compat request)."""
@@ -177,7 +181,7 @@ class NetlinkSource:
         self._resolver = PidResolver(proc)
         self._procs = ProcessCache()
         self._by_key: dict[bytes, TcpConnection] = {}
-        self._order: list[bytes] = []
+        self._order = KeyRuns()
         """Every key of the last dump in the kernel's order (``_by_key``'s, plus sockets in
         unknown states)."""
         self._by_iid: dict[str, TcpConnection] = {}
@@ -189,6 +193,8 @@ class NetlinkSource:
         """New or changed sockets in the last sample (for bench)."""
         self._replies = 0
         self._built = 0
+        self.between_steps: Callable[[], None] = _no_wait
+        """Called between two replies of a dump (the sampler's :class:`GivesWay` hook)."""
 
     @property
     def progress(self) -> tuple[int, ...]:
@@ -247,7 +253,7 @@ class NetlinkSource:
             self._namespaces.close()
         self._resolver.close()
         self._by_key = {}
-        self._order = []
+        self._order = KeyRuns()
         self._by_iid = {}
         self._pid_refs.clear()
 
@@ -315,8 +321,9 @@ class NetlinkSource:
             self._dump(listed.extend, chunks)
             seen = dict.fromkeys(listed)
             # The records' key objects, not this dump's copies (one bytes object a socket).
-            order = [prev[k].source_key if k in prev else k for k in seen]
-            added = [k for k in order if k not in prev]
+            keys = [prev[k].source_key if k in prev else k for k in seen]
+            added = [k for k in keys if k not in prev]
+            order = KeyRuns.of(keys)
             gone = [k for k in prev if k not in seen]
         now = observed_after(now)
         if page is not None:
@@ -363,6 +370,7 @@ class NetlinkSource:
             def counted(found: list[bytes]) -> None:
                 self._replies += 1
                 feed(found)
+                self.between_steps()
 
             self._namespaces.dump(counted, keep)
             return
@@ -371,8 +379,9 @@ class NetlinkSource:
             for found in reply_keys(family, dumper, stream, keep):
                 self._replies += 1
                 feed(found)
+                self.between_steps()
 
-    def _first_page(self, order: list[bytes], now: datetime, request: PageRequest) -> FirstPage:
+    def _first_page(self, order: KeyRuns, now: datetime, request: PageRequest) -> FirstPage:
         """The rows that sort first, built from the dump's keys alone (owners not looked up).
 
         Counting and picking run over the keys' bytes in C where they can: at 50k sockets a
@@ -567,10 +576,21 @@ class NetlinkSource:
     ) -> list[str]:
         """Rare O(N) pass: owners changed for existing sockets (process died, late find).
 
+        The records of those inodes are picked out in C, a slice at a time: a list of every
+        (key, record) pair made 262k tuples at 250k sockets, which young collections on the
+        UI thread then walked (50-100 ms a pass, measured), and one C call over all the
+        records would hold the interpreter lock through a key press.
+
         Returns the InstanceIDs whose record was replaced."""
+        matched: list[bytes] = []
+        keys, recs, wanted = iter(by_key), iter(by_key.values()), inodes.__contains__
+        for _ in range(0, len(by_key), _SCAN_SLICE):
+            part = map(wanted, map(_INODE_OF, islice(recs, _SCAN_SLICE)))
+            matched += compress(islice(keys, _SCAN_SLICE), part)
         replaced: list[str] = []
-        for key, rec in list(by_key.items()):
-            if rec.inode not in inodes:
+        for key in matched:
+            rec = by_key[key]
+            if rec.inode not in inodes:  # (never: it was picked by its inode)
                 continue
             pid, status = self._resolver.owner(rec.inode)
             holders = self._resolver.holders(rec.inode)
@@ -635,6 +655,10 @@ def reply_keys(
         if off < len(chunk):
             dumper.finish(chunk, off)
         yield found
+
+
+def _no_wait() -> None:
+    """No pause between two replies (no sampler asked for one)."""
 
 
 def _netns(key: bytes) -> int | None:
