@@ -44,6 +44,7 @@ from tui.gc_pacing import GcPacer
 from tui.guarded_app import FEED_CLOSE_GRACE_S, GuardedApp
 from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
+from tui.prefs_saver import PrefsSaver
 from tui.replay.controls import REPLAY_BINDINGS, ReplayActions, ReplayControls
 from tui.screens.help import HelpScreen
 from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
@@ -51,6 +52,8 @@ from tui.shell import HeaderState
 
 GIL_SWITCH_INTERVAL_S: Final = 0.001
 """How long a thread may hold the GIL while another waits (CPython's default: 5 ms)."""
+PREFS_FLUSH_S: Final = 2.0
+"""How long the app, as it ends, waits for preferences still being written."""
 
 INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 """Steps of ``+``/``-``."""
@@ -147,6 +150,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self._clock = clock
         self._prefs_path = prefs_path or prefs_mod.prefs_path()
         self.prefs, self._prefs_problem = prefs_mod.load(self._prefs_path)
+        self._prefs_saver = PrefsSaver(self._prefs_path, self._prefs_not_saved)
         self.ghost_ttl_s = (
             self.prefs.ghost_ttl_s if self.prefs.ghost_ttl_s is not None else ghost_ttl_s
         )
@@ -407,9 +411,18 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         from dataclasses import replace
 
         self.prefs = replace(self.prefs, **changes)
-        problem = prefs_mod.save(self.prefs, self._prefs_path)
-        if problem:
-            self.notify(problem, title="Preferences", severity="warning", markup=False)
+        self._prefs_saver.save(self.prefs)  # written in a thread: a key never waits for a disk
+
+    def _prefs_not_saved(self, problem: str) -> None:
+        """A failed save's warning (called from the saving thread)."""
+        with contextlib.suppress(RuntimeError):  # the app has already ended
+            self.call_from_thread(
+                self.notify, problem, title="Preferences", severity="warning", markup=False
+            )
+
+    async def on_unmount(self) -> None:
+        """Preferences still being written are written before the app ends."""
+        await asyncio.to_thread(self._prefs_saver.wait, PREFS_FLUSH_S)
 
     def watch_theme(self, theme: str) -> None:
         """Remember the theme across runs."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -567,6 +568,7 @@ async def test_unwritable_preferences_give_a_notice(xdg_config: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await step(pilot, app, feed)
         await pilot.press("s")
+        await asyncio.to_thread(app._prefs_saver.wait, 30.0)  # written in a thread of its own
         await pilot.pause()
         assert any("cannot save" in str(n.message) for n in app._notifications)
         assert table(app).index.sort_column == "local"
