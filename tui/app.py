@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Final
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.events import Resize
+from textual.events import Event, Key, Resize
 from textual.filter import LineFilter, Monochrome
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
@@ -35,7 +35,7 @@ from core.commands import actions_off, display_host
 from core.connections import Snapshot
 from core.errors import MonitorError
 from core.ipsec import IpsecView
-from core.sampling import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo
+from core.sampling import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo, YieldsToUi
 from tui import bindings
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
@@ -274,6 +274,15 @@ class TcpscopeApp(ReplayActions, GuardedApp):
                 await asyncio.wait_for(self.feed.aclose(), FEED_CLOSE_GRACE_S)
         finally:
             self.exit(0)
+
+    async def on_event(self, event: Event) -> None:
+        """A key holds the sampling thread back until its answer is drawn (see
+        core.sampling.give_way): the key gets the interpreter, not half of it."""
+        feed = self.feed
+        if isinstance(event, Key) and isinstance(feed, YieldsToUi):
+            feed.ui_busy()
+            self.call_after_refresh(feed.ui_done)
+        await super().on_event(event)
 
     # --- size guard -------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:

@@ -718,3 +718,30 @@ async def test_ctrl_c_quits_from_the_table_and_from_the_filter_input() -> None:
             await pilot.pause()
             assert not app.is_running, keys
         assert app.return_code == 0
+
+
+# --- keys first ---------------------------------------------------------------------------
+class ClaimsFeed(SteppedFeed):
+    """A feed that gives way to the UI (as the live Sampler does), recording each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def ui_busy(self) -> None:
+        self.calls.append("busy")
+
+    def ui_done(self) -> None:
+        self.calls.append("done")
+
+
+async def test_a_key_holds_sampling_back_until_its_answer_is_drawn() -> None:
+    feed = ClaimsFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        feed.calls.clear()
+        await pilot.press("down")
+        await pilot.pause()
+        assert feed.calls[:2] == ["busy", "done"]
+        assert table(app).cursor_row == 1
