@@ -26,10 +26,10 @@ from typing import Final
 WINDOW: Final = 64
 """How far ahead in the last dump a key is looked for before it counts as moved."""
 RUN_MIN: Final = 64
-"""A run shorter than this is joined to the one before it (else churn would split the order
-into ever shorter runs)."""
+"""A piece of a run shorter than this joins its neighbours in a new run (else churn would
+split the order into ever shorter runs)."""
 RUN_MAX: Final = 4096
-"""Runs are not joined past this length (a join copies both)."""
+"""Such a joined run ends at this length."""
 
 Run = tuple[bytes, ...]
 
@@ -83,17 +83,28 @@ class KeyRuns:
 
     def flat(self, lo: int, hi: int) -> Run:
         """The keys at positions ``lo`` to ``hi`` (exclusive) as one tuple."""
-        parts = tuple(self.pieces(lo, hi))
-        return parts[0] if len(parts) == 1 else tuple(chain.from_iterable(parts))
+        runs, starts = self._runs, self._starts
+        k = bisect_right(starts, lo) - 1
+        if k >= len(runs):
+            return ()
+        if hi <= starts[k + 1]:  # within one run (the usual case): one slice
+            start = starts[k]
+            return runs[k][lo - start : hi - start]
+        return tuple(chain.from_iterable(self.pieces(lo, hi)))
 
     def index(self, key: bytes, lo: int, hi: int) -> int:
         """The first position of ``key`` from ``lo`` to ``hi`` (exclusive); ValueError if none."""
-        at = lo
-        for piece in self.pieces(lo, hi):
+        runs, starts = self._runs, self._starts
+        hi = min(hi, len(self))
+        k = bisect_right(starts, lo) - 1
+        while lo < hi:
+            start = starts[k]
+            end = min(hi, starts[k + 1])
             try:
-                return at + piece.index(key)
+                return start + runs[k].index(key, lo - start, end - start)
             except ValueError:
-                at += len(piece)
+                lo = end
+                k += 1
         raise ValueError(key)
 
 
@@ -143,7 +154,7 @@ class OrderedDiff:
             self._added.extend(keys)
             self._flush()
             if keys:
-                self._add(tuple(keys))
+                self._runs.append(tuple(keys))
             return
         i = 0
         while i < n:
@@ -169,26 +180,37 @@ class OrderedDiff:
         self._at = at
 
     def _take(self, lo: int, hi: int) -> None:
-        """The last dump's keys ``lo`` to ``hi`` come next, as its runs (or their slices)."""
-        if lo < hi:
-            self._flush()
-            for piece in self._last.pieces(lo, hi):
-                self._add(piece)
+        """The last dump's keys ``lo`` to ``hi`` come next, as its runs (or their slices);
+        short pieces join the loose keys (one copy each, not a join per piece)."""
+        if lo >= hi:
+            return
+        last = self._last
+        runs, starts = last._runs, last._starts
+        k = bisect_right(starts, lo) - 1
+        if hi <= starts[k + 1]:  # within one run (the usual case)
+            start = starts[k]
+            self._put(runs[k][lo - start : hi - start])
+            return
+        for piece in last.pieces(lo, hi):
+            self._put(piece)
+
+    def _put(self, piece: Run) -> None:
+        loose = self._loose
+        if len(piece) >= RUN_MIN:
+            if loose:
+                self._runs.append(tuple(loose))
+                loose.clear()
+            self._runs.append(piece)
+        else:
+            loose += piece
+            if len(loose) >= RUN_MAX:
+                self._flush()
 
     def _flush(self) -> None:
         loose = self._loose
         if loose:
-            self._add(tuple(loose))
+            self._runs.append(tuple(loose))
             loose.clear()
-
-    def _add(self, run: Run) -> None:
-        runs = self._runs
-        if runs and (len(run) < RUN_MIN or len(runs[-1]) < RUN_MIN):
-            joined = len(runs[-1]) + len(run)
-            if joined <= RUN_MAX:
-                runs[-1] += run
-                return
-        runs.append(run)
 
     def _as_kept(self, key: bytes) -> bytes:
         """``key`` as the caller keeps it, if it knows it (a key that moved)."""
