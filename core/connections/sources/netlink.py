@@ -30,7 +30,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Final, Protocol
 
 from core.connections.first_page import FirstPage, PageRequest, first_rows
@@ -728,6 +728,8 @@ def _shared(value: int) -> int:
 
 
 _AF_OF: Final = {4: socket.AF_INET, 6: socket.AF_INET6}
+_SOURCE_KEY: Final = attrgetter("source_key")
+_SOCKID_OF: Final = itemgetter(_SOCKID)
 
 
 def _sockid(rec: object) -> bytes | None:
@@ -780,16 +782,13 @@ class _TcpInfoIndex:
             return None
         return tcp_info_values(chunk, *span, queues_at(chunk, off))
 
-    def digests(self, raw: Mapping[str, object]) -> dict[str, Digest]:
-        """InstanceID → what its decoded tcp_info would be, for every record in ``raw`` that
-        has one (see core.connections.sources.info_digest): one unpack per socket."""
+    def digest_reader(self) -> Callable[[Iterable[TcpConnection]], list[Digest | None]]:
+        """What each record's decoded tcp_info would be (None: it has none), per batch of
+        records (see core.connections.sources.info_digest): one unpack per socket, then per
+        record one lookup by its sockid in C (no map by InstanceID: the JSON writer asks
+        for its rows a chunk at a time, in both encoding processes)."""
         get = info_digests(self._chunks).get
-        return {
-            iid: found
-            for iid, conn in raw.items()
-            if isinstance(conn, TcpConnection)
-            and (found := get(conn.source_key[_SOCKID])) is not None
-        }
+        return lambda conns: list(map(get, map(_SOCKID_OF, map(_SOURCE_KEY, conns))))
 
     def changes(self, raw: Mapping[str, object], trail: object) -> InfoChanges:
         """The tcp_info that moved since ``trail`` (see LazyTcpInfo.changes and
