@@ -47,6 +47,7 @@ from core.connections.records import (
 )
 from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample, observed_after
+from core.connections.sources.bound_walk import BoundWalk
 from core.connections.sources.dump_diff import OrderedDiff
 from core.connections.sources.fd_scan import scanned
 from core.connections.sources.inet_diag import (
@@ -189,6 +190,8 @@ class NetlinkSource:
         """New or changed sockets in the last sample (for bench)."""
         self._replies = 0
         self._built = 0
+        self.bound_walk = BoundWalk()
+        """Whether a sample walks the kernel's bind table (see its module)."""
 
     @property
     def progress(self) -> tuple[int, ...]:
@@ -302,7 +305,10 @@ class NetlinkSource:
         chunks: list[tuple[int, bytes]] = []
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
-        self._dump(diff.feed, chunks)
+        # Dumps with every tcp_info (recordings, --json) and of other namespaces always walk.
+        always = first or self._tcp_info or self._namespaces is not None
+        states = self.bound_walk.plan(always, len(self._order))
+        self._dump(diff.feed, chunks, states)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         order, added, gone, clean = diff.finish()
         if clean:
@@ -312,12 +318,18 @@ class NetlinkSource:
             # Rare: dump again and compare whole sets.
             listed: list[bytes] = []
             chunks = []
-            self._dump(listed.extend, chunks)
+            self._dump(listed.extend, chunks, states)
             seen = dict.fromkeys(listed)
             # The records' key objects, not this dump's copies (one bytes object a socket).
             order = [prev[k].source_key if k in prev else k for k in seen]
             added = [k for k in order if k not in prev]
             gone = [k for k in prev if k not in seen]
+        self.bound_walk.done()
+        if added and (claimed := self.bound_walk.claimed(added)):
+            # Bound sockets put back from the last walk that listen or connect by now.
+            drop = set(claimed)
+            order = [k for k in order if k not in drop]
+            gone += [k for k in claimed if k in prev]
         now = observed_after(now)
         if page is not None:
             page[1](self._first_page(order, now, page[0]))
@@ -350,9 +362,12 @@ class NetlinkSource:
             namespaces=self._namespaces.view() if self._namespaces is not None else None,
         )
 
-    def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]]) -> None:
-        """Dump every socket: hand each reply's keys to ``feed``, in the kernel's order, and
-        keep the replies in ``chunks`` when tcp_info is in them.
+    def _dump(
+        self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]], states: int
+    ) -> None:
+        """Dump every socket in ``states``: hand each reply's keys to ``feed``, in the kernel's
+        order (with the bound sockets of the last walk put back, see ``bound_walk``), and keep
+        the replies in ``chunks`` when tcp_info is in them.
 
         The hot loop: one unpack and two concatenations per socket; ``feed`` runs per reply
         while the reader thread waits for the kernel's next one.
@@ -366,9 +381,12 @@ class NetlinkSource:
 
             self._namespaces.dump(counted, keep)
             return
-        streams = [(fam, dumper, dumper.chunks(fam)) for fam, dumper in self._dumpers.items()]
+        streams = [
+            (fam, dumper, dumper.chunks(fam, states)) for fam, dumper in self._dumpers.items()
+        ]
+        splice = self.bound_walk.splice
         for family, dumper, stream in streams:
-            for found in reply_keys(family, dumper, stream, keep):
+            for found in splice(family, reply_keys(family, dumper, stream, keep)):
                 self._replies += 1
                 feed(found)
 
