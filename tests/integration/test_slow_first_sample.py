@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from core.connections.snapshot import ErrorKind
+from core.connections.sources.info_digest import KeptReply
 from core.connections.sources.netlink import NetlinkSource
 from core.sampling.sampler import Sampler
 from tests.integration.conftest import IS_LINUX
@@ -30,7 +31,7 @@ class SlowDump(NetlinkSource):
         super().__init__(tcp_info=False)
         self.stall = stall
 
-    def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]]) -> None:
+    def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[KeptReply]) -> None:
         def slow(found: list[bytes]) -> None:
             feed(found)
             if self.stall is not None:
