@@ -68,6 +68,8 @@ _WMI_SLOTS: Final = {spec.wmi_name: spec.attr for spec in PROPERTIES if spec.att
 _MARK: Final = "\ue000{}\ue000"
 """A marker string (private-use characters: never in a real value) for one slot."""
 _NULL: Final = b"null"
+_WHOLE: Final = frozenset((DIGEST_SIZE,))
+"""The digest length of a whole tcp_info struct (a shorter kernel's digest is decoded)."""
 CHUNK_ROWS: Final = 256
 """Rows per chunk after the first: about 1.2 MB of text, which stays in the CPU's caches
 between its encoding and its write, and fits a widened pipe (core.commands.connections)."""
@@ -115,15 +117,15 @@ class _TcpInfoTexts:
         for mark in marks:
             text = text.replace(orjson.dumps(mark), b"%d")
         self._text = text
-        digests = infos.digests() if isinstance(infos, LazyTcpInfo) else None
-        whole = digests is not None and {len(d) for d in digests.values()} <= {DIGEST_SIZE}
-        self._digests = digests if whole else None
+        self._digests = infos.digest_reader() if isinstance(infos, LazyTcpInfo) else None
 
-    def column(self, iids: Sequence[str]) -> list[bytes]:
-        """The text of each of ``iids`` (``null`` without tcp_info)."""
+    def column(self, batch: Sequence[TcpConnection], iids: Sequence[str]) -> list[bytes]:
+        """The text of each of ``batch`` (InstanceIDs ``iids``; ``null`` without tcp_info)."""
         if self._digests is not None:
-            get, text, values = self._digests.get, self._text, FROM_DIGEST
-            return [_NULL if (d := get(iid)) is None else text % values(d) for iid in iids]
+            digests = self._digests(batch)
+            if set(map(len, filter(None, digests))) <= _WHOLE:
+                text, values = self._text, FROM_DIGEST
+                return [_NULL if d is None else text % values(d) for d in digests]
         info_of = self._infos.get
         return [_NULL if (info := info_of(iid)) is None else indented(info) for iid in iids]
 
@@ -134,6 +136,7 @@ class _Filler:
     def __init__(self, snap: Snapshot) -> None:
         self._snap = snap
         self._docs = JsonRows(snap)
+        self._template_docs = JsonRows(snap, tcp_info=False)  # its slot holds a marker
         self._plain_docs = JsonRows(snap, fragments=False)
         self._templates: dict[tuple[object, ...], bytes] = {}
         self._irregular: set[tuple[object, ...]] = set()
@@ -169,7 +172,7 @@ class _Filler:
             kind = kinds[i]
             if kind in self._irregular or len(templates) >= MAX_TEMPLATES:
                 return None
-            text, slots = _template(self._docs.doc(batch[i]))
+            text, slots = _template(self._template_docs.doc(batch[i]))
             if self._slots is None:
                 self._slots = slots
             if slots != self._slots:
@@ -208,7 +211,7 @@ class _Filler:
             "state_changed_at": _column(self._times, changed, _time_text),
             "process": _column(self._processes, pid, lambda p: indented(docs.process(p))),
             "holders": _column(self._holders, list(zip(held, pid, strict=True)), _holders_text),
-            "tcp_info": self._tcp_info.column(iid),
+            "tcp_info": self._tcp_info.column(batch, iid),
         }
         if snap.namespaces is not None:
             view = snap.namespaces

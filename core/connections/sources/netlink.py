@@ -31,7 +31,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Final, Protocol
 
 from core.connections.first_page import FirstPage, PageRequest, first_rows
@@ -48,6 +48,7 @@ from core.connections.records import (
 )
 from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample, observed_after
+from core.connections.sources.bound_walk import BoundWalk
 from core.connections.sources.dump_diff import OrderedDiff
 from core.connections.sources.fd_scan import scanned
 from core.connections.sources.inet_diag import (
@@ -189,6 +190,8 @@ class NetlinkSource:
         """New or changed sockets in the last sample (for bench)."""
         self._replies = 0
         self._built = 0
+        self.bound_walk = BoundWalk()
+        """Whether a sample walks the kernel's bind table (see its module)."""
 
     @property
     def progress(self) -> tuple[int, ...]:
@@ -303,7 +306,10 @@ class NetlinkSource:
         chunks: list[KeptReply] = []
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
-        self._dump(diff.feed, chunks)
+        # Dumps with every tcp_info (recordings, --json) and of other namespaces always walk.
+        always = first or self._tcp_info or self._namespaces is not None
+        states = self.bound_walk.plan(always, len(self._order))
+        self._dump(diff.feed, chunks, states)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         order, added, gone, clean = diff.finish()
         if clean:
@@ -313,12 +319,18 @@ class NetlinkSource:
             # Rare: dump again and compare whole sets.
             listed: list[bytes] = []
             chunks = []
-            self._dump(listed.extend, chunks)
+            self._dump(listed.extend, chunks, states)
             seen = dict.fromkeys(listed)
             # The records' key objects, not this dump's copies (one bytes object a socket).
             order = [prev[k].source_key if k in prev else k for k in seen]
             added = [k for k in order if k not in prev]
             gone = [k for k in prev if k not in seen]
+        self.bound_walk.done()
+        if added and (claimed := self.bound_walk.claimed(added)):
+            # Bound sockets put back from the last walk that listen or connect by now.
+            drop = set(claimed)
+            order = [k for k in order if k not in drop]
+            gone += [k for k in claimed if k in prev]
         now = observed_after(now)
         if page is not None:
             page[1](self._first_page(order, now, page[0]))
@@ -351,9 +363,12 @@ class NetlinkSource:
             namespaces=self._namespaces.view() if self._namespaces is not None else None,
         )
 
-    def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[KeptReply]) -> None:
-        """Dump every socket: hand each reply's keys to ``feed``, in the kernel's order, and
-        keep the replies in ``chunks`` when tcp_info is in them.
+    def _dump(
+        self, feed: Callable[[list[bytes]], None], chunks: list[KeptReply], states: int
+    ) -> None:
+        """Dump every socket in ``states``: hand each reply's keys to ``feed``, in the kernel's
+        order (with the bound sockets of the last walk put back, see ``bound_walk``), and keep
+        the replies in ``chunks`` when tcp_info is in them.
 
         The hot loop: a few C calls per run of like messages (reply_walk); ``feed`` runs per
         reply while the reader thread waits for the kernel's next one.
@@ -367,9 +382,12 @@ class NetlinkSource:
 
             self._namespaces.dump(counted, keep)
             return
-        streams = [(fam, dumper, dumper.chunks(fam)) for fam, dumper in self._dumpers.items()]
+        streams = [
+            (fam, dumper, dumper.chunks(fam, states)) for fam, dumper in self._dumpers.items()
+        ]
+        splice = self.bound_walk.splice
         for family, dumper, stream in streams:
-            for found in reply_keys(family, dumper, stream, keep, self._walker):
+            for found in splice(family, reply_keys(family, dumper, stream, keep, self._walker)):
                 self._replies += 1
                 feed(found)
 
@@ -704,6 +722,8 @@ def _shared(value: int) -> int:
 
 
 _AF_OF: Final = {4: socket.AF_INET, 6: socket.AF_INET6}
+_SOURCE_KEY: Final = attrgetter("source_key")
+_SOCKID_OF: Final = itemgetter(_SOCKID)
 
 
 def _sockid(rec: object) -> bytes | None:
@@ -754,16 +774,13 @@ class _TcpInfoIndex:
             return None
         return tcp_info_values(chunk, *span, queues_at(chunk, off))
 
-    def digests(self, raw: Mapping[str, object]) -> dict[str, Digest]:
-        """InstanceID → what its decoded tcp_info would be, for every record in ``raw`` that
-        has one (see core.connections.sources.info_digest): one unpack per socket."""
+    def digest_reader(self) -> Callable[[Iterable[TcpConnection]], list[Digest | None]]:
+        """What each record's decoded tcp_info would be (None: it has none), per batch of
+        records (see core.connections.sources.info_digest): one unpack per socket, then per
+        record one lookup by its sockid in C (no map by InstanceID: the JSON writer asks
+        for its rows a chunk at a time, in both encoding processes)."""
         get = info_digests(self._chunks).get
-        return {
-            iid: found
-            for iid, conn in raw.items()
-            if isinstance(conn, TcpConnection)
-            and (found := get(conn.source_key[_SOCKID])) is not None
-        }
+        return lambda conns: list(map(get, map(_SOCKID_OF, map(_SOURCE_KEY, conns))))
 
     def changes(self, raw: Mapping[str, object], trail: object) -> InfoChanges:
         """The tcp_info that moved since ``trail`` (see LazyTcpInfo.changes and
