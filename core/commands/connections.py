@@ -237,7 +237,12 @@ def run(args: argparse.Namespace) -> int:
     gc.disable()
     try:
         snap = _snapshot(args, remote)
-        return _write(args, snap)
+        code = _write(args, snap)
+        if getattr(args, "leave_when_done", False):
+            from core.commands.output_errors import leave
+
+            leave(code)  # with the snapshot still held: nothing of it is freed
+        return code
     finally:
         if collecting:
             gc.enable()
