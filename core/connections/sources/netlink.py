@@ -778,7 +778,7 @@ class _TcpInfoIndex:
         """What each record's decoded tcp_info would be (None: it has none), per batch of
         records (see core.connections.sources.info_digest): one unpack per socket, then per
         record one lookup by its sockid in C (no map by InstanceID: the JSON writer asks
-        for its rows a chunk at a time, in both encoding processes)."""
+        for its rows a chunk at a time)."""
         get = info_digests(self._chunks).get
         return lambda conns: list(map(get, map(_SOCKID_OF, map(_SOURCE_KEY, conns))))
 
