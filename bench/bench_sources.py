@@ -9,7 +9,10 @@ than ``ss -tan`` *without* PIDs, and at most 0.1× ``ss -tanp``. This script bui
 * the floor: right after each steady sample, the same kernel dump with nothing done to its
   replies (no keys, no diff, no records), timed in the same process: what a sample cannot go
   below (the issue's "about 0.4x" of ``ss -tan``); the steady sample minus the floor is the
-  Python work on top;
+  Python work on top. "The same dump" asks for the states the sample asked for: a steady
+  sample at this size walks the kernel's bind table for bound, inactive sockets only once
+  every few seconds (core.connections.sources.bound_walk), and the table says how many of
+  its ticks did;
 * the same with every socket's tcp_info in the dump (what ``connections --json`` and
   recordings ask for; the live app asks for the watched connections only), and without PID
   lookup (what each part costs);
@@ -55,14 +58,14 @@ def _timed(fn: Any) -> tuple[Any, float, float]:
     return out, (time.perf_counter() - w0) * 1000, (time.process_time() - c0) * 1000
 
 
-def _bare_dump(dumper: Any) -> None:
+def _bare_dump(dumper: Any, states: int) -> None:
     """One whole compat dump, its replies read and dropped (the kernel's part of a sample)."""
     import socket
 
     from core.netlink import NLMSG_DONE, NLMSG_HDR
 
     done = NLMSG_HDR.size + 4  # NLMSG_DONE carries an int
-    for chunk in dumper.chunks(socket.AF_UNSPEC):
+    for chunk in dumper.chunks(socket.AF_UNSPEC, states):
         if len(chunk) >= done:
             length, mtype, *_rest = NLMSG_HDR.unpack_from(chunk, len(chunk) - done)
             if length == done and mtype == NLMSG_DONE:
@@ -71,7 +74,8 @@ def _bare_dump(dumper: Any) -> None:
 
 def _netlink_child(pipe: Connection, ticks: int, resolve: bool, tcp_info: bool) -> None:
     from core.connections.model import OwnerStatus, TcpState
-    from core.connections.sources.inet_diag import InetDiagDumper
+    from core.connections.sources.bound_walk import WITHOUT_WALK
+    from core.connections.sources.inet_diag import TCP_ALL_STATES, InetDiagDumper
     from core.connections.sources.netlink import NetlinkSource
 
     src = NetlinkSource(resolve_owners=resolve, tcp_info=tcp_info)
@@ -87,7 +91,9 @@ def _netlink_child(pipe: Connection, ticks: int, resolve: bool, tcp_info: bool) 
         pipe.recv()
         sample, ms, cpu = _timed(lambda: src.sample(datetime.now(UTC), first=False))
         stats = src.resolver.stats
-        _none, floor_ms, _cpu = _timed(lambda: _bare_dump(bare))
+        walked = src.bound_walk.walking
+        states = TCP_ALL_STATES if walked else WITHOUT_WALK
+        _none, floor_ms, _cpu = _timed(lambda states=states: _bare_dump(bare, states))
         rows.append(
             {
                 "ms": ms,
@@ -95,6 +101,7 @@ def _netlink_child(pipe: Connection, ticks: int, resolve: bool, tcp_info: bool) 
                 "new": src.last_new,
                 "readlinks": stats.readlinks,
                 "floor_ms": floor_ms,
+                "walked": walked,
             }
         )
         if resolve:
@@ -255,9 +262,9 @@ def table(results: list[dict[str, Any]]) -> str:
         "steady + every tcp_info ms | steady, no PIDs ms | psutil ms | `ss -tan` ms | "
         "`ss -tanp` ms | **steady / ss-tan** | steady + every tcp_info / ss-tan | "
         "steady CPU / ss-tan CPU | **steady / ss-tanp** | steady + every tcp_info / ss-tanp "
-        "| **floor / ss-tan** | peak RSS MiB netlink / psutil |"
+        "| **floor / ss-tan** | bind-table walks / ticks | peak RSS MiB netlink / psutil |"
     )
-    lines = [head, "|" + "---|" * 19]
+    lines = [head, "|" + "---|" * 20]
     for r in results:
         nl = r["netlink"]
         steady = [t["ms"] for t in nl["ticks"]]
@@ -275,7 +282,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {floor:.1f} | {info:.1f} | {nopid:.1f} | {_med(r['psutil']['ms']):.0f} | "
             f"{tan:.1f} | {tanp:.0f} | {s / tan:.2f} | {info / tan:.2f} | "
             f"{_med(cpu) / _med(r['ss_tan_cpu']):.2f} | {s / tanp:.3f} | {info / tanp:.3f} | "
-            f"{floor / tan:.2f} | {nl['rss']:.0f} / {r['psutil']['rss']:.0f} |"
+            f"{floor / tan:.2f} | {sum(t.get('walked', True) for t in nl['ticks'])} / "
+            f"{len(nl['ticks'])} | {nl['rss']:.0f} / {r['psutil']['rss']:.0f} |"
         )
     return "\n".join(lines)
 

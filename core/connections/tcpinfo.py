@@ -14,7 +14,7 @@ reported), never a guess. Platform-neutral.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from operator import itemgetter
 from typing import Any, Final
 
@@ -294,12 +294,13 @@ class LazyTcpInfo(Mapping[str, TcpInfo]):
         raw = self._fetch(loc) if self._fetch is not None else loc
         return raw if isinstance(raw, bytes) else None
 
-    def digests(self) -> dict[str, Any] | None:
-        """Per InstanceID every decoded field in one unpack (see
-        core.connections.sources.info_digest.info_digests), for every entry in bulk; ``None``
-        when the source cannot give them (then decode each). The JSON writer reads these."""
-        make = getattr(self._fetch, "digests", None)
-        return make(self._raw) if make is not None else None
+    def digest_reader(self) -> Callable[[Iterable[Any]], list[Any]] | None:
+        """A function from a batch of this sample's records to each one's every decoded
+        field in one unpack, or None where it has no tcp_info (see
+        core.connections.sources.info_digest.info_digests); ``None`` when the source cannot
+        give them (then decode each). The JSON writer reads its rows' tcp_info this way."""
+        make = getattr(self._fetch, "digest_reader", None)
+        return make() if make is not None else None
 
     def changes(self, trail: object) -> Any:
         """What moved since the sample that gave ``trail`` (``None``: everything is new), as a

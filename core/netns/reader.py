@@ -32,7 +32,9 @@ from typing import Final
 
 from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
 from core.connections.sources.inet_diag import InetDiagDumper, open_sock_diag
+from core.connections.sources.info_digest import KeptReply
 from core.connections.sources.netlink import reply_keys
+from core.connections.sources.reply_walk import ReplyWalker
 from core.errors import AccessDenied, MonitorError
 from core.netns import procnet
 from core.netns.discover import Discoverer, Discovery, FoundNamespace
@@ -62,7 +64,7 @@ cyclic collector walked, 262k references at 250k sockets, 10-40 ms a pass on whi
 allocated (the UI's included: a key pressed then waited); and they held a second bytes object
 per socket (its record keeps its own), 91 bytes where the joined bytes take 58."""
 Started = tuple[bytes | None, list[tuple[int, InetDiagDumper, Iterator[bytes]]]]
-Keep = list[tuple[int, bytes]] | None
+Keep = list[KeptReply] | None
 
 
 def _packed(keys: list[bytes]) -> Packed:
@@ -130,12 +132,13 @@ class SockDiagReader:
         self._dumpers = {
             fam: InetDiagDumper(tcp_info=tcp_info, socket_factory=factory) for fam in families
         }
+        self._walker = ReplyWalker(digests=tcp_info)
         self._query: InetDiagDumper | None = None
         self._counters: list[int] = [] if own or path is None else run_in(path, _open_counters)
         self._suffix = b"" if own else _suffix(found.inode)
         self._seen: bytes | None = None
         self._replies: list[Packed] = []
-        self._chunks: list[tuple[int, bytes]] = []
+        self._chunks: list[KeptReply] = []
         self._since = found.inode % FORCE_EVERY
         """Samples since the last real dump; starts staggered so forced dumps spread out."""
         self._started: Started | None = None
@@ -181,10 +184,11 @@ class SockDiagReader:
             return
         replies: list[Packed] = []
         held: list[list[bytes]] = []
-        chunks: list[tuple[int, bytes]] = []
+        chunks: list[KeptReply] = []
         suffix = self._suffix
+        kept = chunks if keep is not None else None
         for family, dumper, stream in streams:
-            for keys in reply_keys(family, dumper, stream, chunks if keep is not None else None):
+            for keys in reply_keys(family, dumper, stream, kept, self._walker):
                 if suffix:
                     keys = [k + suffix for k in keys]
                     held.append(keys)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 import pytest
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
-from core.connections.sources.inet_diag import InetDiagDumper, reply_type
+from core.connections.sources.inet_diag import TCP_ALL_STATES, InetDiagDumper, reply_type
 from core.sampling.sampler import Sampler
 from tests.integration.conftest import IS_LINUX, Sampling
 from tests.integration.sockets import SocketBag, wait_for
@@ -119,9 +119,9 @@ def test_a_socket_listed_twice_is_neither_gone_nor_new(
     first = netlink()
     real = InetDiagDumper.chunks
 
-    def twice(self: InetDiagDumper, family: int) -> Iterator[bytes]:
+    def twice(self: InetDiagDumper, family: int, states: int = TCP_ALL_STATES) -> Iterator[bytes]:
         want = reply_type(family)
-        for chunk in real(self, family):
+        for chunk in real(self, family, states):
             off = 0
             while (
                 off + 88 <= len(chunk)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from core.connections.snapshot import ErrorKind
+from core.connections.sources.info_digest import KeptReply
 from core.connections.sources.netlink import NetlinkSource
 from core.sampling.sampler import Sampler
 from tests.integration.conftest import IS_LINUX
@@ -30,14 +31,16 @@ class SlowDump(NetlinkSource):
         super().__init__(tcp_info=False)
         self.stall = stall
 
-    def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]]) -> None:
+    def _dump(
+        self, feed: Callable[[list[bytes]], None], chunks: list[KeptReply], states: int
+    ) -> None:
         def slow(found: list[bytes]) -> None:
             feed(found)
             if self.stall is not None:
                 self.stall.wait(30)
             time.sleep(REPLY_S)
 
-        super()._dump(slow, chunks)
+        super()._dump(slow, chunks, states)
 
 
 async def test_a_first_sample_that_keeps_moving_is_not_a_hang(bag: SocketBag) -> None:

@@ -52,10 +52,12 @@ class JsonRows:
     copies their bytes into each row (they are half of a row's text).
     """
 
-    def __init__(self, snap: Snapshot, *, fragments: bool = True) -> None:
-        """Prepare for the rows of ``snap``."""
+    def __init__(self, snap: Snapshot, *, fragments: bool = True, tcp_info: bool = True) -> None:
+        """Prepare for the rows of ``snap``; without ``tcp_info`` every row's is null (a
+        template's: its value is cut out, and looking one up can index the whole dump)."""
         self._snap = snap
         self._fragments = fragments
+        self._tcp_info = tcp_info
         self._reasons: dict[tuple[object, ...], tuple[object, object]] = {}
         self._processes: dict[int, object] = {}
         self._namespaces: dict[int | None, object] = {}
@@ -124,7 +126,7 @@ class JsonRows:
             "creation_time_bound": "before start" if conn.created_before_start else "first seen",
             "state_changed_at": conn.state_changed_at,
             "holders": conn.holders or alone(conn.owning_process),
-            "tcp_info": self._snap.tcp_info.get(conn.instance_id),
+            "tcp_info": self._snap.tcp_info.get(conn.instance_id) if self._tcp_info else None,
             "not_reported": not_reported,
             "derived": derived,
         }

@@ -22,6 +22,7 @@ inodes) is encoded the reference way, so the bytes never depend on the path.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
@@ -41,7 +42,7 @@ from core.connections.report.json_docs import (
     indented,
 )
 from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, row_kinds
-from core.connections.report.two_writers import SPLIT_ROWS, write_chunks
+from core.connections.report.two_writers import write_chunks
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
 
@@ -68,14 +69,22 @@ _WMI_SLOTS: Final = {spec.wmi_name: spec.attr for spec in PROPERTIES if spec.att
 _MARK: Final = "\ue000{}\ue000"
 """A marker string (private-use characters: never in a real value) for one slot."""
 _NULL: Final = b"null"
+_WHOLE: Final = frozenset((DIGEST_SIZE,))
+"""The digest length of a whole tcp_info struct (a shorter kernel's digest is decoded)."""
+SPLIT_ROWS = sys.maxsize
+"""Rows from which two processes would encode (core.connections.report.two_writers): never,
+by default. At 50k rows the second process touched every row's objects, whose pages were
+then copied (26k more page faults, 0.1-0.3 s more CPU) and left the reader of the pipe
+less of the two cores; one process writing each chunk as it encodes it was as fast or
+faster, measured through a pipe and to /dev/null."""
 CHUNK_ROWS: Final = 256
 """Rows per chunk after the first: about 1.2 MB of text, which stays in the CPU's caches
-between its encoding and its write, and fits a widened pipe (core.commands.connections)."""
+between its encoding and its write (larger chunks measured slower)."""
 
 
 def _template(doc: dict[str, object]) -> tuple[bytes, tuple[str, ...]]:
-    """One row's document encoded with its slots cut out: (``%`` template, slot names in the
-    order they fill it)."""
+    """One row's document encoded with its slots cut out, after a comma: (``%`` template,
+    slot names in the order they fill it)."""
     marked = dict(doc)
     for wmi, attr in _WMI_SLOTS.items():
         marked[wmi] = _MARK.format(attr)
@@ -95,7 +104,7 @@ def _template(doc: dict[str, object]) -> tuple[bytes, tuple[str, ...]]:
             found.append((at, name))
             text = text.replace(quoted, b"%d" if name in _INTS else b"%b")
     found.sort()
-    return text, tuple(name for _at, name in found)
+    return b"," + text, tuple(name for _at, name in found)
 
 
 def _column(cache: dict[K, bytes], keys: Sequence[K], make: Callable[[K], bytes]) -> list[bytes]:
@@ -115,15 +124,15 @@ class _TcpInfoTexts:
         for mark in marks:
             text = text.replace(orjson.dumps(mark), b"%d")
         self._text = text
-        digests = infos.digests() if isinstance(infos, LazyTcpInfo) else None
-        whole = digests is not None and {len(d) for d in digests.values()} <= {DIGEST_SIZE}
-        self._digests = digests if whole else None
+        self._digests = infos.digest_reader() if isinstance(infos, LazyTcpInfo) else None
 
-    def column(self, iids: Sequence[str]) -> list[bytes]:
-        """The text of each of ``iids`` (``null`` without tcp_info)."""
+    def column(self, batch: Sequence[TcpConnection], iids: Sequence[str]) -> list[bytes]:
+        """The text of each of ``batch`` (InstanceIDs ``iids``; ``null`` without tcp_info)."""
         if self._digests is not None:
-            get, text, values = self._digests.get, self._text, FROM_DIGEST
-            return [_NULL if (d := get(iid)) is None else text % values(d) for iid in iids]
+            digests = self._digests(batch)
+            if set(map(len, filter(None, digests))) <= _WHOLE:
+                text, values = self._text, FROM_DIGEST
+                return [_NULL if d is None else text % values(d) for d in digests]
         info_of = self._infos.get
         return [_NULL if (info := info_of(iid)) is None else indented(info) for iid in iids]
 
@@ -134,6 +143,7 @@ class _Filler:
     def __init__(self, snap: Snapshot) -> None:
         self._snap = snap
         self._docs = JsonRows(snap)
+        self._template_docs = JsonRows(snap, tcp_info=False)  # its slot holds a marker
         self._plain_docs = JsonRows(snap, fragments=False)
         self._templates: dict[tuple[object, ...], bytes] = {}
         self._irregular: set[tuple[object, ...]] = set()
@@ -145,16 +155,19 @@ class _Filler:
         self._namespaces: dict[int | None, bytes] = {}
         self._tcp_info = _TcpInfoTexts(snap.tcp_info)
 
-    def encode(self, batch: list[TcpConnection], *, lead: bytes = b",") -> bytes:
-        """``batch`` as array elements, ``\n  {...}`` joined by commas, after ``lead``."""
+    def encode(self, batch: list[TcpConnection], *, lead: bytes = b",") -> list[bytes]:
+        """``batch`` as array elements, ``\n  {...}`` joined by commas, after ``lead``: the
+        pieces of that text, in order (one per row, each after its comma)."""
         try:
-            text = self._fill(batch, lead)
+            rows = self._fill(batch)
         except orjson.JSONEncodeError:
-            text = None
-        if text is None:
+            rows = None
+        if rows is None:
             # The reference way: "[\n  {...},\n  {...}\n]" without its brackets.
-            text = lead + encode_docs(batch, self._docs, self._plain_docs)[1:-2]
-        return text
+            return [lead + encode_docs(batch, self._docs, self._plain_docs)[1:-2]]
+        if rows and lead != b",":
+            rows[0] = lead + rows[0][1:]
+        return rows
 
     def _kind_templates(
         self, batch: list[TcpConnection], kinds: list[tuple[object, ...]]
@@ -169,7 +182,7 @@ class _Filler:
             kind = kinds[i]
             if kind in self._irregular or len(templates) >= MAX_TEMPLATES:
                 return None
-            text, slots = _template(self._docs.doc(batch[i]))
+            text, slots = _template(self._template_docs.doc(batch[i]))
             if self._slots is None:
                 self._slots = slots
             if slots != self._slots:
@@ -178,7 +191,7 @@ class _Filler:
             found[i] = templates[kind] = text
         return found  # type: ignore[return-value]
 
-    def _fill(self, batch: list[TcpConnection], lead: bytes) -> bytes | None:
+    def _fill(self, batch: list[TcpConnection]) -> list[bytes] | None:
         iid, la, ra, lport, rport, state, pid, created, family, inode, uid, changed, held, netns = (
             zip(*map(_ROW, batch), strict=True)
         )
@@ -208,7 +221,7 @@ class _Filler:
             "state_changed_at": _column(self._times, changed, _time_text),
             "process": _column(self._processes, pid, lambda p: indented(docs.process(p))),
             "holders": _column(self._holders, list(zip(held, pid, strict=True)), _holders_text),
-            "tcp_info": self._tcp_info.column(iid),
+            "tcp_info": self._tcp_info.column(batch, iid),
         }
         if snap.namespaces is not None:
             view = snap.namespaces
@@ -218,8 +231,7 @@ class _Filler:
         slots = self._slots
         assert slots is not None
         values = zip(*(columns[name] for name in slots), strict=True)
-        # The lead and the rows in one join: no copy of the chunk to put a comma before it.
-        return lead.join((b"", b",".join(map(bytes.__mod__, templates, values))))
+        return list(map(bytes.__mod__, templates, values))
 
 
 def _time_text(when: datetime | None) -> bytes:
@@ -234,18 +246,18 @@ def _holders_text(key: tuple[tuple[int, ...], int | None]) -> bytes:
 def write_json(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -> None:
     """Write a JSON array of connection documents, chunk by chunk, ending in a newline.
 
-    The bytes equal ``json.dumps(docs, indent=2)`` for ASCII text (non-ASCII is UTF-8). With
-    :data:`SPLIT_ROWS` rows or more and a file descriptor under ``out``, two processes encode
-    (core.connections.report.two_writers).
+    The bytes equal ``json.dumps(docs, indent=2)`` for ASCII text (non-ASCII is UTF-8).
+    After the first chunk, each chunk's rows go to the file descriptor under ``out`` in one
+    ``writev`` (core.connections.report.two_writers).
     """
     filler = _Filler(snap)
     empty = True
 
-    def encode(rows: Sequence[TcpConnection], first: bool) -> bytes:
+    def encode(rows: Sequence[TcpConnection], first: bool) -> list[bytes]:
         nonlocal empty
         if first:
             empty = not rows
-            return filler.encode(list(rows), lead=b"[") if rows else b""
+            return filler.encode(list(rows), lead=b"[") if rows else []
         return filler.encode(list(rows))
 
     write_chunks(conns, out, encode, chunk=CHUNK_ROWS, split_at=SPLIT_ROWS)

@@ -5,8 +5,9 @@ Why this shape: at 50k sockets a tick must cost less than ``ss -tan`` (no PIDs) 
 
 * one dump walks the kernel's TCP tables once for both families (the compat request, see
   :data:`core.connections.sources.inet_diag.TCPDIAG_GETSOCK`), read by a thread while Python walks;
-* the Python walk does one unpack and two concatenations per socket: the message's stable bytes
-  become its key (:data:`core.connections.sources.inet_diag.SOCKET_KEY`);
+* the Python walk reads a run of like messages in a few C calls: the message's stable bytes
+  become its key (:data:`core.connections.sources.inet_diag.SOCKET_KEY`,
+  :mod:`core.connections.sources.reply_walk`);
 * which sockets are new, changed or gone comes from comparing each reply's keys, in order and
   in C, with the last dump's (:mod:`core.connections.sources.dump_diff`), while the kernel fills
   the next
@@ -48,12 +49,12 @@ from core.connections.records import (
 )
 from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample, observed_after
+from core.connections.sources.bound_walk import BoundWalk
 from core.connections.sources.dump_diff import KeyRuns, OrderedDiff
 from core.connections.sources.fd_scan import scanned
 from core.connections.sources.inet_diag import (
     MSG_MIN,
     MSG_TYPE,
-    SOCKET_KEY,
     InetDiagDumper,
     queues_at,
     reply_type,
@@ -65,11 +66,13 @@ from core.connections.sources.info_digest import (
     Digest,
     DigestTrail,
     InfoChanges,
+    KeptReply,
     info_changes,
     info_digests,
 )
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
+from core.connections.sources.reply_walk import ReplyWalker
 from core.connections.sources.tracker import SocketFacts, next_record
 from core.connections.tcpinfo import LazyTcpInfo, TcpInfoValues, tcp_info_values
 from core.errors import MonitorError
@@ -117,9 +120,7 @@ class NamespaceDumps(Protocol):
     families: tuple[int, ...]
     """Address families of each dump (AF_UNSPEC: one compat dump), set by the source."""
 
-    def dump(
-        self, feed: Callable[[list[bytes]], None], keep: list[tuple[int, bytes]] | None
-    ) -> None:
+    def dump(self, feed: Callable[[list[bytes]], None], keep: list[KeptReply] | None) -> None:
         """Like one sample's dumps: each reply's keys to ``feed``, the replies to ``keep``.
         Keys of sockets outside tcpscope's namespace end with that namespace's inode."""
         ...
@@ -195,6 +196,8 @@ class NetlinkSource:
         self._built = 0
         self.between_steps: Callable[[], None] = _no_wait
         """Called between two replies of a dump (the sampler's :class:`GivesWay` hook)."""
+        self.bound_walk = BoundWalk()
+        """Whether a sample walks the kernel's bind table (see its module)."""
 
     @property
     def progress(self) -> tuple[int, ...]:
@@ -211,6 +214,7 @@ class NetlinkSource:
         )
         # One dumper per family, so per-family dumps run at once (InetDiagDumper.chunks).
         self._dumpers = {fam: InetDiagDumper(tcp_info=self._tcp_info) for fam in families}
+        self._walker = ReplyWalker(digests=self._tcp_info)
         if self._namespaces is not None:
             self._namespaces.families = families
 
@@ -305,10 +309,13 @@ class NetlinkSource:
         :class:`core.connections.sources.base.ConnectionSource`."""
         prev = self._by_key
         diff = OrderedDiff(self._order, prev, lambda key: prev[key].source_key)
-        chunks: list[tuple[int, bytes]] = []
+        chunks: list[KeptReply] = []
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
-        self._dump(diff.feed, chunks)
+        # Dumps with every tcp_info (recordings, --json) and of other namespaces always walk.
+        always = first or self._tcp_info or self._namespaces is not None
+        states = self.bound_walk.plan(always, len(self._order))
+        self._dump(diff.feed, chunks, states)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         order, added, gone, clean = diff.finish()
         if clean:
@@ -318,13 +325,19 @@ class NetlinkSource:
             # Rare: dump again and compare whole sets.
             listed: list[bytes] = []
             chunks = []
-            self._dump(listed.extend, chunks)
+            self._dump(listed.extend, chunks, states)
             seen = dict.fromkeys(listed)
             # The records' key objects, not this dump's copies (one bytes object a socket).
             keys = [prev[k].source_key if k in prev else k for k in seen]
             added = [k for k in keys if k not in prev]
             order = KeyRuns.of(keys)
             gone = [k for k in prev if k not in seen]
+        self.bound_walk.done()
+        if added and (claimed := self.bound_walk.claimed(added)):
+            # Bound sockets put back from the last walk that listen or connect by now.
+            drop = set(claimed)
+            order = KeyRuns.of([k for k in order if k not in drop])
+            gone += [k for k in claimed if k in prev]
         now = observed_after(now)
         if page is not None:
             page[1](self._first_page(order, now, page[0]))
@@ -357,12 +370,15 @@ class NetlinkSource:
             namespaces=self._namespaces.view() if self._namespaces is not None else None,
         )
 
-    def _dump(self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]]) -> None:
-        """Dump every socket: hand each reply's keys to ``feed``, in the kernel's order, and
-        keep the replies in ``chunks`` when tcp_info is in them.
+    def _dump(
+        self, feed: Callable[[list[bytes]], None], chunks: list[KeptReply], states: int
+    ) -> None:
+        """Dump every socket in ``states``: hand each reply's keys to ``feed``, in the kernel's
+        order (with the bound sockets of the last walk put back, see ``bound_walk``), and keep
+        the replies in ``chunks`` when tcp_info is in them.
 
-        The hot loop: one unpack and two concatenations per socket; ``feed`` runs per reply
-        while the reader thread waits for the kernel's next one.
+        The hot loop: a few C calls per run of like messages (reply_walk); ``feed`` runs per
+        reply while the reader thread waits for the kernel's next one.
         """
         keep = chunks if self._tcp_info else None
         if self._namespaces is not None:
@@ -374,9 +390,12 @@ class NetlinkSource:
 
             self._namespaces.dump(counted, keep)
             return
-        streams = [(fam, dumper, dumper.chunks(fam)) for fam, dumper in self._dumpers.items()]
+        streams = [
+            (fam, dumper, dumper.chunks(fam, states)) for fam, dumper in self._dumpers.items()
+        ]
+        splice = self.bound_walk.splice
         for family, dumper, stream in streams:
-            for found in reply_keys(family, dumper, stream, keep):
+            for found in splice(family, reply_keys(family, dumper, stream, keep, self._walker)):
                 self._replies += 1
                 feed(found)
                 self.between_steps()
@@ -630,28 +649,21 @@ def reply_keys(
     family: int,
     dumper: InetDiagDumper,
     stream: Iterable[bytes],
-    keep: list[tuple[int, bytes]] | None,
+    keep: list[KeptReply] | None,
+    walker: ReplyWalker,
 ) -> Iterator[list[bytes]]:
-    """Each reply's socket keys, in the kernel's order; the replies go to ``keep`` if given.
+    """Each reply's socket keys, in the kernel's order; the replies (with the digests
+    ``walker`` took) go to ``keep`` if given.
 
-    The hot loop: one unpack and two concatenations per socket. ``stream`` is
-    ``dumper.chunks(family)``, started by the caller (so several dumps can run at once).
+    ``stream`` is ``dumper.chunks(family)``, started by the caller (so several dumps can run
+    at once); ``walker`` reads a run of like messages at a time (see
+    :mod:`core.connections.sources.reply_walk`).
     """
     want = reply_type(family)
-    unpack = SOCKET_KEY.unpack_from
     for chunk in stream:
+        found, digests, off = walker.walk(want, chunk)
         if keep is not None:
-            keep.append((family, chunk))
-        found: list[bytes] = []
-        append = found.append
-        limit = len(chunk) - MSG_MIN
-        off = 0
-        while off <= limit:
-            length, typ, head, sockid, owner = unpack(chunk, off)
-            if typ != want or length < MSG_MIN:
-                break
-            append(head + sockid + owner)
-            off += (length + 3) & ~3
+            keep.append((family, chunk, digests))
         if off < len(chunk):
             dumper.finish(chunk, off)
         yield found
@@ -734,6 +746,8 @@ def _shared(value: int) -> int:
 
 
 _AF_OF: Final = {4: socket.AF_INET, 6: socket.AF_INET6}
+_SOURCE_KEY: Final = attrgetter("source_key")
+_SOCKID_OF: Final = itemgetter(_SOCKID)
 
 
 def _sockid(rec: object) -> bytes | None:
@@ -749,9 +763,7 @@ class _TcpInfoIndex:
 
     __slots__ = ("_before", "_chunks", "_index", "_touched")
 
-    def __init__(
-        self, chunks: list[tuple[int, bytes]], touched: Collection[str], before: object
-    ) -> None:
+    def __init__(self, chunks: list[KeptReply], touched: Collection[str], before: object) -> None:
         """``touched``: the InstanceIDs the sample changed since the records ``before``."""
         self._chunks = chunks
         self._touched = touched
@@ -786,16 +798,13 @@ class _TcpInfoIndex:
             return None
         return tcp_info_values(chunk, *span, queues_at(chunk, off))
 
-    def digests(self, raw: Mapping[str, object]) -> dict[str, Digest]:
-        """InstanceID → what its decoded tcp_info would be, for every record in ``raw`` that
-        has one (see core.connections.sources.info_digest): one unpack per socket."""
+    def digest_reader(self) -> Callable[[Iterable[TcpConnection]], list[Digest | None]]:
+        """What each record's decoded tcp_info would be (None: it has none), per batch of
+        records (see core.connections.sources.info_digest): one unpack per socket, then per
+        record one lookup by its sockid in C (no map by InstanceID: the JSON writer asks
+        for its rows a chunk at a time)."""
         get = info_digests(self._chunks).get
-        return {
-            iid: found
-            for iid, conn in raw.items()
-            if isinstance(conn, TcpConnection)
-            and (found := get(conn.source_key[_SOCKID])) is not None
-        }
+        return lambda conns: list(map(get, map(_SOCKID_OF, map(_SOURCE_KEY, conns))))
 
     def changes(self, raw: Mapping[str, object], trail: object) -> InfoChanges:
         """The tcp_info that moved since ``trail`` (see LazyTcpInfo.changes and
@@ -812,7 +821,7 @@ class _TcpInfoIndex:
     def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:
         index: dict[tuple[int, bytes], tuple[bytes, int]] = {}
         unpack = MSG_TYPE.unpack_from
-        for family, chunk in self._chunks:
+        for family, chunk, _digests in self._chunks:
             want = reply_type(family)
             off, limit = 0, len(chunk) - MSG_MIN
             while off <= limit:

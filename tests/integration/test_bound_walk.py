@@ -1,0 +1,159 @@
+"""Bound sockets while the bind-table walk is skipped (real sockets, real dumps): the last
+walk's bound sockets stay listed in place, one that listens or connects changes State at
+once, and a walk every REFRESH_S catches up with the ones that came or went."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from core.connections.model import TcpState
+from core.connections.sources.base import SourceSample
+from core.connections.sources.bound_walk import REFRESH_S, WALK_ALWAYS_BELOW, BoundWalk
+from core.connections.sources.inet_diag import TCP_ALL_STATES
+from core.connections.sources.netlink import NetlinkSource
+from tests.integration.conftest import IS_LINUX
+from tests.integration.sockets import SocketBag
+from tests.integration.test_sources import find, port
+
+pytestmark = pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["unspec", "per-family"])
+def skipping(request: pytest.FixtureRequest) -> Iterator[tuple[NetlinkSource, Clock]]:
+    """A live app's source (no tcp_info dumped) that skips the walk whatever the host's size."""
+    clock = Clock()
+    source = NetlinkSource(resolve_owners=False, tcp_info=False, dump=request.param)
+    source.bound_walk = BoundWalk(clock, walk_always_below=0)
+    yield source, clock
+    source.close()
+
+
+def sample(source: NetlinkSource, first: bool = False) -> SourceSample:
+    return source.sample(datetime.now(UTC), first=first)
+
+
+def bound(bag: SocketBag, family: int = socket.AF_INET) -> socket.socket:
+    sock = bag.keep(socket.socket(family))
+    sock.bind(("127.0.0.1", 0) if family == socket.AF_INET else ("::1", 0))
+    return sock
+
+
+def test_skipped_walks_keep_bound_sockets_and_see_them_listen_or_connect(
+    skipping: tuple[NetlinkSource, Clock], bag: SocketBag
+) -> None:
+    source, clock = skipping
+    listener = bag.listener()
+    stays, listens, connects = bound(bag), bound(bag), bound(bag)
+    six = bound(bag, socket.AF_INET6)
+    first = sample(source, first=True)
+    assert source.bound_walk.walking
+    was = {s: find(first, port(s)) for s in (stays, listens, connects)}
+    assert all(c is not None and c.state is TcpState.BOUND for c in was.values())
+    assert find(first, port(six), laddr="::1") is not None
+
+    listens.listen()
+    connects.connect(listener.getsockname())
+    late = bound(bag)
+    second = sample(source)
+    assert not source.bound_walk.walking
+    assert find(second, port(stays)) is was[stays]  # put back in place: the same record
+    assert find(second, port(six), laddr="::1") is not None
+    assert find(second, port(listens)).state is TcpState.LISTEN
+    assert find(second, port(connects), port(listener)) is not None
+    assert find(second, port(connects)) is None  # no Bound row left behind
+    assert find(second, port(late)) is None  # the documented delay: up to REFRESH_S
+    for sock in (listens, connects):  # each listed once: no Bound row beside its new one
+        rows = [c for c in second.connections.values() if c.local_port == port(sock)]
+        assert len([c for c in rows if c.local_address == "127.0.0.1"]) == 1
+
+    third = sample(source)  # nothing of ours changed: none of ours touched
+    assert not source.bound_walk.walking
+    assert not {
+        c.instance_id
+        for c in second.connections.values()
+        if c.local_port in {port(s) for s in bag.sockets}
+    } & (third.touched or set())
+
+    stays_port = port(stays)
+    stays.close()
+    assert find(sample(source), stays_port) is not None  # the documented delay again
+    clock.now += REFRESH_S
+    fourth = sample(source)
+    assert source.bound_walk.walking
+    assert find(fourth, port(late)) is not None and find(fourth, stays_port) is None
+    assert find(fourth, port(six), laddr="::1") is find(second, port(six), laddr="::1")
+
+
+def ours(sample: SourceSample, bag: SocketBag) -> dict[str, object]:
+    """This test's records (the host's other sockets may come and go meanwhile)."""
+    ends = set()
+    for sock in bag.sockets:
+        try:
+            ends.add((port(sock), sock.getpeername()[1]))
+        except OSError:  # not connected
+            ends.add((port(sock), 0))
+    return {
+        i: c
+        for i, c in sample.connections.items()
+        if (c.local_port, c.remote_port) in ends and c.state is not TcpState.TIME_WAIT
+    }
+
+
+def test_samples_with_and_without_the_walk_keep_the_same_records(
+    skipping: tuple[NetlinkSource, Clock], bag: SocketBag
+) -> None:
+    source, clock = skipping
+    listener = bag.listener()
+    for _ in range(300):
+        bag.pair(listener)
+    for _ in range(5):
+        bound(bag)
+    walked = ours(sample(source, first=True), bag)
+    assert len(walked) == 606
+    skipped = sample(source)
+    assert not source.bound_walk.walking
+    assert ours(skipped, bag) == walked and not set(walked) & (skipped.touched or set())
+    assert all(skipped.connections[i] is c for i, c in walked.items())  # same objects
+    clock.now += REFRESH_S
+    again = sample(source)
+    assert source.bound_walk.walking
+    assert all(again.connections[i] is c for i, c in walked.items())
+    assert not set(walked) & (again.touched or set())
+
+
+def test_a_small_host_walks_every_sample_and_a_large_one_every_refresh() -> None:
+    clock = Clock()
+    walk = BoundWalk(clock)
+    walk.plan(True, 0)
+    walk.done()
+    assert walk.plan(False, WALK_ALWAYS_BELOW - 1) == TCP_ALL_STATES and walk.walking
+    walk.done()
+    assert walk.plan(False, WALK_ALWAYS_BELOW) != TCP_ALL_STATES and not walk.walking
+    walk.done()
+    clock.now += REFRESH_S - 0.1
+    assert not (walk.plan(False, WALK_ALWAYS_BELOW), walk.walking)[1]
+    clock.now += 0.1
+    assert walk.plan(False, WALK_ALWAYS_BELOW) == TCP_ALL_STATES
+    walk.done()
+    clock.now -= 60  # a clock that went back walks rather than wait
+    assert walk.plan(False, WALK_ALWAYS_BELOW) == TCP_ALL_STATES
+
+
+def test_a_failed_walk_is_not_taken_for_one() -> None:
+    walk = BoundWalk(Clock(), walk_always_below=0)
+    walk.plan(True, 0)  # its dump fails: done() is never called
+    assert walk.plan(False, 50_000) == TCP_ALL_STATES
