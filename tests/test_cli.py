@@ -168,3 +168,23 @@ def test_help_says_the_view_is_this_network_namespace() -> None:
         cwd=Path(__file__).resolve().parents[1],
     )
     assert "this network namespace" in " ".join(out.stdout.split())
+
+
+def test_a_one_shot_run_as_the_script_ends_once_its_output_is_flushed() -> None:
+    """``tcpscope connections`` ends its process right after its output is flushed, without
+    the interpreter's teardown (an atexit handler does not run), the output whole; called
+    from Python (``main([...])``) it returns like any function."""
+    teardown = "import atexit, sys\natexit.register(lambda: print('teardown', file=sys.stderr))\n"
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = str(listener.getsockname()[1])
+        words = ["connections", "--json", "--local-port", port]
+        script = tcpscope(code=f"{teardown}from tui.cli import main\n"
+                          f"sys.argv = ['tcpscope', *{words!r}]\nsys.exit(main())\n")  # fmt: skip
+        called = tcpscope(code=f"{teardown}from tui.cli import main\n"
+                          f"sys.exit(main({words!r}))\n")  # fmt: skip
+    for result in (script, called):
+        assert result.returncode == 0, result.stderr
+        (row,) = json.loads(result.stdout)
+        assert row["LocalPort"] == int(port)
+    assert "teardown" not in script.stderr
+    assert "teardown" in called.stderr

@@ -172,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
         refuse_ignored_globals(args.command_name, args, parser)
+        # The script's own run (not a call from Python): a one-shot may end the process
+        # itself once its output is flushed (core.commands.output_errors.leave).
+        args.leave_when_done = argv is None
         command: Callable[[argparse.Namespace], int] | None = args.command
         code = command(args) if command is not None else _run_app(args)
         finish_output()

@@ -11,8 +11,9 @@ import gc
 import os
 import stat
 import sys
-from collections.abc import Callable, Collection, Mapping, Sequence
-from operator import attrgetter
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from itertools import repeat
+from operator import add, attrgetter, mul
 from typing import IO, TYPE_CHECKING, Final, cast
 
 from core.commands.arg_types import non_empty, whole_between
@@ -24,8 +25,11 @@ if TYPE_CHECKING:
     from core.remote import RemoteTarget
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
-_ENDPOINTS: Final = attrgetter("local_address", "local_port", "remote_address", "remote_port")
-"""The sort key of the output: local then remote endpoint (one C call per row)."""
+_LOCAL_ADDRESS: Final = attrgetter("local_address")
+_LOCAL_PORT: Final = attrgetter("local_port")
+_REMOTE_ADDRESS: Final = attrgetter("remote_address")
+_REMOTE_PORT: Final = attrgetter("remote_port")
+_PORTS: Final = 65536
 
 
 port = whole_between(0, 65535, "port")
@@ -185,8 +189,27 @@ def select(
         if states or matches is not None or any(f is not None for f in filters)
         else [*conns]
     )
-    rows.sort(key=_ENDPOINTS)
-    return rows
+    return by_endpoints(rows)
+
+
+def by_endpoints(rows: list[TcpConnection]) -> list[TcpConnection]:
+    """``rows`` sorted by (local address, local port, remote address, remote port), the
+    output's order; equal endpoints keep their order.
+
+    Why not a tuple key: at 50k rows comparing tuples was 55-80 ms of a one-shot. Each row's
+    key here is one int, made by C-level maps: the rank of its local address among all the
+    addresses' texts, its local port, the rank of its remote address, its remote port, as
+    digits of mixed radix, so the ints sort as the tuples would (35-50 ms, measured).
+    """
+    local = list(map(_LOCAL_ADDRESS, rows))
+    remote = list(map(_REMOTE_ADDRESS, rows))
+    texts = sorted({*local, *remote})
+    rank = dict(zip(texts, range(len(texts)), strict=True)).__getitem__
+    key: Iterator[int] = map(mul, map(rank, local), repeat(_PORTS))
+    key = map(mul, map(add, key, map(_LOCAL_PORT, rows)), repeat(len(texts)))
+    key = map(mul, map(add, key, map(rank, remote)), repeat(_PORTS))
+    keys = list(map(add, key, map(_REMOTE_PORT, rows)))
+    return list(map(rows.__getitem__, sorted(range(len(rows)), key=keys.__getitem__)))
 
 
 class _TextSink:
@@ -237,7 +260,12 @@ def run(args: argparse.Namespace) -> int:
     gc.disable()
     try:
         snap = _snapshot(args, remote)
-        return _write(args, snap)
+        code = _write(args, snap)
+        if getattr(args, "leave_when_done", False):
+            from core.commands.output_errors import leave
+
+            leave(code)  # with the snapshot still held: nothing of it is freed
+        return code
     finally:
         if collecting:
             gc.enable()

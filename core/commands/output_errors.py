@@ -13,7 +13,7 @@ import contextlib
 import errno
 import os
 import sys
-from typing import Final
+from typing import Final, NoReturn
 
 EXIT_RUNTIME: Final = 1
 
@@ -31,6 +31,17 @@ def finish_output() -> None:
     """Flush stdout now, so a failure is reported here (raises OSError)."""
     if sys.stdout is not None:
         sys.stdout.flush()
+
+
+def leave(code: int) -> NoReturn:
+    """Flush the output (raises OSError like :func:`finish_output`) and end the process at
+    once, skipping the interpreter's teardown: a one-shot at 50k sockets would free every
+    record, dict and string one by one, 0.1 s between its last byte and its exit, measured.
+    Only for a command run as the process itself (``args.leave_when_done``, tui.cli)."""
+    finish_output()
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.flush()
+    os._exit(code)
 
 
 _OUTPUT_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO})

@@ -33,7 +33,9 @@ from typing import Final
 from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
 from core.connections.sources.bound_walk import BoundWalk
 from core.connections.sources.inet_diag import TCP_ALL_STATES, InetDiagDumper, open_sock_diag
+from core.connections.sources.info_digest import KeptReply
 from core.connections.sources.netlink import reply_keys
+from core.connections.sources.reply_walk import ReplyWalker
 from core.errors import AccessDenied, MonitorError
 from core.netns import procnet
 from core.netns.discover import Discoverer, Discovery, FoundNamespace
@@ -55,7 +57,7 @@ _HOST_WIDE: Final = frozenset((b"orphan", b"alloc", b"mem"))
 
 Feed = Callable[[list[bytes]], None]
 Started = tuple[bytes | None, list[tuple[int, InetDiagDumper, Iterator[bytes]]]]
-Keep = list[tuple[int, bytes]] | None
+Keep = list[KeptReply] | None
 
 
 def _suffix(inode: int) -> bytes:
@@ -112,12 +114,13 @@ class SockDiagReader:
         self._dumpers = {
             fam: InetDiagDumper(tcp_info=tcp_info, socket_factory=factory) for fam in families
         }
+        self._walker = ReplyWalker(digests=tcp_info)
         self._query: InetDiagDumper | None = None
         self._counters: list[int] = [] if own or path is None else run_in(path, _open_counters)
         self._suffix = b"" if own else _suffix(found.inode)
         self._seen: bytes | None = None
         self._replies: list[list[bytes]] = []
-        self._chunks: list[tuple[int, bytes]] = []
+        self._chunks: list[KeptReply] = []
         self._since = found.inode % FORCE_EVERY
         """Samples since the last real dump; starts staggered so forced dumps spread out."""
         self._started: Started | None = None
@@ -166,11 +169,12 @@ class SockDiagReader:
                 keep.extend(self._chunks)
             return
         replies: list[list[bytes]] = []
-        chunks: list[tuple[int, bytes]] = []
+        chunks: list[KeptReply] = []
         suffix = self._suffix
         count = 0
+        kept = chunks if keep is not None else None
         for family, dumper, stream in streams:
-            replied = reply_keys(family, dumper, stream, chunks if keep is not None else None)
+            replied = reply_keys(family, dumper, stream, kept, self._walker)
             for keys in walk.splice((self.inode, family), replied):
                 if suffix:
                     replies.append([k + suffix for k in keys])

@@ -11,7 +11,6 @@ libc's ``setns`` through ctypes.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import threading
@@ -28,7 +27,9 @@ _libc: ctypes.CDLL | None = None
 def _setns_libc(fd: int, nstype: int) -> None:
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        # The process's own symbols, libc's among them: ``find_library`` would run
+        # ``ldconfig -p`` (a fork and exec, ~10 ms of a one-shot's start) to find the same.
+        _libc = ctypes.CDLL(None, use_errno=True)
     if _libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code))

@@ -1,5 +1,6 @@
-"""Output encoded by two processes in turn: for ``--json`` the reference bytes, for the table
-and ``--csv`` the bytes of one process, in order, on a real pipe.
+"""Output encoded by two processes in turn: for ``--json`` the reference bytes (and by its
+default single process, a chunk's rows in one ``writev``), for the table and ``--csv`` the
+bytes of one process, in order, on a real pipe.
 
 Run in a fresh interpreter: the writer forks only from a single-threaded process, and a test
 runner may have threads of its own. Small chunks, so a few hundred rows of a real sample make
@@ -57,16 +58,24 @@ from tests.integration.test_report_stream import reference_doc
 conns = sorted((c for c in snap.connections.values() if {c.local_port, c.remote_port} & ports),
                key=lambda c: c.instance_id)
 many = (conns * (400 // len(conns) + 1))[:400]
-json_writer.SPLIT_ROWS = len(many)
 json_writer.CHUNK_ROWS = 5
 expected = (json.dumps([reference_doc(c, snap) for c in many], indent=2) + "\\n").encode()
 
-# 1. The whole output through a pipe to a reader process.
-reader = subprocess.Popen(["sha256sum"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-write_json(many, snap, reader.stdin)
-reader.stdin.close()
-got = reader.stdout.read().split()[0].decode()
-reader.wait()
+def through_pipe(rows):
+    reader = subprocess.Popen(["sha256sum"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    write_json(rows, snap, reader.stdin)
+    reader.stdin.close()
+    found = reader.stdout.read().split()[0].decode()
+    reader.wait()
+    return found
+
+# 0. One process (the default), each chunk's rows in one writev, through a pipe.
+alone = through_pipe(many)
+alone_forks = len(forks)
+
+# 1. Two processes: the whole output through a pipe to a reader process.
+json_writer.SPLIT_ROWS = len(many)
+got = through_pipe(many)
 
 # 2. A reader that leaves early (| head): a clear OSError, no hang, no stray writer.
 head = subprocess.Popen(["head", "-c", "600000"], stdin=subprocess.PIPE,
@@ -83,6 +92,8 @@ except OSError:
     pass
 print(json.dumps({
     "forks": len(forks),
+    "alone_forks": alone_forks,
+    "alone": alone,
     "got": got,
     "expected": hashlib.sha256(expected).hexdigest(),
     "size": len(expected),
@@ -146,8 +157,12 @@ def _run(script_text: str, tmp_path: Path) -> dict[str, Any]:
 
 
 @pytest.mark.skipif(not IS_LINUX, reason="a real netlink sample is Linux-only")
-def test_two_writers_give_the_reference_bytes_and_stop_on_a_closed_pipe(tmp_path: Path) -> None:
+def test_one_and_two_writers_give_the_reference_bytes_and_stop_on_a_closed_pipe(
+    tmp_path: Path,
+) -> None:
     report = _run(SCRIPT, tmp_path)
+    assert report["alone_forks"] == 0, "--json forked by default"
+    assert report["alone"] == report["expected"], "one writer's bytes differ from the reference"
     assert report["forks"] >= 2, "the second encoder was not forked"
     assert report["got"] == report["expected"], "the two writers' bytes differ from the reference"
     assert report["size"] > 400 * 1000  # dozens of chunks

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from core.connections.snapshot import ErrorKind
+from core.connections.sources.info_digest import KeptReply
 from core.connections.sources.netlink import NetlinkSource
 from core.sampling.sampler import Sampler
 from tests.integration.conftest import IS_LINUX
@@ -31,7 +32,7 @@ class SlowDump(NetlinkSource):
         self.stall = stall
 
     def _dump(
-        self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]], states: int
+        self, feed: Callable[[list[bytes]], None], chunks: list[KeptReply], states: int
     ) -> None:
         def slow(found: list[bytes]) -> None:
             feed(found)

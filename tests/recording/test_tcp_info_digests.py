@@ -168,13 +168,16 @@ def _real_messages(ports: set[int]) -> list[bytes]:
     return found
 
 
-def test_runs_of_like_messages_give_the_digests_read_one_by_one(
+def test_runs_of_like_messages_give_the_keys_and_digests_read_one_by_one(
     pairs: list[tuple[socket.socket, socket.socket]],
 ) -> None:
     """A reply is read a run of same-shaped messages at a time; a message of another shape
     (a listener, a TIME_WAIT without tcp_info) anywhere in a run ends it there, and every
-    digest and offset is the one the message-by-message walk gives."""
+    key, digest and offset is the one the message-by-message walk gives, with digests or
+    without, from a walker that knows no shape yet and from one that learned them."""
     from core.connections.sources import info_digest
+    from core.connections.sources.inet_diag import SOCKET_KEY, reply_type
+    from core.connections.sources.reply_walk import ReplyWalker
 
     # A TIME_WAIT on the same ports: the client closes first.
     listener = socket.socket()
@@ -198,16 +201,31 @@ def test_runs_of_like_messages_give_the_digests_read_one_by_one(
     # Odd ones at the start, in the middle of a run, and last: every way a run can end.
     arranged = [odd[0], *like[:5], *odd, *like[5:], odd[-1]]
     chunk = b"".join(arranged)
-    want_digests, want_offsets = [], []
+    want_keys, want_digests, want_offsets = [], [], []
     off = 0
     for m in arranged:
-        d = info_digest._slow_digest(chunk, off)
+        _length, _type, head, sockid, owner = SOCKET_KEY.unpack_from(chunk, off)
+        want_keys.append(head + sockid + owner)
+        d = info_digest.slow_digest(chunk, off)
         if d is not None:
             want_digests.append(d)
             want_offsets.append(off)
         off += len(m)
-    ((got_chunk, digests, offs),) = info_digest.digest_chunks([(socket.AF_INET, chunk)])
-    assert got_chunk is chunk
-    assert digests == want_digests
-    assert list(offs) == want_offsets
-    assert len(digests) >= 2 * PAIRS
+    want = reply_type(socket.AF_INET)
+    for digesting in (True, False):
+        walker = ReplyWalker(digests=digesting)
+        for _fresh_then_learned in range(2):
+            keys, digests, end = walker.walk(want, chunk)
+            assert end == len(chunk)
+            assert keys == want_keys
+            if digesting:
+                assert digests is not None
+                assert digests[0] == want_digests
+                assert digests[1] == want_offsets
+            else:
+                assert digests is None
+    assert len(want_digests) >= 2 * PAIRS
+    # A reply that ends with NLMSG_DONE: the walk stops where the sockets end.
+    done = (20).to_bytes(4, sys.byteorder) + (3).to_bytes(2, sys.byteorder) + bytes(14)
+    keys, _digests, end = ReplyWalker(digests=False).walk(want, chunk + done)
+    assert (keys, end) == (want_keys, len(chunk))

@@ -22,6 +22,7 @@ inodes) is encoded the reference way, so the bytes never depend on the path.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
@@ -41,7 +42,7 @@ from core.connections.report.json_docs import (
     indented,
 )
 from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, row_kinds
-from core.connections.report.two_writers import SPLIT_ROWS, write_chunks
+from core.connections.report.two_writers import write_chunks
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
 
@@ -70,14 +71,20 @@ _MARK: Final = "\ue000{}\ue000"
 _NULL: Final = b"null"
 _WHOLE: Final = frozenset((DIGEST_SIZE,))
 """The digest length of a whole tcp_info struct (a shorter kernel's digest is decoded)."""
+SPLIT_ROWS = sys.maxsize
+"""Rows from which two processes would encode (core.connections.report.two_writers): never,
+by default. At 50k rows the second process touched every row's objects, whose pages were
+then copied (26k more page faults, 0.1-0.3 s more CPU) and left the reader of the pipe
+less of the two cores; one process writing each chunk as it encodes it was as fast or
+faster, measured through a pipe and to /dev/null."""
 CHUNK_ROWS: Final = 256
 """Rows per chunk after the first: about 1.2 MB of text, which stays in the CPU's caches
-between its encoding and its write, and fits a widened pipe (core.commands.connections)."""
+between its encoding and its write (larger chunks measured slower)."""
 
 
 def _template(doc: dict[str, object]) -> tuple[bytes, tuple[str, ...]]:
-    """One row's document encoded with its slots cut out: (``%`` template, slot names in the
-    order they fill it)."""
+    """One row's document encoded with its slots cut out, after a comma: (``%`` template,
+    slot names in the order they fill it)."""
     marked = dict(doc)
     for wmi, attr in _WMI_SLOTS.items():
         marked[wmi] = _MARK.format(attr)
@@ -97,7 +104,7 @@ def _template(doc: dict[str, object]) -> tuple[bytes, tuple[str, ...]]:
             found.append((at, name))
             text = text.replace(quoted, b"%d" if name in _INTS else b"%b")
     found.sort()
-    return text, tuple(name for _at, name in found)
+    return b"," + text, tuple(name for _at, name in found)
 
 
 def _column(cache: dict[K, bytes], keys: Sequence[K], make: Callable[[K], bytes]) -> list[bytes]:
@@ -148,16 +155,19 @@ class _Filler:
         self._namespaces: dict[int | None, bytes] = {}
         self._tcp_info = _TcpInfoTexts(snap.tcp_info)
 
-    def encode(self, batch: list[TcpConnection], *, lead: bytes = b",") -> bytes:
-        """``batch`` as array elements, ``\n  {...}`` joined by commas, after ``lead``."""
+    def encode(self, batch: list[TcpConnection], *, lead: bytes = b",") -> list[bytes]:
+        """``batch`` as array elements, ``\n  {...}`` joined by commas, after ``lead``: the
+        pieces of that text, in order (one per row, each after its comma)."""
         try:
-            text = self._fill(batch, lead)
+            rows = self._fill(batch)
         except orjson.JSONEncodeError:
-            text = None
-        if text is None:
+            rows = None
+        if rows is None:
             # The reference way: "[\n  {...},\n  {...}\n]" without its brackets.
-            text = lead + encode_docs(batch, self._docs, self._plain_docs)[1:-2]
-        return text
+            return [lead + encode_docs(batch, self._docs, self._plain_docs)[1:-2]]
+        if rows and lead != b",":
+            rows[0] = lead + rows[0][1:]
+        return rows
 
     def _kind_templates(
         self, batch: list[TcpConnection], kinds: list[tuple[object, ...]]
@@ -181,7 +191,7 @@ class _Filler:
             found[i] = templates[kind] = text
         return found  # type: ignore[return-value]
 
-    def _fill(self, batch: list[TcpConnection], lead: bytes) -> bytes | None:
+    def _fill(self, batch: list[TcpConnection]) -> list[bytes] | None:
         iid, la, ra, lport, rport, state, pid, created, family, inode, uid, changed, held, netns = (
             zip(*map(_ROW, batch), strict=True)
         )
@@ -221,8 +231,7 @@ class _Filler:
         slots = self._slots
         assert slots is not None
         values = zip(*(columns[name] for name in slots), strict=True)
-        # The lead and the rows in one join: no copy of the chunk to put a comma before it.
-        return lead.join((b"", b",".join(map(bytes.__mod__, templates, values))))
+        return list(map(bytes.__mod__, templates, values))
 
 
 def _time_text(when: datetime | None) -> bytes:
@@ -237,18 +246,18 @@ def _holders_text(key: tuple[tuple[int, ...], int | None]) -> bytes:
 def write_json(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -> None:
     """Write a JSON array of connection documents, chunk by chunk, ending in a newline.
 
-    The bytes equal ``json.dumps(docs, indent=2)`` for ASCII text (non-ASCII is UTF-8). With
-    :data:`SPLIT_ROWS` rows or more and a file descriptor under ``out``, two processes encode
-    (core.connections.report.two_writers).
+    The bytes equal ``json.dumps(docs, indent=2)`` for ASCII text (non-ASCII is UTF-8).
+    After the first chunk, each chunk's rows go to the file descriptor under ``out`` in one
+    ``writev`` (core.connections.report.two_writers).
     """
     filler = _Filler(snap)
     empty = True
 
-    def encode(rows: Sequence[TcpConnection], first: bool) -> bytes:
+    def encode(rows: Sequence[TcpConnection], first: bool) -> list[bytes]:
         nonlocal empty
         if first:
             empty = not rows
-            return filler.encode(list(rows), lead=b"[") if rows else b""
+            return filler.encode(list(rows), lead=b"[") if rows else []
         return filler.encode(list(rows))
 
     write_chunks(conns, out, encode, chunk=CHUNK_ROWS, split_at=SPLIT_ROWS)

@@ -1,7 +1,9 @@
 """Two processes encode alternate chunks of one output and write them to it in turn.
 
-Why: ``connections --json`` at 50k connections is 240 MB of text, and encoding it is most of
-the one-shot's time after the sample. The machine has a second core, and ``ss -tanp`` uses one.
+Why: encoding a one-shot's 50k rows is much of its time after the sample. The machine has a
+second core, and ``ss -tanp`` uses one. (The table and ``--csv`` fork from
+:data:`SPLIT_ROWS` rows; ``--json`` does not by default: see
+core.connections.report.json_writer.SPLIT_ROWS.)
 A thread would not help (the encoding holds the GIL), so the writer forks: the parent encodes
 chunks 0, 2, 4… and the child chunks 1, 3, 5…, each while the other writes. A one-byte token
 passed through two pipes orders the writes, so the output is the same bytes in the same order,
@@ -39,17 +41,35 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-def write_all(fd: int, data: bytes) -> None:
+Text = bytes | list[bytes]
+"""An encoded chunk: one bytes, or its pieces in order (written with one ``writev``: the
+kernel gathers them, no joined copy is made)."""
+_IOV_MAX: Final = 1024
+"""Pieces per ``writev`` (Linux's ``IOV_MAX``)."""
+
+
+def write_all(fd: int, data: Text) -> None:
     """Write the whole of ``data`` to ``fd`` (a pipe may take a part at a time)."""
+    if isinstance(data, list):
+        for start in range(0, len(data), _IOV_MAX):
+            part = data[start : start + _IOV_MAX]
+            done = os.writev(fd, part)
+            if done < sum(map(len, part)):  # a signal cut it short
+                write_all(fd, b"".join(part)[done:])
+        return
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
+def _joined(data: Text) -> bytes:
+    return b"".join(data) if isinstance(data, list) else data
+
+
 def write_chunks(
     rows: Iterable[T],
     out: IO[bytes],
-    encode: Callable[[Sequence[T], bool], bytes],
+    encode: Callable[[Sequence[T], bool], Text],
     *,
     chunk: int,
     split_at: int = SPLIT_ROWS,
@@ -58,27 +78,37 @@ def write_chunks(
 
     The first :data:`FIRST_CHUNK` rows are encoded, written and flushed before any other row
     is taken (the output streams, even from an iterator), the rest in chunks of ``chunk``
-    rows. From ``split_at`` rows on, with a file descriptor under ``out``, two processes
-    encode alternate chunks (:func:`write_alternating`); they slice a sequence by position,
-    so each touches (and copies, after the fork) only the memory of its own rows.
+    rows, written straight to the file descriptor under ``out`` when it has one. From
+    ``split_at`` rows on, with a descriptor, two processes encode alternate chunks
+    (:func:`write_alternating`); they slice a sequence by position, so each touches (and
+    copies, after the fork) only the memory of its own rows.
     """
     if isinstance(rows, Sequence):
         listed: Sequence[T] = rows
-        out.write(encode(listed[:FIRST_CHUNK], True))
+        out.write(_joined(encode(listed[:FIRST_CHUNK], True)))
     else:
         taken = iter(rows)
         head = list(islice(taken, FIRST_CHUNK))
-        out.write(encode(head, True))
+        out.write(_joined(encode(head, True)))
         listed = [*head, *taken]
     out.flush()
     count = len(listed)
     spans = ((i, i + chunk) for i in range(FIRST_CHUNK, count, chunk))
-    fd = _descriptor(out) if count >= split_at else None
+    fd = _descriptor(out)
     if fd is None:
         for start, stop in spans:
-            out.write(encode(listed[start:stop], False))
+            out.write(_joined(encode(listed[start:stop], False)))
         return
-    write_alternating(fd, spans, lambda span: encode(listed[span[0] : span[1]], False))
+
+    # ``out`` is flushed and is not written again before the end: its descriptor takes the
+    # rest (pieces in one writev each, without a buffer's copy).
+    def encode_span(span: tuple[int, int]) -> Text:
+        return encode(listed[span[0] : span[1]], False)
+
+    if count >= split_at:
+        write_alternating(fd, spans, encode_span)
+    else:
+        _alone(fd, spans, encode_span)
 
 
 def _descriptor(out: IO[bytes]) -> int | None:
@@ -89,7 +119,7 @@ def _descriptor(out: IO[bytes]) -> int | None:
         return None
 
 
-def write_alternating(fd: int, batches: Iterable[T], encode: Callable[[T], bytes]) -> None:
+def write_alternating(fd: int, batches: Iterable[T], encode: Callable[[T], Text]) -> None:
     """``encode(batch)`` of every batch written to ``fd`` in order, two processes encoding.
 
     Falls back to one process when a fork is not safe or fails.
@@ -139,7 +169,7 @@ def write_alternating(fd: int, batches: Iterable[T], encode: Callable[[T], bytes
                       else "the second encoding process failed")  # fmt: skip
 
 
-def _alone(fd: int, items: Iterator[T], encode: Callable[[T], bytes]) -> None:
+def _alone(fd: int, items: Iterator[T], encode: Callable[[T], Text]) -> None:
     for item in items:
         write_all(fd, encode(item))
 
@@ -147,7 +177,7 @@ def _alone(fd: int, items: Iterator[T], encode: Callable[[T], bytes]) -> None:
 def _turns(
     fd: int,
     mine: Iterator[T],
-    encode: Callable[[T], bytes],
+    encode: Callable[[T], Text],
     wait_fd: int,
     pass_fd: int,
     *,

@@ -5,8 +5,9 @@ that by decoding 50k ``struct tcp_info`` per sample cost five times the sample i
 message of the dump's replies gives a *digest*: its bytes from the sockid to the end of the
 decoded tcp_info fields, with the expiry timer and the few tcp_info fields that move on an
 idle socket (``tcpi_last_data_recv`` and the like, :data:`core.connections.tcpinfo.VOLATILE`;
-tcpscope shows none of them) zeroed. A run of like-shaped messages is digested in a few C
-calls for the whole run (:meth:`_Layout.run`), not one Python step per message. Two equal digests
+tcpscope shows none of them) zeroed. The source's walk of each reply takes them, a run of
+like-shaped messages in a few C calls (:mod:`core.connections.sources.reply_walk`), from the
+same copy that gives the sockets' keys. Two equal digests
 mean two equal decoded :class:`core.connections.model.TcpInfo`; a digest may also move with
 fields tcpscope does not show, which costs a decode and nothing else. Bytes, not numbers: a
 slice is one object, a number one per field.
@@ -17,11 +18,6 @@ digest moved are decoded, straight from where the walk found them. Which Instanc
 belongs to is kept across samples too (:class:`DigestTrail`), updated from the records the
 source touched, so a quiet sample makes no pass over its connections.
 
-The attribute walk that finds INET_DIAG_INFO in a message (inet_diag.tcp_info_span) runs once
-per message layout: the kernel lists attributes in a fixed order, so messages of the same length
-put INFO at the same place; a run checks each message's length, type and INFO attribute header
-in place before it trusts the layout.
-
 :func:`info_digests` is the other use of one unpack per message: every socket's decoded fields
 as numbers, which the JSON writer formats in bulk.
 """
@@ -29,7 +25,7 @@ as numbers, which the JSON writer formats in bulk.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -58,86 +54,33 @@ Digest = tuple[Any, ...]
 Where = tuple[bytes, int]
 """A message in the dump: (reply chunk, offset)."""
 
-_SOCKID_AT: Final = 20
+SOCKID_AT: Final = 20
 """nlmsghdr (16) + idiag_family, state, timer, retrans."""
-_EXPIRES_AT: Final = _SOCKID_AT + 48
+_EXPIRES_AT: Final = SOCKID_AT + 48
 """idiag_expires: a running timer's countdown (keepalive), left out of the digest."""
 
 
-_WORD: Final = 4
+WORD: Final = 4
 """The masked fields are 32-bit words, at 4-aligned places in a message (netlink aligns
 messages and attributes to 4 bytes)."""
-assert _EXPIRES_AT % _WORD == 0 and VOLATILE[0] % _WORD == 0 and VOLATILE[1] % _WORD == 0
+assert _EXPIRES_AT % WORD == 0 and VOLATILE[0] % WORD == 0 and VOLATILE[1] % WORD == 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """How to read the messages of one length that carry a tcp_info at one place."""
-
-    step: int
-    """From one message to the next (the length, padded)."""
-    info_at: int
-    """Where the tcp_info starts in a message."""
-    checks: tuple[tuple[int, int], ...]
-    """(place, byte value) that every message of the layout has: its length and type, and
-    INFO's attribute header."""
-    runs: dict[int, Callable[[bytearray], tuple[bytes, ...]]]
-    """Run length → the unpack of that many digests at once (made when first needed)."""
-
-    def run(self, chunk: bytes, off: int) -> tuple[list[bytes], int]:
-        """The digests of the messages of this layout that follow each other from ``off``
-        (which starts one), and where the run ends.
-
-        Why: a reply is mostly a run of same-shaped messages (established sockets), and a
-        few C calls for the run cost a fraction of one Python step per message. The checks
-        read one byte of every message at once (a slice with the message length as its
-        step); the run stops at the first message that fails one. Then the run is copied
-        once, its masked words zeroed in every message at once, and one unpack cuts out
-        every digest.
-        """
-        step = self.step
-        count = (len(chunk) - off) // step
-        for at, value in self.checks:
-            column = chunk[off + at : off + count * step : step]
-            if column.count(value) != count:
-                count = next(i for i, b in enumerate(column) if b != value)
-        buf = bytearray(memoryview(chunk)[off : off + count * step])
-        words = memoryview(buf).cast("I")
-        zeros = memoryview(bytes(_WORD * count)).cast("I")
-        stride = step // _WORD
-        for word in _masked_words(self.info_at):
-            words[word::stride] = zeros
-        words.release()
-        unpack = self.runs.get(count)
-        if unpack is None:
-            keep = self.info_at + DIGEST_LENGTH - _SOCKID_AT
-            one = f"{_SOCKID_AT}x{keep}s{step - _SOCKID_AT - keep}x"
-            unpack = self.runs[count] = struct.Struct("=" + one * count).unpack_from
-        return list(unpack(buf)), off + count * step
-
-
-def _masked_words(info_at: int) -> tuple[int, ...]:
+def masked_words(info_at: int) -> tuple[int, ...]:
     """The 32-bit words of a message left out of its digest: the expiry timer and the
     tcp_info fields that move on an idle socket."""
-    first, last = (info_at + VOLATILE[0]) // _WORD, (info_at + VOLATILE[1]) // _WORD
-    return (_EXPIRES_AT // _WORD, *range(first, last))
-
-
-def _layout(chunk: bytes, off: int, length: int, info_at: int) -> _Layout:
-    """The layout of the message at ``off`` (``length`` long), whose tcp_info (at least
-    DIGEST_LENGTH long) starts ``info_at`` bytes in."""
-    step = (length + 3) & ~3
-    places = (*range(MSG_TYPE.size), *range(info_at - 4, info_at))
-    return _Layout(step, info_at, tuple((at, chunk[off + at]) for at in places), {})
+    first, last = (info_at + VOLATILE[0]) // WORD, (info_at + VOLATILE[1]) // WORD
+    return (_EXPIRES_AT // WORD, *range(first, last))
 
 
 def _digest(chunk: bytes, off: int, info_at: int) -> bytes:
     """The digest of one message: its bytes from the sockid to the end of the decoded
-    tcp_info fields, with the masked words zeroed (what :meth:`_Layout.run` gives)."""
+    tcp_info fields, with the masked words zeroed (what a run of
+    :class:`core.connections.sources.reply_walk.ReplyWalker` gives)."""
     buf = bytearray(chunk[off : off + info_at + DIGEST_LENGTH])
-    for word in _masked_words(info_at):
-        buf[word * _WORD : (word + 1) * _WORD] = bytes(_WORD)
-    return bytes(buf[_SOCKID_AT:])
+    for word in masked_words(info_at):
+        buf[word * WORD : (word + 1) * WORD] = bytes(WORD)
+    return bytes(buf[SOCKID_AT:])
 
 
 @dataclass(slots=True)
@@ -172,63 +115,15 @@ class InfoChanges:
     touched: Collection[str] = ()
 
 
-_Chunk = tuple[bytes, list[bytes], list[int]]
-"""A reply, its messages' digests and their offsets."""
+Digests = tuple[list[bytes], list[int]]
+"""A reply's digests in dump order, and the offsets of their messages
+(:class:`core.connections.sources.reply_walk.ReplyWalker` takes them as it reads the reply)."""
+KeptReply = tuple[int, bytes, Digests | None]
+"""A reply as the netlink source keeps it: its dump family, its bytes, its digests (``None``
+when its walk took none)."""
 
 
-def digest_chunks(chunks: Iterable[tuple[int, bytes]]) -> Iterator[_Chunk]:
-    """Each reply with the digest of every socket message in it that carries a tcp_info long
-    enough to decode (others — TIME_WAIT, request sockets — have none), in dump order.
-    ``chunks`` are (dump family, reply) pairs as the netlink source keeps them."""
-    head = MSG_TYPE.unpack_from
-    layouts: dict[int, _Layout] = {}
-    """Message length → its layout (when its messages carry a tcp_info to digest)."""
-    plain: set[int] = set()
-    """Lengths of messages met without one (TIME_WAIT, request sockets)."""
-    for family, chunk in chunks:
-        want = reply_type(family)
-        size = len(chunk)
-        off = 0
-        items: list[bytes] = []
-        offsets: list[int] = []
-        item, at = items.append, offsets.append
-        while off + MSG_MIN <= size:
-            length, mtype = head(chunk, off)
-            if mtype != want or length < MSG_MIN or off + length > size:
-                break
-            layout = layouts.get(length)
-            if layout is not None:
-                if off + layout.step <= size and all(
-                    chunk[off + place] == value for place, value in layout.checks
-                ):
-                    run, end = layout.run(chunk, off)
-                    items.extend(run)
-                    offsets.extend(range(off, end, layout.step))
-                    off = end
-                    continue
-            elif length not in plain:
-                layout = _layout_of(chunk, off, length)
-                if layout is not None:
-                    layouts[length] = layout
-                    continue  # read as a run above
-                plain.add(length)
-            found = _slow_digest(chunk, off)  # another layout, or a chunk's last, unpadded
-            if found is not None:
-                item(found)
-                at(off)
-            off += (length + 3) & ~3
-        yield chunk, items, offsets
-
-
-def _layout_of(chunk: bytes, off: int, length: int) -> _Layout | None:
-    """The layout of the message at ``off``, if its tcp_info holds every decoded field."""
-    span = tcp_info_span(chunk, off)
-    if span is None or span[1] < DIGEST_LENGTH:
-        return None
-    return _layout(chunk, off, length, span[0] - off)
-
-
-def _slow_digest(chunk: bytes, off: int) -> bytes | None:
+def slow_digest(chunk: bytes, off: int) -> bytes | None:
     """The digest of one message, found by walking its attributes."""
     span = tcp_info_span(chunk, off)
     if span is None or span[1] < MIN_LENGTH:
@@ -237,7 +132,7 @@ def _slow_digest(chunk: bytes, off: int) -> bytes | None:
     if info_len < DIGEST_LENGTH:  # an old kernel's short struct: compared whole
         return b"".join(
             (
-                chunk[off + _SOCKID_AT : off + _EXPIRES_AT],
+                chunk[off + SOCKID_AT : off + _EXPIRES_AT],
                 chunk[off + QUEUES_AT : off + QUEUES_AT + QUEUES.size],
                 chunk[off + info_at : off + info_at + info_len],
             )
@@ -246,7 +141,7 @@ def _slow_digest(chunk: bytes, off: int) -> bytes | None:
 
 
 def follow(
-    chunks: Iterable[tuple[int, bytes]], last: list[bytes], known: set[bytes]
+    chunks: Iterable[KeptReply], last: list[bytes], known: set[bytes]
 ) -> tuple[list[bytes], dict[bytes, Where], set[bytes]]:
     """This sample's digests in dump order, where each socket whose digest moved (or is new)
     is, by sockid, and the sockids whose digest went (closed, or no tcp_info any more).
@@ -256,10 +151,12 @@ def follow(
     kernel's order barely moves, so Python runs only where sockets came, went or changed.
     """
     diff = OrderedDiff(last, known)
-    replies: list[_Chunk] = []
-    for reply in digest_chunks(chunks):
-        replies.append(reply)
-        diff.feed(reply[1])
+    replies: list[tuple[bytes, list[bytes], list[int]]] = []
+    for _family, chunk, digests in chunks:
+        if digests is None:
+            raise ValueError("a reply kept without its digests (a walker that took none)")
+        replies.append((chunk, *digests))
+        diff.feed(digests[0])
     order, added, gone, clean = diff.finish()
     if not clean:  # a socket listed twice: whole sets
         listed = dict.fromkeys(d for _c, items, _o in replies for d in items)
@@ -294,7 +191,7 @@ def follow(
 
 
 def info_changes(
-    chunks: Iterable[tuple[int, bytes]],
+    chunks: Iterable[KeptReply],
     records: Mapping[str, object],
     touched: Collection[str],
     before: object,
@@ -370,7 +267,7 @@ def _values_slow(
     if span is None or span[1] < MIN_LENGTH:
         return
     info_at, info_len = span[0] - off, span[1]
-    sockid = chunk[off + _SOCKID_AT : off + _EXPIRES_AT]
+    sockid = chunk[off + SOCKID_AT : off + _EXPIRES_AT]
     if info_len < DIGEST_LENGTH:  # an old kernel's short struct: its bytes are the digest
         recv_q, send_q = QUEUES.unpack_from(chunk, off + QUEUES_AT)
         out[sockid] = (recv_q, send_q, chunk[off + info_at : off + info_at + info_len])
@@ -380,16 +277,16 @@ def _values_slow(
     out[sockid] = layout[2].unpack_from(chunk, off)
 
 
-def info_digests(chunks: Iterable[tuple[int, bytes]]) -> dict[bytes, Digest]:
+def info_digests(chunks: Iterable[KeptReply]) -> dict[bytes, Digest]:
     """inet_diag_sockid → :data:`Digest` for every socket message carrying a tcp_info long
     enough to decode (others — TIME_WAIT, request sockets — are absent, as in LazyTcpInfo).
-    ``chunks`` are (dump family, reply) pairs as the netlink source keeps them. The sockid
+    ``chunks`` are the replies as the netlink source keeps them. The sockid
     alone is a key: it holds the socket cookie, unique across families and namespaces."""
     out: dict[bytes, Digest] = {}
     head = MSG_TYPE.unpack_from
     layouts: dict[int, tuple[int, bytes, struct.Struct]] = {}
     """Message length → (INFO header offset, that header's bytes, the unpack)."""
-    for family, chunk in chunks:
+    for family, chunk, _digests in chunks:
         want = reply_type(family)
         size = len(chunk)
         off = 0
@@ -399,7 +296,7 @@ def info_digests(chunks: Iterable[tuple[int, bytes]]) -> dict[bytes, Digest]:
                 break
             layout = layouts.get(length)
             if layout is not None and chunk[off + layout[0] : off + layout[0] + 4] == layout[1]:
-                out[chunk[off + _SOCKID_AT : off + _EXPIRES_AT]] = layout[2].unpack_from(chunk, off)
+                out[chunk[off + SOCKID_AT : off + _EXPIRES_AT]] = layout[2].unpack_from(chunk, off)
             else:
                 _values_slow(chunk, off, length, out, layouts)
             off += (length + 3) & ~3

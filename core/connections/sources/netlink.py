@@ -5,8 +5,9 @@ Why this shape: at 50k sockets a tick must cost less than ``ss -tan`` (no PIDs) 
 
 * one dump walks the kernel's TCP tables once for both families (the compat request, see
   :data:`core.connections.sources.inet_diag.TCPDIAG_GETSOCK`), read by a thread while Python walks;
-* the Python walk does one unpack and two concatenations per socket: the message's stable bytes
-  become its key (:data:`core.connections.sources.inet_diag.SOCKET_KEY`);
+* the Python walk reads a run of like messages in a few C calls: the message's stable bytes
+  become its key (:data:`core.connections.sources.inet_diag.SOCKET_KEY`,
+  :mod:`core.connections.sources.reply_walk`);
 * which sockets are new, changed or gone comes from comparing each reply's keys, in order and
   in C, with the last dump's (:mod:`core.connections.sources.dump_diff`), while the kernel fills
   the next
@@ -53,7 +54,6 @@ from core.connections.sources.fd_scan import scanned
 from core.connections.sources.inet_diag import (
     MSG_MIN,
     MSG_TYPE,
-    SOCKET_KEY,
     InetDiagDumper,
     queues_at,
     reply_type,
@@ -65,11 +65,13 @@ from core.connections.sources.info_digest import (
     Digest,
     DigestTrail,
     InfoChanges,
+    KeptReply,
     info_changes,
     info_digests,
 )
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
+from core.connections.sources.reply_walk import ReplyWalker
 from core.connections.sources.tracker import SocketFacts, next_record
 from core.connections.tcpinfo import LazyTcpInfo, TcpInfoValues, tcp_info_values
 from core.errors import MonitorError
@@ -117,7 +119,7 @@ class NamespaceDumps(Protocol):
     def dump(
         self,
         feed: Callable[[list[bytes]], None],
-        keep: list[tuple[int, bytes]] | None,
+        keep: list[KeptReply] | None,
         walk: BoundWalk,
     ) -> None:
         """Like one sample's dumps: each reply's keys to ``feed``, the replies to ``keep``.
@@ -212,6 +214,7 @@ class NetlinkSource:
         )
         # One dumper per family, so per-family dumps run at once (InetDiagDumper.chunks).
         self._dumpers = {fam: InetDiagDumper(tcp_info=self._tcp_info) for fam in families}
+        self._walker = ReplyWalker(digests=self._tcp_info)
         if self._namespaces is not None:
             self._namespaces.families = families
 
@@ -306,7 +309,7 @@ class NetlinkSource:
         :class:`core.connections.sources.base.ConnectionSource`."""
         prev = self._by_key
         diff = OrderedDiff(self._order, prev, lambda key: prev[key].source_key)
-        chunks: list[tuple[int, bytes]] = []
+        chunks: list[KeptReply] = []
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
         # Dumps with every tcp_info (recordings, --json) always walk.
@@ -366,14 +369,14 @@ class NetlinkSource:
         )
 
     def _dump(
-        self, feed: Callable[[list[bytes]], None], chunks: list[tuple[int, bytes]], states: int
+        self, feed: Callable[[list[bytes]], None], chunks: list[KeptReply], states: int
     ) -> None:
         """Dump every socket in ``states``: hand each reply's keys to ``feed``, in the kernel's
         order (with the bound sockets of the last walk put back, see ``bound_walk``), and keep
         the replies in ``chunks`` when tcp_info is in them.
 
-        The hot loop: one unpack and two concatenations per socket; ``feed`` runs per reply
-        while the reader thread waits for the kernel's next one.
+        The hot loop: a few C calls per run of like messages (reply_walk); ``feed`` runs per
+        reply while the reader thread waits for the kernel's next one.
         """
         keep = chunks if self._tcp_info else None
         if self._namespaces is not None:
@@ -389,7 +392,7 @@ class NetlinkSource:
         ]
         splice = self.bound_walk.splice
         for family, dumper, stream in streams:
-            for found in splice(family, reply_keys(family, dumper, stream, keep)):
+            for found in splice(family, reply_keys(family, dumper, stream, keep, self._walker)):
                 self._replies += 1
                 feed(found)
 
@@ -631,28 +634,21 @@ def reply_keys(
     family: int,
     dumper: InetDiagDumper,
     stream: Iterable[bytes],
-    keep: list[tuple[int, bytes]] | None,
+    keep: list[KeptReply] | None,
+    walker: ReplyWalker,
 ) -> Iterator[list[bytes]]:
-    """Each reply's socket keys, in the kernel's order; the replies go to ``keep`` if given.
+    """Each reply's socket keys, in the kernel's order; the replies (with the digests
+    ``walker`` took) go to ``keep`` if given.
 
-    The hot loop: one unpack and two concatenations per socket. ``stream`` is
-    ``dumper.chunks(family)``, started by the caller (so several dumps can run at once).
+    ``stream`` is ``dumper.chunks(family)``, started by the caller (so several dumps can run
+    at once); ``walker`` reads a run of like messages at a time (see
+    :mod:`core.connections.sources.reply_walk`).
     """
     want = reply_type(family)
-    unpack = SOCKET_KEY.unpack_from
     for chunk in stream:
+        found, digests, off = walker.walk(want, chunk)
         if keep is not None:
-            keep.append((family, chunk))
-        found: list[bytes] = []
-        append = found.append
-        limit = len(chunk) - MSG_MIN
-        off = 0
-        while off <= limit:
-            length, typ, head, sockid, owner = unpack(chunk, off)
-            if typ != want or length < MSG_MIN:
-                break
-            append(head + sockid + owner)
-            off += (length + 3) & ~3
+            keep.append((family, chunk, digests))
         if off < len(chunk):
             dumper.finish(chunk, off)
         yield found
@@ -748,9 +744,7 @@ class _TcpInfoIndex:
 
     __slots__ = ("_before", "_chunks", "_index", "_touched")
 
-    def __init__(
-        self, chunks: list[tuple[int, bytes]], touched: Collection[str], before: object
-    ) -> None:
+    def __init__(self, chunks: list[KeptReply], touched: Collection[str], before: object) -> None:
         """``touched``: the InstanceIDs the sample changed since the records ``before``."""
         self._chunks = chunks
         self._touched = touched
@@ -789,7 +783,7 @@ class _TcpInfoIndex:
         """What each record's decoded tcp_info would be (None: it has none), per batch of
         records (see core.connections.sources.info_digest): one unpack per socket, then per
         record one lookup by its sockid in C (no map by InstanceID: the JSON writer asks
-        for its rows a chunk at a time, in both encoding processes)."""
+        for its rows a chunk at a time)."""
         get = info_digests(self._chunks).get
         return lambda conns: list(map(get, map(_SOCKID_OF, map(_SOURCE_KEY, conns))))
 
@@ -808,7 +802,7 @@ class _TcpInfoIndex:
     def _build(self) -> dict[tuple[int, bytes], tuple[bytes, int]]:
         index: dict[tuple[int, bytes], tuple[bytes, int]] = {}
         unpack = MSG_TYPE.unpack_from
-        for family, chunk in self._chunks:
+        for family, chunk, _digests in self._chunks:
             want = reply_type(family)
             off, limit = 0, len(chunk) - MSG_MIN
             while off <= limit:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable
 from datetime import datetime
-from typing import Generic, NamedTuple, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.connections.records import (
@@ -54,6 +54,11 @@ class SocketFacts(NamedTuple):
     """Every PID holding the socket when more than one does, ascending."""
     netns: int | None = None
     """Network namespace inode, for sockets outside tcpscope's own (see core.netns)."""
+
+
+_OWNER_FIELDS: Final = ("owning_process", "owner_status", "inode", "uid", "source_key", "holders")
+"""What a socket that stays the same connection may change between two samples besides its
+State: who holds it, and what the source keys and finds it by."""
 
 
 def same_socket(prev: TcpConnection, state: TcpState, inode: int | None) -> bool:
@@ -141,21 +146,11 @@ def next_record(
     rec = prev
     if prev.state is not facts.state:
         rec = with_state(prev, facts.state, now)
-    if (
-        rec.owning_process != facts.owning_process
-        or rec.owner_status is not facts.owner_status
-        or rec.inode != facts.inode
-        or rec.uid != facts.uid
-        or rec.source_key != facts.source_key
-        or rec.holders != facts.holders
-    ):
-        rec = dataclasses.replace(
-            rec,
-            owning_process=facts.owning_process,
-            owner_status=facts.owner_status,
-            inode=facts.inode,
-            uid=facts.uid,
-            source_key=facts.source_key,
-            holders=facts.holders,
-        )
+    moved = {
+        name: getattr(facts, name)
+        for name in _OWNER_FIELDS
+        if getattr(rec, name) != getattr(facts, name)
+    }
+    if moved:
+        rec = dataclasses.replace(rec, **moved)
     return rec
