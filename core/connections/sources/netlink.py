@@ -120,9 +120,15 @@ class NamespaceDumps(Protocol):
     families: tuple[int, ...]
     """Address families of each dump (AF_UNSPEC: one compat dump), set by the source."""
 
-    def dump(self, feed: Callable[[list[bytes]], None], keep: list[KeptReply] | None) -> None:
+    def dump(
+        self,
+        feed: Callable[[list[bytes]], None],
+        keep: list[KeptReply] | None,
+        walk: BoundWalk,
+    ) -> None:
         """Like one sample's dumps: each reply's keys to ``feed``, the replies to ``keep``.
-        Keys of sockets outside tcpscope's namespace end with that namespace's inode."""
+        Keys of sockets outside tcpscope's namespace end with that namespace's inode. The
+        dumps ask for ``walk.states`` and go through ``walk.splice``."""
         ...
 
     def query_dumper(self, netns: int | None) -> InetDiagDumper | None:
@@ -312,9 +318,8 @@ class NetlinkSource:
         chunks: list[KeptReply] = []
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
-        # Dumps with every tcp_info (recordings, --json) and of other namespaces always walk.
-        always = first or self._tcp_info or self._namespaces is not None
-        states = self.bound_walk.plan(always, len(self._order))
+        # Dumps with every tcp_info (recordings, --json) always walk.
+        states = self.bound_walk.plan(first or self._tcp_info, len(self._order))
         self._dump(diff.feed, chunks, states)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         order, added, gone, clean = diff.finish()
@@ -388,7 +393,7 @@ class NetlinkSource:
                 feed(found)
                 self.between_steps()
 
-            self._namespaces.dump(counted, keep)
+            self._namespaces.dump(counted, keep, self.bound_walk)
             return
         streams = [
             (fam, dumper, dumper.chunks(fam, states)) for fam, dumper in self._dumpers.items()
