@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Final
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.events import Resize
+from textual.events import Event, Key, Resize
 from textual.filter import LineFilter, Monochrome
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
@@ -35,7 +35,7 @@ from core.commands import actions_off, display_host
 from core.connections import Snapshot
 from core.errors import MonitorError
 from core.ipsec import IpsecView
-from core.sampling import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo
+from core.sampling import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo, YieldsToUi
 from tui import bindings
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
@@ -44,6 +44,7 @@ from tui.gc_pacing import GcPacer
 from tui.guarded_app import FEED_CLOSE_GRACE_S, GuardedApp
 from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
+from tui.prefs_saver import PrefsSaver
 from tui.replay.controls import REPLAY_BINDINGS, ReplayActions, ReplayControls
 from tui.screens.help import HelpScreen
 from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
@@ -51,6 +52,8 @@ from tui.shell import HeaderState
 
 GIL_SWITCH_INTERVAL_S: Final = 0.001
 """How long a thread may hold the GIL while another waits (CPython's default: 5 ms)."""
+PREFS_FLUSH_S: Final = 2.0
+"""How long the app, as it ends, waits for preferences still being written."""
 
 INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 """Steps of ``+``/``-``."""
@@ -147,6 +150,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self._clock = clock
         self._prefs_path = prefs_path or prefs_mod.prefs_path()
         self.prefs, self._prefs_problem = prefs_mod.load(self._prefs_path)
+        self._prefs_saver = PrefsSaver(self._prefs_path, self._prefs_not_saved)
         self.ghost_ttl_s = (
             self.prefs.ghost_ttl_s if self.prefs.ghost_ttl_s is not None else ghost_ttl_s
         )
@@ -270,6 +274,15 @@ class TcpscopeApp(ReplayActions, GuardedApp):
                 await asyncio.wait_for(self.feed.aclose(), FEED_CLOSE_GRACE_S)
         finally:
             self.exit(0)
+
+    async def on_event(self, event: Event) -> None:
+        """A key holds the sampling thread back until its answer is drawn (see
+        core.sampling.give_way): the key gets the interpreter, not half of it."""
+        feed = self.feed
+        if isinstance(event, Key) and isinstance(feed, YieldsToUi):
+            feed.ui_busy()
+            self.call_after_refresh(feed.ui_done)
+        await super().on_event(event)
 
     # --- size guard -------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
@@ -407,9 +420,18 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         from dataclasses import replace
 
         self.prefs = replace(self.prefs, **changes)
-        problem = prefs_mod.save(self.prefs, self._prefs_path)
-        if problem:
-            self.notify(problem, title="Preferences", severity="warning", markup=False)
+        self._prefs_saver.save(self.prefs)  # written in a thread: a key never waits for a disk
+
+    def _prefs_not_saved(self, problem: str) -> None:
+        """A failed save's warning (called from the saving thread)."""
+        with contextlib.suppress(RuntimeError):  # the app has already ended
+            self.call_from_thread(
+                self.notify, problem, title="Preferences", severity="warning", markup=False
+            )
+
+    async def on_unmount(self) -> None:
+        """Preferences still being written are written before the app ends."""
+        await asyncio.to_thread(self._prefs_saver.wait, PREFS_FLUSH_S)
 
     def watch_theme(self, theme: str) -> None:
         """Remember the theme across runs."""

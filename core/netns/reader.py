@@ -31,7 +31,8 @@ from functools import partial
 from typing import Final
 
 from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
-from core.connections.sources.inet_diag import InetDiagDumper, open_sock_diag
+from core.connections.sources.bound_walk import BoundWalk
+from core.connections.sources.inet_diag import TCP_ALL_STATES, InetDiagDumper, open_sock_diag
 from core.connections.sources.info_digest import KeptReply
 from core.connections.sources.netlink import reply_keys
 from core.connections.sources.reply_walk import ReplyWalker
@@ -136,16 +137,17 @@ class SockDiagReader:
         except OSError:
             return None
 
-    def start(self) -> None:
-        """Ask the kernel for this namespace's dump now, if it is to be dumped, so that
-        several namespaces' dumps run at once (their replies wait in the dumpers' queues)."""
+    def start(self, states: int = TCP_ALL_STATES) -> None:
+        """Ask the kernel for this namespace's dump of ``states`` now, if it is to be dumped,
+        so that several namespaces' dumps run at once (their replies wait in the dumpers'
+        queues)."""
         if self._started is not None:
             return
         seen = self._fingerprint()
         self._since += 1
         streams: list[tuple[int, InetDiagDumper, Iterator[bytes]]] = []
         if seen is None or seen != self._seen or self._since >= FORCE_EVERY:
-            streams = [(fam, d, d.chunks(fam)) for fam, d in self._dumpers.items()]
+            streams = [(fam, d, d.chunks(fam, states)) for fam, d in self._dumpers.items()]
         self._started = (seen, streams)
 
     def abandon(self) -> None:
@@ -153,9 +155,9 @@ class SockDiagReader:
         dumpers drain it before their next dump."""
         self._started = None
 
-    def dump(self, feed: Feed, keep: Keep) -> None:
+    def dump(self, feed: Feed, keep: Keep, walk: BoundWalk) -> None:
         """Feed this namespace's keys (a fresh dump, or the last one when nothing moved)."""
-        self.start()
+        self.start(walk.states)
         assert self._started is not None
         seen, streams = self._started
         self._started = None
@@ -169,23 +171,31 @@ class SockDiagReader:
         replies: list[list[bytes]] = []
         chunks: list[KeptReply] = []
         suffix = self._suffix
+        count = 0
         kept = chunks if keep is not None else None
         for family, dumper, stream in streams:
-            for keys in reply_keys(family, dumper, stream, kept, self._walker):
+            replied = reply_keys(family, dumper, stream, kept, self._walker)
+            for keys in walk.splice((self.inode, family), replied):
                 if suffix:
-                    keys = [k + suffix for k in keys]
+                    replies.append([k + suffix for k in keys])
                 else:
-                    feed(keys)  # tcpscope's own namespace: fed while the kernel fills the next
-                replies.append(keys)
+                    # tcpscope's own namespace: fed while the kernel fills the next reply, and
+                    # not kept (never replayed: its dump's copies of 50k keys would stay
+                    # alive beside the records' own, ~90 bytes a socket).
+                    feed(keys)
+                    count += len(keys)
         if suffix:
             for keys in replies:  # fed only once whole: a failed dump feeds nothing
                 feed(keys)
+            count = sum(map(len, replies))
         if keep is not None:
             keep.extend(chunks)
-        self._seen, self._replies, self._chunks = seen, replies, chunks
+        if suffix:
+            self._replies, self._chunks = replies, chunks
+        self._seen = seen
         self._since = 0
         self.dumped = True
-        self.sockets = sum(map(len, replies))
+        self.sockets = count
 
     def replay(self, feed: Feed, keep: Keep) -> None:
         """Feed the last dump again (this namespace failed this time)."""
@@ -233,8 +243,9 @@ class ProcfsReader:
         """The namespace's processes now."""
         self._pids = found.pids
 
-    def dump(self, feed: Feed, keep: Keep) -> None:
-        """Feed the keys of every socket the procfs tables list."""
+    def dump(self, feed: Feed, keep: Keep, walk: BoundWalk) -> None:
+        """Feed the keys of every socket the procfs tables list (no bound sockets: the
+        tables have none, whatever ``walk`` says)."""
         for pid in self._pids:
             try:
                 keys = procnet.read_keys(pid, self._proc)
@@ -337,7 +348,7 @@ class NamespaceSet:
                     else str(err)
                 )
 
-    def dump(self, feed: Feed, keep: Keep) -> None:
+    def dump(self, feed: Feed, keep: Keep, walk: BoundWalk) -> None:
         """Every wanted namespace's keys, tcpscope's own first (see NamespaceDumps).
 
         Every namespace's dump is asked for first: the kernel walks the (shared) socket
@@ -348,16 +359,16 @@ class NamespaceSet:
         for reader in readers:
             if isinstance(reader, SockDiagReader):
                 try:
-                    reader.start()
+                    reader.start(walk.states)
                 except MonitorError:
                     continue  # dump() meets it again and handles it
         try:
             for reader in readers:
                 if reader.own:
-                    reader.dump(feed, keep)  # its failure is the sample's
+                    reader.dump(feed, keep, walk)  # its failure is the sample's
                     continue
                 try:
-                    reader.dump(feed, keep)
+                    reader.dump(feed, keep, walk)
                 except MonitorError:
                     reader.replay(feed, keep)
         finally:

@@ -20,19 +20,34 @@ __all__ = [
     "ShowsPages",
     "StreamsIpsec",
     "WatchesTcpInfo",
+    "YieldsToUi",
     "check_interval",
 ]
 
 if TYPE_CHECKING:
     from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S, check_interval
-    from core.sampling.feed import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo
+    from core.sampling.feed import (
+        Feed,
+        Seekable,
+        ShowsPages,
+        StreamsIpsec,
+        WatchesTcpInfo,
+        YieldsToUi,
+    )
     from core.sampling.sampler import IpsecSampling, Sampler
 else:
     __getattr__ = lazy_exports(
         __name__,
         {
             "controls": ("MAX_INTERVAL_S", "MIN_INTERVAL_S", "check_interval"),
-            "feed": ("Feed", "Seekable", "ShowsPages", "StreamsIpsec", "WatchesTcpInfo"),
+            "feed": (
+                "Feed",
+                "YieldsToUi",
+                "Seekable",
+                "ShowsPages",
+                "StreamsIpsec",
+                "WatchesTcpInfo",
+            ),
             "sampler": ("IpsecSampling", "Sampler"),
         },
     )

@@ -143,3 +143,16 @@ class StreamsIpsec(Protocol):
     def ipsec_stream(self) -> AsyncIterator[IpsecView]:
         """Newest IPsec view each time the consumer asks (latest wins)."""
         ...
+
+
+@runtime_checkable
+class YieldsToUi(Protocol):
+    """A feed whose sampling stands back while the UI answers a key (the live Sampler)."""
+
+    def ui_busy(self) -> None:
+        """A key is being answered: sampling waits (briefly) between its steps."""
+        ...
+
+    def ui_done(self) -> None:
+        """The answer is on screen: sampling goes on."""
+        ...

@@ -35,6 +35,7 @@ from core.connections.snapshot import (
 )
 from core.connections.sources.base import (
     ConnectionSource,
+    GivesWay,
     PagesFirst,
     SourceSample,
     TcpInfoOnDemand,
@@ -42,6 +43,7 @@ from core.connections.sources.base import (
 from core.connections.tcpinfo import LazyTcpInfo
 from core.errors import AccessDenied, MonitorError, SourceUnavailable
 from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedControls, check_interval
+from core.sampling.give_way import GiveWay
 from core.sampling.mailbox import Mailbox
 
 if TYPE_CHECKING:
@@ -151,6 +153,9 @@ class Sampler(FeedControls):
         self.max_concurrent_calls = 0
         """Highest number of source calls ever in flight at once (must stay 1)."""
         self._in_flight = 0
+        self._give_way = GiveWay()
+        if isinstance(source, GivesWay):
+            source.between_steps = self._give_way
 
     # --- Feed properties and controls -------------------------------------------------
     @property
@@ -188,6 +193,15 @@ class Sampler(FeedControls):
         super().resume()
         self._running.set()
         self._wake.set()
+
+    def ui_busy(self) -> None:
+        """The UI is answering a key: the sampling thread waits between two steps of its
+        sample until :meth:`ui_done` (or a short while; see :mod:`core.sampling.give_way`)."""
+        self._give_way.claim()
+
+    def ui_done(self) -> None:
+        """The UI has shown its answer: sampling goes on (thread-safe)."""
+        self._give_way.release()
 
     def watch_tcp_info(self, instance_ids: Collection[str]) -> None:
         """tcp_info for these connections from now on (see

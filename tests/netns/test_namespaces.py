@@ -291,3 +291,50 @@ def test_close_acts_in_the_named_namespace_only(two: tuple[str, str, int]) -> No
     left = run_cli("connections", "--json", "--local-port", str(port), "--netns", f"{a},{b}")
     listening = [d for d in json.loads(left.stdout) if d["State"] == 2]  # Listen
     assert [d["tcpscope"]["namespace"]["name"] for d in listening] == [b]
+
+
+BINDER = """
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))
+print("bound", flush=True)
+sys.stdin.readline()
+s.listen()
+print("listening", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_bound_socket_in_another_namespace_between_walks() -> None:
+    """With the bind-table walk skipped (see core.connections.sources.bound_walk), another
+    namespace's bound socket stays listed, and shows LISTEN as soon as it listens."""
+    from core.connections.model import TcpState
+    from core.connections.sources.bound_walk import BoundWalk
+
+    port = free_port()
+    with netns(unique("t15b")) as name:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", name, sys.executable, "-c", BINDER, str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        source = open_source("all", tcp_info=False)
+        source.bound_walk = BoundWalk(lambda: 0.0, walk_always_below=0)
+        try:
+            assert proc.stdout.readline().strip() == "bound"
+
+            def states() -> list[TcpState]:
+                rows = sample(source).connections.values()
+                return [c.state for c in rows if c.local_port == port and c.netns == inode(name)]
+
+            source.sample(datetime.now(UTC), first=True)
+            assert states() == [TcpState.BOUND] and not source.bound_walk.walking
+            proc.stdin.write("listen\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "listening"
+            assert states() == [TcpState.LISTEN]
+        finally:
+            source.close()
+            proc.kill()
+            proc.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -567,6 +568,7 @@ async def test_unwritable_preferences_give_a_notice(xdg_config: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await step(pilot, app, feed)
         await pilot.press("s")
+        await asyncio.to_thread(app._prefs_saver.wait, 30.0)  # written in a thread of its own
         await pilot.pause()
         assert any("cannot save" in str(n.message) for n in app._notifications)
         assert table(app).index.sort_column == "local"
@@ -716,3 +718,30 @@ async def test_ctrl_c_quits_from_the_table_and_from_the_filter_input() -> None:
             await pilot.pause()
             assert not app.is_running, keys
         assert app.return_code == 0
+
+
+# --- keys first ---------------------------------------------------------------------------
+class ClaimsFeed(SteppedFeed):
+    """A feed that gives way to the UI (as the live Sampler does), recording each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def ui_busy(self) -> None:
+        self.calls.append("busy")
+
+    def ui_done(self) -> None:
+        self.calls.append("done")
+
+
+async def test_a_key_holds_sampling_back_until_its_answer_is_drawn() -> None:
+    feed = ClaimsFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        feed.calls.clear()
+        await pilot.press("down")
+        await pilot.pause()
+        assert feed.calls[:2] == ["busy", "done"]
+        assert table(app).cursor_row == 1

@@ -101,3 +101,12 @@ class PagesFirst(Protocol):
         """A first sample (``first=True``) that calls ``publish`` with the page as soon as
         the sockets are listed, then builds the rest; ``publish`` may hold it up a while."""
         ...
+
+
+@runtime_checkable
+class GivesWay(Protocol):
+    """A source that calls a hook between the steps of a sample, where it may wait (see
+    :mod:`core.sampling.give_way`: the UI answers a key first)."""
+
+    between_steps: Callable[[], None]
+    """Called by the sampling thread between two steps (a dump's replies); may sleep."""

@@ -20,7 +20,7 @@ or closes while bound shows up to :data:`REFRESH_S` late.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Final
 
 from core.connections.sources.inet_diag import KEY_SIZE, TCP_ALL_STATES
@@ -63,9 +63,10 @@ class BoundWalk:
     ) -> None:
         self._clock = clock
         self._below = walk_always_below
-        self._kept: dict[int, list[bytes]] = {}
-        """Address family of a dump → the bound sockets' keys its last walk found."""
-        self._found: dict[int, list[bytes]] = {}
+        self._kept: dict[Hashable, list[bytes]] = {}
+        """A dump's stream (its family, and namespace) → the bound sockets' keys its last walk
+        found."""
+        self._found: dict[Hashable, list[bytes]] = {}
         """What the walk under way found (kept once its dumps all succeeded)."""
         self._walked_at: float | None = None
         self.walking = True
@@ -78,14 +79,20 @@ class BoundWalk:
             first or listed < self._below or at is None or not 0 <= self._clock() - at < REFRESH_S
         )
         self._found = {}
+        return self.states
+
+    @property
+    def states(self) -> int:
+        """The states the dumps of the sample planned last ask for."""
         return TCP_ALL_STATES if self.walking else WITHOUT_WALK
 
-    def splice(self, family: int, replies: Iterable[list[bytes]]) -> Iterator[list[bytes]]:
-        """Each reply's keys; a walking dump's bound keys are noted, the others get the last
-        walk's put back after their listeners."""
+    def splice(self, stream: Hashable, replies: Iterable[list[bytes]]) -> Iterator[list[bytes]]:
+        """Each reply's keys of one dump (``stream``: its family, and namespace); a walking
+        dump's bound keys are noted, the others get the last walk's put back after their
+        listeners."""
         head = True
         if self.walking:
-            found = self._found[family] = []  # a second dump of the sample starts over
+            found = self._found[stream] = []  # a second dump of the sample starts over
             for keys in replies:
                 if head:
                     end = _head_end(keys)
@@ -93,7 +100,7 @@ class BoundWalk:
                     head = end == len(keys)
                 yield keys
             return
-        kept = self._kept.get(family, [])
+        kept = self._kept.get(stream, [])
         for keys in replies:
             if head and kept:
                 end = _head_end(keys)
@@ -107,7 +114,7 @@ class BoundWalk:
     def done(self) -> None:
         """The sample's dumps all succeeded: a walk's findings stand from now."""
         if self.walking:
-            self._kept = self._found
+            self._kept.update(self._found)  # a namespace replayed this time keeps its own
             self._walked_at = self._clock()
         self._found = {}
 
@@ -120,9 +127,9 @@ class BoundWalk:
             return []
         cookies = {key[_COOKIE] + key[KEY_SIZE:] for key in added}
         out: list[bytes] = []
-        for family, kept in self._kept.items():
+        for stream, kept in self._kept.items():
             taken = [k for k in kept if k[_COOKIE] + k[KEY_SIZE:] in cookies]
             if taken:
                 out += taken
-                self._kept[family] = [k for k in kept if k not in taken]
+                self._kept[stream] = [k for k in kept if k not in taken]
         return out

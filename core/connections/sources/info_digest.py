@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from core.connections.model import TcpInfo
-from core.connections.sources.dump_diff import OrderedDiff
+from core.connections.sources.dump_diff import KeyRuns, OrderedDiff
 from core.connections.sources.inet_diag import (
     MSG_MIN,
     MSG_TYPE,
@@ -89,7 +89,7 @@ class DigestTrail:
     order and as a set, the InstanceID of each sockid that has one, and the records they were
     taken with. Used once: the next sample takes the digests over."""
 
-    order: list[bytes] | None
+    order: KeyRuns | None
     known: set[bytes]
     owners: dict[bytes, str]
     records: object
@@ -141,8 +141,8 @@ def slow_digest(chunk: bytes, off: int) -> bytes | None:
 
 
 def follow(
-    chunks: Iterable[KeptReply], last: list[bytes], known: set[bytes]
-) -> tuple[list[bytes], dict[bytes, Where], set[bytes]]:
+    chunks: Iterable[KeptReply], last: KeyRuns, known: set[bytes]
+) -> tuple[KeyRuns, dict[bytes, Where], set[bytes]]:
     """This sample's digests in dump order, where each socket whose digest moved (or is new)
     is, by sockid, and the sockids whose digest went (closed, or no tcp_info any more).
 
@@ -160,8 +160,8 @@ def follow(
     order, added, gone, clean = diff.finish()
     if not clean:  # a socket listed twice: whole sets
         listed = dict.fromkeys(d for _c, items, _o in replies for d in items)
-        order = list(listed)
-        added = [d for d in order if d not in known]
+        added = [d for d in listed if d not in known]
+        order = KeyRuns.of(list(listed))
         gone = [d for d in known if d not in listed]
     known.difference_update(gone)
     known.update(added)
@@ -211,7 +211,7 @@ def info_changes(
         trail.order = None  # used once: its set is brought up to date in place
         known = trail.known
     else:
-        last, known = [], set()
+        last, known = KeyRuns(), set()
     order, moved_at, went = follow(chunks, last, known)
     trusted = trail is not None and not complete and trail.records is before
     if trail is not None and trusted:

@@ -31,6 +31,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
+from itertools import compress, islice
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -49,7 +50,7 @@ from core.connections.records import (
 from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample, observed_after
 from core.connections.sources.bound_walk import BoundWalk
-from core.connections.sources.dump_diff import OrderedDiff
+from core.connections.sources.dump_diff import KeyRuns, OrderedDiff
 from core.connections.sources.fd_scan import scanned
 from core.connections.sources.inet_diag import (
     MSG_MIN,
@@ -84,6 +85,9 @@ _ADDRESS_CACHE: Final = 65536
 _PROGRESS_STEP: Final = 8192
 """Records a first sample builds between two steps of its progress (see ``progress``)."""
 _ZERO_PORT: Final = b"\0\0"
+_SCAN_SLICE: Final = 16384
+"""Records looked at per C call when owners change (about a millisecond each)."""
+_INODE_OF: Final = attrgetter("inode")
 DUMP_MODES: Final = ("unspec", "per-family")
 """``unspec``: one compat dump for both families; ``per-family``: one v2 dump each (kernels
 or sandboxes that refuse the compat request)."""
@@ -116,9 +120,15 @@ class NamespaceDumps(Protocol):
     families: tuple[int, ...]
     """Address families of each dump (AF_UNSPEC: one compat dump), set by the source."""
 
-    def dump(self, feed: Callable[[list[bytes]], None], keep: list[KeptReply] | None) -> None:
+    def dump(
+        self,
+        feed: Callable[[list[bytes]], None],
+        keep: list[KeptReply] | None,
+        walk: BoundWalk,
+    ) -> None:
         """Like one sample's dumps: each reply's keys to ``feed``, the replies to ``keep``.
-        Keys of sockets outside tcpscope's namespace end with that namespace's inode."""
+        Keys of sockets outside tcpscope's namespace end with that namespace's inode. The
+        dumps ask for ``walk.states`` and go through ``walk.splice``."""
         ...
 
     def query_dumper(self, netns: int | None) -> InetDiagDumper | None:
@@ -178,7 +188,7 @@ class NetlinkSource:
         self._resolver = PidResolver(proc)
         self._procs = ProcessCache()
         self._by_key: dict[bytes, TcpConnection] = {}
-        self._order: list[bytes] = []
+        self._order = KeyRuns()
         """Every key of the last dump in the kernel's order (``_by_key``'s, plus sockets in
         unknown states)."""
         self._by_iid: dict[str, TcpConnection] = {}
@@ -190,6 +200,8 @@ class NetlinkSource:
         """New or changed sockets in the last sample (for bench)."""
         self._replies = 0
         self._built = 0
+        self.between_steps: Callable[[], None] = _no_wait
+        """Called between two replies of a dump (the sampler's :class:`GivesWay` hook)."""
         self.bound_walk = BoundWalk()
         """Whether a sample walks the kernel's bind table (see its module)."""
 
@@ -251,7 +263,7 @@ class NetlinkSource:
             self._namespaces.close()
         self._resolver.close()
         self._by_key = {}
-        self._order = []
+        self._order = KeyRuns()
         self._by_iid = {}
         self._pid_refs.clear()
 
@@ -306,9 +318,8 @@ class NetlinkSource:
         chunks: list[KeptReply] = []
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
-        # Dumps with every tcp_info (recordings, --json) and of other namespaces always walk.
-        always = first or self._tcp_info or self._namespaces is not None
-        states = self.bound_walk.plan(always, len(self._order))
+        # Dumps with every tcp_info (recordings, --json) always walk.
+        states = self.bound_walk.plan(first or self._tcp_info, len(self._order))
         self._dump(diff.feed, chunks, states)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         order, added, gone, clean = diff.finish()
@@ -322,14 +333,15 @@ class NetlinkSource:
             self._dump(listed.extend, chunks, states)
             seen = dict.fromkeys(listed)
             # The records' key objects, not this dump's copies (one bytes object a socket).
-            order = [prev[k].source_key if k in prev else k for k in seen]
-            added = [k for k in order if k not in prev]
+            keys = [prev[k].source_key if k in prev else k for k in seen]
+            added = [k for k in keys if k not in prev]
+            order = KeyRuns.of(keys)
             gone = [k for k in prev if k not in seen]
         self.bound_walk.done()
         if added and (claimed := self.bound_walk.claimed(added)):
             # Bound sockets put back from the last walk that listen or connect by now.
             drop = set(claimed)
-            order = [k for k in order if k not in drop]
+            order = KeyRuns.of([k for k in order if k not in drop])
             gone += [k for k in claimed if k in prev]
         now = observed_after(now)
         if page is not None:
@@ -379,8 +391,9 @@ class NetlinkSource:
             def counted(found: list[bytes]) -> None:
                 self._replies += 1
                 feed(found)
+                self.between_steps()
 
-            self._namespaces.dump(counted, keep)
+            self._namespaces.dump(counted, keep, self.bound_walk)
             return
         streams = [
             (fam, dumper, dumper.chunks(fam, states)) for fam, dumper in self._dumpers.items()
@@ -390,8 +403,9 @@ class NetlinkSource:
             for found in splice(family, reply_keys(family, dumper, stream, keep, self._walker)):
                 self._replies += 1
                 feed(found)
+                self.between_steps()
 
-    def _first_page(self, order: list[bytes], now: datetime, request: PageRequest) -> FirstPage:
+    def _first_page(self, order: KeyRuns, now: datetime, request: PageRequest) -> FirstPage:
         """The rows that sort first, built from the dump's keys alone (owners not looked up).
 
         Counting and picking run over the keys' bytes in C where they can: at 50k sockets a
@@ -586,10 +600,21 @@ class NetlinkSource:
     ) -> list[str]:
         """Rare O(N) pass: owners changed for existing sockets (process died, late find).
 
+        The records of those inodes are picked out in C, a slice at a time: a list of every
+        (key, record) pair made 262k tuples at 250k sockets, which young collections on the
+        UI thread then walked (50-100 ms a pass, measured), and one C call over all the
+        records would hold the interpreter lock through a key press.
+
         Returns the InstanceIDs whose record was replaced."""
+        matched: list[bytes] = []
+        keys, recs, wanted = iter(by_key), iter(by_key.values()), inodes.__contains__
+        for _ in range(0, len(by_key), _SCAN_SLICE):
+            part = map(wanted, map(_INODE_OF, islice(recs, _SCAN_SLICE)))
+            matched += compress(islice(keys, _SCAN_SLICE), part)
         replaced: list[str] = []
-        for key, rec in list(by_key.items()):
-            if rec.inode not in inodes:
+        for key in matched:
+            rec = by_key[key]
+            if rec.inode not in inodes:  # (never: it was picked by its inode)
                 continue
             pid, status = self._resolver.owner(rec.inode)
             holders = self._resolver.holders(rec.inode)
@@ -647,6 +672,10 @@ def reply_keys(
         if off < len(chunk):
             dumper.finish(chunk, off)
         yield found
+
+
+def _no_wait() -> None:
+    """No pause between two replies (no sampler asked for one)."""
 
 
 def _netns(key: bytes) -> int | None:
