@@ -37,8 +37,10 @@ REBUILD_FRACTION = 8
 SYNC_ROWS = 5000
 """Up to this many rows a new order is made, and a tick's rows moved, at once (a few ms);
 above, in bounded slices."""
-CHUNK = 4096
-"""Rows keyed and sorted per slice of a build (about 3 ms of tuples here)."""
+CHUNK = 2048
+"""Rows keyed and sorted per step of a build (1-2 ms here; a slice looks at the clock after
+each, so a slice ends at most this much past its budget: with 4096, UI callbacks of a 10-12 ms
+budget took 18-30 ms of CPU at 250k rows on a busy host, and a key pressed then waited)."""
 MOVES_AT_ONCE = 256
 """Above :data:`SYNC_ROWS` rows, a tick moves up to this many rows at once (all orders
 together, a few ms at 250k rows); more wait for :meth:`RowIndex.step` slices."""
