@@ -77,6 +77,10 @@ def _steps(
                 counts[c.state] = counts.get(c.state, 0) + 1
         keys.sort()
         runs.append(tuple([str(k[-1]) for k in keys]))  # a key ends with its row's InstanceID
+        # Not held across the pause: 4k (id, record) pairs and 4k key tuples, young, would be
+        # walked by every young collection the UI makes until the next step (at 250k rows a
+        # build runs for seconds after each re-sort, while keys are pressed).
+        del chunk, keys
         yield
     of = order.keys.key
     if len(runs) <= 1:
