@@ -1,6 +1,6 @@
 """Output encoded by two processes in turn: for ``--json`` the reference bytes (and by its
-default single process, a chunk's rows in one ``writev``), for the table and ``--csv`` the
-bytes of one process, in order, on a real pipe.
+default single process, a chunk's rows in one ``writev`` by a writing thread), for the table
+and ``--csv`` the bytes of one process, in order, on a real pipe.
 
 Run in a fresh interpreter: the writer forks only from a single-threaded process, and a test
 runner may have threads of its own. Small chunks, so a few hundred rows of a real sample make
@@ -23,7 +23,7 @@ from tests.integration.conftest import IS_LINUX
 ROOT = Path(__file__).resolve().parents[2]
 
 PRELUDE = """
-import hashlib, io, json, os, subprocess, sys
+import hashlib, io, json, os, subprocess, sys, threading
 from core.connections.oneshot import take_snapshot
 from tests.integration.sockets import SocketBag
 
@@ -69,30 +69,39 @@ def through_pipe(rows):
     reader.wait()
     return found
 
-# 0. One process (the default), each chunk's rows in one writev, through a pipe.
+def early_errno():
+    head = subprocess.Popen(["head", "-c", "600000"], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL)
+    try:
+        write_json(many * 4, snap, head.stdin)
+        found = None
+    except OSError as err:
+        found = err.errno
+    head.wait()
+    try:
+        head.stdin.close()
+    except OSError:
+        pass
+    return found
+
+# 0. One process (the default), each chunk's rows in one writev by a writing thread, through
+# a pipe; a reader that leaves early.
 alone = through_pipe(many)
+alone_early = early_errno()
 alone_forks = len(forks)
+alone_threads = threading.active_count()
 
 # 1. Two processes: the whole output through a pipe to a reader process.
 json_writer.SPLIT_ROWS = len(many)
 got = through_pipe(many)
 
 # 2. A reader that leaves early (| head): a clear OSError, no hang, no stray writer.
-head = subprocess.Popen(["head", "-c", "600000"], stdin=subprocess.PIPE,
-                        stdout=subprocess.DEVNULL)
-try:
-    write_json(many * 4, snap, head.stdin)
-    early = None
-except OSError as err:
-    early = err.errno
-head.wait()
-try:
-    head.stdin.close()
-except OSError:
-    pass
+early = early_errno()
 print(json.dumps({
     "forks": len(forks),
     "alone_forks": alone_forks,
+    "alone_early": alone_early,
+    "alone_threads": alone_threads,
     "alone": alone,
     "got": got,
     "expected": hashlib.sha256(expected).hexdigest(),
@@ -163,6 +172,8 @@ def test_one_and_two_writers_give_the_reference_bytes_and_stop_on_a_closed_pipe(
     report = _run(SCRIPT, tmp_path)
     assert report["alone_forks"] == 0, "--json forked by default"
     assert report["alone"] == report["expected"], "one writer's bytes differ from the reference"
+    assert report["alone_early"] == 32  # EPIPE from the writing thread, raised here
+    assert report["alone_threads"] == 1  # the writing thread ended with its output
     assert report["forks"] >= 2, "the second encoder was not forked"
     assert report["got"] == report["expected"], "the two writers' bytes differ from the reference"
     assert report["size"] > 400 * 1000  # dozens of chunks

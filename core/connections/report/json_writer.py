@@ -248,7 +248,8 @@ def write_json(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) -
 
     The bytes equal ``json.dumps(docs, indent=2)`` for ASCII text (non-ASCII is UTF-8).
     After the first chunk, each chunk's rows go to the file descriptor under ``out`` in one
-    ``writev`` (core.connections.report.two_writers).
+    ``writev``, from a writing thread while the next chunk is encoded
+    (core.connections.report.two_writers.write_behind).
     """
     filler = _Filler(snap)
     empty = True

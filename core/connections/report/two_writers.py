@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
@@ -78,7 +80,8 @@ def write_chunks(
 
     The first :data:`FIRST_CHUNK` rows are encoded, written and flushed before any other row
     is taken (the output streams, even from an iterator), the rest in chunks of ``chunk``
-    rows, written straight to the file descriptor under ``out`` when it has one. From
+    rows, written straight to the file descriptor under ``out`` when it has one (by a
+    writing thread, :func:`write_behind`). From
     ``split_at`` rows on, with a descriptor, two processes encode alternate chunks
     (:func:`write_alternating`); they slice a sequence by position, so each touches (and
     copies, after the fork) only the memory of its own rows.
@@ -108,7 +111,7 @@ def write_chunks(
     if count >= split_at:
         write_alternating(fd, spans, encode_span)
     else:
-        _alone(fd, spans, encode_span)
+        write_behind(fd, spans, encode_span)
 
 
 def _descriptor(out: IO[bytes]) -> int | None:
@@ -172,6 +175,56 @@ def write_alternating(fd: int, batches: Iterable[T], encode: Callable[[T], Text]
 def _alone(fd: int, items: Iterator[T], encode: Callable[[T], Text]) -> None:
     for item in items:
         write_all(fd, encode(item))
+
+
+BEHIND: Final = 2
+"""Encoded chunks that may wait for the writing thread (about 2.4 MB of ``--json``)."""
+_SWITCH_S: Final = 0.0005
+"""The interpreter's thread switch interval while writing behind (default 5 ms): the writing
+thread gets the lock back within a chunk's C calls, not 5 ms later with the pipe run dry."""
+
+
+def write_behind(fd: int, items: Iterable[T], encode: Callable[[T], Text]) -> None:
+    """``encode(item)`` of every item written to ``fd`` in order: encoded on this thread,
+    written by another.
+
+    Why: a pipe holds 1 MiB, less than a chunk of ``--json``; a write then waits for the
+    reader to drain it, and without the interpreter lock. On its own thread that wait (and
+    the kernel's copy into the pipe) overlaps the encoding of the next chunk, which one
+    process alone would otherwise hold up.
+
+    Raises:
+        OSError: a write failed (``| head``: the rest is not encoded).
+    """
+    pending: queue.Queue[Text | None] = queue.Queue(BEHIND)
+    failed: list[OSError] = []
+
+    def drain() -> None:
+        while (data := pending.get()) is not None:
+            if not failed:  # after a failure, only empty the queue (never block the encoder)
+                try:
+                    write_all(fd, data)
+                except OSError as err:
+                    failed.append(err)
+
+    writer = threading.Thread(target=drain, name="tcpscope-writer", daemon=True)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(_SWITCH_S)
+    writer.start()
+    done = False
+    try:
+        for item in items:
+            if failed:
+                break
+            pending.put(encode(item))
+        done = True
+    finally:
+        sys.setswitchinterval(switch)
+        if done:  # (an exception leaves the daemon thread behind: a pipe may never drain)
+            pending.put(None)
+            writer.join()
+    if failed:
+        raise failed[0]
 
 
 def _turns(

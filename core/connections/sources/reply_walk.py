@@ -54,6 +54,8 @@ BATCH: Final = 128
 """At most this many messages (of the shortest kind) are read one by one between two looks
 for a run: where runs keep failing (sockets of several kinds interleaved), a look costs a
 few messages' worth."""
+BLOCK: Final = 64
+"""Messages cut out by one unpack."""
 MIN_RUN: Final = 8
 """A shorter run is read one by one."""
 assert (_EXPIRES_WORD + len(_OWNER_WORDS)) * WORD == _KEY_AT + KEY_SIZE
@@ -74,12 +76,24 @@ class _Shape:
     info_at: int | None
     """Where a whole-enough tcp_info starts in the message (``None``: none in the first one
     met; the messages of a run then get their digests one by one)."""
-    unpacks: dict[tuple[bool, int], Callable[[bytearray], tuple[bytes, ...]]] = field(
+    unpacks: dict[tuple[bool, int], Callable[[bytearray, int], tuple[bytes, ...]]] = field(
         default_factory=dict
     )
-    """(digests?, run length) → the unpack of that many keys or digests at once."""
+    """(digests?, messages) → the unpack of that many keys or digests at once (up to BLOCK)."""
 
-    def unpack(self, digests: bool, count: int) -> Callable[[bytearray], tuple[bytes, ...]]:
+    def cut(self, digests: bool, buf: bytearray, count: int, into: list[bytes]) -> None:
+        """The keys (or digests) of the ``count`` messages in ``buf`` onto ``into``: a block of
+        BLOCK messages per C call (the unpacks kept stay few and small whatever the runs)."""
+        step = self.step
+        whole, rest = divmod(count, BLOCK)
+        if whole:
+            block = self._unpack(digests, BLOCK)
+            for at in range(0, whole * BLOCK * step, BLOCK * step):
+                into.extend(block(buf, at))
+        if rest:
+            into.extend(self._unpack(digests, rest)(buf, whole * BLOCK * step))
+
+    def _unpack(self, digests: bool, count: int) -> Callable[[bytearray, int], tuple[bytes, ...]]:
         found = self.unpacks.get((digests, count))
         if found is None:
             if digests:
@@ -214,7 +228,7 @@ class ReplyWalker:
                 zeros = memoryview(bytes(WORD * count)).cast("I")
                 for word in masked_words(shape.info_at):
                     moved[word::stride] = zeros
-                items.extend(shape.unpack(True, count)(buf))
+                shape.cut(True, buf, count, items)
                 offsets.extend(range(off, end, step))
                 # The expiry timer, zeroed above, is overwritten below: keys never hold it.
             elif step > MSG_MIN:  # attributes, but no tcp_info where the first one had it
@@ -228,5 +242,5 @@ class ReplyWalker:
         for n, word in enumerate(_OWNER_WORDS):
             moved[_EXPIRES_WORD + n :: stride] = moved[word::stride]
         moved.release()
-        keys.extend(shape.unpack(False, count)(buf))
+        shape.cut(False, buf, count, keys)
         return end
