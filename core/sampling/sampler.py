@@ -45,6 +45,7 @@ from core.errors import AccessDenied, MonitorError, SourceUnavailable
 from core.sampling.controls import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedControls, check_interval
 from core.sampling.give_way import GiveWay
 from core.sampling.mailbox import Mailbox
+from core.sampling.young_pass import young_pass
 
 if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
@@ -430,7 +431,10 @@ class Sampler(FeedControls):
         self._in_flight += 1
         self.max_concurrent_calls = max(self.max_concurrent_calls, self._in_flight)
         try:
-            return call() if call is not None else self._source.sample(now, first=first)
+            result = call() if call is not None else self._source.sample(now, first=first)
+            if not first:  # (a first sample's records are frozen by the UI as it takes them)
+                young_pass(len(result.connections), self._give_way)
+            return result
         finally:
             self._in_flight -= 1
             self.samples_taken += 1
