@@ -31,13 +31,11 @@ from core.connections.sources.inet_diag import (
 from core.connections.sources.info_digest import (
     SOCKID_AT,
     WORD,
+    Digests,
     masked_words,
     slow_digest,
 )
 from core.connections.tcpinfo import DIGEST_LENGTH
-
-Digests = tuple[list[bytes], list[int]]
-"""A reply's digests, in dump order, and the offsets of their messages."""
 
 _HEAD_AT: Final = 16
 """idiag_family, idiag_state: the key's first two bytes; moved two places on (over timer and
@@ -137,7 +135,7 @@ class ReplyWalker:
             if shape is None:
                 shape = shapes[length] = self._learn(chunk, off, length)
             step = shape.step
-            # A run only pays from a dozen messages on: one look at the header PROBE messages
+            # A run only pays from MIN_RUN messages on: one look at the header PROBE messages
             # on says whether this may be one (TIME_WAIT sockets, shorter, cut runs short).
             ahead = min(PROBE, (size - off) // step - 1) * step
             if ahead >= MIN_RUN * step and chunk[off + ahead : off + ahead + 8] == shape.head:
