@@ -207,6 +207,10 @@ def decode(chunk: bytes, off: int) -> DiagSocket:
     )
 
 
+def _go_on() -> None:
+    """No pause before a read (no sampler asked for one)."""
+
+
 class InetDiagDumper:
     """A persistent NETLINK_SOCK_DIAG socket that dumps TCP sockets of one family at a time."""
 
@@ -236,7 +240,9 @@ class InetDiagDumper:
         """Close the netlink socket."""
         self._sock.close()
 
-    def chunks(self, family: int, states: int = TCP_ALL_STATES) -> Iterator[bytes]:
+    def chunks(
+        self, family: int, states: int = TCP_ALL_STATES, before_read: Callable[[], None] = _go_on
+    ) -> Iterator[bytes]:
         """Send one dump request for ``family`` and yield the raw reply chunks.
 
         The caller walks each chunk's messages and must call :meth:`finish` at the first
@@ -246,7 +252,9 @@ class InetDiagDumper:
 
         A reader thread, started at once, does the ``recv`` calls: the kernel fills the next
         reply (in ``recv``, without the GIL) while the caller's Python walks the previous one,
-        on the other core. Two dumpers can run their dumps at the same time.
+        on the other core. Two dumpers can run their dumps at the same time. The reader calls
+        ``before_read`` before each ``recv`` (the sampler's give-way: while the UI answers a
+        key, the kernel's walk waits too, and leaves the key the cores of a busy host).
 
         Raises:
             SourceUnavailable, AccessDenied, MonitorError: one-line reasons.
@@ -271,7 +279,7 @@ class InetDiagDumper:
         replies: queue.SimpleQueue[bytes | OSError | None] = queue.SimpleQueue()
         reader = threading.Thread(
             target=_read_dump,
-            args=(self._sock, hdr + body, seq, replies),
+            args=(self._sock, hdr + body, seq, replies, before_read),
             name="tcpscope-sock-diag",
             daemon=True,
         )
@@ -416,12 +424,17 @@ def reply_type(family: int) -> int:
 
 
 def _read_dump(
-    sock: socket.socket, request: bytes, seq: int, out: queue.SimpleQueue[bytes | OSError | None]
+    sock: socket.socket,
+    request: bytes,
+    seq: int,
+    out: queue.SimpleQueue[bytes | OSError | None],
+    before_read: Callable[[], None] = _go_on,
 ) -> None:
     """Reader thread: send ``request``, queue every reply chunk, then ``None``."""
     try:
         sock.send(request)
         while True:
+            before_read()
             chunk = sock.recv(RECV_BUFFER)
             out.put(chunk)
             if _ends_dump(chunk, seq):
