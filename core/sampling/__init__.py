@@ -1,7 +1,8 @@
 """The async Sampler, the Feed protocols every screen consumes, and the pause and interval
 controls the feeds share (the choice of feed is :mod:`core.commands.feeds`).
 
-Facade (lazy): the Sampler, the Feed protocols and the interval bounds.
+Facade (lazy): the Sampler, the Feed protocols, the interval bounds and how long the UI's
+claim on the sampling thread lasts at most.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from core import lazy_exports
 
 __all__ = [
+    "CLAIM_S",
     "MAX_INTERVAL_S",
     "MIN_INTERVAL_S",
     "Feed",
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
         WatchesTcpInfo,
         YieldsToUi,
     )
+    from core.sampling.give_way import CLAIM_S
     from core.sampling.sampler import IpsecSampling, Sampler
 else:
     __getattr__ = lazy_exports(
@@ -48,6 +51,7 @@ else:
                 "StreamsIpsec",
                 "WatchesTcpInfo",
             ),
+            "give_way": ("CLAIM_S",),
             "sampler": ("IpsecSampling", "Sampler"),
         },
     )
