@@ -15,6 +15,7 @@ from core.connections.sources.base import SourceSample
 from core.connections.sources.bound_walk import REFRESH_S, WALK_ALWAYS_BELOW, BoundWalk
 from core.connections.sources.inet_diag import TCP_ALL_STATES
 from core.connections.sources.netlink import NetlinkSource
+from core.connections.tcpinfo import LazyTcpInfo
 from tests.integration.conftest import IS_LINUX
 from tests.integration.sockets import SocketBag
 from tests.integration.test_sources import find, port
@@ -44,6 +45,12 @@ def skipping(request: pytest.FixtureRequest) -> Iterator[tuple[NetlinkSource, Cl
 
 def sample(source: NetlinkSource, first: bool = False) -> SourceSample:
     return source.sample(datetime.now(UTC), first=first)
+
+
+def lazy(sample: SourceSample) -> LazyTcpInfo:
+    """A recording source's tcp_info (every socket's, in every dump)."""
+    assert isinstance(sample.tcp_info, LazyTcpInfo)
+    return sample.tcp_info
 
 
 def bound(bag: SocketBag, family: int = socket.AF_INET) -> socket.socket:
@@ -188,11 +195,11 @@ def test_a_recording_skips_the_walk_and_bound_sockets_lose_no_tcp_info(
         assert conn.instance_id not in first.tcp_info
     talking = find(first, port(pair[0]), port(listener))
     assert talking is not None and talking.instance_id in first.tcp_info
-    trail = first.tcp_info.changes(None).trail
+    trail = lazy(first).changes(None).trail
 
     second = sample(source)
     assert not source.bound_walk.walking
-    changes = second.tcp_info.changes(trail)
+    changes = lazy(second).changes(trail)
     assert all(second.connections[c.instance_id] is c for c in was.values() if c is not None)
     assert talking.instance_id in second.tcp_info
     assert talking.instance_id not in changes.gone
@@ -200,7 +207,7 @@ def test_a_recording_skips_the_walk_and_bound_sockets_lose_no_tcp_info(
     listens.listen(7)
     third = sample(source)
     assert not source.bound_walk.walking
-    changes = third.tcp_info.changes(changes.trail)
+    changes = lazy(third).changes(changes.trail)
     now = find(third, port(listens))
     assert now is not None and now.state is TcpState.LISTEN
     assert changes.moved[now.instance_id].send_q == 7  # its backlog: a LISTEN socket's tcp_info
@@ -208,6 +215,6 @@ def test_a_recording_skips_the_walk_and_bound_sockets_lose_no_tcp_info(
     clock.now += REFRESH_S
     fourth = sample(source)
     assert source.bound_walk.walking
-    changes = fourth.tcp_info.changes(changes.trail)
+    changes = lazy(fourth).changes(changes.trail)
     assert now.instance_id not in changes.gone and now.instance_id not in changes.moved
     assert fourth.tcp_info[now.instance_id].send_q == 7
