@@ -1,8 +1,9 @@
-"""The async Sampler, the Feed protocols every screen consumes, and the pause and interval
-controls the feeds share (the choice of feed is :mod:`core.commands.feeds`).
+"""The async Sampler, the Feed protocols every screen consumes, the pause and interval
+controls the feeds share (the choice of feed is :mod:`core.commands.feeds`), and the pacing
+of the garbage collector in the processes that keep every record (the app, ``record``).
 
-Facade (lazy): the Sampler, the Feed protocols, the interval bounds and how long the UI's
-claim on the sampling thread lasts at most.
+Facade (lazy): the Sampler, the Feed protocols, the interval bounds, the GcPacer and how
+long the UI's claim on the sampling thread lasts at most.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ __all__ = [
     "MAX_INTERVAL_S",
     "MIN_INTERVAL_S",
     "Feed",
+    "GcPacer",
     "IpsecSampling",
     "Sampler",
     "Seekable",
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
         WatchesTcpInfo,
         YieldsToUi,
     )
+    from core.sampling.gc_pacing import GcPacer
     from core.sampling.give_way import CLAIM_S
     from core.sampling.sampler import IpsecSampling, Sampler
 else:
@@ -51,6 +54,7 @@ else:
                 "StreamsIpsec",
                 "WatchesTcpInfo",
             ),
+            "gc_pacing": ("GcPacer",),
             "give_way": ("CLAIM_S",),
             "sampler": ("IpsecSampling", "Sampler"),
         },

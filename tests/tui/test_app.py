@@ -8,7 +8,7 @@ import gc
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -237,12 +237,14 @@ def same_rows_then_a_newcomer(index: int) -> ScriptedFrame:
 
 
 async def test_a_tick_repaints_rows_that_only_aged_in_slices_and_moved_rows_at_once() -> None:
+    # Slices are for large tables (250k rows); this one is made to use them at 60.
     feed = SteppedFeed(same_rows_then_a_newcomer)
     app = make_app(feed)
     async with app.run_test(size=(120, 30)) as pilot:
-        await step(pilot, app, feed)
-        await step(pilot, app, feed)
         t = table(app)
+        t.slices_above_rows = 0
+        await step(pilot, app, feed)
+        await step(pilot, app, feed)
         after_tick: list[list[str]] = []  # what the next frame shows, as a tick leaves it
         update = t.update_snapshot
 
@@ -270,6 +272,31 @@ async def test_a_tick_repaints_rows_that_only_aged_in_slices_and_moved_rows_at_o
         t.refresh()
         assert moved == drawn_lines(t)
         assert t.cursor_row == cursor and any(":40004" in line for line in moved[2:11])
+
+
+async def test_a_smaller_tables_tick_repaints_every_row_in_one_frame() -> None:
+    # Below SLICES_ABOVE_ROWS a tick that only ages the rows is one frame, not four: what
+    # the first frame after the tick shows is the whole table, every age new.
+    feed = SteppedFeed(same_rows_then_a_newcomer)
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await step(pilot, app, feed)
+        await step(pilot, app, feed)
+        t = table(app)
+        after_tick: list[list[str]] = []
+        update = t.update_snapshot
+
+        def noted(snap: Snapshot) -> None:
+            update(snap)
+            after_tick.append(drawn_lines(t))
+
+        t.update_snapshot = noted  # type: ignore[method-assign]
+        before = drawn_lines(t)
+        await step(pilot, app, feed)  # every row one second older, the same rows on screen
+        assert not t.repainting
+        first = after_tick[0]
+        t.refresh()
+        assert first == drawn_lines(t) and first != before
 
 
 async def test_cursor_stays_on_its_connection_when_rows_are_inserted_above() -> None:
@@ -425,6 +452,24 @@ async def test_header_says_host_source_age_and_privilege() -> None:
         text = static_text(app.screen.query_one("#header", Static))
         assert HOST in text and "source demo" in text and "every 1s" in text
         assert "(0s ago)" in text and "privileged cells hidden" in text
+
+
+async def test_header_age_keeps_counting_while_no_sample_comes() -> None:
+    # A sample redraws the header; its own one-second tick redraws it only once a whole
+    # second passed without one (paused, or a slow source), with the age as of that moment.
+    feed = SteppedFeed()
+    now = [START]
+    app = make_app(feed, clock=lambda: now[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        assert app.snapshot is not None
+        now[0] = app.snapshot.time + timedelta(seconds=7)
+        header = app.screen.query_one("#header", Static)
+        for _ in range(40):  # the tick is real time: up to two seconds
+            if "(7s ago)" in static_text(header):
+                break
+            await pilot.pause(0.05)
+        assert "(7s ago)" in static_text(header)
 
 
 async def test_source_error_shows_a_banner_and_recovers() -> None:

@@ -75,6 +75,11 @@ REPAINT_EVERY_S = 0.016
 """A tick that changes only what the rows on screen say repaints them 10 lines a frame (about
 5 ms of the UI thread each at 250k rows, not 20-30 ms at once; the last line is new 50 ms
 after the first at 40 lines)."""
+SLICES_ABOVE_ROWS = 100_000
+"""Below this many rows a tick repaints in one frame, with the header and the state counts.
+Why: each frame costs the compositor and the terminal write again; at 50k rows (where the
+sampling thread holds the interpreter for ~30 ms a second, not ~0.5 s as at 250k) the four
+slices were four of the five frames a second, 40% of the UI thread's CPU at 1 Hz."""
 PREPARE_STEP_S = 0.006
 PREPARE_EVERY_S = 0.03
 """The next column's order, made while idle: 6 ms slices, 30 ms apart (at 250k rows it takes
@@ -182,6 +187,8 @@ class ConnTable(ScrollView, can_focus=True):
         """Set while the table shows a first page (its rows only) before the whole first
         sample; the index stays empty until that sample comes."""
         self._page_ids: list[str] = []
+        self.slices_above_rows = SLICES_ABOVE_ROWS
+        """From this many rows a tick's repaint goes in slices (see :meth:`_repaint`)."""
 
     # --- data -------------------------------------------------------------------------
     def update_snapshot(self, snap: Snapshot) -> None:
@@ -190,7 +197,8 @@ class ConnTable(ScrollView, can_focus=True):
         if snap.page is not None:
             self._show_page(snap.page)
             return
-        before = self._on_screen()
+        sliced = len(self.index.rows) >= self.slices_above_rows
+        before = self._on_screen() if sliced else None
         self.page = None
         view = snap.namespaces
         self.many_namespaces = view is not None and view.with_sockets > 1
@@ -337,7 +345,8 @@ class ConnTable(ScrollView, can_focus=True):
                 self.on_rows_shown()
 
     def _reindex(self, tick_from: tuple[object, ...] | None = None) -> None:
-        """The rows listed anew (after a tick: ``tick_from`` is :meth:`_on_screen` before it)."""
+        """The rows listed anew (after a tick of a table large enough for slices: ``tick_from``
+        is :meth:`_on_screen` before it)."""
         cursor = self._cursor_pos
         if self.grouped:
             groups = self.index.groups(self.group_by)

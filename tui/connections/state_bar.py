@@ -40,6 +40,7 @@ class StateBar(Static):
     """
 
     _length = -1
+    _shown: Text | None = None
 
     def show(
         self,
@@ -69,6 +70,9 @@ class StateBar(Static):
         if note:
             text.append("  │ ", style="dim")
             text.append(note, style="italic")
+        if text == self._shown:
+            return  # the same line: no render of it again (most ticks at a steady count)
+        self._shown = text
         # A relayout costs a frame; only the line count (wrapping at 80 columns) needs one.
         relayout = len(text.plain) != self._length
         self._length = len(text.plain)

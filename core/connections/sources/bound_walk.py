@@ -11,6 +11,10 @@ the last walk are put back where the kernel lists them (after the listeners, bef
 connected sockets), so each dump's order, and the diff against the last one, stay as if it
 had walked.
 
+A recording's dumps (every socket's tcp_info) skip the walk the same way: the kernel sends a
+bound socket without its tcp_info (no ``INET_DIAG_INFO``; checked by the tests on the real
+kernel), so putting its key back is all there is to put back.
+
 What a user sees: below :data:`WALK_ALWAYS_BELOW` sockets, and in every first sample, nothing
 changes. Above it, a bound socket that listens or connects shows its new State in the next
 sample as before (its cookie is matched against the new sockets); a socket that becomes bound

@@ -19,7 +19,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
-from itertools import accumulate, chain, compress, count
+from itertools import accumulate, chain, compress, count, islice
 from operator import ne
 from typing import Final
 
@@ -156,43 +156,42 @@ class OrderedDiff:
             if keys:
                 self._runs.append(tuple(keys))
             return
+        runs, starts, known = last._runs, last._starts, self._known
+        k = bisect_right(starts, at) - 1
         i = 0
         while i < n:
-            # The first difference from here on, compared in C.
-            window = last.flat(at, at + n - i)
-            d = next(compress(count(), map(ne, keys[i:] if i else keys, window)), None)
-            if d is None:
-                step = min(n - i, total - at)
-                self._take(at, at + step)
-                i += step
-                at += step
-                if i < n:  # the last dump is used up: the rest of this reply is not in order
-                    for key in keys[i:]:
-                        self._unexpected(key, at)
-                        loose.append(self._as_kept(key))
+            if at >= total:  # the last dump is used up: the rest of this reply is not in order
+                for key in keys[i:]:
+                    self._unexpected(key, at)
+                    loose.append(self._as_kept(key))
                 break
-            self._take(at, at + d)
+            while starts[k + 1] <= at:
+                k += 1
+            run = runs[k]
+            lo = at - starts[k]
+            hi = min(len(run), lo + n - i)
+            piece = run[lo:hi]  # (a whole run is the run itself)
+            # The first difference from here to the end of the run or of the reply, in C.
+            d = next(compress(count(), map(ne, islice(keys, i, None) if i else keys, piece)), None)
+            if d is None:
+                self._put(piece)
+                i += hi - lo
+                at += hi - lo
+                continue
+            if d:
+                self._put(piece[:d])
             i += d
             at += d
-            loose.append(self._as_kept(keys[i]))
-            at = self._unexpected(keys[i], at)
+            key = keys[i]
+            loose.append(self._as_kept(key))
+            j = lo + d + 1
+            if j < len(run) and run[j] == key and key in known:
+                self._pass_over(piece[d : d + 1])  # one socket of the last dump went: the usual
+                at += 2
+            else:
+                at = self._unexpected(key, at)
             i += 1
         self._at = at
-
-    def _take(self, lo: int, hi: int) -> None:
-        """The last dump's keys ``lo`` to ``hi`` come next, as its runs (or their slices);
-        short pieces join the loose keys (one copy each, not a join per piece)."""
-        if lo >= hi:
-            return
-        last = self._last
-        runs, starts = last._runs, last._starts
-        k = bisect_right(starts, lo) - 1
-        if hi <= starts[k + 1]:  # within one run (the usual case)
-            start = starts[k]
-            self._put(runs[k][lo - start : hi - start])
-            return
-        for piece in last.pieces(lo, hi):
-            self._put(piece)
 
     def _put(self, piece: Run) -> None:
         loose = self._loose

@@ -319,8 +319,7 @@ class NetlinkSource:
         chunks: list[KeptReply] = []
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
-        # Dumps with every tcp_info (recordings, --json) always walk.
-        states = self.bound_walk.plan(first or self._tcp_info, len(self._order))
+        states = self.bound_walk.plan(first, len(self._order))
         self._dump(diff.feed, chunks, states)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         order, added, gone, clean = diff.finish()
