@@ -29,8 +29,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
-from itertools import repeat
-from operator import attrgetter, is_
+from operator import attrgetter
 from typing import IO, Final, TypeVar
 
 import orjson
@@ -46,7 +45,7 @@ from core.connections.report.json_docs import (
     encode_one,
     indented,
 )
-from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, SHAPE, row_kinds
+from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, SHAPE_FIELDS, row_kinds
 from core.connections.report.two_writers import write_chunks
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
@@ -54,11 +53,16 @@ from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
 K = TypeVar("K", bound=Hashable)
 
 _ROW: Final = attrgetter(
-    "instance_id", "local_address", "remote_address", "local_port", "remote_port", "state",
-    "owning_process", "creation_time", "family", "inode", "uid", "state_changed_at", "holders",
-    "netns",
+    "instance_id", "local_address", "remote_address", "local_port", "remote_port",
+    "creation_time", "inode", "state_changed_at",
 )  # fmt: skip
-"""Everything a row's slots are made of, in one C call per row."""
+"""What a narrow template's slots are made of, in one C call per row."""
+_OWNER_ROW_FIELDS: Final = ("state", "owning_process", "family", "uid", "holders", "netns")
+_OWNER_ROW: Final = attrgetter(*_OWNER_ROW_FIELDS)
+"""What a wide template's slots are made of besides :data:`_ROW`'s."""
+_NARROW_KIND: Final = attrgetter(*SHAPE_FIELDS, "creation_time.__class__", *_OWNER_ROW_FIELDS)
+"""A row's kind for the narrow templates (its creation time's class: None or not), one C
+call."""
 _STRINGS: Final = ("instance_id", "local_address", "remote_address")
 """Slots inside quotes: their text is escaped by orjson, for the whole chunk at once."""
 _INTS: Final = ("local_port", "remote_port", "state", "family", "inode", "uid")
@@ -80,7 +84,6 @@ _NARROW: Final = frozenset(("instance_id", "local_address", "remote_address", "l
 NARROW_TEMPLATES = 512
 """Narrow templates at most (3.7 KB and ~60 µs to make each); a chunk with rows past them
 takes the wide ones."""
-_NONE: Final = repeat(None)
 _MARK: Final = "\ue000{}\ue000"
 """A marker string (private-use characters: never in a real value) for one slot."""
 _NULL: Final = b"null"
@@ -226,20 +229,21 @@ class _Filler:
         return rows
 
     def _fill(self, batch: list[TcpConnection]) -> list[bytes] | None:
-        iid, la, ra, lport, rport, state, pid, created, family, inode, uid, changed, held, netns = (
-            zip(*map(_ROW, batch), strict=True)
-        )
-        if None in inode or None in uid:
+        iid, la, ra, lport, rport, created, inode, changed = zip(*map(_ROW, batch), strict=True)
+        if None in inode:
             return None
         # A narrow template holds its rows' owner, State, family, uid and namespace as text:
         # 7 of the 16 slots fewer to fill per row, while the kinds stay few.
-        kinds = list(zip(map(SHAPE, batch), map(is_, created, _NONE), state, pid, family, uid,
-                         held, netns, strict=False))  # fmt: skip
         cut = self._narrow
-        templates = cut.of(batch, kinds)
+        templates = cut.of(batch, list(map(_NARROW_KIND, batch)))
+        owners: tuple[Sequence[object], ...] = ()
         if templates is None:
             cut = self._wide
-            templates = cut.of(batch, row_kinds(batch, pid, held, created))
+            owners = tuple(zip(*map(_OWNER_ROW, batch), strict=True))
+            state, pid, family, uid, held, netns = owners
+            if None in uid:
+                return None
+            templates = cut.of(batch, row_kinds(batch, pid, held, created))  # type: ignore[arg-type]
             if templates is None:
                 return None
         n = len(batch)
@@ -257,8 +261,8 @@ class _Filler:
             "state_changed_at": _column(self._times, changed, _time_text),
             "tcp_info": self._tcp_info.column(batch, iid),
         }
-        if cut is self._wide:
-            self._owner_columns(columns, pid, held, netns)
+        if owners:
+            self._owner_columns(columns, pid, held, netns)  # type: ignore[arg-type]
             columns.update(state=state, family=family, uid=uid)
         slots = cut.slots
         assert slots is not None
