@@ -190,9 +190,13 @@ class _TcpInfoTexts:
         """The text of each of ``batch`` (InstanceIDs ``iids``; ``null`` without tcp_info)."""
         if self._digests is not None:
             digests = self._digests(batch)
-            if set(map(len, filter(None, digests))) <= _WHOLE:
-                text, values = self._text, FROM_DIGEST
-                return [_NULL if d is None else text % values(d) for d in digests]
+            present = list(filter(None, digests))  # (a digest is a non-empty tuple)
+            if set(map(len, present)) <= _WHOLE:
+                texts = list(map(self._text.__mod__, map(FROM_DIGEST, present)))
+                if len(texts) == len(digests):
+                    return texts
+                found = iter(texts)  # rows without tcp_info (TIME_WAIT) are null
+                return [_NULL if d is None else next(found) for d in digests]
         info_of = self._infos.get
         return [_NULL if (info := info_of(iid)) is None else indented(info) for iid in iids]
 
