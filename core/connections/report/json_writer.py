@@ -134,15 +134,18 @@ class _Templates:
     kind of row met, made from the first row of each kind; every template has the same
     slots, in the same order.
 
-    A template is kept as its head, up to its last slot, and its tail, the constant text
-    after it (most of a narrow one: the reasons, the namespace): a row is written as its
-    head filled in and the tail object itself (the kernel gathers both in one ``writev``), so
-    a third of the output is made per row and the rest is copied from a few hot objects."""
+    A template is kept in three: the constant text before its first slot (the null WMI
+    properties), the ``%`` template from there to its last slot, and the constant text after
+    (most of a narrow one: the reasons, the namespace). A row is written as the first and
+    last objects themselves and the middle filled in (the kernel gathers the three in the
+    chunk's one ``writev``): a fifth of the output is made per row, the rest is copied from
+    a few hot objects."""
 
     def __init__(self, cut: frozenset[str], most: int, docs: JsonRows) -> None:
         self._cut = cut
         self._most = most
         self._docs = docs
+        self._leads: dict[tuple[object, ...], bytes] = {}
         self._heads: dict[tuple[object, ...], bytes] = {}
         self._tails: dict[tuple[object, ...], bytes] = {}
         self._irregular: set[tuple[object, ...]] = set()
@@ -150,14 +153,15 @@ class _Templates:
 
     def of(
         self, batch: list[TcpConnection], kinds: list[tuple[object, ...]]
-    ) -> tuple[list[bytes], list[bytes]] | None:
-        """The head and tail of each of ``batch``'s templates (``kinds``: each one's kind);
-        None when a kind is past :attr:`_most` kinds or its text has other slots."""
+    ) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
+        """The lead, head and tail of each of ``batch``'s templates (``kinds``: each one's
+        kind); None when a kind is past :attr:`_most` kinds or its text has other slots."""
         heads = self._heads
         found = list(map(heads.get, kinds))
         if None in found and not self._add(batch, kinds, found):
             return None
-        return cast(list[bytes], found), list(map(self._tails.__getitem__, kinds))
+        leads = list(map(self._leads.__getitem__, kinds))
+        return leads, cast(list[bytes], found), list(map(self._tails.__getitem__, kinds))
 
     def _add(
         self, batch: list[TcpConnection], kinds: list[tuple[object, ...]], found: list[bytes | None]
@@ -179,7 +183,7 @@ class _Templates:
             if slots != self.slots:
                 self._irregular.add(kind)
                 return False
-            found[i], self._tails[kind] = _head_and_tail(text)
+            self._leads[kind], found[i], self._tails[kind] = _split(text)
             heads[kind] = found[i]  # type: ignore[assignment]
         return True
 
@@ -187,13 +191,16 @@ class _Templates:
 _SLOT_OR_PERCENT: Final = re.compile(rb"%[%bd]")
 
 
-def _head_and_tail(template: bytes) -> tuple[bytes, bytes]:
-    """``template`` cut after its last slot: the ``%`` template, the rest as plain text."""
-    end = 0
-    for found in _SLOT_OR_PERCENT.finditer(template):  # (left to right: "%%" is one pair)
-        if found[0] != b"%%":
-            end = found.end()
-    return template[:end], template[end:].replace(b"%%", b"%")
+def _split(template: bytes) -> tuple[bytes, bytes, bytes]:
+    """``template`` cut before its first slot and after its last: the constant text before,
+    the ``%`` template between, the constant text after (both as plain text)."""
+    slots = [found.span() for found in _SLOT_OR_PERCENT.finditer(template) if found[0] != b"%%"]
+    start, end = (slots[0][0], slots[-1][1]) if slots else (0, 0)
+    return (
+        template[:start].replace(b"%%", b"%"),
+        template[start:end],
+        template[end:].replace(b"%%", b"%"),
+    )
 
 
 def _column(cache: dict[K, bytes], keys: Sequence[K], make: Callable[[K], bytes]) -> list[bytes]:
@@ -279,7 +286,7 @@ class _Filler:
             templates = cut.of(batch, row_kinds(batch, pid, held, created))  # type: ignore[arg-type]
             if templates is None:
                 return None
-        heads, tails = templates
+        leads, heads, tails = templates
         n = len(batch)
         strings = orjson.dumps([*iid, *la, *ra])[2:-2].split(b'","')
         if len(strings) != 3 * n:
@@ -301,9 +308,10 @@ class _Filler:
         slots = cut.slots
         assert slots is not None
         values = zip(*(columns[name] for name in slots), strict=True)
-        pieces = tails * 2  # (any list of the right length)
-        pieces[0::2] = map(bytes.__mod__, heads, values)
-        pieces[1::2] = tails
+        pieces = tails * 3  # (any list of the right length)
+        pieces[0::3] = leads
+        pieces[1::3] = map(bytes.__mod__, heads, values)
+        pieces[2::3] = tails
         return pieces
 
     def _owner_columns(
