@@ -5,10 +5,11 @@ it costs more than the app's sample (tcp_info only for the connection on screen)
 bounds that at 1.5× at 50k. Both run the real code in fresh child processes, alternately, on
 one ``bench/loadgen.py`` population that loses and gains 1% of its connections every second:
 
-* steady: the live feed exactly as the app builds it (``make_feed``, ``every_tcp_info=False``);
+* steady: the live feed exactly as the app builds it (``make_feed``, ``every_tcp_info=False``,
+  the collector paced as the app paces it: ``core.sampling.gc_pacing``);
 * record: the feed as ``tcpscope record`` builds it (``every_tcp_info=True``) and each snapshot
-  written by the ``RecordingWriter`` to a file, flushed every couple of seconds as the command
-  does.
+  written by the ``RecordingWriter`` to a file, flushed every couple of seconds and the
+  collector paced as the command does.
 
 Per sample: CPU time of the whole process (every thread: the sampler's reader thread, the
 encoder, gzip) between two consecutive snapshots, median over the samples after the first
@@ -47,8 +48,10 @@ def _child(pipe: Connection, record: bool, samples: int) -> None:
     from core.commands.record import header_factory
     from core.recording.format import FLUSH_EVERY_S
     from core.recording.writer import RecordingWriter
+    from core.sampling import GcPacer
 
     options = FeedOptions(interval_s=1.0, ipsec=False, every_tcp_info=record)
+    pacer = GcPacer()
 
     async def run() -> list[tuple[float, float]]:
         feed = make_feed(options)
@@ -58,6 +61,7 @@ def _child(pipe: Connection, record: bool, samples: int) -> None:
             last_flush = time.monotonic()
             cpu0 = time.process_time()
             async for snap in feed.stream():
+                pacer.before(len(snap.connections))  # as the app and the command do
                 if record:
                     if writer is None:
                         writer = RecordingWriter(out, header_factory(options))

@@ -35,12 +35,19 @@ from core.commands import actions_off, display_host
 from core.connections import Snapshot
 from core.errors import MonitorError
 from core.ipsec import IpsecView
-from core.sampling import Feed, Seekable, ShowsPages, StreamsIpsec, WatchesTcpInfo, YieldsToUi
+from core.sampling import (
+    Feed,
+    GcPacer,
+    Seekable,
+    ShowsPages,
+    StreamsIpsec,
+    WatchesTcpInfo,
+    YieldsToUi,
+)
 from tui import bindings
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
-from tui.gc_pacing import GcPacer
 from tui.guarded_app import FEED_CLOSE_GRACE_S, GuardedApp
 from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs

@@ -35,7 +35,7 @@ from core.recording import (
     this_host,
 )
 from core.safe_io import file_kind
-from core.sampling import MAX_INTERVAL_S, MIN_INTERVAL_S
+from core.sampling import MAX_INTERVAL_S, MIN_INTERVAL_S, GcPacer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -204,9 +204,11 @@ async def _record(
     _on_signals(stop)
     deadline = time.monotonic() + args.duration if args.duration else None
     seen: set[tuple[int, object]] = set()
+    pacer = GcPacer()
 
     async def consume() -> None:
         async for snap in stream():
+            pacer.before(len(snap.connections))  # before its records are taken in
             writer.write(snap)
             seen.add((snap.seq, snap.time))
             if args.samples is not None and len(seen) >= args.samples:

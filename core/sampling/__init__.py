@@ -1,7 +1,8 @@
-"""The async Sampler, the Feed protocols every screen consumes, and the pause and interval
-controls the feeds share (the choice of feed is :mod:`core.commands.feeds`).
+"""The async Sampler, the Feed protocols every screen consumes, the pause and interval
+controls the feeds share (the choice of feed is :mod:`core.commands.feeds`), and the pacing
+of the garbage collector in the processes that keep every record (the app, ``record``).
 
-Facade (lazy): the Sampler, the Feed protocols and the interval bounds.
+Facade (lazy): the Sampler, the Feed protocols, the interval bounds and the GcPacer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ __all__ = [
     "MAX_INTERVAL_S",
     "MIN_INTERVAL_S",
     "Feed",
+    "GcPacer",
     "IpsecSampling",
     "Sampler",
     "Seekable",
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
         WatchesTcpInfo,
         YieldsToUi,
     )
+    from core.sampling.gc_pacing import GcPacer
     from core.sampling.sampler import IpsecSampling, Sampler
 else:
     __getattr__ = lazy_exports(
@@ -48,6 +51,7 @@ else:
                 "StreamsIpsec",
                 "WatchesTcpInfo",
             ),
+            "gc_pacing": ("GcPacer",),
             "sampler": ("IpsecSampling", "Sampler"),
         },
     )

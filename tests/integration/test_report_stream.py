@@ -24,6 +24,7 @@ from core.connections.report import (
     CSV_EXTRA,
     EXTRA_KEY,
     FIRST_CHUNK,
+    json_writer,
     write_csv,
     write_json,
     write_table,
@@ -161,6 +162,18 @@ def test_json_bytes_equal_the_reference_encoder(
     expected = json.dumps([reference_doc(c, snap) for c in conns], indent=2) + "\n"
     assert _bytes(write_json, conns, snap) == expected.encode()
     assert _bytes(write_json, [], snap) == b"[]\n"
+
+
+@pytest.mark.parametrize("narrow", [0, 1])
+def test_json_rows_past_the_narrow_templates_take_the_wide_ones(
+    sample: tuple[Snapshot, list[TcpConnection]], monkeypatch: pytest.MonkeyPatch, narrow: int
+) -> None:
+    """Rows of more kinds (owner, State, namespace) than there are narrow templates are cut
+    the wide way (every slot filled per row), with the same bytes."""
+    snap, conns = sample
+    assert len({(c.state, c.owning_process) for c in conns}) > 1  # a chunk of several kinds
+    monkeypatch.setattr(json_writer, "NARROW_TEMPLATES", narrow)
+    assert _bytes(write_json, conns, snap) == _reference_json(conns, snap)
 
 
 def test_csv_and_table_equal_the_reference_encoders(

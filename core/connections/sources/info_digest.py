@@ -25,8 +25,11 @@ as numbers, which the JSON writer formats in bulk.
 from __future__ import annotations
 
 import struct
+import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
+from operator import call, itemgetter
 from typing import Any, Final, cast
 
 from core.connections.model import TcpInfo
@@ -58,6 +61,8 @@ SOCKID_AT: Final = 20
 """nlmsghdr (16) + idiag_family, state, timer, retrans."""
 _EXPIRES_AT: Final = SOCKID_AT + 48
 """idiag_expires: a running timer's countdown (keepalive), left out of the digest."""
+_INODE_AT: Final = _EXPIRES_AT + 16
+"""idiag_inode, after expires, rqueue, wqueue and uid."""
 
 
 WORD: Final = 4
@@ -248,11 +253,11 @@ def info_changes(
 # --- every socket's decoded fields in bulk (the JSON writer) ---------------------------
 
 
-def _whole_digest(info_at: int) -> struct.Struct:
+def _whole_digest(info_at: int, start: int = 0) -> struct.Struct:
     """One unpack for a message whose INFO payload starts ``info_at`` bytes in: its queues,
-    then the digest fields."""
+    then the digest fields; read from ``start`` bytes in (a digest starts at the sockid)."""
     gap = info_at - QUEUES_AT - QUEUES.size
-    return struct.Struct(f"={QUEUES_AT}x{QUEUES.format[1:]}{gap}x{DIGEST_FORMAT[1:]}")
+    return struct.Struct(f"={QUEUES_AT - start}x{QUEUES.format[1:]}{gap}x{DIGEST_FORMAT[1:]}")
 
 
 def _values_slow(
@@ -281,12 +286,23 @@ def info_digests(chunks: Iterable[KeptReply]) -> dict[bytes, Digest]:
     """inet_diag_sockid → :data:`Digest` for every socket message carrying a tcp_info long
     enough to decode (others — TIME_WAIT, request sockets — are absent, as in LazyTcpInfo).
     ``chunks`` are the replies as the netlink source keeps them. The sockid
-    alone is a key: it holds the socket cookie, unique across families and namespaces."""
+    alone is a key: it holds the socket cookie, unique across families and namespaces.
+
+    A reply whose walk took digests is read from them, in C (one unpack per digest, chosen by
+    its length: a digest holds the queues and every decoded field); the others one message at
+    a time."""
     out: dict[bytes, Digest] = {}
     head = MSG_TYPE.unpack_from
     layouts: dict[int, tuple[int, bytes, struct.Struct]] = {}
     """Message length → (INFO header offset, that header's bytes, the unpack)."""
-    for family, chunk, _digests in chunks:
+    for family, chunk, digests in chunks:
+        if digests is not None:
+            items = digests[0]
+            for length in set(map(len, items)).difference(_FROM_DIGEST):
+                _FROM_DIGEST[length] = _digest_values(length)
+            values = map(call, map(_FROM_DIGEST.__getitem__, map(len, items)), items)
+            out.update(zip(map(_SOCKID, items), values, strict=True))
+            continue
         want = reply_type(family)
         size = len(chunk)
         off = 0
@@ -301,3 +317,52 @@ def info_digests(chunks: Iterable[KeptReply]) -> dict[bytes, Digest]:
                 _values_slow(chunk, off, length, out, layouts)
             off += (length + 3) & ~3
     return out
+
+
+def inode_digests(chunks: Iterable[KeptReply]) -> dict[int, Digest] | None:
+    """:func:`info_digests` keyed by the sockets' inodes instead, when that says the same: a
+    record's inode is an int it holds (its sockid would be a slice of its key to hash), so
+    the JSON writer finds each row's digest in a third of the time.
+
+    None (use :func:`info_digests`) when a reply was kept without its digests, a digest is
+    an old kernel's short one (no inode in it), or inodes do not tell the sockets apart: a
+    socket with a tcp_info but no inode (an orphan, closing) or one inode twice (a socket
+    listed twice, or two sockets once 32-bit inode numbers wrapped)."""
+    out: dict[int, Digest] = {}
+    count = 0
+    for _family, _chunk, digests in chunks:
+        if digests is None:
+            return None
+        items = digests[0]
+        lengths = set(map(len, items))
+        if lengths and min(lengths) < _SHORT_BELOW:
+            return None
+        for length in lengths.difference(_FROM_DIGEST):
+            _FROM_DIGEST[length] = _digest_values(length)
+        inodes = list(map(int.from_bytes, map(_INODE, items), repeat(sys.byteorder)))
+        if 0 in inodes:
+            return None
+        values = map(call, map(_FROM_DIGEST.__getitem__, map(len, items)), items)
+        out.update(zip(inodes, values, strict=True))
+        count += len(items)
+    return out if len(out) == count else None
+
+
+_SOCKID: Final = itemgetter(slice(0, _EXPIRES_AT - SOCKID_AT))
+"""A digest's sockid (its first bytes)."""
+_INODE: Final = itemgetter(slice(_INODE_AT - SOCKID_AT, _INODE_AT - SOCKID_AT + 4))
+"""A whole digest's ``idiag_inode`` (native order)."""
+_SHORT_BELOW: Final = _EXPIRES_AT - SOCKID_AT + QUEUES.size + DIGEST_LENGTH
+"""Digests shorter than this are an old kernel's short struct (see :func:`slow_digest`)."""
+_FROM_DIGEST: Final[dict[int, Callable[[bytes], Digest]]] = {}
+"""Digest length → what reads its :data:`Digest` (made once per length met)."""
+
+
+def _digest_values(length: int) -> Callable[[bytes], Digest]:
+    """The :data:`Digest` of a digest ``length`` bytes long, as :func:`_values_slow` reads it
+    from the message (the digest's masked words are none of its fields)."""
+    if length < _SHORT_BELOW:
+        queues = _EXPIRES_AT - SOCKID_AT  # the sockid, then the queues, then the raw struct
+        return lambda item: (*QUEUES.unpack_from(item, queues), item[queues + QUEUES.size :])
+    info_at = length - DIGEST_LENGTH + SOCKID_AT
+    return _whole_digest(info_at, SOCKID_AT).unpack

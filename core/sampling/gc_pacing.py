@@ -1,12 +1,15 @@
-"""How the cyclic garbage collector is set in the app, so that its passes stay rare and short.
+"""How the cyclic garbage collector is set in the app and in ``record``, so that its passes stay
+rare and short.
 
 Why: at 250k rows a full (generation 2) collection walks every container not frozen — each
 sample's 250k-entry maps and lists, the table's orders — and took 60-110 ms every 5-10 s
 (measured with ``bench/probe_stalls.py``), on whichever thread allocated: a key pressed then
 waited for it. The records are acyclic and long-lived; the rest of the app makes little
-cyclic garbage.
+cyclic garbage. ``tcpscope record`` at 50k: a full pass (70 ms) every 7-10 samples, walking
+the same records, before it paced its collector the same way.
 
-What it does, from :data:`FREEZE_ABOVE_ROWS` rows: before a snapshot is taken in, what exists
+What it does, from :data:`FREEZE_ABOVE_ROWS` rows: before a snapshot is taken in (shown, or
+written to a recording), what exists
 is frozen whenever the table has doubled (building the table's index allocates a tuple per
 row, and the collections that triggers walked every record: measured at 250k, 2.9 s of a
 9.2 s first update, 1.1 s with the records frozen first). From :data:`RARE_FULL_ABOVE_ROWS`
