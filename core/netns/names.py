@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import json
 import os
 import queue
-import shutil
 import socket
-import subprocess
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
@@ -66,8 +63,16 @@ def _option(argv: list[str], *names: str) -> list[str]:
 
 
 def _read_json(path: str) -> object:
+    import json  # (only for a host with containers: 2 ms of a one-shot's start else)
+
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def _json_of(data: bytes) -> object:
+    import json
+
+    return json.loads(data)
 
 
 def _unix_http(path: str) -> http.client.HTTPConnection:
@@ -165,7 +170,7 @@ class ContainerNamer:
             reply = conn.getresponse()
             if reply.status != 200:
                 return None
-            doc = json.loads(reply.read())
+            doc = _json_of(reply.read())
         except (OSError, ValueError, http.client.HTTPException):
             return None
         finally:
@@ -184,6 +189,9 @@ class ContainerNamer:
                             names = entry.get("names")
                             if isinstance(names, list) and names and isinstance(names[0], str):
                                 return names[0]
+        import shutil  # (and subprocess: 6 ms of a one-shot's start, for a rare host)
+        import subprocess
+
         podman = shutil.which("podman")
         if podman is None or self._root:
             return None

@@ -75,8 +75,9 @@ def test_tables_share_one_name_per_fd_number() -> None:
 
 
 def test_bulk_ownerships_answer_as_ownership_does(tmp_path: Path) -> None:
-    # A socket held by two processes (inherited across a fork), one held by us alone, one
-    # nobody holds (inode 0: TIME_WAIT), one no process has: each kind of answer.
+    # A socket held by two processes (inherited across a fork), one held by us alone, one we
+    # hold by two fds, one nobody holds (inode 0: TIME_WAIT), one no process has: each kind
+    # of answer.
     script = tmp_path / "ownerships.py"
     script.write_text(
         "import json, os, socket, time\n"
@@ -88,7 +89,9 @@ def test_bulk_ownerships_answer_as_ownership_does(tmp_path: Path) -> None:
         "    time.sleep(30)\n"
         "    os._exit(0)\n"
         "time.sleep(0.2)\n"
-        "inodes = [os.fstat(s.fileno()).st_ino for s in (lst, shared)] + [0, 2**31 + 5]\n"
+        "twice = socket.create_connection(lst.getsockname())\n"
+        "again = os.dup(twice.fileno())\n"
+        "inodes = [os.fstat(s.fileno()).st_ino for s in (lst, shared, twice)] + [0, 2**31 + 5]\n"
         "resolver = PidResolver()\n"
         "resolver.resolve([i for i in inodes if i], [])\n"
         "bulk = resolver.ownerships(inodes)\n"
@@ -96,7 +99,8 @@ def test_bulk_ownerships_answer_as_ownership_does(tmp_path: Path) -> None:
         "os.kill(child, 9)\n"
         "os.waitpid(child, 0)\n"
         "print(json.dumps({'same': [list(t) for t in zip(*bulk)] == [list(t) for t in one],\n"
-        "                  'held': list(one[1][2]), 'pids': [os.getpid(), child]}))\n"
+        "                  'held': list(one[1][2]), 'pids': [os.getpid(), child],\n"
+        "                  'twice': [one[2][0] == os.getpid(), list(one[2][2])]}))\n"
     )
     done = subprocess.run(
         [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=60,
@@ -106,3 +110,4 @@ def test_bulk_ownerships_answer_as_ownership_does(tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     assert report["same"]
     assert sorted(report["held"]) == sorted(report["pids"])  # the shared socket's two holders
+    assert report["twice"] == [True, []]  # two fds of one process: one holder, that process

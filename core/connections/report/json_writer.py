@@ -26,12 +26,12 @@ inodes) is encoded the reference way, so the bytes never depend on the path.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
-from itertools import repeat
-from operator import attrgetter, is_
-from typing import IO, Final, TypeVar
+from operator import attrgetter
+from typing import IO, Final, TypeVar, cast
 
 import orjson
 
@@ -46,7 +46,7 @@ from core.connections.report.json_docs import (
     encode_one,
     indented,
 )
-from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, SHAPE, row_kinds
+from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, SHAPE_FIELDS, row_kinds
 from core.connections.report.two_writers import write_chunks
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
@@ -54,11 +54,16 @@ from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
 K = TypeVar("K", bound=Hashable)
 
 _ROW: Final = attrgetter(
-    "instance_id", "local_address", "remote_address", "local_port", "remote_port", "state",
-    "owning_process", "creation_time", "family", "inode", "uid", "state_changed_at", "holders",
-    "netns",
+    "instance_id", "local_address", "remote_address", "local_port", "remote_port",
+    "creation_time", "inode", "state_changed_at",
 )  # fmt: skip
-"""Everything a row's slots are made of, in one C call per row."""
+"""What a narrow template's slots are made of, in one C call per row."""
+_OWNER_ROW_FIELDS: Final = ("state", "owning_process", "family", "uid", "holders", "netns")
+_OWNER_ROW: Final = attrgetter(*_OWNER_ROW_FIELDS)
+"""What a wide template's slots are made of besides :data:`_ROW`'s."""
+_NARROW_KIND: Final = attrgetter(*SHAPE_FIELDS, "creation_time.__class__", *_OWNER_ROW_FIELDS)
+"""A row's kind for the narrow templates (its creation time's class: None or not), one C
+call."""
 _STRINGS: Final = ("instance_id", "local_address", "remote_address")
 """Slots inside quotes: their text is escaped by orjson, for the whole chunk at once."""
 _INTS: Final = ("local_port", "remote_port", "state", "family", "inode", "uid")
@@ -80,7 +85,6 @@ _NARROW: Final = frozenset(("instance_id", "local_address", "remote_address", "l
 NARROW_TEMPLATES = 512
 """Narrow templates at most (3.7 KB and ~60 µs to make each); a chunk with rows past them
 takes the wide ones."""
-_NONE: Final = repeat(None)
 _MARK: Final = "\ue000{}\ue000"
 """A marker string (private-use characters: never in a real value) for one slot."""
 _NULL: Final = b"null"
@@ -128,40 +132,75 @@ def _template(doc: dict[str, object], cut: frozenset[str]) -> tuple[bytes, tuple
 class _Templates:
     """The templates of one way of cutting rows (:data:`_WIDE` or :data:`_NARROW`), one per
     kind of row met, made from the first row of each kind; every template has the same
-    slots, in the same order."""
+    slots, in the same order.
+
+    A template is kept in three: the constant text before its first slot (the null WMI
+    properties), the ``%`` template from there to its last slot, and the constant text after
+    (most of a narrow one: the reasons, the namespace). A row is written as the first and
+    last objects themselves and the middle filled in (the kernel gathers the three in the
+    chunk's one ``writev``): a fifth of the output is made per row, the rest is copied from
+    a few hot objects."""
 
     def __init__(self, cut: frozenset[str], most: int, docs: JsonRows) -> None:
         self._cut = cut
         self._most = most
         self._docs = docs
-        self._texts: dict[tuple[object, ...], bytes] = {}
+        self._leads: dict[tuple[object, ...], bytes] = {}
+        self._heads: dict[tuple[object, ...], bytes] = {}
+        self._tails: dict[tuple[object, ...], bytes] = {}
         self._irregular: set[tuple[object, ...]] = set()
         self.slots: tuple[str, ...] | None = None
 
-    def of(self, batch: list[TcpConnection], kinds: list[tuple[object, ...]]) -> list[bytes] | None:
-        """The template of each of ``batch`` (``kinds``: each one's kind); None when a kind
-        is past :attr:`_most` kinds or its text has other slots."""
-        texts = self._texts
-        found = list(map(texts.get, kinds))
-        if None not in found:
-            return found  # type: ignore[return-value]
+    def of(
+        self, batch: list[TcpConnection], kinds: list[tuple[object, ...]]
+    ) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
+        """The lead, head and tail of each of ``batch``'s templates (``kinds``: each one's
+        kind); None when a kind is past :attr:`_most` kinds or its text has other slots."""
+        heads = self._heads
+        found = list(map(heads.get, kinds))
+        if None in found and not self._add(batch, kinds, found):
+            return None
+        leads = list(map(self._leads.__getitem__, kinds))
+        return leads, cast(list[bytes], found), list(map(self._tails.__getitem__, kinds))
+
+    def _add(
+        self, batch: list[TcpConnection], kinds: list[tuple[object, ...]], found: list[bytes | None]
+    ) -> bool:
+        """Make the templates of the kinds ``found`` has no head for (in place)."""
+        heads = self._heads
         for i, template in enumerate(found):
             if template is not None:
                 continue
             kind = kinds[i]
-            if kind in texts:  # met earlier in this batch
-                found[i] = texts[kind]
+            if kind in heads:  # met earlier in this batch
+                found[i] = heads[kind]
                 continue
-            if kind in self._irregular or len(texts) >= self._most:
-                return None
+            if kind in self._irregular or len(heads) >= self._most:
+                return False
             text, slots = _template(self._docs.doc(batch[i]), self._cut)
             if self.slots is None:
                 self.slots = slots
             if slots != self.slots:
                 self._irregular.add(kind)
-                return None
-            found[i] = texts[kind] = text
-        return found  # type: ignore[return-value]
+                return False
+            self._leads[kind], found[i], self._tails[kind] = _split(text)
+            heads[kind] = found[i]  # type: ignore[assignment]
+        return True
+
+
+_SLOT_OR_PERCENT: Final = re.compile(rb"%[%bd]")
+
+
+def _split(template: bytes) -> tuple[bytes, bytes, bytes]:
+    """``template`` cut before its first slot and after its last: the constant text before,
+    the ``%`` template between, the constant text after (both as plain text)."""
+    slots = [found.span() for found in _SLOT_OR_PERCENT.finditer(template) if found[0] != b"%%"]
+    start, end = (slots[0][0], slots[-1][1]) if slots else (0, 0)
+    return (
+        template[:start].replace(b"%%", b"%"),
+        template[start:end],
+        template[end:].replace(b"%%", b"%"),
+    )
 
 
 def _column(cache: dict[K, bytes], keys: Sequence[K], make: Callable[[K], bytes]) -> list[bytes]:
@@ -187,9 +226,13 @@ class _TcpInfoTexts:
         """The text of each of ``batch`` (InstanceIDs ``iids``; ``null`` without tcp_info)."""
         if self._digests is not None:
             digests = self._digests(batch)
-            if set(map(len, filter(None, digests))) <= _WHOLE:
-                text, values = self._text, FROM_DIGEST
-                return [_NULL if d is None else text % values(d) for d in digests]
+            present = list(filter(None, digests))  # (a digest is a non-empty tuple)
+            if set(map(len, present)) <= _WHOLE:
+                texts = list(map(self._text.__mod__, map(FROM_DIGEST, present)))
+                if len(texts) == len(digests):
+                    return texts
+                found = iter(texts)  # rows without tcp_info (TIME_WAIT) are null
+                return [_NULL if d is None else next(found) for d in digests]
         info_of = self._infos.get
         return [_NULL if (info := info_of(iid)) is None else indented(info) for iid in iids]
 
@@ -213,7 +256,7 @@ class _Filler:
 
     def encode(self, batch: list[TcpConnection], *, lead: bytes = b",") -> list[bytes]:
         """``batch`` as array elements, ``\n  {...}`` joined by commas, after ``lead``: the
-        pieces of that text, in order (one per row, each after its comma)."""
+        pieces of that text, in order (each row's starts after its comma)."""
         try:
             rows = self._fill(batch)
         except orjson.JSONEncodeError:
@@ -226,22 +269,24 @@ class _Filler:
         return rows
 
     def _fill(self, batch: list[TcpConnection]) -> list[bytes] | None:
-        iid, la, ra, lport, rport, state, pid, created, family, inode, uid, changed, held, netns = (
-            zip(*map(_ROW, batch), strict=True)
-        )
-        if None in inode or None in uid:
+        iid, la, ra, lport, rport, created, inode, changed = zip(*map(_ROW, batch), strict=True)
+        if None in inode:
             return None
         # A narrow template holds its rows' owner, State, family, uid and namespace as text:
         # 7 of the 16 slots fewer to fill per row, while the kinds stay few.
-        kinds = list(zip(map(SHAPE, batch), map(is_, created, _NONE), state, pid, family, uid,
-                         held, netns, strict=False))  # fmt: skip
         cut = self._narrow
-        templates = cut.of(batch, kinds)
+        templates = cut.of(batch, list(map(_NARROW_KIND, batch)))
+        owners: tuple[Sequence[object], ...] = ()
         if templates is None:
             cut = self._wide
-            templates = cut.of(batch, row_kinds(batch, pid, held, created))
+            owners = tuple(zip(*map(_OWNER_ROW, batch), strict=True))
+            state, pid, family, uid, held, netns = owners
+            if None in uid:
+                return None
+            templates = cut.of(batch, row_kinds(batch, pid, held, created))  # type: ignore[arg-type]
             if templates is None:
                 return None
+        leads, heads, tails = templates
         n = len(batch)
         strings = orjson.dumps([*iid, *la, *ra])[2:-2].split(b'","')
         if len(strings) != 3 * n:
@@ -257,13 +302,17 @@ class _Filler:
             "state_changed_at": _column(self._times, changed, _time_text),
             "tcp_info": self._tcp_info.column(batch, iid),
         }
-        if cut is self._wide:
-            self._owner_columns(columns, pid, held, netns)
+        if owners:
+            self._owner_columns(columns, pid, held, netns)  # type: ignore[arg-type]
             columns.update(state=state, family=family, uid=uid)
         slots = cut.slots
         assert slots is not None
         values = zip(*(columns[name] for name in slots), strict=True)
-        return list(map(bytes.__mod__, templates, values))
+        pieces = tails * 3  # (any list of the right length)
+        pieces[0::3] = leads
+        pieces[1::3] = map(bytes.__mod__, heads, values)
+        pieces[2::3] = tails
+        return pieces
 
     def _owner_columns(
         self,

@@ -35,7 +35,7 @@ ROW_SLOTS: Final = (
 """The values that differ from row to row: a template (JSON, CSV) has a slot for each it
 shows, and the rest of its text comes from the row's kind (:data:`SHAPE`)."""
 _CIM: Final = frozenset(f.name for f in dataclasses.fields(CimProperties))
-SHAPE: Final = attrgetter(
+SHAPE_FIELDS: Final = (
     # The shared CimProperties object holds every WMI value outside the slots, and equal
     # values are the same object (model.shared_cim): compared and hashed by identity.
     "cim",
@@ -44,6 +44,8 @@ SHAPE: Final = attrgetter(
     "created_before_start",
 )
 """The values that decide a row's template besides the facts in :func:`row_kind`."""
+SHAPE: Final = attrgetter(*SHAPE_FIELDS)
+"""The :data:`SHAPE_FIELDS` of a row, in one C call."""
 
 
 def row_kind(conn: TcpConnection) -> tuple[object, ...]:

@@ -25,8 +25,10 @@ as numbers, which the JSON writer formats in bulk.
 from __future__ import annotations
 
 import struct
+import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from operator import call, itemgetter
 from typing import Any, Final, cast
 
@@ -59,6 +61,8 @@ SOCKID_AT: Final = 20
 """nlmsghdr (16) + idiag_family, state, timer, retrans."""
 _EXPIRES_AT: Final = SOCKID_AT + 48
 """idiag_expires: a running timer's countdown (keepalive), left out of the digest."""
+_INODE_AT: Final = _EXPIRES_AT + 16
+"""idiag_inode, after expires, rqueue, wqueue and uid."""
 
 
 WORD: Final = 4
@@ -151,7 +155,7 @@ def follow(
     set is brought up to date in place. Compared in order, in C (dump_diff.OrderedDiff): the
     kernel's order barely moves, so Python runs only where sockets came, went or changed.
     """
-    diff = OrderedDiff(last, known)
+    diff = OrderedDiff(last, known, where=True)
     replies: list[tuple[bytes, list[bytes], list[int]]] = []
     for _family, chunk, digests in chunks:
         if digests is None:
@@ -159,33 +163,24 @@ def follow(
         replies.append((chunk, *digests))
         diff.feed(digests[0])
     order, added, gone, clean = diff.finish()
-    if not clean:  # a socket listed twice: whole sets
+    moved: dict[bytes, Where] = {}
+    if clean:  # each new digest where the diff met it
+        assert diff.added_at is not None
+        for d, (r, i) in zip(added, diff.added_at, strict=True):
+            moved[d[:48]] = (replies[r][0], replies[r][2][i])
+    else:  # a socket listed twice: whole sets, and a look-up
         listed = dict.fromkeys(d for _c, items, _o in replies for d in items)
         added = [d for d in listed if d not in known]
         order = KeyRuns.of(list(listed))
         gone = [d for d in known if d not in listed]
-    known.difference_update(gone)
-    known.update(added)
-    moved: dict[bytes, Where] = {}
-    r = pos = 0
-    for d in added:  # in dump order: one forward scan finds them all
-        while r < len(replies):
-            chunk, items, offsets = replies[r]
-            try:
-                i = items.index(d, pos)
-            except ValueError:
-                r, pos = r + 1, 0
-                continue
-            moved[d[:48]] = (chunk, offsets[i])
-            pos = i + 1
-            break
-    if len(moved) < len(added):  # not in dump order after all (a whole-set compare): look up
         where = {
             d: (c, at)
             for c, items, offsets in replies
             for d, at in zip(items, offsets, strict=True)
         }
         moved.update((d[:48], where[d]) for d in added)
+    known.difference_update(gone)
+    known.update(added)
     went = {d[:48] for d in gone}
     went.difference_update(moved)
     return order, moved, went
@@ -315,8 +310,39 @@ def info_digests(chunks: Iterable[KeptReply]) -> dict[bytes, Digest]:
     return out
 
 
+def inode_digests(chunks: Iterable[KeptReply]) -> dict[int, Digest] | None:
+    """:func:`info_digests` keyed by the sockets' inodes instead, when that says the same: a
+    record's inode is an int it holds (its sockid would be a slice of its key to hash), so
+    the JSON writer finds each row's digest in a third of the time.
+
+    None (use :func:`info_digests`) when a reply was kept without its digests, a digest is
+    an old kernel's short one (no inode in it), or inodes do not tell the sockets apart: a
+    socket with a tcp_info but no inode (an orphan, closing) or one inode twice (a socket
+    listed twice, or two sockets once 32-bit inode numbers wrapped)."""
+    out: dict[int, Digest] = {}
+    count = 0
+    for _family, _chunk, digests in chunks:
+        if digests is None:
+            return None
+        items = digests[0]
+        lengths = set(map(len, items))
+        if lengths and min(lengths) < _SHORT_BELOW:
+            return None
+        for length in lengths.difference(_FROM_DIGEST):
+            _FROM_DIGEST[length] = _digest_values(length)
+        inodes = list(map(int.from_bytes, map(_INODE, items), repeat(sys.byteorder)))
+        if 0 in inodes:
+            return None
+        values = map(call, map(_FROM_DIGEST.__getitem__, map(len, items)), items)
+        out.update(zip(inodes, values, strict=True))
+        count += len(items)
+    return out if len(out) == count else None
+
+
 _SOCKID: Final = itemgetter(slice(0, _EXPIRES_AT - SOCKID_AT))
 """A digest's sockid (its first bytes)."""
+_INODE: Final = itemgetter(slice(_INODE_AT - SOCKID_AT, _INODE_AT - SOCKID_AT + 4))
+"""A whole digest's ``idiag_inode`` (native order)."""
 _SHORT_BELOW: Final = _EXPIRES_AT - SOCKID_AT + QUEUES.size + DIGEST_LENGTH
 """Digests shorter than this are an old kernel's short struct (see :func:`slow_digest`)."""
 _FROM_DIGEST: Final[dict[int, Callable[[bytes], Digest]]] = {}

@@ -69,6 +69,7 @@ from core.connections.sources.info_digest import (
     KeptReply,
     info_changes,
     info_digests,
+    inode_digests,
 )
 from core.connections.sources.pid_resolver import PRIVILEGE_REASON, PidResolver
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
@@ -807,8 +808,12 @@ class _TcpInfoIndex:
     def digest_reader(self) -> Callable[[Iterable[TcpConnection]], list[Digest | None]]:
         """What each record's decoded tcp_info would be (None: it has none), per batch of
         records (see core.connections.sources.info_digest): one unpack per socket, then per
-        record one lookup by its sockid in C (no map by InstanceID: the JSON writer asks
-        for its rows a chunk at a time)."""
+        record one lookup by its inode (or its sockid) in C (no map by InstanceID: the JSON
+        writer asks for its rows a chunk at a time)."""
+        by_inode = inode_digests(self._chunks)
+        if by_inode is not None:  # (a record without an inode, 0, has no digest then)
+            found = by_inode.get
+            return lambda conns: list(map(found, map(_INODE_OF, conns)))
         get = info_digests(self._chunks).get
         return lambda conns: list(map(get, map(_SOCKID_OF, map(_SOURCE_KEY, conns))))
 

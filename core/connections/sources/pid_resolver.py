@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Final
 
 from core.connections.model import OwnerStatus
@@ -445,6 +446,14 @@ class PidResolver:
         self.stats.readlinks += len(table.fds)
         fds = self._fds[pid] = dict(zip(table.fds, table.inodes, strict=True))
         owner, where = self._owner, self._where
+        # Most tables hold sockets no table read before, each by one fd: stored in bulk (C
+        # calls; one step per fd was ~20 ms of a first sample at 50k sockets).
+        held = dict.fromkeys(compress(table.inodes, table.inodes), pid)
+        if len(held) == len(fds) - table.inodes.count(0) and owner.keys().isdisjoint(held):
+            owner.update(held)
+            where.update(zip(held, compress(table.fds, table.inodes), strict=True))
+            found.update(wanted.intersection(held))
+            return
         for fd, ino in fds.items():
             if not ino:
                 continue
