@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
@@ -119,9 +119,11 @@ def test_a_socket_listed_twice_is_neither_gone_nor_new(
     first = netlink()
     real = InetDiagDumper.chunks
 
-    def twice(self: InetDiagDumper, family: int, states: int = TCP_ALL_STATES) -> Iterator[bytes]:
+    def twice(
+        self: InetDiagDumper, family: int, states: int = TCP_ALL_STATES, *wait: Callable[[], None]
+    ) -> Iterator[bytes]:
         want = reply_type(family)
-        for chunk in real(self, family, states):
+        for chunk in real(self, family, states, *wait):
             off = 0
             while (
                 off + 88 <= len(chunk)

@@ -213,6 +213,10 @@ def decode(chunk: bytes, off: int) -> DiagSocket:
     )
 
 
+def _go_on() -> None:
+    """No pause before a read (no sampler asked for one)."""
+
+
 class InetDiagDumper:
     """A persistent NETLINK_SOCK_DIAG socket that dumps TCP sockets of one family at a time."""
 
@@ -242,7 +246,9 @@ class InetDiagDumper:
         """Close the netlink socket."""
         self._sock.close()
 
-    def chunks(self, family: int, states: int = TCP_ALL_STATES) -> Iterator[bytes]:
+    def chunks(
+        self, family: int, states: int = TCP_ALL_STATES, before_read: Callable[[], None] = _go_on
+    ) -> Iterator[bytes]:
         """Send one dump request for ``family`` and yield the raw reply chunks.
 
         The caller walks each chunk's messages and must call :meth:`finish` at the first
@@ -253,7 +259,9 @@ class InetDiagDumper:
         A reader thread, started at once, does the ``recv`` calls: the kernel fills the next
         replies (in ``recv``, without the GIL) while the caller's Python walks the previous
         ones (handed over :data:`REPLIES_PER_HANDOFF` at a time), on the other core. Two
-        dumpers can run their dumps at the same time.
+        dumpers can run their dumps at the same time. The reader calls ``before_read`` before
+        each ``recv`` (the sampler's give-way: while the UI answers a key, the kernel's walk
+        waits too, and leaves the key the cores of a busy host).
 
         Raises:
             SourceUnavailable, AccessDenied, MonitorError: one-line reasons.
@@ -278,7 +286,7 @@ class InetDiagDumper:
         replies: queue.SimpleQueue[list[bytes] | OSError | None] = queue.SimpleQueue()
         reader = threading.Thread(
             target=_read_dump,
-            args=(self._sock, hdr + body, seq, replies),
+            args=(self._sock, hdr + body, seq, replies, before_read),
             name="tcpscope-sock-diag",
             daemon=True,
         )
@@ -427,6 +435,7 @@ def _read_dump(
     request: bytes,
     seq: int,
     out: queue.SimpleQueue[list[bytes] | OSError | None],
+    before_read: Callable[[], None] = _go_on,
 ) -> None:
     """Reader thread: send ``request``, queue the reply chunks in lists of
     :data:`REPLIES_PER_HANDOFF` (the last one shorter), then ``None``."""
@@ -434,6 +443,7 @@ def _read_dump(
     try:
         sock.send(request)
         while True:
+            before_read()
             chunk = sock.recv(RECV_BUFFER)
             batch.append(chunk)
             if _ends_dump(chunk, seq):
