@@ -23,6 +23,7 @@ Run as root (owners of every socket): ``python bench/bench_tui_tmux.py --sizes 5
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -51,22 +52,93 @@ def _tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
 
 
+class Control:
+    """A tmux control-mode client: commands sent on one connection, no process per command.
+
+    Why: a ``tmux`` process per ``send-keys`` and per ``capture-pane`` (polled every ms while
+    a key is timed) kept about one of the host's two cores busy while the app answered
+    the key, and the time to start ``tmux send-keys`` (3-60 ms on a busy host) was counted
+    in the key's latency (measured with ``bench/probe_keys_tmux.py`` at 250k).
+    """
+
+    def __init__(self, session: str) -> None:
+        self._proc = subprocess.Popen(
+            ["tmux", "-C", "attach-session", "-t", session],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self._block()  # attach-session's own
+        self.run("refresh-client", "-f", "no-output")  # no %output notifications
+
+    def run(self, *args: str) -> str:
+        """Run one tmux command; its output."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write((" ".join(_quoted(a) for a in args) + "\n").encode())
+        self._proc.stdin.flush()
+        return self._block()
+
+    def _block(self) -> str:
+        """The next command output block (notifications between blocks are skipped)."""
+        assert self._proc.stdout is not None
+        lines: list[bytes] = []
+        inside = False
+        for line in self._proc.stdout:
+            if not inside:
+                inside = line.startswith(b"%begin ")
+            elif line.startswith((b"%end ", b"%error ")):
+                if line.startswith(b"%error "):
+                    raise RuntimeError(b"".join(lines).decode(errors="replace"))
+                return b"".join(lines).decode(errors="replace")
+            else:
+                lines.append(line)
+        raise RuntimeError("tmux control client ended")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+        self._proc.wait(10)
+
+
+def _quoted(arg: str) -> str:
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
 class Pane:
     """One tmux session running the app (with preferences of its own: the bench's ``s``
-    presses are saved, and must not change the next run's order, nor the user's)."""
+    presses are saved, and must not change the next run's order, nor the user's).
 
-    def __init__(self, argv: list[str]) -> None:
+    Keys are sent and the pane read for them through one control-mode client
+    (:class:`Control`), or with ``spawn`` a ``tmux`` process per command (as before round 9;
+    the first table is waited for that way either way)."""
+
+    def __init__(self, argv: list[str], spawn: bool = False) -> None:
         self.name = f"tcpscope-bench-{os.getpid()}"
         self._config = tempfile.TemporaryDirectory(prefix="tcpscope-bench-")
         env = ["env", f"XDG_CONFIG_HOME={self._config.name}"]
         self.started = time.perf_counter()
         _tmux("new-session", "-d", "-s", self.name, "-x", "120", "-y", "40", *env, *argv)
         self.pid = int(_tmux("list-panes", "-t", self.name, "-F", "#{pane_pid}").strip())
+        self._spawn = spawn
+        self._control: Control | None = None
+
+    def tmux(self, *args: str) -> str:
+        """One tmux command's output."""
+        return _tmux(*args) if self._control is None else self._control.run(*args)
+
+    def attach(self) -> None:
+        """From now on commands go through a control client (unless ``spawn``)."""
+        if self._control is None and not self._spawn:
+            self._control = Control(self.name)
+
+    def send(self, key: str) -> None:
+        """Press ``key`` in the pane."""
+        self.tmux("send-keys", "-t", self.name, key)
 
     def text(self, styles: bool = False) -> str:
         """The pane's text; with ``styles``, its colours too (a cursor move changes only
         those: without them Down was timed until the header's age next ticked)."""
-        return _tmux("capture-pane", "-p", *(["-e"] if styles else []), "-t", self.name)
+        return self.tmux("capture-pane", "-p", *(["-e"] if styles else []), "-t", self.name)
 
     def wait_rows(self, rows: int, timeout_s: float) -> float:
         """Seconds from start until the pane shows ``rows`` connection rows."""
@@ -87,9 +159,10 @@ class Pane:
 
     def key_latency(self, key: str, timeout_s: float = 10.0) -> float:
         """Seconds from sending ``key`` until the pane changes (text or colours)."""
+        self.attach()
         before = self.text(styles=True)
         sent = time.perf_counter()
-        _tmux("send-keys", "-t", self.name, key)
+        self.send(key)
         while time.perf_counter() - sent < timeout_s:
             if self.text(styles=True) != before:
                 return time.perf_counter() - sent
@@ -106,6 +179,9 @@ class Pane:
         return int(values["VmRSS"]) / 1024, int(values["VmHWM"]) / 1024
 
     def close(self) -> None:
+        if self._control is not None:
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                self._control.close()
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
         self._config.cleanup()
 
@@ -121,9 +197,11 @@ def _ss_tan() -> float:
     return time.perf_counter() - start
 
 
-def measure(seconds: float, keys: int, rows: int = PAGE_ROWS) -> dict[str, float]:
+def measure(
+    seconds: float, keys: int, rows: int = PAGE_ROWS, spawn: bool = False
+) -> dict[str, float]:
     """Start the app, wait for ``rows`` rows, then CPU, memory and key latencies."""
-    pane = Pane(_app())
+    pane = Pane(_app(), spawn=spawn)
     try:
         first = pane.wait_rows(rows, timeout_s=120)
         whole = pane.wait_whole(timeout_s=120)
@@ -173,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keys", type=int, default=40, help="key presses (3 Down, then s), spread over samples"
     )
+    parser.add_argument(
+        "--spawn",
+        action="store_true",
+        help="time keys with a tmux process per send-keys and capture-pane (before round 9)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("tmux") is None:
         print("bench_tui_tmux: needs tmux", file=sys.stderr)
@@ -195,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             load.grow_to(size)
             ss = statistics.median(_ss_tan() for _ in range(3))
-            row = measure(args.seconds, args.keys)
+            row = measure(args.seconds, args.keys, spawn=args.spawn)
             per_conn = (row["rss_mib"] - base["rss_mib"]) * 1024 * 1024 / size
             print(
                 f"| {size:,} | {row['first_s']:.2f} | {row['whole_s']:.2f} | {ss:.2f} | "

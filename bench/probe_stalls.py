@@ -24,21 +24,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import gc
 import os
 import sys
 import tempfile
 import threading
 import time
-import traceback
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_tui import record_paints, tail  # noqa: E402
+from bench.trace_app import frames_text, watch_gc  # noqa: E402
 
 T0 = time.perf_counter()
 EVENTS: list[tuple[float, str, float, str]] = []
@@ -50,28 +48,9 @@ def note(kind: str, ms: float, what: str) -> None:
     EVENTS.append((time.perf_counter() - T0, kind, ms, what))
 
 
-def frames_text(frame: FrameType, depth: int) -> str:
-    return " > ".join(
-        f"{Path(f.filename).name}:{f.lineno}:{f.name}"
-        for f in traceback.extract_stack(frame)[-depth:]
-    )
-
-
 def probe_gc(above_ms: float) -> None:
     """Every collection longer than ``above_ms``: generation, thread, objects collected."""
-    starts: dict[int, float] = {}
-
-    def callback(phase: str, info: dict[str, Any]) -> None:
-        tid = threading.get_ident()
-        if phase == "start":
-            starts[tid] = time.perf_counter()
-            return
-        begun = starts.pop(tid, None)
-        if begun is not None and (ms := (time.perf_counter() - begun) * 1000) > above_ms:
-            thread = threading.current_thread().name
-            note("gc", ms, f"gen{info['generation']} in {thread}, {info['collected']} collected")
-
-    gc.callbacks.append(callback)
+    watch_gc(above_ms, lambda _begun, ms, what: note("gc", ms, what))
 
 
 UI_CPU_MS: list[float] = []

@@ -49,6 +49,7 @@ from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
 from tui.connections.screen import ConnectionsScreen
 from tui.guarded_app import FEED_CLOSE_GRACE_S, GuardedApp
+from tui.key_claim import KeyClaim
 from tui.messages import FeedFailed, IpsecReceived, SnapshotReceived
 from tui.prefs import Prefs
 from tui.prefs_saver import PrefsSaver
@@ -162,6 +163,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             self.prefs.ghost_ttl_s if self.prefs.ghost_ttl_s is not None else ghost_ttl_s
         )
         self._held: Snapshot | None = None
+        self._key_claim = KeyClaim(feed if isinstance(feed, YieldsToUi) else None)
         self._gc = GcPacer()
         self._last_error: str | None = None
         self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
@@ -283,13 +285,38 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             self.exit(0)
 
     async def on_event(self, event: Event) -> None:
-        """A key holds the sampling thread back until its answer is drawn (see
-        core.sampling.give_way): the key gets the interpreter, not half of it."""
-        feed = self.feed
-        if isinstance(event, Key) and isinstance(feed, YieldsToUi):
-            feed.ui_busy()
-            self.call_after_refresh(feed.ui_done)
+        """A key gets the interpreter to itself until its answer is drawn (see
+        :mod:`tui.key_claim`).
+
+        Textual hands a key to the focused widget, which bubbles it back up to here, where
+        the bindings run; a widget that keeps it (a text input) stops it, and a priority
+        binding takes it at once.
+        """
+        claim = self._key_claim
+        if not isinstance(event, Key):
+            await super().on_event(event)
+            return
+        arrived = not event.is_forwarded
+        if arrived:
+            claim.arrived()
         await super().on_event(event)
+        if not arrived or not event.is_forwarded:  # bindings run, or a priority one did
+            claim.handled()
+        else:  # queued behind the key: a widget that stops it answers it itself
+            (self.focused or self.screen).call_later(self._key_kept, event, claim)
+
+    @staticmethod
+    def _key_kept(key: Key, claim: KeyClaim) -> None:
+        if key._stop_propagation:  # Textual has no public getter
+            claim.handled()
+
+    def post_display_hook(self) -> None:
+        """A frame was drawn: the claim of the keys it answers ends (see :mod:`tui.key_claim`)."""
+        self._key_claim.drawn()
+
+    def answering_key(self) -> bool:
+        """True while a key is being answered (work that can wait, waits)."""
+        return self._key_claim.holding
 
     # --- size guard -------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
@@ -437,7 +464,9 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             )
 
     async def on_unmount(self) -> None:
-        """Preferences still being written are written before the app ends."""
+        """Preferences still being written are written before the app ends (a key's claim,
+        such as the ``q`` that ended it, ends first: the collector runs again)."""
+        self._key_claim.end()
         await asyncio.to_thread(self._prefs_saver.wait, PREFS_FLUSH_S)
 
     def watch_theme(self, theme: str) -> None:

@@ -2,7 +2,8 @@
 controls the feeds share (the choice of feed is :mod:`core.commands.feeds`), and the pacing
 of the garbage collector in the processes that keep every record (the app, ``record``).
 
-Facade (lazy): the Sampler, the Feed protocols, the interval bounds and the GcPacer.
+Facade (lazy): the Sampler, the Feed protocols, the interval bounds, the GcPacer and how
+long the UI's claim on the sampling thread lasts at most.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from core import lazy_exports
 
 __all__ = [
+    "CLAIM_S",
     "MAX_INTERVAL_S",
     "MIN_INTERVAL_S",
     "Feed",
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         YieldsToUi,
     )
     from core.sampling.gc_pacing import GcPacer
+    from core.sampling.give_way import CLAIM_S
     from core.sampling.sampler import IpsecSampling, Sampler
 else:
     __getattr__ = lazy_exports(
@@ -52,6 +55,7 @@ else:
                 "WatchesTcpInfo",
             ),
             "gc_pacing": ("GcPacer",),
+            "give_way": ("CLAIM_S",),
             "sampler": ("IpsecSampling", "Sampler"),
         },
     )

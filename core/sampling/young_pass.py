@@ -25,6 +25,7 @@ ABOVE_ROWS: Final = 20_000
 
 def young_pass(rows: int, give_way: Callable[[], None]) -> None:
     """After a sample of ``rows`` records: collect the young generations (see the module)."""
-    if rows >= ABOVE_ROWS and gc.isenabled():
-        give_way()
-        gc.collect(1)
+    if rows >= ABOVE_ROWS:
+        give_way()  # first: the UI turns the collector off while it answers a key
+        if gc.isenabled():
+            gc.collect(1)

@@ -44,8 +44,9 @@ def test_ordered_diff_equals_set_difference(
     case: tuple[list[bytes], list[bytes], list[int]],
 ) -> None:
     last, now, sizes = case
-    diff = OrderedDiff(last, set(last))
-    for reply in replies(now, sizes):
+    diff = OrderedDiff(last, set(last), where=True)
+    fed = replies(now, sizes)
+    for reply in fed:
         diff.feed(reply)
     order, added, gone, clean = diff.finish()
     assert list(order) == now
@@ -54,6 +55,7 @@ def test_ordered_diff_equals_set_difference(
     if clean:
         assert sorted(added) == sorted(set(now) - set(last))
         assert sorted(gone) == sorted(set(last) - set(now))
+        assert [fed[r][i] for r, i in diff.added_at or ()] == added  # where each was met
 
 
 def test_far_moves_and_the_first_dump() -> None:
@@ -65,10 +67,13 @@ def test_far_moves_and_the_first_dump() -> None:
     twice_early = OrderedDiff(last, set(last))
     twice_early.feed([last[-1], last[-1], *last[:-1]])  # moved far forward, and listed twice
     assert twice_early.finish()[3] is False
-    first = OrderedDiff([], {})
+    first = OrderedDiff([], {}, where=True)
     first.feed([b"a", b"b"])
+    first.feed([b"c"])
     order, *rest = first.finish()
-    assert list(order) == [b"a", b"b"] and rest == [[b"a", b"b"], [], True]
+    assert list(order) == [b"a", b"b", b"c"] and rest == [[b"a", b"b", b"c"], [], True]
+    assert first.added_at == [(0, 0), (0, 1), (1, 0)]
+    assert OrderedDiff([], {}).added_at is None  # not asked for: not kept
 
 
 def test_unchanged_keys_are_the_last_dumps_objects() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
@@ -119,9 +119,11 @@ def test_a_socket_listed_twice_is_neither_gone_nor_new(
     first = netlink()
     real = InetDiagDumper.chunks
 
-    def twice(self: InetDiagDumper, family: int, states: int = TCP_ALL_STATES) -> Iterator[bytes]:
+    def twice(
+        self: InetDiagDumper, family: int, states: int = TCP_ALL_STATES, *wait: Callable[[], None]
+    ) -> Iterator[bytes]:
         want = reply_type(family)
-        for chunk in real(self, family, states):
+        for chunk in real(self, family, states, *wait):
             off = 0
             while (
                 off + 88 <= len(chunk)
@@ -176,3 +178,39 @@ async def test_redacting_feed_forwards_the_watch(bag: SocketBag) -> None:
         assert info is not None and info.bytes_received is not None and info.bytes_received > 0
     finally:
         await feed.aclose()
+
+
+def replies_of_one_dump() -> int:
+    """How many replies a bare dump of every socket takes (read as they come)."""
+    from core.netlink import NLMSG_DONE, NLMSG_HDR
+
+    done = NLMSG_HDR.size + 4  # NLMSG_DONE carries an int
+    dumper = InetDiagDumper(tcp_info=False)
+    count = 0
+    try:
+        for chunk in dumper.chunks(socket.AF_UNSPEC):
+            count += 1
+            length, mtype, *_rest = NLMSG_HDR.unpack_from(chunk, max(0, len(chunk) - done))
+            if length == done and mtype == NLMSG_DONE:
+                dumper.finish(chunk, len(chunk) - done)
+    finally:
+        dumper.close()
+    return count
+
+
+def test_a_dump_of_several_handoffs_lists_every_socket(on_demand: Sampling, bag: SocketBag) -> None:
+    # The reader thread hands replies over REPLIES_PER_HANDOFF at a time: 1,600 sockets of
+    # ours fill more replies than that (~260 a reply), and each of them is listed once.
+    from core.connections.sources.inet_diag import REPLIES_PER_HANDOFF
+
+    lst = bag.listener()
+    server = port(lst)
+    clients = [port(client) for client, _accepted in (bag.pair(lst) for _ in range(800))]
+    ends = {(c, server) for c in clients} | {(server, c) for c in clients}
+    assert replies_of_one_dump() > REPLIES_PER_HANDOFF
+    listed = [
+        (c.local_port, c.remote_port)
+        for c in on_demand().connections.values()
+        if c.local_address == "127.0.0.1" and c.state is TcpState.ESTABLISHED
+    ]
+    assert sorted(e for e in listed if e in ends) == sorted(ends)

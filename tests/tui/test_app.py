@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import io
 import json
 from collections.abc import AsyncIterator
@@ -10,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from textual.app import ScreenStackError
 from textual.filter import Monochrome
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -767,26 +770,80 @@ async def test_ctrl_c_quits_from_the_table_and_from_the_filter_input() -> None:
 
 # --- keys first ---------------------------------------------------------------------------
 class ClaimsFeed(SteppedFeed):
-    """A feed that gives way to the UI (as the live Sampler does), recording each call."""
+    """A feed that gives way to the UI (as the live Sampler does), recording each call and,
+    at ``done``, what the table's cursor row was and how many frames had been drawn."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[str] = []
+        self.app: TcpscopeApp | None = None
+        self.frames = 0
+        self.seen_at_done: list[tuple[int, int]] = []
 
     def ui_busy(self) -> None:
         self.calls.append("busy")
 
     def ui_done(self) -> None:
         self.calls.append("done")
+        if self.app is not None and self.app.current_mode == "connections":
+            with contextlib.suppress(ScreenStackError):  # the app is ending
+                self.seen_at_done.append((table(self.app).cursor_row, self.frames))
+
+
+def claims_app(feed: ClaimsFeed) -> TcpscopeApp:
+    """The app over ``feed``, its frames counted (the hook runs after each one is drawn)."""
+    app = make_app(feed)
+    feed.app = app
+    drawn = app.post_display_hook
+
+    def counted() -> None:
+        feed.frames += 1
+        drawn()
+
+    app.post_display_hook = counted  # type: ignore[method-assign]
+    return app
 
 
 async def test_a_key_holds_sampling_back_until_its_answer_is_drawn() -> None:
     feed = ClaimsFeed()
-    app = make_app(feed)
+    app = claims_app(feed)
     async with app.run_test(size=(120, 40)) as pilot:
         await step(pilot, app, feed)
         feed.calls.clear()
+        frames = feed.frames
         await pilot.press("down")
         await pilot.pause()
         assert feed.calls[:2] == ["busy", "done"]
+        # let go only once the key was handled and a frame drawn with it
+        row, drawn = feed.seen_at_done[-1]
+        assert row == 1 and drawn > frames
         assert table(app).cursor_row == 1
+
+
+async def test_keys_a_widget_keeps_or_a_priority_binding_takes_end_their_claim() -> None:
+    feed = ClaimsFeed()
+    app = claims_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("slash")  # the filter input has the keys now
+        await pilot.pause()
+        feed.calls.clear()
+        await pilot.press("a")  # kept (stopped) by the input
+        await pilot.pause()
+        assert feed.calls[:2] == ["busy", "done"]
+        feed.calls.clear()
+        await pilot.press("escape", "tab")  # tab: a priority binding
+        await pilot.pause()
+        assert app.current_mode == "ipsec"
+        assert feed.calls.count("busy") == feed.calls.count("done") == 2
+
+
+async def test_an_app_that_ends_while_a_key_is_answered_leaves_the_collector_on() -> None:
+    """``q`` ends the app before its claim would: the collector (process-wide) runs again."""
+    feed = ClaimsFeed()
+    app = claims_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("q")
+    assert gc.isenabled()
+    assert feed.calls.count("busy") == 1 and "done" in feed.calls

@@ -19,7 +19,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
-from itertools import accumulate, chain, compress, count, islice
+from itertools import accumulate, chain, compress, count, islice, repeat
 from operator import ne
 from typing import Final
 
@@ -118,8 +118,8 @@ class OrderedDiff:
     """
 
     __slots__ = (
-        "_added", "_ahead", "_at", "_kept", "_known", "_last", "_loose", "_runs", "_skipped",
-        "_twice",
+        "_added", "_ahead", "_at", "_kept", "_known", "_last", "_loose", "_reply", "_runs",
+        "_skipped", "_twice", "added_at",
     )  # fmt: skip
 
     def __init__(
@@ -127,6 +127,7 @@ class OrderedDiff:
         last: KeyRuns | Sequence[bytes],
         known: Container[bytes],
         kept: Callable[[bytes], bytes] | None = None,
+        where: bool = False,
     ) -> None:
         self._last = last if isinstance(last, KeyRuns) else KeyRuns.of(last)
         self._known = known
@@ -145,12 +146,21 @@ class OrderedDiff:
         self._loose: list[bytes] = []
         """Keys placed one by one since the last run (they become a run of their own)."""
         self._twice = False
+        self.added_at: list[tuple[int, int]] | None = [] if where else None
+        """With ``where``: where each added key was met, (reply, position in its keys), in
+        the order of ``added`` (a caller that keeps the replies finds the added sockets'
+        messages there)."""
+        self._reply = -1
 
     def feed(self, keys: Sequence[bytes]) -> None:
         """The keys of the next reply, in the order the kernel listed them."""
         last, at, n, loose = self._last, self._at, len(keys), self._loose
         total = len(last)
+        self._reply += 1
+        reply, where = self._reply, self.added_at
         if not total and not self._known:  # a first dump: everything is new
+            if where is not None:
+                where += zip(repeat(reply), range(n))
             self._added.extend(keys)
             self._flush()
             if keys:
@@ -161,8 +171,9 @@ class OrderedDiff:
         i = 0
         while i < n:
             if at >= total:  # the last dump is used up: the rest of this reply is not in order
-                for key in keys[i:]:
-                    self._unexpected(key, at)
+                for place, key in enumerate(keys[i:], i):
+                    if self._unexpected(key, at) is None and where is not None:
+                        where.append((reply, place))
                     loose.append(self._as_kept(key))
                 break
             while starts[k + 1] <= at:
@@ -188,8 +199,10 @@ class OrderedDiff:
             if j < len(run) and run[j] == key and key in known:
                 self._pass_over(piece[d : d + 1])  # one socket of the last dump went: the usual
                 at += 2
-            else:
-                at = self._unexpected(key, at)
+            elif (moved_to := self._unexpected(key, at)) is not None:
+                at = moved_to
+            elif where is not None:
+                where.append((reply, i))
             i += 1
         self._at = at
 
@@ -216,11 +229,12 @@ class OrderedDiff:
         kept = self._kept
         return kept(key) if kept is not None and key in self._known else key
 
-    def _unexpected(self, key: bytes, at: int) -> int:
-        """Place ``key``, which is not the one expected at ``at``; returns the new position."""
+    def _unexpected(self, key: bytes, at: int) -> int | None:
+        """Place ``key``, which is not the one expected at ``at``; returns the new position
+        (``None``: the key is new, the position stays)."""
         if key not in self._known:
             self._added.append(key)
-            return at
+            return None
         if key in self._skipped:
             self._skipped.discard(key)
             return at

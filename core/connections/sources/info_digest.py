@@ -155,7 +155,7 @@ def follow(
     set is brought up to date in place. Compared in order, in C (dump_diff.OrderedDiff): the
     kernel's order barely moves, so Python runs only where sockets came, went or changed.
     """
-    diff = OrderedDiff(last, known)
+    diff = OrderedDiff(last, known, where=True)
     replies: list[tuple[bytes, list[bytes], list[int]]] = []
     for _family, chunk, digests in chunks:
         if digests is None:
@@ -163,33 +163,24 @@ def follow(
         replies.append((chunk, *digests))
         diff.feed(digests[0])
     order, added, gone, clean = diff.finish()
-    if not clean:  # a socket listed twice: whole sets
+    moved: dict[bytes, Where] = {}
+    if clean:  # each new digest where the diff met it
+        assert diff.added_at is not None
+        for d, (r, i) in zip(added, diff.added_at, strict=True):
+            moved[d[:48]] = (replies[r][0], replies[r][2][i])
+    else:  # a socket listed twice: whole sets, and a look-up
         listed = dict.fromkeys(d for _c, items, _o in replies for d in items)
         added = [d for d in listed if d not in known]
         order = KeyRuns.of(list(listed))
         gone = [d for d in known if d not in listed]
-    known.difference_update(gone)
-    known.update(added)
-    moved: dict[bytes, Where] = {}
-    r = pos = 0
-    for d in added:  # in dump order: one forward scan finds them all
-        while r < len(replies):
-            chunk, items, offsets = replies[r]
-            try:
-                i = items.index(d, pos)
-            except ValueError:
-                r, pos = r + 1, 0
-                continue
-            moved[d[:48]] = (chunk, offsets[i])
-            pos = i + 1
-            break
-    if len(moved) < len(added):  # not in dump order after all (a whole-set compare): look up
         where = {
             d: (c, at)
             for c, items, offsets in replies
             for d, at in zip(items, offsets, strict=True)
         }
         moved.update((d[:48], where[d]) for d in added)
+    known.difference_update(gone)
+    known.update(added)
     went = {d[:48] for d in gone}
     went.difference_update(moved)
     return order, moved, went

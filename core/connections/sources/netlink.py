@@ -202,7 +202,8 @@ class NetlinkSource:
         self._replies = 0
         self._built = 0
         self.between_steps: Callable[[], None] = _no_wait
-        """Called between two replies of a dump (the sampler's :class:`GivesWay` hook)."""
+        """Called between two replies of a dump, and by the dump's readers before each read
+        (the sampler's :class:`GivesWay` hook)."""
         self.bound_walk = BoundWalk()
         """Whether a sample walks the kernel's bind table (see its module)."""
 
@@ -395,8 +396,9 @@ class NetlinkSource:
 
             self._namespaces.dump(counted, keep, self.bound_walk)
             return
+        wait = self.between_steps  # the readers wait too while the UI answers a key
         streams = [
-            (fam, dumper, dumper.chunks(fam, states)) for fam, dumper in self._dumpers.items()
+            (fam, dumper, dumper.chunks(fam, states, wait)) for fam, dumper in self._dumpers.items()
         ]
         splice = self.bound_walk.splice
         for family, dumper, stream in streams:
