@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Final
 
 import humanize
@@ -30,7 +31,14 @@ def age(delta: timedelta) -> str:
     """A compact age from humanize's words: ``0s``, ``45s``, ``3m``, ``2h``."""
     if delta.total_seconds() < 1:
         return "0s"
-    words = humanize.naturaldelta(delta)
+    return _age_of(delta.days, delta.seconds)
+
+
+@lru_cache(maxsize=1024)
+def _age_of(days: int, seconds: int) -> str:
+    """:func:`age` of a delta of one second or more: humanize's words depend on its days and
+    seconds alone, and every row on screen asks anew each tick (at 1 Hz, mostly the same)."""
+    words = humanize.naturaldelta(timedelta(days=days, seconds=seconds))
     match = _NATURAL.match(words)
     if match is None:
         return words

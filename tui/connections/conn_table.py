@@ -732,7 +732,7 @@ class ConnTable(ScrollView, can_focus=True):
         sorted_style = self._style("conn-table--header", "conn-table--sorted")
         # While the asked-for order is being made (large tables), its column says so.
         arrow = "…" if self.index.building else "▼" if self.index.reverse else "▲"
-        cells: list[tuple[str, Style, bool]] = []
+        cells: list[tuple[str, Style, int]] = []
         for col, w in columns:
             active = col.key == self.index.sort_column
             if active:
@@ -741,7 +741,7 @@ class ConnTable(ScrollView, can_focus=True):
                 text = _fit(title + arrow, w, col.right)
             else:
                 text = _fit(col.title, w, col.right)
-            cells.append((text, sorted_style if active else base, False))
+            cells.append((text, sorted_style if active else base, w))
         return _strip(cells, width, base)
 
     def _row_line(
@@ -760,12 +760,12 @@ class ConnTable(ScrollView, can_focus=True):
             names.append("conn-table--cursor")
         style = self._style(*names)
         indent = "  " if self._entries is not None else ""
-        cells = []
+        cells: list[tuple[str, Style, int]] = []
         for col, w in columns:
             text = _cell(col.key, conn, proc, age, life, extra)
             if col.key == "local" and indent:
                 text = indent + text
-            cells.append((_fit(text, w, col.right), style, False))
+            cells.append((_fit(text, w, col.right), style, w))
         return _strip(cells, width, style)
 
     def _group_line(
@@ -782,7 +782,7 @@ class ConnTable(ScrollView, can_focus=True):
         sign = "▾" if expanded else "▸"
         speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
         text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
-        return _strip([(_fit(text, width, False), style, False)], width, style)
+        return _strip([(_fit(text, width, False), style, width)], width, style)
 
 
 class _Extra(NamedTuple):
@@ -861,10 +861,19 @@ def _fit(text: str, width: int, right: bool) -> str:
     return pad + text if right else text + pad
 
 
-def _strip(cells: list[tuple[str, Style, bool]], width: int, fill: Style) -> Strip:
+def _strip(cells: list[tuple[str, Style, int]], width: int, fill: Style) -> Strip:
+    """One line of ``cells`` (text already fitted to its cell count), a space between two,
+    padded or cut to ``width``. The cell count is known from the cells: a Strip then measures
+    none of them, and a padded line is one Strip, not two (36 lines a tick at 50k rows)."""
     segments: list[Segment] = []
-    for i, (text, style, _) in enumerate(cells):
+    length = len(cells) - 1 if cells else 0
+    for i, (text, style, cells_wide) in enumerate(cells):
         if i:
             segments.append(Segment(" ", fill))
         segments.append(Segment(text, style))
-    return Strip(segments).adjust_cell_length(width, fill)
+        length += cells_wide
+    if length > width:
+        return Strip(segments, length).adjust_cell_length(width, fill)
+    if length < width:
+        segments.append(Segment(" " * (width - length), fill))
+    return Strip(segments, width)

@@ -55,6 +55,9 @@ class InodeSet:
     def update(self, inodes: Iterable[int]) -> None:
         """Add every one of ``inodes``."""
         base, added, removed = self._base, self._added, self._removed
+        if not base and not added and not removed:  # empty (a first sample's 50k): in C
+            self._base = array("Q", sorted(set(inodes)))
+            return
         top = base[-1] if base else -1
         for ino in inodes:
             if ino > top:

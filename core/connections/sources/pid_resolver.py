@@ -208,7 +208,7 @@ class PidResolver:
             tracked.update(i for i in new if i)
         changed: set[int] = set()
         pids, dead = self._refresh_pids()
-        wanted = {i for i in new if i and i not in self._owner}
+        wanted = set(filter(None, new)).difference(self._owner)  # (C calls: 50k on a first)
         self.dead_pids = dead
         for pid in dead:
             # Sockets of a dead process that the caller still sees live on in another one.
@@ -228,7 +228,7 @@ class PidResolver:
             stats.passes += "A"
             self._pass_first(pids, wanted, found)
         if first:
-            tracked.update(i for i in new if i)
+            tracked.update(filter(None, new))
         if not wanted:
             return changed | (tracked.among(self._regrouped) - set(new))
         if changed:
