@@ -314,10 +314,6 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         """A frame was drawn: the claim of the keys it answers ends (see :mod:`tui.key_claim`)."""
         self._key_claim.drawn()
 
-    def answering_key(self) -> bool:
-        """True while a key is being answered (work that can wait, waits)."""
-        return self._key_claim.holding
-
     # --- size guard -------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
         """Show the too-small screen below the minimum size, the normal layout again above it."""

@@ -1,18 +1,17 @@
 """A key's answer gets the interpreter to itself, from the key's arrival until its frame is
-written: the sampling thread waits (``core.sampling.give_way``), the cyclic collector does
-not run, and the table's background work (orders built in slices) waits.
+written: the sampling thread waits (``core.sampling.give_way``) and the cyclic collector
+does not run.
 
 Why, measured from outside at 250k sockets (``bench/probe_keys_tmux.py``, tmux): the claim
 used to end at the first refresh after the key arrived, 0.4 ms later, before the widget had
 even seen the key, so the key's 3-30 ms of UI work shared the interpreter with the sampling
 thread. And young collections that ran in the middle of a key's frame took 5-30 ms each:
 they walk whatever is young, such as the containers a sample half-way through is filling.
-Deferred to after the frame, one collection does the same walk. And at 250k rows the table
-builds orders in slices three quarters of the time after a re-sort (12 ms slices, 4 ms
-apart; measured with py-spy): a key goes through four message queues before its frame, and
-met a slice at several of them. A frame composed is not yet
+Deferred to after the frame, one collection does the same walk. A frame composed is not yet
 on screen: Textual's output thread writes it, and needs the interpreter too (2-13 ms late
-when everything was let go at once), hence :data:`WRITE_GRACE_S`.
+when everything was let go at once), hence :data:`WRITE_GRACE_S`. (Holding the table's order
+building back too while a key was answered made some runs' keys wait for the next sample:
+tried, measured, taken out.)
 """
 
 from __future__ import annotations
@@ -51,11 +50,6 @@ class KeyClaim:
             self._collector_off = True
         self._unhandled += 1
         self._end_in(CLAIM_S)  # a key that draws nothing: the claim lapses
-
-    @property
-    def holding(self) -> bool:
-        """True from a key's arrival until the claim ends (UI work that can wait, waits)."""
-        return self._ending is not None
 
     def handled(self) -> None:
         """A key's bindings ran (or a widget kept it): its frame is the next one."""

@@ -59,10 +59,6 @@ class Shell(Protocol):
         """Tell the feed whose tcp_info is on screen."""
         ...
 
-    def answering_key(self) -> bool:
-        """True while a key is being answered (work that can wait, waits)."""
-        ...
-
 
 def shell_of(node: DOMNode) -> Shell:
     """The App that runs ``node``, as the shell Protocol."""

@@ -164,8 +164,6 @@ class ConnTable(ScrollView, can_focus=True):
         self._work_timer: Timer | None = None
         self._slices: Timer | None = None
         """The next slice of a tick's repaint (see :meth:`_repaint`)."""
-        self.key_waiting: Callable[[], bool] | None = None
-        """True while a key waits for its answer: building orders waits meanwhile."""
         self.on_rows_shown: Callable[[], None] | None = None
         """Called when rows moved by slices, or an order made in slices, are shown: in the
         same call, so that what depends on them (the state counts) is drawn in the same frame
@@ -330,10 +328,6 @@ class ConnTable(ScrollView, can_focus=True):
 
     def _work(self) -> None:
         self._work_timer = None
-        if self.key_waiting is not None and self.key_waiting():
-            # A key is being answered: its frame first (see tui.key_claim).
-            self._work_timer = self.set_timer(BUILD_EVERY_S, self._work)
-            return
         index = self.index
         if not index.step(BUILD_STEP_S if self._urgent else PREPARE_STEP_S):
             self._schedule_work()

@@ -157,7 +157,6 @@ class ConnectionsScreen(Screen[None]):
             self._apply_filter(shell_of(self).initial_filter)
         self.set_class(self.size.width >= WIDE, "-wide")
         table.on_rows_shown = self._show_counts
-        table.key_waiting = shell_of(self).answering_key
         self.watch(self.app, "snapshot", self._on_snapshot, init=True)
         table.focus()
 
