@@ -74,6 +74,8 @@ def run_app(
         env.append("TCPSCOPE_TRACE_WATCHDOG=1")
     if args.ui:
         env.append("TCPSCOPE_TRACE_UI=1")
+    if args.young:
+        env.append("TCPSCOPE_TRACE_YOUNG=1")
     argv = [*env, sys.executable, str(Path(__file__).with_name("trace_app.py")), "--no-ipsec"]
     presses = []
     pane = Pane(argv, spawn=args.spawn)
@@ -150,6 +152,7 @@ def main() -> int:
     parser.add_argument("--watchdog", action="store_true")
     parser.add_argument("--py-spy", help="py-spy's raw samples of the keys' span, to this file")
     parser.add_argument("--ui", action="store_true", help="UI handlers and timers of 2 ms+")
+    parser.add_argument("--young", action="store_true", help="what young collections walk")
     parser.add_argument("--detail", action="store_true", help="every press")
     parser.add_argument("--above", type=float, default=100.0, help="presses shown with events")
     args = parser.parse_args()

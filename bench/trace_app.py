@@ -75,6 +75,31 @@ def watch_gc(above_ms: float, record: Callable[[float, float, str], None]) -> No
     gc.callbacks.append(callback)
 
 
+def trace_young() -> None:
+    """At each young collection of the UI thread: the largest containers it is about to walk
+    (noted with the collection's duration when it took more than 5 ms)."""
+    largest: list[str] = []
+    begun = [0.0]
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if threading.current_thread() is not threading.main_thread() or info["generation"] > 1:
+            return
+        if phase == "start":
+            sizes = []
+            for generation in range(info["generation"] + 1):
+                for obj in gc.get_objects(generation):
+                    if isinstance(obj, list | dict | set | tuple) and len(obj) > 1000:
+                        sample = next(iter(obj), None)
+                        sizes.append((len(obj), f"{type(obj).__name__}[{type(sample).__name__}]"))
+            largest[:] = [f"{n} {what}" for n, what in sorted(sizes, reverse=True)[:4]]
+            begun[0] = time.perf_counter()
+        elif (ms := (time.perf_counter() - begun[0]) * 1000) > 5:
+            what = f"gen{info['generation']} walks {', '.join(largest) or 'nothing large'}"
+            EVENTS.append((begun[0], "young", ms, what))
+
+    gc.callbacks.append(callback)
+
+
 def trace_textual() -> None:
     from textual.app import App
     from textual.drivers import _writer_thread
@@ -215,6 +240,8 @@ def main() -> int:
     trace_samples()
     if os.environ.get("TCPSCOPE_TRACE_UI"):
         trace_ui_work()
+    if os.environ.get("TCPSCOPE_TRACE_YOUNG"):
+        trace_young()
     save_on_exit()
     if os.environ.get("TCPSCOPE_TRACE_WATCHDOG"):
         threading.Thread(target=watchdog, daemon=True, name="watchdog").start()
