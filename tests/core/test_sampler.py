@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -11,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.connections.model import TcpConnection, TcpState
+from core.connections.model import TcpState
 from core.connections.snapshot import (
     ConnectionDiff,
     ErrorKind,
@@ -302,35 +301,3 @@ async def test_each_sample_gives_the_c_heaps_free_pages_back(
     await sampler.aclose()
     assert len(threads) >= 3
     assert threading.main_thread().name not in threads
-
-
-class SameMapSource(ScriptedSource):
-    """Gives the last sample's records map itself when no connection changed, as
-    NetlinkSource does."""
-
-    def __init__(self, frames: Sequence[Frame]) -> None:
-        super().__init__(frames)
-        self._last: dict[str, TcpConnection] | None = None
-
-    def sample(self, now: datetime, *, first: bool) -> SourceSample:
-        result = super().sample(now, first=first)
-        last, conns = self._last or {}, result.connections
-        if last and len(last) == len(conns) and all(last.get(i) is c for i, c in conns.items()):
-            result = dataclasses.replace(result, connections=last)
-        self._last = result.connections
-        return result
-
-
-async def test_a_young_pass_follows_each_sample_that_made_a_new_records_map(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from core.sampling import sampler as sampler_module
-
-    passes: list[int] = []
-    monkeypatch.setattr(sampler_module, "young_pass", lambda rows, _give_way: passes.append(rows))
-    source = SameMapSource([frame(1), frame(1, 2), frame(1, 2), frame(1, 2, 3), frame(1, 2, 3)])
-    sampler = Sampler(source, interval_s=0.1)
-    snaps = await take(sampler, 5)
-    await sampler.aclose()
-    assert snaps[2].connections is snaps[1].connections  # the source kept its map
-    assert passes == [2, 3]  # after samples 2 and 4; not the first, nor an unchanged one
