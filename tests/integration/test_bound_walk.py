@@ -33,14 +33,19 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["unspec", "per-family"])
-def skipping(request: pytest.FixtureRequest) -> Iterator[tuple[NetlinkSource, Clock]]:
-    """A live app's source (no tcp_info dumped) that skips the walk whatever the host's size."""
+def skipping_source(tcp_info: bool, dump: str) -> Iterator[tuple[NetlinkSource, Clock]]:
+    """A source that skips the walk whatever the host's size, and the clock it reads."""
     clock = Clock()
-    source = NetlinkSource(resolve_owners=False, tcp_info=False, dump=request.param)
+    source = NetlinkSource(resolve_owners=False, tcp_info=tcp_info, dump=dump)
     source.bound_walk = BoundWalk(clock, walk_always_below=0)
     yield source, clock
     source.close()
+
+
+@pytest.fixture(params=["unspec", "per-family"])
+def skipping(request: pytest.FixtureRequest) -> Iterator[tuple[NetlinkSource, Clock]]:
+    """A live app's source (no tcp_info dumped)."""
+    yield from skipping_source(False, request.param)
 
 
 def sample(source: NetlinkSource, first: bool = False) -> SourceSample:
@@ -168,12 +173,8 @@ def test_a_failed_walk_is_not_taken_for_one() -> None:
 
 @pytest.fixture(params=["unspec", "per-family"])
 def recording(request: pytest.FixtureRequest) -> Iterator[tuple[NetlinkSource, Clock]]:
-    """A recorder's source (every tcp_info in every dump) that skips the walk."""
-    clock = Clock()
-    source = NetlinkSource(resolve_owners=False, tcp_info=True, dump=request.param)
-    source.bound_walk = BoundWalk(clock, walk_always_below=0)
-    yield source, clock
-    source.close()
+    """A recorder's source (every tcp_info in every dump)."""
+    yield from skipping_source(True, request.param)
 
 
 def test_a_recording_skips_the_walk_and_bound_sockets_lose_no_tcp_info(
