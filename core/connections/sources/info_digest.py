@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import struct
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from operator import call, itemgetter
@@ -289,9 +289,7 @@ def info_digests(chunks: Iterable[KeptReply]) -> dict[bytes, Digest]:
     for family, chunk, digests in chunks:
         if digests is not None:
             items = digests[0]
-            for length in set(map(len, items)).difference(_FROM_DIGEST):
-                _FROM_DIGEST[length] = _digest_values(length)
-            values = map(call, map(_FROM_DIGEST.__getitem__, map(len, items)), items)
+            values = _values(items, set(map(len, items)))
             out.update(zip(map(_SOCKID, items), values, strict=True))
             continue
         want = reply_type(family)
@@ -328,13 +326,10 @@ def inode_digests(chunks: Iterable[KeptReply]) -> dict[int, Digest] | None:
         lengths = set(map(len, items))
         if lengths and min(lengths) < _SHORT_BELOW:
             return None
-        for length in lengths.difference(_FROM_DIGEST):
-            _FROM_DIGEST[length] = _digest_values(length)
         inodes = list(map(int.from_bytes, map(_INODE, items), repeat(sys.byteorder)))
         if 0 in inodes:
             return None
-        values = map(call, map(_FROM_DIGEST.__getitem__, map(len, items)), items)
-        out.update(zip(inodes, values, strict=True))
+        out.update(zip(inodes, _values(items, lengths), strict=True))
         count += len(items)
     return out if len(out) == count else None
 
@@ -347,6 +342,14 @@ _SHORT_BELOW: Final = _EXPIRES_AT - SOCKID_AT + QUEUES.size + DIGEST_LENGTH
 """Digests shorter than this are an old kernel's short struct (see :func:`slow_digest`)."""
 _FROM_DIGEST: Final[dict[int, Callable[[bytes], Digest]]] = {}
 """Digest length → what reads its :data:`Digest` (made once per length met)."""
+
+
+def _values(items: list[bytes], lengths: set[int]) -> Iterator[Digest]:
+    """Each digest's :data:`Digest`, in order: one unpack each, chosen by its length (the
+    ``lengths`` among ``items``), in C."""
+    for length in lengths.difference(_FROM_DIGEST):
+        _FROM_DIGEST[length] = _digest_values(length)
+    return map(call, map(_FROM_DIGEST.__getitem__, map(len, items)), items)
 
 
 def _digest_values(length: int) -> Callable[[bytes], Digest]:
