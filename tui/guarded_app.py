@@ -6,8 +6,8 @@ markup (``state:[red]x`` is shown as typed). Ctrl+Z suspends the app to the shel
 brings it back (Textual turns off the terminal's own signal keys). SIGINT, SIGTERM and SIGHUP
 end the app the way ``q`` does, so the terminal is restored (by default SIGTERM killed it
 mid-frame and left the terminal in the app's screen mode), ended anyway after a short grace.
-And the terminal size is bounded (:func:`bound_terminal_size`): ``COLUMNS=100000`` once made
-the app allocate gigabytes.
+And the size drawn at never exceeds the terminal (:func:`bound_terminal_size`):
+``COLUMNS=100000`` once made the app allocate gigabytes, then draw an unreadable screen.
 """
 
 from __future__ import annotations
@@ -31,34 +31,42 @@ from textual.notifications import SeverityLevel
 
 MAX_COLUMNS: Final = 1000
 MAX_LINES: Final = 500
-"""The largest screen drawn: beyond what any readable terminal shows (a 4K display at a
-6-pixel font is ~640 columns), and small enough that a frame stays a few MB."""
+"""The largest screen drawn when no terminal can be measured: beyond what any readable
+terminal shows (a 4K display at a 6-pixel font is ~640 columns), and small enough that a frame
+stays a few MB."""
 
 
-def bound_terminal_size(environ: MutableMapping[str, str] = os.environ) -> None:
-    """Clamp the size the app will use to :data:`MAX_COLUMNS` × :data:`MAX_LINES`.
+def bound_terminal_size(
+    environ: MutableMapping[str, str] = os.environ,
+    measured: os.terminal_size | None = None,
+) -> None:
+    """Keep the size the app draws at within the terminal it draws on.
 
-    Textual takes the size from ``COLUMNS``/``LINES`` when set, else from the terminal; a bad
-    or huge value is replaced by a bounded one (a real terminal larger than the bound is drawn
-    at the bound).
+    Textual takes the size from ``COLUMNS``/``LINES`` when set, else from the terminal. A
+    size larger than the terminal (a stale export, or ``COLUMNS=100000``) would draw lines the
+    terminal wraps and scrolls into an unreadable screen, and a huge one allocates gigabytes:
+    such a value is replaced by the terminal's own size (by :data:`MAX_COLUMNS` ×
+    :data:`MAX_LINES` when there is no terminal to measure). A smaller size is kept (a demo
+    recorded at 80x24 in a bigger window); a value that is not a size is dropped.
+    ``measured`` is the terminal's size, read from stdout when not given.
     """
-    try:
-        measured = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        measured = os.terminal_size((80, 24))
-    for name, limit, real in (
-        ("COLUMNS", MAX_COLUMNS, measured.columns),
-        ("LINES", MAX_LINES, measured.lines),
+    if measured is None:
+        try:
+            measured = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            measured = None
+    for name, bound, real in (
+        ("COLUMNS", MAX_COLUMNS, measured.columns if measured else 0),
+        ("LINES", MAX_LINES, measured.lines if measured else 0),
     ):
-        text = environ.get(name)
-        size = real
-        if text is not None:
-            if text.isascii() and text.isdigit() and len(text) <= 9 and int(text) > 0:
-                size = int(text)
-            else:
-                del environ[name]  # not a size: the terminal's own size counts
+        limit = min(bound, real) if real > 0 else bound
+        text = environ.pop(name, "")
+        given = text.isascii() and text.isdigit() and len(text) <= 9 and int(text) > 0
+        size = int(text) if given else real  # not a size: the terminal's own size counts
         if size > limit:
             environ[name] = str(limit)
+        elif given:
+            environ[name] = text
 
 
 class GuardedApp(App[int]):

@@ -1,6 +1,7 @@
 """The real app in tmux: Ctrl+Z suspends it to the shell and ``fg`` brings it back; a huge
-COLUMNS/LINES is bounded (the app runs under a 1 GiB address-space limit); a toast (a warning
-naming the preferences path) and the filter bar show untrusted text literally, markup and all."""
+COLUMNS/LINES is bounded by the terminal's own size (the app runs under a 1 GiB address-space
+limit and draws a readable screen); a toast (a warning naming the preferences path) and the
+filter bar show untrusted text literally, markup and all."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def test_a_huge_terminal_size_is_bounded(shell: Pane, tmp_path: Path) -> None:
     env = "export COLUMNS=100000 LINES=100000;"
     shell.keys(app_command(tmp_path, env=env, limited=True) + '; echo "EX""ITED:$?"', literal=True)
     shell.keys("Enter")
-    shell.wait_for(lambda t: "demo-web01" in t, "the app under a 1 GiB limit")
+    # Drawn at the pane's own size: the header (host) and the footer (keys) on one screen.
+    shell.wait_for(lambda t: "demo-web01" in t and "q Quit" in t, "the app under a 1 GiB limit")
     shell.keys("q")
     text = shell.wait_for(lambda t: "EXITED:" in t, "the app's exit")
     assert "EXITED:0" in text and "MemoryError" not in text
