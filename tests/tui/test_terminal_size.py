@@ -31,7 +31,11 @@ TERMINAL = os.terminal_size((100, 30))
         # no terminal to measure: the bound
         ({"COLUMNS": "100000", "LINES": "24"}, None, {"COLUMNS": str(MAX_COLUMNS), "LINES": "24"}),
         # a terminal beyond the bound is drawn at the bound
-        ({}, os.terminal_size((5000, 2000)), {"COLUMNS": str(MAX_COLUMNS), "LINES": str(MAX_LINES)}),
+        (
+            {},
+            os.terminal_size((5000, 2000)),
+            {"COLUMNS": f"{MAX_COLUMNS}", "LINES": f"{MAX_LINES}"},
+        ),
     ],
 )
 def test_the_size_drawn_at_stays_within_the_terminal(
