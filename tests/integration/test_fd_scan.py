@@ -66,6 +66,46 @@ def test_forked_scan_equals_the_in_process_scan() -> None:
     assert report["passes"] == "A"
 
 
+PROGRESS_SCRIPT = """
+import json, os, resource, socket, time
+from core.connections.sources import fd_scan
+
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
+sock = socket.socket()
+held = [os.dup(sock.fileno()) for _ in range(min(hard, 20000) - 100)]
+before = fd_scan.scanned()
+scan = fd_scan.ForkedScan("/proc", [os.getpid()])
+# The child reads our table, then blocks writing its 16 bytes an fd into the pipe (far more
+# than a pipe holds) until result() reads: its count must show while we only wait.
+deadline, seen = time.monotonic() + 30, before
+while time.monotonic() < deadline and seen - before < len(held):
+    seen = fd_scan.scanned()
+    time.sleep(0.01)
+waiting, forked = seen - before, scan.forked
+found = scan.result()
+print(json.dumps({"forked": forked, "held": len(held), "seen_waiting": waiting,
+                  "after": fd_scan.scanned() - before, "sockets": len(found[0].inodes)}))
+"""
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="/proc is Linux-only")
+def test_a_scanning_childs_progress_shows_while_the_parent_waits() -> None:
+    """The sampler tells a slow first sample from a hung one by progress: a parent waiting for
+    its forked scan of one process's tens of thousands of fds must see the child's count move
+    (it did not, and a loaded host's first sample was reported hung)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROGRESS_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["forked"]
+    assert report["seen_waiting"] >= report["held"]  # counted by the child, seen by the parent
+    assert report["after"] >= report["seen_waiting"]  # kept once the child is reaped: it grows
+    assert report["sockets"] >= report["held"]
+
+
 def test_tables_share_one_name_per_fd_number() -> None:
     # Two processes' tables: pid 10 holds fds 3 and 4, pid 11 holds fd 3 (inodes 100, 0, 200).
     first, second = tables(array("q", [10, 2, 3, 100, 4, 0, 11, 1, 3, 200]))

@@ -56,23 +56,28 @@ def fd_inode(fd: str, dfd: int) -> int | None:
 
 _SCANNED: Final = [0]
 """fds read so far by :func:`scan` in this process, ever (see :func:`scanned`)."""
+_LIVE: Final[set[ForkedScan]] = set()
+"""Scans whose child is still running: their children's counts are progress too."""
 
 
 def scanned() -> int:
-    """How many fds this process has read so far: a sampler tells a slow first scan (250k
-    sockets on a loaded host) from a hung one by it moving."""
-    return _SCANNED[0]
+    """How many fds this process and its live scanning children have read so far: a sampler
+    tells a slow first scan (250k sockets on a loaded host) from a hung one by it moving, also
+    while the parent only waits for a child reading one process's tens of thousands of fds."""
+    return _SCANNED[0] + sum(scan.child_scanned() for scan in list(_LIVE))
 
 
-def scan(proc: str, pids: Iterable[int]) -> array[int]:
+def scan(
+    proc: str, pids: Iterable[int], count: list[int] | memoryview[int] = _SCANNED
+) -> array[int]:
     """Every fd of ``pids`` as a flat array: per process ``pid, n`` then ``n`` pairs of
     ``fd, inode`` (inode 0: not a socket); ``n`` is :data:`DENIED` for an unreadable table.
 
     Processes that exit meanwhile are left out, as are fds closed between list and read.
+    ``count[0]`` grows by one per fd read (a forked child's count is in shared memory).
     """
     out: array[int] = array(_TYPECODE)
     flags = os.O_RDONLY | os.O_DIRECTORY
-    count = _SCANNED
     for pid in pids:
         try:
             # One directory fd per process: each readlink then skips the path walk, and a
@@ -161,7 +166,8 @@ class ForkedScan:
         if not fork or threading.active_count() != 1 or not hasattr(os, "fork"):
             return
         try:
-            shared = mmap.mmap(-1, _CLAIMS.size)  # anonymous: shared with the child
+            # anonymous, shared with the child: the claims, then the child's fd count
+            shared = mmap.mmap(-1, _CLAIMS.size + _CHILD_COUNT.size)
             read, write = os.pipe()
         except OSError:
             return
@@ -176,7 +182,8 @@ class ForkedScan:
             code = 1
             try:
                 os.close(read)
-                data = scan(proc, _from_front(pids, shared)).tobytes()
+                count = memoryview(shared)[_CLAIMS.size :].cast(_TYPECODE)
+                data = scan(proc, _from_front(pids, shared), count).tobytes()
                 view = memoryview(data)
                 while view:
                     view = view[os.write(write, view) :]
@@ -185,6 +192,25 @@ class ForkedScan:
                 os._exit(code)
         os.close(write)
         self._child, self._read, self._shared = child, read, shared
+        _LIVE.add(self)
+
+    def _retire(self) -> None:
+        """The child is reaped: its count joins this process's, so :func:`scanned` only grows."""
+        _SCANNED[0] += self.child_scanned()
+        _LIVE.discard(self)
+        self._child = 0
+        if self._shared is not None:
+            self._shared.close()
+
+    def child_scanned(self) -> int:
+        """How many fds the child has read so far (0 without one)."""
+        shared = self._shared
+        if not self._child or shared is None:
+            return 0
+        try:
+            return int(_CHILD_COUNT.unpack_from(shared, _CLAIMS.size)[0])
+        except ValueError:  # closed meanwhile by the sampling thread
+            return 0
 
     @property
     def forked(self) -> bool:
@@ -198,7 +224,7 @@ class ForkedScan:
                 os.kill(self._child, signal.SIGKILL)
             os.close(self._read)
             os.waitpid(self._child, 0)
-            self._child = 0
+            self._retire()
 
     def result(self) -> list[FdTable]:
         """The fd tables (waits for the child; scans here if there is none or it failed)."""
@@ -214,8 +240,7 @@ class ForkedScan:
         finally:
             os.close(self._read)
             _pid, status = os.waitpid(self._child, 0)
-            self._child = 0
-            self._shared.close()
+            self._retire()
         data = b"".join(parts)
         flat: array[int] = array(_TYPECODE)
         if os.waitstatus_to_exitcode(status) != 0 or len(data) % flat.itemsize:
@@ -253,6 +278,8 @@ def _from_back(pids: list[int], shared: mmap.mmap) -> Iterator[int]:
 
 _FRONT: Final = struct.Struct("=q")
 _BACK: Final = _FRONT
+_CHILD_COUNT: Final = _FRONT
+"""After the claims: how many fds the child has read (see :func:`scanned`)."""
 
 _early: ForkedScan | None = None
 
