@@ -328,10 +328,10 @@ def build_connection(
     )
 
 
-_OWNER_FIELDS: Final = ("owning_process", "owner_status", "holders", "inode")
-"""Set by :func:`finish_connection`, in :meth:`PidResolver.ownership`'s order (the inode as
-the int object the owner's fd table holds)."""
-_TWO_STEP: Final = TwoStep(TcpConnection, _OWNER_FIELDS)
+_LATER_FIELDS: Final = ("owning_process", "owner_status", "holders", "inode", "creation_time")
+"""Set by :func:`finish_connection`: the owner, in :meth:`PidResolver.ownership`'s order (the
+inode as the int object the owner's fd table holds), and when the socket was first seen."""
+_TWO_STEP: Final = TwoStep(TcpConnection, _LATER_FIELDS)
 
 
 def start_connection(
@@ -341,7 +341,6 @@ def start_connection(
     remote_address: str,
     remote_port: int,
     state: TcpState,
-    first_seen: datetime,
     created_before_start: bool,
     defaults: PlatformDefaults,
     inode: int | None,
@@ -350,11 +349,12 @@ def start_connection(
     ifindex: int,
     netns: int | None,
 ) -> object:
-    """:func:`build_connection` of a first-seen socket without its owner: an opaque object
-    that :func:`finish_connection` turns into the record once the owner is known.
+    """:func:`build_connection` of a first-seen socket without its owner and CreationTime: an
+    opaque object that :func:`finish_connection` turns into the record once both are known.
 
     Why: a first sample builds its records while the owner scan runs on the other core
-    (core.connections.sources.fd_scan), instead of after it.
+    (core.connections.sources.fd_scan), and a steady one builds its new sockets' records
+    while the kernel fills the dump's next reply, before the dump's end time is known.
     """
     return _TWO_STEP.start(
         instance_id(
@@ -365,7 +365,6 @@ def start_connection(
         remote_address,
         remote_port,
         state,
-        first_seen,  # creation_time
         family,
         created_before_start,
         uid,
@@ -377,9 +376,12 @@ def start_connection(
 
 
 finish_connection: Final[
-    Callable[[object, int | None, OwnerStatus, tuple[int, ...], int | None], TcpConnection]
+    Callable[
+        [object, int | None, OwnerStatus, tuple[int, ...], int | None, datetime], TcpConnection
+    ]
 ] = _TWO_STEP.finish
-"""``finish_connection(started, owning_process, owner_status, holders, inode)``: the record."""
+"""``finish_connection(started, owning_process, owner_status, holders, inode, first_seen)``:
+the record."""
 
 
 _PLATFORM_CIM: Final[dict[tuple[PlatformDefaults, int | None, int | None], CimProperties]] = {}

@@ -349,7 +349,10 @@ class FrameEncoder:
             )
             changed = {cid: CONNECTION.encode(conns[cid]) for cid in differ}
         rec["c"] = changed
-        self._handles = _number(self._handles, changed)
+        handles = self._handles  # numbered in place: a copy a sample was a young 50k-entry
+        for cid in changed:  # dict for the collector to walk (the decoder copies: it may fail)
+            if cid not in handles:
+                handles[cid] = len(handles)
         if removed and not key:
             rec["cr"] = removed
         self._removed = [(cid, prev[cid]) for cid in removed]

@@ -95,14 +95,15 @@ def test_a_sources_records_share_one_cim_object_and_rebuild_equal_from_their_fie
 
 def test_a_record_started_before_its_owner_is_known_equals_one_built_at_once() -> None:
     # The first sample's path (netlink._apply): every field but the owner's while the owner
-    # scan runs, the owner's after it.
+    # scan runs, the owner's after it; a steady sample's: all but the owner's and CreationTime
+    # during the dump.
     def started(ifindex: int, netns: int | None) -> object:
         return start_connection(
-            4, "10.0.0.1", 1000, "10.0.0.2", 80, TcpState.ESTABLISHED, SEEN, True,
-            LINUX_DEFAULTS, 44, 45, b"key", ifindex, netns,
+            4, "10.0.0.1", 1000, "10.0.0.2", 80, TcpState.ESTABLISHED, True, LINUX_DEFAULTS,
+            44, 45, b"key", ifindex, netns,
         )  # fmt: skip
 
-    rec = finish_connection(started(7, 4026531840), 43, OwnerStatus.FOUND, (43, 50), 44)
+    rec = finish_connection(started(7, 4026531840), 43, OwnerStatus.FOUND, (43, 50), 44, SEEN)
     at_once = build_connection(
         4, "10.0.0.1", 1000, "10.0.0.2", 80, TcpState.ESTABLISHED, 43, OwnerStatus.FOUND, SEEN,
         True, LINUX_DEFAULTS, 44, 45, b"key", None, None, 7, "", (43, 50), 4026531840,

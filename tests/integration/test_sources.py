@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -223,6 +224,37 @@ def test_resolver_follows_churn(netlink: Sampling, bag: SocketBag) -> None:
             assert conn is not None
             assert (conn.owning_process, conn.owner_status) == (ME, OwnerStatus.FOUND)
             assert not conn.created_before_start
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")
+def test_a_steady_samples_new_sockets_are_stamped_after_the_dump(
+    netlink: Sampling, bag: SocketBag
+) -> None:
+    """A steady sample starts its new sockets' records during the dump, before its end time
+    is known (netlink.EarlyStarts): each new record still gets the sample's observed time as
+    CreationTime, its owner, and the same values a record built in one step has."""
+    from core.connections.records import LINUX_DEFAULTS, build_connection
+
+    lst = bag.listener()
+    netlink()
+    fresh = [bag.pair(lst) for _ in range(4)]
+    began = datetime.now(UTC) - timedelta(hours=1)  # a sample told it began long before
+    sample = netlink.source.sample(began, first=False)
+    seen, touched = sample.observed_at, sample.touched
+    assert seen is not None and seen > began and touched is not None
+    for client, accepted in fresh:
+        for sock, rport in ((client, port(lst)), (accepted, port(client))):
+            conn = find(sample, port(sock), rport)
+            assert conn is not None and conn.instance_id in touched
+            assert conn.creation_time == seen
+            assert (conn.owning_process, conn.owner_status) == (ME, OwnerStatus.FOUND)
+            at_once = build_connection(
+                conn.family, conn.local_address, conn.local_port, conn.remote_address,
+                conn.remote_port, conn.state, ME, OwnerStatus.FOUND, seen,
+                False, LINUX_DEFAULTS, conn.inode, conn.uid, conn.source_key, None, None, 0,
+                "", (), None,
+            )  # fmt: skip
+            assert conn == at_once and type(conn) is TcpConnection
 
 
 @pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")

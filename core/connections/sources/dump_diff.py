@@ -152,6 +152,12 @@ class OrderedDiff:
         messages there)."""
         self._reply = -1
 
+    @property
+    def added_so_far(self) -> list[bytes]:
+        """The keys found new so far, in order (the list :meth:`finish` returns as ``added``;
+        it grows with each :meth:`feed`: read it, never change it)."""
+        return self._added
+
     def feed(self, keys: Sequence[bytes]) -> None:
         """The keys of the next reply, in the order the kernel listed them."""
         last, at, n, loose = self._last, self._at, len(keys), self._loose

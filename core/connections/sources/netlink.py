@@ -31,7 +31,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
-from itertools import compress, islice
+from functools import partial
+from itertools import compress, islice, repeat
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -51,6 +52,7 @@ from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample, observed_after
 from core.connections.sources.bound_walk import BoundWalk
 from core.connections.sources.dump_diff import KeyRuns, OrderedDiff
+from core.connections.sources.early_starts import EarlyStarts
 from core.connections.sources.fd_scan import scanned
 from core.connections.sources.inet_diag import (
     MSG_MIN,
@@ -321,7 +323,10 @@ class NetlinkSource:
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
         states = self.bound_walk.plan(first, len(self._order))
-        self._dump(diff.feed, chunks, states)
+        # A steady sample starts its new sockets' records during the dump (see early_starts).
+        early = EarlyStarts(diff.added_so_far, partial(self._start, first=first))
+        steady = bool(prev) and self._resolve
+        self._dump(early.after(diff.feed) if steady else diff.feed, chunks, states)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         order, added, gone, clean = diff.finish()
         if clean:
@@ -354,7 +359,9 @@ class NetlinkSource:
         before = self._by_iid
         by_iid = before.copy() if pending or gone else before
         touched: set[str] = set()
-        by_iid, looked_up = self._apply(pending, vanished, by_iid, now, first, touched)
+        by_iid, looked_up = self._apply(
+            pending, vanished, by_iid, now, first, touched, early.started
+        )
         self._by_iid = by_iid
         self.last_new = len(pending)
         if self._resolver.dead_pids:
@@ -450,6 +457,7 @@ class NetlinkSource:
         now: datetime,
         first: bool,
         touched: set[str],
+        early_starts: dict[bytes, object],
     ) -> tuple[dict[str, TcpConnection], int]:
         """Resolve owners for the changed sockets, then store their records.
 
@@ -457,7 +465,8 @@ class NetlinkSource:
         ``by_iid`` must be a fresh copy when ``pending`` or ``vanished`` is not empty.
         Returns the records by InstanceID (copied first if only owners changed) and how many
         socket owners were looked up; adds every InstanceID it added, replaced or dropped to
-        ``touched`` (the sample's diff is worked out from those alone).
+        ``touched`` (the sample's diff is worked out from those alone). ``early_starts``:
+        new keys' records started during the dump (see early_starts), for new sockets.
         """
         by_key = self._by_key
         keys = [key for key, _prev in pending]
@@ -466,7 +475,7 @@ class NetlinkSource:
         # are built before the owner lookup, which waits for the owner scan running on the
         # other core (fd_scan.ForkedScan), and given their owners after it.
         bulk = not by_key and not vanished
-        started = self._start_all(keys, now, first) if bulk and self._resolve else None
+        started = self._start_all(keys, first) if bulk and self._resolve else None
         gone_inodes = [rec.inode for rec in vanished if rec.inode]
         new_inodes = [ino for ino in inodes if ino]
         for (_key, prev), ino in zip(pending, inodes, strict=True):
@@ -480,7 +489,8 @@ class NetlinkSource:
                 touched.add(rec.instance_id)
         if bulk:
             if started is not None:
-                recs = list(map(finish_connection, started, *self._resolver.ownerships(inodes)))
+                owners = self._resolver.ownerships(inodes)
+                recs = list(map(finish_connection, started, *owners, repeat(now)))
             else:
                 settle = self._settle
                 recs = []
@@ -495,9 +505,14 @@ class NetlinkSource:
             self._pid_refs.update(r.owning_process for r in recs if r.owning_process is not None)
             by_iid.update(zip(iids, recs, strict=True))
             by_key.update(zip(keys, recs, strict=True))
-            pending = []
-        for key, prev in pending:
-            rec = self._settle(key, prev, now, first)
+            pending, inodes = [], []
+        ownership = self._resolver.ownership
+        for (key, prev), ino in zip(pending, inodes, strict=True):
+            early = early_starts.get(key) if prev is None else None
+            if early is not None:
+                rec = finish_connection(early, *ownership(ino), now)
+            else:
+                rec = self._settle(key, prev, now, first)
             self._built += 1
             touched.add(rec.instance_id)
             if prev is not None:
@@ -515,12 +530,12 @@ class NetlinkSource:
             touched.update(self._refresh_owners(changed, by_key, by_iid))
         return by_iid, len(new_inodes)
 
-    def _start_all(self, keys: list[bytes], now: datetime, first: bool) -> list[object]:
+    def _start_all(self, keys: list[bytes], first: bool) -> list[object]:
         """Every key's record without its owner (records.start_connection), in order."""
         start = self._start
         started: list[object] = []
         for at in range(0, len(keys), _PROGRESS_STEP):
-            started += [start(key, now, first) for key in keys[at : at + _PROGRESS_STEP]]
+            started += [start(key, first) for key in keys[at : at + _PROGRESS_STEP]]
             self._built += 1
         return started
 
@@ -550,11 +565,12 @@ class NetlinkSource:
         same = _continues(prev, key, state)
         return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
 
-    def _start(self, key: bytes, now: datetime, first: bool) -> object:
-        """A new socket's record of ``key`` without its owner (records.start_connection)."""
+    def _start(self, key: bytes, first: bool) -> object:
+        """A new socket's record of ``key`` without its owner and CreationTime
+        (records.start_connection)."""
         family, laddr, lport, raddr, rport, state, ino, uid, ifindex, netns = self._facts(key)
         return start_connection(
-            family, laddr, lport, raddr, rport, state, now, first, LINUX_DEFAULTS, ino, uid, key,
+            family, laddr, lport, raddr, rport, state, first, LINUX_DEFAULTS, ino, uid, key,
             ifindex, netns,
         )  # fmt: skip
 
