@@ -145,9 +145,12 @@ class _Templates:
         self._cut = cut
         self._most = most
         self._docs = docs
-        self._leads: dict[tuple[object, ...], bytes] = {}
-        self._heads: dict[tuple[object, ...], bytes] = {}
-        self._tails: dict[tuple[object, ...], bytes] = {}
+        self._numbers: dict[tuple[object, ...], int] = {}
+        """Kind → its template's number: a row's kind is hashed once, its three pieces are
+        then picked by that number (a lookup per piece hashed the kind's tuple three times)."""
+        self._leads: list[bytes] = []
+        self._heads: list[bytes] = []
+        self._tails: list[bytes] = []
         self._irregular: set[tuple[object, ...]] = set()
         self.slots: tuple[str, ...] | None = None
 
@@ -156,26 +159,29 @@ class _Templates:
     ) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
         """The lead, head and tail of each of ``batch``'s templates (``kinds``: each one's
         kind); None when a kind is past :attr:`_most` kinds or its text has other slots."""
-        heads = self._heads
-        found = list(map(heads.get, kinds))
-        if None in found and not self._add(batch, kinds, found):
+        numbers = list(map(self._numbers.get, kinds))
+        if None in numbers and not self._add(batch, kinds, numbers):
             return None
-        leads = list(map(self._leads.__getitem__, kinds))
-        return leads, cast(list[bytes], found), list(map(self._tails.__getitem__, kinds))
+        found = cast(list[int], numbers)
+        return (
+            list(map(self._leads.__getitem__, found)),
+            list(map(self._heads.__getitem__, found)),
+            list(map(self._tails.__getitem__, found)),
+        )
 
     def _add(
-        self, batch: list[TcpConnection], kinds: list[tuple[object, ...]], found: list[bytes | None]
+        self, batch: list[TcpConnection], kinds: list[tuple[object, ...]], found: list[int | None]
     ) -> bool:
-        """Make the templates of the kinds ``found`` has no head for (in place)."""
-        heads = self._heads
-        for i, template in enumerate(found):
-            if template is not None:
+        """Make the templates of the kinds ``found`` has no number for (in place)."""
+        numbers = self._numbers
+        for i, number in enumerate(found):
+            if number is not None:
                 continue
             kind = kinds[i]
-            if kind in heads:  # met earlier in this batch
-                found[i] = heads[kind]
+            if kind in numbers:  # met earlier in this batch
+                found[i] = numbers[kind]
                 continue
-            if kind in self._irregular or len(heads) >= self._most:
+            if kind in self._irregular or len(numbers) >= self._most:
                 return False
             text, slots = _template(self._docs.doc(batch[i]), self._cut)
             if self.slots is None:
@@ -183,8 +189,11 @@ class _Templates:
             if slots != self.slots:
                 self._irregular.add(kind)
                 return False
-            self._leads[kind], found[i], self._tails[kind] = _split(text)
-            heads[kind] = found[i]  # type: ignore[assignment]
+            lead, head, tail = _split(text)
+            found[i] = numbers[kind] = len(self._heads)
+            self._leads.append(lead)
+            self._heads.append(head)
+            self._tails.append(tail)
         return True
 
 

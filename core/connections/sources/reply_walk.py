@@ -35,7 +35,7 @@ from core.connections.sources.info_digest import (
     masked_words,
     slow_digest,
 )
-from core.connections.tcpinfo import DIGEST_LENGTH
+from core.connections.tcpinfo import DIGEST_LENGTH, VOLATILE
 
 _HEAD_AT: Final = 16
 """idiag_family, idiag_state: the key's first two bytes; moved two places on (over timer and
@@ -58,6 +58,10 @@ MIN_RUN: Final = 8
 """A shorter run is read one by one."""
 assert (_EXPIRES_WORD + len(_OWNER_WORDS)) * WORD == _KEY_AT + KEY_SIZE
 assert SOCKET_KEY.format == "=IH10x2s2x48s12x8s"  # the key these moves give
+_ZERO_WORD: Final = bytes(WORD)
+_VOLATILE_ZEROS: Final = bytes(VOLATILE[1] - VOLATILE[0])
+"""What :meth:`_Shape.digest` puts in place of the masked words (see info_digest.masked_words:
+the expiry timer's word, then the run of volatile tcp_info words)."""
 
 
 @dataclass(slots=True)
@@ -90,6 +94,24 @@ class _Shape:
                 into.extend(block(buf, at))
         if rest:
             into.extend(self._unpack(digests, rest)(buf, whole * BLOCK * step))
+
+    def digest(self, chunk: bytes, off: int) -> bytes | None:
+        """The digest of the message at ``off`` (of this shape's length), when its tcp_info
+        is where the shape's is (None: read it by its attributes, slow_digest): the same
+        bytes, cut out by three slices instead of an attribute walk and a word-by-word mask
+        (a message read one by one between two runs, ~5 -> ~1 us)."""
+        info_at = self.info_at
+        if info_at is None:
+            return None
+        word, header = self.checks[-1]
+        if chunk[off + word * WORD : off + word * WORD + WORD] != header:
+            return None
+        volatile = off + info_at + VOLATILE[0]
+        return b"".join((
+            chunk[off + SOCKID_AT : off + _EXPIRES_WORD * WORD], _ZERO_WORD,
+            chunk[off + (_EXPIRES_WORD + 1) * WORD : volatile], _VOLATILE_ZEROS,
+            chunk[volatile + len(_VOLATILE_ZEROS) : off + info_at + DIGEST_LENGTH],
+        ))  # fmt: skip
 
     def _unpack(self, digests: bool, count: int) -> Callable[[bytearray, int], tuple[bytes, ...]]:
         found = self.unpacks.get((digests, count))
@@ -174,12 +196,15 @@ class ReplyWalker:
                 append(head + sockid + owner)
                 off += (length + 3) & ~3
             return off
+        shapes = self._shapes
         while off <= end:
             length, typ, head, sockid, owner = unpack(chunk, off)
             if typ != want or length < MSG_MIN or off + length > size:
                 break
             append(head + sockid + owner)
-            if (found := slow_digest(chunk, off)) is not None:
+            shape = shapes.get(length)
+            found = shape.digest(chunk, off) if shape is not None else None
+            if found is not None or (found := slow_digest(chunk, off)) is not None:
                 items.append(found)
                 offsets.append(off)
             off += (length + 3) & ~3
