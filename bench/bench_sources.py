@@ -72,7 +72,15 @@ def _bare_dump(dumper: Any, states: int) -> None:
                 dumper.finish(chunk, len(chunk) - done)
 
 
-def _netlink_child(pipe: Connection, ticks: int, resolve: bool, tcp_info: bool) -> None:
+def _netlink_child(
+    pipe: Connection, ticks: int, resolve: bool, tcp_info: bool, tree: str | None = None
+) -> None:
+    if tree is not None:  # another checkout's code (--against): imported from there
+        sys.path.insert(0, tree)
+        import core
+
+        if not str(core.__file__).startswith(tree):
+            raise SystemExit(f"bench: core imported from {core.__file__}, not from {tree}")
     from core.connections.model import OwnerStatus, TcpState
     from core.connections.sources.bound_walk import WITHOUT_WALK
     from core.connections.sources.inet_diag import TCP_ALL_STATES, InetDiagDumper
@@ -219,7 +227,13 @@ class _TimeWait:
 
 
 def measure(
-    load: LoadGen, tw: _TimeWait, n: int, ticks: int, churn_share: float, runs: int
+    load: LoadGen,
+    tw: _TimeWait,
+    n: int,
+    ticks: int,
+    churn_share: float,
+    runs: int,
+    against: str | None = None,
 ) -> dict[str, Any]:
     """Everything for one size N (sockets, both ends)."""
     load.grow_to(n)
@@ -241,6 +255,13 @@ def measure(
     for name, (resolve, info, between) in variants.items():
         tw.ensure(n // 20)
         out[name] = _run_child(_netlink_child, (ticks, resolve, info), load, churn, between)
+        if name == "netlink" and against is not None:
+            # A/B: the other checkout's steady sample right after this one's, on the same
+            # load, with ``ss -tan`` between its ticks too.
+            tw.ensure(n // 20)
+            out["against"] = _run_child(
+                _netlink_child, (ticks, True, False, against), load, churn, [tan]
+            )
     tw.ensure(n // 20)
     out["psutil"] = _run_child(_psutil_child, (3,), load, 0, [])
     out["ss_tanp"] = ss_tanp
@@ -288,6 +309,27 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def ab_table(results: list[dict[str, Any]], against: str) -> str:
+    """Steady samples of this checkout and of ``against``, measured one after the other on
+    the same load (the ``ss -tan`` median is over both)."""
+    lines = [
+        f"| N sockets | steady ms here [min–max] | steady ms `{against}` [min–max] | "
+        "steady CPU ms here / there | here / there | `ss -tan` ms |",
+        "|" + "---|" * 6,
+    ]
+    for r in results:
+        here = [t["ms"] for t in r["netlink"]["ticks"]]
+        there = [t["ms"] for t in r["against"]["ticks"]]
+        cpu_here = _med([t["cpu"] for t in r["netlink"]["ticks"]])
+        cpu_there = _med([t["cpu"] for t in r["against"]["ticks"]])
+        lines.append(
+            f"| {r['n']:,} | {_med(here):.1f} [{min(here):.1f}–{max(here):.1f}] | "
+            f"{_med(there):.1f} [{min(there):.1f}–{max(there):.1f}] | {cpu_here:.1f} / "
+            f"{cpu_there:.1f} | {_med(here) / _med(there):.2f} | {_med(r['ss_tan']):.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse flags, run every size, print the table."""
     parser = argparse.ArgumentParser(description="tcpscope connection-source benchmark")
@@ -306,6 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="ss runs per size")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--json", type=Path, help="also write raw results here")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout (e.g. a worktree of main): its steady sample too, same load",
+    )
     args = parser.parse_args(argv)
     try:
         sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -317,18 +364,25 @@ def main(argv: list[str] | None = None) -> int:
     if not sizes or sizes[0] < 2 or args.ticks < 1 or not 0 <= args.churn < 1:
         print("bench: sizes must be >= 2, ticks >= 1, 0 <= churn < 1", file=sys.stderr)
         return 2
+    against = str(args.against.resolve()) if args.against is not None else None
+    if against is not None and not (Path(against) / "core" / "__init__.py").is_file():
+        print(f"bench: --against {args.against}: no checkout of tcpscope there", file=sys.stderr)
+        return 2
     results = []
     with LoadGen(args.workers) as load:
         tw = _TimeWait(load)
         for n in sizes:
             t0 = time.perf_counter()
-            results.append(measure(load, tw, n, args.ticks, args.churn, args.runs))
+            results.append(measure(load, tw, n, args.ticks, args.churn, args.runs, against))
             print(f"N={n:,} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     if args.json:
         import json
 
         args.json.write_text(json.dumps(results, indent=1))
     print(table(results))
+    if against is not None:
+        print()
+        print(ab_table(results, against))
     return 0
 
 
