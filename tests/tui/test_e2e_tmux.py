@@ -152,8 +152,11 @@ def test_listener_appears_filter_detail_and_quit(app_pane: Pane) -> None:
         app_pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
         app_pane.keys(f"lport:{port}", literal=True)
         app_pane.keys("Enter")
+        # The whole filtered state, not the first frame with the new filter in its header (a
+        # table of more than a few thousand rows is filtered in slices after that frame).
         text = app_pane.wait_for(
-            lambda t: f"127.0.0.1:{port}" in t and f"lport:{port}" in t, "the filtered listener"
+            lambda t: f"127.0.0.1:{port}" in t and f"lport:{port}" in t and "Listen 1/" in t,
+            "the filtered listener",
         )
         row = next(line for line in text.splitlines() if f"127.0.0.1:{port}" in line)
         assert "Listen" in row
