@@ -24,6 +24,8 @@ class FakeVici:
         self.dir = tempfile.mkdtemp(prefix="fake-vici-")
         self.path = str(Path(self.dir) / "charon.vici")
         self.accepted = 0
+        self.requests = 0
+        """Requests read (a client that sent one and got no answer is blocked on us)."""
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._server.bind(self.path)
         self._server.listen(16)
@@ -47,6 +49,7 @@ class FakeVici:
             while not self._stop.is_set():
                 if not conn.recv(65536):
                     return
+                self.requests += 1
                 if self.behaviour == "garbage":
                     conn.sendall(struct.pack("!I", 9) + b"\x01\xff\xfe garbage")
                 elif self.behaviour == "stall-mid-message":

@@ -62,6 +62,19 @@ def shell() -> Iterator[Pane]:
         pane.kill()
 
 
+STALLED_AN_HOUR = """
+import functools, sys
+from core.ipsec.providers import strongswan
+# Each read of the stalled daemon blocks its worker thread for an hour, not 2 s.
+strongswan.StrongswanProvider = functools.partial(strongswan.StrongswanProvider, timeout_s=3600)
+from tui.cli import main
+sys.exit(main())
+"""
+"""The real app, its strongSwan reads given an hour before they time out (not 2 s): an exit
+that waited for the worker thread blocked on the stalled daemon would hang for that hour, so
+the test checks the mechanism (nothing waits for that thread), not a number of seconds."""
+
+
 @needs_tmux
 @pytest.mark.e2e
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -70,29 +83,30 @@ def test_the_app_ends_on_a_signal_and_restores_the_terminal(
     shell: Pane, tmp_path: Path, sig: signal.Signals, ipsec: str
 ) -> None:
     with fake_vici("stall") as peer:
-        source = (
-            "--demo"
-            if ipsec == "demo"
-            else f"--source netlink --provider strongswan --vici {peer.path} --interval 0.5"
-        )
+        if ipsec == "demo":
+            app = f"{PY} -m tui --demo"
+        else:
+            (tmp_path / "stalled_an_hour.py").write_text(STALLED_AN_HOUR)
+            app = (
+                f"PYTHONPATH={ROOT} {PY} {tmp_path / 'stalled_an_hour.py'} --source netlink "
+                f"--provider strongswan --vici {peer.path} --interval 0.5"
+            )
         shell.keys(
             f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={tmp_path} "
-            f'{PY} -m tui {source} --ghost-ttl 5 --redact; echo EX""IT:$?',
+            f'{app} --ghost-ttl 5 --redact; echo EX""IT:$?',
             literal=True,
         )
         shell.keys("Enter")
         shell.wait_for(lambda t: "tcpscope" in t and "filter" in t, "the app")
         if ipsec != "demo":
             shell.keys("2")
-            shell.wait_for(lambda t: "not responding" in t, "the stalled daemon reported")
-        took = signal_and_time_exit(app_pid(shell), sig)
+            # Issue 13's state: a worker thread blocked on the daemon (asked, never answered;
+            # its read ends in an hour) once held the exit until that read timed out.
+            shell.wait_for(lambda _t: peer.requests > 0, "a read blocked on the daemon")
+        took = signal_and_time_exit(app_pid(shell), sig)  # fails if it does not end in 60 s
         print(f"{sig.name} ({ipsec}): ended after {took:.2f} s")
         text = shell.wait_for(lambda t: "EXIT:" in t.replace('EX""IT', ""), "the shell again")
         assert "Traceback" not in text
-        if ipsec != "demo":
-            # Issue 13's promise, for the state that broke it: a worker thread blocked on
-            # the stalled daemon once held the exit to 1.0-1.7 s (tui/guarded_app.py).
-            assert took < 1.0, f"{sig.name} ended the app after {took:.2f} s"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

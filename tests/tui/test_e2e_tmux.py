@@ -316,11 +316,17 @@ def test_journey_at_80x24_open_find_understand(tmp_path: Path) -> None:
         pane.keys(f"list raddr:127.0.0.0/8 rport:{cport}", literal=True)
         pane.keys("Enter")
         want = f"lport:{lport},1 -state:list raddr:127.0.0.0/8 rport:{cport}"
+
+        def rows_with_cport(t: str) -> list[str]:
+            return [line for line in t.splitlines() if f"127.0.0.1:{cport}" in line]
+
+        # The header shows a new filter a frame before the table is filtered by it (a large
+        # table is filtered in slices), so wait for the filtered table, not only its header.
         text = pane.wait_for(
-            lambda t: want in t and f"127.0.0.1:{cport}" in t, "the one connection", timeout_s=90
+            lambda t: want in t and len(rows_with_cport(t)) == 1, "the one connection", timeout_s=90
         )
-        rows = [line for line in text.splitlines() if f"127.0.0.1:{cport}" in line]
-        assert len(rows) == 1 and "Established" in rows[0], text
+        rows = rows_with_cport(text)
+        assert "Established" in rows[0], text
         assert f"127.0.0.1:{lport}" in rows[0] and "python" in rows[0]
         pane.keys("Enter")
         text = pane.wait_for(
