@@ -5,8 +5,9 @@ one sample, encoding, writing), so that is what is timed, alternated with ``ss -
 also lists owning PIDs) on the same loopback load, so the ratio holds on a shared, drifting
 machine. Per size N, per output format: median wall time, median ratio of each run to the
 ``ss -tanp`` run just before it (each with its range over the runs: a shared host drifts),
-peak RSS of the tcpscope process (``wait4``), and the time to its first output byte (the
-output streams: it must come before the process ends).
+peak RSS of the tcpscope process (``wait4``), the time to its first output byte (the
+output streams: it must come before the process ends), and the median CPU time of each
+process and its children (``wait4``; on a shared host less noisy than wall time).
 
 Run as root: ``python bench/bench_oneshot.py --sizes 50000,100000``.
 """
@@ -38,8 +39,9 @@ def _tcpscope() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "tui"]
 
 
-def run_timed(argv: list[str]) -> tuple[float, float, float, int]:
-    """Run ``argv`` with stdout drained to nowhere: (wall s, first byte s, peak RSS MiB, rc)."""
+def run_timed(argv: list[str]) -> tuple[float, float, float, int, float]:
+    """Run ``argv`` with stdout drained to nowhere: (wall s, first byte s, peak RSS MiB, rc,
+    CPU s of the process and its children)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
@@ -55,7 +57,8 @@ def run_timed(argv: list[str]) -> tuple[float, float, float, int]:
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, first, usage.ru_maxrss / 1024, proc.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, first, usage.ru_maxrss / 1024, proc.returncode, cpu
 
 
 def _span(values: list[float]) -> str:
@@ -66,13 +69,14 @@ def measure(size: int, runs: int, formats: list[str]) -> list[dict[str, object]]
     """Alternate ``ss -tanp`` and each format ``runs`` times on the current load."""
     ss = shutil.which("ss") or "ss"
     rows: dict[str, dict[str, list[float]]] = {
-        f: {"wall": [], "first": [], "rss": [], "ratio": [], "ss": []} for f in formats
+        f: {"wall": [], "first": [], "rss": [], "ratio": [], "ss": [], "cpu": [], "ss_cpu": []}
+        for f in formats
     }
     cmd = _tcpscope()
     for _ in range(runs):
         for fmt in formats:
-            ss_wall, *_ = run_timed([ss, "-tanp"])
-            wall, first, rss, rc = run_timed([*cmd, "connections", *FORMATS[fmt]])
+            ss_wall, _first, _rss, _rc, ss_cpu = run_timed([ss, "-tanp"])
+            wall, first, rss, rc, cpu = run_timed([*cmd, "connections", *FORMATS[fmt]])
             if rc != 0:
                 raise RuntimeError(f"tcpscope connections {fmt} exited {rc}")
             r = rows[fmt]
@@ -81,6 +85,8 @@ def measure(size: int, runs: int, formats: list[str]) -> list[dict[str, object]]
             r["rss"].append(rss)
             r["ss"].append(ss_wall)
             r["ratio"].append(wall / ss_wall)
+            r["cpu"].append(cpu)
+            r["ss_cpu"].append(ss_cpu)
     out = []
     for fmt, r in rows.items():
         out.append(
@@ -96,6 +102,8 @@ def measure(size: int, runs: int, formats: list[str]) -> list[dict[str, object]]
                 "ratio": statistics.median(r["ratio"]),
                 "ratio_max": max(r["ratio"]),
                 "rss_mib": max(r["rss"]),
+                "cpu_s": statistics.median(r["cpu"]),
+                "ss_cpu_s": statistics.median(r["ss_cpu"]),
             }
         )
     return out
@@ -127,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         "| N | format | tcpscope s [range] | first byte s | `ss -tanp` s [range] "
-        "| **ratio** [range] | peak RSS MiB |"
+        "| **ratio** [range] | peak RSS MiB | CPU s: tcpscope / `ss` |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     with LoadGen(workers) as load:
         for size in sizes:
             load.grow_to(size)
@@ -139,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"| {row['size']:,} | {row['format']} | {row['wall_s']:.2f} "
                     f"[{row['wall_range']}] | {row['first_byte_s']:.2f} | "
                     f"{row['ss_s']:.2f} [{row['ss_range']}] | **{row['ratio']:.2f}** "
-                    f"[{row['ratio_min']:.2f}–{row['ratio_max']:.2f}] | {row['rss_mib']:.0f} |",
+                    f"[{row['ratio_min']:.2f}–{row['ratio_max']:.2f}] | {row['rss_mib']:.0f} | "
+                    f"{row['cpu_s']:.2f} / {row['ss_cpu_s']:.2f} |",
                     flush=True,
                 )
     print()

@@ -127,9 +127,12 @@ async def test_hung_source_times_out_without_a_second_call() -> None:
                 release.wait(10)
             return super().sample(now, first=first)
 
-    sampler = Sampler(HangingSource([frame(1), frame(1, 2)]), interval_s=0.1, timeout_s=0.2)
+    # The first call answers at once, but a loaded host may not run its thread within 0.2 s:
+    # the short timeout is for the hang only.
+    sampler = Sampler(HangingSource([frame(1), frame(1, 2)]), interval_s=0.1, timeout_s=60)
     stream = sampler.stream()
     assert (await anext(stream)).error is None
+    sampler.timeout_s = 0.2
     hung = await anext(stream)
     assert hung.error is not None and hung.error.kind is ErrorKind.TIMEOUT
     assert hung.stale

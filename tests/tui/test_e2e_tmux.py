@@ -124,6 +124,11 @@ class Pane:
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
+def row_with(text: str, needle: str) -> str:
+    """The first line of a capture that contains ``needle`` ("" when none does)."""
+    return next((line for line in text.splitlines() if needle in line), "")
+
+
 @pytest.fixture
 def app_pane(tmp_path: Path) -> Iterator[Pane]:
     command = (
@@ -152,8 +157,11 @@ def test_listener_appears_filter_detail_and_quit(app_pane: Pane) -> None:
         app_pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
         app_pane.keys(f"lport:{port}", literal=True)
         app_pane.keys("Enter")
+        # The whole filtered state, not the first frame with the new filter in its header (a
+        # table of more than a few thousand rows is filtered in slices after that frame).
         text = app_pane.wait_for(
-            lambda t: f"127.0.0.1:{port}" in t and f"lport:{port}" in t, "the filtered listener"
+            lambda t: f"127.0.0.1:{port}" in t and f"lport:{port}" in t and "Listen 1/" in t,
+            "the filtered listener",
         )
         row = next(line for line in text.splitlines() if f"127.0.0.1:{port}" in line)
         assert "Listen" in row
@@ -185,7 +193,13 @@ def test_detail_shows_tcp_info_fetched_on_demand(app_pane: Pane) -> None:
         app_pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
         app_pane.keys(f"lport:{lport} rport:{rport}", literal=True)
         app_pane.keys("Enter")
-        app_pane.wait_for(lambda t: f"127.0.0.1:{rport}" in t, "the accepted end")
+
+        def the_accepted_end_alone(t: str) -> bool:
+            """Filtered, not a frame with the filter in its header only."""
+            rows = [line for line in t.splitlines() if f"127.0.0.1:{rport}" in line]
+            return len(rows) == 1 and f"127.0.0.1:{lport}" in rows[0]
+
+        app_pane.wait_for(the_accepted_end_alone, "the accepted end")
         app_pane.keys("Enter")
         app_pane.wait_for(lambda t: "All 32 properties" in t, "detail")
 
@@ -216,9 +230,11 @@ def test_untrusted_process_text_is_shown_literally(app_pane: Pane) -> None:
         app_pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
         app_pane.keys(f"lport:{port}", literal=True)
         app_pane.keys("Enter")
-        text = app_pane.wait_for(lambda t: f"127.0.0.1:{port}" in t, "the evil listener")
-        row = next(line for line in text.splitlines() if f"127.0.0.1:{port}" in line)
-        assert "[red]x\\" in row  # the name, literally (cut to the column width)
+        # A new socket's row may come a frame before its owner ("…" while it is looked up):
+        # wait for the owner's name, literally (cut to the column width).
+        text = app_pane.wait_for(
+            lambda t: "[red]x\\" in row_with(t, f"127.0.0.1:{port}"), "the evil listener's name"
+        )
         assert "\x1b" not in text
         app_pane.keys("Enter")
         text = app_pane.wait_for(lambda t: "All 32 properties" in t, "detail")
@@ -258,7 +274,9 @@ def test_unprivileged_user_gets_the_app_with_hidden_cells_explained(tmp_path: Pa
     command = (
         f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={config} TERM=xterm-256color "
         "setpriv --reuid=65534 --regid=65534 --clear-groups "
-        f"{PYTHON} -m tui --source netlink --no-ipsec --interval 0.5; "
+        # This namespace only: the app would also read every other namespace's text tables,
+        # as large as whatever else the host runs (tests/test_cli.py says more).
+        f"{PYTHON} -m tui --source netlink --no-ipsec --interval 0.5 --netns current; "
         "echo EXITED:$?; sleep 60"
     )
     listener = socket.create_server(("127.0.0.1", 0))
@@ -270,8 +288,12 @@ def test_unprivileged_user_gets_the_app_with_hidden_cells_explained(tmp_path: Pa
         pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
         pane.keys(f"lport:{port}", literal=True)
         pane.keys("Enter")
-        text = pane.wait_for(lambda t: f"127.0.0.1:{port}" in t, "the root-owned listener")
-        row = next(line for line in text.splitlines() if f"127.0.0.1:{port}" in line)
+        # Past the frame where its owner is still looked up ("…"): then "-", or a PID.
+        text = pane.wait_for(
+            lambda t: bool(re.search(r"0\.0\.0\.0:0\s+[^…\s]", row_with(t, f"127.0.0.1:{port}"))),
+            "the root-owned listener, its owner looked up",
+        )
+        row = row_with(text, f"127.0.0.1:{port}")
         assert "Listen" in row and f" {os.getpid()} " not in row
         assert re.search(r"0\.0\.0\.0:0\s+-\s+-\s", row), row  # PID and process: "-"
         pane.keys("Enter")
@@ -321,10 +343,13 @@ def test_journey_at_80x24_open_find_understand(tmp_path: Path) -> None:
             return [line for line in t.splitlines() if f"127.0.0.1:{cport}" in line]
 
         # The header shows a new filter a frame before the table is filtered by it (a large
-        # table is filtered in slices), so wait for the filtered table, not only its header.
-        text = pane.wait_for(
-            lambda t: want in t and len(rows_with_cport(t)) == 1, "the one connection", timeout_s=90
-        )
+        # table is filtered in slices), so wait for the filtered table, not only its header,
+        # and for the row's owner (a row may come a frame before it: "…").
+        def one_row_with_its_owner(t: str) -> bool:
+            rows = rows_with_cport(t)
+            return want in t and len(rows) == 1 and "python" in rows[0]
+
+        text = pane.wait_for(one_row_with_its_owner, "the one connection", timeout_s=90)
         rows = rows_with_cport(text)
         assert "Established" in rows[0], text
         assert f"127.0.0.1:{lport}" in rows[0] and "python" in rows[0]
