@@ -251,9 +251,13 @@ def binary(stream: IO[str]) -> IO[bytes]:
 
 def run(args: argparse.Namespace) -> int:
     """Take one sample and print it; 0 on success (errors propagate as MonitorError)."""
-    from core.remote import target_from
+    from core.remote import remote_given
 
-    remote = target_from(args)
+    remote = None
+    if remote_given(args):  # (the target's parsing is imported for a remote run only)
+        from core.remote import target_from
+
+        remote = target_from(args)
     # A one-shot frees nothing worth a collection: the collector would only walk the 50k
     # records being built, again and again.
     collecting = gc.isenabled()

@@ -23,6 +23,7 @@ __all__ = [
     "RemoteTarget",
     "add_remote_arguments",
     "open_remote_feed",
+    "remote_given",
     "remote_ipsec_view",
     "remote_snapshot",
     "serve_actions",
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
     from core.remote.actions import serve as serve_actions
     from core.remote.commands import open_remote_feed, remote_ipsec_view, remote_snapshot
     from core.remote.feed import RemoteFeed, stream_config
+    from core.remote.options import add_arguments as add_remote_arguments
+    from core.remote.options import remote_given
     from core.remote.target import RemoteTarget, target_from
-    from core.remote.target import add_arguments as add_remote_arguments
     from core.remote.wire import CONTROL, PROTOCOL, MessageWriter
 else:
     __getattr__ = lazy_exports(
@@ -45,7 +47,8 @@ else:
             "actions": ("RemoteActions", "serve_actions=serve"),
             "commands": ("open_remote_feed", "remote_ipsec_view", "remote_snapshot"),
             "feed": ("RemoteFeed", "stream_config"),
-            "target": ("RemoteTarget", "target_from", "add_remote_arguments=add_arguments"),
+            "options": ("add_remote_arguments=add_arguments", "remote_given"),
+            "target": ("RemoteTarget", "target_from"),
             "wire": ("CONTROL", "PROTOCOL", "MessageWriter"),
         },
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from core.errors import UsageError
+from core.remote.options import add_arguments as add_arguments  # (its old home)
 
 SSH_ENV: Final = "TCPSCOPE_SSH"
 _NAME: Final = re.compile(r"^[A-Za-z0-9._%+~-]+$")
@@ -89,21 +90,6 @@ def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[
     if target.port is not None:
         argv += ["-p", str(target.port)]
     return [*argv, target.destination, remote_command]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The top-level ``--remote`` options."""
-    parser.add_argument(
-        "--remote",
-        metavar="[USER@]HOST[:PORT]",
-        help="sample on HOST over ssh (needs only python3 there; TCPSCOPE_SSH replaces ssh)",
-    )
-    parser.add_argument(
-        "--remote-sudo", action="store_true", help="run the remote agent under sudo -n"
-    )
-    parser.add_argument(
-        "--remote-python", default="python3", metavar="PATH", help="the server's python3"
-    )
 
 
 def target_from(args: argparse.Namespace) -> RemoteTarget | None:
