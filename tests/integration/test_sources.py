@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
-from core.connections.sources import SOURCE_NAMES, fd_scan, get_source, pid_resolver
+from core.connections.sources import SOURCE_NAMES, get_source
 from core.connections.sources.base import SourceSample
 from core.connections.sources.inode_set import InodeSet
 from core.connections.sources.pid_resolver import PidResolver
@@ -231,7 +231,7 @@ def test_a_steady_samples_new_sockets_are_stamped_after_the_dump(
     netlink: Sampling, bag: SocketBag
 ) -> None:
     """A steady sample starts its new sockets' records during the dump, before its end time
-    is known (netlink.EarlyWork): each new record still gets the sample's observed time as
+    is known (netlink.EarlyStarts): each new record still gets the sample's observed time as
     CreationTime, its owner, and the same values a record built in one step has."""
     from core.connections.records import LINUX_DEFAULTS, build_connection
 
@@ -296,62 +296,6 @@ def test_pid_resolver_directly(bag: SocketBag) -> None:
     assert all(resolver.owner(i) == (ME, OwnerStatus.FOUND) for i in new)
     assert resolver.stats.passes.startswith("B")  # the vanished sockets' fds were reused
     assert resolver.owner(0) == (None, OwnerStatus.NO_OWNER)
-
-
-@pytest.mark.skipif(not IS_LINUX, reason="/proc is Linux-only")
-def test_what_a_peek_read_is_used_and_a_stale_peek_is_read_again(
-    bag: SocketBag, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """PidResolver.peek (a steady dump's gone sockets, read while the dump goes on): a new
-    socket found on a gone socket's fd is not read again; an fd that held nothing new when
-    peeked at (the process's next socket came after the peek) is read again, and so is one
-    whose peek was dropped (a failed sample's)."""
-    mine: list[str] = []  # this process's fds read, in order (the real reads, counted)
-    real = fd_scan.fd_inode
-
-    def counted(fd: str, dfd: int) -> int | None:
-        if os.readlink(f"/proc/self/fd/{dfd}") == f"/proc/{ME}/fd":
-            mine.append(fd)
-        return real(fd, dfd)
-
-    monkeypatch.setattr(pid_resolver, "fd_inode", counted)
-    lst = bag.listener()
-    resolver = PidResolver()
-
-    def churn() -> tuple[list[str], list[int]]:
-        """Close the last pair, open one (on the fds just freed): those fds, the inodes."""
-        freed = sorted(str(s.fileno()) for s in bag.sockets[-2:])
-        for sock in bag.sockets[-2:]:
-            sock.close()
-        return freed, [os.fstat(s.fileno()).st_ino for s in bag.pair(lst)]
-
-    old = [os.fstat(s.fileno()).st_ino for s in bag.pair(lst)]
-    resolver.resolve(old, [])
-    freed, new = churn()
-    mine.clear()
-    resolver.peek(old)
-    assert sorted(mine) == freed  # read now, during the "dump"
-    resolver.resolve(new, old)
-    assert all(resolver.owner(i) == (ME, OwnerStatus.FOUND) for i in new)
-    assert resolver.stats.passes == "B" and sorted(mine) == freed  # not read again
-    # Peeked at while the fds were free: the new sockets are found by reading again.
-    freed = sorted(str(s.fileno()) for s in bag.sockets[-2:])
-    for sock in bag.sockets[-2:]:
-        sock.close()
-    resolver.peek(new)
-    later = [os.fstat(s.fileno()).st_ino for s in bag.pair(lst)]
-    mine.clear()
-    resolver.resolve(later, new)
-    assert all(resolver.owner(i) == (ME, OwnerStatus.FOUND) for i in later)
-    assert resolver.stats.passes.startswith("B") and set(freed) <= set(mine)
-    # A peek dropped before the resolve (a failed sample's) is not taken for a read.
-    freed, latest = churn()
-    resolver.peek(later)
-    resolver.drop_peeks()
-    mine.clear()
-    resolver.resolve(latest, later)
-    assert all(resolver.owner(i) == (ME, OwnerStatus.FOUND) for i in latest)
-    assert set(freed) <= set(mine)
 
 
 @pytest.mark.skipif(not IS_LINUX, reason="/proc is Linux-only")

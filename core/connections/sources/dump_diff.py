@@ -118,8 +118,8 @@ class OrderedDiff:
     """
 
     __slots__ = (
-        "_added", "_ahead", "_at", "_kept", "_known", "_last", "_loose", "_passed", "_reply",
-        "_runs", "_skipped", "_twice", "added_at",
+        "_added", "_ahead", "_at", "_kept", "_known", "_last", "_loose", "_reply", "_runs",
+        "_skipped", "_twice", "added_at",
     )  # fmt: skip
 
     def __init__(
@@ -136,8 +136,6 @@ class OrderedDiff:
         """Position in ``last`` of the next key expected."""
         self._added: list[bytes] = []
         self._skipped: set[bytes] = set()
-        self._passed: list[bytes] = []
-        """Every key put in ``_skipped``, in order (kept when it turns up again)."""
         """Keys of ``last`` passed over: gone, unless they turn up later (moved back)."""
         self._ahead: set[bytes] = set()
         """Known keys met before their place in ``last`` (moved forward, or listed twice)."""
@@ -159,12 +157,6 @@ class OrderedDiff:
         """The keys found new so far, in order (the list :meth:`finish` returns as ``added``;
         it grows with each :meth:`feed`: read it, never change it)."""
         return self._added
-
-    @property
-    def passed_so_far(self) -> list[bytes]:
-        """Keys of the last dump passed over so far, in order: gone, most of them (one that
-        turns up later, moved, stays here). Grows with each :meth:`feed`: read it only."""
-        return self._passed
 
     def feed(self, keys: Sequence[bytes]) -> None:
         """The keys of the next reply, in the order the kernel listed them."""
@@ -271,7 +263,6 @@ class OrderedDiff:
                 ahead.discard(key)
             else:
                 self._skipped.add(key)
-                self._passed.append(key)
 
     def finish(self) -> tuple[KeyRuns, list[bytes], list[bytes], bool]:
         """``(order, added, gone, clean)``: this dump's keys in order, the keys not in the last

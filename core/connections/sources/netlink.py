@@ -29,7 +29,7 @@ import struct
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
 from itertools import compress, islice, repeat
@@ -52,7 +52,7 @@ from core.connections.snapshot import Privilege
 from core.connections.sources.base import SourceSample, observed_after
 from core.connections.sources.bound_walk import BoundWalk
 from core.connections.sources.dump_diff import KeyRuns, OrderedDiff
-from core.connections.sources.early_work import EarlyWork
+from core.connections.sources.early_starts import EarlyStarts
 from core.connections.sources.fd_scan import scanned
 from core.connections.sources.inet_diag import (
     MSG_MIN,
@@ -323,12 +323,9 @@ class NetlinkSource:
         if self._resolve:
             self._resolver.prefetch()  # the first sample's /proc scan, beside the dump
         states = self.bound_walk.plan(first, len(self._order))
-        # A steady sample works on its new and gone sockets during the dump (see early_work).
-        early = EarlyWork(
-            diff.added_so_far, partial(self._start, first=first), diff.passed_so_far, self._peek
-        )
+        # A steady sample starts its new sockets' records during the dump (see early_starts).
+        early = EarlyStarts(diff.added_so_far, partial(self._start, first=first))
         steady = bool(prev) and self._resolve
-        self._resolver.drop_peeks()  # (what a failed sample's dump peeked at)
         self._dump(early.after(diff.feed) if steady else diff.feed, chunks, states)
         # Nothing above touched the source's state: a failed dump leaves the last sample whole.
         order, added, gone, clean = diff.finish()
@@ -469,7 +466,7 @@ class NetlinkSource:
         Returns the records by InstanceID (copied first if only owners changed) and how many
         socket owners were looked up; adds every InstanceID it added, replaced or dropped to
         ``touched`` (the sample's diff is worked out from those alone). ``early_starts``:
-        new keys' records started during the dump (see early_work), for new sockets.
+        new keys' records started during the dump (see early_starts), for new sockets.
         """
         by_key = self._by_key
         keys = [key for key, _prev in pending]
@@ -567,10 +564,6 @@ class NetlinkSource:
         )  # fmt: skip
         same = _continues(prev, key, state)
         return next_record(prev, facts, now, first=first, defaults=LINUX_DEFAULTS, same=same)
-
-    def _peek(self, gone: Sequence[bytes]) -> None:
-        """The resolver's peek at where the sockets of ``gone`` keys were held."""
-        self._resolver.peek([ino for (ino,) in map(_INODE.unpack_from, gone)])
 
     def _start(self, key: bytes, first: bool) -> object:
         """A new socket's record of ``key`` without its owner and CreationTime

@@ -109,11 +109,6 @@ class PidResolver:
         """Known processes found dead in the last :meth:`resolve`."""
         self.stats = ResolveStats()
         self._first_scan: ForkedScan | None = None
-        self._peeked: dict[tuple[int, str], int | None] = {}
-        """(pid, fd) → what :meth:`peek` read there (see :meth:`_read_into`)."""
-        self._peek_dirs: dict[int, int] = {}
-        """PID → its fd directory, open while peeks go on (-1: could not be opened)."""
-        self._peek_reads = 0
 
     def prefetch(self) -> None:
         """Start the first tick's whole scan now, in a forked child when it can be (see
@@ -191,42 +186,8 @@ class PidResolver:
         held = self._holders.get(inode) if inode else None
         return tuple(sorted(held)) if held else ()
 
-    def peek(self, gone: Iterable[int]) -> None:
-        """Read now the fds that held these socket inodes, which a dump found gone while it
-        goes on: a process's next socket usually takes the fd its last one freed, so pass B
-        of the next :meth:`resolve` looks there first, and takes a socket found here without
-        reading the fd again (anything else there is read again then). Changes nothing
-        else; :meth:`resolve` (or :meth:`drop_peeks`) forgets what was read.
-        """
-        owner, where, tables, dirs = self._owner, self._where, self._fds, self._peek_dirs
-        peeked = self._peeked
-        for ino in gone:
-            pid = owner.get(ino)
-            fd = where.get(ino) if pid is not None else None
-            if pid is None or fd is None or tables[pid].get(fd) != ino:
-                continue
-            dfd = dirs.get(pid)
-            if dfd is None:
-                try:
-                    dfd = os.open(f"{self._proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
-                except OSError:  # exited (or denied): pass B finds out again
-                    dfd = -1
-                dirs[pid] = dfd
-            if dfd >= 0:
-                self._peek_reads += 1
-                peeked[(pid, fd)] = fd_inode(fd, dfd)
-
-    def drop_peeks(self) -> None:
-        """Forget what :meth:`peek` read (and close the directories it opened)."""
-        for dfd in self._peek_dirs.values():
-            if dfd >= 0:
-                os.close(dfd)
-        self._peek_dirs = {}
-        self._peeked = {}
-        self._peek_reads = 0
-
     def resolve(self, new: Collection[int], gone: Iterable[int]) -> set[int]:
-        """Update the caches for one tick (what :meth:`peek` read counts as read in it).
+        """Update the caches for one tick.
 
         Args:
             new: socket inodes (non-zero) seen for the first time, or whose record changed.
@@ -237,14 +198,8 @@ class PidResolver:
             lives on in another one, or a negative entry was found after all): the caller
             should refresh those records.
         """
-        try:
-            return self._resolve(new, gone)
-        finally:
-            self.drop_peeks()
-
-    def _resolve(self, new: Collection[int], gone: Iterable[int]) -> set[int]:
         self._tick += 1
-        stats = self.stats = ResolveStats(readlinks=self._peek_reads)
+        stats = self.stats = ResolveStats()
         self._regrouped = set()
         candidates = self._forget(gone)
         tracked = self._tracked
@@ -469,7 +424,6 @@ class PidResolver:
 
     def close(self) -> None:
         """Stop a first scan still running (see :meth:`prefetch`)."""
-        self.drop_peeks()
         if self._first_scan is not None:
             self._first_scan.cancel()
             self._first_scan = None
@@ -631,10 +585,8 @@ class PidResolver:
         process has not closed it yet; or not a TCP socket) leaves the fd a hole, to be read
         again: recorded, the fd would be taken for known when a new socket replaces it.
         """
-        ino = self._peeked.pop((pid, fd), None) if self._peeked else None
-        if ino is None or ino not in wanted:  # (a new socket peeked at is not read twice)
-            self.stats.readlinks += 1
-            ino = fd_inode(fd, dfd)
+        self.stats.readlinks += 1
+        ino = fd_inode(fd, dfd)
         fds = self._fds.setdefault(pid, {})
         if ino is None:
             fds.pop(fd, None)
