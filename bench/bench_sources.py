@@ -257,10 +257,11 @@ def measure(
         out[name] = _run_child(_netlink_child, (ticks, resolve, info), load, churn, between)
         if name == "netlink" and against is not None:
             # A/B: the other checkout's steady sample right after this one's, on the same
-            # load, with ``ss -tan`` between its ticks too.
+            # load, with the same ``ss`` runs between its ticks (so as many seconds between
+            # two ticks: a bind-table walk is planned by time).
             tw.ensure(n // 20)
             out["against"] = _run_child(
-                _netlink_child, (ticks, True, False, against), load, churn, [tan]
+                _netlink_child, (ticks, True, False, against), load, churn, between
             )
     tw.ensure(n // 20)
     out["psutil"] = _run_child(_psutil_child, (3,), load, 0, [])
@@ -309,13 +310,18 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _walks(child: dict[str, Any]) -> str:
+    return f"{sum(t.get('walked', True) for t in child['ticks'])}"
+
+
 def ab_table(results: list[dict[str, Any]], against: str) -> str:
     """Steady samples of this checkout and of ``against``, measured one after the other on
     the same load (the ``ss -tan`` median is over both)."""
     lines = [
         f"| N sockets | steady ms here [min–max] | steady ms `{against}` [min–max] | "
-        "steady CPU ms here / there | here / there | `ss -tan` ms |",
-        "|" + "---|" * 6,
+        "steady CPU ms here / there | here / there | `ss -tan` ms | bind-table walks here / "
+        "there |",
+        "|" + "---|" * 7,
     ]
     for r in results:
         here = [t["ms"] for t in r["netlink"]["ticks"]]
@@ -325,7 +331,8 @@ def ab_table(results: list[dict[str, Any]], against: str) -> str:
         lines.append(
             f"| {r['n']:,} | {_med(here):.1f} [{min(here):.1f}–{max(here):.1f}] | "
             f"{_med(there):.1f} [{min(there):.1f}–{max(there):.1f}] | {cpu_here:.1f} / "
-            f"{cpu_there:.1f} | {_med(here) / _med(there):.2f} | {_med(r['ss_tan']):.1f} |"
+            f"{cpu_there:.1f} | {_med(here) / _med(there):.2f} | {_med(r['ss_tan']):.1f} | "
+            f"{_walks(r['netlink'])} / {_walks(r['against'])} |"
         )
     return "\n".join(lines)
 
