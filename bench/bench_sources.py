@@ -23,6 +23,12 @@ than ``ss -tan`` *without* PIDs, and at most 0.1× ``ss -tanp``. This script bui
   main netlink variant (so both ratios compare samples taken in the same stretch), median;
 * peak RSS of the process that ran each source (each source runs in a fresh child process).
 
+Each netlink child paces the cyclic garbage collector as the app (and ``record``) does, between
+two samples, outside the timed part: the sampler's young pass right after a sample
+(core.sampling.young_pass) and the app's GcPacer before it takes a snapshot in (records frozen
+as the table grows, full collections spaced out); without it a young or full collection of
+the records, which the app does not make inside its samples, fell inside some ticks.
+
 It prints a Markdown table. Sizes run ascending on one growing load. Run as root (so PIDs
 resolve for every socket): ``python bench/bench_sources.py --sizes 1000,10000,50000``.
 """
@@ -85,12 +91,22 @@ def _netlink_child(
     from core.connections.sources.bound_walk import WITHOUT_WALK
     from core.connections.sources.inet_diag import TCP_ALL_STATES, InetDiagDumper
     from core.connections.sources.netlink import NetlinkSource
+    from core.sampling import GcPacer
+    from core.sampling.young_pass import young_pass
+
+    pacer = GcPacer()
+
+    def as_the_app(rows: int) -> None:
+        """What the app does between two samples with the collector (see the docstring)."""
+        young_pass(rows, _go_on)
+        pacer.before(rows)
 
     src = NetlinkSource(resolve_owners=resolve, tcp_info=tcp_info)
     bare = InetDiagDumper(tcp_info=tcp_info)
     base_rss = _rss_mib()
     first, first_ms, first_cpu = _timed(lambda: src.sample(datetime.now(UTC), first=True))
     first_readlinks = src.resolver.stats.readlinks
+    as_the_app(len(first.connections))
     rows: list[dict[str, float]] = []
     unresolved = 0
     sample = first
@@ -98,6 +114,7 @@ def _netlink_child(
         pipe.send("churn")
         pipe.recv()
         sample, ms, cpu = _timed(lambda: src.sample(datetime.now(UTC), first=False))
+        as_the_app(len(sample.connections))
         stats = src.resolver.stats
         walked = src.bound_walk.walking
         states = TCP_ALL_STATES if walked else WITHOUT_WALK
@@ -139,6 +156,10 @@ def _netlink_child(
             },
         )
     )
+
+
+def _go_on() -> None:
+    """No key to give way to (the app's sampler waits for one here)."""
 
 
 def _psutil_child(pipe: Connection, runs: int) -> None:
