@@ -11,6 +11,7 @@ import pytest
 
 from core.commands.feeds import FeedOptions, make_feed
 from core.ipsec.model import ProviderReading
+from core.ipsec.providers import _backoff
 from core.ipsec.providers._vici_transport import MAX_MESSAGE_BYTES
 from core.ipsec.providers.strongswan import StrongswanProvider
 from tests.hostile.fake_vici import BEHAVIOURS, fake_vici
@@ -34,7 +35,12 @@ def read_bounded(provider: StrongswanProvider) -> ProviderReading:
 
 
 @pytest.mark.parametrize("behaviour", BEHAVIOURS)
-def test_a_bad_peer_is_reported_and_backed_off(behaviour: str) -> None:
+def test_a_bad_peer_is_reported_and_backed_off(
+    behaviour: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second read must come within the first wait: an hour, not 1 s a loaded host may
+    # spend between the two reads.
+    monkeypatch.setattr(_backoff, "FIRST_WAIT_S", 3600.0)
     with fake_vici(behaviour) as peer:
         provider = StrongswanProvider(peer.path, timeout_s=0.3, events=False)
         try:
