@@ -29,8 +29,8 @@ from core.connections.namespaces import NamespaceInfo, NamespaceView, label
 from core.connections.order_build import OrderBuild, gc_paused
 from core.connections.query import EMPTY_QUERY, Query, key_func
 from core.connections.row_order import MOVES_PER_CHECK, NamespaceOf, RowOrder, Rows, dec
-from core.connections.snapshot import Ghost, Snapshot
-from core.connections.tick_changes import TickChanges, closed_at, shown_ghosts, tick_changes
+from core.connections.snapshot import Ghost, GhostDelta, Snapshot
+from core.connections.tick_changes import TickChanges, shown_ghosts, tick_changes
 
 REBUILD_FRACTION = 8
 """Above 1/8 of the rows changing, one new order beats many bisect insertions."""
@@ -110,6 +110,9 @@ class RowIndex:
         self._last_seq: int | None = None
         self._ghosts: dict[str, Ghost] = {}
         """The ghost rows' Ghosts (a tick finds new ones by identity)."""
+        self._ghost_gen: int | None = None
+        """The sampler's generation :attr:`_ghosts` are (GhostDelta.gen), when they are all
+        of its ghosts: the next snapshot's delta then applies to them."""
 
     # --- reading ----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -326,17 +329,45 @@ class RowIndex:
         last, self._last_seq = self._last_seq, snap.seq
         follows = last is not None and 0 <= snap.seq - last <= 1 + snap.skipped
         conns = snap.connections
+        # The sampler's ghosts as a change of the last ones applied here, when that is what
+        # they are (see GhostDelta): a tick then follows the churn, not the ghosts' number.
+        delta = snap.ghost_delta
+        if delta is not None and delta.ttl_s > ghost_ttl_s:
+            delta = None  # shown for less time than the sampler keeps them: looked at each
+        if delta is not None and delta.gen == self._ghost_gen:  # the same ones (republished)
+            delta = GhostDelta(delta.gen, delta.gen, delta.ttl_s, (), frozenset())
+        applies = delta is not None and delta.since == self._ghost_gen
+        self._ghost_gen = delta.gen if delta is not None else None
         if not self.rows and len(conns) > self.sync_rows:
             # A first large snapshot: every row is new, nothing to compare (at 250k, a look
             # at each row's record and a list of them all cost 50 ms for nothing).
-            self._bulk(conns, shown_ghosts(snap, ghost_ttl_s))
+            ghosts = shown_ghosts(snap, ghost_ttl_s)
+            self._bulk(
+                conns,
+                TickChanges(
+                    ghosts,
+                    [],
+                    [],
+                    [],
+                    {iid: g.connection for iid, g in ghosts.items()},
+                    {iid: g.closed_at for iid, g in ghosts.items()},
+                ),
+            )
             return len(conns)
-        tick = tick_changes(snap, self.rows, self._ghosts, ghost_ttl_s, follows)
+        tick = tick_changes(
+            snap,
+            self.rows,
+            self._ghosts,
+            ghost_ttl_s,
+            follows,
+            closed=self.ghosts,
+            delta=delta if applies else None,
+        )
         if conns is self.rows.live and tick.live:
             # The source changed its published dict in place: the old records are lost.
-            self._bulk(conns, tick.ghosts)
+            self._bulk(conns, tick)
         elif tick.count > max(64, len(self.rows) // REBUILD_FRACTION):
-            self._bulk(conns, tick.ghosts)
+            self._bulk(conns, tick)
         else:
             self._note(conns, tick)
             with gc_paused():
@@ -365,14 +396,14 @@ class RowIndex:
         for iid in tick.live:
             state = conns[iid].state
             counts[state] = counts.get(state, 0) + 1
-        self._take_rows(conns, tick.ghosts)
+        self._take_rows(conns, tick)
         for order in orders:
             order.take_rows(self.rows)
 
-    def _take_rows(self, conns: Mapping[str, TcpConnection], ghosts: dict[str, Ghost]) -> None:
-        self.rows = Rows(conns, {iid: g.connection for iid, g in ghosts.items()})
-        self.ghosts = closed_at(ghosts)
-        self._ghosts = ghosts
+    def _take_rows(self, conns: Mapping[str, TcpConnection], tick: TickChanges) -> None:
+        self.rows = Rows(conns, tick.ghost_rows)
+        self.ghosts = tick.closed
+        self._ghosts = tick.ghosts
 
     def _move_few(self) -> None:
         """Move the noted rows now if they are few (or the table small); else as many as
@@ -406,7 +437,7 @@ class RowIndex:
             builds.append(self._next)
         return builds
 
-    def _bulk(self, conns: Mapping[str, TcpConnection], ghosts: dict[str, Ghost]) -> None:
+    def _bulk(self, conns: Mapping[str, TcpConnection], ghosts: TickChanges) -> None:
         # New row maps, not the old ones changed: the shown order keeps reading the old rows
         # (consistent with its keys) until the new order is built.
         self._take_rows(conns, ghosts)

@@ -11,13 +11,13 @@ UI-free: it imports neither Textual nor Rich.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.connections.model import TcpConnection
 from core.connections.row_order import Rows
-from core.connections.snapshot import Ghost, Snapshot
+from core.connections.snapshot import Ghost, GhostDelta, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,10 @@ class TickChanges:
     """Ghost rows new or with a new record."""
     gone: list[str]
     """Rows to drop: closed and not ghosts (any more)."""
+    ghost_rows: dict[str, TcpConnection]
+    """``ghosts``' connections (the rows' ghost map)."""
+    closed: dict[str, datetime]
+    """When each of ``ghosts`` closed."""
 
     @property
     def count(self) -> int:
@@ -58,40 +62,84 @@ def tick_changes(
     before: Mapping[str, Ghost],
     ttl_s: float,
     follows: bool,
+    *,
+    closed: Mapping[str, datetime] | None = None,
+    delta: GhostDelta | None = None,
 ) -> TickChanges:
-    """The rows ``snap`` changes in ``rows`` (whose ghosts were ``before``).
+    """The rows ``snap`` changes in ``rows`` (whose ghosts were ``before``, closed at
+    ``closed``).
 
     ``follows``: ``snap``'s diff covers everything since ``rows`` (the next snapshot, or one
     that folds the skipped ones in); then only what it names is looked at. Otherwise, or when
     the diff does not add up, every row's record is checked by identity (O(N)).
+    ``delta``: ``snap``'s ghosts as a change of ``before`` (the caller checked that ``before``
+    are the ghosts it starts from, and ``closed`` given); otherwise every ghost is looked at.
     """
     conns = snap.connections
-    ghosts = shown_ghosts(snap, ttl_s)
-    ghosted = _ghosted(ghosts, before)
+    if delta is not None and closed is not None:
+        ghosts, ghost_rows, closed_now = _patched(delta, before, rows.ghosts, closed, conns)
+        ghosted = _ghosted(ghosts, before, delta.added)
+        went: frozenset[str] | Mapping[str, Ghost] = delta.dropped
+    else:
+        ghosts = shown_ghosts(snap, ttl_s)
+        ghost_rows = {iid: g.connection for iid, g in ghosts.items()}
+        closed_now = {iid: g.closed_at for iid, g in ghosts.items()}
+        ghosted = _ghosted(ghosts, before, None)
+        went = before
     if follows:
         diff = snap.diff
         ids = set(diff.added)
         ids.update(c.instance_id for c in diff.state_changed)
         ids.update(diff.changed)
-        ids.update(iid for iid in before if iid in conns)  # open again
+        ids.update(before.keys() & conns.keys())  # open again (in C, from the smaller side)
         live = [iid for iid in ids if iid in conns]
-        gone = _gone(diff.removed, rows, before, conns, ghosts)
+        gone = _gone(diff.removed, rows, went, before, conns, ghosts)
         if _adds_up(rows, live, ghosted, gone, len(conns) + len(ghosts)):
-            return TickChanges(ghosts, live, ghosted, gone)
+            return TickChanges(ghosts, live, ghosted, gone, ghost_rows, closed_now)
     old = rows.live.get
     live = [iid for iid, c in conns.items() if old(iid) is not c]
-    gone = _gone(snap.diff.removed, rows, before, conns, ghosts)
+    gone = _gone(snap.diff.removed, rows, went, before, conns, ghosts)
     if not _adds_up(rows, live, ghosted, gone, len(conns) + len(ghosts)):
         gone = [k for k in rows if k not in conns and k not in ghosts]
-    return TickChanges(ghosts, live, ghosted, gone)
+    return TickChanges(ghosts, live, ghosted, gone, ghost_rows, closed_now)
 
 
-def _ghosted(ghosts: dict[str, Ghost], before: Mapping[str, Ghost]) -> list[str]:
-    """Ghosts that were not ghosts before, or are with another record. The sampler keeps
-    each Ghost object for as long as it lasts, so an identity test settles almost all."""
+def _patched(
+    delta: GhostDelta,
+    before: Mapping[str, Ghost],
+    ghost_rows: Mapping[str, TcpConnection],
+    closed: Mapping[str, datetime],
+    conns: Mapping[str, TcpConnection],
+) -> tuple[dict[str, Ghost], dict[str, TcpConnection], dict[str, datetime]]:
+    """The ghosts' three maps after ``delta``: new dicts (copied in C; the table's orders
+    keep reading the old ones until they are built anew), the dropped taken out, the added put
+    in (but for one open again, which the sampler never gives)."""
+    ghosts, rows, when = dict(before), dict(ghost_rows), dict(closed)
+    for iid in delta.dropped:
+        if ghosts.pop(iid, None) is not None:
+            del rows[iid], when[iid]
+    for g in delta.added:
+        conn = g.connection
+        iid = conn.instance_id
+        if iid not in conns:
+            ghosts[iid] = g
+            rows[iid] = conn
+            when[iid] = g.closed_at
+    return ghosts, rows, when
+
+
+def _ghosted(
+    ghosts: dict[str, Ghost], before: Mapping[str, Ghost], added: Iterable[Ghost] | None
+) -> list[str]:
+    """Ghosts that were not ghosts before, or are with another record: among ``added`` (a
+    delta's new Ghosts), else among all. The sampler keeps each Ghost object for as long as
+    it lasts, so an identity test settles almost all."""
     out = []
     get = before.get
-    for iid, g in ghosts.items():
+    pairs = ghosts.items() if added is None else ((g.connection.instance_id, g) for g in added)
+    for iid, g in pairs:
+        if added is not None and ghosts.get(iid) is not g:
+            continue  # (open again: not shown)
         was = get(iid)
         if was is not g and (was is None or was.connection is not g.connection):
             out.append(iid)
@@ -101,13 +149,16 @@ def _ghosted(ghosts: dict[str, Ghost], before: Mapping[str, Ghost]) -> list[str]
 def _gone(
     removed: frozenset[str],
     rows: Rows,
+    went: Iterable[str],
     before: Mapping[str, Ghost],
     conns: Mapping[str, TcpConnection],
     ghosts: Mapping[str, Ghost],
 ) -> list[str]:
+    """Rows to drop: the removed that are rows, and the ghosts of ``before`` that are not
+    any more (among ``went``: every one of ``before``, or a delta's dropped)."""
     live, dead = rows.live, rows.ghosts
     gone = {k for k in removed if (k in live or k in dead) and k not in ghosts and k not in conns}
-    gone.update(k for k in before if k not in ghosts and k not in conns)
+    gone.update(k for k in went if k in before and k not in ghosts and k not in conns)
     return list(gone)
 
 
@@ -117,8 +168,3 @@ def _adds_up(rows: Rows, live: list[str], ghosted: list[str], gone: list[str], n
     new = sum(1 for iid in live if iid not in old_live and iid not in old_dead)
     new += sum(1 for iid in ghosted if iid not in old_live and iid not in old_dead)
     return len(old_live) + len(old_dead) - len(gone) + new == now
-
-
-def closed_at(ghosts: Mapping[str, Ghost]) -> dict[str, datetime]:
-    """InstanceID → when it closed, of ``ghosts``."""
-    return {iid: g.closed_at for iid, g in ghosts.items()}

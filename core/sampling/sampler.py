@@ -25,13 +25,12 @@ from core.connections.model import TcpConnection
 from core.connections.snapshot import (
     ConnectionDiff,
     ErrorKind,
-    Ghost,
+    GhostBook,
     Privilege,
     SampleStats,
     Snapshot,
     SourceError,
     diff_connections,
-    next_ghosts,
 )
 from core.connections.sources.base import (
     ConnectionSource,
@@ -124,7 +123,6 @@ class Sampler(FeedControls):
         self._source = source
         self._stretched_s: float | None = None
         """Set while samples take longer than the interval (see :func:`stretched_interval`)."""
-        self.ghost_ttl_s = ghost_ttl_s
         self.timeout_s = timeout_s
         self._ipsec = ipsec
         self._ipsec_view: IpsecView | None = None
@@ -134,7 +132,7 @@ class Sampler(FeedControls):
         self._started_at: datetime | None = None
         self._last: Snapshot | None = None
         self._last_good: SourceSample | None = None
-        self._ghosts: dict[str, Ghost] = {}
+        self._ghosts = GhostBook(ghost_ttl_s)
         self._error_since: datetime | None = None
         self._pending: asyncio.Future[SourceSample] | None = None
         self._pending_now: datetime | None = None
@@ -159,6 +157,11 @@ class Sampler(FeedControls):
             source.between_steps = self._give_way
 
     # --- Feed properties and controls -------------------------------------------------
+    @property
+    def ghost_ttl_s(self) -> float:
+        """How long closed connections stay listed as ghosts."""
+        return self._ghosts.ttl_s
+
     @property
     def live(self) -> bool:
         """Sampled now; a recording is not."""
@@ -486,7 +489,8 @@ class Sampler(FeedControls):
             interval_s=self._interval_s,
             connections=result.connections,
             diff=diff,
-            ghosts=tuple(self._ghosts.values()),
+            ghosts=tuple(self._ghosts.ghosts.values()),
+            ghost_delta=self._ghosts.delta,
             tcp_info=result.tcp_info,
             processes=result.processes,
             privilege=result.privilege,
@@ -511,7 +515,8 @@ class Sampler(FeedControls):
             interval_s=self._interval_s,
             connections=good.connections if good else {},
             diff=ConnectionDiff(),
-            ghosts=tuple(self._ghosts.values()),
+            ghosts=tuple(self._ghosts.ghosts.values()),
+            ghost_delta=self._ghosts.delta,
             tcp_info=good.tcp_info if good else {},
             processes=good.processes if good else {},
             error=SourceError(kind, message, self._error_since),
@@ -525,7 +530,7 @@ class Sampler(FeedControls):
         self, now: datetime, old: Mapping[str, TcpConnection], diff: ConnectionDiff
     ) -> None:
         removed = [(key, old[key]) for key in diff.removed]
-        self._ghosts = next_ghosts(self._ghosts, removed, diff.added, now, self.ghost_ttl_s)
+        self._ghosts.advance(removed, diff.added, now)
 
     def _publish(self, snap: Snapshot) -> None:
         pending = self._box.unseen
