@@ -22,6 +22,7 @@ from core.connections.row_index import RowIndex
 from core.connections.snapshot import Ghost, GhostBook, Snapshot, next_ghosts
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 from core.connections.tick_changes import tick_changes
+from core.recording.redact import SnapshotRedactor
 from core.sampling.sampler import Sampler
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -140,3 +141,16 @@ def test_ticks_take_the_deltas_way_when_they_follow(monkeypatch) -> None:  # typ
     for snap in snaps:
         short.update(snap, 1.0)
     assert given_deltas and all(d is None for d in given_deltas)
+
+
+def test_a_redacted_feeds_ghost_rows_are_redacted() -> None:
+    """``--redact`` rewrites every snapshot, ghosts included; the sampler's delta holds its
+    own, real records, so a redacted snapshot must not carry it into the table."""
+    redactor = SnapshotRedactor()
+    frames = [[1, 2, 3, 4], [2, 3, 4, 5], [3, 4, 5, 6], [4, 5, 6, 7]]
+    index = RowIndex("state", False)
+    for snap in snapshots(frames, 3.0):
+        index.update(redactor.snapshot(snap), 3.0)
+    assert index.rows.ghosts
+    shown = {c.local_address for c in index.rows.ghosts.values()}
+    assert "10.0.0.1" not in shown, shown
