@@ -30,7 +30,7 @@ from core.connections.order_build import OrderBuild, gc_paused
 from core.connections.query import EMPTY_QUERY, Query, key_func
 from core.connections.row_order import MOVES_PER_CHECK, NamespaceOf, RowOrder, Rows, dec
 from core.connections.snapshot import Ghost, GhostDelta, Snapshot
-from core.connections.tick_changes import TickChanges, shown_ghosts, tick_changes
+from core.connections.tick_changes import TickChanges, ghost_maps, tick_changes
 
 REBUILD_FRACTION = 8
 """Above 1/8 of the rows changing, one new order beats many bisect insertions."""
@@ -341,18 +341,8 @@ class RowIndex:
         if not self.rows and len(conns) > self.sync_rows:
             # A first large snapshot: every row is new, nothing to compare (at 250k, a look
             # at each row's record and a list of them all cost 50 ms for nothing).
-            ghosts = shown_ghosts(snap, ghost_ttl_s)
-            self._bulk(
-                conns,
-                TickChanges(
-                    ghosts,
-                    [],
-                    [],
-                    [],
-                    {iid: g.connection for iid, g in ghosts.items()},
-                    {iid: g.closed_at for iid, g in ghosts.items()},
-                ),
-            )
+            ghosts, ghost_rows, closed = ghost_maps(snap, ghost_ttl_s)
+            self._bulk(conns, TickChanges(ghosts, [], [], [], ghost_rows, closed))
             return len(conns)
         tick = tick_changes(
             snap,

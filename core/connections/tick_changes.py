@@ -56,6 +56,19 @@ def shown_ghosts(snap: Snapshot, ttl_s: float) -> dict[str, Ghost]:
     return ghosts
 
 
+def ghost_maps(
+    snap: Snapshot, ttl_s: float
+) -> tuple[dict[str, Ghost], dict[str, TcpConnection], dict[str, datetime]]:
+    """:func:`shown_ghosts`, their connections and when each closed: the table's three maps
+    of its ghost rows, made by looking at every ghost."""
+    ghosts = shown_ghosts(snap, ttl_s)
+    return (
+        ghosts,
+        {iid: g.connection for iid, g in ghosts.items()},
+        {iid: g.closed_at for iid, g in ghosts.items()},
+    )
+
+
 def tick_changes(
     snap: Snapshot,
     rows: Rows,
@@ -81,9 +94,7 @@ def tick_changes(
         ghosted = _ghosted(ghosts, before, delta.added)
         went: frozenset[str] | Mapping[str, Ghost] = delta.dropped
     else:
-        ghosts = shown_ghosts(snap, ttl_s)
-        ghost_rows = {iid: g.connection for iid, g in ghosts.items()}
-        closed_now = {iid: g.closed_at for iid, g in ghosts.items()}
+        ghosts, ghost_rows, closed_now = ghost_maps(snap, ttl_s)
         ghosted = _ghosted(ghosts, before, None)
         went = before
     if follows:
