@@ -332,10 +332,12 @@ class RowIndex:
         # The sampler's ghosts as a change of the last ones applied here, when that is what
         # they are (see GhostDelta): a tick then follows the churn, not the ghosts' number.
         delta = snap.ghost_delta
-        if delta is not None and delta.ttl_s > ghost_ttl_s:
-            delta = None  # shown for less time than the sampler keeps them: looked at each
+        if delta is not None and (delta.of is not snap.ghosts or delta.ttl_s > ghost_ttl_s):
+            # ghosts rewritten since (redacted), or shown for less time than the sampler keeps
+            # them: each is looked at
+            delta = None
         if delta is not None and delta.gen == self._ghost_gen:  # the same ones (republished)
-            delta = GhostDelta(delta.gen, delta.gen, delta.ttl_s, (), frozenset())
+            delta = GhostDelta(delta.gen, delta.gen, delta.ttl_s, (), frozenset(), delta.of)
         applies = delta is not None and delta.since == self._ghost_gen
         self._ghost_gen = delta.gen if delta is not None else None
         if not self.rows and len(conns) > self.sync_rows:

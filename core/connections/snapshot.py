@@ -161,6 +161,9 @@ class GhostDelta:
     dropped: frozenset[str]
     """InstanceIDs that are ghosts no more (expired, open again), or whose Ghost was replaced
     by one of :attr:`added` (drop first, then add)."""
+    of: tuple[Ghost, ...]
+    """The ghosts it leads to, the very tuple the sampler publishes: a snapshot whose ghosts
+    are another tuple (redacted, rewritten) is not described by it, whatever else it kept."""
 
 
 class GhostBook:
@@ -171,7 +174,9 @@ class GhostBook:
         """No ghosts yet; closed connections stay ``ttl_s`` seconds."""
         self.ttl_s = ttl_s
         self.ghosts: dict[str, Ghost] = {}
-        """By InstanceID (the consumer gets a tuple of them: never this dict)."""
+        """By InstanceID (consumers get :attr:`shown`: never this dict)."""
+        self.shown: tuple[Ghost, ...] = ()
+        """The ghosts as a snapshot carries them (the tuple :attr:`delta` names)."""
         self.delta: GhostDelta | None = None
         """The last change (None before the first)."""
         self._ordered = True
@@ -213,8 +218,14 @@ class GhostBook:
             dropped.add(key)
             new.pop(key, None)
         since = self.delta.gen if self.delta is not None else 0
+        self.shown = tuple(ghosts.values())
         self.delta = GhostDelta(
-            since, next(_GENERATIONS), self.ttl_s, tuple(new.values()), frozenset(dropped)
+            since,
+            next(_GENERATIONS),
+            self.ttl_s,
+            tuple(new.values()),
+            frozenset(dropped),
+            self.shown,
         )
         return self.delta
 

@@ -90,12 +90,12 @@ def tick_changes(
     """
     conns = snap.connections
     if delta is not None and closed is not None:
-        ghosts, ghost_rows, closed_now = _patched(delta, before, rows.ghosts, closed, conns)
-        ghosted = _ghosted(ghosts, before, delta.added)
+        ghosts, ghost_rows, closed_now, put = _patched(delta, before, rows.ghosts, closed, conns)
+        ghosted = _ghosted(put, before)
         went: frozenset[str] | Mapping[str, Ghost] = delta.dropped
     else:
         ghosts, ghost_rows, closed_now = ghost_maps(snap, ttl_s)
-        ghosted = _ghosted(ghosts, before, None)
+        ghosted = _ghosted(ghosts.items(), before)
         went = before
     if follows:
         diff = snap.diff
@@ -121,14 +121,17 @@ def _patched(
     ghost_rows: Mapping[str, TcpConnection],
     closed: Mapping[str, datetime],
     conns: Mapping[str, TcpConnection],
-) -> tuple[dict[str, Ghost], dict[str, TcpConnection], dict[str, datetime]]:
+) -> tuple[
+    dict[str, Ghost], dict[str, TcpConnection], dict[str, datetime], list[tuple[str, Ghost]]
+]:
     """The ghosts' three maps after ``delta``: new dicts (copied in C; the table's orders
     keep reading the old ones until they are built anew), the dropped taken out, the added put
-    in (but for one open again, which the sampler never gives)."""
+    in (but for one open again, which the sampler never gives); and the added that were put."""
     ghosts, rows, when = dict(before), dict(ghost_rows), dict(closed)
     for iid in delta.dropped:
         if ghosts.pop(iid, None) is not None:
             del rows[iid], when[iid]
+    put = []
     for g in delta.added:
         conn = g.connection
         iid = conn.instance_id
@@ -136,21 +139,17 @@ def _patched(
             ghosts[iid] = g
             rows[iid] = conn
             when[iid] = g.closed_at
-    return ghosts, rows, when
+            put.append((iid, g))
+    return ghosts, rows, when, put
 
 
-def _ghosted(
-    ghosts: dict[str, Ghost], before: Mapping[str, Ghost], added: Iterable[Ghost] | None
-) -> list[str]:
-    """Ghosts that were not ghosts before, or are with another record: among ``added`` (a
-    delta's new Ghosts), else among all. The sampler keeps each Ghost object for as long as
-    it lasts, so an identity test settles almost all."""
+def _ghosted(pairs: Iterable[tuple[str, Ghost]], before: Mapping[str, Ghost]) -> list[str]:
+    """Of ``pairs`` (InstanceID, Ghost shown now: all of them, or a delta's that were put),
+    those that were not ghosts before, or are with another record. The sampler keeps each
+    Ghost object for as long as it lasts, so an identity test settles almost all."""
     out = []
     get = before.get
-    pairs = ghosts.items() if added is None else ((g.connection.instance_id, g) for g in added)
     for iid, g in pairs:
-        if added is not None and ghosts.get(iid) is not g:
-            continue  # (open again: not shown)
         was = get(iid)
         if was is not g and (was is None or was.connection is not g.connection):
             out.append(iid)

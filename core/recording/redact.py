@@ -268,7 +268,6 @@ class SnapshotRedactor:
             processes={pid: self.process(p) for pid, p in snap.processes.items()},
             diff=diff,
             ghosts=ghosts,
-            ghost_delta=None,  # its Ghosts are the sampler's, not redacted: a table looks at each
             error=error,
             ipsec=self.ipsec(snap.ipsec) if snap.ipsec is not None else None,
             namespaces=self.namespaces(snap.namespaces) if snap.namespaces is not None else None,

@@ -200,7 +200,6 @@ class RemoteFeed(FeedControls):
                 connections={},
                 diff=ConnectionDiff(removed=frozenset(last.connections)),
                 ghosts=ghosts,
-                ghost_delta=None,
                 tcp_info={},
                 error=SourceError(
                     ErrorKind.UNAVAILABLE,
