@@ -163,7 +163,8 @@ def test_core_imports_where_netlink_does_not_exist() -> None:
     assert result.stdout.strip() == "psutil"
 
 
-def test_help_says_the_view_is_this_network_namespace() -> None:
+def test_help_says_which_network_namespaces_are_read() -> None:
+    """The description matches the default (--netns all), not the pre-namespaces view."""
     out = subprocess.run(
         [sys.executable, "-m", "tui", "--help"],
         capture_output=True,
@@ -171,7 +172,10 @@ def test_help_says_the_view_is_this_network_namespace() -> None:
         check=True,
         cwd=Path(__file__).resolve().parents[1],
     )
-    assert "this network namespace" in " ".join(out.stdout.split())
+    text = " ".join(out.stdout.split())
+    assert "every network namespace on the host by default (--netns)" in text
+    assert "all (default)" in text
+    assert "not listed" not in text
 
 
 def test_a_one_shot_run_as_the_script_ends_once_its_output_is_flushed() -> None:

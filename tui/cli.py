@@ -111,13 +111,27 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     parser = OneLineParser(
         prog="tcpscope",
         description="Live monitor of TCP connections (MSFT_NetTCPConnection) "
-        "and IPsec main-mode counters (MSiSCSI_MMIPSECStats) of this network namespace "
-        "(the one tcpscope runs in; sockets of other namespaces are not listed).",
+        "and IPsec main-mode counters (MSiSCSI_MMIPSECStats). Connections come from every "
+        "network namespace on the host by default (--netns), IPsec counters from the "
+        "namespace tcpscope runs in.",
     )
-    parser.add_argument("--interval", type=interval, default=1.0, metavar="S")
-    parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")
+    parser.add_argument(
+        "--interval", type=interval, default=1.0, metavar="S", help="seconds between samples"
+    )
+    parser.add_argument(
+        "--source",
+        choices=SOURCE_NAMES,
+        default="auto",
+        help="where connections come from (auto: netlink sock_diag, else psutil)",
+    )
     add_netns_argument(parser)
-    parser.add_argument("--ghost-ttl", type=seconds, default=5.0, metavar="S")
+    parser.add_argument(
+        "--ghost-ttl",
+        type=seconds,
+        default=5.0,
+        metavar="S",
+        help="how long a closed connection stays listed (dimmed)",
+    )
     parser.add_argument("--no-ipsec", action="store_true", help="do not sample IPsec counters")
     parser.add_argument(
         "--provider", type=provider_name, default="auto", metavar="NAME", help="IPsec provider"
