@@ -1,6 +1,7 @@
 """The app over real namespaces: the Namespace column appears only when more than one
-namespace has sockets, ``ns:``/``container:`` filter, ``g`` groups by container, and the
-header counts the namespaces read."""
+namespace has sockets, ``ns:``/``container:`` filter, ``g`` groups by container, the header
+counts the namespaces read, and at 80x24 (no room for the column) the header and the detail
+pane still say which namespace a row is in."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from collections.abc import Iterator
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from core.commands.feeds import FeedOptions, make_feed
 from tests.netns.lab import free_port, listener, needs_netns, netns, unique
+from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
 from tui.connections.conn_table import ConnTable
 from tui.widgets.header import HeaderBar
@@ -61,7 +64,7 @@ async def test_namespace_column_filters_and_grouping(two: tuple[str, str, int]) 
         header = app.screen.query_one(HeaderBar)
         console = Console(file=io.StringIO(), width=200, color_system=None)
         console.print(header.content)
-        assert "netns 2" in console.file.getvalue()  # type: ignore[attr-defined]
+        assert "2 network namespaces" in console.file.getvalue()  # type: ignore[attr-defined]
         await pilot.press("slash", *f"ns:{a}", "enter")
         table = await rows_when(pilot, app, 1)
         assert line(table, 1).split()[-1] == a
@@ -85,3 +88,45 @@ async def test_one_namespace_has_no_namespace_column(two: tuple[str, str, int]) 
         table = await rows_when(pilot, app, 1)
         assert not table.many_namespaces
         assert "Namespace" not in line(table, 0)
+
+
+def header_text(app: TcpscopeApp) -> str:
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(app.screen.query_one(HeaderBar).content)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_at_80x24_header_and_detail_name_the_namespaces(two: tuple[str, str, int]) -> None:
+    """The Namespace column does not fit 80 columns; the header's first words say how many
+    namespaces the rows come from, and the detail pane's summary names the row's."""
+    a, b, port = two
+    app = app_for(f"{a},{b}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await rows_when(pilot, app, 2)
+        assert table.many_namespaces
+        assert "Namespace" not in line(table, 0)  # no room: the layout drops it
+        head = header_text(app)
+        assert "2 network namespaces  source" in head
+        assert "this network namespace" not in head
+        await pilot.press("slash", *f"ns:{b}", "enter")
+        await rows_when(pilot, app, 1)
+        await pilot.press("escape", "enter")
+        box = app.screen.query_one("#detail-summary", Static)
+        for _ in range(100):
+            summary = static_text(box, width=box.region.width)
+            if "Netns" in summary:
+                break
+            await pilot.pause(0.02)
+        assert box.region.bottom <= 23  # above the footer: no scrolling for the answer
+        assert f"Netns    ip netns {b} (inode " in summary, summary
+        assert f":{port}" in summary
+
+
+async def test_one_other_namespace_is_not_called_this_one(two: tuple[str, str, int]) -> None:
+    a, _b, _port = two
+    app = app_for(a)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await rows_when(pilot, app, 1)
+        head = header_text(app)
+        assert "1 network namespace  source" in head
+        assert "this network namespace" not in head

@@ -34,7 +34,7 @@ from core.connections import (
     TcpInfo,
 )
 from tui import format as fmt
-from tui.connections.namespace_detail import namespace_table
+from tui.connections.namespace_detail import namespace_line, namespace_table
 from tui.connections.property_list import (
     missing_text,
     shown_table,
@@ -175,6 +175,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             now=snap.time,
             ghost=ghost,
             width=width,
+            namespace=self._namespace_line(conn, snap),
         )
         body.update(top)
         split = split_properties(conn, snap.source, snap.started_at, snap.time)
@@ -209,6 +210,15 @@ class DetailPane(VerticalScroll, can_focus=True):
         if self._last is not None and self.scrollable_content_region.width != self._width:
             conn, snap, proc, ghost, rate, history = self._last
             self.show(conn, snap, proc, ghost, rate, history)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _namespace_line(conn: TcpConnection, snap: Snapshot) -> str | None:
+        """The summary's namespace line, when it is news: rows from more than one namespace,
+        or this one outside tcpscope's own."""
+        view = snap.namespaces
+        if view is None or (view.with_sockets <= 1 and conn.netns is None):
+            return None
+        return namespace_line(conn.netns, view)
 
     @staticmethod
     def _namespace(

@@ -174,8 +174,12 @@ def summary(
     now: datetime,
     ghost: bool,
     width: int,
+    namespace: str | None = None,
 ) -> Table:
-    """The answer-first block: one labelled line per question (State's meaning may wrap)."""
+    """The answer-first block: one labelled line per question (State's meaning may wrap).
+
+    ``namespace`` names the socket's network namespace, given when the rows come from more
+    than one (at 80 columns the table has no room for its Namespace column)."""
     table = Table.grid(padding=(0, 1))
     table.add_column("label", style="bold", no_wrap=True, width=LABEL_WIDTH)
     table.add_column("value", ratio=1)
@@ -187,6 +191,8 @@ def summary(
     health, traffic = tcp_lines(info, rate)
     table.add_row(Text("State"), state_line(conn, ghost))
     table.add_row(Text("Endpoint"), endpoints)
+    if namespace is not None:
+        table.add_row(Text("Netns"), Text(namespace))
     table.add_row(Text("Process"), process_text(conn, proc, source, started_at, value_width))
     table.add_row(Text("Offload"), offload_text(conn, source, started_at))
     table.add_row(Text("Age"), age_text(conn, started_at, now))

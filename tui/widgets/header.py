@@ -13,6 +13,7 @@ from time import monotonic
 from rich.text import Text
 from textual.widgets import Static
 
+from core.connections import NamespaceView, ReadBy
 from tui import format as fmt
 from tui.shell import HeaderState
 
@@ -22,7 +23,23 @@ i.e. every sample, redraws it anyway)."""
 
 
 LIVE_SCOPE = "this network namespace"
-"""What a live view covers: the kernel lists the sockets of the caller's network namespace."""
+"""What a live view covers when it reads no namespace but its own (``--netns current``)."""
+
+
+def live_scope(view: NamespaceView | None) -> tuple[str, str]:
+    """What a live view covers, and how many namespaces it could not read ("" when none):
+    near the start of the header, where a narrow terminal does not cut it.
+
+    Why: on a container host the rows come from several namespaces (``--netns all``), and at
+    80 columns the Namespace column does not fit; the header must not call that "this
+    network namespace"."""
+    if view is None:
+        return LIVE_SCOPE, ""
+    unreadable = f" ({view.unreadable} unreadable)" if view.unreadable else ""
+    current = view.current
+    if view.shown == 1 and current is not None and current.read_by is not ReadBy.UNREADABLE:
+        return LIVE_SCOPE, unreadable
+    return f"{view.shown} network namespace{'' if view.shown == 1 else 's'}", unreadable
 
 
 class HeaderBar(Static):
@@ -60,9 +77,12 @@ class HeaderBar(Static):
         if state.link:
             text.append(fmt.safe(state.link), style="bold reverse")
             text.append("  ")
-        if state.live:
-            # The kernel lists the sockets of the namespace tcpscope runs in, no other.
-            text.append(f"{LIVE_SCOPE}  ")
+        view = snap.namespaces if snap is not None else None
+        if state.live and snap is not None:
+            scope, unreadable = live_scope(view)
+            text.append(scope)
+            text.append(unreadable, style="italic")
+            text.append("  ")
         text.append(f"source {fmt.safe(state.source)}  every {state.interval_s:g}s  ")
         stats = snap.stats if snap is not None else None
         if stats is not None and stats.stretched_interval_s is not None:
@@ -81,9 +101,9 @@ class HeaderBar(Static):
             text.append("  PAUSED", style="bold reverse")
         if snap is not None and snap.privilege.limited:
             text.append("  privileged cells hidden", style="italic")
-        if snap is not None and snap.namespaces is not None:
-            # After the privilege note: on a narrow terminal this part is cut first.
-            view = snap.namespaces
+        if view is not None and not state.live:
+            # A replay or a remote feed: how many were read there. After the privilege note:
+            # on a narrow terminal this part is cut first.
             text.append(f"  netns {view.shown}")
             if view.unreadable:
                 text.append(f" ({view.unreadable} unreadable)", style="italic")
