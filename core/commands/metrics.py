@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         feed = make_feed(options)
         print(
             f"tcpscope: serving metrics on http://{endpoint.address}/metrics "
-            f"(at most {series_bound(top)} tcpscope_connections series)",
+            f"(at most {series_bound(top)} tcpscope_connections series a network namespace)",
             flush=True,
         )
         updates = _Publisher(SnapshotCollector(top), endpoint)

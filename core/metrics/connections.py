@@ -1,12 +1,16 @@
-"""Connection figures for the exporter: counts by State and process, per-process traffic totals.
+"""Connection figures for the exporter: counts by State, process and network namespace,
+per-process traffic totals.
 
 Why aggregated here, once per sample: a scrape must answer from ready numbers, and one series
 per connection would make Prometheus keep every ephemeral port it ever saw. Processes are
 ranked by connection count; the top N keep their name as the ``process`` label, the rest share
-``process="other"``, and sockets without a known owner get one of two reserved labels. So:
+``process="other"``, and sockets without a known owner get one of two reserved labels. The
+``netns`` label is empty for tcpscope's own namespace (Prometheus reads an empty label as no
+label: a host with one namespace has the series it always had) and names any other one. So:
 
-* ``tcpscope_connections`` has at most S × (N + 3) series (S = 12 seed State values),
-* each per-process counter has at most N + 3 series,
+* ``tcpscope_connections`` has at most S × (N + 3) series per namespace with sockets
+  (S = 12 seed State values),
+* each per-process counter has at most N + 3 series (summed over the namespaces),
 
 whatever the number of connections. Traffic totals count what tcp_info shows moving after
 tcpscope started (connections already open then are taken as a baseline), so a restart of the
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
+from core.connections.namespaces import label
 from core.connections.seed_tables import ENUMS
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import LazyTcpInfo, decode_counters
@@ -72,8 +77,8 @@ class Traffic:
 class ConnectionFigures:
     """What one sample contributes to the connection series."""
 
-    by_state: Mapping[tuple[str, str], int]
-    """(State name, process label) → connections; only non-zero entries."""
+    by_state: Mapping[tuple[str, str, str], int]
+    """(State name, process label, netns label) → connections; only non-zero entries."""
     traffic: Mapping[str, Traffic]
     """Process label → totals, for the labels of this sample."""
 
@@ -93,12 +98,18 @@ class ConnectionAggregator:
     def update(self, snap: Snapshot) -> ConnectionFigures:
         """Figures of ``snap``; advances the traffic totals by what moved since the last one."""
         label_of = self._labeller(snap)
-        by_state: dict[tuple[str, str], int] = {}
+        netns_of = netns_labels(snap)
+        by_state: dict[tuple[str, str, str], int] = {}
         for conn in snap.connections.values():
-            key = (STATE_NAMES[conn.state], label_of(conn))
+            netns = conn.netns
+            key = (
+                STATE_NAMES[conn.state],
+                label_of(conn),
+                "" if netns is None else netns_of.get(netns) or f"ns:{netns}",
+            )
             by_state[key] = by_state.get(key, 0) + 1
         self._advance(snap, label_of)
-        labels = {label for _, label in by_state}
+        labels = {label for _, label, _ in by_state}
         traffic = {label: Traffic(*self._totals.get(label, _ZERO)) for label in sorted(labels)}
         return ConnectionFigures(by_state, traffic)
 
@@ -143,6 +154,18 @@ class ConnectionAggregator:
                 total[1] += delta[1]
                 total[2] += delta[2]
         self._last = now
+
+
+def netns_labels(snap: Snapshot) -> dict[int, str]:
+    """The ``netns`` label of each namespace of ``snap`` other than tcpscope's own (whose
+    label is empty): the name the table's Namespace column shows (container, pod/container,
+    ``ip netns`` name, else ``ns:<inode>``), made printable.
+
+    A name found a sample after its namespace (core.netns.names) changes the label once."""
+    view = snap.namespaces
+    if view is None:
+        return {}
+    return {info.inode: printable(label(info)) for info in view.namespaces if not info.current}
 
 
 class _Labeller:

@@ -17,20 +17,21 @@ from core.ipsec.model import COUNTER_FIELDS, IpsecView, Kind, ProviderView
 from core.metrics.connections import ConnectionFigures
 
 PREFIX: Final = "tcpscope"
-CONNECTION_LABELS: Final = ("state", "process")
-"""Labels of ``tcpscope_connections`` (``netns``/``container`` join once namespaces exist)."""
+CONNECTION_LABELS: Final = ("state", "process", "netns")
+"""Labels of ``tcpscope_connections`` (``netns``: empty for tcpscope's own namespace)."""
 
 
 def connection_families(figures: ConnectionFigures) -> list[Metric]:
     """``tcpscope_connections`` and the per-process traffic counters."""
     conns = GaugeMetricFamily(
         f"{PREFIX}_connections",
-        "TCP connections by seed State (MSFT_NetTCPConnection.State) and owning process name; "
-        'processes beyond the top N by connection count are process="other"',
+        "TCP connections by seed State (MSFT_NetTCPConnection.State), owning process name and "
+        "network namespace (netns: empty for tcpscope's own); processes beyond the top N by "
+        'connection count are process="other"',
         labels=CONNECTION_LABELS,
     )
-    for (state, process), count in sorted(figures.by_state.items()):
-        conns.add_metric([state, process], count)
+    for (state, process, netns), count in sorted(figures.by_state.items()):
+        conns.add_metric([state, process, netns], count)
     received = CounterMetricFamily(
         f"{PREFIX}_process_bytes_received",
         "Bytes received on the process's TCP connections since tcpscope started "
@@ -92,8 +93,14 @@ def ipsec_families(view: IpsecView | None) -> list[Metric]:
 
 
 def namespace_counts(snap: Snapshot) -> tuple[int, int]:
-    """(read, failed) network namespaces of the sample: the current one only, for now."""
-    return (0, 1) if snap.error is not None else (1, 0)
+    """(read, failed) network namespaces of the sample: those ``--netns`` chose and could be
+    read, and those it found but could not (a failed sample: none read)."""
+    view = snap.namespaces
+    if snap.error is not None:
+        return 0, max(1, len(view.namespaces)) if view is not None else 1
+    if view is None:  # the current namespace only (--netns current, the demo host)
+        return 1, 0
+    return view.shown, view.unreadable
 
 
 def self_families(snap: Snapshot) -> list[Metric]:

@@ -57,7 +57,7 @@ class Exporter:
         while True:
             samples = self.samples()
             stamp = value(samples, "tcpscope_last_sample_timestamp_seconds")
-            good = value(samples, "tcpscope_namespaces_read") == 1
+            good = (value(samples, "tcpscope_namespaces_read") or 0) >= 1
             if good and stamp is not None and stamp > after:
                 return samples
             if time.monotonic() > deadline or self.proc.poll() is not None:

@@ -34,9 +34,11 @@ def listener() -> Iterator[Listener]:
     lst.close()
 
 
-def _connections(samples: list[Sample]) -> dict[tuple[str, str], float]:
+def _connections(samples: list[Sample]) -> dict[tuple[str, str, str], float]:
+    """(state, process, netns) → value ("" for the exporter's own namespace: other tests'
+    namespaces may hold sockets meanwhile, and --netns all reads them too)."""
     return {
-        (s.labels["state"], s.labels["process"]): s.value
+        (s.labels["state"], s.labels["process"], s.labels["netns"]): s.value
         for s in samples
         if s.name == "tcpscope_connections"
     }
@@ -54,23 +56,25 @@ def test_cardinality_stays_within_the_bound(listener: Listener, tmp_path: Path) 
         for peer in peers:
             peer.__exit__(None, None, None)
     series = _connections(samples)
-    labels = {process for _, process in series}
-    # The documented bound: S x (N + 3) series, N + 3 process labels, whatever the host holds.
-    assert len(series) <= series_bound(TOP)
+    labels = {process for _, process, _ in series}
+    # The documented bound: S x (N + 3) series a namespace, N + 3 process labels, whatever the
+    # host holds.
+    for netns in {ns for _, _, ns in series}:
+        assert sum(1 for key in series if key[2] == netns) <= series_bound(TOP)
     assert len(labels - set(RESERVED)) <= TOP
     assert "other" in labels
     # Nothing is lost to the bound: every socket the sample saw is in exactly one series.
     assert sum(series.values()) == value(samples, "tcpscope_sample_sockets")
     # Ranking: a name kept as a label has at least as many connections as any of ours folded
     # into "other"; ours that kept their name show their exact count.
-    totals = {p: sum(v for (_, q), v in series.items() if q == p) for p in labels}
+    totals = {p: sum(v for (_, q, _), v in series.items() if q == p) for p in labels}
     folded = [n for peer, n in zip(peers, PEER_CONNECTIONS, strict=True) if peer.name not in labels]
     assert folded, "with --top 3, some of our six names must fold into other"
     for kept in labels - set(RESERVED):
         assert totals[kept] >= max(folded)
     for peer, count in zip(peers, PEER_CONNECTIONS, strict=True):
         if peer.name in labels:
-            assert series[("Established", peer.name)] == count
+            assert series[("Established", peer.name, "")] == count
 
 
 def _wait_value(running: Exporter, name: str, want: float, **labels: str) -> float | None:
