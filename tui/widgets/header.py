@@ -27,8 +27,9 @@ LIVE_SCOPE = "this network namespace"
 
 
 def live_scope(view: NamespaceView | None) -> tuple[str, str]:
-    """What a live view covers, and how many namespaces it could not read ("" when none):
-    near the start of the header, where a narrow terminal does not cut it.
+    """What a sample covers, and how many namespaces it could not read ("" when none): near
+    the start of the header, where a narrow terminal does not cut it (a remote feed and a
+    replay show it too, unless it is their host's own namespace alone).
 
     Why: on a container host the rows come from several namespaces (``--netns all``), and at
     80 columns the Namespace column does not fit; the header must not call that "this
@@ -78,11 +79,15 @@ class HeaderBar(Static):
             text.append(fmt.safe(state.link), style="bold reverse")
             text.append("  ")
         view = snap.namespaces if snap is not None else None
-        if state.live and snap is not None:
+        if snap is not None:
             scope, unreadable = live_scope(view)
-            text.append(scope)
-            text.append(unreadable, style="italic")
-            text.append("  ")
+            if not state.live and scope == LIVE_SCOPE:
+                # A remote host's or a recording's own namespace: "this" would mean here.
+                scope = ""
+            if scope or unreadable:
+                text.append(scope)
+                text.append(unreadable, style="italic")
+                text.append("  ")
         text.append(f"source {fmt.safe(state.source)}  every {state.interval_s:g}s  ")
         stats = snap.stats if snap is not None else None
         if stats is not None and stats.stretched_interval_s is not None:
@@ -101,10 +106,4 @@ class HeaderBar(Static):
             text.append("  PAUSED", style="bold reverse")
         if snap is not None and snap.privilege.limited:
             text.append("  privileged cells hidden", style="italic")
-        if view is not None and not state.live:
-            # A replay or a remote feed: how many were read there. After the privilege note:
-            # on a narrow terminal this part is cut first.
-            text.append(f"  netns {view.shown}")
-            if view.unreadable:
-                text.append(f" ({view.unreadable} unreadable)", style="italic")
         self.update(text, layout=False)  # always one line: no relayout
