@@ -50,12 +50,22 @@ async def test_80x24_full_ipv4_endpoints_process_sort_arrow_note_and_footer() ->
         note = static_text(app.screen.query_one("#state-bar", Static))
         assert "all rows: Offload InHost, Applied —" in note
         keys = footer_keys(app)
-        palette = [k for k in keys.values() if k.key == "ctrl+p"]
-        assert palette and palette[0].region.right <= 80
-        # Every key the footer shows fits whole, left of the palette key: quitting included.
-        for label in ("Help", "Filter", "Detail", "Sort", "Close", "Kill", "IPsec", "Quit"):
+        # No palette key at 80 columns (it covered "Pause"; Ctrl+P works, help lists it): every
+        # key the footer shows fits whole, quitting and pausing included.
+        assert not [k for k in keys.values() if k.key == "ctrl+p"]
+        labels = ("Help", "Filter", "Detail", "Sort", "Close", "Kill", "IPsec", "Quit", "Pause")
+        for label in labels:
             key = keys[label]
-            assert key.region.width > 0 and key.region.right <= palette[0].region.x, label
+            assert key.region.width > 0 and key.region.right <= 80, label
+        # Wide enough, the palette key is back, right of them all.
+        await pilot.resize_terminal(120, 24)
+        await pilot.pause()
+        keys = footer_keys(app)
+        palette = [k for k in keys.values() if k.key == "ctrl+p"]
+        assert palette and palette[0].region.right <= 120
+        assert all(keys[label].region.right <= palette[0].region.x for label in labels)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
         # Sorting by a folded column brings it back with its arrow.
         await pilot.press("O")
         assert "Offload▲" in t.render_line(0).text

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from core.connections import (
     SORT_COLUMNS,
@@ -34,6 +34,7 @@ from tui.connections.columns import BY_KEY, Column
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.state_bar import StateBar
+from tui.footer import KeysFooter
 from tui.replay.controls import ReplayBar
 from tui.shell import shell_of
 from tui.widgets.filter_bar import FilterBar
@@ -145,7 +146,7 @@ class ConnectionsScreen(Screen[None]):
                 hidden=frozenset(prefs.hidden_columns),
             )
             yield DetailPane(id="detail")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         """Apply saved view preferences, then follow the App's snapshots."""

@@ -13,9 +13,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer
 
 from core.ipsec import CounterRow
+from tui.footer import KeysFooter
 from tui.ipsec.counter_detail import CounterDetail
 
 
@@ -39,7 +39,7 @@ class CounterDetailScreen(ModalScreen[None]):
         """The detail pane in a frame, and the footer."""
         with Vertical(id="ipsec-detail-frame"):
             yield CounterDetail(self.provider, self.counter, id="ipsec-detail")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         """Show the row the modal was opened on."""

@@ -18,11 +18,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.widgets import ContentSwitcher, Input, Static
 
 from core.ipsec import CounterRow, IpsecView, ProviderView
 from tui import bindings
 from tui import format as tfmt
+from tui.footer import KeysFooter
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable
 from tui.ipsec.sa_list import NativeTable, SaList
@@ -106,7 +107,7 @@ class IpsecScreen(Screen[None]):
                 yield SaList(id="ipsec-sa-list")
                 yield Static("Native counters", classes="ipsec-section-title")
                 yield NativeTable(id="ipsec-native-table")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         """Give the filter input this screen's hint, then follow the App's snapshots."""

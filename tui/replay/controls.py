@@ -24,12 +24,13 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from core.connections import Snapshot, TcpConnection
 from core.errors import MonitorError
 from core.sampling import Seekable
 from tui import format as fmt
+from tui.footer import KeysFooter
 
 if TYPE_CHECKING:
     # Imported where used: a live run never replays, and the module costs 75 ms at start-up.
@@ -229,7 +230,7 @@ class DiffScreen(Screen[None]):
         yield Static("tcpscope replay — diff between marks", id="diff-title")
         with VerticalScroll():
             yield Static(diff_text(self.diff), id="diff-body")
-        yield Footer()
+        yield KeysFooter()
 
     def action_close(self) -> None:
         """Back to where the user was."""
