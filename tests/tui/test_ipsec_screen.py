@@ -11,6 +11,7 @@ import re
 
 import pytest
 from rich.text import Text
+from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Label, Static
 
@@ -423,3 +424,40 @@ async def test_live_ipsec_views_reach_the_screen_between_connection_samples() ->
         assert isinstance(screen, IpsecScreen) and screen.view is app.ipsec_view
         assert app.snapshot is not None and app.snapshot.seq == 1
         await sampler.aclose()
+
+
+def _marked(screen: IpsecScreen) -> list[str]:
+    """Provider names shown reversed on the providers line."""
+    line = screen.query_one("#ipsec-providers", Static).render()
+    assert isinstance(line, Content)
+    return [line.plain[s.start : s.end] for s in line.spans if "reverse=True" in repr(s.style)]
+
+
+async def test_at_80x24_the_providers_line_names_the_cursor_rows_provider() -> None:
+    """One provider's rows fill 80x24 and the rows have no provider cell there: the providers
+    line marks whose counters the cursor is on, and End/PageUp/Home move the cursor with the
+    view (never leaving it off screen)."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        await pilot.pause()
+        assert isinstance(screen.focused, CounterRowView)
+        assert screen.focused.provider == "kernel"
+        assert _marked(screen) == ["kernel"]
+        await pilot.press("end")
+        focused = screen.focused
+        assert isinstance(focused, CounterRowView)
+        assert (focused.provider, focused.counter) == ("strongswan", COUNTER_NAMES[-1])
+        assert _marked(screen) == ["strongswan"]
+        table = screen.query_one(CounterTable)
+        assert focused.region.y >= table.region.y  # on screen
+        await pilot.press("pageup", "pageup")
+        focused = screen.focused
+        assert isinstance(focused, CounterRowView)
+        assert focused.region.y >= table.region.y
+        assert focused.region.bottom <= table.region.bottom
+        assert _marked(screen) == [focused.provider]
+        await pilot.press("home")
+        assert _marked(screen) == ["kernel"]
+        await pilot.press("n")  # the native view has no cursor row: nothing marked
+        assert _marked(screen) == []

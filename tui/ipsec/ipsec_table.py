@@ -174,11 +174,19 @@ def provider_header(view: ProviderView) -> str:
 
 
 class CounterTable(VerticalScroll):
-    """All providers' counter rows; up/down move between rows, ``/`` filters by name."""
+    """All providers' counter rows; up/down move between rows, ``/`` filters by name.
+
+    Page and Home/End keys move the cursor (the focused row) as well as the view, as in the
+    connections table: the screen names the cursor row's provider, so the cursor must never be
+    left behind, off screen, by a scroll."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "move(1)", "Down", show=False),
         Binding("up", "move(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("end", "move(1000)", "Last", show=False),
+        Binding("home", "move(-1000)", "First", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -230,6 +238,10 @@ class CounterTable(VerticalScroll):
             else len(rows)
         )
         rows[max(0, min(len(rows) - 1, index + delta))].focus()
+
+    def action_page(self, direction: int) -> None:
+        """Move the cursor a screenful of rows down (1) or up (-1)."""
+        self.action_move(direction * max(1, self.scrollable_content_region.height - 1))
 
     def _focus_first_if_table_focused(self) -> None:
         if self.has_focus:

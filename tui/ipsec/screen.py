@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
@@ -38,15 +38,20 @@ FILTER_HINT = "counter name, e.g. failures — Enter applies, Esc clears"
 NO_IPSEC = "IPsec sampling is off (--no-ipsec) or has not produced a sample yet."
 
 
-def providers_line(view: IpsecView) -> Text:
-    """``IPsec providers: ● kernel  ✗ strongswan (reason)`` — which providers are active."""
+def providers_line(view: IpsecView, current: str | None = None) -> Text:
+    """``IPsec providers: ● kernel  ✗ strongswan (reason)`` — which providers are active;
+    ``current`` (the provider of the counter row with the cursor) is shown reversed.
+
+    Why mark it: at 80x24 one provider's 21 rows fill the screen, and below 100 columns the
+    rows have no provider cell; scrolled past its section header, this line still says whose
+    counters the cursor is on."""
     text = Text("IPsec providers: ", style="bold")
     for i, p in enumerate(view.providers):
         if i:
             text.append("  ")
         active = p.available and p.stats.active
         text.append("● " if active else "✗ ", style="green" if active else "red")
-        text.append(p.name)
+        text.append(p.name, style="reverse" if p.name == current else "")
         if not active:
             text.append(f" ({tfmt.safe(p.error) if p.error else 'not available'})", style="italic")
     if not view.providers:
@@ -90,6 +95,8 @@ class IpsecScreen(Screen[None]):
         self._detail: CounterDetailScreen | None = None
         self._providers_text: Text | None = None
         self._row_focus: CounterRowView | None = None
+        self._current: str | None = None
+        """The provider of the counter row with the cursor (marked on the providers line)."""
 
     def compose(self) -> ComposeResult:
         """Header, providers line, filter, the two switchable views, footer."""
@@ -128,10 +135,7 @@ class IpsecScreen(Screen[None]):
     def show_view(self, view: IpsecView) -> None:
         """Render one IPsec view on both sub-views and in an open detail."""
         self.view = view
-        line = providers_line(view)
-        if line != self._providers_text:
-            self._providers_text = line
-            self.query_one("#ipsec-providers", Static).update(line)
+        self._show_providers()
         self.query_one(CounterTable).show(view.providers)
         if self.native:
             self._show_native(view.providers)
@@ -139,6 +143,21 @@ class IpsecScreen(Screen[None]):
             row = _find_row(view, self._detail.provider, self._detail.counter)
             if row is not None:
                 self._detail.show(row, _versions(view))
+
+    def _show_providers(self) -> None:
+        if self.view is None:
+            return
+        line = providers_line(self.view, None if self.native else self._current)
+        if line != self._providers_text:
+            self._providers_text = line
+            self.query_one("#ipsec-providers", Static).update(line)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The cursor moved: mark its row's provider on the providers line."""
+        widget = event.widget
+        if isinstance(widget, CounterRowView) and widget.provider != self._current:
+            self._current = widget.provider
+            self._show_providers()
 
     def _show_native(self, providers: tuple[ProviderView, ...]) -> None:
         self.query_one(NativeTable).show(providers)
@@ -149,6 +168,7 @@ class IpsecScreen(Screen[None]):
         """Switch the visible sub-view (filling the native one on the way in)."""
         switcher = self.query_one(ContentSwitcher)
         switcher.current = "ipsec-native" if native else "ipsec-counters"
+        self._show_providers()  # no row has the cursor in the native view
         if native:
             # Keys must not reach a hidden counter row (Enter would open its detail).
             focused = self.focused

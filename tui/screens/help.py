@@ -45,6 +45,11 @@ IPSEC_KEYS: Final = (
     ("Enter", "IPsec screen: open the counter's detail (description, sources, grade, peak)"),
     ("n", "IPsec screen: native counters and the SA list / back to the 21 counters"),
     ("/", "IPsec screen: filter counters by name; Esc clears"),
+    (
+        "PgUp/PgDn/Home/End",
+        "IPsec screen: move the cursor with the view (its provider is shown"
+        " reversed on the providers line)",
+    ),
 )
 
 IPSEC_MEANINGS: Final = (
