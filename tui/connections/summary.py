@@ -23,6 +23,7 @@ from core.connections import (
     ProcessInfo,
     TcpConnection,
     TcpInfo,
+    TcpState,
     cell_rule,
     service_name,
 )
@@ -136,12 +137,17 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{fmt.short_rate(value)}/s"
 
 
-def tcp_lines(info: TcpInfo | None, rate: ByteRate | None) -> tuple[Text, Text]:
-    """``rtt … cwnd … retrans …`` and ``in … out …`` (bytes and current rates)."""
+def tcp_lines(
+    info: TcpInfo | None, rate: ByteRate | None, *, listening: bool = False
+) -> tuple[Text, Text]:
+    """``rtt … cwnd … retrans …`` and ``in … out …`` (bytes and current rates); for a
+    listener (``listening``) its accept queue against its backlog, and no byte line."""
     if info is None:
         none = Text("no tcp_info for this socket (listening, TIME_WAIT or request sockets)")
         none.stylize("italic")
         return none, Text("")
+    if listening:
+        return accept_queue_text(info), Text("")
     health = Text()
     health.append("rtt ")
     health.append(f"{info.rtt_us / 1000:.1f} ms", style="bold")
@@ -161,6 +167,26 @@ def tcp_lines(info: TcpInfo | None, rate: ByteRate | None) -> tuple[Text, Text]:
     traffic.append(fmt.size(info.bytes_acked), style="bold")
     traffic.append(f" ({_rate(rate.out_per_s if rate else None)})")
     return health, traffic
+
+
+def accept_queue_text(info: TcpInfo) -> Text:
+    """A listener's health: connections waiting in its accept queue against its backlog.
+
+    Why not rtt and cwnd: a listening socket sends nothing, so the kernel's tcp_info for it
+    holds initial values (rtt 0, cwnd 10) that say nothing. What goes wrong with a listener is
+    an application that accepts too slowly: once the queue holds more than the backlog the
+    kernel drops new handshakes (ListenOverflows), which ``ss -lnt`` shows as Recv-Q over
+    Send-Q."""
+    waiting, backlog = info.recv_q, info.send_q
+    if waiting is None or backlog is None:
+        return Text("accept queue not reported by this source", style="italic")
+    text = Text("accept queue ")
+    text.append(f"{waiting} of {backlog}", style="bold")
+    if waiting > backlog:  # the kernel's sk_acceptq_is_full
+        text.append("  full: new handshakes are dropped", style="bold reverse")
+    elif waiting:
+        text.append("  connections waiting for accept()")
+    return text
 
 
 def summary(
@@ -188,7 +214,7 @@ def summary(
         f"{_endpoint(conn.local_address, conn.local_port)} → "
         f"{_endpoint(conn.remote_address, conn.remote_port)}"
     )
-    health, traffic = tcp_lines(info, rate)
+    health, traffic = tcp_lines(info, rate, listening=conn.state is TcpState.LISTEN)
     table.add_row(Text("State"), state_line(conn, ghost))
     table.add_row(Text("Endpoint"), endpoints)
     if namespace is not None:

@@ -1,0 +1,74 @@
+"""A listener's health in the detail summary is its accept queue against its backlog, read
+from the real kernel: a listener that never accepts, with more handshakes done than its
+backlog, shows as full (the kernel then drops new ones), and no rtt/cwnd/bytes lines."""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.widgets import Static
+
+from core.commands.feeds import FeedOptions, make_feed
+from tui.app import TcpscopeApp
+
+BACKLOG = 2
+
+
+@pytest.fixture
+def stuck_listener() -> Iterator[tuple[int, int]]:
+    """A listener (backlog 2) that never accepts, and as many finished handshakes as its
+    queue takes: (port, connections waiting)."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(BACKLOG)
+    port = lst.getsockname()[1]
+    clients = []
+    for _ in range(BACKLOG + 3):  # the queue holds backlog + 1; later SYNs are dropped
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        clients.append(c)
+    time.sleep(0.3)
+    try:
+        yield port, BACKLOG + 1
+    finally:
+        for c in clients:
+            c.close()
+        lst.close()
+
+
+def _text(widget: Static) -> str:
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(widget.content)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_a_full_listener_says_so(stuck_listener: tuple[int, int], tmp_path: Path) -> None:
+    port, waiting = stuck_listener
+    feed = make_feed(FeedOptions(netns="current", ipsec=False, interval_s=0.2))
+    app = TcpscopeApp(
+        feed, prefs_path=tmp_path / "prefs.json", filter_text=f"lport:{port} state:listen"
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(200):
+            if app.snapshot is not None and any(
+                c.local_port == port for c in app.snapshot.connections.values()
+            ):
+                break
+            await pilot.pause(0.02)
+        await pilot.press("enter")
+        box = app.screen.query_one("#detail-summary", Static)
+        text = ""
+        for _ in range(200):
+            text = _text(box)
+            if "accept queue" in text:
+                break
+            await pilot.pause(0.02)
+    assert f"accept queue {waiting} of {BACKLOG}  full: new handshakes are dropped" in text, text
+    assert "rtt" not in text and "cwnd" not in text and "Bytes" not in text
