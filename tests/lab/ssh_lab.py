@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import secrets
 import shlex
 import shutil
@@ -72,8 +73,11 @@ def _run(argv: list[str]) -> None:
 def _hidden_dirs() -> list[Path]:
     """What the server must not see: this checkout, the test's venv, pyenv's interpreters."""
     out = [REPO, Path(sys.prefix)]
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    out.append(pyenv)
+    # pyenv where the test's environment says, and where root's own login finds it: the
+    # server logs in as root, whose profile may put ~root/.pyenv first on PATH even when the
+    # tests run with another HOME (the README's command under ``env -i HOME=…``).
+    out.append(Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")))
+    out.append(Path(pwd.getpwnam("root").pw_dir) / ".pyenv")
     dirs = [p.resolve() for p in out if p.is_dir() and p != Path("/")]
     # A directory inside another one is hidden with it (the README's `.venv` in the checkout):
     # once the outer tmpfs is mounted, the inner path no longer exists to mount on.
