@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
 from core.connections.snapshot import ConnectionDiff, SampleStats, Snapshot
 from tui.shell import HeaderState
-from tui.widgets.header import LIVE_SCOPE, HeaderBar, live_scope
+from tui.widgets.header import LIVE_SCOPE, HeaderBar, scope_words
 
 T0 = datetime(2026, 1, 1, 9, tzinfo=UTC)
 HOST = NamespaceInfo(4026531840, True, ReadBy.SOCK_DIAG)
@@ -22,15 +22,15 @@ GONE = NamespaceInfo(4026532002, False, ReadBy.UNREADABLE, name="locked")
 
 
 def test_live_scope_words() -> None:
-    assert live_scope(None) == (LIVE_SCOPE, "")
-    assert live_scope(NamespaceView((HOST,))) == (LIVE_SCOPE, "")
-    assert live_scope(NamespaceView((HOST, WEB))) == ("2 network namespaces", "")
-    assert live_scope(NamespaceView((HOST, WEB, GONE))) == (
+    assert scope_words(None, here=True) == (LIVE_SCOPE, "")
+    assert scope_words(NamespaceView((HOST,)), here=True) == (LIVE_SCOPE, "")
+    assert scope_words(NamespaceView((HOST, WEB)), here=True) == ("2 network namespaces", "")
+    assert scope_words(NamespaceView((HOST, WEB, GONE)), here=True) == (
         "2 network namespaces",
         " (1 unreadable)",
     )
     # One namespace, but not the one tcpscope runs in (--netns web): not "this" one.
-    assert live_scope(NamespaceView((WEB,), "web")) == ("1 network namespace", "")
+    assert scope_words(NamespaceView((WEB,), "web"), here=True) == ("1 network namespace", "")
 
 
 class _Host(App[None]):

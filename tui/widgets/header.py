@@ -26,20 +26,21 @@ LIVE_SCOPE = "this network namespace"
 """What a live view covers when it reads no namespace but its own (``--netns current``)."""
 
 
-def live_scope(view: NamespaceView | None) -> tuple[str, str]:
+def scope_words(view: NamespaceView | None, *, here: bool) -> tuple[str, str]:
     """What a sample covers, and how many namespaces it could not read ("" when none): near
-    the start of the header, where a narrow terminal does not cut it (a remote feed and a
-    replay show it too, unless it is their host's own namespace alone).
+    the start of the header, where a narrow terminal does not cut it. ``here``: the sample is
+    this machine's now (a remote feed's or a recording's own namespace alone says nothing:
+    "this" would mean here).
 
     Why: on a container host the rows come from several namespaces (``--netns all``), and at
     80 columns the Namespace column does not fit; the header must not call that "this
     network namespace"."""
     if view is None:
-        return LIVE_SCOPE, ""
+        return (LIVE_SCOPE if here else ""), ""
     unreadable = f" ({view.unreadable} unreadable)" if view.unreadable else ""
     current = view.current
     if view.shown == 1 and current is not None and current.read_by is not ReadBy.UNREADABLE:
-        return LIVE_SCOPE, unreadable
+        return (LIVE_SCOPE if here else ""), unreadable
     return f"{view.shown} network namespace{'' if view.shown == 1 else 's'}", unreadable
 
 
@@ -78,12 +79,8 @@ class HeaderBar(Static):
         if state.link:
             text.append(fmt.safe(state.link), style="bold reverse")
             text.append("  ")
-        view = snap.namespaces if snap is not None else None
         if snap is not None:
-            scope, unreadable = live_scope(view)
-            if not state.live and scope == LIVE_SCOPE:
-                # A remote host's or a recording's own namespace: "this" would mean here.
-                scope = ""
+            scope, unreadable = scope_words(snap.namespaces, here=state.live)
             if scope or unreadable:
                 text.append(scope)
                 text.append(unreadable, style="italic")
