@@ -22,6 +22,7 @@ __all__ = [
     "ByteRate",
     "CloseTarget",
     "Completion",
+    "Endpoints",
     "FirstPage",
     "Group",
     "NamespaceView",
@@ -111,6 +112,7 @@ if TYPE_CHECKING:
     from core.connections.services import connection_service, service_name
     from core.connections.snapshot import Snapshot
     from core.connections.sources import SOURCE_NAMES, get_source
+    from core.connections.sources.base import Endpoints
     from core.connections.sources.fd_scan import cancel_early as cancel_owner_scan
     from core.connections.sources.fd_scan import start_early as start_owner_scan
 else:
@@ -166,6 +168,7 @@ else:
             "services": ("connection_service", "service_name"),
             "snapshot": ("Snapshot",),
             "sources": ("SOURCE_NAMES", "get_source"),
+            "sources.base": ("Endpoints",),
             "sources.fd_scan": (
                 "cancel_owner_scan=cancel_early",
                 "start_owner_scan=start_early",

@@ -10,13 +10,18 @@ chosen again the careful way (probe dump, per-family dumps, psutil).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from core.connections.snapshot import ConnectionDiff, SampleStats, Snapshot
 from core.connections.sources import get_source
-from core.connections.sources.base import ConnectionSource, SourceSample
+from core.connections.sources.base import (
+    ConnectionSource,
+    Endpoints,
+    OwnersWait,
+    SourceSample,
+)
 from core.errors import MonitorError
 
 if TYPE_CHECKING:
@@ -33,11 +38,14 @@ def take_snapshot(
     *,
     tcp_info: bool,
     namespaces: Callable[[], NamespaceDumps | None] | None = None,
+    meanwhile: Callable[[Sequence[Endpoints]], None] | None = None,
 ) -> Snapshot:
     """One sample of ``source_name`` (``auto``, ``netlink``, ``psutil``) as a Snapshot.
 
     ``namespaces`` makes what the netlink source reads besides its own namespace
     (core.netns.select.namespace_dumps); called again if the source is opened again.
+    ``meanwhile`` is shown the records while their owners load, by a source that waits for
+    them (:class:`core.connections.sources.base.OwnersWait`); other sources never call it.
 
     Raises:
         MonitorError: the source cannot be opened or its sample failed (one line).
@@ -48,14 +56,19 @@ def take_snapshot(
         plan = namespaces() if namespaces is not None else None
         return get_source(source_name, tcp_info=tcp_info, probe=probe, namespaces=plan)
 
+    def sample(source: ConnectionSource) -> SourceSample:
+        if meanwhile is not None and isinstance(source, OwnersWait):
+            return source.sample_meanwhile(now, meanwhile)
+        return source.sample(now, first=True)
+
     source = open_source(False)
     try:
         try:
-            result = source.sample(now, first=True)
+            result = sample(source)
         except MonitorError:
             source.close()
             source = open_source(True)
-            result = source.sample(now, first=True)
+            result = sample(source)
         plan = getattr(source, "namespaces", None)
         if plan is not None:
             plan.settle(NAMES_WAIT_S)

@@ -8,7 +8,7 @@ and so CreationTime / TimeOfLastStateChange can be observed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
@@ -100,6 +100,38 @@ class PagesFirst(Protocol):
     ) -> SourceSample:
         """A first sample (``first=True``) that calls ``publish`` with the page as soon as
         the sockets are listed, then builds the rest; ``publish`` may hold it up a while."""
+        ...
+
+
+class Endpoints(Protocol):
+    """What a record being built already holds of its socket: the endpoints."""
+
+    @property
+    def local_address(self) -> str: ...
+    @property
+    def local_port(self) -> int: ...
+    @property
+    def remote_address(self) -> str: ...
+    @property
+    def remote_port(self) -> int: ...
+
+
+@runtime_checkable
+class OwnersWait(Protocol):
+    """A source whose first sample waits for an owner scan after building its records.
+
+    Why: at 50k sockets the scan of every ``/proc/<pid>/fd`` takes as long as the dump and
+    the parsing together, and a one-shot can spend that wait putting its output in order
+    (core.commands.connections.EarlyOrder) instead of doing it after.
+    """
+
+    def sample_meanwhile(
+        self, now: datetime, meanwhile: Callable[[Sequence[Endpoints]], None]
+    ) -> SourceSample:
+        """A first sample (``first=True``) that calls ``meanwhile`` once, while the owners
+        load, with its new records still being built, in the order it will return them.
+        A record may still be replaced before the sample ends (an owner found to have
+        changed): callers compare the records they get by identity."""
         ...
 
 

@@ -29,12 +29,12 @@ import struct
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from itertools import compress, islice, repeat
 from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol, cast
 
 from core.connections.first_page import FirstPage, PageRequest, first_rows
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
@@ -49,7 +49,7 @@ from core.connections.records import (
     with_zone,
 )
 from core.connections.snapshot import Privilege
-from core.connections.sources.base import SourceSample, observed_after
+from core.connections.sources.base import Endpoints, SourceSample, observed_after
 from core.connections.sources.bound_walk import BoundWalk
 from core.connections.sources.dump_diff import KeyRuns, OrderedDiff
 from core.connections.sources.early_starts import EarlyStarts
@@ -308,12 +308,20 @@ class NetlinkSource:
         :class:`core.connections.sources.base.PagesFirst`)."""
         return self.sample(now, first=True, page=(request, publish))
 
+    def sample_meanwhile(
+        self, now: datetime, meanwhile: Callable[[Sequence[Endpoints]], None]
+    ) -> SourceSample:
+        """A first sample that shows its records to ``meanwhile`` while the owners load (see
+        :class:`core.connections.sources.base.OwnersWait`)."""
+        return self.sample(now, first=True, meanwhile=meanwhile)
+
     def sample(
         self,
         now: datetime,
         *,
         first: bool,
         page: tuple[PageRequest, Callable[[FirstPage], None]] | None = None,
+        meanwhile: Callable[[Sequence[Endpoints]], None] | None = None,
     ) -> SourceSample:
         """One dump of every TCP socket; see
         :class:`core.connections.sources.base.ConnectionSource`."""
@@ -360,7 +368,7 @@ class NetlinkSource:
         by_iid = before.copy() if pending or gone else before
         touched: set[str] = set()
         by_iid, looked_up = self._apply(
-            pending, vanished, by_iid, now, first, touched, early.started
+            pending, vanished, by_iid, now, first, touched, early.started, meanwhile
         )
         self._by_iid = by_iid
         self.last_new = len(pending)
@@ -458,6 +466,7 @@ class NetlinkSource:
         first: bool,
         touched: set[str],
         early_starts: dict[bytes, object],
+        meanwhile: Callable[[Sequence[Endpoints]], None] | None = None,
     ) -> tuple[dict[str, TcpConnection], int]:
         """Resolve owners for the changed sockets, then store their records.
 
@@ -467,6 +476,7 @@ class NetlinkSource:
         socket owners were looked up; adds every InstanceID it added, replaced or dropped to
         ``touched`` (the sample's diff is worked out from those alone). ``early_starts``:
         new keys' records started during the dump (see early_starts), for new sockets.
+        ``meanwhile``: shown a first sample's records before the owner lookup (OwnersWait).
         """
         by_key = self._by_key
         keys = [key for key, _prev in pending]
@@ -476,6 +486,8 @@ class NetlinkSource:
         # other core (fd_scan.ForkedScan), and given their owners after it.
         bulk = not by_key and not vanished
         started = self._start_all(keys, first) if bulk and self._resolve else None
+        if meanwhile is not None and started is not None:
+            meanwhile(cast(list[Endpoints], started))
         gone_inodes = [rec.inode for rec in vanished if rec.inode]
         new_inodes = [ino for ino in inodes if ino]
         for (_key, prev), ino in zip(pending, inodes, strict=True):
