@@ -18,8 +18,10 @@ from core.connections.report.rows import (
     MAX_TEMPLATES,
     WMI_NAMES,
     WMI_VALUES,
+    cached_column,
     iso_utc,
     row_kind,
+    row_kinds,
 )
 from core.connections.report.two_writers import SPLIT_ROWS, write_chunks
 from core.connections.snapshot import Snapshot
@@ -66,6 +68,10 @@ class _CsvRows:
         self._templates: dict[
             tuple[object, ...], tuple[str, Callable[..., tuple[object, ...]]]
         ] = {}
+        self._orders: dict[str, tuple[int, ...]] = {}
+        """Each template's slots, as indexes into :meth:`line`'s values."""
+        self._pid_cells: dict[int | None, object] = {None: ""}
+        self._time_cells: dict[datetime | None, object] = {None: ""}
         self._buf = io.StringIO()
         self._writer = csv.writer(self._buf, lineterminator="\n")
 
@@ -86,6 +92,9 @@ class _CsvRows:
         if text is None:
             text = self._times[when] = iso_utc(when)
         return text
+
+    def _time_cell(self, when: datetime | None) -> object:
+        return "" if when is None else self._time(when)
 
     def _process(self, pid: int | None) -> tuple[str, str, str]:
         cells = self._by_pid.get(pid)
@@ -125,6 +134,7 @@ class _CsvRows:
         for mark in [*marks.values(), "\ue000p\ue000", "\ue000n\ue000"]:
             text = text.replace(mark, "%s")
         order = [n for at, n in sorted(found) if at >= 0]
+        self._orders[text] = tuple(order)
         return text, itemgetter(*order)
 
     def line(self, conn: TcpConnection) -> str:
@@ -151,7 +161,54 @@ class _CsvRows:
                   "" if created is None else self._time(created), process, namespace)  # fmt: skip
         return text % order(values)
 
+    def lines(self, batch: Sequence[TcpConnection]) -> str:
+        """The lines of ``batch``, column by column: each row's template by its kind and each
+        slot's cells by C-level maps, the rows then filled in one ``map`` (a third of the
+        time :meth:`line` per row takes). A chunk with a row that needs quoting, more kinds
+        than templates, or templates of other slot orders goes row by row."""
+        if not batch:
+            return ""
+        iid, laddr, lport, raddr, rport, state, pid, created, held, netns = zip(
+            *map(_CSV_ROW, batch), strict=True
+        )
+        if _CSV_SPECIAL.search("\0".join([*iid, *{*laddr, *raddr}])):
+            return "".join(map(self.line, batch))
+        templates = self._templates
+        kinds = row_kinds(batch, pid, held, created)
+        if not templates.keys() >= set(kinds):
+            for conn, kind in zip(batch, kinds, strict=True):
+                if kind not in templates:
+                    if len(templates) >= MAX_TEMPLATES:
+                        return "".join(map(self.line, batch))
+                    templates[kind] = self._template(conn)
+        texts = [templates[kind][0] for kind in kinds]
+        orders = {self._orders[text] for text in set(texts)}
+        if len(orders) != 1:
+            return "".join(map(self.line, batch))
+        for p in set(pid).difference(self._process_text):
+            self._process_text[p] = self._line(self._process(p))[:-1]
+        for n in set(netns).difference(self._namespace_text):
+            self._namespace_text[n] = self._line([namespace_text(n, self._view)])[:-1]
+        values: tuple[Sequence[object], ...] = (
+            iid, laddr, lport, raddr, rport, state,
+            cached_column(self._pid_cells, pid, _pid_cell),
+            cached_column(self._time_cells, created, self._time_cell),
+            list(map(self._process_text.__getitem__, pid)),
+            list(map(self._namespace_text.__getitem__, netns)),
+        )  # fmt: skip
+        slots = zip(*(values[n] for n in orders.pop()), strict=True)
+        return "".join(map(str.__mod__, texts, slots))
 
+
+def _pid_cell(pid: int | None) -> object:
+    return "" if pid is None else pid
+
+
+_CSV_ROW: Final = attrgetter(
+    "instance_id", "local_address", "local_port", "remote_address", "remote_port", "state",
+    "owning_process", "creation_time", "holders", "netns",
+)  # fmt: skip
+"""A row's slot values (:data:`_CSV_SLOT_ATTRS`), then what its kind and cells need."""
 _CSV_SLOT_ATTRS: Final = (
     "instance_id", "local_address", "local_port", "remote_address", "remote_port", "state",
     "owning_process", "creation_time",
@@ -171,9 +228,9 @@ def write_csv(conns: Iterable[TcpConnection], snap: Snapshot, out: IO[bytes]) ->
     :data:`core.connections.report.two_writers.SPLIT_ROWS` rows on)."""
     rows = _CsvRows(snap)
     out.write(rows.header().encode("utf-8", "backslashreplace"))
-    line = rows.line
+    lines = rows.lines
 
     def encode(batch: Sequence[TcpConnection], _first: bool) -> bytes:
-        return "".join([line(conn) for conn in batch]).encode("utf-8", "backslashreplace")
+        return lines(batch).encode("utf-8", "backslashreplace")
 
     write_chunks(conns, out, encode, chunk=CHUNK, split_at=SPLIT_ROWS)

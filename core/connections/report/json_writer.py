@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
-from typing import IO, Final, TypeVar, cast
+from typing import IO, Any, Final, cast
 
 import orjson
 
@@ -46,12 +46,16 @@ from core.connections.report.json_docs import (
     encode_one,
     indented,
 )
-from core.connections.report.rows import MAX_TEMPLATES, ROW_SLOTS, SHAPE_FIELDS, row_kinds
+from core.connections.report.rows import (
+    MAX_TEMPLATES,
+    ROW_SLOTS,
+    SHAPE_FIELDS,
+    cached_column,
+    row_kinds,
+)
 from core.connections.report.two_writers import write_chunks
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
-
-K = TypeVar("K", bound=Hashable)
 
 _ROW: Final = attrgetter(
     "instance_id", "local_address", "remote_address", "local_port", "remote_port",
@@ -212,13 +216,6 @@ def _split(template: bytes) -> tuple[bytes, bytes, bytes]:
     )
 
 
-def _column(cache: dict[K, bytes], keys: Sequence[K], make: Callable[[K], bytes]) -> list[bytes]:
-    """``cache[key]`` for each of ``keys``, made once per distinct key."""
-    for key in set(keys).difference(cache):
-        cache[key] = make(key)
-    return list(map(cache.__getitem__, keys))
-
-
 class _TcpInfoTexts:
     """The ``tcp_info`` value of each row, from the dump's digests (see the module docstring)."""
 
@@ -300,15 +297,15 @@ class _Filler:
         strings = orjson.dumps([*iid, *la, *ra])[2:-2].split(b'","')
         if len(strings) != 3 * n:
             return None
-        columns: dict[str, Sequence[object]] = {
+        columns: dict[str, Sequence[Any]] = {
             "instance_id": strings[:n],
             "local_address": strings[n : 2 * n],
             "remote_address": strings[2 * n :],
             "local_port": lport,
             "remote_port": rport,
             "inode": inode,
-            "creation_time": _column(self._times, created, _time_text),
-            "state_changed_at": _column(self._times, changed, _time_text),
+            "creation_time": cached_column(self._times, created, _time_text),
+            "state_changed_at": cached_column(self._times, changed, _time_text),
             "tcp_info": self._tcp_info.column(batch, iid),
         }
         if owners:
@@ -325,20 +322,22 @@ class _Filler:
 
     def _owner_columns(
         self,
-        columns: dict[str, Sequence[object]],
+        columns: dict[str, Sequence[Any]],
         pid: Sequence[int | None],
         held: Sequence[tuple[int, ...]],
         netns: Sequence[int | None],
     ) -> None:
         """The owner's and namespace's slots of a wide template, into ``columns``."""
         docs, snap = self._docs, self._snap
-        columns["owning_process"] = _column(self._pids, pid, _pid_text)
-        columns["process"] = _column(self._processes, pid, lambda p: indented(docs.process(p)))
+        columns["owning_process"] = cached_column(self._pids, pid, _pid_text)
+        columns["process"] = cached_column(
+            self._processes, pid, lambda p: indented(docs.process(p))
+        )
         holders = list(zip(held, pid, strict=True))
-        columns["holders"] = _column(self._holders, holders, _holders_text)
+        columns["holders"] = cached_column(self._holders, holders, _holders_text)
         if snap.namespaces is not None:
             view = snap.namespaces
-            columns["namespace"] = _column(
+            columns["namespace"] = cached_column(
                 self._namespaces, netns, lambda n: indented(namespace_doc(n, view))
             )
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
 from operator import attrgetter, is_
-from typing import Final
+from typing import Final, TypeVar
 
 from core.connections.model import CimProperties, TcpConnection
 from core.connections.property_rules import PROPERTIES
@@ -54,6 +54,8 @@ def row_kind(conn: TcpConnection) -> tuple[object, ...]:
             conn.creation_time is None)  # fmt: skip
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 _NONE: Final = repeat(None)
 
 
@@ -69,3 +71,11 @@ def row_kinds(
         zip(map(SHAPE, batch), map(is_, pids, _NONE), map(len, holders), map(is_, created, _NONE),
             strict=False)  # _NONE never ends
     )  # fmt: skip
+
+
+def cached_column(cache: dict[K, V], keys: Sequence[K], make: Callable[[K], V]) -> list[V]:
+    """``cache[key]`` for each of ``keys``, made once per distinct key (by C-level maps: a
+    chunk's rows share few owners, times and namespaces)."""
+    for key in set(keys).difference(cache):
+        cache[key] = make(key)
+    return list(map(cache.__getitem__, keys))
