@@ -4,6 +4,8 @@ without CAP_SYS_ADMIN (root with that one capability dropped by ``setpriv``)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -253,6 +255,10 @@ def test_connections_json_names_each_namespace(two: tuple[str, str, int]) -> Non
     table = run_cli("connections", "--local-port", str(port), "--netns", f"{a},{b}")
     assert "Namespace" in table.stdout.splitlines()[0]
     assert a in table.stdout and b in table.stdout
+    sheet = run_cli("connections", "--csv", "--local-port", str(port), "--netns", f"{a},{b}")
+    rows = list(csv.DictReader(io.StringIO(sheet.stdout)))
+    assert {row["Namespace"] for row in rows} == {a, b}
+    assert {row["LocalPort"] for row in rows} == {str(port)}
 
 
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
