@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Final, TypeVar, cast
 
 from core.commands.arg_types import non_empty, whole_between
 from core.errors import UsageError
-from core.netns import DEFAULT_NETNS, add_netns_argument
+from core.netns import ALL_NETNS, DEFAULT_NETNS, add_netns_argument
 
 if TYPE_CHECKING:
     from core.connections import Endpoints, NamespaceView, ProcessInfo, Snapshot, TcpConnection
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 E = TypeVar("E", bound="Endpoints")
 
 SOURCE_CHOICES: Final = ("auto", "netlink", "psutil")
+PSUTIL_OWN_NAMESPACE: Final = (
+    "only this network namespace was read: other namespaces need the netlink source"
+)
 _LOCAL_ADDRESS: Final = attrgetter("local_address")
 _LOCAL_PORT: Final = attrgetter("local_port")
 _REMOTE_ADDRESS: Final = attrgetter("remote_address")
@@ -329,12 +332,18 @@ def _snapshot(args: argparse.Namespace, remote: RemoteTarget | None, order: Earl
 
         netns = getattr(args, "netns", DEFAULT_NETNS)
         tcp_info = bool(args.json)
-        return take_snapshot(
+        snap = take_snapshot(
             getattr(args, "source", "auto"),
             tcp_info=tcp_info,
             namespaces=lambda: namespace_dumps(netns, tcp_info=tcp_info),
             meanwhile=order,
         )
+        if snap.namespaces is None and netns == ALL_NETNS and snap.source == "psutil":
+            from core.netns import readable_here
+
+            if readable_here():  # (elsewhere there are no other namespaces to miss)
+                print(f"tcpscope: note: {PSUTIL_OWN_NAMESPACE}", file=sys.stderr)
+        return snap
     finally:
         cancel_owner_scan()  # a scan nothing adopted (another source, remote, a failure)
 

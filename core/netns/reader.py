@@ -40,6 +40,7 @@ from core.errors import AccessDenied, MonitorError
 from core.netns import procnet
 from core.netns.discover import Discoverer, Discovery, FoundNamespace
 from core.netns.names import NameResolver
+from core.netns.options import ALL
 from core.netns.setns import run_in
 
 CAP_REASON: Final = "entering them for sock_diag needs CAP_SYS_ADMIN"
@@ -380,6 +381,12 @@ class NamespaceSet:
         """The exact-query dumper of ``netns`` (None: tcpscope's own), if it has one."""
         reader = self._readers.get(self.own if netns is None else netns)
         return reader.query_dumper() if reader is not None else None
+
+    @property
+    def reads_all(self) -> bool:
+        """Whether it stands for ``--netns all``: every namespace the source can read (a
+        source that reads only its own still answers that; a named one it cannot)."""
+        return self._selection == ALL
 
     def view(self) -> NamespaceView:
         """The namespaces of the last dump, with whatever names are known by now."""

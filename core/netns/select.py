@@ -11,6 +11,7 @@ comma-separated. A named, PID or PATH namespace is fixed when the run starts.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -89,10 +90,20 @@ def namespace_dumps(netns: str | None, *, tcp_info: bool) -> NamespaceSet | None
     """
     if netns is None or netns == CURRENT:
         return None
+    if not readable_here():
+        if netns == ALL:
+            return None  # every namespace this host lets tcpscope read: its own
+        raise UsageError("--netns: reading other network namespaces needs Linux")
     from core.netns.reader import NamespaceSet  # the netlink stack: only when sampling
 
     wanted, discoverer = resolve(netns)
     return NamespaceSet(wanted, selection=netns, tcp_info=tcp_info, discoverer=discoverer)
+
+
+def readable_here(proc: str = "/proc") -> bool:
+    """Whether this system has network namespaces tcpscope can tell apart (Linux with
+    ``/proc/self/ns/net``): elsewhere (macOS, Windows) there is one view, its own."""
+    return sys.platform.startswith("linux") and os.path.exists(f"{proc}/self/ns/net")
 
 
 def sock_diag_in(netns: int | None, *, tcp_info: bool = False) -> InetDiagDumper:

@@ -261,6 +261,17 @@ def test_connections_json_names_each_namespace(two: tuple[str, str, int]) -> Non
     assert {row["LocalPort"] for row in rows} == {str(port)}
 
 
+def test_a_named_namespace_needs_netlink(two: tuple[str, str, int]) -> None:
+    """psutil lists its own namespace only: fine for ``all``, refused for a named one."""
+    a, _b, _port = two
+    done = run_cli("--source", "psutil", "connections", "--netns", a)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "tcpscope: reading other network namespaces needs the netlink source (Linux)"
+    ]
+    assert not done.stdout
+
+
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
 def test_without_cap_sys_admin_namespaces_are_read_from_proc(two: tuple[str, str, int]) -> None:
     a, _b, port = two

@@ -37,10 +37,11 @@ def get_source(
         probe: prove the kernel answers with one dump first (and fall back if not); False
             for a one-shot, whose own first dump is the proof (see core.connections.oneshot).
         namespaces: read these network namespaces (core.netns.select.namespace_dumps)
-            instead of only tcpscope's own; netlink only.
+            instead of only tcpscope's own; netlink only (psutil reads its own namespace
+            for ``--netns all`` and refuses named ones).
 
     Raises:
-        UsageError: unknown name.
+        UsageError: unknown name; named namespaces without netlink.
         SourceUnavailable, AccessDenied: the named source cannot run here.
     """
     if name not in SOURCE_NAMES:
@@ -52,8 +53,11 @@ def get_source(
             if name == "netlink":
                 raise
     if namespaces is not None:
+        # psutil lists tcpscope's own namespace only: enough for "all" (every namespace the
+        # source can read), not for named ones.
         namespaces.close()
-        raise UsageError("reading other network namespaces needs the netlink source (Linux)")
+        if not namespaces.reads_all:
+            raise UsageError("reading other network namespaces needs the netlink source (Linux)")
     from core.connections.sources.psutil_source import PsutilSource
 
     return PsutilSource()

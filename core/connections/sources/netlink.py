@@ -123,6 +123,11 @@ class NamespaceDumps(Protocol):
     families: tuple[int, ...]
     """Address families of each dump (AF_UNSPEC: one compat dump), set by the source."""
 
+    @property
+    def reads_all(self) -> bool:
+        """Whether it stands for ``--netns all`` (see core.connections.sources.get_source)."""
+        ...
+
     def dump(
         self,
         feed: Callable[[list[bytes]], None],
