@@ -40,7 +40,8 @@ _IPSEC_MISSING: Final = "the IPsec class is not available in this build"
 
 
 def explain(target: str | None, value: str | None = None) -> dict[str, Any]:
-    """The explanation of ``target`` (``CLASS`` or ``CLASS.PROPERTY``), optionally one value.
+    """The explanation of ``target`` (``CLASS``, ``CLASS.PROPERTY`` or a property or counter
+    name alone), optionally one value.
 
     Args:
         target: ``None`` lists both classes; class and property names match in any case.
@@ -56,11 +57,15 @@ def explain(target: str | None, value: str | None = None) -> dict[str, Any]:
     if target is None:
         return _listing()
     class_part, dot, prop_part = target.partition(".")
+    if not dot and (owner := _class_of(class_part)) is not None:
+        # A bare property or counter name (``explain State 5``): no name is in both classes.
+        class_part, dot, prop_part = owner, ".", class_part
     if class_part.lower() == IPSEC_CLASS.lower():
         return _ipsec(prop_part if dot else None, value)
     if class_part.lower() != TCP_CLASS.lower():
+        what = "class" if dot else "class or property"
         raise UsageError(
-            f"unknown class {class_part!r} (classes: {TCP_CLASS}, {IPSEC_CLASS}; "
+            f"unknown {what} {class_part!r} (classes: {TCP_CLASS}, {IPSEC_CLASS}; "
             "try: tcpscope explain)"
         )
     if not dot:
@@ -156,6 +161,23 @@ def _ipsec(counter: str | None, value: str | None) -> dict[str, Any]:
             raise
         raise UsageError(_IPSEC_MISSING) from None
     return counters.explain(counter)
+
+
+def _class_of(name: str) -> str | None:
+    """The class with a property or counter called ``name`` (any case), if it is not itself
+    a class name."""
+    lower = name.lower()
+    if lower in (TCP_CLASS.lower(), IPSEC_CLASS.lower()):
+        return None
+    if lower in _BY_LOWER:
+        return TCP_CLASS
+    try:
+        from core.ipsec.counters import canonical_name
+
+        canonical_name(name)
+    except (ModuleNotFoundError, UsageError):
+        return None
+    return IPSEC_CLASS
 
 
 def _property(name: str) -> PropertySpec:
@@ -256,7 +278,8 @@ def _render_listing(doc: dict[str, Any]) -> list[str]:
         if entry.get("properties"):
             lines += _wrap("properties: " + ", ".join(map(str, entry["properties"])), "  ")
         lines.append("")
-    lines.append("Try: tcpscope explain CLASS[.PROPERTY] [VALUE] [--json]")
+    lines.append("Try: tcpscope explain CLASS[.PROPERTY] [VALUE] [--json], or a property alone:")
+    lines.append("     tcpscope explain State 5")
     return lines
 
 
@@ -410,7 +433,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "explain_target",
         nargs="?",
         metavar="CLASS[.PROPERTY]",
-        help=f"{TCP_CLASS}, {TCP_CLASS}.State, {IPSEC_CLASS}[.Counter]; any case",
+        help=f"{TCP_CLASS}, {TCP_CLASS}.State, {IPSEC_CLASS}[.Counter], or a property or "
+        "counter alone (State, InvalidPackets); any case",
     )
     parser.add_argument(
         "explain_value",

@@ -221,7 +221,7 @@ def test_value_examples() -> None:
 @pytest.mark.parametrize(
     ("target", "value", "words"),
     [
-        ("Foo", None, "unknown class 'Foo'"),
+        ("Foo", None, "unknown class or property 'Foo'"),
         ("Foo.State", None, "unknown class 'Foo'"),
         (f"{TCP}.Foo", None, "unknown property 'Foo'"),
         (f"{TCP}.", None, "unknown property ''"),
@@ -265,6 +265,24 @@ def test_ipsec_class_and_counter_are_delegated() -> None:
     for doc in (explain.explain(IPSEC, None), explain.explain(f"{IPSEC}.AuthenticationFailures")):
         text = _check_text(_roundtrip(doc))
         assert "AuthenticationFailures" in text
+
+
+def test_a_property_or_counter_alone_names_its_class() -> None:
+    """``tcpscope explain State 5``: what a user types first, answered as the full name."""
+    from core.ipsec import counters
+
+    assert explain.explain("State", "5") == explain.explain(f"{TCP}.State", "5")
+    assert explain.explain("offloadstate", None) == explain.explain(f"{TCP}.OffloadState", None)
+    assert explain.explain("InvalidPackets", None) == counters.explain("InvalidPackets")
+    # No name is in both classes, so a bare name is never ambiguous.
+    tcp = {spec.wmi_name.lower() for spec in PROPERTIES}
+    ipsec = {name.lower() for name in counters.COUNTERS}
+    assert tcp and ipsec and not tcp & ipsec
+    # A bare name that is neither says so; a qualified one keeps naming the class.
+    with pytest.raises(UsageError, match="unknown class or property 'Stat'"):
+        explain.explain("Stat", None)
+    with pytest.raises(UsageError, match="unknown class 'State'"):
+        explain.explain("State.Extra", None)
 
 
 # --- the command line ---------------------------------------------------------------------
