@@ -10,6 +10,7 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.errors import UsageError
 from core.sampling import Feed, IpsecSampling, Sampler, check_interval
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ def options_from_args(
     """
     from core.remote import target_from
 
+    if getattr(args, "demo", False) and getattr(args, "replay", None) is not None:
+        # Both say where the rows come from; neither may win silently.
+        raise UsageError("--demo cannot be combined with --replay")
     interval = interval_s if interval_s is not None else getattr(args, "interval", 1.0)
     return FeedOptions(
         source=getattr(args, "source", "auto"),

@@ -3,6 +3,10 @@ range; empty names and global options a subcommand would ignore are refused (exi
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tui.cli import main
@@ -61,3 +65,24 @@ def test_global_options_a_subcommand_uses_are_applied(capsys: pytest.CaptureFixt
     assert main(["--provider", "kernel", "ipsec", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"provider": "kernel"' in out and '"provider": "strongswan"' not in out
+
+
+def test_demo_and_a_real_recording_are_not_both_taken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both say where the rows come from: neither wins silently (the replay used to)."""
+    recording = tmp_path / "demo.tsr"
+    assert main(["--demo", "--no-ipsec", "record", str(recording), "--samples", "1"]) == 0
+    capsys.readouterr()
+    assert main(["--demo", "--replay", str(recording), "record", "-", "--samples", "1"]) == 2
+    assert capsys.readouterr().err == "tcpscope: --demo cannot be combined with --replay\n"
+    # The app itself, in a process of its own (were it started, it would wait for keys).
+    app = subprocess.run(
+        [sys.executable, "-m", "tui", "--demo", "--replay", str(recording)],
+        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parents[2], check=False,
+    )  # fmt: skip
+    assert (app.returncode, app.stderr) == (
+        2,
+        "tcpscope: --demo cannot be combined with --replay\n",
+    )
