@@ -115,6 +115,29 @@ async def test_x_confirms_exactly_what_and_resets_the_peer(bag: SocketBag) -> No
         assert listener.accept()[0].fileno() >= 0  # the listener still accepts
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
+async def test_with_psutil_the_dialog_says_the_holders_are_unknown(bag: SocketBag) -> None:
+    """psutil gives no inode, so who else holds the socket cannot be told: the dialog says
+    so (it used to say the socket "is no file"), and closing still works by endpoints."""
+    from core.connections.sources.psutil_source import PsutilSource
+
+    listener = bag.listener()
+    client, _ = bag.pair(listener)
+    port, cport = listener.getsockname()[1], client.getsockname()[1]
+    app = TcpscopeApp(Sampler(PsutilSource(), interval_s=0.5), hostname="test-host")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select(pilot, app, port, cport)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        assert "1 connection; its holders are not known (no socket inode)" in text
+        assert "no file" not in text
+        await pilot.press("y")
+        await until(pilot, lambda: any(t.startswith("closed ") for t in toasts(app)))
+    client.settimeout(5)
+    with pytest.raises(ConnectionResetError):
+        client.recv(1)
+
+
 async def test_palette_close_then_cancel_closes_nothing(bag: SocketBag) -> None:
     listener = bag.listener()
     client, accepted = bag.pair(listener)

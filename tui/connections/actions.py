@@ -103,8 +103,13 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     _row(text, "Process", connections.process_label(pid, snap.processes.get(pid) if pid else None))
     _row(text, "Namespace", namespace_line(conn.netns, snap.namespaces))
     holders = len(target.holders)
-    held = f"held by {holders} process{'es' if holders != 1 else ''}" if holders else "no file"
-    _row(text, "Affects", f"1 connection; the socket is {held}")
+    if holders:
+        held = f"the socket is held by {holders} process{'es' if holders != 1 else ''}"
+    elif conn.inode is None:  # psutil: no inode to find the holders by
+        held = "its holders are not known (no socket inode)"
+    else:
+        held = "no process holds the socket (no file)"
+    _row(text, "Affects", f"1 connection; {held}")
     if target.shared:
         pids = ", ".join(str(p) for p in sorted(target.holders))
         _warn(text, f"a shared socket (PIDs {pids}): closing it closes it for all of them")
