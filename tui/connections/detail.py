@@ -41,7 +41,7 @@ from tui.connections.property_list import (
     split_properties,
     where_words,
 )
-from tui.connections.summary import summary
+from tui.connections.summary import NO_TCP_INFO, summary
 
 HINT = "Esc/Enter close · ↑↓ scroll · u: not-reported properties"
 
@@ -90,8 +90,10 @@ def state_change_text(conn: TcpConnection, now: datetime) -> Text:
     return text
 
 
-def tcp_table(info: TcpInfo | None) -> Table | Text:
+def tcp_table(info: TcpInfo | None, source: str = "netlink") -> Table | Text:
     """Every tcp_info figure tcpscope decodes."""
+    if info is None and source in NO_TCP_INFO:
+        return Text(NO_TCP_INFO[source], style="italic")
     if info is None:
         return Text(
             "not reported: the kernel gives no tcp_info for this socket "
@@ -199,7 +201,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                 Text("\nOwning process", "bold u"),
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
-                tcp_table(info),
+                tcp_table(info, snap.source),
                 *self._namespace(conn, snap, proc),
             )
         )

@@ -138,12 +138,16 @@ def _rate(value: float | None) -> str:
 
 
 def tcp_lines(
-    info: TcpInfo | None, rate: ByteRate | None, *, listening: bool = False
+    info: TcpInfo | None,
+    rate: ByteRate | None,
+    *,
+    listening: bool = False,
+    source: str = "netlink",
 ) -> tuple[Text, Text]:
     """``rtt … cwnd … retrans …`` and ``in … out …`` (bytes and current rates); for a
     listener (``listening``) its accept queue against its backlog, and no byte line."""
     if info is None:
-        none = Text("no tcp_info for this socket (listening, TIME_WAIT or request sockets)")
+        none = Text(NO_TCP_INFO.get(source, NO_TCP_INFO_HERE))
         none.stylize("italic")
         return none, Text("")
     if listening:
@@ -167,6 +171,11 @@ def tcp_lines(
     traffic.append(fmt.size(info.bytes_acked), style="bold")
     traffic.append(f" ({_rate(rate.out_per_s if rate else None)})")
     return health, traffic
+
+
+NO_TCP_INFO_HERE: Final = "no tcp_info for this socket (listening, TIME_WAIT or request sockets)"
+NO_TCP_INFO: Final = {"psutil": "not reported: psutil gives no tcp_info (the netlink source does)"}
+"""Why a connection has no tcp_info, by source, where the source says it and not the socket."""
 
 
 def accept_queue_text(info: TcpInfo) -> Text:
@@ -214,7 +223,7 @@ def summary(
         f"{_endpoint(conn.local_address, conn.local_port)} → "
         f"{_endpoint(conn.remote_address, conn.remote_port)}"
     )
-    health, traffic = tcp_lines(info, rate, listening=conn.state is TcpState.LISTEN)
+    health, traffic = tcp_lines(info, rate, listening=conn.state is TcpState.LISTEN, source=source)
     table.add_row(Text("State"), state_line(conn, ghost))
     table.add_row(Text("Endpoint"), endpoints)
     if namespace is not None:

@@ -1,0 +1,51 @@
+"""With the psutil source the detail pane says why an established connection has no
+tcp_info (psutil gives none), instead of naming socket kinds this one is not (it used to say
+"listening, TIME_WAIT or request sockets"). A real connection, the real app at 80x24."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+from textual.widgets import Static
+
+from core.commands.feeds import FeedOptions, make_feed
+from tests.integration.sockets import SocketBag
+from tui.app import TcpscopeApp
+from tui.connections.summary import NO_TCP_INFO
+
+
+def _text(widget: Static) -> str:
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(widget.content)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_an_established_row_says_psutil_gives_no_tcp_info(tmp_path: Path) -> None:
+    with SocketBag() as bag:
+        listener = bag.listener()
+        client, _ = bag.pair(listener)
+        port = client.getsockname()[1]
+        feed = make_feed(FeedOptions(source="psutil", ipsec=False, interval_s=0.2))
+        app = TcpscopeApp(
+            feed, prefs_path=tmp_path / "prefs.json", filter_text=f"lport:{port} state:est"
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(200):
+                if app.snapshot is not None and any(
+                    c.local_port == port for c in app.snapshot.connections.values()
+                ):
+                    break
+                await pilot.pause(0.02)
+            await pilot.press("enter")
+            box = app.screen.query_one("#detail-summary", Static)
+            text = ""
+            for _ in range(200):
+                text = _text(box)
+                if "Health" in text:
+                    break
+                await pilot.pause(0.02)
+    assert app.snapshot is not None and app.snapshot.source == "psutil"
+    assert NO_TCP_INFO["psutil"] in text, text
+    assert "listening, TIME_WAIT" not in text
