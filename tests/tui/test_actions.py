@@ -138,6 +138,27 @@ async def test_with_psutil_the_dialog_says_the_holders_are_unknown(bag: SocketBa
         client.recv(1)
 
 
+async def test_with_psutil_ending_a_process_claims_no_certainty(bag: SocketBag) -> None:
+    """The K dialog says every connection closes with the process only where the source can
+    tell that no other process holds them: psutil gives no inode, so it says so (cancelled:
+    the process here is the test itself)."""
+    from core.connections.sources.psutil_source import PsutilSource
+
+    listener = bag.listener()
+    client, _ = bag.pair(listener)
+    port, cport = listener.getsockname()[1], client.getsockname()[1]
+    app = TcpscopeApp(Sampler(PsutilSource(), interval_s=0.5), hostname="test-host")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select(pilot, app, port, cport)
+        await pilot.press("K")
+        text = await confirm(pilot, app)
+        assert f"Terminate PID {os.getpid()} (python" in text
+        assert "connections close when it exits (unless shared: no socket inode to tell)" in text
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+    client.sendall(b"still here")
+
+
 async def test_palette_close_then_cancel_closes_nothing(bag: SocketBag) -> None:
     listener = bag.listener()
     client, accepted = bag.pair(listener)

@@ -141,7 +141,10 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
     if len(conns) > LISTED:
         text.append(f"{'':<10}… and {len(conns) - LISTED} more\n")
     if len(conns) > 1:
-        _warn(text, f"all {len(conns)} connections close when it exits")
+        # Without inodes (psutil) other holders cannot be looked up: no certainty claimed.
+        unsure = any(conn.inode is None for conn in conns)
+        hedge = " (unless shared: no socket inode to tell)" if unsure else ""
+        _warn(text, f"all {len(conns)} connections close when it exits{hedge}")
     if target.shared:
         others = sorted({p for pids in target.shared.values() for p in pids})
         _warn(
