@@ -147,6 +147,39 @@ def test_unprivileged_user_sees_own_sockets_and_is_told_about_others() -> None:
     assert "note:" in result.stderr  # said once at start which cells need privilege
 
 
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not Path("/usr/bin/python3").exists(),
+    reason="needs root (drops CAP_SYS_PTRACE) and a system python3 for user nobody",
+)
+def test_root_without_ptrace_says_owners_need_privilege() -> None:
+    """Root without CAP_SYS_PTRACE (a default container's root) can list another user's
+    /proc/PID/fd (CAP_DAC_OVERRIDE) but not read its links: that table counts as unreadable,
+    so the owner is "needs-privilege" with the note, not "not-found" (no process holds it)."""
+    holder = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
+         "-c", "import socket, sys; s = socket.create_server(('127.0.0.1', 0));"
+         " print(s.getsockname()[1], flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/",
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        port = holder.stdout.readline().strip()
+        assert port.isdigit(), port
+        argv = ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace",
+                PY, "-m", "tui", "connections", "--json", "--local-port", port,
+                "--netns", "current"]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, cwd="/")
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    (doc,) = json.loads(done.stdout)
+    assert doc["OwningProcess"] is None
+    assert doc["tcpscope"]["owner_status"] == "needs-privilege"
+    assert "ptrace read access" in done.stderr
+
+
 def test_core_imports_where_netlink_does_not_exist() -> None:
     """macOS and Windows have no AF_NETLINK: no core module may need it at import time."""
     code = (

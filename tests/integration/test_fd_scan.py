@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from core.connections.sources import fd_scan
 from core.connections.sources.fd_scan import tables
 from tests.integration.conftest import IS_LINUX
 
@@ -151,3 +152,14 @@ def test_bulk_ownerships_answer_as_ownership_does(tmp_path: Path) -> None:
     assert report["same"]
     assert sorted(report["held"]) == sorted(report["pids"])  # the shared socket's two holders
     assert report["twice"] == [True, []]  # two fds of one process: one holder, that process
+
+
+def test_ptrace_capable_reads_the_effective_set(tmp_path: Path) -> None:
+    """CAP_SYS_PTRACE is bit 19 of CapEff: with it, a link no capability lifts is taken as
+    gone (a hypervisor's init here); without it, the table is unreadable for lack of it."""
+    with_it, without = tmp_path / "with", tmp_path / "without"
+    with_it.write_text("Name:\tx\nCapEff:\t000001ffffffffff\n", encoding="ascii")
+    without.write_text("Name:\tx\nCapEff:\t000001fffff7ffff\n", encoding="ascii")
+    assert fd_scan.ptrace_capable(str(with_it)) is True
+    assert fd_scan.ptrace_capable(str(without)) is False
+    assert fd_scan.ptrace_capable(str(tmp_path / "missing")) is False

@@ -19,6 +19,7 @@ Linux-specific.
 from __future__ import annotations
 
 import contextlib
+import functools
 import mmap
 import os
 import signal
@@ -46,12 +47,40 @@ class FdTable(NamedTuple):
 
 def fd_inode(fd: str, dfd: int) -> int | None:
     """The socket inode behind fd ``fd`` of the fd directory open as ``dfd``; 0 when it is
-    not a socket, None when it closed meanwhile."""
+    not a socket, None when it closed meanwhile.
+
+    Raises:
+        PermissionError: the table could be listed but not read: no ptrace read access to
+            its process (root without CAP_SYS_PTRACE, as in a default container, looking
+            at another user's process). It holds for the whole table.
+    """
     try:
         target = os.readlink(fd, dir_fd=dfd)
+    except PermissionError:
+        if ptrace_capable():
+            return None  # protected beyond any capability (see ptrace_capable)
+        raise
     except OSError:
         return None
     return int(target[8:-1]) if target.startswith(_SOCKET_PREFIX) else 0
+
+
+_CAP_SYS_PTRACE: Final = 19
+
+
+@functools.cache
+def ptrace_capable(status: str = "/proc/self/status") -> bool:
+    """Whether CAP_SYS_PTRACE is in effect here. Then a link that still cannot be read is
+    kept from every capability (an LSM, a hypervisor's init process): it is taken as gone,
+    as before, since no privilege the note could name would read it."""
+    try:
+        with open(status, encoding="ascii") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> _CAP_SYS_PTRACE & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 _SCANNED: Final = [0]
@@ -99,12 +128,17 @@ def scan(
             continue
         pairs: list[int] = []
         add = pairs.append
-        for fd in names:
-            count[0] += 1
-            ino = fd_inode(fd, dfd)
-            if ino is not None:
-                add(int(fd))
-                add(ino)
+        try:
+            for fd in names:
+                count[0] += 1
+                ino = fd_inode(fd, dfd)
+                if ino is not None:
+                    add(int(fd))
+                    add(ino)
+        except PermissionError:  # listed, but its links are not readable (see fd_inode)
+            os.close(dfd)
+            out.extend((pid, DENIED))
+            continue
         os.close(dfd)
         out.extend((pid, len(pairs) // 2))
         out.extend(pairs)

@@ -41,7 +41,13 @@ from itertools import compress
 from typing import Final
 
 from core.connections.model import OwnerStatus
-from core.connections.sources.fd_scan import FdTable, ForkedScan, adopt_early, fd_inode
+from core.connections.sources.fd_scan import (
+    FdTable,
+    ForkedScan,
+    adopt_early,
+    fd_inode,
+    ptrace_capable,
+)
 from core.connections.sources.inode_set import InodeSet
 
 PRIVILEGE_REASON: Final = (
@@ -382,6 +388,10 @@ class PidResolver:
         self.stats.readlinks += 1
         try:
             target = os.readlink(f"{self._proc}/{pid}/fd/{fd}")
+        except PermissionError:  # (fd_scan.fd_inode)
+            if not ptrace_capable():
+                self._denied.add(pid)
+            return None
         except OSError:
             return None
         if target.startswith(_SOCKET_PREFIX):
@@ -520,10 +530,13 @@ class PidResolver:
                 self._late.add(closed)
         unseen = [fd for fd in names if fds.get(fd, _UNKNOWN) == _UNKNOWN]
         self.stats.readlinks += len(unseen)
-        for fd in unseen:
-            ino = fd_inode(fd, dfd)
-            if ino is not None:
-                self._record(ino, pid, fd, found, wanted)
+        try:
+            for fd in unseen:
+                ino = fd_inode(fd, dfd)
+                if ino is not None:
+                    self._record(ino, pid, fd, found, wanted)
+        except PermissionError:  # listed but not readable (fd_scan.fd_inode)
+            self._denied.add(pid)
 
     def _pass_h(
         self,
@@ -586,7 +599,11 @@ class PidResolver:
         again: recorded, the fd would be taken for known when a new socket replaces it.
         """
         self.stats.readlinks += 1
-        ino = fd_inode(fd, dfd)
+        try:
+            ino = fd_inode(fd, dfd)
+        except PermissionError:  # (fd_scan.fd_inode)
+            self._denied.add(pid)
+            return False
         fds = self._fds.setdefault(pid, {})
         if ino is None:
             fds.pop(fd, None)
