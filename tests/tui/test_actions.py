@@ -52,6 +52,19 @@ def live_app() -> TcpscopeApp:
     return TcpscopeApp(feed, hostname="test-host")
 
 
+def psutil_app(bag: SocketBag) -> tuple[TcpscopeApp, socket.socket]:
+    """The app on the psutil source (no inodes), and the client end of a fresh connection."""
+    from core.connections.sources.psutil_source import PsutilSource
+
+    client, _ = bag.pair(bag.listener())
+    return TcpscopeApp(Sampler(PsutilSource(), interval_s=0.5), hostname="test-host"), client
+
+
+def _ports(client: socket.socket) -> tuple[int, int]:
+    """(the listener's port, the client's port): the accepted end's row, local first."""
+    return client.getpeername()[1], client.getsockname()[1]
+
+
 def row(app: TcpscopeApp, local_port: int, remote_port: int) -> TcpConnection | None:
     snap = app.snapshot
     if snap is None:
@@ -119,14 +132,9 @@ async def test_x_confirms_exactly_what_and_resets_the_peer(bag: SocketBag) -> No
 async def test_with_psutil_the_dialog_says_the_holders_are_unknown(bag: SocketBag) -> None:
     """psutil gives no inode, so who else holds the socket cannot be told: the dialog says
     so (it used to say the socket "is no file"), and closing still works by endpoints."""
-    from core.connections.sources.psutil_source import PsutilSource
-
-    listener = bag.listener()
-    client, _ = bag.pair(listener)
-    port, cport = listener.getsockname()[1], client.getsockname()[1]
-    app = TcpscopeApp(Sampler(PsutilSource(), interval_s=0.5), hostname="test-host")
+    app, client = psutil_app(bag)
     async with app.run_test(size=(80, 24)) as pilot:
-        await select(pilot, app, port, cport)
+        await select(pilot, app, *_ports(client))
         await pilot.press("x")
         text = await confirm(pilot, app)
         assert "1 connection; its holders are not known (no socket inode)" in text
@@ -142,14 +150,9 @@ async def test_with_psutil_ending_a_process_claims_no_certainty(bag: SocketBag) 
     """The K dialog says every connection closes with the process only where the source can
     tell that no other process holds them: psutil gives no inode, so it says so (cancelled:
     the process here is the test itself)."""
-    from core.connections.sources.psutil_source import PsutilSource
-
-    listener = bag.listener()
-    client, _ = bag.pair(listener)
-    port, cport = listener.getsockname()[1], client.getsockname()[1]
-    app = TcpscopeApp(Sampler(PsutilSource(), interval_s=0.5), hostname="test-host")
+    app, client = psutil_app(bag)
     async with app.run_test(size=(80, 24)) as pilot:
-        await select(pilot, app, port, cport)
+        await select(pilot, app, *_ports(client))
         await pilot.press("K")
         text = await confirm(pilot, app)
         assert f"Terminate PID {os.getpid()} (python" in text

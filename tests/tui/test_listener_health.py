@@ -4,17 +4,15 @@ backlog, shows as full (the kernel then drops new ones), and no rtt/cwnd/bytes l
 
 from __future__ import annotations
 
-import io
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-from textual.widgets import Static
 
 from core.commands.feeds import FeedOptions, make_feed
+from tests.tui.detail_summary import summary_of
 from tui.app import TcpscopeApp
 
 BACKLOG = 2
@@ -43,12 +41,6 @@ def stuck_listener() -> Iterator[tuple[int, int]]:
         lst.close()
 
 
-def _text(widget: Static) -> str:
-    console = Console(file=io.StringIO(), width=200, color_system=None)
-    console.print(widget.content)
-    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
-
-
 async def test_a_full_listener_says_so(stuck_listener: tuple[int, int], tmp_path: Path) -> None:
     port, waiting = stuck_listener
     feed = make_feed(FeedOptions(netns="current", ipsec=False, interval_s=0.2))
@@ -56,19 +48,6 @@ async def test_a_full_listener_says_so(stuck_listener: tuple[int, int], tmp_path
         feed, prefs_path=tmp_path / "prefs.json", filter_text=f"lport:{port} state:listen"
     )
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(200):
-            if app.snapshot is not None and any(
-                c.local_port == port for c in app.snapshot.connections.values()
-            ):
-                break
-            await pilot.pause(0.02)
-        await pilot.press("enter")
-        box = app.screen.query_one("#detail-summary", Static)
-        text = ""
-        for _ in range(200):
-            text = _text(box)
-            if "accept queue" in text:
-                break
-            await pilot.pause(0.02)
+        text = await summary_of(app, pilot, port, "accept queue")
     assert f"accept queue {waiting} of {BACKLOG}  full: new handshakes are dropped" in text, text
     assert "rtt" not in text and "cwnd" not in text and "Bytes" not in text

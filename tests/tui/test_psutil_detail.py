@@ -4,22 +4,13 @@ tcp_info (psutil gives none), instead of naming socket kinds this one is not (it
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-
-from rich.console import Console
-from textual.widgets import Static
 
 from core.commands.feeds import FeedOptions, make_feed
 from tests.integration.sockets import SocketBag
+from tests.tui.detail_summary import summary_of
 from tui.app import TcpscopeApp
 from tui.connections.summary import NO_TCP_INFO
-
-
-def _text(widget: Static) -> str:
-    console = Console(file=io.StringIO(), width=200, color_system=None)
-    console.print(widget.content)
-    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
 
 async def test_an_established_row_says_psutil_gives_no_tcp_info(tmp_path: Path) -> None:
@@ -32,20 +23,7 @@ async def test_an_established_row_says_psutil_gives_no_tcp_info(tmp_path: Path) 
             feed, prefs_path=tmp_path / "prefs.json", filter_text=f"lport:{port} state:est"
         )
         async with app.run_test(size=(80, 24)) as pilot:
-            for _ in range(200):
-                if app.snapshot is not None and any(
-                    c.local_port == port for c in app.snapshot.connections.values()
-                ):
-                    break
-                await pilot.pause(0.02)
-            await pilot.press("enter")
-            box = app.screen.query_one("#detail-summary", Static)
-            text = ""
-            for _ in range(200):
-                text = _text(box)
-                if "Health" in text:
-                    break
-                await pilot.pause(0.02)
+            text = await summary_of(app, pilot, port, "Health")
     assert app.snapshot is not None and app.snapshot.source == "psutil"
     assert NO_TCP_INFO["psutil"] in text, text
     assert "listening, TIME_WAIT" not in text
