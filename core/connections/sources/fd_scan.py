@@ -45,9 +45,9 @@ class FdTable(NamedTuple):
     inodes: list[int]
 
 
-def fd_inode(fd: str, dfd: int) -> int | None:
-    """The socket inode behind fd ``fd`` of the fd directory open as ``dfd``; 0 when it is
-    not a socket, None when it closed meanwhile.
+def fd_inode(fd: str, dfd: int | None = None) -> int | None:
+    """The socket inode behind fd ``fd`` of the fd directory open as ``dfd`` (None: ``fd`` is
+    the link's whole path); 0 when it is not a socket, None when it closed meanwhile.
 
     Raises:
         PermissionError: the table could be listed but not read: no ptrace read access to

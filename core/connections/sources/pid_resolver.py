@@ -46,7 +46,6 @@ from core.connections.sources.fd_scan import (
     ForkedScan,
     adopt_early,
     fd_inode,
-    ptrace_capable,
 )
 from core.connections.sources.inode_set import InodeSet
 
@@ -65,7 +64,6 @@ HOLE_MISSES: Final = 2
 hold nothing: fds are handed out lowest first, so no higher one is likely to hold a socket."""
 _UNKNOWN: Final = -1
 """fd map value: this fd must be read again (its socket vanished)."""
-_SOCKET_PREFIX: Final = "socket:["
 
 
 @dataclass(slots=True)
@@ -387,16 +385,10 @@ class PidResolver:
         """Inode of the socket at ``/proc/pid/fd/fd``; 0 for a non-socket; None if gone."""
         self.stats.readlinks += 1
         try:
-            target = os.readlink(f"{self._proc}/{pid}/fd/{fd}")
+            return fd_inode(f"{self._proc}/{pid}/fd/{fd}")
         except PermissionError:  # (fd_scan.fd_inode)
-            if not ptrace_capable():
-                self._denied.add(pid)
+            self._denied.add(pid)
             return None
-        except OSError:
-            return None
-        if target.startswith(_SOCKET_PREFIX):
-            return int(target[8:-1])
-        return 0
 
     # -- passes ------------------------------------------------------------------------
 
