@@ -25,9 +25,9 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def run_json(*argv: str) -> dict[str, Any]:
+def run_json(*argv: str, code: int = 0) -> dict[str, Any]:
     out = io.StringIO()
-    assert cli.run(parse("--json", *argv), out) == 0
+    assert cli.run(parse("--json", *argv), out) == code
     doc: dict[str, Any] = json.loads(out.getvalue())
     return doc
 
@@ -49,13 +49,43 @@ def test_vici_that_is_not_a_socket_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_missing_socket_is_reported_in_the_instance(tmp_path: Path) -> None:
     path = tmp_path / "charon.vici"
-    doc = run_json("--provider", "strongswan", "--vici", str(path))
+    doc = run_json("--provider", "strongswan", "--vici", str(path), code=1)
     (inst,) = doc["instances"]
     assert inst["Active"] is False
     assert inst["error"] == f"charon not running (no VICI socket at {path})"
     assert all(inst[c] is None for c in COUNTER_NAMES)
     assert inst["provenance"]["InvalidPackets"]["grade"] == "exact"
     assert inst["provenance"]["InvalidPackets"]["reason"].startswith("not reported: charon")
+
+
+def test_a_named_provider_that_cannot_be_read_exits_1_with_one_line(tmp_path: Path) -> None:
+    """The whole process, as a cron check runs it: the JSON still comes out (every counter
+    with its reason), the cause is one line on stderr and the exit code is 1, not 0."""
+    path = tmp_path / "charon.vici"
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "ipsec", "--json", "--provider=strongswan", f"--vici={path}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert out.returncode == 1, out.stderr
+    assert out.stderr == (
+        f"tcpscope: ipsec: strongswan: charon not running (no VICI socket at {path})\n"
+    )
+    (inst,) = json.loads(out.stdout)["instances"]
+    assert inst["Active"] is False
+
+
+def test_auto_with_an_active_provider_exits_0_though_charon_is_absent(tmp_path: Path) -> None:
+    """``auto`` lists charon as not running (a fact worth seeing) but the kernel's counters
+    were read: that is an answer, exit 0."""
+    if sys.platform != "linux":
+        pytest.skip("the kernel provider is Linux's")
+    out = io.StringIO()
+    args = parse("--provider", "auto", "--vici", str(tmp_path / "charon.vici"))
+    assert cli.run(args, out) == 0
+    assert "strongswan, inactive" in out.getvalue() and "(kernel, active" in out.getvalue()
 
 
 def test_core_ipsec_cli_imports_no_ui_libraries() -> None:
