@@ -74,7 +74,9 @@ class OwnerStatus(StrEnum):
     NEEDS_PRIVILEGE = "needs-privilege"
     """Some processes' fd tables were unreadable to us; the owner may be among them."""
     NOT_FOUND = "not-found"
-    """Every fd table was readable and none held the inode (it closed between reads)."""
+    """No fd table that could be read held the inode: it closed between reads, its owner is
+    in another PID namespace, or the owner's links are refused even with CAP_SYS_PTRACE (an
+    LSM; this machine kind's init) — no privilege the user could add would read those."""
     NOT_SUPPORTED = "not-supported"
     """The source has no way to attribute sockets to processes."""
     RESOLVING = "resolving"

@@ -220,8 +220,9 @@ _OWNER_REASONS: Final[dict[OwnerStatus, str]] = {
         "needs root or CAP_SYS_PTRACE (to read their /proc/<pid>/fd)"
     ),
     OwnerStatus.NOT_FOUND: (
-        "not reported: no process visible in /proc holds this socket "
-        "(it closed meanwhile, or its owner lives in another PID namespace)"
+        "not reported: no fd table tcpscope could read holds this socket (it closed "
+        "meanwhile, its owner lives in another PID namespace, or a security module keeps "
+        "the owner's fds even from root)"
     ),
     OwnerStatus.NOT_SUPPORTED: "not reported: this source cannot attribute sockets to processes",
     OwnerStatus.RESOLVING: (
