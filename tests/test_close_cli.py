@@ -150,3 +150,36 @@ def test_another_users_process_is_not_signalled() -> None:
         assert f"not permitted to signal PID {child.pid}" in result.stdout
         assert "needs root or CAP_KILL" in result.stdout
         assert child.poll() is None
+
+
+@pytest.mark.root
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not os.path.exists("/usr/bin/python3"),
+    reason="needs root (drops CAP_SYS_PTRACE) and a system python3 for user nobody",
+)
+def test_an_owner_not_looked_up_is_not_called_no_owner() -> None:
+    """Root without CAP_SYS_PTRACE closes a listener held by nobody: the owner could not be
+    read, and the 'closed' line says so instead of 'no owning process' (which would tell the
+    user no process lost anything)."""
+    holder = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
+         "-c", "import socket, sys; s = socket.create_server(('127.0.0.1', 0));"
+         " print(s.getsockname()[1], flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/",
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        port = holder.stdout.readline().strip()
+        assert port.isdigit(), port
+        argv = ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace",
+                PY, "-m", "tui", "close", "--local-port", port, "--state", "Listen",
+                "--local-address", "127.0.0.1", "--yes"]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, cwd="/")
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("closed")]
+    assert f"127.0.0.1:{port} → 0.0.0.0:0" in line and "Listen" in line
+    assert line.endswith("not known: needs root or CAP_SYS_PTRACE"), line

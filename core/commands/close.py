@@ -153,7 +153,8 @@ def _close(conns: Sequence[TcpConnection], snap: Snapshot, closer: Closer) -> in
     for conn, outcome in results:
         if outcome.done:
             pid = conn.owning_process
-            owner = process_label(pid, snap.processes.get(pid) if pid is not None else None)
+            proc = snap.processes.get(pid) if pid is not None else None
+            owner = process_label(pid, proc, conn.owner_status)
             state = names.get(int(conn.state), "?")
             print(f"closed  {endpoints(conn)}  {state}  {owner}")
         elif outcome.refusal is Refusal.GONE:

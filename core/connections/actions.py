@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
-from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection
 from core.connections.records import address_text
 from core.connections.sources.inet_diag import (
     InetDiagDumper,
@@ -87,10 +87,24 @@ def endpoints(conn: TcpConnection) -> str:
     )
 
 
-def process_label(pid: int | None, proc: ProcessInfo | None) -> str:
-    """``PID 1234 (nginx, user www)``; untrusted names made printable."""
+_NO_PID: Final[dict[OwnerStatus | None, str]] = {
+    OwnerStatus.NO_OWNER: "no owning process (the kernel holds it without a file)",
+    OwnerStatus.NEEDS_PRIVILEGE: "not known: needs root or CAP_SYS_PTRACE",
+    OwnerStatus.NOT_FOUND: "not found in any fd table tcpscope could read",
+    OwnerStatus.NOT_SUPPORTED: "not known: this source cannot attribute sockets",
+    OwnerStatus.RESOLVING: "not looked up yet",
+}
+"""What a missing PID means, by how the owner was looked up: "no owning process" is true
+only when the kernel holds the socket without a file; the other cases only did not find it."""
+
+
+def process_label(
+    pid: int | None, proc: ProcessInfo | None, status: OwnerStatus | None = None
+) -> str:
+    """``PID 1234 (nginx, user www)``; untrusted names made printable. Without a PID, what
+    ``status`` (the connection's owner_status) says about it."""
     if pid is None:
-        return "no owning process"
+        return _NO_PID.get(status, "no owning process known")
     details = []
     if proc is not None and proc.name:
         details.append(printable(proc.name))

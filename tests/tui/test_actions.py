@@ -128,6 +128,26 @@ async def test_x_confirms_exactly_what_and_resets_the_peer(bag: SocketBag) -> No
         assert listener.accept()[0].fileno() >= 0  # the listener still accepts
 
 
+async def test_an_orphaned_socket_is_said_to_have_no_owner_because_it_has_no_file(
+    bag: SocketBag,
+) -> None:
+    """A closed client whose peer has not closed stays in FIN_WAIT2 with no file (an orphan):
+    the one case where "no owning process" and "no process holds the socket" are true, said
+    from the connection's owner status (the dialog said so for every missing PID before)."""
+    client, accepted = bag.pair(bag.listener())
+    ports = client.getsockname()[1], client.getpeername()[1]
+    client.close()  # FIN sent; the accepted end never closes, so this end waits in FIN_WAIT2
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        conn = await select(pilot, app, *ports)
+        assert conn.owning_process is None and accepted.fileno() >= 0
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        assert "no owning process (the kernel holds it without a file)" in text
+        assert "1 connection; no process holds the socket (no file)" in text
+        await pilot.press("n")
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
 async def test_with_psutil_the_dialog_says_the_holders_are_unknown(bag: SocketBag) -> None:
     """psutil gives no inode, so who else holds the socket cannot be told: the dialog says

@@ -25,6 +25,7 @@ from core.connections import (
     CloseTarget,
     NamespaceView,
     Outcome,
+    OwnerStatus,
     ProcessTarget,
     Snapshot,
     TcpConnection,
@@ -100,15 +101,18 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     text = Text()
     _row(text, "Endpoints", connections.endpoints(conn))
     _row(text, "State", fmt.state_name(conn.state))
-    _row(text, "Process", connections.process_label(pid, snap.processes.get(pid) if pid else None))
+    proc = snap.processes.get(pid) if pid else None
+    _row(text, "Process", connections.process_label(pid, proc, conn.owner_status))
     _row(text, "Namespace", namespace_line(conn.netns, snap.namespaces))
     holders = len(target.holders)
     if holders:
         held = f"the socket is held by {holders} process{'es' if holders != 1 else ''}"
     elif conn.inode is None:  # psutil: no inode to find the holders by
         held = "its holders are not known (no socket inode)"
-    else:
+    elif conn.owner_status is OwnerStatus.NO_OWNER:
         held = "no process holds the socket (no file)"
+    else:  # some fd tables could not be read: a holder may be among them
+        held = "its holders are not known"
     _row(text, "Affects", f"1 connection; {held}")
     if target.shared:
         pids = ", ".join(str(p) for p in sorted(target.holders))
