@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from textual.geometry import Region
 from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 
@@ -155,6 +156,28 @@ async def test_filter_errors_show_inline_while_typing() -> None:
         assert bar.editing and len(listed(app)) == before  # the active filter is unchanged
         await pilot.press("backspace", "backspace", "backspace", *"1-100")
         assert bar.error == ""
+
+
+async def test_a_long_filter_error_is_drawn_whole_at_80x24() -> None:
+    """The inline error wraps instead of being cut at the edge (it lost its end, the part
+    that says what would be right: "...nor a service name"); the rows move down a line."""
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("slash", *"port:80x")
+        await pilot.pause()
+        bar = app.screen.query_one(FilterBar)
+        assert bar.error == "port: '80x' is neither a port number nor a service name"
+        hint = bar.query_one("#filter-hint", Static)
+        size = hint.size
+        drawn = " ".join(
+            strip.text.strip() for strip in hint.render_lines(Region(0, 0, size.width, size.height))
+        )
+        assert "neither a port number nor a service name" in drawn
+        assert hint.region.right <= 80 and bar.region.height == 2
+        below = app.screen.query_one("#state-bar", Static).region
+        assert below.y == bar.region.bottom  # pushed down, not overlapped
 
 
 async def test_filter_option_applies_for_this_run_only(xdg_config: Path) -> None:

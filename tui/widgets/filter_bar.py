@@ -36,13 +36,15 @@ class FilterBar(Horizontal):
     """Label + input (+ inline error or choices) while editing; the active filter otherwise."""
 
     DEFAULT_CSS = """
-    FilterBar { height: 1; }
+    FilterBar { height: auto; max-height: 3; }
     FilterBar #filter-input { display: none; height: 1; border: none; padding: 0; width: 1fr; }
     FilterBar.-editing #filter-input { display: block; }
     FilterBar.-editing #filter-status { display: none; }
     FilterBar #filter-label { width: auto; }
-    FilterBar #filter-status { width: 1fr; }
-    FilterBar #filter-hint { display: none; width: auto; max-width: 60%; height: 1; }
+    FilterBar #filter-status { width: 1fr; height: auto; max-height: 3; }
+    FilterBar #filter-hint {
+        display: none; width: auto; max-width: 60%; height: auto; max-height: 3;
+    }
     FilterBar.-editing #filter-hint { display: block; }
     FilterBar #filter-hint.-error { color: $error; text-style: bold; }
     """
