@@ -14,6 +14,7 @@ from core import lazy_exports
 __all__ = [
     "EMPTY_QUERY",
     "ENUMS",
+    "FILTER_KEYS",
     "MAX_QUERY_CHARS",
     "PAGE_COLUMN",
     "PROPERTIES",
@@ -96,6 +97,7 @@ if TYPE_CHECKING:
     from core.connections.property_rules import value as property_value
     from core.connections.query import (
         EMPTY_QUERY,
+        FILTER_KEYS,
         MAX_QUERY_CHARS,
         SORT_COLUMNS,
         Query,
@@ -152,6 +154,7 @@ else:
             ),
             "query": (
                 "EMPTY_QUERY",
+                "FILTER_KEYS",
                 "MAX_QUERY_CHARS",
                 "SORT_COLUMNS",
                 "Query",

@@ -518,8 +518,11 @@ async def test_help_ipsec_screen_and_tab() -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         texts = " ".join(static_text(s) for s in app.screen.query(Static))
-        for word in ("Filter" if False else "filter", "pause", "quit", "new:", "closed:"):
+        for word in ("filter", "pause", "quit", "new:", "closed:"):
             assert word in texts
+        # every field the filter takes, the namespace ones included (a hand copy missed them)
+        for field in ("state:", "raddr:", "user:", "ns:", "container:"):
+            assert field in texts, field
         await pilot.press("escape")
         await pilot.press("2")
         assert app.current_mode == "ipsec" and app.screen.id == "ipsec"

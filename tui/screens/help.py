@@ -15,10 +15,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from core.connections import FILTER_KEYS
 from tui.replay.controls import REPLAY_KEYS
 
 KEYS: Final = (
-    ("/", "filter (not saved): state: port: lport: rport: addr: laddr: raddr: pid: proc: user:"),
+    ("/", "filter (not saved): " + " ".join(f"{key}:" for key in FILTER_KEYS)),
     ("", "  port:80,443 (or)  -state:listen (not)  addr:10.0.0.0/8  port:1024-65535  port:https"),
     ("Tab", "in the filter: complete the field or value under the cursor"),
     ("Enter", "open/close the detail pane (on a process row: expand/collapse it)"),
