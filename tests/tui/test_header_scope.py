@@ -1,17 +1,18 @@
 """What the header says a sample covers: "this network namespace" only when that is all it
-read, here; the count of namespaces otherwise, for a remote feed and a replay too."""
+read, here; the count of namespaces otherwise, for a remote feed and a replay too. And that at
+80 columns it still says whether the rows are current: age, PAUSED, the privilege note."""
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from rich.console import Console
+from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.reactive import reactive
 
 from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
-from core.connections.snapshot import ConnectionDiff, SampleStats, Snapshot
+from core.connections.snapshot import ConnectionDiff, Privilege, SampleStats, Snapshot
 from tui.shell import HeaderState
 from tui.widgets.header import LIVE_SCOPE, HeaderBar, scope_words
 
@@ -40,7 +41,7 @@ class _Host(App[None]):
         yield HeaderBar()
 
 
-def _snapshot(view: NamespaceView | None) -> Snapshot:
+def _snapshot(view: NamespaceView | None, privilege: Privilege | None = None) -> Snapshot:
     return Snapshot(
         seq=1,
         time=T0,
@@ -53,27 +54,85 @@ def _snapshot(view: NamespaceView | None) -> Snapshot:
         processes={},
         stats=SampleStats(1.0, 0, 0),
         namespaces=view,
+        privilege=privilege or Privilege(),
     )
 
 
-async def _header(view: NamespaceView | None, *, live: bool) -> str:
+async def _header(
+    view: NamespaceView | None,
+    *,
+    live: bool,
+    width: int = 200,
+    paused: bool = False,
+    privilege: Privilege | None = None,
+    age_s: float = 0.0,
+    source: str = "netlink via ssh",
+) -> tuple[str, HeaderBar]:
+    """The header's drawn text in a ``width``-column terminal (one line, its whole width),
+    and the widget."""
     app = _Host()
-    async with app.run_test(size=(80, 3)) as pilot:
+    async with app.run_test(size=(width, 3)) as pilot:
         app.header = HeaderState(
-            "box", "netlink via ssh", 1.0, False, _snapshot(view), lambda: T0, live=live
+            "box",
+            source,
+            1.0,
+            paused,
+            _snapshot(view, privilege),
+            lambda: T0 + timedelta(seconds=age_s),
+            live=live,
         )
         await pilot.pause()
-        console = Console(file=io.StringIO(), width=200, color_system=None)
-        console.print(app.query_one(HeaderBar).content)
-        return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+        bar = app.query_one(HeaderBar)
+        lines = bar.render_lines(Region(0, 0, bar.size.width, 1))
+        return "".join(segment.text for segment in lines[0]), bar
+
+
+async def _scope(view: NamespaceView | None, *, live: bool) -> str:
+    return (await _header(view, live=live))[0]
 
 
 async def test_header_scope_here_there_and_in_replays() -> None:
-    assert "  this network namespace  source" in await _header(None, live=True)
-    assert "  2 network namespaces  source" in await _header(NamespaceView((HOST, WEB)), live=True)
+    assert "  this network namespace  source" in await _scope(None, live=True)
+    assert "  2 network namespaces  source" in await _scope(NamespaceView((HOST, WEB)), live=True)
     # A remote host's (or a recording's) own namespace alone: nothing said ("this" means here).
-    there = await _header(NamespaceView((HOST,)), live=False)
+    there = await _scope(NamespaceView((HOST,)), live=False)
     assert "namespace" not in there
-    assert "  2 network namespaces (1 unreadable)  source" in await _header(
+    assert "  2 network namespaces (1 unreadable)  source" in await _scope(
         NamespaceView((HOST, WEB, GONE)), live=False
     )
+
+
+async def test_at_80_columns_age_paused_and_privilege_stay_on_the_line() -> None:
+    """The full wording is 100 cells here; it was cut at the edge, taking the age, PAUSED
+    and "privileged cells hidden" with it. Shortened step by step, all of them stay."""
+    limited = Privilege(("owners of other users' sockets",))
+    view = NamespaceView((HOST, WEB, GONE))
+    wide, _ = await _header(view, live=True, paused=True, privilege=limited)
+    assert "source netlink via ssh" in wide and "last 09:00:00 (0s ago)  PAUSED" in wide
+    text, _ = await _header(view, live=True, width=80, paused=True, privilege=limited)
+    assert len(text) == 80 and "…" not in text  # drawn whole on its one line
+    assert "2 netns (1 unreadable)" in text  # what the rows cover
+    assert "09:00:00 (0s ago)" in text and "PAUSED" in text and "cells hidden" in text
+    # Not paused, the source has room again.
+    text, _ = await _header(view, live=True, width=80, privilege=limited)
+    assert "netlink via ssh  09:00:00 (0s ago)  cells hidden" in text
+    # Here, one namespace, nothing hidden: only "source ", "last " and the program's name go.
+    text, _ = await _header(None, live=True, width=80, paused=True, source="netlink")
+    assert text.startswith("box  this network namespace  netlink  every 1s  09:00:00")
+    assert text.rstrip().endswith("(0s ago)  PAUSED")
+
+
+async def test_a_late_sample_stands_out() -> None:
+    """Seven seconds without a sample at 1 s (a stalled SSH link, a hung source): the age is
+    drawn in reverse video, not only a number that grows."""
+
+    def age_style(bar: HeaderBar) -> str:
+        content = bar.content
+        assert isinstance(content, Text)
+        start = content.plain.index("(")
+        return " ".join(str(span.style) for span in content.spans if span.start == start)
+
+    _, fresh = await _header(None, live=True, width=80)
+    _, late = await _header(None, live=True, width=80, age_s=7)
+    assert "(7s ago)" in late.content.plain  # type: ignore[union-attr]
+    assert "reverse" not in age_style(fresh) and "reverse" in age_style(late)

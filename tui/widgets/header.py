@@ -66,41 +66,80 @@ class HeaderBar(Static):
         if self._state is not None and monotonic() - self._shown_at >= AGE_TICK_S:
             self.show(self._state)
 
+    def on_resize(self) -> None:
+        """A new width may need a more (or less) compact line."""
+        state: HeaderState | None = getattr(self, "_state", None)  # a resize may come first
+        if state is not None:
+            self.show(state)
+
     def show(self, state: HeaderState | None) -> None:
-        """Redraw from ``state``; host and source are untrusted-safe text."""
+        """Redraw from ``state``; host and source are untrusted-safe text. The line is made
+        more compact, step by step, until it fits the width: at 80 columns the full wording
+        cut off the sample's age, PAUSED and the privilege note, the words that say whether
+        the rows can be trusted now."""
         self._state = state
         self._shown_at = monotonic()
         if state is None:
             return
-        snap = state.snapshot
-        text = Text()
-        text.append("tcpscope", style="bold")
-        text.append(f"  {fmt.safe(state.host)}  ")
-        if state.link:
-            text.append(fmt.safe(state.link), style="bold reverse")
-            text.append("  ")
-        if snap is not None:
-            scope, unreadable = scope_words(snap.namespaces, here=state.live)
-            if scope or unreadable:
-                text.append(scope)
-                text.append(unreadable, style="italic")
-                text.append("  ")
-        text.append(f"source {fmt.safe(state.source)}  every {state.interval_s:g}s  ")
-        stats = snap.stats if snap is not None else None
-        if stats is not None and stats.stretched_interval_s is not None:
-            # The sampler keeps up by itself; say so, and why, rather than fall behind silently.
-            took = stats.sample_ms / 1000
-            text.append(
-                f"(stretched to {stats.stretched_interval_s:.1f}s: a sample takes {took:.1f}s)  ",
-                style="bold",
-            )
-        if snap is None:
-            text.append("reading the first sample…")
-        else:
-            seconds = max(0.0, (state.clock() - snap.time).total_seconds())
-            text.append(f"last {fmt.clock(snap.time)} ({seconds:.0f}s ago)")
-        if state.paused:
-            text.append("  PAUSED", style="bold reverse")
-        if snap is not None and snap.privilege.limited:
-            text.append("  privileged cells hidden", style="italic")
+        width = self.size.width
+        for compact in range(COMPACT_STEPS + 1):
+            text = header_line(state, compact)
+            if not width or text.cell_len <= width:
+                break
         self.update(text, layout=False)  # always one line: no relayout
+
+
+COMPACT_STEPS = 8
+"""How many ways :func:`header_line` has to shorten the line, applied in this order."""
+
+
+def header_line(state: HeaderState, compact: int = 0) -> Text:
+    """The header's text; ``compact`` > 0 applies the first ``compact`` shortenings: "source "
+    goes, then "last ", then the program's name, the scope's "network namespace" becomes
+    "netns", the stretch note loses its reason, "privileged cells hidden" becomes "cells hidden",
+    then the interval and last the source go. Nothing that tells whether the rows are current
+    is ever dropped; a line still too long is cut at its end, never wrapped out of sight."""
+    snap = state.snapshot
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if compact < 3:
+        text.append("tcpscope", style="bold")
+        text.append("  ")
+    text.append(f"{fmt.safe(state.host)}  ")
+    if state.link:
+        text.append(fmt.safe(state.link), style="bold reverse")
+        text.append("  ")
+    if snap is not None:
+        scope, unreadable = scope_words(snap.namespaces, here=state.live)
+        if compact >= 4:
+            scope = scope.replace("network namespaces", "netns").replace(
+                "network namespace", "netns"
+            )
+        if scope or unreadable:
+            text.append(scope)
+            text.append(unreadable, style="italic")
+            text.append("  ")
+    source = fmt.safe(state.source)
+    if compact < 8:
+        text.append(f"{source if compact >= 1 else 'source ' + source}  ")
+    if compact < 7:
+        text.append(f"every {state.interval_s:g}s  ")
+    stats = snap.stats if snap is not None else None
+    if stats is not None and stats.stretched_interval_s is not None:
+        # The sampler keeps up by itself; say so, and why, rather than fall behind silently.
+        took = stats.sample_ms / 1000
+        why = "" if compact >= 5 else f": a sample takes {took:.1f}s"
+        text.append(f"(stretched to {stats.stretched_interval_s:.1f}s{why})  ", style="bold")
+    if snap is None:
+        text.append("reading the first sample…")
+    else:
+        seconds = max(0.0, (state.clock() - snap.time).total_seconds())
+        late = seconds > max(2.5 * state.interval_s, state.interval_s + 2) and not state.paused
+        text.append("" if compact >= 2 else "last ")
+        text.append(f"{fmt.clock(snap.time)} ")
+        text.append(f"({seconds:.0f}s ago)", style="bold reverse" if late else "")
+    if state.paused:
+        text.append("  PAUSED", style="bold reverse")
+    if snap is not None and snap.privilege.limited:
+        note = "cells hidden" if compact >= 6 else "privileged cells hidden"
+        text.append(f"  {note}", style="italic")
+    return text
