@@ -1,6 +1,7 @@
-"""A listener's health in the detail summary is its accept queue against its backlog, read
-from the real kernel: a listener that never accepts, with more handshakes done than its
-backlog, shows as full (the kernel then drops new ones), and no rtt/cwnd/bytes lines."""
+"""The Health line of the detail summary, read from the real kernel. A listener's is its
+accept queue against its backlog: one that never accepts, with more handshakes done than its
+backlog, shows as full (the kernel then drops new ones), and no rtt/cwnd/bytes lines. A
+loopback connection's rtt is drawn to the microsecond."""
 
 from __future__ import annotations
 
@@ -51,3 +52,33 @@ async def test_a_full_listener_says_so(stuck_listener: tuple[int, int], tmp_path
         text = await summary_of(app, pilot, port, "accept queue")
     assert f"accept queue {waiting} of {BACKLOG}  full: new handshakes are dropped" in text, text
     assert "rtt" not in text and "cwnd" not in text and "Bytes" not in text
+
+
+async def test_a_loopback_rtt_is_drawn_to_the_microsecond(tmp_path: Path) -> None:
+    """Loopback's rtt is tens of µs: the summary drew it "0.0 ms", as if none was measured.
+    Below 1 ms it has ss's three decimals, and it is the kernel's own value."""
+    with socket.create_server(("127.0.0.1", 0)) as lst:
+        port = lst.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            server, _ = lst.accept()
+            with server:  # no traffic: the rtt is the handshake's, tens of µs
+                feed = make_feed(FeedOptions(netns="current", ipsec=False, interval_s=0.2))
+                app = TcpscopeApp(
+                    feed,
+                    prefs_path=tmp_path / "prefs.json",
+                    filter_text=f"lport:{port} state:est",
+                )
+                async with app.run_test(size=(80, 24)) as pilot:
+                    text = await summary_of(app, pilot, port, "rtt ")
+                    snap = app.snapshot
+                    assert snap is not None
+                    peer = client.getsockname()[1]
+                    (conn,) = [
+                        c
+                        for c in snap.connections.values()
+                        if (c.local_port, c.remote_port) == (port, peer)
+                    ]
+                    info = snap.tcp_info.get(conn.instance_id)
+    assert info is not None and 0 < info.rtt_us < 1000, info
+    assert f"rtt {info.rtt_us / 1000:.3f} ms ±" in text, text
+    assert "rtt 0.0 ms" not in text

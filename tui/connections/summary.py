@@ -154,8 +154,8 @@ def tcp_lines(
         return accept_queue_text(info), Text("")
     health = Text()
     health.append("rtt ")
-    health.append(f"{info.rtt_us / 1000:.1f} ms", style="bold")
-    health.append(f" ±{info.rttvar_us / 1000:.1f}")
+    health.append(f"{_ms(info.rtt_us)} ms", style="bold")
+    health.append(f" ±{_ms(info.rttvar_us)}")
     health.append("   cwnd ")
     health.append(str(info.snd_cwnd), style="bold")
     health.append("   retrans ")
@@ -171,6 +171,12 @@ def tcp_lines(
     traffic.append(fmt.size(info.bytes_acked), style="bold")
     traffic.append(f" ({_rate(rate.out_per_s if rate else None)})")
     return health, traffic
+
+
+def _ms(us: int) -> str:
+    """Microseconds as milliseconds, to the microsecond below 1 ms (as ss prints rtt): a
+    loopback or LAN rtt of 18 µs was drawn "0.0 ms", as if none was measured."""
+    return f"{us / 1000:.3f}" if us < 1000 else f"{us / 1000:.1f}"
 
 
 NO_TCP_INFO_HERE: Final = "no tcp_info for this socket (listening, TIME_WAIT or request sockets)"
