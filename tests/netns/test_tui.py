@@ -106,7 +106,7 @@ async def test_at_80x24_header_and_detail_name_the_namespaces(two: tuple[str, st
         assert table.many_namespaces
         assert "Namespace" not in line(table, 0)  # no room: the layout drops it
         head = header_text(app)
-        assert "2 network namespaces  source" in head
+        assert "2 network namespaces  netlink" in head  # whole, before "source " goes
         assert "this network namespace" not in head
         await pilot.press("slash", *f"ns:{b}", "enter")
         await rows_when(pilot, app, 1)
@@ -128,5 +128,5 @@ async def test_one_other_namespace_is_not_called_this_one(two: tuple[str, str, i
     async with app.run_test(size=(80, 24)) as pilot:
         await rows_when(pilot, app, 1)
         head = header_text(app)
-        assert "1 network namespace  source" in head
+        assert "1 network namespace  netlink" in head
         assert "this network namespace" not in head

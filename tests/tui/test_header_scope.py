@@ -113,12 +113,10 @@ async def test_at_80_columns_age_paused_and_privilege_stay_on_the_line() -> None
     assert len(text) == 80 and "…" not in text  # drawn whole on its one line
     assert "2 netns (1 unreadable)" in text  # what the rows cover
     assert "09:00:00 (0s ago)" in text and "PAUSED" in text and "cells hidden" in text
-    # Not paused, the source has room again.
-    text, _ = await _header(view, live=True, width=80, privilege=limited)
-    assert "netlink via ssh  09:00:00 (0s ago)  cells hidden" in text
-    # Here, one namespace, nothing hidden: only "source ", "last " and the program's name go.
+    assert text.startswith("tcpscope  box")  # the app's name stays: scripts find it by it
+    # Here, one namespace, nothing hidden: "source ", "last " and the interval go.
     text, _ = await _header(None, live=True, width=80, paused=True, source="netlink")
-    assert text.startswith("box  this network namespace  netlink  every 1s  09:00:00")
+    assert text.startswith("tcpscope  box  this network namespace  netlink  09:00:00")
     assert text.rstrip().endswith("(0s ago)  PAUSED")
 
 

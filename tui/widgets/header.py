@@ -89,28 +89,27 @@ class HeaderBar(Static):
         self.update(text, layout=False)  # always one line: no relayout
 
 
-COMPACT_STEPS = 8
+COMPACT_STEPS = 7
 """How many ways :func:`header_line` has to shorten the line, applied in this order."""
 
 
 def header_line(state: HeaderState, compact: int = 0) -> Text:
     """The header's text; ``compact`` > 0 applies the first ``compact`` shortenings: "source "
-    goes, then "last ", then the program's name, the scope's "network namespace" becomes
-    "netns", the stretch note loses its reason, "privileged cells hidden" becomes "cells hidden",
-    then the interval and last the source go. Nothing that tells whether the rows are current
+    goes, then "last ", the stretch note's reason, the interval, the scope's "network
+    namespace" becomes "netns", "privileged cells hidden" becomes "cells hidden", and last the
+    source goes. Nothing that tells whether the rows are current
     is ever dropped; a line still too long is cut at its end, never wrapped out of sight."""
     snap = state.snapshot
     text = Text(no_wrap=True, overflow="ellipsis")
-    if compact < 3:
-        text.append("tcpscope", style="bold")
-        text.append("  ")
+    text.append("tcpscope", style="bold")  # kept: scripts and people find the app by it
+    text.append("  ")
     text.append(f"{fmt.safe(state.host)}  ")
     if state.link:
         text.append(fmt.safe(state.link), style="bold reverse")
         text.append("  ")
     if snap is not None:
         scope, unreadable = scope_words(snap.namespaces, here=state.live)
-        if compact >= 4:
+        if compact >= 5:
             scope = scope.replace("network namespaces", "netns").replace(
                 "network namespace", "netns"
             )
@@ -119,15 +118,15 @@ def header_line(state: HeaderState, compact: int = 0) -> Text:
             text.append(unreadable, style="italic")
             text.append("  ")
     source = fmt.safe(state.source)
-    if compact < 8:
-        text.append(f"{source if compact >= 1 else 'source ' + source}  ")
     if compact < 7:
+        text.append(f"{source if compact >= 1 else 'source ' + source}  ")
+    if compact < 4:
         text.append(f"every {state.interval_s:g}s  ")
     stats = snap.stats if snap is not None else None
     if stats is not None and stats.stretched_interval_s is not None:
         # The sampler keeps up by itself; say so, and why, rather than fall behind silently.
         took = stats.sample_ms / 1000
-        why = "" if compact >= 5 else f": a sample takes {took:.1f}s"
+        why = "" if compact >= 3 else f": a sample takes {took:.1f}s"
         text.append(f"(stretched to {stats.stretched_interval_s:.1f}s{why})  ", style="bold")
     if snap is None:
         text.append("reading the first sample…")
