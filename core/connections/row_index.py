@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 
-from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
 from core.connections.namespaces import NamespaceInfo, NamespaceView, label
 from core.connections.order_build import OrderBuild, gc_paused
 from core.connections.query import EMPTY_QUERY, Query, key_func
@@ -50,6 +50,13 @@ that is usually all of them, at 250k a fraction."""
 RETIRE_ROWS = 16_384
 """Rows of a dropped order let go of per :meth:`RowIndex.step` (a couple of ms at most)."""
 _STATE = attrgetter("state")
+
+
+NO_OWNER_GROUP = "(no owner)"
+"""The group of connections the kernel holds without a file (TIME_WAIT, orphans)."""
+NO_PID_GROUP = "(no PID)"
+"""The group of connections without a PID when some were only not found (another user's
+process without privilege, an fd table no one may read): "no owner" would not be true."""
 
 
 @dataclass(slots=True)
@@ -464,8 +471,10 @@ class RowIndex:
             group = by_pid.get(pid)
             if group is None:
                 p = self.proc(conn)
-                name = (p.name or "?") if p is not None else "(no owner)" if pid is None else "?"
+                name = (p.name or "?") if p is not None else NO_OWNER_GROUP if pid is None else "?"
                 group = by_pid[pid] = Group(pid, name)
+            if pid is None and conn.owner_status is not OwnerStatus.NO_OWNER:
+                group.name = NO_PID_GROUP  # not all of them are known to have no owner
             group.members.append(iid)
             group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
         return sorted(by_pid.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))
