@@ -181,6 +181,7 @@ class Agent:
             provider=str(cfg["provider"]),
             vici=cfg["vici"],
             every_tcp_info=bool(cfg["every_tcp_info"]),
+            netns=cfg.get("netns") if isinstance(cfg.get("netns"), str) else None,
         )
         try:
             self.feed = feed = make_feed(options)

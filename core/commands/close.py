@@ -65,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
     remote = target_from(args)
     if remote is not None:  # everything happens on the server, in one agent session
+        if getattr(args, "close_netns", CURRENT_NETNS) != CURRENT_NETNS:
+            raise UsageError(
+                "close --netns does not apply with --remote: the agent closes connections in "
+                "the network namespace its SSH session runs in"
+            )
         from core.remote import RemoteActions
 
         actions = RemoteActions(remote)

@@ -324,7 +324,8 @@ def _snapshot(args: argparse.Namespace, remote: RemoteTarget | None, order: Earl
         if remote is not None:
             from core.remote import remote_snapshot  # asyncio and more: only when remote
 
-            return remote_snapshot(remote, tcp_info=bool(args.json))
+            netns = getattr(args, "netns", DEFAULT_NETNS)
+            return remote_snapshot(remote, tcp_info=bool(args.json), netns=netns)
         if getattr(args, "source", "auto") != "psutil" and sys.platform == "linux":
             start_owner_scan()  # on the other core while the rest is imported (or already)
         from core.connections import take_snapshot

@@ -105,6 +105,7 @@ def make_feed(options: FeedOptions) -> Feed:
                 provider=options.provider,
                 vici=options.vici,
                 every_tcp_info=options.every_tcp_info,
+                netns=options.netns,
             ),
         )
     elif options.demo:

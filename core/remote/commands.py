@@ -50,8 +50,9 @@ def _one_session(target: RemoteTarget, config: dict[str, Any]) -> list[dict[str,
     return out
 
 
-def remote_snapshot(target: RemoteTarget, *, tcp_info: bool) -> Snapshot:
-    """One sample taken on ``target`` as ``tcpscope connections`` takes it locally."""
+def remote_snapshot(target: RemoteTarget, *, tcp_info: bool, netns: str | None = None) -> Snapshot:
+    """One sample taken on ``target`` as ``tcpscope connections`` takes it locally, of the
+    server's network namespaces ``netns`` (see stream_config)."""
     config = stream_config(
         interval_s=1.0,
         ghost_ttl_s=5.0,
@@ -60,6 +61,7 @@ def remote_snapshot(target: RemoteTarget, *, tcp_info: bool) -> Snapshot:
         vici=None,
         every_tcp_info=tcp_info,
         samples=1,
+        netns=netns,
     )
     header: RecordingHeader | None = None
     try:

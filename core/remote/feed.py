@@ -53,8 +53,10 @@ def stream_config(
     vici: str | None,
     every_tcp_info: bool,
     samples: int | None = None,
+    netns: str | None = None,
 ) -> dict[str, Any]:
-    """The agent's first line for a stream of samples."""
+    """The agent's first line for a stream of samples; ``netns`` is ``--netns`` as given
+    (names, PIDs and paths mean the server's; None: the SSH session's namespace only)."""
     return {
         "mode": "stream",
         "interval_s": interval_s,
@@ -64,6 +66,7 @@ def stream_config(
         "vici": vici,
         "every_tcp_info": every_tcp_info,
         "samples": samples,
+        "netns": netns,
     }
 
 

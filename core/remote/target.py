@@ -104,11 +104,6 @@ def target_from(args: argparse.Namespace) -> RemoteTarget | None:
             raise UsageError(f"--remote cannot be combined with {flag}")
     if getattr(args, "source", "auto") not in ("auto", "netlink"):
         raise UsageError("--remote samples with netlink on the server; drop --source")
-    if getattr(args, "netns", "all") != "all":
-        raise UsageError(
-            "--netns does not apply with --remote: the agent reads the network namespace "
-            "its SSH session runs in"
-        )
     return parse_target(
         text,
         sudo=bool(getattr(args, "remote_sudo", False)),

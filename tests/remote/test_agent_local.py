@@ -124,9 +124,9 @@ def test_connections_match_a_local_run(netns: str) -> None:
     proc, port = listen_in_namespace(netns)
     try:
         ssh = f"{LOCAL_SSH} --netns {netns}"
-        remote = run_tcpscope("--remote", "localhost", "--remote-python", BARE_PYTHON,
-                              "connections", "--json", ssh=ssh)  # fmt: skip
         here = ["connections", "--json", "--netns", "current"]  # the server's own namespace
+        remote = run_tcpscope("--remote", "localhost", "--remote-python", BARE_PYTHON,
+                              *here, ssh=ssh)  # fmt: skip
         local = subprocess.run(["ip", "netns", "exec", netns, *TCPSCOPE, *here],
                                capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     finally:
@@ -175,3 +175,41 @@ def test_kernel_without_sock_diag_is_one_line() -> None:
 def test_missing_sudo_right_is_one_line() -> None:
     line = _failure("--remote-sudo", "--remote-python", BARE_PYTHON, ssh=f"{LOCAL_SSH} --as nobody")
     assert "sudo refused" in line and "NOPASSWD" in line
+
+
+def test_netns_names_the_servers_namespaces(netns: str) -> None:
+    """``--netns`` with ``--remote`` is read on the server, as locally: a name there, and by
+    default every namespace (the agent runs in ``netns``, the listener in another one)."""
+    other = f"tsb{secrets.token_hex(3)}"
+    subprocess.run(["ip", "netns", "add", other], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", other, "ip", "link", "set", "lo", "up"], check=True)
+        proc, port = listen_in_namespace(other)
+        try:
+            ssh = f"{LOCAL_SSH} --netns {netns}"
+            base = ("--remote", "localhost", "--remote-python", BARE_PYTHON)
+            named = run_tcpscope(*base, "connections", "--json", "--netns", other, ssh=ssh)
+            default = run_tcpscope(*base, "connections", "--state", "Listen", ssh=ssh)
+            own = run_tcpscope(*base, "connections", "--netns", "current", ssh=ssh)
+            nosuch = run_tcpscope(*base, "connections", "--netns", f"{other}x", ssh=ssh)
+        finally:
+            proc.kill()
+    finally:
+        subprocess.run(["ip", "netns", "del", other], check=False)
+    assert named.returncode == 0, named.stderr
+    (row,) = json.loads(named.stdout)
+    assert (row["LocalPort"], row["OwningProcess"]) == (port, proc.pid)
+    assert row["tcpscope"]["namespace"]["name"] == other
+    assert default.returncode == 0, default.stderr
+    (line,) = [ln for ln in default.stdout.splitlines() if f"127.0.0.1:{port} " in ln]
+    assert other in line  # the Namespace column names it
+    assert own.returncode == 0 and f":{port} " not in own.stdout
+    assert nosuch.returncode == 1
+    assert nosuch.stderr.strip().endswith(f"no network namespace or container named '{other}x')")
+
+
+def test_close_netns_is_refused_with_remote() -> None:
+    done = run_tcpscope("--remote", "localhost", "close", "--netns", "all", "--local-port", "1")
+    assert done.returncode == 2
+    assert done.stderr.startswith("tcpscope: close --netns does not apply with --remote")
+    assert len(done.stderr.splitlines()) == 1

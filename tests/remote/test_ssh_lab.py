@@ -85,7 +85,9 @@ def test_namespace_listener_appears_client_listener_does_not(
         client_side.bind(("127.0.0.1", 0))
         client_side.listen()
         client_port = client_side.getsockname()[1]
-        done = tcpscope(lab, "connections", "--json")
+        # The server's own namespace: the lab's server shares this host's PID namespace,
+        # so "all" (the default, as locally) would find the client's namespace there too.
+        done = tcpscope(lab, "connections", "--json", "--netns", "current")
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     listening = {(r["LocalAddress"], r["LocalPort"]): r for r in rows if r["State"] == 2}
@@ -212,7 +214,7 @@ def test_close_acts_on_the_server_with_the_same_confirmations(lab: SshLab) -> No
             done = tcpscope(lab, *args, "--yes")
             assert done.returncode == 0, done.stderr
             assert f"closed  127.0.0.1:{port}" in done.stdout
-            left = json.loads(tcpscope(lab, "connections", "--json").stdout)
+            left = json.loads(tcpscope(lab, "connections", "--json", "--netns", "current").stdout)
             assert port not in {r["LocalPort"] for r in left}
             if here.fileno() != -1:  # this host's socket on that port was not touched
                 assert here.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1

@@ -45,14 +45,23 @@ def test_ssh_command_is_replaced_by_the_environment(monkeypatch: pytest.MonkeyPa
         ssh_argv(target, "CMD", batch=False)
 
 
-def test_netns_choice_is_refused_with_remote() -> None:
+def test_netns_choice_goes_to_the_server() -> None:
+    """``--netns`` is the server's choice (it used to be refused): it rides in the agent's
+    config, and the default, as locally, is every namespace."""
     import argparse
 
-    from core.remote.target import target_from
+    from core.commands.feeds import options_from_args
+    from core.remote.feed import stream_config
 
-    with pytest.raises(UsageError, match="--netns does not apply"):
-        target_from(argparse.Namespace(remote="web1", netns="current"))
-    assert target_from(argparse.Namespace(remote="web1", netns="all")) == RemoteTarget("web1")
+    for netns in ("current", "all", "web,42"):
+        args = argparse.Namespace(remote="web1", netns=netns)
+        options = options_from_args(args, every_tcp_info=False)
+        assert options.remote == RemoteTarget("web1") and options.netns == netns
+    config = stream_config(
+        interval_s=1.0, ghost_ttl_s=5.0, ipsec=False, provider="auto", vici=None,
+        every_tcp_info=False, netns="web",
+    )  # fmt: skip
+    assert config["netns"] == "web"
 
 
 def test_tui_actions_never_touch_this_host_for_a_remote_feed() -> None:
