@@ -3,14 +3,17 @@
 Why: process details rarely change and cost several /proc reads each, so they are fetched
 when a PID first owns a socket and kept while it owns any, keyed by (pid, create_time) so a
 reused PID is noticed. Fields the OS refuses become ``None`` and are listed in
-``ProcessInfo.denied``; a process that vanished is dropped. Portable (psutil); where psutil is
-not installed (the remote agent on a bare server) Linux's /proc gives the same fields
-(:mod:`core.connections.sources.procfs`), so psutil is imported on first use, not at import.
+``ProcessInfo.denied``; a process that vanished is dropped. On Linux they come straight from
+/proc (:mod:`core.connections.sources.procfs`, psutil's semantics field for field, checked
+against psutil by the tests): the remote agent has no psutil, and a one-shot then does not pay
+psutil's import (~9 ms of a ~0.5 s run at 50k). Elsewhere psutil, imported on first use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import sys
 from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Final
@@ -26,6 +29,9 @@ _FIELDS: Final = ("name", "username", "cmdline", "exe")
 
 @functools.cache
 def _psutil() -> ModuleType | None:
+    """psutil where /proc cannot serve; None on Linux (procfs) or when it is not installed."""
+    if sys.platform.startswith("linux"):
+        return None
     try:
         import psutil  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
@@ -39,7 +45,13 @@ def fetch_process(pid: int) -> ProcessInfo | None:
     if psutil is None:
         from core.connections.sources import procfs
 
-        return procfs.fetch_process(pid)
+        info = procfs.fetch_process(pid)
+        return None if info is None else dataclasses.replace(info, ns_pid=namespace_pid(pid))
+    return psutil_process(psutil, pid)
+
+
+def psutil_process(psutil: ModuleType, pid: int) -> ProcessInfo | None:
+    """Details of ``pid`` through psutil (macOS, Windows, BSD; the tests' reference)."""
     try:
         proc = psutil.Process(pid)
         with proc.oneshot():
