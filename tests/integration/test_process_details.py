@@ -16,12 +16,13 @@ from pathlib import Path
 import psutil
 import pytest
 
+from core.connections.model import ProcessInfo
 from core.connections.sources import procinfo
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc: Linux")
 
 
-def both(pid: int) -> tuple[object, object]:
+def both(pid: int) -> tuple[ProcessInfo | None, ProcessInfo | None]:
     """(the /proc reading tcpscope uses, psutil's), read back to back."""
     return procinfo.fetch_process(pid), procinfo.psutil_process(psutil, pid)
 
