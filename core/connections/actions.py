@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
-from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
 from core.connections.records import address_text
 from core.connections.sources.inet_diag import (
     InetDiagDumper,
@@ -58,6 +58,45 @@ CLOSE_REASONS: Final[Mapping[Refusal, str]] = {
     Refusal.GONE: "no such TCP socket any more: it closed (or changed) since the last sample",
 }
 """What each refusal of SOCK_DESTROY means, in the words the UI and the CLI print."""
+TIME_WAIT_REFUSED: Final = (
+    "this kernel cannot close a TIME_WAIT socket (older kernels destroy only full sockets); "
+    "it ends by itself within 60 s"
+)
+
+_RESETS: Final = frozenset(
+    {
+        TcpState.ESTABLISHED,
+        TcpState.CLOSE_WAIT,
+        TcpState.FIN_WAIT1,
+        TcpState.FIN_WAIT2,
+        TcpState.SYN_RECEIVED,
+    }
+)
+"""States in which the kernel's abort sends the peer a reset (tcp_need_reset)."""
+
+
+def close_effect(state: TcpState) -> str:
+    """What SOCK_DESTROY does to a socket in ``state`` (net/ipv4/tcp.c, tcp_abort): a reset
+    goes to the peer only in some states, and a TIME_WAIT or a half-open request is dropped
+    without a packet. The confirmation says which, not "the peer gets a reset" for all."""
+    if state is TcpState.TIME_WAIT:
+        return "The kernel drops it at once (its TIME_WAIT ends; nothing is sent), as ss -K does."
+    if state is TcpState.LISTEN:
+        return (
+            "The kernel closes the listener, as ss -K does; connections still waiting in its "
+            "accept queue are reset."
+        )
+    if state is TcpState.SYN_SENT:
+        return (
+            "The kernel aborts the connection attempt (nothing is sent; the process gets "
+            "ECONNABORTED), as ss -K does."
+        )
+    if state in _RESETS:
+        return (
+            "The kernel aborts it (the peer gets a reset, the process ECONNABORTED), as ss -K does."
+        )
+    return "The kernel aborts it (no reset is sent in this state), as ss -K does."
+
 
 _CLOSE_ERRNOS: Final[Mapping[int, Refusal]] = {
     errno.EPERM: Refusal.NOT_PERMITTED,
@@ -219,6 +258,10 @@ class Closer:
             return Outcome(False, f"could not ask the kernel: {exc}", Refusal.FAILED)
         if code == 0:
             return Outcome(True, f"closed {endpoints(conn)}")
+        if code == errno.EOPNOTSUPP and conn.state is TcpState.TIME_WAIT:
+            # Kernels before TIME_WAIT support in tcp_abort refuse only these: the others may
+            # still close, so this is not the kernel-wide refusal that stops the rest.
+            return Outcome(False, TIME_WAIT_REFUSED, Refusal.FAILED)
         refusal = _CLOSE_ERRNOS.get(code, Refusal.FAILED)
         reason = CLOSE_REASONS.get(refusal) or f"the kernel refused: {os.strerror(code)}"
         return Outcome(False, reason, refusal)

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from core.connections.actions import (
+    TIME_WAIT_REFUSED,
     Closer,
     ProcessTarget,
     Refusal,
@@ -181,3 +182,61 @@ def test_a_reused_pid_is_not_signalled(bag: SocketBag) -> None:
     assert outcome.refusal is Refusal.REPLACED
     assert "nothing was sent" in outcome.message
     assert child.poll() is None
+
+
+def time_wait(bag: SocketBag, netlink: Sampling) -> TcpConnection:
+    """A real TIME_WAIT socket: the client closes first, then the server; the client's end
+    waits (no process holds it any more)."""
+    listener = bag.listener()
+    client, accepted = bag.pair(listener)
+    ports = client.getsockname()[1], listener.getsockname()[1]
+    client.close()
+    assert accepted.recv(1) == b""
+    accepted.close()
+    for _ in range(100):
+        found = [
+            c
+            for c in netlink().connections.values()
+            if (c.local_port, c.remote_port) == ports and c.state is TcpState.TIME_WAIT
+        ]
+        if found:
+            return found[0]
+    raise AssertionError("no TIME_WAIT socket appeared")
+
+
+@pytest.mark.root
+@pytest.mark.usefixtures("can_destroy")
+def test_a_time_wait_socket_is_dropped_or_refused_for_itself(
+    bag: SocketBag, netlink: Sampling
+) -> None:
+    """Kernels that destroy TIME_WAIT sockets drop it (this one does); older ones refuse
+    only that socket (see the next test), never as "this kernel cannot close sockets"."""
+    conn = time_wait(bag, netlink)
+    [(_, outcome)] = close_connections([conn])
+    if outcome.done:
+        ports = conn.local_port, conn.remote_port
+        assert not any(
+            (c.local_port, c.remote_port) == ports for c in netlink().connections.values()
+        )
+    else:
+        assert outcome.message == TIME_WAIT_REFUSED
+
+
+def test_an_older_kernel_refusing_time_wait_stops_nothing_else(
+    bag: SocketBag, netlink: Sampling, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fake only for the fault this kernel cannot show: before TIME_WAIT support in
+    tcp_abort, a TIME_WAIT socket answers EOPNOTSUPP while full sockets close. That refusal
+    is that socket's: the next connection is still tried."""
+    tried: list[int] = []
+
+    def destroy(_self: InetDiagDumper, _family: int, _sockid: bytes) -> int:
+        tried.append(1)
+        return errno.EOPNOTSUPP if len(tried) == 1 else 0
+
+    waiting = time_wait(bag, netlink)
+    *_, established = server_side(bag, netlink)
+    monkeypatch.setattr(InetDiagDumper, "destroy", destroy)
+    (_, first), (_, second) = close_connections([waiting, established])
+    assert not first.done and first.message == TIME_WAIT_REFUSED
+    assert first.refusal is Refusal.FAILED and second.done

@@ -118,6 +118,7 @@ async def test_x_confirms_exactly_what_and_resets_the_peer(bag: SocketBag) -> No
         assert f"127.0.0.1:{port} → 127.0.0.1:{cport}" in text
         assert "Established" in text and f"PID {os.getpid()} (python" in text
         assert "1 connection; the socket is held by 1 process" in text
+        assert "the peer gets a reset, the process ECONNABORTED" in text
         await pilot.press("y")
         await until(pilot, lambda: any(t.startswith("closed ") for t in toasts(app)))
         assert f"closed 127.0.0.1:{port} → 127.0.0.1:{cport}" in toasts(app)
@@ -145,6 +146,25 @@ async def test_an_orphaned_socket_is_said_to_have_no_owner_because_it_has_no_fil
         text = await confirm(pilot, app)
         assert "no owning process (the kernel holds it without a file)" in text
         assert "1 connection; no process holds the socket (no file)" in text
+        await pilot.press("n")
+
+
+async def test_a_time_wait_row_is_not_said_to_reset_anyone(bag: SocketBag) -> None:
+    """The kernel drops a TIME_WAIT socket without a packet (tcp_abort): the dialog says so
+    instead of the abort's "the peer gets a reset" (it said that for every state)."""
+    client, accepted = bag.pair(bag.listener())
+    ports = client.getsockname()[1], client.getpeername()[1]
+    client.close()
+    assert accepted.recv(1) == b""
+    accepted.close()  # the client's end now waits in TIME_WAIT
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select(pilot, app, *ports)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        assert "TimeWait" in text
+        assert "The kernel drops it at once (its TIME_WAIT ends; nothing is sent)" in text
+        assert "reset" not in text
         await pilot.press("n")
 
 

@@ -119,7 +119,7 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
         _warn(text, f"a shared socket (PIDs {pids}): closing it closes it for all of them")
     if conn.state is TcpState.LISTEN:
         _warn(text, "a listening socket: new connections to this port will be refused")
-    text.append("\nThe kernel aborts it (the peer gets a reset), as ss -K does.", style="italic")
+    text.append(f"\n{connections.close_effect(conn.state)}", style="italic")
     return text
 
 
