@@ -5,6 +5,7 @@ pane still say which namespace a row is in."""
 
 from __future__ import annotations
 
+import re
 import io
 from collections.abc import Iterator
 
@@ -106,8 +107,10 @@ async def test_at_80x24_header_and_detail_name_the_namespaces(two: tuple[str, st
         assert table.many_namespaces
         assert "Namespace" not in line(table, 0)  # no room: the layout drops it
         head = header_text(app)
-        assert "2 network namespaces  netlink" in head  # whole, before "source " goes
-        assert "this network namespace" not in head
+        # Whole, or as "2 netns" when the line is longer (a busy host's stretch note): the
+        # header's shortening (tests/tui/test_header_scope.py) keeps the count either way.
+        assert re.search(r"  2 (network namespaces|netns)  netlink", head), head
+        assert "this network namespace" not in head and "this netns" not in head
         await pilot.press("slash", *f"ns:{b}", "enter")
         await rows_when(pilot, app, 1)
         await pilot.press("escape", "enter")
@@ -128,5 +131,5 @@ async def test_one_other_namespace_is_not_called_this_one(two: tuple[str, str, i
     async with app.run_test(size=(80, 24)) as pilot:
         await rows_when(pilot, app, 1)
         head = header_text(app)
-        assert "1 network namespace  netlink" in head
-        assert "this network namespace" not in head
+        assert re.search(r"  1 (network namespace|netns)  netlink", head), head
+        assert "this network namespace" not in head and "this netns" not in head
