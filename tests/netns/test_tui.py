@@ -5,8 +5,8 @@ pane still say which namespace a row is in."""
 
 from __future__ import annotations
 
-import re
 import io
+import re
 from collections.abc import Iterator
 
 import pytest
