@@ -41,7 +41,7 @@ from tui.connections.property_list import (
     split_properties,
     where_words,
 )
-from tui.connections.summary import NO_TCP_INFO, summary
+from tui.connections.summary import summary, why_no_tcp_info
 
 HINT = "Esc/Enter close · ↑↓ scroll · u: not-reported properties"
 
@@ -92,14 +92,8 @@ def state_change_text(conn: TcpConnection, now: datetime) -> Text:
 
 def tcp_table(info: TcpInfo | None, source: str = "netlink") -> Table | Text:
     """Every tcp_info figure tcpscope decodes."""
-    if info is None and source in NO_TCP_INFO:
-        return Text(NO_TCP_INFO[source], style="italic")
     if info is None:
-        return Text(
-            "not reported: the kernel gives no tcp_info for this socket "
-            "(TIME_WAIT, request or listening sockets, or a source without it)",
-            style="italic",
-        )
+        return Text(why_no_tcp_info(source), style="italic")
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)

@@ -147,7 +147,7 @@ def tcp_lines(
     """``rtt … cwnd … retrans …`` and ``in … out …`` (bytes and current rates); for a
     listener (``listening``) its accept queue against its backlog, and no byte line."""
     if info is None:
-        none = Text(NO_TCP_INFO.get(source, NO_TCP_INFO_HERE))
+        none = Text(why_no_tcp_info(source))
         none.stylize("italic")
         return none, Text("")
     if listening:
@@ -179,9 +179,18 @@ def _ms(us: int) -> str:
     return f"{us / 1000:.3f}" if us < 1000 else f"{us / 1000:.1f}"
 
 
-NO_TCP_INFO_HERE: Final = "no tcp_info for this socket (listening, TIME_WAIT or request sockets)"
+NO_TCP_INFO_HERE: Final = (
+    "not reported: the kernel gives no tcp_info for this socket (listening, TIME_WAIT or "
+    "request sockets)"
+)
 NO_TCP_INFO: Final = {"psutil": "not reported: psutil gives no tcp_info (the netlink source does)"}
 """Why a connection has no tcp_info, by source, where the source says it and not the socket."""
+
+
+def why_no_tcp_info(source: str) -> str:
+    """Why a connection of ``source`` has no tcp_info: the source's reason, or the socket's
+    (one text for the summary's Health line and the detail's tcp_info section)."""
+    return NO_TCP_INFO.get(source, NO_TCP_INFO_HERE)
 
 
 def accept_queue_text(info: TcpInfo) -> Text:
