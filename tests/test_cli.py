@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.seed import require_seed
+from tests.integration.sockets import WITHOUT_PTRACE, listener_held_by_nobody
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -155,24 +156,11 @@ def test_root_without_ptrace_says_owners_need_privilege() -> None:
     """Root without CAP_SYS_PTRACE (a default container's root) can list another user's
     /proc/PID/fd (CAP_DAC_OVERRIDE) but not read its links: that table counts as unreadable,
     so the owner is "needs-privilege" with the note, not "not-found" (no process holds it)."""
-    holder = subprocess.Popen(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
-         "-c", "import socket, sys; s = socket.create_server(('127.0.0.1', 0));"
-         " print(s.getsockname()[1], flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/",
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None
-        port = holder.stdout.readline().strip()
-        assert port.isdigit(), port
-        argv = ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace",
-                PY, "-m", "tui", "connections", "--json", "--local-port", port,
-                "--netns", "current"]  # fmt: skip
+    with listener_held_by_nobody() as port:
+        argv = [*WITHOUT_PTRACE, PY, "-m", "tui", "connections", "--json",
+                "--local-port", str(port), "--netns", "current"]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, cwd="/")
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
     assert done.returncode == 0, done.stderr
     (doc,) = json.loads(done.stdout)
     assert doc["OwningProcess"] is None

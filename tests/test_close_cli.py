@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.sockets import SocketBag
+from tests.integration.sockets import WITHOUT_PTRACE, SocketBag, listener_held_by_nobody
 from tests.test_cli import PY, ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sock_diag: Linux")
@@ -161,24 +161,11 @@ def test_an_owner_not_looked_up_is_not_called_no_owner() -> None:
     """Root without CAP_SYS_PTRACE closes a listener held by nobody: the owner could not be
     read, and the 'closed' line says so instead of 'no owning process' (which would tell the
     user no process lost anything)."""
-    holder = subprocess.Popen(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
-         "-c", "import socket, sys; s = socket.create_server(('127.0.0.1', 0));"
-         " print(s.getsockname()[1], flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/",
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None
-        port = holder.stdout.readline().strip()
-        assert port.isdigit(), port
-        argv = ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace",
-                PY, "-m", "tui", "close", "--local-port", port, "--state", "Listen",
-                "--local-address", "127.0.0.1", "--yes"]  # fmt: skip
+    with listener_held_by_nobody() as port:
+        argv = [*WITHOUT_PTRACE, PY, "-m", "tui", "close", "--local-port", str(port),
+                "--state", "Listen", "--local-address", "127.0.0.1", "--yes"]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, cwd="/")
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
     assert done.returncode == 0, done.stderr
     (line,) = [x for x in done.stdout.splitlines() if x.startswith("closed")]
     assert f"127.0.0.1:{port} → 0.0.0.0:0" in line and "Listen" in line

@@ -7,11 +7,12 @@ the caller (use :class:`SocketBag` as a context manager).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TypeVar
@@ -116,3 +117,29 @@ def wait_for(probe: Callable[[], T | None], timeout_s: float = 10.0) -> T:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.02)
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+"""An interpreter user nobody can run (the test runner's may live under /root)."""
+WITHOUT_PTRACE = ("setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace")
+"""Prefix: run a command as root minus CAP_SYS_PTRACE (a default container's root)."""
+
+
+@contextlib.contextmanager
+def listener_held_by_nobody() -> Iterator[int]:
+    """A loopback listener held by a process of user nobody; yields its port. Its fd table
+    is another user's: root reads it only with CAP_SYS_PTRACE (see :data:`WITHOUT_PTRACE`)."""
+    holder = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SYSTEM_PYTHON,
+         "-c", "import socket, sys; s = socket.create_server(('127.0.0.1', 0));"
+         " print(s.getsockname()[1], flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/",
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        port = holder.stdout.readline().strip()
+        assert port.isdigit(), port
+        yield int(port)
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)

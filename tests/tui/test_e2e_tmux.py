@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.sockets import WITHOUT_PTRACE, listener_held_by_nobody
+
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
@@ -392,29 +394,20 @@ def test_group_view_does_not_call_unread_owners_no_owner(tmp_path: Path) -> None
     """Root without CAP_SYS_PTRACE (a default container's root) at 80x24: a listener held by
     nobody has no PID because its fd table could not be read, so in the group view (g) the
     PID-less group is "(no PID)"; "(no owner)" is kept for groups the kernel alone holds."""
-    holder = subprocess.Popen(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
-         "-c", "import socket, sys; s = socket.create_server(('127.0.0.1', 0));"
-         " print(s.getsockname()[1], flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/",
-    )  # fmt: skip
-    assert holder.stdout is not None
-    port = holder.stdout.readline().strip()
-    command = (
-        f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={tmp_path} TERM=xterm-256color "
-        "setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace "
-        f"{PYTHON} -m tui --source netlink --no-ipsec --interval 0.5 --netns current "
-        f"--filter lport:{port}; echo EXITED:$?; sleep 60"
-    )
-    pane = Pane(command, width=80, height=24)
-    try:
-        pane.wait_for(lambda t: f"127.0.0.1:{port}" in t, "the listener's row")
-        pane.keys("g")
-        text = pane.wait_for(lambda t: "▸ (no" in t, "the PID-less group")
-        assert "▸ (no PID) 1" in text and "(no owner)" not in text, text
-        pane.keys("q")
-        pane.wait_for(lambda t: "EXITED:0" in t, "a clean exit")
-    finally:
-        pane.kill()
-        holder.kill()
-        holder.wait(timeout=10)
+    with listener_held_by_nobody() as port:
+        command = (
+            f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={tmp_path} TERM=xterm-256color "
+            f"{' '.join(WITHOUT_PTRACE)} "
+            f"{PYTHON} -m tui --source netlink --no-ipsec --interval 0.5 --netns current "
+            f"--filter lport:{port}; echo EXITED:$?; sleep 60"
+        )
+        pane = Pane(command, width=80, height=24)
+        try:
+            pane.wait_for(lambda t: f"127.0.0.1:{port}" in t, "the listener's row")
+            pane.keys("g")
+            text = pane.wait_for(lambda t: "▸ (no" in t, "the PID-less group")
+            assert "▸ (no PID) 1" in text and "(no owner)" not in text, text
+            pane.keys("q")
+            pane.wait_for(lambda t: "EXITED:0" in t, "a clean exit")
+        finally:
+            pane.kill()
