@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, Final, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -757,9 +757,12 @@ class ConnTable(ScrollView, can_focus=True):
         cells: list[tuple[str, Style, int]] = []
         for col, w in columns:
             text = _cell(col.key, conn, proc, age, life, extra)
-            if col.key == "local" and indent:
-                text = indent + text
-            cells.append((_fit(text, w, col.right), style, w))
+            if col.key in _ENDPOINTS:
+                if col.key == "local" and indent:
+                    text = indent + text
+                cells.append((_fit_endpoint(text, w), style, w))
+            else:
+                cells.append((_fit(text, w, col.right), style, w))
         return _strip(cells, width, style)
 
     def _group_line(
@@ -844,6 +847,24 @@ def _cell(
     if key == "netns":
         return fmt.safe(extra.namespace)
     return age
+
+
+_ENDPOINTS: Final = frozenset({"local", "remote"})
+
+
+def _fit_endpoint(text: str, width: int) -> str:
+    """``address:port`` fitted to ``width`` cells, cut in the middle of the address when it
+    is too long, never at the port: at 80 columns an IPv6 endpoint cut at its end lost its
+    port, and two connections between the same addresses read the same."""
+    if len(text) <= width or not text.isascii():
+        return _fit(text, width, False)
+    colon = text.rfind(":")
+    host, port = text[:colon], text[colon:]
+    room = width - len(port) - 1  # the ellipsis
+    if colon <= 0 or room < 4:
+        return _fit(text, width, False)
+    head = (room + 1) // 2
+    return f"{host[:head]}…{host[len(host) - (room - head) :]}{port}"
 
 
 def _fit(text: str, width: int, right: bool) -> str:

@@ -1,0 +1,45 @@
+"""IPv6 endpoints at 80x24: the Local and Remote columns are narrower than a long IPv6
+address, so the address is cut in its middle and the port always shows (cut at its end, two
+connections between the same two addresses read the same, and the port was lost)."""
+
+from __future__ import annotations
+
+from core.connections.model import ProcessInfo, TcpState
+from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
+from tests.tui.scripted import SteppedFeed
+from tests.tui.test_app import by_port, line_text, make_app, step
+from tui.connections.conn_table import _fit_endpoint
+
+ADDR = "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"
+PROCS = {7: ProcessInfo(7, "envoy", "envoy", None, None, None)}
+ROWS = [
+    ScriptedConn(ADDR, 443, ADDR, 50001, TcpState.ESTABLISHED, pid=7, family=6),
+    ScriptedConn(ADDR, 443, ADDR, 50002, TcpState.ESTABLISHED, pid=7, family=6),
+]
+
+
+def frame(_index: int) -> ScriptedFrame:
+    return ScriptedFrame(ROWS, PROCS)
+
+
+async def test_long_ipv6_endpoints_keep_their_ports_at_80x24() -> None:
+    feed = SteppedFeed(frame, name="netlink")
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(pilot, app, feed)
+        lines = [line_text(app, by_port(app, 443, port).instance_id) for port in (50001, 50002)]
+    for line, port in zip(lines, (50001, 50002), strict=True):
+        assert "]:443 " in line and f"]:{port} " in line, line
+        assert "[2001:d" in line and "…" in line
+    assert lines[0] != lines[1]
+
+
+def test_fit_endpoint_cuts_the_address_never_the_port() -> None:
+    text = f"[{ADDR}]:65535"
+    assert _fit_endpoint(text, len(text)) == text
+    assert _fit_endpoint(text, len(text) + 2) == text + "  "
+    cut = _fit_endpoint(text, 22)
+    assert len(cut) == 22 and cut.endswith("]:65535") and cut.startswith("[2001:d")
+    assert _fit_endpoint("10.0.0.1:80", 6) == "10.0.…"  # no room for both ends: cut at the end
+    named = "höst.example:443"  # a resolved name, not ASCII: cut at the end as before
+    assert _fit_endpoint(named * 3, 20).endswith("…")
