@@ -64,15 +64,10 @@ TIME_WAIT_REFUSED: Final = (
 )
 
 _RESETS: Final = frozenset(
-    {
-        TcpState.ESTABLISHED,
-        TcpState.CLOSE_WAIT,
-        TcpState.FIN_WAIT1,
-        TcpState.FIN_WAIT2,
-        TcpState.SYN_RECEIVED,
-    }
+    {TcpState.ESTABLISHED, TcpState.CLOSE_WAIT, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2}
 )
-"""States in which the kernel's abort sends the peer a reset (tcp_need_reset)."""
+"""States in which the kernel's abort sends the peer a reset (tcp_need_reset; SynReceived
+too, for a full socket, see close_effect)."""
 
 
 def close_effect(state: TcpState) -> str:
@@ -85,6 +80,11 @@ def close_effect(state: TcpState) -> str:
         return (
             "The kernel closes the listener, as ss -K does; connections still waiting in its "
             "accept queue are reset."
+        )
+    if state is TcpState.SYN_RECEIVED:
+        return (
+            "The kernel drops the half-open connection, as ss -K does (a request not yet "
+            "accepted goes without a packet; a Fast Open one resets the peer)."
         )
     if state is TcpState.SYN_SENT:
         return (

@@ -240,3 +240,18 @@ def test_an_older_kernel_refusing_time_wait_stops_nothing_else(
     (_, first), (_, second) = close_connections([waiting, established])
     assert not first.done and first.message == TIME_WAIT_REFUSED
     assert first.refusal is Refusal.FAILED and second.done
+
+
+def test_close_effect_names_what_the_kernel_sends_in_each_state() -> None:
+    """One sentence per state, after tcp_abort: a reset only where tcp_need_reset sends one."""
+    from core.connections.actions import close_effect
+
+    said = {state: close_effect(state) for state in TcpState}
+    resets = {s for s, text in said.items() if "the peer gets a reset" in text}
+    assert resets == {
+        TcpState.ESTABLISHED, TcpState.CLOSE_WAIT, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2
+    }  # fmt: skip
+    assert "nothing is sent" in said[TcpState.TIME_WAIT]
+    assert "without a packet" in said[TcpState.SYN_RECEIVED]
+    assert "accept queue are reset" in said[TcpState.LISTEN]
+    assert "no reset" in said[TcpState.LAST_ACK] and "no reset" in said[TcpState.CLOSING]
