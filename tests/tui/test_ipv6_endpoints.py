@@ -8,7 +8,7 @@ from core.connections.model import ProcessInfo, TcpState
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from tests.tui.scripted import SteppedFeed
 from tests.tui.test_app import by_port, line_text, make_app, step
-from tui.connections.conn_table import _fit_endpoint
+from tui.connections.conn_table import fit_endpoint
 
 ADDR = "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"
 PROCS = {7: ProcessInfo(7, "envoy", "envoy", None, None, None)}
@@ -34,12 +34,37 @@ async def test_long_ipv6_endpoints_keep_their_ports_at_80x24() -> None:
     assert lines[0] != lines[1]
 
 
-def test_fit_endpoint_cuts_the_address_never_the_port() -> None:
+def testfit_endpoint_cuts_the_address_never_the_port() -> None:
     text = f"[{ADDR}]:65535"
-    assert _fit_endpoint(text, len(text)) == text
-    assert _fit_endpoint(text, len(text) + 2) == text + "  "
-    cut = _fit_endpoint(text, 22)
+    assert fit_endpoint(text, len(text)) == text
+    assert fit_endpoint(text, len(text) + 2) == text + "  "
+    cut = fit_endpoint(text, 22)
     assert len(cut) == 22 and cut.endswith("]:65535") and cut.startswith("[2001:d")
-    assert _fit_endpoint("10.0.0.1:80", 6) == "10.0.…"  # no room for both ends: cut at the end
+    assert fit_endpoint("10.0.0.1:80", 6) == "10.0.…"  # no room for both ends: cut at the end
     named = "höst.example:443"  # a resolved name, not ASCII: cut at the end as before
-    assert _fit_endpoint(named * 3, 20).endswith("…")
+    assert fit_endpoint(named * 3, 20).endswith("…")
+
+
+async def test_the_k_dialog_lists_each_ipv6_connection_on_one_line() -> None:
+    """The K dialog's list of a process's connections: State first, then both endpoints cut
+    in the middle of the address, one line each within the dialog (they wrapped under the
+    labels before)."""
+    from rich.console import Console
+
+    from core.connections import ProcessTarget
+    from tui.connections.actions import terminate_body
+
+    feed = SteppedFeed(frame, name="netlink")
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(pilot, app, feed)
+        snap = app.snapshot
+        assert snap is not None
+        conns = tuple(sorted(snap.connections.values(), key=lambda c: c.remote_port))
+    console = Console(width=72, color_system=None, record=True)  # the dialog's text width
+    console.print(terminate_body(ProcessTarget(7, PROCS[7], conns)))
+    lines = console.export_text().splitlines()
+    listed = [line for line in lines if line.lstrip().startswith("Established")]
+    assert len(listed) == 2, lines
+    for line, port in zip(listed, (50001, 50002), strict=True):
+        assert line.rstrip().endswith(f"]:{port}") and "]:443 → [2001:d" in line, line

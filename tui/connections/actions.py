@@ -32,12 +32,15 @@ from core.connections import (
     TcpState,
 )
 from tui import format as fmt
-from tui.connections.conn_table import ConnTable
+from tui.connections.conn_table import ConnTable, fit_endpoint
 from tui.connections.namespace_detail import namespace_line
 
 LISTED: Final = 5
 """Connections of a process listed by name in the confirmation; the rest are counted."""
 CMDLINE_CELLS: Final = 60
+ENDPOINT_CELLS: Final = 23
+"""Cells for each endpoint in the K dialog's list: 10 of label, 12 of State and 3 of arrow
+leave 47 of the dialog's 72 (an IPv4 endpoint is at most 21)."""
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -141,7 +144,7 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
     summary = ", ".join(f"{n} {name}" for name, n in sorted(states.items()))
     _row(text, "Holds", f"{len(conns)} connection{'s' if len(conns) != 1 else ''}: {summary}")
     for conn in conns[:LISTED]:
-        text.append(f"{'':<10}{connections.endpoints(conn)}  {fmt.state_name(conn.state)}\n")
+        text.append(f"{'':<10}{_listed(conn)}\n")
     if len(conns) > LISTED:
         text.append(f"{'':<10}… and {len(conns) - LISTED} more\n")
     if len(conns) > 1:
@@ -161,6 +164,18 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
         style="italic",
     )
     return text
+
+
+def _listed(conn: TcpConnection) -> str:
+    """One line of the K dialog's list: the State, then both endpoints, each cut in the
+    middle of its address (never at the port) when it would not fit: a long IPv6 pair wrapped
+    onto the next line at the dialog's left edge, under the labels."""
+    local, remote = connections.endpoints(conn).split(" → ")
+    state = fmt.state_name(conn.state)
+    return (
+        f"{state:<11} {fit_endpoint(local, ENDPOINT_CELLS).rstrip()} → "
+        f"{fit_endpoint(remote, ENDPOINT_CELLS).rstrip()}"
+    )
 
 
 def _toast(screen: Screen[None], outcome: Outcome, title: str) -> None:

@@ -760,7 +760,7 @@ class ConnTable(ScrollView, can_focus=True):
             if col.key in _ENDPOINTS:
                 if col.key == "local" and indent:
                     text = indent + text
-                cells.append((_fit_endpoint(text, w), style, w))
+                cells.append((fit_endpoint(text, w), style, w))
             else:
                 cells.append((_fit(text, w, col.right), style, w))
         return _strip(cells, width, style)
@@ -852,7 +852,7 @@ def _cell(
 _ENDPOINTS: Final = frozenset({"local", "remote"})
 
 
-def _fit_endpoint(text: str, width: int) -> str:
+def fit_endpoint(text: str, width: int) -> str:
     """``address:port`` fitted to ``width`` cells, cut in the middle of the address when it
     is too long, never at the port: at 80 columns an IPv6 endpoint cut at its end lost its
     port, and two connections between the same addresses read the same."""
