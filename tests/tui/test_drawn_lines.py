@@ -21,12 +21,8 @@ ROWS = [
 ]
 
 
-def frame(_index: int) -> ScriptedFrame:
-    return ScriptedFrame(ROWS, PROCS)
-
-
 async def test_drawn_lines_kept_are_a_few_screens() -> None:
-    feed = SteppedFeed(frame, name="netlink")
+    feed = SteppedFeed([ScriptedFrame(ROWS, PROCS)], name="netlink")
     app = make_app(feed)
     async with app.run_test(size=(120, 40)) as pilot:
         t = table(app)

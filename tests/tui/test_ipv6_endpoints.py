@@ -18,12 +18,8 @@ ROWS = [
 ]
 
 
-def frame(_index: int) -> ScriptedFrame:
-    return ScriptedFrame(ROWS, PROCS)
-
-
 async def test_long_ipv6_endpoints_keep_their_ports_at_80x24() -> None:
-    feed = SteppedFeed(frame, name="netlink")
+    feed = SteppedFeed([ScriptedFrame(ROWS, PROCS)], name="netlink")
     app = make_app(feed)
     async with app.run_test(size=(80, 24)) as pilot:
         await step(pilot, app, feed)
@@ -54,7 +50,7 @@ async def test_the_k_dialog_lists_each_ipv6_connection_on_one_line() -> None:
     from core.connections import ProcessTarget
     from tui.connections.actions import terminate_body
 
-    feed = SteppedFeed(frame, name="netlink")
+    feed = SteppedFeed([ScriptedFrame(ROWS, PROCS)], name="netlink")
     app = make_app(feed)
     async with app.run_test(size=(80, 24)) as pilot:
         await step(pilot, app, feed)
