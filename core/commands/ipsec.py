@@ -161,17 +161,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def _exit_code(view: IpsecView, provider: str) -> int:
     """1 when the sample answers nothing asked for: a provider named with ``--provider`` that
-    could not be read (charon not running, no permission), or under ``auto`` no provider
-    active. The table or JSON is still printed (it says why per counter); the exit code and
-    one line on stderr are for scripts and cron checks, which should not read a dead daemon
-    as a healthy one."""
-    failed = [pv for pv in view.providers if not pv.stats.active and pv.error]
-    if provider == "auto" and any(pv.stats.active for pv in view.providers):
+    is not active (charon not running, no permission), or under ``auto`` no provider active.
+    The table or JSON is still printed (it says why per counter); the exit code and one line
+    on stderr are for scripts and cron checks, which should not read a dead daemon as a
+    healthy one."""
+    inactive = [pv for pv in view.providers if not pv.stats.active]
+    if provider == "auto":
+        answered = len(inactive) < len(view.providers)
+    else:
+        answered = bool(view.providers) and not inactive
+    if answered:
         return 0
-    if not failed and view.providers:
-        return 0
-    for pv in failed:
-        print(f"tcpscope: ipsec: {pv.name}: {printable(pv.error or '')}", file=sys.stderr)
+    for pv in inactive:
+        why = printable(pv.error) if pv.error else "not active"
+        print(f"tcpscope: ipsec: {pv.name}: {why}", file=sys.stderr)
     if not view.providers:
         print("tcpscope: ipsec: no IPsec provider found on this host", file=sys.stderr)
     return 1

@@ -63,39 +63,39 @@ TIME_WAIT_REFUSED: Final = (
     "it ends by itself within 60 s"
 )
 
-_RESETS: Final = frozenset(
-    {TcpState.ESTABLISHED, TcpState.CLOSE_WAIT, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2}
-)
-"""States in which the kernel's abort sends the peer a reset (tcp_need_reset; SynReceived
-too, for a full socket, see close_effect)."""
+_RESET = "The kernel aborts it (the peer gets a reset, the process ECONNABORTED), as ss -K does."
+CLOSE_EFFECTS: Final[Mapping[TcpState, str]] = {
+    TcpState.ESTABLISHED: _RESET,
+    TcpState.CLOSE_WAIT: _RESET,
+    TcpState.FIN_WAIT1: _RESET,
+    TcpState.FIN_WAIT2: _RESET,
+    TcpState.TIME_WAIT: (
+        "The kernel drops it at once (its TIME_WAIT ends; nothing is sent), as ss -K does."
+    ),
+    TcpState.LISTEN: (
+        "The kernel closes the listener, as ss -K does; connections still waiting in its "
+        "accept queue are reset."
+    ),
+    TcpState.SYN_RECEIVED: (
+        "The kernel drops the half-open connection, as ss -K does (a request not yet "
+        "accepted goes without a packet; a Fast Open one resets the peer)."
+    ),
+    TcpState.SYN_SENT: (
+        "The kernel aborts the connection attempt (nothing is sent; the process gets "
+        "ECONNABORTED), as ss -K does."
+    ),
+}
+"""What SOCK_DESTROY does to a socket in each state (net/ipv4/tcp.c, tcp_abort): a reset
+goes to the peer only where tcp_need_reset says so, and a TIME_WAIT or a half-open request is
+dropped without a packet. The other states (LastAck, Closing) end without a reset."""
 
 
 def close_effect(state: TcpState) -> str:
-    """What SOCK_DESTROY does to a socket in ``state`` (net/ipv4/tcp.c, tcp_abort): a reset
-    goes to the peer only in some states, and a TIME_WAIT or a half-open request is dropped
-    without a packet. The confirmation says which, not "the peer gets a reset" for all."""
-    if state is TcpState.TIME_WAIT:
-        return "The kernel drops it at once (its TIME_WAIT ends; nothing is sent), as ss -K does."
-    if state is TcpState.LISTEN:
-        return (
-            "The kernel closes the listener, as ss -K does; connections still waiting in its "
-            "accept queue are reset."
-        )
-    if state is TcpState.SYN_RECEIVED:
-        return (
-            "The kernel drops the half-open connection, as ss -K does (a request not yet "
-            "accepted goes without a packet; a Fast Open one resets the peer)."
-        )
-    if state is TcpState.SYN_SENT:
-        return (
-            "The kernel aborts the connection attempt (nothing is sent; the process gets "
-            "ECONNABORTED), as ss -K does."
-        )
-    if state in _RESETS:
-        return (
-            "The kernel aborts it (the peer gets a reset, the process ECONNABORTED), as ss -K does."
-        )
-    return "The kernel aborts it (no reset is sent in this state), as ss -K does."
+    """The confirmation's sentence for ``state`` (:data:`CLOSE_EFFECTS`), not "the peer gets
+    a reset" for all."""
+    return CLOSE_EFFECTS.get(
+        state, "The kernel aborts it (no reset is sent in this state), as ss -K does."
+    )
 
 
 _CLOSE_ERRNOS: Final[Mapping[int, Refusal]] = {

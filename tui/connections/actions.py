@@ -170,12 +170,9 @@ def _listed(conn: TcpConnection) -> str:
     """One line of the K dialog's list: the State, then both endpoints, each cut in the
     middle of its address (never at the port) when it would not fit: a long IPv6 pair wrapped
     onto the next line at the dialog's left edge, under the labels."""
-    local, remote = connections.endpoints(conn).split(" → ")
-    state = fmt.state_name(conn.state)
-    return (
-        f"{state:<11} {fit_endpoint(local, ENDPOINT_CELLS).rstrip()} → "
-        f"{fit_endpoint(remote, ENDPOINT_CELLS).rstrip()}"
-    )
+    local = fit_endpoint(fmt.endpoint(conn.local_address, conn.local_port), ENDPOINT_CELLS)
+    remote = fit_endpoint(fmt.endpoint(conn.remote_address, conn.remote_port), ENDPOINT_CELLS)
+    return f"{fmt.state_name(conn.state):<11} {local.rstrip()} → {remote.rstrip()}"
 
 
 def _toast(screen: Screen[None], outcome: Outcome, title: str) -> None:
