@@ -15,7 +15,7 @@ from textual.widgets._footer import FooterKey
 
 from core.connections.model import TcpState
 from core.connections.reverse_dns import ReverseDns
-from core.connections.sources.scripted import ScriptedFrame
+from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from tests.tui.scripted import PROCS, SteppedFeed, base_conns, linux_frames
 from tests.tui.test_app import by_port, line_text, listed, make_app, static_text, step, table
 from tui.connections.conn_table import ConnTable
@@ -306,3 +306,39 @@ async def test_detail_answers_first_at_80x24_and_folds_not_reported() -> None:
         assert "OperationalStatus, Status, HealthState" in folded
         named = sum(len(line.split(", ")) for line in folded.splitlines() if line[:1] != " ")
         assert title == f"{named} not reported on Linux"
+
+
+async def test_state_counts_and_folded_columns_stay_on_one_line_at_80_columns() -> None:
+    """Four kinds of count and the folded columns' note took two lines at 80 columns (a table
+    row lost); the line is shortened step by step instead, and whole again when wide."""
+    rows = [
+        ScriptedConn("127.0.0.1", 5432, "0.0.0.0", 0, TcpState.LISTEN, pid=101, offload_state=0),
+        *(
+            ScriptedConn("127.0.0.1", 5432, "127.0.0.1", 40000 + i, state, pid=101, offload_state=0)
+            for i, state in enumerate([TcpState.ESTABLISHED] * 62 + [TcpState.CLOSE_WAIT] * 61)
+        ),
+        *(
+            ScriptedConn(
+                "127.0.0.1", 40000 + i, "127.0.0.1", 5432, TcpState.FIN_WAIT2, offload_state=0
+            )
+            for i in range(62, 123)
+        ),
+    ]
+    feed = SteppedFeed([ScriptedFrame(rows, PROCS)], name="netlink")
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(pilot, app, feed)
+        bar = app.screen.query_one("#state-bar", Static)
+        await pilot.pause()
+        text = static_text(bar).strip()
+        assert bar.size.height == 1, text
+        assert text.startswith("Established 62 Listen 1 CloseWait 61 others 61 │ ")
+        assert text.endswith("Offload InHost, Applied —")
+        await pilot.resize_terminal(120, 24)
+        await pilot.pause()
+        wide = static_text(bar).strip()
+        assert wide.startswith("Established 62  Listen 1  CloseWait 61  others 61  │ all rows: ")
+        await pilot.resize_terminal(60, 24)
+        await pilot.pause()
+        assert static_text(bar).strip() == "Established 62 Listen 1 CloseWait 61 others 61"
+        assert bar.size.height == 1

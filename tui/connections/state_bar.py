@@ -32,6 +32,46 @@ def _split(counts: dict[TcpState, int]) -> tuple[list[int], int]:
     return main, sum(counts.values()) - sum(main)
 
 
+COMPACT_STEPS: Final = 4
+"""How many ways :func:`state_line` has to shorten the line, applied in this order."""
+
+
+def state_line(
+    all_counts: dict[TcpState, int],
+    filtered: dict[TcpState, int],
+    filtering: bool,
+    note: str = "",
+    compact: int = 0,
+) -> Text:
+    """The counts, then ``note`` (columns folded into it) after a bar.
+
+    ``compact`` > 0 applies the first ``compact`` shortenings: "all rows:" to "all:", one
+    space between counts instead of two, the note without "all:", then no note (the detail
+    pane still shows each row's values). Why: at 80 columns four counts and the note took
+    a second line, a table row.
+    """
+    total_main, total_other = _split(all_counts)
+    shown_main, shown_other = _split(filtered)
+    text = Text()
+    gap = " " if compact >= 2 else "  "
+    labels = [fmt.state_name(s) for s in SHOWN] + ["others"]
+    for i, (label, total, shown) in enumerate(
+        zip(labels, [*total_main, total_other], [*shown_main, shown_other], strict=True)
+    ):
+        if i >= ALWAYS and not total:
+            continue
+        if text:
+            text.append(gap)
+        text.append(f"{label} ", style="dim")
+        text.append(f"{shown}/{total}" if filtering else str(total), style="bold")
+    if note and compact < 4:
+        if compact >= 1:
+            note = note.replace("all rows: ", "" if compact >= 3 else "all: ", 1)
+        text.append(f"{gap}│ ", style="dim")
+        text.append(note, style="italic")
+    return text
+
+
 class StateBar(Static):
     """``Established 12/40  Listen 3/10 …`` (filtered/all when a filter is active)."""
 
@@ -41,6 +81,7 @@ class StateBar(Static):
 
     _length = -1
     _shown: Text | None = None
+    _args: tuple[dict[TcpState, int], dict[TcpState, int], bool, str] | None = None
 
     def show(
         self,
@@ -51,25 +92,16 @@ class StateBar(Static):
     ) -> None:
         """Redraw with the given counts, and ``note`` (columns folded into it) at the end.
 
-        States other than Established and Listen appear only when some connection is in them,
-        so the line fits 80 columns.
+        States other than Established and Listen appear only when some connection is in them.
+        The line is made more compact step by step until it fits the width; only counts that
+        still do not fit take a second line.
         """
-        total_main, total_other = _split(all_counts)
-        shown_main, shown_other = _split(filtered)
-        text = Text()
-        labels = [fmt.state_name(s) for s in SHOWN] + ["others"]
-        for i, (label, total, shown) in enumerate(
-            zip(labels, [*total_main, total_other], [*shown_main, shown_other], strict=True)
-        ):
-            if i >= ALWAYS and not total:
-                continue
-            if text:
-                text.append("  ")
-            text.append(f"{label} ", style="dim")
-            text.append(f"{shown}/{total}" if filtering else str(total), style="bold")
-        if note:
-            text.append("  │ ", style="dim")
-            text.append(note, style="italic")
+        self._args = (all_counts, filtered, filtering, note)
+        width = self.size.width
+        for compact in range(COMPACT_STEPS + 1):
+            text = state_line(all_counts, filtered, filtering, note, compact)
+            if not width or text.cell_len <= width:
+                break
         if text == self._shown:
             return  # the same line: no render of it again (most ticks at a steady count)
         self._shown = text
@@ -77,3 +109,8 @@ class StateBar(Static):
         relayout = len(text.plain) != self._length
         self._length = len(text.plain)
         self.update(text, layout=relayout)
+
+    def on_resize(self) -> None:
+        """A new width may need a more (or less) compact line."""
+        if self._args is not None:
+            self.show(*self._args)
