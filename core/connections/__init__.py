@@ -67,6 +67,7 @@ __all__ = [
     "property_value",
     "service_name",
     "start_owner_scan",
+    "state_hint",
     "take_snapshot",
     "terminate",
     "write_csv",
@@ -119,6 +120,7 @@ if TYPE_CHECKING:
     from core.connections.sources.base import Endpoints
     from core.connections.sources.fd_scan import cancel_early as cancel_owner_scan
     from core.connections.sources.fd_scan import start_early as start_owner_scan
+    from core.connections.state_hints import state_hint
 else:
     __getattr__ = lazy_exports(
         __name__,
@@ -173,6 +175,7 @@ else:
             "seed_tables": ("ENUMS",),
             "services": ("connection_service", "service_name"),
             "snapshot": ("Snapshot",),
+            "state_hints": ("state_hint",),
             "sources": ("SOURCE_NAMES", "get_source"),
             "sources.base": ("Endpoints",),
             "sources.fd_scan": (

@@ -26,6 +26,7 @@ from core.connections import (
     TcpState,
     cell_rule,
     service_name,
+    state_hint,
 )
 from tui import format as fmt
 
@@ -240,6 +241,10 @@ def summary(
     )
     health, traffic = tcp_lines(info, rate, listening=conn.state is TcpState.LISTEN, source=source)
     table.add_row(Text("State"), state_line(conn, ghost))
+    holder = None if proc is None else f"{fmt.safe(proc.name, '?')} ({proc.pid})"
+    hint = None if ghost else state_hint(conn.state, conn.owner_status, holder)
+    if hint is not None:
+        table.add_row(Text(""), Text(hint, style="italic"))
     table.add_row(Text("Endpoint"), endpoints)
     if namespace is not None:
         table.add_row(Text("Netns"), Text(namespace))

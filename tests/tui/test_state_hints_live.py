@@ -1,0 +1,57 @@
+"""The detail pane says what a State means for the person looking at it, on real sockets:
+a CLOSE_WAIT names the process that has not closed (this test's), an orphaned FIN_WAIT2 says
+no process holds it; both above the footer at 80x24, with the State's seed meaning."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import pytest
+from textual.widgets import Static
+
+from tests.integration.sockets import SocketBag
+from tests.tui.test_actions import live_app, select, until
+from tests.tui.test_app import static_text
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
+
+
+@pytest.fixture
+def bag() -> Iterator[SocketBag]:
+    with SocketBag() as sockets:
+        yield sockets
+
+
+async def _summary(bag: SocketBag, which: str) -> str:
+    """The detail summary of the accepted end (``close_wait``) or the client's (``orphan``)
+    after the client closed and the accepted end stayed open."""
+    client, accepted = bag.pair(bag.listener())
+    server_port, client_port = client.getpeername()[1], client.getsockname()[1]
+    client.close()
+    assert accepted.fileno() >= 0
+    ports = (server_port, client_port) if which == "close_wait" else (client_port, server_port)
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select(pilot, app, *ports)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.query("#detail-summary"))
+        summary = app.screen.query_one("#detail-summary", Static)
+        await until(pilot, lambda: "State" in static_text(summary))
+        assert summary.region.bottom <= 23  # above the footer, no scrolling
+        return " ".join(static_text(summary, width=summary.region.width).split())
+
+
+async def test_close_wait_names_this_process_as_the_one_that_has_not_closed(
+    bag: SocketBag,
+) -> None:
+    text = await _summary(bag, "close_wait")
+    assert "CloseWait — Waiting for a connection termination request" in text
+    assert f"({os.getpid()}) has not closed this socket yet" in text
+
+
+async def test_an_orphaned_fin_wait2_says_no_process_holds_it(bag: SocketBag) -> None:
+    text = await _summary(bag, "orphan")
+    assert "FinWait2 — Waiting for a connection termination request from the remote" in text
+    assert "No process holds it any more" in text and "tcp_fin_timeout" in text
