@@ -217,3 +217,19 @@ def test_a_one_shot_run_as_the_script_ends_once_its_output_is_flushed() -> None:
         assert row["LocalPort"] == int(port)
     assert "teardown" not in script.stderr
     assert "teardown" in called.stderr
+
+
+def test_a_bound_only_socket_is_named_bound_and_every_state_list_names_it() -> None:
+    """State 100 (Bound, from a later edition of the class) was printed as "100" in the
+    table, refused as ``--state 100``, and left out of the lists in error messages."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        port = str(bound.getsockname()[1])
+        table = tcpscope("connections", "--local-port", port)
+        by_number = tcpscope("connections", "--local-port", port, "--state", "100", "--csv")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[1].split()[:2] == ["Bound", f"127.0.0.1:{port}"]
+    assert by_number.returncode == 0 and len(by_number.stdout.splitlines()) == 2
+    for args in (("connections", "--state", "Bogus"), ("connections", "--filter", "state:zz")):
+        result = tcpscope(*args)
+        assert result.returncode == 2 and "DeleteTCB, Bound" in result.stderr, result.stderr

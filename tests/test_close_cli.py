@@ -170,3 +170,19 @@ def test_an_owner_not_looked_up_is_not_called_no_owner() -> None:
     (line,) = [x for x in done.stdout.splitlines() if x.startswith("closed")]
     assert f"127.0.0.1:{port} → 0.0.0.0:0" in line and "Listen" in line
     assert line.endswith("not known: needs root or CAP_SYS_PTRACE"), line
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the close is tried as root (CAP_NET_ADMIN)")
+def test_a_bound_only_socket_is_refused_not_said_to_have_closed_meanwhile() -> None:
+    """SOCK_DESTROY finds connected and listening sockets only: for a socket only bound the
+    kernel answered "no such socket", printed as "it closed since the last sample" with exit
+    0 while the socket stayed. It is refused by its State instead (exit 1) and stays bound."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        result = close("--local-port", str(port), "--yes")
+        assert result.returncode == 1, result
+        assert result.stdout.splitlines()[1].startswith("Bound ")
+        assert "only bound to a port cannot be closed from outside" in result.stderr
+        assert "closed" not in result.stderr.replace("be closed", "")
+        bound.listen()  # still the process's own bound socket

@@ -114,7 +114,7 @@ def _run(args: argparse.Namespace, snap: Snapshot, targets_of: TargetsOf, closer
 def _state_names() -> dict[int, str]:
     from core.connections import ENUMS
 
-    return {int(v.value): v.name for v in ENUMS["State"].values}
+    return {int(v.value): v.name for v in ENUMS["State"].every}
 
 
 def _list(conns: Sequence[TcpConnection], snap: Snapshot, targets_of: TargetsOf) -> None:

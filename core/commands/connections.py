@@ -53,9 +53,9 @@ def enum_value(prop: str) -> Callable[[str], int]:
         found = table.by_name(text)
         if found is not None:
             return int(found.value)
-        if text.isascii() and text.isdigit() and any(v.value == int(text) for v in table.values):
+        if text.isascii() and text.isdigit() and any(v.value == int(text) for v in table.every):
             return int(text)
-        names = ", ".join(v.name for v in table.values)
+        names = ", ".join(v.name for v in table.every)
         raise argparse.ArgumentTypeError(f"unknown {prop} {text!r} (one of: {names})")
 
     return parse
@@ -371,7 +371,7 @@ def _write(
     else:
         from core.connections import ENUMS, write_table
 
-        names = {int(v.value): v.name for v in ENUMS["State"].values}
+        names = {int(v.value): v.name for v in ENUMS["State"].every}
         write_table(conns, snap, names, out)
     out.flush()
     return 0

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from core import lazy_exports
 
 __all__ = [
+    "BOUND_REFUSED",
     "EMPTY_QUERY",
     "ENUMS",
     "FILTER_KEYS",
@@ -77,6 +78,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from core.connections.actions import (
+        BOUND_REFUSED,
         CloseTarget,
         Outcome,
         ProcessTarget,
@@ -126,6 +128,7 @@ else:
         __name__,
         {
             "actions": (
+                "BOUND_REFUSED",
                 "CloseTarget",
                 "Outcome",
                 "ProcessTarget",

@@ -62,6 +62,10 @@ TIME_WAIT_REFUSED: Final = (
     "this kernel cannot close a TIME_WAIT socket (older kernels destroy only full sockets); "
     "it ends by itself within 60 s"
 )
+BOUND_REFUSED: Final = (
+    "a socket only bound to a port cannot be closed from outside (the kernel's SOCK_DESTROY "
+    "finds connected and listening sockets only): end its process instead"
+)
 
 _RESET = "The kernel aborts it (the peer gets a reset, the process ECONNABORTED), as ss -K does."
 CLOSE_EFFECTS: Final[Mapping[TcpState, str]] = {
@@ -245,6 +249,9 @@ class Closer:
 
     def close(self, conn: TcpConnection) -> Outcome:
         """Close ``conn``'s socket now; the outcome says why when the kernel refused."""
+        if conn.state is TcpState.BOUND:
+            # Not asked: the kernel's "no such socket" would read as "it closed meanwhile".
+            return Outcome(False, BOUND_REFUSED, Refusal.FAILED)
         try:
             dumper = self._dumper(conn.netns)
             if dumper is None:

@@ -30,7 +30,7 @@ def field_values(
     conns: Iterable[TcpConnection], processes: Mapping[int, ProcessInfo]
 ) -> dict[str, tuple[str, ...]]:
     """Values worth offering per field, from the connections on screen (sorted)."""
-    states = tuple(v.name.lower() for v in ENUMS["State"].values)
+    states = tuple(v.name.lower() for v in ENUMS["State"].every)
     ports: set[int] = set()
     addresses: set[str] = set()
     pids: set[int] = set()

@@ -209,7 +209,7 @@ def _find(table: EnumTable, text: str) -> EnumValue:
     if named is not None:
         return named
     close = table.by_prefix(text) if text else ()
-    hint = f"did you mean: {_names(close)}" if close else f"values: {_names(table.values)}"
+    hint = f"did you mean: {_names(close)}" if close else f"values: {_names(table.every)}"
     raise UsageError(f"unknown {prop} value {text!r} ({hint})")
 
 

@@ -112,7 +112,7 @@ def state_name(state: int) -> str:
 def _states(key: str, item: str) -> frozenset[int]:
     found = ENUMS["State"].by_prefix(item)
     if not found:
-        names = ", ".join(v.name for v in ENUMS["State"].values)
+        names = ", ".join(v.name for v in ENUMS["State"].every)
         raise QueryError(f"{key}:{item} matches no State (one of {names})")
     return frozenset(int(v.value) for v in found)
 

@@ -69,11 +69,14 @@ class EnumTable:
     extensions: tuple[EnumValue, ...] = ()
     """Values the seed's table lacks but a later edition of the class documents (State's
     Bound): decoded like the others, listed apart so :attr:`values` stays the seed's."""
+    every: tuple[EnumValue, ...] = field(init=False, repr=False, compare=False)
+    """The seed's values, then the extensions: what a row can hold and a user can type."""
     _by_value: dict[int | str, EnumValue] = field(init=False, repr=False, compare=False)
     _by_key: dict[str, EnumValue] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         every = (*self.values, *self.extensions)
+        object.__setattr__(self, "every", every)
         object.__setattr__(self, "_by_value", {v.value: v for v in every})
         object.__setattr__(self, "_by_key", {_key(v.name): v for v in every})
         if len(self._by_value) != len(every) or len(self._by_key) != len(every):
@@ -111,7 +114,7 @@ class EnumTable:
     def by_prefix(self, prefix: str) -> tuple[EnumValue, ...]:
         """Values whose name starts with ``prefix`` (as :meth:`by_name` compares), in order."""
         key = _key(prefix)
-        return tuple(v for v in (*self.values, *self.extensions) if _key(v.name).startswith(key))
+        return tuple(v for v in self.every if _key(v.name).startswith(key))
 
 
 def _v(value: int | str, name: str, meaning: str | None = None) -> EnumValue:

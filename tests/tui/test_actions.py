@@ -269,3 +269,19 @@ async def test_replay_and_demo_dim_the_keys_and_say_why(
             await pilot.press(key)
             await until(pilot, lambda: any(reason in t for t in toasts(app)))
             assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_x_on_a_bound_only_socket_says_why_without_a_dialog() -> None:
+    """The kernel cannot close a socket only bound (SOCK_DESTROY finds connected and
+    listening sockets only): no confirmation for it, one toast naming what can be done."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        app = live_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await select(pilot, app, bound.getsockname()[1], 0)
+            await pilot.press("x")
+            await until(pilot, lambda: toasts(app))
+            assert not isinstance(app.screen, ConfirmScreen)
+            (toast,) = toasts(app)
+            assert toast.startswith("not closed: a socket only bound to a port")
+            assert toast.endswith("end its process instead (K)")

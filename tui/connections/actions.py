@@ -231,6 +231,11 @@ def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: s
         if conn is None:
             screen.notify("select a connection (Enter expands the process)", severity="warning")
             return
+        if conn.state is TcpState.BOUND:  # no dialog for what the kernel cannot do
+            screen.notify(
+                f"not closed: {connections.BOUND_REFUSED} (K)", severity="warning", markup=False
+            )
+            return
         work = close_flow(screen, conn, snap)
     else:
         pid = conn.owning_process if conn is not None else group.pid if group else None
