@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
 from core.commands.feeds import FeedOptions, make_feed
-from tests.tui.detail_summary import summary_of
+from tests.tui.detail_summary import static_text, summary_of
 from tui.app import TcpscopeApp
 
 BACKLOG = 2
@@ -82,3 +83,32 @@ async def test_a_loopback_rtt_is_drawn_to_the_microsecond(tmp_path: Path) -> Non
     assert info is not None and 0 < info.rtt_us < 1000, info
     assert f"rtt {info.rtt_us / 1000:.3f} ms ±" in text, text
     assert "rtt 0.0 ms" not in text
+
+
+async def test_a_connection_with_no_rtt_sample_says_so(
+    stuck_listener: tuple[int, int], tmp_path: Path
+) -> None:
+    """A SYN the full listener dropped leaves its client in SYN_SENT, nothing acknowledged:
+    the kernel's rtt is 0 and its variance the initial 250 ms, drawn "rtt 0.000 ms ±250.0"
+    as if measured. ss prints no rtt then; the summary says none was measured."""
+    port, _waiting = stuck_listener
+    feed = make_feed(FeedOptions(netns="current", ipsec=False, interval_s=0.2))
+    app = TcpscopeApp(
+        feed, prefs_path=tmp_path / "prefs.json", filter_text=f"rport:{port} state:synsent"
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(200):
+            snap = app.snapshot
+            if snap is not None and any(c.remote_port == port for c in snap.connections.values()):
+                break
+            await pilot.pause(0.02)
+        await pilot.press("enter")  # the filter leaves SynSent rows only: the cursor is on one
+        box = app.screen.query_one("#detail-summary", Static)
+        for _ in range(200):
+            text = static_text(box)
+            if "rtt " in text:
+                break
+            await pilot.pause(0.02)
+    assert "SynSent" in text, text
+    assert "rtt not measured yet (nothing acknowledged)" in text, text
+    assert "0.000 ms" not in text and "±250" not in text

@@ -155,8 +155,11 @@ def tcp_lines(
         return accept_queue_text(info), Text("")
     health = Text()
     health.append("rtt ")
-    health.append(f"{_ms(info.rtt_us)} ms", style="bold")
-    health.append(f" ±{_ms(info.rttvar_us)}")
+    if info.rtt_us:
+        health.append(f"{_ms(info.rtt_us)} ms", style="bold")
+        health.append(f" ±{_ms(info.rttvar_us)}")
+    else:  # no sample yet: the kernel's 0 and its initial variance are no measurement (ss too)
+        health.append("not measured yet (nothing acknowledged)", style="italic")
     health.append("   cwnd ")
     health.append(str(info.snd_cwnd), style="bold")
     health.append("   retrans ")
