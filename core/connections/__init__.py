@@ -21,6 +21,7 @@ __all__ = [
     "PROPERTIES",
     "SORT_COLUMNS",
     "SOURCE_NAMES",
+    "STATE_HINTS",
     "ByteRate",
     "CloseTarget",
     "Completion",
@@ -122,6 +123,7 @@ if TYPE_CHECKING:
     from core.connections.sources.base import Endpoints
     from core.connections.sources.fd_scan import cancel_early as cancel_owner_scan
     from core.connections.sources.fd_scan import start_early as start_owner_scan
+    from core.connections.state_hints import HINTS as STATE_HINTS
     from core.connections.state_hints import state_hint
 else:
     __getattr__ = lazy_exports(
@@ -178,7 +180,7 @@ else:
             "seed_tables": ("ENUMS",),
             "services": ("connection_service", "service_name"),
             "snapshot": ("Snapshot",),
-            "state_hints": ("state_hint",),
+            "state_hints": ("STATE_HINTS=HINTS", "state_hint"),
             "sources": ("SOURCE_NAMES", "get_source"),
             "sources.base": ("Endpoints",),
             "sources.fd_scan": (

@@ -3,6 +3,7 @@ the TCP state-change time as tcpscope's own observation."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
@@ -52,3 +53,29 @@ def test_holders_state_change_and_sub_second_creation_are_shown() -> None:
     assert "not seen since" in _plain(state_change_text(conn, SEEN))
     later = with_state(conn, TcpState.CLOSED, SEEN + timedelta(seconds=2))
     assert "2026-05-04T03:02:03.123456+00:00" in _plain(state_change_text(later, SEEN))
+
+
+def test_a_state_that_matters_when_it_lasts_says_how_long_it_has() -> None:
+    """CloseWait's hint says "if it lasts": the Age line says for how long it has, from the
+    observed change (a lower bound: it changed after the sample before), or that it has not
+    changed since first seen. Established needs no such words."""
+    conn = new_connection(
+        family=4,
+        local_address="192.0.2.1",
+        local_port=5432,
+        remote_address="192.0.2.9",
+        remote_port=40000,
+        state=TcpState.ESTABLISHED,
+        owning_process=100,
+        owner_status=OwnerStatus.FOUND,
+        first_seen=SEEN,
+        created_before_start=False,
+        defaults=LINUX_DEFAULTS,
+        inode=7,
+    )
+    later = SEEN + timedelta(minutes=5)
+    assert "Established" not in _plain(age_text(conn, SEEN, later))
+    waiting = with_state(conn, TcpState.CLOSE_WAIT, SEEN + timedelta(minutes=2))
+    assert _plain(age_text(waiting, SEEN, later)).endswith("; CloseWait for ≥ 3m")
+    first_seen_so = replace(conn, state=TcpState.CLOSE_WAIT, created_before_start=True)
+    assert _plain(age_text(first_seen_so, SEEN, later)).endswith("; CloseWait throughout")

@@ -49,6 +49,7 @@ async def test_close_wait_names_this_process_as_the_one_that_has_not_closed(
     text = await _summary(bag, "close_wait")
     assert "CloseWait — Waiting for a connection termination request" in text
     assert f"({os.getpid()}) has not closed this socket yet" in text
+    assert "; CloseWait throughout" in text  # in it before the app started, unchanged since
 
 
 async def test_an_orphaned_fin_wait2_says_no_process_holds_it(bag: SocketBag) -> None:

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from core.connections import (
     ENUMS,
+    STATE_HINTS,
     ByteRate,
     ProcessInfo,
     TcpConnection,
@@ -125,6 +126,13 @@ def age_text(conn: TcpConnection, started_at: datetime, now: datetime) -> Text:
     else:
         text.append(fmt.age_words(now - created), style="bold")
         text.append(f"; CreationTime ≤ {fmt.clock(_ceil_second(created))} (first seen)")
+    if conn.state in STATE_HINTS:  # a State that says "if it lasts": how long it has
+        name = fmt.state_name(conn.state)
+        changed = conn.state_changed_at
+        if changed is None:
+            text.append(f"; {name} throughout")
+        else:  # seen changed at that sample: it changed after the one before
+            text.append(f"; {name} for ≥ {fmt.age(now - changed)}")
     return text
 
 
