@@ -19,8 +19,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from core.connections import descriptions
+from core.connections.model import OwnerStatus, TcpState
 from core.connections.property_rules import PROPERTIES, PropertySpec, rule
 from core.connections.seed_tables import ENUMS, EnumTable, EnumValue
+from core.connections.state_hints import state_hint
 from core.errors import UsageError
 
 TCP_CLASS: Final = descriptions.CLASS_NAME
@@ -120,13 +122,19 @@ def value_doc(spec: PropertySpec, value: str) -> dict[str, Any]:
             f"(try: tcpscope explain {TCP_CLASS}.{spec.wmi_name})"
         )
     found = _find(table, value.strip())
-    return {
+    doc: dict[str, Any] = {
         "class": TCP_CLASS,
         "property": spec.wmi_name,
         "type": spec.cim_type,
         **_value_json(found),
-        "ranges": _ranges_json(table),
     }
+    if spec.wmi_name == "State" and isinstance(found.value, int):
+        # tcpscope's reading of the State (the detail pane's), not the seed's text
+        hint = state_hint(TcpState(found.value), OwnerStatus.FOUND, None)
+        if hint is not None:
+            doc["in_practice"] = hint
+    doc["ranges"] = _ranges_json(table)
+    return doc
 
 
 def _listing() -> dict[str, Any]:
@@ -333,6 +341,8 @@ def _render_value(doc: dict[str, Any]) -> list[str]:
     head = f"{doc['class']}.{doc['property']} = {_show(doc['value'])}: {doc['name']}"
     lines = _wrap(head)
     lines += _wrap(str(doc.get("meaning") or "(the seed gives no meaning text)"), "  ")
+    if doc.get("in_practice"):
+        lines += ["", *_wrap(f"In practice (tcpscope, Linux): {doc['in_practice']}", "  ")]
     if doc.get("ranges"):
         lines += ["", f"Reserved ranges of {doc['property']}:", *_range_rows(doc["ranges"])]
     return lines

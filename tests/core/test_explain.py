@@ -365,3 +365,14 @@ def test_the_tcp_state_change_time_is_not_sold_as_time_of_last_state_change() ->
     doc = explain.explain(f"{TCP}.TimeOfLastStateChange", None)
     text = json.dumps(doc)
     assert "not reported" in text and "state_changed_at" in text
+
+
+def test_a_state_value_carries_tcpscopes_reading_apart_from_the_seeds_meaning() -> None:
+    """The detail pane's hint is in ``explain`` too, under its own key and heading, so the
+    seed's meaning stays the seed's text; states that need none (Established) have none."""
+    doc = _roundtrip(explain.explain(f"{TCP}.State", "CloseWait"))
+    assert doc["meaning"] == _seed("State").values[7][2]
+    assert "has not closed this socket yet" in doc["in_practice"]
+    assert "In practice (tcpscope, Linux): The peer closed its end" in _check_text(doc)
+    assert "in_practice" not in explain.explain(f"{TCP}.State", "5")
+    assert "in_practice" not in explain.explain(f"{TCP}.OffloadState", "0")
