@@ -77,5 +77,7 @@ def test_a_state_that_matters_when_it_lasts_says_how_long_it_has() -> None:
     assert "Established" not in _plain(age_text(conn, SEEN, later))
     waiting = with_state(conn, TcpState.CLOSE_WAIT, SEEN + timedelta(minutes=2))
     assert _plain(age_text(waiting, SEEN, later)).endswith("; CloseWait for ≥ 3m")
+    just = SEEN + timedelta(minutes=2)
+    assert _plain(age_text(waiting, SEEN, just)).endswith("; CloseWait since this sample")
     first_seen_so = replace(conn, state=TcpState.CLOSE_WAIT, created_before_start=True)
     assert _plain(age_text(first_seen_so, SEEN, later)).endswith("; CloseWait throughout")

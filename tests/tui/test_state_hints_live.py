@@ -14,6 +14,7 @@ from textual.widgets import Static
 from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import live_app, select, until
 from tests.tui.test_app import static_text
+from tui.connections.summary import NO_TCP_INFO_HERE
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
 
@@ -31,6 +32,9 @@ async def _summary(bag: SocketBag, which: str) -> str:
     server_port, client_port = client.getpeername()[1], client.getsockname()[1]
     client.close()
     assert accepted.fileno() >= 0
+    if which == "time_wait":  # both closed, the client first: its end waits in TIME_WAIT
+        assert accepted.recv(1) == b""
+        accepted.close()
     ports = (server_port, client_port) if which == "close_wait" else (client_port, server_port)
     app = live_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -56,3 +60,12 @@ async def test_an_orphaned_fin_wait2_says_no_process_holds_it(bag: SocketBag) ->
     text = await _summary(bag, "orphan")
     assert "FinWait2 — Waiting for a connection termination request from the remote" in text
     assert "No process holds it any more" in text and "tcp_fin_timeout" in text
+
+
+async def test_a_time_wait_row_says_the_kernel_keeps_it_and_gives_no_tcp_info(
+    bag: SocketBag,
+) -> None:
+    text = await _summary(bag, "time_wait")
+    assert "TimeWait — Waiting for enough time to pass" in text
+    assert "The kernel keeps it about 60 s" in text
+    assert NO_TCP_INFO_HERE in text

@@ -32,6 +32,7 @@ from core.connections import (
     Snapshot,
     TcpConnection,
     TcpInfo,
+    TcpState,
 )
 from tui import format as fmt
 from tui.connections.namespace_detail import namespace_line, namespace_table
@@ -90,10 +91,12 @@ def state_change_text(conn: TcpConnection, now: datetime) -> Text:
     return text
 
 
-def tcp_table(info: TcpInfo | None, source: str = "netlink") -> Table | Text:
+def tcp_table(
+    info: TcpInfo | None, source: str = "netlink", state: TcpState | None = None
+) -> Table | Text:
     """Every tcp_info figure tcpscope decodes."""
     if info is None:
-        return Text(why_no_tcp_info(source), style="italic")
+        return Text(why_no_tcp_info(source, state), style="italic")
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
@@ -195,7 +198,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                 Text("\nOwning process", "bold u"),
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
-                tcp_table(info, snap.source),
+                tcp_table(info, snap.source, conn.state),
                 *self._namespace(conn, snap, proc),
             )
         )

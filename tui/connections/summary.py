@@ -131,6 +131,8 @@ def age_text(conn: TcpConnection, started_at: datetime, now: datetime) -> Text:
         changed = conn.state_changed_at
         if changed is None:
             text.append(f"; {name} throughout")
+        elif now - changed < timedelta(seconds=1):  # "for ≥ 0s" said nothing
+            text.append(f"; {name} since this sample")
         else:  # seen changed at that sample: it changed after the one before
             text.append(f"; {name} for ≥ {fmt.age(now - changed)}")
     return text
@@ -150,16 +152,16 @@ def tcp_lines(
     info: TcpInfo | None,
     rate: ByteRate | None,
     *,
-    listening: bool = False,
+    state: TcpState | None = None,
     source: str = "netlink",
 ) -> tuple[Text, Text]:
     """``rtt … cwnd … retrans …`` and ``in … out …`` (bytes and current rates); for a
-    listener (``listening``) its accept queue against its backlog, and no byte line."""
+    listener (``state`` Listen) its accept queue against its backlog, and no byte line."""
     if info is None:
-        none = Text(why_no_tcp_info(source))
+        none = Text(why_no_tcp_info(source, state))
         none.stylize("italic")
         return none, Text("")
-    if listening:
+    if state is TcpState.LISTEN:
         return accept_queue_text(info), Text("")
     health = Text()
     health.append("rtt ")
@@ -192,17 +194,30 @@ def _ms(us: int) -> str:
 
 
 NO_TCP_INFO_HERE: Final = (
-    "not reported: the kernel gives no tcp_info for this socket (listening, TIME_WAIT or "
-    "request sockets)"
+    "not reported: the kernel gives no tcp_info for TIME_WAIT sockets and handshake requests "
+    "(SynReceived)"
 )
-NO_TCP_INFO: Final = {"psutil": "not reported: psutil gives no tcp_info (the netlink source does)"}
+NOT_IN_SAMPLE: Final = (
+    "not reported in this sample: tcp_info is read for the rows on screen and the detail "
+    "pane's connection; the next sample has it"
+)
+NO_TCP_INFO: Final = {
+    "psutil": "not reported: psutil gives no tcp_info (the netlink source does)",
+    "demo": "not reported: the demo host invents no tcp_info for this connection",
+}
 """Why a connection has no tcp_info, by source, where the source says it and not the socket."""
+_KERNEL_GIVES_NONE: Final = frozenset({TcpState.TIME_WAIT, TcpState.SYN_RECEIVED})
+"""States whose sockets the kernel dumps without tcp_info (a timewait or request socket)."""
 
 
-def why_no_tcp_info(source: str) -> str:
-    """Why a connection of ``source`` has no tcp_info: the source's reason, or the socket's
-    (one text for the summary's Health line and the detail's tcp_info section)."""
-    return NO_TCP_INFO.get(source, NO_TCP_INFO_HERE)
+def why_no_tcp_info(source: str, state: TcpState | None = None) -> str:
+    """Why a connection in ``state`` of ``source`` has no tcp_info: the source's reason, the
+    socket's kind, or that this sample did not read it (one text for the summary's Health line
+    and the detail's tcp_info section). It said "listening, TIME_WAIT or request sockets" for
+    a demo CloseWait row too."""
+    if source in NO_TCP_INFO:
+        return NO_TCP_INFO[source]
+    return NO_TCP_INFO_HERE if state is None or state in _KERNEL_GIVES_NONE else NOT_IN_SAMPLE
 
 
 def accept_queue_text(info: TcpInfo) -> Text:
@@ -250,7 +265,7 @@ def summary(
         f"{_endpoint(conn.local_address, conn.local_port)} → "
         f"{_endpoint(conn.remote_address, conn.remote_port)}"
     )
-    health, traffic = tcp_lines(info, rate, listening=conn.state is TcpState.LISTEN, source=source)
+    health, traffic = tcp_lines(info, rate, state=conn.state, source=source)
     table.add_row(Text("State"), state_line(conn, ghost))
     holder = None if proc is None else f"{fmt.safe(proc.name, '?')} ({proc.pid})"
     hint = None if ghost else state_hint(conn.state, conn.owner_status, holder)
