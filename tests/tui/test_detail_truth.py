@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 
-from core.connections.model import OwnerStatus, ProcessInfo, TcpState
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
 from core.connections.records import LINUX_DEFAULTS, new_connection, with_state
 from tui.connections.detail import process_table, state_change_text
 from tui.connections.property_list import missing_text, shown_table, split_properties
@@ -23,8 +23,9 @@ def _plain(renderable: object) -> str:
     return " ".join(console.export_text().split())
 
 
-def test_holders_state_change_and_sub_second_creation_are_shown() -> None:
-    conn = new_connection(
+def _listener() -> TcpConnection:
+    """A listener first seen at SEEN, held by two processes."""
+    return new_connection(
         family=4,
         local_address="192.0.2.1",
         local_port=80,
@@ -39,6 +40,10 @@ def test_holders_state_change_and_sub_second_creation_are_shown() -> None:
         inode=7,
         holders=(100, 250),
     )
+
+
+def test_holders_state_change_and_sub_second_creation_are_shown() -> None:
+    conn = _listener()
     proc = ProcessInfo(100, "nginx", "www", ("nginx",), "/usr/sbin/nginx", None)
     text = _plain(process_table(conn, proc))
     assert "PIDs 100, 250 hold this socket; OwningProcess is the lowest" in text
@@ -59,20 +64,7 @@ def test_a_state_that_matters_when_it_lasts_says_how_long_it_has() -> None:
     """CloseWait's hint says "if it lasts": the Age line says for how long it has, from the
     observed change (a lower bound: it changed after the sample before), or that it has not
     changed since first seen. Established needs no such words."""
-    conn = new_connection(
-        family=4,
-        local_address="192.0.2.1",
-        local_port=5432,
-        remote_address="192.0.2.9",
-        remote_port=40000,
-        state=TcpState.ESTABLISHED,
-        owning_process=100,
-        owner_status=OwnerStatus.FOUND,
-        first_seen=SEEN,
-        created_before_start=False,
-        defaults=LINUX_DEFAULTS,
-        inode=7,
-    )
+    conn = replace(_listener(), state=TcpState.ESTABLISHED)
     later = SEEN + timedelta(minutes=5)
     assert "Established" not in _plain(age_text(conn, SEEN, later))
     waiting = with_state(conn, TcpState.CLOSE_WAIT, SEEN + timedelta(minutes=2))
