@@ -342,3 +342,25 @@ async def test_state_counts_and_folded_columns_stay_on_one_line_at_80_columns() 
         await pilot.pause()
         assert static_text(bar).strip() == "Established 62 Listen 1 CloseWait 61 others 61"
         assert bar.size.height == 1
+
+
+def test_filtered_counts_of_many_states_keep_to_one_line_at_80_columns() -> None:
+    """Seven States' "shown/all" counts took two lines at 80 columns: the last shortening
+    keeps the States the filter shows and says how many rows of all are shown."""
+    from tui.connections.state_bar import COMPACT_STEPS, state_line
+
+    every = {
+        TcpState.ESTABLISHED: 105,
+        TcpState.LISTEN: 5,
+        TcpState.TIME_WAIT: 174,
+        TcpState.CLOSE_WAIT: 12,
+        TcpState.SYN_RECEIVED: 3,
+        TcpState.SYN_SENT: 1,
+        TcpState.FIN_WAIT2: 15,
+    }
+    kept = {TcpState.ESTABLISHED: 2}
+    assert state_line(every, kept, True, compact=COMPACT_STEPS - 1).cell_len > 78
+    line = state_line(every, kept, True, compact=COMPACT_STEPS).plain
+    assert line == "Established 2/105 │ 2 of 315 shown"
+    nothing = state_line(every, {}, True, compact=COMPACT_STEPS).plain
+    assert nothing == "0 of 315 shown"

@@ -32,7 +32,7 @@ def _split(counts: dict[TcpState, int]) -> tuple[list[int], int]:
     return main, sum(counts.values()) - sum(main)
 
 
-COMPACT_STEPS: Final = 4
+COMPACT_STEPS: Final = 5
 """How many ways :func:`state_line` has to shorten the line, applied in this order."""
 
 
@@ -47,8 +47,9 @@ def state_line(
 
     ``compact`` > 0 applies the first ``compact`` shortenings: "all rows:" to "all:", one
     space between counts instead of two, the note without "all:", then no note (the detail
-    pane still shows each row's values). Why: at 80 columns four counts and the note took
-    a second line, a table row.
+    pane still shows each row's values), and under a filter only the States it keeps, then
+    how many rows of all it shows. Why: at 80 columns four counts and the note took a second
+    line, a table row; the filtered counts of seven States took two.
     """
     total_main, total_other = _split(all_counts)
     shown_main, shown_other = _split(filtered)
@@ -58,12 +59,15 @@ def state_line(
     for i, (label, total, shown) in enumerate(
         zip(labels, [*total_main, total_other], [*shown_main, shown_other], strict=True)
     ):
-        if i >= ALWAYS and not total:
+        if (i >= ALWAYS and not total) or (filtering and compact >= 5 and not shown):
             continue
         if text:
             text.append(gap)
         text.append(f"{label} ", style="dim")
         text.append(f"{shown}/{total}" if filtering else str(total), style="bold")
+    if filtering and compact >= 5:
+        shown_of = f"{sum(filtered.values())} of {sum(all_counts.values())} shown"
+        text.append(f"{gap}│ {shown_of}" if text else shown_of, style="dim")
     if note and compact < 4:
         if compact >= 1:
             note = note.replace("all rows: ", "" if compact >= 3 else "all: ", 1)
