@@ -64,3 +64,30 @@ async def test_the_k_dialog_lists_each_ipv6_connection_on_one_line() -> None:
     assert len(listed) == 2, lines
     for line, port in zip(listed, (50001, 50002), strict=True):
         assert line.rstrip().endswith(f"]:{port}") and "]:443 → [2001:d" in line, line
+
+
+async def test_the_close_dialog_shows_long_ipv6_endpoints_whole_on_two_aligned_lines() -> None:
+    """What x closes must read exactly, so the endpoints are never cut; a long IPv6 pair
+    wrapped at the dialog's edge under the labels, so the remote goes on its own line."""
+    from rich.console import Console
+
+    from core.connections import CloseTarget
+    from tui.connections.actions import close_body
+
+    short = ScriptedConn("192.0.2.1", 443, "198.51.100.7", 50009, TcpState.ESTABLISHED, pid=7)
+    feed = SteppedFeed([ScriptedFrame([*ROWS, short], PROCS)], name="netlink")
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(pilot, app, feed)
+        snap = app.snapshot
+        assert snap is not None
+        bodies = []
+        for port in (50001, 50009):
+            console = Console(width=72, color_system=None, record=True)  # the dialog's text
+            console.print(close_body(CloseTarget(by_port(app, 443, port)), snap))
+            bodies.append(console.export_text().splitlines())
+    long, ipv4 = bodies
+    assert long[0].rstrip() == f"Endpoints [{ADDR}]:443"
+    assert long[1].rstrip() == f"          → [{ADDR}]:50001"
+    assert long[2].startswith("State")
+    assert ipv4[0].rstrip() == "Endpoints 192.0.2.1:443 → 198.51.100.7:50009"

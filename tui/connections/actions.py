@@ -38,6 +38,8 @@ from tui.connections.namespace_detail import namespace_line
 LISTED: Final = 5
 """Connections of a process listed by name in the confirmation; the rest are counted."""
 CMDLINE_CELLS: Final = 60
+VALUE_CELLS: Final = 62
+"""Cells right of a 10-cell label in the dialogs' 72: a longer value wraps under the label."""
 ENDPOINT_CELLS: Final = 23
 """Cells for each endpoint in the K dialog's list: 10 of label, 12 of State and 3 of arrow
 leave 47 of the dialog's 72 (an IPv4 endpoint is at most 21)."""
@@ -102,7 +104,12 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     conn = target.conn
     pid = conn.owning_process
     text = Text()
-    _row(text, "Endpoints", connections.endpoints(conn))
+    both = connections.endpoints(conn)
+    if cell_len(both) <= VALUE_CELLS:
+        _row(text, "Endpoints", both)
+    else:  # whole, never cut (what is closed must read exactly), the remote under the local
+        _row(text, "Endpoints", fmt.endpoint(conn.local_address, conn.local_port))
+        _row(text, "", f"→ {fmt.endpoint(conn.remote_address, conn.remote_port)}")
     _row(text, "State", fmt.state_name(conn.state))
     proc = snap.processes.get(pid) if pid else None
     _row(text, "Process", connections.process_label(pid, proc, conn.owner_status))
