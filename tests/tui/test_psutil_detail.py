@@ -11,7 +11,13 @@ from core.connections.model import TcpState
 from tests.integration.sockets import SocketBag
 from tests.tui.detail_summary import summary_of
 from tui.app import TcpscopeApp
-from tui.connections.summary import NO_TCP_INFO, NO_TCP_INFO_HERE, NOT_IN_SAMPLE, why_no_tcp_info
+from tui.connections.summary import (
+    CLOSED_NO_INFO,
+    NO_TCP_INFO,
+    NO_TCP_INFO_HERE,
+    NOT_IN_SAMPLE,
+    why_no_tcp_info,
+)
 
 
 async def test_an_established_row_says_psutil_gives_no_tcp_info(tmp_path: Path) -> None:
@@ -39,3 +45,5 @@ def test_no_tcp_info_is_explained_by_the_source_and_the_state() -> None:
     assert why_no_tcp_info("netlink", TcpState.SYN_RECEIVED) == NO_TCP_INFO_HERE
     assert why_no_tcp_info("netlink", TcpState.ESTABLISHED) == NOT_IN_SAMPLE
     assert "listening" not in NO_TCP_INFO_HERE
+    closed = why_no_tcp_info("netlink", TcpState.ESTABLISHED, ghost=True)
+    assert closed == why_no_tcp_info("demo", TcpState.CLOSE_WAIT, ghost=True) == CLOSED_NO_INFO

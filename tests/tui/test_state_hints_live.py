@@ -5,6 +5,8 @@ no process holds it; both above the footer at 80x24, with the State's seed meani
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import sys
 from collections.abc import Iterator
 
@@ -14,7 +16,7 @@ from textual.widgets import Static
 from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import live_app, select, until
 from tests.tui.test_app import static_text
-from tui.connections.summary import NO_TCP_INFO_HERE
+from tui.connections.summary import CLOSED_NO_INFO, NO_TCP_INFO_HERE
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
 
@@ -69,3 +71,26 @@ async def test_a_time_wait_row_says_the_kernel_keeps_it_and_gives_no_tcp_info(
     assert "TimeWait — Waiting for enough time to pass" in text
     assert "The kernel keeps it about 60 s" in text
     assert NO_TCP_INFO_HERE in text
+
+
+async def test_a_closed_rows_detail_says_it_closed_and_gives_no_hint(bag: SocketBag) -> None:
+    """A connection that closes under the open pane stays as its ghost: the summary says it
+    closed, gives no hint (the State is its last one, nobody waits in it) and tells why
+    there is no tcp_info (it said "the next sample has it")."""
+    client, accepted = bag.pair(bag.listener())
+    ports = accepted.getsockname()[1], accepted.getpeername()[1]
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select(pilot, app, *ports)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.query("#detail-summary"))
+        summary = app.screen.query_one("#detail-summary", Static)
+        await until(pilot, lambda: "Established" in static_text(summary))
+        # A reset, not a FIN: both ends are gone from the kernel's table at once.
+        accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        accepted.close()
+        client.close()
+        await until(pilot, lambda: "closed: its last state" in static_text(summary))
+        text = " ".join(static_text(summary, width=summary.region.width).split())
+    assert CLOSED_NO_INFO in text, text
+    assert "If it lasts" not in text and "Lasting" not in text

@@ -92,11 +92,14 @@ def state_change_text(conn: TcpConnection, now: datetime) -> Text:
 
 
 def tcp_table(
-    info: TcpInfo | None, source: str = "netlink", state: TcpState | None = None
+    info: TcpInfo | None,
+    source: str = "netlink",
+    state: TcpState | None = None,
+    ghost: bool = False,
 ) -> Table | Text:
     """Every tcp_info figure tcpscope decodes."""
     if info is None:
-        return Text(why_no_tcp_info(source, state), style="italic")
+        return Text(why_no_tcp_info(source, state, ghost), style="italic")
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
@@ -198,7 +201,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                 Text("\nOwning process", "bold u"),
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
-                tcp_table(info, snap.source, conn.state),
+                tcp_table(info, snap.source, conn.state, ghost),
                 *self._namespace(conn, snap, proc),
             )
         )

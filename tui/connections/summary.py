@@ -154,11 +154,12 @@ def tcp_lines(
     *,
     state: TcpState | None = None,
     source: str = "netlink",
+    ghost: bool = False,
 ) -> tuple[Text, Text]:
     """``rtt … cwnd … retrans …`` and ``in … out …`` (bytes and current rates); for a
     listener (``state`` Listen) its accept queue against its backlog, and no byte line."""
     if info is None:
-        none = Text(why_no_tcp_info(source, state))
+        none = Text(why_no_tcp_info(source, state, ghost))
         none.stylize("italic")
         return none, Text("")
     if state is TcpState.LISTEN:
@@ -206,15 +207,18 @@ NO_TCP_INFO: Final = {
     "demo": "not reported: the demo host invents no tcp_info for this connection",
 }
 """Why a connection has no tcp_info, by source, where the source says it and not the socket."""
+CLOSED_NO_INFO: Final = "not reported: the connection has closed (tcp_info is a live socket's)"
 _KERNEL_GIVES_NONE: Final = frozenset({TcpState.TIME_WAIT, TcpState.SYN_RECEIVED})
 """States whose sockets the kernel dumps without tcp_info (a timewait or request socket)."""
 
 
-def why_no_tcp_info(source: str, state: TcpState | None = None) -> str:
-    """Why a connection in ``state`` of ``source`` has no tcp_info: the source's reason, the
-    socket's kind, or that this sample did not read it (one text for the summary's Health line
-    and the detail's tcp_info section). It said "listening, TIME_WAIT or request sockets" for
-    a demo CloseWait row too."""
+def why_no_tcp_info(source: str, state: TcpState | None = None, ghost: bool = False) -> str:
+    """Why a connection in ``state`` of ``source`` has no tcp_info: closed (a ``ghost`` row),
+    the source's reason, the socket's kind, or that this sample did not read it (one text for
+    the summary's Health line and the detail's tcp_info section). It said "listening,
+    TIME_WAIT or request sockets" for a demo CloseWait row too."""
+    if ghost:
+        return CLOSED_NO_INFO
     if source in NO_TCP_INFO:
         return NO_TCP_INFO[source]
     return NO_TCP_INFO_HERE if state is None or state in _KERNEL_GIVES_NONE else NOT_IN_SAMPLE
@@ -265,7 +269,7 @@ def summary(
         f"{_endpoint(conn.local_address, conn.local_port)} → "
         f"{_endpoint(conn.remote_address, conn.remote_port)}"
     )
-    health, traffic = tcp_lines(info, rate, state=conn.state, source=source)
+    health, traffic = tcp_lines(info, rate, state=conn.state, source=source, ghost=ghost)
     table.add_row(Text("State"), state_line(conn, ghost))
     holder = None if proc is None else f"{fmt.safe(proc.name, '?')} ({proc.pid})"
     hint = None if ghost else state_hint(conn.state, conn.owner_status, holder)
