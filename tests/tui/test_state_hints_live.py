@@ -11,11 +11,13 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import live_app, select, until
 from tests.tui.test_app import static_text
+from tui.app import TcpscopeApp
 from tui.connections.summary import CLOSED_NO_INFO, NO_TCP_INFO_HERE
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
@@ -25,6 +27,19 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ne
 def bag() -> Iterator[SocketBag]:
     with SocketBag() as sockets:
         yield sockets
+
+
+async def _open_detail(
+    pilot: Pilot[int], app: TcpscopeApp, ports: tuple[int, int], marker: str
+) -> Static:
+    """The detail summary of the row with these (local, remote) ports, once it says
+    ``marker``."""
+    await select(pilot, app, *ports)
+    await pilot.press("enter")
+    await until(pilot, lambda: app.screen.query("#detail-summary"))
+    summary = app.screen.query_one("#detail-summary", Static)
+    await until(pilot, lambda: marker in static_text(summary))
+    return summary
 
 
 async def _summary(bag: SocketBag, which: str) -> str:
@@ -40,11 +55,7 @@ async def _summary(bag: SocketBag, which: str) -> str:
     ports = (server_port, client_port) if which == "close_wait" else (client_port, server_port)
     app = live_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await select(pilot, app, *ports)
-        await pilot.press("enter")
-        await until(pilot, lambda: app.screen.query("#detail-summary"))
-        summary = app.screen.query_one("#detail-summary", Static)
-        await until(pilot, lambda: "State" in static_text(summary))
+        summary = await _open_detail(pilot, app, ports, "State")
         assert summary.region.bottom <= 23  # above the footer, no scrolling
         return " ".join(static_text(summary, width=summary.region.width).split())
 
@@ -81,11 +92,7 @@ async def test_a_closed_rows_detail_says_it_closed_and_gives_no_hint(bag: Socket
     ports = accepted.getsockname()[1], accepted.getpeername()[1]
     app = live_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await select(pilot, app, *ports)
-        await pilot.press("enter")
-        await until(pilot, lambda: app.screen.query("#detail-summary"))
-        summary = app.screen.query_one("#detail-summary", Static)
-        await until(pilot, lambda: "Established" in static_text(summary))
+        summary = await _open_detail(pilot, app, ports, "Established")
         # A reset, not a FIN: both ends are gone from the kernel's table at once.
         accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         accepted.close()
