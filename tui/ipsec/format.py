@@ -115,12 +115,13 @@ def sa_state(state: str, version: str | None = None, established_s: int | None =
 
 HOW_TO_START: Final[dict[str, str]] = {
     "strongswan": (
-        "start charon (systemctl start strongswan), or the lab as root: "
-        "python -m tests.lab.ipsec_lab up, then tcpscope --provider strongswan --vici <socket>"
+        "start charon (systemctl start strongswan); if it runs with another VICI socket, "
+        "tcpscope --vici <socket>"
     ),
     "libreswan": "start pluto (systemctl start ipsec), then run tcpscope again",
 }
-"""What to do when a provider's daemon is not running."""
+"""What to do when a provider's daemon is not running (a user's words: the test lab that
+starts one is the README's, for developers; an installed tcpscope has no tests package)."""
 
 
 def daemon_absent(view: ProviderView) -> bool:

@@ -196,8 +196,13 @@ class CounterTable(VerticalScroll):
         self._sections: dict[str, ProviderSection] = {}
 
     def show(self, providers: tuple[ProviderView, ...]) -> None:
-        """Show a sample: add a section for a provider seen the first time, update the rest."""
-        for view in providers:
+        """Show a sample: add a section for a provider seen the first time, update the rest.
+
+        The IKE daemons' sections come before the kernel's: the class counts IKE main-mode
+        work, which the daemon sees and the kernel mostly does not, and at 80x24 one
+        provider's rows fill the screen (the kernel's came first, the daemon's below the fold).
+        """
+        for view in sorted(providers, key=lambda v: v.name == "kernel"):  # stable: daemons first
             section = self._sections.get(view.name)
             if section is None:
                 section = self._sections[view.name] = ProviderSection(view)
