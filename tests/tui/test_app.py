@@ -571,6 +571,23 @@ async def test_process_controlled_text_renders_literally() -> None:
         assert "\x1b" not in body
 
 
+async def test_a_process_name_in_the_state_hint_renders_literally() -> None:
+    """The CloseWait hint names the owning process: its name is untrusted text there too."""
+    evil = "[red]x[/red]\x1b[2J\x1b]0;pwned\x07"
+    procs = {666: ProcessInfo(666, evil, "u", None, None, 1.0)}
+    row = ScriptedConn("127.0.0.1", 9999, "127.0.0.1", 5, TcpState.CLOSE_WAIT, pid=666, inode=9)
+    feed = SteppedFeed([ScriptedFrame([row], procs)])
+    app = make_app(feed)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("enter")
+        await pilot.pause()
+        body = pane_text(app.screen.query_one(DetailPane), width=400)
+    expected = "[red]x[/red]\\x1b[2J\\x1b]0;pwned\\x07 (666) has not closed this socket yet"
+    assert expected in body, body
+    assert "\x1b" not in body and "\x07" not in body
+
+
 # --- preferences ----------------------------------------------------------------------------
 async def test_sort_columns_theme_persist_but_not_the_filter(xdg_config: Path) -> None:
     feed = SteppedFeed()
