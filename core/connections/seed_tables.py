@@ -809,9 +809,9 @@ _TABLES: Final[tuple[EnumTable, ...]] = (
                 TcpState.BOUND,
                 "Bound",
                 (
-                    "Not in the seed's table: Get-NetTCPConnection's documentation lists it "
-                    "(MicrosoftDocs windows-powershell-docs PR #500). A socket bound to a local "
-                    "address and port that neither listens nor is connected."
+                    "A socket bound to a local address and port that neither listens nor is "
+                    "connected (not in the seed's table: Get-NetTCPConnection's documentation "
+                    "lists it, MicrosoftDocs windows-powershell-docs PR #500)."
                 ),
             ),
         ),

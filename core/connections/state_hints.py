@@ -47,8 +47,8 @@ HINTS: Final[dict[TcpState, str]] = {
         "this side closes connections at a high rate."
     ),
     TcpState.BOUND: (
-        "Bound to a local port (bind()), neither listening nor connected: it holds the port "
-        "from other programs."
+        "bind() without listen() or connect(): it holds the port from other programs, and "
+        "has no connection to measure."
     ),
 }
 """States that need no words beyond their name (Established, Listen) have none."""

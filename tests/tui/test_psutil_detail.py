@@ -45,5 +45,6 @@ def test_no_tcp_info_is_explained_by_the_source_and_the_state() -> None:
     assert why_no_tcp_info("netlink", TcpState.SYN_RECEIVED) == NO_TCP_INFO_HERE
     assert why_no_tcp_info("netlink", TcpState.ESTABLISHED) == NOT_IN_SAMPLE
     assert "listening" not in NO_TCP_INFO_HERE
+    assert "a socket only bound" in why_no_tcp_info("netlink", TcpState.BOUND)
     closed = why_no_tcp_info("netlink", TcpState.ESTABLISHED, ghost=True)
     assert closed == why_no_tcp_info("demo", TcpState.CLOSE_WAIT, ghost=True) == CLOSED_NO_INFO

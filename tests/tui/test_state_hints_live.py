@@ -18,7 +18,7 @@ from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import live_app, select, until
 from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
-from tui.connections.summary import CLOSED_NO_INFO, NO_TCP_INFO_HERE
+from tui.connections.summary import CLOSED_NO_INFO, NO_TCP_INFO_HERE, NOTHING_TO_MEASURE
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
 
@@ -101,3 +101,16 @@ async def test_a_closed_rows_detail_says_it_closed_and_gives_no_hint(bag: Socket
         text = " ".join(static_text(summary, width=summary.region.width).split())
     assert CLOSED_NO_INFO in text, text
     assert "If it lasts" not in text and "Lasting" not in text
+
+
+async def test_a_bound_only_socket_says_what_it_holds_and_why_no_tcp_info() -> None:
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        app = live_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            summary = await _open_detail(pilot, app, (bound.getsockname()[1], 0), "Bound")
+            await until(pilot, lambda: "Health" in static_text(summary))
+            text = " ".join(static_text(summary, width=summary.region.width).split())
+    assert text.startswith("State Bound — A socket bound to a local address"), text
+    assert "it holds the port from other programs" in text
+    assert NOTHING_TO_MEASURE in text

@@ -208,8 +208,16 @@ NO_TCP_INFO: Final = {
 }
 """Why a connection has no tcp_info, by source, where the source says it and not the socket."""
 CLOSED_NO_INFO: Final = "not reported: the connection has closed (tcp_info is a live socket's)"
-_KERNEL_GIVES_NONE: Final = frozenset({TcpState.TIME_WAIT, TcpState.SYN_RECEIVED})
-"""States whose sockets the kernel dumps without tcp_info (a timewait or request socket)."""
+NOTHING_TO_MEASURE: Final = (
+    "not reported: the kernel gives no tcp_info for a socket only bound (no connection)"
+)
+_BY_STATE: Final = {
+    TcpState.TIME_WAIT: NO_TCP_INFO_HERE,
+    TcpState.SYN_RECEIVED: NO_TCP_INFO_HERE,
+    TcpState.BOUND: NOTHING_TO_MEASURE,
+}
+"""States the kernel dumps without tcp_info: a timewait or request socket, and a Bound one
+(sources.bound_walk: no INET_DIAG_INFO for it, checked on the real kernel)."""
 
 
 def why_no_tcp_info(source: str, state: TcpState | None = None, ghost: bool = False) -> str:
@@ -221,7 +229,9 @@ def why_no_tcp_info(source: str, state: TcpState | None = None, ghost: bool = Fa
         return CLOSED_NO_INFO
     if source in NO_TCP_INFO:
         return NO_TCP_INFO[source]
-    return NO_TCP_INFO_HERE if state is None or state in _KERNEL_GIVES_NONE else NOT_IN_SAMPLE
+    if state is None:
+        return NO_TCP_INFO_HERE
+    return _BY_STATE.get(state, NOT_IN_SAMPLE)
 
 
 def accept_queue_text(info: TcpInfo) -> Text:
