@@ -51,6 +51,12 @@ async def test_a_full_listener_says_so(stuck_listener: tuple[int, int], tmp_path
     )
     async with app.run_test(size=(80, 24)) as pilot:
         text = await summary_of(app, pilot, port, "accept queue")
+        for _ in range(3):  # a few samples: the byte-rate history would have begun
+            await pilot.pause(0.25)
+        rate = app.screen.query_one("#detail-rate", Static)
+        spark = app.screen.query_one("#detail-sparkline")
+        # A listener moves no bytes of its own: no "in + out" line, no flat sparkline.
+        assert not rate.display and not spark.display
     assert f"accept queue {waiting} of {BACKLOG}  full: new handshakes are dropped" in text, text
     assert "rtt" not in text and "cwnd" not in text and "Bytes" not in text
 

@@ -205,7 +205,8 @@ class DetailPane(VerticalScroll, can_focus=True):
                 *self._namespace(conn, snap, proc),
             )
         )
-        self._draw_rate(info is not None)
+        # A listener moves no bytes of its own: a rate line and a flat sparkline said nothing.
+        self._draw_rate(info is not None and conn.state is not TcpState.LISTEN)
 
     def on_resize(self) -> None:
         """Fit the summary's one-line answers to the new width (the command line is cut)."""
@@ -234,11 +235,11 @@ class DetailPane(VerticalScroll, can_focus=True):
         """Bytes per second (in + out) per sample seen while open, oldest first."""
         return list(self._history)
 
-    def _draw_rate(self, has_info: bool) -> None:
+    def _draw_rate(self, shown: bool) -> None:
         label = self.query_one("#detail-rate", Static)
         spark = self.query_one("#detail-sparkline", Sparkline)
-        label.display = has_info
-        spark.display = len(self._history) > 1
+        label.display = shown
+        spark.display = shown and len(self._history) > 1
         if self._history:
             label.update(
                 Text(f"in + out while open: {fmt.short_rate(self._history[-1])}/s now", "dim")
