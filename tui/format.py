@@ -15,7 +15,7 @@ from typing import Final
 
 import humanize
 
-from core.connections import ENUMS, TcpConnection, TcpState
+from core.connections import ENUMS, TcpConnection, TcpState, endpoint_text
 from core.textsafe import printable
 
 _UNITS: Final = {"second": "s", "minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}
@@ -61,8 +61,7 @@ def conn_age(conn: TcpConnection, now: datetime) -> str:
 
 def endpoint(address: str, port: int) -> str:
     """``addr:port``, IPv6 in brackets; the address is made safe (it comes from the kernel)."""
-    address = safe(address)
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    return endpoint_text(safe(address), port)
 
 
 def state_name(state: TcpState | int) -> str:

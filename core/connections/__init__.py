@@ -55,6 +55,7 @@ __all__ = [
     "close_targets",
     "complete",
     "connection_service",
+    "endpoint_text",
     "endpoints",
     "field_values",
     "filter_argument",
@@ -112,7 +113,7 @@ if TYPE_CHECKING:
         parse_query,
     )
     from core.connections.rates import ByteRate, RateTracker
-    from core.connections.records import canonical_address
+    from core.connections.records import canonical_address, endpoint_text
     from core.connections.report import write_csv, write_json, write_table
     from core.connections.reverse_dns import ReverseDns
     from core.connections.row_index import Group, RowIndex
@@ -173,7 +174,7 @@ else:
                 "parse_query",
             ),
             "rates": ("ByteRate", "RateTracker"),
-            "records": ("canonical_address",),
+            "records": ("canonical_address", "endpoint_text"),
             "report": ("write_csv", "write_json", "write_table"),
             "reverse_dns": ("ReverseDns",),
             "row_index": ("Group", "RowIndex"),

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Final
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
-from core.connections.records import address_text
+from core.connections.records import address_text, endpoint_text
 from core.connections.sources.inet_diag import (
     InetDiagDumper,
     decode,
@@ -121,13 +121,8 @@ class Outcome:
 
 def endpoints(conn: TcpConnection) -> str:
     """``local → remote`` as the table shows them (IPv6 in brackets)."""
-
-    def one(address: str, port: int) -> str:
-        return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-    return (
-        f"{one(conn.local_address, conn.local_port)} → {one(conn.remote_address, conn.remote_port)}"
-    )
+    local = endpoint_text(conn.local_address, conn.local_port)
+    return f"{local} → {endpoint_text(conn.remote_address, conn.remote_port)}"
 
 
 _NO_PID: Final[dict[OwnerStatus | None, str]] = {

@@ -32,6 +32,7 @@ from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import NamespaceInfo, namespace_words
+from core.connections.records import endpoint_text
 from core.connections.seed_tables import ENUMS
 from core.connections.services import connection_service, service_port
 
@@ -322,15 +323,11 @@ def filter_argument(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _endpoint(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
 def _free_text(conn: TcpConnection, proc: ProcessInfo | None) -> str:
     parts = [
         state_name(conn.state),
-        _endpoint(conn.local_address, conn.local_port),
-        _endpoint(conn.remote_address, conn.remote_port),
+        endpoint_text(conn.local_address, conn.local_port),
+        endpoint_text(conn.remote_address, conn.remote_port),
         "" if conn.owning_process is None else str(conn.owning_process),
     ]
     if proc is not None:

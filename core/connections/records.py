@@ -114,6 +114,11 @@ _LINK_LOCAL: Final = frozenset({"fe80", "fe90", "fea0", "feb0"})
 """The first hextet's text of fe80::/10 addresses as ipaddress writes them."""
 
 
+def endpoint_text(address: str, port: int) -> str:
+    """``address:port``, an IPv6 address in brackets (as ss and the table write it)."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 def canonical_address(text: str) -> str:
     """Canonical form of an address string from any source (``::FFFF:1.2.3.4`` → ``1.2.3.4``);
     an IPv6 scope zone (``%eth0``) is kept."""
