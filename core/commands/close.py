@@ -111,18 +111,12 @@ def _run(args: argparse.Namespace, snap: Snapshot, targets_of: TargetsOf, closer
     return _close(chosen, snap, closer)
 
 
-def _state_names() -> dict[int, str]:
-    from core.connections import ENUMS
-
-    return {int(v.value): v.name for v in ENUMS["State"].every}
-
-
 def _list(conns: Sequence[TcpConnection], snap: Snapshot, targets_of: TargetsOf) -> None:
     from core.connections import write_table
 
     sys.stdout.flush()
     out = connections_cli.binary(sys.stdout)
-    write_table(conns, snap, _state_names(), out)
+    write_table(conns, snap, connections_cli.state_names(), out)
     out.flush()
     for target in targets_of(conns):
         if target.shared:
@@ -153,7 +147,7 @@ def _confirmed(count: int, stdin: TextIO) -> bool:
 
 def _close(conns: Sequence[TcpConnection], snap: Snapshot, closer: Closer) -> int:
     results = closer(conns)
-    names = _state_names()
+    names = connections_cli.state_names()
     refused = False
     for conn, outcome in results:
         if outcome.done:

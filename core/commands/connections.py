@@ -79,6 +79,13 @@ def prestart(words: Sequence[str]) -> Callable[[], None] | None:
     return cancel_owner_scan
 
 
+def state_names() -> dict[int, str]:
+    """State value → the seed's name, Bound included, for the table and ``close``'s lines."""
+    from core.connections import ENUMS
+
+    return {int(v.value): v.name for v in ENUMS["State"].every}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``tcpscope connections``."""
     out = parser.add_mutually_exclusive_group()
@@ -369,9 +376,8 @@ def _write(
 
         write_csv(conns, snap, out)
     else:
-        from core.connections import ENUMS, write_table
+        from core.connections import write_table
 
-        names = {int(v.value): v.name for v in ENUMS["State"].every}
-        write_table(conns, snap, names, out)
+        write_table(conns, snap, state_names(), out)
     out.flush()
     return 0
