@@ -9,11 +9,13 @@ sequences too) become visible ``\\xNN`` escapes. Callers then wrap the result in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Final
 
 import humanize
+from rich.text import Text
 
 from core.connections import ENUMS, TcpConnection, TcpState, endpoint_text
 from core.textsafe import printable
@@ -123,3 +125,15 @@ def duration(seconds: float) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def fitted(line: Callable[[int], Text], steps: int, width: int) -> Text:
+    """``line(compact)`` with the fewest shortenings (0 to ``steps``) that fit ``width``
+    cells, or the shortest; a width of 0 (not laid out yet) takes the full line. Why one
+    rule: the header and the state counts shorten step by step at 80 columns, the same way."""
+    text = line(0)
+    for compact in range(1, steps + 1):
+        if not width or text.cell_len <= width:
+            break
+        text = line(compact)
+    return text

@@ -6,6 +6,7 @@ O(changes) per tick; this widget only formats them.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
 from rich.text import Text
@@ -101,11 +102,8 @@ class StateBar(Static):
         still do not fit take a second line.
         """
         self._args = (all_counts, filtered, filtering, note)
-        width = self.size.width
-        for compact in range(COMPACT_STEPS + 1):
-            text = state_line(all_counts, filtered, filtering, note, compact)
-            if not width or text.cell_len <= width:
-                break
+        line = partial(state_line, all_counts, filtered, filtering, note)
+        text = fmt.fitted(line, COMPACT_STEPS, self.size.width)
         if text == self._shown:
             return  # the same line: no render of it again (most ticks at a steady count)
         self._shown = text

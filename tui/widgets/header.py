@@ -8,6 +8,7 @@ state's clock, so screenshots of a replay or a scripted feed do not depend on th
 
 from __future__ import annotations
 
+from functools import partial
 from time import monotonic
 
 from rich.text import Text
@@ -81,11 +82,7 @@ class HeaderBar(Static):
         self._shown_at = monotonic()
         if state is None:
             return
-        width = self.size.width
-        for compact in range(COMPACT_STEPS + 1):
-            text = header_line(state, compact)
-            if not width or text.cell_len <= width:
-                break
+        text = fmt.fitted(partial(header_line, state), COMPACT_STEPS, self.size.width)
         self.update(text, layout=False)  # always one line: no relayout
 
 
