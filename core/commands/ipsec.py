@@ -28,6 +28,7 @@ from core.ipsec import (
     one_shot_view,
     source_for,
 )
+from core.ipsec.presence import HOW_TO_START, daemon_absent, daemons_first
 from core.textsafe import printable
 
 
@@ -104,9 +105,14 @@ def view_json(view: IpsecView) -> dict[str, object]:
 
 
 def render_text(view: IpsecView, out: TextIO) -> None:
-    """Aligned table per provider: counter, value, kind, grade, source or reason."""
+    """Aligned table per provider: counter, value, kind, grade, source or reason.
+
+    The IKE daemons come before the kernel, as on the app's screen; a daemon that is not
+    running gets its error and how to start it instead of 21 rows that each say so (``--json``
+    still lists every counter with its grade).
+    """
     width = max(len(n) for n in COUNTER_NAMES)
-    for i, pv in enumerate(view.providers):
+    for i, pv in enumerate(daemons_first(view.providers)):
         if i:
             out.write("\n")
         state = "active" if pv.stats.active else "inactive"
@@ -117,6 +123,10 @@ def render_text(view: IpsecView, out: TextIO) -> None:
         )
         if pv.error:
             out.write(f"  error: {printable(pv.error)}\n")
+        if daemon_absent(pv):
+            how = HOW_TO_START.get(pv.name, "--json lists why each is not reported")
+            out.write(f"  to see its {len(pv.rows)} counters: {how}\n")
+            continue
         vals = [("-" if r.value is None else str(r.value)) for r in pv.rows]
         vw = max(5, *(len(v) for v in vals))
         out.write(

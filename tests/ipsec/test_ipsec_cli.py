@@ -88,6 +88,30 @@ def test_auto_with_an_active_provider_exits_0_though_charon_is_absent(tmp_path: 
     assert "strongswan, inactive" in out.getvalue() and "(kernel, active" in out.getvalue()
 
 
+def test_table_shows_the_daemon_first_and_says_once_that_it_is_not_running(
+    tmp_path: Path,
+) -> None:
+    """As on the app's screen: the IKE daemon's section before the kernel's, and an absent
+    charon is one error and how to start it, not 21 rows that each say it is not running."""
+    if sys.platform != "linux":
+        pytest.skip("the kernel provider is Linux's")
+    out = io.StringIO()
+    cli.run(parse("--provider", "auto", "--vici", str(tmp_path / "charon.vici")), out)
+    sections = out.getvalue().split("\n\n")
+    assert "(strongswan, inactive)" in sections[0] and "(kernel, active" in sections[1]
+    daemon = sections[0].splitlines()
+    assert daemon[1:] == [
+        f"  error: charon not running (no VICI socket at {tmp_path / 'charon.vici'})",
+        "  to see its 21 counters: start charon (systemctl start strongswan); if it runs "
+        "with another VICI socket, tcpscope --vici <socket>",
+    ]
+    kernel_rows = [ln for ln in sections[1].splitlines() if ln.split()[0] in COUNTER_NAMES]
+    assert len(kernel_rows) == 21
+    doc = run_json("--provider", "auto", "--vici", str(tmp_path / "charon.vici"))
+    (charon,) = [i for i in doc["instances"] if i["provider"] == "strongswan"]
+    assert set(charon["provenance"]) == set(COUNTER_NAMES)  # the JSON keeps every counter
+
+
 def test_core_ipsec_cli_imports_no_ui_libraries() -> None:
     code = (
         "import sys; import core.commands.ipsec, core.ipsec.sampling, core.ipsec.providers; "

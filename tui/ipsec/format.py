@@ -14,6 +14,7 @@ from typing import Final
 from rich.text import Text
 
 from core.ipsec import CounterRow, Grade, Kind, ProviderView
+from core.ipsec.presence import HOW_TO_START
 from tui import format as tfmt
 
 MISSING: Final = "—"
@@ -111,22 +112,6 @@ def sa_state(state: str, version: str | None = None, established_s: int | None =
     if established_s is not None:
         text += f" · up {tfmt.duration(established_s)}"
     return text
-
-
-HOW_TO_START: Final[dict[str, str]] = {
-    "strongswan": (
-        "start charon (systemctl start strongswan); if it runs with another VICI socket, "
-        "tcpscope --vici <socket>"
-    ),
-    "libreswan": "start pluto (systemctl start ipsec), then run tcpscope again",
-}
-"""What to do when a provider's daemon is not running (a user's words: the test lab that
-starts one is the README's, for developers; an installed tcpscope has no tests package)."""
-
-
-def daemon_absent(view: ProviderView) -> bool:
-    """True when the provider's daemon is not there at all (nothing to show per counter)."""
-    return not view.available and all(r.value is None for r in view.rows)
 
 
 def absent_banner(view: ProviderView) -> str:

@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Label, Static
 
 from core.ipsec import COUNTER_NAMES, CounterRow, ProviderView
+from core.ipsec.presence import daemon_absent, daemons_first
 from core.textsafe import printable
 from tui.ipsec import format as fmt
 from tui.widgets.rate_sparkline import RateSparkline
@@ -141,7 +142,7 @@ class ProviderSection(Vertical):
             self._header = header
             self.header.update(header)
         self.set_class(view.error is not None or not view.available, "-failed")
-        absent = fmt.daemon_absent(view)
+        absent = daemon_absent(view)
         if absent != self.absent:
             # One banner instead of 21 rows that each say the daemon is not running.
             self.absent = absent
@@ -154,7 +155,7 @@ class ProviderSection(Vertical):
 
 def provider_header(view: ProviderView) -> str:
     """``kernel  InstanceName=kernel:…  Active=True  6.1.0`` plus the error, when any."""
-    if fmt.daemon_absent(view):
+    if daemon_absent(view):
         return fmt.absent_banner(view)
     parts = [
         view.name,
@@ -202,7 +203,7 @@ class CounterTable(VerticalScroll):
         work, which the daemon sees and the kernel mostly does not, and at 80x24 one
         provider's rows fill the screen (the kernel's came first, the daemon's below the fold).
         """
-        for view in sorted(providers, key=lambda v: v.name == "kernel"):  # stable: daemons first
+        for view in daemons_first(providers):
             section = self._sections.get(view.name)
             if section is None:
                 section = self._sections[view.name] = ProviderSection(view)

@@ -1,0 +1,34 @@
+"""Whether a provider's daemon is there at all, what starts it, and the order readers meet
+providers in: one answer for the app's IPsec screen and ``tcpscope ipsec``.
+
+Why together: both show the IKE daemon's section before the kernel's (the class counts IKE
+main-mode work, which the daemon sees and the kernel mostly does not), and both say once,
+not in each of 21 rows, that a daemon is not running and how to start it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from core.ipsec.model import ProviderView
+
+HOW_TO_START: Final[dict[str, str]] = {
+    "strongswan": (
+        "start charon (systemctl start strongswan); if it runs with another VICI socket, "
+        "tcpscope --vici <socket>"
+    ),
+    "libreswan": "start pluto (systemctl start ipsec), then run tcpscope again",
+}
+"""What to do when a provider's daemon is not running (a user's words: the test lab that
+starts one is the README's, for developers; an installed tcpscope has no tests package)."""
+
+
+def daemon_absent(view: ProviderView) -> bool:
+    """True when the provider's daemon is not there at all (nothing to show per counter)."""
+    return not view.available and all(r.value is None for r in view.rows)
+
+
+def daemons_first(providers: Iterable[ProviderView]) -> list[ProviderView]:
+    """``providers`` with the IKE daemons' before the kernel's, otherwise in their order."""
+    return sorted(providers, key=lambda v: v.name == "kernel")  # stable
