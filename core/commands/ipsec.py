@@ -19,16 +19,18 @@ from core.ipsec import (
     CLASS_NAME,
     COUNTER_NAMES,
     DEFAULT_VICI,
+    HOW_TO_START,
     PROVIDER_NAMES,
     PROVIDERS,
     IpsecSampler,
     IpsecView,
     ProviderView,
+    daemon_absent,
+    daemons_first,
     get_providers,
     one_shot_view,
     source_for,
 )
-from core.ipsec.presence import HOW_TO_START, daemon_absent, daemons_first
 from core.textsafe import printable
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "COUNTERS",
     "COUNTER_NAMES",
     "DEFAULT_VICI",
+    "HOW_TO_START",
     "PROVIDERS",
     "PROVIDER_NAMES",
     "ChildSa",
@@ -27,6 +28,8 @@ __all__ = [
     "IpsecView",
     "Kind",
     "ProviderView",
+    "daemon_absent",
+    "daemons_first",
     "get_providers",
     "one_shot_view",
     "source_for",
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
         ProviderView,
     )
     from core.ipsec.one_shot import one_shot as one_shot_view
+    from core.ipsec.presence import HOW_TO_START, daemon_absent, daemons_first
     from core.ipsec.providers import PROVIDER_NAMES, get_providers
     from core.ipsec.providers._vici import DEFAULT_VICI
     from core.ipsec.sampling import IpsecSampler
@@ -64,6 +68,7 @@ else:
                 "ProviderView",
             ),
             "one_shot": ("one_shot_view=one_shot",),
+            "presence": ("HOW_TO_START", "daemon_absent", "daemons_first"),
             "providers": ("PROVIDER_NAMES", "get_providers"),
             "providers._vici": ("DEFAULT_VICI",),
             "sampling": ("IpsecSampler",),

@@ -13,8 +13,7 @@ from typing import Final
 
 from rich.text import Text
 
-from core.ipsec import CounterRow, Grade, Kind, ProviderView
-from core.ipsec.presence import HOW_TO_START
+from core.ipsec import HOW_TO_START, CounterRow, Grade, Kind, ProviderView
 from tui import format as tfmt
 
 MISSING: Final = "—"

@@ -19,8 +19,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from core.ipsec import COUNTER_NAMES, CounterRow, ProviderView
-from core.ipsec.presence import daemon_absent, daemons_first
+from core.ipsec import COUNTER_NAMES, CounterRow, ProviderView, daemon_absent, daemons_first
 from core.textsafe import printable
 from tui.ipsec import format as fmt
 from tui.widgets.rate_sparkline import RateSparkline
