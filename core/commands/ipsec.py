@@ -19,7 +19,6 @@ from core.ipsec import (
     CLASS_NAME,
     COUNTER_NAMES,
     DEFAULT_VICI,
-    HOW_TO_START,
     PROVIDER_NAMES,
     PROVIDERS,
     IpsecSampler,
@@ -30,6 +29,7 @@ from core.ipsec import (
     get_providers,
     one_shot_view,
     source_for,
+    start_hint,
 )
 from core.textsafe import printable
 
@@ -126,8 +126,7 @@ def render_text(view: IpsecView, out: TextIO) -> None:
         if pv.error:
             out.write(f"  error: {printable(pv.error)}\n")
         if daemon_absent(pv):
-            how = HOW_TO_START.get(pv.name, "--json lists why each is not reported")
-            out.write(f"  to see its {len(pv.rows)} counters: {how}\n")
+            out.writelines(f"  {line}\n" for line in start_hint(pv))
             continue
         vals = [("-" if r.value is None else str(r.value)) for r in pv.rows]
         vw = max(5, *(len(v) for v in vals))

@@ -17,7 +17,6 @@ __all__ = [
     "COUNTERS",
     "COUNTER_NAMES",
     "DEFAULT_VICI",
-    "HOW_TO_START",
     "PROVIDERS",
     "PROVIDER_NAMES",
     "ChildSa",
@@ -33,6 +32,7 @@ __all__ = [
     "get_providers",
     "one_shot_view",
     "source_for",
+    "start_hint",
 ]
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         ProviderView,
     )
     from core.ipsec.one_shot import one_shot as one_shot_view
-    from core.ipsec.presence import HOW_TO_START, daemon_absent, daemons_first
+    from core.ipsec.presence import daemon_absent, daemons_first, start_hint
     from core.ipsec.providers import PROVIDER_NAMES, get_providers
     from core.ipsec.providers._vici import DEFAULT_VICI
     from core.ipsec.sampling import IpsecSampler
@@ -68,7 +68,7 @@ else:
                 "ProviderView",
             ),
             "one_shot": ("one_shot_view=one_shot",),
-            "presence": ("HOW_TO_START", "daemon_absent", "daemons_first"),
+            "presence": ("daemon_absent", "daemons_first", "start_hint"),
             "providers": ("PROVIDER_NAMES", "get_providers"),
             "providers._vici": ("DEFAULT_VICI",),
             "sampling": ("IpsecSampler",),

@@ -13,15 +13,23 @@ from typing import Final
 
 from core.ipsec.model import ProviderView
 
-HOW_TO_START: Final[dict[str, str]] = {
+HOW_TO_START: Final[dict[str, tuple[str, ...]]] = {
     "strongswan": (
-        "start charon (systemctl start strongswan); if it runs with another VICI socket, "
-        "tcpscope --vici <socket>"
+        "start charon (systemctl start strongswan)",
+        "if it runs with another VICI socket: tcpscope --vici <socket>",
     ),
-    "libreswan": "start pluto (systemctl start ipsec), then run tcpscope again",
+    "libreswan": ("start pluto (systemctl start ipsec), then run tcpscope again",),
 }
-"""What to do when a provider's daemon is not running (a user's words: the test lab that
-starts one is the README's, for developers; an installed tcpscope has no tests package)."""
+"""What to do when a provider's daemon is not running, step by step (a user's words: the test
+lab that starts one is the README's, for developers; an installed tcpscope has no tests
+package)."""
+
+
+def start_hint(view: ProviderView) -> list[str]:
+    """Lines under an absent daemon's error: how to see its counters (one step a line, so
+    each fits 80 columns)."""
+    steps = HOW_TO_START.get(view.name, ("--json lists why each is not reported",))
+    return [f"to see its {len(view.rows)} counters: {steps[0]}", *steps[1:]]
 
 
 def daemon_absent(view: ProviderView) -> bool:

@@ -102,8 +102,8 @@ def test_table_shows_the_daemon_first_and_says_once_that_it_is_not_running(
     daemon = sections[0].splitlines()
     assert daemon[1:] == [
         f"  error: charon not running (no VICI socket at {tmp_path / 'charon.vici'})",
-        "  to see its 21 counters: start charon (systemctl start strongswan); if it runs "
-        "with another VICI socket, tcpscope --vici <socket>",
+        "  to see its 21 counters: start charon (systemctl start strongswan)",
+        "  if it runs with another VICI socket: tcpscope --vici <socket>",
     ]
     kernel_rows = [ln for ln in sections[1].splitlines() if ln.split()[0] in COUNTER_NAMES]
     assert len(kernel_rows) == 21

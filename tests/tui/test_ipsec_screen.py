@@ -464,3 +464,21 @@ async def test_at_80x24_the_providers_line_names_the_cursor_rows_provider() -> N
         assert _marked(screen) == ["strongswan"]
         await pilot.press("n")  # the native view has no cursor row: nothing marked
         assert _marked(screen) == []
+
+
+@pytest.mark.parametrize("width", [80, 200])
+async def test_providers_line_keeps_one_line_and_gives_reasons_where_they_fit(width: int) -> None:
+    """The providers line lists the IKE daemon first, as its section is; an absent daemon's
+    reason joins it only when the line still fits (at 80x24 a second line would push a
+    counter row off screen, and the daemon's banner below says it in full)."""
+    app, feed = make()
+    async with app.run_test(size=(width, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 4)
+        await pilot.pause()
+        down = [p for p in view(app).providers if not (p.available and p.stats.active)]
+        assert [p.name for p in down] == ["strongswan"] and down[0].error
+        line = screen.query_one("#ipsec-providers", Static)
+        plain = line.render().plain  # type: ignore[union-attr]
+        assert plain.index("strongswan") < plain.index("kernel")
+        assert line.size.height == 1
+        assert (down[0].error in plain) is (width == 200)

@@ -13,7 +13,7 @@ from typing import Final
 
 from rich.text import Text
 
-from core.ipsec import HOW_TO_START, CounterRow, Grade, Kind, ProviderView
+from core.ipsec import CounterRow, Grade, Kind, ProviderView, start_hint
 from tui import format as tfmt
 
 MISSING: Final = "—"
@@ -116,8 +116,4 @@ def sa_state(state: str, version: str | None = None, established_s: int | None =
 def absent_banner(view: ProviderView) -> str:
     """One banner instead of 21 rows that each say the daemon is not running."""
     why = tfmt.safe(view.error or "not available on this host")
-    lines = [f"✗ {view.name}: {why}"]
-    how = HOW_TO_START.get(view.name)
-    if how:
-        lines.append(f"  to see its 21 counters: {how}")
-    return "\n".join(lines)
+    return "\n".join([f"✗ {view.name}: {why}", *(f"  {line}" for line in start_hint(view))])

@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input, Static
 
-from core.ipsec import CounterRow, IpsecView, ProviderView
+from core.ipsec import CounterRow, IpsecView, ProviderView, daemons_first
 from tui import bindings
 from tui import format as tfmt
 from tui.footer import KeysFooter
@@ -38,24 +38,32 @@ FILTER_HINT = "counter name, e.g. failures — Enter applies, Esc clears"
 NO_IPSEC = "IPsec sampling is off (--no-ipsec) or has not produced a sample yet."
 
 
-def providers_line(view: IpsecView, current: str | None = None) -> Text:
-    """``IPsec providers: ● kernel  ✗ strongswan (reason)`` — which providers are active;
-    ``current`` (the provider of the counter row with the cursor) is shown reversed.
+def providers_line(view: IpsecView, current: str | None = None, width: int | None = None) -> Text:
+    """``IPsec providers: ● strongswan  ● kernel`` — which providers are active, the IKE
+    daemons first as their sections are; ``current`` (the provider of the counter row with the
+    cursor) is shown reversed.
 
     Why mark it: at 80x24 one provider's 21 rows fill the screen, and below 100 columns the
     rows have no provider cell; scrolled past its section header, this line still says whose
-    counters the cursor is on."""
-    text = Text("IPsec providers: ", style="bold")
-    for i, p in enumerate(view.providers):
-        if i:
-            text.append("  ")
-        active = p.available and p.stats.active
-        text.append("● " if active else "✗ ", style="green" if active else "red")
-        text.append(p.name, style="reverse" if p.name == current else "")
-        if not active:
-            text.append(f" ({tfmt.safe(p.error) if p.error else 'not available'})", style="italic")
-    if not view.providers:
-        text.append("none configured", style="italic")
+    counters the cursor is on. An inactive provider's reason is added when the line still fits
+    ``width``: its section says it in full, and a second line here would push a row off 80x24.
+    """
+    providers = daemons_first(view.providers)
+    for reasons in (True, False):
+        text = Text("IPsec providers: ", style="bold")
+        for i, p in enumerate(providers):
+            if i:
+                text.append("  ")
+            active = p.available and p.stats.active
+            text.append("● " if active else "✗ ", style="green" if active else "red")
+            text.append(p.name, style="reverse" if p.name == current else "")
+            if not active and reasons:
+                why = tfmt.safe(p.error) if p.error else "not available"
+                text.append(f" ({why})", style="italic")
+        if not providers:
+            text.append("none configured", style="italic")
+        if width is None or text.cell_len <= width:
+            break
     return text
 
 
@@ -124,8 +132,9 @@ class IpsecScreen(Screen[None]):
         self.watch(self.app, "ipsec_view", self._view_changed, init=True)
 
     def on_resize(self) -> None:
-        """Drop or restore the optional row cells."""
+        """Drop or restore the optional row cells; the providers line fits the new width."""
         self.set_class(self.size.width < NARROW, "-narrow")
+        self._show_providers()
 
     # --- data ----------------------------------------------------------------------
     def _view_changed(self, view: IpsecView | None) -> None:
@@ -147,10 +156,12 @@ class IpsecScreen(Screen[None]):
     def _show_providers(self) -> None:
         if self.view is None:
             return
-        line = providers_line(self.view, None if self.native else self._current)
+        widget = self.query_one("#ipsec-providers", Static)
+        width = widget.size.width or None  # (0 before the first layout: reasons included)
+        line = providers_line(self.view, None if self.native else self._current, width)
         if line != self._providers_text:
             self._providers_text = line
-            self.query_one("#ipsec-providers", Static).update(line)
+            widget.update(line)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """The cursor moved: mark its row's provider on the providers line."""
