@@ -79,9 +79,9 @@ def byte_count(value: int | None) -> str:
     return MISSING if value is None else tfmt.size(value)
 
 
-def byte_rate_or_missing(value: float | None) -> str:
-    """``4.0 KiB/s`` or the missing mark."""
-    return MISSING if value is None else tfmt.byte_rate(value)
+def short_rate_or_missing(value: float | None) -> str:
+    """``4.0 KiB`` (for a column titled per second; at most 9 cells) or the missing mark."""
+    return MISSING if value is None else tfmt.short_rate(value)
 
 
 def per_second(value: float | None) -> str:

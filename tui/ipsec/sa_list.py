@@ -22,17 +22,21 @@ NATIVE_COLUMNS: Final = ("provider", "counter", "value", "rate")
 SA_COLUMNS: Final = (
     ("sa", "SA", None),
     ("state", "State", None),
-    ("remote", "Remote", 30),
     ("in_rate", "In/s", None),
     ("out_rate", "Out/s", None),
+    ("remote", "Remote", None),
     ("in", "Bytes in", None),
     ("out", "Bytes out", None),
     ("packets", "Packets in/out", None),
     ("packet_rate", "Packets/s in/out", None),
-    ("local", "Local", 30),
+    ("local", "Local", None),
     ("algorithms", "Algorithms", None),
 )
-"""Key, title and fixed width (None: fit) of each SA column; traffic first, long text last."""
+"""Key, title and fixed width (None: fit) of each SA column; traffic first, long text last.
+At 80 columns the SA, its State and both rates fit, and most of the remote end (peers and
+traffic selectors are cut to :data:`ENDS_CELLS`)."""
+ENDS_CELLS: Final = 30
+"""Cells of a Remote or Local cell at most (a peer's identity can be any length)."""
 SA_KEYS: Final = tuple(key for key, _, _ in SA_COLUMNS)
 
 
@@ -122,6 +126,12 @@ def _peer(host: str | None, ident: str | None) -> Text:
     return text
 
 
+def _cut(text: Text) -> Text:
+    """``text`` in at most :data:`ENDS_CELLS` cells, an ellipsis marking a cut."""
+    text.truncate(ENDS_CELLS, overflow="ellipsis")
+    return text
+
+
 def _ordered(cells: dict[str, Cell]) -> tuple[Cell, ...]:
     return tuple(cells.get(key, "") for key in SA_KEYS)
 
@@ -132,8 +142,8 @@ def _ike_row(provider: str, sa: IkeSa) -> Row:
     cells: dict[str, Cell] = {
         "sa": label,
         "state": fmt.literal(fmt.sa_state(sa.state, sa.version, sa.established_s)),
-        "remote": _peer(sa.remote_host, sa.remote_id),
-        "local": _peer(sa.local_host, sa.local_id),
+        "remote": _cut(_peer(sa.remote_host, sa.remote_id)),
+        "local": _cut(_peer(sa.local_host, sa.local_id)),
         "algorithms": fmt.literal(sa.algorithms),
     }
     return f"{provider}/ike/{sa.uniqueid}", _ordered(cells)
@@ -147,13 +157,13 @@ def _child_row(provider: str, ike: IkeSa, child: ChildSa) -> Row:
         "state": fmt.literal(
             " ".join(p for p in (fmt.sa_state(child.state), child.mode, child.protocol) if p)
         ),
-        "remote": fmt.literal(" ".join(child.remote_ts)),
-        "local": fmt.literal(" ".join(child.local_ts)),
+        "remote": _cut(fmt.literal(" ".join(child.remote_ts))),
+        "local": _cut(fmt.literal(" ".join(child.local_ts))),
         "algorithms": fmt.literal(child.algorithms),
         "in": fmt.byte_count(child.bytes_in),
         "out": fmt.byte_count(child.bytes_out),
-        "in_rate": fmt.byte_rate_or_missing(child.bytes_in_rate),
-        "out_rate": fmt.byte_rate_or_missing(child.bytes_out_rate),
+        "in_rate": fmt.short_rate_or_missing(child.bytes_in_rate),
+        "out_rate": fmt.short_rate_or_missing(child.bytes_out_rate),
         "packets": f"{fmt.count(child.packets_in)}/{fmt.count(child.packets_out)}",
         "packet_rate": (
             f"{fmt.per_second(child.packets_in_rate)}/{fmt.per_second(child.packets_out_rate)}"

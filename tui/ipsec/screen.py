@@ -171,8 +171,10 @@ class IpsecScreen(Screen[None]):
             self._show_providers()
 
     def _show_native(self, providers: tuple[ProviderView, ...]) -> None:
-        self.query_one(NativeTable).show(providers)
-        self.query_one(SaList).show(providers)
+        """SAs and native counters, the IKE daemon's before the kernel's (as the counters)."""
+        ordered = tuple(daemons_first(providers))
+        self.query_one(NativeTable).show(ordered)
+        self.query_one(SaList).show(ordered)
 
     # --- actions -------------------------------------------------------------------
     def watch_native(self, native: bool) -> None:
