@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
@@ -30,7 +31,9 @@ IPSEC_CLASS: Final = "MSiSCSI_MMIPSECStats"
 SOURCES: Final[tuple[str, ...]] = ("netlink", "psutil")
 """The live sources whose rules ``explain`` reports for each property."""
 WIDTH: Final = 100
-"""Text output wraps to this many columns."""
+"""Text output wraps to this many columns at most."""
+MIN_WIDTH: Final = 40
+"""Narrower terminals get 40-column lines (the terminal wraps them)."""
 
 _TYPE_MAX: Final[dict[str, int]] = {"uint8": 0xFF, "uint16": 0xFFFF, "uint16[]": 0xFFFF}
 _INTEGER: Final = re.compile(r"[+-]?\d+")
@@ -260,43 +263,44 @@ def _ranges_json(table: EnumTable) -> list[dict[str, Any]]:
 # --- plain text -------------------------------------------------------------------------
 
 
-def render_text(doc: dict[str, Any]) -> str:
-    """Readable plain text for any document :func:`explain` returns, wrapped to 100 columns.
+def render_text(doc: dict[str, Any], width: int = WIDTH) -> str:
+    """Readable plain text for any document :func:`explain` returns, wrapped to ``width``
+    columns.
 
     Shapes: ``{"classes": [...]}`` (listing), ``{"class", "properties": [...]}`` (a class),
     ``{"property", "value", "name", ...}`` (one value), anything else one property (or an
     IPsec counter, whose extra keys are shown generically).
     """
     if "classes" in doc:
-        lines = _render_listing(doc)
+        lines = _render_listing(doc, width)
     elif "properties" in doc:
-        lines = _render_class(doc)
+        lines = _render_class(doc, width)
     elif "property" in doc:
-        lines = _render_value(doc)
+        lines = _render_value(doc, width)
     else:
-        lines = _render_property(doc)
+        lines = _render_property(doc, width)
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _render_listing(doc: dict[str, Any]) -> list[str]:
+def _render_listing(doc: dict[str, Any], width: int) -> list[str]:
     lines: list[str] = []
     for entry in doc["classes"]:
         lines.append(str(entry["class"]))
-        lines += _wrap(str(entry.get("description") or entry.get("reason", "")), "  ")
+        lines += _wrap(width, str(entry.get("description") or entry.get("reason", "")), "  ")
         if entry.get("properties"):
-            lines += _wrap("properties: " + ", ".join(map(str, entry["properties"])), "  ")
+            lines += _wrap(width, "properties: " + ", ".join(map(str, entry["properties"])), "  ")
         lines.append("")
     lines.append("Try: tcpscope explain CLASS[.PROPERTY] [VALUE] [--json], or a property alone:")
     lines.append("     tcpscope explain State 5")
     return lines
 
 
-def _render_class(doc: dict[str, Any]) -> list[str]:
+def _render_class(doc: dict[str, Any], width: int) -> list[str]:
     title = str(doc["class"])
     if doc.get("superclass"):
         title += f" : {doc['superclass']}"
-    lines = [title, *_wrap(str(doc.get("description", "")))]
-    lines += [*_render_extras(doc, _CLASS_KEYS, ""), ""]
+    lines = [title, *_wrap(width, str(doc.get("description", "")))]
+    lines += [*_render_extras(width, doc, _CLASS_KEYS, ""), ""]
     for prop in doc["properties"]:
         head = f"{prop['name']}  {prop.get('type', '')}"
         if prop.get("enum"):
@@ -305,16 +309,16 @@ def _render_class(doc: dict[str, Any]) -> list[str]:
             head += f"  (inherited from {prop['inherited_from']})"
         if "mof_default" in prop:
             head += f"  MOF default {prop['mof_default']}"
-        lines.append(head.rstrip())
+        lines += _wrap(width, head.rstrip(), "", 2)
         paragraphs = str(prop.get("description", "")).split("\n\n")
         more = " (more: tcpscope explain " + f"{doc['class']}.{prop['name']})"
-        lines += _wrap(paragraphs[0] + (more if len(paragraphs) > 1 else ""), "    ")
-        lines += _render_extras(prop, _CLASS_PROPERTY_KEYS, "    ")
+        lines += _wrap(width, paragraphs[0] + (more if len(paragraphs) > 1 else ""), "    ")
+        lines += _render_extras(width, prop, _CLASS_PROPERTY_KEYS, "    ")
         lines.append("")
     return lines
 
 
-def _render_property(doc: dict[str, Any]) -> list[str]:
+def _render_property(doc: dict[str, Any], width: int) -> list[str]:
     cls = doc.get("class")
     lines = [f"{cls}.{doc['name']}  {doc.get('type', '')}".rstrip() if cls else str(doc["name"])]
     if doc.get("inherited_from"):
@@ -322,29 +326,29 @@ def _render_property(doc: dict[str, Any]) -> list[str]:
     if "mof_default" in doc:
         lines.append(f"  MOF default: {doc['mof_default']}")
     lines.append("")
-    lines += _paragraphs(str(doc.get("description", "")))
+    lines += _paragraphs(width, str(doc.get("description", "")))
     if doc.get("values"):
-        lines += ["", "Values:", *_value_rows(doc["values"])]
+        lines += ["", "Values:", *_value_rows(width, doc["values"])]
     if doc.get("values_beyond_the_seed"):
-        lines += ["", "Values beyond the seed:", *_value_rows(doc["values_beyond_the_seed"])]
+        lines += ["", "Values beyond the seed:", *_value_rows(width, doc["values_beyond_the_seed"])]
     if doc.get("ranges"):
-        lines += ["", "Reserved ranges:", *_range_rows(doc["ranges"])]
+        lines += ["", "Reserved ranges:", *_range_rows(width, doc["ranges"])]
     if "values" in doc and not doc.get("ranges"):
         lines += ["", "Reserved ranges: none (other values are unknown)"]
-    extras = _render_extras(doc, _PROPERTY_KEYS, "  ")
+    extras = _render_extras(width, doc, _PROPERTY_KEYS, "  ")
     if extras:
         lines += ["", *extras]
     return lines
 
 
-def _render_value(doc: dict[str, Any]) -> list[str]:
+def _render_value(doc: dict[str, Any], width: int) -> list[str]:
     head = f"{doc['class']}.{doc['property']} = {_show(doc['value'])}: {doc['name']}"
-    lines = _wrap(head)
-    lines += _wrap(str(doc.get("meaning") or "(the seed gives no meaning text)"), "  ")
+    lines = _wrap(width, head)
+    lines += _wrap(width, str(doc.get("meaning") or "(the seed gives no meaning text)"), "  ")
     if doc.get("in_practice"):
-        lines += ["", *_wrap(f"In practice (tcpscope, Linux): {doc['in_practice']}", "  ")]
+        lines += ["", *_wrap(width, f"In practice (tcpscope, Linux): {doc['in_practice']}", "  ")]
     if doc.get("ranges"):
-        lines += ["", f"Reserved ranges of {doc['property']}:", *_range_rows(doc["ranges"])]
+        lines += ["", f"Reserved ranges of {doc['property']}:", *_range_rows(width, doc["ranges"])]
     return lines
 
 
@@ -370,7 +374,9 @@ _PROPERTY_KEYS: Final = frozenset(
 _LABELS: Final[dict[str, str]] = {"rules": "how each source fills it"}
 
 
-def _render_extras(doc: dict[str, Any], shown: frozenset[str], indent: str) -> list[str]:
+def _render_extras(
+    width: int, doc: dict[str, Any], shown: frozenset[str], indent: str
+) -> list[str]:
     """Every key not rendered specially: rules, and the IPsec counters' own keys."""
     lines: list[str] = []
     for key, val in doc.items():
@@ -378,33 +384,35 @@ def _render_extras(doc: dict[str, Any], shown: frozenset[str], indent: str) -> l
             continue
         if isinstance(val, dict):
             lines.append(f"{indent}{_LABELS.get(key, key)}:")
-            width = max(len(str(k)) for k in val) if val else 0
+            key_width = max(len(str(k)) for k in val) if val else 0
             for sub, item in val.items():
                 text = " — ".join(map(str, item.values())) if isinstance(item, dict) else item
-                lines += _wrap(f"{sub!s:<{width}}  {text}", indent + "  ", width + 2)
+                lines += _wrap(width, f"{sub!s:<{key_width}}  {text}", indent + "  ", key_width + 2)
         else:
-            lines += _wrap(f"{key}: {val}", indent)
+            lines += _wrap(width, f"{key}: {val}", indent)
     return lines
 
 
-def _value_rows(values: Sequence[dict[str, Any]]) -> list[str]:
+def _value_rows(width: int, values: Sequence[dict[str, Any]]) -> list[str]:
     cells = [(_show(v["value"]), str(v["name"]), v.get("meaning")) for v in values]
     vw = max(len(c[0]) for c in cells)
     nw = max(len(c[1]) for c in cells)
     lines: list[str] = []
     for raw, name, meaning in cells:
         row = f"{raw:>{vw}}  {name:<{nw}}  {meaning or ''}".rstrip()
-        lines += _wrap(row, "  ", vw + nw + 4)
+        lines += _wrap(width, row, "  ", vw + nw + 4)
     return lines
 
 
-def _range_rows(ranges: Sequence[dict[str, Any]]) -> list[str]:
+def _range_rows(width: int, ranges: Sequence[dict[str, Any]]) -> list[str]:
     cells = [(f"{r['min']}..{r['max']}", str(r["name"]), r.get("meaning")) for r in ranges]
     rw = max(len(c[0]) for c in cells)
     nw = max(len(c[1]) for c in cells)
     lines: list[str] = []
     for span, name, meaning in cells:
-        lines += _wrap(f"{span:>{rw}}  {name:<{nw}}  {meaning or ''}".rstrip(), "  ", rw + nw + 4)
+        lines += _wrap(
+            width, f"{span:>{rw}}  {name:<{nw}}  {meaning or ''}".rstrip(), "  ", rw + nw + 4
+        )
     return lines
 
 
@@ -412,21 +420,21 @@ def _show(value: object) -> str:
     return json.dumps(value) if isinstance(value, str) else str(value)
 
 
-def _paragraphs(text: str, indent: str = "") -> list[str]:
+def _paragraphs(width: int, text: str, indent: str = "") -> list[str]:
     lines: list[str] = []
     for n, para in enumerate(text.split("\n\n")):
         if n:
             lines.append("")
         for line in para.split("\n"):
-            lines += _wrap(line, indent)
+            lines += _wrap(width, line, indent)
     return lines
 
 
-def _wrap(text: str, indent: str = "", hang: int = 0) -> list[str]:
-    """``text`` wrapped to :data:`WIDTH`; continuation lines indented ``hang`` more columns."""
+def _wrap(width: int, text: str, indent: str = "", hang: int = 0) -> list[str]:
+    """``text`` wrapped to ``width``; continuation lines indented ``hang`` more columns."""
     return textwrap.wrap(
         text,
-        WIDTH,
+        width,
         initial_indent=indent,
         subsequent_indent=indent + " " * hang,
         break_long_words=True,
@@ -455,11 +463,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
+def text_width() -> int:
+    """The terminal's width between :data:`MIN_WIDTH` and :data:`WIDTH` (an 80-column SSH
+    session gets lines that fit it); :data:`WIDTH` when the output is not a terminal."""
+    columns = shutil.get_terminal_size((WIDTH, 24)).columns
+    return max(MIN_WIDTH, min(WIDTH, columns))
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the explanation; 0 on success. UsageError propagates (the CLI exits 2)."""
     doc = explain(args.explain_target, args.explain_value)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
-        print(render_text(doc), end="")
+        print(render_text(doc, text_width()), end="")
     return 0

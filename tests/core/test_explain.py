@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -376,3 +377,48 @@ def test_a_state_value_carries_tcpscopes_reading_apart_from_the_seeds_meaning() 
     assert "In practice (tcpscope, Linux): The peer closed its end" in _check_text(doc)
     assert "in_practice" not in explain.explain(f"{TCP}.State", "5")
     assert "in_practice" not in explain.explain(f"{TCP}.OffloadState", "0")
+
+
+def _in_terminal(columns: int, *argv: str) -> str:
+    """``tcpscope`` run with its output on a real pseudo-terminal of ``columns`` columns."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    parent, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen([sys.executable, "-m", "tui", *argv], cwd=REPO, stdout=child, env=env)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(parent, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(parent)
+    assert proc.wait(timeout=60) == 0
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize(
+    "argv", [(TCP,), ("State",), ("State", "CloseWait"), (IPSEC,), ("InvalidPackets",)]
+)
+def test_text_fits_an_80_column_terminal(argv: tuple[str, ...]) -> None:
+    """Over SSH at 80 columns the text wraps to the terminal (100 columns at most, and when
+    the output is not a terminal), not to 100 columns the terminal then breaks again."""
+    text = _in_terminal(80, "explain", *argv)
+    widths = [len(line) for line in text.splitlines()]
+    assert max(widths) <= 80 and max(widths) > 70, text
+    piped = subprocess.run(
+        [sys.executable, "-m", "tui", "explain", *argv],
+        cwd=REPO, capture_output=True, text=True, check=True,
+        env={k: v for k, v in os.environ.items() if k != "COLUMNS"},
+    ).stdout  # fmt: skip
+    target, value = (*argv, None)[:2]
+    assert piped == explain.render_text(explain.explain(target, value))
