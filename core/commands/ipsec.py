@@ -12,8 +12,10 @@ import json
 import os
 import stat
 import sys
-from typing import TextIO
+import textwrap
+from typing import Final, TextIO
 
+from core import terminal
 from core.errors import UsageError
 from core.ipsec import (
     CLASS_NAME,
@@ -106,27 +108,29 @@ def view_json(view: IpsecView) -> dict[str, object]:
     }
 
 
-def render_text(view: IpsecView, out: TextIO) -> None:
+def render_text(view: IpsecView, out: TextIO, columns: int | None = None) -> None:
     """Aligned table per provider: counter, value, kind, grade, source or reason.
 
     The IKE daemons come before the kernel, as on the app's screen; a daemon that is not
     running gets its error and how to start it instead of 21 rows that each say so (``--json``
-    still lists every counter with its grade).
+    still lists every counter with its grade). With ``columns`` (a terminal's width) the last
+    cell wraps under itself; without, each counter is one line (for scripts and ``grep``).
     """
     width = max(len(n) for n in COUNTER_NAMES)
     for i, pv in enumerate(daemons_first(view.providers)):
         if i:
             out.write("\n")
         state = "active" if pv.stats.active else "inactive"
-        out.write(
+        head = (
             f"{CLASS_NAME} InstanceName={printable(pv.stats.instance_name)} "
             f"Active={pv.stats.active} ({pv.name}, {state}"
-            f"{', ' + printable(pv.version) if pv.version else ''})\n"
+            f"{', ' + printable(pv.version) if pv.version else ''})"
         )
+        out.write(f"{_cell(head, 0, columns, hang=4)}\n")
         if pv.error:
-            out.write(f"  error: {printable(pv.error)}\n")
+            out.write(f"  error: {_cell(printable(pv.error), 9, columns)}\n")
         if daemon_absent(pv):
-            out.writelines(f"  {line}\n" for line in start_hint(pv))
+            out.writelines(f"  {_cell(line, 2, columns, hang=4)}\n" for line in start_hint(pv))
             continue
         vals = [("-" if r.value is None else str(r.value)) for r in pv.rows]
         vw = max(5, *(len(v) for v in vals))
@@ -137,10 +141,26 @@ def render_text(view: IpsecView, out: TextIO) -> None:
             detail = r.reason if r.value is None and r.reason else r.source
             if r.value is not None and r.scope:
                 detail += f" ({r.scope})"
-            out.write(
-                f"  {r.name:<{width}}  {v:>{vw}}  {r.kind.value:<5}  "
-                f"{r.grade.value:<6}  {printable(detail or '')}\n"
-            )
+            head = f"  {r.name:<{width}}  {v:>{vw}}  {r.kind.value:<5}  {r.grade.value:<6}  "
+            out.write(f"{head}{_cell(printable(detail or ''), len(head), columns)}\n")
+
+
+def _cell(text: str, at: int, columns: int | None, hang: int | None = None) -> str:
+    """The last cell of a line, starting at column ``at``, wrapped to fit ``columns``: its
+    next lines start under it (or at column ``hang``). One line when there is no terminal or
+    no room worth wrapping into."""
+    indent = at if hang is None else hang
+    room = (columns or 0) - max(at, indent)
+    if room < MIN_CELL:
+        return text
+    first, *rest = textwrap.wrap(text, room, break_on_hyphens=False) or [""]
+    if rest and indent < at:  # the next lines are wider: wrap them again to their room
+        rest = textwrap.wrap(" ".join(rest), (columns or 0) - indent, break_on_hyphens=False)
+    return ("\n" + " " * indent).join([first, *rest])
+
+
+MIN_CELL: Final = 20
+"""Columns a wrapped last cell needs at least; a narrower terminal wraps the line itself."""
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -166,7 +186,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         json.dump(view_json(view), stream, indent=2)
         stream.write("\n")
     else:
-        render_text(view, stream)
+        render_text(view, stream, terminal.columns(stream))
     return _exit_code(view, provider)
 
 

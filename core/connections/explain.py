@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
+import sys
 import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
+from core import terminal
 from core.connections import descriptions
 from core.connections.model import OwnerStatus, TcpState
 from core.connections.property_rules import PROPERTIES, PropertySpec, rule
@@ -466,8 +467,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def text_width() -> int:
     """The terminal's width between :data:`MIN_WIDTH` and :data:`WIDTH` (an 80-column SSH
     session gets lines that fit it); :data:`WIDTH` when the output is not a terminal."""
-    columns = shutil.get_terminal_size((WIDTH, 24)).columns
-    return max(MIN_WIDTH, min(WIDTH, columns))
+    return max(MIN_WIDTH, min(WIDTH, terminal.columns(sys.stdout) or WIDTH))
 
 
 def run(args: argparse.Namespace) -> int:

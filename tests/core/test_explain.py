@@ -23,6 +23,7 @@ from core.connections.seed_tables import ENUMS
 from core.errors import UsageError
 from tests.core.seed import Seed, SeedProperty, require_seed
 from tests.core.tables import table_property
+from tests.terminal import in_terminal
 
 TCP = "MSFT_NetTCPConnection"
 IPSEC = "MSiSCSI_MMIPSECStats"
@@ -379,40 +380,13 @@ def test_a_state_value_carries_tcpscopes_reading_apart_from_the_seeds_meaning() 
     assert "in_practice" not in explain.explain(f"{TCP}.OffloadState", "0")
 
 
-def _in_terminal(columns: int, *argv: str) -> str:
-    """``tcpscope`` run with its output on a real pseudo-terminal of ``columns`` columns."""
-    import fcntl
-    import os
-    import pty
-    import struct
-    import termios
-
-    parent, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.Popen([sys.executable, "-m", "tui", *argv], cwd=REPO, stdout=child, env=env)
-    os.close(child)
-    chunks = []
-    while True:
-        try:
-            data = os.read(parent, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(parent)
-    assert proc.wait(timeout=60) == 0
-    return b"".join(chunks).decode().replace("\r\n", "\n")
-
-
 @pytest.mark.parametrize(
     "argv", [(TCP,), ("State",), ("State", "CloseWait"), (IPSEC,), ("InvalidPackets",)]
 )
 def test_text_fits_an_80_column_terminal(argv: tuple[str, ...]) -> None:
     """Over SSH at 80 columns the text wraps to the terminal (100 columns at most, and when
     the output is not a terminal), not to 100 columns the terminal then breaks again."""
-    text = _in_terminal(80, "explain", *argv)
+    text = in_terminal(80, "explain", *argv)
     widths = [len(line) for line in text.splitlines()]
     assert max(widths) <= 80 and max(widths) > 70, text
     piped = subprocess.run(

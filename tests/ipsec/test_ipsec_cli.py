@@ -17,6 +17,7 @@ from core.errors import UsageError
 from core.ipsec.model import COUNTER_NAMES
 from tests.ipsec.conftest import ROOT, in_netns
 from tests.lab.ipsec_lab import IpsecLab
+from tests.terminal import in_terminal
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -169,3 +170,26 @@ def test_one_shot_kernel_totals_counted_from_events_are_null_with_the_reason(net
         assert prov[name]["reason"].startswith("not reported in a one-shot sample")
     assert isinstance(kernel["SendFailures"], int)
     assert "every UDP send" in prov["SendFailures"]["grade_reason"]
+
+
+def test_table_wraps_its_last_column_in_an_80_column_terminal(tmp_path: Path) -> None:
+    """At 80 columns (an SSH session) a long source or reason continues under its own column,
+    not at the terminal's left edge; piped, every counter stays one line (for grep)."""
+    if sys.platform != "linux":
+        pytest.skip("the kernel provider is Linux's")
+    vici = str(tmp_path / "charon.vici")
+    text = in_terminal(80, "ipsec", "--vici", vici)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 80
+    header = next(ln for ln in lines if ln.lstrip().startswith("Counter"))
+    column = header.index("Source / reason")
+    rows = [i for i, ln in enumerate(lines) if ln.split() and ln.split()[0] in COUNTER_NAMES]
+    assert len(rows) == 21  # the kernel's; the absent charon's are one hint
+    wrapped = [ln for ln in lines if ln.startswith(" " * column) and ln.strip()]
+    assert wrapped  # its reasons are longer than 32 columns
+    assert all(len(ln) - len(ln.lstrip()) == column for ln in wrapped)
+    out = io.StringIO()
+    cli.run(parse("--provider", "auto", "--vici", vici), out)
+    piped = out.getvalue().splitlines()
+    assert len([ln for ln in piped if ln.split() and ln.split()[0] in COUNTER_NAMES]) == 21
+    assert max(map(len, piped)) > 80  # one line each, however long
