@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from core.connections import descriptions, explain
+from core.connections import descriptions, explain, explain_text
 from core.connections.property_rules import PROPERTIES, Provenance, rule
 from core.connections.seed_tables import ENUMS
 from core.errors import UsageError
@@ -44,10 +44,10 @@ def _roundtrip(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_text(doc: dict[str, Any]) -> str:
-    text = explain.render_text(doc)
+    text = explain_text.render_text(doc)
     assert text.endswith("\n")
     for line in text.splitlines():
-        assert len(line) <= explain.WIDTH, line
+        assert len(line) <= explain_text.WIDTH, line
     return text
 
 
@@ -156,7 +156,7 @@ def test_property_text_shows_each_value_name_and_meaning_on_one_row(name: str) -
 
 
 def test_state_text_reads_like_a_table() -> None:
-    text = explain.render_text(explain.explain(f"{TCP}.State", None))
+    text = explain_text.render_text(explain.explain(f"{TCP}.State", None))
     assert "   5  Established  Represents an open connection" in text
     assert "  12  DeleteTCB    Represents the deletion" in text
     assert "Reserved ranges: none" in text
@@ -177,7 +177,7 @@ def test_mof_default_and_inheritance_are_shown() -> None:
     doc = explain.explain(f"{TCP}.RequestedState", None)
     assert doc["mof_default"] == 5
     assert doc["inherited_from"] == "CIM_NetworkPipe"
-    text = explain.render_text(doc)
+    text = explain_text.render_text(doc)
     assert "MOF default: 5" in text
     assert "inherited from CIM_NetworkPipe" in text
 
@@ -360,7 +360,7 @@ def test_approximations_say_what_they_count_instead(counter: str, words: str) ->
     (text and JSON) says exactly what."""
     doc = explain.explain(f"{IPSEC}.{counter}", None)
     assert words in json.dumps(doc)
-    assert words in " ".join(explain.render_text(doc).split())
+    assert words in " ".join(explain_text.render_text(doc).split())
 
 
 def test_the_tcp_state_change_time_is_not_sold_as_time_of_last_state_change() -> None:
@@ -395,4 +395,4 @@ def test_text_fits_an_80_column_terminal(argv: tuple[str, ...]) -> None:
         env={k: v for k, v in os.environ.items() if k != "COLUMNS"},
     ).stdout  # fmt: skip
     target, value = (*argv, None)[:2]
-    assert piped == explain.render_text(explain.explain(target, value))
+    assert piped == explain_text.render_text(explain.explain(target, value))
