@@ -28,8 +28,8 @@ def text_width() -> int:
 
 
 def render_text(doc: dict[str, Any], width: int = WIDTH) -> str:
-    """Readable plain text for any document :func:`core.connections.explain.explain` returns, wrapped to ``width``
-    columns.
+    """Readable plain text for any document :func:`core.connections.explain.explain`
+    returns, wrapped to ``width`` columns.
 
     Shapes: ``{"classes": [...]}`` (listing), ``{"class", "properties": [...]}`` (a class),
     ``{"property", "value", "name", ...}`` (one value), anything else one property (or an
