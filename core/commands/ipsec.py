@@ -175,13 +175,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     remote = target_from(args)
     if remote is not None:
-        view = remote_ipsec_view(remote, provider, vici)
+        sample = remote_ipsec_view(remote, provider, vici)
     else:
         sampler = IpsecSampler(get_providers(provider, vici))
         try:
-            view = one_shot_view(sampler.sample())
+            sample = sampler.sample()
         finally:
             sampler.close()
+    # One sample has received no events, here or on the server: the totals tcpscope counts
+    # from them are not reported, with the reason (never a 0 it cannot vouch for).
+    view = one_shot_view(sample)
     if getattr(args, "json", False):
         json.dump(view_json(view), stream, indent=2)
         stream.write("\n")
