@@ -36,6 +36,11 @@ from core.ipsec import (
 from core.textsafe import printable
 
 
+MIN_CELL: Final = 20
+"""Columns a wrapped last cell of the table needs at least; a narrower terminal wraps the
+line itself."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``ipsec`` sub-command's options (validated in :func:`run`, not by argparse)."""
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -157,10 +162,6 @@ def _cell(text: str, at: int, columns: int | None, hang: int | None = None) -> s
     if rest and indent < at:  # the next lines are wider: wrap them again to their room
         rest = textwrap.wrap(" ".join(rest), (columns or 0) - indent, break_on_hyphens=False)
     return ("\n" + " " * indent).join([first, *rest])
-
-
-MIN_CELL: Final = 20
-"""Columns a wrapped last cell needs at least; a narrower terminal wraps the line itself."""
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
