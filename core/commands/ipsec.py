@@ -35,7 +35,6 @@ from core.ipsec import (
 )
 from core.textsafe import printable
 
-
 MIN_CELL: Final = 20
 """Columns a wrapped last cell of the table needs at least; a narrower terminal wraps the
 line itself."""
