@@ -106,7 +106,6 @@ if TYPE_CHECKING:
         EMPTY_QUERY,
         FILTER_KEYS,
         MAX_QUERY_CHARS,
-        SORT_COLUMNS,
         Query,
         QueryError,
         filter_argument,
@@ -120,6 +119,7 @@ if TYPE_CHECKING:
     from core.connections.seed_tables import ENUMS
     from core.connections.services import connection_service, service_name
     from core.connections.snapshot import Snapshot
+    from core.connections.sort_keys import SORT_COLUMNS
     from core.connections.sources import SOURCE_NAMES, get_source
     from core.connections.sources.base import Endpoints
     from core.connections.sources.fd_scan import cancel_early as cancel_owner_scan
@@ -167,7 +167,6 @@ else:
                 "EMPTY_QUERY",
                 "FILTER_KEYS",
                 "MAX_QUERY_CHARS",
-                "SORT_COLUMNS",
                 "Query",
                 "QueryError",
                 "filter_argument",
@@ -179,6 +178,7 @@ else:
             "reverse_dns": ("ReverseDns",),
             "row_index": ("Group", "RowIndex"),
             "seed_tables": ("ENUMS",),
+            "sort_keys": ("SORT_COLUMNS",),
             "services": ("connection_service", "service_name"),
             "snapshot": ("Snapshot",),
             "state_hints": ("STATE_HINTS=HINTS", "state_hint"),

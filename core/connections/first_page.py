@@ -70,7 +70,7 @@ def first_rows(
         edge = ports(chosen[-1])
         picked.extend(k for k in chosen if ports(k) != edge)
         picked.extend(k for k in keys if ports(k) == edge)
-    from core.connections.query import key_func  # the sampler's module stays light
+    from core.connections.sort_keys import key_func  # the sampler's module stays light
 
     key = key_func(PAGE_COLUMN)
     records = sorted((record(k) for k in picked), key=key, reverse=request.reverse)

@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from itertools import islice
 
 from core.connections.model import ProcessInfo, TcpConnection
-from core.connections.query import Query, key_func
+from core.connections.query import Query
 from core.connections.row_order import RowContext, RowOrder, Rows
+from core.connections.sort_keys import key_func
 from core.connections.sorted_keys import BLOCK, SortedKeys
 
 

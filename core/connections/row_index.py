@@ -27,9 +27,10 @@ from operator import attrgetter
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
 from core.connections.namespaces import NamespaceInfo, NamespaceView, label
 from core.connections.order_build import OrderBuild, gc_paused
-from core.connections.query import EMPTY_QUERY, Query, key_func
+from core.connections.query import EMPTY_QUERY, Query
 from core.connections.row_order import MOVES_PER_CHECK, NamespaceOf, RowOrder, Rows, dec
 from core.connections.snapshot import Ghost, GhostDelta, Snapshot
+from core.connections.sort_keys import key_func
 from core.connections.tick_changes import TickChanges, ghost_maps, tick_changes
 
 REBUILD_FRACTION = 8

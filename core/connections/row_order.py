@@ -20,7 +20,8 @@ from typing import Any, Final, Protocol
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.namespaces import NamespaceInfo
-from core.connections.query import NEEDS_PROCESS, Query, RowKey, SortKey, key_func
+from core.connections.query import Query
+from core.connections.sort_keys import NEEDS_PROCESS, RowKey, SortKey, key_func
 from core.connections.sorted_keys import SortedKeys
 
 MOVES_PER_CHECK: Final = 32

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
-from core.connections.query import SORT_COLUMNS, QueryError, parse_query, sort_key
+from core.connections.query import QueryError, parse_query
+from core.connections.sort_keys import SORT_COLUMNS, sort_key
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

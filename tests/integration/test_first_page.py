@@ -16,7 +16,7 @@ import pytest
 
 from core.connections.first_page import FirstPage, PageRequest
 from core.connections.model import OwnerStatus, TcpState
-from core.connections.query import key_func
+from core.connections.sort_keys import key_func
 from tests.integration.sockets import SocketBag
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from textual import events
 
 from core.connections.model import ProcessInfo, TcpState
-from core.connections.query import key_func
+from core.connections.sort_keys import key_func
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from tests.tui.scripted import SteppedFeed
 from tests.tui.test_app import make_app, step, table

@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 from core.connections.model import ProcessInfo, TcpState
 from core.connections.order_build import OrderBuild
-from core.connections.query import SORT_COLUMNS, parse_query
+from core.connections.query import parse_query
 from core.connections.row_index import RowIndex
 from core.connections.row_order import RowOrder
 from core.connections.snapshot import Snapshot
+from core.connections.sort_keys import SORT_COLUMNS
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 from core.sampling.sampler import Sampler
 from tui.connections.columns import COLUMNS, layout
