@@ -23,6 +23,7 @@ from core.demo import DEMO_START, DemoFeed, demo_feed, scenario
 from core.demo import ipsec as demo_ipsec
 from core.sampling.feed import Feed, Seekable
 from tests.recording.content import content, digest
+from tests.recording.util import demo_snapshots
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_NETS = tuple(
@@ -293,3 +294,17 @@ def test_owners_as_a_windows_host_reports_them(cycle: list[Snapshot]) -> None:
         k for k in cycle[124].connections if cycle[124].connections[k] is snap.connections.get(k)
     ]
     assert len(same) > len(snap.connections) // 2
+
+
+def test_a_busy_machine_does_not_change_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's frames are the seed's alone: a sample that outlasted its interval on a busy
+    machine (the sampler then stretches its interval) must not show in the demo's stats,
+    or the same seed records a different header (seen as a flaky recording test under load).
+    The busy machine is the one fault simulated: the sampler is told every sample overran."""
+    from core.sampling import sampler
+
+    calm = demo_snapshots(1, 4, interval_s=0.1)
+    monkeypatch.setattr(sampler, "stretched_interval", lambda interval_s, sample_s: 0.15)
+    busy = demo_snapshots(1, 4, interval_s=0.1)
+    assert [s.stats for s in busy] == [s.stats for s in calm]
+    assert all(s.stats.stretched_interval_s is None for s in busy)
