@@ -32,7 +32,11 @@ KEYS: Final = (
     ("n", "host names for addresses (reverse DNS in the background; off by default)"),
     ("space", "pause / resume sampling"),
     ("+ / -", "sample more / less often (0.25 s to 60 s)"),
-    ("g", "group by owning process (Enter expands a process)"),
+    (
+        "g",
+        "group by owning process (Enter expands a group); again: by container or "
+        "namespace when several are shown; again: no groups",
+    ),
     ("x", "close the selected connection, as ss -K does (asks first; live only)"),
     ("K", "terminate the selected process: SIGTERM, then SIGKILL offered (asks first)"),
     ("↑ ↓ PgUp PgDn Home End", "move the cursor (it stays on its connection)"),
