@@ -89,6 +89,28 @@ def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], needle: str) ->
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("args", [("--no-ipsec",), ("--demo",)])
+def test_the_live_view_without_a_terminal_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
+    """Cron, ``< /dev/null`` or ``2> file``: Textual would draw into a file and wait for keys
+    forever; tcpscope says what to use instead, without a byte of screen drawing."""
+    result = tcpscope(*args)  # stderr is a pipe here (stdin maybe not a terminal either)
+    assert result.returncode == 2, result
+    assert result.stderr.splitlines() == [
+        "tcpscope: the live view needs a terminal (on stdin and stderr); for output to a file or "
+        "a pipe use `tcpscope connections` (one sample) or `tcpscope record FILE` (a stream of "
+        "samples)"
+    ]
+    assert "\x1b" not in result.stdout + result.stderr
+
+
+def test_bad_input_is_reported_before_the_missing_terminal(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a recording\n")
+    result = tcpscope("--replay", str(bad))
+    assert result.returncode == 2
+    assert "not a tcpscope recording" in result.stderr and "terminal" not in result.stderr
+
+
 def test_headless_commands_do_not_import_textual() -> None:
     code = (
         "import sys, contextlib, io\n"
