@@ -54,7 +54,10 @@ def _render_listing(doc: dict[str, Any], width: int) -> list[str]:
         if entry.get("properties"):
             lines += _wrap(width, "properties: " + ", ".join(map(str, entry["properties"])), "  ")
         lines.append("")
-    lines.append("Try: tcpscope explain CLASS[.PROPERTY] [VALUE] [--json], or a property alone:")
+    lines += _wrap(
+        width, "Try: tcpscope explain CLASS[.PROPERTY] [VALUE] [--json], or a property alone:",
+        "", 5,
+    )  # fmt: skip
     lines.append("     tcpscope explain State 5")
     return lines
 

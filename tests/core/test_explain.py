@@ -381,7 +381,7 @@ def test_a_state_value_carries_tcpscopes_reading_apart_from_the_seeds_meaning() 
 
 
 @pytest.mark.parametrize(
-    "argv", [(TCP,), ("State",), ("State", "CloseWait"), (IPSEC,), ("InvalidPackets",)]
+    "argv", [(), (TCP,), ("State",), ("State", "CloseWait"), (IPSEC,), ("InvalidPackets",)]
 )
 def test_text_fits_an_80_column_terminal(argv: tuple[str, ...]) -> None:
     """Over SSH at 80 columns the text wraps to the terminal (100 columns at most, and when
@@ -389,10 +389,12 @@ def test_text_fits_an_80_column_terminal(argv: tuple[str, ...]) -> None:
     text = in_terminal(80, "explain", *argv)
     widths = [len(line) for line in text.splitlines()]
     assert max(widths) <= 80 and max(widths) > 70, text
+    narrow = in_terminal(60, "explain", *argv)  # the app's own minimum width
+    assert max(len(line) for line in narrow.splitlines()) <= 60, narrow
     piped = subprocess.run(
         [sys.executable, "-m", "tui", "explain", *argv],
         cwd=REPO, capture_output=True, text=True, check=True,
         env={k: v for k, v in os.environ.items() if k != "COLUMNS"},
     ).stdout  # fmt: skip
-    target, value = (*argv, None)[:2]
+    target, value = (*argv, None, None)[:2]
     assert piped == explain_text.render_text(explain.explain(target, value))
