@@ -154,13 +154,13 @@ def _cell(text: str, at: int, columns: int | None, hang: int | None = None) -> s
     next lines start under it (or at column ``hang``). One line when there is no terminal or
     no room worth wrapping into."""
     indent = at if hang is None else hang
-    room = (columns or 0) - max(at, indent)
-    if room < MIN_CELL:
+    if columns is None or columns - max(at, indent) < MIN_CELL:
         return text
-    first, *rest = textwrap.wrap(text, room, break_on_hyphens=False) or [""]
-    if rest and indent < at:  # the next lines are wider: wrap them again to their room
-        rest = textwrap.wrap(" ".join(rest), (columns or 0) - indent, break_on_hyphens=False)
-    return ("\n" + " " * indent).join([first, *rest])
+    lines = textwrap.wrap(
+        text, columns, initial_indent=" " * at, subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+    )  # fmt: skip
+    return "\n".join(lines)[at:]  # the first line's indent is the row's own head
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
