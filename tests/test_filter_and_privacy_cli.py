@@ -27,6 +27,9 @@ def test_connections_filter_composes_on_real_sockets() -> None:
                 mine = f"pid:{os.getpid()}"  # other processes may use the same port numbers
                 both = tcpscope("connections", "--csv", "--filter", f"{mine} port:{port},{cport}")
                 only = tcpscope("connections", "--csv", "--filter", f"lport:{port} -state:listen")
+                # A negated first word is the filter's value, not an option (argparse took
+                # "-state:listen" for one: "expected one argument").
+                first = tcpscope("connections", "--csv", "--filter", f"-state:listen lport:{port}")
                 cidr = tcpscope(
                     "connections",
                     "--csv",
@@ -36,6 +39,9 @@ def test_connections_filter_composes_on_real_sockets() -> None:
     rows = both.stdout.splitlines()[1:]
     assert both.returncode == 0 and len(rows) == 3  # listener, accepted end, client end
     (accepted_row,) = only.stdout.splitlines()[1:]
+    assert first.returncode == 0, first.stderr
+    (first_row,) = first.stdout.splitlines()[1:]
+    assert f",{port},127.0.0.1,{cport}," in first_row
     assert f",{port},127.0.0.1,{cport}," in accepted_row
     (client_row,) = cidr.stdout.splitlines()[1:]
     assert f",{cport},127.0.0.1,{port}," in client_row
@@ -47,6 +53,7 @@ def test_connections_filter_composes_on_real_sockets() -> None:
         (("connections", "--filter", "port:9-1"), "runs backwards"),
         (("connections", "--filter", "addr:10.0.0.0/33"), "CIDR"),
         (("--filter", "colour:red"), "unknown field 'colour'"),
+        (("connections", "--filter", "--json"), "expected one argument"),  # a forgotten value
     ],
 )
 def test_bad_filter_is_one_line_and_exit_2(args: tuple[str, ...], needle: str) -> None:

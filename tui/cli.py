@@ -178,17 +178,47 @@ def _prestart(argv: Sequence[str] | None) -> Callable[[], None] | None:
     return prestart(words) if prestart is not None else None
 
 
+def glue_filter_values(words: Sequence[str]) -> list[str]:
+    """``--filter -port:22`` as ``--filter=-port:22``.
+
+    Why: argparse takes a value that starts with ``-`` for an option, so a filter whose first
+    word is negated (the README's own ``-state:timewait``) failed with "expected one
+    argument". ``--filter`` always takes exactly one value; ``--filter --json`` (a forgotten
+    value) is left for argparse to refuse.
+    """
+    out: list[str] = []
+    rest = iter(words)
+    for word in rest:
+        if word == "--":
+            out.append(word)
+            out.extend(rest)
+            break
+        if word == "--filter":
+            value = next(rest, None)
+            if value is not None and value.startswith("-") and not value.startswith("--"):
+                out.append(f"--filter={value}")
+                continue
+            out.append(word)
+            if value is not None:
+                out.append(value)
+            continue
+        out.append(word)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tcpscope`` script."""
     tolerate_locale()
+    # The script's own run (not a call from Python): a one-shot may end the process itself
+    # once its output is flushed (core.commands.output_errors.leave).
+    leave_when_done = argv is None
+    argv = glue_filter_values(sys.argv[1:] if argv is None else argv)
     stop_early = _prestart(argv)
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
         refuse_ignored_globals(args.command_name, args, parser)
-        # The script's own run (not a call from Python): a one-shot may end the process
-        # itself once its output is flushed (core.commands.output_errors.leave).
-        args.leave_when_done = argv is None
+        args.leave_when_done = leave_when_done
         command: Callable[[argparse.Namespace], int] | None = args.command
         code = command(args) if command is not None else _run_app(args)
         finish_output()
