@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import pty
 import socket
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
 
+from tests.integration.netns import Netns, netns_unavailable
 from tests.integration.sockets import WITHOUT_PTRACE, SocketBag, listener_held_by_nobody
 from tests.test_cli import PY, ROOT
 
@@ -186,3 +188,96 @@ def test_a_bound_only_socket_is_refused_not_said_to_have_closed_meanwhile() -> N
         assert "only bound to a port cannot be closed from outside" in result.stderr
         assert "closed" not in result.stderr.replace("be closed", "")
         bound.listen()  # still the process's own bound socket
+
+
+def test_a_reset_socket_still_held_is_refused_by_its_state() -> None:
+    """A connection reset while its process keeps the socket (State Closed) is in neither
+    table SOCK_DESTROY searches: the kernel's "no such socket" was printed as "it closed
+    since the last sample" with exit 0, and the socket stayed. Refused by State (exit 1)."""
+    with SocketBag() as bag:
+        listener = bag.listener()
+        held = bag.reset_but_held(listener)
+        port = held.getsockname()[1]
+        result = close("--local-port", str(port), "--state", "Closed", "--yes")
+        assert result.returncode == 1, result
+        assert result.stdout.splitlines()[1].startswith("Closed ")
+        assert "its connection has ended already" in result.stderr
+        assert "no such TCP socket" not in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
+def test_state_listen_in_the_filter_names_listeners_too() -> None:
+    with SocketBag() as bag:
+        listener = bag.listener()
+        port = listener.getsockname()[1]
+        result = close("--filter", f"state:listen lport:{port} laddr:127.0.0.1", "--yes")
+        assert result.returncode == 0, result.stderr
+        assert "leaving" not in result.stderr
+        (line,) = [x for x in result.stdout.splitlines() if x.startswith("closed")]
+        assert f"127.0.0.1:{port} → 0.0.0.0:0" in line and "Listen" in line
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
+def test_a_connection_gone_while_asking_is_not_a_success() -> None:
+    """The connection closes while the question waits: "no such TCP socket any more" was
+    followed by exit 0, which the README and run() keep for "every match was closed"."""
+    with SocketBag() as bag:
+        listener = bag.listener()
+        client, accepted = bag.pair(listener)
+        primary, secondary = pty.openpty()
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+        argv = [PY, "-m", "tui", "close", *exactly(client)]
+        child = subprocess.Popen(
+            argv, stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        try:
+            assert child.stderr is not None
+            asked = b""
+            while not asked.endswith(b"[y/N] "):
+                byte = child.stderr.read(1)
+                assert byte, asked
+                asked += byte
+            accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            accepted.close()  # the server resets it: gone before the answer
+            client.close()
+            os.write(primary, b"y\n")
+            _out, err = child.communicate(timeout=60)
+        finally:
+            child.kill()
+            os.close(primary)
+            os.close(secondary)
+        assert child.returncode == 1, err
+        assert b"no such TCP socket any more" in err
+
+
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_no_match_here_says_it_matches_in_other_namespaces() -> None:
+    reason = netns_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    code = (
+        "import socket, sys\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+        "c = socket.create_connection(s.getsockname()); a, _ = s.accept()\n"
+        "print(s.getsockname()[1], flush=True); sys.stdin.read()\n"
+    )
+    with Netns("close") as ns:
+        child = ns.python(code)
+        try:
+            assert child.stdout is not None
+            port = child.stdout.readline().strip()
+            result = close("--local-port", port, "--yes")
+        finally:
+            child.kill()
+            child.wait(timeout=10)
+    assert result.returncode == 1, result
+    lines = result.stderr.splitlines()
+    assert lines[0] == "tcpscope: no connection matches; nothing closed"
+    assert lines[1] == (
+        "tcpscope: 1 match(es) in other network namespaces: add --netns all "
+        "(or --netns NAME) to close there"
+    )

@@ -18,7 +18,6 @@ from core.commands import connections as connections_cli
 from core.connections import (
     CloseTarget,
     Outcome,
-    Refusal,
     Snapshot,
     TcpConnection,
     TcpState,
@@ -27,8 +26,8 @@ from core.connections import (
     endpoints,
     process_label,
 )
-from core.errors import UsageError
-from core.netns import CURRENT_NETNS, check_netns
+from core.errors import MonitorError, UsageError
+from core.netns import ALL_NETNS, CURRENT_NETNS, check_netns
 
 TargetsOf = Callable[[Sequence[TcpConnection]], list[CloseTarget]]
 """Who holds each socket (here, or on the ``--remote`` server)."""
@@ -77,38 +76,92 @@ def run(args: argparse.Namespace) -> int:
             return _run(args, actions.snapshot(), actions.close_targets, actions.close_connections)
         finally:
             actions.end()
-    from core.connections import take_snapshot
-    from core.netns import namespace_dumps, sock_diag_in
+    from core.netns import sock_diag_in
 
     netns = getattr(args, "close_netns", CURRENT_NETNS)
-    snap = take_snapshot(
+    return _run(
+        args,
+        _snapshot(args, netns),
+        close_targets,
+        partial(close_connections, dumper_in=sock_diag_in),
+        partial(_hint_other_namespaces, args) if netns == CURRENT_NETNS else None,
+    )
+
+
+def _snapshot(args: argparse.Namespace, netns: str) -> Snapshot:
+    from core.connections import take_snapshot
+    from core.netns import namespace_dumps
+
+    return take_snapshot(
         getattr(args, "source", "auto"),
         tcp_info=False,
         namespaces=lambda: namespace_dumps(netns, tcp_info=False),
     )
-    return _run(args, snap, close_targets, partial(close_connections, dumper_in=sock_diag_in))
 
 
-def _run(args: argparse.Namespace, snap: Snapshot, targets_of: TargetsOf, closer: Closer) -> int:
+def _chosen(args: argparse.Namespace, snap: Snapshot) -> tuple[list[TcpConnection], int]:
+    """The connections ``args`` selects in ``snap``, and how many listeners it leaves out."""
     matched = connections_cli.select(
         snap.connections.values(), args, snap.processes, snap.namespaces
     )
-    listeners_named = int(TcpState.LISTEN) in set(args.state or ())
+    listeners_named = _names_listeners(args)
     chosen = [c for c in matched if listeners_named or c.state is not TcpState.LISTEN]
-    skipped = len(matched) - len(chosen)
+    return chosen, len(matched) - len(chosen)
+
+
+def _hint_other_namespaces(args: argparse.Namespace) -> None:
+    """After "no connection matches" in tcpscope's own namespace: say so when the filter
+    matches in others (``connections`` lists every namespace; ``close`` acts in its own)."""
+    from core.netns import readable_here
+
+    if not readable_here():
+        return
+    try:
+        elsewhere, _ = _chosen(args, _snapshot(args, ALL_NETNS))
+    except MonitorError:
+        return  # the hint only: the answer stays "nothing closed"
+    count = sum(1 for c in elsewhere if c.netns is not None)
+    if count:
+        print(
+            f"tcpscope: {count} match(es) in other network namespaces: "
+            "add --netns all (or --netns NAME) to close there",
+            file=sys.stderr,
+        )
+
+
+def _run(
+    args: argparse.Namespace,
+    snap: Snapshot,
+    targets_of: TargetsOf,
+    closer: Closer,
+    no_match_hint: Callable[[], None] | None = None,
+) -> int:
+    chosen, skipped = _chosen(args, snap)
     if skipped:
         print(
             f"tcpscope: leaving {skipped} listening socket(s) open "
-            "(add --state Listen to close listeners)",
+            "(add --state Listen or state:listen to close listeners)",
             file=sys.stderr,
         )
     if not chosen:
         print("tcpscope: no connection matches; nothing closed", file=sys.stderr)
+        if no_match_hint is not None:
+            no_match_hint()
         return EXIT_REFUSED
     _list(chosen, snap, targets_of)
     if not args.yes and not _confirmed(len(chosen), sys.stdin):
         return EXIT_USAGE if not sys.stdin.isatty() else EXIT_REFUSED
     return _close(chosen, snap, closer)
+
+
+def _names_listeners(args: argparse.Namespace) -> bool:
+    """Whether ``--state Listen`` or a ``state:listen`` filter word asks for listeners."""
+    listen = int(TcpState.LISTEN)
+    if listen in set(args.state or ()):
+        return True
+    from core.connections import parse_query
+
+    return listen in parse_query(connections_cli.filter_expression(args)).named_states()
 
 
 def _list(conns: Sequence[TcpConnection], snap: Snapshot, targets_of: TargetsOf) -> None:
@@ -156,8 +209,6 @@ def _close(conns: Sequence[TcpConnection], snap: Snapshot, closer: Closer) -> in
             owner = process_label(pid, proc, conn.owner_status)
             state = names.get(int(conn.state), "?")
             print(f"closed  {endpoints(conn)}  {state}  {owner}")
-        elif outcome.refusal is Refusal.GONE:
-            print(f"tcpscope: {endpoints(conn)}: {outcome.message}", file=sys.stderr)
         else:
             refused = True
             print(f"tcpscope: {endpoints(conn)}: {outcome.message}", file=sys.stderr)

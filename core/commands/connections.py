@@ -149,6 +149,11 @@ def _normal_address(text: str | None) -> str | None:
         raise UsageError(f"not an IP address: {text!r}") from None
 
 
+def filter_expression(args: argparse.Namespace) -> str:
+    """The ``--filter`` given to the subcommand, or else the one given before it."""
+    return getattr(args, "conn_filter", None) or getattr(args, "filter", None) or ""
+
+
 def select(
     conns: Collection[TcpConnection],
     args: argparse.Namespace,
@@ -167,7 +172,7 @@ def select(
     local = _normal_address(args.local_address)
     remote = _normal_address(args.remote_address)
     states = set(args.state or ())
-    expression = getattr(args, "conn_filter", None) or getattr(args, "filter", None)
+    expression = filter_expression(args)
     matches = None
     if expression:  # the query language is imported only for a filter
         from core.connections import parse_query

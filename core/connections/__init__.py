@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from core import lazy_exports
 
 __all__ = [
-    "BOUND_REFUSED",
     "EMPTY_QUERY",
     "ENUMS",
     "FILTER_KEYS",
@@ -73,6 +72,7 @@ __all__ = [
     "state_hint",
     "take_snapshot",
     "terminate",
+    "unclosable",
     "write_csv",
     "write_json",
     "write_table",
@@ -80,7 +80,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from core.connections.actions import (
-        BOUND_REFUSED,
         CloseTarget,
         Outcome,
         ProcessTarget,
@@ -93,6 +92,7 @@ if TYPE_CHECKING:
         process_label,
         process_target,
         terminate,
+        unclosable,
     )
     from core.connections.completion import Completion, complete, field_values
     from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
@@ -131,7 +131,6 @@ else:
         __name__,
         {
             "actions": (
-                "BOUND_REFUSED",
                 "CloseTarget",
                 "Outcome",
                 "ProcessTarget",
@@ -144,6 +143,7 @@ else:
                 "process_label",
                 "process_target",
                 "terminate",
+                "unclosable",
             ),
             "completion": ("Completion", "complete", "field_values"),
             "first_page": ("PAGE_COLUMN", "FirstPage", "PageRequest"),

@@ -66,6 +66,23 @@ BOUND_REFUSED: Final = (
     "a socket only bound to a port cannot be closed from outside (the kernel's SOCK_DESTROY "
     "finds connected and listening sockets only): end its process instead"
 )
+CLOSED_REFUSED: Final = (
+    "its connection has ended already; the process still holds the socket, which SOCK_DESTROY "
+    "cannot find (it looks in the connection and listener tables only): the process frees it "
+    "when it closes it, or end the process"
+)
+UNCLOSABLE: Final[Mapping[TcpState, str]] = {
+    TcpState.BOUND: BOUND_REFUSED,
+    TcpState.CLOSED: CLOSED_REFUSED,
+}
+"""States whose sockets the kernel cannot be asked to close, with why: refused by State
+before asking, since the kernel's "no such socket" would read as "it closed meanwhile"."""
+
+
+def unclosable(state: TcpState) -> str | None:
+    """Why a socket in ``state`` cannot be closed from outside; None when it can be."""
+    return UNCLOSABLE.get(state)
+
 
 _RESET = "The kernel aborts it (the peer gets a reset, the process ECONNABORTED), as ss -K does."
 CLOSE_EFFECTS: Final[Mapping[TcpState, str]] = {
@@ -244,9 +261,9 @@ class Closer:
 
     def close(self, conn: TcpConnection) -> Outcome:
         """Close ``conn``'s socket now; the outcome says why when the kernel refused."""
-        if conn.state is TcpState.BOUND:
-            # Not asked: the kernel's "no such socket" would read as "it closed meanwhile".
-            return Outcome(False, BOUND_REFUSED, Refusal.FAILED)
+        refused = unclosable(conn.state)
+        if refused is not None:
+            return Outcome(False, refused, Refusal.FAILED)
         try:
             dumper = self._dumper(conn.netns)
             if dumper is None:

@@ -298,6 +298,16 @@ class Query:
             for t in self.tokens
         )
 
+    def named_states(self) -> frozenset[int]:
+        """The States its ``state:`` words ask for (not the negated ones): ``close`` closes
+        listeners only when asked by name."""
+        named: set[int] = set()
+        for t in self.tokens:
+            if t.key == "state" and not t.negated:
+                for item in t.values:
+                    named |= _states("state", item)
+        return frozenset(named)
+
 
 def parse_query(text: str) -> Query:
     """Parse a whole filter line.

@@ -24,6 +24,8 @@ from core.connections.model import (
 )
 from core.fast_records import TwoStep, plain_constructor
 
+_CLOSED: Final = TcpState.CLOSED
+
 LINUX_TCP_STATES: Final[dict[int, TcpState]] = {
     1: TcpState.ESTABLISHED,  # TCP_ESTABLISHED
     2: TcpState.SYN_SENT,  # TCP_SYN_SENT
@@ -144,6 +146,7 @@ def instance_id(
     ifindex: int = 0,
     generation: str = "",
     netns: int | None = None,
+    closed: bool = False,
 ) -> str:
     """InstanceID in the seed's ``OrgID:LocalID`` pattern, stable for a connection's life.
 
@@ -152,9 +155,12 @@ def instance_id(
     * ``%<ifindex>`` when the kernel ties the socket to an interface (a link-local address's
       zone, SO_BINDTODEVICE): ``fe80::1`` on two links is two connections, and an index, unlike
       a name, is never reused while the interface lives;
-    * ``#<inode>`` for unconnected sockets (listeners, bound-only), which SO_REUSEPORT lets
-      share a tuple, and ``#<generation>`` for a connection that took over the 4-tuple of one
-      tcpscope still knows (a new socket: see :func:`successor_generation`).
+    * ``#<inode>`` for sockets outside the kernel's table of connections: unconnected ones
+      (listeners, bound-only), which SO_REUSEPORT lets share a tuple, and ``closed`` ones (State
+      Closed: a connection reset or aborted whose process still holds the socket), whose
+      4-tuple a new connection may take while they last; and ``#<generation>`` for a
+      connection that took over the 4-tuple of one tcpscope still knows (a new socket: see
+      :func:`successor_generation`).
 
     A connected socket is otherwise unique by its 4-tuple, which survives the kernel swapping
     the socket for a TIME_WAIT minisock (its inode does not). Addresses enter without their
@@ -170,7 +176,7 @@ def instance_id(
         local_id += f"%{ifindex}"
     if generation:
         local_id += f"#{generation}"
-    elif remote_port == 0 and inode:
+    elif inode and (remote_port == 0 or closed):
         local_id += f"#{inode}"
     if netns is not None:
         # The same 4-tuple can live in two network namespaces (two containers listening on
@@ -311,6 +317,7 @@ def build_connection(
             ifindex,
             generation,
             netns,
+            state is _CLOSED,
         ),
         local_address,
         local_port,
@@ -363,7 +370,15 @@ def start_connection(
     """
     return _TWO_STEP.start(
         instance_id(
-            local_address, local_port, remote_address, remote_port, inode, ifindex, "", netns
+            local_address,
+            local_port,
+            remote_address,
+            remote_port,
+            inode,
+            ifindex,
+            "",
+            netns,
+            state is _CLOSED,
         ),
         local_address,
         local_port,

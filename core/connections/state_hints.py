@@ -46,6 +46,11 @@ HINTS: Final[dict[TcpState, str]] = {
         "not taken for a new connection between the same ports; no process holds it. Many: "
         "this side closes connections at a high rate."
     ),
+    TcpState.CLOSED: (
+        "The connection has ended (reset, aborted or timed out) but {holder} still holds "
+        "the socket; its next read or write gets the error. Lasting or piling up: the "
+        "program does not close its sockets after an error."
+    ),
     TcpState.BOUND: (
         "bind() without listen() or connect(): it holds the port from other programs, and "
         "has no connection to measure."

@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.connections.model import OwnerStatus, TcpState
 from core.connections.state_hints import HINTS, ORPHAN_FIN_WAIT2, UNKNOWN_HOLDER, state_hint
 
-NO_HINT = {TcpState.ESTABLISHED, TcpState.LISTEN, TcpState.CLOSED, TcpState.DELETE_TCB}
+NO_HINT = {TcpState.ESTABLISHED, TcpState.LISTEN, TcpState.DELETE_TCB}
 """Their name says it (Closed and DeleteTCB are never listed by Linux or psutil)."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -83,6 +84,29 @@ class SocketBag:
         assert accepted.recv(1) == b""
         accepted.close()
         return ports
+
+    def reset_but_held(self, listener: socket.socket, port: int = 0) -> socket.socket:
+        """A client whose connection the server reset, still held: State Closed, listed.
+
+        Bound to an explicit port (``port`` or a free one), as the kernel keeps a reset
+        socket in its bind table, where the dump finds it, only when its port was chosen
+        (SOCK_BINDPORT_LOCK). SO_REUSEADDR lets a new connection take the same 4-tuple.
+        """
+        if not port:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+        client = self.keep(socket.socket())
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        client.bind(("127.0.0.1", port))
+        client.connect(listener.getsockname())
+        accepted, _ = listener.accept()
+        accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        accepted.close()  # an abortive close: a reset, no TIME_WAIT on either side
+        client.settimeout(5)
+        with contextlib.suppress(ConnectionResetError):
+            client.recv(1)  # the reset has arrived
+        return client
 
     def child_listener(
         self, host: str = "127.0.0.1", *, ignore_term: bool = False

@@ -110,6 +110,28 @@ def test_skipped_walks_keep_bound_sockets_and_see_them_listen_or_connect(
     assert find(fourth, port(six), laddr="::1") is find(second, port(six), laddr="::1")
 
 
+def test_skipped_walks_keep_a_reset_socket_still_held_and_the_bound_ones_after_it(
+    skipping: tuple[NetlinkSource, Clock], bag: SocketBag
+) -> None:
+    """The walk also finds sockets whose connection was reset while their process holds them
+    (State Closed, with their peer's address). Such a socket ended what was taken for the
+    walk's part of the dump: it, and the bound sockets listed after it, vanished from every
+    sample that skipped the walk, and came back with the next walk."""
+    source, _clock = skipping
+    listener = bag.listener()
+    held = bag.reset_but_held(listener)
+    stays = [bound(bag) for _ in range(3)]
+    first = sample(source, first=True)
+    assert source.bound_walk.walking
+    closed = find(first, port(held), port(listener))
+    assert closed is not None and closed.state is TcpState.CLOSED
+    second = sample(source)
+    assert not source.bound_walk.walking
+    assert find(second, port(held), port(listener)) is closed  # put back: the same record
+    for sock in stays:
+        assert find(second, port(sock)) is find(first, port(sock)) is not None
+
+
 def ours(sample: SourceSample, bag: SocketBag) -> dict[str, object]:
     """This test's records (the host's other sockets may come and go meanwhile)."""
     ends = set()

@@ -6,14 +6,19 @@
 * A new socket on a reused 4-tuple (a reconnect from the same port with SO_REUSEADDR, answered
   by the server's TIME_WAIT end): a new connection, with an InstanceID and history of its own,
   while the TIME_WAIT one closes into a ghost.
+* A reset socket its process still holds (State Closed) and a new connection on its 4-tuple:
+  two rows, two InstanceIDs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import struct
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +30,7 @@ from core.sampling.sampler import Sampler
 from tests.integration.conftest import IS_LINUX
 from tests.integration.netns import Netns, netns_unavailable
 from tests.integration.sockets import SocketBag
+from tests.test_cli import ROOT
 
 SERVER = """
 import json, socket, sys
@@ -180,3 +186,75 @@ async def test_a_reconnect_on_a_reused_tuple_is_a_new_connection(
     assert not any(ch.instance_id == new.instance_id for ch in snap.diff.state_changed)
     ghosts = {g.connection.instance_id: g.connection for g in snap.ghosts}
     assert ghosts[old.instance_id].state is TcpState.TIME_WAIT
+
+
+def _rows(snap: Snapshot, lport: int, rport: int) -> list[TcpConnection]:
+    return [
+        c
+        for c in snap.connections.values()
+        if (c.local_address, c.local_port, c.remote_port) == ("127.0.0.1", lport, rport)
+    ]
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="the kernel's bind table: Linux")
+async def test_a_reset_socket_still_held_and_a_new_connection_on_its_tuple_are_two_rows(
+    bag: SocketBag,
+) -> None:
+    """A connection reset while its process keeps the socket is State Closed and keeps its
+    4-tuple; SO_REUSEADDR lets a new connection take the same 4-tuple meanwhile. Both were
+    listed under one InstanceID, so one hid the other (found closing a socket with ``ss -K``
+    and reconnecting). Each is a row: the live sampler's and a one-shot's."""
+    lst = bag.listener()
+    lport = lst.getsockname()[1]
+    client = bag.keep(socket.socket())
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sampler = Sampler(_source("netlink"), interval_s=1, timeout_s=60)
+    try:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            cport = probe.getsockname()[1]
+        client.bind(("127.0.0.1", cport))
+        client.connect(("127.0.0.1", lport))
+        accepted, _ = lst.accept()
+        first = await sampler.sample_once()
+        (before,) = _rows(first, cport, lport)
+        assert before.state is TcpState.ESTABLISHED
+        accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        accepted.close()
+
+        def closed(snap: Snapshot) -> bool:
+            return [c.state for c in _rows(snap, cport, lport)] == [TcpState.CLOSED]
+
+        reset = await _until(sampler, closed)
+        (held,) = _rows(reset, cport, lport)
+        assert held.instance_id == before.instance_id  # the same socket, now Closed
+        assert held.state_changed_at is not None
+        again = bag.keep(socket.socket())
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", cport))
+        again.connect(("127.0.0.1", lport))
+        bag.keep(lst.accept()[0])
+
+        def both(snap: Snapshot) -> bool:
+            return len(_rows(snap, cport, lport)) == 2
+
+        snap = await _until(sampler, both, tries=20)
+    finally:
+        await sampler.aclose()
+    rows = {c.state: c for c in _rows(snap, cport, lport)}
+    assert set(rows) == {TcpState.CLOSED, TcpState.ESTABLISHED}
+    assert rows[TcpState.CLOSED].instance_id == before.instance_id
+    assert rows[TcpState.ESTABLISHED].instance_id != before.instance_id
+    assert rows[TcpState.ESTABLISHED].creation_time != rows[TcpState.CLOSED].creation_time
+    # A one-shot (a first sample, where both are new) lists both too, as two InstanceIDs.
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "connections", "--json", "--netns", "current",
+         "--local-port", str(cport), "--remote-port", str(lport)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    assert sorted(r["State"] for r in listed) == sorted(
+        [int(TcpState.CLOSED), int(TcpState.ESTABLISHED)]
+    )
+    assert len({r["InstanceID"] for r in listed}) == 2

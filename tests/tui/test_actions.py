@@ -285,3 +285,20 @@ async def test_x_on_a_bound_only_socket_says_why_without_a_dialog() -> None:
             (toast,) = toasts(app)
             assert toast.startswith("not closed: a socket only bound to a port")
             assert toast.endswith("end its process instead (K)")
+
+
+async def test_x_on_a_reset_socket_still_held_says_why_without_a_dialog(bag: SocketBag) -> None:
+    """A connection reset while its process holds the socket (State Closed) is in no table
+    SOCK_DESTROY searches: the dialog promised a close the kernel then answered with "no such
+    socket". One toast instead."""
+    listener = bag.listener()
+    held = bag.reset_but_held(listener)
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select(pilot, app, held.getsockname()[1], listener.getsockname()[1])
+        await pilot.press("x")
+        await until(pilot, lambda: toasts(app))
+        assert not isinstance(app.screen, ConfirmScreen)
+        (toast,) = toasts(app)
+        assert toast.startswith("not closed: its connection has ended already")
+        assert toast.endswith("(K)")

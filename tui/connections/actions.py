@@ -238,10 +238,9 @@ def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: s
         if conn is None:
             screen.notify("select a connection (Enter expands the process)", severity="warning")
             return
-        if conn.state is TcpState.BOUND:  # no dialog for what the kernel cannot do
-            screen.notify(
-                f"not closed: {connections.BOUND_REFUSED} (K)", severity="warning", markup=False
-            )
+        refused = connections.unclosable(conn.state)
+        if refused is not None:  # no dialog for what the kernel cannot do
+            screen.notify(f"not closed: {refused} (K)", severity="warning", markup=False)
             return
         work = close_flow(screen, conn, snap)
     else:

@@ -31,7 +31,8 @@ from core.connections.sources.inet_diag import KEY_SIZE, TCP_ALL_STATES
 
 BOUND_INACTIVE: Final = 13
 """``TCP_BOUND_INACTIVE`` (Linux 6.8+): the state bit that asks for the bind-table walk. The
-sockets it finds are reported in state ``TCP_CLOSE`` with no remote port."""
+sockets it finds are reported in state ``TCP_CLOSE``: with no remote port (Bound), or with
+their peer's (State Closed: a connection reset or aborted whose process holds the socket)."""
 WITHOUT_WALK: Final = TCP_ALL_STATES & ~(1 << BOUND_INACTIVE)
 REFRESH_S: Final = 5.0
 """Longest time between two walks while they are skipped (the ghost rows' time to live)."""
@@ -40,8 +41,6 @@ WALK_ALWAYS_BELOW: Final = 10_000
 
 _LISTEN: Final = 10
 _CLOSE: Final = 7
-_DPORT: Final = slice(4, 6)
-_ZERO_PORT: Final = b"\0\0"
 _COOKIE: Final = slice(42, 50)
 
 
@@ -49,7 +48,7 @@ def _head_end(keys: list[bytes]) -> int:
     """Where the listeners and the bound sockets at the start of a dump end in ``keys``."""
     for at, key in enumerate(keys):
         code = key[1]
-        if code != _LISTEN and (code != _CLOSE or key[_DPORT] != _ZERO_PORT):
+        if code != _LISTEN and code != _CLOSE:
             return at
     return len(keys)
 

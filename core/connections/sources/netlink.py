@@ -46,6 +46,7 @@ from core.connections.records import (
     finish_connection,
     linux_state,
     start_connection,
+    successor_generation,
     with_zone,
 )
 from core.connections.snapshot import Privilege
@@ -531,6 +532,9 @@ class NetlinkSource:
             else:
                 rec = self._settle(key, prev, now, first)
             self._built += 1
+            held = by_iid.get(rec.instance_id)
+            if held is not None and held is not rec and held is not prev:
+                rec = _successor(rec, now)
             touched.add(rec.instance_id)
             if prev is not None:
                 self._unref(prev)
@@ -753,6 +757,16 @@ def _match(
         else:
             pending.append((key, None))
     return pending, [rec for rec in gone if id(rec) not in claimed]
+
+
+def _successor(rec: TcpConnection, now: datetime) -> TcpConnection:
+    """``rec`` under an InstanceID of its own: another live socket holds its 4-tuple's id.
+
+    Why: a connection that ended while its process keeps the socket (State Closed) keeps
+    its id, and a new connection may take the same 4-tuple (SO_REUSEADDR): each is a row.
+    """
+    generation = successor_generation(rec.inode, now)
+    return dataclasses.replace(rec, instance_id=f"{rec.instance_id}#{generation}")
 
 
 def _continues(prev: TcpConnection, key: bytes, state: TcpState) -> bool:

@@ -44,7 +44,12 @@ class ScriptedConn:
     def key(self) -> str:
         """The InstanceID this row will get."""
         return instance_id(
-            self.local_address, self.local_port, self.remote_address, self.remote_port, self.inode
+            self.local_address,
+            self.local_port,
+            self.remote_address,
+            self.remote_port,
+            self.inode,
+            closed=self.state is TcpState.CLOSED,
         )
 
 
