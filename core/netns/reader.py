@@ -176,7 +176,7 @@ class SockDiagReader:
         kept = chunks if keep is not None else None
         for family, dumper, stream in streams:
             replied = reply_keys(family, dumper, stream, kept, self._walker)
-            for keys in walk.splice((self.inode, family), replied):
+            for keys in walk.splice((self.inode, family), replied, suffix):
                 if suffix:
                     replies.append([k + suffix for k in keys])
                 else:

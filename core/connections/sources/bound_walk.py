@@ -57,7 +57,7 @@ class BoundWalk:
     """Decides, per sample, whether its dumps walk the bind table, and splices the last
     walk's bound sockets into those that do not."""
 
-    __slots__ = ("_below", "_clock", "_found", "_kept", "_walked_at", "walking")
+    __slots__ = ("_below", "_clock", "_found", "_kept", "_suffixes", "_walked_at", "walking")
 
     def __init__(
         self,
@@ -69,6 +69,9 @@ class BoundWalk:
         self._kept: dict[Hashable, list[bytes]] = {}
         """A dump's stream (its family, and namespace) → the bound sockets' keys its last walk
         found."""
+        self._suffixes: dict[Hashable, bytes] = {}
+        """A stream → what its reader appends to each of its keys (another namespace's
+        inode), for :meth:`claimed`."""
         self._found: dict[Hashable, list[bytes]] = {}
         """What the walk under way found (kept once its dumps all succeeded)."""
         self._walked_at: float | None = None
@@ -89,10 +92,13 @@ class BoundWalk:
         """The states the dumps of the sample planned last ask for."""
         return TCP_ALL_STATES if self.walking else WITHOUT_WALK
 
-    def splice(self, stream: Hashable, replies: Iterable[list[bytes]]) -> Iterator[list[bytes]]:
+    def splice(
+        self, stream: Hashable, replies: Iterable[list[bytes]], suffix: bytes = b""
+    ) -> Iterator[list[bytes]]:
         """Each reply's keys of one dump (``stream``: its family, and namespace); a walking
         dump's bound keys are noted, the others get the last walk's put back after their
-        listeners."""
+        listeners. ``suffix``: what the caller appends to each key afterwards."""
+        self._suffixes[stream] = suffix
         head = True
         if self.walking:
             found = self._found[stream] = []  # a second dump of the sample starts over
@@ -131,8 +137,11 @@ class BoundWalk:
         cookies = {key[_COOKIE] + key[KEY_SIZE:] for key in added}
         out: list[bytes] = []
         for stream, kept in self._kept.items():
-            taken = [k for k in kept if k[_COOKIE] + k[KEY_SIZE:] in cookies]
+            # Another namespace's keys get its suffix after the splice: the records' keys
+            # (and ``added``) carry it, the kept ones do not.
+            suffix = self._suffixes.get(stream, b"")
+            taken = [k for k in kept if k[_COOKIE] + suffix in cookies]
             if taken:
-                out += taken
+                out += [k + suffix for k in taken]
                 self._kept[stream] = [k for k in kept if k not in taken]
         return out
