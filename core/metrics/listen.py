@@ -12,6 +12,7 @@ exporter; the wiki advises ports outside the range for exporters that do not reg
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Final
 
@@ -34,8 +35,14 @@ class ListenAddress:
         return f"{host}:{self.port}"
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit()`` also accepts superscripts (which ``int()``
+    rejects) and other scripts' digits (which ``int()`` reads: a full-width '０' is 0)."""
+    return text.isascii() and text.isdigit()
+
+
 def _port(text: str, whole: str) -> int:
-    if not text.isdigit():
+    if not _is_number(text):
         raise UsageError(f"--listen: not a port number in {whole!r}")
     value = int(text)
     if value > 65535:
@@ -50,13 +57,14 @@ def parse_listen(text: str) -> ListenAddress:
     exporters), a missing port means :data:`DEFAULT_PORT`.
 
     Raises:
-        UsageError: the text is none of these forms.
+        UsageError: the text is none of these forms, a port is not ASCII digits, or a host
+            with ':' (bracketed or not) is not an IPv6 address.
     """
     whole = text
     text = text.strip()
     if not text:
         raise UsageError("--listen: empty address")
-    if text.isdigit():
+    if text.isdigit():  # any script's digits: a port, though only ASCII ones are accepted
         return ListenAddress(DEFAULT_HOST, _port(text, whole))
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
@@ -64,8 +72,26 @@ def parse_listen(text: str) -> ListenAddress:
             raise UsageError(f"--listen: unclosed or empty [IPv6] address in {whole!r}")
         if rest and not rest.startswith(":"):
             raise UsageError(f"--listen: expected ]:PORT in {whole!r}")
-        return ListenAddress(host, _port(rest[1:], whole) if rest else DEFAULT_PORT)
+        return ListenAddress(_ipv6(host, whole), _port(rest[1:], whole) if rest else DEFAULT_PORT)
     if text.count(":") > 1:
-        return ListenAddress(text, DEFAULT_PORT)  # a bare IPv6 address
+        return ListenAddress(_ipv6(text, whole), DEFAULT_PORT)  # a bare IPv6 address
     host, sep, port = text.partition(":")
     return ListenAddress(host or DEFAULT_HOST, _port(port, whole) if sep else DEFAULT_PORT)
+
+
+def _ipv6(host: str, whole: str) -> str:
+    """``host`` when it is an IPv6 address (a zone such as ``%eth0`` allowed).
+
+    Why checked here: a name or an IPv4 address with more than one ':' is a typo of the
+    ``[ADDR]:PORT`` form; given to the resolver it would come back as "Name or service not
+    known", which names neither the mistake nor the right form.
+    """
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        where = "" if host == whole.strip() else f" in {whole!r}"
+        raise UsageError(
+            f"--listen: {host!r}{where} is not an IPv6 address "
+            "(IPv6 is written [ADDR]:PORT, other hosts HOST:PORT)"
+        ) from None
+    return host

@@ -24,6 +24,10 @@ def exit_code(argv: list[str]) -> int | str | None:
     [
         (["metrics", "--listen", "host:http"], "not a port number"),
         (["metrics", "--listen", "[::1"], "unclosed"),
+        (["metrics", "--listen", "\u00b9"], "not a port number"),
+        (["metrics", "--listen", "127.0.0.1:\u00b2"], "not a port number"),
+        (["metrics", "--listen", "[::1]:\u00b3"], "not a port number"),
+        (["metrics", "--listen", "1.2.3.4:5:6"], "[ADDR]:PORT"),
         (["metrics", "--top", "-1"], "--top must be between 0 and"),
         (["metrics", "--top", "many"], "invalid int value"),
         (["metrics", "--interval", "0"], "interval must be between"),

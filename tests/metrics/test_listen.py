@@ -20,6 +20,7 @@ from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, ListenAddress, parse
         ("[::1]:9200", "::1", 9200),
         ("[::]", "::", DEFAULT_PORT),
         ("::1", "::1", DEFAULT_PORT),
+        ("[fe80::1%lo]:80", "fe80::1%lo", 80),
     ],
 )
 def test_forms(text: str, host: str, port: int) -> None:
@@ -31,6 +32,29 @@ def test_forms(text: str, host: str, port: int) -> None:
 )
 def test_bad_forms_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="--listen"):
+        parse_listen(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u00b9",  # superscript one: str.isdigit() says yes, int() says no
+        "127.0.0.1:\u00b2",
+        "[::1]:\u00b3",
+        "\uff10",  # full-width zero: int() reads it as 0
+        "127.0.0.1:\uff18\uff10",
+        "\u0669",  # Arabic-Indic nine
+    ],
+)
+def test_only_ascii_digits_make_a_port(text: str) -> None:
+    with pytest.raises(UsageError, match="not a port number"):
+        parse_listen(text)
+
+
+@pytest.mark.parametrize("text", ["1.2.3.4:5:6", "host:80:90", "[1.2.3.4]:80", "[localhost]"])
+def test_a_colon_host_that_is_no_ipv6_address_is_a_usage_error(text: str) -> None:
+    # Never looked up: the message names the IPv6 form instead of a resolver's "unknown name".
+    with pytest.raises(UsageError, match=r"\[ADDR\]:PORT"):
         parse_listen(text)
 
 
