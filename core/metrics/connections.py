@@ -9,7 +9,7 @@ ranked by connection count; the top N keep their name as the ``process`` label, 
 label: a host with one namespace has the series it always had) and names any other one. So:
 
 * ``tcpscope_connections`` has at most S × (N + 3) series per namespace with sockets
-  (S = 12 seed State values),
+  (S = 13 State values: the seed's 12 and Bound, see :func:`series_bound`),
 * each per-process counter has at most N + 3 series (summed over the namespaces),
 
 whatever the number of connections. Traffic totals count what tcp_info shows moving after
