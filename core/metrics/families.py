@@ -12,8 +12,8 @@ from typing import Final
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from core.connections.snapshot import Snapshot
-from core.ipsec.counters import COUNTERS
-from core.ipsec.model import COUNTER_FIELDS, IpsecView, Kind, ProviderView
+from core.ipsec.counters import COUNTERS, CounterSpec
+from core.ipsec.model import COUNTER_FIELDS, Grade, IpsecView, Kind, ProviderView
 from core.metrics.connections import ConnectionFigures
 
 PREFIX: Final = "tcpscope"
@@ -61,6 +61,26 @@ def _up(provider: ProviderView) -> int:
     return int(provider.available and provider.error is None and provider.stats.active)
 
 
+def ipsec_help(spec: CounterSpec) -> str:
+    """HELP of one IPsec counter's family: the seed's description, and, where the kernel
+    provider's value is only a proxy for it, what that value counts instead.
+
+    Why the kernel's note only: one family (so one HELP) carries every provider's series; the
+    kernel provider reports on any Linux host, with no daemon and no root, and its proxies
+    count something other than IKE's own figures (bytes queued in the IKE sockets, failed
+    sends of any UDP socket, larval SAs), where the daemons' count IKE events by another rule.
+    ``explain`` and the README's mapping give every provider's grade.
+    """
+    text = f"MSiSCSI_MMIPSECStats.{spec.name}: {spec.description}"
+    kernel = spec.kernel
+    if kernel.grade is not Grade.APPROX:
+        return text
+    return (
+        f"{text.rstrip('.')}. The kernel provider's value is approximate: {kernel.reason} "
+        f"(source: {kernel.expression})"
+    )
+
+
 def ipsec_families(view: IpsecView | None) -> list[Metric]:
     """``tcpscope_ipsec_up`` and one family per reported MSiSCSI_MMIPSECStats counter.
 
@@ -80,7 +100,7 @@ def ipsec_families(view: IpsecView | None) -> list[Metric]:
     for wmi, attr in COUNTER_FIELDS:
         spec = COUNTERS[wmi]
         name = f"{PREFIX}_ipsec_{attr}"
-        help_text = f"MSiSCSI_MMIPSECStats.{wmi}: {spec.description}"
+        help_text = ipsec_help(spec)
         kind = CounterMetricFamily if spec.kind is Kind.TOTAL else GaugeMetricFamily
         family = kind(name, help_text, labels=["provider"])
         for provider in view.providers:

@@ -20,7 +20,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.ipsec.counters import COUNTERS
-from core.ipsec.model import COUNTER_FIELDS, Kind
+from core.ipsec.model import COUNTER_FIELDS, Grade, Kind
 from tests.metrics.exporter import OPENMETRICS, Exporter, exporter
 
 
@@ -72,6 +72,21 @@ def test_all_21_ipsec_counters_with_their_kinds(demo: Exporter) -> None:
         assert wmi in family.documentation
     assert kinds == {Kind.TOTAL: 16, Kind.GAUGE: 5}
     assert [s.value for s in families["tcpscope_ipsec_up"].samples] == [1.0]
+
+
+def test_help_says_what_the_kernel_provider_counts_where_it_is_approximate(demo: Exporter) -> None:
+    # One HELP per family, whichever providers report it: the seed's text alone would tell a
+    # reader of send_failures{provider="kernel"} it counts IKE send failures, not every UDP one.
+    _, body = demo.scrape()
+    families = {f.name: f for f in text_string_to_metric_families(body)}
+    send = families["tcpscope_ipsec_send_failures"].documentation
+    assert "failed when sending IKE messages" in send  # the seed's meaning stays
+    assert "kernel provider's value is approximate" in send
+    assert "SndbufErrors" in send and "any UDP socket" in send
+    for wmi, attr in COUNTER_FIELDS:
+        documentation = families[f"tcpscope_ipsec_{attr}"].documentation
+        approx = COUNTERS[wmi].kernel.grade is Grade.APPROX
+        assert ("kernel provider's value is approximate" in documentation) == approx, wmi
 
 
 def test_self_metrics_describe_the_last_sample(demo: Exporter) -> None:
