@@ -5,7 +5,8 @@ a scrape's work. Here :func:`encode` writes the Prometheus text format and OpenM
 per sample, and a scrape only negotiates the format
 (prometheus_client's ``choose_encoder``, so both behave exactly as the library's) and writes
 bytes. Other formats and gzip are encoded on first request and kept until the next families;
-``name[]`` filters and methods other than GET go to the library's app over the same registry.
+``name[]`` filters and methods other than GET, HEAD and OPTIONS go to the library's app over
+the same registry; HEAD answers as GET would, without the body.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ Bodies = dict[tuple[str, bool], bytes]
 """Encoded bodies by (content type, gzipped)."""
 PREENCODED: Final = ("text/plain; version=0.0.4", "application/openmetrics-text; version=1.0.0")
 """What Prometheus and curl ask for: encoded as soon as new families arrive."""
+ALLOWED: Final = "OPTIONS,GET,HEAD"
+"""The methods /metrics answers (others get the library's 405)."""
 
 
 class Exposition:
@@ -65,8 +68,14 @@ class Exposition:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """The WSGI app: any path answers with the metrics, like prometheus_client's."""
+        method = environ.get("REQUEST_METHOD")
+        if method == "HEAD":
+            return self._head(environ, start_response)
+        if method == "OPTIONS":  # the library's says "OPTIONS,GET"
+            start_response("200 OK", [("Allow", ALLOWED), ("Content-Length", "0")])
+            return []
         query = parse_qs(environ.get("QUERY_STRING", ""))
-        if environ.get("REQUEST_METHOD") != "GET" or "name[]" in query:
+        if method != "GET" or "name[]" in query:
             answer: Iterable[bytes] = self._library_app(environ, start_response)
             return answer
         gzipped = gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
@@ -76,6 +85,26 @@ class Exposition:
             headers.append(("Content-Encoding", "gzip"))
         start_response("200 OK", headers)
         return [body]
+
+    def _head(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """HEAD: the status and headers GET would give, without the body.
+
+        Why: load balancers and uptime checks probe with HEAD, and prometheus_client's app
+        (which ``name[]`` filters go to) answers it 405. The GET answer is made, as it would
+        be, and only its body dropped, so the Content-Length is the one GET would send.
+        """
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def keep(status: str, headers: list[tuple[str, str]], *_: Any) -> Callable[[bytes], None]:
+            answered.append((status, headers))
+            return lambda data: None
+
+        body = b"".join(self({**environ, "REQUEST_METHOD": "GET"}, keep))
+        status, headers = answered[-1]
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers = [*headers, ("Content-Length", str(len(body)))]
+        start_response(status, headers)
+        return []
 
 
 def encode(families: Sequence[Metric]) -> Bodies:

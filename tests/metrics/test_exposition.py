@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import signal
+import socket
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.ipsec.counters import COUNTERS
 from core.ipsec.model import COUNTER_FIELDS, Grade, Kind
-from tests.metrics.exporter import OPENMETRICS, Exporter, exporter
+from tests.metrics.exporter import OPENMETRICS, TEXT, Exporter, exporter
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +122,39 @@ def test_gzip_and_name_filters_as_prometheus_client_serves_them(demo: Exporter) 
         filtered = reply.read().decode()
     names = {f.name for f in text_string_to_metric_families(filtered)}
     assert names == {"tcpscope_ipsec_up"}
+
+
+def _raw(
+    demo: Exporter, method: str, target: str, accept: str
+) -> tuple[str, dict[str, str], bytes]:
+    """(status line, headers, body) of one request on a plain socket: every byte the server
+    sent, so a body sent to a HEAD request would show (an HTTP client would not read it)."""
+    host, port = demo.url.removeprefix("http://").split("/")[0].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"{method} {target} HTTP/1.0\r\nAccept: {accept}\r\n\r\n".encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status, *lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+    return status, headers, body
+
+
+@pytest.mark.parametrize("target", ["/metrics", "/metrics?name[]=tcpscope_ipsec_up"])
+@pytest.mark.parametrize("accept", [TEXT, OPENMETRICS])
+def test_head_answers_as_get_does_without_a_body(demo: Exporter, target: str, accept: str) -> None:
+    # Load balancers and uptime checks probe with HEAD; prometheus_client's app answers 405.
+    status, headers, body = _raw(demo, "HEAD", target, accept)
+    get_status, get_headers, get_body = _raw(demo, "GET", target, accept)
+    assert status.split()[1] == get_status.split()[1] == "200", status
+    assert body == b""
+    assert headers["content-type"] == get_headers["content-type"]
+    assert int(headers["content-length"]) > 0 and len(get_body) > 0
+
+
+def test_options_lists_head(demo: Exporter) -> None:
+    status, headers, body = _raw(demo, "OPTIONS", "/metrics", TEXT)
+    assert status.split()[1] == "200"
+    assert set(headers["allow"].split(",")) == {"OPTIONS", "GET", "HEAD"}
+    assert body == b""
