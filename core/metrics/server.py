@@ -15,6 +15,7 @@ import contextlib
 import multiprocessing as mp
 import signal
 import socket
+import sys
 import threading
 from multiprocessing.connection import Connection
 from socketserver import ThreadingMixIn
@@ -53,22 +54,79 @@ such scrape stalls for the client's SYN retry, 1 s and more. The queue costs not
 """
 
 
+HANDLER_TIMEOUT_S: Final = 10.0
+"""How long a connection may keep its handler waiting on one read or write.
+
+Why: a handler thread waits for its client's request, and a client that connects and sends
+nothing held one forever (300 idle connections: 300 threads and fds in the HTTP child).
+Prometheus sends its request as soon as it connects and reads the answer at once; 10 s is its
+default scrape_timeout, beyond which it has given up anyway. A client trickling a byte at a
+time can hold a thread longer; :data:`MAX_HANDLERS` bounds what that costs.
+"""
+MAX_HANDLERS: Final = 256
+"""Connections served at once; the server closes any beyond, unread.
+
+Why: each costs a thread and an fd, and with ``--listen 0.0.0.0`` anyone who can reach the
+port could hold connections open. A scrape is answered in milliseconds, so even a burst of
+scrapes from many servers stays far below this; only connections left quiet reach it.
+"""
+
+
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    """One thread per request; daemon threads, so a hung client never blocks the exit."""
+    """One thread per request, at most :data:`MAX_HANDLERS` (or ``max_handlers``) at once;
+    daemon threads, so a hung client never blocks the exit."""
 
     daemon_threads = True
     request_queue_size = LISTEN_BACKLOG
+    max_handlers = MAX_HANDLERS
+
+    def server_activate(self) -> None:
+        """Listen, and make the count of free handler slots."""
+        super().server_activate()
+        self._slots = threading.BoundedSemaphore(self.max_handlers)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Start the request's thread, or close the connection when every slot is taken."""
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started: nobody else would give the slot back
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve in this thread; give the slot back however the request ends."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that timed out, reset or went away is no fault of the exporter: say
+        nothing (socketserver prints a traceback to stderr, i.e. the service's journal)."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class _QuietHandler(WSGIRequestHandler):
     """No access log on stderr (a scrape every few seconds would flood the journal)."""
 
+    timeout = HANDLER_TIMEOUT_S
+
     def log_message(self, format: str, *args: Any) -> None:
         """Log nothing."""
 
 
-def bind(address: ListenAddress) -> WSGIServer:
-    """A threaded WSGI server bound to ``address`` (its app is set by whoever serves).
+def bind(
+    address: ListenAddress,
+    *,
+    timeout_s: float = HANDLER_TIMEOUT_S,
+    max_handlers: int = MAX_HANDLERS,
+) -> WSGIServer:
+    """A threaded WSGI server bound to ``address`` (its app is set by whoever serves), that
+    drops a connection idle for ``timeout_s`` and serves at most ``max_handlers`` at once.
 
     Raises:
         OSError: the address cannot be bound (in use, not local, unknown host, no permission).
@@ -80,7 +138,12 @@ def bind(address: ListenAddress) -> WSGIServer:
     class Server(_ThreadingServer):
         address_family = family
 
-    return make_server(address.host, address.port, _unset, Server, handler_class=_QuietHandler)
+    Server.max_handlers = max_handlers
+
+    class Handler(_QuietHandler):
+        timeout = timeout_s
+
+    return make_server(address.host, address.port, _unset, Server, handler_class=Handler)
 
 
 def _unset(environ: dict[str, Any], start_response: Any) -> list[bytes]:

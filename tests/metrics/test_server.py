@@ -1,4 +1,5 @@
-"""The exporter's HTTP endpoint under load from outside: bursts of scrapes.
+"""The exporter's HTTP endpoint under load from outside: bursts of scrapes, idle connections,
+more connections than it serves at once.
 
 Why against the real exporter: what a scraper meets is the kernel's listen queue and the HTTP
 child's threads, which only the running command has as it is configured.
@@ -7,13 +8,21 @@ child's threads, which only the running command has as it is configured.
 from __future__ import annotations
 
 import selectors
+import signal
 import socket
 import sys
+import threading
 import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psutil
 import pytest
 
+from core.metrics.exposition import Exposition
+from core.metrics.listen import ListenAddress
+from core.metrics.server import HANDLER_TIMEOUT_S, bind, serve
 from tests.metrics.exporter import Exporter, exporter
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux listen queue")
@@ -21,6 +30,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Li
 BURST = 100
 """Concurrent scrapes in a burst (a reviewer saw stalls from 30 to 100)."""
 GET = b"GET /metrics HTTP/1.0\r\n\r\n"
+IDLE = 50
+"""Connections that send nothing (a reviewer's 300 held 300 threads of the HTTP child)."""
 
 
 def _address(running: Exporter) -> tuple[str, int]:
@@ -85,3 +96,82 @@ def test_a_burst_of_scrapes_waits_in_the_listen_queue() -> None:
         finally:
             for sock in socks:
                 sock.close()
+
+
+def _until(done: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _closed_by_peer(sock: socket.socket, timeout_s: float) -> bool:
+    """True once the other end closes (EOF or reset); False if it is still open after
+    ``timeout_s``."""
+    sock.settimeout(timeout_s)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_idle_connections_are_closed_and_give_their_threads_back() -> None:
+    with exporter("--interval", "60", global_args=("--demo", "--no-ipsec")) as running:
+        running.wait_sampled()
+        (child,) = psutil.Process(running.proc.pid).children()
+        threads = child.num_threads()
+        idle = [socket.create_connection(_address(running)) for _ in range(IDLE)]
+        try:
+            assert _until(lambda: child.num_threads() >= threads + IDLE, 10), "not accepted"
+            started = time.monotonic()
+            assert all(_closed_by_peer(sock, HANDLER_TIMEOUT_S + 10) for sock in idle)
+            assert time.monotonic() - started < HANDLER_TIMEOUT_S + 5
+            assert _until(lambda: child.num_threads() == threads, 5), child.num_threads()
+        finally:
+            for sock in idle:
+                sock.close()
+        assert running.scrape()[1]  # still serving
+        running.proc.send_signal(signal.SIGTERM)
+        assert running.proc.wait(timeout=30) == 0
+        _, err = running.proc.communicate(timeout=10)
+    assert err == ""  # a timed-out client is no error worth a traceback in the journal
+
+
+@contextmanager
+def _serving(timeout_s: float, max_handlers: int) -> Iterator[tuple[str, int]]:
+    """bind() and serve() as the HTTP child does, in this process, with these limits."""
+    server = bind(ListenAddress("127.0.0.1", 0), timeout_s=timeout_s, max_handlers=max_handlers)
+    thread = serve(server, Exposition())
+    try:
+        host, port = server.server_address[:2]
+        yield str(host), int(port)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_connections_beyond_the_handler_cap_are_closed_at_once() -> None:
+    # The cap bounds what a peer can pile up (threads, fds) with connections that stay
+    # quiet until the timeout; the timeout is long here, so a close can only be the cap's.
+    with _serving(timeout_s=60, max_handlers=4) as address:
+        threads = threading.active_count()
+        held = [socket.create_connection(address) for _ in range(4)]
+        try:
+            assert _until(lambda: threading.active_count() == threads + 4, 10)
+            with socket.create_connection(address) as extra:
+                started = time.monotonic()
+                assert _closed_by_peer(extra, 10)
+                assert time.monotonic() - started < 5
+        finally:
+            for sock in held:
+                sock.close()
+        assert _until(lambda: threading.active_count() == threads, 10)
+        # The slots are free again: a scrape is answered.
+        url = f"http://{address[0]}:{address[1]}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            assert reply.status == 200
