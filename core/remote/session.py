@@ -5,6 +5,12 @@ opened before the TUI's event loop exists (so a bad host fails before the screen
 ssh may still ask for a password on the terminal), then read from the app's loop; a blocking
 reader thread works with either. stderr is drained by its own thread (the server's login
 noise must never block ssh) and its last lines explain failures.
+
+Why the loader's status line is searched for rather than read first: a login shell's startup
+files (``echo`` in ``~/.bashrc``, a terminal-title escape) print to the same stdout before
+the shell runs our command. That text is skipped, up to :data:`NOISE_LIMIT_BYTES`; when no
+status line follows, the error quotes it (escaped: it is untrusted and may hold terminal
+controls) so the user knows which file to quieten.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ START_TIMEOUT_S: Final = 30.0
 IDLE_TIMEOUT_S: Final = 20.0
 """No byte for this long (the agent beats every 5 s) means the link is dead."""
 _STDERR_LINES: Final = 40
+NOISE_LIMIT_BYTES: Final = 64 * 1024
+"""Most the login shell may print before the loader's status line; past it we give up."""
+_STATUS_MARK: Final = f"{STATUS_PREFIX} ".encode("ascii")
+_QUOTE_CHARS: Final = 80
 
 
 class Disconnected(Exception):
@@ -72,6 +82,9 @@ class AgentSession:
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
         self._stderr_done = threading.Event()
         self._buffer = b""
+        self._noise = b""
+        """The start of what the login shell printed before the status line (for errors)."""
+        self._noise_bytes = 0
         self._reader = MessageReader()
         self._early: list[dict[str, Any]] = []
         self._send_lock = threading.Lock()
@@ -105,7 +118,7 @@ class AgentSession:
             self._write(bundle.preamble() + config)
             status = self._status_line(deadline)
             if status is None:
-                raise RemoteError(self._exit_cause())
+                raise RemoteError(self._exit_cause() + self._noise_note())
             if status.split()[:2] != [STATUS_PREFIX, "ok"]:
                 raise RemoteError(failures.from_status(self.target, status))
             message = self._first_message(deadline)
@@ -158,21 +171,54 @@ class AgentSession:
         return os.read(fd, 1 << 16)
 
     def _status_line(self, deadline: float | None) -> str | None:
-        """The loader's plain first line, or None if the session ended first."""
-        while b"\n" not in self._buffer:
+        """The loader's status line past the login shell's text, or None if the session ended
+        first (RemoteError past the deadline or :data:`NOISE_LIMIT_BYTES`)."""
+        while (status := self._take_status()) is None:
+            if self._noise_bytes + len(self._buffer) > NOISE_LIMIT_BYTES:
+                raise RemoteError(
+                    f"{self.target.label}: the login shell printed text and never started the "
+                    f"agent (over {NOISE_LIMIT_BYTES // 1024} kB: {self._quote()}); its startup "
+                    "files (~/.bashrc …) must print nothing to a non-interactive shell"
+                )
             try:
                 chunk = self._read_chunk(deadline)
             except TimeoutError:
                 raise RemoteError(
-                    f"{self.target.label}: no answer in {START_TIMEOUT_S:g} s"
+                    f"{self.target.label}: no answer in {START_TIMEOUT_S:g} s{self._noise_note()}"
                 ) from None
             if not chunk:
                 return None
             self._buffer += chunk
-            if len(self._buffer) > 4096:
-                return self._buffer[:80].decode("ascii", "replace")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line.decode("ascii", "replace")
+        return status
+
+    def _take_status(self) -> str | None:
+        """The status line if a whole one is buffered; lines before it, and text before the
+        prefix on its own line (a title escape has no newline), are kept as noise."""
+        while (end := self._buffer.find(b"\n")) >= 0:
+            line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
+            at = line.rfind(_STATUS_MARK)
+            self._keep_noise(line if at < 0 else line[:at], newline=at < 0)
+            if at >= 0:
+                return line[at:].decode("ascii", "replace")
+        return None
+
+    def _keep_noise(self, text: bytes, *, newline: bool) -> None:
+        text += b"\n" if newline else b""
+        self._noise_bytes += len(text)
+        self._noise = (self._noise + text)[: _QUOTE_CHARS * 4]
+
+    def _quote(self) -> str:
+        """The start of the login shell's text, escaped and shortened, in quotes."""
+        raw = (self._noise + self._buffer)[: _QUOTE_CHARS * 4].strip()
+        text = raw.decode("utf-8", "surrogateescape")  # cut before escaping, not mid-escape
+        more = "…" if len(text) > _QUOTE_CHARS else ""
+        return f"'{printable(text[:_QUOTE_CHARS])}{more}'"
+
+    def _noise_note(self) -> str:
+        """``; the login shell printed …`` when it did, for errors (else nothing)."""
+        if not (self._noise + self._buffer).strip():
+            return ""
+        return f"; the login shell printed text: {self._quote()}"
 
     def _decode(self, chunk: bytes) -> Iterator[dict[str, Any]]:
         try:

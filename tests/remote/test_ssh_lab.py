@@ -258,3 +258,51 @@ def test_ipsec_reads_the_servers_kernel(lab: SshLab) -> None:
     for name in ("KeyAdditions", "KeyUpdates"):
         assert kernel[name] is None
         assert "one-shot" in kernel["provenance"][name]["reason"]
+
+
+@pytest.fixture(scope="module")
+def home_lab() -> Iterator[SshLab]:
+    """A lab whose root has a home of its own on the server, for startup files."""
+    with SshLab(private_home=True) as running:
+        yield running
+
+
+def with_bashrc(lab: SshLab, text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``tcpscope --remote`` while the server's ~/.bashrc is ``text`` (bash reads it for an
+    ssh command too)."""
+    assert lab.home is not None
+    rc = lab.home / ".bashrc"
+    rc.write_text(text)
+    try:
+        return tcpscope(lab, *args)
+    finally:
+        rc.unlink()
+
+
+def test_what_the_login_shell_prints_before_the_agent_is_skipped(home_lab: SshLab) -> None:
+    # a greeting on its own line, then a terminal title with no newline: the loader's status
+    # line arrives behind it on the same line
+    rc = "echo hello\nprintf '\\033]0;t\\007'\n"
+    done = with_bashrc(home_lab, rc, "connections", "--json", "--netns", "current")
+    assert done.returncode == 0, done.stderr
+    ports = {r["LocalPort"] for r in json.loads(done.stdout)}
+    assert home_lab.port in ports
+
+
+@pytest.mark.parametrize(
+    ("rc", "quoted"),
+    [
+        ("printf 'welcome\\033[31m!\\n'; exit 0\n", "welcome\\x1b[31m!"),  # ends, no agent
+        ("yes hello\n", "hello\\x0ahello"),  # prints for ever: bounded, not a hang
+    ],
+)
+def test_a_login_shell_that_prints_instead_of_starting_the_agent_is_named(
+    home_lab: SshLab, rc: str, quoted: str
+) -> None:
+    started = time.monotonic()
+    done = with_bashrc(home_lab, rc, "connections")
+    assert time.monotonic() - started < 20
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "login shell printed" in done.stderr and quoted in done.stderr
+    assert "\x1b" not in done.stderr  # escaped, never sent to the terminal
