@@ -35,7 +35,11 @@ from core.remote.wire import CONTROL, PROTOCOL, MessageReader, WireError
 from core.textsafe import printable
 
 START_TIMEOUT_S: Final = 30.0
-"""Unattended (batch) starts give up after this; an interactive one waits for the user."""
+"""Unattended (batch) starts give up after this at least; an interactive one waits for the
+user. See :func:`start_timeout` for a slow link."""
+MAX_START_TIMEOUT_S: Final = 600.0
+"""However slow the first start was, an unattended one is given up after this (a hung server
+is still found out)."""
 IDLE_TIMEOUT_S: Final = 20.0
 """No byte for this long (the agent beats every 5 s) means the link is dead."""
 _STDERR_LINES: Final = 40
@@ -43,6 +47,19 @@ NOISE_LIMIT_BYTES: Final = 64 * 1024
 """Most the login shell may print before the loader's status line; past it we give up."""
 _STATUS_MARK: Final = f"{STATUS_PREFIX} ".encode("ascii")
 _QUOTE_CHARS: Final = 80
+
+
+def start_timeout(last_start_s: float | None) -> float:
+    """How long an unattended start may take, given how long the last successful one took.
+
+    Why not a fixed time: every session uploads the agent (~330 kB), so on a link of a few
+    kB/s a start takes longer than :data:`START_TIMEOUT_S`, and a reconnection bounded by it
+    would never succeed although the first (unbounded) start did. Twice the last start
+    leaves room for a slower moment of the same link; the cap keeps a hung server found.
+    """
+    if last_start_s is None:
+        return START_TIMEOUT_S
+    return min(MAX_START_TIMEOUT_S, max(START_TIMEOUT_S, 2.0 * last_start_s))
 
 
 class Disconnected(Exception):
@@ -72,11 +89,22 @@ class Hello:
 class AgentSession:
     """The ssh process, its agent and the message stream."""
 
-    def __init__(self, target: RemoteTarget, config: dict[str, Any], *, batch: bool) -> None:
-        """Nothing runs until :meth:`start`."""
+    def __init__(
+        self,
+        target: RemoteTarget,
+        config: dict[str, Any],
+        *,
+        batch: bool,
+        timeout_s: float | None = None,
+    ) -> None:
+        """Nothing runs until :meth:`start`; a ``batch`` start gives up after ``timeout_s``
+        (default :data:`START_TIMEOUT_S`)."""
         self.target = target
         self.config = config
         self.batch = batch
+        self.timeout_s = START_TIMEOUT_S if timeout_s is None else timeout_s
+        self.start_s: float | None = None
+        """How long :meth:`start` took, once it succeeded (for the next one's timeout)."""
         self.hello: Hello | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
@@ -99,6 +127,7 @@ class AgentSession:
     def start(self, bundle: Bundle | None = None) -> Hello:
         """Start ssh and the agent; the agent's hello (RemoteError with the cause if not)."""
         bundle = bundle or build_bundle()
+        started = time.monotonic()
         command = remote_command(self.target.python, sudo=self.target.sudo)
         argv = ssh_argv(self.target, command, batch=self.batch)
         try:
@@ -112,7 +141,7 @@ class AgentSession:
         except OSError as exc:
             raise RemoteError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
         threading.Thread(target=self._drain_stderr, daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT_S if self.batch else None
+        deadline = started + self.timeout_s if self.batch else None
         config = json.dumps({**self.config, "version": bundle.version}).encode() + b"\n"
         try:
             self._write(bundle.preamble() + config)
@@ -128,6 +157,7 @@ class AgentSession:
         except BaseException:
             self.close()
             raise
+        self.start_s = time.monotonic() - started
         return self.hello
 
     def _check_hello(self, message: dict[str, Any], bundle: Bundle) -> Hello:
@@ -184,7 +214,7 @@ class AgentSession:
                 chunk = self._read_chunk(deadline)
             except TimeoutError:
                 raise RemoteError(
-                    f"{self.target.label}: no answer in {START_TIMEOUT_S:g} s{self._noise_note()}"
+                    f"{self.target.label}: no answer in {self.timeout_s:.3g} s{self._noise_note()}"
                 ) from None
             if not chunk:
                 return None

@@ -229,6 +229,23 @@ class SshLab:
             time.sleep(0.05)
         raise RuntimeError(f"sshd did not listen in {timeout_s} s")
 
+    def limit_upload(self, kbit: int | None) -> None:
+        """Make the link to the server a slow one (a token bucket on the client side's veth,
+        so what the client sends crawls: the agent's bundle above all); None: full speed."""
+        if kbit is None:
+            subprocess.run(
+                ["tc", "qdisc", "del", "dev", self.veth_out, "root"],
+                capture_output=True,
+                check=False,
+            )
+            return
+        _run(
+            [
+                *("tc", "qdisc", "replace", "dev", self.veth_out, "root", "tbf"),
+                *("rate", f"{kbit}kbit", "burst", "16kb", "latency", "2s"),
+            ]
+        )
+
     def log_text(self) -> str:
         """sshd's log so far."""
         return (self.dir / "sshd.log").read_text(errors="replace")

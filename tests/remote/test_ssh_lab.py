@@ -25,6 +25,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from core.recording.reader import Recording
+from core.remote import session
 from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
 from core.remote.target import parse_target
 from tests.lab.ssh_lab import SERVER_PYTHON, SshLab, have_ssh_lab, listen_in_namespace
@@ -306,3 +307,44 @@ def test_a_login_shell_that_prints_instead_of_starting_the_agent_is_named(
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
     assert "login shell printed" in done.stderr and quoted in done.stderr
     assert "\x1b" not in done.stderr  # escaped, never sent to the terminal
+
+
+def test_a_slow_link_reconnects_when_the_first_start_took_longer_than_the_timeout(
+    lab: SshLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every session uploads the agent (~330 kB); on a link where that takes longer than the
+    unattended start's timeout, a reconnection must still be given the time the first,
+    unbounded start took. The link is slowed for real (tc on the lab's veth); the timeout is
+    lowered from 30 s so the test takes seconds, not minutes."""
+    monkeypatch.setenv("TCPSCOPE_SSH", lab.ssh_command)
+    monkeypatch.setattr(session, "START_TIMEOUT_S", 2.0)
+    kbit = 640  # the bundle takes ~4 s: twice the timeout
+    feed = RemoteFeed(
+        parse_target(lab.target),
+        stream_config(interval_s=1.0, ghost_ttl_s=5.0, ipsec=False, provider="auto",
+                      vici=None, every_tcp_info=False),
+    )  # fmt: skip
+    lab.limit_upload(kbit)
+    try:
+        started = time.monotonic()
+        feed.connect()
+        assert time.monotonic() - started > 2 * session.START_TIMEOUT_S  # the link is slow
+        deadline = time.monotonic() + 30
+        while feed.latest is None:  # a first sample, which the drop turns into ghosts
+            assert time.monotonic() < deadline, "no first sample"
+            time.sleep(0.1)
+        lab.kill_sshd()
+        lab.start_sshd()
+        deadline = time.monotonic() + 60
+        while feed.reconnects == 0:
+            latest = feed.latest
+            why = latest.error.message if latest and latest.error else "no error yet"
+            assert time.monotonic() < deadline, f"never reconnected: {why}"
+            time.sleep(0.2)
+    finally:
+        lab.limit_upload(None)
+        asyncio.run(feed.aclose())
+    deadline = time.monotonic() + 10
+    while lab.agent_pids():  # the agent ends with its session (ssh's end crosses the link)
+        assert time.monotonic() < deadline, "an agent outlived its session"
+        time.sleep(0.1)
