@@ -36,6 +36,7 @@ from core.errors import RemoteError
 from core.recording.codec import DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
 from core.recording.frames import FrameDecoder
+from core.remote.notice import SlowStartNotice
 from core.remote.session import AgentSession, Disconnected, Hello, start_timeout
 from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL, command
@@ -107,7 +108,8 @@ class RemoteFeed(FeedControls):
     def connect(self) -> Hello:
         """Open the first session (ssh may prompt on the terminal); RemoteError if it fails."""
         self._session = AgentSession(self.target, self._config, batch=False)
-        self.hello = self._session.start()
+        with SlowStartNotice() as notice:
+            self.hello = self._session.start(notice=notice)
         self._last_start_s = self._session.start_s
         self._thread = threading.Thread(target=self._run, name="tcpscope-remote", daemon=True)
         self._thread.start()

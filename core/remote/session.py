@@ -30,6 +30,7 @@ from typing import Any, Final
 from core.errors import RemoteError
 from core.remote import failures
 from core.remote.bundle import STATUS_PREFIX, Bundle, build_bundle, remote_command
+from core.remote.notice import SlowStartNotice
 from core.remote.target import RemoteTarget, ssh_argv
 from core.remote.wire import CONTROL, PROTOCOL, MessageReader, WireError
 from core.textsafe import printable
@@ -124,8 +125,9 @@ class AgentSession:
         return self._reader.wire_bytes
 
     # --- start ------------------------------------------------------------------------
-    def start(self, bundle: Bundle | None = None) -> Hello:
-        """Start ssh and the agent; the agent's hello (RemoteError with the cause if not)."""
+    def start(self, bundle: Bundle | None = None, notice: SlowStartNotice | None = None) -> Hello:
+        """Start ssh and the agent; the agent's hello (RemoteError with the cause if not).
+        ``notice`` is told each stage (a slow link's first start shows them)."""
         bundle = bundle or build_bundle()
         started = time.monotonic()
         command = remote_command(self.target.python, sudo=self.target.sudo)
@@ -144,7 +146,10 @@ class AgentSession:
         deadline = started + self.timeout_s if self.batch else None
         config = json.dumps({**self.config, "version": bundle.version}).encode() + b"\n"
         try:
-            self._write(bundle.preamble() + config)
+            self._write(bundle.preamble() + config)  # returns once ssh is logged in
+            if notice is not None:
+                size = len(bundle.data) // 1024
+                notice.stage(f"sending the agent ({size} kB) to {self.target.label}…")
             status = self._status_line(deadline)
             if status is None:
                 raise RemoteError(self._exit_cause() + self._noise_note())

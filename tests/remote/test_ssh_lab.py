@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import os
+import pty
 import shlex
 import signal
 import socket
@@ -348,3 +349,42 @@ def test_a_slow_link_reconnects_when_the_first_start_took_longer_than_the_timeou
     while lab.agent_pids():  # the agent ends with its session (ssh's end crosses the link)
         assert time.monotonic() < deadline, "an agent outlived its session"
         time.sleep(0.1)
+
+
+def stderr_on_a_terminal(lab: SshLab, *args: str) -> tuple[int, bytes, bytes]:
+    """Run ``tcpscope --remote`` with stderr on a pseudo-terminal: (exit, stdout, terminal)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--remote", lab.target, *args],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=lab.env,
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: every holder of the terminal's other end is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    return proc.wait(30), out, seen
+
+
+def test_a_slow_first_start_says_what_it_does_on_a_terminal_only(lab: SshLab) -> None:
+    args = ("connections", "--json", "--netns", "current")
+    lab.limit_upload(640)  # the agent takes ~4 s to send, more than the notice's 2 s
+    try:
+        code, out, terminal = stderr_on_a_terminal(lab, *args)
+        piped = tcpscope(lab, *args)
+    finally:
+        lab.limit_upload(None)
+    assert code == 0 and lab.port in {r["LocalPort"] for r in json.loads(out)}
+    assert b"tcpscope: sending the agent (" in terminal
+    assert terminal.endswith(b"\r\x1b[K")  # erased: the output starts on a clean line
+    assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: nothing said
