@@ -73,6 +73,10 @@ def stream_config(
     }
 
 
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
 class RemoteFeed(FeedControls):
     """Snapshots sampled on ``target`` (implements Feed and WatchesTcpInfo)."""
 
@@ -103,6 +107,8 @@ class RemoteFeed(FeedControls):
         self._last_start_s: float | None = None
         self.reconnects = 0
         """Sessions started after a drop (tests and the header)."""
+        self.losses = 0
+        """Times the link dropped (``record`` says so at its end)."""
 
     # --- connecting -------------------------------------------------------------------
     def connect(self) -> Hello:
@@ -198,6 +204,7 @@ class RemoteFeed(FeedControls):
     def _dropped(self, reason: str) -> None:
         """Every row becomes a ghost of the last sample; the header says we reconnect."""
         self.link_status = DISCONNECTED
+        self.losses += 1
         last = self._last
         if last is None:
             return
@@ -242,6 +249,21 @@ class RemoteFeed(FeedControls):
         if loop is not None and ready is not None:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(ready.set)
+
+    def link_note(self) -> str | None:
+        """One line on the link's losses for the end of a recording (None: it never dropped).
+
+        Why: a recording with a gap plays like one of a quiet server; whoever reads it must
+        know that samples are missing, and whether the link was still down at its end.
+        """
+        if not self.losses:
+            return None
+        back = "" if self.link_status is None else "; it was still down at the end"
+        return (
+            f"{self.target.label}: the link was lost {_times(self.losses)} during the recording "
+            f"and reconnected {_times(self.reconnects)}{back}; nothing was sampled while it "
+            "was down"
+        )
 
     def recording_header(self, snap: Snapshot) -> RecordingHeader:
         """The header of a recording of this feed: the server's host and platform."""

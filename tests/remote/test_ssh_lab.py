@@ -388,3 +388,29 @@ def test_a_slow_first_start_says_what_it_does_on_a_terminal_only(lab: SshLab) ->
     assert b"tcpscope: sending the agent (" in terminal
     assert terminal.endswith(b"\r\x1b[K")  # erased: the output starts on a clean line
     assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: nothing said
+
+
+def test_record_says_when_the_link_was_lost_and_came_back(lab: SshLab, tmp_path: Path) -> None:
+    path = tmp_path / "gap.tsr"
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--remote", lab.target, "--interval", "0.2", "record", str(path),
+         "--duration", "10"],
+        env=lab.env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not lab.agent_pids() or not path.exists() or path.stat().st_size == 0:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        lab.kill_sshd()
+        lab.start_sshd()
+        code = proc.wait(40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.stderr is not None
+    said = proc.stderr.read()
+    assert code == 0, said  # the recording is complete and plays
+    assert len(Recording(str(path))) >= 2
+    (line,) = [ln for ln in said.splitlines() if "link was lost" in ln]
+    assert "lost once" in line and "reconnected once" in line and "still down" not in line
