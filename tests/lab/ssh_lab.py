@@ -12,6 +12,7 @@ Usage: ``with SshLab() as lab:`` then ``lab.env`` (for the client) and ``lab.tar
 ``SshLab(private_home=True)``: root's home on the server is ``lab.home``, an empty directory
 of the lab's (bind-mounted over ``/root`` in sshd's mount namespace only), so a test can give
 the login shell startup files (``.bashrc``) without touching this machine's.
+``SshLab(banner=TEXT)``: sshd shows TEXT before login (ssh prints it on stderr).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def _free_net() -> int:
 class SshLab:
     """sshd in its own netns (``start``/``kill`` it at will); the client side's ssh settings."""
 
-    def __init__(self, *, private_home: bool = False) -> None:
+    def __init__(self, *, private_home: bool = False, banner: str | None = None) -> None:
         self.suffix = secrets.token_hex(3)
         self.netns = f"tsr{self.suffix}"
         self.veth_out, self.veth_in = f"tsro{self.suffix}", f"tsri{self.suffix}"
@@ -108,6 +109,8 @@ class SshLab:
         self.client_address, self.address = f"10.217.{net}.1", f"10.217.{net}.2"
         self.port = 20000 + secrets.randbelow(20000)
         self.dir = Path(tempfile.mkdtemp(prefix=f"tcpscope-ssh-{self.suffix}-"))
+        self.banner = banner
+        """sshd's pre-login banner (ssh prints it on stderr), if any."""
         self.home = self.dir / "home" if private_home else None
         """Root's home as the server's login shell sees it (None: this machine's)."""
         self._sshd: subprocess.Popen[bytes] | None = None
@@ -173,9 +176,11 @@ class SshLab:
         (self.dir / "known_hosts").write_text(
             f"[{self.address}]:{self.port} {' '.join(host_pub)}\n"
         )
-        (self.dir / "sshd_config").write_text(
-            _SSHD_CONFIG.format(port=self.port, address=self.address, dir=self.dir)
-        )
+        config = _SSHD_CONFIG.format(port=self.port, address=self.address, dir=self.dir)
+        if self.banner is not None:
+            (self.dir / "banner").write_text(self.banner + "\n")
+            config += f"Banner {self.dir}/banner\n"
+        (self.dir / "sshd_config").write_text(config)
         _run(["ip", "netns", "add", self.netns])
         _run(
             [

@@ -37,6 +37,7 @@ pytestmark = [
     pytest.mark.skipif(have_ssh_lab() is not None, reason=str(have_ssh_lab())),
 ]
 TCPSCOPE = [sys.executable, "-m", "tui"]
+BANNER = "Permission denied to unauthorized users. Connection refused to intruders."
 
 
 @pytest.fixture(scope="module")
@@ -264,8 +265,9 @@ def test_ipsec_reads_the_servers_kernel(lab: SshLab) -> None:
 
 @pytest.fixture(scope="module")
 def home_lab() -> Iterator[SshLab]:
-    """A lab whose root has a home of its own on the server, for startup files."""
-    with SshLab(private_home=True) as running:
+    """A lab whose root has a home of its own on the server, for startup files, and whose
+    sshd shows a banner of the kind that words like ssh's own messages."""
+    with SshLab(private_home=True, banner=BANNER) as running:
         yield running
 
 
@@ -414,3 +416,13 @@ def test_record_says_when_the_link_was_lost_and_came_back(lab: SshLab, tmp_path:
     assert len(Recording(str(path))) >= 2
     (line,) = [ln for ln in said.splitlines() if "link was lost" in ln]
     assert "lost once" in line and "reconnected once" in line and "still down" not in line
+
+
+def test_a_login_banner_is_not_taken_for_ssh_s_own_message(home_lab: SshLab) -> None:
+    """The banner says "Permission denied" and "Connection refused"; the session is cut by
+    the server after login (the shell kills its sshd), which ssh says in its own words."""
+    done = with_bashrc(home_lab, "kill -9 $PPID\n", "connections")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "login refused" not in done.stderr and "connection refused" not in done.stderr
+    assert BANNER not in done.stderr and "ssh failed (" in done.stderr
