@@ -32,6 +32,8 @@ def test_live_scope_words() -> None:
     )
     # One namespace, but not the one tcpscope runs in (--netns web): not "this" one.
     assert scope_words(NamespaceView((WEB,), "web"), here=True) == ("1 network namespace", "")
+    # --netns web, and web was deleted since (it said "0 network namespaces").
+    assert scope_words(NamespaceView((), "web"), here=True) == ("--netns web: gone", "")
 
 
 class _Host(App[None]):

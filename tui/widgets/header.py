@@ -38,6 +38,10 @@ def scope_words(view: NamespaceView | None, *, here: bool) -> tuple[str, str]:
     network namespace"."""
     if view is None:
         return (LIVE_SCOPE if here else ""), ""
+    if not view.namespaces and view.selection not in ("all", "current"):
+        # The namespaces --netns named are fixed at start: none left means they are gone
+        # (``ip netns del``, the container stopped), not an empty host.
+        return f"--netns {fmt.safe(view.selection)}: gone", ""
     unreadable = f" ({view.unreadable} unreadable)" if view.unreadable else ""
     current = view.current
     if view.shown == 1 and current is not None and current.read_by is not ReadBy.UNREADABLE:
