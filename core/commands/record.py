@@ -283,4 +283,8 @@ def run(args: argparse.Namespace) -> int:
         f"{writer.bytes_written} bytes to {target}",
         file=sys.stderr,
     )
+    link_note = getattr(feed, "link_note", None)  # a remote feed's dropped links
+    note = link_note() if link_note is not None else None
+    if note is not None:
+        print(f"tcpscope: {note}", file=sys.stderr)
     return 0

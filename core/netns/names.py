@@ -5,6 +5,15 @@ Why lazily: a name comes from files (Docker's ``config.v2.json``, Podman's
 CLI (the Docker socket, ``podman inspect``), which can take a second. The sampler asks,
 gets what is known now (possibly nothing), and a worker thread fills the cache; the next
 sample shows the name. Nothing here is needed for sockets to be shown.
+
+Why only reading, and the runtimes only as they already run: tcpscope promises to leave
+nothing behind, on a server reached with ``--remote`` as here. ``podman`` run by any user
+but root is *rootless* podman: it starts a ``catatonit -P`` pause process that outlives us
+and writes ``~/.local/share/containers``, ``/tmp/podman-run-UID`` and
+``/tmp/containers-user-UID``. So the CLI runs only as root (euid 0); any other user gets the
+name from the files it can read, else the container shows as ``podman:<id>``. Likewise the
+Docker socket is asked only while a ``dockerd`` runs: a socket-activated ``docker.socket``
+would start the daemon on our connection.
 """
 
 from __future__ import annotations
@@ -90,6 +99,12 @@ def _unix_http(path: str) -> http.client.HTTPConnection:
     return UnixHTTP("localhost", timeout=API_TIMEOUT_S)
 
 
+def runs_as_root() -> bool:
+    """Whether this process's effective user is root: the only one for whom a runtime's CLI
+    works on the host's containers without starting anything of its own (see above)."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
 class ContainerNamer:
     """Names for :class:`ContainerRef` s, from files first and local APIs second."""
 
@@ -152,6 +167,8 @@ class ContainerNamer:
                 doc = _read_json(f"{self._root}{root}/containers/{cid}/config.v2.json")
                 if isinstance(doc, dict) and isinstance(doc.get("Name"), str):
                     return str(doc["Name"]).lstrip("/")
+        if not daemons:  # (connecting could socket-activate one: see the module docstring)
+            return None
         for path in dict.fromkeys(sockets):
             name = self._docker_api(f"{self._root}{path}", cid)
             if name is not None:
@@ -189,11 +206,13 @@ class ContainerNamer:
                             names = entry.get("names")
                             if isinstance(names, list) and names and isinstance(names[0], str):
                                 return names[0]
+        if self._root or not runs_as_root():
+            return None  # rootless podman would leave a pause process and files behind
         import shutil  # (and subprocess: 6 ms of a one-shot's start, for a rare host)
         import subprocess
 
         podman = shutil.which("podman")
-        if podman is None or self._root:
+        if podman is None:
             return None
         try:
             done = subprocess.run(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from core.errors import UsageError
 from core.netns.cgroups import container_of_pid
@@ -28,18 +28,51 @@ if TYPE_CHECKING:
 Wanted = Callable[[Discovery], set[int]]
 
 
-def _inode_of_path(path: str) -> int:
+_NS_GET_NSTYPE: Final = 0xB703
+"""ioctl(2) on an nsfs file (``linux/nsfs.h``): the CLONE_NEW* type of its namespace."""
+_CLONE_NEWNET: Final = 0x40000000
+NOT_NETNS: Final = (
+    "is not a network namespace (give an nsfs file such as /run/netns/NAME or /proc/PID/ns/net)"
+)
+
+
+def _inode_of_path(path: str, proc: str = "/proc") -> int:
+    """The inode of the network namespace at ``path``, which must be one.
+
+    Why checked: any file's inode was taken for a namespace's, so a typo or another kind of
+    namespace (``/proc/self/ns/mnt``) read as an empty host, exit 0. Only a file on nsfs is
+    opened (tcpscope often runs as root: opening an arbitrary device can act on it), then
+    asked its namespace type.
+    """
     try:
-        return os.stat(path).st_ino
+        info = os.stat(path)
+        on_nsfs = info.st_dev == os.stat(f"{proc}/self/ns/net").st_dev
     except OSError as err:
         raise UsageError(f"--netns: cannot open {path}: {err.strerror}") from None
+    if not on_nsfs:
+        raise UsageError(f"--netns: {path} {NOT_NETNS}")
+    import fcntl  # POSIX only: this runs where namespaces are (Linux)
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as err:
+        raise UsageError(f"--netns: cannot open {path}: {err.strerror}") from None
+    try:
+        kind = fcntl.ioctl(fd, _NS_GET_NSTYPE)
+    except OSError:
+        kind = None
+    finally:
+        os.close(fd)
+    if kind != _CLONE_NEWNET:
+        raise UsageError(f"--netns: {path} {NOT_NETNS}")
+    return info.st_ino
 
 
 def _by_name(name: str, found: Discovery, proc: str) -> set[int]:
     for directory in NETNS_DIRS:
         path = f"{directory}/{name}"
         if os.path.exists(path):
-            return {_inode_of_path(path)}
+            return {_inode_of_path(path, proc)}
     namer = ContainerNamer(proc)
     hits: set[int] = set()
     for ns in found.namespaces.values():
@@ -74,9 +107,9 @@ def resolve(text: str, proc: str = "/proc") -> tuple[Wanted, Discoverer]:
         if part.isdigit():
             if not os.path.exists(f"{proc}/{part}"):
                 raise UsageError(f"--netns: no process {part}")
-            fixed.add(_inode_of_path(f"{proc}/{part}/ns/net"))
+            fixed.add(_inode_of_path(f"{proc}/{part}/ns/net", proc))
         elif "/" in part:
-            fixed.add(_inode_of_path(part))
+            fixed.add(_inode_of_path(part, proc))
         else:
             fixed |= _by_name(part, found, proc)
     return (lambda _found: set(fixed)), discoverer

@@ -17,6 +17,7 @@ from core.recording.codec import IPSEC_VIEW, DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
 from core.recording.frames import FrameDecoder
 from core.remote.feed import RemoteFeed, stream_config
+from core.remote.notice import SlowStartNotice
 from core.remote.session import AgentSession, Disconnected
 from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL
@@ -36,17 +37,19 @@ def open_remote_feed(target: RemoteTarget, config: dict[str, Any]) -> RemoteFeed
 def _one_session(target: RemoteTarget, config: dict[str, Any]) -> list[dict[str, Any]]:
     """Messages of a session that ends by itself (a one-shot mode)."""
     session = AgentSession(target, config, batch=False)
-    session.start()
     out: list[dict[str, Any]] = []
-    try:
-        for message in session.messages():
-            out.append(message)
-            if message.get("k") is not None or message.get(CONTROL) == "ipsec":
-                break
-    except Disconnected as exc:
-        raise RemoteError(f"{target.label}: the agent stopped early ({exc})") from None
-    finally:
-        session.close()
+    with SlowStartNotice() as notice:
+        session.start(notice=notice)
+        notice.stage(f"waiting for the sample from {target.label}…")
+        try:
+            for message in session.messages():
+                out.append(message)
+                if message.get("k") is not None or message.get(CONTROL) == "ipsec":
+                    break
+        except Disconnected as exc:
+            raise RemoteError(f"{target.label}: the agent stopped early ({exc})") from None
+        finally:
+            session.close()
     return out
 
 

@@ -27,6 +27,15 @@ _SSH_CAUSES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"Connection refused", re.I), "connection refused"),
     (re.compile(r"timed out|No route to host|Network is unreachable", re.I), "unreachable"),
 )
+_SSH_OWN: Final = re.compile(
+    r"^(?:ssh: |\S+: Permission denied \(|Permission denied \(|Host key verification failed|"
+    r"Received disconnect from |Disconnected from |Connection (?:to \S+ )?closed |"
+    r"Connection (?:reset|timed out)|kex_exchange_identification: |@+ +WARNING: |"
+    r"banner exchange: |client_loop: |ssh_dispatch_run_fatal: |Bad owner or permissions |"
+    r"Load key )"
+)
+"""ssh's own error lines, told from the server's banner (free text that may well say
+"Permission denied"): only these are searched for a cause."""
 _SUDO_REFUSED: Final = re.compile(
     r"sudo: .*(password is required|terminal is required|not in the sudoers|"
     r"not allowed to execute|may not run sudo)",
@@ -51,11 +60,12 @@ def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
     """The cause of an ssh that ended before the agent answered."""
     where = target.label
     if code == SSH_FAILED:
-        for line in reversed(stderr):
+        own = [line for line in stderr if _SSH_OWN.match(line.strip())]
+        for line in reversed(own):
             for pattern, cause in _SSH_CAUSES:
                 if pattern.search(line):
                     return f"{where}: {cause} ({_clean(line)})"
-        return f"{where}: ssh failed ({_ssh_line(stderr)})"
+        return f"{where}: ssh failed ({_ssh_line(own or stderr)})"
     for line in stderr:
         if _SUDO_REFUSED.search(line):
             return (

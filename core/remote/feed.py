@@ -4,7 +4,9 @@ The agent's records are decoded with the recording's own :class:`FrameDecoder` i
 snapshots the server's sampler produced; the app cannot tell them from local ones. What is
 added here is the link: when it drops, the last table stays with every row turned into a
 ghost, the header says "disconnected — reconnecting", and new sessions are tried with backoff
-(1, 2, 4, 8, then every 15 s) without a password prompt. The first snapshot of a new session
+(1, 2, 4, 8, then every 15 s) without a password prompt, each given twice as long as the last
+successful start took (at least 30 s: see :func:`core.remote.session.start_timeout`), so a
+link too slow to send the agent in 30 s still comes back. The first snapshot of a new session
 is diffed against the last one before the drop, so rows come back instead of all being new.
 
 A reader thread owns the session (see :mod:`core.remote.session` for why threads); the
@@ -34,7 +36,8 @@ from core.errors import RemoteError
 from core.recording.codec import DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
 from core.recording.frames import FrameDecoder
-from core.remote.session import AgentSession, Disconnected, Hello
+from core.remote.notice import SlowStartNotice
+from core.remote.session import AgentSession, Disconnected, Hello, start_timeout
 from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL, command
 from core.sampling.controls import FeedControls
@@ -70,6 +73,10 @@ def stream_config(
     }
 
 
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
 class RemoteFeed(FeedControls):
     """Snapshots sampled on ``target`` (implements Feed and WatchesTcpInfo)."""
 
@@ -97,14 +104,19 @@ class RemoteFeed(FeedControls):
         self._before_drop: dict[str, Any] = {}
         self._seq_base = 0
         self._starting: AgentSession | None = None
+        self._last_start_s: float | None = None
         self.reconnects = 0
         """Sessions started after a drop (tests and the header)."""
+        self.losses = 0
+        """Times the link dropped (``record`` says so at its end)."""
 
     # --- connecting -------------------------------------------------------------------
     def connect(self) -> Hello:
         """Open the first session (ssh may prompt on the terminal); RemoteError if it fails."""
         self._session = AgentSession(self.target, self._config, batch=False)
-        self.hello = self._session.start()
+        with SlowStartNotice() as notice:
+            self.hello = self._session.start(notice=notice)
+        self._last_start_s = self._session.start_s
         self._thread = threading.Thread(target=self._run, name="tcpscope-remote", daemon=True)
         self._thread.start()
         return self.hello
@@ -139,7 +151,8 @@ class RemoteFeed(FeedControls):
         while not self._closing.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]):
             attempt += 1
             config = {**self._config, "interval_s": self._interval_s, "paused": self._paused}
-            session = AgentSession(self.target, config, batch=True)
+            timeout_s = start_timeout(self._last_start_s)
+            session = AgentSession(self.target, config, batch=True, timeout_s=timeout_s)
             with self._lock:
                 self._starting = session
             try:
@@ -147,6 +160,7 @@ class RemoteFeed(FeedControls):
             except RemoteError as exc:
                 self._still_down(f"attempt {attempt} failed: {exc}")
                 continue
+            self._last_start_s = session.start_s
             with self._lock:
                 self._starting = None
                 if self._closing.is_set():
@@ -190,6 +204,7 @@ class RemoteFeed(FeedControls):
     def _dropped(self, reason: str) -> None:
         """Every row becomes a ghost of the last sample; the header says we reconnect."""
         self.link_status = DISCONNECTED
+        self.losses += 1
         last = self._last
         if last is None:
             return
@@ -234,6 +249,21 @@ class RemoteFeed(FeedControls):
         if loop is not None and ready is not None:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(ready.set)
+
+    def link_note(self) -> str | None:
+        """One line on the link's losses for the end of a recording (None: it never dropped).
+
+        Why: a recording with a gap plays like one of a quiet server; whoever reads it must
+        know that samples are missing, and whether the link was still down at its end.
+        """
+        if not self.losses:
+            return None
+        back = "" if self.link_status is None else "; it was still down at the end"
+        return (
+            f"{self.target.label}: the link was lost {_times(self.losses)} during the recording "
+            f"and reconnected {_times(self.reconnects)}{back}; nothing was sampled while it "
+            "was down"
+        )
 
     def recording_header(self, snap: Snapshot) -> RecordingHeader:
         """The header of a recording of this feed: the server's host and platform."""

@@ -5,6 +5,12 @@ opened before the TUI's event loop exists (so a bad host fails before the screen
 ssh may still ask for a password on the terminal), then read from the app's loop; a blocking
 reader thread works with either. stderr is drained by its own thread (the server's login
 noise must never block ssh) and its last lines explain failures.
+
+Why the loader's status line is searched for rather than read first: a login shell's startup
+files (``echo`` in ``~/.bashrc``, a terminal-title escape) print to the same stdout before
+the shell runs our command. That text is skipped, up to :data:`NOISE_LIMIT_BYTES`; when no
+status line follows, the error quotes it (escaped: it is untrusted and may hold terminal
+controls) so the user knows which file to quieten.
 """
 
 from __future__ import annotations
@@ -24,15 +30,37 @@ from typing import Any, Final
 from core.errors import RemoteError
 from core.remote import failures
 from core.remote.bundle import STATUS_PREFIX, Bundle, build_bundle, remote_command
+from core.remote.notice import SlowStartNotice
 from core.remote.target import RemoteTarget, ssh_argv
 from core.remote.wire import CONTROL, PROTOCOL, MessageReader, WireError
 from core.textsafe import printable
 
 START_TIMEOUT_S: Final = 30.0
-"""Unattended (batch) starts give up after this; an interactive one waits for the user."""
+"""Unattended (batch) starts give up after this at least; an interactive one waits for the
+user. See :func:`start_timeout` for a slow link."""
+MAX_START_TIMEOUT_S: Final = 600.0
+"""However slow the first start was, an unattended one is given up after this (a hung server
+is still found out)."""
 IDLE_TIMEOUT_S: Final = 20.0
 """No byte for this long (the agent beats every 5 s) means the link is dead."""
 _STDERR_LINES: Final = 40
+NOISE_LIMIT_BYTES: Final = 64 * 1024
+"""Most the login shell may print before the loader's status line; past it we give up."""
+_STATUS_MARK: Final = f"{STATUS_PREFIX} ".encode("ascii")
+_QUOTE_CHARS: Final = 80
+
+
+def start_timeout(last_start_s: float | None) -> float:
+    """How long an unattended start may take, given how long the last successful one took.
+
+    Why not a fixed time: every session uploads the agent (~330 kB), so on a link of a few
+    kB/s a start takes longer than :data:`START_TIMEOUT_S`, and a reconnection bounded by it
+    would never succeed although the first (unbounded) start did. Twice the last start
+    leaves room for a slower moment of the same link; the cap keeps a hung server found.
+    """
+    if last_start_s is None:
+        return START_TIMEOUT_S
+    return min(MAX_START_TIMEOUT_S, max(START_TIMEOUT_S, 2.0 * last_start_s))
 
 
 class Disconnected(Exception):
@@ -62,16 +90,30 @@ class Hello:
 class AgentSession:
     """The ssh process, its agent and the message stream."""
 
-    def __init__(self, target: RemoteTarget, config: dict[str, Any], *, batch: bool) -> None:
-        """Nothing runs until :meth:`start`."""
+    def __init__(
+        self,
+        target: RemoteTarget,
+        config: dict[str, Any],
+        *,
+        batch: bool,
+        timeout_s: float | None = None,
+    ) -> None:
+        """Nothing runs until :meth:`start`; a ``batch`` start gives up after ``timeout_s``
+        (default :data:`START_TIMEOUT_S`)."""
         self.target = target
         self.config = config
         self.batch = batch
+        self.timeout_s = START_TIMEOUT_S if timeout_s is None else timeout_s
+        self.start_s: float | None = None
+        """How long :meth:`start` took, once it succeeded (for the next one's timeout)."""
         self.hello: Hello | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
         self._stderr_done = threading.Event()
         self._buffer = b""
+        self._noise = b""
+        """The start of what the login shell printed before the status line (for errors)."""
+        self._noise_bytes = 0
         self._reader = MessageReader()
         self._early: list[dict[str, Any]] = []
         self._send_lock = threading.Lock()
@@ -83,9 +125,11 @@ class AgentSession:
         return self._reader.wire_bytes
 
     # --- start ------------------------------------------------------------------------
-    def start(self, bundle: Bundle | None = None) -> Hello:
-        """Start ssh and the agent; the agent's hello (RemoteError with the cause if not)."""
+    def start(self, bundle: Bundle | None = None, notice: SlowStartNotice | None = None) -> Hello:
+        """Start ssh and the agent; the agent's hello (RemoteError with the cause if not).
+        ``notice`` is told each stage (a slow link's first start shows them)."""
         bundle = bundle or build_bundle()
+        started = time.monotonic()
         command = remote_command(self.target.python, sudo=self.target.sudo)
         argv = ssh_argv(self.target, command, batch=self.batch)
         try:
@@ -99,13 +143,16 @@ class AgentSession:
         except OSError as exc:
             raise RemoteError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
         threading.Thread(target=self._drain_stderr, daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT_S if self.batch else None
+        deadline = started + self.timeout_s if self.batch else None
         config = json.dumps({**self.config, "version": bundle.version}).encode() + b"\n"
         try:
-            self._write(bundle.preamble() + config)
+            self._write(bundle.preamble() + config)  # returns once ssh is logged in
+            if notice is not None:
+                size = len(bundle.data) // 1024
+                notice.stage(f"sending the agent ({size} kB) to {self.target.label}…")
             status = self._status_line(deadline)
             if status is None:
-                raise RemoteError(self._exit_cause())
+                raise RemoteError(self._exit_cause() + self._noise_note())
             if status.split()[:2] != [STATUS_PREFIX, "ok"]:
                 raise RemoteError(failures.from_status(self.target, status))
             message = self._first_message(deadline)
@@ -115,6 +162,7 @@ class AgentSession:
         except BaseException:
             self.close()
             raise
+        self.start_s = time.monotonic() - started
         return self.hello
 
     def _check_hello(self, message: dict[str, Any], bundle: Bundle) -> Hello:
@@ -158,21 +206,54 @@ class AgentSession:
         return os.read(fd, 1 << 16)
 
     def _status_line(self, deadline: float | None) -> str | None:
-        """The loader's plain first line, or None if the session ended first."""
-        while b"\n" not in self._buffer:
+        """The loader's status line past the login shell's text, or None if the session ended
+        first (RemoteError past the deadline or :data:`NOISE_LIMIT_BYTES`)."""
+        while (status := self._take_status()) is None:
+            if self._noise_bytes + len(self._buffer) > NOISE_LIMIT_BYTES:
+                raise RemoteError(
+                    f"{self.target.label}: the login shell printed text and never started the "
+                    f"agent (over {NOISE_LIMIT_BYTES // 1024} kB: {self._quote()}); its startup "
+                    "files (~/.bashrc …) must print nothing to a non-interactive shell"
+                )
             try:
                 chunk = self._read_chunk(deadline)
             except TimeoutError:
                 raise RemoteError(
-                    f"{self.target.label}: no answer in {START_TIMEOUT_S:g} s"
+                    f"{self.target.label}: no answer in {self.timeout_s:.3g} s{self._noise_note()}"
                 ) from None
             if not chunk:
                 return None
             self._buffer += chunk
-            if len(self._buffer) > 4096:
-                return self._buffer[:80].decode("ascii", "replace")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line.decode("ascii", "replace")
+        return status
+
+    def _take_status(self) -> str | None:
+        """The status line if a whole one is buffered; lines before it, and text before the
+        prefix on its own line (a title escape has no newline), are kept as noise."""
+        while (end := self._buffer.find(b"\n")) >= 0:
+            line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
+            at = line.rfind(_STATUS_MARK)
+            self._keep_noise(line if at < 0 else line[:at], newline=at < 0)
+            if at >= 0:
+                return line[at:].decode("ascii", "replace")
+        return None
+
+    def _keep_noise(self, text: bytes, *, newline: bool) -> None:
+        text += b"\n" if newline else b""
+        self._noise_bytes += len(text)
+        self._noise = (self._noise + text)[: _QUOTE_CHARS * 4]
+
+    def _quote(self) -> str:
+        """The start of the login shell's text, escaped and shortened, in quotes."""
+        raw = (self._noise + self._buffer)[: _QUOTE_CHARS * 4].strip()
+        text = raw.decode("utf-8", "surrogateescape")  # cut before escaping, not mid-escape
+        more = "…" if len(text) > _QUOTE_CHARS else ""
+        return f"'{printable(text[:_QUOTE_CHARS])}{more}'"
+
+    def _noise_note(self) -> str:
+        """``; the login shell printed …`` when it did, for errors (else nothing)."""
+        if not (self._noise + self._buffer).strip():
+            return ""
+        return f"; the login shell printed text: {self._quote()}"
 
     def _decode(self, chunk: bytes) -> Iterator[dict[str, Any]]:
         try:

@@ -9,6 +9,10 @@ side sees the system ``/usr/bin/python3`` and nothing of tcpscope or psutil. The
 uses ``TCPSCOPE_SSH`` with its own known_hosts (strict host key checking stays on).
 
 Usage: ``with SshLab() as lab:`` then ``lab.env`` (for the client) and ``lab.target``.
+``SshLab(private_home=True)``: root's home on the server is ``lab.home``, an empty directory
+of the lab's (bind-mounted over ``/root`` in sshd's mount namespace only), so a test can give
+the login shell startup files (``.bashrc``) without touching this machine's.
+``SshLab(banner=TEXT)``: sshd shows TEXT before login (ssh prints it on stderr).
 """
 
 from __future__ import annotations
@@ -84,17 +88,31 @@ def _hidden_dirs() -> list[Path]:
     return [p for p in dirs if not any(o != p and p.is_relative_to(o) for o in dirs)]
 
 
+def _free_net() -> int:
+    """N of a 10.217.N.0/30 no interface here has (two labs on one subnet, in one test run
+    or two, would each reach the other's sshd)."""
+    taken = subprocess.run(
+        ["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=False
+    ).stdout
+    free = [n for n in range(1, 251) if f" 10.217.{n}." not in taken]
+    return free[secrets.randbelow(len(free))] if free else secrets.randbelow(250) + 1
+
+
 class SshLab:
     """sshd in its own netns (``start``/``kill`` it at will); the client side's ssh settings."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, private_home: bool = False, banner: str | None = None) -> None:
         self.suffix = secrets.token_hex(3)
         self.netns = f"tsr{self.suffix}"
         self.veth_out, self.veth_in = f"tsro{self.suffix}", f"tsri{self.suffix}"
-        net = secrets.randbelow(250) + 1
+        net = _free_net()
         self.client_address, self.address = f"10.217.{net}.1", f"10.217.{net}.2"
         self.port = 20000 + secrets.randbelow(20000)
         self.dir = Path(tempfile.mkdtemp(prefix=f"tcpscope-ssh-{self.suffix}-"))
+        self.banner = banner
+        """sshd's pre-login banner (ssh prints it on stderr), if any."""
+        self.home = self.dir / "home" if private_home else None
+        """Root's home as the server's login shell sees it (None: this machine's)."""
         self._sshd: subprocess.Popen[bytes] | None = None
 
     # --- what the client uses -----------------------------------------------------------
@@ -158,9 +176,11 @@ class SshLab:
         (self.dir / "known_hosts").write_text(
             f"[{self.address}]:{self.port} {' '.join(host_pub)}\n"
         )
-        (self.dir / "sshd_config").write_text(
-            _SSHD_CONFIG.format(port=self.port, address=self.address, dir=self.dir)
-        )
+        config = _SSHD_CONFIG.format(port=self.port, address=self.address, dir=self.dir)
+        if self.banner is not None:
+            (self.dir / "banner").write_text(self.banner + "\n")
+            config += f"Banner {self.dir}/banner\n"
+        (self.dir / "sshd_config").write_text(config)
         _run(["ip", "netns", "add", self.netns])
         _run(
             [
@@ -188,6 +208,10 @@ class SshLab:
         mounts = " && ".join(
             f"mount -t tmpfs tmpfs {shlex.quote(str(d))}" for d in [*_hidden_dirs(), "/run"]
         )
+        if self.home is not None:
+            self.home.mkdir(mode=0o700, exist_ok=True)
+            home = pwd.getpwnam("root").pw_dir
+            mounts += f" && mount --bind {shlex.quote(str(self.home))} {shlex.quote(home)}"
         script = f"{mounts} && mkdir -p /run/sshd && exec {SSHD} -D -e -f {self.dir}/sshd_config"
         log = open(self.dir / "sshd.log", "ab")  # noqa: SIM115 (kept by the child)
         self._sshd = subprocess.Popen(
@@ -209,6 +233,23 @@ class SshLab:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"sshd did not listen in {timeout_s} s")
+
+    def limit_upload(self, kbit: int | None) -> None:
+        """Make the link to the server a slow one (a token bucket on the client side's veth,
+        so what the client sends crawls: the agent's bundle above all); None: full speed."""
+        if kbit is None:
+            subprocess.run(
+                ["tc", "qdisc", "del", "dev", self.veth_out, "root"],
+                capture_output=True,
+                check=False,
+            )
+            return
+        _run(
+            [
+                *("tc", "qdisc", "replace", "dev", self.veth_out, "root", "tbf"),
+                *("rate", f"{kbit}kbit", "burst", "16kb", "latency", "2s"),
+            ]
+        )
 
     def log_text(self) -> str:
         """sshd's log so far."""

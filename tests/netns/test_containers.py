@@ -4,7 +4,12 @@ A runtime that is missing or does not start in time skips its test with the reas
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -18,6 +23,8 @@ from core.connections.sources.netlink import NetlinkSource
 from core.netns.select import namespace_dumps
 from tests.netns import containers
 from tests.netns.lab import needs_netns
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = needs_netns
 
@@ -59,3 +66,34 @@ def test_a_container_is_found_by_name_and_named(
             assert label(info) == cname
         finally:
             source.close()
+
+
+def test_a_non_root_run_never_starts_podman(tmp_path: Path) -> None:
+    """Run by any user but root, ``podman`` is rootless podman: it leaves a pause process and
+    files behind (the README promises neither, on a --remote server least of all). A
+    ``podman`` first on PATH records every call; nobody's run must name the container's
+    namespace without one."""
+    spy = Path(tempfile.mkdtemp(prefix="tcpscope-podman-spy-"))
+    calls = spy / "calls"
+    try:
+        spy.chmod(0o777)  # nobody writes its record there
+        fake = spy / "podman"
+        fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexit 125\n')
+        fake.chmod(0o755)
+        with containers.podman_container(tmp_path) as (_name, cid, _pid):
+            env = {**os.environ, "PATH": f"{spy}:{os.environ['PATH']}", "NO_COLOR": "1"}
+            env["PYTHONPATH"] = str(REPO)
+            done = subprocess.run(
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                 sys.executable, "-m", "tui", "connections", "--json", "--local-port", "8080"],
+                capture_output=True, text=True, timeout=60, env=env, cwd="/", check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            rows = json.loads(done.stdout)
+            found = [r["tcpscope"]["namespace"]["container"] for r in rows]
+            ours = [c for c in found if c and c["id"] == cid]
+            # named as far as nobody can read (the runtime and the id), podman never run
+            assert ours and ours[0] == {"runtime": "podman", "id": cid, "name": None, "pod": None}
+            assert not calls.exists(), f"podman was run: {calls.read_text()}"
+    finally:
+        shutil.rmtree(spy, ignore_errors=True)

@@ -9,6 +9,7 @@ real containers in test_containers.py.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,18 @@ def test_pod_and_container_names_come_from_the_kubelet_logs(tmp_path: Path) -> N
 def test_nspawn_machines_are_named_by_their_unit() -> None:
     info = ContainerNamer(root="/nonexistent").name(ContainerRef("nspawn", "web-01"))
     assert info.name == "web-01" and info.pod is None
+
+
+def test_the_docker_socket_is_not_asked_while_no_dockerd_runs(tmp_path: Path) -> None:
+    """Connecting to a socket-activated docker.socket would start dockerd: a container of a
+    daemon that is not running stays unnamed rather than start one."""
+    (tmp_path / "proc").mkdir()  # a /proc without a dockerd
+    (tmp_path / "var/run").mkdir(parents=True)
+    with socket.socket(socket.AF_UNIX) as activator:
+        activator.bind(str(tmp_path / "var/run/docker.sock"))
+        activator.listen()
+        activator.setblocking(False)
+        namer = ContainerNamer(proc=str(tmp_path / "proc"), root=str(tmp_path))
+        assert namer.name(ContainerRef("docker", CID)).name is None
+        with pytest.raises(BlockingIOError):
+            activator.accept()

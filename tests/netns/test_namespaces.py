@@ -261,6 +261,27 @@ def test_connections_json_names_each_namespace(two: tuple[str, str, int]) -> Non
     assert {row["LocalPort"] for row in rows} == {str(port)}
 
 
+@pytest.mark.parametrize("path", ["/proc/self/ns/mnt", "/etc/hostname", "/dev/null", "/tmp"])
+def test_a_path_that_is_no_network_namespace_is_refused(path: str) -> None:
+    """Any file's inode was taken for a namespace's: another kind of namespace, a regular
+    file or a device read as an empty host with exit 0, and close said nothing matched."""
+    for command in (("connections",), ("close", "--yes")):
+        done = run_cli(*command, "--netns", path, "--local-port", "1")
+        assert done.returncode == 2, done
+        assert done.stderr == f"tcpscope: --netns: {path} is not a network namespace " + (
+            "(give an nsfs file such as /run/netns/NAME or /proc/PID/ns/net)\n"
+        )
+
+
+def test_a_network_namespace_path_is_taken(two: tuple[str, str, int]) -> None:
+    a, _b, port = two
+    for path in (f"/run/netns/{a}", "/proc/self/ns/net"):
+        done = run_cli("connections", "--json", "--local-port", str(port), "--netns", path)
+        assert done.returncode == 0, done.stderr
+        rows = [r for r in json.loads(done.stdout) if r["State"] == 2]  # Listen
+        assert len(rows) == (1 if path.startswith("/run") else 0)
+
+
 def test_a_named_namespace_needs_netlink(two: tuple[str, str, int]) -> None:
     """psutil lists its own namespace only: fine for ``all``, refused for a named one."""
     a, _b, _port = two

@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import os
+import pty
 import shlex
 import signal
 import socket
@@ -25,6 +26,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from core.recording.reader import Recording
+from core.remote import session
 from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
 from core.remote.target import parse_target
 from tests.lab.ssh_lab import SERVER_PYTHON, SshLab, have_ssh_lab, listen_in_namespace
@@ -35,6 +37,7 @@ pytestmark = [
     pytest.mark.skipif(have_ssh_lab() is not None, reason=str(have_ssh_lab())),
 ]
 TCPSCOPE = [sys.executable, "-m", "tui"]
+BANNER = "Permission denied to unauthorized users. Connection refused to intruders."
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +261,168 @@ def test_ipsec_reads_the_servers_kernel(lab: SshLab) -> None:
     for name in ("KeyAdditions", "KeyUpdates"):
         assert kernel[name] is None
         assert "one-shot" in kernel["provenance"][name]["reason"]
+
+
+@pytest.fixture(scope="module")
+def home_lab() -> Iterator[SshLab]:
+    """A lab whose root has a home of its own on the server, for startup files, and whose
+    sshd shows a banner of the kind that words like ssh's own messages."""
+    with SshLab(private_home=True, banner=BANNER) as running:
+        yield running
+
+
+def with_bashrc(lab: SshLab, text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``tcpscope --remote`` while the server's ~/.bashrc is ``text`` (bash reads it for an
+    ssh command too)."""
+    assert lab.home is not None
+    rc = lab.home / ".bashrc"
+    rc.write_text(text)
+    try:
+        return tcpscope(lab, *args)
+    finally:
+        rc.unlink()
+
+
+def test_what_the_login_shell_prints_before_the_agent_is_skipped(home_lab: SshLab) -> None:
+    # a greeting on its own line, then a terminal title with no newline: the loader's status
+    # line arrives behind it on the same line
+    rc = "echo hello\nprintf '\\033]0;t\\007'\n"
+    done = with_bashrc(home_lab, rc, "connections", "--json", "--netns", "current")
+    assert done.returncode == 0, done.stderr
+    ports = {r["LocalPort"] for r in json.loads(done.stdout)}
+    assert home_lab.port in ports
+
+
+@pytest.mark.parametrize(
+    ("rc", "quoted"),
+    [
+        ("printf 'welcome\\033[31m!\\n'; exit 0\n", "welcome\\x1b[31m!"),  # ends, no agent
+        ("yes hello\n", "hello\\x0ahello"),  # prints for ever: bounded, not a hang
+    ],
+)
+def test_a_login_shell_that_prints_instead_of_starting_the_agent_is_named(
+    home_lab: SshLab, rc: str, quoted: str
+) -> None:
+    started = time.monotonic()
+    done = with_bashrc(home_lab, rc, "connections")
+    assert time.monotonic() - started < 20
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "login shell printed" in done.stderr and quoted in done.stderr
+    assert "\x1b" not in done.stderr  # escaped, never sent to the terminal
+
+
+def test_a_slow_link_reconnects_when_the_first_start_took_longer_than_the_timeout(
+    lab: SshLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every session uploads the agent (~330 kB); on a link where that takes longer than the
+    unattended start's timeout, a reconnection must still be given the time the first,
+    unbounded start took. The link is slowed for real (tc on the lab's veth); the timeout is
+    lowered from 30 s so the test takes seconds, not minutes."""
+    monkeypatch.setenv("TCPSCOPE_SSH", lab.ssh_command)
+    monkeypatch.setattr(session, "START_TIMEOUT_S", 2.0)
+    kbit = 640  # the bundle takes ~4 s: twice the timeout
+    feed = RemoteFeed(
+        parse_target(lab.target),
+        stream_config(interval_s=1.0, ghost_ttl_s=5.0, ipsec=False, provider="auto",
+                      vici=None, every_tcp_info=False),
+    )  # fmt: skip
+    lab.limit_upload(kbit)
+    try:
+        started = time.monotonic()
+        feed.connect()
+        assert time.monotonic() - started > 2 * session.START_TIMEOUT_S  # the link is slow
+        deadline = time.monotonic() + 30
+        while feed.latest is None:  # a first sample, which the drop turns into ghosts
+            assert time.monotonic() < deadline, "no first sample"
+            time.sleep(0.1)
+        lab.kill_sshd()
+        lab.start_sshd()
+        deadline = time.monotonic() + 60
+        while feed.reconnects == 0:
+            latest = feed.latest
+            why = latest.error.message if latest and latest.error else "no error yet"
+            assert time.monotonic() < deadline, f"never reconnected: {why}"
+            time.sleep(0.2)
+    finally:
+        lab.limit_upload(None)
+        asyncio.run(feed.aclose())
+    deadline = time.monotonic() + 10
+    while lab.agent_pids():  # the agent ends with its session (ssh's end crosses the link)
+        assert time.monotonic() < deadline, "an agent outlived its session"
+        time.sleep(0.1)
+
+
+def stderr_on_a_terminal(lab: SshLab, *args: str) -> tuple[int, bytes, bytes]:
+    """Run ``tcpscope --remote`` with stderr on a pseudo-terminal: (exit, stdout, terminal)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--remote", lab.target, *args],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=lab.env,
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: every holder of the terminal's other end is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    return proc.wait(30), out, seen
+
+
+def test_a_slow_first_start_says_what_it_does_on_a_terminal_only(lab: SshLab) -> None:
+    args = ("connections", "--json", "--netns", "current")
+    lab.limit_upload(640)  # the agent takes ~4 s to send, more than the notice's 2 s
+    try:
+        code, out, terminal = stderr_on_a_terminal(lab, *args)
+        piped = tcpscope(lab, *args)
+    finally:
+        lab.limit_upload(None)
+    assert code == 0 and lab.port in {r["LocalPort"] for r in json.loads(out)}
+    assert b"tcpscope: sending the agent (" in terminal
+    assert terminal.endswith(b"\r\x1b[K")  # erased: the output starts on a clean line
+    assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: nothing said
+
+
+def test_record_says_when_the_link_was_lost_and_came_back(lab: SshLab, tmp_path: Path) -> None:
+    path = tmp_path / "gap.tsr"
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--remote", lab.target, "--interval", "0.2", "record", str(path),
+         "--duration", "10"],
+        env=lab.env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not lab.agent_pids() or not path.exists() or path.stat().st_size == 0:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        lab.kill_sshd()
+        lab.start_sshd()
+        code = proc.wait(40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.stderr is not None
+    said = proc.stderr.read()
+    assert code == 0, said  # the recording is complete and plays
+    assert len(Recording(str(path))) >= 2
+    (line,) = [ln for ln in said.splitlines() if "link was lost" in ln]
+    assert "lost once" in line and "reconnected once" in line and "still down" not in line
+
+
+def test_a_login_banner_is_not_taken_for_ssh_s_own_message(home_lab: SshLab) -> None:
+    """The banner says "Permission denied" and "Connection refused"; the session is cut by
+    the server after login (the shell kills its sshd), which ssh says in its own words."""
+    done = with_bashrc(home_lab, "kill -9 $PPID\n", "connections")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "login refused" not in done.stderr and "connection refused" not in done.stderr
+    assert BANNER not in done.stderr and "ssh failed (" in done.stderr

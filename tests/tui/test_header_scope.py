@@ -32,6 +32,8 @@ def test_live_scope_words() -> None:
     )
     # One namespace, but not the one tcpscope runs in (--netns web): not "this" one.
     assert scope_words(NamespaceView((WEB,), "web"), here=True) == ("1 network namespace", "")
+    # --netns web, and web was deleted since (it said "0 network namespaces").
+    assert scope_words(NamespaceView((), "web"), here=True) == ("--netns web: gone", "")
 
 
 class _Host(App[None]):
@@ -67,13 +69,14 @@ async def _header(
     privilege: Privilege | None = None,
     age_s: float = 0.0,
     source: str = "netlink via ssh",
+    host: str = "box",
 ) -> tuple[str, HeaderBar]:
     """The header's drawn text in a ``width``-column terminal (one line, its whole width),
     and the widget."""
     app = _Host()
     async with app.run_test(size=(width, 3)) as pilot:
         app.header = HeaderState(
-            "box",
+            host,
             source,
             1.0,
             paused,
@@ -118,6 +121,18 @@ async def test_at_80_columns_age_paused_and_privilege_stay_on_the_line() -> None
     text, _ = await _header(None, live=True, width=80, paused=True, source="netlink")
     assert text.startswith("tcpscope  box  this network namespace  netlink  09:00:00")
     assert text.rstrip().endswith("(0s ago)  PAUSED")
+
+
+async def test_at_80_columns_a_long_host_label_keeps_the_privilege_note_whole() -> None:
+    """Over --remote as an ordinary user with unreadable namespaces the line was cut to
+    "… (0s ago)  cells": the note said nothing. The clock time goes before it."""
+    limited = Privilege(("owners of other users' sockets",))
+    view = NamespaceView(
+        (HOST, WEB, GONE, *(NamespaceInfo(7 + i, False, ReadBy.SOCK_DIAG) for i in range(2)))
+    )
+    text, _ = await _header(view, live=False, width=80, privilege=limited, host="h3user@h3 (user)")
+    assert "…" not in text and text.rstrip().endswith("(0s ago)  cells hidden"), text
+    assert "4 netns (1 unreadable)" in text and "09:00:00" not in text
 
 
 async def test_a_late_sample_stands_out() -> None:

@@ -18,7 +18,12 @@ from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import live_app, select, until
 from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
-from tui.connections.summary import CLOSED_NO_INFO, NO_TCP_INFO_HERE, NOTHING_TO_MEASURE
+from tui.connections.summary import (
+    CLOSED_NO_INFO,
+    ENDED_NO_INFO,
+    NO_TCP_INFO_HERE,
+    NOTHING_TO_MEASURE,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
 
@@ -114,3 +119,21 @@ async def test_a_bound_only_socket_says_what_it_holds_and_why_no_tcp_info() -> N
     assert text.startswith("State Bound — A socket bound to a local address"), text
     assert "it holds the port from other programs" in text
     assert NOTHING_TO_MEASURE in text
+
+
+async def test_a_reset_socket_still_held_says_who_holds_it_and_why_no_tcp_info() -> None:
+    """State Closed had no hint, and its Health line promised tcp_info "the next sample"
+    that the kernel never sends for it."""
+    with SocketBag() as bag:
+        listener = bag.listener()
+        held = bag.reset_but_held(listener)
+        ports = (held.getsockname()[1], listener.getsockname()[1])
+        app = live_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            summary = await _open_detail(pilot, app, ports, "Closed")
+            await until(pilot, lambda: "Health" in static_text(summary))
+            await pilot.pause(1.5)  # a later sample, tcp_info asked for this row
+            text = " ".join(static_text(summary, width=summary.region.width).split())
+    assert text.startswith("State Closed — "), text
+    assert f"but python ({os.getpid()}) still holds the socket" in text
+    assert ENDED_NO_INFO in text

@@ -211,13 +211,18 @@ CLOSED_NO_INFO: Final = "not reported: the connection has closed (tcp_info is a 
 NOTHING_TO_MEASURE: Final = (
     "not reported: the kernel gives no tcp_info for a socket only bound (no connection)"
 )
+ENDED_NO_INFO: Final = (
+    "not reported: the kernel gives no tcp_info for a socket whose connection has ended"
+)
 _BY_STATE: Final = {
     TcpState.TIME_WAIT: NO_TCP_INFO_HERE,
     TcpState.SYN_RECEIVED: NO_TCP_INFO_HERE,
     TcpState.BOUND: NOTHING_TO_MEASURE,
+    TcpState.CLOSED: ENDED_NO_INFO,
 }
-"""States the kernel dumps without tcp_info: a timewait or request socket, and a Bound one
-(sources.bound_walk: no INET_DIAG_INFO for it, checked on the real kernel)."""
+"""States the kernel dumps without tcp_info: a timewait or request socket, and the sockets
+of its bind-table walk, Bound and Closed (sources.bound_walk: no INET_DIAG_INFO for them,
+checked on the real kernel). "The next sample has it" would never come true for these."""
 
 
 def why_no_tcp_info(source: str, state: TcpState | None = None, ghost: bool = False) -> str:

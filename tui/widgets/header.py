@@ -38,6 +38,10 @@ def scope_words(view: NamespaceView | None, *, here: bool) -> tuple[str, str]:
     network namespace"."""
     if view is None:
         return (LIVE_SCOPE if here else ""), ""
+    if not view.namespaces and view.selection not in ("all", "current"):
+        # The namespaces --netns named are fixed at start: none left means they are gone
+        # (``ip netns del``, the container stopped), not an empty host.
+        return f"--netns {fmt.safe(view.selection)}: gone", ""
     unreadable = f" ({view.unreadable} unreadable)" if view.unreadable else ""
     current = view.current
     if view.shown == 1 and current is not None and current.read_by is not ReadBy.UNREADABLE:
@@ -86,16 +90,17 @@ class HeaderBar(Static):
         self.update(text, layout=False)  # always one line: no relayout
 
 
-COMPACT_STEPS = 7
+COMPACT_STEPS = 8
 """How many ways :func:`header_line` has to shorten the line, applied in this order."""
 
 
 def header_line(state: HeaderState, compact: int = 0) -> Text:
     """The header's text; ``compact`` > 0 applies the first ``compact`` shortenings: "source "
     goes, then "last ", the stretch note's reason, the interval, the scope's "network
-    namespace" becomes "netns", "privileged cells hidden" becomes "cells hidden", and last the
-    source goes. Nothing that tells whether the rows are current
-    is ever dropped; a line still too long is cut at its end, never wrapped out of sight."""
+    namespace" becomes "netns", "privileged cells hidden" becomes "cells hidden", the source
+    goes, and last the sample's clock time (its age stays). Nothing that tells whether the
+    rows are current is ever dropped; a line still too long is cut at its end, never wrapped
+    out of sight."""
     snap = state.snapshot
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("tcpscope", style="bold")  # kept: scripts and people find the app by it
@@ -131,7 +136,8 @@ def header_line(state: HeaderState, compact: int = 0) -> Text:
         seconds = max(0.0, (state.clock() - snap.time).total_seconds())
         late = seconds > max(2.5 * state.interval_s, state.interval_s + 2) and not state.paused
         text.append("" if compact >= 2 else "last ")
-        text.append(f"{fmt.clock(snap.time)} ")
+        if compact < 8:  # a long host label and unreadable namespaces: the age says enough
+            text.append(f"{fmt.clock(snap.time)} ")
         text.append(f"({seconds:.0f}s ago)", style="bold reverse" if late else "")
     if state.paused:
         text.append("  PAUSED", style="bold reverse")
