@@ -23,6 +23,7 @@ anyway (staggered). tcpscope's own namespace is always dumped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -107,7 +108,7 @@ class SockDiagReader:
         """Open the namespace's dumpers (raises AccessDenied without CAP_SYS_ADMIN)."""
         self.inode = found.inode
         self.own = own
-        path = found.path
+        path = self.path = found.path
         factory: Callable[[], socket.socket] = open_sock_diag
         if not own and path is not None:
             factory = partial(run_in, path, open_sock_diag)
@@ -302,6 +303,8 @@ class NamespaceSet:
         self._last: Discovery | None = None
         self._view: NamespaceView | None = None
         self._view_key: tuple[object, ...] = ()
+        self._ifnames: dict[tuple[int, int], str | None] = {}
+        """Interface names looked up in other namespaces during this sample."""
 
     @property
     def own(self) -> int:
@@ -357,6 +360,7 @@ class NamespaceSet:
         that reads the replies.
         """
         readers = self._refresh()
+        self._ifnames = {}  # an interface may be renamed, or its index reused, by the next
         for reader in readers:
             if isinstance(reader, SockDiagReader):
                 try:
@@ -376,6 +380,23 @@ class NamespaceSet:
             for reader in readers:
                 if isinstance(reader, SockDiagReader):
                     reader.abandon()
+
+    def interface_name(self, netns: int, ifindex: int) -> str | None:
+        """The name of interface ``ifindex`` inside namespace ``netns`` (None: not known).
+
+        Why asked there: an index names an interface of its own namespace only; looked up in
+        tcpscope's, a container's ``fe80::…%eth0`` read as the host's interface 2 (``%ifb0``).
+        """
+        if (netns, ifindex) in self._ifnames:
+            return self._ifnames[netns, ifindex]
+        reader = self._readers.get(netns)
+        path = reader.path if isinstance(reader, SockDiagReader) else None
+        name = None
+        if path is not None:
+            with contextlib.suppress(MonitorError):  # the interface (or namespace) is gone
+                name = run_in(path, partial(socket.if_indextoname, ifindex))
+        self._ifnames[netns, ifindex] = name
+        return name
 
     def query_dumper(self, netns: int | None) -> InetDiagDumper | None:
         """The exact-query dumper of ``netns`` (None: tcpscope's own), if it has one."""

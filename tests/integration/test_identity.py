@@ -91,6 +91,14 @@ def test_the_same_link_local_pair_on_two_links_is_two_connections(
         setup = json.loads(client.stdout.readline())
         rows = [r for r in a.tcpscope_json() if r["LocalPort"] == setup["port"]]
         ss = a.run("ss", "-tanH", "sport", "=", f":{setup['port']}")
+        # Read from the host's namespace (--netns NAME): the zones are a's interfaces still,
+        # not whatever the host's interfaces of the same index are called.
+        outside = subprocess.run(
+            [sys.executable, "-m", "tui", "connections", "--json", "--netns", a.name,
+             "--local-port", str(setup["port"])],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
     finally:
         for child in (server, client):
             if child is not None:
@@ -107,6 +115,11 @@ def test_the_same_link_local_pair_on_two_links_is_two_connections(
         # ss writes the same address and zone as [fe80::1]%one:port
         assert f"[fe80::1]%{link}:{setup['port']}" in ss
     assert by_link["one"]["InstanceID"] != by_link["two"]["InstanceID"]
+    assert outside.returncode == 0, outside.stderr
+    assert sorted(str(r["LocalAddress"]) for r in json.loads(outside.stdout)) == [
+        "fe80::1%one",
+        "fe80::1%two",
+    ]
 
 
 def _find(snap: Snapshot, lport: int, rport: int) -> TcpConnection | None:

@@ -144,6 +144,10 @@ class NamespaceDumps(Protocol):
         """A dumper for exact queries in ``netns`` (None: tcpscope's own), if it has one."""
         ...
 
+    def interface_name(self, netns: int, ifindex: int) -> str | None:
+        """The name of interface ``ifindex`` inside ``netns`` (None: not known)."""
+        ...
+
     def view(self) -> NamespaceView:
         """The namespaces the last :meth:`dump` looked at."""
         ...
@@ -608,18 +612,20 @@ class NetlinkSource:
         known = self._addresses
         laddr = known.get(src) or self._address(src)
         raddr = known.get(dst) or self._address(dst)
+        netns = int.from_bytes(key[_KEY_SIZE:], sys.byteorder) if len(key) > _KEY_SIZE else None
         if ifindex and not v4:  # a link-local address needs its zone (rare: no cost else)
-            zone = self._zone(ifindex)
+            zone = self._zone(ifindex, netns)
             laddr, raddr = with_zone(laddr, zone), with_zone(raddr, zone)
         state = _STATES[code] or TcpState.CLOSED
         if state is TcpState.CLOSED and not rport:
             state = linux_state(code, rport) or state
-        netns = int.from_bytes(key[_KEY_SIZE:], sys.byteorder) if len(key) > _KEY_SIZE else None
         return 4 if v4 else 6, laddr, lport, raddr, rport, state, ino, _shared(uid), ifindex, netns
 
-    def _zone(self, ifindex: int) -> str:
-        """The interface name of a link-local address's zone (its index if it has no name
-        any more), as ``ss`` shows it."""
+    def _zone(self, ifindex: int, netns: int | None) -> str:
+        """The interface name of a link-local address's zone in the socket's namespace (its
+        index if it has no name any more), as ``ss`` run there shows it."""
+        if netns is not None and self._namespaces is not None:
+            return self._namespaces.interface_name(netns, ifindex) or str(ifindex)
         try:
             return socket.if_indextoname(ifindex)
         except OSError:
