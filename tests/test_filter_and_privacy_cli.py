@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,11 @@ def test_connections_filter_composes_on_real_sockets() -> None:
                 # A negated first word is the filter's value, not an option (argparse took
                 # "-state:listen" for one: "expected one argument").
                 first = tcpscope("connections", "--csv", "--filter", f"-state:listen lport:{port}")
+                # Two --filter options AND (the second replaced the first: every socket
+                # not listening, on any port).
+                twice = tcpscope(
+                    "connections", "--csv", "--filter", f"lport:{port}", "--filter", "-state:listen"
+                )
                 cidr = tcpscope(
                     "connections",
                     "--csv",
@@ -41,6 +48,9 @@ def test_connections_filter_composes_on_real_sockets() -> None:
     (accepted_row,) = only.stdout.splitlines()[1:]
     assert first.returncode == 0, first.stderr
     (first_row,) = first.stdout.splitlines()[1:]
+    assert twice.returncode == 0, twice.stderr
+    (twice_row,) = twice.stdout.splitlines()[1:]
+    assert f",{port},127.0.0.1,{cport}," in twice_row
     assert f",{port},127.0.0.1,{cport}," in first_row
     assert f",{port},127.0.0.1,{cport}," in accepted_row
     (client_row,) = cidr.stdout.splitlines()[1:]
@@ -82,3 +92,23 @@ def test_header_host_is_local_only_when_live() -> None:
     redacted = display_host(RedactingFeed(DemoFeed(1)))
     assert redacted.startswith("host-") and redacted.endswith(".example")
     assert HOST_NAME not in redacted and socket.gethostname() not in redacted
+
+
+def test_pid_finds_a_socket_held_by_a_child_too() -> None:
+    """OwningProcess is the lowest holder; a forked server's child holds the same socket,
+    and pid:CHILD found none of its sockets."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.stdin.read()"],
+            stdin=subprocess.PIPE,
+            pass_fds=(server.fileno(),),
+        )
+        try:
+            done = tcpscope("connections", "--csv", "--filter", f"pid:{child.pid} lport:{port}")
+        finally:
+            child.kill()
+            child.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    (row,) = done.stdout.splitlines()[1:]
+    assert f",{port}," in row and f",{os.getpid()}," in row  # the owner is the lowest PID

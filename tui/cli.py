@@ -15,6 +15,7 @@ from typing import Final, NoReturn, Protocol, cast
 from core.commands import (
     MAX_GHOST_TTL_S,
     MAX_SEED,
+    AllWords,
     finish_output,
     provider_name,
     real,
@@ -146,9 +147,11 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     parser.add_argument(
         "--filter",
         type=_filter,
+        action=AllWords,
         default="",
         metavar="EXPR",
-        help="start with this connections filter (not saved), e.g. 'state:est -port:22'",
+        help="start with this connections filter (not saved), e.g. 'state:est -port:22' "
+        "(repeated: all of them)",
     )
     add_remote_arguments(parser)
     parser.set_defaults(command=None, command_name=None)

@@ -17,6 +17,7 @@ from core import lazy_exports
 __all__ = [
     "MAX_GHOST_TTL_S",
     "MAX_SEED",
+    "AllWords",
     "actions_off",
     "display_host",
     "finish_output",
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from core.commands.arg_types import (
         MAX_GHOST_TTL_S,
         MAX_SEED,
+        AllWords,
         provider_name,
         real,
         refuse_ignored_globals,
@@ -51,6 +53,7 @@ else:
             "arg_types": (
                 "MAX_GHOST_TTL_S",
                 "MAX_SEED",
+                "AllWords",
                 "provider_name",
                 "real",
                 "refuse_ignored_globals",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 _DECIMAL: Final = re.compile(r"[0-9]+")
@@ -22,6 +22,23 @@ MAX_GHOST_TTL_S: Final = 86_400.0
 """A day; also the largest ghost TTL a recording header may carry (core.recording.format)."""
 MAX_DURATION_S: Final = 366 * 86_400.0
 MAX_SEED: Final = 2**32 - 1
+
+
+class AllWords(argparse.Action):
+    """An option that may repeat, whose values AND together: ``--filter A --filter B`` is
+    ``A B``. Why: with argparse's default the last one silently replaced the others, and
+    ``close --filter lport:7070 --filter state:est`` chose every Established connection."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        """Append this occurrence's value to what earlier ones gave."""
+        before = getattr(namespace, self.dest, None) or ""
+        setattr(namespace, self.dest, f"{before} {values}".strip())
 
 
 def real(text: str) -> float:

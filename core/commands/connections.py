@@ -16,7 +16,7 @@ from itertools import repeat
 from operator import add, attrgetter, is_, mul
 from typing import IO, TYPE_CHECKING, Final, TypeVar, cast
 
-from core.commands.arg_types import non_empty, whole_between
+from core.commands.arg_types import AllWords, non_empty, whole_between
 from core.errors import UsageError
 from core.netns import ALL_NETNS, DEFAULT_NETNS, add_netns_argument
 
@@ -115,8 +115,10 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         "--filter",
         dest="conn_filter",
         type=_filter,
+        action=AllWords,
         metavar="EXPR",
-        help="the TUI's filter language, e.g. 'state:est,listen -port:22 addr:10.0.0.0/8'",
+        help="the TUI's filter language, e.g. 'state:est,listen -port:22 addr:10.0.0.0/8' "
+        "(repeated: all of them)",
     )
     # SUPPRESS: without it this default would overwrite a top-level --source.
     parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
@@ -138,20 +140,21 @@ def has_filter(args: argparse.Namespace) -> bool:
     return any(value not in (None, "", []) for value in given)
 
 
-def _normal_address(text: str | None) -> str | None:
+def _address_test(text: str | None) -> Callable[[str], bool] | None:
     if text is None:
         return None
-    from core.connections import canonical_address
+    from core.connections import address_test
 
     try:
-        return canonical_address(text)
+        return address_test(text)
     except ValueError:
         raise UsageError(f"not an IP address: {text!r}") from None
 
 
 def filter_expression(args: argparse.Namespace) -> str:
-    """The ``--filter`` given to the subcommand, or else the one given before it."""
-    return getattr(args, "conn_filter", None) or getattr(args, "filter", None) or ""
+    """Every ``--filter`` given, before the subcommand and after it: their words AND."""
+    given = (getattr(args, "filter", None), getattr(args, "conn_filter", None))
+    return " ".join(text for text in given if text)
 
 
 def select(
@@ -169,8 +172,8 @@ def select(
     """
     from core.connections import namespace_in
 
-    local = _normal_address(args.local_address)
-    remote = _normal_address(args.remote_address)
+    local = _address_test(args.local_address)
+    remote = _address_test(args.remote_address)
     states = set(args.state or ())
     expression = filter_expression(args)
     matches = None
@@ -184,9 +187,9 @@ def select(
     def keep(c: TcpConnection) -> bool:
         return (
             (not states or int(c.state) in states)
-            and (local is None or c.local_address == local)
+            and (local is None or local(c.local_address))
             and (args.local_port is None or c.local_port == args.local_port)
-            and (remote is None or c.remote_address == remote)
+            and (remote is None or remote(c.remote_address))
             and (args.remote_port is None or c.remote_port == args.remote_port)
             and (args.owning_process is None or c.owning_process == args.owning_process)
             and (args.offload_state is None or c.offload_state == args.offload_state)

@@ -46,6 +46,7 @@ __all__ = [
     "TcpConnection",
     "TcpInfo",
     "TcpState",
+    "address_test",
     "cancel_owner_scan",
     "canonical_address",
     "cell_rule",
@@ -112,7 +113,7 @@ if TYPE_CHECKING:
         parse_query,
     )
     from core.connections.rates import ByteRate, RateTracker
-    from core.connections.records import canonical_address, endpoint_text
+    from core.connections.records import address_test, canonical_address, endpoint_text
     from core.connections.report import write_csv, write_json, write_table
     from core.connections.reverse_dns import ReverseDns
     from core.connections.row_index import Group, RowIndex
@@ -173,7 +174,7 @@ else:
                 "parse_query",
             ),
             "rates": ("ByteRate", "RateTracker"),
-            "records": ("canonical_address", "endpoint_text"),
+            "records": ("address_test", "canonical_address", "endpoint_text"),
             "report": ("write_csv", "write_json", "write_table"),
             "reverse_dns": ("ReverseDns",),
             "row_index": ("Group", "RowIndex"),

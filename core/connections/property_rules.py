@@ -213,7 +213,8 @@ def rule(source: str, wmi_name: str) -> Rule:
 _OWNER_REASONS: Final[dict[OwnerStatus, str]] = {
     OwnerStatus.NO_OWNER: (
         "no owning process: the kernel holds this socket without a file "
-        "(TIME_WAIT, SYN_RECV or orphaned); Windows shows PID 0 here"
+        "(TIME_WAIT, SYN_RECV, not yet accept()ed from its listener's queue, or "
+        "orphaned); Windows shows PID 0 here"
     ),
     OwnerStatus.NEEDS_PRIVILEGE: (
         "not reported: other users' processes are unreadable; "

@@ -30,7 +30,7 @@ from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import NamespaceInfo, namespace_words
-from core.connections.records import endpoint_text
+from core.connections.records import address_test, endpoint_text
 from core.connections.seed_tables import ENUMS
 from core.connections.services import service_port
 
@@ -58,7 +58,7 @@ FIELD_HELP: Final[dict[str, str]] = {
     "addr": "either end's address: 10.0.0.5, 10.0.0.0/8, 2001:db8::/32",
     "laddr": "local address or CIDR",
     "raddr": "remote address or CIDR",
-    "pid": "owning process ID (ranges allowed)",
+    "pid": "owning (or holding) process ID, ranges allowed",
     "proc": "process name contains",
     "user": "process user contains",
     "ns": "network namespace: ip netns or container name, inode, current",
@@ -163,13 +163,25 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return parsed
 
 
+_MAPPED: Final = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def _network(key: str, item: str) -> _Network:
+    """A CIDR block; an IPv4-mapped one (``::ffff:0:0/96``) as the IPv4 block it maps."""
+    try:
+        net: _Network = ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        raise QueryError(f"{key}: {item!r} is not a CIDR block like 10.0.0.0/8") from None
+    if isinstance(net, ipaddress.IPv6Network) and net.subnet_of(_MAPPED):
+        base = net.network_address.ipv4_mapped
+        return ipaddress.IPv4Network(f"{base}/{net.prefixlen - 96}")
+    return net
+
+
 def _address_test(key: str, item: str) -> Callable[[str], bool]:
     """A test on one address text: CIDR membership, equality, or a piece of the text."""
     if "/" in item:
-        try:
-            net: _Network = ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise QueryError(f"{key}: {item!r} is not a CIDR block like 10.0.0.0/8") from None
+        net = _network(key, item)
 
         def in_net(address: str) -> bool:
             ip = _ip(address)
@@ -177,11 +189,10 @@ def _address_test(key: str, item: str) -> Callable[[str], bool]:
 
         return in_net
     try:
-        exact = str(ipaddress.ip_address(item))
+        return address_test(item)
     except ValueError:
         piece = item.casefold()
         return lambda address: piece in address.casefold()
-    return lambda address: address == exact
 
 
 def _any(tests: list[Callable[[str], bool]]) -> Callable[[str], bool]:
@@ -210,7 +221,9 @@ def _field_test(key: str, items: tuple[str, ...]) -> Match:
         return lambda c, p: ports(c.local_port) or ports(c.remote_port)
     if key == "pid":
         pids = _in_ranges([_range(key, i, MAX_PID, names=False) for i in items])
-        return lambda c, p: pids(c.owning_process)
+        # Any holder: OwningProcess is the lowest of them, and a forked server's children
+        # hold its sockets too (pid:CHILD found none of them).
+        return lambda c, p: pids(c.owning_process) or any(map(pids, c.holders))
     if key in ("addr", "laddr", "raddr"):
         address = _any([_address_test(key, i) for i in items])
         if key == "laddr":

@@ -132,6 +132,21 @@ def canonical_address(text: str) -> str:
     return str(addr)
 
 
+def address_test(text: str) -> Callable[[str], bool]:
+    """Equality with one address, as tcpscope writes addresses: an IPv4-mapped form
+    (``::ffff:10.0.0.1``) is its IPv4 address, as every row shows it, and an address without
+    a zone matches a link-local address on any link (``fe80::1`` → ``fe80::1%eth0``).
+
+    Raises:
+        ValueError: ``text`` is no address.
+    """
+    exact = canonical_address(text)
+    if "%" in exact:
+        return lambda address: address == exact
+    zoned = exact + "%"
+    return lambda address: address == exact or address.startswith(zoned)
+
+
 def _unzoned(address: str) -> str:
     cut = address.find("%")
     return address if cut < 0 else address[:cut]

@@ -137,3 +137,30 @@ def test_completion_offers_values_on_screen() -> None:
     assert "nginx" in VALUES["proc"] and "root" in VALUES["user"]
     assert {"22", "443", "8080"} <= set(VALUES["port"])
     assert "10.1.2.3" in VALUES["addr"]
+
+
+ZONED = build(
+    ScriptedConn("fe80::1%eth0", 9000, "fe80::2%eth0", 9001, TcpState.ESTABLISHED, pid=10),
+    ScriptedConn("fe80::1%eth1", 9002, "fe80::2%eth1", 9003, TcpState.ESTABLISHED, pid=10),
+    ScriptedConn("10.1.2.3", 443, "192.168.7.9", 50000, TcpState.ESTABLISHED, pid=10),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A link-local address without its zone is on any link (it matched none: the
+        # rows carry the zone, as ss writes it); with one, on that link only.
+        ("laddr:fe80::1", {9000, 9002}),
+        ("laddr:fe80::1%eth1", {9002}),
+        ("raddr:fe80::2%eth0", {9000}),
+        ("addr:fe80::/10", {9000, 9002}),
+        # An IPv4-mapped form is the IPv4 address every row shows (it matched nothing).
+        ("raddr:::ffff:192.168.7.9", {443}),
+        ("raddr:::ffff:192.168.0.0/112", {443}),
+        ("addr:::ffff:0:0/96", {443}),
+    ],
+)
+def test_zones_and_mapped_addresses(text: str, expected: set[int]) -> None:
+    query = parse_query(text)
+    assert {c.local_port for c in ZONED if query.matches(c, PROCS[10])} == expected
