@@ -448,6 +448,15 @@ class RowIndex:
         self._order_by(self.sort_column, self.query)
 
     # --- group by process -------------------------------------------------------------
+    def group_row_id(self, conn: TcpConnection, by: str = "process") -> str:
+        """The row id of the group :meth:`groups` puts ``conn`` in: the table moves its cursor
+        there without a pass over every group."""
+        if by == "container":
+            ns = self.namespace_of(conn)
+            inode = ns.inode if ns is not None else conn.netns
+            return Group(None, "", netns=inode or 0).row_id
+        return Group(conn.owning_process, "").row_id
+
     def groups(self, by: str = "process") -> list[Group]:
         """Filtered live rows grouped by owning process (or by ``"container"``: namespace),
         busiest first, then by name."""

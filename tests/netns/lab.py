@@ -27,8 +27,10 @@ needs_netns = pytest.mark.skipif(
 )
 LISTENER = (
     "import socket,sys,time\n"
-    "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()\n"
+    "held=[]\n"
+    "for port in sys.argv[1:]:\n"
+    "    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "    s.bind(('127.0.0.1', int(port))); s.listen(); held.append(s)\n"
     "print('ready', flush=True); time.sleep(120)\n"
 )
 
@@ -50,10 +52,12 @@ def netns(name: str) -> Iterator[str]:
 
 
 @contextmanager
-def listener(name: str, port: int) -> Iterator[subprocess.Popen[str]]:
-    """A process inside namespace ``name`` listening on 127.0.0.1:``port``."""
+def listener(name: str, port: int, *more: int) -> Iterator[subprocess.Popen[str]]:
+    """A process inside namespace ``name`` listening on 127.0.0.1:``port`` (and on the
+    ``more`` ports: one process owning several sockets)."""
+    ports = [str(p) for p in (port, *more)]
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", name, sys.executable, "-c", LISTENER, str(port)],
+        ["ip", "netns", "exec", name, sys.executable, "-c", LISTENER, *ports],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -133,3 +133,40 @@ async def test_one_other_namespace_is_not_called_this_one(two: tuple[str, str, i
         head = header_text(app)
         assert re.search(r"  1 (network namespace|netns)  netlink", head), head
         assert "this network namespace" not in head and "this netns" not in head
+
+
+@pytest.fixture
+def lopsided() -> Iterator[tuple[str, str]]:
+    """Namespace ``a`` with two processes of two listeners each, ``b`` with one process of
+    three: b's process is the first process group but b is the second namespace group, so a
+    cursor that kept its row position would land on the wrong namespace."""
+    with (
+        netns(unique("ga")) as a,
+        netns(unique("gb")) as b,
+        listener(a, 7101, 7102),
+        listener(a, 7103, 7104),
+        listener(b, 7201, 7202, 7203),
+    ):
+        yield a, b
+
+
+async def test_g_cycle_keeps_the_cursors_connection(lopsided: tuple[str, str]) -> None:
+    """README: with ``g`` the cursor "moves to its connection's group (and back when
+    ungrouped)" — through process, namespace and no grouping, not by row position."""
+    a, b = lopsided
+    app = app_for(f"{a},{b}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await rows_when(pilot, app, 7)
+        assert app.snapshot is not None
+        iid = next(i for i, c in app.snapshot.connections.items() if c.local_port == 7202)
+        assert table.move_cursor_to(iid)
+        await pilot.press("g")  # by process
+        group = table.cursor_group
+        assert table.group_by == "process" and group is not None
+        assert iid in group.members and len(group.members) == 3
+        await pilot.press("g")  # by namespace
+        group = table.cursor_group
+        assert table.group_by == "container" and group is not None
+        assert group.name == b and iid in group.members
+        await pilot.press("g")  # no groups: back on the connection
+        assert not table.grouped and table.cursor_id == iid

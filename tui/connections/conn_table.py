@@ -279,30 +279,44 @@ class ConnTable(ScrollView, can_focus=True):
     def set_grouped(self, grouped: bool, by: str = "process") -> None:
         """Switch between one row per connection and one row per process (or container).
 
-        The cursor follows: onto the group of the connection it was on, and back onto that
-        connection (or the group's first one) when the groups go.
+        The cursor follows its connection through the whole ``g`` cycle: onto that
+        connection's group, onto its group in the other grouping, and back onto the
+        connection (or the group's first one) when the groups go. The row position means
+        nothing across groupings: it put the cursor on another process's namespace.
         """
-        if grouped and self.grouped and by != self.group_by:
-            self.group_by = by  # from one grouping to the other: cursor on the first group
-            self._expanded.clear()
-            self._reindex()
-            return
-        self.group_by = by
-        if grouped == self.grouped:
+        if grouped == self.grouped and (not grouped or by == self.group_by):
+            self.group_by = by
             return
         self._drop_page()
-        before = self.cursor_id
-        conn = self.index.rows.get(before) if before is not None else None
-        group = self._groups.get(before) if before is not None else None
-        self.grouped = grouped
-        if grouped and conn is not None:
-            self.cursor_id = f"group:{conn.owning_process}"
-            self._grouped_from = conn.instance_id
-        elif not grouped and group is not None and group.members:
-            came_from = self._grouped_from
-            self.cursor_id = came_from if came_from in group.members else group.members[0]
+        followed = self._followed_connection()
+        if grouped and self.grouped:
+            self._expanded.clear()  # the other grouping's rows: nothing of it stays expanded
+        self.grouped, self.group_by = grouped, by
+        if followed is not None:
+            self._grouped_from = followed
+            self.cursor_id = self._group_row_of(followed) if grouped else followed
         self._reindex()
         self._scroll_cursor_into_view()
+
+    def _followed_connection(self) -> str | None:
+        """The connection the cursor stands for: its row's, or on a group row the one it was
+        grouped from (when still in that group), else the group's first."""
+        cursor = self.cursor_id
+        if cursor is None:
+            return None
+        if cursor in self.index.rows:
+            return cursor
+        group = self._groups.get(cursor)
+        if group is None or not group.members:
+            return None
+        came_from = self._grouped_from
+        return came_from if came_from in group.members else group.members[0]
+
+    def _group_row_of(self, row_id: str) -> str | None:
+        """The group row that holds connection ``row_id`` in the current grouping."""
+        if row_id not in self.index.rows:
+            return None
+        return self.index.group_row_id(self._record(row_id), self.group_by)
 
     def set_hidden(self, hidden: frozenset[str]) -> None:
         """Hide the columns in ``hidden``."""
