@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Final
 
 import humanize
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from core.connections import ENUMS, TcpConnection, TcpState, endpoint_text
@@ -137,3 +138,27 @@ def fitted(line: Callable[[int], Text], steps: int, width: int) -> Text:
             break
         text = line(compact)
     return text
+
+
+def fit_endpoint(text: str, width: int) -> str:
+    """``address:port`` fitted to ``width`` cells, cut in the middle of the address when it
+    is too long, never at the port: at 80 columns an IPv6 endpoint cut at its end lost its
+    port, and two connections between the same addresses read the same."""
+    if len(text) <= width or not text.isascii():
+        return fit(text, width, False)
+    colon = text.rfind(":")
+    host, port = text[:colon], text[colon:]
+    room = width - len(port) - 1  # the ellipsis
+    if colon <= 0 or room < 4:
+        return fit(text, width, False)
+    head = (room + 1) // 2
+    return f"{host[:head]}…{host[len(host) - (room - head) :]}{port}"
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded or cut to exactly ``width`` cells (an ellipsis marks a cut)."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
+    pad = " " * (width - length)
+    return pad + text if right else text + pad

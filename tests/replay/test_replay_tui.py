@@ -10,10 +10,13 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from core.connections import TcpConnection, TcpState
 from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
 from core.recording.replay import ReplayFeed, diff_between, open_replay
 from tests.recording.util import demo_snapshots, write_recording
+from tests.tui.test_app import static_text
+from tui import format as fmt
 from tui.app import TcpscopeApp
 from tui.replay.controls import DiffScreen, ReplayBar, SeekScreen
 
@@ -153,7 +156,7 @@ async def test_marks_and_diff_screen(recording: Path, snaps: list[Snapshot]) -> 
         assert [c.instance_id for c in screen.diff.removed] == [
             c.instance_id for c in expected.removed
         ]
-        body = str(screen.query_one("#diff-body", Static).render())
+        body = static_text(screen.query_one("#diff-body", Static), width=156)
         assert f"Added ({len(expected.added)})" in body
         assert f"Removed ({len(expected.removed)})" in body
         assert f"State changed ({len(expected.state_changed)})" in body
@@ -175,3 +178,54 @@ async def test_not_installed_for_a_live_feed() -> None:
         assert not isinstance(app.screen, SeekScreen | DiffScreen)
         assert app.is_running
         await app.feed.aclose()
+
+
+def owner_in(conn: TcpConnection, snap: Snapshot) -> str:
+    """What the diff names as ``conn``'s owner: its process's name at that mark, else PID."""
+    proc = snap.processes.get(conn.owning_process) if conn.owning_process is not None else None
+    return proc.name if proc and proc.name else str(conn.owning_process or "-")
+
+
+def section(rows: list[str], title: str, count: int) -> list[str]:
+    """The ``count`` screen rows under the heading ``title (count)``."""
+    start = rows.index(f"{title} ({count})") + 1
+    return rows[start : start + count + 1]
+
+
+async def test_diff_fits_80_columns_with_the_class_state_names(
+    recording: Path, snaps: list[Snapshot]
+) -> None:
+    """At 80 columns each connection of the diff is one screen row — seed State name first,
+    the process last — (it was 81+ cells: every row wrapped and the process landed alone
+    on the next one), and the States are the class's names (CloseWait, not CLOSE_WAIT)."""
+    app, feed = app_on(recording)
+    async with app.run_test(size=(80, 450)) as pilot:  # tall: the whole diff on screen
+        await ready(pilot, app)
+        feed.seek_index(100)
+        await until(pilot, lambda: shown(app) == 101)
+        await pilot.press("a")
+        feed.seek_index(210)
+        await until(pilot, lambda: shown(app) == 211)
+        await pilot.press("b", "d")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        await pilot.pause()
+        rows = [s.text.strip() for s in app.screen._compositor.render_strips()]
+    expected = diff_between(snaps[100], snaps[210])
+    seed_names = {fmt.state_name(s) for s in TcpState}
+    sections = (
+        ("Added", [(c, snaps[210]) for c in expected.added]),
+        ("Removed", [(c, snaps[100]) for c in expected.removed]),
+        ("State changed", [(c.after, snaps[210]) for c in expected.state_changed]),
+    )
+    for title, conns in sections:
+        assert conns, title
+        *lines, after = section(rows, title, len(conns))
+        assert after == "", f"{title}: a line wrapped: {after!r}"
+        for line, (conn, snap) in zip(lines, conns, strict=True):
+            assert line.split()[0] in seed_names, line
+            assert line.endswith(f" {owner_in(conn, snap)}"), line
+            assert f":{conn.remote_port}" in line, line  # cut in the address, not the port
+    changed = section(rows, "State changed", len(expected.state_changed))[0]
+    assert changed.startswith(f"{fmt.state_name(expected.state_changed[0].before.state)} → ")
+    kernel_names = {s.name for s in TcpState} - seed_names
+    assert not any(name in row for row in rows for name in kernel_names)

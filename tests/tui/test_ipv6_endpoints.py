@@ -8,7 +8,7 @@ from core.connections.model import ProcessInfo, TcpState
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from tests.tui.scripted import SteppedFeed
 from tests.tui.test_app import by_port, line_text, make_app, step
-from tui.connections.conn_table import fit_endpoint
+from tui.format import fit_endpoint
 
 ADDR = "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"
 PROCS = {7: ProcessInfo(7, "envoy", "envoy", None, None, None)}

@@ -32,7 +32,7 @@ from core.connections import (
     TcpState,
 )
 from tui import format as fmt
-from tui.connections.conn_table import ConnTable, fit_endpoint
+from tui.connections.conn_table import ConnTable
 from tui.connections.namespace_detail import namespace_line
 
 LISTED: Final = 5
@@ -177,8 +177,8 @@ def _listed(conn: TcpConnection) -> str:
     """One line of the K dialog's list: the State, then both endpoints, each cut in the
     middle of its address (never at the port) when it would not fit: a long IPv6 pair wrapped
     onto the next line at the dialog's left edge, under the labels."""
-    local = fit_endpoint(fmt.endpoint(conn.local_address, conn.local_port), ENDPOINT_CELLS)
-    remote = fit_endpoint(fmt.endpoint(conn.remote_address, conn.remote_port), ENDPOINT_CELLS)
+    local = fmt.fit_endpoint(fmt.endpoint(conn.local_address, conn.local_port), ENDPOINT_CELLS)
+    remote = fmt.fit_endpoint(fmt.endpoint(conn.remote_address, conn.remote_port), ENDPOINT_CELLS)
     return f"{fmt.state_name(conn.state):<11} {local.rstrip()} → {remote.rstrip()}"
 
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import ClassVar, Final, NamedTuple
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -745,10 +744,10 @@ class ConnTable(ScrollView, can_focus=True):
             active = col.key == self.index.sort_column
             if active:
                 # The arrow is never cut: the title gives way to it.
-                title = _fit(col.title, max(0, w - 1), False).rstrip() if w > 1 else ""
-                text = _fit(title + arrow, w, col.right)
+                title = fmt.fit(col.title, max(0, w - 1), False).rstrip() if w > 1 else ""
+                text = fmt.fit(title + arrow, w, col.right)
             else:
-                text = _fit(col.title, w, col.right)
+                text = fmt.fit(col.title, w, col.right)
             cells.append((text, sorted_style if active else base, w))
         return _strip(cells, width, base)
 
@@ -774,9 +773,9 @@ class ConnTable(ScrollView, can_focus=True):
             if col.key in _ENDPOINTS:
                 if col.key == "local" and indent:
                     text = indent + text
-                cells.append((fit_endpoint(text, w), style, w))
+                cells.append((fmt.fit_endpoint(text, w), style, w))
             else:
-                cells.append((_fit(text, w, col.right), style, w))
+                cells.append((fmt.fit(text, w, col.right), style, w))
         return _strip(cells, width, style)
 
     def _group_line(
@@ -793,7 +792,7 @@ class ConnTable(ScrollView, can_focus=True):
         sign = "▾" if expanded else "▸"
         speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
         text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
-        return _strip([(_fit(text, width, False), style, width)], width, style)
+        return _strip([(fmt.fit(text, width, False), style, width)], width, style)
 
 
 class _Extra(NamedTuple):
@@ -864,30 +863,6 @@ def _cell(
 
 
 _ENDPOINTS: Final = frozenset({"local", "remote"})
-
-
-def fit_endpoint(text: str, width: int) -> str:
-    """``address:port`` fitted to ``width`` cells, cut in the middle of the address when it
-    is too long, never at the port: at 80 columns an IPv6 endpoint cut at its end lost its
-    port, and two connections between the same addresses read the same."""
-    if len(text) <= width or not text.isascii():
-        return _fit(text, width, False)
-    colon = text.rfind(":")
-    host, port = text[:colon], text[colon:]
-    room = width - len(port) - 1  # the ellipsis
-    if colon <= 0 or room < 4:
-        return _fit(text, width, False)
-    head = (room + 1) // 2
-    return f"{host[:head]}…{host[len(host) - (room - head) :]}{port}"
-
-
-def _fit(text: str, width: int, right: bool) -> str:
-    """``text`` padded or cut to exactly ``width`` cells (an ellipsis marks a cut)."""
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
-    pad = " " * (width - length)
-    return pad + text if right else text + pad
 
 
 def _strip(cells: list[tuple[str, Style, int]], width: int, fill: Style) -> Strip:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,7 +28,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
-from core.connections import Snapshot, TcpConnection
+from core.connections import Snapshot, TcpConnection, TcpState
 from core.errors import MonitorError
 from core.sampling import Seekable
 from tui import format as fmt
@@ -143,34 +145,101 @@ class SeekScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def _conn_line(conn: TcpConnection, snap: Snapshot) -> str:
+STATE_CELLS: Final = max(len(fmt.state_name(s)) for s in TcpState)
+"""The longest State name (SynReceived): the State column of the diff's connection lines."""
+OWNER_CELLS: Final = 16
+"""At most this much of a line for the process name: the rest of the width is the
+endpoints', which are cut (in the middle of the address) before the process is."""
+INDENT: Final = "  "
+ARROW: Final = " → "
+
+
+@dataclass(frozen=True)
+class _ConnRow:
+    """One connection of a diff section, its cells not yet fitted to a width."""
+
+    lead: str
+    """Before the State: the State at mark A for a state change, else nothing."""
+    state: str
+    local: str
+    remote: str
+    owner: str
+
+
+def _conn_row(conn: TcpConnection, snap: Snapshot, lead: str = "") -> _ConnRow:
+    """``conn`` as the sample ``snap`` knew it: the seed's State name (as everywhere else in
+    the app, not the kernel's CLOSE_WAIT) and its process's name, else its PID."""
     proc = snap.processes.get(conn.owning_process) if conn.owning_process is not None else None
     owner = fmt.safe(proc.name) if proc and proc.name else str(conn.owning_process or "-")
-    local = f"{fmt.safe(conn.local_address)}:{conn.local_port}"
-    remote = f"{fmt.safe(conn.remote_address)}:{conn.remote_port}"
-    return f"{conn.state.name:<12} {local:<30} → {remote:<32} {owner}"
+    return _ConnRow(
+        lead,
+        fmt.state_name(conn.state),
+        fmt.endpoint(conn.local_address, conn.local_port),
+        fmt.endpoint(conn.remote_address, conn.remote_port),
+        owner,
+    )
+
+
+def _split(room: int, local: int, remote: int) -> tuple[int, int]:
+    """Cells for the two endpoint columns out of ``room``: what they need when it fits,
+    else half each, the shorter column's spare cells going to the other."""
+    if local + remote <= room:
+        return local, remote
+    local_cells = min(local, max(room - remote, room // 2))
+    return local_cells, max(0, min(remote, room - local_cells))
+
+
+def _conn_lines(rows: list[_ConnRow], width: int) -> list[str]:
+    """``rows`` as aligned lines of at most ``width`` cells: State and process whole, the
+    endpoints cut to what is left (a line wider than the screen wrapped, and the process
+    landed alone on the next line)."""
+    if not rows:
+        return []
+    lead = max(cell_len(r.lead) for r in rows)
+    owner = min(OWNER_CELLS, max(cell_len(r.owner) for r in rows))
+    fixed = len(INDENT) + lead + STATE_CELLS + 1 + len(ARROW) + 1 + owner
+    local, remote = _split(
+        max(0, width - fixed),
+        max(len(r.local) for r in rows),
+        max(len(r.remote) for r in rows),
+    )
+    return [
+        f"{INDENT}{fmt.fit(r.lead, lead)}{r.state:<{STATE_CELLS}} "
+        f"{fmt.fit_endpoint(r.local, local)}{ARROW}{fmt.fit_endpoint(r.remote, remote)} "
+        f"{fmt.fit(r.owner, owner)}".rstrip()
+        for r in rows
+    ]
 
 
 def _counter_lines(diff: SnapshotDiff) -> tuple[list[tuple[str, str]], int]:
-    """(line, style) for counters that moved or reset, and how many did not move."""
-    lines: list[tuple[str, str]] = []
-    still = 0
-    for d in diff.counters:
-        if not d.delta and not d.reset:
-            still += 1
-            continue
-        before = "–" if d.before is None else str(d.before)
-        after = "–" if d.after is None else str(d.after)
-        change = "reset (went down)" if d.reset else f"{d.delta:+d}"
-        style = "bold red" if d.reset else "bold"
-        lines.append(
-            (f"  {d.provider:<10} {d.counter:<24} {before:>12} → {after:<12} {change}", style)
+    """(line, style) for counters that moved or reset, and how many did not move. Columns
+    as wide as their values (fixed 12-cell numbers made each line 81 cells or more)."""
+    moved = [d for d in diff.counters if d.delta or d.reset]
+    cells = [
+        (
+            d.provider,
+            d.counter,
+            "–" if d.before is None else str(d.before),
+            "–" if d.after is None else str(d.after),
+            "reset (went down)" if d.reset else f"{d.delta:+d}",
         )
-    return lines, still
+        for d in moved
+    ]
+    widths = [max((len(row[i]) for row in cells), default=0) for i in range(4)]
+    lines = [
+        (
+            f"{INDENT}{provider:<{widths[0]}} {counter:<{widths[1]}} "
+            f"{before:>{widths[2]}}{ARROW}{after:<{widths[3]}} {change}",
+            "bold red" if d.reset else "bold",
+        )
+        for d, (provider, counter, before, after, change) in zip(moved, cells, strict=True)
+    ]
+    return lines, len(diff.counters) - len(moved)
 
 
-def diff_text(diff: SnapshotDiff) -> Text:
-    """The diff as text: a summary, IPsec counters that moved, then the connections."""
+def diff_text(diff: SnapshotDiff, width: int = 80) -> Text:
+    """The diff as text: a summary, IPsec counters that moved, then the connections, each
+    connection on one line of at most ``width`` cells."""
     text = Text()
     a, b = diff.a, diff.b
     text.append(
@@ -192,21 +261,34 @@ def diff_text(diff: SnapshotDiff) -> Text:
     if still:
         text.append(f"  {still} counters unchanged\n", style="dim")
     text.append("\n")
+    changed = [
+        _conn_row(c.after, b, f"{fmt.state_name(c.before.state)}{ARROW}")
+        for c in diff.state_changed
+    ]
     sections = (
-        ("Added", [_conn_line(c, b) for c in diff.added], "green"),
-        ("Removed", [_conn_line(c, a) for c in diff.removed], "red"),
-        (
-            "State changed",
-            [f"{c.before.state.name:<12} → {_conn_line(c.after, b)}" for c in diff.state_changed],
-            "yellow",
-        ),
+        ("Added", [_conn_row(c, b) for c in diff.added], "green"),
+        ("Removed", [_conn_row(c, a) for c in diff.removed], "red"),
+        ("State changed", changed, "yellow"),
     )
-    for title, lines, style in sections:
-        text.append(f"{title} ({len(lines)})\n", style=f"bold {style}")
-        for line in lines:
-            text.append(f"  {line}\n")
+    for title, rows, style in sections:
+        text.append(f"{title} ({len(rows)})\n", style=f"bold {style}")
+        for line in _conn_lines(rows, width):
+            text.append(f"{line}\n")
         text.append("\n")
     return text
+
+
+class DiffBody:
+    """The diff as a Rich renderable: laid out for the width it is drawn at (the screen's,
+    known only then), and again when the terminal is resized."""
+
+    def __init__(self, diff: SnapshotDiff) -> None:
+        """Lay out ``diff`` when drawn."""
+        self.diff = diff
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """The diff's text for ``options.max_width`` cells."""
+        yield diff_text(self.diff, options.max_width)
 
 
 class DiffScreen(Screen[None]):
@@ -229,7 +311,7 @@ class DiffScreen(Screen[None]):
         """Title, the diff, footer."""
         yield Static("tcpscope replay — diff between marks", id="diff-title")
         with VerticalScroll():
-            yield Static(diff_text(self.diff), id="diff-body")
+            yield Static(DiffBody(self.diff), id="diff-body")
         yield KeysFooter()
 
     def action_close(self) -> None:
