@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Footer, Static
+from textual.widgets._footer import FooterKey
 
 from core.connections import TcpConnection, TcpState
 from core.connections.snapshot import Snapshot
@@ -229,3 +230,47 @@ async def test_diff_fits_80_columns_with_the_class_state_names(
     assert changed.startswith(f"{fmt.state_name(expected.state_changed[0].before.state)} → ")
     kernel_names = {s.name for s in TcpState} - seed_names
     assert not any(name in row for row in rows for name in kernel_names)
+
+
+async def laid_out_footer(pilot: Pilot[int], app: TcpscopeApp) -> None:
+    """The footer's keys (recomposed after each bindings change) have their places."""
+    await until(pilot, lambda: all(k.region.width for k in app.screen.query(FooterKey)))
+
+
+def footer_problems(app: TcpscopeApp) -> list[str]:
+    """Keys of the footer drawn cut (past its right edge or under the palette key), and
+    whether ``? Help`` is missing."""
+    footer = app.screen.query_one(Footer)
+    keys = list(footer.query(FooterKey))
+    palette = [k for k in keys if k.has_class("-command-palette")]
+    right = palette[0].region.x if palette else footer.region.right
+    problems = [
+        f"{k.key_display} {k.description}"
+        for k in keys
+        if k not in palette and (k.region.width == 0 or k.region.right > right)
+    ]
+    if not any(k.key == "question_mark" for k in keys):
+        problems.append("no ? Help")
+    return problems
+
+
+@pytest.mark.parametrize("width", [80, 100])
+async def test_paused_replay_footer_keys_fit_whole(recording: Path, width: int) -> None:
+    """README: at 80 columns every footer key fits whole. Paused, a replay's footer read
+    "… q Quit space Resume t See" (and at 100 "a Mark" under "^p palette"): keys that do not
+    fit whole are left out now, last first, on both screens and the diff screen."""
+    app, feed = app_on(recording)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await ready(pilot, app)
+        assert feed.paused and app.paused
+        await until(pilot, lambda: "Resume" in {k.description for k in app.screen.query(FooterKey)})
+        await laid_out_footer(pilot, app)
+        assert footer_problems(app) == []
+        await pilot.press("2")
+        await until(pilot, lambda: app.current_mode == "ipsec")
+        await laid_out_footer(pilot, app)
+        assert footer_problems(app) == []
+        await pilot.press("1", "a", "full_stop", "b", "d")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        await laid_out_footer(pilot, app)
+        assert footer_problems(app) == []
