@@ -347,6 +347,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             link=getattr(self.feed, "link_status", None),
             # A remote feed is another machine's namespace: only a local live view is "this".
             live=self.feed.live and not hasattr(self.feed, "link_status"),
+            other_namespaces=bool(getattr(self.feed, "reads_other_namespaces", False)),
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

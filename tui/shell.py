@@ -38,6 +38,9 @@ class HeaderState:
     """A remote feed's trouble with its connection (``disconnected — reconnecting``)."""
     live: bool = False
     """This machine's data now: the header says what it covers (this network namespace)."""
+    other_namespaces: bool = False
+    """The live run reads namespaces besides its own (``--netns all``, or named ones): no
+    "this network namespace" before a sample says which ones the rows come from."""
 
 
 class Shell(Protocol):

@@ -173,6 +173,13 @@ class Sampler(FeedControls):
         return self._source.name
 
     @property
+    def reads_other_namespaces(self) -> bool:
+        """Its source reads namespaces besides (or instead of) tcpscope's own (``--netns all``
+        or named ones): until a sample's namespace view comes, only this says the rows are
+        not from "this network namespace" alone (a first page has no view yet)."""
+        return getattr(self._source, "namespaces", None) is not None
+
+    @property
     def calls_in_flight(self) -> int:
         """Source calls running now (0 or 1): a paused sampler is idle once this is 0."""
         return self._in_flight

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -15,6 +16,10 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from core.commands.feeds import FeedOptions, make_feed
+from core.connections import get_source
+from core.connections.first_page import PageRequest
+from core.netns import namespace_dumps
+from core.sampling.sampler import Sampler
 from tests.netns.lab import free_port, listener, needs_netns, netns, unique
 from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
@@ -170,3 +175,45 @@ async def test_g_cycle_keeps_the_cursors_connection(lopsided: tuple[str, str]) -
         assert group.name == b and iid in group.members
         await pilot.press("g")  # no groups: back on the connection
         assert not table.grouped and table.cursor_id == iid
+
+
+class HeaderAtPage(Sampler):
+    """The real sampler; notes the header when the app says the first page is drawn."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.app: TcpscopeApp | None = None
+        self.seen: list[tuple[int, str]] = []
+
+    def page_shown(self) -> None:
+        assert self.app is not None and self.app.snapshot is not None
+        self.seen.append((len(self.app.snapshot.connections), header_text(self.app)))
+        super().page_shown()
+
+
+async def test_first_page_of_other_namespaces_is_not_this_one(
+    two: tuple[str, str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first page comes before the namespaces are known: its header said "this network
+    namespace" while its rows came from two others (the next sample said "2 network
+    namespaces"). Now it says nothing of them until it knows."""
+    a, b, _port = two
+    monkeypatch.setattr("core.sampling.sampler.PAGE_HOLD_S", 60.0)  # until the page is drawn
+    source = get_source(
+        "netlink", tcp_info=False, namespaces=namespace_dumps(f"{a},{b}", tcp_info=False)
+    )
+    sampler = HeaderAtPage(source)
+    app = TcpscopeApp(sampler, hostname="testhost", prefs_path=tmp_path / "prefs.json")
+    sampler.app = app
+    sampler.start_early(PageRequest(rows=20))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await rows_when(pilot, app, 2)
+        ((rows, head),) = sampler.seen
+        assert rows == 2  # both namespaces' listeners on the first page
+        assert "this network namespace" not in head and "this netns" not in head, head
+        for _ in range(100):
+            if app.snapshot is not None and app.snapshot.namespaces is not None:
+                break
+            await pilot.pause(0.02)
+        assert re.search(r"  2 (network namespaces|netns)  ", header_text(app))
+        await app.action_quit()

@@ -24,6 +24,12 @@ GONE = NamespaceInfo(4026532002, False, ReadBy.UNREADABLE, name="locked")
 
 def test_live_scope_words() -> None:
     assert scope_words(None, here=True) == (LIVE_SCOPE, "")
+    # --netns all (or named ones) before the first view: rows may come from several already.
+    assert scope_words(None, here=True, others=True) == ("", "")
+    assert scope_words(NamespaceView((HOST, WEB)), here=True, others=True) == (
+        "2 network namespaces",
+        "",
+    )
     assert scope_words(NamespaceView((HOST,)), here=True) == (LIVE_SCOPE, "")
     assert scope_words(NamespaceView((HOST, WEB)), here=True) == ("2 network namespaces", "")
     assert scope_words(NamespaceView((HOST, WEB, GONE)), here=True) == (

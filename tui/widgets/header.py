@@ -27,17 +27,19 @@ LIVE_SCOPE = "this network namespace"
 """What a live view covers when it reads no namespace but its own (``--netns current``)."""
 
 
-def scope_words(view: NamespaceView | None, *, here: bool) -> tuple[str, str]:
+def scope_words(view: NamespaceView | None, *, here: bool, others: bool = False) -> tuple[str, str]:
     """What a sample covers, and how many namespaces it could not read ("" when none): near
     the start of the header, where a narrow terminal does not cut it. ``here``: the sample is
     this machine's now (a remote feed's or a recording's own namespace alone says nothing:
-    "this" would mean here).
+    "this" would mean here). ``others``: the run reads other namespaces too; without a view
+    (the first page, before the first whole sample) nothing is said, as the rows may come
+    from several of them already.
 
     Why: on a container host the rows come from several namespaces (``--netns all``), and at
     80 columns the Namespace column does not fit; the header must not call that "this
     network namespace"."""
     if view is None:
-        return (LIVE_SCOPE if here else ""), ""
+        return (LIVE_SCOPE if here and not others else ""), ""
     if not view.namespaces and view.selection not in ("all", "current"):
         # The namespaces --netns named are fixed at start: none left means they are gone
         # (``ip netns del``, the container stopped), not an empty host.
@@ -110,7 +112,9 @@ def header_line(state: HeaderState, compact: int = 0) -> Text:
         text.append(fmt.safe(state.link), style="bold reverse")
         text.append("  ")
     if snap is not None:
-        scope, unreadable = scope_words(snap.namespaces, here=state.live)
+        scope, unreadable = scope_words(
+            snap.namespaces, here=state.live, others=state.other_namespaces
+        )
         if compact >= 5:
             scope = scope.replace("network namespaces", "netns").replace(
                 "network namespace", "netns"
