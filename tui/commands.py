@@ -23,7 +23,22 @@ _ACTIONS: Final = (
     ),
     ("Sort by next column", "Cycle the sort column", "conn('action_next_sort')"),
     ("Reverse sort", "Ascending ↔ descending", "conn('action_reverse_sort')"),
-    ("Group by process", "Toggle one row per owning process", "conn('action_toggle_group')"),
+    (
+        "Group by process, then container / namespace",
+        "g: one row per owning process, then per container or namespace (rows from several),"
+        " then no groups",
+        "conn('action_toggle_group')",
+    ),
+    (
+        "Host names (reverse DNS)",
+        "n: host names instead of addresses, looked up in the background; again: numbers",
+        "conn('action_toggle_dns')",
+    ),
+    (
+        "Not reported properties",
+        "u: in the detail pane, show or fold the properties Linux does not report",
+        "conn('action_toggle_missing')",
+    ),
     ("Clear filter / close pane", "Same as Esc", "conn('action_escape')"),
     ("Pause / resume", "Stop or restart sampling", "toggle_pause"),
     ("Sample faster", "Shorter interval", "interval(-1)"),
@@ -31,8 +46,9 @@ _ACTIONS: Final = (
     ("Connections screen", "Show the connection table", "show_screen('connections')"),
     ("IPsec screen", "Show the IPsec counters", "show_screen('ipsec')"),
     ("Help", "Keys, colours and markers", "help"),
-    ("Quit", "Leave tcpscope", "quit"),
 )
+"""The keys' actions by name. No "Quit": Textual's own palette commands have it (two entries
+read as two different ways out)."""
 SORTS: Final = tuple(
     (
         f"Sort by {BY_KEY[key].title}",

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from rich.console import Console
 from textual.app import ScreenStackError
+from textual.command import CommandList
 from textual.filter import Monochrome
 from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Collapsible, LoadingIndicator, Static
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.property_rules import PROPERTIES
@@ -688,6 +689,47 @@ async def test_command_palette_runs_the_same_actions() -> None:
         for _ in range(5):
             await pilot.pause()
         assert feed.paused
+
+
+async def palette_titles(pilot: Pilot[int], app: TcpscopeApp, query: str) -> list[str]:
+    """The titles the command palette lists for ``query`` (it is left open)."""
+    await pilot.press("ctrl+p", *query)
+    options = app.screen.query_one(CommandList)
+    for _ in range(50):  # the providers search in workers
+        await pilot.pause(0.02)
+        if options.option_count and not app.screen.query_one(LoadingIndicator).display:
+            break
+    prompts = (options.get_option_at_index(i).prompt for i in range(options.option_count))
+    return [str(p).split("\n")[0] for p in prompts]
+
+
+async def test_palette_names_every_key_once() -> None:
+    """The palette had no entry for ``n`` (searching "dns", "host" or "name" found nothing)
+    nor ``u``, said "Group by process — Toggle one row per owning process" though ``g``
+    cycles on to container/namespace, and listed "Quit" twice (ours and Textual's)."""
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        for query in ("dns", "host", "name"):
+            assert "Host names (reverse DNS)" in await palette_titles(pilot, app, query), query
+            await pilot.press("escape")
+        assert await palette_titles(pilot, app, "quit") == ["Quit"]
+        await pilot.press("escape")
+        group = [t for t in await palette_titles(pilot, app, "group") if t.startswith("Group")]
+        assert group == ["Group by process, then container / namespace"]
+        await pilot.press("escape")
+        assert (await palette_titles(pilot, app, "host names"))[0] == "Host names (reverse DNS)"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert table(app).dns is not None  # the same action as n
+        await pilot.press("enter")  # the detail pane, where u unfolds
+        missing = app.screen.query_one("#detail-missing", Collapsible)
+        assert missing.collapsed
+        assert (await palette_titles(pilot, app, "not reported"))[0] == "Not reported properties"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not missing.collapsed
 
 
 async def test_no_color_keeps_markers() -> None:
