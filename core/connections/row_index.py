@@ -92,6 +92,9 @@ class RowIndex:
         self.ghosts: dict[str, datetime] = {}
         """InstanceID → when the connection closed, for ghost rows."""
         self.processes: Mapping[int, ProcessInfo] = {}
+        self._ghost_owners: dict[str, ProcessInfo] = {}
+        """Ghost row → the process that owned it when it closed: a sample lists only the
+        processes alive, and a ghost of a process ended (``K``) lost its name."""
         self.namespaces: NamespaceView | None = None
         self.namespace_of: NamespaceOf = _no_namespace
         """The namespace of a row (for the ``ns:``/``container:`` filters and grouping)."""
@@ -194,9 +197,16 @@ class RowIndex:
             self._order_by(self.sort_column, self.query)
 
     def proc(self, conn: TcpConnection) -> ProcessInfo | None:
-        """The owning process record of ``conn``, if known."""
+        """The owning process record of ``conn``, if known; for a ghost, the one it had
+        when it closed (its process may have exited since, or its PID gone to another)."""
         pid = conn.owning_process
-        return self.processes.get(pid) if pid is not None else None
+        if pid is None:
+            return None
+        if self._ghost_owners:
+            owner = self._ghost_owners.get(conn.instance_id)
+            if owner is not None:
+                return owner
+        return self.processes.get(pid)
 
     # --- changing the view ------------------------------------------------------------
     def set_sort(self, column: str, reverse: bool) -> None:
@@ -330,6 +340,7 @@ class RowIndex:
         """
         if snap.namespaces is not self.namespaces:
             self._set_namespaces(snap.namespaces)
+        before = self.processes
         if snap.processes is not self.processes:
             self.processes = snap.processes
             for order in self._tracked():
@@ -363,6 +374,7 @@ class RowIndex:
             closed=self.ghosts,
             delta=delta if applies else None,
         )
+        self._keep_ghost_owners(tick, before)
         if conns is self.rows.live and tick.live:
             # The source changed its published dict in place: the old records are lost.
             self._bulk(conns, tick)
@@ -373,6 +385,22 @@ class RowIndex:
             with gc_paused():
                 self._move_few()
         return tick.count
+
+    def _keep_ghost_owners(self, tick: TickChanges, before: Mapping[int, ProcessInfo]) -> None:
+        """Note the owner of each new ghost (from this sample, else the one before: a process
+        with no socket left is in neither once it has exited), and forget those of rows gone
+        or open again. O(changes)."""
+        owners = self._ghost_owners
+        for iid in tick.ghosted:
+            conn = tick.ghost_rows.get(iid)
+            pid = conn.owning_process if conn is not None else None
+            if pid is not None and iid not in owners:
+                proc = self.processes.get(pid) or before.get(pid)
+                if proc is not None:
+                    owners[iid] = proc
+        if owners:
+            for iid in (*tick.gone, *tick.live):
+                owners.pop(iid, None)
 
     def _note(self, conns: Mapping[str, TcpConnection], tick: TickChanges) -> None:
         """Note each changed row in every order (by the record it is in order by now), and

@@ -242,6 +242,41 @@ async def test_k_terminates_then_offers_sigkill(
     assert child.wait(timeout=5) == -signal.SIGKILL
 
 
+async def test_ghost_of_a_terminated_process_keeps_its_name(bag: SocketBag) -> None:
+    """After K the process is gone and its sockets stay as ghosts: each ghost row still
+    names the process it had while alive (it read "- " where the name was: the name was
+    looked up in the current sample's processes, which no longer hold it)."""
+    child, port = bag.child_listener()
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        conn = await select(pilot, app, port, 0)
+        table = app.screen.query_one(ConnTable)
+        alive = table.render_line(table.cursor_row - int(table.scroll_offset.y) + 1).text
+        name = column_text(table, "process", alive)
+        assert name.startswith("python"), alive
+        await pilot.press("K")
+        await confirm(pilot, app)
+        await pilot.press("y")
+        await until(pilot, lambda: conn.instance_id in table.index.ghosts)
+        assert child.wait(timeout=5) == -signal.SIGTERM
+        await until(pilot, lambda: table.move_cursor_to(conn.instance_id))
+        await pilot.pause()
+        ghost = table.render_line(table.cursor_row - int(table.scroll_offset.y) + 1).text
+        assert ghost.startswith("x"), ghost
+        assert column_text(table, "process", ghost) == name, ghost
+        assert column_text(table, "pid", ghost) == str(child.pid), ghost
+
+
+def column_text(table: ConnTable, key: str, line: str) -> str:
+    """The cell of column ``key`` in a drawn table line."""
+    left = 0
+    for col, width in table.layout_columns:
+        if col.key == key:
+            return line[left : left + width].strip()
+        left += width + 1
+    raise AssertionError(f"no {key} column")
+
+
 async def _replay_feed(tmp_path: Path) -> Feed:
     path = tmp_path / "r.tsr"
     write_recording(path, await demo_snapshots_async(1, 3))
