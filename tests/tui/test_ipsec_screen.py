@@ -7,6 +7,7 @@ from ``core.ipsec.counters`` for reasons and grades), never typed in by hand.
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -486,3 +487,42 @@ async def test_providers_line_keeps_one_line_and_gives_reasons_where_they_fit(wi
         assert plain.index("strongswan") < plain.index("kernel")
         assert line.size.height == 1
         assert (down[0].error in plain) is (width == 200)
+
+
+def drawn_lines(app: TcpscopeApp) -> list[str]:
+    """The text of every screen line as the compositor draws it now."""
+    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
+
+
+def _last_native_key(screen: IpsecScreen) -> str:
+    table = screen.query_one(NativeTable)
+    return str(table.get_row_at(table.row_count - 1)[1])
+
+
+@pytest.mark.parametrize("keys", [("end",), ("pagedown",) * 8, ("down",) * 80])
+async def test_at_80x24_every_native_row_can_be_scrolled_on_screen(keys: tuple[str, ...]) -> None:
+    """The native view lists every native counter (the real kernel's ~30 xfrm_stat keys and its
+    SAD/SPD counts, after strongSwan's): at 80x24 End, PgDn and the arrows bring the last one on
+    screen. The tables had DataTable's max-height of 100% and were cut at the page's height
+    inside a page that then had nothing more to scroll."""
+    from core.ipsec.providers.kernel import KernelProvider
+
+    if not os.path.exists("/proc/net/xfrm_stat"):
+        pytest.skip("kernel without CONFIG_XFRM_STATISTICS")
+    scripted = [p for p in standard_providers() if p.name == "strongswan"]
+    feed = SteppedIpsecFeed([KernelProvider(), *scripted])
+    app = TcpscopeApp(feed, hostname=HOST)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 2)
+            await pilot.press("n")
+            await pilot.pause()
+            table = screen.query_one(NativeTable)
+            assert table.row_count > 24
+            last = _last_native_key(screen)
+            assert not any(last in line for line in drawn_lines(app))
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert any(last in line for line in drawn_lines(app)[:-1])  # above the footer
+    finally:
+        feed.sampler.close()

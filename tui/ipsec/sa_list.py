@@ -40,7 +40,24 @@ ENDS_CELLS: Final = 30
 SA_KEYS: Final = tuple(key for key, _, _ in SA_COLUMNS)
 
 
-class NativeTable(DataTable[Cell], can_focus=False):
+class PageTable(DataTable[Cell], can_focus=False):
+    """A DataTable drawn whole inside a scrolling page: the page scrolls, the table does not.
+
+    Why no max-height: DataTable's own CSS caps it at 100% of its container, so inside the
+    native page a table longer than the screen was cut at the screen's height, and the page,
+    no taller than that, had nothing left to scroll: no key reached the rows below the cut.
+    ``initial`` in a widget's DEFAULT_CSS means Textual's default (none); in the app's .tcss it
+    would mean DataTable's 100% again.
+    """
+
+    DEFAULT_CSS = """
+    PageTable {
+        max-height: initial;
+    }
+    """
+
+
+class NativeTable(PageTable):
     """Native counters of every provider: name, value, rate of running totals, missing groups."""
 
     def on_mount(self) -> None:
@@ -102,7 +119,7 @@ def native_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
     return rows
 
 
-class SaList(DataTable[Cell], can_focus=False):
+class SaList(PageTable):
     """IKE SAs with their CHILD SAs indented below them: state, peers, algorithms, traffic."""
 
     def on_mount(self) -> None:
