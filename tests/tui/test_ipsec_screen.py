@@ -526,3 +526,30 @@ async def test_at_80x24_every_native_row_can_be_scrolled_on_screen(keys: tuple[s
             assert any(last in line for line in drawn_lines(app)[:-1])  # above the footer
     finally:
         feed.sampler.close()
+
+
+async def test_at_80x24_the_cursor_moves_off_a_vanished_daemons_rows_and_stays_on_screen() -> None:
+    """The scripted strongSwan's daemon is gone at read 3 (the real provider's words for a
+    missing VICI socket) and its rows are back at read 4. The cursor leaves its hidden row for
+    the kernel's first row, under the banner, with the footer's ⏎ Detail; when the daemon's
+    21 rows return above it, the view follows the cursor rather than leave it off screen."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 3)
+        await pilot.pause()
+        assert screen.focused is row(screen, "strongswan", COUNTER_NAMES[0])
+        await advance(pilot, app, feed)  # read 3: charon gone
+        await pilot.pause()
+        kernel_first = row(screen, "kernel", COUNTER_NAMES[0])
+        assert screen.focused is kernel_first
+        assert "Detail" in drawn_lines(app)[-1]
+        banner = screen.query_one("#section-strongswan .provider-header", Static)
+        assert any(VICI_MISSING in line for line in drawn_lines(app))
+        assert banner.region.y >= screen.query_one(CounterTable).region.y
+        await advance(pilot, app, feed)  # read 4: the rows are back (with an error)
+        await pilot.pause()
+        table = screen.query_one(CounterTable)
+        assert screen.focused is kernel_first
+        assert table.region.y <= kernel_first.region.y < table.region.bottom
+        await pilot.press("down")
+        assert screen.focused is row(screen, "kernel", COUNTER_NAMES[1])
