@@ -7,6 +7,7 @@ from ``core.ipsec.counters`` for reasons and grades), never typed in by hand.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 
@@ -24,15 +25,18 @@ from tests.tui.ipsec_fixtures import (
     RESET_AT,
     VICI_MISSING,
     VICI_RESET,
+    IpsecFrame,
+    ScriptedIpsecProvider,
     SteppedIpsecFeed,
     kernel_frame,
     standard_providers,
+    strongswan_frame,
 )
 from tests.tui.scripted import SteppedFeed
 from tui import format as tfmt
 from tui.app import TcpscopeApp
 from tui.ipsec.detail_screen import CounterDetailScreen
-from tui.ipsec.format import RESET, short_reason
+from tui.ipsec.format import RESET, sa_state, short_reason
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable, ProviderSection
 from tui.ipsec.sa_list import ENDS_CELLS, NativeTable, SaList
 from tui.ipsec.screen import NO_IPSEC, IpsecScreen
@@ -553,3 +557,35 @@ async def test_at_80x24_the_cursor_moves_off_a_vanished_daemons_rows_and_stays_o
         assert table.region.y <= kernel_first.region.y < table.region.bottom
         await pilot.press("down")
         assert screen.focused is row(screen, "kernel", COUNTER_NAMES[1])
+
+
+def _aging_sa(i: int) -> IpsecFrame:
+    """The standard strongSwan frame whose established IKE SA is 42 s old at first, then 65 s
+    (its State cell grows: "… · up 42 s" → "… · up 1 min 5 s")."""
+    frame = strongswan_frame(0)  # (no outage: the standard script's daemon goes at read 3)
+    first = dataclasses.replace(frame.sas[0], established_s=42 if i < 3 else 65)
+    return dataclasses.replace(frame, sas=(first, *frame.sas[1:]), native={"ikesas.total": 2 + i})
+
+
+async def test_at_80_columns_sa_and_native_cells_that_grow_are_shown_whole() -> None:
+    """A cell that grows after the first render (the SA's age, a native count) widens its
+    column: the columns kept the width of their first render and cut the new text
+    ("ESTABLISHED IKEv2 · up 1 mi")."""
+    provider = ScriptedIpsecProvider("strongswan", _aging_sa, version="5.9.8")
+    feed = SteppedIpsecFeed([provider])
+    app = TcpscopeApp(feed, hostname=HOST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        await pilot.press("n")
+        await pilot.pause()
+        assert any("ESTABLISHED IKEv2 · up 42 s" in line for line in drawn_lines(app))
+        for _ in range(8):  # 2 + 8 = 10: one digit more
+            await advance(pilot, app, feed)
+        await pilot.pause()
+        state = sa_state("ESTABLISHED", "IKEv2", 65)
+        assert state == "ESTABLISHED IKEv2 · up 1 min 5 s"
+        lines = drawn_lines(app)
+        assert any(state in line for line in lines), lines
+        native = screen.query_one(NativeTable)
+        assert native.get_cell("strongswan/ikesas.total", "value") == "11"
+        assert any(re.search(r"ikesas\.total\s+11\b", line) for line in lines), lines
