@@ -254,7 +254,7 @@ async def test_native_view_lists_counters_and_sas_with_peer_text_literal() -> No
         child = ike[0].children[0]
         assert child.bytes_in_rate is not None
         rate = sas.get_cell("strongswan/child/3/7", "in_rate")
-        assert rate == tfmt.short_rate(child.bytes_in_rate)  # the column's title says /s
+        assert rate == f"{tfmt.short_rate(child.bytes_in_rate)}/s"
         assert app.focused is screen.query_one("#ipsec-native")
         await pilot.press("n")
         assert isinstance(app.focused, CounterRowView)
@@ -589,3 +589,47 @@ async def test_at_80_columns_sa_and_native_cells_that_grow_are_shown_whole() -> 
         native = screen.query_one(NativeTable)
         assert native.get_cell("strongswan/ikesas.total", "value") == "11"
         assert any(re.search(r"ikesas\.total\s+11\b", line) for line in lines), lines
+
+
+RATE_CELL = re.compile(r"\d+(\.\d)? (B|KiB|MiB|GiB)/s")
+"""A byte-rate cell of the SA list: a number, a unit and /s, whatever the size."""
+
+
+def _three_rates(i: int) -> IpsecFrame:
+    """One IKE SA with two CHILD SAs: 256 B/s in and 2.2 KiB/s out, and one idle (0 B/s)."""
+    frame = strongswan_frame(0)
+    ike = frame.sas[0]
+    busy = dataclasses.replace(
+        ike.children[0], bytes_in=256 * i, bytes_out=2253 * i, packets_in=i, packets_out=i
+    )
+    idle = dataclasses.replace(busy, name="idle", uniqueid="8", bytes_in=7, bytes_out=7)
+    return dataclasses.replace(frame, sas=(dataclasses.replace(ike, children=(busy, idle)),))
+
+
+async def test_at_80_columns_sa_rate_cells_all_say_a_unit_per_second() -> None:
+    """The In/s and Out/s cells of the SA list read "0 B/s", "256 B/s", "2.2 KiB/s": one
+    scheme for every value, each saying what it is, and whole at 80 columns. They read "0 B",
+    "256 B", "2.2 KiB" (no /s), and cut by their column, "256" and "2.2 K"."""
+    provider = ScriptedIpsecProvider("strongswan", _three_rates, version="5.9.8")
+    feed = SteppedIpsecFeed([provider])
+    app = TcpscopeApp(feed, hostname=HOST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 3)
+        await pilot.press("n")
+        await pilot.pause()
+        sas = screen.query_one(SaList)
+        cells = {
+            (child, column): str(sas.get_cell(f"strongswan/child/3/{child}", column))
+            for child in ("7", "8")
+            for column in ("in_rate", "out_rate")
+        }
+        assert cells == {
+            ("7", "in_rate"): "256 B/s",
+            ("7", "out_rate"): "2.2 KiB/s",
+            ("8", "in_rate"): "0 B/s",
+            ("8", "out_rate"): "0 B/s",
+        }
+        assert all(RATE_CELL.fullmatch(cell) for cell in cells.values())
+        lines = drawn_lines(app)
+        assert any(re.search(r"256 B/s +2\.2 KiB/s", line) for line in lines), lines
+        assert any(re.search(r"0 B/s +0 B/s", line) for line in lines), lines

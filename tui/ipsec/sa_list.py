@@ -33,8 +33,8 @@ SA_COLUMNS: Final = (
     ("algorithms", "Algorithms", None),
 )
 """Key, title and fixed width (None: fit) of each SA column; traffic first, long text last.
-At 80 columns the SA, its State and both rates fit, and most of the remote end (peers and
-traffic selectors are cut to :data:`ENDS_CELLS`)."""
+At 80 columns the SA, its State and both rates (``47.4 KiB/s``) fit; the page scrolls sideways
+(←/→) to the remote end and the rest (peers and traffic selectors are cut to :data:`ENDS_CELLS`)."""
 ENDS_CELLS: Final = 30
 """Cells of a Remote or Local cell at most (a peer's identity can be any length)."""
 SA_KEYS: Final = tuple(key for key, _, _ in SA_COLUMNS)
