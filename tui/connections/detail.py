@@ -110,6 +110,9 @@ def tcp_table(
         ("retransmits", f"{info.retrans} in flight, {info.total_retrans} total"),
         ("bytes in (received)", fmt.size(info.bytes_received)),
         ("bytes out (acked)", fmt.size(info.bytes_acked)),
+        # An idle connection read "out 1 Byte": the kernel's counters include the sequence
+        # numbers a SYN and a FIN take, as ss's bytes_acked / bytes_received do.
+        ("", "(as the kernel counts: a SYN and a FIN are one byte each)"),
         ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
         ("Recv-Q / Send-Q", _queues(info)),
     )
