@@ -6,6 +6,9 @@ markup (``state:[red]x`` is shown as typed). Ctrl+Z suspends the app to the shel
 brings it back (Textual turns off the terminal's own signal keys). SIGINT, SIGTERM and SIGHUP
 end the app the way ``q`` does, so the terminal is restored (by default SIGTERM killed it
 mid-frame and left the terminal in the app's screen mode), ended anyway after a short grace.
+A terminal that hangs up without a SIGHUP reaching the app (started under ``runuser`` or
+``su``, whose session leader keeps it) ends it the same way: Textual's input thread otherwise
+spins on the end of input at a core's full speed, forever.
 And the size drawn at never exceeds the terminal (:func:`bound_terminal_size`):
 ``COLUMNS=100000`` once made the app allocate gigabytes, then draw an unreadable screen.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -95,6 +99,15 @@ class GuardedApp(App[int]):
             with contextlib.suppress(ValueError, OSError):  # not the main thread
                 signal.signal(sig, handle)
         _DEADLINE.start()
+        terminal = _input_terminal()
+        if terminal is not None and not self.is_headless:
+            self.set_interval(HANGUP_CHECK_S, lambda: self._quit_if_hung_up(terminal))
+
+    def _quit_if_hung_up(self, fd: int) -> None:
+        """Quit as on SIGHUP once the terminal has hung up (see the module docstring)."""
+        if terminal_hung_up(fd) and not _DEADLINE.signalled:
+            _DEADLINE.arm(signal.SIGHUP)
+            self._quit_now()
 
     def _quit_now(self) -> None:
         """Quit as ``q`` does: preferences saved, feed closed, terminal restored."""
@@ -122,6 +135,29 @@ class GuardedApp(App[int]):
     ) -> None:
         """Show a toast; its text is always literal (``markup`` is ignored on purpose)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+
+HANGUP_CHECK_S: Final = 1.0
+"""How often the app asks whether its terminal has hung up (one ioctl)."""
+
+
+def _input_terminal() -> int | None:
+    """The descriptor the app reads keys from (Textual's driver reads stdin), if a terminal."""
+    try:
+        fd = sys.__stdin__.fileno()  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return None
+    return fd if os.isatty(fd) else None
+
+
+def terminal_hung_up(fd: int) -> bool:
+    """Whether the terminal on ``fd`` has hung up (its other end closed: an SSH session cut,
+    a tmux pane killed). A hung-up terminal answers every ioctl with EIO."""
+    try:
+        termios.tcgetattr(fd)
+    except termios.error as exc:
+        return bool(exc.args) and exc.args[0] in (errno.EIO, errno.ENXIO, errno.EBADF)
+    return False
 
 
 QUIT_GRACE_S: Final = 0.6

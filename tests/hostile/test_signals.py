@@ -4,11 +4,15 @@ app (terminal restored, like ``q``), the app while its IPsec daemon stalls, and 
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
 import select
 import shutil
 import signal
+import struct
 import subprocess
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,3 +132,37 @@ def test_the_ipsec_command_ends_while_the_daemon_stalls(sig: signal.Signals) -> 
         print(f"ipsec {sig.name}: ended after {took:.2f} s")
         assert proc.returncode in (130, -signal.SIGTERM), err
         assert b"Traceback" not in err
+
+
+def test_the_app_ends_when_its_terminal_hangs_up_without_a_sighup(tmp_path: Path) -> None:
+    """Started under ``runuser`` (whose session leader keeps the SIGHUP), the app outlived its
+    closed tmux pane, Textual's input thread reading the end of input at ~70% of a core. Here
+    the terminal is not the app's controlling terminal, so its hang-up sends no signal."""
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    app_env = {k: v for k, v in env().items() if k not in ("COLUMNS", "LINES")}
+    app = subprocess.Popen(
+        [PY, "-m", "tui", "--demo"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        cwd=ROOT,
+        env={**app_env, "XDG_CONFIG_HOME": str(tmp_path), "TERM": "xterm-256color"},
+        start_new_session=True,  # no controlling terminal: no SIGHUP from the kernel
+    )
+    os.close(secondary)
+    try:
+        drawn = b""
+        deadline = time.monotonic() + 60
+        while b"demo-web01" not in drawn and time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 1)
+            if ready:
+                drawn += os.read(primary, 65536)
+        assert b"demo-web01" in drawn, drawn[-500:]
+    finally:
+        os.close(primary)  # the terminal hangs up
+    try:
+        code = app.wait(timeout=30)
+    finally:
+        app.kill()
+    assert code == 0  # quit as on SIGHUP: preferences saved, feed closed
