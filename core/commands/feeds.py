@@ -80,8 +80,10 @@ def ipsec_sampler(options: FeedOptions) -> IpsecSampling | None:
     """The live IPsec sampler for ``options``, or None when IPsec is off."""
     if not options.ipsec:
         return None
-    from core.ipsec import IpsecSampler, get_providers
+    from core.ipsec import IpsecSampler, check_vici_path, get_providers
 
+    # Before the screen changes, in the same words as `tcpscope ipsec --vici`.
+    check_vici_path(options.vici)
     providers = get_providers(options.provider, options.vici)
     return IpsecSampler(providers, interval_s=options.interval_s)
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import stat
 import sys
 import textwrap
 from typing import Final, TextIO
@@ -26,6 +24,7 @@ from core.ipsec import (
     IpsecSampler,
     IpsecView,
     ProviderView,
+    check_vici_path,
     daemon_absent,
     daemons_first,
     get_providers,
@@ -63,17 +62,7 @@ def _validate(args: argparse.Namespace) -> tuple[str, str | None]:
     if provider not in PROVIDER_NAMES:
         raise UsageError(f"--provider must be one of {', '.join(PROVIDER_NAMES)}, not {provider!r}")
     vici: str | None = getattr(args, "vici", None)
-    if vici is not None:
-        if not vici.strip():
-            raise UsageError("--vici needs a socket path")
-        try:
-            st = os.stat(vici)
-        except FileNotFoundError:
-            return provider, vici  # charon not running yet: the view will say so
-        except OSError:
-            return provider, vici
-        if not stat.S_ISSOCK(st.st_mode):
-            raise UsageError(f"--vici {vici!r} is not a UNIX socket")
+    check_vici_path(vici)  # the app's check too (core.commands.feeds)
     return provider, vici
 
 

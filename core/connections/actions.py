@@ -111,9 +111,19 @@ goes to the peer only where tcp_need_reset says so, and a TIME_WAIT or a half-op
 dropped without a packet. The other states (LastAck, Closing) end without a reset."""
 
 
-def close_effect(state: TcpState) -> str:
+ORPHAN_FIN_WAIT2_EFFECT: Final = (
+    "No process holds it: the kernel drops it, as ss -K does; held as a minisocket (the usual "
+    "case, see net.ipv4.tcp_fin_timeout) nothing is sent, the peer is not reset."
+)
+"""An orphaned FinWait2 is a timewait minisocket unless tcp_fin_timeout is over 60 s, and a
+minisocket is dropped without a packet (tcp_abort): "the peer gets a reset" was false."""
+
+
+def close_effect(state: TcpState, owner: OwnerStatus | None = None) -> str:
     """The confirmation's sentence for ``state`` (:data:`CLOSE_EFFECTS`), not "the peer gets
-    a reset" for all."""
+    a reset" for all; ``owner``: the socket's owner status (an orphan closes differently)."""
+    if state is TcpState.FIN_WAIT2 and owner is OwnerStatus.NO_OWNER:
+        return ORPHAN_FIN_WAIT2_EFFECT
     return CLOSE_EFFECTS.get(
         state, "The kernel aborts it (no reset is sent in this state), as ss -K does."
     )

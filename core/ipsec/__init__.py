@@ -27,6 +27,7 @@ __all__ = [
     "IpsecView",
     "Kind",
     "ProviderView",
+    "check_vici_path",
     "daemon_absent",
     "daemons_first",
     "get_providers",
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     )
     from core.ipsec.one_shot import one_shot as one_shot_view
     from core.ipsec.presence import daemon_absent, daemons_first, start_hint
-    from core.ipsec.providers import PROVIDER_NAMES, get_providers
+    from core.ipsec.providers import PROVIDER_NAMES, check_vici_path, get_providers
     from core.ipsec.providers._vici import DEFAULT_VICI
     from core.ipsec.sampling import IpsecSampler
 else:
@@ -69,7 +70,7 @@ else:
             ),
             "one_shot": ("one_shot_view=one_shot",),
             "presence": ("daemon_absent", "daemons_first", "start_hint"),
-            "providers": ("PROVIDER_NAMES", "get_providers"),
+            "providers": ("PROVIDER_NAMES", "check_vici_path", "get_providers"),
             "providers._vici": ("DEFAULT_VICI",),
             "sampling": ("IpsecSampler",),
         },

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,57 @@ def test_vici_that_is_not_a_socket_is_a_usage_error(tmp_path: Path) -> None:
         cli.run(parse("--provider", "strongswan", "--vici", str(path)))
     with pytest.raises(UsageError):
         cli.run(parse("--vici", " "))
+
+
+def _app_in_a_terminal(*argv: str) -> tuple[int, str]:
+    """The app (``tcpscope`` with no command) with stdin, stdout and stderr on a pseudo-terminal,
+    as a user starts it; its exit code and what it wrote. One that starts is stopped after 15 s
+    (code -9)."""
+    parent, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", *argv], cwd=ROOT, stdin=child, stdout=child, stderr=child
+    )
+    os.close(child)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([parent], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            data = os.read(parent, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    if proc.poll() is None:
+        proc.kill()
+    code = proc.wait(timeout=10)
+    os.close(parent)
+    return code, b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_the_app_refuses_a_vici_path_that_is_no_socket_as_tcpscope_ipsec_does(
+    tmp_path: Path,
+) -> None:
+    """A regular file given as --vici: the app read it as a socket and said "charon not
+    running (… refuses connections)"; it fails at start with tcpscope ipsec's one line, exit 2,
+    before the screen changes."""
+    path = tmp_path / "charon.conf"
+    path.write_text("charon {}\n")
+    one_shot = subprocess.run(
+        [sys.executable, "-m", "tui", "ipsec", "--vici", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert one_shot.returncode == 2
+    line = one_shot.stderr.strip()
+    assert "is not a UNIX socket" in line and "\n" not in line
+    code, shown = _app_in_a_terminal("--vici", str(path))
+    assert (code, shown.strip()) == (2, line)
 
 
 def test_missing_socket_is_reported_in_the_instance(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from core.ipsec.counters import source_for
 from core.ipsec.model import Grade, IpsecView
 from core.ipsec.providers.strongswan import StrongswanProvider
 from core.ipsec.sampling import IpsecSampler
@@ -147,6 +148,28 @@ def test_failed_authentication(
     auth = a1.row("strongswan", "AuthenticationFailures")
     assert auth.value is None and auth.grade is Grade.NONE
     assert auth.reason is not None and "5.9" in auth.reason
+
+
+def test_timed_out_initiations_are_not_counted_and_the_reason_says_so(
+    lab: IpsecLab, sampler_a: IpsecSampler
+) -> None:
+    """An initiation whose peer never answers ("giving up after 2 retransmits", "peer not
+    responding") is an acquire that failed, yet charon 5.9.8 sends no VICI event for it: no
+    ike-updown (that one comes only once the peer has answered, as for the auth failure
+    above), no ike-update, and 5.9 has no ike-state-change or alert. So AcquireFailures and
+    NegotiationFailures stay put, and their grade reason must say that timeouts are missed."""
+    a0 = sampler_a.sample()
+    for _ in range(2):
+        result = lab.provoke_timeout()
+        assert result.returncode != 0
+        assert "peer not responding" in result.stdout + result.stderr
+    a1 = wait_for(sampler_a.sample, lambda v: False, timeout_s=1.0)  # late events, if any
+    for counter in ("AcquireFailures", "NegotiationFailures"):
+        assert val(a1, counter) == val(a0, counter), counter
+        row = a1.row("strongswan", counter)
+        reason = source_for(counter, "strongswan", a1.provider("strongswan").version).reason
+        assert row.grade is Grade.APPROX
+        assert "not counted" in reason and "peer not responding" in reason, reason
 
 
 def test_rates_positive_during_traffic_then_zero(lab: IpsecLab, sampler_a: IpsecSampler) -> None:

@@ -350,6 +350,16 @@ class IpsecLab:
         """Initiate the ``bad`` connection: side b rejects a's PSK (AUTHENTICATION_FAILED)."""
         return self.initiate("bad", ike="bad", check=False, timeout_s=5)
 
+    @property
+    def unused(self) -> str:
+        """An address on the veth subnet that nobody has: IKE sent there gets no answer."""
+        return f"10.99.{self.subnet}.77"
+
+    def provoke_timeout(self) -> subprocess.CompletedProcess[str]:
+        """Initiate the ``dead`` connection from a: its peer address is :attr:`unused`, so
+        charon gives up after its retransmits (2 here, about 4.4 s: "peer not responding")."""
+        return self.initiate("dead", ike="dead", check=False, timeout_s=20)
+
     def terminate_all(self) -> None:
         """Close every IKE_SA of side a."""
         for name in ("lab", "lab1", "bad"):
@@ -489,6 +499,28 @@ connections {{
         mode = tunnel
         local_ts = {me.inner_v1}/32
         remote_ts = {peer.inner_v1}/32
+        esp_proposals = aes128gcm16
+        start_action = none
+      }}
+    }}
+  }}
+  dead {{
+    version = 2
+    local_addrs = {me.outer}
+    remote_addrs = {self.unused}
+    local {{
+      auth = psk
+      id = {me.name}dead.lab
+    }}
+    remote {{
+      auth = psk
+      id = dead.lab
+    }}
+    children {{
+      dead {{
+        mode = tunnel
+        local_ts = {me.inner}/32
+        remote_ts = {self.unused}/32
         esp_proposals = aes128gcm16
         start_action = none
       }}

@@ -146,6 +146,9 @@ async def test_an_orphaned_socket_is_said_to_have_no_owner_because_it_has_no_fil
         text = await confirm(pilot, app)
         assert "no owning process (the kernel holds it without a file)" in text
         assert "1 connection; no process holds the socket (no file)" in text
+        # Dropped without a packet (a minisocket): "the peer gets a reset" was false.
+        assert "nothing is sent, the peer is not reset" in text
+        assert "the peer gets a reset" not in text
         await pilot.press("n")
 
 

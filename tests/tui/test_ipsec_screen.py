@@ -7,6 +7,8 @@ from ``core.ipsec.counters`` for reasons and grades), never typed in by hand.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 
 import pytest
@@ -23,15 +25,18 @@ from tests.tui.ipsec_fixtures import (
     RESET_AT,
     VICI_MISSING,
     VICI_RESET,
+    IpsecFrame,
+    ScriptedIpsecProvider,
     SteppedIpsecFeed,
     kernel_frame,
     standard_providers,
+    strongswan_frame,
 )
 from tests.tui.scripted import SteppedFeed
 from tui import format as tfmt
 from tui.app import TcpscopeApp
 from tui.ipsec.detail_screen import CounterDetailScreen
-from tui.ipsec.format import RESET, short_reason
+from tui.ipsec.format import RESET, sa_state, short_reason
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable, ProviderSection
 from tui.ipsec.sa_list import ENDS_CELLS, NativeTable, SaList
 from tui.ipsec.screen import NO_IPSEC, IpsecScreen
@@ -249,7 +254,7 @@ async def test_native_view_lists_counters_and_sas_with_peer_text_literal() -> No
         child = ike[0].children[0]
         assert child.bytes_in_rate is not None
         rate = sas.get_cell("strongswan/child/3/7", "in_rate")
-        assert rate == tfmt.short_rate(child.bytes_in_rate)  # the column's title says /s
+        assert rate == f"{tfmt.short_rate(child.bytes_in_rate)}/s"
         assert app.focused is screen.query_one("#ipsec-native")
         await pilot.press("n")
         assert isinstance(app.focused, CounterRowView)
@@ -486,3 +491,145 @@ async def test_providers_line_keeps_one_line_and_gives_reasons_where_they_fit(wi
         assert plain.index("strongswan") < plain.index("kernel")
         assert line.size.height == 1
         assert (down[0].error in plain) is (width == 200)
+
+
+def drawn_lines(app: TcpscopeApp) -> list[str]:
+    """The text of every screen line as the compositor draws it now."""
+    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
+
+
+def _last_native_key(screen: IpsecScreen) -> str:
+    table = screen.query_one(NativeTable)
+    return str(table.get_row_at(table.row_count - 1)[1])
+
+
+@pytest.mark.parametrize("keys", [("end",), ("pagedown",) * 8, ("down",) * 80])
+async def test_at_80x24_every_native_row_can_be_scrolled_on_screen(keys: tuple[str, ...]) -> None:
+    """The native view lists every native counter (the real kernel's ~30 xfrm_stat keys and its
+    SAD/SPD counts, after strongSwan's): at 80x24 End, PgDn and the arrows bring the last one on
+    screen. The tables had DataTable's max-height of 100% and were cut at the page's height
+    inside a page that then had nothing more to scroll."""
+    from core.ipsec.providers.kernel import KernelProvider
+
+    if not os.path.exists("/proc/net/xfrm_stat"):
+        pytest.skip("kernel without CONFIG_XFRM_STATISTICS")
+    scripted = [p for p in standard_providers() if p.name == "strongswan"]
+    feed = SteppedIpsecFeed([KernelProvider(), *scripted])
+    app = TcpscopeApp(feed, hostname=HOST)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 2)
+            await pilot.press("n")
+            await pilot.pause()
+            table = screen.query_one(NativeTable)
+            assert table.row_count > 24
+            last = _last_native_key(screen)
+            assert not any(last in line for line in drawn_lines(app))
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert any(last in line for line in drawn_lines(app)[:-1])  # above the footer
+    finally:
+        feed.sampler.close()
+
+
+async def test_at_80x24_the_cursor_moves_off_a_vanished_daemons_rows_and_stays_on_screen() -> None:
+    """The scripted strongSwan's daemon is gone at read 3 (the real provider's words for a
+    missing VICI socket) and its rows are back at read 4. The cursor leaves its hidden row for
+    the kernel's first row, under the banner, with the footer's ⏎ Detail; when the daemon's
+    21 rows return above it, the view follows the cursor rather than leave it off screen."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 3)
+        await pilot.pause()
+        assert screen.focused is row(screen, "strongswan", COUNTER_NAMES[0])
+        await advance(pilot, app, feed)  # read 3: charon gone
+        await pilot.pause()
+        kernel_first = row(screen, "kernel", COUNTER_NAMES[0])
+        assert screen.focused is kernel_first
+        assert "Detail" in drawn_lines(app)[-1]
+        banner = screen.query_one("#section-strongswan .provider-header", Static)
+        assert any(VICI_MISSING in line for line in drawn_lines(app))
+        assert banner.region.y >= screen.query_one(CounterTable).region.y
+        await advance(pilot, app, feed)  # read 4: the rows are back (with an error)
+        await pilot.pause()
+        table = screen.query_one(CounterTable)
+        assert screen.focused is kernel_first
+        assert table.region.y <= kernel_first.region.y < table.region.bottom
+        await pilot.press("down")
+        assert screen.focused is row(screen, "kernel", COUNTER_NAMES[1])
+
+
+def _aging_sa(i: int) -> IpsecFrame:
+    """The standard strongSwan frame whose established IKE SA is 42 s old at first, then 65 s
+    (its State cell grows: "… · up 42 s" → "… · up 1 min 5 s")."""
+    frame = strongswan_frame(0)  # (no outage: the standard script's daemon goes at read 3)
+    first = dataclasses.replace(frame.sas[0], established_s=42 if i < 3 else 65)
+    return dataclasses.replace(frame, sas=(first, *frame.sas[1:]), native={"ikesas.total": 2 + i})
+
+
+async def test_at_80_columns_sa_and_native_cells_that_grow_are_shown_whole() -> None:
+    """A cell that grows after the first render (the SA's age, a native count) widens its
+    column: the columns kept the width of their first render and cut the new text
+    ("ESTABLISHED IKEv2 · up 1 mi")."""
+    provider = ScriptedIpsecProvider("strongswan", _aging_sa, version="5.9.8")
+    feed = SteppedIpsecFeed([provider])
+    app = TcpscopeApp(feed, hostname=HOST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        await pilot.press("n")
+        await pilot.pause()
+        assert any("ESTABLISHED IKEv2 · up 42 s" in line for line in drawn_lines(app))
+        for _ in range(8):  # 2 + 8 = 10: one digit more
+            await advance(pilot, app, feed)
+        await pilot.pause()
+        state = sa_state("ESTABLISHED", "IKEv2", 65)
+        assert state == "ESTABLISHED IKEv2 · up 1 min 5 s"
+        lines = drawn_lines(app)
+        assert any(state in line for line in lines), lines
+        native = screen.query_one(NativeTable)
+        assert native.get_cell("strongswan/ikesas.total", "value") == "11"
+        assert any(re.search(r"ikesas\.total\s+11\b", line) for line in lines), lines
+
+
+RATE_CELL = re.compile(r"\d+(\.\d)? (B|KiB|MiB|GiB)/s")
+"""A byte-rate cell of the SA list: a number, a unit and /s, whatever the size."""
+
+
+def _three_rates(i: int) -> IpsecFrame:
+    """One IKE SA with two CHILD SAs: 256 B/s in and 2.2 KiB/s out, and one idle (0 B/s)."""
+    frame = strongswan_frame(0)
+    ike = frame.sas[0]
+    busy = dataclasses.replace(
+        ike.children[0], bytes_in=256 * i, bytes_out=2253 * i, packets_in=i, packets_out=i
+    )
+    idle = dataclasses.replace(busy, name="idle", uniqueid="8", bytes_in=7, bytes_out=7)
+    return dataclasses.replace(frame, sas=(dataclasses.replace(ike, children=(busy, idle)),))
+
+
+async def test_at_80_columns_sa_rate_cells_all_say_a_unit_per_second() -> None:
+    """The In/s and Out/s cells of the SA list read "0 B/s", "256 B/s", "2.2 KiB/s": one
+    scheme for every value, each saying what it is, and whole at 80 columns. They read "0 B",
+    "256 B", "2.2 KiB" (no /s), and cut by their column, "256" and "2.2 K"."""
+    provider = ScriptedIpsecProvider("strongswan", _three_rates, version="5.9.8")
+    feed = SteppedIpsecFeed([provider])
+    app = TcpscopeApp(feed, hostname=HOST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 3)
+        await pilot.press("n")
+        await pilot.pause()
+        sas = screen.query_one(SaList)
+        cells = {
+            (child, column): str(sas.get_cell(f"strongswan/child/3/{child}", column))
+            for child in ("7", "8")
+            for column in ("in_rate", "out_rate")
+        }
+        assert cells == {
+            ("7", "in_rate"): "256 B/s",
+            ("7", "out_rate"): "2.2 KiB/s",
+            ("8", "in_rate"): "0 B/s",
+            ("8", "out_rate"): "0 B/s",
+        }
+        assert all(RATE_CELL.fullmatch(cell) for cell in cells.values())
+        lines = drawn_lines(app)
+        assert any(re.search(r"256 B/s +2\.2 KiB/s", line) for line in lines), lines
+        assert any(re.search(r"0 B/s +0 B/s", line) for line in lines), lines

@@ -12,13 +12,15 @@ from collections.abc import Iterator
 import pytest
 from textual.widgets import Static
 
-from core.ipsec.model import Grade
+from core.ipsec.model import COUNTER_NAMES, Grade
+from core.ipsec.providers.kernel import KernelProvider
 from core.ipsec.providers.strongswan import StrongswanProvider
 from tests.lab.ipsec_lab import IpsecLab, have_lab_tools
 from tests.tui.ipsec_fixtures import SteppedIpsecFeed
-from tests.tui.test_ipsec_screen import advance, cell, open_ipsec, row, view
+from tests.tui.test_ipsec_screen import advance, cell, drawn_lines, open_ipsec, row, view
 from tui.app import TcpscopeApp
-from tui.ipsec.ipsec_table import ProviderSection
+from tui.ipsec.detail_screen import CounterDetailScreen
+from tui.ipsec.ipsec_table import CounterRowView, ProviderSection
 from tui.ipsec.sa_list import SaList
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
@@ -82,5 +84,59 @@ async def test_ipsec_screen_on_a_real_charon(lab: IpsecLab) -> None:
             assert "● strongswan" in providers
             assert not section.has_class("-failed")
             assert not row(screen, "strongswan", "InvalidPackets").has_class("-not-reported")
+    finally:
+        feed.sampler.close()
+
+
+async def test_cursor_stays_on_a_visible_row_when_charon_goes_and_comes_back(
+    lab: IpsecLab,
+) -> None:
+    """With the cursor on a strongSwan row, charon dies: its banner replaces its 21 rows and the
+    cursor moves to the next section's first row (the kernel's), keeping the keys (arrows,
+    Enter, the footer's ⏎ Detail) working; when charon is back the cursor is still usable, and
+    so it is when charon dies while the native view is shown. Before, the hidden row lost the
+    focus and nothing took it: every key on the rows was dead until a mouse click."""
+    feed = SteppedIpsecFeed([StrongswanProvider(lab.a.vici), KernelProvider()], interval_s=0.5)
+    app = TcpscopeApp(feed, hostname="lab")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 1)
+            await pilot.pause()
+            await pilot.press("down", "down")
+            focused = screen.focused
+            assert isinstance(focused, CounterRowView) and focused.provider == "strongswan"
+            assert "Detail" in drawn_lines(app)[-1]
+
+            lab.kill_daemon(lab.a)
+            await advance(pilot, app, feed)
+            await pilot.pause()
+            section = screen.query_one("#section-strongswan", ProviderSection)
+            assert "charon not running" in str(section.header.render())
+            focused = screen.focused
+            assert isinstance(focused, CounterRowView) and focused.display
+            assert (focused.provider, focused.counter) == ("kernel", COUNTER_NAMES[0])
+            assert "Detail" in drawn_lines(app)[-1]
+            await pilot.press("down")
+            assert screen.focused is row(screen, "kernel", COUNTER_NAMES[1])
+
+            lab.start_daemon(lab.a)
+            lab.load(lab.a)
+            await advance(pilot, app, feed)
+            await pilot.pause()
+            assert all(r.display for r in section.rows.values())
+            await pilot.press("home")
+            assert screen.focused is row(screen, "strongswan", COUNTER_NAMES[0])
+
+            # Gone while the native view is shown: back on the counters, the same nearest row.
+            await pilot.press("n")
+            lab.kill_daemon(lab.a)
+            await advance(pilot, app, feed)
+            await pilot.press("n")
+            await pilot.pause()
+            assert screen.focused is row(screen, "kernel", COUNTER_NAMES[0])
+            await pilot.press("enter")
+            assert isinstance(app.screen, CounterDetailScreen)
+            lab.start_daemon(lab.a)
+            lab.load(lab.a)
     finally:
         feed.sampler.close()

@@ -18,11 +18,13 @@ from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import live_app, select, until
 from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
+from tui.connections.detail import DetailPane
 from tui.connections.summary import (
     CLOSED_NO_INFO,
     ENDED_NO_INFO,
     NO_TCP_INFO_HERE,
     NOTHING_TO_MEASURE,
+    ORPHAN_NO_INFO,
 )
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
@@ -78,6 +80,8 @@ async def test_an_orphaned_fin_wait2_says_no_process_holds_it(bag: SocketBag) ->
     text = await _summary(bag, "orphan")
     assert "FinWait2 — Waiting for a connection termination request from the remote" in text
     assert "No process holds it any more" in text and "tcp_fin_timeout" in text
+    # The kernel sends no tcp_info for it: "the next sample has it" never came true.
+    assert ORPHAN_NO_INFO in text
 
 
 async def test_a_time_wait_row_says_the_kernel_keeps_it_and_gives_no_tcp_info(
@@ -137,3 +141,24 @@ async def test_a_reset_socket_still_held_says_who_holds_it_and_why_no_tcp_info()
     assert text.startswith("State Closed — "), text
     assert f"but python ({os.getpid()}) still holds the socket" in text
     assert ENDED_NO_INFO in text
+
+
+async def test_the_detail_pane_opens_at_its_top_again(bag: SocketBag) -> None:
+    """Scrolled down (↑↓ scroll it), closed and opened again (or opened on another row), the
+    pane showed where it had been scrolled to: the State line out of sight."""
+    listener = bag.listener()
+    client, _accepted = bag.pair(listener)
+    ports = client.getsockname()[1], client.getpeername()[1]
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = await _open_detail(pilot, app, ports, "State")
+        pane = app.screen.query_one(DetailPane)
+        await pilot.press(*["down"] * 6)
+        await until(pilot, lambda: pane.scroll_y > 0)
+        await pilot.press("enter")  # closed
+        await until(pilot, lambda: not app.screen.has_class("-detail-open"))
+        await pilot.press("enter")  # opened again
+        await until(pilot, lambda: app.screen.has_class("-detail-open"))
+        await pilot.pause()
+        assert pane.scroll_y == 0
+        assert summary.region.y == pane.region.y  # the State line at the top, on screen

@@ -129,7 +129,7 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
         _warn(text, f"a shared socket (PIDs {pids}): closing it closes it for all of them")
     if conn.state is TcpState.LISTEN:
         _warn(text, "a listening socket: new connections to this port will be refused")
-    text.append(f"\n{connections.close_effect(conn.state)}", style="italic")
+    text.append(f"\n{connections.close_effect(conn.state, conn.owner_status)}", style="italic")
     return text
 
 

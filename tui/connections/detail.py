@@ -96,10 +96,11 @@ def tcp_table(
     source: str = "netlink",
     state: TcpState | None = None,
     ghost: bool = False,
+    owner: OwnerStatus | None = None,
 ) -> Table | Text:
     """Every tcp_info figure tcpscope decodes."""
     if info is None:
-        return Text(why_no_tcp_info(source, state, ghost), style="italic")
+        return Text(why_no_tcp_info(source, state, ghost, owner), style="italic")
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
@@ -109,6 +110,9 @@ def tcp_table(
         ("retransmits", f"{info.retrans} in flight, {info.total_retrans} total"),
         ("bytes in (received)", fmt.size(info.bytes_received)),
         ("bytes out (acked)", fmt.size(info.bytes_acked)),
+        # An idle connection read "out 1 Byte": the kernel's counters include the sequence
+        # numbers a SYN and a FIN take, as ss's bytes_acked / bytes_received do.
+        ("", "(as the kernel counts: a SYN and a FIN are one byte each)"),
         ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
         ("Recv-Q / Send-Q", _queues(info)),
     )
@@ -161,6 +165,8 @@ class DetailPane(VerticalScroll, can_focus=True):
             body.update(Text("no connection selected"))
             return
         self._last = (conn, snap, proc, ghost, rate, history)
+        if self.row_id != conn.instance_id:  # another connection: its answer first
+            self.scroll_home(animate=False, immediate=True)
         self.row_id = conn.instance_id
         self._history = list(history)
         info = snap.tcp_info.get(conn.instance_id)
@@ -201,7 +207,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                 Text("\nOwning process", "bold u"),
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
-                tcp_table(info, snap.source, conn.state, ghost),
+                tcp_table(info, snap.source, conn.state, ghost, conn.owner_status),
                 *self._namespace(conn, snap, proc),
             )
         )

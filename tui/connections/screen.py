@@ -180,6 +180,9 @@ class ConnectionsScreen(Screen[None]):
         self._show_counts()
         self._show_banner(snap)
         if self.detail_open:
+            # Opened again: the answer first (it reopened where it was scrolled to, the State
+            # line out of sight).
+            self.query_one(DetailPane).scroll_home(animate=False, immediate=True)
             self._show_detail()
 
     def _show_counts(self) -> None:

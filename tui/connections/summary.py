@@ -21,6 +21,7 @@ from core.connections import (
     ENUMS,
     STATE_HINTS,
     ByteRate,
+    OwnerStatus,
     ProcessInfo,
     TcpConnection,
     TcpInfo,
@@ -155,11 +156,12 @@ def tcp_lines(
     state: TcpState | None = None,
     source: str = "netlink",
     ghost: bool = False,
+    owner: OwnerStatus | None = None,
 ) -> tuple[Text, Text]:
     """``rtt … cwnd … retrans …`` and ``in … out …`` (bytes and current rates); for a
     listener (``state`` Listen) its accept queue against its backlog, and no byte line."""
     if info is None:
-        none = Text(why_no_tcp_info(source, state, ghost))
+        none = Text(why_no_tcp_info(source, state, ghost, owner))
         none.stylize("italic")
         return none, Text("")
     if state is TcpState.LISTEN:
@@ -211,6 +213,10 @@ CLOSED_NO_INFO: Final = "not reported: the connection has closed (tcp_info is a 
 NOTHING_TO_MEASURE: Final = (
     "not reported: the kernel gives no tcp_info for a socket only bound (no connection)"
 )
+ORPHAN_NO_INFO: Final = (
+    "not reported: no process holds it, and the kernel keeps an orphaned FinWait2 as a "
+    "minisocket without tcp_info (until net.ipv4.tcp_fin_timeout)"
+)
 ENDED_NO_INFO: Final = (
     "not reported: the kernel gives no tcp_info for a socket whose connection has ended"
 )
@@ -225,7 +231,12 @@ of its bind-table walk, Bound and Closed (sources.bound_walk: no INET_DIAG_INFO 
 checked on the real kernel). "The next sample has it" would never come true for these."""
 
 
-def why_no_tcp_info(source: str, state: TcpState | None = None, ghost: bool = False) -> str:
+def why_no_tcp_info(
+    source: str,
+    state: TcpState | None = None,
+    ghost: bool = False,
+    owner: OwnerStatus | None = None,
+) -> str:
     """Why a connection in ``state`` of ``source`` has no tcp_info: closed (a ``ghost`` row),
     the source's reason, the socket's kind, or that this sample did not read it (one text for
     the summary's Health line and the detail's tcp_info section). It said "listening,
@@ -236,6 +247,8 @@ def why_no_tcp_info(source: str, state: TcpState | None = None, ghost: bool = Fa
         return NO_TCP_INFO[source]
     if state is None:
         return NO_TCP_INFO_HERE
+    if state is TcpState.FIN_WAIT2 and owner is OwnerStatus.NO_OWNER:
+        return ORPHAN_NO_INFO
     return _BY_STATE.get(state, NOT_IN_SAMPLE)
 
 
@@ -284,7 +297,9 @@ def summary(
         f"{_endpoint(conn.local_address, conn.local_port)} → "
         f"{_endpoint(conn.remote_address, conn.remote_port)}"
     )
-    health, traffic = tcp_lines(info, rate, state=conn.state, source=source, ghost=ghost)
+    health, traffic = tcp_lines(
+        info, rate, state=conn.state, source=source, ghost=ghost, owner=conn.owner_status
+    )
     table.add_row(Text("State"), state_line(conn, ghost))
     holder = None if proc is None else f"{fmt.safe(proc.name, '?')} ({proc.pid})"
     hint = None if ghost else state_hint(conn.state, conn.owner_status, holder)

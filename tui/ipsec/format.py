@@ -80,8 +80,12 @@ def byte_count(value: int | None) -> str:
 
 
 def short_rate_or_missing(value: float | None) -> str:
-    """``4.0 KiB`` (for a column titled per second; at most 9 cells) or the missing mark."""
-    return MISSING if value is None else tfmt.short_rate(value)
+    """``0 B/s``, ``256 B/s``, ``4.0 KiB/s`` (at most 11 cells) or the missing mark.
+
+    Why the unit and /s in every cell: bare ``0 B`` next to ``2.2 KiB`` under an ``In/s``
+    title read as sizes, and a cell cut by its column (``256``, ``2.2 K``) said nothing at all.
+    """
+    return MISSING if value is None else f"{tfmt.short_rate(value)}/s"
 
 
 def per_second(value: float | None) -> str:

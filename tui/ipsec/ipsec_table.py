@@ -202,6 +202,8 @@ class CounterTable(VerticalScroll):
         work, which the daemon sees and the kernel mostly does not, and at 80x24 one
         provider's rows fill the screen (the kernel's came first, the daemon's below the fold).
         """
+        cursor = self.screen.focused
+        absent = [section.absent for section in self._sections.values()]
         for view in daemons_first(providers):
             section = self._sections.get(view.name)
             if section is None:
@@ -212,6 +214,35 @@ class CounterTable(VerticalScroll):
                 self.call_after_refresh(self._focus_first_if_table_focused)
             else:
                 section.show(view)
+        if isinstance(cursor, CounterRowView) and not cursor.display:
+            self.focus_near(cursor)
+        elif isinstance(cursor, CounterRowView) and absent != self._absent_now(len(absent)):
+            # A daemon's rows came back above the cursor and pushed it down, maybe off screen.
+            self.call_after_refresh(cursor.scroll_visible, animate=False)
+        elif cursor is self:
+            self.call_after_refresh(self._focus_first_if_table_focused)
+
+    def _absent_now(self, count: int) -> list[bool]:
+        """Which of the first ``count`` sections show their daemon's banner instead of rows."""
+        return [section.absent for section in list(self._sections.values())[:count]]
+
+    def focus_near(self, row: CounterRowView) -> None:
+        """Focus ``row``, or while it is hidden (its daemon went away) the nearest visible row.
+
+        Why: a hidden widget loses focus and Textual gives it to nobody, so the row keys
+        (arrows, PgDn, Enter, the footer's ⏎ Detail) went dead, also after the daemon came
+        back. The next rows below come first (the next section's first row), then those above;
+        with none visible the table itself keeps the focus, and its first row returning takes
+        the cursor back.
+        """
+        rows = self.rows()
+        at = rows.index(row)
+        for candidate in (*rows[at:], *reversed(rows[:at])):
+            if candidate.display:
+                # After the hidden rows left the layout: scrolled to where the row is then.
+                self.call_after_refresh(candidate.focus)
+                return
+        self.focus()
 
     def rows(self) -> list[CounterRowView]:
         """Every row, top to bottom."""

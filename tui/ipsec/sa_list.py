@@ -33,14 +33,31 @@ SA_COLUMNS: Final = (
     ("algorithms", "Algorithms", None),
 )
 """Key, title and fixed width (None: fit) of each SA column; traffic first, long text last.
-At 80 columns the SA, its State and both rates fit, and most of the remote end (peers and
-traffic selectors are cut to :data:`ENDS_CELLS`)."""
+At 80 columns the SA, its State and both rates (``47.4 KiB/s``) fit; the page scrolls sideways
+(←/→) to the remote end and the rest (peers and traffic selectors are cut to :data:`ENDS_CELLS`)."""
 ENDS_CELLS: Final = 30
 """Cells of a Remote or Local cell at most (a peer's identity can be any length)."""
 SA_KEYS: Final = tuple(key for key, _, _ in SA_COLUMNS)
 
 
-class NativeTable(DataTable[Cell], can_focus=False):
+class PageTable(DataTable[Cell], can_focus=False):
+    """A DataTable drawn whole inside a scrolling page: the page scrolls, the table does not.
+
+    Why no max-height: DataTable's own CSS caps it at 100% of its container, so inside the
+    native page a table longer than the screen was cut at the screen's height, and the page,
+    no taller than that, had nothing left to scroll: no key reached the rows below the cut.
+    ``initial`` in a widget's DEFAULT_CSS means Textual's default (none); in the app's .tcss it
+    would mean DataTable's 100% again.
+    """
+
+    DEFAULT_CSS = """
+    PageTable {
+        max-height: initial;
+    }
+    """
+
+
+class NativeTable(PageTable):
     """Native counters of every provider: name, value, rate of running totals, missing groups."""
 
     def on_mount(self) -> None:
@@ -102,7 +119,7 @@ def native_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
     return rows
 
 
-class SaList(DataTable[Cell], can_focus=False):
+class SaList(PageTable):
     """IKE SAs with their CHILD SAs indented below them: state, peers, algorithms, traffic."""
 
     def on_mount(self) -> None:

@@ -190,7 +190,8 @@ class IpsecScreen(Screen[None]):
             if self.view is not None:
                 self._show_native(self.view.providers)
         elif self._row_focus is not None and self._row_focus.is_attached:
-            self._row_focus.focus()
+            # Its daemon may have gone while the native view was shown: then a row near it.
+            self.query_one(CounterTable).focus_near(self._row_focus)
         else:
             self.query_one(CounterTable).focus_first()
 

@@ -36,7 +36,9 @@ def sync_table(table: DataTable[Cell], rows: Sequence[Row], columns: Sequence[st
     for key, cells in rows:
         for column, cell in zip(columns, cells, strict=True):
             if not _same(table.get_cell(key, column), cell):
-                table.update_cell(key, column, cell)
+                # A fitted column follows its cells: without update_width it kept the width of
+                # its first render and cut a cell that grew ("ESTABLISHED IKEv2 · up 1 mi").
+                table.update_cell(key, column, cell, update_width=True)
 
 
 def _rebuild(table: DataTable[Cell], rows: Sequence[Row]) -> None:

@@ -8,6 +8,7 @@ An explicitly named provider is always returned; if its source is absent its rea
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from typing import Final
 
@@ -35,6 +36,30 @@ def _make(name: str, vici_path: str) -> Provider:
     from core.ipsec.providers.libreswan import LibreswanProvider
 
     return LibreswanProvider()
+
+
+def check_vici_path(path: str | None) -> None:
+    """Refuse a ``--vici`` PATH that cannot be a VICI socket: empty, or there and no socket.
+
+    Why at start, and one check for every command: charon's VICI socket is a UNIX socket, so
+    a regular file (a typo, a config file) can never answer; read as a socket it failed as
+    "charon not running (… refuses connections)", sending the user to start a daemon that may
+    well be running. A path that does not exist (yet) or cannot be examined is let through:
+    charon may start later, and the view then says why it cannot connect.
+
+    Raises:
+        UsageError: the path is blank, or exists and is not a UNIX socket.
+    """
+    if path is None:
+        return
+    if not path.strip():
+        raise UsageError("--vici needs a socket path")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise UsageError(f"--vici {path!r} is not a UNIX socket")
 
 
 def get_providers(name: str = "auto", vici_path: str | None = None) -> list[Provider]:
