@@ -50,6 +50,8 @@ class CounterSpec:
     strongswan_alerts: SourceSpec
     """strongSwan ≥ 6.0.3 (``alert`` event available)."""
     libreswan: SourceSpec
+    note: str = ""
+    """tcpscope's word on the description, where the class document's text is wrong."""
 
 
 def _s(expr: str, grade: str, reason: str, scope: str | None = None) -> SourceSpec:
@@ -100,6 +102,15 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "InvalidPackets": "The number of received IKE messages that are invalid, including IKE messages with invalid header fields, incorrect payload lengths, and incorrect values for the responder cookie (when it should be set to 0).",  # noqa: E501
     "SoftAssociations": "The total number of negotiations that resulted in the use of plaintext (also known as soft SAs). This typically reflects the number of associations formed with computers that did not respond to main mode negotiation attempts. This can include both non-IPsec-aware computers and IPsec-aware computers that do not have IPsec policy to negotiate security with this IPsec peer.",  # noqa: E501
 }
+
+_NOTES: Final = {
+    "KeyUpdateFailures": (
+        "The class document gives this counter KeyUpdates' description word for word (a copy "
+        "error in Microsoft's text, kept as written above); by its name, and as every source "
+        "here reads it, it counts key updates (quick-mode SA installs) that failed."
+    ),
+}
+"""Where the seed's description is wrong: said beside it, never edited into it."""
 
 _GAUGES: Final = frozenset(
     {"ActiveAcquire", "ActiveReceive", "AcquireHeapSize", "ReceiveHeapSize", "ConnectionListSize"}
@@ -391,6 +402,7 @@ def _build() -> dict[str, CounterSpec]:
             strongswan=s,
             strongswan_alerts=s6 if s6 is not None else s,
             libreswan=lib,
+            note=_NOTES.get(name, ""),
         )
     return out
 
@@ -465,6 +477,7 @@ def _counter_json(spec: CounterSpec, strongswan_version: str | None) -> dict[str
         "name": spec.name,
         "type": "uint64",
         "description": spec.description,
+        **({"note": spec.note} if spec.note else {}),
         "kind": spec.kind.value,
         "sources": sources,
         "grade": grades,

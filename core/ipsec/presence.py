@@ -25,10 +25,20 @@ lab that starts one is the README's, for developers; an installed tcpscope has n
 package)."""
 
 
+NOT_INSTALLED: Final = "not installed"
+"""What a provider's error says when the daemon's software is absent (not only stopped)."""
+HOW_TO_INSTALL: Final[dict[str, tuple[str, ...]]] = {
+    "strongswan": ("install strongSwan (apt install charon-systemd strongswan-swanctl)",),
+    "libreswan": ("install libreswan (apt install libreswan), then start it",),
+}
+"""What to do when a provider's daemon is not even installed ("start pluto" said otherwise)."""
+
+
 def start_hint(view: ProviderView) -> list[str]:
     """Lines under an absent daemon's error: how to see its counters (one step a line, so
     each fits 80 columns)."""
-    steps = HOW_TO_START.get(view.name, ("--json lists why each is not reported",))
+    hints = HOW_TO_INSTALL if NOT_INSTALLED in (view.error or "") else HOW_TO_START
+    steps = hints.get(view.name, ("--json lists why each is not reported",))
     return [f"to see its {len(view.rows)} counters: {steps[0]}", *steps[1:]]
 
 

@@ -109,6 +109,8 @@ class CounterDetail(VerticalScroll):
         spec = COUNTERS[self.counter]
         yield Static(Text(f"{self.counter} — {self.provider}"), classes="detail-title")
         yield Static(Text(spec.description), classes="detail-description")
+        if spec.note:  # the class document's text is wrong here: said beside it
+            yield Static(Text(spec.note, style="italic"), classes="detail-description")
         yield Static("", classes="detail-grade")
         yield Static("", classes="detail-summary")
         yield Static("", classes="detail-trend-caption")

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from core.ipsec.model import ProviderReading
+from core.ipsec.presence import NOT_INSTALLED
 from core.ipsec.providers.base import make_reading
 
 NAME: Final = "libreswan"
@@ -145,7 +146,7 @@ class LibreswanProvider:
     def read(self) -> ProviderReading:
         """One reading; errors (no binary, pluto down, no permission) become the reason."""
         if self._whack is None:
-            return self._fail("libreswan not installed (no whack binary)", False)
+            return self._fail(f"libreswan {NOT_INSTALLED} (no whack binary)", False)
         argv = [*self._whack, "--globalstatus"]
         if self._ctl:
             argv += ["--ctlsocket", self._ctl]
