@@ -10,12 +10,14 @@ and escaped where they are shown. Every read has a deadline and a size cap
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import struct
 from collections.abc import Mapping
 from typing import Any, Final
 
 from core.ipsec.providers._vici_transport import BoundedTransport, ViciProtocolError
+from core.textsafe import printable
 
 DEFAULT_VICI: Final = "/var/run/charon.vici"
 
@@ -95,7 +97,7 @@ def describe_error(err: BaseException, path: str) -> tuple[bool, str]:
     if isinstance(err, ConnectionRefusedError):
         return False, f"charon not running (VICI socket at {path} refuses connections)"
     if isinstance(err, PermissionError):
-        return True, "not reported: needs access to the VICI socket"
+        return True, f"not reported: permission denied on the VICI socket {path}{_who_may(path)}"
     if isinstance(err, ImportError):
         return False, "python package 'vici' not installed"
     if isinstance(err, TimeoutError):
@@ -104,6 +106,29 @@ def describe_error(err: BaseException, path: str) -> tuple[bool, str]:
         return True, f"protocol error on {path}: {str(err) or type(err).__name__}"
     detail = str(err) or type(err).__name__
     return True, f"lost connection to charon ({detail})"
+
+
+def _who_may(path: str) -> str:
+    """`` (root:vici, mode 0770): run as root or as a member of group vici`` for a socket
+    this user may not use: what to change, not only that it failed."""
+    import grp
+    import pwd
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ": run as root"
+    try:
+        group = grp.getgrgid(info.st_gid).gr_name
+    except KeyError:
+        group = str(info.st_gid)
+    try:
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        owner = str(info.st_uid)
+    mode = oct(info.st_mode & 0o777)[2:].zfill(4)
+    where = printable(f"{owner}:{group}, mode {mode}")
+    return f" ({where}): run as root or as a member of group {printable(group)}"
 
 
 def _is_protocol_error(err: BaseException) -> bool:
