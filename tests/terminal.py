@@ -9,10 +9,12 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,8 +28,21 @@ def in_terminal(columns: int, *argv: str, code: int = 0) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     proc = subprocess.Popen([sys.executable, "-m", "tui", *argv], cwd=REPO, stdout=child, env=env)
     os.close(child)
-    chunks = []
-    while True:
+    text = read_terminal(parent, 60)
+    os.close(parent)
+    assert proc.wait(timeout=60) == code
+    return text
+
+
+def read_terminal(parent: int, timeout_s: float) -> str:
+    """What the program on the other end of pseudo-terminal ``parent`` wrote, until it closed
+    the terminal or ``timeout_s`` passed (line ends as ``\n``)."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([parent], [], [], 0.2)
+        if not ready:
+            continue
         try:
             data = os.read(parent, 65536)
         except OSError:  # EIO: the child closed the terminal
@@ -35,6 +50,4 @@ def in_terminal(columns: int, *argv: str, code: int = 0) -> str:
         if not data:
             break
         chunks.append(data)
-    os.close(parent)
-    assert proc.wait(timeout=60) == code
-    return b"".join(chunks).decode().replace("\r\n", "\n")
+    return b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")

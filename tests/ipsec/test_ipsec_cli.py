@@ -7,10 +7,8 @@ import io
 import json
 import os
 import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from core.errors import UsageError
 from core.ipsec.model import COUNTER_NAMES
 from tests.ipsec.conftest import ROOT, in_netns
 from tests.lab.ipsec_lab import IpsecLab
-from tests.terminal import in_terminal
+from tests.terminal import in_terminal, read_terminal
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -61,24 +59,12 @@ def _app_in_a_terminal(*argv: str) -> tuple[int, str]:
         [sys.executable, "-m", "tui", *argv], cwd=ROOT, stdin=child, stdout=child, stderr=child
     )
     os.close(child)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([parent], [], [], 0.2)
-        if not ready:
-            continue
-        try:
-            data = os.read(parent, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
+    text = read_terminal(parent, 15)
     if proc.poll() is None:
         proc.kill()
     code = proc.wait(timeout=10)
     os.close(parent)
-    return code, b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+    return code, text
 
 
 def test_the_app_refuses_a_vici_path_that_is_no_socket_as_tcpscope_ipsec_does(

@@ -61,6 +61,16 @@ async def ready(pilot: Pilot[int], app: TcpscopeApp) -> None:
     await until(pilot, lambda: shown(app) == 1 and bool(app.screen.query(ReplayBar)))
 
 
+async def diff_of_marks(pilot: Pilot[int], app: TcpscopeApp, feed: ReplayFeed) -> None:
+    """Mark A at sample 100 and B at sample 210, then ask for the diff (``a``, ``b``, ``d``)."""
+    feed.seek_index(100)
+    await until(pilot, lambda: shown(app) == 101)
+    await pilot.press("a")
+    feed.seek_index(210)
+    await until(pilot, lambda: shown(app) == 211)
+    await pilot.press("b", "d")
+
+
 def shown(app: TcpscopeApp) -> int:
     return app.snapshot.seq if app.snapshot is not None else -1
 
@@ -143,12 +153,7 @@ async def test_marks_and_diff_screen(recording: Path, snaps: list[Snapshot]) -> 
         await pilot.press("d")  # no marks yet: a warning, no screen
         await pilot.pause()
         assert not isinstance(app.screen, DiffScreen)
-        feed.seek_index(100)
-        await until(pilot, lambda: shown(app) == 101)
-        await pilot.press("a")
-        feed.seek_index(210)
-        await until(pilot, lambda: shown(app) == 211)
-        await pilot.press("b", "d")
+        await diff_of_marks(pilot, app, feed)
         await until(pilot, lambda: isinstance(app.screen, DiffScreen))
         screen = app.screen
         assert isinstance(screen, DiffScreen)
@@ -202,12 +207,7 @@ async def test_diff_fits_80_columns_with_the_class_state_names(
     app, feed = app_on(recording)
     async with app.run_test(size=(80, 450)) as pilot:  # tall: the whole diff on screen
         await ready(pilot, app)
-        feed.seek_index(100)
-        await until(pilot, lambda: shown(app) == 101)
-        await pilot.press("a")
-        feed.seek_index(210)
-        await until(pilot, lambda: shown(app) == 211)
-        await pilot.press("b", "d")
+        await diff_of_marks(pilot, app, feed)
         await until(pilot, lambda: isinstance(app.screen, DiffScreen))
         await pilot.pause()
         rows = [s.text.strip() for s in app.screen._compositor.render_strips()]
