@@ -33,6 +33,9 @@ from types import TracebackType
 from typing import Final
 
 SSHD: Final = "/usr/sbin/sshd"
+TC: Final = shutil.which("tc") or "/usr/sbin/tc"
+"""iproute2's tc, found like sshd outside a narrow PATH (the README's env -i run has no
+/usr/sbin in it)."""
 SERVER_PYTHON: Final = "/usr/bin/python3"
 REPO: Final = Path(__file__).resolve().parents[2]
 
@@ -239,14 +242,14 @@ class SshLab:
         so what the client sends crawls: the agent's bundle above all); None: full speed."""
         if kbit is None:
             subprocess.run(
-                ["tc", "qdisc", "del", "dev", self.veth_out, "root"],
+                [TC, "qdisc", "del", "dev", self.veth_out, "root"],
                 capture_output=True,
                 check=False,
             )
             return
         _run(
             [
-                *("tc", "qdisc", "replace", "dev", self.veth_out, "root", "tbf"),
+                *(TC, "qdisc", "replace", "dev", self.veth_out, "root", "tbf"),
                 *("rate", f"{kbit}kbit", "burst", "16kb", "latency", "2s"),
             ]
         )

@@ -29,7 +29,7 @@ from core.recording.reader import Recording
 from core.remote import session
 from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
 from core.remote.target import parse_target
-from tests.lab.ssh_lab import SERVER_PYTHON, SshLab, have_ssh_lab, listen_in_namespace
+from tests.lab.ssh_lab import SERVER_PYTHON, TC, SshLab, have_ssh_lab, listen_in_namespace
 from tui.app import TcpscopeApp
 
 pytestmark = [
@@ -312,6 +312,10 @@ def test_a_login_shell_that_prints_instead_of_starting_the_agent_is_named(
     assert "\x1b" not in done.stderr  # escaped, never sent to the terminal
 
 
+needs_tc = pytest.mark.skipif(not os.access(TC, os.X_OK), reason=f"iproute2's tc not found ({TC})")
+
+
+@needs_tc
 def test_a_slow_link_reconnects_when_the_first_start_took_longer_than_the_timeout(
     lab: SshLab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -378,6 +382,7 @@ def stderr_on_a_terminal(lab: SshLab, *args: str) -> tuple[int, bytes, bytes]:
     return proc.wait(30), out, seen
 
 
+@needs_tc
 def test_a_slow_first_start_says_what_it_does_on_a_terminal_only(lab: SshLab) -> None:
     args = ("connections", "--json", "--netns", "current")
     lab.limit_upload(640)  # the agent takes ~4 s to send, more than the notice's 2 s
