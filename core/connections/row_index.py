@@ -480,10 +480,13 @@ class RowIndex:
         """The row id of the group :meth:`groups` puts ``conn`` in: the table moves its cursor
         there without a pass over every group."""
         if by == "container":
-            ns = self.namespace_of(conn)
-            inode = ns.inode if ns is not None else conn.netns
-            return Group(None, "", netns=inode or 0).row_id
+            return Group(None, "", netns=self._namespace_key(conn) or 0).row_id
         return Group(conn.owning_process, "").row_id
+
+    def _namespace_key(self, conn: TcpConnection) -> int | None:
+        """What groups ``conn`` by namespace: its namespace's inode, as the view has it."""
+        ns = self.namespace_of(conn)
+        return ns.inode if ns is not None else conn.netns
 
     def groups(self, by: str = "process") -> list[Group]:
         """Filtered live rows grouped by owning process (or by ``"container"``: namespace),
@@ -497,10 +500,10 @@ class RowIndex:
             if conn is None:
                 continue
             if by == "container":
-                ns = self.namespace_of(conn)
-                pid = ns.inode if ns is not None else conn.netns
+                pid = self._namespace_key(conn)
                 group = by_pid.get(pid)
                 if group is None:
+                    ns = self.namespace_of(conn)
                     group = by_pid[pid] = Group(None, label(ns), netns=pid or 0)
                 group.members.append(iid)
                 group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
