@@ -128,8 +128,10 @@ def test_layout_keeps_the_sort_column_and_drops_folded_ones() -> None:
 def test_a_kept_sort_column_at_80_pushes_out_pid_not_the_process_name() -> None:
     # The process's name says who owns the connection; its PID is in the detail pane.
     for key in ("user", "age", "service", "offload", "applied"):
-        keys = [c.key for c, _ in layout(79, keep=key)]
-        assert key in keys and "process" in keys and "pid" not in keys, (key, keys)
+        widths = {c.key: (w, c.title) for c, w in layout(79, keep=key)}
+        assert "process" in widths and "pid" not in widths, (key, widths)
+        width, title = widths[key]
+        assert width >= len(title) + 1, (key, widths)  # the title whole, and its arrow
     assert [c.key for c, _ in layout(79, keep="pid")][-2:] == ["pid", "process"]
 
 

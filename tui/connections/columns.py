@@ -84,10 +84,11 @@ def layout(
 ) -> tuple[tuple[Column, int], ...]:
     """Columns that fit ``total`` cells (one-cell gaps), each with its width, left to right.
 
-    ``keep`` (the sort column) is never dropped or hidden, so its ▲/▼ stays visible.
+    ``keep`` (the sort column) is never dropped or hidden, and is at least as wide as its
+    title and its ▲/▼.
     """
     wanted = [
-        replace(c, priority=0) if c.key == keep else c
+        replace(c, priority=0, min_width=max(c.min_width, len(c.title) + 1)) if c.key == keep else c
         for c in COLUMNS
         if c.key not in hidden or c.key == keep
     ]
