@@ -32,7 +32,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from core.commands import actions_off, display_host
-from core.connections import Snapshot
+from core.connections import Snapshot, close_refused_here
 from core.errors import MonitorError
 from core.ipsec import IpsecView
 from core.sampling import (
@@ -168,6 +168,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self._last_error: str | None = None
         self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
         self.actions_off = actions_off(feed)
+        self.close_off = self.actions_off or close_refused_here()
         self._publish_header()
 
     def get_line_filters(self) -> Sequence[LineFilter]:

@@ -264,7 +264,13 @@ def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: s
     else:
         pid = conn.owning_process if conn is not None else group.pid if group else None
         if pid is None:
-            screen.notify("no owning process to terminate", severity="warning")
+            # Why, from how the owner was looked up: an owner unread is not "no owner".
+            why = (
+                connections.no_process_to_end(conn.owner_status)
+                if conn is not None
+                else "no PID to terminate in this group (each row's detail says why)"
+            )
+            screen.notify(why, severity="warning", markup=False)
             return
         work = terminate_flow(screen, pid, snap)
     screen.run_worker(work, group="conn-action", exclusive=True, exit_on_error=False)
