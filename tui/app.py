@@ -32,7 +32,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from core.commands import actions_off, display_host, own_namespace_words
-from core.connections import Snapshot
+from core.connections import Snapshot, close_refused_here
 from core.errors import MonitorError
 from core.ipsec import IpsecView
 from core.sampling import (
@@ -169,6 +169,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
         self.actions_off = actions_off(feed)
         self.own_namespace = own_namespace_words(feed)
+        self.close_off = self.actions_off or close_refused_here()
         self._publish_header()
 
     def get_line_filters(self) -> Sequence[LineFilter]:

@@ -67,7 +67,8 @@ ACTS: Final = (
         "conn('terminate_process')",
     ),
 )
-"""Acting on the selected row: listed only where it is possible (live, not --redact)."""
+"""Acting on the selected row: listed only where it is possible (live, not --redact; Close
+also needs CAP_NET_ADMIN)."""
 COMMANDS: Final = (
     _ACTIONS
     + SORTS
@@ -86,7 +87,9 @@ class TcpscopeCommands(Provider):
     """tcpscope's actions by name."""
 
     def _hit_all(self) -> list[tuple[str, str, str]]:
-        acts = ACTS if shell_of(self.app).actions_off is None else ()
+        shell = shell_of(self.app)
+        off = {"conn('close_connection')": shell.close_off}
+        acts = tuple(a for a in ACTS if off.get(a[2], shell.actions_off) is None)
         return [*COMMANDS, *acts]
 
     async def discover(self) -> Hits:

@@ -53,6 +53,9 @@ class Shell(Protocol):
     """Why closing a connection or ending a process is off (replay, demo, --redact), or None."""
     own_namespace: str
     """What to call the namespace the sampler ran in (core.commands.own_namespace_words)."""
+    close_off: str | None
+    """Why closing a connection is off: :attr:`actions_off`, or no CAP_NET_ADMIN (the kernel
+    would refuse every close), or None. Ending a process may still work (one's own)."""
     initial_filter: str
     """The connections filter this run starts with (``--filter``; never saved)."""
 

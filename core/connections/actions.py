@@ -79,6 +79,33 @@ UNCLOSABLE: Final[Mapping[TcpState, str]] = {
 before asking, since the kernel's "no such socket" would read as "it closed meanwhile"."""
 
 
+_CAP_NET_ADMIN: Final = 12
+ROOT_WITHOUT_NET_ADMIN: Final = (
+    "not permitted: closing a socket needs CAP_NET_ADMIN, which this root process lacks "
+    "(dropped from its capabilities)"
+)
+
+
+def close_refused_here(status: str = "/proc/self/status", euid: int | None = None) -> str | None:
+    """Why this process can close no socket at all, known before asking; None when it can.
+
+    Why: the kernel checks CAP_NET_ADMIN for every SOCK_DESTROY, the caller's own sockets
+    included, so without it in the *effective* set (not "is root": a container's root may
+    lack it, a service user may hold it as an ambient capability) every close is refused.
+    Where the set cannot be read (not Linux) nothing is claimed: the kernel's answer says.
+    """
+    try:
+        with open(status, encoding="ascii") as f:
+            eff = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    if eff >> _CAP_NET_ADMIN & 1:
+        return None
+    if (os.geteuid() if euid is None else euid) == 0:
+        return ROOT_WITHOUT_NET_ADMIN
+    return CLOSE_REASONS[Refusal.NOT_PERMITTED]
+
+
 def unclosable(state: TcpState) -> str | None:
     """Why a socket in ``state`` cannot be closed from outside; None when it can be."""
     return UNCLOSABLE.get(state)
@@ -161,6 +188,25 @@ _NO_PID: Final[dict[OwnerStatus | None, str]] = {
 }
 """What a missing PID means, by how the owner was looked up: "no owning process" is true
 only when the kernel holds the socket without a file; the other cases only did not find it."""
+
+
+_NO_PROCESS_TO_END: Final[dict[OwnerStatus | None, str]] = {
+    OwnerStatus.NO_OWNER: "no owning process to terminate: the kernel holds this socket "
+    "without a file",
+    OwnerStatus.NEEDS_PRIVILEGE: "its owner is not known: other users' processes are "
+    "unreadable; needs root or CAP_SYS_PTRACE",
+    OwnerStatus.NOT_FOUND: "its owner is not known: no fd table tcpscope could read holds "
+    "this socket",
+    OwnerStatus.NOT_SUPPORTED: "its owner is not known: this source cannot attribute sockets "
+    "to processes",
+    OwnerStatus.RESOLVING: "its owner is not looked up yet: try again in a moment",
+}
+
+
+def no_process_to_end(status: OwnerStatus | None) -> str:
+    """Why a connection without a PID has no process to end, by ``status`` (its owner_status):
+    "no owning process" only where the kernel alone holds it, never for an owner unread."""
+    return _NO_PROCESS_TO_END.get(status, "no owning process known to terminate")
 
 
 def process_label(

@@ -8,6 +8,8 @@ the caller (use :class:`SocketBag` as a context manager).
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
 import struct
 import subprocess
@@ -27,6 +29,8 @@ class SocketBag:
 
     sockets: list[socket.socket] = field(default_factory=list)
     children: list[subprocess.Popen[str]] = field(default_factory=list)
+    forked: list[int] = field(default_factory=list)
+    """PIDs our children fork()ed (not ours to wait for): killed on exit."""
 
     def __enter__(self) -> SocketBag:
         return self
@@ -42,6 +46,9 @@ class SocketBag:
         for child in self.children:
             child.kill()
             child.wait(timeout=10)
+        for pid in self.forked:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def keep(self, sock: socket.socket) -> socket.socket:
         """Register ``sock`` for closing."""
@@ -129,6 +136,34 @@ class SocketBag:
         assert child.stdout is not None
         port = int(child.stdout.readline())
         return child, port
+
+    def forked_close_wait(self, host: str = "127.0.0.1") -> tuple[subprocess.Popen[str], int, int]:
+        """A child that ignores SIGTERM, listens, holds one CloseWait connection, then fork()s:
+        its fork holds the same two sockets. Returns (the child, the fork's PID, the port).
+
+        Why: ending either process closes none of the sockets (the other still holds them).
+        """
+        code = (
+            "import os,signal,socket,sys\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            f"s=socket.socket(); s.bind(({host!r},0)); s.listen()\n"
+            "print(s.getsockname()[1], flush=True)\n"
+            "c,_=s.accept(); assert c.recv(1)==b''\n"  # the peer closed: c is in CloseWait
+            "pid=os.fork()\n"
+            "if pid: print(pid, flush=True)\n"
+            "sys.stdin.read()\n"
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.children.append(child)
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        with socket.create_connection((host, port), timeout=10):
+            pass  # closed at once: the accepted end waits in CloseWait
+        fork = int(child.stdout.readline())
+        self.forked.append(fork)
+        return child, fork, port
 
 
 def wait_for(probe: Callable[[], T | None], timeout_s: float = 10.0) -> T:

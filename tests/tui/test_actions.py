@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 import core.connections.actions as core_actions
-from core.connections.model import TcpConnection
+from core.connections.model import TcpConnection, TcpState
 from core.demo import demo_feed
 from core.recording.replay import open_replay
 from core.sampling.feed import Feed
@@ -368,3 +369,84 @@ async def test_x_in_an_expanded_group_leaves_a_ghost_in_the_group(bag: SocketBag
         assert position is not None
         line = table.render_line(position - int(table.scroll_offset.y) + 1).text
         assert "1 closed" in line, line
+
+
+async def test_k_on_a_process_whose_sockets_a_fork_shares_says_none_close(
+    bag: SocketBag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that fork()ed after accepting: its fork holds the same listener and CloseWait
+    socket, so ending it closes neither. The dialog said "all 2 connections close when it
+    exits" above "2 of its sockets are shared ... they stay open"; it now says none closes,
+    and after SIGKILL both sockets are indeed still open, held by the fork."""
+    monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
+    child, fork, port = bag.forked_close_wait()
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+
+        def close_wait() -> TcpConnection | None:
+            snap = app.snapshot
+            found = [
+                c
+                for c in (snap.connections.values() if snap else ())
+                if c.local_port == port and c.state is TcpState.CLOSE_WAIT and c.owning_process
+            ]
+            return found[0] if found else None
+
+        await until(pilot, close_wait)
+        conn = close_wait()
+        assert conn is not None
+        conn = await select(pilot, app, port, conn.remote_port)
+        owner, (other,) = conn.owning_process, {child.pid, fork} - {conn.owning_process}
+        assert owner in (child.pid, fork)
+        assert app.snapshot is not None
+        inodes = [c.inode or 0 for c in app.snapshot.connections.values() if c.local_port == port]
+        await pilot.press("K")
+        text = await confirm(pilot, app)
+        assert "Holds     2 connections: 1 CloseWait, 1 Listen" in text
+        assert "no connection closes when it exits: all 2 sockets are shared" in text
+        assert f"2 of its sockets are shared with PIDs {other}" in text
+        assert "all 2 connections close" not in text
+        first = app.screen
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is not first)
+        await confirm(pilot, app)  # SIGTERM is ignored: offered SIGKILL
+        await pilot.press("y")
+        await until(pilot, lambda: any("exited after SIGKILL" in t for t in toasts(app)))
+    # As the dialog said: both sockets stay open, held by the other process alone, and the
+    # listener still accepts.
+    assert len(inodes) == 2 and all(inodes)
+    assert core_actions.socket_holders(inodes) == {inode: {other} for inode in inodes}
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as probe:
+        probe.settimeout(1)
+        with pytest.raises(TimeoutError):
+            probe.recv(1)  # connected, not refused; nobody accepts, nothing sent
+
+
+def test_k_counts_the_connections_that_close_apart_from_those_a_child_shares(
+    bag: SocketBag,
+) -> None:
+    """This process holds a listener a child also holds (passed on exec) and a connection
+    of its own: ending it would close the connection only. The dialog counts just that one."""
+    from core.connections import process_target, take_snapshot
+    from tui.connections.actions import terminate_body
+
+    listener = bag.listener()
+    client, _ = bag.pair(listener)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        pass_fds=[listener.fileno()],
+    )
+    try:
+        port = listener.getsockname()[1]
+        ours = {(port, 0), (client.getsockname()[1], port)}
+        snap = take_snapshot("netlink", tcp_info=False)
+        conns = [c for c in snap.connections.values() if (c.local_port, c.remote_port) in ours]
+        target = process_target(os.getpid(), conns, snap.processes)
+        text = terminate_body(target).plain
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert "Holds     2 connections: 1 Established, 1 Listen" in text
+    assert "⚠ 1 of its 2 connections closes when it exits\n" in text
+    assert f"1 of its sockets is shared with PIDs {holder.pid}: it stays open" in text

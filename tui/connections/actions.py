@@ -154,23 +154,41 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
         text.append(f"{'':<10}{_listed(conn)}\n")
     if len(conns) > LISTED:
         text.append(f"{'':<10}… and {len(conns) - LISTED} more\n")
-    if len(conns) > 1:
-        # Without inodes (psutil) other holders cannot be looked up: no certainty claimed.
-        unsure = any(conn.inode is None for conn in conns)
-        hedge = " (unless shared: no socket inode to tell)" if unsure else ""
-        _warn(text, f"all {len(conns)} connections close when it exits{hedge}")
+    _warn_what_closes(text, target)
     if target.shared:
         others = sorted({p for pids in target.shared.values() for p in pids})
+        one = len(target.shared) == 1
         _warn(
             text,
-            f"{len(target.shared)} of its sockets are shared with PIDs "
-            f"{', '.join(map(str, others))}: they stay open while those run",
+            f"{len(target.shared)} of its sockets {'is' if one else 'are'} shared with PIDs "
+            f"{', '.join(map(str, others))}: {'it stays' if one else 'they stay'} open while "
+            "those run",
         )
     text.append(
         "\nSIGTERM first; if it is still running after a few seconds, SIGKILL is offered.",
         style="italic",
     )
     return text
+
+
+def _warn_what_closes(text: Text, target: ProcessTarget) -> None:
+    """How many of the process's connections close when it exits: only those no other
+    process holds (a shared socket stays open while its other holders run), so the count
+    never contradicts the "shared" warning below it."""
+    conns = target.connections
+    closing = sum(1 for conn in conns if conn.inode not in target.shared)
+    # Without inodes (psutil) other holders cannot be looked up: no certainty claimed.
+    unsure = any(conn.inode is None for conn in conns)
+    hedge = " (unless shared: no socket inode to tell)" if unsure else ""
+    if closing == len(conns):
+        if closing > 1:
+            _warn(text, f"all {closing} connections close when it exits{hedge}")
+    elif closing == 0:
+        which = "its socket is" if len(conns) == 1 else f"all {len(conns)} sockets are"
+        _warn(text, f"no connection closes when it exits: {which} shared")
+    else:
+        verb = "closes" if closing == 1 else "close"
+        _warn(text, f"{closing} of its {len(conns)} connections {verb} when it exits{hedge}")
 
 
 def _listed(conn: TcpConnection) -> str:
@@ -246,7 +264,13 @@ def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: s
     else:
         pid = conn.owning_process if conn is not None else group.pid if group else None
         if pid is None:
-            screen.notify("no owning process to terminate", severity="warning")
+            # Why, from how the owner was looked up: an owner unread is not "no owner".
+            why = (
+                connections.no_process_to_end(conn.owner_status)
+                if conn is not None
+                else "no PID to terminate in this group (each row's detail says why)"
+            )
+            screen.notify(why, severity="warning", markup=False)
             return
         work = terminate_flow(screen, pid, snap)
     screen.run_worker(work, group="conn-action", exclusive=True, exit_on_error=False)

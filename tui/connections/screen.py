@@ -108,8 +108,9 @@ class ConnectionsScreen(Screen[None]):
         ),
         Binding("x", "close_connection", "Close", id="close-conn", tooltip="Close the connection"),
         Binding("K", "terminate_process", "Kill", id="kill-proc", tooltip="Terminate its process"),
-        Binding("x", "act_unavailable", show=False),  # in replay/demo: say why, not nothing
-        Binding("K", "act_unavailable", show=False),
+        # Off (replay, demo, no CAP_NET_ADMIN for x): the key says why, not nothing.
+        Binding("x", "act_unavailable('close')", show=False),
+        Binding("K", "act_unavailable('terminate')", show=False),
         # Names the other screen in the footer (Tab, the App's priority binding, also switches).
         bindings.show_screen("ipsec", footer=True),
         Binding(
@@ -399,17 +400,25 @@ class ConnectionsScreen(Screen[None]):
             table.set_grouped(False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Close/Kill show dimmed in replay and demo; their keys then explain why.
+        """Close/Kill show dimmed in replay and demo, Close also without CAP_NET_ADMIN; their
+        keys then explain why.
 
         In a replay, ``<``/``>`` step the recording by a minute (the replay keys win).
         """
         if action == "move_sort":
             return shell_of(self).replay is None
-        if action in ("close_connection", "terminate_process"):
-            return True if shell_of(self).actions_off is None else None
+        if action == "close_connection":
+            return True if self._off("close") is None else None
+        if action == "terminate_process":
+            return True if self._off("terminate") is None else None
         if action == "act_unavailable":
-            return shell_of(self).actions_off is not None
+            return self._off(str(parameters[0]) if parameters else "terminate") is not None
         return True
+
+    def _off(self, kind: str) -> str | None:
+        """Why ``close`` or ``terminate`` is off here, or None."""
+        shell = shell_of(self)
+        return shell.close_off if kind == "close" else shell.actions_off
 
     def action_close_connection(self) -> None:
         """Close the selected connection (confirmation first)."""
@@ -419,10 +428,10 @@ class ConnectionsScreen(Screen[None]):
         """Terminate the selected connection's process (confirmation first)."""
         acts.start(self, self.table, self._snapshot, "terminate")
 
-    def action_act_unavailable(self) -> None:
-        """Say why closing and terminating are off here."""
-        reason = shell_of(self).actions_off or ""
-        self.notify(reason, title="Close / Kill", severity="warning", markup=False)
+    def action_act_unavailable(self, kind: str) -> None:
+        """Say why closing (``kind`` "close") or terminating is off here."""
+        title = "Close connection" if kind == "close" else "Terminate process"
+        self.notify(self._off(kind) or "", title=title, severity="warning", markup=False)
 
     def toggle_column(self, key: str) -> None:
         """Show or hide one column (saved in the preferences)."""
