@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from pathlib import Path
 
 import pytest
 from rich.text import Text
@@ -17,6 +18,7 @@ from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Label, Static
 
+from core.errors import UsageError
 from core.ipsec.counters import COUNTERS, source_for
 from core.ipsec.model import COUNTER_NAMES, IpsecView, Kind
 from core.textsafe import printable
@@ -714,5 +716,43 @@ async def test_native_page_scrolls_a_line_per_key_that_arrive_together() -> None
             one_by_one = page.scroll_y
             await burst(pilot, "end", "home", "pagedown", "down")
             assert page.scroll_y == one_by_one > 1
+    finally:
+        feed.sampler.close()
+
+
+async def test_a_vici_path_that_becomes_a_file_or_fifo_is_no_socket_not_a_dead_charon(
+    tmp_path: Path,
+) -> None:
+    """The path given to --vici turning into a regular file or a FIFO while the app samples
+    was reported as "charon not running (… refuses connections)", with advice to start charon;
+    the banner says what --vici says for such a path at start (exit 2): not a UNIX socket."""
+    from core.ipsec.providers import check_vici_path
+    from core.ipsec.providers.strongswan import StrongswanProvider
+
+    path = tmp_path / "charon.vici"
+    feed = SteppedIpsecFeed([StrongswanProvider(str(path), timeout_s=1.0, events=False)])
+    app = TcpscopeApp(feed, hostname=HOST)
+
+    def banner(screen: IpsecScreen) -> str:
+        return str(screen.query_one("#section-strongswan .provider-header", Static).render())
+
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 1)
+            assert f"charon not running (no VICI socket at {path})" in banner(screen)
+            for make_it in (lambda: path.write_text("charon {}\n"), lambda: os.mkfifo(path)):
+                make_it()
+                with pytest.raises(UsageError) as refused:
+                    check_vici_path(str(path))
+                at_start = str(refused.value).removeprefix("--vici ")
+                assert at_start == f"{str(path)!r} is not a UNIX socket"
+                await advance(pilot, app, feed)
+                shown = banner(screen)
+                assert f"✗ strongswan: VICI path {at_start}" in shown
+                assert "charon not running" not in shown and "start charon" not in shown
+                assert "tcpscope --vici <charon's VICI socket>" in shown
+                path.unlink()
+            await advance(pilot, app, feed)
+            assert "charon not running (no VICI socket" in banner(screen)
     finally:
         feed.sampler.close()
