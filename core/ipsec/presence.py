@@ -34,10 +34,25 @@ HOW_TO_INSTALL: Final[dict[str, tuple[str, ...]]] = {
 """What to do when a provider's daemon is not even installed ("start pluto" said otherwise)."""
 
 
+NOT_A_SOCKET: Final = "is not a UNIX socket"
+"""What an error says when the daemon's socket path holds something else (a file, a FIFO)."""
+HOW_TO_REACH: Final[dict[str, tuple[str, ...]]] = {
+    "strongswan": ("tcpscope --vici <charon's VICI socket>",),
+}
+"""What to do when that path is not a socket: the daemon is not what is wrong, the path is."""
+
+
 def start_hint(view: ProviderView) -> list[str]:
     """Lines under an absent daemon's error: how to see its counters (one step a line, so
     each fits 80 columns)."""
-    hints = HOW_TO_INSTALL if NOT_INSTALLED in (view.error or "") else HOW_TO_START
+    error = view.error or ""
+    hints = (
+        HOW_TO_INSTALL
+        if NOT_INSTALLED in error
+        else HOW_TO_REACH
+        if NOT_A_SOCKET in error
+        else HOW_TO_START
+    )
     steps = hints.get(view.name, ("--json lists why each is not reported",))
     return [f"to see its {len(view.rows)} counters: {steps[0]}", *steps[1:]]
 

@@ -414,3 +414,28 @@ def test_group_view_does_not_call_unread_owners_no_owner(tmp_path: Path) -> None
             pane.wait_for(lambda t: "EXITED:0" in t, "a clean exit")
         finally:
             pane.kill()
+
+
+def test_ipsec_arrow_keys_sent_together_each_move_the_cursor(tmp_path: Path) -> None:
+    """Ten Downs in one tmux write (a held key, a slow link, a paste) move the IPsec screen's
+    cursor ten rows, not one: Enter then opens the detail of the eleventh counter. Without a
+    VICI socket the strongSwan rows are hidden, so the rows are the kernel's."""
+    from core.ipsec.model import COUNTER_NAMES
+
+    command = (
+        f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={tmp_path} TERM=xterm-256color "
+        f"{PYTHON} -m tui --source netlink --vici {tmp_path}/nosuch --interval 0.5; "
+        "echo EXITED:$?; sleep 60"
+    )
+    pane = Pane(command, width=80, height=24)
+    try:
+        pane.wait_for(lambda t: " last " in t, "a sample")
+        pane.keys("2")
+        pane.wait_for(lambda t: f"{COUNTER_NAMES[0]} " in t, "the IPsec counters")
+        pane.keys("space")  # paused, as the reviewer saw it too
+        pane.keys("Home")
+        pane.keys(*("Down",) * 10)
+        pane.keys("Enter")
+        pane.wait_for(lambda t: f"{COUNTER_NAMES[10]} — kernel" in t, "the 11th row's detail")
+    finally:
+        pane.kill()

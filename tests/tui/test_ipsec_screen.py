@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from pathlib import Path
 
 import pytest
 from rich.text import Text
@@ -17,6 +18,7 @@ from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Label, Static
 
+from core.errors import UsageError
 from core.ipsec.counters import COUNTERS, source_for
 from core.ipsec.model import COUNTER_NAMES, IpsecView, Kind
 from core.textsafe import printable
@@ -32,6 +34,7 @@ from tests.tui.ipsec_fixtures import (
     standard_providers,
     strongswan_frame,
 )
+from tests.tui.keys import burst
 from tests.tui.scripted import SteppedFeed
 from tui import format as tfmt
 from tui.app import TcpscopeApp
@@ -41,6 +44,7 @@ from tui.ipsec.ipsec_table import CounterRowView, CounterTable, ProviderSection
 from tui.ipsec.sa_list import ENDS_CELLS, NativeTable, SaList
 from tui.ipsec.screen import NO_IPSEC, IpsecScreen
 from tui.widgets.header import HeaderBar
+from tui.widgets.key_scroll import KeyScroll
 from tui.widgets.rate_sparkline import GAP, RateSparkline, bucket
 
 PROVIDERS = ("kernel", "strongswan")
@@ -633,3 +637,122 @@ async def test_at_80_columns_sa_rate_cells_all_say_a_unit_per_second() -> None:
         lines = drawn_lines(app)
         assert any(re.search(r"256 B/s +2\.2 KiB/s", line) for line in lines), lines
         assert any(re.search(r"0 B/s +0 B/s", line) for line in lines), lines
+
+
+async def test_keys_that_arrive_together_each_move_the_cursor_a_row() -> None:
+    """A held key, a slow SSH link or pasted input hands the app several keys at once: each
+    moves the cursor, paused or not, and PgDn/PgUp/Home/End land where the same keys pressed
+    one at a time do. Every key of a burst started from the same row (ten Downs moved one)."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        table = screen.query_one(CounterTable)
+        rows = table.visible_rows()
+        assert len(rows) == 2 * len(COUNTER_NAMES)
+        await pilot.press("home")
+        await burst(pilot, "down", "down", "down")
+        assert screen.focused is rows[3]
+        await pilot.press("space")
+        assert app.paused
+        await burst(pilot, *("down",) * 10)
+        assert screen.focused is rows[13]
+        await burst(pilot, "up", "up")
+        assert screen.focused is rows[11]
+        for keys in (("pagedown", "pagedown"), ("end", "pageup", "up"), ("end", "home", "down")):
+            await pilot.press(*keys)  # one at a time, the app idle after each
+            one_by_one = screen.focused
+            await pilot.press("home" if keys[0] == "end" else "end")
+            await burst(pilot, *keys)
+            assert screen.focused is one_by_one, keys
+        await burst(pilot, "end", *("down",) * 3, "up")
+        cursor = screen.focused
+        assert cursor is rows[-2]
+        assert isinstance(cursor, CounterRowView)
+        assert table.region.y <= cursor.region.y < table.region.bottom  # on screen
+        assert _marked(screen) == [cursor.provider]
+
+
+async def test_native_page_scrolls_a_column_per_key_that_arrive_together() -> None:
+    """In the native view the page scrolls: keys read together scroll one column (or line,
+    or page) each, as the same keys pressed one at a time; ten Rights scrolled one column."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        await burst(pilot, "n", "down")  # Down right behind n: to the page, not a hidden row
+        page = screen.query_one("#ipsec-native", KeyScroll)
+        assert screen.focused is page
+        assert screen.query_one(CounterTable).visible_rows()[0] is screen._row_focus
+        await burst(pilot, "right", "right", "right")
+        assert page.max_scroll_x > 20
+        assert page.scroll_x == 3
+        await burst(pilot, *("right",) * 10, "left")
+        assert page.scroll_x == 12
+        await pilot.press("home", "home", "ctrl+pagedown", "ctrl+pagedown", "left")
+        one_by_one = page.scroll_x
+        await burst(pilot, "home", "home", "ctrl+pagedown", "ctrl+pagedown", "left")
+        assert page.scroll_x == one_by_one > 12
+
+
+async def test_native_page_scrolls_a_line_per_key_that_arrive_together() -> None:
+    """The same for lines, on the real kernel's native counters (more than 80x24 shows)."""
+    from core.ipsec.providers.kernel import KernelProvider
+
+    if not os.path.exists("/proc/net/xfrm_stat"):
+        pytest.skip("kernel without CONFIG_XFRM_STATISTICS")
+    scripted = [p for p in standard_providers() if p.name == "strongswan"]
+    feed = SteppedIpsecFeed([KernelProvider(), *scripted])
+    app = TcpscopeApp(feed, hostname=HOST)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 2)
+            await pilot.press("n")
+            page = screen.query_one("#ipsec-native", KeyScroll)
+            assert page.max_scroll_y > 5
+            await burst(pilot, "down", "down", "down")
+            assert page.scroll_y == 3
+            await burst(pilot, *("down",) * 10, "up")
+            assert page.scroll_y == min(12, page.max_scroll_y)
+            await pilot.press("home", "pagedown", "down")
+            one_by_one = page.scroll_y
+            await burst(pilot, "end", "home", "pagedown", "down")
+            assert page.scroll_y == one_by_one > 1
+    finally:
+        feed.sampler.close()
+
+
+async def test_a_vici_path_that_becomes_a_file_or_fifo_is_no_socket_not_a_dead_charon(
+    tmp_path: Path,
+) -> None:
+    """The path given to --vici turning into a regular file or a FIFO while the app samples
+    was reported as "charon not running (… refuses connections)", with advice to start charon;
+    the banner says what --vici says for such a path at start (exit 2): not a UNIX socket."""
+    from core.ipsec.providers import check_vici_path
+    from core.ipsec.providers.strongswan import StrongswanProvider
+
+    path = tmp_path / "charon.vici"
+    feed = SteppedIpsecFeed([StrongswanProvider(str(path), timeout_s=1.0, events=False)])
+    app = TcpscopeApp(feed, hostname=HOST)
+
+    def banner(screen: IpsecScreen) -> str:
+        return str(screen.query_one("#section-strongswan .provider-header", Static).render())
+
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 1)
+            assert f"charon not running (no VICI socket at {path})" in banner(screen)
+            for make_it in (lambda: path.write_text("charon {}\n"), lambda: os.mkfifo(path)):
+                make_it()
+                with pytest.raises(UsageError) as refused:
+                    check_vici_path(str(path))
+                at_start = str(refused.value).removeprefix("--vici ")
+                assert at_start == f"{str(path)!r} is not a UNIX socket"
+                await advance(pilot, app, feed)
+                shown = banner(screen)
+                assert f"✗ strongswan: VICI path {at_start}" in shown
+                assert "charon not running" not in shown and "start charon" not in shown
+                assert "tcpscope --vici <charon's VICI socket>" in shown
+                path.unlink()
+            await advance(pilot, app, feed)
+            assert "charon not running (no VICI socket" in banner(screen)
+    finally:
+        feed.sampler.close()

@@ -12,14 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from textual import events
-
 from core.connections.model import ProcessInfo, TcpState
 from core.connections.sort_keys import key_func
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
+from tests.tui.keys import send
 from tests.tui.scripted import SteppedFeed
 from tests.tui.test_app import make_app, step, table
-from tui.app import TcpscopeApp
 from tui.connections.conn_table import ConnTable
 from tui.connections.state_bar import StateBar
 
@@ -63,14 +61,6 @@ def note_cursor_moves(t: ConnTable, flag: Callable[[], bool]) -> list[bool]:
 
     t.action_cursor = noted  # type: ignore[method-assign]
     return handled
-
-
-def send(app: TcpscopeApp, key: str) -> None:
-    """``key`` as a terminal sends it: queued, the app not waited for."""
-    event = events.Key(key, None)
-    event.set_sender(app)
-    assert app._driver is not None
-    app._driver.send_message(event)
 
 
 async def test_keys_are_handled_while_a_large_order_is_made() -> None:

@@ -260,20 +260,28 @@ class CounterTable(VerticalScroll):
         """Rows currently shown, top to bottom."""
         return [r for r in self.rows() if r.display]
 
+    def cursor_row(self) -> CounterRowView | None:
+        """The row with the cursor: the focused row (None while no row has the focus)."""
+        focused = self.screen.focused
+        return focused if isinstance(focused, CounterRowView) else None
+
+    def move_cursor(self, row: CounterRowView) -> None:
+        """Put the cursor (the focus) on ``row`` now, before the next key is handled.
+
+        Why not ``row.focus()``: it moves the focus only once the app gets to the queued
+        request, after the keys already waiting. Keys that arrive together (a held key, a slow
+        SSH link, pasted input) each started from the same row: ten Downs moved one row.
+        """
+        self.screen.set_focus(row)
+
     def action_move(self, delta: int) -> None:
-        """Focus the next/previous visible row."""
+        """Move the cursor ``delta`` visible rows, stopping at the first/last one."""
         rows = self.visible_rows()
         if not rows:
             return
-        focused = self.screen.focused
-        index = (
-            rows.index(focused)
-            if isinstance(focused, CounterRowView) and focused in rows
-            else -1
-            if delta > 0
-            else len(rows)
-        )
-        rows[max(0, min(len(rows) - 1, index + delta))].focus()
+        cursor = self.cursor_row()
+        index = rows.index(cursor) if cursor in rows else -1 if delta > 0 else len(rows)
+        self.move_cursor(rows[max(0, min(len(rows) - 1, index + delta))])
 
     def action_page(self, direction: int) -> None:
         """Move the cursor a screenful of rows down (1) or up (-1)."""
@@ -287,6 +295,6 @@ class CounterTable(VerticalScroll):
         """Focus the first visible row (used after filtering); None when none match."""
         rows = self.visible_rows()
         if rows:
-            rows[0].focus()
+            self.move_cursor(rows[0])
             return rows[0]
         return None

@@ -15,7 +15,6 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import ScrollableContainer
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input, Static
@@ -31,6 +30,7 @@ from tui.replay.controls import ReplayBar
 from tui.shell import shell_of
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
+from tui.widgets.key_scroll import KeyScroll
 
 NARROW = 100
 """Below this many columns the rows drop the kind and provider cells (see ipsec.tcss)."""
@@ -117,7 +117,7 @@ class IpsecScreen(Screen[None]):
         with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
             yield CounterTable(id="ipsec-counters")
             # One page scrolled as a whole (both ways): the tables take no focus of their own.
-            with ScrollableContainer(id="ipsec-native"):
+            with KeyScroll(id="ipsec-native"):
                 yield Static("Security associations", classes="ipsec-section-title")
                 yield SaList(id="ipsec-sa-list")
                 yield Static("Native counters", classes="ipsec-section-title")
@@ -186,7 +186,8 @@ class IpsecScreen(Screen[None]):
             # Keys must not reach a hidden counter row (Enter would open its detail).
             focused = self.focused
             self._row_focus = focused if isinstance(focused, CounterRowView) else None
-            self.query_one("#ipsec-native", ScrollableContainer).focus()
+            # Now, not queued: a key right behind ``n`` scrolls the page, not a hidden row.
+            self.set_focus(self.query_one("#ipsec-native", KeyScroll))
             if self.view is not None:
                 self._show_native(self.view.providers)
         elif self._row_focus is not None and self._row_focus.is_attached:

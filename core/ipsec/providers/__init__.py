@@ -8,12 +8,11 @@ An explicitly named provider is always returned; if its source is absent its rea
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from typing import Final
 
 from core.errors import UsageError
-from core.ipsec.providers._vici import DEFAULT_VICI
+from core.ipsec.providers._vici import DEFAULT_VICI, not_a_socket
 from core.ipsec.providers.base import Provider
 
 PROVIDER_NAMES: Final[tuple[str, ...]] = ("auto", "kernel", "strongswan", "libreswan")
@@ -45,8 +44,9 @@ def check_vici_path(path: str | None, *, exists_here: bool = True) -> None:
     a regular file (a typo, a config file) can never answer; read as a socket it failed as
     "charon not running (… refuses connections)", sending the user to start a daemon that may
     well be running. A path that does not exist (yet) or cannot be examined is let through:
-    charon may start later, and the view then says why it cannot connect. ``exists_here``
-    False: the path is another machine's (``--remote``), only its blankness is checked here.
+    charon may start later, and the view then says why it cannot connect (in these words if
+    the path becomes something other than a socket meanwhile). ``exists_here`` False: the
+    path is another machine's (``--remote``), only its blankness is checked here.
 
     Raises:
         UsageError: the path is blank, or exists and is not a UNIX socket.
@@ -57,12 +57,9 @@ def check_vici_path(path: str | None, *, exists_here: bool = True) -> None:
         raise UsageError("--vici needs a socket path")
     if not exists_here:
         return
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return
-    if not stat.S_ISSOCK(mode):
-        raise UsageError(f"--vici {path!r} is not a UNIX socket")
+    problem = not_a_socket(path)
+    if problem is not None:
+        raise UsageError(f"--vici {problem}")
 
 
 def get_providers(name: str = "auto", vici_path: str | None = None) -> list[Provider]:

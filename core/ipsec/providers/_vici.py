@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import stat
 import struct
 from collections.abc import Mapping
 from typing import Any, Final
 
+from core.ipsec.presence import NOT_A_SOCKET
 from core.ipsec.providers._vici_transport import BoundedTransport, ViciProtocolError
 from core.textsafe import printable
 
@@ -90,10 +92,27 @@ def flatten(prefix: str, data: Mapping[str, object]) -> dict[str, int]:
     return out
 
 
+def not_a_socket(path: str) -> str | None:
+    """``'PATH' is not a UNIX socket`` when something else is at ``path`` (a file, a FIFO);
+    None for a socket, or a path that is not there or cannot be examined.
+
+    Why one wording: ``--vici`` refuses such a path at start with it, and a path that turns
+    into one while tcpscope runs is reported with it too. Connecting to a file or a FIFO is
+    refused as if no daemon listened ("charon not running"), but charon is not what is wrong.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISSOCK(mode) else f"{path!r} {NOT_A_SOCKET}"
+
+
 def describe_error(err: BaseException, path: str) -> tuple[bool, str]:
     """``(daemon_present, one-line reason)`` for a failure to talk to charon."""
     if isinstance(err, FileNotFoundError):
         return False, f"charon not running (no VICI socket at {path})"
+    if isinstance(err, ConnectionRefusedError) and (problem := not_a_socket(path)):
+        return False, f"VICI path {problem}"
     if isinstance(err, ConnectionRefusedError):
         return False, f"charon not running (VICI socket at {path} refuses connections)"
     if isinstance(err, PermissionError):
