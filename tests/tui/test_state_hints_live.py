@@ -162,3 +162,25 @@ async def test_the_detail_pane_opens_at_its_top_again(bag: SocketBag) -> None:
         await pilot.pause()
         assert pane.scroll_y == 0
         assert summary.region.y == pane.region.y  # the State line at the top, on screen
+
+
+async def test_the_detail_pane_stays_where_it_was_scrolled_while_samples_come(
+    bag: SocketBag,
+) -> None:
+    """Scrolled down to the process and tcp_info, the pane jumped back to its top at every
+    sample: below the first screen could be read only while paused."""
+    listener = bag.listener()
+    client, _accepted = bag.pair(listener)
+    ports = client.getsockname()[1], client.getpeername()[1]
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_detail(pilot, app, ports, "State")
+        pane = app.screen.query_one(DetailPane)
+        await pilot.press(*["down"] * 6)
+        await until(pilot, lambda: pane.scroll_y > 0)
+        scrolled = pane.scroll_y
+        for _ in range(2):  # two more samples (live_app samples every 0.5 s)
+            seen = app.snapshot
+            await until(pilot, lambda seen=seen: app.snapshot is not seen)  # type: ignore[misc]
+        await pilot.pause()
+        assert pane.scroll_y == scrolled

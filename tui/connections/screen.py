@@ -181,10 +181,7 @@ class ConnectionsScreen(Screen[None]):
         self._show_counts()
         self._show_banner(snap)
         if self.detail_open:
-            # Opened again: the answer first (it reopened where it was scrolled to, the State
-            # line out of sight).
-            self.query_one(DetailPane).scroll_home(animate=False, immediate=True)
-            self._show_detail()
+            self._show_detail()  # where the user scrolled it: a sample does not move it
 
     def _show_counts(self) -> None:
         table = self.table
@@ -275,6 +272,9 @@ class ConnectionsScreen(Screen[None]):
         self.detail_open = not self.detail_open
         self.set_class(self.detail_open, "-detail-open")
         if self.detail_open:
+            # Opened again: the answer first (it reopened where it was scrolled to, the State
+            # line out of sight).
+            self.query_one(DetailPane).scroll_home(animate=False, immediate=True)
             self._show_detail()
             if not self.has_class("-wide"):
                 # The pane has taken over the screen: its keys scroll it.
