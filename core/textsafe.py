@@ -16,6 +16,10 @@ any other rejected code point                              ``\\u202e``, ``\\U000
 a backslash                                                ``\\\\``
 =========================================================  ==============
 
+What a user types to find such text (a filter word) goes through :func:`typed`, which escapes
+control characters the same way but keeps backslashes, so the escaped form the table shows is
+what one types.
+
 The result is printable, valid UTF-8 (it encodes without ``surrogateescape``), so the TUI,
 the plain table, CSV and JSON can all use it. Its width is counted in terminal cells where it
 is laid out (Rich's ``cell_len`` in the TUI; in the plain table the process is the last,
@@ -50,6 +54,16 @@ def printable(text: str) -> str:
     if text.isprintable() and "\\" not in text:
         return text
     return "".join(ch if ch.isprintable() and ch != "\\" else _escape(ch) for ch in text)
+
+
+def typed(text: str) -> str:
+    """Text a user wrote to compare with :func:`printable` text (a filter): each non-printable
+    character escaped as :func:`printable` escapes it, backslashes kept as written. A typed
+    ``\\x1b`` then stays ``\\x1b`` and finds the name the table shows with ``\\x1b``, and a
+    pasted ESC becomes that same ``\\x1b``: the result is printable and reads back as typed."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
 
 
 def printable_bytes(data: bytes) -> str:

@@ -19,7 +19,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from core.connections import ENUMS, TcpConnection, TcpState, endpoint_text
-from core.textsafe import printable
+from core.textsafe import printable, typed
 
 _UNITS: Final = {"second": "s", "minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}
 _NATURAL: Final = re.compile(r"^(a|an|\d+) (second|minute|hour|day|month|year)s?$")
@@ -28,6 +28,12 @@ _NATURAL: Final = re.compile(r"^(a|an|\d+) (second|minute|hour|day|month|year)s?
 def safe(text: str | None, missing: str = "") -> str:
     """Untrusted text with control characters made visible; ``missing`` for None."""
     return missing if text is None else printable(text)
+
+
+def as_typed(text: str) -> str:
+    """The user's own text (a filter) as typed: control characters escaped, but a backslash
+    kept single, so ``proc:\\x1b`` reads as the ``\\x1b`` the table shows, not ``\\\\x1b``."""
+    return typed(text)
 
 
 def age(delta: timedelta) -> str:

@@ -14,6 +14,7 @@ from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.query import FILTER_KEYS, NEGATIONS
 from core.connections.seed_tables import ENUMS
 from core.connections.services import service_name
+from core.textsafe import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,9 @@ class Completion:
 def field_values(
     conns: Iterable[TcpConnection], processes: Mapping[int, ProcessInfo]
 ) -> dict[str, tuple[str, ...]]:
-    """Values worth offering per field, from the connections on screen (sorted)."""
+    """Values worth offering per field, from the connections on screen (sorted); names as
+    the table shows them (:func:`core.textsafe.printable`), which is what the filter matches
+    and never puts a control character into the input."""
     states = tuple(v.name.lower() for v in ENUMS["State"].every)
     ports: set[int] = set()
     addresses: set[str] = set()
@@ -42,8 +45,8 @@ def field_values(
     ports.discard(0)
     named = {service_name(p) for p in ports}
     port_words = sorted({str(p) for p in ports} | {n for n in named if n})
-    procs = {p.name for p in processes.values() if p.name and p.pid in pids}
-    users = {p.username for p in processes.values() if p.username and p.pid in pids}
+    procs = {printable(p.name) for p in processes.values() if p.name and p.pid in pids}
+    users = {printable(p.username) for p in processes.values() if p.username and p.pid in pids}
     return {
         "state": states,
         "port": tuple(port_words),

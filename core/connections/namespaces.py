@@ -145,14 +145,15 @@ def label(info: NamespaceInfo | None) -> str:
 
 
 def namespace_words(info: NamespaceInfo, container_only: bool = False) -> str:
-    """Lower-case text the ``ns:`` and ``container:`` filters search in."""
+    """Lower-case text the ``ns:`` and ``container:`` filters search in, each name as the
+    table shows it (:func:`core.textsafe.printable`)."""
     c = info.container
     words = [c.runtime, c.id, c.name or "", c.pod or ""] if c is not None else []
     if not container_only:
         words += [label(info), info.name or "", str(info.inode)]
         if info.current:
             words.append("current")
-    return "\n".join(words).casefold()
+    return "\n".join(map(printable, words)).casefold()
 
 
 _index_for: tuple[NamespaceView, dict[int, NamespaceInfo]] | None = None

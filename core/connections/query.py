@@ -16,6 +16,10 @@ each word is ``[-]field:value[,value…]`` or free text:
   or ``current``; ``container:`` a piece of a container's name, id, pod or runtime;
 - free text matches any column.
 
+Names are matched as the table shows them (:func:`core.textsafe.printable`): a process named
+with an ESC is found by ``proc:\x1b``, and a control character in the filter itself is taken
+as that escape (:func:`core.textsafe.typed`). A backslash is text, not a shell escape.
+
 Parsing raises nothing but :class:`QueryError`, whose message is one line fit for the UI.
 """
 
@@ -33,6 +37,7 @@ from core.connections.namespaces import NamespaceInfo, namespace_words
 from core.connections.records import address_test, endpoint_text
 from core.connections.seed_tables import ENUMS
 from core.connections.services import service_port
+from core.textsafe import printable, typed
 
 FILTER_KEYS: Final = (
     "state",
@@ -235,7 +240,7 @@ def _field_test(key: str, items: tuple[str, ...]) -> Match:
     attr = "name" if key == "proc" else "username"
 
     def named(c: TcpConnection, p: ProcessInfo | None) -> bool:
-        text = (getattr(p, attr) or "").casefold() if p is not None else ""
+        text = printable(getattr(p, attr) or "").casefold() if p is not None else ""
         return p is not None and any(piece in text for piece in pieces)
 
     return named
@@ -283,9 +288,16 @@ def parse_token(text: str) -> Token:
 
 
 def split_words(text: str) -> list[str]:
-    """The words of a filter line (quotes group words; an unbalanced quote is ignored)."""
+    """The words of a filter line (quotes group words; an unbalanced quote is ignored).
+
+    A backslash stays in the word: it starts the escapes names are shown (and matched) with,
+    ``proc:\x1b``, where :func:`shlex.split` would have dropped it."""
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    lexer.escape = ""
     try:
-        return shlex.split(text)
+        return list(lexer)
     except ValueError:
         return text.split()
 
@@ -325,11 +337,15 @@ class Query:
 def parse_query(text: str) -> Query:
     """Parse a whole filter line.
 
+    Its text is kept as :func:`core.textsafe.typed` makes it (control characters escaped): the
+    form that is shown, put back in the input and saved, and that matches the escaped names.
+
     Raises:
         QueryError: one of its words is invalid, or the line is longer than MAX_QUERY_CHARS.
     """
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"filter longer than {MAX_QUERY_CHARS} characters")
+    text = typed(text)
     return Query(text.strip(), tuple(parse_token(word) for word in split_words(text)))
 
 
@@ -352,7 +368,7 @@ def _free_text(conn: TcpConnection, proc: ProcessInfo | None) -> str:
         "" if conn.owning_process is None else str(conn.owning_process),
     ]
     if proc is not None:
-        parts.extend((proc.name or "", proc.username or ""))
+        parts.extend((printable(proc.name or ""), printable(proc.username or "")))
     if conn.offload_state is not None:
         parts.append(ENUMS["OffloadState"].decode(conn.offload_state).name)
     if conn.applied_setting is not None:

@@ -3,9 +3,9 @@
 Why a module: "what is this connection, who owns it, is it healthy" must fit the top of an
 80x24 terminal. Each line answers one question — State and what it means, the endpoints, the
 owning process, OffloadState and what it means, age and how sure it is, the key tcp_info
-figures with current rates — built from one snapshot so it is tested without a screen.
-Untrusted text (names, command lines, addresses) goes through :func:`tui.format.safe` into
-``Text``, never markup.
+figures with current rates and any bytes stuck in a queue — built from one snapshot so it is
+tested without a screen. Untrusted text (names, command lines, addresses) goes through
+:func:`tui.format.safe` into ``Text``, never markup.
 """
 
 from __future__ import annotations
@@ -190,6 +190,35 @@ def tcp_lines(
     return health, traffic
 
 
+def queue_text(info: TcpInfo | None, state: TcpState | None, width: int) -> Text | None:
+    """Bytes waiting in a connection's queues, or None when both are empty (or unknown).
+
+    Why on the summary: a sender whose peer stopped reading looks healthy by rtt, cwnd and
+    retransmissions, and its byte rate is 0 like an idle one's; the Send-Q (``idiag_wqueue``:
+    written by the process, not yet acknowledged: in flight or unsent) is what says it is
+    stuck, and the Recv-Q (``idiag_rqueue``) that the owner is not reading. Only the kernel's
+    queue sizes are named: tcpscope does not decode the peer's window or the probe backoff,
+    so it does not claim why the queue is not draining. A listener's queues are its accept
+    queue (:func:`accept_queue_text`)."""
+    if info is None or state is TcpState.LISTEN:
+        return None
+    sent, got = info.send_q or 0, info.recv_q or 0
+    if not sent and not got:
+        return None
+    text = Text()
+    if sent:
+        text.append("Send-Q ")
+        text.append(fmt.size(sent), style="bold")
+        text.append(" unacked/unsent")
+    if got:
+        text.append("   " if sent else "")
+        text.append("Recv-Q ")
+        text.append(fmt.size(got), style="bold")
+        text.append(" not read" if sent else " not read by the process")
+    text.truncate(width, overflow="ellipsis")
+    return text
+
+
 def _ms(us: int) -> str:
     """Microseconds as milliseconds, to the microsecond below 1 ms (as ss prints rtt): a
     loopback or LAN rtt of 18 µs was drawn "0.0 ms", as if none was measured."""
@@ -312,6 +341,9 @@ def summary(
     table.add_row(Text("Offload"), offload_text(conn, source, started_at))
     table.add_row(Text("Age"), age_text(conn, started_at, now))
     table.add_row(Text("Health"), health)
+    queues = queue_text(info, conn.state, value_width)
+    if queues is not None:  # a second line only then: the summary fits 80x24
+        table.add_row(Text(""), queues)
     if traffic.plain:
         table.add_row(Text("Bytes"), traffic)
     return table

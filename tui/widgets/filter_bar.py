@@ -5,7 +5,8 @@ is wrong with it while it is typed (``validate``), completes the word under the 
 (``complete``) and reports what was submitted. Tab never leaves the input: without a completer
 it does nothing, so the letters typed next stay in the filter instead of acting as commands.
 A filter that does not parse stays in the input with the error shown, and the active filter
-is left unchanged.
+is left unchanged. What this bar shows is the user's text or names already made printable,
+shown as typed (:func:`tui.format.as_typed`): a backslash is not doubled again.
 """
 
 from __future__ import annotations
@@ -88,18 +89,19 @@ class FilterBar(Horizontal):
         """Show ``text`` as the active filter (and an error, if the last input failed)."""
         status = Text()
         if text:
-            status.append(fmt.safe(text), style="bold")
+            status.append(fmt.as_typed(text), style="bold")
         else:
             status.append("none (press / to filter)", style="dim")
         if error:
-            status.append(f"  ✗ {fmt.safe(error)}", style="bold")
+            status.append(f"  ✗ {fmt.as_typed(error)}", style="bold")
         self.query_one("#filter-status", Static).update(status)
         self._hint(error, error=True)
 
     def _hint(self, text: str | None, *, error: bool) -> None:
         hint = self.query_one("#filter-hint", Static)
         hint.set_class(error and bool(text), "-error")
-        hint.update(Text(f" ✗ {fmt.safe(text)}" if error and text else fmt.safe(text or "")))
+        shown = fmt.as_typed(text or "")
+        hint.update(Text(f" ✗ {shown}" if error and text else shown))
 
     def edit(self, current: str) -> None:
         """Open the input with ``current`` in it, focused."""
