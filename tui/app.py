@@ -31,7 +31,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from core.commands import actions_off, display_host
+from core.commands import actions_off, display_host, own_namespace_words
 from core.connections import Snapshot
 from core.errors import MonitorError
 from core.ipsec import IpsecView
@@ -168,6 +168,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self._last_error: str | None = None
         self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
         self.actions_off = actions_off(feed)
+        self.own_namespace = own_namespace_words(feed)
         self._publish_header()
 
     def get_line_filters(self) -> Sequence[LineFilter]:

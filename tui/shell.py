@@ -51,6 +51,8 @@ class Shell(Protocol):
     replay: ReplayControls | None
     actions_off: str | None
     """Why closing a connection or ending a process is off (replay, demo, --redact), or None."""
+    own_namespace: str
+    """What to call the namespace the sampler ran in (core.commands.own_namespace_words)."""
     initial_filter: str
     """The connections filter this run starts with (``--filter``; never saved)."""
 

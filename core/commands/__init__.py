@@ -23,6 +23,7 @@ __all__ = [
     "finish_output",
     "make_feed",
     "options_from_args",
+    "own_namespace_words",
     "provider_name",
     "real",
     "refuse_ignored_globals",
@@ -43,7 +44,12 @@ if TYPE_CHECKING:
         seconds_between,
         whole_between,
     )
-    from core.commands.feeds import actions_off, make_feed, options_from_args
+    from core.commands.feeds import (
+        actions_off,
+        make_feed,
+        options_from_args,
+        own_namespace_words,
+    )
     from core.commands.host_label import display_host
     from core.commands.output_errors import finish_output, report_os_error, tolerate_locale
 else:
@@ -60,7 +66,7 @@ else:
                 "seconds_between",
                 "whole_between",
             ),
-            "feeds": ("actions_off", "make_feed", "options_from_args"),
+            "feeds": ("actions_off", "make_feed", "options_from_args", "own_namespace_words"),
             "host_label": ("display_host",),
             "output_errors": ("finish_output", "report_os_error", "tolerate_locale"),
         },

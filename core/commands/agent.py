@@ -152,10 +152,11 @@ class Agent:
             self.send(await asyncio.to_thread(serve_actions, request))
 
     async def _ipsec(self) -> int:
-        from core.ipsec import IpsecSampler, get_providers
+        from core.ipsec import IpsecSampler, check_vici_path, get_providers
         from core.recording import IPSEC_VIEW
 
         try:
+            check_vici_path(self.config["vici"])  # the path is this server's (see ipsec._validate)
             sampler = IpsecSampler(get_providers(self.config["provider"], self.config["vici"]))
         except MonitorError as exc:
             self.send(fatal("ipsec", str(exc)))

@@ -159,3 +159,22 @@ def actions_off(feed: Feed) -> str | None:
             "host (use tcpscope --remote HOST close)"
         )
     return None
+
+
+def own_namespace_words(feed: Feed) -> str:
+    """What to call the network namespace the sampler itself ran in ("tcpscope's own" here).
+
+    Why: a connection in that namespace is shown without a name; over ``--remote`` it is the
+    SSH login's namespace on the server, in a replay the recording tcpscope's, and "tcpscope's
+    own" would point at this machine's.
+    """
+    from core.recording import RedactingFeed
+    from core.remote import RemoteFeed
+    from core.sampling import Seekable
+
+    inner = feed.feed if isinstance(feed, RedactingFeed) else feed
+    if isinstance(inner, Seekable):
+        return "the recording tcpscope's own"
+    if isinstance(inner, RemoteFeed):
+        return "the SSH login's own, on the server"
+    return "tcpscope's own"

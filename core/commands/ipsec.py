@@ -62,7 +62,9 @@ def _validate(args: argparse.Namespace) -> tuple[str, str | None]:
     if provider not in PROVIDER_NAMES:
         raise UsageError(f"--provider must be one of {', '.join(PROVIDER_NAMES)}, not {provider!r}")
     vici: str | None = getattr(args, "vici", None)
-    check_vici_path(vici)  # the app's check too (core.commands.feeds)
+    # The app's check too (core.commands.feeds). With --remote the path names a socket on the
+    # server: the agent checks it there (core.commands.agent); here only that one was given.
+    check_vici_path(vici, exists_here=getattr(args, "remote", None) is None)
     return provider, vici
 
 

@@ -68,7 +68,12 @@ class Group:
     name: str
     counts: dict[TcpState, int] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)
-    """InstanceIDs in the table's current order."""
+    """Open connections' InstanceIDs in the table's current order (counted, followed)."""
+    rows: list[str] = field(default_factory=list)
+    """What the expanded group lists: its members and its ghosts, in the table's order (a
+    connection closed with ``x``, or by ``K``, stays in its group as a ghost, as ungrouped)."""
+    closed: int = 0
+    """Ghosts among :attr:`rows`."""
     netns: int | None = None
     """Set when grouping by container: the namespace's inode."""
 
@@ -489,13 +494,12 @@ class RowIndex:
         return ns.inode if ns is not None else conn.netns
 
     def groups(self, by: str = "process") -> list[Group]:
-        """Filtered live rows grouped by owning process (or by ``"container"``: namespace),
-        busiest first, then by name."""
+        """Filtered rows grouped by owning process (or by ``"container"``: namespace), busiest
+        first, then by name; a group's ghosts are listed in it, not counted."""
         by_pid: dict[int | None, Group] = {}
         keyed = self._shown.keyed
+        ghosts = self.ghosts
         for iid in self.ids():
-            if iid in self.ghosts:
-                continue
             conn = keyed(iid)
             if conn is None:
                 continue
@@ -505,17 +509,21 @@ class RowIndex:
                 if group is None:
                     ns = self.namespace_of(conn)
                     group = by_pid[pid] = Group(None, label(ns), netns=pid or 0)
-                group.members.append(iid)
-                group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
+            else:
+                pid = conn.owning_process
+                group = by_pid.get(pid)
+                if group is None:
+                    p = self.proc(conn)
+                    name = (
+                        (p.name or "?") if p is not None else NO_OWNER_GROUP if pid is None else "?"
+                    )
+                    group = by_pid[pid] = Group(pid, name)
+                if pid is None and conn.owner_status is not OwnerStatus.NO_OWNER:
+                    group.name = NO_PID_GROUP  # not all of them are known to have no owner
+            group.rows.append(iid)
+            if iid in ghosts:
+                group.closed += 1
                 continue
-            pid = conn.owning_process
-            group = by_pid.get(pid)
-            if group is None:
-                p = self.proc(conn)
-                name = (p.name or "?") if p is not None else NO_OWNER_GROUP if pid is None else "?"
-                group = by_pid[pid] = Group(pid, name)
-            if pid is None and conn.owner_status is not OwnerStatus.NO_OWNER:
-                group.name = NO_PID_GROUP  # not all of them are known to have no owner
             group.members.append(iid)
             group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
         return sorted(by_pid.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))

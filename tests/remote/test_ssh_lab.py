@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,12 +26,15 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from core.connections import TcpConnection
 from core.recording.reader import Recording
 from core.remote import session
 from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
 from core.remote.target import parse_target
 from tests.lab.ssh_lab import SERVER_PYTHON, TC, SshLab, have_ssh_lab, listen_in_namespace
+from tests.tui.test_app import pane_text
 from tui.app import TcpscopeApp
+from tui.connections.detail import DetailPane
 
 pytestmark = [
     pytest.mark.root,
@@ -431,3 +435,58 @@ def test_a_login_banner_is_not_taken_for_ssh_s_own_message(home_lab: SshLab) -> 
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
     assert "login refused" not in done.stderr and "connection refused" not in done.stderr
     assert BANNER not in done.stderr and "ssh failed (" in done.stderr
+
+
+def test_ipsec_vici_path_is_checked_on_the_server(lab: SshLab) -> None:
+    # A regular file here that the server cannot see (its /run, where charon's socket lives,
+    # is its own): not a reason to refuse, the path names the server's socket.
+    fd, here_only = tempfile.mkstemp(dir="/run", suffix=".vici")
+    os.close(fd)
+    try:
+        done = tcpscope(lab, "ipsec", "--provider", "strongswan", "--vici", here_only)
+    finally:
+        os.unlink(here_only)
+    assert "not a UNIX socket" not in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    # A regular file on the server: refused there, in the words of a local check.
+    done = tcpscope(lab, "ipsec", "--provider", "strongswan", "--vici", "/etc/hostname")
+    assert done.returncode != 0
+    assert "'/etc/hostname' is not a UNIX socket" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+async def test_detail_pane_names_the_servers_namespace_not_tcpscope_s(
+    lab: SshLab, server_listener: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lab's server sees this host's namespaces too ("all"), so rows come from several and
+    # the pane names each one: the server login's own is not "tcpscope's own" (this one's).
+    monkeypatch.setenv("TCPSCOPE_SSH", lab.ssh_command)
+    feed = RemoteFeed(
+        parse_target(lab.target),
+        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=False, provider="auto",
+                      vici=None, every_tcp_info=False, netns="all"),
+    )  # fmt: skip
+    feed.connect()
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+
+    def listener() -> TcpConnection | None:
+        snap = app.snapshot
+        found = [] if snap is None else [
+            c for c in snap.connections.values() if c.local_port == server_listener
+        ]  # fmt: skip
+        return found[0] if found else None
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: listener() is not None)
+        conn = listener()
+        assert conn is not None and conn.netns is None  # the login's own namespace
+        screen = app.connections_screen()
+        assert screen is not None
+        await until(pilot, lambda: screen.table.move_cursor_to(conn.instance_id))
+        await pilot.press("enter")
+        pane = app.screen.query_one(DetailPane)
+        await until(pilot, lambda: "Network namespace" in pane_text(pane))
+        said = pane_text(pane)
+        assert "the SSH login's own, on the server" in said
+        assert "tcpscope's own" not in said
+        await pilot.press("q")

@@ -233,8 +233,14 @@ async def test_diff_fits_80_columns_with_the_class_state_names(
 
 
 async def laid_out_footer(pilot: Pilot[int], app: TcpscopeApp) -> None:
-    """The footer's keys (recomposed after each bindings change) have their places."""
-    await until(pilot, lambda: all(k.region.width for k in app.screen.query(FooterKey)))
+    """The footer's keys (recomposed after each bindings change) are there and have their
+    places (while it recomposes it has none: "every key placed" held for no keys at all)."""
+
+    def placed() -> bool:
+        keys = list(app.screen.query(FooterKey))
+        return bool(keys) and all(k.region.width for k in keys)
+
+    await until(pilot, placed)
 
 
 def footer_problems(app: TcpscopeApp) -> list[str]:

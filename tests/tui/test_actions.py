@@ -340,3 +340,31 @@ async def test_x_on_a_reset_socket_still_held_says_why_without_a_dialog(bag: Soc
         (toast,) = toasts(app)
         assert toast.startswith("not closed: its connection has ended already")
         assert toast.endswith("(K)")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
+async def test_x_in_an_expanded_group_leaves_a_ghost_in_the_group(bag: SocketBag) -> None:
+    """Grouped by process, a closed connection stays in its group as a ghost under the
+    cursor, as it does ungrouped; the group row counts it as closed (it vanished)."""
+    child, port = bag.child_listener()
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        conn = await select(pilot, app, port, 0)
+        table = app.screen.query_one(ConnTable)
+        await pilot.press("g")
+        group = f"group:{child.pid}"
+        assert table.cursor_id == group
+        await pilot.press("enter")
+        assert table.move_cursor_to(conn.instance_id)
+        await pilot.press("x")
+        await confirm(pilot, app)
+        await pilot.press("y")
+        await until(pilot, lambda: conn.instance_id in table.index.ghosts)
+        await pilot.pause()
+        assert table.cursor_id == conn.instance_id
+        ghost = table.render_line(table.cursor_row - int(table.scroll_offset.y) + 1).text
+        assert ghost.startswith("x"), ghost
+        position = table.position_of(group)
+        assert position is not None
+        line = table.render_line(position - int(table.scroll_offset.y) + 1).text
+        assert "1 closed" in line, line

@@ -125,6 +125,16 @@ def test_layout_keeps_the_sort_column_and_drops_folded_ones() -> None:
     assert "offload" not in wide and "applied" not in wide
 
 
+def test_a_kept_sort_column_at_80_pushes_out_pid_not_the_process_name() -> None:
+    # The process's name says who owns the connection; its PID is in the detail pane.
+    for key in ("user", "age", "service", "offload", "applied"):
+        widths = {c.key: (w, c.title) for c, w in layout(79, keep=key)}
+        assert "process" in widths and "pid" not in widths, (key, widths)
+        width, title = widths[key]
+        assert width >= len(title) + 1, (key, widths)  # the title whole, and its arrow
+    assert [c.key for c, _ in layout(79, keep="pid")][-2:] == ["pid", "process"]
+
+
 def test_layout_when_wide_shows_every_default_column_and_fits() -> None:
     cols = layout(199)
     assert [c.key for c, _ in cols] == [c.key for c in COLUMNS if c.key != "user"]

@@ -84,10 +84,11 @@ def layout(
 ) -> tuple[tuple[Column, int], ...]:
     """Columns that fit ``total`` cells (one-cell gaps), each with its width, left to right.
 
-    ``keep`` (the sort column) is never dropped or hidden, so its ▲/▼ stays visible.
+    ``keep`` (the sort column) is never dropped or hidden, and is at least as wide as its
+    title and its ▲/▼.
     """
     wanted = [
-        replace(c, priority=0) if c.key == keep else c
+        replace(c, priority=0, min_width=max(c.min_width, len(c.title) + 1)) if c.key == keep else c
         for c in COLUMNS
         if c.key not in hidden or c.key == keep
     ]
@@ -97,7 +98,7 @@ def layout(
         return sum(c.min_width for c in cols) + max(0, len(cols) - 1)
 
     while chosen and need(chosen) > total:
-        drop = max(chosen, key=lambda c: (c.priority, COLUMNS.index(BY_KEY[c.key])))
+        drop = _to_drop(chosen, need(chosen) - total)
         if drop.priority == 0:
             break
         chosen.remove(drop)
@@ -120,3 +121,19 @@ def layout(
             widths[col.key] += spare // len(flex)
         widths[flex[-1].key] += spare - (spare // len(flex)) * len(flex)
     return tuple((c, widths[c.key]) for c in chosen)
+
+
+def _to_drop(chosen: list[Column], over: int) -> Column:
+    """The column to give up when ``chosen`` needs ``over`` cells too many: of the least
+    important ones, the narrowest whose going is enough, else the rightmost.
+
+    Why the narrowest: at 80 columns a kept sort column (User, Age…) must push one of PID and
+    Process out; PID's 7 cells suffice, and the process's name says more than its number
+    (which the detail pane still shows).
+    """
+    worst = max(c.priority for c in chosen)
+    last = [c for c in chosen if c.priority == worst]
+    enough = [c for c in last if c.min_width + 1 >= over]
+    if enough:
+        return min(enough, key=lambda c: (c.min_width, -COLUMNS.index(BY_KEY[c.key])))
+    return max(last, key=lambda c: COLUMNS.index(BY_KEY[c.key]))

@@ -306,10 +306,10 @@ class ConnTable(ScrollView, can_focus=True):
         if cursor in self.index.rows:
             return cursor
         group = self._groups.get(cursor)
-        if group is None or not group.members:
+        if group is None or not group.rows:
             return None
         came_from = self._grouped_from
-        return came_from if came_from in group.members else group.members[0]
+        return came_from if came_from in group.rows else (group.members or group.rows)[0]
 
     def _group_row_of(self, row_id: str) -> str | None:
         """The group row that holds connection ``row_id`` in the current grouping."""
@@ -362,7 +362,7 @@ class ConnTable(ScrollView, can_focus=True):
             for g in groups:
                 entries.append(g.row_id)
                 if g.row_id in self._expanded:
-                    entries.extend(g.members)
+                    entries.extend(g.rows)
             self._entries = entries
         else:
             self._entries = None
@@ -665,6 +665,7 @@ class ConnTable(ScrollView, can_focus=True):
                 row_id,
                 tuple(sorted(group.counts.items())),
                 len(group.members),
+                group.closed,
                 expanded,
                 cursor,
                 width,
@@ -786,6 +787,8 @@ class ConnTable(ScrollView, can_focus=True):
         counts = "  ".join(
             f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items())
         )
+        if group.closed:
+            counts = f"{counts}  (+{group.closed} closed)" if counts else f"{group.closed} closed"
         pid = "" if group.pid is None else f" ({group.pid})"
         if group.netns is not None:
             pid = f" (netns {group.netns})"

@@ -45,6 +45,7 @@ from tui.connections.property_list import (
     where_words,
 )
 from tui.connections.summary import summary, why_no_tcp_info
+from tui.shell import shell_of
 
 HINT = "Esc/Enter close · ↑↓ scroll · u: not-reported properties"
 
@@ -188,7 +189,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             now=snap.time,
             ghost=ghost,
             width=width,
-            namespace=self._namespace_line(conn, snap),
+            namespace=self._namespace_line(conn, snap, shell_of(self).own_namespace),
             procfs=procfs,
         )
         body.update(top)
@@ -227,21 +228,24 @@ class DetailPane(VerticalScroll, can_focus=True):
             self.show(conn, snap, proc, ghost, rate, history)  # type: ignore[arg-type]
 
     @staticmethod
-    def _namespace_line(conn: TcpConnection, snap: Snapshot) -> str | None:
+    def _namespace_line(conn: TcpConnection, snap: Snapshot, own: str) -> str | None:
         """The summary's namespace line, when it is news: rows from more than one namespace,
-        or this one outside tcpscope's own."""
+        or this one outside the sampler's own."""
         view = snap.namespaces
         if view is None or (view.with_sockets <= 1 and conn.netns is None):
             return None
-        return namespace_line(conn.netns, view)
+        return namespace_line(conn.netns, view, own)
 
-    @staticmethod
     def _namespace(
-        conn: TcpConnection, snap: Snapshot, proc: ProcessInfo | None
+        self, conn: TcpConnection, snap: Snapshot, proc: ProcessInfo | None
     ) -> tuple[RenderableType, ...]:
         if snap.namespaces is None:
             return ()
-        return (Text("\nNetwork namespace", "bold u"), namespace_table(conn, snap.namespaces, proc))
+        own = shell_of(self).own_namespace
+        return (
+            Text("\nNetwork namespace", "bold u"),
+            namespace_table(conn, snap.namespaces, proc, own),
+        )
 
     def rates(self) -> list[float]:
         """Bytes per second (in + out) per sample seen while open, oldest first."""

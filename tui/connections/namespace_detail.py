@@ -22,11 +22,18 @@ from core.connections import (
 from core.netns import PROCNET_MISSING
 from tui import format as fmt
 
+OWN = "tcpscope's own"
+"""The namespace the sampler ran in, when it ran here (see ``Shell.own_namespace``)."""
+
 
 def namespace_table(
-    conn: TcpConnection, view: NamespaceView, proc: ProcessInfo | None = None
+    conn: TcpConnection,
+    view: NamespaceView,
+    proc: ProcessInfo | None = None,
+    own: str = OWN,
 ) -> Table:
-    """Namespace inode and name, container, how it was read, the PID inside it."""
+    """Namespace inode and name, container, how it was read, the PID inside it; ``own``
+    names the sampler's namespace (``Shell.own_namespace``)."""
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
@@ -34,7 +41,7 @@ def namespace_table(
     if info is None:
         table.add_row(Text("namespace"), Text(f"{conn.netns} (gone)", style="italic"))
         return table
-    where = "tcpscope's own" if info.current else "another"
+    where = own if info.current else "another"
     if info.stand_in:  # its inode is a stand-in key: never shown as the inode
         table.add_row(Text("inode"), Text(f"{STAND_IN_REASON} ({where})", style="italic"))
         if info.via_pid is not None:
@@ -66,7 +73,7 @@ def namespace_table(
     return table
 
 
-def namespace_line(netns: int | None, view: NamespaceView | None) -> str:
+def namespace_line(netns: int | None, view: NamespaceView | None, own: str = OWN) -> str:
     """One line naming a socket's namespace and container, for the close/terminate dialogs.
 
     Why: the same 4-tuple can live in two containers, so "close this?" must say which one
@@ -74,7 +81,7 @@ def namespace_line(netns: int | None, view: NamespaceView | None) -> str:
     """
     info = None if view is None else namespace_in(netns, view)
     if info is None:
-        return "tcpscope's own" if netns is None else f"inode {netns} (no longer seen)"
+        return own if netns is None else f"inode {netns} (no longer seen)"
     parts: list[str] = []
     container = info.container
     if container is not None:
@@ -86,7 +93,7 @@ def namespace_line(netns: int | None, view: NamespaceView | None) -> str:
     if info.name:
         parts.append(f"ip netns {fmt.safe(info.name)}")
     if info.current:
-        parts.insert(0, "tcpscope's own")
+        parts.insert(0, own)
     elif not parts:
         parts.append("another, unnamed")
     if info.stand_in:

@@ -38,14 +38,15 @@ def _make(name: str, vici_path: str) -> Provider:
     return LibreswanProvider()
 
 
-def check_vici_path(path: str | None) -> None:
+def check_vici_path(path: str | None, *, exists_here: bool = True) -> None:
     """Refuse a ``--vici`` PATH that cannot be a VICI socket: empty, or there and no socket.
 
     Why at start, and one check for every command: charon's VICI socket is a UNIX socket, so
     a regular file (a typo, a config file) can never answer; read as a socket it failed as
     "charon not running (… refuses connections)", sending the user to start a daemon that may
     well be running. A path that does not exist (yet) or cannot be examined is let through:
-    charon may start later, and the view then says why it cannot connect.
+    charon may start later, and the view then says why it cannot connect. ``exists_here``
+    False: the path is another machine's (``--remote``), only its blankness is checked here.
 
     Raises:
         UsageError: the path is blank, or exists and is not a UNIX socket.
@@ -54,6 +55,8 @@ def check_vici_path(path: str | None) -> None:
         return
     if not path.strip():
         raise UsageError("--vici needs a socket path")
+    if not exists_here:
+        return
     try:
         mode = os.stat(path).st_mode
     except OSError:
