@@ -20,6 +20,7 @@ __all__ = [
     "PROPERTIES",
     "SORT_COLUMNS",
     "SOURCE_NAMES",
+    "STAND_IN_REASON",
     "STATE_HINTS",
     "ByteRate",
     "CloseTarget",
@@ -102,7 +103,13 @@ if TYPE_CHECKING:
     from core.connections.completion import Completion, complete, field_values
     from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
     from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
-    from core.connections.namespaces import NamespaceView, ReadBy, namespace_in, namespace_of
+    from core.connections.namespaces import (
+        STAND_IN_REASON,
+        NamespaceView,
+        ReadBy,
+        namespace_in,
+        namespace_of,
+    )
     from core.connections.namespaces import label as namespace_label
     from core.connections.oneshot import take_snapshot
     from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance, cell_rule
@@ -156,6 +163,7 @@ else:
             "first_page": ("PAGE_COLUMN", "FirstPage", "PageRequest"),
             "model": ("OwnerStatus", "ProcessInfo", "TcpConnection", "TcpInfo", "TcpState"),
             "namespaces": (
+                "STAND_IN_REASON",
                 "NamespaceView",
                 "ReadBy",
                 "namespace_in",

@@ -18,6 +18,19 @@ if TYPE_CHECKING:
     from core.connections.model import TcpConnection
 
 
+UNMATCHED_REASON = (
+    "no process is seen in it, and it may be one of the namespaces read from /proc/PID/net/tcp "
+    "(another user's process's namespace is matched to an nsfs file only by a netns id, "
+    "ip netns set NAME auto, and neither has one); entering it needs CAP_SYS_ADMIN"
+)
+"""Why an :attr:`NamespaceInfo.unmatched` nsfs file's namespace was not read."""
+STAND_IN_REASON = (
+    "not reported: its processes' /proc/PID/ns/net cannot be read (another user's: needs "
+    "ptrace access) and no netns id ties it to an nsfs file"
+)
+"""Why a :attr:`NamespaceInfo.stand_in` namespace has no inode (JSON, detail pane)."""
+
+
 class ReadBy(StrEnum):
     """How a namespace's sockets were read."""
 
@@ -48,7 +61,7 @@ class NamespaceInfo:
     """One network namespace as of one sample."""
 
     inode: int
-    """nsfs inode (``lsns``, ``ip netns identify``); see core.netns.discover for surrogates."""
+    """nsfs inode (``lsns``, ``ip netns identify``), or a stand-in key (:attr:`stand_in`)."""
     current: bool
     """The namespace tcpscope runs in (its connections have ``netns`` None)."""
     read_by: ReadBy
@@ -61,6 +74,15 @@ class NamespaceInfo:
     """Host processes living in it."""
     has_sockets: bool = False
     """It held at least one TCP socket in the last sample."""
+    stand_in: bool = False
+    """:attr:`inode` is a stand-in key, not the namespace's inode: its processes'
+    ``/proc/PID/ns/net`` could not be read (another user's), nor matched to an nsfs file."""
+    via_pid: int | None = None
+    """For a :attr:`stand_in`: a host process in it (the lowest PID), the only handle a user
+    has on it (``nsenter -t PID -n`` as root)."""
+    unmatched: bool = False
+    """An nsfs file's namespace that may be one of the :attr:`stand_in` ones (nothing
+    unprivileged tells them apart): not counted as a namespace of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +118,15 @@ class NamespaceView:
 
     @property
     def unreadable(self) -> int:
-        """Namespaces found but not read."""
-        return sum(info.read_by is ReadBy.UNREADABLE for info in self.namespaces)
+        """Namespaces found but not read (less the :attr:`unmatched` ones)."""
+        return sum(
+            info.read_by is ReadBy.UNREADABLE and not info.unmatched for info in self.namespaces
+        )
+
+    @property
+    def unmatched(self) -> int:
+        """nsfs files that may or may not be namespaces already counted (NamespaceInfo)."""
+        return sum(info.unmatched for info in self.namespaces)
 
     @property
     def with_sockets(self) -> int:
@@ -116,10 +145,18 @@ class NamespaceView:
             lines.append(
                 f"{count} network namespace(s) read from /proc/PID/net/tcp without tcp_info: {why}"
             )
-        unread = [i for i in self.namespaces if i.read_by is ReadBy.UNREADABLE]
+        unread = [i for i in self.namespaces if i.read_by is ReadBy.UNREADABLE and not i.unmatched]
         if unread:
             why = unread[0].reason or "no way in"
             lines.append(f"{len(unread)} network namespace(s) not readable: {why}")
+        loose = [i for i in self.namespaces if i.unmatched]
+        if loose:
+            names = ", ".join(printable(i.name or str(i.inode)) for i in loose[:3])
+            more = ", …" if len(loose) > 3 else ""
+            lines.append(
+                f"{len(loose)} network namespace file(s) ({names}{more}) not read and not "
+                f"counted: {loose[0].reason or UNMATCHED_REASON}"
+            )
         if self.hidden_processes:
             lines.append(
                 f"{self.hidden_processes} process(es) whose network namespace could not be "
@@ -141,6 +178,8 @@ def label(info: NamespaceInfo | None) -> str:
         return info.name
     if info.current:
         return "(this)"
+    if info.stand_in:
+        return f"ns of pid {info.via_pid}" if info.via_pid is not None else "ns:?"
     return f"ns:{info.inode}"
 
 
@@ -150,7 +189,7 @@ def namespace_words(info: NamespaceInfo, container_only: bool = False) -> str:
     c = info.container
     words = [c.runtime, c.id, c.name or "", c.pod or ""] if c is not None else []
     if not container_only:
-        words += [label(info), info.name or "", str(info.inode)]
+        words += [label(info), info.name or "", "" if info.stand_in else str(info.inode)]
         if info.current:
             words.append("current")
     return "\n".join(map(printable, words)).casefold()
@@ -188,12 +227,15 @@ def container_doc(container: ContainerInfo | None) -> dict[str, object] | None:
 
 
 def namespace_doc(netns: int | None, view: NamespaceView) -> dict[str, object]:
-    """``tcpscope.namespace``: inode, name, how it was read, container."""
+    """``tcpscope.namespace``: inode (null, with the reason, for a stand-in), name, how it
+    was read, container."""
     info = namespace_in(netns, view)
     if info is None:
         return {"inode": netns, "name": None, "container": None}
     return {
-        "inode": info.inode,
+        "inode": None if info.stand_in else info.inode,
+        "inode_not_reported": STAND_IN_REASON if info.stand_in else None,
+        "via_pid": info.via_pid if info.stand_in else None,
         "name": None if info.name is None else printable(info.name),
         "current": info.current,
         "read_by": info.read_by.value,

@@ -10,8 +10,11 @@ Cost: one ``stat`` per process the first time it is seen (≈3 µs), then only
 every process is looked at again (``ip netns exec`` forks first, then enters).
 
 Without privilege another user's ``/proc/PID/ns/net`` cannot be read, but its
-``/proc/PID/net/tcp`` can, and procfs numbers that file's inode per namespace from the same
-pool as nsfs numbers namespaces: that inode then stands in for the namespace's.
+``/proc/PID/net/tcp`` can, and that file's inode is one per namespace: it then keys the
+namespace, as a stand-in (:attr:`FoundNamespace.surrogate`) that is never shown as the
+namespace's inode. Such a namespace is matched to its nsfs file (and so gets its true inode
+and ``ip netns`` name) when both have the same netns id (:mod:`core.netns.nsid`); a file
+that no id tells apart from the stand-ins is :attr:`FoundNamespace.unmatched`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Final
+
+from core.netns.nsid import NsidAsker
 
 RECHECK_EVERY: Final = 30
 """Calls between two looks at every process (a process may enter another namespace)."""
@@ -33,7 +38,8 @@ class FoundNamespace:
     """One network namespace and how it can be reached."""
 
     inode: int
-    """nsfs inode; or, when :attr:`surrogate`, the inode of its ``/proc/PID/net/tcp``."""
+    """nsfs inode; or, when :attr:`surrogate`, a stand-in: the inode of its
+    ``/proc/PID/net/tcp`` (a key, not the namespace's inode: never show it as one)."""
     pids: tuple[int, ...] = ()
     """Host PIDs in it, ascending (empty: kept alive by a mount only)."""
     mounts: tuple[str, ...] = ()
@@ -41,9 +47,13 @@ class FoundNamespace:
     netns_names: tuple[str, ...] = ()
     """Its ``ip netns`` names."""
     surrogate: bool = False
-    """True: the namespace's own inode could not be read (another user's process)."""
+    """True: the namespace's own inode could not be read (another user's process) nor
+    matched to an nsfs file: :attr:`inode` is a stand-in."""
     masked: tuple[int, ...] = ()
     """Those of :attr:`pids` whose ``ns/net`` link cannot be opened (see Discoverer._unmask)."""
+    unmatched: bool = False
+    """A mount with no process seen in it that may be one of the :attr:`surrogate`
+    namespaces: no netns id tells them apart (see :mod:`core.netns.nsid`)."""
 
     @property
     def path(self) -> str | None:
@@ -120,6 +130,10 @@ class Discoverer:
         self._calls = 0
         self._own = os.stat(f"{proc}/self/ns/net").st_ino
         self._own_tcp: int | None = None
+        self._nsids: NsidAsker | None = None
+        self._match_key: tuple[frozenset[int], frozenset[int]] | None = None
+        self._matched: tuple[dict[int, int], set[int]] = ({}, set())
+        """Stand-in → mount inode, and the mounts left unmatched (see :meth:`_match`)."""
 
     @property
     def own(self) -> int:
@@ -177,6 +191,44 @@ class Discoverer:
                 self._surrogate[pid] = False
                 self._masked.add(pid)
 
+    def _match(
+        self,
+        stand_ins: set[int],
+        pids: dict[int, list[int]],
+        loose: set[int],
+        mounts: dict[int, list[str]],
+        recheck: bool,
+    ) -> tuple[dict[int, int], set[int]]:
+        """Which stand-in namespaces are which mounts (``loose``: mounts with no process
+        seen), by netns id; and the mounts no id tells apart from a stand-in left unmatched.
+
+        Asked again only when either set changes, or on a recheck (an id may be assigned).
+        """
+        key = (frozenset(stand_ins), frozenset(loose))
+        if not recheck and key == self._match_key:
+            return self._matched
+        if self._nsids is None:
+            self._nsids = NsidAsker()
+        asker = self._nsids
+        of_file = {ino: asker.of_path(mounts[ino][0]) for ino in sorted(loose)}
+        by_id = {nsid: ino for ino, nsid in of_file.items() if nsid is not None and nsid >= 0}
+        links: dict[int, int] = {}
+        left: list[int | None] = []
+        for stand_in in sorted(stand_ins):
+            nsid = next((n for n in map(asker.of_pid, pids[stand_in]) if n is not None), None)
+            if nsid is not None and nsid in by_id:
+                links[stand_in] = by_id[nsid]
+            else:
+                left.append(nsid)
+        linked = set(links.values())
+        unmatched = {
+            ino
+            for ino, nsid in of_file.items()
+            if ino not in linked and any(not _apart(nsid, other) for other in left)
+        }
+        self._match_key, self._matched = key, (links, unmatched)
+        return self._matched
+
     def discover(self) -> Discovery:
         """Every namespace with a process or a mount in it, now."""
         self._calls += 1
@@ -216,12 +268,26 @@ class Discoverer:
                 mounts = nsfs_mounts(f.read())
         except OSError:
             mounts = {}
+        unmatched: set[int] = set()
+        loose = {ino for ino in mounts if ino not in pids and ino != self._own}
+        if surrogate and loose:
+            links, unmatched = self._match(surrogate, pids, loose, mounts, recheck)
+            for stand_in, ino in links.items():
+                pids[ino] = pids.pop(stand_in)
+                masked[ino] = list(pids[ino])  # their ns/net links cannot be opened
+                surrogate.discard(stand_in)
         namespaces: dict[int, FoundNamespace] = {}
         for ino in pids.keys() | mounts.keys() | {self._own}:
             where = tuple(sorted(mounts.get(ino, ())))
             names = tuple(n for n in map(netns_name, where) if n is not None)
             namespaces[ino] = FoundNamespace(
                 ino, tuple(sorted(pids.get(ino, ()))), where, names, ino in surrogate,
-                tuple(masked.get(ino, ())),
+                tuple(sorted(masked.get(ino, ()))), ino in unmatched,
             )  # fmt: skip
         return Discovery(self._own, namespaces, hidden)
+
+
+def _apart(one: int | None, other: int | None) -> bool:
+    """Whether two netns ids prove two namespaces different: both answered, and not both
+    unassigned (an unassigned id is the same -1 for every namespace without one)."""
+    return one is not None and other is not None and one != other

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Final
 
-from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
+from core.connections.namespaces import UNMATCHED_REASON, NamespaceInfo, NamespaceView, ReadBy
 from core.connections.sources.bound_walk import BoundWalk
 from core.connections.sources.inet_diag import TCP_ALL_STATES, InetDiagDumper, open_sock_diag
 from core.connections.sources.info_digest import KeptReply
@@ -43,12 +43,22 @@ from core.netns.discover import Discoverer, Discovery, FoundNamespace
 from core.netns.names import NameResolver
 from core.netns.options import ALL
 from core.netns.setns import run_in
+from core.textsafe import printable
 
 CAP_REASON: Final = "entering them for sock_diag needs CAP_SYS_ADMIN"
 SURROGATE_REASON: Final = (
     "their processes' /proc/PID/ns/net cannot be read (ptrace access to them is denied), "
     "so sock_diag cannot enter them"
 )
+
+
+class NamespaceUnreadable(AccessDenied):
+    """A namespace ``--netns`` named cannot be read at all: the run fails (exit 1) rather
+    than show an empty table a check would take for "no connections"."""
+
+    exit_code = 1
+
+
 FORCE_EVERY: Final = 20
 """Samples after which an idle namespace is dumped even though its counters did not move."""
 COUNTER_FILES: Final = ("snmp", "sockstat", "sockstat6")
@@ -345,12 +355,21 @@ class NamespaceSet:
                 if isinstance(err, AccessDenied) and "CAP_SYS_ADMIN" in reason:
                     reason = CAP_REASON  # one line for every namespace it concerns
                 self._readers[ns.inode] = ProcfsReader(ns, self._proc, reason)
+                return
+            if ns.unmatched:
+                reason = UNMATCHED_REASON
+            elif isinstance(err, AccessDenied):
+                reason = "entering a namespace no process is in needs CAP_SYS_ADMIN"
             else:
-                self._unreadable[ns.inode] = (
-                    "entering a namespace no process is in needs CAP_SYS_ADMIN"
-                    if isinstance(err, AccessDenied)
-                    else str(err)
-                )
+                reason = str(err)
+            if ns.unmatched and self._selection != ALL:
+                # Named, and processes may be in it that tcpscope cannot see: an empty table
+                # would read as "no connections" (exit 0).
+                where = ns.netns_names[0] if ns.netns_names else ns.path or str(ns.inode)
+                raise NamespaceUnreadable(
+                    f"network namespace {printable(where)} could not be read: {reason}"
+                ) from None
+            self._unreadable[ns.inode] = reason
 
     def dump(self, feed: Feed, keep: Keep, walk: BoundWalk) -> None:
         """Every wanted namespace's keys, tcpscope's own first (see NamespaceDumps).
@@ -435,6 +454,9 @@ class NamespaceSet:
                     ),
                     processes=len(ns.pids),
                     has_sockets=bool(reader.sockets) if reader is not None else False,
+                    stand_in=ns.surrogate,
+                    via_pid=ns.pids[0] if ns.surrogate and ns.pids else None,
+                    unmatched=ns.unmatched,
                 )
             )
         infos.sort(key=lambda i: (not i.current, i.inode))

@@ -278,7 +278,9 @@ def _connection() -> Codec:
     return Codec(encode, generic.decode)
 
 
-_ADDED: Final = frozenset({"netns", "ns_pid", "recv_q", "send_q"})
+_ADDED: Final = frozenset(
+    {"netns", "ns_pid", "recv_q", "send_q", "stand_in", "via_pid", "unmatched"}
+)
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""
 
 _GENERIC = re.compile(r"^(tuple|dict|frozenset)\[(.*)\]$")

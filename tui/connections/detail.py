@@ -29,10 +29,12 @@ from core.connections import (
     ByteRate,
     OwnerStatus,
     ProcessInfo,
+    ReadBy,
     Snapshot,
     TcpConnection,
     TcpInfo,
     TcpState,
+    namespace_in,
 )
 from tui import format as fmt
 from tui.connections.namespace_detail import namespace_line, namespace_table
@@ -98,10 +100,11 @@ def tcp_table(
     state: TcpState | None = None,
     ghost: bool = False,
     owner: OwnerStatus | None = None,
+    procfs: bool = False,
 ) -> Table | Text:
-    """Every tcp_info figure tcpscope decodes."""
+    """Every tcp_info figure tcpscope decodes (``procfs``: see why_no_tcp_info)."""
     if info is None:
-        return Text(why_no_tcp_info(source, state, ghost, owner), style="italic")
+        return Text(why_no_tcp_info(source, state, ghost, owner, procfs=procfs), style="italic")
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
@@ -171,6 +174,8 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.row_id = conn.instance_id
         self._history = list(history)
         info = snap.tcp_info.get(conn.instance_id)
+        ns = None if snap.namespaces is None else namespace_in(conn.netns, snap.namespaces)
+        procfs = ns is not None and ns.read_by is ReadBy.PROCFS
         width = self._width = self.scrollable_content_region.width
         if width < 20:
             width = max(20, self.app.size.width - 4)  # not laid out yet: the take-over width
@@ -185,6 +190,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             ghost=ghost,
             width=width,
             namespace=self._namespace_line(conn, snap, shell_of(self).own_namespace),
+            procfs=procfs,
         )
         body.update(top)
         split = split_properties(conn, snap.source, snap.started_at, snap.time)
@@ -208,7 +214,7 @@ class DetailPane(VerticalScroll, can_focus=True):
                 Text("\nOwning process", "bold u"),
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
-                tcp_table(info, snap.source, conn.state, ghost, conn.owner_status),
+                tcp_table(info, snap.source, conn.state, ghost, conn.owner_status, procfs),
                 *self._namespace(conn, snap, proc),
             )
         )

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from core.connections import (
+    STAND_IN_REASON,
     NamespaceView,
     ProcessInfo,
     ReadBy,
@@ -41,7 +42,12 @@ def namespace_table(
         table.add_row(Text("namespace"), Text(f"{conn.netns} (gone)", style="italic"))
         return table
     where = own if info.current else "another"
-    table.add_row(Text("inode"), Text(f"{info.inode} ({where})"))
+    if info.stand_in:  # its inode is a stand-in key: never shown as the inode
+        table.add_row(Text("inode"), Text(f"{STAND_IN_REASON} ({where})", style="italic"))
+        if info.via_pid is not None:
+            table.add_row(Text("process in it"), Text(f"PID {info.via_pid}"))
+    else:
+        table.add_row(Text("inode"), Text(f"{info.inode} ({where})"))
     if info.name:
         table.add_row(Text("ip netns"), Text(fmt.safe(info.name)))
     container = info.container
@@ -58,7 +64,7 @@ def namespace_table(
             Text("read from"),
             Text(
                 f"/proc/PID/net/tcp: no {', no '.join(PROCNET_MISSING)} "
-                "(sock_diag inside it needs CAP_SYS_ADMIN)",
+                f"({fmt.safe(info.reason or 'sock_diag inside it needs CAP_SYS_ADMIN')})",
                 style="italic",
             ),
         )
@@ -90,4 +96,7 @@ def namespace_line(netns: int | None, view: NamespaceView | None, own: str = OWN
         parts.insert(0, own)
     elif not parts:
         parts.append("another, unnamed")
+    if info.stand_in:
+        pid = f"PID {info.via_pid}'s; " if info.via_pid is not None else ""
+        return f"{', '.join(parts)} ({pid}inode not readable)"
     return f"{', '.join(parts)} (inode {info.inode})"

@@ -157,11 +157,12 @@ def tcp_lines(
     source: str = "netlink",
     ghost: bool = False,
     owner: OwnerStatus | None = None,
+    procfs: bool = False,
 ) -> tuple[Text, Text]:
     """``rtt … cwnd … retrans …`` and ``in … out …`` (bytes and current rates); for a
     listener (``state`` Listen) its accept queue against its backlog, and no byte line."""
     if info is None:
-        none = Text(why_no_tcp_info(source, state, ghost, owner))
+        none = Text(why_no_tcp_info(source, state, ghost, owner, procfs=procfs))
         none.stylize("italic")
         return none, Text("")
     if state is TcpState.LISTEN:
@@ -233,6 +234,10 @@ NOT_IN_SAMPLE: Final = (
     "not reported in this sample: tcp_info is read for the rows on screen and the detail "
     "pane's connection; the next sample has it"
 )
+PROCFS_NO_INFO: Final = (
+    "not reported: its network namespace is read from /proc/PID/net/tcp (sock_diag inside it "
+    "needs CAP_SYS_ADMIN), and the kernel gives no tcp_info there"
+)
 NO_TCP_INFO: Final = {
     "psutil": "not reported: psutil gives no tcp_info (the netlink source does)",
     "demo": "not reported: the demo host invents no tcp_info for this connection",
@@ -265,15 +270,20 @@ def why_no_tcp_info(
     state: TcpState | None = None,
     ghost: bool = False,
     owner: OwnerStatus | None = None,
+    *,
+    procfs: bool = False,
 ) -> str:
     """Why a connection in ``state`` of ``source`` has no tcp_info: closed (a ``ghost`` row),
     the source's reason, the socket's kind, or that this sample did not read it (one text for
     the summary's Health line and the detail's tcp_info section). It said "listening,
-    TIME_WAIT or request sockets" for a demo CloseWait row too."""
+    TIME_WAIT or request sockets" for a demo CloseWait row too. ``procfs``: the socket's
+    namespace was read from /proc/PID/net/tcp, which has no tcp_info."""
     if ghost:
         return CLOSED_NO_INFO
     if source in NO_TCP_INFO:
         return NO_TCP_INFO[source]
+    if procfs:  # "the next sample has it" would never come true
+        return PROCFS_NO_INFO
     if state is None:
         return NO_TCP_INFO_HERE
     if state is TcpState.FIN_WAIT2 and owner is OwnerStatus.NO_OWNER:
@@ -313,11 +323,13 @@ def summary(
     ghost: bool,
     width: int,
     namespace: str | None = None,
+    procfs: bool = False,
 ) -> Table:
     """The answer-first block: one labelled line per question (State's meaning may wrap).
 
     ``namespace`` names the socket's network namespace, given when the rows come from more
-    than one (at 80 columns the table has no room for its Namespace column)."""
+    than one (at 80 columns the table has no room for its Namespace column); ``procfs``: that
+    namespace was read from /proc/PID/net/tcp (no tcp_info)."""
     table = Table.grid(padding=(0, 1))
     table.add_column("label", style="bold", no_wrap=True, width=LABEL_WIDTH)
     table.add_column("value", ratio=1)
@@ -327,7 +339,13 @@ def summary(
         f"{_endpoint(conn.remote_address, conn.remote_port)}"
     )
     health, traffic = tcp_lines(
-        info, rate, state=conn.state, source=source, ghost=ghost, owner=conn.owner_status
+        info,
+        rate,
+        state=conn.state,
+        source=source,
+        ghost=ghost,
+        owner=conn.owner_status,
+        procfs=procfs,
     )
     table.add_row(Text("State"), state_line(conn, ghost))
     holder = None if proc is None else f"{fmt.safe(proc.name, '?')} ({proc.pid})"

@@ -45,7 +45,13 @@ def scope_words(view: NamespaceView | None, *, here: bool, others: bool = False)
         # The namespaces --netns named are fixed at start: none left means they are gone
         # (``ip netns del``, the container stopped), not an empty host.
         return f"--netns {fmt.safe(view.selection)}: gone", ""
-    unreadable = f" ({view.unreadable} unreadable)" if view.unreadable else ""
+    # Unmatched: nsfs files that may be namespaces already counted (NamespaceInfo.unmatched).
+    words = [
+        f"{n} {what}"
+        for n, what in ((view.unreadable, "unreadable"), (view.unmatched, "unmatched"))
+        if n
+    ]
+    unreadable = f" ({', '.join(words)})" if words else ""
     current = view.current
     if view.shown == 1 and current is not None and current.read_by is not ReadBy.UNREADABLE:
         return (LIVE_SCOPE if here else ""), unreadable

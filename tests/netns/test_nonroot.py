@@ -1,0 +1,218 @@
+"""Other network namespaces as a user who is not root (``nobody``): what an unprivileged user
+can learn of a namespace whose processes are another user's, for real.
+
+Root creates the namespaces (``ip netns add``) and a listener inside; tcpscope then runs as
+``nobody`` (setpriv), which cannot read those processes' ``/proc/PID/ns/net`` nor enter a
+namespace, and reads them from ``/proc/PID/net/tcp``. The namespace's inode is shown only when
+known (a netns id ties the process to its ``/run/netns`` file), never a stand-in for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.sockets import SYSTEM_PYTHON
+from tests.netns.lab import free_port, listener, needs_netns, netns, unique
+
+REPO = Path(__file__).resolve().parents[2]
+NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+SAME_PYTHON = os.path.exists(SYSTEM_PYTHON) and subprocess.run(
+    [SYSTEM_PYTHON, "-c", f"import sys; sys.exit(sys.version_info[:2] != {sys.version_info[:2]})"],
+    check=False,
+).returncode == 0  # fmt: skip
+"""The test runner's interpreter may live under /root; nobody runs the system's, with the
+runner's site-packages (same version) on its path."""
+
+pytestmark = [
+    needs_netns,
+    pytest.mark.root,
+    pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)"),
+    pytest.mark.skipif(not SAME_PYTHON, reason=f"needs {SYSTEM_PYTHON} of this Python version"),
+]
+
+
+def as_nobody(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python3 ARGV`` run by user nobody, with this checkout's code."""
+    home = tempfile.mkdtemp(prefix="tcpscope-nobody-")
+    try:
+        os.chmod(home, 0o777)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": home,
+            "NO_COLOR": "1",
+            "PYTHONPATH": f"{REPO}:{sysconfig.get_paths()['purelib']}",
+        }
+        return subprocess.run(
+            [*NOBODY, SYSTEM_PYTHON, *argv],
+            capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO, check=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def tcpscope(*args: str) -> subprocess.CompletedProcess[str]:
+    return as_nobody("-m", "tui", *args)
+
+
+def inode(name: str) -> int:
+    return os.stat(f"/run/netns/{name}").st_ino
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, str, int, int]]:
+    """A namespace with root's listener in it, and an empty one: (name, empty, port, pid)."""
+    port = free_port()
+    with (
+        netns(unique("nsrA")) as name,
+        netns(unique("nsrE")) as empty,
+        listener(name, port) as proc,
+    ):
+        yield name, empty, port, proc.pid
+
+
+VIEW = """
+import dataclasses, json
+from datetime import UTC, datetime
+from core.connections.sources import get_source
+from core.netns.select import namespace_dumps
+source = get_source("netlink", tcp_info=False, namespaces=namespace_dumps("all", tcp_info=False))
+try:
+    view = source.sample(datetime.now(UTC), first=True).namespaces
+    print(json.dumps([dataclasses.asdict(i) for i in view.namespaces]))
+finally:
+    source.close()
+"""
+
+
+def views() -> list[dict[str, object]]:
+    """Every namespace nobody's ``--netns all`` sample describes (NamespaceInfo fields)."""
+    done = as_nobody("-c", VIEW)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def rows(done: subprocess.CompletedProcess[str]) -> list[dict[str, object]]:
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def namespace(doc: dict[str, object]) -> dict[str, object]:
+    return doc["tcpscope"]["namespace"]  # type: ignore[index,no-any-return]
+
+
+def test_an_unmatched_namespace_shows_no_made_up_inode_and_is_counted_once(
+    served: tuple[str, str, int, int],
+) -> None:
+    """No netns id ties root's process to its file: its namespace has no inode to show (the
+    stand-in key was shown as one), and its file and the empty one are not counted again
+    with a false "no process is in" reason."""
+    name, empty, port, pid = served
+    done = tcpscope("connections", "--json", "--local-port", str(port))
+    (doc,) = rows(done)
+    ns = namespace(doc)
+    assert ns["read_by"] == "procfs"
+    assert ns["inode"] is None
+    assert "cannot be read" in str(ns["inode_not_reported"])
+    assert ns["via_pid"] == pid
+    assert "not read and not counted" in done.stderr
+    view = {v["name"]: v for v in views() if v["name"] in (name, empty)}
+    # Both files: not counted again, and no false "no process is in" (one of them has one).
+    for file in (name, empty):
+        assert view[file]["unmatched"] and view[file]["read_by"] == "unreadable", view
+        assert "no process is in" not in str(view[file]["reason"]), view
+    (stand_in,) = [v for v in views() if v["via_pid"] == pid]
+    assert stand_in["stand_in"] and stand_in["read_by"] == "procfs"
+    table = tcpscope("connections", "--local-port", str(port))
+    assert table.returncode == 0, table.stderr
+    assert f"ns of pid {pid}" in table.stdout
+    assert str(inode(name)) not in table.stdout
+
+
+def test_a_netns_id_gives_the_namespace_its_inode_and_name(
+    served: tuple[str, str, int, int],
+) -> None:
+    """With an id (``ip netns set NAME auto``, as a veth peer gets), the process's namespace
+    and the file's are one: shown by its true inode and name, read once."""
+    name, _empty, port, _pid = served
+    subprocess.run(["ip", "netns", "set", name, "auto"], check=True)
+    (doc,) = rows(tcpscope("connections", "--json", "--local-port", str(port)))
+    ns = namespace(doc)
+    assert (ns["inode"], ns["name"], ns["read_by"]) == (inode(name), name, "procfs")
+    assert ns["inode_not_reported"] is None
+    done = tcpscope("connections", "--netns", name, "--local-port", str(port))
+    assert done.returncode == 0, done.stderr
+    assert f"127.0.0.1:{port}" in done.stdout
+    assert name not in done.stderr  # read, not "not counted"
+
+
+def test_a_named_namespace_that_cannot_be_read_fails(served: tuple[str, str, int, int]) -> None:
+    """``--netns NAME`` printed an empty table and exit 0: a check could not tell "no
+    connections" from "could not read". Now: exit 1 and one line saying why."""
+    name, _empty, _port, _pid = served
+    done = tcpscope("connections", "--netns", name)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert not done.stdout
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("tcpscope: note")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith(f"tcpscope: network namespace {name} could not be read: ")
+    assert "Traceback" not in done.stderr
+
+
+APP = """
+import asyncio, io, sys
+from rich.console import Console
+from textual.widgets import Static
+from core.commands.feeds import FeedOptions, make_feed
+from tui.app import TcpscopeApp
+from tui.connections.conn_table import ConnTable
+
+def text(widget):
+    console = Console(file=io.StringIO(), width=300, record=True, color_system=None)
+    console.print(widget.content)
+    return console.export_text()
+
+async def main(port):
+    options = FeedOptions(netns="all", ipsec=False, interval_s=0.2, every_tcp_info=False)
+    app = TcpscopeApp(make_feed(options), hostname="testhost")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("slash", *f"port:{port}", "enter")
+        table = app.screen.query_one(ConnTable)
+        for _ in range(300):
+            if app.snapshot is not None and table.row_count == 1:
+                break
+            await pilot.pause(0.02)
+        await pilot.press("escape", "enter")
+        for _ in range(100):
+            await pilot.pause(0.05)  # a few samples: the reason must not be "next sample"
+        ids = ("#detail-summary", "#detail-more")
+        print("\\n".join(text(app.screen.query_one(i, Static)) for i in ids))
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def test_the_detail_pane_says_why_a_procfs_namespace_has_no_tcp_info(
+    served: tuple[str, str, int, int],
+) -> None:
+    """The Health line and TCP internals said "not reported in this sample … the next sample
+    has it" forever for a namespace read from /proc, and the namespace's inode was the
+    stand-in."""
+    _name, _empty, port, pid = served
+    done = as_nobody("-c", APP, str(port), timeout=90)
+    assert done.returncode == 0, done.stderr
+    pane = done.stdout
+    assert f"127.0.0.1:{port}" in pane, pane
+    assert "next sample" not in pane, pane
+    assert pane.count("read from /proc/PID/net/tcp") >= 2, pane  # Health, TCP internals
+    assert "the kernel gives no tcp_info there" in pane, pane
+    assert f"PID {pid}" in pane and "inode not readable" in pane, pane
