@@ -78,7 +78,7 @@ async def test_first_page_then_owners(
     port = listener.getsockname()[1]
     # One sample in the test's time: a second one on a busy host (other tests' sockets
     # coming and going) would make the table longer or shorter than the page's dump.
-    sampler = WatchedSampler(NetlinkSource(tcp_info=False), interval_s=3600.0)
+    sampler = WatchedSampler(NetlinkSource(tcp_info=False), interval_s=60.0)
     app = TcpscopeApp(sampler, hostname="test", prefs_path=tmp_path / "prefs.json")
     sampler.app = app
     sampler.start_early(PageRequest(rows=ROWS))
@@ -115,7 +115,7 @@ async def test_a_page_is_not_shown_over_a_filter(
     port = listener.getsockname()[1]
     # One sample in the test's time: a second one on a busy host (other tests' sockets
     # coming and going) would make the table longer or shorter than the page's dump.
-    sampler = WatchedSampler(NetlinkSource(tcp_info=False), interval_s=3600.0)
+    sampler = WatchedSampler(NetlinkSource(tcp_info=False), interval_s=60.0)
     app = TcpscopeApp(
         sampler, hostname="test", prefs_path=tmp_path / "prefs.json", filter_text=f"lport:{port}"
     )
