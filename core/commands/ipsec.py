@@ -25,7 +25,7 @@ from core.ipsec import (
     IpsecView,
     ProviderView,
     check_vici_path,
-    daemon_absent,
+    counters_unreachable,
     daemons_first,
     get_providers,
     one_shot_view,
@@ -124,7 +124,7 @@ def render_text(view: IpsecView, out: TextIO, columns: int | None = None) -> Non
         out.write(f"{_cell(head, 0, columns, hang=4)}\n")
         if pv.error:
             out.write(f"  error: {_cell(printable(pv.error), 9, columns)}\n")
-        if daemon_absent(pv):
+        if counters_unreachable(pv):
             out.writelines(f"  {_cell(line, 2, columns, hang=4)}\n" for line in start_hint(pv))
             continue
         vals = [("-" if r.value is None else str(r.value)) for r in pv.rows]

@@ -28,7 +28,7 @@ __all__ = [
     "Kind",
     "ProviderView",
     "check_vici_path",
-    "daemon_absent",
+    "counters_unreachable",
     "daemons_first",
     "get_providers",
     "one_shot_view",
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         ProviderView,
     )
     from core.ipsec.one_shot import one_shot as one_shot_view
-    from core.ipsec.presence import daemon_absent, daemons_first, start_hint
+    from core.ipsec.presence import counters_unreachable, daemons_first, start_hint
     from core.ipsec.providers import PROVIDER_NAMES, check_vici_path, get_providers
     from core.ipsec.providers._vici import DEFAULT_VICI
     from core.ipsec.sampling import IpsecSampler
@@ -69,7 +69,7 @@ else:
                 "ProviderView",
             ),
             "one_shot": ("one_shot_view=one_shot",),
-            "presence": ("daemon_absent", "daemons_first", "start_hint"),
+            "presence": ("counters_unreachable", "daemons_first", "start_hint"),
             "providers": ("PROVIDER_NAMES", "check_vici_path", "get_providers"),
             "providers._vici": ("DEFAULT_VICI",),
             "sampling": ("IpsecSampler",),

@@ -44,7 +44,9 @@ HOW_TO_REACH: Final[dict[str, tuple[str, ...]]] = {
 
 def start_hint(view: ProviderView) -> list[str]:
     """Lines under an absent daemon's error: how to see its counters (one step a line, so
-    each fits 80 columns)."""
+    each fits 80 columns); none for a daemon that is there (its error says what to do)."""
+    if view.available:
+        return []
     error = view.error or ""
     hints = (
         HOW_TO_INSTALL
@@ -57,9 +59,13 @@ def start_hint(view: ProviderView) -> list[str]:
     return [f"to see its {len(view.rows)} counters: {steps[0]}", *steps[1:]]
 
 
-def daemon_absent(view: ProviderView) -> bool:
-    """True when the provider's daemon is not there at all (nothing to show per counter)."""
-    return not view.available and all(r.value is None for r in view.rows)
+def counters_unreachable(view: ProviderView) -> bool:
+    """True when no counter has a value for one reason: the daemon is not there at all, or
+    it is and cannot be asked (its socket refused for lack of permission, no answer in
+    time). One banner then says it, not 21 rows that each do."""
+    if any(r.value is not None for r in view.rows):
+        return False
+    return not view.available or view.error is not None
 
 
 def daemons_first(providers: Iterable[ProviderView]) -> list[ProviderView]:

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pty
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -234,3 +235,25 @@ def test_table_wraps_its_last_column_in_an_80_column_terminal(tmp_path: Path) ->
     piped = out.getvalue().splitlines()
     assert len([ln for ln in piped if ln.split() and ln.split()[0] in COUNTER_NAMES]) == 21
     assert max(map(len, piped)) > 80  # one line each, however long
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs the command as nobody (setpriv)")
+def test_a_vici_socket_refused_for_permission_is_one_error_not_21_rows(tmp_path: Path) -> None:
+    """A root-only socket at the VICI path (the fault as a user meets it: charon runs, its
+    socket is root:root 0770): the one-shot says why once, as for an absent daemon, instead
+    of a table of 21 counters that each say it."""
+    tmp_path.chmod(0o755)
+    path = tmp_path / "charon.vici"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        server.listen()
+        path.chmod(0o700)
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+             "-m", "tui", "ipsec", "--provider", "strongswan", "--vici", str(path)],
+            capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )  # fmt: skip
+    assert "permission denied on the VICI socket" in done.stdout, done.stdout + done.stderr
+    assert done.stdout.count("permission denied") == 1, done.stdout
+    assert "Counter" not in done.stdout and "systemctl start" not in done.stdout

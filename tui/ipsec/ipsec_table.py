@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from core.ipsec import COUNTER_NAMES, CounterRow, ProviderView, daemon_absent, daemons_first
+from core.ipsec import COUNTER_NAMES, CounterRow, ProviderView, counters_unreachable, daemons_first
 from core.textsafe import printable
 from tui.ipsec import format as fmt
 from tui.widgets.rate_sparkline import RateSparkline
@@ -141,7 +141,7 @@ class ProviderSection(Vertical):
             self._header = header
             self.header.update(header)
         self.set_class(view.error is not None or not view.available, "-failed")
-        absent = daemon_absent(view)
+        absent = counters_unreachable(view)
         if absent != self.absent:
             # One banner instead of 21 rows that each say the daemon is not running.
             self.absent = absent
@@ -154,7 +154,7 @@ class ProviderSection(Vertical):
 
 def provider_header(view: ProviderView) -> str:
     """``kernel  InstanceName=kernel:…  Active=True  6.1.0`` plus the error, when any."""
-    if daemon_absent(view):
+    if counters_unreachable(view):
         return fmt.absent_banner(view)
     parts = [
         view.name,
