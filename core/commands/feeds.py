@@ -38,6 +38,9 @@ class FeedOptions:
     choice, tcp_info only for the connection it shows (see core.sampling.feed.WatchesTcpInfo)."""
     remote: RemoteTarget | None = None
     """Sample on this server over SSH (``--remote``) instead of here."""
+    recorded: bool = False
+    """The feed is written to a recording (``record``): a remote link's drop is then one
+    stale sample, not every connection closed (see core.remote.feed)."""
 
 
 def options_from_args(
@@ -109,6 +112,7 @@ def make_feed(options: FeedOptions) -> Feed:
                 every_tcp_info=options.every_tcp_info,
                 netns=options.netns,
             ),
+            recording=options.recorded,
         )
     elif options.demo:
         from core.demo import demo_feed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import stat
@@ -84,13 +85,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> FeedOptions:
-    return options_from_args(
+    options = options_from_args(
         args,
         every_tcp_info=True,
         interval_s=args.record_interval,
         ipsec=not args.record_no_ipsec,
         redact=args.record_redact,
     )
+    return dataclasses.replace(options, recorded=True)
 
 
 def _open_output(path: str, force: bool) -> BinaryIO:

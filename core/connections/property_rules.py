@@ -253,6 +253,13 @@ def cell_rule(conn: TcpConnection, wmi_name: str, source: str, started_at: datet
         return base
     if wmi_name == "CreationTime" and base.provenance is OBS and conn.creation_time is not None:
         # The value carries the measured time to the microsecond; the text says what it bounds.
+        if conn.created_before_start and conn.creation_time > started_at:
+            return Rule(
+                OBS,
+                "open when tcpscope reconnected to the server after losing the link: created "
+                "at or before this time, read after the new session's first dump (an upper "
+                "bound; the kernel does not report creation)",
+            )
         if conn.created_before_start:
             return Rule(
                 OBS,

@@ -26,10 +26,12 @@ if TYPE_CHECKING:
     from core.ipsec.model import IpsecView
 
 
-def open_remote_feed(target: RemoteTarget, config: dict[str, Any]) -> RemoteFeed:
-    """A connected feed from ``target`` streaming with ``config`` (see :func:`stream_config`);
-    RemoteError with the cause if it fails."""
-    feed = RemoteFeed(target, config)
+def open_remote_feed(
+    target: RemoteTarget, config: dict[str, Any], *, recording: bool = False
+) -> RemoteFeed:
+    """A connected feed from ``target`` streaming with ``config`` (see :func:`stream_config`;
+    ``recording``: see :class:`RemoteFeed`); RemoteError with the cause if it fails."""
+    feed = RemoteFeed(target, config, recording=recording)
     feed.connect()
     return feed
 

@@ -2,8 +2,10 @@
 
 Why a module of its own: the evidence is scattered (ssh's exit status 255 and its stderr, the
 shell's 127, sudo's complaint, the loader's status line, the agent's ``fatal`` message) and
-the user needs one sentence: unknown host, login refused, no python3, too old a python3,
-no sudo right, a kernel without sock_diag. Lines from the server are untrusted text.
+the user needs one sentence: unknown host, login refused, a changed host key (which may be an
+attack: never the same words as a key not known yet), no python3, a python3 the dynamic
+loader cannot start, too old a python3, no sudo right, a kernel without sock_diag. Lines from
+the server are untrusted text.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ _SSH_OWN: Final = re.compile(
     r"Received disconnect from |Disconnected from |Connection (?:to \S+ )?closed |"
     r"Connection (?:reset|timed out)|kex_exchange_identification: |@+ +WARNING: |"
     r"banner exchange: |client_loop: |ssh_dispatch_run_fatal: |Bad owner or permissions |"
-    r"Load key )"
+    r"Load key |Host key for \S+ has changed )"
 )
 """ssh's own error lines, told from the server's banner (free text that may well say
 "Permission denied"): only these are searched for a cause."""
@@ -41,7 +43,12 @@ _SUDO_REFUSED: Final = re.compile(
     r"not allowed to execute|may not run sudo)",
     re.I,
 )
-_NOT_FOUND: Final = re.compile(r"(command not found|not found|No such file)", re.I)
+_CHANGED_KEY: Final = re.compile(
+    r"REMOTE HOST IDENTIFICATION HAS CHANGED|^Host key for \S+ has changed", re.I
+)
+_FINGERPRINT: Final = re.compile(r"(SHA256:[A-Za-z0-9+/]{43})\.?")
+"""The fingerprint ssh prints on its own line for the key the server sent."""
+_LOADER_FAILED: Final = re.compile(r": error while loading shared libraries: ")
 
 
 def _clean(line: str) -> str:
@@ -64,8 +71,14 @@ def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
         for line in reversed(own):
             for pattern, cause in _SSH_CAUSES:
                 if pattern.search(line):
+                    if cause == "host key" and any(_CHANGED_KEY.search(o.strip()) for o in own):
+                        return _changed_key(where, stderr)
                     return f"{where}: {cause} ({_clean(line)})"
         return f"{where}: ssh failed ({_ssh_line(own or stderr)})"
+    for line in stderr:
+        if _LOADER_FAILED.search(line):
+            what = target.python if target.python in line else "the agent's command"
+            return f"{where}: {what} failed to start: the dynamic loader said: {_clean(line)}"
     for line in stderr:
         if _SUDO_REFUSED.search(line):
             return (
@@ -83,6 +96,17 @@ def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
     if any("Unknown option: -I" in ln for ln in stderr):
         return f"{where}: {target.python} is too old (Python 2 or < 3.4; the agent needs ≥ {_MIN})"
     return f"{where}: the agent did not start (exit {code}: {_ssh_line(stderr)})"
+
+
+def _changed_key(where: str, stderr: Sequence[str]) -> str:
+    """The possible-attack case, in words of its own."""
+    prints = [m.group(1) for ln in stderr if (m := _FINGERPRINT.fullmatch(ln.strip()))]
+    sent = f" (it sent {prints[-1]})" if prints else ""
+    return (
+        f"{where}: the server's host key has CHANGED since known_hosts saved it{sent}: this may "
+        "be an attack (someone between you and the server) or a reinstalled server; check the "
+        "new key with its administrator before replacing the old one in known_hosts"
+    )
 
 
 def from_status(target: RemoteTarget, status: str) -> str:

@@ -3,11 +3,17 @@
 The agent's records are decoded with the recording's own :class:`FrameDecoder` into the
 snapshots the server's sampler produced; the app cannot tell them from local ones. What is
 added here is the link: when it drops, the last table stays with every row turned into a
-ghost, the header says "disconnected — reconnecting", and new sessions are tried with backoff
-(1, 2, 4, 8, then every 15 s) without a password prompt, each given twice as long as the last
-successful start took (at least 30 s: see :func:`core.remote.session.start_timeout`), so a
-link too slow to send the agent in 30 s still comes back. The first snapshot of a new session
-is diffed against the last one before the drop, so rows come back instead of all being new.
+ghost, the header says "disconnected — reconnecting" and what the current attempt does, and
+new sessions are tried with backoff (1, 2, 4, 8, then every 15 s) without a password prompt,
+each given twice as long as the last successful start took (at least 30 s: see
+:func:`core.remote.session.start_timeout`), so a link too slow to send the agent in 30 s
+still comes back. A new session's samples are joined to the last one before the drop
+(:mod:`core.remote.resync`): rows come back instead of all being new, and keep their
+CreationTime bounds.
+
+A recorded feed (``recording=True``) turns a drop into one stale sample at the time it was
+found instead (the last good rows, the error saying why), as a local source's failed sample
+is recorded: ghosts would record every connection as closed, and its return as all new.
 
 A reader thread owns the session (see :mod:`core.remote.session` for why threads); the
 consumer gets the newest snapshot with the diffs of any it skipped folded in, like the
@@ -30,13 +36,13 @@ from core.connections.snapshot import (
     Ghost,
     Snapshot,
     SourceError,
-    diff_connections,
 )
 from core.errors import RemoteError
 from core.recording.codec import DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
 from core.recording.frames import FrameDecoder
 from core.remote.notice import SlowStartNotice
+from core.remote.resync import Resync
 from core.remote.session import AgentSession, Disconnected, Hello, start_timeout
 from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL, command
@@ -77,13 +83,28 @@ def _times(n: int) -> str:
     return "once" if n == 1 else f"{n} times"
 
 
+class _AttemptStages:
+    """What a reconnection attempt does now, for the header and the banner (the first
+    start tells the terminal; see :class:`core.remote.notice.SlowStartNotice`)."""
+
+    def __init__(self, feed: RemoteFeed, attempt: int) -> None:
+        self._feed, self._attempt = feed, attempt
+
+    def stage(self, text: str) -> None:
+        """``text`` as the session says it (``sending the agent (328 kB) to web1…``)."""
+        self._feed.attempt_stage(self._attempt, text)
+
+
 class RemoteFeed(FeedControls):
     """Snapshots sampled on ``target`` (implements Feed and WatchesTcpInfo)."""
 
-    def __init__(self, target: RemoteTarget, config: dict[str, Any]) -> None:
-        """Nothing runs until :meth:`connect`."""
+    def __init__(
+        self, target: RemoteTarget, config: dict[str, Any], *, recording: bool = False
+    ) -> None:
+        """Nothing runs until :meth:`connect`; ``recording``: a drop is one stale sample."""
         super().__init__(float(config["interval_s"]))
         self.target = target
+        self.recording = recording
         self._config = dict(config)
         self._watched: tuple[str, ...] = ()
         self._session: AgentSession | None = None
@@ -100,8 +121,8 @@ class RemoteFeed(FeedControls):
         self._ready: asyncio.Event | None = None
         self._unseen: Snapshot | None = None
         self._last: Snapshot | None = None
-        self._resync = False
-        self._before_drop: dict[str, Any] = {}
+        self._joiner = Resync(float(config["ghost_ttl_s"]))
+        self._before_drop: Snapshot | None = None
         self._seq_base = 0
         self._starting: AgentSession | None = None
         self._last_start_s: float | None = None
@@ -155,9 +176,12 @@ class RemoteFeed(FeedControls):
             session = AgentSession(self.target, config, batch=True, timeout_s=timeout_s)
             with self._lock:
                 self._starting = session
+            stages = _AttemptStages(self, attempt)
+            stages.stage(f"connecting to {self.target.label}…")
             try:
-                self.hello = session.start()
+                self.hello = session.start(notice=stages)
             except RemoteError as exc:
+                self.link_status = DISCONNECTED
                 self._still_down(f"attempt {attempt} failed: {exc}")
                 continue
             self._last_start_s = session.start_s
@@ -169,7 +193,8 @@ class RemoteFeed(FeedControls):
                 self._session = session
             if self._watched:
                 session.send(command("watch", ids=list(self._watched)))
-            self._resync = True
+            if self._before_drop is not None:
+                self._joiner.begin(self._before_drop)
             self.reconnects += 1
             return session
         return None
@@ -190,25 +215,38 @@ class RemoteFeed(FeedControls):
 
     def _deliver(self, snap: Snapshot) -> None:
         last = self._last
-        if self._resync and last is not None:
-            self._resync = False
-            self._seq_base = last.seq
-            snap = dataclasses.replace(
-                snap, diff=diff_connections(self._before_drop, snap.connections)
-            )
+        if self._joiner.waiting and last is not None:
+            self._seq_base = last.seq  # the new agent counts from 1 again
+        snap = self._joiner.apply(snap)
         if self._seq_base:
             snap = dataclasses.replace(snap, seq=snap.seq + self._seq_base)
         self.link_status = None
         self._publish(snap)
 
     def _dropped(self, reason: str) -> None:
-        """Every row becomes a ghost of the last sample; the header says we reconnect."""
+        """Every row becomes a ghost of the last sample (recording: the rows stay, stale);
+        the header says we reconnect."""
         self.link_status = DISCONNECTED
         self.losses += 1
         last = self._last
         if last is None:
             return
-        self._before_drop = dict(last.connections)
+        if not self._joiner.waiting:  # else the last sample is still the one before
+            self._before_drop = last
+        now = datetime.now(UTC)
+        error = SourceError(
+            ErrorKind.UNAVAILABLE, f"{DISCONNECTED}: {self.target.label}: {reason}", now
+        )
+        if self.recording:
+            # As a local source's failed sample: the last good rows, the same seq, its time.
+            before = self._before_drop or last
+            self._publish(
+                dataclasses.replace(
+                    before, seq=last.seq, time=now, diff=ConnectionDiff(), error=error,
+                    stale=True, skipped=0,
+                )
+            )  # fmt: skip
+            return
         kept = [g for g in last.ghosts if g.connection.instance_id not in last.connections]
         ghosts = (*kept, *(Ghost(c, last.time) for c in last.connections.values()))
         self._publish(
@@ -219,20 +257,24 @@ class RemoteFeed(FeedControls):
                 diff=ConnectionDiff(removed=frozenset(last.connections)),
                 ghosts=ghosts,
                 tcp_info={},
-                error=SourceError(
-                    ErrorKind.UNAVAILABLE,
-                    f"{DISCONNECTED}: {self.target.label}: {reason}",
-                    datetime.now(UTC),
-                ),
+                error=error,
                 stale=False,
                 skipped=0,
             )
         )
 
+    def attempt_stage(self, attempt: int, text: str) -> None:
+        """Reconnection ``attempt`` does ``text`` now: the header says it briefly (the host
+        is already there), the banner in full."""
+        short = text.removesuffix(f" to {self.target.label}…").removesuffix("…")
+        self.link_status = f"{DISCONNECTED}: attempt {attempt}, {short}…"
+        self._still_down(f"attempt {attempt}: {text}")
+
     def _still_down(self, why: str) -> None:
-        """Say why the last reconnection failed (in the error banner, rows unchanged)."""
+        """Say what the reconnection does or why it failed (in the error banner, rows
+        unchanged). Not recorded: the outage is one sample, not one per attempt."""
         last = self._last
-        if last is None or last.error is None:
+        if last is None or last.error is None or self.recording:
             return
         error = dataclasses.replace(last.error, message=f"{DISCONNECTED}: {why}")
         self._publish(dataclasses.replace(last, diff=ConnectionDiff(), error=error, skipped=0))

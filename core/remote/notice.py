@@ -13,11 +13,19 @@ from __future__ import annotations
 import sys
 import threading
 from types import TracebackType
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol
 
 NOTICE_AFTER_S: Final = 2.0
 """A start quicker than this says nothing."""
 _ERASE: Final = "\r\x1b[K"
+
+
+class Stages(Protocol):
+    """Told what a start does now (the terminal's notice, a reconnection's header)."""
+
+    def stage(self, text: str) -> None:
+        """What happens now."""
+        ...
 
 
 class SlowStartNotice:

@@ -30,7 +30,7 @@ from typing import Any, Final
 from core.errors import RemoteError
 from core.remote import failures
 from core.remote.bundle import STATUS_PREFIX, Bundle, build_bundle, remote_command
-from core.remote.notice import SlowStartNotice
+from core.remote.notice import Stages
 from core.remote.target import RemoteTarget, ssh_argv
 from core.remote.wire import CONTROL, PROTOCOL, MessageReader, WireError
 from core.textsafe import printable
@@ -125,7 +125,7 @@ class AgentSession:
         return self._reader.wire_bytes
 
     # --- start ------------------------------------------------------------------------
-    def start(self, bundle: Bundle | None = None, notice: SlowStartNotice | None = None) -> Hello:
+    def start(self, bundle: Bundle | None = None, notice: Stages | None = None) -> Hello:
         """Start ssh and the agent; the agent's hello (RemoteError with the cause if not).
         ``notice`` is told each stage (a slow link's first start shows them)."""
         bundle = bundle or build_bundle()

@@ -121,9 +121,13 @@ def age_text(conn: TcpConnection, started_at: datetime, now: datetime) -> Text:
         return Text("not reported: the source gives no creation time", style="italic")
     text = Text()
     # A bound shown to the second is rounded up: rounding down would claim an earlier time.
-    if conn.created_before_start:
+    if conn.created_before_start and created <= started_at:
         text.append(f"≥ {fmt.age_words(now - started_at)}", style="bold")
         text.append(f"; CreationTime ≤ {fmt.clock(_ceil_second(started_at))} (tcpscope's start)")
+    elif conn.created_before_start:  # open when a --remote feed reconnected: no earlier sight
+        text.append(f"≥ {fmt.age_words(now - created)}", style="bold")
+        bound = fmt.clock(_ceil_second(created))
+        text.append(f"; CreationTime ≤ {bound} (tcpscope's reconnection)")
     else:
         text.append(fmt.age_words(now - created), style="bold")
         text.append(f"; CreationTime ≤ {fmt.clock(_ceil_second(created))} (first seen)")
