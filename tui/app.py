@@ -32,7 +32,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from core.commands import actions_off, display_host, own_namespace_words
-from core.connections import Snapshot, close_refused_here
+from core.connections import EMPTY_QUERY, Query, Snapshot, close_refused_here
 from core.errors import MonitorError
 from core.ipsec import IpsecView
 from core.sampling import (
@@ -166,7 +166,11 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self._key_claim = KeyClaim(feed if isinstance(feed, YieldsToUi) else None)
         self._gc = GcPacer()
         self._last_error: str | None = None
-        self.replay = ReplayControls(self, feed) if isinstance(feed, Seekable) else None
+        self.replay = (
+            ReplayControls(self, feed, self._connections_filter)
+            if isinstance(feed, Seekable)
+            else None
+        )
         self.actions_off = actions_off(feed)
         self.own_namespace = own_namespace_words(feed)
         self.close_off = self.actions_off or close_refused_here()
@@ -433,6 +437,11 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             if isinstance(screen, ConnectionsScreen):
                 return screen
         return None
+
+    def _connections_filter(self) -> Query:
+        """The filter the connections screen applies now (the replay diff follows it)."""
+        screen = self.connections_screen()
+        return screen.table.index.query if screen is not None else EMPTY_QUERY
 
     async def action_conn(self, action: str) -> None:
         """Run a connections-screen action (the command palette's way in)."""

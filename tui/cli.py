@@ -143,7 +143,9 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     parser.add_argument(
         "--seed", type=whole_between(0, MAX_SEED, "seed"), default=1, metavar="N", help="demo seed"
     )
-    parser.add_argument("--redact", action="store_true", help="pseudonymise addresses/hosts")
+    parser.add_argument(
+        "--redact", action="store_true", help="pseudonymise addresses, host and user names"
+    )
     parser.add_argument(
         "--filter",
         type=_filter,

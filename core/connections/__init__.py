@@ -16,6 +16,7 @@ __all__ = [
     "ENUMS",
     "FILTER_KEYS",
     "MAX_QUERY_CHARS",
+    "OWNERLESS_CELLS",
     "PAGE_COLUMN",
     "PROPERTIES",
     "SORT_COLUMNS",
@@ -112,6 +113,7 @@ if TYPE_CHECKING:
     )
     from core.connections.namespaces import label as namespace_label
     from core.connections.oneshot import take_snapshot
+    from core.connections.owner_cells import OWNERLESS_CELLS
     from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance, cell_rule
     from core.connections.property_rules import value as property_value
     from core.connections.query import (
@@ -171,6 +173,7 @@ else:
                 "namespace_label=label",
             ),
             "oneshot": ("take_snapshot",),
+            "owner_cells": ("OWNERLESS_CELLS",),
             "property_rules": (
                 "PROPERTIES",
                 "PropertySpec",

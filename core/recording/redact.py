@@ -10,8 +10,12 @@ Addresses map into the documentation ranges: IPv4 into 192.0.2.0/24, 198.51.100.
 203.0.113.0/24 (RFC 5737), probing on collision so two hosts never share a pseudonym; IPv6 into
 2001:db8::/32 (RFC 3849). Unspecified and loopback addresses are kept (they reveal nothing and
 keep listeners recognisable). Host names and IKE identities become ``host-xxxxxx.example``;
-user names ``user-xxxxxx``; addresses and host names inside command lines are replaced too.
-InstanceIDs are rebuilt from the pseudonyms. Never imports textual, rich or humanize.
+every user name (``root`` too: a user asked to hide user names expects all of them)
+``user-xxxxxx``. In command lines, executable paths, process names and error texts,
+addresses, host names, the user names seen so far and ``/home/NAME`` are replaced too. The
+socket owner's numeric uid is dropped: next to a pseudonym it would give the name away
+(65534 is ``nobody`` everywhere). InstanceIDs are rebuilt from the pseudonyms. Never imports
+textual, rich or humanize.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
-from core.connections.namespaces import ContainerInfo, NamespaceView
+from core.connections.namespaces import ContainerInfo, NamespaceInfo, NamespaceView
 from core.connections.records import readdressed
 from core.connections.snapshot import ConnectionDiff, Ghost, Snapshot, StateChange
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
@@ -41,6 +45,8 @@ _IPV6: Final = re.compile(r"(?<![\w:])([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7
 _HOSTNAME: Final = re.compile(
     r"(?<![\w.-])((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})(?![\w-])"
 )
+_HOME: Final = re.compile(r"(?<![\w.-])/home/([^/\s\"'`=:;,]+)")
+"""A home directory names its user (``/home/alice/bin/tool`` run by anyone)."""
 
 
 class Redactor:
@@ -56,6 +62,11 @@ class Redactor:
         self._v4: dict[str, str] = {}
         self._v4_used: set[int] = set()
         self._names: dict[str, str] = {}
+        self._users: set[str] = set()
+        self._user_words: re.Pattern[str] | None = None
+        self.users_known = 0
+        """How many user names :meth:`text` replaces (grows; cached results older than the
+        current count may hold a name learnt since)."""
 
     def _digest(self, kind: str, text: str) -> bytes:
         return hmac.new(
@@ -102,8 +113,26 @@ class Redactor:
         return self._name("host", name, "host-{}.example")
 
     def user(self, name: str) -> str:
-        """A user name: ``user-xxxxxx`` (``root`` is kept: it identifies no one)."""
-        return name if name == "root" else self._name("user", name, "user-{}")
+        """A user name: ``user-xxxxxx`` (every one, ``root`` too); :meth:`text` replaces it
+        from now on wherever it stands as a word."""
+        self.learn_user(name)
+        return self._name("user", name, "user-{}")
+
+    def learn_user(self, name: str) -> None:
+        """Replace ``name`` in free text from now on (not a bare number: an unresolved uid
+        shown as a user name; as a word it would hit ports and counts in command lines)."""
+        if name in self._users or not name or name.isdigit():
+            return
+        self._users.add(name)
+        self.users_known = len(self._users)
+        words = "|".join(re.escape(n) for n in sorted(self._users, key=len, reverse=True))
+        self._user_words = re.compile(rf"(?<![\w.-])({words})(?![\w-])")
+
+    def learn_homes(self, text: str) -> None:
+        """Learn the user names of the home directories in ``text``."""
+        if "/home/" in text:
+            for match in _HOME.finditer(text):
+                self.learn_user(match.group(1))
 
     def pseudonym(self, kind: str, name: str) -> str:
         """``<kind>-xxxxxx`` for any other name (namespaces, containers, pods)."""
@@ -121,7 +150,14 @@ class Redactor:
         text = _IPV6.sub(
             lambda m: self.address(m.group(1)) if _is_address(m.group(1)) else m.group(1), text
         )
-        return _HOSTNAME.sub(lambda m: self.host(m.group(1)), text)
+        text = _HOSTNAME.sub(lambda m: self.host(m.group(1)), text)
+        return self.users_in(text)
+
+    def users_in(self, text: str) -> str:
+        """``text`` with every user name learnt so far, and any home directory's, replaced."""
+        self.learn_homes(text)
+        words = self._user_words
+        return text if words is None else words.sub(lambda m: self.user(m.group(1)), text)
 
 
 def _is_address(text: str) -> bool:
@@ -139,6 +175,7 @@ class SnapshotRedactor:
         """Use ``redactor`` (a fresh random-keyed one by default)."""
         self.redactor = redactor or Redactor()
         self._conns: dict[str, tuple[TcpConnection, TcpConnection]] = {}
+        self._procs: dict[int, tuple[ProcessInfo, int, ProcessInfo]] = {}
 
     def connection(self, conn: TcpConnection) -> TcpConnection:
         """The redacted record; the same object for the same original (cheap diffs)."""
@@ -153,6 +190,7 @@ class SnapshotRedactor:
             remote_address=remote,
             instance_id=readdressed(conn, local, remote),
             source_key=b"",
+            uid=None,
         )
         self._conns[conn.instance_id] = (conn, out)
         return out
@@ -172,14 +210,38 @@ class SnapshotRedactor:
         cached = self._conns.get(instance)
         return cached[1].instance_id if cached else self.redactor.text(instance)
 
-    def process(self, proc: ProcessInfo) -> ProcessInfo:
-        """Addresses, host and user names out of the process facts."""
+    def learn(self, procs: Collection[ProcessInfo]) -> None:
+        """Learn the user names of ``procs`` (owners, home directories) before redacting any
+        of them: one process's command line may name another's user."""
         r = self.redactor
-        return dataclasses.replace(
+        for proc in procs:
+            cached = self._procs.get(proc.pid)
+            if cached is not None and cached[0] is proc:
+                continue
+            if proc.username:
+                r.learn_user(proc.username)
+            for text in (proc.exe, *(proc.cmdline or ())):
+                if text:
+                    r.learn_homes(text)
+
+    def process(self, proc: ProcessInfo) -> ProcessInfo:
+        """Addresses, host and user names out of the process facts (the user's name also
+        where it stands in the command line, executable path or process name)."""
+        r = self.redactor
+        cached = self._procs.get(proc.pid)
+        if cached is not None and cached[0] is proc and cached[1] == r.users_known:
+            return cached[2]
+        if proc.username:
+            r.learn_user(proc.username)
+        out = dataclasses.replace(
             proc,
+            name=r.users_in(proc.name) if proc.name else proc.name,
             username=r.user(proc.username) if proc.username else proc.username,
             cmdline=tuple(r.text(a) for a in proc.cmdline) if proc.cmdline else proc.cmdline,
+            exe=r.users_in(proc.exe) if proc.exe else proc.exe,
         )
+        self._procs[proc.pid] = (proc, r.users_known, out)
+        return out
 
     def namespaces(self, view: NamespaceView) -> NamespaceView:
         """Namespace, container and pod names pseudonymised (inodes reveal nothing)."""
@@ -198,10 +260,24 @@ class SnapshotRedactor:
                 pod=name("pod", c.pod),
             )
 
+        def reason(info: NamespaceInfo) -> str | None:
+            # An error's text may name the namespace's file (/run/netns/NAME) or its user.
+            text = info.reason
+            if not text:
+                return text
+            if info.name:
+                text = text.replace(info.name, r.pseudonym("netns", info.name))
+            return r.text(text)
+
         return dataclasses.replace(
             view,
             namespaces=tuple(
-                dataclasses.replace(i, name=name("netns", i.name), container=container(i.container))
+                dataclasses.replace(
+                    i,
+                    name=name("netns", i.name),
+                    container=container(i.container),
+                    reason=reason(i),
+                )
                 for i in view.namespaces
             ),
             selection=view.selection if view.selection in ("all", "current") else "(redacted)",
@@ -243,6 +319,7 @@ class SnapshotRedactor:
 
     def snapshot(self, snap: Snapshot) -> Snapshot:
         """``snap`` with every address, host and user name pseudonymised."""
+        self.learn(snap.processes.values())
         conns = {c.instance_id: c for c in map(self.connection, snap.connections.values())}
         old = snap.connections
         infos: dict[str, TcpInfo] = {

@@ -16,11 +16,12 @@ import contextlib
 import dataclasses
 import os
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final
 
 from core.connections.model import TcpConnection
+from core.connections.query import EMPTY_QUERY, Query
 from core.connections.snapshot import ErrorKind, Snapshot, SourceError, diff_connections
 from core.errors import RecordingError, UsageError
 from core.ipsec.model import COUNTER_NAMES, IpsecView, Kind
@@ -289,6 +290,9 @@ class SnapshotDiff:
     state_changed: tuple[ConnectionChange, ...]
     counters: tuple[CounterDelta, ...]
     """Every counter of every provider present at both marks, in seed order."""
+    filter: str = ""
+    """The connections filter the connection lists follow ("" for every connection); the
+    counters are the providers', whatever the filter."""
 
     @property
     def elapsed(self) -> timedelta:
@@ -296,18 +300,42 @@ class SnapshotDiff:
         return self.b.time - self.a.time
 
 
-def diff_between(a: Snapshot, b: Snapshot) -> SnapshotDiff:
-    """Connections added, removed and state-changed from ``a`` to ``b``, and counter deltas."""
+def diff_between(a: Snapshot, b: Snapshot, query: Query = EMPTY_QUERY) -> SnapshotDiff:
+    """Connections added, removed and state-changed from ``a`` to ``b``, and counter deltas.
+
+    ``query``: the connections screen's filter, which the lists follow as the table does (a
+    troubleshooter filtered down to one service wants that service's churn): an added
+    connection is listed when it matches at B, a removed one at A, a state change at either.
+    """
+    at_a, at_b = _matcher(a, query), _matcher(b, query)
     before: Mapping[str, TcpConnection] = a.connections
     after: Mapping[str, TcpConnection] = b.connections
-    added = tuple(after[k] for k in sorted(after.keys() - before.keys()))
-    removed = tuple(before[k] for k in sorted(before.keys() - after.keys()))
+    added = tuple(after[k] for k in sorted(after.keys() - before.keys()) if at_b(after[k]))
+    removed = tuple(before[k] for k in sorted(before.keys() - after.keys()) if at_a(before[k]))
     changed = tuple(
         ConnectionChange(before[k], after[k])
         for k in sorted(before.keys() & after.keys())
-        if before[k].state != after[k].state
+        if before[k].state != after[k].state and (at_a(before[k]) or at_b(after[k]))
     )
-    return SnapshotDiff(a, b, added, removed, changed, _counter_deltas(a.ipsec, b.ipsec))
+    counters = _counter_deltas(a.ipsec, b.ipsec)
+    return SnapshotDiff(a, b, added, removed, changed, counters, query.text)
+
+
+def _matcher(snap: Snapshot, query: Query) -> Callable[[TcpConnection], bool]:
+    """Whether a connection of ``snap`` passes ``query`` with ``snap``'s process and
+    namespace facts (as :mod:`core.connections.row_index` checks a table row)."""
+    if query.empty:
+        return lambda conn: True
+    procs, view = snap.processes, snap.namespaces
+    index = view.index() if view is not None else {}
+    current = view.current if view is not None else None
+
+    def matches(conn: TcpConnection) -> bool:
+        pid = conn.owning_process
+        ns = current if conn.netns is None else index.get(conn.netns)
+        return query.matches(conn, procs.get(pid) if pid is not None else None, ns)
+
+    return matches
 
 
 def _counter_deltas(a: IpsecView | None, b: IpsecView | None) -> tuple[CounterDelta, ...]:

@@ -295,14 +295,15 @@ def test_unprivileged_user_gets_the_app_with_hidden_cells_explained(tmp_path: Pa
         pane.wait_for(lambda t: "Enter applies" in t, "the filter input")
         pane.keys(f"lport:{port}", literal=True)
         pane.keys("Enter")
-        # Past the frame where its owner is still looked up ("…"): then "-", or a PID.
+        # Past the frame where its owner is still looked up ("…"): then "?", or a PID.
         text = pane.wait_for(
             lambda t: bool(re.search(r"0\.0\.0\.0:0\s+[^…\s]", row_with(t, f"127.0.0.1:{port}"))),
             "the root-owned listener, its owner looked up",
         )
         row = row_with(text, f"127.0.0.1:{port}")
         assert "Listen" in row and f" {os.getpid()} " not in row
-        assert re.search(r"0\.0\.0\.0:0\s+-\s+-\s", row), row  # PID and process: "-"
+        # PID and process: not known, and why ("-" is for sockets no process holds)
+        assert re.search(r"0\.0\.0\.0:0\s+\?\s+\(needs root\)\s", row), row
         pane.keys("Enter")
         # The summary's Process line says why there is no owner, on the first screen.
         text = pane.wait_for(lambda t: "CAP_SYS_PTRACE" in t, "the OwningProcess reason")

@@ -30,12 +30,12 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from core.connections import (
+    OWNERLESS_CELLS,
     PAGE_COLUMN,
     SORT_COLUMNS,
     ByteRate,
     FirstPage,
     Group,
-    OwnerStatus,
     ProcessInfo,
     Query,
     RateTracker,
@@ -838,10 +838,12 @@ def _cell(
         return _endpoint(conn.local_address, conn.local_port, extra.local_name)
     if key == "remote":
         return _endpoint(conn.remote_address, conn.remote_port, extra.remote_name)
-    if conn.owner_status is OwnerStatus.RESOLVING and key in ("pid", "process", "user"):
-        return "…"  # being looked up: not "no owner"
+    if conn.owning_process is None and key in ("pid", "process", "user"):
+        # "-" no owner; "?" not known, the Process cell says why; "…" being looked up
+        pid_cell, process_cell = OWNERLESS_CELLS[conn.owner_status]
+        return process_cell if key == "process" else pid_cell
     if key == "pid":
-        return "-" if conn.owning_process is None else str(conn.owning_process)
+        return str(conn.owning_process)
     if key == "process":
         return fmt.safe(proc.name, "?") if proc is not None else "-"
     if key == "user":

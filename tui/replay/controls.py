@@ -15,6 +15,7 @@ table's horizontal scroll),
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -28,7 +29,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
-from core.connections import Snapshot, TcpConnection, TcpState
+from core.connections import EMPTY_QUERY, Query, Snapshot, TcpConnection, TcpState
 from core.errors import MonitorError
 from core.sampling import Seekable
 from tui import format as fmt
@@ -248,8 +249,9 @@ def diff_text(diff: SnapshotDiff, width: int = 80) -> Text:
         style="bold",
     )
     counter_lines, still = _counter_lines(diff)
+    text.append(scope_text(diff))
     text.append(
-        f"{len(diff.added)} added, {len(diff.removed)} removed, "
+        f": {len(diff.added)} added, {len(diff.removed)} removed, "
         f"{len(diff.state_changed)} state-changed; "
         f"{len(counter_lines)} IPsec counters moved\n\n"
     )
@@ -275,6 +277,15 @@ def diff_text(diff: SnapshotDiff, width: int = 80) -> Text:
         for line in _conn_lines(rows, width):
             text.append(f"{line}\n")
         text.append("\n")
+    return text
+
+
+def scope_text(diff: SnapshotDiff) -> Text:
+    """Which connections the lists cover: the connections screen's filter, or all."""
+    if not diff.filter:
+        return Text("All connections (no filter)")
+    text = Text("Connections matching the filter ")
+    text.append(fmt.safe(diff.filter), style="bold")
     return text
 
 
@@ -309,7 +320,11 @@ class DiffScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, the diff, footer."""
-        yield Static("tcpscope replay — diff between marks", id="diff-title")
+        title = Text("tcpscope replay — diff between marks")
+        if self.diff.filter:
+            title.append(" · filter ")
+            title.append(fmt.safe(self.diff.filter))
+        yield Static(title, id="diff-title")
         with VerticalScroll():
             yield Static(DiffBody(self.diff), id="diff-body")
         yield KeysFooter()
@@ -325,11 +340,18 @@ class ReplayControls:
     Owned by the App when its feed is seekable; :class:`ReplayActions` turns keys into calls.
     """
 
-    def __init__(self, app: App[Any], feed: Seekable) -> None:
-        """Control ``feed`` from ``app``."""
+    def __init__(
+        self,
+        app: App[Any],
+        feed: Seekable,
+        connections_filter: Callable[[], Query] = lambda: EMPTY_QUERY,
+    ) -> None:
+        """Control ``feed`` from ``app``; ``connections_filter`` gives the connections
+        screen's filter now (the diff follows it)."""
         self.app = app
         self.feed = feed
         self.marks = Marks()
+        self.connections_filter = connections_filter
 
     def _redraw(self) -> None:
         for bar in self.app.screen.query(ReplayBar):
@@ -392,7 +414,7 @@ class ReplayControls:
             a, b = b, a
         from core.recording import diff_between
 
-        self.app.push_screen(DiffScreen(diff_between(a, b)))
+        self.app.push_screen(DiffScreen(diff_between(a, b, self.connections_filter())))
 
 
 REPLAY_BINDINGS: Final[list[BindingType]] = [

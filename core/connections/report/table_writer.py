@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import IO, Final
 
-from core.connections.model import TcpConnection
+from core.connections.model import OwnerStatus, TcpConnection
 from core.connections.namespaces import namespace_text
+from core.connections.owner_cells import OWNERLESS_CELLS
 from core.connections.report.rows import CHUNK
 from core.connections.report.two_writers import SPLIT_ROWS, write_chunks
 from core.connections.snapshot import Snapshot
@@ -26,11 +27,19 @@ def write_table(
     :data:`core.connections.report.two_writers.SPLIT_ROWS` rows on).
     """
     processes = snap.processes
-    names: dict[int | None, str] = {None: "-"}
-    for pid in set(map(_OWNER, conns)):
-        if pid is not None:
+    owners = set(map(_OWNER_NETNS, conns))
+    # Cells by PID, or for a row without one by its OwnerStatus (a str: hashed in C), so
+    # that "no owner" (-) and "not known" (? and why) differ, as in the app's table.
+    names: dict[int | OwnerStatus, str] = {}
+    pid_cells: dict[int | OwnerStatus, str] = {}
+    for pid, _netns, status in owners:
+        who = pid or status  # the key the rows look up (PID 0 is never reported)
+        if pid is None:
+            pid_cells[who], names[who] = OWNERLESS_CELLS[status]
+        else:
             info = processes.get(pid)
-            names[pid] = printable(info.name or "?") if info else "-"
+            names[who] = printable(info.name or "?") if info else "-"
+            pid_cells[who] = str(pid)
     states = {int(s) for s in set(map(_STATE, conns))}
     state_names = {s: state_name.get(s, str(s)) for s in states}
     local, remote = _endpoints(conns)
@@ -38,7 +47,7 @@ def write_table(
         max([len(TABLE_HEADER[0]), *(len(state_names[s]) for s in states)]),
         max(len(TABLE_HEADER[1]), *map(len, local)) if local else len(TABLE_HEADER[1]),
         max(len(TABLE_HEADER[2]), *map(len, remote)) if remote else len(TABLE_HEADER[2]),
-        max([len(TABLE_HEADER[3]), *(len(str(p)) for p in names if p is not None)]),
+        max([len(TABLE_HEADER[3]), *map(len, pid_cells.values())]),
     ]
     w0, w1, w2, w3 = widths
     # A Namespace column (before Process) when a row is outside tcpscope's own namespace.
@@ -54,22 +63,24 @@ def write_table(
     w4 = widths[-1] if spaces else 0
     out.write(_table_line(header, widths).encode())
     # What repeats is formatted once: state cells by state, the rest of a line by PID and
-    # namespace (it starts with the PID or "-", so stripping it strips the line).
+    # namespace (it starts with the PID, "-" or "?", so stripping it strips the line).
     # A list by State number: an IntEnum indexes a list in C, but hashes in Python.
     state_cell = [""] * (max(states, default=0) + 1)
     for s, name in state_names.items():
         state_cell[s] = f"{name:<{w0}}  "
-    tails: dict[tuple[int | None, int | None], str] = {}
-    for pid, netns in set(map(_OWNER_NETNS, conns)):
+    tails: dict[tuple[int | OwnerStatus, int | None], str] = {}
+    for pid, netns, status in owners:
+        who = pid or status
         where = f"{spaces[netns]:<{w4}}  " if spaces else ""
-        tails[pid, netns] = f"{'-' if pid is None else pid:<{w3}}  {where}{names[pid]}".rstrip()
+        tails[who, netns] = f"{pid_cells[who]:<{w3}}  {where}{names[who]}".rstrip()
     line = f"\n%s%-{w1}s  %-{w2}s  %s"
 
     def encode(span: Sequence[int], _first: bool) -> bytes:
         start, stop = (span[0], span[-1] + 1) if span else (0, 0)
         text = "".join(
             [
-                line % (state_cell[c.state], la, ra, tails[c.owning_process, c.netns])
+                line
+                % (state_cell[c.state], la, ra, tails[c.owning_process or c.owner_status, c.netns])
                 for c, la, ra in zip(
                     conns[start:stop], local[start:stop], remote[start:stop], strict=True
                 )
@@ -81,10 +92,9 @@ def write_table(
     out.write(b"\n")
 
 
-_OWNER: Final = attrgetter("owning_process")
 _STATE: Final = attrgetter("state")
 _NETNS: Final = attrgetter("netns")
-_OWNER_NETNS: Final = attrgetter("owning_process", "netns")
+_OWNER_NETNS: Final = attrgetter("owning_process", "netns", "owner_status")
 _ENDS: Final = attrgetter("local_address", "local_port", "remote_address", "remote_port")
 
 
