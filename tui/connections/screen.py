@@ -259,11 +259,8 @@ class ConnectionsScreen(Screen[None]):
         """Page the open detail pane without leaving the table (side by side, keyboard only)."""
         if not self.detail_open:
             return
-        detail = self.query_one(DetailPane)
-        if pages > 0:
-            detail.scroll_page_down(animate=False)
-        else:
-            detail.scroll_page_up(animate=False)
+        # From where the last key left it: two Ctrl+D read together paged it once.
+        self.query_one(DetailPane).scroll_pages(pages)
 
     def action_toggle_detail(self) -> None:
         """Open or close the detail pane (Enter on a group row expands it instead)."""

@@ -24,7 +24,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
@@ -33,6 +33,7 @@ from core.errors import MonitorError
 from core.sampling import Seekable
 from tui import format as fmt
 from tui.footer import KeysFooter
+from tui.key_scroll import VerticalKeyScroll
 
 if TYPE_CHECKING:
     # Imported where used: a live run never replays, and the module costs 75 ms at start-up.
@@ -310,7 +311,7 @@ class DiffScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the diff, footer."""
         yield Static("tcpscope replay — diff between marks", id="diff-title")
-        with VerticalScroll():
+        with VerticalKeyScroll():  # a held ↓ scrolls a line a key
             yield Static(DiffBody(self.diff), id="diff-body")
         yield KeysFooter()
 
