@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual.containers import ScrollableContainer
 from textual.geometry import Offset
 
-from tests.tui.keys import scrolled
+from tests.tui.keys import burst, scrolled
 from tests.tui.scripted import SteppedFeed
 from tests.tui.test_app import make_app, step, table
 from tests.tui.test_ipsec_screen import make, open_ipsec
@@ -57,6 +57,22 @@ async def test_detail_pane_beside_the_table_pages_once_per_ctrl_d_read_together(
         assert await scrolled(pilot, pane, "ctrl+d", "ctrl+d") == (twice, twice)
         once = Offset(0, page)
         assert await scrolled(pilot, pane, "ctrl+d", "ctrl+d", "ctrl+u") == (once, once)
+
+
+async def test_keys_read_with_enter_at_80x24_scroll_the_pane_not_the_hidden_table() -> None:
+    """Enter and Downs read together: the Downs moved the hidden table's cursor (the pane took
+    the focus only after a refresh), and the pane then showed that other connection."""
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(pilot, app, feed)
+        opened = table(app).cursor_id
+        await burst(pilot, "enter", "down", "down")
+        pane = app.screen.query_one(DetailPane)
+        assert app.screen.focused is pane
+        assert table(app).cursor_id == opened
+        await step(pilot, app, feed)
+        assert pane.row_id == opened
 
 
 async def test_help_scrolls_a_line_per_down_read_together() -> None:

@@ -273,8 +273,10 @@ class ConnectionsScreen(Screen[None]):
         if self.detail_open:
             self._show_detail()
             if not self.has_class("-wide"):
-                # The pane has taken over the screen: its keys scroll it.
-                self.call_after_refresh(self.query_one(DetailPane).focus)
+                # The pane has taken over the screen: its keys scroll it, from the next key on
+                # (focused after a refresh, a Down read with the Enter moved the hidden table's
+                # cursor, and the pane then showed that other connection).
+                self.set_focus(self.query_one(DetailPane))
         else:
             self._watch_tcp_info(None)
             table.focus()
