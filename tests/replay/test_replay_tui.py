@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from textual.containers import ScrollableContainer
+from textual.geometry import Offset
 from textual.pilot import Pilot
 from textual.widgets import Footer, Static
 from textual.widgets._footer import FooterKey
@@ -16,6 +18,7 @@ from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
 from core.recording.replay import ReplayFeed, diff_between, open_replay
 from tests.recording.util import demo_snapshots, write_recording
+from tests.tui.keys import scrolled
 from tests.tui.test_app import static_text
 from tui import format as fmt
 from tui.app import TcpscopeApp
@@ -172,6 +175,22 @@ async def test_marks_and_diff_screen(recording: Path, snaps: list[Snapshot]) -> 
         await until(pilot, lambda: not isinstance(app.screen, DiffScreen))
         bar = str(app.screen.query_one(ReplayBar).render())
         assert "A 09:01:40" in bar and "B 09:03:30" in bar
+
+
+async def test_diff_scrolls_a_line_per_down_read_together(recording: Path) -> None:
+    """A held Down (a slow link, a paste: keys read together) scrolls the diff a line per key;
+    with Textual's own key scrolls six Downs read together scrolled one line."""
+    app, feed = app_on(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await diff_of_marks(pilot, app, feed)
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        await pilot.pause()
+        body = app.screen.query_one(ScrollableContainer)
+        assert app.screen.focused is body and body.max_scroll_y > 20
+        assert await scrolled(pilot, body, *("down",) * 6) == (Offset(0, 6), Offset(0, 6))
+        one_by_one, together = await scrolled(pilot, body, "pagedown", "pagedown", "up")
+        assert together == one_by_one and one_by_one.y > 6
 
 
 async def test_not_installed_for_a_live_feed() -> None:

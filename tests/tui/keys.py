@@ -6,8 +6,13 @@ what a held key, a slow SSH link or pasted input does (several keys read in one 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
 from textual import events
+from textual.geometry import Offset
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from tui.app import TcpscopeApp
 
@@ -27,3 +32,20 @@ async def burst(pilot: Pilot[int], *keys: str) -> None:
         send(pilot.app, key)
     await pilot.pause()
     await pilot.pause()
+
+
+async def scrolled(pilot: Pilot[int], pane: Widget, *keys: str) -> tuple[Offset, Offset]:
+    """Where ``keys`` scroll ``pane`` from its top: pressed one at a time, then read in one go.
+
+    The first is what the user means; a pane that loses keys of a burst ends short of it.
+    """
+
+    async def from_top(press: Callable[..., Awaitable[None]]) -> Offset:
+        pane.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        await press(*keys)
+        await pilot.app.animator.wait_until_complete()  # Textual's own keys animate
+        await pilot.pause()
+        return pane.scroll_offset
+
+    return await from_top(pilot.press), await from_top(partial(burst, pilot))

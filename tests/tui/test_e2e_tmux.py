@@ -441,3 +441,41 @@ def test_ipsec_arrow_keys_sent_together_each_move_the_cursor(tmp_path: Path) -> 
         pane.wait_for(lambda t: f"{COUNTER_NAMES[10]} — kernel" in t, "the 11th row's detail")
     finally:
         pane.kill()
+
+
+def test_detail_pane_at_80x24_scrolls_a_line_per_down_sent_together(tmp_path: Path) -> None:
+    """Six Downs in one tmux write (a held key, a slow link, a paste) scroll the take-over
+    detail pane six lines, not one: what was six rows down is now where the top was."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    command = (
+        f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={tmp_path} TERM=xterm-256color "
+        f"{PYTHON} -m tui --source netlink --no-ipsec --interval 0.5 "
+        f"--filter lport:{listener.getsockname()[1]}; echo EXITED:$?; sleep 60"
+    )
+    pane = Pane(command, width=80, height=24)
+
+    def body(text: str) -> list[str]:
+        """The screen's rows without the scrollbar column (its thumb moves as it scrolls)."""
+        return [line[:76].rstrip() for line in text.splitlines()[:24]]
+
+    def shift(before: list[str], after: list[str]) -> int:
+        """How many rows the text moved up: the shift matching most non-blank rows."""
+        rows = range(4, 12)  # inside the pane; the footer is row 23
+        return max(range(11), key=lambda s: sum(after[i] == before[i + s] != "" for i in rows))
+
+    try:
+        pane.wait_for(lambda t: "Listen 1/" in t, "the one listener")
+        pane.keys("Enter")
+        pane.wait_for(lambda t: "All 32 properties" in t, "the detail pane")
+        pane.keys("space")  # paused: the pane's text holds still between the two captures
+        before = body(pane.wait_for(lambda t: "PAUSED" in t, "paused"))
+        pane.keys(*("Down",) * 6)
+        after = body(pane.wait_for(lambda t: body(t) != before, "the pane scrolled"))
+        time.sleep(1)  # a late key would scroll on
+        after = body(pane.capture())
+        assert shift(before, after) == 6, "\n".join(["", *before, "-" * 40, *after])
+        pane.keys("q")
+        pane.wait_for(lambda t: "EXITED:0" in t, "a clean exit")
+    finally:
+        pane.kill()
+        listener.close()

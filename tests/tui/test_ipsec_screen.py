@@ -43,8 +43,8 @@ from tui.ipsec.format import RESET, sa_state, short_reason
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable, ProviderSection
 from tui.ipsec.sa_list import ENDS_CELLS, NativeTable, SaList
 from tui.ipsec.screen import NO_IPSEC, IpsecScreen
+from tui.key_scroll import KeyScroll
 from tui.widgets.header import HeaderBar
-from tui.widgets.key_scroll import KeyScroll
 from tui.widgets.rate_sparkline import GAP, RateSparkline, bucket
 
 PROVIDERS = ("kernel", "strongswan")

@@ -22,7 +22,6 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, Sparkline, Static
 
 from core.connections import (
@@ -45,6 +44,7 @@ from tui.connections.property_list import (
     where_words,
 )
 from tui.connections.summary import summary, why_no_tcp_info
+from tui.key_scroll import VerticalKeyScroll
 from tui.shell import shell_of
 
 HINT = "Esc/Enter close · ↑↓ scroll · u: not-reported properties"
@@ -132,8 +132,12 @@ def _queues(info: TcpInfo) -> str:
     return f"{info.recv_q} / {info.send_q} (bytes; a listener: queued connections / backlog)"
 
 
-class DetailPane(VerticalScroll, can_focus=True):
-    """Shows one connection; :meth:`show` redraws it on every snapshot while open."""
+class DetailPane(VerticalKeyScroll, can_focus=True):
+    """Shows one connection; :meth:`show` redraws it on every snapshot while open.
+
+    A :class:`VerticalKeyScroll`: ↑↓/PgUp/PgDn read together (a held key, a slow link) each
+    scroll it, where ten Downs scrolled one line.
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         """An empty pane."""

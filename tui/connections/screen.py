@@ -257,11 +257,8 @@ class ConnectionsScreen(Screen[None]):
         """Page the open detail pane without leaving the table (side by side, keyboard only)."""
         if not self.detail_open:
             return
-        detail = self.query_one(DetailPane)
-        if pages > 0:
-            detail.scroll_page_down(animate=False)
-        else:
-            detail.scroll_page_up(animate=False)
+        # From where the last key left it: two Ctrl+D read together paged it once.
+        self.query_one(DetailPane).scroll_pages(pages)
 
     def action_toggle_detail(self) -> None:
         """Open or close the detail pane (Enter on a group row expands it instead)."""
@@ -277,8 +274,10 @@ class ConnectionsScreen(Screen[None]):
             self.query_one(DetailPane).scroll_home(animate=False, immediate=True)
             self._show_detail()
             if not self.has_class("-wide"):
-                # The pane has taken over the screen: its keys scroll it.
-                self.call_after_refresh(self.query_one(DetailPane).focus)
+                # The pane has taken over the screen: its keys scroll it, from the next key on
+                # (focused after a refresh, a Down read with the Enter moved the hidden table's
+                # cursor, and the pane then showed that other connection).
+                self.set_focus(self.query_one(DetailPane))
         else:
             self._watch_tcp_info(None)
             table.focus()

@@ -14,11 +14,11 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from core.ipsec import COUNTERS, PROVIDERS, CounterRow, Kind, source_for
 from tui.ipsec import format as fmt
+from tui.key_scroll import VerticalKeyScroll
 from tui.widgets.rate_sparkline import GAP, RateSparkline
 
 
@@ -94,7 +94,7 @@ def trend_caption(row: CounterRow) -> Text:
     return text
 
 
-class CounterDetail(VerticalScroll):
+class CounterDetail(VerticalKeyScroll):
     """The detail of one counter of one provider; :meth:`show` refreshes it every sample."""
 
     def __init__(self, provider: str, counter: str, *, id: str | None = None) -> None:

@@ -26,11 +26,11 @@ from tui.footer import KeysFooter
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable
 from tui.ipsec.sa_list import NativeTable, SaList
+from tui.key_scroll import KeyScroll
 from tui.replay.controls import ReplayBar
 from tui.shell import shell_of
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
-from tui.widgets.key_scroll import KeyScroll
 
 NARROW = 100
 """Below this many columns the rows drop the kind and provider cells (see ipsec.tcss)."""

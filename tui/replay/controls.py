@@ -25,7 +25,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
@@ -34,6 +34,7 @@ from core.errors import MonitorError
 from core.sampling import Seekable
 from tui import format as fmt
 from tui.footer import KeysFooter
+from tui.key_scroll import VerticalKeyScroll
 
 if TYPE_CHECKING:
     # Imported where used: a live run never replays, and the module costs 75 ms at start-up.
@@ -325,7 +326,7 @@ class DiffScreen(Screen[None]):
             title.append(" · filter ")
             title.append(fmt.safe(self.diff.filter))
         yield Static(title, id="diff-title")
-        with VerticalScroll():
+        with VerticalKeyScroll():  # a held ↓ scrolls a line a key
             yield Static(DiffBody(self.diff), id="diff-body")
         yield KeysFooter()
 

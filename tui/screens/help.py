@@ -11,11 +11,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from core.connections import FILTER_KEYS
+from tui.key_scroll import VerticalKeyScroll
 from tui.replay.controls import REPLAY_KEYS
 
 KEYS: Final = (
@@ -103,7 +103,7 @@ class HelpScreen(ModalScreen[None]):
         replay_keys.add_column()
         for key, what in REPLAY_KEYS:
             replay_keys.add_row(key, what)
-        with VerticalScroll(id="help-body"):
+        with VerticalKeyScroll(id="help-body"):  # a held ↓ scrolls a line a key
             yield Static(Text("tcpscope — keys", style="bold u"))
             yield Static(keys)
             yield Static(

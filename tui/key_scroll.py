@@ -4,12 +4,14 @@ Why: Textual's key scrolls aim at the page's scroll target but set it only after
 refresh (↑/↓/←/→), or aim from the position drawn so far (PgUp/PgDn). Keys that arrive
 together (a held key, a slow SSH link, pasted input) all aimed at the same line: ten Downs
 scrolled the page one line. Here each key moves the target at once, from where the last left it.
+Every page of the app that scrolls by keys is one (VerticalKeyScroll where it scrolls up and
+down only): the IPsec native page, the detail panes, help, the replay diff.
 """
 
 from __future__ import annotations
 
 from textual.actions import SkipAction
-from textual.containers import ScrollableContainer
+from textual.containers import ScrollableContainer, VerticalScroll
 
 
 class KeyScroll(ScrollableContainer):
@@ -62,6 +64,15 @@ class KeyScroll(ScrollableContainer):
         """One page up."""
         self._scroll_by(dy=-self.scrollable_content_region.height)
 
+    def scroll_pages(self, pages: int) -> None:
+        """``pages`` pages down (up when negative) at once, for keys bound elsewhere (the
+        connections screen pages its detail pane from the table); nothing when all is shown."""
+        self.scroll_to(
+            y=self.scroll_target_y + pages * self.scrollable_content_region.height,
+            animate=False,
+            immediate=True,
+        )
+
     def action_page_right(self) -> None:
         """One page right."""
         self._scroll_by(dx=self.scrollable_content_region.width)
@@ -69,3 +80,11 @@ class KeyScroll(ScrollableContainer):
     def action_page_left(self) -> None:
         """One page left."""
         self._scroll_by(dx=-self.scrollable_content_region.width)
+
+
+class VerticalKeyScroll(VerticalScroll, KeyScroll):
+    """A ``VerticalScroll`` (it scrolls up and down only) whose keys add up as KeyScroll's.
+
+    VerticalScroll first: Textual takes default CSS and CSS type names along first bases
+    only. It defines no key actions, so KeyScroll's still come before ScrollableContainer's.
+    """
