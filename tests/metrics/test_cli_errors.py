@@ -46,6 +46,9 @@ def exit_code(argv: list[str]) -> int | str | None:
         (["metrics", "--listen", "70000"], "port out of range"),
         (["--replay", "x.tcpscope", "metrics"], "--replay is not supported"),
         (["metrics", "--provider", "nope"], "unrecognized arguments"),
+        # Over SSH it served the last figures (ipsec_up 1, sample gauges) after the link dropped.
+        (["--remote", "web1", "metrics"], "--remote does not apply to `tcpscope metrics`"),
+        (["--remote-sudo", "metrics"], "--remote-sudo does not apply to `tcpscope metrics`"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(
