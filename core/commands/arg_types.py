@@ -110,8 +110,15 @@ GLOBALS_USED_BY: Final[dict[str, frozenset[str]]] = {
     "close": frozenset({"source", "remote", "remote_sudo", "remote_python"}),
     "ipsec": frozenset({"provider", "vici", "remote", "remote_sudo", "remote_python"}),
     "explain": frozenset(),
+    # Not --remote: an exporter over SSH kept serving the last figures (ipsec_up 1, the sample
+    # gauges) after the link dropped; Prometheus should scrape an exporter on the server.
+    # --replay is refused by `metrics` itself, in its own words.
+    "metrics": frozenset(
+        {"interval", "source", "ghost_ttl", "no_ipsec", "provider", "vici", "replay", "demo"}
+        | {"seed", "redact"}
+    ),
 }
-"""Which top-level options each one-shot command honours; the app and ``record`` honour all."""
+"""Which top-level options each command honours; the app and ``record`` honour all."""
 GLOBAL_OPTIONS: Final = (
     "interval",
     "source",

@@ -13,9 +13,11 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Final
 
+from core.commands.arg_types import seconds_between, whole_between
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.errors import UsageError
 from core.metrics import DEFAULT_HOST, DEFAULT_PORT, parse_listen, series_bound
+from core.sampling import MAX_INTERVAL_S, MIN_INTERVAL_S
 
 if TYPE_CHECKING:  # prometheus_client is imported only when the command runs
     from core.connections import Snapshot
@@ -38,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--top",
-        type=int,
+        type=whole_between(0, MAX_TOP, "--top"),
         default=DEFAULT_TOP,
         metavar="N",
         help=f"processes (by connection count) that keep their own label; the rest are "
@@ -47,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval",
         dest="metrics_interval",
-        type=float,
+        type=seconds_between(MIN_INTERVAL_S, MAX_INTERVAL_S),
         default=None,
         metavar="S",
         help="seconds between samples (default: the global one)",
@@ -71,12 +73,6 @@ def _options(args: argparse.Namespace) -> FeedOptions:
     )
 
 
-def _top(value: int) -> int:
-    if not 0 <= value <= MAX_TOP:
-        raise UsageError(f"--top must be between 0 and {MAX_TOP}, got {value}")
-    return value
-
-
 class _Publisher:
     """Builds the families of each sample and hands them to the HTTP process."""
 
@@ -98,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from core.metrics import ServingProcess, SnapshotCollector, bind_listener, serve_until_signal
 
     address = parse_listen(args.listen)
-    top = _top(args.top)
+    top: int = args.top
     options = _options(args)
     try:
         server = bind_listener(address)

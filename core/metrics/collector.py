@@ -10,6 +10,7 @@ scrape serves the newest set.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from prometheus_client.core import Metric
 
@@ -31,14 +32,24 @@ class SnapshotCollector:
         self._lock = threading.Lock()
         self._snap: Snapshot | None = None
         self._figures: ConnectionFigures | None = None
+        self._last_good: datetime | None = None
         self._ipsec: IpsecView | None = None
         self.updates = 0
         """Sets of families built so far."""
 
     def update(self, snap: Snapshot) -> tuple[Metric, ...]:
-        """The families after connection sample ``snap`` (blocking: run it off the loop)."""
+        """The families after connection sample ``snap`` (blocking: run it off the loop).
+
+        A failed sample carries the last good rows (the app shows them as stale); here they
+        are not served as the host's connections now: no connection series until a sample
+        succeeds again (the traffic totals resume from where they were).
+        """
         with self._lock:
-            self._figures = self._aggregator.update(snap)
+            if snap.error is None:
+                self._figures = self._aggregator.update(snap)
+                self._last_good = snap.time
+            else:
+                self._figures = None
             self._snap = snap
             return self._families()
 
@@ -50,9 +61,10 @@ class SnapshotCollector:
 
     def _families(self) -> tuple[Metric, ...]:
         snap, figures = self._snap, self._figures
-        assert snap is not None and figures is not None
+        assert snap is not None
         ipsec = snap.ipsec
         if self._ipsec is not None and (ipsec is None or self._ipsec.time >= ipsec.time):
             ipsec = self._ipsec
         self.updates += 1
-        return (*connection_families(figures), *ipsec_families(ipsec), *self_families(snap))
+        connections = connection_families(figures) if figures is not None else []
+        return (*connections, *ipsec_families(ipsec), *self_families(snap, self._last_good))

@@ -16,6 +16,12 @@ whatever the number of connections. Traffic totals count what tcp_info shows mov
 tcpscope started (connections already open then are taken as a baseline), so a restart of the
 exporter is an ordinary counter reset, not a jump by every byte a long-lived connection ever
 carried. A connection's bytes after its last sample before it closed are not seen.
+
+Why a process without tcp_info has no traffic series: a socket read from ``/proc/net/tcp`` (a
+namespace tcpscope may not enter, ``--source procfs``) or one the kernel keeps no tcp_info for
+(TIME_WAIT, SYN_RECV requests, bound sockets) says nothing of its bytes, and a 0 would read as
+"idle". Such connections are counted per process in ``tcpscope_connections_without_tcp_info``
+instead; the totals cover only the connections with tcp_info.
 """
 
 from __future__ import annotations
@@ -80,7 +86,10 @@ class ConnectionFigures:
     by_state: Mapping[tuple[str, str, str], int]
     """(State name, process label, netns label) → connections; only non-zero entries."""
     traffic: Mapping[str, Traffic]
-    """Process label → totals, for the labels of this sample."""
+    """Process label → totals, for the labels of this sample that have a connection with
+    tcp_info now or had one earlier (never a 0 for a process nothing was measured of)."""
+    without_tcp_info: Mapping[str, int]
+    """Process label → connections of this sample without tcp_info; only non-zero entries."""
 
 
 class ConnectionAggregator:
@@ -108,10 +117,22 @@ class ConnectionAggregator:
                 "" if netns is None else netns_of.get(netns) or f"ns:{netns}",
             )
             by_state[key] = by_state.get(key, 0) + 1
-        self._advance(snap, label_of)
-        labels = {label for _, label, _ in by_state}
-        traffic = {label: Traffic(*self._totals.get(label, _ZERO)) for label in sorted(labels)}
-        return ConnectionFigures(by_state, traffic)
+        measured = self._advance(snap, label_of)
+        per_label: dict[str, int] = {}
+        for (_, process, _), count in by_state.items():
+            per_label[process] = per_label.get(process, 0) + count
+        totals = self._totals
+        traffic = {
+            process: Traffic(*totals.get(process, _ZERO))
+            for process in sorted(per_label)
+            if process in measured or process in totals
+        }
+        without = {
+            process: count - measured.get(process, 0)
+            for process, count in sorted(per_label.items())
+            if count > measured.get(process, 0)
+        }
+        return ConnectionFigures(by_state, traffic, without)
 
     def _labeller(self, snap: Snapshot) -> _Labeller:
         per_pid: dict[int, int] = {}
@@ -133,11 +154,16 @@ class ConnectionAggregator:
         }
         return _Labeller(by_pid)
 
-    def _advance(self, snap: Snapshot, label_of: _Labeller) -> None:
+    def _advance(self, snap: Snapshot, label_of: _Labeller) -> dict[str, int]:
+        """Add what moved since the last sample; returns process label → connections with
+        tcp_info in ``snap``."""
         last = self._last
         now: dict[str, _Counters] = {}
         totals = self._totals
+        measured: dict[str, int] = {}
         for iid, conn, counters in _counters(snap):
+            process = label_of(conn)
+            measured[process] = measured.get(process, 0) + 1
             prev = last.get(iid)
             if prev is None:
                 prev = counters if conn.created_before_start else _ZERO
@@ -145,15 +171,15 @@ class ConnectionAggregator:
             delta = [c - p if c >= p else c for c, p in zip(counters, prev, strict=True)]
             if not any(delta):
                 continue
-            label = label_of(conn)
-            total = totals.get(label)
+            total = totals.get(process)
             if total is None:
-                totals[label] = delta
+                totals[process] = delta
             else:
                 total[0] += delta[0]
                 total[1] += delta[1]
                 total[2] += delta[2]
         self._last = now
+        return measured
 
 
 def netns_labels(snap: Snapshot) -> dict[int, str]:

@@ -7,6 +7,7 @@ per sample; a scrape only serialises them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -32,29 +33,42 @@ def connection_families(figures: ConnectionFigures) -> list[Metric]:
     )
     for (state, process, netns), count in sorted(figures.by_state.items()):
         conns.add_metric([state, process, netns], count)
+    covered = (
+        "; only connections with tcp_info count (absent for a process none of whose "
+        "connections has it, see tcpscope_connections_without_tcp_info)"
+    )
     received = CounterMetricFamily(
         f"{PREFIX}_process_bytes_received",
         "Bytes received on the process's TCP connections since tcpscope started "
-        "(tcp_info bytes_received)",
+        f"(tcp_info bytes_received){covered}",
         labels=["process"],
     )
     sent = CounterMetricFamily(
         f"{PREFIX}_process_bytes_sent",
         "Bytes sent and acknowledged by the peer on the process's TCP connections since "
-        "tcpscope started (tcp_info bytes_acked)",
+        f"tcpscope started (tcp_info bytes_acked){covered}",
         labels=["process"],
     )
     retransmits = CounterMetricFamily(
         f"{PREFIX}_process_retransmits",
         "TCP segments the process's connections retransmitted since tcpscope started "
-        "(tcp_info total_retrans)",
+        f"(tcp_info total_retrans){covered}",
         labels=["process"],
     )
     for process, traffic in figures.traffic.items():
         received.add_metric([process], traffic.bytes_received)
         sent.add_metric([process], traffic.bytes_sent)
         retransmits.add_metric([process], traffic.retransmits)
-    return [conns, received, sent, retransmits]
+    without = GaugeMetricFamily(
+        f"{PREFIX}_connections_without_tcp_info",
+        "Connections of the process in the last sample without tcp_info, so not in its byte "
+        "and retransmit counters: read from /proc/net/tcp (a namespace tcpscope cannot enter, "
+        "--source procfs), or TimeWait, SynReceived and Bound sockets, which have none",
+        labels=["process"],
+    )
+    for process, count in figures.without_tcp_info.items():
+        without.add_metric([process], count)
+    return [conns, received, sent, retransmits, without]
 
 
 def _up(provider: ProviderView) -> int:
@@ -123,22 +137,38 @@ def namespace_counts(snap: Snapshot) -> tuple[int, int]:
     return view.shown, view.unreadable
 
 
-def self_families(snap: Snapshot) -> list[Metric]:
-    """What the exporter's own sampling costs and when it last ran."""
+def self_families(snap: Snapshot, last_good: datetime | None) -> list[Metric]:
+    """Whether the last connection sample succeeded, what it cost, and when the last good
+    one ran (``last_good``; None before any).
+
+    Why the cost gauges are absent after a failed sample: the sampler keeps showing the last
+    good rows, but a failed sample saw no sockets and took no measurable time; serving the
+    old figures (or a 0) would say the host was read when it was not.
+    """
     read, failed = namespace_counts(snap)
-    figures = (
-        (
-            "sample_duration_seconds",
-            "Wall time of the last connection sample",
-            snap.stats.sample_ms / 1000,
-        ),
-        ("sample_sockets", "Sockets the last connection sample saw", snap.stats.sockets),
+    ok = snap.error is None
+    figures: list[tuple[str, str, float]] = [
+        ("source_up", "1 when the last connection sample succeeded, else 0", int(ok)),
+    ]
+    if ok:
+        figures += [
+            (
+                "sample_duration_seconds",
+                "Wall time of the last connection sample",
+                snap.stats.sample_ms / 1000,
+            ),
+            ("sample_sockets", "Sockets the last connection sample saw", snap.stats.sockets),
+        ]
+    figures += [
         ("namespaces_read", "Network namespaces the last sample read", read),
         ("namespaces_failed", "Network namespaces the last sample failed to read", failed),
-        (
-            "last_sample_timestamp_seconds",
-            "Unix time of the last connection sample",
-            snap.time.timestamp(),
-        ),
-    )
+    ]
+    if last_good is not None:
+        figures.append(
+            (
+                "last_sample_timestamp_seconds",
+                "Unix time of the last successful connection sample",
+                last_good.timestamp(),
+            )
+        )
     return [GaugeMetricFamily(f"{PREFIX}_{name}", doc, value=value) for name, doc, value in figures]

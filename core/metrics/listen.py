@@ -13,6 +13,8 @@ exporter; the wiki advises ports outside the range for exporters that do not reg
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from dataclasses import dataclass
 from typing import Final
 
@@ -20,6 +22,9 @@ from core.errors import UsageError
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 29100
+_LABEL: Final = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+"""One label of a host name (RFC 1123: letters, digits, inner hyphens; and underscores,
+which /etc/hosts and the resolver accept)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,35 @@ def parse_listen(text: str) -> ListenAddress:
     if text.count(":") > 1:
         return ListenAddress(_ipv6(text, whole), DEFAULT_PORT)  # a bare IPv6 address
     host, sep, port = text.partition(":")
-    return ListenAddress(host or DEFAULT_HOST, _port(port, whole) if sep else DEFAULT_PORT)
+    host = _host(host, whole) if host else DEFAULT_HOST
+    return ListenAddress(host, _port(port, whole) if sep else DEFAULT_PORT)
+
+
+def _host(host: str, whole: str) -> str:
+    """``host`` when it is an IPv4 address or a host name.
+
+    Why checked here: ``-1`` (a port mistyped) and ``0x10`` went to the resolver, which read
+    the first as a name ("Name or service not known", exit 1) and the second as the number
+    0.0.0.16 (glibc's inet_aton shorthands: ``0x10``, ``010``, ``127.1``); neither is what the
+    operator meant, and neither error named the mistake.
+    """
+    try:
+        ipaddress.IPv4Address(host)
+        return host
+    except ValueError:
+        pass
+    name = host.removesuffix(".")
+    labels = name.split(".")
+    is_name = len(name) <= 253 and all(_LABEL.fullmatch(part) for part in labels)
+    if is_name:
+        try:
+            socket.inet_aton(name)  # a number in a shorthand form, not a name
+        except OSError:
+            return host
+    where = "" if host == whole.strip() else f" in {whole!r}"
+    raise UsageError(
+        f"--listen: {host!r}{where} is neither a port (0-65535), an IPv4 address nor a host name"
+    )
 
 
 def _ipv6(host: str, whole: str) -> str:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import multiprocessing as mp
 import signal
 import socket
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from socketserver import ThreadingMixIn
 from typing import Any, Final, Protocol
@@ -60,8 +62,16 @@ HANDLER_TIMEOUT_S: Final = 10.0
 Why: a handler thread waits for its client's request, and a client that connects and sends
 nothing held one forever (300 idle connections: 300 threads and fds in the HTTP child).
 Prometheus sends its request as soon as it connects and reads the answer at once; 10 s is its
-default scrape_timeout, beyond which it has given up anyway. A client trickling a byte at a
-time can hold a thread longer; :data:`MAX_HANDLERS` bounds what that costs.
+default scrape_timeout, beyond which it has given up anyway.
+"""
+HEADER_TIMEOUT_S: Final = 10.0
+"""How long a connection has, in all, to send its request line and headers (Go's
+``ReadHeaderTimeout``).
+
+Why a total as well: :data:`HANDLER_TIMEOUT_S` starts again with every byte, so a client
+sending one header line every 5 s (slowloris) kept its handler forever, and 256 of them took
+every slot of :data:`MAX_HANDLERS`: no scrape was answered. Prometheus sends its whole request
+at once.
 """
 MAX_HANDLERS: Final = 256
 """Connections served at once; the server closes any beyond, unread.
@@ -110,10 +120,57 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
             super().handle_error(request, client_address)
 
 
+class _HeaderDeadline(io.RawIOBase):
+    """The connection's reads, each bounded by what is left of a deadline until :meth:`end`."""
+
+    def __init__(self, sock: socket.socket, deadline: float, idle_s: float | None) -> None:
+        """``deadline``: time.monotonic() by which the headers must be in."""
+        super().__init__()
+        self._sock = sock
+        self._deadline: float | None = deadline
+        self._idle_s = idle_s
+
+    def readable(self) -> bool:
+        """A reader."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """One recv, waiting no longer than the deadline leaves (TimeoutError past it)."""
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("request headers not complete in time")
+            self._sock.settimeout(left if self._idle_s is None else min(left, self._idle_s))
+        return self._sock.recv_into(buffer)
+
+    def end(self) -> None:
+        """The headers are in: from now on only the per-read timeout applies."""
+        self._deadline = None
+        self._sock.settimeout(self._idle_s)
+
+
 class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr (a scrape every few seconds would flood the journal)."""
+    """Closes a connection whose request line and headers are not in within
+    :attr:`header_timeout`; no access log on stderr (a scrape every few seconds would flood
+    the journal)."""
 
     timeout = HANDLER_TIMEOUT_S
+    header_timeout = HEADER_TIMEOUT_S
+
+    def setup(self) -> None:
+        """Read the request through :class:`_HeaderDeadline`, the clock started now."""
+        super().setup()
+        self._reader = _HeaderDeadline(
+            self.connection, time.monotonic() + self.header_timeout, self.timeout
+        )
+        self.rfile = io.BufferedReader(self._reader)
+
+    def parse_request(self) -> bool:
+        """Parse the request line and headers; then lift the deadline (a body, if any, and
+        the answer have the per-read timeout)."""
+        parsed = super().parse_request()
+        self._reader.end()
+        return parsed
 
     def log_message(self, format: str, *args: Any) -> None:
         """Log nothing."""
@@ -123,10 +180,12 @@ def bind(
     address: ListenAddress,
     *,
     timeout_s: float = HANDLER_TIMEOUT_S,
+    header_timeout_s: float = HEADER_TIMEOUT_S,
     max_handlers: int = MAX_HANDLERS,
 ) -> WSGIServer:
     """A threaded WSGI server bound to ``address`` (its app is set by whoever serves), that
-    drops a connection idle for ``timeout_s`` and serves at most ``max_handlers`` at once.
+    drops a connection idle for ``timeout_s`` or whose request line and headers are not in
+    after ``header_timeout_s``, and serves at most ``max_handlers`` at once.
 
     Raises:
         OSError: the address cannot be bound (in use, not local, unknown host, no permission).
@@ -142,6 +201,7 @@ def bind(
 
     class Handler(_QuietHandler):
         timeout = timeout_s
+        header_timeout = header_timeout_s
 
     return make_server(address.host, address.port, _unset, Server, handler_class=Handler)
 

@@ -28,11 +28,27 @@ def exit_code(argv: list[str]) -> int | str | None:
         (["metrics", "--listen", "127.0.0.1:\u00b2"], "not a port number"),
         (["metrics", "--listen", "[::1]:\u00b3"], "not a port number"),
         (["metrics", "--listen", "1.2.3.4:5:6"], "[ADDR]:PORT"),
-        (["metrics", "--top", "-1"], "--top must be between 0 and"),
-        (["metrics", "--top", "many"], "invalid int value"),
-        (["metrics", "--interval", "0"], "interval must be between"),
+        (["metrics", "--top", "-1"], "not a whole number"),
+        (["metrics", "--top", "many"], "not a whole number"),
+        (["metrics", "--top", "501"], "--top out of range 0-500"),
+        # int() and float() read these; the shared number checks do not (README).
+        (["metrics", "--top", "\u0663"], "not a whole number"),
+        (["metrics", "--top", "1_0"], "not a whole number"),
+        (["metrics", "--top", " 3"], "not a whole number"),
+        (["metrics", "--interval", "0"], "must be at least 0.1 and at most 60 s"),
+        (["metrics", "--interval", "1_0"], "not a number: '1_0'"),
+        (["metrics", "--interval", "\u0663"], "not a number"),
+        (["metrics", "--interval", "nan"], "not a number"),
+        # Hosts the resolver would have read as a name or a number (exit 1, or a wrong bind).
+        (["metrics", "--listen", "-1"], "neither a port (0-65535), an IPv4 address nor"),
+        (["metrics", "--listen", "0x10"], "neither a port"),
+        (["metrics", "--listen", "127.1:9"], "neither a port"),
+        (["metrics", "--listen", "70000"], "port out of range"),
         (["--replay", "x.tcpscope", "metrics"], "--replay is not supported"),
         (["metrics", "--provider", "nope"], "unrecognized arguments"),
+        # Over SSH it served the last figures (ipsec_up 1, sample gauges) after the link dropped.
+        (["--remote", "web1", "metrics"], "--remote does not apply to `tcpscope metrics`"),
+        (["--remote-sudo", "metrics"], "--remote-sudo does not apply to `tcpscope metrics`"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(

@@ -21,6 +21,8 @@ from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, ListenAddress, parse
         ("[::]", "::", DEFAULT_PORT),
         ("::1", "::1", DEFAULT_PORT),
         ("[fe80::1%lo]:80", "fe80::1%lo", 80),
+        ("prom-1.example.net:9", "prom-1.example.net", 9),
+        ("my_host.", "my_host.", DEFAULT_PORT),  # /etc/hosts names may have underscores
     ],
 )
 def test_forms(text: str, host: str, port: int) -> None:
@@ -55,6 +57,16 @@ def test_only_ascii_digits_make_a_port(text: str) -> None:
 def test_a_colon_host_that_is_no_ipv6_address_is_a_usage_error(text: str) -> None:
     # Never looked up: the message names the IPv6 form instead of a resolver's "unknown name".
     with pytest.raises(UsageError, match=r"\[ADDR\]:PORT"):
+        parse_listen(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["-1", "-1:80", "0x10", "0x10:80", "127.1", "017.0.0.1", "a..b", "-host", "h*st"]
+)
+def test_a_host_that_is_no_address_or_name_is_a_usage_error(text: str) -> None:
+    # Was handed to the resolver: "-1" came back "Name or service not known" (exit 1), and
+    # glibc read "0x10" as 0.0.0.16.
+    with pytest.raises(UsageError, match=r"neither a port \(0-65535\), an IPv4 address nor"):
         parse_listen(text)
 
 

@@ -7,6 +7,7 @@ child's threads, which only the running command has as it is configured.
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import signal
 import socket
@@ -22,7 +23,7 @@ import pytest
 
 from core.metrics.exposition import Exposition
 from core.metrics.listen import ListenAddress
-from core.metrics.server import HANDLER_TIMEOUT_S, bind, serve
+from core.metrics.server import HANDLER_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_HANDLERS, bind, serve
 from tests.metrics.exporter import Exporter, exporter
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux listen queue")
@@ -32,6 +33,8 @@ BURST = 100
 GET = b"GET /metrics HTTP/1.0\r\n\r\n"
 IDLE = 50
 """Connections that send nothing (a reviewer's 300 held 300 threads of the HTTP child)."""
+SLOW = 300
+"""Connections that send their headers a line at a time (a reviewer's slowloris)."""
 
 
 def _address(running: Exporter) -> tuple[str, int]:
@@ -175,3 +178,59 @@ def test_connections_beyond_the_handler_cap_are_closed_at_once() -> None:
         url = f"http://{address[0]}:{address[1]}/metrics"
         with urllib.request.urlopen(url, timeout=10) as reply:
             assert reply.status == 200
+
+
+def _trickle(socks: list[socket.socket], stop: threading.Event, every_s: float) -> None:
+    """One more header line on every socket still open, every ``every_s`` (slowloris)."""
+    line = 0
+    while not stop.wait(every_s):
+        line += 1
+        for sock in socks:
+            with contextlib.suppress(OSError):  # closed by the server: what the test waits for
+                sock.send(f"X-Slow-{line}: x\r\n".encode())
+
+
+def _all_closed_by_peer(socks: list[socket.socket], timeout_s: float) -> int:
+    """How many of ``socks`` are still open after ``timeout_s`` (0 when the server closed all)."""
+    open_ = set(socks)
+    deadline = time.monotonic() + timeout_s
+    with selectors.DefaultSelector() as sel:
+        for sock in socks:
+            sel.register(sock, selectors.EVENT_READ)
+        while open_ and (left := deadline - time.monotonic()) > 0:
+            for key, _ in sel.select(left):
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)
+                try:
+                    eof = ready.recv(1) == b""
+                except ConnectionResetError:
+                    eof = True
+                if eof:
+                    sel.unregister(ready)
+                    open_.discard(ready)
+    return len(open_)
+
+
+def test_headers_sent_a_line_at_a_time_get_a_total_deadline() -> None:
+    # Each line restarted the 10 s per-read timeout: 300 connections sending a header line
+    # every second held the 256 handler slots forever, and no scrape was answered.
+    assert SLOW > MAX_HANDLERS
+    with exporter("--interval", "60", global_args=("--demo", "--no-ipsec")) as running:
+        running.wait_sampled()
+        socks = [socket.create_connection(_address(running)) for _ in range(SLOW)]
+        stop = threading.Event()
+        trickler = threading.Thread(target=_trickle, args=(socks, stop, 1.0), daemon=True)
+        try:
+            for sock in socks:
+                sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            trickler.start()
+            started = time.monotonic()
+            still_open = _all_closed_by_peer(socks, HEADER_TIMEOUT_S + 5)
+            assert still_open == 0, f"{still_open} trickling connections still held"
+            assert time.monotonic() - started < HEADER_TIMEOUT_S + 5
+            assert running.scrape()[1]  # the slots are free again
+        finally:
+            stop.set()
+            trickler.join(timeout=5)
+            for sock in socks:
+                sock.close()
