@@ -409,8 +409,12 @@ def process_target(
     processes: Mapping[int, ProcessInfo],
     proc: str = "/proc",
 ) -> ProcessTarget:
-    """What ending ``pid`` involves: its connections and the sockets it shares."""
-    own = tuple(c for c in conns if c.owning_process == pid)
+    """What ending ``pid`` involves: its connections and the sockets it shares.
+
+    Its connections are those it holds, not only those it is the OwningProcess of: a socket
+    held by a fork or a child too names one of them (the lowest PID), and ending the other
+    still lets go of it (the dialog counted the forked listener out, or in, by PID order)."""
+    own = tuple(c for c in conns if c.owning_process == pid or pid in c.holders)
     holders = socket_holders([c.inode for c in own if c.inode], proc)
     shared = {ino: frozenset(p - {pid}) for ino, p in holders.items() if p - {pid}}
     return ProcessTarget(pid, processes.get(pid), own, shared)
