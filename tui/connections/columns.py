@@ -10,7 +10,7 @@ full IPv4 ``address:port`` (21 cells) fits in both endpoint columns and the proc
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -87,21 +87,26 @@ def layout(
     ``keep`` (the sort column) is never dropped or hidden, and is at least as wide as its
     title and its ▲/▼.
     """
-    wanted = [
-        replace(c, priority=0, min_width=max(c.min_width, len(c.title) + 1)) if c.key == keep else c
-        for c in COLUMNS
-        if c.key not in hidden or c.key == keep
-    ]
-    chosen = list(wanted)
+    wanted = [c for c in COLUMNS if c.key not in hidden or c.key == keep]
 
     def need(cols: list[Column]) -> int:
         return sum(c.min_width for c in cols) + max(0, len(cols) - 1)
 
-    while chosen and need(chosen) > total:
-        drop = _to_drop(chosen, need(chosen) - total)
-        if drop.priority == 0:
-            break
-        chosen.remove(drop)
+    def fit(cols: list[Column], pick: Callable[[list[Column], int], Column]) -> None:
+        while cols and need(cols) > total:
+            drop = pick(cols, need(cols) - total)
+            if drop.priority == 0:
+                break
+            cols.remove(drop)
+
+    # As unsorted; a sort column that did not fit is then put back, and room made for it.
+    chosen = list(wanted)
+    fit(chosen, _rightmost)
+    if keep is not None and all(c.key != keep for c in chosen):
+        forced = replace(BY_KEY[keep], priority=0)
+        forced = replace(forced, min_width=max(forced.min_width, len(forced.title) + 1))
+        chosen = [forced if c.key == keep else c for c in wanted if c in chosen or c.key == keep]
+        fit(chosen, _to_drop)
     for pair in (RATE_KEYS, QUEUE_KEYS):
         shown = [c for c in chosen if c.key in pair]
         if len(shown) == 1:
@@ -123,9 +128,15 @@ def layout(
     return tuple((c, widths[c.key]) for c in chosen)
 
 
+def _rightmost(chosen: list[Column], _over: int) -> Column:
+    """The column to give up first: of the least important ones, the rightmost."""
+    return max(chosen, key=lambda c: (c.priority, COLUMNS.index(BY_KEY[c.key])))
+
+
 def _to_drop(chosen: list[Column], over: int) -> Column:
-    """The column to give up when ``chosen`` needs ``over`` cells too many: of the least
-    important ones, the narrowest whose going is enough, else the rightmost.
+    """The column to give up for a kept sort column when ``chosen`` needs ``over`` cells too
+    many: of the least important ones, the narrowest whose going is enough, else the
+    rightmost.
 
     Why the narrowest: at 80 columns a kept sort column (User, Age…) must push one of PID and
     Process out; PID's 7 cells suffice, and the process's name says more than its number
