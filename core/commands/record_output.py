@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
-from core.errors import RecordingError, UsageError
+from core.errors import OutputFailed, RecordingError, UsageError
 from core.safe_io import file_kind
 
 if TYPE_CHECKING:
@@ -87,6 +87,10 @@ def open_output(path: str, force: bool) -> BinaryIO:
     root it could point anywhere), and directories, sockets and block devices are refused.
     """
     if path == "-":
+        from core.commands.output_errors import stdout_closed
+
+        if stdout_closed():
+            raise OutputFailed("stdout is closed: nowhere to write the recording")
         if sys.stdout.isatty():
             raise UsageError("refusing to write a recording to a terminal; redirect stdout")
         return sys.stdout.buffer
