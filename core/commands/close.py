@@ -201,11 +201,16 @@ def _confirmed(count: int, stdin: TextIO) -> bool:
             file=sys.stderr,
         )
         return False
-    print(f"Close {count} connection(s)? [y/N] ", end="", file=sys.stderr, flush=True)
-    answer = stdin.readline().strip().lower()
-    if answer in ("y", "yes"):
+    try:  # (the prompt inside: a Ctrl+C right after it is answered the same way)
+        print(f"Close {count} connection(s)? [y/N] ", end="", file=sys.stderr, flush=True)
+        line = stdin.readline()
+    except KeyboardInterrupt:  # Ctrl+C: the answer "no", on its own line; exit 130 still
+        print("\nnothing closed", file=sys.stderr)
+        raise
+    if line.strip().lower() in ("y", "yes"):
         return True
-    print("nothing closed", file=sys.stderr)
+    # Ctrl+D ends the input without a newline: the terminal's cursor is still on the prompt.
+    print(("" if line.endswith("\n") else "\n") + "nothing closed", file=sys.stderr)
     return False
 
 
