@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Collection, Sequence
-from typing import Final, NoReturn, Protocol, cast
+from typing import TYPE_CHECKING, Final, NoReturn, Protocol, cast
 
 from core.commands import (
     MAX_GHOST_TTL_S,
@@ -22,10 +22,14 @@ from core.commands import (
     refuse_ignored_globals,
     report_os_error,
     seconds_between,
+    stand_in_for_closed_streams,
     tolerate_locale,
     whole_between,
 )
 from core.errors import MonitorError
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 EXIT_USAGE = 2
 
@@ -36,6 +40,18 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print ``tcpscope: error: …`` on one line and exit 2."""
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        """Write the help and flush it, letting a failure raise (main: one line, exit 1).
+
+        Why: argparse swallows OSError from its own writes, so ``--help > /dev/full`` and
+        ``--help | head -0`` lost the help and exited 0.
+        """
+        out = sys.stdout if file is None else file
+        out.write(self.format_help())
+        flush = getattr(out, "flush", None)
+        if flush is not None:
+            flush()
 
 
 def interval(text: str) -> float:
@@ -213,6 +229,7 @@ def glue_filter_values(words: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tcpscope`` script."""
+    stand_in_for_closed_streams()  # `>&-`: no sys.stdout at all, before anything writes
     tolerate_locale()
     # The script's own run (not a call from Python): a one-shot may end the process itself
     # once its output is flushed (core.commands.output_errors.leave).

@@ -29,6 +29,7 @@ __all__ = [
     "refuse_ignored_globals",
     "report_os_error",
     "seconds_between",
+    "stand_in_for_closed_streams",
     "tolerate_locale",
     "whole_between",
 ]
@@ -51,7 +52,12 @@ if TYPE_CHECKING:
         own_namespace_words,
     )
     from core.commands.host_label import display_host
-    from core.commands.output_errors import finish_output, report_os_error, tolerate_locale
+    from core.commands.output_errors import (
+        finish_output,
+        report_os_error,
+        stand_in_for_closed_streams,
+        tolerate_locale,
+    )
 else:
     __getattr__ = lazy_exports(
         __name__,
@@ -68,6 +74,11 @@ else:
             ),
             "feeds": ("actions_off", "make_feed", "options_from_args", "own_namespace_words"),
             "host_label": ("display_host",),
-            "output_errors": ("finish_output", "report_os_error", "tolerate_locale"),
+            "output_errors": (
+                "finish_output",
+                "report_os_error",
+                "stand_in_for_closed_streams",
+                "tolerate_locale",
+            ),
         },
     )

@@ -105,23 +105,10 @@ def provider_name(text: str) -> str:
     return name
 
 
-GLOBALS_USED_BY: Final[dict[str, frozenset[str]]] = {
-    "connections": frozenset({"source", "remote", "remote_sudo", "remote_python"}),
-    "close": frozenset({"source", "remote", "remote_sudo", "remote_python"}),
-    "ipsec": frozenset({"provider", "vici", "remote", "remote_sudo", "remote_python"}),
-    "explain": frozenset(),
-    # Not --remote: an exporter over SSH kept serving the last figures (ipsec_up 1, the sample
-    # gauges) after the link dropped; Prometheus should scrape an exporter on the server.
-    # --replay is refused by `metrics` itself, in its own words.
-    "metrics": frozenset(
-        {"interval", "source", "ghost_ttl", "no_ipsec", "provider", "vici", "replay", "demo"}
-        | {"seed", "redact"}
-    ),
-}
-"""Which top-level options each command honours; the app and ``record`` honour all."""
 GLOBAL_OPTIONS: Final = (
     "interval",
     "source",
+    "netns",
     "ghost_ttl",
     "no_ipsec",
     "provider",
@@ -130,10 +117,40 @@ GLOBAL_OPTIONS: Final = (
     "demo",
     "seed",
     "redact",
+    "filter",
     "remote",
     "remote_sudo",
     "remote_python",
 )
+_REMOTE: Final = frozenset({"remote", "remote_sudo", "remote_python"})
+_SAMPLING: Final = frozenset(GLOBAL_OPTIONS) - {"filter"}
+GLOBALS_USED_BY: Final[dict[str, frozenset[str]]] = {
+    "connections": frozenset({"source", "netns", "filter"}) | _REMOTE,
+    "close": frozenset({"source", "netns", "filter"}) | _REMOTE,  # --netns: as close --netns
+    "ipsec": frozenset({"provider", "vici"}) | _REMOTE,
+    "explain": frozenset(),
+    "record": _SAMPLING,
+    # Not --remote: an exporter over SSH kept serving the last figures (ipsec_up 1, the sample
+    # gauges) after the link dropped; Prometheus should scrape an exporter on the server.
+    "metrics": _SAMPLING - _REMOTE,
+}
+"""Which top-level options each command honours; the app honours all."""
+WHY_NOT: Final = {
+    ("record", "filter"): "a recording keeps every connection; filter when replaying it "
+    "(tcpscope --replay FILE --filter EXPR)",
+    ("metrics", "filter"): "the exporter counts every connection",
+    ("metrics", "remote"): "run the exporter on the server and let Prometheus scrape it there",
+    ("ipsec", "netns"): "IPsec counters come from the namespace tcpscope runs in",
+}
+"""The reason added to a refusal where "does not apply" alone would leave the user guessing."""
+
+
+def given(args: argparse.Namespace, dest: str, parser: argparse.ArgumentParser) -> bool:
+    """Whether the top-level option ``dest`` was given: its value is not the default, or
+    (``--netns all``, which equals the default) its action marked it given."""
+    return bool(getattr(args, f"{dest}_given", False)) or getattr(
+        args, dest, None
+    ) != parser.get_default(dest)
 
 
 def refuse_ignored_globals(
@@ -147,6 +164,9 @@ def refuse_ignored_globals(
     if used is None:
         return
     for dest in GLOBAL_OPTIONS:
-        if dest not in used and getattr(args, dest, None) != parser.get_default(dest):
+        if dest not in used and given(args, dest, parser):
             option = "--" + dest.replace("_", "-")
-            raise UsageError(f"{option} does not apply to `tcpscope {command}`")
+            why = WHY_NOT.get((command or "", dest))
+            raise UsageError(
+                f"{option} does not apply to `tcpscope {command}`" + (f": {why}" if why else "")
+            )

@@ -47,10 +47,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--netns",
         dest="close_netns",
         type=check_netns,
-        default=CURRENT_NETNS,
+        default=None,
         metavar="WHICH",
         help="network namespaces to act in: current (default), all, or names, PIDs, paths",
     )
+
+
+def acting_netns(args: argparse.Namespace) -> str:
+    """The namespaces ``close`` acts in: its own ``--netns``, else the top-level one
+    (``tcpscope --netns web close`` is ``close --netns web``, never silently the current one),
+    else the current namespace."""
+    own: str | None = getattr(args, "close_netns", None)
+    top: str | None = getattr(args, "netns", None) if getattr(args, "netns_given", False) else None
+    if own is not None and top is not None and own != top:
+        raise UsageError(f"close: --netns given twice ({top!r} before close, {own!r} after)")
+    return own or top or CURRENT_NETNS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
     from core.remote import target_from
 
     remote = target_from(args)
+    netns = acting_netns(args)
     if remote is not None:  # everything happens on the server, in one agent session
-        if getattr(args, "close_netns", CURRENT_NETNS) != CURRENT_NETNS:
+        if netns != CURRENT_NETNS:
             raise UsageError(
                 "close --netns does not apply with --remote: the agent closes connections in "
                 "the network namespace its SSH session runs in"
@@ -78,7 +90,6 @@ def run(args: argparse.Namespace) -> int:
             actions.end()
     from core.netns import sock_diag_in
 
-    netns = getattr(args, "close_netns", CURRENT_NETNS)
     return _run(
         args,
         _snapshot(args, netns),
@@ -190,11 +201,16 @@ def _confirmed(count: int, stdin: TextIO) -> bool:
             file=sys.stderr,
         )
         return False
-    print(f"Close {count} connection(s)? [y/N] ", end="", file=sys.stderr, flush=True)
-    answer = stdin.readline().strip().lower()
-    if answer in ("y", "yes"):
+    try:  # (the prompt inside: a Ctrl+C right after it is answered the same way)
+        print(f"Close {count} connection(s)? [y/N] ", end="", file=sys.stderr, flush=True)
+        line = stdin.readline()
+    except KeyboardInterrupt:  # Ctrl+C: the answer "no", on its own line; exit 130 still
+        print("\nnothing closed", file=sys.stderr)
+        raise
+    if line.strip().lower() in ("y", "yes"):
         return True
-    print("nothing closed", file=sys.stderr)
+    # Ctrl+D ends the input without a newline: the terminal's cursor is still on the prompt.
+    print(("" if line.endswith("\n") else "\n") + "nothing closed", file=sys.stderr)
     return False
 
 

@@ -5,17 +5,82 @@ interpreter exit, where the error becomes an "Exception ignored" dump; ``| head 
 pipe under us; a locale without UTF-8 (``LC_ALL=C``) cannot encode a ``—``. Output streams are
 made to escape what the locale cannot encode, the command's output is flushed while errors can
 still be reported, and stdout is then pointed at /dev/null so the exit flush cannot fail again.
+A standard stream closed before tcpscope started (``>&-``, ``<&-``) is given a stand-in by
+:func:`stand_in_for_closed_streams`, so no code meets ``sys.stdout is None``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import sys
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 EXIT_RUNTIME: Final = 1
+
+
+class ClosedOutput(io.RawIOBase):
+    """What stdout writes into when fd 1 was closed at start: every write fails with EBADF.
+
+    Why not /dev/null: output nobody can read must not end in exit 0 (``explain State >&-``
+    printed nothing and succeeded); why not None (Python's choice): every ``sys.stdout.flush()``
+    became an AttributeError traceback. Once the failure is reported, :meth:`discard` lets the
+    exit flush drop what is still buffered.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._discard = False
+
+    def writable(self) -> bool:
+        """A stream that takes writes (and fails them)."""
+        return True
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        """Fail: there is no standard output (unless the failure was reported already)."""
+        if self._discard:
+            return memoryview(data).nbytes
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def discard(self) -> None:
+        """From now on drop writes silently (the failure has been reported)."""
+        self._discard = True
+
+
+def stand_in_for_closed_streams() -> None:
+    """Give a standard stream closed before start (``>&-``, ``<&-``, ``2>&-``) a stand-in.
+
+    Its descriptor gets /dev/null, so a file tcpscope opens later cannot become fd 0-2 (and be
+    written by a stray ``print``). stdin reads as empty (not a terminal: ``close`` and the app
+    refuse as with ``< /dev/null``), stdout fails every write (:class:`ClosedOutput`: one line,
+    exit 1), stderr discards (nowhere to report: the exit code alone tells).
+    """
+    for fd, flags in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                spare = os.open(os.devnull, flags)  # the lowest free descriptor: fd itself
+                if spare != fd:
+                    os.dup2(spare, fd)
+                    os.close(spare)
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 (the process's stdin)
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(ClosedOutput()), encoding="utf-8")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+
+
+def stdout_closed() -> bool:
+    """Whether stdout was closed at start (see :func:`stand_in_for_closed_streams`)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    return isinstance(getattr(buffer, "raw", None), ClosedOutput)
 
 
 def tolerate_locale() -> None:
@@ -67,6 +132,10 @@ def report_os_error(exc: OSError) -> int:
 
 def silence_stdout() -> None:
     """Point stdout at /dev/null: what is still buffered is dropped instead of failing at exit."""
+    raw = getattr(getattr(sys.stdout, "buffer", None), "raw", None)
+    if isinstance(raw, ClosedOutput):
+        raw.discard()
+        return
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -13,18 +13,17 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import os
 import signal
-import stat
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, BinaryIO
+from typing import Any
 
 from core.commands.arg_types import MAX_DURATION_S, seconds_between, whole_between
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
+from core.commands.record_output import Replacement, open_output
 from core.connections import Snapshot
-from core.errors import OutputFailed, RecordingError, UsageError
+from core.errors import OutputFailed
 from core.recording import (
     FLUSH_EVERY_S,
     FORMAT_VERSION,
@@ -35,7 +34,6 @@ from core.recording import (
     tcpscope_version,
     this_host,
 )
-from core.safe_io import file_kind
 from core.sampling import MAX_INTERVAL_S, MIN_INTERVAL_S, GcPacer
 
 
@@ -93,41 +91,6 @@ def _options(args: argparse.Namespace) -> FeedOptions:
         redact=args.record_redact,
     )
     return dataclasses.replace(options, recorded=True)
-
-
-def _open_output(path: str, force: bool) -> BinaryIO:
-    """The output stream; called only once the input has been checked.
-
-    ``-`` is stdout. A new file is created exclusively; an existing regular file is replaced
-    only with ``--force``; an existing FIFO or character device is written as a stream (it
-    holds nothing to lose). A symlink is never followed (as root it could point anywhere), and
-    directories, sockets and block devices are refused.
-    """
-    if path == "-":
-        if sys.stdout.isatty():
-            raise UsageError("refusing to write a recording to a terminal; redirect stdout")
-        return sys.stdout.buffer
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    flags = os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW
-    if mode is None:
-        flags |= os.O_CREAT | os.O_EXCL
-    elif stat.S_ISREG(mode):
-        if not force:
-            raise RecordingError(f"{path}: already exists (use --force to overwrite)")
-        flags |= os.O_TRUNC
-    elif not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
-        raise RecordingError(f"{path}: is {file_kind(mode)}; not writing a recording there")
-    try:
-        return os.fdopen(os.open(path, flags, 0o644), "wb")  # closed by run()
-    except FileExistsError:
-        raise RecordingError(f"{path}: already exists (use --force to overwrite)") from None
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def header_factory(
@@ -252,11 +215,15 @@ def run(args: argparse.Namespace) -> int:
     0 on success. Bad input raises a MonitorError (exit 2), a failed write OutputFailed (1)."""
     options = _options(args)
     feed, stream = _input(options)
-    out = _open_output(args.file, args.force)
-    target = "stdout" if args.file == "-" else args.file
+    out = open_output(args.file, args.force)
+    to_stdout = args.file == "-"
+    target = "stdout" if to_stdout else args.file
     # A remote feed's header names the server (its host and platform), not this machine.
     header = getattr(feed, "recording_header", None) or header_factory(options)
     writer = RecordingWriter(out, header)
+    replacing = out if isinstance(out, Replacement) else None
+    if replacing is not None:  # the old recording goes once the new one holds a sample
+        replacing.ready = lambda: writer.samples_written > 0
     print(
         f"tcpscope: recording to {target} every {options.interval_s:g} s; Ctrl-C stops",
         file=sys.stderr,
@@ -274,17 +241,24 @@ def run(args: argparse.Namespace) -> int:
             finish()
         except OSError as exc:
             failure = failure or exc
-    if out is not sys.stdout.buffer:
+    kept = replacing is not None and not replacing.placed
+    if replacing is not None:
+        replacing.abandon()  # removes the copy unless it replaced the old recording
+    if not to_stdout:
         with contextlib.suppress(OSError):
             out.close()
     if failure is not None:
         # What reached the file before the failure stays readable up to its last record.
-        raise OutputFailed(f"{target}: write failed: {failure.strerror or failure}")
-    print(
-        f"tcpscope: recorded {writer.samples_written} samples ({samples} seen), "
-        f"{writer.bytes_written} bytes to {target}",
-        file=sys.stderr,
-    )
+        untouched = f"; {target} left as it was" if kept else ""
+        raise OutputFailed(f"{target}: write failed: {failure.strerror or failure}{untouched}")
+    if kept:
+        print(f"tcpscope: nothing recorded; {target} left as it was", file=sys.stderr)
+    else:
+        print(
+            f"tcpscope: recorded {writer.samples_written} samples ({samples} seen), "
+            f"{writer.bytes_written} bytes to {target}",
+            file=sys.stderr,
+        )
     link_note = getattr(feed, "link_note", None)  # a remote feed's dropped links
     note = link_note() if link_note is not None else None
     if note is not None:

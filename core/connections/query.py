@@ -142,6 +142,8 @@ def _range(key: str, item: str, top: int, names: bool) -> tuple[int, int]:
             raise QueryError(f"{key}: {item!r} is neither a port number nor a service name")
         number = _number(key, item, top)
         return number, number
+    if not (low.isdigit() and high.isdigit()):  # quote what was typed: `pid:-5`, not ''
+        raise QueryError(f"{key}: needs a number or a range like 1024-65535, got {item!r}")
     lo, hi = _number(key, low, top), _number(key, high, top)
     if lo > hi:
         raise QueryError(f"{key}: range {item} runs backwards (write {hi}-{lo})")

@@ -29,10 +29,27 @@ def check(text: str) -> str:
     return text.strip()
 
 
+class _Given(argparse.Action):
+    """Stores the value and marks ``netns_given``: ``--netns all`` equals the default, yet
+    where a command acts elsewhere by default (``close``) it must not be taken as absent."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        """Store ``values`` and note that the option was given."""
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_given", True)
+
+
 def add_netns_argument(parser: argparse.ArgumentParser, *, default: object = DEFAULT) -> None:
     """``--netns all|current|NAME|PID|PATH``."""
     parser.add_argument(
         "--netns",
+        action=_Given,
         type=check,
         default=default,
         metavar="WHICH",

@@ -21,11 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--remote-sudo", action="store_true", help="run the remote agent under sudo -n"
     )
     parser.add_argument(
-        "--remote-python", default="python3", metavar="PATH", help="the server's python3"
+        "--remote-python", metavar="PATH", help="the server's python3 (default: python3)"
     )
 
 
 def remote_given(args: argparse.Namespace) -> bool:
     """Whether ``args`` asks for a remote run (``--remote``) or says something only one takes
-    (``--remote-sudo``): only then is :func:`core.remote.target.target_from` needed."""
-    return getattr(args, "remote", None) is not None or bool(getattr(args, "remote_sudo", False))
+    (``--remote-sudo``, ``--remote-python``): only then is
+    :func:`core.remote.target.target_from` needed."""
+    return (
+        getattr(args, "remote", None) is not None
+        or bool(getattr(args, "remote_sudo", False))
+        or getattr(args, "remote_python", None) is not None
+    )

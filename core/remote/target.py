@@ -96,16 +96,18 @@ def target_from(args: argparse.Namespace) -> RemoteTarget | None:
     """The ``--remote`` target of a parsed command line, or None (UsageError if it clashes)."""
     text = getattr(args, "remote", None)
     if text is None:
-        if getattr(args, "remote_sudo", False):
-            raise UsageError("--remote-sudo needs --remote HOST")
+        for flag, dest in (("--remote-sudo", "remote_sudo"), ("--remote-python", "remote_python")):
+            if getattr(args, dest, None) not in (None, False):
+                raise UsageError(f"{flag} needs --remote HOST")
         return None
     for flag, clash in (("--replay", "replay"), ("--demo", "demo")):
         if getattr(args, clash, None):
             raise UsageError(f"--remote cannot be combined with {flag}")
     if getattr(args, "source", "auto") not in ("auto", "netlink"):
         raise UsageError("--remote samples with netlink on the server; drop --source")
+    python = getattr(args, "remote_python", None)
     return parse_target(
         text,
         sudo=bool(getattr(args, "remote_sudo", False)),
-        python=str(getattr(args, "remote_python", "python3")),
+        python="python3" if python is None else str(python),
     )
