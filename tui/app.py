@@ -305,11 +305,33 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         arrived = not event.is_forwarded
         if arrived:
             claim.arrived()
+            event._tcpscope_sent_to = self.focused  # type: ignore[attr-defined]
+        elif self._typed_elsewhere(event):
+            return
         await super().on_event(event)
         if not arrived or not event.is_forwarded:  # bindings run, or a priority one did
             claim.handled()
         else:  # queued behind the key: a widget that stops it answers it itself
             (self.focused or self.screen).call_later(self._key_kept, event, claim)
+
+    def _typed_elsewhere(self, key: Key) -> bool:
+        """Re-send ``key`` to the input focused since it arrived; True when it did.
+
+        Why: Textual hands each key to the widget focused when the key is read, so keys read
+        together with the ``/`` that opens the filter (typed fast over a slow link, pasted)
+        went to the table, and came back up here as commands: ``x`` asked to close the
+        selected connection, ``2`` switched screens. The copy is sent once: if the input does
+        not take it either, it comes back marked and the bindings run.
+        """
+        field = self.focused
+        if not isinstance(field, Input) or getattr(key, "_tcpscope_sent_to", field) is field:
+            return False
+        key.stop()
+        again = Key(key.key, key.character)
+        again._tcpscope_sent_to = field  # type: ignore[attr-defined]
+        again.set_sender(self)
+        field._forward_event(again)  # handed on as Textual hands a key to the focused widget
+        return True
 
     @staticmethod
     def _key_kept(key: Key, claim: KeyClaim) -> None:

@@ -16,10 +16,14 @@ from textual.widget import Widget
 
 from tui.app import TcpscopeApp
 
+_CHARACTERS = {"slash": "/", "space": " ", "colon": ":", "full_stop": "."}
+"""Key names whose key event carries a character."""
+
 
 def send(app: TcpscopeApp, key: str) -> None:
-    """``key`` as a terminal sends it: queued, the app not waited for."""
-    event = events.Key(key, None)
+    """``key`` as a terminal sends it: queued, the app not waited for (a printable key with
+    its character, as an Input needs to type it)."""
+    event = events.Key(key, key if len(key) == 1 else _CHARACTERS.get(key))
     event.set_sender(app)
     assert app._driver is not None
     app._driver.send_message(event)

@@ -108,7 +108,9 @@ class FilterBar(Horizontal):
         field = self.query_one("#filter-input", Input)
         field.value = current
         self.add_class("-editing")
-        field.focus()
+        # Focused at once, not after a refresh: keys read with the `/` go to it (see
+        # TcpscopeApp._typed_elsewhere) and not to the table as commands.
+        self.screen.set_focus(field)
         field.cursor_position = len(current)
 
     def close(self) -> None:
