@@ -19,7 +19,7 @@ IGNORED = [
         "--filter does not apply to `tcpscope record`: a recording keeps every connection",
     ),
     (
-        ["--filter", "port:1", "metrics", "--top", "9999"],
+        ["--filter", "port:1", "metrics", "--top", "9"],
         "--filter does not apply to `tcpscope metrics`",
     ),
     (["--remote-python", "/x", "connections"], "--remote-python needs --remote HOST"),
