@@ -257,3 +257,5 @@ def test_a_vici_socket_refused_for_permission_is_one_error_not_21_rows(tmp_path:
     assert "permission denied on the VICI socket" in done.stdout, done.stdout + done.stderr
     assert done.stdout.count("permission denied") == 1, done.stdout
     assert "Counter" not in done.stdout and "systemctl start" not in done.stdout
+    # Mode 0700: no group may connect (it needs write permission), so none is advised.
+    assert "member of group" not in done.stdout, done.stdout

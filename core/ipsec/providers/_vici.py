@@ -147,7 +147,13 @@ def _who_may(path: str) -> str:
         owner = str(info.st_uid)
     mode = oct(info.st_mode & 0o777)[2:].zfill(4)
     where = printable(f"{owner}:{group}, mode {mode}")
-    return f" ({where}): run as root or as a member of group {printable(group)}"
+    # Connecting needs write permission on the socket: name only who has it.
+    who = ["root"]
+    if info.st_mode & stat.S_IWUSR and info.st_uid != 0:
+        who.append(f"user {printable(owner)}")
+    if info.st_mode & stat.S_IWGRP:
+        who.append(f"a member of group {printable(group)}")
+    return f" ({where}): run as {' or as '.join(who)}"
 
 
 def _is_protocol_error(err: BaseException) -> bool:
