@@ -129,13 +129,16 @@ class SocketBag:
             "print(s.getsockname()[1], flush=True)\n"
             "sys.stdin.read()\n"
         )
+        return self._spawn(code)
+
+    def _spawn(self, code: str) -> tuple[subprocess.Popen[str], int]:
+        """A child Python running ``code``, which prints its listener's port first."""
         child = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         self.children.append(child)
         assert child.stdout is not None
-        port = int(child.stdout.readline())
-        return child, port
+        return child, int(child.stdout.readline())
 
     def forked_close_wait(self, host: str = "127.0.0.1") -> tuple[subprocess.Popen[str], int, int]:
         """A child that ignores SIGTERM, listens, holds one CloseWait connection, then fork()s:
@@ -153,12 +156,8 @@ class SocketBag:
             "if pid: print(pid, flush=True)\n"
             "sys.stdin.read()\n"
         )
-        child = subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        self.children.append(child)
+        child, port = self._spawn(code)
         assert child.stdout is not None
-        port = int(child.stdout.readline())
         with socket.create_connection((host, port), timeout=10):
             pass  # closed at once: the accepted end waits in CloseWait
         fork = int(child.stdout.readline())

@@ -32,6 +32,7 @@ from core.remote import session
 from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
 from core.remote.target import parse_target
 from tests.lab.ssh_lab import SERVER_PYTHON, TC, SshLab, have_ssh_lab, listen_in_namespace
+from tests.remote.lab_feed import open_feed
 from tests.tui.test_app import pane_text
 from tui.app import TcpscopeApp
 from tui.connections.detail import DetailPane
@@ -42,20 +43,6 @@ pytestmark = [
 ]
 TCPSCOPE = [sys.executable, "-m", "tui"]
 BANNER = "Permission denied to unauthorized users. Connection refused to intruders."
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[SshLab]:
-    with SshLab() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def server_listener(lab: SshLab) -> Iterator[int]:
-    proc, port = listen_in_namespace(lab.netns)
-    yield port
-    proc.kill()
-    proc.wait()
 
 
 def tcpscope(lab: SshLab, *args: str) -> subprocess.CompletedProcess[str]:
@@ -168,13 +155,7 @@ async def until(pilot: Pilot[int], ok: Callable[[], bool], timeout_s: float = 30
 async def test_dropped_link_keeps_ghosts_and_reconnects(
     lab: SshLab, server_listener: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TCPSCOPE_SSH", lab.ssh_command)
-    feed = RemoteFeed(
-        parse_target(lab.target),
-        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=False, provider="auto",
-                      vici=None, every_tcp_info=False),
-    )  # fmt: skip
-    feed.connect()
+    feed = open_feed(lab, monkeypatch)
     app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
 
     def listener_row() -> str | None:
@@ -460,13 +441,7 @@ async def test_detail_pane_names_the_servers_namespace_not_tcpscope_s(
 ) -> None:
     # The lab's server sees this host's namespaces too ("all"), so rows come from several and
     # the pane names each one: the server login's own is not "tcpscope's own" (this one's).
-    monkeypatch.setenv("TCPSCOPE_SSH", lab.ssh_command)
-    feed = RemoteFeed(
-        parse_target(lab.target),
-        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=False, provider="auto",
-                      vici=None, every_tcp_info=False, netns="all"),
-    )  # fmt: skip
-    feed.connect()
+    feed = open_feed(lab, monkeypatch, netns="all")
     app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
 
     def listener() -> TcpConnection | None:

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,9 +18,9 @@ from rich.console import Console
 from core.connections import Snapshot, TcpConnection, TcpState
 from core.connections.property_rules import cell_rule
 from core.recording.reader import Recording
-from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
-from core.remote.target import parse_target
+from core.remote.feed import DISCONNECTED, RemoteFeed
 from tests.lab.ssh_lab import SERVER_PYTHON, TC, SshLab, have_ssh_lab, listen_in_namespace
+from tests.remote.lab_feed import open_feed
 from tui.connections.summary import age_text
 
 pytestmark = [
@@ -28,20 +28,6 @@ pytestmark = [
     pytest.mark.skipif(have_ssh_lab() is not None, reason=str(have_ssh_lab())),
 ]
 TCPSCOPE = [sys.executable, "-m", "tui"]
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[SshLab]:
-    with SshLab() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def server_listener(lab: SshLab) -> Iterator[int]:
-    proc, port = listen_in_namespace(lab.netns)
-    yield port
-    proc.kill()
-    proc.wait()
 
 
 def wait_for(ok: Callable[[], bool], timeout_s: float = 30.0, what: str = "") -> None:
@@ -59,15 +45,8 @@ def listener_of(snap: Snapshot | None, port: int) -> TcpConnection | None:
     return found[0] if found else None
 
 
-def open_feed(lab: SshLab, monkeypatch: pytest.MonkeyPatch) -> RemoteFeed:
-    monkeypatch.setenv("TCPSCOPE_SSH", lab.ssh_command)
-    feed = RemoteFeed(
-        parse_target(lab.target),
-        stream_config(interval_s=0.3, ghost_ttl_s=30.0, ipsec=False, provider="auto",
-                      vici=None, every_tcp_info=False, netns="current"),
-    )  # fmt: skip
-    feed.connect()
-    return feed
+def open_outage_feed(lab: SshLab, monkeypatch: pytest.MonkeyPatch) -> RemoteFeed:
+    return open_feed(lab, monkeypatch, interval_s=0.3, ghost_ttl_s=30.0, netns="current")
 
 
 def test_a_recorded_outage_is_one_stale_sample_and_rows_stay_the_same(
@@ -120,7 +99,7 @@ def test_a_slow_reconnection_says_what_it_does_now(
 ) -> None:
     """While an attempt sends the agent over a slow link, the header and the banner say so,
     not the last attempt's failure."""
-    feed = open_feed(lab, monkeypatch)
+    feed = open_outage_feed(lab, monkeypatch)
     try:
         wait_for(lambda: feed.latest is not None, what="a first sample")
         lab.limit_upload(640)  # the agent takes ~4 s to send
@@ -161,7 +140,7 @@ def test_a_row_seen_before_the_drop_keeps_its_creation_bound(
     session's), one first found at the reconnection is said to be bounded by it, and one
     that closed during the gap fades out as a ghost."""
     closing, closing_port = listen_in_namespace(lab.netns)
-    feed = open_feed(lab, monkeypatch)
+    feed = open_outage_feed(lab, monkeypatch)
     opened: subprocess.Popen[str] | None = None
     try:
         wait_for(lambda: listener_of(feed.latest, closing_port) is not None, what="rows")
