@@ -228,7 +228,9 @@ def test_a_one_shot_run_as_the_script_ends_once_its_output_is_flushed() -> None:
     teardown = "import atexit, sys\natexit.register(lambda: print('teardown', file=sys.stderr))\n"
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = str(listener.getsockname()[1])
-        words = ["connections", "--json", "--local-port", port]
+        # Only ours: another namespace's socket (tests run side by side) may have this port.
+        words = ["connections", "--json", "--local-port", port, "--netns", "current"]
+        words += ["--state", "Listen"]
         script = tcpscope(code=f"{teardown}from tui.cli import main\n"
                           f"sys.argv = ['tcpscope', *{words!r}]\nsys.exit(main())\n")  # fmt: skip
         called = tcpscope(code=f"{teardown}from tui.cli import main\n"
