@@ -86,7 +86,17 @@ def test_every_holder_of_a_shared_socket_is_listed_and_the_lowest_owns_it(
         assert conn.instance_id == alone.instance_id
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         out = subprocess.run(
-            [sys.executable, "-m", "tui", "connections", "--json", "--local-port", str(lport)],
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "connections",
+                "--json",
+                "--local-port",
+                str(lport),
+                "--netns",
+                "current",
+            ],  # another namespace may use the same port number
             capture_output=True,
             text=True,
             env=env,
