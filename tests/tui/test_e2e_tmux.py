@@ -72,6 +72,12 @@ class Pane:
             ],
             check=True,
         )
+        # Its socket file outlives kill-server: removed in kill() (thousands were left in /tmp).
+        self.socket = subprocess.run(
+            [*self.tmux, "display-message", "-p", "#{socket_path}"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         # A detached session may take the server's default size; insist on ours.
         subprocess.run(
             [*self.tmux, "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)],
@@ -124,6 +130,8 @@ class Pane:
 
     def kill(self) -> None:
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+        if self.socket:
+            Path(self.socket).unlink(missing_ok=True)
 
 
 def row_with(text: str, needle: str) -> str:
