@@ -25,7 +25,7 @@ from datetime import datetime
 from operator import attrgetter
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
-from core.connections.namespaces import NamespaceInfo, NamespaceView, label
+from core.connections.namespaces import NamespaceView, label, namespace_finder
 from core.connections.order_build import OrderBuild, gc_paused
 from core.connections.query import EMPTY_QUERY, Query
 from core.connections.row_order import MOVES_PER_CHECK, NamespaceOf, RowOrder, Rows, dec
@@ -101,7 +101,7 @@ class RowIndex:
         """Ghost row → the process that owned it when it closed: a sample lists only the
         processes alive, and a ghost of a process ended (``K``) lost its name."""
         self.namespaces: NamespaceView | None = None
-        self.namespace_of: NamespaceOf = _no_namespace
+        self.namespace_of: NamespaceOf = namespace_finder(None)
         """The namespace of a row (for the ``ns:``/``container:`` filters and grouping)."""
         self.counts_all: dict[TcpState, int] = {}
         self.sync_rows = SYNC_ROWS
@@ -189,15 +189,7 @@ class RowIndex:
     def _set_namespaces(self, view: NamespaceView | None) -> None:
         """New namespace names: a filter on them sees them from now on (rows re-checked)."""
         self.namespaces = view
-        if view is None:
-            self.namespace_of = _no_namespace
-        else:
-            index, current = view.index(), view.current
-
-            def namespace_of(conn: TcpConnection) -> NamespaceInfo | None:
-                return current if conn.netns is None else index.get(conn.netns)
-
-            self.namespace_of = namespace_of
+        self.namespace_of = namespace_finder(view)
         if any(t.key in ("ns", "container") for t in self.query.tokens):
             self._order_by(self.sort_column, self.query)
 
@@ -527,7 +519,3 @@ class RowIndex:
             group.members.append(iid)
             group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
         return sorted(by_pid.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))
-
-
-def _no_namespace(_conn: TcpConnection) -> NamespaceInfo | None:
-    return None

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final
 
 from core.connections.model import TcpConnection
+from core.connections.namespaces import namespace_finder
 from core.connections.query import EMPTY_QUERY, Query
 from core.connections.snapshot import ErrorKind, Snapshot, SourceError, diff_connections
 from core.errors import RecordingError, UsageError
@@ -326,14 +327,12 @@ def _matcher(snap: Snapshot, query: Query) -> Callable[[TcpConnection], bool]:
     namespace facts (as :mod:`core.connections.row_index` checks a table row)."""
     if query.empty:
         return lambda conn: True
-    procs, view = snap.processes, snap.namespaces
-    index = view.index() if view is not None else {}
-    current = view.current if view is not None else None
+    procs, namespace_of = snap.processes, namespace_finder(snap.namespaces)
 
     def matches(conn: TcpConnection) -> bool:
         pid = conn.owning_process
-        ns = current if conn.netns is None else index.get(conn.netns)
-        return query.matches(conn, procs.get(pid) if pid is not None else None, ns)
+        proc = procs.get(pid) if pid is not None else None
+        return query.matches(conn, proc, namespace_of(conn))
 
     return matches
 
