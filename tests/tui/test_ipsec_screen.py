@@ -83,6 +83,18 @@ async def advance(pilot: Pilot[int], app: TcpscopeApp, feed: SteppedIpsecFeed) -
     await settle(pilot, app, snap.seq)
 
 
+def real_kernel_app() -> tuple[TcpscopeApp, SteppedIpsecFeed]:
+    """The app over the real kernel's provider (its native counters are more than 80x24
+    shows) and the scripted strongSwan; skips on a kernel without XFRM statistics."""
+    from core.ipsec.providers.kernel import KernelProvider
+
+    if not os.path.exists("/proc/net/xfrm_stat"):
+        pytest.skip("kernel without CONFIG_XFRM_STATISTICS")
+    scripted = [p for p in standard_providers() if p.name == "strongswan"]
+    feed = SteppedIpsecFeed([KernelProvider(), *scripted])
+    return TcpscopeApp(feed, hostname=HOST), feed
+
+
 def view(app: TcpscopeApp) -> IpsecView:
     assert app.snapshot is not None and app.snapshot.ipsec is not None
     return app.snapshot.ipsec
@@ -519,13 +531,7 @@ async def test_at_80x24_every_native_row_can_be_scrolled_on_screen(keys: tuple[s
     SAD/SPD counts, after strongSwan's): at 80x24 End, PgDn and the arrows bring the last one on
     screen. The tables had DataTable's max-height of 100% and were cut at the page's height
     inside a page that then had nothing more to scroll."""
-    from core.ipsec.providers.kernel import KernelProvider
-
-    if not os.path.exists("/proc/net/xfrm_stat"):
-        pytest.skip("kernel without CONFIG_XFRM_STATISTICS")
-    scripted = [p for p in standard_providers() if p.name == "strongswan"]
-    feed = SteppedIpsecFeed([KernelProvider(), *scripted])
-    app = TcpscopeApp(feed, hostname=HOST)
+    app, feed = real_kernel_app()
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await open_ipsec(pilot, app, feed, 2)
@@ -701,13 +707,7 @@ async def test_native_page_scrolls_a_column_per_key_that_arrive_together() -> No
 
 async def test_native_page_scrolls_a_line_per_key_that_arrive_together() -> None:
     """The same for lines, on the real kernel's native counters (more than 80x24 shows)."""
-    from core.ipsec.providers.kernel import KernelProvider
-
-    if not os.path.exists("/proc/net/xfrm_stat"):
-        pytest.skip("kernel without CONFIG_XFRM_STATISTICS")
-    scripted = [p for p in standard_providers() if p.name == "strongswan"]
-    feed = SteppedIpsecFeed([KernelProvider(), *scripted])
-    app = TcpscopeApp(feed, hostname=HOST)
+    app, feed = real_kernel_app()
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await open_ipsec(pilot, app, feed, 2)
