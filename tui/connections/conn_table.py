@@ -7,8 +7,8 @@ row's record objects, lifecycle class, cursor, age text, width, column set and t
 
 The cursor is an InstanceID, not a position: it stays on its connection across refreshes and
 re-sorts; on a ghost row until it expires; then on the neighbour at the same place.
-Untrusted text (process and user names, addresses) becomes Segments of plain text after
-:func:`tui.format.safe`, never markup.
+What a line looks like (and how untrusted text stays plain text) is
+:mod:`tui.connections.row_lines`; this widget owns the rows, the cursor, scrolling and the cache.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import ClassVar, Final, NamedTuple
+from typing import ClassVar
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
@@ -30,13 +29,10 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from core.connections import (
-    OWNERLESS_CELLS,
     PAGE_COLUMN,
     SORT_COLUMNS,
-    ByteRate,
     FirstPage,
     Group,
-    ProcessInfo,
     Query,
     RateTracker,
     ReverseDns,
@@ -44,11 +40,11 @@ from core.connections import (
     Snapshot,
     TcpConnection,
     TcpState,
-    connection_service,
     namespace_label,
 )
 from tui import format as fmt
 from tui.connections.columns import ON_SCREEN_KEYS, ONLY_WITH_NAMESPACES, Column, layout
+from tui.connections.row_lines import RowExtra, group_line, header_line, row_line
 from tui.connections.uniform import UniformColumns
 from tui.prefs import DEFAULT_HIDDEN
 
@@ -83,9 +79,6 @@ PREPARE_STEP_S = 0.006
 PREPARE_EVERY_S = 0.03
 """The next column's order, made while idle: 6 ms slices, 30 ms apart (at 250k rows it takes
 seconds after each re-sort, while keys are pressed: a key meeting a slice waits for its end)."""
-
-MARKERS = {"new": "+", "changed": "~", "ghost": "x", "": " "}
-"""Marker column characters: readable without colour (NO_COLOR)."""
 
 STYLE_CACHE = 64
 """Row styles kept (a handful of lifecycle/cursor combinations per theme)."""
@@ -648,7 +641,17 @@ class ConnTable(ScrollView, can_focus=True):
                 self.index.reverse,
                 self.index.building,
             )
-            return self._cached(key, lambda: self._header(columns, width))
+            return self._cached(
+                key,
+                lambda: header_line(
+                    columns,
+                    width,
+                    self._style,
+                    sort_column=self.index.sort_column,
+                    reverse=self.index.reverse,
+                    building=self.index.building,
+                ),
+            )
         position = int(self.scroll_offset.y) + y - 1
         if position >= self.row_count:
             return Strip.blank(width, self.rich_style)
@@ -672,7 +675,9 @@ class ConnTable(ScrollView, can_focus=True):
                 theme,
                 rate,
             )
-            return self._cached(key, lambda: self._group_line(group, expanded, cursor, width, rate))
+            return self._cached(
+                key, lambda: group_line(group, expanded, cursor, width, rate, self._style)
+            )
         conn = self._record(row_id)
         proc = self.index.proc(conn)
         now = self.snapshot.time if self.snapshot is not None else datetime.now(UTC)
@@ -682,9 +687,10 @@ class ConnTable(ScrollView, can_focus=True):
         ns = namespace_label(self.index.namespace_of(conn)) if self.many_namespaces else ""
         info = self.snapshot.tcp_info.get(row_id) if self.snapshot is not None else None
         queues = (info.recv_q, info.send_q) if info is not None else (None, None)
-        extra = _Extra(
+        extra = RowExtra(
             None if listening else self.rates.rate(row_id), *self._names(conn), ns, *queues
         )
+        indent = self._entries is not None  # a group's member, under its group's row
         key = (
             "row",
             row_id,
@@ -696,11 +702,14 @@ class ConnTable(ScrollView, can_focus=True):
             width,
             columns,
             theme,
-            self._entries is not None,
+            indent,
             extra,
         )
         return self._cached(
-            key, lambda: self._row_line(conn, proc, life, age, cursor, columns, width, extra)
+            key,
+            lambda: row_line(
+                conn, proc, life, age, cursor, columns, width, extra, self._style, indent=indent
+            ),
         )
 
     def _names(self, conn: TcpConnection) -> tuple[str | None, str | None]:
@@ -734,155 +743,3 @@ class ConnTable(ScrollView, can_focus=True):
                 style += self.get_component_rich_style(name)
             self._styles[key] = style
         return style
-
-    def _header(self, columns: tuple[tuple[Column, int], ...], width: int) -> Strip:
-        base = self._style("conn-table--header")
-        sorted_style = self._style("conn-table--header", "conn-table--sorted")
-        # While the asked-for order is being made (large tables), its column says so.
-        arrow = "…" if self.index.building else "▼" if self.index.reverse else "▲"
-        cells: list[tuple[str, Style, int]] = []
-        for col, w in columns:
-            active = col.key == self.index.sort_column
-            if active:
-                # The arrow is never cut: the title gives way to it.
-                title = fmt.fit(col.title, max(0, w - 1), False).rstrip() if w > 1 else ""
-                text = fmt.fit(title + arrow, w, col.right)
-            else:
-                text = fmt.fit(col.title, w, col.right)
-            cells.append((text, sorted_style if active else base, w))
-        return _strip(cells, width, base)
-
-    def _row_line(
-        self,
-        conn: TcpConnection,
-        proc: ProcessInfo | None,
-        life: str,
-        age: str,
-        cursor: bool,
-        columns: tuple[tuple[Column, int], ...],
-        width: int,
-        extra: _Extra,
-    ) -> Strip:
-        names = [f"conn-table--{life}"] if life else []
-        if cursor:
-            names.append("conn-table--cursor")
-        style = self._style(*names)
-        indent = "  " if self._entries is not None else ""
-        cells: list[tuple[str, Style, int]] = []
-        for col, w in columns:
-            text = _cell(col.key, conn, proc, age, life, extra)
-            if col.key in _ENDPOINTS:
-                if col.key == "local" and indent:
-                    text = indent + text
-                cells.append((fmt.fit_endpoint(text, w), style, w))
-            else:
-                cells.append((fmt.fit(text, w, col.right), style, w))
-        return _strip(cells, width, style)
-
-    def _group_line(
-        self, group: Group, expanded: bool, cursor: bool, width: int, rate: float | None
-    ) -> Strip:
-        names = ["conn-table--group"] + (["conn-table--cursor"] if cursor else [])
-        style = self._style(*names)
-        counts = "  ".join(
-            f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items())
-        )
-        if group.closed:
-            counts = f"{counts}  (+{group.closed} closed)" if counts else f"{group.closed} closed"
-        pid = "" if group.pid is None else f" ({group.pid})"
-        if group.netns is not None:
-            pid = f" (netns {group.netns})"
-        sign = "▾" if expanded else "▸"
-        speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
-        text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
-        return _strip([(fmt.fit(text, width, False), style, width)], width, style)
-
-
-class _Extra(NamedTuple):
-    """What a row shows beyond its records: byte rate, local and remote host names."""
-
-    rate: ByteRate | None
-    local_name: str | None
-    remote_name: str | None
-    namespace: str = ""
-    """The Namespace column's text (container or ``ip netns`` name)."""
-    recv_q: int | None = None
-    """Recv-Q from the row's tcp_info (read for rows on screen); ``None``: not known."""
-    send_q: int | None = None
-    """Send-Q, likewise."""
-
-
-def _endpoint(address: str, port: int, name: str | None) -> str:
-    if name is None:
-        return fmt.endpoint(address, port)
-    return f"{fmt.safe(name)}:{port}"
-
-
-def _rate_cell(value: float | None) -> str:
-    return "" if value is None else fmt.short_rate(value)
-
-
-def _cell(
-    key: str,
-    conn: TcpConnection,
-    proc: ProcessInfo | None,
-    age: str,
-    life: str,
-    extra: _Extra,
-) -> str:
-    if key == "marker":
-        return MARKERS[life]
-    if key == "state":
-        return fmt.state_name(conn.state)
-    if key == "local":
-        return _endpoint(conn.local_address, conn.local_port, extra.local_name)
-    if key == "remote":
-        return _endpoint(conn.remote_address, conn.remote_port, extra.remote_name)
-    if conn.owning_process is None and key in ("pid", "process", "user"):
-        # "-" no owner; "?" not known, the Process cell says why; "…" being looked up
-        pid_cell, process_cell = OWNERLESS_CELLS[conn.owner_status]
-        return process_cell if key == "process" else pid_cell
-    if key == "pid":
-        return str(conn.owning_process)
-    if key == "process":
-        return fmt.safe(proc.name, "?") if proc is not None else "-"
-    if key == "user":
-        return fmt.safe(proc.username, "?") if proc is not None else "-"
-    if key == "service":
-        return connection_service(conn.local_port, conn.remote_port) or ""
-    if key == "in_rate":
-        return _rate_cell(extra.rate.in_per_s if extra.rate is not None else None)
-    if key == "out_rate":
-        return _rate_cell(extra.rate.out_per_s if extra.rate is not None else None)
-    if key == "recv_q":
-        return "" if extra.recv_q is None else str(extra.recv_q)
-    if key == "send_q":
-        return "" if extra.send_q is None else str(extra.send_q)
-    if key == "offload":
-        return fmt.enum_name("OffloadState", conn.offload_state)
-    if key == "applied":
-        return fmt.enum_name("AppliedSetting", conn.applied_setting)
-    if key == "netns":
-        return fmt.safe(extra.namespace)
-    return age
-
-
-_ENDPOINTS: Final = frozenset({"local", "remote"})
-
-
-def _strip(cells: list[tuple[str, Style, int]], width: int, fill: Style) -> Strip:
-    """One line of ``cells`` (text already fitted to its cell count), a space between two,
-    padded or cut to ``width``. The cell count is known from the cells: a Strip then measures
-    none of them, and a padded line is one Strip, not two (36 lines a tick at 50k rows)."""
-    segments: list[Segment] = []
-    length = len(cells) - 1 if cells else 0
-    for i, (text, style, cells_wide) in enumerate(cells):
-        if i:
-            segments.append(Segment(" ", fill))
-        segments.append(Segment(text, style))
-        length += cells_wide
-    if length > width:
-        return Strip(segments, length).adjust_cell_length(width, fill)
-    if length < width:
-        segments.append(Segment(" " * (width - length), fill))
-    return Strip(segments, width)

@@ -1,0 +1,213 @@
+"""How the connection table paints one line: the header, a connection's row, a group's row.
+
+Why a module of its own: :class:`~tui.connections.conn_table.ConnTable` owns the rows, the
+cursor, scrolling and the cache of drawn lines; what a line looks like follows from its inputs
+alone (the table passes a :class:`StyleOf` for its component classes), so it is read here.
+Untrusted text (process and user names, addresses) becomes Segments of plain text after
+:func:`tui.format.safe`, never markup.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple, Protocol
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+
+from core.connections import (
+    OWNERLESS_CELLS,
+    ByteRate,
+    Group,
+    ProcessInfo,
+    TcpConnection,
+    connection_service,
+)
+from tui import format as fmt
+from tui.connections.columns import Column
+
+MARKERS = {"new": "+", "changed": "~", "ghost": "x", "": " "}
+"""Marker column characters: readable without colour (NO_COLOR)."""
+
+Columns = tuple[tuple[Column, int], ...]
+"""The columns drawn, each with its width in cells."""
+
+
+class StyleOf(Protocol):
+    """The table's style for a line drawn with these component classes (``conn-table--…``)."""
+
+    def __call__(self, *names: str) -> Style:
+        """The widget's style blended with each named component class's, in order."""
+        ...
+
+
+class RowExtra(NamedTuple):
+    """What a row shows beyond its records: byte rate, local and remote host names."""
+
+    rate: ByteRate | None
+    local_name: str | None
+    remote_name: str | None
+    namespace: str = ""
+    """The Namespace column's text (container or ``ip netns`` name)."""
+    recv_q: int | None = None
+    """Recv-Q from the row's tcp_info (read for rows on screen); ``None``: not known."""
+    send_q: int | None = None
+    """Send-Q, likewise."""
+
+
+def header_line(
+    columns: Columns,
+    width: int,
+    style: StyleOf,
+    *,
+    sort_column: str,
+    reverse: bool,
+    building: bool,
+) -> Strip:
+    """The column titles, the sort column's with its direction (``building``: being made)."""
+    base = style("conn-table--header")
+    sorted_style = style("conn-table--header", "conn-table--sorted")
+    # While the asked-for order is being made (large tables), its column says so.
+    arrow = "…" if building else "▼" if reverse else "▲"
+    cells: list[tuple[str, Style, int]] = []
+    for col, w in columns:
+        active = col.key == sort_column
+        if active:
+            # The arrow is never cut: the title gives way to it.
+            title = fmt.fit(col.title, max(0, w - 1), False).rstrip() if w > 1 else ""
+            text = fmt.fit(title + arrow, w, col.right)
+        else:
+            text = fmt.fit(col.title, w, col.right)
+        cells.append((text, sorted_style if active else base, w))
+    return _strip(cells, width, base)
+
+
+def row_line(
+    conn: TcpConnection,
+    proc: ProcessInfo | None,
+    life: str,
+    age: str,
+    cursor: bool,
+    columns: Columns,
+    width: int,
+    extra: RowExtra,
+    style: StyleOf,
+    *,
+    indent: bool,
+) -> Strip:
+    """A connection's row (``life``: ``new``, ``changed``, ``ghost`` or ``""``); ``indent``
+    sets it under its group's row in the grouped view."""
+    names = [f"conn-table--{life}"] if life else []
+    if cursor:
+        names.append("conn-table--cursor")
+    line_style = style(*names)
+    lead = "  " if indent else ""
+    cells: list[tuple[str, Style, int]] = []
+    for col, w in columns:
+        text = _cell(col.key, conn, proc, age, life, extra)
+        if col.key in _ENDPOINTS:
+            if col.key == "local" and lead:
+                text = lead + text
+            cells.append((fmt.fit_endpoint(text, w), line_style, w))
+        else:
+            cells.append((fmt.fit(text, w, col.right), line_style, w))
+    return _strip(cells, width, line_style)
+
+
+def group_line(
+    group: Group,
+    expanded: bool,
+    cursor: bool,
+    width: int,
+    rate: float | None,
+    style: StyleOf,
+) -> Strip:
+    """A process's (or container's) row: its name, connection count, rate and state counts."""
+    names = ["conn-table--group"] + (["conn-table--cursor"] if cursor else [])
+    line_style = style(*names)
+    counts = "  ".join(f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items()))
+    if group.closed:
+        counts = f"{counts}  (+{group.closed} closed)" if counts else f"{group.closed} closed"
+    pid = "" if group.pid is None else f" ({group.pid})"
+    if group.netns is not None:
+        pid = f" (netns {group.netns})"
+    sign = "▾" if expanded else "▸"
+    speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
+    text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
+    return _strip([(fmt.fit(text, width, False), line_style, width)], width, line_style)
+
+
+def _endpoint(address: str, port: int, name: str | None) -> str:
+    if name is None:
+        return fmt.endpoint(address, port)
+    return f"{fmt.safe(name)}:{port}"
+
+
+def _rate_cell(value: float | None) -> str:
+    return "" if value is None else fmt.short_rate(value)
+
+
+def _cell(
+    key: str,
+    conn: TcpConnection,
+    proc: ProcessInfo | None,
+    age: str,
+    life: str,
+    extra: RowExtra,
+) -> str:
+    if key == "marker":
+        return MARKERS[life]
+    if key == "state":
+        return fmt.state_name(conn.state)
+    if key == "local":
+        return _endpoint(conn.local_address, conn.local_port, extra.local_name)
+    if key == "remote":
+        return _endpoint(conn.remote_address, conn.remote_port, extra.remote_name)
+    if conn.owning_process is None and key in ("pid", "process", "user"):
+        # "-" no owner; "?" not known, the Process cell says why; "…" being looked up
+        pid_cell, process_cell = OWNERLESS_CELLS[conn.owner_status]
+        return process_cell if key == "process" else pid_cell
+    if key == "pid":
+        return str(conn.owning_process)
+    if key == "process":
+        return fmt.safe(proc.name, "?") if proc is not None else "-"
+    if key == "user":
+        return fmt.safe(proc.username, "?") if proc is not None else "-"
+    if key == "service":
+        return connection_service(conn.local_port, conn.remote_port) or ""
+    if key == "in_rate":
+        return _rate_cell(extra.rate.in_per_s if extra.rate is not None else None)
+    if key == "out_rate":
+        return _rate_cell(extra.rate.out_per_s if extra.rate is not None else None)
+    if key == "recv_q":
+        return "" if extra.recv_q is None else str(extra.recv_q)
+    if key == "send_q":
+        return "" if extra.send_q is None else str(extra.send_q)
+    if key == "offload":
+        return fmt.enum_name("OffloadState", conn.offload_state)
+    if key == "applied":
+        return fmt.enum_name("AppliedSetting", conn.applied_setting)
+    if key == "netns":
+        return fmt.safe(extra.namespace)
+    return age
+
+
+_ENDPOINTS: Final = frozenset({"local", "remote"})
+
+
+def _strip(cells: list[tuple[str, Style, int]], width: int, fill: Style) -> Strip:
+    """One line of ``cells`` (text already fitted to its cell count), a space between two,
+    padded or cut to ``width``. The cell count is known from the cells: a Strip then measures
+    none of them, and a padded line is one Strip, not two (36 lines a tick at 50k rows)."""
+    segments: list[Segment] = []
+    length = len(cells) - 1 if cells else 0
+    for i, (text, style, cells_wide) in enumerate(cells):
+        if i:
+            segments.append(Segment(" ", fill))
+        segments.append(Segment(text, style))
+        length += cells_wide
+    if length > width:
+        return Strip(segments, length).adjust_cell_length(width, fill)
+    if length < width:
+        segments.append(Segment(" " * (width - length), fill))
+    return Strip(segments, width)
