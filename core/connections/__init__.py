@@ -129,7 +129,8 @@ if TYPE_CHECKING:
     from core.connections.records import address_test, canonical_address, endpoint_text
     from core.connections.report import write_csv, write_json, write_table
     from core.connections.reverse_dns import ReverseDns
-    from core.connections.row_index import Group, RowIndex
+    from core.connections.row_groups import Group
+    from core.connections.row_index import RowIndex
     from core.connections.seed_tables import ENUMS
     from core.connections.services import connection_service, service_name
     from core.connections.snapshot import Snapshot
@@ -194,7 +195,8 @@ else:
             "records": ("address_test", "canonical_address", "endpoint_text"),
             "report": ("write_csv", "write_json", "write_table"),
             "reverse_dns": ("ReverseDns",),
-            "row_index": ("Group", "RowIndex"),
+            "row_groups": ("Group",),
+            "row_index": ("RowIndex",),
             "seed_tables": ("ENUMS",),
             "sort_keys": ("SORT_COLUMNS",),
             "services": ("connection_service", "service_name"),

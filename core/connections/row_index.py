@@ -9,7 +9,8 @@ connections) live in the same index, flagged, until their time-to-live runs out.
 This module decides which order is worked on when: the one shown, the one asked for (being
 built, :mod:`core.connections.order_build`) and the next sort column's (prepared while idle);
 a tick only notes what changed in each (:mod:`core.connections.row_order`), and the moves are
-made at once when they are few, else in :meth:`RowIndex.step` slices like the builds.
+made at once when they are few, else in :meth:`RowIndex.step` slices like the builds. The
+grouped view (one row per process or container) is :mod:`core.connections.row_groups`.
 
 UI-free: it imports neither Textual nor Rich, so it is tested and benchmarked on its own.
 """
@@ -20,14 +21,14 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 
-from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
-from core.connections.namespaces import NamespaceView, label, namespace_finder
+from core.connections.model import ProcessInfo, TcpConnection, TcpState
+from core.connections.namespaces import NamespaceView, namespace_finder
 from core.connections.order_build import OrderBuild, gc_paused
 from core.connections.query import EMPTY_QUERY, Query
+from core.connections.row_groups import Group, group_row_id, group_rows
 from core.connections.row_order import MOVES_PER_CHECK, NamespaceOf, RowOrder, Rows, dec
 from core.connections.snapshot import Ghost, GhostDelta, Snapshot
 from core.connections.sort_keys import key_func
@@ -51,36 +52,6 @@ that is usually all of them, at 250k a fraction."""
 RETIRE_ROWS = 16_384
 """Rows of a dropped order let go of per :meth:`RowIndex.step` (a couple of ms at most)."""
 _STATE = attrgetter("state")
-
-
-NO_OWNER_GROUP = "(no owner)"
-"""The group of connections the kernel holds without a file (TIME_WAIT, orphans)."""
-NO_PID_GROUP = "(no PID)"
-"""The group of connections without a PID when some were only not found (another user's
-process without privilege, an fd table no one may read): "no owner" would not be true."""
-
-
-@dataclass(slots=True)
-class Group:
-    """One owning process (or container / namespace) in the grouped view."""
-
-    pid: int | None
-    name: str
-    counts: dict[TcpState, int] = field(default_factory=dict)
-    members: list[str] = field(default_factory=list)
-    """Open connections' InstanceIDs in the table's current order (counted, followed)."""
-    rows: list[str] = field(default_factory=list)
-    """What the expanded group lists: its members and its ghosts, in the table's order (a
-    connection closed with ``x``, or by ``K``, stays in its group as a ghost, as ungrouped)."""
-    closed: int = 0
-    """Ghosts among :attr:`rows`."""
-    netns: int | None = None
-    """Set when grouping by container: the namespace's inode."""
-
-    @property
-    def row_id(self) -> str:
-        """The cursor identity of this group row."""
-        return f"group:ns{self.netns}" if self.netns is not None else f"group:{self.pid}"
 
 
 class RowIndex:
@@ -474,48 +445,18 @@ class RowIndex:
 
     # --- group by process -------------------------------------------------------------
     def group_row_id(self, conn: TcpConnection, by: str = "process") -> str:
-        """The row id of the group :meth:`groups` puts ``conn`` in: the table moves its cursor
-        there without a pass over every group."""
-        if by == "container":
-            return Group(None, "", netns=self._namespace_key(conn) or 0).row_id
-        return Group(conn.owning_process, "").row_id
-
-    def _namespace_key(self, conn: TcpConnection) -> int | None:
-        """What groups ``conn`` by namespace: its namespace's inode, as the view has it."""
-        ns = self.namespace_of(conn)
-        return ns.inode if ns is not None else conn.netns
+        """The row id of the group :meth:`groups` puts ``conn`` in (see
+        :func:`core.connections.row_groups.group_row_id`)."""
+        return group_row_id(conn, by, self.namespace_of)
 
     def groups(self, by: str = "process") -> list[Group]:
         """Filtered rows grouped by owning process (or by ``"container"``: namespace), busiest
         first, then by name; a group's ghosts are listed in it, not counted."""
-        by_pid: dict[int | None, Group] = {}
-        keyed = self._shown.keyed
-        ghosts = self.ghosts
-        for iid in self.ids():
-            conn = keyed(iid)
-            if conn is None:
-                continue
-            if by == "container":
-                pid = self._namespace_key(conn)
-                group = by_pid.get(pid)
-                if group is None:
-                    ns = self.namespace_of(conn)
-                    group = by_pid[pid] = Group(None, label(ns), netns=pid or 0)
-            else:
-                pid = conn.owning_process
-                group = by_pid.get(pid)
-                if group is None:
-                    p = self.proc(conn)
-                    name = (
-                        (p.name or "?") if p is not None else NO_OWNER_GROUP if pid is None else "?"
-                    )
-                    group = by_pid[pid] = Group(pid, name)
-                if pid is None and conn.owner_status is not OwnerStatus.NO_OWNER:
-                    group.name = NO_PID_GROUP  # not all of them are known to have no owner
-            group.rows.append(iid)
-            if iid in ghosts:
-                group.closed += 1
-                continue
-            group.members.append(iid)
-            group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
-        return sorted(by_pid.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))
+        return group_rows(
+            self.ids(),
+            self._shown.keyed,
+            by,
+            ghosts=self.ghosts,
+            proc=self.proc,
+            namespace_of=self.namespace_of,
+        )

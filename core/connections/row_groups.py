@@ -1,0 +1,103 @@
+"""The grouped view of the connection table: one row per owning process, or per container.
+
+Why a module of its own: grouping is a pass over the rows the index shows, in their order; it
+reads the index (the rows, which are ghosts, each row's process and namespace) and changes
+nothing in it, so :class:`core.connections.row_index.RowIndex` hands it what it reads and keeps
+to its one job, the orders. A closed connection stays in its group as a ghost, listed, not
+counted.
+
+UI-free: it imports neither Textual nor Rich.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable
+from dataclasses import dataclass, field
+
+from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
+from core.connections.namespaces import label
+from core.connections.row_order import NamespaceOf
+
+NO_OWNER_GROUP = "(no owner)"
+"""The group of connections the kernel holds without a file (TIME_WAIT, orphans)."""
+NO_PID_GROUP = "(no PID)"
+"""The group of connections without a PID when some were only not found (another user's
+process without privilege, an fd table no one may read): "no owner" would not be true."""
+
+
+@dataclass(slots=True)
+class Group:
+    """One owning process (or container / namespace) in the grouped view."""
+
+    pid: int | None
+    name: str
+    counts: dict[TcpState, int] = field(default_factory=dict)
+    members: list[str] = field(default_factory=list)
+    """Open connections' InstanceIDs in the table's current order (counted, followed)."""
+    rows: list[str] = field(default_factory=list)
+    """What the expanded group lists: its members and its ghosts, in the table's order (a
+    connection closed with ``x``, or by ``K``, stays in its group as a ghost, as ungrouped)."""
+    closed: int = 0
+    """Ghosts among :attr:`rows`."""
+    netns: int | None = None
+    """Set when grouping by container: the namespace's inode."""
+
+    @property
+    def row_id(self) -> str:
+        """The cursor identity of this group row."""
+        return f"group:ns{self.netns}" if self.netns is not None else f"group:{self.pid}"
+
+
+def group_row_id(conn: TcpConnection, by: str, namespace_of: NamespaceOf) -> str:
+    """The row id of the group :func:`group_rows` puts ``conn`` in: the table moves its cursor
+    there without a pass over every group."""
+    if by == "container":
+        return Group(None, "", netns=namespace_key(conn, namespace_of) or 0).row_id
+    return Group(conn.owning_process, "").row_id
+
+
+def namespace_key(conn: TcpConnection, namespace_of: NamespaceOf) -> int | None:
+    """What groups ``conn`` by namespace: its namespace's inode, as the view has it."""
+    ns = namespace_of(conn)
+    return ns.inode if ns is not None else conn.netns
+
+
+def group_rows(
+    ids: Iterable[str],
+    keyed: Callable[[str], TcpConnection | None],
+    by: str,
+    *,
+    ghosts: Container[str],
+    proc: Callable[[TcpConnection], ProcessInfo | None],
+    namespace_of: NamespaceOf,
+) -> list[Group]:
+    """The rows ``ids`` (in the table's order; ``keyed`` gives the record each is in order by)
+    grouped by owning process (or by ``"container"``: namespace), busiest first, then by name;
+    a group's ``ghosts`` are listed in it, not counted."""
+    by_pid: dict[int | None, Group] = {}
+    for iid in ids:
+        conn = keyed(iid)
+        if conn is None:
+            continue
+        if by == "container":
+            pid = namespace_key(conn, namespace_of)
+            group = by_pid.get(pid)
+            if group is None:
+                ns = namespace_of(conn)
+                group = by_pid[pid] = Group(None, label(ns), netns=pid or 0)
+        else:
+            pid = conn.owning_process
+            group = by_pid.get(pid)
+            if group is None:
+                p = proc(conn)
+                name = (p.name or "?") if p is not None else NO_OWNER_GROUP if pid is None else "?"
+                group = by_pid[pid] = Group(pid, name)
+            if pid is None and conn.owner_status is not OwnerStatus.NO_OWNER:
+                group.name = NO_PID_GROUP  # not all of them are known to have no owner
+        group.rows.append(iid)
+        if iid in ghosts:
+            group.closed += 1
+            continue
+        group.members.append(iid)
+        group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
+    return sorted(by_pid.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))
