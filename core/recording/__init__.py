@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         tcpscope_version,
         this_host,
     )
-    from core.recording.frames import FrameEncoder
+    from core.recording.frame_encoder import FrameEncoder
     from core.recording.reader import MAX_SAMPLES, Recording
     from core.recording.redact import RedactingFeed, Redactor, SnapshotRedactor
     from core.recording.replay import (
@@ -65,7 +65,7 @@ else:
                 "tcpscope_version",
                 "this_host",
             ),
-            "frames": ("FrameEncoder",),
+            "frame_encoder": ("FrameEncoder",),
             "reader": ("MAX_SAMPLES", "Recording"),
             "redact": ("RedactingFeed", "Redactor", "SnapshotRedactor"),
             "replay": ("SnapshotDiff", "diff_between", "next_speed", "open_replay", "parse_seek"),

@@ -26,7 +26,8 @@ from core.connections.snapshot import Snapshot
 from core.errors import RecordingError
 from core.recording.codec import DecodeError
 from core.recording.format import RecordingHeader, parse_header
-from core.recording.frames import KEY, FrameDecoder
+from core.recording.frame_decoder import FrameDecoder
+from core.recording.frames import KEY
 from core.recording.members import GZIP_MAGIC, MemberLines, MemberProblem
 from core.safe_io import FileRefused, open_regular
 

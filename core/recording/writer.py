@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from core.connections.snapshot import Snapshot
 from core.recording.format import FLUSH_EVERY_S, RecordingHeader
-from core.recording.frames import FrameEncoder
+from core.recording.frame_encoder import FrameEncoder
 
 _GZIP_WBITS = 31  # zlib wbits for a gzip wrapper (header + CRC-32 trailer)
 

@@ -17,7 +17,8 @@ from core.connections.model import TcpConnection
 from core.connections.snapshot import Snapshot
 from core.errors import MonitorError, RemoteError
 from core.recording.codec import CONNECTION, DecodeError
-from core.recording.frames import FrameDecoder, FrameEncoder
+from core.recording.frame_decoder import FrameDecoder
+from core.recording.frame_encoder import FrameEncoder
 from core.remote.session import AgentSession, Disconnected
 from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL, command

@@ -15,7 +15,7 @@ from core.connections.snapshot import Snapshot
 from core.errors import RemoteError
 from core.recording.codec import IPSEC_VIEW, DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
-from core.recording.frames import FrameDecoder
+from core.recording.frame_decoder import FrameDecoder
 from core.remote.feed import RemoteFeed, stream_config
 from core.remote.notice import SlowStartNotice
 from core.remote.session import AgentSession, Disconnected

@@ -40,7 +40,7 @@ from core.connections.snapshot import (
 from core.errors import RemoteError
 from core.recording.codec import DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
-from core.recording.frames import FrameDecoder
+from core.recording.frame_decoder import FrameDecoder
 from core.remote.notice import SlowStartNotice
 from core.remote.resync import Resync
 from core.remote.session import AgentSession, Disconnected, Hello, start_timeout

@@ -17,7 +17,7 @@ import pytest
 from core.connections.snapshot import ConnectionDiff, SampleStats, Snapshot
 from core.connections.sources.base import SourceSample
 from core.connections.tcpinfo import LazyTcpInfo
-from core.recording.frames import FrameEncoder
+from core.recording.frame_encoder import FrameEncoder
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink source")
 
