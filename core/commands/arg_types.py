@@ -132,7 +132,8 @@ GLOBALS_USED_BY: Final[dict[str, frozenset[str]]] = {
     "record": _SAMPLING,
     # Not --remote: an exporter over SSH kept serving the last figures (ipsec_up 1, the sample
     # gauges) after the link dropped; Prometheus should scrape an exporter on the server.
-    "metrics": _SAMPLING - _REMOTE,
+    # Nor --ghost-ttl: the exporter counts open connections; closed ones are not kept.
+    "metrics": _SAMPLING - _REMOTE - {"ghost_ttl"},
 }
 """Which top-level options each command honours; the app honours all."""
 WHY_NOT: Final = {
@@ -140,6 +141,7 @@ WHY_NOT: Final = {
     "(tcpscope --replay FILE --filter EXPR)",
     ("metrics", "filter"): "the exporter counts every connection",
     ("metrics", "remote"): "run the exporter on the server and let Prometheus scrape it there",
+    ("metrics", "ghost_ttl"): "the exporter counts open connections; closed ones are not kept",
     ("ipsec", "netns"): "IPsec counters come from the namespace tcpscope runs in",
 }
 """The reason added to a refusal where "does not apply" alone would leave the user guessing."""

@@ -362,9 +362,10 @@ class NamespaceSet:
                 reason = "entering a namespace no process is in needs CAP_SYS_ADMIN"
             else:
                 reason = str(err)
-            if ns.unmatched and self._selection != ALL:
-                # Named, and processes may be in it that tcpscope cannot see: an empty table
-                # would read as "no connections" (exit 0).
+            if self._selection != ALL:
+                # Named, and sockets may be in it that tcpscope cannot see (a process of
+                # another user's, a socket made there by a process now elsewhere, TIME_WAIT):
+                # an empty table would read as "no connections" (exit 0).
                 where = ns.netns_names[0] if ns.netns_names else ns.path or str(ns.inode)
                 raise NamespaceUnreadable(
                     f"network namespace {printable(where)} could not be read: {reason}"

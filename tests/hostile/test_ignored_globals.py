@@ -22,6 +22,10 @@ IGNORED = [
         ["--filter", "port:1", "metrics", "--top", "9"],
         "--filter does not apply to `tcpscope metrics`",
     ),
+    (
+        ["--ghost-ttl", "30", "metrics", "--top", "9"],
+        "--ghost-ttl does not apply to `tcpscope metrics`: the exporter counts open connections",
+    ),
     (["--remote-python", "/x", "connections"], "--remote-python needs --remote HOST"),
     (["--remote-python", "/x", "ipsec"], "--remote-python needs --remote HOST"),
     (["--remote-python", "/x", "close", "--local-port", "1"], "needs --remote HOST"),

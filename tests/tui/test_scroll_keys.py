@@ -97,3 +97,28 @@ async def test_ipsec_counter_detail_scrolls_a_line_per_down_read_together() -> N
         assert app.screen.focused is detail
         assert detail.max_scroll_y > 6
         assert await scrolled(pilot, detail, *DOWNS, "up") == (Offset(0, 5), Offset(0, 5))
+
+
+async def test_ipsec_keys_read_with_enter_scroll_the_counter_detail_not_the_list() -> None:
+    """Enter and Downs read together on the IPsec list: the Downs moved the list's cursor
+    under the counter detail, which opened later and did not scroll."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_ipsec(pilot, app, feed, 2)
+        await pilot.press("enter")
+        detail = app.screen.query_one(CounterDetail)
+        assert detail.max_scroll_y > 6
+        one_at_a_time = [*DOWNS[:3]]
+        for key in one_at_a_time:
+            await pilot.press(key)
+        await pilot.pause()
+        expected = detail.scroll_offset
+        await pilot.press("escape")
+        before = app.screen.focused
+        await burst(pilot, "enter", *one_at_a_time)
+        await pilot.pause()
+        together = app.screen.query_one(CounterDetail)
+        assert app.screen.focused is together
+        assert together.scroll_offset == expected
+        await pilot.press("escape")
+        assert app.screen.focused is before  # the list's cursor stayed on the opened counter

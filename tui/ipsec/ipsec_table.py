@@ -9,13 +9,11 @@ header line (InstanceName, Active, version, error) so a failing provider says wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
@@ -31,17 +29,6 @@ class CounterRowView(Horizontal, can_focus=True):
     Provider and grade form the badge; below 100 columns the screen hides the provider part
     (the section header above names it) and the kind (the rate cell says ``/s`` or ``now``).
     """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Detail", tooltip="Explain this counter"),
-    ]
-
-    @dataclass
-    class Opened(Message):
-        """The user asked for the detail of this counter."""
-
-        provider: str
-        counter: str
 
     def __init__(self, provider: str, counter: str) -> None:
         """An empty row for ``counter`` of ``provider`` (filled by :meth:`show`)."""
@@ -97,10 +84,6 @@ class CounterRowView(Horizontal, can_focus=True):
             badge.add_class(fmt.GRADE_CLASS[row.grade])
         if old is None or old.history != row.history:
             self.sparkline.history = row.history
-
-    def action_open(self) -> None:
-        """Ask the screen to open this counter's detail."""
-        self.post_message(self.Opened(self.provider, self.counter))
 
 
 class ProviderSection(Vertical):

@@ -73,6 +73,7 @@ class IpsecScreen(Screen[None]):
     CSS_PATH = "../styles/ipsec.tcss"
     AUTO_FOCUS = None
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail", id="ipsec.open", tooltip="Explain this counter"),
         Binding(
             "n",
             "toggle_native",
@@ -229,11 +230,23 @@ class IpsecScreen(Screen[None]):
         # Filtering 21 names is cheap: narrow the list while the user types.
         self.query_one(CounterTable).apply_filter(event.value)
 
-    @on(CounterRowView.Opened)
-    def _open_detail(self, event: CounterRowView.Opened) -> None:
-        if self.view is None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter (Detail) is a counter row's key: not shown nor run elsewhere."""
+        if action == "open":
+            return isinstance(self.focused, CounterRowView)
+        return True
+
+    def action_open(self) -> None:
+        """The detail of the counter with the cursor, pushed now.
+
+        Why here and at once, not from a message the row posts: keys read with the Enter (a
+        slow SSH link, pasted input) are bound after it; while the push waited in a queue,
+        their Downs moved the list under the detail, which then opened unscrolled.
+        """
+        focused = self.focused
+        if self.view is None or not isinstance(focused, CounterRowView):
             return
-        row = _find_row(self.view, event.provider, event.counter)
+        row = _find_row(self.view, focused.provider, focused.counter)
         if row is None:
             return
         self._detail = CounterDetailScreen(row, _versions(self.view))

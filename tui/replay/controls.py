@@ -35,6 +35,7 @@ from core.sampling import Seekable
 from tui import format as fmt
 from tui.footer import KeysFooter
 from tui.key_scroll import VerticalKeyScroll
+from tui.ordered_input import OrderedInput
 
 if TYPE_CHECKING:
     # Imported where used: a live run never replays, and the module costs 75 ms at start-up.
@@ -136,7 +137,7 @@ class SeekScreen(ModalScreen[str | None]):
         """A hint and the input."""
         with Vertical():
             yield Static("Seek to HH:MM:SS (UTC), or by an offset: +90s, -2m, +1h")
-            yield Input(placeholder="09:00:15 or +90s", id="seek-input")
+            yield OrderedInput(placeholder="09:00:15 or +90s", id="seek-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Return the text."""

@@ -24,6 +24,7 @@ from textual.widgets import Input, Static
 
 from core.connections import Completion
 from tui import format as fmt
+from tui.ordered_input import OrderedInput
 
 HINT = "state:est,listen port:80,443 -port:22 addr:10.0.0.0/8 — Tab completes, Enter applies"
 
@@ -78,7 +79,7 @@ class FilterBar(Horizontal):
         """Label, status text, the (hidden) input and its hint."""
         yield Static("filter: ", id="filter-label")
         yield Static("", id="filter-status")
-        yield Input(placeholder=HINT, id="filter-input", select_on_focus=False)
+        yield OrderedInput(placeholder=HINT, id="filter-input", select_on_focus=False)
         yield Static("", id="filter-hint")
 
     def on_mount(self) -> None:
