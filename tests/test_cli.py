@@ -188,7 +188,7 @@ def test_root_without_ptrace_says_owners_need_privilege() -> None:
     (doc,) = json.loads(done.stdout)
     assert doc["OwningProcess"] is None
     assert doc["tcpscope"]["owner_status"] == "needs-privilege"
-    assert "ptrace read access" in done.stderr
+    assert "needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH" in done.stderr
 
 
 def test_core_imports_where_netlink_does_not_exist() -> None:

@@ -171,7 +171,7 @@ def test_an_owner_not_looked_up_is_not_called_no_owner() -> None:
     assert done.returncode == 0, done.stderr
     (line,) = [x for x in done.stdout.splitlines() if x.startswith("closed")]
     assert f"127.0.0.1:{port} → 0.0.0.0:0" in line and "Listen" in line
-    assert line.endswith("not known: needs root or CAP_SYS_PTRACE"), line
+    assert line.endswith("not known: needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH"), line
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the close is tried as root (CAP_NET_ADMIN)")

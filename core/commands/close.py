@@ -155,6 +155,8 @@ def _run(
             file=sys.stderr,
         )
     if not chosen:
+        for line in connections_cli.filter_notes(args, snap):
+            print(f"tcpscope: note: {line}", file=sys.stderr)
         print("tcpscope: no connection matches; nothing closed", file=sys.stderr)
         if no_match_hint is not None:
             no_match_hint()

@@ -35,6 +35,11 @@ _LOCAL_PORT: Final = attrgetter("local_port")
 _REMOTE_ADDRESS: Final = attrgetter("remote_address")
 _REMOTE_PORT: Final = attrgetter("remote_port")
 _PORTS: Final = 65536
+_SOURCE_VALUE_FILTERS: Final = (
+    ("--offload-state", "offload_state", "OffloadState"),
+    ("--applied-setting", "applied_setting", "AppliedSetting"),
+)
+"""Filters on a value the source may never give (not reported, or derived as one value)."""
 
 
 port = whole_between(0, 65535, "port")
@@ -215,6 +220,31 @@ def select(
     return by_endpoints(rows) if in_order is None else rows
 
 
+def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
+    """Why a filter matches nothing because of the source, not the host: ``--applied-setting``
+    where AppliedSetting is never reported, ``--offload-state Offloaded`` where every
+    connection is derived InHost. Said (as a note, the run still succeeds: the answer is
+    "none") so an empty table is not read as "no such connection right now"."""
+    from core.connections import ENUMS, Provenance, property_rule
+
+    notes = []
+    for option, attr, wmi in _SOURCE_VALUE_FILTERS:
+        wanted = getattr(args, attr, None)
+        if wanted is None:
+            continue
+        rule = property_rule(snap.source, wmi)
+        if rule.provenance is Provenance.REPORTED:
+            continue
+        if any(getattr(c, attr) == wanted for c in snap.connections.values()):
+            continue
+        name = ENUMS[wmi].decode(wanted).name
+        notes.append(
+            f"{option} {name} matches no connection: {wmi} is {rule.provenance.value} "
+            f"by the {snap.source} source ({rule.text})"
+        )
+    return notes
+
+
 class EarlyOrder:
     """The output's order, worked out from the records while their owners load.
 
@@ -367,7 +397,7 @@ def _snapshot(args: argparse.Namespace, remote: RemoteTarget | None, order: Earl
 def _write(
     args: argparse.Namespace, snap: Snapshot, in_order: list[TcpConnection] | None = None
 ) -> int:
-    for line in snap.privilege.hidden:
+    for line in (*snap.privilege.hidden, *filter_notes(args, snap)):
         print(f"tcpscope: note: {line}", file=sys.stderr)
     conns = select(snap.connections.values(), args, snap.processes, snap.namespaces, in_order)
     sys.stdout.flush()

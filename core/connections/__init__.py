@@ -71,6 +71,7 @@ __all__ = [
     "parse_query",
     "process_label",
     "process_target",
+    "property_rule",
     "property_value",
     "service_name",
     "start_owner_scan",
@@ -115,6 +116,7 @@ if TYPE_CHECKING:
     from core.connections.oneshot import take_snapshot
     from core.connections.owner_cells import OWNERLESS_CELLS
     from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance, cell_rule
+    from core.connections.property_rules import rule as property_rule
     from core.connections.property_rules import value as property_value
     from core.connections.query import (
         EMPTY_QUERY,
@@ -180,6 +182,7 @@ else:
                 "PropertySpec",
                 "Provenance",
                 "cell_rule",
+                "property_rule=rule",
                 "property_value=value",
             ),
             "query": (

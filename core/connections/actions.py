@@ -181,7 +181,7 @@ def endpoints(conn: TcpConnection) -> str:
 
 _NO_PID: Final[dict[OwnerStatus | None, str]] = {
     OwnerStatus.NO_OWNER: "no owning process (the kernel holds it without a file)",
-    OwnerStatus.NEEDS_PRIVILEGE: "not known: needs root or CAP_SYS_PTRACE",
+    OwnerStatus.NEEDS_PRIVILEGE: "not known: needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH",
     OwnerStatus.NOT_FOUND: "not found in any fd table tcpscope could read",
     OwnerStatus.NOT_SUPPORTED: "not known: this source cannot attribute sockets",
     OwnerStatus.RESOLVING: "not looked up yet",
@@ -194,7 +194,7 @@ _NO_PROCESS_TO_END: Final[dict[OwnerStatus | None, str]] = {
     OwnerStatus.NO_OWNER: "no owning process to terminate: the kernel holds this socket "
     "without a file",
     OwnerStatus.NEEDS_PRIVILEGE: "its owner is not known: other users' processes are "
-    "unreadable; needs root or CAP_SYS_PTRACE",
+    "unreadable; needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH",
     OwnerStatus.NOT_FOUND: "its owner is not known: no fd table tcpscope could read holds "
     "this socket",
     OwnerStatus.NOT_SUPPORTED: "its owner is not known: this source cannot attribute sockets "

@@ -60,6 +60,16 @@ class AppliedSetting(IntEnum):
     DATACENTER_CUSTOM = 4
 
 
+OWNER_PRIVILEGE: Final = (
+    "reading their /proc/<pid>/fd needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH "
+    "(root has both unless its container drops CAP_SYS_PTRACE)"
+)
+"""What finds the owners of other users' sockets (:attr:`OwnerStatus.NEEDS_PRIVILEGE`), said
+the same wherever it is said. Why both: listing another user's fd directory needs
+CAP_DAC_READ_SEARCH (or CAP_DAC_OVERRIDE), reading its links CAP_SYS_PTRACE; either alone
+finds no owner (checked with setpriv)."""
+
+
 class OwnerStatus(StrEnum):
     """How OwningProcess was (or was not) established for one connection.
 

@@ -79,10 +79,18 @@ def take_snapshot(
 
 
 def _snapshot(source: ConnectionSource, result: SourceSample, now: datetime) -> Snapshot:
+    """The sample as the stream's first snapshot, timed as the Sampler times one.
+
+    Why the source's post-dump clock (SourceSample.observed_at) and not ``now``: a
+    one-shot's start *is* its one dump. Every socket it lists was open by then and is
+    stamped with that clock; a start read before the dump would put those stamps after
+    tcpscope's start, which is what a --remote session that reconnected looks like.
+    """
+    sampled_at = result.observed_at or now
     return Snapshot(
         seq=1,
-        time=now,
-        started_at=now,
+        time=sampled_at,
+        started_at=sampled_at,
         source=source.name,
         interval_s=0.0,
         connections=result.connections,

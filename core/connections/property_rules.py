@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from core.connections.model import OwnerStatus, TcpConnection
+from core.connections.model import OWNER_PRIVILEGE, OwnerStatus, TcpConnection
 
 
 class Provenance(StrEnum):
@@ -133,7 +133,9 @@ _COMMON: Final[dict[str, Rule]] = {
         N, "the seed says null when the implementation cannot determine the possible states"
     ),
     "InstanceID": Rule(
-        D, "tcpscope:<LocalID> from the connection's addresses and ports (+ inode when unconnected)"
+        D,
+        "tcpscope:<LocalID> from the connection's addresses and ports (+ interface index "
+        "when tied to one, + inode when unconnected or Closed)",
     ),
     "EnabledState": Rule(N, "{os} reports no CIM enabled state for a socket"),
     "RequestedState": Rule(
@@ -184,6 +186,11 @@ _OVERRIDES: Final[dict[str, dict[str, Rule]]] = {
     "psutil": {
         "OffloadState": Rule(N, "psutil does not expose the offload state"),
         "AppliedSetting": Rule(N, "psutil does not expose the applied TCP setting template"),
+        "InstanceID": Rule(
+            D,
+            "tcpscope:<LocalID> from the connection's addresses and ports (psutil gives no "
+            "inode or interface index: listeners sharing an address are one row)",
+        ),
         "CreationTime": Rule(
             OBS,
             "psutil does not report it: the clock read after the listing that first showed "
@@ -217,8 +224,7 @@ _OWNER_REASONS: Final[dict[OwnerStatus, str]] = {
         "orphaned); Windows shows PID 0 here"
     ),
     OwnerStatus.NEEDS_PRIVILEGE: (
-        "not reported: other users' processes are unreadable; "
-        "needs root or CAP_SYS_PTRACE (to read their /proc/<pid>/fd)"
+        f"not reported: other users' processes are unreadable; {OWNER_PRIVILEGE}"
     ),
     OwnerStatus.NOT_FOUND: (
         "not reported: no fd table tcpscope could read holds this socket (it closed "
@@ -253,7 +259,7 @@ def cell_rule(conn: TcpConnection, wmi_name: str, source: str, started_at: datet
         return base
     if wmi_name == "CreationTime" and base.provenance is OBS and conn.creation_time is not None:
         # The value carries the measured time to the microsecond; the text says what it bounds.
-        if conn.created_before_start and conn.creation_time > started_at:
+        if open_at_reconnect(conn, started_at):
             return Rule(
                 OBS,
                 "open when tcpscope reconnected to the server after losing the link: created "
@@ -277,6 +283,17 @@ def cell_rule(conn: TcpConnection, wmi_name: str, source: str, started_at: datet
     if base.provenance is N and present:
         return Rule(R, f"reported by the {source} source for this connection")
     return base
+
+
+def open_at_reconnect(conn: TcpConnection, started_at: datetime) -> bool:
+    """Whether ``conn`` was open before a --remote session that began after tcpscope's start
+    (the link was lost and regained): its "before start" bound is later than the start.
+
+    One of the facts :func:`cell_rule` reads; whatever caches its rules by kind of row
+    (core.connections.report.json_docs) keys on it too.
+    """
+    created = conn.creation_time
+    return conn.created_before_start and created is not None and created > started_at
 
 
 def value(conn: TcpConnection, spec: PropertySpec) -> object:

@@ -99,6 +99,7 @@ def reference_csv(conns: list[TcpConnection], snap: Snapshot) -> str:
             printable(info.username or "") if info else "",
             printable(" ".join(info.cmdline or ())) if info else "",
             conn.owner_status.value,
+            "before start" if conn.created_before_start else "first seen",
         ]
         writer.writerow(row)
     return out.getvalue()

@@ -40,7 +40,7 @@ def test_k_on_an_owner_hidden_from_nobody_says_it_is_not_known(root_listener: in
     assert got["dialog"] is None
     assert got["toasts"] == [
         "its owner is not known: other users' processes are unreadable; "
-        "needs root or CAP_SYS_PTRACE"
+        "needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH"
     ]
 
 

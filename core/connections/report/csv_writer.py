@@ -19,6 +19,7 @@ from core.connections.report.rows import (
     WMI_NAMES,
     WMI_VALUES,
     cached_column,
+    creation_time_bound,
     iso_utc,
     row_kind,
     row_kinds,
@@ -34,7 +35,12 @@ _ARRAY_COLUMNS: Final = tuple(
     i for i, spec in enumerate(PROPERTIES) if spec.cim_type.endswith("[]")
 )
 
-CSV_EXTRA: Final = ("ProcessName", "ProcessUser", "ProcessCommandLine", "OwnerStatus")
+CSV_EXTRA: Final = (
+    "ProcessName", "ProcessUser", "ProcessCommandLine", "OwnerStatus", "CreationTimeBound",
+)  # fmt: skip
+"""tcpscope's columns after the WMI ones (then ``Namespace`` when namespaces were read).
+CreationTimeBound says what CreationTime bounds, as JSON's ``creation_time_bound``:
+``before start`` (open before the sample: the time is only an upper bound) or ``first seen``."""
 
 
 def _process_cells(info: ProcessInfo | None) -> tuple[str, str, str]:
@@ -115,6 +121,7 @@ class _CsvRows:
                 row[i] = ";".join(map(str, values))
         row += self._process(conn.owning_process)
         row.append(conn.owner_status.value)
+        row.append(creation_time_bound(conn))  # (one per kind: created_before_start is in it)
         if self._view is not None:
             row.append(namespace_text(conn.netns, self._view))
         return row

@@ -21,8 +21,13 @@ import orjson
 
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import namespace_doc
-from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
-from core.connections.report.rows import WMI_NAMES, WMI_VALUES, iso_utc
+from core.connections.property_rules import (
+    PROPERTIES,
+    Provenance,
+    cell_rule,
+    open_at_reconnect,
+)
+from core.connections.report.rows import WMI_NAMES, WMI_VALUES, creation_time_bound, iso_utc
 from core.connections.snapshot import Snapshot
 from core.textsafe import printable
 
@@ -74,12 +79,14 @@ class JsonRows:
 
     def _provenance(self, conn: TcpConnection) -> tuple[object, object]:
         # cell_rule reads exactly these facts of a connection: owner missing (and why), more
-        # than one holder, whether it was open before the sampler started, and which of the
-        # values a source may leave out per row are missing.
+        # than one holder, whether it was open before the sampler started (or only before a
+        # --remote session that reconnected), and which of the values a source may leave
+        # out per row are missing.
+        started = self._snap.started_at
         kind = (conn.owner_status if conn.owning_process is None else None,
-                conn.created_before_start, len(conn.holders) > 1,
-                conn.applied_setting is None, conn.offload_state is None,
-                conn.creation_time is None)  # fmt: skip
+                conn.created_before_start, open_at_reconnect(conn, started),
+                len(conn.holders) > 1, conn.applied_setting is None,
+                conn.offload_state is None, conn.creation_time is None)  # fmt: skip
         found = self._reasons.get(kind)
         if found is None:
             not_reported: dict[str, str] = {}
@@ -123,7 +130,7 @@ class JsonRows:
             "family": conn.family,
             "inode": conn.inode,
             "uid": conn.uid,
-            "creation_time_bound": "before start" if conn.created_before_start else "first seen",
+            "creation_time_bound": creation_time_bound(conn),
             "state_changed_at": conn.state_changed_at,
             "holders": conn.holders or alone(conn.owning_process),
             "tcp_info": self._snap.tcp_info.get(conn.instance_id) if self._tcp_info else None,

@@ -37,7 +37,7 @@ import orjson
 
 from core.connections.model import TcpConnection, TcpInfo
 from core.connections.namespaces import namespace_doc
-from core.connections.property_rules import PROPERTIES
+from core.connections.property_rules import PROPERTIES, open_at_reconnect
 from core.connections.report.json_docs import (
     EXTRA_KEY,
     JsonRows,
@@ -276,7 +276,7 @@ class _Filler:
 
     def _fill(self, batch: list[TcpConnection]) -> list[bytes] | None:
         iid, la, ra, lport, rport, created, inode, changed = zip(*map(_ROW, batch), strict=True)
-        if None in inode:
+        if None in inode or self._reopened(batch, created):
             return None
         # A narrow template holds its rows' owner, State, family, uid and namespace as text:
         # 7 of the 16 slots fewer to fill per row, while the kinds stay few.
@@ -319,6 +319,16 @@ class _Filler:
         pieces[1::3] = map(bytes.__mod__, heads, values)
         pieces[2::3] = tails
         return pieces
+
+    def _reopened(self, batch: list[TcpConnection], created: Sequence[datetime | None]) -> bool:
+        """Whether a row of ``batch`` was open at a --remote reconnection: its reasons differ
+        from a row of the same kind open before the start, and the kinds do not tell them
+        apart (a C-level ``max`` finds none in a one-shot, whose rows are all seen by then)."""
+        started = self._snap.started_at
+        latest = max(filter(None, created), default=None)
+        if latest is None or latest <= started:
+            return False
+        return any(open_at_reconnect(c, started) for c in batch)
 
     def _owner_columns(
         self,

@@ -26,6 +26,13 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def creation_time_bound(conn: TcpConnection) -> str:
+    """What ``conn``'s CreationTime bounds (JSON's ``creation_time_bound``, the CSV's
+    CreationTimeBound): ``before start`` (open before tcpscope's first sample, so the time is
+    only an upper bound) or ``first seen``."""
+    return "before start" if conn.created_before_start else "first seen"
+
+
 MAX_TEMPLATES: Final = 256
 """Kinds of row given a template; rows of further kinds are encoded the ordinary way."""
 ROW_SLOTS: Final = (

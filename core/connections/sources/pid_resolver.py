@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from itertools import compress
 from typing import Final
 
-from core.connections.model import OwnerStatus
+from core.connections.model import OWNER_PRIVILEGE, OwnerStatus
 from core.connections.sources.fd_scan import (
     FdTable,
     ForkedScan,
@@ -50,9 +50,7 @@ from core.connections.sources.fd_scan import (
 from core.connections.sources.inode_set import InodeSet
 
 PRIVILEGE_REASON: Final = (
-    "owners (OwningProcess) of sockets held by other users' processes: reading "
-    "/proc/<pid>/fd needs ptrace read access to the process (root, or CAP_SYS_PTRACE "
-    "plus CAP_DAC_READ_SEARCH)"
+    f"owners (OwningProcess) of sockets held by other users' processes: {OWNER_PRIVILEGE}"
 )
 NEGATIVE_RETRY_TICKS: Final = 10
 """Ticks before the first periodic search for an inode not found (it may have been passed to

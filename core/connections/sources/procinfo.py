@@ -22,7 +22,8 @@ from core.connections.model import ProcessInfo
 
 EXE_PRIVILEGE_REASON: Final = (
     "details (exe, sometimes name or cmdline) of other users' processes: the OS requires "
-    "ptrace read access (root or CAP_SYS_PTRACE on Linux, admin elsewhere)"
+    "ptrace read access (CAP_SYS_PTRACE on Linux, which root has unless its container drops "
+    "it; admin elsewhere)"
 )
 _FIELDS: Final = ("name", "username", "cmdline", "exe")
 

@@ -30,8 +30,8 @@ from core.errors import AccessDenied, MonitorError
 
 PSUTIL_PRIVILEGE_REASON: Final = (
     "owners (OwningProcess) of sockets held by other users' processes: the OS hides them "
-    "without privilege (Linux: ptrace read access to /proc/<pid>/fd, i.e. root or "
-    "CAP_SYS_PTRACE; Windows: an elevated prompt)"
+    "without privilege (Linux: reading /proc/<pid>/fd needs CAP_SYS_PTRACE and "
+    "CAP_DAC_READ_SEARCH; Windows: an elevated prompt)"
 )
 
 
