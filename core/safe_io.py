@@ -96,3 +96,22 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Create ``path`` holding ``data``, whole or not at all: a temporary file in the same
+    directory (``O_EXCL``), synced, then hard-linked to ``path``, which fails if anything is
+    there (a file, a symlink planted by another user): nothing is overwritten or written
+    through. Raises FileExistsError or another OSError (permission, read-only, full disk).
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path, follow_symlinks=False)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.events import Event, Key, Resize
 from textual.filter import LineFilter, Monochrome
@@ -56,6 +56,7 @@ from tui.prefs_saver import PrefsSaver
 from tui.replay.controls import REPLAY_BINDINGS, ReplayActions, ReplayControls
 from tui.screens.help import HelpScreen
 from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
+from tui.screenshot import save_svg
 from tui.shell import HeaderState
 
 GIL_SWITCH_INTERVAL_S: Final = 0.001
@@ -433,6 +434,33 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             return
         self.notify(f"sampling every {new:g} s", timeout=1.5)
         self._publish_header()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's palette commands, with tcpscope's "Screenshot" in place of its own (which
+        wrote to a ~/Downloads that root seldom has, through symlinks, and failed unexplained)."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
+        yield SystemCommand(
+            "Screenshot",
+            "Save an SVG of the screen as a new file in the current directory",
+            lambda: self.set_timer(0.1, self.action_screenshot_here),  # once the palette is gone
+        )
+
+    def action_screenshot_here(self) -> None:
+        """Save the screen as SVG in the current directory and say where, or why not."""
+        try:
+            path = save_svg(self.export_screenshot(), Path.cwd(), datetime.now())
+        except OSError as exc:
+            where = exc.filename or "the current directory"
+            self.notify(
+                f"{where}: {exc.strerror or exc}",
+                title="Screenshot not saved",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.notify(str(path), title="Screenshot saved", markup=False)
 
     def action_help(self) -> None:
         """Show keys and colours."""

@@ -347,7 +347,10 @@ async def test_state_counts_and_folded_columns_stay_on_one_line_at_80_columns() 
 def test_filtered_counts_of_many_states_keep_to_one_line_at_80_columns() -> None:
     """Seven States' "shown/all" counts took two lines at 80 columns: the last shortening
     keeps the States the filter shows and says how many rows of all are shown."""
-    from tui.connections.state_bar import COMPACT_STEPS, state_line
+    from functools import partial
+
+    from tui import format as fmt
+    from tui.connections.state_bar import COMPACT_STEPS, NOTE_STEPS, state_line
 
     every = {
         TcpState.ESTABLISHED: 105,
@@ -359,8 +362,8 @@ def test_filtered_counts_of_many_states_keep_to_one_line_at_80_columns() -> None
         TcpState.FIN_WAIT2: 15,
     }
     kept = {TcpState.ESTABLISHED: 2}
-    assert state_line(every, kept, True, compact=COMPACT_STEPS - 1).cell_len > 78
-    line = state_line(every, kept, True, compact=COMPACT_STEPS).plain
+    assert state_line(every, kept, True, compact=NOTE_STEPS).cell_len > 78
+    line = fmt.fitted(partial(state_line, every, kept, True, ""), COMPACT_STEPS, 78).plain
     assert line == "Established 2/105 │ 2 of 315 shown"
-    nothing = state_line(every, {}, True, compact=COMPACT_STEPS).plain
+    nothing = fmt.fitted(partial(state_line, every, {}, True, ""), COMPACT_STEPS, 78).plain
     assert nothing == "0 of 315 shown"

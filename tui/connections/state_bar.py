@@ -28,13 +28,21 @@ ALWAYS: Final = 2
 """The first states of :data:`SHOWN` counted even at zero (Established, Listen)."""
 
 
-def _split(counts: dict[TcpState, int]) -> tuple[list[int], int]:
-    main = [counts.get(s, 0) for s in SHOWN]
-    return main, sum(counts.values()) - sum(main)
-
-
-COMPACT_STEPS: Final = 5
+SHORT: Final = {TcpState.ESTABLISHED: "Estab", TcpState.SYN_RECEIVED: "SynRecv"}
+"""Shorter labels for the last steps (the others are short already, or read badly cut)."""
+FOLDABLE: Final = len(SHOWN) - 1
+"""How many States can fold into "others": all but Established."""
+NOTE_STEPS: Final = 4
+"""The first steps: "all:", one space, the bare note, no note."""
+COMPACT_STEPS: Final = NOTE_STEPS + 3 + FOLDABLE + 1
 """How many ways :func:`state_line` has to shorten the line, applied in this order."""
+
+
+def _fold_order(totals: list[int]) -> list[int]:
+    """Indexes into :data:`SHOWN` in the order they fold into "others": the smallest count
+    first (a SYN flood stays in sight), Listen last, Established never."""
+    rest = sorted(range(ALWAYS, len(SHOWN)), key=lambda i: (totals[i], -i))
+    return [*rest, 1]
 
 
 def state_line(
@@ -48,28 +56,48 @@ def state_line(
 
     ``compact`` > 0 applies the first ``compact`` shortenings: "all rows:" to "all:", one
     space between counts instead of two, the note without "all:", then no note (the detail
-    pane still shows each row's values), and under a filter only the States it keeps, then
-    how many rows of all it shows. Why: at 80 columns four counts and the note took a second
-    line, a table row; the filtered counts of seven States took two.
+    pane still shows each row's values); under a filter only the States it keeps, then "N of
+    M shown" with only their shown counts; shorter labels; then States folded one by one into
+    "others" (the smallest first); under a filter at last only "N of M shown". Why: at 80
+    columns a busy host's seven counts took two lines (a table row lost), and a step that
+    added "N of M shown" made the line longer, not shorter.
     """
-    total_main, total_other = _split(all_counts)
-    shown_main, shown_other = _split(filtered)
+    totals = [all_counts.get(s, 0) for s in SHOWN]
+    shown = [filtered.get(s, 0) for s in SHOWN]
+    labels = [fmt.state_name(s) for s in SHOWN]
+    other_total = sum(all_counts.values()) - sum(totals)
+    other_shown = sum(filtered.values()) - sum(shown)
+    keep_only_shown = filtering and compact >= NOTE_STEPS + 1
+    shown_of = filtering and compact >= NOTE_STEPS + 2
+    if compact >= NOTE_STEPS + 3:
+        labels = [SHORT.get(s, label) for s, label in zip(SHOWN, labels, strict=True)]
+    folds = max(0, compact - (NOTE_STEPS + 3))
+    folded = _fold_order(totals)[: min(folds, FOLDABLE)]
+    for i in folded:
+        other_total += totals[i]
+        other_shown += shown[i]
+    only_shown_of = filtering and folds > FOLDABLE
     text = Text()
     gap = " " if compact >= 2 else "  "
-    labels = [fmt.state_name(s) for s in SHOWN] + ["others"]
-    for i, (label, total, shown) in enumerate(
-        zip(labels, [*total_main, total_other], [*shown_main, shown_other], strict=True)
+    for i, (label, total, kept) in enumerate(
+        zip([*labels, "others"], [*totals, other_total], [*shown, other_shown], strict=True)
     ):
-        if (i >= ALWAYS and not total) or (filtering and compact >= 5 and not shown):
+        if (
+            only_shown_of
+            or i in folded
+            or (i >= ALWAYS and not total)
+            or (keep_only_shown and not kept)
+        ):
             continue
         if text:
             text.append(gap)
         text.append(f"{label} ", style="dim")
-        text.append(f"{shown}/{total}" if filtering else str(total), style="bold")
-    if filtering and compact >= 5:
-        shown_of = f"{sum(filtered.values())} of {sum(all_counts.values())} shown"
-        text.append(f"{gap}│ {shown_of}" if text else shown_of, style="dim")
-    if note and compact < 4:
+        count = str(kept if shown_of else total) if not filtering or shown_of else f"{kept}/{total}"
+        text.append(count, style="bold")
+    if keep_only_shown:
+        part = f"{sum(filtered.values())} of {sum(all_counts.values())} shown"
+        text.append(f"{gap}│ {part}" if text else part, style="dim")
+    if note and compact < NOTE_STEPS:
         if compact >= 1:
             note = note.replace("all rows: ", "" if compact >= 3 else "all: ", 1)
         text.append(f"{gap}│ ", style="dim")
@@ -81,10 +109,9 @@ class StateBar(Static):
     """``Established 12/40  Listen 3/10 …`` (filtered/all when a filter is active)."""
 
     DEFAULT_CSS = """
-    StateBar { height: auto; }
+    StateBar { height: 1; }
     """
 
-    _length = -1
     _shown: Text | None = None
     _args: tuple[dict[TcpState, int], dict[TcpState, int], bool, str] | None = None
 
@@ -98,19 +125,17 @@ class StateBar(Static):
         """Redraw with the given counts, and ``note`` (columns folded into it) at the end.
 
         States other than Established and Listen appear only when some connection is in them.
-        The line is made more compact step by step until it fits the width; only counts that
-        still do not fit take a second line.
+        The line is made more compact step by step until it fits the width: always one line
+        (a second one took a table row), never cut inside a count.
         """
         self._args = (all_counts, filtered, filtering, note)
         line = partial(state_line, all_counts, filtered, filtering, note)
         text = fmt.fitted(line, COMPACT_STEPS, self.size.width)
+        text.no_wrap, text.overflow = True, "ellipsis"  # below the minimum width only
         if text == self._shown:
             return  # the same line: no render of it again (most ticks at a steady count)
         self._shown = text
-        # A relayout costs a frame; only the line count (wrapping at 80 columns) needs one.
-        relayout = len(text.plain) != self._length
-        self._length = len(text.plain)
-        self.update(text, layout=relayout)
+        self.update(text, layout=False)  # one line whatever it says: no relayout
 
     def on_resize(self) -> None:
         """A new width may need a more (or less) compact line."""

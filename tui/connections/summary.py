@@ -114,6 +114,16 @@ def offload_text(conn: TcpConnection, source: str, started_at: datetime) -> Text
     return text
 
 
+def applied_text(conn: TcpConnection) -> Text | None:
+    """``Internet — the Windows TCP settings template applied``; None where the source does
+    not report it (Linux, psutil: the not-reported list says why, a row would say nothing)."""
+    if conn.applied_setting is None:
+        return None
+    text = Text(ENUMS["AppliedSetting"].decode(conn.applied_setting).name, style="bold")
+    text.append(" — the Windows TCP settings template applied")
+    return text
+
+
 def age_text(conn: TcpConnection, started_at: datetime, now: datetime) -> Text:
     """The age, and whether CreationTime is a first sighting or only an upper bound."""
     created = conn.creation_time
@@ -361,6 +371,9 @@ def summary(
         table.add_row(Text("Netns"), Text(namespace))
     table.add_row(Text("Process"), process_text(conn, proc, source, started_at, value_width))
     table.add_row(Text("Offload"), offload_text(conn, source, started_at))
+    applied = applied_text(conn)
+    if applied is not None:  # at 80 columns the table folds its column away: said here
+        table.add_row(Text("Applied"), applied)
     table.add_row(Text("Age"), age_text(conn, started_at, now))
     table.add_row(Text("Health"), health)
     queues = queue_text(info, conn.state, value_width)
