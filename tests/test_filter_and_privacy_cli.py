@@ -3,6 +3,7 @@ names: all run for real (subprocesses, real loopback sockets, a real recording f
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -57,9 +58,39 @@ def test_connections_filter_composes_on_real_sockets() -> None:
     assert f",{cport},127.0.0.1,{port}," in client_row
 
 
+def test_state_by_number_or_name_is_the_same_in_state_and_filter() -> None:
+    """``connections --state 2`` was accepted and ``--filter state:2`` refused: a number from
+    WMI output works in both now, as the class's names do (in any case)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        mine = f"pid:{os.getpid()} lport:{port}"
+        ways = [
+            ("--state", "2", "--filter", mine),
+            ("--state", "LISTEN", "--filter", mine),
+            ("--filter", f"state:2 {mine}"),
+            ("--filter", f"state:listen {mine}"),
+        ]
+        results = [tcpscope("connections", "--json", *way) for way in ways]
+        established = tcpscope("connections", "--json", "--filter", f"state:5 {mine}")
+    found = []
+    for way, result in zip(ways, results, strict=True):
+        assert result.returncode == 0, (way, result.stderr)
+        found.append([(r["InstanceID"], r["State"]) for r in json.loads(result.stdout)])
+    assert len(found[0]) == 1 and found[0][0][1] == 2
+    assert all(f == found[0] for f in found), found
+    assert established.returncode == 0 and json.loads(established.stdout) == []
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
+        (("connections", "--filter", "state:99"), "is no State value"),
+        (("connections", "--filter", "state:\u0665"), "matches no State"),
+        (("connections", "--state", "\u0665"), "unknown State"),
+        (("connections", "--state", "+2"), "unknown State"),
+        (("explain", "State", "\u0665"), "not a whole number (digits 0-9)"),
+        (("explain", "State", "\uff15"), "not a whole number (digits 0-9)"),
+        (("explain", "State", "+5"), "not a whole number (digits 0-9)"),
         (("connections", "--filter", "port:9-1"), "runs backwards"),
         (("connections", "--filter", "addr:10.0.0.0/33"), "CIDR"),
         (("--filter", "colour:red"), "unknown field 'colour'"),

@@ -107,7 +107,7 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=enum_value("State"),
         metavar="NAME",
-        help="seed State name, e.g. Established, TimeWait (repeatable)",
+        help="seed State name (any case) or number, e.g. Established, TimeWait, 5 (repeatable)",
     )
     parser.add_argument("--local-address", type=non_empty("--local-address"), metavar="ADDR")
     parser.add_argument("--local-port", type=port, metavar="PORT")
@@ -145,7 +145,7 @@ def has_filter(args: argparse.Namespace) -> bool:
     return any(value not in (None, "", []) for value in given)
 
 
-def _address_test(text: str | None) -> Callable[[str], bool] | None:
+def _address_test(text: str | None) -> Callable[[str, str], bool] | None:
     if text is None:
         return None
     from core.connections import address_test
@@ -192,9 +192,9 @@ def select(
     def keep(c: TcpConnection) -> bool:
         return (
             (not states or int(c.state) in states)
-            and (local is None or local(c.local_address))
+            and (local is None or local(c.local_address, c.instance_id))
             and (args.local_port is None or c.local_port == args.local_port)
-            and (remote is None or remote(c.remote_address))
+            and (remote is None or remote(c.remote_address, c.instance_id))
             and (args.remote_port is None or c.remote_port == args.remote_port)
             and (args.owning_process is None or c.owning_process == args.owning_process)
             and (args.offload_state is None or c.offload_state == args.offload_state)

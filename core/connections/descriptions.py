@@ -1,11 +1,12 @@
 """The seed's words for MSFT_NetTCPConnection and each of its 32 properties, as data.
 
 ``tcpscope explain`` and the TUI's detail pane show these texts;
-:mod:`core.connections.property_rules` says
-where each value comes from, :mod:`core.connections.seed_tables` what each enum value means. The
-text is the
-seed's, unchanged except that "This property is inherited from X." moved to
-:data:`INHERITED_FROM`. Documentation markers such as ``[!Tip]`` are kept as the seed has them.
+:mod:`core.connections.property_rules` says where each value comes from,
+:mod:`core.connections.seed_tables` what each enum value means. The text is the seed's,
+unchanged except that "This property is inherited from X." moved to :data:`INHERITED_FROM`.
+Documentation markers such as ``[!Tip]`` are kept as the seed has them. Each property's
+"Access type" and "Qualifiers" are here too (:data:`READ_WRITE`, :data:`QUALIFIERS`), each
+written once.
 """
 
 from __future__ import annotations
@@ -220,3 +221,70 @@ MOF_DEFAULTS: Final[dict[str, int]] = {
     "RequestedState": 5,
 }
 """Default values the MOF block declares (``uint16 EnabledDefault = 2;``...)."""
+
+READ_WRITE: Final = frozenset({"EnabledDefault", "RequestedState"})
+"""The properties whose "Access type" the seed gives as Read/write; every other is Read-only."""
+
+Qualifier = bool | int | str | tuple[str, ...]
+"""A qualifier's value: ``True`` for a flag (``key``), a number (``MaxLen (64)``), one string
+(``ArrayType ("Indexed")``) or a list of strings (``ModelCorrespondence ("A", "B")``);
+:func:`core.connections.explain_text.qualifier_text` writes them back as the seed does."""
+
+QUALIFIERS: Final[dict[str, dict[str, Qualifier]]] = {
+    "Caption": {"MaxLen": 64},
+    "Name": {"MaxLen": 1024},
+    "OperationalStatus": {
+        "ArrayType": "Indexed",
+        "ModelCorrespondence": ("CIM_ManagedSystemElement.StatusDescriptions",),
+    },
+    "StatusDescriptions": {
+        "ArrayType": "Indexed",
+        "ModelCorrespondence": ("CIM_ManagedSystemElement.OperationalStatus",),
+    },
+    "Status": {"Deprecated": ("CIM_ManagedSystemElement.OperationalStatus",), "MaxLen": 10},
+    "DetailedStatus": {
+        "ModelCorrespondence": (
+            "CIM_EnabledLogicalElement.PrimaryStatus",
+            "CIM_ManagedSystemElement.HealthState",
+        ),
+    },
+    "OperatingStatus": {"ModelCorrespondence": ("CIM_EnabledLogicalElement.EnabledState",)},
+    "PrimaryStatus": {
+        "ModelCorrespondence": (
+            "CIM_ManagedSystemElement.DetailedStatus",
+            "CIM_ManagedSystemElement.HealthState",
+        ),
+    },
+    "OtherEnabledState": {"ModelCorrespondence": ("CIM_EnabledLogicalElement.EnabledState",)},
+    "TransitioningToState": {
+        "ModelCorrespondence": (
+            "CIM_EnabledLogicalElement.RequestStateChange",
+            "CIM_EnabledLogicalElement.RequestedState",
+            "CIM_EnabledLogicalElement.EnabledState",
+        ),
+    },
+    "AvailableRequestedStates": {
+        "ModelCorrespondence": (
+            "CIM_EnabledLogicalElement.RequestStateChange",
+            "CIM_EnabledLogicalElementCapabilities.RequestedStatesSupported",
+        ),
+    },
+    "InstanceID": {"key": True},
+    "EnabledState": {"ModelCorrespondence": ("CIM_EnabledLogicalElement.OtherEnabledState",)},
+    "RequestedState": {"ModelCorrespondence": ("CIM_EnabledLogicalElement.EnabledState",)},
+}
+"""The seed's "Qualifiers:" of each property that has any, in the seed's order within one."""
+
+CLASS_QUALIFIERS: Final[dict[str, Qualifier]] = {
+    "UMLPackagePath": "CIM::Network::Pipes",
+    "ClassVersion": "1.0.0",
+    "dynamic": True,
+    "provider": "nettcpip",
+    "AMENDMENT": True,
+}
+"""The qualifiers of the class itself, from the seed's MOF block header."""
+
+
+def access(name: str) -> str:
+    """The seed's "Access type" of property ``name``: ``Read/write`` or ``Read-only``."""
+    return "Read/write" if name in READ_WRITE else "Read-only"

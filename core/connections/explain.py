@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from core.connections import descriptions
@@ -30,7 +30,10 @@ SOURCES: Final[tuple[str, ...]] = ("netlink", "psutil")
 """The live sources whose rules ``explain`` reports for each property."""
 
 _TYPE_MAX: Final[dict[str, int]] = {"uint8": 0xFF, "uint16": 0xFFFF, "uint16[]": 0xFFFF}
-_INTEGER: Final = re.compile(r"[+-]?\d+")
+_DIGITS: Final = re.compile(r"[0-9]+")
+_NUMBER_LIKE: Final = re.compile(r"[+-]?\d+")
+"""A number in any script, signed or not: refused unless it is :data:`_DIGITS` (``int()``
+reads ``٥``, ``５`` and ``+5`` as 5; no other number in tcpscope takes them)."""
 _BY_LOWER: Final[dict[str, PropertySpec]] = {p.wmi_name.lower(): p for p in PROPERTIES}
 _IPSEC_MISSING: Final = "the IPsec class is not available in this build"
 
@@ -85,6 +88,7 @@ def class_doc() -> dict[str, Any]:
         "class": TCP_CLASS,
         "superclass": descriptions.SUPERCLASS,
         "description": descriptions.CLASS_DESCRIPTION,
+        "qualifiers": qualifiers_json(descriptions.CLASS_QUALIFIERS),
         "properties": [
             {**_property_head(spec), "enum": spec.enum is not None, "rules": _rules(spec)}
             for spec in PROPERTIES
@@ -177,9 +181,9 @@ def _class_of(name: str) -> str | None:
     if lower in _BY_LOWER:
         return TCP_CLASS
     try:
-        from core.ipsec.counters import canonical_name
+        from core.ipsec.counters import property_name
 
-        canonical_name(name)
+        property_name(name)
     except (ModuleNotFoundError, UsageError):
         return None
     return IPSEC_CLASS
@@ -201,11 +205,15 @@ def _table(spec: PropertySpec) -> EnumTable | None:
 def _find(table: EnumTable, text: str) -> EnumValue:
     """The value named or numbered by ``text``, or a UsageError naming what exists."""
     prop = f"{TCP_CLASS}.{table.property}"
-    if _INTEGER.fullmatch(text) and table.cim_type != "string":
-        number = int(text)
+    if table.cim_type != "string" and _NUMBER_LIKE.fullmatch(text):
+        if not _DIGITS.fullmatch(text):
+            raise UsageError(f"{prop} value {text!r} is not a whole number (digits 0-9)")
         top = _TYPE_MAX[table.cim_type]
-        if not 0 <= number <= top:
-            raise UsageError(f"{number} is outside {prop}'s type {table.cim_type} (0..{top})")
+        digits = text.lstrip("0") or "0"
+        if len(digits) > len(str(top)) or int(digits) > top:  # no int() of 5000 digits
+            shown = digits if len(digits) <= 20 else digits[:20] + "…"
+            raise UsageError(f"{shown} is outside {prop}'s type {table.cim_type} (0..{top})")
+        number = int(digits)
         found = table.find(number)
         if found is None:
             raise UsageError(f"{prop} defines no value {number} (try: tcpscope explain {prop})")
@@ -228,11 +236,20 @@ def _property_head(spec: PropertySpec) -> dict[str, Any]:
         "type": spec.cim_type,
         "description": descriptions.DESCRIPTIONS[spec.wmi_name],
         "inherited_from": descriptions.INHERITED_FROM.get(spec.wmi_name),
+        "access": descriptions.access(spec.wmi_name),
+        "qualifiers": qualifiers_json(descriptions.QUALIFIERS.get(spec.wmi_name, {})),
     }
+    if head["qualifiers"].get("key"):
+        head["key"] = True
     default = descriptions.MOF_DEFAULTS.get(spec.wmi_name)
     if default is not None:
         head["mof_default"] = default
     return head
+
+
+def qualifiers_json(qualifiers: Mapping[str, descriptions.Qualifier]) -> dict[str, Any]:
+    """Qualifiers as JSON values (a list of strings for a tuple), in their order."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in qualifiers.items()}
 
 
 def _rules(spec: PropertySpec) -> dict[str, dict[str, str]]:

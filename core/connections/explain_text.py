@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from core import terminal
@@ -67,19 +67,26 @@ def _render_class(doc: dict[str, Any], width: int) -> list[str]:
     if doc.get("superclass"):
         title += f" : {doc['superclass']}"
     lines = [title, *_wrap(width, str(doc.get("description", "")))]
+    if doc.get("qualifiers"):
+        lines += _wrap(width, f"qualifiers: {qualifier_text(doc['qualifiers'])}", "", 2)
     lines += [*_render_extras(width, doc, _CLASS_KEYS, ""), ""]
     for prop in doc["properties"]:
         head = f"{prop['name']}  {prop.get('type', '')}"
         if prop.get("enum"):
             head += "  enum"
+        if prop.get("access"):
+            head += f"  {prop['access']}"
+        if prop.get("qualifiers"):
+            head += f"  [{qualifier_text(prop['qualifiers'])}]"
         if prop.get("inherited_from"):
             head += f"  (inherited from {prop['inherited_from']})"
         if "mof_default" in prop:
             head += f"  MOF default {prop['mof_default']}"
         lines += _wrap(width, head.rstrip(), "", 2)
-        paragraphs = str(prop.get("description", "")).split("\n\n")
+        paragraphs = str(prop.get("description") or "").split("\n\n")
         more = " (more: tcpscope explain " + f"{doc['class']}.{prop['name']})"
-        lines += _wrap(width, paragraphs[0] + (more if len(paragraphs) > 1 else ""), "    ")
+        if paragraphs[0]:
+            lines += _wrap(width, paragraphs[0] + (more if len(paragraphs) > 1 else ""), "    ")
         lines += _render_extras(width, prop, _CLASS_PROPERTY_KEYS, "    ")
         lines.append("")
     return lines
@@ -92,8 +99,12 @@ def _render_property(doc: dict[str, Any], width: int) -> list[str]:
         lines.append(f"  inherited from {doc['inherited_from']}")
     if "mof_default" in doc:
         lines.append(f"  MOF default: {doc['mof_default']}")
+    if doc.get("access"):
+        lines.append(f"  access: {doc['access']}")
+    if doc.get("qualifiers"):
+        lines += _wrap(width, f"qualifiers: {qualifier_text(doc['qualifiers'])}", "  ", 2)
     lines.append("")
-    lines += _paragraphs(width, str(doc.get("description", "")))
+    lines += _paragraphs(width, str(doc.get("description") or "(the seed gives no description)"))
     if doc.get("values"):
         lines += ["", "Values:", *_value_rows(width, doc["values"])]
     if doc.get("values_beyond_the_seed"):
@@ -119,9 +130,19 @@ def _render_value(doc: dict[str, Any], width: int) -> list[str]:
     return lines
 
 
-_CLASS_KEYS: Final = frozenset({"class", "superclass", "description", "properties"})
+_CLASS_KEYS: Final = frozenset({"class", "superclass", "description", "qualifiers", "properties"})
 _CLASS_PROPERTY_KEYS: Final = frozenset(
-    {"name", "type", "description", "enum", "inherited_from", "mof_default"}
+    {
+        "name",
+        "type",
+        "description",
+        "enum",
+        "inherited_from",
+        "mof_default",
+        "access",
+        "qualifiers",
+        "key",
+    }
 )
 _PROPERTY_KEYS: Final = frozenset(
     {
@@ -131,6 +152,9 @@ _PROPERTY_KEYS: Final = frozenset(
         "description",
         "inherited_from",
         "mof_default",
+        "access",
+        "qualifiers",
+        "key",
         "values",
         "values_beyond_the_seed",
         "ranges",
@@ -139,6 +163,20 @@ _PROPERTY_KEYS: Final = frozenset(
 
 
 _LABELS: Final[dict[str, str]] = {"rules": "how each source fills it"}
+
+
+def qualifier_text(qualifiers: Mapping[str, Any]) -> str:
+    """Qualifiers as the seed writes them: ``ArrayType ("Indexed"), MaxLen (10), key``."""
+    parts: list[str] = []
+    for name, value in qualifiers.items():
+        if value is True:
+            parts.append(name)
+        elif isinstance(value, int):
+            parts.append(f"{name} ({value})")
+        else:
+            items = [value] if isinstance(value, str) else value
+            parts.append(f"{name} ({', '.join(json.dumps(str(v)) for v in items)})")
+    return ", ".join(parts)
 
 
 def _render_extras(

@@ -7,11 +7,13 @@ each word is ``[-]field:value[,value…]`` or free text:
 
 - values separated by commas OR together: ``port:80,443``, ``state:est,listen``;
 - a leading ``-`` (or ``!``) negates the word: ``-state:listen``;
-- ``state:`` takes the seed's State names, any unambiguous-or-not prefix (``est``, ``syn``);
+- ``state:`` takes the seed's State names, any unambiguous-or-not prefix (``est``, ``syn``),
+  or the class's numbers (``5``);
 - ``port:``/``lport:``/``rport:``/``pid:`` take numbers, ranges (``1024-65535``) and, for
   ports, /etc/services names (``https``);
-- ``addr:``/``laddr:``/``raddr:`` take an address, a CIDR block (``10.0.0.0/8``) or, when
-  neither parses, a piece of the address text; ``proc:`` and ``user:`` a piece of the name;
+- ``addr:``/``laddr:``/``raddr:`` take an address (its zone the interface's name or index:
+  ``fe80::1%eth0``, ``fe80::1%3``), a CIDR block (``10.0.0.0/8``) or, when neither parses, a
+  piece of the address text; ``proc:`` and ``user:`` a piece of the name;
 - ``ns:`` takes a piece of a network namespace's name (``ip netns`` or container), its inode
   or ``current``; ``container:`` a piece of a container's name, id, pod or runtime;
 - free text matches any column.
@@ -56,7 +58,7 @@ FILTER_KEYS: Final = (
 """The ``field:`` prefixes a filter word may use."""
 
 FIELD_HELP: Final[dict[str, str]] = {
-    "state": "State name or prefix: est, listen, timewait",
+    "state": "State name, prefix or number: est, listen, timewait, 5",
     "port": "either end's port: 443, https, 1024-65535",
     "lport": "local port",
     "rport": "remote port",
@@ -114,7 +116,16 @@ def state_name(state: int) -> str:
 
 
 def _states(key: str, item: str) -> frozenset[int]:
-    found = ENUMS["State"].by_prefix(item)
+    """The States ``item`` names: a name prefix, or the class's number (``5``: Established,
+    as ``connections --state 5`` and WMI output give it; ASCII digits only)."""
+    table = ENUMS["State"]
+    if item.isascii() and item.isdigit():
+        found_value = table.find(int(item)) if len(item) <= 3 else None  # a uint8
+        if found_value is None:
+            numbers = ", ".join(str(int(v.value)) for v in table.every)
+            raise QueryError(f"{key}:{item} is no State value (one of {numbers})")
+        return frozenset({int(found_value.value)})
+    found = table.by_prefix(item)
     if not found:
         names = ", ".join(v.name for v in ENUMS["State"].every)
         raise QueryError(f"{key}:{item} matches no State (one of {names})")
@@ -185,12 +196,14 @@ def _network(key: str, item: str) -> _Network:
     return net
 
 
-def _address_test(key: str, item: str) -> Callable[[str], bool]:
-    """A test on one address text: CIDR membership, equality, or a piece of the text."""
+def _address_test(key: str, item: str) -> Callable[[str, str], bool]:
+    """A test on one address text and its row's InstanceID: CIDR membership, equality (a
+    numeric zone, ``fe80::1%3``, is the interface index the InstanceID carries), or a piece
+    of the text."""
     if "/" in item:
         net = _network(key, item)
 
-        def in_net(address: str) -> bool:
+        def in_net(address: str, iid: str) -> bool:
             ip = _ip(address)
             return ip is not None and ip.version == net.version and ip in net
 
@@ -199,13 +212,13 @@ def _address_test(key: str, item: str) -> Callable[[str], bool]:
         return address_test(item)
     except ValueError:
         piece = item.casefold()
-        return lambda address: piece in address.casefold()
+        return lambda address, iid: piece in address.casefold()
 
 
-def _any(tests: list[Callable[[str], bool]]) -> Callable[[str], bool]:
+def _any(tests: list[Callable[[str, str], bool]]) -> Callable[[str, str], bool]:
     if len(tests) == 1:
         return tests[0]
-    return lambda text: any(t(text) for t in tests)
+    return lambda text, iid: any(t(text, iid) for t in tests)
 
 
 def _in_ranges(ranges: list[tuple[int, int]]) -> Callable[[int | None], bool]:
@@ -234,10 +247,12 @@ def _field_test(key: str, items: tuple[str, ...]) -> Match:
     if key in ("addr", "laddr", "raddr"):
         address = _any([_address_test(key, i) for i in items])
         if key == "laddr":
-            return lambda c, p: address(c.local_address)
+            return lambda c, p: address(c.local_address, c.instance_id)
         if key == "raddr":
-            return lambda c, p: address(c.remote_address)
-        return lambda c, p: address(c.local_address) or address(c.remote_address)
+            return lambda c, p: address(c.remote_address, c.instance_id)
+        return lambda c, p: (
+            address(c.local_address, c.instance_id) or address(c.remote_address, c.instance_id)
+        )
     pieces = tuple(i.casefold() for i in items)
     attr = "name" if key == "proc" else "username"
 

@@ -132,19 +132,45 @@ def canonical_address(text: str) -> str:
     return str(addr)
 
 
-def address_test(text: str) -> Callable[[str], bool]:
-    """Equality with one address, as tcpscope writes addresses: an IPv4-mapped form
-    (``::ffff:10.0.0.1``) is its IPv4 address, as every row shows it, and an address without
-    a zone matches a link-local address on any link (``fe80::1`` → ``fe80::1%eth0``).
+def address_test(text: str) -> Callable[[str, str], bool]:
+    """Equality with one address, as tcpscope writes addresses: a test of a row's address and
+    its InstanceID. An IPv4-mapped form (``::ffff:10.0.0.1``) is its IPv4 address, as every
+    row shows it; an address without a zone matches a link-local address on any link
+    (``fe80::1`` → ``fe80::1%eth0``); a zone is the interface's name (``fe80::1%eth0``) or
+    its index (``fe80::1%3``, RFC 4007's numeric zone), which the row's InstanceID carries
+    (the index inside the socket's own network namespace: :func:`ifindex_of`).
 
     Raises:
         ValueError: ``text`` is no address.
     """
     exact = canonical_address(text)
-    if "%" in exact:
-        return lambda address: address == exact
-    zoned = exact + "%"
-    return lambda address: address == exact or address.startswith(zoned)
+    if "%" not in exact:
+        zoned = exact + "%"
+        return lambda address, iid: address == exact or address.startswith(zoned)
+    bare, _, zone = exact.partition("%")
+    if not (zone.isascii() and zone.isdigit()):
+        return lambda address, iid: address == exact
+    index = int(zone) if len(zone) <= 10 else -1  # an ifindex is a positive int32
+
+    def same_link(address: str, iid: str) -> bool:
+        if address == exact:
+            return True
+        return _unzoned(address) == bare and ifindex_of(iid) == index
+
+    return same_link
+
+
+def ifindex_of(instance_id: str) -> int:
+    """The interface index an InstanceID carries (``…]:22%3#…`` → 3), 0 when it has none.
+
+    The one reader of what :func:`instance_id` writes: its addresses enter without their
+    zone, so the only ``%`` in it is the one before the index.
+    """
+    cut = instance_id.rfind("%")
+    if cut < 0:
+        return 0
+    digits = instance_id[cut + 1 :].partition("#")[0]
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 10 else 0
 
 
 def _unzoned(address: str) -> str:

@@ -1,4 +1,5 @@
-"""The 21 MSiSCSI_MMIPSECStats counters as data: description, kind, sources and grades.
+"""The 21 MSiSCSI_MMIPSECStats counters as data: description, kind, sources and grades
+(and the class's two other properties, InstanceName and Active).
 
 Why: the providers, ``tcpscope explain`` and the screen must agree on what each counter means on
 Linux and how honest each source is. The mapping comes from research/ipsec-mapping.md §5; the
@@ -445,10 +446,25 @@ def canonical_name(counter: str) -> str:
     """
     name = _BY_LOWER.get(counter.strip().lower())
     if name is None:
-        raise UsageError(
-            f"unknown {CLASS_NAME} counter {counter!r} (try: tcpscope explain {CLASS_NAME})"
-        )
+        raise UsageError(_unknown(counter))
     return name
+
+
+def property_name(name: str) -> str:
+    """The WMI spelling of any property of the class (InstanceName, Active or a counter) given
+    in any case.
+
+    Raises:
+        UsageError: the class has no such property.
+    """
+    found = _KEYS_BY_LOWER.get(name.strip().lower()) or _BY_LOWER.get(name.strip().lower())
+    if found is None:
+        raise UsageError(_unknown(name))
+    return found
+
+
+def _unknown(name: str) -> str:
+    return f"unknown {CLASS_NAME} property {name!r} (try: tcpscope explain {CLASS_NAME})"
 
 
 def source_for(counter: str, provider: str, version: str | None = None) -> SourceSpec:
@@ -476,6 +492,7 @@ def _counter_json(spec: CounterSpec, strongswan_version: str | None) -> dict[str
     return {
         "name": spec.name,
         "type": "uint64",
+        "qualifiers": {"read": True, "WmiDataId": COUNTER_NAMES.index(spec.name) + 1, **_PERF},
         "description": spec.description,
         **({"note": spec.note} if spec.note else {}),
         "kind": spec.kind.value,
@@ -484,37 +501,69 @@ def _counter_json(spec: CounterSpec, strongswan_version: str | None) -> dict[str
     }
 
 
+_PERF: Final[dict[str, object]] = {
+    "CounterType": "PERF_COUNTER_LARGE_RAWCOUNT",
+    "DefaultScale": 0,
+    "PerfDetail": 100,
+}
+"""The qualifiers the seed gives every counter besides ``read`` and its ``WmiDataId``."""
+
+_KEY_PROPERTIES: Final[dict[str, dict[str, object]]] = {
+    "InstanceName": {
+        "name": "InstanceName",
+        "type": "string",
+        "qualifiers": {"read": True, "key": True},
+        "key": True,
+        "description": "instance name is pnp id",
+        "note": "The seed's only word on it is that MOF comment: on Windows, the Plug and Play "
+        "id of the iSCSI miniport driver that registered the instance.",
+        "sources": {
+            "kernel": "kernel:<network namespace>, e.g. kernel:net:[4026531840] (readlink of "
+            "/proc/self/ns/net: the namespace whose XFRM state and UDP sockets are counted; "
+            "plain 'kernel' if it cannot be read)",
+            "strongswan": "strongswan:<VICI socket path> (the charon the counters come from)",
+            "libreswan": "libreswan:<pluto control socket> (the pluto the counters come from)",
+        },
+    },
+    "Active": {
+        "name": "Active",
+        "type": "boolean",
+        "qualifiers": {"read": True},
+        "description": None,
+        "note": "The seed declares it ([read] boolean Active) without a description.",
+        "source": "every provider: True when it could read its source in this sample; False "
+        "when the source is not there or the sample failed (the provider's error says why)",
+    },
+}
+"""The two non-counter properties: what the seed says of them and where tcpscope's value
+comes from (the providers in core.ipsec.providers build it)."""
+_KEYS_BY_LOWER: Final[dict[str, str]] = {n.lower(): n for n in _KEY_PROPERTIES}
+
+
 def explain(counter: str | None, strongswan_version: str | None = None) -> dict[str, object]:
-    """Data for ``tcpscope explain MSiSCSI_MMIPSECStats[.Counter]``.
+    """Data for ``tcpscope explain MSiSCSI_MMIPSECStats[.Property]``.
 
     Args:
-        counter: a counter name (any case) or None for the whole class.
+        counter: a property name (InstanceName, Active or a counter; any case) or None for the
+            whole class.
         strongswan_version: grade strongSwan for this daemon version (None: 5.9 rules, the
             Debian 12 version, which has no ``alert`` event).
 
     Raises:
-        UsageError: unknown counter name.
+        UsageError: unknown property name.
     """
     if counter is not None:
-        return _counter_json(COUNTERS[canonical_name(counter)], strongswan_version)
+        name = property_name(counter)
+        if name in _KEY_PROPERTIES:
+            return {"class": CLASS_NAME, **_KEY_PROPERTIES[name]}
+        return {"class": CLASS_NAME, **_counter_json(COUNTERS[name], strongswan_version)}
     ss = strongswan_version or "5.9 (no alert event)"
     return {
         "class": CLASS_NAME,
         "description": CLASS_DESCRIPTION,
         "strongswan_graded_for": ss,
         "properties": [
-            {
-                "name": "InstanceName",
-                "type": "string",
-                "key": True,
-                "description": "Windows: the PnP id of the iSCSI miniport; here "
-                "<provider>:<scope>.",
-            },
-            {
-                "name": "Active",
-                "type": "boolean",
-                "description": "True when the provider could read its source in this sample.",
-            },
+            *(dict(doc) for doc in _KEY_PROPERTIES.values()),
             *(_counter_json(COUNTERS[n], strongswan_version) for n in COUNTER_NAMES),
         ],
     }

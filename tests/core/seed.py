@@ -47,6 +47,10 @@ class SeedProperty:
     default: int | None = None
     data_type: str = ""
     """The section's "Data type:" text, e.g. ``uint16 array``."""
+    access: str = ""
+    """The section's "Access type:" text: ``Read-only`` or ``Read/write``."""
+    qualifiers: str = ""
+    """The section's "Qualifiers:" text as written (``MaxLen (64)``), empty without one."""
     description: list[str] = field(default_factory=list)
     inherited_from: str | None = None
     values: list[tuple[int | str, str, str | None]] = field(default_factory=list)
@@ -129,6 +133,10 @@ def _parse_paragraph(prop: SeedProperty, para: str) -> None:
     if para.startswith(_META):
         if para.startswith("Data type: "):
             prop.data_type = para.removeprefix("Data type: ")
+        elif para.startswith("Access type: "):
+            prop.access = para.removeprefix("Access type: ")
+        else:
+            prop.qualifiers = para.removeprefix("Qualifiers: ")
         return
     if para == "The possible values are.":
         return

@@ -6,6 +6,7 @@ sets are written out by hand from the rows below.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from core.connections.completion import complete, field_values
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
 from core.connections.query import QueryError, parse_query
+from core.connections.records import ifindex_of, instance_id
 from core.connections.services import parse_services
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource
 
@@ -55,6 +57,11 @@ def matching(text: str) -> set[tuple[int, int]]:
         # OR within a field (was accepted and silently ignored before)
         ("port:80,443", {(80, 0), (443, 0), (443, 50000)}),
         ("state:est,listen", {(80, 0), (443, 0), (443, 50000), (8080, 1500)}),
+        # the class's numbers, as connections --state 5 and WMI output give them
+        ("state:5,2", {(80, 0), (443, 0), (443, 50000), (8080, 1500)}),
+        ("state:3", {(22, 6000)}),
+        ("-state:2,11", {(443, 50000), (22, 6000), (8080, 1500)}),
+        ("state:LISTEN,Established", {(80, 0), (443, 0), (443, 50000), (8080, 1500)}),
         ("proc:sshd,nginx pid:20", {(22, 6000), (8080, 1500)}),
         # negation with '-' (and '!')
         ("-state:listen", {(443, 50000), (22, 6000), (22, 6001), (8080, 1500)}),
@@ -88,6 +95,11 @@ def test_words_compose(text: str, expected: set[tuple[int, int]]) -> None:
         ("port:70000", "out of range"),
         ("addr:10.0.0.0/33", "CIDR"),
         ("state:est,bogus", "matches no State"),
+        ("state:99", "is no State value"),
+        ("state:0", "is no State value"),
+        ("state:0005", "is no State value"),
+        ("state:\u0665", "matches no State"),
+        ("state:+5", "matches no State"),
         ("prot:80", "unknown field"),
         ("-", "needs something to negate"),
         ("port:", "needs a value"),
@@ -164,3 +176,49 @@ ZONED = build(
 def test_zones_and_mapped_addresses(text: str, expected: set[int]) -> None:
     query = parse_query(text)
     assert {c.local_port for c in ZONED if query.matches(c, PROCS[10])} == expected
+
+
+# The rows as the netlink source makes them: the kernel's interface index after the ports in
+# the InstanceID (eth0 is 2, eth1 is 3 in the socket's namespace); a third link whose name
+# could not be read shows its index as the zone.
+INDEXED = [
+    replace(c, instance_id=f"{c.instance_id}%{index}")
+    for c, index in zip(
+        build(
+            ScriptedConn("fe80::1%eth0", 9000, "fe80::2%eth0", 9001, TcpState.ESTABLISHED),
+            ScriptedConn("fe80::1%eth1", 9002, "fe80::2%eth1", 9003, TcpState.ESTABLISHED),
+            ScriptedConn("fe80::1%7", 9004, "fe80::2%7", 9005, TcpState.ESTABLISHED),
+        ),
+        (2, 3, 7),
+        strict=True,
+    )
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # RFC 4007's numeric zone is the interface index (it matched nothing: the rows write
+        # the interface's name, and only the InstanceID carries its index).
+        ("laddr:fe80::1%3", {9002}),
+        ("raddr:fe80::2%2", {9000}),
+        ("addr:fe80::2%2,fe80::1%7", {9000, 9004}),
+        ("laddr:fe80::1%03", {9002}),
+        ("-laddr:fe80::1%3", {9000, 9004}),
+        ("laddr:fe80::1%4", set()),
+        ("laddr:fe80::9%3", set()),
+        ("laddr:fe80::1%eth1", {9002}),
+        ("laddr:fe80::1", {9000, 9002, 9004}),
+    ],
+)
+def test_a_numeric_zone_is_the_interface_index(text: str, expected: set[int]) -> None:
+    query = parse_query(text)
+    assert {c.local_port for c in INDEXED if query.matches(c, None)} == expected
+
+
+def test_the_index_is_read_back_from_what_instance_id_writes() -> None:
+    iid = instance_id("fe80::1%eth0", 22, "fe80::2%eth0", 5000, 77, ifindex=12, netns=4026531840)
+    assert ifindex_of(iid) == 12
+    assert ifindex_of(instance_id("fe80::1", 22, "::", 0, 77, ifindex=5)) == 5
+    assert ifindex_of(instance_id("10.0.0.1", 22, "10.0.0.2", 5000, 77)) == 0
+    assert ifindex_of(instance_id("::1", 22, "::1", 5000, 77, generation="t123")) == 0

@@ -2,7 +2,8 @@
 
 * Link-local addresses: the same ``fe80::`` pair on two links, two connections from the same
   local port (two network namespaces joined by two veth pairs, built here): both rows, each
-  address with its zone as ``ss`` writes it, and two InstanceIDs that carry the interface index.
+  address with its zone as ``ss`` writes it, and two InstanceIDs that carry the interface index;
+  a filter on ``fe80::1%N`` finds the connection on the link of index N.
 * A new socket on a reused 4-tuple (a reconnect from the same port with SO_REUSEADDR, answered
   by the server's TIME_WAIT end): a new connection, with an InstanceID and history of its own,
   while the TIME_WAIT one closes into a ghost.
@@ -120,6 +121,52 @@ def test_the_same_link_local_pair_on_two_links_is_two_connections(
         "fe80::1%one",
         "fe80::1%two",
     ]
+
+
+def test_a_numeric_zone_filters_by_the_interface_index_in_the_sockets_namespace(
+    two_links: tuple[Netns, Netns],
+) -> None:
+    """``laddr:fe80::1%N`` (RFC 4007's numeric zone) found nothing although ``%one`` did and the
+    row's own InstanceID ends in ``%N``. Read from the host's namespace (``--netns``), where
+    index N is another interface or none: the index is the socket's namespace's."""
+    a, b = two_links
+    server = b.python(SERVER)
+    client: subprocess.Popen[str] | None = None
+    found: dict[str, list[str]] = {}
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        client = a.python(CLIENT, str(port))
+        assert client.stdout is not None
+        setup = json.loads(client.stdout.readline())
+        lport = str(setup["port"])
+        for link, index in setup["index"].items():
+            for how in (
+                ("--filter", f"laddr:fe80::1%{index} lport:{lport}"),
+                ("--filter", f"raddr:fe80::2%{index} lport:{lport}"),
+                ("--filter", f"addr:fe80::1%{index} lport:{lport}"),
+                ("--local-address", f"fe80::1%{index}", "--local-port", lport),
+            ):
+                out = subprocess.run(
+                    [sys.executable, "-m", "tui", "connections", "--json", "--netns", a.name,
+                     *how],
+                    capture_output=True, text=True, timeout=60,
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                )  # fmt: skip
+                assert out.returncode == 0, out.stderr
+                rows = json.loads(out.stdout)
+                found.setdefault(link, []).extend(
+                    f"{r['LocalAddress']} {r['InstanceID']}" for r in rows
+                )
+    finally:
+        for child in (server, client):
+            if child is not None:
+                child.kill()
+                child.wait(timeout=10)
+    for link, index in setup["index"].items():
+        assert len(found[link]) == 4, found
+        for row in found[link]:
+            assert row.startswith(f"fe80::1%{link} ") and row.endswith(f"%{index}"), row
 
 
 def _find(snap: Snapshot, lport: int, rport: int) -> TcpConnection | None:
