@@ -68,16 +68,20 @@ __all__ = [
     "namespace_label",
     "namespace_of",
     "no_process_to_end",
+    "orphaned",
     "parse_query",
     "process_label",
     "process_target",
     "property_rule",
     "property_value",
+    "recv_q_holds_fin",
+    "send_q_control",
     "service_name",
     "start_owner_scan",
     "state_hint",
     "take_snapshot",
     "terminate",
+    "unaccepted",
     "unclosable",
     "write_csv",
     "write_json",
@@ -134,6 +138,7 @@ if TYPE_CHECKING:
     from core.connections.row_groups import Group
     from core.connections.row_index import RowIndex
     from core.connections.seed_tables import ENUMS
+    from core.connections.seq_space import recv_q_holds_fin, send_q_control
     from core.connections.services import connection_service, service_name
     from core.connections.snapshot import Snapshot
     from core.connections.sort_keys import SORT_COLUMNS
@@ -142,7 +147,7 @@ if TYPE_CHECKING:
     from core.connections.sources.fd_scan import cancel_early as cancel_owner_scan
     from core.connections.sources.fd_scan import start_early as start_owner_scan
     from core.connections.state_hints import HINTS as STATE_HINTS
-    from core.connections.state_hints import state_hint
+    from core.connections.state_hints import orphaned, state_hint, unaccepted
 else:
     __getattr__ = lazy_exports(
         __name__,
@@ -201,10 +206,11 @@ else:
             "row_groups": ("Group",),
             "row_index": ("RowIndex",),
             "seed_tables": ("ENUMS",),
+            "seq_space": ("recv_q_holds_fin", "send_q_control"),
             "sort_keys": ("SORT_COLUMNS",),
             "services": ("connection_service", "service_name"),
             "snapshot": ("Snapshot",),
-            "state_hints": ("STATE_HINTS=HINTS", "state_hint"),
+            "state_hints": ("STATE_HINTS=HINTS", "orphaned", "state_hint", "unaccepted"),
             "sources": ("SOURCE_NAMES", "get_source"),
             "sources.base": ("Endpoints",),
             "sources.fd_scan": (

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from core.connections import descriptions
-from core.connections.model import OwnerStatus, TcpState
+from core.connections.model import TcpState
 from core.connections.property_rules import PROPERTIES, PropertySpec, rule
 from core.connections.seed_tables import ENUMS, EnumTable, EnumValue
-from core.connections.state_hints import state_hint
+from core.connections.state_hints import NEVER_ON_LINUX, state_hint
 from core.errors import UsageError
 
 TCP_CLASS: Final = descriptions.CLASS_NAME
@@ -130,8 +130,10 @@ def value_doc(spec: PropertySpec, value: str) -> dict[str, Any]:
         **_value_json(found),
     }
     if spec.wmi_name == "State" and isinstance(found.value, int):
-        # tcpscope's reading of the State (the detail pane's), not the seed's text
-        hint = state_hint(TcpState(found.value), OwnerStatus.FOUND, None)
+        # tcpscope's reading of the State (the detail pane's), not the seed's text; no
+        # connection, so no owner: a FIN's retransmissions name both sysctls
+        state = TcpState(found.value)
+        hint = NEVER_ON_LINUX if state is TcpState.DELETE_TCB else state_hint(state, None, None)
         if hint is not None:
             doc["in_practice"] = hint
     doc["ranges"] = _ranges_json(table)

@@ -4,7 +4,8 @@ Why: the seed's meanings are RFC 793's ("Waiting for a connection termination re
 the local user"), exact but not an answer to "is this a problem, and whose". These lines say
 which side acted, what is awaited, and what it means when the state lasts or piles up, on
 Linux (the kernel's timers and sysctls named where they decide). Written once, as data;
-``{holder}`` is the owning process's name and PID when known.
+``{holder}`` is the owning process's name and PID when known, ``{gives_up}`` the sysctl that
+bounds a FIN's retransmissions (which one depends on whether a process still holds it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from core.connections.model import OwnerStatus, TcpState
 HINTS: Final[dict[TcpState, str]] = {
     TcpState.SYN_SENT: (
         "Connecting: the peer has not answered the SYN yet. If it lasts, the peer is down, "
-        "filtered or unreachable (the kernel retries: net.ipv4.tcp_syn_retries)."
+        "filtered or unreachable, or its listener's accept queue is full (the backlog: the "
+        "kernel drops SYNs then); the kernel retries: net.ipv4.tcp_syn_retries."
     ),
     TcpState.SYN_RECEIVED: (
         "Half open: the peer's SYN was answered, its final ACK has not come. Many at once: "
@@ -24,7 +26,7 @@ HINTS: Final[dict[TcpState, str]] = {
     ),
     TcpState.FIN_WAIT1: (
         "This side closed; its FIN is not acknowledged yet. If it lasts, the peer is gone or "
-        "unreachable, or data is still queued to send."
+        "unreachable, or data is still queued to send; {gives_up}."
     ),
     TcpState.FIN_WAIT2: (
         "This side shut down its sending and the peer acknowledged; waiting for the peer to "
@@ -35,11 +37,12 @@ HINTS: Final[dict[TcpState, str]] = {
         "piling up: the program does not close its sockets (a leak)."
     ),
     TcpState.CLOSING: (
-        "Both sides closed at once; waiting for the peer to acknowledge this side's FIN."
+        "Both sides closed at once; waiting for the peer to acknowledge this side's FIN. "
+        "If it lasts, the peer is gone; {gives_up}."
     ),
     TcpState.LAST_ACK: (
         "The peer closed, then this side; waiting for the peer to acknowledge this side's "
-        "FIN. If it lasts, the peer is gone."
+        "FIN. If it lasts, the peer is gone; {gives_up}."
     ),
     TcpState.TIME_WAIT: (
         "Closed, this side first. The kernel keeps it about 60 s so that late segments are "
@@ -58,17 +61,68 @@ HINTS: Final[dict[TcpState, str]] = {
 }
 """States that need no words beyond their name (Established, Listen) have none."""
 
+GIVES_UP: Final[dict[OwnerStatus | None, str]] = {
+    OwnerStatus.FOUND: "the kernel gives up after net.ipv4.tcp_retries2 retransmissions",
+    OwnerStatus.NO_OWNER: (
+        "no process holds it any more: the kernel gives up after "
+        "net.ipv4.tcp_orphan_retries retransmissions"
+    ),
+    None: (
+        "the kernel gives up after net.ipv4.tcp_retries2 retransmissions "
+        "(net.ipv4.tcp_orphan_retries once no process holds it)"
+    ),
+}
+"""Which sysctl bounds the FIN's retransmissions (``tcp_write_timeout``: a socket no process
+holds, SOCK_DEAD, retries ``tcp_orphan_retries`` times, a held one ``tcp_retries2``); None:
+the holder is not known (``explain``, an owner tcpscope could not read)."""
+
 ORPHAN_FIN_WAIT2: Final = (
     "This side closed; waiting for the peer to close its end. No process holds it any more: "
     "the kernel drops it after net.ipv4.tcp_fin_timeout."
 )
+UNACCEPTED_CLOSE_WAIT: Final = (
+    "The peer closed before any process accept()ed this connection: it waits in its "
+    "listener's queue. Lasting or piling up: the server is not accepting (stalled or "
+    "overloaded), not a leak."
+)
+NEVER_ON_LINUX: Final = (
+    "Linux never reports this State: the kernel frees a connection's TCB without a visible "
+    "state, so tcpscope never shows it."
+)
+"""DeleteTCB (12), for ``explain`` (no live connection is ever in it): says so rather than
+nothing."""
 UNKNOWN_HOLDER: Final = "the process holding it"
+_UNACCEPTED: Final = frozenset({TcpState.ESTABLISHED, TcpState.CLOSE_WAIT})
+_AFTER_CLOSE: Final = frozenset(
+    {TcpState.FIN_WAIT1, TcpState.FIN_WAIT2, TcpState.CLOSING, TcpState.LAST_ACK}
+)
 
 
-def state_hint(state: TcpState, owner: OwnerStatus, holder: str | None) -> str | None:
+def unaccepted(state: TcpState, owner: OwnerStatus) -> bool:
+    """A connection still in its listener's accept queue: no process has it yet.
+
+    Why certain: the kernel holds a socket without a file only while it waits for accept(),
+    after close() (an orphan: FinWait1 onwards, never Established or CloseWait), or as a
+    TimeWait/request minisocket."""
+    return owner is OwnerStatus.NO_OWNER and state in _UNACCEPTED
+
+
+def orphaned(state: TcpState, owner: OwnerStatus) -> bool:
+    """Closed by its process and kept by the kernel until the peer answers (no file)."""
+    return owner is OwnerStatus.NO_OWNER and state in _AFTER_CLOSE
+
+
+def state_hint(state: TcpState, owner: OwnerStatus | None, holder: str | None) -> str | None:
     """The hint for a live connection in ``state``; ``holder`` names its owning process
-    (None: not known). None for a state that needs no hint."""
-    if state is TcpState.FIN_WAIT2 and owner is OwnerStatus.NO_OWNER:
+    (None: not known); ``owner`` None: no particular connection (``explain``). None for a
+    state that needs no hint."""
+    if owner is not None and orphaned(state, owner) and state is TcpState.FIN_WAIT2:
         return ORPHAN_FIN_WAIT2
+    if owner is not None and unaccepted(state, owner) and state is TcpState.CLOSE_WAIT:
+        return UNACCEPTED_CLOSE_WAIT
     hint = HINTS.get(state)
-    return None if hint is None else hint.replace("{holder}", holder or UNKNOWN_HOLDER)
+    if hint is None:
+        return None
+    gives_up = GIVES_UP.get(owner, GIVES_UP[None])
+    # {gives_up} first: a process name is untrusted and may itself read "{gives_up}"
+    return hint.replace("{gives_up}", gives_up).replace("{holder}", holder or UNKNOWN_HOLDER)

@@ -3,6 +3,8 @@ name goes in where the process is the one that must act, and an orphan is told a
 
 from __future__ import annotations
 
+import pytest
+
 from core.connections.model import OwnerStatus, TcpState
 from core.connections.state_hints import HINTS, ORPHAN_FIN_WAIT2, UNKNOWN_HOLDER, state_hint
 
@@ -33,3 +35,37 @@ def test_fin_wait2_without_a_file_is_an_orphan_the_kernel_times_out() -> None:
     assert state_hint(TcpState.FIN_WAIT2, OwnerStatus.NO_OWNER, None) == ORPHAN_FIN_WAIT2
     held = state_hint(TcpState.FIN_WAIT2, OwnerStatus.FOUND, "app (5)")
     assert held is not None and held != ORPHAN_FIN_WAIT2 and "tcp_fin_timeout" not in held
+
+
+def test_a_fin_retransmitted_names_the_sysctl_that_bounds_it() -> None:
+    """FinWait1, Closing, LastAck named no sysctl (the README promises one): the kernel's
+    tcp_write_timeout retries a held socket's FIN tcp_retries2 times, an orphan's (no file,
+    SOCK_DEAD) tcp_orphan_retries times."""
+    for state in (TcpState.FIN_WAIT1, TcpState.CLOSING, TcpState.LAST_ACK):
+        held = state_hint(state, OwnerStatus.FOUND, "app (5)") or ""
+        orphan = state_hint(state, OwnerStatus.NO_OWNER, None) or ""
+        unknown = state_hint(state, None, None) or ""
+        assert "net.ipv4.tcp_retries2" in held and "orphan" not in held, held
+        assert "net.ipv4.tcp_orphan_retries" in orphan and "tcp_retries2" not in orphan, orphan
+        assert "tcp_retries2" in unknown and "tcp_orphan_retries" in unknown, unknown
+
+
+def test_a_close_wait_no_process_has_yet_is_a_listener_not_accepting() -> None:
+    hint = state_hint(TcpState.CLOSE_WAIT, OwnerStatus.NO_OWNER, None) or ""
+    assert "accept()ed" in hint and "not accepting" in hint and "does not close" not in hint
+
+
+def test_syn_sent_names_a_full_accept_queue() -> None:
+    hint = state_hint(TcpState.SYN_SENT, OwnerStatus.FOUND, "app (5)") or ""
+    assert "accept queue is full" in hint and "tcp_syn_retries" in hint
+
+
+def test_explain_delete_tcb_says_linux_never_reports_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+
+    assert main(["explain", "MSFT_NetTCPConnection.State", "12"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "DeleteTCB" in out and "Linux never reports this State" in out, out
+    assert main(["explain", "MSFT_NetTCPConnection.State", "10"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "net.ipv4.tcp_retries2" in out and "net.ipv4.tcp_orphan_retries" in out, out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
@@ -108,28 +109,68 @@ def tcp_table(
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
-    rows = (
-        ("rtt", f"{info.rtt_us / 1000:.3f} ms (var {info.rttvar_us / 1000:.3f} ms)"),
-        ("cwnd", f"{info.snd_cwnd} segments (mss {info.snd_mss} B)"),
-        ("retransmits", f"{info.retrans} in flight, {info.total_retrans} total"),
-        ("bytes in (received)", fmt.size(info.bytes_received)),
-        ("bytes out (acked)", fmt.size(info.bytes_acked)),
-        # An idle connection read "out 1 Byte": the kernel's counters include the sequence
-        # numbers a SYN and a FIN take, as ss's bytes_acked / bytes_received do.
-        ("", "(as the kernel counts: a SYN and a FIN are one byte each)"),
-        ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
-        ("Recv-Q / Send-Q", _queues(info)),
-    )
+    rows = _listener_rows(info) if state is TcpState.LISTEN else _connection_rows(info)
     for name, text in rows:
         table.add_row(Text(name), Text(text))
     return table
 
 
+LISTENER_NOT_MEASURED: Final = (
+    "not measured: a listener exchanges no data (the kernel's figures for it are initial "
+    "values); each accepted connection is measured on its own row"
+)
+NO_RTT_YET: Final = "not measured yet (nothing acknowledged)"
+
+
+def _listener_rows(info: TcpInfo) -> tuple[tuple[str, str], ...]:
+    """A listener's tcp_info holds rtt 0, cwnd 10, mss 0 (nothing was sent) and, in its
+    unacked/sacked fields, its accept queue and backlog (``tcp_get_info``): only the queue
+    is a measurement."""
+    if info.recv_q is None or info.send_q is None:
+        queue = "not reported (recorded before tcpscope read the queues)"
+    else:
+        queue = (
+            f"{info.recv_q} waiting for accept(), backlog {info.send_q} "
+            f"(ss: Recv-Q {info.recv_q}, Send-Q {info.send_q})"
+        )
+    return (
+        ("rtt, cwnd, bytes", LISTENER_NOT_MEASURED),
+        ("accept queue", queue),
+    )
+
+
+def _connection_rows(info: TcpInfo) -> tuple[tuple[str, str], ...]:
+    """A connection's figures; those the kernel has not measured yet say so, not 0: rtt
+    before anything is acknowledged (the kernel's 0 and initial variance), mss before the
+    route gave one."""
+    if info.rtt_us:
+        rtt = f"{info.rtt_us / 1000:.3f} ms (var {info.rttvar_us / 1000:.3f} ms)"
+    else:
+        rtt = NO_RTT_YET
+    mss = f"mss {info.snd_mss} B" if info.snd_mss else "mss not known yet"
+    return (
+        ("rtt", rtt),
+        ("cwnd", f"{info.snd_cwnd} segments ({mss})"),
+        ("retransmits", f"{info.retrans} in flight, {info.total_retrans} total"),
+        ("bytes in (received)", fmt.size(info.bytes_received)),
+        ("bytes out (acked)", fmt.size(info.bytes_acked)),
+        # An idle connection read "out 1 Byte": the kernel's counters include the sequence
+        # numbers a SYN and a FIN take, as ss's bytes_acked / bytes_received do.
+        ("", "(as the kernel and ss count: a SYN and a FIN are one byte each)"),
+        ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
+        ("Recv-Q / Send-Q", _queues(info)),
+    )
+
+
 def _queues(info: TcpInfo) -> str:
-    """As ``ss`` shows them; for a listener: waiting connections / backlog."""
+    """As ``ss`` shows them: sequence space, a SYN or FIN not yet read or acknowledged
+    counting one (the summary names it instead)."""
     if info.recv_q is None or info.send_q is None:
         return "not reported (recorded before tcpscope read the queues)"
-    return f"{info.recv_q} / {info.send_q} (bytes; a listener: queued connections / backlog)"
+    return (
+        f"{info.recv_q} / {info.send_q} (as ss: bytes, and 1 for a SYN or FIN not yet read "
+        "or acknowledged)"
+    )
 
 
 class DetailPane(VerticalKeyScroll, can_focus=True):

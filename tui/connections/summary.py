@@ -27,8 +27,12 @@ from core.connections import (
     TcpInfo,
     TcpState,
     cell_rule,
+    orphaned,
+    recv_q_holds_fin,
+    send_q_control,
     service_name,
     state_hint,
+    unaccepted,
 )
 from tui import format as fmt
 
@@ -202,10 +206,23 @@ def tcp_lines(
     traffic.append("   out ")
     traffic.append(fmt.size(info.bytes_acked), style="bold")
     traffic.append(f" ({_rate(rate.out_per_s if rate else None)})")
+    if any(0 < (count or 0) < 1024 for count in (info.bytes_received, info.bytes_acked)):
+        traffic.append(f"   {SEQUENCE_NOTE}", style="dim")
     return health, traffic
 
 
-def queue_text(info: TcpInfo | None, state: TcpState | None, width: int) -> Text | None:
+SEQUENCE_NOTE: Final = "SYN/FIN count 1 each"
+"""Said beside a byte count shown to the byte: the kernel's counts are sequence space (a
+FIN, and the SYN of the side that connected, count one; :mod:`core.connections.seq_space`
+says why they cannot be taken off for certain). From 1 KiB a byte does not show."""
+
+
+def queue_text(
+    info: TcpInfo | None,
+    state: TcpState,
+    width: int,
+    owner: OwnerStatus | None = None,
+) -> Text | None:
     """Bytes waiting in a connection's queues, or None when both are empty (or unknown).
 
     Why on the summary: a sender whose peer stopped reading looks healthy by rtt, cwnd and
@@ -214,23 +231,80 @@ def queue_text(info: TcpInfo | None, state: TcpState | None, width: int) -> Text
     stuck, and the Recv-Q (``idiag_rqueue``) that the owner is not reading. Only the kernel's
     queue sizes are named: tcpscope does not decode the peer's window or the probe backoff,
     so it does not claim why the queue is not draining. A listener's queues are its accept
-    queue (:func:`accept_queue_text`)."""
+    queue (:func:`accept_queue_text`). The kernel counts a SYN or FIN in them as a byte: it is
+    named, not shown as data (:mod:`core.connections.seq_space`); the tcp_info section keeps
+    the raw numbers, as ``ss`` shows them. Who has not read is said only when known: a
+    process (``owner`` found), nobody yet (still in the accept queue), nobody any more (an
+    orphan)."""
     if info is None or state is TcpState.LISTEN:
         return None
     sent, got = info.send_q or 0, info.recv_q or 0
     if not sent and not got:
         return None
+    send = Text() if not sent else _send_part(state, sent)
+    if not got:
+        send.truncate(width, overflow="ellipsis")
+        return send
+    recv = _recv_part(state, got, owner, short=False)
+    if not sent:
+        recv.truncate(width, overflow="ellipsis")
+        return recv
+    # Both: on one line when it fits (who has not read left out if need be), else two.
+    for tail in (recv, _recv_part(state, got, owner, short=True)):
+        line = Text.assemble(send, "   ", tail)
+        if line.cell_len <= width:
+            return line
+    send.truncate(width, overflow="ellipsis")
+    recv.truncate(width, overflow="ellipsis")
+    return Text("\n").join((send, recv))
+
+
+def _send_part(state: TcpState, sent: int) -> Text:
     text = Text()
-    if sent:
+    control = send_q_control(state, sent)
+    if control is None:
         text.append("Send-Q ")
         text.append(fmt.size(sent), style="bold")
         text.append(" unacked/unsent")
-    if got:
-        text.append("   " if sent else "")
+    elif sent == 1:
+        text.append("Send-Q: ")
+        text.append(f"our {control}", style="bold")
+        text.append(", not acknowledged yet")
+    else:
+        text.append("Send-Q ")
+        text.append(fmt.size(sent - 1), style="bold")
+        text.append(f" + our {control} unacked/unsent")
+    return text
+
+
+def _recv_part(state: TcpState, got: int, owner: OwnerStatus | None, *, short: bool) -> Text:
+    """``short``: no room to say who has not read (beside a Send-Q); an orphan's queue is
+    still said to be never read: nobody will."""
+    text = Text()
+    nobody_now = owner is not None and orphaned(state, owner)
+    if nobody_now:
+        unread = "never read" if short else "never read (closed before reading it)"
+    elif short or owner is None:
+        unread = "not read"
+    elif owner is OwnerStatus.FOUND:
+        unread = "not read by the process"
+    elif unaccepted(state, owner):
+        unread = "not read (not accept()ed yet)"
+    else:  # not known who holds it: no claim
+        unread = "not read"
+    if not recv_q_holds_fin(state, got):
         text.append("Recv-Q ")
         text.append(fmt.size(got), style="bold")
-        text.append(" not read" if sent else " not read by the process")
-    text.truncate(width, overflow="ellipsis")
+        text.append(f" {unread}")
+        return text
+    if got == 1:
+        text.append("Recv-Q: ")
+        text.append("end of stream", style="bold")
+        text.append(f" {unread}")
+    else:
+        text.append("Recv-Q ")
+        text.append(fmt.size(got - 1), style="bold")
+        text.append(f" + end of stream {unread}")
     return text
 
 
@@ -376,7 +450,7 @@ def summary(
         table.add_row(Text("Applied"), applied)
     table.add_row(Text("Age"), age_text(conn, started_at, now))
     table.add_row(Text("Health"), health)
-    queues = queue_text(info, conn.state, value_width)
+    queues = queue_text(info, conn.state, value_width, conn.owner_status)
     if queues is not None:  # a second line only then: the summary fits 80x24
         table.add_row(Text(""), queues)
     if traffic.plain:
