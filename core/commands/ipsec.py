@@ -81,6 +81,7 @@ def instance_json(pv: ProviderView) -> dict[str, object]:
             "reason": r.reason,
             "grade_reason": _grade_reason(r.name, r.provider, pv.version),
             "scope": r.scope,
+            "lower_bound": r.lower_bound,
         }
         for r in pv.rows
     }
@@ -136,6 +137,8 @@ def render_text(view: IpsecView, out: TextIO, columns: int | None = None) -> Non
             detail = r.reason if r.value is None and r.reason else r.source
             if r.value is not None and r.scope:
                 detail += f" ({r.scope})"
+            if r.value is not None and r.lower_bound:
+                detail += f"; {r.lower_bound}"
             head = f"  {r.name:<{width}}  {v:>{vw}}  {r.kind.value:<5}  {r.grade.value:<6}  "
             out.write(f"{head}{_cell(printable(detail or ''), len(head), columns)}\n")
 

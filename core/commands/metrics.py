@@ -74,16 +74,28 @@ def _options(args: argparse.Namespace) -> FeedOptions:
 
 
 class _Publisher:
-    """Builds the families of each sample and hands them to the HTTP process."""
+    """Builds the families of each sample and hands them to the HTTP process; logs why an
+    IPsec provider is down (stderr, once per change)."""
 
     def __init__(self, collector: SnapshotCollector, endpoint: ServingProcess) -> None:
+        from core.metrics import ProviderStateLog
+
         self._collector = collector
         self._endpoint = endpoint
+        self._states = ProviderStateLog()
+
+    def _log(self, view: IpsecView | None) -> None:
+        if view is None:
+            return
+        for line in self._states.note(view):
+            print(line, file=sys.stderr, flush=True)
 
     def snapshot(self, snap: Snapshot) -> None:
+        self._log(snap.ipsec)
         self._endpoint.publish(self._collector.update(snap))
 
     def ipsec(self, view: IpsecView) -> None:
+        self._log(view)
         families = self._collector.update_ipsec(view)
         if families is not None:
             self._endpoint.publish(families)

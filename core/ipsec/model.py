@@ -129,6 +129,9 @@ class CounterReading:
     """Why the value is None (``not reported: …``); None when a value is reported."""
     scope: str | None = None
     """Window of a total when not the daemon's lifetime, e.g. ``since monitor start``."""
+    lower_bound: str | None = None
+    """Why the value is only a lower bound (``lower bound: …``: events were missed), or None
+    when the source counted everything in its scope."""
 
     def to_json(self) -> dict[str, object]:
         """Plain dict for ``--json``."""
@@ -138,6 +141,7 @@ class CounterReading:
             "grade": self.grade.value,
             "reason": self.reason,
             "scope": self.scope,
+            "lower_bound": self.lower_bound,
         }
 
 
@@ -235,6 +239,8 @@ class CounterRow:
     scope: str | None
     history: tuple[float | None, ...]
     """Rates (totals) or values (gauges), oldest first; None marks a gap (reset, not reported)."""
+    lower_bound: str | None = None
+    """Why the value is only a lower bound (see :class:`CounterReading`), or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +275,7 @@ class ProviderView:
         """Per-counter provenance as :class:`CounterReading`."""
         return {
             r.name: CounterReading(
-                r.name, r.value, r.provider, r.source, r.grade, r.reason, r.scope
+                r.name, r.value, r.provider, r.source, r.grade, r.reason, r.scope, r.lower_bound
             )
             for r in self.rows
         }

@@ -31,6 +31,7 @@ def _null(row: CounterRow) -> CounterRow:
         display=None,
         peak_rate=None,
         reason=ONE_SHOT_REASON.format(source=row.source),
+        lower_bound=None,
     )
 
 

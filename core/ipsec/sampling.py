@@ -174,6 +174,7 @@ class IpsecSampler:
             reason=cr.reason,
             scope=cr.scope,
             history=self.history.get(provider, counter),
+            lower_bound=cr.lower_bound,
         )
 
     def _sa_rates(

@@ -123,7 +123,30 @@ def ipsec_families(view: IpsecView | None) -> list[Metric]:
                 family.add_metric([provider.name], value)
         if family.samples:
             out.append(family)
+    out += lower_bound_families(view)
     return out
+
+
+def lower_bound_families(view: IpsecView) -> list[Metric]:
+    """``tcpscope_ipsec_lower_bound{provider,counter}``: 1 where a reported total counted from
+    events (scope "since monitor start") missed some, 0 where it counted them all.
+
+    Why a series of its own: events missed while tcpscope's listener had lost the daemon are
+    gone for good, so the total is only a lower bound; a scrape must be able to tell (and an
+    alert to fire) without the TUI's detail pane or ``--json``.
+    """
+    family = GaugeMetricFamily(
+        f"{PREFIX}_ipsec_lower_bound",
+        "1 when the provider's value of this total, counted by tcpscope from daemon events "
+        "since it started, is only a lower bound (its event listener lost the daemon, and "
+        "events while it was away are not counted), else 0",
+        labels=["provider", "counter"],
+    )
+    for provider in view.providers:
+        for row in provider.rows:
+            if row.scope is not None and row.value is not None:
+                family.add_metric([provider.name, row.name], int(row.lower_bound is not None))
+    return [family] if family.samples else []
 
 
 def namespace_counts(snap: Snapshot) -> tuple[int, int]:

@@ -7,7 +7,9 @@ socket). Names carry a random suffix so parallel runs do not clash; addresses ex
 the namespaces (outer 10.99.N.0/24 on a veth pair, inner /32s on ``lo``). Everything is torn
 down by PID and by name, also when set-up fails half way.
 
-Usage: ``python -m tests.lab.ipsec_lab up|down|status`` (as root), or ``with IpsecLab() as lab:``.
+Usage: ``python -m tests.lab.ipsec_lab up|down [ID]`` or ``status`` (as root), or
+``with IpsecLab() as lab:``. ``down`` removes only the lab of that ID (default
+:data:`DEFAULT_ID`, the one a bare ``up`` starts): other people's labs and running tests stay.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ CHARON: Final = "/usr/lib/ipsec/charon"
 SWANCTL: Final = "swanctl"
 STATE_DIR: Final = Path("/tmp/tcpscope-ipsec-lab")
 SIDES: Final = ("a", "b")
+DEFAULT_ID: Final = "lab"
+"""The lab a bare ``up`` starts and a bare ``down`` removes."""
+_ID: Final = re.compile(r"[a-z0-9]{1,11}")
+"""An ID is part of interface names (``tsla<ID>``: at most 15 characters)."""
 
 _STRONGSWAN_CONF: Final = """\
 charon {{
@@ -649,9 +655,7 @@ def _connectable(path: str) -> bool:
 def _wait_gone(pid: int, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
@@ -667,48 +671,34 @@ def _is_charon(pid: int) -> bool:
 
 
 def _alive(pid: int | None) -> bool:
+    """The process runs (a zombie, exited but not yet reaped by its parent, does not)."""
     if pid is None:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``up`` starts a lab and leaves it running; ``down`` removes all; ``status`` lists."""
+    """``up [ID]`` starts a lab and leaves it running; ``down [ID]`` removes that lab only;
+    ``status`` lists every lab (anyone's)."""
     parser = argparse.ArgumentParser(prog="python -m tests.lab.ipsec_lab")
     parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument(
+        "id", nargs="?", default=DEFAULT_ID, help=f"the lab's ID (default {DEFAULT_ID})"
+    )
     args = parser.parse_args(argv)
+    lab_id: str = args.id
+    if not _ID.fullmatch(lab_id):
+        print(f"lab ID must be 1-11 of a-z and 0-9, not {lab_id!r}", file=sys.stderr)
+        return 2
+    state = STATE_DIR / f"{lab_id}.json"
     if args.action == "up":
-        why = have_lab_tools()
-        if why:
-            print(why, file=sys.stderr)
-            return 2
-        lab = IpsecLab()
-        try:
-            lab.up()
-            lab.initiate("lab")
-            lab.traffic(3)
-        except BaseException as err:
-            lab.down()
-            print(f"lab up failed: {err}", file=sys.stderr)
-            return 1
-        print(
-            json.dumps(
-                {
-                    "suffix": lab.suffix,
-                    "vici": {k: s.vici for k, s in lab.sides.items()},
-                    "netns": {k: s.netns for k, s in lab.sides.items()},
-                    "swanctl": f"STRONGSWAN_CONF={lab.a.conf} swanctl --list-sas",
-                },
-                indent=2,
-            )
-        )
-        return 0
-    paths = sorted(STATE_DIR.glob("*.json")) if STATE_DIR.exists() else []
+        return _up(lab_id, state)
     if args.action == "status":
+        paths = sorted(STATE_DIR.glob("*.json")) if STATE_DIR.exists() else []
         for p in paths:
             lab = IpsecLab.from_state(p)
             alive = {k: _alive(s.pid) for k, s in lab.sides.items()}
@@ -719,10 +709,47 @@ def main(argv: list[str] | None = None) -> int:
         if not paths:
             print("no lab running")
         return 0
-    for p in paths:
-        lab = IpsecLab.from_state(p)
+    if not state.exists():
+        print(f"no lab {lab_id} (see `python -m tests.lab.ipsec_lab status`)", file=sys.stderr)
+        return 1
+    lab = IpsecLab.from_state(state)
+    lab.down()
+    print(f"{lab.suffix}: removed")
+    return 0
+
+
+def _up(lab_id: str, state: Path) -> int:
+    why = have_lab_tools()
+    if why:
+        print(why, file=sys.stderr)
+        return 2
+    if state.exists():
+        print(
+            f"lab {lab_id} is up already: `down {lab_id}` first, or give another ID",
+            file=sys.stderr,
+        )
+        return 1
+    lab = IpsecLab(suffix=lab_id)
+    try:
+        lab.up()
+        lab.initiate("lab")
+        lab.traffic(3)
+    except BaseException as err:
         lab.down()
-        print(f"{lab.suffix}: removed")
+        print(f"lab up failed: {err}", file=sys.stderr)
+        return 1
+    print(
+        json.dumps(
+            {
+                "id": lab.suffix,
+                "vici": {k: s.vici for k, s in lab.sides.items()},
+                "netns": {k: s.netns for k, s in lab.sides.items()},
+                "swanctl": f"STRONGSWAN_CONF={lab.a.conf} swanctl --list-sas",
+                "down": f"python -m tests.lab.ipsec_lab down {lab.suffix}",
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -34,6 +34,9 @@ def summary_text(row: CounterRow) -> Text:
         text.append(fmt.counter_rate(row.peak_rate) if row.peak_rate is not None else fmt.MISSING)
     if row.scope:
         text.append(f"\nCounted {row.scope}")
+    if row.lower_bound:
+        text.append("\n")
+        text.append(row.lower_bound, style="bold yellow")
     if row.reason:
         text.append("\n")
         text.append(row.reason, style="italic")

@@ -51,14 +51,17 @@ def make_reading(
     available: bool = True,
     reset: bool = False,
     native_reasons: Mapping[str, str] | None = None,
+    lower_bounds: Mapping[str, str] | None = None,
 ) -> ProviderReading:
     """Build a reading: values by WMI name; counters graded ``none`` are always None.
 
     Args:
         reasons: per-counter "not reported: …" text for counters whose value is None.
         error: one line; the default reason of every counter without a value.
+        lower_bounds: per-counter "lower bound: …" text for values that missed events.
     """
     reasons = reasons or {}
+    lower_bounds = lower_bounds or {}
     readings: dict[str, CounterReading] = {}
     kwargs: dict[str, int | None] = {}
     for name in COUNTER_NAMES:
@@ -77,6 +80,7 @@ def make_reading(
             spec.grade,
             reason,
             spec.scope if COUNTERS[name].kind.value == "total" else None,
+            lower_bounds.get(name) if value is not None else None,
         )
         kwargs[ATTR_BY_WMI[name]] = value
     active = available and error is None

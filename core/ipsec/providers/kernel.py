@@ -23,6 +23,10 @@ NO_XFRM_STATS: Final = "not reported: kernel without CONFIG_XFRM_STATISTICS"
 NO_IKE_SOCKET: Final = "not reported: no socket on UDP 500/4500 in this network namespace"
 _NETLINK_COUNTERS: Final = ("ActiveAcquire", "AcquireHeapSize", "ConnectionListSize")
 _EVENT_COUNTERS: Final = ("KeyAdditions", "KeyUpdates")
+LOWER_BOUND: Final = (
+    "lower bound: XFRM SA notifications overflowed tcpscope's netlink buffer {lost} "
+    "(ENOBUFS); the SAs added then are not counted and cannot be recovered"
+)
 
 
 def _netlink_reason(err: OSError) -> str:
@@ -129,7 +133,11 @@ class KernelProvider:
         return None
 
     def _sa_events(
-        self, values: dict[str, int | None], reasons: dict[str, str], native: dict[str, int]
+        self,
+        values: dict[str, int | None],
+        reasons: dict[str, str],
+        native: dict[str, int],
+        lower_bounds: dict[str, str],
     ) -> None:
         if not self._events_tried:
             self._events_tried = True
@@ -149,7 +157,12 @@ class KernelProvider:
             return
         values["KeyAdditions"] = self._events.new_sa
         values["KeyUpdates"] = self._events.upd_sa
-        native["xfrm_sa_events_lost"] = self._events.lost
+        lost = self._events.lost
+        native["xfrm_sa_events_lost"] = lost
+        if lost:
+            times = "once" if lost == 1 else f"{lost} times"
+            for counter in _EVENT_COUNTERS:
+                lower_bounds[counter] = LOWER_BOUND.format(lost=times)
 
     def read(self) -> ProviderReading:
         """One reading of the current network namespace's kernel IPsec facts."""
@@ -181,7 +194,8 @@ class KernelProvider:
         nl_reason = self._netlink(values, reasons, native)
         if nl_reason is not None:
             native_reasons["xfrm netlink"] = nl_reason
-        self._sa_events(values, reasons, native)
+        lower_bounds: dict[str, str] = {}
+        self._sa_events(values, reasons, native, lower_bounds)
         totals.update(
             {
                 "ike_udp_drops",
@@ -200,6 +214,7 @@ class KernelProvider:
             native=native,
             native_totals=frozenset(totals),
             native_reasons=native_reasons,
+            lower_bounds=lower_bounds,
         )
 
     def close(self) -> None:

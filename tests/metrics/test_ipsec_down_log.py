@@ -1,0 +1,53 @@
+"""The exporter says on stderr (the journal) why an IPsec provider is down, once per change.
+
+Why: ``tcpscope_ipsec_up 0`` alone leaves an operator guessing; the reason is what
+``tcpscope ipsec`` and the TUI print. A real exporter reads a real UNIX socket that accepts and
+never answers (a stalled charon), then none at all; the path carries an escape sequence, which
+must reach the log escaped (path and daemon text are not the operator's to trust).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.metrics.exporter import exporter, value
+
+
+def wait_up_value(running: object, want: float, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = value(running.samples(), "tcpscope_ipsec_up", provider="strongswan")  # type: ignore[attr-defined]
+        if got == want:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"tcpscope_ipsec_up never {want}")
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="needs UNIX sockets")
+def test_down_reason_logged_once_per_change_and_escaped(tmp_path: Path) -> None:
+    where = tmp_path / "run\x1b[31m"
+    where.mkdir()
+    path = where / "charon.vici"
+    stalled = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stalled.bind(str(path))
+    stalled.listen(64)  # accepts (the kernel's backlog) and never answers
+    args = ("--provider", "strongswan", "--vici", str(path))
+    with exporter("--interval", "0.5", global_args=args) as running:
+        running.wait_sampled()
+        wait_up_value(running, 0)
+        time.sleep(4)  # several samples, and the backed-off reason's countdown changes
+        stalled.close()
+        path.unlink()
+        time.sleep(4)
+        wait_up_value(running, 0)
+    assert running.proc.stderr is not None
+    lines = [ln for ln in running.proc.stderr.read().splitlines() if "ipsec: strongswan" in ln]
+    shown = str(path).replace("\x1b", "\\x1b")
+    assert lines == [
+        f"tcpscope: ipsec: strongswan down: not responding: no answer on {shown} in time",
+        f"tcpscope: ipsec: strongswan down: charon not running (no VICI socket at {shown})",
+    ]
