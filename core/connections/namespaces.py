@@ -85,6 +85,10 @@ class NamespaceInfo:
     unmatched: bool = False
     """An nsfs file's namespace that may be one of the :attr:`stand_in` ones (nothing
     unprivileged tells them apart): not counted as a namespace of its own."""
+    gone: bool = False
+    """No longer there (its last process ended): kept as last seen only while ghosts of its
+    sockets are shown, so they still say where they were; counted nowhere (see
+    :func:`core.connections.snapshot.keep_ghost_namespaces`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,32 +118,38 @@ class NamespaceView:
         return next((info for info in self.namespaces if info.inode == netns), None)
 
     @property
+    def present(self) -> tuple[NamespaceInfo, ...]:
+        """The namespaces the sample found: less the :attr:`NamespaceInfo.gone` ones."""
+        return tuple(info for info in self.namespaces if not info.gone)
+
+    @property
     def shown(self) -> int:
         """Namespaces whose sockets were read."""
-        return sum(info.read_by is not ReadBy.UNREADABLE for info in self.namespaces)
+        return sum(info.read_by is not ReadBy.UNREADABLE for info in self.present)
 
     @property
     def unreadable(self) -> int:
         """Namespaces found but not read (less the :attr:`unmatched` ones)."""
         return sum(
-            info.read_by is ReadBy.UNREADABLE and not info.unmatched for info in self.namespaces
+            info.read_by is ReadBy.UNREADABLE and not info.unmatched for info in self.present
         )
 
     @property
     def unmatched(self) -> int:
         """nsfs files that may or may not be namespaces already counted (NamespaceInfo)."""
-        return sum(info.unmatched for info in self.namespaces)
+        return sum(info.unmatched for info in self.present)
 
     @property
     def with_sockets(self) -> int:
         """Namespaces that had at least one socket in the last sample."""
-        return sum(info.has_sockets for info in self.namespaces)
+        return sum(info.has_sockets for info in self.present)
 
     def notes(self) -> tuple[str, ...]:
         """One line per kind of namespace not fully read (for the header and stderr)."""
         lines: list[str] = []
         procfs: dict[str, int] = {}
-        for info in self.namespaces:
+        present = self.present
+        for info in present:
             if info.read_by is ReadBy.PROCFS:
                 why = info.reason or "entering them for sock_diag needs CAP_SYS_ADMIN"
                 procfs[why] = procfs.get(why, 0) + 1
@@ -147,11 +157,11 @@ class NamespaceView:
             lines.append(
                 f"{count} network namespace(s) read from /proc/PID/net/tcp without tcp_info: {why}"
             )
-        unread = [i for i in self.namespaces if i.read_by is ReadBy.UNREADABLE and not i.unmatched]
+        unread = [i for i in present if i.read_by is ReadBy.UNREADABLE and not i.unmatched]
         if unread:
             why = unread[0].reason or "no way in"
             lines.append(f"{len(unread)} network namespace(s) not readable: {why}")
-        loose = [i for i in self.namespaces if i.unmatched]
+        loose = [i for i in present if i.unmatched]
         if loose:
             names = ", ".join(printable(i.name or str(i.inode)) for i in loose[:3])
             more = ", …" if len(loose) > 3 else ""

@@ -8,6 +8,7 @@ a replay and the demo look the same to them.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +139,39 @@ def next_ghosts(
         out.pop(key, None)
     horizon = now - timedelta(seconds=ttl_s)
     return {k: g for k, g in out.items() if g.closed_at > horizon}
+
+
+def keep_ghost_namespaces(
+    view: NamespaceView | None, before: NamespaceView | None, ghosts: Collection[Ghost]
+) -> NamespaceView | None:
+    """``view`` with the namespaces ``before`` had that are gone from it (their last process
+    ended: a container stopped or was killed) put back, marked
+    :attr:`~core.connections.namespaces.NamespaceInfo.gone`, for as long as ``ghosts`` are of
+    their sockets. ``before`` is the view this one follows (as this returned it), so a gone
+    namespace stays as it was last seen until its last ghost leaves.
+
+    Why: a ghost keeps its owner; without its namespace it lost its container too, so the
+    ``container:``/``ns:`` filters dropped what the user had just killed and the detail pane
+    could say no more than its inode. The sampler applies it, a recording's reader too (files
+    written before carry no gone namespaces). ``before`` is returned when nothing differs, so
+    consumers that follow a view by identity do not redo their work."""
+    if view is None or before is None or before is view or not ghosts:
+        return view
+    here = {info.inode for info in view.namespaces}
+    missing = [i for i in before.namespaces if i.inode not in here and not i.current]
+    if not missing:
+        return view
+    used = {ghost.connection.netns for ghost in ghosts}  # (only while a namespace is gone)
+    kept = [
+        info if info.gone else dataclasses.replace(info, gone=True, processes=0, has_sockets=False)
+        for info in missing
+        if info.inode in used
+    ]
+    if not kept:
+        return view
+    ordered = sorted((*view.namespaces, *kept), key=lambda i: (not i.current, i.inode))
+    out = dataclasses.replace(view, namespaces=tuple(ordered))
+    return before if out == before else out
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,7 +154,7 @@ def namespace_counts(snap: Snapshot) -> tuple[int, int]:
     read, and those it found but could not (a failed sample: none read)."""
     view = snap.namespaces
     if snap.error is not None:
-        return 0, max(1, len(view.namespaces)) if view is not None else 1
+        return 0, max(1, len(view.present)) if view is not None else 1
     if view is None:  # the current namespace only (--netns current, the demo host)
         return 1, 0
     return view.shown, view.unreadable

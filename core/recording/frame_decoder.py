@@ -22,6 +22,7 @@ from core.connections.snapshot import (
     SourceError,
     StateChange,
     diff_connections,
+    keep_ghost_namespaces,
     next_ghosts,
 )
 from core.ipsec.model import IpsecView
@@ -143,7 +144,10 @@ class FrameDecoder:
         self._procs: dict[int, ProcessInfo] = {}
         self._ghosts: dict[str, Ghost] = {}
         self._privilege = Privilege()
+        self._recorded_ns: NamespaceView | None = None
         self._namespaces: NamespaceView | None = None
+        """The recorded view with the gone namespaces the ghosts need (files written before
+        they were recorded carry none: see :func:`keep_ghost_namespaces`)."""
         self._interval = 1.0
         self._started: datetime | None = None
         self._source = ""
@@ -191,7 +195,10 @@ class FrameDecoder:
         if "pv" in rec:
             self._privilege = PRIVILEGE.decode(rec["pv"])
         if "ns" in rec:
-            self._namespaces = NAMESPACES.decode(rec["ns"])
+            self._recorded_ns = NAMESPACES.decode(rec["ns"])
+        self._namespaces = keep_ghost_namespaces(
+            self._recorded_ns, self._namespaces, self._ghosts.values()
+        )
         self._apply_ipsec(rec, key, build)
         error: SourceError | None = SOURCE_ERROR.decode(rec["e"]) if "e" in rec else None
         stats: SampleStats = STATS.decode(_get(rec, "ss", list))

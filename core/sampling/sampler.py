@@ -31,6 +31,7 @@ from core.connections.snapshot import (
     Snapshot,
     SourceError,
     diff_connections,
+    keep_ghost_namespaces,
 )
 from core.connections.sources.base import (
     ConnectionSource,
@@ -47,6 +48,7 @@ from core.sampling.mailbox import Mailbox
 from core.sampling.young_pass import young_pass
 
 if TYPE_CHECKING:
+    from core.connections.namespaces import NamespaceView
     from core.ipsec.model import IpsecView
 
 STRETCH: Final = 1.5
@@ -133,6 +135,9 @@ class Sampler(FeedControls):
         self._last: Snapshot | None = None
         self._last_good: SourceSample | None = None
         self._ghosts = GhostBook(ghost_ttl_s)
+        self._namespaces: NamespaceView | None = None
+        """The namespace view last published: gone namespaces stay in it while ghosts of
+        their sockets do (see :func:`keep_ghost_namespaces`)."""
         self._error_since: datetime | None = None
         self._pending: asyncio.Future[SourceSample] | None = None
         self._pending_now: datetime | None = None
@@ -505,7 +510,7 @@ class Sampler(FeedControls):
                 ms, len(result.connections), result.new_owners_resolved, self._stretched_s
             ),
             ipsec=self._ipsec_view,
-            namespaces=result.namespaces,
+            namespaces=self._keep_namespaces(result.namespaces),
         )
 
     def _failed(self, now: datetime, kind: ErrorKind, message: str) -> Snapshot:
@@ -530,8 +535,13 @@ class Sampler(FeedControls):
             stale=good is not None,
             privilege=good.privilege if good else Privilege(),
             ipsec=self._ipsec_view,
-            namespaces=good.namespaces if good else None,
+            namespaces=self._keep_namespaces(good.namespaces if good else None),
         )
+
+    def _keep_namespaces(self, view: NamespaceView | None) -> NamespaceView | None:
+        """``view`` with the gone namespaces the ghosts still need (after _update_ghosts)."""
+        self._namespaces = keep_ghost_namespaces(view, self._namespaces, self._ghosts.shown)
+        return self._namespaces
 
     def _update_ghosts(
         self, now: datetime, old: Mapping[str, TcpConnection], diff: ConnectionDiff

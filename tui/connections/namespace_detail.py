@@ -22,6 +22,8 @@ from core.connections import (
 from core.netns import PROCNET_MISSING
 from tui import format as fmt
 
+GONE_WHY = "the namespace no longer exists (its last process ended); shown as last seen"
+"""Why a ghost's namespace is described as it was (:attr:`NamespaceInfo.gone`)."""
 OWN = "tcpscope's own"
 """The namespace the sampler ran in, when it ran here (see ``Shell.own_namespace``)."""
 
@@ -70,6 +72,8 @@ def namespace_table(
         )
     else:
         table.add_row(Text("read from"), Text("sock_diag inside the namespace"))
+    if info.gone:
+        table.add_row(Text("gone"), Text(GONE_WHY, style="italic"))
     return table
 
 
@@ -96,7 +100,8 @@ def namespace_line(netns: int | None, view: NamespaceView | None, own: str = OWN
         parts.insert(0, own)
     elif not parts:
         parts.append("another, unnamed")
+    gone = ", gone" if info.gone else ""
     if info.stand_in:
         pid = f"PID {info.via_pid}'s; " if info.via_pid is not None else ""
-        return f"{', '.join(parts)} ({pid}inode not readable)"
-    return f"{', '.join(parts)} (inode {info.inode})"
+        return f"{', '.join(parts)} ({pid}inode not readable{gone})"
+    return f"{', '.join(parts)} (inode {info.inode}{gone})"

@@ -41,7 +41,7 @@ def scope_words(view: NamespaceView | None, *, here: bool, others: bool = False)
     network namespace"."""
     if view is None:
         return (LIVE_SCOPE if here and not others else ""), ""
-    if not view.namespaces and view.selection not in (ALL_NETNS, CURRENT_NETNS):
+    if not view.present and view.selection not in (ALL_NETNS, CURRENT_NETNS):
         # The namespaces --netns named are fixed at start: none left means they are gone
         # (``ip netns del``, the container stopped), not an empty host.
         return f"--netns {fmt.safe(view.selection)}: gone", ""
