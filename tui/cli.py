@@ -240,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
         refuse_ignored_globals(args.command_name, args, parser)
+        if args.command_name is not None:
+            from core.netns import netns_chosen
+
+            netns_chosen(args, args.command_name)  # before and after it: the same, or refused
         args.leave_when_done = leave_when_done
         command: Callable[[argparse.Namespace], int] | None = args.command
         code = command(args) if command is not None else _run_app(args)

@@ -24,10 +24,13 @@ from core.connections import (
     close_connections,
     close_targets,
     endpoints,
+    namespace_in,
+    namespace_label,
     process_label,
 )
 from core.errors import MonitorError, UsageError
-from core.netns import ALL_NETNS, CURRENT_NETNS, check_netns
+from core.netns import ALL_NETNS, CURRENT_NETNS, add_netns_argument, netns_chosen
+from core.textsafe import printable
 
 TargetsOf = Callable[[Sequence[TcpConnection]], list[CloseTarget]]
 """Who holds each socket (here, or on the ``--remote`` server)."""
@@ -43,12 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes", "-y", action="store_true", help="close without asking (needed without a terminal)"
     )
-    parser.add_argument(
-        "--netns",
+    add_netns_argument(
+        parser,
         dest="close_netns",
-        type=check_netns,
         default=None,
-        metavar="WHICH",
+        command=True,
         help="network namespaces to act in: current (default), all, or names, PIDs, paths",
     )
 
@@ -57,11 +59,7 @@ def acting_netns(args: argparse.Namespace) -> str:
     """The namespaces ``close`` acts in: its own ``--netns``, else the top-level one
     (``tcpscope --netns web close`` is ``close --netns web``, never silently the current one),
     else the current namespace."""
-    own: str | None = getattr(args, "close_netns", None)
-    top: str | None = getattr(args, "netns", None) if getattr(args, "netns_given", False) else None
-    if own is not None and top is not None and own != top:
-        raise UsageError(f"close: --netns given twice ({top!r} before close, {own!r} after)")
-    return own or top or CURRENT_NETNS
+    return netns_chosen(args, "close", "close_netns") or CURRENT_NETNS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -219,18 +217,41 @@ def _confirmed(count: int, stdin: TextIO) -> bool:
 def _close(conns: Sequence[TcpConnection], snap: Snapshot, closer: Closer) -> int:
     results = closer(conns)
     names = connections_cli.state_names()
+    where = _namespace_names(conns, snap)
     refused = False
     for conn, outcome in results:
+        pid = conn.owning_process
+        proc = snap.processes.get(pid) if pid is not None else None
+        owner = process_label(pid, proc, conn.owner_status)
         if outcome.done:
-            pid = conn.owning_process
-            proc = snap.processes.get(pid) if pid is not None else None
-            owner = process_label(pid, proc, conn.owner_status)
             state = names.get(int(conn.state), "?")
-            print(f"closed  {endpoints(conn)}  {state}  {owner}")
+            print(f"closed  {endpoints(conn)}  {state}  {owner}{where(conn, '  ')}")
         else:
             refused = True
-            print(f"tcpscope: {endpoints(conn)}: {outcome.message}", file=sys.stderr)
+            print(
+                f"tcpscope: {endpoints(conn)} ({owner}{where(conn, ', ')}): {outcome.message}",
+                file=sys.stderr,
+            )
     untried = len(conns) - len(results)
     if untried:
         print(f"tcpscope: {untried} more not tried (the same refusal)", file=sys.stderr)
     return EXIT_REFUSED if refused else 0
+
+
+def _namespace_names(
+    conns: Sequence[TcpConnection], snap: Snapshot
+) -> Callable[[TcpConnection, str], str]:
+    """``in NAMESPACE`` (as the table's column labels it, escaped) for each line, when any
+    connection is outside tcpscope's own namespace; else nothing.
+
+    Why: the same 4-tuple in two namespaces printed two identical "closed" lines, and a
+    refusal did not say which socket it was.
+    """
+    view = snap.namespaces
+    if view is None or all(c.netns is None for c in conns):
+        return lambda _conn, _sep: ""
+
+    def where(conn: TcpConnection, sep: str) -> str:
+        return f"{sep}in {printable(namespace_label(namespace_in(conn.netns, view)))}"
+
+    return where

@@ -97,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true", help="JSON array, WMI property names")
     out.add_argument("--csv", action="store_true", help="CSV, WMI property names as header")
     add_filter_arguments(parser)
-    add_netns_argument(parser, default=argparse.SUPPRESS)
+    add_netns_argument(parser, default=argparse.SUPPRESS, command=True)
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:

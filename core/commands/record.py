@@ -79,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     from core.netns import add_netns_argument
 
-    add_netns_argument(parser, default=argparse.SUPPRESS)
+    add_netns_argument(parser, default=argparse.SUPPRESS, command=True)
 
 
 def _options(args: argparse.Namespace) -> FeedOptions:

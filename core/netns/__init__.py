@@ -18,6 +18,7 @@ __all__ = [
     "add_netns_argument",
     "check_netns",
     "namespace_dumps",
+    "netns_chosen",
     "readable_here",
     "sock_diag_in",
 ]
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from core.netns.options import DEFAULT as DEFAULT_NETNS
     from core.netns.options import add_netns_argument
     from core.netns.options import check as check_netns
+    from core.netns.options import chosen as netns_chosen
     from core.netns.procnet import MISSING as PROCNET_MISSING
     from core.netns.select import namespace_dumps, readable_here, sock_diag_in
 else:
@@ -40,6 +42,7 @@ else:
                 "CURRENT_NETNS=CURRENT",
                 "DEFAULT_NETNS=DEFAULT",
                 "check_netns=check",
+                "netns_chosen=chosen",
             ),
             "procnet": ("PROCNET_MISSING=MISSING",),
             "select": ("namespace_dumps", "readable_here", "sock_diag_in"),

@@ -58,3 +58,30 @@ def test_a_bad_number_in_a_filter_is_quoted_as_typed(word: str, quoted: str) -> 
     line = one_line_error(result)
     assert line.endswith(f"needs a number or a range like 1024-65535, got {quoted}"), line
     assert result.returncode == 2
+
+
+LIST_THEM = "--netns given twice; list them: --netns a,b"
+TWICE = [
+    (["connections", "--netns", "a", "--netns", "b"], LIST_THEM),
+    (["--netns", "a", "--netns", "b", "connections"], LIST_THEM),
+    (["record", "-", "--netns", "a", "--netns", "b"], LIST_THEM),
+    (["close", "--local-port", "1", "--netns", "a", "--netns", "b"], LIST_THEM),
+    (
+        ["--netns", "a", "connections", "--netns", "b"],
+        "connections: --netns given twice ('a' before connections, 'b' after)",
+    ),
+    (
+        ["--netns", "a", "record", "-", "--netns", "b"],
+        "record: --netns given twice ('a' before record, 'b' after)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "says"), TWICE, ids=[" ".join(argv) for argv, _ in TWICE])
+def test_netns_given_twice_is_refused(argv: list[str], says: str) -> None:
+    """The last ``--netns`` silently replaced the others (``--netns A --netns B`` read only
+    B), while ``--filter`` twice ANDs: now refused, one line, as ``close`` already did."""
+    result = tcpscope(*argv)
+    assert one_line_error(result) == f"tcpscope: {says}"
+    assert result.returncode == 2
+    assert not result.stdout

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.sockets import SYSTEM_PYTHON
+from tests.netns import containers
 from tests.netns.lab import free_port, listener, needs_netns, netns, unique
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,6 +167,42 @@ def test_a_named_namespace_that_cannot_be_read_fails(served: tuple[str, str, int
     assert len(errors) == 1, done.stderr
     assert errors[0].startswith(f"tcpscope: network namespace {name} could not be read: ")
     assert "Traceback" not in done.stderr
+
+
+def test_a_pid_in_another_users_namespace_is_read_as_the_default_run_reads_it(
+    served: tuple[str, str, int, int],
+) -> None:
+    """``--netns PID`` opened ``/proc/PID/ns/net``, which nobody may not: "Permission denied",
+    exit 2, though the default run lists that namespace (read through /proc/PID/net/tcp)."""
+    _name, _empty, port, pid = served
+    for word in (str(pid), f"pid:{pid}", f"ns of pid {pid}", f"/proc/{pid}/ns/net"):
+        done = tcpscope("connections", "--netns", word, "--local-port", str(port))
+        assert done.returncode == 0, (word, done.stderr)
+        assert f"127.0.0.1:{port}" in done.stdout and f"ns of pid {pid}" in done.stdout, word
+
+
+def test_a_container_is_chosen_by_its_label_and_a_name_nobody_cannot_read_is_said_so(
+    tmp_path: Path,
+) -> None:
+    """As nobody, ``--netns podman:ID`` (the label the table shows) was "no container named";
+    its name, which only root can read, was the same bad-input error (exit 2): it is a
+    privilege limit (exit 1) and says which label to give instead."""
+    with containers.podman_container(tmp_path) as (cname, cid, _pid):
+        label = f"podman:{cid[:12]}"
+        table = tcpscope("connections", "--local-port", "8080")
+        assert table.returncode == 0 and label in table.stdout, (table.stdout, table.stderr)
+        done = tcpscope("connections", "--netns", label, "--local-port", "8080")
+        assert done.returncode == 0, done.stderr
+        assert ":8080" in done.stdout and label in done.stdout
+        named = tcpscope("connections", "--netns", cname, "--local-port", "8080")
+        assert named.returncode == 1, (named.stdout, named.stderr)
+        assert not named.stdout
+        (error,) = [x for x in named.stderr.splitlines() if not x.startswith("tcpscope: note")]
+        assert error.startswith(
+            f"tcpscope: --netns: no network namespace or container named '{cname}' that this "
+            "user can see: "
+        )
+        assert "have no name readable without root" in error and "Traceback" not in error
 
 
 APP = """

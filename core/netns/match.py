@@ -1,0 +1,325 @@
+"""Which network namespace one ``--netns`` word names: what the app shows can be typed back.
+
+Why: the table labels a namespace by its container (``revD-web``, ``podman:559586964fdd``,
+``ns/pod/name``), its ``ip netns`` name (escaped as :func:`core.textsafe.printable` shows
+it), ``ns:INODE`` or ``ns of pid N``; each of those, typed back, finds it. A PID whose
+``ns/net`` link cannot be read (another user's process) is found in the discovery, which
+reached it through ``/proc/PID/net/tcp`` as the default run does; what cannot be told at all
+is a privilege limit (exit 1), never bad input (exit 2). Digits alone may be a PID, a
+namespace inode, a container's id prefix or its name: one namespace is taken, several are an
+error naming each candidate the way it can be typed unambiguously.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Final
+
+from core.connections.namespaces import ContainerInfo
+from core.errors import AccessDenied, UsageError
+from core.netns.cgroups import ContainerRef, container_of_pid
+from core.netns.discover import NETNS_DIRS, Discovery, FoundNamespace
+from core.netns.names import ContainerNamer, runs_as_root
+from core.textsafe import printable, typed
+
+_NS_GET_NSTYPE: Final = 0xB703
+"""ioctl(2) on an nsfs file (``linux/nsfs.h``): the CLONE_NEW* type of its namespace."""
+_CLONE_NEWNET: Final = 0x40000000
+NOT_NETNS: Final = (
+    "is not a network namespace (give an nsfs file such as /run/netns/NAME or /proc/PID/ns/net)"
+)
+RUNTIMES: Final = ("docker", "podman", "containerd", "cri-o", "kubernetes", "nspawn")
+"""The ``RUNTIME:`` of a container label (``podman:559586964fdd``)."""
+_DENIED: Final = (errno.EACCES, errno.EPERM)
+
+
+class NotVisible(AccessDenied):
+    """What ``--netns`` names exists, or may, but this user cannot tell which namespace it
+    is: a privilege limit, so exit 1 (exit 2 would say the input was wrong)."""
+
+    exit_code = 1
+
+
+def _shown(text: str) -> str:
+    """A typed word quoted for an error line (control characters escaped, as typed)."""
+    return f"'{typed(text)}'"
+
+
+def inode_of_path(path: str, proc: str = "/proc") -> int:
+    """The inode of the network namespace at ``path``, which must be one.
+
+    Why checked: any file's inode was taken for a namespace's, so a typo or another kind of
+    namespace (``/proc/self/ns/mnt``) read as an empty host, exit 0. Only a file on nsfs is
+    opened (tcpscope often runs as root: opening an arbitrary device can act on it), then
+    asked its namespace type.
+
+    Raises:
+        UsageError: no such file, or not a network namespace.
+        NotVisible: the file may not be opened by this user.
+    """
+    try:
+        info = os.stat(path)
+        on_nsfs = info.st_dev == os.stat(f"{proc}/self/ns/net").st_dev
+    except OSError as err:
+        raise _cannot_open(path, err) from None
+    if not on_nsfs:
+        raise UsageError(f"--netns: {path} {NOT_NETNS}")
+    import fcntl  # POSIX only: this runs where namespaces are (Linux)
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as err:
+        raise _cannot_open(path, err) from None
+    try:
+        kind = fcntl.ioctl(fd, _NS_GET_NSTYPE)
+    except OSError:
+        kind = None
+    finally:
+        os.close(fd)
+    if kind != _CLONE_NEWNET:
+        raise UsageError(f"--netns: {path} {NOT_NETNS}")
+    return info.st_ino
+
+
+def _cannot_open(path: str, err: OSError) -> UsageError | NotVisible:
+    if err.errno in _DENIED:
+        return NotVisible(f"--netns: cannot open {path}: {err.strerror} (it needs root)")
+    return UsageError(f"--netns: cannot open {path}: {err.strerror}")
+
+
+def of_pid(pid: int, found: Discovery, proc: str = "/proc") -> int:
+    """The namespace (its key in ``found``) process ``pid`` runs in.
+
+    Raises:
+        UsageError: no such process.
+        NotVisible: neither its ``ns/net`` nor its ``net/tcp`` can be read (hidepid).
+    """
+    try:
+        return os.stat(f"{proc}/{pid}/ns/net").st_ino
+    except FileNotFoundError:
+        raise UsageError(f"--netns: no process {pid}") from None
+    except OSError as err:
+        if err.errno not in _DENIED:
+            raise UsageError(f"--netns: process {pid}: {err.strerror}") from None
+    # Another user's process: the discovery read it through /proc/PID/net/tcp.
+    for ns in found.namespaces.values():
+        if pid in ns.pids:
+            return ns.inode
+    if not os.path.exists(f"{proc}/{pid}"):
+        raise UsageError(f"--netns: no process {pid}")
+    raise NotVisible(
+        f"--netns: the network namespace of process {pid} cannot be told as this user "
+        f"(neither /proc/{pid}/ns/net nor /proc/{pid}/net/tcp can be read)"
+    )
+
+
+def of_inode(inode: int, found: Discovery) -> int:
+    """``inode`` when a namespace found has it (a stand-in key is no inode: never matched).
+
+    Raises:
+        UsageError: no such namespace.
+        NotVisible: none here, but some namespaces' inodes cannot be read by this user.
+    """
+    ns = found.namespaces.get(inode)
+    if ns is not None and not ns.surrogate:
+        return inode
+    hidden = [n for n in found.namespaces.values() if n.surrogate]
+    if hidden:
+        raise NotVisible(
+            f"--netns: no network namespace with inode {inode} among those this user can "
+            f"identify; the inodes of {len(hidden)} cannot be read (another user's "
+            f"processes): give a PID in it (e.g. pid:{hidden[0].pids[0]})"
+        )
+    raise UsageError(f"--netns: no network namespace with inode {inode}")
+
+
+@dataclass(slots=True)
+class _Container:
+    """A namespace's container, its name looked up only when a word needs it."""
+
+    inode: int
+    ref: ContainerRef
+    _info: ContainerInfo | None = field(default=None, repr=False)
+
+    def info(self, namer: ContainerNamer) -> ContainerInfo:
+        if self._info is None:
+            self._info = namer.name(self.ref)
+        return self._info
+
+    @property
+    def label(self) -> str:
+        """``runtime:id`` as the table shows an unnamed one: unambiguous to type back."""
+        return f"{self.ref.runtime}:{self.ref.id[:12]}"
+
+
+class Matcher:
+    """Resolves ``--netns`` words against one discovery (containers looked up once)."""
+
+    def __init__(self, found: Discovery, proc: str = "/proc") -> None:
+        """``found``: the namespaces now; ``proc``: the procfs mount."""
+        self.found = found
+        self._proc = proc
+        self._namer = ContainerNamer(proc)
+        self._containers: list[_Container] | None = None
+
+    def containers(self) -> list[_Container]:
+        """Every namespace's container (by the cgroup of one of its first processes)."""
+        if self._containers is None:
+            boxes: list[_Container] = []
+            for ns in self.found.namespaces.values():
+                ref = next(filter(None, map(self._ref, ns.pids[:8])), None)
+                if ref is not None:
+                    boxes.append(_Container(ns.inode, ref))
+            self._containers = sorted(boxes, key=lambda b: (b.ref.runtime, b.ref.id))
+        return self._containers
+
+    def _ref(self, pid: int) -> ContainerRef | None:
+        return container_of_pid(pid, self._proc)
+
+    def choose(self, word: str) -> set[int]:
+        """The namespaces (keys of the discovery) ``word`` names.
+
+        Raises:
+            UsageError: it names none, or digits that name several.
+            NotVisible: this user cannot tell.
+        """
+        head, _, rest = word.partition(":")
+        if head == "ns" and rest.isdigit():
+            return {of_inode(int(rest), self.found)}
+        pid = _pid_word(word)
+        if pid is not None:
+            return {of_pid(pid, self.found, self._proc)}
+        if word.isdigit():
+            return self._digits(word)
+        if head in RUNTIMES and rest:
+            hits = self._by_label(head, rest)
+            if hits:
+                return hits
+        if word.startswith(("/", "./", "../")) or ("/" in word and os.path.lexists(word)):
+            return {self._by_path(word)}
+        return self._by_name(word)
+
+    def _by_path(self, path: str) -> int:
+        head, pid, tail = path[:6], path[6:].partition("/")[0], path[6:].partition("/")[2]
+        if head == "/proc/" and pid.isdigit() and tail == "ns/net":
+            try:  # another user's: read as the default run reads it, through net/tcp
+                return inode_of_path(path, self._proc)
+            except NotVisible:
+                return of_pid(int(pid), self.found, self._proc)
+        return inode_of_path(path, self._proc)
+
+    def _by_label(self, runtime: str, cid: str) -> set[int]:
+        """Containers the label ``RUNTIME:ID`` (an id prefix) names (none: a name may)."""
+        return {
+            b.inode
+            for b in self.containers()
+            if b.ref.runtime == runtime and b.ref.id.startswith(cid)
+        }
+
+    def _named(self, word: str) -> Iterator[_Container]:
+        """Containers whose name, pod or label (as the table shows it) is ``word``."""
+        shown = typed(word)
+        for box in self.containers():
+            info = box.info(self._namer)
+            names = [info.name, info.pod]
+            if info.pod and info.name:
+                names.append(f"{info.pod}/{info.name}")
+            if any(n is not None and (n == word or printable(n) == shown) for n in names):
+                yield box
+
+    def _digits(self, word: str) -> set[int]:
+        """A PID, a namespace inode, a container id prefix or name: one namespace, else an
+        error listing how to type each candidate."""
+        number = int(word)
+        candidates: dict[str, int] = {}
+        refused: Exception | None = None
+        if len(word) <= 10 and os.path.exists(f"{self._proc}/{number}"):
+            try:
+                candidates[f"pid:{number}"] = of_pid(number, self.found, self._proc)
+            except (UsageError, NotVisible) as err:
+                refused = err
+        ns = self.found.namespaces.get(number)
+        if ns is not None and not ns.surrogate:
+            candidates[f"ns:{number}"] = number
+        for box in self.containers():
+            if box.ref.id.startswith(word):
+                candidates[box.label] = box.inode
+        for box in self._named(word):
+            candidates[box.label] = box.inode
+        if len(set(candidates.values())) == 1:
+            return set(candidates.values())
+        if len(candidates) > 1:
+            raise UsageError(
+                f"--netns: {word} could be any of {', '.join(candidates)}: give one of those"
+            )
+        if refused is not None:
+            raise refused
+        raise UsageError(
+            f"--netns: {word} is no process, network namespace inode or container id here"
+        )
+
+    def _by_name(self, word: str) -> set[int]:
+        for directory in NETNS_DIRS:
+            path = f"{directory}/{word}"
+            if os.path.exists(path):
+                return {inode_of_path(path, self._proc)}
+        shown = typed(word)
+        hits = {
+            ns.inode
+            for ns in self.found.namespaces.values()
+            if any(printable(n) == shown for n in ns.netns_names)
+        }
+        hits |= {b.inode for b in self.containers() if b.ref.id.startswith(word)}
+        hits |= {b.inode for b in self._named(word)}
+        if hits:
+            return hits
+        unnamed = [b for b in self.containers() if b.info(self._namer).name is None]
+        if unnamed and not runs_as_root():
+            labels = ", ".join(b.label for b in unnamed[:3]) + (", …" if len(unnamed) > 3 else "")
+            raise NotVisible(
+                f"--netns: no network namespace or container named {_shown(word)} that this "
+                f"user can see: {len(unnamed)} container(s) ({labels}) have no name readable "
+                "without root (their runtime's files); give the id the table shows"
+            )
+        raise UsageError(f"--netns: no network namespace or container named {_shown(word)}")
+
+
+def _pid_word(word: str) -> int | None:
+    """The PID of ``pid:N`` or of the label ``ns of pid N``, else None."""
+    for prefix in ("pid:", "ns of pid "):
+        if word.startswith(prefix) and word[len(prefix) :].isdigit():
+            return int(word[len(prefix) :])
+    return None
+
+
+class Chosen:
+    """The chooser of inodes ``--netns`` words resolved to, fixed when the run starts.
+
+    Why it follows stand-ins: a namespace known only through another user's process is keyed
+    by a stand-in until a netns id ties it to its nsfs file; then its key becomes the file's
+    inode, and it is still the namespace that was chosen (found again by its processes).
+    """
+
+    def __init__(self, keys: set[int], found: Discovery) -> None:
+        """``keys``: namespaces of ``found`` chosen."""
+        self._keys = frozenset(keys)
+        self._follow = {
+            k: frozenset(ns.pids)
+            for k in keys
+            if (ns := found.namespaces.get(k)) is not None and ns.surrogate
+        }
+
+    def __call__(self, found: Discovery) -> set[int]:
+        """The chosen namespaces' keys in ``found``."""
+        keys = set(self._keys)
+        for key, pids in self._follow.items():
+            if key not in found.namespaces:
+                keys |= {ns.inode for ns in found.namespaces.values() if _shares(ns, pids)}
+        return keys
+
+
+def _shares(ns: FoundNamespace, pids: frozenset[int]) -> bool:
+    return not pids.isdisjoint(ns.pids)
