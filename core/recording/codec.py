@@ -280,9 +280,16 @@ def _connection() -> Codec:
 
 _ADDED: Final = frozenset(
     {
-        "netns", "ns_pid", "recv_q", "send_q", "stand_in", "via_pid", "unmatched", "lower_bound",
+        "netns",
+        "ns_pid",
+        "recv_q",
+        "send_q",
+        "stand_in",
+        "via_pid",
+        "unmatched",
+        "lower_bound",
         "gone",
-    }  # fmt: skip
+    }
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""
 
