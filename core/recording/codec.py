@@ -279,7 +279,7 @@ def _connection() -> Codec:
 
 
 _ADDED: Final = frozenset(
-    {"netns", "ns_pid", "recv_q", "send_q", "stand_in", "via_pid", "unmatched"}
+    {"netns", "ns_pid", "recv_q", "send_q", "stand_in", "via_pid", "unmatched", "learned_inode"}
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""
 
