@@ -65,6 +65,7 @@ __all__ = [
     "get_source",
     "kill",
     "namespace_in",
+    "namespace_key_text",
     "namespace_label",
     "namespace_of",
     "no_process_to_end",
@@ -116,6 +117,7 @@ if TYPE_CHECKING:
         namespace_in,
         namespace_of,
     )
+    from core.connections.namespaces import key_text as namespace_key_text
     from core.connections.namespaces import label as namespace_label
     from core.connections.oneshot import take_snapshot
     from core.connections.owner_cells import OWNERLESS_CELLS
@@ -178,6 +180,7 @@ else:
                 "ReadBy",
                 "namespace_in",
                 "namespace_of",
+                "namespace_key_text=key_text",
                 "namespace_label=label",
             ),
             "oneshot": ("take_snapshot",),

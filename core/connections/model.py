@@ -269,8 +269,10 @@ class TcpConnection:
     ascending: OwningProcess is the first. Empty when OwningProcess holds it alone, when no
     holder is known, or when the source cannot tell (the JSON lists the owner alone then)."""
     netns: int | None = None
-    """Network namespace inode when the socket is not in tcpscope's own namespace (see
-    core.netns); ``None`` for tcpscope's own namespace and for sources without namespaces."""
+    """Network namespace key when the socket is not in tcpscope's own namespace (see
+    core.netns): its inode, or (negative) a stand-in when it could not be read (see
+    core.connections.namespaces.key_text); ``None`` for tcpscope's own namespace and for
+    sources without namespaces."""
     cim: CimProperties = NO_CIM
     """The values shared with the source's other connections (see :class:`CimProperties`)."""
 

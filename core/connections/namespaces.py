@@ -33,6 +33,16 @@ STAND_IN_REASON = (
 """Why a :attr:`NamespaceInfo.stand_in` namespace has no inode (JSON, detail pane)."""
 
 
+def key_text(netns: int) -> str:
+    """A namespace key as InstanceIDs name it: its inode, or for a stand-in key (negative:
+    the PID it was first found through, see core.netns.discover) ``pid17213`` (``pid17213.1``
+    when a namespace found through an earlier holder of that PID still lived)."""
+    if netns >= 0:
+        return str(netns)
+    pid, reused = -netns & 0xFFFFFFFF, -netns >> 32
+    return f"pid{pid}" + (f".{reused}" if reused else "")
+
+
 class ReadBy(StrEnum):
     """How a namespace's sockets were read."""
 
@@ -63,7 +73,8 @@ class NamespaceInfo:
     """One network namespace as of one sample."""
 
     inode: int
-    """nsfs inode (``lsns``, ``ip netns identify``), or a stand-in key (:attr:`stand_in`)."""
+    """Its key (connections' :attr:`TcpConnection.netns`): its nsfs inode (``lsns``, ``ip netns
+    identify``), or a stand-in key (:attr:`stand_in`). Shown: :attr:`own_inode`."""
     current: bool
     """The namespace tcpscope runs in (its connections have ``netns`` None)."""
     read_by: ReadBy
@@ -89,6 +100,14 @@ class NamespaceInfo:
     """No longer there (its last process ended): kept as last seen only while ghosts of its
     sockets are shown, so they still say where they were; counted nowhere (see
     :func:`core.connections.snapshot.keep_ghost_namespaces`)."""
+    learned_inode: int | None = None
+    """For a :attr:`stand_in`: the namespace's nsfs inode, learned after its key was given
+    (a process of the user's entered it); the key stays, so InstanceIDs do."""
+
+    @property
+    def own_inode(self) -> int | None:
+        """The namespace's nsfs inode, when known (never a stand-in key)."""
+        return self.learned_inode if self.stand_in else self.inode
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +182,7 @@ class NamespaceView:
             lines.append(f"{len(unread)} network namespace(s) not readable: {why}")
         loose = [i for i in present if i.unmatched]
         if loose:
-            names = ", ".join(printable(i.name or str(i.inode)) for i in loose[:3])
+            names = ", ".join(printable(i.name or str(i.own_inode)) for i in loose[:3])
             more = ", …" if len(loose) > 3 else ""
             lines.append(
                 f"{len(loose)} network namespace file(s) ({names}{more}) not read and not "
@@ -190,9 +209,10 @@ def label(info: NamespaceInfo | None) -> str:
         return info.name
     if info.current:
         return "(this)"
-    if info.stand_in:
-        return f"ns of pid {info.via_pid}" if info.via_pid is not None else "ns:?"
-    return f"ns:{info.inode}"
+    inode = info.own_inode
+    if inode is not None:
+        return f"ns:{inode}"
+    return f"ns of pid {info.via_pid}" if info.via_pid is not None else "ns:?"
 
 
 def namespace_words(info: NamespaceInfo, container_only: bool = False) -> str:
@@ -201,7 +221,8 @@ def namespace_words(info: NamespaceInfo, container_only: bool = False) -> str:
     c = info.container
     words = [c.runtime, c.id, c.name or "", c.pod or ""] if c is not None else []
     if not container_only:
-        words += [label(info), info.name or "", "" if info.stand_in else str(info.inode)]
+        inode = info.own_inode
+        words += [label(info), info.name or "", "" if inode is None else str(inode)]
         if info.current:
             words.append("current")
     return "\n".join(map(printable, words)).casefold()
@@ -262,10 +283,12 @@ def namespace_doc(netns: int | None, view: NamespaceView) -> dict[str, object]:
     was read, container."""
     info = namespace_in(netns, view)
     if info is None:
-        return {"inode": netns, "name": None, "container": None}
+        return {"inode": netns if netns is None or netns >= 0 else None, "name": None,
+                "container": None}  # fmt: skip
+    inode = info.own_inode
     return {
-        "inode": None if info.stand_in else info.inode,
-        "inode_not_reported": STAND_IN_REASON if info.stand_in else None,
+        "inode": inode,
+        "inode_not_reported": STAND_IN_REASON if inode is None else None,
         "via_pid": info.via_pid if info.stand_in else None,
         "name": None if info.name is None else printable(info.name),
         "current": info.current,

@@ -22,6 +22,7 @@ from core.connections.model import (
     TcpState,
     shared_cim,
 )
+from core.connections.namespaces import key_text
 from core.fast_records import TwoStep, plain_constructor
 
 _CLOSED: Final = TcpState.CLOSED
@@ -206,7 +207,9 @@ def instance_id(
     A connected socket is otherwise unique by its 4-tuple, which survives the kernel swapping
     the socket for a TIME_WAIT minisock (its inode does not). Addresses enter without their
     zone name: the index already says which link. A socket outside tcpscope's network
-    namespace gets ``ns<inode>/`` in front: the same 4-tuple can live in two namespaces.
+    namespace gets ``ns<inode>/`` in front (the same 4-tuple can live in two namespaces), or
+    ``nspid<PID>/`` when that namespace's inode could not be read when it was first seen
+    (:func:`core.connections.namespaces.key_text`): kept for the run either way.
     """
     if "%" in local_address:
         local_address = _unzoned(local_address)
@@ -222,7 +225,7 @@ def instance_id(
     if netns is not None:
         # The same 4-tuple can live in two network namespaces (two containers listening on
         # :80): a socket outside tcpscope's own namespace is named by its namespace too.
-        return f"{ORG_ID}:ns{netns}/{local_id}"
+        return f"{ORG_ID}:ns{key_text(netns)}/{local_id}"
     return f"{ORG_ID}:{local_id}"
 
 

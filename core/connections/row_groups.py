@@ -40,7 +40,10 @@ class Group:
     closed: int = 0
     """Ghosts among :attr:`rows`."""
     netns: int | None = None
-    """Set when grouping by container: the namespace's inode."""
+    """Set when grouping by container: the namespace's key (NamespaceInfo.inode)."""
+    inode: int | None = None
+    """When grouping by container: the namespace's own inode, to show (None: not known, as
+    for a stand-in key, which is never shown as one)."""
 
     @property
     def row_id(self) -> str:
@@ -84,7 +87,8 @@ def group_rows(
             group = by_pid.get(pid)
             if group is None:
                 ns = namespace_of(conn)
-                group = by_pid[pid] = Group(None, label(ns), netns=pid or 0)
+                shown = ns.own_inode if ns is not None else pid if pid and pid > 0 else None
+                group = by_pid[pid] = Group(None, label(ns), netns=pid or 0, inode=shown)
         else:
             pid = conn.owning_process
             group = by_pid.get(pid)

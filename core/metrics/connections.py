@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
-from core.connections.namespaces import label
+from core.connections.namespaces import key_text, label
 from core.connections.seed_tables import ENUMS
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import LazyTcpInfo, decode_counters
@@ -114,7 +114,7 @@ class ConnectionAggregator:
             key = (
                 STATE_NAMES[conn.state],
                 label_of(conn),
-                "" if netns is None else netns_of.get(netns) or f"ns:{netns}",
+                "" if netns is None else netns_of.get(netns) or f"ns:{key_text(netns)}",
             )
             by_state[key] = by_state.get(key, 0) + 1
         measured = self._advance(snap, label_of)

@@ -10,11 +10,13 @@ Cost: one ``stat`` per process the first time it is seen (≈3 µs), then only
 every process is looked at again (``ip netns exec`` forks first, then enters).
 
 Without privilege another user's ``/proc/PID/ns/net`` cannot be read, but its
-``/proc/PID/net/tcp`` can, and that file's inode is one per namespace: it then keys the
-namespace, as a stand-in (:attr:`FoundNamespace.surrogate`) that is never shown as the
-namespace's inode. Such a namespace is matched to its nsfs file (and so gets its true inode
-and ``ip netns`` name) when both have the same netns id (:mod:`core.netns.nsid`); a file
-that no id tells apart from the stand-ins is :attr:`FoundNamespace.unmatched`.
+``/proc/PID/net/tcp`` can, and that file's inode is one per namespace: it then tells the
+namespace apart, keyed by a stand-in (:func:`stand_in_key`, :attr:`FoundNamespace.surrogate`)
+that is never shown as the namespace's inode. Such a namespace is matched to its nsfs file
+(and so gets its true inode and ``ip netns`` name) when both have the same netns id
+(:mod:`core.netns.nsid`), or when a readable process is in it too; a file that nothing tells
+apart from the stand-ins is :attr:`FoundNamespace.unmatched`. A namespace keeps its key for
+the run (:meth:`Discoverer._keyed`) while processes come and go.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import errno
 import os
 from collections import defaultdict
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Final
 
@@ -38,8 +41,8 @@ class FoundNamespace:
     """One network namespace and how it can be reached."""
 
     inode: int
-    """nsfs inode; or, when :attr:`surrogate`, a stand-in: the inode of its
-    ``/proc/PID/net/tcp`` (a key, not the namespace's inode: never show it as one)."""
+    """Its key for the run: its nsfs inode; or, when :attr:`surrogate`, a stand-in
+    (:func:`stand_in_key`, negative: never shown as the namespace's inode)."""
     pids: tuple[int, ...] = ()
     """Host PIDs in it, ascending (empty: kept alive by a mount only)."""
     mounts: tuple[str, ...] = ()
@@ -47,13 +50,21 @@ class FoundNamespace:
     netns_names: tuple[str, ...] = ()
     """Its ``ip netns`` names."""
     surrogate: bool = False
-    """True: the namespace's own inode could not be read (another user's process) nor
-    matched to an nsfs file: :attr:`inode` is a stand-in."""
+    """True: :attr:`inode` is not the namespace's inode. Its processes' ``ns/net`` could not
+    be read (another user's) nor matched to an nsfs file when it was first seen, or now."""
     masked: tuple[int, ...] = ()
     """Those of :attr:`pids` whose ``ns/net`` link cannot be opened (see Discoverer._unmask)."""
     unmatched: bool = False
     """A mount with no process seen in it that may be one of the :attr:`surrogate`
     namespaces: no netns id tells them apart (see :mod:`core.netns.nsid`)."""
+    learned: int | None = None
+    """For a :attr:`surrogate` key: the namespace's inode, when learned since (a process of
+    the user's entered it); the key stays, so its sockets keep their InstanceIDs."""
+
+    @property
+    def nsfs_inode(self) -> int | None:
+        """The namespace's own inode, when known."""
+        return self.learned if self.surrogate else self.inode
 
     @property
     def path(self) -> str | None:
@@ -123,10 +134,14 @@ class Discoverer:
         """Start with nothing known; ``proc`` is the procfs mount."""
         self._proc = proc
         self._by_pid: dict[int, int | None] = {}
-        """pid → namespace inode (None: could not be told)."""
+        """pid → namespace inode, or (:attr:`_surrogate`) its ``net/tcp`` inode (None: could
+        not be told)."""
         self._surrogate: dict[int, bool] = {}
-        self._masked: set[int] = set()
-        """PIDs unmasked by _unmask: in a known namespace, their link unreadable."""
+        self._links: dict[int, tuple[int, frozenset[int]]] = {}
+        """``net/tcp`` inode → (nsfs inode, the processes it was seen through then): which
+        stand-ins were found to be which namespace (see :meth:`_linked`)."""
+        self._keys: dict[int, int] = {}
+        """Every identity (nsfs or ``net/tcp`` inode) seen last call → its namespace's key."""
         self._calls = 0
         self._own = os.stat(f"{proc}/self/ns/net").st_ino
         self._own_tcp: int | None = None
@@ -164,32 +179,42 @@ class Discoverer:
             self._own_tcp = os.stat(f"{self._proc}/self/net/tcp").st_ino
         return self._own_tcp
 
-    def _unmask(self, by_pid: dict[int, int | None]) -> None:
-        """Give surrogates whose namespace is also reached through a readable process that
-        namespace's own inode.
+    def _linked(
+        self, stand_ins: dict[int, list[int]], plain: dict[int, list[int]], mounts: Container[int]
+    ) -> dict[int, int]:
+        """Which stand-in namespaces are namespaces known by their inode (``net/tcp`` inode →
+        nsfs inode).
 
-        Why: a process whose ``ns/net`` link cannot be read (ptrace access denied: another
-        user's, or one holding capabilities tcpscope lacks) may live in a namespace other
-        processes show plainly, e.g. the host's when tcpscope runs under ``ip netns exec``.
-        Its ``net/tcp`` inode then equals theirs, and it must not count as a namespace of
-        its own (read twice, and said to need a privilege tcpscope has).
+        Why: a process whose ``ns/net`` link cannot be opened (another user's, or one
+        holding capabilities tcpscope lacks) may live in a namespace a readable process is
+        also in (the user's own, the host's when tcpscope runs under ``ip netns exec``); its
+        ``net/tcp`` inode then equals theirs, and it must not count as a namespace of its
+        own (read twice, and said to need a privilege tcpscope has).
+
+        Remembered while the namespace is still seen by its inode (a mount, a readable
+        process) or through a process that was in it then: when the user's own process
+        leaves, the others stay in it (not lost, and not read twice under a stand-in beside
+        it). Each inode is unique among live namespaces, and one seen without a gap is not
+        reused.
         """
-        plain: dict[int, int] = {}
-        done: set[int] = set()
-        for pid, ino in by_pid.items():
-            if ino is None or self._surrogate.get(pid) or ino in done:
+        links: dict[int, int] = {}
+        for ino, pids in plain.items():
+            if ino == self._own:
                 continue
-            try:
-                plain[os.stat(f"{self._proc}/{pid}/net/tcp").st_ino] = ino
-            except OSError:
+            for pid in pids:
+                try:
+                    tcp = os.stat(f"{self._proc}/{pid}/net/tcp").st_ino
+                except OSError:
+                    continue
+                if tcp in stand_ins:
+                    links[tcp] = ino
+                break
+        for tcp, (ino, seen) in self._links.items():
+            if tcp not in stand_ins or tcp in links:
                 continue
-            done.add(ino)
-        for pid, surrogate in list(self._surrogate.items()):
-            real = plain.get(by_pid.get(pid) or 0) if surrogate else None
-            if real is not None:
-                by_pid[pid] = real
-                self._surrogate[pid] = False
-                self._masked.add(pid)
+            if ino in plain or ino in mounts or not seen.isdisjoint(stand_ins[tcp]):
+                links[tcp] = ino
+        return links
 
     def _match(
         self,
@@ -229,14 +254,11 @@ class Discoverer:
         self._match_key, self._matched = key, (links, unmatched)
         return self._matched
 
-    def discover(self) -> Discovery:
-        """Every namespace with a process or a mount in it, now."""
-        self._calls += 1
-        recheck = self._calls % RECHECK_EVERY == 0
-        live = [int(n) for n in os.listdir(self._proc) if n.isdigit()]
+    def _scan(self, recheck: bool) -> dict[int, int | None]:
+        """Every live process's namespace (inode, or ``net/tcp`` inode), new ones looked at."""
         by_pid = self._by_pid
         fresh: dict[int, int | None] = {}
-        for pid in live:
+        for pid in (int(n) for n in os.listdir(self._proc) if n.isdigit()):
             if not recheck and pid in by_pid:
                 fresh[pid] = by_pid[pid]
                 continue
@@ -247,44 +269,99 @@ class Discoverer:
         self._by_pid = fresh
         for pid in [p for p in self._surrogate if p not in fresh]:
             del self._surrogate[pid]
-        self._masked &= fresh.keys()
-        if any(self._surrogate.values()):
-            self._unmask(fresh)
-        pids: dict[int, list[int]] = defaultdict(list)
-        masked: dict[int, list[int]] = defaultdict(list)
-        surrogate: set[int] = set()
+        return fresh
+
+    def discover(self) -> Discovery:
+        """Every namespace with a process or a mount in it, now."""
+        self._calls += 1
+        recheck = self._calls % RECHECK_EVERY == 0
+        plain: dict[int, list[int]] = defaultdict(list)
+        stand_ins: dict[int, list[int]] = defaultdict(list)
         hidden = 0
-        for pid, ino in fresh.items():
+        for pid, ino in self._scan(recheck).items():
             if ino is None:
                 hidden += 1
-                continue
-            pids[ino].append(pid)
-            if self._surrogate.get(pid):
-                surrogate.add(ino)
-            elif pid in self._masked:
-                masked[ino].append(pid)
+            else:
+                (stand_ins if self._surrogate.get(pid) else plain)[ino].append(pid)
         try:
             with open(f"{self._proc}/self/mountinfo", encoding="utf-8", errors="replace") as f:
                 mounts = nsfs_mounts(f.read())
         except OSError:
             mounts = {}
+        links = self._linked(stand_ins, plain, mounts) if stand_ins else {}
         unmatched: set[int] = set()
-        loose = {ino for ino in mounts if ino not in pids and ino != self._own}
-        if surrogate and loose:
-            links, unmatched = self._match(surrogate, pids, loose, mounts, recheck)
-            for stand_in, ino in links.items():
-                pids[ino] = pids.pop(stand_in)
-                masked[ino] = list(pids[ino])  # their ns/net links cannot be opened
-                surrogate.discard(stand_in)
+        loose = {ino for ino in mounts if ino not in plain and ino != self._own}
+        loose -= set(links.values())
+        left = stand_ins.keys() - links.keys()
+        if left and loose:
+            matched, unmatched = self._match(left, stand_ins, loose, mounts, recheck)
+            links.update(matched)
+            left -= matched.keys()
+        self._links = {tcp: (ino, frozenset(stand_ins[tcp])) for tcp, ino in links.items()}
+        # Namespace (by its inode, or a stand-in's net/tcp inode) → its identities.
+        known: dict[int, list[int]] = {ino: [ino] for ino in plain.keys() | mounts.keys()}
+        known.setdefault(self._own, [self._own])
+        for tcp, ino in sorted(links.items()):
+            known.setdefault(ino, [ino]).insert(0, tcp)
+        for tcp in sorted(left):
+            known[tcp] = [tcp]
+        peopled = {i for i, ids in known.items() if i in plain or i in left or len(ids) > 1}
+        keys = self._keyed(known, left, stand_ins, peopled)
         namespaces: dict[int, FoundNamespace] = {}
-        for ino in pids.keys() | mounts.keys() | {self._own}:
-            where = tuple(sorted(mounts.get(ino, ())))
+        for ident, idents in known.items():
+            key = keys[ident]
+            masked = [p for tcp in idents if tcp in links for p in stand_ins[tcp]]
+            every = sorted([*plain.get(ident, ()), *stand_ins.get(ident, ()), *masked])
+            where = tuple(sorted(mounts.get(ident, ())))
             names = tuple(n for n in map(netns_name, where) if n is not None)
-            namespaces[ino] = FoundNamespace(
-                ino, tuple(sorted(pids.get(ino, ()))), where, names, ino in surrogate,
-                tuple(sorted(masked.get(ino, ()))), ino in unmatched,
+            stand_in = ident in left
+            surrogate = key != ident or stand_in
+            namespaces[key] = FoundNamespace(
+                key, tuple(every), where, names, surrogate, tuple(sorted(masked)),
+                ident in unmatched, None if stand_in or not surrogate else ident,
             )  # fmt: skip
         return Discovery(self._own, namespaces, hidden)
+
+    def _keyed(
+        self,
+        known: dict[int, list[int]],
+        left: Container[int],
+        stand_ins: dict[int, list[int]],
+        peopled: Container[int],
+    ) -> dict[int, int]:
+        """Each namespace's key: the one it had last call (through any of its identities),
+        else its inode, else a new stand-in key (:func:`stand_in_key`).
+
+        Why kept: a namespace first seen through another user's process only, then by its
+        inode (the user's own process entered it), is the same namespace: its sockets keep
+        their InstanceIDs, rather than all close and come back under a new key.
+        """
+        before = self._keys
+        taken: set[int] = set()
+        keys: dict[int, int] = {}
+        # Namespaces with processes first: their sockets are the ones a key names.
+        for ident in sorted(known, key=lambda i: (i not in peopled, i)):
+            old = [before[i] for i in known[ident] if i in before and before[i] not in taken]
+            if old:
+                key = old[0]
+            elif ident not in left and ident not in taken:
+                key = ident
+            else:
+                key = stand_in_key(min(stand_ins.get(ident) or [0]), taken | set(before.values()))
+            keys[ident] = key
+            taken.add(key)
+        self._keys = {i: keys[ident] for ident, idents in known.items() for i in idents}
+        return keys
+
+
+def stand_in_key(pid: int, taken: Container[int]) -> int:
+    """A namespace key that is visibly no inode: ``-PID`` of the process it was first found
+    through (``-PID - n·2³²`` if a namespace of a reused PID still holds that; see
+    :func:`core.connections.namespaces.key_text`)."""
+    key = -pid if pid > 0 else -(1 << 32)
+    while key in taken:
+        key -= 1 << 32
+    return key
 
 
 def _apart(one: int | None, other: int | None) -> bool:

@@ -73,7 +73,8 @@ Keep = list[KeptReply] | None
 
 
 def _suffix(inode: int) -> bytes:
-    return inode.to_bytes(8, sys.byteorder)
+    """What a key of namespace ``inode`` ends with (signed: a stand-in key is negative)."""
+    return inode.to_bytes(8, sys.byteorder, signed=True)
 
 
 def tcp_counters(text: bytes) -> bytes:
@@ -269,7 +270,7 @@ class ProcfsReader:
             self.sockets = len(keys)
             feed(keys)
             return
-        raise MonitorError(f"network namespace {self.inode}: no process left to read it through")
+        raise MonitorError("a network namespace read from /proc has no process left in it")
 
     def replay(self, feed: Feed, keep: Keep) -> None:
         """Feed the last read again."""
@@ -309,7 +310,9 @@ class NamespaceSet:
         self._discoverer = discoverer or Discoverer(proc)
         self.families: tuple[int, ...] = (socket.AF_UNSPEC,)
         self._readers: dict[int, Reader] = {}
-        self._unreadable: dict[int, str] = {}
+        self._unreadable: dict[int, tuple[str, FoundNamespace]] = {}
+        """Why a namespace was not read, and what it was then (it is tried again when that
+        changes: a process entered it, a mount was matched)."""
         self._last: Discovery | None = None
         self._view: NamespaceView | None = None
         self._view_key: tuple[object, ...] = ()
@@ -324,15 +327,24 @@ class NamespaceSet:
     def _refresh(self) -> list[Reader]:
         found = self._discoverer.discover()
         self._last = found
-        wanted = self._wanted(found)
+        chosen = self._wanted(found)
+        wanted = {
+            key for key, ns in found.namespaces.items() if key in chosen or ns.learned in chosen
+        }
         for inode in [i for i in self._readers if i not in wanted or i not in found.namespaces]:
             self._readers.pop(inode).close()
             self._names.forget(inode)
-        for inode in [i for i in self._unreadable if i not in found.namespaces]:
-            del self._unreadable[inode]
+        for inode, (_why, was) in list(self._unreadable.items()):
+            if found.namespaces.get(inode) != was:  # gone, or changed: try it again
+                del self._unreadable[inode]
         for inode in sorted(wanted & found.namespaces.keys()):
             ns = found.namespaces[inode]
             reader = self._readers.get(inode)
+            if isinstance(reader, ProcfsReader) and not ns.pids:
+                # No process left to read it through: its last read would be replayed
+                # forever (beside the same sockets under the key they move to).
+                self._readers.pop(inode).close()
+                reader = None
             if reader is None and inode not in self._unreadable:
                 self._open(ns, own=inode == found.own)
             elif isinstance(reader, ProcfsReader):
@@ -342,7 +354,7 @@ class NamespaceSet:
 
     def _open(self, ns: FoundNamespace, *, own: bool) -> None:
         try:
-            if ns.surrogate:
+            if ns.surrogate and ns.learned is None:
                 raise AccessDenied(SURROGATE_REASON)
             self._readers[ns.inode] = SockDiagReader(
                 ns, own=own, tcp_info=self._tcp_info, families=self.families
@@ -351,7 +363,7 @@ class NamespaceSet:
             if own:
                 raise
             if ns.pids:
-                reason = SURROGATE_REASON if ns.surrogate else str(err)
+                reason = SURROGATE_REASON if ns.nsfs_inode is None else str(err)
                 if isinstance(err, AccessDenied) and "CAP_SYS_ADMIN" in reason:
                     reason = CAP_REASON  # one line for every namespace it concerns
                 self._readers[ns.inode] = ProcfsReader(ns, self._proc, reason)
@@ -366,11 +378,11 @@ class NamespaceSet:
                 # Named, and sockets may be in it that tcpscope cannot see (a process of
                 # another user's, a socket made there by a process now elsewhere, TIME_WAIT):
                 # an empty table would read as "no connections" (exit 0).
-                where = ns.netns_names[0] if ns.netns_names else ns.path or str(ns.inode)
+                where = ns.netns_names[0] if ns.netns_names else ns.path or "(unnamed)"
                 raise NamespaceUnreadable(
                     f"network namespace {printable(where)} could not be read: {reason}"
                 ) from None
-            self._unreadable[ns.inode] = reason
+            self._unreadable[ns.inode] = reason, ns
 
     def dump(self, feed: Feed, keep: Keep, walk: BoundWalk) -> None:
         """Every wanted namespace's keys, tcpscope's own first (see NamespaceDumps).
@@ -451,13 +463,14 @@ class NamespaceSet:
                     reason=(
                         reader.reason
                         if isinstance(reader, ProcfsReader)
-                        else self._unreadable.get(inode)
+                        else self._why_unreadable(inode)
                     ),
                     processes=len(ns.pids),
                     has_sockets=bool(reader.sockets) if reader is not None else False,
                     stand_in=ns.surrogate,
                     via_pid=ns.pids[0] if ns.surrogate and ns.pids else None,
                     unmatched=ns.unmatched,
+                    learned_inode=ns.learned,
                 )
             )
         infos.sort(key=lambda i: (not i.current, i.inode))
@@ -466,6 +479,10 @@ class NamespaceSet:
             self._view = NamespaceView(tuple(infos), self._selection, found.hidden_pids)
             self._view_key = key
         return self._view
+
+    def _why_unreadable(self, inode: int) -> str | None:
+        entry = self._unreadable.get(inode)
+        return None if entry is None else entry[0]
 
     def settle(self, timeout_s: float) -> None:
         """Wait (at most ``timeout_s``) for the container names asked for so far."""

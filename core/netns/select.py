@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from core.errors import UsageError
+from core.errors import AccessDenied, UsageError
 from core.netns.discover import Discoverer, Discovery
 from core.netns.match import Chosen, Matcher
 from core.netns.options import ALL, CURRENT
@@ -90,6 +90,11 @@ def sock_diag_in(netns: int | None, *, tcp_info: bool = False) -> InetDiagDumper
 
     if netns is None:
         return InetDiagDumper(tcp_info=tcp_info)
+    if netns < 0:  # a stand-in key (core.netns.discover): its processes' ns/net is unreadable
+        raise AccessDenied(
+            "its network namespace could not be identified (another user's process's "
+            "/proc/PID/ns/net): entering it needs ptrace access and CAP_SYS_ADMIN"
+        )
     found = Discoverer().discover().namespaces.get(netns)
     path = found.path if found is not None else None
     if path is None:

@@ -289,6 +289,7 @@ _ADDED: Final = frozenset(
         "unmatched",
         "lower_bound",
         "gone",
+        "learned_inode",
     }
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""

@@ -253,3 +253,44 @@ def test_the_detail_pane_says_why_a_procfs_namespace_has_no_tcp_info(
     assert pane.count("read from /proc/PID/net/tcp") >= 2, pane  # Health, TCP internals
     assert "the kernel gives no tcp_info there" in pane, pane
     assert f"PID {pid}" in pane and "inode not readable" in pane, pane
+
+
+GROUPED = """
+import asyncio, sys
+from core.commands.feeds import FeedOptions, make_feed
+from tui.app import TcpscopeApp
+from tui.connections.conn_table import ConnTable
+
+async def main(port):
+    options = FeedOptions(netns="all", ipsec=False, interval_s=0.2, every_tcp_info=False)
+    app = TcpscopeApp(make_feed(options), hostname="testhost")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("slash", *f"port:{port}", "enter")
+        table = app.screen.query_one(ConnTable)
+        for _ in range(300):
+            if app.snapshot is not None and table.row_count == 1:
+                break
+            await pilot.pause(0.02)
+        await pilot.press("g", "g")  # by process, then by container (namespace)
+        await pilot.pause(0.5)
+        assert table.group_by == "container", table.group_by
+        print("\\n".join(table.render_line(y).text for y in range(4)))
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def test_a_stand_in_is_shown_nowhere_as_an_inode(served: tuple[str, str, int, int]) -> None:
+    """The grouped view's row read ``▸ ns of pid N (netns 4026532535)``, the stand-in (the
+    inode of /proc/N/net/tcp) as the namespace's inode; the InstanceID said ``ns4026532535/``
+    too. Now: no number on the row, and the InstanceID names the PID it was found through."""
+    _name, _empty, port, pid = served
+    done = as_nobody("-c", GROUPED, str(port), timeout=90)
+    assert done.returncode == 0, done.stderr
+    (group,) = [line for line in done.stdout.splitlines() if f"ns of pid {pid}" in line]
+    assert "netns" not in group, group
+    stand_in = os.stat(f"/proc/{pid}/net/tcp").st_ino
+    (doc,) = rows(tcpscope("connections", "--json", "--local-port", str(port)))
+    assert str(doc["InstanceID"]).startswith(f"tcpscope:nspid{pid}/"), doc["InstanceID"]
+    assert str(stand_in) not in json.dumps(doc)
+    assert namespace(doc)["inode"] is None

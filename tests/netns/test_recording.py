@@ -3,6 +3,7 @@ InstanceIDs; ``--redact`` pseudonymises namespace names; files without namespace
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,29 @@ def test_records_written_before_namespaces_still_decode() -> None:
     assert CONNECTION.decode(encoded) == conn
     view = NamespaceView((NamespaceInfo(4026532000, False, ReadBy.PROCFS, "blue"),), "blue")
     assert NAMESPACES.decode(NAMESPACES.encode(view)) == view
+
+
+def test_stand_in_keys_and_learned_inodes_round_trip() -> None:
+    """A namespace keyed by a stand-in (negative: the PID it was found through) records and
+    replays with its ``nspid`` InstanceIDs and the inode learned since; views written before
+    ``learned_inode`` existed still decode."""
+    from datetime import UTC, datetime
+
+    from core.connections.model import OwnerStatus, TcpState
+    from core.connections.records import LINUX_DEFAULTS, new_connection
+
+    conn = new_connection(
+        family=4, local_address="127.0.0.1", local_port=80, remote_address="0.0.0.0",
+        remote_port=0, state=TcpState.LISTEN, owning_process=None,
+        owner_status=OwnerStatus.NOT_FOUND, first_seen=datetime(2026, 1, 1, tzinfo=UTC),
+        created_before_start=True, defaults=LINUX_DEFAULTS, netns=-4242,
+    )  # fmt: skip
+    assert conn.instance_id.startswith("tcpscope:nspid4242/")
+    assert CONNECTION.decode(CONNECTION.encode(conn)) == conn
+    info = NamespaceInfo(-4242, False, ReadBy.PROCFS, "blue", stand_in=True, via_pid=4242)
+    learned = NamespaceView((dataclasses.replace(info, learned_inode=4026532000),))
+    assert NAMESPACES.decode(NAMESPACES.encode(learned)) == learned
+    assert learned.namespaces[0].own_inode == 4026532000 and info.own_inode is None
+    old = NAMESPACES.encode(NamespaceView((info,)))
+    old[0][0] = old[0][0][:-1]  # a file from before learned_inode
+    assert NAMESPACES.decode(old) == NamespaceView((info,))

@@ -17,6 +17,7 @@ from core.connections import (
     ReadBy,
     TcpConnection,
     namespace_in,
+    namespace_key_text,
     namespace_of,
 )
 from core.netns import PROCNET_MISSING
@@ -41,15 +42,17 @@ def namespace_table(
     table.add_column("value", ratio=1)
     info = namespace_of(conn, view)
     if info is None:
-        table.add_row(Text("namespace"), Text(f"{conn.netns} (gone)", style="italic"))
+        gone = "?" if conn.netns is None else namespace_key_text(conn.netns)
+        table.add_row(Text("namespace"), Text(f"{gone} (gone)", style="italic"))
         return table
     where = own if info.current else "another"
-    if info.stand_in:  # its inode is a stand-in key: never shown as the inode
+    inode = info.own_inode  # a stand-in key is never shown as the inode
+    if inode is None:
         table.add_row(Text("inode"), Text(f"{STAND_IN_REASON} ({where})", style="italic"))
-        if info.via_pid is not None:
-            table.add_row(Text("process in it"), Text(f"PID {info.via_pid}"))
     else:
-        table.add_row(Text("inode"), Text(f"{info.inode} ({where})"))
+        table.add_row(Text("inode"), Text(f"{inode} ({where})"))
+    if info.stand_in and info.via_pid is not None:
+        table.add_row(Text("process in it"), Text(f"PID {info.via_pid}"))
     if info.name:
         table.add_row(Text("ip netns"), Text(fmt.safe(info.name)))
     container = info.container
@@ -85,7 +88,9 @@ def namespace_line(netns: int | None, view: NamespaceView | None, own: str = OWN
     """
     info = None if view is None else namespace_in(netns, view)
     if info is None:
-        return own if netns is None else f"inode {netns} (no longer seen)"
+        if netns is None:
+            return own
+        return f"{'inode ' if netns >= 0 else 'ns'}{namespace_key_text(netns)} (no longer seen)"
     parts: list[str] = []
     container = info.container
     if container is not None:
@@ -101,7 +106,7 @@ def namespace_line(netns: int | None, view: NamespaceView | None, own: str = OWN
     elif not parts:
         parts.append("another, unnamed")
     gone = ", gone" if info.gone else ""
-    if info.stand_in:
+    if info.own_inode is None:
         pid = f"PID {info.via_pid}'s; " if info.via_pid is not None else ""
         return f"{', '.join(parts)} ({pid}inode not readable{gone})"
-    return f"{', '.join(parts)} (inode {info.inode}{gone})"
+    return f"{', '.join(parts)} (inode {info.own_inode}{gone})"

@@ -130,7 +130,7 @@ def group_line(
         counts = f"{counts}  (+{group.closed} closed)" if counts else f"{group.closed} closed"
     pid = "" if group.pid is None else f" ({group.pid})"
     if group.netns is not None:
-        pid = f" (netns {group.netns})"
+        pid = f" (netns {group.inode})" if group.inode is not None else ""
     sign = "▾" if expanded else "▸"
     speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
     text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"

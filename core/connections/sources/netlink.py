@@ -110,7 +110,7 @@ _PORTS: Final = itemgetter(slice(2, 6))
 _CODE: Final = itemgetter(1)
 _TCP_CLOSE: Final = 7
 _KEY_SIZE: Final = 58
-"""A key's length without a namespace; core.netns appends the inode of any other one."""
+"""A key's length without a namespace; core.netns appends the key of any other one."""
 _KEY_FIELDS: Final = struct.Struct("=BB4x16s16sI8xII")
 """family, state, src, dst, interface, uid, inode of a key, in one unpack."""
 _KEY_PORTS: Final = struct.Struct(">2xHH")
@@ -612,7 +612,11 @@ class NetlinkSource:
         known = self._addresses
         laddr = known.get(src) or self._address(src)
         raddr = known.get(dst) or self._address(dst)
-        netns = int.from_bytes(key[_KEY_SIZE:], sys.byteorder) if len(key) > _KEY_SIZE else None
+        netns = (
+            int.from_bytes(key[_KEY_SIZE:], sys.byteorder, signed=True)
+            if len(key) > _KEY_SIZE
+            else None
+        )
         if ifindex and not v4:  # a link-local address needs its zone (rare: no cost else)
             zone = self._zone(ifindex, netns)
             laddr, raddr = with_zone(laddr, zone), with_zone(raddr, zone)
@@ -724,8 +728,10 @@ def _no_wait() -> None:
 
 
 def _netns(key: bytes) -> int | None:
-    """The namespace inode a key ends with (core.netns appends it), or None."""
-    return int.from_bytes(key[_KEY_SIZE:], sys.byteorder) if len(key) > _KEY_SIZE else None
+    """The namespace key a key ends with (core.netns appends it, signed), or None."""
+    if len(key) <= _KEY_SIZE:
+        return None
+    return int.from_bytes(key[_KEY_SIZE:], sys.byteorder, signed=True)
 
 
 def _match(
