@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO, Final
 
-from core.errors import MonitorError
+from core.errors import MonitorError, UsageError
 from core.remote import CONTROL, PROTOCOL, MessageWriter
 
 HEARTBEAT_S: Final = 5.0
@@ -69,6 +69,12 @@ def hello(version: str, sha256: str) -> dict[str, Any]:
 def fatal(cause: str, message: str) -> dict[str, Any]:
     """The one message before the agent gives up (the client turns it into its error line)."""
     return {CONTROL: "fatal", "cause": cause, "message": message}
+
+
+def refused(exc: MonitorError, cause: str) -> dict[str, Any]:
+    """``fatal`` for ``exc``: cause ``usage`` when the user's input was refused here (a
+    ``--vici`` or ``--netns`` of this server's), so the client exits 2 with the local words."""
+    return fatal("usage" if isinstance(exc, UsageError) else cause, str(exc))
 
 
 class Agent:
@@ -159,7 +165,7 @@ class Agent:
             check_vici_path(self.config["vici"])  # the path is this server's (see ipsec._validate)
             sampler = IpsecSampler(get_providers(self.config["provider"], self.config["vici"]))
         except MonitorError as exc:
-            self.send(fatal("ipsec", str(exc)))
+            self.send(refused(exc, "ipsec"))
             return EXIT_FATAL
         try:
             view = await asyncio.to_thread(sampler.sample)
@@ -187,7 +193,7 @@ class Agent:
         try:
             self.feed = feed = make_feed(options)
         except MonitorError as exc:
-            self.send(fatal("source", str(exc)))
+            self.send(refused(exc, "source"))
             return EXIT_FATAL
         if cfg.get("paused"):
             feed.pause()

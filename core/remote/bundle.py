@@ -13,7 +13,10 @@ agent when the session is gone. The loader's second stage checks the Python vers
 version check is written so that even Python 2 can run it and say "too old"), reads the
 header line ``tcpscope-agent PROTOCOL VERSION SHA256 LENGTH`` and the zip from stdin, checks
 the hash, imports the modules straight from the zip held in memory, answers
-``tcpscope-agent ok X.Y.Z`` and runs :func:`core.commands.agent.main`.
+``tcpscope-agent ok X.Y.Z`` and runs :func:`core.commands.agent.main`. Before reading the zip
+it says ``tcpscope-agent reading``: from then on a slow start is the link carrying the agent,
+not a server or login shell that never ran the loader (the client allows the two different
+times and says which one it was).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ EXCLUDED: Final = (
 )
 """Never used by the agent, and each imports a third-party package at module level."""
 STATUS_PREFIX: Final = "tcpscope-agent"
+READING: Final = "reading"
+"""The loader's first status word: it runs and reads the agent from stdin."""
 _ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
 
 _STAGE2: Final = """\
@@ -53,6 +58,8 @@ if v < (@MAJOR@, @MINOR@):
     sys.stdout.flush()
     sys.exit(3)
 import hashlib, importlib.abc, importlib.util, io, zipfile
+sys.stdout.write("tcpscope-agent reading\\n")
+sys.stdout.flush()
 inp = sys.stdin.buffer
 head = inp.readline().split()
 if len(head) != 5 or head[0] != b"tcpscope-agent" or head[1] != b"@PROTOCOL@":

@@ -18,7 +18,7 @@ from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
 from core.recording.frame_decoder import FrameDecoder
 from core.remote.feed import RemoteFeed, stream_config
 from core.remote.notice import SlowStartNotice
-from core.remote.session import AgentSession, Disconnected
+from core.remote.session import MAX_START_TIMEOUT_S, AgentSession, Disconnected
 from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL
 
@@ -38,7 +38,7 @@ def open_remote_feed(
 
 def _one_session(target: RemoteTarget, config: dict[str, Any]) -> list[dict[str, Any]]:
     """Messages of a session that ends by itself (a one-shot mode)."""
-    session = AgentSession(target, config, batch=False)
+    session = AgentSession(target, config, batch=False, sending_timeout_s=MAX_START_TIMEOUT_S)
     out: list[dict[str, Any]] = []
     with SlowStartNotice() as notice:
         session.start(notice=notice)

@@ -14,10 +14,13 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
+from core.errors import MonitorError, RemoteError, UsageError
 from core.remote.bundle import MIN_PYTHON
 from core.remote.target import RemoteTarget
 from core.textsafe import printable
 
+USAGE: Final = "usage"
+"""The agent's ``fatal`` cause for the user's input refused on the server."""
 SSH_FAILED: Final = 255
 COMMAND_NOT_FOUND: Final = 127
 _MIN: Final = ".".join(map(str, MIN_PYTHON))
@@ -130,3 +133,11 @@ def from_fatal(target: RemoteTarget, cause: str, message: str) -> str:
             return f"{target.label}: the kernel offers no usable sock_diag ({text})"
         return f"{target.label}: cannot read connections there ({text})"
     return f"{target.label}: the agent failed ({_clean(cause)}: {text})"
+
+
+def fatal_error(target: RemoteTarget, cause: str, message: str) -> MonitorError:
+    """The error for the agent's ``fatal``: bad input checked on the server is a UsageError
+    in the words of a local run (exit 2), anything else a RemoteError (exit 1)."""
+    if cause == USAGE:
+        return UsageError(_clean(message))
+    return RemoteError(from_fatal(target, cause, message))

@@ -37,13 +37,19 @@ from core.connections.snapshot import (
     Snapshot,
     SourceError,
 )
-from core.errors import RemoteError
+from core.errors import MonitorError, RemoteError
 from core.recording.codec import DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
 from core.recording.frame_decoder import FrameDecoder
 from core.remote.notice import SlowStartNotice
 from core.remote.resync import Resync
-from core.remote.session import AgentSession, Disconnected, Hello, start_timeout
+from core.remote.session import (
+    MAX_START_TIMEOUT_S,
+    AgentSession,
+    Disconnected,
+    Hello,
+    start_timeout,
+)
 from core.remote.target import RemoteTarget
 from core.remote.wire import CONTROL, command
 from core.sampling.controls import FeedControls
@@ -126,6 +132,8 @@ class RemoteFeed(FeedControls):
         self._seq_base = 0
         self._starting: AgentSession | None = None
         self._last_start_s: float | None = None
+        self._sending_cut_s: float | None = None
+        """The time the last attempt had when it was cut while still sending the agent."""
         self.reconnects = 0
         """Sessions started after a drop (tests and the header)."""
         self.losses = 0
@@ -134,7 +142,9 @@ class RemoteFeed(FeedControls):
     # --- connecting -------------------------------------------------------------------
     def connect(self) -> Hello:
         """Open the first session (ssh may prompt on the terminal); RemoteError if it fails."""
-        self._session = AgentSession(self.target, self._config, batch=False)
+        self._session = AgentSession(
+            self.target, self._config, batch=False, sending_timeout_s=MAX_START_TIMEOUT_S
+        )
         with SlowStartNotice() as notice:
             self.hello = self._session.start(notice=notice)
         self._last_start_s = self._session.start_s
@@ -158,7 +168,7 @@ class RemoteFeed(FeedControls):
                 for message in session.messages():
                     self._on_message(message)
                 reason = "session ended"
-            except (Disconnected, RemoteError, DecodeError, OSError, ValueError) as exc:
+            except (Disconnected, MonitorError, DecodeError, OSError, ValueError) as exc:
                 # OSError/ValueError: aclose() closed the pipe under the reader (or it broke)
                 reason = str(exc) or type(exc).__name__
             session.close()
@@ -172,7 +182,7 @@ class RemoteFeed(FeedControls):
         while not self._closing.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]):
             attempt += 1
             config = {**self._config, "interval_s": self._interval_s, "paused": self._paused}
-            timeout_s = start_timeout(self._last_start_s)
+            timeout_s = start_timeout(self._last_start_s, self._sending_cut_s)
             session = AgentSession(self.target, config, batch=True, timeout_s=timeout_s)
             with self._lock:
                 self._starting = session
@@ -180,11 +190,13 @@ class RemoteFeed(FeedControls):
             stages.stage(f"connecting to {self.target.label}…")
             try:
                 self.hello = session.start(notice=stages)
-            except RemoteError as exc:
+            except MonitorError as exc:
+                if session.sending_cut:  # the link got slower: the next attempt waits longer
+                    self._sending_cut_s = timeout_s
                 self.link_status = DISCONNECTED
                 self._still_down(f"attempt {attempt} failed: {exc}")
                 continue
-            self._last_start_s = session.start_s
+            self._last_start_s, self._sending_cut_s = session.start_s, None
             with self._lock:
                 self._starting = None
                 if self._closing.is_set():

@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import select
+import signal
 import subprocess
 import threading
 import time
@@ -27,20 +28,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from core.errors import RemoteError
+from core.errors import MonitorError, RemoteError
 from core.remote import failures
-from core.remote.bundle import STATUS_PREFIX, Bundle, build_bundle, remote_command
+from core.remote.bundle import READING, STATUS_PREFIX, Bundle, build_bundle, remote_command
 from core.remote.notice import Stages
 from core.remote.target import RemoteTarget, ssh_argv
 from core.remote.wire import CONTROL, PROTOCOL, MessageReader, WireError
 from core.textsafe import printable
 
 START_TIMEOUT_S: Final = 30.0
-"""Unattended (batch) starts give up after this at least; an interactive one waits for the
-user. See :func:`start_timeout` for a slow link."""
+"""Unattended starts give up after this at least; an interactive one waits for the user. See
+:func:`start_timeout` for a slow link."""
 MAX_START_TIMEOUT_S: Final = 600.0
-"""However slow the first start was, an unattended one is given up after this (a hung server
-is still found out)."""
+"""However slow the link, an unattended start is given up after this (a hung server is still
+found out)."""
 IDLE_TIMEOUT_S: Final = 20.0
 """No byte for this long (the agent beats every 5 s) means the link is dead."""
 _STDERR_LINES: Final = 40
@@ -50,17 +51,39 @@ _STATUS_MARK: Final = f"{STATUS_PREFIX} ".encode("ascii")
 _QUOTE_CHARS: Final = 80
 
 
-def start_timeout(last_start_s: float | None) -> float:
-    """How long an unattended start may take, given how long the last successful one took.
+def start_timeout(last_start_s: float | None, sending_cut_s: float | None = None) -> float:
+    """How long an unattended start may take, given how long the last successful one took
+    and, if the last attempt was cut while still sending the agent, the time it had.
 
     Why not a fixed time: every session uploads the agent (~330 kB), so on a link of a few
     kB/s a start takes longer than :data:`START_TIMEOUT_S`, and a reconnection bounded by it
     would never succeed although the first (unbounded) start did. Twice the last start
-    leaves room for a slower moment of the same link; the cap keeps a hung server found.
+    leaves room for a slower moment of the same link; an attempt cut mid-send (the link got
+    slower since) gives the next one twice its time; the cap keeps a hung server found.
     """
-    if last_start_s is None:
-        return START_TIMEOUT_S
-    return min(MAX_START_TIMEOUT_S, max(START_TIMEOUT_S, 2.0 * last_start_s))
+    wanted = [START_TIMEOUT_S]
+    if last_start_s is not None:
+        wanted.append(2.0 * last_start_s)
+    if sending_cut_s is not None:
+        wanted.append(2.0 * sending_cut_s)
+    return min(MAX_START_TIMEOUT_S, max(wanted))
+
+
+def prompt_possible() -> bool:
+    """Whether ssh could ask for a password or passphrase: a controlling terminal (ssh asks on
+    /dev/tty, whatever stdin is) or an askpass program it would run. Without either (cron, a
+    service) nobody can answer, so a start that hangs is a hang, not a user typing."""
+    env = os.environ
+    if env.get("SSH_ASKPASS") and (
+        env.get("DISPLAY") or env.get("SSH_ASKPASS_REQUIRE") in ("force", "prefer")
+    ):
+        return True
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
 
 
 class Disconnected(Exception):
@@ -97,13 +120,23 @@ class AgentSession:
         *,
         batch: bool,
         timeout_s: float | None = None,
+        sending_timeout_s: float | None = None,
     ) -> None:
-        """Nothing runs until :meth:`start`; a ``batch`` start gives up after ``timeout_s``
-        (default :data:`START_TIMEOUT_S`)."""
+        """Nothing runs until :meth:`start`. ``batch`` (a reconnection: ssh may not prompt)
+        or no possible prompt (:func:`prompt_possible`) makes the start unattended: it gives
+        up after ``timeout_s`` (default :data:`START_TIMEOUT_S`), or ``sending_timeout_s``
+        (if longer) once the server's loader reads the agent."""
         self.target = target
         self.config = config
         self.batch = batch
+        self.unattended = batch or not prompt_possible()
         self.timeout_s = START_TIMEOUT_S if timeout_s is None else timeout_s
+        self.sending_timeout_s = max(self.timeout_s, sending_timeout_s or 0.0)
+        self.sending_cut = False
+        """The start was given up while the loader was still reading the agent (a slow
+        link, not a silent server): the next attempt deserves more time."""
+        self._reading = False
+        self._started = 0.0
         self.start_s: float | None = None
         """How long :meth:`start` took, once it succeeded (for the next one's timeout)."""
         self.hello: Hello | None = None
@@ -129,7 +162,7 @@ class AgentSession:
         """Start ssh and the agent; the agent's hello (RemoteError with the cause if not).
         ``notice`` is told each stage (a slow link's first start shows them)."""
         bundle = bundle or build_bundle()
-        started = time.monotonic()
+        self._started = started = time.monotonic()
         command = remote_command(self.target.python, sudo=self.target.sudo)
         argv = ssh_argv(self.target, command, batch=self.batch)
         try:
@@ -139,35 +172,50 @@ class AgentSession:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 bufsize=0,
+                # Its own process group when nobody can type into it: close() then ends ssh's
+                # helpers too (a ProxyCommand, a TCPSCOPE_SSH wrapper). Not when it may prompt:
+                # a background group reading the terminal would be stopped (SIGTTIN).
+                process_group=0 if self.unattended else None,
             )
         except OSError as exc:
             raise RemoteError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
         threading.Thread(target=self._drain_stderr, daemon=True).start()
-        deadline = started + self.timeout_s if self.batch else None
+        deadline = started + self.timeout_s if self.unattended else None
         config = json.dumps({**self.config, "version": bundle.version}).encode() + b"\n"
+        # Written by a thread: a link that stalls (or ssh waiting for a password) blocks the
+        # write, and the deadline must still hold.
+        writer = threading.Thread(
+            target=self._write, args=(bundle.preamble() + config,), daemon=True
+        )
+        writer.start()
+        size = len(bundle.data) // 1024
+        sending = f"sending the agent ({size} kB) to {self.target.label}…"
         try:
-            self._write(bundle.preamble() + config)  # returns once ssh is logged in
-            if notice is not None:
-                size = len(bundle.data) // 1024
-                notice.stage(f"sending the agent ({size} kB) to {self.target.label}…")
-            status = self._status_line(deadline)
+            status = self._status_line(deadline, notice, sending)
             if status is None:
                 raise RemoteError(self._exit_cause() + self._noise_note())
             if status.split()[:2] != [STATUS_PREFIX, "ok"]:
                 raise RemoteError(failures.from_status(self.target, status))
-            message = self._first_message(deadline)
+            message = self._first_message(self._sending_deadline(deadline))
             if message is None:
                 raise RemoteError(self._exit_cause())
             self.hello = self._check_hello(message, bundle)
         except BaseException:
             self.close()
             raise
+        writer.join(5.0)  # the agent read it all: done, or about to be
         self.start_s = time.monotonic() - started
         return self.hello
 
+    def _sending_deadline(self, deadline: float | None) -> float | None:
+        """The deadline once the loader reads the agent: the time allowed for sending it."""
+        if deadline is None:
+            return None
+        return self._started + self.sending_timeout_s
+
     def _check_hello(self, message: dict[str, Any], bundle: Bundle) -> Hello:
         if message.get(CONTROL) == "fatal":
-            raise RemoteError(self._fatal(message))
+            raise self._fatal(message)
         if message.get(CONTROL) != "hello":
             raise RemoteError(f"{self.target.label}: the agent did not say hello")
         if (message.get("protocol"), message.get("version"), message.get("sha256")) != (
@@ -189,8 +237,8 @@ class AgentSession:
         except (KeyError, TypeError, ValueError):
             raise RemoteError(f"{self.target.label}: malformed hello from the agent") from None
 
-    def _fatal(self, message: dict[str, Any]) -> str:
-        return failures.from_fatal(
+    def _fatal(self, message: dict[str, Any]) -> MonitorError:
+        return failures.fatal_error(
             self.target, str(message.get("cause", "?")), str(message.get("message", ""))
         )
 
@@ -205,9 +253,23 @@ class AgentSession:
             raise TimeoutError
         return os.read(fd, 1 << 16)
 
-    def _status_line(self, deadline: float | None) -> str | None:
-        """The loader's status line past the login shell's text, or None if the session ended
-        first (RemoteError past the deadline or :data:`NOISE_LIMIT_BYTES`)."""
+    def _status_line(
+        self, deadline: float | None, notice: Stages | None, sending: str
+    ) -> str | None:
+        """The loader's last status line past the login shell's text, or None if the session
+        ended first (RemoteError past the deadline or :data:`NOISE_LIMIT_BYTES`). Its
+        ``reading`` line tells ``notice`` the agent is being sent and moves the deadline."""
+        while True:
+            status = self._status_once(deadline)
+            if status is None or status.split()[1:2] != [READING] or self._reading:
+                return status
+            self._reading = True
+            deadline = self._sending_deadline(deadline)
+            if notice is not None:
+                notice.stage(sending)
+
+    def _status_once(self, deadline: float | None) -> str | None:
+        """One status line (see :meth:`_status_line`)."""
         while (status := self._take_status()) is None:
             if self._noise_bytes + len(self._buffer) > NOISE_LIMIT_BYTES:
                 raise RemoteError(
@@ -218,13 +280,25 @@ class AgentSession:
             try:
                 chunk = self._read_chunk(deadline)
             except TimeoutError:
-                raise RemoteError(
-                    f"{self.target.label}: no answer in {self.timeout_s:.3g} s{self._noise_note()}"
-                ) from None
+                raise RemoteError(self._timed_out()) from None
             if not chunk:
                 return None
             self._buffer += chunk
         return status
+
+    def _timed_out(self) -> str:
+        """Why the start was given up: still sending the agent, or no answer at all."""
+        if self._reading:
+            self.sending_cut = True
+            return (
+                f"{self.target.label}: still sending the agent after "
+                f"{self.sending_timeout_s:.3g} s "
+                "(a slow link; the next attempt waits longer)"
+            )
+        return (
+            f"{self.target.label}: no answer in {self.timeout_s:.3g} s (the server never "
+            f"started the agent's loader){self._noise_note()}"
+        )
 
     def _take_status(self) -> str | None:
         """The status line if a whole one is buffered; lines before it, and text before the
@@ -288,7 +362,7 @@ class AgentSession:
             for message in backlog:
                 kind = message.get(CONTROL)
                 if kind == "fatal":
-                    raise RemoteError(self._fatal(message))
+                    raise self._fatal(message)
                 if kind != "beat":
                     yield message
             try:
@@ -307,11 +381,12 @@ class AgentSession:
     # --- writing and ending -----------------------------------------------------------
     def _write(self, data: bytes) -> None:
         assert self._proc is not None and self._proc.stdin is not None
+        pipe, view = self._proc.stdin, memoryview(data)
         try:
-            self._proc.stdin.write(data)
-            self._proc.stdin.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # ssh ended: its exit status and stderr tell why
+            while view:  # unbuffered: a write a signal interrupted may be partial
+                view = view[pipe.write(view) or 0 :]
+        except (OSError, ValueError):
+            pass  # ssh ended or close() closed the pipe: its exit status and stderr tell why
 
     def send(self, data: bytes) -> None:
         """Send a command line to the agent (thread-safe; ignored once the session is over)."""
@@ -352,12 +427,19 @@ class AgentSession:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
         if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
+            self._signal(signal.SIGTERM)
             if self._wait_exit(2.0) is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+                self._signal(signal.SIGKILL)
                 self._wait_exit(2.0)
         if proc.stdout is not None:
             with contextlib.suppress(OSError):
                 proc.stdout.close()
+
+    def _signal(self, sig: signal.Signals) -> None:
+        """``sig`` to ssh, and to its process group when it has its own."""
+        assert self._proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self.unattended:
+                os.killpg(self._proc.pid, sig)
+            else:
+                self._proc.send_signal(sig)

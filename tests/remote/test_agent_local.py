@@ -109,6 +109,7 @@ def test_agent_ends_with_its_stdin(netns: str) -> None:
     }  # fmt: skip
     agent.stdin.write(bundle.preamble() + json.dumps(config).encode() + b"\n")
     agent.stdin.flush()
+    assert agent.stdout.readline().split() == [b"tcpscope-agent", b"reading"]
     assert agent.stdout.readline().split()[:2] == [b"tcpscope-agent", b"ok"]
     reader, seen = MessageReader(), list[dict[str, object]]()
     while not any(m.get("k") == "D" for m in seen):  # streaming deltas by now
@@ -204,8 +205,22 @@ def test_netns_names_the_servers_namespaces(netns: str) -> None:
     (line,) = [ln for ln in default.stdout.splitlines() if f"127.0.0.1:{port} " in ln]
     assert other in line  # the Namespace column names it
     assert own.returncode == 0 and f":{port} " not in own.stdout
-    assert nosuch.returncode == 1
-    assert nosuch.stderr.strip().endswith(f"no network namespace or container named '{other}x')")
+    # Bad input checked on the server: exit 2 in a local run's words, as for a local name.
+    assert nosuch.returncode == 2
+    assert nosuch.stderr == (
+        f"tcpscope: --netns: no network namespace or container named '{other}x'\n"
+    )
+
+
+def test_a_vici_path_refused_on_the_server_exits_2_as_locally() -> None:
+    """The server checks ``--vici`` (its own path); a regular file there is bad input: exit 2
+    and the local line, not a failure of the agent's (exit 1, "the agent failed (…)")."""
+    args = ("ipsec", "--vici", "/etc/passwd")
+    remote = run_tcpscope("--remote", "localhost", "--remote-python", BARE_PYTHON, *args)
+    local = subprocess.run([*TCPSCOPE, *args], capture_output=True, text=True, check=False)
+    assert local.returncode == 2
+    assert (remote.returncode, remote.stderr) == (2, local.stderr)
+    assert remote.stderr == "tcpscope: --vici '/etc/passwd' is not a UNIX socket\n"
 
 
 def test_close_netns_is_refused_with_remote() -> None:

@@ -7,6 +7,7 @@ from sshd's mount namespace, and the first test proves it over the same SSH path
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Label, Static
 
 from core.connections import TcpConnection
 from core.recording.reader import Recording
@@ -36,6 +37,8 @@ from tests.remote.lab_feed import open_feed
 from tests.tui.test_app import pane_text
 from tui.app import TcpscopeApp
 from tui.connections.detail import DetailPane
+from tui.ipsec.ipsec_table import CounterRowView
+from tui.ipsec.screen import IpsecScreen
 
 pytestmark = [
     pytest.mark.root,
@@ -187,6 +190,60 @@ async def test_dropped_link_keeps_ghosts_and_reconnects(
     assert not lab.agent_pids()
 
 
+async def test_ipsec_screen_says_its_counters_are_not_live_while_disconnected(
+    lab: SshLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the link is down the IPsec screen keeps the last values received, but as such:
+    dimmed, no provider active, no rate (nothing is measured), and a banner saying why; all
+    live again once the link is back."""
+    monkeypatch.setenv("TCPSCOPE_SSH", lab.ssh_command)
+    feed = RemoteFeed(
+        parse_target(lab.target),
+        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=True, provider="kernel",
+                      vici=None, every_tcp_info=False, netns="current"),
+    )  # fmt: skip
+    feed.connect()
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+
+    def ipsec() -> IpsecScreen:
+        screen = app.screen
+        assert isinstance(screen, IpsecScreen)
+        return screen
+
+    def providers() -> str:
+        return str(ipsec().query_one("#ipsec-providers", Static).render())
+
+    def cells(counter: str) -> tuple[str, str, bool]:
+        row = ipsec().query_one(f"#row-kernel-{counter}", CounterRowView)
+        value, rate = (str(row.query_one(f".cell-{c}", Label).render()) for c in ("value", "rate"))
+        return value, rate, row.has_class("-stale")
+
+    def banner() -> str:
+        found = ipsec().query("#banner").results(Static)
+        return " ".join(str(w.render()) for w in found if w.display)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: "● kernel" in providers() and cells("SendFailures")[1] != "…")
+        assert cells("ActiveAcquire")[1].endswith(" now") and not cells("ActiveAcquire")[2]
+        assert cells("SendFailures")[1].endswith("/s") and banner() == ""
+        lab.kill_sshd()
+        await until(pilot, lambda: DISCONNECTED in header_text(app))
+        await until(pilot, lambda: "●" not in providers(), timeout_s=10)
+        assert "◌ kernel" in providers()
+        for counter in ("ActiveAcquire", "SendFailures"):
+            value, rate, stale = cells(counter)
+            assert value != "—" and rate == "—" and stale, (counter, value, rate)
+        said = banner()
+        assert "not live: " in said and DISCONNECTED in said, said
+        assert "last IPsec values received, at " in said
+        lab.start_sshd()
+        await until(pilot, lambda: DISCONNECTED not in header_text(app))
+        await until(pilot, lambda: "● kernel" in providers() and banner() == "")
+        assert not cells("SendFailures")[2]
+        await pilot.press("q")
+
+
 def test_close_acts_on_the_server_with_the_same_confirmations(lab: SshLab) -> None:
     proc, port = listen_in_namespace(lab.netns)
     with socket.socket() as here:  # the same port on the client side, if it is free here
@@ -295,6 +352,62 @@ def test_a_login_shell_that_prints_instead_of_starting_the_agent_is_named(
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
     assert "login shell printed" in done.stderr and quoted in done.stderr
     assert "\x1b" not in done.stderr  # escaped, never sent to the terminal
+
+
+def session_leftovers(lab: SshLab) -> list[str]:
+    """ssh clients of this lab here, and sshd sessions (not the listener) on its server."""
+    key = f"{lab.dir}/user_key".encode()
+    left = []
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if os.path.basename(argv[0]) == b"ssh" and key in argv:
+                left.append(f"ssh {pid}")
+    for server_pid in lab.ns_pids():
+        with contextlib.suppress(OSError):
+            raw = Path(f"/proc/{server_pid}/cmdline").read_bytes()
+            cmd = raw.replace(b"\0", b" ").decode(errors="replace").strip()
+            if cmd.startswith("sshd") and "-D" not in cmd:  # a session, not the listener
+                left.append(f"{cmd} {server_pid}")
+    return left
+
+
+def test_a_one_shot_without_a_terminal_gives_up_on_a_hung_login_shell(home_lab: SshLab) -> None:
+    """As cron runs it (no terminal, so no password prompt can appear): a login shell that
+    never starts the agent is one line and exit 1 within the unattended start's 30 s, not a
+    hang; ssh and the server's session end with it."""
+    assert home_lab.home is not None
+    rc = home_lab.home / ".bashrc"
+    rc.write_text("sleep 1000\n")
+    env = {k: v for k, v in home_lab.env.items() if k not in ("SSH_ASKPASS", "DISPLAY")}
+    try:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [*TCPSCOPE, "--remote", home_lab.target, "connections"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=env, start_new_session=True,  # no controlling terminal
+        )  # fmt: skip
+        try:
+            out, err = proc.communicate(timeout=session.START_TIMEOUT_S + 15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail("tcpscope hung on a login shell that never started the agent")
+        took = time.monotonic() - started
+        deadline = time.monotonic() + 10
+        while left := session_leftovers(home_lab):
+            assert time.monotonic() < deadline, f"left behind: {left}"
+            time.sleep(0.1)
+    finally:
+        rc.unlink()
+        for pid in home_lab.ns_pids():  # the shell still in its startup file: out of reach
+            with contextlib.suppress(OSError):
+                if b"sleep\x001000" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 1 and out == "", (proc.returncode, out, err)
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert "no answer in 30 s (the server never started the agent's loader)" in err
+    assert session.START_TIMEOUT_S <= took < session.START_TIMEOUT_S + 10
 
 
 needs_tc = pytest.mark.skipif(not os.access(TC, os.X_OK), reason=f"iproute2's tc not found ({TC})")
@@ -430,10 +543,18 @@ def test_ipsec_vici_path_is_checked_on_the_server(lab: SshLab) -> None:
     assert "not a UNIX socket" not in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     # A regular file on the server: refused there, in the words of a local check.
-    done = tcpscope(lab, "ipsec", "--provider", "strongswan", "--vici", "/etc/hostname")
-    assert done.returncode != 0
-    assert "'/etc/hostname' is not a UNIX socket" in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    args = ("ipsec", "--provider", "strongswan", "--vici", "/etc/hostname")
+    done = tcpscope(lab, *args)
+    local = subprocess.run([*TCPSCOPE, *args], capture_output=True, text=True, check=False)
+    # Bad input, as locally: exit 2 and the same line (not "the agent failed (…)").
+    assert (
+        (done.returncode, done.stderr)
+        == (2, local.stderr)
+        == (
+            2,
+            "tcpscope: --vici '/etc/hostname' is not a UNIX socket\n",
+        )
+    ), done.stderr
 
 
 async def test_detail_pane_names_the_servers_namespace_not_tcpscope_s(

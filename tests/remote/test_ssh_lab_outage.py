@@ -18,6 +18,7 @@ from rich.console import Console
 from core.connections import Snapshot, TcpConnection, TcpState
 from core.connections.property_rules import cell_rule
 from core.recording.reader import Recording
+from core.remote import session
 from core.remote.feed import DISCONNECTED, RemoteFeed
 from tests.lab.ssh_lab import SERVER_PYTHON, TC, SshLab, have_ssh_lab, listen_in_namespace
 from tests.remote.lab_feed import open_feed
@@ -124,6 +125,42 @@ def test_a_slow_reconnection_says_what_it_does_now(
     finally:
         lab.limit_upload(None)
         asyncio.run(feed.aclose())
+
+
+@pytest.mark.skipif(not os.access(TC, os.X_OK), reason=f"iproute2's tc not found ({TC})")
+def test_a_link_that_got_slower_since_the_start_still_reconnects(
+    lab: SshLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first start was quick, so a reconnection gets the minimum time; the link then got
+    slower than that minimum allows for sending the agent. An attempt cut while the server
+    was still receiving it says so, and the next one gets twice the time, until one is
+    enough. (The minimum is lowered from 30 s so the test takes seconds.)"""
+    monkeypatch.setattr(session, "START_TIMEOUT_S", 2.0)
+    feed = open_outage_feed(lab, monkeypatch)
+    try:
+        wait_for(lambda: feed.latest is not None, what="a first sample")
+        lab.limit_upload(640)  # the agent now takes ~4 s to send: more than the 2 s allowed
+        lab.kill_sshd()
+        wait_for(lambda: feed.link_status is not None, what="the drop")
+        lab.start_sshd()
+        said: list[str] = []
+
+        def back() -> bool:
+            latest = feed.latest
+            message = latest.error.message if latest and latest.error else None
+            if message is not None and (not said or said[-1] != message):
+                said.append(message)
+            return feed.reconnects == 1
+
+        wait_for(back, 90, "the reconnection")
+    finally:
+        lab.limit_upload(None)
+        asyncio.run(feed.aclose())
+    failed = [m for m in said if " failed: " in m]
+    assert failed and all("still sending the agent after " in m for m in failed), said
+    assert not any("no answer" in m for m in said), said
+    assert "attempt 1 failed" in failed[0] and "after 2 s" in failed[0]
+    assert "after 4 s" in failed[1] if len(failed) > 1 else True  # doubled
 
 
 def plain(text: object) -> str:

@@ -17,19 +17,20 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from core.ipsec import COUNTERS, PROVIDERS, CounterRow, Kind, source_for
+from tui import format as tfmt
 from tui.ipsec import format as fmt
 from tui.key_scroll import VerticalKeyScroll
 from tui.widgets.rate_sparkline import GAP, RateSparkline
 
 
-def summary_text(row: CounterRow) -> Text:
-    """Value, rate and peak lines of ``row`` (literal text)."""
+def summary_text(row: CounterRow, stale: str | None = None) -> Text:
+    """Value, rate and peak lines of ``row`` (literal text); ``stale``: why it is not live."""
     text = Text()
     text.append("Value  ", style="bold")
-    text.append(fmt.count(row.value))
+    text.append(fmt.count(row.value), style="dim" if stale else "")
     if row.kind is Kind.TOTAL:
         text.append("    Rate  ", style="bold")
-        text.append(fmt.rate_cell(row))
+        text.append(fmt.rate_cell(row, live=stale is None))
         text.append("    Peak rate  ", style="bold")
         text.append(fmt.counter_rate(row.peak_rate) if row.peak_rate is not None else fmt.MISSING)
     if row.scope:
@@ -40,6 +41,9 @@ def summary_text(row: CounterRow) -> Text:
     if row.reason:
         text.append("\n")
         text.append(row.reason, style="italic")
+    if stale:
+        text.append("\n")
+        text.append(f"Not live: {tfmt.safe(stale)}", style="bold italic")
     return text
 
 
@@ -106,6 +110,7 @@ class CounterDetail(VerticalKeyScroll):
         self.provider = provider
         self.counter = counter
         self.row: CounterRow | None = None
+        self.stale: str | None = None
 
     def compose(self) -> ComposeResult:
         """Title, description, grade, numbers, trend, sources."""
@@ -120,13 +125,16 @@ class CounterDetail(VerticalKeyScroll):
         yield RateSparkline(classes="detail-trend")
         yield Static("", classes="detail-sources")
 
-    def show(self, row: CounterRow, versions: Mapping[str, str | None]) -> None:
-        """Show the latest ``row``; ``versions`` grades each provider (strongSwan by version)."""
-        if row == self.row:
+    def show(
+        self, row: CounterRow, versions: Mapping[str, str | None], stale: str | None = None
+    ) -> None:
+        """Show the latest ``row``; ``versions`` grades each provider (strongSwan by version);
+        ``stale``: why the row is the last one received, not a live one."""
+        if (row, stale) == (self.row, self.stale):
             return
-        self.row = row
+        self.row, self.stale = row, stale
         self.query_one(".detail-grade", Static).update(grade_text(row, versions.get(row.provider)))
-        self.query_one(".detail-summary", Static).update(summary_text(row))
+        self.query_one(".detail-summary", Static).update(summary_text(row, stale))
         self.query_one(".detail-trend-caption", Static).update(trend_caption(row))
         self.query_one(RateSparkline).history = row.history
         self.query_one(".detail-sources", Static).update(

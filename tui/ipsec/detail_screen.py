@@ -34,6 +34,7 @@ class CounterDetailScreen(ModalScreen[None]):
         self.counter = row.name
         self._row = row
         self._versions = dict(versions)
+        self._stale: str | None = None
 
     def compose(self) -> ComposeResult:
         """The detail pane in a frame, and the footer."""
@@ -43,13 +44,15 @@ class CounterDetailScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Show the row the modal was opened on."""
-        self.query_one(CounterDetail).show(self._row, self._versions)
+        self.query_one(CounterDetail).show(self._row, self._versions, self._stale)
 
-    def show(self, row: CounterRow, versions: Mapping[str, str | None]) -> None:
-        """Refresh with the counter's newest sample."""
-        self._row, self._versions = row, dict(versions)
+    def show(
+        self, row: CounterRow, versions: Mapping[str, str | None], stale: str | None = None
+    ) -> None:
+        """Refresh with the counter's newest sample (``stale``: why it is not live)."""
+        self._row, self._versions, self._stale = row, dict(versions), stale
         if self.is_mounted:
-            self.query_one(CounterDetail).show(row, versions)
+            self.query_one(CounterDetail).show(row, versions, stale)
 
     def action_close(self) -> None:
         """Back to the counter list."""

@@ -45,9 +45,11 @@ def counter_rate(value: float | None) -> str:
     return f"{value:.1f}/s"
 
 
-def rate_cell(row: CounterRow) -> str:
-    """The rate column: rate for totals, level for gauges, reset/pending/not-reported marks."""
-    if row.value is None:
+def rate_cell(row: CounterRow, *, live: bool = True) -> str:
+    """The rate column: rate for totals, level for gauges, reset/pending/not-reported marks.
+    Not ``live`` (the link to the server is down): nothing is measured now, so no rate and no
+    level "now"."""
+    if row.value is None or not live:
         return MISSING
     if row.kind is Kind.GAUGE:
         return f"{tfmt.intcomma(row.value)} now"

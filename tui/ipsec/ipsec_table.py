@@ -66,11 +66,13 @@ class CounterRowView(Horizontal, can_focus=True):
             # Every cell has a fixed size (ipsec.tcss), so new text never needs a re-layout.
             self._labels[cls].update(text, layout=False)
 
-    def show(self, row: CounterRow) -> None:
-        """Show ``row``, updating only what changed since the last call."""
+    def show(self, row: CounterRow, *, stale: bool = False) -> None:
+        """Show ``row``, updating only what changed since the last call; ``stale``: the last
+        value received while the link to the server is down (dimmed, no rate)."""
         old, self.row = self.row, row
         self._set("value", fmt.count(row.value))
-        self._set("rate", fmt.rate_cell(row))
+        self._set("rate", fmt.rate_cell(row, live=not stale))
+        self.set_class(stale, "-stale")
         self._set("kind", row.kind.value)
         self._set("grade", row.grade.value)
         self._set("reason", printable(fmt.short_reason(row.reason)))
@@ -89,12 +91,13 @@ class CounterRowView(Horizontal, can_focus=True):
 class ProviderSection(Vertical):
     """A provider's header line and its 21 counter rows."""
 
-    def __init__(self, view: ProviderView) -> None:
+    def __init__(self, view: ProviderView, stale: str | None = None) -> None:
         """A section for ``view``'s provider, showing ``view`` once mounted."""
         super().__init__(id=f"section-{view.name}", classes="provider-section")
         self.provider = view.name
         self._header = ""
         self._first: ProviderView | None = view
+        self._first_stale = stale
         self.header = Static("", classes="provider-header", markup=False)
         self.rows = {name: CounterRowView(view.name, name) for name in COUNTER_NAMES}
         """The 21 rows by WMI counter name."""
@@ -109,7 +112,7 @@ class ProviderSection(Vertical):
     def on_mount(self) -> None:
         """Fill the rows with the sample that created the section."""
         if self._first is not None:
-            self.show(self._first)
+            self.show(self._first, self._first_stale)
             self._first = None
 
     def compose(self) -> ComposeResult:
@@ -117,9 +120,9 @@ class ProviderSection(Vertical):
         yield self.header
         yield from self.rows.values()
 
-    def show(self, view: ProviderView) -> None:
-        """Show one provider's sample."""
-        header = provider_header(view)
+    def show(self, view: ProviderView, stale: str | None = None) -> None:
+        """Show one provider's sample; ``stale``: why it is the last one received, not live."""
+        header = provider_header(view, stale)
         if header != self._header:
             self._header = header
             self.header.update(header)
@@ -131,25 +134,29 @@ class ProviderSection(Vertical):
             self.set_class(absent, "-absent")
             for row_view in self.rows.values():
                 row_view.display = not absent and self.shown_by_filter(row_view)
+        self.set_class(stale is not None, "-stale")
         for row in view.rows:
-            self.rows[row.name].show(row)
+            self.rows[row.name].show(row, stale=stale is not None)
 
 
-def provider_header(view: ProviderView) -> str:
-    """``kernel  InstanceName=kernel:…  Active=True  6.1.0`` plus the error, when any."""
+def provider_header(view: ProviderView, stale: str | None = None) -> str:
+    """``kernel  InstanceName=kernel:…  Active=True  6.1.0`` plus the error, when any;
+    ``stale``: the values are the last received (Active is then not known now)."""
     if counters_unreachable(view):
         return fmt.absent_banner(view)
     parts = [
         view.name,
         f"InstanceName={printable(view.stats.instance_name)}",
-        f"Active={view.stats.active}",
+        "Active=— (not live)" if stale else f"Active={view.stats.active}",
     ]
     if view.version:
         parts.append(printable(view.version))
     if view.reset:
         parts.append(fmt.RESET)
     line = "  ".join(parts)
-    if view.error is not None:
+    if stale:
+        line += f"\n◌ not live: {printable(stale)}"
+    elif view.error is not None:
         line += f"\n✗ {printable(view.error)}"
     elif not view.available:
         line += "\n✗ not available on this host"
@@ -178,8 +185,9 @@ class CounterTable(VerticalScroll):
         self.filter_text = ""
         self._sections: dict[str, ProviderSection] = {}
 
-    def show(self, providers: tuple[ProviderView, ...]) -> None:
-        """Show a sample: add a section for a provider seen the first time, update the rest.
+    def show(self, providers: tuple[ProviderView, ...], stale: str | None = None) -> None:
+        """Show a sample: add a section for a provider seen the first time, update the rest;
+        ``stale``: why the sample is the last one received, not a live one.
 
         The IKE daemons' sections come before the kernel's: the class counts IKE main-mode
         work, which the daemon sees and the kernel mostly does not, and at 80x24 one
@@ -190,13 +198,13 @@ class CounterTable(VerticalScroll):
         for view in daemons_first(providers):
             section = self._sections.get(view.name)
             if section is None:
-                section = self._sections[view.name] = ProviderSection(view)
+                section = self._sections[view.name] = ProviderSection(view, stale)
                 section.filter_text = self.filter_text
                 self.mount(section)
                 # Rows exist only after the mount; move focus from the table to the first row.
                 self.call_after_refresh(self._focus_first_if_table_focused)
             else:
-                section.show(view)
+                section.show(view, stale)
         if isinstance(cursor, CounterRowView) and not cursor.display:
             self.focus_near(cursor)
         elif isinstance(cursor, CounterRowView) and absent != self._absent_now(len(absent)):

@@ -4,7 +4,9 @@ Why: it shows the 21 Windows-shaped counters with rates, sparklines and provenan
 ``n``, what the sources natively say (native counters, IKE and CHILD SAs). It renders core's
 ``IpsecView`` from each snapshot and computes nothing: rates, resets, peaks and history come from
 ``core.ipsec.sampling``. Provider failures (socket missing, permission denied, daemon gone) are
-shown in the provider's header line and clear themselves when the provider is back.
+shown in the provider's header line and clear themselves when the provider is back. While a
+remote feed's link is down the last view received stays, marked not live (dimmed, no rates,
+no provider active) with the reason in a banner: nothing is measured during the outage.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from tui.ipsec.ipsec_table import CounterRowView, CounterTable
 from tui.ipsec.sa_list import NativeTable, SaList
 from tui.key_scroll import KeyScroll
 from tui.replay.controls import ReplayBar
-from tui.shell import shell_of
+from tui.shell import HeaderState, shell_of
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
 
@@ -38,7 +40,9 @@ FILTER_HINT = "counter name, e.g. failures — Enter applies, Esc clears"
 NO_IPSEC = "IPsec sampling is off (--no-ipsec) or has not produced a sample yet."
 
 
-def providers_line(view: IpsecView, current: str | None = None, width: int | None = None) -> Text:
+def providers_line(
+    view: IpsecView, current: str | None = None, width: int | None = None, *, live: bool = True
+) -> Text:
     """``IPsec providers: ● strongswan  ● kernel`` — which providers are active, the IKE
     daemons first as their sections are; ``current`` (the provider of the counter row with the
     cursor) is shown reversed.
@@ -47,6 +51,7 @@ def providers_line(view: IpsecView, current: str | None = None, width: int | Non
     rows have no provider cell; scrolled past its section header, this line still says whose
     counters the cursor is on. An inactive provider's reason is added when the line still fits
     ``width``: its section says it in full, and a second line here would push a row off 80x24.
+    Not ``live`` (the link to the server is down): no provider is known to be active now.
     """
     providers = daemons_first(view.providers)
     for reasons in (True, False):
@@ -55,6 +60,12 @@ def providers_line(view: IpsecView, current: str | None = None, width: int | Non
             if i:
                 text.append("  ")
             active = p.available and p.stats.active
+            if not live:
+                text.append("◌ ", style="dim")
+                text.append(p.name, style="dim reverse" if p.name == current else "dim")
+                if reasons:
+                    text.append(" (not live)", style="italic")
+                continue
             text.append("● " if active else "✗ ", style="green" if active else "red")
             text.append(p.name, style="reverse" if p.name == current else "")
             if not active and reasons:
@@ -106,6 +117,8 @@ class IpsecScreen(Screen[None]):
         self._row_focus: CounterRowView | None = None
         self._current: str | None = None
         """The provider of the counter row with the cursor (marked on the providers line)."""
+        self.stale: str | None = None
+        """Why the view shown is not live (a remote link down), or None."""
 
     def compose(self) -> ComposeResult:
         """Header, providers line, filter, the two switchable views, footer."""
@@ -114,6 +127,7 @@ class IpsecScreen(Screen[None]):
         if replay is not None:
             yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(NO_IPSEC, id="ipsec-providers")
+        yield Static(id="banner")
         yield FilterBar(id="ipsec-filter")
         with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
             yield CounterTable(id="ipsec-counters")
@@ -131,6 +145,7 @@ class IpsecScreen(Screen[None]):
         self.query_one(CounterTable).focus()
         self.set_class(self.size.width < NARROW, "-narrow")
         self.watch(self.app, "ipsec_view", self._view_changed, init=True)
+        self.watch(self.app, "header", self._header_changed, init=True)
 
     def on_resize(self) -> None:
         """Drop or restore the optional row cells; the providers line fits the new width."""
@@ -142,24 +157,54 @@ class IpsecScreen(Screen[None]):
         if view is not None:
             self.show_view(view)
 
+    def _header_changed(self, state: HeaderState | None) -> None:
+        """A remote feed's link went down or came back: the view shown is live or not."""
+        stale: str | None = None
+        if state is not None and state.link is not None:
+            error = state.snapshot.error if state.snapshot is not None else None
+            stale = error.message if error is not None else state.link
+        if stale != self.stale:
+            self.stale = stale
+            if self.view is not None:
+                self.show_view(self.view)
+
+    def _show_banner(self) -> None:
+        """Why the counters are not live, as the connections screen says it."""
+        banner = self.query_one("#banner", Static)
+        if self.stale is None or self.view is None:
+            banner.display = False
+            return
+        text = Text()
+        text.append(" not live: ", style="bold")
+        text.append(tfmt.safe(self.stale))
+        text.append(
+            f" — showing the last IPsec values received, at {tfmt.clock(self.view.time)}; "
+            "no rates until the link is back",
+            style="italic",
+        )
+        banner.update(text)
+        banner.display = True
+
     def show_view(self, view: IpsecView) -> None:
         """Render one IPsec view on both sub-views and in an open detail."""
         self.view = view
         self._show_providers()
-        self.query_one(CounterTable).show(view.providers)
+        self._show_banner()
+        self.query_one(CounterTable).show(view.providers, self.stale)
         if self.native:
             self._show_native(view.providers)
         if self._detail is not None:
             row = _find_row(view, self._detail.provider, self._detail.counter)
             if row is not None:
-                self._detail.show(row, _versions(view))
+                self._detail.show(row, _versions(view), self.stale)
 
     def _show_providers(self) -> None:
         if self.view is None:
             return
         widget = self.query_one("#ipsec-providers", Static)
         width = widget.size.width or None  # (0 before the first layout: reasons included)
-        line = providers_line(self.view, None if self.native else self._current, width)
+        current = None if self.native else self._current
+        line = providers_line(self.view, current, width, live=self.stale is None)
         if line != self._providers_text:
             self._providers_text = line
             widget.update(line)
@@ -250,6 +295,7 @@ class IpsecScreen(Screen[None]):
         if row is None:
             return
         self._detail = CounterDetailScreen(row, _versions(self.view))
+        self._detail.show(row, _versions(self.view), self.stale)
         self.app.push_screen(self._detail, callback=self._detail_closed)
 
     def _detail_closed(self, _result: None) -> None:
