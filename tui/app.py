@@ -157,8 +157,9 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self.initial_filter = filter_text
         self._clock = clock
         self._prefs_path = prefs_path or prefs_mod.prefs_path()
-        self.prefs, self._prefs_problem = prefs_mod.load(self._prefs_path)
-        self._prefs_saver = PrefsSaver(self._prefs_path, self._prefs_not_saved)
+        loaded = prefs_mod.load_file(self._prefs_path)
+        self.prefs, self._prefs_problem = loaded.prefs, loaded.problem
+        self._prefs_saver = PrefsSaver(self._prefs_path, self._prefs_not_saved, loaded.unreadable)
         self.ghost_ttl_s = (
             self.prefs.ghost_ttl_s if self.prefs.ghost_ttl_s is not None else ghost_ttl_s
         )
