@@ -209,6 +209,8 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self.switch_mode("connections")
         if self._prefs_problem:
             self.notify(self._prefs_problem, title="Preferences", severity="warning", markup=False)
+        if self.replay is not None:
+            self.replay.announce()
         self.paused = self.feed.paused
         self.run_feed()
         if isinstance(self.feed, StreamsIpsec):
@@ -246,6 +248,8 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             return
         self._gc.before(len(snap.connections))  # before the table takes it in
         self.snapshot = snap
+        if isinstance(self.feed, Seekable) and self.feed.paused and not self.paused:
+            self.paused = True  # a replay at its end pauses itself: header and footer say so
         if snap.page is not None and isinstance(self.feed, ShowsPages):
             # The rest of the first sample waits for this page to be drawn (one GIL).
             self.call_after_refresh(self.feed.page_shown)

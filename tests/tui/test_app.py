@@ -820,6 +820,9 @@ class SeekableFeed(SteppedFeed):
     def set_speed(self, speed: float) -> None:
         self.speed = speed
 
+    def number_of(self, snap: Snapshot) -> int:
+        return 1
+
     def seek(self, when: datetime) -> None:
         self.position = when
 
