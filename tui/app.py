@@ -158,8 +158,9 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self.initial_filter = filter_text
         self._clock = clock
         self._prefs_path = prefs_path or prefs_mod.prefs_path()
-        self.prefs, self._prefs_problem = prefs_mod.load(self._prefs_path)
-        self._prefs_saver = PrefsSaver(self._prefs_path, self._prefs_not_saved)
+        loaded = prefs_mod.load_file(self._prefs_path)
+        self.prefs, self._prefs_problem = loaded.prefs, loaded.problem
+        self._prefs_saver = PrefsSaver(self._prefs_path, self._prefs_not_saved, loaded.unreadable)
         self.ghost_ttl_s = (
             self.prefs.ghost_ttl_s if self.prefs.ghost_ttl_s is not None else ghost_ttl_s
         )
@@ -209,6 +210,8 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self.switch_mode("connections")
         if self._prefs_problem:
             self.notify(self._prefs_problem, title="Preferences", severity="warning", markup=False)
+        if self.replay is not None:
+            self.replay.announce()
         self.paused = self.feed.paused
         self.run_feed()
         if isinstance(self.feed, StreamsIpsec):
@@ -246,6 +249,8 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             return
         self._gc.before(len(snap.connections))  # before the table takes it in
         self.snapshot = snap
+        if isinstance(self.feed, Seekable) and self.feed.paused and not self.paused:
+            self.paused = True  # a replay at its end pauses itself: header and footer say so
         if snap.page is not None and isinstance(self.feed, ShowsPages):
             # The rest of the first sample waits for this page to be drawn (one GIL).
             self.call_after_refresh(self.feed.page_shown)

@@ -3,6 +3,9 @@
 Stored as JSON in ``$XDG_CONFIG_HOME/tcpscope/prefs.json`` (``~/.config/tcpscope`` when the
 variable is unset). A missing file means defaults. A corrupt, unreadable or unwritable file
 never stops the app: load and save return a one-line problem for a notification instead.
+A file that exists but could not be read (corrupt, too large, not UTF-8, not a regular file)
+is never saved over: it may hold a theme and sort order the user wants back after fixing one
+typo, so :func:`load_file` reports it as unreadable and the app then saves nothing this run.
 
 The file is someone else's input when tcpscope runs as root with a user's environment, so:
 it is read only if it is a regular file, not through a symlink, and only up to
@@ -19,7 +22,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from core.commands import MAX_GHOST_TTL_S
 from core.connections import MAX_QUERY_CHARS, SORT_COLUMNS
@@ -124,25 +127,48 @@ def _validated(data: object) -> tuple[Prefs, list[str]]:
     return Prefs(**good, extra=extra), bad
 
 
-def load(path: Path | None = None) -> tuple[Prefs, str | None]:
-    """The saved preferences, or defaults plus a one-line problem when the file is bad."""
+class Loaded(NamedTuple):
+    """What :func:`load_file` found."""
+
+    prefs: Prefs
+    problem: str | None
+    """A one-line warning for the user, or None."""
+    unreadable: str | None
+    """Why the file exists but could not be read (then it must not be saved over), or None."""
+
+
+def load_file(path: Path | None = None) -> Loaded:
+    """The saved preferences; defaults plus a problem and its reason when the file is bad."""
     path = path or prefs_path()
+    keep = "using defaults and not saving over it"
     try:
         raw = read_capped(path, MAX_PREFS_BYTES, follow_symlinks=False).decode("utf-8")
-    except FileNotFoundError:
-        return Prefs(), None
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
+        return Loaded(Prefs(), None, None)
     except FileRefused as exc:
-        return Prefs(), f"not reading {path}: it {exc}; using defaults"
+        return Loaded(Prefs(), f"not reading {path}: it {exc}; {keep}", f"it {exc}")
     except (OSError, UnicodeDecodeError) as exc:
-        return Prefs(), f"cannot read {path}: {exc}; using defaults"
+        return Loaded(Prefs(), f"cannot read {path}: {exc}; {keep}", str(exc))
     try:
         prefs, bad = _validated(json.loads(raw))
     except (ValueError, TypeError, RecursionError) as exc:
         detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        return Prefs(), f"ignoring corrupt {path} ({detail}); using defaults"
+        return Loaded(Prefs(), f"ignoring corrupt {path} ({detail}); {keep}", detail)
     if bad:
-        return prefs, f"ignoring bad value{'s' * (len(bad) > 1)} in {path}: {', '.join(bad)}"
-    return prefs, None
+        problem = f"ignoring bad value{'s' * (len(bad) > 1)} in {path}: {', '.join(bad)}"
+        return Loaded(prefs, problem, None)
+    return Loaded(prefs, None, None)
+
+
+def load(path: Path | None = None) -> tuple[Prefs, str | None]:
+    """The saved preferences, or defaults plus a one-line problem when the file is bad."""
+    loaded = load_file(path)
+    return loaded.prefs, loaded.problem
+
+
+def not_saving(path: Path, unreadable: str) -> str:
+    """The one warning given when preferences are not saved over an unreadable file."""
+    return f"not saving preferences: {path} could not be read ({unreadable}); fix or remove it"
 
 
 def save(prefs: Prefs, path: Path | None = None) -> str | None:

@@ -5,6 +5,9 @@ Why: a saved preference (``s`` saves the sort order) is written atomically, with
 at 250k rows: an ``s`` whose handler took 98 ms of wall time for 4 ms of CPU, the UI thread
 asleep in the write, so the screen waited for the disk. Here the write goes to a thread and
 the key is answered at once; presses faster than the disk only write the last state.
+
+A file that could not be read at start (``unreadable``) is never saved over: the first save
+reports that once, later ones are dropped silently.
 """
 
 from __future__ import annotations
@@ -13,17 +16,22 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from tui.prefs import Prefs, save
+from tui.prefs import Prefs, not_saving, save
 
 
 class PrefsSaver:
     """Saves :class:`Prefs` to ``path`` in a background thread (one at a time, latest wins);
     ``on_problem`` gets the one-line problem of a failed save, from that thread."""
 
-    def __init__(self, path: Path, on_problem: Callable[[str], None]) -> None:
-        """Nothing is written until :meth:`save`."""
+    def __init__(
+        self, path: Path, on_problem: Callable[[str], None], unreadable: str | None = None
+    ) -> None:
+        """Nothing is written until :meth:`save`; nothing at all when ``unreadable`` says
+        why the file at ``path`` could not be read."""
         self._path = path
         self._on_problem = on_problem
+        self._unreadable = unreadable
+        self._told = False
         self._lock = threading.Lock()
         self._next: Prefs | None = None
         self._writing = False
@@ -47,7 +55,7 @@ class PrefsSaver:
     def _run(self) -> None:
         try:
             while (prefs := self._take()) is not None:
-                problem = save(prefs, self._path)
+                problem = self._write(prefs)
                 if problem:
                     self._on_problem(problem)
         except BaseException:
@@ -55,6 +63,15 @@ class PrefsSaver:
                 self._writing = False
                 self._idle.set()
             raise
+
+    def _write(self, prefs: Prefs) -> str | None:
+        """Save ``prefs``, or the refusal to save over an unreadable file (only the first time)."""
+        if self._unreadable is None:
+            return save(prefs, self._path)
+        if self._told:
+            return None
+        self._told = True
+        return not_saving(self._path, self._unreadable)
 
     def _take(self) -> Prefs | None:
         """The save to write next; None (and idle) when there is none."""

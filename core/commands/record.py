@@ -23,7 +23,7 @@ from core.commands.arg_types import MAX_DURATION_S, seconds_between, whole_betwe
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.commands.record_output import Replacement, open_output
 from core.connections import Snapshot
-from core.errors import OutputFailed
+from core.errors import OutputFailed, RecordingError
 from core.recording import (
     FLUSH_EVERY_S,
     FORMAT_VERSION,
@@ -35,6 +35,7 @@ from core.recording import (
     this_host,
 )
 from core.sampling import MAX_INTERVAL_S, MIN_INTERVAL_S, GcPacer
+from core.textsafe import printable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -143,12 +144,18 @@ async def _replayed(rec: Recording, redact: bool) -> AsyncIterator[Snapshot]:
 Stream = Callable[[], AsyncIterator[Snapshot]]
 
 
-def _input(options: FeedOptions) -> tuple[Any, Stream]:
-    """The feed to close afterwards (or None) and its stream, built before any output is
-    opened: a bad recording or source fails before a file is created or truncated."""
+def _input(options: FeedOptions) -> tuple[Any, Stream, float]:
+    """The feed to close afterwards (or None), its stream and the interval it is sampled at
+    (a re-recorded file keeps its own), built before any output is opened: a bad recording or
+    source fails before a file is created or truncated, and a recording with no sample is
+    refused as the TUI refuses it."""
     if options.replay is not None:
         rec = Recording(options.replay)  # checks the whole file now
-        return None, lambda: _replayed(rec, options.redact)
+        if len(rec) == 0:  # as the TUI refuses it: an empty output would not replay either
+            raise RecordingError(f"{rec.path}: the recording holds no samples")
+        if rec.ends_early:
+            print(f"tcpscope: {printable(f'{rec.path}: {rec.ends_early}')}", file=sys.stderr)
+        return None, lambda: _replayed(rec, options.redact), rec.header.interval_s
     if options.demo:
         from core.demo import DemoFeed
 
@@ -157,9 +164,9 @@ def _input(options: FeedOptions) -> tuple[Any, Stream]:
             from core.recording import RedactingFeed
 
             feed = RedactingFeed(feed)
-        return feed, feed.stream
+        return feed, feed.stream, options.interval_s
     feed = make_feed(options)
-    return feed, feed.stream
+    return feed, feed.stream, options.interval_s
 
 
 async def _record(
@@ -214,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
     """Record until the limit or a signal (SIGINT, SIGTERM, SIGHUP close the file cleanly);
     0 on success. Bad input raises a MonitorError (exit 2), a failed write OutputFailed (1)."""
     options = _options(args)
-    feed, stream = _input(options)
+    feed, stream, interval_s = _input(options)
     out = open_output(args.file, args.force)
     to_stdout = args.file == "-"
     target = "stdout" if to_stdout else args.file
@@ -225,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
     if replacing is not None:  # the old recording goes once the new one holds a sample
         replacing.ready = lambda: writer.samples_written > 0
     print(
-        f"tcpscope: recording to {target} every {options.interval_s:g} s; Ctrl-C stops",
+        f"tcpscope: recording to {target} every {interval_s:g} s; Ctrl-C stops",
         file=sys.stderr,
     )
     samples = 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -70,6 +71,8 @@ def _dec_int(v: Any) -> int:
 
 def _dec_float(v: Any) -> float:
     if type(v) is float:
+        if not math.isfinite(v):  # Python's json reads NaN/Infinity; no writer of ours does
+            raise _fail("a finite number", v)
         return v
     if type(v) is int:
         return float(v)

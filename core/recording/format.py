@@ -48,6 +48,8 @@ KEY_EVERY: Final = 300
 """Samples per block (5 minutes at 1 s): bounds the work of a seek."""
 FLUSH_EVERY_S: Final = 2.0
 """Longest time data may sit in the writer's buffers."""
+MAX_RECORDED_INTERVAL_S: Final = 3600.0
+"""Largest interval a header or a record may state (NaN and infinity are refused too)."""
 SUFFIX: Final = ".tsr"
 """Suggested file name suffix (tcpscope recording)."""
 
@@ -152,7 +154,7 @@ def parse_header(rec: Any) -> RecordingHeader:
         raise DecodeError(f"header: missing key {exc}") from None
     if header.key_every < 1:
         raise DecodeError("header: key_every must be positive")
-    if not 0 < header.interval_s <= 3600:
+    if not 0 < header.interval_s <= MAX_RECORDED_INTERVAL_S:
         raise DecodeError(f"header: interval_s out of range ({header.interval_s})")
     if not 0 <= header.ghost_ttl_s <= 86_400:
         raise DecodeError(f"header: ghost_ttl_s out of range ({header.ghost_ttl_s})")

@@ -40,6 +40,7 @@ from core.recording.codec import (
     codec_for,
     decode_time,
 )
+from core.recording.format import MAX_RECORDED_INTERVAL_S
 from core.recording.frames import (
     DELTA,
     KEY,
@@ -187,6 +188,8 @@ class FrameDecoder:
         self.seq = _get(rec, "n", int)
         self.time = now = decode_time(_get(rec, "t", int))
         self._interval = _get(rec, "iv", float, self._interval)
+        if not 0 < self._interval <= MAX_RECORDED_INTERVAL_S:  # NaN fails this too
+            raise DecodeError(f"key 'iv': interval out of range ({self._interval})")
         old = self._conns
         diff = self._apply_connections(rec, key)
         self._apply_tcp(rec, key, diff.removed)

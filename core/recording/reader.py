@@ -60,6 +60,14 @@ _BAD_INPUT: Final = (
 """What decoding damaged input can raise (DecodeError is a ValueError)."""
 
 
+class _Damage(ValueError):
+    """A damaged sample record (the file may still replay up to the block before it)."""
+
+    def __init__(self, problem: str, record: int) -> None:
+        super().__init__(problem)
+        self.record = record
+
+
 def _problem(exc: BaseException) -> str:
     if isinstance(exc, DecodeError):
         return str(exc)
@@ -95,7 +103,10 @@ class Recording:
         self.times: list[datetime] = []
         self.seqs: list[int] = []
         self.truncated = False
-        """True when the file ends in a torn record (it replays up to the last complete one)."""
+        """True when the file ends early: cut, or damaged after intact blocks (it replays up
+        to the last sample before the cut or the damaged block)."""
+        self.ends_early: str | None = None
+        """How the file ends when it ends early (one line, for the user), else None."""
         with _open(self.path) as f:
             self._scan(f)
         self._cache_block: int | None = None
@@ -130,15 +141,18 @@ class Recording:
                 break
             if magic != GZIP_MAGIC:
                 if _zeros_to_end(f, offset):
-                    self.truncated = True  # zero-filled tail left by a power loss
+                    self._ends_early("zero-filled tail, as a power loss leaves")
                     break
-                raise self.error(f"unexpected data after block {len(self.blocks)}", record + 1)
+                problem = f"unexpected data after block {len(self.blocks)}"
+                self._damaged(problem, record + 1, None)
+                break
             member = _member(f, offset, first=record == 0)
             first_record, skip, first_sample = record + 1, 0, True
+            kept = len(self.times)
             try:
                 for line in member:
                     record += 1
-                    rec = _json(line, record, self)
+                    rec = _json(line, record, self) if record == 1 else _sample_json(line, record)
                     if record == 1:
                         try:
                             self.header = parse_header(rec)
@@ -149,19 +163,25 @@ class Recording:
                         continue
                     assert decoder is not None
                     if first_sample and (type(rec) is not dict or rec.get("k") != KEY):
-                        raise self.error("a block must start with a key frame", record)
+                        raise _Damage("a block must start with a key frame", record)
                     first_sample = False
                     try:
                         decoder.apply(rec, build=False)
                     except _BAD_INPUT as exc:
-                        raise self.error(_problem(exc), record) from None
+                        raise _Damage(_problem(exc), record) from None
                     assert decoder.time is not None
                     if len(self.times) >= MAX_SAMPLES:
                         raise self.error(f"more than {MAX_SAMPLES} samples (the limit)", record)
                     self.times.append(decoder.time)
                     self.seqs.append(decoder.seq)
             except MemberProblem as exc:
-                raise self.error(str(exc), first_record + exc.lines_before) from None
+                del self.times[kept:], self.seqs[kept:]  # a member failing its check: none
+                self._damaged(str(exc), first_record + exc.lines_before, first_record)
+                break
+            except _Damage as exc:
+                del self.times[kept:], self.seqs[kept:]
+                self._damaged(str(exc), exc.record, first_record)
+                break
             total += member.decompressed
             if total > MAX_TOTAL_BYTES:
                 raise self.error(f"decompresses to more than {MAX_TOTAL_BYTES} bytes (the limit)")
@@ -173,8 +193,25 @@ class Recording:
                 self.blocks.append(Block(offset, member.length, first, count, skip, first_record))
             offset += member.length
             if not member.complete:
-                self.truncated = True
+                self._ends_early("truncated gzip member")
                 break
+
+    def _ends_early(self, why: str, how: str = "cut") -> None:
+        """Note that the file stops before its writer finished it (it replays what came before)."""
+        self.truncated = True
+        self.ends_early = f"recording ends early: {how} after sample {len(self.times)} ({why})"
+
+    def _damaged(self, problem: str, record: int, first_record: int | None) -> None:
+        """Damage at ``record`` (in the block from ``first_record``, if in one): the samples of
+        the intact blocks before it still replay, with a note; with none the file is refused."""
+        if not self.blocks:
+            raise self.error(problem, record)
+        dropped = ""
+        if first_record is not None:
+            dropped = "; that block left out"
+            if first_record < record:
+                dropped = f"; its block, from record {first_record}, left out"
+        self._ends_early(f"record {record}: {problem}{dropped}", "damaged")
 
     # --- random access --------------------------------------------------------------
     def index_at(self, when: datetime) -> int:
@@ -308,6 +345,13 @@ def _json(line: bytes, record: int, rec: Recording) -> Any:
         if record == 1:
             raise rec.error("not a tcpscope recording (the first record is not JSON)") from None
         raise rec.error("not a JSON record", record) from None
+
+
+def _sample_json(line: bytes, record: int) -> Any:
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        raise _Damage("not a JSON record", record) from None
 
 
 def _open(path: str) -> BinaryIO:

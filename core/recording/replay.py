@@ -12,6 +12,7 @@ Never writes to the file; never imports textual, rich or humanize.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import dataclasses
 import os
@@ -62,6 +63,7 @@ class ReplayFeed(FeedControls):
         self._closed = False
         self._wake: asyncio.Event | None = None
         self._last: Snapshot | None = None
+        self._last_index = 0
 
     # --- Feed ----------------------------------------------------------------------
     @property
@@ -138,6 +140,27 @@ class ReplayFeed(FeedControls):
         return len(self.recording)
 
     @property
+    def ends_early(self) -> str | None:
+        """How the file ends when it was cut or damaged (one line), else None."""
+        return self.recording.ends_early
+
+    def number_of(self, snap: Snapshot) -> int:
+        """1-based position in the file of ``snap``, found by its time and ``n``.
+
+        Why not ``snap.seq``: a ``record --remote`` outage record repeats the previous ``n``
+        on purpose, so the file's ``n`` and its position part; the bar counts positions.
+        """
+        times, seqs = self.recording.times, self.recording.seqs
+        if self._last is not None and snap is self._last:
+            return self._last_index + 1
+        i = bisect.bisect_left(times, snap.time)
+        while i < len(times) and times[i] == snap.time:
+            if seqs[i] == snap.seq:
+                return i + 1
+            i += 1
+        return self.recording.index_at(snap.time) + 1
+
+    @property
     def speed(self) -> float:
         """Playback speed factor."""
         return self._speed
@@ -210,7 +233,7 @@ class ReplayFeed(FeedControls):
         prev = self._last
         diff = diff_connections(prev.connections, snap.connections) if prev else snap.diff
         snap = dataclasses.replace(snap, diff=diff, paused=self._paused, skipped=0)
-        self._last = snap
+        self._last, self._last_index = snap, self._index
         return snap
 
 
@@ -294,6 +317,8 @@ class SnapshotDiff:
     filter: str = ""
     """The connections filter the connection lists follow ("" for every connection); the
     counters are the providers', whatever the filter."""
+    numbers: tuple[int, int] | None = None
+    """A's and B's 1-based positions in the recording (as the replay bar counts), when known."""
 
     @property
     def elapsed(self) -> timedelta:
@@ -301,12 +326,18 @@ class SnapshotDiff:
         return self.b.time - self.a.time
 
 
-def diff_between(a: Snapshot, b: Snapshot, query: Query = EMPTY_QUERY) -> SnapshotDiff:
+def diff_between(
+    a: Snapshot,
+    b: Snapshot,
+    query: Query = EMPTY_QUERY,
+    numbers: tuple[int, int] | None = None,
+) -> SnapshotDiff:
     """Connections added, removed and state-changed from ``a`` to ``b``, and counter deltas.
 
     ``query``: the connections screen's filter, which the lists follow as the table does (a
     troubleshooter filtered down to one service wants that service's churn): an added
     connection is listed when it matches at B, a removed one at A, a state change at either.
+    ``numbers``: A's and B's positions in the recording, to name them by.
     """
     at_a, at_b = _matcher(a, query), _matcher(b, query)
     before: Mapping[str, TcpConnection] = a.connections
@@ -319,7 +350,7 @@ def diff_between(a: Snapshot, b: Snapshot, query: Query = EMPTY_QUERY) -> Snapsh
         if before[k].state != after[k].state and (at_a(before[k]) or at_b(after[k]))
     )
     counters = _counter_deltas(a.ipsec, b.ipsec)
-    return SnapshotDiff(a, b, added, removed, changed, counters, query.text)
+    return SnapshotDiff(a, b, added, removed, changed, counters, query.text, numbers)
 
 
 def _matcher(snap: Snapshot, query: Query) -> Callable[[TcpConnection], bool]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from core.connections.snapshot import Snapshot
+from core.errors import RecordingError
 from core.recording.format import FLUSH_EVERY_S, RecordingHeader
 from core.recording.frame_encoder import FrameEncoder
 
@@ -123,7 +124,11 @@ class RecordingWriter:
             self._compressor = None
 
     def _line(self, record: dict[str, Any]) -> None:
-        data = json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
+        try:  # NaN/Infinity are not JSON (jq and other readers refuse them): never written
+            text = json.dumps(record, separators=(",", ":"), allow_nan=False)
+        except ValueError as exc:
+            raise RecordingError(f"not writing a record with a non-finite number ({exc})") from None
+        data = text.encode("ascii") + b"\n"
         self._put(self._compressor.compress(data))
 
     def _put(self, data: bytes) -> None:

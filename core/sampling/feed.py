@@ -74,6 +74,11 @@ class Seekable(Feed, Protocol):
         """How many samples the recording holds."""
         ...
 
+    def number_of(self, snap: Snapshot) -> int:
+        """1-based position in the recording of ``snap`` (one the feed emitted): the number
+        the replay bar, the marks and the diff all name a sample by."""
+        ...
+
     @property
     def start_time(self) -> datetime:
         """Time of the first recorded sample."""

@@ -144,9 +144,19 @@ def test_a_block_must_start_with_a_key_frame(good: bytes, tmp_path: Path) -> Non
     assert "key frame" in error_of(path)
 
 
-def test_trailing_garbage_after_a_block(good: bytes, tmp_path: Path) -> None:
+def test_trailing_garbage_after_a_block_ends_the_recording_early(
+    good: bytes, tmp_path: Path
+) -> None:
     path = tmp_path / "trail.tsr"
     path.write_bytes(good + b"not gzip at all")
+    rec = Recording(path)
+    assert len(rec) == N and rec.ends_early is not None
+    assert f"record {N + 2}: unexpected data after block 3" in rec.ends_early
+
+
+def test_trailing_garbage_with_no_sample_before_it(good: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "trail.tsr"
+    path.write_bytes(gzip.compress(lines_of(good)[0] + b"\n") + b"not gzip at all")
     assert "unexpected data" in error_of(path)
 
 
@@ -155,6 +165,10 @@ def test_zero_filled_tail_is_a_cut_not_an_error(good: bytes, tmp_path: Path) -> 
     path.write_bytes(good + bytes(4096))
     rec = Recording(path)
     assert len(rec) == N and rec.truncated
+    assert (
+        rec.ends_early
+        == f"recording ends early: cut after sample {N} (zero-filled tail, as a power loss leaves)"
+    )
 
 
 @pytest.mark.parametrize("fraction", [0.05, 0.3, 0.5, 0.77, 0.999])

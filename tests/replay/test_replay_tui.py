@@ -3,7 +3,10 @@ screen, step, jump, speed, seek prompt, marks and the A/B diff screen."""
 
 from __future__ import annotations
 
+import dataclasses
+import zlib
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -299,3 +302,99 @@ async def test_paused_replay_footer_keys_fit_whole(recording: Path, width: int) 
         await until(pilot, lambda: isinstance(app.screen, DiffScreen))
         await laid_out_footer(pilot, app)
         assert footer_problems(app) == []
+
+
+def footer_words(app: TcpscopeApp) -> set[str]:
+    return {k.description for k in app.screen.query(FooterKey)}
+
+
+async def test_the_end_of_a_replay_is_paused_everywhere_and_space_plays_it_again(
+    recording: Path,
+) -> None:
+    """At the end the bar showed ⏸ while the header had no PAUSED, the footer still offered
+    "space Pause" and space did nothing: now all three say paused, and space starts over."""
+    app, feed = app_on(recording)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(pilot, app)
+        feed.seek_index(N - 2)
+        await until(pilot, lambda: shown(app) == N - 1)
+        feed.set_speed(16)
+        await pilot.press("space")  # plays the last step, then stops at the end
+        await until(pilot, lambda: shown(app) == N and feed.paused)
+        await until(pilot, lambda: app.paused)
+        await until(pilot, lambda: "Resume" in footer_words(app))
+        assert "Pause" not in footer_words(app)
+        assert "PAUSED" in static_text(app.screen.query_one("#header", Static))
+        bar = str(app.screen.query_one(ReplayBar).render())
+        assert f"({N}/{N}) end" in bar and bar.startswith("⏸")
+        await pilot.press("space")
+        await until(pilot, lambda: not feed.paused and not app.paused)
+        await until(pilot, lambda: 1 <= shown(app) < N)  # from the start again
+
+
+@pytest.fixture(scope="module")
+def with_outage(snaps: list[Snapshot], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten samples and, after the fifth, a `record --remote` outage record: the last good
+    rows, stale, at the time the drop was found, with the previous ``n`` repeated."""
+    outage = dataclasses.replace(
+        snaps[4], time=snaps[4].time + timedelta(milliseconds=500), stale=True
+    )
+    path = tmp_path_factory.mktemp("outage") / "outage.tsr"
+    write_recording(path, [*snaps[:5], outage, *snaps[5:10]])
+    return path
+
+
+async def test_marks_and_diff_name_samples_by_their_place_in_the_file_as_the_bar_does(
+    with_outage: Path,
+) -> None:
+    app, feed = app_on(with_outage)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and bool(app.screen.query(ReplayBar)))
+        feed.seek_index(3)
+        await until(pilot, lambda: shown(app) == 4)
+        await pilot.press("a")
+        feed.seek_index(6)  # the sample after the outage: n 6, 7th in the file
+        await until(pilot, lambda: shown(app) == 6)
+        await pilot.press("b")
+        await pilot.pause()
+        bar = str(app.screen.query_one(ReplayBar).render())
+        assert "(7/11)" in bar
+        marks = [str(n.message) for n in app._notifications if "mark" in str(n.message)]
+        assert marks[0].endswith("(sample 4)") and marks[1].endswith("(sample 7)")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        body = static_text(app.screen.query_one("#diff-body", Static), width=156)
+        assert "(sample 4) → B" in body and "(sample 7)," in body
+
+
+def cut_halfway_through_a_later_block(recording: Path, tmp_path: Path) -> Path:
+    data = recording.read_bytes()
+    second = gzip_members(data)[1]
+    path = tmp_path / "cut.tsr"
+    path.write_bytes(data[: second + (len(data) - second) // 4])
+    return path
+
+
+def gzip_members(data: bytes) -> list[int]:
+    """Offsets of the gzip members of ``data``."""
+    offsets, at = [], 0
+    while at < len(data):
+        offsets.append(at)
+        inflater = zlib.decompressobj(31)
+        inflater.decompress(data[at:])
+        at = len(data) - len(inflater.unused_data)
+    return offsets
+
+
+async def test_a_cut_recording_says_so_on_the_bar_and_once_in_a_notice(
+    recording: Path, tmp_path: Path
+) -> None:
+    app, feed = app_on(cut_halfway_through_a_later_block(recording, tmp_path))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(pilot, app)
+        length = feed.length
+        assert 100 < length < N
+        bar = str(app.screen.query_one(ReplayBar).render())
+        assert f"(1/{length}) cut" in bar
+        notes = [str(n.message) for n in app._notifications if "ends early" in str(n.message)]
+        assert notes == [f"recording ends early: cut after sample {length} (truncated gzip member)"]

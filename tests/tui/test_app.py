@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from textual.app import ScreenStackError
 from textual.command import CommandList
@@ -629,6 +630,44 @@ async def test_corrupt_preferences_give_a_notice_and_defaults(xdg_config: Path) 
         assert any("corrupt" in str(n.message) for n in app._notifications)
 
 
+USERS_PREFS_WITH_A_TYPO = (
+    b'{"sort_column":"pid","sort_reverse":true,"hidden_columns":["user"],"theme":"nord",}'
+)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        USERS_PREFS_WITH_A_TYPO,
+        b'{"theme": "nord", "filter": "' + b"x" * 70_000 + b'"}',
+        b'{"theme": "nord", "x": "\xff"}',
+    ],
+    ids=["trailing-comma", "over-64KiB", "not-utf8"],
+)
+async def test_a_preferences_file_that_cannot_be_read_is_never_saved_over(
+    xdg_config: Path, content: bytes
+) -> None:
+    path = xdg_config / "tcpscope" / "prefs.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("s")
+        await pilot.press("s")
+        await asyncio.to_thread(app._prefs_saver.wait, 30.0)
+        await pilot.pause()
+        said = [str(n.message) for n in app._notifications]
+        told = [m for m in said if m.startswith("not saving preferences:")]
+        assert len(told) == 1, said
+        assert told[0].startswith(f"not saving preferences: {path} could not be read (")
+        assert told[0].endswith("); fix or remove it")
+        await pilot.press("q")
+    assert path.read_bytes() == content  # the user's theme and sort order are still there
+    assert sorted(p.name for p in path.parent.iterdir()) == ["prefs.json"]
+
+
 async def test_unwritable_preferences_give_a_notice(xdg_config: Path) -> None:
     xdg_config.mkdir(parents=True)
     (xdg_config / "tcpscope").write_text("a file where the directory should be")
@@ -780,6 +819,9 @@ class SeekableFeed(SteppedFeed):
 
     def set_speed(self, speed: float) -> None:
         self.speed = speed
+
+    def number_of(self, snap: Snapshot) -> int:
+        return 1
 
     def seek(self, when: datetime) -> None:
         self.position = when

@@ -52,3 +52,17 @@ def test_a_failed_save_reports_one_line_and_the_next_save_runs(tmp_path: Path) -
 
 def test_wait_is_true_at_once_when_nothing_was_asked(tmp_path: Path) -> None:
     assert PrefsSaver(tmp_path / "prefs.json", lambda _p: None).wait(0.0)
+
+
+def test_an_unreadable_file_is_never_saved_over_and_that_is_said_once(tmp_path: Path) -> None:
+    path = tmp_path / "prefs.json"
+    path.write_bytes(b'{"theme": "nord",}')
+    problems: list[str] = []
+    saver = PrefsSaver(path, problems.append, unreadable="a trailing comma")
+    for column in ("pid", "local"):
+        saver.save(Prefs(sort_column=column))
+        assert saver.wait(30.0)
+    assert path.read_bytes() == b'{"theme": "nord",}'
+    assert problems == [
+        f"not saving preferences: {path} could not be read (a trailing comma); fix or remove it"
+    ]

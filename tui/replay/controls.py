@@ -68,10 +68,13 @@ def _timeline(position: float, width: int) -> Text:
 
 @dataclass
 class Marks:
-    """The two points in time the user marked (snapshots as recorded)."""
+    """The two points in time the user marked (snapshots as recorded) and their positions
+    in the recording (1-based, as the bar counts)."""
 
     a: Snapshot | None = None
     b: Snapshot | None = None
+    a_number: int = 0
+    b_number: int = 0
 
 
 class ReplayBar(Static):
@@ -111,6 +114,10 @@ class ReplayBar(Static):
         tail.append(" " + fmt.clock(feed.end_time))
         tail.append(f"  at {fmt.clock(feed.position)}", style="bold")
         tail.append(f" ({index + 1}/{length})")
+        if paused and index == length - 1:
+            tail.append(" end", style="bold")
+        if getattr(feed, "ends_early", None):
+            tail.append(" cut", style="bold red")
         for name, snap in (("A", self.marks.a), ("B", self.marks.b)):
             if snap is not None:
                 tail.append(f"  {name} {fmt.clock(snap.time)}", style="italic")
@@ -245,8 +252,9 @@ def diff_text(diff: SnapshotDiff, width: int = 80) -> Text:
     connection on one line of at most ``width`` cells."""
     text = Text()
     a, b = diff.a, diff.b
+    na, nb = (f" (sample {n})" for n in diff.numbers) if diff.numbers else ("", "")
     text.append(
-        f"A {fmt.clock(a.time)} (sample {a.seq}) → B {fmt.clock(b.time)} (sample {b.seq}), "
+        f"A {fmt.clock(a.time)}{na} → B {fmt.clock(b.time)}{nb}, "
         f"{fmt.duration(diff.elapsed.total_seconds())}\n",
         style="bold",
     )
@@ -399,24 +407,33 @@ class ReplayControls:
         """Remember ``snap`` (the sample shown now) as mark A or B."""
         if snap is None:
             return
+        number = self.feed.number_of(snap)
         if name == "A":
-            self.marks.a = snap
+            self.marks.a, self.marks.a_number = snap, number
         else:
-            self.marks.b = snap
-        self.app.notify(f"mark {name} at {fmt.clock(snap.time)} (sample {snap.seq})", timeout=2)
+            self.marks.b, self.marks.b_number = snap, number
+        self.app.notify(f"mark {name} at {fmt.clock(snap.time)} (sample {number})", timeout=2)
         self._redraw()
 
     def show_diff(self) -> None:
         """Show the diff between the marks (both must be set)."""
         a, b = self.marks.a, self.marks.b
+        numbers = (self.marks.a_number, self.marks.b_number)
         if a is None or b is None:
             self.app.notify("mark A and B first (keys a and b)", title="Diff", severity="warning")
             return
         if b.time < a.time:
-            a, b = b, a
+            a, b, numbers = b, a, (numbers[1], numbers[0])
         from core.recording import diff_between
 
-        self.app.push_screen(DiffScreen(diff_between(a, b, self.connections_filter())))
+        diff = diff_between(a, b, self.connections_filter(), numbers)
+        self.app.push_screen(DiffScreen(diff))
+
+    def announce(self) -> None:
+        """Say once, at the start, how the file ends when it was cut or damaged."""
+        note: str | None = getattr(self.feed, "ends_early", None)
+        if note:
+            self.app.notify(note, title="Replay", severity="warning", timeout=10, markup=False)
 
 
 REPLAY_BINDINGS: Final[list[BindingType]] = [

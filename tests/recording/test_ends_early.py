@@ -1,0 +1,173 @@
+"""A recording that ends early (cut mid-block, or damaged after intact blocks) replays what
+came before with a note saying how it ends; one with no usable sample is refused (exit 2);
+``record`` from a replay says the true interval, refuses a sample-less input, and no NaN is
+ever read or written."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import subprocess
+import sys
+import zlib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from core.connections.snapshot import Snapshot
+from core.errors import RecordingError
+from core.recording.reader import Recording
+from core.recording.writer import RecordingWriter
+from tests.recording.content import content
+from tests.recording.util import demo_snapshots, header_for, write_recording
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 60
+BLOCK = 20
+
+
+@pytest.fixture(scope="module")
+def snaps() -> list[Snapshot]:
+    return demo_snapshots(7, N, interval_s=0.1)
+
+
+@pytest.fixture(scope="module")
+def good(snaps: list[Snapshot], tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("good") / "good.tsr"
+    write_recording(path, snaps, key_every=BLOCK)
+    return path.read_bytes()
+
+
+def members(data: bytes) -> list[int]:
+    """Offsets of the gzip members of ``data``."""
+    offsets, at = [], 0
+    while at < len(data):
+        offsets.append(at)
+        inflater = zlib.decompressobj(31)
+        inflater.decompress(data[at:])
+        at = len(data) - len(inflater.unused_data)
+    return offsets
+
+
+def flipped(data: bytes, member: int) -> bytes:
+    """``data`` with one byte flipped in the middle of gzip member ``member``."""
+    offsets = [*members(data), len(data)]
+    at = (offsets[member] + offsets[member + 1]) // 2
+    out = bytearray(data)
+    out[at] ^= 0xFF
+    return bytes(out)
+
+
+def same_samples(rec: Recording, snaps: list[Snapshot]) -> None:
+    for i in range(len(rec)):
+        got, want = content(rec.snapshot(i)), content(snaps[i])
+        got.pop("diff")
+        want.pop("diff")
+        assert got == want, i
+
+
+def tcpscope(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_cut_in_a_later_block_replays_up_to_it_and_says_so(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    second = members(good)[1]
+    path = tmp_path / "cut.tsr"
+    path.write_bytes(good[: second + (members(good)[2] - second) // 2])
+    rec = Recording(path)
+    assert BLOCK < len(rec) < 2 * BLOCK and rec.truncated
+    assert rec.ends_early == (
+        f"recording ends early: cut after sample {len(rec)} (truncated gzip member)"
+    )
+    same_samples(rec, snaps)
+
+
+def test_a_flipped_byte_in_a_later_block_keeps_the_intact_blocks_before_it(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    path = tmp_path / "flipped.tsr"
+    path.write_bytes(flipped(good, 1))
+    rec = Recording(path)
+    assert len(rec) == BLOCK  # the damaged block is dropped whole: its CRC failed
+    assert rec.ends_early is not None
+    assert rec.ends_early.startswith(f"recording ends early: damaged after sample {BLOCK} (record ")
+    assert rec.ends_early.endswith(
+        (f"; its block, from record {BLOCK + 2}, left out)", "; that block left out)")
+    )
+    same_samples(rec, snaps)
+
+
+def test_a_flipped_byte_in_the_first_block_leaves_nothing_to_replay(
+    good: bytes, tmp_path: Path
+) -> None:
+    path = tmp_path / "flipped.tsr"
+    path.write_bytes(flipped(good, 0))
+    with pytest.raises(RecordingError):
+        Recording(path)
+
+
+def test_a_whole_recording_has_no_note(good: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "good.tsr"
+    path.write_bytes(good)
+    rec = Recording(path)
+    assert len(rec) == N and rec.ends_early is None and not rec.truncated
+
+
+def test_record_from_a_damaged_replay_notes_it_and_keeps_the_samples_before(
+    good: bytes, tmp_path: Path
+) -> None:
+    src, out = tmp_path / "flipped.tsr", tmp_path / "out.tsr"
+    src.write_bytes(flipped(good, 1))
+    done = tcpscope("--replay", str(src), "record", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"{src}: recording ends early: damaged after sample {BLOCK} (record " in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(Recording(out)) == BLOCK
+
+
+def test_record_from_a_sample_less_replay_is_refused_and_writes_nothing(
+    good: bytes, tmp_path: Path
+) -> None:
+    src, out = tmp_path / "hdronly.tsr", tmp_path / "out.tsr"
+    src.write_bytes(gzip.compress(gzip.decompress(good).split(b"\n")[0] + b"\n"))
+    done = tcpscope("--replay", str(src), "record", str(out))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"tcpscope: {src}: the recording holds no samples"
+    assert not out.exists()
+
+
+def test_record_from_a_replay_says_the_interval_it_keeps(good: bytes, tmp_path: Path) -> None:
+    src, out = tmp_path / "long.tsr", tmp_path / "x.tsr"
+    src.write_bytes(good)
+    done = tcpscope("--replay", str(src), "record", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"recording to {out} every 0.1 s" in done.stderr
+    assert Recording(out).header.interval_s == 0.1
+
+
+def test_a_nan_interval_in_a_record_is_refused(good: bytes, tmp_path: Path) -> None:
+    lines = gzip.decompress(good).split(b"\n")
+    rec = json.loads(lines[3])
+    rec["iv"] = math.nan
+    lines[3] = json.dumps(rec).encode()  # Python writes NaN, as a broken tool might
+    path = tmp_path / "nan.tsr"
+    path.write_bytes(gzip.compress(b"\n".join(lines)))
+    with pytest.raises(RecordingError, match=r"record 4: key 'iv': interval out of range \(nan\)"):
+        Recording(path)
+
+
+def test_the_writer_never_writes_nan(snaps: list[Snapshot], tmp_path: Path) -> None:
+    path = tmp_path / "out.tsr"
+    with path.open("wb") as out:
+        writer = RecordingWriter(out, lambda s: header_for(s))
+        writer.write(snaps[0])
+        writer.write(replace(snaps[1], interval_s=math.nan))
+        with pytest.raises(RecordingError, match="non-finite"):
+            writer.write(snaps[2])  # emits the NaN sample
+        assert writer.samples_written == 1
