@@ -188,7 +188,9 @@ class FrameDecoder:
         self.seq = _get(rec, "n", int)
         self.time = now = decode_time(_get(rec, "t", int))
         self._interval = _get(rec, "iv", float, self._interval)
-        if not 0 < self._interval <= MAX_RECORDED_INTERVAL_S:  # NaN fails this too
+        # 0: a one-shot's frame (the agent's answer to `--remote connections` or `close`);
+        # NaN fails both comparisons.
+        if not 0 <= self._interval <= MAX_RECORDED_INTERVAL_S:
             raise DecodeError(f"key 'iv': interval out of range ({self._interval})")
         old = self._conns
         diff = self._apply_connections(rec, key)
