@@ -3,23 +3,29 @@
 Why a thread and a separate session: ``listen`` blocks its connection, and the IKE/CHILD up,
 down and rekey events happen between samples. Counts start when tcpscope starts ("since monitor
 start"); events that happen while charon is unreachable are missed (``gaps`` says how often the
-listener lost the daemon, and with any gap the totals are lower bounds). The thread reconnects on
-its own when charon comes back: every :data:`FAST_RETRY_S` for the first :data:`FAST_FOR_S`
-after losing it, since a restarted charon brings its connections up within its first second
-(a missing socket costs one failed ``connect`` a try), then every :data:`RETRY_S`.
+listener lost the daemon, and with any gap the totals are lower bounds). The thread runs from
+the provider's creation, also while charon is absent, and (re)connects on its own: every
+:data:`FAST_RETRY_S` for the first :data:`FAST_FOR_S` after it started or lost charon, since a
+(re)started charon brings its connections up within its first second (a missing socket costs
+one failed ``connect`` a try), then every :data:`RETRY_S`. A charon that came up while tcpscope
+ran and was registered with only after it could have acted (see :meth:`_check_late`) makes the
+totals lower bounds too (``late``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from core.ipsec.counters import strongswan_has_alerts
 from core.ipsec.providers._backoff import Backoff
 from core.ipsec.providers._vici import close_socket, describe_error, open_session, text
+from core.ipsec.providers._vici_transport import BoundedTransport
 
 BASE_EVENTS: Final = ("ike-updown", "child-updown", "ike-rekey", "child-rekey")
 FAILURE_ALERTS: Final = frozenset(
@@ -51,7 +57,30 @@ RETRY_S: Final = 0.5
 FAST_RETRY_S: Final = 0.02
 """Wait between tries just after losing charon (a restart), for :data:`FAST_FOR_S`."""
 FAST_FOR_S: Final = 5.0
+LATE_S: Final = 0.1
+"""A charon with connections loaded this long before the registration could have set SAs up
+(or failed to) unheard: charon loads and initiates within tens of ms of its socket appearing.
+The fast tries register within 15-30 ms of it (measured in the lab)."""
 _POLL_S: Final = 0.2
+
+
+class _MarkingTransport(BoundedTransport):
+    """Calls ``on_listening`` at the first wait for an event: all registrations are confirmed.
+
+    Why: ``vici.Session.listen`` yields nothing until an event or its poll timeout, so marking
+    registration at its first yield would date it up to one poll interval late.
+    """
+
+    def __init__(self, base: BoundedTransport, on_listening: Callable[[], None]) -> None:
+        super().__init__(base.socket, base.timeout_s)
+        self._on_listening: Callable[[], None] | None = on_listening
+
+    def receive(self, timeout: object = None) -> bytes:
+        """As :meth:`BoundedTransport.receive`; listen's polls pass a number of seconds."""
+        if self._on_listening is not None and isinstance(timeout, int | float):
+            self._on_listening()
+            self._on_listening = None
+        return super().receive(timeout)
 
 
 def _sections(msg: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -61,9 +90,11 @@ def _sections(msg: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 class ViciEventCounter:
     """Counts up/down/rekey (and, when available, alert) events in a daemon thread."""
 
-    def __init__(self, path: str, alerts: bool, timeout_s: float = 2.0) -> None:
+    def __init__(self, path: str, alerts: bool | None = None, timeout_s: float = 2.0) -> None:
+        """``alerts`` None: decided from charon's version at each registration."""
         self.path = path
-        self.alerts = alerts
+        self._want_alerts = alerts
+        self.alerts = bool(alerts)
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
@@ -74,6 +105,11 @@ class ViciEventCounter:
         self.gaps = 0
         """How often the listener lost charon after having been connected."""
         self.ever_connected = False
+        self.late = 0
+        """How often the listener registered with a charon that could have acted before."""
+        self.late_s = 0.0
+        """The longest such delay: seconds from charon's VICI socket to the registration."""
+        self._started_wall = time.time()
         self._thread = threading.Thread(target=self._run, name="vici-events", daemon=True)
 
     def start(self) -> None:
@@ -103,7 +139,7 @@ class ViciEventCounter:
 
     def _run(self) -> None:
         backoff = Backoff()
-        lost_at = -FAST_FOR_S
+        lost_at = time.monotonic()  # fast tries from the start too: charon may start any moment
         while not self._stop.is_set():
             misbehaving = False
             try:
@@ -128,25 +164,75 @@ class ViciEventCounter:
         from vici.exception import EventUnknownException
 
         session, self._sock = open_session(self.path, self._timeout_s)
-        events = [*BASE_EVENTS, "alert"] if self.alerts else list(BASE_EVENTS)
+        alerts = self._want_alerts
+        if alerts is None:
+            alerts = strongswan_has_alerts(text(session.version().get("version", b"")) or None)
+        self.alerts = alerts
+        events = [*BASE_EVENTS, "alert"] if alerts else list(BASE_EVENTS)
+        session.transport = _MarkingTransport(session.transport, self._registered)
         stream = session.listen(events, timeout=_POLL_S)
         try:
-            for event, msg in stream:
-                if not self._connected.is_set():
-                    self._connected.set()
-                    self.ever_connected = True
-                    self.error = None
+            for event, msg in stream:  # the first poll marks the registration
                 if self._stop.is_set():
                     return
                 if event is not None:
                     self._count(event.decode("ascii", "replace"), msg)
         except EventUnknownException:
-            self.alerts = False
+            self._want_alerts = False
         finally:
             close_socket(self._sock)
             self._sock = None
             with contextlib.suppress(Exception):
                 stream.close()
+
+    def _registered(self) -> None:
+        """All events registered: counting from now; note if charon could have acted before."""
+        self._check_late(time.time())
+        self.error = None
+        self.ever_connected = True
+        self._connected.set()
+
+    def _check_late(self, registered: float) -> None:
+        """Count this registration as ``late`` when events may have been missed before it.
+
+        Why the socket's mtime: charon creates its VICI socket while loading its plugins, before
+        it can process anything, and the file's time has sub-second precision where VICI's
+        ``stats`` uptime has whole seconds (a restarted charon acts within its first second).
+        A charon older than this listener is not checked: counts start "since monitor start".
+        """
+        try:
+            appeared: float | None = os.stat(self.path).st_mtime
+        except OSError:
+            appeared = None
+        if appeared is not None and appeared <= self._started_wall:
+            return
+        lag = registered - (appeared if appeared is not None else self._started_wall)
+        sas, conns = self._charon_work()
+        if sas or (conns and lag > LATE_S):
+            self.late += 1
+            self.late_s = max(self.late_s, lag)
+
+    def _charon_work(self) -> tuple[bool, bool]:
+        """``(has IKE SAs, has connections loaded)`` now; ``(True, True)`` when unknown.
+
+        Why both: an IKE SA that exists at registration came up unheard (or is about to, its
+        event racing this query: counted, and then the note errs on the safe side). Without
+        SAs, only a connection could have failed or come and gone, and only if it had time
+        (:data:`LATE_S`); a listener that registered before ``swanctl --load-all`` ran, or just
+        after, missed nothing.
+        """
+        session, sock = None, None
+        try:
+            session, sock = open_session(self.path, self._timeout_s)
+            ikesas = session.stats().get("ikesas", {})
+            total = text(ikesas.get("total", b"0")) if isinstance(ikesas, Mapping) else "?"
+            if total != "0":
+                return True, True
+            return False, any(True for _ in session.list_conns())
+        except Exception:
+            return True, True
+        finally:
+            close_socket(sock)
 
     def _count(self, event: str, msg: Mapping[str, Any]) -> None:
         up = msg.get("up") == b"yes"

@@ -2,7 +2,8 @@
 
 Why: charon is the common Linux IKE daemon and VICI is its supported control interface. The
 provider keeps one command session (re-opened after any failure, so a restarted charon is picked
-up) and one event listener thread. It never calls ``reset-counters``.
+up) and one event listener thread, started with the provider so that a charon that starts later
+is listened to from its first moments. It never calls ``reset-counters``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
-from core.ipsec.counters import strongswan_has_alerts
 from core.ipsec.model import ChildSa, IkeSa, ProviderReading
 from core.ipsec.providers._backoff import Backoff
 from core.ipsec.providers._vici import (
@@ -30,11 +30,16 @@ NAME: Final = "strongswan"
 NO_COUNTERS: Final = "not reported: strongSwan counters plugin not loaded (no get-counters)"
 NO_EVENTS: Final = "not reported: VICI event listener not connected yet"
 LOWER_BOUND: Final = (
-    "lower bound: tcpscope's event listener lost charon {gaps} since monitor start (charon "
-    "stopped or restarted); events while it was away are not counted and cannot be recovered "
-    "(charon counts no SAs set up: its counters plugin has rekeys and IKEv2 messages only)"
+    "lower bound: tcpscope's event listener {why}; events it did not hear are not counted and "
+    "cannot be recovered (charon counts no SAs set up: its counters plugin has rekeys and "
+    "IKEv2 messages only)"
 )
-"""Said of every total counted from events once the listener has lost charon."""
+"""Said of every total counted from events once the listener has lost charon or was late."""
+LOST: Final = "lost charon {gaps} since monitor start (charon stopped or restarted)"
+LATE: Final = (
+    "registered {late_s:.2f} s after charon's VICI socket appeared (charon started while "
+    "tcpscope ran, and had connections or SAs by then)"
+)
 _PENDING_IKE: Final = frozenset({"CONNECTING"})
 _PENDING_CHILD: Final = frozenset({"CREATED", "INSTALLING"})
 _EVENT_TOTALS: Final = {
@@ -143,8 +148,11 @@ class StrongswanProvider:
         self._version: str | None = None
         self._since: float | None = None
         self._lost = False
-        self._want_events = events
+        self._waited = False
         self.events: ViciEventCounter | None = None
+        if events:  # from now, not from the first sample: charon may start in between
+            self.events = ViciEventCounter(vici_path, timeout_s=timeout_s)
+            self.events.start()
         self._instance = f"strongswan:{vici_path}"
         self._backoff = Backoff()
         self._failure = ""
@@ -153,12 +161,9 @@ class StrongswanProvider:
     def _connect(self) -> None:
         self._session, self._sock = open_session(self.vici_path, self._timeout_s)
         self._version = text(self._session.version().get("version", b"")) or None
-        if self._want_events and self.events is None:
-            self.events = ViciEventCounter(
-                self.vici_path, strongswan_has_alerts(self._version), self._timeout_s
-            )
-            self.events.start()
+        if self.events is not None and not self._waited:
             # Let the listener register before the first sample, so its counts start here.
+            self._waited = True
             self.events.wait_connected(self._timeout_s)
 
     def _drop(self) -> None:
@@ -288,7 +293,8 @@ class StrongswanProvider:
         native: dict[str, int],
         lower_bounds: dict[str, str],
     ) -> set[str]:
-        """Fill the totals counted from events; after any listener gap they are lower bounds.
+        """Fill the totals counted from events; after a listener gap or a late registration
+        (:attr:`ViciEventCounter.late`) they are lower bounds.
 
         Why no recovery from ``get-counters``: it has no count of IKE or CHILD SAs set up
         (``ike-updown``/``child-updown``, the bulk of these totals, and all of IKEv1), and its
@@ -303,12 +309,16 @@ class StrongswanProvider:
             return set()
         counts = ev.counts()
         table = {**_EVENT_TOTALS, **(_EVENT_TOTALS_ALERTS if ev.alerts else _EVENT_TOTALS_59)}
-        gaps = ev.gaps
+        gaps, late = ev.gaps, ev.late
+        causes: list[str] = []
+        if gaps:
+            causes.append(LOST.format(gaps="1 time" if gaps == 1 else f"{gaps} times"))
+        if late:
+            causes.append(LATE.format(late_s=ev.late_s))
         for name, keys in table.items():
             values[name] = sum(counts.get(k, 0) for k in keys)
-            if gaps:
-                times = "1 time" if gaps == 1 else f"{gaps} times"
-                lower_bounds[name] = LOWER_BOUND.format(gaps=times)
+            if causes:
+                lower_bounds[name] = LOWER_BOUND.format(why=" and ".join(causes))
         ev_native = {f"events.{k}": v for k, v in counts.items()}
         for base in (
             "ike-up",
@@ -321,6 +331,7 @@ class StrongswanProvider:
         ):
             ev_native.setdefault(f"events.{base}", 0)
         ev_native["events.listener_gaps"] = gaps
+        ev_native["events.late_registrations"] = late
         native.update(ev_native)
         return set(ev_native)
 
