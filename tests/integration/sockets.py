@@ -201,3 +201,14 @@ def listener_held_by_nobody() -> Iterator[int]:
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def fill(sender: socket.socket) -> int:
+    """Send until the kernel refuses more (EAGAIN): the peer reads nothing; bytes sent."""
+    sender.setblocking(False)
+    sent = 0
+    while True:
+        try:
+            sent += sender.send(b"x" * 65536)
+        except BlockingIOError:
+            return sent

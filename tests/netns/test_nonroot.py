@@ -205,7 +205,7 @@ def test_a_container_is_chosen_by_its_label_and_a_name_nobody_cannot_read_is_sai
         assert "have no name readable without root" in error and "Traceback" not in error
 
 
-APP = """
+APP_OPENED = """
 import asyncio, io, sys
 from rich.console import Console
 from textual.widgets import Static
@@ -228,14 +228,24 @@ async def main(port):
             if app.snapshot is not None and table.row_count == 1:
                 break
             await pilot.pause(0.02)
-        await pilot.press("escape", "enter")
-        for _ in range(100):
-            await pilot.pause(0.05)  # a few samples: the reason must not be "next sample"
-        ids = ("#detail-summary", "#detail-more")
-        print("\\n".join(text(app.screen.query_one(i, Static)) for i in ids))
+        await then(app, pilot, table)
 
 asyncio.run(main(int(sys.argv[1])))
 """
+"""A script nobody runs: the app filtered to ``port`` until its one row shows, then ``then``
+(which the test's script defines above this text) and its output."""
+
+APP = (
+    """
+async def then(app, pilot, table):
+    await pilot.press("escape", "enter")
+    for _ in range(100):
+        await pilot.pause(0.05)  # a few samples: the reason must not be "next sample"
+    ids = ("#detail-summary", "#detail-more")
+    print("\\n".join(text(app.screen.query_one(i, Static)) for i in ids))
+"""
+    + APP_OPENED
+)
 
 
 def test_the_detail_pane_says_why_a_procfs_namespace_has_no_tcp_info(
@@ -255,29 +265,16 @@ def test_the_detail_pane_says_why_a_procfs_namespace_has_no_tcp_info(
     assert f"PID {pid}" in pane and "inode not readable" in pane, pane
 
 
-GROUPED = """
-import asyncio, sys
-from core.commands.feeds import FeedOptions, make_feed
-from tui.app import TcpscopeApp
-from tui.connections.conn_table import ConnTable
-
-async def main(port):
-    options = FeedOptions(netns="all", ipsec=False, interval_s=0.2, every_tcp_info=False)
-    app = TcpscopeApp(make_feed(options), hostname="testhost")
-    async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.press("slash", *f"port:{port}", "enter")
-        table = app.screen.query_one(ConnTable)
-        for _ in range(300):
-            if app.snapshot is not None and table.row_count == 1:
-                break
-            await pilot.pause(0.02)
-        await pilot.press("g", "g")  # by process, then by container (namespace)
-        await pilot.pause(0.5)
-        assert table.group_by == "container", table.group_by
-        print("\\n".join(table.render_line(y).text for y in range(4)))
-
-asyncio.run(main(int(sys.argv[1])))
+GROUPED = (
+    """
+async def then(app, pilot, table):
+    await pilot.press("g", "g")  # by process, then by container (namespace)
+    await pilot.pause(0.5)
+    assert table.group_by == "container", table.group_by
+    print("\\n".join(table.render_line(y).text for y in range(4)))
 """
+    + APP_OPENED
+)
 
 
 def test_a_stand_in_is_shown_nowhere_as_an_inode(served: tuple[str, str, int, int]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from typing import Any
 
 from core.connections.snapshot import Snapshot
@@ -66,3 +67,14 @@ def digest(snap: Snapshot, *, stats: bool = True) -> str:
     """SHA-256 of :func:`content` (compact to print and to compare across processes)."""
     text = json.dumps(content(snap, stats=stats), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def gzip_members(data: bytes) -> list[int]:
+    """Offsets of the gzip members of ``data``."""
+    offsets, at = [], 0
+    while at < len(data):
+        offsets.append(at)
+        inflater = zlib.decompressobj(31)
+        inflater.decompress(data[at:])
+        at = len(data) - len(inflater.unused_data)
+    return offsets

@@ -10,7 +10,6 @@ import json
 import math
 import subprocess
 import sys
-import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from core.connections.snapshot import Snapshot
 from core.errors import RecordingError
 from core.recording.reader import Recording
 from core.recording.writer import RecordingWriter
-from tests.recording.content import content
+from tests.recording.content import content, gzip_members
 from tests.recording.util import demo_snapshots, header_for, write_recording
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,20 +39,9 @@ def good(snaps: list[Snapshot], tmp_path_factory: pytest.TempPathFactory) -> byt
     return path.read_bytes()
 
 
-def members(data: bytes) -> list[int]:
-    """Offsets of the gzip members of ``data``."""
-    offsets, at = [], 0
-    while at < len(data):
-        offsets.append(at)
-        inflater = zlib.decompressobj(31)
-        inflater.decompress(data[at:])
-        at = len(data) - len(inflater.unused_data)
-    return offsets
-
-
 def flipped(data: bytes, member: int) -> bytes:
     """``data`` with one byte flipped in the middle of gzip member ``member``."""
-    offsets = [*members(data), len(data)]
+    offsets = [*gzip_members(data), len(data)]
     at = (offsets[member] + offsets[member + 1]) // 2
     out = bytearray(data)
     out[at] ^= 0xFF
@@ -77,9 +65,9 @@ def tcpscope(*args: str) -> subprocess.CompletedProcess[str]:
 def test_a_cut_in_a_later_block_replays_up_to_it_and_says_so(
     good: bytes, snaps: list[Snapshot], tmp_path: Path
 ) -> None:
-    second = members(good)[1]
+    second = gzip_members(good)[1]
     path = tmp_path / "cut.tsr"
-    path.write_bytes(good[: second + (members(good)[2] - second) // 2])
+    path.write_bytes(good[: second + (gzip_members(good)[2] - second) // 2])
     rec = Recording(path)
     assert BLOCK < len(rec) < 2 * BLOCK and rec.truncated
     assert rec.ends_early == (

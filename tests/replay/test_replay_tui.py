@@ -4,7 +4,6 @@ screen, step, jump, speed, seek prompt, marks and the A/B diff screen."""
 from __future__ import annotations
 
 import dataclasses
-import zlib
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from core.connections import TcpConnection, TcpState
 from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
 from core.recording.replay import ReplayFeed, diff_between, open_replay
+from tests.recording.content import gzip_members
 from tests.recording.util import demo_snapshots, write_recording
 from tests.tui.keys import scrolled
 from tests.tui.test_app import static_text
@@ -373,17 +373,6 @@ def cut_halfway_through_a_later_block(recording: Path, tmp_path: Path) -> Path:
     path = tmp_path / "cut.tsr"
     path.write_bytes(data[: second + (len(data) - second) // 4])
     return path
-
-
-def gzip_members(data: bytes) -> list[int]:
-    """Offsets of the gzip members of ``data``."""
-    offsets, at = [], 0
-    while at < len(data):
-        offsets.append(at)
-        inflater = zlib.decompressobj(31)
-        inflater.decompress(data[at:])
-        at = len(data) - len(inflater.unused_data)
-    return offsets
 
 
 async def test_a_cut_recording_says_so_on_the_bar_and_once_in_a_notice(

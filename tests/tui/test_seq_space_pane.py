@@ -19,7 +19,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from tests.integration.sockets import SocketBag
+from tests.integration.sockets import SocketBag, fill
 from tests.tui.test_actions import live_app, row, select, until
 from tests.tui.test_app import static_text
 from tui import format as fmt
@@ -34,17 +34,6 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ne
 def bag() -> Iterator[SocketBag]:
     with SocketBag() as sockets:
         yield sockets
-
-
-def fill(sender: socket.socket) -> int:
-    """Send until the kernel refuses more: the peer reads nothing."""
-    sender.setblocking(False)
-    sent = 0
-    while True:
-        try:
-            sent += sender.send(b"x" * 65536)
-        except BlockingIOError:
-            return sent
 
 
 def flat(text: str) -> str:

@@ -20,23 +20,13 @@ from rich.console import Console
 from textual.widgets import Static
 
 from core.commands.feeds import FeedOptions, make_feed
+from tests.integration.sockets import fill
 from tests.tui.detail_summary import summary_of
 from tui import format as fmt
 from tui.app import TcpscopeApp
 from tui.connections.detail import DetailPane
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
-
-
-def fill(sender: socket.socket) -> int:
-    """Send until the kernel refuses more (EAGAIN): the peer reads nothing."""
-    sender.setblocking(False)
-    sent = 0
-    while True:
-        try:
-            sent += sender.send(b"x" * 65536)
-        except BlockingIOError:
-            return sent
 
 
 @pytest.fixture
