@@ -29,6 +29,7 @@ __all__ = [
     "Endpoints",
     "FirstPage",
     "Group",
+    "NamespaceInfo",
     "NamespaceView",
     "Outcome",
     "OwnerStatus",
@@ -78,6 +79,7 @@ __all__ = [
     "recv_q_holds_fin",
     "send_q_control",
     "service_name",
+    "shown_namespace",
     "start_owner_scan",
     "state_hint",
     "take_snapshot",
@@ -112,10 +114,12 @@ if TYPE_CHECKING:
     from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
     from core.connections.namespaces import (
         STAND_IN_REASON,
+        NamespaceInfo,
         NamespaceView,
         ReadBy,
         namespace_in,
         namespace_of,
+        shown_namespace,
     )
     from core.connections.namespaces import key_text as namespace_key_text
     from core.connections.namespaces import label as namespace_label
@@ -176,10 +180,12 @@ else:
             "model": ("OwnerStatus", "ProcessInfo", "TcpConnection", "TcpInfo", "TcpState"),
             "namespaces": (
                 "STAND_IN_REASON",
+                "NamespaceInfo",
                 "NamespaceView",
                 "ReadBy",
                 "namespace_in",
                 "namespace_of",
+                "shown_namespace",
                 "namespace_key_text=key_text",
                 "namespace_label=label",
             ),

@@ -8,7 +8,7 @@ sockets (they are resolved off the sampler's thread), so a view changes when the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -103,6 +103,11 @@ class NamespaceInfo:
     learned_inode: int | None = None
     """For a :attr:`stand_in`: the namespace's nsfs inode, learned after its key was given
     (a process of the user's entered it); the key stays, so InstanceIDs do."""
+    cookie: int | None = None
+    """The namespace's cookie (``SO_NETNS_COOKIE`` of tcpscope's sock_diag socket in it,
+    Linux 5.14+): unlike its inode number, never given to another namespace, so it tells
+    whether a ghost's namespace is the one now under its key. None: read from procfs or not
+    at all, or an older kernel or recording."""
 
     @property
     def own_inode(self) -> int | None:
@@ -245,6 +250,38 @@ def namespace_in(netns: int | None, view: NamespaceView) -> NamespaceInfo | None
 def namespace_of(conn: TcpConnection, view: NamespaceView) -> NamespaceInfo | None:
     """The namespace ``conn`` lives in, as ``view`` describes it."""
     return namespace_in(conn.netns, view)
+
+
+def ghost_namespace(kept: NamespaceInfo, live: NamespaceInfo | None) -> NamespaceInfo:
+    """The namespace a ghost shows: ``kept``, the one it was in when last seen open
+    (:attr:`core.connections.snapshot.Ghost.namespace`), beside ``live``, what the view
+    now has under the same key.
+
+    Why not ``live`` alone: nsfs inode numbers are reused at once (the kernel hands out the
+    lowest free one), so a namespace made after a container was killed often gets its
+    number, and by its key the killed container's ghost read as the new one's. ``live`` is
+    taken only when it is provably the same namespace (the same
+    :attr:`NamespaceInfo.cookie`: fresher names, counts); ``kept`` is marked
+    :attr:`~NamespaceInfo.gone` when the key names no namespace now, or a provably other one.
+    Otherwise (no cookie: read from procfs, not read, an older recording) ``kept`` as it
+    was: possibly alive still, never another's."""
+    if live is not None and not live.gone:
+        if kept.cookie is None or live.cookie is None:
+            return kept
+        if kept.cookie == live.cookie:
+            return live
+    if kept.gone:
+        return kept
+    return replace(kept, gone=True, processes=0, has_sockets=False)
+
+
+def shown_namespace(
+    netns: int | None, view: NamespaceView | None, kept: NamespaceInfo | None = None
+) -> NamespaceInfo | None:
+    """The namespace a row shows: a ghost's own (``kept``, see :func:`ghost_namespace`),
+    else what ``view`` has under ``netns``."""
+    live = None if view is None else namespace_in(netns, view)
+    return live if kept is None else ghost_namespace(kept, live)
 
 
 def namespace_finder(

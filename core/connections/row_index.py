@@ -25,7 +25,12 @@ from datetime import datetime
 from operator import attrgetter
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
-from core.connections.namespaces import NamespaceView, namespace_finder
+from core.connections.namespaces import (
+    NamespaceInfo,
+    NamespaceView,
+    ghost_namespace,
+    namespace_finder,
+)
 from core.connections.order_build import OrderBuild, gc_paused
 from core.connections.query import EMPTY_QUERY, Query
 from core.connections.row_groups import Group, group_row_id, group_rows
@@ -160,9 +165,32 @@ class RowIndex:
     def _set_namespaces(self, view: NamespaceView | None) -> None:
         """New namespace names: a filter on them sees them from now on (rows re-checked)."""
         self.namespaces = view
-        self.namespace_of = namespace_finder(view)
+        self.namespace_of = self._namespace_finder(view)
         if any(t.key in ("ns", "container") for t in self.query.tokens):
             self._order_by(self.sort_column, self.query)
+
+    def _namespace_finder(self, view: NamespaceView | None) -> NamespaceOf:
+        """:func:`namespace_finder` for ``view``, a ghost row given its own namespace
+        (:func:`ghost_namespace`: its key may name another one by now)."""
+        find = namespace_finder(view)
+        if view is None:
+            return find
+
+        def of(conn: TcpConnection) -> NamespaceInfo | None:
+            live = find(conn)
+            if conn.netns is None:
+                return live
+            ghost = self._ghosts.get(conn.instance_id)
+            if ghost is None or ghost.namespace is None:
+                return live
+            return ghost_namespace(ghost.namespace, live)
+
+        return of
+
+    def kept_namespace(self, row_id: str) -> NamespaceInfo | None:
+        """A ghost row's own namespace (:attr:`Ghost.namespace`); None for a live row."""
+        ghost = self._ghosts.get(row_id)
+        return None if ghost is None else ghost.namespace
 
     def proc(self, conn: TcpConnection) -> ProcessInfo | None:
         """The owning process record of ``conn``, if known; for a ghost, the one it had

@@ -17,11 +17,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
+from core.connections.namespaces import NamespaceInfo, NamespaceView
 
 if TYPE_CHECKING:
     from core.connections.first_page import FirstPage
-    from core.connections.namespaces import NamespaceView
     from core.ipsec.model import IpsecView
+
+NamespaceIndex = Mapping[int, NamespaceInfo]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,25 @@ class Ghost:
     connection: TcpConnection
     closed_at: datetime
     """First sample time at which the connection was no longer there."""
+    namespace: NamespaceInfo | None = None
+    """The namespace it was in when last seen open, from the view of that sample (None: in
+    tcpscope's own, or no view). Why kept: its key (an nsfs inode number) may name another
+    namespace by now (:func:`core.connections.namespaces.ghost_namespace`)."""
+
+
+def ghost_of(conn: TcpConnection, now: datetime, index: NamespaceIndex | None) -> Ghost:
+    """``conn``, closed at ``now``, with its namespace as ``index`` (the view of the sample
+    it was last seen in, by key) had it: the one rule of the sampler, a recording's reader
+    and a remote feed's."""
+    netns = conn.netns
+    if netns is None or index is None:
+        return Ghost(conn, now)
+    return Ghost(conn, now, index.get(netns))
+
+
+def namespace_index(view: NamespaceView | None) -> NamespaceIndex | None:
+    """``view``'s namespaces by key, for :func:`ghost_of` (None without a view)."""
+    return None if view is None else view.index()
 
 
 def next_ghosts(
@@ -129,12 +150,20 @@ def next_ghosts(
     added: Iterable[str],
     now: datetime,
     ttl_s: float,
+    view: NamespaceView | None = None,
 ) -> dict[str, Ghost]:
-    """The ghosts after a sample: what closed joins them, what came back and what is older
-    than ``ttl_s`` leaves. The sampler applies it, and a recording's reader replays it."""
+    """The ghosts after a sample: what closed joins them (with its namespace as ``view``, the
+    previous sample's, had it), what came back and what is older than ``ttl_s`` leaves. The
+    sampler applies it, and a recording's reader replays it."""
     out = dict(ghosts)
+    index: NamespaceIndex | None = None
     for key, conn in removed:
-        out[key] = Ghost(conn, now)
+        if view is None:
+            out[key] = Ghost(conn, now)
+            continue
+        if index is None:
+            index = view.index()
+        out[key] = ghost_of(conn, now, index)
     for key in added:
         out.pop(key, None)
     horizon = now - timedelta(seconds=ttl_s)
@@ -218,10 +247,15 @@ class GhostBook:
         self._time: datetime | None = None
 
     def advance(
-        self, removed: Iterable[tuple[str, TcpConnection]], added: Iterable[str], now: datetime
+        self,
+        removed: Iterable[tuple[str, TcpConnection]],
+        added: Iterable[str],
+        now: datetime,
+        view: NamespaceView | None = None,
     ) -> GhostDelta:
-        """What closed (``removed``: InstanceID and last record) joins the ghosts, what is open
-        again (``added``) and what is older than the lifetime leaves."""
+        """What closed (``removed``: InstanceID and last record) joins the ghosts, with its
+        namespace as ``view`` (the last sample's) had it; what is open again (``added``) and
+        what is older than the lifetime leaves."""
         ghosts = self.ghosts
         if not ghosts:
             self._ordered = True
@@ -230,10 +264,16 @@ class GhostBook:
         self._time = now
         dropped: set[str] = set()
         new: dict[str, Ghost] = {}
+        index: NamespaceIndex | None = None
         for key, conn in removed:
             if ghosts.pop(key, None) is not None:  # (put back at the end: closing order)
                 dropped.add(key)
-            ghosts[key] = new[key] = Ghost(conn, now)
+            if view is None:
+                ghosts[key] = new[key] = Ghost(conn, now)
+                continue
+            if index is None:
+                index = view.index()
+            ghosts[key] = new[key] = ghost_of(conn, now, index)
         for key in added:
             if ghosts.pop(key, None) is not None:
                 dropped.add(key)

@@ -128,6 +128,9 @@ class SockDiagReader:
             fam: InetDiagDumper(tcp_info=tcp_info, socket_factory=factory) for fam in families
         }
         self._walker = ReplyWalker(digests=tcp_info)
+        self.cookie = next(iter(self._dumpers.values())).netns_cookie() if families else None
+        """The namespace's cookie (see :attr:`NamespaceInfo.cookie`), read once: the
+        dumpers' sockets keep the namespace, so its inode number is not reused meanwhile."""
         self._query: InetDiagDumper | None = None
         self._counters: list[int] = [] if own or path is None else run_in(path, _open_counters)
         self._suffix = b"" if own else _suffix(found.inode)
@@ -471,6 +474,7 @@ class NamespaceSet:
                     via_pid=ns.pids[0] if ns.surrogate and ns.pids else None,
                     unmatched=ns.unmatched,
                     learned_inode=ns.learned,
+                    cookie=reader.cookie if isinstance(reader, SockDiagReader) else None,
                 )
             )
         infos.sort(key=lambda i: (not i.current, i.inode))

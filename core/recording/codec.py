@@ -293,6 +293,8 @@ _ADDED: Final = frozenset(
         "lower_bound",
         "gone",
         "learned_inode",
+        "cookie",
+        "namespace",
     }
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""
@@ -354,3 +356,6 @@ SOURCE_ERROR: Final = codec_for("SourceError")
 PRIVILEGE: Final = codec_for("Privilege")
 STATS: Final = codec_for("SampleStats")
 NAMESPACES: Final = codec_for("NamespaceView")
+GHOST_NAMESPACE: Final = codec_for("NamespaceInfo | None")
+"""A ghost's own namespace (:attr:`Ghost.namespace`), written beside it only when the
+view of its sample has another under its key (see core.recording.frame_encoder)."""

@@ -22,13 +22,16 @@ from core.connections.snapshot import (
     SourceError,
     StateChange,
     diff_connections,
+    ghost_of,
     keep_ghost_namespaces,
+    namespace_index,
     next_ghosts,
 )
 from core.ipsec.model import IpsecView
 from core.recording import jsondelta
 from core.recording.codec import (
     CONNECTION,
+    GHOST_NAMESPACE,
     IPSEC_VIEW,
     NAMESPACES,
     PRIVILEGE,
@@ -192,15 +195,15 @@ class FrameDecoder:
         # NaN fails both comparisons.
         if not 0 <= self._interval <= MAX_RECORDED_INTERVAL_S:
             raise DecodeError(f"key 'iv': interval out of range ({self._interval})")
-        old = self._conns
+        old, before = self._conns, self._recorded_ns
         diff = self._apply_connections(rec, key)
         self._apply_tcp(rec, key, diff.removed)
         self._apply_processes(rec, key)
-        self._apply_ghosts(rec, old, diff, now, key)
         if "pv" in rec:
             self._privilege = PRIVILEGE.decode(rec["pv"])
         if "ns" in rec:
             self._recorded_ns = NAMESPACES.decode(rec["ns"])
+        self._apply_ghosts(rec, old, diff, now, key, before)
         self._namespaces = keep_ghost_namespaces(
             self._recorded_ns, self._namespaces, self._ghosts.values()
         )
@@ -312,20 +315,29 @@ class FrameDecoder:
         diff: ConnectionDiff,
         now: datetime,
         key: bool,
+        before: NamespaceView | None,
     ) -> None:
+        """``before``: the previous sample's recorded view, which what closed in this one
+        takes its namespace from (the sampler's rule, :func:`next_ghosts`)."""
         if "g" in rec:
             ghosts: dict[str, Ghost] = {}
+            index = namespace_index(self._recorded_ns)
             for item in _get(rec, "g", list):
-                if type(item) is not list or len(item) != 2:
-                    raise DecodeError("a ghost must be [connection, closed_at]")
+                if type(item) is not list or len(item) not in (2, 3):
+                    raise DecodeError("a ghost must be [connection, closed_at(, namespace)]")
                 conn: TcpConnection = CONNECTION.decode(item[0])
-                ghosts[conn.instance_id] = Ghost(conn, decode_time(item[1]))
+                ghost = ghost_of(conn, decode_time(item[1]), index)
+                if len(item) == 3:  # its namespace, when this sample's view has it otherwise
+                    ghost = Ghost(
+                        ghost.connection, ghost.closed_at, GHOST_NAMESPACE.decode(item[2])
+                    )
+                ghosts[conn.instance_id] = ghost
             self._ghosts = ghosts
         elif key:
             raise DecodeError("missing key 'g'")
         elif diff.removed or diff.added or self._ghosts:
             removed = [(cid, old[cid]) for cid in diff.removed]
-            self._ghosts = next_ghosts(self._ghosts, removed, diff.added, now, self._ttl)
+            self._ghosts = next_ghosts(self._ghosts, removed, diff.added, now, self._ttl, before)
 
     def _apply_ipsec(self, rec: Mapping[str, Any], key: bool, build: bool) -> None:
         """Follow the IPsec view; it is decoded (typed and checked) in key frames and when a

@@ -12,13 +12,20 @@ from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo
-from core.connections.namespaces import NamespaceView
-from core.connections.snapshot import Ghost, Privilege, Snapshot, next_ghosts
+from core.connections.namespaces import NamespaceInfo, NamespaceView
+from core.connections.snapshot import (
+    Ghost,
+    Privilege,
+    Snapshot,
+    namespace_index,
+    next_ghosts,
+)
 from core.connections.tcpinfo import LazyTcpInfo
 from core.ipsec.model import IpsecView
 from core.recording import jsondelta
 from core.recording.codec import (
     CONNECTION,
+    GHOST_NAMESPACE,
     IPSEC_VIEW,
     NAMESPACES,
     PRIVILEGE,
@@ -219,11 +226,11 @@ class FrameEncoder:
 
     def _ghost_record(self, rec: dict[str, Any], snap: Snapshot, key: bool) -> None:
         actual = {g.connection.instance_id: g for g in snap.ghosts}
-        predicted = next_ghosts(self._ghosts, self._removed, self._added, snap.time, self._ttl)
+        predicted = next_ghosts(
+            self._ghosts, self._removed, self._added, snap.time, self._ttl, self._namespaces
+        )
         if key or not _same_ghosts(predicted, actual):
-            rec["g"] = [
-                [CONNECTION.encode(g.connection), encode_time(g.closed_at)] for g in snap.ghosts
-            ]
+            rec["g"] = _ghost_items(snap.ghosts, namespace_index(snap.namespaces))
         self._ghosts = actual
 
     def _ipsec(self, rec: dict[str, Any], view: IpsecView | None, key: bool) -> None:
@@ -236,6 +243,24 @@ class FrameEncoder:
         elif (change := jsondelta.delta(self._view_marked, marked)) is not None:
             rec["ip"] = change
         self._view, self._view_full, self._view_marked = view, full, marked
+
+
+def _ghost_items(
+    ghosts: tuple[Ghost, ...], index: Mapping[int, NamespaceInfo] | None
+) -> list[list[Any]]:
+    """``[connection, closed_at]``, and the ghost's namespace after them when the reader
+    would not take it from this sample's view (``index``; see :func:`ghost_of`): its key
+    names another namespace by now (a number reused), or none."""
+    out: list[list[Any]] = []
+    for g in ghosts:
+        item = [CONNECTION.encode(g.connection), encode_time(g.closed_at)]
+        netns, own = g.connection.netns, g.namespace
+        if (own is not None or netns is not None) and own != (
+            None if netns is None or index is None else index.get(netns)
+        ):
+            item.append(GHOST_NAMESPACE.encode(own))
+        out.append(item)
+    return out
 
 
 def _same_ghosts(a: Mapping[str, Ghost], b: Mapping[str, Ghost]) -> bool:

@@ -245,6 +245,17 @@ class SnapshotRedactor:
 
     def namespaces(self, view: NamespaceView) -> NamespaceView:
         """Namespace, container and pod names pseudonymised (inodes reveal nothing)."""
+        return dataclasses.replace(
+            view,
+            namespaces=tuple(self._namespace(i) for i in view.namespaces),
+            selection=view.selection if view.selection in ("all", "current") else "(redacted)",
+        )
+
+    def namespace(self, info: NamespaceInfo | None) -> NamespaceInfo | None:
+        """One namespace (a ghost's own) as :meth:`namespaces` writes it."""
+        return None if info is None else self._namespace(info)
+
+    def _namespace(self, info: NamespaceInfo) -> NamespaceInfo:
         r = self.redactor
 
         def name(kind: str, text: str | None) -> str | None:
@@ -270,18 +281,9 @@ class SnapshotRedactor:
             return r.text(text)
 
         return dataclasses.replace(
-            view,
-            namespaces=tuple(
-                dataclasses.replace(
-                    i,
-                    name=name("netns", i.name),
-                    container=container(i.container),
-                    reason=reason(i),
-                )
-                for i in view.namespaces
-            ),
-            selection=view.selection if view.selection in ("all", "current") else "(redacted)",
-        )
+            info, name=name("netns", info.name), container=container(info.container),
+            reason=reason(info),
+        )  # fmt: skip
 
     def ipsec(self, view: IpsecView) -> IpsecView:
         """Addresses and identities out of the SA lists (counters are not identifying)."""
@@ -334,7 +336,10 @@ class SnapshotRedactor:
             ),
             frozenset(self.key(k, old) for k in snap.diff.changed),
         )
-        ghosts = tuple(Ghost(self.connection(g.connection), g.closed_at) for g in snap.ghosts)
+        ghosts = tuple(
+            Ghost(self.connection(g.connection), g.closed_at, self.namespace(g.namespace))
+            for g in snap.ghosts
+        )
         error = snap.error
         if error is not None:
             error = dataclasses.replace(error, message=self.redactor.text(error.message))

@@ -33,9 +33,10 @@ from typing import Any, Final
 from core.connections.snapshot import (
     ConnectionDiff,
     ErrorKind,
-    Ghost,
     Snapshot,
     SourceError,
+    ghost_of,
+    namespace_index,
 )
 from core.errors import MonitorError, RemoteError
 from core.recording.codec import DecodeError
@@ -260,7 +261,8 @@ class RemoteFeed(FeedControls):
             )  # fmt: skip
             return
         kept = [g for g in last.ghosts if g.connection.instance_id not in last.connections]
-        ghosts = (*kept, *(Ghost(c, last.time) for c in last.connections.values()))
+        index = namespace_index(last.namespaces)
+        ghosts = (*kept, *(ghost_of(c, last.time, index) for c in last.connections.values()))
         self._publish(
             dataclasses.replace(
                 last,

@@ -93,7 +93,7 @@ class Resync:
         diff = diff_connections(old, conns)
         earlier = {g.connection.instance_id: g for g in before.ghosts}
         removed = [(cid, old[cid]) for cid in diff.removed]
-        self._bridge = next_ghosts(earlier, removed, conns, snap.time, self._ttl)
+        self._bridge = next_ghosts(earlier, removed, conns, snap.time, self._ttl, before.namespaces)
         return dataclasses.replace(
             snap,
             started_at=self._started or snap.started_at,

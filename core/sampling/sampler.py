@@ -547,7 +547,8 @@ class Sampler(FeedControls):
         self, now: datetime, old: Mapping[str, TcpConnection], diff: ConnectionDiff
     ) -> None:
         removed = [(key, old[key]) for key in diff.removed]
-        self._ghosts.advance(removed, diff.added, now)
+        # (before _keep_namespaces: the view of the sample they were last seen open in)
+        self._ghosts.advance(removed, diff.added, now, self._namespaces)
 
     def _publish(self, snap: Snapshot) -> None:
         pending = self._box.unseen

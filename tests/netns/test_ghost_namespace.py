@@ -193,5 +193,5 @@ def test_gone_namespaces_are_counted_nowhere_and_decode_from_old_files() -> None
     assert NAMESPACES.decode(NAMESPACES.encode(view)) == view
     old = NAMESPACES.encode(view)
     for info in old[0]:
-        del info[-2:]  # written before NamespaceInfo.gone (and learned_inode, after it)
+        del info[-3:]  # written before NamespaceInfo.gone (learned_inode, cookie: after it)
     assert not any(i.gone for i in NAMESPACES.decode(old).namespaces)

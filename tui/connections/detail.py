@@ -27,6 +27,7 @@ from textual.widgets import Collapsible, Sparkline, Static
 
 from core.connections import (
     ByteRate,
+    NamespaceInfo,
     OwnerStatus,
     ProcessInfo,
     ReadBy,
@@ -34,7 +35,7 @@ from core.connections import (
     TcpConnection,
     TcpInfo,
     TcpState,
-    namespace_in,
+    shown_namespace,
 )
 from tui import format as fmt
 from tui.connections.namespace_detail import namespace_line, namespace_table
@@ -207,19 +208,21 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         ghost: bool,
         rate: ByteRate | None = None,
         history: Sequence[float] = (),
+        kept: NamespaceInfo | None = None,
     ) -> None:
-        """Draw ``conn`` as of ``snap``; ``rate``/``history`` are its byte rates while open."""
+        """Draw ``conn`` as of ``snap``; ``rate``/``history`` are its byte rates while open;
+        ``kept``: a ghost's own namespace (its key may name another one by now)."""
         body = self.query_one("#detail-summary", Static)
         if conn is None:
             body.update(Text("no connection selected"))
             return
-        self._last = (conn, snap, proc, ghost, rate, history)
+        self._last = (conn, snap, proc, ghost, rate, history, kept)
         if self.row_id != conn.instance_id:  # another connection: its answer first
             self.scroll_home(animate=False, immediate=True)
         self.row_id = conn.instance_id
         self._history = list(history)
         info = snap.tcp_info.get(conn.instance_id)
-        ns = None if snap.namespaces is None else namespace_in(conn.netns, snap.namespaces)
+        ns = shown_namespace(conn.netns, snap.namespaces, kept)
         procfs = ns is not None and ns.read_by is ReadBy.PROCFS
         width = self._width = self.scrollable_content_region.width
         if width < 20:
@@ -234,7 +237,7 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
             now=snap.time,
             ghost=ghost,
             width=width,
-            namespace=self._namespace_line(conn, snap, shell_of(self).own_namespace),
+            namespace=self._namespace_line(conn, snap, shell_of(self).own_namespace, kept),
             procfs=procfs,
         )
         body.update(top)
@@ -260,7 +263,7 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
                 tcp_table(info, snap.source, conn.state, ghost, conn.owner_status, procfs),
-                *self._namespace(conn, snap, proc),
+                *self._namespace(conn, snap, proc, kept),
             )
         )
         # A listener moves no bytes of its own: a rate line and a flat sparkline said nothing.
@@ -269,27 +272,33 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
     def on_resize(self) -> None:
         """Fit the summary's one-line answers to the new width (the command line is cut)."""
         if self._last is not None and self.scrollable_content_region.width != self._width:
-            conn, snap, proc, ghost, rate, history = self._last
-            self.show(conn, snap, proc, ghost, rate, history)  # type: ignore[arg-type]
+            conn, snap, proc, ghost, rate, history, kept = self._last
+            self.show(conn, snap, proc, ghost, rate, history, kept)  # type: ignore[arg-type]
 
     @staticmethod
-    def _namespace_line(conn: TcpConnection, snap: Snapshot, own: str) -> str | None:
+    def _namespace_line(
+        conn: TcpConnection, snap: Snapshot, own: str, kept: NamespaceInfo | None
+    ) -> str | None:
         """The summary's namespace line, when it is news: rows from more than one namespace,
         or this one outside the sampler's own."""
         view = snap.namespaces
         if view is None or (view.with_sockets <= 1 and conn.netns is None):
             return None
-        return namespace_line(conn.netns, view, own)
+        return namespace_line(conn.netns, view, own, kept)
 
     def _namespace(
-        self, conn: TcpConnection, snap: Snapshot, proc: ProcessInfo | None
+        self,
+        conn: TcpConnection,
+        snap: Snapshot,
+        proc: ProcessInfo | None,
+        kept: NamespaceInfo | None,
     ) -> tuple[RenderableType, ...]:
         if snap.namespaces is None:
             return ()
         own = shell_of(self).own_namespace
         return (
             Text("\nNetwork namespace", "bold u"),
-            namespace_table(conn, snap.namespaces, proc, own),
+            namespace_table(conn, snap.namespaces, proc, own, kept),
         )
 
     def rates(self) -> list[float]:

@@ -12,13 +12,13 @@ from rich.text import Text
 
 from core.connections import (
     STAND_IN_REASON,
+    NamespaceInfo,
     NamespaceView,
     ProcessInfo,
     ReadBy,
     TcpConnection,
-    namespace_in,
     namespace_key_text,
-    namespace_of,
+    shown_namespace,
 )
 from core.netns import PROCNET_MISSING
 from tui import format as fmt
@@ -34,13 +34,15 @@ def namespace_table(
     view: NamespaceView,
     proc: ProcessInfo | None = None,
     own: str = OWN,
+    kept: NamespaceInfo | None = None,
 ) -> Table:
     """Namespace inode and name, container, how it was read, the PID inside it; ``own``
-    names the sampler's namespace (``Shell.own_namespace``)."""
+    names the sampler's namespace (``Shell.own_namespace``); ``kept``: a ghost's own
+    (:func:`core.connections.namespaces.ghost_namespace`)."""
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
-    info = namespace_of(conn, view)
+    info = shown_namespace(conn.netns, view, kept)
     if info is None:
         gone = "?" if conn.netns is None else namespace_key_text(conn.netns)
         table.add_row(Text("namespace"), Text(f"{gone} (gone)", style="italic"))
@@ -80,13 +82,18 @@ def namespace_table(
     return table
 
 
-def namespace_line(netns: int | None, view: NamespaceView | None, own: str = OWN) -> str:
+def namespace_line(
+    netns: int | None,
+    view: NamespaceView | None,
+    own: str = OWN,
+    kept: NamespaceInfo | None = None,
+) -> str:
     """One line naming a socket's namespace and container, for the close/terminate dialogs.
 
     Why: the same 4-tuple can live in two containers, so "close this?" must say which one
     (``tcpscope close`` lists the same). Untrusted names are made printable.
     """
-    info = None if view is None else namespace_in(netns, view)
+    info = None if view is None else shown_namespace(netns, view, kept)
     if info is None:
         if netns is None:
             return own

@@ -298,7 +298,13 @@ class ConnectionsScreen(Screen[None]):
             rates.update(snap, [conn.instance_id])
         iid = conn.instance_id if conn is not None else ""
         self.query_one(DetailPane).show(
-            conn, snap, proc, ghost, rates.rate(iid), rates.history(iid)
+            conn,
+            snap,
+            proc,
+            ghost,
+            rates.rate(iid),
+            rates.history(iid),
+            kept=table.index.kept_namespace(iid) if ghost else None,
         )
 
     def action_toggle_missing(self) -> None:

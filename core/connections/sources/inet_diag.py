@@ -18,6 +18,7 @@ import os
 import queue
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ families (``sdiag_family`` AF_UNSPEC in ``inet_diag_dump_compat``), where the v2
 needs one walk per family. The walk itself costs about 20 ms at 50k sockets here."""
 SOCK_DIAG_BY_FAMILY: Final = 20
 SOCK_DESTROY: Final = 21
+SO_NETNS_COOKIE: Final = getattr(socket, "SO_NETNS_COOKIE", 71)
 """Close the socket an exact request names (the kernel's ``tcp_abort``; ``ss -K``)."""
 INET_DIAG_INFO: Final = 2
 TCP_ALL_STATES: Final = 0xFFFFFFFF
@@ -239,6 +241,16 @@ class InetDiagDumper:
     def close(self) -> None:
         """Close the netlink socket."""
         self._sock.close()
+
+    def netns_cookie(self) -> int | None:
+        """The cookie of the network namespace the socket lists (``SO_NETNS_COOKIE``, Linux
+        5.14+; None before): an identity the kernel never gives another namespace, unlike its
+        inode number."""
+        try:
+            raw = self._sock.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8)
+        except OSError:  # ENOPROTOOPT: an older kernel
+            return None
+        return int.from_bytes(raw, sys.byteorder) if len(raw) == 8 else None
 
     def chunks(
         self, family: int, states: int = TCP_ALL_STATES, before_read: Callable[[], None] = _go_on
