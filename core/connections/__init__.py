@@ -72,6 +72,7 @@ __all__ = [
     "no_process_to_end",
     "orphaned",
     "parse_query",
+    "peer_window",
     "process_label",
     "process_target",
     "property_rule",
@@ -86,6 +87,8 @@ __all__ = [
     "terminate",
     "unaccepted",
     "unclosable",
+    "window_shut",
+    "window_wait",
     "write_csv",
     "write_json",
     "write_table",
@@ -153,7 +156,8 @@ if TYPE_CHECKING:
     from core.connections.sources.fd_scan import cancel_early as cancel_owner_scan
     from core.connections.sources.fd_scan import start_early as start_owner_scan
     from core.connections.state_hints import HINTS as STATE_HINTS
-    from core.connections.state_hints import orphaned, state_hint, unaccepted
+    from core.connections.state_hints import orphaned, state_hint, unaccepted, window_wait
+    from core.connections.zero_window import peer_window, window_shut
 else:
     __getattr__ = lazy_exports(
         __name__,
@@ -219,7 +223,14 @@ else:
             "sort_keys": ("SORT_COLUMNS",),
             "services": ("connection_service", "service_name"),
             "snapshot": ("Snapshot",),
-            "state_hints": ("STATE_HINTS=HINTS", "orphaned", "state_hint", "unaccepted"),
+            "state_hints": (
+                "STATE_HINTS=HINTS",
+                "orphaned",
+                "state_hint",
+                "unaccepted",
+                "window_wait",
+            ),
+            "zero_window": ("peer_window", "window_shut"),
             "sources": ("SOURCE_NAMES", "get_source"),
             "sources.base": ("Endpoints",),
             "sources.fd_scan": (

@@ -14,6 +14,17 @@ from typing import Final
 
 from core.connections.model import OwnerStatus, TcpState
 
+FIN_UNACKED: Final[dict[TcpState, str]] = {
+    TcpState.FIN_WAIT1: "This side closed; its FIN is not acknowledged yet.",
+    TcpState.CLOSING: (
+        "Both sides closed at once; waiting for the peer to acknowledge this side's FIN."
+    ),
+    TcpState.LAST_ACK: (
+        "The peer closed, then this side; waiting for the peer to acknowledge this side's FIN."
+    ),
+}
+"""What each state with this side's FIN unacknowledged means, before why it may last."""
+
 HINTS: Final[dict[TcpState, str]] = {
     TcpState.SYN_SENT: (
         "Connecting: the peer has not answered the SYN yet. If it lasts, the peer is down, "
@@ -25,8 +36,8 @@ HINTS: Final[dict[TcpState, str]] = {
         "a SYN flood, or answers that do not reach the peer."
     ),
     TcpState.FIN_WAIT1: (
-        "This side closed; its FIN is not acknowledged yet. If it lasts, the peer is gone or "
-        "unreachable, or data is still queued to send; {gives_up}."
+        f"{FIN_UNACKED[TcpState.FIN_WAIT1]} If it lasts, the peer is gone or unreachable: "
+        "{gives_up}; or it stopped reading, and data is still queued to send."
     ),
     TcpState.FIN_WAIT2: (
         "This side shut down its sending and the peer acknowledged; waiting for the peer to "
@@ -37,12 +48,10 @@ HINTS: Final[dict[TcpState, str]] = {
         "piling up: the program does not close its sockets (a leak)."
     ),
     TcpState.CLOSING: (
-        "Both sides closed at once; waiting for the peer to acknowledge this side's FIN. "
-        "If it lasts, the peer is gone; {gives_up}."
+        f"{FIN_UNACKED[TcpState.CLOSING]} If it lasts, the peer is gone; {{gives_up}}."
     ),
     TcpState.LAST_ACK: (
-        "The peer closed, then this side; waiting for the peer to acknowledge this side's "
-        "FIN. If it lasts, the peer is gone; {gives_up}."
+        f"{FIN_UNACKED[TcpState.LAST_ACK]} If it lasts, the peer is gone; {{gives_up}}."
     ),
     TcpState.TIME_WAIT: (
         "Closed, this side first. The kernel keeps it about 60 s so that late segments are "
@@ -75,6 +84,27 @@ GIVES_UP: Final[dict[OwnerStatus | None, str]] = {
 """Which sysctl bounds the FIN's retransmissions (``tcp_write_timeout``: a socket no process
 holds, SOCK_DEAD, retries ``tcp_orphan_retries`` times, a held one ``tcp_retries2``); None:
 the holder is not known (``explain``, an owner tcpscope could not read)."""
+
+WINDOW_SHUT: Final = "The peer's receive window is zero (it is not reading): "
+"""How a stall on the peer's zero window begins (:mod:`core.connections.zero_window`)."""
+WAITS_FOR_WINDOW: Final[dict[OwnerStatus | None, str]] = {
+    OwnerStatus.NO_OWNER: (
+        "no process holds it any more, so the kernel gives up after a bounded number of "
+        "window probes, answered or not (net.ipv4.tcp_orphan_retries)"
+    ),
+    None: (
+        "the kernel probes it, and a held socket waits indefinitely while the peer answers "
+        "(net.ipv4.tcp_retries2 counts only unanswered probes); only TCP_USER_TIMEOUT or "
+        "closing it (then net.ipv4.tcp_orphan_retries) ends that"
+    ),
+}
+"""How long a zero-window stall lasts (``tcp_probe_timer``): a held socket's probe count is
+reset by every answer (``tcp_ack``), so ``tcp_retries2`` bounds only unanswered probes; an
+orphan's (``SOCK_DEAD``) ends once its probes have backed off to TCP_RTO_MAX (2 min) apart
+and their backoff, which answers leave, reaches ``tcp_orphan_retries``. With data in flight
+``tcp_retransmit_timer`` probes instead, ending a held socket only after 2 x TCP_RTO_MAX
+without an answer (``tcp_rtx_probe0_timed_out``). TCP_USER_TIMEOUT bounds every case.
+None: held, or not known whether."""
 
 ORPHAN_FIN_WAIT2: Final = (
     "This side closed; waiting for the peer to close its end. No process holds it any more: "
@@ -112,10 +142,23 @@ def orphaned(state: TcpState, owner: OwnerStatus) -> bool:
     return owner is OwnerStatus.NO_OWNER and state in _AFTER_CLOSE
 
 
-def state_hint(state: TcpState, owner: OwnerStatus | None, holder: str | None) -> str | None:
+def window_wait(state: TcpState, owner: OwnerStatus | None) -> str:
+    """Why a stall on the peer's zero window lasts, and what ends it: an orphan's ends, a
+    held (or not known) socket's does not while the peer answers."""
+    orphan = owner is not None and orphaned(state, owner)
+    return WINDOW_SHUT + WAITS_FOR_WINDOW[OwnerStatus.NO_OWNER if orphan else None] + "."
+
+
+def state_hint(
+    state: TcpState, owner: OwnerStatus | None, holder: str | None, *, window_shut: bool = False
+) -> str | None:
     """The hint for a live connection in ``state``; ``holder`` names its owning process
     (None: not known); ``owner`` None: no particular connection (``explain``). None for a
-    state that needs no hint."""
+    state that needs no hint. ``window_shut``: its queue waits on the peer's zero window
+    (:func:`core.connections.zero_window.window_shut`), which is then why its FIN lasts:
+    not a peer gone, and no ``tcp_retries2`` give-up."""
+    if window_shut and state in FIN_UNACKED:
+        return f"{FIN_UNACKED[state]} {window_wait(state, owner)}"
     if owner is not None and orphaned(state, owner) and state is TcpState.FIN_WAIT2:
         return ORPHAN_FIN_WAIT2
     if owner is not None and unaccepted(state, owner) and state is TcpState.CLOSE_WAIT:

@@ -57,6 +57,24 @@ TCP_INFO_LAYOUT: Final[tuple[tuple[str, str], ...]] = (
     ("tcpi_max_pacing_rate", "Q"),
     ("tcpi_bytes_acked", "Q"),
     ("tcpi_bytes_received", "Q"),
+    ("tcpi_segs_out", "I"),
+    ("tcpi_segs_in", "I"),
+    ("tcpi_notsent_bytes", "I"),
+    ("tcpi_min_rtt", "I"),
+    ("tcpi_data_segs_in", "I"),
+    ("tcpi_data_segs_out", "I"),
+    ("tcpi_delivery_rate", "Q"),
+    ("tcpi_busy_time", "Q"),
+    ("tcpi_rwnd_limited", "Q"),
+    ("tcpi_sndbuf_limited", "Q"),
+    ("tcpi_delivered", "I"),
+    ("tcpi_delivered_ce", "I"),
+    ("tcpi_bytes_sent", "Q"),
+    ("tcpi_bytes_retrans", "Q"),
+    ("tcpi_dsack_dups", "I"),
+    ("tcpi_reord_seen", "I"),
+    ("tcpi_rcv_ooopack", "I"),
+    ("tcpi_snd_wnd", "I"),
 )
 """``struct tcp_info`` up to the last field tcpscope reads: (name, struct format) in the
 header's order (``__u8`` B, ``__u32`` I, ``__u64`` Q)."""
@@ -178,6 +196,22 @@ def decode_counters(raw: bytes) -> tuple[int, int, int] | None:
     if info is None:
         return None
     return info.bytes_received or 0, info.bytes_acked or 0, info.total_retrans
+
+
+_SND_WND: Final = struct.Struct("=I")
+_SND_WND_AT: Final = OFFSETS["tcpi_snd_wnd"][0]
+
+
+def snd_wnd(raw: bytes) -> int | None:
+    """``tcpi_snd_wnd`` of a raw ``struct tcp_info``: the peer's advertised receive window,
+    scaled, in bytes; ``None`` when the kernel's struct ends before it (before Linux 5.4).
+
+    Why not a :class:`TcpInfo` field: only the detail pane reads it, for one connection, and
+    a field there would change every recording's and JSON dump's layout."""
+    if len(raw) < _SND_WND_AT + _SND_WND.size:
+        return None
+    value: int = _SND_WND.unpack_from(raw, _SND_WND_AT)[0]
+    return value
 
 
 def _whole_struct() -> tuple[struct.Struct, tuple[int, ...]]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.connections.model import OwnerStatus, TcpState
+from core.connections.model import OwnerStatus, TcpInfo, TcpState
 from core.connections.state_hints import HINTS, ORPHAN_FIN_WAIT2, UNKNOWN_HOLDER, state_hint
+from core.connections.zero_window import window_shut
 
 NO_HINT = {TcpState.ESTABLISHED, TcpState.LISTEN, TcpState.DELETE_TCB}
 """Their name says it (Closed and DeleteTCB are never listed by Linux or psutil)."""
@@ -69,3 +70,30 @@ def test_explain_delete_tcb_says_linux_never_reports_it(capsys: pytest.CaptureFi
     assert main(["explain", "MSFT_NetTCPConnection.State", "10"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "net.ipv4.tcp_retries2" in out and "net.ipv4.tcp_orphan_retries" in out, out
+
+
+def test_a_fin_behind_a_zero_window_waits_while_the_peer_answers() -> None:
+    """tcp_probe_timer: every answer resets a held socket's probe count, so tcp_retries2
+    never ends it; an orphan's backoff (which answers leave) does, by tcp_orphan_retries."""
+    for state in (TcpState.FIN_WAIT1, TcpState.CLOSING, TcpState.LAST_ACK):
+        held = state_hint(state, OwnerStatus.FOUND, "app (5)", window_shut=True) or ""
+        orphan = state_hint(state, OwnerStatus.NO_OWNER, None, window_shut=True) or ""
+        assert "receive window is zero" in held and "waits indefinitely" in held, held
+        assert "the peer is gone" not in held and "gives up" not in held, held
+        assert "TCP_USER_TIMEOUT" in held, held
+        assert "no process holds it" in orphan and "tcp_orphan_retries" in orphan, orphan
+        assert "indefinitely" not in orphan and "tcp_retries2" not in orphan, orphan
+    assert state_hint(TcpState.CLOSE_WAIT, OwnerStatus.FOUND, "a (1)", window_shut=True) == (
+        state_hint(TcpState.CLOSE_WAIT, OwnerStatus.FOUND, "a (1)")
+    )  # its hint is about the process; the Send-Q line says the window
+
+
+def test_only_a_synchronized_sender_waits_on_a_window() -> None:
+    """A SynSent's window is 0 until the SYN-ACK: its queued SYN is no stall on it."""
+    queued = TcpInfo(1, 1, 10, 1460, 0, 0, 0, 0, 0, 0, 0, recv_q=0, send_q=1)
+    assert window_shut(TcpState.FIN_WAIT1, queued, 0)
+    assert not window_shut(TcpState.SYN_SENT, queued, 0)
+    assert not window_shut(TcpState.ESTABLISHED, queued, None)  # not known: no claim
+    assert not window_shut(TcpState.ESTABLISHED, queued, 1)
+    empty = TcpInfo(1, 1, 10, 1460, 0, 0, 0, 0, 0, 0, 0, recv_q=0, send_q=0)
+    assert not window_shut(TcpState.ESTABLISHED, empty, 0)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import ctypes
 import struct
 
-from core.connections.tcpinfo import MIN_LENGTH, OFFSETS, TCP_INFO_LAYOUT, decode_tcp_info
+from core.connections.tcpinfo import (
+    MIN_LENGTH,
+    OFFSETS,
+    TCP_INFO_LAYOUT,
+    decode_tcp_info,
+    snd_wnd,
+)
 
 _CTYPES = {"B": ctypes.c_uint8, "I": ctypes.c_uint32, "Q": ctypes.c_uint64}
 
@@ -20,6 +26,14 @@ def test_offsets_are_cs() -> None:
     # The fields the issue was about, as include/uapi/linux/tcp.h places them.
     assert [OFFSETS[f][0] for f in ("tcpi_unacked", "tcpi_sacked", "tcpi_lost")] == [24, 28, 32]
     assert MIN_LENGTH == 104
+    assert OFFSETS["tcpi_snd_wnd"][0] == 228  # Linux 5.4's addition
+
+
+def test_the_peers_window_is_read_where_the_struct_has_it() -> None:
+    raw = bytearray(232)
+    struct.pack_into("=I", raw, 228, 65536)
+    assert snd_wnd(bytes(raw)) == 65536
+    assert snd_wnd(bytes(raw[:228])) is None  # before 5.4: not reported, not 0
 
 
 def test_each_field_reads_its_own_slot_and_short_structs_say_none() -> None:

@@ -165,6 +165,33 @@ class SocketBag:
         return child, fork, port
 
 
+def fill(sender: socket.socket) -> int:
+    """Send until the kernel refuses more (EAGAIN): the peer reads nothing. Bytes sent."""
+    sender.setblocking(False)
+    sent = 0
+    while True:
+        try:
+            sent += sender.send(b"x" * 65536)
+        except BlockingIOError:
+            return sent
+
+
+def proc_net_timer(local_port: int, remote_port: int) -> int | None:
+    """The kernel's ``timer_active`` for an IPv4 socket in /proc/net/tcp (``get_tcp4_sock``:
+    1 retransmit, 2 keepalive, 4 zero-window probe), or None when it is not listed. Read
+    apart from inet_diag, so a test checks tcpscope against another of the kernel's views."""
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if (int(local.split(":")[1], 16), int(remote.split(":")[1], 16)) == (
+                local_port,
+                remote_port,
+            ):
+                return int(fields[5].split(":")[0], 16)
+    return None
+
+
 def wait_for(probe: Callable[[], T | None], timeout_s: float = 10.0) -> T:
     """Poll ``probe`` until it returns something; kernel state changes are asynchronous."""
     deadline = time.monotonic() + timeout_s
@@ -201,14 +228,3 @@ def listener_held_by_nobody() -> Iterator[int]:
     finally:
         holder.kill()
         holder.wait(timeout=10)
-
-
-def fill(sender: socket.socket) -> int:
-    """Send until the kernel refuses more (EAGAIN): the peer reads nothing; bytes sent."""
-    sender.setblocking(False)
-    sent = 0
-    while True:
-        try:
-            sent += sender.send(b"x" * 65536)
-        except BlockingIOError:
-            return sent

@@ -117,15 +117,18 @@ async def test_an_orphaned_last_ack_names_our_fin_and_tcp_orphan_retries(
     assert f"Recv-Q / Send-Q 1 / {send_q} (as ss" in flat(more)
 
 
-async def test_a_held_fin_wait1_names_tcp_retries2_and_its_queued_fin(bag: SocketBag) -> None:
+async def test_a_held_fin_wait1_names_its_queued_fin_and_why_it_waits(bag: SocketBag) -> None:
+    """The server never reads, so its window closes: the FIN waits on that, not on
+    retransmissions (tests/tui/test_zero_window.py has the rest)."""
     client, _accepted = bag.pair(bag.listener())  # the server never reads
     fill(client)
     client.shutdown(socket.SHUT_WR)
     ports = client.getsockname()[1], client.getpeername()[1]
     drawn, _more, (_, send_q) = await pane(*ports, "Send-Q")
     text = flat(drawn)
-    assert "FinWait1" in text and "net.ipv4.tcp_retries2" in text, drawn
-    assert "tcp_orphan_retries" not in text
+    assert "FinWait1" in text and "receive window is zero" in text, drawn
+    assert "net.ipv4.tcp_retries2 counts only unanswered probes" in text, drawn
+    assert "no process holds it" not in text
     assert f"Send-Q {fmt.size(send_q - 1)} + our FIN unacked/unsent" in text, drawn
 
 

@@ -35,6 +35,7 @@ from core.connections import (
     TcpConnection,
     TcpInfo,
     TcpState,
+    peer_window,
     shown_namespace,
 )
 from tui import format as fmt
@@ -103,14 +104,19 @@ def tcp_table(
     ghost: bool = False,
     owner: OwnerStatus | None = None,
     procfs: bool = False,
+    window: int | None = None,
 ) -> Table | Text:
-    """Every tcp_info figure tcpscope decodes (``procfs``: see why_no_tcp_info)."""
+    """Every tcp_info figure tcpscope decodes (``procfs``: see why_no_tcp_info; ``window``:
+    the peer's receive window, None when not known)."""
     if info is None:
         return Text(why_no_tcp_info(source, state, ghost, owner, procfs=procfs), style="italic")
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
-    rows = _listener_rows(info) if state is TcpState.LISTEN else _connection_rows(info)
+    if state is TcpState.LISTEN:
+        rows = _listener_rows(info)
+    else:
+        rows = (*_connection_rows(info), ("peer's window", _window(window)))
     for name, text in rows:
         table.add_row(Text(name), Text(text))
     return table
@@ -161,6 +167,18 @@ def _connection_rows(info: TcpInfo) -> tuple[tuple[str, str], ...]:
         ("unacked / lost", f"{info.unacked} / {info.lost} segments"),
         ("Recv-Q / Send-Q", _queues(info)),
     )
+
+
+WINDOW_NOT_REPORTED: Final = (
+    "not reported: read from the kernel's tcpi_snd_wnd (Linux 5.4+) in a live netlink "
+    "sample, not kept in recordings or --remote frames"
+)
+
+
+def _window(window: int | None) -> str:
+    if window is None:
+        return WINDOW_NOT_REPORTED
+    return f"{fmt.size(window)} (its receive window as it last advertised it: tcpi_snd_wnd)"
 
 
 def _queues(info: TcpInfo) -> str:
@@ -224,6 +242,7 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         info = snap.tcp_info.get(conn.instance_id)
         ns = shown_namespace(conn.netns, snap.namespaces, kept)
         procfs = ns is not None and ns.read_by is ReadBy.PROCFS
+        window = None if ghost else peer_window(snap.tcp_info, conn.instance_id)
         width = self._width = self.scrollable_content_region.width
         if width < 20:
             width = max(20, self.app.size.width - 4)  # not laid out yet: the take-over width
@@ -239,6 +258,7 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
             width=width,
             namespace=self._namespace_line(conn, snap, shell_of(self).own_namespace, kept),
             procfs=procfs,
+            window=window,
         )
         body.update(top)
         split = split_properties(conn, snap.source, snap.started_at, snap.time)
@@ -262,7 +282,7 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
                 Text("\nOwning process", "bold u"),
                 process_table(conn, proc),
                 Text("\nTCP internals (tcp_info)", "bold u"),
-                tcp_table(info, snap.source, conn.state, ghost, conn.owner_status, procfs),
+                tcp_table(info, snap.source, conn.state, ghost, conn.owner_status, procfs, window),
                 *self._namespace(conn, snap, proc, kept),
             )
         )

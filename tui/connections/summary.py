@@ -33,6 +33,8 @@ from core.connections import (
     service_name,
     state_hint,
     unaccepted,
+    window_shut,
+    window_wait,
 )
 from tui import format as fmt
 
@@ -222,15 +224,18 @@ def queue_text(
     state: TcpState,
     width: int,
     owner: OwnerStatus | None = None,
+    *,
+    shut: bool = False,
 ) -> Text | None:
     """Bytes waiting in a connection's queues, or None when both are empty (or unknown).
 
     Why on the summary: a sender whose peer stopped reading looks healthy by rtt, cwnd and
     retransmissions, and its byte rate is 0 like an idle one's; the Send-Q (``idiag_wqueue``:
     written by the process, not yet acknowledged: in flight or unsent) is what says it is
-    stuck, and the Recv-Q (``idiag_rqueue``) that the owner is not reading. Only the kernel's
-    queue sizes are named: tcpscope does not decode the peer's window or the probe backoff,
-    so it does not claim why the queue is not draining. A listener's queues are its accept
+    stuck, and the Recv-Q (``idiag_rqueue``) that the owner is not reading. ``shut``: the
+    peer's window is zero (:func:`core.connections.window_shut`), said under the Send-Q with
+    how long that lasts, unless the State's hint says it (a FIN waiting: FinWait1, Closing,
+    LastAck); otherwise no claim why the queue is not draining. A listener's queues are its accept
     queue (:func:`accept_queue_text`). The kernel counts a SYN or FIN in them as a byte: it is
     named, not shown as data (:mod:`core.connections.seq_space`); the tcp_info section keeps
     the raw numbers, as ``ss`` shows them. Who has not read is said only when known: a
@@ -241,6 +246,15 @@ def queue_text(
     sent, got = info.send_q or 0, info.recv_q or 0
     if not sent and not got:
         return None
+    queues = _queue_lines(state, sent, got, width, owner)
+    if not shut or send_q_control(state, sent) is not None:  # a FIN's: the State hint says it
+        return queues
+    return Text("\n").join((queues, Text(window_wait(state, owner), style="italic")))
+
+
+def _queue_lines(
+    state: TcpState, sent: int, got: int, width: int, owner: OwnerStatus | None
+) -> Text:
     send = Text() if not sent else _send_part(state, sent)
     if not got:
         send.truncate(width, overflow="ellipsis")
@@ -412,12 +426,14 @@ def summary(
     width: int,
     namespace: str | None = None,
     procfs: bool = False,
+    window: int | None = None,
 ) -> Table:
     """The answer-first block: one labelled line per question (State's meaning may wrap).
 
     ``namespace`` names the socket's network namespace, given when the rows come from more
     than one (at 80 columns the table has no room for its Namespace column); ``procfs``: that
-    namespace was read from /proc/PID/net/tcp (no tcp_info)."""
+    namespace was read from /proc/PID/net/tcp (no tcp_info); ``window``: the peer's receive
+    window (None: not known), which when zero with data queued is why nothing moves."""
     table = Table.grid(padding=(0, 1))
     table.add_column("label", style="bold", no_wrap=True, width=LABEL_WIDTH)
     table.add_column("value", ratio=1)
@@ -437,7 +453,8 @@ def summary(
     )
     table.add_row(Text("State"), state_line(conn, ghost))
     holder = None if proc is None else f"{fmt.safe(proc.name, '?')} ({proc.pid})"
-    hint = None if ghost else state_hint(conn.state, conn.owner_status, holder)
+    shut = not ghost and window_shut(conn.state, info, window)
+    hint = None if ghost else state_hint(conn.state, conn.owner_status, holder, window_shut=shut)
     if hint is not None:
         table.add_row(Text(""), Text(hint, style="italic"))
     table.add_row(Text("Endpoint"), endpoints)
@@ -450,7 +467,7 @@ def summary(
         table.add_row(Text("Applied"), applied)
     table.add_row(Text("Age"), age_text(conn, started_at, now))
     table.add_row(Text("Health"), health)
-    queues = queue_text(info, conn.state, value_width, conn.owner_status)
+    queues = queue_text(info, conn.state, value_width, conn.owner_status, shut=shut)
     if queues is not None:  # a second line only then: the summary fits 80x24
         table.add_row(Text(""), queues)
     if traffic.plain:
