@@ -19,7 +19,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from tests.integration.sockets import SocketBag, fill
+from tests.integration.sockets import SocketBag, fill, proc_net_timer, wait_for
 from tests.tui.test_actions import live_app, row, select, until
 from tests.tui.test_app import static_text
 from tui import format as fmt
@@ -124,6 +124,9 @@ async def test_a_held_fin_wait1_names_its_queued_fin_and_why_it_waits(bag: Socke
     fill(client)
     client.shutdown(socket.SHUT_WR)
     ports = client.getsockname()[1], client.getpeername()[1]
+    # The peer's window closes once its receive buffer is full: the kernel then probes it
+    # (timer 4); before that (a loaded host) the pane rightly says nothing of a window.
+    wait_for(lambda: proc_net_timer(*ports) == 4 or None)
     drawn, _more, (_, send_q) = await pane(*ports, "Send-Q")
     text = flat(drawn)
     assert "FinWait1" in text and "receive window is zero" in text, drawn
