@@ -133,9 +133,11 @@ def _pid(text: str) -> int:
 class FrameDecoder:
     """Rebuilds snapshots from records (the reader's half); raises DecodeError on bad input."""
 
-    def __init__(self, ghost_ttl_s: float) -> None:
-        """``ghost_ttl_s`` from the recording's header."""
+    def __init__(self, ghost_ttl_s: float, *, one_shot: bool = False) -> None:
+        """``ghost_ttl_s`` from the recording's header; ``one_shot``: frames of the agent's
+        single sample (``--remote connections``, ``close``), whose interval is 0."""
         self._ttl = ghost_ttl_s
+        self._one_shot = one_shot
         self.reset()
 
     def reset(self) -> None:
@@ -191,9 +193,10 @@ class FrameDecoder:
         self.seq = _get(rec, "n", int)
         self.time = now = decode_time(_get(rec, "t", int))
         self._interval = _get(rec, "iv", float, self._interval)
-        # 0: a one-shot's frame (the agent's answer to `--remote connections` or `close`);
-        # NaN fails both comparisons.
-        if not 0 <= self._interval <= MAX_RECORDED_INTERVAL_S:
+        # 0 only in a one-shot's frame: a recording (or a stream) with it would be written
+        # back with a header tcpscope refuses. NaN fails both comparisons.
+        one_shot = self._one_shot and self._interval == 0
+        if not (one_shot or 0 < self._interval <= MAX_RECORDED_INTERVAL_S):
             raise DecodeError(f"key 'iv': interval out of range ({self._interval})")
         old, before = self._conns, self._recorded_ns
         diff = self._apply_connections(rec, key)

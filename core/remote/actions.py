@@ -79,7 +79,7 @@ class RemoteActions:
     def snapshot(self) -> Snapshot:
         """One sample on the server (as ``take_snapshot`` would take it there)."""
         try:
-            snap = FrameDecoder(0.0).apply(self._ask("snapshot")["record"])
+            snap = FrameDecoder(0.0, one_shot=True).apply(self._ask("snapshot")["record"])
         except (DecodeError, KeyError) as exc:
             raise RemoteError(f"{self.target.label}: bad sample from the agent ({exc})") from None
         assert snap is not None

@@ -74,7 +74,7 @@ def remote_snapshot(target: RemoteTarget, *, tcp_info: bool, netns: str | None =
             if message.get("format") == FORMAT_NAME:
                 header = parse_header(message)
             elif message.get("k") is not None and header is not None:
-                snap = FrameDecoder(header.ghost_ttl_s).apply(message)
+                snap = FrameDecoder(header.ghost_ttl_s, one_shot=True).apply(message)
                 if snap is not None:
                     return snap
     except DecodeError as exc:

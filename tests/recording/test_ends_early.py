@@ -139,14 +139,21 @@ def test_record_from_a_replay_says_the_interval_it_keeps(good: bytes, tmp_path: 
     assert Recording(out).header.interval_s == 0.1
 
 
-def test_a_nan_interval_in_a_record_is_refused(good: bytes, tmp_path: Path) -> None:
+@pytest.mark.parametrize("interval", [math.nan, 0.0], ids=["nan", "zero"])
+def test_a_nan_or_zero_interval_in_a_record_is_refused(
+    good: bytes, tmp_path: Path, interval: float
+) -> None:
+    """0 is a one-shot's interval (the agent's answer to `--remote connections`): in a file
+    it was accepted, and `--replay f record g` then wrote a header tcpscope refuses."""
     lines = gzip.decompress(good).split(b"\n")
     rec = json.loads(lines[3])
-    rec["iv"] = math.nan
+    rec["iv"] = interval
     lines[3] = json.dumps(rec).encode()  # Python writes NaN, as a broken tool might
-    path = tmp_path / "nan.tsr"
+    path = tmp_path / "bad-iv.tsr"
     path.write_bytes(gzip.compress(b"\n".join(lines)))
-    with pytest.raises(RecordingError, match=r"record 4: key 'iv': interval out of range \(nan\)"):
+    with pytest.raises(
+        RecordingError, match=rf"record 4: key 'iv': interval out of range \({interval}\)"
+    ):
         Recording(path)
 
 
