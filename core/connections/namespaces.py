@@ -269,6 +269,11 @@ def ghost_namespace(kept: NamespaceInfo, live: NamespaceInfo | None) -> Namespac
         if kept.cookie is None or live.cookie is None:
             return kept
         if kept.cookie == live.cookie:
+            # The same namespace, fresher; but `ip netns del` after its process ended (or a
+            # container's files removed) takes the name it had while the ghost's socket was
+            # open: the ghost keeps saying where it was, and `ns:NAME` keeps matching it.
+            if live.name is None and live.container is None:
+                return replace(live, name=kept.name, container=kept.container)
             return live
     if kept.gone:
         return kept

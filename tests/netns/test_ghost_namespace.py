@@ -25,7 +25,7 @@ from core.connections.snapshot import Snapshot
 from core.recording.codec import NAMESPACES
 from core.recording.reader import Recording
 from core.recording.writer import RecordingWriter
-from tests.netns.lab import LISTENER, free_port, needs_netns
+from tests.netns.lab import LISTENER, free_port, listener, needs_netns, netns, unique
 from tests.tui.test_actions import confirm, until
 from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
@@ -195,3 +195,35 @@ def test_gone_namespaces_are_counted_nowhere_and_decode_from_old_files() -> None
     for info in old[0]:
         del info[-3:]  # written before NamespaceInfo.gone (learned_inode, cookie: after it)
     assert not any(i.gone for i in NAMESPACES.decode(old).namespaces)
+
+
+@needs_netns
+async def test_a_ghost_keeps_the_ip_netns_name_removed_after_its_process_ended() -> None:
+    """`ip netns del` after the ghost's process ended, while another process keeps the
+    namespace: the live namespace has no name any more, and the ghost took that nameless
+    copy (the same namespace by its cookie): `ns:NAME` dropped it, the pane said "another,
+    unnamed". The ghost's socket lived while the namespace had that name: it keeps it."""
+    port, other = free_port(), free_port()
+    with (
+        netns(unique("t19g")) as name,
+        listener(name, other),
+        listener(name, port) as proc,
+    ):
+        app = TcpscopeApp(make_feed(FeedOptions(netns="all", ipsec=False, interval_s=0.2)))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: ours(app.snapshot, port))
+            conn = ours(app.snapshot, port)
+            assert conn is not None
+            await pilot.press("slash", *f"ns:{name} port:{port}", "enter")
+            table = app.screen.query_one(ConnTable)
+            await until(pilot, lambda: table.cursor_id == conn.instance_id)
+            proc.kill()
+            proc.wait()
+            await until(pilot, lambda: conn.instance_id in table.index.ghosts)
+            subprocess.run(["ip", "netns", "del", name], check=True)
+            await pilot.pause(1.0)  # five samples with the name gone, the namespace not
+            assert conn.instance_id in table.index.ghosts
+            assert table.cursor_id == conn.instance_id, "ns:NAME no longer matches the ghost"
+            await pilot.press("enter")
+            box = app.screen.query_one("#detail-summary", Static)
+            await until(pilot, lambda: f"ip netns {name}" in static_text(box, width=200))
