@@ -23,7 +23,7 @@ from core.errors import AccessDenied, UsageError
 from core.netns.cgroups import ContainerRef, container_of_pid
 from core.netns.discover import NETNS_DIRS, Discovery, FoundNamespace
 from core.netns.names import ContainerNamer, runs_as_root
-from core.textsafe import printable, typed
+from core.textsafe import is_digits, printable, typed
 
 _NS_GET_NSTYPE: Final = 0xB703
 """ioctl(2) on an nsfs file (``linux/nsfs.h``): the CLONE_NEW* type of its namespace."""
@@ -188,12 +188,20 @@ class Matcher:
         """
         head, _, rest = word.partition(":")
         if head == "ns" and rest.isdigit():
-            return {of_inode(int(rest), self.found)}
+            return {of_inode(_number(word, rest), self.found)}
         pid = _pid_word(word)
         if pid is not None:
             return {of_pid(pid, self.found, self._proc)}
-        if word.isdigit():
+        if is_digits(word):
             return self._digits(word)
+        if word.isdigit():  # other digits (``²``, ``٤``): no number, but may be a name
+            try:
+                return self._by_name(word)
+            except UsageError:
+                raise UsageError(
+                    f"--netns: {_shown(word)} is not a whole number (digits 0-9) nor a "
+                    "network namespace or container name"
+                ) from None
         if head in RUNTIMES and rest:
             hits = self._by_label(head, rest)
             if hits:
@@ -204,7 +212,7 @@ class Matcher:
 
     def _by_path(self, path: str) -> int:
         head, pid, tail = path[:6], path[6:].partition("/")[0], path[6:].partition("/")[2]
-        if head == "/proc/" and pid.isdigit() and tail == "ns/net":
+        if head == "/proc/" and is_digits(pid) and tail == "ns/net":
             try:  # another user's: read as the default run reads it, through net/tcp
                 return inode_of_path(path, self._proc)
             except NotVisible:
@@ -288,11 +296,30 @@ class Matcher:
 
 
 def _pid_word(word: str) -> int | None:
-    """The PID of ``pid:N`` or of the label ``ns of pid N``, else None."""
+    """The PID of ``pid:N`` or of the label ``ns of pid N``, else None.
+
+    Raises:
+        UsageError: N is digits, but not ASCII ones (``pid:²``, ``pid:٤``).
+    """
     for prefix in ("pid:", "ns of pid "):
         if word.startswith(prefix) and word[len(prefix) :].isdigit():
-            return int(word[len(prefix) :])
+            return _number(word, word[len(prefix) :])
     return None
+
+
+def _number(word: str, digits: str) -> int:
+    """``digits`` (of the word ``word``) as a number: ASCII digits only. ``str.isdigit()``
+    also takes ``²`` (``int()`` raised: a traceback) and ``٤`` (read as 4: PID 4's
+    namespace, silently).
+
+    Raises:
+        UsageError: not ASCII digits.
+    """
+    if not is_digits(digits):
+        raise UsageError(
+            f"--netns: {_shown(word)}: {_shown(digits)} is not a whole number (digits 0-9)"
+        )
+    return int(digits)
 
 
 class Chosen:

@@ -51,7 +51,14 @@ def test_an_ignored_top_level_option_is_refused(argv: list[str], says: str) -> N
 
 @pytest.mark.parametrize(
     ("word", "quoted"),
-    [("pid:-5", "'-5'"), ("port:-5", "'-5'"), ("lport:80-x", "'80-x'"), ("pid:5-", "'5-'")],
+    [
+        ("pid:-5", "'-5'"),
+        ("port:-5", "'-5'"),
+        ("lport:80-x", "'80-x'"),
+        ("pid:5-", "'5-'"),
+        ("pid:²", "'²'"),  # str.isdigit() took it, int() did not: "invalid _filter value"
+        ("port:1-٤", "'1-٤'"),  # int() read it as 4
+    ],
 )
 def test_a_bad_number_in_a_filter_is_quoted_as_typed(word: str, quoted: str) -> None:
     result = tcpscope("connections", "--filter", word)
@@ -85,3 +92,11 @@ def test_netns_given_twice_is_refused(argv: list[str], says: str) -> None:
     assert one_line_error(result) == f"tcpscope: {says}"
     assert result.returncode == 2
     assert not result.stdout
+
+
+@pytest.mark.parametrize("port", ["²", "٤٤"])
+def test_a_remote_port_of_other_digits_is_refused(port: str) -> None:
+    """``--remote host:²`` was a traceback (``int('²')``); ``host:٤٤`` was read as port 44."""
+    result = tcpscope("--remote", f"h.invalid:{port}", "connections")
+    assert one_line_error(result) == f"tcpscope: --remote 'h.invalid:{port}': port must be 1-65535"
+    assert result.returncode == 2
