@@ -6,8 +6,8 @@ it), ``ns:INODE`` or ``ns of pid N``; each of those, typed back, finds it. A PID
 ``ns/net`` link cannot be read (another user's process) is found in the discovery, which
 reached it through ``/proc/PID/net/tcp`` as the default run does; what cannot be told at all
 is a privilege limit (exit 1), never bad input (exit 2). Digits alone may be a PID, a
-namespace inode, a container's id prefix or its name: one namespace is taken, several are an
-error naming each candidate the way it can be typed unambiguously.
+namespace inode, a container's id prefix or name, or an ``ip netns`` name: one namespace is
+taken, several are an error naming each candidate the way it can be typed unambiguously.
 """
 
 from __future__ import annotations
@@ -239,8 +239,8 @@ class Matcher:
                 yield box
 
     def _digits(self, word: str) -> set[int]:
-        """A PID, a namespace inode, a container id prefix or name: one namespace, else an
-        error listing how to type each candidate."""
+        """A PID, a namespace inode, a container id prefix or name, an ``ip netns`` name: one
+        namespace, else an error listing how to type each candidate."""
         number = int(word)
         candidates: dict[str, int] = {}
         refused: Exception | None = None
@@ -257,6 +257,11 @@ class Matcher:
                 candidates[box.label] = box.inode
         for box in self._named(word):
             candidates[box.label] = box.inode
+        for path in _netns_files(word):  # ``ip netns add 999999``: typed back by its path
+            try:
+                candidates[path] = inode_of_path(path, self._proc)
+            except (UsageError, NotVisible) as err:
+                refused = refused or err
         if len(set(candidates.values())) == 1:
             return set(candidates.values())
         if len(candidates) > 1:
@@ -293,6 +298,16 @@ class Matcher:
                 "without root (their runtime's files); give the id the table shows"
             )
         raise UsageError(f"--netns: no network namespace or container named {_shown(word)}")
+
+
+def _netns_files(name: str) -> list[str]:
+    """The ``ip netns`` file(s) named ``name``, once each (``/var/run`` is often ``/run``)."""
+    paths: dict[str, str] = {}
+    for directory in NETNS_DIRS:
+        path = f"{directory}/{name}"
+        if os.path.lexists(path):
+            paths.setdefault(os.path.realpath(path), path)
+    return list(paths.values())
 
 
 def _pid_word(word: str) -> int | None:

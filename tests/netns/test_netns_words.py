@@ -89,6 +89,26 @@ def test_digits_other_than_0_to_9_are_no_number(argv: list[str], says: str) -> N
     assert (done.returncode, done.stderr, done.stdout) == (2, f"tcpscope: --netns: {says}\n", "")
 
 
+def test_an_ip_netns_name_of_digits_is_typed_back() -> None:
+    """``ip netns add 99999999``: the table showed ``99999999``, which typed back was "is no
+    process, network namespace inode or container id here" (only a PID, inode or container
+    was looked for); a name that is also a live PID silently took the PID's namespace."""
+    port = free_port()
+    digits = f"9{os.getpid() % 10_000_000:07d}"  # above any pid_max, below any inode
+    with netns(digits) as name, listener(name, port):
+        assert listed(tcpscope("connections", "--json", "--netns", name)) == [(port, name)]
+    pid = str(os.getpid())  # the test runner: a live PID in another namespace
+    with netns(pid) as name, listener(name, port):
+        done = tcpscope("connections", "--netns", name)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr == (
+            f"tcpscope: --netns: {pid} could be any of pid:{pid}, /run/netns/{pid}: "
+            "give one of those\n"
+        )
+        chosen = tcpscope("connections", "--json", "--netns", f"/run/netns/{pid}")
+        assert listed(chosen) == [(port, pid)]
+
+
 @pytest.fixture
 def digit_named(tmp_path: Path) -> Iterator[tuple[str, str, int]]:
     """A podman container whose name is a PID of the host: (name, id, pid in it)."""
