@@ -169,6 +169,28 @@ def test_a_named_namespace_that_cannot_be_read_fails(served: tuple[str, str, int
     assert "Traceback" not in done.stderr
 
 
+def test_metrics_and_record_fail_at_start_on_a_namespace_nobody_cannot_read(
+    served: tuple[str, str, int, int],
+) -> None:
+    """As nobody, ``--netns ns:INODE metrics`` served and ``record`` wrote error samples
+    (exit 0) where ``connections`` fails: now they fail the same way, at start."""
+    _name, empty, _port, _pid = served
+    out = Path(tempfile.mkdtemp(prefix="tcpscope-nobody-rec-"))
+    try:
+        os.chmod(out, 0o777)
+        for argv in (
+            ["--netns", f"ns:{inode(empty)}", "metrics", "--listen", "127.0.0.1:0"],
+            ["--netns", empty, "record", str(out / "x.tsr"), "--samples", "2"],
+        ):
+            done = as_nobody("-m", "tui", *argv, timeout=30)
+            assert (done.returncode, done.stdout) == (1, ""), (argv, done.stderr)
+            (line,) = done.stderr.splitlines()
+            assert line.startswith(f"tcpscope: network namespace {empty} could not be read: ")
+        assert not list(out.iterdir())
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def test_a_pid_in_another_users_namespace_is_read_as_the_default_run_reads_it(
     served: tuple[str, str, int, int],
 ) -> None:
