@@ -126,14 +126,23 @@ def of_inode(inode: int, found: Discovery) -> int:
     ns = found.namespaces.get(inode)
     if ns is not None and not ns.surrogate:
         return inode
-    hidden = [n for n in found.namespaces.values() if n.surrogate]
+    _unless_hidden(found, f"no network namespace with inode {inode} among those")
+    raise UsageError(f"--netns: no network namespace with inode {inode}")
+
+
+def _unless_hidden(found: Discovery, nothing: str) -> None:
+    """Raise NotVisible if some namespaces' inodes cannot be read (``nothing``: what was
+    not found "… this user can identify"): the one asked for may be among them.
+
+    Why no example PID: one of a hidden namespace's may be in another namespace than the
+    one meant, and typed it would silently choose that one.
+    """
+    hidden = sum(1 for n in found.namespaces.values() if n.surrogate)
     if hidden:
         raise NotVisible(
-            f"--netns: no network namespace with inode {inode} among those this user can "
-            f"identify; the inodes of {len(hidden)} cannot be read (another user's "
-            f"processes): give a PID in it (e.g. pid:{hidden[0].pids[0]})"
+            f"--netns: {nothing} this user can identify; the inodes of {hidden} cannot be "
+            "read (another user's processes): give the PID of a process in it"
         )
-    raise UsageError(f"--netns: no network namespace with inode {inode}")
 
 
 @dataclass(slots=True)
@@ -270,6 +279,7 @@ class Matcher:
             )
         if refused is not None:
             raise refused
+        _unless_hidden(self.found, f"{word} is no process, network namespace inode or container id")
         raise UsageError(
             f"--netns: {word} is no process, network namespace inode or container id here"
         )
