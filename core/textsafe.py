@@ -77,3 +77,10 @@ def csv_cell(text: str) -> str:
     leading TAB or CR cannot remain: :func:`printable` escapes them)."""
     safe = printable(text)
     return "'" + safe if safe.startswith(_CSV_TRIGGERS) else safe
+
+
+def is_digits(text: str) -> bool:
+    """Whether ``text`` is ASCII digits 0-9 only: :meth:`str.isdigit` also accepts
+    superscripts (which ``int()`` rejects: a traceback) and other scripts' digits (which
+    ``int()`` reads: ``٤`` is 4), so a typed or read number is checked with this."""
+    return text.isascii() and text.isdigit()

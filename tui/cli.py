@@ -27,6 +27,7 @@ from core.commands import (
     whole_between,
 )
 from core.errors import MonitorError
+from core.given import Given, GivenFlag
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -133,10 +134,16 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
         "namespace tcpscope runs in.",
     )
     parser.add_argument(
-        "--interval", type=interval, default=1.0, metavar="S", help="seconds between samples"
+        "--interval",
+        action=Given,
+        type=interval,
+        default=1.0,
+        metavar="S",
+        help="seconds between samples",
     )
     parser.add_argument(
         "--source",
+        action=Given,
         choices=SOURCE_NAMES,
         default="auto",
         help="where connections come from (auto: netlink sock_diag, else psutil)",
@@ -144,23 +151,36 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     add_netns_argument(parser)
     parser.add_argument(
         "--ghost-ttl",
+        action=Given,
         type=seconds,
         default=5.0,
         metavar="S",
         help="how long a closed connection stays listed (dimmed)",
     )
-    parser.add_argument("--no-ipsec", action="store_true", help="do not sample IPsec counters")
+    parser.add_argument("--no-ipsec", action=GivenFlag, help="do not sample IPsec counters")
     parser.add_argument(
-        "--provider", type=provider_name, default="auto", metavar="NAME", help="IPsec provider"
+        "--provider",
+        action=Given,
+        type=provider_name,
+        default="auto",
+        metavar="NAME",
+        help="IPsec provider",
     )
-    parser.add_argument("--vici", default=None, metavar="PATH", help="strongSwan VICI socket")
-    parser.add_argument("--replay", metavar="FILE", help="replay a recording")
-    parser.add_argument("--demo", action="store_true", help="run the deterministic demo host")
     parser.add_argument(
-        "--seed", type=whole_between(0, MAX_SEED, "seed"), default=1, metavar="N", help="demo seed"
+        "--vici", action=Given, default=None, metavar="PATH", help="strongSwan VICI socket"
+    )
+    parser.add_argument("--replay", action=Given, metavar="FILE", help="replay a recording")
+    parser.add_argument("--demo", action=GivenFlag, help="run the deterministic demo host")
+    parser.add_argument(
+        "--seed",
+        action=Given,
+        type=whole_between(0, MAX_SEED, "seed"),
+        default=1,
+        metavar="N",
+        help="demo seed",
     )
     parser.add_argument(
-        "--redact", action="store_true", help="pseudonymise addresses, host and user names"
+        "--redact", action=GivenFlag, help="pseudonymise addresses, host and user names"
     )
     parser.add_argument(
         "--filter",

@@ -33,6 +33,8 @@ from textual.binding import Binding, BindingType
 from textual.events import Mount
 from textual.notifications import SeverityLevel
 
+from core.textsafe import is_digits
+
 MAX_COLUMNS: Final = 1000
 MAX_LINES: Final = 500
 """The largest screen drawn when no terminal can be measured: beyond what any readable
@@ -65,7 +67,7 @@ def bound_terminal_size(
     ):
         limit = min(bound, real) if real > 0 else bound
         text = environ.pop(name, "")
-        given = text.isascii() and text.isdigit() and len(text) <= 9 and int(text) > 0
+        given = is_digits(text) and len(text) <= 9 and int(text) > 0
         size = int(text) if given else real  # not a size: the terminal's own size counts
         if size > limit:
             environ[name] = str(limit)

@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Final
 
+from core.given import given, mark
+
 _DECIMAL: Final = re.compile(r"[0-9]+")
 _REAL: Final = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
@@ -39,6 +41,7 @@ class AllWords(argparse.Action):
         """Append this occurrence's value to what earlier ones gave."""
         before = getattr(namespace, self.dest, None) or ""
         setattr(namespace, self.dest, f"{before} {values}".strip())
+        mark(namespace, self.dest)
 
 
 def real(text: str) -> float:
@@ -147,26 +150,19 @@ WHY_NOT: Final = {
 """The reason added to a refusal where "does not apply" alone would leave the user guessing."""
 
 
-def given(args: argparse.Namespace, dest: str, parser: argparse.ArgumentParser) -> bool:
-    """Whether the top-level option ``dest`` was given: its value is not the default, or
-    (``--netns all``, which equals the default) its action marked it given."""
-    return bool(getattr(args, f"{dest}_given", False)) or getattr(
-        args, dest, None
-    ) != parser.get_default(dest)
-
-
 def refuse_ignored_globals(
     command: str | None, args: argparse.Namespace, parser: argparse.ArgumentParser
 ) -> None:
     """UsageError when a top-level option was given that ``command`` would silently ignore
-    (``tcpscope --replay f connections`` must not print the live host)."""
+    (``tcpscope --replay f connections`` must not print the live host), even at its default
+    value (``--ghost-ttl 5 metrics``): each one's action marks it given (core.given)."""
     from core.errors import UsageError
 
     used = GLOBALS_USED_BY.get(command or "")
     if used is None:
         return
     for dest in GLOBAL_OPTIONS:
-        if dest not in used and given(args, dest, parser):
+        if dest not in used and given(args, dest):
             option = "--" + dest.replace("_", "-")
             why = WHY_NOT.get((command or "", dest))
             raise UsageError(

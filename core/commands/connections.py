@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Final, TypeVar, cast
 from core.commands.arg_types import AllWords, non_empty, whole_between
 from core.errors import UsageError
 from core.netns import ALL_NETNS, DEFAULT_NETNS, add_netns_argument
+from core.textsafe import is_digits
 
 if TYPE_CHECKING:
     from core.connections import Endpoints, NamespaceView, ProcessInfo, Snapshot, TcpConnection
@@ -58,7 +59,7 @@ def enum_value(prop: str) -> Callable[[str], int]:
         found = table.by_name(text)
         if found is not None:
             return int(found.value)
-        if text.isascii() and text.isdigit() and any(v.value == int(text) for v in table.every):
+        if is_digits(text) and any(v.value == int(text) for v in table.every):
             return int(text)
         names = ", ".join(v.name for v in table.every)
         raise argparse.ArgumentTypeError(f"unknown {prop} {text!r} (one of: {names})")

@@ -39,7 +39,7 @@ from core.connections.namespaces import NamespaceInfo, namespace_words
 from core.connections.records import address_test, endpoint_text
 from core.connections.seed_tables import ENUMS
 from core.connections.services import service_port
-from core.textsafe import printable, typed
+from core.textsafe import is_digits, printable, typed
 
 FILTER_KEYS: Final = (
     "state",
@@ -119,7 +119,7 @@ def _states(key: str, item: str) -> frozenset[int]:
     """The States ``item`` names: a name prefix, or the class's number (``5``: Established,
     as ``connections --state 5`` and WMI output give it; ASCII digits only)."""
     table = ENUMS["State"]
-    if item.isascii() and item.isdigit():
+    if is_digits(item):
         found_value = table.find(int(item)) if len(item) <= 3 else None  # a uint8
         if found_value is None:
             numbers = ", ".join(str(int(v.value)) for v in table.every)
@@ -133,7 +133,7 @@ def _states(key: str, item: str) -> frozenset[int]:
 
 
 def _number(key: str, text: str, top: int) -> int:
-    if not text.isdigit():
+    if not is_digits(text):
         raise QueryError(f"{key}: needs a number or a range like 1024-65535, got {text!r}")
     number = int(text, 10)
     if number > top:
@@ -149,11 +149,11 @@ def _range(key: str, item: str, top: int, names: bool) -> tuple[int, int]:
             return named, named
     low, sep, high = item.partition("-")
     if not sep:
-        if names and not item.isdigit():
+        if names and not is_digits(item):
             raise QueryError(f"{key}: {item!r} is neither a port number nor a service name")
         number = _number(key, item, top)
         return number, number
-    if not (low.isdigit() and high.isdigit()):  # quote what was typed: `pid:-5`, not ''
+    if not (is_digits(low) and is_digits(high)):  # quote what was typed: `pid:-5`, not ''
         raise QueryError(f"{key}: needs a number or a range like 1024-65535, got {item!r}")
     lo, hi = _number(key, low, top), _number(key, high, top)
     if lo > hi:

@@ -24,6 +24,7 @@ from core.connections.model import (
 )
 from core.connections.namespaces import key_text
 from core.fast_records import TwoStep, plain_constructor
+from core.textsafe import is_digits
 
 _CLOSED: Final = TcpState.CLOSED
 
@@ -149,7 +150,7 @@ def address_test(text: str) -> Callable[[str, str], bool]:
         zoned = exact + "%"
         return lambda address, iid: address == exact or address.startswith(zoned)
     bare, _, zone = exact.partition("%")
-    if not (zone.isascii() and zone.isdigit()):
+    if not is_digits(zone):
         return lambda address, iid: address == exact
     index = int(zone) if len(zone) <= 10 else -1  # an ifindex is a positive int32
 
@@ -171,7 +172,7 @@ def ifindex_of(instance_id: str) -> int:
     if cut < 0:
         return 0
     digits = instance_id[cut + 1 :].partition("#")[0]
-    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 10 else 0
+    return int(digits) if is_digits(digits) and len(digits) <= 10 else 0
 
 
 def _unzoned(address: str) -> str:

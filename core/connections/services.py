@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
+from core.textsafe import is_digits
+
 SERVICES_PATH: Final = Path("/etc/services")
 
 
@@ -23,7 +25,7 @@ def parse_services(text: str) -> tuple[dict[int, str], dict[str, int]]:
         if len(fields) < 2:
             continue
         number, _, proto = fields[1].partition("/")
-        if proto != "tcp" or not number.isdigit():
+        if proto != "tcp" or not is_digits(number):
             continue
         port = int(number)
         if not 0 < port <= 65535:

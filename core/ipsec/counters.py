@@ -14,6 +14,7 @@ from typing import Final
 
 from core.errors import UsageError
 from core.ipsec.model import ATTR_BY_WMI, COUNTER_NAMES, Grade, Kind
+from core.textsafe import is_digits
 
 CLASS_NAME: Final = "MSiSCSI_MMIPSECStats"
 CLASS_DESCRIPTION: Final = (
@@ -421,7 +422,7 @@ def parse_version(text: str | None) -> tuple[int, ...] | None:
     for piece in text.strip().split("."):
         digits = ""
         for ch in piece:
-            if not ch.isdigit():
+            if not is_digits(ch):
                 break
             digits += ch
         if not digits:

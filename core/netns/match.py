@@ -6,8 +6,8 @@ it), ``ns:INODE`` or ``ns of pid N``; each of those, typed back, finds it. A PID
 ``ns/net`` link cannot be read (another user's process) is found in the discovery, which
 reached it through ``/proc/PID/net/tcp`` as the default run does; what cannot be told at all
 is a privilege limit (exit 1), never bad input (exit 2). Digits alone may be a PID, a
-namespace inode, a container's id prefix or its name: one namespace is taken, several are an
-error naming each candidate the way it can be typed unambiguously.
+namespace inode, a container's id prefix or name, or an ``ip netns`` name: one namespace is
+taken, several are an error naming each candidate the way it can be typed unambiguously.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from core.errors import AccessDenied, UsageError
 from core.netns.cgroups import ContainerRef, container_of_pid
 from core.netns.discover import NETNS_DIRS, Discovery, FoundNamespace
 from core.netns.names import ContainerNamer, runs_as_root
-from core.textsafe import printable, typed
+from core.textsafe import is_digits, printable, typed
 
 _NS_GET_NSTYPE: Final = 0xB703
 """ioctl(2) on an nsfs file (``linux/nsfs.h``): the CLONE_NEW* type of its namespace."""
@@ -126,14 +126,23 @@ def of_inode(inode: int, found: Discovery) -> int:
     ns = found.namespaces.get(inode)
     if ns is not None and not ns.surrogate:
         return inode
-    hidden = [n for n in found.namespaces.values() if n.surrogate]
+    _unless_hidden(found, f"no network namespace with inode {inode} among those")
+    raise UsageError(f"--netns: no network namespace with inode {inode}")
+
+
+def _unless_hidden(found: Discovery, nothing: str) -> None:
+    """Raise NotVisible if some namespaces' inodes cannot be read (``nothing``: what was
+    not found "… this user can identify"): the one asked for may be among them.
+
+    Why no example PID: one of a hidden namespace's may be in another namespace than the
+    one meant, and typed it would silently choose that one.
+    """
+    hidden = sum(1 for n in found.namespaces.values() if n.surrogate)
     if hidden:
         raise NotVisible(
-            f"--netns: no network namespace with inode {inode} among those this user can "
-            f"identify; the inodes of {len(hidden)} cannot be read (another user's "
-            f"processes): give a PID in it (e.g. pid:{hidden[0].pids[0]})"
+            f"--netns: {nothing} this user can identify; the inodes of {hidden} cannot be "
+            "read (another user's processes): give the PID of a process in it"
         )
-    raise UsageError(f"--netns: no network namespace with inode {inode}")
 
 
 @dataclass(slots=True)
@@ -188,12 +197,20 @@ class Matcher:
         """
         head, _, rest = word.partition(":")
         if head == "ns" and rest.isdigit():
-            return {of_inode(int(rest), self.found)}
+            return {of_inode(_number(word, rest), self.found)}
         pid = _pid_word(word)
         if pid is not None:
             return {of_pid(pid, self.found, self._proc)}
-        if word.isdigit():
+        if is_digits(word):
             return self._digits(word)
+        if word.isdigit():  # other digits (``²``, ``٤``): no number, but may be a name
+            try:
+                return self._by_name(word)
+            except UsageError:
+                raise UsageError(
+                    f"--netns: {_shown(word)} is not a whole number (digits 0-9) nor a "
+                    "network namespace or container name"
+                ) from None
         if head in RUNTIMES and rest:
             hits = self._by_label(head, rest)
             if hits:
@@ -204,7 +221,7 @@ class Matcher:
 
     def _by_path(self, path: str) -> int:
         head, pid, tail = path[:6], path[6:].partition("/")[0], path[6:].partition("/")[2]
-        if head == "/proc/" and pid.isdigit() and tail == "ns/net":
+        if head == "/proc/" and is_digits(pid) and tail == "ns/net":
             try:  # another user's: read as the default run reads it, through net/tcp
                 return inode_of_path(path, self._proc)
             except NotVisible:
@@ -231,8 +248,8 @@ class Matcher:
                 yield box
 
     def _digits(self, word: str) -> set[int]:
-        """A PID, a namespace inode, a container id prefix or name: one namespace, else an
-        error listing how to type each candidate."""
+        """A PID, a namespace inode, a container id prefix or name, an ``ip netns`` name: one
+        namespace, else an error listing how to type each candidate."""
         number = int(word)
         candidates: dict[str, int] = {}
         refused: Exception | None = None
@@ -249,6 +266,11 @@ class Matcher:
                 candidates[box.label] = box.inode
         for box in self._named(word):
             candidates[box.label] = box.inode
+        for path in _netns_files(word):  # ``ip netns add 999999``: typed back by its path
+            try:
+                candidates[path] = inode_of_path(path, self._proc)
+            except (UsageError, NotVisible) as err:
+                refused = refused or err
         if len(set(candidates.values())) == 1:
             return set(candidates.values())
         if len(candidates) > 1:
@@ -257,6 +279,7 @@ class Matcher:
             )
         if refused is not None:
             raise refused
+        _unless_hidden(self.found, f"{word} is no process, network namespace inode or container id")
         raise UsageError(
             f"--netns: {word} is no process, network namespace inode or container id here"
         )
@@ -287,12 +310,41 @@ class Matcher:
         raise UsageError(f"--netns: no network namespace or container named {_shown(word)}")
 
 
+def _netns_files(name: str) -> list[str]:
+    """The ``ip netns`` file(s) named ``name``, once each (``/var/run`` is often ``/run``)."""
+    paths: dict[str, str] = {}
+    for directory in NETNS_DIRS:
+        path = f"{directory}/{name}"
+        if os.path.lexists(path):
+            paths.setdefault(os.path.realpath(path), path)
+    return list(paths.values())
+
+
 def _pid_word(word: str) -> int | None:
-    """The PID of ``pid:N`` or of the label ``ns of pid N``, else None."""
+    """The PID of ``pid:N`` or of the label ``ns of pid N``, else None.
+
+    Raises:
+        UsageError: N is digits, but not ASCII ones (``pid:²``, ``pid:٤``).
+    """
     for prefix in ("pid:", "ns of pid "):
         if word.startswith(prefix) and word[len(prefix) :].isdigit():
-            return int(word[len(prefix) :])
+            return _number(word, word[len(prefix) :])
     return None
+
+
+def _number(word: str, digits: str) -> int:
+    """``digits`` (of the word ``word``) as a number: ASCII digits only. ``str.isdigit()``
+    also takes ``²`` (``int()`` raised: a traceback) and ``٤`` (read as 4: PID 4's
+    namespace, silently).
+
+    Raises:
+        UsageError: not ASCII digits.
+    """
+    if not is_digits(digits):
+        raise UsageError(
+            f"--netns: {_shown(word)}: {_shown(digits)} is not a whole number (digits 0-9)"
+        )
+    return int(digits)
 
 
 class Chosen:

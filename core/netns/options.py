@@ -58,7 +58,7 @@ class _Given(argparse.Action):
             both = f"{typed(str(earlier))},{typed(str(values))}"
             raise UsageError(f"--netns given twice; list them: --netns {both}")
         setattr(namespace, self.dest, values)
-        setattr(namespace, self.marker, values)
+        setattr(namespace, self.marker, values)  # (``netns_given``: see core.given)
 
 
 def add_netns_argument(

@@ -327,6 +327,24 @@ class NamespaceSet:
         """The inode of tcpscope's own namespace."""
         return self._discoverer.own
 
+    def check(self) -> None:
+        """Fail now if a namespace ``--netns`` named cannot be read at all.
+
+        Why at start: the refusal came from the first sample, which ends ``connections``
+        but which ``record`` wrote as an error sample and ``metrics`` served (exit 0). The
+        readers opened to tell are closed again: the source sets their families later.
+
+        Raises:
+            NamespaceUnreadable: one cannot be read (see ``_open``).
+        """
+        try:
+            self._refresh()
+        finally:
+            for reader in self._readers.values():
+                reader.close()
+            self._readers.clear()
+            self._unreadable.clear()
+
     def _refresh(self) -> list[Reader]:
         found = self._discoverer.discover()
         self._last = found

@@ -56,6 +56,7 @@ def namespace_dumps(netns: str | None, *, tcp_info: bool) -> NamespaceSet | None
     Raises:
         UsageError: a name, PID or path that matches no namespace (or digits several).
         NotVisible: what it names cannot be told by this user (exit 1).
+        NamespaceUnreadable: a namespace it names cannot be read at all (exit 1).
     """
     if netns is None or netns == CURRENT:
         return None
@@ -66,7 +67,10 @@ def namespace_dumps(netns: str | None, *, tcp_info: bool) -> NamespaceSet | None
     from core.netns.reader import NamespaceSet  # the netlink stack: only when sampling
 
     wanted, discoverer = resolve(netns)
-    return NamespaceSet(wanted, selection=netns, tcp_info=tcp_info, discoverer=discoverer)
+    dumps = NamespaceSet(wanted, selection=netns, tcp_info=tcp_info, discoverer=discoverer)
+    if netns != ALL:
+        dumps.check()  # before a recording is written or metrics served, as connections ends
+    return dumps
 
 
 def readable_here(proc: str = "/proc") -> bool:

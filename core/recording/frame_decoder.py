@@ -53,6 +53,7 @@ from core.recording.frames import (
     tcp_apply,
     unpack_steps,
 )
+from core.textsafe import is_digits
 
 _STATE: Final = codec_for("TcpState")
 
@@ -125,7 +126,7 @@ def _key_diff(rec: Mapping[str, Any]) -> ConnectionDiff:
 
 
 def _pid(text: str) -> int:
-    if not text.isdigit():
+    if not is_digits(text):
         raise DecodeError(f"process key {text!r} is not a PID")
     return int(text)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.recording.codec import DecodeError
+from core.textsafe import is_digits
 
 
 def delta(old: Any, new: Any) -> dict[str, Any] | None:
@@ -56,7 +57,7 @@ def apply(old: Any, change: Any) -> Any:
             raise DecodeError("malformed delta: list change on a non-list")
         out = list(old)
         for key, sub in items.items():
-            if not key.isdigit() or int(key) >= len(out):
+            if not is_digits(key) or int(key) >= len(out):
                 raise DecodeError(f"malformed delta: list index {key!r} out of range")
             out[int(key)] = apply(out[int(key)], sub)
         return out

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import argparse
 
+from core.given import Given, GivenFlag
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The top-level ``--remote`` options."""
     parser.add_argument(
         "--remote",
+        action=Given,
         metavar="[USER@]HOST[:PORT]",
         help="sample on HOST over ssh (needs only python3 there; TCPSCOPE_SSH replaces ssh)",
     )
     parser.add_argument(
-        "--remote-sudo", action="store_true", help="run the remote agent under sudo -n"
+        "--remote-sudo", action=GivenFlag, help="run the remote agent under sudo -n"
     )
     parser.add_argument(
-        "--remote-python", metavar="PATH", help="the server's python3 (default: python3)"
+        "--remote-python",
+        action=Given,
+        metavar="PATH",
+        help="the server's python3 (default: python3)",
     )
 
 

@@ -19,6 +19,7 @@ from typing import Final
 
 from core.errors import UsageError
 from core.remote.options import add_arguments as add_arguments  # (its old home)
+from core.textsafe import is_digits
 
 SSH_ENV: Final = "TCPSCOPE_SSH"
 _NAME: Final = re.compile(r"^[A-Za-z0-9._%+~-]+$")
@@ -65,7 +66,7 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
     else:
         host, port_text = rest, None  # a bare IPv6 address, or no port
     if port_text is not None:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not is_digits(port_text) or not 0 < int(port_text) < 65536:
             raise UsageError(f"--remote {text!r}: port must be 1-65535")
         port = int(port_text)
     if not host or host.startswith("-") or not _NAME.match(host.replace(":", "")):

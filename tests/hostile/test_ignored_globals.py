@@ -26,6 +26,17 @@ IGNORED = [
         ["--ghost-ttl", "30", "metrics", "--top", "9"],
         "--ghost-ttl does not apply to `tcpscope metrics`: the exporter counts open connections",
     ),
+    # At their default values: "given" was "differs from the default", so these ran.
+    (
+        ["--ghost-ttl", "5", "metrics", "--top", "9"],
+        "--ghost-ttl does not apply to `tcpscope metrics`: the exporter counts open connections",
+    ),
+    (["--ghost-ttl", "5", "connections"], "--ghost-ttl does not apply to `tcpscope connections`"),
+    (["--interval", "1", "explain", "State"], "--interval does not apply to `tcpscope explain`"),
+    (["--provider", "auto", "explain", "State"], "--provider does not apply to `tcpscope explain`"),
+    (["--seed", "1", "connections"], "--seed does not apply to `tcpscope connections`"),
+    (["--source", "auto", "ipsec"], "--source does not apply to `tcpscope ipsec`"),
+    (["--filter", "", "ipsec"], "--filter does not apply to `tcpscope ipsec`"),
     (["--remote-python", "/x", "connections"], "--remote-python needs --remote HOST"),
     (["--remote-python", "/x", "ipsec"], "--remote-python needs --remote HOST"),
     (["--remote-python", "/x", "close", "--local-port", "1"], "needs --remote HOST"),
@@ -51,7 +62,14 @@ def test_an_ignored_top_level_option_is_refused(argv: list[str], says: str) -> N
 
 @pytest.mark.parametrize(
     ("word", "quoted"),
-    [("pid:-5", "'-5'"), ("port:-5", "'-5'"), ("lport:80-x", "'80-x'"), ("pid:5-", "'5-'")],
+    [
+        ("pid:-5", "'-5'"),
+        ("port:-5", "'-5'"),
+        ("lport:80-x", "'80-x'"),
+        ("pid:5-", "'5-'"),
+        ("pid:²", "'²'"),  # str.isdigit() took it, int() did not: "invalid _filter value"
+        ("port:1-٤", "'1-٤'"),  # int() read it as 4
+    ],
 )
 def test_a_bad_number_in_a_filter_is_quoted_as_typed(word: str, quoted: str) -> None:
     result = tcpscope("connections", "--filter", word)
@@ -85,3 +103,27 @@ def test_netns_given_twice_is_refused(argv: list[str], says: str) -> None:
     assert one_line_error(result) == f"tcpscope: {says}"
     assert result.returncode == 2
     assert not result.stdout
+
+
+@pytest.mark.parametrize("port", ["²", "٤٤"])
+def test_a_remote_port_of_other_digits_is_refused(port: str) -> None:
+    """``--remote host:²`` was a traceback (``int('²')``); ``host:٤٤`` was read as port 44."""
+    result = tcpscope("--remote", f"h.invalid:{port}", "connections")
+    assert one_line_error(result) == f"tcpscope: --remote 'h.invalid:{port}': port must be 1-65535"
+    assert result.returncode == 2
+
+
+def test_every_top_level_option_marks_itself_given() -> None:
+    """One rule for all: each top-level option's action notes that it appeared, so none is
+    told "given" by comparing its value with the default."""
+    from core.commands.arg_types import GLOBAL_OPTIONS
+    from tui.cli import build_parser
+
+    parser = build_parser(["explain"])
+    for action in parser._actions:
+        if action.dest in GLOBAL_OPTIONS:
+            words = [action.option_strings[0]]
+            if action.nargs != 0:
+                words.append(str(action.default) if action.default not in (None, "") else "x")
+            args = parser.parse_args([*words, "explain"])
+            assert getattr(args, f"{action.dest}_given", None), action.dest

@@ -325,6 +325,35 @@ def test_without_cap_sys_admin_namespaces_are_read_from_proc(two: tuple[str, str
     )
 
 
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+def test_record_metrics_and_the_app_fail_at_start_on_an_unreadable_named_namespace(
+    tmp_path: Path,
+) -> None:
+    """Only ``connections`` failed: ``record`` exited 0 writing samples that all carried the
+    error, ``metrics`` served (as if it had no connections), the app ran. Now each stops
+    at start, one line, exit 1, nothing written or served."""
+    drop = ("setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", "--")
+    file = tmp_path / "x.tsr"
+    with netns(unique("t16e")) as empty:
+        runs = {
+            "record": ["--netns", empty, "record", str(file), "--samples", "2"],
+            "metrics": ["--netns", empty, "metrics", "--listen", "127.0.0.1:0"],
+            "app": ["--netns", empty],
+        }
+        for what, argv in runs.items():
+            done = subprocess.run(
+                [*drop, *TCPSCOPE, *argv],
+                capture_output=True, text=True, timeout=30, check=False,
+                stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2],
+            )  # fmt: skip
+            assert (done.returncode, done.stdout) == (1, ""), (what, done.stderr)
+            assert done.stderr == (
+                f"tcpscope: network namespace {empty} could not be read: "
+                "entering a namespace no process is in needs CAP_SYS_ADMIN\n"
+            ), what
+    assert not file.exists()
+
+
 def test_close_acts_in_the_named_namespace_only(two: tuple[str, str, int]) -> None:
     a, b, port = two
     # The same connection shape in a and b; close --netns a closes a's listener only.

@@ -63,6 +63,52 @@ def test_a_missing_inode_or_number_is_one_line() -> None:
         assert (done.returncode, done.stderr) == (2, f"tcpscope: --netns: {says}\n")
 
 
+OTHER_DIGITS = [
+    (["connections", "--netns", "²"], "'²' is not a whole number (digits 0-9) nor a "
+     "network namespace or container name"),
+    (["connections", "--netns", "٤"], "'٤' is not a whole number (digits 0-9) nor a "
+     "network namespace or container name"),
+    (["connections", "--netns", "ns:²"], "'ns:²': '²' is not a whole number (digits 0-9)"),
+    (["connections", "--netns", "ns:٤٤"], "'ns:٤٤': '٤٤' is not a whole number (digits 0-9)"),
+    (["connections", "--netns", "pid:²"], "'pid:²': '²' is not a whole number (digits 0-9)"),
+    (["connections", "--netns", "pid:٤"], "'pid:٤': '٤' is not a whole number (digits 0-9)"),
+    (["connections", "--netns", "ns of pid ²"],
+     "'ns of pid ²': '²' is not a whole number (digits 0-9)"),
+    (["--netns", "pid:²", "record", "-", "--samples", "1"],
+     "'pid:²': '²' is not a whole number (digits 0-9)"),
+    (["--netns", "ns:²", "metrics", "--listen", "127.0.0.1:0"],
+     "'ns:²': '²' is not a whole number (digits 0-9)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "says"), OTHER_DIGITS, ids=[" ".join(a) for a, _ in OTHER_DIGITS])
+def test_digits_other_than_0_to_9_are_no_number(argv: list[str], says: str) -> None:
+    """``str.isdigit()`` let ``²`` reach ``int()`` (a traceback, exit 1) and read ``٤`` as 4
+    (PID 4's namespace, silently; "no namespace with inode 44"): now one line, exit 2."""
+    done = tcpscope(*argv)
+    assert (done.returncode, done.stderr, done.stdout) == (2, f"tcpscope: --netns: {says}\n", "")
+
+
+def test_an_ip_netns_name_of_digits_is_typed_back() -> None:
+    """``ip netns add 99999999``: the table showed ``99999999``, which typed back was "is no
+    process, network namespace inode or container id here" (only a PID, inode or container
+    was looked for); a name that is also a live PID silently took the PID's namespace."""
+    port = free_port()
+    digits = f"9{os.getpid() % 10_000_000:07d}"  # above any pid_max, below any inode
+    with netns(digits) as name, listener(name, port):
+        assert listed(tcpscope("connections", "--json", "--netns", name)) == [(port, name)]
+    pid = str(os.getpid())  # the test runner: a live PID in another namespace
+    with netns(pid) as name, listener(name, port):
+        done = tcpscope("connections", "--netns", name)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr == (
+            f"tcpscope: --netns: {pid} could be any of pid:{pid}, /run/netns/{pid}: "
+            "give one of those\n"
+        )
+        chosen = tcpscope("connections", "--json", "--netns", f"/run/netns/{pid}")
+        assert listed(chosen) == [(port, pid)]
+
+
 @pytest.fixture
 def digit_named(tmp_path: Path) -> Iterator[tuple[str, str, int]]:
     """A podman container whose name is a PID of the host: (name, id, pid in it)."""

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,6 +168,52 @@ def test_a_named_namespace_that_cannot_be_read_fails(served: tuple[str, str, int
     assert len(errors) == 1, done.stderr
     assert errors[0].startswith(f"tcpscope: network namespace {name} could not be read: ")
     assert "Traceback" not in done.stderr
+
+
+def test_metrics_and_record_fail_at_start_on_a_namespace_nobody_cannot_read(
+    served: tuple[str, str, int, int],
+) -> None:
+    """As nobody, ``--netns ns:INODE metrics`` served and ``record`` wrote error samples
+    (exit 0) where ``connections`` fails: now they fail the same way, at start."""
+    _name, empty, _port, _pid = served
+    out = Path(tempfile.mkdtemp(prefix="tcpscope-nobody-rec-"))
+    try:
+        os.chmod(out, 0o777)
+        for argv in (
+            ["--netns", f"ns:{inode(empty)}", "metrics", "--listen", "127.0.0.1:0"],
+            ["--netns", empty, "record", str(out / "x.tsr"), "--samples", "2"],
+        ):
+            done = as_nobody("-m", "tui", *argv, timeout=30)
+            assert (done.returncode, done.stdout) == (1, ""), (argv, done.stderr)
+            (line,) = done.stderr.splitlines()
+            assert line.startswith(f"tcpscope: network namespace {empty} could not be read: ")
+        assert not list(out.iterdir())
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def test_an_inode_nobody_cannot_identify_is_a_privilege_limit_either_way() -> None:
+    """The bare inode of root's ``unshare -n`` namespace was "is no process, network
+    namespace inode or container id here" (exit 2) while ``ns:INODE`` was exit 1 with a hint
+    ``pid:N`` of the first hidden namespace: maybe another namespace, chosen if typed."""
+    holder = subprocess.Popen(["unshare", "-n", "sleep", "60"])
+    try:
+        ino = 0
+        for _ in range(100):  # until sleep runs in the new namespace
+            ino = os.stat(f"/proc/{holder.pid}/ns/net").st_ino
+            if ino != os.stat("/proc/self/ns/net").st_ino:
+                break
+            time.sleep(0.05)
+        tail = "cannot be read (another user's processes): give the PID of a process in it"
+        for word in (str(ino), f"ns:{ino}"):
+            done = tcpscope("connections", "--netns", word)
+            assert (done.returncode, done.stdout) == (1, ""), (word, done.stderr)
+            (line,) = [x for x in done.stderr.splitlines() if not x.startswith("tcpscope: note")]
+            assert "this user can identify; the inodes of " in line and line.endswith(tail), line
+            assert "pid:" not in line, line
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_a_pid_in_another_users_namespace_is_read_as_the_default_run_reads_it(

@@ -14,6 +14,7 @@ from typing import Final
 from rich.text import Text
 
 from core.ipsec import CounterRow, Grade, Kind, ProviderView, start_hint
+from core.textsafe import is_digits
 from tui import format as tfmt
 
 MISSING: Final = "—"
@@ -100,7 +101,7 @@ def ike_version(version: str | None) -> str:
     if not version:
         return ""
     text = version.strip()
-    if text.isdigit():
+    if is_digits(text):
         return f"IKEv{text}"
     if text.lower().startswith("ikev"):
         return "IKEv" + text[4:]

@@ -10,6 +10,8 @@ import contextlib
 from dataclasses import dataclass
 from typing import Final
 
+from core.textsafe import is_digits
+
 IKE_PORTS: Final = frozenset({500, 4500})
 
 
@@ -18,7 +20,7 @@ def parse_xfrm_stat(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
+        if len(parts) == 2 and is_digits(parts[1]):
             out[parts[0]] = int(parts[1])
     return out
 

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from core.ipsec.presence import NOT_A_SOCKET
 from core.ipsec.providers._vici_transport import BoundedTransport, ViciProtocolError
-from core.textsafe import printable
+from core.textsafe import is_digits, printable
 
 DEFAULT_VICI: Final = "/var/run/charon.vici"
 
@@ -73,7 +73,7 @@ def number(value: object) -> int | None:
     """A VICI number (sent as a decimal string) or None."""
     if isinstance(value, bytes):
         value = value.decode("ascii", errors="replace")
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_digits(value.strip()):
         return int(value.strip())
     return None
 

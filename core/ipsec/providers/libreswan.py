@@ -17,6 +17,7 @@ from typing import Final
 from core.ipsec.model import ProviderReading
 from core.ipsec.presence import NOT_INSTALLED
 from core.ipsec.providers.base import make_reading
+from core.textsafe import is_digits
 
 NAME: Final = "libreswan"
 WHACK_CANDIDATES: Final = (
@@ -77,10 +78,10 @@ def parse_globalstatus(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for raw in text.splitlines():
         line = raw.strip()
-        if len(line) > 4 and line[:3].isdigit() and line[3] == " ":
+        if len(line) > 4 and is_digits(line[:3]) and line[3] == " ":
             line = line[4:].strip()
         key, sep, value = line.partition("=")
-        if sep and key and " " not in key and value.strip().isdigit():
+        if sep and key and " " not in key and is_digits(value.strip()):
             out[key] = int(value.strip())
     return out
 
