@@ -124,7 +124,31 @@ def ipsec_families(view: IpsecView | None) -> list[Metric]:
         if family.samples:
             out.append(family)
     out += lower_bound_families(view)
+    out += event_gap_families(view)
     return out
+
+
+def event_gap_families(view: IpsecView) -> list[Metric]:
+    """``tcpscope_ipsec_event_gaps_total{provider}``: times since tcpscope started that the
+    provider's totals counted from events may have missed some.
+
+    Why a counter besides the lower-bound gauge: the gauge stays 1 after the first gap, so a
+    later gap (and the SAs missed in it) changed no series; ``increase()`` of this counter over
+    a window says whether that window may have lost events. Absent for a provider that counts
+    nothing from events.
+    """
+    family = CounterMetricFamily(
+        f"{PREFIX}_ipsec_event_gaps",
+        "Times since tcpscope started that the provider's totals counted from events may have "
+        "missed some: its event listener lost the daemon or reached one that started later "
+        "only after it could have acted (strongswan), or the XFRM netlink socket overflowed "
+        "with ENOBUFS (kernel)",
+        labels=["provider"],
+    )
+    for provider in view.providers:
+        if provider.event_gaps is not None:
+            family.add_metric([provider.name], provider.event_gaps)
+    return [family] if family.samples else []
 
 
 def lower_bound_families(view: IpsecView) -> list[Metric]:

@@ -293,6 +293,7 @@ _ADDED: Final = frozenset(
         "lower_bound",
         "gone",
         "learned_inode",
+        "event_gaps",
     }
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""
