@@ -153,17 +153,20 @@ def event_gap_families(view: IpsecView) -> list[Metric]:
 
 def lower_bound_families(view: IpsecView) -> list[Metric]:
     """``tcpscope_ipsec_lower_bound{provider,counter}``: 1 where a reported total counted from
-    events (scope "since monitor start") missed some, 0 where it counted them all.
+    events (scope "since monitor start") may have missed some, 0 where it counted them all.
 
-    Why a series of its own: events missed while tcpscope's listener had lost the daemon are
-    gone for good, so the total is only a lower bound; a scrape must be able to tell (and an
-    alert to fire) without the TUI's detail pane or ``--json``.
+    Why a series of its own: events missed while tcpscope's listener had lost the daemon (or
+    the kernel's netlink buffer overflowed) are gone for good, so the total is only a lower
+    bound; a scrape must be able to tell without the TUI's detail pane or ``--json`` (alerts
+    use :func:`event_gap_families`, which goes up at each gap).
     """
     family = GaugeMetricFamily(
         f"{PREFIX}_ipsec_lower_bound",
-        "1 when the provider's value of this total, counted by tcpscope from daemon events "
-        "since it started, is only a lower bound (its event listener lost the daemon, and "
-        "events while it was away are not counted), else 0",
+        "1 when the provider's value of this total, counted by tcpscope from events since it "
+        "started, may be only a lower bound after any gap since then (strongswan: its event "
+        "listener lost the daemon or reached a new one late; kernel: the XFRM netlink socket "
+        "overflowed with ENOBUFS), else 0; stays 1 for the run: "
+        "tcpscope_ipsec_event_gaps_total counts each gap",
         labels=["provider", "counter"],
     )
     for provider in view.providers:
