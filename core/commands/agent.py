@@ -197,7 +197,7 @@ class Agent:
             return EXIT_FATAL
         if cfg.get("paused"):
             feed.pause()
-        header_of = header_factory(options)
+        header_of = header_factory(options, providers=getattr(feed, "ipsec_providers", ()))
         encoder = FrameEncoder(options.ghost_ttl_s)
         limit = cfg.get("samples")
         beat = asyncio.create_task(self._heartbeat())

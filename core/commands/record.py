@@ -95,9 +95,11 @@ def _options(args: argparse.Namespace) -> FeedOptions:
 
 
 def header_factory(
-    options: FeedOptions, host: str | None = None
+    options: FeedOptions, host: str | None = None, providers: tuple[str, ...] = ()
 ) -> Callable[[Snapshot], RecordingHeader]:
-    """Builds the header from the first snapshot (source, start, providers it shows)."""
+    """Builds the header from the first snapshot (source, start, the IPsec providers it
+    shows, else ``providers``: the first snapshot of a live sampler comes before its first
+    IPsec view, and the header names the providers the recording will hold)."""
     name, plat = this_host()
     if options.demo:
         from core.demo import HOST_NAME
@@ -111,14 +113,14 @@ def header_factory(
         name = Redactor().host(name)
 
     def make(snap: Snapshot) -> RecordingHeader:
-        providers = tuple(p.name for p in snap.ipsec.providers) if snap.ipsec else ()
+        shown = tuple(p.name for p in snap.ipsec.providers) if snap.ipsec else providers
         return RecordingHeader(
             version=FORMAT_VERSION,
             tcpscope=tcpscope_version(),
             host=name,
             platform=plat,
             source=snap.source,
-            providers=providers,
+            providers=shown,
             interval_s=snap.interval_s,
             ghost_ttl_s=options.ghost_ttl_s,
             start=snap.started_at,
@@ -144,9 +146,10 @@ async def _replayed(rec: Recording, redact: bool) -> AsyncIterator[Snapshot]:
 Stream = Callable[[], AsyncIterator[Snapshot]]
 
 
-def _input(options: FeedOptions) -> tuple[Any, Stream, float]:
-    """The feed to close afterwards (or None), its stream and the interval it is sampled at
-    (a re-recorded file keeps its own), built before any output is opened: a bad recording or
+def _input(options: FeedOptions) -> tuple[Any, Stream, float, tuple[str, ...]]:
+    """The feed to close afterwards (or None), its stream, the interval it is sampled at
+    (a re-recorded file keeps its own) and the IPsec providers it will show (a re-recorded
+    file: those its header names), built before any output is opened: a bad recording or
     source fails before a file is created or truncated, and a recording with no sample is
     refused as the TUI refuses it."""
     if options.replay is not None:
@@ -155,7 +158,8 @@ def _input(options: FeedOptions) -> tuple[Any, Stream, float]:
             raise RecordingError(f"{rec.path}: the recording holds no samples")
         if rec.ends_early:
             print(f"tcpscope: {printable(f'{rec.path}: {rec.ends_early}')}", file=sys.stderr)
-        return None, lambda: _replayed(rec, options.redact), rec.header.interval_s
+        replayed = (lambda: _replayed(rec, options.redact), rec.header.interval_s)
+        return None, *replayed, rec.header.providers
     if options.demo:
         from core.demo import DemoFeed
 
@@ -164,9 +168,9 @@ def _input(options: FeedOptions) -> tuple[Any, Stream, float]:
             from core.recording import RedactingFeed
 
             feed = RedactingFeed(feed)
-        return feed, feed.stream, options.interval_s
+        return feed, feed.stream, options.interval_s, ()
     feed = make_feed(options)
-    return feed, feed.stream, options.interval_s
+    return feed, feed.stream, options.interval_s, getattr(feed, "ipsec_providers", ())
 
 
 async def _record(
@@ -221,12 +225,12 @@ def run(args: argparse.Namespace) -> int:
     """Record until the limit or a signal (SIGINT, SIGTERM, SIGHUP close the file cleanly);
     0 on success. Bad input raises a MonitorError (exit 2), a failed write OutputFailed (1)."""
     options = _options(args)
-    feed, stream, interval_s = _input(options)
+    feed, stream, interval_s, providers = _input(options)
     out = open_output(args.file, args.force)
     to_stdout = args.file == "-"
     target = "stdout" if to_stdout else args.file
     # A remote feed's header names the server (its host and platform), not this machine.
-    header = getattr(feed, "recording_header", None) or header_factory(options)
+    header = getattr(feed, "recording_header", None) or header_factory(options, providers=providers)
     writer = RecordingWriter(out, header)
     replacing = out if isinstance(out, Replacement) else None
     if replacing is not None:  # the old recording goes once the new one holds a sample

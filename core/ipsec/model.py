@@ -212,6 +212,10 @@ class ProviderReading:
     """Daemon or kernel version string, when known."""
     native_reasons: dict[str, str] = field(default_factory=dict)
     """Why a group of native counters is missing, e.g. ``{"xfrm_stat": "not reported: …"}``."""
+    event_gaps: int | None = None
+    """Times since tcpscope started that the totals it counts from events may have missed some
+    (listener lost the daemon or reached a new one late, event socket overflowed); None when the
+    provider counts nothing from events (yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +265,8 @@ class ProviderView:
     reset: bool
     native_reasons: dict[str, str] = field(default_factory=dict)
     """Why a group of native counters is missing (see :class:`ProviderReading`)."""
+    event_gaps: int | None = None
+    """See :class:`ProviderReading` (the exporter's ``tcpscope_ipsec_event_gaps_total``)."""
 
     def row(self, counter: str) -> CounterRow:
         """The row of a counter by WMI name (case-insensitive)."""

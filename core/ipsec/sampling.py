@@ -140,6 +140,7 @@ class IpsecSampler:
             version=reading.version,
             reset=reading.reset or any(r.reset for r in rows),
             native_reasons=reading.native_reasons,
+            event_gaps=reading.event_gaps,
         )
 
     def _row(

@@ -124,22 +124,49 @@ def ipsec_families(view: IpsecView | None) -> list[Metric]:
         if family.samples:
             out.append(family)
     out += lower_bound_families(view)
+    out += event_gap_families(view)
     return out
+
+
+def event_gap_families(view: IpsecView) -> list[Metric]:
+    """``tcpscope_ipsec_event_gaps_total{provider}``: times since tcpscope started that the
+    provider's totals counted from events may have missed some.
+
+    Why a counter besides the lower-bound gauge: the gauge stays 1 after the first gap, so a
+    later gap (and the SAs missed in it) changed no series; ``increase()`` of this counter over
+    a window says whether that window may have lost events. Absent for a provider that counts
+    nothing from events.
+    """
+    family = CounterMetricFamily(
+        f"{PREFIX}_ipsec_event_gaps",
+        "Times since tcpscope started that the provider's totals counted from events may have "
+        "missed some: its event listener lost the daemon or reached one that started later "
+        "only after it could have acted (strongswan), or the XFRM netlink socket overflowed "
+        "with ENOBUFS (kernel)",
+        labels=["provider"],
+    )
+    for provider in view.providers:
+        if provider.event_gaps is not None:
+            family.add_metric([provider.name], provider.event_gaps)
+    return [family] if family.samples else []
 
 
 def lower_bound_families(view: IpsecView) -> list[Metric]:
     """``tcpscope_ipsec_lower_bound{provider,counter}``: 1 where a reported total counted from
-    events (scope "since monitor start") missed some, 0 where it counted them all.
+    events (scope "since monitor start") may have missed some, 0 where it counted them all.
 
-    Why a series of its own: events missed while tcpscope's listener had lost the daemon are
-    gone for good, so the total is only a lower bound; a scrape must be able to tell (and an
-    alert to fire) without the TUI's detail pane or ``--json``.
+    Why a series of its own: events missed while tcpscope's listener had lost the daemon (or
+    the kernel's netlink buffer overflowed) are gone for good, so the total is only a lower
+    bound; a scrape must be able to tell without the TUI's detail pane or ``--json`` (alerts
+    use :func:`event_gap_families`, which goes up at each gap).
     """
     family = GaugeMetricFamily(
         f"{PREFIX}_ipsec_lower_bound",
-        "1 when the provider's value of this total, counted by tcpscope from daemon events "
-        "since it started, is only a lower bound (its event listener lost the daemon, and "
-        "events while it was away are not counted), else 0",
+        "1 when the provider's value of this total, counted by tcpscope from events since it "
+        "started, may be only a lower bound after any gap since then (strongswan: its event "
+        "listener lost the daemon or reached a new one late; kernel: the XFRM netlink socket "
+        "overflowed with ENOBUFS), else 0; stays 1 for the run: "
+        "tcpscope_ipsec_event_gaps_total counts each gap",
         labels=["provider", "counter"],
     )
     for provider in view.providers:

@@ -2,8 +2,9 @@
 
 Why: ``tcpscope_ipsec_up{provider=…} 0`` says only that a provider cannot be read, while the TUI
 and ``tcpscope ipsec`` say why (no socket, permission denied on it, no answer). Under systemd,
-stderr is the journal: one line when a provider goes down or its reason changes, one when it is
-back, never one a sample. The reason holds daemon and path text, so it is escaped.
+stderr is the journal: one line when a provider goes down or its kind of failure changes, one
+when it is back, never one a sample or a retry. The reason holds daemon and path text, so it is
+escaped.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from core.textsafe import printable
 
 _COUNTDOWN: Final = re.compile(r"; retrying in \d+ s$")
 """A backed-off provider's reason ends in a countdown that changes every sample, not its state."""
+_DETAIL: Final = re.compile(r"^(protocol error on .*?): .*|^(lost connection to charon) \(.*\)$")
+"""Reasons that end in the daemon's own text, which may change every try (a peer answering a
+different wrong packet type each time): their kind is the text before it."""
 
 
 def _reason(pv: ProviderView) -> str | None:
@@ -25,6 +29,14 @@ def _reason(pv: ProviderView) -> str | None:
     if pv.available and pv.error is None and pv.stats.active:
         return None
     return _COUNTDOWN.sub("", pv.error or "source not available")
+
+
+def _kind(reason: str | None) -> str | None:
+    """The reason without details that change from try to try: one line per kind of failure."""
+    if reason is None:
+        return None
+    found = _DETAIL.match(reason)
+    return reason if found is None else found[1] or found[2]
 
 
 class ProviderStateLog:
@@ -35,7 +47,7 @@ class ProviderStateLog:
     """
 
     def __init__(self) -> None:
-        self._reasons: dict[str, str | None] = {}
+        self._kinds: dict[str, str | None] = {}
         self._time: datetime | None = None
         self._lock = threading.Lock()
 
@@ -51,10 +63,11 @@ class ProviderStateLog:
         lines: list[str] = []
         for pv in view.providers:
             reason = _reason(pv)
-            known = pv.name in self._reasons
-            if known and self._reasons[pv.name] == reason:
+            kind = _kind(reason)
+            known = pv.name in self._kinds
+            if known and self._kinds[pv.name] == kind:
                 continue
-            self._reasons[pv.name] = reason
+            self._kinds[pv.name] = kind
             name = printable(pv.name)
             if reason is not None:
                 lines.append(f"tcpscope: ipsec: {name} down: {printable(reason)}")

@@ -295,6 +295,7 @@ _ADDED: Final = frozenset(
         "learned_inode",
         "cookie",
         "namespace",
+        "event_gaps",
     }
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""

@@ -81,7 +81,7 @@ class RecordingHeader:
     source: str
     """Connection source name (``netlink``, ``psutil``, ``demo``)."""
     providers: tuple[str, ...]
-    """IPsec providers seen at start (empty with ``--no-ipsec``)."""
+    """IPsec providers the recording holds (empty with ``--no-ipsec``)."""
     interval_s: float
     ghost_ttl_s: float
     start: datetime

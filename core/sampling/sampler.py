@@ -190,6 +190,16 @@ class Sampler(FeedControls):
         return self._in_flight
 
     @property
+    def ipsec_providers(self) -> tuple[str, ...]:
+        """The IPsec providers this sampler reads, in view order (empty without IPsec).
+
+        Why: a recording's header names the providers it will hold, and the first snapshot
+        comes before the first IPsec view.
+        """
+        providers = getattr(self._ipsec, "providers", ())
+        return tuple(getattr(p, "name", type(p).__name__) for p in providers)
+
+    @property
     def latest(self) -> Snapshot | None:
         """The newest snapshot produced, seen or not."""
         return self._last

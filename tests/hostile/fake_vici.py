@@ -1,5 +1,6 @@
 """A fake VICI peer on a real UNIX socket, for faults real charon never shows: garbage, a
-stall after the first byte, a 4 GiB length field. (Against real charon: tests/ipsec's lab.)"""
+stall after the first byte, a 4 GiB length field, a packet type that changes every answer.
+(Against real charon: tests/ipsec's lab.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-BEHAVIOURS = ("garbage", "stall", "stall-mid-message", "huge-length")
+BEHAVIOURS = ("garbage", "stall", "stall-mid-message", "huge-length", "random-type")
 
 
 class FakeVici:
@@ -56,6 +57,8 @@ class FakeVici:
                     conn.sendall(struct.pack("!I", 100) + b"\x01\x03")
                 elif self.behaviour == "huge-length":
                     conn.sendall(b"\xff\xff\xff\xff\x01")
+                elif self.behaviour == "random-type":  # no VICI type is above 8
+                    conn.sendall(struct.pack("!IB", 1, 250 - self.requests % 200))
                 # "stall": read requests, never answer
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ EXPECTED = {
     "stall": "not responding",
     "stall-mid-message": "protocol error",
     "huge-length": f"exceeds the VICI limit of {MAX_MESSAGE_BYTES}",
+    "random-type": "protocol error",
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile.fake_vici import fake_vici
 from tests.metrics.exporter import exporter, value
 
 
@@ -51,3 +52,23 @@ def test_down_reason_logged_once_per_change_and_escaped(tmp_path: Path) -> None:
         f"tcpscope: ipsec: strongswan down: not responding: no answer on {shown} in time",
         f"tcpscope: ipsec: strongswan down: charon not running (no VICI socket at {shown})",
     ]
+
+
+def test_a_reason_whose_detail_changes_is_logged_once() -> None:
+    """A peer answering a different wrong packet type each retry: one line, not one a retry
+    (the full reason, ``Unexpected response type 249`` then 248…, made each retry a "change",
+    ~120 lines an hour at the 30 s backoff)."""
+    with fake_vici("random-type") as peer:
+        args = ("--provider", "strongswan", "--vici", peer.path)
+        with exporter("--interval", "0.5", global_args=args) as running:
+            running.wait_sampled()
+            wait_up_value(running, 0)
+            deadline = time.monotonic() + 20
+            while peer.requests < 4 and time.monotonic() < deadline:  # retries at 1 s, 2 s
+                time.sleep(0.2)
+            time.sleep(1)
+        assert peer.requests >= 4
+    assert running.proc.stderr is not None
+    lines = [ln for ln in running.proc.stderr.read().splitlines() if "ipsec: strongswan" in ln]
+    assert len(lines) == 1, lines
+    assert f"strongswan down: protocol error on {peer.path}: Unexpected response type" in lines[0]

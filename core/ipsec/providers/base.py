@@ -52,6 +52,7 @@ def make_reading(
     reset: bool = False,
     native_reasons: Mapping[str, str] | None = None,
     lower_bounds: Mapping[str, str] | None = None,
+    event_gaps: int | None = None,
 ) -> ProviderReading:
     """Build a reading: values by WMI name; counters graded ``none`` are always None.
 
@@ -59,6 +60,8 @@ def make_reading(
         reasons: per-counter "not reported: …" text for counters whose value is None.
         error: one line; the default reason of every counter without a value.
         lower_bounds: per-counter "lower bound: …" text for values that missed events.
+        event_gaps: times the totals counted from events may have missed some (None: none
+            counted).
     """
     reasons = reasons or {}
     lower_bounds = lower_bounds or {}
@@ -97,6 +100,7 @@ def make_reading(
         reset=reset,
         version=version,
         native_reasons=dict(native_reasons or {}),
+        event_gaps=event_gaps,
     )
 
 

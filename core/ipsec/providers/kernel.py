@@ -138,7 +138,9 @@ class KernelProvider:
         reasons: dict[str, str],
         native: dict[str, int],
         lower_bounds: dict[str, str],
-    ) -> None:
+    ) -> int | None:
+        """Fill KeyAdditions/KeyUpdates from the XFRM multicast; returns its overflows (None:
+        not counted)."""
         if not self._events_tried:
             self._events_tried = True
             try:
@@ -154,7 +156,7 @@ class KernelProvider:
         if self._events_reason is not None:
             for counter in _EVENT_COUNTERS:
                 reasons[counter] = self._events_reason
-            return
+            return None
         values["KeyAdditions"] = self._events.new_sa
         values["KeyUpdates"] = self._events.upd_sa
         lost = self._events.lost
@@ -163,6 +165,7 @@ class KernelProvider:
             times = "once" if lost == 1 else f"{lost} times"
             for counter in _EVENT_COUNTERS:
                 lower_bounds[counter] = LOWER_BOUND.format(lost=times)
+        return lost
 
     def read(self) -> ProviderReading:
         """One reading of the current network namespace's kernel IPsec facts."""
@@ -195,7 +198,7 @@ class KernelProvider:
         if nl_reason is not None:
             native_reasons["xfrm netlink"] = nl_reason
         lower_bounds: dict[str, str] = {}
-        self._sa_events(values, reasons, native, lower_bounds)
+        gaps = self._sa_events(values, reasons, native, lower_bounds)
         totals.update(
             {
                 "ike_udp_drops",
@@ -215,6 +218,7 @@ class KernelProvider:
             native_totals=frozenset(totals),
             native_reasons=native_reasons,
             lower_bounds=lower_bounds,
+            event_gaps=gaps,
         )
 
     def close(self) -> None:

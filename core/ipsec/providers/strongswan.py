@@ -263,7 +263,7 @@ class StrongswanProvider:
         else:
             reasons["InvalidCookiesReceived"] = reasons["InvalidPackets"] = NO_COUNTERS
         lower_bounds: dict[str, str] = {}
-        totals.update(self._event_values(values, reasons, native, lower_bounds))
+        gaps = self._event_values(values, reasons, native, lower_bounds, totals)
         since = _start_time(stats)
         # charon derives "since" from now - uptime, so it jitters by a second between calls.
         # A VICI session only drops when charon stops, so a re-opened session after a lost
@@ -284,6 +284,7 @@ class StrongswanProvider:
             sas=sas,
             reset=reset,
             lower_bounds=lower_bounds,
+            event_gaps=gaps,
         )
 
     def _event_values(
@@ -292,9 +293,11 @@ class StrongswanProvider:
         reasons: dict[str, str],
         native: dict[str, int],
         lower_bounds: dict[str, str],
-    ) -> set[str]:
-        """Fill the totals counted from events; after a listener gap or a late registration
-        (:attr:`ViciEventCounter.late`) they are lower bounds.
+        totals: set[str],
+    ) -> int | None:
+        """Fill the totals counted from events (their native keys into ``totals``); after a
+        listener gap or a late registration (:attr:`ViciEventCounter.late`) they are lower
+        bounds. Returns the number of both (None: nothing counted yet).
 
         Why no recovery from ``get-counters``: it has no count of IKE or CHILD SAs set up
         (``ike-updown``/``child-updown``, the bulk of these totals, and all of IKEv1), and its
@@ -306,7 +309,7 @@ class StrongswanProvider:
             why = NO_EVENTS if ev is None or ev.error is None else f"not reported: {ev.error}"
             for name in (*_EVENT_TOTALS, *_EVENT_TOTALS_ALERTS):
                 reasons[name] = why
-            return set()
+            return None
         counts = ev.counts()
         table = {**_EVENT_TOTALS, **(_EVENT_TOTALS_ALERTS if ev.alerts else _EVENT_TOTALS_59)}
         gaps, late = ev.gaps, ev.late
@@ -333,7 +336,8 @@ class StrongswanProvider:
         ev_native["events.listener_gaps"] = gaps
         ev_native["events.late_registrations"] = late
         native.update(ev_native)
-        return set(ev_native)
+        totals.update(ev_native)
+        return gaps + late
 
     def close(self) -> None:
         """Stop the event listener and close the command session."""
