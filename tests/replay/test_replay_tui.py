@@ -21,7 +21,7 @@ from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
 from core.recording.replay import ReplayFeed, diff_between, open_replay
 from tests.recording.util import demo_snapshots, write_recording
-from tests.tui.keys import scrolled
+from tests.tui.keys import burst, scrolled
 from tests.tui.test_app import static_text
 from tui import format as fmt
 from tui.app import TcpscopeApp
@@ -150,6 +150,21 @@ async def test_seek_prompt(recording: Path) -> None:
         await pilot.pause()
         assert shown(app) == 46  # a bad time moves nothing (and says so)
         assert any("cannot seek" in str(n.message) for n in app._notifications)
+
+
+async def test_keys_read_with_the_seek_enter_or_escape_act_on_the_replay(
+    recording: Path,
+) -> None:
+    """The prompt closed only when the input's Submitted message was handled: the `.`s read
+    with the Enter were typed into it and lost, and the replay stopped short."""
+    app, _ = app_on(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await burst(pilot, "t", "plus", "1", "s", "enter", "full_stop", "full_stop")
+        await until(pilot, lambda: shown(app) == 4)
+        await burst(pilot, "t", "9", "escape", "comma")
+        await until(pilot, lambda: shown(app) == 3)
+        assert not isinstance(app.screen, SeekScreen)
 
 
 async def test_marks_and_diff_screen(recording: Path, snaps: list[Snapshot]) -> None:

@@ -27,11 +27,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from core.connections import EMPTY_QUERY, Query, Snapshot, TcpConnection, TcpState
 from core.errors import MonitorError
 from core.sampling import Seekable
+from tui import bindings
 from tui import format as fmt
 from tui.footer import KeysFooter
 from tui.key_scroll import VerticalKeyScroll
@@ -144,11 +145,10 @@ class SeekScreen(ModalScreen[str | None]):
         """A hint and the input."""
         with Vertical():
             yield Static("Seek to HH:MM:SS (UTC), or by an offset: +90s, -2m, +1h")
-            yield OrderedInput(placeholder="09:00:15 or +90s", id="seek-input")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Return the text."""
-        self.dismiss(event.value)
+            # Dismissed from the Enter itself: the keys read with it act on the replay.
+            yield OrderedInput(
+                placeholder="09:00:15 or +90s", id="seek-input", submitted=self.dismiss
+            )
 
     def action_cancel(self) -> None:
         """Close without seeking."""
@@ -317,6 +317,7 @@ class DiffScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,d,q", "close", "Close", id="replay.diff.close"),
+        bindings.next_screen(),  # as on the screens it covers (not Textual's focus next)
     ]
     DEFAULT_CSS = """
     DiffScreen #diff-title { height: 1; background: $primary-background; padding: 0 1; }
