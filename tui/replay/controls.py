@@ -67,6 +67,17 @@ def _timeline(position: float, width: int) -> Text:
     return text
 
 
+MIN_TIMELINE: Final = 8
+"""The timeline's fewest cells: below it, optional parts of the bar are left out."""
+LEAST_NEEDED: Final = ("start", "end", "at", "numbers")
+"""The bar's optional parts, the first left out first when the line is too narrow: the
+timeline's start and end times (the position's own time and number stay), the word "at"
+before the position, then the marks' sample numbers. Parts are left out whole, never cut:
+at 80 columns mark B's time was cut off at the end of a replay. The numbers tell marks apart
+when samples share a clock second (the diff names them "sample 2"), as the position's own
+number does."""
+
+
 @dataclass
 class Marks:
     """The two points in time the user marked (snapshots as recorded) and their positions
@@ -104,29 +115,44 @@ class ReplayBar(Static):
         self.redraw()
 
     def redraw(self) -> None:
-        """Draw from the feed's current state."""
+        """Draw from the feed's current state, fitted to the width (see :data:`LEAST_NEEDED`)."""
+        feed = self.feed
+        span = (feed.end_time - feed.start_time).total_seconds()
+        where = (feed.position - feed.start_time).total_seconds() / span if span > 0 else 1.0
+        room = self.size.width - 2
+        for dropped in range(len(LEAST_NEEDED) + 1):
+            head, tail = self._parts(frozenset(LEAST_NEEDED[:dropped]))
+            width = room - head.cell_len - tail.cell_len
+            if width >= MIN_TIMELINE:
+                break
+        self.update(head + _timeline(where, max(MIN_TIMELINE, width)) + tail, layout=False)
+
+    def _parts(self, left_out: frozenset[str]) -> tuple[Text, Text]:
+        """The text before and after the timeline, without the optional parts ``left_out``."""
         feed = self.feed
         paused, index, length = feed.paused, feed.index, feed.length
         head = Text()
         head.append("⏸ " if paused else "▶ ", style="bold")
         head.append(f"×{feed.speed:g}  ", style="bold")
-        head.append(fmt.clock(feed.start_time) + " ")
+        if "start" not in left_out:
+            head.append(fmt.clock(feed.start_time) + " ")
         tail = Text()
-        tail.append(" " + fmt.clock(feed.end_time))
-        tail.append(f"  at {fmt.clock(feed.position)}", style="bold")
+        if "end" not in left_out:
+            tail.append(" " + fmt.clock(feed.end_time))
+        at = "" if "at" in left_out else "at "
+        tail.append(f"  {at}{fmt.clock(feed.position)}", style="bold")
         tail.append(f" ({index + 1}/{length})")
         if paused and index == length - 1:
             tail.append(" end", style="bold")
         if getattr(feed, "ends_early", None):
             tail.append(" cut", style="bold red")
-        for name, snap in (("A", self.marks.a), ("B", self.marks.b)):
+        marks = self.marks
+        for name, snap, number in (("A", marks.a, marks.a_number), ("B", marks.b, marks.b_number)):
             if snap is not None:
                 tail.append(f"  {name} {fmt.clock(snap.time)}", style="italic")
-        span = (feed.end_time - feed.start_time).total_seconds()
-        where = (feed.position - feed.start_time).total_seconds() / span if span > 0 else 1.0
-        width = self.size.width - 2 - head.cell_len - tail.cell_len
-        text = head + _timeline(where, max(8, width)) + tail
-        self.update(text, layout=False)
+                if number and "numbers" not in left_out:
+                    tail.append(f" ({number})", style="italic")
+        return head, tail
 
 
 class SeekScreen(ModalScreen[str | None]):
