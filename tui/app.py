@@ -27,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.events import Event, Key, Resize
 from textual.filter import LineFilter, Monochrome
 from textual.reactive import reactive
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
@@ -108,7 +108,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         # Off the footer: each screen names the other one's key in its own ("2 IPsec").
         bindings.show_screen("connections", footer=False),
         bindings.show_screen("ipsec", footer=False),
-        bindings.next_screen(priority=True),
+        bindings.next_screen(),
         *REPLAY_BINDINGS,
     ]
 
@@ -393,11 +393,6 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             return not self.paused
         if action == "resume":
             return self.paused
-        if action == "next_screen":
-            # Tab is a priority binding: leave it to dialogs and text inputs.
-            return not isinstance(self.screen, ModalScreen | TooSmallScreen) and not isinstance(
-                self.focused, Input
-            )
         return True
 
     def action_pause(self) -> None:

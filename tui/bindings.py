@@ -29,14 +29,19 @@ def show_screen(name: str, *, footer: bool) -> Binding:
     return Binding(key, action, label, id=f"screen-{key}", tooltip=tooltip, show=footer)
 
 
-def next_screen(*, priority: bool) -> Binding:
-    """Tab: the next screen. Never in the footer (a screen names the other one's key there)."""
+def next_screen() -> Binding:
+    """Tab: the next screen. Never in the footer (a screen names the other one's key there).
+
+    Not a priority binding: one runs as the key arrives, before the keys read with it are
+    handled, so the `/` of ``/sta⇥`` read in one go opened the other screen's filter. Bound
+    in its turn, Tab completes in an input opened by an earlier key and switches screens
+    elsewhere; a screen binds it to shadow Textual's own Tab (focus next).
+    """
     return Binding(
         "tab",
         "app.next_screen",
         "Switch",
         id="switch",
         tooltip="Connections ↔ IPsec",
-        priority=priority,
         show=False,
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from textual.containers import ScrollableContainer
 from textual.geometry import Offset
 from textual.pilot import Pilot
@@ -21,7 +22,7 @@ from core.demo import DemoFeed
 from core.recording.replay import ReplayFeed, diff_between, open_replay
 from tests.recording.content import gzip_members
 from tests.recording.util import demo_snapshots, write_recording
-from tests.tui.keys import scrolled
+from tests.tui.keys import burst, scrolled
 from tests.tui.test_app import static_text
 from tui import format as fmt
 from tui.app import TcpscopeApp
@@ -150,6 +151,21 @@ async def test_seek_prompt(recording: Path) -> None:
         await pilot.pause()
         assert shown(app) == 46  # a bad time moves nothing (and says so)
         assert any("cannot seek" in str(n.message) for n in app._notifications)
+
+
+async def test_keys_read_with_the_seek_enter_or_escape_act_on_the_replay(
+    recording: Path,
+) -> None:
+    """The prompt closed only when the input's Submitted message was handled: the `.`s read
+    with the Enter were typed into it and lost, and the replay stopped short."""
+    app, _ = app_on(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await burst(pilot, "t", "plus", "1", "s", "enter", "full_stop", "full_stop")
+        await until(pilot, lambda: shown(app) == 4)
+        await burst(pilot, "t", "9", "escape", "comma")
+        await until(pilot, lambda: shown(app) == 3)
+        assert not isinstance(app.screen, SeekScreen)
 
 
 async def test_marks_and_diff_screen(recording: Path, snaps: list[Snapshot]) -> None:
@@ -387,3 +403,43 @@ async def test_a_cut_recording_says_so_on_the_bar_and_once_in_a_notice(
         assert f"(1/{length}) cut" in bar
         notes = [str(n.message) for n in app._notifications if "ends early" in str(n.message)]
         assert notes == [f"recording ends early: cut after sample {length} (truncated gzip member)"]
+
+
+@pytest.fixture(scope="module")
+def half_seconds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight samples 0.5 s apart: two share each clock second."""
+    path = tmp_path_factory.mktemp("half") / "half.tsr"
+    write_recording(path, demo_snapshots(1, 8, interval_s=0.5))
+    return path
+
+
+async def marked_at_the_end(pilot: Pilot[int], app: TcpscopeApp, feed: ReplayFeed) -> str:
+    """Mark A at the second sample and B at the last (the end): the bar as then drawn."""
+    for index, mark in ((1, "a"), (feed.length - 1, "b")):
+        feed.seek_index(index)
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.time == feed.position)
+        await pilot.press(mark)
+    await pilot.pause()
+    return str(app.screen.query_one(ReplayBar).render())
+
+
+async def test_at_80_columns_the_bar_shows_both_marks_whole_with_their_sample_numbers(
+    half_seconds: Path, recording: Path, tmp_path: Path
+) -> None:
+    """Mark B's time was cut off at the end of a replay (`… (8/8) end  A 09:00:00  B`), and
+    with two samples a second "A 09:00:00" did not say which one (the diff: "sample 2")."""
+    app, feed = app_on(half_seconds)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        bar = await marked_at_the_end(pilot, app, feed)
+        assert "(8/8) end" in bar
+        assert "  A 09:00:00 (2)  B 09:00:03 (8)" in bar and cell_len(bar) <= 78
+    app, feed = app_on(cut_halfway_through_a_later_block(recording, tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        bar = await marked_at_the_end(pilot, app, feed)
+        n = feed.length
+        assert app.snapshot is not None
+        last = fmt.clock(app.snapshot.time)
+        assert bar.endswith(f"({n}/{n}) end cut  A 09:00:01 (2)  B {last} ({n})")
+        assert cell_len(bar) <= 78

@@ -16,7 +16,15 @@ from textual.widget import Widget
 
 from tui.app import TcpscopeApp
 
-_CHARACTERS = {"slash": "/", "space": " ", "colon": ":", "full_stop": "."}
+_CHARACTERS = {
+    "slash": "/",
+    "space": " ",
+    "colon": ":",
+    "full_stop": ".",
+    "comma": ",",
+    "plus": "+",
+    "minus": "-",
+}
 """Key names whose key event carries a character."""
 
 

@@ -68,6 +68,7 @@ def uniform_note(values: dict[str, int | None], shown: tuple[tuple[Column, int],
 class ConnectionsScreen(Screen[None]):
     """The live connection table."""
 
+    AUTO_FOCUS = "#table"  # not Textual's "*": the first focusable widget is the hidden filter
     BINDINGS: ClassVar[list[BindingType]] = [
         # First in the footer, so 80 columns always show it (the App's ? is the same action).
         bindings.HELP,
@@ -111,8 +112,10 @@ class ConnectionsScreen(Screen[None]):
         # Off (replay, demo, no CAP_NET_ADMIN for x): the key says why, not nothing.
         Binding("x", "act_unavailable('close')", show=False),
         Binding("K", "act_unavailable('terminate')", show=False),
-        # Names the other screen in the footer (Tab, the App's priority binding, also switches).
+        # Names the other screen in the footer (Tab also switches).
         bindings.show_screen("ipsec", footer=True),
+        # Screen's own Tab (focus next) would shadow the App's screen switch; say it here.
+        bindings.next_screen(),
         Binding(
             "n", "toggle_dns", "Names", id="dns", tooltip="Host names (reverse DNS)", show=False
         ),
@@ -138,7 +141,12 @@ class ConnectionsScreen(Screen[None]):
         if replay is not None:
             yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(id="banner")
-        yield FilterBar(id="filter-bar", validate=_filter_problem, complete=self._complete)
+        yield FilterBar(
+            id="filter-bar",
+            submitted=self._filter_submitted,
+            validate=_filter_problem,
+            complete=self._complete,
+        )
         yield StateBar(id="state-bar")
         with Horizontal(id="body"):
             yield ConnTable(
@@ -222,11 +230,12 @@ class ConnectionsScreen(Screen[None]):
         """Open the filter input."""
         self.query_one(FilterBar).edit(self.table.index.query.text)
 
-    @on(FilterBar.Submitted)
-    def _filter_submitted(self, event: FilterBar.Submitted) -> None:
-        if self._apply_filter(event.text):
+    def _filter_submitted(self, text: str) -> None:
+        """Enter in the filter: applied, the bar closed and the table focused now (the keys
+        read with the Enter act on the table); a filter that does not parse stays open."""
+        if self._apply_filter(text):
             self.query_one(FilterBar).close()
-            self.table.focus()
+            self.set_focus(self.table)
 
     def _apply_filter(self, text: str) -> bool:
         bar = self.query_one(FilterBar)
@@ -247,7 +256,7 @@ class ConnectionsScreen(Screen[None]):
         if bar.editing:
             bar.close()
             self._apply_filter("")
-            self.table.focus()
+            self.set_focus(self.table)  # now: the keys read with the Escape are the table's
         elif self.detail_open:
             self.action_toggle_detail()
         elif not self.table.index.query.empty:

@@ -82,7 +82,9 @@ class IpsecScreen(Screen[None]):
     """Counters (default) or native counters and SAs, of the latest IPsec view."""
 
     CSS_PATH = "../styles/ipsec.tcss"
-    AUTO_FOCUS = None
+    # The counters, as the screen opens. (None took the App's "*": the first focusable widget,
+    # the hidden filter input, which the letters read with the `2` were then typed into.)
+    AUTO_FOCUS = "#ipsec-counters"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail", id="ipsec.open", tooltip="Explain this counter"),
         Binding(
@@ -102,7 +104,7 @@ class IpsecScreen(Screen[None]):
         Binding("escape", "clear_filter", "Clear filter", id="ipsec.clear", show=False),
         bindings.show_screen("connections", footer=True),
         # Screen's own Tab (focus next) would shadow the App's screen switch; say it here.
-        bindings.next_screen(priority=False),
+        bindings.next_screen(),
     ]
 
     native: reactive[bool] = reactive(False)
@@ -128,7 +130,7 @@ class IpsecScreen(Screen[None]):
             yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(NO_IPSEC, id="ipsec-providers")
         yield Static(id="banner")
-        yield FilterBar(id="ipsec-filter")
+        yield FilterBar(id="ipsec-filter", submitted=self._filter_submitted)
         with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
             yield CounterTable(id="ipsec-counters")
             # One page scrolled as a whole (both ways): the tables take no focus of their own.
@@ -254,26 +256,25 @@ class IpsecScreen(Screen[None]):
 
     def action_clear_filter(self) -> None:
         """Drop the filter and close the input."""
-        bar = self.query_one(FilterBar)
-        bar.close()
-        bar.show_active("")
-        table = self.query_one(CounterTable)
-        table.apply_filter("")
-        table.focus_first()
+        self._filter_submitted("")
 
-    @on(FilterBar.Submitted)
-    def _filter_submitted(self, event: FilterBar.Submitted) -> None:
+    def _filter_submitted(self, text: str) -> None:
+        """Enter in the filter (Escape: ``""``): applied, the bar closed and the counters
+        focused now, so that the keys read with the Enter act on them, not on the input."""
         bar = self.query_one(FilterBar)
         bar.close()
-        bar.show_active(event.text)
+        bar.show_active(text)
         table = self.query_one(CounterTable)
-        table.apply_filter(event.text)
-        table.focus_first()
+        table.apply_filter(text)
+        if table.focus_first() is None:  # no counter matches: the list, not the closed input
+            self.set_focus(table)
 
     @on(Input.Changed, "#filter-input")
     def _filter_typed(self, event: Input.Changed) -> None:
-        # Filtering 21 names is cheap: narrow the list while the user types.
-        self.query_one(CounterTable).apply_filter(event.value)
+        # Filtering 21 names is cheap: narrow the list while the user types. Only while the
+        # input is open: a closed one's text is not what the filter line shows.
+        if self.query_one(FilterBar).editing:
+            self.query_one(CounterTable).apply_filter(event.value)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Enter (Detail) is a counter row's key: not shown nor run elsewhere."""

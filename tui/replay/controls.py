@@ -27,11 +27,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from core.connections import EMPTY_QUERY, Query, Snapshot, TcpConnection, TcpState
 from core.errors import MonitorError
 from core.sampling import Seekable
+from tui import bindings
 from tui import format as fmt
 from tui.footer import KeysFooter
 from tui.key_scroll import VerticalKeyScroll
@@ -64,6 +65,17 @@ def _timeline(position: float, width: int) -> Text:
     text.append("●", style="bold reverse")
     text.append("─" * (width - knob - 1), style="dim")
     return text
+
+
+MIN_TIMELINE: Final = 8
+"""The timeline's fewest cells: below it, optional parts of the bar are left out."""
+LEAST_NEEDED: Final = ("start", "end", "at", "numbers")
+"""The bar's optional parts, the first left out first when the line is too narrow: the
+timeline's start and end times (the position's own time and number stay), the word "at"
+before the position, then the marks' sample numbers. Parts are left out whole, never cut:
+at 80 columns mark B's time was cut off at the end of a replay. The numbers tell marks apart
+when samples share a clock second (the diff names them "sample 2"), as the position's own
+number does."""
 
 
 @dataclass
@@ -103,29 +115,44 @@ class ReplayBar(Static):
         self.redraw()
 
     def redraw(self) -> None:
-        """Draw from the feed's current state."""
+        """Draw from the feed's current state, fitted to the width (see :data:`LEAST_NEEDED`)."""
+        feed = self.feed
+        span = (feed.end_time - feed.start_time).total_seconds()
+        where = (feed.position - feed.start_time).total_seconds() / span if span > 0 else 1.0
+        room = self.size.width - 2
+        for dropped in range(len(LEAST_NEEDED) + 1):
+            head, tail = self._parts(frozenset(LEAST_NEEDED[:dropped]))
+            width = room - head.cell_len - tail.cell_len
+            if width >= MIN_TIMELINE:
+                break
+        self.update(head + _timeline(where, max(MIN_TIMELINE, width)) + tail, layout=False)
+
+    def _parts(self, left_out: frozenset[str]) -> tuple[Text, Text]:
+        """The text before and after the timeline, without the optional parts ``left_out``."""
         feed = self.feed
         paused, index, length = feed.paused, feed.index, feed.length
         head = Text()
         head.append("⏸ " if paused else "▶ ", style="bold")
         head.append(f"×{feed.speed:g}  ", style="bold")
-        head.append(fmt.clock(feed.start_time) + " ")
+        if "start" not in left_out:
+            head.append(fmt.clock(feed.start_time) + " ")
         tail = Text()
-        tail.append(" " + fmt.clock(feed.end_time))
-        tail.append(f"  at {fmt.clock(feed.position)}", style="bold")
+        if "end" not in left_out:
+            tail.append(" " + fmt.clock(feed.end_time))
+        at = "" if "at" in left_out else "at "
+        tail.append(f"  {at}{fmt.clock(feed.position)}", style="bold")
         tail.append(f" ({index + 1}/{length})")
         if paused and index == length - 1:
             tail.append(" end", style="bold")
         if getattr(feed, "ends_early", None):
             tail.append(" cut", style="bold red")
-        for name, snap in (("A", self.marks.a), ("B", self.marks.b)):
+        marks = self.marks
+        for name, snap, number in (("A", marks.a, marks.a_number), ("B", marks.b, marks.b_number)):
             if snap is not None:
                 tail.append(f"  {name} {fmt.clock(snap.time)}", style="italic")
-        span = (feed.end_time - feed.start_time).total_seconds()
-        where = (feed.position - feed.start_time).total_seconds() / span if span > 0 else 1.0
-        width = self.size.width - 2 - head.cell_len - tail.cell_len
-        text = head + _timeline(where, max(8, width)) + tail
-        self.update(text, layout=False)
+                if number and "numbers" not in left_out:
+                    tail.append(f" ({number})", style="italic")
+        return head, tail
 
 
 class SeekScreen(ModalScreen[str | None]):
@@ -144,11 +171,10 @@ class SeekScreen(ModalScreen[str | None]):
         """A hint and the input."""
         with Vertical():
             yield Static("Seek to HH:MM:SS (UTC), or by an offset: +90s, -2m, +1h")
-            yield OrderedInput(placeholder="09:00:15 or +90s", id="seek-input")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Return the text."""
-        self.dismiss(event.value)
+            # Dismissed from the Enter itself: the keys read with it act on the replay.
+            yield OrderedInput(
+                placeholder="09:00:15 or +90s", id="seek-input", submitted=self.dismiss
+            )
 
     def action_cancel(self) -> None:
         """Close without seeking."""
@@ -317,6 +343,7 @@ class DiffScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,d,q", "close", "Close", id="replay.diff.close"),
+        bindings.next_screen(),  # as on the screens it covers (not Textual's focus next)
     ]
     DEFAULT_CSS = """
     DiffScreen #diff-title { height: 1; background: $primary-background; padding: 0 1; }

@@ -2,7 +2,9 @@
 
 Parsing and matching live in :mod:`core.connections.query`; this widget edits text, says what
 is wrong with it while it is typed (``validate``), completes the word under the cursor on Tab
-(``complete``) and reports what was submitted. Tab never leaves the input: without a completer
+(``complete``) and hands what was submitted to its screen (``submitted``, called from the Enter
+itself: the screen closes the bar and moves the focus before the keys read with the Enter
+are handled, see :mod:`tui.ordered_input`). Tab never leaves the input: without a completer
 it does nothing, so the letters typed next stay in the filter instead of acting as commands.
 A filter that does not parse stays in the input with the error shown, and the active filter
 is left unchanged. What this bar shows is the user's text or names already made printable,
@@ -19,7 +21,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.widgets import Input, Static
 
 from core.connections import Completion
@@ -55,23 +56,19 @@ class FilterBar(Horizontal):
         Binding("tab", "complete", "Complete", show=False),
     ]
 
-    class Submitted(Message):
-        """The user entered a filter line."""
-
-        def __init__(self, text: str) -> None:
-            """Carry the text."""
-            super().__init__()
-            self.text = text
-
     def __init__(
         self,
         *,
+        submitted: Callable[[str], object],
         validate: Validate | None = None,
         complete: Complete | None = None,
         id: str | None = None,
     ) -> None:
-        """A bar whose input checks itself with ``validate`` and completes with ``complete``."""
+        """A bar whose input checks itself with ``validate``, completes with ``complete`` and
+        gives the text entered to ``submitted`` (which closes the bar and moves the focus
+        at once, or leaves it open)."""
         super().__init__(id=id)
+        self._submitted = submitted
         self._validate = validate
         self._complete = complete
 
@@ -79,7 +76,9 @@ class FilterBar(Horizontal):
         """Label, status text, the (hidden) input and its hint."""
         yield Static("filter: ", id="filter-label")
         yield Static("", id="filter-status")
-        yield OrderedInput(placeholder=HINT, id="filter-input", select_on_focus=False)
+        yield OrderedInput(
+            placeholder=HINT, id="filter-input", select_on_focus=False, submitted=self._submitted
+        )
         yield Static("", id="filter-hint")
 
     def on_mount(self) -> None:
@@ -148,8 +147,3 @@ class FilterBar(Horizontal):
         # Say what is wrong while it is typed, not only on Enter.
         problem = self._validate(event.value) if self._validate is not None else None
         self._hint(problem, error=True)
-
-    @on(Input.Submitted, "#filter-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.post_message(self.Submitted(event.value))
