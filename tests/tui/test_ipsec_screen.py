@@ -16,7 +16,7 @@ import pytest
 from rich.text import Text
 from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import Label, Static
+from textual.widgets import Input, Label, Static
 
 from core.errors import UsageError
 from core.ipsec.counters import COUNTERS, source_for
@@ -762,3 +762,25 @@ async def test_a_vici_path_that_becomes_a_file_or_fifo_is_no_socket_not_a_dead_c
             assert "charon not running (no VICI socket" in banner(screen)
     finally:
         feed.sampler.close()
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "burst"])
+async def test_slash_on_the_native_page_focuses_the_filter_input(together: bool) -> None:
+    """``/`` on the native page returns to the counters with the filter input focused: the
+    rows' deferred refocus took the focus back, so the filter text ran as commands (``quick``
+    quit tcpscope, ``1`` switched screens)."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        await pilot.press("n")
+        keys = ("slash", *"quick1")
+        if together:
+            await burst(pilot, *keys)
+        else:
+            await pilot.press(*keys)
+        for _ in range(3):  # every refresh (and what it queued) has run
+            await pilot.pause()
+        assert app.is_running and app.screen is screen and not screen.native
+        field = screen.query_one("#filter-input", Input)
+        assert screen.focused is field
+        assert field.value == "quick1"
