@@ -8,11 +8,13 @@ from ``core.ipsec.counters`` for reasons and grades), never typed in by hand.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from rich.text import Text
 from textual.content import Content
 from textual.pilot import Pilot
@@ -784,3 +786,43 @@ async def test_slash_on_the_native_page_focuses_the_filter_input(together: bool)
         field = screen.query_one("#filter-input", Input)
         assert screen.focused is field
         assert field.value == "quick1"
+
+
+LOWER_BOUND_TEXT = "lower bound: tcpscope's listener lost charon 1 time since it started"
+
+
+def _missed_events(i: int) -> IpsecFrame:
+    """strongSwan's script, its event-counted OakleyMainMode a lower bound from read 1 on."""
+    frame = strongswan_frame(i)
+    if i < 1 or frame.values.get("OakleyMainMode") is None:
+        return frame
+    return dataclasses.replace(frame, lower_bounds={"OakleyMainMode": LOWER_BOUND_TEXT})
+
+
+async def test_a_lower_bound_total_is_marked_on_its_row_and_in_the_detail() -> None:
+    """After a listener gap a total is only a lower bound: its row showed a bare ``3`` (only
+    the detail said so); now ``≥`` stands before the value, and help says what it means."""
+    kernel = next(p for p in standard_providers() if p.name == "kernel")
+    swan = ScriptedIpsecProvider(
+        "strongswan", _missed_events, instance="strongswan:charon", version="5.9.8"
+    )
+    feed = SteppedIpsecFeed([kernel, swan])
+    app = TcpscopeApp(feed, hostname=HOST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        marked = view(app).row("strongswan", "OakleyMainMode")
+        assert marked.lower_bound == LOWER_BOUND_TEXT and marked.value is not None
+        assert cell(row(screen, "strongswan", "OakleyMainMode"), "value") == f"≥{marked.value:,}"
+        plain = view(app).row("strongswan", "KeyAdditions")
+        assert cell(row(screen, "strongswan", "KeyAdditions"), "value") == f"{plain.value:,}"
+        assert any(re.search(rf"OakleyMainMode +≥{marked.value:,} ", ln) for ln in drawn_lines(app))
+        await pilot.press("slash", *"oakleymain", "enter", "enter")
+        detail = app.screen
+        assert isinstance(detail, CounterDetailScreen)
+        text = " ".join(str(s.render()) for s in detail.query(Static))
+        assert f"Value  ≥{marked.value:,}" in text and LOWER_BOUND_TEXT in text
+        await pilot.press("escape", "question_mark")
+        console = Console(width=200, record=True, file=io.StringIO())
+        for static in app.screen.query(Static):
+            console.print(static.content)
+        assert re.search(r"≥N +a lower bound", console.export_text())

@@ -70,7 +70,7 @@ class CounterRowView(Horizontal, can_focus=True):
         """Show ``row``, updating only what changed since the last call; ``stale``: the last
         value received while the link to the server is down (dimmed, no rate)."""
         old, self.row = self.row, row
-        self._set("value", fmt.count(row.value))
+        self._set("value", fmt.value_cell(row))
         self._set("rate", fmt.rate_cell(row, live=not stale))
         self.set_class(stale, "-stale")
         self._set("kind", row.kind.value)
