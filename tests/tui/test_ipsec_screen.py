@@ -19,6 +19,7 @@ from rich.text import Text
 from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Static
+from textual.widgets._footer import FooterKey
 
 from core.errors import UsageError
 from core.ipsec.counters import COUNTERS, source_for
@@ -46,6 +47,8 @@ from tui.ipsec.ipsec_table import CounterRowView, CounterTable, ProviderSection
 from tui.ipsec.sa_list import ENDS_CELLS, NativeTable, SaList
 from tui.ipsec.screen import NO_IPSEC, IpsecScreen
 from tui.key_scroll import KeyScroll
+from tui.screens.help import HelpScreen
+from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
 from tui.widgets.rate_sparkline import GAP, RateSparkline, bucket
 
@@ -826,3 +829,50 @@ async def test_a_lower_bound_total_is_marked_on_its_row_and_in_the_detail() -> N
         for static in app.screen.query(Static):
             console.print(static.content)
         assert re.search(r"≥N +a lower bound", console.export_text())
+
+
+def _footer(app: TcpscopeApp) -> dict[str, str]:
+    """The footer's keys as drawn: description → key shown."""
+    return {k.description: k.key_display for k in app.screen.query(FooterKey)}
+
+
+@pytest.mark.parametrize("screen_key", ["1", "2"], ids=["connections", "ipsec"])
+async def test_while_a_filter_is_typed_the_footer_shows_the_keys_that_work_there(
+    screen_key: str,
+) -> None:
+    """The footer showed only ``/ Filter`` (``/`` is typed into the input): now Enter applies,
+    Esc clears, Tab completes (where a completer exists); ``?`` is typed, so no ``? Help``."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_ipsec(pilot, app, feed, 2)
+        await pilot.press(screen_key)
+        assert "Help" in _footer(app) and "Filter" in _footer(app)
+        await pilot.press("slash")
+        field = app.screen.query_one("#filter-input", Input)
+        assert app.focused is field
+        keys = _footer(app)
+        assert keys.get("Apply") == "⏎" and keys.get("Clear") == "esc"
+        assert ("Complete" in keys) is (screen_key == "1")  # IPsec's Tab completes nothing
+        assert "Filter" not in keys and "Help" not in keys, keys
+        await pilot.press("question_mark", "slash")
+        assert field.value == "?/" and app.focused is field
+        await pilot.press("escape")
+        assert not app.screen.query_one(FilterBar).editing and app.focused is not field
+        assert "Help" in _footer(app) and "Filter" in _footer(app)
+
+
+async def test_in_the_counter_detail_enter_closes_it_and_question_mark_opens_help() -> None:
+    """README: Enter opens and closes the counter detail; it only opened it (Esc closed it)
+    and ``?`` did nothing there. The footer names both keys."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        await pilot.press("enter")
+        assert isinstance(app.screen, CounterDetailScreen)
+        assert _footer(app) == {"Close": "esc/⏎", "Help": "?"}
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, CounterDetailScreen)
+        await pilot.press("enter")
+        assert isinstance(app.screen, IpsecScreen) and app.screen is screen

@@ -138,7 +138,12 @@ class ConnectionsScreen(Screen[None]):
         if replay is not None:
             yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(id="banner")
-        yield FilterBar(id="filter-bar", validate=_filter_problem, complete=self._complete)
+        yield FilterBar(
+            id="filter-bar",
+            validate=_filter_problem,
+            complete=self._complete,
+            escape="screen.escape",
+        )
         yield StateBar(id="state-bar")
         with Horizontal(id="body"):
             yield ConnTable(

@@ -128,7 +128,7 @@ class IpsecScreen(Screen[None]):
             yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(NO_IPSEC, id="ipsec-providers")
         yield Static(id="banner")
-        yield FilterBar(id="ipsec-filter")
+        yield FilterBar(id="ipsec-filter", escape="screen.clear_filter")
         with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
             yield CounterTable(id="ipsec-counters")
             # One page scrolled as a whole (both ways): the tables take no focus of their own.
