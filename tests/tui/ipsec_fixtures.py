@@ -37,6 +37,8 @@ class IpsecFrame:
     error: str | None = None
     available: bool = True
     reset: bool = False
+    lower_bounds: Mapping[str, str] = field(default_factory=dict)
+    """``lower bound: …`` texts by WMI name (events were missed)."""
 
 
 FrameFn = Callable[[int], IpsecFrame]
@@ -90,6 +92,7 @@ class ScriptedIpsecProvider:
             available=frame.available,
             reset=frame.reset,
             native_reasons=dict(frame.native_reasons),
+            lower_bounds=dict(frame.lower_bounds),
         )
 
     def close(self) -> None:

@@ -8,15 +8,18 @@ from ``core.ipsec.counters`` for reasons and grades), never typed in by hand.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from rich.text import Text
 from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import Label, Static
+from textual.widgets import Input, Label, Static
+from textual.widgets._footer import FooterKey
 
 from core.errors import UsageError
 from core.ipsec.counters import COUNTERS, source_for
@@ -44,6 +47,8 @@ from tui.ipsec.ipsec_table import CounterRowView, CounterTable, ProviderSection
 from tui.ipsec.sa_list import ENDS_CELLS, NativeTable, SaList
 from tui.ipsec.screen import NO_IPSEC, IpsecScreen
 from tui.key_scroll import KeyScroll
+from tui.screens.help import HelpScreen
+from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
 from tui.widgets.rate_sparkline import GAP, RateSparkline, bucket
 
@@ -762,3 +767,112 @@ async def test_a_vici_path_that_becomes_a_file_or_fifo_is_no_socket_not_a_dead_c
             assert "charon not running (no VICI socket" in banner(screen)
     finally:
         feed.sampler.close()
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "burst"])
+async def test_slash_on_the_native_page_focuses_the_filter_input(together: bool) -> None:
+    """``/`` on the native page returns to the counters with the filter input focused: the
+    rows' deferred refocus took the focus back, so the filter text ran as commands (``quick``
+    quit tcpscope, ``1`` switched screens)."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        await pilot.press("n")
+        keys = ("slash", *"quick1")
+        if together:
+            await burst(pilot, *keys)
+        else:
+            await pilot.press(*keys)
+        for _ in range(3):  # every refresh (and what it queued) has run
+            await pilot.pause()
+        assert app.is_running and app.screen is screen and not screen.native
+        field = screen.query_one("#filter-input", Input)
+        assert screen.focused is field
+        assert field.value == "quick1"
+
+
+LOWER_BOUND_TEXT = "lower bound: tcpscope's listener lost charon 1 time since it started"
+
+
+def _missed_events(i: int) -> IpsecFrame:
+    """strongSwan's script, its event-counted OakleyMainMode a lower bound from read 1 on."""
+    frame = strongswan_frame(i)
+    if i < 1 or frame.values.get("OakleyMainMode") is None:
+        return frame
+    return dataclasses.replace(frame, lower_bounds={"OakleyMainMode": LOWER_BOUND_TEXT})
+
+
+async def test_a_lower_bound_total_is_marked_on_its_row_and_in_the_detail() -> None:
+    """After a listener gap a total is only a lower bound: its row showed a bare ``3`` (only
+    the detail said so); now ``≥`` stands before the value, and help says what it means."""
+    kernel = next(p for p in standard_providers() if p.name == "kernel")
+    swan = ScriptedIpsecProvider(
+        "strongswan", _missed_events, instance="strongswan:charon", version="5.9.8"
+    )
+    feed = SteppedIpsecFeed([kernel, swan])
+    app = TcpscopeApp(feed, hostname=HOST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        marked = view(app).row("strongswan", "OakleyMainMode")
+        assert marked.lower_bound == LOWER_BOUND_TEXT and marked.value is not None
+        assert cell(row(screen, "strongswan", "OakleyMainMode"), "value") == f"≥{marked.value:,}"
+        plain = view(app).row("strongswan", "KeyAdditions")
+        assert cell(row(screen, "strongswan", "KeyAdditions"), "value") == f"{plain.value:,}"
+        assert any(re.search(rf"OakleyMainMode +≥{marked.value:,} ", ln) for ln in drawn_lines(app))
+        await pilot.press("slash", *"oakleymain", "enter", "enter")
+        detail = app.screen
+        assert isinstance(detail, CounterDetailScreen)
+        text = " ".join(str(s.render()) for s in detail.query(Static))
+        assert f"Value  ≥{marked.value:,}" in text and LOWER_BOUND_TEXT in text
+        await pilot.press("escape", "question_mark")
+        console = Console(width=200, record=True, file=io.StringIO())
+        for static in app.screen.query(Static):
+            console.print(static.content)
+        assert re.search(r"≥N +a lower bound", console.export_text())
+
+
+def _footer(app: TcpscopeApp) -> dict[str, str]:
+    """The footer's keys as drawn: description → key shown."""
+    return {k.description: k.key_display for k in app.screen.query(FooterKey)}
+
+
+@pytest.mark.parametrize("screen_key", ["1", "2"], ids=["connections", "ipsec"])
+async def test_while_a_filter_is_typed_the_footer_shows_the_keys_that_work_there(
+    screen_key: str,
+) -> None:
+    """The footer showed only ``/ Filter`` (``/`` is typed into the input): now Enter applies,
+    Esc clears, Tab completes (where a completer exists); ``?`` is typed, so no ``? Help``."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_ipsec(pilot, app, feed, 2)
+        await pilot.press(screen_key)
+        assert "Help" in _footer(app) and "Filter" in _footer(app)
+        await pilot.press("slash")
+        field = app.screen.query_one("#filter-input", Input)
+        assert app.focused is field
+        keys = _footer(app)
+        assert keys.get("Apply") == "⏎" and keys.get("Clear") == "esc"
+        assert ("Complete" in keys) is (screen_key == "1")  # IPsec's Tab completes nothing
+        assert "Filter" not in keys and "Help" not in keys, keys
+        await pilot.press("question_mark", "slash")
+        assert field.value == "?/" and app.focused is field
+        await pilot.press("escape")
+        assert not app.screen.query_one(FilterBar).editing and app.focused is not field
+        assert "Help" in _footer(app) and "Filter" in _footer(app)
+
+
+async def test_in_the_counter_detail_enter_closes_it_and_question_mark_opens_help() -> None:
+    """README: Enter opens and closes the counter detail; it only opened it (Esc closed it)
+    and ``?`` did nothing there. The footer names both keys."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        await pilot.press("enter")
+        assert isinstance(app.screen, CounterDetailScreen)
+        assert _footer(app) == {"Close": "esc/⏎", "Help": "?"}
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, CounterDetailScreen)
+        await pilot.press("enter")
+        assert isinstance(app.screen, IpsecScreen) and app.screen is screen

@@ -146,6 +146,7 @@ class ConnectionsScreen(Screen[None]):
             submitted=self._filter_submitted,
             validate=_filter_problem,
             complete=self._complete,
+            escape="screen.escape",
         )
         yield StateBar(id="state-bar")
         with Horizontal(id="body"):

@@ -27,7 +27,7 @@ def summary_text(row: CounterRow, stale: str | None = None) -> Text:
     """Value, rate and peak lines of ``row`` (literal text); ``stale``: why it is not live."""
     text = Text()
     text.append("Value  ", style="bold")
-    text.append(fmt.count(row.value), style="dim" if stale else "")
+    text.append(fmt.value_cell(row), style="dim" if stale else "")
     if row.kind is Kind.TOTAL:
         text.append("    Rate  ", style="bold")
         text.append(fmt.rate_cell(row, live=stale is None))

@@ -1,4 +1,4 @@
-"""The modal that explains one IPsec counter; ``Esc`` closes it.
+"""The modal that explains one IPsec counter; ``Esc`` or ``Enter`` (which opened it) closes it.
 
 Why a modal: the counter list stays where it was (cursor, filter, scroll) underneath, and the
 detail keeps refreshing because the IPsec screen forwards every new view to it.
@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 
 from core.ipsec import CounterRow
+from tui import bindings
 from tui.footer import KeysFooter
 from tui.ipsec.counter_detail import CounterDetail
 
@@ -24,7 +25,16 @@ class CounterDetailScreen(ModalScreen[None]):
 
     CSS_PATH = "../styles/ipsec.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="ipsec.detail.close", tooltip="Back to counters"),
+        Binding(
+            "escape,enter",
+            "close",
+            "Close",
+            id="ipsec.detail.close",
+            key_display="esc/⏎",  # the footer shows one key per action: name both
+            tooltip="Back to counters",
+        ),
+        # A modal blocks the App's keys: bound here too, so ``?`` opens help over the detail.
+        bindings.HELP,
     ]
 
     def __init__(self, row: CounterRow, versions: Mapping[str, str | None]) -> None:

@@ -21,6 +21,8 @@ MISSING: Final = "—"
 """Shown for a value that is not reported."""
 RESET: Final = "⟲ reset"
 """Shown instead of a rate at the sample where a total went down or the daemon restarted."""
+LOWER_BOUND: Final = "≥"
+"""Before a total that is only a lower bound (events were missed: the detail says which)."""
 PENDING: Final = "…"
 """Shown for a total's rate before a second sample exists."""
 
@@ -35,6 +37,12 @@ GRADE_CLASS: Final[dict[Grade, str]] = {
 def count(value: int | None) -> str:
     """``1,234,567`` or the missing mark."""
     return MISSING if value is None else tfmt.intcomma(value)
+
+
+def value_cell(row: CounterRow) -> str:
+    """``3``, or ``≥3`` when the total is only a lower bound (the listener missed events)."""
+    value = count(row.value)
+    return f"{LOWER_BOUND}{value}" if row.lower_bound and row.value is not None else value
 
 
 def counter_rate(value: float | None) -> str:

@@ -70,7 +70,7 @@ class CounterRowView(Horizontal, can_focus=True):
         """Show ``row``, updating only what changed since the last call; ``stale``: the last
         value received while the link to the server is down (dimmed, no rate)."""
         old, self.row = self.row, row
-        self._set("value", fmt.count(row.value))
+        self._set("value", fmt.value_cell(row))
         self._set("rate", fmt.rate_cell(row, live=not stale))
         self.set_class(stale, "-stale")
         self._set("kind", row.kind.value)
@@ -224,16 +224,24 @@ class CounterTable(VerticalScroll):
         (arrows, PgDn, Enter, the footer's ⏎ Detail) went dead, also after the daemon came
         back. The next rows below come first (the next section's first row), then those above;
         with none visible the table itself keeps the focus, and its first row returning takes
-        the cursor back.
+        the cursor back. The deferred focus yields to a widget focused meanwhile: ``/`` on the
+        native page comes back here and then opens the filter input, and a row that took the
+        focus back ran the typed filter text as commands (``q`` quit).
         """
         rows = self.rows()
         at = rows.index(row)
         for candidate in (*rows[at:], *reversed(rows[:at])):
             if candidate.display:
                 # After the hidden rows left the layout: scrolled to where the row is then.
-                self.call_after_refresh(candidate.focus)
+                self.call_after_refresh(self._focus_unless_moved, candidate, self.screen.focused)
                 return
         self.focus()
+
+    def _focus_unless_moved(self, row: CounterRowView, was: Widget | None) -> None:
+        """Focus ``row`` unless a shown widget other than ``was`` has taken the focus since."""
+        now = self.screen.focused
+        if now is None or now is was or now is self or not now.display:
+            row.focus()
 
     def rows(self) -> list[CounterRowView]:
         """Every row, top to bottom."""

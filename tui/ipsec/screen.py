@@ -130,7 +130,9 @@ class IpsecScreen(Screen[None]):
             yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(NO_IPSEC, id="ipsec-providers")
         yield Static(id="banner")
-        yield FilterBar(id="ipsec-filter", submitted=self._filter_submitted)
+        yield FilterBar(
+            id="ipsec-filter", submitted=self._filter_submitted, escape="screen.clear_filter"
+        )
         with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
             yield CounterTable(id="ipsec-counters")
             # One page scrolled as a whole (both ways): the tables take no focus of their own.

@@ -61,6 +61,7 @@ IPSEC_MEANINGS: Final = (
     ("N/s", "running total: rate per second since the last sample"),
     ("N now", "gauge: the current value"),
     ("—", "not reported: the row says why (privilege, daemon absent, no honest source)"),
+    ("≥N", "a lower bound: events were missed (the listener lost the daemon); detail says why"),
     ("⟲ reset", "the total went down (daemon restart, counter reset, wrap): no rate"),
     ("╎", "a gap in the sparkline: no value or a reset at that sample"),
     ("exact close approx none", "how well the source matches the Windows counter"),

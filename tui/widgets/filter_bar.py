@@ -14,7 +14,7 @@ shown as typed (:func:`tui.format.as_typed`): a backslash is not doubled again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from rich.text import Text
 from textual import on
@@ -33,6 +33,27 @@ Validate = Callable[[str], str | None]
 """Returns a one-line error for the text, or None when it is fine."""
 Complete = Callable[[str, int], Completion]
 """Completes the text at the cursor."""
+
+
+class FilterInput(OrderedInput):
+    """The filter's input: its footer names Enter (apply) and hides the keys typed into it.
+
+    Why: while the filter was typed the footer showed only ``/ Filter``, a key that cannot work
+    there (``/`` is typed into the input), and not Enter, Esc or Tab, the keys that do.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Apply", tooltip="Apply the filter and close the input"),
+    ]
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """As Input: printable keys are typed here, ``/`` included (Textual finds no character
+        for the key name ``slash``, so a screen's ``/`` binding stayed in the footer)."""
+        return super().check_consume_key(key, character or _TYPED.get(key))
+
+
+_TYPED: Final = {"slash": "/"}
+"""Key names whose character Textual's footer filter does not find."""
 
 
 class FilterBar(Horizontal):
@@ -62,21 +83,32 @@ class FilterBar(Horizontal):
         submitted: Callable[[str], object],
         validate: Validate | None = None,
         complete: Complete | None = None,
+        escape: str | None = None,
         id: str | None = None,
     ) -> None:
         """A bar whose input checks itself with ``validate``, completes with ``complete`` and
         gives the text entered to ``submitted`` (which closes the bar and moves the focus
-        at once, or leaves it open)."""
+        at once, or leaves it open); ``escape``: the screen's action that Esc runs while
+        editing (named in the footer)."""
         super().__init__(id=id)
         self._submitted = submitted
         self._validate = validate
         self._complete = complete
+        # Shown in the footer only where the key does something while the filter is typed.
+        if escape is not None:
+            self._bindings.key_to_bindings["escape"] = [
+                Binding("escape", escape, "Clear", tooltip="Clear the filter")
+            ]
+        if complete is not None:
+            self._bindings.key_to_bindings["tab"] = [
+                Binding("tab", "complete", "Complete", tooltip="Complete the word")
+            ]
 
     def compose(self) -> ComposeResult:
         """Label, status text, the (hidden) input and its hint."""
         yield Static("filter: ", id="filter-label")
         yield Static("", id="filter-status")
-        yield OrderedInput(
+        yield FilterInput(
             placeholder=HINT, id="filter-input", select_on_focus=False, submitted=self._submitted
         )
         yield Static("", id="filter-hint")
