@@ -68,6 +68,28 @@ class _Damage(ValueError):
         self.record = record
 
 
+def _check_order(time: datetime, seq: int, decoder: FrameDecoder, record: int) -> None:
+    """Raise _Damage unless the sample just decoded comes after (``time``, ``seq``).
+
+    Why: replay finds a sample by bisecting times and names it by (time, ``n``), so both must
+    not go back. ``n`` may repeat with a later time: a failed sample (and a ``record
+    --remote`` outage record) keeps the last good sample's ``n`` on purpose; the writer never
+    writes the same (time, ``n``) twice in a row.
+    """
+    now = decoder.time
+    assert now is not None
+    if now < time:
+        raise _Damage(f"time goes backwards ({_when(now)} after {_when(time)})", record)
+    if decoder.seq < seq:
+        raise _Damage(f"sample number goes backwards (n {decoder.seq} after {seq})", record)
+    if (now, decoder.seq) == (time, seq):
+        raise _Damage(f"repeats the sample before it (n {seq} at {_when(now)})", record)
+
+
+def _when(t: datetime) -> str:
+    return t.isoformat(sep=" ")
+
+
 def _problem(exc: BaseException) -> str:
     if isinstance(exc, DecodeError):
         return str(exc)
@@ -170,6 +192,8 @@ class Recording:
                     except _BAD_INPUT as exc:
                         raise _Damage(_problem(exc), record) from None
                     assert decoder.time is not None
+                    if self.times:
+                        _check_order(self.times[-1], self.seqs[-1], decoder, record)
                     if len(self.times) >= MAX_SAMPLES:
                         raise self.error(f"more than {MAX_SAMPLES} samples (the limit)", record)
                     self.times.append(decoder.time)
