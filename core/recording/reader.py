@@ -75,17 +75,19 @@ class _Damage(ValueError):
 def _check_order(time: datetime, seq: int, decoder: FrameDecoder, record: int) -> None:
     """Raise _Damage unless the sample just decoded comes after (``time``, ``seq``).
 
-    Why: replay finds a sample by bisecting times and names it by (time, ``n``), so both must
-    not go back. ``n`` may repeat with a later time: a failed sample (and a ``record
+    Why: replay names a sample by its place and ``n``, so ``n`` must not go back (a block
+    written twice). ``n`` may repeat with a later time: a failed sample (and a ``record
     --remote`` outage record) keeps the last good sample's ``n`` on purpose; the writer never
-    writes the same (time, ``n``) twice in a row.
+    writes the same ``n`` at the same or an earlier time. The time alone may go back with
+    ``n`` going on: the host's clock was set back (an NTP step) — the samples after it are
+    real and kept.
     """
     now = decoder.time
     assert now is not None
-    if now < time:
-        raise _Damage(f"time goes backwards ({_when(now)} after {_when(time)})", record)
     if decoder.seq < seq:
         raise _Damage(f"sample number goes backwards (n {decoder.seq} after {seq})", record)
+    if decoder.seq == seq and now < time:
+        raise _Damage(f"time goes backwards ({_when(now)} after {_when(time)})", record)
     if (now, decoder.seq) == (time, seq):
         raise _Damage(f"repeats the sample before it (n {seq} at {_when(now)})", record)
 

@@ -174,7 +174,8 @@ def test_a_block_whose_time_goes_back_is_damage_and_numbering_holds(
     assert len(rec) == N and rec.truncated
     assert rec.ends_early is not None
     assert rec.ends_early.startswith(
-        f"recording ends early: damaged after sample {N} (record {N + 2}: time goes backwards ("
+        f"recording ends early: damaged after sample {N} (record {N + 2}: sample number goes "
+        "backwards ("
     )
     assert rec.ends_early.endswith("; that block left out)")
     feed = ReplayFeed(rec)
@@ -182,6 +183,20 @@ def test_a_block_whose_time_goes_back_is_damage_and_numbering_holds(
         assert feed.number_of(rec.snapshot(i)) == i + 1
         assert rec.index_at(rec.times[i]) == i
     same_samples(rec, snaps)
+
+
+def test_a_clock_set_back_while_recording_loses_no_sample(good: bytes, tmp_path: Path) -> None:
+    """The host's clock set back (an NTP step) while ``n`` goes on: the samples after it are
+    real; the file is complete, not damaged from there."""
+    cut = gzip_members(good)[1]
+    later = gzip.decompress(good[cut:]).split(b"\n")
+    first = json.loads(later[0])
+    first["t"] -= 3_000_000  # three seconds back, in the record's microseconds
+    later[0] = json.dumps(first).encode()
+    path = tmp_path / "clock-back.tsr"
+    path.write_bytes(good[:cut] + gzip.compress(b"\n".join(later)))
+    rec = Recording(path)
+    assert len(rec) == N and rec.ends_early is None
 
 
 def test_a_sample_number_going_back_is_damage(good: bytes, tmp_path: Path) -> None:
