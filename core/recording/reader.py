@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -46,6 +47,9 @@ MAX_TOTAL_BYTES: Final = 64 * 1024**3
 """Most decompressed bytes in one recording (64 GiB: two weeks of the measured worst case,
 1k connections all busy at 1 s, at ~180 MB an hour); bounds the time the opening check takes."""
 _ZERO_CHUNK: Final = 1024 * 1024
+ZERO_CHECK_BYTES: Final = 16 * 1024 * 1024
+"""Most written zero bytes read at the end of a file before it is taken as a power-loss tail
+(a filesystem leaves at most a few blocks of zeros; reading 16 MiB takes ~0.1 s)."""
 CHECKPOINT_EVERY: Final = 16
 """Decoder states kept per loaded block, so stepping back re-applies at most this many."""
 _BAD_INPUT: Final = (
@@ -66,6 +70,30 @@ class _Damage(ValueError):
     def __init__(self, problem: str, record: int) -> None:
         super().__init__(problem)
         self.record = record
+
+
+def _check_order(time: datetime, seq: int, decoder: FrameDecoder, record: int) -> None:
+    """Raise _Damage unless the sample just decoded comes after (``time``, ``seq``).
+
+    Why: replay names a sample by its place and ``n``, so ``n`` must not go back (a block
+    written twice). ``n`` may repeat with a later time: a failed sample (and a ``record
+    --remote`` outage record) keeps the last good sample's ``n`` on purpose; the writer never
+    writes the same ``n`` at the same or an earlier time. The time alone may go back with
+    ``n`` going on: the host's clock was set back (an NTP step) — the samples after it are
+    real and kept.
+    """
+    now = decoder.time
+    assert now is not None
+    if decoder.seq < seq:
+        raise _Damage(f"sample number goes backwards (n {decoder.seq} after {seq})", record)
+    if decoder.seq == seq and now < time:
+        raise _Damage(f"time goes backwards ({_when(now)} after {_when(time)})", record)
+    if (now, decoder.seq) == (time, seq):
+        raise _Damage(f"repeats the sample before it (n {seq} at {_when(now)})", record)
+
+
+def _when(t: datetime) -> str:
+    return t.isoformat(sep=" ")
 
 
 def _problem(exc: BaseException) -> str:
@@ -140,8 +168,9 @@ class Recording:
             if not magic:
                 break
             if magic != GZIP_MAGIC:
-                if _zeros_to_end(f, offset):
-                    self._ends_early("zero-filled tail, as a power loss leaves")
+                zeros = _zero_tail(f, offset)
+                if zeros is not None:
+                    self._ends_early(zeros)
                     break
                 problem = f"unexpected data after block {len(self.blocks)}"
                 self._damaged(problem, record + 1, None)
@@ -170,6 +199,8 @@ class Recording:
                     except _BAD_INPUT as exc:
                         raise _Damage(_problem(exc), record) from None
                     assert decoder.time is not None
+                    if self.times:
+                        _check_order(self.times[-1], self.seqs[-1], decoder, record)
                     if len(self.times) >= MAX_SAMPLES:
                         raise self.error(f"more than {MAX_SAMPLES} samples (the limit)", record)
                     self.times.append(decoder.time)
@@ -329,13 +360,49 @@ def _member(f: BinaryIO, offset: int, *, first: bool) -> MemberLines:
     )
 
 
-def _zeros_to_end(f: BinaryIO, offset: int) -> bool:
-    """True when the file holds only zero bytes from ``offset`` on (a power-loss tail)."""
-    f.seek(offset)
-    while chunk := f.read(_ZERO_CHUNK):
-        if chunk.strip(b"\0"):
-            return False
-    return True
+def _zero_tail(f: BinaryIO, offset: int) -> str | None:
+    """How the file ends if it holds only zero bytes from ``offset`` on (a power-loss tail),
+    else None.
+
+    Bounded: holes (a sparse tail, ``truncate -s +20G``) are skipped with SEEK_DATA/SEEK_HOLE
+    and at most :data:`ZERO_CHECK_BYTES` of written zeros are read, so opening stays fast;
+    past that the note says how far it read instead of claiming the rest. Reads with pread and
+    puts the descriptor's offset back, so ``f``'s buffer stays right.
+    """
+    fd = f.fileno()
+    saved = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        return _scan_zeros(fd, offset)
+    finally:
+        os.lseek(fd, saved, os.SEEK_SET)
+
+
+def _scan_zeros(fd: int, offset: int) -> str | None:
+    size = os.fstat(fd).st_size
+    pos, budget = offset, ZERO_CHECK_BYTES
+    while pos < size:
+        try:
+            pos = os.lseek(fd, pos, os.SEEK_DATA)
+            end = min(size, os.lseek(fd, pos, os.SEEK_HOLE))
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # a hole from ``pos`` to the end
+                break
+            end = size  # no SEEK_DATA here: read it all as data
+        while pos < end:
+            if budget <= 0:
+                return (
+                    f"a tail of {size - offset} bytes, zeros as far as read"
+                    f" ({pos - offset} bytes), as a power loss leaves"
+                )
+            chunk = os.pread(fd, min(_ZERO_CHUNK, end - pos, budget), pos)
+            if not chunk:  # the file shrank meanwhile
+                size = pos
+                break
+            if chunk.strip(b"\0"):
+                return None
+            pos += len(chunk)
+            budget -= len(chunk)
+    return f"zero-filled tail of {size - offset} bytes, as a power loss leaves"
 
 
 def _json(line: bytes, record: int, rec: Recording) -> Any:

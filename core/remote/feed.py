@@ -12,8 +12,9 @@ still comes back. A new session's samples are joined to the last one before the 
 CreationTime bounds.
 
 A recorded feed (``recording=True``) turns a drop into one stale sample at the time it was
-found instead (the last good rows, the error saying why), as a local source's failed sample
-is recorded: ghosts would record every connection as closed, and its return as all new.
+found, on the server's clock, instead (the last good rows, the error saying why), as a local
+source's failed sample is recorded: ghosts would record every connection as closed, and its
+return as all new.
 
 A reader thread owns the session (see :mod:`core.remote.session` for why threads); the
 consumer gets the newest snapshot with the diffs of any it skipped folded in, like the
@@ -26,8 +27,9 @@ import asyncio
 import contextlib
 import dataclasses
 import threading
+import time
 from collections.abc import AsyncIterator, Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from core.connections.snapshot import (
@@ -128,6 +130,8 @@ class RemoteFeed(FeedControls):
         self._ready: asyncio.Event | None = None
         self._unseen: Snapshot | None = None
         self._last: Snapshot | None = None
+        self._last_arrived = 0.0
+        """time.monotonic() when the last sample arrived (to time a recorded outage)."""
         self._joiner = Resync(float(config["ghost_ttl_s"]))
         self._before_drop: Snapshot | None = None
         self._seq_base = 0
@@ -234,6 +238,7 @@ class RemoteFeed(FeedControls):
         if self._seq_base:
             snap = dataclasses.replace(snap, seq=snap.seq + self._seq_base)
         self.link_status = None
+        self._last_arrived = time.monotonic()
         self._publish(snap)
 
     def _dropped(self, reason: str) -> None:
@@ -251,12 +256,15 @@ class RemoteFeed(FeedControls):
             ErrorKind.UNAVAILABLE, f"{DISCONNECTED}: {self.target.label}: {reason}", now
         )
         if self.recording:
-            # As a local source's failed sample: the last good rows, the same seq, its time.
+            # As a local source's failed sample: the last good rows, the same seq, its time,
+            # on the server's clock (the samples' one): the time since the last sample arrived
+            # after its time, so a skewed local clock cannot make the file's time go back.
             before = self._before_drop or last
+            since = max(time.monotonic() - self._last_arrived, 1e-6)
             self._publish(
                 dataclasses.replace(
-                    before, seq=last.seq, time=now, diff=ConnectionDiff(), error=error,
-                    stale=True, skipped=0,
+                    before, seq=last.seq, time=last.time + timedelta(seconds=since),
+                    diff=ConnectionDiff(), error=error, stale=True, skipped=0,
                 )
             )  # fmt: skip
             return

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from core.connections.snapshot import Snapshot
 from core.errors import RecordingError
 from core.recording.format import FORMAT_VERSION
-from core.recording.reader import Recording
+from core.recording.reader import ZERO_CHECK_BYTES, Recording
 from tests.recording.content import content
 from tests.recording.util import demo_snapshots, write_recording
 
@@ -165,10 +165,58 @@ def test_zero_filled_tail_is_a_cut_not_an_error(good: bytes, tmp_path: Path) -> 
     path.write_bytes(good + bytes(4096))
     rec = Recording(path)
     assert len(rec) == N and rec.truncated
-    assert (
-        rec.ends_early
-        == f"recording ends early: cut after sample {N} (zero-filled tail, as a power loss leaves)"
+    assert rec.ends_early == (
+        f"recording ends early: cut after sample {N}"
+        " (zero-filled tail of 4096 bytes, as a power loss leaves)"
     )
+
+
+def test_a_sparse_20_gib_zero_tail_opens_at_once(good: bytes, tmp_path: Path) -> None:
+    """``truncate -s +20G`` made the opening check read 20 GiB of zeros (215 s, no word);
+    holes are skipped now. Run in a child so the old code fails by its timeout."""
+    path = tmp_path / "sparse.tsr"
+    path.write_bytes(good)
+    os.truncate(path, len(good) + 20 * 1024**3)
+    code = (
+        "import sys, time; from core.recording.reader import Recording; t = time.monotonic();"
+        f" rec = Recording({str(path)!r}); print(time.monotonic() - t); print(rec.ends_early)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 0, done.stderr
+    took, note = done.stdout.splitlines()
+    assert float(took) < 1.0
+    assert note == (
+        f"recording ends early: cut after sample {N}"
+        f" (zero-filled tail of {20 * 1024**3} bytes, as a power loss leaves)"
+    )
+
+
+def test_a_long_written_zero_tail_is_read_only_so_far(good: bytes, tmp_path: Path) -> None:
+    """Written (not sparse) zeros are read up to ZERO_CHECK_BYTES; the note says how far."""
+    tail = ZERO_CHECK_BYTES + 3 * 1024 * 1024
+    path = tmp_path / "zeros.tsr"
+    with path.open("wb") as out:
+        out.write(good)
+        out.write(bytes(tail))
+    rec = Recording(path)
+    assert len(rec) == N and rec.ends_early == (
+        f"recording ends early: cut after sample {N} (a tail of {tail} bytes, zeros as far as"
+        f" read ({ZERO_CHECK_BYTES} bytes), as a power loss leaves)"
+    )
+
+
+def test_data_after_zeros_and_a_hole_is_not_a_zero_tail(good: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "hole-then-data.tsr"
+    with path.open("wb") as out:
+        out.write(good)
+        out.write(bytes(8192))
+        out.seek(64 * 1024 * 1024, os.SEEK_CUR)  # a hole, then data
+        out.write(b"x")
+    rec = Recording(path)
+    assert len(rec) == N and rec.ends_early is not None
+    assert "unexpected data after block 3" in rec.ends_early
 
 
 @pytest.mark.parametrize("fraction", [0.05, 0.3, 0.5, 0.77, 0.999])

@@ -18,6 +18,7 @@ import pytest
 from core.connections.snapshot import Snapshot
 from core.errors import RecordingError
 from core.recording.reader import Recording
+from core.recording.replay import ReplayFeed
 from core.recording.writer import RecordingWriter
 from tests.recording.content import content, gzip_members
 from tests.recording.util import demo_snapshots, header_for, write_recording
@@ -166,3 +167,71 @@ def test_the_writer_never_writes_nan(snaps: list[Snapshot], tmp_path: Path) -> N
         with pytest.raises(RecordingError, match="non-finite"):
             writer.write(snaps[2])  # emits the NaN sample
         assert writer.samples_written == 1
+
+
+def test_a_block_whose_time_goes_back_is_damage_and_numbering_holds(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    """A block appended again (time goes back) was taken as complete, and the bar's numbers
+    (bisected over unsorted times) broke; now it is damage and the samples before it replay."""
+    members = [*gzip_members(good), len(good)]
+    path = tmp_path / "again.tsr"
+    path.write_bytes(good + good[members[1] : members[2]])
+    rec = Recording(path)
+    assert len(rec) == N and rec.truncated
+    assert rec.ends_early is not None
+    assert rec.ends_early.startswith(
+        f"recording ends early: damaged after sample {N} (record {N + 2}: sample number goes "
+        "backwards ("
+    )
+    assert rec.ends_early.endswith("; that block left out)")
+    feed = ReplayFeed(rec)
+    for i in range(len(rec)):
+        assert feed.number_of(rec.snapshot(i)) == i + 1
+        assert rec.index_at(rec.times[i]) == i
+    same_samples(rec, snaps)
+
+
+def test_a_clock_set_back_while_recording_loses_no_sample(good: bytes, tmp_path: Path) -> None:
+    """The host's clock set back (an NTP step) while ``n`` goes on: the samples after it are
+    real; the file is complete, not damaged from there."""
+    cut = gzip_members(good)[1]
+    later = gzip.decompress(good[cut:]).split(b"\n")
+    first = json.loads(later[0])
+    first["t"] -= 3_000_000  # three seconds back, in the record's microseconds
+    later[0] = json.dumps(first).encode()
+    path = tmp_path / "clock-back.tsr"
+    path.write_bytes(good[:cut] + gzip.compress(b"\n".join(later)))
+    rec = Recording(path)
+    assert len(rec) == N and rec.ends_early is None
+
+
+def test_a_sample_number_going_back_is_damage(good: bytes, tmp_path: Path) -> None:
+    cut = gzip_members(good)[1]
+    later = gzip.decompress(good[cut:]).split(b"\n")  # from record BLOCK + 2 on
+    second = json.loads(later[1])
+    second["n"] = json.loads(later[0])["n"] - 1
+    later[1] = json.dumps(second).encode()
+    path = tmp_path / "n-back.tsr"
+    path.write_bytes(good[:cut] + gzip.compress(b"\n".join(later)))
+    rec = Recording(path)
+    assert len(rec) == BLOCK
+    assert rec.ends_early == (
+        f"recording ends early: damaged after sample {BLOCK} (record {BLOCK + 3}: sample number"
+        f" goes backwards (n {second['n']} after {second['n'] + 1}); its block, from record"
+        f" {BLOCK + 2}, left out)"
+    )
+
+
+def test_a_repeated_n_at_a_later_time_is_a_failed_sample_not_damage(
+    snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    """A failed sample (and a ``record --remote`` outage record) keeps the previous ``n``."""
+    again = replace(snaps[5], seq=snaps[4].seq)
+    path = tmp_path / "outage.tsr"
+    write_recording(path, [*snaps[:5], again, *snaps[6:]], key_every=BLOCK)
+    rec = Recording(path)
+    assert len(rec) == N and rec.ends_early is None
+    assert rec.seqs[4] == rec.seqs[5]
+    feed = ReplayFeed(rec)
+    assert [feed.number_of(rec.snapshot(i)) for i in range(len(rec))] == list(range(1, N + 1))
