@@ -48,6 +48,7 @@ from core.remote.session import (
     AgentSession,
     Disconnected,
     Hello,
+    end_with_the_client,
     start_timeout,
 )
 from core.remote.target import RemoteTarget
@@ -151,6 +152,7 @@ class RemoteFeed(FeedControls):
             self.target, self._config, batch=False, sending_timeout_s=MAX_START_TIMEOUT_S
         )
         session = self._session
+        end_with_the_client()  # the reconnections' ssh too (they start in the reader thread)
         with SlowStartNotice() as notice:
             self.hello = session.start(notice=notice)
             self._last_start_s = session.start_s

@@ -102,3 +102,57 @@ def home_lab() -> Iterator[SshLab]:
     """A lab whose root has a home of its own on the server, for a hung ~/.bashrc."""
     with SshLab(private_home=True) as running:
         yield running
+
+
+def local_ssh(lab: SshLab) -> list[int]:
+    """This lab's ssh clients running here."""
+    key = f"{lab.dir}/user_key".encode()
+    found = []
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if os.path.basename(argv[0]) == b"ssh" and key in argv:
+                found.append(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("command", [("connections",), ("record", "{}", "--samples", "2")])
+def test_ssh_ends_with_a_client_killed_during_an_unattended_start(
+    home_lab: SshLab, tmp_path: Path, command: tuple[str, ...], sig: signal.Signals
+) -> None:
+    """As timeout(1) or cron ends it: the server's login shell hangs in ~/.bashrc, the client
+    (no terminal: an unattended start, ssh in a group of its own) gets ``sig``; its ssh must
+    not stay behind with parent 1."""
+    assert home_lab.home is not None
+    rc = home_lab.home / ".bashrc"
+    rc.write_text("sleep 1000\n")
+    env = {k: v for k, v in home_lab.env.items() if k not in ("SSH_ASKPASS", "DISPLAY")}
+    args = [a.format(tmp_path / "x.tsr") for a in command]
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--remote", home_lab.target, *args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, start_new_session=True,  # no controlling terminal
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 15
+        while not local_ssh(home_lab):
+            assert time.monotonic() < deadline and proc.poll() is None, "ssh never started"
+            time.sleep(0.05)
+        time.sleep(1.0)  # logged in, the shell in its startup file
+        proc.send_signal(sig)
+        assert proc.wait(10) == -sig  # it still dies of the signal
+        deadline = time.monotonic() + 5
+        while left := local_ssh(home_lab):
+            assert time.monotonic() < deadline, f"ssh left behind: {left}"
+            time.sleep(0.1)
+    finally:
+        rc.unlink()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in local_ssh(home_lab) + home_lab.ns_pids():
+            with contextlib.suppress(OSError):
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"sleep\x001000" in cmd or b"/ssh\x00" in cmd or cmd.startswith(b"ssh\x00"):
+                    os.kill(pid, signal.SIGKILL)
