@@ -100,7 +100,7 @@ class _AttemptStages:
         self._feed, self._attempt = feed, attempt
 
     def stage(self, text: str) -> None:
-        """``text`` as the session says it (``sending the agent (328 kB) to web1…``)."""
+        """``text`` as the session says it (``sending the agent (374 kB) to web1…``)."""
         self._feed.attempt_stage(self._attempt, text)
 
 

@@ -55,7 +55,7 @@ def start_timeout(last_start_s: float | None, sending_cut_s: float | None = None
     """How long an unattended start may take, given how long the last successful one took
     and, if the last attempt was cut while still sending the agent, the time it had.
 
-    Why not a fixed time: every session uploads the agent (~330 kB), so on a link of a few
+    Why not a fixed time: every session uploads the agent (~375 kB), so on a link of a few
     kB/s a start takes longer than :data:`START_TIMEOUT_S`, and a reconnection bounded by it
     would never succeed although the first (unbounded) start did. Twice the last start
     leaves room for a slower moment of the same link; an attempt cut mid-send (the link got

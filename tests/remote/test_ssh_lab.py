@@ -434,7 +434,7 @@ needs_tc = pytest.mark.skipif(not os.access(TC, os.X_OK), reason=f"iproute2's tc
 def test_a_slow_link_reconnects_when_the_first_start_took_longer_than_the_timeout(
     lab: SshLab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every session uploads the agent (~330 kB); on a link where that takes longer than the
+    """Every session uploads the agent (~375 kB); on a link where that takes longer than the
     unattended start's timeout, a reconnection must still be given the time the first,
     unbounded start took. The link is slowed for real (tc on the lab's veth); the timeout is
     lowered from 30 s so the test takes seconds, not minutes."""
