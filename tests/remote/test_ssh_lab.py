@@ -184,6 +184,9 @@ async def test_dropped_link_keeps_ghosts_and_reconnects(
         await until(pilot, lambda: DISCONNECTED in header_text(app))
         await until(pilot, lambda: row in table_ghosts())  # the table stays, as ghosts
         await until(pilot, lambda: not lab.agent_pids(), timeout_s=10)  # the agent went too
+        await pilot.pause(4.0)  # attempts 1 and 2 (after 1 s and 2 s more), each in stages
+        toasts = [n for n in app._notifications if n.title.startswith("Sampler error")]
+        assert len(toasts) == 1, [n.message for n in toasts]  # one per outage, not per stage
         lab.start_sshd()
         await until(pilot, lambda: DISCONNECTED not in header_text(app))
         await until(pilot, lambda: listener_row() is not None and row not in table_ghosts())
