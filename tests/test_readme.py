@@ -41,3 +41,18 @@ def test_readme_holds_the_current_mapping_table() -> None:
 
 if __name__ == "__main__":
     print(mapping_table())
+
+
+def test_readme_states_the_agents_size() -> None:
+    """Every "the agent (~N kB)" / "sending the agent (N kB)" figure is within 5% of the
+    bundle actually sent (the client says ``len // 1024`` kB)."""
+    import re
+
+    from core.remote.bundle import build_bundle
+
+    size = len(build_bundle().data) // 1024
+    text = README.read_text()
+    figures = [int(n) for n in re.findall(r"the agent(?: is)? \(?~?(\d+) kB", text)]
+    assert len(figures) >= 3, figures
+    for figure in figures:
+        assert abs(figure - size) <= 0.05 * size, (figure, size)

@@ -168,6 +168,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self._key_claim = KeyClaim(feed if isinstance(feed, YieldsToUi) else None)
         self._gc = GcPacer()
         self._last_error: str | None = None
+        self._last_error_at: datetime | None = None
         self.replay = (
             ReplayControls(self, feed, self._connections_filter)
             if isinstance(feed, Seekable)
@@ -265,11 +266,14 @@ class TcpscopeApp(ReplayActions, GuardedApp):
                 self.notify("the source answers again", title="Sampler recovered")
             self._last_error = None
             return
-        if error.message != self._last_error:
+        # The same run of failures told anew (a remote outage's reconnection stages, which
+        # the header already shows): one toast per outage, not one per stage.
+        same = error.since == self._last_error_at
+        if error.message != self._last_error and not same:
             self.notify(
                 error.message, title=f"Sampler error ({error.kind.value})", severity="error"
             )
-        self._last_error = error.message
+        self._last_error, self._last_error_at = error.message, error.since
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A feed that dies is reported, not raised: the app keeps running."""

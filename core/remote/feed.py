@@ -28,7 +28,7 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -40,7 +40,7 @@ from core.connections.snapshot import (
     ghost_of,
     namespace_index,
 )
-from core.errors import MonitorError, RemoteError
+from core.errors import MonitorError, RemoteError, UsageError
 from core.recording.codec import DecodeError
 from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
 from core.recording.frame_decoder import FrameDecoder
@@ -51,6 +51,7 @@ from core.remote.session import (
     AgentSession,
     Disconnected,
     Hello,
+    end_with_the_client,
     start_timeout,
 )
 from core.remote.target import RemoteTarget
@@ -60,6 +61,8 @@ from core.sampling.controls import FeedControls
 BACKOFF_S: Final = (1.0, 2.0, 4.0, 8.0, 15.0)
 """Waits before reconnection attempts; the last one repeats."""
 DISCONNECTED: Final = "disconnected — reconnecting"
+GAVE_UP: Final = "disconnected — not reconnecting"
+"""The header once the agent refused the user's input (another attempt would too)."""
 
 
 def stream_config(
@@ -100,7 +103,7 @@ class _AttemptStages:
         self._feed, self._attempt = feed, attempt
 
     def stage(self, text: str) -> None:
-        """``text`` as the session says it (``sending the agent (328 kB) to web1…``)."""
+        """``text`` as the session says it (``sending the agent (374 kB) to web1…``)."""
         self._feed.attempt_stage(self._attempt, text)
 
 
@@ -125,6 +128,9 @@ class RemoteFeed(FeedControls):
         self._decoder: FrameDecoder | None = None
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        self._gave_up = threading.Event()
+        """Set once the feed stopped for good (the stream ends after its last snapshot)."""
+        self._messages: Iterator[dict[str, Any]] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready: asyncio.Event | None = None
@@ -150,12 +156,37 @@ class RemoteFeed(FeedControls):
         self._session = AgentSession(
             self.target, self._config, batch=False, sending_timeout_s=MAX_START_TIMEOUT_S
         )
+        session = self._session
+        end_with_the_client()  # the reconnections' ssh too (they start in the reader thread)
         with SlowStartNotice() as notice:
-            self.hello = self._session.start(notice=notice)
-        self._last_start_s = self._session.start_s
+            self.hello = session.start(notice=notice)
+            self._last_start_s = session.start_s
+            notice.stage(f"waiting for the first sample from {self.target.label}…")
+            self._messages = self._first_sample(session)
         self._thread = threading.Thread(target=self._run, name="tcpscope-remote", daemon=True)
         self._thread.start()
         return self.hello
+
+    def _first_sample(self, session: AgentSession) -> Iterator[dict[str, Any]]:
+        """Read up to the first sample, so what the agent refuses (``--netns nosuch``: a
+        UsageError, exit 2) fails the start as it does locally, before the screen changes or
+        ``record`` opens its file; the rest of the stream, for the reader thread."""
+        messages = session.messages()
+        try:
+            for message in messages:
+                self._on_message(message)
+                if self._last is not None:
+                    return messages
+            raise RemoteError(f"{self.target.label}: the agent sent no sample")
+        except Disconnected as exc:
+            session.close()
+            raise RemoteError(f"{self.target.label}: the agent stopped early ({exc})") from None
+        except DecodeError as exc:
+            session.close()
+            raise RemoteError(f"{self.target.label}: bad sample from the agent ({exc})") from None
+        except BaseException:
+            session.close()
+            raise
 
     @property
     def endpoint(self) -> str:
@@ -167,15 +198,22 @@ class RemoteFeed(FeedControls):
         return f"{login}@{self.target.host} ({hello.privilege})"
 
     def _run(self) -> None:
-        session = self._session
+        session, messages = self._session, self._messages
         while session is not None:
             try:
-                for message in session.messages():
+                for message in messages or session.messages():
                     self._on_message(message)
                 reason = "session ended"
+            except UsageError as exc:
+                # The agent refused the user's input (a --netns gone from the server): every
+                # attempt would be refused alike, so the feed stops with the reason shown.
+                session.close()
+                self._dropped(str(exc), gave_up=True)
+                return
             except (Disconnected, MonitorError, DecodeError, OSError, ValueError) as exc:
                 # OSError/ValueError: aclose() closed the pipe under the reader (or it broke)
                 reason = str(exc) or type(exc).__name__
+            messages = None
             session.close()
             if self._closing.is_set():
                 return
@@ -241,20 +279,28 @@ class RemoteFeed(FeedControls):
         self._last_arrived = time.monotonic()
         self._publish(snap)
 
-    def _dropped(self, reason: str) -> None:
+    def _dropped(self, reason: str, *, gave_up: bool = False) -> None:
         """Every row becomes a ghost of the last sample (recording: the rows stay, stale);
-        the header says we reconnect."""
-        self.link_status = DISCONNECTED
+        the header says we reconnect (``gave_up``: that we do not, and the stream ends)."""
+        status = GAVE_UP if gave_up else DISCONNECTED
+        self.link_status = status
         self.losses += 1
+        try:
+            self._drop_sample(status, reason)
+        finally:
+            if gave_up:  # after its sample: the stream ends once that was taken
+                self._gave_up.set()
+                self._wake()
+
+    def _drop_sample(self, status: str, reason: str) -> None:
+        """The sample that says the link is down (see :meth:`_dropped`)."""
         last = self._last
         if last is None:
             return
         if not self._joiner.waiting:  # else the last sample is still the one before
             self._before_drop = last
         now = datetime.now(UTC)
-        error = SourceError(
-            ErrorKind.UNAVAILABLE, f"{DISCONNECTED}: {self.target.label}: {reason}", now
-        )
+        error = SourceError(ErrorKind.UNAVAILABLE, f"{status}: {self.target.label}: {reason}", now)
         if self.recording:
             # As a local source's failed sample: the last good rows, the same seq, its time,
             # on the server's clock (the samples' one): the time since the last sample arrived
@@ -309,6 +355,11 @@ class RemoteFeed(FeedControls):
                     snap, diff=pending.diff.then(snap.diff), skipped=pending.skipped + 1
                 )
             self._unseen = self._last = snap
+        self._wake()
+
+    def _wake(self) -> None:
+        """Tell the consumer there is news (a snapshot, or the end)."""
+        with self._lock:
             loop, ready = self._loop, self._ready
         if loop is not None and ready is not None:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
@@ -395,6 +446,9 @@ class RemoteFeed(FeedControls):
                 snap, self._unseen = self._unseen, None
             if snap is not None:
                 yield snap
+            with self._lock:
+                if self._gave_up.is_set() and self._unseen is None:
+                    return
 
     async def aclose(self) -> None:
         """End the session (the agent exits with it) and stop reconnecting."""

@@ -1,6 +1,6 @@
 """A line on the terminal saying what a slow first ``--remote`` start is doing.
 
-Why: on a slow link the first start takes long (the agent is ~330 kB: 45 s at 8 kB/s), and a
+Why: on a slow link the first start takes long (the agent is ~375 kB: 47 s at 8 kB/s), and a
 terminal that shows nothing for that long looks hung. Why only after a couple of seconds and
 only on a terminal: a quick start, a script's stderr and a log file must stay as they were.
 Why the clock starts only once ssh has taken the agent: before that ssh may be asking for a

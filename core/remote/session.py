@@ -55,7 +55,7 @@ def start_timeout(last_start_s: float | None, sending_cut_s: float | None = None
     """How long an unattended start may take, given how long the last successful one took
     and, if the last attempt was cut while still sending the agent, the time it had.
 
-    Why not a fixed time: every session uploads the agent (~330 kB), so on a link of a few
+    Why not a fixed time: every session uploads the agent (~375 kB), so on a link of a few
     kB/s a start takes longer than :data:`START_TIMEOUT_S`, and a reconnection bounded by it
     would never succeed although the first (unbounded) start did. Twice the last start
     leaves room for a slower moment of the same link; an attempt cut mid-send (the link got
@@ -84,6 +84,33 @@ def prompt_possible() -> bool:
         return False
     os.close(fd)
     return True
+
+
+_GROUPED: Final[set[AgentSession]] = set()
+"""Sessions whose ssh runs in a process group of its own (see :func:`end_with_the_client`)."""
+_ENDING_SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP)
+
+
+def end_with_the_client() -> None:
+    """Make SIGTERM and SIGHUP (timeout(1), ``kill``, a closed terminal) end the ssh of every
+    unattended session before they end tcpscope as they would have.
+
+    Why: an unattended ssh has a process group of its own (so :meth:`AgentSession.close`
+    reaches its helpers), so a signal sent to the client's group (timeout's) no longer reaches
+    it, and a client that dies of the signal would leave it running with parent 1. Only where
+    the signal would kill (its default action); from the main thread (else nothing is done:
+    the caller's own handlers close the sessions)."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        for sig in _ENDING_SIGNALS:
+            if signal.getsignal(sig) == signal.SIG_DFL:
+                signal.signal(sig, _end_sessions)
+
+
+def _end_sessions(sig: int, _frame: object) -> None:
+    for grouped in list(_GROUPED):
+        grouped._signal(signal.SIGTERM)
+    signal.signal(sig, signal.SIG_DFL)
+    os.kill(os.getpid(), sig)  # then die of it, as without this handler
 
 
 class Disconnected(Exception):
@@ -179,6 +206,9 @@ class AgentSession:
             )
         except OSError as exc:
             raise RemoteError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+        if self.unattended:
+            _GROUPED.add(self)
+            end_with_the_client()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         deadline = started + self.timeout_s if self.unattended else None
         config = json.dumps({**self.config, "version": bundle.version}).encode() + b"\n"
@@ -434,6 +464,7 @@ class AgentSession:
         if proc.stdout is not None:
             with contextlib.suppress(OSError):
                 proc.stdout.close()
+        _GROUPED.discard(self)
 
     def _signal(self, sig: signal.Signals) -> None:
         """``sig`` to ssh, and to its process group when it has its own."""

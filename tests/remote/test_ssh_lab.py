@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Label, Static
 
@@ -38,6 +39,7 @@ from tests.tui.test_app import pane_text
 from tui.app import TcpscopeApp
 from tui.connections.detail import DetailPane
 from tui.ipsec.ipsec_table import CounterRowView
+from tui.ipsec.sa_list import NativeTable
 from tui.ipsec.screen import IpsecScreen
 
 pytestmark = [
@@ -182,6 +184,9 @@ async def test_dropped_link_keeps_ghosts_and_reconnects(
         await until(pilot, lambda: DISCONNECTED in header_text(app))
         await until(pilot, lambda: row in table_ghosts())  # the table stays, as ghosts
         await until(pilot, lambda: not lab.agent_pids(), timeout_s=10)  # the agent went too
+        await pilot.pause(4.0)  # attempts 1 and 2 (after 1 s and 2 s more), each in stages
+        toasts = [n for n in app._notifications if n.title.startswith("Sampler error")]
+        assert len(toasts) == 1, [n.message for n in toasts]  # one per outage, not per stage
         lab.start_sshd()
         await until(pilot, lambda: DISCONNECTED not in header_text(app))
         await until(pilot, lambda: listener_row() is not None and row not in table_ghosts())
@@ -218,6 +223,14 @@ async def test_ipsec_screen_says_its_counters_are_not_live_while_disconnected(
         value, rate = (str(row.query_one(f".cell-{c}", Label).render()) for c in ("value", "rate"))
         return value, rate, row.has_class("-stale")
 
+    def native(counter: str) -> tuple[str, str, bool]:
+        """The native counter's value and rate, and whether they are dimmed."""
+        table = ipsec().query_one(NativeTable)
+        cells = [table.get_cell(f"kernel/{counter}", c) for c in ("value", "rate")]
+        texts = [c if isinstance(c, Text) else Text(c) for c in cells]
+        dim = all(any("dim" in str(span.style) for span in t.spans) for t in texts)
+        return texts[0].plain, texts[1].plain, dim
+
     def banner() -> str:
         found = ipsec().query("#banner").results(Static)
         return " ".join(str(w.render()) for w in found if w.display)
@@ -237,8 +250,15 @@ async def test_ipsec_screen_says_its_counters_are_not_live_while_disconnected(
         said = banner()
         assert "not live: " in said and DISCONNECTED in said, said
         assert "last IPsec values received, at " in said
+        await pilot.press("n")  # the native counters too: the last values, dimmed, no rate
+        await pilot.pause()
+        value, rate, dim = native("XfrmAcquireError")
+        assert value != "—" and rate == "—" and dim, (value, rate)
         lab.start_sshd()
         await until(pilot, lambda: DISCONNECTED not in header_text(app))
+        await until(pilot, lambda: native("XfrmAcquireError")[1].endswith("/s"))
+        assert not native("XfrmAcquireError")[2]
+        await pilot.press("n")
         await until(pilot, lambda: "● kernel" in providers() and banner() == "")
         assert not cells("SendFailures")[2]
         await pilot.press("q")
@@ -417,7 +437,7 @@ needs_tc = pytest.mark.skipif(not os.access(TC, os.X_OK), reason=f"iproute2's tc
 def test_a_slow_link_reconnects_when_the_first_start_took_longer_than_the_timeout(
     lab: SshLab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every session uploads the agent (~330 kB); on a link where that takes longer than the
+    """Every session uploads the agent (~375 kB); on a link where that takes longer than the
     unattended start's timeout, a reconnection must still be given the time the first,
     unbounded start took. The link is slowed for real (tc on the lab's veth); the timeout is
     lowered from 30 s so the test takes seconds, not minutes."""

@@ -4,6 +4,8 @@ Why: the 21 Windows-shaped counters are an interpretation; the native counters (
 ``xfrm_stat`` key, strongSwan's half-open SAs and per-exchange counts, …) and the SA list are
 what the sources actually say. Peer identities, hosts and algorithm names are peer-controlled
 text: every such cell is a literal ``Text`` with control characters escaped, never markup.
+While a remote link is down (``live=False``) both keep the last values received, dimmed, with
+no rate (nothing is measured now), as the 21 counters do.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tui import format as tfmt
 from tui.ipsec import format as fmt
 from tui.widgets.table_sync import Cell, Row, sync_table
 
+NOT_LIVE_STYLE: Final = "dim"
 NATIVE_COLUMNS: Final = ("provider", "counter", "value", "rate")
 SA_COLUMNS: Final = (
     ("sa", "SA", None),
@@ -69,18 +72,34 @@ class NativeTable(PageTable):
         ):
             self.add_column(title, key=key)
 
-    def show(self, providers: tuple[ProviderView, ...]) -> None:
-        """Show the native counters of ``providers`` (sorted by name within a provider)."""
-        sync_table(self, native_rows(providers), NATIVE_COLUMNS)
+    def show(self, providers: tuple[ProviderView, ...], *, live: bool = True) -> None:
+        """Show the native counters of ``providers`` (sorted by name within a provider);
+        not ``live``: the last ones received (dimmed, no rate)."""
+        sync_table(self, not_live(native_rows(providers, live=live), live), NATIVE_COLUMNS)
 
 
-def native_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
-    """One row per native counter, then one per group the provider could not read."""
+def not_live(rows: list[Row], live: bool) -> list[Row]:
+    """``rows`` dimmed when not ``live`` (the last values received while the link is down)."""
+    if live:
+        return rows
+    return [(key, tuple(_dim(cell) for cell in cells)) for key, cells in rows]
+
+
+def _dim(cell: Cell) -> Text:
+    text = cell.copy() if isinstance(cell, Text) else Text(cell)
+    text.stylize(NOT_LIVE_STYLE)
+    return text
+
+
+def native_rows(providers: tuple[ProviderView, ...], *, live: bool = True) -> list[Row]:
+    """One row per native counter, then one per group the provider could not read; not
+    ``live``: no rate of the running totals (—)."""
     rows: list[Row] = []
     for view in providers:
         for key in sorted(view.native):
             rate = view.native_rates.get(key)
             is_total = key in view.native_rates
+            shown = fmt.counter_rate(rate) if live else fmt.MISSING
             rows.append(
                 (
                     f"{view.name}/{key}",
@@ -88,7 +107,7 @@ def native_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
                         view.name,
                         fmt.literal(key),
                         fmt.count(view.native[key]),
-                        fmt.counter_rate(rate) if is_total else "",
+                        shown if is_total else "",
                     ),
                 )
             )
@@ -128,9 +147,9 @@ class SaList(PageTable):
         for key, title, width in SA_COLUMNS:
             self.add_column(title, key=key, width=width)
 
-    def show(self, providers: tuple[ProviderView, ...]) -> None:
-        """Show every provider's SAs."""
-        sync_table(self, sa_rows(providers), SA_KEYS)
+    def show(self, providers: tuple[ProviderView, ...], *, live: bool = True) -> None:
+        """Show every provider's SAs; not ``live``: as last received (dimmed, no rates)."""
+        sync_table(self, not_live(sa_rows(providers, live=live), live), SA_KEYS)
 
 
 def _peer(host: str | None, ident: str | None) -> Text:
@@ -166,7 +185,7 @@ def _ike_row(provider: str, sa: IkeSa) -> Row:
     return f"{provider}/ike/{sa.uniqueid}", _ordered(cells)
 
 
-def _child_row(provider: str, ike: IkeSa, child: ChildSa) -> Row:
+def _child_row(provider: str, ike: IkeSa, child: ChildSa, *, live: bool = True) -> Row:
     label = Text("  └ ")
     label.append(tfmt.safe(f"{child.name} #{child.uniqueid}"))
     cells: dict[str, Cell] = {
@@ -186,14 +205,17 @@ def _child_row(provider: str, ike: IkeSa, child: ChildSa) -> Row:
             f"{fmt.per_second(child.packets_in_rate)}/{fmt.per_second(child.packets_out_rate)}"
         ),
     }
+    if not live:  # nothing is measured now
+        cells.update(dict.fromkeys(("in_rate", "out_rate", "packet_rate"), fmt.MISSING))
     return f"{provider}/child/{ike.uniqueid}/{child.uniqueid}", _ordered(cells)
 
 
-def sa_rows(providers: tuple[ProviderView, ...]) -> list[Row]:
-    """IKE SA rows, each followed by its CHILD SA rows, provider by provider."""
+def sa_rows(providers: tuple[ProviderView, ...], *, live: bool = True) -> list[Row]:
+    """IKE SA rows, each followed by its CHILD SA rows, provider by provider (not ``live``:
+    no rates)."""
     rows: list[Row] = []
     for view in providers:
         for sa in view.sas:
             rows.append(_ike_row(view.name, sa))
-            rows.extend(_child_row(view.name, sa, child) for child in sa.children)
+            rows.extend(_child_row(view.name, sa, c, live=live) for c in sa.children)
     return rows

@@ -223,8 +223,9 @@ class IpsecScreen(Screen[None]):
     def _show_native(self, providers: tuple[ProviderView, ...]) -> None:
         """SAs and native counters, the IKE daemon's before the kernel's (as the counters)."""
         ordered = tuple(daemons_first(providers))
-        self.query_one(NativeTable).show(ordered)
-        self.query_one(SaList).show(ordered)
+        live = self.stale is None
+        self.query_one(NativeTable).show(ordered, live=live)
+        self.query_one(SaList).show(ordered, live=live)
 
     # --- actions -------------------------------------------------------------------
     def watch_native(self, native: bool) -> None:

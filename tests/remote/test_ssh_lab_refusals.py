@@ -1,0 +1,158 @@
+"""``tcpscope --remote`` through a real sshd (tests/lab/ssh_lab.py): input the server refuses
+ends the app and ``record`` as it does locally (one line, exit 2, nothing drawn or written,
+never retried), and ssh ends with the client however the client is ended."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.lab.ssh_lab import SshLab, have_ssh_lab
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(have_ssh_lab() is not None, reason=str(have_ssh_lab())),
+]
+TCPSCOPE = [sys.executable, "-m", "tui"]
+NO_NETNS = "tcpscope: --netns: no network namespace or container named 'nosuch'"
+VICI = "tcpscope: --vici '/etc/passwd' is not a UNIX socket"
+
+
+def ssh_logins(lab: SshLab) -> int:
+    """Accepted logins so far in the lab's sshd log."""
+    return lab.log_text().count("Accepted publickey")
+
+
+def on_a_terminal(lab: SshLab, *args: str, timeout_s: float = 20.0) -> tuple[int | None, str]:
+    """The app with stdin, stdout and stderr on a pseudo-terminal, as a user starts it:
+    (exit code or None if it was still running after ``timeout_s``, what the terminal got)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--remote", lab.target, *args],
+        stdin=slave, stdout=slave, stderr=slave, env=lab.env, start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the app ended and closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return proc.wait(5), seen.decode(errors="replace")
+        return None, seen.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        os.close(master)
+
+
+def test_the_app_ends_on_a_namespace_the_server_does_not_have(lab: SshLab) -> None:
+    """Not a blank table "reconnecting" for ever with a new login every 1.6 s: the local
+    words, exit 2, before the screen is drawn, one login."""
+    before = ssh_logins(lab)
+    code, terminal = on_a_terminal(lab, "--netns", "nosuch")
+    assert code == 2, terminal[-400:]
+    assert NO_NETNS in terminal
+    assert "\x1b[?1049h" not in terminal  # the alternate screen was never entered
+    assert ssh_logins(lab) - before == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("record", "{}", "--netns", "nosuch"), NO_NETNS),
+        (("--vici", "/etc/passwd", "record", "{}"), VICI),
+    ],
+)
+def test_record_refused_by_the_server_writes_nothing(
+    lab: SshLab, tmp_path: Path, args: tuple[str, ...], line: str
+) -> None:
+    path = tmp_path / "x.tsr"
+    before = ssh_logins(lab)
+    done = subprocess.run(
+        [*TCPSCOPE, "--remote", lab.target, *(a.format(path) for a in args), "--samples", "2"],
+        capture_output=True, text=True, env=lab.env, timeout=60, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (2, line + "\n")
+    assert not path.exists()
+    assert ssh_logins(lab) - before == 1
+
+
+@pytest.fixture(scope="module")
+def home_lab() -> Iterator[SshLab]:
+    """A lab whose root has a home of its own on the server, for a hung ~/.bashrc."""
+    with SshLab(private_home=True) as running:
+        yield running
+
+
+def local_ssh(lab: SshLab) -> list[int]:
+    """This lab's ssh clients running here."""
+    key = f"{lab.dir}/user_key".encode()
+    found = []
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if os.path.basename(argv[0]) == b"ssh" and key in argv:
+                found.append(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("command", [("connections",), ("record", "{}", "--samples", "2")])
+def test_ssh_ends_with_a_client_killed_during_an_unattended_start(
+    home_lab: SshLab, tmp_path: Path, command: tuple[str, ...], sig: signal.Signals
+) -> None:
+    """As timeout(1) or cron ends it: the server's login shell hangs in ~/.bashrc, the client
+    (no terminal: an unattended start, ssh in a group of its own) gets ``sig``; its ssh must
+    not stay behind with parent 1."""
+    assert home_lab.home is not None
+    rc = home_lab.home / ".bashrc"
+    rc.write_text("sleep 1000\n")
+    env = {k: v for k, v in home_lab.env.items() if k not in ("SSH_ASKPASS", "DISPLAY")}
+    args = [a.format(tmp_path / "x.tsr") for a in command]
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--remote", home_lab.target, *args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, start_new_session=True,  # no controlling terminal
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 15
+        while not local_ssh(home_lab):
+            assert time.monotonic() < deadline and proc.poll() is None, "ssh never started"
+            time.sleep(0.05)
+        time.sleep(1.0)  # logged in, the shell in its startup file
+        proc.send_signal(sig)
+        assert proc.wait(10) == -sig  # it still dies of the signal
+        deadline = time.monotonic() + 5
+        while left := local_ssh(home_lab):
+            assert time.monotonic() < deadline, f"ssh left behind: {left}"
+            time.sleep(0.1)
+    finally:
+        rc.unlink()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in local_ssh(home_lab) + home_lab.ns_pids():
+            with contextlib.suppress(OSError):
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"sleep\x001000" in cmd or b"/ssh\x00" in cmd or cmd.startswith(b"ssh\x00"):
+                    os.kill(pid, signal.SIGKILL)
