@@ -8,7 +8,6 @@ once the listener has lost charon at all (the screen, ``--json`` and the exporte
 
 from __future__ import annotations
 
-import secrets
 import signal
 import time
 from collections.abc import Iterator
@@ -22,7 +21,8 @@ from core.ipsec.providers.strongswan import StrongswanProvider
 from core.ipsec.sampling import IpsecSampler
 from core.metrics.families import ipsec_families
 from tests.ipsec.test_strongswan_lab import val, wait_for
-from tests.lab.ipsec_lab import IpsecLab, have_lab_tools
+from tests.lab.ipsec_lab import IpsecLab
+from tests.lab.own_lab import own_lab
 from tui.ipsec.counter_detail import summary_text
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
@@ -33,11 +33,7 @@ EVENT_COUNTED = ("OakleyMainMode", "OakleyQuickMode", "KeyAdditions", "KeyUpdate
 @pytest.fixture(scope="module")
 def lab() -> Iterator[IpsecLab]:
     """A lab of its own (this module restarts a charon)."""
-    why = have_lab_tools()
-    if why:
-        pytest.skip(why)
-    with IpsecLab(suffix=f"vg{secrets.token_hex(3)}") as the_lab:
-        yield the_lab
+    yield from own_lab("vg")
 
 
 def lower_bound_series(view: IpsecView) -> dict[str, float]:

@@ -9,7 +9,6 @@ are lower bounds.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 
@@ -21,7 +20,8 @@ from core.ipsec.providers.strongswan import StrongswanProvider
 from core.ipsec.sampling import IpsecSampler
 from tests.ipsec.test_strongswan_lab import val, wait_for
 from tests.ipsec.test_vici_gaps_lab import EVENT_COUNTED, lower_bound_series
-from tests.lab.ipsec_lab import IpsecLab, have_lab_tools
+from tests.lab.ipsec_lab import IpsecLab
+from tests.lab.own_lab import own_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
 
@@ -29,11 +29,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.root]
 @pytest.fixture(scope="module")
 def lab() -> Iterator[IpsecLab]:
     """A lab of its own (this module stops and starts charon a)."""
-    why = have_lab_tools()
-    if why:
-        pytest.skip(why)
-    with IpsecLab(suffix=f"vs{secrets.token_hex(3)}") as the_lab:
-        yield the_lab
+    yield from own_lab("vs")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ only after it could have acted) counts too.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from functools import partial
 
@@ -22,7 +21,8 @@ from core.ipsec.providers.strongswan import StrongswanProvider
 from core.ipsec.sampling import IpsecSampler
 from core.metrics.families import ipsec_families
 from tests.ipsec.test_strongswan_lab import val, wait_for
-from tests.lab.ipsec_lab import IpsecLab, have_lab_tools
+from tests.lab.ipsec_lab import IpsecLab
+from tests.lab.own_lab import own_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
 
@@ -30,11 +30,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.root]
 @pytest.fixture(scope="module")
 def lab() -> Iterator[IpsecLab]:
     """A lab of its own (this module stops and restarts charon)."""
-    why = have_lab_tools()
-    if why:
-        pytest.skip(why)
-    with IpsecLab(suffix=f"ipm{secrets.token_hex(3)}") as the_lab:
-        yield the_lab
+    yield from own_lab("ipm")
 
 
 def series(view: IpsecView, family: str) -> dict[tuple[str, ...], float]:
