@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def test_down_removes_only_the_lab_named(
 
 def test_bad_id_is_one_line() -> None:
     proc = subprocess.run(
-        ["python", "-m", "tests.lab.ipsec_lab", "down", "../x"],
+        [sys.executable, "-m", "tests.lab.ipsec_lab", "down", "../x"],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
