@@ -8,6 +8,8 @@ database); any exception other than the parser's own one-line error is a failure
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
 import socket
 import sys
 import tempfile
@@ -32,6 +34,7 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),
 )
 WORK = Path(tempfile.mkdtemp(prefix="tcpscope-fuzz-"))
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # 1,000 were left in /tmp
 
 
 def _good_recording() -> bytes:
