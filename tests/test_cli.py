@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -258,3 +259,47 @@ def test_a_bound_only_socket_is_named_bound_and_every_state_list_names_it() -> N
     for args in (("connections", "--state", "Bogus"), ("connections", "--filter", "state:zz")):
         result = tcpscope(*args)
         assert result.returncode == 2 and "DeleteTCB, Bound" in result.stderr, result.stderr
+
+
+def test_python_dash_m_tui_cli_runs_the_command_line() -> None:
+    """``python -m tui.cli --help`` printed nothing and exited 0: the module had no main."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [PY, "-m", "tui.cli", "--help"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0 and done.stdout.startswith("usage: tcpscope"), done
+
+
+WITHOUT_TEXTUAL = """
+import sys
+sys.modules["textual"] = None  # this Python cannot import it, as a bare system Python
+from tui.cli import main
+sys.exit(main(["--netns", "current"]))
+"""
+
+
+def test_a_python_without_textual_gets_one_line_not_a_traceback() -> None:
+    """Run by a Python that lacks Textual (the system one, not the install's), the app
+    ended in a ModuleNotFoundError traceback; the one-shots work there (they need less)."""
+    primary, secondary = os.openpty()  # the app starts only on a terminal
+    try:
+        done = subprocess.run(
+            [PY, "-c", WITHOUT_TEXTUAL], stdin=secondary, stdout=subprocess.PIPE,
+            stderr=secondary, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd="/",
+        )  # fmt: skip
+        os.close(secondary)
+        secondary = -1
+        said = b""
+        with contextlib.suppress(OSError):  # EIO once the last writer is gone
+            while chunk := os.read(primary, 4096):
+                said += chunk
+    finally:
+        os.close(primary)
+        if secondary >= 0:
+            os.close(secondary)
+    lines = said.decode().strip().splitlines()
+    assert done.returncode == 1, said
+    assert lines == [
+        f"tcpscope: {PY} cannot import 'textual', which this needs; install tcpscope with its "
+        "dependencies (pip install .) and run that install's tcpscope"
+    ], said

@@ -148,6 +148,32 @@ def test_a_filter_on_a_value_never_given_says_so(pair: int) -> None:
     assert "nothing closed" in done.stderr
 
 
+@pytest.mark.skipif(not LINUX, reason="DeleteTCB as Linux (never) gives it")
+def test_a_state_linux_never_gives_says_so(pair: int) -> None:
+    """``--state 12`` printed an empty table and nothing else, though ``explain`` says Linux
+    never reports DeleteTCB: the note says so, by name or number, for either source."""
+    for args in (
+        ("--state", "12"),
+        ("--state", "DeleteTCB"),
+        ("--source", "psutil", "--state", "DeleteTCB"),
+    ):
+        done = tcpscope("connections", "--netns", "current", *args)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == ["State  Local  Remote  PID  Process"]
+        assert done.stderr.splitlines() == [
+            "tcpscope: note: --state DeleteTCB matches no connection: Linux never reports "
+            "this State: the kernel frees a connection's TCB without a visible state, so "
+            "tcpscope never shows it."
+        ], done.stderr
+    # With a state Linux does give, beside it: the rows, and the note still.
+    both = ("--state", "DeleteTCB", "--state", "Listen")
+    done = tcpscope("connections", "--netns", "current", *both, "--local-port", str(pair))
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 2, done.stdout
+    assert "--state DeleteTCB matches no connection" in done.stderr
+    done = tcpscope("connections", "--netns", "current", "--state", "Listen")
+    assert "matches no connection" not in done.stderr
+
+
 @pytest.mark.skipif(not LINUX, reason="the netns options are Linux's")
 def test_instance_id_rule_is_the_sources(pair: int) -> None:
     """psutil gives no inode: its listener's InstanceID has none, and its rule says so."""

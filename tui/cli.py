@@ -33,6 +33,19 @@ if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
 EXIT_USAGE = 2
+DEPENDENCIES: Final = frozenset(
+    {"textual", "rich", "psutil", "humanize", "vici", "orjson", "prometheus_client"}
+)
+"""Top-level modules of the packages pyproject.toml lists (rich: Textual's): each is imported
+where it is first needed, so a Python without one fails there, mid-run."""
+
+
+def missing_dependency(module: str) -> str:
+    """One line for a Python that lacks ``module`` (the one-shots need fewer than the app)."""
+    return (
+        f"{sys.executable} cannot import {module!r}, which this needs; install tcpscope "
+        f"with its dependencies (pip install .) and run that install's tcpscope"
+    )
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -274,8 +287,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in DEPENDENCIES:
+            raise  # one of tcpscope's own: a broken install, which the traceback shows
+        print(f"tcpscope: {missing_dependency(missing)}", file=sys.stderr)
+        return 1
     except OSError as exc:  # stdout full, closed (`| head -1`) or failing
         return report_os_error(exc)
     finally:
         if stop_early is not None:
             stop_early()  # a run that failed before using it (a usage error: SystemExit)
+
+
+if __name__ == "__main__":  # `python -m tui.cli`, as `python -m tui`
+    sys.exit(main())

@@ -243,7 +243,22 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
             f"{option} {name} matches no connection: {wmi} is {rule.provenance.value} "
             f"by the {snap.source} source ({rule.text})"
         )
+    if _never_on_linux_wanted(args, snap):
+        from core.connections.state_hints import NEVER_ON_LINUX
+
+        notes.append(f"--state DeleteTCB matches no connection: {NEVER_ON_LINUX}")
     return notes
+
+
+def _never_on_linux_wanted(args: argparse.Namespace, snap: Snapshot) -> bool:
+    """Whether ``--state`` asks for DeleteTCB of a Linux host, which never gives it (only
+    Windows, through psutil, does): the netlink source, or psutil here on Linux."""
+    from core.connections import TcpState
+
+    if int(TcpState.DELETE_TCB) not in set(args.state or ()):
+        return False
+    linux = snap.source == "netlink" or (snap.source == "psutil" and sys.platform == "linux")
+    return linux and not any(c.state is TcpState.DELETE_TCB for c in snap.connections.values())
 
 
 class EarlyOrder:
