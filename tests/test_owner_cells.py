@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
 from core.connections.model import OwnerStatus, TcpState
 from core.recording.reader import Recording
 from core.recording.replay import open_replay
 from tests.integration.sockets import SYSTEM_PYTHON, SocketBag
-from tests.tui.test_app import line_text
+from tests.tui.detail_summary import static_text
+from tests.tui.test_app import line_text, table
 from tui.app import TcpscopeApp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,3 +95,67 @@ async def test_app_table_reads_the_same(
         time_wait = line_text(app, ids[TcpState.TIME_WAIT])
     assert re.search(r"0\.0\.0\.0:0\s+\?\s+\(needs root\)\s", listen), listen
     assert re.search(rf":{port}\s+-\s+-\s", time_wait), time_wait
+
+
+async def test_group_view_tells_hidden_owners_from_no_owner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As nobody, root's listener and its connection (owner hidden: root's fd table is
+    unreadable) and a TimeWait (no owner at all) group apart: one group row says the owner is
+    not known and which capabilities would show it, the other "(no owner)"; each expands on
+    its own, and the hidden owner's detail names both capabilities."""
+    with SocketBag() as bag:
+        listener = bag.listener()
+        client_port, port = bag.time_wait(listener)
+        bag.pair(listener)  # an Established pair, both ends root's
+        done = as_nobody("--no-ipsec", "record", "-", "--samples", "1")
+    assert done.returncode == 0, done.stderr
+    path = tmp_path / "nobody.tsr"
+    path.write_bytes(done.stdout)
+    snap = Recording(path).snapshot(0)
+    mine = [c for c in snap.connections.values() if port in (c.local_port, c.remote_port)]
+    time_wait = next(c for c in mine if c.local_port == client_port)
+    listen = next(c for c in mine if c.state is TcpState.LISTEN)
+    assert time_wait.owner_status is OwnerStatus.NO_OWNER
+    assert listen.owner_status is OwnerStatus.NEEDS_PRIVILEGE
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    feed = open_replay(path)
+    feed.pause()
+    app = TcpscopeApp(feed, hostname="h", filter_text=f"port:{port}")
+    async with app.run_test(size=(160, 30)) as pilot:
+        for _ in range(200):
+            if app.snapshot is not None and app.screen.query("ConnTable"):
+                break
+            await pilot.pause()
+        await pilot.press("g")
+        await pilot.pause()
+        t = table(app)
+        groups = [t.row_id_at(i) for i in range(t.row_count)]
+        lines = [t.render_line(i + 1).text for i in range(len(groups))]
+        assert len(groups) == 2, lines
+        hidden, no_owner = lines  # the busiest first: Listen 1, Established 2
+        assert "(owner not known: needs root) 3" in hidden, hidden
+        assert "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH" in hidden, hidden
+        assert "Listen 1" in hidden and "Established 2" in hidden and "TimeWait" not in hidden
+        assert "(no owner) 1" in no_owner and "TimeWait 1" in no_owner, no_owner
+        assert "CAP_" not in no_owner
+        # Collapsing is per group: the TimeWait's group opens alone.
+        t.move_cursor_to(groups[1])
+        await pilot.press("enter")
+        assert t.row_count == 3
+        assert t.row_id_at(2) == time_wait.instance_id
+        t.move_cursor_to(groups[0])
+        await pilot.press("enter")
+        assert t.row_count == 6
+        row = line_text(app, listen.instance_id)
+        assert re.search(r"0\.0\.0\.0:0\s+\?\s+\(needs root\)\s", row), row
+        await pilot.press("enter")
+        box = app.screen.query_one("#detail-summary", Static)
+        for _ in range(200):
+            if "Process" in static_text(box):
+                break
+            await pilot.pause(0.02)
+        summary = static_text(box)
+    # The detail names both capabilities (the narrow cell only says "needs root").
+    (process,) = [line for line in summary.splitlines() if line.startswith("Process")]
+    assert "needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH" in process, summary

@@ -5,7 +5,8 @@ kernel holds the socket without a file: TimeWait, SYN_RECV requests, orphans) an
 known" (another user's process, without privilege) are different answers, and a bare ``-`` in
 both hid that in a pipe or a log, where the stderr note is lost. ``-`` stays "none"; ``?``
 is "not known", and the Process cell says why in a word or two (the detail pane, JSON and
-CSV give the whole reason).
+CSV give the whole reason). The grouped view keeps the same answers apart: one group per
+answer, never one "no PID" group where "I may not see its owner" hides among "nobody owns it".
 """
 
 from __future__ import annotations
@@ -23,3 +24,18 @@ OWNERLESS_CELLS: Final[dict[OwnerStatus, tuple[str, str]]] = {
     OwnerStatus.FOUND: ("-", "-"),  # never without a PID; here so every status has cells
 }
 """(PID cell, Process cell) by :class:`OwnerStatus`, for a connection whose PID is None."""
+
+OWNERLESS_GROUPS: Final[dict[OwnerStatus, tuple[str, str]]] = {
+    OwnerStatus.NO_OWNER: ("(no owner)", ""),
+    OwnerStatus.NEEDS_PRIVILEGE: (
+        "(owner not known: needs root)",
+        "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH show the owners",
+    ),
+    OwnerStatus.NOT_FOUND: ("(owner not known: not found)", ""),
+    OwnerStatus.NOT_SUPPORTED: ("(owner not known: unsupported)", ""),
+    OwnerStatus.RESOLVING: ("(owner being looked up)", ""),
+    OwnerStatus.FOUND: ("(no PID)", ""),  # never without a PID; here so every status has one
+}
+"""(name, note) of the grouped view's group of connections without a PID, by
+:class:`OwnerStatus`: the name in the Process cell's words, the note (after the counts, cut
+first on a narrow screen) what privilege would show the owners, where some would."""

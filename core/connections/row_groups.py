@@ -16,13 +16,8 @@ from dataclasses import dataclass, field
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
 from core.connections.namespaces import label
+from core.connections.owner_cells import OWNERLESS_GROUPS
 from core.connections.row_order import NamespaceOf
-
-NO_OWNER_GROUP = "(no owner)"
-"""The group of connections the kernel holds without a file (TIME_WAIT, orphans)."""
-NO_PID_GROUP = "(no PID)"
-"""The group of connections without a PID when some were only not found (another user's
-process without privilege, an fd table no one may read): "no owner" would not be true."""
 
 
 @dataclass(slots=True)
@@ -31,6 +26,11 @@ class Group:
 
     pid: int | None
     name: str
+    owner: OwnerStatus | None = None
+    """Without a PID: why (one group per answer, so "owner not known: needs root" is never
+    mixed with "no owner", the kernel's TIME_WAITs and orphans)."""
+    note: str = ""
+    """Said after the counts: for owners hidden by privilege, which privilege shows them."""
     counts: dict[TcpState, int] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)
     """Open connections' InstanceIDs in the table's current order (counted, followed)."""
@@ -48,7 +48,16 @@ class Group:
     @property
     def row_id(self) -> str:
         """The cursor identity of this group row."""
-        return f"group:ns{self.netns}" if self.netns is not None else f"group:{self.pid}"
+        if self.netns is not None:
+            return f"group:ns{self.netns}"
+        if self.pid is None and self.owner is not None:
+            return f"group:{self.owner.value}"
+        return f"group:{self.pid}"
+
+
+def ownerless(conn: TcpConnection) -> OwnerStatus | None:
+    """Why ``conn`` has no PID (its owner_status), or None when it has one."""
+    return conn.owner_status if conn.owning_process is None else None
 
 
 def group_row_id(conn: TcpConnection, by: str, namespace_of: NamespaceOf) -> str:
@@ -56,7 +65,7 @@ def group_row_id(conn: TcpConnection, by: str, namespace_of: NamespaceOf) -> str
     there without a pass over every group."""
     if by == "container":
         return Group(None, "", netns=namespace_key(conn, namespace_of) or 0).row_id
-    return Group(conn.owning_process, "").row_id
+    return Group(conn.owning_process, "", owner=ownerless(conn)).row_id
 
 
 def namespace_key(conn: TcpConnection, namespace_of: NamespaceOf) -> int | None:
@@ -77,31 +86,34 @@ def group_rows(
     """The rows ``ids`` (in the table's order; ``keyed`` gives the record each is in order by)
     grouped by owning process (or by ``"container"``: namespace), busiest first, then by name;
     a group's ``ghosts`` are listed in it, not counted."""
-    by_pid: dict[int | None, Group] = {}
+    by_key: dict[int | OwnerStatus | None, Group] = {}
     for iid in ids:
         conn = keyed(iid)
         if conn is None:
             continue
         if by == "container":
             pid = namespace_key(conn, namespace_of)
-            group = by_pid.get(pid)
+            group = by_key.get(pid)
             if group is None:
                 ns = namespace_of(conn)
                 shown = ns.own_inode if ns is not None else pid if pid and pid > 0 else None
-                group = by_pid[pid] = Group(None, label(ns), netns=pid or 0, inode=shown)
+                group = by_key[pid] = Group(None, label(ns), netns=pid or 0, inode=shown)
         else:
-            pid = conn.owning_process
-            group = by_pid.get(pid)
+            owner = ownerless(conn)
+            key = conn.owning_process if owner is None else owner
+            group = by_key.get(key)
             if group is None:
-                p = proc(conn)
-                name = (p.name or "?") if p is not None else NO_OWNER_GROUP if pid is None else "?"
-                group = by_pid[pid] = Group(pid, name)
-            if pid is None and conn.owner_status is not OwnerStatus.NO_OWNER:
-                group.name = NO_PID_GROUP  # not all of them are known to have no owner
+                if owner is not None:
+                    name, note = OWNERLESS_GROUPS[owner]
+                    group = Group(None, name, owner=owner, note=note)
+                else:
+                    p = proc(conn)
+                    group = Group(conn.owning_process, (p.name or "?") if p is not None else "?")
+                by_key[key] = group
         group.rows.append(iid)
         if iid in ghosts:
             group.closed += 1
             continue
         group.members.append(iid)
         group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
-    return sorted(by_pid.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))
+    return sorted(by_key.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))

@@ -31,6 +31,7 @@ from typing import Any, Final
 from core.errors import MonitorError, RemoteError
 from core.remote import failures
 from core.remote.bundle import READING, STATUS_PREFIX, Bundle, build_bundle, remote_command
+from core.remote.deathsig import dying_with_the_caller
 from core.remote.notice import Stages
 from core.remote.target import RemoteTarget, ssh_argv
 from core.remote.wire import CONTROL, PROTOCOL, MessageReader, WireError
@@ -194,7 +195,9 @@ class AgentSession:
         argv = ssh_argv(self.target, command, batch=self.batch)
         try:
             self._proc = subprocess.Popen(
-                argv,
+                # Ends with this thread even if tcpscope is SIGKILLed (see core.remote.deathsig:
+                # start sessions from a thread that outlives them).
+                dying_with_the_caller(argv),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -36,6 +36,7 @@ SSHD: Final = "/usr/sbin/sshd"
 TC: Final = shutil.which("tc") or "/usr/sbin/tc"
 """iproute2's tc, found like sshd outside a narrow PATH (the README's env -i run has no
 /usr/sbin in it)."""
+NFT: Final = shutil.which("nft") or "/usr/sbin/nft"
 SERVER_PYTHON: Final = "/usr/bin/python3"
 REPO: Final = Path(__file__).resolve().parents[2]
 
@@ -253,6 +254,22 @@ class SshLab:
                 *("rate", f"{kbit}kbit", "burst", "16kb", "latency", "2s"),
             ]
         )
+
+    def stall(self, on: bool) -> None:
+        """Make the server's namespace drop every packet it receives (a link that went dead
+        without a word: nothing reaches sshd, nothing is refused); ``False``: let them in."""
+        if on:
+            self.ns(NFT, "add", "table", "inet", "tsrstall")
+            self.ns(
+                NFT,
+                "add chain inet tsrstall input { type filter hook input priority 0; policy drop; }",
+            )
+        else:
+            subprocess.run(
+                ["ip", "netns", "exec", self.netns, NFT, "delete", "table", "inet", "tsrstall"],
+                capture_output=True,
+                check=False,
+            )
 
     def log_text(self) -> str:
         """sshd's log so far."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab.ssh_lab import SshLab, have_ssh_lab
+from tests.lab.ssh_lab import NFT, SshLab, have_ssh_lab
 
 pytestmark = [
     pytest.mark.root,
@@ -116,14 +116,15 @@ def local_ssh(lab: SshLab) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 @pytest.mark.parametrize("command", [("connections",), ("record", "{}", "--samples", "2")])
 def test_ssh_ends_with_a_client_killed_during_an_unattended_start(
     home_lab: SshLab, tmp_path: Path, command: tuple[str, ...], sig: signal.Signals
 ) -> None:
-    """As timeout(1) or cron ends it: the server's login shell hangs in ~/.bashrc, the client
-    (no terminal: an unattended start, ssh in a group of its own) gets ``sig``; its ssh must
-    not stay behind with parent 1."""
+    """As timeout(1), cron or the OOM killer ends it: the server's login shell hangs in
+    ~/.bashrc, the client (no terminal: an unattended start, ssh in a group of its own) gets
+    ``sig``; its ssh must not stay behind with parent 1 (SIGKILL: the client cannot act, the
+    kernel ends ssh)."""
     assert home_lab.home is not None
     rc = home_lab.home / ".bashrc"
     rc.write_text("sleep 1000\n")
@@ -156,3 +157,71 @@ def test_ssh_ends_with_a_client_killed_during_an_unattended_start(
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
                 if b"sleep\x001000" in cmd or b"/ssh\x00" in cmd or cmd.startswith(b"ssh\x00"):
                     os.kill(pid, signal.SIGKILL)
+
+
+def _grows(path: Path, timeout_s: float) -> None:
+    """Wait until the recording at ``path`` gets bigger (a sample arrived)."""
+    size = path.stat().st_size
+    deadline = time.monotonic() + timeout_s
+    while path.stat().st_size <= size:
+        assert time.monotonic() < deadline, "no sample arrived"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("how", ["streaming", "reconnected", "stalled"])
+def test_ssh_and_the_agent_end_with_a_client_killed_by_sigkill(
+    lab: SshLab, tmp_path: Path, how: str
+) -> None:
+    """The OOM killer or ``timeout -s KILL`` give the client no chance to end its ssh: the
+    kernel must (Linux), and the agent, its stdin closed, must end on the server.
+    ``reconnected``: the ssh of a reconnection is started by the feed's reader thread, not
+    the main thread; it must live on while the client does (samples keep coming), then end
+    with it too. ``stalled``: the link is dead when the client is killed, so the end of ssh's
+    stdin cannot reach the server and end the session from there."""
+    if how == "stalled" and not os.path.exists(NFT):
+        pytest.skip("no nft to stall the link")
+    path = tmp_path / "x.tsr"
+    with (tmp_path / "stderr").open("w") as err:
+        proc = subprocess.Popen(
+            [*TCPSCOPE, "--remote", lab.target, "--interval", "0.2", "record", str(path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            env=lab.env, start_new_session=True,  # no terminal: an unattended session
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not lab.agent_pids() or not path.exists() or path.stat().st_size == 0:
+            assert time.monotonic() < deadline and proc.poll() is None, "no agent started"
+            time.sleep(0.1)
+        if how == "reconnected":
+            lab.kill_sshd()
+            lab.start_sshd()
+            deadline = time.monotonic() + 30
+            while not lab.agent_pids():
+                assert time.monotonic() < deadline and proc.poll() is None, "no reconnection"
+                time.sleep(0.1)
+        _grows(path, 10)
+        time.sleep(2.0)  # a session that lives on, not one ended early
+        assert proc.poll() is None, (tmp_path / "stderr").read_text()
+        assert len(local_ssh(lab)) == 1 and lab.agent_pids()
+        _grows(path, 10)
+        if how == "stalled":
+            lab.stall(True)
+        proc.kill()
+        assert proc.wait(10) == -signal.SIGKILL
+        deadline = time.monotonic() + 5
+        while left := local_ssh(lab):
+            assert time.monotonic() < deadline, f"ssh left behind: {left}"
+            time.sleep(0.1)
+        lab.stall(False)  # the server's sshd now learns the client is gone
+        deadline = time.monotonic() + 30
+        while left := lab.agent_pids():
+            assert time.monotonic() < deadline, f"agent left behind on the server: {left}"
+            time.sleep(0.1)
+    finally:
+        lab.stall(False)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in local_ssh(lab):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

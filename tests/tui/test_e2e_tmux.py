@@ -404,8 +404,9 @@ def test_journey_at_80x24_open_find_understand(tmp_path: Path) -> None:
 )
 def test_group_view_does_not_call_unread_owners_no_owner(tmp_path: Path) -> None:
     """Root without CAP_SYS_PTRACE (a default container's root) at 80x24: a listener held by
-    nobody has no PID because its fd table could not be read, so in the group view (g) the
-    PID-less group is "(no PID)"; "(no owner)" is kept for groups the kernel alone holds."""
+    nobody has no PID because its fd table could not be read, so in the group view (g) its
+    group says the owner is not known and why; "(no owner)" is kept for what the kernel alone
+    holds."""
     with listener_held_by_nobody() as port:
         command = (
             f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={tmp_path} TERM=xterm-256color "
@@ -417,8 +418,12 @@ def test_group_view_does_not_call_unread_owners_no_owner(tmp_path: Path) -> None
         try:
             pane.wait_for(lambda t: f"127.0.0.1:{port}" in t, "the listener's row")
             pane.keys("g")
-            text = pane.wait_for(lambda t: "▸ (no" in t, "the PID-less group")
-            assert "▸ (no PID) 1" in text and "(no owner)" not in text, text
+            text = pane.wait_for(lambda t: "▸ (" in t, "the PID-less group")
+            assert "▸ (owner not known: needs root) 1" in text, text
+            assert "(no owner)" not in text, text
+            # K on the group row: why there is no process to end, the group's one answer.
+            pane.keys("K")
+            pane.wait_for(lambda t: "its owner is not known" in t, "K's reason")
             pane.keys("q")
             pane.wait_for(lambda t: "EXITED:0" in t, "a clean exit")
         finally:

@@ -264,10 +264,12 @@ def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: s
     else:
         pid = conn.owning_process if conn is not None else group.pid if group else None
         if pid is None:
-            # Why, from how the owner was looked up: an owner unread is not "no owner".
+            # Why, from how the owner was looked up: an owner unread is not "no owner". A
+            # PID-less process group holds one such answer; a container's says it row by row.
+            status = conn.owner_status if conn is not None else group.owner if group else None
             why = (
-                connections.no_process_to_end(conn.owner_status)
-                if conn is not None
+                connections.no_process_to_end(status)
+                if status is not None
                 else "no PID to terminate in this group (each row's detail says why)"
             )
             screen.notify(why, severity="warning", markup=False)

@@ -134,6 +134,8 @@ def group_line(
     sign = "▾" if expanded else "▸"
     speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
     text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
+    if group.note:
+        text = f"{text} — {group.note}"
     return _strip([(fmt.fit(text, width, False), line_style, width)], width, line_style)
 
 
