@@ -244,7 +244,7 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
             f"by the {snap.source} source ({rule.text})"
         )
     if _never_on_linux_wanted(args, snap):
-        from core.connections.state_hints import NEVER_ON_LINUX
+        from core.connections import NEVER_ON_LINUX
 
         notes.append(f"--state DeleteTCB matches no connection: {NEVER_ON_LINUX}")
     return notes

@@ -16,6 +16,7 @@ __all__ = [
     "ENUMS",
     "FILTER_KEYS",
     "MAX_QUERY_CHARS",
+    "NEVER_ON_LINUX",
     "OWNERLESS_CELLS",
     "PAGE_COLUMN",
     "PROPERTIES",
@@ -156,7 +157,13 @@ if TYPE_CHECKING:
     from core.connections.sources.fd_scan import cancel_early as cancel_owner_scan
     from core.connections.sources.fd_scan import start_early as start_owner_scan
     from core.connections.state_hints import HINTS as STATE_HINTS
-    from core.connections.state_hints import orphaned, state_hint, unaccepted, window_wait
+    from core.connections.state_hints import (
+        NEVER_ON_LINUX,
+        orphaned,
+        state_hint,
+        unaccepted,
+        window_wait,
+    )
     from core.connections.zero_window import peer_window, window_shut
 else:
     __getattr__ = lazy_exports(
@@ -225,6 +232,7 @@ else:
             "snapshot": ("Snapshot",),
             "state_hints": (
                 "STATE_HINTS=HINTS",
+                "NEVER_ON_LINUX",
                 "orphaned",
                 "state_hint",
                 "unaccepted",
