@@ -389,6 +389,10 @@ class RedactingFeed(PassedControls):
         async for snap in self.feed.stream():
             yield self.redactor.snapshot(snap)
 
+    def current(self) -> Snapshot:
+        """The wrapped replay's current sample, redacted (only a Seekable feed has one)."""
+        return self.redactor.snapshot(self.feed.current())
+
     async def ipsec_stream(self) -> AsyncIterator[IpsecView]:
         """The wrapped feed's IPsec views, redacted (nothing when it has no such stream)."""
         if isinstance(self.feed, StreamsIpsec):
