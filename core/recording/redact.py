@@ -351,6 +351,7 @@ class SnapshotRedactor:
             diff=diff,
             ghosts=ghosts,
             error=error,
+            link_down=None if snap.link_down is None else self.redactor.text(snap.link_down),
             ipsec=self.ipsec(snap.ipsec) if snap.ipsec is not None else None,
             namespaces=self.namespaces(snap.namespaces) if snap.namespaces is not None else None,
         )
