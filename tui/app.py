@@ -382,11 +382,19 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             paused=self.paused,
             snapshot=self.snapshot,
             clock=self.now,
-            link=getattr(self.feed, "link_status", None),
+            link=self._link(),
             # A remote feed is another machine's namespace: only a local live view is "this".
             live=self.feed.live and not hasattr(self.feed, "link_status"),
             other_namespaces=bool(getattr(self.feed, "reads_other_namespaces", False)),
         )
+
+    def _link(self) -> str | None:
+        """A remote feed's trouble with its link, or the one recorded with the sample shown
+        (a replayed ``record --remote`` outage is shown as the live app showed it)."""
+        link: str | None = getattr(self.feed, "link_status", None)
+        if link is None and self.snapshot is not None:
+            link = self.snapshot.link_down
+        return link
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Space shows (and does) Pause while running and Resume while paused; the replay

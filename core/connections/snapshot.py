@@ -379,6 +379,10 @@ class Snapshot:
     error: SourceError | None = None
     stale: bool = False
     """True when ``connections`` are the last good ones because this sample failed."""
+    link_down: str | None = None
+    """Set on the sample ``record --remote`` writes when the SSH link is lost: the link's
+    state then (``disconnected — reconnecting``). Nothing in it was measured at its time, the
+    IPsec view included, so a replay shows it as the live app showed the outage: not live."""
     privilege: Privilege = field(default_factory=Privilege)
     stats: SampleStats = field(default_factory=SampleStats)
     paused: bool = False

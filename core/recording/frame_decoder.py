@@ -215,6 +215,7 @@ class FrameDecoder:
         error: SourceError | None = SOURCE_ERROR.decode(rec["e"]) if "e" in rec else None
         stats: SampleStats = STATS.decode(_get(rec, "ss", list))
         stale = _get(rec, "s", bool, False)
+        link_down = _get(rec, "ld", str, None)
         paused = _get(rec, "pa", bool, False)
         skipped = _get(rec, "sk", int, 0)
         if not build:
@@ -234,6 +235,7 @@ class FrameDecoder:
             processes=self._procs,
             error=error,
             stale=stale,
+            link_down=link_down,
             privilege=self._privilege,
             stats=stats,
             paused=paused,

@@ -109,6 +109,8 @@ class FrameEncoder:
             rec["e"] = SOURCE_ERROR.encode(snap.error)
         if snap.stale:
             rec["s"] = True
+        if snap.link_down is not None:
+            rec["ld"] = snap.link_down
         if snap.paused:
             rec["pa"] = True
         if snap.skipped:

@@ -21,6 +21,7 @@ p     processes by PID: all (K) or new/changed (D);  ``pr`` PIDs gone (D)
 g     ghosts ``[[connection, closed_at], ...]``: always in K; in D only when they differ from
       the rule (removed connections become ghosts, expire after the header's ghost_ttl_s)
 e     SourceError (when set);  ``s`` stale (when true);  ``pa`` paused (when true)
+ld    the link's state when the sample was taken with a remote link down (when set)
 ns    NamespaceView (K, or D when it changed; absent when one namespace was read)
 pv    Privilege (K, or D when it changed);  ``ss`` SampleStats;  ``sk`` skipped (when > 0)
 ip    IPsec view: full (K), or a :mod:`core.recording.jsondelta` delta (D, when it changed);

@@ -351,6 +351,7 @@ class SnapshotRedactor:
             diff=diff,
             ghosts=ghosts,
             error=error,
+            link_down=None if snap.link_down is None else self.redactor.text(snap.link_down),
             ipsec=self.ipsec(snap.ipsec) if snap.ipsec is not None else None,
             namespaces=self.namespaces(snap.namespaces) if snap.namespaces is not None else None,
         )
@@ -388,6 +389,10 @@ class RedactingFeed(PassedControls):
         """The wrapped stream, redacted."""
         async for snap in self.feed.stream():
             yield self.redactor.snapshot(snap)
+
+    def current(self) -> Snapshot:
+        """The wrapped replay's current sample, redacted (only a Seekable feed has one)."""
+        return self.redactor.snapshot(self.feed.current())
 
     async def ipsec_stream(self) -> AsyncIterator[IpsecView]:
         """The wrapped feed's IPsec views, redacted (nothing when it has no such stream)."""

@@ -64,6 +64,8 @@ class ReplayFeed(FeedControls):
         self._wake: asyncio.Event | None = None
         self._last: Snapshot | None = None
         self._last_index = 0
+        self._ahead: tuple[int, Snapshot, bool] | None = None
+        """The sample :meth:`current` read before the stream got to it (and at which index)."""
 
     # --- Feed ----------------------------------------------------------------------
     @property
@@ -160,6 +162,19 @@ class ReplayFeed(FeedControls):
             i += 1
         return self.recording.index_at(snap.time) + 1
 
+    def current(self) -> Snapshot:
+        """The sample at the current position, as the stream shows it (or will: a step or a
+        seek is shown when the stream gets to it).
+
+        Why: keys read in one go (a slow SSH link) run before the stream has shown the steps
+        they follow; ``. . a`` must mark the sample the steps led to, not the one still shown.
+        """
+        if self._last is not None and self._last_index == self._index:
+            return self._last
+        if self._ahead is None or self._ahead[0] != self._index:
+            self._ahead = (self._index, *self._read())
+        return self._ahead[1]
+
     @property
     def speed(self) -> float:
         """Playback speed factor."""
@@ -223,18 +238,30 @@ class ReplayFeed(FeedControls):
         return False
 
     def _emit(self) -> Snapshot:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == self._index:  # already read by current()
+            snap, good = ahead[1], ahead[2]
+            if snap.paused != self._paused:
+                snap = dataclasses.replace(snap, paused=self._paused)
+        else:
+            snap, good = self._read()
+        if good:
+            self._last, self._last_index = snap, self._index
+        return snap
+
+    def _read(self) -> tuple[Snapshot, bool]:
+        """The current sample with its diff against the last one emitted, and True; where
+        the file cannot be read, the last one again, marked with the error, and False."""
         try:
             snap = self.recording.snapshot(self._index)
         except RecordingError as exc:
             if self._last is None:
                 raise
             error = SourceError(ErrorKind.UNAVAILABLE, str(exc), self._last.time)
-            return dataclasses.replace(self._last, error=error, stale=True)
+            return dataclasses.replace(self._last, error=error, stale=True), False
         prev = self._last
         diff = diff_connections(prev.connections, snap.connections) if prev else snap.diff
-        snap = dataclasses.replace(snap, diff=diff, paused=self._paused, skipped=0)
-        self._last, self._last_index = snap, self._index
-        return snap
+        return dataclasses.replace(snap, diff=diff, paused=self._paused, skipped=0), True
 
 
 # --- seeking by text ---------------------------------------------------------------------

@@ -311,6 +311,7 @@ class RemoteFeed(FeedControls):
                 dataclasses.replace(
                     before, seq=last.seq, time=last.time + timedelta(seconds=since),
                     diff=ConnectionDiff(), error=error, stale=True, skipped=0,
+                    link_down=status,
                 )
             )  # fmt: skip
             return

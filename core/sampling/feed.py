@@ -79,6 +79,11 @@ class Seekable(Feed, Protocol):
         the replay bar, the marks and the diff all name a sample by."""
         ...
 
+    def current(self) -> Snapshot:
+        """The sample at the current position, also before the stream has shown it (a mark
+        typed right behind a step is that sample's)."""
+        ...
+
     @property
     def start_time(self) -> datetime:
         """Time of the first recorded sample."""

@@ -81,6 +81,8 @@ def test_a_recorded_outage_is_one_stale_sample_and_rows_stay_the_same(
     (i,) = down
     before, marker, after = snaps[i - 1], snaps[i], snaps[i + 1]
     assert DISCONNECTED in marker.error.message and marker.stale  # type: ignore[union-attr]
+    assert marker.link_down == DISCONNECTED  # a replay shows it as not live, as the TUI did
+    assert before.link_down is None and after.link_down is None
     assert marker.time > before.time  # stamped with its own time
     assert after.time - marker.time > (marker.time - before.time)  # the gap stays a gap
     assert marker.connections.keys() == before.connections.keys() and not marker.diff.removed

@@ -158,6 +158,8 @@ async def test_redacting_replay_is_still_seekable(tmp_path: Path) -> None:
     first = await anext(stream)
     assert '"192.0.2.10"' not in json.dumps(content(first))
     feed.step(3)
+    ahead = feed.current()  # what a mark typed right behind the step takes: redacted too
+    assert ahead.seq == 4 and '"192.0.2.10"' not in json.dumps(content(ahead))
     assert (await anext(stream)).seq == 4
     await feed.aclose()
     demo = RedactingFeed(DemoFeed(1))

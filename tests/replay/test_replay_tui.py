@@ -443,3 +443,27 @@ async def test_at_80_columns_the_bar_shows_both_marks_whole_with_their_sample_nu
         last = fmt.clock(app.snapshot.time)
         assert bar.endswith(f"({n}/{n}) end cut  A 09:00:01 (2)  B {last} ({n})")
         assert cell_len(bar) <= 78
+
+
+async def test_marks_and_diff_read_with_steps_and_seeks_act_on_the_sample_those_led_to(
+    recording: Path,
+) -> None:
+    """Keys read in one go (a slow SSH link): `. . a` marked the sample shown before the
+    steps, because a step is shown only when the replay's stream gets to it."""
+    app, _ = app_on(recording)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(pilot, app)
+        await burst(pilot, "full_stop", "full_stop", "a", "full_stop", "b", "d")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        marks = app.replay.marks if app.replay is not None else None
+        assert marks is not None and (marks.a_number, marks.b_number) == (3, 4)
+        screen = app.screen
+        assert isinstance(screen, DiffScreen) and screen.diff.numbers == (3, 4)
+        assert (screen.diff.a.seq, screen.diff.b.seq) == (3, 4)
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, DiffScreen))
+        await burst(pilot, "t", "plus", "1", "0", "s", "enter", "a", "comma", "b")
+        await until(pilot, lambda: shown(app) == 13)
+        assert (marks.a_number, marks.b_number) == (14, 13)
+        assert marks.a is not None and marks.a.seq == 14
+        assert marks.b is not None and marks.b.seq == 13

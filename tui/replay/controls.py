@@ -430,10 +430,14 @@ class ReplayControls:
         self.feed.seek(when)
         self._redraw()
 
-    def mark(self, name: str, snap: Snapshot | None) -> None:
-        """Remember ``snap`` (the sample shown now) as mark A or B."""
-        if snap is None:
-            return
+    def mark(self, name: str) -> None:
+        """Remember the sample at the replay's position as mark A or B.
+
+        Why the feed's, not the App's snapshot: keys read in one go (a slow SSH link) run
+        before the stream shows the steps and seeks read with them; ``. . a`` marked the
+        sample still shown before the steps.
+        """
+        snap = self.feed.current()
         number = self.feed.number_of(snap)
         if name == "A":
             self.marks.a, self.marks.a_number = snap, number
@@ -515,8 +519,8 @@ class ReplayActions:
         self._controls().seek_prompt()
 
     def action_replay_mark(self, name: str) -> None:
-        """Remember the sample shown now as mark A or B."""
-        self._controls().mark(name, self.snapshot)
+        """Remember the sample at the replay's position as mark A or B."""
+        self._controls().mark(name)
 
     def action_replay_diff(self) -> None:
         """Show the diff between the marks."""

@@ -1,0 +1,153 @@
+"""A ``record --remote`` outage replays as the live app showed it: the IPsec values of the
+outage sample are the last ones received, not live (dimmed, no rates, no provider active, a
+banner saying why), on the counters, the native view and a counter's detail; the samples
+around it are live.
+
+The outage is the one the remote feed itself records when its link drops (the drop is
+constructed: the sample is what :meth:`RemoteFeed._dropped` publishes); the file is written
+by the project's recording writer and replayed in the real app.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Label, Static
+
+from core.connections.snapshot import Snapshot
+from core.recording.replay import open_replay
+from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
+from core.remote.target import parse_target
+from tests.recording.util import demo_snapshots, write_recording
+from tui.app import TcpscopeApp
+from tui.ipsec.counter_detail import CounterDetail
+from tui.ipsec.ipsec_table import CounterRowView
+from tui.ipsec.sa_list import NativeTable
+from tui.ipsec.screen import IpsecScreen
+
+
+@pytest.fixture(autouse=True)
+def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    yield
+
+
+@pytest.fixture
+def with_outage(tmp_path: Path) -> Path:
+    """Three samples received, the link lost (the outage sample), then two more."""
+    snaps = demo_snapshots(2, 5)
+    feed = RemoteFeed(
+        parse_target("nobody@server.invalid"),
+        stream_config(interval_s=1.0, ghost_ttl_s=5.0, ipsec=True, provider="auto",
+                      vici=None, every_tcp_info=False, netns=None),
+        recording=True,
+    )  # fmt: skip
+    written: list[Snapshot] = []
+    for snap in snaps[:3]:
+        feed._deliver(snap)  # as the reader thread hands over the agent's samples
+        assert feed._last is not None
+        written.append(feed._last)
+    feed._dropped("connection reset by peer")
+    outage = feed._last
+    assert outage is not None and outage.stale and outage.ipsec is not None
+    path = tmp_path / "outage.tsr"
+    write_recording(path, [*written, outage, *snaps[3:]])
+    return path
+
+
+async def until(pilot: Pilot[int], ok: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if ok():
+            return
+        await pilot.pause()
+    assert ok()
+
+
+def ipsec(app: TcpscopeApp) -> IpsecScreen:
+    return next(s for s in app.screen_stack if isinstance(s, IpsecScreen))
+
+
+def providers(app: TcpscopeApp) -> str:
+    return str(ipsec(app).query_one("#ipsec-providers", Static).render())
+
+
+def banner(app: TcpscopeApp) -> str:
+    found = ipsec(app).query("#banner").results(Static)
+    return " ".join(str(w.render()) for w in found if w.display)
+
+
+def header(app: TcpscopeApp) -> str:
+    console = Console(file=io.StringIO(), width=300, record=True, color_system=None)
+    console.print(app.screen.query_one("#header", Static).content)
+    return console.export_text()
+
+
+def cells(app: TcpscopeApp, counter: str) -> tuple[str, str, bool]:
+    """The counter's value and rate cells, and whether its row is marked stale."""
+    row = ipsec(app).query_one(f"#row-demo-{counter}", CounterRowView)
+    value, rate = (str(row.query_one(f".cell-{c}", Label).render()) for c in ("value", "rate"))
+    return value, rate, row.has_class("-stale")
+
+
+def native_dimmed(app: TcpscopeApp) -> list[bool]:
+    """Per native counter row: whether its value and rate cells (those with text) are dimmed."""
+    table = ipsec(app).query_one(NativeTable)
+    out = []
+    for key in table.rows:
+        texts = [
+            c if isinstance(c, Text) else Text(str(c))
+            for c in (table.get_cell(key, "value"), table.get_cell(key, "rate"))
+        ]
+        shown = [t for t in texts if t.plain]
+        if shown:
+            out.append(all(any("dim" in str(s.style) for s in t.spans) for t in shown))
+    return out
+
+
+async def test_the_outage_sample_shows_its_ipsec_values_as_not_live(with_outage: Path) -> None:
+    feed = open_replay(with_outage)
+    feed.pause()
+    app = TcpscopeApp(feed, hostname="web1")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None)
+        await pilot.press("2")
+        feed.seek_index(2)  # the last sample received before the drop: live
+        await until(pilot, lambda: feed.index == 2 and "● demo" in providers(app))
+        assert banner(app) == "" and not cells(app, "SendFailures")[2]
+        assert DISCONNECTED not in header(app)
+
+        feed.seek_index(3)  # the outage sample
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.stale)
+        await pilot.pause()
+        assert "◌ demo" in providers(app) and "●" not in providers(app), providers(app)
+        said = banner(app)
+        assert "not live: " in said and DISCONNECTED in said, said
+        assert "connection reset by peer" in said
+        assert DISCONNECTED in header(app)
+        for counter in ("ActiveAcquire", "SendFailures"):
+            value, rate, stale = cells(app, counter)
+            assert value != "—" and rate == "—" and stale, (counter, value, rate)
+
+        await pilot.press("enter")  # the counter detail says so too
+        await until(pilot, lambda: bool(app.screen.query(CounterDetail)))
+        summary = app.screen.query_one(CounterDetail).query_one(".detail-summary", Static)
+        detail = str(summary.render())
+        assert "Not live: " in detail and DISCONNECTED in detail, detail
+        await pilot.press("escape")
+        await until(pilot, lambda: not app.screen.query(CounterDetail))
+
+        await pilot.press("n")  # the native counters: the last values, dimmed
+        await pilot.pause()
+        dimmed = native_dimmed(app)
+        assert dimmed and all(dimmed), dimmed
+
+        feed.seek_index(4)  # the first sample after the reconnection: live again
+        await until(pilot, lambda: "● demo" in providers(app))
+        assert banner(app) == "" and not any(native_dimmed(app))
+        assert DISCONNECTED not in header(app)
