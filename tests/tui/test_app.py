@@ -24,10 +24,12 @@ from core.connections.model import ProcessInfo, TcpConnection, TcpState
 from core.connections.property_rules import PROPERTIES
 from core.connections.seed_tables import ENUMS
 from core.connections.snapshot import Privilege, Snapshot
+from core.connections.sort_keys import SORT_COLUMNS
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from core.sampling.feed import Seekable
 from tests.tui.scripted import HOST, PROCS, START, SteppedFeed, base_conns, demo_frames
 from tui.app import TcpscopeApp
+from tui.connections.columns import BY_KEY
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.screen import ConnectionsScreen
@@ -126,6 +128,28 @@ async def test_sort_by_state_offload_pid_follows_the_data() -> None:
                 c.instance_id for c in reversed(expected)
             ]
             await pilot.press("S")
+
+
+async def test_at_60_columns_every_sort_column_shows_its_arrow() -> None:
+    """At 60x16 PID and Process sorted the rows while the header, cut at the right edge,
+    showed no ▲: the endpoints give way instead, cut in the address, never in the port."""
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(60, 16)) as pilot:
+        await step(pilot, app, feed)
+        await pilot.press("P")  # PID, then `s` through every sort column after it
+        for key in SORT_COLUMNS[SORT_COLUMNS.index("pid") :]:
+            await pilot.pause()
+            t = table(app)
+            assert t.index.sort_column == key
+            header = t.render_line(0).text
+            assert f"{BY_KEY[key].title}▲" in header, (key, header)
+            assert "…" not in header, header  # narrowed endpoints take their short titles
+            for y in range(1, min(t.row_count, 13) + 1):
+                conn = t.index.rows[t.row_id_at(int(t.scroll_offset.y) + y - 1)]
+                line = t.render_line(y).text
+                assert f":{conn.local_port} " in line and f":{conn.remote_port} " in line, line
+            await pilot.press("s")
 
 
 async def test_state_sort_is_numeric_not_alphabetical() -> None:

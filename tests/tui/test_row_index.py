@@ -24,7 +24,7 @@ from core.connections.snapshot import Snapshot
 from core.connections.sort_keys import SORT_COLUMNS
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 from core.sampling.sampler import Sampler
-from tui.connections.columns import COLUMNS, layout
+from tui.connections.columns import BY_KEY, COLUMNS, SORTABLE, layout
 
 PROCS = {p: ProcessInfo(p, f"p{p % 3}", "u", None, None, None) for p in range(1, 6)}
 ROW = st.tuples(
@@ -133,6 +133,21 @@ def test_a_kept_sort_column_at_80_pushes_out_pid_not_the_process_name() -> None:
         width, title = widths[key]
         assert width >= len(title) + 1, (key, widths)  # the title whole, and its arrow
     assert [c.key for c, _ in layout(79, keep="pid")][-2:] == ["pid", "process"]
+
+
+def test_every_sort_column_fits_with_its_arrow_from_60_columns_up() -> None:
+    # The table gets the terminal's width less its scrollbar: 58 leaves room for a 2-cell one.
+    # Between 60 and ~72 columns a sort by PID or Process once put the layout past the right
+    # edge, and the sorted column (the only one saying what the rows are ordered by) was cut.
+    for total in range(58, 200):
+        for key in SORTABLE:
+            cols = layout(total, keep=key)
+            widths = {c.key: w for c, w in cols}
+            assert sum(widths.values()) + len(cols) - 1 <= total, (total, key, widths)
+            assert key in widths and widths[key] >= len(BY_KEY[key].title) + 1, (total, key)
+            assert {"state", "local", "remote"} <= widths.keys(), (total, key, widths)
+            # An endpoint may narrow, but keeps its port whole and a few cells of the address.
+            assert min(widths["local"], widths["remote"]) >= len("192.…200:65535"), (total, key)
 
 
 def test_layout_when_wide_shows_every_default_column_and_fits() -> None:

@@ -36,15 +36,25 @@ class Column:
     """Right-aligned (numbers)."""
     sortable: bool = True
     """False for values measured only for the rows on screen (byte rates)."""
+    short: str = ""
+    """Title for a column narrower than :attr:`title` (endpoints narrowed at 60 columns)."""
+
+    def title_for(self, cells: int) -> str:
+        """The title, or the short one when the title needs more than ``cells``."""
+        return self.short if self.short and len(self.title) > cells else self.title
 
 
 IPV4_ENDPOINT: Final = len("255.255.255.255:65535")
+ENDPOINT_NARROWEST: Final = len("192.…200:65535")
+"""Narrowest an endpoint gets when only the columns that never drop are left: the port whole
+and a few cells of the address either side of the ellipsis (:func:`tui.format.fit_endpoint`).
+At 60 columns a sort by Process then fits beside State and both endpoints."""
 
 COLUMNS: Final[tuple[Column, ...]] = (
     Column("marker", "", 1, 1, 0, sortable=False),
     Column("state", "State", 11, 11, 0),
-    Column("local", "Local address:port", 24, IPV4_ENDPOINT, 0, flex=True),
-    Column("remote", "Remote address:port", 24, IPV4_ENDPOINT, 0, flex=True),
+    Column("local", "Local address:port", 24, IPV4_ENDPOINT, 0, flex=True, short="Local"),
+    Column("remote", "Remote address:port", 24, IPV4_ENDPOINT, 0, flex=True, short="Remote"),
     Column("pid", "PID", 7, 7, 1, right=True),
     Column("process", "Process", 16, 12, 1, flex=True),
     Column("service", "Service", 8, 7, 5),
@@ -85,9 +95,16 @@ def layout(
     """Columns that fit ``total`` cells (one-cell gaps), each with its width, left to right.
 
     ``keep`` (the sort column) is never dropped or hidden, and is at least as wide as its
-    title and its ▲/▼.
+    title and its ▲/▼. When only it and the columns that never drop are left and they are still
+    too wide (60 to ~72 columns, sorted by PID or Process), the endpoints narrow: a layout
+    wider than the terminal was cut at its right end, and with it the sorted column.
     """
     wanted = [c for c in COLUMNS if c.key not in hidden or c.key == keep]
+    if keep is not None:
+        # Its title whole beside the ▲/▼ (Service's 7 cells once showed "Servic▲").
+        kept = BY_KEY[keep]
+        kept = replace(kept, min_width=max(kept.min_width, len(kept.title) + 1))
+        wanted = [kept if c.key == keep else c for c in wanted]
 
     def need(cols: list[Column]) -> int:
         return sum(c.min_width for c in cols) + max(0, len(cols) - 1)
@@ -103,10 +120,11 @@ def layout(
     chosen = list(wanted)
     fit(chosen, _rightmost)
     if keep is not None and all(c.key != keep for c in chosen):
-        forced = replace(BY_KEY[keep], priority=0)
-        forced = replace(forced, min_width=max(forced.min_width, len(forced.title) + 1))
+        forced = replace(kept, priority=0)
         chosen = [forced if c.key == keep else c for c in wanted if c in chosen or c.key == keep]
         fit(chosen, _to_drop)
+    if need(chosen) > total:
+        chosen = _narrow_endpoints(chosen, need(chosen) - total)
     for pair in (RATE_KEYS, QUEUE_KEYS):
         shown = [c for c in chosen if c.key in pair]
         if len(shown) == 1:
@@ -126,6 +144,24 @@ def layout(
             widths[col.key] += spare // len(flex)
         widths[flex[-1].key] += spare - (spare // len(flex)) * len(flex)
     return tuple((c, widths[c.key]) for c in chosen)
+
+
+def _narrow_endpoints(chosen: list[Column], over: int) -> list[Column]:
+    """``chosen`` with the endpoints' minimum widths lowered by ``over`` cells in all, the
+    local one first, neither below :data:`ENDPOINT_NARROWEST`.
+
+    Why the local one first: its address is one of this host's own, few and known, and its
+    port survives the cut; the remote address names the peer.
+    """
+    narrowed = []
+    for col in chosen:
+        if col.key in ("local", "remote") and over > 0:
+            cut = min(over, col.min_width - ENDPOINT_NARROWEST)
+            if cut > 0:
+                col = replace(col, min_width=col.min_width - cut)
+                over -= cut
+        narrowed.append(col)
+    return narrowed
 
 
 def _rightmost(chosen: list[Column], _over: int) -> Column:

@@ -74,10 +74,11 @@ def header_line(
         active = col.key == sort_column
         if active:
             # The arrow is never cut: the title gives way to it.
-            title = fmt.fit(col.title, max(0, w - 1), False).rstrip() if w > 1 else ""
+            title = col.title_for(w - 1)
+            title = fmt.fit(title, max(0, w - 1), False).rstrip() if w > 1 else ""
             text = fmt.fit(title + arrow, w, col.right)
         else:
-            text = fmt.fit(col.title, w, col.right)
+            text = fmt.fit(col.title_for(w), w, col.right)
         cells.append((text, sorted_style if active else base, w))
     return _strip(cells, width, base)
 
