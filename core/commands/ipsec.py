@@ -96,11 +96,11 @@ def _grade_reason(counter: str, provider: str, version: str | None) -> str | Non
 
 
 def view_json(view: IpsecView) -> dict[str, object]:
-    """The whole view as the ``--json`` document."""
+    """The whole view as the ``--json`` document (instances in the table's order)."""
     return {
         "class": CLASS_NAME,
         "time": view.time.isoformat(),
-        "instances": [instance_json(p) for p in view.providers],
+        "instances": [instance_json(p) for p in daemons_first(view.providers)],
     }
 
 

@@ -153,6 +153,7 @@ def test_table_shows_the_daemon_first_and_says_once_that_it_is_not_running(
     doc = run_json("--provider", "auto", "--vici", str(tmp_path / "charon.vici"))
     (charon,) = [i for i in doc["instances"] if i["provider"] == "strongswan"]
     assert set(charon["provenance"]) == set(COUNTER_NAMES)  # the JSON keeps every counter
+    assert [i["provider"] for i in doc["instances"]] == ["strongswan", "kernel"]  # as the table
 
 
 def test_core_ipsec_cli_imports_no_ui_libraries() -> None:

@@ -9,7 +9,8 @@ the provider's creation, also while charon is absent, and (re)connects on its ow
 (re)started charon brings its connections up within its first second (a missing socket costs
 one failed ``connect`` a try), then every :data:`RETRY_S`. A charon that came up while tcpscope
 ran and was registered with only after it could have acted (see :meth:`_check_late`) makes the
-totals lower bounds too (``late``).
+totals lower bounds too (``late``). ``outages`` counts the stretches that may have missed events:
+a loss and the re-registration that ends it, prompt or late, are one.
 """
 
 from __future__ import annotations
@@ -109,6 +110,9 @@ class ViciEventCounter:
         """How often the listener registered with a charon that could have acted before."""
         self.late_s = 0.0
         """The longest such delay: seconds from charon's VICI socket to the registration."""
+        self.outages = 0
+        """Stretches in which events may have been missed: each loss of charon (up to its
+        re-registration, late or not), and a late first registration."""
         self._started_wall = time.time()
         self._thread = threading.Thread(target=self._run, name="vici-events", daemon=True)
 
@@ -150,6 +154,7 @@ class ViciEventCounter:
                 misbehaving = False
                 self._connected.clear()
                 self.gaps += 1
+                self.outages += 1
                 backoff.succeeded()
                 lost_at = time.monotonic()
             if misbehaving:  # there but misbehaving: doubling waits, not every few ms
@@ -211,6 +216,8 @@ class ViciEventCounter:
         if sas or (conns and lag > LATE_S):
             self.late += 1
             self.late_s = max(self.late_s, lag)
+            if not self.ever_connected:  # else it ends the outage its loss began
+                self.outages += 1
 
     def _charon_work(self) -> tuple[bool, bool]:
         """``(has IKE SAs, has connections loaded)`` now; ``(True, True)`` when unknown.

@@ -297,7 +297,8 @@ class StrongswanProvider:
     ) -> int | None:
         """Fill the totals counted from events (their native keys into ``totals``); after a
         listener gap or a late registration (:attr:`ViciEventCounter.late`) they are lower
-        bounds. Returns the number of both (None: nothing counted yet).
+        bounds. Returns the number of outages (:attr:`ViciEventCounter.outages`: a loss and its
+        late re-registration are one) or None: nothing counted yet.
 
         Why no recovery from ``get-counters``: it has no count of IKE or CHILD SAs set up
         (``ike-updown``/``child-updown``, the bulk of these totals, and all of IKEv1), and its
@@ -337,7 +338,7 @@ class StrongswanProvider:
         ev_native["events.late_registrations"] = late
         native.update(ev_native)
         totals.update(ev_native)
-        return gaps + late
+        return ev.outages
 
     def close(self) -> None:
         """Stop the event listener and close the command session."""
