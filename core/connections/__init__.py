@@ -17,6 +17,7 @@ __all__ = [
     "FILTER_KEYS",
     "MAX_QUERY_CHARS",
     "NEVER_ON_LINUX",
+    "NO_BYTE_RATE",
     "OWNERLESS_CELLS",
     "PAGE_COLUMN",
     "PROPERTIES",
@@ -30,6 +31,7 @@ __all__ = [
     "Endpoints",
     "FirstPage",
     "Group",
+    "GroupRate",
     "NamespaceInfo",
     "NamespaceView",
     "Outcome",
@@ -65,6 +67,7 @@ __all__ = [
     "field_values",
     "filter_argument",
     "get_source",
+    "group_rate",
     "kill",
     "namespace_in",
     "namespace_key_text",
@@ -141,7 +144,7 @@ if TYPE_CHECKING:
         filter_argument,
         parse_query,
     )
-    from core.connections.rates import ByteRate, RateTracker
+    from core.connections.rates import NO_BYTE_RATE, ByteRate, GroupRate, RateTracker, group_rate
     from core.connections.records import address_test, canonical_address, endpoint_text
     from core.connections.report import write_csv, write_json, write_table
     from core.connections.reverse_dns import ReverseDns
@@ -219,7 +222,7 @@ else:
                 "filter_argument",
                 "parse_query",
             ),
-            "rates": ("ByteRate", "RateTracker"),
+            "rates": ("NO_BYTE_RATE", "ByteRate", "GroupRate", "RateTracker", "group_rate"),
             "records": ("address_test", "canonical_address", "endpoint_text"),
             "report": ("write_csv", "write_json", "write_table"),
             "reverse_dns": ("ReverseDns",),

@@ -13,7 +13,7 @@ What a line looks like (and how untrusted text stays plain text) is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import ClassVar
@@ -29,10 +29,12 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from core.connections import (
+    NO_BYTE_RATE,
     PAGE_COLUMN,
     SORT_COLUMNS,
     FirstPage,
     Group,
+    GroupRate,
     Query,
     RateTracker,
     ReverseDns,
@@ -40,6 +42,7 @@ from core.connections import (
     Snapshot,
     TcpConnection,
     TcpState,
+    group_rate,
     namespace_label,
 )
 from tui import format as fmt
@@ -84,7 +87,13 @@ STYLE_CACHE = 64
 """Row styles kept (a handful of lifecycle/cursor combinations per theme)."""
 
 FOLLOW_AT_MOST = 400
-"""Connections whose tcp_info the table asks for (rows and groups on screen), at most."""
+"""Connections whose tcp_info the table asks for (rows and groups on screen), at most: one
+exact netlink query each per sample. Shared in turn among the rows on screen, so that every
+group row gets its part (a group of 50k members is summed over part of them, and says so)."""
+RATE_PENDING_SAMPLES = 3
+"""Samples a group row shows "…" for while none of its followed connections has a rate yet
+(the feed reads them from the next sample, a rate needs two); after that, none is known here
+(a source without tcp_info): no rate is shown."""
 
 
 class ConnTable(ScrollView, can_focus=True):
@@ -162,6 +171,11 @@ class ConnTable(ScrollView, can_focus=True):
         (a message came a frame late at times: rows filtered, counts not yet)."""
         self.rates = RateTracker()
         """In/s and Out/s of the rows on screen (and the process groups on screen)."""
+        self._group_followed: dict[str, list[str]] = {}
+        """Each group row on screen: its members whose rates are followed (a part of a large
+        group's, see :meth:`followed_ids`)."""
+        self._group_samples: dict[str, int] = {}
+        """Each followed group row: samples taken since it has been followed."""
         self.uniform = UniformColumns()
         """Enum columns with one value on every row: shown as a note, not as a column."""
         self._grouped_from: str | None = None
@@ -196,6 +210,8 @@ class ConnTable(ScrollView, can_focus=True):
         self._tick_changed = frozenset(c.instance_id for c in snap.diff.state_changed)
         self.index.update(snap, self.ghost_ttl_s)
         self.uniform.update(snap)
+        samples = self._group_samples
+        self._group_samples = {g: samples.get(g, 0) + 1 for g in self._group_followed}
         followed = self.followed_ids()
         if self.pinned is not None:
             followed.append(self.pinned)
@@ -223,24 +239,49 @@ class ConnTable(ScrollView, can_focus=True):
 
     def followed_ids(self) -> list[str]:
         """Connections whose byte rates the table shows now: rows on screen when the rate
-        columns are laid out, and the members of the process groups on screen."""
+        columns are laid out, and members of the process groups on screen that move bytes.
+
+        At most :data:`FOLLOW_AT_MOST`, taken in turn from each row on screen (one from each,
+        then a second from each group, ...): the first group's members took all of it, and
+        the groups below showed no rate. Remembers which members each group's rate is of.
+        """
+        self._group_followed = {}
         if self.snapshot is None:
             return []
         top = int(self.scroll_offset.y)
-        ids: list[str] = []
         rates_shown = any(c.key in ON_SCREEN_KEYS for c, _ in self._layout)
+        turns: list[tuple[Iterator[str], list[str] | None]] = []
         for position in range(top, min(self.row_count, top + max(1, self.size.height))):
             row_id = self.row_id_at(position)
-            group = self._groups.get(row_id)
             if not row_id:
                 break  # below a first page's rows
+            group = self._groups.get(row_id)
             if group is not None:
-                ids.extend(group.members[:FOLLOW_AT_MOST])
+                taken: list[str] = []
+                self._group_followed[row_id] = taken
+                turns.append((self._moving_bytes(group), taken))
             elif rates_shown and row_id not in self.index.ghosts:
-                ids.append(row_id)
-            if len(ids) >= FOLLOW_AT_MOST:
-                break
-        return ids[:FOLLOW_AT_MOST]
+                turns.append((iter((row_id,)), None))
+        ids: dict[str, None] = {}  # ordered, once each (an expanded group's rows are its own)
+        while turns and len(ids) < FOLLOW_AT_MOST:
+            left: list[tuple[Iterator[str], list[str] | None]] = []
+            for members, of_group in turns:
+                iid = next(members, None)
+                if iid is None:
+                    continue
+                ids[iid] = None
+                if of_group is not None:
+                    of_group.append(iid)
+                left.append((members, of_group))
+                if len(ids) >= FOLLOW_AT_MOST:
+                    break
+            turns = left
+        return list(ids)
+
+    def _moving_bytes(self, group: Group) -> Iterator[str]:
+        """The group's members that can have a byte rate, in the table's order (stable from
+        one sample to the next, as a rate needs two readings of the same connection)."""
+        return (i for i in group.members if self._record(i).state not in NO_BYTE_RATE)
 
     def set_dns(self, dns: ReverseDns | None) -> None:
         """Turn host names on (with this resolver) or off."""
@@ -718,10 +759,15 @@ class ConnTable(ScrollView, can_focus=True):
             return None, None
         return dns.name(conn.local_address), dns.name(conn.remote_address)
 
-    def _group_rate(self, group: Group) -> float | None:
-        rates = [self.rates.rate(iid) for iid in group.members]
-        known = [r.total for r in rates if r is not None]
-        return sum(known) if known else None
+    def _group_rate(self, group: Group) -> GroupRate | None:
+        """The group row's bytes/s: of the members followed (see :meth:`followed_ids`);
+        ``measured == 0`` while the first rates are awaited; None when it can have none."""
+        row_id = group.row_id
+        rate = group_rate(self.rates, self._group_followed.get(row_id, ()), group.counts)
+        awaited = self._group_samples.get(row_id, 0) <= RATE_PENDING_SAMPLES
+        if rate is None or rate.measured or awaited:
+            return rate
+        return None  # followed for long, none measured: this feed gives no tcp_info
 
     def _cached(self, key: tuple[object, ...], make: Callable[[], Strip]) -> Strip:
         strip = self._cache.get(key)

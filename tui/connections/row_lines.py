@@ -19,6 +19,7 @@ from core.connections import (
     OWNERLESS_CELLS,
     ByteRate,
     Group,
+    GroupRate,
     ProcessInfo,
     TcpConnection,
     connection_service,
@@ -120,7 +121,7 @@ def group_line(
     expanded: bool,
     cursor: bool,
     width: int,
-    rate: float | None,
+    rate: GroupRate | None,
     style: StyleOf,
 ) -> Strip:
     """A process's (or container's) row: its name, connection count, rate and state counts."""
@@ -133,11 +134,24 @@ def group_line(
     if group.netns is not None:
         pid = f" (netns {group.inode})" if group.inode is not None else ""
     sign = "▾" if expanded else "▸"
-    speed = f"  {fmt.short_rate(rate)}/s" if rate is not None else ""
+    speed = _group_speed(rate)
     text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
     if group.note:
         text = f"{text} — {group.note}"
     return _strip([(fmt.fit(text, width, False), line_style, width)], width, line_style)
+
+
+def _group_speed(rate: GroupRate | None) -> str:
+    """``  12.0 KiB/s`` when every member that moves bytes is summed; ``  ≥1.2 MiB/s (rate
+    of 200 of 2500)`` when part of them is (a lower bound, said as one); ``  …/s`` until the
+    first rates come; nothing when the group can have none (only listeners, TIME_WAIT...)."""
+    if rate is None:
+        return ""
+    if not rate.measured:
+        return "  …/s"
+    if rate.whole:
+        return f"  {fmt.short_rate(rate.per_s)}/s"
+    return f"  ≥{fmt.short_rate(rate.per_s)}/s (rate of {rate.measured} of {rate.of})"
 
 
 def _endpoint(address: str, port: int, name: str | None) -> str:

@@ -413,6 +413,7 @@ class ConnectionsScreen(Screen[None]):
             table.set_grouped(True, "container")
         else:
             table.set_grouped(False)
+        self._follow()  # the groups' members from the next sample on, not the one after
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Close/Kill show dimmed in replay and demo, Close also without CAP_NET_ADMIN; their
