@@ -303,3 +303,16 @@ def test_a_python_without_textual_gets_one_line_not_a_traceback() -> None:
         f"tcpscope: {PY} cannot import 'textual', which this needs; install tcpscope with its "
         "dependencies (pip install .) and run that install's tcpscope"
     ], said
+
+
+def test_a_bad_address_filter_is_refused_like_every_other_option() -> None:
+    """``--local-address 300.1.1.1`` said ``tcpscope: not an IP address: …`` after a whole
+    sample, naming no option; now argparse's line for the option, before anything is read."""
+    for command, option in (("connections", "--local-address"), ("close", "--remote-address")):
+        done = tcpscope(command, option, "300.1.1.1")
+        assert done.returncode == 2, done
+        assert done.stderr == (
+            f"tcpscope {command}: error: argument {option}: not an IP address: '300.1.1.1'\n"
+        )
+    done = tcpscope("connections", "--local-address", "\x1b]0;t\x07")
+    assert done.returncode == 2 and "'\\x1b]0;t\\x07'" in done.stderr, done

@@ -44,6 +44,7 @@ from core.sampling import (
     WatchesTcpInfo,
     YieldsToUi,
 )
+from core.textsafe import printable
 from tui import bindings
 from tui import prefs as prefs_mod
 from tui.commands import TcpscopeCommands
@@ -65,6 +66,7 @@ PREFS_FLUSH_S: Final = 2.0
 """How long the app, as it ends, waits for preferences still being written."""
 
 INTERVALS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+REPLAY_PACE: Final = "a replay keeps the recording's interval: [ and ] change its speed"
 """Steps of ``+``/``-``."""
 
 SCREEN_ORDER = ("connections", "ipsec")
@@ -270,8 +272,10 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         # the header already shows): one toast per outage, not one per stage.
         same = error.since == self._last_error_at
         if error.message != self._last_error and not same:
-            self.notify(
-                error.message, title=f"Sampler error ({error.kind.value})", severity="error"
+            self.notify(  # (a recording's or a remote agent's text: shown escaped)
+                printable(error.message),
+                title=f"Sampler error ({error.kind.value})",
+                severity="error",
             )
         self._last_error, self._last_error_at = error.message, error.since
 
@@ -432,13 +436,16 @@ class TcpscopeApp(ReplayActions, GuardedApp):
 
     def action_interval(self, direction: int) -> None:
         """Step the interval: -1 faster, +1 slower."""
+        if self.replay is not None:
+            # A replay's pace is its speed ([ ]); its interval is the recording's, not a setting.
+            self.notify(REPLAY_PACE, title="Interval", severity="warning")
+            return
         current = self.feed.interval_s
-        if direction < 0:
-            options = [s for s in INTERVALS_S if s < current]
-            new = options[-1] if options else INTERVALS_S[0]
-        else:
-            options = [s for s in INTERVALS_S if s > current]
-            new = options[0] if options else INTERVALS_S[-1]
+        options = [s for s in INTERVALS_S if (s < current if direction < 0 else s > current)]
+        if not options:  # already past the last step (--interval 0.1 is faster than any)
+            self.notify(f"sampling every {current:g} s already", timeout=1.5)
+            return
+        new = options[-1] if direction < 0 else options[0]
         try:
             self.feed.set_interval(new)
         except MonitorError as exc:

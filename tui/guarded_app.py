@@ -33,7 +33,7 @@ from textual.binding import Binding, BindingType
 from textual.events import Mount
 from textual.notifications import SeverityLevel
 
-from core.textsafe import is_digits
+from core.textsafe import is_digits, typed
 
 MAX_COLUMNS: Final = 1000
 MAX_LINES: Final = 500
@@ -135,8 +135,12 @@ class GuardedApp(App[int]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Show a toast; its text is always literal (``markup`` is ignored on purpose)."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        """Show a toast; its text is always literal (``markup`` is ignored on purpose), and a
+        control character in it is shown escaped, never sent to the terminal (a caller that
+        forgot to escape a file's, process's or peer's text cannot retitle it)."""
+        super().notify(
+            typed(message), title=typed(title), severity=severity, timeout=timeout, markup=False
+        )
 
 
 HANGUP_CHECK_S: Final = 1.0

@@ -17,7 +17,6 @@ from operator import add, attrgetter, is_, mul
 from typing import IO, TYPE_CHECKING, Final, TypeVar, cast
 
 from core.commands.arg_types import AllWords, non_empty, whole_between
-from core.errors import UsageError
 from core.netns import ALL_NETNS, DEFAULT_NETNS, add_netns_argument
 from core.textsafe import is_digits
 
@@ -110,9 +109,9 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="seed State name (any case) or number, e.g. Established, TimeWait, 5 (repeatable)",
     )
-    parser.add_argument("--local-address", type=non_empty("--local-address"), metavar="ADDR")
+    parser.add_argument("--local-address", type=address("--local-address"), metavar="ADDR")
     parser.add_argument("--local-port", type=port, metavar="PORT")
-    parser.add_argument("--remote-address", type=non_empty("--remote-address"), metavar="ADDR")
+    parser.add_argument("--remote-address", type=address("--remote-address"), metavar="ADDR")
     parser.add_argument("--remote-port", type=port, metavar="PORT")
     parser.add_argument("--owning-process", type=pid, metavar="PID")
     parser.add_argument("--offload-state", type=enum_value("OffloadState"), metavar="NAME")
@@ -146,6 +145,18 @@ def has_filter(args: argparse.Namespace) -> bool:
     return any(value not in (None, "", []) for value in given)
 
 
+def address(what: str) -> Callable[[str], str]:
+    """An argparse type: an IP address as ``--local-address`` matches it (a zone allowed),
+    refused at parsing like every other option's value, not after a whole sample."""
+    given = non_empty(what)
+
+    def parse(text: str) -> str:
+        _address_test(given(text))
+        return text
+
+    return parse
+
+
 def _address_test(text: str | None) -> Callable[[str, str], bool] | None:
     if text is None:
         return None
@@ -154,7 +165,7 @@ def _address_test(text: str | None) -> Callable[[str, str], bool] | None:
     try:
         return address_test(text)
     except ValueError:
-        raise UsageError(f"not an IP address: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
 
 
 def filter_expression(args: argparse.Namespace) -> str:

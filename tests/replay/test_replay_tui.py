@@ -467,3 +467,25 @@ async def test_marks_and_diff_read_with_steps_and_seeks_act_on_the_sample_those_
         assert (marks.a_number, marks.b_number) == (14, 13)
         assert marks.a is not None and marks.a.seq == 14
         assert marks.b is not None and marks.b.seq == 13
+
+
+async def test_a_replay_footer_leaves_out_close_and_kill_and_interval_keys_say_why(
+    recording: Path,
+) -> None:
+    """A replay's 80-column footer offered `x Close K Kill`, which only ever refuse there, in
+    the room of its own keys; and `+`/`-` quietly changed the playback pace while the bar
+    still said ×1 and the header a made-up interval."""
+    app, feed = app_on(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await laid_out_footer(pilot, app)
+        words = footer_words(app)
+        assert "Close" not in words and "Kill" not in words, words
+        await pilot.press("x")  # the key still says why
+        await until(pilot, lambda: any("replay" in str(n.message) for n in app._notifications))
+        interval, speed = feed.interval_s, feed.speed
+        await pilot.press("plus", "minus", "minus")
+        await pilot.pause(0.1)
+        assert (feed.interval_s, feed.speed) == (interval, speed)
+        said = [str(n.message) for n in app._notifications]
+        assert "a replay keeps the recording's interval: [ and ] change its speed" in said

@@ -469,6 +469,39 @@ async def test_interval_keys_change_the_feed() -> None:
         assert feed.interval_s == 2.0
 
 
+async def test_faster_from_an_interval_below_the_steps_keeps_it() -> None:
+    """`--interval 0.1` then `+` ("Faster") set 0.25 s: sampling became slower."""
+    feed = SteppedFeed()
+    feed.set_interval(0.1)
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("plus")
+        assert feed.interval_s == 0.1
+        assert "sampling every 0.1 s already" in [str(n.message) for n in app._notifications]
+        await pilot.press("minus")
+        assert feed.interval_s == 0.25
+
+
+async def test_a_toast_never_sends_control_characters_to_the_terminal() -> None:
+    """A sampler error's text from a recording or a remote agent (``ERR\x1b]0;…\x07``) went
+    to the terminal raw in its toast and retitled it: toasts show it escaped, whoever calls."""
+    hostile = "ERR\x1b]0;pwned\x07 \u202e[b]x"
+    feed = SteppedFeed([demo_frames(0), OSError(hostile), demo_frames(0)])
+    app = make_app(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        await feed.step()
+        for _ in range(10):
+            await pilot.pause()
+        app.notify("title\x07too", title="t\x1b]0;x\x07")
+        await pilot.pause()
+        shown = [(str(n.message), n.title) for n in app._notifications]
+        error = ("OSError: ERR\\x1b]0;pwned\\x07 \\u202e[b]x", "Sampler error (exception)")
+        assert error in shown, shown
+        assert ("title\\x07too", "t\\x1b]0;x\\x07") in shown, shown
+        assert all(m.isprintable() and t.isprintable() for m, t in shown), shown
+
+
 async def test_header_says_host_source_age_and_privilege() -> None:
     frames = [ScriptedFrame(base_conns(), PROCS, Privilege(("owners of other users' sockets",)))]
     feed = SteppedFeed(frames)

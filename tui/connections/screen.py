@@ -42,6 +42,8 @@ from tui.widgets.header import HeaderBar
 
 WIDE = 140
 """From this many columns the detail pane sits beside the table."""
+_ACTS = {"close_connection": "close", "terminate_process": "terminate"}
+"""The acting keys' actions → the kind :meth:`ConnectionsScreen._off` tells about."""
 
 
 def _filter_problem(text: str) -> str | None:
@@ -416,17 +418,18 @@ class ConnectionsScreen(Screen[None]):
         self._follow()  # the groups' members from the next sample on, not the one after
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Close/Kill show dimmed in replay and demo, Close also without CAP_NET_ADMIN; their
-        keys then explain why.
+        """Close/Kill show dimmed in the demo, over --remote and under --redact, Close also
+        without CAP_NET_ADMIN, and are left out of a replay's footer; their keys then explain
+        why.
 
         In a replay, ``<``/``>`` step the recording by a minute (the replay keys win).
         """
         if action == "move_sort":
             return shell_of(self).replay is None
-        if action == "close_connection":
-            return True if self._off("close") is None else None
-        if action == "terminate_process":
-            return True if self._off("terminate") is None else None
+        if action in ("close_connection", "terminate_process"):
+            if shell_of(self).replay is not None:
+                return False  # never in a replay: its footer needs the room for its own keys
+            return True if self._off(_ACTS[action]) is None else None
         if action == "act_unavailable":
             return self._off(str(parameters[0]) if parameters else "terminate") is not None
         return True
