@@ -21,7 +21,7 @@ from tests.tui.test_ipsec_screen import advance, cell, drawn_lines, open_ipsec, 
 from tui.app import TcpscopeApp
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, ProviderSection
-from tui.ipsec.sa_list import SaList
+from tui.ipsec.sa_list import NativeTable, SaList
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
 
@@ -136,6 +136,36 @@ async def test_cursor_stays_on_a_visible_row_when_charon_goes_and_comes_back(
             assert screen.focused is row(screen, "kernel", COUNTER_NAMES[0])
             await pilot.press("enter")
             assert isinstance(app.screen, CounterDetailScreen)
+            lab.start_daemon(lab.a)
+            lab.load(lab.a)
+    finally:
+        feed.sampler.close()
+
+
+async def test_at_80x24_scrolled_to_the_algorithms_a_stopped_charon_is_read_from_its_start(
+    lab: IpsecLab,
+) -> None:
+    """The outside review's steps on a real charon: the native view at 80x24 reaches the SA
+    list's Algorithms in a few →, then charon stops: its banner reads from ``✗ strongswan:``
+    (it was a table cell cut at its start, ``-lab-…/a/charon.vici refuses connections)``);
+    End then shows the kernel's last native counter, not an empty page."""
+    feed = SteppedIpsecFeed([StrongswanProvider(lab.a.vici), KernelProvider()], interval_s=0.5)
+    app = TcpscopeApp(feed, hostname="lab")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 1)
+            await pilot.press("n", *("right",) * 10)
+            assert any("Algorithms" in line for line in drawn_lines(app))
+
+            lab.kill_daemon(lab.a)
+            await advance(pilot, app, feed)
+            await pilot.pause()
+            lines = drawn_lines(app)
+            assert any(line.startswith(" ✗ strongswan: charon ") for line in lines), lines
+            await pilot.press("end")
+            table = screen.query_one(NativeTable)
+            last = str(table.get_row_at(table.row_count - 1)[1])
+            assert any(line.startswith(" kernel") and last in line for line in drawn_lines(app))
             lab.start_daemon(lab.a)
             lab.load(lab.a)
     finally:

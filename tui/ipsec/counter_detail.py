@@ -23,8 +23,9 @@ from tui.key_scroll import VerticalKeyScroll
 from tui.widgets.rate_sparkline import GAP, RateSparkline
 
 
-def summary_text(row: CounterRow, stale: str | None = None) -> Text:
-    """Value, rate and peak lines of ``row`` (literal text); ``stale``: why it is not live."""
+def summary_text(row: CounterRow, stale: str | None = None, *, said: str | None = None) -> Text:
+    """Value, rate and peak lines of ``row`` (literal text); ``stale``: why it is not live;
+    ``said``: the reason the grade line above gave already (not said twice)."""
     text = Text()
     text.append("Value  ", style="bold")
     text.append(fmt.value_cell(row), style="dim" if stale else "")
@@ -38,13 +39,23 @@ def summary_text(row: CounterRow, stale: str | None = None) -> Text:
     if row.lower_bound:
         text.append("\n")
         text.append(row.lower_bound, style="bold yellow")
-    if row.reason:
+    if row.reason and row.reason != said:
         text.append("\n")
         text.append(row.reason, style="italic")
     if stale:
         text.append("\n")
         text.append(f"Not live: {tfmt.safe(stale)}", style="bold italic")
     return text
+
+
+def graded_reason(row: CounterRow, version: str | None) -> str | None:
+    """Why this provider's source has ``row``'s grade, from core's table; None for a provider
+    outside it (the demo host carries its provenance in ``row.source`` only) or a grade the
+    table does not give (the provider lowered it)."""
+    if row.provider not in PROVIDERS:
+        return None
+    spec = source_for(row.name, row.provider, version)
+    return spec.reason if spec.grade is row.grade else None
 
 
 def grade_text(row: CounterRow, version: str | None) -> Text:
@@ -54,11 +65,9 @@ def grade_text(row: CounterRow, version: str | None) -> Text:
     text.append("  ·  grade ")
     text.append(row.grade.value, style=f"bold {_GRADE_STYLE[row.grade.value]}")
     text.append(f" ({row.provider})")
-    # Providers outside core's table (the demo host) carry their provenance in row.source only.
-    if row.provider in PROVIDERS:
-        spec = source_for(row.name, row.provider, version)
-        if spec.grade is row.grade:
-            text.append(f": {spec.reason}")
+    reason = graded_reason(row, version)
+    if reason is not None:
+        text.append(f": {reason}")
     text.append("\nSource  ", style="bold")
     text.append(row.source)
     return text
@@ -67,8 +76,11 @@ def grade_text(row: CounterRow, version: str | None) -> Text:
 _GRADE_STYLE = {"exact": "green", "close": "cyan", "approx": "yellow", "none": "red"}
 
 
-def sources_table(counter: str, provider: str, versions: Mapping[str, str | None]) -> Table:
-    """Every provider's source expression, grade and reason for ``counter``."""
+def sources_table(
+    counter: str, provider: str, versions: Mapping[str, str | None], *, said: str | None = None
+) -> Table:
+    """Every provider's source expression, grade and reason for ``counter``; ``said``: the
+    marked provider's reason when the grade line above gave it already (not said twice)."""
     table = Table(box=None, show_header=True, expand=True, padding=(0, 1), header_style="bold")
     table.add_column("Provider", no_wrap=True)
     table.add_column("Grade", no_wrap=True)
@@ -76,8 +88,9 @@ def sources_table(counter: str, provider: str, versions: Mapping[str, str | None
     for name in PROVIDERS:
         spec = source_for(counter, name, versions.get(name))
         body = Text(spec.expression)
-        body.append("\n")
-        body.append(spec.reason, style="italic")
+        if not (name == provider and spec.reason == said):
+            body.append("\n")
+            body.append(spec.reason, style="italic")
         if spec.scope:
             body.append(f" ({spec.scope})", style="italic")
         mark = "▸ " if name == provider else "  "
@@ -133,12 +146,19 @@ class CounterDetail(VerticalKeyScroll):
         if (row, stale) == (self.row, self.stale):
             return
         self.row, self.stale = row, stale
-        self.query_one(".detail-grade", Static).update(grade_text(row, versions.get(row.provider)))
-        self.query_one(".detail-summary", Static).update(summary_text(row, stale))
-        self.query_one(".detail-trend-caption", Static).update(trend_caption(row))
-        self.query_one(RateSparkline).history = row.history
+        version = versions.get(row.provider)
+        said = graded_reason(row, version) if row.value is None else None
+        self.query_one(".detail-grade", Static).update(grade_text(row, version))
+        self.query_one(".detail-summary", Static).update(summary_text(row, stale, said=said))
+        # A counter never reported has no history: no caption and empty lines for it.
+        has_history = any(value is not None for value in row.history)
+        caption = self.query_one(".detail-trend-caption", Static)
+        caption.update(trend_caption(row))
+        caption.display = has_history
+        sparkline = self.query_one(RateSparkline)
+        sparkline.history = row.history
+        sparkline.display = has_history
+        table = sources_table(self.counter, self.provider, versions, said=said)
         self.query_one(".detail-sources", Static).update(
-            Group(
-                Text("Sources", style="bold"), sources_table(self.counter, self.provider, versions)
-            )
+            Group(Text("Sources", style="bold"), table)
         )

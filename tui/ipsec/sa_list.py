@@ -37,7 +37,8 @@ SA_COLUMNS: Final = (
 )
 """Key, title and fixed width (None: fit) of each SA column; traffic first, long text last.
 At 80 columns the SA, its State and both rates (``47.4 KiB/s``) fit; the page scrolls sideways
-(←/→) to the remote end and the rest (peers and traffic selectors are cut to :data:`ENDS_CELLS`)."""
+a column per ←/→ to the remote end and the rest (peers and traffic selectors are cut to
+:data:`ENDS_CELLS`)."""
 ENDS_CELLS: Final = 30
 """Cells of a Remote or Local cell at most (a peer's identity can be any length)."""
 SA_KEYS: Final = tuple(key for key, _, _ in SA_COLUMNS)
@@ -93,7 +94,8 @@ def _dim(cell: Cell) -> Text:
 
 def native_rows(providers: tuple[ProviderView, ...], *, live: bool = True) -> list[Row]:
     """One row per native counter, then one per group the provider could not read; not
-    ``live``: no rate of the running totals (—)."""
+    ``live``: no rate of the running totals (—). A provider that failed outright is said in
+    the banner above the page (``native_page.failure_banner``), not in a cell here."""
     rows: list[Row] = []
     for view in providers:
         for key in sorted(view.native):
@@ -120,18 +122,6 @@ def native_rows(providers: tuple[ProviderView, ...], *, live: bool = True) -> li
                         fmt.literal(group),
                         fmt.MISSING,
                         Text(tfmt.safe(reason), style="italic"),
-                    ),
-                )
-            )
-        if view.error is not None and not view.native:
-            rows.append(
-                (
-                    f"{view.name}/!error",
-                    (
-                        view.name,
-                        Text("(provider)"),
-                        fmt.MISSING,
-                        Text(tfmt.safe(view.error), style="italic"),
                     ),
                 )
             )

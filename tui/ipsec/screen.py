@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input, Static
@@ -27,8 +28,8 @@ from tui import format as tfmt
 from tui.footer import KeysFooter
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable
+from tui.ipsec.native_page import NativePage, failure_banner
 from tui.ipsec.sa_list import NativeTable, SaList
-from tui.key_scroll import KeyScroll
 from tui.replay.controls import ReplayBar
 from tui.shell import HeaderState, shell_of
 from tui.widgets.filter_bar import FilterBar
@@ -135,12 +136,15 @@ class IpsecScreen(Screen[None]):
         )
         with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
             yield CounterTable(id="ipsec-counters")
-            # One page scrolled as a whole (both ways): the tables take no focus of their own.
-            with KeyScroll(id="ipsec-native"):
-                yield Static("Security associations", classes="ipsec-section-title")
-                yield SaList(id="ipsec-sa-list")
-                yield Static("Native counters", classes="ipsec-section-title")
-                yield NativeTable(id="ipsec-native-table")
+            with Vertical(id="ipsec-native-view"):
+                # Above the page: its sideways scroll would cut a failure's words at their start.
+                yield Static(id="native-banner", classes="native-banner", markup=False)
+                # One page scrolled as a whole (both ways): the tables take no focus of their own.
+                with NativePage(id="ipsec-native"):
+                    yield Static("Security associations", classes="ipsec-section-title")
+                    yield SaList(id="ipsec-sa-list")
+                    yield Static("Native counters", classes="ipsec-section-title")
+                    yield NativeTable(id="ipsec-native-table")
         yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -226,19 +230,25 @@ class IpsecScreen(Screen[None]):
         live = self.stale is None
         self.query_one(NativeTable).show(ordered, live=live)
         self.query_one(SaList).show(ordered, live=live)
+        banner = self.query_one("#native-banner", Static)
+        text = failure_banner(ordered)
+        banner.update(text)
+        banner.display = bool(text)
+        # Fewer SAs or columns than before: not left scrolled past them, once laid out.
+        self.call_after_refresh(self.query_one(NativePage).keep_in_content)
 
     # --- actions -------------------------------------------------------------------
     def watch_native(self, native: bool) -> None:
         """Switch the visible sub-view (filling the native one on the way in)."""
         switcher = self.query_one(ContentSwitcher)
-        switcher.current = "ipsec-native" if native else "ipsec-counters"
+        switcher.current = "ipsec-native-view" if native else "ipsec-counters"
         self._show_providers()  # no row has the cursor in the native view
         if native:
             # Keys must not reach a hidden counter row (Enter would open its detail).
             focused = self.focused
             self._row_focus = focused if isinstance(focused, CounterRowView) else None
             # Now, not queued: a key right behind ``n`` scrolls the page, not a hidden row.
-            self.set_focus(self.query_one("#ipsec-native", KeyScroll))
+            self.set_focus(self.query_one(NativePage))
             if self.view is not None:
                 self._show_native(self.view.providers)
         elif self._row_focus is not None and self._row_focus.is_attached:

@@ -55,6 +55,11 @@ IPSEC_KEYS: Final = (
         "IPsec screen: move the cursor with the view (its provider is shown"
         " reversed on the providers line)",
     ),
+    (
+        "← → Home End",
+        "IPsec native view: the SA column left / right (a page at most); Home: the first row"
+        " and column; End: the last row, with the last columns of the rows on screen",
+    ),
 )
 
 IPSEC_MEANINGS: Final = (
