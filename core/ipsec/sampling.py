@@ -5,7 +5,8 @@ screen). Totals get a rate Δvalue/Δt per second; gauges are shown as they are.
 down (daemon restart, ``swanctl --counters --reset``, uint64 wrap) is a reset: flagged, no rate
 (never a negative one) and a gap in the history. ``sample()`` never raises: a failing provider
 becomes an error in its part of the view. The async sampler (:mod:`core.sampling.sampler`)
-calls it from a worker thread.
+calls it from a worker thread; providers are read side by side (:mod:`core.ipsec.reads`), so a
+hung one costs a sample at most the read deadline, once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Final
 
 from core.ipsec.counters import COUNTERS
 from core.ipsec.history import History
@@ -30,6 +32,17 @@ from core.ipsec.model import (
     ProviderView,
 )
 from core.ipsec.providers.base import Provider, make_reading
+from core.ipsec.reads import ProviderReads
+
+MIN_DEADLINE_S: Final = 0.5
+"""The shortest wait for a provider's read, however short the interval: a busy host's VICI round
+trip must not read as a hung daemon."""
+MAX_DEADLINE_S: Final = 1.0
+"""The longest: a hung daemon shows as not responding (and the others' figures go out) within a
+second, however long the interval."""
+RETRY_WAIT_S: Final = 0.1
+"""The wait for a provider that was not responding: a daemon back from a hang answers in
+milliseconds, one still hung must not hold the others' figures back a deadline per retry."""
 
 
 @dataclass(slots=True)
@@ -81,25 +94,41 @@ class IpsecSampler:
         interval_s: float = 1.0,
         history_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
+        deadline_s: float | None = None,
     ) -> None:
+        """``deadline_s``: how long a sample waits for a provider's read; default the
+        interval, within :data:`MIN_DEADLINE_S`-:data:`MAX_DEADLINE_S`."""
         self.providers = list(providers)
         self.interval_s = interval_s
+        self.deadline_s = (
+            deadline_s
+            if deadline_s is not None
+            else min(MAX_DEADLINE_S, max(MIN_DEADLINE_S, interval_s))
+        )
         self.history = History(interval_s, history_s)
         self._clock = clock
         self._state: dict[str, _ProviderState] = {}
+        self._reads = [ProviderReads(p, clock) for p in self.providers]
 
     def sample(self) -> IpsecView:
-        """Read every provider once (blocking) and return the view; never raises."""
+        """Read every provider once, side by side, and return the view; never raises.
+
+        Waits for each read until the deadline (:data:`RETRY_WAIT_S` for a provider that was
+        not responding); a provider whose read is overdue (this sample's or an earlier one's)
+        is "not responding" in this view.
+        """
         now_wall = datetime.now(UTC)
+        started = time.monotonic()
+        for reads in self._reads:
+            reads.start(started + (RETRY_WAIT_S if reads.overdue else self.deadline_s))
+        for reads in self._reads:
+            reads.wait()
         views: list[ProviderView] = []
-        for provider in self.providers:
-            name = getattr(provider, "name", type(provider).__name__)
+        for reads in self._reads:
+            name = reads.name
+            done = reads.take(self.deadline_s)
             try:
-                reading = provider.read()
-            except Exception as err:  # a provider bug must not kill the monitor
-                reading = make_reading(name, name, {}, error=f"{type(err).__name__}: {err}")
-            try:
-                views.append(self._view(name, reading, self._clock()))
+                views.append(self._view(name, done.reading, done.at))
             except Exception as err:
                 views.append(
                     self._view(
@@ -113,10 +142,11 @@ class IpsecSampler:
         return IpsecView(time=now_wall, interval_s=self.interval_s, providers=tuple(views))
 
     def close(self) -> None:
-        """Close every provider (stops event listener threads)."""
-        for provider in self.providers:
+        """Close every provider (stops event listener threads); one still reading is closed
+        when its read ends."""
+        for reads in self._reads:
             with contextlib.suppress(Exception):  # best effort; nothing useful to report
-                provider.close()
+                reads.close()
 
     # ------------------------------------------------------------------ internals
     def _view(self, name: str, reading: ProviderReading, now: float) -> ProviderView:

@@ -19,9 +19,12 @@ from core.textsafe import printable
 
 _COUNTDOWN: Final = re.compile(r"; retrying in \d+ s$")
 """A backed-off provider's reason ends in a countdown that changes every sample, not its state."""
-_DETAIL: Final = re.compile(r"^(protocol error on .*?): .*|^(lost connection to charon) \(.*\)$")
+_DETAIL: Final = re.compile(
+    r"^(protocol error on .*?): .*|^(lost connection to charon) \(.*\)$|^(not responding): .*"
+)
 """Reasons that end in the daemon's own text, which may change every try (a peer answering a
-different wrong packet type each time): their kind is the text before it."""
+different wrong packet type each time): their kind is the text before it. "not responding" is
+one kind however it was found (a read overdue for the sample, or the daemon's own timeout)."""
 
 
 def _reason(pv: ProviderView) -> str | None:
@@ -36,7 +39,7 @@ def _kind(reason: str | None) -> str | None:
     if reason is None:
         return None
     found = _DETAIL.match(reason)
-    return reason if found is None else found[1] or found[2]
+    return reason if found is None else found[1] or found[2] or found[3]
 
 
 class ProviderStateLog:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -106,10 +107,11 @@ VICI_PATH: Final = "/run/charon.vici"
 VICI_MISSING: Final = describe_error(FileNotFoundError(2, "No such file"), VICI_PATH)[1]
 """The real provider's words for a missing VICI socket (read 3: charon gone)."""
 VICI_RESET: Final = describe_error(
-    ConnectionResetError(104, "reset by [bold]peer[/bold]\x1b[2J"), VICI_PATH
+    ConnectionAbortedError(104, "reset by [bold]peer[/bold]\x1b[2J"), VICI_PATH
 )[1]
 """The real provider's words for a dropped session (read 4), with markup and an escape in the
-OS text: both must reach the screen literally (the escape made visible)."""
+OS text: both must reach the screen literally (the escape made visible). (An OS error it
+words itself, as a ConnectionResetError, would carry no OS text to escape.)"""
 HOSTILE_ID: Final = "evil\x1b[2J\x1b]0;pwned\x07@peer [bold]x[/bold]"
 """A peer identity with terminal escapes and Rich markup: must be shown literally, escaped."""
 RESET_AT: Final = 4
@@ -336,16 +338,16 @@ class SteppedIpsecFeed(FeedControls):
 class _PerSample:
     """The sampler's clock: the scripted time of the provider being read (interval per read).
 
-    IpsecSampler asks the clock once per provider per sample, after that provider's read; the
-    time is the provider's read count × interval, so every provider sees exact 1-interval steps.
+    IpsecSampler asks the clock once per read, when it ends, in that read's own thread (named
+    ``tcpscope-ipsec-<provider>``, see core.ipsec.reads); the time is that provider's read
+    count × interval, so every provider sees exact 1-interval steps.
     """
 
     def __init__(self, providers: Sequence[ScriptedIpsecProvider], interval_s: float) -> None:
-        self._providers = providers
+        self._providers = {p.name: p for p in providers}
         self._interval_s = interval_s
-        self._calls = 0
 
     def __call__(self) -> float:
-        provider = self._providers[self._calls % len(self._providers)]
-        self._calls += 1
+        name = threading.current_thread().name.removeprefix("tcpscope-ipsec-")
+        provider = self._providers[name]
         return provider.reads * self._interval_s

@@ -7,6 +7,10 @@ its own network namespace) lands on the screen as it should, including a crash o
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +21,15 @@ from core.ipsec.providers.kernel import KernelProvider
 from core.ipsec.providers.strongswan import StrongswanProvider
 from tests.lab.ipsec_lab import IpsecLab, have_lab_tools
 from tests.tui.ipsec_fixtures import SteppedIpsecFeed
-from tests.tui.test_ipsec_screen import advance, cell, drawn_lines, open_ipsec, row, view
+from tests.tui.test_ipsec_screen import (
+    advance,
+    cell,
+    drawn_lines,
+    open_ipsec,
+    row,
+    settle,
+    view,
+)
 from tui.app import TcpscopeApp
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, ProviderSection
@@ -168,5 +180,50 @@ async def test_at_80x24_scrolled_to_the_algorithms_a_stopped_charon_is_read_from
             assert any(line.startswith(" kernel") and last in line for line in drawn_lines(app))
             lab.start_daemon(lab.a)
             lab.load(lab.a)
+    finally:
+        feed.sampler.close()
+
+
+async def test_a_stopped_charon_is_not_responding_within_a_sample_and_holds_back_nothing(
+    lab: IpsecLab,
+) -> None:
+    """charon stopped (SIGSTOP): the next sample says so within its read deadline, with the
+    kernel's section read as ever; later samples do not wait for charon again. Before, each
+    sample waited charon's VICI timeouts (about 5 s) before any provider's figures showed."""
+    feed = SteppedIpsecFeed([StrongswanProvider(lab.a.vici), KernelProvider()], interval_s=1.0)
+    app = TcpscopeApp(feed, hostname="lab")
+    assert lab.a.pid is not None
+    charon = lab.a.pid
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 1)
+            assert "● strongswan" in str(screen.query_one("#ipsec-providers", Static).render())
+            os.kill(charon, signal.SIGSTOP)
+            try:
+                took = []
+                for _ in range(3):
+                    started = time.monotonic()
+                    snap = feed.step()  # the sample alone (the screen's redraw not timed)
+                    took.append(time.monotonic() - started)
+                    # the first waits the read deadline (1 s), later ones not for charon again
+                    assert took[-1] < (1.5 if len(took) == 1 else 0.5), took
+                    await settle(pilot, app, snap.seq)
+                    providers = str(screen.query_one("#ipsec-providers", Static).render())
+                    assert "✗ strongswan" in providers and "not responding" in providers
+                    assert "● kernel" in providers
+                    section = screen.query_one("#section-strongswan", ProviderSection)
+                    banner = str(section.query_one(".provider-header", Static).render())
+                    assert f"charon on {lab.a.vici} did not answer within 1 s" in banner
+                    kernel = screen.query_one("#section-kernel", ProviderSection)
+                    assert not kernel.has_class("-failed")
+            finally:
+                os.kill(charon, signal.SIGCONT)
+            deadline = time.monotonic() + 40  # the provider's backoff may be waiting
+            while time.monotonic() < deadline:
+                await advance(pilot, app, feed)
+                if "● strongswan" in str(screen.query_one("#ipsec-providers", Static).render()):
+                    break
+                await asyncio.sleep(0.5)
+            assert "● strongswan" in str(screen.query_one("#ipsec-providers", Static).render())
     finally:
         feed.sampler.close()

@@ -107,8 +107,9 @@ def not_a_socket(path: str) -> str | None:
     return None if stat.S_ISSOCK(mode) else f"{path!r} {NOT_A_SOCKET}"
 
 
-def describe_error(err: BaseException, path: str) -> tuple[bool, str]:
-    """``(daemon_present, one-line reason)`` for a failure to talk to charon."""
+def describe_error(err: BaseException, path: str, timeout_s: float = 2.0) -> tuple[bool, str]:
+    """``(daemon_present, one-line reason)`` for a failure to talk to charon (``timeout_s``:
+    the per-answer wait that a :class:`TimeoutError` ran out)."""
     if isinstance(err, FileNotFoundError):
         return False, f"charon not running (no VICI socket at {path})"
     if isinstance(err, ConnectionRefusedError) and (problem := not_a_socket(path)):
@@ -120,7 +121,15 @@ def describe_error(err: BaseException, path: str) -> tuple[bool, str]:
     if isinstance(err, ImportError):
         return False, "python package 'vici' not installed"
     if isinstance(err, TimeoutError):
-        return True, f"not responding: no answer on {path} in time"
+        return True, f"not responding: charon on {path} did not answer within {timeout_s:g} s"
+    if isinstance(err, ConnectionResetError | BrokenPipeError) and not _is_protocol_error(err):
+        # charon closed the socket under a request: it stopped or is restarting (tried again
+        # next sample at no cost). Raw, it read "lost connection to charon ([Errno 104] …)".
+        return False, f"charon closed the connection on {path} (stopped or restarting)"
+    if isinstance(err, BlockingIOError):
+        # connect() to a UNIX socket whose backlog is full: charon accepts no connection (a
+        # stopped or wedged daemon). Raw, it read "lost connection to charon ([Errno 11] …)".
+        return True, f"not responding: charon accepts no connection on {path} (its queue is full)"
     if _is_protocol_error(err):
         return True, f"protocol error on {path}: {str(err) or type(err).__name__}"
     detail = str(err) or type(err).__name__

@@ -149,7 +149,7 @@ class ViciEventCounter:
             try:
                 self._listen_once()
             except Exception as err:
-                misbehaving, self.error = describe_error(err, self.path)
+                misbehaving, self.error = describe_error(err, self.path, self._timeout_s)
             if self._connected.is_set():  # lost while registered: charon stopped, not stalled
                 misbehaving = False
                 self._connected.clear()

@@ -1,7 +1,9 @@
 """The one interface every IPsec provider implements, and the helper that fills a reading.
 
 A provider is synchronous and may block briefly (netlink, a UNIX socket, a subprocess); the
-sampler calls it from one worker thread, never overlapping. ``read`` should not raise: it returns
+sampler calls it from a thread of its own, never two reads at once, and does not wait for it
+past a deadline (:mod:`core.ipsec.reads`; an optional ``daemon`` attribute names who "did not
+answer" then). ``read`` should not raise: it returns
 a reading whose ``error`` says what went wrong (the sampler still guards against surprises).
 """
 

@@ -132,6 +132,8 @@ class LibreswanProvider:
     """Runs ``whack --globalstatus`` once per sample."""
 
     name = NAME
+    daemon = "pluto"
+    """Who "did not answer" when a read is overdue (:mod:`core.ipsec.reads`)."""
 
     def __init__(
         self, whack: str | None = None, ctl_socket: str | None = None, timeout_s: float = 5.0

@@ -157,6 +157,11 @@ class StrongswanProvider:
         self._backoff = Backoff()
         self._failure = ""
 
+    @property
+    def daemon(self) -> str:
+        """Who "did not answer" when a read is overdue (:mod:`core.ipsec.reads`)."""
+        return f"charon on {self.vici_path}"
+
     # ------------------------------------------------------------------ session
     def _connect(self) -> None:
         self._session, self._sock = open_session(self.vici_path, self._timeout_s)
@@ -205,7 +210,7 @@ class StrongswanProvider:
                     self._lost = True
                 self._drop()
                 if fresh:
-                    present, reason = describe_error(err, self.vici_path)
+                    present, reason = describe_error(err, self.vici_path, self._timeout_s)
                     if present:
                         self._backoff.failed()
                         self._failure = reason

@@ -1,0 +1,114 @@
+"""Each provider's reads in a thread of their own, so a hung provider holds back no other.
+
+Why: providers block (a VICI socket, netlink, a subprocess). Read one after another, a stopped
+charon (SIGSTOP, a wedged daemon) held every sample for its VICI timeouts, about 5 s, and the
+kernel's figures waited with it — the very figures that show a hung daemon's socket filling.
+Here a sample starts every provider's read at once and waits for each until one deadline; a
+provider that misses it is "not responding" in that sample, and later samples do not wait for
+it again until it is done. A provider never has two reads at once (its session would see
+interleaved requests); a read that finishes late is used by the next sample, stamped with the
+time it finished, so its rates stay true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.ipsec.model import ProviderReading
+from core.ipsec.providers.base import Provider, make_reading
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A finished read and the sampler's clock when it finished."""
+
+    reading: ProviderReading
+    at: float
+    late: bool = False
+    """It finished after its deadline (it is a sample late)."""
+
+
+class ProviderReads:
+    """One provider's reads: at most one in flight, each in a daemon thread."""
+
+    def __init__(self, provider: Provider, clock: Callable[[], float]) -> None:
+        self.provider = provider
+        self.name: str = getattr(provider, "name", type(provider).__name__)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._result: Reading | None = None
+        self._deadline = 0.0
+        self._closed = False
+        self._last: ProviderReading | None = None
+        self.overdue = False
+        """A read of this provider missed its deadline (cleared by a good one in time)."""
+
+    def start(self, deadline: float) -> None:
+        """Start a read due by ``deadline`` (``time.monotonic``) unless one is in flight."""
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return
+            self._deadline = deadline
+            self._thread = threading.Thread(
+                target=self._read, name=f"tcpscope-ipsec-{self.name}", daemon=True
+            )
+            self._thread.start()
+
+    def wait(self) -> None:
+        """Wait for the read in flight until its deadline (not at all once that has passed)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, self._deadline - time.monotonic()))
+
+    def take(self, waited_s: float) -> Reading:
+        """The finished read, or a "not responding" reading stamped now while it is not done."""
+        with self._lock:
+            done = self._result
+            if done is not None:
+                self._result = self._thread = None
+                self._last = done.reading
+                # an error read in time (a backoff's "retrying in") is no answer either
+                self.overdue = done.late or (self.overdue and done.reading.error is not None)
+                return done
+            self.overdue = True
+        return Reading(self._not_responding(waited_s), self._clock())
+
+    def close(self) -> None:
+        """Close the provider now, or when its read in flight ends (never under a read: a
+        closed session would be opened again by the read's retry)."""
+        with self._lock:
+            self._closed = True
+            if self._thread is not None and self._result is None:
+                return  # the read closes it when done
+        self.provider.close()
+
+    def _read(self) -> None:
+        try:
+            reading = self.provider.read()
+        except Exception as err:  # a provider bug must not kill the monitor
+            reading = make_reading(self.name, self.name, {}, error=f"{type(err).__name__}: {err}")
+        late = time.monotonic() > self._deadline
+        with self._lock:
+            self._result = Reading(reading, self._clock(), late)
+            closed = self._closed
+        if closed:
+            with contextlib.suppress(Exception):  # best effort, as IpsecSampler.close
+                self.provider.close()
+
+    def _not_responding(self, waited_s: float) -> ProviderReading:
+        """Said while a read is overdue: stable text (one log line, not one per sample), and
+        the provider's instance and version as last read (its grades depend on the version)."""
+        last = self._last
+        who = getattr(self.provider, "daemon", self.name)
+        return make_reading(
+            self.name,
+            last.stats.instance_name if last is not None else self.name,
+            {},
+            version=last.version if last is not None else None,
+            error=f"not responding: {who} did not answer within {waited_s:g} s",
+        )

@@ -1,0 +1,149 @@
+"""A hung charon (SIGSTOP) must not freeze the other providers' series (strongSwan 5.9.8 lab).
+
+Why: the exporter read its providers one after another, charon first, and a stopped charon
+held every sample for its VICI timeouts (about 5 s): the kernel's figures for the very flood
+that a hung daemon leaves in its socket stayed stale, and ``up{provider="strongswan"}`` stayed 1
+meanwhile. Run as the reviewer did: the real exporter in side a's namespace, a real stopped
+charon, real datagrams queuing on its IKE socket.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import pytest
+
+from tests.lab.ipsec_lab import IpsecLab
+from tests.lab.own_lab import own_lab
+from tests.metrics.exporter import Exporter, exporter, value
+
+pytestmark = [pytest.mark.lab, pytest.mark.root]
+
+T = TypeVar("T")
+CLONE_NEWNET = 0x40000000
+FLOOD = 3000
+"""1000-byte datagrams to the stopped charon's UDP 500: more than its receive buffer holds."""
+HOLD_S = 7.0
+"""How long charon stays stopped: past the provider's 2 s + 2 s VICI timeouts and its retry."""
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[IpsecLab]:
+    """A lab of its own (this module stops a charon)."""
+    yield from own_lab("hc")
+
+
+def in_netns(netns: str, fn: Callable[[], T]) -> T:
+    """``fn()`` in a thread of its own that has entered ``netns`` (the exporter listens on that
+    namespace's loopback; a thread's namespace is its own, the test's stays as it was)."""
+    out: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+            try:
+                if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns")
+            finally:
+                os.close(fd)
+            out.append(fn())
+        except BaseException as err:  # handed to the caller
+            errors.append(err)
+
+    thread = threading.Thread(target=run, name="tcpscope-test-netns")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return out[0]
+
+
+def flood(lab: IpsecLab) -> None:
+    """:data:`FLOOD` datagrams from side b to side a's IKE port (nobody reads them now)."""
+    code = (
+        "import socket,sys\n"
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+        "for _ in range(int(sys.argv[2])):\n"
+        "    s.sendto(b'x'*1000,(sys.argv[1],500))\n"
+    )
+    lab.ns(lab.b, sys.executable, "-c", code, lab.a.outer, str(FLOOD))
+
+
+def watch(running: Exporter, stopped_at: float, base_failures: float) -> dict[str, float]:
+    """Seconds after ``stopped_at`` at which each sign of the hang first showed in a scrape;
+    watched for :data:`HOLD_S`, past the provider's own VICI timeouts and a retry. Every scrape
+    once charon is seen down must still show it down, and the kernel up."""
+    seen: dict[str, float] = {}
+    while (at := time.monotonic() - stopped_at) < HOLD_S:
+        samples = running.samples()
+        up = value(samples, "tcpscope_ipsec_up", provider="strongswan")
+        if up == 0:
+            seen.setdefault("strongswan down", at)
+        elif "strongswan down" in seen:
+            raise AssertionError(f"strongswan up again {at:.1f} s after SIGSTOP")
+        assert value(samples, "tcpscope_ipsec_up", provider="kernel") == 1
+        if (value(samples, "tcpscope_ipsec_active_receive", provider="kernel") or 0) > 0:
+            seen.setdefault("kernel queue", at)
+        failures = value(samples, "tcpscope_ipsec_receive_failures_total", provider="kernel")
+        if (failures or 0) > base_failures:
+            seen.setdefault("kernel drops", at)
+        time.sleep(0.1)
+    return seen
+
+
+def test_a_stopped_charon_holds_back_no_other_provider_and_is_down_within_an_interval(
+    lab: IpsecLab,
+) -> None:
+    assert lab.a.pid is not None
+    charon = lab.a.pid
+    prefix = ("ip", "netns", "exec", lab.a.netns)
+    with exporter("--interval", "1", global_args=("--vici", lab.a.vici), prefix=prefix) as running:
+        try:
+            samples = in_netns(lab.a.netns, lambda: running.wait_sampled(after=time.time()))
+            for _ in range(50):  # the first IPsec sample may come after the first connections'
+                if value(samples, "tcpscope_ipsec_up", provider="strongswan") == 1:
+                    break
+                time.sleep(0.1)
+                samples = in_netns(lab.a.netns, running.samples)
+            assert value(samples, "tcpscope_ipsec_up", provider="strongswan") == 1
+            assert value(samples, "tcpscope_ipsec_up", provider="kernel") == 1
+            base = value(samples, "tcpscope_ipsec_receive_failures_total", provider="kernel")
+            assert base is not None
+            os.kill(charon, signal.SIGSTOP)
+            stopped_at = time.monotonic()
+            flood(lab)
+            seen = in_netns(lab.a.netns, lambda: watch(running, stopped_at, base))
+            # One interval to the next sample, one (the read deadline) for it: 2 s, and slack
+            # for a busy 2-core host. The flood itself takes a few tenths of a second.
+            for sign in ("strongswan down", "kernel queue", "kernel drops"):
+                assert sign in seen, f"{sign} not seen in {HOLD_S} s after SIGSTOP: {seen}"
+                assert seen[sign] < 3.0, f"{sign} only {seen[sign]:.1f} s after SIGSTOP: {seen}"
+        finally:
+            os.kill(charon, signal.SIGCONT)
+        back = time.monotonic() + 40.0  # the provider's backoff may be at its longest wait
+        while time.monotonic() < back:
+            up = in_netns(lab.a.netns, running.samples)
+            if value(up, "tcpscope_ipsec_up", provider="strongswan") == 1:
+                break
+            time.sleep(0.2)
+        assert value(up, "tcpscope_ipsec_up", provider="strongswan") == 1
+    assert running.proc.stderr is not None
+    log = running.proc.stderr.read()
+    down = [ln for ln in log.splitlines() if "strongswan down" in ln]
+    assert down, log
+    for line in down:  # sentences, not an errno
+        assert "Errno" not in line and "Resource temporarily" not in line, line
+    # One line for the whole hang, in a sentence (the provider's own later timeout and
+    # retries are the same kind of failure).
+    assert down == [
+        f"tcpscope: ipsec: strongswan down: not responding: charon on {lab.a.vici} did not "
+        "answer within 1 s"
+    ], log
