@@ -28,8 +28,9 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import partial
-from typing import Final
+from typing import Final, TypeVar
 
 from core.connections.namespaces import UNMATCHED_REASON, NamespaceInfo, NamespaceView, ReadBy
 from core.connections.sources.bound_walk import BoundWalk
@@ -42,7 +43,7 @@ from core.netns import procnet
 from core.netns.discover import Discoverer, Discovery, FoundNamespace
 from core.netns.names import NameResolver
 from core.netns.options import ALL
-from core.netns.setns import run_in
+from core.netns.setns import open_namespace, run_in
 from core.textsafe import printable
 
 CAP_REASON: Final = "entering them for sock_diag needs CAP_SYS_ADMIN"
@@ -67,6 +68,10 @@ _TCP_LINES: Final = (b"Tcp:", b"TCP:", b"TCP6:")
 _HOST_WIDE: Final = frozenset((b"orphan", b"alloc", b"mem"))
 """sockstat's TCP fields summed over every namespace of the host (``net/ipv4/proc.c``)."""
 
+_INODE: Final = slice(54, 58)
+"""A key's socket inode (see core.connections.sources.netlink)."""
+_NO_INODE: Final = bytes(4)
+T = TypeVar("T")
 Feed = Callable[[list[bytes]], None]
 Started = tuple[bytes | None, list[tuple[int, InetDiagDumper, Iterator[bytes]]]]
 Keep = list[KeptReply] | None
@@ -121,18 +126,30 @@ class SockDiagReader:
         self.own = own
         path = self.path = found.path
         factory: Callable[[], socket.socket] = open_sock_diag
+        self._fd: int | None = None
+        """The namespace's own fd: its path may go (``ip netns del``, its last process left)
+        while sockets made in it live on, and so does it; the dumpers' sockets pin it
+        already, this fd no longer than they."""
         if not own and path is not None:
-            factory = partial(run_in, path, open_sock_diag)
+            self._fd = open_namespace(path)
+            factory = partial(run_in, path, open_sock_diag, fd=self._fd)
         self._factory = factory
-        self._dumpers = {
-            fam: InetDiagDumper(tcp_info=tcp_info, socket_factory=factory) for fam in families
-        }
-        self._walker = ReplyWalker(digests=tcp_info)
-        self.cookie = next(iter(self._dumpers.values())).netns_cookie() if families else None
-        """The namespace's cookie (see :attr:`NamespaceInfo.cookie`), read once: the
-        dumpers' sockets keep the namespace, so its inode number is not reused meanwhile."""
+        self._dumpers: dict[int, InetDiagDumper] = {}
         self._query: InetDiagDumper | None = None
-        self._counters: list[int] = [] if own or path is None else run_in(path, _open_counters)
+        self._walker = ReplyWalker(digests=tcp_info)
+        try:
+            for fam in families:
+                self._dumpers[fam] = InetDiagDumper(tcp_info=tcp_info, socket_factory=factory)
+            self.cookie = next(iter(self._dumpers.values())).netns_cookie() if families else None
+            """The namespace's cookie (see :attr:`NamespaceInfo.cookie`), read once: the
+            dumpers' sockets keep the namespace, so its inode number is not reused meanwhile."""
+            self._counters: list[int] = (
+                [] if self._fd is None else run_in(path or "", _open_counters, fd=self._fd)
+            )
+        except BaseException:
+            self._counters = []
+            self.close()
+            raise
         self._suffix = b"" if own else _suffix(found.inode)
         self._seen: bytes | None = None
         self._replies: list[list[bytes]] = []
@@ -226,8 +243,20 @@ class SockDiagReader:
             self._query = InetDiagDumper(tcp_info=True, socket_factory=self._factory)
         return self._query
 
+    def run(self, call: Callable[[], T]) -> T:
+        """``call()`` run inside this namespace (see :func:`core.netns.setns.run_in`)."""
+        if self._fd is None:
+            return call()  # (tcpscope's own)
+        return run_in(self.path or "", call, fd=self._fd)
+
+    def holds_sockets(self) -> bool:
+        """Whether the last dump found a socket a process holds (its inode is not 0): one
+        that keeps the namespace alive, whatever names it or is in it. TIME_WAIT and
+        orphaned sockets have none."""
+        return any(key[_INODE] != _NO_INODE for keys in self._replies for key in keys)
+
     def close(self) -> None:
-        """Close the sockets and counter files."""
+        """Close the sockets, counter files and the namespace's fd."""
         for dumper in self._dumpers.values():
             dumper.close()
         if self._query is not None:
@@ -235,6 +264,9 @@ class SockDiagReader:
         for fd in self._counters:
             os.close(fd)
         self._counters = []
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class ProcfsReader:
@@ -313,6 +345,8 @@ class NamespaceSet:
         self._discoverer = discoverer or Discoverer(proc)
         self.families: tuple[int, ...] = (socket.AF_UNSPEC,)
         self._readers: dict[int, Reader] = {}
+        self._kept: dict[int, FoundNamespace] = {}
+        """Namespaces read on though discovery no longer finds them (see :meth:`_keeps`)."""
         self._unreadable: dict[int, tuple[str, FoundNamespace]] = {}
         """Why a namespace was not read, and what it was then (it is tried again when that
         changes: a process entered it, a mount was matched)."""
@@ -344,16 +378,23 @@ class NamespaceSet:
                 reader.close()
             self._readers.clear()
             self._unreadable.clear()
+            self._kept.clear()
 
     def _refresh(self) -> list[Reader]:
         found = self._discoverer.discover()
+        before = self._last
         self._last = found
         chosen = self._wanted(found)
         wanted = {
             key for key, ns in found.namespaces.items() if key in chosen or ns.learned in chosen
         }
+        for inode in [i for i in self._kept if i in found.namespaces]:
+            del self._kept[inode]  # named or peopled again (the same one: its reader pins it)
         for inode in [i for i in self._readers if i not in wanted or i not in found.namespaces]:
+            if inode not in found.namespaces and self._keeps(inode, before):
+                continue
             self._readers.pop(inode).close()
+            self._kept.pop(inode, None)
             self._names.forget(inode)
         for inode, (_why, was) in list(self._unreadable.items()):
             if found.namespaces.get(inode) != was:  # gone, or changed: try it again
@@ -372,6 +413,23 @@ class NamespaceSet:
                 reader.update(ns)
         ordered = sorted(self._readers.values(), key=lambda r: (not r.own, r.inode))
         return ordered
+
+    def _keeps(self, inode: int, before: Discovery | None) -> bool:
+        """Whether to go on reading a namespace no process is in and no file names any more:
+        while processes hold sockets made in it, they keep it alive (``ip netns del`` while a
+        process that entered it and left holds a listener), and its rows are open, not
+        closed. Read through the reader's own fd; closed once those sockets are, so that
+        tcpscope never keeps a namespace alive that would otherwise have ended."""
+        reader = self._readers[inode]
+        if not isinstance(reader, SockDiagReader) or reader.own or not reader.holds_sockets():
+            return False
+        if inode not in self._kept:
+            was = before.namespaces.get(inode) if before is not None else None
+            if was is None:
+                return False
+            # No name, no process, no file: what `ip netns list` and `lsns` now say of it.
+            self._kept[inode] = replace(was, pids=(), masked=(), mounts=(), netns_names=())
+        return True
 
     def _open(self, ns: FoundNamespace, *, own: bool) -> None:
         try:
@@ -443,11 +501,10 @@ class NamespaceSet:
         if (netns, ifindex) in self._ifnames:
             return self._ifnames[netns, ifindex]
         reader = self._readers.get(netns)
-        path = reader.path if isinstance(reader, SockDiagReader) else None
         name = None
-        if path is not None:
+        if isinstance(reader, SockDiagReader):
             with contextlib.suppress(MonitorError):  # the interface (or namespace) is gone
-                name = run_in(path, partial(socket.if_indextoname, ifindex))
+                name = reader.run(partial(socket.if_indextoname, ifindex))
         self._ifnames[netns, ifindex] = name
         return name
 
@@ -469,7 +526,7 @@ class NamespaceSet:
             return NamespaceView((), self._selection)
         infos: list[NamespaceInfo] = []
         for inode in [*sorted(self._readers), *sorted(self._unreadable)]:
-            ns = found.namespaces.get(inode)
+            ns = found.namespaces.get(inode) or self._kept.get(inode)
             if ns is None:
                 continue
             reader = self._readers.get(inode)
@@ -515,4 +572,5 @@ class NamespaceSet:
         for reader in self._readers.values():
             reader.close()
         self._readers = {}
+        self._kept = {}
         self._names.close()

@@ -44,8 +44,28 @@ def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
         _setns_libc(fd, nstype)
 
 
-def run_in(path: str, call: Callable[[], T]) -> T:
-    """``call()`` run by a fresh thread that first entered the network namespace at ``path``.
+def open_namespace(path: str) -> int:
+    """An fd of the namespace at ``path`` (close it): kept, it reaches the namespace after
+    ``path`` is gone (``ip netns del``, its last process left), while sockets keep it.
+
+    Raises:
+        AccessDenied: the path cannot be opened (ptrace access to its process is denied).
+        SourceUnavailable: the namespace is gone.
+        MonitorError: anything else, as one line.
+    """
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except PermissionError as err:
+        raise AccessDenied(
+            f"{path} cannot be opened ({err.strerror}): ptrace access to its process is denied"
+        ) from err
+    except OSError as err:
+        raise _translate(err, path) from err
+
+
+def run_in(path: str, call: Callable[[], T], *, fd: int | None = None) -> T:
+    """``call()`` run by a fresh thread that first entered the network namespace at ``path``
+    (or, given, at ``fd``, an fd of :func:`open_namespace`: ``path`` then only names it).
 
     ``path`` is anything nsfs accepts: ``/proc/PID/ns/net`` or a ``/run/netns/NAME`` bind
     mount.
@@ -60,17 +80,14 @@ def run_in(path: str, call: Callable[[], T]) -> T:
 
     def enter_and_call() -> None:
         try:
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            except PermissionError as err:
-                raise AccessDenied(
-                    f"{path} cannot be opened ({err.strerror}): ptrace access to its "
-                    "process is denied"
-                ) from err
-            try:
+            if fd is not None:
                 setns(fd)
-            finally:
-                os.close(fd)
+            else:
+                opened = open_namespace(path)
+                try:
+                    setns(opened)
+                finally:
+                    os.close(opened)
             result.append(call())
         except BaseException as exc:  # handed to the caller's thread
             failure.append(exc)
