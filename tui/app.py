@@ -160,7 +160,8 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self.initial_filter = filter_text
         self._clock = clock
         self._prefs_path = prefs_path or prefs_mod.prefs_path()
-        loaded = prefs_mod.load_file(self._prefs_path)
+        # A theme this Textual does not know is a bad value, warned about like any other.
+        loaded = prefs_mod.load_file(self._prefs_path, themes=self.available_themes)
         self.prefs, self._prefs_problem = loaded.prefs, loaded.problem
         self._prefs_saver = PrefsSaver(self._prefs_path, self._prefs_not_saved, loaded.unreadable)
         self.ghost_ttl_s = (
@@ -471,15 +472,16 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         try:
             path = save_svg(self.export_screenshot(), Path.cwd(), datetime.now())
         except OSError as exc:
-            where = exc.filename or "the current directory"
+            # The directory is where tcpscope was started: someone else may have named it.
+            where = printable(str(exc.filename)) if exc.filename else "the current directory"
             self.notify(
-                f"{where}: {exc.strerror or exc}",
+                f"{where}: {printable(exc.strerror or str(exc))}",
                 title="Screenshot not saved",
                 severity="error",
                 markup=False,
             )
             return
-        self.notify(str(path), title="Screenshot saved", markup=False)
+        self.notify(printable(str(path)), title="Screenshot saved", markup=False)
 
     def action_help(self) -> None:
         """Show keys and colours."""

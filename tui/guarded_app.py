@@ -1,14 +1,16 @@
 """The parts of the app that protect it from what it shows and where it runs.
 
-Why a base class of its own: these rules hold for every screen and are easy to lose in the
-app's own code. Toasts carry filters, process names and daemon errors, so they never parse
-markup (``state:[red]x`` is shown as typed). Ctrl+Z suspends the app to the shell and ``fg``
-brings it back (Textual turns off the terminal's own signal keys). SIGINT, SIGTERM and SIGHUP
-end the app the way ``q`` does, so the terminal is restored (by default SIGTERM killed it
-mid-frame and left the terminal in the app's screen mode), ended anyway after a short grace.
-A terminal that hangs up without a SIGHUP reaching the app (started under ``runuser`` or
-``su``, whose session leader keeps it) ends it the same way: Textual's input thread otherwise
-spins on the end of input at a core's full speed, forever.
+Why a base class of its own: these rules hold for every screen and are easy to lose in the app's
+own code. Toasts carry filters, process names and daemon errors, so they never parse markup
+(``state:[red]x`` is shown as typed) and never pass a control character to the terminal (an
+escape sequence, a bidi control): each is escaped, a last line of defence behind the
+:func:`~core.textsafe.printable` each message's untrusted parts get where they are built. Ctrl+Z
+suspends the app to the shell and ``fg`` brings it back (Textual turns off the terminal's own
+signal keys). SIGINT, SIGTERM and SIGHUP end the app the way ``q`` does, so the terminal is
+restored (by default SIGTERM killed it mid-frame and left the terminal in the app's screen
+mode), ended anyway after a short grace. A terminal that hangs up without a SIGHUP reaching the
+app (started under ``runuser`` or ``su``, whose session leader keeps it) ends it the same way:
+Textual's input thread otherwise spins on the end of input at a core's full speed, forever.
 And the size drawn at never exceeds the terminal (:func:`bound_terminal_size`):
 ``COLUMNS=100000`` once made the app allocate gigabytes, then draw an unreadable screen.
 """
@@ -135,12 +137,21 @@ class GuardedApp(App[int]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Show a toast; its text is always literal (``markup`` is ignored on purpose), and a
-        control character in it is shown escaped, never sent to the terminal (a caller that
-        forgot to escape a file's, process's or peer's text cannot retitle it)."""
+        """Show a toast; its text is always literal (``markup`` is ignored on purpose) and
+        its control characters escaped (text already escaped is shown unchanged)."""
         super().notify(
-            typed(message), title=typed(title), severity=severity, timeout=timeout, markup=False
+            _no_controls(message),
+            title=_no_controls(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
         )
+
+
+def _no_controls(text: str) -> str:
+    """``text`` with every control character escaped, line breaks kept: :func:`typed` leaves
+    backslashes alone, so a message made of :func:`~core.textsafe.printable` text is unchanged."""
+    return "\n".join(typed(line) for line in text.split("\n"))
 
 
 HANGUP_CHECK_S: Final = 1.0

@@ -13,6 +13,9 @@ it is read only if it is a regular file, not through a symlink, and only up to
 value (NaN, a 200 MB filter, an unknown column) is dropped with one warning naming it. Saving
 writes a temporary file in the same directory and renames it over the target, so a crash
 leaves the old or the new file, and a symlink at the target is refused, never written through.
+Every warning is made of escaped text (:func:`core.textsafe.printable`): the path comes from
+``$XDG_CONFIG_HOME`` and the key names from the file, and either could carry an escape
+sequence that retitles the terminal or a bidi control that reorders the line.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, NamedTuple
@@ -27,6 +31,7 @@ from typing import Any, Final, NamedTuple
 from core.commands import MAX_GHOST_TTL_S
 from core.connections import MAX_QUERY_CHARS, SORT_COLUMNS
 from core.safe_io import FileRefused, read_capped, write_atomic
+from core.textsafe import printable
 
 DEFAULT_HIDDEN: Final = frozenset({"user"})
 """Table columns hidden until the user shows them (the table ignores keys it does not know,
@@ -69,8 +74,11 @@ def _finite(value: object) -> bool:
     return True
 
 
-def _fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The valid known fields of ``data`` and the names of those dropped as bad."""
+def _fields(
+    data: dict[str, Any], themes: Collection[str] | None
+) -> tuple[dict[str, Any], list[str]]:
+    """The valid known fields of ``data`` and the names of those dropped as bad (a theme not
+    in ``themes``, when given, is bad: the app could not show it)."""
     good: dict[str, Any] = {}
     bad: list[str] = []
 
@@ -97,7 +105,14 @@ def _fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     )
     theme = data.get("theme")
     keep(
-        "theme", theme is None or (isinstance(theme, str) and len(theme) <= MAX_THEME_CHARS), theme
+        "theme",
+        theme is None
+        or (
+            isinstance(theme, str)
+            and len(theme) <= MAX_THEME_CHARS
+            and (themes is None or theme in themes)
+        ),
+        theme,
     )
     ttl = data.get("ghost_ttl_s")
     ttl_ok = ttl is None or (
@@ -110,12 +125,12 @@ def _fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return good, bad
 
 
-def _validated(data: object) -> tuple[Prefs, list[str]]:
+def _validated(data: object, themes: Collection[str] | None) -> tuple[Prefs, list[str]]:
     """Preferences from parsed JSON, and the names of values dropped as bad."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     known = {f for f in Prefs.__dataclass_fields__ if f != "extra"}
-    good, bad = _fields(data)
+    good, bad = _fields(data, themes)
     extra: dict[str, Any] = {}
     for key, value in data.items():
         if key in known:
@@ -134,28 +149,40 @@ class Loaded(NamedTuple):
     problem: str | None
     """A one-line warning for the user, or None."""
     unreadable: str | None
-    """Why the file exists but could not be read (then it must not be saved over), or None."""
+    """Why the file exists but could not be read (then it must not be saved over), or None;
+    not yet escaped (:func:`not_saving` escapes it)."""
 
 
-def load_file(path: Path | None = None) -> Loaded:
-    """The saved preferences; defaults plus a problem and its reason when the file is bad."""
+def _shown(path: Path) -> str:
+    """``path`` as a warning shows it (escaped: it comes from the environment)."""
+    return printable(str(path))
+
+
+def load_file(path: Path | None = None, themes: Collection[str] | None = None) -> Loaded:
+    """The saved preferences; defaults plus a problem and its reason when the file is bad.
+    ``themes``: the theme names the app knows (another theme is a bad value); None: any."""
     path = path or prefs_path()
+    shown = _shown(path)
     keep = "using defaults and not saving over it"
     try:
         raw = read_capped(path, MAX_PREFS_BYTES, follow_symlinks=False).decode("utf-8")
     except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
         return Loaded(Prefs(), None, None)
     except FileRefused as exc:
-        return Loaded(Prefs(), f"not reading {path}: it {exc}; {keep}", f"it {exc}")
+        why = f"it {exc}"
+        return Loaded(Prefs(), f"not reading {shown}: {printable(why)}; {keep}", why)
     except (OSError, UnicodeDecodeError) as exc:
-        return Loaded(Prefs(), f"cannot read {path}: {exc}; {keep}", str(exc))
+        # strerror, not str(exc): that repeats the path, quoted
+        why = getattr(exc, "strerror", None) or str(exc)
+        return Loaded(Prefs(), f"cannot read {shown}: {printable(why)}; {keep}", why)
     try:
-        prefs, bad = _validated(json.loads(raw))
+        prefs, bad = _validated(json.loads(raw), themes)
     except (ValueError, TypeError, RecursionError) as exc:
-        detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        return Loaded(Prefs(), f"ignoring corrupt {path} ({detail}); {keep}", detail)
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return Loaded(Prefs(), f"ignoring corrupt {shown} ({printable(why)}); {keep}", why)
     if bad:
-        problem = f"ignoring bad value{'s' * (len(bad) > 1)} in {path}: {', '.join(bad)}"
+        names = ", ".join(printable(name) for name in bad)
+        problem = f"ignoring bad value{'s' * (len(bad) > 1)} in {shown}: {names}"
         return Loaded(prefs, problem, None)
     return Loaded(prefs, None, None)
 
@@ -168,7 +195,8 @@ def load(path: Path | None = None) -> tuple[Prefs, str | None]:
 
 def not_saving(path: Path, unreadable: str) -> str:
     """The one warning given when preferences are not saved over an unreadable file."""
-    return f"not saving preferences: {path} could not be read ({unreadable}); fix or remove it"
+    why = printable(unreadable)
+    return f"not saving preferences: {_shown(path)} could not be read ({why}); fix or remove it"
 
 
 def save(prefs: Prefs, path: Path | None = None) -> str | None:
@@ -182,9 +210,9 @@ def save(prefs: Prefs, path: Path | None = None) -> str | None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(path, text.encode("utf-8"))
     except FileRefused as exc:
-        return f"not saving preferences to {path}: it {exc}"
+        return f"not saving preferences to {_shown(path)}: it {printable(str(exc))}"
     except ValueError as exc:  # NaN or infinity: never written
-        return f"not saving preferences: {exc}"
+        return f"not saving preferences: {printable(str(exc))}"
     except OSError as exc:
-        return f"cannot save preferences to {path}: {exc.strerror or exc}"
+        return f"cannot save preferences to {_shown(path)}: {printable(exc.strerror or str(exc))}"
     return None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.prefs import MAX_PREFS_BYTES, Prefs, load, save
+from tui.prefs import MAX_PREFS_BYTES, Prefs, load, not_saving, save
 
 
 @pytest.fixture
@@ -98,3 +98,52 @@ def test_nan_is_never_saved(path: Path) -> None:
     problem = save(Prefs(ghost_ttl_s=float("nan")), path)
     assert problem is not None
     assert load(path) == (Prefs(filter="kept"), None)
+
+
+HOSTILE_KEY = "[b]x\x1b]0;pwn\x07[/b] \u202eabc"
+"""A key with Rich markup, an OSC that retitles the terminal and a bidi override."""
+HOSTILE_DIR = "cfg\x1b]0;T2\x07\u202e\udcff"
+"""A directory name (``$XDG_CONFIG_HOME``) with an OSC, a bidi override and a non-UTF-8 byte."""
+
+
+def test_a_bad_key_is_named_escaped(path: Path) -> None:
+    path.parent.mkdir()
+    path.write_text(json.dumps({HOSTILE_KEY: float("nan")}))
+    _, warning = load(path)
+    assert warning == (f"ignoring bad value in {path}: [b]x\\x1b]0;pwn\\x07[/b] \\u202eabc")
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"x": NaN}', "{not json", b"\xff", "fifo", "symlink"],
+    ids=["bad-value", "corrupt", "not-utf8", "fifo", "symlink"],
+)
+def test_every_load_warning_escapes_the_path(tmp_path: Path, content: str | bytes) -> None:
+    hostile = b"/cfg\x1b]0;T2\x07\xe2\x80\xae\xff/prefs.json"  # OSC, U+202E, not UTF-8
+    path = Path(os.fsdecode(os.fsencode(tmp_path) + hostile))
+    path.parent.mkdir()
+    if content == "fifo":
+        os.mkfifo(path)
+    elif content == "symlink":
+        path.symlink_to(tmp_path)
+    else:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    _, warning = load(path)
+    assert warning is not None and warning.isprintable(), warning
+    assert "/cfg\\x1b]0;T2\\x07\\u202e\\xff/prefs.json" in warning
+
+
+def test_every_save_problem_escapes_the_path(tmp_path: Path) -> None:
+    where = tmp_path / HOSTILE_DIR
+    where.write_text("a file where the directory should be")
+    problems = [
+        save(Prefs(), where / "prefs.json"),  # cannot create the directory
+        save(Prefs(ghost_ttl_s=float("nan")), where / "prefs.json"),
+        not_saving(where / "prefs.json", "it is a FIFO\x1b]0;T2\x07"),
+    ]
+    link = tmp_path / "link\x1b]0;T2\x07"
+    link.symlink_to(tmp_path)
+    problems.append(save(Prefs(), link))
+    for problem in problems:
+        assert problem is not None and problem.isprintable(), problem
+        assert "\x1b" not in problem

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +85,37 @@ def test_untrusted_text_in_a_toast_and_the_filter_bar_stays_literal(
     shell.wait_for(lambda t: "✗ state:[red]x" in t, "the literal filter error")
     shell.keys("Escape")
     shell.keys("q")
+
+
+def test_a_hostile_preferences_file_and_path_never_reach_the_terminal(tmp_path: Path) -> None:
+    """A bad key carrying markup, an OSC title escape and a bidi override, in a file under a
+    ``$XDG_CONFIG_HOME`` whose name carries another OSC: the toast names both, escaped, and
+    the terminal's title is untouched."""
+    config = tmp_path / "cfg\x1b]0;T2\x07" / "tcpscope"
+    config.mkdir(parents=True)
+    (config / "prefs.json").write_text('{"[b]x\\u001b]0;pwn\\u0007[/b] \\u202eabc": NaN}')
+    xdg = f"\"$(printf '%s/cfg\\033]0;T2\\007' {tmp_path})\""
+    command = (
+        f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={xdg} TERM=xterm-256color "
+        f"{PY} -m tui --demo; sleep 60"
+    )
+    pane = Pane(command, width=100, height=30)
+    try:
+        before = pane.title()
+        pane.wait_for(lambda t: "Preferences" in t, "the preferences warning toast")
+        time.sleep(0.5)  # the rest of the toast is drawn
+        title = pane.title()
+        assert "pwn" not in title and "T2" not in title, title
+        assert title == before
+        text = pane.capture()
+        toast = "".join(
+            line.split("▌ ", 1)[1].strip() for line in text.splitlines() if "▌ " in line
+        )
+        expected = (
+            f"ignoring bad value in {tmp_path}/cfg\\x1b]0;T2\\x07/tcpscope/prefs.json: "
+            "[b]x\\x1b]0;pwn\\x07[/b] \\u202eabc"
+        )
+        assert expected.replace(" ", "") in toast.replace(" ", ""), text
+        assert "\u202e" not in text
+    finally:
+        pane.kill()

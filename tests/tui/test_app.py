@@ -687,6 +687,32 @@ async def test_corrupt_preferences_give_a_notice_and_defaults(xdg_config: Path) 
         assert any("corrupt" in str(n.message) for n in app._notifications)
 
 
+@pytest.mark.parametrize(
+    "doc, said",
+    [
+        ({"theme": "bogus-theme", "sort_column": "pid"}, "theme"),
+        ({"theme": "bogus-theme", "filter": 7, "sort_column": "pid"}, "filter, theme"),
+    ],
+    ids=["alone", "with-another"],
+)
+async def test_an_unknown_theme_is_a_bad_value_like_any_other(
+    xdg_config: Path, doc: dict[str, object], said: str
+) -> None:
+    path = xdg_config / "tcpscope" / "prefs.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(doc))
+    feed = SteppedFeed()
+    app = make_app(feed)
+    default_theme = app.theme
+    async with app.run_test(size=(120, 40)) as pilot:
+        await step(pilot, app, feed)
+        messages = [str(n.message) for n in app._notifications]
+        value = "values" if "," in said else "value"
+        assert messages == [f"ignoring bad {value} in {path}: {said}"], messages
+        assert app.theme == default_theme and app.prefs.theme is None
+        assert table(app).index.sort_column == "pid"  # the good values are kept
+
+
 USERS_PREFS_WITH_A_TYPO = (
     b'{"sort_column":"pid","sort_reverse":true,"hidden_columns":["user"],"theme":"nord",}'
 )

@@ -74,3 +74,40 @@ def test_a_planted_symlink_or_file_is_neither_followed_nor_replaced(tmp_path: Pa
     assert path.name == "tcpscope-20260102-030405-3.svg" and path.read_text() == "<svg/>"
     assert target.read_text() == "keep"
     assert (tmp_path / "tcpscope-20260102-030405-2.svg").read_text() == "mine"
+
+
+@pytest.mark.parametrize("writable", [True, False], ids=["saved", "not-saved"])
+async def test_a_hostile_current_directory_is_named_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writable: bool
+) -> None:
+    """The directory root started tcpscope in may be named by someone else."""
+    where = tmp_path / "d\x1b]0;T2\x07\u202e"
+    where.mkdir()
+    monkeypatch.chdir(where)
+    if not writable:  # a fake: a directory's mode does not stop root, who runs this suite
+        monkeypatch.setattr("tui.app.save_svg", _refuse)
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(pilot, app, feed)
+        await shoot(app, pilot)
+        ((_, message),) = toasts(app)
+        assert message.isprintable(), message
+        assert f"{tmp_path}/d\\x1b]0;T2\\x07\\u202e" in message
+
+
+def _refuse(_svg: str, where: Path, _now: datetime) -> Path:
+    raise PermissionError(13, "Permission denied", str(where / "tcpscope-x.svg"))
+
+
+async def test_no_toast_sends_a_control_character_to_the_terminal() -> None:
+    """Whatever a toast is given (a source's error, an exception's text), the terminal gets
+    no escape sequence and no bidi control from it; text already escaped stays as it is."""
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await step(pilot, app, feed)
+        app.notify("x\x1b]0;pwn\x07 \u202eabc \\x1b", title="t\x1b[2J")
+        await pilot.pause()
+        ((title, message),) = toasts(app)
+        assert (title, message) == ("t\\x1b[2J", "x\\x1b]0;pwn\\x07 \\u202eabc \\x1b")
