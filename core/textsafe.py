@@ -18,7 +18,8 @@ a backslash                                                ``\\\\``
 
 What a user types to find such text (a filter word) goes through :func:`typed`, which escapes
 control characters the same way but keeps backslashes, so the escaped form the table shows is
-what one types.
+what one types. A line tcpscope composed around escaped names (an error, a reason) goes
+through :func:`composed`, which does the same: its names' escapes are not escaped twice.
 
 The result is printable, valid UTF-8 (it encodes without ``surrogateescape``), so the TUI,
 the plain table, CSV and JSON can all use it. Its width is counted in terminal cells where it
@@ -64,6 +65,14 @@ def typed(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def composed(text: str) -> str:
+    """tcpscope's own line that embeds :func:`printable` names (an error, a reason): any
+    control character still in it escaped as :func:`printable` escapes it, backslashes kept
+    single, since those of an embedded name already start its escapes. For text that may
+    not have gone through :func:`printable` (a reason read back from a recording)."""
+    return typed(text)
 
 
 def printable_bytes(data: bytes) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from core.textsafe import printable
+from core.textsafe import composed, printable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -82,7 +82,8 @@ class NamespaceInfo:
     """``ip netns`` name, when it has one; untrusted text."""
     container: ContainerInfo | None = None
     reason: str | None = None
-    """Why it was read by procfs or not at all (one line)."""
+    """Why it was read by procfs or not at all (one line); a name or path in it is already
+    :func:`~core.textsafe.printable` (show it through :func:`~core.textsafe.composed`)."""
     processes: int = 0
     """Host processes living in it."""
     has_sockets: bool = False
@@ -177,21 +178,24 @@ class NamespaceView:
             if info.read_by is ReadBy.PROCFS:
                 why = info.reason or "entering them for sock_diag needs CAP_SYS_ADMIN"
                 procfs[why] = procfs.get(why, 0) + 1
+        # A reason may name a namespace's file (escaped where it was made; a recording's
+        # may hold anything): shown through composed, never raw on stderr or in the header.
         for why, count in procfs.items():
             lines.append(
-                f"{count} network namespace(s) read from /proc/PID/net/tcp without tcp_info: {why}"
+                f"{count} network namespace(s) read from /proc/PID/net/tcp without tcp_info: "
+                f"{composed(why)}"
             )
         unread = [i for i in present if i.read_by is ReadBy.UNREADABLE and not i.unmatched]
         if unread:
             why = unread[0].reason or "no way in"
-            lines.append(f"{len(unread)} network namespace(s) not readable: {why}")
+            lines.append(f"{len(unread)} network namespace(s) not readable: {composed(why)}")
         loose = [i for i in present if i.unmatched]
         if loose:
             names = ", ".join(printable(i.name or str(i.own_inode)) for i in loose[:3])
             more = ", …" if len(loose) > 3 else ""
             lines.append(
                 f"{len(loose)} network namespace file(s) ({names}{more}) not read and not "
-                f"counted: {loose[0].reason or UNMATCHED_REASON}"
+                f"counted: {composed(loose[0].reason or UNMATCHED_REASON)}"
             )
         if self.hidden_processes:
             lines.append(

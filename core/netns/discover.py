@@ -90,34 +90,46 @@ class Discovery:
     """Processes whose namespace could not be told at all (hidepid, races)."""
 
 
-def _unescape(field: str) -> str:
-    """mountinfo escapes space, tab, newline and backslash as octal."""
-    if "\\" not in field:
+_OCTAL: Final = frozenset(b"01234567")
+
+
+def _unescape(field: bytes) -> bytes:
+    """mountinfo writes space, tab, newline and backslash as three octal digits (``\\040``);
+    every other byte is the path's own."""
+    if b"\\" not in field:
         return field
-    out = []
+    out = bytearray()
     i = 0
     while i < len(field):
-        if field[i] == "\\" and field[i + 1 : i + 4].isdigit():
-            out.append(chr(int(field[i + 1 : i + 4], 8)))
+        digits = field[i + 1 : i + 4]
+        if field[i] == 0x5C and len(digits) == 3 and _OCTAL.issuperset(digits):
+            out.append(int(digits, 8) & 0xFF)
             i += 4
         else:
             out.append(field[i])
             i += 1
-    return "".join(out)
+    return bytes(out)
 
 
-def nsfs_mounts(mountinfo: str) -> dict[int, list[str]]:
-    """Mount points of network namespaces in a ``/proc/self/mountinfo`` text, by inode."""
+def nsfs_mounts(mountinfo: bytes) -> dict[int, list[str]]:
+    """Mount points of network namespaces in ``/proc/self/mountinfo``, by inode.
+
+    Why bytes: a name is any bytes but ``/`` and NUL (``ip netns add`` takes one with a
+    ``\\xff``, ESC or U+2028 in it). Decoded with ``os.fsdecode`` (surrogateescape) it opens
+    again, and :func:`core.textsafe.printable` shows each byte that is no UTF-8 as ``\\xff``;
+    replaced by U+FFFD it named no file, and ``str.splitlines`` broke a line at a CR,
+    U+2028 or U+0085 in a name.
+    """
     found: dict[int, list[str]] = defaultdict(list)
-    for line in mountinfo.splitlines():
-        if " - nsfs " not in line:
+    for line in mountinfo.split(b"\n"):
+        if b" - nsfs " not in line:
             continue
-        fields = line.split(" ", 5)
+        fields = line.split(b" ", 5)
         if len(fields) < 5:
             continue
         root = fields[3]
-        if root.startswith("net:[") and root.endswith("]") and root[5:-1].isdigit():
-            found[int(root[5:-1])].append(_unescape(fields[4]))
+        if root.startswith(b"net:[") and root.endswith(b"]") and root[5:-1].isdigit():
+            found[int(root[5:-1])].append(os.fsdecode(_unescape(fields[4])))
     return found
 
 
@@ -284,7 +296,7 @@ class Discoverer:
             else:
                 (stand_ins if self._surrogate.get(pid) else plain)[ino].append(pid)
         try:
-            with open(f"{self._proc}/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            with open(f"{self._proc}/self/mountinfo", "rb") as f:
                 mounts = nsfs_mounts(f.read())
         except OSError:
             mounts = {}

@@ -66,7 +66,7 @@ def inode_of_path(path: str, proc: str = "/proc") -> int:
     except OSError as err:
         raise _cannot_open(path, err) from None
     if not on_nsfs:
-        raise UsageError(f"--netns: {path} {NOT_NETNS}")
+        raise UsageError(f"--netns: {typed(path)} {NOT_NETNS}")
     import fcntl  # POSIX only: this runs where namespaces are (Linux)
 
     try:
@@ -80,14 +80,14 @@ def inode_of_path(path: str, proc: str = "/proc") -> int:
     finally:
         os.close(fd)
     if kind != _CLONE_NEWNET:
-        raise UsageError(f"--netns: {path} {NOT_NETNS}")
+        raise UsageError(f"--netns: {typed(path)} {NOT_NETNS}")
     return info.st_ino
 
 
 def _cannot_open(path: str, err: OSError) -> UsageError | NotVisible:
     if err.errno in _DENIED:
-        return NotVisible(f"--netns: cannot open {path}: {err.strerror} (it needs root)")
-    return UsageError(f"--netns: cannot open {path}: {err.strerror}")
+        return NotVisible(f"--netns: cannot open {typed(path)}: {err.strerror} (it needs root)")
+    return UsageError(f"--netns: cannot open {typed(path)}: {err.strerror}")
 
 
 def of_pid(pid: int, found: Discovery, proc: str = "/proc") -> int:

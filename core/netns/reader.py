@@ -44,7 +44,7 @@ from core.netns.discover import Discoverer, Discovery, FoundNamespace
 from core.netns.names import NameResolver
 from core.netns.options import ALL
 from core.netns.setns import open_namespace, run_in
-from core.textsafe import printable
+from core.textsafe import composed, printable
 
 CAP_REASON: Final = "entering them for sock_diag needs CAP_SYS_ADMIN"
 SURROGATE_REASON: Final = (
@@ -459,7 +459,7 @@ class NamespaceSet:
                 # an empty table would read as "no connections" (exit 0).
                 where = ns.netns_names[0] if ns.netns_names else ns.path or "(unnamed)"
                 raise NamespaceUnreadable(
-                    f"network namespace {printable(where)} could not be read: {reason}"
+                    f"network namespace {printable(where)} could not be read: {composed(reason)}"
                 ) from None
             self._unreadable[ns.inode] = reason, ns
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Final, TypeVar
 
 from core.errors import AccessDenied, MonitorError, SourceUnavailable
+from core.textsafe import printable
 
 CLONE_NEWNET: Final = 0x40000000
 T = TypeVar("T")
@@ -57,7 +58,8 @@ def open_namespace(path: str) -> int:
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except PermissionError as err:
         raise AccessDenied(
-            f"{path} cannot be opened ({err.strerror}): ptrace access to its process is denied"
+            f"{printable(path)} cannot be opened ({err.strerror}): ptrace access to its process "
+            "is denied"
         ) from err
     except OSError as err:
         raise _translate(err, path) from err
@@ -101,8 +103,11 @@ def run_in(path: str, call: Callable[[], T], *, fd: int | None = None) -> T:
 
 
 def _translate(exc: BaseException, path: str) -> MonitorError:
+    """One line naming the namespace's file escaped: it becomes a note on stderr and in the
+    header, and an ``ip netns`` name may hold any byte but ``/`` (ESC, BEL, U+202E)."""
     if isinstance(exc, MonitorError):
         return exc
+    path = printable(path)
     if isinstance(exc, OSError):
         if exc.errno in (errno.EPERM, errno.EACCES):
             return AccessDenied(

@@ -36,6 +36,7 @@ from core.connections.snapshot import ConnectionDiff, Ghost, Snapshot, StateChan
 from core.ipsec.model import ChildSa, IkeSa, IpsecView, ProviderView
 from core.sampling.controls import PassedControls
 from core.sampling.feed import StreamsIpsec, WatchesTcpInfo
+from core.textsafe import printable
 
 KEY_ENV: Final = "TCPSCOPE_REDACT_KEY"
 _V4_NETS: Final = ("192.0.2", "198.51.100", "203.0.113")
@@ -276,8 +277,10 @@ class SnapshotRedactor:
             text = info.reason
             if not text:
                 return text
-            if info.name:
-                text = text.replace(info.name, r.pseudonym("netns", info.name))
+            if info.name:  # (named escaped, as errors name a file: core.netns.setns)
+                pseudonym = r.pseudonym("netns", info.name)
+                for shown in dict.fromkeys((info.name, printable(info.name))):
+                    text = text.replace(shown, pseudonym)
             return r.text(text)
 
         return dataclasses.replace(

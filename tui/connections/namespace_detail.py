@@ -21,6 +21,7 @@ from core.connections import (
     shown_namespace,
 )
 from core.netns import PROCNET_MISSING
+from core.textsafe import composed
 from tui import format as fmt
 
 GONE_WHY = "the namespace no longer exists (its last process ended); shown as last seen"
@@ -71,7 +72,7 @@ def namespace_table(
             Text("read from"),
             Text(
                 f"/proc/PID/net/tcp: no {', no '.join(PROCNET_MISSING)} "
-                f"({fmt.safe(info.reason or 'sock_diag inside it needs CAP_SYS_ADMIN')})",
+                f"({composed(info.reason or 'sock_diag inside it needs CAP_SYS_ADMIN')})",
                 style="italic",
             ),
         )
