@@ -252,6 +252,6 @@ def _namespace_names(
         return lambda _conn, _sep: ""
 
     def where(conn: TcpConnection, sep: str) -> str:
-        return f"{sep}in {printable(namespace_label(namespace_in(conn.netns, view)))}"
+        return f"{sep}in {printable(namespace_label(namespace_in(conn.netns, view), view))}"
 
     return where

@@ -8,6 +8,7 @@ sockets (they are resolved off the sampler's thread), so a view changes when the
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -205,10 +206,26 @@ class NamespaceView:
         return tuple(lines)
 
 
-def label(info: NamespaceInfo | None) -> str:
-    """Short display text: the container's name, the ``ip netns`` name, or the inode."""
+NETNS_DIR = "/run/netns"
+"""Where ``ip netns`` names live: a name is typed back as its path there when the table
+qualifies it (``/run/netns/web``)."""
+
+
+def label(info: NamespaceInfo | None, view: NamespaceView | None = None) -> str:
+    """Short display text: the container's name, the ``ip netns`` name, or the inode.
+
+    Given the ``view`` it is shown in, a label another namespace there answers to as well
+    (an ``ip netns`` and a container both ``web``) is qualified: ``/run/netns/web``,
+    ``podman:web``; each, given to ``--netns``, names only its own (core.netns.match)."""
     if info is None:
         return "?"
+    plain = _plain_label(info)
+    if view is None or plain not in _clashes(view):
+        return plain
+    return _qualified_label(info, view)
+
+
+def _plain_label(info: NamespaceInfo) -> str:
     container = info.container
     if container is not None:
         if container.pod:
@@ -222,6 +239,76 @@ def label(info: NamespaceInfo | None) -> str:
     if inode is not None:
         return f"ns:{inode}"
     return f"ns of pid {info.via_pid}" if info.via_pid is not None else "ns:?"
+
+
+def _qualified_label(info: NamespaceInfo, view: NamespaceView) -> str:
+    """A clashing label made one only this namespace answers to: ``RUNTIME:NAME`` (the
+    container's id when another of its runtime answers to the name), ``/run/netns/NAME``."""
+    container = info.container
+    if container is not None:
+        plain = _plain_label(info)
+        if not plain.startswith(f"{container.runtime}:"):
+            answer = _Answers.of(view).who(plain)
+            if all(
+                (c := other.container) is None or c.runtime != container.runtime
+                for other in answer
+                if other.inode != info.inode
+            ):
+                return f"{container.runtime}:{plain}"
+        return f"{container.runtime}:{container.id}"
+    if info.name:
+        return f"{NETNS_DIR}/{info.name}"
+    return _plain_label(info)
+
+
+class _Answers:
+    """Which namespaces of one view a ``--netns`` name may name (core.netns.match): by
+    label, ``ip netns`` name, container name or pod, or a prefix of the container's id."""
+
+    _last: _Answers | None = None
+
+    def __init__(self, view: NamespaceView) -> None:
+        self.view = view
+        self._by_word: dict[str, list[NamespaceInfo]] = {}
+        ids: list[tuple[str, int]] = []
+        for n, info in enumerate(view.namespaces):
+            c = info.container
+            words = {_plain_label(info), info.name}
+            if c is not None:
+                words |= {c.name, c.pod, f"{c.pod}/{c.name}" if c.pod and c.name else None}
+                ids.append((c.id, n))
+            for word in words - {None}:
+                self._by_word.setdefault(word, []).append(info)  # type: ignore[arg-type]
+        self._ids = sorted(ids)
+        self.clashing = frozenset(
+            plain
+            for info in view.namespaces
+            if info.container is not None or info.name
+            for plain in [_plain_label(info)]
+            if len({i.inode for i in self.who(plain)}) > 1
+        )
+
+    @classmethod
+    def of(cls, view: NamespaceView) -> _Answers:
+        """Those of ``view`` (the last view's kept: a table draws many rows of one)."""
+        last = cls._last
+        if last is None or last.view is not view:
+            last = cls._last = cls(view)
+        return last
+
+    def who(self, word: str) -> list[NamespaceInfo]:
+        """The namespaces ``word`` may name."""
+        found = list(self._by_word.get(word, ()))
+        at = bisect.bisect_left(self._ids, (word, -1))
+        while at < len(self._ids) and self._ids[at][0].startswith(word):
+            found.append(self.view.namespaces[self._ids[at][1]])
+            at += 1
+        return found
+
+
+def _clashes(view: NamespaceView) -> frozenset[str]:
+    """The plain labels of ``view`` that more than one of its namespaces answers to."""
+    return _Answers.of(view).clashing
 
 
 def namespace_words(info: NamespaceInfo, container_only: bool = False) -> str:
@@ -347,4 +434,4 @@ def namespace_text(netns: int | None, view: NamespaceView | None) -> str:
     """The Namespace column: container or ``ip netns`` name, printable."""
     if view is None:
         return ""
-    return printable(label(namespace_in(netns, view)))
+    return printable(label(namespace_in(netns, view), view))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
-from core.connections.namespaces import label
+from core.connections.namespaces import NamespaceView, label
 from core.connections.owner_cells import OWNERLESS_GROUPS
 from core.connections.row_order import NamespaceOf
 
@@ -82,10 +82,12 @@ def group_rows(
     ghosts: Container[str],
     proc: Callable[[TcpConnection], ProcessInfo | None],
     namespace_of: NamespaceOf,
+    namespaces: NamespaceView | None = None,
 ) -> list[Group]:
     """The rows ``ids`` (in the table's order; ``keyed`` gives the record each is in order by)
     grouped by owning process (or by ``"container"``: namespace), busiest first, then by name;
-    a group's ``ghosts`` are listed in it, not counted."""
+    a group's ``ghosts`` are listed in it, not counted; a namespace's group is labelled as
+    ``namespaces`` (the view shown) labels it."""
     by_key: dict[int | OwnerStatus | None, Group] = {}
     for iid in ids:
         conn = keyed(iid)
@@ -97,7 +99,8 @@ def group_rows(
             if group is None:
                 ns = namespace_of(conn)
                 shown = ns.own_inode if ns is not None else pid if pid and pid > 0 else None
-                group = by_key[pid] = Group(None, label(ns), netns=pid or 0, inode=shown)
+                name = label(ns, namespaces)
+                group = by_key[pid] = Group(None, name, netns=pid or 0, inode=shown)
         else:
             owner = ownerless(conn)
             key = conn.owning_process if owner is None else owner

@@ -487,4 +487,5 @@ class RowIndex:
             ghosts=self.ghosts,
             proc=self.proc,
             namespace_of=self.namespace_of,
+            namespaces=self.namespaces,
         )

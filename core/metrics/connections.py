@@ -191,7 +191,9 @@ def netns_labels(snap: Snapshot) -> dict[int, str]:
     view = snap.namespaces
     if view is None:
         return {}
-    return {info.inode: printable(label(info)) for info in view.namespaces if not info.current}
+    return {
+        info.inode: printable(label(info, view)) for info in view.namespaces if not info.current
+    }
 
 
 class _Labeller:

@@ -6,8 +6,10 @@ it), ``ns:INODE`` or ``ns of pid N``; each of those, typed back, finds it. A PID
 ``ns/net`` link cannot be read (another user's process) is found in the discovery, which
 reached it through ``/proc/PID/net/tcp`` as the default run does; what cannot be told at all
 is a privilege limit (exit 1), never bad input (exit 2). Digits alone may be a PID, a
-namespace inode, a container's id prefix or name, or an ``ip netns`` name: one namespace is
-taken, several are an error naming each candidate the way it can be typed unambiguously.
+namespace inode, a container's id prefix or name, or an ``ip netns`` name; a name may be an
+``ip netns`` name and a container's; an id prefix may begin several containers' ids: one
+namespace is taken, several are an error naming each candidate the way it can be typed
+unambiguously (never a guess, never all of them: ``close`` acts where the word points).
 """
 
 from __future__ import annotations
@@ -213,7 +215,7 @@ class Matcher:
                 ) from None
         if head in RUNTIMES and rest:
             hits = self._by_label(head, rest)
-            if hits:
+            if hits is not None:
                 return hits
         if word.startswith(("/", "./", "../")) or ("/" in word and os.path.lexists(word)):
             return {self._by_path(word)}
@@ -228,13 +230,31 @@ class Matcher:
                 return of_pid(int(pid), self.found, self._proc)
         return inode_of_path(path, self._proc)
 
-    def _by_label(self, runtime: str, cid: str) -> set[int]:
-        """Containers the label ``RUNTIME:ID`` (an id prefix) names (none: a name may)."""
-        return {
-            b.inode
-            for b in self.containers()
-            if b.ref.runtime == runtime and b.ref.id.startswith(cid)
-        }
+    def _by_label(self, runtime: str, rest: str) -> set[int] | None:
+        """The container the label ``RUNTIME:ID`` (an id prefix) or ``RUNTIME:NAME`` names
+        (None: none does, a name or path may).
+
+        Raises:
+            UsageError: it names several (an id prefix of two containers, ``podman:2``).
+        """
+        found = _Candidates()
+        for box in self.containers():
+            if box.ref.runtime == runtime and box.ref.id.startswith(rest):
+                found.add(self._label(box), box.inode)
+        for box in self._named(rest):
+            if box.ref.runtime == runtime:
+                found.add(self._label(box), box.inode)
+        return found.one(f"{runtime}:{rest}")
+
+    def _label(self, box: _Container) -> str:
+        """``RUNTIME:ID`` of ``box``, its id cut at 12 unless another's begins alike."""
+        cut, cid = 12, box.ref.id
+        same = [
+            b.ref.id for b in self.containers() if b is not box and b.ref.runtime == box.ref.runtime
+        ]
+        while cut < len(cid) and any(other.startswith(cid[:cut]) for other in same):
+            cut += 1
+        return f"{box.ref.runtime}:{cid[:cut]}"
 
     def _named(self, word: str) -> Iterator[_Container]:
         """Containers whose name, pod or label (as the table shows it) is ``word``."""
@@ -251,54 +271,58 @@ class Matcher:
         """A PID, a namespace inode, a container id prefix or name, an ``ip netns`` name: one
         namespace, else an error listing how to type each candidate."""
         number = int(word)
-        candidates: dict[str, int] = {}
-        refused: Exception | None = None
+        found = _Candidates()
         if len(word) <= 10 and os.path.exists(f"{self._proc}/{number}"):
             try:
-                candidates[f"pid:{number}"] = of_pid(number, self.found, self._proc)
+                found.add(f"pid:{number}", of_pid(number, self.found, self._proc))
             except (UsageError, NotVisible) as err:
-                refused = err
+                found.refuse(err)
         ns = self.found.namespaces.get(number)
         if ns is not None and not ns.surrogate:
-            candidates[f"ns:{number}"] = number
-        for box in self.containers():
-            if box.ref.id.startswith(word):
-                candidates[box.label] = box.inode
-        for box in self._named(word):
-            candidates[box.label] = box.inode
-        for path in _netns_files(word):  # ``ip netns add 999999``: typed back by its path
-            try:
-                candidates[path] = inode_of_path(path, self._proc)
-            except (UsageError, NotVisible) as err:
-                refused = refused or err
-        if len(set(candidates.values())) == 1:
-            return set(candidates.values())
-        if len(candidates) > 1:
-            raise UsageError(
-                f"--netns: {word} could be any of {', '.join(candidates)}: give one of those"
-            )
-        if refused is not None:
-            raise refused
+            found.add(f"ns:{number}", number)
+        self._names_into(found, word)
+        hits = found.one(word)
+        if hits is not None:
+            return hits
+        if found.refused is not None:
+            raise found.refused
         _unless_hidden(self.found, f"{word} is no process, network namespace inode or container id")
         raise UsageError(
             f"--netns: {word} is no process, network namespace inode or container id here"
         )
 
-    def _by_name(self, word: str) -> set[int]:
-        for directory in NETNS_DIRS:
-            path = f"{directory}/{word}"
-            if os.path.exists(path):
-                return {inode_of_path(path, self._proc)}
+    def _names_into(self, found: _Candidates, word: str) -> None:
+        """Add what ``word`` names as an ``ip netns`` name (its file, or the name as the table
+        shows it), a container's id prefix, or a container's name or pod."""
+        for path in _netns_files(word):  # ``ip netns add 999999``: typed back by its path
+            try:
+                found.add(path, inode_of_path(path, self._proc))
+            except (UsageError, NotVisible) as err:
+                found.refuse(err)
         shown = typed(word)
-        hits = {
-            ns.inode
-            for ns in self.found.namespaces.values()
-            if any(printable(n) == shown for n in ns.netns_names)
-        }
-        hits |= {b.inode for b in self.containers() if b.ref.id.startswith(word)}
-        hits |= {b.inode for b in self._named(word)}
-        if hits:
+        for ns in self.found.namespaces.values():
+            if any(printable(n) == shown for n in ns.netns_names):
+                found.add(_ns_form(ns), ns.inode)
+        for box in self.containers():
+            if box.ref.id.startswith(word):
+                found.add(self._label(box), box.inode)
+        for box in self._named(word):
+            found.add(self._label(box), box.inode)
+
+    def _by_name(self, word: str) -> set[int]:
+        """What ``word`` names as a name or id prefix: one namespace, else the candidates.
+
+        Why every kind is asked: an ``ip netns`` and a container may share a name (the table
+        labels them apart, see :func:`core.connections.namespaces.label`); the file was taken
+        first, silently, and ``close`` acted in it.
+        """
+        found = _Candidates()
+        self._names_into(found, word)
+        hits = found.one(word)
+        if hits is not None:
             return hits
+        if found.refused is not None:
+            raise found.refused
         unnamed = [b for b in self.containers() if b.info(self._namer).name is None]
         if unnamed and not runs_as_root():
             labels = ", ".join(b.label for b in unnamed[:3]) + (", …" if len(unnamed) > 3 else "")
@@ -308,6 +332,42 @@ class Matcher:
                 "without root (their runtime's files); give the id the table shows"
             )
         raise UsageError(f"--netns: no network namespace or container named {_shown(word)}")
+
+
+class _Candidates:
+    """The namespaces one word may name, each with a form that names only it."""
+
+    def __init__(self) -> None:
+        self.forms: dict[int, str] = {}
+        """Namespace key: the first form found for it (``pid:N``, ``podman:ID``, a path)."""
+        self.refused: UsageError | NotVisible | None = None
+        """Why a possible candidate could not be told (raised only when none was)."""
+
+    def add(self, form: str, key: int) -> None:
+        self.forms.setdefault(key, form)
+
+    def refuse(self, err: UsageError | NotVisible) -> None:
+        self.refused = self.refused or err
+
+    def one(self, word: str) -> set[int] | None:
+        """The one namespace found (None: none).
+
+        Raises:
+            UsageError: several: it lists each by its form (never a guess: ``close`` acts).
+        """
+        if len(self.forms) > 1:
+            raise UsageError(
+                f"--netns: {typed(word)} could be any of {', '.join(self.forms.values())}: "
+                "give one of those"
+            )
+        return set(self.forms) or None
+
+
+def _ns_form(ns: FoundNamespace) -> str:
+    """How a namespace is typed by its number: ``ns:INODE`` (``pid:N`` for a stand-in)."""
+    if ns.surrogate and ns.pids:
+        return f"pid:{ns.pids[0]}"
+    return f"ns:{ns.inode}"
 
 
 def _netns_files(name: str) -> list[str]:

@@ -66,8 +66,8 @@ def tarball(root: Path) -> bytes:
 
 
 @contextmanager
-def podman_container(tmp: Path) -> Iterator[tuple[str, str, int]]:
-    """(name, id, host pid) of a podman container listening on :8080 in its own netns."""
+def podman_image(tmp: Path) -> Iterator[str]:
+    """A podman image of the busybox rootfs (removed afterwards)."""
     need("podman", "runc")
     image = f"localhost/{name('t16img')}:latest"
     run(
@@ -79,30 +79,48 @@ def podman_container(tmp: Path) -> Iterator[tuple[str, str, int]]:
         image,
         stdin=tarball(rootfs(tmp)),
     )
-    cname = name("t16pod")
     try:
-        cid = run(
-            "podman",
-            "--runtime",
-            "runc",
-            "run",
-            "-d",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=4096:4096",
-            "--network",
-            "none",
-            "--name",
-            cname,
-            image,
-            *SERVE,
-        )
-        pid = int(run("podman", "inspect", "-f", "{{.State.Pid}}", cname))
-        yield cname, cid, pid
+        yield image
     finally:
-        subprocess.run(["podman", "rm", "-f", "-t", "0", cname], capture_output=True, check=False)
         subprocess.run(["podman", "rmi", "-f", image], capture_output=True, check=False)
+
+
+PODMAN_RUN = [
+    "podman",
+    "--runtime",
+    "runc",
+    "run",
+    "-d",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=4096:4096",
+    "--network",
+    "none",
+]
+
+
+def podman_pid(cname: str) -> int:
+    """The host PID of a running podman container's first process."""
+    return int(run("podman", "inspect", "-f", "{{.State.Pid}}", cname))
+
+
+def podman_rm(*cnames: str) -> None:
+    """Remove containers now (busybox as PID 1 ignores SIGTERM: zero timeout)."""
+    if cnames:
+        subprocess.run(["podman", "rm", "-f", "-t", "0", *cnames], capture_output=True, check=False)
+
+
+@contextmanager
+def podman_container(tmp: Path) -> Iterator[tuple[str, str, int]]:
+    """(name, id, host pid) of a podman container listening on :8080 in its own netns."""
+    with podman_image(tmp) as image:
+        cname = name("t16pod")
+        try:
+            cid = run(*PODMAN_RUN, "--name", cname, image, *SERVE)
+            yield cname, cid, podman_pid(cname)
+        finally:
+            podman_rm(cname)
 
 
 def _wait(check: object, what: str) -> None:

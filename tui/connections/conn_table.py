@@ -725,7 +725,11 @@ class ConnTable(ScrollView, can_focus=True):
         life = self._lifecycle(row_id, conn, now)
         age = fmt.conn_age(conn, now)
         listening = conn.state is TcpState.LISTEN  # a listener moves no bytes of its own
-        ns = namespace_label(self.index.namespace_of(conn)) if self.many_namespaces else ""
+        ns = (
+            namespace_label(self.index.namespace_of(conn), self.index.namespaces)
+            if self.many_namespaces
+            else ""
+        )
         info = self.snapshot.tcp_info.get(row_id) if self.snapshot is not None else None
         queues = (info.recv_q, info.send_q) if info is not None else (None, None)
         extra = RowExtra(
