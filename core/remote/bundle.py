@@ -16,7 +16,8 @@ the hash, imports the modules straight from the zip held in memory, answers
 ``tcpscope-agent ok X.Y.Z`` and runs :func:`core.commands.agent.main`. Before reading the zip
 it says ``tcpscope-agent reading``: from then on a slow start is the link carrying the agent,
 not a server or login shell that never ran the loader (the client allows the two different
-times and says which one it was).
+times and says which one it was). While it reads, ``tcpscope-agent got BYTES`` every second
+something arrived tells the client the link still carries it (silence: the link is dead).
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ EXCLUDED: Final = (
 STATUS_PREFIX: Final = "tcpscope-agent"
 READING: Final = "reading"
 """The loader's first status word: it runs and reads the agent from stdin."""
+RECEIVED: Final = "got"
+"""The loader's progress word (``tcpscope-agent got BYTES``), at most every
+:data:`PROGRESS_EVERY_S` while bytes of the agent arrive: how the client tells a slow link
+that still carries the agent from a dead one (ssh takes the whole agent from its stdin pipe
+at once, whatever the link, so the pipe cannot tell)."""
+PROGRESS_EVERY_S: Final = 1.0
 _ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
 
 _STAGE2: Final = """\
@@ -57,7 +64,7 @@ if v < (@MAJOR@, @MINOR@):
     sys.stdout.write("tcpscope-agent too-old %d.%d.%d\\n" % tuple(v[:3]))
     sys.stdout.flush()
     sys.exit(3)
-import hashlib, importlib.abc, importlib.util, io, zipfile
+import hashlib, importlib.abc, importlib.util, io, time, zipfile
 sys.stdout.write("tcpscope-agent reading\\n")
 sys.stdout.flush()
 inp = sys.stdin.buffer
@@ -65,7 +72,18 @@ head = inp.readline().split()
 if len(head) != 5 or head[0] != b"tcpscope-agent" or head[1] != b"@PROTOCOL@":
     sys.stdout.write("tcpscope-agent bad-header\\n")
     sys.exit(4)
-data = inp.read(int(head[4]))
+size, parts, got, told = int(head[4]), [], 0, time.monotonic()
+while got < size:
+    part = inp.read1(min(size - got, 65536))
+    if not part:
+        break
+    parts.append(part)
+    got += len(part)
+    if time.monotonic() - told >= @EVERY@:
+        sys.stdout.write("tcpscope-agent got %d\\n" % got)
+        sys.stdout.flush()
+        told = time.monotonic()
+data = b"".join(parts)
 sha = hashlib.sha256(data).hexdigest()
 if sha.encode() != head[3]:
     sys.stdout.write("tcpscope-agent bad-hash\\n")
@@ -95,6 +113,7 @@ _STAGE2_SOURCE: Final = (
     _STAGE2.replace("@MAJOR@", str(MIN_PYTHON[0]))
     .replace("@MINOR@", str(MIN_PYTHON[1]))
     .replace("@PROTOCOL@", str(PROTOCOL))
+    .replace("@EVERY@", str(PROGRESS_EVERY_S))
 )
 
 _PACKED: Final = base64.b64encode(zlib.compress(_STAGE2_SOURCE.encode(), 9)).decode()

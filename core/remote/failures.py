@@ -11,6 +11,7 @@ the server are untrusted text.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 from typing import Final
 
@@ -37,7 +38,7 @@ _SSH_OWN: Final = re.compile(
     r"Received disconnect from |Disconnected from |Connection (?:to \S+ )?closed |"
     r"Connection (?:reset|timed out)|kex_exchange_identification: |@+ +WARNING: |"
     r"banner exchange: |client_loop: |ssh_dispatch_run_fatal: |Bad owner or permissions |"
-    r"Load key |Host key for \S+ has changed )"
+    r"Load key |Host key for \S+ has changed |No \S+ host key is known for )"
 )
 """ssh's own error lines, told from the server's banner (free text that may well say
 "Permission denied"): only these are searched for a cause."""
@@ -49,6 +50,8 @@ _SUDO_REFUSED: Final = re.compile(
 _CHANGED_KEY: Final = re.compile(
     r"REMOTE HOST IDENTIFICATION HAS CHANGED|^Host key for \S+ has changed", re.I
 )
+_UNKNOWN_KEY: Final = re.compile(r"^No \S+ host key is known for ")
+"""ssh's line for a server whose key known_hosts lacks (strict checking, or no one to ask)."""
 _FINGERPRINT: Final = re.compile(r"(SHA256:[A-Za-z0-9+/]{43})\.?")
 """The fingerprint ssh prints on its own line for the key the server sent."""
 _LOADER_FAILED: Final = re.compile(r": error while loading shared libraries: ")
@@ -76,6 +79,8 @@ def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
                 if pattern.search(line):
                     if cause == "host key" and any(_CHANGED_KEY.search(o.strip()) for o in own):
                         return _changed_key(where, stderr)
+                    if cause == "host key" and any(_UNKNOWN_KEY.match(o.strip()) for o in own):
+                        return _unknown_key(target)
                     return f"{where}: {cause} ({_clean(line)})"
         return f"{where}: ssh failed ({_ssh_line(own or stderr)})"
     for line in stderr:
@@ -109,6 +114,16 @@ def _changed_key(where: str, stderr: Sequence[str]) -> str:
         f"{where}: the server's host key has CHANGED since known_hosts saved it{sent}: this may "
         "be an attack (someone between you and the server) or a reinstalled server; check the "
         "new key with its administrator before replacing the old one in known_hosts"
+    )
+
+
+def _unknown_key(target: RemoteTarget) -> str:
+    """A first connection: what to do, never in the words of a changed key."""
+    argv = ["ssh", *(["-p", str(target.port)] if target.port else []), target.destination]
+    return (
+        f"{target.label}: the server's host key is not known yet (not in known_hosts, and "
+        f"ssh may not ask); connect once with '{shlex.join(argv)}' to check its fingerprint "
+        "and accept it, or add the server's key to known_hosts"
     )
 
 

@@ -29,7 +29,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import AsyncIterator, Collection, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from core.connections.snapshot import (
@@ -208,7 +208,7 @@ class RemoteFeed(FeedControls):
                 # The agent refused the user's input (a --netns gone from the server): every
                 # attempt would be refused alike, so the feed stops with the reason shown.
                 session.close()
-                self._dropped(str(exc), gave_up=True)
+                self._dropped(str(exc), data_at=session.data_at, gave_up=True)
                 return
             except (Disconnected, MonitorError, DecodeError, OSError, ValueError) as exc:
                 # OSError/ValueError: aclose() closed the pipe under the reader (or it broke)
@@ -217,7 +217,7 @@ class RemoteFeed(FeedControls):
             session.close()
             if self._closing.is_set():
                 return
-            self._dropped(reason)
+            self._dropped(reason, data_at=session.data_at)
             session = self._reconnect()
 
     def _reconnect(self) -> AgentSession | None:
@@ -279,28 +279,34 @@ class RemoteFeed(FeedControls):
         self._last_arrived = time.monotonic()
         self._publish(snap)
 
-    def _dropped(self, reason: str, *, gave_up: bool = False) -> None:
+    def _dropped(self, reason: str, *, data_at: float, gave_up: bool = False) -> None:
         """Every row becomes a ghost of the last sample (recording: the rows stay, stale);
-        the header says we reconnect (``gave_up``: that we do not, and the stream ends)."""
+        the header says we reconnect (``gave_up``: that we do not, and the stream ends).
+        ``data_at``: time.monotonic() of the last byte from the server."""
         status = GAVE_UP if gave_up else DISCONNECTED
         self.link_status = status
         self.losses += 1
         try:
-            self._drop_sample(status, reason)
+            self._drop_sample(status, reason, data_at)
         finally:
             if gave_up:  # after its sample: the stream ends once that was taken
                 self._gave_up.set()
                 self._wake()
 
-    def _drop_sample(self, status: str, reason: str) -> None:
+    def _drop_sample(self, status: str, reason: str, data_at: float) -> None:
         """The sample that says the link is down (see :meth:`_dropped`)."""
         last = self._last
         if last is None:
             return
         if not self._joiner.waiting:  # else the last sample is still the one before
             self._before_drop = last
-        now = datetime.now(UTC)
-        error = SourceError(ErrorKind.UNAVAILABLE, f"{status}: {self.target.label}: {reason}", now)
+        # The outage began with the last data, not when it was found ("no data for 20 s"
+        # was found 20 s later): that time on the server's clock, as the samples' (and the
+        # recorded outage sample's) times are.
+        began = last.time + timedelta(seconds=max(0.0, data_at - self._last_arrived))
+        error = SourceError(
+            ErrorKind.UNAVAILABLE, f"{status}: {self.target.label}: {reason}", began
+        )
         if self.recording:
             # As a local source's failed sample: the last good rows, the same seq, its time,
             # on the server's clock (the samples' one): the time since the last sample arrived

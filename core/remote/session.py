@@ -30,7 +30,14 @@ from typing import Any, Final
 
 from core.errors import MonitorError, RemoteError
 from core.remote import failures
-from core.remote.bundle import READING, STATUS_PREFIX, Bundle, build_bundle, remote_command
+from core.remote.bundle import (
+    READING,
+    RECEIVED,
+    STATUS_PREFIX,
+    Bundle,
+    build_bundle,
+    remote_command,
+)
 from core.remote.deathsig import dying_with_the_caller
 from core.remote.notice import Stages
 from core.remote.target import RemoteTarget, ssh_argv
@@ -43,6 +50,11 @@ START_TIMEOUT_S: Final = 30.0
 MAX_START_TIMEOUT_S: Final = 600.0
 """However slow the link, an unattended start is given up after this (a hung server is still
 found out)."""
+STALL_S: Final = 30.0
+"""Once the loader reads the agent, nothing of it arriving for this long means the link is
+dead (it says every second what arrived: see :data:`core.remote.bundle.RECEIVED`), however
+much time the start has left. ssh sends in packets of up to 32 kB, so a link slower than
+about 1 kB/s is taken for a dead one."""
 IDLE_TIMEOUT_S: Final = 20.0
 """No byte for this long (the agent beats every 5 s) means the link is dead."""
 _STDERR_LINES: Final = 40
@@ -164,6 +176,13 @@ class AgentSession:
         """The start was given up while the loader was still reading the agent (a slow
         link, not a silent server): the next attempt deserves more time."""
         self._reading = False
+        self._received = 0
+        """Bytes of the agent the loader said it has."""
+        self._progress_at = 0.0
+        """time.monotonic() of the loader's last word while reading (the stall clock)."""
+        self._size = 0
+        self.data_at = 0.0
+        """time.monotonic() when the last byte came from the server (an outage's start)."""
         self._started = 0.0
         self.start_s: float | None = None
         """How long :meth:`start` took, once it succeeded (for the next one's timeout)."""
@@ -190,6 +209,7 @@ class AgentSession:
         """Start ssh and the agent; the agent's hello (RemoteError with the cause if not).
         ``notice`` is told each stage (a slow link's first start shows them)."""
         bundle = bundle or build_bundle()
+        self._size = len(bundle.data)
         self._started = started = time.monotonic()
         command = remote_command(self.target.python, sudo=self.target.sudo)
         argv = ssh_argv(self.target, command, batch=self.batch)
@@ -229,7 +249,10 @@ class AgentSession:
                 raise RemoteError(self._exit_cause() + self._noise_note())
             if status.split()[:2] != [STATUS_PREFIX, "ok"]:
                 raise RemoteError(failures.from_status(self.target, status))
-            message = self._first_message(self._sending_deadline(deadline))
+            # The agent has arrived and answers at once: STALL_S of silence is a dead link.
+            sent_by = self._sending_deadline(deadline)
+            stall_at = time.monotonic() + STALL_S
+            message = self._first_message(stall_at if sent_by is None else min(sent_by, stall_at))
             if message is None:
                 raise RemoteError(self._exit_cause())
             self.hello = self._check_hello(message, bundle)
@@ -284,19 +307,30 @@ class AgentSession:
         ready, _, _ = select.select([fd], [], [], wait)
         if not ready:
             raise TimeoutError
-        return os.read(fd, 1 << 16)
+        data = os.read(fd, 1 << 16)
+        if data:
+            self.data_at = time.monotonic()
+        return data
 
     def _status_line(
         self, deadline: float | None, notice: Stages | None, sending: str
     ) -> str | None:
         """The loader's last status line past the login shell's text, or None if the session
         ended first (RemoteError past the deadline or :data:`NOISE_LIMIT_BYTES`). Its
-        ``reading`` line tells ``notice`` the agent is being sent and moves the deadline."""
+        ``reading`` line tells ``notice`` the agent is being sent and moves the deadline; its
+        ``got`` lines say the link still carries the agent (see :data:`STALL_S`)."""
         while True:
             status = self._status_once(deadline)
-            if status is None or status.split()[1:2] != [READING] or self._reading:
+            words = [] if status is None else status.split()
+            if self._reading and words[1:2] == [RECEIVED]:
+                if words[2:3] and words[2].isdigit():
+                    self._received = int(words[2])
+                self._progress_at = time.monotonic()
+                continue
+            if status is None or words[1:2] != [READING] or self._reading:
                 return status
             self._reading = True
+            self._progress_at = time.monotonic()
             deadline = self._sending_deadline(deadline)
             if notice is not None:
                 notice.stage(sending)
@@ -310,23 +344,41 @@ class AgentSession:
                     f"agent (over {NOISE_LIMIT_BYTES // 1024} kB: {self._quote()}); its startup "
                     "files (~/.bashrc …) must print nothing to a non-interactive shell"
                 )
+            stall_at = self._stall_at()
+            stalled = stall_at is not None and (deadline is None or stall_at < deadline)
             try:
-                chunk = self._read_chunk(deadline)
+                chunk = self._read_chunk(stall_at if stalled else deadline)
             except TimeoutError:
-                raise RemoteError(self._timed_out()) from None
+                raise RemoteError(self._timed_out(stalled=stalled)) from None
             if not chunk:
                 return None
             self._buffer += chunk
         return status
 
-    def _timed_out(self) -> str:
-        """Why the start was given up: still sending the agent, or no answer at all."""
+    def _stall_at(self) -> float | None:
+        """When the link counts as dead if the loader says nothing more (None: not reading)."""
+        return self._progress_at + STALL_S if self._reading else None
+
+    def _arrived(self) -> str:
+        """``120 kB of 374 kB``: how much of the agent the loader said it has."""
+        return f"{self._received // 1024} kB of {self._size // 1024} kB"
+
+    def _timed_out(self, *, stalled: bool = False) -> str:
+        """Why the start was given up: the link stopped carrying the agent (``stalled``), it
+        carried it too slowly, or no answer at all. Only a reconnection (``batch``) has a next
+        attempt to speak of: a one-shot or a first start ends here."""
+        if stalled:
+            return (
+                f"{self.target.label}: the link went dead while sending the agent: nothing "
+                f"got through for {STALL_S:g} s ({self._arrived()} had arrived)"
+            )
         if self._reading:
             self.sending_cut = True
+            then = "; the next attempt waits longer" if self.batch else ""
             return (
                 f"{self.target.label}: still sending the agent after "
-                f"{self.sending_timeout_s:.3g} s "
-                "(a slow link; the next attempt waits longer)"
+                f"{self.sending_timeout_s:.3g} s (a slow link: {self._arrived()} had "
+                f"arrived{then})"
             )
         return (
             f"{self.target.label}: no answer in {self.timeout_s:.3g} s (the server never "

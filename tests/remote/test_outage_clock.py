@@ -4,6 +4,7 @@ one does not make the recording's time go back (which the reader takes as damage
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,10 +32,11 @@ def test_an_outage_after_samples_from_a_clock_an_hour_ahead_keeps_time_going_on(
         feed._deliver(snap)  # as the reader thread hands over the agent's samples
         assert feed._last is not None
         published.append(feed._last)
-    feed._dropped("connection reset")
+    feed._dropped("connection reset", data_at=time.monotonic())
     outage = feed._last
     assert outage is not None and outage.error is not None and outage.stale
     assert outage.seq == ahead[2].seq and outage.time > ahead[2].time
+    assert ahead[2].time <= outage.error.since <= outage.time  # the server's clock too
     path = tmp_path / "outage.tsr"
     write_recording(path, [*published, outage, ahead[3]])
     rec = Recording(path)
