@@ -11,6 +11,7 @@ by the project's recording writer and replayed in the real app.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def with_outage(tmp_path: Path) -> Path:
         feed._deliver(snap)  # as the reader thread hands over the agent's samples
         assert feed._last is not None
         written.append(feed._last)
-    feed._dropped("connection reset by peer")
+    feed._dropped("connection reset by peer", data_at=time.monotonic())
     outage = feed._last
     assert outage is not None and outage.stale and outage.ipsec is not None
     path = tmp_path / "outage.tsr"
