@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import os
 import signal
 import sys
 import time
@@ -155,9 +156,9 @@ def _input(options: FeedOptions) -> tuple[Any, Stream, float, tuple[str, ...]]:
     if options.replay is not None:
         rec = Recording(options.replay)  # checks the whole file now
         if len(rec) == 0:  # as the TUI refuses it: an empty output would not replay either
-            raise RecordingError(f"{rec.path}: the recording holds no samples")
-        if rec.ends_early:
-            print(f"tcpscope: {printable(f'{rec.path}: {rec.ends_early}')}", file=sys.stderr)
+            raise rec.no_samples()
+        for note in rec.notes:
+            print(f"tcpscope: {printable(f'{rec.path}: {note}')}", file=sys.stderr)
         replayed = (lambda: _replayed(rec, options.redact), rec.header.interval_s)
         return None, *replayed, rec.header.providers
     if options.demo:
@@ -214,6 +215,20 @@ async def _record(
     return len(seen)
 
 
+def _held(path: str, to_stdout: bool) -> str:
+    """What a file cut by a failed write still replays, read back from it (what reached the
+    disk, not what was handed to the OS): "; the file holds samples 1–N"."""
+    if to_stdout or not os.path.isfile(path):  # a device or FIFO cannot be read back
+        return ""
+    try:
+        held = len(Recording(path))
+    except RecordingError:
+        held = 0
+    if not held:
+        return "; the file holds no complete sample"
+    return f"; the file holds samples 1–{held}" if held > 1 else "; the file holds sample 1"
+
+
 def _on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -260,8 +275,11 @@ def run(args: argparse.Namespace) -> int:
             out.close()
     if failure is not None:
         # What reached the file before the failure stays readable up to its last record.
-        untouched = f"; {target} left as it was" if kept else ""
-        raise OutputFailed(f"{target}: write failed: {failure.strerror or failure}{untouched}")
+        if kept:
+            saved = f"; {target} left as it was"
+        else:
+            saved = f" after {writer.samples_written} samples taken{_held(args.file, to_stdout)}"
+        raise OutputFailed(f"{target}: write failed: {failure.strerror or failure}{saved}")
     if kept:
         print(f"tcpscope: nothing recorded; {target} left as it was", file=sys.stderr)
     else:

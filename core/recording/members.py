@@ -13,7 +13,7 @@ from typing import BinaryIO, Final
 
 GZIP_MAGIC: Final = b"\x1f\x8b"
 _GZIP_WBITS: Final = 31
-_READ_BYTES: Final = 256 * 1024
+READ_BYTES: Final = 256 * 1024
 _INFLATE_BYTES: Final = 1024 * 1024
 
 
@@ -39,17 +39,23 @@ class MemberLines:
         offset: int,
         *,
         max_line: int,
+        piece: int = READ_BYTES,
         expect: bytes | None = None,
         expect_problem: str = "",
     ) -> None:
         """``max_line``: longest line accepted; ``expect``: what the data must start with
-        (checked on the first piece, so a bomb of zeros fails at once with ``expect_problem``)."""
+        (checked on the first piece, so a bomb of zeros fails at once with ``expect_problem``);
+        ``piece``: compressed bytes read and inflated at a time (zlib drops the output of a
+        piece that fails, so a small one keeps what came before damage)."""
         self._f = f
+        self._piece = piece
         self._offset = offset
         self._max_line = max_line
         self._expect = expect
         self._expect_problem = expect_problem
         self.length = 0
+        self.read = 0
+        """Compressed bytes taken in so far (also when the member failed)."""
         self.complete = False
         self.decompressed = 0
 
@@ -65,13 +71,14 @@ class MemberLines:
             if not tail:
                 if inflater.eof:
                     break
-                tail = f.read(_READ_BYTES)
+                tail = f.read(self._piece)
                 if not tail:
                     break  # end of file inside the member: torn
             data = tail
             try:
                 out = inflater.decompress(data, _INFLATE_BYTES)
             except zlib.error as exc:
+                self.read = fed + len(data)
                 raise MemberProblem(f"corrupt compressed data ({exc})", lines) from None
             if inflater.eof:  # what follows the member is in unused_data (and unconsumed_tail)
                 fed += len(data) - len(inflater.unused_data)
@@ -79,6 +86,7 @@ class MemberLines:
             else:
                 tail = inflater.unconsumed_tail
                 fed += len(data) - len(tail)
+            self.read = fed
             if not out:
                 continue
             expected = self._expect

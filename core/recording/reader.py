@@ -29,7 +29,8 @@ from core.recording.codec import DecodeError
 from core.recording.format import RecordingHeader, parse_header
 from core.recording.frame_decoder import FrameDecoder
 from core.recording.frames import KEY
-from core.recording.members import GZIP_MAGIC, MemberLines, MemberProblem
+from core.recording.members import GZIP_MAGIC, READ_BYTES, MemberLines, MemberProblem
+from core.recording.resync import Budget, next_block
 from core.safe_io import FileRefused, open_regular
 
 MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
@@ -50,6 +51,11 @@ _ZERO_CHUNK: Final = 1024 * 1024
 ZERO_CHECK_BYTES: Final = 16 * 1024 * 1024
 """Most written zero bytes read at the end of a file before it is taken as a power-loss tail
 (a filesystem leaves at most a few blocks of zeros; reading 16 MiB takes ~0.1 s)."""
+_SCAN_PIECE: Final = 64 * 1024
+"""Compressed bytes read at a time by the opening check: a block that fails is charged what
+was read of it (:class:`core.recording.resync.Budget`), read-ahead included."""
+_SALVAGE_PIECE: Final = 256
+"""Compressed bytes inflated at a time when the header is read out of a damaged block."""
 CHECKPOINT_EVERY: Final = 16
 """Decoder states kept per loaded block, so stepping back re-applies at most this many."""
 _BAD_INPUT: Final = (
@@ -103,6 +109,18 @@ def _problem(exc: BaseException) -> str:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Gap:
+    """Damaged blocks left out before sample ``index`` (the first one after them)."""
+
+    index: int
+    missing: int
+    """Samples left out: ``key_every`` per damaged block (the writer fills every block but
+    the last)."""
+    note: str
+    """For the user: which samples, and the first problem found."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Block:
     """One gzip member: a key frame and the deltas after it."""
 
@@ -135,6 +153,11 @@ class Recording:
         to the last sample before the cut or the damaged block)."""
         self.ends_early: str | None = None
         """How the file ends when it ends early (one line, for the user), else None."""
+        self._end: tuple[str, str] | None = None
+        self.gaps: list[Gap] = []
+        """Stretches of damaged blocks left out, the replay resuming at the next intact one."""
+        self._gap_starts: list[int] = []
+        self._gap_sums: list[int] = []
         with _open(self.path) as f:
             self._scan(f)
         self._cache_block: int | None = None
@@ -160,8 +183,9 @@ class Recording:
             raise self.error("empty file")
         if head != GZIP_MAGIC:
             raise self.error("not a tcpscope recording (not gzip data)")
-        offset, record, total = 0, 0, 0
-        decoder: FrameDecoder | None = None
+        offset, total = 0, 0
+        budget = Budget(os.fstat(f.fileno()).st_size)
+        self._decoder_scan: FrameDecoder | None = None
         while True:
             f.seek(offset)
             magic = f.read(2)
@@ -173,76 +197,196 @@ class Recording:
                     self._ends_early(zeros)
                     break
                 problem = f"unexpected data after block {len(self.blocks)}"
-                self._damaged(problem, record + 1, None)
-                break
-            member = _member(f, offset, first=record == 0)
-            first_record, skip, first_sample = record + 1, 0, True
+                damage = _Damage(problem, self._record_at())
+                if not self._skip(offset, 2, damage, None, budget, f):
+                    break
+                offset = self._resume_at
+                continue
+            member = _member(f, offset, first=offset == 0, piece=_SCAN_PIECE)
+            first_record = self._record_at()
             kept = len(self.times)
             try:
-                for line in member:
-                    record += 1
-                    rec = _json(line, record, self) if record == 1 else _sample_json(line, record)
-                    if record == 1:
-                        try:
-                            self.header = parse_header(rec)
-                        except _BAD_INPUT as exc:
-                            raise self.error(str(exc), 1) from None
-                        decoder = FrameDecoder(self.header.ghost_ttl_s)
-                        skip = 1
-                        continue
-                    assert decoder is not None
-                    if first_sample and (type(rec) is not dict or rec.get("k") != KEY):
-                        raise _Damage("a block must start with a key frame", record)
-                    first_sample = False
-                    try:
-                        decoder.apply(rec, build=False)
-                    except _BAD_INPUT as exc:
-                        raise _Damage(_problem(exc), record) from None
-                    assert decoder.time is not None
-                    if self.times:
-                        _check_order(self.times[-1], self.seqs[-1], decoder, record)
-                    if len(self.times) >= MAX_SAMPLES:
-                        raise self.error(f"more than {MAX_SAMPLES} samples (the limit)", record)
-                    self.times.append(decoder.time)
-                    self.seqs.append(decoder.seq)
+                skip = self._scan_member(member, first_record)
             except MemberProblem as exc:
                 del self.times[kept:], self.seqs[kept:]  # a member failing its check: none
-                self._damaged(str(exc), first_record + exc.lines_before, first_record)
-                break
+                total = self._inflated(total, member)
+                damage = _Damage(str(exc), first_record + exc.lines_before)
+                if offset == 0 and self._decoder_scan is None:
+                    self._salvage_header(f, damage)
+                if not self._skip(offset, member.read, damage, first_record, budget, f):
+                    break
+                offset = self._resume_at
+                continue
             except _Damage as exc:
                 del self.times[kept:], self.seqs[kept:]
-                self._damaged(str(exc), exc.record, first_record)
-                break
-            total += member.decompressed
-            if total > MAX_TOTAL_BYTES:
-                raise self.error(f"decompresses to more than {MAX_TOTAL_BYTES} bytes (the limit)")
-            if record == 0:
+                total = self._inflated(total, member)
+                if not self._skip(offset, member.read, exc, first_record, budget, f):
+                    break
+                offset = self._resume_at
+                continue
+            total = self._inflated(total, member)
+            if self._decoder_scan is None:
                 raise self.error("no header (the file holds no complete record)")
-            count = record - first_record + 1 - skip
-            first = len(self.times) - count
+            count = len(self.times) - kept
             if count:
-                self.blocks.append(Block(offset, member.length, first, count, skip, first_record))
+                self._close_gap(kept)
+                self.blocks.append(Block(offset, member.length, kept, count, skip, first_record))
             offset += member.length
             if not member.complete:
                 self._ends_early("truncated gzip member")
                 break
+        if self._lost:  # damage with no intact block after it
+            self._ends_early(self._lost_note, "damaged")
+        del self._decoder_scan
+
+    def _inflated(self, total: int, member: MemberLines) -> int:
+        """``total`` plus what ``member`` inflated to (damaged members count too)."""
+        total += member.decompressed
+        if total > MAX_TOTAL_BYTES:
+            raise self.error(f"decompresses to more than {MAX_TOTAL_BYTES} bytes (the limit)")
+        return total
+
+    _missing = 0
+    """Samples of the damaged blocks skipped so far (the file's numbering counts them)."""
+    _lost = 0
+    """Damaged blocks since the last intact one."""
+    _lost_note = ""
+    _resume_at = 0
+
+    def _record_at(self) -> int:
+        """Record number of the next line: the header is record 1, sample k record k + 1."""
+        if self._decoder_scan is None:
+            return 1
+        return len(self.times) + self._missing + 2
+
+    def _scan_member(self, member: MemberLines, first_record: int) -> int:
+        """Index the samples of one member (raises _Damage or MemberProblem); returns the
+        lines before its first sample (the header, in the first member)."""
+        record, skip, first_sample = first_record - 1, 0, True
+        for line in member:
+            record += 1
+            if self._decoder_scan is None:
+                if record != 1:
+                    raise _Damage("not a tcpscope recording (no header)", record)
+                self._parse_header(_json(line, record, self))
+                skip = 1
+                continue
+            rec = _sample_json(line, record)
+            decoder = self._decoder_scan
+            if first_sample and (type(rec) is not dict or rec.get("k") != KEY):
+                raise _Damage("a block must start with a key frame", record)
+            first_sample = False
+            try:
+                decoder.apply(rec, build=False)
+            except _BAD_INPUT as exc:
+                raise _Damage(_problem(exc), record) from None
+            assert decoder.time is not None
+            if self.times:
+                _check_order(self.times[-1], self.seqs[-1], decoder, record)
+            if len(self.times) >= MAX_SAMPLES:
+                raise self.error(f"more than {MAX_SAMPLES} samples (the limit)", record)
+            self.times.append(decoder.time)
+            self.seqs.append(decoder.seq)
+        return skip
+
+    def _parse_header(self, rec: Any) -> None:
+        try:
+            self.header = parse_header(rec)
+        except _BAD_INPUT as exc:
+            raise self.error(str(exc), 1) from None
+        self._decoder_scan = FrameDecoder(self.header.ghost_ttl_s)
+
+    def _salvage_header(self, f: BinaryIO, damage: _Damage) -> None:
+        """Read the header from a damaged first block, whose samples are lost (zlib drops the
+        output of the piece that fails, which in a small file is the whole block)."""
+        try:
+            line = next(iter(_member(f, 0, first=True, piece=_SALVAGE_PIECE)), None)
+        except MemberProblem:
+            line = None
+        if line is None:
+            raise self.error(str(damage), damage.record)
+        self._parse_header(_json(line, 1, self))
+
+    def _skip(
+        self,
+        offset: int,
+        cost: int,
+        damage: _Damage,
+        first_record: int | None,
+        budget: Budget,
+        f: BinaryIO,
+    ) -> bool:
+        """Leave out the damaged block at ``offset`` (``cost``: the compressed bytes read of
+        it) and find the next intact one: True with :attr:`_resume_at` set, False when none
+        is left (the file then ends early)."""
+        if self._decoder_scan is None:  # no header: nothing after it can be placed
+            raise self.error(str(damage), damage.record)
+        budget.spend(cost)
+        if not self._lost:
+            dropped = ""
+            if first_record is not None:
+                dropped = "; that block left out"
+                if first_record < damage.record:
+                    dropped = f"; its block, from record {first_record}, left out"
+            self._lost_note = f"record {damage.record}: {damage}{dropped}"
+        self._lost += 1
+        self._missing += self.header.key_every
+        found = next_block(f.fileno(), offset + 1, budget)
+        if found is None:
+            if budget.spent_out:
+                self._lost_note += "; gave up looking for an intact block after it"
+            if not self.blocks:
+                raise self.error(str(damage), damage.record)
+            return False
+        self._resume_at = found
+        return True
+
+    def _close_gap(self, index: int) -> None:
+        """The block starting at sample ``index`` is intact: note the blocks skipped before it."""
+        if not self._lost:
+            return
+        missing = self._lost * self.header.key_every
+        first = index + self._missing - missing + 1
+        what = f"samples {first}–{first + missing - 1} damaged and skipped ({self._lost_note})"
+        self.gaps.append(Gap(index, missing, what))
+        self._gap_starts.append(index)
+        self._gap_sums.append(missing + (self._gap_sums[-1] if self._gap_sums else 0))
+        self._lost = 0
 
     def _ends_early(self, why: str, how: str = "cut") -> None:
         """Note that the file stops before its writer finished it (it replays what came before)."""
         self.truncated = True
-        self.ends_early = f"recording ends early: {how} after sample {len(self.times)} ({why})"
+        self._lost = 0
+        self._end = (how, why)
+        self.ends_early = f"recording ends early: {how} after sample {self.total} ({why})"
 
-    def _damaged(self, problem: str, record: int, first_record: int | None) -> None:
-        """Damage at ``record`` (in the block from ``first_record``, if in one): the samples of
-        the intact blocks before it still replay, with a note; with none the file is refused."""
-        if not self.blocks:
-            raise self.error(problem, record)
-        dropped = ""
-        if first_record is not None:
-            dropped = "; that block left out"
-            if first_record < record:
-                dropped = f"; its block, from record {first_record}, left out"
-        self._ends_early(f"record {record}: {problem}{dropped}", "damaged")
+    def number(self, index: int) -> int:
+        """1-based place in the file of sample ``index``: the samples of damaged blocks
+        that were skipped count, so a sample keeps its number whatever was lost before it."""
+        g = bisect.bisect_right(self._gap_starts, index)
+        return index + 1 + (self._gap_sums[g - 1] if g else 0)
+
+    @property
+    def total(self) -> int:
+        """Samples the file held up to its last one kept (those skipped included)."""
+        return self.number(len(self.times) - 1) if self.times else 0
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user should know about damage: each skipped stretch, then how it ends."""
+        out = [gap.note for gap in self.gaps]
+        if self.ends_early:
+            out.append(self.ends_early)
+        return out
+
+    def no_samples(self) -> RecordingError:
+        """Why a recording without a single sample cannot be replayed."""
+        if self._end is not None:
+            how, why = self._end
+            return self.error(
+                f"the recording holds no samples: {how} before its first complete sample ({why})"
+            )
+        return self.error("the recording holds no samples")
 
     # --- random access --------------------------------------------------------------
     def index_at(self, when: datetime) -> int:
@@ -350,10 +494,11 @@ class _BlockLines:
         self._stream = None
 
 
-def _member(f: BinaryIO, offset: int, *, first: bool) -> MemberLines:
+def _member(f: BinaryIO, offset: int, *, first: bool, piece: int = READ_BYTES) -> MemberLines:
     return MemberLines(
         f,
         offset,
+        piece=piece,
         max_line=MAX_RECORD_BYTES,
         expect=b"{" if first else None,
         expect_problem="not a tcpscope recording (the first record is not JSON)",

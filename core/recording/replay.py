@@ -55,7 +55,7 @@ class ReplayFeed(FeedControls):
     def __init__(self, recording: Recording) -> None:
         """Play ``recording`` from its first sample at ×1."""
         if len(recording) == 0:
-            raise RecordingError(f"{recording.path}: the recording holds no samples")
+            raise recording.no_samples()
         super().__init__(recording.header.interval_s)
         self.recording = recording
         self._index = 0
@@ -142,25 +142,42 @@ class ReplayFeed(FeedControls):
         return len(self.recording)
 
     @property
+    def number(self) -> int:
+        """1-based place in the file of the current sample (damaged samples skipped count)."""
+        return self.recording.number(self._index)
+
+    @property
+    def total(self) -> int:
+        """Samples in the file up to its last one that replays, damaged ones skipped included."""
+        return self.recording.total
+
+    @property
     def ends_early(self) -> str | None:
         """How the file ends when it was cut or damaged (one line), else None."""
         return self.recording.ends_early
 
+    @property
+    def notes(self) -> list[str]:
+        """What was damaged: each stretch of samples skipped, then how the file ends."""
+        return self.recording.notes
+
     def number_of(self, snap: Snapshot) -> int:
-        """1-based position in the file of ``snap``, found by its time and ``n``.
+        """1-based position in the file of ``snap``, found by its time and ``n`` (the
+        samples of damaged blocks skipped before it count: see :meth:`Recording.number`).
 
         Why not ``snap.seq``: a ``record --remote`` outage record repeats the previous ``n``
         on purpose, so the file's ``n`` and its position part; the bar counts positions.
         """
-        times, seqs = self.recording.times, self.recording.seqs
+        rec = self.recording
+        times, seqs = rec.times, rec.seqs
         if self._last is not None and snap is self._last:
-            return self._last_index + 1
+            return rec.number(self._last_index)
         i = bisect.bisect_left(times, snap.time)
         while i < len(times) and times[i] == snap.time:
             if seqs[i] == snap.seq:
-                return i + 1
+                return rec.number(i)
             i += 1
-        return self.recording.index_at(snap.time) + 1
+        return rec.number(rec.index_at(snap.time))
 
     def current(self) -> Snapshot:
         """The sample at the current position, as the stream shows it (or will: a step or a

@@ -74,6 +74,17 @@ class Seekable(Feed, Protocol):
         """How many samples the recording holds."""
         ...
 
+    @property
+    def number(self) -> int:
+        """1-based place in the recording of the sample shown (samples of damaged blocks
+        that were skipped count, so it can jump while ``index`` steps by one)."""
+        ...
+
+    @property
+    def total(self) -> int:
+        """The number of the last sample (``length`` plus the samples skipped as damaged)."""
+        ...
+
     def number_of(self, snap: Snapshot) -> int:
         """1-based position in the recording of ``snap`` (one the feed emitted): the number
         the replay bar, the marks and the diff all name a sample by."""

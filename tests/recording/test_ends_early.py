@@ -77,26 +77,29 @@ def test_a_cut_in_a_later_block_replays_up_to_it_and_says_so(
     same_samples(rec, snaps)
 
 
-def test_a_flipped_byte_in_a_later_block_keeps_the_intact_blocks_before_it(
+def test_a_flipped_byte_in_the_last_block_keeps_the_intact_blocks_before_it(
     good: bytes, snaps: list[Snapshot], tmp_path: Path
 ) -> None:
+    """(A damaged block with intact ones after it is skipped: tests/recording/test_resync.py.)"""
     path = tmp_path / "flipped.tsr"
-    path.write_bytes(flipped(good, 1))
+    path.write_bytes(flipped(good, 2))
     rec = Recording(path)
-    assert len(rec) == BLOCK  # the damaged block is dropped whole: its CRC failed
+    assert len(rec) == 2 * BLOCK  # the damaged block is dropped whole: its CRC failed
     assert rec.ends_early is not None
-    assert rec.ends_early.startswith(f"recording ends early: damaged after sample {BLOCK} (record ")
+    assert rec.ends_early.startswith(
+        f"recording ends early: damaged after sample {2 * BLOCK} (record "
+    )
     assert rec.ends_early.endswith(
-        (f"; its block, from record {BLOCK + 2}, left out)", "; that block left out)")
+        (f"; its block, from record {2 * BLOCK + 2}, left out)", "; that block left out)")
     )
     same_samples(rec, snaps)
 
 
-def test_a_flipped_byte_in_the_first_block_leaves_nothing_to_replay(
+def test_a_flipped_byte_in_the_only_block_leaves_nothing_to_replay(
     good: bytes, tmp_path: Path
 ) -> None:
     path = tmp_path / "flipped.tsr"
-    path.write_bytes(flipped(good, 0))
+    path.write_bytes(flipped(good[: gzip_members(good)[1]], 0))
     with pytest.raises(RecordingError):
         Recording(path)
 
@@ -112,12 +115,12 @@ def test_record_from_a_damaged_replay_notes_it_and_keeps_the_samples_before(
     good: bytes, tmp_path: Path
 ) -> None:
     src, out = tmp_path / "flipped.tsr", tmp_path / "out.tsr"
-    src.write_bytes(flipped(good, 1))
+    src.write_bytes(flipped(good, 2))
     done = tcpscope("--replay", str(src), "record", str(out))
     assert done.returncode == 0, done.stderr
-    assert f"{src}: recording ends early: damaged after sample {BLOCK} (record " in done.stderr
+    assert f"{src}: recording ends early: damaged after sample {2 * BLOCK} (record " in done.stderr
     assert "Traceback" not in done.stderr
-    assert len(Recording(out)) == BLOCK
+    assert len(Recording(out)) == 2 * BLOCK
 
 
 def test_record_from_a_sample_less_replay_is_refused_and_writes_nothing(

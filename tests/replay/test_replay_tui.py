@@ -405,6 +405,38 @@ async def test_a_cut_recording_says_so_on_the_bar_and_once_in_a_notice(
         assert notes == [f"recording ends early: cut after sample {length} (truncated gzip member)"]
 
 
+def damaged_in_the_middle(recording: Path, tmp_path: Path) -> Path:
+    """``recording`` (blocks 1–100, 101–200, 201–240) with a byte flipped in its second."""
+    data = bytearray(recording.read_bytes())
+    members = gzip_members(bytes(data))
+    data[(members[1] + members[2]) // 2] ^= 0xFF
+    path = tmp_path / "damaged.tsr"
+    path.write_bytes(bytes(data))
+    return path
+
+
+async def test_a_damaged_block_is_skipped_and_the_bar_and_marks_keep_the_file_numbers(
+    recording: Path, tmp_path: Path
+) -> None:
+    app, feed = app_on(damaged_in_the_middle(recording, tmp_path))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(pilot, app)
+        assert feed.length == N - 100
+        notes = [str(n.message) for n in app._notifications if "damaged" in str(n.message)]
+        assert len(notes) == 1 and notes[0].startswith("samples 101–200 damaged and skipped (")
+        feed.seek_index(99)
+        await until(pilot, lambda: shown(app) == 100)
+        await pilot.press("a")
+        await pilot.press("full_stop")  # one sample forward: over the gap
+        await until(pilot, lambda: shown(app) == 201)
+        await pilot.press("b")
+        await pilot.pause()
+        bar = str(app.screen.query_one(ReplayBar).render())
+        assert f"(201/{N}) gaps" in bar and "(100)" in bar and "(201)" in bar, bar
+        marks = [str(n.message) for n in app._notifications if "mark" in str(n.message)]
+        assert marks[0].endswith("(sample 100)") and marks[1].endswith("(sample 201)")
+
+
 @pytest.fixture(scope="module")
 def half_seconds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Eight samples 0.5 s apart: two share each clock second."""

@@ -131,6 +131,7 @@ class ReplayBar(Static):
         """The text before and after the timeline, without the optional parts ``left_out``."""
         feed = self.feed
         paused, index, length = feed.paused, feed.index, feed.length
+        number, total = feed.number, feed.total
         head = Text()
         head.append("⏸ " if paused else "▶ ", style="bold")
         head.append(f"×{feed.speed:g}  ", style="bold")
@@ -141,11 +142,13 @@ class ReplayBar(Static):
             tail.append(" " + fmt.clock(feed.end_time))
         at = "" if "at" in left_out else "at "
         tail.append(f"  {at}{fmt.clock(feed.position)}", style="bold")
-        tail.append(f" ({index + 1}/{length})")
+        tail.append(f" ({number}/{total})")
         if paused and index == length - 1:
             tail.append(" end", style="bold")
         if getattr(feed, "ends_early", None):
             tail.append(" cut", style="bold red")
+        elif total != length:
+            tail.append(" gaps", style="bold red")
         marks = self.marks
         for name, snap, number in (("A", marks.a, marks.a_number), ("B", marks.b, marks.b_number)):
             if snap is not None:
@@ -461,10 +464,12 @@ class ReplayControls:
         self.app.push_screen(DiffScreen(diff))
 
     def announce(self) -> None:
-        """Say once, at the start, how the file ends when it was cut or damaged."""
-        note: str | None = getattr(self.feed, "ends_early", None)
-        if note:
-            self.app.notify(note, title="Replay", severity="warning", timeout=10, markup=False)
+        """Say once, at the start, which samples were damaged and skipped and how the file
+        ends when it was cut or damaged."""
+        notes: list[str] = getattr(self.feed, "notes", [])
+        if notes:
+            text = "\n".join(notes)
+            self.app.notify(text, title="Replay", severity="warning", timeout=10, markup=False)
 
 
 REPLAY_BINDINGS: Final[list[BindingType]] = [

@@ -1,0 +1,240 @@
+"""A damaged block in the middle of a recording costs only that block: the replay skips it,
+resumes at the next intact block (it starts with a key frame), names the samples it lost, and
+numbers the rest by their place in the file. Finding the next block is bounded."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from core.connections.snapshot import Snapshot
+from core.errors import RecordingError
+from core.recording.reader import Recording
+from core.recording.replay import ReplayFeed
+from tests.recording.content import content, gzip_members
+from tests.recording.util import demo_snapshots, write_recording
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 70
+BLOCK = 20
+
+
+@pytest.fixture(scope="module")
+def snaps() -> list[Snapshot]:
+    return demo_snapshots(11, N, interval_s=0.1)
+
+
+@pytest.fixture(scope="module")
+def good(snaps: list[Snapshot], tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("good") / "good.tsr"
+    write_recording(path, snaps, key_every=BLOCK)
+    return path.read_bytes()
+
+
+def flipped(data: bytes, *members: int) -> bytes:
+    """``data`` with one byte flipped in the middle of each gzip member of ``members``."""
+    offsets = [*gzip_members(data), len(data)]
+    out = bytearray(data)
+    for member in members:
+        out[(offsets[member] + offsets[member + 1]) // 2] ^= 0xFF
+    return bytes(out)
+
+
+def kept_are(rec: Recording, snaps: list[Snapshot], numbers: list[int]) -> None:
+    """The samples kept are exactly the file's samples ``numbers`` (1-based), intact."""
+    assert [rec.number(i) for i in range(len(rec))] == numbers
+    for i, number in enumerate(numbers):
+        got, want = content(rec.snapshot(i)), content(snaps[number - 1])
+        got.pop("diff")
+        want.pop("diff")
+        assert got == want, number
+
+
+def tcpscope(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_blocks_after_a_damaged_one_still_replay(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    path = tmp_path / "flipped.tsr"
+    path.write_bytes(flipped(good, 1))
+    rec = Recording(path)
+    kept_are(rec, snaps, [*range(1, 21), *range(41, N + 1)])
+    assert rec.total == N and rec.ends_early is None and not rec.truncated
+    (gap,) = rec.gaps
+    assert (gap.index, gap.missing) == (BLOCK, BLOCK)
+    assert gap.note.startswith("samples 21–40 damaged and skipped (record ")
+    assert rec.notes == [gap.note]
+
+
+def test_the_replay_numbers_samples_by_their_place_in_the_file(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    path = tmp_path / "flipped.tsr"
+    path.write_bytes(flipped(good, 1))
+    feed = ReplayFeed(Recording(path))
+    assert feed.total == N and feed.length == N - BLOCK
+    feed.seek_index(BLOCK - 1)
+    assert feed.number == 20
+    feed.step(1)  # over the gap: the next sample that exists
+    assert feed.number == 41 and feed.position == snaps[40].time
+    assert feed.number_of(feed.recording.snapshot(feed.index)) == 41
+    feed.seek(snaps[30].time)  # a time inside the gap: the last sample before it
+    assert feed.number == 20
+    feed.seek(snaps[55].time)
+    assert feed.number == 56
+
+
+def test_several_damaged_blocks_and_a_damaged_last_one(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    path = tmp_path / "flipped.tsr"
+    path.write_bytes(flipped(good, 1, 2, 3))  # blocks 2 and 3 in a row, and the last (61–70)
+    rec = Recording(path)
+    kept_are(rec, snaps, list(range(1, 21)))
+    assert rec.ends_early is not None
+    assert rec.ends_early.startswith("recording ends early: damaged after sample 20 (record ")
+
+
+def test_two_separate_gaps(good: bytes, snaps: list[Snapshot], tmp_path: Path) -> None:
+    path = tmp_path / "flipped.tsr"
+    path.write_bytes(flipped(good, 0, 2))  # block 1 (after the header) and block 3
+    rec = Recording(path)
+    kept_are(rec, snaps, [*range(21, 41), *range(61, N + 1)])
+    assert [g.note.split(" (")[0] for g in rec.gaps] == [
+        "samples 1–20 damaged and skipped",
+        "samples 41–60 damaged and skipped",
+    ]
+
+
+def test_junk_over_a_block_start_skips_that_block(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    members = gzip_members(good)
+    data = bytearray(good)
+    data[members[2] : members[2] + 4] = b"junk"
+    path = tmp_path / "junk.tsr"
+    path.write_bytes(bytes(data))
+    rec = Recording(path)
+    kept_are(rec, snaps, [*range(1, 41), *range(61, N + 1)])
+    assert rec.gaps[0].note.startswith("samples 41–60 damaged and skipped (")
+
+
+def test_record_from_a_damaged_replay_names_the_gap(good: bytes, tmp_path: Path) -> None:
+    src, out = tmp_path / "flipped.tsr", tmp_path / "out.tsr"
+    src.write_bytes(flipped(good, 1))
+    done = tcpscope("--replay", str(src), "record", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"{src}: samples 21–40 damaged and skipped (record " in done.stderr
+    assert len(Recording(out)) == N - BLOCK
+
+
+def test_a_header_that_cannot_be_read_is_still_refused(good: bytes, tmp_path: Path) -> None:
+    """Without the header (interval, block size) nothing after it can be placed."""
+    data = bytearray(good)
+    data[12] ^= 0xFF  # the start of the first member's deflate data: the header line
+    path = tmp_path / "head.tsr"
+    path.write_bytes(bytes(data))
+    with pytest.raises(RecordingError):
+        Recording(path)
+
+
+def _nested_lures(depth: int) -> bytes:
+    """Gzip-looking members, each one's stored data starting like a key frame and holding the
+    next: every lure passes a cheap check and fails only at its end."""
+    inner = b""
+    for _ in range(depth):
+        payload = b'{"k":"K",' + inner
+        body = zlib.compressobj(0, zlib.DEFLATED, -15)
+        deflated = body.compress(payload) + body.flush()
+        inner = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + deflated  # no trailer: torn
+    return inner
+
+
+def test_a_hostile_tail_of_lures_is_bounded(good: bytes, tmp_path: Path) -> None:
+    members = gzip_members(good)
+    lures = _nested_lures(3000)
+    fakes = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff" * 200_000
+    path = tmp_path / "lures.tsr"
+    path.write_bytes(flipped(good[: members[2]], 1) + lures + fakes + good[members[2] :])
+    began = time.monotonic()
+    rec = Recording(path)
+    assert time.monotonic() - began < 20
+    assert len(rec) >= BLOCK
+    assert [rec.number(i) for i in range(BLOCK)] == list(range(1, BLOCK + 1))
+
+
+def test_garbage_gzip_looking_data_is_not_resumed_at(good: bytes, tmp_path: Path) -> None:
+    members = gzip_members(good)
+    path = tmp_path / "other.tsr"
+    other = gzip.compress(b'{"something":"else"}\n' * 50)
+    path.write_bytes(flipped(good[: members[2]], 1) + other)
+    rec = Recording(path)
+    assert len(rec) == BLOCK and rec.ends_early is not None
+
+
+# --- refusals that say what happened ------------------------------------------------------
+def test_a_recording_cut_inside_its_first_sample_says_so(good: bytes, tmp_path: Path) -> None:
+    header, first = gzip.decompress(good).split(b"\n")[:2]
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 31)
+    torn = deflate.compress(header + b"\n") + deflate.compress(first[: len(first) // 2])
+    path, out = tmp_path / "torn.tsr", tmp_path / "out.tsr"
+    path.write_bytes(torn + deflate.flush(zlib.Z_SYNC_FLUSH))
+    why = (
+        f"{path}: the recording holds no samples: cut before its first complete sample"
+        " (truncated gzip member)"
+    )
+    with pytest.raises(RecordingError) as caught:
+        ReplayFeed(Recording(path))
+    assert str(caught.value) == why
+    done = tcpscope("--replay", str(path), "record", str(out))
+    assert done.returncode == 2 and done.stderr.strip() == f"tcpscope: {why}"
+    assert not out.exists()
+
+
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="mounts: root")
+def test_a_full_disk_says_which_samples_the_file_holds(tmp_path: Path) -> None:
+    """ENOSPC on a small tmpfs (in a private mount namespace, gone with it): the message
+    names the samples the file really holds, and the file replays exactly those."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = f"""
+        set -e
+        mount -t tmpfs -o size=64k tcpscope-test "{disk}"
+        set +e
+        "{sys.executable}" -m tui --demo record "{disk}/r.tsr" --interval 0.1 --samples 100000
+        echo "exit=$?" >&2
+        "{sys.executable}" -c "
+from core.recording.reader import Recording
+rec = Recording('{disk}/r.tsr')
+rec.snapshot(len(rec) - 1)
+print('replays', len(rec))" >&2
+    """
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    err = result.stderr
+    assert "Traceback" not in err and "exit=1" in err, err
+    found = re.search(
+        r"write failed: No space left on device after (\d+) samples taken;"
+        r" the file holds samples 1–(\d+)\n",
+        err,
+    )
+    assert found, err
+    taken, held = int(found[1]), int(found[2])
+    assert 1 < held <= taken
+    assert f"replays {held}\n" in err
