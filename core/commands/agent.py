@@ -163,7 +163,9 @@ class Agent:
 
         try:
             check_vici_path(self.config["vici"])  # the path is this server's (see ipsec._validate)
-            sampler = IpsecSampler(get_providers(self.config["provider"], self.config["vici"]))
+            sampler = IpsecSampler.one_shot(
+                get_providers(self.config["provider"], self.config["vici"])
+            )
         except MonitorError as exc:
             self.send(refused(exc, "ipsec"))
             return EXIT_FATAL

@@ -171,7 +171,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if remote is not None:
         sample = remote_ipsec_view(remote, provider, vici)
     else:
-        sampler = IpsecSampler(get_providers(provider, vici))
+        sampler = IpsecSampler.one_shot(get_providers(provider, vici))
         try:
             sample = sampler.sample()
         finally:

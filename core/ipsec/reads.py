@@ -72,8 +72,10 @@ class ProviderReads:
             if done is not None:
                 self._result = self._thread = None
                 self._last = done.reading
-                # an error read in time (a backoff's "retrying in") is no answer either
-                self.overdue = done.late or (self.overdue and done.reading.error is not None)
+                # A late answer is still one: the next read gets the whole deadline again
+                # (a short retry wait made a merely slow daemon late, and down, every other
+                # sample). An error (a backoff's "retrying in") is no answer.
+                self.overdue = done.reading.error is not None and (done.late or self.overdue)
                 return done
             self.overdue = True
         return Reading(self._not_responding(waited_s), self._clock())

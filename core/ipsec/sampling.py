@@ -40,6 +40,9 @@ trip must not read as a hung daemon."""
 MAX_DEADLINE_S: Final = 1.0
 """The longest: a hung daemon shows as not responding (and the others' figures go out) within a
 second, however long the interval."""
+ONE_SHOT_DEADLINE_S: Final = 30.0
+"""A single sample's wait (``tcpscope ipsec``): no later sample would use a late reply, so it
+waits for the provider's own timeouts (each read is bounded by them; this only caps them)."""
 RETRY_WAIT_S: Final = 0.1
 """The wait for a provider that was not responding: a daemon back from a hang answers in
 milliseconds, one still hung must not hold the others' figures back a deadline per retry."""
@@ -109,6 +112,12 @@ class IpsecSampler:
         self._clock = clock
         self._state: dict[str, _ProviderState] = {}
         self._reads = [ProviderReads(p, clock) for p in self.providers]
+
+    @classmethod
+    def one_shot(cls, providers: Sequence[Provider]) -> IpsecSampler:
+        """A sampler for one sample: a busy daemon that answers in its own time is not "not
+        responding" (a cron check would alert on it)."""
+        return cls(providers, deadline_s=ONE_SHOT_DEADLINE_S)
 
     def sample(self) -> IpsecView:
         """Read every provider once, side by side, and return the view; never raises.

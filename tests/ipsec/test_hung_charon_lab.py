@@ -9,23 +9,31 @@ charon, real datagrams queuing on its IKE socket.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
+from core.ipsec import IpsecSampler
+from core.ipsec.providers.strongswan import StrongswanProvider
 from tests.lab.ipsec_lab import IpsecLab
 from tests.lab.own_lab import own_lab
 from tests.metrics.exporter import Exporter, exporter, value
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
 
+ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
 FLOOD = 3000
@@ -147,3 +155,96 @@ def test_a_stopped_charon_holds_back_no_other_provider_and_is_down_within_an_int
         f"tcpscope: ipsec: strongswan down: not responding: charon on {lab.a.vici} did not "
         "answer within 1 s"
     ], log
+
+
+class SlowVici:
+    """A VICI socket in front of the lab's charon that hands each reply on ``delay_s`` late:
+    a healthy charon on a busy host (the outside review throttled it with a cgroup)."""
+
+    def __init__(self, target: str, path: str, delay_s: float) -> None:
+        self.target, self.path, self.delay_s = target, path, delay_s
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(path)
+        self._server.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            threading.Thread(target=self._pump, args=(client, upstream, 0.0), daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(upstream, client, self.delay_s), daemon=True
+            ).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket, delay_s: float) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                time.sleep(delay_s)
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._server.close()
+        os.unlink(self.path)
+
+
+@pytest.fixture
+def slow_vici(lab: IpsecLab, tmp_path: Path) -> Iterator[Callable[[float], str]]:
+    made: list[SlowVici] = []
+
+    def make(delay_s: float) -> str:
+        made.append(SlowVici(lab.a.vici, str(tmp_path / f"slow{len(made)}.vici"), delay_s))
+        return made[-1].path
+
+    yield make
+    for proxy in made:
+        proxy.close()
+
+
+def test_a_one_shot_waits_for_a_slow_but_healthy_charon(slow_vici: Callable[[float], str]) -> None:
+    """The one-shot said "not responding" and exited 1 for a charon that answers in its own
+    time (a cron check would alert on a busy daemon): one sample waits the provider's own
+    timeouts, as before the providers were read side by side."""
+    path = slow_vici(0.15)  # each reply 0.15 s late: a read takes well over 1 s
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "ipsec", "--vici", path, "--provider", "strongswan",
+         "--json"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (instance,) = json.loads(done.stdout)["instances"]
+    assert instance["Active"] and instance["error"] is None, instance
+
+
+def test_a_slow_charon_back_from_a_hang_stays_up(
+    lab: IpsecLab, slow_vici: Callable[[float], str]
+) -> None:
+    """After one missed deadline, a charon answering in more than the 0.1 s retry wait was
+    late, so "not responding", every other sample for the rest of the run (the exporter's
+    `up` flapped and logged a down/up pair each time). A late answer is an answer."""
+    assert lab.a.pid is not None
+    sampler = IpsecSampler([StrongswanProvider(slow_vici(0.05))], interval_s=1.0)
+    try:
+        assert not sampler.sample().providers[0].error
+        os.kill(lab.a.pid, signal.SIGSTOP)
+        try:
+            assert "not responding" in (sampler.sample().providers[0].error or "")
+        finally:
+            os.kill(lab.a.pid, signal.SIGCONT)
+        errors = []
+        for _ in range(12):
+            errors.append(sampler.sample().providers[0].error)
+            time.sleep(0.2)
+        # Once back (a retry may still be waiting out its backoff), it stays up.
+        first_up = next(i for i, e in enumerate(errors) if e is None)
+        assert errors[first_up:] == [None] * (len(errors) - first_up), errors
+    finally:
+        sampler.close()
