@@ -172,6 +172,14 @@ def test_a_state_linux_never_gives_says_so(pair: int) -> None:
     assert "--state DeleteTCB matches no connection" in done.stderr
     done = tcpscope("connections", "--netns", "current", "--state", "Listen")
     assert "matches no connection" not in done.stderr
+    # The filter's word asks the same question: the same answer.
+    for word in ("state:deletetcb", "state:12", "-port:1 state:DeleteTCB,listen"):
+        done = tcpscope("connections", "--netns", "current", "--filter", word)
+        assert done.returncode == 0, done.stderr
+        assert "tcpscope: note: --filter state:DeleteTCB matches no connection: Linux never " \
+            "reports this State" in done.stderr, (word, done.stderr)  # fmt: skip
+    done = tcpscope("connections", "--netns", "current", "--filter", "-state:deletetcb")
+    assert "matches no connection" not in done.stderr
 
 
 @pytest.mark.skipif(not LINUX, reason="the netns options are Linux's")

@@ -254,22 +254,32 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
             f"{option} {name} matches no connection: {wmi} is {rule.provenance.value} "
             f"by the {snap.source} source ({rule.text})"
         )
-    if _never_on_linux_wanted(args, snap):
+    asked = _never_on_linux_asked(args, snap)
+    if asked is not None:
         from core.connections import NEVER_ON_LINUX
 
-        notes.append(f"--state DeleteTCB matches no connection: {NEVER_ON_LINUX}")
+        notes.append(f"{asked} matches no connection: {NEVER_ON_LINUX}")
     return notes
 
 
-def _never_on_linux_wanted(args: argparse.Namespace, snap: Snapshot) -> bool:
-    """Whether ``--state`` asks for DeleteTCB of a Linux host, which never gives it (only
-    Windows, through psutil, does): the netlink source, or psutil here on Linux."""
-    from core.connections import TcpState
+def _never_on_linux_asked(args: argparse.Namespace, snap: Snapshot) -> str | None:
+    """How ``--state`` or a ``--filter`` ``state:`` word asked for DeleteTCB of a Linux host,
+    which never gives it (only Windows, through psutil, does): the netlink source, or psutil
+    here on Linux; None when neither asked, or a connection is in it."""
+    from core.connections import TcpState, parse_query
 
-    if int(TcpState.DELETE_TCB) not in set(args.state or ()):
-        return False
+    wanted = int(TcpState.DELETE_TCB)
+    expression = filter_expression(args)
+    if wanted in set(args.state or ()):
+        asked = "--state DeleteTCB"
+    elif expression and wanted in parse_query(expression).named_states():
+        asked = "--filter state:DeleteTCB"
+    else:
+        return None
     linux = snap.source == "netlink" or (snap.source == "psutil" and sys.platform == "linux")
-    return linux and not any(c.state is TcpState.DELETE_TCB for c in snap.connections.values())
+    if not linux or any(c.state is TcpState.DELETE_TCB for c in snap.connections.values()):
+        return None
+    return asked
 
 
 class EarlyOrder:
