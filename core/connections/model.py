@@ -82,7 +82,9 @@ class OwnerStatus(StrEnum):
     NO_OWNER = "no-owner"
     """The kernel holds the socket with no file (TIME_WAIT, SYN_RECV request, orphaned)."""
     NEEDS_PRIVILEGE = "needs-privilege"
-    """Some processes' fd tables were unreadable to us; the owner may be among them."""
+    """Some processes' fd tables were unreadable to us, or (a /proc mounted with hidepid)
+    another user's socket was not found while their processes are hidden from us; the owner
+    may be among them."""
     NOT_FOUND = "not-found"
     """No fd table that could be read held the inode: it closed between reads, its owner is
     in another PID namespace, or the owner's links are refused even with CAP_SYS_PTRACE (an

@@ -329,6 +329,10 @@ class SourceError:
     """When the source first failed in this run of failures."""
 
 
+OWNERS_NOTE: Final = "owners (OwningProcess) of "
+"""How a :class:`Privilege` line about owners of other users' sockets begins."""
+
+
 @dataclass(frozen=True, slots=True)
 class Privilege:
     """Which cells this run cannot fill for lack of privilege, said once at start."""
@@ -340,6 +344,12 @@ class Privilege:
     def limited(self) -> bool:
         """True when some cells are hidden by missing privilege."""
         return bool(self.hidden)
+
+    @property
+    def owners(self) -> str | None:
+        """The line saying why owners of other users' sockets are not known (fd tables
+        unreadable, or a hidepid /proc), for a row whose owner needs privilege; None: none."""
+        return next((line for line in self.hidden if line.startswith(OWNERS_NOTE)), None)
 
 
 @dataclass(frozen=True, slots=True)

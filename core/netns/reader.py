@@ -37,6 +37,7 @@ from core.connections.sources.bound_walk import BoundWalk
 from core.connections.sources.inet_diag import TCP_ALL_STATES, InetDiagDumper, open_sock_diag
 from core.connections.sources.info_digest import KeptReply
 from core.connections.sources.netlink import reply_keys
+from core.connections.sources.proc_mount import hides_others
 from core.connections.sources.reply_walk import ReplyWalker
 from core.errors import AccessDenied, MonitorError
 from core.netns import procnet
@@ -51,6 +52,19 @@ SURROGATE_REASON: Final = (
     "their processes' /proc/PID/ns/net cannot be read (ptrace access to them is denied), "
     "so sock_diag cannot enter them"
 )
+
+
+def no_process_reason(proc: str) -> str:
+    """Why a namespace no visible process is in cannot be read: under hidepid a process may
+    well be in it, only hidden from this user (so "no process is in it" would be false)."""
+    hidden = hides_others(proc)
+    if hidden is None:
+        return "entering a namespace no process is in needs CAP_SYS_ADMIN"
+    return (
+        f"no process this user can see is in it ({hidden.path} is mounted with "
+        f"{hidden.option}, which hides other users' processes), and entering it needs "
+        "CAP_SYS_ADMIN"
+    )
 
 
 class NamespaceUnreadable(AccessDenied):
@@ -450,7 +464,7 @@ class NamespaceSet:
             if ns.unmatched:
                 reason = UNMATCHED_REASON
             elif isinstance(err, AccessDenied):
-                reason = "entering a namespace no process is in needs CAP_SYS_ADMIN"
+                reason = no_process_reason(self._proc)
             else:
                 reason = str(err)
             if self._selection != ALL:

@@ -53,8 +53,12 @@ from tui.shell import shell_of
 HINT = "Esc/Enter close · ↑↓ scroll · u: not-reported properties"
 
 
-def process_table(conn: TcpConnection, proc: ProcessInfo | None) -> Table:
-    """The owning process: name, PID, user, command line, executable (all made safe)."""
+def process_table(
+    conn: TcpConnection, proc: ProcessInfo | None, owners: str | None = None
+) -> Table:
+    """The owning process: name, PID, user, command line, executable (all made safe).
+    ``owners``: the run's note on why other users' owners are not known (its privilege, or a
+    hidepid /proc), said for a row whose owner needs privilege."""
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
@@ -63,6 +67,8 @@ def process_table(conn: TcpConnection, proc: ProcessInfo | None) -> Table:
         if conn.owner_status is OwnerStatus.RESOLVING:
             why = "owner being looked up"
         table.add_row(Text("process"), Text(f"{why} ({conn.owner_status.value})"))
+        if owners and conn.owner_status is OwnerStatus.NEEDS_PRIVILEGE:
+            table.add_row(Text("why"), Text(owners.partition(": ")[2] or owners, style="italic"))
         return table
     denied = set(proc.denied)
 
@@ -280,7 +286,7 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         self.query_one("#detail-more", Static).update(
             RichGroup(
                 Text("\nOwning process", "bold u"),
-                process_table(conn, proc),
+                process_table(conn, proc, snap.privilege.owners),
                 Text("\nTCP internals (tcp_info)", "bold u"),
                 tcp_table(info, snap.source, conn.state, ghost, conn.owner_status, procfs, window),
                 *self._namespace(conn, snap, proc, kept),

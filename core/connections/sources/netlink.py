@@ -116,6 +116,8 @@ _KEY_FIELDS: Final = struct.Struct("=BB4x16s16sI8xII")
 _KEY_PORTS: Final = struct.Struct(">2xHH")
 _INODE: Final = struct.Struct("=54xI")
 """sport, dport of a key (network order)."""
+_UID: Final = struct.Struct("=50xI")
+"""The uid of a key's socket."""
 
 
 class NamespaceDumps(Protocol):
@@ -495,6 +497,7 @@ class NetlinkSource:
         # are built before the owner lookup, which waits for the owner scan running on the
         # other core (fd_scan.ForkedScan), and given their owners after it.
         bulk = not by_key and not vanished
+        hidden = self._resolver.hidepid is not None
         started = self._start_all(keys, first) if bulk and self._resolve else None
         if meanwhile is not None and started is not None:
             meanwhile(cast(list[Endpoints], started))
@@ -511,7 +514,9 @@ class NetlinkSource:
                 touched.add(rec.instance_id)
         if bulk:
             if started is not None:
-                owners = self._resolver.ownerships(inodes)
+                # (uids only where hidepid hides other users' owners: see PidResolver.owner)
+                uids = [uid for (uid,) in map(_UID.unpack_from, keys)] if hidden else None
+                owners = self._resolver.ownerships(inodes, uids)
                 recs = list(map(finish_connection, started, *owners, repeat(now)))
             else:
                 settle = self._settle
@@ -532,7 +537,8 @@ class NetlinkSource:
         for (key, prev), ino in zip(pending, inodes, strict=True):
             early = early_starts.get(key) if prev is None else None
             if early is not None:
-                rec = finish_connection(early, *ownership(ino), now)
+                uid = _UID.unpack_from(key)[0] if hidden else None
+                rec = finish_connection(early, *ownership(ino, uid), now)
             else:
                 rec = self._settle(key, prev, now, first)
             self._built += 1
@@ -574,7 +580,7 @@ class NetlinkSource:
     ) -> TcpConnection:
         family, laddr, lport, raddr, rport, state, ino, uid, ifindex, netns = self._facts(key)
         if self._resolve and not resolving:
-            pid, status, holders, ino = self._resolver.ownership(ino)  # (its int object)
+            pid, status, holders, ino = self._resolver.ownership(ino, uid)  # (its int object)
         else:  # not looked up yet (a first page), or never
             status = OwnerStatus.RESOLVING if self._resolve else OwnerStatus.NOT_SUPPORTED
             pid, holders = None, ()
@@ -665,7 +671,7 @@ class NetlinkSource:
             rec = by_key[key]
             if rec.inode not in inodes:  # (never: it was picked by its inode)
                 continue
-            pid, status = self._resolver.owner(rec.inode)
+            pid, status = self._resolver.owner(rec.inode, rec.uid)
             holders = self._resolver.holders(rec.inode)
             if pid == rec.owning_process and status is rec.owner_status and holders == rec.holders:
                 continue
@@ -690,7 +696,10 @@ class NetlinkSource:
 
     def _privilege(self) -> Privilege:
         hidden: list[str] = []
-        if self._resolver.denied_pids:
+        hidepid = self._resolver.hidepid
+        if hidepid is not None:
+            hidden.append(hidepid.reason())  # (it says what reading the fd tables needs too)
+        elif self._resolver.denied_pids:
             hidden.append(PRIVILEGE_REASON)
         if self._procs.any_denied:
             hidden.append(EXE_PRIVILEGE_REASON)

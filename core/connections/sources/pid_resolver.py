@@ -29,7 +29,10 @@ Privilege (``fs/proc/fd.c``, ``fs/proc/base.c``): listing another user's ``/proc
 needs the directory's owner or CAP_DAC_READ_SEARCH, and reading a link needs
 ``proc_fd_access_allowed`` → ``ptrace_may_access(PTRACE_MODE_READ_FSCREDS)``: same uid and
 a dumpable process, or CAP_SYS_PTRACE. Unreadable tables are remembered so callers can say
-"needs privilege" instead of "not found". Linux only; imports nothing Linux-specific.
+"needs privilege" instead of "not found". A /proc mounted with ``hidepid`` lists no other
+user's process at all (nothing is denied): there a socket of another uid that is not found is
+"needs privilege" too (see :mod:`core.connections.sources.proc_mount`). Linux only; imports
+nothing Linux-specific.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from itertools import compress
 from typing import Final
 
 from core.connections.model import OWNER_PRIVILEGE, OwnerStatus
+from core.connections.snapshot import OWNERS_NOTE
 from core.connections.sources.fd_scan import (
     FdTable,
     ForkedScan,
@@ -48,10 +52,9 @@ from core.connections.sources.fd_scan import (
     fd_inode,
 )
 from core.connections.sources.inode_set import InodeSet
+from core.connections.sources.proc_mount import HidePid, hides_others
 
-PRIVILEGE_REASON: Final = (
-    f"owners (OwningProcess) of sockets held by other users' processes: {OWNER_PRIVILEGE}"
-)
+PRIVILEGE_REASON: Final = f"{OWNERS_NOTE}sockets held by other users' processes: {OWNER_PRIVILEGE}"
 NEGATIVE_RETRY_TICKS: Final = 10
 """Ticks before the first periodic search for an inode not found (it may have been passed to
 a new fd); the wait doubles after each search that fails, up to NEGATIVE_RETRY_MAX_TICKS.
@@ -87,6 +90,10 @@ class PidResolver:
         key in ``_fds[owner]`` (a (pid, fd) tuple here was 56 bytes a socket)."""
         self._fds: dict[int, dict[str, int]] = {}
         self._denied: set[int] = set()
+        self._hidden = hides_others(proc)
+        """The mount's hidepid when it hides other users' processes from us (checked once: a
+        remount under a running tcpscope is not followed)."""
+        self._euid = os.geteuid()
         self._hot: dict[int, int] = {}
         self._holes: dict[int, set[str]] = {}
         """PID → fd numbers last seen free (or holding a socket that vanished, not read since):
@@ -127,9 +134,15 @@ class PidResolver:
         """Live processes whose fd table we could not read (last time we tried)."""
         return frozenset(self._denied)
 
-    def owner(self, inode: int) -> tuple[int | None, OwnerStatus]:
+    @property
+    def hidepid(self) -> HidePid | None:
+        """The proc mount's ``hidepid`` when it hides other users' processes from us."""
+        return self._hidden
+
+    def owner(self, inode: int, uid: int | None = None) -> tuple[int | None, OwnerStatus]:
         """The owner of a socket inode as of the last :meth:`resolve`: the lowest PID of
-        those holding it."""
+        those holding it. ``uid`` (the socket's, from the dump) tells a socket of another
+        user, whose owner hidepid hides, from one that was not found."""
         if not inode:
             return None, OwnerStatus.NO_OWNER
         held = self._holders.get(inode)
@@ -138,11 +151,13 @@ class PidResolver:
         pid = self._owner.get(inode)
         if pid is not None:
             return pid, OwnerStatus.FOUND
-        if self._denied:
+        if self._denied or (self._hidden and uid is not None and uid != self._euid):
             return None, OwnerStatus.NEEDS_PRIVILEGE
         return None, OwnerStatus.NOT_FOUND
 
-    def ownership(self, inode: int) -> tuple[int | None, OwnerStatus, tuple[int, ...], int]:
+    def ownership(
+        self, inode: int, uid: int | None = None
+    ) -> tuple[int | None, OwnerStatus, tuple[int, ...], int]:
         """:meth:`owner` and :meth:`holders` in one call (a first sample asks for every
         socket), and ``inode`` as the int object the fd tables hold: a record that keeps that
         one adds no int of its own (32 bytes a socket)."""
@@ -157,13 +172,14 @@ class PidResolver:
             return min(held), OwnerStatus.FOUND, tuple(sorted(held)), kept
         if pid is not None:
             return pid, OwnerStatus.FOUND, (), kept
-        return (*self.owner(inode), (), inode)
+        return (*self.owner(inode, uid), (), inode)
 
     def ownerships(
-        self, inodes: Sequence[int]
+        self, inodes: Sequence[int], uids: Sequence[int] | None = None
     ) -> tuple[list[int | None], list[OwnerStatus], list[tuple[int, ...]], list[int]]:
-        """:meth:`ownership` of each of ``inodes``, as four columns, by C-level lookups where
-        the answer is the common one (one holder, found): a first sample asks for 50k."""
+        """:meth:`ownership` of each of ``inodes`` (of the sockets of ``uids``), as four
+        columns, by C-level lookups where the answer is the common one (one holder, found): a
+        first sample asks for 50k."""
         pids = list(map(self._owner.get, inodes))
         statuses = [OwnerStatus.FOUND] * len(pids)
         held: list[tuple[int, ...]] = [()] * len(pids)
@@ -179,7 +195,8 @@ class PidResolver:
             shared = self._holders.keys() & set(inodes)
             odd += [i for i, ino in enumerate(inodes) if ino in shared] if shared else []
         for i in odd:
-            pids[i], statuses[i], held[i], kept[i] = self.ownership(inodes[i])
+            uid = None if uids is None else uids[i]
+            pids[i], statuses[i], held[i], kept[i] = self.ownership(inodes[i], uid)
         return pids, statuses, held, kept
 
     def holders(self, inode: int) -> tuple[int, ...]:

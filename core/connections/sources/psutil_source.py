@@ -22,14 +22,14 @@ import psutil  # type: ignore[import-untyped,unused-ignore]
 
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.connections.records import OTHER_DEFAULTS, canonical_address, psutil_state
-from core.connections.snapshot import Privilege
+from core.connections.snapshot import OWNERS_NOTE, Privilege
 from core.connections.sources.base import SourceSample, observed_after
 from core.connections.sources.procinfo import EXE_PRIVILEGE_REASON, ProcessCache
 from core.connections.sources.tracker import RecordTracker, SocketFacts
 from core.errors import AccessDenied, MonitorError
 
 PSUTIL_PRIVILEGE_REASON: Final = (
-    "owners (OwningProcess) of sockets held by other users' processes: the OS hides them "
+    f"{OWNERS_NOTE}sockets held by other users' processes: the OS hides them "
     "without privilege (Linux: reading /proc/<pid>/fd needs CAP_SYS_PTRACE and "
     "CAP_DAC_READ_SEARCH; Windows: an elevated prompt)"
 )

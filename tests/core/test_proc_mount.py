@@ -1,0 +1,60 @@
+"""Reading a proc mount's hidepid from mountinfo, in the forms kernels write it.
+
+The live kernel here writes words (``hidepid=invisible``, Linux 5.8+); older kernels wrote
+numbers (``hidepid=2``), which cannot be produced on this kernel: a mountinfo file stands in,
+in a directory whose device it names (tests/netns/test_hidepid.py mounts the real thing).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from core.connections.sources.proc_mount import hidepid
+
+
+def fake_proc(tmp_path: Path, options: str, fstype: str = "proc") -> str:
+    dev = os.stat(tmp_path).st_dev
+    (tmp_path / "self").mkdir()
+    (tmp_path / "self" / "mountinfo").write_text(
+        "25 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+        f"69 25 {os.major(dev)}:{os.minor(dev)} / {tmp_path} rw,nosuid - {fstype} proc "
+        f"{options}\n"
+    )
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("options", "level", "gid"),
+    [
+        ("rw,hidepid=2", 2, 0),
+        ("rw,gid=27,hidepid=invisible", 2, 27),
+        ("rw,hidepid=1", 1, 0),
+        ("rw,hidepid=noaccess", 1, 0),
+        ("rw,hidepid=ptraceable,subset=pid", 4, 0),
+    ],
+)
+def test_each_form_of_hidepid_is_read(tmp_path: Path, options: str, level: int, gid: int) -> None:
+    found = hidepid(fake_proc(tmp_path, options))
+    assert found is not None and (found.level, found.gid) == (level, gid)
+    assert found.option.startswith(f"hidepid={level} (")
+
+
+@pytest.mark.parametrize(
+    ("options", "fstype"),
+    [
+        ("rw", "proc"),
+        ("rw,subset=pid", "proc"),
+        ("rw,hidepid=off", "proc"),
+        ("rw,hidepid=2", "tmpfs"),
+    ],
+)
+def test_what_hides_nothing_is_none(tmp_path: Path, options: str, fstype: str) -> None:
+    assert hidepid(fake_proc(tmp_path, options, fstype)) is None
+
+
+def test_the_hosts_proc_is_read_without_error() -> None:
+    hidepid("/proc")  # (whatever it is mounted with)
+    assert hidepid("/nonexistent") is None

@@ -1,0 +1,133 @@
+"""A /proc mounted with ``hidepid``, as hardened servers mount it, for ``nobody``, for real.
+
+Under ``hidepid=2`` other users' ``/proc/PID`` are not listed at all, so the owner scan is
+denied nothing: root's sockets read ``? (not found)`` (as if closed meanwhile) with no
+privilege note. Each run here is nobody's in a mount namespace of its own with a fresh proc
+mount (the host's /proc is never remounted).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sysconfig
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from tests.integration.sockets import SYSTEM_PYTHON
+from tests.netns.lab import LISTENER, free_port, listener, netns, unique
+from tests.netns.test_nonroot import APP_OPENED, NOBODY, REPO
+from tests.netns.test_nonroot import pytestmark as nonroot_marks
+
+pytestmark = [
+    *nonroot_marks,
+    pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)"),
+]
+
+
+def hidden(option: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``python3 ARGV`` run by nobody with this checkout's code, in its own mount namespace
+    whose /proc is a new proc mount with ``-o OPTION``."""
+    home = tempfile.mkdtemp(prefix="tcpscope-hidepid-")
+    try:
+        os.chmod(home, 0o777)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": home,
+            "NO_COLOR": "1",
+            "PYTHONPATH": f"{REPO}:{sysconfig.get_paths()['purelib']}",
+        }
+        script = f'mount -t proc -o {option} proc /proc && exec "$@"'
+        return subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+             *NOBODY, SYSTEM_PYTHON, *argv],
+            capture_output=True, text=True, timeout=60, env=env, cwd=REPO, check=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@contextmanager
+def nobodys_listener(port: int) -> Iterator[subprocess.Popen[str]]:
+    """A process of nobody's listening on 127.0.0.1:``port``."""
+    proc = subprocess.Popen(
+        [*NOBODY, SYSTEM_PYTHON, "-c", LISTENER, str(port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def row(table: str, port: int) -> str:
+    (line,) = [x for x in table.splitlines() if f"127.0.0.1:{port} " in x]
+    return line
+
+
+@pytest.mark.parametrize("option", ["hidepid=2", "hidepid=invisible", "hidepid=1"])
+def test_other_users_sockets_under_hidepid_need_root_and_the_note_says_why(option: str) -> None:
+    """Root's listener read ``? (not found)`` with no note under hidepid (nothing was
+    *denied*: root's processes are not listed). Now ``? (needs root)``, a note naming
+    hidepid; nobody's own listener still shows its PID."""
+    with socket.socket() as root_sock:
+        root_sock.bind(("127.0.0.1", 0))
+        root_sock.listen()
+        root_port = root_sock.getsockname()[1]
+        own_port = free_port()
+        with nobodys_listener(own_port) as own:
+            done = hidden(option, "-m", "tui", "connections", "--netns", "current")
+    assert done.returncode == 0, done.stderr
+    theirs = row(done.stdout, root_port)
+    assert re.search(r"\?\s+\(needs root\)", theirs), theirs
+    assert str(own.pid) in row(done.stdout, own_port), done.stdout
+    notes = [x for x in done.stderr.splitlines() if x.startswith("tcpscope: note: owners")]
+    assert len(notes) == 1, done.stderr
+    level = "1 (noaccess)" if option == "hidepid=1" else "2 (invisible)"
+    assert f"/proc is mounted with hidepid={level}" in notes[0], notes[0]
+    assert "gid=0" in notes[0], notes[0]  # the group that would see past it
+
+
+def test_a_named_namespace_whose_processes_are_hidden_is_not_said_to_have_none() -> None:
+    """``--netns NAME`` of a namespace holding root's listener said "entering a namespace no
+    process is in needs CAP_SYS_ADMIN": a process is in it, hidden by hidepid."""
+    port = free_port()
+    with netns(unique("nsH")) as name, listener(name, port):
+        done = hidden("hidepid=2", "-m", "tui", "connections", "--netns", name)
+    assert (done.returncode, done.stdout) == (1, ""), done.stderr
+    (error,) = [x for x in done.stderr.splitlines() if not x.startswith("tcpscope: note")]
+    assert error.startswith(f"tcpscope: network namespace {name} could not be read: "), error
+    assert "no process is in" not in error, error
+    assert "hidepid=2 (invisible)" in error and "CAP_SYS_ADMIN" in error, error
+
+
+PANE = (
+    """
+async def then(app, pilot, table):
+    await pilot.press("escape", "enter")
+    await pilot.pause(0.3)
+    print(text(app.screen.query_one("#detail-more", Static)))
+"""
+    + APP_OPENED
+)
+
+
+def test_the_detail_pane_says_hidepid_hides_the_owner() -> None:
+    """The detail pane of root's listener said only that other users' fd tables are
+    unreadable: under hidepid their processes are not even listed."""
+    with socket.socket() as root_sock:
+        root_sock.bind(("127.0.0.1", 0))
+        root_sock.listen()
+        done = hidden("hidepid=2", "-c", PANE, str(root_sock.getsockname()[1]))
+    assert done.returncode == 0, done.stderr
+    pane = " ".join(done.stdout.split())
+    assert "no owning process known (needs-privilege)" in pane, pane
+    assert "/proc is mounted with hidepid=2 (invisible)" in pane, pane
