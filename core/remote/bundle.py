@@ -17,7 +17,8 @@ the hash, imports the modules straight from the zip held in memory, answers
 it says ``tcpscope-agent reading``: from then on a slow start is the link carrying the agent,
 not a server or login shell that never ran the loader (the client allows the two different
 times and says which one it was). While it reads, ``tcpscope-agent got BYTES`` every second
-something arrived tells the client the link still carries it (silence: the link is dead).
+something arrived (the first bytes at once) tells the client the link still carries it
+(silence: the link is dead).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ head = inp.readline().split()
 if len(head) != 5 or head[0] != b"tcpscope-agent" or head[1] != b"@PROTOCOL@":
     sys.stdout.write("tcpscope-agent bad-header\\n")
     sys.exit(4)
-size, parts, got, told = int(head[4]), [], 0, time.monotonic()
+size, parts, got, told = int(head[4]), [], 0, float("-inf")
 while got < size:
     part = inp.read1(min(size - got, 65536))
     if not part:

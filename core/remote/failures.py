@@ -50,8 +50,8 @@ _SUDO_REFUSED: Final = re.compile(
 _CHANGED_KEY: Final = re.compile(
     r"REMOTE HOST IDENTIFICATION HAS CHANGED|^Host key for \S+ has changed", re.I
 )
-_UNKNOWN_KEY: Final = re.compile(r"^No \S+ host key is known for ")
-"""ssh's line for a server whose key known_hosts lacks (strict checking, or no one to ask)."""
+"""ssh's line for a key that differs from the one known_hosts saved: any other host-key failure
+is a key not known yet (``No … host key is known``, or with no one to ask, only "failed")."""
 _FINGERPRINT: Final = re.compile(r"(SHA256:[A-Za-z0-9+/]{43})\.?")
 """The fingerprint ssh prints on its own line for the key the server sent."""
 _LOADER_FAILED: Final = re.compile(r": error while loading shared libraries: ")
@@ -79,7 +79,10 @@ def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
                 if pattern.search(line):
                     if cause == "host key" and any(_CHANGED_KEY.search(o.strip()) for o in own):
                         return _changed_key(where, stderr)
-                    if cause == "host key" and any(_UNKNOWN_KEY.match(o.strip()) for o in own):
+                    if cause == "host key":
+                        # ssh names a key not known yet only under StrictHostKeyChecking=yes;
+                        # with `ask` and no terminal to ask on (cron, BatchMode) it says no
+                        # more than "verification failed", which a changed key never does.
                         return _unknown_key(target)
                     return f"{where}: {cause} ({_clean(line)})"
         return f"{where}: ssh failed ({_ssh_line(own or stderr)})"

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import secrets
+import select
 import shutil
 import subprocess
 import sys
@@ -110,7 +111,10 @@ def test_agent_ends_with_its_stdin(netns: str) -> None:
     agent.stdin.write(bundle.preamble() + json.dumps(config).encode() + b"\n")
     agent.stdin.flush()
     assert agent.stdout.readline().split() == [b"tcpscope-agent", b"reading"]
-    assert agent.stdout.readline().split()[:2] == [b"tcpscope-agent", b"ok"]
+    said = agent.stdout.readline().split()
+    while said[:2] == [b"tcpscope-agent", b"got"]:  # progress while the zip arrives
+        said = agent.stdout.readline().split()
+    assert said[:2] == [b"tcpscope-agent", b"ok"]
     reader, seen = MessageReader(), list[dict[str, object]]()
     while not any(m.get("k") == "D" for m in seen):  # streaming deltas by now
         seen += reader.feed(os.read(agent.stdout.fileno(), 65536))
@@ -228,3 +232,27 @@ def test_close_netns_is_refused_with_remote() -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("tcpscope: close --netns does not apply with --remote")
     assert len(done.stderr.splitlines()) == 1
+
+
+def test_the_loader_reports_the_first_bytes_at_once() -> None:
+    """The first part of the agent (ssh hands it over in one packet of up to 32 kB) was never
+    reported: a slow link that still moved was taken for a dead one 30 s after `reading`,
+    saying "0 kB had arrived". Fed one 20 kB part, then nothing, the loader says so."""
+    preamble = build_bundle().preamble()
+    head = preamble.index(b"\n") + 1
+    loader = subprocess.Popen(
+        [sys.executable, "-I", "-c", STAGE1],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert loader.stdin is not None and loader.stdout is not None
+    try:
+        assert loader.stdout.readline() == b"tcpscope-agent reading\n"
+        loader.stdin.write(preamble[: head + 20_000])
+        loader.stdin.flush()
+        ready, _, _ = select.select([loader.stdout], [], [], 5.0)
+        assert ready, "no progress line for the first 20 kB"
+        said = loader.stdout.readline().split()
+        assert said[:2] == [b"tcpscope-agent", b"got"] and 0 < int(said[2]) <= 20_000, said
+    finally:
+        loader.kill()
+        loader.wait(timeout=10)

@@ -247,10 +247,19 @@ def test_a_changed_host_key_is_named_apart_from_an_unknown_one(lab: SshLab, tmp_
     saved = f"UserKnownHostsFile={lab.dir / 'known_hosts'}"
     assert saved in lab.ssh_command
     said = {}
-    for name, path in (("changed", changed), ("unknown", unknown)):
-        done = run_with_ssh(lab, lab.ssh_command.replace(saved, f"UserKnownHostsFile={path}"))
+    strict = "StrictHostKeyChecking=yes"
+    assert strict in lab.ssh_command
+    for name, path, checking in (
+        ("changed", changed, strict),
+        ("unknown", unknown, strict),
+        # ssh's default, with no terminal to ask on: it says only "verification failed"
+        ("unknown-ask", unknown, "StrictHostKeyChecking=ask"),
+    ):
+        command = lab.ssh_command.replace(saved, f"UserKnownHostsFile={path}")
+        done = run_with_ssh(lab, command.replace(strict, checking))
         assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
         said[name] = done.stderr
+    assert said["unknown-ask"] == said["unknown"], said
     assert "host key has CHANGED" in said["changed"] and "attack" in said["changed"]
     assert "SHA256:" in said["changed"]
     assert "CHANGED" not in said["unknown"] and "attack" not in said["unknown"]

@@ -152,3 +152,26 @@ async def test_the_outage_sample_shows_its_ipsec_values_as_not_live(with_outage:
         await until(pilot, lambda: "● demo" in providers(app))
         assert banner(app) == "" and not any(native_dimmed(app))
         assert DISCONNECTED not in header(app)
+
+
+async def test_the_ipsec_screen_first_opened_on_the_outage_sample_is_not_live(
+    with_outage: Path,
+) -> None:
+    """Opened for the first time on the outage sample, the screen said "not live" in its
+    banner while the table under it showed rates and undimmed values: the section built for
+    the first view was filled once mounted with that view as live, over the stale showing."""
+    feed = open_replay(with_outage)
+    feed.pause()
+    app = TcpscopeApp(feed, hostname="web1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None)
+        feed.seek_index(3)  # the outage sample, before the IPsec screen was ever shown
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.stale)
+        await pilot.press("2")
+        await until(pilot, lambda: bool(ipsec(app).query(CounterRowView)))
+        for _ in range(5):
+            await pilot.pause()
+        assert "not live: " in banner(app)
+        for counter in ("ActiveAcquire", "SendFailures"):
+            value, rate, stale = cells(app, counter)
+            assert value != "—" and rate == "—" and stale, (counter, value, rate)

@@ -110,10 +110,10 @@ class ProviderSection(Vertical):
         return self.filter_text.strip().lower() in row.counter.lower()
 
     def on_mount(self) -> None:
-        """Fill the rows with the sample that created the section."""
-        if self._first is not None:
-            self.show(self._first, self._first_stale)
-            self._first = None
+        """Fill the rows with the newest sample given before the mount."""
+        first, self._first = self._first, None
+        if first is not None:
+            self.show(first, self._first_stale)
 
     def compose(self) -> ComposeResult:
         """Header, then one row per counter in seed order."""
@@ -121,7 +121,13 @@ class ProviderSection(Vertical):
         yield from self.rows.values()
 
     def show(self, view: ProviderView, stale: str | None = None) -> None:
-        """Show one provider's sample; ``stale``: why it is the last one received, not live."""
+        """Show one provider's sample; ``stale``: why it is the last one received, not live.
+
+        Before the mount it is kept for :meth:`on_mount` (the header's "not live", shown right
+        after the section was made, was overwritten by the live showing of the first view)."""
+        if self._first is not None:
+            self._first, self._first_stale = view, stale
+            return
         header = provider_header(view, stale)
         if header != self._header:
             self._header = header
