@@ -43,7 +43,8 @@ TRAFFIC = (
 """A child with ``n`` connected pairs moving bytes both ways every 50 ms; prints its port."""
 
 BIG, SMALL = 250, 20
-RATE = re.compile(r"(≥?)(\d+(?:\.\d)?) (B|KiB|MiB|GiB)/s(?: \(rate of (\d+) of (\d+)\))?")
+RATE = re.compile(r"(≥?)(\d+(?:\.\d)?) (B|KiB|MiB|GiB)/s(?: — .*?  \(rate of (\d+) of (\d+)\))?")
+"""A group row's rate and, after its counts per State, of how many connections it is."""
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from core.connections.snapshot import Snapshot
 from core.connections.sort_keys import SORT_COLUMNS
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 from core.sampling.sampler import Sampler
-from tui.connections.columns import BY_KEY, COLUMNS, SORTABLE, layout
+from tui.connections.columns import BY_KEY, COLUMNS, IPV4_ENDPOINT, SORTABLE, layout
 
 PROCS = {p: ProcessInfo(p, f"p{p % 3}", "u", None, None, None) for p in range(1, 6)}
 ROW = st.tuples(
@@ -148,6 +148,25 @@ def test_every_sort_column_fits_with_its_arrow_from_60_columns_up() -> None:
             assert {"state", "local", "remote"} <= widths.keys(), (total, key, widths)
             # An endpoint may narrow, but keeps its port whole and a few cells of the address.
             assert min(widths["local"], widths["remote"]) >= len("192.…200:65535"), (total, key)
+            local, remote = widths["local"], widths["remote"]
+            if min(local, remote) >= IPV4_ENDPOINT:
+                continue
+            # Narrowed: the cut is shared (Local once took all of it, 127.…3.3:32772 beside a
+            # Remote of 21 cells), and both titles are short.
+            assert abs(local - remote) <= 1, (total, key, widths)
+            titles = {c.key: c.title for c, _ in cols}
+            assert (titles["local"], titles["remote"]) == ("Local", "Remote"), (total, key)
+            # Given the widest IPv4 endpoints on screen (an indented member's local one, two
+            # cells more), each gets its width whenever both fit.
+            for whole in ((17, 15), (15, 17), (15, 15), (19, 17)):
+                fitted = {c.key: w for c, w in layout(total, keep=key, whole=whole)}
+                assert fitted.keys() == widths.keys(), (total, key, whole)
+                got = (fitted["local"], fitted["remote"])
+                assert sum(got) == local + remote, (total, key, whole, got)
+                if sum(whole) <= local + remote:
+                    assert got[0] >= whole[0] and got[1] >= whole[1], (total, key, whole, got)
+                elif min(whole) + len("192.…200:65535") <= local + remote:  # one whole
+                    assert got[0] >= whole[0] or got[1] >= whole[1], (total, key, whole, got)
 
 
 def test_layout_when_wide_shows_every_default_column_and_fits() -> None:

@@ -10,7 +10,7 @@ full IPv4 ``address:port`` (21 cells) fits in both endpoint columns and the proc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -45,6 +45,7 @@ class Column:
 
 
 IPV4_ENDPOINT: Final = len("255.255.255.255:65535")
+ENDPOINT_KEYS: Final = ("local", "remote")
 ENDPOINT_NARROWEST: Final = len("192.…200:65535")
 """Narrowest an endpoint gets when only the columns that never drop are left: the port whole
 and a few cells of the address either side of the ellipsis (:func:`tui.format.fit_endpoint`).
@@ -91,13 +92,16 @@ def layout(
     total: int,
     hidden: Collection[str] = DEFAULT_HIDDEN,
     keep: str | None = None,
+    whole: tuple[int, int] = (0, 0),
 ) -> tuple[tuple[Column, int], ...]:
     """Columns that fit ``total`` cells (one-cell gaps), each with its width, left to right.
 
     ``keep`` (the sort column) is never dropped or hidden, and is at least as wide as its
     title and its ▲/▼. When only it and the columns that never drop are left and they are still
     too wide (60 to ~72 columns, sorted by PID or Process), the endpoints narrow: a layout
-    wider than the terminal was cut at its right end, and with it the sorted column.
+    wider than the terminal was cut at its right end, and with it the sorted column. ``whole``
+    is then the cells the Local and Remote texts on screen need whole (see
+    :func:`_narrow_endpoints`).
     """
     wanted = [c for c in COLUMNS if c.key not in hidden or c.key == keep]
     if keep is not None:
@@ -124,7 +128,7 @@ def layout(
         chosen = [forced if c.key == keep else c for c in wanted if c in chosen or c.key == keep]
         fit(chosen, _to_drop)
     if need(chosen) > total:
-        chosen = _narrow_endpoints(chosen, need(chosen) - total)
+        chosen = _narrow_endpoints(chosen, need(chosen) - total, whole)
     for pair in (RATE_KEYS, QUEUE_KEYS):
         shown = [c for c in chosen if c.key in pair]
         if len(shown) == 1:
@@ -146,22 +150,42 @@ def layout(
     return tuple((c, widths[c.key]) for c in chosen)
 
 
-def _narrow_endpoints(chosen: list[Column], over: int) -> list[Column]:
-    """``chosen`` with the endpoints' minimum widths lowered by ``over`` cells in all, the
-    local one first, neither below :data:`ENDPOINT_NARROWEST`.
+def narrowed(columns: Iterable[tuple[Column, int]]) -> bool:
+    """Whether :func:`layout` narrowed the endpoints (then the texts on screen matter)."""
+    return any(c.key in ENDPOINT_KEYS and c.min_width < IPV4_ENDPOINT for c, _ in columns)
 
-    Why the local one first: its address is one of this host's own, few and known, and its
-    port survives the cut; the remote address names the peer.
+
+def _narrow_endpoints(chosen: list[Column], over: int, whole: tuple[int, int]) -> list[Column]:
+    """``chosen`` with the endpoints' minimum widths lowered by ``over`` cells in all, neither
+    below :data:`ENDPOINT_NARROWEST`, and both titled short.
+
+    How the cut is shared: each endpoint gets the cells its widest text on screen needs
+    (``whole``: local, remote; an IPv4 ``a.b.c.d:port`` is 15 to 21) when both fit, else the
+    one needing fewer is kept whole if the other still gets its narrowest; the cells left go
+    to the one alone in being short, else evenly (Local first). Why: the whole cut once came
+    off Local (``127.…3.3:32772``) while Remote kept 21 cells and its long title.
     """
-    narrowed = []
-    for col in chosen:
-        if col.key in ("local", "remote") and over > 0:
-            cut = min(over, col.min_width - ENDPOINT_NARROWEST)
-            if cut > 0:
-                col = replace(col, min_width=col.min_width - cut)
-                over -= cut
-        narrowed.append(col)
-    return narrowed
+    ends = [c for c in chosen if c.key in ENDPOINT_KEYS]
+    caps = [c.min_width for c in ends]
+    room = sum(caps) - over
+    if len(ends) != 2 or room < 2 * ENDPOINT_NARROWEST:
+        return chosen  # (hidden endpoints, or too narrow: the cut stays at ENDPOINT_NARROWEST)
+    wants = [max(ENDPOINT_NARROWEST, min(cap, w)) for cap, w in zip(caps, whole, strict=True)]
+    widths = [ENDPOINT_NARROWEST, ENDPOINT_NARROWEST]
+    if sum(wants) <= room:
+        widths = list(wants)
+    else:
+        fewer = min((0, 1), key=lambda i: wants[i])
+        if wants[fewer] + ENDPOINT_NARROWEST <= room:
+            widths[fewer] = wants[fewer]
+    while sum(widths) < room:
+        short = [i for i in (0, 1) if widths[i] < wants[i]]
+        grow = short[0] if len(short) == 1 else min((0, 1), key=lambda i: widths[i])
+        widths[grow] += 1
+    given = {c.key: w for c, w in zip(ends, widths, strict=True)}
+    return [
+        replace(c, min_width=given[c.key], title=c.short) if c.key in given else c for c in chosen
+    ]
 
 
 def _rightmost(chosen: list[Column], _over: int) -> Column:

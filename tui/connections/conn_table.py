@@ -46,7 +46,13 @@ from core.connections import (
     namespace_label,
 )
 from tui import format as fmt
-from tui.connections.columns import ON_SCREEN_KEYS, ONLY_WITH_NAMESPACES, Column, layout
+from tui.connections.columns import (
+    ON_SCREEN_KEYS,
+    ONLY_WITH_NAMESPACES,
+    Column,
+    layout,
+    narrowed,
+)
 from tui.connections.row_lines import RowExtra, group_line, header_line, row_line
 from tui.connections.uniform import UniformColumns
 from tui.prefs import DEFAULT_HIDDEN
@@ -162,6 +168,12 @@ class ConnTable(ScrollView, can_focus=True):
         self._styles: dict[tuple[object, ...], Style] = {}
         self._layout: tuple[tuple[Column, int], ...] = ()
         self._layout_key: tuple[object, ...] = ()
+        self._unfitted: tuple[tuple[Column, int], ...] = ()
+        """The layout for :attr:`_layout_key` before it is fitted to the texts on screen."""
+        self._listed = 0
+        """Counts the changes of what rows say (relisted, a first page, names resolved)."""
+        self._whole_key: tuple[object, ...] = ()
+        self._whole = (0, 0)
         self._work_timer: Timer | None = None
         self._slices: Timer | None = None
         """The next slice of a tick's repaint (see :meth:`_repaint`)."""
@@ -227,6 +239,7 @@ class ConnTable(ScrollView, can_focus=True):
             return
         self.page = page
         self._page_ids = [c.instance_id for c in page.rows]
+        self._listed += 1
         self._restore_cursor()
         self._fit_virtual_size()
         self.refresh()
@@ -288,11 +301,13 @@ class ConnTable(ScrollView, can_focus=True):
         if self.dns is not None and self.dns is not dns:
             self.dns.close()
         self.dns = dns
+        self._listed += 1
         self.refresh()
 
     def on_conn_table_names_resolved(self, event: NamesResolved) -> None:
         """Redraw with the names found so far."""
         event.stop()
+        self._listed += 1
         self.refresh()
 
     def set_sort(self, column: str, reverse: bool) -> None:
@@ -389,6 +404,7 @@ class ConnTable(ScrollView, can_focus=True):
         """The rows listed anew (after a tick of a table large enough for slices: ``tick_from``
         is :meth:`_on_screen` before it)."""
         cursor = self._cursor_pos
+        self._listed += 1
         if self.grouped:
             groups = self.index.groups(self.group_by)
             self._groups = {g.row_id: g for g in groups}
@@ -647,11 +663,44 @@ class ConnTable(ScrollView, can_focus=True):
         hidden = self.hidden | self.uniform.values.keys()
         if not self.many_namespaces:
             hidden |= ONLY_WITH_NAMESPACES
-        key = (width, hidden, self.index.sort_column)
-        if key != self._layout_key:
-            self._layout = layout(width, hidden, keep=self.index.sort_column)
-            self._layout_key = key
+        sort = self.index.sort_column
+        key: tuple[object, ...] = (width, hidden, sort)
+        if key[:3] != self._layout_key[:3]:
+            self._unfitted = layout(width, hidden, keep=sort)
+            self._layout, self._layout_key = self._unfitted, key
+        if not narrowed(self._unfitted):
+            return self._layout
+        # Endpoints narrowed (60 to ~72 columns): shared so that the texts on screen stay whole.
+        whole = self._whole_endpoints()
+        if (*key, whole) != self._layout_key:
+            self._layout = layout(width, hidden, keep=sort, whole=whole)
+            self._layout_key = (*key, whole)
         return self._layout
+
+    def _whole_endpoints(self) -> tuple[int, int]:
+        """The cells the widest IPv4 Local (with a group member's indent) and Remote texts on
+        screen need. Why IPv4 only: an IPv6 address or a host name is cut in any case, and
+        would take the cells that keep an IPv4 address whole beside it."""
+        top = int(self.scroll_offset.y)
+        key = (top, self.size.height, self.row_count, self._listed, self.dns)
+        if key == self._whole_key:
+            return self._whole
+        local = remote = 0
+        indent = 2 if self._entries is not None else 0
+        local_name = remote_name = None
+        for position in range(top, min(self.row_count, top + self.size.height)):
+            row_id = self.row_id_at(position)
+            if not row_id or row_id in self._groups:
+                continue
+            conn = self._record(row_id)
+            if self.dns is not None:
+                local_name, remote_name = self._names(conn)
+            if local_name is None and ":" not in conn.local_address:
+                local = max(local, indent + len(fmt.endpoint(conn.local_address, conn.local_port)))
+            if remote_name is None and ":" not in conn.remote_address:
+                remote = max(remote, len(fmt.endpoint(conn.remote_address, conn.remote_port)))
+        self._whole_key, self._whole = key, (local, remote)
+        return self._whole
 
     def _lifecycle(self, row_id: str, conn: TcpConnection, now: datetime) -> str:
         if row_id in self.index.ghosts:

@@ -124,7 +124,12 @@ def group_line(
     rate: GroupRate | None,
     style: StyleOf,
 ) -> Strip:
-    """A process's (or container's) row: its name, connection count, rate and state counts."""
+    """A process's (or container's) row: its name, connection count, rate and state counts,
+    then the notes (which part the rate sums, which privilege shows the owners).
+
+    Why the notes last: a line too wide is cut at its end, and the counts say more; the
+    rate's note once came first and cut an unprivileged run's Established count at 80
+    columns."""
     names = ["conn-table--group"] + (["conn-table--cursor"] if cursor else [])
     line_style = style(*names)
     counts = "  ".join(f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items()))
@@ -136,22 +141,25 @@ def group_line(
     sign = "▾" if expanded else "▸"
     speed = _group_speed(rate)
     text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
+    if rate is not None and rate.measured and not rate.whole:
+        text = f"{text}  (rate of {rate.measured} of {rate.of})"
     if group.note:
         text = f"{text} — {group.note}"
     return _strip([(fmt.fit(text, width, False), line_style, width)], width, line_style)
 
 
 def _group_speed(rate: GroupRate | None) -> str:
-    """``  12.0 KiB/s`` when every member that moves bytes is summed; ``  ≥1.2 MiB/s (rate
-    of 200 of 2500)`` when part of them is (a lower bound, said as one); ``  …/s`` until the
-    first rates come; nothing when the group can have none (only listeners, TIME_WAIT...)."""
+    """``  12.0 KiB/s`` when every member that moves bytes is summed; ``  ≥1.2 MiB/s`` when
+    part of them is (a lower bound, said as one; :func:`group_line` says of how many after the
+    counts); ``  …/s`` until the first rates come; nothing when the group can have none (only
+    listeners, TIME_WAIT...)."""
     if rate is None:
         return ""
     if not rate.measured:
         return "  …/s"
     if rate.whole:
         return f"  {fmt.short_rate(rate.per_s)}/s"
-    return f"  ≥{fmt.short_rate(rate.per_s)}/s (rate of {rate.measured} of {rate.of})"
+    return f"  ≥{fmt.short_rate(rate.per_s)}/s"
 
 
 def _endpoint(address: str, port: int, name: str | None) -> str:
