@@ -143,14 +143,18 @@ def group_line(
 
 def _group_speed(rate: GroupRate | None) -> str:
     """``  12.0 KiB/s`` when every member that moves bytes is summed; ``  ≥1.2 MiB/s (rate
-    of 200 of 2500)`` when part of them is (a lower bound, said as one); ``  …/s`` until the
-    first rates come; nothing when the group can have none (only listeners, TIME_WAIT...)."""
+    of 200 of 2500)`` when part of them is (a lower bound, said as one); ``  …/s (0 B/s in
+    200 of 2500)`` when that part moves nothing (``≥0 B/s`` was read as "idle" while the
+    rest moved 400 KB/s); ``  …/s`` until the first rates come; nothing when the group can
+    have none (only listeners, TIME_WAIT...)."""
     if rate is None:
         return ""
     if not rate.measured:
         return "  …/s"
     if rate.whole:
         return f"  {fmt.short_rate(rate.per_s)}/s"
+    if rate.per_s <= 0:
+        return f"  …/s (0 B/s in {rate.measured} of {rate.of})"
     return f"  ≥{fmt.short_rate(rate.per_s)}/s (rate of {rate.measured} of {rate.of})"
 
 
