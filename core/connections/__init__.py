@@ -32,6 +32,7 @@ __all__ = [
     "FirstPage",
     "Group",
     "GroupRate",
+    "GroupTurns",
     "NamespaceInfo",
     "NamespaceView",
     "Outcome",
@@ -81,6 +82,7 @@ __all__ = [
     "process_target",
     "property_rule",
     "property_value",
+    "readable_whole",
     "recv_q_holds_fin",
     "send_q_control",
     "service_name",
@@ -118,6 +120,7 @@ if TYPE_CHECKING:
     )
     from core.connections.completion import Completion, complete, field_values
     from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
+    from core.connections.group_follow import GroupTurns, readable_whole
     from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
     from core.connections.namespaces import (
         STAND_IN_REASON,
@@ -222,6 +225,7 @@ else:
                 "filter_argument",
                 "parse_query",
             ),
+            "group_follow": ("GroupTurns", "readable_whole"),
             "rates": ("NO_BYTE_RATE", "ByteRate", "GroupRate", "RateTracker", "group_rate"),
             "records": ("address_test", "canonical_address", "endpoint_text"),
             "report": ("write_csv", "write_json", "write_table"),

@@ -79,10 +79,7 @@ class RateTracker:
         did not follow yet (their rates start one sample later, not two).
         """
         if snap.seq == self._seq:
-            for iid in instance_ids:
-                info = snap.tcp_info.get(iid) if iid not in self._last else None
-                if info is not None:
-                    self._last[iid] = (snap.time, info)
+            self.read_first(snap, instance_ids)
             return
         self._seq = snap.seq
         infos = snap.tcp_info
@@ -105,6 +102,17 @@ class RateTracker:
         self._last, self._rates = new_last, new_rates
         for iid in [i for i in self._history if i not in new_last]:
             del self._history[iid]
+
+    def read_first(self, snap: Snapshot, instance_ids: Iterable[str]) -> None:
+        """First readings of ``instance_ids`` not followed yet, from the snapshot last read
+        (their rates come with the next one); nothing when ``snap`` is another snapshot."""
+        if snap.seq != self._seq:
+            return
+        last = self._last
+        for iid in instance_ids:
+            info = snap.tcp_info.get(iid) if iid not in last else None
+            if info is not None:
+                last[iid] = (snap.time, info)
 
     def rate(self, instance_id: str) -> ByteRate | None:
         """The connection's latest rate, if two readings exist."""
@@ -140,9 +148,10 @@ def group_rate(
     """The rate of a group whose open connections number ``counts`` by State, from those of
     them the tracker follows (``followed``); None when none of them can have a rate.
 
-    Why not the rates of all its members: a rate needs tcp_info at every sample, which the
-    live app reads only for what the table shows (a group of 50k sockets is followed in
-    part); the part is said, not passed off as the whole.
+    Why not always the rates of all its members: a rate needs tcp_info at every sample,
+    which the live app reads only for what the table shows (a group of 50k sockets is
+    followed in part, a part that turns over: :mod:`core.connections.group_follow`); the part
+    is said, not passed off as the whole. A replay carries every member's: all are followed.
     """
     of = sum(n for state, n in counts.items() if state not in NO_BYTE_RATE)
     if of == 0:

@@ -30,8 +30,8 @@ def test_an_ownerless_groups_counts_show_before_its_notes() -> None:
     rate = GroupRate(0.0, 398, 21202)
     full = group_line(ownerless(), False, False, 200, rate, plain).text.rstrip()
     assert full == (
-        "▸ (owner not known: needs root) 21238  ≥0 B/s — Listen 3  Established 21235"
-        "  (rate of 398 of 21202) — CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH show the owners"
+        "▸ (owner not known: needs root) 21238  …/s — Listen 3  Established 21235"
+        "  (0 B/s in 398 of 21202) — CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH show the owners"
     )
     at_80 = group_line(ownerless(), False, False, 80, rate, plain).text
     assert "— Listen 3  Established 21235 " in at_80, at_80

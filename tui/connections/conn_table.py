@@ -35,6 +35,7 @@ from core.connections import (
     FirstPage,
     Group,
     GroupRate,
+    GroupTurns,
     Query,
     RateTracker,
     ReverseDns,
@@ -44,6 +45,7 @@ from core.connections import (
     TcpState,
     group_rate,
     namespace_label,
+    readable_whole,
 )
 from tui import format as fmt
 from tui.connections.columns import (
@@ -95,7 +97,9 @@ STYLE_CACHE = 64
 FOLLOW_AT_MOST = 400
 """Connections whose tcp_info the table asks for (rows and groups on screen), at most: one
 exact netlink query each per sample. Shared in turn among the rows on screen, so that every
-group row gets its part (a group of 50k members is summed over part of them, and says so)."""
+group row gets its part (a group of 50k members is summed over a part that turns over, and
+says so; see :mod:`core.connections.group_follow`). A feed whose samples carry every
+connection's tcp_info (a replay) needs no asking: its groups are summed whole."""
 RATE_PENDING_SAMPLES = 3
 """Samples a group row shows "…" for while none of its followed connections has a rate yet
 (the feed reads them from the next sample, a rate needs two); after that, none is known here
@@ -186,6 +190,9 @@ class ConnTable(ScrollView, can_focus=True):
         self._group_followed: dict[str, list[str]] = {}
         """Each group row on screen: its members whose rates are followed (a part of a large
         group's, see :meth:`followed_ids`)."""
+        self._turns = GroupTurns()
+        """Which part of each large group is followed, turning over sample by sample."""
+        self._turns_seq = -1
         self._group_samples: dict[str, int] = {}
         """Each followed group row: samples taken since it has been followed."""
         self.uniform = UniformColumns()
@@ -224,11 +231,29 @@ class ConnTable(ScrollView, can_focus=True):
         self.uniform.update(snap)
         samples = self._group_samples
         self._group_samples = {g: samples.get(g, 0) + 1 for g in self._group_followed}
+        if snap.seq != self._turns_seq:  # (not a sample republished with tcp_info asked for)
+            self._turns_seq = snap.seq
+            self._turns.next_sample()
         followed = self.followed_ids()
         if self.pinned is not None:
             followed.append(self.pinned)
-        self.rates.update(snap, followed)
+        self.rates.update(snap, self._tracked(followed))
         self._reindex(tick_from=before)
+
+    def _tracked(self, followed: list[str]) -> list[str]:
+        """``followed`` and every group member summed (all of a group the sample carries
+        tcp_info for, asked for or not)."""
+        ids = dict.fromkeys(followed)
+        for members in self._group_followed.values():
+            ids.update(dict.fromkeys(members))
+        return list(ids)
+
+    def read_first_rates(self, followed: list[str]) -> None:
+        """First readings, from the sample shown, of ``followed`` (:meth:`followed_ids`) and
+        the groups' members since it came (after ``g``, a replay's groups are summed whole
+        one sample sooner)."""
+        if self.snapshot is not None:
+            self.rates.read_first(self.snapshot, self._tracked(followed))
 
     def _show_page(self, page: FirstPage) -> None:
         """A first page: its rows at the top of a table as long as the whole sample (unless
@@ -256,10 +281,13 @@ class ConnTable(ScrollView, can_focus=True):
 
         At most :data:`FOLLOW_AT_MOST`, taken in turn from each row on screen (one from each,
         then a second from each group, ...): the first group's members took all of it, and
-        the groups below showed no rate. Remembers which members each group's rate is of.
+        the groups below showed no rate. A group's part turns over from sample to sample
+        (:class:`GroupTurns`). Remembers which members each group's rate is of: all of them
+        when the sample carries their tcp_info (a replay), else the part followed.
         """
-        self._group_followed = {}
-        if self.snapshot is None:
+        before, self._group_followed = self._group_followed, {}
+        snap = self.snapshot
+        if snap is None:
             return []
         top = int(self.scroll_offset.y)
         rates_shown = any(c.key in ON_SCREEN_KEYS for c, _ in self._layout)
@@ -271,8 +299,11 @@ class ConnTable(ScrollView, can_focus=True):
             group = self._groups.get(row_id)
             if group is not None:
                 taken: list[str] = []
-                self._group_followed[row_id] = taken
-                turns.append((self._moving_bytes(group), taken))
+                whole = readable_whole(group.members, self._can_move, snap.tcp_info)
+                self._group_followed[row_id] = taken if whole is None else whole
+                moving = [i for i in before.get(row_id, ()) if self._moving(i, row_id)]
+                members = self._turns.order(row_id, group.members, self._can_move, moving)
+                turns.append((members, taken))
             elif rates_shown and row_id not in self.index.ghosts:
                 turns.append((iter((row_id,)), None))
         ids: dict[str, None] = {}  # ordered, once each (an expanded group's rows are its own)
@@ -289,12 +320,19 @@ class ConnTable(ScrollView, can_focus=True):
                 if len(ids) >= FOLLOW_AT_MOST:
                     break
             turns = left
+        self._turns.keep_only(self._group_followed)
         return list(ids)
 
-    def _moving_bytes(self, group: Group) -> Iterator[str]:
-        """The group's members that can have a byte rate, in the table's order (stable from
-        one sample to the next, as a rate needs two readings of the same connection)."""
-        return (i for i in group.members if self._record(i).state not in NO_BYTE_RATE)
+    def _can_move(self, instance_id: str) -> bool:
+        """An open connection that can have a byte rate (not a listener, TIME_WAIT...)."""
+        snap = self.snapshot
+        conn = snap.connections.get(instance_id) if snap is not None else None
+        return conn is not None and conn.state not in NO_BYTE_RATE
+
+    def _moving(self, instance_id: str, row_id: str) -> bool:
+        """Seen moving bytes at the last sample, and still of group ``row_id``."""
+        rate = self.rates.rate(instance_id)
+        return rate is not None and rate.total > 0 and self._group_row_of(instance_id) == row_id
 
     def set_dns(self, dns: ReverseDns | None) -> None:
         """Turn host names on (with this resolver) or off."""

@@ -142,7 +142,8 @@ def group_line(
     speed = _group_speed(rate)
     text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
     if rate is not None and rate.measured and not rate.whole:
-        text = f"{text}  (rate of {rate.measured} of {rate.of})"
+        part = "0 B/s in" if rate.per_s <= 0 else "rate of"
+        text = f"{text}  ({part} {rate.measured} of {rate.of})"
     if group.note:
         text = f"{text} — {group.note}"
     return _strip([(fmt.fit(text, width, False), line_style, width)], width, line_style)
@@ -151,14 +152,17 @@ def group_line(
 def _group_speed(rate: GroupRate | None) -> str:
     """``  12.0 KiB/s`` when every member that moves bytes is summed; ``  ≥1.2 MiB/s`` when
     part of them is (a lower bound, said as one; :func:`group_line` says of how many after the
-    counts); ``  …/s`` until the first rates come; nothing when the group can have none (only
-    listeners, TIME_WAIT...)."""
+    counts); ``  …/s`` while that part moves nothing (``≥0 B/s`` was read as "idle" while the
+    rest moved 400 KB/s; the note says ``0 B/s in N of M``) or until the first rates come;
+    nothing when the group can have none (only listeners, TIME_WAIT...)."""
     if rate is None:
         return ""
     if not rate.measured:
         return "  …/s"
     if rate.whole:
         return f"  {fmt.short_rate(rate.per_s)}/s"
+    if rate.per_s <= 0:
+        return "  …/s"
     return f"  ≥{fmt.short_rate(rate.per_s)}/s"
 
 

@@ -332,7 +332,10 @@ class ConnectionsScreen(Screen[None]):
 
     def _follow(self) -> None:
         """Ask the feed for the tcp_info shown: the detail's connection, the rates on screen."""
-        ids = set(self.table.followed_ids())
+        table = self.table
+        followed = table.followed_ids()
+        table.read_first_rates(followed)
+        ids = set(followed)
         if self._detail_id is not None:
             ids.add(self._detail_id)
         wanted = frozenset(ids)
