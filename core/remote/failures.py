@@ -52,6 +52,11 @@ _CHANGED_KEY: Final = re.compile(
 )
 """ssh's line for a key that differs from the one known_hosts saved: any other host-key failure
 is a key not known yet (``No … host key is known``, or with no one to ask, only "failed")."""
+_REVOKED: Final = re.compile(r"REVOKED HOST KEY|host key for \S+ was revoked", re.I)
+"""ssh's lines for a key known_hosts marks ``@revoked`` (a stolen key, someone posing as it)."""
+_WARNING: Final = re.compile(r"^\s*(?:@+\s*)?WARNING|certificate", re.I)
+"""Any warning ssh gives before "Host key verification failed": then the key is not simply
+unknown, and ssh's own line is quoted instead of advice to accept the key."""
 _FINGERPRINT: Final = re.compile(r"(SHA256:[A-Za-z0-9+/]{43})\.?")
 """The fingerprint ssh prints on its own line for the key the server sent."""
 _LOADER_FAILED: Final = re.compile(r": error while loading shared libraries: ")
@@ -79,10 +84,13 @@ def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
                 if pattern.search(line):
                     if cause == "host key" and any(_CHANGED_KEY.search(o.strip()) for o in own):
                         return _changed_key(where, stderr)
-                    if cause == "host key":
+                    if cause == "host key" and any(_REVOKED.search(o) for o in stderr):
+                        return _revoked_key(where)
+                    if cause == "host key" and not any(_WARNING.search(o) for o in stderr):
                         # ssh names a key not known yet only under StrictHostKeyChecking=yes;
                         # with `ask` and no terminal to ask on (cron, BatchMode) it says no
-                        # more than "verification failed", which a changed key never does.
+                        # more than "verification failed", with no warning before it (a
+                        # changed or revoked key, a rejected certificate all warn).
                         return _unknown_key(target)
                     return f"{where}: {cause} ({_clean(line)})"
         return f"{where}: ssh failed ({_ssh_line(own or stderr)})"
@@ -117,6 +125,15 @@ def _changed_key(where: str, stderr: Sequence[str]) -> str:
         f"{where}: the server's host key has CHANGED since known_hosts saved it{sent}: this may "
         "be an attack (someone between you and the server) or a reinstalled server; check the "
         "new key with its administrator before replacing the old one in known_hosts"
+    )
+
+
+def _revoked_key(where: str) -> str:
+    """Never the advice to accept it: the key was withdrawn on purpose."""
+    return (
+        f"{where}: the server's host key is REVOKED in known_hosts (marked @revoked): ssh "
+        "refused it; this may be an attack (someone using a stolen key) — check with the "
+        "server's administrator; do not accept that key"
     )
 
 

@@ -244,6 +244,9 @@ def test_a_changed_host_key_is_named_apart_from_an_unknown_one(lab: SshLab, tmp_
     changed, unknown = tmp_path / "changed", tmp_path / "unknown"
     changed.write_text(f"[{lab.address}]:{lab.port} {' '.join(other)}\n")
     unknown.write_text("")
+    revoked = tmp_path / "revoked"
+    known = (lab.dir / "known_hosts").read_text()
+    revoked.write_text("".join(f"@revoked {line}\n" for line in known.splitlines()) + known)
     saved = f"UserKnownHostsFile={lab.dir / 'known_hosts'}"
     assert saved in lab.ssh_command
     said = {}
@@ -254,12 +257,18 @@ def test_a_changed_host_key_is_named_apart_from_an_unknown_one(lab: SshLab, tmp_
         ("unknown", unknown, strict),
         # ssh's default, with no terminal to ask on: it says only "verification failed"
         ("unknown-ask", unknown, "StrictHostKeyChecking=ask"),
+        ("revoked", revoked, strict),
+        ("revoked-ask", revoked, "StrictHostKeyChecking=ask"),
     ):
         command = lab.ssh_command.replace(saved, f"UserKnownHostsFile={path}")
         done = run_with_ssh(lab, command.replace(strict, checking))
         assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
         said[name] = done.stderr
     assert said["unknown-ask"] == said["unknown"], said
+    # A revoked key is never "not known yet, accept it".
+    for name in ("revoked", "revoked-ask"):
+        assert "REVOKED" in said[name] and "attack" in said[name], said[name]
+        assert "not known yet" not in said[name] and "accept it" not in said[name], said[name]
     assert "host key has CHANGED" in said["changed"] and "attack" in said["changed"]
     assert "SHA256:" in said["changed"]
     assert "CHANGED" not in said["unknown"] and "attack" not in said["unknown"]
