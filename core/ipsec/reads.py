@@ -47,6 +47,19 @@ class ProviderReads:
         self._last: ProviderReading | None = None
         self.overdue = False
         """A read of this provider missed its deadline (cleared by a good one in time)."""
+        self.took: float | None = None
+        """How long its last answer (a read without error) took, in seconds."""
+
+    def due_in(self, base_s: float, interval_s: float) -> float:
+        """How long a sample waits for this provider's next read: ``base_s``, or for one whose
+        last answer took longer, that long and half again, up to the interval. Why: a busy
+        daemon that answers every read in 1.2 s was "not responding" every other sample, its
+        rates never shown, though the interval had room for it; a hung one still shows
+        within ``base_s``, since it has no answer to lengthen the wait."""
+        took = self.took
+        if took is None or took <= base_s:
+            return base_s
+        return min(max(base_s, interval_s), took * 1.5)
 
     def start(self, deadline: float) -> None:
         """Start a read due by ``deadline`` (``time.monotonic``) unless one is in flight."""
@@ -90,13 +103,17 @@ class ProviderReads:
         self.provider.close()
 
     def _read(self) -> None:
+        started = time.monotonic()
         try:
             reading = self.provider.read()
         except Exception as err:  # a provider bug must not kill the monitor
             reading = make_reading(self.name, self.name, {}, error=f"{type(err).__name__}: {err}")
-        late = time.monotonic() > self._deadline
+        finished = time.monotonic()
+        late = finished > self._deadline
         with self._lock:
             self._result = Reading(reading, self._clock(), late)
+            if reading.error is None:
+                self.took = finished - started
             closed = self._closed
         if closed:
             with contextlib.suppress(Exception):  # best effort, as IpsecSampler.close

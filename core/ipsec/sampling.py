@@ -129,7 +129,8 @@ class IpsecSampler:
         now_wall = datetime.now(UTC)
         started = time.monotonic()
         for reads in self._reads:
-            reads.start(started + (RETRY_WAIT_S if reads.overdue else self.deadline_s))
+            due_s = reads.due_in(self.deadline_s, self.interval_s)
+            reads.start(started + (RETRY_WAIT_S if reads.overdue else due_s))
         for reads in self._reads:
             reads.wait()
         views: list[ProviderView] = []
