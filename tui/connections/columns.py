@@ -155,13 +155,18 @@ def narrowed(columns: Iterable[tuple[Column, int]]) -> bool:
     return any(c.key in ENDPOINT_KEYS and c.min_width < IPV4_ENDPOINT for c, _ in columns)
 
 
+ENOUGH_CUT = 3
+"""Cells the other endpoint may lose so that one stays whole; more, and both share the cut."""
+
+
 def _narrow_endpoints(chosen: list[Column], over: int, whole: tuple[int, int]) -> list[Column]:
     """``chosen`` with the endpoints' minimum widths lowered by ``over`` cells in all, neither
     below :data:`ENDPOINT_NARROWEST`, and both titled short.
 
     How the cut is shared: each endpoint gets the cells its widest text on screen needs
     (``whole``: local, remote; an IPv4 ``a.b.c.d:port`` is 15 to 21) when both fit, else the
-    one needing fewer is kept whole if the other still gets its narrowest; the cells left go
+    one needing fewer is kept whole if the other loses no more than :data:`ENOUGH_CUT` cells
+    (a wider terminal once showed less of Remote: Local whole, Remote cut to 14); the cells left go
     to the one alone in being short, else evenly (Local first). Why: the whole cut once came
     off Local (``127.…3.3:32772``) while Remote kept 21 cells and its long title.
     """
@@ -176,7 +181,8 @@ def _narrow_endpoints(chosen: list[Column], over: int, whole: tuple[int, int]) -
         widths = list(wants)
     else:
         fewer = min((0, 1), key=lambda i: wants[i])
-        if wants[fewer] + ENDPOINT_NARROWEST <= room:
+        left = room - wants[fewer]  # what the other would get
+        if left >= max(ENDPOINT_NARROWEST, wants[1 - fewer] - ENOUGH_CUT):
             widths[fewer] = wants[fewer]
     while sum(widths) < room:
         short = [i for i in (0, 1) if widths[i] < wants[i]]
