@@ -281,11 +281,9 @@ class Matcher:
         if ns is not None and not ns.surrogate:
             found.add(f"ns:{number}", number)
         self._names_into(found, word)
-        hits = found.one(word)
+        hits = found.settled(word)
         if hits is not None:
             return hits
-        if found.refused is not None:
-            raise found.refused
         _unless_hidden(self.found, f"{word} is no process, network namespace inode or container id")
         raise UsageError(
             f"--netns: {word} is no process, network namespace inode or container id here"
@@ -318,11 +316,9 @@ class Matcher:
         """
         found = _Candidates()
         self._names_into(found, word)
-        hits = found.one(word)
+        hits = found.settled(word)
         if hits is not None:
             return hits
-        if found.refused is not None:
-            raise found.refused
         unnamed = [b for b in self.containers() if b.info(self._namer).name is None]
         if unnamed and not runs_as_root():
             labels = ", ".join(b.label for b in unnamed[:3]) + (", …" if len(unnamed) > 3 else "")
@@ -361,6 +357,19 @@ class _Candidates:
                 "give one of those"
             )
         return set(self.forms) or None
+
+    def settled(self, word: str) -> set[int] | None:
+        """:meth:`one`, else the refusal met on the way (a candidate that could not be told),
+        else None: nothing found.
+
+        Raises:
+            UsageError: several candidates, or the refusal.
+            NotVisible: the refusal.
+        """
+        hits = self.one(word)
+        if hits is None and self.refused is not None:
+            raise self.refused
+        return hits
 
 
 def _ns_form(ns: FoundNamespace) -> str:

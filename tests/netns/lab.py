@@ -13,9 +13,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -56,11 +58,14 @@ def listener(name: str, port: int, *more: int) -> Iterator[subprocess.Popen[str]
     """A process inside namespace ``name`` listening on 127.0.0.1:``port`` (and on the
     ``more`` ports: one process owning several sockets)."""
     ports = [str(p) for p in (port, *more)]
-    proc = subprocess.Popen(
-        ["ip", "netns", "exec", name, sys.executable, "-c", LISTENER, *ports],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    with ready(["ip", "netns", "exec", name, sys.executable, "-c", LISTENER, *ports]) as proc:
+        yield proc
+
+
+@contextmanager
+def ready(argv: list[str], **popen: object) -> Iterator[subprocess.Popen[str]]:
+    """``argv`` started, once it printed ``ready`` (its sockets are open); killed at the end."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, **popen)  # type: ignore[call-overload]
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
@@ -84,3 +89,15 @@ def wait_for(check: object, timeout_s: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
+
+
+def nobody_env(home: str) -> dict[str, str]:
+    """The environment of a run as ``nobody`` with this checkout's code: the system's Python
+    (the runner's may live under /root) given the runner's site-packages of the same version."""
+    repo = Path(__file__).resolve().parents[2]
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": home,
+        "NO_COLOR": "1",
+        "PYTHONPATH": f"{repo}:{sysconfig.get_paths()['purelib']}",
+    }

@@ -21,7 +21,7 @@ from core.commands.feeds import FeedOptions, make_feed
 from core.connections.model import TcpState
 from core.connections.snapshot import Snapshot
 from core.sampling.feed import Feed
-from tests.netns.lab import free_port, needs_netns, netns, unique
+from tests.netns.lab import free_port, needs_netns, netns, ready, unique
 
 # Enters the namespace, listens, connects to itself, accepts, then returns to the host's
 # namespace: no process is *in* the namespace, only its three sockets are.
@@ -48,19 +48,9 @@ sys.stdin.read()
 def visitor(name: str, port: int, leave: bool) -> Iterator[subprocess.Popen[str]]:
     """A process holding a listener and both ends of a connection made in ``name``, back in
     the host's namespace when it ``leave``s; the sockets close when its stdin does."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", VISITOR, f"/run/netns/{name}", str(port), "leave" * leave],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
+    argv = [sys.executable, "-c", VISITOR, f"/run/netns/{name}", str(port), "leave" * leave]
+    with ready(argv, stdin=subprocess.PIPE) as proc:
         yield proc
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def rows(snap: Snapshot, port: int) -> list[TcpState]:

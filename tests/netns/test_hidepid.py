@@ -13,7 +13,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sysconfig
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.integration.sockets import SYSTEM_PYTHON
-from tests.netns.lab import LISTENER, free_port, listener, netns, unique
+from tests.netns.lab import LISTENER, free_port, listener, netns, nobody_env, ready, unique
 from tests.netns.test_nonroot import APP_OPENED, NOBODY, REPO
 from tests.netns.test_nonroot import pytestmark as nonroot_marks
 
@@ -37,12 +36,7 @@ def hidden(option: str, *argv: str) -> subprocess.CompletedProcess[str]:
     home = tempfile.mkdtemp(prefix="tcpscope-hidepid-")
     try:
         os.chmod(home, 0o777)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": home,
-            "NO_COLOR": "1",
-            "PYTHONPATH": f"{REPO}:{sysconfig.get_paths()['purelib']}",
-        }
+        env = nobody_env(home)
         script = f'mount -t proc -o {option} proc /proc && exec "$@"'
         return subprocess.run(
             ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
@@ -56,16 +50,8 @@ def hidden(option: str, *argv: str) -> subprocess.CompletedProcess[str]:
 @contextmanager
 def nobodys_listener(port: int) -> Iterator[subprocess.Popen[str]]:
     """A process of nobody's listening on 127.0.0.1:``port``."""
-    proc = subprocess.Popen(
-        [*NOBODY, SYSTEM_PYTHON, "-c", LISTENER, str(port)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
+    with ready([*NOBODY, SYSTEM_PYTHON, "-c", LISTENER, str(port)]) as proc:
         yield proc
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def row(table: str, port: int) -> str:

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import pytest
 
 from tests.integration.sockets import SYSTEM_PYTHON
 from tests.netns import containers
-from tests.netns.lab import free_port, listener, needs_netns, netns, unique
+from tests.netns.lab import free_port, listener, needs_netns, netns, nobody_env, unique
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
@@ -48,12 +47,7 @@ def as_nobody(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[st
     home = tempfile.mkdtemp(prefix="tcpscope-nobody-")
     try:
         os.chmod(home, 0o777)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": home,
-            "NO_COLOR": "1",
-            "PYTHONPATH": f"{REPO}:{sysconfig.get_paths()['purelib']}",
-        }
+        env = nobody_env(home)
         return subprocess.run(
             [*NOBODY, SYSTEM_PYTHON, *argv],
             capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO, check=False,

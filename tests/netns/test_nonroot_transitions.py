@@ -25,7 +25,7 @@ import pytest
 
 from core.netns.discover import RECHECK_EVERY
 from tests.integration.sockets import SYSTEM_PYTHON
-from tests.netns.lab import free_port, netns, unique
+from tests.netns.lab import free_port, netns, ready, unique
 from tests.netns.test_nonroot import NOBODY, REPO, inode, pytestmark  # noqa: F401
 
 HOLDER = (
@@ -69,17 +69,9 @@ Rows = list[dict[str, object]]
 def holder(name: str, port: int, *, as_nobody: bool) -> Iterator[subprocess.Popen[str]]:
     """A process in namespace ``name`` holding three sockets on ``port``: root's, or nobody's."""
     who = [*NOBODY] if as_nobody else []
-    proc = subprocess.Popen(
-        ["ip", "netns", "exec", name, *who, SYSTEM_PYTHON, "-c", HOLDER, str(port)],
-        stdout=subprocess.PIPE, text=True, cwd="/",
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
+    argv = ["ip", "netns", "exec", name, *who, SYSTEM_PYTHON, "-c", HOLDER, str(port)]
+    with ready(argv, cwd="/") as proc:
         yield proc
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 class Watcher:

@@ -78,3 +78,13 @@ def gzip_members(data: bytes) -> list[int]:
         inflater.decompress(data[at:])
         at = len(data) - len(inflater.unused_data)
     return offsets
+
+
+def flipped(data: bytes, *members: int) -> bytes:
+    """``data`` with one byte flipped in the middle of each gzip member of ``members`` (a
+    block damaged inside, its gzip header intact)."""
+    offsets = [*gzip_members(data), len(data)]
+    out = bytearray(data)
+    for member in members:
+        out[(offsets[member] + offsets[member + 1]) // 2] ^= 0xFF
+    return bytes(out)

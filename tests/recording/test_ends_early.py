@@ -20,7 +20,7 @@ from core.errors import RecordingError
 from core.recording.reader import Recording
 from core.recording.replay import ReplayFeed
 from core.recording.writer import RecordingWriter
-from tests.recording.content import content, gzip_members
+from tests.recording.content import content, flipped, gzip_members
 from tests.recording.util import demo_snapshots, header_for, write_recording
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,15 +38,6 @@ def good(snaps: list[Snapshot], tmp_path_factory: pytest.TempPathFactory) -> byt
     path = tmp_path_factory.mktemp("good") / "good.tsr"
     write_recording(path, snaps, key_every=BLOCK)
     return path.read_bytes()
-
-
-def flipped(data: bytes, member: int) -> bytes:
-    """``data`` with one byte flipped in the middle of gzip member ``member``."""
-    offsets = [*gzip_members(data), len(data)]
-    at = (offsets[member] + offsets[member + 1]) // 2
-    out = bytearray(data)
-    out[at] ^= 0xFF
-    return bytes(out)
 
 
 def same_samples(rec: Recording, snaps: list[Snapshot]) -> None:

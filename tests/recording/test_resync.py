@@ -20,7 +20,7 @@ from core.connections.snapshot import Snapshot
 from core.errors import RecordingError
 from core.recording.reader import Recording
 from core.recording.replay import ReplayFeed
-from tests.recording.content import content, gzip_members
+from tests.recording.content import content, flipped, gzip_members
 from tests.recording.util import demo_snapshots, write_recording
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,15 +38,6 @@ def good(snaps: list[Snapshot], tmp_path_factory: pytest.TempPathFactory) -> byt
     path = tmp_path_factory.mktemp("good") / "good.tsr"
     write_recording(path, snaps, key_every=BLOCK)
     return path.read_bytes()
-
-
-def flipped(data: bytes, *members: int) -> bytes:
-    """``data`` with one byte flipped in the middle of each gzip member of ``members``."""
-    offsets = [*gzip_members(data), len(data)]
-    out = bytearray(data)
-    for member in members:
-        out[(offsets[member] + offsets[member + 1]) // 2] ^= 0xFF
-    return bytes(out)
 
 
 def kept_are(rec: Recording, snaps: list[Snapshot], numbers: list[int]) -> None:
