@@ -150,7 +150,7 @@ SHOTS = (
     Shot("connections", "connections (SYN_RECEIVED spike)", 126, connections),
     Shot("connections-sorted-filtered", "sorted by State, filter", 150, sorted_filtered),
     Shot("detail", "detail pane", 95, detail, between=True),
-    Shot("group-by-process", "grouped by process", 240, group),
+    Shot("group-by-process", "grouped by process", 240, group, between=True),
     Shot("ipsec", "IPsec counters (after the auth-failure and invalid-packet bursts)", 236, ipsec),
     Shot("ipsec-detail", "IPsec counter detail", 236, ipsec_detail),
     Shot("ipsec-sa-list", "IPsec native counters and SAs", 212, sa_list),
