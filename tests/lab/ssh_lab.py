@@ -275,6 +275,17 @@ class SshLab:
         """sshd's log so far."""
         return (self.dir / "sshd.log").read_text(errors="replace")
 
+    def client_pids(self) -> list[int]:
+        """This lab's ssh clients running here (the ones given its user key)."""
+        key = f"{self.dir}/user_key".encode()
+        found = []
+        for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+            with contextlib.suppress(OSError):
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if os.path.basename(argv[0]) == b"ssh" and key in argv:
+                    found.append(int(pid))
+        return found
+
     def ns_pids(self) -> list[int]:
         """Every process in the server's network namespace."""
         proc = subprocess.run(

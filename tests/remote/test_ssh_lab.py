@@ -376,13 +376,7 @@ def test_a_login_shell_that_prints_instead_of_starting_the_agent_is_named(
 
 def session_leftovers(lab: SshLab) -> list[str]:
     """ssh clients of this lab here, and sshd sessions (not the listener) on its server."""
-    key = f"{lab.dir}/user_key".encode()
-    left = []
-    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
-        with contextlib.suppress(OSError):
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            if os.path.basename(argv[0]) == b"ssh" and key in argv:
-                left.append(f"ssh {pid}")
+    left = [f"ssh {pid}" for pid in lab.client_pids()]
     for server_pid in lab.ns_pids():
         with contextlib.suppress(OSError):
             raw = Path(f"/proc/{server_pid}/cmdline").read_bytes()

@@ -104,18 +104,6 @@ def home_lab() -> Iterator[SshLab]:
         yield running
 
 
-def local_ssh(lab: SshLab) -> list[int]:
-    """This lab's ssh clients running here."""
-    key = f"{lab.dir}/user_key".encode()
-    found = []
-    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
-        with contextlib.suppress(OSError):
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            if os.path.basename(argv[0]) == b"ssh" and key in argv:
-                found.append(int(pid))
-    return found
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 @pytest.mark.parametrize("command", [("connections",), ("record", "{}", "--samples", "2")])
 def test_ssh_ends_with_a_client_killed_during_an_unattended_start(
@@ -137,14 +125,14 @@ def test_ssh_ends_with_a_client_killed_during_an_unattended_start(
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 15
-        while not local_ssh(home_lab):
+        while not home_lab.client_pids():
             assert time.monotonic() < deadline and proc.poll() is None, "ssh never started"
             time.sleep(0.05)
         time.sleep(1.0)  # logged in, the shell in its startup file
         proc.send_signal(sig)
         assert proc.wait(10) == -sig  # it still dies of the signal
         deadline = time.monotonic() + 5
-        while left := local_ssh(home_lab):
+        while left := home_lab.client_pids():
             assert time.monotonic() < deadline, f"ssh left behind: {left}"
             time.sleep(0.1)
     finally:
@@ -152,7 +140,7 @@ def test_ssh_ends_with_a_client_killed_during_an_unattended_start(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid in local_ssh(home_lab) + home_lab.ns_pids():
+        for pid in home_lab.client_pids() + home_lab.ns_pids():
             with contextlib.suppress(OSError):
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
                 if b"sleep\x001000" in cmd or b"/ssh\x00" in cmd or cmd.startswith(b"ssh\x00"):
@@ -202,14 +190,14 @@ def test_ssh_and_the_agent_end_with_a_client_killed_by_sigkill(
         _grows(path, 10)
         time.sleep(2.0)  # a session that lives on, not one ended early
         assert proc.poll() is None, (tmp_path / "stderr").read_text()
-        assert len(local_ssh(lab)) == 1 and lab.agent_pids()
+        assert len(lab.client_pids()) == 1 and lab.agent_pids()
         _grows(path, 10)
         if how == "stalled":
             lab.stall(True)
         proc.kill()
         assert proc.wait(10) == -signal.SIGKILL
         deadline = time.monotonic() + 5
-        while left := local_ssh(lab):
+        while left := lab.client_pids():
             assert time.monotonic() < deadline, f"ssh left behind: {left}"
             time.sleep(0.1)
         lab.stall(False)  # the server's sshd now learns the client is gone
@@ -222,6 +210,6 @@ def test_ssh_and_the_agent_end_with_a_client_killed_by_sigkill(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid in local_ssh(lab):
+        for pid in lab.client_pids():
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
