@@ -8,10 +8,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from core.connections.model import OwnerStatus, TcpState
@@ -82,6 +84,18 @@ async def test_app_table_reads_the_same(
     assert snap.connections[ids[TcpState.LISTEN]].owner_status is OwnerStatus.NEEDS_PRIVILEGE
     assert snap.connections[ids[TcpState.TIME_WAIT]].owner_status is OwnerStatus.NO_OWNER
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    async with replayed(path, port) as (app, pilot):
+        await pilot.pause()
+        listen = line_text(app, ids[TcpState.LISTEN])
+        time_wait = line_text(app, ids[TcpState.TIME_WAIT])
+    assert re.search(r"0\.0\.0\.0:0\s+\?\s+\(needs root\)\s", listen), listen
+    assert re.search(rf":{port}\s+-\s+-\s", time_wait), time_wait
+
+
+@asynccontextmanager
+async def replayed(path: Path, port: int) -> AsyncIterator[tuple[TcpscopeApp, Pilot[int]]]:
+    """The recording at ``path`` replayed (paused), filtered to ``port``, once its table is
+    up."""
     feed = open_replay(path)
     feed.pause()
     app = TcpscopeApp(feed, hostname="h", filter_text=f"port:{port}")
@@ -90,11 +104,7 @@ async def test_app_table_reads_the_same(
             if app.snapshot is not None and app.screen.query("ConnTable"):
                 break
             await pilot.pause()
-        await pilot.pause()
-        listen = line_text(app, ids[TcpState.LISTEN])
-        time_wait = line_text(app, ids[TcpState.TIME_WAIT])
-    assert re.search(r"0\.0\.0\.0:0\s+\?\s+\(needs root\)\s", listen), listen
-    assert re.search(rf":{port}\s+-\s+-\s", time_wait), time_wait
+        yield app, pilot
 
 
 async def test_group_view_tells_hidden_owners_from_no_owner(
@@ -119,14 +129,7 @@ async def test_group_view_tells_hidden_owners_from_no_owner(
     assert time_wait.owner_status is OwnerStatus.NO_OWNER
     assert listen.owner_status is OwnerStatus.NEEDS_PRIVILEGE
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    feed = open_replay(path)
-    feed.pause()
-    app = TcpscopeApp(feed, hostname="h", filter_text=f"port:{port}")
-    async with app.run_test(size=(160, 30)) as pilot:
-        for _ in range(200):
-            if app.snapshot is not None and app.screen.query("ConnTable"):
-                break
-            await pilot.pause()
+    async with replayed(path, port) as (app, pilot):
         await pilot.press("g")
         await pilot.pause()
         t = table(app)
