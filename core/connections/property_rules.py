@@ -238,17 +238,28 @@ _OWNER_REASONS: Final[dict[OwnerStatus, str]] = {
 }
 
 
-def cell_rule(conn: TcpConnection, wmi_name: str, source: str, started_at: datetime) -> Rule:
+def cell_rule(
+    conn: TcpConnection,
+    wmi_name: str,
+    source: str,
+    started_at: datetime,
+    *,
+    hidepid: str | None = None,
+) -> Rule:
     """The rule for one cell, refined by the connection's own facts.
 
     OwningProcess and CreationTime carry per-connection reasons: an owner may be absent for a
     reason, and a creation time is either "first seen" or "before <start>". Whatever the
     source's rule, a cell without a value is not reported, with the rule as its reason: a
-    value is reported or explained as missing, never both.
+    value is reported or explained as missing, never both. ``hidepid``: the run's
+    :attr:`~core.connections.snapshot.Privilege.hidepid`, the reason an owner needing
+    privilege is not known when a hidepid /proc hides other users' processes.
     """
     base = rule(source, wmi_name)
     if wmi_name == "OwningProcess":
         if conn.owning_process is None:
+            if hidepid and conn.owner_status is OwnerStatus.NEEDS_PRIVILEGE:
+                return Rule(N, f"not reported: {hidepid}")
             return Rule(N, _OWNER_REASONS.get(conn.owner_status, "not reported"))
         if len(conn.holders) > 1:
             return Rule(

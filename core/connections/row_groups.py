@@ -83,11 +83,14 @@ def group_rows(
     proc: Callable[[TcpConnection], ProcessInfo | None],
     namespace_of: NamespaceOf,
     namespaces: NamespaceView | None = None,
+    hidepid: str | None = None,
 ) -> list[Group]:
     """The rows ``ids`` (in the table's order; ``keyed`` gives the record each is in order by)
     grouped by owning process (or by ``"container"``: namespace), busiest first, then by name;
     a group's ``ghosts`` are listed in it, not counted; a namespace's group is labelled as
-    ``namespaces`` (the view shown) labels it."""
+    ``namespaces`` (the view shown) labels it. ``hidepid`` (Privilege.hidepid) is the note
+    of the group whose owners need privilege when a hidepid /proc hides them: no fd table
+    was denied, so naming the capabilities that read one would not say why."""
     by_key: dict[int | OwnerStatus | None, Group] = {}
     for iid in ids:
         conn = keyed(iid)
@@ -108,6 +111,8 @@ def group_rows(
             if group is None:
                 if owner is not None:
                     name, note = OWNERLESS_GROUPS[owner]
+                    if hidepid and owner is OwnerStatus.NEEDS_PRIVILEGE:
+                        note = hidepid
                     group = Group(None, name, owner=owner, note=note)
                 else:
                     p = proc(conn)

@@ -79,6 +79,9 @@ class RowIndex:
         self.namespaces: NamespaceView | None = None
         self.namespace_of: NamespaceOf = namespace_finder(None)
         """The namespace of a row (for the ``ns:``/``container:`` filters and grouping)."""
+        self.hidepid: str | None = None
+        """Why other users' owners are hidden, when a hidepid /proc does it (the last
+        snapshot's Privilege.hidepid): the note of their group."""
         self.counts_all: dict[TcpState, int] = {}
         self.sync_rows = SYNC_ROWS
         """Up to this many rows a new order is made at once; above, in :meth:`step` slices."""
@@ -336,6 +339,7 @@ class RowIndex:
         """
         if snap.namespaces is not self.namespaces:
             self._set_namespaces(snap.namespaces)
+        self.hidepid = snap.privilege.hidepid
         before = self.processes
         if snap.processes is not self.processes:
             self.processes = snap.processes
@@ -488,4 +492,5 @@ class RowIndex:
             proc=self.proc,
             namespace_of=self.namespace_of,
             namespaces=self.namespaces,
+            hidepid=self.hidepid,
         )

@@ -332,6 +332,10 @@ class SourceError:
 OWNERS_NOTE: Final = "owners (OwningProcess) of "
 """How a :class:`Privilege` line about owners of other users' sockets begins."""
 
+HIDDEN_OWNERS_NOTE: Final = f"{OWNERS_NOTE}other users' sockets: "
+"""How that line begins when a /proc mounted with ``hidepid`` hides other users' processes:
+the rest names the mount and what would show them (:attr:`Privilege.hidepid`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Privilege:
@@ -350,6 +354,16 @@ class Privilege:
         """The line saying why owners of other users' sockets are not known (fd tables
         unreadable, or a hidepid /proc), for a row whose owner needs privilege; None: none."""
         return next((line for line in self.hidden if line.startswith(OWNERS_NOTE)), None)
+
+    @property
+    def hidepid(self) -> str | None:
+        """Why other users' owners are not known when a hidepid /proc hides their processes
+        (``/proc is mounted with hidepid=2 …`` and what would show them); None otherwise.
+        Why: there nothing is denied, so "their fd tables are unreadable" would be untrue."""
+        owners = self.owners
+        if owners is None or not owners.startswith(HIDDEN_OWNERS_NOTE):
+            return None
+        return owners.removeprefix(HIDDEN_OWNERS_NOTE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,3 +117,60 @@ def test_the_detail_pane_says_hidepid_hides_the_owner() -> None:
     pane = " ".join(done.stdout.split())
     assert "no owning process known (needs-privilege)" in pane, pane
     assert "/proc is mounted with hidepid=2 (invisible)" in pane, pane
+
+
+FIRST_SCREEN = """
+async def then(app, pilot, table):
+    await pilot.press("escape", "enter")
+    box = app.screen.query_one("#detail-summary", Static)
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if "Health" in text(box):
+            break
+    await pilot.pause(0.2)
+    console = Console(file=io.StringIO(), width=box.region.width, record=True, color_system=None)
+    console.print(box.content)
+    print(console.export_text())
+    print("bottom", box.region.bottom, app.size.height)
+""" + APP_OPENED.replace("size=(160, 50)", "size=(80, 24)")
+
+
+def test_the_detail_panes_process_line_names_hidepid_on_the_first_screen() -> None:
+    """The first screen's Process line said "other users' processes are unreadable; reading
+    their /proc/<pid>/fd needs …", as if nobody were denied their fd tables: under hidepid
+    their processes are not even listed, and it now says so, above the footer at 80x24."""
+    with socket.socket() as root_sock:
+        root_sock.bind(("127.0.0.1", 0))
+        root_sock.listen()
+        done = hidden("hidepid=2", "-c", FIRST_SCREEN, str(root_sock.getsockname()[1]))
+    assert done.returncode == 0, done.stderr
+    *lines, bottom = done.stdout.rstrip().splitlines()
+    *_, pane_bottom, height = bottom.split()
+    assert int(pane_bottom) <= int(height) - 1, done.stdout  # above the footer, unscrolled
+    words = " ".join(" ".join(lines).split())
+    process = words[words.index("Process ") : words.index(" Offload ")]
+    assert "/proc is mounted with hidepid=2 (invisible)" in process, process
+    assert "unreadable" not in process, process
+    assert "Health" in words, words
+
+
+GROUP_NOTE = """
+async def then(app, pilot, table):
+    await pilot.press("g")  # by process
+    await pilot.pause(0.5)
+    assert table.group_by == "process", table.group_by
+    print("\\n".join(table.render_line(y).text for y in range(4)))
+""" + APP_OPENED.replace("size=(160, 50)", "size=(240, 30)")
+
+
+def test_the_grouped_views_ownerless_group_names_hidepid() -> None:
+    """The group of root's listener said "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH show the
+    owners": under hidepid the owners' processes are hidden, and its note says so."""
+    with socket.socket() as root_sock:
+        root_sock.bind(("127.0.0.1", 0))
+        root_sock.listen()
+        done = hidden("hidepid=1", "-c", GROUP_NOTE, str(root_sock.getsockname()[1]))
+    assert done.returncode == 0, done.stderr
+    (group,) = [x for x in done.stdout.splitlines() if "(owner not known: needs root)" in x]
+    assert "/proc is mounted with hidepid=1 (noaccess)" in group, group
+    assert "gid=0" in group, group  # the group that would list them

@@ -265,9 +265,12 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
             namespace=self._namespace_line(conn, snap, shell_of(self).own_namespace, kept),
             procfs=procfs,
             window=window,
+            hidepid=snap.privilege.hidepid,
         )
         body.update(top)
-        split = split_properties(conn, snap.source, snap.started_at, snap.time)
+        split = split_properties(
+            conn, snap.source, snap.started_at, snap.time, snap.privilege.hidepid
+        )
         self.query_one("#detail-body", Static).update(
             RichGroup(
                 Text(

@@ -82,13 +82,18 @@ def where_words(source: str) -> str:
 
 
 def split_properties(
-    conn: TcpConnection, source: str, started_at: datetime, now: datetime
+    conn: TcpConnection,
+    source: str,
+    started_at: datetime,
+    now: datetime,
+    hidepid: str | None = None,
 ) -> PropertySplit:
-    """Every property of ``conn``, shown or grouped as not reported."""
+    """Every property of ``conn``, shown or grouped as not reported (``hidepid``: see
+    :func:`core.connections.cell_rule`)."""
     shown: list[tuple[str, Text, str]] = []
     missing: dict[str, list[str]] = {}
     for spec in PROPERTIES:
-        rule = cell_rule(conn, spec.wmi_name, source, started_at)
+        rule = cell_rule(conn, spec.wmi_name, source, started_at, hidepid=hidepid)
         raw = property_value(conn, spec)
         if rule.provenance is Provenance.NOT_REPORTED and raw is None:
             reason = rule.text.removeprefix("not reported: ")

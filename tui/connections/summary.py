@@ -77,14 +77,20 @@ def state_line(conn: TcpConnection, ghost: bool) -> Text:
 
 
 def process_text(
-    conn: TcpConnection, proc: ProcessInfo | None, source: str, started_at: datetime, width: int
+    conn: TcpConnection,
+    proc: ProcessInfo | None,
+    source: str,
+    started_at: datetime,
+    width: int,
+    hidepid: str | None = None,
 ) -> Text:
-    """``PID name user command line…`` on one line, or why the owner is unknown."""
+    """``PID name user command line…`` on one line, or why the owner is unknown (``hidepid``:
+    the run's Privilege.hidepid, said when that hides the owner)."""
     if proc is None:
         if conn.owning_process is not None:
             why = f"{conn.owning_process}: process details are gone (it exited)"
         else:
-            rule = cell_rule(conn, "OwningProcess", source, started_at)
+            rule = cell_rule(conn, "OwningProcess", source, started_at, hidepid=hidepid)
             why = rule.text.removeprefix("not reported: ")
         return Text(why, style="italic")
     text = Text()
@@ -427,13 +433,15 @@ def summary(
     namespace: str | None = None,
     procfs: bool = False,
     window: int | None = None,
+    hidepid: str | None = None,
 ) -> Table:
     """The answer-first block: one labelled line per question (State's meaning may wrap).
 
     ``namespace`` names the socket's network namespace, given when the rows come from more
     than one (at 80 columns the table has no room for its Namespace column); ``procfs``: that
     namespace was read from /proc/PID/net/tcp (no tcp_info); ``window``: the peer's receive
-    window (None: not known), which when zero with data queued is why nothing moves."""
+    window (None: not known), which when zero with data queued is why nothing moves;
+    ``hidepid``: why other users' owners are hidden (Privilege.hidepid), None: not by that."""
     table = Table.grid(padding=(0, 1))
     table.add_column("label", style="bold", no_wrap=True, width=LABEL_WIDTH)
     table.add_column("value", ratio=1)
@@ -460,7 +468,9 @@ def summary(
     table.add_row(Text("Endpoint"), endpoints)
     if namespace is not None:
         table.add_row(Text("Netns"), Text(namespace))
-    table.add_row(Text("Process"), process_text(conn, proc, source, started_at, value_width))
+    table.add_row(
+        Text("Process"), process_text(conn, proc, source, started_at, value_width, hidepid)
+    )
     table.add_row(Text("Offload"), offload_text(conn, source, started_at))
     applied = applied_text(conn)
     if applied is not None:  # at 80 columns the table folds its column away: said here

@@ -92,8 +92,9 @@ class JsonRows:
             not_reported: dict[str, str] = {}
             derived: dict[str, str] = {}
             snap = self._snap
+            hidden = snap.privilege.hidepid
             for spec in PROPERTIES:
-                rule = cell_rule(conn, spec.wmi_name, snap.source, snap.started_at)
+                rule = cell_rule(conn, spec.wmi_name, snap.source, snap.started_at, hidepid=hidden)
                 if rule.provenance is Provenance.NOT_REPORTED:
                     not_reported[spec.wmi_name] = rule.text
                 elif rule.provenance is not Provenance.REPORTED:
