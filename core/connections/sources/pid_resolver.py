@@ -25,6 +25,13 @@ every fd table, and every process that appears later is read whole when it first
 (a forked child holds its parent's sockets), so those holders are complete; an fd passed to
 a process that was already running is found when that process's table is next read.
 
+An owner that exits between the sample's dump and its scan (``kill``, the app's K) leaves
+sockets the dump still lists but no fd table holds: that sample is their last one alive and
+what their ghost rows keep. Such a socket, found nowhere else, keeps the owner it had for that
+sample only, and only when that process has exited (gone, a zombie, or exiting: see
+:mod:`core.connections.sources.exit_check`); a live process at the PID (it closed the fd, or
+it is a new process that reused the PID) is never named. The next tick looks again.
+
 Privilege (``fs/proc/fd.c``, ``fs/proc/base.c``): listing another user's ``/proc/<pid>/fd``
 needs the directory's owner or CAP_DAC_READ_SEARCH, and reading a link needs
 ``proc_fd_access_allowed`` → ``ptrace_may_access(PTRACE_MODE_READ_FSCREDS)``: same uid and
@@ -45,6 +52,7 @@ from typing import Final
 
 from core.connections.model import OWNER_PRIVILEGE, OwnerStatus
 from core.connections.snapshot import OWNERS_NOTE
+from core.connections.sources.exit_check import has_exited
 from core.connections.sources.fd_scan import (
     FdTable,
     ForkedScan,
@@ -114,6 +122,12 @@ class PidResolver:
         common single holder is ``_owner`` alone: nothing more to store per socket)."""
         self._regrouped: set[int] = set()
         """Tracked inodes whose set of holders changed in this tick."""
+        self._lost: dict[int, int] = {}
+        """Tracked inode → the owner it lost in this tick (that process died, or its fd of it
+        is gone): what :attr:`_departed` is chosen from."""
+        self._departed: dict[int, int] = {}
+        """Inode → the owner that exited between this tick's dump and its scan, for a socket
+        found nowhere else: still its owner for this tick (see the module docstring)."""
         self.dead_pids: list[int] = []
         """Known processes found dead in the last :meth:`resolve`."""
         self.stats = ResolveStats()
@@ -149,6 +163,8 @@ class PidResolver:
         if held:
             return min(held), OwnerStatus.FOUND
         pid = self._owner.get(inode)
+        if pid is None:
+            pid = self._departed.get(inode)
         if pid is not None:
             return pid, OwnerStatus.FOUND
         if self._denied or (self._hidden and uid is not None and uid != self._euid):
@@ -220,18 +236,23 @@ class PidResolver:
         self._tick += 1
         stats = self.stats = ResolveStats()
         self._regrouped = set()
+        self._lost = {}
+        departed, self._departed = self._departed, {}
         candidates = self._forget(gone)
         tracked = self._tracked
         first = self._tick == 1
         if not first:  # (the first tick's are added after its scan, below)
             tracked.update(i for i in new if i)
-        changed: set[int] = set()
+        # Last tick's departed owners were for that tick only: their sockets are looked up again.
+        changed: set[int] = tracked.among(departed) if departed else set()
         pids, dead = self._refresh_pids()
         wanted = set(filter(None, new)).difference(self._owner)  # (C calls: 50k on a first)
         self.dead_pids = dead
         for pid in dead:
             # Sockets of a dead process that the caller still sees live on in another one.
-            changed |= tracked.among(self._drop_pid(pid))
+            orphans = tracked.among(self._drop_pid(pid))
+            self._lost.update(dict.fromkeys(orphans, pid))
+            changed |= orphans
         if self._tick > 1:
             self._pass_newborn(pids, wanted)
         wanted |= changed
@@ -249,6 +270,7 @@ class PidResolver:
         if first:
             tracked.update(filter(None, new))
         if not wanted:
+            self._keep_departed()
             return changed | (tracked.among(self._regrouped) - set(new))
         if changed:
             stats.passes += "K"
@@ -276,11 +298,24 @@ class PidResolver:
             elif ino in due and entry[0] != self._tick - 1:  # a periodic search failed
                 self._negative[ino] = (entry[0], min(entry[1] * 2, NEGATIVE_RETRY_MAX_TICKS))
         stats.unresolved = len(missing)
+        self._keep_departed()
         # Inodes the caller did not ask about now but whose owner we know better (late finds).
         regrouped = tracked.among(self._regrouped) - set(new)
         return changed | regrouped | tracked.among(self._late) | (found - set(new))
 
     # -- bookkeeping -------------------------------------------------------------------
+
+    def _keep_departed(self) -> None:
+        """Sockets that lost their owner in this tick and were found nowhere else keep it for
+        this tick when that process has exited: it exited after the dump that listed them."""
+        exited: dict[int, bool] = {}  # (one stat read per process, not per socket)
+        for ino, pid in self._lost.items():
+            if ino in self._owner or ino not in self._tracked:
+                continue
+            if pid not in exited:
+                exited[pid] = has_exited(pid, self._proc)
+            if exited[pid]:
+                self._departed[ino] = pid
 
     def _forget(self, gone: Iterable[int]) -> list[tuple[int, str]]:
         candidates: list[tuple[int, str]] = []
@@ -535,6 +570,7 @@ class PidResolver:
                 del self._where[closed]
                 self._owner.pop(closed, None)
                 self._late.add(closed)
+                self._lost[closed] = pid
         unseen = [fd for fd in names if fds.get(fd, _UNKNOWN) == _UNKNOWN]
         self.stats.readlinks += len(unseen)
         try:

@@ -135,13 +135,17 @@ class ProcessCache:
         return self.view
 
     def recheck(self, pids: Iterable[int]) -> None:
-        """Drop cached details of ``pids`` whose process was replaced (PID reuse)."""
+        """Drop cached details of ``pids`` whose process was replaced (PID reuse).
+
+        A process that is gone keeps its details while sockets still name it (one that
+        exited between a sample's dump and its owner scan owns them for that sample, and
+        their ghost rows show its name): :meth:`update` drops them with its last socket."""
         for pid in pids:
             info = self._by_pid.get(pid)
             if info is None:
                 continue
-            same = _create_time(pid) == info.create_time
-            if not same:
+            now = _create_time(pid)
+            if now is not None and now != info.create_time:
                 del self._by_pid[pid]  # the next update() fetches the new process
 
     @property
