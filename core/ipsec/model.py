@@ -267,6 +267,9 @@ class ProviderView:
     """Why a group of native counters is missing (see :class:`ProviderReading`)."""
     event_gaps: int | None = None
     """See :class:`ProviderReading` (the exporter's ``tcpscope_ipsec_event_gaps_total``)."""
+    slow_s: float | None = None
+    """Its reads take this long, more than a sample waits for one: its figures are its last
+    answer's, up to a sample old (a busy daemon, not a hung one; not recorded)."""
 
     def row(self, counter: str) -> CounterRow:
         """The row of a counter by WMI name (case-insensitive)."""

@@ -112,6 +112,8 @@ class IpsecSampler:
         self._clock = clock
         self._state: dict[str, _ProviderState] = {}
         self._reads = [ProviderReads(p, clock) for p in self.providers]
+        self._views: dict[str, ProviderView] = {}
+        """Each provider's view in the last sample (a slow one's is shown again)."""
 
     @classmethod
     def one_shot(cls, providers: Sequence[Provider]) -> IpsecSampler:
@@ -124,31 +126,39 @@ class IpsecSampler:
 
         Waits for each read until the deadline (:data:`RETRY_WAIT_S` for a provider that was
         not responding); a provider whose read is overdue (this sample's or an earlier one's)
-        is "not responding" in this view.
+        is "not responding" in this view. One slower than the wait but within its usual time
+        shows its last answer again (:meth:`_held`), marked slow.
         """
         now_wall = datetime.now(UTC)
         started = time.monotonic()
+        dues = []
         for reads in self._reads:
-            due_s = reads.due_in(self.deadline_s, self.interval_s)
-            reads.start(started + (RETRY_WAIT_S if reads.overdue else due_s))
+            dues.append(reads.due_in(self.deadline_s, self.interval_s))
+            reads.start(started, RETRY_WAIT_S if reads.overdue else dues[-1])
         for reads in self._reads:
             reads.wait()
         views: list[ProviderView] = []
-        for reads in self._reads:
+        for reads, due_s in zip(self._reads, dues, strict=True):
             name = reads.name
-            done = reads.take(self.deadline_s)
+            done = reads.take(due_s)
+            slow = reads.took if reads.took is not None and reads.took > due_s else None
+            last = self._views.get(name)
             try:
-                views.append(self._view(name, done.reading, done.at))
+                if done.held and last is not None:
+                    view = self._held(last)
+                else:
+                    view = self._view(name, done.reading, done.at)
             except Exception as err:
-                views.append(
-                    self._view(
-                        name,
-                        make_reading(
-                            name, name, {}, error=f"internal error: {type(err).__name__}: {err}"
-                        ),
-                        self._clock(),
-                    )
+                view = self._view(
+                    name,
+                    make_reading(
+                        name, name, {}, error=f"internal error: {type(err).__name__}: {err}"
+                    ),
+                    self._clock(),
                 )
+            view = replace(view, slow_s=slow if view.error is None else None)
+            self._views[name] = view
+            views.append(view)
         return IpsecView(time=now_wall, interval_s=self.interval_s, providers=tuple(views))
 
     def close(self) -> None:
@@ -159,6 +169,16 @@ class IpsecSampler:
                 reads.close()
 
     # ------------------------------------------------------------------ internals
+    def _held(self, last: ProviderView) -> ProviderView:
+        """``last`` again for a slow provider's read still in its usual time: its figures and
+        rates as last answered (a rate needs two answers; the same one twice is no rate), and
+        its series one sample on at those figures, so a slow daemon's sparkline has no gaps."""
+        rows = []
+        for row in last.rows:
+            self.history.append(last.name, row.name, row.display)
+            rows.append(replace(row, history=self.history.get(last.name, row.name)))
+        return replace(last, rows=tuple(rows))
+
     def _view(self, name: str, reading: ProviderReading, now: float) -> ProviderView:
         st = self._state.setdefault(name, _ProviderState())
         rows = tuple(self._row(name, st, reading, counter, now) for counter in COUNTER_NAMES)

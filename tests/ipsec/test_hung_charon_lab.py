@@ -25,7 +25,7 @@ from typing import TypeVar
 
 import pytest
 
-from core.ipsec import IpsecSampler
+from core.ipsec import IpsecSampler, ProviderView
 from core.ipsec.providers.strongswan import StrongswanProvider
 from tests.lab.ipsec_lab import IpsecLab
 from tests.lab.own_lab import own_lab
@@ -267,5 +267,69 @@ def test_a_charon_slower_than_the_deadline_is_waited_for_within_the_interval(
         first_up = next(i for i, e in enumerate(errors) if e is None)
         assert errors[first_up:] == [None] * (len(errors) - first_up), errors
         assert len(errors) - first_up >= 4, errors
+    finally:
+        sampler.close()
+
+
+def app_loop(sampler: IpsecSampler, samples: int) -> list[ProviderView]:
+    """``samples`` views of the first provider, sampled as the app does (the next sample one
+    interval after the last one started, at once when a sample took longer)."""
+    views = []
+    for _ in range(samples):
+        started = time.monotonic()
+        views.append(sampler.sample().providers[0])
+        time.sleep(max(0.0, sampler.interval_s - (time.monotonic() - started)))
+    return views
+
+
+def test_a_charon_slower_than_the_interval_stays_up_with_its_values(
+    slow_vici: Callable[[float], str],
+) -> None:
+    """A charon answering every read in about 1.2-1.5 s at `--interval 1` was "not
+    responding" every other sample (its wait is capped at the interval), its figures blanked
+    each time and the exporter's `up` flapping. A read still within its usual time is no hung
+    daemon: the sample shows its last answer, said to be slow, and the next sample its new
+    one."""
+    sampler = IpsecSampler([StrongswanProvider(slow_vici(0.25))], interval_s=1.0)
+    try:
+        views = app_loop(sampler, 14)
+        errors = [v.error for v in views]
+        first_up = next(i for i, e in enumerate(errors) if e is None)
+        assert errors[first_up:] == [None] * (len(errors) - first_up), errors
+        up = views[first_up:]
+        assert len(up) >= 8, errors
+        assert all(any(r.value is not None for r in v.rows) for v in up), errors
+        took = [v.slow_s for v in up]
+        assert all(t is not None and 1.0 < t < 3.0 for t in took[1:]), took
+        # From its second answer on, its rates show in every sample (held ones too).
+        rated = [any(r.rate is not None for r in v.rows) for v in up]
+        assert all(rated[2:]), rated
+    finally:
+        sampler.close()
+
+
+def test_not_responding_says_how_long_it_was_waited_for(lab: IpsecLab) -> None:
+    """A stopped charon was said not to answer "within 1 s" in every sample, also when the
+    sample waited 0.1 s for it (a retry) or it had been waited for several seconds: the
+    message now says how long its read has gone unanswered."""
+    assert lab.a.pid is not None
+    sampler = IpsecSampler([StrongswanProvider(lab.a.vici)], interval_s=1.0)
+    try:
+        assert not sampler.sample().providers[0].error
+        os.kill(lab.a.pid, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            errors = []
+            for _ in range(3):
+                errors.append(sampler.sample().providers[0].error or "")
+                time.sleep(0.4)
+            ended = time.monotonic()
+        finally:
+            os.kill(lab.a.pid, signal.SIGCONT)
+        said = [float(e.rsplit("within ", 1)[1].removesuffix(" s")) for e in errors]
+        assert said[0] == 1.0, errors
+        # Each later sample waited 0.1 s more after 0.4 s asleep: 1.5 s, then 2 s.
+        assert said[1] > said[0] + 0.3 and said[2] > said[1] + 0.3, errors
+        assert said[2] <= ended - began + 0.1, errors
     finally:
         sampler.close()

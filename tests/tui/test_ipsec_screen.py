@@ -878,3 +878,24 @@ async def test_in_the_counter_detail_enter_closes_it_and_question_mark_opens_hel
         assert isinstance(app.screen, CounterDetailScreen)
         await pilot.press("enter")
         assert isinstance(app.screen, IpsecScreen) and app.screen is screen
+
+
+async def test_native_page_scrolls_no_further_than_its_content_while_the_daemon_is_down() -> None:
+    """With charon gone (read 3 of the script) the SA list has no rows, only its column
+    titles, far wider than 80 columns: → and End scrolled sideways to pages that showed those
+    titles and nothing else. The sideways range is now that of the rows that exist."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 4)  # read 3: charon gone
+        await pilot.press("n")
+        await pilot.pause()
+        sas, native = screen.query_one(SaList), screen.query_one(NativeTable)
+        page = screen.query_one("#ipsec-native", NativePage)
+        assert sas.row_count == 0 and native.row_count > 0
+        width = page.scrollable_content_region.width
+        assert sas.virtual_region.right > width  # the titles alone are wider than the page
+        furthest = max(0, native.virtual_region.right - width)
+        for keys in (("right",) * 12, ("end",), ("ctrl+pagedown",) * 4):
+            await pilot.press("home", *keys)
+            await pilot.pause()
+            assert page.scroll_x <= furthest, (keys, page.scroll_x, furthest)

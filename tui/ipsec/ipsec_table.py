@@ -166,6 +166,9 @@ def provider_header(view: ProviderView, stale: str | None = None) -> str:
         line += f"\n✗ {printable(view.error)}"
     elif not view.available:
         line += "\n✗ not available on this host"
+    elif view.slow_s is not None:
+        # Its figures are its last answer's, up to a sample old: say why they lag.
+        line += f"\n◷ slow: answers in ~{view.slow_s:.1f} s"
     return line
 
 

@@ -5,8 +5,10 @@ native counters below it are narrow. One column per → took about 120 presses t
 over SSH; scrolled right, End went down to the native counters, all left of the screen, and
 showed an empty page. Here ←/→ jump from one SA column to the next (a page at most, so a
 column wider than the screen is read a page at a time), and no key scrolls further right than
-the rows then on screen reach. A provider's failure is said in a banner above the page
-(:func:`failure_banner`): in a table cell it was cut at its start by the sideways scroll.
+the rows then on screen reach. A table without rows (no SAs while a daemon is down) is only its
+column titles, no content: it sets no sideways stop or reach (→ went to pages of titles
+alone). A provider's failure is said in a banner above the page (:func:`failure_banner`): in a
+table cell it was cut at its start by the sideways scroll.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from textual.actions import SkipAction
 from core.ipsec import ProviderView, counters_unreachable
 from tui import format as tfmt
 from tui.ipsec import format as fmt
-from tui.ipsec.sa_list import SaList
+from tui.ipsec.sa_list import PageTable, SaList
 from tui.key_scroll import KeyScroll
 
 
@@ -40,6 +42,8 @@ class NativePage(KeyScroll):
     def column_stops(self) -> list[int]:
         """Where each SA column starts on the page (its title at the left edge)."""
         sas = self.query_one(SaList)
+        if not sas.row_count:
+            return []  # titles only: nothing to scroll to
         x = sas.virtual_region.x
         stops = []
         for column in sas.ordered_columns:
@@ -53,6 +57,8 @@ class NativePage(KeyScroll):
         bottom = y + self.scrollable_content_region.height
         right = 0
         for child in self.displayed_children:
+            if isinstance(child, PageTable) and not child.row_count:
+                continue  # its titles alone are no content to scroll to
             region = child.virtual_region
             if region.y < bottom and region.bottom > y:
                 right = max(right, region.right)
