@@ -236,7 +236,7 @@ class Recording:
                 self._ends_early("truncated gzip member")
                 break
         if self._lost:  # damage with no intact block after it
-            self._ends_early(self._lost_note, "damaged")
+            self._ends_early(self._lost_note + self._lost_block, "damaged")
         del self._decoder_scan
 
     def _inflated(self, total: int, member: MemberLines) -> int:
@@ -251,6 +251,10 @@ class Recording:
     _lost = 0
     """Damaged blocks since the last intact one."""
     _lost_note = ""
+    """The first damage since the last intact block (record and problem)."""
+    _lost_block = ""
+    """What of the first damaged block was left out: said only when the file ends there, as
+    a gap's note already names the samples skipped."""
     _resume_at = 0
 
     def _record_at(self) -> int:
@@ -323,18 +327,18 @@ class Recording:
             raise self.error(str(damage), damage.record)
         budget.spend(cost)
         if not self._lost:
-            dropped = ""
+            self._lost_note = f"record {damage.record}: {damage}"
+            self._lost_block = ""
             if first_record is not None:
-                dropped = "; that block left out"
+                self._lost_block = "; that block left out"
                 if first_record < damage.record:
-                    dropped = f"; its block, from record {first_record}, left out"
-            self._lost_note = f"record {damage.record}: {damage}{dropped}"
+                    self._lost_block = f"; its block, from record {first_record}, left out"
         self._lost += 1
         self._missing += self.header.key_every
         found = next_block(f.fileno(), offset + 1, budget)
         if found is None:
             if budget.spent_out:
-                self._lost_note += "; gave up looking for an intact block after it"
+                self._lost_block += "; gave up looking for an intact block after it"
             if not self.blocks:
                 raise self.error(str(damage), damage.record)
             return False

@@ -123,6 +123,112 @@ def test_junk_over_a_block_start_skips_that_block(
     assert rec.gaps[0].note.startswith("samples 41–60 damaged and skipped (")
 
 
+def _header_hit(data: bytes, good: bytes, member: int, byte: int) -> bytes:
+    """``data`` with byte ``byte`` of gzip member ``member``'s header flipped (its data
+    intact; ``good``, undamaged, says where the member starts)."""
+    out = bytearray(data)
+    out[gzip_members(good)[member] + byte] ^= 0xFF
+    return bytes(out)
+
+
+@pytest.mark.parametrize("byte", [0, 1, 2, 3], ids=["magic1", "magic2", "method", "flags"])
+def test_a_damaged_gzip_header_after_a_damaged_block_is_counted(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path, byte: int
+) -> None:
+    """Block 2 fails inside, block 3's own gzip header is damaged: both are skipped, both
+    are counted, and the samples after them keep their numbers (seek, step and marks)."""
+    path = tmp_path / "header.tsr"
+    path.write_bytes(_header_hit(flipped(good, 1), good, 2, byte))
+    rec = Recording(path)
+    kept_are(rec, snaps, [*range(1, 21), *range(61, N + 1)])
+    assert rec.total == N and rec.ends_early is None
+    (gap,) = rec.gaps
+    assert (gap.index, gap.missing) == (BLOCK, 2 * BLOCK)
+    assert gap.note.startswith("samples 21–60 damaged and skipped (record 22")
+    assert rec.notes == [gap.note]
+    feed = ReplayFeed(rec)
+    assert feed.total == N and feed.length == N - 2 * BLOCK
+    feed.seek_index(BLOCK - 1)
+    feed.step(1)
+    assert feed.number == 61 and feed.position == snaps[60].time
+    assert feed.number_of(rec.snapshot(feed.index)) == 61
+    feed.seek(snaps[50].time)  # inside the skipped stretch: the last sample before it
+    assert feed.number == 20
+    feed.seek(snaps[65].time)
+    assert feed.number == 66
+
+
+def test_two_damaged_blocks_in_a_row_are_one_gap(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    path = tmp_path / "two.tsr"
+    path.write_bytes(flipped(good, 1, 2))
+    rec = Recording(path)
+    kept_are(rec, snaps, [*range(1, 21), *range(61, N + 1)])
+    assert rec.total == N and len(rec.notes) == 1
+    assert rec.notes[0].startswith("samples 21–60 damaged and skipped (record 22: ")
+
+
+def test_damage_in_the_very_last_block_ends_early_with_one_note(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    path = tmp_path / "last.tsr"
+    path.write_bytes(flipped(good, 3))
+    rec = Recording(path)
+    kept_are(rec, snaps, list(range(1, 61)))
+    assert rec.gaps == [] and rec.total == 60
+    (note,) = rec.notes
+    assert note.startswith("recording ends early: damaged after sample 60 (record 62: ")
+
+
+def test_a_cut_inside_the_block_after_a_damaged_one(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    """The samples of the cut block before the cut still replay, after the gap."""
+    members = gzip_members(good)
+    path = tmp_path / "cut.tsr"
+    path.write_bytes(flipped(good, 1)[: (members[2] + members[3]) // 2])
+    rec = Recording(path)
+    kept = len(rec) - BLOCK
+    assert 0 < kept < BLOCK
+    kept_are(rec, snaps, [*range(1, 21), *range(41, 41 + kept)])
+    gap, cut = rec.notes
+    assert gap.startswith("samples 21–40 damaged and skipped (record 22: ")
+    assert cut == f"recording ends early: cut after sample {40 + kept} (truncated gzip member)"
+
+
+def test_a_cut_inside_a_damaged_header_block_after_a_damaged_one(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    """Nothing intact after the damage: one note, the samples before it kept."""
+    members = gzip_members(good)
+    data = _header_hit(flipped(good, 1), good, 2, 0)[: (members[2] + members[3]) // 2]
+    path = tmp_path / "cut.tsr"
+    path.write_bytes(data)
+    rec = Recording(path)
+    kept_are(rec, snaps, list(range(1, 21)))
+    (note,) = rec.notes
+    assert note.startswith("recording ends early: damaged after sample 20 (record 22: ")
+
+
+README = ROOT / "README.md"
+_GAP_NOTE = r"samples (\d+)–(\d+) damaged and skipped \(record (\d+): ([^;]+)\)"
+
+
+def test_the_gap_note_reads_as_the_readme_shows(good: bytes, tmp_path: Path) -> None:
+    """The README quotes the note whole; the product prints that same shape (no part of it
+    left to "…")."""
+    text = " ".join(README.read_text().split())
+    quoted = re.findall(r"`(samples \d+–\d+ damaged and skipped[^`]*)`", text)
+    assert quoted
+    for example in quoted:
+        assert re.fullmatch(_GAP_NOTE, example) and "…" not in example, example
+    path = tmp_path / "flipped.tsr"
+    path.write_bytes(flipped(good, 1))
+    (note,) = Recording(path).notes
+    assert re.fullmatch(_GAP_NOTE, note), note
+
+
 def test_record_from_a_damaged_replay_names_the_gap(good: bytes, tmp_path: Path) -> None:
     src, out = tmp_path / "flipped.tsr", tmp_path / "out.tsr"
     src.write_bytes(flipped(good, 1))
