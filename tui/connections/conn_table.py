@@ -195,6 +195,9 @@ class ConnTable(ScrollView, can_focus=True):
         self._turns_seq = -1
         self._group_samples: dict[str, int] = {}
         """Each followed group row: samples taken since it has been followed."""
+        self._opened: frozenset[str] = frozenset()
+        """Connections the latest sample added, opened since the one before it (kept through
+        its copy republished with tcp_info, whose diff is empty): no rate yet, none missed."""
         self.uniform = UniformColumns()
         """Enum columns with one value on every row: shown as a note, not as a column."""
         self._grouped_from: str | None = None
@@ -234,6 +237,7 @@ class ConnTable(ScrollView, can_focus=True):
         if snap.seq != self._turns_seq:  # (not a sample republished with tcp_info asked for)
             self._turns_seq = snap.seq
             self._turns.next_sample()
+            self._opened = snap.diff.added
         followed = self.followed_ids()
         if self.pinned is not None:
             followed.append(self.pinned)
@@ -854,7 +858,8 @@ class ConnTable(ScrollView, can_focus=True):
         """The group row's bytes/s: of the members followed (see :meth:`followed_ids`);
         ``measured == 0`` while the first rates are awaited; None when it can have none."""
         row_id = group.row_id
-        rate = group_rate(self.rates, self._group_followed.get(row_id, ()), group.counts)
+        followed = self._group_followed.get(row_id, ())
+        rate = group_rate(self.rates, followed, group.counts, self._opened)
         awaited = self._group_samples.get(row_id, 0) <= RATE_PENDING_SAMPLES
         if rate is None or rate.measured or awaited:
             return rate
