@@ -10,7 +10,7 @@ the connection's tcp_info, divided by the samples' time difference. A total that
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -130,23 +130,33 @@ class RateTracker:
 @dataclass(frozen=True, slots=True)
 class GroupRate:
     """A group's bytes/s: the sum over the ``measured`` of its ``of`` connections that move
-    bytes (a lower bound of the group's rate while ``measured < of``)."""
+    bytes (a lower bound of the group's rate while ``measured + new < of``)."""
 
     per_s: float
     measured: int
     of: int
+    new: int = 0
+    """Followed connections opened since the last sample: no rate yet (it needs two
+    readings), none missed either; said as new, as their own rows show no rate yet."""
 
     @property
     def whole(self) -> bool:
-        """Every connection of the group that moves bytes is in the sum."""
-        return self.measured >= self.of
+        """Every connection of the group that moves bytes is in the sum, or opened since the
+        last sample (its rate comes with the next one)."""
+        return self.measured + self.new >= self.of
 
 
 def group_rate(
-    tracker: RateTracker, followed: Iterable[str], counts: Mapping[TcpState, int]
+    tracker: RateTracker,
+    followed: Iterable[str],
+    counts: Mapping[TcpState, int],
+    opened: Container[str] = frozenset(),
 ) -> GroupRate | None:
     """The rate of a group whose open connections number ``counts`` by State, from those of
-    them the tracker follows (``followed``); None when none of them can have a rate.
+    them the tracker follows (``followed``); None when none of them can have a rate. Those
+    followed without a rate yet that are in ``opened`` (opened since the last sample) are
+    counted as new, not as unmeasured: a small group followed whole stayed a lower bound
+    ("≥") for a sample whenever one of its processes opened a connection.
 
     Why not always the rates of all its members: a rate needs tcp_info at every sample,
     which the live app reads only for what the table shows (a group of 50k sockets is
@@ -156,5 +166,13 @@ def group_rate(
     of = sum(n for state, n in counts.items() if state not in NO_BYTE_RATE)
     if of == 0:
         return None
-    rates = [r.total for r in map(tracker.rate, followed) if r is not None]
-    return GroupRate(sum(rates), min(len(rates), of), of)
+    rates: list[float] = []
+    new = 0
+    for iid in followed:
+        rate = tracker.rate(iid)
+        if rate is not None:
+            rates.append(rate.total)
+        elif iid in opened:
+            new += 1
+    measured = min(len(rates), of)
+    return GroupRate(sum(rates), measured, of, min(new, of - measured))

@@ -22,7 +22,7 @@ from tests.tui.test_actions import live_app, until
 from tests.tui.test_app import table
 from tests.tui.test_group_rates_live import group_lines, rated
 from tui.app import TcpscopeApp
-from tui.connections.conn_table import FOLLOW_AT_MOST
+from tui.connections.group_rows import FOLLOW_AT_MOST
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
 

@@ -23,7 +23,7 @@ from tests.tui.scripted import PROCS, SteppedFeed, linux_frames
 from tests.tui.test_actions import live_app, until
 from tests.tui.test_app import make_app, step, table
 from tui.app import TcpscopeApp
-from tui.connections.conn_table import FOLLOW_AT_MOST, RATE_PENDING_SAMPLES
+from tui.connections.group_rows import FOLLOW_AT_MOST, RATE_PENDING_SAMPLES
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
 

@@ -8,12 +8,13 @@ row's record objects, lifecycle class, cursor, age text, width, column set and t
 The cursor is an InstanceID, not a position: it stays on its connection across refreshes and
 re-sorts; on a ghost row until it expires; then on the neighbour at the same place.
 What a line looks like (and how untrusted text stays plain text) is
-:mod:`tui.connections.row_lines`; this widget owns the rows, the cursor, scrolling and the cache.
+:mod:`tui.connections.row_lines`; what a group row's rate is summed over, sample by sample, is
+:mod:`tui.connections.group_rows`; this widget owns the rows, the cursor, scrolling and the cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import ClassVar
@@ -29,13 +30,10 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from core.connections import (
-    NO_BYTE_RATE,
     PAGE_COLUMN,
     SORT_COLUMNS,
     FirstPage,
     Group,
-    GroupRate,
-    GroupTurns,
     Query,
     RateTracker,
     ReverseDns,
@@ -43,9 +41,7 @@ from core.connections import (
     Snapshot,
     TcpConnection,
     TcpState,
-    group_rate,
     namespace_label,
-    readable_whole,
 )
 from tui import format as fmt
 from tui.connections.columns import (
@@ -55,7 +51,8 @@ from tui.connections.columns import (
     layout,
     narrowed,
 )
-from tui.connections.row_lines import RowExtra, group_line, header_line, row_line
+from tui.connections.group_rows import GroupRows
+from tui.connections.row_lines import RowExtra, header_line, row_line
 from tui.connections.uniform import UniformColumns
 from tui.prefs import DEFAULT_HIDDEN
 
@@ -93,17 +90,6 @@ seconds after each re-sort, while keys are pressed: a key meeting a slice waits 
 
 STYLE_CACHE = 64
 """Row styles kept (a handful of lifecycle/cursor combinations per theme)."""
-
-FOLLOW_AT_MOST = 400
-"""Connections whose tcp_info the table asks for (rows and groups on screen), at most: one
-exact netlink query each per sample. Shared in turn among the rows on screen, so that every
-group row gets its part (a group of 50k members is summed over a part that turns over, and
-says so; see :mod:`core.connections.group_follow`). A feed whose samples carry every
-connection's tcp_info (a replay) needs no asking: its groups are summed whole."""
-RATE_PENDING_SAMPLES = 3
-"""Samples a group row shows "…" for while none of its followed connections has a rate yet
-(the feed reads them from the next sample, a rate needs two); after that, none is known here
-(a source without tcp_info): no rate is shown."""
 
 
 class ConnTable(ScrollView, can_focus=True):
@@ -187,14 +173,8 @@ class ConnTable(ScrollView, can_focus=True):
         (a message came a frame late at times: rows filtered, counts not yet)."""
         self.rates = RateTracker()
         """In/s and Out/s of the rows on screen (and the process groups on screen)."""
-        self._group_followed: dict[str, list[str]] = {}
-        """Each group row on screen: its members whose rates are followed (a part of a large
-        group's, see :meth:`followed_ids`)."""
-        self._turns = GroupTurns()
-        """Which part of each large group is followed, turning over sample by sample."""
-        self._turns_seq = -1
-        self._group_samples: dict[str, int] = {}
-        """Each followed group row: samples taken since it has been followed."""
+        self.group_rows = GroupRows(self.rates)
+        """The group rows' rates: which members each on screen follows, turning over."""
         self.uniform = UniformColumns()
         """Enum columns with one value on every row: shown as a note, not as a column."""
         self._grouped_from: str | None = None
@@ -229,31 +209,19 @@ class ConnTable(ScrollView, can_focus=True):
         self._tick_changed = frozenset(c.instance_id for c in snap.diff.state_changed)
         self.index.update(snap, self.ghost_ttl_s)
         self.uniform.update(snap)
-        samples = self._group_samples
-        self._group_samples = {g: samples.get(g, 0) + 1 for g in self._group_followed}
-        if snap.seq != self._turns_seq:  # (not a sample republished with tcp_info asked for)
-            self._turns_seq = snap.seq
-            self._turns.next_sample()
+        self.group_rows.next_sample(snap)
         followed = self.followed_ids()
         if self.pinned is not None:
             followed.append(self.pinned)
-        self.rates.update(snap, self._tracked(followed))
+        self.rates.update(snap, self.group_rows.tracked(followed))
         self._reindex(tick_from=before)
-
-    def _tracked(self, followed: list[str]) -> list[str]:
-        """``followed`` and every group member summed (all of a group the sample carries
-        tcp_info for, asked for or not)."""
-        ids = dict.fromkeys(followed)
-        for members in self._group_followed.values():
-            ids.update(dict.fromkeys(members))
-        return list(ids)
 
     def read_first_rates(self, followed: list[str]) -> None:
         """First readings, from the sample shown, of ``followed`` (:meth:`followed_ids`) and
         the groups' members since it came (after ``g``, a replay's groups are summed whole
         one sample sooner)."""
         if self.snapshot is not None:
-            self.rates.read_first(self.snapshot, self._tracked(followed))
+            self.rates.read_first(self.snapshot, self.group_rows.tracked(followed))
 
     def _show_page(self, page: FirstPage) -> None:
         """A first page: its rows at the top of a table as long as the whole sample (unless
@@ -277,62 +245,29 @@ class ConnTable(ScrollView, can_focus=True):
 
     def followed_ids(self) -> list[str]:
         """Connections whose byte rates the table shows now: rows on screen when the rate
-        columns are laid out, and members of the process groups on screen that move bytes.
-
-        At most :data:`FOLLOW_AT_MOST`, taken in turn from each row on screen (one from each,
-        then a second from each group, ...): the first group's members took all of it, and
-        the groups below showed no rate. A group's part turns over from sample to sample
-        (:class:`GroupTurns`). Remembers which members each group's rate is of: all of them
-        when the sample carries their tcp_info (a replay), else the part followed.
-        """
-        before, self._group_followed = self._group_followed, {}
+        columns are laid out, and members of the group rows on screen that move bytes (at
+        most :data:`~tui.connections.group_rows.FOLLOW_AT_MOST`, see
+        :meth:`GroupRows.follow`)."""
         snap = self.snapshot
         if snap is None:
+            self.group_rows.followed = {}
             return []
         top = int(self.scroll_offset.y)
-        rates_shown = any(c.key in ON_SCREEN_KEYS for c, _ in self._layout)
-        turns: list[tuple[Iterator[str], list[str] | None]] = []
+        on_screen: list[str] = []
         for position in range(top, min(self.row_count, top + max(1, self.size.height))):
             row_id = self.row_id_at(position)
             if not row_id:
                 break  # below a first page's rows
-            group = self._groups.get(row_id)
-            if group is not None:
-                taken: list[str] = []
-                whole = readable_whole(group.members, self._can_move, snap.tcp_info)
-                self._group_followed[row_id] = taken if whole is None else whole
-                moving = [i for i in before.get(row_id, ()) if self._moving(i, row_id)]
-                members = self._turns.order(row_id, group.members, self._can_move, moving)
-                turns.append((members, taken))
-            elif rates_shown and row_id not in self.index.ghosts:
-                turns.append((iter((row_id,)), None))
-        ids: dict[str, None] = {}  # ordered, once each (an expanded group's rows are its own)
-        while turns and len(ids) < FOLLOW_AT_MOST:
-            left: list[tuple[Iterator[str], list[str] | None]] = []
-            for members, of_group in turns:
-                iid = next(members, None)
-                if iid is None:
-                    continue
-                ids[iid] = None
-                if of_group is not None:
-                    of_group.append(iid)
-                left.append((members, of_group))
-                if len(ids) >= FOLLOW_AT_MOST:
-                    break
-            turns = left
-        self._turns.keep_only(self._group_followed)
-        return list(ids)
-
-    def _can_move(self, instance_id: str) -> bool:
-        """An open connection that can have a byte rate (not a listener, TIME_WAIT...)."""
-        snap = self.snapshot
-        conn = snap.connections.get(instance_id) if snap is not None else None
-        return conn is not None and conn.state not in NO_BYTE_RATE
-
-    def _moving(self, instance_id: str, row_id: str) -> bool:
-        """Seen moving bytes at the last sample, and still of group ``row_id``."""
-        rate = self.rates.rate(instance_id)
-        return rate is not None and rate.total > 0 and self._group_row_of(instance_id) == row_id
+            on_screen.append(row_id)
+        rates_shown = any(c.key in ON_SCREEN_KEYS for c, _ in self._layout)
+        ghosts = self.index.ghosts
+        return self.group_rows.follow(
+            snap,
+            on_screen,
+            self._groups,
+            lambda row_id: rates_shown and row_id not in ghosts,
+            self._group_row_of,
+        )
 
     def set_dns(self, dns: ReverseDns | None) -> None:
         """Turn host names on (with this resolver) or off."""
@@ -789,22 +724,14 @@ class ConnTable(ScrollView, can_focus=True):
         cursor = position == self._cursor_pos
         group = self._groups.get(row_id)
         if group is not None:
-            expanded = row_id in self._expanded
-            rate = self._group_rate(group)
-            key = (
-                "group",
-                row_id,
-                tuple(sorted(group.counts.items())),
-                len(group.members),
-                group.closed,
-                expanded,
-                cursor,
-                width,
-                theme,
-                rate,
-            )
-            return self._cached(
-                key, lambda: group_line(group, expanded, cursor, width, rate, self._style)
+            return self.group_rows.line(
+                group,
+                expanded=row_id in self._expanded,
+                cursor=cursor,
+                width=width,
+                theme=theme,
+                style=self._style,
+                cached=self._cached,
             )
         conn = self._record(row_id)
         proc = self.index.proc(conn)
@@ -849,16 +776,6 @@ class ConnTable(ScrollView, can_focus=True):
         if dns is None:
             return None, None
         return dns.name(conn.local_address), dns.name(conn.remote_address)
-
-    def _group_rate(self, group: Group) -> GroupRate | None:
-        """The group row's bytes/s: of the members followed (see :meth:`followed_ids`);
-        ``measured == 0`` while the first rates are awaited; None when it can have none."""
-        row_id = group.row_id
-        rate = group_rate(self.rates, self._group_followed.get(row_id, ()), group.counts)
-        awaited = self._group_samples.get(row_id, 0) <= RATE_PENDING_SAMPLES
-        if rate is None or rate.measured or awaited:
-            return rate
-        return None  # followed for long, none measured: this feed gives no tcp_info
 
     def _cached(self, key: tuple[object, ...], make: Callable[[], Strip]) -> Strip:
         strip = self._cache.get(key)

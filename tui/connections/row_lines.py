@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple, Protocol
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -116,6 +117,10 @@ def row_line(
     return _strip(cells, width, line_style)
 
 
+NAME_AT_LEAST = 4
+"""Cells a group's name keeps (with its "…") when the counts need the rest of the row."""
+
+
 def group_line(
     group: Group,
     expanded: bool,
@@ -125,11 +130,12 @@ def group_line(
     style: StyleOf,
 ) -> Strip:
     """A process's (or container's) row: its name, connection count, rate and state counts,
-    then the notes (which part the rate sums, which privilege shows the owners).
+    then the notes (which part the rate sums, which are new, which privilege shows owners).
 
     Why the notes last: a line too wide is cut at its end, and the counts say more; the
     rate's note once came first and cut an unprivileged run's Established count at 80
-    columns."""
+    columns. Why the name is cut before the counts: a process named with 30 characters
+    pushed its counts off the row at 60 columns (the name is in the expanded rows too)."""
     names = ["conn-table--group"] + (["conn-table--cursor"] if cursor else [])
     line_style = style(*names)
     counts = "  ".join(f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items()))
@@ -140,17 +146,26 @@ def group_line(
         pid = f" (netns {group.inode})" if group.inode is not None else ""
     sign = "▾" if expanded else "▸"
     speed = _group_speed(rate)
-    text = f"{sign} {fmt.safe(group.name)}{pid} {len(group.members)}{speed} — {counts}"
+    head = f"{sign} "
+    tail = f"{pid} {len(group.members)}{speed} — {counts}"
+    name = fmt.safe(group.name)
+    room = width - cell_len(head) - cell_len(tail)
+    if cell_len(name) > room:
+        name = fmt.fit(name, max(room, NAME_AT_LEAST))
+    text = f"{head}{name}{tail}"
     if rate is not None and rate.measured and not rate.whole:
         part = "0 B/s in" if rate.per_s <= 0 else "rate of"
         text = f"{text}  ({part} {rate.measured} of {rate.of})"
+    elif rate is not None and rate.measured and rate.new:
+        text = f"{text}  ({rate.new} new, not yet measured)"
     if group.note:
         text = f"{text} — {group.note}"
     return _strip([(fmt.fit(text, width, False), line_style, width)], width, line_style)
 
 
 def _group_speed(rate: GroupRate | None) -> str:
-    """``  12.0 KiB/s`` when every member that moves bytes is summed; ``  ≥1.2 MiB/s`` when
+    """``  12.0 KiB/s`` when every member that moves bytes is summed (but those opened since
+    the last sample, which have no rate yet: the note says how many); ``  ≥1.2 MiB/s`` when
     part of them is (a lower bound, said as one; :func:`group_line` says of how many after the
     counts); ``  …/s`` while that part moves nothing (``≥0 B/s`` was read as "idle" while the
     rest moved 400 KB/s; the note says ``0 B/s in N of M``) or until the first rates come;
