@@ -16,6 +16,7 @@ from textual.widgets._footer import FooterKey
 from core.connections.model import TcpState
 from core.connections.reverse_dns import ReverseDns
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
+from tests.tui.test_ipsec_screen import drawn_lines
 from tests.tui.scripted import PROCS, SteppedFeed, base_conns, linux_frames
 from tests.tui.test_app import by_port, line_text, listed, make_app, static_text, step, table
 from tui.connections.conn_table import ConnTable
@@ -85,6 +86,34 @@ async def test_60x16_is_usable_and_smaller_says_so_in_one_line() -> None:
         assert not isinstance(app.screen, ConnectionsScreen)
         text = static_text(app.screen.query_one("#too-small", Static)).strip()
         assert text == "terminal too small: 50×12, need 60×16"
+
+
+async def test_a_toast_never_covers_the_too_small_message() -> None:
+    """A toast (K → n "left running") then a resize to 40x10: the toast was drawn over the
+    message ("terminal too small▌ PID 1699 …"). It is hidden while the terminal is too
+    small, and shown again once it is big enough (if it has not timed out)."""
+    feed = linux_feed()
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await step(pilot, app, feed)
+        app.notify("PID 1699 left running: it did not end within 2 s", timeout=60)
+        await pilot.pause()
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        await pilot.pause()
+        assert not isinstance(app.screen, ConnectionsScreen)
+        drawn = [line.strip() for line in drawn_lines(app)]
+        message = "terminal too small: 40×10, need 60×16"
+        assert message in "".join(drawn), drawn  # whole, on its one or two lines
+        assert not any("PID 1699" in line for line in drawn), drawn
+        app.notify("PID 1700 left running", timeout=60)  # one that comes while too small
+        await pilot.pause()
+        assert not any("PID 1700" in line for line in drawn_lines(app))
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, ConnectionsScreen)
+        assert any("PID 1700" in line for line in drawn_lines(app))
 
 
 # --- sorting ------------------------------------------------------------------------------
