@@ -16,9 +16,9 @@ from textual.widgets._footer import FooterKey
 from core.connections.model import TcpState
 from core.connections.reverse_dns import ReverseDns
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
-from tests.tui.test_ipsec_screen import drawn_lines
 from tests.tui.scripted import PROCS, SteppedFeed, base_conns, linux_frames
 from tests.tui.test_app import by_port, line_text, listed, make_app, static_text, step, table
+from tests.tui.test_ipsec_screen import drawn_lines
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.screen import ConnectionsScreen
