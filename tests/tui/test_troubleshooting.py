@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from textual.geometry import Region
 from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
@@ -86,6 +87,23 @@ async def test_60x16_is_usable_and_smaller_says_so_in_one_line() -> None:
         assert not isinstance(app.screen, ConnectionsScreen)
         text = static_text(app.screen.query_one("#too-small", Static)).strip()
         assert text == "terminal too small: 50×12, need 60×16"
+
+
+@pytest.mark.parametrize(("width", "height"), [(60, 16), (64, 20), (70, 24)])
+async def test_below_80_columns_the_owner_stays(width: int, height: int) -> None:
+    """Find, see who owns it, act: at 70 columns only PID was shown, at 60x16 neither PID
+    nor Process. The process name stays (cut with … where it must), PID goes first."""
+    feed = linux_feed()
+    app = make_app(feed)
+    async with app.run_test(size=(width, height)) as pilot:
+        await step(pilot, app, feed)
+        t = table(app)
+        assert "Process" in t.render_line(0).text, t.render_line(0).text
+        names = {p.name for p in PROCS.values() if p.name}
+        rows = [t.render_line(y).text for y in range(1, min(t.row_count + 1, t.size.height))]
+        shown = [row for row in rows if any(name[:5] in row for name in names)]
+        assert len(shown) >= len(rows) // 2, rows  # owned rows name their process
+        assert all(len(row) <= width for row in rows)
 
 
 async def test_a_toast_never_covers_the_too_small_message() -> None:

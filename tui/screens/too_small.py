@@ -1,7 +1,7 @@
 """Shown instead of a broken layout when the terminal is smaller than 60x16.
 
 Why 60x16: every screen still answers at that size (the table keeps State, both endpoints and
-the PID; the detail summary keeps its first lines), and users on small SSH windows get a
+the process name; the detail summary keeps its first lines), and users on small SSH windows get a
 working tool instead of a refusal.
 """
 
