@@ -4,6 +4,7 @@ source's."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +93,39 @@ def test_every_sort_key_is_total_and_deterministic(column: str) -> None:
     keys = [sort_key(column, c, PROCS.get(c.owning_process or -1)) for c in CONNS]
     assert len(set(keys)) == len(keys)
     assert sorted(keys) == sorted(reversed(keys))
+
+
+README_TIES = (
+    "ties are broken by local port, then remote port (by remote port, then local port, when "
+    "sorting by Remote), then by InstanceID"
+)
+
+
+def test_ties_are_broken_as_the_readme_says() -> None:
+    """The README said "the endpoints as secondary key"; the keys break ties by the ports,
+    then InstanceID, never by address (comparing addresses too would slow a 50k re-sort)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert README_TIES in " ".join(readme.split())
+    low, high = build(
+        ScriptedConn("10.0.0.1", 5000, "10.0.0.9", 443, TcpState.ESTABLISHED),
+        ScriptedConn("10.0.0.2", 5000, "10.0.0.1", 443, TcpState.ESTABLISHED),
+    )
+    # Same state and ports: InstanceID decides, whatever the addresses say.
+    expected = sorted((low, high), key=lambda c: c.instance_id)
+    for column in ("state", "pid", "process", "service", "age"):
+        assert sorted((high, low), key=lambda c: sort_key(column, c, None)) == expected
+    remote_first, local_first = build(
+        ScriptedConn("10.0.0.1", 2, "10.0.0.1", 1, TcpState.ESTABLISHED),
+        ScriptedConn("10.0.0.1", 1, "10.0.0.1", 2, TcpState.ESTABLISHED),
+    )
+    assert sorted((local_first, remote_first), key=lambda c: sort_key("state", c, None)) == [
+        local_first,
+        remote_first,
+    ]
+    assert sorted((local_first, remote_first), key=lambda c: sort_key("remote", c, None)) == [
+        remote_first,
+        local_first,
+    ]
 
 
 def test_addresses_sort_numerically() -> None:

@@ -4,8 +4,10 @@ read, here; the count of namespaces otherwise, for a remote feed and a replay to
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
@@ -13,8 +15,9 @@ from textual.reactive import reactive
 
 from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
 from core.connections.snapshot import ConnectionDiff, Privilege, SampleStats, Snapshot
+from tui.app import TcpscopeApp
 from tui.shell import HeaderState
-from tui.widgets.header import LIVE_SCOPE, HeaderBar, scope_words
+from tui.widgets.header import LIVE_SCOPE, HeaderBar, fitted_header, header_line, scope_words
 
 T0 = datetime(2026, 1, 1, 9, tzinfo=UTC)
 HOST = NamespaceInfo(4026531840, True, ReadBy.SOCK_DIAG)
@@ -155,3 +158,64 @@ async def test_a_late_sample_stands_out() -> None:
     _, late = await _header(None, live=True, width=80, age_s=7)
     assert "(7s ago)" in late.content.plain  # type: ignore[union-attr]
     assert "reverse" not in age_style(fresh) and "reverse" in age_style(late)
+
+
+def _busy_host_state(*, paused: bool = False, host: str = "vm") -> HeaderState:
+    """What the reviewer met: 7 namespaces read as nobody, 6 nsfs files unmatched, the
+    sampler stretched to 2.3 s on a loaded machine, privileged cells hidden."""
+    stand_ins = tuple(
+        NamespaceInfo(7 + i, False, ReadBy.SOCK_DIAG, stand_in=True) for i in range(6)
+    )
+    unmatched = tuple(
+        NamespaceInfo(100 + i, False, ReadBy.UNREADABLE, unmatched=True) for i in range(6)
+    )
+    snap = replace(
+        _snapshot(
+            NamespaceView((HOST, *stand_ins, *unmatched)),
+            Privilege(("owners of other users' sockets",)),
+        ),
+        stats=SampleStats(2100.0, 20000, 0, stretched_interval_s=2.3),
+    )
+    return HeaderState(host, "netlink", 1.0, paused, snap, lambda: T0, live=True)
+
+
+@pytest.mark.parametrize("width", range(60, 81))
+def test_a_busy_host_as_nobody_keeps_the_privilege_note_whole(width: int) -> None:
+    """At 80 columns the line was cut to "… (stretched to 2.3s)  (0s ago)  cells": every
+    shortening used, the note cut at the end. The unmatched count and the stretched note's
+    wording give way first; the age and the whole note stay, from 60 columns up (the
+    header's padding takes two of them)."""
+    state = _busy_host_state()
+    assert "7 network namespaces (6 unmatched)" in header_line(state).plain
+    text = fitted_header(state, width - 2).plain
+    assert len(text) <= width - 2, text
+    assert text.startswith("tcpscope  vm  7 netns") and "stretched" in text, text
+    assert text.endswith("(0s ago)  cells hidden"), text
+    # Paused too: the tail (age, PAUSED, the note) stays whole, what comes before it is cut.
+    text = fitted_header(_busy_host_state(paused=True), width - 2).plain
+    assert len(text) <= width - 2 and text.endswith("(0s ago)  PAUSED  cells hidden"), text
+    text = fitted_header(_busy_host_state(host="a-long-host-name.example.internal"), 58).plain
+    assert len(text) <= 58 and text.endswith("(0s ago)  cells hidden"), text
+
+
+class _AppStyled(App[None]):
+    """The header as the app draws it: its id and the app's stylesheet (a padding of 1)."""
+
+    CSS_PATH = TcpscopeApp.CSS_PATH
+    header: reactive[HeaderState | None] = reactive(None, init=False, repaint=False)
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+
+
+async def test_at_80_columns_a_busy_host_as_nobody_keeps_the_privilege_note() -> None:
+    """The same state drawn by the widget, styled as in the app, at 80 columns."""
+    app = _AppStyled()
+    async with app.run_test(size=(80, 3)) as pilot:
+        app.header = _busy_host_state()
+        await pilot.pause()
+        bar = app.query_one(HeaderBar)
+        line = bar.render_lines(Region(0, 0, bar.size.width, 1))[0]
+        text = "".join(segment.text for segment in line)
+    assert text.rstrip().endswith("(0s ago)  cells hidden"), text
+    assert "stretched" in text and "7 netns" in text, text

@@ -24,7 +24,15 @@ from core.connections.snapshot import Snapshot
 from core.connections.sort_keys import SORT_COLUMNS
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame, ScriptedSource, StepClock
 from core.sampling.sampler import Sampler
-from tui.connections.columns import BY_KEY, COLUMNS, ENOUGH_CUT, IPV4_ENDPOINT, SORTABLE, layout
+from tui.connections.columns import (
+    COLUMNS,
+    ENOUGH_CUT,
+    IPV4_ENDPOINT,
+    OWNER_NARROWEST,
+    SORTABLE,
+    layout,
+)
+from tui.prefs import DEFAULT_HIDDEN
 
 PROCS = {p: ProcessInfo(p, f"p{p % 3}", "u", None, None, None) for p in range(1, 6)}
 ROW = st.tuples(
@@ -144,7 +152,8 @@ def test_every_sort_column_fits_with_its_arrow_from_60_columns_up() -> None:
             cols = layout(total, keep=key)
             widths = {c.key: w for c, w in cols}
             assert sum(widths.values()) + len(cols) - 1 <= total, (total, key, widths)
-            assert key in widths and widths[key] >= len(BY_KEY[key].title) + 1, (total, key)
+            titles = {c.key: c.title for c, _ in cols}  # (Local, Remote when narrowed)
+            assert key in widths and widths[key] >= len(titles[key]) + 1, (total, key)
             assert {"state", "local", "remote"} <= widths.keys(), (total, key, widths)
             # An endpoint may narrow, but keeps its port whole and a few cells of the address.
             assert min(widths["local"], widths["remote"]) >= len("192.…200:65535"), (total, key)
@@ -154,7 +163,6 @@ def test_every_sort_column_fits_with_its_arrow_from_60_columns_up() -> None:
             # Narrowed: the cut is shared (Local once took all of it, 127.…3.3:32772 beside a
             # Remote of 21 cells), and both titles are short.
             assert abs(local - remote) <= 1, (total, key, widths)
-            titles = {c.key: c.title for c, _ in cols}
             assert (titles["local"], titles["remote"]) == ("Local", "Remote"), (total, key)
             # Given the widest IPv4 endpoints on screen (an indented member's local one, two
             # cells more), each gets its width whenever both fit.
@@ -172,6 +180,27 @@ def test_every_sort_column_fits_with_its_arrow_from_60_columns_up() -> None:
                     assert abs((whole[0] - got[0]) - (whole[1] - got[1])) <= 2, (
                         total, key, whole, got,
                     )  # fmt: skip
+
+
+def test_an_owner_column_stays_from_60_columns_up() -> None:
+    """Find, understand who owns it, act: at 70 columns only PID was left, at 60 neither PID
+    nor Process. Lesser columns and PID go first; the process name narrows (cut with …) and
+    the endpoints narrow before it goes."""
+    for total in range(58, 80):
+        widths = {c.key: w for c, w in layout(total)}
+        assert "process" in widths and widths["process"] >= OWNER_NARROWEST, (total, widths)
+        assert min(widths["local"], widths["remote"]) >= 15, (total, widths)  # 127.0.0.1:port
+        assert sum(widths.values()) + len(widths) - 1 == total, (total, widths)
+        # The user hid Process: PID is the owner column then.
+        widths = {c.key: w for c, w in layout(total, hidden={"process", *DEFAULT_HIDDEN})}
+        assert "pid" in widths, (total, widths)
+    # A kept sort column comes first; the PID (7 cells) stands in for the name where the name
+    # does not fit beside it. Only a sort by an 8-cell column below ~63 columns leaves none.
+    for total in range(58, 200):
+        for key in SORTABLE:
+            keys = [c.key for c, _ in layout(total, keep=key)]
+            if total >= 60 or key not in ("service", "offload", "applied"):
+                assert {"pid", "process"} & set(keys), (total, key, keys)
 
 
 def test_layout_when_wide_shows_every_default_column_and_fits() -> None:

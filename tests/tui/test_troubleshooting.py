@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from textual.geometry import Region
 from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
@@ -18,6 +19,7 @@ from core.connections.reverse_dns import ReverseDns
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from tests.tui.scripted import PROCS, SteppedFeed, base_conns, linux_frames
 from tests.tui.test_app import by_port, line_text, listed, make_app, static_text, step, table
+from tests.tui.test_ipsec_screen import drawn_lines
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.screen import ConnectionsScreen
@@ -85,6 +87,51 @@ async def test_60x16_is_usable_and_smaller_says_so_in_one_line() -> None:
         assert not isinstance(app.screen, ConnectionsScreen)
         text = static_text(app.screen.query_one("#too-small", Static)).strip()
         assert text == "terminal too small: 50×12, need 60×16"
+
+
+@pytest.mark.parametrize(("width", "height"), [(60, 16), (64, 20), (70, 24)])
+async def test_below_80_columns_the_owner_stays(width: int, height: int) -> None:
+    """Find, see who owns it, act: at 70 columns only PID was shown, at 60x16 neither PID
+    nor Process. The process name stays (cut with … where it must), PID goes first."""
+    feed = linux_feed()
+    app = make_app(feed)
+    async with app.run_test(size=(width, height)) as pilot:
+        await step(pilot, app, feed)
+        t = table(app)
+        assert "Process" in t.render_line(0).text, t.render_line(0).text
+        names = {p.name for p in PROCS.values() if p.name}
+        rows = [t.render_line(y).text for y in range(1, min(t.row_count + 1, t.size.height))]
+        shown = [row for row in rows if any(name[:5] in row for name in names)]
+        assert len(shown) >= len(rows) // 2, rows  # owned rows name their process
+        assert all(len(row) <= width for row in rows)
+
+
+async def test_a_toast_never_covers_the_too_small_message() -> None:
+    """A toast (K → n "left running") then a resize to 40x10: the toast was drawn over the
+    message ("terminal too small▌ PID 1699 …"). It is hidden while the terminal is too
+    small, and shown again once it is big enough (if it has not timed out)."""
+    feed = linux_feed()
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await step(pilot, app, feed)
+        app.notify("PID 1699 left running: it did not end within 2 s", timeout=60)
+        await pilot.pause()
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        await pilot.pause()
+        assert not isinstance(app.screen, ConnectionsScreen)
+        drawn = [line.strip() for line in drawn_lines(app)]
+        message = "terminal too small: 40×10, need 60×16"
+        assert message in "".join(drawn), drawn  # whole, on its one or two lines
+        assert not any("PID 1699" in line for line in drawn), drawn
+        app.notify("PID 1700 left running", timeout=60)  # one that comes while too small
+        await pilot.pause()
+        assert not any("PID 1700" in line for line in drawn_lines(app))
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, ConnectionsScreen)
+        assert any("PID 1700" in line for line in drawn_lines(app))
 
 
 # --- sorting ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ columns) is easy to get wrong and is tested without a terminal. Columns with a l
 ``priority`` number survive longer; flexible columns share the spare width. At 80 columns a
 full IPv4 ``address:port`` (21 cells) fits in both endpoint columns and the process name gets
 12 cells; wider terminals gain the age, the service, byte rates, the enum columns and, last,
-``ss``'s Recv-Q and Send-Q.
+``ss``'s Recv-Q and Send-Q. Narrower ones keep an owner column down to 60 (:func:`_squeezed`).
 """
 
 from __future__ import annotations
@@ -50,6 +50,15 @@ ENDPOINT_NARROWEST: Final = len("192.…200:65535")
 """Narrowest an endpoint gets when only the columns that never drop are left: the port whole
 and a few cells of the address either side of the ellipsis (:func:`tui.format.fit_endpoint`).
 At 60 columns a sort by Process then fits beside State and both endpoints."""
+
+OWNER_NARROWEST: Final = 10
+"""Narrowest the process name gets (cut with …) before the endpoints narrow for it."""
+OWNER_ENDPOINTS: Final = 2 * len("127.0.0.1:65535 ")
+"""Cells the endpoints keep between them when the process name takes its place beside the
+PID or a sort column: below that the PID alone (7 cells) stands for the owner (60 to 64
+columns, sorted by PID, User, Age or Service); a loopback endpoint stays whole."""
+OWNER_KEYS: Final = ("process", "pid")
+"""Who owns a connection, by preference: the first not hidden never drops for lesser columns."""
 
 COLUMNS: Final[tuple[Column, ...]] = (
     Column("marker", "", 1, 1, 0, sortable=False),
@@ -104,18 +113,20 @@ def layout(
     :func:`_narrow_endpoints`).
     """
     wanted = [c for c in COLUMNS if c.key not in hidden or c.key == keep]
+    # The owner (the process's name, else its PID) goes only after everything but the sort
+    # column: find, see who owns it, act. At 70 columns only PID was left, at 60 neither.
+    present = {c.key for c in wanted}
+    owner = next((key for key in OWNER_KEYS if key in present), None)
+    wanted = [replace(c, priority=0) if c.key == owner else c for c in wanted]
     if keep is not None:
         # Its title whole beside the ▲/▼ (Service's 7 cells once showed "Servic▲").
         kept = BY_KEY[keep]
         kept = replace(kept, min_width=max(kept.min_width, len(kept.title) + 1))
         wanted = [kept if c.key == keep else c for c in wanted]
 
-    def need(cols: list[Column]) -> int:
-        return sum(c.min_width for c in cols) + max(0, len(cols) - 1)
-
     def fit(cols: list[Column], pick: Callable[[list[Column], int], Column]) -> None:
-        while cols and need(cols) > total:
-            drop = pick(cols, need(cols) - total)
+        while cols and _need(cols) > total:
+            drop = pick(cols, _need(cols) - total)
             if drop.priority == 0:
                 break
             cols.remove(drop)
@@ -127,14 +138,15 @@ def layout(
         forced = replace(kept, priority=0)
         chosen = [forced if c.key == keep else c for c in wanted if c in chosen or c.key == keep]
         fit(chosen, _to_drop)
-    if need(chosen) > total:
-        chosen = _narrow_endpoints(chosen, need(chosen) - total, whole)
+    if _need(chosen) > total:
+        pid = next((c for c in wanted if c.key == "pid"), None)
+        chosen = _squeezed(chosen, total, whole, keep, pid)
     for pair in (RATE_KEYS, QUEUE_KEYS):
         shown = [c for c in chosen if c.key in pair]
         if len(shown) == 1:
             chosen.remove(shown[0])  # In/s without Out/s reads as a fact about the whole link
     widths = {c.key: c.min_width for c in chosen}
-    spare = total - need(chosen)
+    spare = total - _need(chosen)
     # Grow every column towards its preferred width, in priority order, then flex ones.
     for col in sorted(chosen, key=lambda c: c.priority):
         grow = min(spare, col.width - widths[col.key])
@@ -148,6 +160,48 @@ def layout(
             widths[col.key] += spare // len(flex)
         widths[flex[-1].key] += spare - (spare // len(flex)) * len(flex)
     return tuple((c, widths[c.key]) for c in chosen)
+
+
+def _need(cols: list[Column]) -> int:
+    """The cells ``cols`` take at their minimum widths, with one-cell gaps."""
+    return sum(c.min_width for c in cols) + max(0, len(cols) - 1)
+
+
+def _squeezed(
+    chosen: list[Column],
+    total: int,
+    whole: tuple[int, int],
+    keep: str | None,
+    pid: Column | None,
+) -> list[Column]:
+    """``chosen`` (the columns that never drop, the sort column and the owner) narrowed to
+    fit ``total`` cells: the process name down to :data:`OWNER_NARROWEST`, then the
+    endpoints (:func:`_narrow_endpoints`). When that is not enough (a sort by PID, User or
+    Age at 60 columns), the PID (7 cells) stands in for the name, and last no owner is shown:
+    the sorted column is the one saying what the rows are ordered by."""
+    tries = [chosen]
+    if keep != "process" and any(c.key == "process" for c in chosen):
+        rest = [c for c in chosen if c.key != "process"]
+        if pid is not None and all(c.key != "pid" for c in rest):
+            pid_in = [*rest, replace(pid, priority=0)]
+            tries.append(sorted(pid_in, key=lambda c: COLUMNS.index(BY_KEY[c.key])))
+        tries.append(rest)
+    for i, tried in enumerate(tries):
+        over = _need(tried) - total
+        cols = [
+            replace(c, min_width=max(OWNER_NARROWEST, c.min_width - over))
+            if c.key == "process" and over > 0
+            else c
+            for c in tried
+        ]
+        over = _need(cols) - total
+        if over > 0:
+            cols = _narrow_endpoints(cols, over, whole)
+        ends = sum(c.min_width for c in cols if c.key in ENDPOINT_KEYS)
+        stand_in = any(c.key in OWNER_KEYS for later in tries[i + 1 :] for c in later)
+        if _need(cols) <= total and (ends >= OWNER_ENDPOINTS or not stand_in):
+            return cols
+    return cols  # (too narrow: the endpoints stay at ENDPOINT_NARROWEST)
 
 
 def narrowed(columns: Iterable[tuple[Column, int]]) -> bool:

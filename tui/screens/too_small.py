@@ -1,7 +1,7 @@
 """Shown instead of a broken layout when the terminal is smaller than 60x16.
 
 Why 60x16: every screen still answers at that size (the table keeps State, both endpoints and
-the PID; the detail summary keeps its first lines), and users on small SSH windows get a
+the process name; the detail summary keeps its first lines), and users on small SSH windows get a
 working tool instead of a refusal.
 """
 
@@ -21,7 +21,16 @@ def too_small_message(width: int, height: int) -> str:
 
 
 class TooSmallScreen(Screen[None]):
-    """Covers everything until the terminal is big enough (q still quits)."""
+    """Covers everything until the terminal is big enough (q still quits).
+
+    Toasts are hidden here, not dropped: at 40x10 one covered the message ("terminal too
+    small▌ PID 1699 …"). The app keeps them; the screen below shows those not yet timed out
+    when it comes back (Textual redraws the toasts on every screen resume). Each toast is
+    hidden, not the rack: the rack sets its own display whenever a toast comes."""
+
+    DEFAULT_CSS = """
+    TooSmallScreen Toast { display: none; }
+    """
 
     def compose(self) -> ComposeResult:
         """The message, centred."""

@@ -95,21 +95,47 @@ class HeaderBar(Static):
         self._shown_at = monotonic()
         if state is None:
             return
-        text = fmt.fitted(partial(header_line, state), COMPACT_STEPS, self.size.width)
+        text = fitted_header(state, self.size.width)
         self.update(text, layout=False)  # always one line: no relayout
 
 
-COMPACT_STEPS = 8
+COMPACT_STEPS = 11
 """How many ways :func:`header_line` has to shorten the line, applied in this order."""
+
+
+def fitted_header(state: HeaderState, width: int) -> Text:
+    """The header for ``width`` cells (0: not laid out yet, the full line): the fewest
+    shortenings that fit, and when even the shortest line does not, what comes before the
+    age is cut (with "…"), never the age, PAUSED or the privilege note after it (a long host
+    label, PAUSED at 60 columns)."""
+    text = fmt.fitted(partial(header_line, state), COMPACT_STEPS, width)
+    if not width or text.cell_len <= width:
+        return text
+    head, tail = _head(state, COMPACT_STEPS), _tail(state, COMPACT_STEPS)
+    room = width - tail.cell_len - 2  # the two spaces before the age
+    if room < 2:  # not even the tail fits: cut at the end as before
+        return text
+    head.rstrip()
+    head.truncate(room, overflow="ellipsis")
+    return Text.assemble(head, "  ", tail, no_wrap=True, overflow="ellipsis")
 
 
 def header_line(state: HeaderState, compact: int = 0) -> Text:
     """The header's text; ``compact`` > 0 applies the first ``compact`` shortenings: "source "
     goes, then "last ", the stretch note's reason, the interval, the scope's "network
     namespace" becomes "netns", "privileged cells hidden" becomes "cells hidden", the source
-    goes, and last the sample's clock time (its age stays). Nothing that tells whether the
-    rows are current is ever dropped; a line still too long is cut at its end, never wrapped
-    out of sight."""
+    goes, the sample's clock time (its age stays), the "(N unmatched)" count (nsfs files
+    that may be namespaces already counted), "stretched to 2.3s" becomes "stretched 2.3s",
+    and last "stretched". Nothing that tells whether the rows are current is ever dropped;
+    a line still too long is cut before the age (:func:`fitted_header`), never wrapped out
+    of sight."""
+    return Text.assemble(
+        _head(state, compact), _tail(state, compact), no_wrap=True, overflow="ellipsis"
+    )
+
+
+def _head(state: HeaderState, compact: int) -> Text:
+    """What comes before the age: name, host, link, scope, source, interval, stretch note."""
     snap = state.snapshot
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("tcpscope", style="bold")  # kept: scripts and people find the app by it
@@ -119,13 +145,15 @@ def header_line(state: HeaderState, compact: int = 0) -> Text:
         text.append(fmt.safe(state.link), style="bold reverse")
         text.append("  ")
     if snap is not None:
-        scope, unreadable = scope_words(
-            snap.namespaces, here=state.live, others=state.other_namespaces
-        )
+        view = snap.namespaces
+        scope, unreadable = scope_words(view, here=state.live, others=state.other_namespaces)
         if compact >= 5:
             scope = scope.replace("network namespaces", "netns").replace(
                 "network namespace", "netns"
             )
+        if compact >= 9 and view is not None and view.unmatched:
+            # Maybe namespaces already counted: the least sure words; unreadable ones stay.
+            unreadable = f" ({view.unreadable} unreadable)" if view.unreadable else ""
         if scope or unreadable:
             text.append(scope)
             text.append(unreadable, style="italic")
@@ -139,8 +167,23 @@ def header_line(state: HeaderState, compact: int = 0) -> Text:
     if stats is not None and stats.stretched_interval_s is not None:
         # The sampler keeps up by itself; say so, and why, rather than fall behind silently.
         took = stats.sample_ms / 1000
-        why = "" if compact >= 3 else f": a sample takes {took:.1f}s"
-        text.append(f"(stretched to {stats.stretched_interval_s:.1f}s{why})  ", style="bold")
+        stretched = f"{stats.stretched_interval_s:.1f}s"
+        if compact >= 11:
+            note = "(stretched)"
+        elif compact >= 10:
+            note = f"(stretched {stretched})"
+        else:
+            why = "" if compact >= 3 else f": a sample takes {took:.1f}s"
+            note = f"(stretched to {stretched}{why})"
+        text.append(f"{note}  ", style="bold")
+    return text
+
+
+def _tail(state: HeaderState, compact: int) -> Text:
+    """The words that say whether the rows are current: the sample's age, PAUSED, the
+    privilege note (kept whole by :func:`fitted_header`)."""
+    snap = state.snapshot
+    text = Text(no_wrap=True, overflow="ellipsis")
     if snap is None:
         text.append("reading the first sample…")
     else:
