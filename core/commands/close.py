@@ -222,7 +222,7 @@ def _close(conns: Sequence[TcpConnection], snap: Snapshot, closer: Closer) -> in
     for conn, outcome in results:
         pid = conn.owning_process
         proc = snap.processes.get(pid) if pid is not None else None
-        owner = process_label(pid, proc, conn.owner_status)
+        owner = process_label(pid, proc, conn.owner_status, snap.privilege.hidepid_short)
         if outcome.done:
             state = names.get(int(conn.state), "?")
             print(f"closed  {endpoints(conn)}  {state}  {owner}{where(conn, '  ')}")

@@ -203,18 +203,28 @@ _NO_PROCESS_TO_END: Final[dict[OwnerStatus | None, str]] = {
 }
 
 
-def no_process_to_end(status: OwnerStatus | None) -> str:
+def no_process_to_end(status: OwnerStatus | None, hidepid: str | None = None) -> str:
     """Why a connection without a PID has no process to end, by ``status`` (its owner_status):
-    "no owning process" only where the kernel alone holds it, never for an owner unread."""
+    "no owning process" only where the kernel alone holds it, never for an owner unread.
+    ``hidepid`` (:attr:`~core.connections.snapshot.Privilege.hidepid_short`): a hidepid /proc
+    hides the owner, which is then why (no fd table was unreadable)."""
+    if hidepid and status is OwnerStatus.NEEDS_PRIVILEGE:
+        return f"its owner is not known: {hidepid}"
     return _NO_PROCESS_TO_END.get(status, "no owning process known to terminate")
 
 
 def process_label(
-    pid: int | None, proc: ProcessInfo | None, status: OwnerStatus | None = None
+    pid: int | None,
+    proc: ProcessInfo | None,
+    status: OwnerStatus | None = None,
+    hidepid: str | None = None,
 ) -> str:
     """``PID 1234 (nginx, user www)``; untrusted names made printable. Without a PID, what
-    ``status`` (the connection's owner_status) says about it."""
+    ``status`` (the connection's owner_status) says about it (``hidepid``: as in
+    :func:`no_process_to_end`)."""
     if pid is None:
+        if hidepid and status is OwnerStatus.NEEDS_PRIVILEGE:
+            return f"not known: {hidepid}"
         return _NO_PID.get(status, "no owning process known")
     details = []
     if proc is not None and proc.name:

@@ -336,6 +336,10 @@ HIDDEN_OWNERS_NOTE: Final = f"{OWNERS_NOTE}other users' sockets: "
 """How that line begins when a /proc mounted with ``hidepid`` hides other users' processes:
 the rest names the mount and what would show them (:attr:`Privilege.hidepid`)."""
 
+HIDEPID_HIDES: Final = ", which hides other users' processes from this user: "
+"""What follows the mount in that line (``/proc is mounted with hidepid=2 (invisible)``),
+before what would show them: :attr:`Privilege.hidepid_short` keeps the mount alone."""
+
 
 @dataclass(frozen=True, slots=True)
 class Privilege:
@@ -364,6 +368,20 @@ class Privilege:
         if owners is None or not owners.startswith(HIDDEN_OWNERS_NOTE):
             return None
         return owners.removeprefix(HIDDEN_OWNERS_NOTE)
+
+    @property
+    def hidepid_short(self) -> str | None:
+        """:attr:`hidepid` in two lines at 80 columns (``/proc is mounted with hidepid=2
+        (invisible), which hides other users' processes; root sees them``), for a line that
+        has no room for five: the detail pane's Process line, a refusal's toast or label.
+        Root has CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH, which both show and read them."""
+        full = self.hidepid
+        if full is None:
+            return None
+        mount, sep, _ = full.partition(HIDEPID_HIDES)
+        if not sep:  # an unexpected wording (a newer recording's): said whole
+            return full
+        return f"{mount}, which hides other users' processes; root sees them"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core.connections.snapshot import Privilege
 from core.connections.sources.proc_mount import hidepid
 
 
@@ -58,3 +59,18 @@ def test_what_hides_nothing_is_none(tmp_path: Path, options: str, fstype: str) -
 def test_the_hosts_proc_is_read_without_error() -> None:
     hidepid("/proc")  # (whatever it is mounted with)
     assert hidepid("/nonexistent") is None
+
+
+@pytest.mark.parametrize("options", ["rw,gid=27,hidepid=invisible", "rw,hidepid=ptraceable"])
+def test_the_short_reason_keeps_the_mount_of_the_whole_note(tmp_path: Path, options: str) -> None:
+    """The detail pane's Process line, K's refusal and close's label say the note short (its
+    five lines at 80 columns are the owner section's): the mount and that root sees them."""
+    found = hidepid(fake_proc(tmp_path, options))
+    assert found is not None
+    privilege = Privilege((found.reason(),))
+    assert privilege.hidepid is not None and "CAP_DAC_READ_SEARCH" in privilege.hidepid
+    assert privilege.hidepid_short == (
+        f"{tmp_path} is mounted with {found.option}, which hides other users' processes; "
+        "root sees them"
+    )
+    assert Privilege().hidepid_short is None

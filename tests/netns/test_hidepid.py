@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.integration.sockets import SYSTEM_PYTHON
+from tests.integration.sockets import SYSTEM_PYTHON, SocketBag, fill
 from tests.netns.lab import LISTENER, free_port, listener, netns, nobody_env, ready, unique
 from tests.netns.test_nonroot import APP_OPENED, NOBODY, REPO
 from tests.netns.test_nonroot import pytestmark as nonroot_marks
@@ -174,3 +174,85 @@ def test_the_grouped_views_ownerless_group_names_hidepid() -> None:
     (group,) = [x for x in done.stdout.splitlines() if "(owner not known: needs root)" in x]
     assert "/proc is mounted with hidepid=1 (noaccess)" in group, group
     assert "gid=0" in group, group  # the group that would list them
+
+
+END_IT = (
+    """
+async def then(app, pilot, table):
+    await pilot.press("K")
+    await pilot.pause(0.3)
+    for note in app._notifications:
+        print("NOTE", note.message)
+"""
+    + APP_OPENED
+)
+
+
+def test_terminating_an_owner_hidden_by_hidepid_says_hidepid_hides_it() -> None:
+    """K on root's listener said "its owner is not known: other users' processes are
+    unreadable; needs CAP_SYS_PTRACE …": under hidepid nothing is unreadable, the processes
+    are hidden, and the refusal says so as the detail pane does."""
+    with socket.socket() as root_sock:
+        root_sock.bind(("127.0.0.1", 0))
+        root_sock.listen()
+        done = hidden("hidepid=2", "-c", END_IT, str(root_sock.getsockname()[1]))
+    assert done.returncode == 0, done.stderr
+    (note,) = [x for x in done.stdout.splitlines() if x.startswith("NOTE ")]
+    assert note.startswith("NOTE its owner is not known: "), note
+    assert "/proc is mounted with hidepid=2 (invisible)" in note, note
+    assert "unreadable" not in note, note
+
+
+def test_close_refused_under_hidepid_names_hidepid_for_the_owner() -> None:
+    """``tcpscope close`` (refused: nobody has no CAP_NET_ADMIN) labelled root's listener
+    "(not known: needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: …)", as if its fd table had
+    been denied: its process is hidden by hidepid, and the label says so."""
+    with socket.socket() as root_sock:
+        root_sock.bind(("127.0.0.1", 0))
+        root_sock.listen()
+        port = root_sock.getsockname()[1]
+        done = hidden(
+            "hidepid=2", "-m", "tui", "close", "--netns", "current",
+            "--filter", f"lport:{port}", "--state", "Listen", "--yes",
+        )  # fmt: skip
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    (refusal,) = [x for x in done.stderr.splitlines() if f"127.0.0.1:{port} " in x]
+    assert "hidepid=2 (invisible)" in refusal, refusal
+    assert "needs CAP_SYS_PTRACE" not in refusal.partition("): ")[0], refusal
+
+
+ESTABLISHED_FIRST_SCREEN = FIRST_SCREEN.replace('f"port:{port}"', 'f"rport:{port}"').replace(
+    '    print("bottom"',
+    '    print("OWNER", " ".join(text(app.screen.query_one("#detail-more", Static)).split()))\n'
+    '    print("bottom"',
+)
+
+
+def test_an_established_connections_first_screen_fits_80x24_under_hidepid() -> None:
+    """The hidepid Process line takes more lines than the old reason: an ESTABLISHED
+    connection with the most first-screen lines (a Send-Q stalled on the peer's zero window,
+    its Bytes) must still end with its Health and queue lines above the footer at 80x24. The
+    Process line said the whole hidepid reason in five lines, which the owner section's "why"
+    row then said again word for word: the Process line now says it short."""
+    with SocketBag() as bag:
+        listener = bag.listener()
+        client = bag.keep(socket.socket())
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect(listener.getsockname())
+        server = bag.keep(listener.accept()[0])
+        assert fill(server) > 0
+        port = client.getsockname()[1]  # the server's remote port: its row alone
+        done = hidden("hidepid=2", "-c", ESTABLISHED_FIRST_SCREEN, str(port))
+    assert done.returncode == 0, done.stderr
+    *lines, owner, bottom = done.stdout.rstrip().splitlines()
+    *_, pane_bottom, height = bottom.split()
+    assert int(pane_bottom) <= int(height) - 1, done.stdout  # above the footer, unscrolled
+    words = " ".join(" ".join(lines).split())
+    assert "Established" in words and "Health" in words and "Bytes" in words, words
+    assert "Send-Q" in words, words  # the queue line under Health
+    process = words[words.index("Process ") : words.index(" Offload ")]
+    assert "/proc is mounted with hidepid=2 (invisible)" in process, process
+    # The owner section's "why" says it whole; the Process line does not repeat it.
+    why = owner[owner.index(" why ") + 5 : owner.index(" TCP internals")]
+    assert "/proc is mounted with hidepid=2 (invisible)" in why and "gid=0" in why, owner
+    assert "CAP_DAC_READ_SEARCH" in why and "CAP_DAC_READ_SEARCH" not in process, process

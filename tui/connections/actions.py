@@ -112,7 +112,8 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
         _row(text, "", f"→ {fmt.endpoint(conn.remote_address, conn.remote_port)}")
     _row(text, "State", fmt.state_name(conn.state))
     proc = snap.processes.get(pid) if pid else None
-    _row(text, "Process", connections.process_label(pid, proc, conn.owner_status))
+    hidepid = snap.privilege.hidepid_short
+    _row(text, "Process", connections.process_label(pid, proc, conn.owner_status, hidepid))
     _row(text, "Namespace", namespace_line(conn.netns, snap.namespaces))
     holders = len(target.holders)
     if holders:
@@ -268,7 +269,7 @@ def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: s
             # PID-less process group holds one such answer; a container's says it row by row.
             status = conn.owner_status if conn is not None else group.owner if group else None
             why = (
-                connections.no_process_to_end(status)
+                connections.no_process_to_end(status, snap.privilege.hidepid_short)
                 if status is not None
                 else "no PID to terminate in this group (each row's detail says why)"
             )

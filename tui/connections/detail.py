@@ -265,7 +265,8 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
             namespace=self._namespace_line(conn, snap, shell_of(self).own_namespace, kept),
             procfs=procfs,
             window=window,
-            hidepid=snap.privilege.hidepid,
+            # short: the owner section's "why" below says it whole (five lines at 80 columns)
+            hidepid=snap.privilege.hidepid_short,
         )
         body.update(top)
         split = split_properties(

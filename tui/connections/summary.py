@@ -85,7 +85,7 @@ def process_text(
     hidepid: str | None = None,
 ) -> Text:
     """``PID name user command line…`` on one line, or why the owner is unknown (``hidepid``:
-    the run's Privilege.hidepid, said when that hides the owner)."""
+    the run's Privilege.hidepid_short, said when that hides the owner)."""
     if proc is None:
         if conn.owning_process is not None:
             why = f"{conn.owning_process}: process details are gone (it exited)"
@@ -441,7 +441,8 @@ def summary(
     than one (at 80 columns the table has no room for its Namespace column); ``procfs``: that
     namespace was read from /proc/PID/net/tcp (no tcp_info); ``window``: the peer's receive
     window (None: not known), which when zero with data queued is why nothing moves;
-    ``hidepid``: why other users' owners are hidden (Privilege.hidepid), None: not by that."""
+    ``hidepid``: why other users' owners are hidden (Privilege.hidepid_short: the owner
+    section says it whole), None: not by that."""
     table = Table.grid(padding=(0, 1))
     table.add_column("label", style="bold", no_wrap=True, width=LABEL_WIDTH)
     table.add_column("value", ratio=1)

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Final
 
-from core.connections.snapshot import HIDDEN_OWNERS_NOTE
+from core.connections.snapshot import HIDDEN_OWNERS_NOTE, HIDEPID_HIDES
 from core.connections.sources.fd_scan import ptrace_capable
 
 _LEVELS: Final[dict[str, tuple[int, str]]] = {
@@ -52,8 +52,7 @@ class HidePid:
         """Why other users' sockets have no owner, for the privilege note (one line)."""
         group = "" if self.level == 4 else f" (or membership of the mount's group gid={self.gid})"
         return (
-            f"{HIDDEN_OWNERS_NOTE}{self.path} is mounted with "
-            f"{self.option}, which hides other users' processes from this user: "
+            f"{HIDDEN_OWNERS_NOTE}{self.path} is mounted with {self.option}{HIDEPID_HIDES}"
             f"CAP_SYS_PTRACE{group} shows them, and reading their /proc/<pid>/fd then needs "
             "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (root has both)"
         )
