@@ -124,6 +124,41 @@ def test_gzip_and_name_filters_as_prometheus_client_serves_them(demo: Exporter) 
     assert names == {"tcpscope_ipsec_up"}
 
 
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip", True),
+        ("GZIP;Q=0.5, identity;q=0.1", True),
+        ("deflate, *", True),  # any coding not named: gzip among them
+        ("x-gzip", True),  # RFC 9110 12.5.3: the same coding as gzip
+        ("gzip;q=0", False),  # named, and not acceptable
+        ("gzip; q=0.000", False),
+        ("*;q=0, identity", False),
+        ("*, gzip;q=0", False),  # the named coding wins over *
+        ("identity", False),
+        ("gzip;q=0.2, identity;q=0.8", False),  # identity preferred
+        ("br", False),
+        ("", False),
+    ],
+)
+@pytest.mark.parametrize("target", ["", "?name[]=tcpscope_ipsec_up"])
+def test_gzip_only_when_the_client_accepts_it(
+    demo: Exporter, accept_encoding: str, gzipped: bool, target: str
+) -> None:
+    """prometheus_client gzips when "gzip" is anywhere in Accept-Encoding, so ``gzip;q=0``
+    (gzip is not acceptable) got gzip. The header is weighed per RFC 9110: q=0 refuses a
+    coding, ``*`` stands for the codings not named, identity may be preferred."""
+    request = urllib.request.Request(
+        demo.url + target, headers={"Accept-Encoding": accept_encoding}
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        encoding = reply.headers["Content-Encoding"]
+        raw = reply.read()
+    body = (gzip.decompress(raw) if gzipped else raw).decode()
+    assert encoding == ("gzip" if gzipped else None)
+    assert "tcpscope_ipsec_up{" in body
+
+
 def _raw(
     demo: Exporter, method: str, target: str, accept: str
 ) -> tuple[str, dict[str, str], bytes]:
