@@ -90,6 +90,20 @@ def test_help_says_what_the_kernel_provider_counts_where_it_is_approximate(demo:
         assert ("kernel provider's value is approximate" in documentation) == approx, wmi
 
 
+def test_ipsec_help_describes_the_metric_without_privilege_notes(demo: Exporter) -> None:
+    """HELP of acquire_heap_size said "...; needs CAP_NET_ADMIN" to every reader, root or
+    not: a static HELP cannot know whether a privilege is missing (the reason of a counter
+    not reported says so where it is)."""
+    _, body = demo.scrape()
+    families = {f.name: f for f in text_string_to_metric_families(body)}
+    heap = families["tcpscope_ipsec_acquire_heap_size"].documentation
+    assert "kernel provider's value is approximate" in heap and "larval" in heap
+    for name, family in families.items():
+        if name.startswith("tcpscope_ipsec_"):
+            assert "CAP_" not in family.documentation, name
+            assert "needs" not in family.documentation, name
+
+
 def test_self_metrics_describe_the_last_sample(demo: Exporter) -> None:
     _, body = demo.scrape()
     families = {f.name: f for f in text_string_to_metric_families(body)}
