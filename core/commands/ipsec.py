@@ -69,10 +69,16 @@ def _validate(args: argparse.Namespace) -> tuple[str, str | None]:
 
 
 def instance_json(pv: ProviderView) -> dict[str, object]:
-    """One provider as a WMI-named instance plus ``provenance`` per counter."""
+    """One provider as a WMI-named instance plus ``provenance`` per counter.
+
+    Texts (the error, each reason) are the true text, as ``InstanceName`` is: JSON escapes
+    what it must, and a consumer reads the path or daemon text itself. Escaping for a
+    terminal (:func:`printable`) belongs to the table and stderr; here it turned an ESC into
+    a literal backslash-x1b for every JSON reader.
+    """
     out = pv.stats.to_wmi()
     out["provider"] = pv.name
-    out["error"] = None if pv.error is None else printable(pv.error)
+    out["error"] = pv.error
     out["provenance"] = {
         r.name: {
             "provider": r.provider,

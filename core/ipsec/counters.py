@@ -33,7 +33,9 @@ class SourceSpec:
     expression: str
     grade: Grade
     reason: str
-    """One line: why this grade; for ``none`` it is the not-reported reason."""
+    """One line: why this grade; for ``none`` it is the not-reported reason. No privilege
+    note: this text is static (HELP, ``explain``), and the provider's reason for a counter
+    it could not read says when a privilege is missing."""
     scope: str | None = None
     """``since monitor start`` for totals counted from events by tcpscope."""
 
@@ -124,7 +126,7 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
         _s(
             "count of SAD entries with spi==0 and no XFRMA_ALG_* (acquire larvals)",
             "close",
-            "a larval is a kernel acquire waiting for IKE; needs CAP_NET_ADMIN",
+            "a larval is a kernel acquire waiting for IKE",
         ),
         _s("stats ikesas.half-open", "close", "IKE SAs being negotiated, not acquires proper"),
         None,
@@ -193,7 +195,8 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
         _s(
             "count of all larval SAD entries (no XFRMA_ALG_*: acquire and GETSPI larvals)",
             "approx",
-            "Linux has no acquire heap; needs CAP_NET_ADMIN",
+            "Linux has no acquire heap; counts the half-made SAs the kernel holds instead: "
+            "acquires waiting for IKE and SPIs reserved by GETSPI",
         ),
         _s(
             "list-sas: IKE SAs in CONNECTING + CHILD SAs in CREATED/INSTALLING",
@@ -278,7 +281,7 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
         _s(
             "count XFRM_MSG_NEWSA on XFRMNLGRP_SA",
             "close",
-            "outbound SAs per strongSwan's NEWSA/UPDSA convention; needs CAP_NET_ADMIN",
+            "outbound SAs per strongSwan's NEWSA/UPDSA convention",
             SINCE_START,
         ),
         _s(_EV_KEYS, "close", "one outbound SA per CHILD SA; counted from events", SINCE_START),
@@ -289,7 +292,7 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
         _s(
             "count XFRM_MSG_UPDSA on XFRMNLGRP_SA",
             "close",
-            "inbound SAs per strongSwan's NEWSA/UPDSA convention; needs CAP_NET_ADMIN",
+            "inbound SAs per strongSwan's NEWSA/UPDSA convention",
             SINCE_START,
         ),
         _s(_EV_KEYS, "close", "one inbound SA per CHILD SA; counted from events", SINCE_START),
@@ -328,7 +331,7 @@ _SOURCES: Final[dict[str, tuple[SourceSpec, SourceSpec, SourceSpec | None, Sourc
         _s(
             "(SAD entries with algorithms) / 2",
             "close",
-            "installed SA pairs; needs CAP_NET_ADMIN; empty with kernel-libipsec",
+            "installed SA pairs; empty with kernel-libipsec",
         ),
         _s(
             "list-sas: CHILD SAs in state INSTALLED",

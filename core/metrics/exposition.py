@@ -6,7 +6,9 @@ per sample, and a scrape only negotiates the format
 (prometheus_client's ``choose_encoder``, so both behave exactly as the library's) and writes
 bytes. Other formats and gzip are encoded on first request and kept until the next families;
 ``name[]`` filters and methods other than GET, HEAD and OPTIONS go to the library's app over
-the same registry; HEAD answers as GET would, without the body.
+the same registry; HEAD answers as GET would, without the body. Whether to gzip is decided
+here for every request (:func:`gzip_wanted`: the header's weights, which the library's
+substring check ignores), and the library's app is handed that decision as its header.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any, Final
 from urllib.parse import parse_qs
 
 from prometheus_client.core import Metric
-from prometheus_client.exposition import choose_encoder, gzip_accepted, make_wsgi_app
+from prometheus_client.exposition import choose_encoder, make_wsgi_app
 from prometheus_client.registry import CollectorRegistry
+
+from core.metrics.accept_encoding import gzip_wanted
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Bodies = dict[tuple[str, bool], bytes]
@@ -75,10 +79,13 @@ class Exposition:
             start_response("200 OK", [("Allow", ALLOWED), ("Content-Length", "0")])
             return []
         query = parse_qs(environ.get("QUERY_STRING", ""))
+        gzipped = gzip_wanted(environ.get("HTTP_ACCEPT_ENCODING"))
         if method != "GET" or "name[]" in query:
-            answer: Iterable[bytes] = self._library_app(environ, start_response)
+            # The library gzips when "gzip" is in the header: it gets exactly that or nothing.
+            plain = {k: v for k, v in environ.items() if k != "HTTP_ACCEPT_ENCODING"}
+            decided = {**plain, "HTTP_ACCEPT_ENCODING": "gzip"} if gzipped else plain
+            answer: Iterable[bytes] = self._library_app(decided, start_response)
             return answer
-        gzipped = gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
         body, content_type = self.body(environ.get("HTTP_ACCEPT", ""), gzipped)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         if gzipped:

@@ -91,7 +91,10 @@ def _host(host: str, whole: str) -> str:
     Why checked here: ``-1`` (a port mistyped) and ``0x10`` went to the resolver, which read
     the first as a name ("Name or service not known", exit 1) and the second as the number
     0.0.0.16 (glibc's inet_aton shorthands: ``0x10``, ``010``, ``127.1``); neither is what the
-    operator meant, and neither error named the mistake.
+    operator meant, and neither error named the mistake. A name whose last label is all
+    digits (``256.1.1.1``, ``1.2.3.4.5``) is no host name either (RFC 1123 2.1: the top-level
+    label is never numeric, so a dotted quad is never a name): it was looked up in DNS and
+    failed as "Name or service not known", exit 1.
     """
     try:
         ipaddress.IPv4Address(host)
@@ -100,7 +103,11 @@ def _host(host: str, whole: str) -> str:
         pass
     name = host.removesuffix(".")
     labels = name.split(".")
-    is_name = len(name) <= 253 and all(_LABEL.fullmatch(part) for part in labels)
+    is_name = (
+        len(name) <= 253
+        and all(_LABEL.fullmatch(part) for part in labels)
+        and not _is_number(labels[-1])
+    )
     if is_name:
         try:
             socket.inet_aton(name)  # a number in a shorthand form, not a name

@@ -10,7 +10,7 @@ import socket
 import struct
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 BEHAVIOURS = ("garbage", "stall", "stall-mid-message", "huge-length", "random-type")
@@ -76,6 +76,77 @@ class FakeVici:
 def fake_vici(behaviour: str) -> Iterator[FakeVici]:
     """A running :class:`FakeVici`, closed afterwards."""
     peer = FakeVici(behaviour)
+    try:
+        yield peer
+    finally:
+        peer.close()
+
+
+class ScriptedVici:
+    """A VICI peer that speaks the protocol and answers each command with a fixed reply
+    (``replies``: command → message; others get an empty one), for replies real charon never
+    sends: a counter that is negative or no number. Event registrations are confirmed; no
+    event is ever sent (``list-sas`` lists no SA)."""
+
+    def __init__(self, replies: Mapping[str, Mapping[str, object]]) -> None:
+        self.replies: dict[str, Mapping[str, object]] = {"version": {"version": "5.9.8"}, **replies}
+        self.dir = tempfile.mkdtemp(prefix="scripted-vici-")
+        self.path = str(Path(self.dir) / "charon.vici")
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(self.path)
+        self._server.listen(16)
+        self._conns: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self._conns.append(conn)
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read(conn: socket.socket, count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = conn.recv(count - len(data))
+            if not chunk:
+                raise ConnectionError("client gone")
+            data += chunk
+        return data
+
+    def _answer(self, conn: socket.socket) -> None:
+        from vici.protocol import Message, Packet
+
+        with contextlib.suppress(OSError):
+            while True:
+                (length,) = struct.unpack("!I", self._read(conn, 4))
+                packet = self._read(conn, length)
+                kind, size = packet[0], packet[1]
+                name = packet[2 : 2 + size].decode()
+                if kind == Packet.CMD_REQUEST:
+                    reply = bytes([Packet.CMD_RESPONSE])
+                    reply += Message.serialize(self.replies.get(name, {}))
+                else:  # EVENT_REGISTER / EVENT_UNREGISTER
+                    reply = bytes([Packet.EVENT_CONFIRM])
+                conn.sendall(struct.pack("!I", len(reply)) + reply)
+
+    def close(self) -> None:
+        for conn in [self._server, *self._conns]:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.rmdir(self.dir)
+
+
+@contextlib.contextmanager
+def scripted_vici(replies: Mapping[str, Mapping[str, object]]) -> Iterator[ScriptedVici]:
+    """A running :class:`ScriptedVici`, closed afterwards."""
+    peer = ScriptedVici(replies)
     try:
         yield peer
     finally:

@@ -5,6 +5,9 @@ or "protocol error", the daemon is retried at doubling waits, and connections ke
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -14,7 +17,8 @@ from core.ipsec.model import ProviderReading
 from core.ipsec.providers import _backoff
 from core.ipsec.providers._vici_transport import MAX_MESSAGE_BYTES
 from core.ipsec.providers.strongswan import StrongswanProvider
-from tests.hostile.fake_vici import BEHAVIOURS, fake_vici
+from tests.hostile.fake_vici import BEHAVIOURS, fake_vici, scripted_vici
+from tests.hostile.util import ROOT
 
 EXPECTED = {
     "garbage": "protocol error",
@@ -78,3 +82,35 @@ def test_connections_keep_updating_while_the_ipsec_peer_stalls() -> None:
     count, error = asyncio.run(asyncio.wait_for(run(), 120))
     assert count >= 15
     assert error is not None and "not responding" in error
+
+
+def test_an_invalid_daemon_value_is_not_reported_with_the_true_reason() -> None:
+    """A get-counters reply with a negative or non-numeric counter (charon never sends one;
+    a broken or hostile peer on the socket may): such a counter was "not reported: source
+    did not provide it", which is false. It says the daemon sent an invalid value, and which;
+    the table escapes it, the JSON carries it as sent."""
+    counters = {"counters": {"": {"invalid-spi": "-5", "invalid": "1\x1b[2J"}}}
+    stats = {"ikesas": {"half-open": "many"}, "queues": {"critical": "1", "high": "-2"}}
+    with scripted_vici({"get-counters": counters, "stats": stats}) as peer:
+        argv = [sys.executable, "-m", "tui", "ipsec", "--provider", "strongswan"]
+        argv += ["--vici", peer.path]
+        as_json = subprocess.run(
+            [*argv, "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60
+        )
+        table = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert as_json.returncode == 0, as_json.stderr
+    (inst,) = json.loads(as_json.stdout)["instances"]
+    assert inst["Active"] is True and inst["error"] is None
+    invalid = ("InvalidCookiesReceived", "InvalidPackets", "ActiveAcquire", "ActiveReceive")
+    assert [inst[c] for c in invalid] == [None] * 4  # not the sum of the queues that were valid
+    why = {c: inst["provenance"][c]["reason"] for c in invalid}
+    assert why == {
+        "ActiveAcquire": "not reported: the daemon sent an invalid value (half-open = 'many')",
+        "ActiveReceive": "not reported: the daemon sent an invalid value (queues.high = '-2')",
+        "InvalidCookiesReceived": "not reported: the daemon sent an invalid value "
+        "(invalid-spi = '-5')",
+        "InvalidPackets": "not reported: the daemon sent an invalid value (invalid = '1\x1b[2J')",
+    }
+    assert table.returncode == 0, table.stderr
+    assert "\x1b" not in table.stdout
+    assert "the daemon sent an invalid value (invalid = '1\\x1b[2J')" in table.stdout

@@ -260,3 +260,27 @@ def test_a_vici_socket_refused_for_permission_is_one_error_not_21_rows(tmp_path:
     assert "Counter" not in done.stdout and "systemctl start" not in done.stdout
     # Mode 0700: no group may connect (it needs write permission), so none is advised.
     assert "member of group" not in done.stdout, done.stdout
+
+
+def test_json_carries_the_true_error_text_and_stderr_the_escaped_one(tmp_path: Path) -> None:
+    """A --vici path with control characters and markup: the JSON's ``error`` was escaped for
+    a terminal first (``\\\\x1b`` in the JSON, so a consumer read a literal backslash-x1b)
+    while ``InstanceName`` and each counter's ``reason`` carried the path itself. JSON now
+    carries the true text (JSON escapes it); only stderr, a terminal's, is escaped."""
+    path = str(tmp_path / "[b]x\x1b]0;PWN\x07\nline2" / "charon.vici")
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "--provider", "strongswan", "--vici", path, "ipsec",
+         "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    (inst,) = json.loads(out.stdout)["instances"]
+    assert inst["InstanceName"] == f"strongswan:{path}"
+    assert inst["error"] == f"charon not running (no VICI socket at {path})"
+    reason = inst["provenance"]["InvalidPackets"]["reason"]
+    assert reason == f"not reported: {inst['error']}"
+    assert "\x1b" not in out.stderr and "\x07" not in out.stderr
+    escaped = path.replace("\x1b", "\\x1b").replace("\x07", "\\x07").replace("\n", "\\x0a")
+    assert out.stderr == (
+        f"tcpscope: ipsec: strongswan: charon not running (no VICI socket at {escaped})\n"
+    )

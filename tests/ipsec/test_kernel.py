@@ -156,6 +156,18 @@ def test_non_root_reports_what_it_can(netns: str) -> None:
     assert "spd_out" not in got["native"]
 
 
+def test_with_the_privilege_no_text_says_it_is_needed(netns: str) -> None:
+    """As root, `tcpscope ipsec --json` said of AcquireHeapSize, KeyAdditions, KeyUpdates and
+    ConnectionListSize (all reported) "needs CAP_NET_ADMIN" in their grade reason: the
+    privilege note belongs to the reason of a counter not reported for lack of it."""
+    out = in_netns(netns, sys.executable, "-m", "tui", "ipsec", "--provider", "kernel", "--json")
+    (inst,) = json.loads(out.stdout)["instances"]
+    assert inst["AcquireHeapSize"] is not None and inst["ConnectionListSize"] is not None
+    for counter, origin in inst["provenance"].items():
+        assert "CAP_NET_ADMIN" not in (origin["grade_reason"] or ""), counter
+        assert "CAP_NET_ADMIN" not in (origin["reason"] or ""), counter
+
+
 def test_kernel_without_xfrm_statistics_says_so(tmp_path: Path) -> None:
     """A kernel built without CONFIG_XFRM_STATISTICS has no xfrm_stat file. We cannot boot such
     a kernel here, so the provider reads a copy of this netns' /proc/net files without it."""

@@ -43,6 +43,7 @@ def exit_code(argv: list[str]) -> int | str | None:
         (["metrics", "--listen", "-1"], "neither a port (0-65535), an IPv4 address nor"),
         (["metrics", "--listen", "0x10"], "neither a port"),
         (["metrics", "--listen", "127.1:9"], "neither a port"),
+        (["metrics", "--listen", "256.1.1.1:1"], "neither a port"),
         (["metrics", "--listen", "70000"], "port out of range"),
         (["--replay", "x.tcpscope", "metrics"], "--replay is not supported"),
         (["metrics", "--provider", "nope"], "unrecognized arguments"),

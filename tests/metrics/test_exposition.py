@@ -90,6 +90,20 @@ def test_help_says_what_the_kernel_provider_counts_where_it_is_approximate(demo:
         assert ("kernel provider's value is approximate" in documentation) == approx, wmi
 
 
+def test_ipsec_help_describes_the_metric_without_privilege_notes(demo: Exporter) -> None:
+    """HELP of acquire_heap_size said "...; needs CAP_NET_ADMIN" to every reader, root or
+    not: a static HELP cannot know whether a privilege is missing (the reason of a counter
+    not reported says so where it is)."""
+    _, body = demo.scrape()
+    families = {f.name: f for f in text_string_to_metric_families(body)}
+    heap = families["tcpscope_ipsec_acquire_heap_size"].documentation
+    assert "kernel provider's value is approximate" in heap and "larval" in heap
+    for name, family in families.items():
+        if name.startswith("tcpscope_ipsec_"):
+            assert "CAP_" not in family.documentation, name
+            assert "needs" not in family.documentation, name
+
+
 def test_self_metrics_describe_the_last_sample(demo: Exporter) -> None:
     _, body = demo.scrape()
     families = {f.name: f for f in text_string_to_metric_families(body)}
@@ -122,6 +136,41 @@ def test_gzip_and_name_filters_as_prometheus_client_serves_them(demo: Exporter) 
         filtered = reply.read().decode()
     names = {f.name for f in text_string_to_metric_families(filtered)}
     assert names == {"tcpscope_ipsec_up"}
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip", True),
+        ("GZIP;Q=0.5, identity;q=0.1", True),
+        ("deflate, *", True),  # any coding not named: gzip among them
+        ("x-gzip", True),  # RFC 9110 12.5.3: the same coding as gzip
+        ("gzip;q=0", False),  # named, and not acceptable
+        ("gzip; q=0.000", False),
+        ("*;q=0, identity", False),
+        ("*, gzip;q=0", False),  # the named coding wins over *
+        ("identity", False),
+        ("gzip;q=0.2, identity;q=0.8", False),  # identity preferred
+        ("br", False),
+        ("", False),
+    ],
+)
+@pytest.mark.parametrize("target", ["", "?name[]=tcpscope_ipsec_up"])
+def test_gzip_only_when_the_client_accepts_it(
+    demo: Exporter, accept_encoding: str, gzipped: bool, target: str
+) -> None:
+    """prometheus_client gzips when "gzip" is anywhere in Accept-Encoding, so ``gzip;q=0``
+    (gzip is not acceptable) got gzip. The header is weighed per RFC 9110: q=0 refuses a
+    coding, ``*`` stands for the codings not named, identity may be preferred."""
+    request = urllib.request.Request(
+        demo.url + target, headers={"Accept-Encoding": accept_encoding}
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        encoding = reply.headers["Content-Encoding"]
+        raw = reply.read()
+    body = (gzip.decompress(raw) if gzipped else raw).decode()
+    assert encoding == ("gzip" if gzipped else None)
+    assert "tcpscope_ipsec_up{" in body
 
 
 def _raw(

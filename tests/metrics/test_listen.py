@@ -61,7 +61,12 @@ def test_a_colon_host_that_is_no_ipv6_address_is_a_usage_error(text: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "text", ["-1", "-1:80", "0x10", "0x10:80", "127.1", "017.0.0.1", "a..b", "-host", "h*st"]
+    "text",
+    [
+        *("-1", "-1:80", "0x10", "0x10:80", "127.1", "017.0.0.1", "a..b", "-host", "h*st"),
+        # All-numeric but no IPv4 address: the resolver looked them up in DNS (exit 1).
+        *("256.1.1.1", "256.1.1.1:1", "1.2.3.4.5", "999.999.999.999:80", "1.2.3.04444"),
+    ],
 )
 def test_a_host_that_is_no_address_or_name_is_a_usage_error(text: str) -> None:
     # Was handed to the resolver: "-1" came back "Name or service not known" (exit 1), and

@@ -19,6 +19,7 @@ from core.ipsec.providers._vici import (
     close_socket,
     describe_error,
     flatten,
+    invalid_value,
     number,
     open_session,
     text,
@@ -133,6 +134,16 @@ def _start_time(stats: Mapping[str, Any]) -> float | None:
         return None
 
 
+def _counter(
+    values: dict[str, int | None], reasons: dict[str, str], name: str, key: str, raw: object
+) -> None:
+    """Counter ``name`` from the reply's ``key``: its number, or, for a value that is none
+    (negative, text), None with the reason that says so (absent: the default reason)."""
+    values[name] = number(raw)
+    if raw is not None and values[name] is None:
+        reasons[name] = invalid_value(key, raw)
+
+
 class StrongswanProvider:
     """Reads charon over VICI at ``vici_path``."""
 
@@ -241,10 +252,15 @@ class StrongswanProvider:
         reasons: dict[str, str] = {}
         native = flatten("stats", {k: v for k, v in stats.items() if k != "mallinfo"})
         ikesas = stats.get("ikesas", {})
-        values["ActiveAcquire"] = number(ikesas.get("half-open"))
+        _counter(values, reasons, "ActiveAcquire", "half-open", ikesas.get("half-open"))
         queues = stats.get("queues", {})
-        qs = [number(v) for v in queues.values()] if isinstance(queues, Mapping) else []
-        values["ActiveReceive"] = sum(q for q in qs if q is not None) if qs else None
+        qs = {k: number(v) for k, v in queues.items()} if isinstance(queues, Mapping) else {}
+        bad = [k for k, q in qs.items() if q is None]
+        if bad:  # a sum without it would be a figure charon never gave
+            values["ActiveReceive"] = None
+            reasons["ActiveReceive"] = invalid_value(f"queues.{bad[0]}", queues[bad[0]])
+        else:
+            values["ActiveReceive"] = sum(q for q in qs.values() if q is not None) if qs else None
         children = [c for s in sas for c in s.children]
         values["AcquireHeapSize"] = sum(1 for s in sas if s.state in _PENDING_IKE) + sum(
             1 for c in children if c.state in _PENDING_CHILD
@@ -263,8 +279,11 @@ class StrongswanProvider:
             cn = flatten("counters", counters)
             native.update(cn)
             totals.update(cn)
-            values["InvalidCookiesReceived"] = number(counters.get("invalid-spi"))
-            values["InvalidPackets"] = number(counters.get("invalid"))
+            for name, key in (
+                ("InvalidCookiesReceived", "invalid-spi"),
+                ("InvalidPackets", "invalid"),
+            ):
+                _counter(values, reasons, name, key, counters.get(key))
         else:
             reasons["InvalidCookiesReceived"] = reasons["InvalidPackets"] = NO_COUNTERS
         lower_bounds: dict[str, str] = {}
