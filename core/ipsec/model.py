@@ -267,6 +267,10 @@ class ProviderView:
     """Why a group of native counters is missing (see :class:`ProviderReading`)."""
     event_gaps: int | None = None
     """See :class:`ProviderReading` (the exporter's ``tcpscope_ipsec_event_gaps_total``)."""
+    sample_no: int = 0
+    """The sampler's number of this sample (1 = its first): every row's newest history entry
+    is sample ``sample_no``, so a sparkline can bucket on fixed sample numbers instead of on
+    the sliding window. 0 when not known (a recording made before it was recorded)."""
 
     def row(self, counter: str) -> CounterRow:
         """The row of a counter by WMI name (case-insensitive)."""

@@ -112,6 +112,8 @@ class IpsecSampler:
         self._clock = clock
         self._state: dict[str, _ProviderState] = {}
         self._reads = [ProviderReads(p, clock) for p in self.providers]
+        self._samples = 0
+        """Samples taken (each appends once to every history series): ProviderView.sample_no."""
 
     @classmethod
     def one_shot(cls, providers: Sequence[Provider]) -> IpsecSampler:
@@ -127,6 +129,7 @@ class IpsecSampler:
         is "not responding" in this view.
         """
         now_wall = datetime.now(UTC)
+        self._samples += 1
         started = time.monotonic()
         for reads in self._reads:
             due_s = reads.due_in(self.deadline_s, self.interval_s)
@@ -181,6 +184,7 @@ class IpsecSampler:
             reset=reading.reset or any(r.reset for r in rows),
             native_reasons=reading.native_reasons,
             event_gaps=reading.event_gaps,
+            sample_no=self._samples,
         )
 
     def _row(
