@@ -271,6 +271,12 @@ class ProviderView:
     """Its reads take this long, more than a sample waits for one: its figures are its last
     answer's, up to a sample old (a busy daemon, not a hung one; not recorded)."""
 
+
+    sample_no: int = 0
+    """The sampler's number of this sample (1 = its first): every row's newest history entry
+    is sample ``sample_no``, so a sparkline can bucket on fixed sample numbers instead of on
+    the sliding window. 0 when not known (a recording made before it was recorded)."""
+
     def row(self, counter: str) -> CounterRow:
         """The row of a counter by WMI name (case-insensitive)."""
         key = counter.lower()

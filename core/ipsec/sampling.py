@@ -115,6 +115,10 @@ class IpsecSampler:
         self._views: dict[str, ProviderView] = {}
         """Each provider's view in the last sample (a slow one's is shown again)."""
 
+
+        self._samples = 0
+        """Samples taken (each appends once to every history series): ProviderView.sample_no."""
+
     @classmethod
     def one_shot(cls, providers: Sequence[Provider]) -> IpsecSampler:
         """A sampler for one sample: a busy daemon that answers in its own time is not "not
@@ -130,6 +134,7 @@ class IpsecSampler:
         shows its last answer again (:meth:`_held`), marked slow.
         """
         now_wall = datetime.now(UTC)
+        self._samples += 1
         started = time.monotonic()
         dues = []
         for reads in self._reads:
@@ -177,7 +182,7 @@ class IpsecSampler:
         for row in last.rows:
             self.history.append(last.name, row.name, row.display)
             rows.append(replace(row, history=self.history.get(last.name, row.name)))
-        return replace(last, rows=tuple(rows))
+        return replace(last, rows=tuple(rows), sample_no=self._samples)
 
     def _view(self, name: str, reading: ProviderReading, now: float) -> ProviderView:
         st = self._state.setdefault(name, _ProviderState())
@@ -201,6 +206,7 @@ class IpsecSampler:
             reset=reading.reset or any(r.reset for r in rows),
             native_reasons=reading.native_reasons,
             event_gaps=reading.event_gaps,
+            sample_no=self._samples,
         )
 
     def _row(

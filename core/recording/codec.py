@@ -296,6 +296,7 @@ _ADDED: Final = frozenset(
         "cookie",
         "namespace",
         "event_gaps",
+        "sample_no",
     }
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""

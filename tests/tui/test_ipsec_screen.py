@@ -51,7 +51,7 @@ from tui.key_scroll import KeyScroll
 from tui.screens.help import HelpScreen
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
-from tui.widgets.rate_sparkline import GAP, RateSparkline, bucket
+from tui.widgets.rate_sparkline import GAP, Column, RateSparkline, bucket
 
 PROVIDERS = ("kernel", "strongswan")
 HOST = "ipsec-test-host"
@@ -392,18 +392,100 @@ class TestIpsecSnapshots:
 # --- the gap sparkline's column fitting (pure) ----------------------------------------------
 
 
+def peaks(columns: list[Column]) -> list[float | None]:
+    return [c.peak for c in columns]
+
+
 def test_bucket_keeps_short_history_and_drops_leading_gaps() -> None:
-    assert bucket((None, 1.0, None, 3.0), 10) == [1.0, None, 3.0]
+    assert peaks(bucket((None, 1.0, None, 3.0), 10)) == [1.0, None, 3.0]
     assert bucket((), 5) == []
     assert bucket((1.0, 2.0), 0) == []
 
 
-def test_bucket_downsamples_by_max_and_never_loses_a_gap() -> None:
+def test_bucket_downsamples_by_max_and_marks_a_gap_without_losing_the_peak() -> None:
     history = tuple(float(i) for i in range(12))
-    assert bucket(history, 4) == [2.0, 5.0, 8.0, 11.0]
+    assert peaks(bucket(history, 4, end=12)) == [2.0, 5.0, 8.0, 11.0]
     with_gap = (*history[:7], None, *history[8:])
-    fitted = bucket(with_gap, 4)
-    assert fitted[2] is None and fitted.count(None) == 1
+    fitted = bucket(with_gap, 4, end=12)
+    assert fitted[2] == Column(8.0, True) and [c.gapped for c in fitted].count(True) == 1
+    assert bucket((1.0, *[None] * 5, 2.0, 2.0), 4, end=8)[1] == Column(None, True)
+
+
+def _dos_window() -> tuple[float | None, ...]:
+    """10 minutes at 1 s of InvalidPackets rates: quiet, then 50 garbage datagrams in one second
+    and ``swanctl --counters --reset`` (a reset: no rate) 1-2 s later, then quiet again."""
+    quiet = [0.0] * 600
+    return (*quiet[:580], 49.6, 0.0, None, *quiet[583:])
+
+
+@pytest.mark.parametrize("width", [20, 61, 80])
+def test_bucket_shows_the_burst_before_a_reset_as_its_peak(width: int) -> None:
+    history = _dos_window()
+    for end in range(600, 640):  # wherever the bucket edges fall
+        fitted = bucket(history, width, end=end)
+        spike = [c for c in fitted if c.peak == 49.6]
+        assert len(spike) == 1, (end, fitted)
+        assert not any(c.peak is None for c in fitted)  # every bucket has a value
+
+
+def _stream(count: int) -> list[float | None]:
+    """A varying rate with a reset every 97 samples (a daemon restarting)."""
+    return [None if i % 97 == 0 else float((i * 37) % 11) for i in range(count)]
+
+
+@pytest.mark.parametrize("width", [20, 61, 80])
+def test_bucket_edges_stay_put_as_the_window_slides(width: int) -> None:
+    stream = _stream(800)
+    for end in range(600, 700):
+        before = bucket(stream[end - 600 : end], width, end=end)
+        after = bucket(stream[end - 599 : end + 1], width, end=end + 1)
+        # Apart from the oldest (partly slid out) and newest (filling) columns, the picture is
+        # the same or moved left by one whole column: no column regroups its samples.
+        inner = min(len(before), len(after)) - 2
+        assert after[-inner - 1 : -1] in (before[-inner - 1 : -1], before[-inner:]), end
+
+
+async def test_burst_before_a_reset_shows_in_the_row_and_detail_sparklines() -> None:
+    """The reviewer's lab run, scripted: after >10 minutes, 50 garbage IKE packets in one
+    second, then charon's counters reset (twice: the DoS crash-loops charon). The burst is
+    the tallest bar (in the gap colour) in the row and the detail, at every refresh."""
+    burst_at = 640
+
+    def invalid(i: int) -> IpsecFrame:
+        frame = strongswan_frame(5)
+        values = dict(frame.values)
+        resets = i in (burst_at - 1, burst_at + 1)
+        values["InvalidPackets"] = 50 if i == burst_at else 0
+        return dataclasses.replace(frame, values=values, reset=resets)
+
+    provider = ScriptedIpsecProvider("strongswan", invalid, version="5.9.8")
+    feed = SteppedIpsecFeed([provider], history_s=600.0)
+    app = TcpscopeApp(feed, hostname=HOST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        feed.step(burst_at + 3)
+        await settle(pilot, app, 1)
+        screen = app.screen
+        assert isinstance(screen, IpsecScreen)
+        await pilot.press("slash", *"invalidpackets", "enter")
+        await pilot.pause()
+        spark = row(screen, "strongswan", "InvalidPackets").query_one(RateSparkline)
+        drawn = "".join(seg.text for seg in screen._compositor.render_strips()[spark.region.y])
+        assert drawn.count("█") == 1, drawn
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, CounterDetailScreen)
+        for step in range(12):  # a bucket's worth of refreshes: never gone, never regrouped
+            await advance(pilot, app, feed)
+            spark = detail.query_one(RateSparkline)
+            strips = detail._compositor.render_strips()
+            lines = [
+                "".join(seg.text for seg in strips[y])[spark.region.x : spark.region.right]
+                for y in range(spark.region.y, spark.region.bottom)
+            ]
+            # The burst is the one full-height column (its bottom row is a full block).
+            assert lines[-1].count("█") == 1, (step, lines)
 
 
 class TestIpsecNativeSnapshots:

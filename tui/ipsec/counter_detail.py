@@ -110,7 +110,8 @@ def trend_caption(row: CounterRow) -> Text:
         f"History: {what}, last {samples} sample{'s' if samples != 1 else ''}, oldest left; "
     )
     text.append(GAP, style="bold")
-    text.append(" = reset or no value")
+    # A bar in the gap colour: a bucket's peak with a reset among its samples (see bucket()).
+    text.append(" or a bar in its colour = reset or no value")
     return text
 
 
@@ -139,10 +140,15 @@ class CounterDetail(VerticalKeyScroll):
         yield Static("", classes="detail-sources")
 
     def show(
-        self, row: CounterRow, versions: Mapping[str, str | None], stale: str | None = None
+        self,
+        row: CounterRow,
+        versions: Mapping[str, str | None],
+        stale: str | None = None,
+        sample_no: int = 0,
     ) -> None:
         """Show the latest ``row``; ``versions`` grades each provider (strongSwan by version);
-        ``stale``: why the row is the last one received, not a live one."""
+        ``stale``: why the row is the last one received, not a live one; ``sample_no``: the
+        sample number of its newest history entry (fixes the sparkline's buckets)."""
         if (row, stale) == (self.row, self.stale):
             return
         self.row, self.stale = row, stale
@@ -156,6 +162,7 @@ class CounterDetail(VerticalKeyScroll):
         caption.update(trend_caption(row))
         caption.display = has_history
         sparkline = self.query_one(RateSparkline)
+        sparkline.end = sample_no
         sparkline.history = row.history
         sparkline.display = has_history
         table = sources_table(self.counter, self.provider, versions, said=said)

@@ -45,6 +45,7 @@ class CounterDetailScreen(ModalScreen[None]):
         self._row = row
         self._versions = dict(versions)
         self._stale: str | None = None
+        self._sample_no = 0
 
     def compose(self) -> ComposeResult:
         """The detail pane in a frame, and the footer."""
@@ -54,15 +55,21 @@ class CounterDetailScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Show the row the modal was opened on."""
-        self.query_one(CounterDetail).show(self._row, self._versions, self._stale)
+        self.query_one(CounterDetail).show(self._row, self._versions, self._stale, self._sample_no)
 
     def show(
-        self, row: CounterRow, versions: Mapping[str, str | None], stale: str | None = None
+        self,
+        row: CounterRow,
+        versions: Mapping[str, str | None],
+        stale: str | None = None,
+        sample_no: int = 0,
     ) -> None:
-        """Refresh with the counter's newest sample (``stale``: why it is not live)."""
+        """Refresh with the counter's newest sample (``stale``: why it is not live;
+        ``sample_no``: its provider view's, see :meth:`CounterDetail.show`)."""
         self._row, self._versions, self._stale = row, dict(versions), stale
+        self._sample_no = sample_no
         if self.is_mounted:
-            self.query_one(CounterDetail).show(row, versions, stale)
+            self.query_one(CounterDetail).show(row, versions, stale, sample_no)
 
     def action_close(self) -> None:
         """Back to the counter list."""

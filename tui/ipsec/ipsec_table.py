@@ -66,9 +66,10 @@ class CounterRowView(Horizontal, can_focus=True):
             # Every cell has a fixed size (ipsec.tcss), so new text never needs a re-layout.
             self._labels[cls].update(text, layout=False)
 
-    def show(self, row: CounterRow, *, stale: bool = False) -> None:
+    def show(self, row: CounterRow, *, stale: bool = False, sample_no: int = 0) -> None:
         """Show ``row``, updating only what changed since the last call; ``stale``: the last
-        value received while the link to the server is down (dimmed, no rate)."""
+        value received while the link to the server is down (dimmed, no rate); ``sample_no``:
+        the sample number of the row's newest history entry (fixes the sparkline's buckets)."""
         old, self.row = self.row, row
         self._set("value", fmt.value_cell(row))
         self._set("rate", fmt.rate_cell(row, live=not stale))
@@ -85,6 +86,7 @@ class CounterRowView(Horizontal, can_focus=True):
                 badge.remove_class(cls)
             badge.add_class(fmt.GRADE_CLASS[row.grade])
         if old is None or old.history != row.history:
+            self.sparkline.end = sample_no
             self.sparkline.history = row.history
 
 
@@ -142,7 +144,7 @@ class ProviderSection(Vertical):
                 row_view.display = not absent and self.shown_by_filter(row_view)
         self.set_class(stale is not None, "-stale")
         for row in view.rows:
-            self.rows[row.name].show(row, stale=stale is not None)
+            self.rows[row.name].show(row, stale=stale is not None, sample_no=view.sample_no)
 
 
 def provider_header(view: ProviderView, stale: str | None = None) -> str:

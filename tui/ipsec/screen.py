@@ -204,7 +204,7 @@ class IpsecScreen(Screen[None]):
         if self._detail is not None:
             row = _find_row(view, self._detail.provider, self._detail.counter)
             if row is not None:
-                self._detail.show(row, _versions(view), self.stale)
+                self._detail.show(row, _versions(view), self.stale, _sample_no(view, row))
 
     def _show_providers(self) -> None:
         if self.view is None:
@@ -309,7 +309,7 @@ class IpsecScreen(Screen[None]):
         if row is None:
             return
         self._detail = CounterDetailScreen(row, _versions(self.view))
-        self._detail.show(row, _versions(self.view), self.stale)
+        self._detail.show(row, _versions(self.view), self.stale, _sample_no(self.view, row))
         self.app.push_screen(self._detail, callback=self._detail_closed)
 
     def _detail_closed(self, _result: None) -> None:
@@ -321,6 +321,11 @@ def _find_row(view: IpsecView, provider: str, counter: str) -> CounterRow | None
         return view.row(provider, counter)
     except KeyError:
         return None
+
+
+def _sample_no(view: IpsecView, row: CounterRow) -> int:
+    """The sample number of ``row``'s newest history entry (0: not known)."""
+    return view.provider(row.provider).sample_no
 
 
 def _versions(view: IpsecView) -> dict[str, str | None]:

@@ -68,7 +68,11 @@ IPSEC_MEANINGS: Final = (
     ("—", "not reported: the row says why (privilege, daemon absent, no honest source)"),
     ("≥N", "a lower bound: events were missed (the listener lost the daemon); detail says why"),
     ("⟲ reset", "the total went down (daemon restart, counter reset, wrap): no rate"),
-    ("╎", "a gap in the sparkline: no value or a reset at that sample"),
+    (
+        "╎",
+        "a gap in the sparkline: no value or a reset there (a bar in its colour: a reset"
+        " among the samples of that column, the bar their peak)",
+    ),
     ("exact close approx none", "how well the source matches the Windows counter"),
 )
 

@@ -8,15 +8,16 @@ colour component classes, and draws ``None`` as a gap glyph. It owns no history:
 
 Unlike Textual's renderable, bars are scaled from zero, so a flat non-zero rate is drawn high
 and a flat zero low. Layout: one sample per column, newest on the right. When there are more
-samples than columns they are bucketed like Textual's renderable does (``max`` per bucket) and a
-bucket holding a gap is drawn as a gap, so a reset never disappears by downsampling.
+samples than columns they are bucketed (``max`` per bucket, on fixed sample numbers so the
+picture does not jitter as the window slides). A bucket holding a gap shows its peak in the
+gap colour (the gap glyph when the peak is the lowest bar), so neither a reset nor the burst
+just before it disappears by downsampling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from rich.color import Color as RichColor
 from rich.color import blend_rgb
@@ -34,27 +35,44 @@ BARS = "▁▂▃▄▅▆▇█"
 Sample = float | None
 
 
-def bucket(samples: Sequence[Sample], width: int) -> list[Sample]:
+class Column(NamedTuple):
+    """One drawn column: the highest value of its samples, and whether one of them was a gap."""
+
+    peak: Sample
+    """None only when the column has no value at all (drawn as :data:`GAP`)."""
+    gapped: bool
+    """A sample of the column had no value (a reset, a missed sample): its bar is drawn in the
+    gap colour, so the restart still shows while the burst before it keeps its height."""
+
+
+def bucket(samples: Sequence[Sample], width: int, end: int = 0) -> list[Column]:
     """``samples`` fitted to ``width`` columns: right-aligned, bucketed (max) when too long.
 
-    Returns one entry per drawn column (possibly fewer than ``width``: the left is then blank).
-    A bucket containing a gap is a gap; gaps before the first value are dropped (no data yet).
+    ``end``: the sample number of the newest sample (0: not known, the window's own length is
+    used). Buckets hold fixed sample numbers (``number // size``), not slices of the sliding
+    window: a sample keeps its bucket as the window slides, so a refresh moves the picture a
+    whole column or not at all instead of regrouping every column. A bucket shows the peak of
+    the values it has (a spike just before a restart is what the user is looking for); it is a
+    gap only when it has no value. Returns one entry per drawn column (possibly fewer than
+    ``width``: the left is then blank); gaps before the first value are dropped (no data yet).
     """
     if width <= 0:
         return []
+    end = end or len(samples)
     # Leading gaps are "no data yet" (a total's first sample has no rate): blank, not a gap.
     first = next((i for i, v in enumerate(samples) if v is not None), len(samples))
     samples = samples[first:]
     if len(samples) <= width:
-        return list(samples)
-    out: list[Sample] = []
-    step = Fraction(len(samples), width)
-    for col in range(width):
-        part = samples[int(step * col) : int(step * (col + 1))]
-        if not part or any(v is None for v in part):
-            out.append(None)
-        else:
-            out.append(max(v for v in part if v is not None))
+        return [Column(v, v is None) for v in samples]
+    size = -(-len(samples) // width)  # ceil: at most width + 1 buckets, the oldest partial
+    number = end - len(samples)  # the oldest sample's number, counted from 0
+    groups: dict[int, list[Sample]] = {}
+    for offset, value in enumerate(samples):
+        groups.setdefault((number + offset) // size, []).append(value)
+    out: list[Column] = []
+    for part in list(groups.values())[-width:]:
+        values = [v for v in part if v is not None]
+        out.append(Column(max(values, default=None), len(values) < len(part)))
     return out
 
 
@@ -63,7 +81,7 @@ class GapSparklineRenderable:
 
     def __init__(
         self,
-        columns: Sequence[Sample],
+        columns: Sequence[Column],
         *,
         width: int,
         height: int,
@@ -79,21 +97,27 @@ class GapSparklineRenderable:
         self.max_color = max_color
         self.gap_style = gap_style
 
-    def _cell(self, value: Sample, low: float, extent: float, row: int) -> Segment:
+    def _cell(self, column: Column, low: float, extent: float, row: int) -> Segment:
+        value = column.peak
         if value is None:
             return Segment(GAP, self.gap_style)
         ratio = (value - low) / extent
         index = int(ratio * (len(BARS) * self.height - 1))
+        if column.gapped and index == 0:
+            # A reset in a quiet stretch: the lowest bar would hide it, the gap glyph says it.
+            return Segment(GAP, self.gap_style)
         row_low, row_high = row * len(BARS), (row + 1) * len(BARS)
         if index < row_low:
             return Segment(" ")
         glyph = "█" if index >= row_high else BARS[index % len(BARS)]
+        if column.gapped:  # the peak's height in the gap colour: burst and reset both shown
+            return Segment(glyph, self.gap_style)
         color = _blend(self.min_color, self.max_color, ratio)
         return Segment(glyph, Style.from_color(color))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         """Rows top to bottom; blank padding on the left when the history is short."""
-        numbers = [v for v in self.columns if v is not None]
+        numbers = [c.peak for c in self.columns if c.peak is not None]
         # Anchored at zero: a steady 3/s must not look like a steady 0/s (rates and levels are
         # never negative; core never emits a negative rate).
         low = min(0.0, min(numbers, default=0.0))
@@ -124,6 +148,9 @@ class RateSparkline(Sparkline):
 
     history: reactive[tuple[Sample, ...]] = reactive((), layout=False)
     """Samples oldest first; None is a gap. Set by the owner from core's history."""
+    end: reactive[int] = reactive(0, layout=False)
+    """The sample number of the newest sample (``ProviderView.sample_no``; 0: not known): fixes
+    the bucket edges. Set before ``history``."""
 
     def render(self) -> WidgetRenderResult:
         """Draw the history (the inherited ``data`` is ignored in favour of ``history``)."""
@@ -133,7 +160,7 @@ class RateSparkline(Sparkline):
         gap_color = base + self.get_component_styles("sparkline--gap").color
         width = self.size.width
         return GapSparklineRenderable(
-            bucket(self.history, width),
+            bucket(self.history, width, self.end),
             width=width,
             height=self.size.height,
             min_color=min_color.rich_color,
