@@ -3,7 +3,7 @@
 Real loopback sockets between 127.1.3.3 and 127.1.3.4, the real app on the netlink source at
 60x16, sorted by Process. Before the fix the whole cut was taken from Local (``127.…3.3:32772``
 beside a Remote column of 21 cells titled ``Remote address:port``), and the grouped view's
-indented member rows lost the middle of their local address as well.
+member rows (then indented) lost the middle of their local address as well.
 """
 
 from __future__ import annotations
@@ -80,12 +80,12 @@ async def test_both_endpoints_show_whole_ipv4_addresses_at_60_columns(ends: list
         header, rows = lines[0], lines[1:]
         assert "Local " in header and "Remote " in header and "address" not in header, header
         assert whole_ends(rows) == set(ends), lines
-        # Grouped, expanded: the members' rows are indented two cells, and still whole.
+        # Grouped, expanded: the members' rows, marked under their group's ▾, still whole.
         await pilot.press("g")
         await until(pilot, lambda: t.grouped and t.row_count == 1)
         await pilot.press("enter")
         await until(pilot, lambda: t.row_count == 5)
         await pilot.pause()
         rows = drawn(app)[2:]
-        assert len(rows) == 4 and all("Established   127.1.3." in row for row in rows), rows
+        assert len(rows) == 4 and all(" Established 127.1.3." in row for row in rows), rows
         assert whole_ends(rows) == set(ends), rows

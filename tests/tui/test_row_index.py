@@ -164,8 +164,7 @@ def test_every_sort_column_fits_with_its_arrow_from_60_columns_up() -> None:
             # Remote of 21 cells), and both titles are short.
             assert abs(local - remote) <= 1, (total, key, widths)
             assert (titles["local"], titles["remote"]) == ("Local", "Remote"), (total, key)
-            # Given the widest IPv4 endpoints on screen (an indented member's local one, two
-            # cells more), each gets its width whenever both fit.
+            # Given the widest IPv4 endpoints on screen, each gets its width whenever both fit.
             for whole in ((17, 15), (15, 17), (15, 15), (19, 17)):
                 fitted = {c.key: w for c, w in layout(total, keep=key, whole=whole)}
                 assert fitted.keys() == widths.keys(), (total, key, whole)

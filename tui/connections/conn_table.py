@@ -651,15 +651,14 @@ class ConnTable(ScrollView, can_focus=True):
         return self._layout
 
     def _whole_endpoints(self) -> tuple[int, int]:
-        """The cells the widest IPv4 Local (with a group member's indent) and Remote texts on
-        screen need. Why IPv4 only: an IPv6 address or a host name is cut in any case, and
-        would take the cells that keep an IPv4 address whole beside it."""
+        """The cells the widest IPv4 Local and Remote texts on screen need. Why IPv4 only: an
+        IPv6 address or a host name is cut in any case, and would take the cells that keep an
+        IPv4 address whole beside it."""
         top = int(self.scroll_offset.y)
         key = (top, self.size.height, self.row_count, self._listed, self.dns)
         if key == self._whole_key:
             return self._whole
         local = remote = 0
-        indent = 2 if self._entries is not None else 0
         local_name = remote_name = None
         for position in range(top, min(self.row_count, top + self.size.height)):
             row_id = self.row_id_at(position)
@@ -669,7 +668,7 @@ class ConnTable(ScrollView, can_focus=True):
             if self.dns is not None:
                 local_name, remote_name = self._names(conn)
             if local_name is None and ":" not in conn.local_address:
-                local = max(local, indent + len(fmt.endpoint(conn.local_address, conn.local_port)))
+                local = max(local, len(fmt.endpoint(conn.local_address, conn.local_port)))
             if remote_name is None and ":" not in conn.remote_address:
                 remote = max(remote, len(fmt.endpoint(conn.remote_address, conn.remote_port)))
         self._whole_key, self._whole = key, (local, remote)
@@ -749,7 +748,7 @@ class ConnTable(ScrollView, can_focus=True):
         extra = RowExtra(
             None if listening else self.rates.rate(row_id), *self._names(conn), ns, *queues
         )
-        indent = self._entries is not None  # a group's member, under its group's row
+        member = self._entries is not None  # a group's member, under its group's row
         key = (
             "row",
             row_id,
@@ -761,13 +760,13 @@ class ConnTable(ScrollView, can_focus=True):
             width,
             columns,
             theme,
-            indent,
+            member,
             extra,
         )
         return self._cached(
             key,
             lambda: row_line(
-                conn, proc, life, age, cursor, columns, width, extra, self._style, indent=indent
+                conn, proc, life, age, cursor, columns, width, extra, self._style, member=member
             ),
         )
 

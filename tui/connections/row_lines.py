@@ -30,6 +30,10 @@ from tui.connections.columns import Column
 
 MARKERS = {"new": "+", "changed": "~", "ghost": "x", "": " "}
 """Marker column characters: readable without colour (NO_COLOR)."""
+MEMBER = "│"
+"""Marker column of an expanded group's member row (unless it is new, changed or closed):
+a guide down from its group row's ``▾``. Why there: an indent of the Local text put the
+members' addresses two cells right of the column's title."""
 
 Columns = tuple[tuple[Column, int], ...]
 """The columns drawn, each with its width in cells."""
@@ -96,21 +100,21 @@ def row_line(
     extra: RowExtra,
     style: StyleOf,
     *,
-    indent: bool,
+    member: bool,
 ) -> Strip:
-    """A connection's row (``life``: ``new``, ``changed``, ``ghost`` or ``""``); ``indent``
-    sets it under its group's row in the grouped view."""
+    """A connection's row (``life``: ``new``, ``changed``, ``ghost`` or ``""``); ``member``:
+    under its group's row in the grouped view, marked in the marker cell (:data:`MEMBER`),
+    every column still under its title."""
     names = [f"conn-table--{life}"] if life else []
     if cursor:
         names.append("conn-table--cursor")
     line_style = style(*names)
-    lead = "  " if indent else ""
     cells: list[tuple[str, Style, int]] = []
     for col, w in columns:
         text = _cell(col.key, conn, proc, age, life, extra)
+        if col.key == "marker" and member and not life:
+            text = MEMBER
         if col.key in _ENDPOINTS:
-            if col.key == "local" and lead:
-                text = lead + text
             cells.append((fmt.fit_endpoint(text, w), line_style, w))
         else:
             cells.append((fmt.fit(text, w, col.right), line_style, w))
