@@ -486,7 +486,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
     def action_help(self) -> None:
         """Show keys and colours."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(replay=self.replay is not None))
 
     def action_show_screen(self, name: str) -> None:
         """Switch to a registered screen."""

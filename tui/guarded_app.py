@@ -125,7 +125,7 @@ class GuardedApp(App[int]):
         """
         result = await super().run_async(**kwargs)
         if _DEADLINE.signalled:
-            end_process(result if isinstance(result, int) else 0)
+            end_process(exit_code(self, result))
         return result
 
     def notify(
@@ -245,6 +245,15 @@ def _abandon(code: int, terminal_before: list[Any] | None) -> NoReturn:
             termios.tcsetattr(sys.__stdin__.fileno(), termios.TCSANOW, terminal_before)  # type: ignore[union-attr]
         os.write(sys.__stderr__.fileno(), _LEAVE_APP_MODE)  # type: ignore[union-attr]
     os._exit(code)
+
+
+def exit_code(app: App[Any], result: object) -> int:
+    """The process's exit code once ``app`` has run and returned ``result``: Textual's return
+    code after an unhandled exception (1; it has printed the traceback on stderr), else the
+    app's own result (0 when it gave none). A crash once ended the process with 0, as a quit."""
+    if app.return_code:
+        return app.return_code
+    return result if isinstance(result, int) else 0
 
 
 def end_process(code: int) -> NoReturn:

@@ -65,7 +65,7 @@ def launch(args: argparse.Namespace) -> int:
         # The first sample goes on while Textual is imported; its first page comes first.
         feed.start_early(first_page_request(getattr(args, "filter", "") or ""))
     from tui.app import TcpscopeApp
-    from tui.guarded_app import bound_terminal_size, end_process
+    from tui.guarded_app import bound_terminal_size, end_process, exit_code
 
     bound_terminal_size()
 
@@ -77,4 +77,4 @@ def launch(args: argparse.Namespace) -> int:
         filter_text=getattr(args, "filter", "") or "",
     )
     result = app.run()
-    end_process(result if isinstance(result, int) else 0)
+    end_process(exit_code(app, result))

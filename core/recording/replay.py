@@ -291,8 +291,12 @@ def parse_seek(text: str, position: datetime, *, tz: tzinfo = UTC) -> datetime:
     """The time ``text`` names: ``HH:MM[:SS]`` (in ``tz``, the day nearest ``position``),
     an offset from ``position`` (``+90s``, ``-2m``, ``+1h30m``, ``-15``), or an ISO datetime.
 
+    An offset or a time past the recording is kept (the feed clamps it to the first or
+    last sample); one no date can hold (``+99999999h``) is refused, not raised as the
+    OverflowError that crashed the app.
+
     Raises:
-        UsageError: the text is none of these.
+        UsageError: the text is none of these, or names no date (beyond year 1–9999).
     """
     text = text.strip()
     if m := _OFFSET.match(text):
@@ -300,7 +304,18 @@ def parse_seek(text: str, position: datetime, *, tz: tzinfo = UTC) -> datetime:
         seconds = 0.0
         for number, unit in _PART.findall(body):
             seconds += float(number) * {"h": 3600, "m": 60}.get(unit, 1)
-        return position + timedelta(seconds=seconds if sign == "+" else -seconds)
+        try:
+            return position + timedelta(seconds=seconds if sign == "+" else -seconds)
+        except OverflowError:  # also a float of 400 digits (infinity)
+            raise UsageError(f"seek offset out of range: {text!r}") from None
+    try:
+        return _parse_time(text, position, tz)
+    except OverflowError:  # a time of day next to year 1 or 9999 (a crafted recording)
+        raise UsageError(f"cannot seek to {text!r}: out of range of dates") from None
+
+
+def _parse_time(text: str, position: datetime, tz: tzinfo) -> datetime:
+    """``text`` as ``HH:MM[:SS]`` (the day nearest ``position``) or an ISO datetime."""
     if m := _CLOCK.match(text):
         hours, minutes = int(m.group(1)), int(m.group(2))
         secs = float(m.group(3) or 0)
@@ -309,7 +324,10 @@ def parse_seek(text: str, position: datetime, *, tz: tzinfo = UTC) -> datetime:
         local = position.astimezone(tz)
         base = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
         base += timedelta(seconds=secs)
-        candidates = (base - timedelta(days=1), base, base + timedelta(days=1))
+        candidates = [base]
+        for day in (timedelta(days=-1), timedelta(days=1)):
+            with contextlib.suppress(OverflowError):  # no day before year 1 or after 9999
+                candidates.append(base + day)
         return min(candidates, key=lambda c: abs((c - local).total_seconds())).astimezone(UTC)
     try:
         when = datetime.fromisoformat(text)

@@ -119,3 +119,37 @@ def test_a_hostile_preferences_file_and_path_never_reach_the_terminal(tmp_path: 
         assert "\u202e" not in text
     finally:
         pane.kill()
+
+
+CRASH_ON_HELP = """\
+import runpy, sys
+from tui.app import TcpscopeApp
+
+def crash(self):
+    raise RuntimeError("injected fault")
+
+TcpscopeApp.action_help = crash  # a fault the app has no input to cause: ? raises
+sys.argv[0] = "tcpscope"
+runpy.run_module("tui", run_name="__main__")
+"""
+
+
+def test_a_crash_of_the_app_exits_non_zero_with_its_traceback(tmp_path: Path) -> None:
+    """An unhandled exception (a seek offset past year 9999 was one) ended the process with 0,
+    as if the user had quit: a script saw success. Now the exit code is Textual's 1 and its
+    traceback is on stderr."""
+    script = tmp_path / "crash_on_help.py"
+    script.write_text(CRASH_ON_HELP)
+    command = (
+        f"cd {ROOT} && unset COLUMNS LINES; PYTHONPATH={ROOT} XDG_CONFIG_HOME={tmp_path} "
+        f'TERM=xterm-256color {PY} {script} --demo; echo "EX""ITED:$?"; sleep 60'
+    )
+    pane = Pane(command, width=100, height=40)
+    try:
+        pane.wait_for(lambda t: "demo-web01" in t, "the app")
+        pane.keys("?")
+        text = pane.wait_for(lambda t: "EXITED:" in t, "the app's exit")
+        assert "EXITED:1" in text, text
+        assert "RuntimeError: injected fault" in text, text
+    finally:
+        pane.kill()

@@ -129,6 +129,24 @@ def test_parse_seek_forms() -> None:
             parse_seek(bad, pos)
 
 
+def test_an_offset_or_time_beyond_any_date_is_a_usage_error() -> None:
+    """``+99999999h`` raised OverflowError (no date so far away) through the app, which
+    crashed: now it is refused as ``abc`` is. One within the dates stays a time the feed
+    clamps to the recording."""
+    pos = datetime(2026, 1, 15, 23, 59, 0, tzinfo=UTC)
+    for far in ("+99999999h", "-99999999h", "+99999999999999999999s", "+" + "9" * 400):
+        with pytest.raises(UsageError, match="seek offset out of range"):
+            parse_seek(far, pos)
+    assert parse_seek("+9999999h", pos) == pos + timedelta(hours=9999999)
+    last = datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC)  # a crafted recording's times
+    with pytest.raises(UsageError, match="seek offset out of range"):
+        parse_seek("+1m", last)
+    assert parse_seek("23:59:45", last) == last + timedelta(seconds=15)  # no next day
+    assert parse_seek("00:00:15", datetime(1, 1, 1, tzinfo=UTC)) == datetime(
+        1, 1, 1, 0, 0, 15, tzinfo=UTC
+    )
+
+
 def test_speed_bounds_and_steps(feed: ReplayFeed) -> None:
     for speed in SPEEDS:
         feed.set_speed(speed)

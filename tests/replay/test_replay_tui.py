@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from tests.tui.test_app import static_text
 from tui import format as fmt
 from tui.app import TcpscopeApp
 from tui.replay.controls import DiffScreen, ReplayBar, SeekScreen
+from tui.screens.help import HelpScreen
 
 N = 240
 
@@ -521,3 +522,75 @@ async def test_a_replay_footer_leaves_out_close_and_kill_and_interval_keys_say_w
         assert (feed.interval_s, feed.speed) == (interval, speed)
         said = [str(n.message) for n in app._notifications]
         assert "a replay keeps the recording's interval: [ and ] change its speed" in said
+
+
+@pytest.mark.parametrize("offset", ["+99999999h", "-99999999h", "+99999999999999999999s"])
+async def test_a_seek_offset_beyond_any_date_warns_and_the_replay_goes_on(
+    recording: Path, offset: str
+) -> None:
+    """``t +99999999h`` crashed the app with OverflowError (and the process exited 0): now
+    a Seek warning says the offset is out of range, as ``abc`` gets one, and the replay stays
+    where it was; an offset past the end within the dates still goes to the end."""
+    app, _ = app_on(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, SeekScreen))
+        await pilot.press(*("plus" if c == "+" else c for c in offset), "enter")
+        await until(pilot, lambda: not isinstance(app.screen, SeekScreen))
+        await until(pilot, lambda: bool(app._notifications))
+        said = [(n.title, str(n.message), n.severity) for n in app._notifications]
+        assert said == [("Seek", f"seek offset out of range: {offset!r}", "warning")], said
+        assert shown(app) == 1
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, SeekScreen))
+        await pilot.press("plus", *"1h", "enter")
+        await until(pilot, lambda: shown(app) == N)
+
+
+async def test_a_minute_forward_at_the_last_dates_goes_to_the_end(
+    snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    """A recording whose times end next to year 9999 (crafted: the file gives them) crashed
+    the app at `>` with OverflowError; a minute forward goes to its end, as anywhere else."""
+    end = datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC)
+    last = [
+        dataclasses.replace(s, time=end - timedelta(seconds=9 - i))
+        for i, s in enumerate(snaps[:10])
+    ]
+    path = tmp_path / "last-dates.tsr"
+    write_recording(path, last, key_every=5)
+    app, _ = app_on(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("greater_than_sign")
+        await until(pilot, lambda: shown(app) == 10)
+        await pilot.press("less_than_sign")
+        await until(pilot, lambda: shown(app) == 1)
+
+
+def help_text(app: TcpscopeApp) -> str:
+    return " ".join(static_text(s) for s in app.screen.query(Static))
+
+
+async def test_help_in_a_replay_lists_what_the_keys_do_there(recording: Path) -> None:
+    """A replay's help said `< / >` sort by the next column (they step a minute there) and
+    offered `+ / -` and x and K as if they acted; the live help keeps them."""
+    app, _ = app_on(recording)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        lines = [" ".join(ln.split()) for ln in help_text(app).splitlines()]
+        assert not [ln for ln in lines if "sort by the column left / right" in ln], lines
+        assert "< > one minute back / forward" in lines
+        for key in ("+ / -", "x", "K"):  # the first: x is also the ghost rows' marker
+            said = next(ln for ln in lines if ln.startswith(f"{key} "))
+            assert "live only" in said, said
+    live = TcpscopeApp(DemoFeed(1), hostname="demo-web01")
+    async with live.run_test(size=(160, 40)) as pilot:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(live.screen, HelpScreen))
+        text = help_text(live)
+        assert "sort by the column left / right" in text
+        assert "sample more / less often" in text

@@ -403,8 +403,13 @@ class ReplayControls:
         self._redraw()
 
     def jump(self, seconds: int) -> None:
-        """A minute back or forward in recorded time."""
-        self.feed.seek(self.feed.position + timedelta(seconds=seconds))
+        """A minute back or forward in recorded time (clamped to the recording)."""
+        feed = self.feed
+        try:
+            when = feed.position + timedelta(seconds=seconds)
+        except OverflowError:  # a crafted recording's times next to year 9999 (or 1)
+            when = feed.end_time if seconds > 0 else feed.start_time
+        feed.seek(when)
         self._redraw()
 
     def change_speed(self, direction: int) -> None:

@@ -46,6 +46,25 @@ KEYS: Final = (
     ("q / Ctrl+C", "quit"),
 )
 
+IN_A_REPLAY: Final[dict[str, str | None]] = {
+    "< / >": None,  # a minute back / forward there (listed under Replay)
+    "space": None,  # pause / play (listed under Replay)
+    "+ / -": "live only: a replay keeps the recording's interval ([ ] change its speed)",
+    "x": "close the selected connection (live only)",
+    "K": "terminate the selected process (live only)",
+}
+"""What the keys of :data:`KEYS` do in a replay where that differs (None: left out, the
+Replay section says what they do there): ``< / >`` were listed as sorting in a replay."""
+
+
+def keys_for(replay: bool) -> list[tuple[str, str]]:
+    """:data:`KEYS` as they act live, or in a replay (:data:`IN_A_REPLAY`)."""
+    if not replay:
+        return list(KEYS)
+    rows = [(key, IN_A_REPLAY.get(key, what)) for key, what in KEYS]
+    return [(key, what) for key, what in rows if what is not None]
+
+
 IPSEC_KEYS: Final = (
     ("Enter", "IPsec screen: open the counter's detail (description, sources, grade, peak)"),
     ("n", "IPsec screen: native counters and the SA list / back to the 21 counters"),
@@ -85,18 +104,23 @@ MEANINGS: Final = (
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys, colours, markers."""
+    """Keys, colours, markers; in a replay, the keys as they act there."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "close", "Close", id="close-help"),
     ]
+
+    def __init__(self, replay: bool = False) -> None:
+        """List the keys as they act live, or in a replay when ``replay``."""
+        super().__init__()
+        self.replay = replay
 
     def compose(self) -> ComposeResult:
         """One scrollable text block."""
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold", no_wrap=True)
         keys.add_column()
-        for key, what in KEYS:
+        for key, what in keys_for(self.replay):
             keys.add_row(key, what)
         marks = Table.grid(padding=(0, 2))
         marks.add_column(style="bold", no_wrap=True)
