@@ -235,8 +235,10 @@ def select(
 def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
     """Why a filter matches nothing because of the source, not the host: ``--applied-setting``
     where AppliedSetting is never reported, ``--offload-state Offloaded`` where every
-    connection is derived InHost. Said (as a note, the run still succeeds: the answer is
-    "none") so an empty table is not read as "no such connection right now"."""
+    connection is derived InHost; an ``ns:``/``container:`` word no namespace read answers to
+    (a typo, or a label of a namespace not chosen by ``--netns``). Said (as a note, the run
+    still succeeds: the answer is "none") so an empty table is not read as "no such
+    connection right now"."""
     from core.connections import ENUMS, Provenance, property_rule
 
     notes = []
@@ -259,6 +261,11 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
         from core.connections import NEVER_ON_LINUX
 
         notes.append(f"{asked} matches no connection: {NEVER_ON_LINUX}")
+    expression = filter_expression(args)
+    if "ns:" in expression.casefold() or "container:" in expression.casefold():
+        from core.connections import namespace_misses, parse_query
+
+        notes.extend(namespace_misses(parse_query(expression), snap.namespaces))
     return notes
 
 

@@ -73,6 +73,7 @@ __all__ = [
     "namespace_in",
     "namespace_key_text",
     "namespace_label",
+    "namespace_misses",
     "namespace_of",
     "no_process_to_end",
     "orphaned",
@@ -145,6 +146,7 @@ if TYPE_CHECKING:
         Query,
         QueryError,
         filter_argument,
+        namespace_misses,
         parse_query,
     )
     from core.connections.rates import NO_BYTE_RATE, ByteRate, GroupRate, RateTracker, group_rate
@@ -223,6 +225,7 @@ else:
                 "Query",
                 "QueryError",
                 "filter_argument",
+                "namespace_misses",
                 "parse_query",
             ),
             "group_follow": ("GroupTurns", "readable_whole"),

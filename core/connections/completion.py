@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.namespaces import NamespaceView, namespace_in, namespace_text
 from core.connections.query import FILTER_KEYS, NEGATIONS
 from core.connections.seed_tables import ENUMS
 from core.connections.services import service_name
@@ -28,18 +29,24 @@ class Completion:
 
 
 def field_values(
-    conns: Iterable[TcpConnection], processes: Mapping[int, ProcessInfo]
+    conns: Iterable[TcpConnection],
+    processes: Mapping[int, ProcessInfo],
+    namespaces: NamespaceView | None = None,
 ) -> dict[str, tuple[str, ...]]:
     """Values worth offering per field, from the connections on screen (sorted); names as
     the table shows them (:func:`core.textsafe.printable`), which is what the filter matches
-    and never puts a control character into the input."""
+    and never puts a control character into the input. ``ns:`` and ``container:`` offer the
+    Namespace column's labels (``/run/netns/web``, ``podman:web`` where two share a name),
+    given the ``namespaces`` the rows are in."""
     states = tuple(v.name.lower() for v in ENUMS["State"].every)
     ports: set[int] = set()
     addresses: set[str] = set()
     pids: set[int] = set()
+    keys: set[int | None] = set()
     for conn in conns:
         ports.update((conn.local_port, conn.remote_port))
         addresses.update((conn.local_address, conn.remote_address))
+        keys.add(conn.netns)
         if conn.owning_process is not None:
             pids.add(conn.owning_process)
     ports.discard(0)
@@ -58,6 +65,29 @@ def field_values(
         "pid": tuple(str(p) for p in sorted(pids)),
         "proc": tuple(sorted(procs, key=str.casefold)),
         "user": tuple(sorted(users, key=str.casefold)),
+        **_namespace_values(keys, namespaces),
+    }
+
+
+def _namespace_values(
+    keys: Iterable[int | None], view: NamespaceView | None
+) -> dict[str, tuple[str, ...]]:
+    """``ns:`` and ``container:`` values: the labels of the rows' namespaces as shown."""
+    if view is None:
+        return {}
+    labels: set[str] = set()
+    boxes: set[str] = set()
+    for key in keys:
+        info = namespace_in(key, view)
+        if info is None:
+            continue
+        shown = namespace_text(key, view)
+        labels.add(shown)
+        if info.container is not None:
+            boxes.add(shown)
+    return {
+        "ns": tuple(sorted(labels, key=str.casefold)),
+        "container": tuple(sorted(boxes, key=str.casefold)),
     }
 
 

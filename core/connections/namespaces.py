@@ -313,12 +313,20 @@ def _clashes(view: NamespaceView) -> frozenset[str]:
 
 def namespace_words(info: NamespaceInfo, container_only: bool = False) -> str:
     """Lower-case text the ``ns:`` and ``container:`` filters search in, each name as the
-    table shows it (:func:`core.textsafe.printable`)."""
+    table shows it (:func:`core.textsafe.printable`).
+
+    Why every label :func:`label` may show, qualified ones too (whether or not they clash
+    in this view): ``ns:/run/netns/web`` and ``ns:podman:web``, the column's labels of an
+    ``ip netns`` and a container both ``web``, kept no row, so neither could be singled out."""
     c = info.container
     words = [c.runtime, c.id, c.name or "", c.pod or ""] if c is not None else []
+    if c is not None:
+        words += [f"{c.runtime}:{_plain_label(info)}", f"{c.runtime}:{c.id}"]
     if not container_only:
         inode = info.own_inode
         words += [label(info), info.name or "", "" if inode is None else str(inode)]
+        if info.name:
+            words.append(f"{NETNS_DIR}/{info.name}")
         if info.current:
             words.append("current")
     return "\n".join(map(printable, words)).casefold()

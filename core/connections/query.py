@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection
-from core.connections.namespaces import NamespaceInfo, namespace_words
+from core.connections.namespaces import NamespaceInfo, NamespaceView, label, namespace_words
 from core.connections.records import address_test, endpoint_text
 from core.connections.seed_tables import ENUMS
 from core.connections.services import service_port
@@ -263,6 +263,47 @@ def _field_test(key: str, items: tuple[str, ...]) -> Match:
     return named
 
 
+def _namespace_test(key: str, items: tuple[str, ...]) -> Callable[[NamespaceInfo | None], bool]:
+    """Whether a namespace answers to any of ``items`` (pieces of its names or labels)."""
+    pieces = tuple(i.casefold() for i in items)
+    only_container = key == "container"
+
+    def in_namespace(ns: NamespaceInfo | None) -> bool:
+        text = namespace_words(ns, only_container) if ns is not None else ""
+        return any(piece in text for piece in pieces)
+
+    return in_namespace
+
+
+def namespace_misses(query: Query, view: NamespaceView | None) -> tuple[str, ...]:
+    """One line per ``ns:``/``container:`` value no namespace of ``view`` answers to.
+
+    Why: such a word empties the table as a typo does, with no word of why (``state:`` and
+    ``port:`` values are refused when parsed; namespaces come and go, so these are only
+    told). Nothing without a view: the namespaces are not known yet."""
+    if view is None:
+        return ()
+    lines = []
+    for token in query.tokens:
+        if token.ns_test is None or token.key is None:
+            continue
+        what = "container" if token.key == "container" else "network namespace"
+        for item in token.values:
+            test = _namespace_test(token.key, (item,))
+            if not any(test(info) for info in view.namespaces):
+                lines.append(f"{token.key}:{item} matches no {what} here{_shown(view)}")
+    return tuple(lines)
+
+
+def _shown(view: NamespaceView) -> str:
+    """`` (shown: A, B, …)``: the labels the table shows, the few first."""
+    labels = [printable(label(info, view)) for info in view.present if not info.unmatched]
+    if not labels:
+        return ""
+    more = ", …" if len(labels) > 4 else ""
+    return f" (shown: {', '.join(labels[:4])}{more})"
+
+
 def _items(key: str | None, text: str) -> tuple[str, ...]:
     items = tuple(text.split(","))
     if any(not i for i in items):
@@ -293,14 +334,7 @@ def parse_token(text: str) -> Token:
         raise QueryError(f"{key}: needs a value ({FIELD_HELP[key]})")
     items = _items(key, value)
     if key in ("ns", "container"):
-        pieces = tuple(i.casefold() for i in items)
-        only_container = key == "container"
-
-        def in_namespace(ns: NamespaceInfo | None) -> bool:
-            text = namespace_words(ns, only_container) if ns is not None else ""
-            return any(piece in text for piece in pieces)
-
-        return Token(key, items, negated, lambda c, p: False, in_namespace)
+        return Token(key, items, negated, lambda c, p: False, _namespace_test(key, items))
     return Token(key, items, negated, _field_test(key, items))
 
 

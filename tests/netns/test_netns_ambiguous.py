@@ -144,3 +144,69 @@ def test_an_id_prefix_of_two_containers(id_twins: tuple[str, str]) -> None:
         for word in (f"podman:{cid[:12]}", f"podman:{cid}", cid):
             (row,) = rows(word)
             assert row["container"]["id"] == cid, word  # type: ignore[index]
+
+
+def filtered(twin: str, expression: str) -> tuple[list[dict[str, object]], str]:
+    """The ``tcpscope.namespace`` of each :8080 row of both twins ``--filter`` keeps, and
+    what was said on stderr."""
+    done = tcpscope(
+        "connections", "--json", "--netns", f"/run/netns/{twin},podman:{twin}",
+        "--local-port", str(PORT), "--filter", expression,
+    )  # fmt: skip
+    assert done.returncode == 0, (expression, done.stderr)
+    return [d["tcpscope"]["namespace"] for d in json.loads(done.stdout)], done.stderr
+
+
+def test_the_filter_takes_the_labels_the_column_shows(twin_named: tuple[str, str]) -> None:
+    """``--filter ns:/run/netns/NAME`` and ``ns:podman:NAME`` (the column's labels of an ip
+    netns and a container of one name) each kept no row, silently: the filter searched the
+    plain names only, and ``ns:NAME`` kept both."""
+    twin, cid = twin_named
+    both, _ = filtered(twin, f"ns:{twin}")
+    assert len(both) == 2
+    (netns_row,) = [r for r in both if r["container"] is None]
+    (box_row,) = [r for r in both if r["container"] is not None]
+    for expression, rows_kept in [
+        (f"ns:/run/netns/{twin}", [netns_row]),
+        (f"ns:podman:{twin}", [box_row]),
+        (f"container:podman:{twin}", [box_row]),
+        (f"ns:podman:{cid[:12]}", [box_row]),
+        (f"-ns:podman:{twin}", [netns_row]),
+    ]:
+        assert filtered(twin, expression) == (rows_kept, ""), expression
+    kept, said = filtered(twin, f"lport:{PORT} ns:/run/netns/{twin}x")
+    assert kept == []
+    assert f"ns:/run/netns/{twin}x matches no network namespace" in said, said
+
+
+async def test_the_tui_filter_completes_and_takes_the_qualified_labels(
+    twin_named: tuple[str, str],
+) -> None:
+    """In the app, ``/`` ``ns:/run/netns/NAME`` showed ``Listen 0/2`` with no word of why,
+    and Tab after ``ns:`` said "no completion here"."""
+    from textual.widgets import Input
+
+    from core.connections.namespaces import namespace_text
+    from tests.netns.test_tui import app_for, rows_when
+    from tui.widgets.filter_bar import FilterBar
+
+    twin, _cid = twin_named
+    app = app_for(f"/run/netns/{twin},podman:{twin}")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await rows_when(pilot, app, 2)
+        bar = app.screen.query_one(FilterBar)
+        field = bar.query_one("#filter-input", Input)
+        for label in (f"/run/netns/{twin}", f"podman:{twin}"):
+            await pilot.press("slash", "ctrl+u", *f"ns:{label[:-1]}", "tab")
+            assert field.value == f"ns:{label}"
+            await pilot.press("enter")
+            table = await rows_when(pilot, app, 1)
+            conn = table.index.record(table.index.row_id(0))
+            assert namespace_text(conn.netns, table.index.namespaces) == label
+        await pilot.press("slash", "ctrl+u", *"ns:", "tab")
+        hint = str(bar.query_one("#filter-hint").render())
+        assert f"ns:/run/netns/{twin}" in hint and f"ns:podman:{twin}" in hint, hint
+        await pilot.press(*f"/run/netns/{twin}x", "enter")
+        await rows_when(pilot, app, 0)
+        said = [str(n.message) for n in app._notifications]
+        assert any(f"ns:/run/netns/{twin}x matches no network namespace" in s for s in said)

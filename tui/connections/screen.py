@@ -25,6 +25,7 @@ from core.connections import (
     Snapshot,
     complete,
     field_values,
+    namespace_misses,
     parse_query,
 )
 from tui import bindings
@@ -226,7 +227,9 @@ class ConnectionsScreen(Screen[None]):
     def _complete(self, text: str, cursor: int) -> Completion:
         """Tab in the filter input: field names, then values from the rows on hand."""
         index = self.table.index
-        return complete(text, cursor, field_values(index.rows.values(), index.processes))
+        return complete(
+            text, cursor, field_values(index.rows.values(), index.processes, index.namespaces)
+        )
 
     # --- actions ----------------------------------------------------------------------
     def action_filter(self) -> None:
@@ -251,6 +254,9 @@ class ConnectionsScreen(Screen[None]):
         self.table.set_query(query)
         bar.show_active(query.text)
         self._show_counts()
+        misses = namespace_misses(query, self.table.index.namespaces)
+        if misses:  # applied (a namespace may come), but said: it empties the table silently
+            self.notify("\n".join(misses), title="Filter matches nothing", severity="warning")
         return True
 
     def action_escape(self) -> None:
