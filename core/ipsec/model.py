@@ -271,7 +271,6 @@ class ProviderView:
     """Its reads take this long, more than a sample waits for one: its figures are its last
     answer's, up to a sample old (a busy daemon, not a hung one; not recorded)."""
 
-
     sample_no: int = 0
     """The sampler's number of this sample (1 = its first): every row's newest history entry
     is sample ``sample_no``, so a sparkline can bucket on fixed sample numbers instead of on

@@ -115,7 +115,6 @@ class IpsecSampler:
         self._views: dict[str, ProviderView] = {}
         """Each provider's view in the last sample (a slow one's is shown again)."""
 
-
         self._samples = 0
         """Samples taken (each appends once to every history series): ProviderView.sample_no."""
 
