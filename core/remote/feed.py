@@ -73,7 +73,6 @@ def stream_config(
     provider: str,
     vici: str | None,
     every_tcp_info: bool,
-    samples: int | None = None,
     netns: str | None = None,
 ) -> dict[str, Any]:
     """The agent's first line for a stream of samples; ``netns`` is ``--netns`` as given
@@ -86,7 +85,6 @@ def stream_config(
         "provider": provider,
         "vici": vici,
         "every_tcp_info": every_tcp_info,
-        "samples": samples,
         "netns": netns,
     }
 
