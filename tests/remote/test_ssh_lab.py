@@ -374,6 +374,23 @@ def test_a_login_shell_that_prints_instead_of_starting_the_agent_is_named(
     assert "\x1b" not in done.stderr  # escaped, never sent to the terminal
 
 
+@pytest.mark.parametrize("python", ["/bin/false", "/bin/true"])
+def test_an_interpreter_that_ends_at_once_is_named_before_the_shell_s_noise(
+    home_lab: SshLab, python: str
+) -> None:
+    """What the login shell wrote to stderr is context, not the reason: the reason is the
+    interpreter that ended without starting the agent."""
+    rc = "echo '/root/.bashrc: line 22: pyenv: command not found' >&2\n"
+    done = with_bashrc(home_lab, rc, "--remote-python", python, "connections")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    line = done.stderr.strip()
+    code = 1 if python == "/bin/false" else 0
+    reason = f"{python} exited with status {code} without starting the agent"
+    assert reason in line, line
+    assert line.index(reason) < line.index("pyenv: command not found"), line
+
+
 def session_leftovers(lab: SshLab) -> list[str]:
     """ssh clients of this lab here, and sshd sessions (not the listener) on its server."""
     left = [f"ssh {pid}" for pid in lab.client_pids()]
