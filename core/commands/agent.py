@@ -182,7 +182,7 @@ class Agent:
         """One sample taken as ``tcpscope connections`` takes it on this server: the same
         call, so it waits for container names as a local one-shot does (a stream's first
         sample does not: its names come in later samples)."""
-        from core.connections.oneshot import take_snapshot
+        from core.connections import take_snapshot
         from core.netns import namespace_dumps
         from core.recording import FrameEncoder
 

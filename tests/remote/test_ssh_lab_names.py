@@ -30,7 +30,8 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def container_row(out: str, netns: int) -> dict[str, Any]:
-    (row,) = [r for r in json.loads(out) if r["tcpscope"]["namespace"]["inode"] == netns]
+    rows: list[dict[str, Any]] = json.loads(out)
+    (row,) = [r for r in rows if r["tcpscope"]["namespace"]["inode"] == netns]
     return row
 
 
