@@ -195,6 +195,38 @@ async def test_dropped_link_keeps_ghosts_and_reconnects(
     assert not lab.agent_pids()
 
 
+async def test_a_reconnection_is_said_once_on_the_header_line_at_80_columns(
+    lab: SshLab, server_listener: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """State, attempt and since on the one header line; no banner saying it again (at 80
+    columns it wrapped to two more lines, taken from the table)."""
+    feed = open_feed(lab, monkeypatch)
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
+        screen = app.connections_screen()
+        assert screen is not None
+        rows_before = screen.table.size.height
+        lab.stall(True)  # attempts hang while connecting (ssh's ConnectTimeout)
+        lab.kill_sshd()  # (found at once: no wait for the silence to be noticed)
+        try:
+            await until(pilot, lambda: "attempt 2" in (feed.link_status or ""))
+            await pilot.pause(0.3)
+            header = header_text(app).rstrip()
+            snap = app.snapshot
+            assert snap is not None and snap.error is not None
+            since = snap.error.since.strftime("%H:%M:%S")
+            assert "reconnecting" in header and f"since {since}" in header, header
+            assert header.count("attempt") == 1 and len(header) <= 80, header
+            assert not screen.query_one("#banner", Static).display
+            assert screen.table.size.height == rows_before
+        finally:
+            lab.stall(False)
+            lab.start_sshd()
+        await until(pilot, lambda: "reconnecting" not in header_text(app))
+        await pilot.press("q")
+
+
 async def test_ipsec_screen_says_its_counters_are_not_live_while_disconnected(
     lab: SshLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
