@@ -554,6 +554,9 @@ def test_a_slow_first_start_says_what_it_does_on_a_terminal_only(lab: SshLab) ->
         lab.limit_upload(None)
     assert code == 0 and lab.port in {r["LocalPort"] for r in json.loads(out)}
     assert b"tcpscope: sending the agent (" in terminal
+    # keys are not read before the app starts (ssh may still prompt on this terminal): the
+    # line says how to leave meanwhile
+    assert b"(Ctrl+C quits)" in terminal
     assert terminal.endswith(b"\r\x1b[K")  # erased: the output starts on a clean line
     assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: nothing said
 
