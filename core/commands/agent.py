@@ -122,6 +122,8 @@ class Agent:
             return await self._ipsec()
         if mode == "stream":
             return await self._stream()
+        if mode == "snapshot":
+            return await self._snapshot()
         self.send(fatal("protocol", f"unknown mode {mode!r}"))
         return EXIT_FATAL
 
@@ -176,6 +178,33 @@ class Agent:
         self.send({CONTROL: "ipsec", "view": IPSEC_VIEW.encode(view)})
         return 0
 
+    async def _snapshot(self) -> int:
+        """One sample taken as ``tcpscope connections`` takes it on this server: the same
+        call, so it waits for container names as a local one-shot does (a stream's first
+        sample does not: its names come in later samples)."""
+        from core.connections import take_snapshot
+        from core.netns import namespace_dumps
+        from core.recording import FrameEncoder
+
+        cfg = self.config
+        tcp_info = bool(cfg["every_tcp_info"])
+        netns = cfg.get("netns") if isinstance(cfg.get("netns"), str) else None
+        beat = asyncio.create_task(self._heartbeat())
+        try:
+            snap = await asyncio.to_thread(
+                take_snapshot,
+                "netlink",
+                tcp_info=tcp_info,
+                namespaces=lambda: namespace_dumps(netns, tcp_info=tcp_info),
+            )
+        except MonitorError as exc:
+            self.send(refused(exc, "source"))
+            return EXIT_FATAL
+        finally:
+            beat.cancel()
+        self.send(FrameEncoder(0.0).encode(snap, key=True))
+        return 0
+
     async def _stream(self) -> int:
         from core.commands.feeds import FeedOptions, make_feed
         from core.commands.record import header_factory
@@ -201,7 +230,6 @@ class Agent:
             feed.pause()
         header_of = header_factory(options, providers=getattr(feed, "ipsec_providers", ()))
         encoder = FrameEncoder(options.ghost_ttl_s)
-        limit = cfg.get("samples")
         beat = asyncio.create_task(self._heartbeat())
         sent = 0
         try:
@@ -214,8 +242,6 @@ class Agent:
                 rekey = encoder.numbered > REKEY_FACTOR * len(snap.connections) + REKEY_SLACK
                 self.send(encoder.encode(snap, key=not sent or rekey))
                 sent += 1
-                if limit is not None and sent >= limit:
-                    break
         finally:
             beat.cancel()
             await feed.aclose()

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 from core.connections.snapshot import Snapshot
 from core.errors import RemoteError
 from core.recording.codec import IPSEC_VIEW, DecodeError
-from core.recording.format import FORMAT_NAME, RecordingHeader, parse_header
 from core.recording.frame_decoder import FrameDecoder
-from core.remote.feed import RemoteFeed, stream_config
+from core.remote.feed import RemoteFeed
 from core.remote.notice import SlowStartNotice
 from core.remote.session import MAX_START_TIMEOUT_S, AgentSession, Disconnected
 from core.remote.target import RemoteTarget
@@ -56,25 +55,14 @@ def _one_session(target: RemoteTarget, config: dict[str, Any]) -> list[dict[str,
 
 
 def remote_snapshot(target: RemoteTarget, *, tcp_info: bool, netns: str | None = None) -> Snapshot:
-    """One sample taken on ``target`` as ``tcpscope connections`` takes it locally, of the
-    server's network namespaces ``netns`` (see stream_config)."""
-    config = stream_config(
-        interval_s=1.0,
-        ghost_ttl_s=5.0,
-        ipsec=False,
-        provider="auto",
-        vici=None,
-        every_tcp_info=tcp_info,
-        samples=1,
-        netns=netns,
-    )
-    header: RecordingHeader | None = None
+    """One sample taken on ``target`` as ``tcpscope connections`` takes it locally (the
+    agent calls the same function, which waits for container names), of the server's network
+    namespaces ``netns`` (see stream_config)."""
+    config = {"mode": "snapshot", "every_tcp_info": tcp_info, "netns": netns}
     try:
         for message in _one_session(target, config):
-            if message.get("format") == FORMAT_NAME:
-                header = parse_header(message)
-            elif message.get("k") is not None and header is not None:
-                snap = FrameDecoder(header.ghost_ttl_s, one_shot=True).apply(message)
+            if message.get("k") is not None:
+                snap = FrameDecoder(0.0, one_shot=True).apply(message)
                 if snap is not None:
                     return snap
     except DecodeError as exc:

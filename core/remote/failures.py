@@ -114,7 +114,19 @@ def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
         )
     if any("Unknown option: -I" in ln for ln in stderr):
         return f"{where}: {target.python} is too old (Python 2 or < 3.4; the agent needs ≥ {_MIN})"
-    return f"{where}: the agent did not start (exit {code}: {_ssh_line(stderr)})"
+    return _ended_early(target, code, stderr)
+
+
+def _ended_early(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
+    """The interpreter ran and ended without the agent: that first, then what the server
+    wrote as context (often only the login shell's noise, such as a missing ``pyenv``, which
+    is not why: quoting it as the reason sent users after the wrong problem)."""
+    said = [line for line in stderr if line.strip()]
+    context = f" (the server's stderr said: {_clean(said[-1])})" if said else ""
+    return (
+        f"{target.label}: {target.python} exited with status {code} without starting the "
+        f"agent{context}"
+    )
 
 
 def _changed_key(where: str, stderr: Sequence[str]) -> str:

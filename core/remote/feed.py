@@ -73,7 +73,6 @@ def stream_config(
     provider: str,
     vici: str | None,
     every_tcp_info: bool,
-    samples: int | None = None,
     netns: str | None = None,
 ) -> dict[str, Any]:
     """The agent's first line for a stream of samples; ``netns`` is ``--netns`` as given
@@ -86,7 +85,6 @@ def stream_config(
         "provider": provider,
         "vici": vici,
         "every_tcp_info": every_tcp_info,
-        "samples": samples,
         "netns": netns,
     }
 
@@ -236,7 +234,8 @@ class RemoteFeed(FeedControls):
             except MonitorError as exc:
                 if session.sending_cut:  # the link got slower: the next attempt waits longer
                     self._sending_cut_s = timeout_s
-                self.link_status = DISCONNECTED
+                cause = str(exc).removeprefix(f"{self.target.label}: ")  # the header has it
+                self.link_status = f"{DISCONNECTED}: attempt {attempt} failed: {cause}"
                 self._still_down(f"attempt {attempt} failed: {exc}")
                 continue
             self._last_start_s, self._sending_cut_s = session.start_s, None

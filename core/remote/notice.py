@@ -18,6 +18,10 @@ from typing import IO, Any, Final, Protocol
 NOTICE_AFTER_S: Final = 2.0
 """A start quicker than this says nothing."""
 _ERASE: Final = "\r\x1b[K"
+QUITS: Final = " (Ctrl+C quits)"
+"""After the stage: keys are not read before the app starts (ssh may still prompt on this
+terminal, and taking it over for one key would risk its settings), so a ``q`` typed then is
+only echoed; Ctrl+C works throughout."""
 
 
 class Stages(Protocol):
@@ -50,7 +54,7 @@ class SlowStartNotice:
         with self._lock:
             self._text = text
             if self._shown:
-                self._write(_ERASE + f"tcpscope: {text}")
+                self._write(_ERASE + f"tcpscope: {text}{QUITS}")
             elif self._on and self._timer is None and not self._closed:
                 self._timer = threading.Timer(self._after_s, self._show)
                 self._timer.daemon = True
@@ -60,7 +64,7 @@ class SlowStartNotice:
         with self._lock:
             if not self._closed:
                 self._shown = True
-                self._write(_ERASE + f"tcpscope: {self._text}")
+                self._write(_ERASE + f"tcpscope: {self._text}{QUITS}")
 
     def _write(self, text: str) -> None:
         try:

@@ -195,6 +195,38 @@ async def test_dropped_link_keeps_ghosts_and_reconnects(
     assert not lab.agent_pids()
 
 
+async def test_a_reconnection_is_said_once_on_the_header_line_at_80_columns(
+    lab: SshLab, server_listener: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """State, attempt and since on the one header line; no banner saying it again (at 80
+    columns it wrapped to two more lines, taken from the table)."""
+    feed = open_feed(lab, monkeypatch)
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
+        screen = app.connections_screen()
+        assert screen is not None
+        rows_before = screen.table.size.height
+        lab.stall(True)  # attempts hang while connecting (ssh's ConnectTimeout)
+        lab.kill_sshd()  # (found at once: no wait for the silence to be noticed)
+        try:
+            await until(pilot, lambda: "attempt 2" in (feed.link_status or ""))
+            await pilot.pause(0.3)
+            header = header_text(app).rstrip()
+            snap = app.snapshot
+            assert snap is not None and snap.error is not None
+            since = snap.error.since.strftime("%H:%M:%S")
+            assert "reconnecting" in header and f"since {since}" in header, header
+            assert header.count("attempt") == 1 and len(header) <= 80, header
+            assert not screen.query_one("#banner", Static).display
+            assert screen.table.size.height == rows_before
+        finally:
+            lab.stall(False)
+            lab.start_sshd()
+        await until(pilot, lambda: "reconnecting" not in header_text(app))
+        await pilot.press("q")
+
+
 async def test_ipsec_screen_says_its_counters_are_not_live_while_disconnected(
     lab: SshLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -374,6 +406,23 @@ def test_a_login_shell_that_prints_instead_of_starting_the_agent_is_named(
     assert "\x1b" not in done.stderr  # escaped, never sent to the terminal
 
 
+@pytest.mark.parametrize("python", ["/bin/false", "/bin/true"])
+def test_an_interpreter_that_ends_at_once_is_named_before_the_shell_s_noise(
+    home_lab: SshLab, python: str
+) -> None:
+    """What the login shell wrote to stderr is context, not the reason: the reason is the
+    interpreter that ended without starting the agent."""
+    rc = "echo '/root/.bashrc: line 22: pyenv: command not found' >&2\n"
+    done = with_bashrc(home_lab, rc, "--remote-python", python, "connections")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    line = done.stderr.strip()
+    code = 1 if python == "/bin/false" else 0
+    reason = f"{python} exited with status {code} without starting the agent"
+    assert reason in line, line
+    assert line.index(reason) < line.index("pyenv: command not found"), line
+
+
 def session_leftovers(lab: SshLab) -> list[str]:
     """ssh clients of this lab here, and sshd sessions (not the listener) on its server."""
     left = [f"ssh {pid}" for pid in lab.client_pids()]
@@ -505,6 +554,9 @@ def test_a_slow_first_start_says_what_it_does_on_a_terminal_only(lab: SshLab) ->
         lab.limit_upload(None)
     assert code == 0 and lab.port in {r["LocalPort"] for r in json.loads(out)}
     assert b"tcpscope: sending the agent (" in terminal
+    # keys are not read before the app starts (ssh may still prompt on this terminal): the
+    # line says how to leave meanwhile
+    assert b"(Ctrl+C quits)" in terminal
     assert terminal.endswith(b"\r\x1b[K")  # erased: the output starts on a clean line
     assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: nothing said
 

@@ -37,7 +37,7 @@ from tui.connections.detail import DetailPane
 from tui.connections.state_bar import StateBar
 from tui.footer import KeysFooter
 from tui.replay.controls import ReplayBar
-from tui.shell import shell_of
+from tui.shell import HeaderState, shell_of
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
 
@@ -172,6 +172,7 @@ class ConnectionsScreen(Screen[None]):
         self.set_class(self.size.width >= WIDE, "-wide")
         table.on_rows_shown = self._show_counts
         self.watch(self.app, "snapshot", self._on_snapshot, init=True)
+        self.watch(self.app, "header", self._on_header, init=True)
         table.focus()
 
     @property
@@ -191,7 +192,6 @@ class ConnectionsScreen(Screen[None]):
         self.table.update_snapshot(snap)
         self._follow()
         self._show_counts()
-        self._show_banner(snap)
         if self.detail_open:
             self._show_detail()  # where the user scrolled it: a sample does not move it
 
@@ -209,10 +209,17 @@ class ConnectionsScreen(Screen[None]):
             uniform_note(table.uniform.values, table.layout_columns),
         )
 
-    def _show_banner(self, snap: Snapshot) -> None:
+    def _on_header(self, state: HeaderState | None) -> None:
+        if state is not None and state.snapshot is not None:
+            self._show_banner(state.snapshot, state.link)
+
+    def _show_banner(self, snap: Snapshot, link: str | None) -> None:
+        """The sampler's error, unless the header already says it: a remote link's outage
+        is there once (state, attempt, since); a banner repeating it wrapped to two lines at
+        80 columns, taken from the table."""
         banner = self.query_one("#banner", Static)
         error = snap.error
-        if error is None:
+        if error is None or link:
             banner.display = False
             return
         text = Text()

@@ -8,8 +8,11 @@ state's clock, so screenshots of a replay or a scripted feed do not depend on th
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from functools import partial
 from time import monotonic
+from typing import Final
 
 from rich.text import Text
 from textual.widgets import Static
@@ -56,6 +59,24 @@ def scope_words(view: NamespaceView | None, *, here: bool, others: bool = False)
     if view.shown == 1 and current is not None and current.read_by is not ReadBy.UNREADABLE:
         return (LIVE_SCOPE if here else ""), unreadable
     return f"{view.shown} network namespace{'' if view.shown == 1 else 's'}", unreadable
+
+
+_ATTEMPT: Final = re.compile(r"^(.*?attempt \d+(?: failed)?)\b.*$", re.S)
+"""A reconnection's words up to its attempt number (and "failed"): the stage or the cause
+after it is the first thing a narrow header drops."""
+
+
+def link_words(link: str, since: datetime | None, compact: int = 0) -> str:
+    """A remote link's trouble, once, with when it began (the connections screen shows no
+    banner saying it again). ``compact`` >= 3 drops the attempt's stage or cause, >= 7 the
+    words "disconnected — " before "reconnecting" (with the source): at 80 columns state,
+    attempt and since still fit beside the host."""
+    words = fmt.safe(link)
+    if compact >= 3:
+        words = _ATTEMPT.sub(r"\1", words)
+    if compact >= 7:
+        words = words.removeprefix("disconnected — ")
+    return words if since is None else f"{words} since {fmt.clock(since)}"
 
 
 class HeaderBar(Static):
@@ -124,14 +145,22 @@ def header_line(state: HeaderState, compact: int = 0) -> Text:
     """The header's text; ``compact`` > 0 applies the first ``compact`` shortenings: "source "
     goes, then "last ", the stretch note's reason, the interval, the scope's "network
     namespace" becomes "netns", "privileged cells hidden" becomes "cells hidden", the source
-    goes, the sample's clock time (its age stays), the "(N unmatched)" count (nsfs files
-    that may be namespaces already counted), "stretched to 2.3s" becomes "stretched 2.3s",
-    and last "stretched". Nothing that tells whether the rows are current is ever dropped;
-    a line still too long is cut before the age (:func:`fitted_header`), never wrapped out
-    of sight."""
+    goes, the sample's clock time (its age stays; a remote link's "since" replaces both
+    while it is down), the "(N unmatched)" count (nsfs files that may be namespaces already
+    counted), "stretched to 2.3s" becomes "stretched 2.3s", and last "stretched". A remote
+    link's trouble loses its stage with the stretch note's reason and "disconnected — " with
+    the source (see :func:`link_words`). Nothing that tells whether the rows are current is
+    ever dropped; a line still too long is cut before the age (:func:`fitted_header`), never
+    wrapped out of sight."""
     return Text.assemble(
         _head(state, compact), _tail(state, compact), no_wrap=True, overflow="ellipsis"
     )
+
+
+def _link_since(state: HeaderState) -> datetime | None:
+    """Since when a remote link is down (None: no link, or it is up)."""
+    snap = state.snapshot
+    return snap.error.since if state.link and snap is not None and snap.error else None
 
 
 def _head(state: HeaderState, compact: int) -> Text:
@@ -142,7 +171,7 @@ def _head(state: HeaderState, compact: int) -> Text:
     text.append("  ")
     text.append(f"{fmt.safe(state.host)}  ")
     if state.link:
-        text.append(fmt.safe(state.link), style="bold reverse")
+        text.append(link_words(state.link, _link_since(state), compact), style="bold reverse")
         text.append("  ")
     if snap is not None:
         view = snap.namespaces
@@ -186,6 +215,8 @@ def _tail(state: HeaderState, compact: int) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if snap is None:
         text.append("reading the first sample…")
+    elif _link_since(state) is not None:
+        pass  # the link's "since" says when the rows stopped coming: the age would repeat it
     else:
         seconds = max(0.0, (state.clock() - snap.time).total_seconds())
         late = seconds > max(2.5 * state.interval_s, state.interval_s + 2) and not state.paused
