@@ -66,14 +66,15 @@ class ProviderReads:
 
     def due_in(self, base_s: float, interval_s: float) -> float:
         """How long a sample waits for this provider's next read: ``base_s``, or for one whose
-        last answer took longer, that long and half again, up to the interval. Why: a busy
+        last answer took longer, :data:`SLOW_GRACE` times that, up to the interval. Why: a busy
         daemon that answers every read in 1.2 s was "not responding" every other sample, its
-        rates never shown, though the interval had room for it; a hung one still shows
-        within ``base_s``, since it has no answer to lengthen the wait."""
+        rates never shown, though the interval had room for it; and its reads vary with the
+        host's load (half again left a busy host's slower read "not responding"). A hung one
+        still shows within ``base_s``, since it has no answer to lengthen the wait."""
         took = self.took
         if took is None or took <= base_s:
             return base_s
-        return min(max(base_s, interval_s), took * 1.5)
+        return min(max(base_s, interval_s), took * SLOW_GRACE)
 
     def start(self, now: float, wait_s: float) -> None:
         """Start a read unless one is in flight; either way this sample waits for it until

@@ -255,7 +255,7 @@ def test_a_charon_slower_than_the_deadline_is_waited_for_within_the_interval(
 ) -> None:
     """A busy charon answering every read in 1.4-1.8 s was "not responding" every other
     sample, even at `--interval 5` (the wait was capped at 1 s), and its rates never showed.
-    Once it has answered, a sample waits that long and half again, within the interval."""
+    Once it has answered, a sample waits up to twice that long, within the interval."""
     sampler = IpsecSampler([StrongswanProvider(slow_vici(0.2))], interval_s=3.0)
     try:
         errors = []
@@ -299,8 +299,10 @@ def test_a_charon_slower_than_the_interval_stays_up_with_its_values(
         up = views[first_up:]
         assert len(up) >= 8, errors
         assert all(any(r.value is not None for r in v.rows) for v in up), errors
+        # Said to be slow, by more than a sample waits for it (how much more depends on the
+        # host's load: its first answer, which connects and registers, takes longest).
         took = [v.slow_s for v in up]
-        assert all(t is not None and 1.0 < t < 3.0 for t in took[1:]), took
+        assert all(t is not None and t > sampler.deadline_s for t in took), took
         # From its second answer on, its rates show in every sample (held ones too).
         rated = [any(r.rate is not None for r in v.rows) for v in up]
         assert all(rated[2:]), rated
