@@ -265,7 +265,7 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
     if "ns:" in expression.casefold() or "container:" in expression.casefold():
         from core.connections import namespace_misses, parse_query
 
-        notes.extend(namespace_misses(parse_query(expression), snap.namespaces))
+        notes.extend(namespace_misses(parse_query(expression), snap.namespaces).lines)
     return notes
 
 

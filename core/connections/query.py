@@ -275,33 +275,64 @@ def _namespace_test(key: str, items: tuple[str, ...]) -> Callable[[NamespaceInfo
     return in_namespace
 
 
-def namespace_misses(query: Query, view: NamespaceView | None) -> tuple[str, ...]:
+@dataclass(frozen=True, slots=True)
+class NamespaceMisses:
+    """What :func:`namespace_misses` found: lines to tell, and whether they empty the table."""
+
+    lines: tuple[str, ...] = ()
+    empties: bool = False
+    """A word none of whose values any namespace answers to, not negated: it keeps no row
+    (only then is it told as "matches nothing"; a negated one excludes nothing, and one
+    value of an OR list leaves the others' rows)."""
+
+
+def namespace_misses(query: Query, view: NamespaceView | None) -> NamespaceMisses:
     """One line per ``ns:``/``container:`` value no namespace of ``view`` answers to.
 
     Why: such a word empties the table as a typo does, with no word of why (``state:`` and
     ``port:`` values are refused when parsed; namespaces come and go, so these are only
     told). Nothing without a view: the namespaces are not known yet."""
     if view is None:
-        return ()
+        return NamespaceMisses()
     lines = []
+    empties = False
     for token in query.tokens:
-        if token.ns_test is None or token.key is None:
+        key = token.key
+        if token.ns_test is None or key is None:
             continue
-        what = "container" if token.key == "container" else "network namespace"
-        for item in token.values:
-            test = _namespace_test(token.key, (item,))
-            if not any(test(info) for info in view.namespaces):
-                lines.append(f"{token.key}:{item} matches no {what} here{_shown(view)}")
-    return tuple(lines)
+        missed = [
+            item
+            for item in token.values
+            if not any(map(_namespace_test(key, (item,)), view.namespaces))
+        ]
+        what = "container" if key == "container" else "network namespace"
+        for item in missed:
+            shown = _shown(key, item, view)
+            if token.negated:
+                lines.append(f"-{key}:{item} excludes nothing: no {what} here answers to it{shown}")
+            else:
+                lines.append(f"{key}:{item} matches no {what} here{shown}")
+        empties = empties or (not token.negated and len(missed) == len(token.values))
+    return NamespaceMisses(tuple(lines), empties)
 
 
-def _shown(view: NamespaceView) -> str:
-    """`` (shown: A, B, …)``: the labels the table shows, the few first."""
-    labels = [printable(label(info, view)) for info in view.present if not info.unmatched]
-    if not labels:
-        return ""
+def _shown(key: str, item: str, view: NamespaceView) -> str:
+    """`` (shown: A, B, …)``: the labels the table shows that ``key`` takes, the few first;
+    for ``container:``, the containers' only (an ``ip netns`` name is no container's), and
+    a word when ``ns:`` would have taken ``item``."""
+    only_container = key == "container"
+    labels = [
+        printable(label(info, view))
+        for info in view.present
+        if not info.unmatched and (info.container is not None or not only_container)
+    ]
     more = ", …" if len(labels) > 4 else ""
-    return f" (shown: {', '.join(labels[:4])}{more})"
+    shown = f" (shown: {', '.join(labels[:4])}{more})" if labels else ""
+    if only_container and not labels:
+        shown = " (no container is shown)"
+    if only_container and any(map(_namespace_test("ns", (item,)), view.namespaces)):
+        shown += f"; ns:{item} names a network namespace"
+    return shown
 
 
 def _items(key: str | None, text: str) -> tuple[str, ...]:

@@ -262,8 +262,14 @@ class ConnectionsScreen(Screen[None]):
         bar.show_active(query.text)
         self._show_counts()
         misses = namespace_misses(query, self.table.index.namespaces)
-        if misses:  # applied (a namespace may come), but said: it empties the table silently
-            self.notify("\n".join(misses), title="Filter matches nothing", severity="warning")
+        if misses.lines:  # applied (a namespace may come), but said: a typo is silent otherwise
+            # "matches nothing" only of a word that keeps no row: a negated miss excludes
+            # nothing, one value of an OR list leaves the others' rows.
+            text = "\n".join(misses.lines)
+            if misses.empties:
+                self.notify(text, title="Filter matches nothing", severity="warning")
+            else:
+                self.notify(text, title="Filter note")
         return True
 
     def action_escape(self) -> None:
