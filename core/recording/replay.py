@@ -381,6 +381,10 @@ class SnapshotDiff:
     counters are the providers', whatever the filter."""
     numbers: tuple[int, int] | None = None
     """A's and B's 1-based positions in the recording (as the replay bar counts), when known."""
+    labels: tuple[str, str] = ("A", "B")
+    """The marks ``a`` and ``b`` were set as: ("B", "A") when mark B is the earlier sample.
+    The diff always runs forward in time (added: new since the earlier one); its times keep
+    their own marks' letters, as the replay bar shows them."""
 
     @property
     def elapsed(self) -> timedelta:
@@ -393,13 +397,15 @@ def diff_between(
     b: Snapshot,
     query: Query = EMPTY_QUERY,
     numbers: tuple[int, int] | None = None,
+    labels: tuple[str, str] = ("A", "B"),
 ) -> SnapshotDiff:
     """Connections added, removed and state-changed from ``a`` to ``b``, and counter deltas.
 
     ``query``: the connections screen's filter, which the lists follow as the table does (a
     troubleshooter filtered down to one service wants that service's churn): an added
     connection is listed when it matches at B, a removed one at A, a state change at either.
-    ``numbers``: A's and B's positions in the recording, to name them by.
+    ``numbers``: A's and B's positions in the recording, to name them by; ``labels``: the
+    marks ``a`` and ``b`` are (see :attr:`SnapshotDiff.labels`).
     """
     at_a, at_b = _matcher(a, query), _matcher(b, query)
     before: Mapping[str, TcpConnection] = a.connections
@@ -412,7 +418,7 @@ def diff_between(
         if before[k].state != after[k].state and (at_a(before[k]) or at_b(after[k]))
     )
     counters = _counter_deltas(a.ipsec, b.ipsec)
-    return SnapshotDiff(a, b, added, removed, changed, counters, query.text, numbers)
+    return SnapshotDiff(a, b, added, removed, changed, counters, query.text, numbers, labels)
 
 
 def _matcher(snap: Snapshot, query: Query) -> Callable[[TcpConnection], bool]:

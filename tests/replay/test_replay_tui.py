@@ -594,3 +594,33 @@ async def test_help_in_a_replay_lists_what_the_keys_do_there(recording: Path) ->
         text = help_text(live)
         assert "sort by the column left / right" in text
         assert "sample more / less often" in text
+
+
+async def test_a_diff_of_marks_set_later_then_earlier_names_each_time_by_its_own_mark(
+    recording: Path, snaps: list[Snapshot]
+) -> None:
+    """`a` at a later sample, `b` at an earlier one: the bar said `A 09:03:30 (211)  B
+    09:01:40 (101)` and the diff `A 09:01:40 (sample 101) → B 09:03:30 (sample 211)`, the
+    marks' times and samples swapped. The diff still runs forward in time (added means new
+    since the earlier sample) and each time keeps its own mark's letter."""
+    app, feed = app_on(recording)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(pilot, app)
+        feed.seek_index(210)
+        await until(pilot, lambda: shown(app) == 211)
+        await pilot.press("a")
+        feed.seek_index(100)
+        await until(pilot, lambda: shown(app) == 101)
+        await pilot.press("b")
+        bar = str(app.screen.query_one(ReplayBar).render())
+        assert "A 09:03:30 (211)  B 09:01:40 (101)" in bar, bar
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        screen = app.screen
+        assert isinstance(screen, DiffScreen)
+        body = static_text(screen.query_one("#diff-body", Static), width=156)
+        first = body.splitlines()[0]
+        assert first.startswith("B 09:01:40 (sample 101) → A 09:03:30 (sample 211), "), first
+        expected = diff_between(snaps[100], snaps[210])
+        assert [c.instance_id for c in screen.diff.added] == [c.instance_id for c in expected.added]
+        assert f"Added ({len(expected.added)})" in body

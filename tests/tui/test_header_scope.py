@@ -219,3 +219,44 @@ async def test_at_80_columns_a_busy_host_as_nobody_keeps_the_privilege_note() ->
         text = "".join(segment.text for segment in line)
     assert text.rstrip().endswith("(0s ago)  cells hidden"), text
     assert "stretched" in text and "7 netns" in text, text
+
+
+def _unreadable_state(*, shown: int, unreadable: int, paused: bool = False) -> HeaderState:
+    """What the regression reviewer met: namespaces read as nobody under hidepid, some
+    unreadable, the sampler stretched, privileged cells hidden."""
+    readable = tuple(NamespaceInfo(7 + i, False, ReadBy.SOCK_DIAG) for i in range(shown - 1))
+    locked = tuple(NamespaceInfo(100 + i, False, ReadBy.UNREADABLE) for i in range(unreadable))
+    snap = replace(
+        _snapshot(
+            NamespaceView((HOST, *readable, *locked)),
+            Privilege(("owners of other users' sockets",)),
+        ),
+        stats=SampleStats(2100.0, 20000, 0, stretched_interval_s=2.3),
+    )
+    return HeaderState("vm", "netlink", 1.0, paused, snap, lambda: T0, live=True)
+
+
+def _words(state: HeaderState) -> set[str]:
+    """Every word any shortening of the header says: a fitted line uses only these."""
+    return {word for compact in range(20) for word in header_line(state, compact).plain.split()}
+
+
+@pytest.mark.parametrize("width", range(56, 81))
+@pytest.mark.parametrize(("shown", "unreadable"), [(7, 3), (1, 5)])
+def test_a_header_too_long_gives_up_whole_words(width: int, shown: int, unreadable: int) -> None:
+    """Every shortening used and still too long, the line was cut by cells: "7 netns
+    (3 unreadab…", "(stre…". Whole parts go now, "stretched" (the rows come slower than
+    asked) the last of them; the age and the privilege note stay whole."""
+    state = _unreadable_state(shown=shown, unreadable=unreadable)
+    text = fitted_header(state, width).plain
+    assert len(text) <= width and "…" not in text, text
+    assert set(text.split()) <= _words(state), text
+    assert text.startswith("tcpscope  vm  ") and "(stretched" in text, text
+    assert text.endswith("(0s ago)  cells hidden"), text
+    paused = _unreadable_state(shown=shown, unreadable=unreadable, paused=True)
+    text = fitted_header(paused, width).plain
+    assert len(text) <= width and "…" not in text, text
+    assert set(text.split()) <= _words(paused), text
+    assert text.endswith("(0s ago)  PAUSED  cells hidden"), text
+    if width >= 58:
+        assert "(stretched" in text, text

@@ -282,8 +282,9 @@ def diff_text(diff: SnapshotDiff, width: int = 80) -> Text:
     text = Text()
     a, b = diff.a, diff.b
     na, nb = (f" (sample {n})" for n in diff.numbers) if diff.numbers else ("", "")
+    la, lb = diff.labels
     text.append(
-        f"A {fmt.clock(a.time)}{na} → B {fmt.clock(b.time)}{nb}, "
+        f"{la} {fmt.clock(a.time)}{na} → {lb} {fmt.clock(b.time)}{nb}, "
         f"{fmt.duration(diff.elapsed.total_seconds())}\n",
         style="bold",
     )
@@ -458,14 +459,17 @@ class ReplayControls:
         """Show the diff between the marks (both must be set)."""
         a, b = self.marks.a, self.marks.b
         numbers = (self.marks.a_number, self.marks.b_number)
+        labels = ("A", "B")
         if a is None or b is None:
             self.app.notify("mark A and B first (keys a and b)", title="Diff", severity="warning")
             return
         if b.time < a.time:
-            a, b, numbers = b, a, (numbers[1], numbers[0])
+            # Forward in time, as added/removed and the counters' deltas read; each time keeps
+            # its own mark's letter (it said "A" for mark B's time).
+            a, b, numbers, labels = b, a, (numbers[1], numbers[0]), ("B", "A")
         from core.recording import diff_between
 
-        diff = diff_between(a, b, self.connections_filter(), numbers)
+        diff = diff_between(a, b, self.connections_filter(), numbers, labels)
         self.app.push_screen(DiffScreen(diff))
 
     def announce(self) -> None:

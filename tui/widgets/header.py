@@ -14,6 +14,7 @@ from functools import partial
 from time import monotonic
 from typing import Final
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -120,25 +121,34 @@ class HeaderBar(Static):
         self.update(text, layout=False)  # always one line: no relayout
 
 
-COMPACT_STEPS = 11
+COMPACT_STEPS = 13
 """How many ways :func:`header_line` has to shorten the line, applied in this order."""
+
+HOST_MIN_CELLS: Final = 8
+"""A long host label is cut (with "…") to no fewer cells than this before whole parts go."""
 
 
 def fitted_header(state: HeaderState, width: int) -> Text:
     """The header for ``width`` cells (0: not laid out yet, the full line): the fewest
-    shortenings that fit, and when even the shortest line does not, what comes before the
-    age is cut (with "…"), never the age, PAUSED or the privilege note after it (a long host
-    label, PAUSED at 60 columns)."""
+    shortenings that fit. When even the shortest line does not, what comes before the age
+    gives way, never the age, PAUSED or the privilege note after it: a long host label is
+    cut, then the scope goes whole, then the stretch note (the rows come slower than asked:
+    the last to go). Cutting by cells made "(3 unreadab…" and "(stre…", which said nothing;
+    only a terminal too narrow for the name, host and tail is still cut at the end."""
     text = fmt.fitted(partial(header_line, state), COMPACT_STEPS, width)
     if not width or text.cell_len <= width:
         return text
-    head, tail = _head(state, COMPACT_STEPS), _tail(state, COMPACT_STEPS)
-    room = width - tail.cell_len - 2  # the two spaces before the age
-    if room < 2:  # not even the tail fits: cut at the end as before
-        return text
-    head.rstrip()
-    head.truncate(room, overflow="ellipsis")
-    return Text.assemble(head, "  ", tail, no_wrap=True, overflow="ellipsis")
+    tail = _tail(state, COMPACT_STEPS)
+    room = width - tail.cell_len  # for the head, with its two spaces before the age
+    host = cell_len(fmt.safe(state.host))
+    for scope, stretch in ((True, True), (False, True), (False, False)):
+        head = _head(state, COMPACT_STEPS, scope=scope, stretch=stretch)
+        cut = host - (head.cell_len - room)
+        if cut < host and cut >= HOST_MIN_CELLS:
+            head = _head(state, COMPACT_STEPS, host_cells=cut, scope=scope, stretch=stretch)
+        if head.cell_len <= room:
+            return Text.assemble(head, tail, no_wrap=True, overflow="ellipsis")
+    return text  # not even the name, the host and the tail fit: cut at the end as before
 
 
 def header_line(state: HeaderState, compact: int = 0) -> Text:
@@ -147,7 +157,8 @@ def header_line(state: HeaderState, compact: int = 0) -> Text:
     namespace" becomes "netns", "privileged cells hidden" becomes "cells hidden", the source
     goes, the sample's clock time (its age stays; a remote link's "since" replaces both
     while it is down), the "(N unmatched)" count (nsfs files that may be namespaces already
-    counted), "stretched to 2.3s" becomes "stretched 2.3s", and last "stretched". A remote
+    counted), "stretched to 2.3s" becomes "stretched 2.3s", then "stretched", then "(N
+    unreadable)" becomes "(N unread.)", and last that count goes. A remote
     link's trouble loses its stage with the stretch note's reason and "disconnected — " with
     the source (see :func:`link_words`). Nothing that tells whether the rows are current is
     ever dropped; a line still too long is cut before the age (:func:`fitted_header`), never
@@ -163,37 +174,35 @@ def _link_since(state: HeaderState) -> datetime | None:
     return snap.error.since if state.link and snap is not None and snap.error else None
 
 
-def _head(state: HeaderState, compact: int) -> Text:
-    """What comes before the age: name, host, link, scope, source, interval, stretch note."""
+def _head(
+    state: HeaderState,
+    compact: int,
+    *,
+    host_cells: int | None = None,
+    scope: bool = True,
+    stretch: bool = True,
+) -> Text:
+    """What comes before the age: name, host, link, scope, source, interval, stretch note.
+    For a line that is still too long (:func:`fitted_header`): the host cut to
+    ``host_cells``, the scope (``scope``) or the stretch note (``stretch``) left out."""
     snap = state.snapshot
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("tcpscope", style="bold")  # kept: scripts and people find the app by it
     text.append("  ")
-    text.append(f"{fmt.safe(state.host)}  ")
+    host = fmt.safe(state.host)
+    text.append(f"{host if host_cells is None else fmt.fit(host, host_cells)}  ")
     if state.link:
         text.append(link_words(state.link, _link_since(state), compact), style="bold reverse")
         text.append("  ")
-    if snap is not None:
-        view = snap.namespaces
-        scope, unreadable = scope_words(view, here=state.live, others=state.other_namespaces)
-        if compact >= 5:
-            scope = scope.replace("network namespaces", "netns").replace(
-                "network namespace", "netns"
-            )
-        if compact >= 9 and view is not None and view.unmatched:
-            # Maybe namespaces already counted: the least sure words; unreadable ones stay.
-            unreadable = f" ({view.unreadable} unreadable)" if view.unreadable else ""
-        if scope or unreadable:
-            text.append(scope)
-            text.append(unreadable, style="italic")
-            text.append("  ")
+    if snap is not None and scope:
+        _append_scope(text, state, snap.namespaces, compact)
     source = fmt.safe(state.source)
     if compact < 7:
         text.append(f"{source if compact >= 1 else 'source ' + source}  ")
     if compact < 4:
         text.append(f"every {state.interval_s:g}s  ")
     stats = snap.stats if snap is not None else None
-    if stats is not None and stats.stretched_interval_s is not None:
+    if stretch and stats is not None and stats.stretched_interval_s is not None:
         # The sampler keeps up by itself; say so, and why, rather than fall behind silently.
         took = stats.sample_ms / 1000
         stretched = f"{stats.stretched_interval_s:.1f}s"
@@ -206,6 +215,23 @@ def _head(state: HeaderState, compact: int) -> Text:
             note = f"(stretched to {stretched}{why})"
         text.append(f"{note}  ", style="bold")
     return text
+
+
+def _append_scope(text: Text, state: HeaderState, view: NamespaceView | None, compact: int) -> None:
+    """The scope and its unreadable/unmatched counts, shortened per ``compact``."""
+    scope, unreadable = scope_words(view, here=state.live, others=state.other_namespaces)
+    if compact >= 5:
+        scope = scope.replace("network namespaces", "netns").replace("network namespace", "netns")
+    if compact >= 9 and view is not None and view.unmatched:
+        # Maybe namespaces already counted: the least sure words; unreadable ones stay.
+        unreadable = f" ({view.unreadable} unreadable)" if view.unreadable else ""
+    if compact >= 12 and view is not None and view.unreadable:
+        # Still too long: the stretch note keeps its word; the count goes, whole, after it.
+        unreadable = "" if compact >= 13 else f" ({view.unreadable} unread.)"
+    if scope or unreadable:
+        text.append(scope)
+        text.append(unreadable, style="italic")
+        text.append("  ")
 
 
 def _tail(state: HeaderState, compact: int) -> Text:
