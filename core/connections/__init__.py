@@ -19,6 +19,7 @@ __all__ = [
     "NEVER_ON_LINUX",
     "NO_BYTE_RATE",
     "OWNERLESS_CELLS",
+    "OWNERLESS_SHORT",
     "PAGE_COLUMN",
     "PROPERTIES",
     "SORT_COLUMNS",
@@ -135,7 +136,7 @@ if TYPE_CHECKING:
     from core.connections.namespaces import key_text as namespace_key_text
     from core.connections.namespaces import label as namespace_label
     from core.connections.oneshot import take_snapshot
-    from core.connections.owner_cells import OWNERLESS_CELLS
+    from core.connections.owner_cells import OWNERLESS_CELLS, OWNERLESS_SHORT
     from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance, cell_rule
     from core.connections.property_rules import rule as property_rule
     from core.connections.property_rules import value as property_value
@@ -209,7 +210,7 @@ else:
                 "namespace_label=label",
             ),
             "oneshot": ("take_snapshot",),
-            "owner_cells": ("OWNERLESS_CELLS",),
+            "owner_cells": ("OWNERLESS_CELLS", "OWNERLESS_SHORT"),
             "property_rules": (
                 "PROPERTIES",
                 "PropertySpec",

@@ -25,6 +25,14 @@ OWNERLESS_CELLS: Final[dict[OwnerStatus, tuple[str, str]]] = {
 }
 """(PID cell, Process cell) by :class:`OwnerStatus`, for a connection whose PID is None."""
 
+OWNERLESS_SHORT: Final[dict[OwnerStatus, str]] = {
+    OwnerStatus.NEEDS_PRIVILEGE: "(no priv)",
+    OwnerStatus.NOT_FOUND: "(not seen)",
+    OwnerStatus.NOT_SUPPORTED: "(unsupp.)",
+}
+"""The Process cell's words where the whole ones do not fit (a narrow table's 10 cells):
+``(needs ro…`` lost the word that says why, so a shorter honest one, whole, in its place."""
+
 OWNERLESS_GROUPS: Final[dict[OwnerStatus, tuple[str, str]]] = {
     OwnerStatus.NO_OWNER: ("(no owner)", ""),
     OwnerStatus.NEEDS_PRIVILEGE: (

@@ -11,6 +11,7 @@ UI-free: it imports neither Textual nor Rich.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 
@@ -44,6 +45,9 @@ class Group:
     inode: int | None = None
     """When grouping by container: the namespace's own inode, to show (None: not known, as
     for a stand-in key, which is never shown as one)."""
+    alike: bool = False
+    """The name does not tell this group apart (another group has it too, or it is ``?``,
+    no namespace read): its inode stays on a narrow row, where a unique name's gives way."""
 
     @property
     def row_id(self) -> str:
@@ -124,4 +128,8 @@ def group_rows(
             continue
         group.members.append(iid)
         group.counts[conn.state] = group.counts.get(conn.state, 0) + 1
+    if by == "container":
+        names = Counter(g.name for g in by_key.values())
+        for group in by_key.values():
+            group.alike = names[group.name] > 1 or group.name == "?"
     return sorted(by_key.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -332,3 +333,29 @@ def test_a_stand_in_is_shown_nowhere_as_an_inode(served: tuple[str, str, int, in
     assert str(doc["InstanceID"]).startswith(f"tcpscope:nspid{pid}/"), doc["InstanceID"]
     assert str(stand_in) not in json.dumps(doc)
     assert namespace(doc)["inode"] is None
+
+
+NARROW = """
+async def then(app, pilot, table):
+    await pilot.pause(0.5)
+    print("\\n".join(table.render_line(y).text for y in range(2)))
+""" + APP_OPENED.replace('netns="all", ', "").replace("(160, 50)", "(WIDTH, 24)")
+
+
+@pytest.mark.parametrize(
+    ("width", "said"), [(60, "(no priv)"), (68, "(no priv)"), (80, "(needs root)")]
+)
+def test_a_narrow_tables_process_cell_says_why_no_owner_in_whole_words(
+    width: int, said: str
+) -> None:
+    """At 60 to 69 columns the Process column has 10 cells: root's listener, seen by nobody,
+    read ``(needs roo…``. Now a shorter word, whole; the whole label where it fits."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        done = as_nobody("-c", NARROW.replace("WIDTH", str(width)), str(port), timeout=90)
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()[-2:]
+    assert "Process" in header and f"127.0.0.1:{port}" in row, done.stdout
+    assert said in row and "…" not in row, done.stdout

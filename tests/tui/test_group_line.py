@@ -7,11 +7,26 @@ sums took the room of the Established count, and at 60 columns the row ended in 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+from rich.cells import cell_len
 from rich.style import Style
 
-from core.connections import Group, GroupRate, OwnerStatus, TcpState
+from core.connections import (
+    OWNERLESS_CELLS,
+    Group,
+    GroupRate,
+    OwnerStatus,
+    TcpState,
+)
 from core.connections.owner_cells import OWNERLESS_GROUPS
-from tui.connections.row_lines import group_line
+from core.connections.records import LINUX_DEFAULTS, new_connection
+from tui import format as fmt
+from tui.connections.columns import COLUMNS
+from tui.connections.row_lines import RowExtra, group_line, row_line
+
+PROCESS = next(c for c in COLUMNS if c.key == "process")
 
 
 def plain(*_names: str) -> Style:
@@ -43,5 +58,108 @@ def test_a_process_groups_counts_fit_at_60_columns_beside_a_partial_rate() -> No
     group.counts = {TcpState.ESTABLISHED: 500, TcpState.LISTEN: 1}
     group.members = [str(i) for i in range(501)]
     line = group_line(group, True, False, 60, GroupRate(1900.0, 180, 500), plain).text
-    assert line.startswith("▾ nginx (303) 501  ≥1.9 KiB/s — Listen 1  Established 500 "), line
-    assert line.endswith("…"), line  # the note on which part the rate sums, cut
+    assert line.rstrip() == "▾ nginx (303) 501  ≥1.9 KiB/s — Listen 1  Established 500", line
+    # The note on which part the rate sums, with 3 cells left, is dropped (``≥`` says it).
+
+
+def whole_counts(line: str, group: Group) -> None:
+    """Every State count of ``group`` is on ``line`` whole (never a number cut or made up)."""
+    for state, n in group.counts.items():
+        assert f"{fmt.state_name(state)} {n}" in line, line
+
+
+def hidden(note: str) -> Group:
+    name, _ = OWNERLESS_GROUPS[OwnerStatus.NEEDS_PRIVILEGE]
+    group = Group(None, name, owner=OwnerStatus.NEEDS_PRIVILEGE, note=note)
+    group.counts = {TcpState.ESTABLISHED: 20015, TcpState.LISTEN: 35}
+    group.members = [str(i) for i in range(20050)]
+    return group
+
+
+@pytest.mark.parametrize("width", [60, 64, 70, 80])
+def test_a_note_never_cuts_a_count(width: int) -> None:
+    # A new connection's note on a long-named process, at 60 columns, read
+    # "▸ reviewer-lo… (6347) 9  2.4 MiB/s — Listen 1  Established …".
+    named = Group(6347, "reviewer-long-named-process-here")
+    named.counts = {TcpState.ESTABLISHED: 8, TcpState.LISTEN: 1}
+    named.members = [str(i) for i in range(9)]
+    line = group_line(named, False, False, width, GroupRate(2.4 * 2**20, 7, 9, new=2), plain).text
+    assert cell_len(line) == width
+    assert "(6347) 9  2.4 MiB/s — Listen 1  Established 8" in line, line
+    assert line.startswith("▸ reviewer-"), line  # the name keeps what room the counts leave
+    # Under a hidepid /proc the note cut the Established count to a wrong number.
+    group = hidden("hidepid=2 hides other users' processes")
+    line = group_line(group, True, False, width, GroupRate(0.0, 3, 20015), plain).text
+    assert line.rstrip().endswith("Established 20015") or "Established 20015 " in line, line
+    whole_counts(line, group)
+    nobody = group_line(ownerless(), True, False, width, GroupRate(2.4e6, 5, 21235), plain).text
+    whole_counts(nobody, ownerless())
+
+
+def test_a_note_is_cut_then_dropped_before_the_name() -> None:
+    group = hidden("hidepid=2 hides other users' processes")
+    wide = group_line(group, False, False, 120, None, plain).text.rstrip()
+    assert wide == (
+        "▸ (owner not known: needs root) 20050 — Listen 35  Established 20015"
+        " — hidepid=2 hides other users' processes"
+    )
+    at_80 = group_line(group, False, False, 80, None, plain).text
+    assert at_80.startswith("▸ (owner not known: needs root) 20050 — "), at_80
+    assert at_80.endswith("…"), at_80  # the note, cut
+    at_60 = group_line(group, False, False, 60, None, plain).text.rstrip()
+    assert at_60.endswith("— Listen 35  Established 20015"), at_60  # no note: no room
+    assert at_60.startswith("▸ (owner not known"), at_60
+
+
+def namespace(name: str, inode: int) -> Group:
+    group = Group(None, name, netns=inode, inode=inode)
+    group.counts = {TcpState.ESTABLISHED: 20025, TcpState.LISTEN: 35}
+    group.members = [str(i) for i in range(20060)]
+    return group
+
+
+@pytest.mark.parametrize("width", [60, 70])
+def test_a_namespace_keeps_its_name_before_its_inode(width: int) -> None:
+    # "▸ rv1… (netns 4026532174) 3 …": two namespaces' names cut alike, counts cut.
+    for name in ("rv1-lab-a", "rv1-lab-b"):
+        group = namespace(name, 4026532174)
+        line = group_line(group, False, False, width, GroupRate(3e6, 3, 20025), plain).text
+        assert line.startswith(f"▸ {name} "), line
+        whole_counts(line, group)
+    wide = group_line(namespace("rv1-a", 4026532174), False, False, 120, None, plain).text
+    assert wide.startswith("▸ rv1-a (netns 4026532174) 20060 — "), wide
+
+
+def test_a_namespace_its_name_does_not_tell_apart_keeps_its_inode() -> None:
+    group = namespace("?", 4026532174)
+    group.alike = True  # as group_rows marks a "?" or a name two namespaces share
+    line = group_line(group, False, False, 60, None, plain).text
+    assert "4026532174" in line, line
+    whole_counts(line, group)
+    # With a rate too the row holds no more: a count gives way whole, never cut to digits.
+    line = group_line(group, False, False, 60, GroupRate(3e6, 3, 20025), plain).text
+    assert line.rstrip().endswith("— Listen 35  …"), line
+
+
+@pytest.mark.parametrize("status", list(OWNERLESS_CELLS))
+def test_an_ownerless_process_cell_fits_ten_cells_whole(status: OwnerStatus) -> None:
+    conn = new_connection(
+        family=4,
+        local_address="127.0.0.1",
+        local_port=1,
+        remote_address="127.0.0.1",
+        remote_port=2,
+        state=TcpState.ESTABLISHED,
+        owning_process=None,
+        owner_status=status,
+        first_seen=datetime.now(UTC),
+        created_before_start=False,
+        defaults=LINUX_DEFAULTS,
+    )
+    full = OWNERLESS_CELLS[status][1]
+    columns = ((PROCESS, 10),)
+    extra = RowExtra(None, None, None)
+    text = row_line(conn, None, "", "", False, columns, 10, extra, plain, member=False).text
+    assert "…" not in text or full == "…", text  # a word, never a cut one
+    wide = row_line(conn, None, "", "", False, ((PROCESS, 16),), 16, extra, plain, member=False)
+    assert wide.text.rstrip() == full

@@ -140,3 +140,45 @@ async def test_a_long_process_name_is_cut_before_its_groups_counts(
         # The name gives way, and says it was cut.
         name = line.removeprefix("▸ ").split(f" ({pid})")[0]
         assert name.endswith("…") and NAME.startswith(name[:-1]), line
+
+
+COUNTS = re.compile(r"\((\d+)\) (\d+) .* — Listen 1  Established (\d+)(?:$|  )")
+"""A group row's PID, member count and State counts, each whole (the row may go on with a
+note after two spaces)."""
+
+
+@pytest.mark.parametrize("width", [60, 70])
+async def test_a_new_connections_note_never_cuts_the_counts(
+    named: subprocess.Popen[str], width: int
+) -> None:
+    # At 60 columns the note on the pair just opened cut the row's end:
+    # "▸ a-process-w… (PID) 7  2.4 KiB/s — Listen 1  Established …".
+    pid = named.pid
+    app = live_app()
+    app.initial_filter = f"pid:{pid}"
+    async with app.run_test(size=(width, 30)) as pilot:
+        t = table(app)
+        await until(pilot, lambda: t.row_count == 5)
+        await pilot.press("g")
+        await until(pilot, lambda: t.grouped and t.row_count == 1)
+        await until(pilot, lambda: rate_of(group_line(app, pid)) == (5, False))
+        assert named.stdin is not None and named.stdout is not None
+        named.stdin.write("open\n")
+        named.stdin.flush()
+        assert named.stdout.readline() == "opened\n"
+        seen: list[str] = []
+
+        def settled() -> bool:
+            line = group_line(app, pid).rstrip()
+            if not seen or seen[-1] != line:
+                seen.append(line)
+            return rate_of(line) == (7, False)
+
+        await until(pilot, settled)
+        await pilot.pause(1.5)  # a sample or two more: the pair's note comes and goes
+        settled()
+        for line in seen:
+            found = COUNTS.search(line)
+            assert found and found[1] == str(pid), seen
+            assert int(found[2]) == 1 + int(found[3]), seen  # the listener and the rest
+            assert len(line) <= width, seen

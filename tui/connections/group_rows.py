@@ -164,6 +164,8 @@ class GroupRows:
         key = (
             "group",
             group.row_id,
+            group.name,
+            group.alike,
             tuple(sorted(group.counts.items())),
             len(group.members),
             group.closed,

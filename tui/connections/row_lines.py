@@ -18,6 +18,7 @@ from textual.strip import Strip
 
 from core.connections import (
     OWNERLESS_CELLS,
+    OWNERLESS_SHORT,
     ByteRate,
     Group,
     GroupRate,
@@ -114,6 +115,8 @@ def row_line(
         text = _cell(col.key, conn, proc, age, life, extra)
         if col.key == "marker" and member and not life:
             text = MEMBER
+        elif col.key == "process" and cell_len(text) > w and conn.owning_process is None:
+            text = OWNERLESS_SHORT.get(conn.owner_status, text)  # a whole word, not "(needs ro…"
         if col.key in _ENDPOINTS:
             cells.append((fmt.fit_endpoint(text, w), line_style, w))
         else:
@@ -123,6 +126,8 @@ def row_line(
 
 NAME_AT_LEAST = 4
 """Cells a group's name keeps (with its "…") when the counts need the rest of the row."""
+NOTE_AT_LEAST = 8
+"""Cells a cut note needs to say anything; with fewer left it is dropped."""
 
 
 def group_line(
@@ -136,35 +141,74 @@ def group_line(
     """A process's (or container's) row: its name, connection count, rate and state counts,
     then the notes (which part the rate sums, which are new, which privilege shows owners).
 
-    Why the notes last: a line too wide is cut at its end, and the counts say more; the
-    rate's note once came first and cut an unprivileged run's Established count at 80
-    columns. Why the name is cut before the counts: a process named with 30 characters
-    pushed its counts off the row at 60 columns (the name is in the expanded rows too)."""
+    What gives way on a narrow row, first to last: the notes (cut, then dropped), a
+    namespace's ``(netns INODE)`` when its name alone tells it apart, the name (down to
+    :data:`NAME_AT_LEAST`). The counts stay whole: a note appended after the name was cut
+    to fit them cut the row again at its end, ``Established 2001…`` for 20015. Why the
+    notes last: the rate's note once came first and cut an unprivileged run's Established
+    count at 80 columns."""
     names = ["conn-table--group"] + (["conn-table--cursor"] if cursor else [])
     line_style = style(*names)
-    counts = "  ".join(f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items()))
-    if group.closed:
-        counts = f"{counts}  (+{group.closed} closed)" if counts else f"{group.closed} closed"
-    pid = "" if group.pid is None else f" ({group.pid})"
-    if group.netns is not None:
-        pid = f" (netns {group.inode})" if group.inode is not None else ""
-    sign = "▾" if expanded else "▸"
-    speed = _group_speed(rate)
-    head = f"{sign} "
-    tail = f"{pid} {len(group.members)}{speed} — {counts}"
+    head = "▾ " if expanded else "▸ "
+    ident, spare = _group_ident(group)
     name = fmt.safe(group.name)
-    room = width - cell_len(head) - cell_len(tail)
-    if cell_len(name) > room:
-        name = fmt.fit(name, max(room, NAME_AT_LEAST))
-    text = f"{head}{name}{tail}"
+    least = min(cell_len(name), NAME_AT_LEAST)
+    lead = f" {len(group.members)}{_group_speed(rate)} — "
+    body = _fit_counts(lead, _group_counts(group), width - cell_len(head + ident) - least)
+    room = width - cell_len(head) - cell_len(ident) - cell_len(body)
+    cut_to = max(room, NAME_AT_LEAST)
+    if cell_len(name) > cut_to:
+        name = fmt.fit(name, cut_to)
+    if cell_len(spare) <= room - cell_len(name):
+        ident = spare + ident
+    text = f"{head}{name}{ident}{body}"
+    notes = _group_notes(group, rate)
+    left = width - cell_len(text)
+    if notes and (cell_len(notes) <= left or left >= NOTE_AT_LEAST):
+        text += fmt.fit(notes, left) if cell_len(notes) > left else notes
+    return _strip([(fmt.fit(text, width, False), line_style, width)], width, line_style)
+
+
+def _group_ident(group: Group) -> tuple[str, str]:
+    """(what after the name tells the group apart and stays, what may give way to the name):
+    a process's PID stays; a namespace's inode stays only when its name does not tell it
+    apart (:attr:`Group.alike`)."""
+    if group.netns is None:
+        return ("" if group.pid is None else f" ({group.pid})"), ""
+    inode = f" (netns {group.inode})" if group.inode is not None else ""
+    return (inode, "") if group.alike else ("", inode)
+
+
+def _group_counts(group: Group) -> list[str]:
+    """``Listen 3``, ``Established 20`` ..., then the closed ones kept as ghosts."""
+    counts = [f"{fmt.state_name(state)} {n}" for state, n in sorted(group.counts.items())]
+    if group.closed:
+        counts.append(f"(+{group.closed} closed)" if counts else f"{group.closed} closed")
+    return counts
+
+
+def _fit_counts(lead: str, counts: list[str], room: int) -> str:
+    """``lead`` and as many of ``counts`` as fit ``room`` (the rest said as ``…``), each
+    whole: a count cut at its end reads as a smaller number."""
+    for keep in range(len(counts), 0, -1):
+        shown = "  ".join(counts[:keep]) + ("  …" if keep < len(counts) else "")
+        if cell_len(lead) + cell_len(shown) <= room:
+            return lead + shown
+    return lead + ("…" if counts else "")
+
+
+def _group_notes(group: Group, rate: GroupRate | None) -> str:
+    """What follows the counts: which part the rate sums or which members are new, then the
+    group's own note."""
+    notes = ""
     if rate is not None and rate.measured and not rate.whole:
         part = "0 B/s in" if rate.per_s <= 0 else "rate of"
-        text = f"{text}  ({part} {rate.measured} of {rate.of})"
+        notes = f"  ({part} {rate.measured} of {rate.of})"
     elif rate is not None and rate.measured and rate.new:
-        text = f"{text}  ({rate.new} new, not yet measured)"
+        notes = f"  ({rate.new} new, not yet measured)"
     if group.note:
-        text = f"{text} — {group.note}"
-    return _strip([(fmt.fit(text, width, False), line_style, width)], width, line_style)
+        notes = f"{notes} — {group.note}"
+    return notes
 
 
 def _group_speed(rate: GroupRate | None) -> str:
