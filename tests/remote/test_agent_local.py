@@ -20,14 +20,20 @@ import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from core.remote.bundle import STAGE1, build_bundle
+from core.remote.feed import RemoteFeed, stream_config
+from core.remote.target import parse_target
 from core.remote.wire import MessageReader
 from tests.lab.ssh_lab import listen_in_namespace
+from tests.replay.test_replay_tui import footer_words, help_text, laid_out_footer
+from tui.app import TcpscopeApp
+from tui.screens.help import HelpScreen
 
 HERE = Path(__file__).resolve().parent
 BARE_PYTHON = "/usr/bin/python3"
@@ -51,6 +57,14 @@ def _bare_python_problem() -> str | None:
 pytestmark = pytest.mark.skipif(
     _bare_python_problem() is not None, reason=str(_bare_python_problem())
 )
+
+
+async def until(pilot: Pilot[int], ok: Callable[[], object], timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.05)):
+        if ok():
+            return
+        await pilot.pause(0.05)
+    assert ok()
 
 
 def run_tcpscope(*args: str, ssh: str = LOCAL_SSH) -> subprocess.CompletedProcess[str]:
@@ -313,3 +327,33 @@ def test_the_loader_reports_the_first_bytes_at_once() -> None:
     finally:
         loader.kill()
         loader.wait(timeout=10)
+
+
+async def test_the_remote_tuis_footer_leaves_out_close_and_kill(
+    netns: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over --remote the footer offered `x Close K Kill`, which only ever refuse there
+    (another host's sockets); as in a replay it leaves them out now, the keys still say why,
+    and help marks them as not available remotely."""
+    monkeypatch.setenv("TCPSCOPE_SSH", f"{LOCAL_SSH} --netns {netns}")
+    feed = RemoteFeed(
+        parse_target("localhost", python=BARE_PYTHON),
+        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=False, provider="auto",
+                      vici=None, every_tcp_info=False, netns=None),
+    )  # fmt: skip
+    feed.connect()
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+    async with app.run_test(size=(200, 24)) as pilot:  # wide: no key left out for room
+        await until(pilot, lambda: app.snapshot is not None)
+        await laid_out_footer(pilot, app)
+        words = footer_words(app)
+        assert "Pause" in words and "Close" not in words and "Kill" not in words, words
+        await pilot.press("x")
+        await until(pilot, lambda: any("--remote" in str(n.message) for n in app._notifications))
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        lines = [" ".join(ln.split()) for ln in help_text(app).splitlines()]
+        for key in ("x", "K"):  # the first: x is also the ghost rows' marker
+            said = next(ln for ln in lines if ln.startswith(f"{key} "))
+            assert "not available with --remote" in said, said
+        await pilot.press("escape", "q")
