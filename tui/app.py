@@ -31,7 +31,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from core.commands import actions_off, display_host, own_namespace_words
+from core.commands import actions_off, display_host, is_remote, own_namespace_words
 from core.connections import EMPTY_QUERY, Query, Snapshot, close_refused_here
 from core.errors import MonitorError
 from core.ipsec import IpsecView
@@ -178,6 +178,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             else None
         )
         self.actions_off = actions_off(feed)
+        self.remote = is_remote(feed)
         self.own_namespace = own_namespace_words(feed)
         self.close_off = self.actions_off or close_refused_here()
         self._publish_header()
@@ -486,7 +487,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
     def action_help(self) -> None:
         """Show keys and colours."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(replay=self.replay is not None))
+            self.push_screen(HelpScreen(replay=self.replay is not None, remote=self.remote))
 
     def action_show_screen(self, name: str) -> None:
         """Switch to a registered screen."""

@@ -51,6 +51,8 @@ class Shell(Protocol):
     replay: ReplayControls | None
     actions_off: str | None
     """Why closing a connection or ending a process is off (replay, demo, --redact), or None."""
+    remote: bool
+    """The rows are another host's (``--remote``): closing and ending are never offered."""
     own_namespace: str
     """What to call the namespace the sampler ran in (core.commands.own_namespace_words)."""
     close_off: str | None

@@ -21,6 +21,7 @@ __all__ = [
     "actions_off",
     "display_host",
     "finish_output",
+    "is_remote",
     "make_feed",
     "options_from_args",
     "own_namespace_words",
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     )
     from core.commands.feeds import (
         actions_off,
+        is_remote,
         make_feed,
         options_from_args,
         own_namespace_words,
@@ -72,7 +74,13 @@ else:
                 "seconds_between",
                 "whole_between",
             ),
-            "feeds": ("actions_off", "make_feed", "options_from_args", "own_namespace_words"),
+            "feeds": (
+                "actions_off",
+                "is_remote",
+                "make_feed",
+                "options_from_args",
+                "own_namespace_words",
+            ),
             "host_label": ("display_host",),
             "output_errors": (
                 "finish_output",

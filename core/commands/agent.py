@@ -9,9 +9,11 @@ print or record them unchanged. Its stdin carries the client's commands (interva
 which connections' tcp_info to watch).
 
 Why it cannot outlive the session: the end of stdin (the SSH channel closed, however the
-client died) ends the process at once with ``os._exit``, SIGHUP does the same, and a write to a
-closed stdout kills it (SIGPIPE restored to its default). Nothing is written to the server's
-disk and nothing listens.
+client died) ends the process at once with ``os._exit``, SIGHUP does the same, and so does a
+write to a closed stdout (:func:`_send`). SIGPIPE stays ignored: restored to its default, it
+also killed the agent on a write to a VICI socket charon had just closed (stopping or
+restarting), which must read as charon's state, not end the session. Nothing is written to
+the server's disk and nothing listens.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class Agent:
 
     def send(self, message: dict[str, Any]) -> None:
         """Write one message (from the event loop thread only)."""
-        self.writer.send(message)
+        _send(self.writer, message)
         self._last_send = time.monotonic()
 
     def deliver(self, line: bytes) -> None:
@@ -263,9 +265,16 @@ def _read_commands(inp: BinaryIO, deliver: Callable[[bytes], None]) -> None:
         os._exit(0)
 
 
+def _send(writer: MessageWriter, message: dict[str, Any]) -> None:
+    """Write one message to the client; its stream closed means the session is over: end."""
+    try:
+        writer.send(message)
+    except BrokenPipeError:
+        os._exit(0)
+
+
 def main(version: str, sha256: str) -> None:
     """Entry point (called by the bootstrap with the version and hash it checked)."""
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, lambda *_: os._exit(0))
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     writer = MessageWriter(out)
@@ -273,14 +282,15 @@ def main(version: str, sha256: str) -> None:
     if not line:
         os._exit(0)
     config = json.loads(line)
-    writer.send(hello(version, sha256))
+    _send(writer, hello(version, sha256))
     agent = Agent(config, writer, version)
 
     threading.Thread(target=_read_commands, args=(inp, agent.deliver), daemon=True).start()
     try:
         code = asyncio.run(agent.run())
     except Exception as exc:  # the client shows one line; the traceback stays here
-        writer.send(fatal("agent", f"{type(exc).__name__}: {exc}".splitlines()[0]))
+        _send(writer, fatal("agent", f"{type(exc).__name__}: {exc}".splitlines()[0]))
         code = EXIT_FATAL
-    out.flush()
+    with contextlib.suppress(BrokenPipeError):
+        out.flush()
     os._exit(code)

@@ -165,6 +165,15 @@ def actions_off(feed: Feed) -> str | None:
     return None
 
 
+def is_remote(feed: Feed) -> bool:
+    """Whether ``feed`` samples another host (``--remote``, under ``--redact`` too): its
+    close and terminate keys are never available, so the TUI does not offer them."""
+    from core.recording import RedactingFeed
+    from core.remote import RemoteFeed
+
+    return isinstance(feed.feed if isinstance(feed, RedactingFeed) else feed, RemoteFeed)
+
+
 def own_namespace_words(feed: Feed) -> str:
     """What to call the network namespace the sampler itself ran in ("tcpscope's own" here).
 

@@ -8,23 +8,32 @@ failing gives one line naming the cause, and the agent ends with its stdin.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import secrets
 import select
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from core.remote.bundle import STAGE1, build_bundle
+from core.remote.feed import RemoteFeed, stream_config
+from core.remote.target import parse_target
 from core.remote.wire import MessageReader
 from tests.lab.ssh_lab import listen_in_namespace
+from tests.replay.test_replay_tui import footer_words, help_text, laid_out_footer
+from tui.app import TcpscopeApp
+from tui.screens.help import HelpScreen
 
 HERE = Path(__file__).resolve().parent
 BARE_PYTHON = "/usr/bin/python3"
@@ -48,6 +57,14 @@ def _bare_python_problem() -> str | None:
 pytestmark = pytest.mark.skipif(
     _bare_python_problem() is not None, reason=str(_bare_python_problem())
 )
+
+
+async def until(pilot: Pilot[int], ok: Callable[[], object], timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.05)):
+        if ok():
+            return
+        await pilot.pause(0.05)
+    assert ok()
 
 
 def run_tcpscope(*args: str, ssh: str = LOCAL_SSH) -> subprocess.CompletedProcess[str]:
@@ -94,8 +111,8 @@ def test_bundle_is_deterministic_and_runs_on_a_bare_python(tmp_path: Path) -> No
     assert done.stdout.strip() == "[]"
 
 
-def test_agent_ends_with_its_stdin(netns: str) -> None:
-    """No agent outlives its session: the end of stdin ends it, even mid-stream."""
+def _streaming_agent(netns: str) -> subprocess.Popen[bytes]:
+    """An agent in stream mode, its deltas flowing (stdin and stdout still open)."""
     bundle = build_bundle()
     agent = subprocess.Popen(
         ["ip", "netns", "exec", netns, BARE_PYTHON, "-I", "-c", STAGE1],
@@ -119,8 +136,28 @@ def test_agent_ends_with_its_stdin(netns: str) -> None:
     while not any(m.get("k") == "D" for m in seen):  # streaming deltas by now
         seen += reader.feed(os.read(agent.stdout.fileno(), 65536))
     assert seen[0]["ctl"] == "hello" and seen[0]["sha256"] == bundle.sha256
+    return agent
+
+
+def test_agent_ends_with_its_stdin(netns: str) -> None:
+    """No agent outlives its session: the end of stdin ends it, even mid-stream."""
+    agent = _streaming_agent(netns)
+    assert agent.stdin is not None
     agent.stdin.close()
     assert agent.wait(10) == 0
+
+
+def test_agent_ends_quietly_with_its_stdout(netns: str) -> None:
+    """A client that stopped reading (its stdout closed, stdin still open) ends the agent at
+    its next write, without a traceback (SIGPIPE is ignored, the agent ends on EPIPE)."""
+    agent = _streaming_agent(netns)
+    assert agent.stdout is not None and agent.stderr is not None
+    agent.stdout.close()
+    try:
+        assert agent.wait(10) == 0
+    finally:
+        agent.kill()
+    assert agent.stderr.read() == b""
 
 
 def test_connections_match_a_local_run(netns: str) -> None:
@@ -227,6 +264,40 @@ def test_a_vici_path_refused_on_the_server_exits_2_as_locally() -> None:
     assert remote.stderr == "tcpscope: --vici '/etc/passwd' is not a UNIX socket\n"
 
 
+@pytest.fixture
+def closing_vici(tmp_path: Path) -> Iterator[str]:
+    """A VICI socket that accepts and closes at once, as charon does stopping or restarting
+    (a fake: a real charon cannot be made to close under a request reliably)."""
+    path = str(tmp_path / "close.vici")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(16)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):  # closed when the test ends
+            while True:
+                server.accept()[0].close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield path
+    server.shutdown(socket.SHUT_RDWR)
+    server.close()
+
+
+def test_charon_closing_the_vici_socket_reads_as_locally(closing_vici: str) -> None:
+    """The agent wrote its request to a VICI socket charon had closed: SIGPIPE (restored to
+    its default for the agent's own stdout) killed it, "the agent stopped early (exit -13)",
+    and in the TUI the whole link dropped. Now it says what a local run says, every time."""
+    args = ("ipsec", "--vici", closing_vici)
+    local = subprocess.run([*TCPSCOPE, *args], capture_output=True, text=True, check=False)
+    said = f"error: charon closed the connection on {closing_vici} (stopped or restarting)"
+    assert local.returncode == 0 and said in local.stdout, local.stderr
+    for _ in range(6):  # the peer's close races the request's write: most runs met it
+        remote = run_tcpscope("--remote", "localhost", "--remote-python", BARE_PYTHON, *args)
+        assert (remote.returncode, remote.stderr) == (0, ""), remote.stderr
+        assert said in remote.stdout
+
+
 def test_close_netns_is_refused_with_remote() -> None:
     done = run_tcpscope("--remote", "localhost", "close", "--netns", "all", "--local-port", "1")
     assert done.returncode == 2
@@ -256,3 +327,33 @@ def test_the_loader_reports_the_first_bytes_at_once() -> None:
     finally:
         loader.kill()
         loader.wait(timeout=10)
+
+
+async def test_the_remote_tuis_footer_leaves_out_close_and_kill(
+    netns: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over --remote the footer offered `x Close K Kill`, which only ever refuse there
+    (another host's sockets); as in a replay it leaves them out now, the keys still say why,
+    and help marks them as not available remotely."""
+    monkeypatch.setenv("TCPSCOPE_SSH", f"{LOCAL_SSH} --netns {netns}")
+    feed = RemoteFeed(
+        parse_target("localhost", python=BARE_PYTHON),
+        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=False, provider="auto",
+                      vici=None, every_tcp_info=False, netns=None),
+    )  # fmt: skip
+    feed.connect()
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+    async with app.run_test(size=(200, 24)) as pilot:  # wide: no key left out for room
+        await until(pilot, lambda: app.snapshot is not None)
+        await laid_out_footer(pilot, app)
+        words = footer_words(app)
+        assert "Pause" in words and "Close" not in words and "Kill" not in words, words
+        await pilot.press("x")
+        await until(pilot, lambda: any("--remote" in str(n.message) for n in app._notifications))
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        lines = [" ".join(ln.split()) for ln in help_text(app).splitlines()]
+        for key in ("x", "K"):  # the first: x is also the ghost rows' marker
+            said = next(ln for ln in lines if ln.startswith(f"{key} "))
+            assert "not available with --remote" in said, said
+        await pilot.press("escape", "q")

@@ -440,17 +440,18 @@ class ConnectionsScreen(Screen[None]):
         self._follow()  # the groups' members from the next sample on, not the one after
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Close/Kill show dimmed in the demo, over --remote and under --redact, Close also
-        without CAP_NET_ADMIN, and are left out of a replay's footer; their keys then explain
-        why.
+        """Close/Kill show dimmed in the demo and under --redact, Close also without
+        CAP_NET_ADMIN, and are left out of the footer of a replay and over --remote (never
+        available there); their keys then explain why.
 
         In a replay, ``<``/``>`` step the recording by a minute (the replay keys win).
         """
         if action == "move_sort":
             return shell_of(self).replay is None
         if action in ("close_connection", "terminate_process"):
-            if shell_of(self).replay is not None:
-                return False  # never in a replay: its footer needs the room for its own keys
+            shell = shell_of(self)
+            if shell.replay is not None or shell.remote:
+                return False  # never available there: the footer's room is for other keys
             return True if self._off(_ACTS[action]) is None else None
         if action == "act_unavailable":
             return self._off(str(parameters[0]) if parameters else "terminate") is not None

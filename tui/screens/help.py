@@ -57,12 +57,23 @@ IN_A_REPLAY: Final[dict[str, str | None]] = {
 Replay section says what they do there): ``< / >`` were listed as sorting in a replay."""
 
 
-def keys_for(replay: bool) -> list[tuple[str, str]]:
-    """:data:`KEYS` as they act live, or in a replay (:data:`IN_A_REPLAY`)."""
-    if not replay:
-        return list(KEYS)
-    rows = [(key, IN_A_REPLAY.get(key, what)) for key, what in KEYS]
-    return [(key, what) for key, what in rows if what is not None]
+OVER_REMOTE: Final[dict[str, str]] = {
+    "x": "close the selected connection (not available with --remote in the TUI: "
+    "tcpscope --remote HOST close)",
+    "K": "terminate the selected process (not available with --remote)",
+}
+"""What :data:`KEYS` says of the keys the footer leaves out over ``--remote``."""
+
+
+def keys_for(replay: bool, remote: bool = False) -> list[tuple[str, str]]:
+    """:data:`KEYS` as they act live, in a replay (:data:`IN_A_REPLAY`) or over ``--remote``
+    (:data:`OVER_REMOTE`)."""
+    if replay:
+        rows = [(key, IN_A_REPLAY.get(key, what)) for key, what in KEYS]
+        return [(key, what) for key, what in rows if what is not None]
+    if remote:
+        return [(key, OVER_REMOTE.get(key, what)) for key, what in KEYS]
+    return list(KEYS)
 
 
 IPSEC_KEYS: Final = (
@@ -110,17 +121,19 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "Close", id="close-help"),
     ]
 
-    def __init__(self, replay: bool = False) -> None:
-        """List the keys as they act live, or in a replay when ``replay``."""
+    def __init__(self, replay: bool = False, remote: bool = False) -> None:
+        """List the keys as they act live, in a replay when ``replay``, or over ``--remote``
+        when ``remote``."""
         super().__init__()
         self.replay = replay
+        self.remote = remote
 
     def compose(self) -> ComposeResult:
         """One scrollable text block."""
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold", no_wrap=True)
         keys.add_column()
-        for key, what in keys_for(self.replay):
+        for key, what in keys_for(self.replay, self.remote):
             keys.add_row(key, what)
         marks = Table.grid(padding=(0, 2))
         marks.add_column(style="bold", no_wrap=True)
