@@ -389,6 +389,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             snapshot=self.snapshot,
             clock=self.now,
             link=self._link(),
+            link_cause=self._link_cause(),
             # A remote feed is another machine's namespace: only a local live view is "this".
             live=self.feed.live and not hasattr(self.feed, "link_status"),
             other_namespaces=bool(getattr(self.feed, "reads_other_namespaces", False)),
@@ -401,6 +402,15 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         if link is None and self.snapshot is not None:
             link = self.snapshot.link_down
         return link
+
+    def _link_cause(self) -> str | None:
+        """Why a remote feed's link is down, or why the recorded outage shown began (its
+        sample's error says the state, then the cause)."""
+        cause: str | None = getattr(self.feed, "link_cause", None)
+        snap = self.snapshot
+        if cause is None and snap is not None and snap.link_down and snap.error is not None:
+            cause = snap.error.message.removeprefix(f"{snap.link_down}: ")
+        return cause
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Space shows (and does) Pause while running and Resume while paused; the replay

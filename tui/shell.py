@@ -36,6 +36,9 @@ class HeaderState:
     """"Now" for the age of the last sample (wall clock live, recorded time in a replay)."""
     link: str | None = None
     """A remote feed's trouble with its connection (``disconnected — reconnecting``)."""
+    link_cause: str | None = None
+    """Why that link is down (``connection refused (ssh: …)``), said below the header: the
+    header has room for the state, attempt and since only."""
     live: bool = False
     """This machine's data now: the header says what it covers (this network namespace)."""
     other_namespaces: bool = False

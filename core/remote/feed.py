@@ -123,6 +123,11 @@ class RemoteFeed(FeedControls):
         """The recording header of the current session (host, platform, source)."""
         self.link_status: str | None = None
         """None while connected, else what the header shows (disconnected — reconnecting)."""
+        self.link_cause: str | None = None
+        """None while connected, else why the link is down: what ended it, then why the last
+        attempt failed (``connection refused (ssh: …)``; the header names the host). Kept
+        while an attempt's stages replace :attr:`link_status`: "connection refused" and "no
+        python3" need different fixes, and the stages do not say which it was."""
         self._decoder: FrameDecoder | None = None
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -236,6 +241,7 @@ class RemoteFeed(FeedControls):
                     self._sending_cut_s = timeout_s
                 cause = str(exc).removeprefix(f"{self.target.label}: ")  # the header has it
                 self.link_status = f"{DISCONNECTED}: attempt {attempt} failed: {cause}"
+                self.link_cause = cause
                 self._still_down(f"attempt {attempt} failed: {exc}")
                 continue
             self._last_start_s, self._sending_cut_s = session.start_s, None
@@ -274,7 +280,7 @@ class RemoteFeed(FeedControls):
         snap = self._joiner.apply(snap)
         if self._seq_base:
             snap = dataclasses.replace(snap, seq=snap.seq + self._seq_base)
-        self.link_status = None
+        self.link_status = self.link_cause = None
         self._last_arrived = time.monotonic()
         self._publish(snap)
 
@@ -284,6 +290,7 @@ class RemoteFeed(FeedControls):
         ``data_at``: time.monotonic() of the last byte from the server."""
         status = GAVE_UP if gave_up else DISCONNECTED
         self.link_status = status
+        self.link_cause = reason
         self.losses += 1
         try:
             self._drop_sample(status, reason, data_at)

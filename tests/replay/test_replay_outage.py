@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from rich.text import Text
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Label, Static
 
@@ -175,3 +176,24 @@ async def test_the_ipsec_screen_first_opened_on_the_outage_sample_is_not_live(
         for counter in ("ActiveAcquire", "SendFailures"):
             value, rate, stale = cells(app, counter)
             assert value != "—" and rate == "—" and stale, (counter, value, rate)
+
+
+async def test_the_connections_screen_says_why_the_recorded_link_was_down(
+    with_outage: Path,
+) -> None:
+    """At 80 columns the header has room for the state and since only: the cause of the
+    recorded outage is on one line of its own below it, and gone on the next sample."""
+    feed = open_replay(with_outage)
+    feed.pause()
+    app = TcpscopeApp(feed, hostname="web1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None)
+        cause = app.screen.query_one("#banner", Static)
+        feed.seek_index(3)  # the outage sample
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.stale)
+        await pilot.pause()
+        assert cause.display and cause.size.height == 1
+        said = "".join(s.text for s in cause.render_lines(Region(0, 0, 80, 1))[0])
+        assert said.rstrip() == "  cause: nobody@server.invalid: connection reset by peer", said
+        feed.seek_index(4)
+        await until(pilot, lambda: not cause.display)

@@ -14,7 +14,14 @@ from textual.geometry import Region
 from textual.reactive import reactive
 
 from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
-from core.connections.snapshot import ConnectionDiff, Privilege, SampleStats, Snapshot
+from core.connections.snapshot import (
+    ConnectionDiff,
+    ErrorKind,
+    Privilege,
+    SampleStats,
+    Snapshot,
+    SourceError,
+)
 from tui.app import TcpscopeApp
 from tui.shell import HeaderState
 from tui.widgets.header import LIVE_SCOPE, HeaderBar, fitted_header, header_line, scope_words
@@ -260,3 +267,22 @@ def test_a_header_too_long_gives_up_whole_words(width: int, shown: int, unreadab
     assert text.endswith("(0s ago)  PAUSED  cells hidden"), text
     if width >= 58:
         assert "(stretched" in text, text
+
+
+LINK = "disconnected — reconnecting: attempt 3 failed: connection refused (ssh: connect…)"
+LONG_HOST = "operator@db-primary-03.eu-west.example.com (root)"
+
+
+@pytest.mark.parametrize("width", range(80, 121, 4))
+def test_a_link_down_keeps_its_state_attempt_and_since_whole(width: int) -> None:
+    """While the link is down its "since" stands for the age, and is kept as the age is:
+    the long host label is cut first, then whole parts go; "reconnecting: …" said nothing."""
+    base = _unreadable_state(shown=7, unreadable=3, paused=True)
+    assert base.snapshot is not None
+    snap = replace(base.snapshot, error=SourceError(ErrorKind.UNAVAILABLE, LINK, T0))
+    state = replace(base, host=LONG_HOST, snapshot=snap, link=LINK, live=False)
+    text = fitted_header(state, width).plain
+    assert len(text) <= width and text.startswith("tcpscope  operato"), text
+    assert "  reconnecting: attempt 3 since 09:00:00  " in text, text
+    assert text.endswith("  PAUSED  cells hidden"), text
+    assert "failed" not in text and " … " not in text, text

@@ -211,23 +211,29 @@ class ConnectionsScreen(Screen[None]):
 
     def _on_header(self, state: HeaderState | None) -> None:
         if state is not None and state.snapshot is not None:
-            self._show_banner(state.snapshot, state.link)
+            self._show_banner(state.snapshot, state.link, state.link_cause)
 
-    def _show_banner(self, snap: Snapshot, link: str | None) -> None:
-        """The sampler's error, unless the header already says it: a remote link's outage
-        is there once (state, attempt, since); a banner repeating it wrapped to two lines at
-        80 columns, taken from the table."""
+    def _show_banner(self, snap: Snapshot, link: str | None, cause: str | None) -> None:
+        """The sampler's error; for a remote link's outage only its cause, on one line: the
+        header says the state, attempt and since (a banner repeating them wrapped to two
+        lines at 80 columns), but not why, and "connection refused", "login refused" and
+        "no python3" need different fixes."""
         banner = self.query_one("#banner", Static)
         error = snap.error
-        if error is None or link:
+        if error is None or (link and not cause):
             banner.display = False
             return
         text = Text()
-        text.append(f" sampler error ({error.kind.value}): ", style="bold")
-        text.append(fmt.safe(error.message))
-        text.append(f" — since {fmt.clock(error.since)}")
-        if snap.stale:
-            text.append("; showing the last good sample", style="italic")
+        banner.set_class(bool(link and cause), "-cause")
+        if link and cause:
+            text.append(" cause: ", style="bold")
+            text.append(fmt.safe(cause))
+        else:
+            text.append(f" sampler error ({error.kind.value}): ", style="bold")
+            text.append(fmt.safe(error.message))
+            text.append(f" — since {fmt.clock(error.since)}")
+            if snap.stale:
+                text.append("; showing the last good sample", style="italic")
         banner.update(text)
         banner.display = True
 

@@ -177,7 +177,9 @@ class IpsecScreen(Screen[None]):
                 self.show_view(self.view)
 
     def _show_banner(self) -> None:
-        """Why the counters are not live, as the connections screen says it."""
+        """Why the counters are not live: the link's state and what it does now, and that
+        the values shown are the last received (the connections screen, whose rows say so
+        as ghosts, shows the cause alone)."""
         banner = self.query_one("#banner", Static)
         if self.stale is None or self.view is None:
             banner.display = False

@@ -161,7 +161,8 @@ class HelpScreen(ModalScreen[None]):
                 Text(
                     "\nThe header shows host, source, interval, the last sample's time and age,"
                     " PAUSED, and whether cells are hidden for lack of privilege. A red banner"
-                    " means the sampler failed; the table then shows the last good sample."
+                    " means the sampler failed; the table then shows the last good sample. With"
+                    " --remote it says why the link is down (the header: since when)."
                 )
             )
             yield Static(Text("\nIPsec screen", style="bold u"))

@@ -62,14 +62,15 @@ def scope_words(view: NamespaceView | None, *, here: bool, others: bool = False)
     return f"{view.shown} network namespace{'' if view.shown == 1 else 's'}", unreadable
 
 
-_ATTEMPT: Final = re.compile(r"^(.*?attempt \d+(?: failed)?)\b.*$", re.S)
-"""A reconnection's words up to its attempt number (and "failed"): the stage or the cause
-after it is the first thing a narrow header drops."""
+_ATTEMPT: Final = re.compile(r"^(.*?attempt \d+)\b.*$", re.S)
+"""A reconnection's words up to its attempt number: the stage or "failed" and the cause
+after it is the first thing a narrow header drops (the connections screen says the cause
+on a line of its own)."""
 
 
 def link_words(link: str, since: datetime | None, compact: int = 0) -> str:
-    """A remote link's trouble, once, with when it began (the connections screen shows no
-    banner saying it again). ``compact`` >= 3 drops the attempt's stage or cause, >= 7 the
+    """A remote link's trouble, once, with when it began (the connections screen's banner
+    says only its cause). ``compact`` >= 3 drops the attempt's stage or cause, >= 7 the
     words "disconnected — " before "reconnecting" (with the source): at 80 columns state,
     attempt and since still fit beside the host."""
     words = fmt.safe(link)
@@ -130,25 +131,29 @@ HOST_MIN_CELLS: Final = 8
 
 def fitted_header(state: HeaderState, width: int) -> Text:
     """The header for ``width`` cells (0: not laid out yet, the full line): the fewest
-    shortenings that fit. When even the shortest line does not, what comes before the age
-    gives way, never the age, PAUSED or the privilege note after it: a long host label is
-    cut, then the scope goes whole, then the stretch note (the rows come slower than asked:
-    the last to go). Cutting by cells made "(3 unreadab…" and "(stre…", which said nothing;
-    only a terminal too narrow for the name, host and tail is still cut at the end."""
+    shortenings that fit. When even the shortest line does not, the rest gives way to the
+    words that say whether the rows are current: the age, PAUSED and the privilege note,
+    and while a remote link is down its state, attempt and since (which stand for the age).
+    A long host label is cut first (to :data:`HOST_MIN_CELLS`), then the scope goes whole,
+    then the stretch note (the rows come slower than asked: the last to go). Cutting by
+    cells made "(3 unreadab…", "(stre…" and "reconnecting: …", which said nothing; only a
+    terminal too narrow for the name, the shortest host and those words is still cut at the
+    end."""
     text = fmt.fitted(partial(header_line, state), COMPACT_STEPS, width)
     if not width or text.cell_len <= width:
         return text
     tail = _tail(state, COMPACT_STEPS)
-    room = width - tail.cell_len  # for the head, with its two spaces before the age
     host = cell_len(fmt.safe(state.host))
     for scope, stretch in ((True, True), (False, True), (False, False)):
         head = _head(state, COMPACT_STEPS, scope=scope, stretch=stretch)
-        cut = host - (head.cell_len - room)
-        if cut < host and cut >= HOST_MIN_CELLS:
-            head = _head(state, COMPACT_STEPS, host_cells=cut, scope=scope, stretch=stretch)
-        if head.cell_len <= room:
-            return Text.assemble(head, tail, no_wrap=True, overflow="ellipsis")
-    return text  # not even the name, the host and the tail fit: cut at the end as before
+        cut = host - (_joined(head, tail).cell_len - width)
+        if cut < host:
+            cells = max(cut, HOST_MIN_CELLS)
+            head = _head(state, COMPACT_STEPS, host_cells=cells, scope=scope, stretch=stretch)
+        line = _joined(head, tail)
+        if line.cell_len <= width:
+            return line
+    return line  # not even the name, the shortest host and the tail fit: cut at the end
 
 
 def header_line(state: HeaderState, compact: int = 0) -> Text:
@@ -163,9 +168,15 @@ def header_line(state: HeaderState, compact: int = 0) -> Text:
     the source (see :func:`link_words`). Nothing that tells whether the rows are current is
     ever dropped; a line still too long is cut before the age (:func:`fitted_header`), never
     wrapped out of sight."""
-    return Text.assemble(
-        _head(state, compact), _tail(state, compact), no_wrap=True, overflow="ellipsis"
-    )
+    return _joined(_head(state, compact), _tail(state, compact))
+
+
+def _joined(head: Text, tail: Text) -> Text:
+    """One line of ``head`` and ``tail``; while a link is down the tail may be empty, and
+    the head's last two spaces then end nothing (they made the line two cells longer)."""
+    text = Text.assemble(head, tail, no_wrap=True, overflow="ellipsis")
+    text.rstrip()
+    return text
 
 
 def _link_since(state: HeaderState) -> datetime | None:
@@ -251,8 +262,10 @@ def _tail(state: HeaderState, compact: int) -> Text:
             text.append(f"{fmt.clock(snap.time)} ")
         text.append(f"({seconds:.0f}s ago)", style="bold reverse" if late else "")
     if state.paused:
-        text.append("  PAUSED", style="bold reverse")
+        text.append("  " if text.plain else "")  # no age while a link is down: no gap
+        text.append("PAUSED", style="bold reverse")
     if snap is not None and snap.privilege.limited:
         note = "cells hidden" if compact >= 6 else "privileged cells hidden"
-        text.append(f"  {note}", style="italic")
+        text.append("  " if text.plain else "")
+        text.append(note, style="italic")
     return text

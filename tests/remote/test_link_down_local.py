@@ -1,0 +1,118 @@
+"""A dropped ``--remote`` link with a normal-length user@host, through the stand-in ssh
+(``local_ssh.py``): the header keeps the reconnection's state, attempt and since whole at 80
+and 100 columns (the host label gives way), and the connections screen says why the link is
+down, on one line, with no IPsec screen to look at.
+
+The link is dropped for real: the stand-in ssh (and with it the agent) is killed, and every
+attempt after that meets a wrapper that answers as ssh does for a host refusing port 22.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.geometry import Region
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from core.remote.feed import RemoteFeed, stream_config
+from core.remote.target import parse_target
+from tui.app import TcpscopeApp
+
+HERE = Path(__file__).resolve().parent
+TARGET = "operator@db-primary-03.eu-west.example.com"
+REFUSED = "ssh: connect to host db-primary-03.eu-west.example.com port 22: Connection refused"
+
+
+def rendered(widget: Static) -> str:
+    console = Console(file=io.StringIO(), width=300, record=True, color_system=None)
+    console.print(widget.content)
+    return console.export_text().rstrip("\n")
+
+
+async def until(pilot: Pilot[int], ok: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.1)
+
+
+@pytest.fixture
+def feed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RemoteFeed:
+    """A connected feed whose later attempts are refused once ``tmp_path/down`` exists."""
+    wrapper = tmp_path / "ssh"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'if [ -e "{tmp_path / "down"}" ]; then echo "{REFUSED}" >&2; exit 255; fi\n'
+        f'exec "{sys.executable}" "{HERE / "local_ssh.py"}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("TCPSCOPE_SSH", str(wrapper))
+    feed = RemoteFeed(
+        parse_target(TARGET),
+        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=False, provider="auto",
+                      vici=None, every_tcp_info=False, netns=None),
+    )  # fmt: skip
+    feed.connect()
+    return feed
+
+
+def drop(feed: RemoteFeed, tmp_path: Path) -> None:
+    """Refuse every later attempt, then end the running session's ssh (and agent)."""
+    (tmp_path / "down").touch()
+    session = feed._session
+    assert session is not None and session._proc is not None
+    os.kill(session._proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("width", [80, 100])
+async def test_a_long_user_at_host_gives_way_to_the_reconnection_s_words(
+    feed: RemoteFeed, tmp_path: Path, width: int
+) -> None:
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+    async with app.run_test(size=(width, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
+        drop(feed, tmp_path)
+        await until(pilot, lambda: "attempt 2 failed" in (feed.link_status or ""))
+        await pilot.pause(0.3)
+        header = rendered(app.screen.query_one("#header", Static))
+        snap = app.snapshot
+        assert snap is not None and snap.error is not None
+        since = snap.error.since.strftime("%H:%M:%S")
+        assert len(header) <= width, header
+        assert header.startswith("tcpscope  operator@"), header
+        assert re.search(rf"reconnecting: attempt \d+ since {since}$", header), header
+        assert "failed" not in header and " … " not in header, header
+        await pilot.press("q")
+
+
+async def test_the_cause_of_an_outage_is_on_the_connections_screen_at_80x24(
+    feed: RemoteFeed, tmp_path: Path
+) -> None:
+    """With no IPsec screen (--no-ipsec), the connections screen is the only place to say
+    why no live data comes: on one line below the header, the cause alone."""
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
+        screen = app.connections_screen()
+        assert screen is not None
+        rows_before = screen.table.size.height
+        drop(feed, tmp_path)
+        await until(pilot, lambda: "attempt 1 failed" in (feed.link_status or ""))
+        await pilot.pause(0.3)
+        banner = screen.query_one("#banner", Static)
+        assert banner.display and banner.size.height == 1
+        said = "".join(s.text for s in banner.render_lines(Region(0, 0, 80, 1))[0])
+        assert said.startswith("  cause: connection refused (ssh: connect to host"), said
+        assert "attempt" not in said and "since" not in said and "reconnecting" not in said
+        assert screen.table.size.height == rows_before - 1  # one row, not two or three
+        await pilot.press("q")
