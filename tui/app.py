@@ -124,7 +124,8 @@ class TcpscopeApp(ReplayActions, GuardedApp):
     """True while the feed is paused."""
     ipsec_view: reactive[IpsecView | None] = reactive(None, init=False, repaint=False)
     """The newest IPsec view (the IPsec screen watches it): from the feed's own IPsec stream,
-    or from the snapshots of a feed that has none."""
+    or from the snapshots of a feed that has none; in a replay, the sample shown's (None: no
+    view recorded up to it)."""
     header: reactive[HeaderState | None] = reactive(None, init=False, repaint=False)
     """What every screen's header line shows (screens' headers watch it)."""
 
@@ -241,6 +242,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             self._show_ipsec(message.view)
 
     def _show_ipsec(self, view: IpsecView | None) -> None:
+        """A live view, unless an older one (views arrive on their own clock, out of turn)."""
         current = self.ipsec_view
         if view is not None and (current is None or view.time >= current.time):
             self.ipsec_view = view
@@ -259,7 +261,12 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         if snap.page is not None and isinstance(self.feed, ShowsPages):
             # The rest of the first sample waits for this page to be drawn (one GIL).
             self.call_after_refresh(self.feed.page_shown)
-        self._show_ipsec(snap.ipsec)
+        if isinstance(self.feed, Seekable):
+            # A replay moves back as well as forward: the sample's own view (the last one
+            # recorded at or before it), never a later sample's shown before a seek back.
+            self.ipsec_view = snap.ipsec
+        else:
+            self._show_ipsec(snap.ipsec)
         self._publish_header()
         self._notify_errors(snap)
 

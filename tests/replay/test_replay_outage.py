@@ -10,6 +10,7 @@ by the project's recording writer and replayed in the real app.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from collections.abc import Callable, Iterator
@@ -197,3 +198,38 @@ async def test_the_connections_screen_says_why_the_recorded_link_was_down(
         assert said.rstrip() == "  cause: nobody@server.invalid: connection reset by peer", said
         feed.seek_index(4)
         await until(pilot, lambda: not cause.display)
+
+
+@pytest.fixture
+def late_ipsec(tmp_path: Path) -> Path:
+    """Two samples without an IPsec view (the sampler's first came later), then two with."""
+    snaps = demo_snapshots(2, 4)
+    path = tmp_path / "late.tsr"
+    write_recording(path, [dataclasses.replace(s, ipsec=None) for s in snaps[:2]] + snaps[2:])
+    return path
+
+
+async def test_a_seek_back_before_the_first_ipsec_view_shows_no_later_values(
+    late_ipsec: Path,
+) -> None:
+    """The sampler's first IPsec view can come samples after its first connections: a seek
+    back to those samples kept showing the later view; now the screen says none is known."""
+    feed = open_replay(late_ipsec)
+    feed.pause()
+    app = TcpscopeApp(feed, hostname="web1")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None)
+        await pilot.press("2")
+        feed.seek_index(3)
+        await until(pilot, lambda: "● demo" in providers(app))
+        feed.seek_index(1)
+        await until(pilot, lambda: feed.index == 1 and app.ipsec_view is None)
+        await pilot.pause()
+        assert "No IPsec values were recorded up to this sample" in providers(app)
+        assert not ipsec(app).query_one("#ipsec-switcher").display
+        feed.seek_index(2)  # the first view: shown again, the cursor on its first row
+        await until(pilot, lambda: "● demo" in providers(app))
+        for _ in range(3):
+            await pilot.pause()
+        assert ipsec(app).query_one("#ipsec-switcher").display
+        assert isinstance(ipsec(app).focused, CounterRowView)

@@ -206,6 +206,7 @@ class CounterTable(VerticalScroll):
         """
         cursor = self.screen.focused
         absent = [section.absent for section in self._sections.values()]
+        at_top = self._at_top(cursor)
         for view in daemons_first(providers):
             section = self._sections.get(view.name)
             if section is None:
@@ -219,10 +220,27 @@ class CounterTable(VerticalScroll):
         if isinstance(cursor, CounterRowView) and not cursor.display:
             self.focus_near(cursor)
         elif isinstance(cursor, CounterRowView) and absent != self._absent_now(len(absent)):
-            # A daemon's rows came back above the cursor and pushed it down, maybe off screen.
-            self.call_after_refresh(cursor.scroll_visible, animate=False)
+            if at_top:
+                # The user had not moved from the top: the screen stays there, the cursor on
+                # the new first row (following the old one scrolled the daemon's header away).
+                self._stay_at_top()
+            else:
+                # A daemon's rows came back above the cursor and pushed it down, maybe off
+                # screen.
+                self.call_after_refresh(cursor.scroll_visible, animate=False)
         elif cursor is self:
             self.call_after_refresh(self._focus_first_if_table_focused)
+
+    def _at_top(self, cursor: Widget | None) -> bool:
+        """True when the view is at its top with the cursor on the first visible row: where
+        the screen opened, or where Home put it; the user has not moved away."""
+        rows = self.visible_rows()
+        return self.scroll_y == 0 and bool(rows) and cursor is rows[0]
+
+    def _stay_at_top(self) -> None:
+        """The cursor on the first visible row and the view at its top (headers shown)."""
+        if self.focus_first() is not None:
+            self.call_after_refresh(self.scroll_home, animate=False)
 
     def _absent_now(self, count: int) -> list[bool]:
         """Which of the first ``count`` sections show their daemon's banner instead of rows."""

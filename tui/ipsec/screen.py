@@ -39,6 +39,7 @@ NARROW = 100
 """Below this many columns the rows drop the kind and provider cells (see ipsec.tcss)."""
 FILTER_HINT = "counter name, e.g. failures — Enter applies, Esc clears"
 NO_IPSEC = "IPsec sampling is off (--no-ipsec) or has not produced a sample yet."
+NO_IPSEC_YET = "No IPsec values were recorded up to this sample."
 
 
 def providers_line(
@@ -164,6 +165,17 @@ class IpsecScreen(Screen[None]):
     def _view_changed(self, view: IpsecView | None) -> None:
         if view is not None:
             self.show_view(view)
+        elif self.view is not None:
+            self._show_none()
+
+    def _show_none(self) -> None:
+        """A replay sought back before its first IPsec view: no values are known for this
+        sample, and a later sample's must not stay shown as if they were its."""
+        self.view = None
+        self._providers_text = None
+        self.query_one("#ipsec-providers", Static).update(NO_IPSEC_YET)
+        self.query_one("#banner", Static).display = False
+        self.query_one(ContentSwitcher).display = False
 
     def _header_changed(self, state: HeaderState | None) -> None:
         """A remote feed's link went down or came back: the view shown is live or not."""
@@ -198,6 +210,10 @@ class IpsecScreen(Screen[None]):
     def show_view(self, view: IpsecView) -> None:
         """Render one IPsec view on both sub-views and in an open detail."""
         self.view = view
+        switcher = self.query_one(ContentSwitcher)
+        if not switcher.display:  # back from a sample with no view (see _show_none)
+            switcher.display = True
+            self.call_after_refresh(self._refocus)
         self._show_providers()
         self._show_banner()
         self.query_one(CounterTable).show(view.providers, self.stale)
@@ -207,6 +223,15 @@ class IpsecScreen(Screen[None]):
             row = _find_row(view, self._detail.provider, self._detail.counter)
             if row is not None:
                 self._detail.show(row, _versions(view), self.stale, _sample_no(view, row))
+
+    def _refocus(self) -> None:
+        """The cursor back on the sub-view shown (hiding it had taken the focus away)."""
+        if self.focused is not None:
+            return
+        if self.native:
+            self.set_focus(self.query_one(NativePage))
+        else:
+            self.query_one(CounterTable).focus_first()
 
     def _show_providers(self) -> None:
         if self.view is None:
