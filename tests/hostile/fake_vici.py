@@ -63,13 +63,7 @@ class FakeVici:
 
     def close(self) -> None:
         self._stop.set()
-        for conn in [self._server, *self._conns]:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        os.rmdir(self.dir)
+        _shut(self._server, self._conns, self.path)
 
 
 @contextlib.contextmanager
@@ -134,13 +128,7 @@ class ScriptedVici:
                 conn.sendall(struct.pack("!I", len(reply)) + reply)
 
     def close(self) -> None:
-        for conn in [self._server, *self._conns]:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        os.rmdir(self.dir)
+        _shut(self._server, self._conns, self.path)
 
 
 @contextlib.contextmanager
@@ -151,3 +139,15 @@ def scripted_vici(replies: Mapping[str, Mapping[str, object]]) -> Iterator[Scrip
         yield peer
     finally:
         peer.close()
+
+
+def _shut(server: socket.socket, conns: list[socket.socket], path: str) -> None:
+    """Close a peer's listening socket and its connections, and remove its socket file and
+    the folder made for it."""
+    for conn in [server, *conns]:
+        with contextlib.suppress(OSError):
+            conn.shutdown(socket.SHUT_RDWR)
+        conn.close()
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    os.rmdir(os.path.dirname(path))

@@ -196,17 +196,23 @@ class SlowVici:
         os.unlink(self.path)
 
 
-@pytest.fixture
-def slow_vici(lab: IpsecLab, tmp_path: Path) -> Iterator[Callable[[float], str]]:
+def slow_vicis(lab: IpsecLab, folder: Path) -> Iterator[Callable[[float], str]]:
+    """For a fixture: makes :class:`SlowVici` proxies in front of ``lab``'s charon (the
+    socket path of each), closed when the test ends."""
     made: list[SlowVici] = []
 
     def make(delay_s: float) -> str:
-        made.append(SlowVici(lab.a.vici, str(tmp_path / f"slow{len(made)}.vici"), delay_s))
+        made.append(SlowVici(lab.a.vici, str(folder / f"slow{len(made)}.vici"), delay_s))
         return made[-1].path
 
     yield make
     for proxy in made:
         proxy.close()
+
+
+@pytest.fixture
+def slow_vici(lab: IpsecLab, tmp_path: Path) -> Iterator[Callable[[float], str]]:
+    yield from slow_vicis(lab, tmp_path)
 
 
 def test_a_one_shot_waits_for_a_slow_but_healthy_charon(slow_vici: Callable[[float], str]) -> None:

@@ -14,18 +14,16 @@ import os
 import re
 import signal
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 from textual.geometry import Region
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from core.remote.feed import RemoteFeed, stream_config
 from core.remote.target import parse_target
+from tests.pilot_wait import until
 from tui.app import TcpscopeApp
 
 HERE = Path(__file__).resolve().parent
@@ -37,13 +35,6 @@ def rendered(widget: Static) -> str:
     console = Console(file=io.StringIO(), width=300, record=True, color_system=None)
     console.print(widget.content)
     return console.export_text().rstrip("\n")
-
-
-async def until(pilot: Pilot[int], ok: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.1)
 
 
 @pytest.fixture

@@ -19,13 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 from rich.text import Text
-from textual.pilot import Pilot
 from textual.widgets import Label, Static
 
 from core.connections import TcpConnection
@@ -34,6 +33,7 @@ from core.remote import session
 from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
 from core.remote.target import parse_target
 from tests.lab.ssh_lab import SERVER_PYTHON, TC, SshLab, have_ssh_lab, listen_in_namespace
+from tests.pilot_wait import until
 from tests.remote.lab_feed import open_feed
 from tests.tui.test_app import pane_text
 from tui.app import TcpscopeApp
@@ -152,13 +152,6 @@ def header_text_of(widget: Static) -> str:
     console = Console(file=io.StringIO(), width=300, record=True, color_system=None)
     console.print(widget.content)
     return console.export_text()
-
-
-async def until(pilot: Pilot[int], ok: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.1)
 
 
 async def test_dropped_link_keeps_ghosts_and_reconnects(

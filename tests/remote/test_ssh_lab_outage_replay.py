@@ -13,16 +13,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from core.recording.reader import Recording
 from core.recording.replay import open_replay
 from tests.lab.ssh_lab import SshLab, have_ssh_lab
+from tests.pilot_wait import until
 from tui import format as tfmt
 from tui.app import TcpscopeApp
 from tui.ipsec.screen import IpsecScreen
@@ -59,14 +58,6 @@ def record_outage(lab: SshLab, path: Path) -> int:
     rec = Recording(str(path))
     (down,) = [i for i in range(len(rec)) if rec.snapshot(i).link_down is not None]
     return down
-
-
-async def until(pilot: Pilot[int], ok: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if ok():
-            return
-        await pilot.pause()
-    assert ok()
 
 
 def banner(screen: IpsecScreen) -> str:

@@ -21,7 +21,8 @@ from core.recording.reader import Recording
 from core.recording.replay import open_replay
 from core.recording.writer import RecordingWriter
 from core.sampling.sampler import Sampler
-from tests.replay.test_replay_tui import ready, shown, until
+from tests.pilot_wait import until
+from tests.replay.test_replay_tui import ready, shown
 from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
 from tui.replay.controls import DiffScreen

@@ -13,20 +13,20 @@ from __future__ import annotations
 import dataclasses
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.geometry import Region
-from textual.pilot import Pilot
 from textual.widgets import Label, Static
 
 from core.connections.snapshot import Snapshot
 from core.recording.replay import open_replay
 from core.remote.feed import DISCONNECTED, RemoteFeed, stream_config
 from core.remote.target import parse_target
+from tests.pilot_wait import until
 from tests.recording.util import demo_snapshots, write_recording
 from tui.app import TcpscopeApp
 from tui.ipsec.counter_detail import CounterDetail
@@ -62,14 +62,6 @@ def with_outage(tmp_path: Path) -> Path:
     path = tmp_path / "outage.tsr"
     write_recording(path, [*written, outage, *snaps[3:]])
     return path
-
-
-async def until(pilot: Pilot[int], ok: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if ok():
-            return
-        await pilot.pause()
-    assert ok()
 
 
 def ipsec(app: TcpscopeApp) -> IpsecScreen:

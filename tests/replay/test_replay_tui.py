@@ -4,7 +4,7 @@ screen, step, jump, speed, seek prompt, marks and the A/B diff screen."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from core.connections import TcpConnection, TcpState
 from core.connections.snapshot import Snapshot
 from core.demo import DemoFeed
 from core.recording.replay import ReplayFeed, diff_between, open_replay
+from tests.pilot_wait import until
 from tests.recording.content import gzip_members
 from tests.recording.util import demo_snapshots, write_recording
 from tests.tui.keys import burst, scrolled
@@ -48,14 +49,6 @@ def recording(snaps: list[Snapshot], tmp_path_factory: pytest.TempPathFactory) -
 def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     yield
-
-
-async def until(pilot: Pilot[int], ok: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if ok():
-            return
-        await pilot.pause()
-    assert ok()
 
 
 def app_on(path: Path) -> tuple[TcpscopeApp, ReplayFeed]:

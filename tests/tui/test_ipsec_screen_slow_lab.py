@@ -18,7 +18,7 @@ from core.ipsec.model import COUNTER_NAMES
 from core.ipsec.providers.base import Provider
 from core.ipsec.providers.kernel import KernelProvider
 from core.ipsec.providers.strongswan import StrongswanProvider
-from tests.ipsec.test_hung_charon_lab import SlowVici
+from tests.ipsec.test_hung_charon_lab import slow_vicis
 from tests.lab.ipsec_lab import IpsecLab
 from tests.lab.own_lab import own_lab
 from tests.tui.ipsec_fixtures import SteppedIpsecFeed
@@ -37,15 +37,7 @@ def lab() -> Iterator[IpsecLab]:
 
 @pytest.fixture
 def slow_vici(lab: IpsecLab, tmp_path: Path) -> Iterator[Callable[[float], str]]:
-    made: list[SlowVici] = []
-
-    def make(delay_s: float) -> str:
-        made.append(SlowVici(lab.a.vici, str(tmp_path / f"slow{len(made)}.vici"), delay_s))
-        return made[-1].path
-
-    yield make
-    for proxy in made:
-        proxy.close()
+    yield from slow_vicis(lab, tmp_path)
 
 
 async def test_the_screen_opened_before_a_slow_charon_answers_stays_at_its_top(
