@@ -178,10 +178,10 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             if isinstance(feed, Seekable)
             else None
         )
-        self.actions_off = actions_off(feed)
+        self.actions_off = actions_off(feed, "terminate")
         self.remote = is_remote(feed)
         self.own_namespace = own_namespace_words(feed)
-        self.close_off = self.actions_off or close_refused_here()
+        self.close_off = actions_off(feed, "close") or close_refused_here()
         self._publish_header()
 
     def get_line_filters(self) -> Sequence[LineFilter]:

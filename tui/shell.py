@@ -53,14 +53,15 @@ class Shell(Protocol):
     ghost_ttl_s: float
     replay: ReplayControls | None
     actions_off: str | None
-    """Why closing a connection or ending a process is off (replay, demo, --redact), or None."""
+    """Why ending a process is off (replay, demo, --redact, --remote), or None."""
     remote: bool
     """The rows are another host's (``--remote``): closing and ending are never offered."""
     own_namespace: str
     """What to call the namespace the sampler ran in (core.commands.own_namespace_words)."""
     close_off: str | None
-    """Why closing a connection is off: :attr:`actions_off`, or no CAP_NET_ADMIN (the kernel
-    would refuse every close), or None. Ending a process may still work (one's own)."""
+    """Why closing a connection is off: as for :attr:`actions_off` (over --remote pointing to
+    the CLI's ``close``), or no CAP_NET_ADMIN (the kernel would refuse every close), or None.
+    Ending a process may still work (one's own)."""
     initial_filter: str
     """The connections filter this run starts with (``--filter``; never saved)."""
 

@@ -140,12 +140,14 @@ def make_feed(options: FeedOptions) -> Feed:
     return feed
 
 
-def actions_off(feed: Feed) -> str | None:
-    """Why the connections ``feed`` shows cannot be closed or their processes ended, or None.
+def actions_off(feed: Feed, kind: str) -> str | None:
+    """Why ``kind`` ("close" a connection or "terminate" a process) is off for the connections
+    ``feed`` shows, or None.
 
     A replay, the demo or ``--remote`` shows sockets that are not this host's now; under
     ``--redact`` the table shows pseudonyms, so a confirmation could not say exactly what
-    would be closed.
+    would be closed. Why ``kind``: over ``--remote`` a close has a way round (the CLI's
+    ``close`` on the server) and terminating has none; K's refusal pointed to ``close``.
     """
     from core.recording import RedactingFeed
     from core.remote import RemoteFeed
@@ -158,10 +160,8 @@ def actions_off(feed: Feed) -> str | None:
     if isinstance(feed, RedactingFeed):
         return "not available under --redact: the table shows pseudonyms, not the real sockets"
     if isinstance(feed, RemoteFeed):
-        return (
-            "not available with --remote in the TUI: these sockets and PIDs are on another "
-            "host (use tcpscope --remote HOST close)"
-        )
+        why = "not available with --remote in the TUI: these sockets and PIDs are on another host"
+        return f"{why} (use tcpscope --remote HOST close)" if kind == "close" else why
     return None
 
 

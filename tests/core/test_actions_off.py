@@ -37,7 +37,8 @@ def _remote() -> Feed:
 
 
 def test_live_feed_allows_acting() -> None:
-    assert actions_off(_live()) is None
+    assert actions_off(_live(), "close") is None
+    assert actions_off(_live(), "terminate") is None
 
 
 @pytest.mark.parametrize(
@@ -58,5 +59,15 @@ def test_other_feeds_say_why_not(tmp_path: Path, name: str, needle: str) -> None
         "redacted replay": lambda: RedactingFeed(_replay(tmp_path)),
         "remote": _remote,
     }
-    reason = actions_off(feeds[name]())
-    assert reason is not None and reason.startswith(needle)
+    for kind in ("close", "terminate"):
+        reason = actions_off(feeds[name](), kind)
+        assert reason is not None and reason.startswith(needle)
+
+
+def test_over_remote_only_closes_refusal_points_to_close() -> None:
+    # K over --remote said "(use tcpscope --remote HOST close)": close ends no process.
+    close = actions_off(_remote(), "close")
+    assert close is not None and "tcpscope --remote HOST close" in close, close
+    terminate = actions_off(_remote(), "terminate")
+    assert terminate is not None and terminate.startswith("not available with --remote")
+    assert "close" not in terminate and "on another host" in terminate, terminate

@@ -350,6 +350,10 @@ async def test_the_remote_tuis_footer_leaves_out_close_and_kill(
         assert "Pause" in words and "Close" not in words and "Kill" not in words, words
         await pilot.press("x")
         await until(pilot, lambda: any("--remote" in str(n.message) for n in app._notifications))
+        await pilot.press("K")  # it said "use tcpscope --remote HOST close": no process ends so
+        await until(pilot, lambda: any(n.title == "Terminate process" for n in app._notifications))
+        (said,) = [n.message for n in app._notifications if n.title == "Terminate process"]
+        assert "another host" in said and "close" not in said, said
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         lines = [" ".join(ln.split()) for ln in help_text(app).splitlines()]

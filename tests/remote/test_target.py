@@ -72,5 +72,5 @@ def test_tui_actions_never_touch_this_host_for_a_remote_feed() -> None:
         interval_s=1.0, ghost_ttl_s=5.0, ipsec=False, provider="auto", vici=None,
         every_tcp_info=False,
     )  # fmt: skip
-    reason = actions_off(RemoteFeed(parse_target("web1"), config))
+    reason = actions_off(RemoteFeed(parse_target("web1"), config), "close")
     assert reason is not None and "another host" in reason and "--remote HOST close" in reason

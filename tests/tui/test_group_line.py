@@ -163,3 +163,27 @@ def test_an_ownerless_process_cell_fits_ten_cells_whole(status: OwnerStatus) -> 
     assert "…" not in text or full == "…", text  # a word, never a cut one
     wide = row_line(conn, None, "", "", False, ((PROCESS, 16),), 16, extra, plain, member=False)
     assert wide.text.rstrip() == full
+
+
+@pytest.mark.parametrize(
+    ("width", "shown"),
+    [(60, "Established 9000  …"), (75, "Established 9000  FinWait2 4500  …")],
+)
+def test_a_short_names_counts_leave_no_room_to_a_note(width: int, shown: str) -> None:
+    # At 60 columns a namespace "rv2-b" read "▸ rv2-b 18001  …/s — Listen 1  Established
+    # 9000  …  (0 B/s …": the cells the FinWait2 count left when it gave way (too few for
+    # it) went to a cut note that said nothing. A note has room only beside every count.
+    group = Group(None, "rv2-b", netns=4026532180, inode=4026532180)
+    group.counts = {
+        TcpState.LISTEN: 1,
+        TcpState.ESTABLISHED: 9000,
+        TcpState.FIN_WAIT2: 4500,
+        TcpState.CLOSE_WAIT: 4500,
+    }
+    group.members = [str(i) for i in range(18001)]
+    line = group_line(group, False, False, width, GroupRate(0.0, 3, 9000), plain).text
+    assert cell_len(line) == width
+    assert line.rstrip() == f"▸ rv2-b 18001  …/s — Listen 1  {shown}", line
+    # Every count whole: the note has the room the counts leave.
+    wide = group_line(group, False, False, 91, GroupRate(0.0, 3, 9000), plain).text
+    assert wide.endswith("CloseWait 4500  (0 B/s in …"), wide

@@ -127,7 +127,8 @@ def row_line(
 NAME_AT_LEAST = 4
 """Cells a group's name keeps (with its "…") when the counts need the rest of the row."""
 NOTE_AT_LEAST = 8
-"""Cells a cut note needs to say anything; with fewer left it is dropped."""
+"""Cells a cut note needs to say anything; with fewer left it is dropped. A note has room
+only beside every count whole: the cells a count left when it gave way are not a note's."""
 
 
 def group_line(
@@ -146,7 +147,9 @@ def group_line(
     :data:`NAME_AT_LEAST`). The counts stay whole: a note appended after the name was cut
     to fit them cut the row again at its end, ``Established 2001…`` for 20015. Why the
     notes last: the rate's note once came first and cut an unprivileged run's Established
-    count at 80 columns."""
+    count at 80 columns. Why no note once a count gives way: the cells that count left went
+    to a cut note, ``Established 9000  …  (0 B/s …``, a note saying nothing in a count's
+    place."""
     names = ["conn-table--group"] + (["conn-table--cursor"] if cursor else [])
     line_style = style(*names)
     head = "▾ " if expanded else "▸ "
@@ -154,7 +157,7 @@ def group_line(
     name = fmt.safe(group.name)
     least = min(cell_len(name), NAME_AT_LEAST)
     lead = f" {len(group.members)}{_group_speed(rate)} — "
-    body = _fit_counts(lead, _group_counts(group), width - cell_len(head + ident) - least)
+    body, every = _fit_counts(lead, _group_counts(group), width - cell_len(head + ident) - least)
     room = width - cell_len(head) - cell_len(ident) - cell_len(body)
     cut_to = max(room, NAME_AT_LEAST)
     if cell_len(name) > cut_to:
@@ -162,7 +165,7 @@ def group_line(
     if cell_len(spare) <= room - cell_len(name):
         ident = spare + ident
     text = f"{head}{name}{ident}{body}"
-    notes = _group_notes(group, rate)
+    notes = _group_notes(group, rate) if every else ""
     left = width - cell_len(text)
     if notes and (cell_len(notes) <= left or left >= NOTE_AT_LEAST):
         text += fmt.fit(notes, left) if cell_len(notes) > left else notes
@@ -187,14 +190,14 @@ def _group_counts(group: Group) -> list[str]:
     return counts
 
 
-def _fit_counts(lead: str, counts: list[str], room: int) -> str:
-    """``lead`` and as many of ``counts`` as fit ``room`` (the rest said as ``…``), each
-    whole: a count cut at its end reads as a smaller number."""
+def _fit_counts(lead: str, counts: list[str], room: int) -> tuple[str, bool]:
+    """(``lead`` and as many of ``counts`` as fit ``room``, the rest said as ``…``; whether
+    every count is shown), each whole: a count cut at its end reads as a smaller number."""
     for keep in range(len(counts), 0, -1):
         shown = "  ".join(counts[:keep]) + ("  …" if keep < len(counts) else "")
         if cell_len(lead) + cell_len(shown) <= room:
-            return lead + shown
-    return lead + ("…" if counts else "")
+            return lead + shown, keep == len(counts)
+    return lead + ("…" if counts else ""), not counts
 
 
 def _group_notes(group: Group, rate: GroupRate | None) -> str:
