@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from core.connections.model import TcpConnection
 
 
+UNMATCHED_WAY_IN = "entering it needs CAP_SYS_ADMIN"
+"""The end of :data:`UNMATCHED_REASON`: what a filter note of such a namespace says."""
 UNMATCHED_REASON = (
     "no process is seen in it, and it may be one of the namespaces read from /proc/PID/net/tcp "
     "(another user's process's namespace is matched to an nsfs file only by a netns id, "
-    "ip netns set NAME auto, and neither has one); entering it needs CAP_SYS_ADMIN"
+    f"ip netns set NAME auto, and neither has one); {UNMATCHED_WAY_IN}"
 )
 """Why an :attr:`NamespaceInfo.unmatched` nsfs file's namespace was not read."""
 STAND_IN_REASON = (

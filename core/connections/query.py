@@ -35,11 +35,18 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection
-from core.connections.namespaces import NamespaceInfo, NamespaceView, label, namespace_words
+from core.connections.namespaces import (
+    UNMATCHED_WAY_IN,
+    NamespaceInfo,
+    NamespaceView,
+    ReadBy,
+    label,
+    namespace_words,
+)
 from core.connections.records import address_test, endpoint_text
 from core.connections.seed_tables import ENUMS
 from core.connections.services import service_port
-from core.textsafe import is_digits, printable, typed
+from core.textsafe import composed, is_digits, printable, typed
 
 FILTER_KEYS: Final = (
     "state",
@@ -287,13 +294,17 @@ class NamespaceMisses:
 
 
 def namespace_misses(query: Query, view: NamespaceView | None) -> NamespaceMisses:
-    """One line per ``ns:``/``container:`` value no namespace of ``view`` answers to.
+    """One line per ``ns:``/``container:`` value no namespace the table shows answers to.
 
     Why: such a word empties the table as a typo does, with no word of why (``state:`` and
     ``port:`` values are refused when parsed; namespaces come and go, so these are only
-    told). Nothing without a view: the namespaces are not known yet."""
+    told). A value that names only namespaces not read (another user's, as a user without
+    CAP_SYS_ADMIN) keeps no row either: it is told why, not counted as a hit. Nothing
+    without a view: the namespaces are not known yet."""
     if view is None:
         return NamespaceMisses()
+    read = [i for i in view.namespaces if i.read_by is not ReadBy.UNREADABLE]
+    unread = [i for i in view.present if i.read_by is ReadBy.UNREADABLE]
     lines = []
     empties = False
     for token in query.tokens:
@@ -301,19 +312,32 @@ def namespace_misses(query: Query, view: NamespaceView | None) -> NamespaceMisse
         if token.ns_test is None or key is None:
             continue
         missed = [
-            item
-            for item in token.values
-            if not any(map(_namespace_test(key, (item,)), view.namespaces))
+            item for item in token.values if not any(map(_namespace_test(key, (item,)), read))
         ]
         what = "container" if key == "container" else "network namespace"
         for item in missed:
-            shown = _shown(key, item, view)
-            if token.negated:
+            named = [i for i in unread if _namespace_test(key, (item,))(i)]
+            if named:
+                why = f"{key}:{item} names a {what} not read: {_why_unread(named[0], view)}"
+                lines.append(f"-{key}:{item} excludes nothing: {why}" if token.negated else why)
+            elif token.negated:
+                shown = _shown(key, item, view)
                 lines.append(f"-{key}:{item} excludes nothing: no {what} here answers to it{shown}")
             else:
-                lines.append(f"{key}:{item} matches no {what} here{shown}")
+                lines.append(f"{key}:{item} matches no {what} here{_shown(key, item, view)}")
         empties = empties or (not token.negated and len(missed) == len(token.values))
     return NamespaceMisses(tuple(lines), empties)
+
+
+def _why_unread(info: NamespaceInfo, view: NamespaceView) -> str:
+    """Why ``info`` was not read, in one line; for an unmatched nsfs file, which shown
+    namespaces it may be (their label is what ``ns:`` takes for them)."""
+    if not info.unmatched:
+        return composed(info.reason or "no way in")
+    stand_ins = [printable(label(i, view)) for i in view.present if i.stand_in]
+    more = ", …" if len(stand_ins) > 3 else ""
+    maybe = f"; it may be one shown as {', '.join(stand_ins[:3])}{more}" if stand_ins else ""
+    return f"{UNMATCHED_WAY_IN}{maybe}"
 
 
 def _shown(key: str, item: str, view: NamespaceView) -> str:
