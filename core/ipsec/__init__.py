@@ -49,9 +49,8 @@ if TYPE_CHECKING:
         ProviderView,
     )
     from core.ipsec.one_shot import one_shot as one_shot_view
-    from core.ipsec.presence import counters_unreachable, daemons_first, start_hint
+    from core.ipsec.presence import DEFAULT_VICI, counters_unreachable, daemons_first, start_hint
     from core.ipsec.providers import PROVIDER_NAMES, check_vici_path, get_providers
-    from core.ipsec.providers._vici import DEFAULT_VICI
     from core.ipsec.sampling import IpsecSampler
 else:
     __getattr__ = lazy_exports(
@@ -69,9 +68,8 @@ else:
                 "ProviderView",
             ),
             "one_shot": ("one_shot_view=one_shot",),
-            "presence": ("counters_unreachable", "daemons_first", "start_hint"),
+            "presence": ("DEFAULT_VICI", "counters_unreachable", "daemons_first", "start_hint"),
             "providers": ("PROVIDER_NAMES", "check_vici_path", "get_providers"),
-            "providers._vici": ("DEFAULT_VICI",),
             "sampling": ("IpsecSampler",),
         },
     )

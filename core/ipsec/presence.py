@@ -12,6 +12,10 @@ from collections.abc import Iterable
 from typing import Final
 
 from core.ipsec.model import ProviderView
+from core.textsafe import printable
+
+DEFAULT_VICI: Final = "/var/run/charon.vici"
+"""charon's VICI socket where ``--vici`` names none."""
 
 HOW_TO_START: Final[dict[str, tuple[str, ...]]] = {
     "strongswan": (
@@ -23,6 +27,9 @@ HOW_TO_START: Final[dict[str, tuple[str, ...]]] = {
 """What to do when a provider's daemon is not running, step by step (a user's words: the test
 lab that starts one is the README's, for developers; an installed tcpscope has no tests
 package)."""
+GIVEN_SOCKET: Final = "check charon's VICI socket is the --vici given: {}"
+"""The last step for charon when ``--vici`` named a socket: suggesting ``--vici`` again sent
+the user back to the option they had already used."""
 
 
 NOT_INSTALLED: Final = "not installed"
@@ -56,7 +63,21 @@ def start_hint(view: ProviderView) -> list[str]:
         else HOW_TO_START
     )
     steps = hints.get(view.name, ("--json lists why each is not reported",))
+    if hints is HOW_TO_START and (given := vici_given(view)) is not None:
+        steps = (*steps[:-1], GIVEN_SOCKET.format(printable(given)))
     return [f"to see its {len(view.rows)} counters: {steps[0]}", *steps[1:]]
+
+
+def vici_given(view: ProviderView) -> str | None:
+    """The socket ``--vici`` named for charon's ``view`` (None: the default one, or not
+    charon). From its InstanceName, ``strongswan:<VICI socket path>``: the one answer that
+    reaches the app's screen, ``tcpscope ipsec``, a remote host's and a replay alike."""
+    prefix = f"{view.name}:"
+    instance = view.stats.instance_name
+    if view.name != "strongswan" or not instance.startswith(prefix):
+        return None
+    path = instance.removeprefix(prefix)
+    return None if path in ("", DEFAULT_VICI) else path
 
 
 def counters_unreachable(view: ProviderView) -> bool:

@@ -285,11 +285,18 @@ class ReplayFeed(FeedControls):
 _OFFSET: Final = re.compile(r"^([+-])\s*((?:\d+(?:\.\d+)?\s*[hms]?\s*)+)$")
 _PART: Final = re.compile(r"(\d+(?:\.\d+)?)\s*([hms]?)")
 _CLOCK: Final = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?$")
+_FRACTION: Final = re.compile(r"\d[.,]\d")
+_REST_OF_SECOND: Final = timedelta(microseconds=999_999)
 
 
 def parse_seek(text: str, position: datetime, *, tz: tzinfo = UTC) -> datetime:
     """The time ``text`` names: ``HH:MM[:SS]`` (in ``tz``, the day nearest ``position``),
     an offset from ``position`` (``+90s``, ``-2m``, ``+1h30m``, ``-15``), or an ISO datetime.
+
+    A time without a fraction names the whole second the bar shows (it cuts fractions
+    off): its last microsecond, so that the seek lands on the last sample the bar labels
+    with that time; to the start of the second, a sample at 09:26:11.7 shown as 09:26:11
+    was found for ``09:26:12``. A fraction typed (``09:26:12.5``) is taken as it is.
 
     An offset or a time past the recording is kept (the feed clamps it to the first or
     last sample); one no date can hold (``+99999999h``) is refused, not raised as the
@@ -323,7 +330,7 @@ def _parse_time(text: str, position: datetime, tz: tzinfo) -> datetime:
             raise UsageError(f"not a time of day: {text!r}")
         local = position.astimezone(tz)
         base = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
-        base += timedelta(seconds=secs)
+        base += timedelta(seconds=secs) + _rest_of_second(text)
         candidates = [base]
         for day in (timedelta(days=-1), timedelta(days=1)):
             with contextlib.suppress(OverflowError):  # no day before year 1 or after 9999
@@ -335,7 +342,12 @@ def _parse_time(text: str, position: datetime, tz: tzinfo) -> datetime:
         raise UsageError(
             f"cannot seek to {text!r}: use HH:MM:SS or an offset like +90s, -2m, +1h"
         ) from None
-    return when if when.tzinfo else when.replace(tzinfo=tz)
+    return (when if when.tzinfo else when.replace(tzinfo=tz)) + _rest_of_second(text)
+
+
+def _rest_of_second(text: str) -> timedelta:
+    """To the end of the second a time without a fraction names (nothing if it has one)."""
+    return timedelta() if _FRACTION.search(text) else _REST_OF_SECOND
 
 
 # --- A/B diff ----------------------------------------------------------------------------

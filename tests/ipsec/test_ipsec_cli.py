@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -135,7 +136,8 @@ def test_table_shows_the_daemon_first_and_says_once_that_it_is_not_running(
     tmp_path: Path,
 ) -> None:
     """As on the app's screen: the IKE daemon's section before the kernel's, and an absent
-    charon is one error and how to start it, not 21 rows that each say it is not running."""
+    charon is one error and how to start it, not 21 rows that each say it is not running;
+    with --vici given, the socket given, not a suggestion to give --vici."""
     if sys.platform != "linux":
         pytest.skip("the kernel provider is Linux's")
     out = io.StringIO()
@@ -146,7 +148,7 @@ def test_table_shows_the_daemon_first_and_says_once_that_it_is_not_running(
     assert daemon[1:] == [
         f"  error: charon not running (no VICI socket at {tmp_path / 'charon.vici'})",
         "  to see its 21 counters: start charon (systemctl start strongswan)",
-        "  if it runs with another VICI socket: tcpscope --vici <socket>",
+        f"  check charon's VICI socket is the --vici given: {tmp_path / 'charon.vici'}",
     ]
     kernel_rows = [ln for ln in sections[1].splitlines() if ln.split()[0] in COUNTER_NAMES]
     assert len(kernel_rows) == 21
@@ -284,3 +286,27 @@ def test_json_carries_the_true_error_text_and_stderr_the_escaped_one(tmp_path: P
     assert out.stderr == (
         f"tcpscope: ipsec: strongswan: charon not running (no VICI socket at {escaped})\n"
     )
+
+
+def test_without_vici_an_absent_charon_suggests_it_and_with_vici_names_the_socket(
+    tmp_path: Path,
+) -> None:
+    """The hint to pass --vici is for a charon looked for at the default socket only; with
+    --vici given it named the option already used, now the socket given (escaped)."""
+    from core.ipsec import DEFAULT_VICI, IpsecSampler, get_providers, one_shot_view, start_hint
+
+    path = tmp_path / "charon\x1b[2J.vici"
+    sampler = IpsecSampler.one_shot(get_providers("strongswan", str(path)))
+    try:
+        (view,) = one_shot_view(sampler.sample()).providers
+    finally:
+        sampler.close()
+    assert start_hint(view)[-1] == (
+        f"check charon's VICI socket is the --vici given: {tmp_path}/charon\\x1b[2J.vici"
+    )
+    default = dataclasses.replace(
+        view, stats=dataclasses.replace(view.stats, instance_name=f"strongswan:{DEFAULT_VICI}")
+    )
+    assert start_hint(default)[1:] == [
+        "if it runs with another VICI socket: tcpscope --vici <socket>"
+    ]

@@ -111,7 +111,9 @@ async def test_seek_by_time_and_text(feed: ReplayFeed, snaps: list[Snapshot]) ->
     feed.seek(parse_seek("-1m", feed.position))
     assert (await nxt(stream)).seq == 1  # before the start: the first sample
     feed.seek(parse_seek("09:00:15", feed.position))
-    assert (await nxt(stream)).seq == 151
+    assert (await nxt(stream)).seq == 160  # the last the bar labels 09:00:15 (09:00:15.9)
+    feed.seek(parse_seek("09:00:15.0", feed.position))
+    assert (await nxt(stream)).seq == 151  # a fraction typed is taken as it is
     await feed.aclose()
 
 
@@ -121,9 +123,14 @@ def test_parse_seek_forms() -> None:
     assert parse_seek("-2m", pos) == pos - timedelta(minutes=2)
     assert parse_seek("+1h30m", pos) == pos + timedelta(minutes=90)
     assert parse_seek("-15", pos) == pos - timedelta(seconds=15)
-    assert parse_seek("23:58:30", pos) == pos - timedelta(seconds=30)
-    assert parse_seek("00:01", pos) == pos + timedelta(minutes=2)  # the nearest day
-    assert parse_seek("2026-01-15T10:00:00+00:00", pos) == datetime(2026, 1, 15, 10, tzinfo=UTC)
+    # a time without a fraction names the whole second the bar shows: its last microsecond
+    rest = timedelta(microseconds=999_999)
+    assert parse_seek("23:58:30", pos) == pos - timedelta(seconds=30) + rest
+    assert parse_seek("00:01", pos) == pos + timedelta(minutes=2) + rest  # the nearest day
+    assert parse_seek("23:58:30.25", pos) == pos - timedelta(seconds=29.75)
+    iso = datetime(2026, 1, 15, 10, tzinfo=UTC)
+    assert parse_seek("2026-01-15T10:00:00+00:00", pos) == iso + rest
+    assert parse_seek("2026-01-15T10:00:00.5+00:00", pos) == iso + timedelta(seconds=0.5)
     for bad in ("", "soon", "25:00:00", "+", "12:61"):
         with pytest.raises(UsageError):
             parse_seek(bad, pos)
@@ -141,8 +148,8 @@ def test_an_offset_or_time_beyond_any_date_is_a_usage_error() -> None:
     last = datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC)  # a crafted recording's times
     with pytest.raises(UsageError, match="seek offset out of range"):
         parse_seek("+1m", last)
-    assert parse_seek("23:59:45", last) == last + timedelta(seconds=15)  # no next day
-    assert parse_seek("00:00:15", datetime(1, 1, 1, tzinfo=UTC)) == datetime(
+    assert parse_seek("23:59:59", last) == datetime.max.replace(tzinfo=UTC)  # no next day
+    assert parse_seek("00:00:15.0", datetime(1, 1, 1, tzinfo=UTC)) == datetime(
         1, 1, 1, 0, 0, 15, tzinfo=UTC
     )
 

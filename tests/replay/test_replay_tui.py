@@ -617,3 +617,38 @@ async def test_a_diff_of_marks_set_later_then_earlier_names_each_time_by_its_own
         expected = diff_between(snaps[100], snaps[210])
         assert [c.instance_id for c in screen.diff.added] == [c.instance_id for c in expected.added]
         assert f"Added ({len(expected.added)})" in body
+
+
+@pytest.fixture(scope="module")
+def fractions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Thirteen samples a second apart at 0.7 s past each second, as a real recorder's are."""
+    later = [
+        dataclasses.replace(s, time=s.time + timedelta(seconds=0.7)) for s in demo_snapshots(1, 13)
+    ]
+    path = tmp_path_factory.mktemp("fractions") / "fractions.tsr"
+    write_recording(path, later)
+    return path
+
+
+async def test_a_seek_to_a_time_the_bar_shows_lands_on_the_sample_it_labels_with_it(
+    fractions: Path,
+) -> None:
+    """Stepping showed `at 09:00:05 (6/13)` but `t 09:00:05` landed on `09:00:04 (5/13)`: the
+    seek took the last sample before 09:00:05.000, the bar cuts the fraction off."""
+    app, _ = app_on(fractions)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(pilot, app)
+        await burst(pilot, *["full_stop"] * 5)
+        await until(pilot, lambda: shown(app) == 6)
+        assert "at 09:00:05 (6/13)" in str(app.screen.query_one(ReplayBar).render())
+        await burst(pilot, "less_than_sign", "t", *"09:00:05", "enter", "a")
+        await until(pilot, lambda: app.replay is not None and app.replay.marks.a is not None)
+        await pilot.pause()
+        bar = str(app.screen.query_one(ReplayBar).render())
+        assert "at 09:00:05 (6/13)" in bar and "A 09:00:05 (6)" in bar, bar
+        await burst(pilot, "t", *"09:00:12", "enter")
+        await until(pilot, lambda: shown(app) == 13)
+        await burst(pilot, "t", *"09:00", "enter")
+        await until(pilot, lambda: shown(app) == 1)  # 09:00:00.7 is the first the bar names 09:00
+        await burst(pilot, "t", *"09:00:05.5", "enter")  # a fraction typed is kept
+        await until(pilot, lambda: shown(app) == 5)

@@ -853,6 +853,50 @@ async def test_a_vici_path_that_becomes_a_file_or_fifo_is_no_socket_not_a_dead_c
         feed.sampler.close()
 
 
+async def test_a_charon_gone_from_the_vici_socket_given_names_it_and_suggests_no_vici(
+    tmp_path: Path,
+) -> None:
+    """With ``--vici`` given, a socket that accepts and closes (charon stopping) was followed
+    by "if it runs with another VICI socket: tcpscope --vici <socket>": the option already
+    given. The banner names the socket given instead."""
+    import socket
+    import threading
+
+    from core.ipsec.providers.strongswan import StrongswanProvider
+
+    path = tmp_path / "fake.vici"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(8)
+    server.settimeout(0.2)
+    done = threading.Event()
+
+    def accept_and_close() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=accept_and_close, daemon=True)
+    thread.start()
+    feed = SteppedIpsecFeed([StrongswanProvider(str(path), timeout_s=1.0, events=False)])
+    app = TcpscopeApp(feed, hostname=HOST)
+    try:
+        async with app.run_test(size=(120, 24)) as pilot:
+            screen = await open_ipsec(pilot, app, feed, 1)
+            shown = str(screen.query_one("#section-strongswan .provider-header", Static).render())
+            assert f"charon closed the connection on {path}" in shown, shown
+            assert "--vici" not in shown.replace(f"--vici given: {path}", ""), shown
+            assert f"the --vici given: {path}" in shown, shown
+    finally:
+        feed.sampler.close()
+        done.set()
+        thread.join()
+        server.close()
+
+
 @pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "burst"])
 async def test_slash_on_the_native_page_focuses_the_filter_input(together: bool) -> None:
     """``/`` on the native page returns to the counters with the filter input focused: the

@@ -12,7 +12,8 @@ import sys
 from typing import Final
 
 from core.errors import UsageError
-from core.ipsec.providers._vici import DEFAULT_VICI, not_a_socket
+from core.ipsec.presence import DEFAULT_VICI
+from core.ipsec.providers._vici import not_a_socket
 from core.ipsec.providers.base import Provider
 
 PROVIDER_NAMES: Final[tuple[str, ...]] = ("auto", "kernel", "strongswan", "libreswan")

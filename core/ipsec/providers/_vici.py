@@ -21,8 +21,6 @@ from core.ipsec.presence import NOT_A_SOCKET
 from core.ipsec.providers._vici_transport import BoundedTransport, ViciProtocolError
 from core.textsafe import is_digits, printable
 
-DEFAULT_VICI: Final = "/var/run/charon.vici"
-
 
 def open_session(path: str, timeout_s: float) -> tuple[Any, socket.socket]:
     """Connect to charon's VICI socket; returns ``(vici.Session, socket)``.

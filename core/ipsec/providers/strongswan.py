@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from core.ipsec.model import ChildSa, IkeSa, ProviderReading
+from core.ipsec.presence import DEFAULT_VICI
 from core.ipsec.providers._backoff import Backoff
 from core.ipsec.providers._vici import (
-    DEFAULT_VICI,
     close_socket,
     describe_error,
     flatten,
