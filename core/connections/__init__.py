@@ -121,6 +121,7 @@ if TYPE_CHECKING:
         unclosable,
     )
     from core.connections.completion import Completion, complete, field_values
+    from core.connections.filter_misses import namespace_misses
     from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
     from core.connections.group_follow import GroupTurns, readable_whole
     from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
@@ -147,7 +148,6 @@ if TYPE_CHECKING:
         Query,
         QueryError,
         filter_argument,
-        namespace_misses,
         parse_query,
     )
     from core.connections.rates import NO_BYTE_RATE, ByteRate, GroupRate, RateTracker, group_rate
@@ -226,9 +226,9 @@ else:
                 "Query",
                 "QueryError",
                 "filter_argument",
-                "namespace_misses",
                 "parse_query",
             ),
+            "filter_misses": ("namespace_misses",),
             "group_follow": ("GroupTurns", "readable_whole"),
             "rates": ("NO_BYTE_RATE", "ByteRate", "GroupRate", "RateTracker", "group_rate"),
             "records": ("address_test", "canonical_address", "endpoint_text"),

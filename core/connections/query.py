@@ -36,17 +36,13 @@ from typing import Final
 
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import (
-    UNMATCHED_WAY_IN,
     NamespaceInfo,
-    NamespaceView,
-    ReadBy,
-    label,
     namespace_words,
 )
 from core.connections.records import address_test, endpoint_text
 from core.connections.seed_tables import ENUMS
 from core.connections.services import service_port
-from core.textsafe import composed, is_digits, printable, typed
+from core.textsafe import is_digits, printable, typed
 
 FILTER_KEYS: Final = (
     "state",
@@ -270,7 +266,7 @@ def _field_test(key: str, items: tuple[str, ...]) -> Match:
     return named
 
 
-def _namespace_test(key: str, items: tuple[str, ...]) -> Callable[[NamespaceInfo | None], bool]:
+def namespace_test(key: str, items: tuple[str, ...]) -> Callable[[NamespaceInfo | None], bool]:
     """Whether a namespace answers to any of ``items`` (pieces of its names or labels)."""
     pieces = tuple(i.casefold() for i in items)
     only_container = key == "container"
@@ -280,83 +276,6 @@ def _namespace_test(key: str, items: tuple[str, ...]) -> Callable[[NamespaceInfo
         return any(piece in text for piece in pieces)
 
     return in_namespace
-
-
-@dataclass(frozen=True, slots=True)
-class NamespaceMisses:
-    """What :func:`namespace_misses` found: lines to tell, and whether they empty the table."""
-
-    lines: tuple[str, ...] = ()
-    empties: bool = False
-    """A word none of whose values any namespace answers to, not negated: it keeps no row
-    (only then is it told as "matches nothing"; a negated one excludes nothing, and one
-    value of an OR list leaves the others' rows)."""
-
-
-def namespace_misses(query: Query, view: NamespaceView | None) -> NamespaceMisses:
-    """One line per ``ns:``/``container:`` value no namespace the table shows answers to.
-
-    Why: such a word empties the table as a typo does, with no word of why (``state:`` and
-    ``port:`` values are refused when parsed; namespaces come and go, so these are only
-    told). A value that names only namespaces not read (another user's, as a user without
-    CAP_SYS_ADMIN) keeps no row either: it is told why, not counted as a hit. Nothing
-    without a view: the namespaces are not known yet."""
-    if view is None:
-        return NamespaceMisses()
-    read = [i for i in view.namespaces if i.read_by is not ReadBy.UNREADABLE]
-    unread = [i for i in view.present if i.read_by is ReadBy.UNREADABLE]
-    lines = []
-    empties = False
-    for token in query.tokens:
-        key = token.key
-        if token.ns_test is None or key is None:
-            continue
-        missed = [
-            item for item in token.values if not any(map(_namespace_test(key, (item,)), read))
-        ]
-        what = "container" if key == "container" else "network namespace"
-        for item in missed:
-            named = [i for i in unread if _namespace_test(key, (item,))(i)]
-            if named:
-                why = f"{key}:{item} names a {what} not read: {_why_unread(named[0], view)}"
-                lines.append(f"-{key}:{item} excludes nothing: {why}" if token.negated else why)
-            elif token.negated:
-                shown = _shown(key, item, view)
-                lines.append(f"-{key}:{item} excludes nothing: no {what} here answers to it{shown}")
-            else:
-                lines.append(f"{key}:{item} matches no {what} here{_shown(key, item, view)}")
-        empties = empties or (not token.negated and len(missed) == len(token.values))
-    return NamespaceMisses(tuple(lines), empties)
-
-
-def _why_unread(info: NamespaceInfo, view: NamespaceView) -> str:
-    """Why ``info`` was not read, in one line; for an unmatched nsfs file, which shown
-    namespaces it may be (their label is what ``ns:`` takes for them)."""
-    if not info.unmatched:
-        return composed(info.reason or "no way in")
-    stand_ins = [printable(label(i, view)) for i in view.present if i.stand_in]
-    more = ", …" if len(stand_ins) > 3 else ""
-    maybe = f"; it may be one shown as {', '.join(stand_ins[:3])}{more}" if stand_ins else ""
-    return f"{UNMATCHED_WAY_IN}{maybe}"
-
-
-def _shown(key: str, item: str, view: NamespaceView) -> str:
-    """`` (shown: A, B, …)``: the labels the table shows that ``key`` takes, the few first;
-    for ``container:``, the containers' only (an ``ip netns`` name is no container's), and
-    a word when ``ns:`` would have taken ``item``."""
-    only_container = key == "container"
-    labels = [
-        printable(label(info, view))
-        for info in view.present
-        if not info.unmatched and (info.container is not None or not only_container)
-    ]
-    more = ", …" if len(labels) > 4 else ""
-    shown = f" (shown: {', '.join(labels[:4])}{more})" if labels else ""
-    if only_container and not labels:
-        shown = " (no container is shown)"
-    if only_container and any(map(_namespace_test("ns", (item,)), view.namespaces)):
-        shown += f"; ns:{item} names a network namespace"
-    return shown
 
 
 def _items(key: str | None, text: str) -> tuple[str, ...]:
@@ -389,7 +308,7 @@ def parse_token(text: str) -> Token:
         raise QueryError(f"{key}: needs a value ({FIELD_HELP[key]})")
     items = _items(key, value)
     if key in ("ns", "container"):
-        return Token(key, items, negated, lambda c, p: False, _namespace_test(key, items))
+        return Token(key, items, negated, lambda c, p: False, namespace_test(key, items))
     return Token(key, items, negated, _field_test(key, items))
 
 
