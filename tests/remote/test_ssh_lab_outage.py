@@ -38,6 +38,31 @@ def wait_for(ok: Callable[[], bool], timeout_s: float = 30.0, what: str = "") ->
         time.sleep(0.05)
 
 
+def record_across_a_drop(
+    lab: SshLab, path: Path, duration_s: float = 8, drop_after_s: float = 0.6
+) -> Recording:
+    """``record --remote`` for ``duration_s`` with sshd killed ``drop_after_s`` into the
+    recording and started again 0.5 s later (the first attempt comes 1 s after the drop)."""
+    proc = subprocess.Popen(
+        [*TCPSCOPE, "--remote", lab.target, "--netns", "current", "--interval", "0.2",
+         "record", str(path), "--duration", str(duration_s)],
+        env=lab.env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: bool(lab.agent_pids()) and path.exists() and path.stat().st_size > 0)
+        time.sleep(drop_after_s)
+        lab.kill_sshd()
+        time.sleep(0.5)
+        lab.start_sshd()
+        code = proc.wait(40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.stderr is not None
+    assert code == 0, proc.stderr.read()
+    return Recording(str(path))
+
+
 def listener_of(snap: Snapshot | None, port: int) -> TcpConnection | None:
     if snap is None:
         return None
@@ -56,25 +81,7 @@ def test_a_recorded_outage_is_one_stale_sample_and_rows_stay_the_same(
     """Not every connection closed at the last good sample's time and reopened after: one
     sample at the drop's own time keeps the rows (stale, with the error), and the listener
     open across the gap is the same row before, during and after."""
-    path = tmp_path / "outage.tsr"
-    proc = subprocess.Popen(
-        [*TCPSCOPE, "--remote", lab.target, "--netns", "current", "--interval", "0.2",
-         "record", str(path), "--duration", "8"],
-        env=lab.env, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        wait_for(lambda: bool(lab.agent_pids()) and path.exists() and path.stat().st_size > 0)
-        time.sleep(0.6)
-        lab.kill_sshd()
-        time.sleep(0.5)  # the outage (the first attempt comes 1 s after the drop)
-        lab.start_sshd()
-        code = proc.wait(40)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.stderr is not None
-    assert code == 0, proc.stderr.read()
-    rec = Recording(str(path))
+    rec = record_across_a_drop(lab, tmp_path / "outage.tsr")
     snaps = [rec.snapshot(i) for i in range(len(rec))]
     down = [i for i, s in enumerate(snaps) if s.error is not None]
     assert len(down) == 1, [(s.seq, s.time, s.error) for s in snaps]

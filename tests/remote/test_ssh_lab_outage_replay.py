@@ -10,9 +10,6 @@ through the SSH lab (tests/lab/ssh_lab.py), replayed in the real app.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ from core.recording.reader import Recording
 from core.recording.replay import open_replay
 from tests.lab.ssh_lab import SshLab, have_ssh_lab
 from tests.pilot_wait import until
+from tests.remote.test_ssh_lab_outage import record_across_a_drop
 from tui import format as tfmt
 from tui.app import TcpscopeApp
 from tui.ipsec.screen import IpsecScreen
@@ -30,32 +28,11 @@ pytestmark = [
     pytest.mark.root,
     pytest.mark.skipif(have_ssh_lab() is not None, reason=str(have_ssh_lab())),
 ]
-TCPSCOPE = [sys.executable, "-m", "tui"]
 
 
 def record_outage(lab: SshLab, path: Path) -> int:
     """Record with ``--remote`` across a dropped link; the outage sample's index."""
-    proc = subprocess.Popen(
-        [*TCPSCOPE, "--remote", lab.target, "--netns", "current", "--interval", "0.2",
-         "record", str(path), "--duration", "6"],
-        env=lab.env, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not (lab.agent_pids() and path.exists() and path.stat().st_size > 0):
-            assert time.monotonic() < deadline, "no recording"
-            time.sleep(0.05)
-        time.sleep(1.0)
-        lab.kill_sshd()
-        time.sleep(0.5)
-        lab.start_sshd()
-        code = proc.wait(40)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.stderr is not None
-    assert code == 0, proc.stderr.read()
-    rec = Recording(str(path))
+    rec = record_across_a_drop(lab, path, duration_s=6, drop_after_s=1.0)
     (down,) = [i for i in range(len(rec)) if rec.snapshot(i).link_down is not None]
     return down
 

@@ -14,14 +14,16 @@ long name pushed the State counts off the row (``… 5  1.2 KiB/s — Liste…``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import live_app, until
@@ -87,23 +89,39 @@ def rate_of(line: str) -> tuple[int, bool] | None:
     return (int(found[1]), found[2] == "≥") if found else None
 
 
-async def test_a_connection_just_opened_leaves_a_small_groups_rate_exact(
-    named: subprocess.Popen[str],
-) -> None:
+@contextlib.asynccontextmanager
+async def grouped(
+    named: subprocess.Popen[str], width: int
+) -> AsyncIterator[tuple[TcpscopeApp, Pilot[int]]]:
+    """The live app at ``width`` columns showing ``named``'s sockets grouped: one group row
+    whose rate covers all 5 (its connections have moved bytes in two samples)."""
     pid = named.pid
     app = live_app()
     app.initial_filter = f"pid:{pid}"
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(width, 30)) as pilot:
         t = table(app)
         await until(pilot, lambda: t.row_count == 5)
         await pilot.press("g")
         await until(pilot, lambda: t.grouped and t.row_count == 1)
         await until(pilot, lambda: rate_of(group_line(app, pid)) == (5, False))
+        yield app, pilot
+
+
+def open_pair(named: subprocess.Popen[str]) -> None:
+    """Has ``named`` open one more connected pair (2 new members)."""
+    assert named.stdin is not None and named.stdout is not None
+    named.stdin.write("open\n")
+    named.stdin.flush()
+    assert named.stdout.readline() == "opened\n"
+
+
+async def test_a_connection_just_opened_leaves_a_small_groups_rate_exact(
+    named: subprocess.Popen[str],
+) -> None:
+    pid = named.pid
+    async with grouped(named, 120) as (app, pilot):
         assert NAME in group_line(app, pid)  # the whole name, from the command line
-        assert named.stdin is not None and named.stdout is not None
-        named.stdin.write("open\n")
-        named.stdin.flush()
-        assert named.stdout.readline() == "opened\n"
+        open_pair(named)
         seen: list[str] = []
 
         def settled() -> bool:
@@ -124,14 +142,7 @@ async def test_a_long_process_name_is_cut_before_its_groups_counts(
     named: subprocess.Popen[str],
 ) -> None:
     pid = named.pid
-    app = live_app()
-    app.initial_filter = f"pid:{pid}"
-    async with app.run_test(size=(60, 30)) as pilot:
-        t = table(app)
-        await until(pilot, lambda: t.row_count == 5)
-        await pilot.press("g")
-        await until(pilot, lambda: t.grouped and t.row_count == 1)
-        await until(pilot, lambda: rate_of(group_line(app, pid)) == (5, False))
+    async with grouped(named, 60) as (app, _pilot):
         line = group_line(app, pid).rstrip()
         assert len(line) <= 60, line
         # The counts are the answer: whole, at the row's end.
@@ -154,18 +165,8 @@ async def test_a_new_connections_note_never_cuts_the_counts(
     # At 60 columns the note on the pair just opened cut the row's end:
     # "▸ a-process-w… (PID) 7  2.4 KiB/s — Listen 1  Established …".
     pid = named.pid
-    app = live_app()
-    app.initial_filter = f"pid:{pid}"
-    async with app.run_test(size=(width, 30)) as pilot:
-        t = table(app)
-        await until(pilot, lambda: t.row_count == 5)
-        await pilot.press("g")
-        await until(pilot, lambda: t.grouped and t.row_count == 1)
-        await until(pilot, lambda: rate_of(group_line(app, pid)) == (5, False))
-        assert named.stdin is not None and named.stdout is not None
-        named.stdin.write("open\n")
-        named.stdin.flush()
-        assert named.stdout.readline() == "opened\n"
+    async with grouped(named, width) as (app, pilot):
+        open_pair(named)
         seen: list[str] = []
 
         def settled() -> bool:
