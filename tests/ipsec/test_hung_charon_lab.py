@@ -309,9 +309,11 @@ def test_a_charon_slower_than_the_interval_stays_up_with_its_values(
         # host's load: its first answer, which connects and registers, takes longest).
         took = [v.slow_s for v in up]
         assert all(t is not None and t > sampler.deadline_s for t in took), took
-        # From its second answer on, its rates show in every sample (held ones too).
+        # From its second answer on, its rates show in every sample (held ones too). When the
+        # second answer lands depends on the host's load; from then on no sample lacks rates.
         rated = [any(r.rate is not None for r in v.rows) for v in up]
-        assert all(rated[2:]), rated
+        first_rated = rated.index(True) if True in rated else len(rated)
+        assert first_rated <= len(up) - 4 and all(rated[first_rated:]), rated
     finally:
         sampler.close()
 

@@ -21,8 +21,10 @@ pytestmark = [pytest.mark.lab, pytest.mark.root]
 
 
 def netns_exists(name: str) -> bool:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
-    return any(line.split()[0] == name for line in out.stdout.splitlines() if line.strip())
+    """Whether `ip netns list` names it. Read as bytes: other tests running at the same time
+    name their namespaces with control and non-UTF-8 bytes on purpose."""
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, check=True).stdout
+    return any(line.split()[0] == name.encode() for line in out.splitlines() if line.strip())
 
 
 def test_down_removes_only_the_lab_named(
