@@ -181,7 +181,8 @@ async def _until(sampler: Sampler, test: object, tries: int = 200) -> Snapshot:
         snap = await sampler.sample_once()
         if callable(test) and test(snap):
             return snap
-    raise AssertionError("condition not reached")
+    listed = sorted((c.local_port, c.remote_port, c.state.name) for c in snap.connections.values())
+    raise AssertionError(f"condition not reached; the last sample: {listed}")
 
 
 def _source(name: str) -> ConnectionSource:
@@ -256,6 +257,22 @@ def _rows(snap: Snapshot, lport: int, rport: int) -> list[TcpConnection]:
     ]
 
 
+def _bind_explicitly(sock: socket.socket) -> int:
+    """Bind to a port named outright, not port 0: only a socket bound so keeps its port when
+    reset (the kernel then lists it as Closed). The port is probed first, and taken by another
+    test meanwhile now and then: probed again."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise AssertionError("no free port to bind to")
+
+
 @pytest.mark.skipif(not IS_LINUX, reason="the kernel's bind table: Linux")
 async def test_a_reset_socket_still_held_and_a_new_connection_on_its_tuple_are_two_rows(
     bag: SocketBag,
@@ -270,10 +287,7 @@ async def test_a_reset_socket_still_held_and_a_new_connection_on_its_tuple_are_t
     client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sampler = Sampler(_source("netlink"), interval_s=1, timeout_s=60)
     try:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            cport = probe.getsockname()[1]
-        client.bind(("127.0.0.1", cport))
+        cport = _bind_explicitly(client)
         client.connect(("127.0.0.1", lport))
         accepted, _ = lst.accept()
         first = await sampler.sample_once()
@@ -298,7 +312,7 @@ async def test_a_reset_socket_still_held_and_a_new_connection_on_its_tuple_are_t
         def both(snap: Snapshot) -> bool:
             return len(_rows(snap, cport, lport)) == 2
 
-        snap = await _until(sampler, both, tries=20)
+        snap = await _until(sampler, both)
     finally:
         await sampler.aclose()
     rows = {c.state: c for c in _rows(snap, cport, lport)}
