@@ -269,7 +269,9 @@ class ProviderView:
     """See :class:`ProviderReading` (the exporter's ``tcpscope_ipsec_event_gaps_total``)."""
     slow_s: float | None = None
     """Its reads take this long, more than a sample waits for one: its figures are its last
-    answer's, up to a sample old (a busy daemon, not a hung one; not recorded)."""
+    answer's, up to a sample old (a busy daemon, not a hung one). Recorded, and sent by a
+    ``--remote`` agent, like every field: a replay or a remote view says the same of those
+    figures' age. None in files written before it existed."""
 
     sample_no: int = 0
     """The sampler's number of this sample (1 = its first): every row's newest history entry

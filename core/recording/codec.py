@@ -296,6 +296,7 @@ _ADDED: Final = frozenset(
         "cookie",
         "namespace",
         "event_gaps",
+        "slow_s",
         "sample_no",
     }
 )
