@@ -19,6 +19,7 @@ import pytest
 from core.commands import ipsec as cli
 from core.errors import UsageError
 from core.ipsec.model import COUNTER_NAMES
+from tests.hostile.util import strict_json, tcpscope
 from tests.ipsec.conftest import ROOT, in_netns
 from tests.lab.ipsec_lab import IpsecLab
 from tests.terminal import in_terminal, read_terminal
@@ -286,6 +287,22 @@ def test_json_carries_the_true_error_text_and_stderr_the_escaped_one(tmp_path: P
     assert out.stderr == (
         f"tcpscope: ipsec: strongswan: charon not running (no VICI socket at {escaped})\n"
     )
+
+
+def test_json_writes_bytes_that_are_not_utf8_escaped_and_stays_valid_utf8(tmp_path: Path) -> None:
+    """A --vici path whose bytes are not UTF-8 (0xff 0xfe: a real file name can be) came out of
+    the JSON as lone surrogates (``"\\udcff"``), which jq read as U+FFFD and Go or serde
+    refuse. Each such byte is now ``\\xff`` (four characters), as everywhere tcpscope shows
+    bytes it cannot decode; the rest stays the true text."""
+    folder = os.fsdecode(bytes(tmp_path) + b"/a\xff\xfeb")
+    path = f"{folder}/charon.vici"
+    done = tcpscope("--provider", "strongswan", "--vici", path, "ipsec", "--json")
+    assert done.returncode == 1, done.stderr
+    (inst,) = strict_json(done.stdout)["instances"]
+    shown = f"{tmp_path}/a\\xff\\xfeb/charon.vici"
+    assert inst["InstanceName"] == f"strongswan:{shown}"
+    assert inst["error"] == f"charon not running (no VICI socket at {shown})"
+    assert inst["provenance"]["InvalidPackets"]["reason"] == f"not reported: {inst['error']}"
 
 
 def test_without_vici_an_absent_charon_suggests_it_and_with_vici_names_the_socket(
