@@ -19,13 +19,13 @@ from core.ipsec.providers._vici import (
     close_socket,
     describe_error,
     flatten,
-    invalid_value,
     number,
     open_session,
+    sent,
     text,
 )
 from core.ipsec.providers._vici_events import ViciEventCounter
-from core.ipsec.providers.base import make_reading
+from core.ipsec.providers.base import invalid_value, make_reading
 
 NAME: Final = "strongswan"
 NO_COUNTERS: Final = "not reported: strongSwan counters plugin not loaded (no get-counters)"
@@ -141,7 +141,7 @@ def _counter(
     (negative, text), None with the reason that says so (absent: the default reason)."""
     values[name] = number(raw)
     if raw is not None and values[name] is None:
-        reasons[name] = invalid_value(key, raw)
+        reasons[name] = invalid_value(key, sent(raw))
 
 
 class StrongswanProvider:
@@ -258,7 +258,7 @@ class StrongswanProvider:
         bad = [k for k, q in qs.items() if q is None]
         if bad:  # a sum without it would be a figure charon never gave
             values["ActiveReceive"] = None
-            reasons["ActiveReceive"] = invalid_value(f"queues.{bad[0]}", queues[bad[0]])
+            reasons["ActiveReceive"] = invalid_value(f"queues.{bad[0]}", sent(queues[bad[0]]))
         else:
             values["ActiveReceive"] = sum(q for q in qs.values() if q is not None) if qs else None
         children = [c for s in sas for c in s.children]
