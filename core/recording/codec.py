@@ -297,6 +297,7 @@ _ADDED: Final = frozenset(
         "namespace",
         "event_gaps",
         "sample_no",
+        "vici_given",
     }
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""

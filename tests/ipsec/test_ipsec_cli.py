@@ -322,8 +322,31 @@ def test_without_vici_an_absent_charon_suggests_it_and_with_vici_names_the_socke
         f"check charon's VICI socket is the --vici given: {tmp_path}/charon\\x1b[2J.vici"
     )
     default = dataclasses.replace(
-        view, stats=dataclasses.replace(view.stats, instance_name=f"strongswan:{DEFAULT_VICI}")
+        view,
+        stats=dataclasses.replace(view.stats, instance_name=f"strongswan:{DEFAULT_VICI}"),
+        vici_given=False,
     )
     assert start_hint(default)[1:] == [
         "if it runs with another VICI socket: tcpscope --vici <socket>"
     ]
+
+
+def test_vici_given_at_the_default_path_is_not_told_to_pass_vici() -> None:
+    """``--vici /var/run/charon.vici`` given (charon's default socket) was told, as if no
+    --vici had been given, "if it runs with another VICI socket: tcpscope --vici <socket>":
+    given was told from defaulted by the path. It names the socket given now, as any other
+    --vici; without --vici the suggestion stays."""
+    from core.ipsec import DEFAULT_VICI
+
+    if os.path.lexists(DEFAULT_VICI):
+        pytest.skip(f"a charon socket is at {DEFAULT_VICI} on this host")
+    suggestion = "if it runs with another VICI socket: tcpscope --vici <socket>"
+    for argv in (["--vici", DEFAULT_VICI, "ipsec"], ["ipsec", f"--vici={DEFAULT_VICI}"]):
+        given = tcpscope("--provider", "strongswan", *argv)
+        shown = given.stdout.decode()
+        assert given.returncode == 1, given.stderr
+        assert f"charon not running (no VICI socket at {DEFAULT_VICI})" in shown, shown
+        assert suggestion not in shown, shown
+        assert f"check charon's VICI socket is the --vici given: {DEFAULT_VICI}" in shown, shown
+    defaulted = tcpscope("--provider", "strongswan", "ipsec").stdout.decode()
+    assert suggestion in defaulted and "--vici given" not in defaulted, defaulted

@@ -150,9 +150,13 @@ class StrongswanProvider:
     name = NAME
 
     def __init__(
-        self, vici_path: str = DEFAULT_VICI, timeout_s: float = 2.0, events: bool = True
+        self, vici_path: str | None = None, timeout_s: float = 2.0, events: bool = True
     ) -> None:
-        self.vici_path = vici_path
+        """``vici_path``: the socket ``--vici`` named; None for charon's default one."""
+        self.vici_path = DEFAULT_VICI if vici_path is None else vici_path
+        self.vici_given = vici_path is not None
+        """Whether the socket was named, not defaulted (even as the default path): the
+        sampler puts it in the view, so no hint suggests the ``--vici`` already given."""
         self._timeout_s = timeout_s
         self._session: Any = None
         self._sock: Any = None
@@ -162,9 +166,9 @@ class StrongswanProvider:
         self._waited = False
         self.events: ViciEventCounter | None = None
         if events:  # from now, not from the first sample: charon may start in between
-            self.events = ViciEventCounter(vici_path, timeout_s=timeout_s)
+            self.events = ViciEventCounter(self.vici_path, timeout_s=timeout_s)
             self.events.start()
-        self._instance = f"strongswan:{vici_path}"
+        self._instance = f"strongswan:{self.vici_path}"
         self._backoff = Backoff()
         self._failure = ""
 
