@@ -175,3 +175,12 @@ def test_libreswan_value_that_is_no_number_is_the_daemons_invalid_value(tmp_path
         got = reading.readings[counter]
         assert (got.value, got.reason) == (None, reason), counter
     assert reading.stats.oakley_main_mode == 7  # the counters whose keys were numbers stand
+
+
+def test_libreswan_output_that_is_not_utf8_still_gives_its_values(tmp_path: Path) -> None:
+    """whack printing bytes that are not UTF-8 (a connection name, a foreign locale) failed the
+    whole read with a decode error: its counters are still read, the odd bytes kept escaped."""
+    sample = (DATA / "libreswan-4.10-globalstatus.txt").read_bytes()
+    (tmp_path / "status").write_bytes(sample + b"config.name=\xff\xfe\n")
+    reading = LibreswanProvider(whack=_fake_whack(tmp_path, f"cat {tmp_path}/status")).read()
+    assert reading.error is None and reading.stats.oakley_main_mode == 7

@@ -139,7 +139,8 @@ def find_whack() -> list[str] | None:
         proc = subprocess.run(
             [ipsec, "--version"],
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
             timeout=5,
             check=False,
             stdin=subprocess.DEVNULL,
@@ -178,7 +179,8 @@ class LibreswanProvider:
             proc = subprocess.run(
                 argv,
                 capture_output=True,
-                text=True,
+                encoding="utf-8",
+                errors="surrogateescape",
                 timeout=self._timeout_s,
                 check=False,
                 stdin=subprocess.DEVNULL,
