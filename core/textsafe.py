@@ -16,6 +16,9 @@ any other rejected code point                              ``\\u202e``, ``\\U000
 a backslash                                                ``\\\\``
 =========================================================  ==============
 
+A machine reader (JSON) that gets the true text gets it through :func:`utf8`, which escapes
+only what valid UTF-8 cannot hold: the bytes that were not UTF-8.
+
 What a user types to find such text (a filter word) goes through :func:`typed`, which escapes
 control characters the same way but keeps backslashes, so the escaped form the table shows is
 what one types. A line tcpscope composed around escaped names (an error, a reason) goes
@@ -29,6 +32,7 @@ unpadded column).
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 _SURROGATE_ESCAPES: Final = range(0xDC80, 0xDD00)
@@ -73,6 +77,26 @@ def composed(text: str) -> str:
     single, since those of an embedded name already start its escapes. For text that may
     not have gone through :func:`printable` (a reason read back from a recording)."""
     return typed(text)
+
+
+_SURROGATES: Final = re.compile("[\ud800-\udfff]")
+"""Code points valid UTF-8 cannot encode: the surrogate escapes of undecodable bytes (and,
+never made by a decoder, other lone surrogates)."""
+
+
+def utf8(text: str) -> str:
+    """``text`` encodable as valid UTF-8: each byte that was not UTF-8 escaped as
+    :func:`printable` escapes it (``\\xff``), every other character kept.
+
+    For the true text in JSON (``ipsec --json``): ``json.dumps`` wrote such a byte as a lone
+    surrogate ``"\\udcff"``, which jq reads as U+FFFD and Go's encoding/json or serde refuse.
+    The byte has no character; its escape is the one the table and stderr show. Controls
+    are kept (JSON escapes them itself), backslashes too, so a backslash-x the daemon sent
+    reads as one such escape would: the price of keeping all other text true.
+    """
+    if text.isascii():
+        return text
+    return _SURROGATES.sub(lambda m: _escape(m.group()), text)
 
 
 def printable_bytes(data: bytes) -> str:

@@ -32,7 +32,7 @@ from core.ipsec import (
     source_for,
     start_hint,
 )
-from core.textsafe import printable
+from core.textsafe import printable, utf8
 
 MIN_CELL: Final = 20
 """Columns a wrapped last cell of the table needs at least; a narrower terminal wraps the
@@ -74,7 +74,8 @@ def instance_json(pv: ProviderView) -> dict[str, object]:
     Texts (the error, each reason) are the true text, as ``InstanceName`` is: JSON escapes
     what it must, and a consumer reads the path or daemon text itself. Escaping for a
     terminal (:func:`printable`) belongs to the table and stderr; here it turned an ESC into
-    a literal backslash-x1b for every JSON reader.
+    a literal backslash-x1b for every JSON reader. Bytes that were not UTF-8 have no true
+    text: :func:`view_json` escapes those.
     """
     out = pv.stats.to_wmi()
     out["provider"] = pv.name
@@ -102,12 +103,27 @@ def _grade_reason(counter: str, provider: str, version: str | None) -> str | Non
 
 
 def view_json(view: IpsecView) -> dict[str, object]:
-    """The whole view as the ``--json`` document (instances in the table's order)."""
-    return {
+    """The whole view as the ``--json`` document (instances in the table's order), every
+    text valid UTF-8 (:func:`_valid`)."""
+    doc = {
         "class": CLASS_NAME,
         "time": view.time.isoformat(),
         "instances": [instance_json(p) for p in daemons_first(view.providers)],
     }
+    return {key: _valid(value) for key, value in doc.items()}
+
+
+def _valid(value: object) -> object:
+    """``value`` with each text in it made valid UTF-8 (:func:`utf8`). Why every text and not
+    named fields: daemon bytes reach the path, the error, the reasons and the daemon's keys,
+    and a field added later would let them through again as lone surrogates."""
+    if isinstance(value, str):
+        return utf8(value)
+    if isinstance(value, dict):
+        return {_valid(k): _valid(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid(v) for v in value]
+    return value
 
 
 def render_text(view: IpsecView, out: TextIO, columns: int | None = None) -> None:

@@ -277,6 +277,9 @@ class ProviderView:
     """The sampler's number of this sample (1 = its first): every row's newest history entry
     is sample ``sample_no``, so a sparkline can bucket on fixed sample numbers instead of on
     the sliding window. 0 when not known (a recording made before it was recorded)."""
+    vici_given: bool = False
+    """charon's socket was named (``--vici``), not defaulted: a path equal to the default one
+    given is no reason to suggest ``--vici`` (:func:`core.ipsec.presence.vici_given`)."""
 
     def row(self, counter: str) -> CounterRow:
         """The row of a counter by WMI name (case-insensitive)."""

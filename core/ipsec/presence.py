@@ -69,15 +69,17 @@ def start_hint(view: ProviderView) -> list[str]:
 
 
 def vici_given(view: ProviderView) -> str | None:
-    """The socket ``--vici`` named for charon's ``view`` (None: the default one, or not
-    charon). From its InstanceName, ``strongswan:<VICI socket path>``: the one answer that
-    reaches the app's screen, ``tcpscope ipsec``, a remote host's and a replay alike."""
+    """The socket ``--vici`` named for charon's ``view`` (None: defaulted, or not charon).
+    From its InstanceName, ``strongswan:<VICI socket path>``, and
+    :attr:`ProviderView.vici_given`, which the view carries to the app's screen, ``tcpscope
+    ipsec``, a remote host's and a replay alike: so the default path given is given too. A
+    recording made before that field says so by its path only (another than the default)."""
     prefix = f"{view.name}:"
     instance = view.stats.instance_name
     if view.name != "strongswan" or not instance.startswith(prefix):
         return None
     path = instance.removeprefix(prefix)
-    return None if path in ("", DEFAULT_VICI) else path
+    return path if path and (view.vici_given or path != DEFAULT_VICI) else None
 
 
 def counters_unreachable(view: ProviderView) -> bool:

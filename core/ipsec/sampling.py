@@ -112,6 +112,10 @@ class IpsecSampler:
         self._clock = clock
         self._state: dict[str, _ProviderState] = {}
         self._reads = [ProviderReads(p, clock) for p in self.providers]
+        self._vici_given = {
+            r.name: bool(getattr(r.provider, "vici_given", False)) for r in self._reads
+        }
+        """By provider: its socket was named, not defaulted (ProviderView.vici_given)."""
         self._views: dict[str, ProviderView] = {}
         """Each provider's view in the last sample (a slow one's is shown again)."""
 
@@ -206,6 +210,7 @@ class IpsecSampler:
             native_reasons=reading.native_reasons,
             event_gaps=reading.event_gaps,
             sample_no=self._samples,
+            vici_given=self._vici_given.get(name, False),
         )
 
     def _row(

@@ -298,6 +298,7 @@ _ADDED: Final = frozenset(
         "event_gaps",
         "slow_s",
         "sample_no",
+        "vici_given",
     }
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""

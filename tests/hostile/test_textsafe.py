@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.textsafe import csv_cell, printable, printable_bytes
+from core.textsafe import csv_cell, printable, printable_bytes, utf8
 from tests.hostile.util import PY, tcpscope
 
 BIDI_AND_ZERO_WIDTH = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))] + [
@@ -69,6 +69,21 @@ def test_escapes_are_visible_and_distinct() -> None:
     assert printable("a\u200bb") == "a\\u200bb"
     assert printable("C:\\x1b") == "C:\\\\x1b"  # a real backslash never looks like an escape
     assert printable("日本") == "日本"
+
+
+@given(st.binary(max_size=200))
+def test_utf8_escapes_only_the_bytes_that_were_not_utf8(data: bytes) -> None:
+    """For JSON's true text: valid UTF-8 out, every decodable character (controls and
+    backslashes too) kept as it was."""
+    raw = data.decode("utf-8", "surrogateescape")
+    kept = utf8(raw)
+    kept.encode("utf-8")  # strict: no surrogate survives
+    assert kept == "".join(printable(ch) if 0xDC80 <= ord(ch) <= 0xDCFF else ch for ch in raw)
+
+
+def test_utf8_keeps_the_true_text() -> None:
+    assert utf8("a\udcff\udcfeb") == "a\\xff\\xfeb"
+    assert utf8("\x1b[2J C:\\dir 日本") == "\x1b[2J C:\\dir 日本"
 
 
 def test_csv_cells_that_start_a_formula_are_inert() -> None:

@@ -18,7 +18,7 @@ from core.ipsec.providers import _backoff
 from core.ipsec.providers._vici_transport import MAX_MESSAGE_BYTES
 from core.ipsec.providers.strongswan import StrongswanProvider
 from tests.hostile.fake_vici import BEHAVIOURS, fake_vici, scripted_vici
-from tests.hostile.util import ROOT
+from tests.hostile.util import ROOT, strict_json, tcpscope
 
 EXPECTED = {
     "garbage": "protocol error",
@@ -114,3 +114,19 @@ def test_an_invalid_daemon_value_is_not_reported_with_the_true_reason() -> None:
     assert table.returncode == 0, table.stderr
     assert "\x1b" not in table.stdout
     assert "the daemon sent an invalid value (invalid = '1\\x1b[2J')" in table.stdout
+
+
+def test_daemon_bytes_that_are_not_utf8_are_escaped_in_valid_utf8_json() -> None:
+    """charon's bytes that are not UTF-8 (an invalid counter's value, a version string):
+    ``ipsec --json`` wrote them as lone surrogates (``"\\udcff"``), JSON that jq reads as
+    U+FFFD and Go's encoding/json or serde refuse. Each such byte is ``\\xff`` (four
+    characters) now, as the table shows it; the JSON is valid UTF-8."""
+    counters = {"counters": {"": {"invalid-spi": "0", "invalid": b"7\xff\xfe"}}}
+    with scripted_vici({"get-counters": counters, "version": {"version": b"5.9.8\xff"}}) as peer:
+        done = tcpscope("ipsec", "--json", "--provider", "strongswan", "--vici", peer.path)
+    assert done.returncode == 0, done.stderr
+    (inst,) = strict_json(done.stdout)["instances"]
+    assert inst["InvalidPackets"] is None and inst["InvalidCookiesReceived"] == 0
+    assert inst["provenance"]["InvalidPackets"]["reason"] == (
+        "not reported: the daemon sent an invalid value (invalid = '7\\xff\\xfe')"
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -45,3 +47,24 @@ def one_line_error(result: subprocess.CompletedProcess[bytes]) -> str:
     lines = [ln for ln in err.strip().splitlines() if not ln.startswith("tcpscope: recording to")]
     assert len(lines) == 1, err
     return lines[0]
+
+
+def strict_json(data: bytes) -> Any:
+    """``data`` read as strict parsers read JSON (jq, Go's encoding/json, serde): UTF-8 and
+    no lone surrogate in any string. Python's own ``json`` accepts ``"\\udcff"``, so each
+    string is encoded back to UTF-8 too; where jq is installed it must read the same."""
+    doc = json.loads(data.decode("utf-8", "strict"))
+    pending = [doc]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            value.encode("utf-8")  # UnicodeEncodeError: a lone surrogate
+        elif isinstance(value, dict):
+            pending += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            pending += value
+    jq = shutil.which("jq")
+    if jq is not None:  # jq 1.6 reads a lone surrogate as U+FFFD: another document
+        read = subprocess.run([jq, "-c", "."], input=data, capture_output=True, check=True)
+        assert json.loads(read.stdout.decode("utf-8", "strict")) == doc
+    return doc

@@ -19,6 +19,7 @@ import pytest
 from core.commands import ipsec as cli
 from core.errors import UsageError
 from core.ipsec.model import COUNTER_NAMES
+from tests.hostile.util import strict_json, tcpscope
 from tests.ipsec.conftest import ROOT, in_netns
 from tests.lab.ipsec_lab import IpsecLab
 from tests.terminal import in_terminal, read_terminal
@@ -288,6 +289,22 @@ def test_json_carries_the_true_error_text_and_stderr_the_escaped_one(tmp_path: P
     )
 
 
+def test_json_writes_bytes_that_are_not_utf8_escaped_and_stays_valid_utf8(tmp_path: Path) -> None:
+    """A --vici path whose bytes are not UTF-8 (0xff 0xfe: a real file name can be) came out of
+    the JSON as lone surrogates (``"\\udcff"``), which jq read as U+FFFD and Go or serde
+    refuse. Each such byte is now ``\\xff`` (four characters), as everywhere tcpscope shows
+    bytes it cannot decode; the rest stays the true text."""
+    folder = os.fsdecode(bytes(tmp_path) + b"/a\xff\xfeb")
+    path = f"{folder}/charon.vici"
+    done = tcpscope("--provider", "strongswan", "--vici", path, "ipsec", "--json")
+    assert done.returncode == 1, done.stderr
+    (inst,) = strict_json(done.stdout)["instances"]
+    shown = f"{tmp_path}/a\\xff\\xfeb/charon.vici"
+    assert inst["InstanceName"] == f"strongswan:{shown}"
+    assert inst["error"] == f"charon not running (no VICI socket at {shown})"
+    assert inst["provenance"]["InvalidPackets"]["reason"] == f"not reported: {inst['error']}"
+
+
 def test_without_vici_an_absent_charon_suggests_it_and_with_vici_names_the_socket(
     tmp_path: Path,
 ) -> None:
@@ -305,8 +322,31 @@ def test_without_vici_an_absent_charon_suggests_it_and_with_vici_names_the_socke
         f"check charon's VICI socket is the --vici given: {tmp_path}/charon\\x1b[2J.vici"
     )
     default = dataclasses.replace(
-        view, stats=dataclasses.replace(view.stats, instance_name=f"strongswan:{DEFAULT_VICI}")
+        view,
+        stats=dataclasses.replace(view.stats, instance_name=f"strongswan:{DEFAULT_VICI}"),
+        vici_given=False,
     )
     assert start_hint(default)[1:] == [
         "if it runs with another VICI socket: tcpscope --vici <socket>"
     ]
+
+
+def test_vici_given_at_the_default_path_is_not_told_to_pass_vici() -> None:
+    """``--vici /var/run/charon.vici`` given (charon's default socket) was told, as if no
+    --vici had been given, "if it runs with another VICI socket: tcpscope --vici <socket>":
+    given was told from defaulted by the path. It names the socket given now, as any other
+    --vici; without --vici the suggestion stays."""
+    from core.ipsec import DEFAULT_VICI
+
+    if os.path.lexists(DEFAULT_VICI):
+        pytest.skip(f"a charon socket is at {DEFAULT_VICI} on this host")
+    suggestion = "if it runs with another VICI socket: tcpscope --vici <socket>"
+    for argv in (["--vici", DEFAULT_VICI, "ipsec"], ["ipsec", f"--vici={DEFAULT_VICI}"]):
+        given = tcpscope("--provider", "strongswan", *argv)
+        shown = given.stdout.decode()
+        assert given.returncode == 1, given.stderr
+        assert f"charon not running (no VICI socket at {DEFAULT_VICI})" in shown, shown
+        assert suggestion not in shown, shown
+        assert f"check charon's VICI socket is the --vici given: {DEFAULT_VICI}" in shown, shown
+    defaulted = tcpscope("--provider", "strongswan", "ipsec").stdout.decode()
+    assert suggestion in defaulted and "--vici given" not in defaulted, defaulted

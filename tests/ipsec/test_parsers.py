@@ -146,3 +146,41 @@ def test_libreswan_pluto_down_and_no_permission(tmp_path: Path) -> None:
     denied = LibreswanProvider(whack=whack).read()
     assert denied.available
     assert denied.error == "not reported: needs root (pluto.ctl is owner-only)"
+
+
+def test_libreswan_value_that_is_no_number_is_the_daemons_invalid_value(tmp_path: Path) -> None:
+    """whack printing a counter's total as no number (pluto never does; a broken or foreign
+    whack may): a summed key read as "this libreswan prints no …" (it printed one) and one
+    pluto prints only when > 0 counted as 0 (a figure pluto never gave). Both are not
+    reported with what the daemon sent, in strongSwan's words for the same fault."""
+    sample = (DATA / "libreswan-4.10-globalstatus.txt").read_text()
+    bad = {
+        "total.ike.ikev1.failed": "-3",
+        "total.ikev1.isakmp.finished.auth-failed": "lots",
+        "current.states.ipsec": "",
+    }
+    lines = [ln for ln in sample.splitlines() if ln.partition("=")[0] not in bad]
+    lines += [f"{key}={value}" for key, value in bad.items()]
+    (tmp_path / "status").write_text("\n".join(lines) + "\n")
+    reading = LibreswanProvider(whack=_fake_whack(tmp_path, f"cat {tmp_path}/status")).read()
+    assert reading.error is None and reading.stats.active
+    said = "not reported: the daemon sent an invalid value"
+    expected = {
+        "AcquireFailures": f"{said} (total.ike.ikev1.failed = '-3')",
+        "NegotiationFailures": f"{said} (total.ike.ikev1.failed = '-3')",
+        "AuthenticationFailures": f"{said} (total.ikev1.isakmp.finished.auth-failed = 'lots')",
+        "ConnectionListSize": f"{said} (current.states.ipsec = '')",
+    }
+    for counter, reason in expected.items():
+        got = reading.readings[counter]
+        assert (got.value, got.reason) == (None, reason), counter
+    assert reading.stats.oakley_main_mode == 7  # the counters whose keys were numbers stand
+
+
+def test_libreswan_output_that_is_not_utf8_still_gives_its_values(tmp_path: Path) -> None:
+    """whack printing bytes that are not UTF-8 (a connection name, a foreign locale) failed the
+    whole read with a decode error: its counters are still read, the odd bytes kept escaped."""
+    sample = (DATA / "libreswan-4.10-globalstatus.txt").read_bytes()
+    (tmp_path / "status").write_bytes(sample + b"config.name=\xff\xfe\n")
+    reading = LibreswanProvider(whack=_fake_whack(tmp_path, f"cat {tmp_path}/status")).read()
+    assert reading.error is None and reading.stats.oakley_main_mode == 7

@@ -24,7 +24,7 @@ _CHARON_BINARIES: Final = (
 )
 
 
-def _make(name: str, vici_path: str) -> Provider:
+def _make(name: str, vici_path: str | None) -> Provider:
     if name == "kernel":
         from core.ipsec.providers.kernel import KernelProvider
 
@@ -73,16 +73,18 @@ def get_providers(name: str = "auto", vici_path: str | None = None) -> list[Prov
         raise UsageError(
             f"unknown IPsec provider {name!r} (choose from {', '.join(PROVIDER_NAMES)})"
         )
-    path = vici_path or DEFAULT_VICI
+    # None (not given) reaches strongSwan's provider as it is: a --vici naming the default
+    # path is still a --vici given (no hint suggests passing one).
     if name != "auto":
-        return [_make(name, path)]
+        return [_make(name, vici_path)]
     out: list[Provider] = []
     if sys.platform.startswith("linux"):
-        out.append(_make("kernel", path))
+        out.append(_make("kernel", vici_path))
+    path = vici_path or DEFAULT_VICI
     if os.path.exists(path) or vici_path or any(os.access(p, os.X_OK) for p in _CHARON_BINARIES):
-        out.append(_make("strongswan", path))
+        out.append(_make("strongswan", vici_path))
     from core.ipsec.providers.libreswan import find_whack
 
     if find_whack() is not None:
-        out.append(_make("libreswan", path))
+        out.append(_make("libreswan", vici_path))
     return out

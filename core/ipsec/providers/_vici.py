@@ -15,7 +15,7 @@ import socket
 import stat
 import struct
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from core.ipsec.presence import NOT_A_SOCKET
 from core.ipsec.providers._vici_transport import BoundedTransport, ViciProtocolError
@@ -76,24 +76,10 @@ def number(value: object) -> int | None:
     return None
 
 
-INVALID_VALUE: Final = "not reported: the daemon sent an invalid value ({key} = {value})"
-"""Said of a counter whose value in the reply is no number (negative, text, a section)."""
-_SHOWN_CHARS: Final = 40
-"""How much of an invalid value the reason quotes (a VICI value may be 64 KiB)."""
-
-
-def invalid_value(key: str, value: object) -> str:
-    """The not-reported reason for ``value``, sent for ``key``, that :func:`number` refused.
-
-    Why not "source did not provide it": the daemon did send something; saying it did not
-    hides a broken or foreign peer. The value is quoted as sent (cut at 40 characters);
-    whoever shows the reason escapes it, as every daemon text.
-    """
-    shown = "a section" if isinstance(value, Mapping) else text(value)
-    if len(shown) > _SHOWN_CHARS:
-        shown = shown[:_SHOWN_CHARS] + "…"
-    quoted = shown if isinstance(value, Mapping) else f"'{shown}'"
-    return INVALID_VALUE.format(key=key, value=quoted)
+def sent(value: object) -> str | None:
+    """A value :func:`number` refused, as :func:`core.ipsec.providers.base.invalid_value`
+    quotes it: its text, None for a section."""
+    return None if isinstance(value, Mapping) else text(value)
 
 
 def flatten(prefix: str, data: Mapping[str, object]) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""The one interface every IPsec provider implements, and the helper that fills a reading.
+"""The one interface every IPsec provider implements, the helper that fills a reading, and
+the reason every provider gives for a value its daemon sent that is no number.
 
 A provider is synchronous and may block briefly (netlink, a UNIX socket, a subprocess); the
 sampler calls it from a thread of its own, never two reads at once, and does not wait for it
@@ -10,7 +11,7 @@ a reading whose ``error`` says what went wrong (the sampler still guards against
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Final, Protocol
 
 from core.ipsec.counters import COUNTERS, source_for
 from core.ipsec.model import (
@@ -22,6 +23,27 @@ from core.ipsec.model import (
     MMIPsecStats,
     ProviderReading,
 )
+
+INVALID_VALUE: Final = "not reported: the daemon sent an invalid value ({key} = {value})"
+"""Said of a counter whose value the daemon sent is no number (negative, text, a section)."""
+_SHOWN_CHARS: Final = 40
+"""How much of an invalid value the reason quotes (a VICI value may be 64 KiB)."""
+
+
+def invalid_value(key: str, sent: str | None) -> str:
+    """The not-reported reason for the value the daemon sent for ``key`` that is no number:
+    ``sent`` as text, or None for one that has no text (a VICI section).
+
+    Why not "source did not provide it" (or "prints no KEY"): the daemon did send something;
+    saying it did not hides a broken or foreign peer. One wording for every daemon. The value
+    is quoted as sent (cut at 40 characters); whoever shows the reason escapes it, as every
+    daemon text.
+    """
+    if sent is None:
+        return INVALID_VALUE.format(key=key, value="a section")
+    if len(sent) > _SHOWN_CHARS:
+        sent = sent[:_SHOWN_CHARS] + "…"
+    return INVALID_VALUE.format(key=key, value=f"'{sent}'")
 
 
 class Provider(Protocol):

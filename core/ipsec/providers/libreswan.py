@@ -16,7 +16,7 @@ from typing import Final
 
 from core.ipsec.model import ProviderReading
 from core.ipsec.presence import NOT_INSTALLED
-from core.ipsec.providers.base import make_reading
+from core.ipsec.providers.base import invalid_value, make_reading
 from core.textsafe import is_digits
 
 NAME: Final = "libreswan"
@@ -73,25 +73,46 @@ _KEYS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]
 _GAUGE_PREFIXES: Final = ("current.", "config.")
 
 
-def parse_globalstatus(text: str) -> dict[str, int]:
-    """``key=value`` lines (optionally prefixed by a 3-digit whack status code) → dict."""
-    out: dict[str, int] = {}
+def read_globalstatus(text: str) -> tuple[dict[str, int], dict[str, str]]:
+    """``key=value`` lines (optionally prefixed by a 3-digit whack status code): the values
+    that are numbers, and apart the others as sent (a setting's word, or a total that is no
+    number: :func:`counters_from_status` says which)."""
+    numbers: dict[str, int] = {}
+    others: dict[str, str] = {}
     for raw in text.splitlines():
         line = raw.strip()
         if len(line) > 4 and is_digits(line[:3]) and line[3] == " ":
             line = line[4:].strip()
         key, sep, value = line.partition("=")
-        if sep and key and " " not in key and is_digits(value.strip()):
-            out[key] = int(value.strip())
-    return out
+        if sep and key and " " not in key:
+            if is_digits(value.strip()):
+                numbers[key] = int(value.strip())
+            else:
+                others[key] = value.strip()
+    return numbers, others
 
 
-def counters_from_status(status: Mapping[str, int]) -> tuple[dict[str, int | None], dict[str, str]]:
-    """The MSiSCSI values from a parsed globalstatus, with reasons for missing keys."""
+def parse_globalstatus(text: str) -> dict[str, int]:
+    """The ``key=value`` lines whose value is a number (see :func:`read_globalstatus`)."""
+    return read_globalstatus(text)[0]
+
+
+def counters_from_status(
+    status: Mapping[str, int], others: Mapping[str, str] | None = None
+) -> tuple[dict[str, int | None], dict[str, str]]:
+    """The MSiSCSI values from a parsed globalstatus, with reasons for missing keys and for
+    keys whose value (in ``others``) is no number: such a counter is not reported, not summed
+    without it (a figure pluto never gave) nor said to be missing (pluto printed it)."""
+    sent = others or {}
     values: dict[str, int | None] = {}
     reasons: dict[str, str] = {}
     for counter, (required, optional, proof) in _KEYS.items():
-        missing = [k for k in (*required, *proof) if k not in status]
+        invalid = [k for k in (*required, *optional) if k in sent]
+        missing = [k for k in (*required, *proof) if k not in status and k not in sent]
+        if invalid:
+            values[counter] = None
+            reasons[counter] = invalid_value(invalid[0], sent[invalid[0]])
+            continue
         if missing:
             values[counter] = None
             added = " (added in libreswan 5.4)" if missing[0] == "total.ike.mangled" else ""
@@ -118,7 +139,8 @@ def find_whack() -> list[str] | None:
         proc = subprocess.run(
             [ipsec, "--version"],
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
             timeout=5,
             check=False,
             stdin=subprocess.DEVNULL,
@@ -157,7 +179,8 @@ class LibreswanProvider:
             proc = subprocess.run(
                 argv,
                 capture_output=True,
-                text=True,
+                encoding="utf-8",
+                errors="surrogateescape",
                 timeout=self._timeout_s,
                 check=False,
                 stdin=subprocess.DEVNULL,
@@ -167,7 +190,7 @@ class LibreswanProvider:
         except OSError as err:
             return self._fail(f"cannot run {' '.join(self._whack)} ({err.strerror or err})", False)
         out = proc.stdout + proc.stderr
-        status = parse_globalstatus(proc.stdout)
+        status, others = read_globalstatus(proc.stdout)
         if proc.returncode != 0 and not status:
             low = out.lower()
             if "permission denied" in low:
@@ -176,7 +199,7 @@ class LibreswanProvider:
                 return self._fail("pluto not running (cannot connect to pluto.ctl)", False)
             first = out.strip().splitlines()[0][:200] if out.strip() else f"exit {proc.returncode}"
             return self._fail(f"whack failed: {first}", True)
-        values, reasons = counters_from_status(status)
+        values, reasons = counters_from_status(status, others)
         totals = frozenset(k for k in status if not k.startswith(_GAUGE_PREFIXES))
         return make_reading(
             NAME, self._instance, values, reasons=reasons, native=status, native_totals=totals

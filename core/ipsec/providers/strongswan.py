@@ -19,13 +19,13 @@ from core.ipsec.providers._vici import (
     close_socket,
     describe_error,
     flatten,
-    invalid_value,
     number,
     open_session,
+    sent,
     text,
 )
 from core.ipsec.providers._vici_events import ViciEventCounter
-from core.ipsec.providers.base import make_reading
+from core.ipsec.providers.base import invalid_value, make_reading
 
 NAME: Final = "strongswan"
 NO_COUNTERS: Final = "not reported: strongSwan counters plugin not loaded (no get-counters)"
@@ -141,7 +141,7 @@ def _counter(
     (negative, text), None with the reason that says so (absent: the default reason)."""
     values[name] = number(raw)
     if raw is not None and values[name] is None:
-        reasons[name] = invalid_value(key, raw)
+        reasons[name] = invalid_value(key, sent(raw))
 
 
 class StrongswanProvider:
@@ -150,9 +150,13 @@ class StrongswanProvider:
     name = NAME
 
     def __init__(
-        self, vici_path: str = DEFAULT_VICI, timeout_s: float = 2.0, events: bool = True
+        self, vici_path: str | None = None, timeout_s: float = 2.0, events: bool = True
     ) -> None:
-        self.vici_path = vici_path
+        """``vici_path``: the socket ``--vici`` named; None for charon's default one."""
+        self.vici_path = DEFAULT_VICI if vici_path is None else vici_path
+        self.vici_given = vici_path is not None
+        """Whether the socket was named, not defaulted (even as the default path): the
+        sampler puts it in the view, so no hint suggests the ``--vici`` already given."""
         self._timeout_s = timeout_s
         self._session: Any = None
         self._sock: Any = None
@@ -162,9 +166,9 @@ class StrongswanProvider:
         self._waited = False
         self.events: ViciEventCounter | None = None
         if events:  # from now, not from the first sample: charon may start in between
-            self.events = ViciEventCounter(vici_path, timeout_s=timeout_s)
+            self.events = ViciEventCounter(self.vici_path, timeout_s=timeout_s)
             self.events.start()
-        self._instance = f"strongswan:{vici_path}"
+        self._instance = f"strongswan:{self.vici_path}"
         self._backoff = Backoff()
         self._failure = ""
 
@@ -258,7 +262,7 @@ class StrongswanProvider:
         bad = [k for k, q in qs.items() if q is None]
         if bad:  # a sum without it would be a figure charon never gave
             values["ActiveReceive"] = None
-            reasons["ActiveReceive"] = invalid_value(f"queues.{bad[0]}", queues[bad[0]])
+            reasons["ActiveReceive"] = invalid_value(f"queues.{bad[0]}", sent(queues[bad[0]]))
         else:
             values["ActiveReceive"] = sum(q for q in qs.values() if q is not None) if qs else None
         children = [c for s in sas for c in s.children]
