@@ -20,6 +20,10 @@ from core.connections.namespaces import NamespaceView, label
 from core.connections.owner_cells import OWNERLESS_GROUPS
 from core.connections.row_order import NamespaceOf
 
+KIN_PREFIX = 2
+"""Leading characters two names share to be each other's :attr:`Group.kin`: a row keeps at
+least 4 cells of a name (3 and its ``…``), at least 2 characters even when they are wide."""
+
 
 @dataclass(slots=True)
 class Group:
@@ -48,6 +52,10 @@ class Group:
     alike: bool = False
     """The name does not tell this group apart (another group has it too, or it is ``?``,
     no namespace read): its inode stays on a narrow row, where a unique name's gives way."""
+    kin: tuple[str, ...] = ()
+    """Other groups' names that begin as this one does (its first :data:`KIN_PREFIX`
+    characters), not the same name: a narrow row that cuts this name keeps what tells it
+    apart from them, or two rows read ``web-frontend-a…`` alike."""
 
     @property
     def row_id(self) -> str:
@@ -132,4 +140,17 @@ def group_rows(
         names = Counter(g.name for g in by_key.values())
         for group in by_key.values():
             group.alike = names[group.name] > 1 or group.name == "?"
+    _find_kin(list(by_key.values()))
     return sorted(by_key.values(), key=lambda g: (-len(g.members), g.name, g.pid or -1))
+
+
+def _find_kin(groups: list[Group]) -> None:
+    """Each group's :attr:`Group.kin`: the other names with its first :data:`KIN_PREFIX`
+    characters (one pass over the names by those characters, not over every pair)."""
+    by_start: dict[str, set[str]] = {}
+    for group in groups:
+        by_start.setdefault(group.name[:KIN_PREFIX], set()).add(group.name)
+    for group in groups:
+        kin = by_start[group.name[:KIN_PREFIX]]
+        if len(kin) > 1:
+            group.kin = tuple(sorted(kin - {group.name}))

@@ -136,9 +136,75 @@ def test_a_namespace_its_name_does_not_tell_apart_keeps_its_inode() -> None:
     line = group_line(group, False, False, 60, None, plain).text
     assert "4026532174" in line, line
     whole_counts(line, group)
-    # With a rate too the row holds no more: a count gives way whole, never cut to digits.
+    # With a rate too the row ended "— Listen 35  …": its Established count, the one that
+    # matters, was a lone "…". The rate gives way (whole) before any count does.
     line = group_line(group, False, False, 60, GroupRate(3e6, 3, 20025), plain).text
-    assert line.rstrip().endswith("— Listen 35  …"), line
+    assert line.rstrip() == "▸ ? (netns 4026532174) 20060 — Listen 35  Established 20025", line
+    # With fewer members the rate stays, beside the inode's last digits.
+    group.counts = {TcpState.ESTABLISHED: 4, TcpState.LISTEN: 1}
+    group.members = [str(i) for i in range(5)]
+    line = group_line(group, False, False, 60, GroupRate(8000.0, 4, 4), plain).text
+    assert line.rstrip() == "▸ ? (netns …32174) 5  7.8 KiB/s — Listen 1  Established 4", line
+    wide = group_line(group, False, False, 80, GroupRate(8000.0, 4, 4), plain).text
+    assert wide.startswith("▸ ? (netns 4026532174) 5  7.8 KiB/s — Listen 1  Established 4")
+
+
+def test_a_dropped_rate_takes_its_note_along() -> None:
+    group = namespace("?", 4026532174)
+    group.alike = True
+    line = group_line(group, False, False, 66, GroupRate(3e6, 3, 20025), plain).text
+    assert "/s" not in line and "rate of" not in line, line  # no note on a rate not shown
+    whole_counts(line, group)
+
+
+def kin(*names: str) -> list[Group]:
+    """Namespace groups named ``names``, each knowing the others' names, as group_rows does."""
+    groups = []
+    for i, name in enumerate(names):
+        group = namespace(name, 4026532200 + i)
+        group.kin = tuple(n for n in names if n != name)
+        groups.append(group)
+    return groups
+
+
+@pytest.mark.parametrize("width", [60, 64, 70])
+def test_names_cut_alike_are_cut_in_the_middle(width: int) -> None:
+    # Both read "▸ prod-web-frontend-… 20060 — Listen 35  Established 20025".
+    groups = kin("prod-web-frontend-api-7d9f8", "prod-web-frontend-admin-5c2a1", "db")
+    lines = [group_line(g, False, False, width, None, plain).text.rstrip() for g in groups]
+    shown = [line.removeprefix("▸ ").split(" 20060 ")[0] for line in lines[:2]]
+    assert shown[0] != shown[1], lines
+    for line, name, group in zip(lines, shown, groups, strict=False):
+        whole_counts(line, group)
+        assert cell_len(line) <= width, line
+        start, _, end = name.partition("…")
+        assert group.name.startswith(start) and group.name.endswith(end), line
+        assert len(start) >= 3, line  # the name still reads from its start
+    assert lines[2].startswith("▸ db "), lines  # a name not cut stays whole
+
+
+def test_names_differing_only_in_the_middle_keep_their_inodes() -> None:
+    # No cut of the room the counts leave shows "-a-" against "-b-": the inodes do.
+    tail = "-frontend-europe-west1-zone-c"  # longer than the room: no tail shows a or b
+    groups = kin(f"prod-europe-west1-cluster-a{tail}", f"prod-europe-west1-cluster-b{tail}")
+    lines = [group_line(g, False, False, 60, None, plain).text for g in groups]
+    for line, group in zip(lines, groups, strict=True):
+        assert f"(netns …{str(group.inode)[-5:]})" in line, lines
+        whole_counts(line, group)
+    assert lines[0] != lines[1]
+
+
+def test_process_names_cut_alike_read_apart_beside_their_pids() -> None:
+    names = ("web-frontend-api", "web-frontend-adm")
+    rows = []
+    for pid, name in enumerate(names, start=700):
+        group = Group(pid, name, kin=tuple(n for n in names if n != name))
+        group.counts = {TcpState.ESTABLISHED: 9000, TcpState.LISTEN: 2}
+        group.members = [str(i) for i in range(9002)]
+        rows.append(group_line(group, False, False, 60, GroupRate(2e6, 9000, 9000), plain).text)
+    assert rows[0].startswith("▸ web…api (700) ") and rows[1].startswith("▸ web…adm (701) ")
+    for row in rows:
+        assert row.rstrip().endswith("— Listen 2  Established 9000"), rows
 
 
 @pytest.mark.parametrize("status", list(OWNERLESS_CELLS))
@@ -167,12 +233,17 @@ def test_an_ownerless_process_cell_fits_ten_cells_whole(status: OwnerStatus) -> 
 
 @pytest.mark.parametrize(
     ("width", "shown"),
-    [(60, "Established 9000  …"), (75, "Established 9000  FinWait2 4500  …")],
+    [
+        (60, " — Listen 1  Established 9000  FinWait2 4500  …"),
+        (75, " — Listen 1  Established 9000  FinWait2 4500  CloseWait 4500"),
+        (80, "  …/s — Listen 1  Established 9000  FinWait2 4500  CloseWait 4500"),
+    ],
 )
 def test_a_short_names_counts_leave_no_room_to_a_note(width: int, shown: str) -> None:
     # At 60 columns a namespace "rv2-b" read "▸ rv2-b 18001  …/s — Listen 1  Established
     # 9000  …  (0 B/s …": the cells the FinWait2 count left when it gave way (too few for
-    # it) went to a cut note that said nothing. A note has room only beside every count.
+    # it) went to a cut note that said nothing. A note has room only beside every count;
+    # the rate gives way (whole) before a count does.
     group = Group(None, "rv2-b", netns=4026532180, inode=4026532180)
     group.counts = {
         TcpState.LISTEN: 1,
@@ -183,7 +254,7 @@ def test_a_short_names_counts_leave_no_room_to_a_note(width: int, shown: str) ->
     group.members = [str(i) for i in range(18001)]
     line = group_line(group, False, False, width, GroupRate(0.0, 3, 9000), plain).text
     assert cell_len(line) == width
-    assert line.rstrip() == f"▸ rv2-b 18001  …/s — Listen 1  {shown}", line
+    assert line.rstrip() == f"▸ rv2-b 18001{shown}", line
     # Every count whole: the note has the room the counts leave.
     wide = group_line(group, False, False, 91, GroupRate(0.0, 3, 9000), plain).text
     assert wide.endswith("CloseWait 4500  (0 B/s in …"), wide

@@ -166,6 +166,7 @@ class GroupRows:
             group.row_id,
             group.name,
             group.alike,
+            group.kin,
             tuple(sorted(group.counts.items())),
             len(group.members),
             group.closed,

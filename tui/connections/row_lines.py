@@ -129,6 +129,17 @@ NAME_AT_LEAST = 4
 NOTE_AT_LEAST = 8
 """Cells a cut note needs to say anything; with fewer left it is dropped. A note has room
 only beside every count whole: the cells a count left when it gave way are not a note's."""
+INODE_TAIL = 5
+"""Digits a namespace's inode keeps when it gives way (``(netns …32174)``): every network
+namespace's inode begins ``40265`` (the kernel numbers them from 0xF0000000), its last digits
+tell it apart."""
+
+
+class _Layout(NamedTuple):
+    """What stays beside the name on a group row: the identity after it, and the rate."""
+
+    ident: str
+    speed: str
 
 
 def group_line(
@@ -144,42 +155,126 @@ def group_line(
 
     What gives way on a narrow row, first to last: the notes (cut, then dropped), a
     namespace's ``(netns INODE)`` when its name alone tells it apart, the name (down to
-    :data:`NAME_AT_LEAST`). The counts stay whole: a note appended after the name was cut
-    to fit them cut the row again at its end, ``Established 2001…`` for 20015. Why the
-    notes last: the rate's note once came first and cut an unprivileged run's Established
-    count at 80 columns. Why no note once a count gives way: the cells that count left went
-    to a cut note, ``Established 9000  …  (0 B/s …``, a note saying nothing in a count's
-    place."""
+    :data:`NAME_AT_LEAST`; cut in the middle when its end cut reads as another group's), an
+    inode that must stay to its last digits, the rate (dropped whole), then the counts from
+    the last, each whole (``…`` says more follow). Every count shown is whole and true: a
+    note appended after the name was cut to fit them cut the row again at its end,
+    ``Established 2001…`` for 20015; a ``?`` namespace's inode and rate kept their room and
+    its Established count was a lone ``…``. Why the notes first: the rate's note once cut an
+    unprivileged run's Established count at 80 columns. Why no note once a count gives way:
+    the cells that count left went to a cut note, ``Established 9000  …  (0 B/s …``."""
     names = ["conn-table--group"] + (["conn-table--cursor"] if cursor else [])
     line_style = style(*names)
     head = "▾ " if expanded else "▸ "
-    ident, spare = _group_ident(group)
     name = fmt.safe(group.name)
-    least = min(cell_len(name), NAME_AT_LEAST)
-    lead = f" {len(group.members)}{_group_speed(rate)} — "
-    body, every = _fit_counts(lead, _group_counts(group), width - cell_len(head + ident) - least)
-    room = width - cell_len(head) - cell_len(ident) - cell_len(body)
-    cut_to = max(room, NAME_AT_LEAST)
-    if cell_len(name) > cut_to:
-        name = fmt.fit(name, cut_to)
-    if cell_len(spare) <= room - cell_len(name):
-        ident = spare + ident
-    text = f"{head}{name}{ident}{body}"
-    notes = _group_notes(group, rate) if every else ""
+    kin = [fmt.safe(other) for other in group.kin]
+    drawn = _group_text(group, head, name, kin, width, rate, group.alike)
+    if drawn is None:  # the name cut reads as another's: its inode tells them apart
+        drawn = _group_text(group, head, name, kin, width, rate, True)
+    assert drawn is not None  # an inode kept: no cut name needs to read apart
+    text, every, rated = drawn
+    # No note on a rate the row does not show.
+    notes = _group_notes(group, rate if rated else None) if every else ""
     left = width - cell_len(text)
     if notes and (cell_len(notes) <= left or left >= NOTE_AT_LEAST):
         text += fmt.fit(notes, left) if cell_len(notes) > left else notes
     return _strip([(fmt.fit(text, width, False), line_style, width)], width, line_style)
 
 
-def _group_ident(group: Group) -> tuple[str, str]:
+def _group_text(
+    group: Group,
+    head: str,
+    name: str,
+    kin: list[str],
+    width: int,
+    rate: GroupRate | None,
+    alike: bool,
+) -> tuple[str, bool, bool] | None:
+    """(the row up to its notes, whether every count is on it, whether its rate is): the
+    layout that shows the most counts whole, the one that gives least way among those. None
+    when the name, cut, reads as another group's and only its inode (given way, not
+    ``alike``) would tell them apart."""
+    ident, spare = _group_ident(group, alike)
+    least = min(cell_len(name), NAME_AT_LEAST)
+    counts = _group_counts(group)
+    members = f" {len(group.members)}"
+    best: tuple[int, _Layout, str] | None = None
+    for layout in _layouts(ident, _group_speed(rate)):
+        lead = f"{members}{layout.speed} — "
+        room = width - cell_len(head + layout.ident) - least
+        body, shown = _fit_counts(lead, counts, room)
+        if best is None or shown > best[0]:
+            best = (shown, layout, body)
+        if shown == len(counts):
+            break
+    assert best is not None
+    shown, layout, body = best
+    room = width - cell_len(head) - cell_len(layout.ident) - cell_len(body)
+    cut, apart = _cut_name(name, max(room, NAME_AT_LEAST), kin)
+    if not apart and spare:
+        return None
+    ident = layout.ident
+    if spare and cell_len(spare) <= room - cell_len(cut):
+        ident = spare + ident
+    return f"{head}{cut}{ident}{body}", shown == len(counts), bool(layout.speed)
+
+
+def _layouts(ident: str, speed: str) -> list[_Layout]:
+    """What stays beside the name, most first: the inode (when it must stay) gives way to
+    its last :data:`INODE_TAIL` digits, then the rate is dropped, then both."""
+    idents = [ident]
+    digits = ident.removeprefix(" (netns ").removesuffix(")")
+    if ident.startswith(" (netns ") and digits.isdigit() and len(digits) > INODE_TAIL:
+        idents.append(f" (netns …{digits[-INODE_TAIL:]})")
+    speeds = [speed, ""] if speed else [speed]
+    return [_Layout(i, s) for s in speeds for i in idents]
+
+
+def _cut_name(name: str, room: int, kin: list[str]) -> tuple[str, bool]:
+    """(``name`` in ``room`` cells, whether it reads apart from every name of ``kin``).
+
+    Cut at its end (``…``) unless another name cut there reads the same: then in the middle,
+    as the table cuts an address, keeping its tail from where the two differ
+    (``web-fro…end-api`` and ``web-fro…d-admin``, not ``web-frontend-a…`` twice)."""
+    if cell_len(name) <= room:
+        return name, True
+    cut = fmt.fit(name, room)
+    alike = [other for other in kin if fmt.fit(other, room) == cut]
+    if not alike:
+        return cut, True
+    differ = max(_common_tail(name, other) for other in alike) + 1
+    tail = max(differ, (room - 1) // 2)
+    kept = _last_cells(name, tail)
+    if len(kept) < differ or room - 1 - cell_len(kept) < 1:
+        return cut, False  # they differ in the middle: no cut of this room tells them apart
+    start = fmt.fit(name, room - cell_len(kept))[:-1]
+    return f"{start}…{kept}", True
+
+
+def _common_tail(one: str, other: str) -> int:
+    """How many characters ``one`` and ``other`` end with alike."""
+    n = 0
+    while n < min(len(one), len(other)) and one[-1 - n] == other[-1 - n]:
+        n += 1
+    return n
+
+
+def _last_cells(text: str, cells: int) -> str:
+    """The longest end of ``text`` that fits ``cells`` cells."""
+    n = 0
+    while n < len(text) and cell_len(text[len(text) - n - 1 :]) <= cells:
+        n += 1
+    return text[len(text) - n :]
+
+
+def _group_ident(group: Group, alike: bool) -> tuple[str, str]:
     """(what after the name tells the group apart and stays, what may give way to the name):
     a process's PID stays; a namespace's inode stays only when its name does not tell it
-    apart (:attr:`Group.alike`)."""
+    apart (``alike``: :attr:`Group.alike`, or its cut name reads as another's)."""
     if group.netns is None:
         return ("" if group.pid is None else f" ({group.pid})"), ""
     inode = f" (netns {group.inode})" if group.inode is not None else ""
-    return (inode, "") if group.alike else ("", inode)
+    return (inode, "") if alike else ("", inode)
 
 
 def _group_counts(group: Group) -> list[str]:
@@ -190,14 +285,14 @@ def _group_counts(group: Group) -> list[str]:
     return counts
 
 
-def _fit_counts(lead: str, counts: list[str], room: int) -> tuple[str, bool]:
-    """(``lead`` and as many of ``counts`` as fit ``room``, the rest said as ``…``; whether
-    every count is shown), each whole: a count cut at its end reads as a smaller number."""
+def _fit_counts(lead: str, counts: list[str], room: int) -> tuple[str, int]:
+    """(``lead`` and as many of ``counts`` as fit ``room``, the rest said as ``…``; how many
+    are shown), each whole: a count cut at its end reads as a smaller number."""
     for keep in range(len(counts), 0, -1):
         shown = "  ".join(counts[:keep]) + ("  …" if keep < len(counts) else "")
         if cell_len(lead) + cell_len(shown) <= room:
-            return lead + shown, keep == len(counts)
-    return lead + ("…" if counts else ""), not counts
+            return lead + shown, keep
+    return lead + ("…" if counts else ""), 0
 
 
 def _group_notes(group: Group, rate: GroupRate | None) -> str:
