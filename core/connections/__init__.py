@@ -15,6 +15,7 @@ __all__ = [
     "EMPTY_QUERY",
     "ENUMS",
     "FILTER_KEYS",
+    "LISTENER_NOT_MEASURED",
     "MAX_QUERY_CHARS",
     "NEVER_ON_LINUX",
     "NO_BYTE_RATE",
@@ -77,6 +78,7 @@ __all__ = [
     "namespace_misses",
     "namespace_of",
     "no_process_to_end",
+    "not_measured",
     "orphaned",
     "parse_query",
     "peer_window",
@@ -173,6 +175,7 @@ if TYPE_CHECKING:
         unaccepted,
         window_wait,
     )
+    from core.connections.unmeasured import LISTENER_NOT_MEASURED, not_measured
     from core.connections.zero_window import peer_window, window_shut
 else:
     __getattr__ = lazy_exports(
@@ -209,6 +212,7 @@ else:
                 "namespace_key_text=key_text",
                 "namespace_label=label",
             ),
+            "unmeasured": ("LISTENER_NOT_MEASURED", "not_measured"),
             "oneshot": ("take_snapshot",),
             "owner_cells": ("OWNERLESS_CELLS", "OWNERLESS_SHORT"),
             "property_rules": (

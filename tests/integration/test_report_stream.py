@@ -12,6 +12,7 @@ import dataclasses
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -31,6 +32,7 @@ from core.connections.report import (
 )
 from core.connections.seed_tables import ENUMS
 from core.connections.snapshot import Snapshot
+from core.connections.unmeasured import not_measured
 from core.textsafe import printable
 from tests.integration.conftest import IS_LINUX
 from tests.integration.sockets import SocketBag
@@ -65,7 +67,12 @@ def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
         process = dataclasses.asdict(info)
         process["cmdline"] = list(info.cmdline) if info.cmdline is not None else None
         process["denied"] = list(info.denied)
-    tcp_info = snap.tcp_info.get(conn.instance_id)
+    tcp_info: dict[str, object] | None = None
+    if (decoded := snap.tcp_info.get(conn.instance_id)) is not None:
+        # What the kernel did not measure (a listener's rtt, cwnd, counts) is null, with why.
+        unmeasured = not_measured(conn.state)
+        tcp_info = {k: None if k in unmeasured else v for k, v in asdict(decoded).items()}
+        tcp_info["not_reported"] = dict(unmeasured)
     doc[EXTRA_KEY] = {
         "owner_status": conn.owner_status.value,
         "process": process,
@@ -75,7 +82,7 @@ def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
         "creation_time_bound": "before start" if conn.created_before_start else "first seen",
         "state_changed_at": _value(conn.state_changed_at),
         "holders": list(conn.holders or (() if pid is None else (pid,))),
-        "tcp_info": dataclasses.asdict(tcp_info) if tcp_info is not None else None,
+        "tcp_info": tcp_info,
         "not_reported": not_reported,
         "derived": derived,
     }

@@ -19,12 +19,13 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from core.connections import LISTENER_NOT_MEASURED
 from tests.integration.sockets import SocketBag, fill, proc_net_timer, wait_for
 from tests.tui.test_actions import live_app, row, select, until
 from tests.tui.test_app import static_text
 from tui import format as fmt
 from tui.app import TcpscopeApp
-from tui.connections.detail import LISTENER_NOT_MEASURED, NO_RTT_YET
+from tui.connections.detail import NO_RTT_YET
 from tui.connections.summary import SEQUENCE_NOTE
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")

@@ -26,6 +26,7 @@ from textual.app import ComposeResult
 from textual.widgets import Collapsible, Sparkline, Static
 
 from core.connections import (
+    LISTENER_NOT_MEASURED,
     ByteRate,
     NamespaceInfo,
     OwnerStatus,
@@ -35,6 +36,7 @@ from core.connections import (
     TcpConnection,
     TcpInfo,
     TcpState,
+    not_measured,
     peer_window,
     shown_namespace,
 )
@@ -119,7 +121,7 @@ def tcp_table(
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
-    if state is TcpState.LISTEN:
+    if not_measured(state):  # a listener: only its queue is measured (as in --json)
         rows = _listener_rows(info)
     else:
         rows = (*_connection_rows(info), ("peer's window", _window(window)))
@@ -128,10 +130,6 @@ def tcp_table(
     return table
 
 
-LISTENER_NOT_MEASURED: Final = (
-    "not measured: a listener exchanges no data (the kernel's figures for it are initial "
-    "values); each accepted connection is measured on its own row"
-)
 NO_RTT_YET: Final = "not measured yet (nothing acknowledged)"
 
 

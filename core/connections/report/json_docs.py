@@ -19,7 +19,7 @@ from typing import Final
 
 import orjson
 
-from core.connections.model import ProcessInfo, TcpConnection
+from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
 from core.connections.namespaces import namespace_doc
 from core.connections.property_rules import (
     PROPERTIES,
@@ -29,6 +29,7 @@ from core.connections.property_rules import (
 )
 from core.connections.report.rows import WMI_NAMES, WMI_VALUES, creation_time_bound, iso_utc
 from core.connections.snapshot import Snapshot
+from core.connections.unmeasured import not_measured
 from core.textsafe import printable
 
 EXTRA_KEY: Final = "tcpscope"
@@ -134,7 +135,11 @@ class JsonRows:
             "creation_time_bound": creation_time_bound(conn),
             "state_changed_at": conn.state_changed_at,
             "holders": conn.holders or alone(conn.owning_process),
-            "tcp_info": self._snap.tcp_info.get(conn.instance_id) if self._tcp_info else None,
+            "tcp_info": (
+                tcp_info_doc(self._snap.tcp_info.get(conn.instance_id), conn.state)
+                if self._tcp_info
+                else None
+            ),
             "not_reported": not_reported,
             "derived": derived,
         }
@@ -142,6 +147,19 @@ class JsonRows:
             extra["namespace"] = self._namespace(conn.netns)
         doc[EXTRA_KEY] = extra
         return doc
+
+
+def tcp_info_doc(info: TcpInfo | None, state: TcpState | None) -> dict[str, object] | None:
+    """``tcpscope.tcp_info``: the decoded fields, those the kernel did not measure for a
+    socket in ``state`` null and named with why under ``not_reported`` (as the row's own
+    ``not_reported``; a listener's initial values read as a measured rtt of 0 ms)."""
+    if info is None:
+        return None
+    doc = {f.name: getattr(info, f.name) for f in dataclasses.fields(info)}
+    unmeasured = not_measured(state)
+    doc.update(dict.fromkeys(unmeasured))
+    doc["not_reported"] = dict(unmeasured)
+    return doc
 
 
 def alone(pid: int | None) -> tuple[int, ...]:

@@ -35,7 +35,7 @@ from typing import IO, Any, Final, cast
 
 import orjson
 
-from core.connections.model import TcpConnection, TcpInfo
+from core.connections.model import TcpConnection, TcpInfo, TcpState
 from core.connections.namespaces import namespace_doc
 from core.connections.property_rules import PROPERTIES, open_at_reconnect
 from core.connections.report.json_docs import (
@@ -45,6 +45,7 @@ from core.connections.report.json_docs import (
     encode_docs,
     encode_one,
     indented,
+    tcp_info_doc,
 )
 from core.connections.report.rows import (
     MAX_TEMPLATES,
@@ -62,6 +63,7 @@ _ROW: Final = attrgetter(
     "creation_time", "inode", "state_changed_at",
 )  # fmt: skip
 """What a narrow template's slots are made of, in one C call per row."""
+_STATE: Final = attrgetter("state")
 _OWNER_ROW_FIELDS: Final = ("state", "owning_process", "family", "uid", "holders", "netns")
 _OWNER_ROW: Final = attrgetter(*_OWNER_ROW_FIELDS)
 """What a wide template's slots are made of besides :data:`_ROW`'s."""
@@ -222,7 +224,8 @@ class _TcpInfoTexts:
     def __init__(self, infos: Mapping[str, TcpInfo]) -> None:
         self._infos = infos
         marks = [_MARK.format(i) for i in range(len(TcpInfo.__dataclass_fields__))]
-        text = indented(TcpInfo(*marks)).replace(b"%", b"%%")  # type: ignore[arg-type]
+        measured = tcp_info_doc(TcpInfo(*marks), None)  # type: ignore[arg-type]
+        text = indented(measured).replace(b"%", b"%%")
         for mark in marks:
             text = text.replace(orjson.dumps(mark), b"%d")
         self._text = text
@@ -230,6 +233,17 @@ class _TcpInfoTexts:
 
     def column(self, batch: Sequence[TcpConnection], iids: Sequence[str]) -> list[bytes]:
         """The text of each of ``batch`` (InstanceIDs ``iids``; ``null`` without tcp_info)."""
+        texts = self._measured(batch, iids)
+        states = list(map(_STATE, batch))
+        if TcpState.LISTEN in states:  # a few rows: their unmeasured fields null, with why
+            info_of = self._infos.get
+            for i, state in enumerate(states):
+                if state is TcpState.LISTEN and texts[i] is not _NULL:
+                    texts[i] = indented(tcp_info_doc(info_of(iids[i]), state))
+        return texts
+
+    def _measured(self, batch: Sequence[TcpConnection], iids: Sequence[str]) -> list[bytes]:
+        """Each row's text as if every field were a measurement."""
         if self._digests is not None:
             digests = self._digests(batch)
             present = list(filter(None, digests))  # (a digest is a non-empty tuple)
@@ -240,7 +254,10 @@ class _TcpInfoTexts:
                 found = iter(texts)  # rows without tcp_info (TIME_WAIT) are null
                 return [_NULL if d is None else next(found) for d in digests]
         info_of = self._infos.get
-        return [_NULL if (info := info_of(iid)) is None else indented(info) for iid in iids]
+        return [
+            _NULL if (info := info_of(iid)) is None else indented(tcp_info_doc(info, None))
+            for iid in iids
+        ]
 
 
 class _Filler:
