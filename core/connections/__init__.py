@@ -71,6 +71,7 @@ __all__ = [
     "get_source",
     "group_rate",
     "kill",
+    "linux_source",
     "namespace_in",
     "namespace_key_text",
     "namespace_label",
@@ -80,6 +81,7 @@ __all__ = [
     "orphaned",
     "parse_query",
     "peer_window",
+    "pid_zero_miss",
     "process_label",
     "process_target",
     "property_rule",
@@ -121,7 +123,7 @@ if TYPE_CHECKING:
         unclosable,
     )
     from core.connections.completion import Completion, complete, field_values
-    from core.connections.filter_misses import namespace_misses
+    from core.connections.filter_misses import linux_source, namespace_misses, pid_zero_miss
     from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
     from core.connections.group_follow import GroupTurns, readable_whole
     from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
@@ -228,7 +230,7 @@ else:
                 "filter_argument",
                 "parse_query",
             ),
-            "filter_misses": ("namespace_misses",),
+            "filter_misses": ("linux_source", "namespace_misses", "pid_zero_miss"),
             "group_follow": ("GroupTurns", "readable_whole"),
             "rates": ("NO_BYTE_RATE", "ByteRate", "GroupRate", "RateTracker", "group_rate"),
             "records": ("address_test", "canonical_address", "endpoint_text"),
