@@ -55,6 +55,7 @@ __all__ = [
     "TcpInfo",
     "TcpState",
     "address_test",
+    "affected",
     "cancel_owner_scan",
     "canonical_address",
     "cell_rule",
@@ -97,6 +98,7 @@ __all__ = [
     "terminate",
     "unaccepted",
     "unclosable",
+    "waiting_to_accept",
     "window_shut",
     "window_wait",
     "write_csv",
@@ -110,6 +112,7 @@ if TYPE_CHECKING:
         Outcome,
         ProcessTarget,
         Refusal,
+        affected,
         close_connections,
         close_effect,
         close_refused_here,
@@ -121,6 +124,7 @@ if TYPE_CHECKING:
         process_target,
         terminate,
         unclosable,
+        waiting_to_accept,
     )
     from core.connections.completion import Completion, complete, field_values
     from core.connections.filter_misses import linux_source, namespace_misses, pid_zero_miss
@@ -185,6 +189,7 @@ else:
                 "Outcome",
                 "ProcessTarget",
                 "Refusal",
+                "affected",
                 "close_connections",
                 "close_effect",
                 "close_refused_here",
@@ -196,6 +201,7 @@ else:
                 "process_target",
                 "terminate",
                 "unclosable",
+                "waiting_to_accept",
             ),
             "completion": ("Completion", "complete", "field_values"),
             "first_page": ("PAGE_COLUMN", "FirstPage", "PageRequest"),
