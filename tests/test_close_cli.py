@@ -220,6 +220,27 @@ def test_state_listen_in_the_filter_names_listeners_too() -> None:
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
+def test_a_listener_says_the_connections_waiting_in_its_accept_queue_are_affected() -> None:
+    """Closing a listener resets the handshakes waiting for accept() too: the list said
+    one socket, as the app's dialog said "Affects 1 connection"; now both say how many."""
+    with SocketBag() as bag:
+        listener = bag.listener()
+        port = listener.getsockname()[1]
+        for _ in range(2):
+            bag.keep(socket.create_connection(("127.0.0.1", port)))
+        result = close("--filter", f"state:listen lport:{port} laddr:127.0.0.1")
+        assert result.returncode == 2, result.stderr
+        assert f"note: closing the listener 127.0.0.1:{port} → 0.0.0.0:0 affects 3 " \
+            "connections: the listener and 2 waiting in its accept queue (reset too)" \
+            in result.stderr, result.stderr  # fmt: skip
+        assert "nothing closed" in result.stderr
+        # A listener with an empty queue: nothing more to say.
+        listener.accept()[0].close()
+        listener.accept()[0].close()
+        result = close("--filter", f"state:listen lport:{port} laddr:127.0.0.1")
+        assert "accept queue" not in result.stderr, result.stderr
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
 def test_a_connection_gone_while_asking_is_not_a_success() -> None:
     """The connection closes while the question waits: "no such TCP socket any more" was

@@ -182,6 +182,32 @@ def test_a_state_linux_never_gives_says_so(pair: int) -> None:
     assert "matches no connection" not in done.stderr
 
 
+@pytest.mark.skipif(not LINUX, reason="PID 0 as Linux (never) gives it")
+def test_pid_0_says_linux_gives_ownerless_sockets_no_pid(pair: int) -> None:
+    """``--owning-process 0`` (and ``pid:0``) printed an empty table and nothing else: on
+    Windows PID 0 lists the kernel's sockets (TimeWait...), so it is tried here too. The note
+    says Linux shows them with no PID, and that no filter selects them by owner."""
+    for args in (
+        ("--owning-process", "0"),
+        ("--source", "psutil", "--owning-process", "0"),
+        ("--filter", "pid:0"),
+    ):
+        done = tcpscope("connections", "--netns", "current", *args)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == ["State  Local  Remote  PID  Process"]
+        (note,) = done.stderr.splitlines()
+        asked = "--filter pid:0" if "--filter" in args else "--owning-process 0"
+        assert note.startswith(f"tcpscope: note: {asked} matches no connection: Linux "), note
+        assert "no PID" in note and "Windows" in note, note
+    # A PID among others, a range or a negation: other rows may match, nothing to say.
+    for word in ("pid:0,1", "-pid:0", "pid:0-99999999"):
+        done = tcpscope("connections", "--netns", "current", "--filter", word)
+        said = "matches no connection" in done.stderr
+        assert said == (word == "pid:0,1"), (word, done.stderr)
+    done = tcpscope("connections", "--netns", "current", "--owning-process", str(os.getpid()))
+    assert "matches no connection" not in done.stderr
+
+
 @pytest.mark.skipif(not LINUX, reason="the netns options are Linux's")
 def test_instance_id_rule_is_the_sources(pair: int) -> None:
     """psutil gives no inode: its listener's InstanceID has none, and its rule says so."""

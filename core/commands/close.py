@@ -21,12 +21,14 @@ from core.connections import (
     Snapshot,
     TcpConnection,
     TcpState,
+    affected,
     close_connections,
     close_targets,
     endpoints,
     namespace_in,
     namespace_label,
     process_label,
+    waiting_to_accept,
 )
 from core.errors import MonitorError, UsageError
 from core.netns import ALL_NETNS, CURRENT_NETNS, add_netns_argument, netns_chosen
@@ -182,6 +184,14 @@ def _list(conns: Sequence[TcpConnection], snap: Snapshot, targets_of: TargetsOf)
     out = connections_cli.binary(sys.stdout)
     write_table(conns, snap, connections_cli.state_names(), out)
     out.flush()
+    for conn in conns:
+        waiting = waiting_to_accept(conn, snap.connections.values())
+        if waiting:
+            print(
+                f"note: closing the listener {endpoints(conn)} affects {affected(waiting)} "
+                "(reset too)",
+                file=sys.stderr,
+            )
     for target in targets_of(conns):
         if target.shared:
             pids = ", ".join(str(p) for p in sorted(target.holders))

@@ -236,7 +236,8 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
     """Why a filter matches nothing because of the source, not the host: ``--applied-setting``
     where AppliedSetting is never reported, ``--offload-state Offloaded`` where every
     connection is derived InHost; an ``ns:``/``container:`` word no namespace read answers to
-    (a typo, or a label of a namespace not chosen by ``--netns``). Said (as a note, the run
+    (a typo, or a label of a namespace not chosen by ``--netns``); PID 0 (Windows' owner of
+    the kernel's sockets) asked of Linux, which gives them no PID. Said (as a note, the run
     still succeeds: the answer is "none") so an empty table is not read as "no such
     connection right now"."""
     from core.connections import ENUMS, Provenance, property_rule
@@ -261,6 +262,12 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
         from core.connections import NEVER_ON_LINUX
 
         notes.append(f"{asked} matches no connection: {NEVER_ON_LINUX}")
+    asked = _pid_zero_asked(args)
+    if asked is not None:
+        from core.connections import pid_zero_miss
+
+        note = pid_zero_miss(asked, snap.source, snap.connections.values())
+        notes.extend(() if note is None else (note,))
     expression = filter_expression(args)
     if "ns:" in expression.casefold() or "container:" in expression.casefold():
         from core.connections import namespace_misses, parse_query
@@ -273,7 +280,7 @@ def _never_on_linux_asked(args: argparse.Namespace, snap: Snapshot) -> str | Non
     """How ``--state`` or a ``--filter`` ``state:`` word asked for DeleteTCB of a Linux host,
     which never gives it (only Windows, through psutil, does): the netlink source, or psutil
     here on Linux; None when neither asked, or a connection is in it."""
-    from core.connections import TcpState, parse_query
+    from core.connections import TcpState, linux_source, parse_query
 
     wanted = int(TcpState.DELETE_TCB)
     expression = filter_expression(args)
@@ -283,10 +290,24 @@ def _never_on_linux_asked(args: argparse.Namespace, snap: Snapshot) -> str | Non
         asked = "--filter state:DeleteTCB"
     else:
         return None
-    linux = snap.source == "netlink" or (snap.source == "psutil" and sys.platform == "linux")
-    if not linux or any(c.state is TcpState.DELETE_TCB for c in snap.connections.values()):
+    if not linux_source(snap.source) or any(
+        c.state is TcpState.DELETE_TCB for c in snap.connections.values()
+    ):
         return None
     return asked
+
+
+def _pid_zero_asked(args: argparse.Namespace) -> str | None:
+    """How ``--owning-process 0`` or a ``--filter`` ``pid:0`` word asked for PID 0, which
+    Windows gives the kernel's sockets and Linux none (:func:`pid_zero_miss` says so)."""
+    if args.owning_process == 0:
+        return "--owning-process 0"
+    expression = filter_expression(args)
+    if "pid:" not in expression.casefold():  # the query language only for such a word
+        return None
+    from core.connections import parse_query
+
+    return "--filter pid:0" if 0 in parse_query(expression).named_pids() else None
 
 
 class EarlyOrder:

@@ -56,6 +56,7 @@ __all__ = [
     "TcpInfo",
     "TcpState",
     "address_test",
+    "affected",
     "cancel_owner_scan",
     "canonical_address",
     "cell_rule",
@@ -72,6 +73,7 @@ __all__ = [
     "get_source",
     "group_rate",
     "kill",
+    "linux_source",
     "namespace_in",
     "namespace_key_text",
     "namespace_label",
@@ -82,6 +84,7 @@ __all__ = [
     "orphaned",
     "parse_query",
     "peer_window",
+    "pid_zero_miss",
     "process_label",
     "process_target",
     "property_rule",
@@ -97,6 +100,7 @@ __all__ = [
     "terminate",
     "unaccepted",
     "unclosable",
+    "waiting_to_accept",
     "window_shut",
     "window_wait",
     "write_csv",
@@ -110,6 +114,7 @@ if TYPE_CHECKING:
         Outcome,
         ProcessTarget,
         Refusal,
+        affected,
         close_connections,
         close_effect,
         close_refused_here,
@@ -121,9 +126,10 @@ if TYPE_CHECKING:
         process_target,
         terminate,
         unclosable,
+        waiting_to_accept,
     )
     from core.connections.completion import Completion, complete, field_values
-    from core.connections.filter_misses import namespace_misses
+    from core.connections.filter_misses import linux_source, namespace_misses, pid_zero_miss
     from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
     from core.connections.group_follow import GroupTurns, readable_whole
     from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpInfo, TcpState
@@ -186,6 +192,7 @@ else:
                 "Outcome",
                 "ProcessTarget",
                 "Refusal",
+                "affected",
                 "close_connections",
                 "close_effect",
                 "close_refused_here",
@@ -197,6 +204,7 @@ else:
                 "process_target",
                 "terminate",
                 "unclosable",
+                "waiting_to_accept",
             ),
             "completion": ("Completion", "complete", "field_values"),
             "first_page": ("PAGE_COLUMN", "FirstPage", "PageRequest"),
@@ -232,7 +240,7 @@ else:
                 "filter_argument",
                 "parse_query",
             ),
-            "filter_misses": ("namespace_misses",),
+            "filter_misses": ("linux_source", "namespace_misses", "pid_zero_miss"),
             "group_follow": ("GroupTurns", "readable_whole"),
             "rates": ("NO_BYTE_RATE", "ByteRate", "GroupRate", "RateTracker", "group_rate"),
             "records": ("address_test", "canonical_address", "endpoint_text"),

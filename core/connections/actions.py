@@ -31,6 +31,7 @@ from core.connections.sources.inet_diag import (
     sockid_at,
     sockid_of,
 )
+from core.connections.state_hints import unaccepted
 from core.errors import MonitorError
 from core.textsafe import printable
 
@@ -283,6 +284,43 @@ class CloseTarget:
     def shared(self) -> bool:
         """Several processes hold the socket: closing it affects all of them."""
         return len(self.holders) > 1
+
+
+_ANY_ADDRESS: Final = frozenset({"0.0.0.0", "::"})
+
+
+def waiting_to_accept(
+    listener: TcpConnection, conns: Iterable[TcpConnection], recv_q: int | None = None
+) -> int:
+    """How many connections wait in ``listener``'s accept queue, which closing it resets
+    (:data:`CLOSE_EFFECTS`): the kernel's count when it was read (``recv_q``, a listener's
+    Recv-Q), else its unaccepted rows among ``conns`` (no process has them yet) on its port
+    and address, in its namespace and family. 0 for a socket that is not listening.
+
+    Why: the close dialog counted "1 connection" while saying those waiting are reset too."""
+    if listener.state is not TcpState.LISTEN:
+        return 0
+    if recv_q is not None:
+        return recv_q
+    any_address = listener.local_address in _ANY_ADDRESS
+    return sum(
+        1
+        for c in conns
+        if c.local_port == listener.local_port
+        and unaccepted(c.state, c.owner_status)
+        and c.netns == listener.netns
+        and c.family == listener.family
+        and (any_address or c.local_address == listener.local_address)
+    )
+
+
+def affected(waiting: int) -> str:
+    """What closing one socket affects: ``1 connection``, or for a listener with ``waiting``
+    connections in its accept queue ``3 connections: the listener and 2 waiting in its
+    accept queue`` (the close dialog's and ``tcpscope close``'s words)."""
+    if not waiting:
+        return "1 connection"
+    return f"{waiting + 1} connections: the listener and {waiting} waiting in its accept queue"
 
 
 def close_targets(conns: Iterable[TcpConnection], proc: str = "/proc") -> list[CloseTarget]:

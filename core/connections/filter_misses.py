@@ -1,14 +1,19 @@
-"""What a filter's ``ns:``/``container:`` values fail to name, said rather than silent.
+"""What a filter's ``ns:``/``container:`` values fail to name, and a ``pid:0`` that Linux
+never gives, said rather than silent.
 
 Why a module of its own: :mod:`core.connections.query` parses and matches a filter; this
 tells, after a sample, which namespace values no shown namespace answers to and why (a
-typo, a namespace this user cannot read), for the TUI's toast and a one-shot's notes.
+typo, a namespace this user cannot read), and why PID 0 matches nothing here, for the TUI's
+toast and a one-shot's notes.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.connections.model import TcpConnection
 from core.connections.namespaces import (
     UNMATCHED_WAY_IN,
     NamespaceInfo,
@@ -16,6 +21,7 @@ from core.connections.namespaces import (
     ReadBy,
     label,
 )
+from core.connections.owner_cells import NO_PID_ZERO_ON_LINUX
 from core.connections.query import Query, namespace_test
 from core.textsafe import composed, printable
 
@@ -93,3 +99,18 @@ def _shown(key: str, item: str, view: NamespaceView) -> str:
     if only_container and any(map(namespace_test("ns", (item,)), view.namespaces)):
         shown += f"; ns:{item} names a network namespace"
     return shown
+
+
+def linux_source(source: str) -> bool:
+    """Whether ``source`` (a snapshot's) reads a Linux kernel: netlink, or psutil on Linux."""
+    return source == "netlink" or (source == "psutil" and sys.platform == "linux")
+
+
+def pid_zero_miss(asked: str, source: str, conns: Iterable[TcpConnection]) -> str | None:
+    """``ASKED matches no connection: why`` when ``asked`` (``--owning-process 0``,
+    ``pid:0``) asked a Linux ``source`` for PID 0, which it gives no socket: a socket no
+    process holds has no PID there (Windows says 0). None elsewhere, or when a connection
+    has PID 0 after all (a recording of another system's)."""
+    if not linux_source(source) or any(c.owning_process == 0 for c in conns):
+        return None
+    return f"{asked} matches no connection: {NO_PID_ZERO_ON_LINUX}"

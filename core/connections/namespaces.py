@@ -112,6 +112,9 @@ class NamespaceInfo:
     Linux 5.14+): unlike its inode number, never given to another namespace, so it tells
     whether a ghost's namespace is the one now under its key. None: read from procfs or not
     at all, or an older kernel or recording."""
+    initial: bool = False
+    """The host's initial namespace (PID 1's, see :func:`core.netns.discover.initial_netns`):
+    labelled so from inside another one, where it was "another, unnamed"."""
 
     @property
     def own_inode(self) -> int | None:

@@ -47,3 +47,13 @@ OWNERLESS_GROUPS: Final[dict[OwnerStatus, tuple[str, str]]] = {
 """(name, note) of the grouped view's group of connections without a PID, by
 :class:`OwnerStatus`: the name in the Process cell's words, the note (after the counts, cut
 first on a narrow screen) what privilege would show the owners, where some would."""
+
+NO_PID_ZERO_ON_LINUX: Final = (
+    "Linux gives a socket no process holds (TimeWait, SYN_RECV requests, orphans, "
+    "connections not yet accepted) no PID, where Windows reports PID 0: tcpscope shows it "
+    'with PID - and says "no owning process"; no filter selects sockets by having no '
+    "owner (--state TimeWait lists the TimeWait ones)"
+)
+"""Why ``--owning-process 0`` or ``pid:0`` matches nothing on Linux, said rather than an
+empty table: on Windows ``Get-NetTCPConnection -OwningProcess 0`` lists the kernel's
+sockets, so engineers ask for it here too."""

@@ -358,6 +358,18 @@ class Query:
                     named |= _states("state", item)
         return frozenset(named)
 
+    def named_pids(self) -> frozenset[int]:
+        """The single PIDs its ``pid:`` words ask for (not ranges, not the negated ones):
+        ``pid:0`` is told that Linux gives no socket PID 0."""
+        named: set[int] = set()
+        for t in self.tokens:
+            if t.key == "pid" and not t.negated:
+                for item in t.values:
+                    low, high = _range("pid", item, MAX_PID, names=False)
+                    if low == high:
+                        named.add(low)
+        return frozenset(named)
+
 
 def parse_query(text: str) -> Query:
     """Parse a whole filter line.

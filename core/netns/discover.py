@@ -78,6 +78,34 @@ class FoundNamespace:
         return f"/proc/{pid}/ns/net" if pid is not None else None
 
 
+PROC_PID_INIT_INO: Final = 0xEFFFFFFC
+"""The initial PID namespace's nsfs inode (``include/linux/proc_ns.h``, fixed since 3.8)."""
+PROC_NET_INIT_INO: Final = 0xEFFFFFF9
+"""The initial network namespace's nsfs inode, fixed since Linux 6.18; before, it was numbered
+as any other, from 0xF0000000 up (``proc_alloc_inum``): no other namespace ever has it."""
+
+
+def initial_netns(proc: str = "/proc") -> int | None:
+    """The inode of the host's initial network namespace: PID 1's, when this ``proc``'s PID 1
+    is the initial PID namespace's init and its links can be read (root), else the kernel's
+    fixed number when it gives it to tcpscope's own; None when neither tells.
+
+    Why: from inside another namespace (``ip netns exec``) the host's read "another,
+    unnamed"; a container's PID 1 (another PID namespace's) is not the host's."""
+    try:
+        if os.stat(f"{proc}/1/ns/pid").st_ino == PROC_PID_INIT_INO:
+            return os.stat(f"{proc}/1/ns/net").st_ino
+    except OSError:
+        pass
+    return None
+
+
+def is_initial(inode: int | None, initial: int | None) -> bool:
+    """Whether a namespace's nsfs ``inode`` is the host's initial one (``initial``: PID 1's,
+    :func:`initial_netns`); the kernel's fixed number is on newer kernels."""
+    return inode is not None and inode in (initial, PROC_NET_INIT_INO)
+
+
 @dataclass(frozen=True, slots=True)
 class Discovery:
     """Every namespace found in one call."""
@@ -88,6 +116,8 @@ class Discovery:
     """By inode, :attr:`own` included."""
     hidden_pids: int = 0
     """Processes whose namespace could not be told at all (hidepid, races)."""
+    initial: int | None = None
+    """PID 1's namespace, the host's initial one, when it could be read (:func:`initial_netns`)."""
 
 
 _OCTAL: Final = frozenset(b"01234567")
@@ -156,6 +186,8 @@ class Discoverer:
         """Every identity (nsfs or ``net/tcp`` inode) seen last call → its namespace's key."""
         self._calls = 0
         self._own = os.stat(f"{proc}/self/ns/net").st_ino
+        self._initial = initial_netns(proc)
+        """PID 1's namespace: read once (init never moves), None when not readable."""
         self._own_tcp: int | None = None
         self._nsids: NsidAsker | None = None
         self._match_key: tuple[frozenset[int], frozenset[int]] | None = None
@@ -332,7 +364,7 @@ class Discoverer:
                 key, tuple(every), where, names, surrogate, tuple(sorted(masked)),
                 ident in unmatched, None if stand_in or not surrogate else ident,
             )  # fmt: skip
-        return Discovery(self._own, namespaces, hidden)
+        return Discovery(self._own, namespaces, hidden, self._initial)
 
     def _keyed(
         self,

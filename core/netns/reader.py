@@ -41,7 +41,7 @@ from core.connections.sources.proc_mount import hides_others
 from core.connections.sources.reply_walk import ReplyWalker
 from core.errors import AccessDenied, MonitorError
 from core.netns import procnet
-from core.netns.discover import Discoverer, Discovery, FoundNamespace
+from core.netns.discover import Discoverer, Discovery, FoundNamespace, is_initial
 from core.netns.names import NameResolver
 from core.netns.options import ALL
 from core.netns.setns import open_namespace, run_in
@@ -564,6 +564,7 @@ class NamespaceSet:
                     unmatched=ns.unmatched,
                     learned_inode=ns.learned,
                     cookie=reader.cookie if isinstance(reader, SockDiagReader) else None,
+                    initial=is_initial(ns.nsfs_inode, found.initial),
                 )
             )
         infos.sort(key=lambda i: (not i.current, i.inode))

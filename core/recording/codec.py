@@ -294,6 +294,7 @@ _ADDED: Final = frozenset(
         "gone",
         "learned_inode",
         "cookie",
+        "initial",
         "namespace",
         "event_gaps",
         "slow_s",

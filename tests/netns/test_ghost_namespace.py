@@ -193,7 +193,7 @@ def test_gone_namespaces_are_counted_nowhere_and_decode_from_old_files() -> None
     assert NAMESPACES.decode(NAMESPACES.encode(view)) == view
     old = NAMESPACES.encode(view)
     for info in old[0]:
-        del info[-3:]  # written before NamespaceInfo.gone (learned_inode, cookie: after it)
+        del info[-4:]  # written before NamespaceInfo.gone (learned_inode, cookie, initial: after)
     assert not any(i.gone for i in NAMESPACES.decode(old).namespaces)
 
 

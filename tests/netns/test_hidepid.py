@@ -115,7 +115,7 @@ def test_the_detail_pane_says_hidepid_hides_the_owner() -> None:
         done = hidden("hidepid=2", "-c", PANE, str(root_sock.getsockname()[1]))
     assert done.returncode == 0, done.stderr
     pane = " ".join(done.stdout.split())
-    assert "no owning process known (needs-privilege)" in pane, pane
+    assert "process owner not known: needs root" in pane, pane
     assert "/proc is mounted with hidepid=2 (invisible)" in pane, pane
 
 

@@ -307,6 +307,30 @@ def test_the_detail_pane_says_why_a_procfs_namespace_has_no_tcp_info(
     assert f"PID {pid}" in pane and "inode not readable" in pane, pane
 
 
+OWNING = """
+async def then(app, pilot, table):
+    await pilot.press("escape", "enter")
+    await pilot.pause(0.3)
+    print(text(app.screen.query_one("#detail-more", Static)))
+""" + APP_OPENED.replace('netns="all", ', "")
+
+
+def test_the_owning_process_section_says_why_in_words_not_a_token() -> None:
+    """Root's listener, seen by nobody: the Owning-process section read ``process  no
+    owning process known (needs-privilege)``, an internal token (and "no owning process"
+    is what a socket nobody holds reads). Now what the rest of the pane says: not known,
+    needs root, and why."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        done = as_nobody("-c", OWNING, str(server.getsockname()[1]), timeout=90)
+    assert done.returncode == 0, done.stderr
+    pane = " ".join(done.stdout.split())
+    assert "needs-privilege" not in pane and "no owning process" not in pane, pane
+    assert "process owner not known: needs root" in pane, pane
+    assert "why reading their /proc/<pid>/fd needs CAP_SYS_PTRACE" in pane, pane
+
+
 GROUPED = (
     """
 async def then(app, pilot, table):

@@ -131,6 +131,44 @@ async def test_x_confirms_exactly_what_and_resets_the_peer(bag: SocketBag) -> No
         assert listener.accept()[0].fileno() >= 0  # the listener still accepts
 
 
+def waiting_listener(bag: SocketBag, waiting: int) -> socket.socket:
+    """A loopback listener that never accepts, with ``waiting`` finished handshakes in its
+    accept queue (their clients kept open in ``bag``)."""
+    listener = bag.listener()
+    port = listener.getsockname()[1]
+    for _ in range(waiting):
+        bag.keep(socket.create_connection(("127.0.0.1", port)))
+    return listener
+
+
+@pytest.mark.parametrize("tcp_info", [False, True], ids=["rows", "recv-q"])
+async def test_closing_a_listener_counts_the_connections_waiting_in_its_accept_queue(
+    bag: SocketBag, tcp_info: bool
+) -> None:
+    """The dialog on a listener with 2 handshakes waiting for accept() said "Affects 1
+    connection" while the text below it said those waiting are reset too. Counted from the
+    kernel's Recv-Q of the listener where tcp_info was read, else from the rows."""
+    from core.connections.sources.netlink import NetlinkSource
+
+    listener = waiting_listener(bag, 2)
+    port = listener.getsockname()[1]
+    feed = Sampler(NetlinkSource(tcp_info=tcp_info), interval_s=0.5)
+    app = TcpscopeApp(feed, hostname="test-host")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.snapshot and sum(  # the two queued ones sampled too
+            1 for c in app.snapshot.connections.values() if c.local_port == port) == 3)  # fmt: skip
+        conn = await select(pilot, app, port, 0)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        await pilot.press("n")
+        assert app.snapshot is not None
+        info = app.snapshot.tcp_info.get(conn.instance_id)
+        assert (info is not None and info.recv_q == 2) == tcp_info, info
+    assert "Affects   3 connections: the listener and 2 waiting in its accept queue; " \
+        "the socket is held by 1 process" in text, text  # fmt: skip
+    assert "connections still waiting in its accept queue are reset" in text, text
+
+
 async def test_an_orphaned_socket_is_said_to_have_no_owner_because_it_has_no_file(
     bag: SocketBag,
 ) -> None:

@@ -124,7 +124,11 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
         held = "no process holds the socket (no file)"
     else:  # some fd tables could not be read: a holder may be among them
         held = "its holders are not known"
-    _row(text, "Affects", f"1 connection; {held}")
+    info = snap.tcp_info.get(conn.instance_id)
+    waiting = connections.waiting_to_accept(
+        conn, snap.connections.values(), None if info is None else info.recv_q
+    )
+    _row(text, "Affects", f"{connections.affected(waiting)}; {held}")
     if target.shared:
         pids = ", ".join(str(p) for p in sorted(target.holders))
         _warn(text, f"a shared socket (PIDs {pids}): closing it closes it for all of them")

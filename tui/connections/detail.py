@@ -38,6 +38,7 @@ from core.connections import (
     TcpState,
     not_measured,
     peer_window,
+    process_label,
     shown_namespace,
 )
 from tui import format as fmt
@@ -65,11 +66,10 @@ def process_table(
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
     if proc is None:
-        why = "no owning process known" if conn.owning_process is None else "process record gone"
-        if conn.owner_status is OwnerStatus.RESOLVING:
-            why = "owner being looked up"
-        table.add_row(Text("process"), Text(f"{why} ({conn.owner_status.value})"))
-        if owners and conn.owner_status is OwnerStatus.NEEDS_PRIVILEGE:
+        status = conn.owner_status
+        asks_privilege = bool(owners) and status is OwnerStatus.NEEDS_PRIVILEGE
+        table.add_row(Text("process"), Text(_no_process(conn, asks_privilege)))
+        if owners and asks_privilege:
             table.add_row(Text("why"), Text(owners.partition(": ")[2] or owners, style="italic"))
         return table
     denied = set(proc.denied)
@@ -91,6 +91,20 @@ def process_table(
     table.add_row(Text("cmdline"), show("cmdline", cmdline))
     table.add_row(Text("exe"), show("exe", proc.exe))
     return table
+
+
+def _no_process(conn: TcpConnection, asks_privilege: bool) -> str:
+    """Why the pane has no process record, in words (never the owner status's token, e.g.
+    ``needs-privilege``): as the Process line and the close dialog say it. ``asks_privilege``:
+    the "why" row below says what would show the owner, so this line stays short."""
+    status = conn.owner_status
+    if conn.owning_process is not None:
+        return f"PID {conn.owning_process}: its process record is gone"
+    if status is OwnerStatus.RESOLVING:
+        return "owner being looked up"
+    if asks_privilege:
+        return "owner not known: needs root"
+    return process_label(None, None, status)
 
 
 def state_change_text(conn: TcpConnection, now: datetime) -> Text:

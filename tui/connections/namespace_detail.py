@@ -28,6 +28,8 @@ GONE_WHY = "the namespace no longer exists (its last process ended); shown as la
 """Why a ghost's namespace is described as it was (:attr:`NamespaceInfo.gone`)."""
 OWN = "tcpscope's own"
 """The namespace the sampler ran in, when it ran here (see ``Shell.own_namespace``)."""
+INITIAL = "the host's (initial)"
+"""The host's initial network namespace (PID 1's), seen from inside another."""
 
 
 def namespace_table(
@@ -48,7 +50,7 @@ def namespace_table(
         gone = "?" if conn.netns is None else namespace_key_text(conn.netns)
         table.add_row(Text("namespace"), Text(f"{gone} (gone)", style="italic"))
         return table
-    where = own if info.current else "another"
+    where = own if info.current else "the host's initial" if info.initial else "another"
     inode = info.own_inode  # a stand-in key is never shown as the inode
     if inode is None:
         table.add_row(Text("inode"), Text(f"{STAND_IN_REASON} ({where})", style="italic"))
@@ -111,6 +113,8 @@ def namespace_line(
         parts.append(f"ip netns {fmt.safe(info.name)}")
     if info.current:
         parts.insert(0, own)
+    elif info.initial:
+        parts.insert(0, INITIAL)
     elif not parts:
         parts.append("another, unnamed")
     gone = ", gone" if info.gone else ""

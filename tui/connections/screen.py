@@ -20,6 +20,7 @@ from textual.widgets import Static
 from core.connections import (
     SORT_COLUMNS,
     Completion,
+    Query,
     QueryError,
     ReverseDns,
     Snapshot,
@@ -27,6 +28,7 @@ from core.connections import (
     field_values,
     namespace_misses,
     parse_query,
+    pid_zero_miss,
 )
 from tui import bindings
 from tui import format as fmt
@@ -267,16 +269,31 @@ class ConnectionsScreen(Screen[None]):
         self.table.set_query(query)
         bar.show_active(query.text)
         self._show_counts()
+        self._tell_misses(query)
+        return True
+
+    def _tell_misses(self, query: Query) -> None:
+        """Toast what the filter's words fail to name (applied all the same: a namespace may
+        come), as ``tcpscope connections`` notes it: a typo is silent otherwise."""
         misses = namespace_misses(query, self.table.index.namespaces)
-        if misses.lines:  # applied (a namespace may come), but said: a typo is silent otherwise
+        lines = list(misses.lines)
+        snap = self._snapshot
+        pid_zero = (
+            None
+            if snap is None or 0 not in query.named_pids()
+            else pid_zero_miss("pid:0", snap.source, snap.connections.values())
+        )
+        if pid_zero is not None:  # Windows' PID of the kernel's sockets: Linux has none
+            lines.append(pid_zero)
+        if lines:
             # "matches nothing" only of a word that keeps no row: a negated miss excludes
             # nothing, one value of an OR list leaves the others' rows.
-            text = "\n".join(misses.lines)
-            if misses.empties:
+            text = "\n".join(lines)
+            empty = pid_zero is not None and not sum(self.table.index.counts_filtered.values())
+            if misses.empties or empty:
                 self.notify(text, title="Filter matches nothing", severity="warning")
             else:
                 self.notify(text, title="Filter note")
-        return True
 
     def action_escape(self) -> None:
         """Close the filter input or the detail pane, else clear the filter."""
