@@ -39,7 +39,11 @@ _ACTIONS: Final = (
         "u: in the detail pane, show or fold the properties Linux does not report",
         "conn('action_toggle_missing')",
     ),
-    ("Clear filter / close pane", "Same as Esc", "conn('action_escape')"),
+    (
+        "Clear filter / close pane",
+        "As Esc (which first dismisses the notifications shown)",
+        "conn('action_back')",
+    ),
     ("Pause / resume", "Stop or restart sampling", "toggle_pause"),
     ("Sample faster", "Shorter interval", "interval(-1)"),
     ("Sample slower", "Longer interval", "interval(1)"),

@@ -46,10 +46,18 @@ leave 47 of the dialog's 72 (an IPv4 endpoint is at most 21)."""
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question that states exactly what will happen; Cancel has the focus."""
+    """A yes/no question that states exactly what will happen; Cancel has the focus.
+
+    No toast is drawn over it: at 80x24 the toast of a refused ``x`` (six lines, eight
+    seconds) covered the next dialog's buttons and its last lines. :func:`ask` drops the
+    toasts on hand before it opens (their news was shown); one that comes while it is open is
+    hidden, not dropped, and shows on the table once the question is answered (if not timed
+    out).
+    """
 
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
+    ConfirmScreen Toast { display: none; }
     ConfirmScreen > Vertical {
         width: 76; max-width: 100%; height: auto; max-height: 100%;
         padding: 0 1; background: $panel; border: round $error;
@@ -88,6 +96,13 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_answer(self, yes: bool) -> None:
         """``y`` / ``n`` / ``Esc``."""
         self.dismiss(yes)
+
+
+async def ask(screen: Screen[None], question: ConfirmScreen) -> bool:
+    """Put ``question`` up and wait for the answer, the toasts shown dropped first: dropped
+    once the dialog is up, the table's toast stayed drawn beside and below it."""
+    screen.app.clear_notifications()
+    return await screen.app.push_screen_wait(question)
 
 
 def _row(text: Text, label: str, value: str, style: str = "") -> None:
@@ -216,7 +231,7 @@ async def close_flow(screen: Screen[None], conn: TcpConnection, snap: Snapshot) 
     """Confirm, then close ``conn``'s socket and say what happened."""
     (target,) = await asyncio.to_thread(connections.close_targets, [conn])
     question = ConfirmScreen("Close this connection?", close_body(target, snap), "Close")
-    if not await screen.app.push_screen_wait(question):
+    if not await ask(screen, question):
         return
     from core.netns import sock_diag_in
 
@@ -232,7 +247,7 @@ async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None
     question = ConfirmScreen(
         f"Terminate {target.label}?", terminate_body(target, snap.namespaces), "Terminate"
     )
-    if not await screen.app.push_screen_wait(question):
+    if not await ask(screen, question):
         return
     outcome = await asyncio.to_thread(connections.terminate, target)
     if outcome.done or outcome.refusal is not None:
@@ -241,7 +256,7 @@ async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None
     body = Text(f"{outcome.message}.\n\n")
     body.append("SIGKILL cannot be caught: the process gets no chance to clean up.")
     question = ConfirmScreen(f"Kill {target.label}?", body, "Kill")
-    if await screen.app.push_screen_wait(question):
+    if await ask(screen, question):
         _toast(screen, await asyncio.to_thread(connections.kill, target), "Kill process")
     else:
         screen.notify(f"{target.label} left running", markup=False)

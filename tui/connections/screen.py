@@ -40,6 +40,7 @@ from tui.connections.state_bar import StateBar
 from tui.footer import KeysFooter
 from tui.replay.controls import ReplayBar
 from tui.shell import HeaderState, shell_of
+from tui.toasts import dismiss_toasts
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
 
@@ -296,16 +297,33 @@ class ConnectionsScreen(Screen[None]):
                 self.notify(text, title="Filter note")
 
     def action_escape(self) -> None:
-        """Close the filter input or the detail pane, else clear the filter."""
+        """Dismiss the toasts shown, else close the filter input or the detail pane, else
+        clear the filter. Toasts first: Esc pressed to get rid of one cleared the filter
+        unseen, and the next ``x`` aimed at a row the filter had kept out of sight."""
+        if not dismiss_toasts(self):
+            self.action_back()
+
+    def action_back(self) -> None:
+        """Close the filter input or the detail pane, else clear the filter (the palette's
+        entry: asked for by name, it is not spent on a toast)."""
         bar = self.query_one(FilterBar)
         if bar.editing:
             bar.close()
-            self._apply_filter("")
+            self._clear_filter()
             self.set_focus(self.table)  # now: the keys read with the Escape are the table's
         elif self.detail_open:
             self.action_toggle_detail()
         elif not self.table.index.query.empty:
-            self._apply_filter("")
+            self._clear_filter()
+
+    def _clear_filter(self) -> None:
+        """Drop the active filter and say which it was (every row is back: a user who did
+        not mean it sees why, and what to type again)."""
+        was = self.table.index.query.text
+        self._apply_filter("")
+        if was:
+            said = f"was: {fmt.as_typed(was)}"
+            self.notify(said, title="Filter cleared", timeout=4, markup=False)
 
     def action_scroll_detail(self, pages: int) -> None:
         """Page the open detail pane without leaving the table (side by side, keyboard only)."""

@@ -24,7 +24,11 @@ KEYS: Final = (
     ("Tab", "in the filter: complete the field or value under the cursor"),
     ("Enter", "open/close the detail pane (on a process row: expand/collapse it)"),
     ("Ctrl+D / Ctrl+U", "page the detail pane down / up (the cursor stays in the table)"),
-    ("Esc", "close the filter input or the detail pane, else clear the filter"),
+    (
+        "Esc",
+        "dismiss the notifications shown; else close the filter input or the detail pane, "
+        "else clear the filter (a notification says which)",
+    ),
     ("s / S", "sort by the next column / reverse the direction"),
     ("< / >", "sort by the column left / right of the sorted one (or click a title)"),
     ("T / O / P", "sort by State / OffloadState / PID (again: reverse)"),
