@@ -248,7 +248,8 @@ class ReplayFeed(FeedControls):
             wake.clear()
             return False
         try:
-            await asyncio.wait_for(wake.wait(), self.delay_s)
+            async with asyncio.timeout(self.delay_s):  # (not wait_for: see Sampler._sleep)
+                await wake.wait()
         except TimeoutError:
             return True
         wake.clear()

@@ -326,10 +326,13 @@ class Sampler(FeedControls):
             await self._sleep(interval - (time.monotonic() - started))
 
     async def _sleep(self, delay_s: float) -> None:
+        """Sleep until the next sample or a wake. Not ``asyncio.wait_for``: in Python 3.11 a
+        cancel that meets a wake is lost there, and the loop would sample on forever."""
         self._wake.clear()
         if delay_s > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay_s)
+                async with asyncio.timeout(delay_s):
+                    await self._wake.wait()
 
     async def _ipsec_loop(self) -> None:
         assert self._ipsec is not None

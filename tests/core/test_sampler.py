@@ -304,3 +304,23 @@ async def test_each_sample_gives_the_c_heaps_free_pages_back(
     await sampler.aclose()
     assert len(threads) >= 3
     assert threading.main_thread().name not in threads
+
+
+@pytest.mark.parametrize("spins", [0, 1, 2, 3])
+async def test_a_cancel_that_meets_a_wake_still_ends_the_loop(spins: int) -> None:
+    """Cancelling the sampling loop in the same moment something woke its sleep (a new
+    interval, a resume) was lost in Python 3.11's ``asyncio.wait_for``: the loop slept on,
+    sampling forever, and an event loop closing its tasks (a test's end) hung on it."""
+    sampler = Sampler(ScriptedSource([frame(1)] * 1000), interval_s=5)
+    await take(sampler, 1)
+    (loop_task,) = [t for t in asyncio.all_tasks() if t.get_name() == "tcpscope-sampler"]
+    await asyncio.sleep(0.05)  # asleep until the next sample
+    sampler.set_interval(5)
+    for _ in range(spins):
+        await asyncio.sleep(0)
+    loop_task.cancel()
+    done, _ = await asyncio.wait([loop_task], timeout=2)
+    try:
+        assert done == {loop_task} and loop_task.cancelled()
+    finally:
+        await sampler.aclose()

@@ -21,13 +21,19 @@ import pytest
 
 from tests.integration.sockets import SYSTEM_PYTHON, SocketBag, fill
 from tests.netns.lab import LISTENER, free_port, listener, netns, nobody_env, ready, unique
-from tests.netns.test_nonroot import APP_OPENED, NOBODY, REPO
+from tests.netns.test_nonroot import APP_OPENED as APP_OPENED_ALL
+from tests.netns.test_nonroot import NOBODY, REPO
 from tests.netns.test_nonroot import pytestmark as nonroot_marks
 
 pytestmark = [
     *nonroot_marks,
     pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)"),
 ]
+
+
+APP_OPENED = APP_OPENED_ALL.replace('netns="all", ', "")
+"""The app in tcpscope's own namespace only: the sockets these tests open are there, and a
+namespace another test made at the same time can hold a socket on the same port."""
 
 
 def hidden(option: str, *argv: str) -> subprocess.CompletedProcess[str]:

@@ -235,3 +235,27 @@ def test_empty_recording_is_refused(tmp_path: Path, snaps: list[Snapshot]) -> No
     p.write_bytes(gzip.compress(header))
     with pytest.raises(RecordingError, match="no samples"):
         open_replay(p)
+
+
+@pytest.mark.parametrize("spins", [0, 1, 2, 3])
+async def test_a_cancel_that_meets_a_control_still_ends_playback(path: Path, spins: int) -> None:
+    """Cancelling a playing replay in the moment a control woke it (a speed change) was lost
+    in Python 3.11's ``asyncio.wait_for``: the task played on to the recording's end."""
+    feed = open_replay(path)
+    feed.set_interval(5)
+
+    async def play() -> None:
+        async for _ in feed.stream():
+            pass
+
+    task = asyncio.create_task(play())
+    await asyncio.sleep(0.05)  # the first sample out, waiting for the next
+    feed.set_speed(2)
+    for _ in range(spins):
+        await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=2)
+    try:
+        assert done == {task} and task.cancelled()
+    finally:
+        await feed.aclose()
