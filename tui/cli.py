@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final, NoReturn, Protocol, cast
 from core.commands import (
     MAX_GHOST_TTL_S,
     MAX_SEED,
+    PROVIDER_METAVAR,
     AllWords,
     finish_output,
     provider_name,
@@ -137,6 +138,7 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     from core.connections import SOURCE_NAMES
     from core.netns import add_netns_argument
     from core.remote import add_remote_arguments
+    from core.sampling import MAX_INTERVAL_S, MIN_INTERVAL_S
 
     chosen = _chosen(sys.argv[1:] if argv is None else argv, COMMANDS)
     parser = OneLineParser(
@@ -152,7 +154,8 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
         type=interval,
         default=1.0,
         metavar="S",
-        help="seconds between samples",
+        help=f"seconds between samples, {MIN_INTERVAL_S:g}-{MAX_INTERVAL_S:g} "
+        "(default %(default)g)",
     )
     parser.add_argument(
         "--source",
@@ -168,7 +171,8 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
         type=seconds,
         default=5.0,
         metavar="S",
-        help="how long a closed connection stays listed (dimmed)",
+        help=f"how long a closed connection stays listed (dimmed), 0-{MAX_GHOST_TTL_S:g} s "
+        "(default %(default)g)",
     )
     parser.add_argument("--no-ipsec", action=GivenFlag, help="do not sample IPsec counters")
     parser.add_argument(
@@ -176,8 +180,8 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
         action=Given,
         type=provider_name,
         default="auto",
-        metavar="NAME",
-        help="IPsec provider",
+        metavar=PROVIDER_METAVAR,
+        help="IPsec counters to read (default: auto = every one present)",
     )
     parser.add_argument(
         "--vici", action=Given, default=None, metavar="PATH", help="strongSwan VICI socket"

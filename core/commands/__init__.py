@@ -17,6 +17,7 @@ from core import lazy_exports
 __all__ = [
     "MAX_GHOST_TTL_S",
     "MAX_SEED",
+    "PROVIDER_METAVAR",
     "AllWords",
     "actions_off",
     "display_host",
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from core.commands.arg_types import (
         MAX_GHOST_TTL_S,
         MAX_SEED,
+        PROVIDER_METAVAR,
         AllWords,
         provider_name,
         real,
@@ -67,6 +69,7 @@ else:
             "arg_types": (
                 "MAX_GHOST_TTL_S",
                 "MAX_SEED",
+                "PROVIDER_METAVAR",
                 "AllWords",
                 "provider_name",
                 "real",

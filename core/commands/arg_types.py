@@ -23,6 +23,7 @@ _REAL: Final = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 MAX_GHOST_TTL_S: Final = 86_400.0
 """A day; also the largest ghost TTL a recording header may carry (core.recording.format)."""
 MAX_DURATION_S: Final = 366 * 86_400.0
+_DAY_S: Final = 86_400
 MAX_SEED: Final = 2**32 - 1
 
 
@@ -63,6 +64,15 @@ def integer(text: str, low: int, high: int, what: str = "value") -> int:
     return int(text)
 
 
+def _seconds_text(value: float) -> str:
+    """``value`` seconds as a person reads a limit: ``31622400 s (366 days)``, never
+    ``3.16224e+07 s`` (what ``:g`` makes of it); whole days are said in days too."""
+    number = f"{value:.0f}" if value == int(value) else f"{value:g}"
+    if value < 2 * _DAY_S or value % _DAY_S:
+        return f"{number} s"
+    return f"{number} s ({value / _DAY_S:.0f} days)"
+
+
 def seconds_between(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
     """An argparse type: seconds within ``low``–``high`` (``low`` excluded when ``low_open``)."""
 
@@ -70,7 +80,9 @@ def seconds_between(low: float, high: float, *, low_open: bool = False) -> Calla
         value = real(text)
         if (value <= low if low_open else value < low) or value > high:
             bound = f"more than {low:g}" if low_open else f"at least {low:g}"
-            raise argparse.ArgumentTypeError(f"must be {bound} and at most {high:g} s, got {text}")
+            raise argparse.ArgumentTypeError(
+                f"must be {bound} and at most {_seconds_text(high)}, got {text}"
+            )
         return value
 
     return parse
@@ -94,6 +106,12 @@ def non_empty(what: str) -> Callable[[str], str]:
         return text
 
     return parse
+
+
+PROVIDER_METAVAR: Final = "auto|kernel|strongswan|libreswan"
+"""``--provider``'s values as ``--help`` shows them: core.ipsec's PROVIDER_NAMES spelled out,
+since importing that package (~45 ms) would slow every run (tests/test_readme.py checks they
+agree)."""
 
 
 def provider_name(text: str) -> str:

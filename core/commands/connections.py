@@ -109,13 +109,38 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="seed State name (any case) or number, e.g. Established, TimeWait, 5 (repeatable)",
     )
-    parser.add_argument("--local-address", type=address("--local-address"), metavar="ADDR")
-    parser.add_argument("--local-port", type=port, metavar="PORT")
-    parser.add_argument("--remote-address", type=address("--remote-address"), metavar="ADDR")
-    parser.add_argument("--remote-port", type=port, metavar="PORT")
-    parser.add_argument("--owning-process", type=pid, metavar="PID")
-    parser.add_argument("--offload-state", type=enum_value("OffloadState"), metavar="NAME")
-    parser.add_argument("--applied-setting", type=enum_value("AppliedSetting"), metavar="NAME")
+    parser.add_argument(
+        "--local-address",
+        type=address("--local-address"),
+        metavar="ADDR",
+        help="this local IPv4 or IPv6 address (fe80::1%%eth0: on that link only)",
+    )
+    parser.add_argument("--local-port", type=port, metavar="PORT", help="this local port")
+    parser.add_argument(
+        "--remote-address",
+        type=address("--remote-address"),
+        metavar="ADDR",
+        help="this remote (peer) IPv4 or IPv6 address",
+    )
+    parser.add_argument("--remote-port", type=port, metavar="PORT", help="this remote port")
+    parser.add_argument(
+        "--owning-process",
+        type=pid,
+        metavar="PID",
+        help="sockets held by the process with this PID",
+    )
+    parser.add_argument(
+        "--offload-state",
+        type=enum_value("OffloadState"),
+        metavar="NAME",
+        help="seed OffloadState name or number (Linux: always InHost)",
+    )
+    parser.add_argument(
+        "--applied-setting",
+        type=enum_value("AppliedSetting"),
+        metavar="NAME",
+        help="seed AppliedSetting name or number (Linux reports none: no rows)",
+    )
     parser.add_argument(
         "--filter",
         dest="conn_filter",
@@ -126,7 +151,12 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         "(repeated: all of them)",
     )
     # SUPPRESS: without it this default would overwrite a top-level --source.
-    parser.add_argument("--source", choices=SOURCE_CHOICES, default=argparse.SUPPRESS)
+    parser.add_argument(
+        "--source",
+        choices=SOURCE_CHOICES,
+        default=argparse.SUPPRESS,
+        help="where connections come from (as the global --source)",
+    )
 
 
 def _filter(text: str) -> str:

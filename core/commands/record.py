@@ -215,6 +215,11 @@ async def _record(
     return len(seen)
 
 
+def _samples(count: int) -> str:
+    """``1 sample``, ``2 samples``: "recorded 1 samples" read wrong."""
+    return f"{count} sample" if count == 1 else f"{count} samples"
+
+
 def _held(path: str, to_stdout: bool) -> str:
     """What a file cut by a failed write still replays, read back from it (what reached the
     disk, not what was handed to the OS): "; the file holds samples 1–N"."""
@@ -278,13 +283,14 @@ def run(args: argparse.Namespace) -> int:
         if kept:
             saved = f"; {target} left as it was"
         else:
-            saved = f" after {writer.samples_written} samples taken{_held(args.file, to_stdout)}"
+            taken = _samples(writer.samples_written)
+            saved = f" after {taken} taken{_held(args.file, to_stdout)}"
         raise OutputFailed(f"{target}: write failed: {failure.strerror or failure}{saved}")
     if kept:
         print(f"tcpscope: nothing recorded; {target} left as it was", file=sys.stderr)
     else:
         print(
-            f"tcpscope: recorded {writer.samples_written} samples ({samples} seen), "
+            f"tcpscope: recorded {_samples(writer.samples_written)} ({samples} seen), "
             f"{writer.bytes_written} bytes to {target}",
             file=sys.stderr,
         )

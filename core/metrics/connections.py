@@ -17,11 +17,12 @@ tcpscope started (connections already open then are taken as a baseline), so a r
 exporter is an ordinary counter reset, not a jump by every byte a long-lived connection ever
 carried. A connection's bytes after its last sample before it closed are not seen.
 
-Why a process without tcp_info has no traffic series: a socket read from ``/proc/net/tcp`` (a
-namespace tcpscope may not enter, ``--source procfs``) or one the kernel keeps no tcp_info for
-(TIME_WAIT, SYN_RECV requests, bound sockets) says nothing of its bytes, and a 0 would read as
-"idle". Such connections are counted per process in ``tcpscope_connections_without_tcp_info``
-instead; the totals cover only the connections with tcp_info.
+Why a process without tcp_info has no traffic series: a socket read from ``/proc/PID/net/tcp``
+(another namespace tcpscope may not enter: core.netns.reader), one from ``--source psutil``, or
+one the kernel keeps no tcp_info for (TIME_WAIT, SYN_RECV requests, bound sockets) says nothing
+of its bytes, and a 0 would read as "idle". Such connections are counted per process in
+``tcpscope_connections_without_tcp_info`` instead; the totals cover only the connections with
+tcp_info.
 """
 
 from __future__ import annotations

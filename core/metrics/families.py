@@ -62,8 +62,9 @@ def connection_families(figures: ConnectionFigures) -> list[Metric]:
     without = GaugeMetricFamily(
         f"{PREFIX}_connections_without_tcp_info",
         "Connections of the process in the last sample without tcp_info, so not in its byte "
-        "and retransmit counters: read from /proc/net/tcp (a namespace tcpscope cannot enter, "
-        "--source procfs), or TimeWait, SynReceived and Bound sockets, which have none",
+        "and retransmit counters: those of a network namespace tcpscope cannot enter (no "
+        "CAP_SYS_ADMIN), read from /proc/PID/net/tcp; every one under --source psutil; "
+        "TimeWait, SynReceived and Bound sockets, which have none",
         labels=["process"],
     )
     for process, count in figures.without_tcp_info.items():

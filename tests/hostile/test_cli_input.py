@@ -86,3 +86,15 @@ def test_demo_and_a_real_recording_are_not_both_taken(
         2,
         "tcpscope: --demo cannot be combined with --replay\n",
     )
+
+
+def test_the_longest_duration_is_said_in_seconds_and_days(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``record --duration 1e308`` said "at most 3.16224e+07 s": a limit nobody reads."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["record", "-", "--duration", "1e308"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "at most 31622400 s (366 days), got 1e308" in err, err
+    assert "e+" not in err.replace("1e308", ""), err

@@ -71,6 +71,14 @@ def test_record_samples_to_file(tmp_path: Path) -> None:
     same_as_demo(rec, 4)
 
 
+def test_one_sample_is_said_in_the_singular(tmp_path: Path) -> None:
+    """``recorded 1 samples (1 seen)`` read wrong; one sample is "1 sample"."""
+    out = tmp_path / "one.tsr"
+    done = run("--demo", "--no-ipsec", "record", str(out), "--samples", "1")
+    assert done.returncode == 0, done.stderr
+    assert "tcpscope: recorded 1 sample (1 seen), " in done.stderr, done.stderr
+
+
 def test_record_to_stdout(tmp_path: Path) -> None:
     out = tmp_path / "piped.tsr"
     with out.open("wb") as sink:
