@@ -68,6 +68,32 @@ def test_csv_has_wmi_header_and_state_filter() -> None:
     assert established.returncode == 0 and len(established.stdout.splitlines()) == 1
 
 
+@pytest.mark.parametrize("netns", ["current", "all"])
+def test_every_row_has_its_namespace_key_and_column(netns: str) -> None:
+    """README: ``tcpscope.namespace`` is in every row. Under ``--netns current`` no namespace
+    is looked up: it is null, and the row's ``not_reported`` says why (as for any value not
+    reported); CSV keeps its ``Namespace`` column, empty, so its columns never depend on
+    ``--netns``."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = str(listener.getsockname()[1])
+        as_json = tcpscope("--netns", netns, "connections", "--json", "--local-port", port)
+        as_csv = tcpscope("--netns", netns, "connections", "--csv", "--local-port", port)
+    assert as_json.returncode == 0 and as_csv.returncode == 0, as_json.stderr + as_csv.stderr
+    rows = json.loads(as_json.stdout)  # (another namespace may have a socket on that port)
+    [row] = [r for r in rows if (r["tcpscope"].get("namespace") or {"current": 1})["current"]]
+    extra = row["tcpscope"]
+    assert "namespace" in extra
+    header, *lines = as_csv.stdout.splitlines()
+    assert header.split(",")[-1] == "Namespace"
+    if netns == "current":
+        assert extra["namespace"] is None
+        assert "--netns current" in extra["not_reported"]["namespace"]
+        assert all(line.endswith(",") for line in lines)
+    else:
+        assert extra["namespace"]["current"] is True
+        assert "namespace" not in extra["not_reported"]
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

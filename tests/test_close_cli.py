@@ -53,6 +53,18 @@ def alive(client: socket.socket, accepted: socket.socket) -> bool:
     return accepted.recv(4) == b"ping"
 
 
+def test_nothing_matched_has_its_own_exit_code() -> None:
+    """A script tells "nothing to close" (3, as ``pkill`` says no process matched) from "a
+    connection was refused" (1): the first is often fine (the connection ended already),
+    the second needs a look. The filter names a bound, unlistened port: no connection."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = str(unused.getsockname()[1])
+        result = close("--netns", "current", "--state", "listen", "--local-port", port, "--yes")
+    assert result.stderr == "tcpscope: no connection matches; nothing closed\n"
+    assert result.returncode == 3 and not result.stdout
+
+
 def test_no_filter_is_refused() -> None:
     result = close("--yes")
     assert result.returncode == 2
@@ -295,7 +307,7 @@ def test_no_match_here_says_it_matches_in_other_namespaces() -> None:
         finally:
             child.kill()
             child.wait(timeout=10)
-    assert result.returncode == 1, result
+    assert result.returncode == 3, result
     lines = result.stderr.splitlines()
     assert lines[0] == "tcpscope: no connection matches; nothing closed"
     assert lines[1] == (

@@ -70,6 +70,8 @@ REPLAY_PACE: Final = "a replay keeps the recording's interval: [ and ] change it
 """Steps of ``+``/``-``."""
 
 SCREEN_ORDER = ("connections", "ipsec")
+QUIT_ACTIONS: Final = frozenset(("quit", "help_quit"))
+"""What still answers while the terminal is too small (q, Ctrl+C, Ctrl+Q)."""
 
 
 def ipsec_screen() -> Screen[Any]:
@@ -380,6 +382,9 @@ class TcpscopeApp(ReplayActions, GuardedApp):
             self.push_screen(TooSmallScreen())
         elif not small and showing:
             self.pop_screen()
+        else:
+            return
+        self.refresh_bindings()  # (check_action answers otherwise now)
 
     # --- actions ----------------------------------------------------------------------
     def watch_paused(self, paused: bool) -> None:
@@ -421,7 +426,11 @@ class TcpscopeApp(ReplayActions, GuardedApp):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Space shows (and does) Pause while running and Resume while paused; the replay
-        keys exist only for a replay."""
+        keys exist only for a replay. Below the minimum size only quitting answers: ``?``
+        drew the help box over "terminal too small", cut, and ``2`` showed the IPsec screen
+        (another mode, without the guard) at that size."""
+        if isinstance(self.screen, TooSmallScreen):
+            return action in QUIT_ACTIONS
         if action.startswith("replay_"):
             return self.replay is not None
         if action == "pause":

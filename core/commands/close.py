@@ -40,6 +40,9 @@ Closer = Callable[[Sequence[TcpConnection]], list[tuple[TcpConnection, Outcome]]
 """Closes them (here, or on the ``--remote`` server)."""
 EXIT_REFUSED: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_NO_MATCH: Final = 3
+"""No connection matched, nothing was closed (as ``pkill`` when no process matched): told
+apart from a refusal, since a script often takes it as done (the connection ended already)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +68,8 @@ def acting_netns(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """List, confirm, close; 0 when every match was closed, 1 when refused, 2 on usage."""
+    """List, confirm, close; 0 when every match was closed, 1 when refused (or answered
+    no), 2 on usage, 3 when nothing matched."""
     if not connections_cli.has_filter(args):
         raise UsageError(
             "close: give a filter (e.g. --remote-port 443 or --filter 'state:est'); "
@@ -160,7 +164,7 @@ def _run(
         print("tcpscope: no connection matches; nothing closed", file=sys.stderr)
         if no_match_hint is not None:
             no_match_hint()
-        return EXIT_REFUSED
+        return EXIT_NO_MATCH
     _list(chosen, snap, targets_of)
     if not args.yes and not _confirmed(len(chosen), sys.stdin):
         return EXIT_USAGE if not sys.stdin.isatty() else EXIT_REFUSED

@@ -211,18 +211,24 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def _exit_code(view: IpsecView, provider: str) -> int:
     """1 when the sample answers nothing asked for: a provider named with ``--provider`` that
-    is not active (charon not running, no permission), or under ``auto`` no provider active.
-    The table or JSON is still printed (it says why per counter); the exit code and one line
-    on stderr are for scripts and cron checks, which should not read a dead daemon as a
-    healthy one."""
+    is not active (charon not running, no permission), or under ``auto`` no provider active,
+    or charon named by ``--vici`` not active (the socket given names strongSwan, as
+    ``--provider strongswan`` does: the kernel's counters are no answer to it). The table or
+    JSON is still printed (it says why per counter); the exit code and one line on stderr
+    per provider asked for are for scripts and cron checks, which should not read a dead
+    daemon as a healthy one."""
     inactive = [pv for pv in view.providers if not pv.stats.active]
     if provider == "auto":
-        answered = len(inactive) < len(view.providers)
+        named = [pv for pv in inactive if pv.vici_given]  # (only charon's view has a socket)
+        some = len(inactive) < len(view.providers)
+        answered = some and not named
+        blamed = named if some else inactive
     else:
         answered = bool(view.providers) and not inactive
+        blamed = inactive
     if answered:
         return 0
-    for pv in inactive:
+    for pv in blamed:
         why = printable(pv.error) if pv.error else "not active"
         print(f"tcpscope: ipsec: {pv.name}: {why}", file=sys.stderr)
     if not view.providers:

@@ -84,7 +84,10 @@ def open_output(path: str, force: bool) -> BinaryIO:
     ``-`` is stdout. A new file is created exclusively; an existing regular file is replaced
     only with ``--force``, through a :class:`Replacement`; an existing FIFO or character
     device is written as a stream (it holds nothing to lose). A symlink is never followed (as
-    root it could point anywhere), and directories, sockets and block devices are refused.
+    root it could point anywhere), and directories, sockets and block devices are refused
+    (RecordingError, exit 2: the path given is wrong); a file the OS will not let tcpscope
+    create or open (a folder not its own, no such folder) is OutputFailed (exit 1), as a
+    full disk later is.
     """
     if path == "-":
         from core.commands.output_errors import stdout_closed
@@ -99,7 +102,7 @@ def open_output(path: str, force: bool) -> BinaryIO:
     except FileNotFoundError:
         old = None
     except OSError as exc:
-        raise RecordingError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise OutputFailed(f"{path}: cannot write: {exc.strerror or exc}") from None
     flags = os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW
     if old is None:
         flags |= os.O_CREAT | os.O_EXCL
@@ -114,7 +117,7 @@ def open_output(path: str, force: bool) -> BinaryIO:
     except FileExistsError:
         raise RecordingError(f"{path}: already exists (use --force to overwrite)") from None
     except OSError as exc:
-        raise RecordingError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise OutputFailed(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _replacement(path: str, old: os.stat_result) -> Replacement:
@@ -124,7 +127,7 @@ def _replacement(path: str, old: os.stat_result) -> Replacement:
     try:
         fd, temp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.", suffix=".tmp")
     except OSError as exc:
-        raise RecordingError(
+        raise OutputFailed(
             f"{path}: cannot write its replacement in {folder or '.'}: {exc.strerror or exc}"
         ) from None
     try:
@@ -138,5 +141,5 @@ def _replacement(path: str, old: os.stat_result) -> Replacement:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(exc, OSError):
-            raise RecordingError(f"{path}: cannot write: {exc.strerror or exc}") from None
+            raise OutputFailed(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise

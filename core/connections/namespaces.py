@@ -443,6 +443,23 @@ def namespace_doc(netns: int | None, view: NamespaceView) -> dict[str, object]:
     }
 
 
+def no_view_reason(source: str) -> str:
+    """Why a snapshot of ``source`` without a :class:`NamespaceView` names no row's namespace
+    (JSON's ``not_reported.namespace``): no namespace was looked up, every row is in
+    tcpscope's own."""
+    if source == "demo":
+        return "not reported: the demo host has no network namespaces"
+    if source == "psutil":
+        return (
+            "not reported: the psutil source reads only tcpscope's own network namespace "
+            "and does not identify it"
+        )
+    return (
+        "not looked up: only tcpscope's own network namespace was read (--netns current, "
+        "or a system without network namespaces), so every row is in it"
+    )
+
+
 def namespace_text(netns: int | None, view: NamespaceView | None) -> str:
     """The Namespace column: container or ``ip netns`` name, printable."""
     if view is None:

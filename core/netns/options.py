@@ -52,9 +52,12 @@ class _Given(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> None:
-        """Store ``values`` and note that the option was given; refuse a second, other one."""
+        """Store ``values`` and note that the option was given; refuse a second one (the
+        same value too: the README promises any second one is refused)."""
         earlier = getattr(namespace, self.marker, None)
-        if earlier is not None and earlier != values:
+        if earlier is not None and earlier == values:
+            raise UsageError("--netns given twice: give it once")
+        if earlier is not None:
             both = f"{typed(str(earlier))},{typed(str(values))}"
             raise UsageError(f"--netns given twice; list them: --netns {both}")
         setattr(namespace, self.dest, values)
@@ -92,11 +95,11 @@ def chosen(args: argparse.Namespace, command: str, dest: str = "netns") -> str |
     (``tcpscope --netns A connections --netns B`` read only B).
 
     Raises:
-        UsageError: both were given, and differ.
+        UsageError: both were given (the same value too, as ``--netns A --netns A``).
     """
     top: str | None = getattr(args, "netns_given", None)
     own: str | None = getattr(args, f"{dest}_after", None)
-    if top is not None and own is not None and top != own:
+    if top is not None and own is not None:
         raise UsageError(
             f"{command}: --netns given twice ({typed(top)!r} before {command}, "
             f"{typed(own)!r} after)"

@@ -79,6 +79,7 @@ def test_a_bad_number_in_a_filter_is_quoted_as_typed(word: str, quoted: str) -> 
 
 
 LIST_THEM = "--netns given twice; list them: --netns a,b"
+ONCE = "--netns given twice: give it once"
 TWICE = [
     (["connections", "--netns", "a", "--netns", "b"], LIST_THEM),
     (["--netns", "a", "--netns", "b", "connections"], LIST_THEM),
@@ -91,6 +92,21 @@ TWICE = [
     (
         ["--netns", "a", "record", "-", "--netns", "b"],
         "record: --netns given twice ('a' before record, 'b' after)",
+    ),
+    # The same value twice is refused as well (README: "Given twice, it is refused").
+    (["--netns", "a", "--netns", "a", "connections"], ONCE),
+    (["close", "--local-port", "1", "--netns", "a", "--netns", "a"], ONCE),
+    (
+        ["--netns", "current", "close", "--netns", "current", "--local-port", "1", "--yes"],
+        "close: --netns given twice ('current' before close, 'current' after)",
+    ),
+    (
+        ["--netns", "a", "connections", "--netns", "a"],
+        "connections: --netns given twice ('a' before connections, 'a' after)",
+    ),
+    (
+        ["--netns", "a", "record", "-", "--netns", "a"],
+        "record: --netns given twice ('a' before record, 'a' after)",
     ),
 ]
 

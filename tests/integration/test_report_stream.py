@@ -19,6 +19,7 @@ from enum import Enum
 import pytest
 
 from core.connections.model import TcpConnection
+from core.connections.namespaces import namespace_doc, namespace_text, no_view_reason
 from core.connections.oneshot import take_snapshot
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
 from core.connections.report import (
@@ -60,6 +61,11 @@ def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
             not_reported[spec.wmi_name] = rule.text
         elif rule.provenance is not Provenance.REPORTED:
             derived[spec.wmi_name] = f"{rule.provenance.value}: {rule.text}"
+    namespace = None
+    if snap.namespaces is None:  # null, with why (README: the key is in every row)
+        not_reported["namespace"] = no_view_reason(snap.source)
+    else:
+        namespace = namespace_doc(conn.netns, snap.namespaces)
     pid = conn.owning_process
     info = snap.processes.get(pid) if pid is not None else None
     process = None
@@ -85,6 +91,7 @@ def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
         "tcp_info": tcp_info,
         "not_reported": not_reported,
         "derived": derived,
+        "namespace": namespace,
     }
     return doc
 
@@ -92,7 +99,7 @@ def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
 def reference_csv(conns: list[TcpConnection], snap: Snapshot) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*(p.wmi_name for p in PROPERTIES), *CSV_EXTRA])
+    writer.writerow([*(p.wmi_name for p in PROPERTIES), *CSV_EXTRA, "Namespace"])
     for conn in conns:
         row: list[object] = []
         for spec in PROPERTIES:
@@ -107,6 +114,7 @@ def reference_csv(conns: list[TcpConnection], snap: Snapshot) -> str:
             printable(" ".join(info.cmdline or ())) if info else "",
             conn.owner_status.value,
             "before start" if conn.created_before_start else "first seen",
+            namespace_text(conn.netns, snap.namespaces),
         ]
         writer.writerow(row)
     return out.getvalue()

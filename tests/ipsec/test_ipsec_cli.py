@@ -122,15 +122,39 @@ def test_a_named_provider_that_cannot_be_read_exits_1_with_one_line(tmp_path: Pa
     assert inst["Active"] is False
 
 
-def test_auto_with_an_active_provider_exits_0_though_charon_is_absent(tmp_path: Path) -> None:
+def test_auto_with_an_active_provider_exits_0_though_charon_is_absent() -> None:
     """``auto`` lists charon as not running (a fact worth seeing) but the kernel's counters
     were read: that is an answer, exit 0."""
+    from core.ipsec import DEFAULT_VICI
+
     if sys.platform != "linux":
         pytest.skip("the kernel provider is Linux's")
+    if os.path.lexists(DEFAULT_VICI):
+        pytest.skip(f"a charon socket is at {DEFAULT_VICI} on this host")
     out = io.StringIO()
-    args = parse("--provider", "auto", "--vici", str(tmp_path / "charon.vici"))
-    assert cli.run(args, out) == 0
+    assert cli.run(parse("--provider", "auto"), out) == 0
     assert "strongswan, inactive" in out.getvalue() and "(kernel, active" in out.getvalue()
+
+
+@pytest.mark.parametrize("where", [["ipsec", "--vici"], ["--vici"]])
+def test_vici_given_names_strongswan_so_an_absent_charon_exits_1(
+    tmp_path: Path, where: list[str]
+) -> None:
+    """``--vici PATH`` names strongSwan's socket: asked for charon, a cron check must not read
+    "charon not running" as an answer because the kernel's counters were read under
+    ``auto``. Exit 1 and one line on stderr, as ``--provider strongswan``; the kernel's
+    table is still printed."""
+    if sys.platform != "linux":
+        pytest.skip("the kernel provider is Linux's")
+    path = tmp_path / "charon.vici"
+    argv = [*where, str(path)] if where[0] == "ipsec" else [*where, str(path), "ipsec"]
+    done = tcpscope(*argv)
+    shown = done.stdout.decode()
+    assert "(strongswan, inactive)" in shown and "(kernel, active" in shown, shown
+    assert done.stderr.decode() == (
+        f"tcpscope: ipsec: strongswan: charon not running (no VICI socket at {path})\n"
+    )
+    assert done.returncode == 1
 
 
 def test_table_shows_the_daemon_first_and_says_once_that_it_is_not_running(
@@ -153,7 +177,7 @@ def test_table_shows_the_daemon_first_and_says_once_that_it_is_not_running(
     ]
     kernel_rows = [ln for ln in sections[1].splitlines() if ln.split()[0] in COUNTER_NAMES]
     assert len(kernel_rows) == 21
-    doc = run_json("--provider", "auto", "--vici", str(tmp_path / "charon.vici"))
+    doc = run_json("--provider", "auto", "--vici", str(tmp_path / "charon.vici"), code=1)
     (charon,) = [i for i in doc["instances"] if i["provider"] == "strongswan"]
     assert set(charon["provenance"]) == set(COUNTER_NAMES)  # the JSON keeps every counter
     assert [i["provider"] for i in doc["instances"]] == ["strongswan", "kernel"]  # as the table
@@ -224,7 +248,7 @@ def test_table_wraps_its_last_column_in_an_80_column_terminal(tmp_path: Path) ->
     if sys.platform != "linux":
         pytest.skip("the kernel provider is Linux's")
     vici = str(tmp_path / "charon.vici")
-    text = in_terminal(80, "ipsec", "--vici", vici)
+    text = in_terminal(80, "ipsec", "--vici", vici, code=1)  # (charon, named, is absent)
     lines = text.splitlines()
     assert max(map(len, lines)) <= 80
     header = next(ln for ln in lines if ln.lstrip().startswith("Counter"))

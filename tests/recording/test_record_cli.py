@@ -4,10 +4,13 @@ a readable file after ``kill -9`` (flushed every couple of seconds), no Textual 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -132,6 +135,41 @@ def test_bad_arguments(tmp_path: Path, args: list[str], words: str) -> None:
 def test_writing_into_a_directory_path(tmp_path: Path) -> None:
     done = run("--demo", "record", str(tmp_path), "--samples", "2")
     assert done.returncode == 2 and "is a directory" in done.stderr
+
+
+@pytest.fixture
+def read_only_folder() -> Iterator[Path]:
+    """A folder in /tmp (which ``nobody`` can reach) owned by this user, mode 755, holding a
+    recording: as ``nobody`` nothing can be created in it."""
+    folder = Path(tempfile.mkdtemp(prefix="tcpscope-ro-", dir="/tmp"))
+    try:
+        folder.chmod(0o755)
+        (folder / "old.tsr").write_bytes(b"keep me")
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root")
+@pytest.mark.parametrize(
+    ("name", "force", "user"),
+    [("new.tsr", False, "nobody"), ("old.tsr", True, "nobody"), ("/proc/nope/x", False, None)],
+)
+def test_an_output_that_cannot_be_written_exits_1(
+    read_only_folder: Path, name: str, force: bool, user: str | None
+) -> None:
+    """README: "1 a runtime failure, such as output that cannot be written" — a file that
+    cannot be created (a folder not ours, a path that cannot exist) as much as a full disk."""
+    argv = [*TCPSCOPE, "--demo", "record", str(read_only_folder / name), "--samples", "2"]
+    if force:
+        argv.append("--force")
+    if user:
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(argv, cwd="/", capture_output=True, text=True, timeout=120, env=env)
+    assert "cannot write" in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert done.returncode == 1
+    assert (read_only_folder / "old.tsr").read_bytes() == b"keep me"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

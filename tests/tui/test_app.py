@@ -608,6 +608,27 @@ async def test_too_small_terminal_shows_a_message_then_the_layout() -> None:
         assert isinstance(app.screen, ConnectionsScreen)
 
 
+@pytest.mark.parametrize("key", ["question_mark", "2", "tab", "ctrl+p", "slash"])
+async def test_below_the_minimum_size_no_key_opens_a_screen_over_the_message(key: str) -> None:
+    """At 40x10 ``?`` drew the help box over "terminal too small", cut; ``2`` or Tab showed
+    the IPsec screen at that size. Below the minimum only quitting answers."""
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen)
+        stack = list(app.screen_stack)
+        await pilot.press(key)
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen), app.screen
+        assert list(app.screen_stack) == stack and app.current_mode == "connections"
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
 # --- untrusted text -------------------------------------------------------------------------
 async def test_process_controlled_text_renders_literally() -> None:
     evil = "[red]x[/red][link=http://x]\x1b[2J\x1b]0;pwned\x07"

@@ -38,7 +38,8 @@ _ARRAY_COLUMNS: Final = tuple(
 CSV_EXTRA: Final = (
     "ProcessName", "ProcessUser", "ProcessCommandLine", "OwnerStatus", "CreationTimeBound",
 )  # fmt: skip
-"""tcpscope's columns after the WMI ones (then ``Namespace`` when namespaces were read).
+"""tcpscope's columns after the WMI ones (then ``Namespace``, empty when no namespace was
+looked up: the columns never depend on ``--netns``).
 CreationTimeBound says what CreationTime bounds, as JSON's ``creation_time_bound``:
 ``before start`` (open before the sample: the time is only an upper bound) or ``first seen``."""
 
@@ -83,8 +84,7 @@ class _CsvRows:
 
     def header(self) -> str:
         """The header line."""
-        extra = ("Namespace",) if self._view is not None else ()
-        return self._line([*WMI_NAMES, *CSV_EXTRA, *extra])
+        return self._line([*WMI_NAMES, *CSV_EXTRA, "Namespace"])
 
     def _line(self, cells: Sequence[object]) -> str:
         buf = self._buf
@@ -122,8 +122,7 @@ class _CsvRows:
         row += self._process(conn.owning_process)
         row.append(conn.owner_status.value)
         row.append(creation_time_bound(conn))  # (one per kind: created_before_start is in it)
-        if self._view is not None:
-            row.append(namespace_text(conn.netns, self._view))
+        row.append(namespace_text(conn.netns, self._view))  # ("" when none was looked up)
         return row
 
     def _template(self, conn: TcpConnection) -> tuple[str, Callable[..., tuple[object, ...]]]:
@@ -133,8 +132,7 @@ class _CsvRows:
             cells[i] = mark
         process_at = len(WMI_NAMES)
         cells[process_at : process_at + 3] = ["\ue000p\ue000"]
-        if self._view is not None:
-            cells[-1] = "\ue000n\ue000"
+        cells[-1] = "\ue000n\ue000"
         text = self._line(cells).replace("%", "%%")
         found = [(text.find(m), n) for n, m in enumerate([*marks.values(), "\ue000p\ue000",
                                                           "\ue000n\ue000"])]  # fmt: skip
@@ -143,6 +141,11 @@ class _CsvRows:
         order = [n for at, n in sorted(found) if at >= 0]
         self._orders[text] = tuple(order)
         return text, itemgetter(*order)
+
+    def _namespace_cell(self, netns: int | None) -> str:
+        """The Namespace cell's text (a row of one empty cell is written ``""``: not ours)."""
+        text = namespace_text(netns, self._view)
+        return self._line([text])[:-1] if text else ""
 
     def line(self, conn: TcpConnection) -> str:
         """One row's line."""
@@ -161,8 +164,7 @@ class _CsvRows:
         netns = conn.netns
         namespace = self._namespace_text.get(netns)
         if namespace is None:
-            text = namespace_text(netns, self._view)
-            namespace = self._namespace_text[netns] = self._line([text])[:-1]
+            namespace = self._namespace_text[netns] = self._namespace_cell(netns)
         text, order = found
         values = (iid, laddr, lport, raddr, rport, state, "" if pid is None else pid,
                   "" if created is None else self._time(created), process, namespace)  # fmt: skip
@@ -195,7 +197,7 @@ class _CsvRows:
         for p in set(pid).difference(self._process_text):
             self._process_text[p] = self._line(self._process(p))[:-1]
         for n in set(netns).difference(self._namespace_text):
-            self._namespace_text[n] = self._line([namespace_text(n, self._view)])[:-1]
+            self._namespace_text[n] = self._namespace_cell(n)
         values: tuple[Sequence[object], ...] = (
             iid, laddr, lport, raddr, rport, state,
             cached_column(self._pid_cells, pid, _pid_cell),

@@ -20,7 +20,7 @@ from typing import Final
 import orjson
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
-from core.connections.namespaces import namespace_doc
+from core.connections.namespaces import namespace_doc, no_view_reason
 from core.connections.property_rules import (
     PROPERTIES,
     Provenance,
@@ -100,6 +100,8 @@ class JsonRows:
                     not_reported[spec.wmi_name] = rule.text
                 elif rule.provenance is not Provenance.REPORTED:
                     derived[spec.wmi_name] = f"{rule.provenance.value}: {rule.text}"
+            if snap.namespaces is None:  # (the same for every row of the snapshot)
+                not_reported["namespace"] = no_view_reason(snap.source)
             if self._fragments:
                 found = (fragment(not_reported), fragment(derived))
             else:
@@ -142,9 +144,9 @@ class JsonRows:
             ),
             "not_reported": not_reported,
             "derived": derived,
+            # Always there (README): null, with why under not_reported, without a view.
+            "namespace": None if self._snap.namespaces is None else self._namespace(conn.netns),
         }
-        if self._snap.namespaces is not None:
-            extra["namespace"] = self._namespace(conn.netns)
         doc[EXTRA_KEY] = extra
         return doc
 

@@ -362,8 +362,10 @@ class _Filler:
         )
         holders = list(zip(held, pid, strict=True))
         columns["holders"] = cached_column(self._holders, holders, _holders_text)
-        if snap.namespaces is not None:
-            view = snap.namespaces
+        view = snap.namespaces
+        if view is None:  # every row's is null (the reason is in its not_reported)
+            columns["namespace"] = [_NULL] * len(netns)
+        else:
             columns["namespace"] = cached_column(
                 self._namespaces, netns, lambda n: indented(namespace_doc(n, view))
             )
