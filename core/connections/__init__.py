@@ -18,7 +18,9 @@ __all__ = [
     "LISTENER_NOT_MEASURED",
     "MAX_QUERY_CHARS",
     "NEVER_ON_LINUX",
+    "NOTHING_ACKED",
     "NO_BYTE_RATE",
+    "NO_MSS_YET",
     "OWNERLESS_CELLS",
     "OWNERLESS_SHORT",
     "PAGE_COLUMN",
@@ -181,7 +183,12 @@ if TYPE_CHECKING:
         unaccepted,
         window_wait,
     )
-    from core.connections.unmeasured import LISTENER_NOT_MEASURED, not_measured
+    from core.connections.unmeasured import (
+        LISTENER_NOT_MEASURED,
+        NO_MSS_YET,
+        NOTHING_ACKED,
+        not_measured,
+    )
     from core.connections.zero_window import peer_window, window_shut
 else:
     __getattr__ = lazy_exports(
@@ -220,7 +227,7 @@ else:
                 "namespace_key_text=key_text",
                 "namespace_label=label",
             ),
-            "unmeasured": ("LISTENER_NOT_MEASURED", "not_measured"),
+            "unmeasured": ("LISTENER_NOT_MEASURED", "NOTHING_ACKED", "NO_MSS_YET", "not_measured"),
             "oneshot": ("take_snapshot",),
             "owner_cells": ("OWNERLESS_CELLS", "OWNERLESS_SHORT"),
             "property_rules": (

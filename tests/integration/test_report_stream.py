@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import io
 import json
+import socket
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from enum import Enum
 
 import pytest
 
-from core.connections.model import TcpConnection
+from core.connections.model import TcpConnection, TcpState
 from core.connections.namespaces import namespace_doc, namespace_text, no_view_reason
 from core.connections.oneshot import take_snapshot
 from core.connections.property_rules import PROPERTIES, Provenance, cell_rule
@@ -75,8 +76,9 @@ def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
         process["denied"] = list(info.denied)
     tcp_info: dict[str, object] | None = None
     if (decoded := snap.tcp_info.get(conn.instance_id)) is not None:
-        # What the kernel did not measure (a listener's rtt, cwnd, counts) is null, with why.
-        unmeasured = not_measured(conn.state)
+        # What the kernel did not measure (a listener's rtt, cwnd, counts; an rtt before any
+        # acknowledgement) is null, with why.
+        unmeasured = not_measured(conn.state, decoded)
         tcp_info = {k: None if k in unmeasured else v for k, v in asdict(decoded).items()}
         tcp_info["not_reported"] = dict(unmeasured)
     doc[EXTRA_KEY] = {
@@ -146,14 +148,22 @@ def reference_table(conns: list[TcpConnection], snap: Snapshot) -> str:
 
 @pytest.fixture(scope="module")
 def sample() -> Iterator[tuple[Snapshot, list[TcpConnection]]]:
-    """A real sample with tcp_info, including our own listeners, connections and TIME_WAIT."""
+    """A real sample with tcp_info, including our own listeners, connections, TIME_WAIT and
+    a SynSent whose SYN a full accept queue drops (no rtt sample: its rtt is null)."""
     with SocketBag() as bag:
         v4 = bag.listener()
         v6 = bag.listener("::1")
         bag.pair(v4)
         bag.pair(v6)
         bag.time_wait(v4)
-        ports = {v4.getsockname()[1], v6.getsockname()[1]}
+        full = bag.keep(socket.socket())
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        bag.keep(socket.create_connection(full.getsockname()))  # fills its queue
+        unanswered = bag.keep(socket.socket())
+        unanswered.setblocking(False)
+        unanswered.connect_ex(full.getsockname())
+        ports = {v4.getsockname()[1], v6.getsockname()[1], full.getsockname()[1]}
         snap = take_snapshot("netlink", tcp_info=True)
         # Ours only: the host may hold thousands of others (a bench's TIME_WAIT).
         conns = sorted(
@@ -161,6 +171,7 @@ def sample() -> Iterator[tuple[Snapshot, list[TcpConnection]]]:
             key=lambda c: c.instance_id,
         )
         assert len(conns) >= 7
+        assert any(c.state is TcpState.SYN_SENT for c in conns)
         yield snap, conns
 
 

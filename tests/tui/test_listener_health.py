@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import Static
 
 from core.commands.feeds import FeedOptions, make_feed
+from core.connections import NOTHING_ACKED
 from tests.tui.detail_summary import static_text, summary_of
 from tui.app import TcpscopeApp
 
@@ -116,5 +117,5 @@ async def test_a_connection_with_no_rtt_sample_says_so(
                 break
             await pilot.pause(0.02)
     assert "SynSent" in text, text
-    assert "rtt not measured yet (nothing acknowledged)" in text, text
+    assert f"rtt {NOTHING_ACKED}" in text, text
     assert "0.000 ms" not in text and "±250" not in text

@@ -19,13 +19,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from core.connections import LISTENER_NOT_MEASURED
+from core.connections import LISTENER_NOT_MEASURED, NOTHING_ACKED
 from tests.integration.sockets import SocketBag, fill, proc_net_timer, wait_for
 from tests.tui.test_actions import live_app, row, select, until
 from tests.tui.test_app import static_text
 from tui import format as fmt
 from tui.app import TcpscopeApp
-from tui.connections.detail import NO_RTT_YET
 from tui.connections.summary import SEQUENCE_NOTE
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
@@ -175,7 +174,7 @@ async def test_a_syn_sent_names_a_full_accept_queue_and_its_unmeasured_rtt(
     text, section = flat(drawn), flat(more)
     assert "SynSent" in text and "accept queue is full" in text, drawn
     assert send_q == 1 and "Send-Q: our SYN, not acknowledged yet" in text, drawn
-    assert f"rtt {NO_RTT_YET}" in section, more
+    assert f"rtt {NOTHING_ACKED}" in section, more
     assert "0.000 ms" not in section
 
 

@@ -135,16 +135,13 @@ def tcp_table(
     table = Table.grid(padding=(0, 1))
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
-    if not_measured(state):  # a listener: only its queue is measured (as in --json)
+    if state is TcpState.LISTEN:  # only its queue is measured (as in --json)
         rows = _listener_rows(info)
     else:
-        rows = (*_connection_rows(info), ("peer's window", _window(window)))
+        rows = (*_connection_rows(info, state), ("peer's window", _window(window)))
     for name, text in rows:
         table.add_row(Text(name), Text(text))
     return table
-
-
-NO_RTT_YET: Final = "not measured yet (nothing acknowledged)"
 
 
 def _listener_rows(info: TcpInfo) -> tuple[tuple[str, str], ...]:
@@ -164,15 +161,15 @@ def _listener_rows(info: TcpInfo) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _connection_rows(info: TcpInfo) -> tuple[tuple[str, str], ...]:
-    """A connection's figures; those the kernel has not measured yet say so, not 0: rtt
-    before anything is acknowledged (the kernel's 0 and initial variance), mss before the
-    route gave one."""
-    if info.rtt_us:
-        rtt = f"{info.rtt_us / 1000:.3f} ms (var {info.rttvar_us / 1000:.3f} ms)"
-    else:
-        rtt = NO_RTT_YET
-    mss = f"mss {info.snd_mss} B" if info.snd_mss else "mss not known yet"
+def _connection_rows(info: TcpInfo, state: TcpState | None) -> tuple[tuple[str, str], ...]:
+    """A connection's figures; those the kernel has not measured yet say so, not 0, in the
+    words of ``connections --json`` (:func:`not_measured`): rtt before anything is
+    acknowledged (the kernel's 0 and initial variance), mss before the route gave one."""
+    unmeasured = not_measured(state, info)
+    rtt = unmeasured.get("rtt_us") or (
+        f"{info.rtt_us / 1000:.3f} ms (var {info.rttvar_us / 1000:.3f} ms)"
+    )
+    mss = f"mss {unmeasured.get('snd_mss') or f'{info.snd_mss} B'}"
     return (
         ("rtt", rtt),
         ("cwnd", f"{info.snd_cwnd} segments ({mss})"),

@@ -27,6 +27,7 @@ from core.connections import (
     TcpInfo,
     TcpState,
     cell_rule,
+    not_measured,
     orphaned,
     recv_q_holds_fin,
     send_q_control,
@@ -195,11 +196,12 @@ def tcp_lines(
         return accept_queue_text(info), Text("")
     health = Text()
     health.append("rtt ")
-    if info.rtt_us:
+    # No sample yet: the kernel's 0 and its initial variance are no measurement (ss too).
+    if no_rtt := not_measured(state, info).get("rtt_us"):
+        health.append(no_rtt, style="italic")
+    else:
         health.append(f"{_ms(info.rtt_us)} ms", style="bold")
         health.append(f" ±{_ms(info.rttvar_us)}")
-    else:  # no sample yet: the kernel's 0 and its initial variance are no measurement (ss too)
-        health.append("not measured yet (nothing acknowledged)", style="italic")
     health.append("   cwnd ")
     health.append(str(info.snd_cwnd), style="bold")
     health.append("   retrans ")

@@ -154,11 +154,12 @@ class JsonRows:
 def tcp_info_doc(info: TcpInfo | None, state: TcpState | None) -> dict[str, object] | None:
     """``tcpscope.tcp_info``: the decoded fields, those the kernel did not measure for a
     socket in ``state`` null and named with why under ``not_reported`` (as the row's own
-    ``not_reported``; a listener's initial values read as a measured rtt of 0 ms)."""
+    ``not_reported``; a listener's initial values, or the rtt of a connection nothing of
+    which was acknowledged yet, read as a measured rtt of 0 ms)."""
     if info is None:
         return None
     doc = {f.name: getattr(info, f.name) for f in dataclasses.fields(info)}
-    unmeasured = not_measured(state)
+    unmeasured = not_measured(state, info)
     doc.update(dict.fromkeys(unmeasured))
     doc["not_reported"] = dict(unmeasured)
     return doc

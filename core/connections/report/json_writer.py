@@ -17,7 +17,9 @@ endpoints, State, owner, times, holders, tcp_info and namespace. So:
   over caches keyed by PID, time or namespace, one orjson call escaping every string of the
   chunk), and each row is one ``%`` of its template;
 - tcp_info is read for every socket at once from the dump's digests (one ``struct`` unpack per
-  socket, core.connections.sources.info_digest) and formatted into text in bulk.
+  socket, core.connections.sources.info_digest) and formatted into text in bulk, as if every
+  figure were measured; the few rows with one that is not (a listener's, an rtt or mss of 0:
+  core.connections.unmeasured) are found by two C-level passes and redone the reference way.
 
 A chunk the fast path cannot take (more than :data:`MAX_TEMPLATES` kinds, a kind whose
 template has other slots, a value orjson refuses such as a lone surrogate, a source without
@@ -57,6 +59,7 @@ from core.connections.report.rows import (
 from core.connections.report.two_writers import write_chunks
 from core.connections.snapshot import Snapshot
 from core.connections.tcpinfo import DIGEST_SIZE, FROM_DIGEST, LazyTcpInfo
+from core.connections.unmeasured import maybe_unmeasured
 
 _ROW: Final = attrgetter(
     "instance_id", "local_address", "remote_address", "local_port", "remote_port",
@@ -233,31 +236,43 @@ class _TcpInfoTexts:
 
     def column(self, batch: Sequence[TcpConnection], iids: Sequence[str]) -> list[bytes]:
         """The text of each of ``batch`` (InstanceIDs ``iids``; ``null`` without tcp_info)."""
-        texts = self._measured(batch, iids)
+        found = self._measured(batch, iids)
+        if found is None:
+            info_of = self._infos.get
+            return [
+                _NULL if (info := info_of(iid)) is None else indented(tcp_info_doc(info, state))
+                for iid, state in zip(iids, map(_STATE, batch), strict=True)
+            ]
+        texts, redo = found
         states = list(map(_STATE, batch))
         if TcpState.LISTEN in states:  # a few rows: their unmeasured fields null, with why
+            redo = [*redo, *(i for i, state in enumerate(states) if state is TcpState.LISTEN)]
+        if redo:
             info_of = self._infos.get
-            for i, state in enumerate(states):
-                if state is TcpState.LISTEN and texts[i] is not _NULL:
-                    texts[i] = indented(tcp_info_doc(info_of(iids[i]), state))
+            for i in redo:
+                if texts[i] is not _NULL:
+                    texts[i] = indented(tcp_info_doc(info_of(iids[i]), states[i]))
         return texts
 
-    def _measured(self, batch: Sequence[TcpConnection], iids: Sequence[str]) -> list[bytes]:
-        """Each row's text as if every field were a measurement."""
-        if self._digests is not None:
-            digests = self._digests(batch)
-            present = list(filter(None, digests))  # (a digest is a non-empty tuple)
-            if set(map(len, present)) <= _WHOLE:
-                texts = list(map(self._text.__mod__, map(FROM_DIGEST, present)))
-                if len(texts) == len(digests):
-                    return texts
-                found = iter(texts)  # rows without tcp_info (TIME_WAIT) are null
-                return [_NULL if d is None else next(found) for d in digests]
-        info_of = self._infos.get
-        return [
-            _NULL if (info := info_of(iid)) is None else indented(tcp_info_doc(info, None))
-            for iid in iids
-        ]
+    def _measured(
+        self, batch: Sequence[TcpConnection], iids: Sequence[str]
+    ) -> tuple[list[bytes], list[int]] | None:
+        """Each row's text from the digests as if every field were a measurement, and the
+        rows whose rtt or mss is 0 (see :func:`maybe_unmeasured`); None without digests."""
+        if self._digests is None:
+            return None
+        digests = self._digests(batch)
+        present = list(filter(None, digests))  # (a digest is a non-empty tuple)
+        if not set(map(len, present)) <= _WHOLE:
+            return None
+        values = list(map(FROM_DIGEST, present))
+        texts = list(map(self._text.__mod__, values))
+        zeros = maybe_unmeasured(values)
+        if len(texts) == len(digests):
+            return texts, zeros
+        rows = [i for i, d in enumerate(digests) if d is not None]
+        found = iter(texts)  # rows without tcp_info (TIME_WAIT) are null
+        return [_NULL if d is None else next(found) for d in digests], [rows[i] for i in zeros]
 
 
 class _Filler:
