@@ -1,14 +1,18 @@
-"""Esc's first job on a screen with a filter: take away the toasts shown, and nothing else.
+"""Esc's first job on a screen with a filter: take away the toasts shown, and nothing else;
+when Esc does clear a filter, say which it was.
 
 Why a module: a user presses Esc to get rid of a toast, as in most terminal programs; when
 Esc also cleared the filter, the rows changed unseen under the next key (``x`` then aimed at
 a connection the filter had kept out of sight). Textual draws toasts in its own rack
 (``#textual-toastrack``); only those drawn count (hidden ones, as under a dialog, do not).
+The connections and IPsec screens share both rules, so their Esc behaves and speaks alike.
 """
 
 from __future__ import annotations
 
 from textual.screen import Screen
+
+from tui import format as fmt
 
 
 def dismiss_toasts(screen: Screen[None]) -> bool:
@@ -17,3 +21,11 @@ def dismiss_toasts(screen: Screen[None]) -> bool:
         return False
     screen.app.clear_notifications()
     return True
+
+
+def say_filter_cleared(screen: Screen[None], was: str) -> None:
+    """Say that the filter ``was`` (the user's text) is dropped, if there was one: every row
+    is back, and a user who did not mean it sees why, and what to type again."""
+    if was:
+        said = f"was: {fmt.as_typed(was)}"
+        screen.notify(said, title="Filter cleared", timeout=4, markup=False)

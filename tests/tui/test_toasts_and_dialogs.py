@@ -20,10 +20,12 @@ from textual.pilot import Pilot
 import core.connections.actions as core_actions
 from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import confirm, live_app, row, select, toasts, until
-from tests.tui.test_ipsec_screen import drawn_lines
+from tests.tui.test_ipsec_screen import drawn_lines, open_ipsec
+from tests.tui.test_ipsec_screen import make as make_ipsec
 from tui.app import TcpscopeApp
 from tui.connections.actions import ConfirmScreen
 from tui.connections.conn_table import ConnTable
+from tui.ipsec.ipsec_table import CounterTable
 from tui.widgets.filter_bar import FilterBar
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
@@ -192,3 +194,41 @@ async def test_esc_with_no_filter_and_no_toast_says_nothing(bag: SocketBag) -> N
         await pilot.pause(0.2)
         assert toasts(app) == []
         assert isinstance(app.screen.focused, ConnTable)
+
+
+async def test_ipsec_esc_on_a_toast_only_dismisses_it_then_says_the_filter_it_cleared() -> None:
+    """The IPsec screen as the connections screen: Esc with a toast showing takes the toast
+    away and keeps the filter (it cleared the filter too, unseen); the next Esc clears it and
+    says which it was; Esc in the open input likewise."""
+    app, feed = make_ipsec()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        table = screen.query_one(CounterTable)
+        everything = len(table.visible_rows())
+        await pilot.press("slash", *"fail", "enter")
+        assert table.filter_text == "fail" and len(table.visible_rows()) < everything
+        app.notify("news", timeout=60)
+        await until(pilot, lambda: shown_toasts(app))
+        await pilot.press("escape")
+        await until(pilot, lambda: not shown_toasts(app) or table.filter_text != "fail")
+        assert table.filter_text == "fail" and len(table.visible_rows()) < everything
+        assert not shown_toasts(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: shown_toasts(app))
+        assert table.filter_text == "" and len(table.visible_rows()) == everything
+        assert toasts(app) == ["was: fail"], toasts(app)
+        drawn = "\n".join(drawn_lines(app))
+        assert "Filter cleared" in drawn and "was: fail" in drawn, drawn
+        await pilot.press("escape")  # the toast only
+        await until(pilot, lambda: not shown_toasts(app))
+        await pilot.press("slash", *"key")
+        bar = screen.query_one(FilterBar)
+        await until(pilot, lambda: bar.editing and table.filter_text == "key")
+        await pilot.press("escape")
+        await until(pilot, lambda: not bar.editing and toasts(app))
+        assert toasts(app) == ["was: key"] and table.filter_text == ""
+        await pilot.press("escape")  # no filter, the toast goes: nothing more is said
+        await until(pilot, lambda: not shown_toasts(app))
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert toasts(app) == []

@@ -40,7 +40,7 @@ from tui.connections.state_bar import StateBar
 from tui.footer import KeysFooter
 from tui.replay.controls import ReplayBar
 from tui.shell import HeaderState, shell_of
-from tui.toasts import dismiss_toasts
+from tui.toasts import dismiss_toasts, say_filter_cleared
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
 
@@ -321,9 +321,7 @@ class ConnectionsScreen(Screen[None]):
         not mean it sees why, and what to type again)."""
         was = self.table.index.query.text
         self._apply_filter("")
-        if was:
-            said = f"was: {fmt.as_typed(was)}"
-            self.notify(said, title="Filter cleared", timeout=4, markup=False)
+        say_filter_cleared(self, was)
 
     def action_scroll_detail(self, pages: int) -> None:
         """Page the open detail pane without leaving the table (side by side, keyboard only)."""

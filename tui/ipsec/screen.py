@@ -32,6 +32,7 @@ from tui.ipsec.native_page import NativePage, failure_banner
 from tui.ipsec.sa_list import NativeTable, SaList
 from tui.replay.controls import ReplayBar
 from tui.shell import HeaderState, shell_of
+from tui.toasts import dismiss_toasts, say_filter_cleared
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
 
@@ -103,7 +104,7 @@ class IpsecScreen(Screen[None]):
             id="ipsec.filter",
             tooltip="Show only counters whose name contains the text",
         ),
-        Binding("escape", "clear_filter", "Clear filter", id="ipsec.clear", show=False),
+        Binding("escape", "escape", "Clear filter", id="ipsec.clear", show=False),
         bindings.show_screen("connections", footer=True),
         # Screen's own Tab (focus next) would shadow the App's screen switch; say it here.
         bindings.next_screen(),
@@ -132,9 +133,7 @@ class IpsecScreen(Screen[None]):
             yield ReplayBar(replay.feed, replay.marks, id="replay-bar")
         yield Static(NO_IPSEC, id="ipsec-providers")
         yield Static(id="banner")
-        yield FilterBar(
-            id="ipsec-filter", submitted=self._filter_submitted, escape="screen.clear_filter"
-        )
+        yield FilterBar(id="ipsec-filter", submitted=self._filter_submitted, escape="screen.escape")
         with ContentSwitcher(initial="ipsec-counters", id="ipsec-switcher"):
             yield CounterTable(id="ipsec-counters")
             with Vertical(id="ipsec-native-view"):
@@ -294,9 +293,17 @@ class IpsecScreen(Screen[None]):
             self.native = False
         self.query_one(FilterBar).edit(self.query_one(CounterTable).filter_text)
 
+    def action_escape(self) -> None:
+        """Dismiss the toasts shown, else clear the filter (as the connections screen: Esc
+        pressed to get rid of a toast cleared the filter too, unseen)."""
+        if not dismiss_toasts(self):
+            self.action_clear_filter()
+
     def action_clear_filter(self) -> None:
-        """Drop the filter and close the input."""
+        """Drop the filter and close the input, and say which filter it was."""
+        was = self.query_one(CounterTable).filter_text
         self._filter_submitted("")
+        say_filter_cleared(self, was)
 
     def _filter_submitted(self, text: str) -> None:
         """Enter in the filter (Escape: ``""``): applied, the bar closed and the counters
