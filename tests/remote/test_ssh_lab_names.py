@@ -53,5 +53,10 @@ def test_a_remote_one_shot_names_a_container_as_a_run_on_the_server(
         for fmt in ("--csv", None):
             table = run(lab.env, *remote, *([fmt] if fmt else []))
             assert table.returncode == 0, table.stderr
-            (line,) = [ln for ln in table.stdout.splitlines() if ":8080" in ln or ",8080," in ln]
-            assert cname in line and f"ns:{netns}" not in line
+            # (another test's container may listen on 8080 meanwhile: the one named here)
+            (line,) = [
+                ln
+                for ln in table.stdout.splitlines()
+                if (":8080" in ln or ",8080," in ln) and cname in ln
+            ]
+            assert f"ns:{netns}" not in line
