@@ -17,9 +17,11 @@ Manual run: ``python bench/loadgen.py 10000 30`` holds 10k sockets for 30 s.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import multiprocessing as mp
 import random
 import selectors
+import signal
 import socket
 import struct
 import sys
@@ -34,6 +36,15 @@ SOURCES_PER_WORKER: Final = 16
 IPV6_SHARE: Final = 0.10
 BACKLOG: Final = 4096
 _RST: Final = struct.pack("ii", 1, 0)
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def _die_with_parent() -> None:
+    """A worker is killed when the process that started it ends, however it ends: each worker
+    holds its pipes' other ends too (fork), so it never sees their EOF, and a killed ``loadgen``
+    left 20k sockets held by orphans."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _listener(host: str) -> socket.socket:
@@ -138,6 +149,7 @@ class _Clients:
 
 
 def _worker(index: int, pipe: Connection) -> None:
+    _die_with_parent()
     listeners = [_listener(h) for h in ("127.0.0.1", "127.0.0.1", "::1", "::1")]
     pipe.send([lst.getsockname()[:2] for lst in listeners])
     clients = _Clients(index, pipe.recv())
@@ -254,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sockets < 2 or args.workers < 1:
         print("loadgen: sockets must be >= 2 and workers >= 1", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # workers closed
     with LoadGen(args.workers) as load:
         start = time.perf_counter()
         load.grow_to(args.sockets)
