@@ -176,6 +176,12 @@ def refuse_ignored_globals(
     value (``--ghost-ttl 5 metrics``): each one's action marks it given (core.given)."""
     from core.errors import UsageError
 
+    provider = getattr(args, "provider", "auto")
+    if getattr(args, "vici", None) is not None and provider not in ("auto", "strongswan"):
+        raise UsageError(
+            f"--vici does not apply with --provider {provider}: it is strongSwan's socket "
+            "(charon's VICI)"
+        )
     used = GLOBALS_USED_BY.get(command or "")
     if used is None:
         return

@@ -143,3 +143,29 @@ def test_every_top_level_option_marks_itself_given() -> None:
                 words.append(str(action.default) if action.default not in (None, "") else "x")
             args = parser.parse_args([*words, "explain"])
             assert getattr(args, f"{action.dest}_given", None), action.dest
+
+
+VICI_ELSEWHERE = [
+    ["--provider", "kernel", "--vici", "/x", "ipsec"],
+    ["ipsec", "--provider", "libreswan", "--vici", "/x"],
+    ["--vici", "/x", "--provider", "kernel", "--demo"],
+]
+
+
+@pytest.mark.parametrize("argv", VICI_ELSEWHERE, ids=" ".join)
+def test_vici_with_a_provider_that_is_not_strongswan_is_refused(argv: list[str]) -> None:
+    """``--provider kernel --vici PATH`` read the kernel and dropped the path unsaid: the user
+    meant charon at PATH. Refused, one line, as other options that would be ignored."""
+    result = tcpscope(*argv)
+    provider = argv[argv.index("--provider") + 1]
+    assert one_line_error(result) == (
+        f"tcpscope: --vici does not apply with --provider {provider}: it is strongSwan's "
+        "socket (charon's VICI)"
+    )
+    assert result.returncode == 2
+    assert not result.stdout
+
+
+def test_vici_with_strongswan_named_is_not_refused() -> None:
+    result = tcpscope("--provider", "strongswan", "--vici", "/nonexistent", "ipsec")
+    assert b"does not apply" not in result.stderr
