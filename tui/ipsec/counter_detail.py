@@ -39,9 +39,9 @@ def summary_text(row: CounterRow, stale: str | None = None, *, said: str | None 
     if row.lower_bound:
         text.append("\n")
         text.append(row.lower_bound, style="bold yellow")
-    if row.reason and row.reason != said:
+    if row.reason and row.reason != said:  # (it may quote what the daemon sent)
         text.append("\n")
-        text.append(row.reason, style="italic")
+        text.append(tfmt.safe(row.reason), style="italic")
     if stale:
         text.append("\n")
         text.append(f"Not live: {tfmt.safe(stale)}", style="bold italic")
@@ -69,7 +69,7 @@ def grade_text(row: CounterRow, version: str | None) -> Text:
     if reason is not None:
         text.append(f": {reason}")
     text.append("\nSource  ", style="bold")
-    text.append(row.source)
+    text.append(tfmt.safe(row.source))
     return text
 
 
