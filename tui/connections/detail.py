@@ -23,7 +23,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Collapsible, Sparkline, Static
+from textual.widgets import Collapsible, Static
 
 from core.connections import (
     LISTENER_NOT_MEASURED,
@@ -52,6 +52,8 @@ from tui.connections.property_list import (
 from tui.connections.summary import summary, why_no_tcp_info
 from tui.key_scroll import VerticalKeyScroll
 from tui.shell import shell_of
+from tui.widgets.line_static import LineStatic
+from tui.widgets.rate_sparkline import MergedSparkline
 
 HINT = "Esc/Enter close · ↑↓ scroll · u: not-reported properties"
 
@@ -224,14 +226,15 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
 
     def compose(self) -> ComposeResult:
         """Summary and sparkline first; the property list, process and tcp_info below."""
-        yield Static(id="detail-summary")
-        yield Static("", id="detail-rate")
-        yield Sparkline([], id="detail-sparkline")
+        # LineStatic: a sample redraws the lines that changed (the Age line), not the pane.
+        yield LineStatic(id="detail-summary")
+        yield LineStatic("", id="detail-rate")
+        yield MergedSparkline([], id="detail-sparkline")
         yield Static(Text(HINT, style="dim"), id="detail-hint")
-        yield Static(id="detail-body")
+        yield LineStatic(id="detail-body")
         with Collapsible(title="not reported", collapsed=True, id="detail-missing"):
-            yield Static(id="detail-missing-body")
-        yield Static(id="detail-more")
+            yield LineStatic(id="detail-missing-body")
+        yield LineStatic(id="detail-more")
 
     def show(
         self,
@@ -245,9 +248,9 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
     ) -> None:
         """Draw ``conn`` as of ``snap``; ``rate``/``history`` are its byte rates while open;
         ``kept``: a ghost's own namespace (its key may name another one by now)."""
-        body = self.query_one("#detail-summary", Static)
+        body = self.query_one("#detail-summary", LineStatic)
         if conn is None:
-            body.update(Text("no connection selected"))
+            body.show(Text("no connection selected"))
             return
         self._last = (conn, snap, proc, ghost, rate, history, kept)
         if self.row_id != conn.instance_id:  # another connection: its answer first
@@ -277,11 +280,11 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
             # short: the owner section's "why" below says it whole (five lines at 80 columns)
             hidepid=snap.privilege.hidepid_short,
         )
-        body.update(top)
+        body.show(top)
         split = split_properties(
             conn, snap.source, snap.started_at, snap.time, snap.privilege.hidepid
         )
-        self.query_one("#detail-body", Static).update(
+        self.query_one("#detail-body", LineStatic).show(
             RichGroup(
                 Text(
                     f"\nAll {len(split.shown) + split.missing_count} properties "
@@ -295,8 +298,8 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         missing = self.query_one("#detail-missing", Collapsible)
         missing.title = f"{split.missing_count} not reported {where_words(snap.source)}"
         missing.display = split.missing_count > 0
-        self.query_one("#detail-missing-body", Static).update(missing_text(split))
-        self.query_one("#detail-more", Static).update(
+        self.query_one("#detail-missing-body", LineStatic).show(missing_text(split))
+        self.query_one("#detail-more", LineStatic).show(
             RichGroup(
                 Text("\nOwning process", "bold u"),
                 process_table(conn, proc, snap.privilege.owners),
@@ -345,17 +348,17 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         return list(self._history)
 
     def _draw_rate(self, shown: bool) -> None:
-        label = self.query_one("#detail-rate", Static)
-        spark = self.query_one("#detail-sparkline", Sparkline)
+        label = self.query_one("#detail-rate", LineStatic)
+        spark = self.query_one("#detail-sparkline", MergedSparkline)
         label.display = shown
         spark.display = shown and len(self._history) > 1
         if self._history:
-            label.update(
+            label.show(
                 Text(f"in + out while open: {fmt.short_rate(self._history[-1])}/s now", "dim")
             )
         else:
-            label.update(Text("in + out while open: collecting samples…", "dim"))
-        spark.data = self._history
+            label.show(Text("in + out while open: collecting samples…", "dim"))
+        spark.show(self._history)
 
     def action_toggle_missing(self) -> None:
         """Open or fold the not-reported group."""

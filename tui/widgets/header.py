@@ -92,6 +92,7 @@ class HeaderBar(Static):
     def on_mount(self) -> None:
         """Follow the App's header state."""
         self._state: HeaderState | None = None
+        self._shown: Text | None = None
         self._shown_at = 0.0
         self.watch(self.app, "header", self.show, init=True)
         self.set_interval(AGE_TICK_S, self._tick)
@@ -119,6 +120,9 @@ class HeaderBar(Static):
         if state is None:
             return
         text = fitted_header(state, self.size.width)
+        if text == self._shown:
+            return  # the same line (samples within one second): not written to the terminal again
+        self._shown = text
         self.update(text, layout=False)  # always one line: no relayout
 
 

@@ -17,16 +17,20 @@ just before it disappears by downsampling.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, cast
 
 from rich.color import Color as RichColor
 from rich.color import blend_rgb
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import RenderResult as WidgetRenderResult
+from textual.geometry import Size
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widgets import Sparkline
+
+from tui.widgets.line_static import changed_lines, drawn_lines
 
 GAP = "╎"
 """Drawn where a sample has no value (reset, not reported, provider down)."""
@@ -96,6 +100,14 @@ class GapSparklineRenderable:
         self.min_color = min_color
         self.max_color = max_color
         self.gap_style = gap_style
+        self._bar_styles: dict[RichColor, Style] = {}
+
+    def _bar_style(self, color: RichColor) -> Style:
+        """One Style per colour drawn (bars of one height share it, and merge into one run)."""
+        style = self._bar_styles.get(color)
+        if style is None:
+            style = self._bar_styles[color] = Style.from_color(color)
+        return style
 
     def _cell(self, column: Column, low: float, extent: float, row: int) -> Segment:
         value = column.peak
@@ -112,8 +124,7 @@ class GapSparklineRenderable:
         glyph = "█" if index >= row_high else BARS[index % len(BARS)]
         if column.gapped:  # the peak's height in the gap colour: burst and reset both shown
             return Segment(glyph, self.gap_style)
-        color = _blend(self.min_color, self.max_color, ratio)
-        return Segment(glyph, Style.from_color(color))
+        return Segment(glyph, self._bar_style(_blend(self.min_color, self.max_color, ratio)))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         """Rows top to bottom; blank padding on the left when the history is short."""
@@ -124,10 +135,8 @@ class GapSparklineRenderable:
         extent = (max(numbers, default=0.0) - low) or 1.0
         pad = max(0, self.width - len(self.columns))
         for row in reversed(range(self.height)):
-            if pad:
-                yield Segment(" " * pad)
-            for value in self.columns:
-                yield self._cell(value, low, extent, row)
+            cells = [self._cell(value, low, extent, row) for value in self.columns]
+            yield from Segment.simplify([Segment(" " * pad), *cells] if pad else cells)
             if row:
                 yield Segment.line()
 
@@ -167,6 +176,46 @@ class RateSparkline(Sparkline):
             max_color=max_color.rich_color,
             gap_style=Style.from_color(gap_color.rich_color),
         )
+
+
+class MergedRuns:
+    """``renderable`` with neighbouring Segments of one style joined.
+
+    Why: the terminal gets a colour code and a reset per Segment; Textual's sparkline yields
+    one per cell (about 1.9 KB for an 80-cell line of the detail pane, redrawn each sample)."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        """Wrap ``renderable``."""
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """The wrapped renderable's Segments, runs of one style joined."""
+        yield from Segment.simplify(console.render(self.renderable, options))
+
+
+class MergedSparkline(Sparkline):
+    """Textual's sparkline, drawn alike in fewer Segments (see :class:`MergedRuns`), and
+    redrawn by :meth:`show` only where its lines change."""
+
+    _drawn: tuple[Size, list[Strip]] | None = None
+    """The size shown at and the lines last shown."""
+
+    def render(self) -> WidgetRenderResult:
+        """The sparkline's renderable, its runs joined."""
+        return MergedRuns(cast(RenderableType, super().render()))
+
+    def show(self, data: Sequence[float]) -> None:
+        """Plot ``data``. Why not set :attr:`data`: that redraws every line, and a flat
+        history (an idle connection's) draws the same lines every sample."""
+        self.set_reactive(Sparkline.data, list(data))
+        size = self.size
+        lines = drawn_lines(self, self.render(), size.width)
+        drawn, self._drawn = self._drawn, (size, lines)
+        changed = changed_lines(drawn, size, lines)
+        if changed is None:
+            self.refresh()
+        elif changed:
+            self.refresh(*changed)
 
 
 def _blend(low: RichColor, high: RichColor, ratio: float) -> RichColor:
