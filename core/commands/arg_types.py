@@ -114,6 +114,11 @@ since importing that package (~45 ms) would slow every run (tests/test_readme.py
 agree)."""
 
 
+VICI_HELP: Final = "strongSwan VICI socket (default: /var/run/charon.vici)"
+"""``--vici``'s help, before ``ipsec`` and after it: core.ipsec's DEFAULT_VICI spelled out,
+as :data:`PROVIDER_METAVAR` is (tests/hostile/test_ignored_globals.py checks they agree)."""
+
+
 def provider_name(text: str) -> str:
     """An argparse type: an IPsec provider name (``auto`` or one of the providers)."""
     name = text.strip().lower()

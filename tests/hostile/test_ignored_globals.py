@@ -267,3 +267,59 @@ def test_a_redacted_re_record_still_runs(recording: str) -> None:
     result = tcpscope("--replay", recording, "record", "-", "--redact")
     assert result.returncode == 0, result.stderr
     assert result.stdout
+
+
+ONCE_TWICE = [
+    (
+        ["--vici", "/x", "ipsec", "--vici", "/y"],
+        "ipsec: --vici given twice ('/x' before ipsec, '/y' after)",
+    ),
+    (
+        ["--vici", "/x", "ipsec", "--vici", "/x"],
+        "ipsec: --vici given twice ('/x' before ipsec, '/x' after)",
+    ),
+    (
+        ["--provider", "kernel", "ipsec", "--provider", "auto"],
+        "ipsec: --provider given twice ('kernel' before ipsec, 'auto' after)",
+    ),
+    (["--vici", "/x", "--vici", "/y", "ipsec"], "--vici given twice: give it once"),
+    (["ipsec", "--vici", "/x", "--vici", "/y"], "--vici given twice: give it once"),
+    (
+        ["--provider", "kernel", "--provider", "auto", "ipsec"],
+        "--provider given twice: give it once",
+    ),
+    (
+        ["ipsec", "--provider", "kernel", "--provider", "auto"],
+        "--provider given twice: give it once",
+    ),
+    (["--netns", "current", "--netns", "all", "connections"], "--netns given twice: give it once"),
+    (["connections", "--netns", "a", "--netns", "all"], "--netns given twice: give it once"),
+    (["--netns", "current", "--netns", "a", "connections"], "--netns given twice: give it once"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"), ONCE_TWICE, ids=[" ".join(argv) for argv, _ in ONCE_TWICE]
+)
+def test_vici_and_provider_given_twice_are_refused(argv: list[str], says: str) -> None:
+    """``--vici /x ipsec --vici /y`` read /y and dropped /x unsaid. And ``--netns current``
+    with another: "list them: --netns current,all" suggested what is refused itself."""
+    result = tcpscope(*argv)
+    assert one_line_error(result) == f"tcpscope: {says}"
+    assert result.returncode == 2
+    assert not result.stdout
+
+
+def test_the_top_level_vici_help_names_the_default_socket() -> None:
+    """``tcpscope --help`` gave no default for ``--vici`` while ``ipsec --help`` did."""
+    import argparse
+
+    from core.ipsec import DEFAULT_VICI
+    from tui.cli import build_parser
+
+    parser = build_parser(["ipsec"])
+    top = {a.dest: a for a in parser._actions}["vici"]
+    assert top.help == f"strongSwan VICI socket (default: {DEFAULT_VICI})"
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    own = {a.dest: a for a in commands.choices["ipsec"]._actions}["vici"]
+    assert own.help == top.help
