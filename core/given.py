@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 
+from core.errors import UsageError
+from core.textsafe import typed
+
 
 def mark(namespace: argparse.Namespace, dest: str, value: object = True) -> None:
     """Note that the option stored in ``dest`` was given (``value``: what to note)."""
@@ -17,8 +20,10 @@ def mark(namespace: argparse.Namespace, dest: str, value: object = True) -> None
 
 
 def given(args: argparse.Namespace, dest: str) -> bool:
-    """Whether the option stored in ``dest`` appeared on the command line."""
-    return bool(getattr(args, f"{dest}_given", None))
+    """Whether the option stored in ``dest`` appeared on the command line (:class:`Once`
+    notes the value given, which may be ``''``)."""
+    noted = getattr(args, f"{dest}_given", None)
+    return noted is not None and noted is not False
 
 
 class Given(argparse.Action):
@@ -55,3 +60,55 @@ class GivenFlag(argparse.Action):
         """Store True and mark the option given."""
         setattr(namespace, self.dest, True)
         mark(namespace, self.dest)
+
+
+class Once(argparse.Action):
+    """argparse's ``store`` for an option given at most once, that a command may also take as
+    its own (``tcpscope --vici A ipsec --vici B``): notes the value as ``{dest}_given``, or
+    ``{dest}_after`` for the command's own (``marker="after"``), for :func:`before_or_after`.
+
+    Why: argparse lets a later one silently replace an earlier one (``--vici A --vici B``
+    read only B).
+    """
+
+    def __init__(self, *args: object, marker: str = "given", **kwargs: object) -> None:
+        """``marker``: the suffix of the attribute that notes the value given."""
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.marker = f"{self.dest}_{marker}"
+
+    def twice(self, earlier: object, values: object) -> str:
+        """What to say when the option comes a second time (``earlier``, now ``values``)."""
+        return f"{self.option_strings[0]} given twice: give it once"
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        """Store ``values`` and note them; refuse a second one (the same value too)."""
+        earlier = getattr(namespace, self.marker, None)
+        if earlier is not None:
+            raise UsageError(self.twice(earlier, values))
+        setattr(namespace, self.dest, values)
+        setattr(namespace, self.marker, values)
+
+
+def before_or_after(
+    args: argparse.Namespace, command: str, option: str, dest: str, own: str | None = None
+) -> str | None:
+    """The value of :class:`Once` option ``option`` given before ``command`` (top level,
+    ``dest``) or after it (its own, stored in ``own``, by default ``dest``), if any.
+
+    Raises:
+        UsageError: both were given (the same value too).
+    """
+    top = getattr(args, f"{dest}_given", None)
+    after = getattr(args, f"{own or dest}_after", None)
+    if top is not None and after is not None:
+        raise UsageError(
+            f"{command}: {option} given twice ({typed(str(top))!r} before {command}, "
+            f"{typed(str(after))!r} after)"
+        )
+    return None if top is None and after is None else str(after if after is not None else top)

@@ -16,6 +16,7 @@ from core.commands import (
     MAX_GHOST_TTL_S,
     MAX_SEED,
     PROVIDER_METAVAR,
+    VICI_HELP,
     AllWords,
     finish_output,
     provider_name,
@@ -28,7 +29,7 @@ from core.commands import (
     whole_between,
 )
 from core.errors import MonitorError
-from core.given import Given, GivenFlag
+from core.given import Given, GivenFlag, Once
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -177,15 +178,13 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     parser.add_argument("--no-ipsec", action=GivenFlag, help="do not sample IPsec counters")
     parser.add_argument(
         "--provider",
-        action=Given,
+        action=Once,
         type=provider_name,
         default="auto",
         metavar=PROVIDER_METAVAR,
         help="IPsec counters to read (default: auto = every one present)",
     )
-    parser.add_argument(
-        "--vici", action=Given, default=None, metavar="PATH", help="strongSwan VICI socket"
-    )
+    parser.add_argument("--vici", action=Once, default=None, metavar="PATH", help=VICI_HELP)
     parser.add_argument("--replay", action=Given, metavar="FILE", help="replay a recording")
     parser.add_argument("--demo", action=GivenFlag, help="run the deterministic demo host")
     parser.add_argument(

@@ -18,6 +18,7 @@ __all__ = [
     "MAX_GHOST_TTL_S",
     "MAX_SEED",
     "PROVIDER_METAVAR",
+    "VICI_HELP",
     "AllWords",
     "actions_off",
     "display_host",
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         MAX_GHOST_TTL_S,
         MAX_SEED,
         PROVIDER_METAVAR,
+        VICI_HELP,
         AllWords,
         provider_name,
         real,
@@ -75,6 +77,7 @@ else:
                 "real",
                 "refuse_ignored_globals",
                 "seconds_between",
+                "VICI_HELP",
                 "whole_between",
             ),
             "feeds": (

@@ -114,6 +114,11 @@ since importing that package (~45 ms) would slow every run (tests/test_readme.py
 agree)."""
 
 
+VICI_HELP: Final = "strongSwan VICI socket (default: /var/run/charon.vici)"
+"""``--vici``'s help, before ``ipsec`` and after it: core.ipsec's DEFAULT_VICI spelled out,
+as :data:`PROVIDER_METAVAR` is (tests/hostile/test_ignored_globals.py checks they agree)."""
+
+
 def provider_name(text: str) -> str:
     """An argparse type: an IPsec provider name (``auto`` or one of the providers)."""
     name = text.strip().lower()
@@ -167,13 +172,55 @@ WHY_NOT: Final = {
 }
 """The reason added to a refusal where "does not apply" alone would leave the user guessing."""
 
+_MADE_UP: Final = "the demo's IPsec figures are made up"
+_REPLAYED: Final = "the recording's IPsec figures are replayed"
+_NOT_READ: Final = "no IPsec counters are read"
+MOOT_WITH: Final[tuple[tuple[str, str, str], ...]] = (
+    ("demo", "provider", _MADE_UP),
+    ("demo", "vici", _MADE_UP),
+    ("replay", "provider", _REPLAYED),
+    ("replay", "vici", _REPLAYED),
+    ("replay", "interval", "a replay keeps the recording's own interval"),
+    ("replay", "netns", "a replay shows the namespaces the recording holds"),
+    ("replay", "no_ipsec", "a replay shows the recording whole, its IPsec figures too"),
+    ("no_ipsec", "provider", _NOT_READ),
+    ("no_ipsec", "vici", _NOT_READ),
+)
+"""(mode, option, why): an option the app and every command drop once ``mode`` is given —
+``--demo --vici PATH`` recorded invented counters and never opened PATH; ``--replay F record
+OUT --interval 2`` re-recorded F whole at F's own interval. ``--redact`` is not here: a
+re-record applies it."""
+OWN_OPTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "interval": ("record_interval", "metrics_interval"),
+    "no_ipsec": ("record_no_ipsec", "metrics_no_ipsec"),
+    "netns": ("netns_after",),
+}
+"""Where a command's own option of the same name is stored (``record --no-ipsec``)."""
+
+
+def _anywhere(args: argparse.Namespace, dest: str) -> bool:
+    """Whether option ``dest`` was given, before the command or as the command's own."""
+    own = (getattr(args, name, None) for name in OWN_OPTIONS.get(dest, ()))
+    return given(args, dest) or any(value is not None and value is not False for value in own)
+
+
+def _refuse_moot(args: argparse.Namespace) -> None:
+    """UsageError for the first option that :data:`MOOT_WITH` says its mode drops."""
+    from core.errors import UsageError
+
+    for mode, dest, why in MOOT_WITH:
+        if _anywhere(args, mode) and _anywhere(args, dest):
+            option, with_ = ("--" + d.replace("_", "-") for d in (dest, mode))
+            raise UsageError(f"{option} does not apply with {with_}: {why}")
+
 
 def refuse_ignored_globals(
     command: str | None, args: argparse.Namespace, parser: argparse.ArgumentParser
 ) -> None:
-    """UsageError when a top-level option was given that ``command`` would silently ignore
-    (``tcpscope --replay f connections`` must not print the live host), even at its default
-    value (``--ghost-ttl 5 metrics``): each one's action marks it given (core.given)."""
+    """UsageError when a top-level option was given that ``command`` (None: the app) would
+    silently ignore (``tcpscope --replay f connections`` must not print the live host), even
+    at its default value (``--ghost-ttl 5 metrics``): each one's action marks it given
+    (core.given); or one that another option makes moot (:data:`MOOT_WITH`)."""
     from core.errors import UsageError
 
     provider = getattr(args, "provider", "auto")
@@ -182,13 +229,11 @@ def refuse_ignored_globals(
             f"--vici does not apply with --provider {provider}: it is strongSwan's socket "
             "(charon's VICI)"
         )
-    used = GLOBALS_USED_BY.get(command or "")
-    if used is None:
-        return
     for dest in GLOBAL_OPTIONS:
-        if dest not in used and given(args, dest):
+        if dest not in GLOBALS_USED_BY.get(command or "", GLOBAL_OPTIONS) and given(args, dest):
             option = "--" + dest.replace("_", "-")
             why = WHY_NOT.get((command or "", dest))
             raise UsageError(
                 f"{option} does not apply to `tcpscope {command}`" + (f": {why}" if why else "")
             )
+    _refuse_moot(args)

@@ -14,11 +14,12 @@ import textwrap
 from typing import Final, TextIO
 
 from core import terminal
+from core.commands.arg_types import VICI_HELP
 from core.errors import UsageError
+from core.given import Once, before_or_after
 from core.ipsec import (
     CLASS_NAME,
     COUNTER_NAMES,
-    DEFAULT_VICI,
     PROVIDER_NAMES,
     PROVIDERS,
     IpsecSampler,
@@ -42,22 +43,29 @@ line itself."""
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``ipsec`` sub-command's options (validated in :func:`run`, not by argparse)."""
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    # SUPPRESS: these defaults must not overwrite the top-level --provider / --vici.
+    # SUPPRESS: these defaults must not overwrite the top-level --provider / --vici; Once:
+    # given there too, they are refused (see _validate).
     parser.add_argument(
         "--provider",
+        action=Once,
+        marker="after",
         default=argparse.SUPPRESS,
         metavar="|".join(PROVIDER_NAMES),
         help="which source to read (default: auto = every one present)",
     )
     parser.add_argument(
         "--vici",
+        action=Once,
+        marker="after",
         default=argparse.SUPPRESS,
         metavar="PATH",
-        help=f"strongSwan VICI socket (default: {DEFAULT_VICI})",
+        help=VICI_HELP,
     )
 
 
 def _validate(args: argparse.Namespace) -> tuple[str, str | None]:
+    for option in ("--provider", "--vici"):  # before ipsec and after it: refused
+        before_or_after(args, "ipsec", option, option.removeprefix("--"))
     provider = str(getattr(args, "provider", "auto")).strip().lower()
     if provider not in PROVIDER_NAMES:
         raise UsageError(f"--provider must be one of {', '.join(PROVIDER_NAMES)}, not {provider!r}")

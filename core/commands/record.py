@@ -22,7 +22,7 @@ from typing import Any
 
 from core.commands.arg_types import MAX_DURATION_S, seconds_between, whole_between
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
-from core.commands.record_output import Replacement, open_output
+from core.commands.record_output import Replacement, check_output_path, open_output
 from core.connections import Snapshot
 from core.errors import OutputFailed, RecordingError
 from core.recording import (
@@ -244,6 +244,7 @@ def _on_signals(stop: asyncio.Event) -> None:
 def run(args: argparse.Namespace) -> int:
     """Record until the limit or a signal (SIGINT, SIGTERM, SIGHUP close the file cleanly);
     0 on success. Bad input raises a MonitorError (exit 2), a failed write OutputFailed (1)."""
+    check_output_path(args.file)
     options = _options(args)
     feed, stream, interval_s, providers = _input(options)
     out = open_output(args.file, args.force)

@@ -78,6 +78,13 @@ class Replacement(io.BufferedWriter):
                 os.unlink(self.temp)
 
 
+def check_output_path(path: str) -> None:
+    """UsageError (exit 2) for an empty FILE, before any sampling starts: ``record ''`` was
+    "tcpscope: : cannot write: No such file or directory", exit 1, as if the disk had failed."""
+    if not path:
+        raise UsageError("record needs a file path ('-' for stdout)")
+
+
 def open_output(path: str, force: bool) -> BinaryIO:
     """The output stream; called only once the input has been checked.
 

@@ -14,6 +14,7 @@ import argparse
 from typing import Final
 
 from core.errors import UsageError
+from core.given import Once, before_or_after
 from core.textsafe import typed
 
 ALL: Final = "all"
@@ -31,37 +32,20 @@ def check(text: str) -> str:
     return text.strip()
 
 
-class _Given(argparse.Action):
-    """Stores the value and marks it given (``{dest}_given``, or ``{dest}_after`` for a
-    command's own option): ``--netns all`` equals the default, yet where a command acts
-    elsewhere by default (``close``) it must not be taken as absent.
-
-    Why refused twice: the last ``--netns`` silently replaced the others (``--netns A
-    --netns B`` read only B), while ``--filter`` twice means both.
+class _Given(Once):
+    """:class:`core.given.Once` for ``--netns``: a second one is refused, with the list that
+    would say both where one can (``--netns A --netns B`` read only B, while ``--filter``
+    twice means both). ``--netns all`` equals the default, yet where a command acts elsewhere
+    by default (``close``) it must not be taken as absent: the marker notes it given.
     """
 
-    def __init__(self, *args: object, marker: str = "given", **kwargs: object) -> None:
-        """``marker``: the suffix of the attribute that says the option was given."""
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.marker = f"{self.dest}_{marker}"
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: object,
-        option_string: str | None = None,
-    ) -> None:
-        """Store ``values`` and note that the option was given; refuse a second one (the
-        same value too: the README promises any second one is refused)."""
-        earlier = getattr(namespace, self.marker, None)
-        if earlier is not None and earlier == values:
-            raise UsageError("--netns given twice: give it once")
-        if earlier is not None:
-            both = f"{typed(str(earlier))},{typed(str(values))}"
-            raise UsageError(f"--netns given twice; list them: --netns {both}")
-        setattr(namespace, self.dest, values)
-        setattr(namespace, self.marker, values)  # (``netns_given``: see core.given)
+    def twice(self, earlier: object, values: object) -> str:
+        """Suggest the list where one is allowed: none holds ``all`` or ``current`` (``--netns
+        current,all`` is refused itself)."""
+        both = (str(earlier), str(values))
+        if both[0] == both[1] or ALL in both or CURRENT in both:
+            return "--netns given twice: give it once"
+        return f"--netns given twice; list them: --netns {typed(both[0])},{typed(both[1])}"
 
 
 def add_netns_argument(
@@ -97,11 +81,4 @@ def chosen(args: argparse.Namespace, command: str, dest: str = "netns") -> str |
     Raises:
         UsageError: both were given (the same value too, as ``--netns A --netns A``).
     """
-    top: str | None = getattr(args, "netns_given", None)
-    own: str | None = getattr(args, f"{dest}_after", None)
-    if top is not None and own is not None:
-        raise UsageError(
-            f"{command}: --netns given twice ({typed(top)!r} before {command}, "
-            f"{typed(own)!r} after)"
-        )
-    return own if own is not None else top
+    return before_or_after(args, command, "--netns", "netns", dest)

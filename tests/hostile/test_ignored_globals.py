@@ -169,3 +169,157 @@ def test_vici_with_a_provider_that_is_not_strongswan_is_refused(argv: list[str])
 def test_vici_with_strongswan_named_is_not_refused() -> None:
     result = tcpscope("--provider", "strongswan", "--vici", "/nonexistent", "ipsec")
     assert b"does not apply" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real recording of the demo host, two samples."""
+    path = tmp_path_factory.mktemp("moot") / "demo.tsr"
+    made = tcpscope("--demo", "record", str(path), "--samples", "2", "--interval", "0.1")
+    assert made.returncode == 0, made.stderr
+    return str(path)
+
+
+MADE_UP = "the demo's IPsec figures are made up"
+REPLAYED = "the recording's IPsec figures are replayed"
+NOT_READ = "no IPsec counters are read"
+MOOT = [
+    (["--demo", "--vici", "/x", "record", "-", "--samples", "1"], "--vici", "--demo", MADE_UP),
+    (
+        ["--demo", "--provider", "kernel", "record", "-", "--samples", "1"],
+        "--provider",
+        "--demo",
+        MADE_UP,
+    ),
+    (["--demo", "--vici", "/x", "metrics", "--listen", "127.0.0.1:0"], "--vici", "--demo", MADE_UP),
+    (
+        ["--vici", "/x", "metrics", "--no-ipsec", "--listen", "127.0.0.1:0"],
+        "--vici",
+        "--no-ipsec",
+        NOT_READ,
+    ),
+    (
+        ["--provider", "strongswan", "record", "-", "--no-ipsec", "--samples", "1"],
+        "--provider",
+        "--no-ipsec",
+        NOT_READ,
+    ),
+    (
+        ["--no-ipsec", "--provider", "kernel", "record", "-", "--samples", "1"],
+        "--provider",
+        "--no-ipsec",
+        NOT_READ,
+    ),
+    # The app: before the fix these got as far as "needs a terminal", the options unread.
+    (["--demo", "--vici", "/x"], "--vici", "--demo", MADE_UP),
+    (["--replay", "F", "--vici", "/x"], "--vici", "--replay", REPLAYED),
+    (["--replay", "F", "--provider", "kernel"], "--provider", "--replay", REPLAYED),
+    (["--no-ipsec", "--vici", "/x"], "--vici", "--no-ipsec", NOT_READ),
+    (["--replay", "F", "--vici", "/x", "record", "-"], "--vici", "--replay", REPLAYED),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "mode", "why"), MOOT, ids=[" ".join(argv) for argv, *_ in MOOT]
+)
+def test_ipsec_options_are_refused_where_no_ipsec_counters_are_read(
+    argv: list[str], option: str, mode: str, why: str, recording: str
+) -> None:
+    """``--demo --vici PATH`` recorded the demo's invented counters and never opened PATH
+    (nor checked it): the user meant charon there. Refused, one line, nothing written."""
+    result = tcpscope(*[recording if word == "F" else word for word in argv])
+    assert one_line_error(result) == f"tcpscope: {option} does not apply with {mode}: {why}"
+    assert result.returncode == 2
+    assert not result.stdout
+
+
+KEPT_INTERVAL = "a replay keeps the recording's own interval"
+KEPT_NAMESPACES = "a replay shows the namespaces the recording holds"
+KEPT_WHOLE = "a replay shows the recording whole, its IPsec figures too"
+REPLAY_MOOT = [
+    (["record", "-", "--netns", "current"], "--netns", KEPT_NAMESPACES),
+    (["--netns", "all", "record", "-"], "--netns", KEPT_NAMESPACES),
+    (["record", "-", "--no-ipsec"], "--no-ipsec", KEPT_WHOLE),
+    (["--no-ipsec", "record", "-"], "--no-ipsec", KEPT_WHOLE),
+    (["record", "-", "--interval", "2"], "--interval", KEPT_INTERVAL),
+    (["--interval", "1", "record", "-"], "--interval", KEPT_INTERVAL),
+    (["--interval", "2"], "--interval", KEPT_INTERVAL),  # the app
+    (["--netns", "current"], "--netns", KEPT_NAMESPACES),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "why"), REPLAY_MOOT, ids=[" ".join(argv) for argv, *_ in REPLAY_MOOT]
+)
+def test_a_replay_refuses_what_it_would_not_apply(
+    argv: list[str], option: str, why: str, recording: str
+) -> None:
+    """``--replay F record OUT --interval 2`` re-recorded F whole at F's own interval, and
+    ``--netns`` and ``--no-ipsec`` were dropped the same way: now each is refused."""
+    result = tcpscope("--replay", recording, *argv)
+    assert one_line_error(result) == f"tcpscope: {option} does not apply with --replay: {why}"
+    assert result.returncode == 2
+    assert not result.stdout
+
+
+def test_a_redacted_re_record_still_runs(recording: str) -> None:
+    """``--redact`` is applied to a re-record: not refused with the others."""
+    result = tcpscope("--replay", recording, "record", "-", "--redact")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout
+
+
+ONCE_TWICE = [
+    (
+        ["--vici", "/x", "ipsec", "--vici", "/y"],
+        "ipsec: --vici given twice ('/x' before ipsec, '/y' after)",
+    ),
+    (
+        ["--vici", "/x", "ipsec", "--vici", "/x"],
+        "ipsec: --vici given twice ('/x' before ipsec, '/x' after)",
+    ),
+    (
+        ["--provider", "kernel", "ipsec", "--provider", "auto"],
+        "ipsec: --provider given twice ('kernel' before ipsec, 'auto' after)",
+    ),
+    (["--vici", "/x", "--vici", "/y", "ipsec"], "--vici given twice: give it once"),
+    (["ipsec", "--vici", "/x", "--vici", "/y"], "--vici given twice: give it once"),
+    (
+        ["--provider", "kernel", "--provider", "auto", "ipsec"],
+        "--provider given twice: give it once",
+    ),
+    (
+        ["ipsec", "--provider", "kernel", "--provider", "auto"],
+        "--provider given twice: give it once",
+    ),
+    (["--netns", "current", "--netns", "all", "connections"], "--netns given twice: give it once"),
+    (["connections", "--netns", "a", "--netns", "all"], "--netns given twice: give it once"),
+    (["--netns", "current", "--netns", "a", "connections"], "--netns given twice: give it once"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"), ONCE_TWICE, ids=[" ".join(argv) for argv, _ in ONCE_TWICE]
+)
+def test_vici_and_provider_given_twice_are_refused(argv: list[str], says: str) -> None:
+    """``--vici /x ipsec --vici /y`` read /y and dropped /x unsaid. And ``--netns current``
+    with another: "list them: --netns current,all" suggested what is refused itself."""
+    result = tcpscope(*argv)
+    assert one_line_error(result) == f"tcpscope: {says}"
+    assert result.returncode == 2
+    assert not result.stdout
+
+
+def test_the_top_level_vici_help_names_the_default_socket() -> None:
+    """``tcpscope --help`` gave no default for ``--vici`` while ``ipsec --help`` did."""
+    import argparse
+
+    from core.ipsec import DEFAULT_VICI
+    from tui.cli import build_parser
+
+    parser = build_parser(["ipsec"])
+    top = {a.dest: a for a in parser._actions}["vici"]
+    assert top.help == f"strongSwan VICI socket (default: {DEFAULT_VICI})"
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    own = {a.dest: a for a in commands.choices["ipsec"]._actions}["vici"]
+    assert own.help == top.help

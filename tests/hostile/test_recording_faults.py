@@ -184,3 +184,10 @@ def test_connections_output_failure_is_one_line_exit_1(target: str) -> None:
         result = subprocess.CompletedProcess(proc.args, proc.returncode, b"", err)
         assert "broken pipe" in one_line_error(result)
     assert result.returncode == 1
+
+
+def test_an_empty_record_path_is_bad_input() -> None:
+    """``record ''`` said "tcpscope: : cannot write: No such file or directory", exit 1."""
+    result = tcpscope("--demo", "record", "", "--samples", "1")
+    assert one_line_error(result) == "tcpscope: record needs a file path ('-' for stdout)"
+    assert result.returncode == 2
