@@ -175,6 +175,8 @@ WHY_NOT: Final = {
 _MADE_UP: Final = "the demo's IPsec figures are made up"
 _REPLAYED: Final = "the recording's IPsec figures are replayed"
 _NOT_READ: Final = "no IPsec counters are read"
+_MADE_UP_ROWS: Final = "the demo's connections are made up"
+_SEED: Final = "--seed picks --demo's made-up data"
 MOOT_WITH: Final[tuple[tuple[str, str, str], ...]] = (
     ("demo", "provider", _MADE_UP),
     ("demo", "vici", _MADE_UP),
@@ -185,6 +187,13 @@ MOOT_WITH: Final[tuple[tuple[str, str, str], ...]] = (
     ("replay", "no_ipsec", "a replay shows the recording whole, its IPsec figures too"),
     ("no_ipsec", "provider", _NOT_READ),
     ("no_ipsec", "vici", _NOT_READ),
+    ("replay", "remote", "the recording is replayed on this machine"),
+    ("replay", "source", "the recording's connections are replayed"),
+    ("replay", "seed", _SEED),
+    ("demo", "source", _MADE_UP_ROWS),
+    ("demo", "netns", _MADE_UP_ROWS),
+    ("remote", "demo", "the server's connections are shown"),
+    ("remote", "source", "the server's agent reads its sockets with netlink (sock_diag)"),
 )
 """(mode, option, why): an option the app and every command drop once ``mode`` is given —
 ``--demo --vici PATH`` recorded invented counters and never opened PATH; ``--replay F record
@@ -212,6 +221,8 @@ def _refuse_moot(args: argparse.Namespace) -> None:
         if _anywhere(args, mode) and _anywhere(args, dest):
             option, with_ = ("--" + d.replace("_", "-") for d in (dest, mode))
             raise UsageError(f"{option} does not apply with {with_}: {why}")
+    if given(args, "seed") and not _anywhere(args, "demo"):
+        raise UsageError("--seed needs --demo (it picks the demo's made-up data)")
 
 
 def refuse_ignored_globals(

@@ -323,3 +323,52 @@ def test_the_top_level_vici_help_names_the_default_socket() -> None:
     [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     own = {a.dest: a for a in commands.choices["ipsec"]._actions}["vici"]
     assert own.help == top.help
+
+
+HERE = "the recording is replayed on this machine"
+ROWS_REPLAYED = "the recording's connections are replayed"
+SEEDS_DEMO = "--seed picks --demo's made-up data"
+ROWS_MADE_UP = "the demo's connections are made up"
+SERVERS = "the server's connections are shown"
+AGENT_NETLINK = "the server's agent reads its sockets with netlink (sock_diag)"
+MOOT_ROWS = [
+    (["--replay", "F", "--remote", "h"], ("--remote", "--replay", HERE)),
+    (["--replay", "F", "--source", "psutil"], ("--source", "--replay", ROWS_REPLAYED)),
+    (["--replay", "F", "--seed", "3"], ("--seed", "--replay", SEEDS_DEMO)),
+    (["--demo", "--source", "psutil"], ("--source", "--demo", ROWS_MADE_UP)),
+    (["--demo", "--netns", "current", "record", "-"], ("--netns", "--demo", ROWS_MADE_UP)),
+    (["--demo", "--remote", "h"], ("--demo", "--remote", SERVERS)),
+    (
+        ["--remote", "h", "--source", "psutil", "connections"],
+        ("--source", "--remote", AGENT_NETLINK),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "refusal"), MOOT_ROWS, ids=[" ".join(argv) for argv, _ in MOOT_ROWS]
+)
+def test_where_the_rows_come_from_refuses_what_it_drops(
+    argv: list[str], refusal: tuple[str, str, str], recording: str
+) -> None:
+    """A replay dropped ``--remote``, ``--source`` and ``--seed``, the demo ``--source`` and
+    ``--netns``, a remote feed ``--demo`` and ``--source`` (its agent reads by netlink): each
+    unsaid. Refused, one line, before anything is opened."""
+    option, mode, why = refusal
+    result = tcpscope(*[recording if word == "F" else word for word in argv])
+    assert one_line_error(result) == f"tcpscope: {option} does not apply with {mode}: {why}"
+    assert result.returncode == 2
+    assert not result.stdout
+
+
+def test_a_seed_without_the_demo_is_refused() -> None:
+    result = tcpscope("--seed", "3", "record", "-", "--samples", "1")
+    assert (
+        one_line_error(result) == "tcpscope: --seed needs --demo (it picks the demo's made-up data)"
+    )
+    assert result.returncode == 2
+
+
+def test_a_seeded_demo_still_records() -> None:
+    result = tcpscope("--demo", "--seed", "3", "record", "-", "--samples", "1")
+    assert result.returncode == 0, result.stderr
