@@ -199,6 +199,7 @@ def test_pid_0_says_linux_gives_ownerless_sockets_no_pid(pair: int) -> None:
         asked = "--filter pid:0" if "--filter" in args else "--owning-process 0"
         assert note.startswith(f"tcpscope: note: {asked} matches no connection: Linux "), note
         assert "no PID" in note and "Windows" in note, note
+        assert "(--state TimeWait lists the TimeWait ones)" in note, note  # the flag
     # A PID among others, a range or a negation: other rows may match, nothing to say.
     for word in ("pid:0,1", "-pid:0", "pid:0-99999999"):
         done = tcpscope("connections", "--netns", "current", "--filter", word)

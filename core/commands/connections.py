@@ -296,7 +296,8 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
     if asked is not None:
         from core.connections import pid_zero_miss
 
-        note = pid_zero_miss(asked, snap.source, snap.connections.values())
+        conns = snap.connections.values()
+        note = pid_zero_miss(asked, snap.source, conns, time_wait="--state TimeWait")
         notes.extend(() if note is None else (note,))
     expression = filter_expression(args)
     if "ns:" in expression.casefold() or "container:" in expression.casefold():

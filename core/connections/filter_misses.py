@@ -106,11 +106,18 @@ def linux_source(source: str) -> bool:
     return source == "netlink" or (source == "psutil" and sys.platform == "linux")
 
 
-def pid_zero_miss(asked: str, source: str, conns: Iterable[TcpConnection]) -> str | None:
+def pid_zero_miss(
+    asked: str, source: str, conns: Iterable[TcpConnection], *, time_wait: str
+) -> str | None:
     """``ASKED matches no connection: why`` when ``asked`` (``--owning-process 0``,
     ``pid:0``) asked a Linux ``source`` for PID 0, which it gives no socket: a socket no
     process holds has no PID there (Windows says 0). None elsewhere, or when a connection
-    has PID 0 after all (a recording of another system's)."""
+    has PID 0 after all (a recording of another system's).
+
+    ``time_wait``: what lists the TimeWait sockets where the asker is, ``--state TimeWait``
+    on the command line, ``state:timewait`` in the app's filter input (the app named the
+    flag, which its filter does not take)."""
     if not linux_source(source) or any(c.owning_process == 0 for c in conns):
         return None
-    return f"{asked} matches no connection: {NO_PID_ZERO_ON_LINUX}"
+    why = NO_PID_ZERO_ON_LINUX.format(time_wait=time_wait)
+    return f"{asked} matches no connection: {why}"

@@ -52,8 +52,9 @@ NO_PID_ZERO_ON_LINUX: Final = (
     "Linux gives a socket no process holds (TimeWait, SYN_RECV requests, orphans, "
     "connections not yet accepted) no PID, where Windows reports PID 0: tcpscope shows it "
     'with PID - and says "no owning process"; no filter selects sockets by having no '
-    "owner (--state TimeWait lists the TimeWait ones)"
+    "owner ({time_wait} lists the TimeWait ones)"
 )
 """Why ``--owning-process 0`` or ``pid:0`` matches nothing on Linux, said rather than an
 empty table: on Windows ``Get-NetTCPConnection -OwningProcess 0`` lists the kernel's
-sockets, so engineers ask for it here too."""
+sockets, so engineers ask for it here too. ``{time_wait}``: how the asker lists the TimeWait
+ones, a flag on the command line, a filter word in the app (see :func:`pid_zero_miss`)."""

@@ -65,6 +65,9 @@ async def test_pid_0_toasts_that_linux_gives_ownerless_sockets_no_pid(
         assert [title for title, _ in said] == ["Filter matches nothing"], said
         assert said[0][1].startswith("pid:0 matches no connection: Linux gives a socket no "
                                      "process holds"), said  # fmt: skip
+        # What lists them in the filter input: its word, not the command line's flag.
+        assert "(state:timewait lists the TimeWait ones)" in said[0][1], said
+        assert "--state" not in said[0][1], said
         said = await toasts(f"port:{port} pid:0,{os.getpid()}", 1)  # the listener
         assert [title for title, _ in said] == ["Filter note"], said
         assert "pid:0 matches no connection" in said[0][1], said

@@ -133,6 +133,35 @@ async def test_a_kill_toast_never_covers_the_next_terminate_dialog(
     assert other.poll() is None
 
 
+async def test_a_toast_under_the_terminate_dialog_survives_the_kill_question(
+    bag: SocketBag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """K, a toast comes while the question is up (hidden under it), y, the process ignores
+    SIGTERM: the Kill question that follows dropped that toast unseen, as it drops the toasts
+    shown before a first question. It shows once the last question is answered."""
+    monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
+    stubborn, port = bag.child_listener(ignore_term=True)
+    app = live_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await select(pilot, app, port, 0)
+        await pilot.press("K")
+        assert f"Terminate PID {stubborn.pid}" in await confirm(pilot, app)
+        term = app.screen
+        app.notify("news while asked", timeout=60)
+        await pilot.pause()
+        assert "news while asked" not in "".join(drawn_lines(app))  # never over a question
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is not term and isinstance(app.screen, ConfirmScreen))
+        assert f"Kill PID {stubborn.pid}" in await confirm(pilot, app)
+        await pilot.pause()
+        assert_buttons_readable(app, "Kill")
+        assert "news while asked" not in "".join(drawn_lines(app))
+        await pilot.press("n")
+        await until(pilot, lambda: "news while asked" in "".join(drawn_lines(app)))
+        assert any(t.endswith("left running") for t in toasts(app)), toasts(app)
+    assert stubborn.poll() is None
+
+
 async def test_esc_on_a_toast_only_dismisses_it_then_a_second_esc_says_it_cleared(
     bag: SocketBag,
 ) -> None:

@@ -15,9 +15,10 @@ from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from core import connections
@@ -45,14 +46,43 @@ ENDPOINT_CELLS: Final = 23
 leave 47 of the dialog's 72 (an IPv4 endpoint is at most 21)."""
 
 
+class DialogBody(VerticalScroll):
+    """A dialog's body: as tall as its text, scrolled when the room left is less, and its
+    dialog's bottom border saying so (a one-cell scrollbar alone is easily missed, and what
+    is out of sight may be a warning). Not focusable: Tab stays between the two buttons, and
+    the dialog's arrows scroll it whichever has the focus."""
+
+    can_focus = False
+
+    def on_mount(self) -> None:
+        self.watch(self, "scroll_y", self._cue)
+
+    def on_resize(self) -> None:
+        """The terminal or the text changed size: more or less may be out of sight."""
+        self._cue()
+
+    def _cue(self) -> None:
+        below = round(self.scroll_y) < self.max_scroll_y
+        above = round(self.scroll_y) > 0
+        cue = "↓ more: ↑↓ scroll" if below else "↑ more above" if above else ""
+        if isinstance(self.parent, Widget):
+            self.parent.border_subtitle = cue
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question that states exactly what will happen; Cancel has the focus.
 
+    The title stays at the top and the buttons at the bottom of the dialog whatever its body:
+    at 60x16 (the smallest the table takes) a listener's ``x`` and a ``K`` grew to the
+    screen's height and their buttons were cut off, and the modal hides the footer, so ``y``
+    and ``n`` showed nowhere. A body taller than the room left scrolls between them (the
+    arrows, PgUp/PgDn, the wheel), its border saying more is below or above.
+
     No toast is drawn over it: at 80x24 the toast of a refused ``x`` (six lines, eight
     seconds) covered the next dialog's buttons and its last lines. :func:`ask` drops the
-    toasts on hand before it opens (their news was shown); one that comes while it is open is
-    hidden, not dropped, and shows on the table once the question is answered (if not timed
-    out).
+    toasts shown before the first of a chain of questions opens (their news was read); one
+    that comes while a question is up is hidden, not dropped, and shows on the table once the
+    last question is answered (if not timed out).
     """
 
     DEFAULT_CSS = """
@@ -61,9 +91,13 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen > Vertical {
         width: 76; max-width: 100%; height: auto; max-height: 100%;
         padding: 0 1; background: $panel; border: round $error;
+        border-subtitle-color: $text-warning;
     }
-    ConfirmScreen #confirm-title { text-style: bold; margin-bottom: 1; }
-    ConfirmScreen Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+    ConfirmScreen #confirm-title { dock: top; text-style: bold; margin-bottom: 1; }
+    ConfirmScreen DialogBody { height: auto; max-height: 100%; scrollbar-size-vertical: 1; }
+    ConfirmScreen Horizontal {
+        dock: bottom; height: auto; margin-top: 1; align-horizontal: right;
+    }
     ConfirmScreen Button { margin-left: 2; }
     """
     AUTO_FOCUS = "#no"
@@ -71,6 +105,10 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("down", "scroll_body('down')", "Scroll", show=False),
+        Binding("up", "scroll_body('up')", "Scroll", show=False),
+        Binding("pagedown", "scroll_body('page_down')", "Scroll", show=False),
+        Binding("pageup", "scroll_body('page_up')", "Scroll", show=False),
     ]
 
     def __init__(self, title: str, body: Text, yes: str) -> None:
@@ -81,13 +119,25 @@ class ConfirmScreen(ModalScreen[bool]):
         self._yes = yes
 
     def compose(self) -> ComposeResult:
-        """Title, what will happen, the two buttons."""
+        """Title, what will happen, the two buttons: the body scrolls between the others."""
         with Vertical():
             yield Static(Text(self._title), id="confirm-title")
-            yield Static(self._body, id="confirm-body")
+            with DialogBody():
+                yield Static(self._body, id="confirm-body")
             with Horizontal():
                 yield Button(f"{self._yes} (y)", variant="error", id="yes")
                 yield Button("Cancel (n)", id="no")
+
+    def action_scroll_body(self, way: str) -> None:
+        """The arrows and PgUp/PgDn scroll the body, whichever button has the focus."""
+        body = self.query_one(DialogBody)
+        scroll = {
+            "up": body.scroll_up,
+            "down": body.scroll_down,
+            "page_up": body.scroll_page_up,
+            "page_down": body.scroll_page_down,
+        }[way]
+        scroll(animate=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Yes closes with True, Cancel with False."""
@@ -98,11 +148,22 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-async def ask(screen: Screen[None], question: ConfirmScreen) -> bool:
+async def ask(screen: Screen[None], question: ConfirmScreen, *, follow_up: bool = False) -> bool:
     """Put ``question`` up and wait for the answer, the toasts shown dropped first: dropped
-    once the dialog is up, the table's toast stayed drawn beside and below it."""
-    screen.app.clear_notifications()
-    return await screen.app.push_screen_wait(question)
+    once the dialog is up, the table's toast stayed drawn beside and below it.
+
+    ``follow_up``: a question that follows one just answered (Kill after Terminate) drops
+    none: the toasts on hand came while the first was up, unseen under it, and dropping them
+    lost their news (they show once this one is answered; none is drawn over it)."""
+    if not follow_up:
+        screen.app.clear_notifications()
+    # The toasts ``screen`` drew between two questions stay drawn under the next one (a
+    # screen's toasts are refreshed only while it is on top): hidden until it is answered.
+    screen.add_class("-asked")
+    try:
+        return await screen.app.push_screen_wait(question)
+    finally:
+        screen.remove_class("-asked")
 
 
 def _row(text: Text, label: str, value: str, style: str = "") -> None:
@@ -170,10 +231,7 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
         states[fmt.state_name(conn.state)] = states.get(fmt.state_name(conn.state), 0) + 1
     summary = ", ".join(f"{n} {name}" for name, n in sorted(states.items()))
     _row(text, "Holds", f"{len(conns)} connection{'s' if len(conns) != 1 else ''}: {summary}")
-    for conn in conns[:LISTED]:
-        text.append(f"{'':<10}{_listed(conn)}\n")
-    if len(conns) > LISTED:
-        text.append(f"{'':<10}… and {len(conns) - LISTED} more\n")
+    # What ending it closes before the list: in a small terminal the list scrolls out of sight.
     _warn_what_closes(text, target)
     if target.shared:
         others = sorted({p for pids in target.shared.values() for p in pids})
@@ -184,6 +242,10 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
             f"{', '.join(map(str, others))}: {'it stays' if one else 'they stay'} open while "
             "those run",
         )
+    for conn in conns[:LISTED]:
+        text.append(f"{'':<10}{_listed(conn)}\n")
+    if len(conns) > LISTED:
+        text.append(f"{'':<10}… and {len(conns) - LISTED} more\n")
     text.append(
         "\nSIGTERM first; if it is still running after a few seconds, SIGKILL is offered.",
         style="italic",
@@ -256,7 +318,7 @@ async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None
     body = Text(f"{outcome.message}.\n\n")
     body.append("SIGKILL cannot be caught: the process gets no chance to clean up.")
     question = ConfirmScreen(f"Kill {target.label}?", body, "Kill")
-    if await ask(screen, question):
+    if await ask(screen, question, follow_up=True):
         _toast(screen, await asyncio.to_thread(connections.kill, target), "Kill process")
     else:
         screen.notify(f"{target.label} left running", markup=False)

@@ -282,7 +282,9 @@ class ConnectionsScreen(Screen[None]):
         pid_zero = (
             None
             if snap is None or 0 not in query.named_pids()
-            else pid_zero_miss("pid:0", snap.source, snap.connections.values())
+            else pid_zero_miss(
+                "pid:0", snap.source, snap.connections.values(), time_wait="state:timewait"
+            )
         )
         if pid_zero is not None:  # Windows' PID of the kernel's sockets: Linux has none
             lines.append(pid_zero)
