@@ -35,7 +35,7 @@ def time_wait() -> Iterator[int]:
 
 async def rows_when(pilot: Pilot[int], app: TcpscopeApp, count: int) -> ConnTable:
     table = app.screen.query_one(ConnTable)
-    for _ in range(300):
+    for _ in range(1500):  # (30 s: a sample of a host with 50k sockets can take seconds)
         if app.snapshot is not None and table.row_count == count:
             return table
         await pilot.pause(0.02)
