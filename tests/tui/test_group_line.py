@@ -234,7 +234,7 @@ def test_an_ownerless_process_cell_fits_ten_cells_whole(status: OwnerStatus) -> 
 @pytest.mark.parametrize(
     ("width", "shown"),
     [
-        (60, " — Listen 1  Established 9000  FinWait2 4500  …"),
+        (60, "  …/s — Listen 1  Established 9000  …"),
         (75, " — Listen 1  Established 9000  FinWait2 4500  CloseWait 4500"),
         (80, "  …/s — Listen 1  Established 9000  FinWait2 4500  CloseWait 4500"),
     ],
@@ -243,7 +243,8 @@ def test_a_short_names_counts_leave_no_room_to_a_note(width: int, shown: str) ->
     # At 60 columns a namespace "rv2-b" read "▸ rv2-b 18001  …/s — Listen 1  Established
     # 9000  …  (0 B/s …": the cells the FinWait2 count left when it gave way (too few for
     # it) went to a cut note that said nothing. A note has room only beside every count;
-    # the rate gives way (whole) before a count does.
+    # the rate gives way (whole) when that shows every count (75), not for one more count
+    # that still ends in "…" (60).
     group = Group(None, "rv2-b", netns=4026532180, inode=4026532180)
     group.counts = {
         TcpState.LISTEN: 1,

@@ -156,8 +156,9 @@ def group_line(
     What gives way on a narrow row, first to last: the notes (cut, then dropped), a
     namespace's ``(netns INODE)`` when its name alone tells it apart, the name (down to
     :data:`NAME_AT_LEAST`; cut in the middle when its end cut reads as another group's), an
-    inode that must stay to its last digits, the rate (dropped whole), then the counts from
-    the last, each whole (``…`` says more follow). Every count shown is whole and true: a
+    inode that must stay to its last digits, the rate (dropped whole, only when that shows
+    every count or a first one), then the counts from the last, each whole (``…`` says more
+    follow). Every count shown is whole and true: a
     note appended after the name was cut to fit them cut the row again at its end,
     ``Established 2001…`` for 20015; a ``?`` namespace's inode and rate kept their room and
     its Established count was a lone ``…``. Why the notes first: the rate's note once cut an
@@ -198,17 +199,15 @@ def _group_text(
     least = min(cell_len(name), NAME_AT_LEAST)
     counts = _group_counts(group)
     members = f" {len(group.members)}"
-    best: tuple[int, _Layout, str] | None = None
+    tried: list[tuple[int, _Layout, str]] = []
     for layout in _layouts(ident, _group_speed(rate)):
         lead = f"{members}{layout.speed} — "
         room = width - cell_len(head + layout.ident) - least
         body, shown = _fit_counts(lead, counts, room)
-        if best is None or shown > best[0]:
-            best = (shown, layout, body)
+        tried.append((shown, layout, body))
         if shown == len(counts):
             break
-    assert best is not None
-    shown, layout, body = best
+    shown, layout, body = _chosen(tried, len(counts))
     room = width - cell_len(head) - cell_len(layout.ident) - cell_len(body)
     cut, apart = _cut_name(name, max(room, NAME_AT_LEAST), kin)
     if not apart and spare:
@@ -217,6 +216,20 @@ def _group_text(
     if spare and cell_len(spare) <= room - cell_len(cut):
         ident = spare + ident
     return f"{head}{cut}{ident}{body}", shown == len(counts), bool(layout.speed)
+
+
+def _chosen(tried: list[tuple[int, _Layout, str]], counts: int) -> tuple[int, _Layout, str]:
+    """Of the layouts ``tried`` (most kept first: (counts shown, layout, body)), the first that
+    shows every count; else the first that shows at least one, so the rate is not given up
+    only to show more counts that still end in ``…`` (the group's rate at 80 columns went for
+    a fourth count); else the one that shows most."""
+    for shown, layout, body in tried:
+        if shown == counts:
+            return shown, layout, body
+    for shown, layout, body in tried:
+        if shown:
+            return shown, layout, body
+    return max(tried, key=lambda t: t[0])
 
 
 def _layouts(ident: str, speed: str) -> list[_Layout]:
