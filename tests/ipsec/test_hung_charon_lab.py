@@ -325,20 +325,27 @@ def test_not_responding_says_how_long_it_was_waited_for(lab: IpsecLab) -> None:
     assert lab.a.pid is not None
     sampler = IpsecSampler([StrongswanProvider(lab.a.vici)], interval_s=1.0)
     try:
-        assert not sampler.sample().providers[0].error
+        for _ in range(2):  # steady reads: the first one connects and registers, slowly
+            assert not sampler.sample().providers[0].error
         os.kill(lab.a.pid, signal.SIGSTOP)
         try:
             began = time.monotonic()
-            errors = []
-            for _ in range(3):
-                errors.append(sampler.sample().providers[0].error or "")
+            errors: list[str] = []
+            # On a loaded host its usual read is slower than the interval: the first sample
+            # then shows its last answer again (slow), and "not responding" comes a sample on.
+            for _ in range(8):
+                error = sampler.sample().providers[0].error
+                if error:
+                    errors.append(error)
+                if len(errors) == 3:
+                    break
                 time.sleep(0.4)
             ended = time.monotonic()
         finally:
             os.kill(lab.a.pid, signal.SIGCONT)
         said = [float(e.rsplit("within ", 1)[1].removesuffix(" s")) for e in errors]
-        assert said[0] == 1.0, errors
-        # Each later sample waited 0.1 s more after 0.4 s asleep: 1.5 s, then 2 s.
+        assert len(said) == 3 and said[0] >= 1.0, errors
+        # Each later sample waited 0.1 s more after 0.4 s asleep: 0.5 s more each time.
         assert said[1] > said[0] + 0.3 and said[2] > said[1] + 0.3, errors
         assert said[2] <= ended - began + 0.1, errors
     finally:
