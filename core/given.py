@@ -3,7 +3,8 @@
 Why: a top-level option a command would ignore is refused (core.commands.arg_types), and
 "given" was told by comparing the value with the default, so ``--ghost-ttl 5 metrics`` (5 is
 the default) ran while ``--ghost-ttl 30 metrics`` was refused. Every top-level option's action
-marks ``{dest}_given`` when it appears on the command line instead: one rule for all.
+marks ``{dest}_given`` when it appears on the command line instead: one rule for all. And every
+option that takes one value takes it once (:class:`Once`), before a command or after it.
 """
 
 from __future__ import annotations
@@ -24,21 +25,6 @@ def given(args: argparse.Namespace, dest: str) -> bool:
     notes the value given, which may be ``''``)."""
     noted = getattr(args, f"{dest}_given", None)
     return noted is not None and noted is not False
-
-
-class Given(argparse.Action):
-    """argparse's ``store``, noting that the option was given."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: object,
-        option_string: str | None = None,
-    ) -> None:
-        """Store ``values`` and mark the option given."""
-        setattr(namespace, self.dest, values)
-        mark(namespace, self.dest)
 
 
 class GivenFlag(argparse.Action):
@@ -63,12 +49,15 @@ class GivenFlag(argparse.Action):
 
 
 class Once(argparse.Action):
-    """argparse's ``store`` for an option given at most once, that a command may also take as
-    its own (``tcpscope --vici A ipsec --vici B``): notes the value as ``{dest}_given``, or
-    ``{dest}_after`` for the command's own (``marker="after"``), for :func:`before_or_after`.
+    """argparse's ``store`` for every option that takes one value: a second one is refused.
+    Notes the value as ``{dest}_given`` (so :func:`given` tells it), or as ``{dest}_after``
+    for a command's own option that the top level has too (``marker="after"``: ``tcpscope
+    --vici A ipsec --vici B``), for :func:`before_or_after`.
 
-    Why: argparse lets a later one silently replace an earlier one (``--vici A --vici B``
-    read only B).
+    Why: argparse lets a later one silently replace an earlier one (``--interval 1
+    --interval 5`` sampled every 5 s, ``close --remote-port 443 --remote-port 22`` chose 22).
+    Options meant to repeat have their own actions (``--filter``: AllWords; ``--state``:
+    append); a flag given twice says the same thing twice.
     """
 
     def __init__(self, *args: object, marker: str = "given", **kwargs: object) -> None:
@@ -108,7 +97,12 @@ def before_or_after(
     after = getattr(args, f"{own or dest}_after", None)
     if top is not None and after is not None:
         raise UsageError(
-            f"{command}: {option} given twice ({typed(str(top))!r} before {command}, "
-            f"{typed(str(after))!r} after)"
+            f"{command}: {option} given twice ({typed(_said(top))!r} before {command}, "
+            f"{typed(_said(after))!r} after)"
         )
     return None if top is None and after is None else str(after if after is not None else top)
+
+
+def _said(value: object) -> str:
+    """``value`` as the user typed it, near enough: seconds ``1``, not ``1.0``."""
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -29,7 +29,7 @@ from core.commands import (
     whole_between,
 )
 from core.errors import MonitorError
-from core.given import Given, GivenFlag, Once
+from core.given import GivenFlag, Once
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -151,7 +151,7 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     )
     parser.add_argument(
         "--interval",
-        action=Given,
+        action=Once,
         type=interval,
         default=1.0,
         metavar="S",
@@ -160,7 +160,7 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     )
     parser.add_argument(
         "--source",
-        action=Given,
+        action=Once,
         choices=SOURCE_NAMES,
         default="auto",
         help="where connections come from (auto: netlink sock_diag, else psutil)",
@@ -168,7 +168,7 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
     add_netns_argument(parser)
     parser.add_argument(
         "--ghost-ttl",
-        action=Given,
+        action=Once,
         type=seconds,
         default=5.0,
         metavar="S",
@@ -185,11 +185,11 @@ def build_parser(argv: Sequence[str] | None = None) -> OneLineParser:
         help="IPsec counters to read (default: auto = every one present)",
     )
     parser.add_argument("--vici", action=Once, default=None, metavar="PATH", help=VICI_HELP)
-    parser.add_argument("--replay", action=Given, metavar="FILE", help="replay a recording")
+    parser.add_argument("--replay", action=Once, metavar="FILE", help="replay a recording")
     parser.add_argument("--demo", action=GivenFlag, help="run the deterministic demo host")
     parser.add_argument(
         "--seed",
-        action=Given,
+        action=Once,
         type=whole_between(0, MAX_SEED, "seed"),
         default=1,
         metavar="N",

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from core.given import given, mark
+from core.given import before_or_after, given, mark
 
 _DECIMAL: Final = re.compile(r"[0-9]+")
 _REAL: Final = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -205,6 +205,16 @@ OWN_OPTIONS: Final[dict[str, tuple[str, ...]]] = {
     "netns": ("netns_after",),
 }
 """Where a command's own option of the same name is stored (``record --no-ipsec``)."""
+BEFORE_AND_AFTER: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "connections": (("source", "source"),),
+    "close": (("source", "source"),),
+    "record": (("interval", "record_interval"),),
+    "metrics": (("interval", "metrics_interval"),),
+}
+"""(top-level dest, the command's own dest) of an option a command takes before it and after
+it (core.given.Once, ``marker="after"``): given both ways, refused, as ``tcpscope --interval 1
+record F --interval 2`` recorded every 2 s unsaid. ``--netns`` (core.netns.chosen) and
+``ipsec``'s ``--provider``/``--vici`` are told apart where they are read."""
 
 
 def _anywhere(args: argparse.Namespace, dest: str) -> bool:
@@ -231,9 +241,12 @@ def refuse_ignored_globals(
     """UsageError when a top-level option was given that ``command`` (None: the app) would
     silently ignore (``tcpscope --replay f connections`` must not print the live host), even
     at its default value (``--ghost-ttl 5 metrics``): each one's action marks it given
-    (core.given); or one that another option makes moot (:data:`MOOT_WITH`)."""
+    (core.given); or one that another option makes moot (:data:`MOOT_WITH`); or one given
+    both before the command and after it (:data:`BEFORE_AND_AFTER`)."""
     from core.errors import UsageError
 
+    for dest, own in BEFORE_AND_AFTER.get(command or "", ()):
+        before_or_after(args, str(command), "--" + dest.replace("_", "-"), dest, own)
     provider = getattr(args, "provider", "auto")
     if getattr(args, "vici", None) is not None and provider not in ("auto", "strongswan"):
         raise UsageError(

@@ -17,6 +17,7 @@ from operator import add, attrgetter, is_, mul
 from typing import IO, TYPE_CHECKING, Final, TypeVar, cast
 
 from core.commands.arg_types import AllWords, non_empty, whole_between
+from core.given import Once
 from core.netns import ALL_NETNS, DEFAULT_NETNS, add_netns_argument
 from core.textsafe import is_digits
 
@@ -111,32 +112,41 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--local-address",
+        action=Once,
         type=address("--local-address"),
         metavar="ADDR",
         help="this local IPv4 or IPv6 address (fe80::1%%eth0: on that link only)",
     )
-    parser.add_argument("--local-port", type=port, metavar="PORT", help="this local port")
+    parser.add_argument(
+        "--local-port", action=Once, type=port, metavar="PORT", help="this local port"
+    )
     parser.add_argument(
         "--remote-address",
+        action=Once,
         type=address("--remote-address"),
         metavar="ADDR",
         help="this remote (peer) IPv4 or IPv6 address",
     )
-    parser.add_argument("--remote-port", type=port, metavar="PORT", help="this remote port")
+    parser.add_argument(
+        "--remote-port", action=Once, type=port, metavar="PORT", help="this remote port"
+    )
     parser.add_argument(
         "--owning-process",
+        action=Once,
         type=pid,
         metavar="PID",
         help="sockets held by the process with this PID",
     )
     parser.add_argument(
         "--offload-state",
+        action=Once,
         type=enum_value("OffloadState"),
         metavar="NAME",
         help="seed OffloadState name or number (Linux: always InHost)",
     )
     parser.add_argument(
         "--applied-setting",
+        action=Once,
         type=enum_value("AppliedSetting"),
         metavar="NAME",
         help="seed AppliedSetting name or number (Linux reports none: no rows)",
@@ -150,9 +160,12 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         help="the TUI's filter language, e.g. 'state:est,listen -port:22 addr:10.0.0.0/8' "
         "(repeated: all of them)",
     )
-    # SUPPRESS: without it this default would overwrite a top-level --source.
+    # SUPPRESS: without it this default would overwrite a top-level --source; "after": given
+    # there too, it is refused (core.commands.arg_types.BEFORE_AND_AFTER).
     parser.add_argument(
         "--source",
+        action=Once,
+        marker="after",
         choices=SOURCE_CHOICES,
         default=argparse.SUPPRESS,
         help="where connections come from (as the global --source)",

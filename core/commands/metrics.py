@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 from core.commands.arg_types import seconds_between, whole_between
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.errors import UsageError
+from core.given import Once
 from core.metrics import DEFAULT_HOST, DEFAULT_PORT, parse_listen, series_bound
 from core.sampling import MAX_INTERVAL_S, MIN_INTERVAL_S
 
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``metrics`` sub-command's options (checked in :func:`run`)."""
     parser.add_argument(
         "--listen",
+        action=Once,
         default=f"{DEFAULT_HOST}:{DEFAULT_PORT}",
         metavar="ADDR:PORT",
         help=f"where to serve /metrics (default {DEFAULT_HOST}:{DEFAULT_PORT}; "
@@ -40,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--top",
+        action=Once,
         type=whole_between(0, MAX_TOP, "--top"),
         default=DEFAULT_TOP,
         metavar="N",
@@ -48,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--interval",
+        action=Once,
+        marker="after",  # the top-level --interval too: refused (arg_types.BEFORE_AND_AFTER)
         dest="metrics_interval",
         type=seconds_between(MIN_INTERVAL_S, MAX_INTERVAL_S),
         default=None,

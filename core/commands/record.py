@@ -25,6 +25,7 @@ from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.commands.record_output import Replacement, check_output_path, open_output
 from core.connections import Snapshot
 from core.errors import OutputFailed, RecordingError
+from core.given import Once
 from core.recording import (
     FLUSH_EVERY_S,
     FORMAT_VERSION,
@@ -44,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="where to write ('-' for stdout)")
     parser.add_argument(
         "--interval",
+        action=Once,
+        marker="after",  # the top-level --interval too: refused (arg_types.BEFORE_AND_AFTER)
         dest="record_interval",
         type=seconds_between(MIN_INTERVAL_S, MAX_INTERVAL_S),
         default=None,
@@ -53,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stop = parser.add_mutually_exclusive_group()
     stop.add_argument(
         "--duration",
+        action=Once,
         type=seconds_between(0.0, MAX_DURATION_S, low_open=True),
         default=None,
         metavar="S",
@@ -60,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     stop.add_argument(
         "--samples",
+        action=Once,
         type=whole_between(1, MAX_SAMPLES, "--samples"),
         default=None,
         metavar="N",

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from core.given import Given, GivenFlag
+from core.given import GivenFlag, Once
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The top-level ``--remote`` options."""
     parser.add_argument(
         "--remote",
-        action=Given,
+        action=Once,
         metavar="[USER@]HOST[:PORT]",
         help="sample on HOST over ssh (needs only python3 there; TCPSCOPE_SSH replaces ssh)",
     )
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--remote-python",
-        action=Given,
+        action=Once,
         metavar="PATH",
         help="the server's python3 (default: python3)",
     )
