@@ -83,7 +83,7 @@ def instance_json(pv: ProviderView) -> dict[str, object]:
     what it must, and a consumer reads the path or daemon text itself. Escaping for a
     terminal (:func:`printable`) belongs to the table and stderr; here it turned an ESC into
     a literal backslash-x1b for every JSON reader. Bytes that were not UTF-8 have no true
-    text: :func:`view_json` escapes those.
+    text: :func:`view_json` escapes those (``\\xff``) and doubles each backslash.
     """
     out = pv.stats.to_wmi()
     out["provider"] = pv.name
@@ -122,9 +122,11 @@ def view_json(view: IpsecView) -> dict[str, object]:
 
 
 def _valid(value: object) -> object:
-    """``value`` with each text in it made valid UTF-8 (:func:`utf8`). Why every text and not
-    named fields: daemon bytes reach the path, the error, the reasons and the daemon's keys,
-    and a field added later would let them through again as lone surrogates."""
+    """``value`` with each text in it made valid UTF-8 (:func:`utf8`: a byte that was not
+    UTF-8 as ``\\xff``, a backslash as ``\\\\``). Why every text and not named fields:
+    daemon bytes reach the path, the error, the reasons and the daemon's keys, and a field
+    added later would let them through again as lone surrogates, or its backslashes pass
+    for such escapes."""
     if isinstance(value, str):
         return utf8(value)
     if isinstance(value, dict):
