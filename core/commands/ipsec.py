@@ -35,6 +35,8 @@ from core.ipsec import (
 )
 from core.textsafe import printable, utf8
 
+NO_PROVIDER: Final = "no IPsec provider found on this host"
+"""Said when ``auto`` finds no source at all (``ipsec`` exits 1; ``record`` records none)."""
 MIN_CELL: Final = 20
 """Columns a wrapped last cell of the table needs at least; a narrower terminal wraps the
 line itself."""
@@ -242,5 +244,5 @@ def _exit_code(view: IpsecView, provider: str) -> int:
         why = printable(pv.error) if pv.error else "not active"
         print(f"tcpscope: ipsec: {pv.name}: {why}", file=sys.stderr)
     if not view.providers:
-        print("tcpscope: ipsec: no IPsec provider found on this host", file=sys.stderr)
+        print(f"tcpscope: ipsec: {NO_PROVIDER}", file=sys.stderr)
     return 1
