@@ -17,7 +17,8 @@ a backslash                                                ``\\\\``
 =========================================================  ==============
 
 A machine reader (JSON) that gets the true text gets it through :func:`utf8`, which escapes
-only what valid UTF-8 cannot hold: the bytes that were not UTF-8.
+only what valid UTF-8 cannot hold, the bytes that were not UTF-8, and doubles the backslash
+so that escape can be undone.
 
 What a user types to find such text (a filter word) goes through :func:`typed`, which escapes
 control characters the same way but keeps backslashes, so the escaped form the table shows is
@@ -79,24 +80,27 @@ def composed(text: str) -> str:
     return typed(text)
 
 
-_SURROGATES: Final = re.compile("[\ud800-\udfff]")
-"""Code points valid UTF-8 cannot encode: the surrogate escapes of undecodable bytes (and,
-never made by a decoder, other lone surrogates)."""
+_UNENCODABLE: Final = re.compile("[\\\\\ud800-\udfff]")
+"""What :func:`utf8` escapes: code points valid UTF-8 cannot encode (the surrogate escapes
+of undecodable bytes and, never made by a decoder, other lone surrogates), and the
+backslash, so an escape it wrote is never taken for one the text held."""
 
 
 def utf8(text: str) -> str:
     """``text`` encodable as valid UTF-8: each byte that was not UTF-8 escaped as
-    :func:`printable` escapes it (``\\xff``), every other character kept.
+    :func:`printable` escapes it (``\\xff``), each backslash doubled, every other character
+    kept.
 
     For the true text in JSON (``ipsec --json``): ``json.dumps`` wrote such a byte as a lone
     surrogate ``"\\udcff"``, which jq reads as U+FFFD and Go's encoding/json or serde refuse.
-    The byte has no character; its escape is the one the table and stderr show. Controls
-    are kept (JSON escapes them itself), backslashes too, so a backslash-x the daemon sent
-    reads as one such escape would: the price of keeping all other text true.
+    The byte has no character; its escape is the one the table and stderr show. Why the
+    backslash too: kept single, the four characters backslash-x-f-f a daemon or a path held
+    read exactly as the byte 0xff. Doubled, a reader undoes it (``\\\\`` a backslash,
+    ``\\xHH`` a byte). Controls are kept: JSON escapes them itself.
     """
-    if text.isascii():
+    if text.isascii() and "\\" not in text:
         return text
-    return _SURROGATES.sub(lambda m: _escape(m.group()), text)
+    return _UNENCODABLE.sub(lambda m: _escape(m.group()), text)
 
 
 def printable_bytes(data: bytes) -> str:

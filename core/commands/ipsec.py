@@ -35,6 +35,8 @@ from core.ipsec import (
 )
 from core.textsafe import printable, utf8
 
+NO_PROVIDER: Final = "no IPsec provider found on this host"
+"""Said when ``auto`` finds no source at all (``ipsec`` exits 1; ``record`` records none)."""
 MIN_CELL: Final = 20
 """Columns a wrapped last cell of the table needs at least; a narrower terminal wraps the
 line itself."""
@@ -83,7 +85,7 @@ def instance_json(pv: ProviderView) -> dict[str, object]:
     what it must, and a consumer reads the path or daemon text itself. Escaping for a
     terminal (:func:`printable`) belongs to the table and stderr; here it turned an ESC into
     a literal backslash-x1b for every JSON reader. Bytes that were not UTF-8 have no true
-    text: :func:`view_json` escapes those.
+    text: :func:`view_json` escapes those (``\\xff``) and doubles each backslash.
     """
     out = pv.stats.to_wmi()
     out["provider"] = pv.name
@@ -122,9 +124,11 @@ def view_json(view: IpsecView) -> dict[str, object]:
 
 
 def _valid(value: object) -> object:
-    """``value`` with each text in it made valid UTF-8 (:func:`utf8`). Why every text and not
-    named fields: daemon bytes reach the path, the error, the reasons and the daemon's keys,
-    and a field added later would let them through again as lone surrogates."""
+    """``value`` with each text in it made valid UTF-8 (:func:`utf8`: a byte that was not
+    UTF-8 as ``\\xff``, a backslash as ``\\\\``). Why every text and not named fields:
+    daemon bytes reach the path, the error, the reasons and the daemon's keys, and a field
+    added later would let them through again as lone surrogates, or its backslashes pass
+    for such escapes."""
     if isinstance(value, str):
         return utf8(value)
     if isinstance(value, dict):
@@ -240,5 +244,5 @@ def _exit_code(view: IpsecView, provider: str) -> int:
         why = printable(pv.error) if pv.error else "not active"
         print(f"tcpscope: ipsec: {pv.name}: {why}", file=sys.stderr)
     if not view.providers:
-        print("tcpscope: ipsec: no IPsec provider found on this host", file=sys.stderr)
+        print(f"tcpscope: ipsec: {NO_PROVIDER}", file=sys.stderr)
     return 1

@@ -22,6 +22,7 @@ from typing import Any
 
 from core.commands.arg_types import MAX_DURATION_S, seconds_between, whole_between
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
+from core.commands.record_ipsec import not_recorded
 from core.commands.record_output import Replacement, check_output_path, open_output
 from core.connections import Snapshot
 from core.errors import OutputFailed, RecordingError
@@ -180,18 +181,26 @@ def _input(options: FeedOptions) -> tuple[Any, Stream, float, tuple[str, ...]]:
 
 
 async def _record(
-    feed: Any, stream: Stream, writer: RecordingWriter, args: argparse.Namespace
+    feed: Any, stream: Stream, writer: RecordingWriter, args: argparse.Namespace, live: bool
 ) -> int:
+    """Write the stream until the limit or a signal; ``live``: a sampled feed (not a
+    re-recorded file), whose first IPsec view says which counters cannot be recorded."""
     stop = asyncio.Event()
     _on_signals(stop)
     deadline = time.monotonic() + args.duration if args.duration else None
     seen: set[tuple[int, object]] = set()
     pacer = GcPacer()
+    unsaid = live
 
     async def consume() -> None:
+        nonlocal unsaid
         async for snap in stream():
             pacer.before(len(snap.connections))  # before its records are taken in
             writer.write(snap)
+            if unsaid and snap.ipsec is not None:  # the first view (may follow a sample)
+                unsaid = False
+                if (line := not_recorded(snap.ipsec)) is not None:
+                    print(line, file=sys.stderr)
             seen.add((snap.seq, snap.time))
             if args.samples is not None and len(seen) >= args.samples:
                 break
@@ -268,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
     samples = 0
     failure: OSError | None = None
     try:
-        samples = asyncio.run(_record(feed, stream, writer, args))
+        samples = asyncio.run(_record(feed, stream, writer, args, options.replay is None))
     except KeyboardInterrupt:
         pass
     except OSError as exc:

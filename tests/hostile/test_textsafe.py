@@ -73,17 +73,27 @@ def test_escapes_are_visible_and_distinct() -> None:
 
 @given(st.binary(max_size=200))
 def test_utf8_escapes_only_the_bytes_that_were_not_utf8(data: bytes) -> None:
-    """For JSON's true text: valid UTF-8 out, every decodable character (controls and
-    backslashes too) kept as it was."""
+    """For JSON's true text: valid UTF-8 out, every decodable character (controls too) kept
+    as it was, each backslash doubled so the escapes can be undone."""
     raw = data.decode("utf-8", "surrogateescape")
     kept = utf8(raw)
     kept.encode("utf-8")  # strict: no surrogate survives
-    assert kept == "".join(printable(ch) if 0xDC80 <= ord(ch) <= 0xDCFF else ch for ch in raw)
+    assert kept == "".join(
+        printable(ch) if 0xDC80 <= ord(ch) <= 0xDCFF or ch == "\\" else ch for ch in raw
+    )
 
 
 def test_utf8_keeps_the_true_text() -> None:
     assert utf8("a\udcff\udcfeb") == "a\\xff\\xfeb"
-    assert utf8("\x1b[2J C:\\dir 日本") == "\x1b[2J C:\\dir 日本"
+    assert utf8("\x1b[2J 日本") == "\x1b[2J 日本"
+
+
+def test_utf8_tells_a_backslash_from_an_escape_it_made() -> None:
+    """The four characters backslash-x-f-f read as the byte 0xff's escape; doubled, they
+    do not (ASCII text with a backslash too: no short cut past it)."""
+    assert utf8("C:\\dir") == "C:\\\\dir"
+    assert utf8("\\xff") == "\\\\xff" != utf8("\udcff") == "\\xff"
+    assert utf8("\\xff 日本\udcff") == "\\\\xff 日本\\xff"
 
 
 def test_csv_cells_that_start_a_formula_are_inert() -> None:

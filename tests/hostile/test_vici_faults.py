@@ -130,3 +130,18 @@ def test_daemon_bytes_that_are_not_utf8_are_escaped_in_valid_utf8_json() -> None
     assert inst["provenance"]["InvalidPackets"]["reason"] == (
         "not reported: the daemon sent an invalid value (invalid = '7\\xff\\xfe')"
     )
+
+
+def test_a_backslash_charon_sent_is_told_from_a_byte_that_was_not_utf8_in_json() -> None:
+    """charon's value holding the four characters backslash-x-f-f and one holding the byte
+    0xff read the same in ``ipsec --json`` (the byte escaped as ``\\xff``, the backslash kept
+    single). The backslash is doubled now: each reason reads back as what charon sent."""
+    counters = {"counters": {"": {"invalid": b"7\\xff", "invalid-spi": b"7\xff"}}}
+    with scripted_vici({"get-counters": counters}) as peer:
+        done = tcpscope("ipsec", "--json", "--provider", "strongswan", "--vici", peer.path)
+    assert done.returncode == 0, done.stderr
+    (inst,) = strict_json(done.stdout)["instances"]
+    literal = inst["provenance"]["InvalidPackets"]["reason"]
+    byte = inst["provenance"]["InvalidCookiesReceived"]["reason"]
+    assert literal == "not reported: the daemon sent an invalid value (invalid = '7\\\\xff')"
+    assert byte == "not reported: the daemon sent an invalid value (invalid-spi = '7\\xff')"

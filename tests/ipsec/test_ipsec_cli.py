@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pty
+import re
 import socket
 import subprocess
 import sys
@@ -327,6 +328,39 @@ def test_json_writes_bytes_that_are_not_utf8_escaped_and_stays_valid_utf8(tmp_pa
     assert inst["InstanceName"] == f"strongswan:{shown}"
     assert inst["error"] == f"charon not running (no VICI socket at {shown})"
     assert inst["provenance"]["InvalidPackets"]["reason"] == f"not reported: {inst['error']}"
+
+
+def _unescaped(text: str) -> bytes:
+    """The bytes ``ipsec --json`` text stands for, as README says a reader undoes it: ``\\\\``
+    is one backslash, ``\\xff`` the byte 0xff, every other character itself (UTF-8)."""
+    parts = re.split(r"(\\\\|\\x[0-9a-f]{2})", text)
+    return b"".join(
+        b"\\" if part == "\\\\" else bytes.fromhex(part[2:]) if part.startswith("\\x")
+        else part.encode("utf-8")
+        for part in parts
+    )  # fmt: skip
+
+
+def test_json_tells_a_literal_backslash_x_from_a_byte_that_was_not_utf8(tmp_path: Path) -> None:
+    """A --vici path holding the four characters backslash-x-f-f and one holding the byte 0xff
+    came out of the JSON as the same text (the byte was escaped as ``\\xff``, the backslash
+    kept single): no reader could tell which path charon was looked for at. A backslash is
+    doubled now, so each reads back as the bytes it was."""
+    literal = bytes(tmp_path) + b"/a\\xffb"
+    invalid = bytes(tmp_path) + b"/a\xffb"
+    read: dict[bytes, str] = {}
+    for folder in (literal, invalid):
+        path = os.fsdecode(folder + b"/charon.vici")
+        done = tcpscope("--provider", "strongswan", "--vici", path, "ipsec", "--json")
+        assert done.returncode == 1, done.stderr
+        (inst,) = strict_json(done.stdout)["instances"]
+        name = inst["InstanceName"].removeprefix("strongswan:")
+        assert _unescaped(name) == folder + b"/charon.vici"
+        assert inst["error"] == f"charon not running (no VICI socket at {name})"
+        read[folder] = name
+    assert read[literal] != read[invalid]
+    assert read[literal] == f"{tmp_path}/a\\\\xffb/charon.vici"
+    assert read[invalid] == f"{tmp_path}/a\\xffb/charon.vici"
 
 
 def test_without_vici_an_absent_charon_suggests_it_and_with_vici_names_the_socket(
