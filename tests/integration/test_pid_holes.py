@@ -200,3 +200,28 @@ def test_a_periodic_search_lists_only_tables_whose_fd_count_moved(child: Child) 
     finally:
         carrier.close()
         receiver.close()
+
+
+@pytest.mark.parametrize("also_new", [False, True], ids=["nothing-new", "another-new"])
+def test_a_socket_of_a_process_born_during_the_first_scan_is_reported_found(
+    also_new: bool,
+) -> None:
+    """The first tick's scan listed /proc before this process started: its socket is not
+    found then. The next tick reads the new process's table whole and finds it there, and
+    must return it as changed, whether or not that tick has new sockets of its own (the
+    caller refreshes only the records it is told of; the socket is no longer searched for)."""
+    resolver = PidResolver()
+    resolver.prefetch()  # lists /proc now and starts reading it
+    proc = Child()
+    mine = socket.socket()
+    try:
+        ((_fd, ino),) = proc.open(1)
+        assert resolver.resolve([ino], []) == set()
+        assert resolver.owner(ino) == (None, OwnerStatus.NOT_FOUND)
+        other = [os.fstat(mine.fileno()).st_ino] if also_new else []
+        assert ino in resolver.resolve(other, [])
+        assert resolver.owner(ino) == (proc.pid, OwnerStatus.FOUND)
+    finally:
+        resolver.close()
+        mine.close()
+        proc.stop()

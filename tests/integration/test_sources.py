@@ -282,6 +282,57 @@ def test_a_sockets_inode_is_one_int_object_in_its_record_and_the_resolver(
             assert held in tracked
 
 
+BORN_CLIENT = """
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(not IS_LINUX, reason="netlink is Linux-only")
+def test_a_process_born_during_the_first_owner_scan_gets_its_owner_next_sample(
+    netlink: Sampling, bag: SocketBag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process started after the first sample's owner scan listed /proc (a container
+    started just before the app on a busy host) whose connection that sample's dump lists:
+    no table the scan read holds it, so that sample says not found; the next one reads the
+    new process's table whole and the record gets its owner. It used to keep "(not found)"
+    for good: the resolver knew the owner but never said the record had to change."""
+    from core.connections.sources.netlink import NetlinkSource
+
+    assert isinstance(netlink.source, NetlinkSource)
+    lst = bag.listener()
+    resolver = netlink.source.resolver
+    scan = resolver.prefetch
+    born: list[tuple[int, int]] = []
+
+    def scan_then_start() -> None:
+        scan()  # lists /proc and starts the first scan: the child below is not in it
+        if born:
+            return
+        child = subprocess.Popen(
+            [sys.executable, "-c", BORN_CLIENT, str(port(lst))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        bag.children.append(child)
+        assert child.stdout is not None
+        born.append((child.pid, int(child.stdout.readline())))
+
+    monkeypatch.setattr(resolver, "prefetch", scan_then_start)
+    owners = []
+    for _sample in range(4):
+        sample = netlink()
+        pid, cport = born[0]
+        conn = find(sample, cport, port(lst))
+        assert conn is not None
+        owners.append((conn.owning_process, conn.owner_status))
+    assert owners[0] == (None, OwnerStatus.NOT_FOUND)  # the interleaving the test is about
+    assert owners[1:] == [(pid, OwnerStatus.FOUND)] * 3
+
+
 @pytest.mark.skipif(not IS_LINUX, reason="/proc is Linux-only")
 def test_pid_resolver_directly(bag: SocketBag) -> None:
     lst = bag.listener()

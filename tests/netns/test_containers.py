@@ -68,6 +68,61 @@ def test_a_container_is_found_by_name_and_named(
             source.close()
 
 
+BORN = "nc -ll -p 8091 -e /bin/busybox cat & sleep 1; (sleep 100000 | nc 127.0.0.1 8091) & sleep 1d"
+"""A listener on 8091 and a client connected to it (the connection stays open)."""
+
+
+def test_a_container_started_during_the_first_owner_scan_gets_its_owners_next_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A podman container started after the first sample's owner scan listed /proc (just
+    before the app, on a busy host), whose processes connect before the dump: no table the
+    scan read holds their sockets, so that sample says not found. The next sample reads the
+    new processes' tables whole and every row gets its owner (they kept "(not found)" for
+    good, while ``ss -tanp`` in the container's namespace named them)."""
+    with containers.podman_image(tmp_path) as image:
+        cname = containers.name("t16born")
+        plan = namespace_dumps("all", tcp_info=False)
+        source = get_source("netlink", tcp_info=False, namespaces=plan)
+        assert isinstance(source, NetlinkSource)
+        scan = source.resolver.prefetch
+        started: list[int] = []
+
+        def scan_then_start() -> None:
+            scan()  # lists /proc and starts the first scan: the container is not in it
+            if started:
+                return
+            containers.run(
+                *containers.PODMAN_RUN, "--name", cname, image, "/bin/busybox", "sh", "-c", BORN
+            )
+            started.append(containers.podman_pid(cname))
+            # listener, client, accepted (nc listens on IPv6): 1F9B is port 8091 in hex
+            net = Path(f"/proc/{started[0]}/net")
+            containers._wait(
+                lambda: sum((net / f).read_text().count(":1F9B ") for f in ("tcp", "tcp6")) >= 3,
+                "nc in a container",
+            )
+
+        monkeypatch.setattr(source.resolver, "prefetch", scan_then_start)
+        try:
+            owners = []
+            for n in range(3):
+                sample = source.sample(datetime.now(UTC), first=n == 0)
+                netns = os.stat(f"/proc/{started[0]}/ns/net").st_ino
+                owners.append(
+                    sorted(
+                        (c.owner_status.value, c.owning_process is not None)
+                        for c in sample.connections.values()
+                        if c.netns == netns and 8091 in (c.local_port, c.remote_port)
+                    )
+                )
+            assert owners[0] == [("not-found", False)] * 3  # the interleaving met
+            assert owners[1] == owners[2] == [("found", True)] * 3
+        finally:
+            containers.podman_rm(cname)
+            source.close()
+
+
 def test_a_non_root_run_never_starts_podman(tmp_path: Path) -> None:
     """Run by any user but root, ``podman`` is rootless podman: it leaves a pause process and
     files behind (the README promises neither, on a --remote server least of all). A

@@ -114,6 +114,9 @@ class PidResolver:
         """Inodes not found: the tick they were first missed, and the current wait."""
         self._tick = 0
         self._late: set[int] = set()
+        """Inodes whose owner this tick found or lost outside ``wanted`` (a negative entry
+        found in a table read for other sockets: a new process's, read whole): returned as
+        changed, since no later search looks for them."""
         self._tracked = InodeSet()
         """Inodes the caller asked about and has not reported gone: its live sockets (8 bytes
         each: a set of them was 42 bytes a socket)."""
@@ -236,6 +239,7 @@ class PidResolver:
         self._tick += 1
         stats = self.stats = ResolveStats()
         self._regrouped = set()
+        self._late = set()  # (before pass newborn: it finds negative entries too)
         self._lost = {}
         departed, self._departed = self._departed, {}
         candidates = self._forget(gone)
@@ -263,7 +267,6 @@ class PidResolver:
         wanted |= due
         stats.wanted = len(wanted)
         found: set[int] = set()
-        self._late = set()
         if first and (wanted or self._first_scan is not None):
             stats.passes += "A"
             self._pass_first(pids, wanted, found)
@@ -271,7 +274,7 @@ class PidResolver:
             tracked.update(filter(None, new))
         if not wanted:
             self._keep_departed()
-            return changed | (tracked.among(self._regrouped) - set(new))
+            return changed | (tracked.among(self._regrouped | self._late) - set(new))
         if changed:
             stats.passes += "K"
             self._pass_known(changed, wanted, found)
@@ -663,7 +666,9 @@ class PidResolver:
         """Read the whole fd table of every process that appeared since the last tick.
 
         Why: a forked child holds its parent's sockets, and the owner rule (the lowest PID)
-        needs every holder. Cost follows process churn: a few fds per new process.
+        needs every holder. Cost follows process churn: a few fds per new process. A socket
+        not found before may be here (its process started while the first scan ran, after it
+        listed /proc): it is reported as changed (``_late``), as no search looks for it again.
         """
         known = self._fds.keys() | self._denied
         found: set[int] = set()
