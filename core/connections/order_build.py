@@ -13,13 +13,13 @@ from __future__ import annotations
 import gc
 import heapq
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.query import Query
-from core.connections.row_order import RowContext, RowOrder, Rows
+from core.connections.row_order import NamespaceOf, RowContext, RowOrder, Rows
 from core.connections.sort_keys import key_func
 from core.connections.sorted_keys import BLOCK, SortedKeys
 
@@ -44,7 +44,17 @@ class OrderBuild:
         # are noted in the order and moved when it is whole. A function of its own, not a
         # method: a generator holding this build would make a cycle, and a build dropped
         # half-way (another re-sort) would keep an old snapshot until a full collection.
-        self._steps = _steps(self.order, context, rows.pairs(), set(rows.ghosts), chunk_rows)
+        # The namespace names as they are now, too: a change of them is not followed by a
+        # build (see RowIndex), it is noted as :attr:`RowOrder.names` and checked once whole.
+        self.order.names = context.namespaces
+        self._steps = _steps(
+            self.order,
+            context.proc,
+            context.namespace_of,
+            rows.pairs(),
+            set(rows.ghosts),
+            chunk_rows,
+        )
 
     def advance(self, deadline: float) -> bool:
         """Work until ``deadline`` (perf_counter); True once every row is in order."""
@@ -58,14 +68,14 @@ class OrderBuild:
 
 def _steps(
     order: RowOrder,
-    context: RowContext,
+    proc: Callable[[TcpConnection], ProcessInfo | None],
+    namespace_of: NamespaceOf,
     items: Iterator[tuple[str, TcpConnection]],
     ghosts: set[str],
     size: int,
 ) -> Iterator[None]:
     """Key and sort ``size`` rows a step, then merge the sorted runs a block a step."""
     query, key, counts, stored = order.query, order.key, order.counts, order.stored
-    proc, namespace_of = context.proc, context.namespace_of
     runs: list[tuple[str, ...]] = []  # tuples of strings: the cyclic GC soon stops tracking them
     while chunk := list(islice(items, size)):
         if not query.empty:

@@ -9,8 +9,15 @@ connections) live in the same index, flagged, until their time-to-live runs out.
 This module decides which order is worked on when: the one shown, the one asked for (being
 built, :mod:`core.connections.order_build`) and the next sort column's (prepared while idle);
 a tick only notes what changed in each (:mod:`core.connections.row_order`), and the moves are
-made at once when they are few, else in :meth:`RowIndex.step` slices like the builds. The
-grouped view (one row per process or container) is :mod:`core.connections.row_groups`.
+made at once when they are few, else in :meth:`RowIndex.step` slices like the builds.
+
+A build, once begun, runs to its end: only the user (another sort column or filter) drops it.
+A tick with many changes notes them in it, and new namespace names (an ``ns:``/``container:``
+filter) make the shown order again once it is whole. Why: a build needs a second or more of
+slices at 250k rows; begun again by each such tick (1/8 of the rows changed, other people's
+namespaces coming and going) it never ended, and a filter asked for was not shown for minutes.
+
+The grouped view (one row per process or container) is :mod:`core.connections.row_groups`.
 
 UI-free: it imports neither Textual nor Rich, so it is tested and benchmarked on its own.
 """
@@ -116,8 +123,13 @@ class RowIndex:
 
     @property
     def building(self) -> bool:
-        """True while the asked-for order (sort column, filter) is still being made."""
-        return self._pending is not None
+        """True while the asked-for order (sort column, filter) is still being made (not
+        while the shown one, current, is only made again for new namespace names)."""
+        pending = self._pending
+        if pending is None:
+            return False
+        shown = self._shown
+        return not (shown.live and shown.column == pending.column and shown.query is pending.query)
 
     @property
     def catching_up(self) -> bool:
@@ -166,11 +178,18 @@ class RowIndex:
         yield from reversed(keys) if self.reverse else keys
 
     def _set_namespaces(self, view: NamespaceView | None) -> None:
-        """New namespace names: a filter on them sees them from now on (rows re-checked)."""
+        """New namespace names: a filter on them sees them from now on (rows re-checked: at
+        once when nothing is being built, else once the build under way is whole)."""
         self.namespaces = view
         self.namespace_of = self._namespace_finder(view)
-        if any(t.key in ("ns", "container") for t in self.query.tokens):
+        if self._pending is None and self._names_changed(self._shown):
             self._order_by(self.sort_column, self.query)
+
+    def _names_changed(self, order: RowOrder) -> bool:
+        """Whether ``order`` filters on namespace names that changed since it was made."""
+        return order.names is not self.namespaces and any(
+            t.key in ("ns", "container") for t in order.query.tokens
+        )
 
     def _namespace_finder(self, view: NamespaceView | None) -> NamespaceOf:
         """:func:`namespace_finder` for ``view``, a ghost row given its own namespace
@@ -223,6 +242,8 @@ class RowIndex:
                 self._pending = None
                 self._shown, old = ready, self._shown
                 self._retire(old)
+                if self._names_changed(ready):
+                    self._pending = self._build(column, self.query)
                 self._settle_if_small()
                 return
             self._pending = ready  # prepared in part: finish it first
@@ -275,8 +296,8 @@ class RowIndex:
         )
 
     def step(self, budget_s: float = 0.01) -> bool:
-        """Work for about ``budget_s``: the shown order's moves first, then the order asked
-        for, then the prepared one.
+        """Work for about ``budget_s``: the shown order's moves first, then a slice of a
+        dropped order let go of, then the order asked for, then the prepared one.
 
         Returns True when the shown rows changed (moved, or the asked-for order is shown).
         """
@@ -288,19 +309,24 @@ class RowIndex:
                 changed = True
                 if not shown.catch_up(self, deadline, self.move_batch):
                     return True
+            # Before the builds: under churn one may follow another for long, and the orders
+            # they drop would pile up meanwhile.
+            retired = self._retired
+            if retired and retired[-1].shed(self.retire_rows):
+                retired.pop()
             pending = self._pending
             if pending is not None:
                 if not pending.advance(deadline):
                     return changed
+                order = pending.order
                 self._pending = None
-                self._shown = pending.order  # its rows changed meanwhile are moved next
+                self._shown = order  # its rows changed meanwhile are moved next
                 self._retire(shown)
-                if len(pending.order.dirty) <= self.moves_at_once:
-                    pending.order.catch_up(self, math.inf)
+                if len(order.dirty) <= self.moves_at_once:
+                    order.catch_up(self, math.inf)
+                if self._names_changed(order):  # while it was built: checked again
+                    self._pending = self._build(order.column, order.query)
                 return True
-            retired = self._retired
-            if retired and retired[-1].shed(self.retire_rows):
-                retired.pop()
             nxt = self._next
             if isinstance(nxt, OrderBuild):
                 if nxt.advance(deadline):
@@ -465,14 +491,20 @@ class RowIndex:
             builds.append(self._next)
         return builds
 
-    def _bulk(self, conns: Mapping[str, TcpConnection], ghosts: TickChanges) -> None:
+    def _bulk(self, conns: Mapping[str, TcpConnection], tick: TickChanges) -> None:
+        """Many rows changed: a new order rather than many moves, unless one is being built
+        (its rows are noted in it then, moved once it is whole: begun again by every such
+        tick, a build longer than a sample never ended)."""
         # New row maps, not the old ones changed: the shown order keeps reading the old rows
         # (consistent with its keys) until the new order is built.
-        self._take_rows(conns, ghosts)
-        self.counts_all = dict(Counter(map(_STATE, conns.values())))  # in C: 250k rows, 10 ms
         self._shown.live = False
         self._retire(self._next)
         self._next = None
+        if self._pending is not None and self.rows and conns is not self.rows.live:
+            self._note(conns, tick)
+            return
+        self._take_rows(conns, tick)
+        self.counts_all = dict(Counter(map(_STATE, conns.values())))  # in C: 250k rows, 10 ms
         self._order_by(self.sort_column, self.query)
 
     # --- group by process -------------------------------------------------------------

@@ -19,7 +19,7 @@ from itertools import chain
 from typing import Any, Final, Protocol
 
 from core.connections.model import ProcessInfo, TcpConnection, TcpState
-from core.connections.namespaces import NamespaceInfo
+from core.connections.namespaces import NamespaceInfo, NamespaceView
 from core.connections.query import Query
 from core.connections.sort_keys import NEEDS_PROCESS, RowKey, SortKey, key_func
 from core.connections.sorted_keys import SortedKeys
@@ -34,6 +34,8 @@ class RowContext(Protocol):
     """What a query needs beside a row's record: its process and its namespace."""
 
     namespace_of: NamespaceOf
+    namespaces: NamespaceView | None
+    """The namespace names :attr:`namespace_of` reads."""
 
     def proc(self, conn: TcpConnection) -> ProcessInfo | None:
         """The owning process record of ``conn``, if known."""
@@ -107,7 +109,17 @@ class RowOrder:
     wait to be moved.
     """
 
-    __slots__ = ("_reader", "column", "counts", "dirty", "keys", "live", "query", "stored")
+    __slots__ = (
+        "_reader",
+        "column",
+        "counts",
+        "dirty",
+        "keys",
+        "live",
+        "names",
+        "query",
+        "stored",
+    )
 
     def __init__(self, column: str, query: Query, key: RowKey, rows: Rows) -> None:
         self.column, self.query = column, query
@@ -118,6 +130,9 @@ class RowOrder:
         not in it) and whether it was a ghost's. :meth:`catch_up` moves them."""
         self.live = True
         """Kept current by every tick; False: a stale order shown while its successor builds."""
+        self.names: NamespaceView | None = None
+        """The namespace names its rows were matched against when it was made: an
+        ``ns:``/``container:`` query's order is made again once they change."""
         self.stored: dict[str, SortKey] | None = {} if column in NEEDS_PROCESS else None
         """Keys by InstanceID, only where a row's key cannot be made again from its record
         (process and user names change under a PID); other keys are made again when needed."""

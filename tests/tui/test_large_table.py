@@ -10,9 +10,12 @@ work is done; the finished order is a full sort's, and the cursor stays on its c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 from core.connections.model import ProcessInfo, TcpState
+from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
+from core.connections.snapshot import Snapshot
 from core.connections.sort_keys import key_func
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
 from tests.tui.keys import send
@@ -167,3 +170,48 @@ async def test_a_filter_made_in_slices_shows_its_counts_with_its_rows() -> None:
         listening = sum(1 for c in ROWS if c.state is TcpState.LISTEN)
         assert f"Listen {listening}/{listening}" in seen[0]
         assert f"Established 0/{N - N // 4 * 2}" in seen[0]
+
+
+HOST_NS = NamespaceInfo(4026531840, True, ReadBy.SOCK_DIAG)
+OTHER_NS = NamespaceInfo(4026532001, False, ReadBy.SOCK_DIAG, name="someone-else")
+
+
+class NamespacesComeAndGo(SteppedFeed):
+    """Each sample with a new namespace view: other people's namespaces come and go."""
+
+    samples = 0
+
+    async def step(self) -> Snapshot:
+        self.samples += 1
+        view = NamespaceView((HOST_NS,) if self.samples % 2 else (HOST_NS, OTHER_NS))
+        snap = dataclasses.replace(await self.sampler.sample_once(), namespaces=view)
+        self._pending = snap
+        self._ready.set()
+        return snap
+
+
+async def test_a_filter_is_shown_while_namespaces_come_and_go() -> None:
+    """``--filter ns:current``, a sample every 20 ms with a new namespace view (faster than
+    a 30,000-row order is made): a filter typed with ``/`` is shown, header and counts, and
+    stays. Before, each sample began the build again: the old rows stayed for minutes."""
+    feed = NamespacesComeAndGo(big)
+    app = make_app(feed, filter_text="ns:current")
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = table(app)
+        await step(pilot, app, feed)
+        await until(lambda: not t.index.building and t.row_count == N, "the first order")
+        await pilot.press("slash", *" state:listen", "enter")
+        assert t.index.query.text == "ns:current state:listen"
+        listening = sum(1 for c in ROWS if c.state is TcpState.LISTEN)
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + 10.0  # made in well under a second on an idle host
+        while clock() < deadline:
+            await feed.step()
+            await asyncio.sleep(0.02)
+            if not t.index.building and t.row_count == listening:
+                break
+        assert not t.index.building, "the filter asked for was never shown"
+        assert t.row_count == listening
+        assert "…" not in t.render_line(0).text
+        bar = app.screen.query_one(StateBar)
+        assert f"Listen {listening}/{listening}" in str(bar.visual)

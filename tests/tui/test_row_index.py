@@ -9,15 +9,18 @@ every sort column, both directions and a filter. Column layout rules are checked
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.connections.model import ProcessInfo, TcpState
+from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
 from core.connections.order_build import OrderBuild
-from core.connections.query import parse_query
+from core.connections.query import Query, parse_query
 from core.connections.row_index import RowIndex
 from core.connections.row_order import RowOrder
 from core.connections.snapshot import Snapshot
@@ -346,3 +349,59 @@ def test_orders_left_behind_are_freed_without_the_cyclic_collector() -> None:
         gc.enable()
     assert after == before  # the order shown now instead of the first: nothing left behind
     assert order(live) == fresh_order(snap, "pid", False, "!state:l")
+
+
+HOST = NamespaceInfo(4026531840, True, ReadBy.SOCK_DIAG)
+OTHERS = NamespaceInfo(4026532001, False, ReadBy.SOCK_DIAG, name="someone-else")
+
+
+def views(n: int) -> NamespaceView:
+    """A new view object every sample: other people's namespaces come and go (22 <-> 23)."""
+    return NamespaceView((HOST,) if n % 2 else (HOST, OTHERS))
+
+
+def fresh_shown(snap: Snapshot, column: str, query: Query) -> list[str]:
+    fresh = RowIndex(column)
+    fresh.set_query(query)
+    fresh.update(snap, 2.0)
+    return order(fresh)
+
+
+@pytest.mark.parametrize("churn", [40, 3], ids=["bulk-every-sample", "few-changes"])
+def test_a_new_filter_is_shown_under_churn_while_namespaces_change(churn: int) -> None:
+    """An ``ns:`` filter, a new namespace view every sample (other people's namespaces come and
+    go) and, in one case, more rows changing each sample than a tick patches: a filter the
+    user asks for is shown within a few samples. Before, each of those samples threw away
+    the build under way and began it again: on a table whose build needs more than a
+    sample's slices the asked filter was never shown (the old filter's rows and counts and
+    the sort header's "…" stayed for minutes)."""
+    rows, samples, asked_at = 240, 14, 2
+    frames: list[list[tuple[int, TcpState, int | None]]] = [
+        [
+            (port, TcpState.LISTEN if port % 5 == 0 else TcpState.ESTABLISHED, 1 + port % 3)
+            for port in range(1 + n * churn, 1 + n * churn + rows)
+        ]
+        for n in range(samples)
+    ]
+    live = RowIndex("local")
+    live.sync_rows, live.chunk_rows = 0, 8  # a build takes ~60 steps here, as ~250k rows do
+    live.set_query(parse_query("ns:current"))
+    asked = parse_query("ns:current state:listen")
+    shown_at = None
+    for n, plain in enumerate(snapshots(frames)):
+        snap = dataclasses.replace(plain, namespaces=views(n))
+        if n == asked_at:
+            live.set_query(asked)
+        live.update(snap, 2.0)
+        for _ in range(25):  # the slices the table runs between two samples
+            live.step(0.0)
+        if (
+            n >= asked_at
+            and not live.building
+            and not live.catching_up
+            and order(live) == fresh_shown(snap, "local", asked)
+        ):
+            shown_at = n
+            break
+    assert shown_at is not None, "the asked filter was never shown"
+    assert shown_at - asked_at <= 4
