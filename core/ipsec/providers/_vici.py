@@ -18,7 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.ipsec.presence import NOT_A_SOCKET
-from core.ipsec.providers._vici_transport import BoundedTransport, ViciProtocolError
+from core.ipsec.providers._vici_transport import (
+    BoundedTransport,
+    ReplyTooLarge,
+    ViciProtocolError,
+)
 from core.textsafe import is_digits, printable
 
 
@@ -134,6 +138,8 @@ def describe_error(err: BaseException, path: str, timeout_s: float = 2.0) -> tup
         # connect() to a UNIX socket whose backlog is full: charon accepts no connection (a
         # stopped or wedged daemon). Raw, it read "lost connection to charon ([Errno 11] …)".
         return True, f"not responding: charon accepts no connection on {path} (its queue is full)"
+    if isinstance(err, ReplyTooLarge):
+        return True, f"{err} (on {path}); read abandoned"
     if _is_protocol_error(err):
         return True, f"protocol error on {path}: {str(err) or type(err).__name__}"
     detail = str(err) or type(err).__name__

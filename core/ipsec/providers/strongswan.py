@@ -8,8 +8,9 @@ is listened to from its first moments. It never calls ``reset-counters``.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import Any, Final
 
 from core.ipsec.model import ChildSa, IkeSa, ProviderReading
@@ -25,6 +26,7 @@ from core.ipsec.providers._vici import (
     text,
 )
 from core.ipsec.providers._vici_events import ViciEventCounter
+from core.ipsec.providers._vici_transport import ReplyTooLarge
 from core.ipsec.providers.base import invalid_value, make_reading
 
 NAME: Final = "strongswan"
@@ -41,6 +43,15 @@ LATE: Final = (
     "registered {late_s:.2f} s after charon's VICI socket appeared (charon started while "
     "tcpscope ran, and had connections or SAs by then)"
 )
+MAX_LIST_SAS: Final = 50_000
+"""The most ``list-sa`` events (one IKE SA each) one ``list-sas`` reply may have: a peer that
+streams them without end grew tcpscope past 600 MB and never finished its read."""
+MAX_LIST_SAS_BYTES: Final = 32_000_000
+"""The most bytes one ``list-sas`` reply may have (each message is at most 512 KiB already):
+tcpscope keeps what the SAs say, so this bounds its memory."""
+LIST_SAS_DEADLINE_S: Final = 20.0
+"""The longest one ``list-sas`` reply may take, every message on time (a trickle): under the
+30 s a one-shot ``tcpscope ipsec`` waits, so it says why."""
 _PENDING_IKE: Final = frozenset({"CONNECTING"})
 _PENDING_CHILD: Final = frozenset({"CREATED", "INSTALLING"})
 _EVENT_TOTALS: Final = {
@@ -214,17 +225,14 @@ class StrongswanProvider:
                     self._connect()
                 stats = self._session.stats()
                 counters, counters_ok = self._counters()
-                sas = tuple(
-                    parse_sa(k, v)
-                    for ev in self._session.list_sas({"noblock": "yes"})
-                    for k, v in ev.items()
-                    if isinstance(v, Mapping)
-                )
+                sas = self._list_sas()
             except Exception as err:
-                if not fresh:
+                # a reply too large is no lost session: a new one would get the same
+                final = fresh or isinstance(err, ReplyTooLarge)
+                if not final:
                     self._lost = True
                 self._drop()
-                if fresh:
+                if final:
                     present, reason = describe_error(err, self.vici_path, self._timeout_s)
                     if present:
                         self._backoff.failed()
@@ -234,6 +242,38 @@ class StrongswanProvider:
             self._backoff.succeeded()
             return self._build(stats, counters, counters_ok, sas)
         return self._absent(True, "lost connection to charon")  # not reached: fresh on retry
+
+    def _list_sas(self) -> tuple[IkeSa, ...]:
+        """Every SA ``list-sas`` streams, within :data:`MAX_LIST_SAS`,
+        :data:`MAX_LIST_SAS_BYTES` and :data:`LIST_SAS_DEADLINE_S`, checked at every event.
+
+        Raises:
+            ReplyTooLarge: past a limit; the session is closed then, so nothing more is read.
+        """
+        transport = self._session.transport
+        start, deadline = transport.received, time.monotonic() + LIST_SAS_DEADLINE_S
+        events: Generator[Mapping[str, Any]] = self._session.list_sas({"noblock": "yes"})
+        sas: list[IkeSa] = []
+        try:
+            for count, ev in enumerate(events, 1):
+                if count > MAX_LIST_SAS:
+                    over = f"{MAX_LIST_SAS} SAs"
+                elif transport.received - start > MAX_LIST_SAS_BYTES:
+                    over = f"{MAX_LIST_SAS_BYTES // 1_000_000} MB"
+                elif time.monotonic() > deadline:
+                    over = f"{LIST_SAS_DEADLINE_S:g} s"
+                else:
+                    sas.extend(parse_sa(k, v) for k, v in ev.items() if isinstance(v, Mapping))
+                    continue
+                raise ReplyTooLarge(f"charon's list-sas reply exceeded {over}")
+        except BaseException:
+            # Closed, vici's generator reads on to the reply's end, which may never come:
+            # the socket goes first, so that read fails at once.
+            self._drop()
+            with contextlib.suppress(Exception):
+                events.close()
+            raise
+        return tuple(sas)
 
     def _counters(self) -> tuple[Mapping[str, Any], bool]:
         from vici.exception import CommandException
