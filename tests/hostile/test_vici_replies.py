@@ -117,3 +117,44 @@ def test_a_list_sas_reply_that_trickles_is_abandoned_at_its_deadline(
     assert reading.error == (
         f"charon's list-sas reply exceeded 1 s (on {peer.path}); read abandoned"
     )
+
+
+@pytest.mark.parametrize(
+    ("replies", "sa", "why"),
+    [
+        ({"stats": {"ikesas": "notasection"}}, None, "stats: ikesas is not a section"),
+        ({"stats": {"queues": ["a", "b"]}}, None, "stats: queues is not a section"),
+        ({"stats": {"uptime": "1"}}, None, "stats: uptime is not a section"),
+        ({"get-counters": {"counters": "3"}}, None, "get-counters: counters is not a section"),
+        (
+            {"get-counters": {"counters": {"": "1"}}},
+            None,
+            'get-counters: counters[""] is not a section',
+        ),
+        ({"version": {"version": {"a": "1"}}}, None, "version: version is not a value"),
+        ({}, {"rw": {"child-sas": "1"}}, "list-sas: child-sas is not a section"),
+        ({}, {"rw": {"child-sas": {"c": "1"}}}, "list-sas: a child SA is not a section"),
+        ({}, {"rw": {"state": {"a": "1"}}}, "list-sas: IKE SA: state is not a value"),
+        (
+            {},
+            {"rw": {"child-sas": {"c": {"bytes-in": {}}}}},
+            "list-sas: child SA: bytes-in is not a value",
+        ),
+    ],
+)
+def test_a_reply_of_the_wrong_shape_is_a_protocol_error(
+    replies: dict[str, dict[str, object]],
+    sa: dict[str, object] | None,
+    why: str,
+    tmp_path: Path,
+) -> None:
+    """A reply with a value where charon sends a section (or the reverse) read as
+    ``error: AttributeError: 'bytes' object has no attribute 'get'``, with the instance
+    ``strongswan``: it is a protocol error on the socket, worded as garbage is."""
+    with scripted_vici(replies, endless_sa=sa) as peer:
+        args = ["ipsec", "--json", "--provider", "strongswan", "--vici", peer.path]
+        code, out, _peak = run_measured(args, tmp_path)
+    assert code == 1
+    (inst,) = json.loads(out)["instances"]
+    assert inst["error"] == f"protocol error on {peer.path}: {why}"
+    assert inst["InstanceName"] == f"strongswan:{peer.path}"

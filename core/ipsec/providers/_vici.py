@@ -14,7 +14,7 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.ipsec.presence import NOT_A_SOCKET
@@ -78,6 +78,31 @@ def number(value: object) -> int | None:
     if isinstance(value, str) and is_digits(value.strip()):
         return int(value.strip())
     return None
+
+
+def section(reply: Mapping[str, Any], key: str, what: str) -> Mapping[str, Any]:
+    """``reply[key]`` where charon sends a section (empty when absent).
+
+    Raises:
+        ViciProtocolError: ``WHAT is not a section``: a value or a list there is no reply of
+            charon's, and reading on would take it for one (``'bytes' object has no
+            attribute 'get'`` was all a user saw).
+    """
+    got = reply.get(key, {})
+    if not isinstance(got, Mapping):
+        raise ViciProtocolError(f"{what} is not a section")
+    return got
+
+
+def values(reply: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
+    """Check that each of ``keys`` that ``reply`` has is a value or a list, not a section.
+
+    Raises:
+        ViciProtocolError: ``WHERE: KEY is not a value``.
+    """
+    for key in keys:
+        if isinstance(reply.get(key), Mapping):
+            raise ViciProtocolError(f"{where}: {key} is not a value")
 
 
 def sent(value: object) -> str | None:

@@ -4,8 +4,9 @@ the reason every provider gives for a value its daemon sent that is no number.
 A provider is synchronous and may block briefly (netlink, a UNIX socket, a subprocess); the
 sampler calls it from a thread of its own, never two reads at once, and does not wait for it
 past a deadline (:mod:`core.ipsec.reads`; an optional ``daemon`` attribute names who "did not
-answer" then). ``read`` should not raise: it returns
-a reading whose ``error`` says what went wrong (the sampler still guards against surprises).
+answer" then, an optional ``instance`` the InstanceName of a reading made for it). ``read``
+should not raise: it returns a reading whose ``error`` says what went wrong (the sampler still
+guards against surprises).
 """
 
 from __future__ import annotations

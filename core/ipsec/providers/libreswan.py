@@ -163,10 +163,10 @@ class LibreswanProvider:
         self._whack = [whack] if whack else find_whack()
         self._ctl = ctl_socket
         self._timeout_s = timeout_s
-        self._instance = f"libreswan:{ctl_socket or 'pluto.ctl'}"
+        self.instance = f"libreswan:{ctl_socket or 'pluto.ctl'}"
 
     def _fail(self, reason: str, present: bool) -> ProviderReading:
-        return make_reading(NAME, self._instance, {}, error=reason, available=present)
+        return make_reading(NAME, self.instance, {}, error=reason, available=present)
 
     def read(self) -> ProviderReading:
         """One reading; errors (no binary, pluto down, no permission) become the reason."""
@@ -202,7 +202,7 @@ class LibreswanProvider:
         values, reasons = counters_from_status(status, others)
         totals = frozenset(k for k in status if not k.startswith(_GAUGE_PREFIXES))
         return make_reading(
-            NAME, self._instance, values, reasons=reasons, native=status, native_totals=totals
+            NAME, self.instance, values, reasons=reasons, native=status, native_totals=totals
         )
 
     def close(self) -> None:

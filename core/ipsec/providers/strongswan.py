@@ -22,8 +22,10 @@ from core.ipsec.providers._vici import (
     flatten,
     number,
     open_session,
+    section,
     sent,
     text,
+    values,
 )
 from core.ipsec.providers._vici_events import ViciEventCounter
 from core.ipsec.providers._vici_transport import ReplyTooLarge
@@ -87,7 +89,20 @@ def _algorithms(d: Mapping[str, Any]) -> str | None:
     return "/".join(parts) or None
 
 
+_CHILD_VALUES: Final = (
+    *("name", "uniqueid", "state", "mode", "protocol", "spi-in", "spi-out"),
+    *("local-ts", "remote-ts", "bytes-in", "bytes-out", "packets-in", "packets-out"),
+)
+_IKE_VALUES: Final = (
+    *("uniqueid", "state", "version", "local-host", "remote-host", "local-id", "remote-id"),
+    *("initiator", "established"),
+)
+_ALGORITHMS: Final = ("encr-alg", "encr-keysize", "integ-alg", "prf-alg", "dh-group")
+
+
 def _child(d: Mapping[str, Any]) -> ChildSa:
+    values(d, (*_CHILD_VALUES, *_ALGORITHMS), "list-sas: child SA")
+
     def ts(key: str) -> tuple[str, ...]:
         v = d.get(key, [])
         return tuple(text(x) for x in v) if isinstance(v, list) else ()
@@ -111,13 +126,14 @@ def _child(d: Mapping[str, Any]) -> ChildSa:
 
 
 def parse_sa(name: str, d: Mapping[str, Any]) -> IkeSa:
-    """One ``list-sa`` event section → :class:`IkeSa` (peer-controlled text is sanitised)."""
-    children = d.get("child-sas", {})
-    kids = (
-        tuple(_child(c) for c in children.values() if isinstance(c, Mapping))
-        if isinstance(children, Mapping)
-        else ()
-    )
+    """One ``list-sa`` event section → :class:`IkeSa` (peer-controlled text is sanitised).
+
+    Raises:
+        ViciProtocolError: a section where a value belongs, or the reverse.
+    """
+    values(d, (*_IKE_VALUES, *_ALGORITHMS), "list-sas: IKE SA")
+    children = section(d, "child-sas", "list-sas: child-sas")
+    kids = tuple(_child(section(children, key, "list-sas: a child SA")) for key in children)
     initiator = d.get("initiator")
     return IkeSa(
         name=text(name),
@@ -179,7 +195,8 @@ class StrongswanProvider:
         if events:  # from now, not from the first sample: charon may start in between
             self.events = ViciEventCounter(self.vici_path, timeout_s=timeout_s)
             self.events.start()
-        self._instance = f"strongswan:{self.vici_path}"
+        self.instance = f"strongswan:{self.vici_path}"
+        """InstanceName of every reading (:mod:`core.ipsec.reads` names one it made with it)."""
         self._backoff = Backoff()
         self._failure = ""
 
@@ -191,7 +208,9 @@ class StrongswanProvider:
     # ------------------------------------------------------------------ session
     def _connect(self) -> None:
         self._session, self._sock = open_session(self.vici_path, self._timeout_s)
-        self._version = text(self._session.version().get("version", b"")) or None
+        reply = self._session.version()
+        values(reply, ("version",), "version")
+        self._version = text(reply.get("version", b"")) or None
         if self.events is not None and not self._waited:
             # Let the listener register before the first sample, so its counts start here.
             self._waited = True
@@ -203,7 +222,7 @@ class StrongswanProvider:
 
     def _absent(self, present: bool, reason: str) -> ProviderReading:
         return make_reading(
-            NAME, self._instance, {}, version=self._version, error=reason, available=present
+            NAME, self.instance, {}, version=self._version, error=reason, available=present
         )
 
     # ------------------------------------------------------------------ read
@@ -224,6 +243,8 @@ class StrongswanProvider:
                 if fresh:
                     self._connect()
                 stats = self._session.stats()
+                for key in ("ikesas", "queues", "uptime"):
+                    section(stats, key, f"stats: {key}")
                 counters, counters_ok = self._counters()
                 sas = self._list_sas()
             except Exception as err:
@@ -282,8 +303,8 @@ class StrongswanProvider:
             reply = self._session.get_counters()
         except CommandException:
             return {}, False
-        section = reply.get("counters", {}).get("", {})
-        return section, True
+        counters = section(reply, "counters", "get-counters: counters")
+        return section(counters, "", 'get-counters: counters[""]'), True
 
     def _build(
         self,
@@ -343,7 +364,7 @@ class StrongswanProvider:
             self._since = since
         return make_reading(
             NAME,
-            self._instance,
+            self.instance,
             values,
             reasons=reasons,
             version=self._version,
