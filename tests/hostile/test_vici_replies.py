@@ -158,3 +158,25 @@ def test_a_reply_of_the_wrong_shape_is_a_protocol_error(
     (inst,) = json.loads(out)["instances"]
     assert inst["error"] == f"protocol error on {peer.path}: {why}"
     assert inst["InstanceName"] == f"strongswan:{peer.path}"
+
+
+def test_a_value_beyond_uint64_is_an_invalid_value(tmp_path: Path) -> None:
+    """Every counter of the class is a uint64: a value past 18446744073709551615 was shown as
+    a count (``InvalidCookiesReceived 18446744073709551617``). It is an invalid value, as a
+    negative one is; the largest uint64 is still a count."""
+    counters = {"counters": {"": {"invalid-spi": str(UINT64_MAX + 2), "invalid": str(UINT64_MAX)}}}
+    stats = {"ikesas": {"half-open": "9" * 26}}
+    with scripted_vici({"get-counters": counters, "stats": stats}) as peer:
+        args = ["ipsec", "--json", "--provider", "strongswan", "--vici", peer.path]
+        code, out, _peak = run_measured(args, tmp_path)
+    assert code == 0
+    (inst,) = json.loads(out)["instances"]
+    assert inst["InvalidPackets"] == UINT64_MAX
+    assert inst["InvalidCookiesReceived"] is None and inst["ActiveAcquire"] is None
+    why = {c: inst["provenance"][c]["reason"] for c in ("InvalidCookiesReceived", "ActiveAcquire")}
+    assert why == {
+        "InvalidCookiesReceived": "not reported: the daemon sent an invalid value "
+        "(invalid-spi = '18446744073709551617')",
+        "ActiveAcquire": "not reported: the daemon sent an invalid value "
+        "(half-open = '99999999999999999999999999')",
+    }

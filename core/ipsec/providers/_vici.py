@@ -23,7 +23,8 @@ from core.ipsec.providers._vici_transport import (
     ReplyTooLarge,
     ViciProtocolError,
 )
-from core.textsafe import is_digits, printable
+from core.ipsec.providers.base import count
+from core.textsafe import printable
 
 
 def open_session(path: str, timeout_s: float) -> tuple[Any, socket.socket]:
@@ -72,12 +73,10 @@ def text(value: object) -> str:
 
 
 def number(value: object) -> int | None:
-    """A VICI number (sent as a decimal string) or None."""
+    """A VICI number (sent as a decimal string) or None: not a count (:func:`count`)."""
     if isinstance(value, bytes):
         value = value.decode("ascii", errors="replace")
-    if isinstance(value, str) and is_digits(value.strip()):
-        return int(value.strip())
-    return None
+    return count(value) if isinstance(value, str) else None
 
 
 def section(reply: Mapping[str, Any], key: str, what: str) -> Mapping[str, Any]:

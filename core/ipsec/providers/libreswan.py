@@ -16,7 +16,7 @@ from typing import Final
 
 from core.ipsec.model import ProviderReading
 from core.ipsec.presence import NOT_INSTALLED
-from core.ipsec.providers.base import invalid_value, make_reading
+from core.ipsec.providers.base import count, invalid_value, make_reading
 from core.textsafe import is_digits
 
 NAME: Final = "libreswan"
@@ -85,8 +85,8 @@ def read_globalstatus(text: str) -> tuple[dict[str, int], dict[str, str]]:
             line = line[4:].strip()
         key, sep, value = line.partition("=")
         if sep and key and " " not in key:
-            if is_digits(value.strip()):
-                numbers[key] = int(value.strip())
+            if (n := count(value)) is not None:
+                numbers[key] = n
             else:
                 others[key] = value.strip()
     return numbers, others
