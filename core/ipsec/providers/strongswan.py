@@ -45,12 +45,14 @@ LATE: Final = (
     "registered {late_s:.2f} s after charon's VICI socket appeared (charon started while "
     "tcpscope ran, and had connections or SAs by then)"
 )
-MAX_LIST_SAS: Final = 50_000
+MAX_LIST_SAS: Final = 200_000
 """The most ``list-sa`` events (one IKE SA each) one ``list-sas`` reply may have: a peer that
-streams them without end grew tcpscope past 600 MB and never finished its read."""
-MAX_LIST_SAS_BYTES: Final = 32_000_000
+streams them without end grew tcpscope past 600 MB and never finished its read. Large remote-
+access gateways hold tens of thousands of IKE SAs; this leaves them room."""
+MAX_LIST_SAS_BYTES: Final = 256_000_000
 """The most bytes one ``list-sas`` reply may have (each message is at most 512 KiB already):
-tcpscope keeps what the SAs say, so this bounds its memory."""
+tcpscope keeps what the SAs say, so this bounds its memory. A real SA's message is 1–3 kB,
+so 200,000 of them fit."""
 LIST_SAS_DEADLINE_S: Final = 20.0
 """The longest one ``list-sas`` reply may take, every message on time (a trickle): under the
 30 s a one-shot ``tcpscope ipsec`` waits, so it says why."""
