@@ -51,6 +51,9 @@ class ProviderReads:
     def __init__(self, provider: Provider, clock: Callable[[], float]) -> None:
         self.provider = provider
         self.name: str = getattr(provider, "name", type(provider).__name__)
+        self.instance: str = getattr(provider, "instance", self.name)
+        """The InstanceName of a reading made here: the provider's own (``strongswan:PATH``),
+        so a socket's readings keep its path whoever made them."""
         self._clock = clock
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -136,7 +139,9 @@ class ProviderReads:
         try:
             reading = self.provider.read()
         except Exception as err:  # a provider bug must not kill the monitor
-            reading = make_reading(self.name, self.name, {}, error=f"{type(err).__name__}: {err}")
+            reading = make_reading(
+                self.name, self.instance, {}, error=f"{type(err).__name__}: {err}"
+            )
         finished = time.monotonic()
         with self._lock:
             self._result = Reading(reading, self._clock(), self.overdue)
@@ -156,7 +161,7 @@ class ProviderReads:
         waited = round(round(waited_s / ROUND_S) * ROUND_S, 1)
         return make_reading(
             self.name,
-            last.stats.instance_name if last is not None else self.name,
+            last.stats.instance_name if last is not None else self.instance,
             {},
             version=last.version if last is not None else None,
             error=f"not responding: {who} did not answer within {waited:g} s",

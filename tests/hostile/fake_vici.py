@@ -10,6 +10,7 @@ import socket
 import struct
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -80,10 +81,20 @@ class ScriptedVici:
     """A VICI peer that speaks the protocol and answers each command with a fixed reply
     (``replies``: command → message; others get an empty one), for replies real charon never
     sends: a counter that is negative or no number. Event registrations are confirmed; no
-    event is ever sent (``list-sas`` lists no SA)."""
+    event is ever sent (``list-sas`` lists no SA), unless ``endless_sa`` is given: then
+    ``list-sas`` is answered with that ``list-sa`` event, again and again, every ``gap_s``
+    seconds, and never ended (until the client goes)."""
 
-    def __init__(self, replies: Mapping[str, Mapping[str, object]]) -> None:
+    def __init__(
+        self,
+        replies: Mapping[str, Mapping[str, object]],
+        endless_sa: Mapping[str, object] | None = None,
+        gap_s: float = 0.0,
+    ) -> None:
         self.replies: dict[str, Mapping[str, object]] = {"version": {"version": "5.9.8"}, **replies}
+        self.endless_sa = endless_sa
+        self.gap_s = gap_s
+        self.events_sent = 0
         self.dir = tempfile.mkdtemp(prefix="scripted-vici-")
         self.path = str(Path(self.dir) / "charon.vici")
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -120,6 +131,8 @@ class ScriptedVici:
                 packet = self._read(conn, length)
                 kind, size = packet[0], packet[1]
                 name = packet[2 : 2 + size].decode()
+                if kind == Packet.CMD_REQUEST and name == "list-sas" and self.endless_sa:
+                    self._stream(conn, self.endless_sa)
                 if kind == Packet.CMD_REQUEST:
                     reply = bytes([Packet.CMD_RESPONSE])
                     reply += Message.serialize(self.replies.get(name, {}))
@@ -127,14 +140,32 @@ class ScriptedVici:
                     reply = bytes([Packet.EVENT_CONFIRM])
                 conn.sendall(struct.pack("!I", len(reply)) + reply)
 
+    def _stream(self, conn: socket.socket, sa: Mapping[str, object]) -> None:
+        """``list-sa`` events that never end: returns (raising OSError) once the client is
+        gone."""
+        from vici.protocol import Message, Packet
+
+        name = b"list-sa"
+        event = bytes([Packet.EVENT, len(name)]) + name + Message.serialize(sa)
+        packet = struct.pack("!I", len(event)) + event
+        while True:
+            conn.sendall(packet)
+            self.events_sent += 1
+            if self.gap_s:
+                time.sleep(self.gap_s)
+
     def close(self) -> None:
         _shut(self._server, self._conns, self.path)
 
 
 @contextlib.contextmanager
-def scripted_vici(replies: Mapping[str, Mapping[str, object]]) -> Iterator[ScriptedVici]:
+def scripted_vici(
+    replies: Mapping[str, Mapping[str, object]],
+    endless_sa: Mapping[str, object] | None = None,
+    gap_s: float = 0.0,
+) -> Iterator[ScriptedVici]:
     """A running :class:`ScriptedVici`, closed afterwards."""
-    peer = ScriptedVici(replies)
+    peer = ScriptedVici(replies, endless_sa, gap_s)
     try:
         yield peer
     finally:

@@ -20,6 +20,7 @@ from core.ipsec.providers.libreswan import (
     counters_from_status,
     find_whack,
     parse_globalstatus,
+    read_globalstatus,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -184,3 +185,22 @@ def test_libreswan_output_that_is_not_utf8_still_gives_its_values(tmp_path: Path
     (tmp_path / "status").write_bytes(sample + b"config.name=\xff\xfe\n")
     reading = LibreswanProvider(whack=_fake_whack(tmp_path, f"cat {tmp_path}/status")).read()
     assert reading.error is None and reading.stats.oakley_main_mode == 7
+
+
+def test_a_value_beyond_uint64_is_no_count_in_any_parser() -> None:
+    """The class's counters are uint64: a figure past 2**64 - 1 is as invalid as '-1', in
+    whack's output, /proc/net/xfrm_stat and /proc/net/snmp alike (one rule)."""
+    big, top = str(2**64), str(2**64 - 1)
+    numbers, others = read_globalstatus(f"total.ike.mangled={big}\ncurrent.states.ipsec={top}\n")
+    assert numbers == {"current.states.ipsec": 2**64 - 1}
+    assert others == {"total.ike.mangled": big}
+    values, reasons = counters_from_status(numbers, others)
+    assert values["InvalidPackets"] is None
+    assert reasons["InvalidPackets"] == (
+        f"not reported: the daemon sent an invalid value (total.ike.mangled = '{big}')"
+    )
+    assert parse_xfrm_stat(f"XfrmInError {big}\nXfrmInNoStates {top}\n") == {
+        "XfrmInNoStates": 2**64 - 1
+    }
+    snmp = f"Udp: InErrors SndbufErrors\nUdp: {big} -1\n"
+    assert parse_snmp(snmp, "Udp") == {}

@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Final
 
-from core.textsafe import is_digits
+from core.ipsec.providers.base import count
 
 IKE_PORTS: Final = frozenset({500, 4500})
 
@@ -20,8 +20,8 @@ def parse_xfrm_stat(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 2 and is_digits(parts[1]):
-            out[parts[0]] = int(parts[1])
+        if len(parts) == 2 and (n := count(parts[1])) is not None:
+            out[parts[0]] = n
     return out
 
 
@@ -56,17 +56,17 @@ def parse_proc_udp(text: str) -> list[UdpSocket]:
 
 
 def parse_snmp(text: str, section: str) -> dict[str, int]:
-    """The ``section:`` header/value line pair of /proc/net/snmp as a dict."""
+    """The ``section:`` header/value line pair of /proc/net/snmp as a dict: the values that
+    are counts (:func:`core.ipsec.providers.base.count`; a signed one such as Tcp's MaxConn -1
+    is left out)."""
     lines = [ln.split() for ln in text.splitlines() if ln.startswith(section + ":")]
     if len(lines) < 2:
         return {}
     names, values = lines[0][1:], lines[1][1:]
     out: dict[str, int] = {}
     for name, value in zip(names, values, strict=False):
-        try:
-            out[name] = int(value)
-        except ValueError:
-            continue
+        if (n := count(value)) is not None:
+            out[name] = n
     return out
 
 

@@ -14,12 +14,17 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.ipsec.presence import NOT_A_SOCKET
-from core.ipsec.providers._vici_transport import BoundedTransport, ViciProtocolError
-from core.textsafe import is_digits, printable
+from core.ipsec.providers._vici_transport import (
+    BoundedTransport,
+    ReplyTooLarge,
+    ViciProtocolError,
+)
+from core.ipsec.providers.base import count
+from core.textsafe import printable
 
 
 def open_session(path: str, timeout_s: float) -> tuple[Any, socket.socket]:
@@ -68,12 +73,35 @@ def text(value: object) -> str:
 
 
 def number(value: object) -> int | None:
-    """A VICI number (sent as a decimal string) or None."""
+    """A VICI number (sent as a decimal string) or None: not a count (:func:`count`)."""
     if isinstance(value, bytes):
         value = value.decode("ascii", errors="replace")
-    if isinstance(value, str) and is_digits(value.strip()):
-        return int(value.strip())
-    return None
+    return count(value) if isinstance(value, str) else None
+
+
+def section(reply: Mapping[str, Any], key: str, what: str) -> Mapping[str, Any]:
+    """``reply[key]`` where charon sends a section (empty when absent).
+
+    Raises:
+        ViciProtocolError: ``WHAT is not a section``: a value or a list there is no reply of
+            charon's, and reading on would take it for one (``'bytes' object has no
+            attribute 'get'`` was all a user saw).
+    """
+    got = reply.get(key, {})
+    if not isinstance(got, Mapping):
+        raise ViciProtocolError(f"{what} is not a section")
+    return got
+
+
+def values(reply: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
+    """Check that each of ``keys`` that ``reply`` has is a value or a list, not a section.
+
+    Raises:
+        ViciProtocolError: ``WHERE: KEY is not a value``.
+    """
+    for key in keys:
+        if isinstance(reply.get(key), Mapping):
+            raise ViciProtocolError(f"{where}: {key} is not a value")
 
 
 def sent(value: object) -> str | None:
@@ -134,6 +162,8 @@ def describe_error(err: BaseException, path: str, timeout_s: float = 2.0) -> tup
         # connect() to a UNIX socket whose backlog is full: charon accepts no connection (a
         # stopped or wedged daemon). Raw, it read "lost connection to charon ([Errno 11] …)".
         return True, f"not responding: charon accepts no connection on {path} (its queue is full)"
+    if isinstance(err, ReplyTooLarge):
+        return True, f"{err} (on {path}); read abandoned"
     if _is_protocol_error(err):
         return True, f"protocol error on {path}: {str(err) or type(err).__name__}"
     detail = str(err) or type(err).__name__

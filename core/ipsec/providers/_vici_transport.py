@@ -29,6 +29,11 @@ class ViciProtocolError(Exception):
     """
 
 
+class ReplyTooLarge(Exception):
+    """A reply streamed as many messages (``list-sas``) went past tcpscope's limit on its
+    count, its bytes or its time: each message within the limits, the whole without end."""
+
+
 class BoundedTransport:
     """Drop-in for ``vici.protocol.Transport`` with a deadline on every read and a size cap."""
 
@@ -37,6 +42,8 @@ class BoundedTransport:
     def __init__(self, sock: socket.socket, timeout_s: float) -> None:
         self.socket = sock
         self.timeout_s = timeout_s
+        self.received = 0
+        """Bytes received so far: what bounds a reply of many messages as a whole."""
 
     def send(self, packet: bytes) -> None:
         """Send one length-prefixed packet (within the timeout)."""
@@ -56,6 +63,7 @@ class BoundedTransport:
             raise ViciProtocolError(
                 f"message of {length} bytes exceeds the VICI limit of {MAX_MESSAGE_BYTES}"
             )
+        self.received += self.HEADER_LENGTH + length
         return self._read(length, self.timeout_s, started=True)
 
     def _read(self, count: int, wait_s: float, *, started: bool) -> bytes:

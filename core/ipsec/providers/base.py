@@ -1,11 +1,12 @@
 """The one interface every IPsec provider implements, the helper that fills a reading, and
-the reason every provider gives for a value its daemon sent that is no number.
+the rule and reason every provider gives for a value its daemon sent that is no count.
 
 A provider is synchronous and may block briefly (netlink, a UNIX socket, a subprocess); the
 sampler calls it from a thread of its own, never two reads at once, and does not wait for it
 past a deadline (:mod:`core.ipsec.reads`; an optional ``daemon`` attribute names who "did not
-answer" then). ``read`` should not raise: it returns
-a reading whose ``error`` says what went wrong (the sampler still guards against surprises).
+answer" then, an optional ``instance`` the InstanceName of a reading made for it). ``read``
+should not raise: it returns a reading whose ``error`` says what went wrong (the sampler still
+guards against surprises).
 """
 
 from __future__ import annotations
@@ -23,6 +24,26 @@ from core.ipsec.model import (
     MMIPsecStats,
     ProviderReading,
 )
+from core.textsafe import is_digits
+
+UINT64_MAX: Final = 2**64 - 1
+"""The largest value of every counter of the class (each is a ``uint64``)."""
+
+
+def count(text: str) -> int | None:
+    """``text`` as a count: ASCII digits 0-9 (spaces around ignored) up to :data:`UINT64_MAX`;
+    None for anything else ('-1', '1e3', '٤', a figure past uint64), which the caller says
+    is an invalid value.
+
+    Why one rule for every daemon and /proc file: a figure past uint64 was shown as a real
+    count (``InvalidCookiesReceived 18446744073709551617``) though no counter can hold it.
+    """
+    text = text.strip()
+    if not is_digits(text):
+        return None
+    value = int(text)
+    return value if value <= UINT64_MAX else None
+
 
 INVALID_VALUE: Final = "not reported: the daemon sent an invalid value ({key} = {value})"
 """Said of a counter whose value the daemon sent is no number (negative, text, a section)."""

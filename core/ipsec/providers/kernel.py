@@ -64,9 +64,9 @@ class KernelProvider:
         self._events_reason: str | None = None
         self._events_tried = False
         try:
-            self._instance = f"kernel:{os.readlink('/proc/self/ns/net')}"
+            self.instance = f"kernel:{os.readlink('/proc/self/ns/net')}"
         except OSError:
-            self._instance = "kernel"
+            self.instance = "kernel"
 
     def _read_text(self, name: str) -> str | None:
         try:
@@ -172,7 +172,7 @@ class KernelProvider:
         if not sys.platform.startswith("linux"):
             return make_reading(
                 NAME,
-                self._instance,
+                self.instance,
                 {},
                 available=False,
                 error="the kernel provider needs Linux (XFRM)",
@@ -210,7 +210,7 @@ class KernelProvider:
         )
         return make_reading(
             NAME,
-            self._instance,
+            self.instance,
             values,
             reasons=reasons,
             version=os.uname().release,

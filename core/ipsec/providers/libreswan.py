@@ -16,7 +16,7 @@ from typing import Final
 
 from core.ipsec.model import ProviderReading
 from core.ipsec.presence import NOT_INSTALLED
-from core.ipsec.providers.base import invalid_value, make_reading
+from core.ipsec.providers.base import count, invalid_value, make_reading
 from core.textsafe import is_digits
 
 NAME: Final = "libreswan"
@@ -85,8 +85,8 @@ def read_globalstatus(text: str) -> tuple[dict[str, int], dict[str, str]]:
             line = line[4:].strip()
         key, sep, value = line.partition("=")
         if sep and key and " " not in key:
-            if is_digits(value.strip()):
-                numbers[key] = int(value.strip())
+            if (n := count(value)) is not None:
+                numbers[key] = n
             else:
                 others[key] = value.strip()
     return numbers, others
@@ -163,10 +163,10 @@ class LibreswanProvider:
         self._whack = [whack] if whack else find_whack()
         self._ctl = ctl_socket
         self._timeout_s = timeout_s
-        self._instance = f"libreswan:{ctl_socket or 'pluto.ctl'}"
+        self.instance = f"libreswan:{ctl_socket or 'pluto.ctl'}"
 
     def _fail(self, reason: str, present: bool) -> ProviderReading:
-        return make_reading(NAME, self._instance, {}, error=reason, available=present)
+        return make_reading(NAME, self.instance, {}, error=reason, available=present)
 
     def read(self) -> ProviderReading:
         """One reading; errors (no binary, pluto down, no permission) become the reason."""
@@ -202,7 +202,7 @@ class LibreswanProvider:
         values, reasons = counters_from_status(status, others)
         totals = frozenset(k for k in status if not k.startswith(_GAUGE_PREFIXES))
         return make_reading(
-            NAME, self._instance, values, reasons=reasons, native=status, native_totals=totals
+            NAME, self.instance, values, reasons=reasons, native=status, native_totals=totals
         )
 
     def close(self) -> None:

@@ -8,8 +8,9 @@ is listened to from its first moments. It never calls ``reset-counters``.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import Any, Final
 
 from core.ipsec.model import ChildSa, IkeSa, ProviderReading
@@ -21,10 +22,13 @@ from core.ipsec.providers._vici import (
     flatten,
     number,
     open_session,
+    section,
     sent,
     text,
+    values,
 )
 from core.ipsec.providers._vici_events import ViciEventCounter
+from core.ipsec.providers._vici_transport import ReplyTooLarge
 from core.ipsec.providers.base import invalid_value, make_reading
 
 NAME: Final = "strongswan"
@@ -41,6 +45,17 @@ LATE: Final = (
     "registered {late_s:.2f} s after charon's VICI socket appeared (charon started while "
     "tcpscope ran, and had connections or SAs by then)"
 )
+MAX_LIST_SAS: Final = 200_000
+"""The most ``list-sa`` events (one IKE SA each) one ``list-sas`` reply may have: a peer that
+streams them without end grew tcpscope past 600 MB and never finished its read. Large remote-
+access gateways hold tens of thousands of IKE SAs; this leaves them room."""
+MAX_LIST_SAS_BYTES: Final = 256_000_000
+"""The most bytes one ``list-sas`` reply may have (each message is at most 512 KiB already):
+tcpscope keeps what the SAs say, so this bounds its memory. A real SA's message is 1–3 kB,
+so 200,000 of them fit."""
+LIST_SAS_DEADLINE_S: Final = 20.0
+"""The longest one ``list-sas`` reply may take, every message on time (a trickle): under the
+30 s a one-shot ``tcpscope ipsec`` waits, so it says why."""
 _PENDING_IKE: Final = frozenset({"CONNECTING"})
 _PENDING_CHILD: Final = frozenset({"CREATED", "INSTALLING"})
 _EVENT_TOTALS: Final = {
@@ -76,7 +91,20 @@ def _algorithms(d: Mapping[str, Any]) -> str | None:
     return "/".join(parts) or None
 
 
+_CHILD_VALUES: Final = (
+    *("name", "uniqueid", "state", "mode", "protocol", "spi-in", "spi-out"),
+    *("local-ts", "remote-ts", "bytes-in", "bytes-out", "packets-in", "packets-out"),
+)
+_IKE_VALUES: Final = (
+    *("uniqueid", "state", "version", "local-host", "remote-host", "local-id", "remote-id"),
+    *("initiator", "established"),
+)
+_ALGORITHMS: Final = ("encr-alg", "encr-keysize", "integ-alg", "prf-alg", "dh-group")
+
+
 def _child(d: Mapping[str, Any]) -> ChildSa:
+    values(d, (*_CHILD_VALUES, *_ALGORITHMS), "list-sas: child SA")
+
     def ts(key: str) -> tuple[str, ...]:
         v = d.get(key, [])
         return tuple(text(x) for x in v) if isinstance(v, list) else ()
@@ -100,13 +128,14 @@ def _child(d: Mapping[str, Any]) -> ChildSa:
 
 
 def parse_sa(name: str, d: Mapping[str, Any]) -> IkeSa:
-    """One ``list-sa`` event section → :class:`IkeSa` (peer-controlled text is sanitised)."""
-    children = d.get("child-sas", {})
-    kids = (
-        tuple(_child(c) for c in children.values() if isinstance(c, Mapping))
-        if isinstance(children, Mapping)
-        else ()
-    )
+    """One ``list-sa`` event section → :class:`IkeSa` (peer-controlled text is sanitised).
+
+    Raises:
+        ViciProtocolError: a section where a value belongs, or the reverse.
+    """
+    values(d, (*_IKE_VALUES, *_ALGORITHMS), "list-sas: IKE SA")
+    children = section(d, "child-sas", "list-sas: child-sas")
+    kids = tuple(_child(section(children, key, "list-sas: a child SA")) for key in children)
     initiator = d.get("initiator")
     return IkeSa(
         name=text(name),
@@ -168,7 +197,8 @@ class StrongswanProvider:
         if events:  # from now, not from the first sample: charon may start in between
             self.events = ViciEventCounter(self.vici_path, timeout_s=timeout_s)
             self.events.start()
-        self._instance = f"strongswan:{self.vici_path}"
+        self.instance = f"strongswan:{self.vici_path}"
+        """InstanceName of every reading (:mod:`core.ipsec.reads` names one it made with it)."""
         self._backoff = Backoff()
         self._failure = ""
 
@@ -180,7 +210,9 @@ class StrongswanProvider:
     # ------------------------------------------------------------------ session
     def _connect(self) -> None:
         self._session, self._sock = open_session(self.vici_path, self._timeout_s)
-        self._version = text(self._session.version().get("version", b"")) or None
+        reply = self._session.version()
+        values(reply, ("version",), "version")
+        self._version = text(reply.get("version", b"")) or None
         if self.events is not None and not self._waited:
             # Let the listener register before the first sample, so its counts start here.
             self._waited = True
@@ -192,7 +224,7 @@ class StrongswanProvider:
 
     def _absent(self, present: bool, reason: str) -> ProviderReading:
         return make_reading(
-            NAME, self._instance, {}, version=self._version, error=reason, available=present
+            NAME, self.instance, {}, version=self._version, error=reason, available=present
         )
 
     # ------------------------------------------------------------------ read
@@ -213,18 +245,17 @@ class StrongswanProvider:
                 if fresh:
                     self._connect()
                 stats = self._session.stats()
+                for key in ("ikesas", "queues", "uptime"):
+                    section(stats, key, f"stats: {key}")
                 counters, counters_ok = self._counters()
-                sas = tuple(
-                    parse_sa(k, v)
-                    for ev in self._session.list_sas({"noblock": "yes"})
-                    for k, v in ev.items()
-                    if isinstance(v, Mapping)
-                )
+                sas = self._list_sas()
             except Exception as err:
-                if not fresh:
+                # a reply too large is no lost session: a new one would get the same
+                final = fresh or isinstance(err, ReplyTooLarge)
+                if not final:
                     self._lost = True
                 self._drop()
-                if fresh:
+                if final:
                     present, reason = describe_error(err, self.vici_path, self._timeout_s)
                     if present:
                         self._backoff.failed()
@@ -235,6 +266,38 @@ class StrongswanProvider:
             return self._build(stats, counters, counters_ok, sas)
         return self._absent(True, "lost connection to charon")  # not reached: fresh on retry
 
+    def _list_sas(self) -> tuple[IkeSa, ...]:
+        """Every SA ``list-sas`` streams, within :data:`MAX_LIST_SAS`,
+        :data:`MAX_LIST_SAS_BYTES` and :data:`LIST_SAS_DEADLINE_S`, checked at every event.
+
+        Raises:
+            ReplyTooLarge: past a limit; the session is closed then, so nothing more is read.
+        """
+        transport = self._session.transport
+        start, deadline = transport.received, time.monotonic() + LIST_SAS_DEADLINE_S
+        events: Generator[Mapping[str, Any]] = self._session.list_sas({"noblock": "yes"})
+        sas: list[IkeSa] = []
+        try:
+            for count, ev in enumerate(events, 1):
+                if count > MAX_LIST_SAS:
+                    over = f"{MAX_LIST_SAS} SAs"
+                elif transport.received - start > MAX_LIST_SAS_BYTES:
+                    over = f"{MAX_LIST_SAS_BYTES // 1_000_000} MB"
+                elif time.monotonic() > deadline:
+                    over = f"{LIST_SAS_DEADLINE_S:g} s"
+                else:
+                    sas.extend(parse_sa(k, v) for k, v in ev.items() if isinstance(v, Mapping))
+                    continue
+                raise ReplyTooLarge(f"charon's list-sas reply exceeded {over}")
+        except BaseException:
+            # Closed, vici's generator reads on to the reply's end, which may never come:
+            # the socket goes first, so that read fails at once.
+            self._drop()
+            with contextlib.suppress(Exception):
+                events.close()
+            raise
+        return tuple(sas)
+
     def _counters(self) -> tuple[Mapping[str, Any], bool]:
         from vici.exception import CommandException
 
@@ -242,8 +305,8 @@ class StrongswanProvider:
             reply = self._session.get_counters()
         except CommandException:
             return {}, False
-        section = reply.get("counters", {}).get("", {})
-        return section, True
+        counters = section(reply, "counters", "get-counters: counters")
+        return section(counters, "", 'get-counters: counters[""]'), True
 
     def _build(
         self,
@@ -303,7 +366,7 @@ class StrongswanProvider:
             self._since = since
         return make_reading(
             NAME,
-            self._instance,
+            self.instance,
             values,
             reasons=reasons,
             version=self._version,
