@@ -203,29 +203,49 @@ def bind(
         timeout = timeout_s
         header_timeout = header_timeout_s
 
-    return make_server(address.host, address.port, _unset, Server, handler_class=Handler)
+    return make_server(address.host, address.port, _no_sample_yet, Server, handler_class=Handler)
 
 
-def _unset(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-    return [b"starting\n"]
+NO_SAMPLE_YET: Final = b"no sample yet\n"
+"""The body of /metrics before the first sample (status 503)."""
 
 
-def serve(server: WSGIServer, exposition: Exposition) -> threading.Thread:
-    """Serve ``exposition`` on ``server`` from a daemon thread of this process."""
-    server.set_app(exposition)
+def _no_sample_yet(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """503 until the first sample's families arrive.
+
+    Why not 200 with no series: Prometheus took the target as up with every series absent
+    (a first sample takes seconds on a busy host), so ``absent(...)`` alerts fired at each
+    restart; a failed scrape makes ``up`` 0 until there are figures.
+    """
+    start_response(
+        "503 Service Unavailable",
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(NO_SAMPLE_YET))),
+        ],
+    )
+    return [] if environ.get("REQUEST_METHOD") == "HEAD" else [NO_SAMPLE_YET]
+
+
+def serve(server: WSGIServer, exposition: Exposition | None = None) -> threading.Thread:
+    """Serve ``exposition`` on ``server`` from a daemon thread of this process (None: 503 "no
+    sample yet" until ``server.set_app`` gives it one)."""
+    server.set_app(exposition if exposition is not None else _no_sample_yet)
     thread = threading.Thread(target=server.serve_forever, name="tcpscope-http", daemon=True)
     thread.start()
     return thread
 
 
 def _child(server: WSGIServer, families: Connection, parents_end: Connection) -> None:
-    """The HTTP process: serve, and take each new set of families from the pipe until EOF."""
+    """The HTTP process: serve 503 until the first families come through the pipe, then the
+    newest families, until EOF."""
     parents_end.close()  # else the pipe never reports EOF: this process would hold it open
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops, the pipe closes
+    thread = serve(server)
     exposition = Exposition()
-    thread = serve(server, exposition)
     with contextlib.suppress(EOFError, OSError):
+        exposition.replace(*families.recv())
+        server.set_app(exposition)  # one reference swap: a scrape sees either app, whole
         while True:
             exposition.replace(*families.recv())
     server.shutdown()
