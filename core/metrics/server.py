@@ -253,6 +253,21 @@ def _child(server: WSGIServer, families: Connection, parents_end: Connection) ->
     thread.join(timeout=5)
 
 
+def _how_it_ended(code: int) -> str:
+    """``was killed by signal 9 (SIGKILL)`` for a negative exit status (multiprocessing's
+    way to say a signal ended it), else ``ended (exit status N)``.
+
+    Why: "exit status -9: Broken pipe" told the operator neither the signal nor who sent it
+    (the pipe broke because the process was gone)."""
+    if code >= 0:
+        return f"ended (exit status {code})"
+    try:
+        name = f" ({signal.Signals(-code).name})"
+    except ValueError:
+        name = ""
+    return f"was killed by signal {-code}{name}"
+
+
 class ServingProcess:
     """The HTTP endpoint in a forked child; :meth:`publish` hands it new families."""
 
@@ -281,9 +296,11 @@ class ServingProcess:
             with self._sending:
                 self._writer.send(message)
         except OSError as exc:
-            code = self._process.exitcode
+            self._process.join(timeout=1)  # the pipe closes as it dies: let it be reaped
             raise OutputFailed(
-                f"the metrics HTTP process ended (exit status {code}): {exc.strerror or exc}"
+                f"the metrics HTTP process {_how_it_ended(self._process.exitcode)}"
+                if self._process.exitcode
+                else f"the metrics HTTP process ended: {exc.strerror or exc}"
             ) from None
 
     def close(self) -> None:
