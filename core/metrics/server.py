@@ -11,6 +11,7 @@ ends when the pipe closes: when this process stops, however it stops.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import io
 import multiprocessing as mp
@@ -19,9 +20,10 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from socketserver import ThreadingMixIn
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client.core import Metric
@@ -32,6 +34,8 @@ from core.ipsec.model import IpsecView
 from core.metrics.exposition import Exposition, encode
 from core.metrics.listen import ListenAddress
 from core.sampling.feed import Feed, StreamsIpsec
+
+T = TypeVar("T")
 
 
 class Updates(Protocol):
@@ -241,16 +245,16 @@ def _child(server: WSGIServer, families: Connection, parents_end: Connection) ->
     newest families, until EOF."""
     parents_end.close()  # else the pipe never reports EOF: this process would hold it open
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops, the pipe closes
-    thread = serve(server)
+    serve(server)
     exposition = Exposition()
     with contextlib.suppress(EOFError, OSError):
         exposition.replace(*families.recv())
         server.set_app(exposition)  # one reference swap: a scrape sees either app, whole
         while True:
             exposition.replace(*families.recv())
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    # The pipe closed: the exporter is stopping. Not server.shutdown(), which waits for
+    # serve_forever's next poll (up to 0.5 s of every stop, the parent waiting to reap this
+    # process): the exit ends the daemon serving threads and closes the socket.
 
 
 def _how_it_ended(code: int) -> str:
@@ -304,8 +308,15 @@ class ServingProcess:
             ) from None
 
     def close(self) -> None:
-        """Close the pipe (the child stops serving and exits) and reap the child."""
-        self._writer.close()
+        """Close the pipe (the child stops serving and exits) and reap the child. A publish
+        still sending (a stop abandons its thread) ends first, or is given up after a second:
+        the child then reads a cut message as the end, and serves nothing of it."""
+        sending = self._sending.acquire(timeout=1)
+        try:
+            self._writer.close()
+        finally:
+            if sending:
+                self._sending.release()
         self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.kill()
@@ -341,10 +352,46 @@ async def feed_updates(feed: Feed, updates: Updates, stop: asyncio.Event) -> Non
             raise task.exception()  # type: ignore[misc]
 
 
+class DaemonThreads(concurrent.futures.ThreadPoolExecutor):
+    """Runs each call in a daemon thread of its own; shutting down waits for none of them.
+    (A ThreadPoolExecutor only because asyncio's default executor must be one: its pool of
+    threads, which the interpreter's exit joins, is never used.)
+
+    Why: the exporter's loop hands the sampler's source calls (and the updates) to its default
+    executor, and ``asyncio.run`` ends by waiting for that executor's threads, as the
+    interpreter's exit does for a thread pool's: SIGTERM during a sample waited for the sample
+    (5.5 s under load). Its result is not wanted any more, and a set of families is published
+    whole or not at all (one pipe message), so nothing half-done is ever served. A few calls a
+    sample: a thread each costs microseconds.
+    """
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        """Start ``fn(*args, **kwargs)`` in a new daemon thread."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to whoever awaits the future
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="tcpscope-metrics-worker", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Wait for nothing: a call still running is abandoned with its thread."""
+
+
 async def serve_until_signal(feed: Feed, updates: Updates) -> None:
-    """:func:`feed_updates` until SIGINT or SIGTERM (the service's way to stop)."""
+    """:func:`feed_updates` until SIGINT or SIGTERM (the service's way to stop), its blocking
+    calls in :class:`DaemonThreads`, so the stop waits for no sample in progress."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_default_executor(DaemonThreads())
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
