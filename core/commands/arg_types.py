@@ -159,7 +159,9 @@ GLOBALS_USED_BY: Final[dict[str, frozenset[str]]] = {
     # Not --remote: an exporter over SSH kept serving the last figures (ipsec_up 1, the sample
     # gauges) after the link dropped; Prometheus should scrape an exporter on the server.
     # Nor --ghost-ttl: the exporter counts open connections; closed ones are not kept.
-    "metrics": _SAMPLING - _REMOTE - {"ghost_ttl"},
+    # Nor --redact: its pseudonyms (netns labels, the journal's socket path) took a new key at
+    # each start, so every restart made new series.
+    "metrics": _SAMPLING - _REMOTE - {"ghost_ttl", "redact"},
 }
 """Which top-level options each command honours; the app honours all."""
 WHY_NOT: Final = {
@@ -168,6 +170,8 @@ WHY_NOT: Final = {
     ("metrics", "filter"): "the exporter counts every connection",
     ("metrics", "remote"): "run the exporter on the server and let Prometheus scrape it there",
     ("metrics", "ghost_ttl"): "the exporter counts open connections; closed ones are not kept",
+    ("metrics", "redact"): "let only the Prometheus servers reach the exporter; pseudonyms "
+    "would change at every restart",
     ("ipsec", "netns"): "IPsec counters come from the namespace tcpscope runs in",
 }
 """The reason added to a refusal where "does not apply" alone would leave the user guessing."""

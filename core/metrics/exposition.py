@@ -37,7 +37,8 @@ class Exposition:
     """Holds the newest metric families and their encodings; is the WSGI app serving them."""
 
     def __init__(self) -> None:
-        """Empty until the first :meth:`replace` (a scrape then gets no series, not an error)."""
+        """Empty until the first :meth:`replace` (the HTTP child serves it only from then on;
+        before, a scrape gets 503: see core.metrics.server)."""
         self._families: tuple[Metric, ...] = ()
         self._bodies: Bodies = {}
         # Only tcpscope's series: no process or platform collectors (node_exporter has those).

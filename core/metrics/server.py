@@ -11,6 +11,7 @@ ends when the pipe closes: when this process stops, however it stops.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import io
 import multiprocessing as mp
@@ -19,9 +20,10 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from socketserver import ThreadingMixIn
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client.core import Metric
@@ -32,6 +34,8 @@ from core.ipsec.model import IpsecView
 from core.metrics.exposition import Exposition, encode
 from core.metrics.listen import ListenAddress
 from core.sampling.feed import Feed, StreamsIpsec
+
+T = TypeVar("T")
 
 
 class Updates(Protocol):
@@ -203,34 +207,69 @@ def bind(
         timeout = timeout_s
         header_timeout = header_timeout_s
 
-    return make_server(address.host, address.port, _unset, Server, handler_class=Handler)
+    return make_server(address.host, address.port, _no_sample_yet, Server, handler_class=Handler)
 
 
-def _unset(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-    return [b"starting\n"]
+NO_SAMPLE_YET: Final = b"no sample yet\n"
+"""The body of /metrics before the first sample (status 503)."""
 
 
-def serve(server: WSGIServer, exposition: Exposition) -> threading.Thread:
-    """Serve ``exposition`` on ``server`` from a daemon thread of this process."""
-    server.set_app(exposition)
+def _no_sample_yet(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """503 until the first sample's families arrive.
+
+    Why not 200 with no series: Prometheus took the target as up with every series absent
+    (a first sample takes seconds on a busy host), so ``absent(...)`` alerts fired at each
+    restart; a failed scrape makes ``up`` 0 until there are figures.
+    """
+    start_response(
+        "503 Service Unavailable",
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(NO_SAMPLE_YET))),
+        ],
+    )
+    return [] if environ.get("REQUEST_METHOD") == "HEAD" else [NO_SAMPLE_YET]
+
+
+def serve(server: WSGIServer, exposition: Exposition | None = None) -> threading.Thread:
+    """Serve ``exposition`` on ``server`` from a daemon thread of this process (None: 503 "no
+    sample yet" until ``server.set_app`` gives it one)."""
+    server.set_app(exposition if exposition is not None else _no_sample_yet)
     thread = threading.Thread(target=server.serve_forever, name="tcpscope-http", daemon=True)
     thread.start()
     return thread
 
 
 def _child(server: WSGIServer, families: Connection, parents_end: Connection) -> None:
-    """The HTTP process: serve, and take each new set of families from the pipe until EOF."""
+    """The HTTP process: serve 503 until the first families come through the pipe, then the
+    newest families, until EOF."""
     parents_end.close()  # else the pipe never reports EOF: this process would hold it open
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops, the pipe closes
+    serve(server)
     exposition = Exposition()
-    thread = serve(server, exposition)
     with contextlib.suppress(EOFError, OSError):
+        exposition.replace(*families.recv())
+        server.set_app(exposition)  # one reference swap: a scrape sees either app, whole
         while True:
             exposition.replace(*families.recv())
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    # The pipe closed: the exporter is stopping. Not server.shutdown(), which waits for
+    # serve_forever's next poll (up to 0.5 s of every stop, the parent waiting to reap this
+    # process): the exit ends the daemon serving threads and closes the socket.
+
+
+def _how_it_ended(code: int) -> str:
+    """``was killed by signal 9 (SIGKILL)`` for a negative exit status (multiprocessing's
+    way to say a signal ended it), else ``ended (exit status N)``.
+
+    Why: "exit status -9: Broken pipe" told the operator neither the signal nor who sent it
+    (the pipe broke because the process was gone)."""
+    if code >= 0:
+        return f"ended (exit status {code})"
+    try:
+        name = f" ({signal.Signals(-code).name})"
+    except ValueError:
+        name = ""
+    return f"was killed by signal {-code}{name}"
 
 
 class ServingProcess:
@@ -261,14 +300,23 @@ class ServingProcess:
             with self._sending:
                 self._writer.send(message)
         except OSError as exc:
-            code = self._process.exitcode
+            self._process.join(timeout=1)  # the pipe closes as it dies: let it be reaped
             raise OutputFailed(
-                f"the metrics HTTP process ended (exit status {code}): {exc.strerror or exc}"
+                f"the metrics HTTP process {_how_it_ended(self._process.exitcode)}"
+                if self._process.exitcode
+                else f"the metrics HTTP process ended: {exc.strerror or exc}"
             ) from None
 
     def close(self) -> None:
-        """Close the pipe (the child stops serving and exits) and reap the child."""
-        self._writer.close()
+        """Close the pipe (the child stops serving and exits) and reap the child. A publish
+        still sending (a stop abandons its thread) ends first, or is given up after a second:
+        the child then reads a cut message as the end, and serves nothing of it."""
+        sending = self._sending.acquire(timeout=1)
+        try:
+            self._writer.close()
+        finally:
+            if sending:
+                self._sending.release()
         self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.kill()
@@ -304,10 +352,46 @@ async def feed_updates(feed: Feed, updates: Updates, stop: asyncio.Event) -> Non
             raise task.exception()  # type: ignore[misc]
 
 
+class DaemonThreads(concurrent.futures.ThreadPoolExecutor):
+    """Runs each call in a daemon thread of its own; shutting down waits for none of them.
+    (A ThreadPoolExecutor only because asyncio's default executor must be one: its pool of
+    threads, which the interpreter's exit joins, is never used.)
+
+    Why: the exporter's loop hands the sampler's source calls (and the updates) to its default
+    executor, and ``asyncio.run`` ends by waiting for that executor's threads, as the
+    interpreter's exit does for a thread pool's: SIGTERM during a sample waited for the sample
+    (5.5 s under load). Its result is not wanted any more, and a set of families is published
+    whole or not at all (one pipe message), so nothing half-done is ever served. A few calls a
+    sample: a thread each costs microseconds.
+    """
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        """Start ``fn(*args, **kwargs)`` in a new daemon thread."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to whoever awaits the future
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="tcpscope-metrics-worker", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Wait for nothing: a call still running is abandoned with its thread."""
+
+
 async def serve_until_signal(feed: Feed, updates: Updates) -> None:
-    """:func:`feed_updates` until SIGINT or SIGTERM (the service's way to stop)."""
+    """:func:`feed_updates` until SIGINT or SIGTERM (the service's way to stop), its blocking
+    calls in :class:`DaemonThreads`, so the stop waits for no sample in progress."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_default_executor(DaemonThreads())
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)

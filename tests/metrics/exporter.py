@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,12 +51,26 @@ class Exporter:
         _, body = self.scrape()
         return [s for family in text_string_to_metric_families(body) for s in family.samples]
 
+    def get(self) -> tuple[int, str]:
+        """(status, body) of one GET /metrics, whatever the status."""
+        try:
+            with urllib.request.urlopen(self.url, timeout=10) as reply:
+                return reply.status, reply.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
     def wait_sampled(self, after: float = 0.0) -> list[Sample]:
         """Samples of the first scrape showing a good connection sample (the namespace read)
-        taken after ``after`` (Unix time), within :data:`START_TIMEOUT_S`."""
+        taken after ``after`` (Unix time), within :data:`START_TIMEOUT_S` (503 before the
+        first sample: tried again)."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
-            samples = self.samples()
+            status, body = self.get()
+            samples = (
+                [s for family in text_string_to_metric_families(body) for s in family.samples]
+                if status == 200
+                else []
+            )
             stamp = value(samples, "tcpscope_last_sample_timestamp_seconds")
             good = (value(samples, "tcpscope_namespaces_read") or 0) >= 1
             if good and stamp is not None and stamp > after:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 
 import psutil
 import pytest
 
-from tests.metrics.exporter import exporter
+from tests.metrics.exporter import ROOT, TCPSCOPE, exporter
 from tui.cli import main
 
 
@@ -80,5 +82,22 @@ def test_a_killed_http_process_ends_the_exporter_with_one_line() -> None:
         child.kill()  # the HTTP process dies; the next sample cannot be published
         assert running.proc.wait(timeout=30) == 1
         _, err = running.proc.communicate(timeout=10)
-    assert err.startswith("tcpscope: the metrics HTTP process ended (exit status -9)")
-    assert err.count("\n") == 1
+    # Not "(exit status -9): Broken pipe": a negative status is the signal that ended it.
+    assert err == "tcpscope: the metrics HTTP process was killed by signal 9 (SIGKILL)\n", err
+
+
+def test_redact_is_refused_with_one_line() -> None:
+    """``--redact metrics`` served pseudonyms made with a new key at each start (new series
+    every restart) and hid only some names; it is refused, as with ``ipsec``."""
+    done = subprocess.run(
+        [*TCPSCOPE, "--redact", "metrics", "--listen", "127.0.0.1:0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("tcpscope: --redact does not apply to `tcpscope metrics`")
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stdout == ""
