@@ -27,7 +27,7 @@ from tests.tui.keys import burst, scrolled
 from tests.tui.test_app import static_text
 from tui import format as fmt
 from tui.app import TcpscopeApp
-from tui.replay.controls import DiffScreen, ReplayBar, SeekScreen
+from tui.replay.controls import LISTED, DiffScreen, ReplayBar, SeekScreen
 from tui.screens.help import HelpScreen
 
 N = 240
@@ -225,9 +225,10 @@ def owner_in(conn: TcpConnection, snap: Snapshot) -> str:
 
 
 def section(rows: list[str], title: str, count: int) -> list[str]:
-    """The ``count`` screen rows under the heading ``title (count)``."""
+    """The screen rows listing connections under the heading ``title (count)`` (the first
+    :data:`LISTED`), then the row after them."""
     start = rows.index(f"{title} ({count})") + 1
-    return rows[start : start + count + 1]
+    return rows[start : start + min(count, LISTED) + 1]
 
 
 async def test_diff_fits_80_columns_with_the_class_state_names(
@@ -250,11 +251,18 @@ async def test_diff_fits_80_columns_with_the_class_state_names(
         ("Removed", [(c, snaps[100]) for c in expected.removed]),
         ("State changed", [(c.after, snaps[210]) for c in expected.state_changed]),
     )
+    kinds = {"Added": "added", "Removed": "removed", "State changed": "changed"}
     for title, conns in sections:
         assert conns, title
         *lines, after = section(rows, title, len(conns))
-        assert after == "", f"{title}: a line wrapped: {after!r}"
-        for line, (conn, snap) in zip(lines, conns, strict=True):
+        if len(conns) > LISTED:  # the demo's 270 removed: the rest counted on one row
+            more = f"… and {len(conns) - LISTED} more {kinds[title]} ("
+            assert after.startswith(more), f"{title}: a line wrapped: {after!r}"
+            end = rows.index(after) + 1
+            assert rows[end] == "", f"{title}: the count of the rest wrapped: {rows[end]!r}"
+        else:
+            assert after == "", f"{title}: a line wrapped: {after!r}"
+        for line, (conn, snap) in zip(lines, conns[:LISTED], strict=True):
             assert line.split()[0] in seed_names, line
             assert line.endswith(f" {owner_in(conn, snap)}"), line
             assert f":{conn.remote_port}" in line, line  # cut in the address, not the port

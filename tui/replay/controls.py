@@ -191,6 +191,11 @@ OWNER_CELLS: Final = 16
 endpoints', which are cut (in the middle of the address) before the process is."""
 INDENT: Final = "  "
 ARROW: Final = " → "
+LISTED: Final = 100
+"""At most this many connections of each kind (added, removed, state-changed) are listed,
+the rest counted on a line under them: a few screens to read, laid out at once. Why: a
+recording with 21k connections opened between the marks laid out a 21,128-line text at every
+redraw, and the app froze for minutes (the filter narrows the lists to what matters)."""
 
 
 @dataclass(frozen=True)
@@ -278,7 +283,8 @@ def _counter_lines(diff: SnapshotDiff) -> tuple[list[tuple[str, str]], int]:
 
 def diff_text(diff: SnapshotDiff, width: int = 80) -> Text:
     """The diff as text: a summary, IPsec counters that moved, then the connections, each
-    connection on one line of at most ``width`` cells."""
+    connection on one line of at most ``width`` cells (the first :data:`LISTED` of each kind,
+    then how many more)."""
     text = Text()
     a, b = diff.a, diff.b
     na, nb = (f" (sample {n})" for n in diff.numbers) if diff.numbers else ("", "")
@@ -305,17 +311,28 @@ def diff_text(diff: SnapshotDiff, width: int = 80) -> Text:
     text.append("\n")
     changed = [
         _conn_row(c.after, b, f"{fmt.state_name(c.before.state)}{ARROW}")
-        for c in diff.state_changed
+        for c in diff.state_changed[:LISTED]
     ]
     sections = (
-        ("Added", [_conn_row(c, b) for c in diff.added], "green"),
-        ("Removed", [_conn_row(c, a) for c in diff.removed], "red"),
-        ("State changed", changed, "yellow"),
+        ("Added", "added", "green", [_conn_row(c, b) for c in diff.added[:LISTED]], diff.added),
+        (
+            "Removed",
+            "removed",
+            "red",
+            [_conn_row(c, a) for c in diff.removed[:LISTED]],
+            diff.removed,
+        ),
+        ("State changed", "changed", "yellow", changed, diff.state_changed),
     )
-    for title, rows, style in sections:
-        text.append(f"{title} ({len(rows)})\n", style=f"bold {style}")
+    for title, kind, style, rows, every in sections:
+        text.append(f"{title} ({len(every)})\n", style=f"bold {style}")
         for line in _conn_lines(rows, width):
             text.append(f"{line}\n")
+        if len(every) > len(rows):
+            more = f"… and {len(every) - len(rows)} more {kind}"
+            text.append(
+                f"{INDENT}{more} (filter them with / on the connections screen)\n", style="dim"
+            )
         text.append("\n")
     return text
 
