@@ -15,6 +15,12 @@ Run as root (``ip netns``)::
     python bench/bench_terminal_bytes.py                  # idle, 30 s
     python bench/bench_terminal_bytes.py --load 20000     # busy
     python bench/bench_terminal_bytes.py --against /work/main   # another checkout beside it
+    python bench/bench_terminal_bytes.py --screen ipsec         # the IPsec counters (key 2)
+
+``--screen ipsec`` (or ``ipsec-detail``: the first counter's detail open over them) runs
+tcpscope inside the namespace (``--netns current``): its IPsec counters are then the
+namespace's own kernel counters, 0 and idle. The warmup is longer there (35 s): a
+counter's sparkline grows a bar a sample until it fills its cells, a change while it lasts.
 """
 
 from __future__ import annotations
@@ -41,6 +47,12 @@ IDLE: Final = (
     "c = socket.create_connection(('127.0.0.1', 8080)); a, _ = srv.accept()\n"
     "print('ready', flush=True); time.sleep(100000)\n"
 )
+SCREEN_KEYS: Final = {"connections": (), "ipsec": ("2",), "ipsec-detail": ("2", "Enter")}
+"""The keys that open each ``--screen`` once the app has started."""
+KEYS_AFTER_S: Final = 8.0
+KEY_GAP_S: Final = 3.0
+"""When those keys are sent (the app is up by then), and how far apart (the first counter
+row takes the cursor once the screen is drawn: an Enter before that opens nothing)."""
 
 
 class Written(NamedTuple):
@@ -106,15 +118,26 @@ def main(argv: list[str] | None = None) -> int:
     """Run the panes, print bytes a second side by side."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=30.0, help="measured window")
-    parser.add_argument("--warmup", type=float, default=8.0, help="seconds before it")
+    parser.add_argument(
+        "--warmup", type=float, help="seconds before it (default 8; 35 on an IPsec screen)"
+    )
     parser.add_argument("--load", type=int, default=0, help="loadgen sockets (0: 3 idle)")
     parser.add_argument("--interval", default="1", help="tcpscope --interval")
     parser.add_argument("--against", type=Path, help="another checkout, run beside this one")
+    parser.add_argument(
+        "--screen", choices=tuple(SCREEN_KEYS), default="connections", help="what tcpscope shows"
+    )
     args = parser.parse_args(argv)
+    keys = SCREEN_KEYS[args.screen]
+    warmup = args.warmup if args.warmup is not None else 35.0 if keys else 8.0
     tmux = ["tmux", "-L", f"bench-bytes-{os.getpid()}"]
     with tempfile.TemporaryDirectory() as tmp, namespace(args.load, args.seconds + 600) as ns:
-        app = f"unset COLUMNS LINES; XDG_CONFIG_HOME={tmp} {sys.executable} -m tui"
-        app += f" --netns {ns} --interval {args.interval}"
+        app = f"unset COLUMNS LINES; XDG_CONFIG_HOME={tmp} "
+        if keys:  # IPsec counters come from the namespace tcpscope runs in
+            app += f"ip netns exec {ns} {sys.executable} -m tui --netns current"
+        else:
+            app += f"{sys.executable} -m tui --netns {ns}"
+        app += f" --interval {args.interval}"
         panes = {"tcpscope": f"cd {ROOT} && {app}", "top -d 1": "top -d 1"}
         if args.against is not None:
             panes[f"tcpscope ({args.against})"] = f"cd {args.against} && {app}"
@@ -129,7 +152,18 @@ def main(argv: list[str] | None = None) -> int:
                 outs[label] = Path(tmp) / f"{session}.raw"
                 pipe = f"cat > {outs[label]}"
                 subprocess.run([*tmux, "pipe-pane", "-o", "-t", session, pipe], check=True)
-            time.sleep(args.warmup)
+            time.sleep(KEYS_AFTER_S)
+            for key in keys:
+                for i, label in enumerate(outs):
+                    if label.startswith("tcpscope"):
+                        subprocess.run([*tmux, "send-keys", "-t", f"p{i}", key], check=True)
+                time.sleep(KEY_GAP_S)
+            time.sleep(max(0.0, warmup - KEYS_AFTER_S - KEY_GAP_S * len(keys)))
+            for i, label in enumerate(outs):  # what is measured (a key taken, a screen shown)
+                shown = subprocess.run(
+                    [*tmux, "capture-pane", "-p", "-t", f"p{i}"], capture_output=True, text=True
+                ).stdout.splitlines()
+                print(f"# {label}: {shown[-1] if shown else ''}", flush=True)
             starts = {label: out.stat().st_size for label, out in outs.items()}
             began = time.monotonic()
             time.sleep(args.seconds)
@@ -138,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             subprocess.run([*tmux, "kill-server"], capture_output=True)
     what = f"{args.load} loadgen sockets" if args.load else "3 idle sockets"
-    print(f"80x24, {what}, tcpscope --interval {args.interval}, {took:.0f} s")
+    print(f"80x24, {what}, tcpscope --interval {args.interval} on {args.screen}, {took:.0f} s")
     print(f"{'program':40s} {'bytes/s':>9s} {'lines/s':>8s} {'rewritten as it was':>20s}")
     for label, raw in raws.items():
         w = measure(raw, starts[label], took)

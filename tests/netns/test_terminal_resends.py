@@ -6,6 +6,8 @@ three idle sockets, 93% of it resent unchanged), and every cell and column gap c
 own colour code and reset (330-366 B for an 80-cell row): the screen fell 25 s behind and
 ``q`` took 28 s. The app runs in a tmux pane of 80x24 on a namespace of its own with three
 idle sockets; ``pipe-pane`` records every byte it writes, split here at each cursor move.
+The IPsec screen's tests run the app inside a fresh namespace: its kernel counters
+(``/proc/net/xfrm_stat`` there) stay 0, so each sample draws the same sparklines.
 """
 
 from __future__ import annotations
@@ -136,3 +138,73 @@ def test_idle_detail_pane_sends_only_its_age_again(idle_app: tuple[Pane, Path]) 
     changed = {at[0] for offset, at, _ in writes(out.read_bytes()) if offset >= settled}
     age = next(i for i, t in enumerate(pane.capture().splitlines(), 1) if "Age " in t)
     assert changed == {1, age}, changed  # the header's clock and the Age line
+
+
+@pytest.fixture
+def idle_ipsec(tmp_path: Path) -> Iterator[tuple[Pane, Path]]:
+    """tcpscope at 80x24 on its IPsec screen, run inside a namespace of its own (no IPsec
+    there: the kernel's counters stay 0), its output recorded from the start."""
+    out = tmp_path / "pane.raw"
+    with netns(unique("tri")) as name:
+        pane = Pane(
+            f"cd {ROOT} && unset COLUMNS LINES; XDG_CONFIG_HOME={tmp_path} TERM=xterm-256color "
+            f"ip netns exec {name} {PYTHON} -m tui --netns current --provider kernel "
+            "--interval 0.25; sleep 60",
+            width=80,
+            height=24,
+        )
+        try:
+            subprocess.run(
+                [*pane.tmux, "pipe-pane", "-o", "-t", pane.name, f"cat > {out}"], check=True
+            )
+            pane.wait_for(lambda t: "2 IPsec" in t and "Established 0" in t, "the app")
+            pane.keys("2")
+            pane.wait_for(lambda t: "ActiveAcquire" in t and "▁" in t, "the IPsec counters")
+            yield pane, out
+        finally:
+            pane.kill()
+
+
+def test_idle_ipsec_counters_send_no_line_again(idle_ipsec: tuple[Pane, Path]) -> None:
+    """Each sample of unchanged counters draws the rows as they were, or a sparkline one
+    bar further (see below): no line is written again as it was (every row's sparkline was,
+    ~0.7 KB/s at 80x24)."""
+    _, out = idle_ipsec
+    # More samples than a row's sparkline has cells (~30 at 80 columns, 0.25 s apart): from
+    # then on a bar stands for two samples or more (history is bucketed), so a sample often
+    # draws the row as it was. (Its picture still moves now and then, over the 10 minutes
+    # of history kept: a change, not a line sent again.)
+    time.sleep(8.0)
+    settled = out.stat().st_size
+    time.sleep(3.0)
+    again, header_writes = sent_again(out, settled)
+    assert header_writes >= 2
+    assert again == [], f"sent again unchanged at (line, column): {sorted(set(again))}"
+
+
+def samples_shown(screen: str) -> int:
+    """How many samples the counter detail's history caption says it plots (0: none)."""
+    found = re.search(r"History: value, last (\d+) samples", screen)
+    return int(found[1]) if found else 0
+
+
+def test_idle_ipsec_detail_sends_no_line_again(idle_ipsec: tuple[Pane, Path]) -> None:
+    """A counter's detail over the idle list: a sample rewrites what it changed (the history
+    caption's count and the sparkline, while they grow), not the rest of the screen (all of
+    it was written again twice a second, ~12 KB/s: the list beneath redrew)."""
+    pane, out = idle_ipsec
+    pane.keys("Enter")
+    opened = samples_shown(pane.wait_for(lambda t: samples_shown(t) > 0, "the detail"))
+    # Two samples since: the pane's first one after the layout redraws it whole (a busy host
+    # can hold it back).
+    pane.wait_for(lambda t: samples_shown(t) >= opened + 2, "two more samples")
+    time.sleep(0.5)
+    settled = out.stat().st_size
+    time.sleep(3.0)
+    again, _ = sent_again(out, settled)
+    assert again == [], f"sent again unchanged at (line, column): {sorted(set(again))}"
+    changed = {at[0] for offset, at, _ in writes(out.read_bytes()) if offset >= settled}
+    lines = pane.capture().splitlines()
+    caption = next(i for i, t in enumerate(lines, 1) if "History: value" in t)
+    sparkline = next(i for i, t in enumerate(lines, 1) if "▁" in t)
+    assert changed <= {caption, sparkline}, changed

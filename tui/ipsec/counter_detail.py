@@ -20,6 +20,7 @@ from core.ipsec import COUNTERS, PROVIDERS, CounterRow, Kind, source_for
 from tui import format as tfmt
 from tui.ipsec import format as fmt
 from tui.key_scroll import VerticalKeyScroll
+from tui.widgets.line_static import LineStatic
 from tui.widgets.rate_sparkline import GAP, RateSparkline
 
 
@@ -133,11 +134,13 @@ class CounterDetail(VerticalKeyScroll):
         yield Static(Text(spec.description), classes="detail-description")
         if spec.note:  # the class document's text is wrong here: said beside it
             yield Static(Text(spec.note, style="italic"), classes="detail-description")
-        yield Static("", classes="detail-grade")
-        yield Static("", classes="detail-summary")
-        yield Static("", classes="detail-trend-caption")
+        # Redrawn each sample, where an idle counter's lines stay as they were: the lines
+        # that changed are written, not all of them (see LineStatic).
+        yield LineStatic("", classes="detail-grade")
+        yield LineStatic("", classes="detail-summary")
+        yield LineStatic("", classes="detail-trend-caption")
         yield RateSparkline(classes="detail-trend")
-        yield Static("", classes="detail-sources")
+        yield LineStatic("", classes="detail-sources")
 
     def show(
         self,
@@ -154,18 +157,17 @@ class CounterDetail(VerticalKeyScroll):
         self.row, self.stale = row, stale
         version = versions.get(row.provider)
         said = graded_reason(row, version) if row.value is None else None
-        self.query_one(".detail-grade", Static).update(grade_text(row, version))
-        self.query_one(".detail-summary", Static).update(summary_text(row, stale, said=said))
+        self.query_one(".detail-grade", LineStatic).show(grade_text(row, version))
+        self.query_one(".detail-summary", LineStatic).show(summary_text(row, stale, said=said))
         # A counter never reported has no history: no caption and empty lines for it.
         has_history = any(value is not None for value in row.history)
-        caption = self.query_one(".detail-trend-caption", Static)
-        caption.update(trend_caption(row))
+        caption = self.query_one(".detail-trend-caption", LineStatic)
+        caption.show(trend_caption(row))
         caption.display = has_history
         sparkline = self.query_one(RateSparkline)
-        sparkline.end = sample_no
-        sparkline.history = row.history
+        sparkline.show(row.history, sample_no)
         sparkline.display = has_history
         table = sources_table(self.counter, self.provider, versions, said=said)
-        self.query_one(".detail-sources", Static).update(
+        self.query_one(".detail-sources", LineStatic).show(
             Group(Text("Sources", style="bold"), table)
         )

@@ -86,8 +86,7 @@ class CounterRowView(Horizontal, can_focus=True):
                 badge.remove_class(cls)
             badge.add_class(fmt.GRADE_CLASS[row.grade])
         if old is None or old.history != row.history:
-            self.sparkline.end = sample_no
-            self.sparkline.history = row.history
+            self.sparkline.show(row.history, sample_no)
 
 
 class ProviderSection(Vertical):

@@ -207,8 +207,15 @@ class IpsecScreen(Screen[None]):
         banner.display = True
 
     def show_view(self, view: IpsecView) -> None:
-        """Render one IPsec view on both sub-views and in an open detail."""
+        """Render one IPsec view on both sub-views, or in the detail while one is open.
+
+        Why not beneath an open detail too: Textual then writes every line of the detail
+        again (it hides the whole list at 80x24), twice a second for an idle counter (~12
+        KB/s). The list shows the latest view when the detail closes."""
         self.view = view
+        if self._detail is not None:
+            self._show_detail(view, self._detail)
+            return
         switcher = self.query_one(ContentSwitcher)
         if not switcher.display:  # back from a sample with no view (see _show_none)
             switcher.display = True
@@ -218,10 +225,18 @@ class IpsecScreen(Screen[None]):
         self.query_one(CounterTable).show(view.providers, self.stale)
         if self.native:
             self._show_native(view.providers)
-        if self._detail is not None:
-            row = _find_row(view, self._detail.provider, self._detail.counter)
-            if row is not None:
-                self._detail.show(row, _versions(view), self.stale, _sample_no(view, row))
+
+    def _show_detail(self, view: IpsecView, detail: CounterDetailScreen) -> None:
+        """The detail's counter in ``view`` (while its provider has it)."""
+        row = _find_row(view, detail.provider, detail.counter)
+        if row is not None:
+            detail.show(row, _versions(view), self.stale, _sample_no(view, row))
+
+    def _hold(self, held: bool) -> None:
+        """Stop (or resume) the lines beneath a detail that redraw without a new view."""
+        self.query_one(HeaderBar).hold(held)
+        for bar in self.query(ReplayBar):
+            bar.hold(held)
 
     def _refocus(self) -> None:
         """The cursor back on the sub-view shown (hiding it had taken the focus away)."""
@@ -344,10 +359,15 @@ class IpsecScreen(Screen[None]):
             return
         self._detail = CounterDetailScreen(row, _versions(self.view))
         self._detail.show(row, _versions(self.view), self.stale, _sample_no(self.view, row))
+        self._hold(True)
         self.app.push_screen(self._detail, callback=self._detail_closed)
 
     def _detail_closed(self, _result: None) -> None:
+        """Back to the list: it shows the latest view (held while the detail was open)."""
         self._detail = None
+        self._hold(False)
+        if self.view is not None:
+            self.show_view(self.view)
 
 
 def _find_row(view: IpsecView, provider: str, counter: str) -> CounterRow | None:

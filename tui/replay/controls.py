@@ -106,9 +106,18 @@ class ReplayBar(Static):
         self.feed = feed
         self.marks = marks
 
+    held = False
+    """Set by :meth:`hold` while a screen over this one hides it."""
+
     def on_mount(self) -> None:
         """Redraw on every snapshot the app shows, and on resize."""
         self.watch(self.app, "snapshot", lambda _snap: self.redraw(), init=True)
+
+    def hold(self, held: bool) -> None:
+        """Stop redrawing (``held``), or redraw now. Why: as :meth:`HeaderBar.hold`."""
+        self.held = held
+        if not held:
+            self.redraw()
 
     def on_resize(self) -> None:
         """The timeline fills the width."""
@@ -116,6 +125,8 @@ class ReplayBar(Static):
 
     def redraw(self) -> None:
         """Draw from the feed's current state, fitted to the width (see :data:`LEAST_NEEDED`)."""
+        if self.held:
+            return
         feed = self.feed
         span = (feed.end_time - feed.start_time).total_seconds()
         where = (feed.position - feed.start_time).total_seconds() / span if span > 0 else 1.0

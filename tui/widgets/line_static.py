@@ -67,6 +67,21 @@ def drawn_lines(widget: Widget, content: object, width: int) -> list[Strip]:
     return Visual.to_strips(widget, visual, width, None, widget.visual_style)
 
 
+def refresh_lines(
+    widget: Widget, drawn: tuple[Size, list[Strip]] | None, lines: list[Strip]
+) -> tuple[Size, list[Strip]]:
+    """Refresh the lines of ``widget`` that ``lines`` (its content, drawn now) draws unlike
+    ``drawn`` (see :func:`changed_lines`), all of it when they cannot be compared. Returns
+    what is drawn now, for the next call."""
+    size = widget.size
+    changed = changed_lines(drawn, size, lines)
+    if changed is None:
+        widget.refresh()
+    elif changed:
+        widget.refresh(*changed)
+    return size, lines
+
+
 def changed_lines(
     drawn: tuple[Size, list[Strip]] | None, size: Size, lines: list[Strip]
 ) -> list[Region] | None:
