@@ -44,6 +44,8 @@ VALUE_CELLS: Final = 62
 ENDPOINT_CELLS: Final = 23
 """Cells for each endpoint in the K dialog's list: 10 of label, 12 of State and 3 of arrow
 leave 47 of the dialog's 72 (an IPv4 endpoint is at most 21)."""
+FILTER_PENDING: Final = "the table is still applying the filter; try again in a moment"
+"""``x``/``K`` while a new filter's rows are made in slices: the rows shown are the old one's."""
 
 
 class DialogBody(VerticalScroll):
@@ -326,6 +328,9 @@ async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None
 
 def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: str) -> None:
     """Run the ``close`` or ``terminate`` dialogue for the row under ``table``'s cursor."""
+    if table.filter_pending:  # the cursor's row may be one the new filter leaves out
+        screen.notify(FILTER_PENDING, severity="warning")
+        return
     conn = table.cursor_connection
     group = table.cursor_group
     if snap is None or (conn is None and group is None):
