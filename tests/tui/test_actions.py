@@ -25,9 +25,10 @@ from core.sampling.feed import Feed
 from core.sampling.sampler import Sampler
 from tests.integration.sockets import SocketBag
 from tests.recording.util import demo_snapshots_async, write_recording
+from tests.tui.keys import send
 from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
-from tui.connections.actions import ConfirmScreen
+from tui.connections.actions import FINDING, ConfirmScreen
 from tui.connections.conn_table import ConnTable
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
@@ -504,3 +505,39 @@ def test_k_counts_the_connections_that_close_apart_from_those_a_child_shares(
     assert "Holds     2 connections: 1 Established, 1 Listen" in text
     assert "⚠ 1 of its 2 connections closes when it exits\n" in text
     assert f"1 of its sockets is shared with PIDs {holder.pid}: it stays open" in text
+
+
+@pytest.mark.parametrize("key", ["x", "K"])
+async def test_keys_typed_while_the_holders_are_looked_up_do_not_reach_the_table(
+    bag: SocketBag, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy host the walk over every /proc/*/fd before the dialog took 1.5-2.2 s with
+    nothing shown, and the keys typed meanwhile went to the table (an ``n`` toggled host
+    names). Now a notice says what is being looked up at once, and the keys typed before the
+    dialog is up are kept from the table. The real walk, made as slow as a busy host's."""
+    slow_s = 0.6
+
+    def slowed(real: Callable[..., object]) -> Callable[..., object]:
+        def walk(*args: object, **kwargs: object) -> object:
+            time.sleep(slow_s)
+            return real(*args, **kwargs)
+
+        return walk
+
+    monkeypatch.setattr(core_actions, "socket_holders", slowed(core_actions.socket_holders))
+    client, _ = bag.pair(bag.listener())
+    app = live_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await select(pilot, app, *_ports(client))
+        table = app.screen.query_one(ConnTable)
+        send(app, key)
+        send(app, "n")
+        await until(pilot, lambda: toasts(app) or isinstance(app.screen, ConfirmScreen))
+        assert not isinstance(app.screen, ConfirmScreen), "the walk was not slow: no test"
+        assert toasts(app) == [FINDING]
+        await until(pilot, lambda: app.screen.query("#textual-toastrack Toast"))  # drawn
+        assert not isinstance(app.screen, ConfirmScreen)
+        await confirm(pilot, app)
+        assert table.dns is None  # the `n` did not turn host names on
+        await pilot.press("n")  # the dialog answers keys typed once it is up
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
