@@ -18,12 +18,12 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 import core.connections.actions as core_actions
-from core.connections.model import TcpConnection, TcpState
+from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.demo import demo_feed
 from core.recording.replay import open_replay
 from core.sampling.feed import Feed
 from core.sampling.sampler import Sampler
-from tests.integration.sockets import SocketBag
+from tests.integration.sockets import SocketBag, fill
 from tests.recording.util import demo_snapshots_async, write_recording
 from tests.tui.keys import send
 from tests.tui.test_app import static_text
@@ -541,3 +541,31 @@ async def test_keys_typed_while_the_holders_are_looked_up_do_not_reach_the_table
         assert table.dns is None  # the `n` did not turn host names on
         await pilot.press("n")  # the dialog answers keys typed once it is up
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+
+
+async def test_closing_an_orphaned_fin_wait1_names_no_process(bag: SocketBag) -> None:
+    """A client that filled its send buffer (the peer never reads) and closed stays in
+    FinWait1 with no file: the dialog said "the process ECONNABORTED" of a socket no process
+    holds. The peer still gets a reset (tcp_need_reset), and no process is named."""
+    client, accepted = bag.pair(bag.listener())  # the server never reads
+    fill(client)
+    ports = client.getsockname()[1], client.getpeername()[1]
+    client.close()  # the FIN waits behind the unsent data: an orphan in FinWait1
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(
+            pilot,
+            lambda: (
+                (c := row(app, *ports))
+                and c.state is TcpState.FIN_WAIT1
+                and c.owner_status is OwnerStatus.NO_OWNER
+            ),
+        )
+        await select(pilot, app, *ports)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        await pilot.press("n")
+    assert accepted.fileno() >= 0
+    assert "no process holds the socket (no file)" in text, text
+    assert "No process holds it: the kernel aborts it and the peer gets a reset" in text, text
+    assert "ECONNABORTED" not in text, text
