@@ -168,6 +168,7 @@ async def test_closing_a_listener_counts_the_connections_waiting_in_its_accept_q
     assert "Affects   3 connections: the listener and 2 waiting in its accept queue; " \
         "the socket is held by 1 process" in text, text  # fmt: skip
     assert "connections still waiting in its accept queue are reset" in text, text
+    assert text.startswith("Close this listener?"), text  # not "this connection"
 
 
 async def test_an_orphaned_socket_is_said_to_have_no_owner_because_it_has_no_file(
@@ -448,7 +449,7 @@ async def test_k_on_a_process_whose_sockets_a_fork_shares_says_none_close(
         text = await confirm(pilot, app)
         assert "Holds     2 connections: 1 CloseWait, 1 Listen" in text
         assert "no connection closes when it exits: all 2 sockets are shared" in text
-        assert f"2 of its sockets are shared with PIDs {other}" in text
+        assert f"2 of its sockets are shared with PID {other}:" in text  # one PID: singular
         assert "all 2 connections close" not in text
         first = app.screen
         await pilot.press("y")
@@ -504,7 +505,7 @@ def test_k_counts_the_connections_that_close_apart_from_those_a_child_shares(
     assert "Holds     2 connections: 1 Established, 1 Listen" in wrapped
     assert "Holds     2 connections: 1 Established, 1 Listen" in text
     assert "⚠ 1 of its 2 connections closes when it exits\n" in text
-    assert f"1 of its sockets is shared with PIDs {holder.pid}: it stays open" in text
+    assert f"1 of its sockets is shared with PID {holder.pid}: it stays open" in text
 
 
 @pytest.mark.parametrize("key", ["x", "K"])

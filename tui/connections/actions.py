@@ -308,11 +308,12 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
     if target.shared:
         others = sorted({p for pids in target.shared.values() for p in pids})
         one = len(target.shared) == 1
+        pids = f"PID {others[0]}" if len(others) == 1 else f"PIDs {', '.join(map(str, others))}"
         _warn(
             text,
-            f"{len(target.shared)} of its sockets {'is' if one else 'are'} shared with PIDs "
-            f"{', '.join(map(str, others))}: {'it stays' if one else 'they stay'} open while "
-            "those run",
+            f"{len(target.shared)} of its sockets {'is' if one else 'are'} shared with {pids}: "
+            f"{'it stays' if one else 'they stay'} open while "
+            f"{'it runs' if len(others) == 1 else 'those run'}",
         )
     for conn in conns[:LISTED]:
         text.append(f"{'':<10}{_listed(conn)}\n")
@@ -370,7 +371,8 @@ async def close_flow(
     if targets is None:
         return
     (target,) = targets
-    question = ConfirmScreen("Close this connection?", close_body(target, snap), "Close")
+    what = "listener" if conn.state is TcpState.LISTEN else "connection"
+    question = ConfirmScreen(f"Close this {what}?", close_body(target, snap), "Close")
     if not await ask(screen, question):
         return
     from core.netns import sock_diag_in
