@@ -314,3 +314,20 @@ def test_no_match_here_says_it_matches_in_other_namespaces() -> None:
         "tcpscope: 1 match(es) in other network namespaces: add --netns all "
         "(or --netns NAME) to close there"
     )
+
+
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to nobody")
+def test_without_cap_net_admin_it_refuses_before_listing_or_asking(
+    pair: tuple[socket.socket, socket.socket, socket.socket],
+) -> None:
+    """As a user without CAP_NET_ADMIN, ``close`` listed the match and asked "Close 1
+    connection(s)? [y/N]", then refused every one for want of CAP_NET_ADMIN. Now one line,
+    before anything is listed or asked (the check the app's ``x`` makes), and exit 1."""
+    _listener, client, accepted = pair
+    for yes in ((), ("--yes",)):
+        result = close(*exactly(client), *yes, user="nobody")
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == f"tcpscope: {NOT_PERMITTED}; nothing closed\n", result.stderr
+        assert result.stdout == ""
+    assert alive(client, accepted)

@@ -23,6 +23,7 @@ from core.connections import (
     TcpState,
     affected,
     close_connections,
+    close_refused_here,
     close_targets,
     endpoints,
     namespace_in,
@@ -92,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
             return _run(args, actions.snapshot(), actions.close_targets, actions.close_connections)
         finally:
             actions.end()
+    refused = close_refused_here()
+    if refused is not None:  # every close would be refused: said before listing or asking
+        print(f"tcpscope: {refused}; nothing closed", file=sys.stderr)
+        return EXIT_REFUSED
     from core.netns import sock_diag_in
 
     return _run(

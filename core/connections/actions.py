@@ -147,11 +147,22 @@ ORPHAN_FIN_WAIT2_EFFECT: Final = (
 minisocket is dropped without a packet (tcp_abort): "the peer gets a reset" was false."""
 
 
+NO_PROCESS_RESET_EFFECT: Final = (
+    "No process holds it: the kernel aborts it and the peer gets a reset, as ss -K does."
+)
+"""A reset state with no file (an orphaned FinWait1, a connection still in its listener's
+accept queue): "the process ECONNABORTED" named a process there is none of."""
+
+
 def close_effect(state: TcpState, owner: OwnerStatus | None = None) -> str:
     """The confirmation's sentence for ``state`` (:data:`CLOSE_EFFECTS`), not "the peer gets
-    a reset" for all; ``owner``: the socket's owner status (an orphan closes differently)."""
-    if state is TcpState.FIN_WAIT2 and owner is OwnerStatus.NO_OWNER:
-        return ORPHAN_FIN_WAIT2_EFFECT
+    a reset" for all; ``owner``: the socket's owner status (an orphan closes differently, and
+    without a file no process gets ECONNABORTED)."""
+    if owner is OwnerStatus.NO_OWNER:
+        if state is TcpState.FIN_WAIT2:
+            return ORPHAN_FIN_WAIT2_EFFECT
+        if CLOSE_EFFECTS.get(state) == _RESET:
+            return NO_PROCESS_RESET_EFFECT
     return CLOSE_EFFECTS.get(
         state, "The kernel aborts it (no reset is sent in this state), as ss -K does."
     )

@@ -41,7 +41,9 @@ HINTS: Final[dict[TcpState, str]] = {
     ),
     TcpState.FIN_WAIT2: (
         "This side shut down its sending and the peer acknowledged; waiting for the peer to "
-        "close its end."
+        "close its end. If it lasts, the peer's program never closes its socket (the peer "
+        "sits in CloseWait); no timer ends it while a process holds it "
+        "(net.ipv4.tcp_fin_timeout applies only once no process does)."
     ),
     TcpState.CLOSE_WAIT: (
         "The peer closed its end; {holder} has not closed this socket yet. Lasting or "

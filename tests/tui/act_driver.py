@@ -54,7 +54,7 @@ def run_as(prefix: tuple[str, ...], *args: object) -> dict[str, Any]:
 async def _drive(local: int, remote: int, key: str, answer: str) -> dict[str, Any]:
     from core.connections import OwnerStatus
     from tests.tui.test_actions import confirm, live_app, row, select, toasts, until
-    from tui.connections.actions import ConfirmScreen
+    from tui.connections.actions import FINDING, ConfirmScreen
 
     app = live_app()
     async with app.run_test(size=(120, 30)) as pilot:
@@ -66,7 +66,11 @@ async def _drive(local: int, remote: int, key: str, answer: str) -> dict[str, An
         bindings = app.screen.active_bindings
         footer = {k: [bindings[k].binding.description, bindings[k].enabled] for k in "xK"}
         await pilot.press(key)
-        await until(pilot, lambda: toasts(app) or isinstance(app.screen, ConfirmScreen))
+        # A refusal's toast, or the dialog (after the one saying its holders are looked up).
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen) or any(t != FINDING for t in toasts(app)),
+        )
         dialog = await confirm(pilot, app) if isinstance(app.screen, ConfirmScreen) else None
         if dialog is not None:
             await pilot.press(answer)

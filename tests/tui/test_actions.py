@@ -18,16 +18,17 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 import core.connections.actions as core_actions
-from core.connections.model import TcpConnection, TcpState
+from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.demo import demo_feed
 from core.recording.replay import open_replay
 from core.sampling.feed import Feed
 from core.sampling.sampler import Sampler
-from tests.integration.sockets import SocketBag
+from tests.integration.sockets import SocketBag, fill
 from tests.recording.util import demo_snapshots_async, write_recording
+from tests.tui.keys import send
 from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
-from tui.connections.actions import ConfirmScreen
+from tui.connections.actions import FINDING, ConfirmScreen
 from tui.connections.conn_table import ConnTable
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
@@ -167,6 +168,7 @@ async def test_closing_a_listener_counts_the_connections_waiting_in_its_accept_q
     assert "Affects   3 connections: the listener and 2 waiting in its accept queue; " \
         "the socket is held by 1 process" in text, text  # fmt: skip
     assert "connections still waiting in its accept queue are reset" in text, text
+    assert text.startswith("Close this listener?"), text  # not "this connection"
 
 
 async def test_an_orphaned_socket_is_said_to_have_no_owner_because_it_has_no_file(
@@ -447,7 +449,7 @@ async def test_k_on_a_process_whose_sockets_a_fork_shares_says_none_close(
         text = await confirm(pilot, app)
         assert "Holds     2 connections: 1 CloseWait, 1 Listen" in text
         assert "no connection closes when it exits: all 2 sockets are shared" in text
-        assert f"2 of its sockets are shared with PIDs {other}" in text
+        assert f"2 of its sockets are shared with PID {other}:" in text  # one PID: singular
         assert "all 2 connections close" not in text
         first = app.screen
         await pilot.press("y")
@@ -503,4 +505,68 @@ def test_k_counts_the_connections_that_close_apart_from_those_a_child_shares(
     assert "Holds     2 connections: 1 Established, 1 Listen" in wrapped
     assert "Holds     2 connections: 1 Established, 1 Listen" in text
     assert "⚠ 1 of its 2 connections closes when it exits\n" in text
-    assert f"1 of its sockets is shared with PIDs {holder.pid}: it stays open" in text
+    assert f"1 of its sockets is shared with PID {holder.pid}: it stays open" in text
+
+
+@pytest.mark.parametrize("key", ["x", "K"])
+async def test_keys_typed_while_the_holders_are_looked_up_do_not_reach_the_table(
+    bag: SocketBag, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy host the walk over every /proc/*/fd before the dialog took 1.5-2.2 s with
+    nothing shown, and the keys typed meanwhile went to the table (an ``n`` toggled host
+    names). Now a notice says what is being looked up at once, and the keys typed before the
+    dialog is up are kept from the table. The real walk, made as slow as a busy host's."""
+    slow_s = 0.6
+
+    def slowed(real: Callable[..., object]) -> Callable[..., object]:
+        def walk(*args: object, **kwargs: object) -> object:
+            time.sleep(slow_s)
+            return real(*args, **kwargs)
+
+        return walk
+
+    monkeypatch.setattr(core_actions, "socket_holders", slowed(core_actions.socket_holders))
+    client, _ = bag.pair(bag.listener())
+    app = live_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await select(pilot, app, *_ports(client))
+        table = app.screen.query_one(ConnTable)
+        send(app, key)
+        send(app, "n")
+        await until(pilot, lambda: toasts(app) or isinstance(app.screen, ConfirmScreen))
+        assert not isinstance(app.screen, ConfirmScreen), "the walk was not slow: no test"
+        assert toasts(app) == [FINDING]
+        await until(pilot, lambda: app.screen.query("#textual-toastrack Toast"))  # drawn
+        assert not isinstance(app.screen, ConfirmScreen)
+        await confirm(pilot, app)
+        assert table.dns is None  # the `n` did not turn host names on
+        await pilot.press("n")  # the dialog answers keys typed once it is up
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+
+
+async def test_closing_an_orphaned_fin_wait1_names_no_process(bag: SocketBag) -> None:
+    """A client that filled its send buffer (the peer never reads) and closed stays in
+    FinWait1 with no file: the dialog said "the process ECONNABORTED" of a socket no process
+    holds. The peer still gets a reset (tcp_need_reset), and no process is named."""
+    client, accepted = bag.pair(bag.listener())  # the server never reads
+    fill(client)
+    ports = client.getsockname()[1], client.getpeername()[1]
+    client.close()  # the FIN waits behind the unsent data: an orphan in FinWait1
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(
+            pilot,
+            lambda: (
+                (c := row(app, *ports))
+                and c.state is TcpState.FIN_WAIT1
+                and c.owner_status is OwnerStatus.NO_OWNER
+            ),
+        )
+        await select(pilot, app, *ports)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        await pilot.press("n")
+    assert accepted.fileno() >= 0
+    assert "no process holds the socket (no file)" in text, text
+    assert "No process holds it: the kernel aborts it and the peer gets a reset" in text, text
+    assert "ECONNABORTED" not in text, text

@@ -81,12 +81,12 @@ async def test_a_listener_close_dialog_shows_its_buttons_at_60x16(bag: SocketBag
         await pilot.press("x")
         affects = f"{1 + QUEUED} connections: the listener and {QUEUED} waiting"
         await assert_question_readable(
-            pilot, app, "Close this connection?", "Close", (f"127.0.0.1:{port}", affects)
+            pilot, app, "Close this listener?", "Close", (f"127.0.0.1:{port}", affects)
         )
         assert "↓ more" in "\n".join(drawn_lines(app))  # the rest is said to be there
         await pilot.press("pagedown", "pagedown")  # and is reached, the buttons still shown
         await until(pilot, lambda: "reset." in "\n".join(drawn_lines(app)))
-        await assert_question_readable(pilot, app, "Close this connection?", "Close", ())
+        await assert_question_readable(pilot, app, "Close this listener?", "Close", ())
         assert "↑ more above" in "\n".join(drawn_lines(app))
         await pilot.press("n")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))

@@ -13,14 +13,18 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 
+import pytest
+
 from core.connections.model import ProcessInfo, TcpState
 from core.connections.namespaces import NamespaceInfo, NamespaceView, ReadBy
 from core.connections.snapshot import Snapshot
 from core.connections.sort_keys import key_func
 from core.connections.sources.scripted import ScriptedConn, ScriptedFrame
-from tests.tui.keys import send
+from tests.tui.keys import burst, send
 from tests.tui.scripted import SteppedFeed
 from tests.tui.test_app import make_app, step, table
+from tui.connections import conn_table
+from tui.connections.actions import FILTER_PENDING, ConfirmScreen
 from tui.connections.conn_table import ConnTable
 from tui.connections.state_bar import StateBar
 
@@ -215,3 +219,47 @@ async def test_a_filter_is_shown_while_namespaces_come_and_go() -> None:
         assert "…" not in t.render_line(0).text
         bar = app.screen.query_one(StateBar)
         assert f"Listen {listening}/{listening}" in str(bar.visual)
+
+
+class LiveFeed(SteppedFeed):
+    """The big table as if sampled now: ``x`` and ``K`` are offered (not the demo's)."""
+
+    @property
+    def live(self) -> bool:
+        """Sampled now, as far as the app can tell."""
+        return True
+
+
+async def test_x_and_k_wait_for_a_new_filter_made_in_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a new filter's rows are made in slices, the rows shown are the previous
+    filter's: ``K`` asked to terminate the process of a row the new filter leaves out, and
+    the count line showed the old filter's counts under the new filter. Now both keys refuse
+    with a toast and the count line says the filter is being applied, until its rows show."""
+    monkeypatch.setattr(conn_table, "BUILD_STEP_S", 0.0)  # one chunk a slice: many slices
+    feed = LiveFeed(big)
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = table(app)
+        await step(pilot, app, feed)
+        await until(lambda: not t.index.has_work and t.row_count == N, "the first orders")
+        t.index.chunk_rows = 64
+        before = t.cursor_connection
+        assert before is not None and before.state is not TcpState.TIME_WAIT
+        bar = app.screen.query_one(StateBar)
+        await burst(pilot, "slash", *"state:timewait", "enter", "K", "x")
+        assert t.index.building, "the filter's rows were made before the keys: no test"
+        assert not isinstance(app.screen, ConfirmScreen)
+        said = [str(n.message) for n in app._notifications]
+        assert said == [FILTER_PENDING] * 2, said
+        line = str(bar.visual)
+        assert "applying filter…" in line and "shown" not in line, line
+        assert f"Established {N // 2}" in line  # all rows' counts, not the old filter's
+        await until(lambda: not t.index.building, "the filtered order")
+        await pilot.pause()
+        waiting = sum(1 for c in ROWS if c.state is TcpState.TIME_WAIT)
+        line = str(bar.visual)
+        assert "applying filter" not in line and f"{waiting} of {N} shown" in line, line
+        conn = t.cursor_connection
+        assert conn is not None and conn.state is TcpState.TIME_WAIT

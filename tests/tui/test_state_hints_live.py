@@ -184,3 +184,25 @@ async def test_the_detail_pane_stays_where_it_was_scrolled_while_samples_come(
             await until(pilot, lambda seen=seen: app.snapshot is not seen)  # type: ignore[misc]
         await pilot.pause()
         assert pane.scroll_y == scrolled
+
+
+async def test_a_held_fin_wait2_says_no_timer_ends_it_and_the_peer_never_closes(
+    bag: SocketBag,
+) -> None:
+    """A client that shut down its sending (``shutdown(SHUT_WR)``) while the server never
+    closes waits in FinWait2, still held: the hint said only "waiting for the peer to close
+    its end", not what it means when it lasts nor what timer decides (README promises both
+    for FinWait1/2). No timer ends it while a process holds it (tcp_fin_timeout applies only
+    to an orphan); it lasts because the peer's program never closes (the peer in CloseWait)."""
+    client, accepted = bag.pair(bag.listener())
+    client.shutdown(socket.SHUT_WR)
+    assert accepted.recv(1) == b""  # the FIN arrived and was acknowledged: FinWait2 here
+    ports = client.getsockname()[1], client.getpeername()[1]
+    app = live_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        summary = await _open_detail(pilot, app, ports, "FinWait2")
+        text = " ".join(static_text(summary, width=summary.region.width).split())
+    assert "No process holds it" not in text, text
+    assert "no timer ends it while a process holds it" in text, text
+    assert "net.ipv4.tcp_fin_timeout applies only once no process does" in text, text
+    assert "the peer's program never closes its socket (the peer sits in CloseWait)" in text, text

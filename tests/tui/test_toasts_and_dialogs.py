@@ -79,7 +79,7 @@ async def test_a_refused_x_toast_never_covers_the_next_close_dialog(bag: SocketB
             assert listening is not None
             await until(pilot, lambda: table.move_cursor_to(listening.instance_id))
             await pilot.press("x")
-            assert "Close this connection?" in await confirm(pilot, app)
+            assert "Close this listener?" in await confirm(pilot, app)
             await pilot.pause()
             assert_buttons_readable(app, "Close")
             drawn = "\n".join(drawn_lines(app))

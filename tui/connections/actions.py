@@ -9,10 +9,12 @@ frame). Untrusted text (process names, command lines) is escaped and never read 
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar, Final
+from collections.abc import Callable
+from typing import ClassVar, Final, TypeVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -44,6 +46,11 @@ VALUE_CELLS: Final = 62
 ENDPOINT_CELLS: Final = 23
 """Cells for each endpoint in the K dialog's list: 10 of label, 12 of State and 3 of arrow
 leave 47 of the dialog's 72 (an IPv4 endpoint is at most 21)."""
+FINDING: Final = "finding the processes that hold it…"
+"""Said at once on ``x``/``K``: the walk over every /proc/*/fd before the dialog takes seconds
+on a busy host."""
+FILTER_PENDING: Final = "the table is still applying the filter; try again in a moment"
+"""``x``/``K`` while a new filter's rows are made in slices: the rows shown are the old one's."""
 
 
 class DialogBody(VerticalScroll):
@@ -166,6 +173,71 @@ async def ask(screen: Screen[None], question: ConfirmScreen, *, follow_up: bool 
         screen.remove_class("-asked")
 
 
+_T = TypeVar("_T")
+
+
+class FindingScreen(ModalScreen[None]):
+    """Up (see-through, under the toast that says so) while the processes holding a socket
+    are looked up before its dialog: the keys typed meanwhile come here, not to the table.
+
+    Why: the walk over every /proc/*/fd took 1.5-2.2 s on a busy host with nothing shown, and
+    the keys typed meanwhile went to the table (an ``n`` toggled host names; the ``y`` meant
+    for the dialog was lost there). Not passed on to the dialog either: a ``y`` typed before
+    the dialog says what it closes is not an answer. ``Esc`` gives up the question.
+    """
+
+    DEFAULT_CSS = """
+    FindingScreen { background: transparent; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "give_up", "Cancel", id="finding.cancel"),
+    ]
+
+    def __init__(self) -> None:
+        """Up until the look-up ends (or ``Esc``)."""
+        super().__init__()
+        self.given_up = False
+        """``Esc``: no dialog wanted."""
+        self.ended = False
+        """The look-up has ended: off the screen stack as soon as it is on top."""
+
+    def on_key(self, event: events.Key) -> None:
+        """Any other key: kept from the table below (not an answer to the dialog to come)."""
+        event.stop()
+
+    def action_give_up(self) -> None:
+        """``Esc``: the look-up's result is not wanted (it ends in its thread unseen)."""
+        self.given_up = True
+        self.dismiss()
+
+    def on_screen_resume(self) -> None:
+        """On top again after the look-up ended under another screen (help): not wanted now."""
+        if self.ended:
+            self.given_up = True
+            self.dismiss()
+
+
+def finding(screen: Screen[None], title: str) -> FindingScreen:
+    """Put a :class:`FindingScreen` up now, with a toast saying what it waits for: at once,
+    from the key's handler (from the worker, a key typed with it still reached the table)."""
+    shown = FindingScreen()
+    screen.notify(FINDING, title=title, markup=False, timeout=8)
+    screen.app.push_screen(shown)
+    return shown
+
+
+async def looked_up(screen: Screen[None], up: FindingScreen, work: Callable[[], _T]) -> _T | None:
+    """``work()`` (core's walk over /proc, in a thread) while ``up`` keeps the keys typed
+    meanwhile from the table; None when it was given up (``Esc``)."""
+    try:
+        result = await asyncio.to_thread(work)
+    finally:
+        up.ended = True
+        if screen.app.screen is up:
+            await up.dismiss()
+    return None if up.given_up or up.is_attached else result
+
+
 def _row(text: Text, label: str, value: str, style: str = "") -> None:
     text.append(f"{label:<10}", style="bold")
     text.append(f"{value}\n", style=style)
@@ -236,11 +308,12 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
     if target.shared:
         others = sorted({p for pids in target.shared.values() for p in pids})
         one = len(target.shared) == 1
+        pids = f"PID {others[0]}" if len(others) == 1 else f"PIDs {', '.join(map(str, others))}"
         _warn(
             text,
-            f"{len(target.shared)} of its sockets {'is' if one else 'are'} shared with PIDs "
-            f"{', '.join(map(str, others))}: {'it stays' if one else 'they stay'} open while "
-            "those run",
+            f"{len(target.shared)} of its sockets {'is' if one else 'are'} shared with {pids}: "
+            f"{'it stays' if one else 'they stay'} open while "
+            f"{'it runs' if len(others) == 1 else 'those run'}",
         )
     for conn in conns[:LISTED]:
         text.append(f"{'':<10}{_listed(conn)}\n")
@@ -289,10 +362,17 @@ def _toast(screen: Screen[None], outcome: Outcome, title: str) -> None:
     screen.notify(outcome.message, title=title, severity=severity, markup=False, timeout=8)
 
 
-async def close_flow(screen: Screen[None], conn: TcpConnection, snap: Snapshot) -> None:
-    """Confirm, then close ``conn``'s socket and say what happened."""
-    (target,) = await asyncio.to_thread(connections.close_targets, [conn])
-    question = ConfirmScreen("Close this connection?", close_body(target, snap), "Close")
+async def close_flow(
+    screen: Screen[None], conn: TcpConnection, snap: Snapshot, up: FindingScreen
+) -> None:
+    """Confirm, then close ``conn``'s socket and say what happened (``up``: see
+    :func:`finding`)."""
+    targets = await looked_up(screen, up, lambda: connections.close_targets([conn]))
+    if targets is None:
+        return
+    (target,) = targets
+    what = "listener" if conn.state is TcpState.LISTEN else "connection"
+    question = ConfirmScreen(f"Close this {what}?", close_body(target, snap), "Close")
     if not await ask(screen, question):
         return
     from core.netns import sock_diag_in
@@ -301,11 +381,15 @@ async def close_flow(screen: Screen[None], conn: TcpConnection, snap: Snapshot) 
     _toast(screen, outcome, "Close connection")
 
 
-async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None:
-    """Confirm, SIGTERM, and offer SIGKILL if the process survives."""
-    target = await asyncio.to_thread(
-        connections.process_target, pid, list(snap.connections.values()), snap.processes
+async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot, up: FindingScreen) -> None:
+    """Confirm, SIGTERM, and offer SIGKILL if the process survives (``up``: see
+    :func:`finding`)."""
+    conns = list(snap.connections.values())
+    target = await looked_up(
+        screen, up, lambda: connections.process_target(pid, conns, snap.processes)
     )
+    if target is None:
+        return
     question = ConfirmScreen(
         f"Terminate {target.label}?", terminate_body(target, snap.namespaces), "Terminate"
     )
@@ -326,6 +410,9 @@ async def terminate_flow(screen: Screen[None], pid: int, snap: Snapshot) -> None
 
 def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: str) -> None:
     """Run the ``close`` or ``terminate`` dialogue for the row under ``table``'s cursor."""
+    if table.filter_pending:  # the cursor's row may be one the new filter leaves out
+        screen.notify(FILTER_PENDING, severity="warning")
+        return
     conn = table.cursor_connection
     group = table.cursor_group
     if snap is None or (conn is None and group is None):
@@ -342,7 +429,7 @@ def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: s
         if refused is not None:  # no dialog for what the kernel cannot do
             screen.notify(f"not closed: {refused} (K)", severity="warning", markup=False)
             return
-        work = close_flow(screen, conn, snap)
+        work = close_flow(screen, conn, snap, finding(screen, "Close connection"))
     else:
         pid = conn.owning_process if conn is not None else group.pid if group else None
         if pid is None:
@@ -356,5 +443,5 @@ def start(screen: Screen[None], table: ConnTable, snap: Snapshot | None, kind: s
             )
             screen.notify(why, severity="warning", markup=False)
             return
-        work = terminate_flow(screen, pid, snap)
+        work = terminate_flow(screen, pid, snap, finding(screen, "Terminate process"))
     screen.run_worker(work, group="conn-action", exclusive=True, exit_on_error=False)

@@ -143,6 +143,8 @@ class ConnTable(ScrollView, can_focus=True):
         """An empty table; :meth:`update_snapshot` fills it."""
         super().__init__(id=id)
         self.index = RowIndex()
+        self._rows_query: Query = self.index.query
+        """The filter the rows shown obey (the index's query once its order is built)."""
         self.ghost_ttl_s = ghost_ttl_s
         self.hidden = hidden
         self.snapshot: Snapshot | None = None
@@ -290,6 +292,8 @@ class ConnTable(ScrollView, can_focus=True):
         """Sort by ``column`` (ascending unless ``reverse``), keeping the cursor's row."""
         if (column, reverse) != (self.index.sort_column, self.index.reverse):
             self._drop_page()
+        if not self.index.building:
+            self._rows_query = self.index.query
         self.index.set_sort(column, reverse)
         self._reindex()
 
@@ -297,6 +301,8 @@ class ConnTable(ScrollView, can_focus=True):
         """Filter by a parsed query."""
         if not query.empty:
             self._drop_page()
+        if not self.index.building:
+            self._rows_query = self.index.query
         self.index.set_query(query)
         self._reindex()
 
@@ -360,6 +366,16 @@ class ConnTable(ScrollView, can_focus=True):
             self._work_timer = self.set_timer(delay, self._work)
 
     @property
+    def filter_pending(self) -> bool:
+        """True while the rows shown (and their counts) are still the previous filter's: a
+        new filter's order is made in slices on a large table, seconds on a busy host.
+
+        Why not :attr:`RowIndex.building` alone: a re-sort is made in slices too, and its
+        rows (the same filter's) may be acted on meanwhile; a new filter's may not (``K``
+        offered to end the process of a row the new filter leaves out)."""
+        return self.index.building and self.index.query is not self._rows_query
+
+    @property
     def _urgent(self) -> bool:
         """The rows on screen wait: an order asked for, or a tick's many moves."""
         return self.index.building or self.index.catching_up
@@ -384,6 +400,8 @@ class ConnTable(ScrollView, can_focus=True):
         slices: ``tick_from`` is :meth:`_on_screen` before it)."""
         cursor = self._cursor_pos
         self._listed += 1
+        if not self.index.building:
+            self._rows_query = self.index.query
         if self.grouped:
             groups = self.index.groups(self.group_by)
             self._groups = {g.row_id: g for g in groups}

@@ -205,11 +205,12 @@ class ConnectionsScreen(Screen[None]):
             counts = dict(table.page.counts)
             self.query_one(StateBar).show(counts, counts, False, "owners: looking up…")
             return
+        note = uniform_note(table.uniform.values, table.layout_columns)
+        if table.filter_pending:  # the counts filtered are the previous filter's still
+            self.query_one(StateBar).show(index.counts_all, index.counts_all, False, note, True)
+            return
         self.query_one(StateBar).show(
-            index.counts_all,
-            index.counts_filtered,
-            not index.query.empty,
-            uniform_note(table.uniform.values, table.layout_columns),
+            index.counts_all, index.counts_filtered, not index.query.empty, note
         )
 
     def _on_header(self, state: HeaderState | None) -> None:

@@ -34,6 +34,8 @@ FOLDABLE: Final = len(SHOWN) - 1
 """How many States can fold into "others": all but Established."""
 NOTE_STEPS: Final = 4
 """The first steps: "all:", one space, the bare note, no note."""
+APPLYING: Final = "applying filter…"
+"""Said in the place of "N of M shown" while a new filter's rows are being made."""
 COMPACT_STEPS: Final = NOTE_STEPS + 3 + FOLDABLE + 1
 """How many ways :func:`state_line` has to shorten the line, applied in this order."""
 
@@ -51,6 +53,7 @@ def state_line(
     filtering: bool,
     note: str = "",
     compact: int = 0,
+    applying: bool = False,
 ) -> Text:
     """The counts, then ``note`` (columns folded into it) after a bar.
 
@@ -64,6 +67,10 @@ def state_line(
     sockets (``TimeWait 0/1397`` with no total at one tick, ``13 of 21461 shown`` at the
     next). Why shortening at all: at 80 columns a busy host's seven counts took two lines (a
     table row lost).
+
+    ``applying``: a new filter's rows are still being made (seconds on a busy host): the
+    counts of all rows and "applying filter…" in the place of "N of M shown", never the
+    previous filter's counts as if they were the new one's.
     """
     totals = [all_counts.get(s, 0) for s in SHOWN]
     shown = [filtered.get(s, 0) for s in SHOWN]
@@ -79,7 +86,7 @@ def state_line(
     for i in folded:
         other_total += totals[i]
         other_shown += shown[i]
-    only_shown_of = filtering and folds > FOLDABLE
+    only_shown_of = (filtering or applying) and folds > FOLDABLE
     text = Text()
     gap = " " if compact >= 2 else "  "
     for i, (label, total, kept) in enumerate(
@@ -100,6 +107,8 @@ def state_line(
     if filtering:
         part = f"{sum(filtered.values())} of {sum(all_counts.values())} shown"
         text.append(f"{gap}│ {part}" if text else part, style="dim")
+    elif applying:
+        text.append(f"{gap}│ {APPLYING}" if text else APPLYING, style="dim italic")
     if note and compact < NOTE_STEPS:
         if compact >= 1:
             note = note.replace("all rows: ", "" if compact >= 3 else "all: ", 1)
@@ -116,7 +125,7 @@ class StateBar(Static):
     """
 
     _shown: Text | None = None
-    _args: tuple[dict[TcpState, int], dict[TcpState, int], bool, str] | None = None
+    _args: tuple[dict[TcpState, int], dict[TcpState, int], bool, str, bool] | None = None
 
     def show(
         self,
@@ -124,15 +133,17 @@ class StateBar(Static):
         filtered: dict[TcpState, int],
         filtering: bool,
         note: str = "",
+        applying: bool = False,
     ) -> None:
-        """Redraw with the given counts, and ``note`` (columns folded into it) at the end.
+        """Redraw with the given counts, and ``note`` (columns folded into it) at the end
+        (``applying``: see :func:`state_line`).
 
         States other than Established and Listen appear only when some connection is in them.
         The line is made more compact step by step until it fits the width: always one line
         (a second one took a table row), never cut inside a count.
         """
-        self._args = (all_counts, filtered, filtering, note)
-        line = partial(state_line, all_counts, filtered, filtering, note)
+        self._args = (all_counts, filtered, filtering, note, applying)
+        line = partial(state_line, all_counts, filtered, filtering, note, applying=applying)
         text = fmt.fitted(line, COMPACT_STEPS, self.size.width)
         text.no_wrap, text.overflow = True, "ellipsis"  # below the minimum width only
         if text == self._shown:
