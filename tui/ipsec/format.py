@@ -25,6 +25,12 @@ LOWER_BOUND: Final = "≥"
 """Before a total that is only a lower bound (events were missed: the detail says which)."""
 PENDING: Final = "…"
 """Shown for a total's rate before a second sample exists."""
+VALUE_CELLS: Final = 11
+"""Width of a counter row's value cell (``.cell-value`` in ipsec.tcss): ``999,999,999`` whole."""
+RATE_CELLS: Final = 10
+"""Width of a counter row's rate cell (``.cell-rate`` in ipsec.tcss): ``99,999 now`` whole."""
+UNITS: Final = ("k", "M", "G", "T", "P", "E")
+"""SI prefixes of :func:`compact`, 10**3 each; a uint64 counter ends at 18.4 E."""
 
 GRADE_CLASS: Final[dict[Grade, str]] = {
     Grade.EXACT: "grade-exact",
@@ -39,32 +45,68 @@ def count(value: int | None) -> str:
     return MISSING if value is None else tfmt.intcomma(value)
 
 
-def value_cell(row: CounterRow) -> str:
-    """``3``, or ``≥3`` when the total is only a lower bound (the listener missed events)."""
-    value = count(row.value)
-    return f"{LOWER_BOUND}{value}" if row.lower_bound and row.value is not None else value
+def compact(value: int) -> str:
+    """``1.23 T``: three significant digits and an SI prefix, cut down, never rounded up.
+
+    Why down: the row shows a count (or a lower bound, after ``≥``) that has been reached;
+    ``1.00 T`` for 999,999,999,999 would claim one more event than happened. The detail
+    gives the exact figure.
+    """
+    if value < 1000:
+        return str(value)
+    power = min((len(str(value)) - 1) // 3, len(UNITS))
+    scale = 1000**power
+    decimals = max(0, 3 - len(str(value // scale)))
+    whole, part = divmod(value * 10**decimals // scale, 10**decimals)
+    figure = f"{whole}.{part:0{decimals}d}" if decimals else str(whole)
+    return f"{figure} {UNITS[power - 1]}"
 
 
-def counter_rate(value: float | None) -> str:
-    """A per-second rate with grouping: ``1,234.5/s`` (negative rates never reach here)."""
+def fitted_count(value: int, width: int | None = None) -> str:
+    """``1,234,567`` when it has at most ``width`` characters (None: any), else compact.
+
+    Why not cut: a label cuts at its end, so 1,234,567,890,123 in 11 cells read
+    ``1,234,567,8``, about a thousandth of the count, with nothing to say so.
+    """
+    whole = tfmt.intcomma(value)
+    return whole if width is None or len(whole) <= width else compact(value)
+
+
+def value_cell(row: CounterRow, width: int | None = None) -> str:
+    """``3``, or ``≥3`` when the total is only a lower bound (the listener missed events);
+    within ``width`` characters (``1.23 T``) when given (a row), exact when not (the detail)."""
+    if row.value is None:
+        return MISSING
+    if not row.lower_bound:
+        return fitted_count(row.value, width)
+    room = None if width is None else width - len(LOWER_BOUND)
+    return f"{LOWER_BOUND}{fitted_count(row.value, room)}"
+
+
+def counter_rate(value: float | None, width: int | None = None) -> str:
+    """A per-second rate with grouping: ``1,234.5/s`` (negative rates never reach here);
+    ``1.23 G/s`` when it would not fit ``width`` characters (None: any)."""
     if value is None:
         return PENDING
     if value >= 100:
-        return f"{tfmt.intcomma(round(value))}/s"
+        room = None if width is None else width - len("/s")
+        return f"{fitted_count(round(value), room)}/s"
     return f"{value:.1f}/s"
 
 
-def rate_cell(row: CounterRow, *, live: bool = True) -> str:
+def rate_cell(row: CounterRow, *, live: bool = True, width: int | None = None) -> str:
     """The rate column: rate for totals, level for gauges, reset/pending/not-reported marks.
     Not ``live`` (the link to the server is down): nothing is measured now, so no rate and no
-    level "now"."""
+    level "now". Within ``width`` characters when given: a wide level is compact and keeps
+    its ``now`` (a label wrapped ``211,968 now`` at the space and showed a bare ``211,968``)."""
     if row.value is None or not live:
         return MISSING
     if row.kind is Kind.GAUGE:
-        return f"{tfmt.intcomma(row.value)} now"
+        room = None if width is None else width - len(" now")
+        return f"{fitted_count(row.value, room)} now"
     if row.reset or (row.rate is not None and row.rate < 0):
         return RESET
-    return counter_rate(row.rate)
+    return counter_rate(row.rate, width)
 
 
 def short_reason(reason: str | None) -> str:

@@ -71,8 +71,8 @@ class CounterRowView(Horizontal, can_focus=True):
         value received while the link to the server is down (dimmed, no rate); ``sample_no``:
         the sample number of the row's newest history entry (fixes the sparkline's buckets)."""
         old, self.row = self.row, row
-        self._set("value", fmt.value_cell(row))
-        self._set("rate", fmt.rate_cell(row, live=not stale))
+        self._set("value", fmt.value_cell(row, fmt.VALUE_CELLS))
+        self._set("rate", fmt.rate_cell(row, live=not stale, width=fmt.RATE_CELLS))
         self.set_class(stale, "-stale")
         self._set("kind", row.kind.value)
         self._set("grade", row.grade.value)

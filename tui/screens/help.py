@@ -101,6 +101,7 @@ IPSEC_MEANINGS: Final = (
     ("N now", "gauge: the current value"),
     ("—", "not reported: the row says why (privilege, daemon absent, no honest source)"),
     ("≥N", "a lower bound: events were missed (the listener lost the daemon); detail says why"),
+    ("1.23 T", "a count too wide for its cell, cut down to 3 digits (k M G T P E); detail exact"),
     ("⟲ reset", "the total went down (daemon restart, counter reset, wrap): no rate"),
     (
         "╎",
