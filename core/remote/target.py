@@ -2,10 +2,13 @@
 
 Why the system ``ssh`` client and not a library: the user's ``~/.ssh/config``, agent, ProxyJump,
 ControlMaster and known_hosts then apply exactly as for their own ``ssh``. ``TCPSCOPE_SSH``
-replaces the ``ssh`` command itself (the ``GIT_SSH_COMMAND`` convention), split like a shell
-would; tcpscope appends ``-T``, ``-p PORT`` when a port was given, ``-o BatchMode=yes`` for
-unattended reconnections (a password prompt would land in the middle of the TUI), then the
-destination and the remote command.
+replaces the ``ssh`` command itself (the ``GIT_SSH_COMMAND`` convention), split into words like
+a shell would, a word's leading ``~`` or ``~user`` expanded (README's ``ssh -F ~/lab/config``).
+Not run by ``sh`` as git does: dash would fork ssh rather than exec it, and the parent-death
+signal (core.remote.deathsig) would then end only the shell, leaving ssh behind. tcpscope
+appends ``-T``, ``-p PORT`` when a port was given, ``-o BatchMode=yes`` for unattended
+reconnections (a password prompt would land in the middle of the TUI), then the destination
+and the remote command.
 """
 
 from __future__ import annotations
@@ -78,11 +81,16 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
     return RemoteTarget(host, user or None, port, sudo, python)
 
 
+def _tilde(word: str) -> str:
+    """``~/x`` and ``~user/x`` as a shell expands them (``~`` alone names the home too)."""
+    return os.path.expanduser(word) if word.startswith("~") else word
+
+
 def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[str]:
     """The ssh command line (``$TCPSCOPE_SSH`` or ``ssh``, then our options)."""
     custom = os.environ.get(SSH_ENV, "").strip()
     try:
-        base = shlex.split(custom) if custom else ["ssh"]
+        base = [_tilde(word) for word in shlex.split(custom)] if custom else ["ssh"]
     except ValueError as exc:
         raise UsageError(f"{SSH_ENV}: cannot split {custom!r} ({exc})") from None
     argv = [*base, "-T"]

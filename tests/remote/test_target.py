@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.errors import UsageError
@@ -39,6 +41,12 @@ def test_ssh_command_is_replaced_by_the_environment(monkeypatch: pytest.MonkeyPa
     assert ssh_argv(target, "CMD", batch=True) == [
         *("ssh", "-F", "/home/a b/lab config", "-T", "-o", "BatchMode=yes"),
         *("-p", "2222", "alice@web1", "CMD"),
+    ]
+    monkeypatch.setenv("HOME", "/home/alice")  # README's example: ~ is the home, as in a shell
+    monkeypatch.setenv("TCPSCOPE_SSH", "ssh -F ~/lab/config -i ~root/k -o X=~/no")
+    assert ssh_argv(target, "CMD", batch=False)[:7] == [
+        *("ssh", "-F", "/home/alice/lab/config", "-i", f"{os.path.expanduser('~root')}/k"),
+        *("-o", "X=~/no"),
     ]
     monkeypatch.setenv("TCPSCOPE_SSH", "ssh 'unclosed")
     with pytest.raises(UsageError, match="TCPSCOPE_SSH"):

@@ -1,0 +1,37 @@
+"""``tcpscope --remote`` through a real sshd (tests/lab/ssh_lab.py): what a reviewer met
+running it by hand (a ``~`` in ``TCPSCOPE_SSH``, a killed ssh, server-checked input)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.lab.ssh_lab import SshLab, have_ssh_lab
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(have_ssh_lab() is not None, reason=str(have_ssh_lab())),
+]
+TCPSCOPE = [sys.executable, "-m", "tui"]
+
+
+def test_the_readme_s_tilde_in_tcpscope_ssh_is_expanded(lab: SshLab, tmp_path: Path) -> None:
+    """README's ``TCPSCOPE_SSH="ssh -F ~/lab/config"``: ``~`` is the user's home, as in the
+    shell that runs ``GIT_SSH_COMMAND`` (ssh was handed a literal ``~/lab/config``)."""
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "config").write_text(
+        f"IdentityFile {lab.dir / 'user_key'}\nIdentitiesOnly yes\nIdentityAgent none\n"
+        f"UserKnownHostsFile {lab.dir / 'known_hosts'}\nGlobalKnownHostsFile /dev/null\n"
+        "StrictHostKeyChecking yes\nConnectTimeout 5\n"
+    )
+    env = {**lab.env, "HOME": str(tmp_path), "TCPSCOPE_SSH": "ssh -F ~/lab/config"}
+    done = subprocess.run(
+        [*TCPSCOPE, "--remote", lab.target, "connections", "--json"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and "ssh failed" not in done.stderr, done.stderr
+    assert json.loads(done.stdout)
