@@ -18,7 +18,7 @@ from typing import Final
 from core.errors import MonitorError, RemoteError, UsageError
 from core.remote.bundle import MIN_PYTHON
 from core.remote.target import RemoteTarget
-from core.textsafe import printable
+from core.textsafe import composed, printable
 
 USAGE: Final = "usage"
 """The agent's ``fatal`` cause for the user's input refused on the server."""
@@ -60,6 +60,10 @@ unknown, and ssh's own line is quoted instead of advice to accept the key."""
 _FINGERPRINT: Final = re.compile(r"(SHA256:[A-Za-z0-9+/]{43})\.?")
 """The fingerprint ssh prints on its own line for the key the server sent."""
 _LOADER_FAILED: Final = re.compile(r": error while loading shared libraries: ")
+
+
+_USAGE_MAX: Final = 1000
+"""A server's usage line is cut here (a local one names at most a 255-byte netns or a path)."""
 
 
 def _clean(line: str) -> str:
@@ -186,5 +190,8 @@ def fatal_error(target: RemoteTarget, cause: str, message: str) -> MonitorError:
     """The error for the agent's ``fatal``: bad input checked on the server is a UsageError
     in the words of a local run (exit 2), anything else a RemoteError (exit 1)."""
     if cause == USAGE:
-        return UsageError(_clean(message))
+        # The agent's line already embeds printable() names (its backslashes start their
+        # escapes): escaping it again doubled them. composed() still escapes any control
+        # character a server sent, and leaves an already-safe line as it is.
+        return UsageError(composed(message.strip())[:_USAGE_MAX])
     return RemoteError(from_fatal(target, cause, message))

@@ -35,3 +35,24 @@ def test_the_readme_s_tilde_in_tcpscope_ssh_is_expanded(lab: SshLab, tmp_path: P
     )  # fmt: skip
     assert done.returncode == 0 and "ssh failed" not in done.stderr, done.stderr
     assert json.loads(done.stdout)
+
+
+def test_input_refused_by_the_server_reads_as_a_local_run(lab: SshLab) -> None:
+    """The agent escaped the name once; the client escaped it again (``'\\\\x1b[31m…'``): the
+    remote line must be the local one, with the ESC still shown as ``\\x1b``, never sent."""
+    name = "\x1b[31mbad[red]"
+    local = run(lab, "--netns", name, "connections")
+    remote = run(lab, lab.target, "--netns", name, "connections")
+    line = "tcpscope: --netns: no network namespace or container named '\\x1b[31mbad[red]'\n"
+    assert local == (2, line)
+    assert remote == local
+
+
+def run(lab: SshLab, *args: str) -> tuple[int, str]:
+    """(exit code, stderr) of tcpscope; ``--remote`` when the first argument is a target."""
+    remote = ["--remote", args[0]] if args and args[0] == lab.target else []
+    done = subprocess.run(
+        [*TCPSCOPE, *remote, *args[len(remote) // 2 :]],
+        capture_output=True, text=True, env=lab.env, timeout=60, check=False,
+    )  # fmt: skip
+    return done.returncode, done.stderr
