@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import signal
 from collections.abc import Sequence
 from typing import Final
 
@@ -76,6 +77,31 @@ def _ssh_line(lines: Sequence[str]) -> str:
         if line.strip():
             return _clean(line)
     return "no message"
+
+
+_SSH_NOTE: Final = re.compile(r"^Warning: Permanently added .* to the list of known hosts")
+"""ssh's note on a key it just saved (``accept-new``): said at login, never a reason."""
+
+
+def from_end(code: int | None, stderr: Sequence[str]) -> str:
+    """Why a running session ended: a signal in words, else the exit status; then the last
+    line ssh or the server wrote since the session started (``stderr``: only those), not
+    ssh's own notes (``session ended (exit -9): Warning: Permanently added …`` quoted the
+    login's host-key note for an ssh that was killed)."""
+    if code is not None and code < 0:
+        head = f"ssh was killed by {_signal_words(-code)}"
+    else:
+        head = f"session ended (exit {'unknown' if code is None else code})"
+    said = [ln for ln in stderr if ln.strip() and not _SSH_NOTE.match(ln.strip())]
+    return f"{head}: {printable(said[-1].strip())[:160]}" if said else head
+
+
+def _signal_words(number: int) -> str:
+    """``signal 9 (SIGKILL)``; the number alone for one Python does not name."""
+    try:
+        return f"signal {number} ({signal.Signals(number).name})"
+    except ValueError:
+        return f"signal {number}"
 
 
 def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:

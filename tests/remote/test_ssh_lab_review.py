@@ -3,13 +3,19 @@ running it by hand (a ``~`` in ``TCPSCOPE_SSH``, a killed ssh, server-checked in
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from core.remote.feed import RemoteFeed, stream_config
+from core.remote.target import parse_target
 from tests.lab.ssh_lab import SshLab, have_ssh_lab
 
 pytestmark = [
@@ -56,3 +62,33 @@ def run(lab: SshLab, *args: str) -> tuple[int, str]:
         capture_output=True, text=True, env=lab.env, timeout=60, check=False,
     )  # fmt: skip
     return done.returncode, done.stderr
+
+
+def test_a_killed_ssh_is_named_not_the_host_key_note_from_its_login(
+    lab: SshLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ssh killed mid-session said ``session ended (exit -9): Warning: Permanently added
+    '[10.…]:…`` (the note ssh printed when it logged in): the signal, in words."""
+    known = tmp_path / "known_hosts"  # empty: ssh accepts the key and says so on stderr
+    ssh = lab.ssh_command.replace(
+        f"UserKnownHostsFile={lab.dir / 'known_hosts'}", f"UserKnownHostsFile={known}"
+    ).replace("StrictHostKeyChecking=yes", "StrictHostKeyChecking=accept-new")
+    monkeypatch.setenv("TCPSCOPE_SSH", ssh)
+    feed = RemoteFeed(
+        parse_target(lab.target),
+        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=False, provider="auto",
+                      vici=None, every_tcp_info=False, netns=None),
+    )  # fmt: skip
+    feed.connect()
+    try:
+        session = feed._session
+        assert session is not None and session._proc is not None
+        assert any("Permanently added" in line for line in session._stderr)
+        os.kill(session._proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while feed.link_cause is None:
+            assert time.monotonic() < deadline, "the drop was never seen"
+            time.sleep(0.01)
+        assert feed.link_cause == "ssh was killed by signal 9 (SIGKILL)"
+    finally:
+        asyncio.run(feed.aclose())
