@@ -14,6 +14,7 @@ and the remote command.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import re
 import shlex
@@ -58,6 +59,8 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
     user, sep, rest = text.rpartition("@")
     if not sep:
         user, rest = "", text
+    elif not user:  # "@lab": not a login as whoever ssh picks, a user name left out
+        raise UsageError(f"--remote {text!r}: empty user name (expected [user@]host[:port])")
     port: int | None = None
     if rest.startswith("["):
         host, close, tail = rest[1:].partition("]")
@@ -66,6 +69,8 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
         port_text = tail[1:] if tail else None
     elif rest.count(":") == 1:
         host, _, port_text = rest.partition(":")
+    elif rest.count(":") > 1 and not _is_ipv6(rest):  # "lab:22:33" went to ssh as a host
+        raise UsageError(f"--remote {text!r}: expected [user@]host[:port] (IPv6 as [addr]:port)")
     else:
         host, port_text = rest, None  # a bare IPv6 address, or no port
     if port_text is not None:
@@ -84,6 +89,15 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
 def _tilde(word: str) -> str:
     """``~/x`` and ``~user/x`` as a shell expands them (``~`` alone names the home too)."""
     return os.path.expanduser(word) if word.startswith("~") else word
+
+
+def _is_ipv6(text: str) -> bool:
+    """Whether ``text`` is an IPv6 address (a scope such as ``%eth0`` allowed)."""
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[str]:

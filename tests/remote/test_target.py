@@ -26,7 +26,11 @@ def test_targets(text: str, expected: RemoteTarget) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "-oProxyCommand=x", "a@", "host:0", "host:70000", "host:x", "[::1", "a b"]
+    "text",
+    [
+        *("", "-oProxyCommand=x", "a@", "host:0", "host:70000", "host:x", "[::1", "a b"),
+        *("@lab", "@lab:22", "lab:22:33", "a:b:c", "u@lab:22:33", "::1:x"),
+    ],
 )
 def test_bad_targets_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="--remote"):
