@@ -92,3 +92,22 @@ def test_a_killed_ssh_is_named_not_the_host_key_note_from_its_login(
         assert feed.link_cause == "ssh was killed by signal 9 (SIGKILL)"
     finally:
         asyncio.run(feed.aclose())
+
+
+def test_close_without_the_right_on_the_server_gives_the_remote_advice(
+    lab: SshLab, server_listener: int, tmp_path: Path
+) -> None:
+    """The agent runs as nobody without capabilities (a non-root login): "run as root" was
+    the local advice; over --remote the way is --remote-sudo or a root login."""
+    python = tmp_path / "python-as-nobody"
+    python.write_text(
+        "#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "
+        '--bounding-set=-all /usr/bin/python3 "$@"\n'
+    )
+    python.chmod(0o755)
+    tmp_path.chmod(0o755)
+    args = ("--remote-python", str(python), "close", "--local-port", str(server_listener))
+    code, said = run(lab, lab.target, *args, "--state", "Listen", "--yes")
+    assert code == 1, said
+    assert "run as root" not in said, said
+    assert "CAP_NET_ADMIN on the server: add --remote-sudo, or log in as root" in said, said
