@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from core.connections.actions import CloseTarget, Outcome, Refusal
+from core.connections.actions import CLOSE_REASONS, CloseTarget, Outcome, Refusal
 from core.connections.model import TcpConnection
 from core.connections.snapshot import Snapshot
 from core.errors import MonitorError, RemoteError
@@ -99,8 +99,19 @@ class RemoteActions:
         out = []
         for conn, (done, message, refusal) in zip(conns, reply.get("outcomes", []), strict=False):
             kind = Refusal(refusal) if refusal else None
-            out.append((conn, Outcome(bool(done), str(message), kind)))
+            out.append((conn, Outcome(bool(done), self._advice(str(message)), kind)))
         return out
+
+    def _advice(self, message: str) -> str:
+        """The server's words, with the remote way to the right where the local one would
+        mislead: "run as root" meant this machine's root; on the server it is a root login
+        or --remote-sudo (a root agent that still lacks the capability keeps its words)."""
+        if message != CLOSE_REASONS[Refusal.NOT_PERMITTED]:
+            return message
+        return (
+            "not permitted: closing a socket needs CAP_NET_ADMIN on the server: add "
+            "--remote-sudo, or log in as root"
+        )
 
     def end(self) -> None:
         """End the session (the agent exits with its stdin)."""

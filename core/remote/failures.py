@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import shlex
+import signal
 from collections.abc import Sequence
 from typing import Final
 
 from core.errors import MonitorError, RemoteError, UsageError
 from core.remote.bundle import MIN_PYTHON
 from core.remote.target import RemoteTarget
-from core.textsafe import printable
+from core.textsafe import composed, printable
 
 USAGE: Final = "usage"
 """The agent's ``fatal`` cause for the user's input refused on the server."""
@@ -62,6 +63,10 @@ _FINGERPRINT: Final = re.compile(r"(SHA256:[A-Za-z0-9+/]{43})\.?")
 _LOADER_FAILED: Final = re.compile(r": error while loading shared libraries: ")
 
 
+_USAGE_MAX: Final = 1000
+"""A server's usage line is cut here (a local one names at most a 255-byte netns or a path)."""
+
+
 def _clean(line: str) -> str:
     return printable(line.strip())[:200]
 
@@ -72,6 +77,31 @@ def _ssh_line(lines: Sequence[str]) -> str:
         if line.strip():
             return _clean(line)
     return "no message"
+
+
+_SSH_NOTE: Final = re.compile(r"^Warning: Permanently added .* to the list of known hosts")
+"""ssh's note on a key it just saved (``accept-new``): said at login, never a reason."""
+
+
+def from_end(code: int | None, stderr: Sequence[str]) -> str:
+    """Why a running session ended: a signal in words, else the exit status; then the last
+    line ssh or the server wrote since the session started (``stderr``: only those), not
+    ssh's own notes (``session ended (exit -9): Warning: Permanently added …`` quoted the
+    login's host-key note for an ssh that was killed)."""
+    if code is not None and code < 0:
+        head = f"ssh was killed by {_signal_words(-code)}"
+    else:
+        head = f"session ended (exit {'unknown' if code is None else code})"
+    said = [ln for ln in stderr if ln.strip() and not _SSH_NOTE.match(ln.strip())]
+    return f"{head}: {printable(said[-1].strip())[:160]}" if said else head
+
+
+def _signal_words(number: int) -> str:
+    """``signal 9 (SIGKILL)``; the number alone for one Python does not name."""
+    try:
+        return f"signal {number} ({signal.Signals(number).name})"
+    except ValueError:
+        return f"signal {number}"
 
 
 def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
@@ -186,5 +216,8 @@ def fatal_error(target: RemoteTarget, cause: str, message: str) -> MonitorError:
     """The error for the agent's ``fatal``: bad input checked on the server is a UsageError
     in the words of a local run (exit 2), anything else a RemoteError (exit 1)."""
     if cause == USAGE:
-        return UsageError(_clean(message))
+        # The agent's line already embeds printable() names (its backslashes start their
+        # escapes): escaping it again doubled them. composed() still escapes any control
+        # character a server sent, and leaves an already-safe line as it is.
+        return UsageError(composed(message.strip())[:_USAGE_MAX])
     return RemoteError(from_fatal(target, cause, message))

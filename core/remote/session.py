@@ -190,6 +190,10 @@ class AgentSession:
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
         self._stderr_done = threading.Event()
+        self._stderr_count = 0
+        """Lines ssh wrote on stderr so far (the deque keeps the last ones)."""
+        self._stderr_at_hello = 0
+        """``_stderr_count`` when the agent said hello: what came before is the login's."""
         self._buffer = b""
         self._noise = b""
         """The start of what the login shell printed before the status line (for errors)."""
@@ -260,6 +264,7 @@ class AgentSession:
             self.close()
             raise
         writer.join(5.0)  # the agent read it all: done, or about to be
+        self._stderr_at_hello = self._stderr_count
         self.start_s = time.monotonic() - started
         return self.hello
 
@@ -459,9 +464,10 @@ class AgentSession:
 
     def _end_reason(self) -> str:
         code = self._wait_exit(2.0)
-        lines = [ln for ln in self._stderr if ln.strip()]
-        detail = f": {printable(lines[-1].strip())[:160]}" if lines else ""
-        return f"session ended (exit {code}){detail}"
+        self._stderr_done.wait(1.0)
+        since = self._stderr_count - self._stderr_at_hello  # the login's lines are old news
+        lines = list(self._stderr)[-since:] if since else []
+        return failures.from_end(code, lines)
 
     # --- writing and ending -----------------------------------------------------------
     def _write(self, data: bytes) -> None:
@@ -498,6 +504,7 @@ class AgentSession:
         try:
             for raw in self._proc.stderr:
                 self._stderr.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self._stderr_count += 1
         finally:
             self._stderr_done.set()
 

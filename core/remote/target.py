@@ -2,15 +2,19 @@
 
 Why the system ``ssh`` client and not a library: the user's ``~/.ssh/config``, agent, ProxyJump,
 ControlMaster and known_hosts then apply exactly as for their own ``ssh``. ``TCPSCOPE_SSH``
-replaces the ``ssh`` command itself (the ``GIT_SSH_COMMAND`` convention), split like a shell
-would; tcpscope appends ``-T``, ``-p PORT`` when a port was given, ``-o BatchMode=yes`` for
-unattended reconnections (a password prompt would land in the middle of the TUI), then the
-destination and the remote command.
+replaces the ``ssh`` command itself (the ``GIT_SSH_COMMAND`` convention), split into words like
+a shell would, a word's leading ``~`` or ``~user`` expanded (README's ``ssh -F ~/lab/config``).
+Not run by ``sh`` as git does: dash would fork ssh rather than exec it, and the parent-death
+signal (core.remote.deathsig) would then end only the shell, leaving ssh behind. tcpscope
+appends ``-T``, ``-p PORT`` when a port was given, ``-o BatchMode=yes`` for unattended
+reconnections (a password prompt would land in the middle of the TUI), then the destination
+and the remote command.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import re
 import shlex
@@ -55,6 +59,8 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
     user, sep, rest = text.rpartition("@")
     if not sep:
         user, rest = "", text
+    elif not user:  # "@lab": not a login as whoever ssh picks, a user name left out
+        raise UsageError(f"--remote {text!r}: empty user name (expected [user@]host[:port])")
     port: int | None = None
     if rest.startswith("["):
         host, close, tail = rest[1:].partition("]")
@@ -63,6 +69,8 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
         port_text = tail[1:] if tail else None
     elif rest.count(":") == 1:
         host, _, port_text = rest.partition(":")
+    elif rest.count(":") > 1 and not _is_ipv6(rest):  # "lab:22:33" went to ssh as a host
+        raise UsageError(f"--remote {text!r}: expected [user@]host[:port] (IPv6 as [addr]:port)")
     else:
         host, port_text = rest, None  # a bare IPv6 address, or no port
     if port_text is not None:
@@ -78,11 +86,25 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
     return RemoteTarget(host, user or None, port, sudo, python)
 
 
+def _tilde(word: str) -> str:
+    """``~/x`` and ``~user/x`` as a shell expands them (``~`` alone names the home too)."""
+    return os.path.expanduser(word) if word.startswith("~") else word
+
+
+def _is_ipv6(text: str) -> bool:
+    """Whether ``text`` is an IPv6 address (a scope such as ``%eth0`` allowed)."""
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[str]:
     """The ssh command line (``$TCPSCOPE_SSH`` or ``ssh``, then our options)."""
     custom = os.environ.get(SSH_ENV, "").strip()
     try:
-        base = shlex.split(custom) if custom else ["ssh"]
+        base = [_tilde(word) for word in shlex.split(custom)] if custom else ["ssh"]
     except ValueError as exc:
         raise UsageError(f"{SSH_ENV}: cannot split {custom!r} ({exc})") from None
     argv = [*base, "-T"]

@@ -80,8 +80,10 @@ async def test_a_long_user_at_host_gives_way_to_the_reconnection_s_words(
         assert snap is not None and snap.error is not None
         since = snap.error.since.strftime("%H:%M:%S")
         assert len(header) <= width, header
-        assert header.startswith("tcpscope  operator@"), header
-        assert re.search(rf"reconnecting: attempt \d+ since {since}$", header), header
+        assert header.startswith("tcpscope  operato"), header  # user@host gives way first
+        assert " (root)  reconnecting: attempt" in header, header  # the privilege: whole
+        # (a loaded host stretches the 0.5 s interval: that note may follow, whole)
+        assert re.search(rf"reconnecting: attempt \d+ since {since}(  \(stretched\))?$", header)
         assert "failed" not in header and " … " not in header, header
         await pilot.press("q")
 
@@ -90,7 +92,8 @@ async def test_the_cause_of_an_outage_is_on_the_connections_screen_at_80x24(
     feed: RemoteFeed, tmp_path: Path
 ) -> None:
     """With no IPsec screen (--no-ipsec), the connections screen is the only place to say
-    why no live data comes: on one line below the header, the cause alone."""
+    why no live data comes: below the header, the cause alone, whole (cut at 80 columns it
+    lost ssh's own words, the part that says what to fix), on the lines it needs."""
     app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
@@ -101,9 +104,10 @@ async def test_the_cause_of_an_outage_is_on_the_connections_screen_at_80x24(
         await until(pilot, lambda: "attempt 1 failed" in (feed.link_status or ""))
         await pilot.pause(0.3)
         banner = screen.query_one("#banner", Static)
-        assert banner.display and banner.size.height == 1
-        said = "".join(s.text for s in banner.render_lines(Region(0, 0, 80, 1))[0])
-        assert said.startswith("  cause: connection refused (ssh: connect to host"), said
-        assert "attempt" not in said and "since" not in said and "reconnecting" not in said
-        assert screen.table.size.height == rows_before - 1  # one row, not two or three
+        height = banner.size.height
+        assert banner.display and height == 2
+        lines = banner.render_lines(Region(0, 0, 80, height))
+        said = " ".join("".join(s.text for s in line).strip() for line in lines)
+        assert said == f"cause: connection refused ({REFUSED})", said
+        assert screen.table.size.height == rows_before - height
         await pilot.press("q")

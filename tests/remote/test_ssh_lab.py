@@ -196,8 +196,8 @@ async def test_a_reconnection_is_said_once_on_the_header_line_at_80_columns(
     lab: SshLab, server_listener: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """State, attempt and since on the one header line; the banner below says only why, on
-    one line (repeating them it wrapped to two more lines at 80 columns, taken from the
-    table)."""
+    the lines that takes (repeating them it wrapped to two more lines at 80 columns, taken
+    from the table), ssh's own words whole."""
     feed = open_feed(lab, monkeypatch)
     app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -218,9 +218,10 @@ async def test_a_reconnection_is_said_once_on_the_header_line_at_80_columns(
             assert header.count("attempt") == 1 and len(header) <= 80, header
             banner = screen.query_one("#banner", Static)
             said = header_text_of(banner)
-            assert banner.display and banner.size.height == 1, said
+            assert banner.display and banner.size.height == 2, said
+            assert said.rstrip().endswith(": Connection timed out)"), said
             assert "attempt" not in said and "since" not in said, said
-            assert screen.table.size.height == rows_before - 1
+            assert screen.table.size.height == rows_before - 2
         finally:
             lab.stall(False)
             lab.start_sshd()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.errors import UsageError
@@ -24,7 +26,11 @@ def test_targets(text: str, expected: RemoteTarget) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "-oProxyCommand=x", "a@", "host:0", "host:70000", "host:x", "[::1", "a b"]
+    "text",
+    [
+        *("", "-oProxyCommand=x", "a@", "host:0", "host:70000", "host:x", "[::1", "a b"),
+        *("@lab", "@lab:22", "lab:22:33", "a:b:c", "u@lab:22:33", "::1:x"),
+    ],
 )
 def test_bad_targets_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="--remote"):
@@ -39,6 +45,12 @@ def test_ssh_command_is_replaced_by_the_environment(monkeypatch: pytest.MonkeyPa
     assert ssh_argv(target, "CMD", batch=True) == [
         *("ssh", "-F", "/home/a b/lab config", "-T", "-o", "BatchMode=yes"),
         *("-p", "2222", "alice@web1", "CMD"),
+    ]
+    monkeypatch.setenv("HOME", "/home/alice")  # README's example: ~ is the home, as in a shell
+    monkeypatch.setenv("TCPSCOPE_SSH", "ssh -F ~/lab/config -i ~root/k -o X=~/no")
+    assert ssh_argv(target, "CMD", batch=False)[:7] == [
+        *("ssh", "-F", "/home/alice/lab/config", "-i", f"{os.path.expanduser('~root')}/k"),
+        *("-o", "X=~/no"),
     ]
     monkeypatch.setenv("TCPSCOPE_SSH", "ssh 'unclosed")
     with pytest.raises(UsageError, match="TCPSCOPE_SSH"):

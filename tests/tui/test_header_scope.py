@@ -286,3 +286,28 @@ def test_a_link_down_keeps_its_state_attempt_and_since_whole(width: int) -> None
     assert "  reconnecting: attempt 3 since 09:00:00  " in text, text
     assert text.endswith("  PAUSED  cells hidden"), text
     assert "failed" not in text and " … " not in text, text
+
+
+@pytest.mark.parametrize("host", ["revremote@10.219.7.2", "revremote@lab"])
+@pytest.mark.parametrize("privilege", ["root", "root via sudo", "user"])
+@pytest.mark.parametrize("width", [78, 90, 100])
+def test_a_remote_privilege_is_kept_whole_and_user_at_host_cut_first(
+    host: str, privilege: str, width: int
+) -> None:
+    """``revremote@lab (root …`` could not tell "root" from "root via sudo", and
+    ``revremote@10.…  reconnecting`` lost the privilege: user@host gives way, the privilege
+    in its parentheses stays whole beside it (78: the header's cells at 80 columns)."""
+    base = _unreadable_state(shown=7, unreadable=3)
+    assert base.snapshot is not None
+    seen = replace(base.snapshot, privilege=Privilege())  # as root on the server
+    base = replace(base, snapshot=seen)
+    snap = replace(seen, error=SourceError(ErrorKind.UNAVAILABLE, LINK, T0))
+    label = f"{host} ({privilege})"
+    for state in (
+        replace(base, host=label, snapshot=snap, link=LINK, live=False),
+        replace(base, host=label, live=False),
+    ):
+        text = fitted_header(state, width).plain
+        assert len(text) <= width, text
+        assert f" ({privilege})  " in text, text
+        assert text.startswith(f"tcpscope  {host[:7]}"), text

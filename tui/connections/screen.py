@@ -218,10 +218,10 @@ class ConnectionsScreen(Screen[None]):
             self._show_banner(state.snapshot, state.link, state.link_cause)
 
     def _show_banner(self, snap: Snapshot, link: str | None, cause: str | None) -> None:
-        """The sampler's error; for a remote link's outage only its cause, on one line: the
-        header says the state, attempt and since (a banner repeating them wrapped to two
+        """The sampler's error; for a remote link's outage only its cause, whole (wrapped):
+        the header says the state, attempt and since (a banner repeating them took two more
         lines at 80 columns), but not why, and "connection refused", "login refused" and
-        "no python3" need different fixes."""
+        "no python3" need different fixes, told by the words of ssh or the server."""
         banner = self.query_one("#banner", Static)
         error = snap.error
         if error is None or (link and not cause):

@@ -149,8 +149,9 @@ def fitted_header(state: HeaderState, width: int) -> Text:
     shortenings that fit. When even the shortest line does not, the rest gives way to the
     words that say whether the rows are current: the age, PAUSED and the privilege note,
     and while a remote link is down its state, attempt and since (which stand for the age).
-    A long host label is cut first (to :data:`HOST_MIN_CELLS`), then the scope goes whole,
-    then the stretch note (the rows come slower than asked: the last to go). Cutting by
+    A long host label is cut first (to :data:`HOST_MIN_CELLS`; a remote feed's user@host,
+    its privilege kept whole: see :func:`host_parts`), then the scope goes whole,
+    then the stretch note (the rows come slower than asked), then that privilege note. Cutting by
     cells made "(3 unreadab…", "(stre…" and "reconnecting: …", which said nothing; only a
     terminal too narrow for the name, the shortest host and those words is still cut at the
     end."""
@@ -158,17 +159,36 @@ def fitted_header(state: HeaderState, width: int) -> Text:
     if not width or text.cell_len <= width:
         return text
     tail = _tail(state, COMPACT_STEPS)
-    host = cell_len(fmt.safe(state.host))
-    for scope, stretch in ((True, True), (False, True), (False, False)):
-        head = _head(state, COMPACT_STEPS, scope=scope, stretch=stretch)
+    host = cell_len(host_parts(fmt.safe(state.host))[0])
+    for scope, stretch, note in (
+        (True, True, True),
+        (False, True, True),
+        (False, False, True),
+        (False, False, False),
+    ):
+        parts = {"scope": scope, "stretch": stretch, "privilege": note}
+        head = _head(state, COMPACT_STEPS, **parts)
         cut = host - (_joined(head, tail).cell_len - width)
         if cut < host:
             cells = max(cut, HOST_MIN_CELLS)
-            head = _head(state, COMPACT_STEPS, host_cells=cells, scope=scope, stretch=stretch)
+            head = _head(state, COMPACT_STEPS, host_cells=cells, **parts)
         line = _joined(head, tail)
         if line.cell_len <= width:
             return line
     return line  # not even the name, the shortest host and the tail fit: cut at the end
+
+
+_NOTE: Final = re.compile(r"^(\S+)( \([^()]+\))$")
+"""``user@host (root via sudo)``: a remote feed's label and its privilege (neither can hold a
+space or a parenthesis: core.remote.target checks user and host)."""
+
+
+def host_parts(host: str) -> tuple[str, str]:
+    """The host label and a privilege note after it (" (root via sudo)", else ""): the label
+    is cut, the note is never cut but only left out whole, last ("revremote@lab (root …"
+    could not tell root from root via sudo, and "revremote@10.…" lost it)."""
+    match = _NOTE.match(host)
+    return (match.group(1), match.group(2)) if match else (host, "")
 
 
 def header_line(state: HeaderState, compact: int = 0) -> Text:
@@ -207,16 +227,19 @@ def _head(
     host_cells: int | None = None,
     scope: bool = True,
     stretch: bool = True,
+    privilege: bool = True,
 ) -> Text:
     """What comes before the age: name, host, link, scope, source, interval, stretch note.
     For a line that is still too long (:func:`fitted_header`): the host cut to
-    ``host_cells``, the scope (``scope``) or the stretch note (``stretch``) left out."""
+    ``host_cells``, the scope (``scope``), the stretch note (``stretch``) or the host's
+    privilege note (``privilege``) left out."""
     snap = state.snapshot
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("tcpscope", style="bold")  # kept: scripts and people find the app by it
     text.append("  ")
-    host = fmt.safe(state.host)
-    text.append(f"{host if host_cells is None else fmt.fit(host, host_cells)}  ")
+    host, note = host_parts(fmt.safe(state.host))
+    shown = host if host_cells is None else fmt.fit(host, host_cells)
+    text.append(f"{shown}{note if privilege else ''}  ")
     if state.link:
         text.append(link_words(state.link, _link_since(state), compact), style="bold reverse")
         text.append("  ")
