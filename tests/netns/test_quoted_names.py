@@ -1,0 +1,73 @@
+"""Namespace names with a space or a comma, over real namespaces (``ip netns add``): Tab
+completes ``ns:`` to a word the filter takes whole, and ``ns:`` takes a quoted name with a
+comma as one value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.netns.lab import free_port, listener, needs_netns, netns, unique
+from tests.netns.test_netns_words import listed, tcpscope
+from tests.netns.test_tui import app_for, rows_when
+from tui.widgets.filter_bar import FilterBar
+
+pytestmark = needs_netns
+
+
+@pytest.fixture
+def spaced() -> Iterator[tuple[str, str, str]]:
+    """A namespace named with markup and a space, and a plain one, one listener in each."""
+    port = free_port()
+    head = unique("rv4")
+    with (
+        netns(f"{head}-[bold red]M[reverse] x") as odd,
+        netns(unique("rv4p")) as plain,
+        listener(odd, port),
+        listener(plain, port),
+    ):
+        yield head, odd, plain
+
+
+async def test_tab_completes_a_spaced_name_to_a_filter_that_finds_it(
+    spaced: tuple[str, str, str],
+) -> None:
+    """Tab made ``ns:rv4-[bold red]M[reverse] x`` bare: three words, ``0 of 2 shown``."""
+    head, odd, plain = spaced
+    app = app_for(f"{odd},{plain}")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await rows_when(pilot, app, 2)
+        await pilot.press("slash", *f"ns:{head}", "tab")
+        bar = app.screen.query_one(FilterBar)
+        assert bar.error == ""
+        await pilot.press("enter")
+        assert not bar.editing
+        table = await rows_when(pilot, app, 1)
+        assert table.index.query.text == f"ns:'{odd}'"
+        assert f"{head}-[bold" in table.render_line(1).text  # its own row (cut at the width)
+
+
+@pytest.fixture
+def comma() -> Iterator[tuple[str, str, int]]:
+    """``X-a,b`` and ``Xb`` (whose name has the "b" that ``ns:X-a`` OR ``ns:b`` took)."""
+    port = free_port()
+    head = unique("rv7")
+    with (
+        netns(f"{head}-a,b") as named,
+        netns(f"{head}b") as other,
+        listener(named, port),
+        listener(other, port),
+    ):
+        yield named, other, port
+
+
+def test_the_filter_takes_a_quoted_name_with_a_comma(comma: tuple[str, str, int]) -> None:
+    """``ns:"X-a,b"`` listed every namespace with a "b" in its label, with no note."""
+    named, other, port = comma
+    for expr in (f'ns:"{named}"', f"ns:'{named}'"):
+        done = tcpscope("connections", "--json", "--local-port", str(port), "--filter", expr)
+        assert listed(done) == [(port, named)], expr
+    both = f"{named.partition(',')[0]},{other}"
+    done = tcpscope("connections", "--json", "--local-port", str(port), "--filter", f"ns:{both}")
+    assert sorted(listed(done)) == sorted([(port, named), (port, other)])
