@@ -41,7 +41,7 @@ def lex(text: str) -> list[Word]:
     return [Word(tuple(w.split(","))) for w in text.split()]
 
 
-def _lex(text: str) -> list[Word] | None:
+def _lex(text: str, spaces: str = SPACES) -> list[Word] | None:
     words: list[Word] = []
     parts: list[str] = []
     piece: list[str] = []
@@ -55,7 +55,7 @@ def _lex(text: str) -> list[Word] | None:
                 piece.append(char)
         elif char in QUOTES:
             quote, in_word = char, True
-        elif char in SPACES:
+        elif char in spaces:
             if in_word:
                 words.append(Word((*parts, "".join(piece))))
                 parts, piece, in_word = [], [], False
@@ -70,6 +70,16 @@ def _lex(text: str) -> list[Word] | None:
     if in_word:
         words.append(Word((*parts, "".join(piece))))
     return words
+
+
+def values(text: str) -> list[str]:
+    """``text`` split at the commas outside quotes, quotes taken off; spaces are text (an
+    option's value, ``--netns 'web a,"b,c"'``: ``web a`` and ``b,c``). An unbalanced quote
+    is text, split at every comma."""
+    found = _lex(text, spaces="")
+    if found is None:
+        return text.split(",")
+    return list(found[0].parts) if found else [""]
 
 
 def quoted(value: str) -> str:

@@ -221,6 +221,25 @@ class Matcher:
             return {self._by_path(word)}
         return self._by_name(word)
 
+    def exact(self, text: str) -> set[int] | None:
+        """What ``text``, whole, names as an existing path or ``ip netns`` name (None: it
+        names none).
+
+        Why: ``--netns`` is split at commas, and a name may hold one (``ip netns add
+        'web-a,b'`` was looked up as ``web-a`` and ``b``): the one that exists is meant.
+
+        Raises:
+            UsageError: it names several (an ``ip netns`` and a container share it).
+            NotVisible: this user cannot tell which it is.
+        """
+        if "/" in text and os.path.lexists(text):
+            return {self._by_path(text)}
+        shown = typed(text)
+        names = (n for ns in self.found.namespaces.values() for n in ns.netns_names)
+        if _netns_files(text) or any(printable(n) == shown for n in names):
+            return self._by_name(text)
+        return None
+
     def _by_path(self, path: str) -> int:
         head, pid, tail = path[:6], path[6:].partition("/")[0], path[6:].partition("/")[2]
         if head == "/proc/" and is_digits(pid) and tail == "ns/net":

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from core.connections.completion import complete
+from core.connections.filter_words import values
 from core.connections.query import parse_query, split_words
+from core.netns.options import words
 
 
 @pytest.mark.parametrize(
@@ -34,6 +36,22 @@ def test_words_keep_their_meaning() -> None:
         ("listen", "est"),
         ("22",),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("web-a,b", ["web-a", "b"]),
+        ('"web-a,b"', ["web-a,b"]),
+        ("'web a,b', c ,\"d\"", ["web a,b", "c", "d"]),
+        ("it's,x", ["it's", "x"]),  # unbalanced: text
+        ("a b", ["a b"]),
+    ],
+)
+def test_netns_values_split_at_commas_outside_quotes(text: str, parts: list[str]) -> None:
+    """``--netns '"rv7-a,b"'`` was ``"rv7-a`` and ``b"``."""
+    assert words(text) == parts
+    assert values("a,'b c'") == ["a", "b c"]
 
 
 HOSTILE = "rv4-[bold red]M[reverse] x"

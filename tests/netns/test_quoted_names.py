@@ -1,6 +1,6 @@
 """Namespace names with a space or a comma, over real namespaces (``ip netns add``): Tab
-completes ``ns:`` to a word the filter takes whole, and ``ns:`` takes a quoted name with a
-comma as one value."""
+completes ``ns:`` to a word the filter takes whole, ``--netns`` and ``ns:`` take a name with
+a comma, and a path root may not open is not said to need root."""
 
 from __future__ import annotations
 
@@ -60,6 +60,18 @@ def comma() -> Iterator[tuple[str, str, int]]:
         listener(other, port),
     ):
         yield named, other, port
+
+
+def test_netns_takes_a_name_with_a_comma(comma: tuple[str, str, int]) -> None:
+    """``--netns 'X-a,b'`` was ``X-a`` and ``b``: "no network namespace … named 'X-a'"."""
+    named, other, port = comma
+    for word in (named, f"/run/netns/{named}", f'"{named}"', f"'{named}'"):
+        done = tcpscope("connections", "--json", "--local-port", str(port), "--netns", word)
+        assert listed(done) == [(port, named)], word
+    done = tcpscope(
+        "connections", "--json", "--local-port", str(port), "--netns", f'"{named}",{other}'
+    )
+    assert sorted(listed(done)) == sorted([(port, named), (port, other)])
 
 
 def test_the_filter_takes_a_quoted_name_with_a_comma(comma: tuple[str, str, int]) -> None:
