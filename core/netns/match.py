@@ -86,9 +86,19 @@ def inode_of_path(path: str, proc: str = "/proc") -> int:
     return info.st_ino
 
 
-def _cannot_open(path: str, err: OSError) -> UsageError | NotVisible:
+def _cannot_open(path: str, err: OSError, root: bool | None = None) -> UsageError | NotVisible:
+    """Why ``path`` cannot be opened, as the error to raise; ``root``: whether this process
+    is root (None: asked).
+
+    Why root is told otherwise: a denial to root is the kernel's, not a missing privilege
+    (``/proc/1/ns/mnt`` under Yama's ptrace scope or a security module), and "it needs root"
+    sent root nowhere."""
     if err.errno in _DENIED:
-        return NotVisible(f"--netns: cannot open {typed(path)}: {err.strerror} (it needs root)")
+        if root if root is not None else runs_as_root():
+            why = "denied even to root: ptrace access or a security module such as Yama"
+        else:
+            why = "it needs root"
+        return NotVisible(f"--netns: cannot open {typed(path)}: {err.strerror} ({why})")
     return UsageError(f"--netns: cannot open {typed(path)}: {err.strerror}")
 
 

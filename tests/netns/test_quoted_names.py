@@ -4,10 +4,13 @@ a comma, and a path root may not open is not said to need root."""
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from core.netns.match import _cannot_open
 from tests.netns.lab import free_port, listener, needs_netns, netns, unique
 from tests.netns.test_netns_words import listed, tcpscope
 from tests.netns.test_tui import app_for, rows_when
@@ -83,3 +86,34 @@ def test_the_filter_takes_a_quoted_name_with_a_comma(comma: tuple[str, str, int]
     both = f"{named.partition(',')[0]},{other}"
     done = tcpscope("connections", "--json", "--local-port", str(port), "--filter", f"ns:{both}")
     assert sorted(listed(done)) == sorted([(port, named), (port, other)])
+
+
+def _denied_to_root(path: str) -> bool:
+    try:
+        os.stat(path)
+    except PermissionError:
+        return True
+    return False
+
+
+@pytest.mark.skipif(
+    not _denied_to_root("/proc/1/ns/mnt"), reason="this host lets root open /proc/1/ns/mnt"
+)
+def test_a_path_root_may_not_open_is_not_said_to_need_root() -> None:
+    """As root: "cannot open /proc/1/ns/mnt: Permission denied (it needs root)"."""
+    done = tcpscope("connections", "--netns", "/proc/1/ns/mnt")
+    assert done.returncode == 1
+    assert "needs root" not in done.stderr
+    assert done.stderr == (
+        "tcpscope: --netns: cannot open /proc/1/ns/mnt: Permission denied (denied even to "
+        "root: ptrace access or a security module such as Yama)\n"
+    )
+
+
+def test_the_denial_wording_says_whose_it_is() -> None:
+    """The words for root and for a user, whether or not this host denies root anything."""
+    denied = PermissionError(errno.EACCES, "Permission denied")
+    as_root = str(_cannot_open("/proc/1/ns/mnt", denied, root=True))
+    as_user = str(_cannot_open("/proc/1/ns/mnt", denied, root=False))
+    assert "needs root" not in as_root and "denied even to root" in as_root
+    assert as_user.endswith("Permission denied (it needs root)")
