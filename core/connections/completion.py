@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from core.connections.filter_words import last_value, quoted, word_span
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import NamespaceView, namespace_in, namespace_text
 from core.connections.query import FILTER_KEYS, NEGATIONS
@@ -99,30 +100,33 @@ def _common_prefix(words: list[str]) -> str:
     return first[:size]
 
 
-def _word_at(text: str, cursor: int) -> tuple[int, int]:
-    start = text.rfind(" ", 0, cursor) + 1
-    end = text.find(" ", cursor)
-    return start, len(text) if end < 0 else end
+def _opened(value: str) -> str:
+    """``value`` as the start of a filter value: quoted as :func:`quoted` would, the closing
+    quote left off when more is to come (``'two words ``)."""
+    written = quoted(value)
+    return written[:-1] if value and written != value else written
 
 
 def complete(text: str, cursor: int, values: Mapping[str, tuple[str, ...]]) -> Completion:
     """Complete the word under ``cursor``: a field name, or the value after ``field:``.
 
     A single candidate is filled in whole (a field gets its ``:``); several fill in their
-    common prefix and are returned as choices; none leaves the line as it was.
+    common prefix and are returned as choices; none leaves the line as it was. A value is
+    written as the filter reads it back as one (:func:`core.connections.filter_words.quoted`:
+    a name with a space or comma in quotes), and a quoted one is completed too.
     """
     cursor = max(0, min(cursor, len(text)))
-    start, end = _word_at(text, cursor)
+    start, end = word_span(text, cursor)
     word = text[start:cursor]
     sign = word[:1] if word[:1] in NEGATIONS else ""
     body = word[len(sign) :]
     key, sep, value = body.partition(":")
     if sep and key.lower() in FILTER_KEYS:
-        head, _, piece = value.rpartition(",")
-        prefix = f"{sign}{key}:{head + ',' if head else ''}"
+        head, piece = last_value(value)
+        prefix = f"{sign}{key}:{head}"
         options = values.get(key.lower(), ())
         found = [v for v in options if v.casefold().startswith(piece.casefold())]
-        whole = [prefix + v for v in found]
+        whole = [prefix + quoted(v) for v in found]
         one_suffix = ""
     elif sep:
         return Completion(text, cursor, ())
@@ -133,9 +137,13 @@ def complete(text: str, cursor: int, values: Mapping[str, tuple[str, ...]]) -> C
     if not found:
         return Completion(text, cursor, ())
     if len(found) == 1:
-        new_word = prefix + found[0] + one_suffix
+        new_word = prefix + (quoted(found[0]) if sep else found[0]) + one_suffix
     else:
         common = _common_prefix([f.casefold() for f in found])
-        new_word = prefix + (found[0][: len(common)] if len(common) > len(piece) else piece)
+        if len(common) <= len(piece):
+            new_word = word  # nothing to add: the word stays as typed, quotes and all
+        else:
+            shared = found[0][: len(common)]
+            new_word = prefix + (_opened(shared) if sep else shared)
     new_text = text[:start] + new_word + text[end:]
     return Completion(new_text, start + len(new_word), tuple(whole))

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.connections.filter_words import quoted
 from core.connections.model import TcpConnection
 from core.connections.namespaces import (
     UNMATCHED_WAY_IN,
@@ -59,14 +60,15 @@ def namespace_misses(query: Query, view: NamespaceView | None) -> NamespaceMisse
         what = "container" if key == "container" else "network namespace"
         for item in missed:
             named = [i for i in unread if namespace_test(key, (item,))(i)]
+            word = f"{key}:{quoted(item)}"  # as typed back: ``ns:'a,b'`` is one value
             if named:
-                why = f"{key}:{item} names a {what} not read: {_why_unread(named[0], view)}"
-                lines.append(f"-{key}:{item} excludes nothing: {why}" if token.negated else why)
+                why = f"{word} names a {what} not read: {_why_unread(named[0], view)}"
+                lines.append(f"-{word} excludes nothing: {why}" if token.negated else why)
             elif token.negated:
                 shown = _shown(key, item, view)
-                lines.append(f"-{key}:{item} excludes nothing: no {what} here answers to it{shown}")
+                lines.append(f"-{word} excludes nothing: no {what} here answers to it{shown}")
             else:
-                lines.append(f"{key}:{item} matches no {what} here{_shown(key, item, view)}")
+                lines.append(f"{word} matches no {what} here{_shown(key, item, view)}")
         empties = empties or (not token.negated and len(missed) == len(token.values))
     return NamespaceMisses(tuple(lines), empties)
 
@@ -97,7 +99,7 @@ def _shown(key: str, item: str, view: NamespaceView) -> str:
     if only_container and not labels:
         shown = " (no container is shown)"
     if only_container and any(map(namespace_test("ns", (item,)), view.namespaces)):
-        shown += f"; ns:{item} names a network namespace"
+        shown += f"; ns:{quoted(item)} names a network namespace"
     return shown
 
 

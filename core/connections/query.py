@@ -6,6 +6,8 @@ Textual and shared by every consumer (the sort columns are in
 each word is ``[-]field:value[,value…]`` or free text:
 
 - values separated by commas OR together: ``port:80,443``, ``state:est,listen``;
+- quotes (``'…'`` or ``"…"``) make one value of what holds a space or comma:
+  ``ns:"web a,b"`` (:mod:`core.connections.filter_words`);
 - a leading ``-`` (or ``!``) negates the word: ``-state:listen``;
 - ``state:`` takes the seed's State names, any unambiguous-or-not prefix (``est``, ``syn``),
   or the class's numbers (``5``);
@@ -29,11 +31,11 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from core.connections.filter_words import Word, lex
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import (
     NamespaceInfo,
@@ -278,22 +280,26 @@ def namespace_test(key: str, items: tuple[str, ...]) -> Callable[[NamespaceInfo 
     return in_namespace
 
 
-def _items(key: str | None, text: str) -> tuple[str, ...]:
-    items = tuple(text.split(","))
+def _items(key: str | None, text: str, items: tuple[str, ...]) -> tuple[str, ...]:
     if any(not i for i in items):
         where = f"{key}:" if key else ""
         raise QueryError(f"{where}{text}: empty value between commas")
     return items
 
 
-def parse_token(text: str) -> Token:
-    """One word: ``[-]field:value[,value…]`` or ``[-]text``.
+def parse_token(word: Word | str) -> Token:
+    """One word: ``[-]field:value[,value…]`` or ``[-]text``; a ``str`` is one word whose
+    every comma separates values (a :class:`Word` knows which were quoted).
 
     Raises:
         QueryError: unknown field, empty value, bad number, range, CIDR or state name.
     """
+    if isinstance(word, str):
+        word = Word(tuple(word.split(",")))
+    text = word.text
     negated = text[:1] in NEGATIONS
     body = text[1:] if negated else text
+    parts = (word.parts[0][1:] if negated else word.parts[0], *word.parts[1:])
     if not body:
         raise QueryError(f"'{text}' needs something to negate")
     key, sep, value = body.partition(":")
@@ -302,29 +308,24 @@ def parse_token(text: str) -> Token:
         if sep and key.isalpha() and "." not in body:
             # "foo:bar" with an unknown field is more likely a typo than an address.
             raise QueryError(f"unknown field {key!r}; fields: {', '.join(FILTER_KEYS)}")
-        items = tuple(i.casefold() for i in _items(None, body))
+        items = tuple(i.casefold() for i in _items(None, body, parts))
         return Token(None, items, negated, lambda c, p: _free(items, c, p))
     if not value:
         raise QueryError(f"{key}: needs a value ({FIELD_HELP[key]})")
-    items = _items(key, value)
+    # The key has no comma: it is all in the first part, before its first colon.
+    items = _items(key, value, (parts[0].partition(":")[2], *parts[1:]))
     if key in ("ns", "container"):
         return Token(key, items, negated, lambda c, p: False, namespace_test(key, items))
     return Token(key, items, negated, _field_test(key, items))
 
 
 def split_words(text: str) -> list[str]:
-    """The words of a filter line (quotes group words; an unbalanced quote is ignored).
+    """The words of a filter line, quotes taken off (quotes group words; an unbalanced quote
+    is text).
 
     A backslash stays in the word: it starts the escapes names are shown (and matched) with,
     ``proc:\x1b``, where :func:`shlex.split` would have dropped it."""
-    lexer = shlex.shlex(text, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    lexer.escape = ""
-    try:
-        return list(lexer)
-    except ValueError:
-        return text.split()
+    return [w.text for w in lex(text)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,7 +384,7 @@ def parse_query(text: str) -> Query:
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"filter longer than {MAX_QUERY_CHARS} characters")
     text = typed(text)
-    return Query(text.strip(), tuple(parse_token(word) for word in split_words(text)))
+    return Query(text.strip(), tuple(parse_token(word) for word in lex(text)))
 
 
 EMPTY_QUERY: Final = Query("", ())

@@ -86,9 +86,19 @@ def inode_of_path(path: str, proc: str = "/proc") -> int:
     return info.st_ino
 
 
-def _cannot_open(path: str, err: OSError) -> UsageError | NotVisible:
+def _cannot_open(path: str, err: OSError, root: bool | None = None) -> UsageError | NotVisible:
+    """Why ``path`` cannot be opened, as the error to raise; ``root``: whether this process
+    is root (None: asked).
+
+    Why root is told otherwise: a denial to root is the kernel's, not a missing privilege
+    (``/proc/1/ns/mnt`` under Yama's ptrace scope or a security module), and "it needs root"
+    sent root nowhere."""
     if err.errno in _DENIED:
-        return NotVisible(f"--netns: cannot open {typed(path)}: {err.strerror} (it needs root)")
+        if root if root is not None else runs_as_root():
+            why = "denied even to root: ptrace access or a security module such as Yama"
+        else:
+            why = "it needs root"
+        return NotVisible(f"--netns: cannot open {typed(path)}: {err.strerror} ({why})")
     return UsageError(f"--netns: cannot open {typed(path)}: {err.strerror}")
 
 
@@ -220,6 +230,25 @@ class Matcher:
         if word.startswith(("/", "./", "../")) or ("/" in word and os.path.lexists(word)):
             return {self._by_path(word)}
         return self._by_name(word)
+
+    def exact(self, text: str) -> set[int] | None:
+        """What ``text``, whole, names as an existing path or ``ip netns`` name (None: it
+        names none).
+
+        Why: ``--netns`` is split at commas, and a name may hold one (``ip netns add
+        'web-a,b'`` was looked up as ``web-a`` and ``b``): the one that exists is meant.
+
+        Raises:
+            UsageError: it names several (an ``ip netns`` and a container share it).
+            NotVisible: this user cannot tell which it is.
+        """
+        if "/" in text and os.path.lexists(text):
+            return {self._by_path(text)}
+        shown = typed(text)
+        names = (n for ns in self.found.namespaces.values() for n in ns.netns_names)
+        if _netns_files(text) or any(printable(n) == shown for n in names):
+            return self._by_name(text)
+        return None
 
     def _by_path(self, path: str) -> int:
         head, pid, tail = path[:6], path[6:].partition("/")[0], path[6:].partition("/")[2]

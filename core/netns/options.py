@@ -4,8 +4,10 @@
 the host, which is what someone on a container host expects to see; ``current`` reads only
 tcpscope's own, as ``ss`` does. A NAME is an ``ip netns`` name or a container's name or id
 (prefix); a PID means that process's namespace; a PATH is an nsfs file; a label the table
-shows (``ns:INODE``, ``podman:ID``) is taken too. Several may be given, comma-separated; the
-option itself only once. See core.netns.select and core.netns.match for how they are resolved.
+shows (``ns:INODE``, ``podman:ID``) is taken too. Several may be given, comma-separated (a
+quoted one, ``"web-a,b"``, is one; so is the whole value when it names an existing ``ip netns``
+name or path); the option itself only once. See core.netns.select and core.netns.match
+for how they are resolved.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 from typing import Final
 
+from core.connections.filter_words import values
 from core.errors import UsageError
 from core.given import Once, before_or_after
 from core.textsafe import typed
@@ -22,9 +25,15 @@ CURRENT: Final = "current"
 DEFAULT: Final = ALL
 
 
+def words(text: str) -> list[str]:
+    """The namespaces ``text`` lists: split at the commas outside quotes, quotes taken off
+    (``a,"b,c"``: ``a`` and ``b,c``), each stripped."""
+    return [p.strip() for p in values(text)]
+
+
 def check(text: str) -> str:
     """``text`` if it is a well-formed ``--netns`` value, else UsageError (one line)."""
-    parts = [p.strip() for p in text.split(",")]
+    parts = words(text)
     if not text.strip() or not all(parts):
         raise UsageError(f"--netns: empty namespace in {text!r}")
     if len(parts) > 1 and (ALL in parts or CURRENT in parts):

@@ -6,8 +6,9 @@ tcpscope's own, as ``ss`` does. A NAME is an ``ip netns`` name or a container's 
 (prefix); a PID means that process's namespace; a PATH is an nsfs file
 (``/run/netns/NAME``, ``/proc/PID/ns/net``, a runtime's netns file); the labels the table
 shows (``ns:INODE``, ``podman:ID``, ``ns of pid N``) are taken too (core.netns.match).
-Several may be given, comma-separated. A named, PID or PATH namespace is fixed when the run
-starts.
+Several may be given, comma-separated; a quoted one (``"web-a,b"``) is one, and so is the
+whole value when it names an existing ``ip netns`` name or path (``ip netns add 'web-a,b'``).
+A named, PID or PATH namespace is fixed when the run starts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from core.errors import AccessDenied, UsageError
 from core.netns.discover import Discoverer, Discovery
 from core.netns.match import Chosen, Matcher
-from core.netns.options import ALL, CURRENT
+from core.netns.options import ALL, CURRENT, words
 
 if TYPE_CHECKING:
     from core.connections.sources.inet_diag import InetDiagDumper
@@ -44,9 +45,12 @@ def resolve(text: str, proc: str = "/proc") -> tuple[Wanted, Discoverer]:
         return (lambda _found: {own}), discoverer
     found = discoverer.discover()
     matcher = Matcher(found, proc)
-    keys: set[int] = set()
-    for part in (p.strip() for p in text.split(",")):
-        keys |= matcher.choose(part)
+    parts = words(text)
+    keys = matcher.exact(text) if parts != [text] else None
+    if keys is None:
+        keys = set()
+        for part in parts:
+            keys |= matcher.choose(part)
     return Chosen(keys, found), discoverer
 
 
