@@ -16,11 +16,13 @@ Run as root (``ip netns``)::
     python bench/bench_terminal_bytes.py --load 20000     # busy
     python bench/bench_terminal_bytes.py --against /work/main   # another checkout beside it
     python bench/bench_terminal_bytes.py --screen ipsec         # the IPsec counters (key 2)
+    python bench/bench_terminal_bytes.py --screen help          # the help (?) over the table
 
 ``--screen ipsec`` (or ``ipsec-detail``: the first counter's detail open over them) runs
 tcpscope inside the namespace (``--netns current``): its IPsec counters are then the
 namespace's own kernel counters, 0 and idle. The warmup is longer there (35 s): a
 counter's sparkline grows a bar a sample until it fills its cells, a change while it lasts.
+``--screen help`` opens the help (``?``) over the table, ``ipsec-help`` over the counters.
 """
 
 from __future__ import annotations
@@ -47,7 +49,13 @@ IDLE: Final = (
     "c = socket.create_connection(('127.0.0.1', 8080)); a, _ = srv.accept()\n"
     "print('ready', flush=True); time.sleep(100000)\n"
 )
-SCREEN_KEYS: Final = {"connections": (), "ipsec": ("2",), "ipsec-detail": ("2", "Enter")}
+SCREEN_KEYS: Final = {
+    "connections": (),
+    "help": ("?",),
+    "ipsec": ("2",),
+    "ipsec-detail": ("2", "Enter"),
+    "ipsec-help": ("2", "?"),
+}
 """The keys that open each ``--screen`` once the app has started."""
 KEYS_AFTER_S: Final = 8.0
 KEY_GAP_S: Final = 3.0
@@ -119,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=30.0, help="measured window")
     parser.add_argument(
-        "--warmup", type=float, help="seconds before it (default 8; 35 on an IPsec screen)"
+        "--warmup",
+        type=float,
+        help="seconds before it (default 8; 14 with a pop-up; 35 on an IPsec screen)",
     )
     parser.add_argument("--load", type=int, default=0, help="loadgen sockets (0: 3 idle)")
     parser.add_argument("--interval", default="1", help="tcpscope --interval")
@@ -129,11 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     keys = SCREEN_KEYS[args.screen]
-    warmup = args.warmup if args.warmup is not None else 35.0 if keys else 8.0
+    ipsec = args.screen.startswith("ipsec")
+    warmup = args.warmup if args.warmup is not None else 35.0 if ipsec else 14.0 if keys else 8.0
     tmux = ["tmux", "-L", f"bench-bytes-{os.getpid()}"]
     with tempfile.TemporaryDirectory() as tmp, namespace(args.load, args.seconds + 600) as ns:
         app = f"unset COLUMNS LINES; XDG_CONFIG_HOME={tmp} "
-        if keys:  # IPsec counters come from the namespace tcpscope runs in
+        if ipsec:  # IPsec counters come from the namespace tcpscope runs in
             app += f"ip netns exec {ns} {sys.executable} -m tui --netns current"
         else:
             app += f"{sys.executable} -m tui --netns {ns}"

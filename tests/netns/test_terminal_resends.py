@@ -208,3 +208,52 @@ def test_idle_ipsec_detail_sends_no_line_again(idle_ipsec: tuple[Pane, Path]) ->
     caption = next(i for i, t in enumerate(lines, 1) if "History: value" in t)
     sparkline = next(i for i, t in enumerate(lines, 1) if "▁" in t)
     assert changed <= {caption, sparkline}, changed
+
+
+def open_help(pane: Pane, out: Path, key: str = "?", shows: str = "tcpscope — keys") -> int:
+    """Press ``key``, wait until what it opens ``shows`` and has settled; the output's size
+    then."""
+    pane.keys(key)
+    pane.wait_for(lambda t: shows in t, shows)
+    time.sleep(1.0)  # the first samples under it: drawn or held from now on
+    return out.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("key", "shows"),
+    [("?", "tcpscope — keys"), ("x", "Close this connection?"), ("K", "Cancel (n)")],
+)
+def test_idle_help_or_dialog_over_table_sends_no_line(
+    idle_app: tuple[Pane, Path], key: str, shows: str
+) -> None:
+    """The help (``?``), or a close or terminate dialog (``x``, ``K``: their facts are those
+    of when they opened), over the idle table: nothing they show changes, so nothing is
+    written. The header's clock and each sample redrawn beneath made Textual write the whole
+    screen again (the lines under a modal are drawn through it, dimmed): 7.6 KB/s."""
+    pane, out = idle_app
+    pane.wait_for(lambda t: t.count("Established") >= 3 and "python" in t, "the rows")
+    settled = open_help(pane, out, key, shows)
+    time.sleep(3.0)
+    again, _ = sent_again(out, settled)
+    assert again == [], f"sent again unchanged at (line, column): {sorted(set(again))}"
+    assert out.stat().st_size - settled < 200, out.read_bytes()[settled:]
+
+
+def test_idle_help_over_ipsec_sends_no_line(idle_ipsec: tuple[Pane, Path]) -> None:
+    """The help over the idle IPsec counters, then over a counter's detail: nothing written
+    while it is up."""
+    pane, out = idle_ipsec
+    settled = open_help(pane, out)
+    time.sleep(3.0)
+    again, _ = sent_again(out, settled)
+    assert again == [], f"over the list, sent again at (line, column): {sorted(set(again))}"
+    assert out.stat().st_size - settled < 200, out.read_bytes()[settled:]
+    pane.keys("Escape")
+    pane.wait_for(lambda t: "tcpscope — keys" not in t and "ActiveAcquire" in t, "the list")
+    pane.keys("Enter")
+    pane.wait_for(lambda t: samples_shown(t) > 0, "the detail")
+    settled = open_help(pane, out)
+    time.sleep(3.0)
+    again, _ = sent_again(out, settled)
+    assert again == [], f"over the detail, sent again at (line, column): {sorted(set(again))}"
+    assert out.stat().st_size - settled < 200, out.read_bytes()[settled:]

@@ -37,6 +37,7 @@ from tui.connections.columns import BY_KEY, Column
 from tui.connections.conn_table import ConnTable
 from tui.connections.detail import DetailPane
 from tui.connections.state_bar import StateBar
+from tui.covered import CoverHeld
 from tui.footer import KeysFooter
 from tui.replay.controls import ReplayBar
 from tui.shell import HeaderState, shell_of
@@ -71,8 +72,9 @@ def uniform_note(values: dict[str, int | None], shown: tuple[tuple[Column, int],
     return f"all rows: {', '.join(parts)}" if parts else ""
 
 
-class ConnectionsScreen(Screen[None]):
-    """The live connection table."""
+class ConnectionsScreen(CoverHeld, Screen[None]):
+    """The live connection table (held still under a screen pushed over it: see
+    :mod:`tui.covered`)."""
 
     AUTO_FOCUS = "#table"  # not Textual's "*": the first focusable widget is the hidden filter
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -138,6 +140,10 @@ class ConnectionsScreen(Screen[None]):
         self._detail_id: str | None = None
         self._followed: frozenset[str] = frozenset()
         self._snapshot: Snapshot | None = None
+        """The snapshot the table shows (the actions and the detail act on its rows)."""
+        self._latest: Snapshot | None = None
+        """The newest snapshot (newer than the one shown while covered)."""
+        self._header: HeaderState | None = None
 
     def compose(self) -> ComposeResult:
         """The screen's widgets, top to bottom."""
@@ -191,6 +197,17 @@ class ConnectionsScreen(Screen[None]):
     def _on_snapshot(self, snap: Snapshot | None) -> None:
         if snap is None:
             return
+        self._latest = snap
+        if not self.covered:
+            self._draw(snap)
+
+    def uncovered(self) -> None:
+        """The latest snapshot and header, held while a screen was over this one."""
+        if self._latest is not None and self._latest is not self._snapshot:
+            self._draw(self._latest)
+        self._on_header(self._header)
+
+    def _draw(self, snap: Snapshot) -> None:
         self._snapshot = snap
         self.table.update_snapshot(snap)
         self._follow()
@@ -214,7 +231,8 @@ class ConnectionsScreen(Screen[None]):
         )
 
     def _on_header(self, state: HeaderState | None) -> None:
-        if state is not None and state.snapshot is not None:
+        self._header = state
+        if state is not None and state.snapshot is not None and not self.covered:
             self._show_banner(state.snapshot, state.link, state.link_cause)
 
     def _show_banner(self, snap: Snapshot, link: str | None, cause: str | None) -> None:

@@ -16,12 +16,14 @@ from textual.screen import ModalScreen
 
 from core.ipsec import CounterRow
 from tui import bindings
+from tui.covered import CoverHeld
 from tui.footer import KeysFooter
 from tui.ipsec.counter_detail import CounterDetail
 
 
-class CounterDetailScreen(ModalScreen[None]):
-    """Detail of one counter of one provider."""
+class CounterDetailScreen(CoverHeld, ModalScreen[None]):
+    """Detail of one counter of one provider (held still under the help: see
+    :mod:`tui.covered`)."""
 
     CSS_PATH = "../styles/ipsec.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -46,6 +48,8 @@ class CounterDetailScreen(ModalScreen[None]):
         self._versions = dict(versions)
         self._stale: str | None = None
         self._sample_no = 0
+        self._pending = False
+        """A sample came while covered: drawn when on top again."""
 
     def compose(self) -> ComposeResult:
         """The detail pane in a frame, and the footer."""
@@ -55,7 +59,7 @@ class CounterDetailScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Show the row the modal was opened on."""
-        self.query_one(CounterDetail).show(self._row, self._versions, self._stale, self._sample_no)
+        self._draw()
 
     def show(
         self,
@@ -68,8 +72,18 @@ class CounterDetailScreen(ModalScreen[None]):
         ``sample_no``: its provider view's, see :meth:`CounterDetail.show`)."""
         self._row, self._versions, self._stale = row, dict(versions), stale
         self._sample_no = sample_no
-        if self.is_mounted:
-            self.query_one(CounterDetail).show(row, versions, stale, sample_no)
+        self._pending = True
+        if self.is_mounted and not self.covered:
+            self._draw()
+
+    def uncovered(self) -> None:
+        """The newest sample, held while the help was over the detail."""
+        if self._pending:
+            self._draw()
+
+    def _draw(self) -> None:
+        self._pending = False
+        self.query_one(CounterDetail).show(self._row, self._versions, self._stale, self._sample_no)
 
     def action_close(self) -> None:
         """Back to the counter list."""

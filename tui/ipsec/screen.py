@@ -25,6 +25,7 @@ from textual.widgets import ContentSwitcher, Input, Static
 from core.ipsec import CounterRow, IpsecView, ProviderView, daemons_first
 from tui import bindings
 from tui import format as tfmt
+from tui.covered import CoverHeld
 from tui.footer import KeysFooter
 from tui.ipsec.detail_screen import CounterDetailScreen
 from tui.ipsec.ipsec_table import CounterRowView, CounterTable
@@ -81,8 +82,9 @@ def providers_line(
     return text
 
 
-class IpsecScreen(Screen[None]):
-    """Counters (default) or native counters and SAs, of the latest IPsec view."""
+class IpsecScreen(CoverHeld, Screen[None]):
+    """Counters (default) or native counters and SAs, of the latest IPsec view (held still
+    under a screen pushed over it, see :mod:`tui.covered`; an open detail is fed)."""
 
     CSS_PATH = "../styles/ipsec.tcss"
     # The counters, as the screen opens. (None took the App's "*": the first focusable widget,
@@ -117,6 +119,8 @@ class IpsecScreen(Screen[None]):
         """Built by the App's screen registry; snapshots arrive through the App's reactive."""
         super().__init__(id="ipsec")
         self.view: IpsecView | None = None
+        self._shown: tuple[IpsecView, str | None] | None = None
+        """The view the list shows, and :attr:`stale` then (older while covered)."""
         self._detail: CounterDetailScreen | None = None
         self._providers_text: Text | None = None
         self._row_focus: CounterRowView | None = None
@@ -209,13 +213,15 @@ class IpsecScreen(Screen[None]):
     def show_view(self, view: IpsecView) -> None:
         """Render one IPsec view on both sub-views, or in the detail while one is open.
 
-        Why not beneath an open detail too: Textual then writes every line of the detail
-        again (it hides the whole list at 80x24), twice a second for an idle counter (~12
-        KB/s). The list shows the latest view when the detail closes."""
+        Why not beneath an open detail (or any screen over this one) too: Textual then writes
+        every line of the screen on top again (see :mod:`tui.covered`). The list shows the
+        latest view when it is on top again."""
         self.view = view
         if self._detail is not None:
             self._show_detail(view, self._detail)
+        if self.covered:
             return
+        self._shown = (view, self.stale)
         switcher = self.query_one(ContentSwitcher)
         if not switcher.display:  # back from a sample with no view (see _show_none)
             switcher.display = True
@@ -232,11 +238,13 @@ class IpsecScreen(Screen[None]):
         if row is not None:
             detail.show(row, _versions(view), self.stale, _sample_no(view, row))
 
-    def _hold(self, held: bool) -> None:
-        """Stop (or resume) the lines beneath a detail that redraw without a new view."""
-        self.query_one(HeaderBar).hold(held)
-        for bar in self.query(ReplayBar):
-            bar.hold(held)
+    def uncovered(self) -> None:
+        """The latest view, held while a screen was over this one."""
+        shown = self._shown
+        if self.view is not None and (
+            shown is None or shown[0] is not self.view or shown[1] != self.stale
+        ):
+            self.show_view(self.view)
 
     def _refocus(self) -> None:
         """The cursor back on the sub-view shown (hiding it had taken the focus away)."""
@@ -359,15 +367,11 @@ class IpsecScreen(Screen[None]):
             return
         self._detail = CounterDetailScreen(row, _versions(self.view))
         self._detail.show(row, _versions(self.view), self.stale, _sample_no(self.view, row))
-        self._hold(True)
         self.app.push_screen(self._detail, callback=self._detail_closed)
 
     def _detail_closed(self, _result: None) -> None:
-        """Back to the list: it shows the latest view (held while the detail was open)."""
+        """Back to the list (which shows the latest view: :meth:`uncovered`)."""
         self._detail = None
-        self._hold(False)
-        if self.view is not None:
-            self.show_view(self.view)
 
 
 def _find_row(view: IpsecView, provider: str, counter: str) -> CounterRow | None:
