@@ -18,12 +18,12 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from core.commands.arg_types import MAX_DURATION_S, seconds_between, whole_between
 from core.commands.feeds import FeedOptions, make_feed, options_from_args
 from core.commands.record_ipsec import not_recorded
-from core.commands.record_output import Replacement, check_output_path, open_output
+from core.commands.record_output import NewFile, Replacement, check_output_path, open_output
 from core.connections import Snapshot
 from core.errors import OutputFailed, RecordingError
 from core.given import Once
@@ -234,9 +234,10 @@ def _samples(count: int) -> str:
     return f"{count} sample" if count == 1 else f"{count} samples"
 
 
-def _held(path: str, to_stdout: bool) -> str:
+def _held(path: str, out: BinaryIO, to_stdout: bool) -> str:
     """What a file cut by a failed write still replays, read back from it (what reached the
-    disk, not what was handed to the OS): "; the file holds samples 1–N"."""
+    disk, not what was handed to the OS): "; the file holds samples 1–N". A file this run
+    created that holds no sample is removed (it would only block the next run)."""
     if to_stdout or not os.path.isfile(path):  # a device or FIFO cannot be read back
         return ""
     try:
@@ -244,6 +245,8 @@ def _held(path: str, to_stdout: bool) -> str:
     except RecordingError:
         held = 0
     if not held:
+        if isinstance(out, NewFile) and out.discard():
+            return "; the file holds no complete sample; removed it"
         return "; the file holds no complete sample"
     return f"; the file holds samples 1–{held}" if held > 1 else "; the file holds sample 1"
 
@@ -299,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
             saved = f"; {target} left as it was"
         else:
             taken = _samples(writer.samples_written)
-            saved = f" after {taken} taken{_held(args.file, to_stdout)}"
+            saved = f" after {taken} taken{_held(args.file, out, to_stdout)}"
         raise OutputFailed(f"{target}: write failed: {failure.strerror or failure}{saved}")
     if kept:
         print(f"tcpscope: nothing recorded; {target} left as it was", file=sys.stderr)

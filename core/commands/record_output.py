@@ -1,5 +1,6 @@
 """Where ``tcpscope record`` writes: stdout, a new file, a FIFO or character device, or — with
-``--force`` — a new copy that replaces an existing recording once it holds a sample.
+``--force`` — a new copy that replaces an existing recording once it holds a sample; a new
+file that ends up holding no sample (a full disk) is removed.
 
 Why the copy: ``--force`` used to truncate the old recording before anything was written, so a
 run that failed early (disk full, a file size limit, ``kill -9``) left neither the old
@@ -78,6 +79,33 @@ class Replacement(io.BufferedWriter):
                 os.unlink(self.temp)
 
 
+class NewFile(io.BufferedWriter):
+    """A file ``record`` created (``O_EXCL``): the only output it may remove, and only while
+    the path still names it.
+
+    Why: a run that failed before its first complete sample (a full disk) left a file that
+    replays as nothing and that the next ``record`` refused as existing.
+    """
+
+    def __init__(self, fd: int, path: str) -> None:
+        made = os.fstat(fd)
+        super().__init__(io.FileIO(fd, "wb"))
+        self.path = path
+        self._made = (made.st_dev, made.st_ino)
+
+    def discard(self) -> bool:
+        """Remove the file if ``path`` is still the regular file created here (never through
+        a symlink, never one put in its place); whether it was removed."""
+        try:
+            now = os.lstat(self.path)
+            if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != self._made:
+                return False
+            os.unlink(self.path)
+        except OSError:
+            return False
+        return True
+
+
 def check_output_path(path: str) -> None:
     """UsageError (exit 2) for an empty FILE, before any sampling starts: ``record ''`` was
     "tcpscope: : cannot write: No such file or directory", exit 1, as if the disk had failed."""
@@ -120,11 +148,14 @@ def open_output(path: str, force: bool) -> BinaryIO:
     elif not (stat.S_ISFIFO(old.st_mode) or stat.S_ISCHR(old.st_mode)):
         raise RecordingError(f"{path}: is {file_kind(old.st_mode)}; not writing a recording there")
     try:
-        return os.fdopen(os.open(path, flags, NEW_FILE_MODE), "wb")  # closed by run()
+        fd = os.open(path, flags, NEW_FILE_MODE)  # closed by run()
     except FileExistsError:
         raise RecordingError(f"{path}: already exists (use --force to overwrite)") from None
     except OSError as exc:
         raise OutputFailed(f"{path}: cannot write: {exc.strerror or exc}") from None
+    if old is None:
+        return NewFile(fd, path)
+    return os.fdopen(fd, "wb")
 
 
 def _replacement(path: str, old: os.stat_result) -> Replacement:

@@ -191,7 +191,9 @@ class IpsecSampler:
         st = self._state.setdefault(name, _ProviderState())
         rows = tuple(self._row(name, st, reading, counter, now) for counter in COUNTER_NAMES)
         native_rates: dict[str, float | None] = {}
-        for key in reading.native_totals:
+        # sorted: a frozenset's order follows PYTHONHASHSEED, and a recording writes this
+        # dict in its order (the same demo recorded twice differed)
+        for key in sorted(reading.native_totals):
             rate, _reset = _step(
                 st.native.setdefault(key, _Rate()), reading.native.get(key), now, reading.reset
             )

@@ -252,9 +252,12 @@ def _ghost_items(
 ) -> list[list[Any]]:
     """``[connection, closed_at]``, and the ghost's namespace after them when the reader
     would not take it from this sample's view (``index``; see :func:`ghost_of`): its key
-    names another namespace by now (a number reused), or none."""
+    names another namespace by now (a number reused), or none.
+
+    In closing order, those that closed in one sample by InstanceID: the sampler adds them in
+    set order, which follows PYTHONHASHSEED, and the same demo recorded twice differed."""
     out: list[list[Any]] = []
-    for g in ghosts:
+    for g in sorted(ghosts, key=lambda g: (g.closed_at, g.connection.instance_id)):
         item = [CONNECTION.encode(g.connection), encode_time(g.closed_at)]
         netns, own = g.connection.netns, g.namespace
         if (own is not None or netns is not None) and own != (

@@ -3,9 +3,11 @@
 Why a Feed: screens consume :class:`core.sampling.feed.Feed` and must not know whether the data is
 live,
 so a replay is just another producer of Snapshots; its extra controls are
-:class:`core.sampling.feed.Seekable`. Each emitted snapshot's ``diff`` is against the snapshot
-emitted
-before it (so a jump shows what differs between the two points, like a coalesced live diff).
+:class:`core.sampling.feed.Seekable`. Each emitted snapshot's ``diff`` is the recording's own:
+against the sample before it in the file, as a live viewer saw it, however it was reached (a
+step, a seek, playback). Why not against the snapshot shown before a jump: the table marks
+rows ``+`` and ``~`` from the diff, and rows minutes old came up ``+`` next to their Age; two
+points are compared with the marks' A/B diff (:func:`diff_between`).
 Never writes to the file; never imports textual, rich or humanize.
 """
 
@@ -24,7 +26,7 @@ from typing import Final
 from core.connections.model import TcpConnection
 from core.connections.namespaces import namespace_finder
 from core.connections.query import EMPTY_QUERY, Query
-from core.connections.snapshot import ErrorKind, Snapshot, SourceError, diff_connections
+from core.connections.snapshot import ErrorKind, Snapshot, SourceError
 from core.errors import RecordingError, UsageError
 from core.ipsec.model import COUNTER_NAMES, IpsecView, Kind
 from core.recording.reader import Recording
@@ -268,8 +270,9 @@ class ReplayFeed(FeedControls):
         return snap
 
     def _read(self) -> tuple[Snapshot, bool]:
-        """The current sample with its diff against the last one emitted, and True; where
-        the file cannot be read, the last one again, marked with the error, and False."""
+        """The current sample with its own diff (against the sample before it in the
+        file), and True; where the file cannot be read, the last one again, marked with the
+        error, and False."""
         try:
             snap = self.recording.snapshot(self._index)
         except RecordingError as exc:
@@ -277,9 +280,7 @@ class ReplayFeed(FeedControls):
                 raise
             error = SourceError(ErrorKind.UNAVAILABLE, str(exc), self._last.time)
             return dataclasses.replace(self._last, error=error, stale=True), False
-        prev = self._last
-        diff = diff_connections(prev.connections, snap.connections) if prev else snap.diff
-        return dataclasses.replace(snap, diff=diff, paused=self._paused, skipped=0), True
+        return dataclasses.replace(snap, paused=self._paused, skipped=0), True
 
 
 # --- seeking by text ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.connections.model import TcpState
-from core.connections.snapshot import Snapshot
+from core.connections.snapshot import Snapshot, StateChange
 from core.demo import ipsec as demo_ipsec
 from core.demo import scenario
 from core.errors import UsageError
@@ -86,7 +86,8 @@ async def test_pause_step_and_clamp(feed: ReplayFeed, snaps: list[Snapshot]) -> 
     feed.step(5)
     snap = await nxt(stream)
     assert feed.paused and snap.paused and snap.seq == 6
-    assert snap.diff.added == snaps[5].connections.keys() - snaps[0].connections.keys()
+    # its own changes (from sample 5), not those since the sample shown before the step
+    assert snap.diff.added == snaps[5].connections.keys() - snaps[4].connections.keys()
     feed.step(-1)
     assert (await nxt(stream)).seq == 5
     feed.step(-100)
@@ -114,6 +115,38 @@ async def test_seek_by_time_and_text(feed: ReplayFeed, snaps: list[Snapshot]) ->
     assert (await nxt(stream)).seq == 160  # the last the bar labels 09:00:15 (09:00:15.9)
     feed.seek(parse_seek("09:00:15.0", feed.position))
     assert (await nxt(stream)).seq == 151  # a fraction typed is taken as it is
+    await feed.aclose()
+
+
+def markers(snap: Snapshot) -> tuple[frozenset[str], frozenset[str], frozenset[StateChange]]:
+    """What the table marks of ``snap``: new rows (``+``), closed ones, State changes (``~``)."""
+    d = snap.diff
+    return d.added, d.removed, frozenset(d.state_changed)
+
+
+@pytest.mark.parametrize("k", [1, 63, 64, 182, 299])
+async def test_markers_after_a_seek_are_the_samples_own(
+    feed: ReplayFeed, snaps: list[Snapshot], k: int
+) -> None:
+    """A seek showed ``+`` and ``~`` against the sample shown before the jump, so rows minutes
+    old came up ``+ Established`` (and ``,`` ``.`` to the same sample dropped the ``+``); the
+    markers of sample k are its change from sample k-1, as live, however it is reached."""
+    stream = feed.stream()
+    await nxt(stream)
+    feed.pause()
+    await nxt(stream)
+    for start in (0, N - 1):  # a jump forwards and one backwards
+        feed.seek_index(start)
+        await nxt(stream)
+        feed.seek(snaps[k].time)
+        sought = await nxt(stream)
+        assert sought.seq == k + 1
+        feed.step(-1)
+        await nxt(stream)
+        feed.step(1)
+        stepped = await nxt(stream)
+        assert stepped.seq == k + 1
+        assert markers(sought) == markers(stepped) == markers(snaps[k])
     await feed.aclose()
 
 
