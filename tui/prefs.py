@@ -12,7 +12,10 @@ it is read only if it is a regular file, not through a symlink, and only up to
 :data:`MAX_PREFS_BYTES`; a malformed file gives defaults with one warning, and a single bad
 value (NaN, a 200 MB filter, an unknown column) is dropped with one warning naming it. Saving
 writes a temporary file in the same directory and renames it over the target, so a crash
-leaves the old or the new file, and a symlink at the target is refused, never written through.
+leaves the old or the new file, and a symlink at the target is refused, never written through;
+the folder is reached without following another user's symlink, at most the config folder and
+``tcpscope/`` are made, and a folder or file of another user's is left alone
+(:func:`core.safe_io.write_atomic`).
 Every warning is made of escaped text (:func:`core.textsafe.printable`): the path comes from
 ``$XDG_CONFIG_HOME`` and the key names from the file, and either could carry an escape
 sequence that retitles the terminal or a bidi control that reorders the line.
@@ -24,13 +27,13 @@ import json
 import math
 import os
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from core.commands import MAX_GHOST_TTL_S
 from core.connections import MAX_QUERY_CHARS, SORT_COLUMNS
-from core.safe_io import FileRefused, read_capped, write_atomic
+from core.safe_io import FileRefused, LinkRefused, NotOwned, read_capped, write_atomic
 from core.textsafe import printable
 
 DEFAULT_HIDDEN: Final = frozenset({"user"})
@@ -41,6 +44,9 @@ MAX_COLUMN_KEY = 32
 MAX_PREFS_BYTES: Final = 64 * 1024
 """Largest preferences file read (a real one is under 1 KiB)."""
 MAX_THEME_CHARS: Final = 64
+MAX_EXTRA_DEPTH: Final = 32
+"""Deepest nesting kept in a key this version does not know (deeper is a bad value: copying
+and saving it would recurse past Python's limit, and no tcpscope writes one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +66,27 @@ class Prefs:
 
 
 def prefs_path() -> Path:
-    """``$XDG_CONFIG_HOME/tcpscope/prefs.json``."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "tcpscope" / "prefs.json"
+    """``$XDG_CONFIG_HOME/tcpscope/prefs.json``; ``~/.config/...`` when the variable is unset,
+    empty or relative (the XDG Base Directory spec says to ignore a relative path)."""
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".config"
+    return base / "tcpscope" / "prefs.json"
+
+
+def _shallow(value: object) -> bool:
+    """True when ``value`` nests lists and objects at most :data:`MAX_EXTRA_DEPTH` deep
+    (measured without recursion)."""
+    level: list[object] = [value]
+    for _ in range(MAX_EXTRA_DEPTH + 1):
+        level = [
+            item
+            for v in level
+            if isinstance(v, list | dict)
+            for item in (v.values() if isinstance(v, dict) else v)
+        ]
+        if not level:
+            return True
+    return False
 
 
 def _finite(value: object) -> bool:
@@ -135,7 +159,7 @@ def _validated(data: object, themes: Collection[str] | None) -> tuple[Prefs, lis
     for key, value in data.items():
         if key in known:
             continue
-        if _finite(value):
+        if _shallow(value) and _finite(value):
             extra[key] = value
         else:
             bad.append(key)
@@ -202,17 +226,22 @@ def not_saving(path: Path, unreadable: str) -> str:
 def save(prefs: Prefs, path: Path | None = None) -> str | None:
     """Write ``prefs`` atomically; a one-line problem when that fails, else None."""
     path = path or prefs_path()
-    data = asdict(prefs)
-    extra = data.pop("extra")
-    data = {**extra, **data}
+    data = {f.name: getattr(prefs, f.name) for f in fields(prefs) if f.name != "extra"}
+    data = {**prefs.extra, **data}  # not asdict: it deep-copies ``extra`` by recursion
     try:
         text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        write_atomic(path, text.encode("utf-8"))
+        # at most the config folder and tcpscope/ in it are made: never a missing home
+        write_atomic(path, text.encode("utf-8"), make_parents=2)
+    except NotOwned as exc:
+        return f"preferences not saved: {printable(str(exc))}"
+    except LinkRefused as exc:
+        return f"not saving preferences to {_shown(path)}: {printable(str(exc))}"
     except FileRefused as exc:
         return f"not saving preferences to {_shown(path)}: it {printable(str(exc))}"
     except ValueError as exc:  # NaN or infinity: never written
         return f"not saving preferences: {printable(str(exc))}"
+    except RecursionError:
+        return "not saving preferences: a value is nested too deeply"
     except OSError as exc:
         return f"cannot save preferences to {_shown(path)}: {printable(exc.strerror or str(exc))}"
     return None

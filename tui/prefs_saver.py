@@ -7,7 +7,9 @@ asleep in the write, so the screen waited for the disk. Here the write goes to a
 the key is answered at once; presses faster than the disk only write the last state.
 
 A file that could not be read at start (``unreadable``) is never saved over: the first save
-reports that once, later ones are dropped silently.
+reports that once, later ones are dropped silently. Any other problem is reported once until a
+save succeeds: a refusal (another user's folder) stays true all run and is not worth a toast
+per key press.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class PrefsSaver:
         self._on_problem = on_problem
         self._unreadable = unreadable
         self._told = False
+        self._last_problem: str | None = None
         self._lock = threading.Lock()
         self._next: Prefs | None = None
         self._writing = False
@@ -56,8 +59,9 @@ class PrefsSaver:
         try:
             while (prefs := self._take()) is not None:
                 problem = self._write(prefs)
-                if problem:
+                if problem and problem != self._last_problem:  # said once until a save works
                     self._on_problem(problem)
+                self._last_problem = problem
         except BaseException:
             with self._lock:  # the next save starts a thread again
                 self._writing = False
