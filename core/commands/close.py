@@ -90,13 +90,15 @@ def run(args: argparse.Namespace) -> int:
 
         actions = RemoteActions(remote)
         try:
+            refused = actions.close_refused()  # the server's rights, not this machine's
+            if refused is not None:
+                return _refuse_all(refused)
             return _run(args, actions.snapshot(), actions.close_targets, actions.close_connections)
         finally:
             actions.end()
     refused = close_refused_here()
-    if refused is not None:  # every close would be refused: said before listing or asking
-        print(f"tcpscope: {refused}; nothing closed", file=sys.stderr)
-        return EXIT_REFUSED
+    if refused is not None:
+        return _refuse_all(refused)
     from core.netns import sock_diag_in
 
     return _run(
@@ -106,6 +108,12 @@ def run(args: argparse.Namespace) -> int:
         partial(close_connections, dumper_in=sock_diag_in),
         partial(_hint_other_namespaces, args) if netns == CURRENT_NETNS else None,
     )
+
+
+def _refuse_all(refused: str) -> int:
+    """Every close would be refused: said in one line, before listing or asking."""
+    print(f"tcpscope: {refused}; nothing closed", file=sys.stderr)
+    return EXIT_REFUSED
 
 
 def _snapshot(args: argparse.Namespace, netns: str) -> Snapshot:

@@ -29,11 +29,13 @@ MODE = "actions"
 
 def serve(request: dict[str, Any]) -> dict[str, Any]:
     """(On the server.) One request → its reply; errors become an ``error`` reply."""
-    from core.connections.actions import close_connections, close_targets
+    from core.connections.actions import close_connections, close_refused_here, close_targets
     from core.connections.oneshot import take_snapshot
 
     try:
         name = request.get("cmd")
+        if name == "refused":  # (protocol 2) the local check, run where the closing happens
+            return {CONTROL: "refused", "why": close_refused_here()}
         if name == "snapshot":
             snap = take_snapshot("netlink", tcp_info=False)
             return {CONTROL: "snapshot", "record": FrameEncoder(0.0).encode(snap, key=True)}
@@ -57,7 +59,7 @@ def serve(request: dict[str, Any]) -> dict[str, Any]:
 
 
 class RemoteActions:
-    """The client's half: the same three calls ``close`` makes locally, answered remotely."""
+    """The client's half: the same four calls ``close`` makes locally, answered remotely."""
 
     def __init__(self, target: RemoteTarget) -> None:
         """Start the agent (ssh may prompt); RemoteError with the cause if it cannot."""
@@ -75,6 +77,12 @@ class RemoteActions:
         if reply.get(CONTROL) == "error":
             raise RemoteError(f"{self.target.label}: {reply.get('message')}")
         return reply
+
+    def close_refused(self) -> str | None:
+        """Why the agent can close no socket at all (the server's ``close_refused_here``),
+        asked before anything is listed; None when it can."""
+        why = self._ask("refused").get("why")
+        return None if why is None else self._advice(str(why))
 
     def snapshot(self) -> Snapshot:
         """One sample on the server (as ``take_snapshot`` would take it there)."""

@@ -18,8 +18,9 @@ import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Final
 
-PROTOCOL: Final = 1
-"""Wire protocol version; the client refuses an agent that says another."""
+PROTOCOL: Final = 2
+"""Wire protocol version; the client refuses an agent that says another. 2: the ``actions``
+mode answers ``refused`` (whether the agent can close any socket at all)."""
 
 CONTROL: Final = "ctl"
 """Key of a control message (hello, fatal, heartbeat, replies); recording records lack it."""

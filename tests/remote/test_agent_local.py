@@ -363,3 +363,27 @@ async def test_the_remote_tuis_footer_leaves_out_close_and_kill(
             said = next(ln for ln in lines if ln.startswith(f"{key} "))
             assert "not available with --remote" in said, said
         await pilot.press("escape", "q")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (to log in as nobody)")
+@pytest.mark.parametrize("yes", [True, False], ids=["yes", "no-terminal"])
+def test_close_a_non_root_login_cannot_do_is_refused_before_listing(yes: bool) -> None:
+    """A server login without CAP_NET_ADMIN can close no socket: a local ``close`` says so in
+    one line before listing or asking, while ``--remote close`` listed the matches, asked, and
+    then refused every socket. The agent now answers whether it can close at all, first."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        done = subprocess.run(
+            [*TCPSCOPE, "--remote", "localhost", "--remote-python", BARE_PYTHON, "close",
+             "--local-port", str(port), "--state", "Listen", *(["--yes"] if yes else [])],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False,
+            env={**os.environ, "TCPSCOPE_SSH": f"{LOCAL_SSH} --as nobody"},
+        )  # fmt: skip
+        listener.getsockname()  # still open
+    assert (done.returncode, done.stdout) == (1, ""), done
+    assert done.stderr.splitlines() == [
+        "tcpscope: not permitted: closing a socket needs CAP_NET_ADMIN on the server: "
+        "add --remote-sudo, or log in as root; nothing closed"
+    ], done.stderr

@@ -10,12 +10,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Static
+from textual.widgets._footer import FooterKey
 
 import core.connections.actions as core_actions
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
@@ -28,7 +30,7 @@ from tests.recording.util import demo_snapshots_async, write_recording
 from tests.tui.keys import send
 from tests.tui.test_app import static_text
 from tui.app import TcpscopeApp
-from tui.connections.actions import FINDING, ConfirmScreen
+from tui.connections.actions import FINDING, ConfirmScreen, FindingScreen
 from tui.connections.conn_table import ConnTable
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="netlink: Linux")
@@ -508,6 +510,22 @@ def test_k_counts_the_connections_that_close_apart_from_those_a_child_shares(
     assert f"1 of its sockets is shared with PID {holder.pid}: it stays open" in text
 
 
+def slow_holders(monkeypatch: pytest.MonkeyPatch, slow_s: float) -> None:
+    """The real walk over /proc/*/fd, made as slow as a busy host's."""
+    real = core_actions.socket_holders
+
+    def walk(inodes: Collection[int], proc: str = "/proc") -> dict[int, set[int]]:
+        time.sleep(slow_s)
+        return real(inodes, proc)
+
+    monkeypatch.setattr(core_actions, "socket_holders", walk)
+
+
+def footer_keys(screen: Screen[object]) -> list[str]:
+    """The keys the footer of the screen on top shows (the one drawn over the table's)."""
+    return [f"{k.key_display} {k.description}" for k in screen.query(FooterKey)]
+
+
 @pytest.mark.parametrize("key", ["x", "K"])
 async def test_keys_typed_while_the_holders_are_looked_up_do_not_reach_the_table(
     bag: SocketBag, key: str, monkeypatch: pytest.MonkeyPatch
@@ -516,16 +534,7 @@ async def test_keys_typed_while_the_holders_are_looked_up_do_not_reach_the_table
     nothing shown, and the keys typed meanwhile went to the table (an ``n`` toggled host
     names). Now a notice says what is being looked up at once, and the keys typed before the
     dialog is up are kept from the table. The real walk, made as slow as a busy host's."""
-    slow_s = 0.6
-
-    def slowed(real: Callable[..., object]) -> Callable[..., object]:
-        def walk(*args: object, **kwargs: object) -> object:
-            time.sleep(slow_s)
-            return real(*args, **kwargs)
-
-        return walk
-
-    monkeypatch.setattr(core_actions, "socket_holders", slowed(core_actions.socket_holders))
+    slow_holders(monkeypatch, 0.6)
     client, _ = bag.pair(bag.listener())
     app = live_app()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
@@ -542,6 +551,53 @@ async def test_keys_typed_while_the_holders_are_looked_up_do_not_reach_the_table
         assert table.dns is None  # the `n` did not turn host names on
         await pilot.press("n")  # the dialog answers keys typed once it is up
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+
+
+@pytest.mark.parametrize("key", ["x", "K"])
+async def test_esc_while_the_holders_are_looked_up_gives_up_the_dialog(
+    bag: SocketBag, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README says ``Esc`` gives up while the holders are looked up: it did nothing (the
+    screen that kept the keys from the table kept its own Esc from its binding too) and the
+    dialog opened once the walk ended; the footer showed the table's keys, none of which
+    worked. Now Esc gives up (no dialog follows), and the footer shows what works."""
+    slow_s = 1.0
+    slow_holders(monkeypatch, slow_s)
+    client, _ = bag.pair(bag.listener())
+    app = live_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await select(pilot, app, *_ports(client))
+        send(app, key)
+        await until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        await pilot.pause()
+        assert footer_keys(app.screen) == ["esc Give up", "q Quit"]
+        send(app, "escape")
+        await until(pilot, lambda: not isinstance(app.screen, FindingScreen))
+        gave_up = time.monotonic()
+        while time.monotonic() - gave_up < slow_s + 0.5:  # past the walk's end
+            assert not isinstance(app.screen, ConfirmScreen), "Esc did not give up"
+            await pilot.pause(0.05)
+        assert any(t.startswith("gave up") for t in toasts(app)), toasts(app)
+        assert app.is_running
+
+
+async def test_q_while_the_holders_are_looked_up_quits(
+    bag: SocketBag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``q`` quits everywhere; while the holders were looked up it did nothing."""
+    slow_holders(monkeypatch, 3.0)
+    client, _ = bag.pair(bag.listener())
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select(pilot, app, *_ports(client))
+        send(app, "x")
+        await until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        send(app, "q")
+        deadline = time.monotonic() + 1.5  # well before the walk ends
+        while app.is_running and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert not app.is_running, "q did not quit"
+    assert app.return_code == 0
 
 
 async def test_closing_an_orphaned_fin_wait1_names_no_process(bag: SocketBag) -> None:

@@ -37,6 +37,7 @@ from core.connections import (
 from tui import format as fmt
 from tui.connections.conn_table import ConnTable
 from tui.connections.namespace_detail import namespace_line
+from tui.footer import KeysFooter
 
 LISTED: Final = 5
 """Connections of a process listed by name in the confirmation; the rest are counted."""
@@ -183,36 +184,51 @@ class FindingScreen(ModalScreen[None]):
     Why: the walk over every /proc/*/fd took 1.5-2.2 s on a busy host with nothing shown, and
     the keys typed meanwhile went to the table (an ``n`` toggled host names; the ``y`` meant
     for the dialog was lost there). Not passed on to the dialog either: a ``y`` typed before
-    the dialog says what it closes is not an answer. ``Esc`` gives up the question.
+    the dialog says what it closes is not an answer. ``Esc`` gives up the question and ``q``
+    quits, as the screen's own footer (drawn over the table's, whose keys do nothing here)
+    says.
     """
 
     DEFAULT_CSS = """
     FindingScreen { background: transparent; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "give_up", "Cancel", id="finding.cancel"),
+        Binding("escape", "give_up", "Give up", id="finding.cancel"),
+        Binding("q", "app.quit", "Quit", id="finding.quit", tooltip="Quit tcpscope"),
     ]
 
-    def __init__(self) -> None:
-        """Up until the look-up ends (or ``Esc``)."""
+    def __init__(self, title: str) -> None:
+        """Up until the look-up ends (or ``Esc``); ``title``: the question's, for the toast
+        that says it was given up."""
         super().__init__()
+        self._title = title
         self.given_up = False
         """``Esc``: no dialog wanted."""
         self.ended = False
         """The look-up has ended: off the screen stack as soon as it is on top."""
 
+    def compose(self) -> ComposeResult:
+        """The keys that work here, over the table's footer."""
+        yield KeysFooter(compact=True)
+
     def on_key(self, event: events.Key) -> None:
-        """Any other key: kept from the table below (not an answer to the dialog to come)."""
-        event.stop()
+        """Any key but this screen's own: kept from the table below (not an answer to the
+        dialog to come). Its own go on up to the app, where Textual runs the bindings (a key
+        stopped here ran none: ``Esc`` did nothing and the dialog opened anyway)."""
+        if event.key not in self.active_bindings:
+            event.stop()
 
     def action_give_up(self) -> None:
         """``Esc``: the look-up's result is not wanted (it ends in its thread unseen)."""
         self.given_up = True
+        self.notify("gave up: nothing was done", title=self._title, markup=False)
         self.dismiss()
 
     def on_screen_resume(self) -> None:
-        """On top again after the look-up ended under another screen (help): not wanted now."""
-        if self.ended:
+        """On top again after the look-up ended under another screen (help): not wanted now.
+        Only if still on top: a look-up that ended before this screen first came up has
+        dismissed it already, and a second dismiss popped the screen below (the table)."""
+        if self.ended and self.app.screen is self:
             self.given_up = True
             self.dismiss()
 
@@ -220,7 +236,7 @@ class FindingScreen(ModalScreen[None]):
 def finding(screen: Screen[None], title: str) -> FindingScreen:
     """Put a :class:`FindingScreen` up now, with a toast saying what it waits for: at once,
     from the key's handler (from the worker, a key typed with it still reached the table)."""
-    shown = FindingScreen()
+    shown = FindingScreen(title)
     screen.notify(FINDING, title=title, markup=False, timeout=8)
     screen.app.push_screen(shown)
     return shown
