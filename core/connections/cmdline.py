@@ -42,6 +42,15 @@ def cmdline_head(args: Sequence[str], limit: int = CMDLINE_LIMIT) -> tuple[str, 
     return tuple(kept)
 
 
+def cmdline_cut(args: Sequence[str]) -> tuple[tuple[str, ...], int | None]:
+    """What a one-shot writes of a command line: its arguments within :data:`CMDLINE_LIMIT`
+    bytes, and its whole length in bytes when that cut it (None: written whole)."""
+    size = cmdline_bytes(args)
+    if size <= CMDLINE_LIMIT:
+        return tuple(args), None
+    return cmdline_head(args), size
+
+
 def _cut(arg: str, room: int) -> str:
     """The longest start of ``arg`` of at most ``room`` bytes, whole characters only."""
     raw = os.fsencode(arg)[: room + 1]
