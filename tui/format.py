@@ -8,8 +8,9 @@ sequences too) become visible ``\\xNN`` escapes. Callers then wrap the result in
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Final
@@ -18,7 +19,14 @@ import humanize
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
-from core.connections import ENUMS, TcpConnection, TcpState, endpoint_text
+from core.connections import (
+    ENUMS,
+    TcpConnection,
+    TcpState,
+    cmdline_bytes,
+    cmdline_head,
+    endpoint_text,
+)
 from core.textsafe import printable, typed
 
 _UNITS: Final = {"second": "s", "minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}
@@ -28,6 +36,27 @@ _NATURAL: Final = re.compile(r"^(a|an|\d+) (second|minute|hour|day|month|year)s?
 def safe(text: str | None, missing: str = "") -> str:
     """Untrusted text with control characters made visible; ``missing`` for None."""
     return missing if text is None else printable(text)
+
+
+def command_head(args: Sequence[str], cells: int) -> tuple[str, int]:
+    """The start of a command line made safe, at most ``cells`` cells and characters, and how
+    many of its bytes that leaves out (0: all of it). Why not :func:`safe` of it all: another
+    user's command line can be 2 MB, 8 MB escaped, and Rich lays a widget out every frame."""
+    # Each character shows as one character or more, and holds at most 4 bytes.
+    text = " ".join(cmdline_head(args, 4 * cells))
+    shown: list[str] = []
+    used = 0
+    end = 0
+    for end, ch in enumerate(text):  # noqa: B007 (end: where the loop stopped)
+        piece = printable(ch)
+        size = max(len(piece), cell_len(piece))
+        if used + size > cells:
+            break
+        shown.append(piece)
+        used += size
+    else:
+        end = len(text)
+    return "".join(shown), cmdline_bytes(args) - len(os.fsencode(text[:end]))
 
 
 def as_typed(text: str) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from core import lazy_exports
 
 __all__ = [
+    "CMDLINE_LIMIT",
     "EMPTY_QUERY",
     "ENUMS",
     "FILTER_KEYS",
@@ -66,6 +67,8 @@ __all__ = [
     "close_effect",
     "close_refused_here",
     "close_targets",
+    "cmdline_bytes",
+    "cmdline_head",
     "complete",
     "connection_service",
     "endpoint_text",
@@ -130,6 +133,7 @@ if TYPE_CHECKING:
         unclosable,
         waiting_to_accept,
     )
+    from core.connections.cmdline import CMDLINE_LIMIT, cmdline_bytes, cmdline_head
     from core.connections.completion import Completion, complete, field_values
     from core.connections.filter_misses import linux_source, namespace_misses, pid_zero_miss
     from core.connections.first_page import PAGE_COLUMN, FirstPage, PageRequest
@@ -213,6 +217,7 @@ else:
                 "unclosable",
                 "waiting_to_accept",
             ),
+            "cmdline": ("CMDLINE_LIMIT", "cmdline_bytes", "cmdline_head"),
             "completion": ("Completion", "complete", "field_values"),
             "first_page": ("PAGE_COLUMN", "FirstPage", "PageRequest"),
             "model": ("OwnerStatus", "ProcessInfo", "TcpConnection", "TcpInfo", "TcpState"),

@@ -58,7 +58,8 @@ class Redactor:
         e.g. for several recordings of one incident); else random (they differ per run)."""
         if key is None:
             env = os.environ.get(KEY_ENV)
-            key = env.encode() if env else os.urandom(32)
+            # Its bytes as the shell passed them: one that is not UTF-8 is a key too.
+            key = os.fsencode(env) if env else os.urandom(32)
         self._key = key
         self._v4: dict[str, str] = {}
         self._v4_used: set[int] = set()

@@ -232,7 +232,8 @@ class AgentSession:
                 process_group=0 if self.unattended else None,
             )
         except OSError as exc:
-            raise RemoteError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+            # Escaped as README says (``ssh\xff``), not Python's repr (``'ssh\udcff'``).
+            raise RemoteError(f"cannot run '{printable(argv[0])}': {exc.strerror or exc}") from None
         if self.unattended:
             _GROUPED.add(self)
             end_with_the_client()

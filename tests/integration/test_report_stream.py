@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import io
 import json
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -19,6 +20,7 @@ from enum import Enum
 
 import pytest
 
+from core.connections.cmdline import CMDLINE_LIMIT
 from core.connections.model import TcpConnection, TcpState
 from core.connections.namespaces import namespace_doc, namespace_text, no_view_reason
 from core.connections.oneshot import take_snapshot
@@ -71,8 +73,11 @@ def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
     info = snap.processes.get(pid) if pid is not None else None
     process = None
     if info is not None:
-        process = dataclasses.asdict(info)
-        process["cmdline"] = list(info.cmdline) if info.cmdline is not None else None
+        process = {}
+        for key, value in dataclasses.asdict(info).items():
+            process[key] = value
+            if key == "cmdline":
+                process[key], process["cmdline_truncated"] = reference_cmdline(info.cmdline)
         process["denied"] = list(info.denied)
     tcp_info: dict[str, object] | None = None
     if (decoded := snap.tcp_info.get(conn.instance_id)) is not None:
@@ -98,6 +103,28 @@ def reference_doc(conn: TcpConnection, snap: Snapshot) -> dict[str, object]:
     return doc
 
 
+def reference_cmdline(args: tuple[str, ...] | None) -> tuple[list[str] | None, int | None]:
+    """README: at most CMDLINE_LIMIT bytes of the command line (NUL-separated, as /proc has
+    it), cut before a character that does not fit; its whole length when cut."""
+    if args is None:
+        return None, None
+    raw = b"\0".join(os.fsencode(a) for a in args)
+    if len(raw) <= CMDLINE_LIMIT:
+        return list(args), None
+    end = CMDLINE_LIMIT
+    while raw[end] & 0xC0 == 0x80 and CMDLINE_LIMIT - end < 3:
+        end -= 1
+    return [os.fsdecode(a) for a in raw[:end].split(b"\0")], len(raw)
+
+
+def reference_cmdline_cell(args: tuple[str, ...] | None) -> str:
+    kept, whole = reference_cmdline(args or ())
+    text = printable(" ".join(kept or ()))
+    if whole is None:
+        return text
+    return f"{text}…[{whole - len(os.fsencode(' '.join(kept or ())))} more bytes]"
+
+
 def reference_csv(conns: list[TcpConnection], snap: Snapshot) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -113,7 +140,7 @@ def reference_csv(conns: list[TcpConnection], snap: Snapshot) -> str:
         row += [
             printable(info.name or "") if info else "",
             printable(info.username or "") if info else "",
-            printable(" ".join(info.cmdline or ())) if info else "",
+            reference_cmdline_cell(info.cmdline) if info else "",
             conn.owner_status.value,
             "before start" if conn.created_before_start else "first seen",
             namespace_text(conn.netns, snap.namespaces),

@@ -4,6 +4,7 @@ The SSH lab tests (test_ssh_lab_refusals.py) kill a real client with SIGKILL."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -98,3 +99,17 @@ def test_a_missing_ssh_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) ->
     session = AgentSession(parse_target("web1"), {"mode": "stream"}, batch=True)
     with pytest.raises(RemoteError, match=r"cannot run '/nonexistent/ssh': No such file"):
         session.start()
+
+
+def test_an_ssh_command_that_is_not_utf8_is_named_escaped() -> None:
+    """``TCPSCOPE_SSH=$'ssh\\xff'`` was named ``'ssh\\udcff'`` (Python's repr of the byte);
+    README's escape is ``\\xff``. The real CLI, its one line on stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "--remote", "x", "connections"],
+        env={**os.environ, "TCPSCOPE_SSH": os.fsdecode(b"ssh\xff")},
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    err = done.stderr.decode()
+    assert done.returncode != 0 and "Traceback" not in err, err
+    assert "cannot run 'ssh\\xff': No such file or directory" in err, err
+    assert "udcff" not in err, err

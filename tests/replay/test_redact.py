@@ -238,3 +238,21 @@ def test_watch_through_a_redacting_feed_uses_the_original_instance_ids() -> None
     assert redacted != real.instance_id and redacted in shown.connections
     feed.watch_tcp_info([redacted, "tcpscope:never-shown"])
     assert inner.watched == [real.instance_id]
+
+
+def test_a_redact_key_that_is_not_utf8_is_used_as_bytes(tmp_path: Path) -> None:
+    """``TCPSCOPE_REDACT_KEY=$'\\xff\\xfe'`` ended ``record --redact`` in a traceback
+    (UnicodeEncodeError: the key was re-encoded as UTF-8). Its bytes are the key: two runs
+    with it give the same pseudonyms."""
+    names = []
+    for run in ("a", "b"):
+        out = tmp_path / f"{run}.tsr"
+        args = ["--redact", "--demo", "record", str(out), "--samples", "3", "--interval", "0.1"]
+        done = subprocess.run(
+            [sys.executable, "-m", "tui", *args],
+            env={**os.environ, KEY_ENV: os.fsdecode(b"\xff\xfe")},
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        names.append(sorted(addresses(Recording(out).snapshot(2))))
+    assert names[0] == names[1] and names[0]

@@ -307,9 +307,9 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
     text = Text()
     info = target.info
     if info is not None and info.cmdline:
-        command = fmt.safe(" ".join(info.cmdline))
-        if cell_len(command) > CMDLINE_CELLS:
-            command = set_cell_size(command, CMDLINE_CELLS - 1) + "…"
+        command, left = fmt.command_head(info.cmdline, CMDLINE_CELLS)
+        if left:
+            command = set_cell_size(command, min(cell_len(command), CMDLINE_CELLS - 1)) + "…"
         _row(text, "Command", command)
     conns = target.connections
     for i, netns in enumerate(dict.fromkeys(conn.netns for conn in conns)):

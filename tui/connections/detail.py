@@ -55,6 +55,10 @@ from tui.shell import shell_of
 from tui.widgets.line_static import LineStatic
 from tui.widgets.rate_sparkline import MergedSparkline
 
+PANE_CMDLINE_CELLS: Final = 1000
+"""The most cells of a command line the pane shows (escaped): a few screen lines. Rich wraps
+the cell whole each frame, and another user's can be 2 MB (8 MB escaped, no place to break).
+"""
 HINT = "Esc/Enter close · ↑↓ scroll · u: not-reported properties"
 
 
@@ -81,7 +85,6 @@ def process_table(
             return Text("access denied" if name in denied else "not reported", style="italic")
         return Text(fmt.safe(text))
 
-    cmdline = None if proc.cmdline is None else " ".join(proc.cmdline)
     if len(conn.holders) > 1:
         pids = ", ".join(str(pid) for pid in conn.holders)
         table.add_row(
@@ -90,9 +93,22 @@ def process_table(
     table.add_row(Text("name"), show("name", proc.name))
     table.add_row(Text("pid"), Text(str(proc.pid)))
     table.add_row(Text("user"), show("username", proc.username))
-    table.add_row(Text("cmdline"), show("cmdline", cmdline))
+    table.add_row(
+        Text("cmdline"), show("cmdline", None) if proc.cmdline is None else _command(proc)
+    )
     table.add_row(Text("exe"), show("exe", proc.exe))
     return table
+
+
+def _command(proc: ProcessInfo) -> Text:
+    """The command line's first :data:`PANE_CMDLINE_CELLS` cells, folded at the pane's width
+    (an argument longer than a line is not cut), and how many bytes are left out."""
+    head, left = fmt.command_head(proc.cmdline or (), PANE_CMDLINE_CELLS)
+    text = Text(head, overflow="fold")
+    if left:
+        text.append("…")
+        text.append(f"\n({left:,} more bytes not shown)", style="italic")
+    return text
 
 
 def _no_process(conn: TcpConnection, asks_privilege: bool) -> str:

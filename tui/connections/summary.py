@@ -101,11 +101,11 @@ def process_text(
     user = fmt.safe(proc.username, "(user unknown)")
     text.append(f"  {user}")
     if proc.cmdline:
-        line = fmt.safe(" ".join(proc.cmdline))
         room = width - cell_len(text.plain) - 2
         if room > 8:
+            head, left = fmt.command_head(proc.cmdline, room)
             text.append("  ")
-            text.append(_clip(line, room), style="dim")
+            text.append(_clip(f"{head}…" if left else head, room), style="dim")
     elif "cmdline" in proc.denied:
         text.append("  (command line: access denied)", style="dim italic")
     return text

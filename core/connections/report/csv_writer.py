@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter, itemgetter
 from typing import IO, Final
 
+from core.connections.cmdline import cmdline_cut
 from core.connections.model import ProcessInfo, TcpConnection
 from core.connections.namespaces import namespace_text
 from core.connections.property_rules import PROPERTIES
@@ -49,11 +51,17 @@ def _process_cells(info: ProcessInfo | None) -> tuple[str, str, str]:
     otherwise run as a formula in whatever opens the file (OWASP CSV injection)."""
     if info is None:
         return ("", "", "")
-    return (
-        csv_cell(info.name or ""),
-        csv_cell(info.username or ""),
-        csv_cell(" ".join(info.cmdline or ())),
-    )
+    return (csv_cell(info.name or ""), csv_cell(info.username or ""), _command(info.cmdline))
+
+
+def _command(cmdline: tuple[str, ...] | None) -> str:
+    """The ProcessCommandLine cell: each row of the process repeats it, so it is cut at
+    :data:`~core.connections.cmdline.CMDLINE_LIMIT` bytes, ``…[N more bytes]`` saying so."""
+    args, whole = cmdline_cut(cmdline or ())
+    cell = csv_cell(" ".join(args))
+    if whole is None:
+        return cell
+    return f"{cell}…[{whole - len(os.fsencode(' '.join(args)))} more bytes]"
 
 
 class _CsvRows:

@@ -19,6 +19,7 @@ from typing import Final
 
 import orjson
 
+from core.connections.cmdline import cmdline_cut
 from core.connections.model import ProcessInfo, TcpConnection, TcpInfo, TcpState
 from core.connections.namespaces import namespace_doc, no_view_reason
 from core.connections.property_rules import (
@@ -171,12 +172,18 @@ def alone(pid: int | None) -> tuple[int, ...]:
 
 def process_doc(info: ProcessInfo) -> dict[str, object]:
     """The owning process with its untrusted strings escaped (:func:`core.textsafe.printable`:
-    valid UTF-8, no controls, bidi or zero-width characters)."""
-    doc = dataclasses.asdict(info)
-    for key in ("name", "username", "exe"):
-        if doc[key] is not None:
-            doc[key] = printable(doc[key])
-    doc["cmdline"] = None if info.cmdline is None else [printable(a) for a in info.cmdline]
+    valid UTF-8, no controls, bidi or zero-width characters), and its command line cut at
+    :data:`~core.connections.cmdline.CMDLINE_LIMIT` bytes (each of its rows repeats it)."""
+    doc: dict[str, object] = {}
+    for key, value in dataclasses.asdict(info).items():
+        if key == "cmdline":
+            args, whole = (None, None) if info.cmdline is None else cmdline_cut(info.cmdline)
+            doc[key] = None if args is None else [printable(a) for a in args]
+            doc["cmdline_truncated"] = whole  # README: its length in bytes when cut, or null
+        elif key in ("name", "username", "exe"):
+            doc[key] = None if value is None else printable(value)
+        else:
+            doc[key] = value
     doc["denied"] = list(info.denied)
     return doc
 
