@@ -181,10 +181,17 @@ def _input(options: FeedOptions) -> tuple[Any, Stream, float, tuple[str, ...]]:
 
 
 async def _record(
-    feed: Any, stream: Stream, writer: RecordingWriter, args: argparse.Namespace, live: bool
+    feed: Any,
+    stream: Stream,
+    writer: RecordingWriter,
+    args: argparse.Namespace,
+    live: bool,
+    simulated: bool,
 ) -> int:
     """Write the stream until the limit or a signal; ``live``: a sampled feed (not a
-    re-recorded file), whose first IPsec view says which counters cannot be recorded."""
+    re-recorded file), whose first IPsec view says which counters cannot be recorded;
+    ``simulated``: the demo host, whose writer flushes on sample time (no flush timer), so
+    the same seed gives the same bytes however the machine's clock ran."""
     stop = asyncio.Event()
     _on_signals(stop)
     deadline = time.monotonic() + args.duration if args.duration else None
@@ -213,7 +220,9 @@ async def _record(
             await asyncio.sleep(FLUSH_EVERY_S / 2)
             writer.flush()
 
-    tasks = [asyncio.create_task(consume()), asyncio.create_task(flusher())]
+    tasks = [asyncio.create_task(consume())]
+    if not simulated:  # a simulated host's writer flushes on its samples' own clock
+        tasks.append(asyncio.create_task(flusher()))
     waiter = asyncio.create_task(stop.wait())
     timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5
     try:
@@ -269,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
     target = "stdout" if to_stdout else args.file
     # A remote feed's header names the server (its host and platform), not this machine.
     header = getattr(feed, "recording_header", None) or header_factory(options, providers=providers)
-    writer = RecordingWriter(out, header)
+    writer = RecordingWriter(out, header, on_sample_time=options.demo)
     replacing = out if isinstance(out, Replacement) else None
     if replacing is not None:  # the old recording goes once the new one holds a sample
         replacing.ready = lambda: writer.samples_written > 0
@@ -280,7 +289,8 @@ def run(args: argparse.Namespace) -> int:
     samples = 0
     failure: OSError | None = None
     try:
-        samples = asyncio.run(_record(feed, stream, writer, args, options.replay is None))
+        recording = _record(feed, stream, writer, args, options.replay is None, options.demo)
+        samples = asyncio.run(recording)
     except KeyboardInterrupt:
         pass
     except OSError as exc:

@@ -78,19 +78,20 @@ def _why_unread(info: NamespaceInfo, view: NamespaceView) -> str:
     namespaces it may be (their label is what ``ns:`` takes for them)."""
     if not info.unmatched:
         return composed(info.reason or "no way in")
-    stand_ins = [printable(label(i, view)) for i in view.present if i.stand_in]
+    stand_ins = [printable(quoted(label(i, view))) for i in view.present if i.stand_in]
     more = ", …" if len(stand_ins) > 3 else ""
     maybe = f"; it may be one shown as {', '.join(stand_ins[:3])}{more}" if stand_ins else ""
     return f"{UNMATCHED_WAY_IN}{maybe}"
 
 
 def _shown(key: str, item: str, view: NamespaceView) -> str:
-    """`` (shown: A, B, …)``: the labels the table shows that ``key`` takes, the few first;
-    for ``container:``, the containers' only (an ``ip netns`` name is no container's), and
-    a word when ``ns:`` would have taken ``item``."""
+    """`` (shown: A, B, …)``: the labels the table shows that ``key`` takes, the few first,
+    each quoted as the filter takes it (``'a,b'`` is one name, not two); for ``container:``,
+    the containers' only (an ``ip netns`` name is no container's), and a word when ``ns:``
+    would have taken ``item``."""
     only_container = key == "container"
     labels = [
-        printable(label(info, view))
+        printable(quoted(label(info, view)))
         for info in view.present
         if not info.unmatched and (info.container is not None or not only_container)
     ]

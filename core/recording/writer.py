@@ -27,6 +27,11 @@ class RecordingWriter:
     when only its IPsec view changed) replaces it, so each recorded sample is one connection
     sample with the newest IPsec view. A sample is therefore written when the next one
     arrives, when a flush is due, or on :meth:`close`.
+
+    ``on_sample_time``: the writer's clock is the newest snapshot's own time instead of
+    ``clock``, so where it flushes (and so every byte) follows the samples alone. For a
+    simulated host (the demo), whose same seed must give the same file; the caller then calls
+    no :meth:`flush` on a timer, and data waits up to a sample longer than a flush period.
     """
 
     def __init__(
@@ -36,12 +41,15 @@ class RecordingWriter:
         *,
         flush_every_s: float = FLUSH_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
+        on_sample_time: bool = False,
     ) -> None:
         """Prepare to write; ``header`` builds the header from the first snapshot."""
         self._out = out
         self._make_header = header
         self._flush_every_s = flush_every_s
-        self._clock = clock
+        self._on_sample_time = on_sample_time
+        self._sample_time: float | None = None
+        self._clock = self._newest_sample_time if on_sample_time else clock
         self._header: RecordingHeader | None = None
         self._encoder: FrameEncoder | None = None
         self._compressor: Any = None
@@ -62,6 +70,11 @@ class RecordingWriter:
 
     def write(self, snap: Snapshot) -> None:
         """Queue ``snap``; writes the previous sample unless ``snap`` replaces it."""
+        if self._on_sample_time:
+            first = self._sample_time is None
+            self._sample_time = snap.time.timestamp()
+            if first:  # the flush period starts with the first sample
+                self._last_flush = self._sample_time
         pending = self._pending
         if pending is not None and (pending.seq, pending.time) != (snap.seq, snap.time):
             self._emit(pending)
@@ -87,6 +100,9 @@ class RecordingWriter:
             self._put(self._compressor.flush(zlib.Z_SYNC_FLUSH))
         self._out.flush()
         self._last_flush = self._clock()
+
+    def _newest_sample_time(self) -> float:
+        return 0.0 if self._sample_time is None else self._sample_time
 
     def close(self) -> None:
         """Write what is pending and finish the last gzip member; idempotent."""

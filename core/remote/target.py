@@ -3,7 +3,8 @@
 Why the system ``ssh`` client and not a library: the user's ``~/.ssh/config``, agent, ProxyJump,
 ControlMaster and known_hosts then apply exactly as for their own ``ssh``. ``TCPSCOPE_SSH``
 replaces the ``ssh`` command itself (the ``GIT_SSH_COMMAND`` convention), split into words like
-a shell would, a word's leading ``~`` or ``~user`` expanded (README's ``ssh -F ~/lab/config``).
+a shell would, a word's leading unquoted ``~`` or ``~user`` expanded (README's
+``ssh -F ~/lab/config``).
 Not run by ``sh`` as git does: dash would fork ssh rather than exec it, and the parent-death
 signal (core.remote.deathsig) would then end only the shell, leaving ssh behind. tcpscope
 appends ``-T``, ``-p PORT`` when a port was given, ``-o BatchMode=yes`` for unattended
@@ -14,6 +15,7 @@ and the remote command.
 from __future__ import annotations
 
 import argparse
+import io
 import ipaddress
 import os
 import re
@@ -86,9 +88,27 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
     return RemoteTarget(host, user or None, port, sudo, python)
 
 
-def _tilde(word: str) -> str:
-    """``~/x`` and ``~user/x`` as a shell expands them (``~`` alone names the home too)."""
-    return os.path.expanduser(word) if word.startswith("~") else word
+def _shell_words(line: str) -> list[str]:
+    """``line`` split as a shell splits it, a word's leading ``~`` or ``~user`` expanded.
+
+    Only when the word's raw text begins with an unquoted ``~`` and holds no quote or
+    backslash before its first ``/`` (POSIX: no quoted character in the tilde-prefix), so
+    ``"~/q"``, ``'~'`` and ``\\~`` stay literal as in a shell; ``shlex.split`` alone returns
+    words with their quotes already removed, too late to tell."""
+    stream = io.StringIO(line)
+    lexer = shlex.shlex(stream, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    words: list[str] = []
+    start = 0
+    for word in lexer:
+        end = stream.tell()  # just past the word and the blank that ended it
+        raw = line[start:end].lstrip()
+        start = end
+        prefix = raw.partition("/")[0]
+        literal = not raw.startswith("~") or any(c in prefix for c in "'\"\\")
+        words.append(word if literal else os.path.expanduser(word))
+    return words
 
 
 def _is_ipv6(text: str) -> bool:
@@ -104,7 +124,7 @@ def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[
     """The ssh command line (``$TCPSCOPE_SSH`` or ``ssh``, then our options)."""
     custom = os.environ.get(SSH_ENV, "").strip()
     try:
-        base = [_tilde(word) for word in shlex.split(custom)] if custom else ["ssh"]
+        base = _shell_words(custom) if custom else ["ssh"]
     except ValueError as exc:
         raise UsageError(f"{SSH_ENV}: cannot split {custom!r} ({exc})") from None
     argv = [*base, "-T"]

@@ -70,6 +70,23 @@ def test_a_container_miss_lists_no_namespace_labels(one: tuple[str, int]) -> Non
     assert f"ns:{name} names a network namespace" in said, said
 
 
+def test_the_shown_names_are_quoted_as_the_filter_takes_them() -> None:
+    """The miss note listed the shown namespaces bare: ``(shown: rvT-a,b, rvT-s p)`` read as
+    three names, ``rvT-a``, ``b`` and ``rvT-s p``. Each is now written as ``ns:`` takes it."""
+    port = free_port()
+    head = unique("rvT")
+    with (
+        netns(f"{head}-a,b") as comma,
+        netns(f"{head}-s p") as space,
+        listener(comma, port),
+        listener(space, port),
+    ):
+        kept, said = filtered(f"'{comma}','{space}'", port, "ns:'zz x'")
+    assert kept == 0
+    assert "ns:'zz x' matches no network namespace here (shown: " in said, said
+    assert f"'{comma}'" in said and f"'{space}'" in said, said
+
+
 async def test_the_toast_says_matches_nothing_only_of_an_empty_table(
     one: tuple[str, int],
 ) -> None:

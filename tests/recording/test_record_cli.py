@@ -22,6 +22,8 @@ from tests.recording.util import demo_snapshots
 
 ROOT = Path(__file__).resolve().parents[2]
 TCPSCOPE = [sys.executable, "-m", "tui"]
+SYNC_FLUSH = b"\x00\x00\xff\xff"
+"""The empty stored block a deflate Z_SYNC_FLUSH ends with."""
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -120,22 +122,29 @@ def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 def test_a_demo_recording_is_the_same_bytes_in_every_run(tmp_path: Path) -> None:
     """``--demo --seed N record`` twice gave files that differ: the IPsec native rates were
     written in set order, which follows PYTHONHASHSEED. The demo header holds no clock or
-    host of this machine, so the same seed must give the same bytes."""
-    count = 8
+    host of this machine, so the same seed must give the same bytes. Over several flush
+    periods too, however the machine's clock runs: the writer sync-flushed when the wall
+    clock said so, so a run held up for a moment (here: stopped for 1.3 s) had its flushes
+    elsewhere in the stream. 62 samples at 0.1 s span three flush periods of demo time."""
+    count = 62
     for _attempt in range(3):
         files = []
         for hash_seed in ("1", "2"):
             out = tmp_path / f"hash{hash_seed}.tsr"
-            args = ["record", str(out), "--force", "--samples", str(count), "--interval", "0.2"]
-            done = subprocess.run(
+            args = ["record", str(out), "--force", "--samples", str(count), "--interval", "0.1"]
+            proc = subprocess.Popen(
                 [*TCPSCOPE, "--demo", "--seed", "3", *args],
                 cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=120,
+                stderr=subprocess.PIPE,
                 env={**os.environ, "PYTHONHASHSEED": hash_seed},
             )
-            assert done.returncode == 0, done.stderr
+            if hash_seed == "2":  # held up mid-run, as a busy machine holds a process
+                wait_for_samples(out, 5, proc)
+                proc.send_signal(signal.SIGSTOP)
+                time.sleep(1.3)
+                proc.send_signal(signal.SIGCONT)
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
             files.append(out)
         # A sample the recorder skipped on a busy machine (latest wins) changes the file
         # for a reason of its own: compare only runs that wrote every sample.
@@ -143,7 +152,9 @@ def test_a_demo_recording_is_the_same_bytes_in_every_run(tmp_path: Path) -> None
             break
     else:
         pytest.fail("the recorder skipped samples in every attempt (machine too busy)")
-    assert files[0].read_bytes() == files[1].read_bytes()
+    data = files[0].read_bytes()
+    assert data.count(SYNC_FLUSH) >= 3  # the stream holds flushes, not just one gzip member
+    assert data == files[1].read_bytes()
 
 
 def test_key_frames_are_the_same_bytes_in_every_run(tmp_path: Path) -> None:

@@ -57,6 +57,19 @@ def test_ssh_command_is_replaced_by_the_environment(monkeypatch: pytest.MonkeyPa
         ssh_argv(target, "CMD", batch=False)
 
 
+def test_a_quoted_tilde_stays_literal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a shell, only a word that begins with an unquoted ``~`` (and has no quote before
+    its first ``/``) names a home: ``"~/q"`` was expanded too (after its quotes were removed)."""
+    monkeypatch.setenv("HOME", "/home/alice")
+    root = os.path.expanduser("~root")
+    line = """/tmp/fakessh -F ~root/x ~nosuchuser/y a~b "~/q" ~ '~' \\~/e ~"root"/z ~/'s p'"""
+    monkeypatch.setenv("TCPSCOPE_SSH", line)
+    assert ssh_argv(parse_target("web1"), "CMD", batch=False) == [
+        *("/tmp/fakessh", "-F", f"{root}/x", "~nosuchuser/y", "a~b", "~/q", "/home/alice"),
+        *("~", "~/e", "~root/z", "/home/alice/s p", "-T", "web1", "CMD"),
+    ]
+
+
 def test_netns_choice_goes_to_the_server() -> None:
     """``--netns`` is the server's choice (it used to be refused): it rides in the agent's
     config, and the default, as locally, is every namespace."""
