@@ -228,7 +228,8 @@ def open_help(pane: Pane, out: Path, key: str = "?", shows: str = "tcpscope — 
 
 @pytest.mark.parametrize(
     ("key", "shows"),
-    [("?", "tcpscope — keys"), ("x", "Close this connection?"), ("K", "Cancel (n)")],
+    # x and K act on the row the table opens on: the listener, sorted first.
+    [("?", "tcpscope — keys"), ("x", "Close this listener?"), ("K", "Cancel (n)")],
 )
 def test_idle_help_or_dialog_over_table_sends_no_line(
     idle_app: tuple[Pane, Path], key: str, shows: str
