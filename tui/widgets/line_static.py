@@ -8,9 +8,10 @@ link (ssh at 64 kbit/s) cannot keep up with.
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from rich.console import RenderableType
+from rich.style import Style
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import Visual, visualize
@@ -85,12 +86,35 @@ def refresh_lines(
 def changed_lines(
     drawn: tuple[Size, list[Strip]] | None, size: Size, lines: list[Strip]
 ) -> list[Region] | None:
-    """The lines of ``lines`` unlike those ``drawn`` (at the size they were drawn at); None
-    when nothing was drawn, or at another size, or as many lines: the whole widget then."""
+    """The lines of ``lines`` drawn unlike those ``drawn`` (at the size they were drawn at;
+    see :func:`drawn_as`); None when nothing was drawn, or at another size, or as many lines:
+    the whole widget then."""
     if drawn is None or drawn[0] != size or len(drawn[1]) != len(lines):
         return None
     return [
         Region(0, y, size.width, 1)
         for y, (old, new) in enumerate(zip(drawn[1], lines, strict=True))
-        if old != new
+        if old != new and drawn_as(old) != drawn_as(new)
+    ]
+
+
+def drawn_as(strip: Strip) -> list[tuple[str, Style | None, str | None, dict[str, Any]]]:
+    """Each piece of ``strip`` as the terminal draws it and a click reads it: text, style,
+    link and meta, less the ``offset`` meta Textual adds to every piece.
+
+    Why: that offset is where the piece starts in its line of the content, for mouse
+    selection. A wrapped line's moves when text before the wrap changes length (a count
+    gaining a digit), the line drawn alike: it was written again. Selection reads it from
+    the content as shown now (``Widget.render_line``), not from the lines kept for the
+    screen, so a line left as it was on the screen still selects right."""
+    return [
+        (text, None, None, {})
+        if style is None
+        else (
+            text,
+            style.clear_meta_and_links(),
+            style.link,
+            {key: value for key, value in style.meta.items() if key != "offset"},
+        )
+        for text, style, _ in strip
     ]
