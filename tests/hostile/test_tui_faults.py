@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,22 +70,28 @@ def test_a_huge_terminal_size_is_bounded(shell: Pane, tmp_path: Path) -> None:
 def test_untrusted_text_in_a_toast_and_the_filter_bar_stays_literal(
     shell: Pane, tmp_path: Path
 ) -> None:
-    config = tmp_path / "[b]x[/b]" / "tcpscope"
-    config.mkdir(parents=True)
-    (config / "prefs.json").write_text("{not json")
-    shell.keys(
-        f"cd {tmp_path} && unset COLUMNS LINES; PYTHONPATH={ROOT} XDG_CONFIG_HOME='[b]x[/b]' "
-        f"TERM=xterm-256color {PY} -m tui --demo",
-        literal=True,
-    )
-    shell.keys("Enter")
-    text = shell.wait_for(lambda t: "Preferences" in t, "the preferences warning toast")
-    assert "[b]x[/b]/tcpscope/prefs.json" in text  # markup shown as typed, not made bold
-    shell.keys("/")
-    shell.keys("state:[red]x", literal=True)
-    shell.wait_for(lambda t: "✗ state:[red]x" in t, "the literal filter error")
-    shell.keys("Escape")
-    shell.keys("q")
+    # Absolute (a relative XDG_CONFIG_HOME is ignored, as the spec says) and short, so the
+    # toast shows the path on one line.
+    short = Path(tempfile.mkdtemp(prefix="tf", dir="/tmp"))
+    try:
+        config = short / "[b]x[/b]" / "tcpscope"
+        config.mkdir(parents=True)
+        (config / "prefs.json").write_text("{not json")
+        shell.keys(
+            f"cd {tmp_path} && unset COLUMNS LINES; PYTHONPATH={ROOT} "
+            f"XDG_CONFIG_HOME='{short}/[b]x[/b]' TERM=xterm-256color {PY} -m tui --demo",
+            literal=True,
+        )
+        shell.keys("Enter")
+        text = shell.wait_for(lambda t: "Preferences" in t, "the preferences warning toast")
+        assert "[b]x[/b]/tcpscope/prefs.json" in text  # markup shown as typed, not made bold
+        shell.keys("/")
+        shell.keys("state:[red]x", literal=True)
+        shell.wait_for(lambda t: "✗ state:[red]x" in t, "the literal filter error")
+        shell.keys("Escape")
+        shell.keys("q")
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
 
 
 def test_a_hostile_preferences_file_and_path_never_reach_the_terminal(tmp_path: Path) -> None:

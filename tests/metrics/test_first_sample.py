@@ -13,7 +13,7 @@ from tests.metrics.slow_sample import fd_hoarders
 
 def test_metrics_answers_503_until_the_first_sample_then_200() -> None:
     with fd_hoarders(), exporter("--no-ipsec") as running:
-        status, body = running.get()  # the first sample reads 120k fds: seconds
+        status, body = running.get()  # the first sample reads 500k fds: seconds
         assert (status, body) == (503, "no sample yet\n")
         samples = running.wait_sampled()
         assert value(samples, "tcpscope_last_sample_timestamp_seconds") is not None

@@ -2,7 +2,7 @@
 
 Why: the exporter waited for the sample in progress before it exited (a 5.5 s sample under
 load: still alive 8 s after SIGTERM), and a service manager's stop waited with it. Here the
-sample is a real slow one (a first sample over 120k fds), and the exit is compared to how long
+sample is a real slow one (a first sample over 500k fds), and the exit is compared to how long
 that same sample takes, measured in a first run.
 """
 
