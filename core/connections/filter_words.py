@@ -11,6 +11,7 @@ or ``"…"`` group anything but their own quote, pieces run together (``'it'"'"'
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -97,13 +98,9 @@ def quoted(value: str) -> str:
 def word_span(text: str, cursor: int) -> tuple[int, int]:
     """Where the word holding ``cursor`` starts and ends: spaces inside quotes are in it
     (an unbalanced quote runs to the end of the line)."""
-    start, quote = 0, ""
-    for at, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in QUOTES:
-            quote = char
-        elif char in SPACES:
+    start = 0
+    for at, char, quote in _quoting(text):
+        if not quote and char in SPACES:
             if at >= cursor:
                 return start, at
             start = at + 1
@@ -113,14 +110,9 @@ def word_span(text: str, cursor: int) -> tuple[int, int]:
 def last_value(raw: str) -> tuple[str, str]:
     """``raw`` (the typed values of a word, up to the cursor) as what comes before its last
     value (commas and quotes as typed) and that last value with its quotes taken off."""
-    head_end, quote = 0, ""
-    for at, char in enumerate(raw):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in QUOTES:
-            quote = char
-        elif char == ",":
-            head_end = at + 1
+    head_end = max(
+        (at + 1 for at, char, quote in _quoting(raw) if not quote and char == ","), default=0
+    )
     piece = raw[head_end:]
     words = _lex(piece + _open_quote(piece)) or []  # closed: ``'rv4`` is the value ``rv4``
     return raw[:head_end], words[0].text if words else ""
@@ -128,10 +120,17 @@ def last_value(raw: str) -> tuple[str, str]:
 
 def _open_quote(text: str) -> str:
     """The quote left open at the end of ``text`` ("" when none is)."""
+    return next(reversed([quote for _at, _char, quote in _quoting(text)]), "")
+
+
+def _quoting(text: str) -> Iterator[tuple[int, str, str]]:
+    """Each character of ``text`` with its index and the quote open once it is read ("" when
+    none): the one rule for where a quote opens and closes (no escapes), so a space or a
+    comma outside quotes is one where ``quote`` is ""."""
     quote = ""
-    for char in text:
+    for at, char in enumerate(text):
         if quote:
             quote = "" if char == quote else quote
         elif char in QUOTES:
             quote = char
-    return quote
+        yield at, char, quote
