@@ -316,6 +316,9 @@ def run(args: argparse.Namespace) -> int:
         raise OutputFailed(f"{target}: write failed: {failure.strerror or failure}{saved}")
     if kept:
         print(f"tcpscope: nothing recorded; {target} left as it was", file=sys.stderr)
+    elif writer.samples_written == 0 and isinstance(out, NewFile) and out.discard():
+        # Stopped before its first sample: the file would only block the next run.
+        print(f"tcpscope: nothing recorded; removed {target} (it held no sample)", file=sys.stderr)
     else:
         print(
             f"tcpscope: recorded {_samples(writer.samples_written)} ({samples} seen), "
