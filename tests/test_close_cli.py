@@ -111,6 +111,32 @@ def test_yes_closes_the_connection_and_keeps_the_listener(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
+def test_both_ends_of_one_loopback_connection_close_and_exit_0(
+    pair: tuple[socket.socket, socket.socket, socket.socket],
+) -> None:
+    """A filter matching both ends of a loopback connection: the first abort's reset ends
+    the other end before its turn, so the kernel's "no such socket" for it is the request
+    met, not a refusal (it said "no such TCP socket any more" and exited 1)."""
+    listener, client, accepted = pair
+    lport, cport = listener.getsockname()[1], client.getsockname()[1]
+    result = close(
+        "--netns", "current", "--filter", f"addr:127.0.0.1 port:{lport} port:{cport}", "--yes"
+    )
+    assert result.returncode == 0, result.stderr
+    closed = [x for x in result.stdout.splitlines() if x.startswith("closed")]
+    assert len(closed) == 2, result.stdout
+    assert any(f"127.0.0.1:{cport} → 127.0.0.1:{lport}" in x for x in closed)
+    assert any(f"127.0.0.1:{lport} → 127.0.0.1:{cport}" in x for x in closed)
+    (second,) = [x for x in closed if "reset" in x]
+    assert "ended by the reset of its other end" in second
+    assert "no such TCP socket" not in result.stderr, result.stderr
+    for end in (client, accepted):  # the one aborted gets ECONNABORTED, its peer a reset
+        end.settimeout(5)
+        with pytest.raises((ConnectionAbortedError, ConnectionResetError)):
+            end.recv(1)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
 def test_the_question_on_a_terminal(
     pair: tuple[socket.socket, socket.socket, socket.socket],
 ) -> None:

@@ -16,6 +16,7 @@ from typing import Final, TextIO
 
 from core.commands import connections as connections_cli
 from core.connections import (
+    PEER_RESET,
     CloseTarget,
     Outcome,
     Snapshot,
@@ -25,6 +26,7 @@ from core.connections import (
     close_connections,
     close_refused_here,
     close_targets,
+    closed_by_peer,
     endpoints,
     namespace_in,
     namespace_label,
@@ -252,7 +254,8 @@ def _close(conns: Sequence[TcpConnection], snap: Snapshot, closer: Closer) -> in
         owner = process_label(pid, proc, conn.owner_status, snap.privilege.hidepid_short)
         if outcome.done:
             state = names.get(int(conn.state), "?")
-            print(f"closed  {endpoints(conn)}  {state}  {owner}{where(conn, '  ')}")
+            how = f"  ({PEER_RESET})" if closed_by_peer(outcome) else ""
+            print(f"closed  {endpoints(conn)}  {state}  {owner}{where(conn, '  ')}{how}")
         else:
             refused = True
             print(

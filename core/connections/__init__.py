@@ -25,6 +25,7 @@ __all__ = [
     "OWNERLESS_CELLS",
     "OWNERLESS_SHORT",
     "PAGE_COLUMN",
+    "PEER_RESET",
     "PROPERTIES",
     "SORT_COLUMNS",
     "SOURCE_NAMES",
@@ -67,6 +68,7 @@ __all__ = [
     "close_effect",
     "close_refused_here",
     "close_targets",
+    "closed_by_peer",
     "cmdline_bytes",
     "cmdline_head",
     "complete",
@@ -115,6 +117,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from core.connections.actions import (
+        PEER_RESET,
         CloseTarget,
         Outcome,
         ProcessTarget,
@@ -124,6 +127,7 @@ if TYPE_CHECKING:
         close_effect,
         close_refused_here,
         close_targets,
+        closed_by_peer,
         endpoints,
         kill,
         no_process_to_end,
@@ -199,6 +203,7 @@ else:
         __name__,
         {
             "actions": (
+                "PEER_RESET",
                 "CloseTarget",
                 "Outcome",
                 "ProcessTarget",
@@ -206,6 +211,7 @@ else:
                 "affected",
                 "close_connections",
                 "close_effect",
+                "closed_by_peer",
                 "close_refused_here",
                 "close_targets",
                 "endpoints",

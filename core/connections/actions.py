@@ -415,15 +415,38 @@ def close_connections(
     ``dumper_in``: see :class:`Closer`."""
     closer = Closer(dumper_in)
     out: list[tuple[TcpConnection, Outcome]] = []
+    closed: set[tuple[object, ...]] = set()
     try:
         for conn in conns:
             outcome = closer.close(conn)
+            if outcome.done:
+                closed.add(_ends(conn))
+            elif outcome.refusal is Refusal.GONE and _ends(conn, reverse=True) in closed:
+                outcome = Outcome(True, f"closed {endpoints(conn)}: {PEER_RESET}")
             out.append((conn, outcome))
             if outcome.refusal in (Refusal.NOT_PERMITTED, Refusal.UNSUPPORTED):
                 break
     finally:
         closer.aclose()
     return out
+
+
+PEER_RESET: Final = "ended by the reset of its other end"
+"""Why a socket gone by its turn counts as closed: its other end, closed just before in the
+same request (both ends of a loopback connection matched), sent it a reset."""
+
+
+def closed_by_peer(outcome: Outcome) -> bool:
+    """Whether ``outcome`` is a socket its other end's reset ended (see ``PEER_RESET``)."""
+    return outcome.done and outcome.message.endswith(PEER_RESET)
+
+
+def _ends(conn: TcpConnection, reverse: bool = False) -> tuple[object, ...]:
+    """``conn``'s namespace and endpoints (the other end's when ``reverse``): the key that
+    pairs the two ends of one loopback connection."""
+    local = (conn.local_address, conn.local_port)
+    remote = (conn.remote_address, conn.remote_port)
+    return (conn.netns, *(remote + local if reverse else local + remote))
 
 
 def _find_sockid(dumper: InetDiagDumper, family: int, conn: TcpConnection) -> bytes | None:
