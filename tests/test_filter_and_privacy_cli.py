@@ -95,6 +95,8 @@ def test_state_by_number_or_name_is_the_same_in_state_and_filter() -> None:
         (("connections", "--filter", "addr:10.0.0.0/33"), "CIDR"),
         (("--filter", "colour:red"), "unknown field 'colour'"),
         (("connections", "--filter", "--json"), "expected one argument"),  # a forgotten value
+        (("connections", "--filter", '""'), "--filter: an empty filter word"),  # not "negate"
+        (("connections", "--filter", "port:22 ''"), "--filter: an empty filter word"),
     ],
 )
 def test_bad_filter_is_one_line_and_exit_2(args: tuple[str, ...], needle: str) -> None:

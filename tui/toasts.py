@@ -10,6 +10,8 @@ The connections and IPsec screens share both rules, so their Esc behaves and spe
 
 from __future__ import annotations
 
+from textual.app import App
+from textual.notifications import Notification, Notify
 from textual.screen import Screen
 
 from tui import format as fmt
@@ -29,3 +31,18 @@ def say_filter_cleared(screen: Screen[None], was: str) -> None:
     if was:
         said = f"was: {fmt.as_typed(was)}"
         screen.notify(said, title="Filter cleared", timeout=4, markup=False)
+
+
+def notice(app: App[object], message: str, *, title: str, timeout: float) -> Notification:
+    """A plain-text toast that :func:`withdraw` can take back before its timeout: a toast
+    saying what is under way ("finding…") outlived the work it spoke of (Textual's
+    ``notify`` gives nothing to take one toast back by)."""
+    shown = Notification(message, title, "information", timeout, markup=False)
+    app.post_message(Notify(shown))
+    return shown
+
+
+def withdraw(app: App[object], shown: Notification) -> None:
+    """Take ``shown`` (from :func:`notice`) away, leaving the other toasts. Queued behind
+    the message that shows it, so a toast taken back at once is not shown after."""
+    app.call_later(app._unnotify, shown)

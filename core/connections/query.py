@@ -88,6 +88,13 @@ above any real filter, and it keeps a 200 MB "filter" from a preferences file ou
 Match = Callable[[TcpConnection, ProcessInfo | None], bool]
 
 
+EMPTY_WORD: Final = (
+    "an empty filter word (quotes with nothing between them): "
+    "put something between the quotes, or take them away"
+)
+"""Said of ``""`` or ``''`` in a filter: the word is empty (a quoted word is one word)."""
+
+
 class QueryError(ValueError):
     """A filter the user typed cannot be understood (one line, shown in the UI)."""
 
@@ -297,6 +304,8 @@ def parse_token(word: Word | str) -> Token:
     if isinstance(word, str):
         word = Word(tuple(word.split(",")))
     text = word.text
+    if not text:  # ``""`` or ``''``: told it "needs something to negate", of no ``-`` typed
+        raise QueryError(EMPTY_WORD)
     negated = text[:1] in NEGATIONS
     body = text[1:] if negated else text
     parts = (word.parts[0][1:] if negated else word.parts[0], *word.parts[1:])

@@ -60,13 +60,31 @@ def series_bound(top: int) -> int:
     return len(TcpState) * (top + len(RESERVED))
 
 
+ESCAPE: Final = " (process)"
+"""Added to a process name that reads as a reserved label, or as one so escaped."""
+
+
 def process_label(info: ProcessInfo | None) -> str | None:
-    """The label of a process's name (made printable), or None when the name is unknown."""
+    """The label of a process's name (made printable), or None when the name is unknown.
+
+    A name that is a reserved label (``other``) gets :data:`ESCAPE`; so does one that is
+    already such a label followed by escapes (``other (process)``, a comm the kernel keeps
+    whole): it took the same label as ``other``'s, and two processes were summed as one.
+    Adding one more escape to every such name keeps each name's label its own, and no name
+    takes a reserved label, whatever its length (a name is extended from the command line
+    past the kernel's 15 bytes)."""
     name = info.name if info is not None else None
     if not name:
         return None
     name = printable(name)
-    return f"{name} (process)" if name in RESERVED else name
+    return f"{name}{ESCAPE}" if _unescaped(name) in RESERVED else name
+
+
+def _unescaped(name: str) -> str:
+    """``name`` without the :data:`ESCAPE` words it ends with."""
+    while name.endswith(ESCAPE):
+        name = name[: -len(ESCAPE)]
+    return name
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,17 @@ def test_errors_are_one_line_and_name_the_problem(text: str, says: str) -> None:
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("text", ['""', "''", 'port:22 ""', "'' -state:listen"])
+def test_an_empty_quoted_word_is_said_to_be_empty(text: str) -> None:
+    """``""`` was told "'' needs something to negate": no ``-`` was typed; the word is
+    empty, and now it says so."""
+    with pytest.raises(QueryError) as info:
+        parse_query(text)
+    said = str(info.value)
+    assert said.startswith("an empty filter word"), said
+    assert "negate" not in said and "\n" not in said, said
+
+
 def test_services_file_parsing() -> None:
     by_port, by_name = parse_services(
         "# comment\nhttp 80/tcp www # WorldWideWeb\nhttp 80/udp\nsyslog 514/udp\n"

@@ -77,6 +77,35 @@ def test_cardinality_stays_within_the_bound(listener: Listener, tmp_path: Path) 
             assert series[("Established", peer.name, "")] == count
 
 
+def test_a_process_named_like_an_escaped_label_keeps_its_own_series(
+    listener: Listener, tmp_path: Path
+) -> None:
+    """A process called ``other`` is labelled ``other (process)`` (``other`` is the bucket of
+    the processes beyond --top); one called ``other (process)`` (15 bytes, a comm the kernel
+    keeps whole) got that same label, and the two processes' connections were summed into
+    one series. Each real name now has a label of its own, and none is a bucket's."""
+    counts = {"other": 40, "other (process)": 41, "unknown (process)": 42}
+    peers = []
+    try:
+        for i, (name, count) in enumerate(counts.items()):
+            (tmp_path / str(i)).mkdir()
+            peers.append(Peer(tmp_path / str(i), name, listener.port))
+            assert len(peers[-1].do(f"open {count}")) == count
+        with exporter("--top", "500", "--no-ipsec", "--interval", "0.5") as running:
+            samples = running.wait_sampled(after=time.time())
+    finally:
+        for peer in peers:
+            peer.__exit__(None, None, None)
+    ours = {
+        process: count
+        for (state, process, netns), count in _connections(samples).items()
+        if state == "Established" and netns == "" and process.startswith(("other", "unknown ("))
+    }
+    assert ours.get("other (process)") == counts["other"], ours
+    assert ours.get("other (process) (process)") == counts["other (process)"], ours
+    assert ours.get("unknown (process) (process)") == counts["unknown (process)"], ours
+
+
 def _wait_value(running: Exporter, name: str, want: float, **labels: str) -> float | None:
     """Scrape until the sample equals ``want`` (acks and samples lag a little) or time is up."""
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -18,8 +18,10 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
+from textual.widgets._toast import Toast
 
 import core.connections.actions as core_actions
+import tui.connections.actions as tui_actions
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.demo import demo_feed
 from core.recording.replay import open_replay
@@ -578,6 +580,54 @@ async def test_esc_while_the_holders_are_looked_up_gives_up_the_dialog(
             assert not isinstance(app.screen, ConfirmScreen), "Esc did not give up"
             await pilot.pause(0.05)
         assert any(t.startswith("gave up") for t in toasts(app)), toasts(app)
+        assert app.is_running
+
+
+def failing_holders(monkeypatch: pytest.MonkeyPatch, slow_s: float) -> None:
+    """The walk over /proc/*/fd failing after ``slow_s`` (a fault not caused for real: the
+    real walk skips what it cannot read)."""
+
+    def walk(inodes: Collection[int], proc: str = "/proc") -> dict[int, set[int]]:
+        time.sleep(slow_s)
+        raise OSError("the walk failed")
+
+    monkeypatch.setattr(core_actions, "socket_holders", walk)
+
+
+@pytest.mark.parametrize("ending", ["escape", "dialog", "error"])
+@pytest.mark.parametrize("key", ["x", "K"])
+async def test_the_finding_toast_goes_when_the_look_up_ends(
+    bag: SocketBag, key: str, ending: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The toast saying the holders are being looked up stayed its full 8 s after the look-up
+    ended: beside the "gave up" toast after ``Esc``, and alone after a failed walk, still
+    saying "finding…" of a look-up that was over. Now it goes as soon as the look-up ends,
+    however it ends."""
+    slow_s = 1.0
+    (failing_holders if ending == "error" else slow_holders)(monkeypatch, slow_s)
+    # Its own timeout past any walk on a loaded host: gone before it means taken away.
+    monkeypatch.setattr(tui_actions, "FINDING_S", 120.0)
+    client, _ = bag.pair(bag.listener())
+    app = live_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await select(pilot, app, *_ports(client))
+        send(app, key)
+        await until(pilot, lambda: isinstance(app.screen, FindingScreen) and toasts(app))
+        assert toasts(app) == [FINDING]
+        (notice,) = app._notifications
+        if ending == "escape":
+            send(app, "escape")
+            await until(pilot, lambda: not isinstance(app.screen, FindingScreen))
+            await until(pilot, lambda: any(t.startswith("gave up") for t in toasts(app)))
+        elif ending == "dialog":
+            await confirm(pilot, app)
+        else:
+            await until(pilot, lambda: not isinstance(app.screen, FindingScreen))
+        await pilot.pause(0.2)
+        assert not notice.has_expired, "too slow to tell from the toast's own timeout"
+        assert FINDING not in toasts(app), toasts(app)
+        drawn = [str(t._notification.message) for t in app.screen.query(Toast)]
+        assert FINDING not in drawn, drawn
         assert app.is_running
 
 

@@ -205,6 +205,23 @@ async def test_filter_errors_show_inline_while_typing() -> None:
         assert bar.error == ""
 
 
+async def test_an_empty_quoted_filter_word_is_said_to_be_empty() -> None:
+    """``""`` typed in the filter said "'' needs something to negate", of a ``-`` never
+    typed; now the inline error and the toast on Enter say the word is empty."""
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await step(pilot, app, feed)
+        before = len(listed(app))
+        await pilot.press("slash", *'port:1-100 ""')
+        bar = app.screen.query_one(FilterBar)
+        assert bar.error.startswith("an empty filter word"), bar.error
+        await pilot.press("enter")
+        assert bar.editing and len(listed(app)) == before  # the active filter is unchanged
+        said = [(str(n.title), str(n.message)) for n in app._notifications]
+        assert said == [("Filter not applied", bar.error)], said
+
+
 async def test_a_long_filter_error_is_drawn_whole_at_80x24() -> None:
     """The inline error wraps instead of being cut at the edge (it lost its end, the part
     that says what would be right: "...nor a service name"); the rows move down a line."""

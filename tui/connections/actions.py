@@ -18,7 +18,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.notifications import SeverityLevel
+from textual.notifications import Notification, SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Button, Static
@@ -35,6 +35,7 @@ from core.connections import (
     TcpState,
 )
 from tui import format as fmt
+from tui import toasts
 from tui.connections.conn_table import ConnTable
 from tui.connections.namespace_detail import namespace_line
 from tui.footer import KeysFooter
@@ -50,6 +51,8 @@ leave 47 of the dialog's 72 (an IPv4 endpoint is at most 21)."""
 FINDING: Final = "finding the processes that hold it…"
 """Said at once on ``x``/``K``: the walk over every /proc/*/fd before the dialog takes seconds
 on a busy host."""
+FINDING_S = 8.0
+"""How long the :data:`FINDING` toast stays at most: taken away when the look-up ends."""
 FILTER_PENDING: Final = "the table is still applying the filter; try again in a moment"
 """``x``/``K`` while a new filter's rows are made in slices: the rows shown are the old one's."""
 
@@ -197,11 +200,12 @@ class FindingScreen(ModalScreen[None]):
         Binding("q", "app.quit", "Quit", id="finding.quit", tooltip="Quit tcpscope"),
     ]
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, notice: Notification) -> None:
         """Up until the look-up ends (or ``Esc``); ``title``: the question's, for the toast
-        that says it was given up."""
+        that says it was given up; ``notice``: the toast saying what is looked up."""
         super().__init__()
         self._title = title
+        self._notice = notice
         self.given_up = False
         """``Esc``: no dialog wanted."""
         self.ended = False
@@ -221,8 +225,14 @@ class FindingScreen(ModalScreen[None]):
     def action_give_up(self) -> None:
         """``Esc``: the look-up's result is not wanted (it ends in its thread unseen)."""
         self.given_up = True
+        self.withdraw_notice()
         self.notify("gave up: nothing was done", title=self._title, markup=False)
         self.dismiss()
+
+    def withdraw_notice(self) -> None:
+        """The look-up is over or given up: its "finding…" toast stayed its full 8 s, beside
+        the "gave up" one or after a walk that failed."""
+        toasts.withdraw(self.app, self._notice)
 
     def on_screen_resume(self) -> None:
         """On top again after the look-up ended under another screen (help): not wanted now.
@@ -236,8 +246,7 @@ class FindingScreen(ModalScreen[None]):
 def finding(screen: Screen[None], title: str) -> FindingScreen:
     """Put a :class:`FindingScreen` up now, with a toast saying what it waits for: at once,
     from the key's handler (from the worker, a key typed with it still reached the table)."""
-    shown = FindingScreen(title)
-    screen.notify(FINDING, title=title, markup=False, timeout=8)
+    shown = FindingScreen(title, toasts.notice(screen.app, FINDING, title=title, timeout=FINDING_S))
     screen.app.push_screen(shown)
     return shown
 
@@ -249,6 +258,7 @@ async def looked_up(screen: Screen[None], up: FindingScreen, work: Callable[[], 
         result = await asyncio.to_thread(work)
     finally:
         up.ended = True
+        up.withdraw_notice()
         if screen.app.screen is up:
             await up.dismiss()
     return None if up.given_up or up.is_attached else result
