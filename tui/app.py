@@ -513,7 +513,14 @@ class TcpscopeApp(ReplayActions, GuardedApp):
     def action_help(self) -> None:
         """Show keys and colours."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(replay=self.replay is not None, remote=self.remote))
+            self.push_screen(
+                HelpScreen(
+                    replay=self.replay is not None,
+                    remote=self.remote,
+                    close_off=self.close_off,
+                    terminate_off=self.actions_off,
+                )
+            )
 
     def action_show_screen(self, name: str) -> None:
         """Switch to a registered screen."""

@@ -23,8 +23,9 @@ from enum import StrEnum
 from typing import Final
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
-from core.connections.records import address_text, endpoint_text
+from core.connections.records import address_text, endpoint_text, linux_state
 from core.connections.sources.inet_diag import (
+    DiagSocket,
     InetDiagDumper,
     decode,
     offsets,
@@ -256,28 +257,41 @@ def socket_holders(inodes: Collection[int], proc: str = "/proc") -> dict[int, se
     holder, and ending one holder does not close it. One walk over ``/proc/*/fd``; entries
     we may not read (other users' processes without privilege) are skipped.
     """
+    return _holders_walk(inodes, proc)[0]
+
+
+def _holders_walk(inodes: Collection[int], proc: str) -> tuple[dict[int, set[int]], bool]:
+    """:func:`socket_holders`, and whether every fd table was read (none refused us: a
+    socket no holder was found for is then held by no process tcpscope can see)."""
     wanted = {f"socket:[{ino}]": ino for ino in inodes if ino}
     found: dict[int, set[int]] = {ino: set() for ino in wanted.values()}
     if not wanted:
-        return found
+        return found, True
     try:
         pids = [int(name) for name in os.listdir(proc) if name.isdigit()]
     except OSError:
-        return found
+        return found, False
+    every = True
     for pid in pids:
         fd_dir = f"{proc}/{pid}/fd"
         try:
             fds = os.listdir(fd_dir)
-        except OSError:
+        except PermissionError:
+            every = False
+            continue
+        except OSError:  # exited meanwhile: it holds nothing now
             continue
         for fd in fds:
             try:
                 ino = wanted.get(os.readlink(f"{fd_dir}/{fd}"))
+            except PermissionError:
+                every = False
+                continue
             except OSError:
                 continue
             if ino is not None:
                 found[ino].add(pid)
-    return found
+    return found, every
 
 
 # --- closing connections ---------------------------------------------------------------
@@ -285,16 +299,33 @@ def socket_holders(inodes: Collection[int], proc: str = "/proc") -> dict[int, se
 
 @dataclass(frozen=True, slots=True)
 class CloseTarget:
-    """One connection to close and who shares its socket (for the confirmation)."""
+    """One connection to close, as it is when its confirmation is asked: who holds its
+    socket, its State and owner now (the row's are the last sample's, which may be minutes
+    old when paused: its process gone, its State another)."""
 
     conn: TcpConnection
+    """The connection as sampled (what is closed: its socket id and cookie)."""
     holders: frozenset[int] = frozenset()
     """Every PID holding the socket (empty when unknown or it has no file)."""
+    looked: bool = False
+    """The kernel was asked for the socket when this target was made (False: not asked, as
+    over ``--remote``, or it could not be; :attr:`state` and :attr:`owner` say nothing)."""
+    state: TcpState | None = None
+    """Its State then (:attr:`looked`); None: the kernel has no such socket any more."""
+    owner: OwnerStatus | None = None
+    """Its owner then (:attr:`looked`): FOUND (:attr:`holders`), NO_OWNER (the kernel holds it
+    without a file), NOT_FOUND (every fd table was read, none holds it), NEEDS_PRIVILEGE
+    (some could not be read); None: not known (no socket inode to look for)."""
 
     @property
     def shared(self) -> bool:
         """Several processes hold the socket: closing it affects all of them."""
         return len(self.holders) > 1
+
+    @property
+    def gone(self) -> bool:
+        """The kernel has no such socket any more and no process holds it: nothing to close."""
+        return self.looked and self.state is None
 
 
 _ANY_ADDRESS: Final = frozenset({"0.0.0.0", "::"})
@@ -334,11 +365,60 @@ def affected(waiting: int) -> str:
     return f"{waiting + 1} connections: the listener and {waiting} waiting in its accept queue"
 
 
-def close_targets(conns: Iterable[TcpConnection], proc: str = "/proc") -> list[CloseTarget]:
-    """The connections to close, each with the PIDs holding its socket."""
+def close_targets(
+    conns: Iterable[TcpConnection], proc: str = "/proc", dumper_in: DumperIn | None = None
+) -> list[CloseTarget]:
+    """The connections to close, each with the PIDs holding its socket and, from an exact
+    netlink query of its id and cookie, its State and owner now (``dumper_in``: see
+    :class:`Closer`; a connection in another namespace without it is not looked at).
+
+    Why fresh: the confirmation said "Established", named a process and "the peer gets a
+    reset" from a sample taken before its process died (the socket an orphan in FinWait2,
+    which closing drops without a packet)."""
     conns = list(conns)
-    holders = socket_holders([c.inode for c in conns if c.inode], proc)
-    return [CloseTarget(c, frozenset(holders.get(c.inode or 0, ()))) for c in conns]
+    closer = Closer(dumper_in)
+    try:
+        found = [closer.look(c) for c in conns]
+    finally:
+        closer.aclose()
+    holders, every = _holders_walk([c.inode for c in conns if c.inode], proc)
+    return [
+        _target(c, frozenset(holders.get(c.inode or 0, ())), every, *now)
+        for c, now in zip(conns, found, strict=True)
+    ]
+
+
+def refused_now(target: CloseTarget) -> str | None:
+    """Why ``target`` cannot be closed as it is now (gone, or its connection ended since the
+    sample while a process still holds it); None when it can be. No dialog is offered for
+    these: the kernel would answer "no such socket"."""
+    if target.gone:
+        return CLOSE_REASONS[Refusal.GONE]
+    return unclosable(target.state) if target.state is not None else None
+
+
+def _target(
+    conn: TcpConnection, holders: frozenset[int], every: bool, looked: bool, now: DiagSocket | None
+) -> CloseTarget:
+    """``conn``'s target from what the look-ups found (``every``: every fd table was read)."""
+    if not looked:
+        return CloseTarget(conn, holders)
+    if now is None:  # not in the kernel's tables: gone, unless a process still holds it
+        state = TcpState.CLOSED if holders else None
+    else:
+        state = linux_state(now.state, now.dport) or conn.state
+    owner: OwnerStatus | None
+    if holders:
+        owner = OwnerStatus.FOUND
+    elif now is not None and not now.inode:
+        owner = OwnerStatus.NO_OWNER
+    elif conn.inode is None:
+        owner = None
+    elif every and os.geteuid() in (0, now.uid if now is not None else conn.uid):
+        owner = OwnerStatus.NOT_FOUND
+    else:  # unreadable tables, or another user's socket a hidepid /proc may hide the holder of
+        owner = OwnerStatus.NEEDS_PRIVILEGE
+    return CloseTarget(conn, holders, True, state, owner)
 
 
 DumperIn = Callable[[int], InetDiagDumper]
@@ -373,6 +453,22 @@ class Closer:
                 dumper = self._dumper_in(netns)
             self._dumpers[netns] = dumper
         return dumper
+
+    def look(self, conn: TcpConnection) -> tuple[bool, DiagSocket | None]:
+        """``conn``'s socket as the kernel has it now: (asked, found); found is None when the
+        kernel has no such socket (by id and cookie). Not asked: in another namespace without
+        ``dumper_in``, or the kernel could not be asked (the error is left to the close)."""
+        try:
+            dumper = self._dumper(conn.netns)
+            if dumper is None:
+                return False, None
+            family = socket.AF_INET if conn.family == 4 else socket.AF_INET6
+            sockid = sockid_of(conn.source_key)
+            if sockid is None:
+                sockid = _find_sockid(dumper, family, conn)
+            return True, None if sockid is None else dumper.one(family, sockid)
+        except MonitorError:
+            return False, None
 
     def close(self, conn: TcpConnection) -> Outcome:
         """Close ``conn``'s socket now; the outcome says why when the kernel refused."""

@@ -4,8 +4,8 @@ Why a script: the privilege cases of ``x`` and ``K`` must run the app itself wit
 without CAP_NET_ADMIN, which a test gets only in a child started under ``setpriv`` (see
 :func:`run_as`). The child runs the live netlink app (``App.run_test``), puts the cursor on the
 row ``LOCAL_PORT REMOTE_PORT`` once its owner is looked up, presses ``KEY`` and prints one
-JSON object: the footer's ``x`` and ``K`` (description, enabled), the dialog's text if one
-opened (answered ``ANSWER``, default ``n``), and the toasts.
+JSON object: the footer's ``x`` and ``K`` (description, enabled), help's lines for them, the
+dialog's text if one opened (answered ``ANSWER``, default ``n``), and the toasts.
 
     python -m tests.tui.act_driver LOCAL_PORT REMOTE_PORT KEY [ANSWER]
 """
@@ -52,9 +52,13 @@ def run_as(prefix: tuple[str, ...], *args: object) -> dict[str, Any]:
 
 
 async def _drive(local: int, remote: int, key: str, answer: str) -> dict[str, Any]:
+    from textual.widgets import Static
+
     from core.connections import OwnerStatus
     from tests.tui.test_actions import confirm, live_app, row, select, toasts, until
+    from tests.tui.test_app import static_text
     from tui.connections.actions import FINDING, ConfirmScreen
+    from tui.screens.help import HelpScreen
 
     app = live_app()
     async with app.run_test(size=(120, 30)) as pilot:
@@ -65,6 +69,12 @@ async def _drive(local: int, remote: int, key: str, answer: str) -> dict[str, An
         conn = await select(pilot, app, local, remote)
         bindings = app.screen.active_bindings
         footer = {k: [bindings[k].binding.description, bindings[k].enabled] for k in "xK"}
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        lines = "".join(static_text(s, 400) for s in app.screen.query(Static)).splitlines()
+        help_lines = {k: next(ln.strip() for ln in lines if ln.startswith(f"{k}  ")) for k in "xK"}
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
         await pilot.press(key)
         # A refusal's toast, or the dialog (after the one saying its holders are looked up).
         await until(
@@ -80,6 +90,7 @@ async def _drive(local: int, remote: int, key: str, answer: str) -> dict[str, An
             "owner": conn.owning_process,
             "owner_status": str(conn.owner_status),
             "footer": footer,
+            "help": help_lines,
             "dialog": dialog,
             "toasts": toasts(app),
         }

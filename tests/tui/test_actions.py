@@ -7,6 +7,7 @@ import dataclasses
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -676,3 +677,115 @@ async def test_closing_an_orphaned_fin_wait1_names_no_process(bag: SocketBag) ->
     assert "no process holds the socket (no file)" in text, text
     assert "No process holds it: the kernel aborts it and the peer gets a reset" in text, text
     assert "ECONNABORTED" not in text, text
+
+
+def client_child(bag: SocketBag, port: int) -> tuple[subprocess.Popen[str], int]:
+    """A child Python process connected to ``port`` on loopback, doing nothing more; returns
+    (the child, its client port)."""
+    return bag._spawn(
+        "import socket,sys\n"
+        f"a=socket.create_connection(('127.0.0.1',{port}))\n"
+        "print(a.getsockname()[1], flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+
+
+async def paused_on(pilot: Pilot[int], app: TcpscopeApp, local: int, remote: int) -> None:
+    """The cursor on the row once its owner is looked up, then sampling paused."""
+    await until(
+        pilot,
+        lambda: (c := row(app, local, remote)) and c.owner_status is not OwnerStatus.RESOLVING,
+    )
+    await select(pilot, app, local, remote)
+    await pilot.press("space")
+    await until(pilot, lambda: app.paused)
+
+
+def kernel_state(local: int, remote: int) -> str | None:
+    """What ss says of the loopback socket ``local`` → ``remote`` now (None: no such socket)."""
+    out = subprocess.run(
+        ["ss", "-Htan", f"( sport = :{local} and dport = :{remote} )"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return out[0] if out else None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
+async def test_x_after_the_process_died_describes_the_socket_as_it_is_now(bag: SocketBag) -> None:
+    """Paused on a client's row, the client killed (its socket an orphan in FinWait2, the
+    peer in CloseWait): the dialog said "Established", named the dead process, "its holders
+    are not known" and "the peer gets a reset, the process ECONNABORTED", all from the old
+    sample. It now says the State and holders the look-up on x found, what changed since
+    the sample, and what closing that orphan really does (dropped, the peer not reset)."""
+    listener = bag.listener()  # never accepts, never reads
+    port = listener.getsockname()[1]
+    child, cport = client_child(bag, port)
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await paused_on(pilot, app, cport, port)
+        conn = row(app, cport, port)
+        assert conn is not None and conn.owning_process == child.pid
+        sampled = app.snapshot
+        child.kill()
+        child.wait(timeout=5)
+        deadline = time.monotonic() + 5
+        while kernel_state(cport, port) != "FIN-WAIT-2":
+            assert time.monotonic() < deadline, kernel_state(cport, port)
+            await pilot.pause(0.02)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        assert app.snapshot is sampled  # still paused: the table's sample is the old one
+        await pilot.press("y")
+        await until(pilot, lambda: any(t.startswith("closed ") for t in toasts(app)))
+    assert "State     FinWait2 (was Established when sampled)" in text, text
+    assert "no process holds the socket (no file)" in text, text
+    assert f"(was PID {child.pid} (python" in text, text  # named as the sampled owner only
+    assert "not known" not in text, text
+    assert "ECONNABORTED" not in text and "the peer gets a reset" not in text, text
+    assert "nothing is sent, the peer is not reset" in text, text
+    # What the dialog said: the orphan is dropped, its peer stays in CloseWait (no reset).
+    assert kernel_state(cport, port) is None
+    assert kernel_state(port, cport) == "CLOSE-WAIT"
+
+
+async def test_x_after_the_peer_closed_says_the_state_changed(bag: SocketBag) -> None:
+    """Paused on an established row, the peer closes: the dialog says CloseWait, the State
+    the socket has now, and that it was Established when sampled."""
+    client, accepted = bag.pair(bag.listener())
+    ports = client.getsockname()[1], client.getpeername()[1]
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await paused_on(pilot, app, *ports)
+        accepted.close()
+        deadline = time.monotonic() + 5
+        while kernel_state(*ports) != "CLOSE-WAIT":
+            assert time.monotonic() < deadline, kernel_state(*ports)
+            await pilot.pause(0.02)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        await pilot.press("n")
+    assert "State     CloseWait (was Established when sampled)" in text, text
+    assert f"PID {os.getpid()} (python" in text, text
+    assert "the socket is held by 1 process" in text, text
+
+
+async def test_x_on_a_socket_gone_since_the_sample_says_so_without_a_dialog(
+    bag: SocketBag,
+) -> None:
+    """Paused on a row whose socket then closed for good (reset, released): no dialog
+    offering to close it, one toast saying it is gone."""
+    client, _ = bag.pair(bag.listener())
+    ports = client.getsockname()[1], client.getpeername()[1]
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await paused_on(pilot, app, *ports)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # a reset: no FinWait, no TimeWait, nothing left of it
+        assert kernel_state(*ports) is None
+        await pilot.press("x")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen) or any(t != FINDING for t in toasts(app)),
+        )
+        assert not isinstance(app.screen, ConfirmScreen), await confirm(pilot, app)
+    assert any(t.startswith("not closed: no such TCP socket any more") for t in toasts(app))

@@ -52,6 +52,9 @@ def test_x_without_cap_net_admin_refuses_at_once_and_is_dimmed(root_listener: in
     assert got["footer"] == {"x": ["Close", False], "K": ["Kill", True]}
     assert got["dialog"] is None
     assert got["toasts"] == [NOT_PERMITTED]
+    # Help says so too, in the key's words (it listed x as if it worked).
+    assert got["help"]["x"].endswith(f"Off here: {NOT_PERMITTED}"), got["help"]
+    assert "Off here" not in got["help"]["K"], got["help"]
 
 
 def test_root_without_cap_net_admin_is_refused_by_capability_not_by_uid(root_listener: int) -> None:
@@ -60,10 +63,12 @@ def test_root_without_cap_net_admin_is_refused_by_capability_not_by_uid(root_lis
     got = run_as(WITHOUT_NET_ADMIN, root_listener, 0, "x")
     assert got["footer"] == {"x": ["Close", False], "K": ["Kill", True]}
     assert got["dialog"] is None
-    assert got["toasts"] == [
+    why = (
         "not permitted: closing a socket needs CAP_NET_ADMIN, which this root process lacks "
         "(dropped from its capabilities)"
-    ]
+    )
+    assert got["toasts"] == [why]
+    assert got["help"]["x"].endswith(f"Off here: {why}"), got["help"]
     got = run_as(WITHOUT_NET_ADMIN, root_listener, 0, "K")
     assert got["dialog"] is not None and got["dialog"].startswith(f"Terminate PID {os.getpid()}")
 
@@ -73,6 +78,7 @@ def test_nobody_holding_cap_net_admin_closes(root_listener: int) -> None:
     asks, and the kernel closes root's listener, as the dialog says."""
     got = run_as(NOBODY_WITH_NET_ADMIN, root_listener, 0, "x", "y")
     assert got["footer"] == {"x": ["Close", True], "K": ["Kill", True]}
+    assert "Off here" not in got["help"]["x"], got["help"]
     assert "The kernel closes the listener" in got["dialog"]
     assert got["toasts"] == [f"closed 127.0.0.1:{root_listener} → 0.0.0.0:0"]
     with pytest.raises(ConnectionRefusedError):

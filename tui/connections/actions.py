@@ -273,10 +273,41 @@ def _warn(text: Text, line: str) -> None:
     text.append(f"⚠ {line}\n", style="bold yellow")
 
 
-def close_body(target: CloseTarget, snap: Snapshot) -> Text:
-    """What closing ``target`` does: endpoints, state, owner, who else holds the socket."""
+def _state_now(target: CloseTarget) -> TcpState:
+    """The socket's State when ``x`` was pressed where the kernel was asked, else sampled."""
+    return target.state if target.state is not None else target.conn.state
+
+
+def _owner_now(target: CloseTarget) -> OwnerStatus | None:
+    """Its owner status when ``x`` was pressed where that was looked up, else sampled."""
+    return target.owner if target.looked else target.conn.owner_status
+
+
+def _process_now(target: CloseTarget, snap: Snapshot) -> tuple[str, str]:
+    """(the Process row as the socket is held now, as it was sampled)."""
     conn = target.conn
     pid = conn.owning_process
+    hidepid = snap.privilege.hidepid_short
+    sampled = connections.process_label(
+        pid, snap.processes.get(pid) if pid else None, conn.owner_status, hidepid
+    )
+    if not target.looked or target.owner is None:  # nothing known of its holders now
+        return sampled, sampled
+    if target.holders:
+        now = pid if pid in target.holders else min(target.holders)
+        if now == pid:
+            return sampled, sampled
+        return connections.process_label(now, snap.processes.get(now)), sampled
+    return connections.process_label(None, None, target.owner, hidepid), sampled
+
+
+def close_body(target: CloseTarget, snap: Snapshot) -> Text:
+    """What closing ``target`` does: endpoints, state, owner, who else holds the socket, as
+    the look-up on ``x`` found them (the row's sample may be old: paused, or a busy host),
+    and which of those changed since the row was sampled."""
+    conn = target.conn
+    state = _state_now(target)
+    owner = _owner_now(target)
     text = Text()
     both = connections.endpoints(conn)
     if cell_len(both) <= VALUE_CELLS:
@@ -284,18 +315,31 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     else:  # whole, never cut (what is closed must read exactly), the remote under the local
         _row(text, "Endpoints", fmt.endpoint(conn.local_address, conn.local_port))
         _row(text, "", f"→ {fmt.endpoint(conn.remote_address, conn.remote_port)}")
-    _row(text, "State", fmt.state_name(conn.state))
-    proc = snap.processes.get(pid) if pid else None
-    hidepid = snap.privilege.hidepid_short
-    _row(text, "Process", connections.process_label(pid, proc, conn.owner_status, hidepid))
+    changed = []
+    if state is conn.state:
+        _row(text, "State", fmt.state_name(state))
+    else:
+        changed.append("State")
+        _row(
+            text,
+            "State",
+            f"{fmt.state_name(state)} (was {fmt.state_name(conn.state)} when sampled)",
+        )
+    process, sampled = _process_now(target, snap)
+    _row(text, "Process", process)
+    if process != sampled:
+        changed.append("Process")
+        _row(text, "", f"(was {sampled} when sampled)")
     _row(text, "Namespace", namespace_line(conn.netns, snap.namespaces))
     holders = len(target.holders)
     if holders:
         held = f"the socket is held by {holders} process{'es' if holders != 1 else ''}"
+    elif owner is OwnerStatus.NO_OWNER:
+        held = "no process holds the socket (no file)"
     elif conn.inode is None:  # psutil: no inode to find the holders by
         held = "its holders are not known (no socket inode)"
-    elif conn.owner_status is OwnerStatus.NO_OWNER:
-        held = "no process holds the socket (no file)"
+    elif target.looked and owner is OwnerStatus.NOT_FOUND:
+        held = "no process holds the socket (every fd table was read)"
     else:  # some fd tables could not be read: a holder may be among them
         held = "its holders are not known"
     info = snap.tcp_info.get(conn.instance_id)
@@ -303,12 +347,14 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
         conn, snap.connections.values(), None if info is None else info.recv_q
     )
     _row(text, "Affects", f"{connections.affected(waiting)}; {held}")
+    if changed:
+        _warn(text, f"changed since the row was sampled: {' and '.join(changed)} (shown as now)")
     if target.shared:
         pids = ", ".join(str(p) for p in sorted(target.holders))
         _warn(text, f"a shared socket (PIDs {pids}): closing it closes it for all of them")
-    if conn.state is TcpState.LISTEN:
+    if state is TcpState.LISTEN:
         _warn(text, "a listening socket: new connections to this port will be refused")
-    text.append(f"\n{connections.close_effect(conn.state, conn.owner_status)}", style="italic")
+    text.append(f"\n{connections.close_effect(state, owner)}", style="italic")
     return text
 
 
@@ -393,16 +439,22 @@ async def close_flow(
 ) -> None:
     """Confirm, then close ``conn``'s socket and say what happened (``up``: see
     :func:`finding`)."""
-    targets = await looked_up(screen, up, lambda: connections.close_targets([conn]))
+    from core.netns import sock_diag_in
+
+    targets = await looked_up(
+        screen, up, lambda: connections.close_targets([conn], dumper_in=sock_diag_in)
+    )
     if targets is None:
         return
     (target,) = targets
-    what = "listener" if conn.state is TcpState.LISTEN else "connection"
+    refused = connections.refused_now(target)
+    if refused is not None:  # no dialog for what is gone, or what the kernel cannot close
+        screen.notify(f"not closed: {refused}", severity="warning", markup=False)
+        return
+    what = "listener" if _state_now(target) is TcpState.LISTEN else "connection"
     question = ConfirmScreen(f"Close this {what}?", close_body(target, snap), "Close")
     if not await ask(screen, question):
         return
-    from core.netns import sock_diag_in
-
     ((_, outcome),) = await asyncio.to_thread(connections.close_connections, [conn], sock_diag_in)
     _toast(screen, outcome, "Close connection")
 

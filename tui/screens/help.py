@@ -69,15 +69,30 @@ OVER_REMOTE: Final[dict[str, str]] = {
 """What :data:`KEYS` says of the keys the footer leaves out over ``--remote``."""
 
 
-def keys_for(replay: bool, remote: bool = False) -> list[tuple[str, str]]:
+def keys_for(
+    replay: bool,
+    remote: bool = False,
+    close_off: str | None = None,
+    terminate_off: str | None = None,
+) -> list[tuple[str, str]]:
     """:data:`KEYS` as they act live, in a replay (:data:`IN_A_REPLAY`) or over ``--remote``
-    (:data:`OVER_REMOTE`)."""
+    (:data:`OVER_REMOTE`); live, ``x`` and ``K`` say why they are off where they are
+    (``close_off``, ``terminate_off``: the reasons the keys give, e.g. no CAP_NET_ADMIN).
+
+    Why: the footer dims ``x`` and the key refuses with its reason, while help listed it as
+    if it worked."""
     if replay:
         rows = [(key, IN_A_REPLAY.get(key, what)) for key, what in KEYS]
         return [(key, what) for key, what in rows if what is not None]
     if remote:
         return [(key, OVER_REMOTE.get(key, what)) for key, what in KEYS]
-    return list(KEYS)
+    off = {"x": close_off, "K": terminate_off}
+    return [(key, _off_here(what, off.get(key))) for key, what in KEYS]
+
+
+def _off_here(what: str, why: str | None) -> str:
+    """A key's line, saying it is off here and ``why`` when it is."""
+    return what if why is None else f"{what}. Off here: {why}"
 
 
 IPSEC_KEYS: Final = (
@@ -126,19 +141,28 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "Close", id="close-help"),
     ]
 
-    def __init__(self, replay: bool = False, remote: bool = False) -> None:
+    def __init__(
+        self,
+        replay: bool = False,
+        remote: bool = False,
+        close_off: str | None = None,
+        terminate_off: str | None = None,
+    ) -> None:
         """List the keys as they act live, in a replay when ``replay``, or over ``--remote``
-        when ``remote``."""
+        when ``remote``; ``close_off``, ``terminate_off``: why ``x`` and ``K`` are off (see
+        :func:`keys_for`)."""
         super().__init__()
         self.replay = replay
         self.remote = remote
+        self.close_off = close_off
+        self.terminate_off = terminate_off
 
     def compose(self) -> ComposeResult:
         """One scrollable text block."""
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold", no_wrap=True)
         keys.add_column()
-        for key, what in keys_for(self.replay, self.remote):
+        for key, what in keys_for(self.replay, self.remote, self.close_off, self.terminate_off):
             keys.add_row(key, what)
         marks = Table.grid(padding=(0, 2))
         marks.add_column(style="bold", no_wrap=True)

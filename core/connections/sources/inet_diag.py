@@ -384,6 +384,23 @@ class InetDiagDumper:
             return None  # NLMSG_ERROR: ENOENT (closed) or the cookie no longer matches
         return tcp_info_raw(reply, 0)
 
+    def one(self, family: int, sockid: bytes) -> DiagSocket | None:
+        """One socket as the kernel has it now, asked for by its ``inet_diag_sockid``; None
+        when it has no such socket (closed, its connection ended, or a newer socket on the
+        tuple: the kernel checks the cookie, as for :meth:`tcp_info_of`).
+
+        Why: what a confirmation says of a socket must be true when it is asked, not when the
+        last sample was taken (paused, or seconds old on a busy host).
+
+        Not for use while a dump of this dumper is being read.
+        """
+        reply = self._ask_one(SOCK_DIAG_BY_FAMILY, family, sockid, "asking for one socket")
+        if reply is None or len(reply) < MSG_MIN:
+            return None
+        if NLMSG_HDR.unpack_from(reply)[1] != SOCK_DIAG_BY_FAMILY:
+            return None  # NLMSG_ERROR: ENOENT
+        return decode(reply, 0)
+
     def destroy(self, family: int, sockid: bytes) -> int:
         """Close one socket as ``ss -K`` does (SOCK_DESTROY); 0 or the kernel's errno.
 
