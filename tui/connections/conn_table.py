@@ -115,12 +115,15 @@ class ConnTable(ScrollView, can_focus=True):
     ]
 
     class CursorMoved(Message):
-        """The cursor is on another row (InstanceID, or ``group:<pid>``)."""
+        """The cursor is on another row (InstanceID, or ``group:<pid>``); ``by_user``: moved
+        by a key or a click, not because its row left the listing (the detail pane follows
+        only the user's moves)."""
 
-        def __init__(self, row_id: str | None) -> None:
+        def __init__(self, row_id: str | None, by_user: bool = True) -> None:
             """Carry the row now under the cursor."""
             super().__init__()
             self.row_id = row_id
+            self.by_user = by_user
 
     class HeaderClicked(Message):
         """The user clicked a column title (the screen sorts by it)."""
@@ -589,7 +592,7 @@ class ConnTable(ScrollView, can_focus=True):
             self._cursor_pos = max(0, min(position, count - 1))
             self.cursor_id = self.row_id_at(self._cursor_pos)
         if post or old != self.cursor_id:
-            self.post_message(self.CursorMoved(self.cursor_id))
+            self.post_message(self.CursorMoved(self.cursor_id, by_user=post))
 
     def move_cursor_to(self, row_id: str) -> bool:
         """Put the cursor on ``row_id`` if it is listed."""

@@ -62,6 +62,16 @@ the cell whole each frame, and another user's can be 2 MB (8 MB escaped, no plac
 HINT = "Esc/Enter close · ↑↓ scroll · u: not-reported properties"
 
 
+def gone_text(since: datetime) -> str:
+    """What the pane says over a connection that has left the table (its ghost expired):
+    the values below are its last ones, and nothing acts on it. Also the toast of a refused
+    ``x``/``K``."""
+    return (
+        f"gone since {fmt.clock(since)} — no longer in the table; "
+        "these are its last values (x and K do nothing here, Esc closes)"
+    )
+
+
 def process_table(
     conn: TcpConnection, proc: ProcessInfo | None, owners: str | None = None
 ) -> Table:
@@ -239,9 +249,14 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         self._history: list[float] = []
         self._last: tuple[object, ...] | None = None
         self._width = 0
+        self.gone_since: datetime | None = None
+        """Set when the connection shown left the table: the pane keeps its last values."""
 
     def compose(self) -> ComposeResult:
         """Summary and sparkline first; the property list, process and tcp_info below."""
+        gone = Static(id="detail-gone")
+        gone.display = False
+        yield gone
         # LineStatic: a sample redraws the lines that changed (the Age line), not the pane.
         yield LineStatic(id="detail-summary")
         yield LineStatic("", id="detail-rate")
@@ -265,7 +280,9 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         """Draw ``conn`` as of ``snap``; ``rate``/``history`` are its byte rates while open;
         ``kept``: a ghost's own namespace (its key may name another one by now)."""
         body = self.query_one("#detail-summary", LineStatic)
+        self._mark(None)
         if conn is None:
+            self.row_id, self._last = None, None  # bound to nothing: nothing can go
             body.show(Text("no connection selected"))
             return
         self._last = (conn, snap, proc, ghost, rate, history, kept)
@@ -327,11 +344,29 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         # A listener moves no bytes of its own: a rate line and a flat sparkline said nothing.
         self._draw_rate(info is not None and conn.state is not TcpState.LISTEN)
 
+    def mark_gone(self, since: datetime) -> None:
+        """The connection shown has left the table (``since``: the sample it was first
+        missing from): its last values stay, said to be gone. Why not the cursor's row: the
+        cursor moves to the neighbour, which may be the same 4-tuple in another namespace, and
+        the pane showed that one as if it were the same connection (``x`` then closing it)."""
+        self._mark(since)
+        self._draw_rate(False)  # no rate of a connection that is no more
+
+    def _mark(self, since: datetime | None) -> None:
+        self.gone_since = since
+        gone = self.query_one("#detail-gone", Static)
+        gone.display = since is not None
+        if since is not None:
+            gone.update(Text(f"⚠ {gone_text(since)}", style="bold yellow"))
+
     def on_resize(self) -> None:
         """Fit the summary's one-line answers to the new width (the command line is cut)."""
         if self._last is not None and self.scrollable_content_region.width != self._width:
             conn, snap, proc, ghost, rate, history, kept = self._last
+            since = self.gone_since
             self.show(conn, snap, proc, ghost, rate, history, kept)  # type: ignore[arg-type]
+            if since is not None:
+                self.mark_gone(since)
 
     @staticmethod
     def _namespace_line(

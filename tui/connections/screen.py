@@ -35,7 +35,7 @@ from tui import format as fmt
 from tui.connections import actions as acts
 from tui.connections.columns import BY_KEY, Column
 from tui.connections.conn_table import ConnTable
-from tui.connections.detail import DetailPane
+from tui.connections.detail import DetailPane, gone_text
 from tui.connections.state_bar import StateBar
 from tui.covered import CoverHeld
 from tui.footer import KeysFooter
@@ -363,7 +363,7 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
             # Opened again: the answer first (it reopened where it was scrolled to, the State
             # line out of sight).
             self.query_one(DetailPane).scroll_home(animate=False, immediate=True)
-            self._show_detail()
+            self._show_detail(follow=True)
             if not self.has_class("-wide"):
                 # The pane has taken over the screen: its keys scroll it, from the next key on
                 # (focused after a refresh, a Down read with the Enter moved the hidden table's
@@ -374,10 +374,18 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
             table.focus()
             table.move_cursor_to(table.cursor_id or "")
 
-    def _show_detail(self) -> None:
+    def _show_detail(self, follow: bool = False) -> None:
+        """Draw the pane: the cursor's connection, unless the one it shows has left the
+        table by itself (not the user's move: ``follow``), which it then keeps, said gone."""
         table = self.table
         snap = self._snapshot
         if snap is None:
+            return
+        pane = self.query_one(DetailPane)
+        if not follow and self._left_table(pane):
+            if pane.gone_since is None:
+                self._watch_tcp_info(None)
+                pane.mark_gone(snap.time)
             return
         conn = table.cursor_connection
         proc = table.index.proc(conn) if conn is not None else None
@@ -388,7 +396,7 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
             rates.keep_history(conn.instance_id)
             rates.update(snap, [conn.instance_id])
         iid = conn.instance_id if conn is not None else ""
-        self.query_one(DetailPane).show(
+        pane.show(
             conn,
             snap,
             proc,
@@ -397,6 +405,22 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
             rates.history(iid),
             kept=table.index.kept_namespace(iid) if ghost else None,
         )
+
+    def _left_table(self, pane: DetailPane) -> bool:
+        """The connection the pane shows is gone (marked so already, or no longer a row:
+        its ghost expired). A first page's rows are not the index's yet."""
+        if pane.gone_since is not None:
+            return True
+        bound = pane.row_id
+        return bound is not None and self.table.page is None and bound not in self.table.index.rows
+
+    def gone_pane(self) -> str | None:
+        """Why ``x``/``K`` do nothing now: the open pane shows a connection no longer in the
+        table (the cursor is on another row, out of sight at 80 columns)."""
+        pane = self.query_one(DetailPane)
+        if self.detail_open and pane.gone_since is not None:
+            return f"the connection shown is {gone_text(pane.gone_since)}"
+        return None
 
     def action_toggle_missing(self) -> None:
         """``u``: open or fold the detail pane's not-reported properties."""
@@ -423,9 +447,9 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
             shell_of(self).show_tcp_info_for(sorted(wanted))
 
     @on(ConnTable.CursorMoved)
-    def _cursor_moved(self) -> None:
+    def _cursor_moved(self, event: ConnTable.CursorMoved) -> None:
         if self.detail_open:
-            self._show_detail()
+            self._show_detail(follow=event.by_user)
 
     def action_next_sort(self) -> None:
         """Sort by the next column, ascending."""
@@ -524,11 +548,21 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
 
     def action_close_connection(self) -> None:
         """Close the selected connection (confirmation first)."""
-        acts.start(self, self.table, self._snapshot, "close")
+        self._act("close")
 
     def action_terminate_process(self) -> None:
         """Terminate the selected connection's process (confirmation first)."""
-        acts.start(self, self.table, self._snapshot, "terminate")
+        self._act("terminate")
+
+    def _act(self, kind: str) -> None:
+        """Never on the cursor's row while the pane shows another, gone connection: it would
+        act on a row the user does not see (at 80 columns the pane covers the table)."""
+        gone = self.gone_pane()
+        if gone is not None:
+            title = "Close connection" if kind == "close" else "Terminate process"
+            self.notify(gone, title=title, severity="warning", markup=False)
+            return
+        acts.start(self, self.table, self._snapshot, kind)
 
     def action_act_unavailable(self, kind: str) -> None:
         """Say why closing (``kind`` "close") or terminating is off here."""
