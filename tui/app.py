@@ -511,9 +511,13 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self.notify(printable(str(path)), title="Screenshot saved", markup=False)
 
     def action_help(self) -> None:
-        """Show keys and colours."""
+        """Show keys and colours, the current screen's keys first."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(replay=self.replay is not None, remote=self.remote))
+            self.push_screen(
+                HelpScreen(
+                    replay=self.replay is not None, remote=self.remote, screen=self.current_mode
+                )
+            )
 
     def action_show_screen(self, name: str) -> None:
         """Switch to a registered screen."""
