@@ -511,12 +511,13 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self.notify(printable(str(path)), title="Screenshot saved", markup=False)
 
     def action_help(self) -> None:
-        """Show keys and colours."""
+        """Show keys and colours, the current screen's keys first."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(
                 HelpScreen(
                     replay=self.replay is not None,
                     remote=self.remote,
+                    screen=self.current_mode,
                     close_off=self.close_off,
                     terminate_off=self.actions_off,
                 )

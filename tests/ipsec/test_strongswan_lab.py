@@ -172,6 +172,27 @@ def test_timed_out_initiations_are_not_counted_and_the_reason_says_so(
         assert "not counted" in reason and "peer not responding" in reason, reason
 
 
+def test_a_wrong_ikev1_psk_is_no_authentication_failure_and_is_not_counted(
+    lab: IpsecLab, sampler_a: IpsecSampler, sampler_b: IpsecSampler
+) -> None:
+    """README: only with IKEv2 is a wrong PSK an authentication failure. In IKEv1 main mode
+    neither side can decrypt the other's encrypted messages: charon 5.9 ignores them as
+    malformed and the initiator gives up after its retransmits ("peer not responding"), which
+    5.9 sends no event for. So NegotiationFailures and AcquireFailures stay put on both sides."""
+    a0, b0 = sampler_a.sample(), sampler_b.sample()
+    result = lab.provoke_ikev1_psk_mismatch()
+    said = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "peer not responding" in said and "AUTHENTICATION_FAILED" not in said, said
+    assert "ignore malformed INFORMATIONAL request" in said, said
+    assert "giving up after 2 retransmits" in said, said  # the lab's retransmit_tries
+    a1 = wait_for(sampler_a.sample, lambda v: False, timeout_s=1.0)  # late events, if any
+    b1 = sampler_b.sample()
+    for before, after in ((a0, a1), (b0, b1)):
+        for counter in ("AcquireFailures", "NegotiationFailures", "OakleyMainMode"):
+            assert val(after, counter) == val(before, counter), counter
+
+
 def test_rates_positive_during_traffic_then_zero(lab: IpsecLab, sampler_a: IpsecSampler) -> None:
     lab.ensure_up("lab")
     sampler_a.sample()

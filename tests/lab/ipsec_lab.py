@@ -353,8 +353,16 @@ class IpsecLab:
         self.initiate(child)
 
     def provoke_auth_failure(self) -> subprocess.CompletedProcess[str]:
-        """Initiate the ``bad`` connection: side b rejects a's PSK (AUTHENTICATION_FAILED)."""
+        """Initiate the ``bad`` connection (IKEv2): side b rejects a's PSK
+        (AUTHENTICATION_FAILED)."""
         return self.initiate("bad", ike="bad", check=False, timeout_s=5)
+
+    def provoke_ikev1_psk_mismatch(self) -> subprocess.CompletedProcess[str]:
+        """Initiate the ``bad1`` connection (IKEv1 main mode, another PSK on each side). No
+        authentication failure is said: neither side can decrypt the other's encrypted
+        messages ("ignore malformed INFORMATIONAL request"), so a gives up after its
+        retransmits ("peer not responding"), as :meth:`provoke_timeout` does."""
+        return self.initiate("bad1", ike="bad1", check=False, timeout_s=20)
 
     @property
     def unused(self) -> str:
@@ -368,7 +376,7 @@ class IpsecLab:
 
     def terminate_all(self) -> None:
         """Close every IKE_SA of side a."""
-        for name in ("lab", "lab1", "bad"):
+        for name in ("lab", "lab1", "bad", "bad1"):
             self.swanctl(self.a, "--terminate", "--ike", name, "--timeout", "5", check=False)
 
     def installed_children(self, s: Side) -> int:
@@ -554,6 +562,29 @@ connections {{
       }}
     }}
   }}
+  bad1 {{
+    version = 1
+    aggressive = no
+    local_addrs = {me.outer}
+    remote_addrs = {peer.outer}
+    local {{
+      auth = psk
+      id = {me.name}bad1.lab
+    }}
+    remote {{
+      auth = psk
+      id = {peer.name}bad1.lab
+    }}
+    children {{
+      bad1 {{
+        mode = tunnel
+        local_ts = {me.inner_v1}/32
+        remote_ts = {peer.inner_v1}/32
+        esp_proposals = aes128gcm16
+        start_action = none
+      }}
+    }}
+  }}
 }}
 secrets {{
   ike-lab {{
@@ -569,6 +600,11 @@ secrets {{
   ike-bad {{
     id-1 = abad.lab
     id-2 = bbad.lab
+    secret = "{bad_secret}"
+  }}
+  ike-bad1 {{
+    id-1 = abad1.lab
+    id-2 = bbad1.lab
     secret = "{bad_secret}"
   }}
 }}

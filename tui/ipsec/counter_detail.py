@@ -20,6 +20,7 @@ from core.ipsec import COUNTERS, PROVIDERS, CounterRow, Kind, source_for
 from tui import format as tfmt
 from tui.ipsec import format as fmt
 from tui.key_scroll import VerticalKeyScroll
+from tui.widgets.folded_text import FoldedText
 from tui.widgets.line_static import LineStatic
 from tui.widgets.rate_sparkline import GAP, RateSparkline
 
@@ -98,7 +99,7 @@ def sources_table(
         table.add_row(
             Text(mark + name, style="bold" if name == provider else ""),
             Text(spec.grade.value, style=_GRADE_STYLE[spec.grade.value]),
-            body,
+            FoldedText(body),  # an expression is one long word: Rich would cut it with …
         )
     return table
 

@@ -1,10 +1,12 @@
 """The help screen: every key, what each colour and marker means, and the filter syntax.
 
-A modal over the current screen; ``Esc``, ``q`` or ``?`` closes it.
+A modal over the current screen; ``Esc``, ``q`` or ``?`` closes it. The keys of the screen it
+opens over come first, and each section names the screen it is for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar, Final
 
 from rich.table import Table
@@ -34,8 +36,6 @@ KEYS: Final = (
     ("T / O / P", "sort by State / OffloadState / PID (again: reverse)"),
     ("u", "detail pane: show / fold the properties not reported"),
     ("n", "host names for addresses (reverse DNS in the background; off by default)"),
-    ("space", "pause / resume sampling"),
-    ("+ / -", "sample more / less often (0.25 s to 60 s)"),
     (
         "g",
         "group by owning process (Enter expands a group); again: by container or "
@@ -44,11 +44,18 @@ KEYS: Final = (
     ("x", "close the selected connection, as ss -K does (asks first; live only)"),
     ("K", "terminate the selected process: SIGTERM, then SIGKILL offered (asks first)"),
     ("↑ ↓ PgUp PgDn Home End", "move the cursor (it stays on its connection)"),
+)
+"""The connections screen's own keys."""
+
+COMMON_KEYS: Final = (
+    ("space", "pause / resume sampling"),
+    ("+ / -", "sample more / less often (0.25 s to 60 s)"),
     ("1 / 2 / Tab", "connections screen / IPsec screen / switch"),
     ("Ctrl+P", "command palette (the same actions by name)"),
     ("?", "this help"),
     ("q / Ctrl+C", "quit"),
 )
+"""The keys that act alike on every screen."""
 
 IN_A_REPLAY: Final[dict[str, str | None]] = {
     "< / >": None,  # a minute back / forward there (listed under Replay)
@@ -70,24 +77,26 @@ OVER_REMOTE: Final[dict[str, str]] = {
 
 
 def keys_for(
+    keys: tuple[tuple[str, str], ...],
     replay: bool,
     remote: bool = False,
     close_off: str | None = None,
     terminate_off: str | None = None,
 ) -> list[tuple[str, str]]:
-    """:data:`KEYS` as they act live, in a replay (:data:`IN_A_REPLAY`) or over ``--remote``
-    (:data:`OVER_REMOTE`); live, ``x`` and ``K`` say why they are off where they are
-    (``close_off``, ``terminate_off``: the reasons the keys give, e.g. no CAP_NET_ADMIN).
+    """``keys`` (of :data:`KEYS` or :data:`COMMON_KEYS`) as they act live, in a replay
+    (:data:`IN_A_REPLAY`) or over ``--remote`` (:data:`OVER_REMOTE`); live, ``x`` and ``K``
+    say why they are off where they are (``close_off``, ``terminate_off``: the reasons the
+    keys give, e.g. no CAP_NET_ADMIN).
 
     Why: the footer dims ``x`` and the key refuses with its reason, while help listed it as
     if it worked."""
     if replay:
-        rows = [(key, IN_A_REPLAY.get(key, what)) for key, what in KEYS]
+        rows = [(key, IN_A_REPLAY.get(key, what)) for key, what in keys]
         return [(key, what) for key, what in rows if what is not None]
     if remote:
-        return [(key, OVER_REMOTE.get(key, what)) for key, what in KEYS]
+        return [(key, OVER_REMOTE.get(key, what)) for key, what in keys]
     off = {"x": close_off, "K": terminate_off}
-    return [(key, _off_here(what, off.get(key))) for key, what in KEYS]
+    return [(key, _off_here(what, off.get(key))) for key, what in keys]
 
 
 def _off_here(what: str, why: str | None) -> str:
@@ -96,20 +105,24 @@ def _off_here(what: str, why: str | None) -> str:
 
 
 IPSEC_KEYS: Final = (
-    ("Enter", "IPsec screen: open the counter's detail (description, sources, grade, peak)"),
-    ("n", "IPsec screen: native counters and the SA list / back to the 21 counters"),
-    ("/", "IPsec screen: filter counters by name; Esc clears"),
+    (
+        "Enter",
+        "open the counter's detail (description, sources, grade, peak); Enter or Esc closes it",
+    ),
+    ("n", "native counters and the SA list / back to the 21 counters"),
+    ("/", "filter counters by name (not saved)"),
+    ("Esc", "dismiss the notifications shown; else clear the filter"),
     (
         "PgUp/PgDn/Home/End",
-        "IPsec screen: move the cursor with the view (its provider is shown"
-        " reversed on the providers line)",
+        "move the cursor with the view (its provider is shown reversed on the providers line)",
     ),
     (
         "← → Home End",
-        "IPsec native view: the SA column left / right (a page at most); Home: the first row"
+        "native view: the SA column left / right (a page at most); Home: the first row"
         " and column; End: the last row, with the last columns of the rows on screen",
     ),
 )
+"""The IPsec screen's own keys."""
 
 IPSEC_MEANINGS: Final = (
     ("N/s", "running total: rate per second since the last sample"),
@@ -134,8 +147,35 @@ MEANINGS: Final = (
 )
 
 
+SCREEN_NAMES: Final = {"connections": "connections", "ipsec": "IPsec"}
+"""The App's screen (mode) → its name in the section headings."""
+
+HEADER_TEXT: Final = (
+    "\nThe header shows host, source, interval, the last sample's time and age,"
+    " PAUSED, and whether cells are hidden for lack of privilege. A red banner"
+    " means the sampler failed; the table then shows the last good sample. With"
+    " --remote it says why the link is down (the header: since when)."
+)
+
+
+def _grid(rows: Iterable[tuple[str, str]]) -> Static:
+    """``rows`` of key (or marker) and what it does, in two columns."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, what in rows:
+        table.add_row(key, what)
+    return Static(table)
+
+
+def _heading(text: str) -> Static:
+    """A section's heading, a blank line above it."""
+    return Static(Text("\n" + text, style="bold u"))
+
+
 class HelpScreen(ModalScreen[None]):
-    """Keys, colours, markers; in a replay, the keys as they act there."""
+    """Keys, colours, markers; the keys of the screen it was opened on first; in a replay,
+    the keys as they act there."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "close", "Close", id="close-help"),
@@ -145,59 +185,62 @@ class HelpScreen(ModalScreen[None]):
         self,
         replay: bool = False,
         remote: bool = False,
+        screen: str = "",
         close_off: str | None = None,
         terminate_off: str | None = None,
     ) -> None:
         """List the keys as they act live, in a replay when ``replay``, or over ``--remote``
-        when ``remote``; ``close_off``, ``terminate_off``: why ``x`` and ``K`` are off (see
-        :func:`keys_for`)."""
+        when ``remote``; ``screen``: the App's screen it opens over (``connections`` or
+        ``ipsec``), whose keys come first; ``close_off``, ``terminate_off``: why ``x`` and
+        ``K`` are off (see :func:`keys_for`)."""
         super().__init__()
         self.replay = replay
         self.remote = remote
         self.close_off = close_off
         self.terminate_off = terminate_off
+        self.screen_name = screen if screen in SCREEN_NAMES else "connections"
+
+    def _connections(self) -> tuple[list[Static], list[Static]]:
+        """The connections screen's keys, and what its rows and header show."""
+        rows = keys_for(KEYS, self.replay, self.remote, self.close_off, self.terminate_off)
+        keys = [_grid(rows)]
+        shown = [
+            _heading(
+                "Connections screen: row colours and markers (markers also work with NO_COLOR)"
+            ),
+            _grid((marker, what) for marker, _, what in MEANINGS),
+            Static(Text(HEADER_TEXT)),
+        ]
+        return keys, shown
+
+    @staticmethod
+    def _ipsec() -> tuple[list[Static], list[Static]]:
+        """The IPsec screen's keys, and what its cells show."""
+        shown = [_heading("IPsec screen: what the cells show"), _grid(IPSEC_MEANINGS)]
+        return [_grid(IPSEC_KEYS)], shown
 
     def compose(self) -> ComposeResult:
-        """One scrollable text block."""
-        keys = Table.grid(padding=(0, 2))
-        keys.add_column(style="bold", no_wrap=True)
-        keys.add_column()
-        for key, what in keys_for(self.replay, self.remote, self.close_off, self.terminate_off):
-            keys.add_row(key, what)
-        marks = Table.grid(padding=(0, 2))
-        marks.add_column(style="bold", no_wrap=True)
-        marks.add_column()
-        for marker, _, what in MEANINGS:
-            marks.add_row(marker, what)
-        ipsec_keys = Table.grid(padding=(0, 2))
-        ipsec_keys.add_column(style="bold", no_wrap=True)
-        ipsec_keys.add_column()
-        for key, what in (*IPSEC_KEYS, *IPSEC_MEANINGS):
-            ipsec_keys.add_row(key, what)
-        replay_keys = Table.grid(padding=(0, 2))
-        replay_keys.add_column(style="bold", no_wrap=True)
-        replay_keys.add_column()
-        for key, what in REPLAY_KEYS:
-            replay_keys.add_row(key, what)
+        """One scrollable text block: the keys of the screen it opened over, then the keys of
+        every screen, what that screen shows, then the other screen's, and the replay's.
+
+        Why that order: opened on the IPsec screen, it began with the connections screen's
+        keys (``n`` host names, where ``n`` there opens the native counters)."""
+        here = self.screen_name
+        sections = {"connections": self._connections(), "ipsec": self._ipsec()}
+        keys, shown = sections.pop(here)
+        ((other, (other_keys, other_shown)),) = sections.items()
         with VerticalKeyScroll(id="help-body"):  # a held ↓ scrolls a line a key
-            yield Static(Text("tcpscope — keys", style="bold u"))
-            yield Static(keys)
-            yield Static(
-                Text("\nRow colours and markers (markers also work with NO_COLOR)", style="bold u")
-            )
-            yield Static(marks)
-            yield Static(
-                Text(
-                    "\nThe header shows host, source, interval, the last sample's time and age,"
-                    " PAUSED, and whether cells are hidden for lack of privilege. A red banner"
-                    " means the sampler failed; the table then shows the last good sample. With"
-                    " --remote it says why the link is down (the header: since when)."
-                )
-            )
-            yield Static(Text("\nIPsec screen", style="bold u"))
-            yield Static(ipsec_keys)
-            yield Static(Text("\nReplay (tcpscope --replay FILE)", style="bold u"))
-            yield Static(replay_keys)
+            yield Static(Text(f"tcpscope — keys on the {SCREEN_NAMES[here]} screen", "bold u"))
+            yield from keys
+            yield _heading("Keys on every screen")
+            yield _grid(keys_for(COMMON_KEYS, self.replay, self.remote))
+            yield from shown
+            name = SCREEN_NAMES[other]
+            yield _heading(f"{name[:1].upper()}{name[1:]} screen — keys")
+            yield from other_keys
+            yield from other_shown
+            yield _heading("Replay (tcpscope --replay FILE)")
+            yield _grid(REPLAY_KEYS)
 
     def action_close(self) -> None:
         """Back to the previous screen."""
