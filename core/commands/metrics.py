@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import threading
 from typing import TYPE_CHECKING, Final
 
 from core.commands.arg_types import seconds_between, whole_between
@@ -80,7 +81,12 @@ def _options(args: argparse.Namespace) -> FeedOptions:
 
 class _Publisher:
     """Builds the families of each sample and hands them to the HTTP process; logs why an
-    IPsec provider is down (stderr, once per change)."""
+    IPsec provider is down (stderr, once per change).
+
+    Why one lock over building and publishing: connection samples and IPsec views arrive on
+    two worker threads; a set built before another but published after it would be served
+    last, and its counters would go back (Prometheus reads a reset).
+    """
 
     def __init__(self, collector: SnapshotCollector, endpoint: ServingProcess) -> None:
         from core.metrics import ProviderStateLog
@@ -88,6 +94,7 @@ class _Publisher:
         self._collector = collector
         self._endpoint = endpoint
         self._states = ProviderStateLog()
+        self._ordered = threading.Lock()
 
     def _log(self, view: IpsecView | None) -> None:
         if view is None:
@@ -96,14 +103,16 @@ class _Publisher:
             print(line, file=sys.stderr, flush=True)
 
     def snapshot(self, snap: Snapshot) -> None:
-        self._log(snap.ipsec)
-        self._endpoint.publish(self._collector.update(snap))
+        with self._ordered:
+            self._log(snap.ipsec)
+            self._endpoint.publish(self._collector.update(snap))
 
     def ipsec(self, view: IpsecView) -> None:
-        self._log(view)
-        families = self._collector.update_ipsec(view)
-        if families is not None:
-            self._endpoint.publish(families)
+        with self._ordered:
+            self._log(view)
+            families = self._collector.update_ipsec(view)
+            if families is not None:
+                self._endpoint.publish(families)
 
 
 def run(args: argparse.Namespace) -> int:
