@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import sys
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from core.commands.arg_types import seconds_between, whole_between
@@ -81,7 +82,8 @@ def _options(args: argparse.Namespace) -> FeedOptions:
 
 class _Publisher:
     """Builds the families of each sample and hands them to the HTTP process; logs why an
-    IPsec provider is down (stderr, once per change).
+    IPsec provider is down (stderr, once per change). A provider whose read is merely late
+    keeps its last answer for a few samples first (:class:`core.metrics.LateReadGrace`).
 
     Why one lock over building and publishing: connection samples and IPsec views arrive on
     two worker threads; a set built before another but published after it would be served
@@ -89,11 +91,12 @@ class _Publisher:
     """
 
     def __init__(self, collector: SnapshotCollector, endpoint: ServingProcess) -> None:
-        from core.metrics import ProviderStateLog
+        from core.metrics import LateReadGrace, ProviderStateLog
 
         self._collector = collector
         self._endpoint = endpoint
         self._states = ProviderStateLog()
+        self._grace = LateReadGrace()
         self._ordered = threading.Lock()
 
     def _log(self, view: IpsecView | None) -> None:
@@ -104,11 +107,14 @@ class _Publisher:
 
     def snapshot(self, snap: Snapshot) -> None:
         with self._ordered:
+            if snap.ipsec is not None:
+                snap = replace(snap, ipsec=self._grace.apply(snap.ipsec))
             self._log(snap.ipsec)
             self._endpoint.publish(self._collector.update(snap))
 
     def ipsec(self, view: IpsecView) -> None:
         with self._ordered:
+            view = self._grace.apply(view)
             self._log(view)
             families = self._collector.update_ipsec(view)
             if families is not None:
