@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from core.commands.arg_types import seconds_between, whole_between
@@ -80,14 +82,22 @@ def _options(args: argparse.Namespace) -> FeedOptions:
 
 class _Publisher:
     """Builds the families of each sample and hands them to the HTTP process; logs why an
-    IPsec provider is down (stderr, once per change)."""
+    IPsec provider is down (stderr, once per change). A provider whose read is merely late
+    keeps its last answer for a few samples first (:class:`core.metrics.LateReadGrace`).
+
+    Why one lock over building and publishing: connection samples and IPsec views arrive on
+    two worker threads; a set built before another but published after it would be served
+    last, and its counters would go back (Prometheus reads a reset).
+    """
 
     def __init__(self, collector: SnapshotCollector, endpoint: ServingProcess) -> None:
-        from core.metrics import ProviderStateLog
+        from core.metrics import LateReadGrace, ProviderStateLog
 
         self._collector = collector
         self._endpoint = endpoint
         self._states = ProviderStateLog()
+        self._grace = LateReadGrace()
+        self._ordered = threading.Lock()
 
     def _log(self, view: IpsecView | None) -> None:
         if view is None:
@@ -96,14 +106,19 @@ class _Publisher:
             print(line, file=sys.stderr, flush=True)
 
     def snapshot(self, snap: Snapshot) -> None:
-        self._log(snap.ipsec)
-        self._endpoint.publish(self._collector.update(snap))
+        with self._ordered:
+            if snap.ipsec is not None:
+                snap = replace(snap, ipsec=self._grace.apply(snap.ipsec))
+            self._log(snap.ipsec)
+            self._endpoint.publish(self._collector.update(snap))
 
     def ipsec(self, view: IpsecView) -> None:
-        self._log(view)
-        families = self._collector.update_ipsec(view)
-        if families is not None:
-            self._endpoint.publish(families)
+        with self._ordered:
+            view = self._grace.apply(view)
+            self._log(view)
+            families = self._collector.update_ipsec(view)
+            if families is not None:
+                self._endpoint.publish(families)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from core import lazy_exports
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
+    "LateReadGrace",
     "ProviderStateLog",
     "ServingProcess",
     "SnapshotCollector",
@@ -27,6 +28,7 @@ __all__ = [
 if TYPE_CHECKING:
     from core.metrics.collector import SnapshotCollector
     from core.metrics.connections import series_bound
+    from core.metrics.late_reads import LateReadGrace
     from core.metrics.listen import DEFAULT_HOST, DEFAULT_PORT, parse_listen
     from core.metrics.provider_log import ProviderStateLog
     from core.metrics.server import ServingProcess, serve_until_signal
@@ -37,6 +39,7 @@ else:
         {
             "collector": ("SnapshotCollector",),
             "connections": ("series_bound",),
+            "late_reads": ("LateReadGrace",),
             "listen": ("DEFAULT_HOST", "DEFAULT_PORT", "parse_listen"),
             "provider_log": ("ProviderStateLog",),
             "server": ("ServingProcess", "serve_until_signal", "bind_listener=bind"),

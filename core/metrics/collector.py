@@ -10,7 +10,8 @@ scrape serves the newest set.
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+import time
+from collections.abc import Callable
 
 from prometheus_client.core import Metric
 
@@ -26,13 +27,21 @@ class SnapshotCollector:
     Thread-safe: connection samples and IPsec views may arrive from two worker threads.
     """
 
-    def __init__(self, top: int) -> None:
-        """``top``: how many process names keep their own ``process`` label."""
+    def __init__(self, top: int, clock: Callable[[], float] = time.time) -> None:
+        """``top``: how many process names keep their own ``process`` label; ``clock``: the
+        real Unix time, read when a good sample arrives.
+
+        Why not the sample's own time: the demo's rows carry its made-up clock, and
+        ``tcpscope_last_sample_timestamp_seconds`` is compared with Prometheus' ``time()``
+        (for a live source the two agree within milliseconds).
+        """
         self._aggregator = ConnectionAggregator(top)
+        self._clock = clock
         self._lock = threading.Lock()
         self._snap: Snapshot | None = None
         self._figures: ConnectionFigures | None = None
-        self._last_good: datetime | None = None
+        self._last_good: float | None = None
+        """Unix time the last good sample arrived."""
         self._ipsec: IpsecView | None = None
         self.updates = 0
         """Sets of families built so far."""
@@ -47,7 +56,7 @@ class SnapshotCollector:
         with self._lock:
             if snap.error is None:
                 self._figures = self._aggregator.update(snap)
-                self._last_good = snap.time
+                self._last_good = self._clock()
             else:
                 self._figures = None
             self._snap = snap

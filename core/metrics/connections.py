@@ -4,13 +4,14 @@ per-process traffic totals.
 Why aggregated here, once per sample: a scrape must answer from ready numbers, and one series
 per connection would make Prometheus keep every ephemeral port it ever saw. Processes are
 ranked by connection count; the top N keep their name as the ``process`` label, the rest share
-``process="other"``, and sockets without a known owner get one of two reserved labels. The
+``process="other"``, sockets without a known owner get one of two reserved labels, and those of
+a process whose name is empty a third (:data:`NAMELESS`, never ranked among the names). The
 ``netns`` label is empty for tcpscope's own namespace (Prometheus reads an empty label as no
 label: a host with one namespace has the series it always had) and names any other one. So:
 
-* ``tcpscope_connections`` has at most S × (N + 3) series per namespace with sockets
+* ``tcpscope_connections`` has at most S × (N + 4) series per namespace with sockets
   (S = 13 State values: the seed's 12 and Bound, see :func:`series_bound`),
-* each per-process counter has at most N + 3 series (summed over the namespaces),
+* each per-process counter has at most N + 4 series (summed over the namespaces),
 
 whatever the number of connections. Traffic totals count what tcp_info shows moving after
 tcpscope started (connections already open then are taken as a baseline), so a restart of the
@@ -44,7 +45,10 @@ NO_OWNER: Final = "no-owner"
 """Sockets the kernel holds with no process (TIME_WAIT, SYN_RECV requests, orphans)."""
 UNKNOWN: Final = "unknown"
 """Sockets whose owner was not established (privilege, vanished, unsupported, name unreadable)."""
-RESERVED: Final = (OTHER, NO_OWNER, UNKNOWN)
+NAMELESS: Final = "(no name)"
+"""Sockets of a known process whose name is empty (prctl PR_SET_NAME ""): not ``unknown``,
+whose owner could not be established."""
+RESERVED: Final = (OTHER, NO_OWNER, UNKNOWN, NAMELESS)
 STATE_NAMES: Final[dict[TcpState, str]] = {
     state: ENUMS["State"].decode(int(state)).name for state in TcpState
 }
@@ -85,6 +89,16 @@ def _unescaped(name: str) -> str:
     while name.endswith(ESCAPE):
         name = name[: -len(ESCAPE)]
     return name
+
+
+def _owner_label(info: ProcessInfo | None) -> str | None:
+    """:func:`process_label`, or :data:`NAMELESS` for a process read whose name is empty.
+
+    Why apart from ``unknown``: the owner was established (a process, a user), only its name
+    is empty; README documents ``unknown`` as an owner that could not be."""
+    if info is not None and info.name == "":
+        return NAMELESS
+    return process_label(info)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,14 +173,14 @@ class ConnectionAggregator:
             pid = conn.owning_process
             if pid is not None:
                 per_pid[pid] = per_pid.get(pid, 0) + 1
-        names = {pid: process_label(snap.processes.get(pid)) for pid in per_pid}
+        names = {pid: _owner_label(snap.processes.get(pid)) for pid in per_pid}
         per_name: dict[str, int] = {}
         for pid, count in per_pid.items():
             name = names[pid]
-            if name is not None:
+            if name is not None and name != NAMELESS:
                 per_name[name] = per_name.get(name, 0) + count
         ranked = sorted(per_name, key=lambda n: (-per_name[n], n))[: self.top]
-        kept = set(ranked)
+        kept = {*ranked, NAMELESS}
         by_pid = {
             pid: UNKNOWN if name is None else name if name in kept else OTHER
             for pid, name in names.items()

@@ -7,7 +7,6 @@ per sample; a scrape only serialises them.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Final
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -188,9 +187,9 @@ def namespace_counts(snap: Snapshot) -> tuple[int, int]:
     return view.shown, view.unreadable
 
 
-def self_families(snap: Snapshot, last_good: datetime | None) -> list[Metric]:
-    """Whether the last connection sample succeeded, what it cost, and when the last good
-    one ran (``last_good``; None before any).
+def self_families(snap: Snapshot, last_good: float | None) -> list[Metric]:
+    """Whether the last connection sample succeeded, what it cost, and when the exporter got
+    the last good one (``last_good``: Unix time on the real clock; None before any).
 
     Why the cost gauges are absent after a failed sample: the sampler keeps showing the last
     good rows, but a failed sample saw no sockets and took no measurable time; serving the
@@ -218,8 +217,8 @@ def self_families(snap: Snapshot, last_good: datetime | None) -> list[Metric]:
         figures.append(
             (
                 "last_sample_timestamp_seconds",
-                "Unix time of the last successful connection sample",
-                last_good.timestamp(),
+                "Unix time the exporter got its last successful connection sample",
+                last_good,
             )
         )
     return [GaugeMetricFamily(f"{PREFIX}_{name}", doc, value=value) for name, doc, value in figures]

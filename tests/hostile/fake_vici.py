@@ -83,7 +83,9 @@ class ScriptedVici:
     sends: a counter that is negative or no number. Event registrations are confirmed; no
     event is ever sent (``list-sas`` lists no SA), unless ``endless_sa`` is given: then
     ``list-sas`` is answered with that ``list-sa`` event, again and again, every ``gap_s``
-    seconds, and never ended (until the client goes)."""
+    seconds, and never ended (until the client goes). ``slow_next[command] = S``: the next
+    answer to that command comes S seconds late (a busy charon); ``slow[command]``: every
+    answer after it (a hung one)."""
 
     def __init__(
         self,
@@ -95,6 +97,8 @@ class ScriptedVici:
         self.endless_sa = endless_sa
         self.gap_s = gap_s
         self.events_sent = 0
+        self.slow_next: dict[str, float] = {}
+        self.slow: dict[str, float] = {}
         self.dir = tempfile.mkdtemp(prefix="scripted-vici-")
         self.path = str(Path(self.dir) / "charon.vici")
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -134,6 +138,7 @@ class ScriptedVici:
                 if kind == Packet.CMD_REQUEST and name == "list-sas" and self.endless_sa:
                     self._stream(conn, self.endless_sa)
                 if kind == Packet.CMD_REQUEST:
+                    time.sleep(self.slow_next.pop(name, self.slow.get(name, 0.0)))
                     reply = bytes([Packet.CMD_RESPONSE])
                     reply += Message.serialize(self.replies.get(name, {}))
                 else:  # EVENT_REGISTER / EVENT_UNREGISTER

@@ -3,8 +3,8 @@
 Why named processes: the exporter labels connections by process name, so a test needs
 processes whose names it controls. Each peer is the system Python started through a symlink
 called ``name``; the kernel takes a process's name (comm) from the path it was started by.
-A peer obeys one command a line on stdin (``open N``, ``listen``, ``send I BYTES``) and answers
-``ok`` with its sockets' local ports.
+A peer obeys one command a line on stdin (``open N``, ``listen``, ``send I BYTES``, ``unname``:
+prctl PR_SET_NAME "", a process without a name) and answers ``ok`` with its sockets' local ports.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from types import TracebackType
 from tests.metrics.exporter import readline
 
 _PEER = """
-import socket, sys
+import ctypes, socket, sys
 port = int(sys.argv[1])
 socks = []
 for line in sys.stdin:
@@ -33,6 +33,8 @@ for line in sys.stdin:
         socks.append(socket.create_server(("127.0.0.1", 0)))
     elif cmd == "send":
         socks[int(args[0])].sendall(b"x" * int(args[1]))
+    elif cmd == "unname":
+        assert ctypes.CDLL(None).prctl(15, b"", 0, 0, 0) == 0  # PR_SET_NAME
     print("ok", *(s.getsockname()[1] for s in socks), flush=True)
 """
 

@@ -16,7 +16,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from core.metrics.connections import RESERVED, series_bound
+from core.connections.model import ProcessInfo
+from core.metrics.connections import NAMELESS, RESERVED, process_label, series_bound
 from tests.metrics.exporter import OPENMETRICS, START_TIMEOUT_S, Exporter, exporter, value
 from tests.metrics.peers import Listener, Peer
 
@@ -57,7 +58,7 @@ def test_cardinality_stays_within_the_bound(listener: Listener, tmp_path: Path) 
             peer.__exit__(None, None, None)
     series = _connections(samples)
     labels = {process for _, process, _ in series}
-    # The documented bound: S x (N + 3) series a namespace, N + 3 process labels, whatever the
+    # The documented bound: S x (N + 4) series a namespace, N + 4 process labels, whatever the
     # host holds.
     for netns in {ns for _, _, ns in series}:
         assert sum(1 for key in series if key[2] == netns) <= series_bound(TOP)
@@ -104,6 +105,26 @@ def test_a_process_named_like_an_escaped_label_keeps_its_own_series(
     assert ours.get("other (process)") == counts["other"], ours
     assert ours.get("other (process) (process)") == counts["other (process)"], ours
     assert ours.get("unknown (process) (process)") == counts["unknown (process)"], ours
+
+
+def test_a_process_without_a_name_is_not_unknown(listener: Listener, tmp_path: Path) -> None:
+    # A process whose comm is empty (prctl PR_SET_NAME "") has a known owner: it used to be
+    # process="unknown", summed with the sockets whose owner could not be established.
+    with Peer(tmp_path, f"n{secrets.token_hex(3)}", listener.port) as peer:
+        peer.do("open 3")
+        peer.do("unname")
+        assert Path(f"/proc/{peer.proc.pid}/comm").read_text() == "\n"
+        # --top 0: every named process is "other"; a nameless one keeps its reserved label.
+        with exporter("--top", "0", "--no-ipsec", "--interval", "0.5") as running:
+            series = _connections(running.wait_sampled(after=time.time()))
+    assert series.get(("Established", NAMELESS, ""), 0) >= 3
+    assert ("Established", peer.name, "") not in series
+
+
+def test_a_process_named_like_the_nameless_label_is_told_apart() -> None:
+    info = ProcessInfo(1, NAMELESS, "root", None, None, None)
+    assert process_label(info) == f"{NAMELESS} (process)"
+    assert NAMELESS in RESERVED
 
 
 def _wait_value(running: Exporter, name: str, want: float, **labels: str) -> float | None:

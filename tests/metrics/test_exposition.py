@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -114,6 +115,16 @@ def test_self_metrics_describe_the_last_sample(demo: Exporter) -> None:
     assert families["tcpscope_namespaces_failed"].samples[0].value == 0
     assert families["tcpscope_sample_duration_seconds"].samples[0].value >= 0
     assert families["tcpscope_last_sample_timestamp_seconds"].samples[0].value > 0
+
+
+def test_the_demo_last_sample_time_is_on_the_real_clock(demo: Exporter) -> None:
+    # The demo's rows carry its made-up clock (core.demo.feed.DEMO_START); served as the last
+    # sample's Unix time it was months old, so the README's stuck-sampler alert
+    # `time() - tcpscope_last_sample_timestamp_seconds > 60` fired for ever against --demo.
+    before = time.time()
+    samples = demo.wait_sampled(after=before)
+    stamp = next(s.value for s in samples if s.name == "tcpscope_last_sample_timestamp_seconds")
+    assert before < stamp <= time.time()
 
 
 def test_sigterm_stops_it_cleanly() -> None:

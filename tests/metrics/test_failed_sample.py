@@ -60,13 +60,14 @@ async def test_a_failed_sample_serves_no_stale_figures() -> None:
         [_frame(1, 2), RuntimeError("netlink said no"), _frame(1, 2, 3)]
     )
     assert failed.error is not None and failed.stale  # the sampler keeps the old rows
-    collector = SnapshotCollector(top=5)
+    arrivals = iter([1_800_000_000.0, 1_800_000_015.0])  # the exporter's real clock
+    collector = SnapshotCollector(top=5, clock=lambda: next(arrivals))
     before, during, after = (_series(collector, snap) for snap in (ok, failed, back))
 
     assert before[("tcpscope_source_up", ())] == 1
     assert before[("tcpscope_sample_sockets", ())] == 2
     stamp = before[("tcpscope_last_sample_timestamp_seconds", ())]
-    assert stamp == ok.time.timestamp()
+    assert stamp == 1_800_000_000.0  # when the exporter got it (not read for a failed one)
 
     assert during[("tcpscope_source_up", ())] == 0
     assert during[("tcpscope_namespaces_read", ())] == 0
@@ -83,5 +84,5 @@ async def test_a_failed_sample_serves_no_stale_figures() -> None:
 
     assert after[("tcpscope_source_up", ())] == 1
     assert after[("tcpscope_sample_sockets", ())] == 3
-    assert after[("tcpscope_last_sample_timestamp_seconds", ())] == back.time.timestamp()
+    assert after[("tcpscope_last_sample_timestamp_seconds", ())] == 1_800_000_015.0
     assert sum(v for (n, _), v in after.items() if n == "tcpscope_connections") == 3

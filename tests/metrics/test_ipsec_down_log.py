@@ -8,13 +8,14 @@ must reach the log escaped (path and daemon text are not the operator's to trust
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.hostile.fake_vici import fake_vici
+from tests.hostile.fake_vici import fake_vici, scripted_vici
 from tests.metrics.exporter import exporter, value
 
 
@@ -78,3 +79,52 @@ def test_a_reason_whose_detail_changes_is_logged_once() -> None:
     lines = [ln for ln in running.proc.stderr.read().splitlines() if "ipsec: strongswan" in ln]
     assert len(lines) == 1, lines
     assert f"strongswan down: protocol error on {peer.path}: Unexpected response type" in lines[0]
+
+
+CHARON = {
+    "stats": {
+        "ikesas": {"total": "1", "half-open": "0"},
+        "queues": {"total": "0"},
+        "uptime": {"running": "1 hour", "since": "Jan 15 09:00:00 2026"},
+    }
+}
+
+
+def _watch(running: object, seconds: float) -> list[tuple[float | None, float | None]]:
+    """(tcpscope_ipsec_up, tcpscope_ipsec_active_acquire) of strongswan, scraped every 50 ms."""
+    seen = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        samples = running.samples()  # type: ignore[attr-defined]
+        seen.append(
+            (
+                value(samples, "tcpscope_ipsec_up", provider="strongswan"),
+                value(samples, "tcpscope_ipsec_active_acquire", provider="strongswan"),
+            )
+        )
+        time.sleep(0.05)
+    return seen
+
+
+def test_one_slow_answer_is_not_down_a_hung_daemon_is() -> None:
+    """A busy charon answers one read 1.2 s late (past the 0.5 s a sample waits): the exporter
+    keeps its last figures (it made ``tcpscope_ipsec_up`` 0, its series vanish and the journal
+    say "down" then "up again", for a sample). One that stops answering is down within a few
+    samples. The fake VICI peer only for the slow answer, which real charon gives only under
+    load."""
+    with scripted_vici(CHARON) as peer:
+        args = ("--provider", "strongswan", "--vici", peer.path)
+        with exporter("--interval", "0.5", global_args=args) as running:
+            running.wait_sampled()
+            wait_up_value(running, 1)
+            peer.slow_next["stats"] = 1.2
+            seen = _watch(running, 3.0)
+            assert set(seen) == {(1, 0)}, seen
+            peer.slow["stats"] = 3600  # hung: never answers again
+            wait_up_value(running, 0, timeout_s=10)
+            running.proc.send_signal(signal.SIGTERM)
+            running.proc.wait(timeout=30)
+        assert running.proc.stderr is not None
+        lines = [ln for ln in running.proc.stderr.read().splitlines() if "ipsec: strongswan" in ln]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("tcpscope: ipsec: strongswan down: not responding: ")
