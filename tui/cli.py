@@ -30,6 +30,7 @@ from core.commands import (
 )
 from core.errors import MonitorError
 from core.given import GivenFlag, Once
+from core.textsafe import composed
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -54,8 +55,9 @@ class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (no usage dump) and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        """Print ``tcpscope: error: …`` on one line and exit 2."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        """Print ``tcpscope: error: …`` on one line and exit 2; what the user typed in it
+        (``unrecognized arguments: …``) escaped, never sent to the terminal raw."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {composed(message)}\n")
 
     def print_help(self, file: SupportsWrite[str] | None = None) -> None:
         """Write the help and flush it, letting a failure raise (main: one line, exit 1).
@@ -286,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finish_output()
         return code
     except MonitorError as exc:
-        print(f"tcpscope: {exc}", file=sys.stderr)
+        print(f"tcpscope: {composed(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

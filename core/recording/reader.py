@@ -32,6 +32,7 @@ from core.recording.frames import KEY
 from core.recording.members import GZIP_MAGIC, READ_BYTES, MemberLines, MemberProblem
 from core.recording.resync import Budget, next_block
 from core.safe_io import FileRefused, open_regular
+from core.textsafe import printable
 
 MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
 """Longest record (one JSON line, decompressed). The largest real record is a key frame:
@@ -174,7 +175,7 @@ class Recording:
     def error(self, problem: str, record: int | None = None) -> RecordingError:
         """A RecordingError naming this file (and the record, when known)."""
         where = f" record {record}:" if record is not None else ""
-        return RecordingError(f"{self.path}:{where} {problem}")
+        return RecordingError(f"{printable(self.path)}:{where} {problem}")
 
     # --- first pass -----------------------------------------------------------------
     def _scan(self, f: BinaryIO) -> None:
@@ -572,13 +573,14 @@ def _sample_json(line: bytes, record: int) -> Any:
 
 def _open(path: str) -> BinaryIO:
     """``path`` opened for reading if it is a regular file (a FIFO would block forever)."""
+    shown = printable(path)  # a file name is the user's, or a hostile share's: escaped
     try:
         return open_regular(path)
     except FileRefused as exc:
-        raise RecordingError(f"{path}: {exc}") from None
+        raise RecordingError(f"{shown}: {exc}") from None
     except FileNotFoundError:
-        raise RecordingError(f"{path}: no such file") from None
+        raise RecordingError(f"{shown}: no such file") from None
     except PermissionError:
-        raise RecordingError(f"{path}: permission denied") from None
+        raise RecordingError(f"{shown}: permission denied") from None
     except OSError as exc:
-        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise RecordingError(f"{shown}: cannot read: {exc.strerror or exc}") from None
