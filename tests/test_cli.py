@@ -153,6 +153,26 @@ def test_headless_commands_do_not_import_textual() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_unfiltered_oneshot_loads_no_filter_language() -> None:
+    """The filter notes imported the query language (and filter_misses) on every run,
+    filters or none: ~7 ms of a one-shot's critical path for nothing. A filter still gets
+    its note."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from tui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['connections', '--netns', 'current', '--local-port', '1']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.rsplit('.', 1)[-1] in\n"
+        "             ('query', 'filter_misses')))\n"
+    )
+    result = tcpscope(code=code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    asked = tcpscope("connections", "--netns", "current", "--filter", "state:deletetcb")
+    assert asked.returncode == 0, asked.stderr
+    assert "--filter state:DeleteTCB matches no connection" in asked.stderr
+
+
 def test_core_imports_without_textual() -> None:
     code = (
         "import sys, importlib, pkgutil, core\n"

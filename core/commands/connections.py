@@ -282,14 +282,17 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
     (a typo, or a label of a namespace not chosen by ``--netns``); PID 0 (Windows' owner of
     the kernel's sockets) asked of Linux, which gives them no PID. Said (as a note, the run
     still succeeds: the answer is "none") so an empty table is not read as "no such
-    connection right now"."""
-    from core.connections import ENUMS, Provenance, property_rule
+    connection right now".
 
+    Each check imports what it needs only when its option or word was given: a run without
+    filters (the common one-shot) loads none of it (the query language alone is ~7 ms)."""
     notes = []
     for option, attr, wmi in _SOURCE_VALUE_FILTERS:
         wanted = getattr(args, attr, None)
         if wanted is None:
             continue
+        from core.connections import ENUMS, Provenance, property_rule
+
         rule = property_rule(snap.source, wmi)
         if rule.provenance is Provenance.REPORTED:
             continue
@@ -324,16 +327,22 @@ def _never_on_linux_asked(args: argparse.Namespace, snap: Snapshot) -> str | Non
     """How ``--state`` or a ``--filter`` ``state:`` word asked for DeleteTCB of a Linux host,
     which never gives it (only Windows, through psutil, does): the netlink source, or psutil
     here on Linux; None when neither asked, or a connection is in it."""
-    from core.connections import TcpState, linux_source, parse_query
+    from core.connections import TcpState
 
     wanted = int(TcpState.DELETE_TCB)
     expression = filter_expression(args)
     if wanted in set(args.state or ()):
         asked = "--state DeleteTCB"
-    elif expression and wanted in parse_query(expression).named_states():
-        asked = "--filter state:DeleteTCB"
-    else:
+    elif not expression:
         return None
+    else:
+        from core.connections import parse_query  # the query language: only for a filter
+
+        if wanted not in parse_query(expression).named_states():
+            return None
+        asked = "--filter state:DeleteTCB"
+    from core.connections import linux_source
+
     if not linux_source(snap.source) or any(
         c.state is TcpState.DELETE_TCB for c in snap.connections.values()
     ):
