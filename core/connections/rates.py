@@ -3,8 +3,9 @@
 Why: the kernel gives running totals (``bytes_received``, ``bytes_acked``), not rates. The
 table's In/s and Out/s columns, the process groups' bytes/s and the detail pane's figures and
 sparkline all need the same deltas, taken the same way: between two samples that both carry
-the connection's tcp_info, divided by the samples' time difference. A total that went down
-(a reused socket) gives no rate rather than a negative one.
+the connection's tcp_info, divided by the time between the two readings (a sample's time, or
+when a fetch between samples read it: ``Snapshot.tcp_info_at``). A total that went down (a
+reused socket) gives no rate rather than a negative one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from core.connections.snapshot import Snapshot
 
 HISTORY: Final = 60
 """Rate samples kept per followed connection (for sparklines)."""
+
+SHORTEST_SPAN: Final = 0.1
+"""Two readings closer than this share of the sample interval give no rate: the older one
+stays the base and the next sample's rate spans both. Why: a fetch for a connection just
+watched can land just before a sample (its reading then a few ms from the sample's), and
+bytes sent in bursts gave 0 B/s or several times the flow's rate over those few ms. Not
+more: the first rate of a row just followed would come a sample later, and a large group's
+rotating members (core.connections.group_follow) could be rotated out before it came."""
 
 NO_BYTE_RATE: Final = frozenset(
     {TcpState.LISTEN, TcpState.TIME_WAIT, TcpState.SYN_RECEIVED, TcpState.BOUND, TcpState.CLOSED}
@@ -46,6 +55,16 @@ def _rate(old: int | None, new: int | None, seconds: float) -> float | None:
     if old is None or new is None or new < old or seconds <= 0:
         return None
     return (new - old) / seconds
+
+
+def read_time(snap: Snapshot) -> datetime:
+    """When ``snap``'s tcp_info was read: with its connections, or later by a fetch."""
+    return snap.tcp_info_at or snap.time
+
+
+def too_close(old_time: datetime, new_time: datetime, interval_s: float) -> bool:
+    """Readings too close in time for a rate (see :data:`SHORTEST_SPAN`)."""
+    return 0 < (new_time - old_time).total_seconds() < SHORTEST_SPAN * interval_s
 
 
 def rate_between(
@@ -82,7 +101,7 @@ class RateTracker:
             self.read_first(snap, instance_ids)
             return
         self._seq = snap.seq
-        infos = snap.tcp_info
+        infos, read_at = snap.tcp_info, read_time(snap)
         last = self._last
         new_last: dict[str, tuple[datetime, TcpInfo]] = {}
         new_rates: dict[str, ByteRate] = {}
@@ -90,9 +109,12 @@ class RateTracker:
             info = infos.get(iid)
             if info is None:
                 continue
-            new_last[iid] = (snap.time, info)
             before = last.get(iid)
-            rate = rate_between(before[1], before[0], info, snap.time) if before else None
+            if before is not None and too_close(before[0], read_at, snap.interval_s):
+                new_last[iid] = before
+                continue
+            new_last[iid] = (read_at, info)
+            rate = rate_between(before[1], before[0], info, read_at) if before else None
             if rate is None:
                 continue
             new_rates[iid] = rate
@@ -108,11 +130,11 @@ class RateTracker:
         (their rates come with the next one); nothing when ``snap`` is another snapshot."""
         if snap.seq != self._seq:
             return
-        last = self._last
+        last, read_at = self._last, read_time(snap)
         for iid in instance_ids:
             info = snap.tcp_info.get(iid) if iid not in last else None
             if info is not None:
-                last[iid] = (snap.time, info)
+                last[iid] = (read_at, info)
 
     def rate(self, instance_id: str) -> ByteRate | None:
         """The connection's latest rate, if two readings exist."""

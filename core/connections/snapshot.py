@@ -416,6 +416,11 @@ class Snapshot:
     tcp_info: Mapping[str, TcpInfo] = field(default_factory=dict)
     """By InstanceID; decoded on access where the source supports it (see
     core.connections.tcpinfo)."""
+    tcp_info_at: datetime | None = None
+    """When ``tcp_info`` was read, if not with the connections at ``time``: a fetch for
+    connections just watched, published between samples with the last sample's seq and time.
+    Rates must count its bytes from then: counted from ``time``, a steady flow's first rate
+    was a fraction of it (a drop that never happened)."""
     processes: Mapping[int, ProcessInfo] = field(default_factory=dict)
     """Owning processes by PID."""
     error: SourceError | None = None

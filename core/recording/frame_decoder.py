@@ -218,6 +218,7 @@ class FrameDecoder:
         link_down = _get(rec, "ld", str, None)
         paused = _get(rec, "pa", bool, False)
         skipped = _get(rec, "sk", int, 0)
+        tcp_info_at = decode_time(_get(rec, "tt", int)) if "tt" in rec else None
         if not build:
             self.current = None
             return None
@@ -232,6 +233,7 @@ class FrameDecoder:
             diff=diff,
             ghosts=tuple(self._ghosts.values()),
             tcp_info=_LazyTcp(self._tcp),
+            tcp_info_at=tcp_info_at,
             processes=self._procs,
             error=error,
             stale=stale,

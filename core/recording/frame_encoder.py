@@ -105,6 +105,8 @@ class FrameEncoder:
         self._tcp_info(rec, found, key)
         self._processes(rec, snap.processes, key)
         self._ghost_record(rec, snap, key)
+        if snap.tcp_info_at is not None:
+            rec["tt"] = encode_time(snap.tcp_info_at)
         if snap.error is not None:
             rec["e"] = SOURCE_ERROR.encode(snap.error)
         if snap.stale:

@@ -14,6 +14,7 @@ st    started_at (K);  ``src`` source (K);  ``iv`` interval_s (K, or D when it c
 df    the diff against the previous sample (K; a delta's diff follows from the two states)
 c     connections by InstanceID: all (K) or added/changed (D);  ``cr`` removed ids (D)
 ti    tcp_info by InstanceID: all (K) or new/changed (D);  ``tr`` ids whose tcp_info went (D)
+tt    when the tcp_info was read, when not at ``t`` (a fetch between samples; when set)
 td    tcp_info changes as per-field differences from the previous value (D), by connection
       number: connections are numbered in the order they first appear in ``c`` within the
       block; ``td`` is ``[number gaps, field-1 column, ..., field-10 column]``

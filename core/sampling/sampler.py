@@ -255,10 +255,15 @@ class Sampler(FeedControls):
             raw = await asyncio.to_thread(source.tcp_info_of, conns)
         except MonitorError:
             return  # the next sample reports the source's trouble
+        read_at = self._clock()  # after the read, as a dump's observed_at
         if self._last is snap and not self._closed:
             self._publish(
                 dataclasses.replace(
-                    snap, tcp_info=LazyTcpInfo(raw), diff=ConnectionDiff(), skipped=0
+                    snap,
+                    tcp_info=LazyTcpInfo(raw),
+                    tcp_info_at=read_at,
+                    diff=ConnectionDiff(),
+                    skipped=0,
                 )
             )
 

@@ -17,7 +17,7 @@ just before it disappears by downsampling.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, NamedTuple, cast
+from typing import ClassVar, NamedTuple
 
 from rich.color import Color as RichColor
 from rich.color import blend_rgb
@@ -27,6 +27,7 @@ from rich.style import Style
 from textual.app import RenderResult as WidgetRenderResult
 from textual.geometry import Size
 from textual.reactive import reactive
+from textual.renderables.sparkline import Sparkline as SparklineRenderable
 from textual.strip import Strip
 from textual.widgets import Sparkline
 
@@ -205,16 +206,43 @@ class MergedRuns:
         yield from Segment.simplify(console.render(self.renderable, options))
 
 
+def stretched(data: Sequence[float], width: int) -> list[Column]:
+    """``data`` over ``width`` cells as Textual's sparkline lays it out: a short history
+    stretched across them, a long one bucketed (max per bucket)."""
+    if width <= 0 or not data:
+        return []
+    buckets = [b for b in SparklineRenderable._buckets(list(data), num_buckets=width) if b]
+    step = len(buckets) / width
+    return [Column(max(buckets[int(i * step)]), False) for i in range(width)]
+
+
 class MergedSparkline(Sparkline):
-    """Textual's sparkline, drawn alike in fewer Segments (see :class:`MergedRuns`), and
-    redrawn by :meth:`show` only where its lines change."""
+    """Textual's sparkline laid out alike but drawn from zero, in fewer Segments (see
+    :class:`MergedRuns`), and redrawn by :meth:`show` only where its lines change.
+
+    Why from zero: Textual's draws between the data's own minimum and maximum, so a steady
+    rate's lowest sample (a few percent under the rest) was drawn as the lowest bar, a drop
+    to nearly nothing that never happened."""
 
     _drawn: tuple[Size, list[Strip]] | None = None
     """The size shown at and the lines last shown."""
 
     def render(self) -> WidgetRenderResult:
-        """The sparkline's renderable, its runs joined."""
-        return MergedRuns(cast(RenderableType, super().render()))
+        """The history scaled from zero (see :class:`GapSparklineRenderable`), runs joined."""
+        _, base = self.background_colors
+        min_color = base + self.get_component_styles("sparkline--min-color").color
+        max_color = base + self.get_component_styles("sparkline--max-color").color
+        width = self.size.width
+        return MergedRuns(
+            GapSparklineRenderable(
+                stretched(self.data or [], width),
+                width=width,
+                height=self.size.height,
+                min_color=min_color.rich_color,
+                max_color=max_color.rich_color,
+                gap_style=Style(),  # never drawn: a rate history has no gaps
+            )
+        )
 
     def show(self, data: Sequence[float]) -> None:
         """Plot ``data``. Why not set :attr:`data`: that redraws every line, and a flat
