@@ -316,7 +316,8 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
     if "ns:" in expression.casefold() or "container:" in expression.casefold():
         from core.connections import namespace_misses, parse_query
 
-        notes.extend(namespace_misses(parse_query(expression), snap.namespaces).lines)
+        query = parse_query(expression)
+        notes.extend(namespace_misses(query, snap.namespaces, snap.source).lines)
     return notes
 
 
