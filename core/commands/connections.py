@@ -319,7 +319,8 @@ def filter_notes(args: argparse.Namespace, snap: Snapshot) -> list[str]:
     if "ns:" in expression.casefold() or "container:" in expression.casefold():
         from core.connections import namespace_misses, parse_query
 
-        notes.extend(namespace_misses(parse_query(expression), snap.namespaces).lines)
+        query = parse_query(expression)
+        notes.extend(namespace_misses(query, snap.namespaces, snap.source).lines)
     return notes
 
 
@@ -480,6 +481,20 @@ def run(args: argparse.Namespace) -> int:
             gc.enable()
 
 
+def privilege_notes(snap: Snapshot, shown: Collection[TcpConnection]) -> tuple[str, ...]:
+    """The sample's privilege lines that bear on the rows ``shown``: the owners' line only
+    when a shown row's owner is not known for lack of privilege. Why: the sample holds every
+    socket of the namespaces read, and ``--local-port`` of a user's own listener was told
+    that other users' owners need CAP_SYS_PTRACE over rows that all had their PID."""
+    from core.connections import OwnerStatus
+
+    owners = snap.privilege.owners
+    hidden = snap.privilege.hidden
+    if owners is None or any(c.owner_status is OwnerStatus.NEEDS_PRIVILEGE for c in shown):
+        return hidden
+    return tuple(line for line in hidden if line != owners)
+
+
 def _snapshot(args: argparse.Namespace, remote: RemoteTarget | None, order: EarlyOrder) -> Snapshot:
     from core.connections import cancel_owner_scan, start_owner_scan
 
@@ -515,9 +530,9 @@ def _snapshot(args: argparse.Namespace, remote: RemoteTarget | None, order: Earl
 def _write(
     args: argparse.Namespace, snap: Snapshot, in_order: list[TcpConnection] | None = None
 ) -> int:
-    for line in (*snap.privilege.hidden, *filter_notes(args, snap)):
-        print(f"tcpscope: note: {line}", file=sys.stderr)
     conns = select(snap.connections.values(), args, snap.processes, snap.namespaces, in_order)
+    for line in (*privilege_notes(snap, conns), *filter_notes(args, snap)):
+        print(f"tcpscope: note: {line}", file=sys.stderr)
     sys.stdout.flush()
     out = binary(sys.stdout)
     if args.json or args.csv:

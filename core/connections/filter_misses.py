@@ -21,6 +21,7 @@ from core.connections.namespaces import (
     NamespaceView,
     ReadBy,
     label,
+    no_view_reason,
 )
 from core.connections.owner_cells import NO_PID_ZERO_ON_LINUX
 from core.connections.query import Query, namespace_test
@@ -38,16 +39,21 @@ class NamespaceMisses:
     value of an OR list leaves the others' rows)."""
 
 
-def namespace_misses(query: Query, view: NamespaceView | None) -> NamespaceMisses:
+def namespace_misses(
+    query: Query, view: NamespaceView | None, source: str | None = None
+) -> NamespaceMisses:
     """One line per ``ns:``/``container:`` value no namespace the table shows answers to.
 
     Why: such a word empties the table as a typo does, with no word of why (``state:`` and
     ``port:`` values are refused when parsed; namespaces come and go, so these are only
     told). A value that names only namespaces not read (another user's, as a user without
-    CAP_SYS_ADMIN) keeps no row either: it is told why, not counted as a hit. Nothing
-    without a view: the namespaces are not known yet."""
+    CAP_SYS_ADMIN) keeps no row either: it is told why, not counted as a hit.
+
+    Without a view: ``source`` is the sample's, which looks up no namespace (``--netns
+    current``, psutil), so every value misses and is told why; None: no sample yet, the
+    namespaces are not known, nothing is told."""
     if view is None:
-        return NamespaceMisses()
+        return NamespaceMisses() if source is None else _unviewed_misses(query, source)
     read = [i for i in view.namespaces if i.read_by is not ReadBy.UNREADABLE]
     unread = [i for i in view.present if i.read_by is ReadBy.UNREADABLE]
     lines = []
@@ -70,6 +76,27 @@ def namespace_misses(query: Query, view: NamespaceView | None) -> NamespaceMisse
             else:
                 lines.append(f"{word} matches no {what} here{_shown(key, item, view)}")
         empties = empties or (not token.negated and len(missed) == len(token.values))
+    return NamespaceMisses(tuple(lines), empties)
+
+
+def _unviewed_misses(query: Query, source: str) -> NamespaceMisses:
+    """Every ``ns:``/``container:`` value of a sample of ``source`` that looked up no
+    namespace: no row has one to answer (the same reason JSON gives for the column)."""
+    why = no_view_reason(source)
+    lines = []
+    empties = False
+    for token in query.tokens:
+        key = token.key
+        if token.ns_test is None or key is None:
+            continue
+        what = "container" if key == "container" else "network namespace"
+        for item in token.values:
+            word = f"{key}:{quoted(item)}"
+            if token.negated:
+                lines.append(f"-{word} excludes nothing: namespaces {why}")
+            else:
+                lines.append(f"{word} matches no {what}: namespaces {why}")
+        empties = empties or not token.negated
     return NamespaceMisses(tuple(lines), empties)
 
 

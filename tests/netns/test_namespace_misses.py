@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -114,3 +115,54 @@ async def test_the_toast_says_matches_nothing_only_of_an_empty_table(
         assert "ns:nosuchns matches no network namespace" in said[0][1], said
         said = await toasts("ns:nosuchns", 0)
         assert [title for title, _ in said] == ["Filter matches nothing"], said
+
+
+NO_VIEW = (("--netns", "current"), ("--source", "psutil"))
+
+
+@pytest.mark.parametrize("how", NO_VIEW, ids=["netns-current", "psutil"])
+def test_a_namespace_word_is_told_where_no_namespace_is_looked_up(how: tuple[str, str]) -> None:
+    """``--netns current --filter 'ns:nope1 ns:nope2'`` (or ``--source psutil``) printed an
+    empty table and no word of why, where ``--netns all`` names each value no namespace
+    answers to: no namespace is looked up there, so no ``ns:`` value matches a row."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = str(server.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, "-m", "tui", "connections", "--csv", *how, "--local-port", port,
+             "--filter", "ns:nope1 ns:nope2"],
+            capture_output=True, text=True, timeout=60, cwd=REPO, check=False,
+            env={**os.environ, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        negated = subprocess.run(
+            [sys.executable, "-m", "tui", "connections", "--csv", *how, "--local-port", port,
+             "--filter", "-ns:nope1"],
+            capture_output=True, text=True, timeout=60, cwd=REPO, check=False,
+            env={**os.environ, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1, done.stdout  # the header alone
+    for word in ("ns:nope1", "ns:nope2"):
+        assert f"{word} matches no network namespace" in done.stderr, done.stderr
+    assert ("psutil" if "psutil" in how else "--netns current") in done.stderr, done.stderr
+    assert negated.returncode == 0, negated.stderr
+    assert len(negated.stdout.splitlines()) == 2, negated.stdout  # the listener is kept
+    assert "-ns:nope1 excludes nothing" in negated.stderr, negated.stderr
+
+
+async def test_the_toast_tells_a_namespace_word_where_no_namespace_is_looked_up() -> None:
+    """The app under ``--netns current``: ``/ns:nope1`` emptied the table with no toast."""
+    from tests.netns.test_tui import app_for, rows_when
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        app = app_for("current")
+        async with app.run_test(size=(160, 30)) as pilot:
+            await pilot.press("slash", *f"lport:{port}", "enter")
+            await rows_when(pilot, app, 1)
+            app.clear_notifications()
+            await pilot.press("slash", "ctrl+u", *f"lport:{port} ns:nope1", "enter")
+            await rows_when(pilot, app, 0)
+            said = [(str(n.title), str(n.message)) for n in app._notifications]
+    assert [title for title, _ in said] == ["Filter matches nothing"], said
+    assert "ns:nope1 matches no network namespace" in said[0][1], said
+    assert "--netns current" in said[0][1], said

@@ -295,9 +295,12 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
     def _tell_misses(self, query: Query) -> None:
         """Toast what the filter's words fail to name (applied all the same: a namespace may
         come), as ``tcpscope connections`` notes it: a typo is silent otherwise."""
-        misses = namespace_misses(query, self.table.index.namespaces)
-        lines = list(misses.lines)
         snap = self._snapshot
+        # A sample that looked up no namespace (--netns current, psutil) tells every value
+        # why; before the first sample nothing is known yet.
+        source = snap.source if snap is not None and snap.namespaces is None else None
+        misses = namespace_misses(query, self.table.index.namespaces, source)
+        lines = list(misses.lines)
         pid_zero = (
             None
             if snap is None or 0 not in query.named_pids()

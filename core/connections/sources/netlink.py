@@ -699,7 +699,7 @@ class NetlinkSource:
         hidepid = self._resolver.hidepid
         if hidepid is not None:
             hidden.append(hidepid.reason())  # (it says what reading the fd tables needs too)
-        elif self._resolver.denied_pids:
+        elif self._resolver.owners_denied:  # (a socket's, not only some table's)
             hidden.append(PRIVILEGE_REASON)
         if self._procs.any_denied:
             hidden.append(EXE_PRIVILEGE_REASON)

@@ -147,9 +147,16 @@ class PidResolver:
             self._first_scan = early
 
     @property
-    def denied_pids(self) -> frozenset[int]:
-        """Live processes whose fd table we could not read (last time we tried)."""
-        return frozenset(self._denied)
+    def owners_denied(self) -> bool:
+        """Whether some live socket's owner is not known because fd tables were unreadable
+        (:meth:`owner` says NEEDS_PRIVILEGE of it): one not found while some table was
+        denied. Why not any denied table: root's and other users' tables are always
+        unreadable to a user, yet in that user's own namespace every socket is found in the
+        user's own tables, and none of them needs privilege."""
+        if not self._denied:
+            return False
+        known, departed, held = self._owner, self._departed, self._holders
+        return any(i not in known and i not in departed and not held.get(i) for i in self._negative)
 
     @property
     def hidepid(self) -> HidePid | None:
