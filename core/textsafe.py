@@ -38,6 +38,8 @@ from typing import Final
 
 _SURROGATE_ESCAPES: Final = range(0xDC80, 0xDD00)
 """Where Python's ``surrogateescape`` puts the bytes 0x80–0xFF that were not UTF-8."""
+_SURROGATES: Final = re.compile("[\udc80-\udcff]")
+"""The characters ``surrogateescape`` decodes bytes 0x80–0xFF that were not UTF-8 to."""
 _CSV_TRIGGERS: Final = ("=", "+", "-", "@")
 """Leading characters that make a spreadsheet evaluate a cell (OWASP CSV injection)."""
 
@@ -60,6 +62,24 @@ def printable(text: str) -> str:
     if text.isprintable() and "\\" not in text:
         return text
     return "".join(ch if ch.isprintable() and ch != "\\" else _escape(ch) for ch in text)
+
+
+def quoted(value: object) -> str:
+    """``repr(value)`` for a message quoting what the user typed, except that the bytes an
+    argument held that were not UTF-8 read ``\\xff``, as :func:`printable` shows them (a
+    ``repr`` of the surrogate that Python decoded them to read ``\\udcff``)."""
+    text = repr(value)
+    if not isinstance(value, str) or not _SURROGATES.search(value):
+        return text
+    quote = text[0]
+    body = "".join(_quoted_char(ch, quote) for ch in value)
+    return f"{quote}{body}{quote}"
+
+
+def _quoted_char(ch: str, quote: str) -> str:
+    if ord(ch) in _SURROGATE_ESCAPES:
+        return _escape(ch)
+    return "\\" + ch if ch == quote else repr(ch)[1:-1]
 
 
 def typed(text: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from core.given import before_or_after, given, mark
+from core.textsafe import quoted
 
 _DECIMAL: Final = re.compile(r"[0-9]+")
 _REAL: Final = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -48,17 +49,17 @@ class AllWords(argparse.Action):
 def real(text: str) -> float:
     """``text`` as a finite decimal number (ASCII only), else an ArgumentTypeError."""
     if not _REAL.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a number: {quoted(text)}")
     value = float(text)
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a finite number: {quoted(text)}")
     return value
 
 
 def integer(text: str, low: int, high: int, what: str = "value") -> int:
     """``text`` as an ASCII decimal integer within ``low``–``high``."""
     if not _DECIMAL.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"not a whole number (digits 0-9): {text!r}")
+        raise argparse.ArgumentTypeError(f"not a whole number (digits 0-9): {quoted(text)}")
     if len(text) > 20 or not low <= int(text) <= high:
         raise argparse.ArgumentTypeError(f"{what} out of range {low}-{high}: {text}")
     return int(text)
@@ -127,7 +128,7 @@ def provider_name(text: str) -> str:
     from core.ipsec import PROVIDER_NAMES
 
     if name not in PROVIDER_NAMES:
-        raise argparse.ArgumentTypeError(f"one of {', '.join(PROVIDER_NAMES)}, not {text!r}")
+        raise argparse.ArgumentTypeError(f"one of {', '.join(PROVIDER_NAMES)}, not {quoted(text)}")
     return name
 
 

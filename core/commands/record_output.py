@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from core.errors import OutputFailed, RecordingError, UsageError
 from core.safe_io import file_kind
+from core.textsafe import printable
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -137,22 +138,22 @@ def open_output(path: str, force: bool) -> BinaryIO:
     except FileNotFoundError:
         old = None
     except OSError as exc:
-        raise OutputFailed(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise OutputFailed(f"{printable(path)}: cannot write: {exc.strerror or exc}") from None
     flags = os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW
     if old is None:
         flags |= os.O_CREAT | os.O_EXCL
     elif stat.S_ISREG(old.st_mode):
         if not force:
-            raise RecordingError(f"{path}: already exists (use --force to overwrite)")
+            raise RecordingError(f"{printable(path)}: already exists (use --force to overwrite)")
         return _replacement(path, old)
     elif not (stat.S_ISFIFO(old.st_mode) or stat.S_ISCHR(old.st_mode)):
-        raise RecordingError(f"{path}: is {file_kind(old.st_mode)}; not writing a recording there")
+        raise RecordingError(f"{printable(path)}: is {file_kind(old.st_mode)}; not writing a recording there")
     try:
         fd = os.open(path, flags, NEW_FILE_MODE)  # closed by run()
     except FileExistsError:
-        raise RecordingError(f"{path}: already exists (use --force to overwrite)") from None
+        raise RecordingError(f"{printable(path)}: already exists (use --force to overwrite)") from None
     except OSError as exc:
-        raise OutputFailed(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise OutputFailed(f"{printable(path)}: cannot write: {exc.strerror or exc}") from None
     if old is None:
         return NewFile(fd, path)
     return os.fdopen(fd, "wb")
@@ -166,7 +167,7 @@ def _replacement(path: str, old: os.stat_result) -> Replacement:
         fd, temp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.", suffix=".tmp")
     except OSError as exc:
         raise OutputFailed(
-            f"{path}: cannot write its replacement in {folder or '.'}: {exc.strerror or exc}"
+            f"{printable(path)}: cannot write its replacement in {printable(folder or '.')}: {exc.strerror or exc}"
         ) from None
     try:
         os.fchmod(fd, stat.S_IMODE(old.st_mode) & 0o777)
@@ -179,5 +180,5 @@ def _replacement(path: str, old: os.stat_result) -> Replacement:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(exc, OSError):
-            raise OutputFailed(f"{path}: cannot write: {exc.strerror or exc}") from None
+            raise OutputFailed(f"{printable(path)}: cannot write: {exc.strerror or exc}") from None
         raise

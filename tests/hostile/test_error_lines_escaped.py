@@ -45,6 +45,9 @@ CASES = [
 ]
 
 
+RECORD_CASES = [case for case in CASES if "record" in case]
+
+
 @pytest.mark.parametrize("argv", CASES, ids=lambda a: " ".join(a).replace(HOSTILE, "E"))
 def test_an_error_naming_hostile_text_escapes_it(tmp_path: Path, argv: tuple[str, ...]) -> None:
     _prepare(tmp_path)
@@ -55,3 +58,40 @@ def test_an_error_naming_hostile_text_escapes_it(tmp_path: Path, argv: tuple[str
     assert "\x1b" not in err and "\x07" not in err, repr(err)
     assert "\\udc" not in err and "\udc9b" not in err, repr(err)
     assert SHOWN in err, repr(err)
+
+
+@pytest.mark.parametrize("argv", RECORD_CASES, ids=lambda a: " ".join(a).replace(HOSTILE, "E"))
+def test_a_typed_backslash_and_a_real_escape_read_apart(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """A file named with the four characters ``\\x1b`` and one holding a real ESC printed
+    the same line: the name's own backslash is doubled, as the table shows names."""
+    typed = "E\\x1b"
+    (tmp_path / f"{typed}.dir").mkdir()
+    (tmp_path / f"{typed}.junk").write_bytes(b"junk\n")
+    (tmp_path / f"{typed}.lnk").symlink_to("x")
+    result = run(*(a.replace(HOSTILE, typed) for a in argv), cwd=tmp_path)
+    err = result.stderr.decode("utf-8", "surrogateescape")
+    assert result.returncode != 0 and len(err.splitlines()) == 1, err
+    assert "E\\\\x1b" in err, repr(err)
+
+
+VALUES = [
+    ("connections", "--local-address", os.fsdecode(b"\xff")),
+    ("connections", "--state", os.fsdecode(b"\xff")),
+    ("connections", "--filter", "port:" + os.fsdecode(b"\xff")),
+    ("metrics", "--listen", os.fsdecode(b"\xff")),
+    ("explain", os.fsdecode(b"\xff")),
+    ("--interval", os.fsdecode(b"\xff")),
+    ("--remote", os.fsdecode(b"a@\xff:0")),
+]
+
+
+@pytest.mark.parametrize("argv", VALUES, ids=lambda a: " ".join(a[:-1]))
+def test_a_value_not_utf8_is_quoted_as_bytes(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    """An option's value holding a byte that is not UTF-8 is quoted with it as ``\\xff``,
+    as file names and the table show it, not as Python's ``\\udcff``."""
+    result = run(*argv, cwd=tmp_path)
+    err = result.stderr.decode("utf-8", "surrogateescape")
+    assert result.returncode == 2 and len(err.splitlines()) == 1, err
+    assert "\\udc" not in err and "\\xff" in err, repr(err)
