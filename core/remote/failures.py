@@ -18,7 +18,7 @@ from typing import Final
 
 from core.errors import MonitorError, RemoteError, UsageError
 from core.remote.bundle import MIN_PYTHON
-from core.remote.target import RemoteTarget
+from core.remote.target import RemoteTarget, ssh_words
 from core.textsafe import composed, printable
 
 USAGE: Final = "usage"
@@ -180,12 +180,15 @@ def _revoked_key(where: str) -> str:
 
 
 def _unknown_key(target: RemoteTarget) -> str:
-    """A first connection: what to do, never in the words of a changed key."""
-    argv = ["ssh", *(["-p", str(target.port)] if target.port else []), target.destination]
+    """A first connection: what to do, never in the words of a changed key. The command is
+    the one tcpscope runs (``TCPSCOPE_SSH``'s words: its config, key and known_hosts), quoted
+    for a shell and escaped for display, last on the line so it can be copied whole."""
+    port = ["-p", str(target.port)] if target.port is not None else []
+    argv = [*ssh_words(), *port, target.destination]
     return (
         f"{target.label}: the server's host key is not known yet (not in known_hosts, and "
-        f"ssh may not ask); connect once with '{shlex.join(argv)}' to check its fingerprint "
-        "and accept it, or add the server's key to known_hosts"
+        "ssh may not ask); add the server's key to known_hosts, or check its fingerprint and "
+        f"accept it by connecting once with: {printable(shlex.join(argv))}"
     )
 
 

@@ -120,14 +120,20 @@ def _is_ipv6(text: str) -> bool:
     return True
 
 
-def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[str]:
-    """The ssh command line (``$TCPSCOPE_SSH`` or ``ssh``, then our options)."""
+def ssh_words() -> list[str]:
+    """The ssh command itself: ``$TCPSCOPE_SSH``'s words, or ``ssh`` (UsageError if they do
+    not split). Also what advice to run ssh by hand names: a bare ``ssh`` lost the user's
+    ``-F``/``-i``/``-o`` (a Host alias it could not resolve, another known_hosts)."""
     custom = os.environ.get(SSH_ENV, "").strip()
     try:
-        base = _shell_words(custom) if custom else ["ssh"]
+        return _shell_words(custom) if custom else ["ssh"]
     except ValueError as exc:
         raise UsageError(f"{SSH_ENV}: cannot split {custom!r} ({exc})") from None
-    argv = [*base, "-T"]
+
+
+def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[str]:
+    """The ssh command line (``$TCPSCOPE_SSH`` or ``ssh``, then our options)."""
+    argv = [*ssh_words(), "-T"]
     if batch:
         argv += ["-o", "BatchMode=yes"]
     if target.port is not None:

@@ -1,0 +1,104 @@
+"""``tcpscope --remote`` through a real sshd (tests/lab/ssh_lab.py): the advice a failure
+gives is one the user can follow as printed (the ssh command tcpscope runs, the login
+shell that refused, the ``--remote`` a hint needs)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.lab.ssh_lab import SshLab, have_ssh_lab
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(have_ssh_lab() is not None, reason=str(have_ssh_lab())),
+]
+TCPSCOPE = [sys.executable, "-m", "tui"]
+ADVICE = "accept it by connecting once with: "
+
+
+def _own_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pty (stdin)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def answer_yes(command: str, env: dict[str, str], timeout_s: float = 20.0) -> tuple[int, str]:
+    """``command`` run by ``sh`` on a pseudo-terminal, as a user pastes it, answering
+    ssh's "Are you sure you want to continue connecting" with yes: (exit code, output)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        ["sh", "-c", command], stdin=slave, stdout=slave, stderr=slave, env=env,
+        preexec_fn=_own_terminal,  # ssh asks on /dev/tty: it must be this pty
+    )  # fmt: skip
+    os.close(slave)
+    seen, answered = b"", False
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if not answered and b"(yes/no" in seen:
+                    os.write(master, b"yes\n")
+                    answered = True
+        return proc.wait(5), seen.decode(errors="replace")
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_unknown_host_key_advice_is_the_tcpscope_ssh_command(
+    lab: SshLab, tmp_path: Path
+) -> None:
+    """README's ``TCPSCOPE_SSH="ssh -F ~/lab/config"`` with a Host alias and its own empty
+    known_hosts: the advice named a bare ``ssh lab`` (no such host without the config, and
+    it would have saved the key in ~/.ssh/known_hosts); it is the command tcpscope runs,
+    quoted for a shell, and pasting it then accepting the key lets tcpscope in."""
+    folder = tmp_path / "my lab"
+    folder.mkdir()
+    known = folder / "known hosts"
+    known.write_text("")
+    (folder / "config").write_text(
+        f"Host lab\n  HostName {lab.address}\n  Port {lab.port}\n  User root\n"
+        f"  IdentityFile {lab.dir / 'user_key'}\n  IdentitiesOnly yes\n  IdentityAgent none\n"
+        f'  UserKnownHostsFile "{known}"\n  GlobalKnownHostsFile /dev/null\n'
+        "  ConnectTimeout 5\n"
+    )
+    env = {**lab.env, "HOME": str(tmp_path), "TCPSCOPE_SSH": 'ssh -F ~/"my lab"/config'}
+    argv = [*TCPSCOPE, "--remote", "lab", "connections", "--json"]
+    done = subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=60, check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 1 and "host key is not known yet" in done.stderr, done.stderr
+    line = done.stderr.strip()
+    assert ADVICE in line, line
+    command = line.partition(ADVICE)[2]
+    assert command == f"ssh -F '{folder}/config' lab", command
+    code, said = answer_yes(f"{command} true", env)
+    assert code == 0, said
+    assert known.read_text().strip(), "the key went elsewhere than the config's known_hosts"
+    assert not (tmp_path / ".ssh" / "known_hosts").exists()
+    done = subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=60, check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
