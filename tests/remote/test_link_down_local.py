@@ -40,10 +40,16 @@ def rendered(widget: Static) -> str:
 @pytest.fixture
 def feed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RemoteFeed:
     """A connected feed whose later attempts are refused once ``tmp_path/down`` exists."""
+    return connected(tmp_path, monkeypatch, f'echo "{REFUSED}" >&2; exit 255')
+
+
+def connected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, down: str) -> RemoteFeed:
+    """A connected feed whose later attempts run the shell line ``down`` once
+    ``tmp_path/down`` exists."""
     wrapper = tmp_path / "ssh"
     wrapper.write_text(
         "#!/bin/sh\n"
-        f'if [ -e "{tmp_path / "down"}" ]; then echo "{REFUSED}" >&2; exit 255; fi\n'
+        f'if [ -e "{tmp_path / "down"}" ]; then {down}; fi\n'
         f'exec "{sys.executable}" "{HERE / "local_ssh.py"}" "$@"\n'
     )
     wrapper.chmod(0o755)
@@ -110,4 +116,29 @@ async def test_the_cause_of_an_outage_is_on_the_connections_screen_at_80x24(
         said = " ".join("".join(s.text for s in line).strip() for line in lines)
         assert said == f"cause: connection refused ({REFUSED})", said
         assert screen.table.size.height == rows_before - height
+        await pilot.press("q")
+
+
+async def test_the_cause_line_escapes_the_server_s_text_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A login shell printing a literal backslash (and a real ESC, and markup): the cause
+    line shows it as the one-shot error does, escaped once (``\\\\033`` was escaped again
+    to four backslashes), the ESC as ``\\x1b``, the markup as text."""
+    said_file = tmp_path / "said"
+    said_file.write_bytes(b"bashrc \\033[31mred \x1b[1m[bold]x\n")
+    feed = connected(tmp_path, monkeypatch, f'cat "{said_file}" >&2; exit 1')
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+    async with app.run_test(size=(200, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
+        drop(feed, tmp_path)
+        await until(pilot, lambda: "attempt 1 failed" in (feed.link_status or ""))
+        await pilot.pause(0.3)
+        screen = app.connections_screen()
+        assert screen is not None
+        said = rendered(screen.query_one("#banner", Static)).strip()
+        assert said.endswith(
+            " (the server's stderr said: bashrc \\\\033[31mred \\x1b[1m[bold]x)"
+        ), said
+        assert said == f"cause: {feed.link_cause}", said
         await pilot.press("q")
