@@ -104,8 +104,12 @@ def _signal_words(number: int) -> str:
         return f"signal {number}"
 
 
-def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
-    """The cause of an ssh that ended before the agent answered."""
+def from_exit(
+    target: RemoteTarget, code: int, stderr: Sequence[str], *, shell_ran: bool = True
+) -> str:
+    """The cause of an ssh that ended before the agent answered. ``shell_ran``: the login
+    shell echoed that it runs the command (False: the interpreter never ran, whatever the
+    status says)."""
     where = target.label
     if code == SSH_FAILED:
         own = [line for line in stderr if _SSH_OWN.match(line.strip())]
@@ -124,6 +128,15 @@ def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
                         return _unknown_key(target)
                     return f"{where}: {cause} ({_clean(line)})"
         return f"{where}: ssh failed ({_ssh_line(own or stderr)})"
+    if not shell_ran:
+        # A login shell that runs no command (nologin, false) ends at once, status 1, its
+        # refusal on stdout (the session quotes it): never the interpreter's fault.
+        said = [ln for ln in stderr if ln.strip() and not _SSH_NOTE.match(ln.strip())]
+        context = f" (the server's stderr said: {_clean(said[-1])})" if said else ""
+        return (
+            f"{where}: the login shell did not run the agent's command (exit status {code}; "
+            f"{target.python} never started){context}"
+        )
     for line in stderr:
         if _LOADER_FAILED.search(line):
             what = target.python if target.python in line else "the agent's command"

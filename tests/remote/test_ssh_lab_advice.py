@@ -102,3 +102,21 @@ def test_the_unknown_host_key_advice_is_the_tcpscope_ssh_command(
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_a_nologin_shell_is_named_not_python3(tmp_path: Path) -> None:
+    """The account's login shell is nologin: the error blamed python3 ("python3 exited with
+    status 1 without starting the agent"), which never ran; it says the login shell did not
+    run the command, and quotes what it printed."""
+    with SshLab(shell="/usr/sbin/nologin") as lab:
+        done = subprocess.run(
+            [*TCPSCOPE, "--remote", lab.target, "connections"],
+            capture_output=True, text=True, env=lab.env, timeout=60, check=False,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    line = done.stderr
+    assert done.returncode == 1 and len(line.splitlines()) == 1, line
+    assert "python3 exited" not in line, line
+    assert "the login shell did not run the agent's command" in line, line
+    assert "python3 never started" in line, line
+    assert line.rstrip().endswith("'This account is currently not available.'"), line
