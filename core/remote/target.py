@@ -141,6 +141,18 @@ def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[
     return [*argv, target.destination, remote_command]
 
 
+def rerun_words(target: RemoteTarget, *, hidden: bool = False) -> str:
+    """``tcpscope --remote web1 --remote-sudo``: how a hint tells the user to run tcpscope
+    for this server (a bare ``tcpscope --vici <socket>`` looked at the local machine).
+    ``hidden`` (``--redact``): ``HOST`` stands for user@host:port."""
+    words = ["tcpscope", "--remote", "HOST" if hidden else target.label]
+    if target.sudo:
+        words.append("--remote-sudo")
+    if target.python != "python3":
+        words += ["--remote-python", target.python]
+    return shlex.join(words)
+
+
 def target_from(args: argparse.Namespace) -> RemoteTarget | None:
     """The ``--remote`` target of a parsed command line, or None (UsageError if it clashes)."""
     text = getattr(args, "remote", None)

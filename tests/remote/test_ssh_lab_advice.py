@@ -15,8 +15,14 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
+from core.remote.feed import RemoteFeed, stream_config
+from core.remote.target import parse_target
 from tests.lab.ssh_lab import SshLab, have_ssh_lab
+from tests.pilot_wait import until
+from tui.app import TcpscopeApp
+from tui.ipsec.screen import IpsecScreen
 
 pytestmark = [
     pytest.mark.root,
@@ -120,3 +126,42 @@ def test_a_nologin_shell_is_named_not_python3(tmp_path: Path) -> None:
     assert "the login shell did not run the agent's command" in line, line
     assert "python3 never started" in line, line
     assert line.rstrip().endswith("'This account is currently not available.'"), line
+
+
+def vici_hint(lab: SshLab) -> str:
+    """The hint for a charon on another socket, as the user must run it for this server."""
+    return f"tcpscope --remote {lab.target} --remote-sudo --vici <socket>"
+
+
+def test_the_one_shot_ipsec_hint_names_the_remote_host(lab: SshLab) -> None:
+    """``tcpscope --vici <socket>`` as printed looked at this machine, not the server."""
+    done = subprocess.run(
+        [*TCPSCOPE, "--remote", lab.target, "--remote-sudo", "--provider", "strongswan", "ipsec"],
+        capture_output=True, text=True, env=lab.env, timeout=60, check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert "charon not running" in done.stdout, (done.stdout, done.stderr)
+    assert f"if it runs with another VICI socket: {vici_hint(lab)}" in done.stdout, done.stdout
+
+
+async def test_the_ipsec_screen_s_hint_names_the_remote_host(lab: SshLab, tmp_path: Path) -> None:
+    """The IPsec screen (``2``) of a remote app: the same hint, with ``--remote``."""
+    feed = RemoteFeed(
+        parse_target(lab.target, sudo=True),
+        stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=True, provider="strongswan",
+                      vici=None, every_tcp_info=False, netns="current"),
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TCPSCOPE_SSH", lab.ssh_command)
+        feed.connect()
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+
+    def header() -> str:
+        found = app.screen.query("#section-strongswan .provider-header").results(Static)
+        return " ".join(str(w.render()) for w in found)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, IpsecScreen) and "charon" in header())
+        assert vici_hint(lab) in header(), header()
+        await pilot.press("q")
