@@ -31,7 +31,13 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from core.commands import actions_off, display_host, is_remote, own_namespace_words
+from core.commands import (
+    actions_off,
+    display_host,
+    is_remote,
+    own_namespace_words,
+    tcpscope_words,
+)
 from core.connections import EMPTY_QUERY, Query, Snapshot, close_refused_here
 from core.errors import MonitorError
 from core.ipsec import IpsecView
@@ -183,6 +189,7 @@ class TcpscopeApp(ReplayActions, GuardedApp):
         self.actions_off = actions_off(feed, "terminate")
         self.remote = is_remote(feed)
         self.own_namespace = own_namespace_words(feed)
+        self.tcpscope_words = tcpscope_words(feed)
         self.close_off = actions_off(feed, "close") or close_refused_here()
         self._publish_header()
 

@@ -58,6 +58,9 @@ class Shell(Protocol):
     """The rows are another host's (``--remote``): closing and ending are never offered."""
     own_namespace: str
     """What to call the namespace the sampler ran in (core.commands.own_namespace_words)."""
+    tcpscope_words: str
+    """How a hint says to run tcpscope for the host shown (``tcpscope --remote web1``:
+    core.commands.tcpscope_words)."""
     close_off: str | None
     """Why closing a connection is off: as for :attr:`actions_off` (over --remote pointing to
     the CLI's ``close``), or no CAP_NET_ADMIN (the kernel would refuse every close), or None.

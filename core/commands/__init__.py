@@ -33,6 +33,7 @@ __all__ = [
     "report_os_error",
     "seconds_between",
     "stand_in_for_closed_streams",
+    "tcpscope_words",
     "tolerate_locale",
     "whole_between",
 ]
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         make_feed,
         options_from_args,
         own_namespace_words,
+        tcpscope_words,
     )
     from core.commands.host_label import display_host
     from core.commands.output_errors import (
@@ -86,6 +88,7 @@ else:
                 "make_feed",
                 "options_from_args",
                 "own_namespace_words",
+                "tcpscope_words",
             ),
             "host_label": ("display_host",),
             "output_errors": (

@@ -174,6 +174,20 @@ def is_remote(feed: Feed) -> bool:
     return isinstance(feed.feed if isinstance(feed, RedactingFeed) else feed, RemoteFeed)
 
 
+def tcpscope_words(feed: Feed) -> str:
+    """How a hint tells the user to run tcpscope for the host ``feed`` samples: ``tcpscope``,
+    or over ``--remote`` ``tcpscope --remote web1 --remote-sudo`` (``HOST`` under
+    ``--redact``: a hint does not name what the redactor hides)."""
+    from core.recording import RedactingFeed
+    from core.remote import RemoteFeed, rerun_words
+
+    redacting = isinstance(feed, RedactingFeed)
+    inner = feed.feed if isinstance(feed, RedactingFeed) else feed
+    if not isinstance(inner, RemoteFeed):
+        return "tcpscope"
+    return rerun_words(inner.target, hidden=redacting)
+
+
 def own_namespace_words(feed: Feed) -> str:
     """What to call the network namespace the sampler itself ran in ("tcpscope's own" here).
 

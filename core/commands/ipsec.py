@@ -139,7 +139,9 @@ def _valid(value: object) -> object:
     return value
 
 
-def render_text(view: IpsecView, out: TextIO, columns: int | None = None) -> None:
+def render_text(
+    view: IpsecView, out: TextIO, columns: int | None = None, tcpscope: str = "tcpscope"
+) -> None:
     """Aligned table per provider: counter, value, kind, grade, source or reason.
 
     The IKE daemons come before the kernel, as on the app's screen; a daemon that is not
@@ -161,7 +163,8 @@ def render_text(view: IpsecView, out: TextIO, columns: int | None = None) -> Non
         if pv.error:
             out.write(f"  error: {_cell(printable(pv.error), 9, columns)}\n")
         if counters_unreachable(pv):
-            out.writelines(f"  {_cell(line, 2, columns, hang=4)}\n" for line in start_hint(pv))
+            hint = start_hint(pv, tcpscope)
+            out.writelines(f"  {_cell(line, 2, columns, hang=4)}\n" for line in hint)
             continue
         vals = [("-" if r.value is None else str(r.value)) for r in pv.rows]
         vw = max(5, *(len(v) for v in vals))
@@ -200,7 +203,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """
     stream = out or sys.stdout
     provider, vici = _validate(args)
-    from core.remote import remote_ipsec_view, target_from
+    from core.remote import remote_ipsec_view, rerun_words, target_from
 
     remote = target_from(args)
     if remote is not None:
@@ -218,7 +221,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         json.dump(view_json(view), stream, indent=2)
         stream.write("\n")
     else:
-        render_text(view, stream, terminal.columns(stream))
+        rerun = "tcpscope" if remote is None else rerun_words(remote)
+        render_text(view, stream, terminal.columns(stream), rerun)
     return _exit_code(view, provider)
 
 

@@ -147,11 +147,13 @@ def open_output(path: str, force: bool) -> BinaryIO:
             raise RecordingError(f"{printable(path)}: already exists (use --force to overwrite)")
         return _replacement(path, old)
     elif not (stat.S_ISFIFO(old.st_mode) or stat.S_ISCHR(old.st_mode)):
-        raise RecordingError(f"{printable(path)}: is {file_kind(old.st_mode)}; not writing a recording there")
+        kind = file_kind(old.st_mode)
+        raise RecordingError(f"{printable(path)}: is {kind}; not writing a recording there")
     try:
         fd = os.open(path, flags, NEW_FILE_MODE)  # closed by run()
     except FileExistsError:
-        raise RecordingError(f"{printable(path)}: already exists (use --force to overwrite)") from None
+        shown = printable(path)
+        raise RecordingError(f"{shown}: already exists (use --force to overwrite)") from None
     except OSError as exc:
         raise OutputFailed(f"{printable(path)}: cannot write: {exc.strerror or exc}") from None
     if old is None:
@@ -167,7 +169,8 @@ def _replacement(path: str, old: os.stat_result) -> Replacement:
         fd, temp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.", suffix=".tmp")
     except OSError as exc:
         raise OutputFailed(
-            f"{printable(path)}: cannot write its replacement in {printable(folder or '.')}: {exc.strerror or exc}"
+            f"{printable(path)}: cannot write its replacement in {printable(folder or '.')}: "
+            f"{exc.strerror or exc}"
         ) from None
     try:
         os.fchmod(fd, stat.S_IMODE(old.st_mode) & 0o777)

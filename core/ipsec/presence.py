@@ -20,7 +20,7 @@ DEFAULT_VICI: Final = "/var/run/charon.vici"
 HOW_TO_START: Final[dict[str, tuple[str, ...]]] = {
     "strongswan": (
         "start charon (systemctl start strongswan)",
-        "if it runs with another VICI socket: tcpscope --vici <socket>",
+        "if it runs with another VICI socket: {tcpscope} --vici <socket>",
     ),
     "libreswan": ("start pluto (systemctl start ipsec), then run tcpscope again",),
 }
@@ -44,14 +44,16 @@ HOW_TO_INSTALL: Final[dict[str, tuple[str, ...]]] = {
 NOT_A_SOCKET: Final = "is not a UNIX socket"
 """What an error says when the daemon's socket path holds something else (a file, a FIFO)."""
 HOW_TO_REACH: Final[dict[str, tuple[str, ...]]] = {
-    "strongswan": ("tcpscope --vici <charon's VICI socket>",),
+    "strongswan": ("{tcpscope} --vici <charon's VICI socket>",),
 }
 """What to do when that path is not a socket: the daemon is not what is wrong, the path is."""
 
 
-def start_hint(view: ProviderView) -> list[str]:
+def start_hint(view: ProviderView, tcpscope: str = "tcpscope") -> list[str]:
     """Lines under an absent daemon's error: how to see its counters (one step a line, so
-    each fits 80 columns); none for a daemon that is there (its error says what to do)."""
+    each fits 80 columns); none for a daemon that is there (its error says what to do).
+    ``tcpscope``: how to run tcpscope for the host shown (``tcpscope --remote web1``: over
+    ``--remote``, a bare ``tcpscope --vici …`` looked at the local machine)."""
     if view.available:
         return []
     error = view.error or ""
@@ -65,6 +67,7 @@ def start_hint(view: ProviderView) -> list[str]:
     steps = hints.get(view.name, ("--json lists why each is not reported",))
     if hints is HOW_TO_START and (given := vici_given(view)) is not None:
         steps = (*steps[:-1], GIVEN_SOCKET.format(printable(given)))
+    steps = tuple(step.replace("{tcpscope}", tcpscope) for step in steps)
     return [f"to see its {len(view.rows)} counters: {steps[0]}", *steps[1:]]
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "remote_given",
     "remote_ipsec_view",
     "remote_snapshot",
+    "rerun_words",
     "serve_actions",
     "stream_config",
     "target_from",
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from core.remote.feed import RemoteFeed, stream_config
     from core.remote.options import add_arguments as add_remote_arguments
     from core.remote.options import remote_given
-    from core.remote.target import RemoteTarget, target_from
+    from core.remote.target import RemoteTarget, rerun_words, target_from
     from core.remote.wire import CONTROL, PROTOCOL, MessageWriter
 else:
     __getattr__ = lazy_exports(
@@ -48,7 +49,7 @@ else:
             "commands": ("open_remote_feed", "remote_ipsec_view", "remote_snapshot"),
             "feed": ("RemoteFeed", "stream_config"),
             "options": ("add_remote_arguments=add_arguments", "remote_given"),
-            "target": ("RemoteTarget", "target_from"),
+            "target": ("RemoteTarget", "rerun_words", "target_from"),
             "wire": ("CONTROL", "PROTOCOL", "MessageWriter"),
         },
     )

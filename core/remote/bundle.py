@@ -50,6 +50,10 @@ EXCLUDED: Final = (
 STATUS_PREFIX: Final = "tcpscope-agent"
 READING: Final = "reading"
 """The loader's first status word: it runs and reads the agent from stdin."""
+SHELL_RAN: Final = "run"
+"""The word the login shell itself echoes (``tcpscope-agent run``) before it execs the
+interpreter: without it the shell never ran the command (a nologin or false account shell,
+whose status 1 blamed a python3 that never ran)."""
 RECEIVED: Final = "got"
 """The loader's progress word (``tcpscope-agent got BYTES``), at most every
 :data:`PROGRESS_EVERY_S` while bytes of the agent arrive: how the client tells a slow link
@@ -171,8 +175,10 @@ def build_bundle() -> Bundle:
 
 
 def remote_command(python: str = "python3", *, sudo: bool = False) -> str:
-    """The command line the server's shell runs (``sudo -n`` first with ``--remote-sudo``)."""
+    """The command line the server's shell runs (``sudo -n`` first with ``--remote-sudo``),
+    after echoing :data:`SHELL_RAN` (``echo``: a builtin of sh, bash, zsh, fish and csh)."""
     argv = [python, "-I", "-c", STAGE1]
     if sudo:
         argv = ["sudo", "-n", "--", *argv]
-    return "exec " + " ".join(shlex.quote(a) for a in argv)
+    ran = f"echo {STATUS_PREFIX} {SHELL_RAN}; "
+    return ran + "exec " + " ".join(shlex.quote(a) for a in argv)

@@ -18,7 +18,7 @@ from typing import Final
 
 from core.errors import MonitorError, RemoteError, UsageError
 from core.remote.bundle import MIN_PYTHON
-from core.remote.target import RemoteTarget
+from core.remote.target import RemoteTarget, ssh_words
 from core.textsafe import composed, printable
 
 USAGE: Final = "usage"
@@ -104,8 +104,12 @@ def _signal_words(number: int) -> str:
         return f"signal {number}"
 
 
-def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
-    """The cause of an ssh that ended before the agent answered."""
+def from_exit(
+    target: RemoteTarget, code: int, stderr: Sequence[str], *, shell_ran: bool = True
+) -> str:
+    """The cause of an ssh that ended before the agent answered. ``shell_ran``: the login
+    shell echoed that it runs the command (False: the interpreter never ran, whatever the
+    status says)."""
     where = target.label
     if code == SSH_FAILED:
         own = [line for line in stderr if _SSH_OWN.match(line.strip())]
@@ -124,6 +128,15 @@ def from_exit(target: RemoteTarget, code: int, stderr: Sequence[str]) -> str:
                         return _unknown_key(target)
                     return f"{where}: {cause} ({_clean(line)})"
         return f"{where}: ssh failed ({_ssh_line(own or stderr)})"
+    if not shell_ran:
+        # A login shell that runs no command (nologin, false) ends at once, status 1, its
+        # refusal on stdout (the session quotes it): never the interpreter's fault.
+        said = [ln for ln in stderr if ln.strip() and not _SSH_NOTE.match(ln.strip())]
+        context = f" (the server's stderr said: {_clean(said[-1])})" if said else ""
+        return (
+            f"{where}: the login shell did not run the agent's command (exit status {code}; "
+            f"{target.python} never started){context}"
+        )
     for line in stderr:
         if _LOADER_FAILED.search(line):
             what = target.python if target.python in line else "the agent's command"
@@ -180,12 +193,15 @@ def _revoked_key(where: str) -> str:
 
 
 def _unknown_key(target: RemoteTarget) -> str:
-    """A first connection: what to do, never in the words of a changed key."""
-    argv = ["ssh", *(["-p", str(target.port)] if target.port else []), target.destination]
+    """A first connection: what to do, never in the words of a changed key. The command is
+    the one tcpscope runs (``TCPSCOPE_SSH``'s words: its config, key and known_hosts), quoted
+    for a shell and escaped for display, last on the line so it can be copied whole."""
+    port = ["-p", str(target.port)] if target.port is not None else []
+    argv = [*ssh_words(), *port, target.destination]
     return (
         f"{target.label}: the server's host key is not known yet (not in known_hosts, and "
-        f"ssh may not ask); connect once with '{shlex.join(argv)}' to check its fingerprint "
-        "and accept it, or add the server's key to known_hosts"
+        "ssh may not ask); add the server's key to known_hosts, or check its fingerprint and "
+        f"accept it by connecting once with: {printable(shlex.join(argv))}"
     )
 
 

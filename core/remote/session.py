@@ -33,6 +33,7 @@ from core.remote import failures
 from core.remote.bundle import (
     READING,
     RECEIVED,
+    SHELL_RAN,
     STATUS_PREFIX,
     Bundle,
     build_bundle,
@@ -175,6 +176,8 @@ class AgentSession:
         self.sending_cut = False
         """The start was given up while the loader was still reading the agent (a slow
         link, not a silent server): the next attempt deserves more time."""
+        self._shell_ran = False
+        """The login shell echoed :data:`SHELL_RAN`: it runs the command."""
         self._reading = False
         self._received = 0
         """Bytes of the agent the loader said it has."""
@@ -328,6 +331,9 @@ class AgentSession:
         while True:
             status = self._status_once(deadline)
             words = [] if status is None else status.split()
+            if words[1:] == [SHELL_RAN] and not self._shell_ran:
+                self._shell_ran = True
+                continue
             if self._reading and words[1:2] == [RECEIVED]:
                 if words[2:3] and words[2].isdigit():
                     self._received = int(words[2])
@@ -498,7 +504,8 @@ class AgentSession:
         self._stderr_done.wait(2.0)
         if code is None:
             return f"{self.target.label}: the agent did not start"
-        return failures.from_exit(self.target, code, list(self._stderr))
+        stderr = list(self._stderr)
+        return failures.from_exit(self.target, code, stderr, shell_ran=self._shell_ran)
 
     def _drain_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None

@@ -122,19 +122,37 @@ def _is_ipv6(text: str) -> bool:
     return True
 
 
-def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[str]:
-    """The ssh command line (``$TCPSCOPE_SSH`` or ``ssh``, then our options)."""
+def ssh_words() -> list[str]:
+    """The ssh command itself: ``$TCPSCOPE_SSH``'s words, or ``ssh`` (UsageError if they do
+    not split). Also what advice to run ssh by hand names: a bare ``ssh`` lost the user's
+    ``-F``/``-i``/``-o`` (a Host alias it could not resolve, another known_hosts)."""
     custom = os.environ.get(SSH_ENV, "").strip()
     try:
-        base = _shell_words(custom) if custom else ["ssh"]
+        return _shell_words(custom) if custom else ["ssh"]
     except ValueError as exc:
         raise UsageError(f"{SSH_ENV}: cannot split {quoted(custom)} ({exc})") from None
-    argv = [*base, "-T"]
+
+
+def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[str]:
+    """The ssh command line (``$TCPSCOPE_SSH`` or ``ssh``, then our options)."""
+    argv = [*ssh_words(), "-T"]
     if batch:
         argv += ["-o", "BatchMode=yes"]
     if target.port is not None:
         argv += ["-p", str(target.port)]
     return [*argv, target.destination, remote_command]
+
+
+def rerun_words(target: RemoteTarget, *, hidden: bool = False) -> str:
+    """``tcpscope --remote web1 --remote-sudo``: how a hint tells the user to run tcpscope
+    for this server (a bare ``tcpscope --vici <socket>`` looked at the local machine).
+    ``hidden`` (``--redact``): ``HOST`` stands for user@host:port."""
+    words = ["tcpscope", "--remote", "HOST" if hidden else target.label]
+    if target.sudo:
+        words.append("--remote-sudo")
+    if target.python != "python3":
+        words += ["--remote-python", target.python]
+    return shlex.join(words)
 
 
 def target_from(args: argparse.Namespace) -> RemoteTarget | None:

@@ -105,7 +105,9 @@ def _free_net() -> int:
 class SshLab:
     """sshd in its own netns (``start``/``kill`` it at will); the client side's ssh settings."""
 
-    def __init__(self, *, private_home: bool = False, banner: str | None = None) -> None:
+    def __init__(
+        self, *, private_home: bool = False, banner: str | None = None, shell: str | None = None
+    ) -> None:
         self.suffix = secrets.token_hex(3)
         self.netns = f"tsr{self.suffix}"
         self.veth_out, self.veth_in = f"tsro{self.suffix}", f"tsri{self.suffix}"
@@ -117,6 +119,9 @@ class SshLab:
         """sshd's pre-login banner (ssh prints it on stderr), if any."""
         self.home = self.dir / "home" if private_home else None
         """Root's home as the server's login shell sees it (None: this machine's)."""
+        self.shell = shell
+        """Root's login shell as sshd sees it (None: this machine's): its /etc/passwd is a
+        copy bind-mounted in sshd's own mount namespace, never this machine's file."""
         self._sshd: subprocess.Popen[bytes] | None = None
 
     # --- what the client uses -----------------------------------------------------------
@@ -216,6 +221,17 @@ class SshLab:
             self.home.mkdir(mode=0o700, exist_ok=True)
             home = pwd.getpwnam("root").pw_dir
             mounts += f" && mount --bind {shlex.quote(str(self.home))} {shlex.quote(home)}"
+        if self.shell is not None:
+            lines = Path("/etc/passwd").read_text().splitlines()
+            passwd = self.dir / "passwd"
+            passwd.write_text(
+                "".join(
+                    (f"{ln.rpartition(':')[0]}:{self.shell}" if ln.startswith("root:") else ln)
+                    + "\n"
+                    for ln in lines
+                )
+            )
+            mounts += f" && mount --bind {shlex.quote(str(passwd))} /etc/passwd"
         script = f"{mounts} && mkdir -p /run/sshd && exec {SSHD} -D -e -f {self.dir}/sshd_config"
         log = open(self.dir / "sshd.log", "ab")  # noqa: SIM115 (kept by the child)
         self._sshd = subprocess.Popen(

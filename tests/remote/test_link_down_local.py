@@ -9,6 +9,7 @@ attempt after that meets a wrapper that answers as ssh does for a host refusing 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -40,16 +41,28 @@ def rendered(widget: Static) -> str:
 @pytest.fixture
 def feed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RemoteFeed:
     """A connected feed whose later attempts are refused once ``tmp_path/down`` exists."""
+    return connected(tmp_path, monkeypatch, f'echo "{REFUSED}" >&2; exit 255')
+
+
+def connected(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    down: str,
+    target: str = TARGET,
+    sudo: bool = False,
+) -> RemoteFeed:
+    """A connected feed whose later attempts run the shell line ``down`` once
+    ``tmp_path/down`` exists."""
     wrapper = tmp_path / "ssh"
     wrapper.write_text(
         "#!/bin/sh\n"
-        f'if [ -e "{tmp_path / "down"}" ]; then echo "{REFUSED}" >&2; exit 255; fi\n'
+        f'if [ -e "{tmp_path / "down"}" ]; then {down}; fi\n'
         f'exec "{sys.executable}" "{HERE / "local_ssh.py"}" "$@"\n'
     )
     wrapper.chmod(0o755)
     monkeypatch.setenv("TCPSCOPE_SSH", str(wrapper))
     feed = RemoteFeed(
-        parse_target(TARGET),
+        parse_target(target, sudo=sudo),
         stream_config(interval_s=0.5, ghost_ttl_s=5.0, ipsec=False, provider="auto",
                       vici=None, every_tcp_info=False, netns=None),
     )  # fmt: skip
@@ -62,7 +75,24 @@ def drop(feed: RemoteFeed, tmp_path: Path) -> None:
     (tmp_path / "down").touch()
     session = feed._session
     assert session is not None and session._proc is not None
-    os.kill(session._proc.pid, signal.SIGKILL)
+    tree = [session._proc.pid]
+    for pid in tree:  # under sudo the agent held the pipes open after its ssh died
+        tree += children(pid)
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
 
 
 @pytest.mark.parametrize("width", [80, 100])
@@ -88,6 +118,33 @@ async def test_a_long_user_at_host_gives_way_to_the_reconnection_s_words(
         await pilot.press("q")
 
 
+@pytest.mark.parametrize("width", [60, 64, 70])
+async def test_a_narrow_reconnecting_header_keeps_root_via_sudo_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    """The reviewer's long label under --remote-sudo at 60 columns: the header dropped
+    "(root via sudo)" while reconnecting (it kept it while connected); user@host gives way
+    first, the reconnection's state and since stay."""
+    long = "user@averyveryverylonghostname-for-header.example.internal:2222"
+    feed = connected(tmp_path, monkeypatch, f'echo "{REFUSED}" >&2; exit 255', long, sudo=True)
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+    async with app.run_test(size=(width, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
+        assert feed.endpoint.endswith(" (root via sudo)"), feed.endpoint
+        drop(feed, tmp_path)
+        await until(pilot, lambda: "attempt 1 failed" in (feed.link_status or ""))
+        await pilot.pause(0.3)
+        header = rendered(app.screen.query_one("#header", Static))
+        snap = app.snapshot
+        assert snap is not None and snap.error is not None
+        since = snap.error.since.strftime("%H:%M:%S")
+        assert len(header) <= width, header
+        assert header.startswith("tcpscope  "), header
+        assert "(root via sudo)  reconnecting" in header, header
+        assert f" since {since}" in header, header
+        await pilot.press("q")
+
+
 async def test_the_cause_of_an_outage_is_on_the_connections_screen_at_80x24(
     feed: RemoteFeed, tmp_path: Path
 ) -> None:
@@ -110,4 +167,29 @@ async def test_the_cause_of_an_outage_is_on_the_connections_screen_at_80x24(
         said = " ".join("".join(s.text for s in line).strip() for line in lines)
         assert said == f"cause: connection refused ({REFUSED})", said
         assert screen.table.size.height == rows_before - height
+        await pilot.press("q")
+
+
+async def test_the_cause_line_escapes_the_server_s_text_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A login shell printing a literal backslash (and a real ESC, and markup): the cause
+    line shows it as the one-shot error does, escaped once (``\\\\033`` was escaped again
+    to four backslashes), the ESC as ``\\x1b``, the markup as text."""
+    said_file = tmp_path / "said"
+    said_file.write_bytes(b"bashrc \\033[31mred \x1b[1m[bold]x\n")
+    feed = connected(tmp_path, monkeypatch, f'cat "{said_file}" >&2; exit 1')
+    app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
+    async with app.run_test(size=(200, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
+        drop(feed, tmp_path)
+        await until(pilot, lambda: "attempt 1 failed" in (feed.link_status or ""))
+        await pilot.pause(0.3)
+        screen = app.connections_screen()
+        assert screen is not None
+        said = rendered(screen.query_one("#banner", Static)).strip()
+        assert said.endswith(
+            " (the server's stderr said: bashrc \\\\033[31mred \\x1b[1m[bold]x)"
+        ), said
+        assert said == f"cause: {feed.link_cause}", said
         await pilot.press("q")

@@ -271,7 +271,8 @@ def test_a_changed_host_key_is_named_apart_from_an_unknown_one(lab: SshLab, tmp_
         done = run_with_ssh(lab, command.replace(strict, checking))
         assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
         said[name] = done.stderr
-    assert said["unknown-ask"] == said["unknown"], said
+    # the same words, the advice naming the command each ran
+    assert said["unknown-ask"] == said["unknown"].replace(strict, "StrictHostKeyChecking=ask")
     # A revoked key is never "not known yet, accept it".
     for name in ("revoked", "revoked-ask"):
         assert "REVOKED" in said[name] and "attack" in said[name], said[name]
@@ -280,8 +281,11 @@ def test_a_changed_host_key_is_named_apart_from_an_unknown_one(lab: SshLab, tmp_
     assert "SHA256:" in said["changed"]
     assert "CHANGED" not in said["unknown"] and "attack" not in said["unknown"]
     assert "host key is not known yet" in said["unknown"], said["unknown"]
-    # what to do: check the key and accept it with ssh itself (the port is the lab's)
-    assert f"ssh -p {lab.port} root@{lab.address}" in said["unknown"], said["unknown"]
+    # what to do: check the key and accept it with the ssh tcpscope runs (TCPSCOPE_SSH's
+    # words, with the known_hosts it names), the lab's port and destination
+    command = lab.ssh_command.replace(saved, f"UserKnownHostsFile={unknown}")
+    advice = f"{command} -p {lab.port} root@{lab.address}"
+    assert said["unknown"].rstrip("\n").endswith(f"connecting once with: {advice}"), said
     assert "known_hosts" in said["unknown"]
 
 

@@ -276,14 +276,16 @@ LONG_HOST = "operator@db-primary-03.eu-west.example.com (root)"
 @pytest.mark.parametrize("width", range(80, 121, 4))
 def test_a_link_down_keeps_its_state_attempt_and_since_whole(width: int) -> None:
     """While the link is down its "since" stands for the age, and is kept as the age is:
-    the long host label is cut first, then whole parts go; "reconnecting: …" said nothing."""
+    the long host label is cut first, then whole parts go; "reconnecting: …" said nothing.
+    The privilege stays whole too: the attempt is said as "#3" before it would go."""
     base = _unreadable_state(shown=7, unreadable=3, paused=True)
     assert base.snapshot is not None
     snap = replace(base.snapshot, error=SourceError(ErrorKind.UNAVAILABLE, LINK, T0))
     state = replace(base, host=LONG_HOST, snapshot=snap, link=LINK, live=False)
     text = fitted_header(state, width).plain
     assert len(text) <= width and text.startswith("tcpscope  operato"), text
-    assert "  reconnecting: attempt 3 since 09:00:00  " in text, text
+    attempt = "attempt 3" if width >= 88 else "#3"
+    assert f" (root)  reconnecting{':' * (width >= 88)} {attempt} since 09:00:00  " in text
     assert text.endswith("  PAUSED  cells hidden"), text
     assert "failed" not in text and " … " not in text, text
 

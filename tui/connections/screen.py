@@ -30,6 +30,7 @@ from core.connections import (
     parse_query,
     pid_zero_miss,
 )
+from core.textsafe import composed
 from tui import bindings
 from tui import format as fmt
 from tui.connections import actions as acts
@@ -249,7 +250,9 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
         banner.set_class(bool(link and cause), "-cause")
         if link and cause:
             text.append(" cause: ", style="bold")
-            text.append(fmt.safe(cause))
+            # core.remote.failures already escaped the server's words (as the one-shot error
+            # shows them): composed() keeps those escapes single, still escaping a control.
+            text.append(composed(cause))
         else:
             text.append(f" sampler error ({error.kind.value}): ", style="bold")
             text.append(fmt.safe(error.message))

@@ -170,7 +170,9 @@ def sa_state(state: str, version: str | None = None, established_s: int | None =
     return text
 
 
-def absent_banner(view: ProviderView) -> str:
-    """One banner instead of 21 rows that each say the daemon is not running."""
+def absent_banner(view: ProviderView, tcpscope: str = "tcpscope") -> str:
+    """One banner instead of 21 rows that each say the daemon is not running; ``tcpscope``:
+    how to run tcpscope for the host shown (see :func:`core.ipsec.start_hint`)."""
     why = tfmt.safe(view.error or "not available on this host")
-    return "\n".join([f"✗ {view.name}: {why}", *(f"  {line}" for line in start_hint(view))])
+    hint = start_hint(view, tcpscope)
+    return "\n".join([f"✗ {view.name}: {why}", *(f"  {line}" for line in hint)])

@@ -20,6 +20,7 @@ from textual.widgets import Label, Static
 from core.ipsec import COUNTER_NAMES, CounterRow, ProviderView, counters_unreachable, daemons_first
 from core.textsafe import printable
 from tui.ipsec import format as fmt
+from tui.shell import shell_of
 from tui.widgets.rate_sparkline import RateSparkline
 
 
@@ -129,7 +130,7 @@ class ProviderSection(Vertical):
         if self._first is not None:
             self._first, self._first_stale = view, stale
             return
-        header = provider_header(view, stale)
+        header = provider_header(view, stale, shell_of(self).tcpscope_words)
         if header != self._header:
             self._header = header
             self.header.update(header)
@@ -146,11 +147,14 @@ class ProviderSection(Vertical):
             self.rows[row.name].show(row, stale=stale is not None, sample_no=view.sample_no)
 
 
-def provider_header(view: ProviderView, stale: str | None = None) -> str:
+def provider_header(
+    view: ProviderView, stale: str | None = None, tcpscope: str = "tcpscope"
+) -> str:
     """``kernel  InstanceName=kernel:…  Active=True  6.1.0`` plus the error, when any;
-    ``stale``: the values are the last received (Active is then not known now)."""
+    ``stale``: the values are the last received (Active is then not known now); ``tcpscope``:
+    how to run tcpscope for the host shown (its hints)."""
     if counters_unreachable(view):
-        return fmt.absent_banner(view)
+        return fmt.absent_banner(view, tcpscope)
     parts = [
         view.name,
         f"InstanceName={printable(view.stats.instance_name)}",

@@ -22,15 +22,16 @@ from tui.ipsec.sa_list import PageTable, SaList
 from tui.key_scroll import KeyScroll
 
 
-def failure_banner(providers: tuple[ProviderView, ...]) -> str:
+def failure_banner(providers: tuple[ProviderView, ...], tcpscope: str = "tcpscope") -> str:
     """One paragraph per provider that gave nothing native because it failed (as the counters'
-    banner: what was tried and how to start the daemon); empty when none did."""
+    banner: what was tried and how to start the daemon); empty when none did. ``tcpscope``:
+    how to run tcpscope for the host shown."""
     parts = []
     for view in providers:
         if view.error is None or view.native:
             continue
         if counters_unreachable(view):
-            parts.append(fmt.absent_banner(view))
+            parts.append(fmt.absent_banner(view, tcpscope))
         else:
             parts.append(f"✗ {view.name}: {tfmt.safe(view.error)}")
     return "\n".join(parts)

@@ -280,7 +280,7 @@ class IpsecScreen(CoverHeld, Screen[None]):
         self.query_one(NativeTable).show(ordered, live=live)
         self.query_one(SaList).show(ordered, live=live)
         banner = self.query_one("#native-banner", Static)
-        text = failure_banner(ordered)
+        text = failure_banner(ordered, shell_of(self).tcpscope_words)
         banner.update(text)
         banner.display = bool(text)
         # Fewer SAs or columns than before: not left scrolled past them, once laid out.

@@ -68,16 +68,22 @@ after it is the first thing a narrow header drops (the connections screen says t
 on a line of its own)."""
 
 
-def link_words(link: str, since: datetime | None, compact: int = 0) -> str:
+_ATTEMPT_WORDS: Final = re.compile(r": attempt (\d+)$")
+
+
+def link_words(link: str, since: datetime | None, compact: int = 0, terse: int = 0) -> str:
     """A remote link's trouble, once, with when it began (the connections screen's banner
     says only its cause). ``compact`` >= 3 drops the attempt's stage or cause, >= 7 the
     words "disconnected — " before "reconnecting" (with the source): at 80 columns state,
-    attempt and since still fit beside the host."""
+    attempt and since still fit beside the host. Narrower, for a privilege note kept whole
+    (:func:`fitted_header`): ``terse`` 1 says the attempt as ``#N``, 2 leaves it out."""
     words = fmt.safe(link)
     if compact >= 3:
         words = _ATTEMPT.sub(r"\1", words)
     if compact >= 7:
         words = words.removeprefix("disconnected — ")
+        if terse:
+            words = _ATTEMPT_WORDS.sub(r" #\1" if terse == 1 else "", words)
     return words if since is None else f"{words} since {fmt.clock(since)}"
 
 
@@ -160,18 +166,27 @@ def fitted_header(state: HeaderState, width: int) -> Text:
         return text
     tail = _tail(state, COMPACT_STEPS)
     host = cell_len(host_parts(fmt.safe(state.host))[0])
-    for scope, stretch, note in (
-        (True, True, True),
-        (False, True, True),
-        (False, False, True),
-        (False, False, False),
-    ):
-        parts = {"scope": scope, "stretch": stretch, "privilege": note}
-        head = _head(state, COMPACT_STEPS, **parts)
+    ways: list[tuple[bool, bool, bool, int, int]] = [
+        (True, True, True, 0, HOST_MIN_CELLS),
+        (False, True, True, 0, HOST_MIN_CELLS),
+        (False, False, True, 0, HOST_MIN_CELLS),
+    ]
+    if state.link:
+        # While a link is down its words stay in the head: before the privilege goes,
+        # the attempt is said as "#N", then user@host goes (whole if need be), then the
+        # attempt (at 60 columns "(root via sudo)" was dropped for "rvremot…").
+        ways += [(False, False, True, 1, HOST_MIN_CELLS), (False, False, True, 1, 0)]
+        ways += [(False, False, True, 2, 0)]
+    ways.append((False, False, False, 0, HOST_MIN_CELLS))
+    for scope, stretch, note, terse, floor in ways:
+        head_of = partial(
+            _head, state, COMPACT_STEPS, scope=scope, stretch=stretch, privilege=note, terse=terse
+        )
+        head = head_of()
         cut = host - (_joined(head, tail).cell_len - width)
-        if cut < host:
-            cells = max(cut, HOST_MIN_CELLS)
-            head = _head(state, COMPACT_STEPS, host_cells=cells, **parts)
+        cells = max(cut if cut > 1 else 0, floor)  # "…" alone names no host: none then
+        if cells < host:  # (a host shorter than the floor was padded to it)
+            head = head_of(host_cells=cells)
         line = _joined(head, tail)
         if line.cell_len <= width:
             return line
@@ -228,20 +243,23 @@ def _head(
     scope: bool = True,
     stretch: bool = True,
     privilege: bool = True,
+    terse: int = 0,
 ) -> Text:
     """What comes before the age: name, host, link, scope, source, interval, stretch note.
     For a line that is still too long (:func:`fitted_header`): the host cut to
-    ``host_cells``, the scope (``scope``), the stretch note (``stretch``) or the host's
-    privilege note (``privilege``) left out."""
+    ``host_cells`` (0: left out), the scope (``scope``), the stretch note (``stretch``) or
+    the host's privilege note (``privilege``) left out, the link's attempt shortened
+    (``terse``, see :func:`link_words`)."""
     snap = state.snapshot
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("tcpscope", style="bold")  # kept: scripts and people find the app by it
     text.append("  ")
     host, note = host_parts(fmt.safe(state.host))
     shown = host if host_cells is None else fmt.fit(host, host_cells)
-    text.append(f"{shown}{note if privilege else ''}  ")
+    text.append(f"{shown}{note if privilege else ''}".lstrip() + "  ")
     if state.link:
-        text.append(link_words(state.link, _link_since(state), compact), style="bold reverse")
+        words = link_words(state.link, _link_since(state), compact, terse)
+        text.append(words, style="bold reverse")
         text.append("  ")
     if snap is not None and scope:
         _append_scope(text, state, snap.namespaces, compact)
