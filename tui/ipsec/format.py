@@ -173,4 +173,6 @@ def sa_state(state: str, version: str | None = None, established_s: int | None =
 def absent_banner(view: ProviderView) -> str:
     """One banner instead of 21 rows that each say the daemon is not running."""
     why = tfmt.safe(view.error or "not available on this host")
-    return "\n".join([f"✗ {view.name}: {why}", *(f"  {line}" for line in start_hint(view))])
+    return "\n".join(
+        [f"✗ {tfmt.safe(view.name)}: {why}", *(f"  {line}" for line in start_hint(view))]
+    )
