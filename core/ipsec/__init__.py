@@ -31,6 +31,7 @@ __all__ = [
     "counters_unreachable",
     "daemons_first",
     "get_providers",
+    "is_provider_name",
     "one_shot_view",
     "source_for",
     "start_hint",
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
         IpsecView,
         Kind,
         ProviderView,
+        is_provider_name,
     )
     from core.ipsec.one_shot import one_shot as one_shot_view
     from core.ipsec.presence import DEFAULT_VICI, counters_unreachable, daemons_first, start_hint
@@ -66,6 +68,7 @@ else:
                 "IpsecView",
                 "Kind",
                 "ProviderView",
+                "is_provider_name",
             ),
             "one_shot": ("one_shot_view=one_shot",),
             "presence": ("DEFAULT_VICI", "counters_unreachable", "daemons_first", "start_hint"),

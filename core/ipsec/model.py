@@ -7,6 +7,7 @@ attribute table is here too (the one place that knows both spellings).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -61,6 +62,16 @@ COUNTER_FIELDS: Final[tuple[tuple[str, str], ...]] = (
 COUNTER_NAMES: Final[tuple[str, ...]] = tuple(w for w, _ in COUNTER_FIELDS)
 """The 21 WMI counter names in seed order."""
 ATTR_BY_WMI: Final[dict[str, str]] = dict(COUNTER_FIELDS)
+_PROVIDER_NAME: Final = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+def is_provider_name(text: str) -> bool:
+    """True for what a provider can be called (``kernel``, ``strongswan``, ``demo``: a short
+    lower-case word). Why a rule: a name in a recording or from a remote agent is anyone's
+    text, and screens and metrics use it as a key; one that is not such a word is damage."""
+    return _PROVIDER_NAME.fullmatch(text) is not None
+
+
 KEY_FIELDS: Final[tuple[tuple[str, str], ...]] = (
     ("InstanceName", "instance_name"),
     ("Active", "active"),

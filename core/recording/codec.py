@@ -353,10 +353,57 @@ def _checked_connection(codec: Codec) -> Codec:
     return Codec(codec.encode, decode)
 
 
+def _named(value: str) -> str:
+    """``value`` quoted for a one-line message, escapes visible, cut when long."""
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _check_provider(view: ipsec_model.ProviderView) -> None:
+    counters: set[str] = set()
+    for row in view.rows:
+        if row.name not in ipsec_model.ATTR_BY_WMI:
+            raise DecodeError(
+                f"IpsecView: provider {view.name!r}: {_named(row.name)} is not one of the 21 "
+                "MSiSCSI_MMIPSECStats counters"
+            )
+        if row.name in counters:
+            raise DecodeError(f"IpsecView: provider {view.name!r}: {row.name} is listed twice")
+        counters.add(row.name)
+        if row.attr != ipsec_model.ATTR_BY_WMI[row.name] or row.provider != view.name:
+            raise DecodeError(
+                f"IpsecView: provider {view.name!r}: row {row.name} is named "
+                f"{_named(row.provider)}.{_named(row.attr)}"
+            )
+
+
+def _checked_ipsec_view(codec: Codec) -> Codec:
+    """An IPsec view whose names are the ones a sampler writes: each provider once, named as
+    a provider is, its rows among the 21 counters, each once and its own. Screens key their
+    widgets and rows by these names; anything else comes from a damaged or forged file or
+    agent, and is refused here like a value of the wrong type."""
+
+    def decode(v: Any) -> Any:
+        view: ipsec_model.IpsecView = codec.decode(v)
+        names: set[str] = set()
+        for provider in view.providers:
+            if not ipsec_model.is_provider_name(provider.name):
+                raise DecodeError(
+                    f"IpsecView: provider name {_named(provider.name)} is not a provider name"
+                )
+            if provider.name in names:
+                raise DecodeError(f"IpsecView: provider {provider.name!r} is listed twice")
+            names.add(provider.name)
+            _check_provider(provider)
+        return view
+
+    return Codec(codec.encode, decode)
+
+
 CONNECTION: Final = _checked_connection(codec_for("TcpConnection"))
 TCP_INFO: Final = codec_for("TcpInfo")
 PROCESS: Final = codec_for("ProcessInfo")
-IPSEC_VIEW: Final = codec_for("IpsecView")
+IPSEC_VIEW: Final = _checked_ipsec_view(codec_for("IpsecView"))
 SOURCE_ERROR: Final = codec_for("SourceError")
 PRIVILEGE: Final = codec_for("Privilege")
 STATS: Final = codec_for("SampleStats")

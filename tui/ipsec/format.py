@@ -175,4 +175,4 @@ def absent_banner(view: ProviderView, tcpscope: str = "tcpscope") -> str:
     how to run tcpscope for the host shown (see :func:`core.ipsec.start_hint`)."""
     why = tfmt.safe(view.error or "not available on this host")
     hint = start_hint(view, tcpscope)
-    return "\n".join([f"✗ {view.name}: {why}", *(f"  {line}" for line in hint)])
+    return "\n".join([f"✗ {tfmt.safe(view.name)}: {why}", *(f"  {line}" for line in hint)])

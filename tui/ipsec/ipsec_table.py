@@ -17,7 +17,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from core.ipsec import COUNTER_NAMES, CounterRow, ProviderView, counters_unreachable, daemons_first
+from core.ipsec import (
+    COUNTER_NAMES,
+    CounterRow,
+    ProviderView,
+    counters_unreachable,
+    daemons_first,
+    is_provider_name,
+)
 from core.textsafe import printable
 from tui.ipsec import format as fmt
 from tui.shell import shell_of
@@ -31,9 +38,10 @@ class CounterRowView(Horizontal, can_focus=True):
     (the section header above names it) and the kind (the rate cell says ``/s`` or ``now``).
     """
 
-    def __init__(self, provider: str, counter: str) -> None:
-        """An empty row for ``counter`` of ``provider`` (filled by :meth:`show`)."""
-        super().__init__(id=f"row-{provider}-{counter}", classes="counter-row")
+    def __init__(self, provider: str, counter: str, key: str) -> None:
+        """An empty row for ``counter`` (one of the 21) of ``provider`` (filled by
+        :meth:`show`); ``key``: the provider's part of widget ids (see :func:`widget_key`)."""
+        super().__init__(id=f"row-{key}-{counter}", classes="counter-row")
         self.provider = provider
         self.counter = counter
         self.row: CounterRow | None = None
@@ -48,7 +56,7 @@ class CounterRowView(Horizontal, can_focus=True):
                 ("rate", fmt.MISSING),
                 ("reason", ""),
                 ("kind", ""),
-                ("provider", provider),
+                ("provider", printable(provider)),
                 ("grade", ""),
             )
         }
@@ -93,15 +101,16 @@ class CounterRowView(Horizontal, can_focus=True):
 class ProviderSection(Vertical):
     """A provider's header line and its 21 counter rows."""
 
-    def __init__(self, view: ProviderView, stale: str | None = None) -> None:
-        """A section for ``view``'s provider, showing ``view`` once mounted."""
-        super().__init__(id=f"section-{view.name}", classes="provider-section")
+    def __init__(self, view: ProviderView, key: str, stale: str | None = None) -> None:
+        """A section for ``view``'s provider, showing ``view`` once mounted; ``key``: its
+        part of widget ids (see :func:`widget_key`)."""
+        super().__init__(id=f"section-{key}", classes="provider-section")
         self.provider = view.name
         self._header = ""
         self._first: ProviderView | None = view
         self._first_stale = stale
         self.header = Static("", classes="provider-header", markup=False)
-        self.rows = {name: CounterRowView(view.name, name) for name in COUNTER_NAMES}
+        self.rows = {name: CounterRowView(view.name, name, key) for name in COUNTER_NAMES}
         """The 21 rows by WMI counter name."""
         self.absent = False
         """True while the provider's daemon is not running (the rows are hidden)."""
@@ -144,7 +153,18 @@ class ProviderSection(Vertical):
                 row_view.display = not absent and self.shown_by_filter(row_view)
         self.set_class(stale is not None, "-stale")
         for row in view.rows:
-            self.rows[row.name].show(row, stale=stale is not None, sample_no=view.sample_no)
+            counter = self.rows.get(row.name)
+            if counter is not None:  # one of the 21 (the decoder refuses others)
+                counter.show(row, stale=stale is not None, sample_no=view.sample_no)
+
+
+def widget_key(name: str, index: int) -> str:
+    """The provider's part of its widgets' ids: its name when that is a provider name
+    (``#section-kernel``), else ``_`` and its place, which no provider name can be. Why: a
+    name from a recording or a remote agent is anyone's text, and an id that is not an
+    identifier stopped the app (BadIdentifier); the decoder refuses such names, this keeps
+    the screen safe should one get past it."""
+    return name if is_provider_name(name) else f"_{index}"
 
 
 def provider_header(
@@ -156,7 +176,7 @@ def provider_header(
     if counters_unreachable(view):
         return fmt.absent_banner(view, tcpscope)
     parts = [
-        view.name,
+        printable(view.name),
         f"InstanceName={printable(view.stats.instance_name)}",
         "Active=— (not live)" if stale else f"Active={view.stats.active}",
     ]
@@ -213,7 +233,8 @@ class CounterTable(VerticalScroll):
         for view in daemons_first(providers):
             section = self._sections.get(view.name)
             if section is None:
-                section = self._sections[view.name] = ProviderSection(view, stale)
+                key = widget_key(view.name, len(self._sections))
+                section = self._sections[view.name] = ProviderSection(view, key, stale)
                 section.filter_text = self.filter_text
                 self.mount(section)
                 # Rows exist only after the mount; move focus from the table to the first row.

@@ -33,7 +33,7 @@ def failure_banner(providers: tuple[ProviderView, ...], tcpscope: str = "tcpscop
         if counters_unreachable(view):
             parts.append(fmt.absent_banner(view, tcpscope))
         else:
-            parts.append(f"✗ {view.name}: {tfmt.safe(view.error)}")
+            parts.append(f"✗ {tfmt.safe(view.name)}: {tfmt.safe(view.error)}")
     return "\n".join(parts)
 
 

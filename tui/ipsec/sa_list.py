@@ -106,7 +106,7 @@ def native_rows(providers: tuple[ProviderView, ...], *, live: bool = True) -> li
                 (
                     f"{view.name}/{key}",
                     (
-                        view.name,
+                        fmt.literal(view.name),
                         fmt.literal(key),
                         fmt.count(view.native[key]),
                         shown if is_total else "",
@@ -118,7 +118,7 @@ def native_rows(providers: tuple[ProviderView, ...], *, live: bool = True) -> li
                 (
                     f"{view.name}/!{group}",
                     (
-                        view.name,
+                        fmt.literal(view.name),
                         fmt.literal(group),
                         fmt.MISSING,
                         Text(tfmt.safe(reason), style="italic"),

@@ -66,12 +66,12 @@ def providers_line(
             active = p.available and p.stats.active
             if not live:
                 text.append("◌ ", style="dim")
-                text.append(p.name, style="dim reverse" if p.name == current else "dim")
+                text.append(tfmt.safe(p.name), style="dim reverse" if p.name == current else "dim")
                 if reasons:
                     text.append(" (not live)", style="italic")
                 continue
             text.append("● " if active else "✗ ", style="green" if active else "red")
-            text.append(p.name, style="reverse" if p.name == current else "")
+            text.append(tfmt.safe(p.name), style="reverse" if p.name == current else "")
             if not active and reasons:
                 why = tfmt.safe(p.error) if p.error else "not available"
                 text.append(f" ({why})", style="italic")
@@ -236,7 +236,7 @@ class IpsecScreen(CoverHeld, Screen[None]):
         """The detail's counter in ``view`` (while its provider has it)."""
         row = _find_row(view, detail.provider, detail.counter)
         if row is not None:
-            detail.show(row, _versions(view), self.stale, _sample_no(view, row))
+            detail.show(row, _versions(view), self.stale, _sample_no(view, detail.provider))
 
     def uncovered(self) -> None:
         """The latest view, held while a screen was over this one."""
@@ -366,7 +366,8 @@ class IpsecScreen(CoverHeld, Screen[None]):
         if row is None:
             return
         self._detail = CounterDetailScreen(row, _versions(self.view))
-        self._detail.show(row, _versions(self.view), self.stale, _sample_no(self.view, row))
+        sample_no = _sample_no(self.view, focused.provider)
+        self._detail.show(row, _versions(self.view), self.stale, sample_no)
         self.app.push_screen(self._detail, callback=self._detail_closed)
 
     def _detail_closed(self, _result: None) -> None:
@@ -381,9 +382,11 @@ def _find_row(view: IpsecView, provider: str, counter: str) -> CounterRow | None
         return None
 
 
-def _sample_no(view: IpsecView, row: CounterRow) -> int:
-    """The sample number of ``row``'s newest history entry (0: not known)."""
-    return view.provider(row.provider).sample_no
+def _sample_no(view: IpsecView, provider: str) -> int:
+    """The sample number of the newest history entry of ``provider``'s rows (0: not known).
+    By the section's provider, not the row's own field: it names the same provider in every
+    view the decoder lets through, and a view that did not cannot stop the app (KeyError)."""
+    return view.provider(provider).sample_no
 
 
 def _versions(view: IpsecView) -> dict[str, str | None]:

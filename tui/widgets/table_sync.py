@@ -26,8 +26,31 @@ def _same(a: Cell, b: Cell) -> bool:
     return type(a) is type(b) and a == b
 
 
+def unique_keys(rows: Sequence[Row]) -> Sequence[Row]:
+    """``rows`` with a key seen before given ``#2``, ``#3``… (the first keeps its own).
+
+    Why: keys are built from what a source says (provider names, SA unique ids), and a
+    recording or remote agent can say one twice; DataTable refuses a second row with a key
+    (DuplicateKey), which stopped the app. Both rows are shown instead."""
+    seen: set[str] = set()
+    out: list[Row] | None = None
+    for i, (key, cells) in enumerate(rows):
+        if key in seen:
+            if out is None:
+                out = list(rows[:i])
+            n = 2
+            while f"{key}#{n}" in seen:
+                n += 1
+            key = f"{key}#{n}"
+        seen.add(key)
+        if out is not None:
+            out.append((key, cells))
+    return rows if out is None else out
+
+
 def sync_table(table: DataTable[Cell], rows: Sequence[Row], columns: Sequence[str]) -> None:
     """Make ``table`` show ``rows`` (columns are the keys given to ``add_column``)."""
+    rows = unique_keys(rows)
     wanted = [key for key, _ in rows]
     current = [k.value for k in table.rows]
     if wanted != current:
