@@ -13,12 +13,25 @@ dump of an empty namespace still walks every socket of the host. Before dumping 
 namespace, its TCP counters (``snmp`` Tcp line, ``sockstat`` and ``sockstat6``, read through
 files opened inside it) are compared with those read before its last dump; unchanged, no
 segment moved, no socket was hashed or unhashed and no TIME_WAIT ended, so its last dump is
-replayed. Only the namespace's own TCP counters count (:func:`tcp_counters`): sockstat's
+replayed. Only the namespace's own counters count (:func:`tcp_counters`): sockstat's TCP
 orphan, alloc and mem are host-wide, so any TCP activity anywhere moved them, and every other
-namespace was dumped again (each dump ~18 ms of kernel time at 50k sockets on the host). Two
-changes leave the counters alone: ``bind()`` without ``listen()`` and ``accept()`` of a
+namespace was dumped again (each dump ~18 ms of kernel time at 50k sockets on the host).
+sockstat's ``sockets: used`` is the namespace's own count of sockets (any protocol): freeing a
+socket already Closed (reset while its process held it, unhashed then) moves no TCP counter,
+only that one, and without it the Closed row stayed listed after its process had ended. Two
+changes leave every counter alone: ``bind()`` without ``listen()`` and ``accept()`` of a
 connection already established; so every :data:`FORCE_EVERY`-th sample dumps each namespace
 anyway (staggered). tcpscope's own namespace is always dumped.
+
+Bound and Closed sockets are found only by the bind-table walk, which a host with many sockets
+makes only every :data:`~core.connections.sources.bound_walk.REFRESH_S` (see
+:mod:`core.connections.sources.bound_walk`); a dump that does not walk gets the last walk's
+keys put back. So a namespace whose counters moved since its last walking dump is dumped again
+in the next sample that walks, and its forced dump waits for one: a socket that went (with its
+counters moving) leaves the rows within REFRESH_S, one that went unseen by every counter
+within FORCE_EVERY samples and REFRESH_S. Before, a namespace was replayed in the samples
+that walked once its counters were still, and its Closed socket, put back by the dumps in
+between, stayed for minutes.
 """
 
 from __future__ import annotations
@@ -33,7 +46,7 @@ from functools import partial
 from typing import Final, TypeVar
 
 from core.connections.namespaces import UNMATCHED_REASON, NamespaceInfo, NamespaceView, ReadBy
-from core.connections.sources.bound_walk import BoundWalk
+from core.connections.sources.bound_walk import BOUND_INACTIVE, BoundWalk
 from core.connections.sources.inet_diag import TCP_ALL_STATES, InetDiagDumper, open_sock_diag
 from core.connections.sources.info_digest import KeptReply
 from core.connections.sources.netlink import reply_keys
@@ -75,10 +88,14 @@ class NamespaceUnreadable(AccessDenied):
 
 
 FORCE_EVERY: Final = 20
-"""Samples after which an idle namespace is dumped even though its counters did not move."""
+"""Samples after which an idle namespace is dumped (by the next sample that walks the bind
+table) even though its counters did not move."""
 COUNTER_FILES: Final = ("snmp", "sockstat", "sockstat6")
 _COUNTER_READ: Final = 8192
 _TCP_LINES: Final = (b"Tcp:", b"TCP:", b"TCP6:")
+_SOCKETS: Final = b"sockets:"
+"""sockstat's count of the namespace's sockets (``sock_inuse_get(net)``), every protocol."""
+_WALKS: Final = 1 << BOUND_INACTIVE
 _HOST_WIDE: Final = frozenset((b"orphan", b"alloc", b"mem"))
 """sockstat's TCP fields summed over every namespace of the host (``net/ipv4/proc.c``)."""
 
@@ -87,7 +104,7 @@ _INODE: Final = slice(54, 58)
 _NO_INODE: Final = bytes(4)
 T = TypeVar("T")
 Feed = Callable[[list[bytes]], None]
-Started = tuple[bytes | None, list[tuple[int, InetDiagDumper, Iterator[bytes]]]]
+Started = tuple[bytes | None, bool, list[tuple[int, InetDiagDumper, Iterator[bytes]]]]
 Keep = list[KeptReply] | None
 
 
@@ -98,9 +115,13 @@ def _suffix(inode: int) -> bytes:
 
 def tcp_counters(text: bytes) -> bytes:
     """The TCP lines of a namespace's ``snmp``, ``sockstat`` or ``sockstat6``, less the
-    host-wide fields: what moves when, and only when, that namespace's TCP sockets do."""
+    host-wide fields, and its count of sockets: what moves when that namespace's TCP sockets
+    do (and when it makes or frees another socket)."""
     kept: list[bytes] = []
     for line in text.splitlines():
+        if line.startswith(_SOCKETS):  # "sockets: used N": one of them freed when Closed
+            kept.append(line)
+            continue
         if not line.startswith(_TCP_LINES):
             continue
         if line.startswith(b"Tcp:"):  # snmp: the namespace's own MIB
@@ -166,12 +187,16 @@ class SockDiagReader:
             raise
         self._suffix = b"" if own else _suffix(found.inode)
         self._seen: bytes | None = None
+        self._walked: bytes | None = None
+        """The counters before the last dump that walked the bind table."""
         self._replies: list[list[bytes]] = []
         self._chunks: list[KeptReply] = []
         self._since = found.inode % FORCE_EVERY
-        """Samples since the last real dump; starts staggered so forced dumps spread out."""
+        """Samples since the last dump that walked; starts staggered so forced dumps spread
+        out."""
         self._started: Started | None = None
-        """What :meth:`start` did: the counters seen and the dumps asked for."""
+        """What :meth:`start` did: the counters seen, whether the dumps walk, the dumps asked
+        for."""
         self.dumped = False
         """Whether the last :meth:`dump` asked the kernel (False: replayed)."""
         self.sockets = 0
@@ -192,10 +217,15 @@ class SockDiagReader:
             return
         seen = self._fingerprint()
         self._since += 1
+        walks = bool(states & _WALKS)
         streams: list[tuple[int, InetDiagDumper, Iterator[bytes]]] = []
-        if seen is None or seen != self._seen or self._since >= FORCE_EVERY:
+        # A dump that does not walk puts back the last walk's bound and Closed sockets: one
+        # that walks must follow whenever the counters moved since (or nothing would ever
+        # take a freed Closed socket away again).
+        stale = walks and (seen != self._walked or self._since >= FORCE_EVERY)
+        if seen is None or seen != self._seen or stale:
             streams = [(fam, d, d.chunks(fam, states)) for fam, d in self._dumpers.items()]
-        self._started = (seen, streams)
+        self._started = (seen, walks, streams)
 
     def abandon(self) -> None:
         """Forget a :meth:`start` whose dump will not be read (the sample failed); the
@@ -206,7 +236,7 @@ class SockDiagReader:
         """Feed this namespace's keys (a fresh dump, or the last one when nothing moved)."""
         self.start(walk.states)
         assert self._started is not None
-        seen, streams = self._started
+        seen, walks, streams = self._started
         self._started = None
         if not streams:
             self.dumped = False
@@ -240,7 +270,9 @@ class SockDiagReader:
         if suffix:
             self._replies, self._chunks = replies, chunks
         self._seen = seen
-        self._since = 0
+        if walks:
+            self._walked = seen
+            self._since = 0
         self.dumped = True
         self.sockets = count
 

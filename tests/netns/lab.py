@@ -91,6 +91,33 @@ def wait_for(check: object, timeout_s: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+def sockets_used(name: str) -> int:
+    """Namespace ``name``'s count of sockets (sockstat's ``sockets: used``, every protocol)."""
+    out = subprocess.run(
+        ["ip", "netns", "exec", name, "cat", "/proc/net/sockstat"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.split("sockets: used", 1)[1].split()[0])
+
+
+def settle(name: str, count: int) -> None:
+    """Wait until ``name`` holds ``count`` sockets: the kernel frees a closed netlink socket
+    (tcpscope's check at start opens and closes its readers) only after an RCU grace period,
+    which moves the count a reader compares (see core.netns.reader) a sample or more later."""
+    seen = [-1]
+
+    def done() -> bool:
+        seen[0] = sockets_used(name)
+        return seen[0] == count
+
+    try:
+        wait_for(done)
+    except AssertionError:
+        raise AssertionError(f"{name} holds {seen[0]} sockets, not {count}") from None
+
+
 def nobody_env(home: str) -> dict[str, str]:
     """The environment of a run as ``nobody`` with this checkout's code: the system's Python
     (the runner's may live under /root) given the runner's site-packages of the same version."""

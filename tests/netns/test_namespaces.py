@@ -25,7 +25,7 @@ from core.connections.sources.netlink import NetlinkSource
 from core.netns.reader import FORCE_EVERY, SockDiagReader
 from core.netns.select import namespace_dumps, sock_diag_in
 from core.netns.setns import run_in
-from tests.netns.lab import free_port, listener, needs_netns, netns, unique
+from tests.netns.lab import free_port, listener, needs_netns, netns, settle, unique
 
 pytestmark = needs_netns
 TCPSCOPE = [sys.executable, "-m", "tui"]
@@ -141,6 +141,8 @@ def test_idle_namespaces_are_replayed_and_changes_still_seen() -> None:
             readers = [r for r in plan._readers.values()]  # type: ignore[union-attr]
             assert len(readers) == 1 and isinstance(readers[0], SockDiagReader)
             reader = readers[0]
+            settle(d, len(reader._dumpers))  # the sockets its start closed are freed
+            sample(source)
             forced = reader._since + 1 >= FORCE_EVERY
             sample(source)
             # Nothing moved in d since its last dump: replayed, not dumped.
@@ -179,9 +181,10 @@ def test_tcp_elsewhere_does_not_dump_an_idle_namespace() -> None:
         held: list[socket.socket] = []
         try:
             sample(source, first=True)
-            sample(source)
             (reader,) = plan._readers.values()  # type: ignore[union-attr]
             assert isinstance(reader, SockDiagReader)
+            settle(idle, len(reader._dumpers))  # the sockets its start closed are freed
+            sample(source)
             server = run_in(f"/run/netns/{busy}", socket.socket)
             held.append(server)
             server.bind(("127.0.0.1", 0))
