@@ -39,11 +39,11 @@ def _tcpscope() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "tui"]
 
 
-def run_timed(argv: list[str]) -> tuple[float, float, float, int, float]:
-    """Run ``argv`` with stdout drained to nowhere: (wall s, first byte s, peak RSS MiB, rc,
-    CPU s of the process and its children)."""
+def run_timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float, float, int, float]:
+    """Run ``argv`` (in ``cwd``) with stdout drained to nowhere: (wall s, first byte s, peak RSS
+    MiB, rc, CPU s of the process and its children)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     first = float("nan")
@@ -65,32 +65,39 @@ def _span(values: list[float]) -> str:
     return f"{min(values):.2f}–{max(values):.2f}"
 
 
-def measure(size: int, runs: int, formats: list[str]) -> list[dict[str, object]]:
-    """Alternate ``ss -tanp`` and each format ``runs`` times on the current load."""
+def measure(
+    size: int, runs: int, formats: list[str], trees: list[Path | None]
+) -> list[dict[str, object]]:
+    """Alternate ``ss -tanp`` and each format (of each tree) ``runs`` times on the current load.
+
+    A tree (``--trees``) runs as ``python -m tui`` in it; None is the installed script."""
     ss = shutil.which("ss") or "ss"
-    rows: dict[str, dict[str, list[float]]] = {
-        f: {"wall": [], "first": [], "rss": [], "ratio": [], "ss": [], "cpu": [], "ss_cpu": []}
+    rows: dict[tuple[Path | None, str], dict[str, list[float]]] = {
+        (t, f): {"wall": [], "first": [], "rss": [], "ratio": [], "ss": [], "cpu": [], "ss_cpu": []}
+        for t in trees
         for f in formats
     }
-    cmd = _tcpscope()
-    for _ in range(runs):
-        for fmt in formats:
-            ss_wall, _first, _rss, _rc, ss_cpu = run_timed([ss, "-tanp"])
-            wall, first, rss, rc, cpu = run_timed([*cmd, "connections", *FORMATS[fmt]])
-            if rc != 0:
-                raise RuntimeError(f"tcpscope connections {fmt} exited {rc}")
-            r = rows[fmt]
-            r["wall"].append(wall)
-            r["first"].append(first)
-            r["rss"].append(rss)
-            r["ss"].append(ss_wall)
-            r["ratio"].append(wall / ss_wall)
-            r["cpu"].append(cpu)
-            r["ss_cpu"].append(ss_cpu)
+    for n in range(runs):
+        for tree in trees if n % 2 == 0 else trees[::-1]:
+            cmd = _tcpscope() if tree is None else [sys.executable, "-m", "tui"]
+            for fmt in formats:
+                ss_wall, _first, _rss, _rc, ss_cpu = run_timed([ss, "-tanp"])
+                wall, first, rss, rc, cpu = run_timed([*cmd, "connections", *FORMATS[fmt]], tree)
+                if rc != 0:
+                    raise RuntimeError(f"tcpscope connections {fmt} exited {rc}")
+                r = rows[tree, fmt]
+                r["wall"].append(wall)
+                r["first"].append(first)
+                r["rss"].append(rss)
+                r["ss"].append(ss_wall)
+                r["ratio"].append(wall / ss_wall)
+                r["cpu"].append(cpu)
+                r["ss_cpu"].append(ss_cpu)
     out = []
-    for fmt, r in rows.items():
+    for (tree, fmt), r in rows.items():
         out.append(
             {
+                "tree": "installed" if tree is None else str(tree),
                 "size": size,
                 "format": fmt,
                 "wall_s": statistics.median(r["wall"]),
@@ -115,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="50000,100000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--formats", default="table,json,csv")
+    parser.add_argument(
+        "--trees",
+        default="",
+        help="source trees to alternate (an A/B on one load), comma-separated, each run as "
+        "`python -m tui` in it (default: the installed tcpscope)",
+    )
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
     formats = args.formats.split(",")
@@ -123,28 +136,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # An installed package has its bytecode compiled (pip does it); a checkout run with
     # PYTHONDONTWRITEBYTECODE would compile every module on every run instead.
-    root = Path(__file__).resolve().parents[1]
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(root / "core"), str(root / "tui")],
-        check=False,
-        stdout=subprocess.DEVNULL,
-    )
+    trees: list[Path | None] = [Path(t).resolve() for t in args.trees.split(",") if t] or [None]
+    for root in {tree or Path(__file__).resolve().parents[1] for tree in trees}:
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(root / "core"), str(root / "tui")],
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
     workers = max(8, -(-max(sizes) // FD_LIMIT_PER_WORKER))
     print(f"# bench_oneshot {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.uname().nodename}")
     print(f"# load average {os.getloadavg()[0]:.2f}, {workers} load processes")
     print()
     print(
-        "| N | format | tcpscope s [range] | first byte s | `ss -tanp` s [range] "
+        "| tree | N | format | tcpscope s [range] | first byte s | `ss -tanp` s [range] "
         "| **ratio** [range] | peak RSS MiB | CPU s: tcpscope / `ss` |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     with LoadGen(workers) as load:
         for size in sizes:
             load.grow_to(size)
             load.time_wait(size // 20)
-            for row in measure(size, args.runs, formats):
+            for row in measure(size, args.runs, formats, trees):
                 print(
-                    f"| {row['size']:,} | {row['format']} | {row['wall_s']:.2f} "
+                    f"| {row['tree']} | {row['size']:,} | {row['format']} | {row['wall_s']:.2f} "
                     f"[{row['wall_range']}] | {row['first_byte_s']:.2f} | "
                     f"{row['ss_s']:.2f} [{row['ss_range']}] | **{row['ratio']:.2f}** "
                     f"[{row['ratio_min']:.2f}–{row['ratio_max']:.2f}] | {row['rss_mib']:.0f} | "
