@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from core.connections import FILTER_KEYS
+from tui.footer import KeysFooter
 from tui.key_scroll import VerticalKeyScroll
 from tui.replay.controls import REPLAY_KEYS
 
@@ -135,10 +136,13 @@ MEANINGS: Final = (
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys, colours, markers; in a replay, the keys as they act there."""
+    """Keys, colours, markers; in a replay, the keys as they act there.
+
+    Its own footer says how to close it: the table's showed through, none of its keys
+    worked here, and its ``q Quit`` closed help."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "close", "Close", id="close-help"),
+        Binding("escape,q,question_mark", "close", "Close", id="close-help", key_display="esc/q/?"),
     ]
 
     def __init__(
@@ -158,7 +162,7 @@ class HelpScreen(ModalScreen[None]):
         self.terminate_off = terminate_off
 
     def compose(self) -> ComposeResult:
-        """One scrollable text block."""
+        """One scrollable text block, and the footer."""
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold", no_wrap=True)
         keys.add_column()
@@ -198,6 +202,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(ipsec_keys)
             yield Static(Text("\nReplay (tcpscope --replay FILE)", style="bold u"))
             yield Static(replay_keys)
+        yield KeysFooter(compact=True)
 
     def action_close(self) -> None:
         """Back to the previous screen."""
