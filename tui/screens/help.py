@@ -192,8 +192,10 @@ class HelpScreen(ModalScreen[None]):
             yield Static(marks)
             yield Static(
                 Text(
-                    "\nThe header shows host, source, interval, the last sample's time and age,"
-                    " PAUSED, and whether cells are hidden for lack of privilege. A red banner"
+                    "\nThe header shows host, source, interval, the last sample's time and age"
+                    " (under a pop-up such as this one: held under pop-up, the screen beneath"
+                    " holding still), PAUSED, and whether cells are hidden for lack of privilege."
+                    " A red banner"
                     " means the sampler failed; the table then shows the last good sample. With"
                     " --remote it says why the link is down (the header: since when)."
                 )
