@@ -90,6 +90,9 @@ class RowIndex:
         """Why other users' owners are hidden, when a hidepid /proc does it (the last
         snapshot's Privilege.hidepid): the note of their group."""
         self.counts_all: dict[TcpState, int] = {}
+        """Live rows by State, current at each tick (see :meth:`counts`)."""
+        self._agreed: tuple[Query, dict[TcpState, int], dict[TcpState, int]] | None = None
+        """The last :meth:`counts` taken while the shown order was current, and its query."""
         self.sync_rows = SYNC_ROWS
         """Up to this many rows a new order is made at once; above, in :meth:`step` slices."""
         self.chunk_rows = CHUNK
@@ -145,6 +148,28 @@ class RowIndex:
     def counts_filtered(self) -> dict[TcpState, int]:
         """Live rows that pass the filter, by State."""
         return self._shown.counts
+
+    def counts(self) -> tuple[dict[TcpState, int], dict[TcpState, int]] | None:
+        """Live rows by State, all and those that pass the filter, of one moment: the
+        current ones, or while the shown order lags the rows (a tick's moves waiting for
+        slices, or a new order being made after many changes) the last taken when it did
+        not. None when there are none for the shown order's filter (a new filter shown
+        before its rows are moved).
+
+        Why: :attr:`counts_all` is current at each tick, :attr:`counts_filtered` only as
+        rows are moved; paired, the count line read ``CloseWait 2/1 │ 2 of 30335 shown``
+        after a CloseWait connection closed.
+        """
+        shown = self._shown
+        if shown.live and not shown.dirty:  # copies: both dicts change in place
+            self._agreed = (shown.query, dict(self.counts_all), dict(shown.counts))
+            return self.counts_all, shown.counts
+        if shown.query.empty:  # all rows pass: the counts of all rows are the filter's
+            return self.counts_all, self.counts_all
+        agreed = self._agreed
+        if agreed is None or agreed[0] is not shown.query:
+            return None
+        return agreed[1], agreed[2]
 
     def row_id(self, position: int) -> str:
         """InstanceID at ``position`` of the current (possibly descending) order."""

@@ -660,3 +660,16 @@ async def test_a_seek_to_a_time_the_bar_shows_lands_on_the_sample_it_labels_with
         await until(pilot, lambda: shown(app) == 1)  # 09:00:00.7 is the first the bar names 09:00
         await burst(pilot, "t", *"09:00:05.5", "enter")  # a fraction typed is kept
         await until(pilot, lambda: shown(app) == 5)
+
+
+async def test_the_seek_prompts_footer_lists_its_keys(recording: Path) -> None:
+    """Under the seek prompt the replay's footer showed through (``? Help`` … ``t See``):
+    none of its keys worked there. Now its own says what does: Enter seeks, Esc cancels."""
+    app, _ = app_on(recording)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, SeekScreen))
+        await pilot.pause()
+        keys = [f"{k.key_display} {k.description}" for k in app.screen.query(FooterKey)]
+        assert keys == ["⏎ Seek", "esc Cancel"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import Callable
 
 import pytest
@@ -263,3 +264,45 @@ async def test_x_and_k_wait_for_a_new_filter_made_in_slices(
         assert "applying filter" not in line and f"{waiting} of {N} shown" in line, line
         conn = t.cursor_connection
         assert conn is not None and conn.state is TcpState.TIME_WAIT
+
+
+WAITING = [dataclasses.replace(c, state=TcpState.CLOSE_WAIT) for c in ROWS[:2]]
+
+
+def one_closes(index: int) -> ScriptedFrame:
+    """Two CloseWait connections, then one of them closed."""
+    return ScriptedFrame(WAITING[index:] + ROWS[2:], PROCS)
+
+
+def counts_read(line: str) -> tuple[list[tuple[str, int, int]], tuple[int, int]]:
+    """``State shown/all`` pairs and ``N of M shown`` of a count line."""
+    pairs = [(s, int(a), int(b)) for s, a, b in re.findall(r"(\w+) (\d+)/(\d+)", line)]
+    found = re.search(r"(\d+) of (\d+) shown", line)
+    assert found is not None, line
+    return pairs, (int(found[1]), int(found[2]))
+
+
+async def test_the_count_line_never_shows_more_rows_filtered_than_there_are() -> None:
+    """Under ``state:closewait`` one CloseWait connection closes; the tick's moves wait for
+    slices. The count line read ``CloseWait 2/1 │ 2 of 30001 shown``: the counts of all rows
+    of the new sample, those filtered of the rows not moved yet. Now both are of one moment
+    (the rows shown until they are moved), then the new sample's."""
+    feed = SteppedFeed(one_closes)
+    app = make_app(feed, filter_text="state:closewait")
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = table(app)
+        await step(pilot, app, feed)
+        await until(lambda: not t.index.has_work and t.row_count == 2, "the first orders")
+        bar = app.screen.query_one(StateBar)
+        assert counts_read(str(bar.visual)) == ([("CloseWait", 2, 2)], (2, N))
+        t.index.moves_at_once, t.index.tick_budget_s = 0, 0.0  # every move in slices
+        snap = await feed.step()
+        while app.snapshot is None or app.snapshot.seq < snap.seq:
+            await asyncio.sleep(0)
+        assert t.index.catching_up, "the tick's rows were moved at once: no test"
+        pairs, (shown, total) = counts_read(str(bar.visual))
+        assert shown <= total and all(kept <= of for _, kept, of in pairs), str(bar.visual)
+        assert (pairs, (shown, total)) == ([("CloseWait", 2, 2)], (2, N))  # the rows shown
+        await until(lambda: not t.index.has_work, "the moves")
+        await pilot.pause()
+        assert counts_read(str(bar.visual)) == ([("CloseWait", 1, 1)], (1, N - 1))

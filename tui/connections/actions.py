@@ -80,14 +80,30 @@ class DialogBody(VerticalScroll):
             self.parent.border_subtitle = cue
 
 
+class AnswerButton(Button):
+    """A dialog's button whose Enter the footer lists (Button's own is left out of it)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "press", "Yes")]
+
+
+class CancelButton(Button):
+    """The dialog's Cancel: Enter on it cancels, as the footer says."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "press", "Cancel")]
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question that states exactly what will happen; Cancel has the focus.
 
     The title stays at the top and the buttons at the bottom of the dialog whatever its body:
     at 60x16 (the smallest the table takes) a listener's ``x`` and a ``K`` grew to the
-    screen's height and their buttons were cut off, and the modal hides the footer, so ``y``
-    and ``n`` showed nowhere. A body taller than the room left scrolls between them (the
-    arrows, PgUp/PgDn, the wheel), its border saying more is below or above.
+    screen's height and their buttons were cut off. A body taller than the room left scrolls
+    between them (the arrows, PgUp/PgDn, the wheel), its border saying more is below or above.
+
+    Its own footer, over the table's, lists the keys that work here: the table's showed
+    through (``? Help / Filter ⏎ Detail s Sort … space Pause``), none of them did what it
+    said (``⏎`` cancelled, Cancel having the focus), and ``y``/``n`` showed only on the
+    buttons. ``⏎`` is listed as what the focused button does.
 
     No toast is drawn over it: at 80x24 the toast of a refused ``x`` (six lines, eight
     seconds) covered the next dialog's buttons and its last lines. :func:`ask` drops the
@@ -115,7 +131,9 @@ class ConfirmScreen(ModalScreen[bool]):
     """Enter on an untouched dialog cancels."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("n,escape", "answer(False)", "Cancel", id="confirm.no", key_display="n/esc"),
+        Binding("tab", "app.focus_next", "Other button"),
+        Binding("shift+tab", "app.focus_previous", "Other button", show=False),
         Binding("down", "scroll_body('down')", "Scroll", show=False),
         Binding("up", "scroll_body('up')", "Scroll", show=False),
         Binding("pagedown", "scroll_body('page_down')", "Scroll", show=False),
@@ -130,14 +148,16 @@ class ConfirmScreen(ModalScreen[bool]):
         self._yes = yes
 
     def compose(self) -> ComposeResult:
-        """Title, what will happen, the two buttons: the body scrolls between the others."""
+        """Title, what will happen, the two buttons (the body scrolls between the others);
+        the keys that work here in the footer."""
         with Vertical():
             yield Static(Text(self._title), id="confirm-title")
             with DialogBody():
                 yield Static(self._body, id="confirm-body")
             with Horizontal():
-                yield Button(f"{self._yes} (y)", variant="error", id="yes")
-                yield Button("Cancel (n)", id="no")
+                yield AnswerButton(f"{self._yes} (y)", variant="error", id="yes")
+                yield CancelButton("Cancel (n)", id="no")
+        yield KeysFooter(compact=True)
 
     def action_scroll_body(self, way: str) -> None:
         """The arrows and PgUp/PgDn scroll the body, whichever button has the focus."""

@@ -224,12 +224,11 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
             self.query_one(StateBar).show(counts, counts, False, "owners: looking up…")
             return
         note = uniform_note(table.uniform.values, table.layout_columns)
-        if table.filter_pending:  # the counts filtered are the previous filter's still
+        agreed = None if table.filter_pending else index.counts()
+        if agreed is None:  # no counts of the new filter yet (its rows wait)
             self.query_one(StateBar).show(index.counts_all, index.counts_all, False, note, True)
             return
-        self.query_one(StateBar).show(
-            index.counts_all, index.counts_filtered, not index.query.empty, note
-        )
+        self.query_one(StateBar).show(*agreed, not index.query.empty, note)
 
     def _on_header(self, state: HeaderState | None) -> None:
         self._header = state

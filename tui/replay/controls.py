@@ -169,8 +169,15 @@ class ReplayBar(Static):
         return head, tail
 
 
+class SeekInput(OrderedInput):
+    """The seek prompt's input, its Enter in the footer (Input's is left out of it)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Seek")]
+
+
 class SeekScreen(ModalScreen[str | None]):
-    """Asks where to go: ``HH:MM:SS`` or an offset."""
+    """Asks where to go: ``HH:MM:SS`` or an offset; its own footer says Enter seeks and Esc
+    cancels (the replay's showed through, none of its keys working here)."""
 
     DEFAULT_CSS = """
     SeekScreen { align: center middle; }
@@ -182,13 +189,12 @@ class SeekScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
-        """A hint and the input."""
+        """A hint and the input; the footer."""
         with Vertical():
             yield Static("Seek to HH:MM:SS (UTC), or by an offset: +90s, -2m, +1h")
             # Dismissed from the Enter itself: the keys read with it act on the replay.
-            yield OrderedInput(
-                placeholder="09:00:15 or +90s", id="seek-input", submitted=self.dismiss
-            )
+            yield SeekInput(placeholder="09:00:15 or +90s", id="seek-input", submitted=self.dismiss)
+        yield KeysFooter(compact=True)
 
     def action_cancel(self) -> None:
         """Close without seeking."""

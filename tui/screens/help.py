@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from core.connections import FILTER_KEYS
+from tui.footer import KeysFooter
 from tui.key_scroll import VerticalKeyScroll
 from tui.replay.controls import REPLAY_KEYS
 
@@ -151,8 +152,9 @@ SCREEN_NAMES: Final = {"connections": "connections", "ipsec": "IPsec"}
 """The App's screen (mode) → its name in the section headings."""
 
 HEADER_TEXT: Final = (
-    "\nThe header shows host, source, interval, the last sample's time and age,"
-    " PAUSED, and whether cells are hidden for lack of privilege. A red banner"
+    "\nThe header shows host, source, interval, the last sample's time and age"
+    " (under a pop-up such as this one: held under pop-up, the screen beneath holding"
+    " still), PAUSED, and whether cells are hidden for lack of privilege. A red banner"
     " means the sampler failed; the table then shows the last good sample. With"
     " --remote it says why the link is down (the header: since when)."
 )
@@ -175,10 +177,13 @@ def _heading(text: str) -> Static:
 
 class HelpScreen(ModalScreen[None]):
     """Keys, colours, markers; the keys of the screen it was opened on first; in a replay,
-    the keys as they act there."""
+    the keys as they act there.
+
+    Its own footer says how to close it: the table's showed through, none of its keys
+    worked here, and its ``q Quit`` closed help."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "close", "Close", id="close-help"),
+        Binding("escape,q,question_mark", "close", "Close", id="close-help", key_display="esc/q/?"),
     ]
 
     def __init__(
@@ -224,7 +229,8 @@ class HelpScreen(ModalScreen[None]):
         every screen, what that screen shows, then the other screen's, and the replay's.
 
         Why that order: opened on the IPsec screen, it began with the connections screen's
-        keys (``n`` host names, where ``n`` there opens the native counters)."""
+        keys (``n`` host names, where ``n`` there opens the native counters). The footer
+        last: how to close it."""
         here = self.screen_name
         sections = {"connections": self._connections(), "ipsec": self._ipsec()}
         keys, shown = sections.pop(here)
@@ -241,6 +247,7 @@ class HelpScreen(ModalScreen[None]):
             yield from other_shown
             yield _heading("Replay (tcpscope --replay FILE)")
             yield _grid(REPLAY_KEYS)
+        yield KeysFooter(compact=True)
 
     def action_close(self) -> None:
         """Back to the previous screen."""

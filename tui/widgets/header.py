@@ -28,6 +28,9 @@ AGE_TICK_S = 1.0
 i.e. every sample, redraws it anyway)."""
 
 
+HELD: Final = "(held under pop-up)"
+"""In the place of the sample's age while a pop-up covers the screen (see :class:`HeaderBar`)."""
+
 LIVE_SCOPE = "this network namespace"
 """What a live view covers when it reads no namespace but its own (``--netns current``)."""
 
@@ -89,7 +92,12 @@ def link_words(link: str, since: datetime | None, compact: int = 0, terse: int =
 
 class HeaderBar(Static):
     """Shows the App's :class:`HeaderState`; redraws when it changes, and every second
-    while it does not (the age of the last sample)."""
+    while it does not (the age of the last sample).
+
+    Held under a pop-up (:mod:`tui.covered`), it says so in the place of the age
+    (:data:`HELD`): it read ``last 15:52:03 (0s ago)`` at 15:52:14 under the help while
+    sampling went on. Kept live instead, each line of it made Textual write the whole help
+    again (7.5 KB/s at 80x24 against 0), the cost the holding spares a slow link."""
 
     DEFAULT_CSS = """
     HeaderBar { height: 1; }
@@ -117,7 +125,7 @@ class HeaderBar(Static):
         """A new width may need a more (or less) compact line."""
         state: HeaderState | None = getattr(self, "_state", None)  # a resize may come first
         if state is not None:
-            self.show(state)
+            self._draw(state)
 
     def show(self, state: HeaderState | None) -> None:
         """Redraw from ``state``; host and source are untrusted-safe text. The line is made
@@ -126,21 +134,25 @@ class HeaderBar(Static):
         the rows can be trusted now."""
         self._state = state
         self._shown_at = monotonic()
-        if state is None or self.held:
-            return
-        text = fitted_header(state, self.size.width)
+        if state is not None and not self.held:
+            self._draw(state)
+
+    def _draw(self, state: HeaderState) -> None:
+        text = fitted_header(state, self.size.width, held=self.held)
         if text == self._shown:
             return  # the same line (samples within one second): not written to the terminal again
         self._shown = text
         self.update(text, layout=False)  # always one line: no relayout
 
     def hold(self, held: bool) -> None:
-        """Stop drawing new states (``held``), or draw the latest again. Why: Textual redraws
-        every line of a screen over this one when a line beneath it is redrawn (the IPsec
-        counter detail, which hides the whole list at 80x24: ~12 KB/s, for this clock)."""
+        """Stop drawing new states (``held``: the line says so once, in the place of the
+        age), or draw the latest again. Why: Textual redraws every line of a screen over this
+        one when a line beneath it is redrawn (the IPsec counter detail, which hides the
+        whole list at 80x24: ~12 KB/s, for this clock)."""
         self.held = held
-        if not held and getattr(self, "_state", None) is not None:
-            self.show(self._state)
+        state: HeaderState | None = getattr(self, "_state", None)
+        if state is not None:
+            self._draw(state)
 
 
 COMPACT_STEPS = 13
@@ -150,7 +162,7 @@ HOST_MIN_CELLS: Final = 8
 """A long host label is cut (with "…") to no fewer cells than this before whole parts go."""
 
 
-def fitted_header(state: HeaderState, width: int) -> Text:
+def fitted_header(state: HeaderState, width: int, *, held: bool = False) -> Text:
     """The header for ``width`` cells (0: not laid out yet, the full line): the fewest
     shortenings that fit. When even the shortest line does not, the rest gives way to the
     words that say whether the rows are current: the age, PAUSED and the privilege note,
@@ -160,11 +172,11 @@ def fitted_header(state: HeaderState, width: int) -> Text:
     then the stretch note (the rows come slower than asked), then that privilege note. Cutting by
     cells made "(3 unreadab…", "(stre…" and "reconnecting: …", which said nothing; only a
     terminal too narrow for the name, the shortest host and those words is still cut at the
-    end."""
-    text = fmt.fitted(partial(header_line, state), COMPACT_STEPS, width)
+    end. ``held``: :data:`HELD` in the place of the age (see :class:`HeaderBar`)."""
+    text = fmt.fitted(partial(header_line, state, held=held), COMPACT_STEPS, width)
     if not width or text.cell_len <= width:
         return text
-    tail = _tail(state, COMPACT_STEPS)
+    tail = _tail(state, COMPACT_STEPS, held)
     host = cell_len(host_parts(fmt.safe(state.host))[0])
     ways: list[tuple[bool, bool, bool, int, int]] = [
         (True, True, True, 0, HOST_MIN_CELLS),
@@ -206,7 +218,7 @@ def host_parts(host: str) -> tuple[str, str]:
     return (match.group(1), match.group(2)) if match else (host, "")
 
 
-def header_line(state: HeaderState, compact: int = 0) -> Text:
+def header_line(state: HeaderState, compact: int = 0, *, held: bool = False) -> Text:
     """The header's text; ``compact`` > 0 applies the first ``compact`` shortenings: "source "
     goes, then "last ", the stretch note's reason, the interval, the scope's "network
     namespace" becomes "netns", "privileged cells hidden" becomes "cells hidden", the source
@@ -218,7 +230,7 @@ def header_line(state: HeaderState, compact: int = 0) -> Text:
     the source (see :func:`link_words`). Nothing that tells whether the rows are current is
     ever dropped; a line still too long is cut before the age (:func:`fitted_header`), never
     wrapped out of sight."""
-    return _joined(_head(state, compact), _tail(state, compact))
+    return _joined(_head(state, compact), _tail(state, compact, held))
 
 
 def _joined(head: Text, tail: Text) -> Text:
@@ -301,9 +313,10 @@ def _append_scope(text: Text, state: HeaderState, view: NamespaceView | None, co
         text.append("  ")
 
 
-def _tail(state: HeaderState, compact: int) -> Text:
-    """The words that say whether the rows are current: the sample's age, PAUSED, the
-    privilege note (kept whole by :func:`fitted_header`)."""
+def _tail(state: HeaderState, compact: int, held: bool = False) -> Text:
+    """The words that say whether the rows are current: the sample's age (``held``:
+    :data:`HELD`, an age that would stop), PAUSED, the privilege note (kept whole by
+    :func:`fitted_header`)."""
     snap = state.snapshot
     text = Text(no_wrap=True, overflow="ellipsis")
     if snap is None:
@@ -316,7 +329,10 @@ def _tail(state: HeaderState, compact: int) -> Text:
         text.append("" if compact >= 2 else "last ")
         if compact < 8:  # a long host label and unreadable namespaces: the age says enough
             text.append(f"{fmt.clock(snap.time)} ")
-        text.append(f"({seconds:.0f}s ago)", style="bold reverse" if late else "")
+        if held:
+            text.append(HELD, style="italic")
+        else:
+            text.append(f"({seconds:.0f}s ago)", style="bold reverse" if late else "")
     if state.paused:
         text.append("  " if text.plain else "")  # no age while a link is down: no gap
         text.append("PAUSED", style="bold reverse")
