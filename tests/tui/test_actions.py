@@ -789,3 +789,36 @@ async def test_x_on_a_socket_gone_since_the_sample_says_so_without_a_dialog(
         )
         assert not isinstance(app.screen, ConfirmScreen), await confirm(pilot, app)
     assert any(t.startswith("not closed: no such TCP socket any more") for t in toasts(app))
+
+
+async def test_x_on_a_socket_held_beyond_any_capability_says_what_its_row_says() -> None:
+    """As root, a listener whose holder's fd links no capability lets anyone read (PID 1
+    here): the row said "not found", the dialog "needs CAP_SYS_PTRACE and
+    CAP_DAC_READ_SEARCH" (which root has), "its holders are not known" and "changed since the
+    row was sampled: Process" though nothing had changed. It now says what the row says."""
+    from tests.integration.test_actions import protected_beyond_capability
+
+    if not protected_beyond_capability():
+        pytest.skip("no process here whose fd links a capable root cannot read")
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None)
+        snap = app.snapshot
+        assert snap is not None
+        listeners = [
+            c
+            for c in snap.connections.values()
+            if c.state is TcpState.LISTEN and c.inode and c.owner_status is OwnerStatus.NOT_FOUND
+        ]
+        if not listeners:
+            pytest.skip("no listener here held only by such a process")
+        conn = listeners[0]
+        await paused_on(pilot, app, conn.local_port, conn.remote_port)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        await pilot.press("n")
+    assert "Process   not found in any fd table tcpscope could read\n" in text, text
+    assert "changed since" not in text and "(was " not in text, text
+    assert "CAP_SYS_PTRACE" not in text and "not known" not in text, text
+    # Its holder was not read: not "no process holds it", only what the row says of it.
+    assert "1 connection; no fd table tcpscope could read holds the socket" in text, text

@@ -339,7 +339,7 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     elif conn.inode is None:  # psutil: no inode to find the holders by
         held = "its holders are not known (no socket inode)"
     elif target.looked and owner is OwnerStatus.NOT_FOUND:
-        held = "no process holds the socket (every fd table was read)"
+        held = "no fd table tcpscope could read holds the socket"
     else:  # some fd tables could not be read: a holder may be among them
         held = "its holders are not known"
     info = snap.tcp_info.get(conn.instance_id)
