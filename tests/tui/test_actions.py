@@ -822,3 +822,39 @@ async def test_x_on_a_socket_held_beyond_any_capability_says_what_its_row_says()
     assert "CAP_SYS_PTRACE" not in text and "not known" not in text, text
     # Its holder was not read: not "no process holds it", only what the row says of it.
     assert "1 connection; no fd table tcpscope could read holds the socket" in text, text
+
+
+async def test_a_wrapped_value_in_the_close_dialog_stays_under_its_value_column(
+    bag: SocketBag,
+) -> None:
+    """At 60 columns the Process row of a client killed since the sample and its "(was PID …
+    (python3, user root) when sampled)" are wider than the value column: their continuation
+    lines fell back to column 0, under the labels. They now wrap under the value column."""
+    from tests.tui.test_ipsec_screen import drawn_lines
+
+    listener = bag.listener()
+    port = listener.getsockname()[1]
+    child, cport = client_child(bag, port)
+    app = live_app()
+    async with app.run_test(size=(60, 30)) as pilot:
+        await paused_on(pilot, app, cport, port)
+        child.kill()
+        child.wait(timeout=5)
+        deadline = time.monotonic() + 5
+        while kernel_state(cport, port) != "FIN-WAIT-2":
+            assert time.monotonic() < deadline, kernel_state(cport, port)
+            await pilot.pause(0.02)
+        await pilot.press("x")
+        await confirm(pilot, app)
+        await pilot.pause()
+        lines = drawn_lines(app)
+        await pilot.press("n")
+    first = next(i for i, line in enumerate(lines) if "Process   " in line)
+    column = lines[first].index("Process   ")
+    end = next(i for i, line in enumerate(lines) if "Namespace " in line)
+    rows = lines[first:end]
+    assert len(rows) >= 3, "\n".join(lines)  # the row and its "(was …)", wrapped
+    for line in rows[1:]:
+        assert not line[column : column + 10].strip(), "\n".join(lines)
+        assert line[column + 10 :].strip(), "\n".join(lines)
+    assert rows[-1][column + 10 :].startswith("sampled)"), "\n".join(lines)
