@@ -33,6 +33,7 @@ from core.connections.sources.inet_diag import (
     sockid_at,
     sockid_of,
 )
+from core.connections.sources.procinfo import fetch_process
 from core.connections.state_hints import unaccepted
 from core.errors import MonitorError
 from core.textsafe import printable
@@ -310,6 +311,13 @@ class CloseTarget:
     without a file), NOT_FOUND (no fd table tcpscope could read holds it, none refused it:
     the row's rule, see :func:`_holders_walk`), NEEDS_PRIVILEGE (some could not be read for
     lack of a privilege); None: not known (no socket inode to look for)."""
+    holder: int | None = None
+    """The holder to name (:attr:`looked`): the sampled owner while it still holds the socket,
+    else the lowest PID of :attr:`holders`; None: no holder found."""
+    process: ProcessInfo | None = None
+    """:attr:`holder`'s details (name, user), read when this target was made: a socket moved
+    to another process (a fork kept it, its parent exited) has a holder the sample never
+    read, which the dialog named as a bare PID."""
 
     @property
     def shared(self) -> bool:
@@ -402,8 +410,11 @@ def _target(
     else:
         state = linux_state(now.state, now.dport) or conn.state
     owner: OwnerStatus | None
+    holder = process = None
     if holders:
         owner = OwnerStatus.FOUND
+        holder = conn.owning_process if conn.owning_process in holders else min(holders)
+        process = fetch_process(holder)
     elif now is not None and not now.inode:
         owner = OwnerStatus.NO_OWNER
     elif conn.inode is None:
@@ -412,7 +423,7 @@ def _target(
         owner = OwnerStatus.NOT_FOUND
     else:  # unreadable tables, or another user's socket a hidepid /proc may hide the holder of
         owner = OwnerStatus.NEEDS_PRIVILEGE
-    return CloseTarget(conn, holders, True, state, owner)
+    return CloseTarget(conn, holders, True, state, owner, holder, process)
 
 
 DumperIn = Callable[[int], InetDiagDumper]

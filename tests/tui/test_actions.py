@@ -858,3 +858,46 @@ async def test_a_wrapped_value_in_the_close_dialog_stays_under_its_value_column(
         assert not line[column : column + 10].strip(), "\n".join(lines)
         assert line[column + 10 :].strip(), "\n".join(lines)
     assert rows[-1][column + 10 :].startswith("sampled)"), "\n".join(lines)
+
+
+async def test_x_names_the_process_that_holds_the_socket_now_with_its_name_and_user(
+    bag: SocketBag,
+) -> None:
+    """Paused on a client's row, the client forks a child that keeps the socket and exits:
+    the dialog named the new holder as a bare "PID 5194" (its name and user were looked up
+    in the old sample, which never had it) beside "(was PID 4872 (python3, user root) when
+    sampled)". The look-up on x now reads the holder it names, name and user."""
+    import pwd
+
+    listener = bag.listener()
+    port = listener.getsockname()[1]
+    parent, cport = bag._spawn(
+        "import os,socket,sys,time\n"
+        f"a=socket.create_connection(('127.0.0.1',{port}))\n"
+        "print(a.getsockname()[1], flush=True)\n"
+        "sys.stdin.readline()\n"
+        "pid=os.fork()\n"
+        "if pid == 0:\n"
+        "    os.close(1); time.sleep(60); os._exit(0)\n"
+        "print(pid, flush=True)\n"
+    )
+    app = live_app()
+    fork = 0
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await paused_on(pilot, app, cport, port)
+            assert parent.stdin is not None and parent.stdout is not None
+            parent.stdin.write("fork\n")
+            parent.stdin.flush()
+            fork = int(parent.stdout.readline())
+            parent.wait(timeout=5)  # the parent exited: only its fork holds the socket
+            await pilot.press("x")
+            text = await confirm(pilot, app)
+            await pilot.press("n")
+    finally:
+        if fork:
+            os.kill(fork, signal.SIGKILL)
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    assert f"(was PID {parent.pid} (python" in text, text
+    name = os.path.basename(sys.executable)[:15]
+    assert f"Process   PID {fork} ({name}, user {user})\n" in text, text

@@ -294,11 +294,10 @@ def _process_now(target: CloseTarget, snap: Snapshot) -> tuple[str, str]:
     )
     if not target.looked or target.owner is None:  # nothing known of its holders now
         return sampled, sampled
-    if target.holders:
-        now = pid if pid in target.holders else min(target.holders)
-        if now == pid:
+    if target.holder is not None:
+        if target.holder == pid:
             return sampled, sampled
-        return connections.process_label(now, snap.processes.get(now)), sampled
+        return connections.process_label(target.holder, target.process), sampled
     return connections.process_label(None, None, target.owner, hidepid), sampled
 
 
