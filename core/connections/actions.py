@@ -24,6 +24,7 @@ from typing import Final
 
 from core.connections.model import OwnerStatus, ProcessInfo, TcpConnection, TcpState
 from core.connections.records import address_text, endpoint_text, linux_state
+from core.connections.sources import fd_scan
 from core.connections.sources.inet_diag import (
     DiagSocket,
     InetDiagDumper,
@@ -32,6 +33,7 @@ from core.connections.sources.inet_diag import (
     sockid_at,
     sockid_of,
 )
+from core.connections.sources.procinfo import fetch_process
 from core.connections.state_hints import unaccepted
 from core.errors import MonitorError
 from core.textsafe import printable
@@ -262,9 +264,14 @@ def socket_holders(inodes: Collection[int], proc: str = "/proc") -> dict[int, se
 
 def _holders_walk(inodes: Collection[int], proc: str) -> tuple[dict[int, set[int]], bool]:
     """:func:`socket_holders`, and whether every fd table was read (none refused us: a
-    socket no holder was found for is then held by no process tcpscope can see)."""
-    wanted = {f"socket:[{ino}]": ino for ino in inodes if ino}
-    found: dict[int, set[int]] = {ino: set() for ino in wanted.values()}
+    socket no holder was found for is then held by no process tcpscope can see).
+
+    Why :func:`fd_scan.scan`: the sampler reads the tables with it, and this must judge a
+    table as it does. A link no capability lets us read (a hypervisor's init, see
+    :func:`fd_scan.ptrace_capable`) is no refusal there: the row said "not found" and the
+    close dialog "needs CAP_SYS_PTRACE" of the same socket, to a root that has it."""
+    wanted = {ino for ino in inodes if ino}
+    found: dict[int, set[int]] = {ino: set() for ino in wanted}
     if not wanted:
         return found, True
     try:
@@ -272,25 +279,12 @@ def _holders_walk(inodes: Collection[int], proc: str) -> tuple[dict[int, set[int
     except OSError:
         return found, False
     every = True
-    for pid in pids:
-        fd_dir = f"{proc}/{pid}/fd"
-        try:
-            fds = os.listdir(fd_dir)
-        except PermissionError:
+    for table in fd_scan.tables(fd_scan.scan(proc, pids, [0])):
+        if table.fds is None:
             every = False
             continue
-        except OSError:  # exited meanwhile: it holds nothing now
-            continue
-        for fd in fds:
-            try:
-                ino = wanted.get(os.readlink(f"{fd_dir}/{fd}"))
-            except PermissionError:
-                every = False
-                continue
-            except OSError:
-                continue
-            if ino is not None:
-                found[ino].add(pid)
+        for ino in wanted.intersection(table.inodes):
+            found[ino].add(table.pid)
     return found, every
 
 
@@ -314,8 +308,16 @@ class CloseTarget:
     """Its State then (:attr:`looked`); None: the kernel has no such socket any more."""
     owner: OwnerStatus | None = None
     """Its owner then (:attr:`looked`): FOUND (:attr:`holders`), NO_OWNER (the kernel holds it
-    without a file), NOT_FOUND (every fd table was read, none holds it), NEEDS_PRIVILEGE
-    (some could not be read); None: not known (no socket inode to look for)."""
+    without a file), NOT_FOUND (no fd table tcpscope could read holds it, none refused it:
+    the row's rule, see :func:`_holders_walk`), NEEDS_PRIVILEGE (some could not be read for
+    lack of a privilege); None: not known (no socket inode to look for)."""
+    holder: int | None = None
+    """The holder to name (:attr:`looked`): the sampled owner while it still holds the socket,
+    else the lowest PID of :attr:`holders`; None: no holder found."""
+    process: ProcessInfo | None = None
+    """:attr:`holder`'s details (name, user), read when this target was made: a socket moved
+    to another process (a fork kept it, its parent exited) has a holder the sample never
+    read, which the dialog named as a bare PID."""
 
     @property
     def shared(self) -> bool:
@@ -408,8 +410,11 @@ def _target(
     else:
         state = linux_state(now.state, now.dport) or conn.state
     owner: OwnerStatus | None
+    holder = process = None
     if holders:
         owner = OwnerStatus.FOUND
+        holder = conn.owning_process if conn.owning_process in holders else min(holders)
+        process = fetch_process(holder)
     elif now is not None and not now.inode:
         owner = OwnerStatus.NO_OWNER
     elif conn.inode is None:
@@ -418,7 +423,7 @@ def _target(
         owner = OwnerStatus.NOT_FOUND
     else:  # unreadable tables, or another user's socket a hidepid /proc may hide the holder of
         owner = OwnerStatus.NEEDS_PRIVILEGE
-    return CloseTarget(conn, holders, True, state, owner)
+    return CloseTarget(conn, holders, True, state, owner, holder, process)
 
 
 DumperIn = Callable[[int], InetDiagDumper]

@@ -789,3 +789,115 @@ async def test_x_on_a_socket_gone_since_the_sample_says_so_without_a_dialog(
         )
         assert not isinstance(app.screen, ConfirmScreen), await confirm(pilot, app)
     assert any(t.startswith("not closed: no such TCP socket any more") for t in toasts(app))
+
+
+async def test_x_on_a_socket_held_beyond_any_capability_says_what_its_row_says() -> None:
+    """As root, a listener whose holder's fd links no capability lets anyone read (PID 1
+    here): the row said "not found", the dialog "needs CAP_SYS_PTRACE and
+    CAP_DAC_READ_SEARCH" (which root has), "its holders are not known" and "changed since the
+    row was sampled: Process" though nothing had changed. It now says what the row says."""
+    from tests.integration.test_actions import protected_beyond_capability
+
+    if not protected_beyond_capability():
+        pytest.skip("no process here whose fd links a capable root cannot read")
+    app = live_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None)
+        snap = app.snapshot
+        assert snap is not None
+        listeners = [
+            c
+            for c in snap.connections.values()
+            if c.state is TcpState.LISTEN and c.inode and c.owner_status is OwnerStatus.NOT_FOUND
+        ]
+        if not listeners:
+            pytest.skip("no listener here held only by such a process")
+        conn = listeners[0]
+        await paused_on(pilot, app, conn.local_port, conn.remote_port)
+        await pilot.press("x")
+        text = await confirm(pilot, app)
+        await pilot.press("n")
+    assert "Process   not found in any fd table tcpscope could read\n" in text, text
+    assert "changed since" not in text and "(was " not in text, text
+    assert "CAP_SYS_PTRACE" not in text and "not known" not in text, text
+    # Its holder was not read: not "no process holds it", only what the row says of it.
+    assert "1 connection; no fd table tcpscope could read holds the socket" in text, text
+
+
+async def test_a_wrapped_value_in_the_close_dialog_stays_under_its_value_column(
+    bag: SocketBag,
+) -> None:
+    """At 60 columns the Process row of a client killed since the sample and its "(was PID …
+    (python3, user root) when sampled)" are wider than the value column: their continuation
+    lines fell back to column 0, under the labels. They now wrap under the value column."""
+    from tests.tui.test_ipsec_screen import drawn_lines
+
+    listener = bag.listener()
+    port = listener.getsockname()[1]
+    child, cport = client_child(bag, port)
+    app = live_app()
+    async with app.run_test(size=(60, 30)) as pilot:
+        await paused_on(pilot, app, cport, port)
+        child.kill()
+        child.wait(timeout=5)
+        deadline = time.monotonic() + 5
+        while kernel_state(cport, port) != "FIN-WAIT-2":
+            assert time.monotonic() < deadline, kernel_state(cport, port)
+            await pilot.pause(0.02)
+        await pilot.press("x")
+        await confirm(pilot, app)
+        await pilot.pause()
+        lines = drawn_lines(app)
+        await pilot.press("n")
+    first = next(i for i, line in enumerate(lines) if "Process   " in line)
+    column = lines[first].index("Process   ")
+    end = next(i for i, line in enumerate(lines) if "Namespace " in line)
+    rows = lines[first:end]
+    assert len(rows) >= 3, "\n".join(lines)  # the row and its "(was …)", wrapped
+    for line in rows[1:]:
+        assert not line[column : column + 10].strip(), "\n".join(lines)
+        assert line[column + 10 :].strip(), "\n".join(lines)
+    assert rows[-1][column + 10 :].startswith("sampled)"), "\n".join(lines)
+
+
+async def test_x_names_the_process_that_holds_the_socket_now_with_its_name_and_user(
+    bag: SocketBag,
+) -> None:
+    """Paused on a client's row, the client forks a child that keeps the socket and exits:
+    the dialog named the new holder as a bare "PID 5194" (its name and user were looked up
+    in the old sample, which never had it) beside "(was PID 4872 (python3, user root) when
+    sampled)". The look-up on x now reads the holder it names, name and user."""
+    import pwd
+
+    listener = bag.listener()
+    port = listener.getsockname()[1]
+    parent, cport = bag._spawn(
+        "import os,socket,sys,time\n"
+        f"a=socket.create_connection(('127.0.0.1',{port}))\n"
+        "print(a.getsockname()[1], flush=True)\n"
+        "sys.stdin.readline()\n"
+        "pid=os.fork()\n"
+        "if pid == 0:\n"
+        "    os.close(1); time.sleep(60); os._exit(0)\n"
+        "print(pid, flush=True)\n"
+    )
+    app = live_app()
+    fork = 0
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await paused_on(pilot, app, cport, port)
+            assert parent.stdin is not None and parent.stdout is not None
+            parent.stdin.write("fork\n")
+            parent.stdin.flush()
+            fork = int(parent.stdout.readline())
+            parent.wait(timeout=5)  # the parent exited: only its fork holds the socket
+            await pilot.press("x")
+            text = await confirm(pilot, app)
+            await pilot.press("n")
+    finally:
+        if fork:
+            os.kill(fork, signal.SIGKILL)
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    assert f"(was PID {parent.pid} (python" in text, text
+    name = os.path.basename(sys.executable)[:15]
+    assert f"Process   PID {fork} ({name}, user {user})\n" in text, text

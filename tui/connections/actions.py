@@ -39,6 +39,7 @@ from tui import toasts
 from tui.connections.conn_table import ConnTable
 from tui.connections.namespace_detail import namespace_line
 from tui.footer import KeysFooter
+from tui.widgets.hanging_text import HangingText
 
 LISTED: Final = 5
 """Connections of a process listed by name in the confirmation; the rest are counted."""
@@ -140,7 +141,7 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("pageup", "scroll_body('page_up')", "Scroll", show=False),
     ]
 
-    def __init__(self, title: str, body: Text, yes: str) -> None:
+    def __init__(self, title: str, body: Text | HangingText, yes: str) -> None:
         """``title`` and ``body`` are shown as plain text (never markup)."""
         super().__init__()
         self._title = title
@@ -284,13 +285,13 @@ async def looked_up(screen: Screen[None], up: FindingScreen, work: Callable[[], 
     return None if up.given_up or up.is_attached else result
 
 
-def _row(text: Text, label: str, value: str, style: str = "") -> None:
-    text.append(f"{label:<10}", style="bold")
-    text.append(f"{value}\n", style=style)
+def _row(text: HangingText, label: str, value: str, style: str = "") -> None:
+    """A labelled line; a value too long for the dialog wraps under the value column."""
+    text.line(f"{label:<10}", value, head_style="bold", style=style)
 
 
-def _warn(text: Text, line: str) -> None:
-    text.append(f"⚠ {line}\n", style="bold yellow")
+def _warn(text: HangingText, line: str) -> None:
+    text.line("⚠ ", line, head_style="bold yellow", style="bold yellow")
 
 
 def _state_now(target: CloseTarget) -> TcpState:
@@ -313,22 +314,21 @@ def _process_now(target: CloseTarget, snap: Snapshot) -> tuple[str, str]:
     )
     if not target.looked or target.owner is None:  # nothing known of its holders now
         return sampled, sampled
-    if target.holders:
-        now = pid if pid in target.holders else min(target.holders)
-        if now == pid:
+    if target.holder is not None:
+        if target.holder == pid:
             return sampled, sampled
-        return connections.process_label(now, snap.processes.get(now)), sampled
+        return connections.process_label(target.holder, target.process), sampled
     return connections.process_label(None, None, target.owner, hidepid), sampled
 
 
-def close_body(target: CloseTarget, snap: Snapshot) -> Text:
+def close_body(target: CloseTarget, snap: Snapshot) -> HangingText:
     """What closing ``target`` does: endpoints, state, owner, who else holds the socket, as
     the look-up on ``x`` found them (the row's sample may be old: paused, or a busy host),
     and which of those changed since the row was sampled."""
     conn = target.conn
     state = _state_now(target)
     owner = _owner_now(target)
-    text = Text()
+    text = HangingText()
     both = connections.endpoints(conn)
     if cell_len(both) <= VALUE_CELLS:
         _row(text, "Endpoints", both)
@@ -359,7 +359,7 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     elif conn.inode is None:  # psutil: no inode to find the holders by
         held = "its holders are not known (no socket inode)"
     elif target.looked and owner is OwnerStatus.NOT_FOUND:
-        held = "no process holds the socket (every fd table was read)"
+        held = "no fd table tcpscope could read holds the socket"
     else:  # some fd tables could not be read: a holder may be among them
         held = "its holders are not known"
     info = snap.tcp_info.get(conn.instance_id)
@@ -378,9 +378,9 @@ def close_body(target: CloseTarget, snap: Snapshot) -> Text:
     return text
 
 
-def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> Text:
+def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> HangingText:
     """What ending the process involves: its command, namespace, connections, shared sockets."""
-    text = Text()
+    text = HangingText()
     info = target.info
     if info is not None and info.cmdline:
         command, left = fmt.command_head(info.cmdline, CMDLINE_CELLS)
@@ -418,7 +418,7 @@ def terminate_body(target: ProcessTarget, view: NamespaceView | None = None) -> 
     return text
 
 
-def _warn_what_closes(text: Text, target: ProcessTarget) -> None:
+def _warn_what_closes(text: HangingText, target: ProcessTarget) -> None:
     """How many of the process's connections close when it exits: only those no other
     process holds (a shared socket stays open while its other holders run), so the count
     never contradicts the "shared" warning below it."""
