@@ -514,14 +514,15 @@ def test_k_counts_the_connections_that_close_apart_from_those_a_child_shares(
 
 
 def slow_holders(monkeypatch: pytest.MonkeyPatch, slow_s: float) -> None:
-    """The real walk over /proc/*/fd, made as slow as a busy host's."""
-    real = core_actions.socket_holders
+    """The real walk over /proc/*/fd, made as slow as a busy host's (``_holders_walk``: the
+    walk under both ``socket_holders``, which ``K`` asks, and ``close_targets``, ``x``'s)."""
+    real = core_actions._holders_walk
 
-    def walk(inodes: Collection[int], proc: str = "/proc") -> dict[int, set[int]]:
+    def walk(inodes: Collection[int], proc: str) -> tuple[dict[int, set[int]], bool]:
         time.sleep(slow_s)
         return real(inodes, proc)
 
-    monkeypatch.setattr(core_actions, "socket_holders", walk)
+    monkeypatch.setattr(core_actions, "_holders_walk", walk)
 
 
 def footer_keys(screen: Screen[object]) -> list[str]:
@@ -588,11 +589,11 @@ def failing_holders(monkeypatch: pytest.MonkeyPatch, slow_s: float) -> None:
     """The walk over /proc/*/fd failing after ``slow_s`` (a fault not caused for real: the
     real walk skips what it cannot read)."""
 
-    def walk(inodes: Collection[int], proc: str = "/proc") -> dict[int, set[int]]:
+    def walk(inodes: Collection[int], proc: str) -> tuple[dict[int, set[int]], bool]:
         time.sleep(slow_s)
         raise OSError("the walk failed")
 
-    monkeypatch.setattr(core_actions, "socket_holders", walk)
+    monkeypatch.setattr(core_actions, "_holders_walk", walk)
 
 
 @pytest.mark.parametrize("ending", ["escape", "dialog", "error"])
