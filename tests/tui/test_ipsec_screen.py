@@ -7,6 +7,7 @@ from ``core.ipsec.counters`` for reasons and grades), never typed in by hand.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import os
@@ -770,6 +771,35 @@ async def test_keys_that_arrive_together_each_move_the_cursor_a_row() -> None:
         assert isinstance(cursor, CounterRowView)
         assert table.region.y <= cursor.region.y < table.region.bottom  # on screen
         assert _marked(screen) == [cursor.provider]
+
+
+async def test_keys_read_while_the_view_scrolls_leave_the_cursor_on_screen() -> None:
+    """Downs read while the view was on its way elsewhere (Home's animated scroll under load,
+    the sample interval stretched; a click in the scroll bar) were checked against the frame
+    drawn mid-way, where their row showed, and asked for no scroll; the view went on to the
+    top and the cursor sat below it, off screen, until the next key."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        table = screen.query_one(CounterTable)
+        rows = table.visible_rows()
+        target = rows[19]
+        await pilot.press("home")
+        table.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert screen.focused is rows[0] and not screen.can_view_entire(target)
+        # The view slowly on its way to the top (a frame taking long under load).
+        table.scroll_home(duration=3, easing="linear")
+        for _ in range(1000):  # until a frame is drawn with the target row in it
+            await asyncio.sleep(0.001)
+            if screen.can_view_entire(target):
+                break
+        assert app.animator.is_being_animated(table, "scroll_y")
+        await burst(pilot, *("down",) * 19)
+        await app.animator.wait_until_complete()
+        await pilot.pause()
+        assert screen.focused is target
+        assert table.region.y <= target.region.y < table.region.bottom, table.scroll_y
 
 
 async def test_native_page_scrolls_a_column_per_key_that_arrive_together() -> None:
