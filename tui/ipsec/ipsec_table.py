@@ -67,10 +67,13 @@ class CounterRowView(Horizontal, can_focus=True):
             # Every cell has a fixed size (ipsec.tcss), so new text never needs a re-layout.
             self._labels[cls].update(text, layout=False)
 
-    def show(self, row: CounterRow, *, stale: bool = False, sample_no: int = 0) -> None:
+    def show(
+        self, row: CounterRow, *, stale: bool = False, sample_no: int = 0, history_len: int = 0
+    ) -> None:
         """Show ``row``, updating only what changed since the last call; ``stale``: the last
         value received while the link to the server is down (dimmed, no rate); ``sample_no``:
-        the sample number of the row's newest history entry (fixes the sparkline's buckets)."""
+        the sample number of the row's newest history entry, ``history_len``: the samples a
+        full history holds (they fix the sparkline's columns, the same for every row)."""
         old, self.row = self.row, row
         self._set("value", fmt.value_cell(row, fmt.VALUE_CELLS))
         self._set("rate", fmt.rate_cell(row, live=not stale, width=fmt.RATE_CELLS))
@@ -86,8 +89,10 @@ class CounterRowView(Horizontal, can_focus=True):
             for cls in fmt.GRADE_CLASS.values():
                 badge.remove_class(cls)
             badge.add_class(fmt.GRADE_CLASS[row.grade])
-        if old is None or old.history != row.history:
-            self.sparkline.show(row.history, sample_no)
+        # A full history of one value is the same tuple a sample later, yet its columns
+        # slide (the sample numbers they hold are fixed): a new sample number redraws too.
+        if old is None or old.history != row.history or self.sparkline.end != sample_no:
+            self.sparkline.show(row.history, sample_no, history_len)
 
 
 class ProviderSection(Vertical):
@@ -144,7 +149,12 @@ class ProviderSection(Vertical):
                 row_view.display = not absent and self.shown_by_filter(row_view)
         self.set_class(stale is not None, "-stale")
         for row in view.rows:
-            self.rows[row.name].show(row, stale=stale is not None, sample_no=view.sample_no)
+            self.rows[row.name].show(
+                row,
+                stale=stale is not None,
+                sample_no=view.sample_no,
+                history_len=view.history_len,
+            )
 
 
 def provider_header(view: ProviderView, stale: str | None = None) -> str:

@@ -236,7 +236,7 @@ class IpsecScreen(CoverHeld, Screen[None]):
         """The detail's counter in ``view`` (while its provider has it)."""
         row = _find_row(view, detail.provider, detail.counter)
         if row is not None:
-            detail.show(row, _versions(view), self.stale, _sample_no(view, row))
+            detail.show(row, _versions(view), self.stale, *_axis(view, row))
 
     def uncovered(self) -> None:
         """The latest view, held while a screen was over this one."""
@@ -366,7 +366,7 @@ class IpsecScreen(CoverHeld, Screen[None]):
         if row is None:
             return
         self._detail = CounterDetailScreen(row, _versions(self.view))
-        self._detail.show(row, _versions(self.view), self.stale, _sample_no(self.view, row))
+        self._detail.show(row, _versions(self.view), self.stale, *_axis(self.view, row))
         self.app.push_screen(self._detail, callback=self._detail_closed)
 
     def _detail_closed(self, _result: None) -> None:
@@ -381,9 +381,11 @@ def _find_row(view: IpsecView, provider: str, counter: str) -> CounterRow | None
         return None
 
 
-def _sample_no(view: IpsecView, row: CounterRow) -> int:
-    """The sample number of ``row``'s newest history entry (0: not known)."""
-    return view.provider(row.provider).sample_no
+def _axis(view: IpsecView, row: CounterRow) -> tuple[int, int]:
+    """The sample number of ``row``'s newest history entry and the samples a full history
+    holds (0: not known): its sparkline's time axis."""
+    provider = view.provider(row.provider)
+    return provider.sample_no, provider.history_len
 
 
 def _versions(view: IpsecView) -> dict[str, str | None]:
