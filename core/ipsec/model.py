@@ -291,6 +291,11 @@ class ProviderView:
     vici_given: bool = False
     """charon's socket was named (``--vici``), not defaulted: a path equal to the default one
     given is no reason to suggest ``--vici`` (:func:`core.ipsec.presence.vici_given`)."""
+    history_len: int = 0
+    """Samples a full history holds (the sampler's ``history_s / interval_s``): a sparkline's
+    time axis, the same for every row at every moment, its scale not jumping as the history
+    fills. 0 when not known (a recording made before it was recorded:
+    the history's own length then)."""
 
     def row(self, counter: str) -> CounterRow:
         """The row of a counter by WMI name (case-insensitive)."""

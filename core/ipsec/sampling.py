@@ -212,6 +212,7 @@ class IpsecSampler:
             native_reasons=reading.native_reasons,
             event_gaps=reading.event_gaps,
             sample_no=self._samples,
+            history_len=self.history.capacity,
             vici_given=self._vici_given.get(name, False),
         )
 

@@ -300,6 +300,7 @@ _ADDED: Final = frozenset(
         "slow_s",
         "sample_no",
         "vici_given",
+        "history_len",
     }
 )
 """Fields added to recorded classes after format version 1 shipped (see _dataclass)."""

@@ -76,6 +76,7 @@ def test_a_file_from_before_the_slow_mark_still_replays(tmp_path: Path) -> None:
         assert was is not None and now is not None
         assert all(p.slow_s is None and p.sample_no == 0 for p in was.providers), f"sample {i}"
         unnumbered = tuple(
-            dataclasses.replace(p, sample_no=0, vici_given=False) for p in now.providers
+            dataclasses.replace(p, sample_no=0, vici_given=False, history_len=0)
+            for p in now.providers
         )
         assert was.providers == unnumbered, f"sample {i}"

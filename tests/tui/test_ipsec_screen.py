@@ -7,8 +7,10 @@ from ``core.ipsec.counters`` for reasons and grades), never typed in by hand.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
+import itertools
 import os
 import re
 from pathlib import Path
@@ -51,7 +53,7 @@ from tui.key_scroll import KeyScroll
 from tui.screens.help import HelpScreen
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
-from tui.widgets.rate_sparkline import GAP, Column, RateSparkline, bucket
+from tui.widgets.rate_sparkline import Column, RateSparkline, bucket
 
 PROVIDERS = ("kernel", "strongswan")
 HOST = "ipsec-test-host"
@@ -202,8 +204,12 @@ async def test_reset_is_marked_never_a_negative_rate_and_leaves_a_gap() -> None:
         assert cell(widget, "rate").endswith("/s")
         spark = widget.query_one(RateSparkline)
         assert None in spark.history[1:]
-        drawn = "".join(seg.text for seg in app.screen._compositor.render_strips()[spark.region.y])
-        assert GAP in drawn
+        # Drawn in the gap colour: the glyph, or the peak of a column the reset shares.
+        _, base = spark.background_colors
+        gap = (base + spark.get_component_styles("sparkline--gap").color).rich_color
+        strip = app.screen._compositor.render_strips()[spark.region.y]
+        cells = strip.crop(spark.region.x, spark.region.right)
+        assert any(seg.text.strip() and seg.style and seg.style.color == gap for seg in cells)
 
 
 async def test_filter_by_counter_name_and_escape_clears() -> None:
@@ -445,6 +451,29 @@ def test_bucket_edges_stay_put_as_the_window_slides(width: int) -> None:
         assert after[-inner - 1 : -1] in (before[-inner - 1 : -1], before[-inner:]), end
 
 
+@pytest.mark.parametrize("width", [18, 23, 78])
+def test_bucket_puts_every_series_of_a_sampler_on_one_fixed_time_axis(width: int) -> None:
+    """A gauge and a total (its first sample has no rate) of one sampler, a history of 600
+    filling: the same columns at every sample, and a spike's column moves left a whole column
+    at a time, never right (a scale from the window's length halved the picture at once)."""
+    capacity, spike_at = 600, 5
+    gauge = [1.0] * 700
+    total = [None, *([0.0] * 699)]
+    total[spike_at - 1] = 50.0
+    distances = []
+    for end in range(1, 701):
+        start = max(0, end - capacity)
+        g = bucket(gauge[start:end], width, end=end, capacity=capacity)
+        t = bucket(total[start:end], width, end=end, capacity=capacity)
+        assert len(g) - len(t) in ((0, 1) if end < capacity // width else (0,)), end
+        assert len(g) <= width
+        if 50.0 in peaks(t):
+            distances.append(len(t) - 1 - peaks(t).index(50.0))
+    assert len(distances) == capacity  # shown as long as the history holds it
+    steps = [b - a for a, b in itertools.pairwise(distances)]
+    assert set(steps) <= {0, 1}, distances
+
+
 async def test_burst_before_a_reset_shows_in_the_row_and_detail_sparklines() -> None:
     """The reviewer's lab run, scripted: after >10 minutes, 50 garbage IKE packets in one
     second, then charon's counters reset (twice: the DoS crash-loops charon). The burst is
@@ -486,6 +515,54 @@ async def test_burst_before_a_reset_shows_in_the_row_and_detail_sparklines() -> 
             ]
             # The burst is the one full-height column (its bottom row is a full block).
             assert lines[-1].count("█") == 1, (step, lines)
+
+
+def _drawn_trend(screen: IpsecScreen, counter: str) -> str:
+    """The row's sparkline as the screen draws it (blank cells kept)."""
+    spark = row(screen, "strongswan", counter).query_one(RateSparkline)
+    line = "".join(seg.text for seg in screen._compositor.render_strips()[spark.region.y])
+    return line[spark.region.x : spark.region.right]
+
+
+async def test_every_row_draws_one_time_axis_and_a_spike_only_moves_left() -> None:
+    """The reviewer at 80 columns, ~23 s in: the gauges' sparklines went from a sample a cell
+    to half as many cells, the totals' (whose first sample has no rate) a sample later, so one
+    screen drew 18 cells for ActiveAcquire and 23 for AcquireFailures, and a spike moved from
+    10 cells from the right to 8. Every row has the same columns (the same time spans, the
+    newest on the right) at every sample, and a spike only moves left, a column at a time."""
+    spike_at = 10
+
+    def frames(i: int) -> IpsecFrame:
+        frame = strongswan_frame(5)
+        values = dict(frame.values)
+        values["InvalidPackets"] = 50 if i >= spike_at else 0
+        return dataclasses.replace(frame, values=values)
+
+    provider = ScriptedIpsecProvider("strongswan", frames, version="5.9.8")
+    feed = SteppedIpsecFeed([provider], history_s=60.0)
+    app = TcpscopeApp(feed, hostname=HOST)
+    gauges, totals = ("ActiveAcquire", "AcquireHeapSize"), ("AcquireFailures", "InvalidPackets")
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.press("2")
+        screen = app.screen
+        assert isinstance(screen, IpsecScreen)
+        width = 0
+        distances: list[int] = []
+        for sample in range(1, 70):
+            await advance(pilot, app, feed)
+            drawn = {name: _drawn_trend(screen, name) for name in (*gauges, *totals)}
+            width = len(drawn["ActiveAcquire"])
+            # Drawn as far left as each other: at most the totals' first sample (no rate
+            # yet) is a blank cell of its own, never a shift of the rest.
+            extents = [len(line.lstrip()) for line in drawn.values()]
+            assert max(extents) - min(extents) <= 1, (sample, drawn)
+            spike = drawn["InvalidPackets"]
+            if "█" in spike:
+                distances.append(len(spike) - 1 - spike.rindex("█"))
+        assert 10 < width < 60  # more samples than cells: the columns held several
+        assert distances and distances[-1] > 0, distances
+        steps = [b - a for a, b in itertools.pairwise(distances)]
+        assert set(steps) <= {0, 1}, distances
 
 
 class TestIpsecNativeSnapshots:
@@ -770,6 +847,35 @@ async def test_keys_that_arrive_together_each_move_the_cursor_a_row() -> None:
         assert isinstance(cursor, CounterRowView)
         assert table.region.y <= cursor.region.y < table.region.bottom  # on screen
         assert _marked(screen) == [cursor.provider]
+
+
+async def test_keys_read_while_the_view_scrolls_leave_the_cursor_on_screen() -> None:
+    """Downs read while the view was on its way elsewhere (Home's animated scroll under load,
+    the sample interval stretched; a click in the scroll bar) were checked against the frame
+    drawn mid-way, where their row showed, and asked for no scroll; the view went on to the
+    top and the cursor sat below it, off screen, until the next key."""
+    app, feed = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_ipsec(pilot, app, feed, 2)
+        table = screen.query_one(CounterTable)
+        rows = table.visible_rows()
+        target = rows[19]
+        await pilot.press("home")
+        table.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert screen.focused is rows[0] and not screen.can_view_entire(target)
+        # The view slowly on its way to the top (a frame taking long under load).
+        table.scroll_home(duration=3, easing="linear")
+        for _ in range(1000):  # until a frame is drawn with the target row in it
+            await asyncio.sleep(0.001)
+            if screen.can_view_entire(target):
+                break
+        assert app.animator.is_being_animated(table, "scroll_y")
+        await burst(pilot, *("down",) * 19)
+        await app.animator.wait_until_complete()
+        await pilot.pause()
+        assert screen.focused is target
+        assert table.region.y <= target.region.y < table.region.bottom, table.scroll_y
 
 
 async def test_native_page_scrolls_a_column_per_key_that_arrive_together() -> None:

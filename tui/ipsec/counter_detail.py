@@ -127,6 +127,8 @@ class CounterDetail(VerticalKeyScroll):
         self.counter = counter
         self.row: CounterRow | None = None
         self.stale: str | None = None
+        self._end = 0
+        """The sample number shown last."""
 
     def compose(self) -> ComposeResult:
         """Title, description, grade, numbers, trend, sources."""
@@ -149,13 +151,17 @@ class CounterDetail(VerticalKeyScroll):
         versions: Mapping[str, str | None],
         stale: str | None = None,
         sample_no: int = 0,
+        history_len: int = 0,
     ) -> None:
         """Show the latest ``row``; ``versions`` grades each provider (strongSwan by version);
         ``stale``: why the row is the last one received, not a live one; ``sample_no``: the
-        sample number of its newest history entry (fixes the sparkline's buckets)."""
-        if (row, stale) == (self.row, self.stale):
+        sample number of its newest history entry, ``history_len``: the samples a full
+        history holds (they fix the sparkline's columns)."""
+        # The sample number too: a full history of one value is the same row a sample later,
+        # yet its sparkline's columns slide (see :func:`bucket`).
+        if (row, stale, sample_no) == (self.row, self.stale, self._end):
             return
-        self.row, self.stale = row, stale
+        self.row, self.stale, self._end = row, stale, sample_no
         version = versions.get(row.provider)
         said = graded_reason(row, version) if row.value is None else None
         self.query_one(".detail-grade", LineStatic).show(grade_text(row, version))
@@ -166,7 +172,7 @@ class CounterDetail(VerticalKeyScroll):
         caption.show(trend_caption(row))
         caption.display = has_history
         sparkline = self.query_one(RateSparkline)
-        sparkline.show(row.history, sample_no)
+        sparkline.show(row.history, sample_no, history_len)
         sparkline.display = has_history
         table = sources_table(self.counter, self.provider, versions, said=said)
         self.query_one(".detail-sources", LineStatic).show(

@@ -48,6 +48,7 @@ class CounterDetailScreen(CoverHeld, ModalScreen[None]):
         self._versions = dict(versions)
         self._stale: str | None = None
         self._sample_no = 0
+        self._history_len = 0
         self._pending = False
         """A sample came while covered: drawn when on top again."""
 
@@ -67,11 +68,12 @@ class CounterDetailScreen(CoverHeld, ModalScreen[None]):
         versions: Mapping[str, str | None],
         stale: str | None = None,
         sample_no: int = 0,
+        history_len: int = 0,
     ) -> None:
         """Refresh with the counter's newest sample (``stale``: why it is not live;
-        ``sample_no``: its provider view's, see :meth:`CounterDetail.show`)."""
+        ``sample_no``, ``history_len``: its provider view's, see :meth:`CounterDetail.show`)."""
         self._row, self._versions, self._stale = row, dict(versions), stale
-        self._sample_no = sample_no
+        self._sample_no, self._history_len = sample_no, history_len
         self._pending = True
         if self.is_mounted and not self.covered:
             self._draw()
@@ -83,7 +85,9 @@ class CounterDetailScreen(CoverHeld, ModalScreen[None]):
 
     def _draw(self) -> None:
         self._pending = False
-        self.query_one(CounterDetail).show(self._row, self._versions, self._stale, self._sample_no)
+        self.query_one(CounterDetail).show(
+            self._row, self._versions, self._stale, self._sample_no, self._history_len
+        )
 
     def action_close(self) -> None:
         """Back to the counter list."""

@@ -14,6 +14,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
@@ -75,10 +76,13 @@ class CounterRowView(Horizontal, can_focus=True):
             # Every cell has a fixed size (ipsec.tcss), so new text never needs a re-layout.
             self._labels[cls].update(text, layout=False)
 
-    def show(self, row: CounterRow, *, stale: bool = False, sample_no: int = 0) -> None:
+    def show(
+        self, row: CounterRow, *, stale: bool = False, sample_no: int = 0, history_len: int = 0
+    ) -> None:
         """Show ``row``, updating only what changed since the last call; ``stale``: the last
         value received while the link to the server is down (dimmed, no rate); ``sample_no``:
-        the sample number of the row's newest history entry (fixes the sparkline's buckets)."""
+        the sample number of the row's newest history entry, ``history_len``: the samples a
+        full history holds (they fix the sparkline's columns, the same for every row)."""
         old, self.row = self.row, row
         self._set("value", fmt.value_cell(row, fmt.VALUE_CELLS))
         self._set("rate", fmt.rate_cell(row, live=not stale, width=fmt.RATE_CELLS))
@@ -94,8 +98,10 @@ class CounterRowView(Horizontal, can_focus=True):
             for cls in fmt.GRADE_CLASS.values():
                 badge.remove_class(cls)
             badge.add_class(fmt.GRADE_CLASS[row.grade])
-        if old is None or old.history != row.history:
-            self.sparkline.show(row.history, sample_no)
+        # A full history of one value is the same tuple a sample later, yet its columns
+        # slide (the sample numbers they hold are fixed): a new sample number redraws too.
+        if old is None or old.history != row.history or self.sparkline.end != sample_no:
+            self.sparkline.show(row.history, sample_no, history_len)
 
 
 class ProviderSection(Vertical):
@@ -155,7 +161,12 @@ class ProviderSection(Vertical):
         for row in view.rows:
             counter = self.rows.get(row.name)
             if counter is not None:  # one of the 21 (the decoder refuses others)
-                counter.show(row, stale=stale is not None, sample_no=view.sample_no)
+                counter.show(
+                    row,
+                    stale=stale is not None,
+                    sample_no=view.sample_no,
+                    history_len=view.history_len,
+                )
 
 
 def widget_key(name: str, index: int) -> str:
@@ -294,7 +305,7 @@ class CounterTable(VerticalScroll):
         """Focus ``row`` unless a shown widget other than ``was`` has taken the focus since."""
         now = self.screen.focused
         if now is None or now is was or now is self or not now.display:
-            row.focus()
+            self.move_cursor(row)
 
     def rows(self) -> list[CounterRowView]:
         """Every row, top to bottom."""
@@ -318,13 +329,57 @@ class CounterTable(VerticalScroll):
         return focused if isinstance(focused, CounterRowView) else None
 
     def move_cursor(self, row: CounterRowView) -> None:
-        """Put the cursor (the focus) on ``row`` now, before the next key is handled.
+        """Put the cursor (the focus) on ``row`` now, before the next key is handled, and
+        the view on it (:meth:`scroll_to_cursor`).
 
         Why not ``row.focus()``: it moves the focus only once the app gets to the queued
         request, after the keys already waiting. Keys that arrive together (a held key, a slow
         SSH link, pasted input) each started from the same row: ten Downs moved one row.
         """
-        self.screen.set_focus(row)
+        self.screen.set_focus(row, scroll_visible=False)
+        self.scroll_to_cursor()
+        # A row shown or hidden just now (a filter typed) has its place at the next layout.
+        self.call_after_refresh(self.scroll_to_cursor)
+
+    def scroll_to_cursor(self) -> None:
+        """Bring the cursor row into view now, unanimated; centred when it was out of view
+        (as Textual's focus scroll), the view left alone when it is in.
+
+        Why not Textual's focus scroll: it is decided later, against the frame last drawn.
+        Downs read while the view was on its way elsewhere (Home's animated scroll under load,
+        the sample interval stretched) found their row in a frame drawn mid-way, asked for no
+        scroll, and the view went on to the top without the cursor: off screen, no row
+        highlighted, until the next key. Here the layout and where the view is going decide,
+        and the view is there before the next key is handled."""
+        row = self.cursor_row()
+        if row is None or not row.display or self not in row.ancestors:
+            return
+        region = self._content_region(row)
+        if not region:
+            return  # not laid out yet: the call after the next refresh places it
+        moving = self.app.animator.is_being_animated(self, "scroll_y")
+        top = self.scroll_target_y if moving else self.scroll_y
+        window = self.scrollable_content_region.at_offset((0, round(top)))
+        if window.y <= region.y and region.bottom <= window.bottom:
+            return
+        centred = region.y - (window.height - region.height) // 2
+        y = max(0, min(self.max_scroll_y, min(centred, region.y)))  # its top line always
+        self.scroll_to(y=y, animate=False, immediate=True)
+
+    def _content_region(self, row: CounterRowView) -> Region:
+        """Where ``row`` is in the table's scrolled content, by the last layout (as Textual's
+        ``scroll_to_widget`` finds it)."""
+        region = row.virtual_region_with_margin
+        node: Widget = row
+        while isinstance(node.parent, Widget) and node.parent is not self:
+            container = node.parent
+            region = (
+                region.translate(container.styles.margin.top_left)
+                .translate(container.styles.border.spacing.top_left)
+                .translate(container.virtual_region_with_margin.offset)
+            )
+            node = container
+        return region
 
     def action_move(self, delta: int) -> None:
         """Move the cursor ``delta`` visible rows, stopping at the first/last one."""

@@ -236,7 +236,7 @@ class IpsecScreen(CoverHeld, Screen[None]):
         """The detail's counter in ``view`` (while its provider has it)."""
         row = _find_row(view, detail.provider, detail.counter)
         if row is not None:
-            detail.show(row, _versions(view), self.stale, _sample_no(view, detail.provider))
+            detail.show(row, _versions(view), self.stale, *_axis(view, detail.provider))
 
     def uncovered(self) -> None:
         """The latest view, held while a screen was over this one."""
@@ -366,8 +366,8 @@ class IpsecScreen(CoverHeld, Screen[None]):
         if row is None:
             return
         self._detail = CounterDetailScreen(row, _versions(self.view))
-        sample_no = _sample_no(self.view, focused.provider)
-        self._detail.show(row, _versions(self.view), self.stale, sample_no)
+        axis = _axis(self.view, focused.provider)
+        self._detail.show(row, _versions(self.view), self.stale, *axis)
         self.app.push_screen(self._detail, callback=self._detail_closed)
 
     def _detail_closed(self, _result: None) -> None:
@@ -382,11 +382,13 @@ def _find_row(view: IpsecView, provider: str, counter: str) -> CounterRow | None
         return None
 
 
-def _sample_no(view: IpsecView, provider: str) -> int:
-    """The sample number of the newest history entry of ``provider``'s rows (0: not known).
-    By the section's provider, not the row's own field: it names the same provider in every
-    view the decoder lets through, and a view that did not cannot stop the app (KeyError)."""
-    return view.provider(provider).sample_no
+def _axis(view: IpsecView, provider: str) -> tuple[int, int]:
+    """The sample number of the newest history entry of ``provider``'s rows and the samples
+    a full history holds (0: not known): its sparklines' time axis. By the section's
+    provider, not the row's own field: it names the same provider in every view the decoder
+    lets through, and a view that did not cannot stop the app (KeyError)."""
+    provider_view = view.provider(provider)
+    return provider_view.sample_no, provider_view.history_len
 
 
 def _versions(view: IpsecView) -> dict[str, str | None]:

@@ -7,9 +7,10 @@ colour component classes, and draws ``None`` as a gap glyph. It owns no history:
 core's ``CounterRow.history`` every sample (:meth:`RateSparkline.show`).
 
 Unlike Textual's renderable, bars are scaled from zero, so a flat non-zero rate is drawn high
-and a flat zero low. Layout: one sample per column, newest on the right. When there are more
-samples than columns they are bucketed (``max`` per bucket, on fixed sample numbers so the
-picture does not jitter as the window slides). A bucket holding a gap shows its peak in the
+and a flat zero low. Layout: a fixed time axis, newest on the right, a full history's worth
+of samples across the width (``max`` per column, on fixed sample numbers so the picture does
+not jitter as the window slides, nor change scale as it fills): every row of one screen
+draws the same time spans in the same columns. A column holding a gap shows its peak in the
 gap colour (the gap glyph when the peak is the lowest bar), so neither a reset nor the burst
 just before it disappears by downsampling.
 """
@@ -50,32 +51,39 @@ class Column(NamedTuple):
     gap colour, so the restart still shows while the burst before it keeps its height."""
 
 
-def bucket(samples: Sequence[Sample], width: int, end: int = 0) -> list[Column]:
-    """``samples`` fitted to ``width`` columns: right-aligned, bucketed (max) when too long.
+def bucket(samples: Sequence[Sample], width: int, end: int = 0, capacity: int = 0) -> list[Column]:
+    """``samples`` fitted to ``width`` columns on a fixed time axis: the newest on the right,
+    ``size = ceil(capacity / width)`` samples a column (max per column).
 
     ``end``: the sample number of the newest sample (0: not known, the window's own length is
-    used). Buckets hold fixed sample numbers (``number // size``), not slices of the sliding
-    window: a sample keeps its bucket as the window slides, so a refresh moves the picture a
-    whole column or not at all instead of regrouping every column. A bucket shows the peak of
-    the values it has (a spike just before a restart is what the user is looking for); it is a
-    gap only when it has no value. Returns one entry per drawn column (possibly fewer than
-    ``width``: the left is then blank); gaps before the first value are dropped (no data yet).
+    used); ``capacity``: how many samples a full history holds (0: not known, the window's
+    length). Why a fixed size: with one from the window's length, a row went from a sample
+    a column to half as many columns at once as its history outgrew the width, a total (whose
+    first sample has no rate) one sample after a gauge, so rows of one screen drew different
+    time spans and a spike jumped right. Columns hold fixed sample numbers (``(n - 1) //
+    size``), the same for every series of one sampler: a sample keeps its column as the
+    window slides, which moves the picture a whole column or not at all. A column shows the
+    peak of the values it has (a spike just before a restart is what the user is looking
+    for); it is a gap only when it has no value. Returns one entry per drawn column, the
+    newest last (possibly fewer than ``width``: the left is then blank); samples before the
+    first value are "no data yet" (a total's first sample has no rate): blank, not a gap.
     """
-    if width <= 0:
+    if width <= 0 or not samples:
         return []
     end = end or len(samples)
-    # Leading gaps are "no data yet" (a total's first sample has no rate): blank, not a gap.
-    first = next((i for i, v in enumerate(samples) if v is not None), len(samples))
-    samples = samples[first:]
-    if len(samples) <= width:
-        return [Column(v, v is None) for v in samples]
-    size = -(-len(samples) // width)  # ceil: at most width + 1 buckets, the oldest partial
-    number = end - len(samples)  # the oldest sample's number, counted from 0
+    size = max(1, -(-max(capacity, len(samples)) // width))  # ceil
+    first = end - len(samples) + 1  # the oldest sample's number (1 = the sampler's first)
+    newest = (end - 1) // size
+    oldest = newest - width + 1  # a column further left, partly slid out, is not drawn
+    lead = next((i for i, v in enumerate(samples) if v is not None), len(samples))
     groups: dict[int, list[Sample]] = {}
-    for offset, value in enumerate(samples):
-        groups.setdefault((number + offset) // size, []).append(value)
+    for offset in range(lead, len(samples)):
+        number = (first + offset - 1) // size
+        if number >= oldest:
+            groups.setdefault(number, []).append(samples[offset])
     out: list[Column] = []
-    for part in list(groups.values())[-width:]:
+    for number in range(min(groups, default=newest + 1), newest + 1):
+        part = groups.get(number, [None])
         values = [v for v in part if v is not None]
         out.append(Column(max(values, default=None), len(values) < len(part)))
     return out
@@ -161,15 +169,20 @@ class RateSparkline(Sparkline):
     end: reactive[int] = reactive(0, layout=False)
     """The sample number of the newest sample (``ProviderView.sample_no``; 0: not known): fixes
     the bucket edges. Set before ``history``."""
+    capacity: reactive[int] = reactive(0, layout=False)
+    """Samples a full history holds (``ProviderView.history_len``; 0: not known): fixes the
+    samples a column. Set before ``history``."""
     _drawn: tuple[Size, list[Strip]] | None = None
     """The size shown at and the lines last shown by :meth:`show`."""
 
-    def show(self, history: tuple[Sample, ...], end: int = 0) -> None:
-        """Plot ``history`` whose newest sample is number ``end``. Why not set
+    def show(self, history: tuple[Sample, ...], end: int = 0, capacity: int = 0) -> None:
+        """Plot ``history`` whose newest sample is number ``end``, of a history that holds
+        ``capacity`` samples when full (see :func:`bucket`). Why not set
         :attr:`history`: that redraws the line every sample, and an idle counter's (a flat
         history that fills the cells) is drawn alike each time (~0.7 KB/s for the IPsec
         screen at 80x24)."""
         self.set_reactive(RateSparkline.end, end)
+        self.set_reactive(RateSparkline.capacity, capacity)
         self.set_reactive(RateSparkline.history, history)
         lines = drawn_lines(self, self.render(), self.size.width)
         self._drawn = refresh_lines(self, self._drawn, lines)
@@ -182,7 +195,7 @@ class RateSparkline(Sparkline):
         gap_color = base + self.get_component_styles("sparkline--gap").color
         width = self.size.width
         return GapSparklineRenderable(
-            bucket(self.history, width, self.end),
+            bucket(self.history, width, self.end, self.capacity),
             width=width,
             height=self.size.height,
             min_color=min_color.rich_color,
