@@ -155,6 +155,9 @@ class Recording:
         self.ends_early: str | None = None
         """How the file ends when it ends early (one line, for the user), else None."""
         self._end: tuple[str, str] | None = None
+        self._damaged_end: str | None = None
+        """Said when the last block's data is intact but its deflate end is damaged (its
+        samples are all kept: the file does not end early)."""
         self.gaps: list[Gap] = []
         """Stretches of damaged blocks left out, the replay resuming at the next intact one."""
         self._gap_starts: list[int] = []
@@ -233,6 +236,13 @@ class Recording:
                 self._close_gap(kept)
                 self.blocks.append(Block(offset, member.length, kept, count, skip, first_record))
             offset += member.length
+            if member.end_damaged:
+                self._damaged_end = (
+                    f"recording's end is damaged after sample {self.total}, its last: the"
+                    " samples of its last block are all there (they match the block's CRC);"
+                    " the compressed bytes after them are corrupt"
+                )
+                break
             if not member.complete:
                 self._ends_early("truncated gzip member")
                 break
@@ -382,6 +392,8 @@ class Recording:
         out = [gap.note for gap in self.gaps]
         if self.ends_early:
             out.append(self.ends_early)
+        if self._damaged_end:
+            out.append(self._damaged_end)
         return out
 
     def no_samples(self) -> RecordingError:

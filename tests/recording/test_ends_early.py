@@ -229,3 +229,72 @@ def test_a_repeated_n_at_a_later_time_is_a_failed_sample_not_damage(
     assert rec.seqs[4] == rec.seqs[5]
     feed = ReplayFeed(rec)
     assert [feed.number_of(rec.snapshot(i)) for i in range(len(rec))] == list(range(1, N + 1))
+
+
+@pytest.mark.parametrize("mask", [0x01, 0xFF])
+def test_a_flipped_byte_at_the_end_of_a_full_file_is_damage_never_a_cut(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path, mask: int
+) -> None:
+    """A flip in the last block's final bytes can leave inflate wanting more data at the end
+    of the file: it read the gzip trailer as data. That was `cut after sample 59 (truncated
+    gzip member)` for a file whose bytes all were there; the block fails its check (it is left
+    out whole), or its data matches the trailer's CRC and every sample is kept."""
+    path = tmp_path / "flipped.tsr"
+    for back in range(9, 61):
+        data = bytearray(good)
+        data[-back] ^= mask
+        path.write_bytes(data)
+        rec = Recording(path)
+        assert rec.ends_early is None or "cut" not in rec.ends_early, (back, rec.ends_early)
+        if len(rec) == N:  # the block's data checks out: only the deflate end is damaged
+            assert rec.notes == [INTACT_END], back
+            assert not rec.truncated
+        else:
+            assert len(rec) == 2 * BLOCK, (back, rec.ends_early)
+            assert rec.ends_early is not None
+            assert rec.ends_early.startswith(
+                f"recording ends early: damaged after sample {2 * BLOCK} (record "
+            ), back
+    same_samples(rec, snaps)
+
+
+INTACT_END = (
+    f"recording's end is damaged after sample {N}, its last: the samples of its last block"
+    " are all there (they match the block's CRC); the compressed bytes after them are corrupt"
+)
+
+
+def test_a_flip_in_the_last_deflate_byte_keeps_every_sample_and_says_the_end_is_damaged(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    """The byte before the gzip trailer holds the final block's end code: all samples are
+    there, and said to be (not `cut after sample 60`)."""
+    src, out = tmp_path / "end.tsr", tmp_path / "out.tsr"
+    data = bytearray(good)
+    data[-9] ^= 0xFF
+    src.write_bytes(data)
+    rec = Recording(src)
+    assert len(rec) == N and rec.ends_early is None and not rec.truncated
+    assert rec.notes == [INTACT_END]
+    same_samples(rec, snaps)
+    done = tcpscope("--replay", str(src), "record", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"tcpscope: {src}: {INTACT_END}\n" in done.stderr
+    assert len(Recording(out)) == N
+
+
+def test_every_cut_inside_the_last_block_is_still_a_cut(
+    good: bytes, snaps: list[Snapshot], tmp_path: Path
+) -> None:
+    """The end is told from a cut by the gzip trailer at the end of the file; a cut file has
+    none (its last 8 bytes are compressed data), so each cut point still says `cut`."""
+    last = gzip_members(good)[2]
+    path = tmp_path / "cut.tsr"
+    sizes = [*range(last + 20, len(good), 211), *range(len(good) - 40, len(good))]
+    for size in sizes:
+        path.write_bytes(good[:size])
+        rec = Recording(path)
+        assert rec.ends_early == (
+            f"recording ends early: cut after sample {len(rec)} (truncated gzip member)"
+        ), size
+    same_samples(rec, snaps)
