@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +28,7 @@ import pytest
 
 from core.ipsec import IpsecSampler, ProviderView
 from core.ipsec.providers.strongswan import StrongswanProvider
+from core.metrics.late_reads import GRACE_VIEWS
 from tests.lab.ipsec_lab import IpsecLab
 from tests.lab.own_lab import own_lab
 from tests.metrics.exporter import Exporter, exporter, value
@@ -38,7 +40,7 @@ T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
 FLOOD = 3000
 """1000-byte datagrams to the stopped charon's UDP 500: more than its receive buffer holds."""
-HOLD_S = 7.0
+HOLD_S = 10.0
 """How long charon stays stopped: past the provider's 2 s + 2 s VICI timeouts and its retry."""
 
 
@@ -130,10 +132,17 @@ def test_a_stopped_charon_holds_back_no_other_provider_and_is_down_within_an_int
             flood(lab)
             seen = in_netns(lab.a.netns, lambda: watch(running, stopped_at, base))
             # One interval to the next sample, one (the read deadline) for it: 2 s, and slack
-            # for a busy 2-core host. The flood itself takes a few tenths of a second.
-            for sign in ("strongswan down", "kernel queue", "kernel drops"):
+            # for a busy 2-core host. The flood itself takes a few tenths of a second. The
+            # exporter holds a late charon's last figures for GRACE_VIEWS samples (one slow
+            # answer is no 0): its "down" comes that many intervals (1 s) later.
+            bounds = {
+                "strongswan down": 3.0 + GRACE_VIEWS,
+                "kernel queue": 3.0,
+                "kernel drops": 3.0,
+            }
+            for sign, bound in bounds.items():
                 assert sign in seen, f"{sign} not seen in {HOLD_S} s after SIGSTOP: {seen}"
-                assert seen[sign] < 3.0, f"{sign} only {seen[sign]:.1f} s after SIGSTOP: {seen}"
+                assert seen[sign] < bound, f"{sign} only {seen[sign]:.1f} s after SIGSTOP: {seen}"
         finally:
             os.kill(charon, signal.SIGCONT)
         back = time.monotonic() + 40.0  # the provider's backoff may be at its longest wait
@@ -150,11 +159,12 @@ def test_a_stopped_charon_holds_back_no_other_provider_and_is_down_within_an_int
     for line in down:  # sentences, not an errno
         assert "Errno" not in line and "Resource temporarily" not in line, line
     # One line for the whole hang, in a sentence (the provider's own later timeout and
-    # retries are the same kind of failure).
-    assert down == [
-        f"tcpscope: ipsec: strongswan down: not responding: charon on {lab.a.vici} did not "
-        "answer within 1 s"
-    ], log
+    # retries are the same kind of failure). It is said once the grace of GRACE_VIEWS late
+    # samples is over, in the words of that last late read (its wait grows with retries).
+    (line,) = down
+    said = f"tcpscope: ipsec: strongswan down: not responding: charon on {lab.a.vici} did not "
+    assert line.startswith(said), log
+    assert re.fullmatch(r"answer within [0-9.]+ s", line.removeprefix(said)), log
 
 
 class SlowVici:
