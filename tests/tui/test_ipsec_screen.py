@@ -53,7 +53,7 @@ from tui.key_scroll import KeyScroll
 from tui.screens.help import HelpScreen
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.header import HeaderBar
-from tui.widgets.rate_sparkline import Column, RateSparkline, bucket
+from tui.widgets.rate_sparkline import Column, RateSparkline, bucket, span
 
 PROVIDERS = ("kernel", "strongswan")
 HOST = "ipsec-test-host"
@@ -410,10 +410,11 @@ def test_bucket_keeps_short_history_and_drops_leading_gaps() -> None:
 
 def test_bucket_downsamples_by_max_and_marks_a_gap_without_losing_the_peak() -> None:
     history = tuple(float(i) for i in range(12))
-    assert peaks(bucket(history, 4, end=12)) == [2.0, 5.0, 8.0, 11.0]
+    # 12 samples in 4 columns: 4 a column (a power of two), 3 columns drawn.
+    assert peaks(bucket(history, 4, end=12)) == [3.0, 7.0, 11.0]
     with_gap = (*history[:7], None, *history[8:])
     fitted = bucket(with_gap, 4, end=12)
-    assert fitted[2] == Column(8.0, True) and [c.gapped for c in fitted].count(True) == 1
+    assert fitted[1] == Column(6.0, True) and [c.gapped for c in fitted].count(True) == 1
     assert bucket((1.0, *[None] * 5, 2.0, 2.0), 4, end=8)[1] == Column(None, True)
 
 
@@ -452,26 +453,38 @@ def test_bucket_edges_stay_put_as_the_window_slides(width: int) -> None:
 
 
 @pytest.mark.parametrize("width", [18, 23, 78])
-def test_bucket_puts_every_series_of_a_sampler_on_one_fixed_time_axis(width: int) -> None:
+def test_bucket_puts_every_series_of_a_sampler_on_one_time_axis(width: int) -> None:
     """A gauge and a total (its first sample has no rate) of one sampler, a history of 600
-    filling: the same columns at every sample, and a spike's column moves left a whole column
-    at a time, never right (a scale from the window's length halved the picture at once)."""
+    filling: a sample a column while they fit, then a power of two a column; the same columns
+    for both at every sample, and between doublings a spike's column moves left a whole
+    column at a time, never right."""
     capacity, spike_at = 600, 5
     gauge = [1.0] * 700
     total = [None, *([0.0] * 699)]
     total[spike_at - 1] = 50.0
-    distances = []
+    distances: dict[int, list[int]] = {}
     for end in range(1, 701):
         start = max(0, end - capacity)
+        size = span(min(end, capacity), width)
         g = bucket(gauge[start:end], width, end=end, capacity=capacity)
         t = bucket(total[start:end], width, end=end, capacity=capacity)
-        assert len(g) - len(t) in ((0, 1) if end < capacity // width else (0,)), end
-        assert len(g) <= width
+        assert len(g) - len(t) == (1 if size == 1 else 0), end  # the total's blank first
+        assert len(g) == min(width, (end - 1) // size - start // size + 1), end
         if 50.0 in peaks(t):
-            distances.append(len(t) - 1 - peaks(t).index(50.0))
-    assert len(distances) == capacity  # shown as long as the history holds it
-    steps = [b - a for a, b in itertools.pairwise(distances)]
-    assert set(steps) <= {0, 1}, distances
+            distance = len(t) - 1 - peaks(t).index(50.0)
+            assert distance == (end - 1) // size - (spike_at - 1) // size, end
+            distances.setdefault(size, []).append(distance)
+    assert sum(map(len, distances.values())) == capacity  # shown as long as the history holds it
+    assert len(distances) > 1  # through a doubling
+    for run in distances.values():
+        steps = [b - a for a, b in itertools.pairwise(run)]
+        assert set(steps) <= {0, 1}, run
+
+
+def test_span_is_the_smallest_power_of_two_that_fits() -> None:
+    seen = (0, 1, 10, 80, 81, 160, 161, 600)
+    assert [span(n, 80) for n in seen] == [1, 1, 1, 1, 2, 2, 4, 8]
+    assert span(600, 25) == 32  # a full default history in a row's 25 cells: 19 of them
 
 
 async def test_burst_before_a_reset_shows_in_the_row_and_detail_sparklines() -> None:
@@ -524,13 +537,16 @@ def _drawn_trend(screen: IpsecScreen, counter: str) -> str:
     return line[spark.region.x : spark.region.right]
 
 
-async def test_every_row_draws_one_time_axis_and_a_spike_only_moves_left() -> None:
-    """The reviewer at 80 columns, ~23 s in: the gauges' sparklines went from a sample a cell
-    to half as many cells, the totals' (whose first sample has no rate) a sample later, so one
-    screen drew 18 cells for ActiveAcquire and 23 for AcquireFailures, and a spike moved from
-    10 cells from the right to 8. Every row has the same columns (the same time spans, the
-    newest on the right) at every sample, and a spike only moves left, a column at a time."""
-    spike_at = 10
+async def test_a_new_session_draws_a_sample_a_cell_and_every_row_one_time_axis() -> None:
+    """The engineer opening the screen to troubleshoot, at 80 columns with the default 10
+    minutes of history: each cell was 24 samples, so a new session showed one cell for ~24 s
+    and a burst in the last 10 s was one cell. Now a cell spans the smallest power of two of
+    samples that fits the samples seen so far in the width: at sample 10 each sample is its
+    own cell. Every row has the same columns at every sample (the provider's sample count
+    sets the span, not a row's history; a total's first sample, without a rate, is a blank
+    cell), and a spike stays on its sample's cell: between doublings it moves only left, a
+    whole cell at a time. The detail pane's sparkline follows the same rule at its width."""
+    spike_at = 4
 
     def frames(i: int) -> IpsecFrame:
         frame = strongswan_frame(5)
@@ -539,30 +555,61 @@ async def test_every_row_draws_one_time_axis_and_a_spike_only_moves_left() -> No
         return dataclasses.replace(frame, values=values)
 
     provider = ScriptedIpsecProvider("strongswan", frames, version="5.9.8")
-    feed = SteppedIpsecFeed([provider], history_s=60.0)
+    feed = SteppedIpsecFeed([provider], history_s=600.0)
     app = TcpscopeApp(feed, hostname=HOST)
     gauges, totals = ("ActiveAcquire", "AcquireHeapSize"), ("AcquireFailures", "InvalidPackets")
+
+    def span_for(seen: int, width: int) -> int:
+        size = 1
+        while -(-seen // size) > width:
+            size *= 2
+        return size
+
     async with app.run_test(size=(80, 40)) as pilot:
         await pilot.press("2")
         screen = app.screen
         assert isinstance(screen, IpsecScreen)
-        width = 0
-        distances: list[int] = []
-        for sample in range(1, 70):
+        spiked = 0  # the spike's sample number, once drawn
+        spans: set[int] = set()
+        last: tuple[int, int] | None = None  # (span, the spike's column) a sample before
+        for sample in range(1, 61):
             await advance(pilot, app, feed)
             drawn = {name: _drawn_trend(screen, name) for name in (*gauges, *totals)}
             width = len(drawn["ActiveAcquire"])
-            # Drawn as far left as each other: at most the totals' first sample (no rate
-            # yet) is a blank cell of its own, never a shift of the rest.
-            extents = [len(line.lstrip()) for line in drawn.values()]
-            assert max(extents) - min(extents) <= 1, (sample, drawn)
+            assert {len(line) for line in drawn.values()} == {width}, (sample, drawn)
+            size = span_for(sample, width)
+            spans.add(size)
+            cells = -(-sample // size)
+            for name, line in drawn.items():
+                # A sample a cell at first; a total's first sample has no rate: blank.
+                blank = name in totals and size == 1
+                assert len(line.lstrip()) == cells - blank, (sample, size, name, line)
+            if sample == 10:
+                assert len(drawn["ActiveAcquire"].lstrip()) == 10, drawn
             spike = drawn["InvalidPackets"]
-            if "█" in spike:
-                distances.append(len(spike) - 1 - spike.rindex("█"))
-        assert 10 < width < 60  # more samples than cells: the columns held several
-        assert distances and distances[-1] > 0, distances
-        steps = [b - a for a, b in itertools.pairwise(distances)]
-        assert set(steps) <= {0, 1}, distances
+            if "█" not in spike:
+                assert not spiked, (sample, spike)
+                continue
+            column = spike.rindex("█")
+            spiked = spiked or sample  # first drawn on the right: its own sample's number
+            assert len(spike) - 1 - column == (sample - 1) // size - (spiked - 1) // size
+            if last is not None and last[0] == size:
+                assert column in (last[1], last[1] - 1), (sample, spike)  # only left
+            last = (size, column)
+        assert spiked and spans >= {1, 2, 4}, (spiked, spans)
+        await pilot.press("slash", *"invalidpackets", "enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, CounterDetailScreen)
+        spark = detail.query_one(RateSparkline)
+        strips = detail._compositor.render_strips()
+        line = "".join(seg.text for seg in strips[spark.region.bottom - 1])
+        line = line[spark.region.x : spark.region.right]
+        size = span_for(60, len(line))
+        assert size == 1 and len(line.lstrip()) == 59, line  # a sample a cell, the first blank
+        assert len(line) - 1 - line.rindex("█") == 60 - spiked, line
 
 
 class TestIpsecNativeSnapshots:

@@ -7,12 +7,12 @@ colour component classes, and draws ``None`` as a gap glyph. It owns no history:
 core's ``CounterRow.history`` every sample (:meth:`RateSparkline.show`).
 
 Unlike Textual's renderable, bars are scaled from zero, so a flat non-zero rate is drawn high
-and a flat zero low. Layout: a fixed time axis, newest on the right, a full history's worth
-of samples across the width (``max`` per column, on fixed sample numbers so the picture does
-not jitter as the window slides, nor change scale as it fills): every row of one screen
-draws the same time spans in the same columns. A column holding a gap shows its peak in the
-gap colour (the gap glyph when the peak is the lowest bar), so neither a reset nor the burst
-just before it disappears by downsampling.
+and a flat zero low. Layout: one time axis, newest on the right, a column a power of two of
+samples, the fewest that fit the samples seen so far (``max`` per column, on fixed sample
+numbers so the picture does not jitter as the window slides): a new session draws a sample
+a column, and every row of one screen draws the same time spans in the same columns. A
+column holding a gap shows its peak in the gap colour (the gap glyph when the peak is the
+lowest bar), so neither a reset nor the burst just before it disappears by downsampling.
 """
 
 from __future__ import annotations
@@ -51,27 +51,43 @@ class Column(NamedTuple):
     gap colour, so the restart still shows while the burst before it keeps its height."""
 
 
+def span(seen: int, width: int) -> int:
+    """Samples a column holds: the smallest power of two that fits ``seen`` samples in
+    ``width`` columns (at least 1).
+
+    Why a power of two of the samples seen, not a full history's worth: at 80 columns a
+    column was 24 samples of the default 10 minutes, so a new session drew one cell for
+    ~24 s and a burst of the last 10 s was one cell; now a new session draws a sample a
+    column, and the span doubles as the history outgrows the width (a column of the old span
+    becomes half of a new one: its samples are never split)."""
+    size = 1
+    while size * width < seen:
+        size *= 2
+    return size
+
+
 def bucket(samples: Sequence[Sample], width: int, end: int = 0, capacity: int = 0) -> list[Column]:
-    """``samples`` fitted to ``width`` columns on a fixed time axis: the newest on the right,
-    ``size = ceil(capacity / width)`` samples a column (max per column).
+    """``samples`` fitted to ``width`` columns on one time axis: the newest on the right,
+    :func:`span` samples a column (max per column) for the samples seen so far.
 
     ``end``: the sample number of the newest sample (0: not known, the window's own length is
     used); ``capacity``: how many samples a full history holds (0: not known, the window's
-    length). Why a fixed size: with one from the window's length, a row went from a sample
-    a column to half as many columns at once as its history outgrew the width, a total (whose
-    first sample has no rate) one sample after a gauge, so rows of one screen drew different
-    time spans and a spike jumped right. Columns hold fixed sample numbers (``(n - 1) //
-    size``), the same for every series of one sampler: a sample keeps its column as the
-    window slides, which moves the picture a whole column or not at all. A column shows the
-    peak of the values it has (a spike just before a restart is what the user is looking
-    for); it is a gap only when it has no value. Returns one entry per drawn column, the
-    newest last (possibly fewer than ``width``: the left is then blank); samples before the
-    first value are "no data yet" (a total's first sample has no rate): blank, not a gap.
+    length). The samples seen are ``min(end, capacity)``: the provider's count, the same for
+    every row of one sampler at one moment (a row's own history may be shorter), so every row
+    draws the same time spans in the same columns; a span from each row's window had a
+    total (whose first sample has no rate) halve its picture a sample after a gauge.
+    Columns hold fixed sample numbers (``(n - 1) // span``, multiples of the span): between
+    doublings a sample keeps its column as the window slides, which moves the picture a
+    whole column or not at all. A column shows the peak of the values it has (a spike just
+    before a restart is what the user is looking for); it is a gap only when it has no
+    value. Returns one entry per drawn column, the newest last (possibly fewer than
+    ``width``: the left is then blank); samples before the first value are "no data yet" (a
+    total's first sample has no rate): blank, not a gap.
     """
     if width <= 0 or not samples:
         return []
-    end = end or len(samples)
-    size = max(1, -(-max(capacity, len(samples)) // width))  # ceil
+    end = max(end, len(samples))
+    size = span(min(end, capacity or len(samples)), width)
     first = end - len(samples) + 1  # the oldest sample's number (1 = the sampler's first)
     newest = (end - 1) // size
     oldest = newest - width + 1  # a column further left, partly slid out, is not drawn
@@ -170,8 +186,8 @@ class RateSparkline(Sparkline):
     """The sample number of the newest sample (``ProviderView.sample_no``; 0: not known): fixes
     the bucket edges. Set before ``history``."""
     capacity: reactive[int] = reactive(0, layout=False)
-    """Samples a full history holds (``ProviderView.history_len``; 0: not known): fixes the
-    samples a column. Set before ``history``."""
+    """Samples a full history holds (``ProviderView.history_len``; 0: not known): caps the
+    samples seen, which set the samples a column (:func:`span`). Set before ``history``."""
     _drawn: tuple[Size, list[Strip]] | None = None
     """The size shown at and the lines last shown by :meth:`show`."""
 
