@@ -180,7 +180,7 @@ def test_another_users_process_is_not_signalled() -> None:
         )
         bag.children.append(child)
         code = (
-            "from core.connections.actions import ProcessTarget, terminate\n"
+            "from core.connections.process_end import ProcessTarget, terminate\n"
             f"print(terminate(ProcessTarget({child.pid}, None, ())).message)\n"
         )
         argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PY, "-c", code]

@@ -121,7 +121,6 @@ if TYPE_CHECKING:
         PEER_RESET,
         CloseTarget,
         Outcome,
-        ProcessTarget,
         Refusal,
         affected,
         close_connections,
@@ -130,12 +129,9 @@ if TYPE_CHECKING:
         close_targets,
         closed_by_peer,
         endpoints,
-        kill,
         no_process_to_end,
         process_label,
-        process_target,
         refused_now,
-        terminate,
         unclosable,
         waiting_to_accept,
     )
@@ -158,6 +154,7 @@ if TYPE_CHECKING:
     from core.connections.namespaces import label as namespace_label
     from core.connections.oneshot import take_snapshot
     from core.connections.owner_cells import OWNERLESS_CELLS, OWNERLESS_SHORT
+    from core.connections.process_end import ProcessTarget, kill, process_target, terminate
     from core.connections.property_rules import PROPERTIES, PropertySpec, Provenance, cell_rule
     from core.connections.property_rules import rule as property_rule
     from core.connections.property_rules import value as property_value
@@ -208,7 +205,6 @@ else:
                 "PEER_RESET",
                 "CloseTarget",
                 "Outcome",
-                "ProcessTarget",
                 "Refusal",
                 "affected",
                 "close_connections",
@@ -217,14 +213,17 @@ else:
                 "close_refused_here",
                 "close_targets",
                 "endpoints",
-                "kill",
                 "no_process_to_end",
                 "process_label",
-                "process_target",
                 "refused_now",
-                "terminate",
                 "unclosable",
                 "waiting_to_accept",
+            ),
+            "process_end": (
+                "ProcessTarget",
+                "kill",
+                "process_target",
+                "terminate",
             ),
             "cmdline": ("CMDLINE_LIMIT", "cmdline_bytes", "cmdline_head"),
             "completion": ("Completion", "complete", "field_values"),

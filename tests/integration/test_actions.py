@@ -15,15 +15,12 @@ import pytest
 from core.connections.actions import (
     TIME_WAIT_REFUSED,
     Closer,
-    ProcessTarget,
     Refusal,
     close_connections,
     close_targets,
-    kill,
-    process_target,
-    terminate,
 )
 from core.connections.model import TcpConnection, TcpState
+from core.connections.process_end import ProcessTarget, kill, process_target, terminate
 from core.connections.sources.inet_diag import InetDiagDumper
 from core.connections.sources.procinfo import fetch_process
 from tests.integration.conftest import IS_LINUX, Sampling

@@ -22,6 +22,7 @@ from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
 import core.connections.actions as core_actions
+import core.connections.process_end as process_end
 import tui.connections.actions as tui_actions
 from core.connections.model import OwnerStatus, TcpConnection, TcpState
 from core.demo import demo_feed
@@ -271,7 +272,7 @@ async def test_palette_close_then_cancel_closes_nothing(bag: SocketBag) -> None:
 async def test_k_terminates_then_offers_sigkill(
     bag: SocketBag, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
+    monkeypatch.setattr(process_end, "TERM_GRACE_S", 0.3)
     child, port = bag.child_listener(ignore_term=True)
     app = live_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -428,7 +429,7 @@ async def test_k_on_a_process_whose_sockets_a_fork_shares_says_none_close(
     socket, so ending it closes neither. The dialog said "all 2 connections close when it
     exits" above "2 of its sockets are shared ... they stay open"; it now says none closes,
     and after SIGKILL both sockets are indeed still open, held by the fork."""
-    monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
+    monkeypatch.setattr(process_end, "TERM_GRACE_S", 0.3)
     child, fork, port = bag.forked_close_wait()
     app = live_app()
     async with app.run_test(size=(100, 30)) as pilot:

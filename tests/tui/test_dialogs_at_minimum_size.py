@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from textual.pilot import Pilot
 
-import core.connections.actions as core_actions
+import core.connections.process_end as process_end
 from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import confirm, live_app, select, until
 from tests.tui.test_ipsec_screen import drawn_lines
@@ -114,7 +114,7 @@ async def test_an_established_close_dialog_shows_its_buttons_at_60x16(bag: Socke
 async def test_terminate_and_kill_dialogs_show_their_buttons_at_60x16(
     bag: SocketBag, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
+    monkeypatch.setattr(process_end, "TERM_GRACE_S", 0.3)
     child, port = queue_child(bag)
     app = live_app()
     async with app.run_test(size=SIZE) as pilot:

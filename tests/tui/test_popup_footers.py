@@ -17,7 +17,7 @@ import pytest
 from textual.screen import Screen
 from textual.widgets._footer import FooterKey
 
-import core.connections.actions as core_actions
+import core.connections.process_end as process_end
 from tests.integration.sockets import SocketBag
 from tests.tui.scripted import SteppedFeed
 from tests.tui.test_actions import confirm, live_app, select, toasts, until
@@ -51,7 +51,7 @@ DIALOG = ["⏎ Cancel", "tab Other button", "y Yes", "n/esc Cancel"]
 async def test_the_kill_dialogs_footer_lists_their_keys(
     bag: SocketBag, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
+    monkeypatch.setattr(process_end, "TERM_GRACE_S", 0.3)
     child, port = bag.child_listener(ignore_term=True)
     app = live_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -17,7 +17,7 @@ import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
 
-import core.connections.actions as core_actions
+import core.connections.process_end as process_end
 from tests.integration.sockets import SocketBag
 from tests.tui.test_actions import confirm, live_app, row, select, toasts, until
 from tests.tui.test_ipsec_screen import drawn_lines, open_ipsec
@@ -95,7 +95,7 @@ async def test_a_kill_toast_never_covers_the_next_terminate_dialog(
 ) -> None:
     """K, y, y on a process that ignores SIGTERM leaves "… exited after SIGKILL"; K on another
     process (six listeners: its dialog lists five) opened its dialog under that toast."""
-    monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
+    monkeypatch.setattr(process_end, "TERM_GRACE_S", 0.3)
     stubborn, port = bag.child_listener(ignore_term=True)
     other, other_port = bag._spawn(
         "import socket,sys\n"
@@ -139,7 +139,7 @@ async def test_a_toast_under_the_terminate_dialog_survives_the_kill_question(
     """K, a toast comes while the question is up (hidden under it), y, the process ignores
     SIGTERM: the Kill question that follows dropped that toast unseen, as it drops the toasts
     shown before a first question. It shows once the last question is answered."""
-    monkeypatch.setattr(core_actions, "TERM_GRACE_S", 0.3)
+    monkeypatch.setattr(process_end, "TERM_GRACE_S", 0.3)
     stubborn, port = bag.child_listener(ignore_term=True)
     app = live_app()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
