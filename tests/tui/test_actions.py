@@ -479,7 +479,7 @@ def test_k_counts_the_connections_that_close_apart_from_those_a_child_shares(
     """This process holds a listener a child also holds (passed on exec) and a connection
     of its own: ending it would close the connection only. The dialog counts just that one."""
     from core.connections import process_target, take_snapshot
-    from tui.connections.actions import terminate_body
+    from tui.connections.dialog_bodies import terminate_body
 
     listener = bag.listener()
     client, _ = bag.pair(listener)

@@ -48,7 +48,7 @@ async def test_the_k_dialog_lists_each_ipv6_connection_on_one_line() -> None:
     from rich.console import Console
 
     from core.connections import ProcessTarget
-    from tui.connections.actions import terminate_body
+    from tui.connections.dialog_bodies import terminate_body
 
     feed = SteppedFeed([ScriptedFrame(ROWS, PROCS)], name="netlink")
     app = make_app(feed)
@@ -72,7 +72,7 @@ async def test_the_close_dialog_shows_long_ipv6_endpoints_whole_on_two_aligned_l
     from rich.console import Console
 
     from core.connections import CloseTarget
-    from tui.connections.actions import close_body
+    from tui.connections.dialog_bodies import close_body
 
     short = ScriptedConn("192.0.2.1", 443, "198.51.100.7", 50009, TcpState.ESTABLISHED, pid=7)
     feed = SteppedFeed([ScriptedFrame([*ROWS, short], PROCS)], name="netlink")
