@@ -15,6 +15,7 @@ Real loopback sockets, the real app at 80x24 (the pane over the whole screen).
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from textual.widgets import Input, Static
 
 from core.commands.feeds import FeedOptions, make_feed
 from tests.integration.sockets import SocketBag
+from tests.netns.lab import ready
 from tests.tui.test_actions import row, toasts, until
 from tests.tui.test_app import pane_text, static_text
 from tui.app import TcpscopeApp
@@ -157,4 +159,67 @@ async def test_no_connection_selected_never_sits_over_an_old_property_list(
         if "no connection selected" in text:
             assert "properties" not in text and f"{cport}" not in text, text
             assert banner(pane) == ""
+    await app.feed.aclose()
+
+
+HOLDER = (
+    "import socket,struct,sys,time\n"
+    "port,cport=int(sys.argv[1]),int(sys.argv[2])\n"
+    "srv=socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "srv.bind(('127.0.0.1', port)); srv.listen()\n"
+    "cli=socket.socket(); cli.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "cli.bind(('127.0.0.1', cport)); cli.connect(('127.0.0.1', port))\n"
+    "acc,_=srv.accept()\n"
+    # Closed by a reset when the process ends: no TIME_WAIT row keeps the 4-tuple listed.
+    "for s in (cli, acc):\n"
+    "    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\n"
+    "print('ready', flush=True); time.sleep(120)\n"
+)
+
+
+def free_ports() -> tuple[int, int]:
+    """Two loopback ports free now (the kernel's picks, let go of at once)."""
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        return a.getsockname()[1], b.getsockname()[1]
+
+
+async def test_the_gone_banner_says_when_the_same_connection_id_is_back(tmp_path: Path) -> None:
+    port, cport = free_ports()
+    argv = [sys.executable, "-c", HOLDER, str(port), str(cport)]
+    app = app_for(tmp_path, f"port:{port},{cport}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        with ready(argv) as first:
+            await until(pilot, lambda: row(app, cport, port))
+            old = row(app, cport, port)
+            assert old is not None and old.owning_process == first.pid
+            screen = app.screen
+            assert isinstance(screen, ConnectionsScreen)
+            table = screen.query_one(ConnTable)
+            await until(pilot, lambda: table.move_cursor_to(old.instance_id))
+            await pilot.press("enter")
+            pane = screen.query_one(DetailPane)
+            await until(pilot, lambda: pane.row_id == old.instance_id)
+            first.kill()
+            first.wait()
+            await until(pilot, lambda: "no longer in the table" in banner(pane))
+        with ready(argv) as second:
+            await until(pilot, lambda: (r := row(app, cport, port)) and r.owning_process)
+            new = row(app, cport, port)
+            assert new is not None and new.instance_id == old.instance_id
+            await until(pilot, lambda: new.instance_id in table.index.rows)
+            await pilot.pause(3 * INTERVAL_S)
+            # Live in the table again: the pane never says otherwise, and says how to see it.
+            said = banner(pane)
+            assert "no longer in the table" not in said, said
+            assert "new connection with the same endpoints" in said, said
+            assert "Enter shows it" in said, said
+            await refused(pilot, app, "new connection with the same endpoints")
+            # Enter shows the new one: its process, no banner, the cursor on it.
+            await pilot.press("enter")
+            await until(pilot, lambda: banner(pane) == "")
+            assert screen.detail_open and pane.row_id == new.instance_id
+            assert f"PID {second.pid}" in pane_text(pane) or str(second.pid) in pane_text(pane)
+            assert table.cursor_id == new.instance_id
     await app.feed.aclose()

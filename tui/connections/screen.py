@@ -37,7 +37,7 @@ from tui import format as fmt
 from tui.connections import actions as acts
 from tui.connections.columns import BY_KEY, Column
 from tui.connections.conn_table import ConnTable
-from tui.connections.detail import HIDDEN_TEXT, DetailPane, gone_text
+from tui.connections.detail import HIDDEN_TEXT, DetailPane, back_text, gone_text
 from tui.connections.state_bar import StateBar
 from tui.covered import CoverHeld
 from tui.footer import KeysFooter
@@ -364,6 +364,12 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
         if not self.detail_open and table.cursor_group is not None:
             table.toggle_group()
             return
+        pane = self.query_one(DetailPane)
+        if self.detail_open and pane.back:
+            # Gone, and its endpoints' new connection listed now: shown, as the banner says.
+            pane.unmark()
+            self._show_detail()
+            return
         self.detail_open = not self.detail_open
         self.set_class(self.detail_open, "-detail-open")
         if self.detail_open:
@@ -399,7 +405,9 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
         if conn is None:
             if pane.gone_since is None:
                 self._watch_tcp_info(None)
-                pane.mark_gone(snap.time)
+            # Its InstanceID listed again (the same endpoints, a new socket): said so, and
+            # Enter shows it; the last values stay the old one's until then.
+            pane.mark_gone(pane.gone_since or snap.time, back=bound in table.index.rows)
             return
         self._draw_detail(pane, snap, conn)
         if table.index.position(bound) is None:
@@ -436,7 +444,8 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
         if not self.detail_open:
             return None
         if pane.gone_since is not None:
-            return f"the connection shown is {gone_text(pane.gone_since)}"
+            said = back_text if pane.back else gone_text
+            return f"the connection shown is {said(pane.gone_since)}"
         if pane.hidden:
             return f"the connection shown is {HIDDEN_TEXT}"
         return None
