@@ -552,6 +552,13 @@ class ConnTable(ScrollView, can_focus=True):
             conn = self.index.rows.get(row_id)
         return conn if conn is not None else self.index.record(row_id)
 
+    def connection(self, row_id: str) -> TcpConnection | None:
+        """Connection ``row_id`` (live or ghost) whether the filter lists it or not; None
+        once it left the table (the detail pane stays bound to it by this)."""
+        if row_id not in self.index.rows:
+            return None
+        return self._record(row_id)
+
     @property
     def cursor_connection(self) -> TcpConnection | None:
         """The connection (live or ghost) under the cursor; None on a group row."""

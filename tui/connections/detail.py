@@ -72,6 +72,26 @@ def gone_text(since: datetime) -> str:
     )
 
 
+def back_text(since: datetime) -> str:
+    """What the pane says over a gone connection once a connection with its InstanceID (the
+    same endpoints, in the same namespace: a new socket) is in the table again: never "no
+    longer in the table", and how to see the new one. Also the toast of a refused ``x``/``K``."""
+    return (
+        f"gone since {fmt.clock(since)} — a new connection with the same endpoints is in the "
+        "table now (Enter shows it); these are the old one's last values (x and K do nothing "
+        "here, Esc closes)"
+    )
+
+
+HIDDEN_TEXT: Final = (
+    "hidden by the filter (still live) — not a row of the table now, so x and K do nothing "
+    "here; / changes the filter, Esc closes"
+)
+"""What the pane says over a connection the filter leaves out (a new filter, or its State
+changed out of it): its values stay live, and the keys that act on the cursor's row do not
+reach it. Also the toast of a refused ``x``/``K``."""
+
+
 def process_table(
     conn: TcpConnection, proc: ProcessInfo | None, owners: str | None = None
 ) -> Table:
@@ -251,6 +271,10 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         self._width = 0
         self.gone_since: datetime | None = None
         """Set when the connection shown left the table: the pane keeps its last values."""
+        self.hidden = False
+        """The connection shown is live but the filter leaves it out of the table."""
+        self.back = False
+        """Gone, and a new connection with its InstanceID is in the table now."""
 
     def compose(self) -> ComposeResult:
         """Summary and sparkline first; the property list, process and tcp_info below."""
@@ -283,6 +307,7 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         self._mark(None)
         if conn is None:
             self.row_id, self._last = None, None  # bound to nothing: nothing can go
+            self._clear()
             body.show(Text("no connection selected"))
             return
         self._last = (conn, snap, proc, ghost, rate, history, kept)
@@ -344,29 +369,61 @@ class DetailPane(VerticalKeyScroll, can_focus=True):
         # A listener moves no bytes of its own: a rate line and a flat sparkline said nothing.
         self._draw_rate(info is not None and conn.state is not TcpState.LISTEN)
 
-    def mark_gone(self, since: datetime) -> None:
+    def _clear(self) -> None:
+        """Nothing below the summary: "no connection selected" sat above the last
+        connection's whole property list."""
+        for part in ("#detail-body", "#detail-missing-body", "#detail-more"):
+            self.query_one(part, LineStatic).show(Text(""))
+        self.query_one("#detail-missing", Collapsible).display = False
+        self._history = []
+        self._draw_rate(False)
+
+    def mark_hidden(self) -> None:
+        """The connection shown is live but the filter leaves it out (drawn by :meth:`show`
+        just before): said over it. Why not the cursor's row: the cursor went to a row the
+        filter lists, another connection, which the pane showed as if it were the same."""
+        self._mark(None, hidden=True)
+
+    def mark_gone(self, since: datetime, back: bool = False) -> None:
         """The connection shown has left the table (``since``: the sample it was first
         missing from): its last values stay, said to be gone. Why not the cursor's row: the
         cursor moves to the neighbour, which may be the same 4-tuple in another namespace, and
-        the pane showed that one as if it were the same connection (``x`` then closing it)."""
-        self._mark(since)
+        the pane showed that one as if it were the same connection (``x`` then closing it).
+        ``back``: a new connection with its InstanceID is in the table now (said so)."""
+        if (since, back) != (self.gone_since, self.back):
+            self._mark(since, back=back)
         self._draw_rate(False)  # no rate of a connection that is no more
 
-    def _mark(self, since: datetime | None) -> None:
-        self.gone_since = since
+    def unmark(self) -> None:
+        """Bound anew to its InstanceID (the new connection shown from the next draw on):
+        its answer first."""
+        self._mark(None)
+        self.scroll_home(animate=False, immediate=True)
+
+    def _mark(self, since: datetime | None, hidden: bool = False, back: bool = False) -> None:
+        self.gone_since, self.hidden, self.back = since, hidden, back
         gone = self.query_one("#detail-gone", Static)
-        gone.display = since is not None
-        if since is not None:
-            gone.update(Text(f"⚠ {gone_text(since)}", style="bold yellow"))
+        said = (
+            (back_text if back else gone_text)(since)
+            if since is not None
+            else HIDDEN_TEXT
+            if hidden
+            else None
+        )
+        gone.display = said is not None
+        if said is not None:
+            gone.update(Text(f"⚠ {said}", style="bold yellow"))
 
     def on_resize(self) -> None:
         """Fit the summary's one-line answers to the new width (the command line is cut)."""
         if self._last is not None and self.scrollable_content_region.width != self._width:
             conn, snap, proc, ghost, rate, history, kept = self._last
-            since = self.gone_since
+            since, hidden, back = self.gone_since, self.hidden, self.back
             self.show(conn, snap, proc, ghost, rate, history, kept)  # type: ignore[arg-type]
             if since is not None:
-                self.mark_gone(since)
+                self.mark_gone(since, back)
+            elif hidden:
+                self.mark_hidden()
 
     @staticmethod
     def _namespace_line(

@@ -24,6 +24,7 @@ from core.connections import (
     QueryError,
     ReverseDns,
     Snapshot,
+    TcpConnection,
     complete,
     field_values,
     namespace_misses,
@@ -36,7 +37,7 @@ from tui import format as fmt
 from tui.connections import actions as acts
 from tui.connections.columns import BY_KEY, Column
 from tui.connections.conn_table import ConnTable
-from tui.connections.detail import DetailPane, gone_text
+from tui.connections.detail import HIDDEN_TEXT, DetailPane, back_text, gone_text
 from tui.connections.state_bar import StateBar
 from tui.covered import CoverHeld
 from tui.footer import KeysFooter
@@ -362,6 +363,12 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
         if not self.detail_open and table.cursor_group is not None:
             table.toggle_group()
             return
+        pane = self.query_one(DetailPane)
+        if self.detail_open and pane.back:
+            # Gone, and its endpoints' new connection listed now: shown, as the banner says.
+            pane.unmark()
+            self._show_detail()
+            return
         self.detail_open = not self.detail_open
         self.set_class(self.detail_open, "-detail-open")
         if self.detail_open:
@@ -380,19 +387,36 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
             table.move_cursor_to(table.cursor_id or "")
 
     def _show_detail(self, follow: bool = False) -> None:
-        """Draw the pane: the cursor's connection, unless the one it shows has left the
-        table by itself (not the user's move: ``follow``), which it then keeps, said gone."""
+        """Draw the pane: the cursor's connection when the user moved it (``follow``), else
+        the connection the pane is bound to (its InstanceID), wherever the cursor went by
+        itself: said hidden when the filter leaves it out (still live), said gone once it
+        left the table. Never the cursor's neighbour as if it were the same connection."""
         table = self.table
         snap = self._snapshot
         if snap is None:
             return
         pane = self.query_one(DetailPane)
-        if not follow and self._left_table(pane):
+        bound = pane.row_id
+        if follow or bound is None or table.page is not None:  # a first page: not indexed yet
+            self._draw_detail(pane, snap, table.cursor_connection)
+            return
+        conn = None if pane.gone_since is not None else table.connection(bound)
+        if conn is None:
             if pane.gone_since is None:
                 self._watch_tcp_info(None)
-                pane.mark_gone(snap.time)
+            # Its InstanceID listed again (the same endpoints, a new socket): said so, and
+            # Enter shows it; the last values stay the old one's until then.
+            pane.mark_gone(pane.gone_since or snap.time, back=bound in table.index.rows)
             return
-        conn = table.cursor_connection
+        self._draw_detail(pane, snap, conn)
+        if table.index.position(bound) is None:
+            pane.mark_hidden()
+        elif table.cursor_id != bound:
+            table.move_cursor_to(bound)  # listed again: x and K act on the connection shown
+
+    def _draw_detail(self, pane: DetailPane, snap: Snapshot, conn: TcpConnection | None) -> None:
+        """Draw ``conn`` (live or ghost) in the pane, its tcp_info and rates followed."""
+        table = self.table
         proc = table.index.proc(conn) if conn is not None else None
         ghost = conn is not None and conn.instance_id in table.index.ghosts
         self._watch_tcp_info(conn.instance_id if conn is not None and not ghost else None)
@@ -411,20 +435,18 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
             kept=table.index.kept_namespace(iid) if ghost else None,
         )
 
-    def _left_table(self, pane: DetailPane) -> bool:
-        """The connection the pane shows is gone (marked so already, or no longer a row:
-        its ghost expired). A first page's rows are not the index's yet."""
-        if pane.gone_since is not None:
-            return True
-        bound = pane.row_id
-        return bound is not None and self.table.page is None and bound not in self.table.index.rows
-
-    def gone_pane(self) -> str | None:
-        """Why ``x``/``K`` do nothing now: the open pane shows a connection no longer in the
-        table (the cursor is on another row, out of sight at 80 columns)."""
+    def pane_refusal(self) -> str | None:
+        """Why ``x``/``K`` do nothing now: the open pane shows a connection that is not the
+        cursor's row (no longer in the table, or hidden by the filter), and the cursor is on
+        another row, out of sight at 80 columns."""
         pane = self.query_one(DetailPane)
-        if self.detail_open and pane.gone_since is not None:
-            return f"the connection shown is {gone_text(pane.gone_since)}"
+        if not self.detail_open:
+            return None
+        if pane.gone_since is not None:
+            said = back_text if pane.back else gone_text
+            return f"the connection shown is {said(pane.gone_since)}"
+        if pane.hidden:
+            return f"the connection shown is {HIDDEN_TEXT}"
         return None
 
     def action_toggle_missing(self) -> None:
@@ -560,12 +582,13 @@ class ConnectionsScreen(CoverHeld, Screen[None]):
         self._act("terminate")
 
     def _act(self, kind: str) -> None:
-        """Never on the cursor's row while the pane shows another, gone connection: it would
-        act on a row the user does not see (at 80 columns the pane covers the table)."""
-        gone = self.gone_pane()
-        if gone is not None:
+        """Never on the cursor's row while the pane shows another connection (gone, or hidden
+        by the filter): it would act on a row the user does not see (at 80 columns the pane
+        covers the table)."""
+        refusal = self.pane_refusal()
+        if refusal is not None:
             title = "Close connection" if kind == "close" else "Terminate process"
-            self.notify(gone, title=title, severity="warning", markup=False)
+            self.notify(refusal, title=title, severity="warning", markup=False)
             return
         acts.start(self, self.table, self._snapshot, kind)
 
