@@ -10,7 +10,7 @@ toast and a one-shot's notes.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from core.connections.filter_words import quoted
@@ -24,7 +24,7 @@ from core.connections.namespaces import (
     no_view_reason,
 )
 from core.connections.owner_cells import NO_PID_ZERO_ON_LINUX
-from core.connections.query import Query, namespace_test
+from core.connections.query import Query, Token, namespace_test
 from core.textsafe import composed, printable
 
 
@@ -58,12 +58,8 @@ def namespace_misses(
     unread = [i for i in view.present if i.read_by is ReadBy.UNREADABLE]
     lines = []
     empties = False
-    for token in query.tokens:
-        key = token.key
-        if token.ns_test is None or key is None:
-            continue
+    for token, key, what in _namespace_words(query):
         missed = [item for item in token.values if not any(map(namespace_test(key, (item,)), read))]
-        what = "container" if key == "container" else "network namespace"
         for item in missed:
             named = [i for i in unread if namespace_test(key, (item,))(i)]
             word = f"{key}:{quoted(item)}"  # as typed back: ``ns:'a,b'`` is one value
@@ -85,11 +81,7 @@ def _unviewed_misses(query: Query, source: str) -> NamespaceMisses:
     why = no_view_reason(source)
     lines = []
     empties = False
-    for token in query.tokens:
-        key = token.key
-        if token.ns_test is None or key is None:
-            continue
-        what = "container" if key == "container" else "network namespace"
+    for token, key, what in _namespace_words(query):
         for item in token.values:
             word = f"{key}:{quoted(item)}"
             if token.negated:
@@ -98,6 +90,14 @@ def _unviewed_misses(query: Query, source: str) -> NamespaceMisses:
                 lines.append(f"{word} matches no {what}: namespaces {why}")
         empties = empties or not token.negated
     return NamespaceMisses(tuple(lines), empties)
+
+
+def _namespace_words(query: Query) -> Iterator[tuple[Token, str, str]]:
+    """Each ``ns:``/``container:`` word of ``query``, its key and what it names."""
+    for token in query.tokens:
+        key = token.key
+        if token.ns_test is not None and key is not None:
+            yield token, key, "container" if key == "container" else "network namespace"
 
 
 def _why_unread(info: NamespaceInfo, view: NamespaceView) -> str:
