@@ -64,7 +64,7 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() and ch != "\\" else _escape(ch) for ch in text)
 
 
-def quoted(value: object) -> str:
+def rquoted(value: object) -> str:
     """``repr(value)`` for a message quoting what the user typed, except that the bytes an
     argument held that were not UTF-8 read ``\\xff``, as :func:`printable` shows them (a
     ``repr`` of the surrogate that Python decoded them to read ``\\udcff``)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from core.given import before_or_after, given, mark
-from core.textsafe import quoted
+from core.textsafe import rquoted
 
 _DECIMAL: Final = re.compile(r"[0-9]+")
 _REAL: Final = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -49,17 +49,17 @@ class AllWords(argparse.Action):
 def real(text: str) -> float:
     """``text`` as a finite decimal number (ASCII only), else an ArgumentTypeError."""
     if not _REAL.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"not a number: {quoted(text)}")
+        raise argparse.ArgumentTypeError(f"not a number: {rquoted(text)}")
     value = float(text)
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {quoted(text)}")
+        raise argparse.ArgumentTypeError(f"not a finite number: {rquoted(text)}")
     return value
 
 
 def integer(text: str, low: int, high: int, what: str = "value") -> int:
     """``text`` as an ASCII decimal integer within ``low``–``high``."""
     if not _DECIMAL.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"not a whole number (digits 0-9): {quoted(text)}")
+        raise argparse.ArgumentTypeError(f"not a whole number (digits 0-9): {rquoted(text)}")
     if len(text) > 20 or not low <= int(text) <= high:
         raise argparse.ArgumentTypeError(f"{what} out of range {low}-{high}: {text}")
     return int(text)
@@ -128,7 +128,7 @@ def provider_name(text: str) -> str:
     from core.ipsec import PROVIDER_NAMES
 
     if name not in PROVIDER_NAMES:
-        raise argparse.ArgumentTypeError(f"one of {', '.join(PROVIDER_NAMES)}, not {quoted(text)}")
+        raise argparse.ArgumentTypeError(f"one of {', '.join(PROVIDER_NAMES)}, not {rquoted(text)}")
     return name
 
 

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Final, TypeVar, cast
 from core.commands.arg_types import AllWords, non_empty, whole_between
 from core.given import Once
 from core.netns import ALL_NETNS, DEFAULT_NETNS, add_netns_argument
-from core.textsafe import is_digits, quoted
+from core.textsafe import is_digits, rquoted
 
 if TYPE_CHECKING:
     from core.connections import Endpoints, NamespaceView, ProcessInfo, Snapshot, TcpConnection
@@ -62,7 +62,7 @@ def enum_value(prop: str) -> Callable[[str], int]:
         if is_digits(text) and any(v.value == int(text) for v in table.every):
             return int(text)
         names = ", ".join(v.name for v in table.every)
-        raise argparse.ArgumentTypeError(f"unknown {prop} {quoted(text)} (one of: {names})")
+        raise argparse.ArgumentTypeError(f"unknown {prop} {rquoted(text)} (one of: {names})")
 
     return parse
 
@@ -208,7 +208,7 @@ def _address_test(text: str | None) -> Callable[[str, str], bool] | None:
     try:
         return address_test(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an IP address: {quoted(text)}") from None
+        raise argparse.ArgumentTypeError(f"not an IP address: {rquoted(text)}") from None
 
 
 def filter_expression(args: argparse.Namespace) -> str:

@@ -33,7 +33,7 @@ from core.ipsec import (
     source_for,
     start_hint,
 )
-from core.textsafe import printable, quoted, utf8
+from core.textsafe import printable, rquoted, utf8
 
 NO_PROVIDER: Final = "no IPsec provider found on this host"
 """Said when ``auto`` finds no source at all (``ipsec`` exits 1; ``record`` records none)."""
@@ -71,7 +71,7 @@ def _validate(args: argparse.Namespace) -> tuple[str, str | None]:
     provider = str(getattr(args, "provider", "auto")).strip().lower()
     if provider not in PROVIDER_NAMES:
         names = ", ".join(PROVIDER_NAMES)
-        raise UsageError(f"--provider must be one of {names}, not {quoted(provider)}")
+        raise UsageError(f"--provider must be one of {names}, not {rquoted(provider)}")
     vici: str | None = getattr(args, "vici", None)
     # The app's check too (core.commands.feeds). With --remote the path names a socket on the
     # server: the agent checks it there (core.commands.agent); here only that one was given.

@@ -23,7 +23,7 @@ from core.connections.property_rules import PROPERTIES, PropertySpec, rule
 from core.connections.seed_tables import ENUMS, EnumTable, EnumValue
 from core.connections.state_hints import NEVER_ON_LINUX, state_hint
 from core.errors import UsageError
-from core.textsafe import quoted
+from core.textsafe import rquoted
 
 TCP_CLASS: Final = descriptions.CLASS_NAME
 IPSEC_CLASS: Final = "MSiSCSI_MMIPSECStats"
@@ -68,7 +68,7 @@ def explain(target: str | None, value: str | None = None) -> dict[str, Any]:
     if class_part.lower() != TCP_CLASS.lower():
         what = "class" if dot else "class or property"
         raise UsageError(
-            f"unknown {what} {quoted(class_part)} (classes: {TCP_CLASS}, {IPSEC_CLASS}; "
+            f"unknown {what} {rquoted(class_part)} (classes: {TCP_CLASS}, {IPSEC_CLASS}; "
             "try: tcpscope explain)"
         )
     if not dot:
@@ -196,7 +196,7 @@ def _property(name: str) -> PropertySpec:
     spec = _BY_LOWER.get(name.lower())
     if spec is None:
         raise UsageError(
-            f"unknown property {quoted(name)} of {TCP_CLASS} (try: tcpscope explain {TCP_CLASS})"
+            f"unknown property {rquoted(name)} of {TCP_CLASS} (try: tcpscope explain {TCP_CLASS})"
         )
     return spec
 
@@ -210,7 +210,7 @@ def _find(table: EnumTable, text: str) -> EnumValue:
     prop = f"{TCP_CLASS}.{table.property}"
     if table.cim_type != "string" and _NUMBER_LIKE.fullmatch(text):
         if not _DIGITS.fullmatch(text):
-            raise UsageError(f"{prop} value {quoted(text)} is not a whole number (digits 0-9)")
+            raise UsageError(f"{prop} value {rquoted(text)} is not a whole number (digits 0-9)")
         top = _TYPE_MAX[table.cim_type]
         digits = text.lstrip("0") or "0"
         if len(digits) > len(str(top)) or int(digits) > top:  # no int() of 5000 digits
@@ -226,7 +226,7 @@ def _find(table: EnumTable, text: str) -> EnumValue:
         return named
     close = table.by_prefix(text) if text else ()
     hint = f"did you mean: {_names(close)}" if close else f"values: {_names(table.every)}"
-    raise UsageError(f"unknown {prop} value {quoted(text)} ({hint})")
+    raise UsageError(f"unknown {prop} value {rquoted(text)} ({hint})")
 
 
 def _names(values: Iterable[EnumValue]) -> str:

@@ -44,7 +44,7 @@ from core.connections.namespaces import (
 from core.connections.records import address_test, endpoint_text
 from core.connections.seed_tables import ENUMS
 from core.connections.services import service_port
-from core.textsafe import is_digits, printable, quoted, typed
+from core.textsafe import is_digits, printable, rquoted, typed
 
 FILTER_KEYS: Final = (
     "state",
@@ -146,7 +146,7 @@ def _states(key: str, item: str) -> frozenset[int]:
 
 def _number(key: str, text: str, top: int) -> int:
     if not is_digits(text):
-        raise QueryError(f"{key}: needs a number or a range like 1024-65535, got {quoted(text)}")
+        raise QueryError(f"{key}: needs a number or a range like 1024-65535, got {rquoted(text)}")
     number = int(text, 10)
     if number > top:
         raise QueryError(f"{key}: {number} is out of range 0-{top}")
@@ -162,11 +162,11 @@ def _range(key: str, item: str, top: int, names: bool) -> tuple[int, int]:
     low, sep, high = item.partition("-")
     if not sep:
         if names and not is_digits(item):
-            raise QueryError(f"{key}: {quoted(item)} is neither a port number nor a service name")
+            raise QueryError(f"{key}: {rquoted(item)} is neither a port number nor a service name")
         number = _number(key, item, top)
         return number, number
     if not (is_digits(low) and is_digits(high)):  # quote what was typed: `pid:-5`, not ''
-        raise QueryError(f"{key}: needs a number or a range like 1024-65535, got {quoted(item)}")
+        raise QueryError(f"{key}: needs a number or a range like 1024-65535, got {rquoted(item)}")
     lo, hi = _number(key, low, top), _number(key, high, top)
     if lo > hi:
         raise QueryError(f"{key}: range {item} runs backwards (write {hi}-{lo})")
@@ -201,7 +201,7 @@ def _network(key: str, item: str) -> _Network:
     try:
         net: _Network = ipaddress.ip_network(item, strict=False)
     except ValueError:
-        raise QueryError(f"{key}: {quoted(item)} is not a CIDR block like 10.0.0.0/8") from None
+        raise QueryError(f"{key}: {rquoted(item)} is not a CIDR block like 10.0.0.0/8") from None
     if isinstance(net, ipaddress.IPv6Network) and net.subnet_of(_MAPPED):
         base = net.network_address.ipv4_mapped
         return ipaddress.IPv4Network(f"{base}/{net.prefixlen - 96}")
@@ -316,7 +316,7 @@ def parse_token(word: Word | str) -> Token:
     if not sep or key not in FILTER_KEYS:
         if sep and key.isalpha() and "." not in body:
             # "foo:bar" with an unknown field is more likely a typo than an address.
-            raise QueryError(f"unknown field {quoted(key)}; fields: {', '.join(FILTER_KEYS)}")
+            raise QueryError(f"unknown field {rquoted(key)}; fields: {', '.join(FILTER_KEYS)}")
         items = tuple(i.casefold() for i in _items(None, body, parts))
         return Token(None, items, negated, lambda c, p: _free(items, c, p))
     if not value:

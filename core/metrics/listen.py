@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from core.errors import UsageError
-from core.textsafe import quoted
+from core.textsafe import rquoted
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 29100
@@ -49,10 +49,10 @@ def _is_number(text: str) -> bool:
 
 def _port(text: str, whole: str) -> int:
     if not _is_number(text):
-        raise UsageError(f"--listen: not a port number in {quoted(whole)}")
+        raise UsageError(f"--listen: not a port number in {rquoted(whole)}")
     value = int(text)
     if value > 65535:
-        raise UsageError(f"--listen: port out of range 0-65535 in {quoted(whole)}")
+        raise UsageError(f"--listen: port out of range 0-65535 in {rquoted(whole)}")
     return value
 
 
@@ -75,9 +75,9 @@ def parse_listen(text: str) -> ListenAddress:
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
         if not sep or not host:
-            raise UsageError(f"--listen: unclosed or empty [IPv6] address in {quoted(whole)}")
+            raise UsageError(f"--listen: unclosed or empty [IPv6] address in {rquoted(whole)}")
         if rest and not rest.startswith(":"):
-            raise UsageError(f"--listen: expected ]:PORT in {quoted(whole)}")
+            raise UsageError(f"--listen: expected ]:PORT in {rquoted(whole)}")
         return ListenAddress(_ipv6(host, whole), _port(rest[1:], whole) if rest else DEFAULT_PORT)
     if text.count(":") > 1:
         return ListenAddress(_ipv6(text, whole), DEFAULT_PORT)  # a bare IPv6 address
@@ -114,9 +114,9 @@ def _host(host: str, whole: str) -> str:
             socket.inet_aton(name)  # a number in a shorthand form, not a name
         except OSError:
             return host
-    where = "" if host == whole.strip() else f" in {quoted(whole)}"
+    where = "" if host == whole.strip() else f" in {rquoted(whole)}"
     raise UsageError(
-        f"--listen: {quoted(host)}{where} is neither a port (0-65535), an IPv4 address "
+        f"--listen: {rquoted(host)}{where} is neither a port (0-65535), an IPv4 address "
         "nor a host name"
     )
 
@@ -131,9 +131,9 @@ def _ipv6(host: str, whole: str) -> str:
     try:
         ipaddress.IPv6Address(host)
     except ValueError:
-        where = "" if host == whole.strip() else f" in {quoted(whole)}"
+        where = "" if host == whole.strip() else f" in {rquoted(whole)}"
         raise UsageError(
-            f"--listen: {quoted(host)}{where} is not an IPv6 address "
+            f"--listen: {rquoted(host)}{where} is not an IPv6 address "
             "(IPv6 is written [ADDR]:PORT, other hosts HOST:PORT)"
         ) from None
     return host

@@ -18,7 +18,7 @@ from typing import Final
 from core.connections.filter_words import values
 from core.errors import UsageError
 from core.given import Once, before_or_after
-from core.textsafe import quoted, typed
+from core.textsafe import rquoted, typed
 
 ALL: Final = "all"
 CURRENT: Final = "current"
@@ -35,7 +35,7 @@ def check(text: str) -> str:
     """``text`` if it is a well-formed ``--netns`` value, else UsageError (one line)."""
     parts = words(text)
     if not text.strip() or not all(parts):
-        raise UsageError(f"--netns: empty namespace in {quoted(text)}")
+        raise UsageError(f"--netns: empty namespace in {rquoted(text)}")
     if len(parts) > 1 and (ALL in parts or CURRENT in parts):
         raise UsageError("--netns: 'all' and 'current' stand alone")
     return text.strip()

@@ -25,7 +25,7 @@ from typing import Final
 
 from core.errors import UsageError
 from core.remote.options import add_arguments as add_arguments  # (its old home)
-from core.textsafe import is_digits, quoted
+from core.textsafe import is_digits, rquoted
 
 SSH_ENV: Final = "TCPSCOPE_SSH"
 _NAME: Final = re.compile(r"^[A-Za-z0-9._%+~-]+$")
@@ -62,31 +62,31 @@ def parse_target(text: str, *, sudo: bool = False, python: str = "python3") -> R
     if not sep:
         user, rest = "", text
     elif not user:  # "@lab": not a login as whoever ssh picks, a user name left out
-        raise UsageError(f"--remote {quoted(text)}: empty user name (expected [user@]host[:port])")
+        raise UsageError(f"--remote {rquoted(text)}: empty user name (expected [user@]host[:port])")
     port: int | None = None
     if rest.startswith("["):
         host, close, tail = rest[1:].partition("]")
         if not close or (tail and not tail.startswith(":")):
-            raise UsageError(f"--remote {quoted(text)}: expected [user@]host[:port]")
+            raise UsageError(f"--remote {rquoted(text)}: expected [user@]host[:port]")
         port_text = tail[1:] if tail else None
     elif rest.count(":") == 1:
         host, _, port_text = rest.partition(":")
     elif rest.count(":") > 1 and not _is_ipv6(rest):  # "lab:22:33" went to ssh as a host
         raise UsageError(
-            f"--remote {quoted(text)}: expected [user@]host[:port] (IPv6 as [addr]:port)"
+            f"--remote {rquoted(text)}: expected [user@]host[:port] (IPv6 as [addr]:port)"
         )
     else:
         host, port_text = rest, None  # a bare IPv6 address, or no port
     if port_text is not None:
         if not is_digits(port_text) or not 0 < int(port_text) < 65536:
-            raise UsageError(f"--remote {quoted(text)}: port must be 1-65535")
+            raise UsageError(f"--remote {rquoted(text)}: port must be 1-65535")
         port = int(port_text)
     if not host or host.startswith("-") or not _NAME.match(host.replace(":", "")):
-        raise UsageError(f"--remote {quoted(text)}: not a host name or address")
+        raise UsageError(f"--remote {rquoted(text)}: not a host name or address")
     if user and (user.startswith("-") or not _NAME.match(user)):
-        raise UsageError(f"--remote {quoted(text)}: not a user name")
+        raise UsageError(f"--remote {rquoted(text)}: not a user name")
     if not python or python.startswith("-") or any(c.isspace() for c in python):
-        raise UsageError(f"--remote-python {quoted(python)}: not an interpreter path or name")
+        raise UsageError(f"--remote-python {rquoted(python)}: not an interpreter path or name")
     return RemoteTarget(host, user or None, port, sudo, python)
 
 
@@ -130,7 +130,7 @@ def ssh_words() -> list[str]:
     try:
         return _shell_words(custom) if custom else ["ssh"]
     except ValueError as exc:
-        raise UsageError(f"{SSH_ENV}: cannot split {quoted(custom)} ({exc})") from None
+        raise UsageError(f"{SSH_ENV}: cannot split {rquoted(custom)} ({exc})") from None
 
 
 def ssh_argv(target: RemoteTarget, remote_command: str, *, batch: bool) -> list[str]:
