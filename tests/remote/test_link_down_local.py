@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from core.remote.feed import RemoteFeed, stream_config
@@ -95,6 +96,20 @@ def children(pid: int) -> list[int]:
     return found
 
 
+async def reconnecting_header(
+    pilot: Pilot[int], app: TcpscopeApp, feed: RemoteFeed, tmp_path: Path, attempt: str
+) -> tuple[str, str]:
+    """Drop the link, wait until ``attempt`` (``attempt 2``) has failed; the header as drawn
+    then, and the outage's since (HH:MM:SS)."""
+    drop(feed, tmp_path)
+    await until(pilot, lambda: f"{attempt} failed" in (feed.link_status or ""))
+    await pilot.pause(0.3)
+    header = rendered(app.screen.query_one("#header", Static))
+    snap = app.snapshot
+    assert snap is not None and snap.error is not None
+    return header, snap.error.since.strftime("%H:%M:%S")
+
+
 @pytest.mark.parametrize("width", [80, 100])
 async def test_a_long_user_at_host_gives_way_to_the_reconnection_s_words(
     feed: RemoteFeed, tmp_path: Path, width: int
@@ -102,13 +117,7 @@ async def test_a_long_user_at_host_gives_way_to_the_reconnection_s_words(
     app = TcpscopeApp(feed, hostname=feed.endpoint, prefs_path=tmp_path / "prefs.json")
     async with app.run_test(size=(width, 24)) as pilot:
         await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
-        drop(feed, tmp_path)
-        await until(pilot, lambda: "attempt 2 failed" in (feed.link_status or ""))
-        await pilot.pause(0.3)
-        header = rendered(app.screen.query_one("#header", Static))
-        snap = app.snapshot
-        assert snap is not None and snap.error is not None
-        since = snap.error.since.strftime("%H:%M:%S")
+        header, since = await reconnecting_header(pilot, app, feed, tmp_path, "attempt 2")
         assert len(header) <= width, header
         assert header.startswith("tcpscope  operato"), header  # user@host gives way first
         assert " (root)  reconnecting: attempt" in header, header  # the privilege: whole
@@ -131,13 +140,7 @@ async def test_a_narrow_reconnecting_header_keeps_root_via_sudo_whole(
     async with app.run_test(size=(width, 24)) as pilot:
         await until(pilot, lambda: app.snapshot is not None and app.snapshot.error is None)
         assert feed.endpoint.endswith(" (root via sudo)"), feed.endpoint
-        drop(feed, tmp_path)
-        await until(pilot, lambda: "attempt 1 failed" in (feed.link_status or ""))
-        await pilot.pause(0.3)
-        header = rendered(app.screen.query_one("#header", Static))
-        snap = app.snapshot
-        assert snap is not None and snap.error is not None
-        since = snap.error.since.strftime("%H:%M:%S")
+        header, since = await reconnecting_header(pilot, app, feed, tmp_path, "attempt 1")
         assert len(header) <= width, header
         assert header.startswith("tcpscope  "), header
         assert "(root via sudo)  reconnecting" in header, header

@@ -712,6 +712,19 @@ def kernel_state(local: int, remote: int) -> str | None:
     return out[0] if out else None
 
 
+async def orphaned(
+    pilot: Pilot[int], child: subprocess.Popen[str], local: int, remote: int
+) -> None:
+    """Kill the client ``child`` and wait until its socket ``local`` → ``remote`` is an
+    orphan in FinWait2 (the kernel holds it with no process)."""
+    child.kill()
+    child.wait(timeout=5)
+    deadline = time.monotonic() + 5
+    while kernel_state(local, remote) != "FIN-WAIT-2":
+        assert time.monotonic() < deadline, kernel_state(local, remote)
+        await pilot.pause(0.02)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="closing a socket needs CAP_NET_ADMIN (root)")
 async def test_x_after_the_process_died_describes_the_socket_as_it_is_now(bag: SocketBag) -> None:
     """Paused on a client's row, the client killed (its socket an orphan in FinWait2, the
@@ -728,12 +741,7 @@ async def test_x_after_the_process_died_describes_the_socket_as_it_is_now(bag: S
         conn = row(app, cport, port)
         assert conn is not None and conn.owning_process == child.pid
         sampled = app.snapshot
-        child.kill()
-        child.wait(timeout=5)
-        deadline = time.monotonic() + 5
-        while kernel_state(cport, port) != "FIN-WAIT-2":
-            assert time.monotonic() < deadline, kernel_state(cport, port)
-            await pilot.pause(0.02)
+        await orphaned(pilot, child, cport, port)
         await pilot.press("x")
         text = await confirm(pilot, app)
         assert app.snapshot is sampled  # still paused: the table's sample is the old one
@@ -840,12 +848,7 @@ async def test_a_wrapped_value_in_the_close_dialog_stays_under_its_value_column(
     app = live_app()
     async with app.run_test(size=(60, 30)) as pilot:
         await paused_on(pilot, app, cport, port)
-        child.kill()
-        child.wait(timeout=5)
-        deadline = time.monotonic() + 5
-        while kernel_state(cport, port) != "FIN-WAIT-2":
-            assert time.monotonic() < deadline, kernel_state(cport, port)
-            await pilot.pause(0.02)
+        await orphaned(pilot, child, cport, port)
         await pilot.press("x")
         await confirm(pilot, app)
         await pilot.pause()
